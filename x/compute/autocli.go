@@ -52,7 +52,7 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				},
 				{
 					RpcMethod: "BeginUnbonding", Use: "begin-unbonding [amount]",
-					Short: "Start unbonding stake; it is paid back after unbonding_time and stays slashable until then",
+					Short:          "Start unbonding stake; it is paid back after unbonding_time and stays slashable until then",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "amount"}},
 				},
 				{RpcMethod: "Unjail", Use: "unjail", Short: "Return your jailed worker to service after jail_duration"},
