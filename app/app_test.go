@@ -1,0 +1,261 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cmttypes "github.com/cometbft/cometbft/types"
+	dbm "github.com/cosmos/cosmos-db"
+	"github.com/cosmos/gogoproto/proto"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
+
+	"cosmossdk.io/log"
+
+	"github.com/cosmos/cosmos-sdk/baseapp"
+	"github.com/cosmos/cosmos-sdk/client/flags"
+	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+
+	"github.com/protolearn/protolearn/app"
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
+)
+
+// chain drives an App in-process through ABCI, as CometBFT would, with real signed txs.
+type chain struct {
+	t      *testing.T
+	app    *app.App
+	time   time.Time
+	valSet *cmttypes.ValidatorSet
+}
+
+type account struct {
+	priv   *secp256k1.PrivKey
+	addr   sdk.AccAddress
+	number uint64
+	seq    uint64
+}
+
+func newAccount(number uint64) *account {
+	priv := secp256k1.GenPrivKey()
+	return &account{priv: priv, addr: sdk.AccAddress(priv.PubKey().Address()), number: number}
+}
+
+func newApp(t *testing.T) *app.App {
+	t.Helper()
+	a, err := app.New(log.NewNopLogger(), dbm.NewMemDB(), nil, true, app.AppOptions{flags.FlagHome: t.TempDir()},
+		baseapp.SetChainID(app.DefaultChainID))
+	require.NoError(t, err)
+	return a
+}
+
+// startChain builds genesis with one validator and the given accounts, each funded with funds ulearn.
+func startChain(t *testing.T, funds int64, accounts ...*account) *chain {
+	t.Helper()
+	a := newApp(t)
+	valSet := cmttypes.NewValidatorSet([]*cmttypes.Validator{cmttypes.NewValidator(cmted25519.GenPrivKey().PubKey(), 1)})
+	var genAccs []authtypes.GenesisAccount
+	var balances []banktypes.Balance
+	for _, acc := range accounts {
+		genAccs = append(genAccs, authtypes.NewBaseAccount(acc.addr, acc.priv.PubKey(), acc.number, 0))
+		balances = append(balances, banktypes.Balance{Address: acc.addr.String(), Coins: sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, funds))})
+	}
+	gen, err := simtestutil.GenesisStateWithValSet(a.AppCodec(), a.DefaultGenesis(), valSet, genAccs, balances...)
+	require.NoError(t, err)
+	state, err := json.Marshal(gen)
+	require.NoError(t, err)
+	c := &chain{t: t, app: a, time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), valSet: valSet}
+	c.initChain(state)
+	return c
+}
+
+func (c *chain) initChain(state []byte) {
+	c.t.Helper()
+	_, err := c.app.InitChain(&abci.RequestInitChain{
+		ChainId: app.DefaultChainID, Time: c.time, ConsensusParams: simtestutil.DefaultConsensusParams, AppStateBytes: state,
+	})
+	require.NoError(c.t, err)
+	c.block(0)
+}
+
+// block finalizes and commits one block, d after the previous one, and returns the tx results.
+func (c *chain) block(d time.Duration, txs ...[]byte) []*abci.ExecTxResult {
+	c.t.Helper()
+	c.time = c.time.Add(d)
+	res, err := c.app.FinalizeBlock(&abci.RequestFinalizeBlock{
+		Height: c.app.LastBlockHeight() + 1, Time: c.time, Txs: txs, NextValidatorsHash: c.valSet.Hash(),
+	})
+	require.NoError(c.t, err)
+	_, err = c.app.Commit()
+	require.NoError(c.t, err)
+	return res.TxResults
+}
+
+// send signs msgs by from and runs them in a block of their own.
+func (c *chain) send(from *account, msgs ...sdk.Msg) *abci.ExecTxResult {
+	c.t.Helper()
+	cfg := c.app.TxConfig()
+	tx, err := simtestutil.GenSignedMockTx(rand.New(rand.NewSource(1)), cfg, msgs, sdk.NewCoins(), 400_000,
+		app.DefaultChainID, []uint64{from.number}, []uint64{from.seq}, from.priv)
+	require.NoError(c.t, err)
+	bz, err := cfg.TxEncoder()(tx)
+	require.NoError(c.t, err)
+	res := c.block(time.Second, bz)[0]
+	from.seq++ // the ante handler bumps the sequence even when the msg fails
+	return res
+}
+
+// query runs a gRPC query through the app's router, as the node's gRPC server does.
+func (c *chain) query(path string, req, resp proto.Message) error {
+	c.t.Helper()
+	bz, err := proto.Marshal(req)
+	require.NoError(c.t, err)
+	res, err := c.app.Query(c.t.Context(), &abci.RequestQuery{Path: path, Data: bz})
+	if err != nil {
+		return err
+	}
+	if res.Code != 0 {
+		return fmt.Errorf("query %s: code %d: %s", path, res.Code, res.Log)
+	}
+	require.NoError(c.t, proto.Unmarshal(res.Value, resp))
+	return nil
+}
+
+func (c *chain) worker(op sdk.AccAddress) (computetypes.Worker, error) {
+	var res computetypes.QueryWorkerResponse
+	err := c.query("/protolearn.compute.v1.Query/Worker", &computetypes.QueryWorkerRequest{Operator: op.String()}, &res)
+	return res.Worker, err
+}
+
+func (c *chain) balance(addr sdk.AccAddress) int64 {
+	var res banktypes.QueryBalanceResponse
+	require.NoError(c.t, c.query("/cosmos.bank.v1beta1.Query/Balance",
+		&banktypes.QueryBalanceRequest{Address: addr.String(), Denom: app.BondDenom}, &res))
+	return res.Balance.Amount.Int64()
+}
+
+func newPeerID(t *testing.T) string {
+	_, pub, err := crypto.GenerateEd25519Key(nil)
+	require.NoError(t, err)
+	id, err := peer.IDFromPublicKey(pub)
+	require.NoError(t, err)
+	return id.String()
+}
+
+func registerMsg(t *testing.T, op sdk.AccAddress, stake int64) *computetypes.MsgRegisterWorker {
+	return &computetypes.MsgRegisterWorker{
+		Operator:   op.String(),
+		PeerId:     newPeerID(t),
+		Multiaddrs: []string{"/ip4/127.0.0.1/tcp/4001"},
+		Hardware:   computetypes.Hardware{Accelerator: "cpu", MemoryGib: 16, BandwidthMbps: 100},
+		Stake:      sdk.NewInt64Coin(app.BondDenom, stake),
+	}
+}
+
+const minStake = 100_000_000 // x/compute's default min_worker_stake: 100 LEARN
+
+func TestAddressesAndDenoms(t *testing.T) {
+	acc := newAccount(0)
+	require.Regexp(t, "^learn1", acc.addr.String())
+	require.Regexp(t, "^learnvaloper1", sdk.ValAddress(acc.addr).String())
+	require.Equal(t, "ulearn", sdk.DefaultBondDenom)
+
+	a := newApp(t)
+	gen := a.DefaultGenesis()
+	var bank banktypes.GenesisState
+	a.AppCodec().MustUnmarshalJSON(gen[banktypes.ModuleName], &bank)
+	require.Len(t, bank.DenomMetadata, 1)
+	md := bank.DenomMetadata[0]
+	require.Equal(t, "ulearn", md.Base)
+	require.Equal(t, "LEARN", md.Display)
+	require.Equal(t, uint32(6), md.DenomUnits[len(md.DenomUnits)-1].Exponent)
+	var compute computetypes.GenesisState
+	a.AppCodec().MustUnmarshalJSON(gen[computetypes.ModuleName], &compute)
+	require.Equal(t, "ulearn", compute.Params.MinWorkerStake.Denom)
+}
+
+func TestRegisterWorkerBySignedTx(t *testing.T) {
+	alice := newAccount(0)
+	c := startChain(t, 1_000*minStake, alice)
+
+	res := c.send(alice, registerMsg(t, alice.addr, minStake-1))
+	require.Equal(t, computetypes.ErrStakeTooLow.ABCICode(), res.Code, res.Log)
+	require.Equal(t, computetypes.ModuleName, res.Codespace)
+	require.Contains(t, res.Log, "below min_worker_stake 100000000ulearn")
+	_, err := c.worker(alice.addr)
+	require.ErrorContains(t, err, "no worker registered")
+
+	msg := registerMsg(t, alice.addr, 2*minStake)
+	res = c.send(alice, msg)
+	require.Zero(t, res.Code, res.Log)
+	w, err := c.worker(alice.addr)
+	require.NoError(t, err)
+	require.Equal(t, msg.PeerId, w.PeerId)
+	require.Equal(t, computetypes.WORKER_STATUS_ACTIVE, w.Status)
+	require.Equal(t, int64(1_000*minStake-2*minStake), c.balance(alice.addr))
+
+	var sawEvent bool
+	for _, ev := range res.Events {
+		sawEvent = sawEvent || ev.Type == "protolearn.compute.v1.EventWorkerRegistered"
+	}
+	require.True(t, sawEvent)
+
+	res = c.send(alice, registerMsg(t, alice.addr, 2*minStake))
+	require.Equal(t, computetypes.ErrWorkerExists.ABCICode(), res.Code, res.Log)
+}
+
+// Unbonding entries mature in the app's EndBlock by block time, whatever the height.
+func TestUnbondingPaysOutInEndBlock(t *testing.T) {
+	bob := newAccount(0)
+	c := startChain(t, 10*minStake, bob)
+	require.Zero(t, c.send(bob, registerMsg(t, bob.addr, 3*minStake)).Code)
+	res := c.send(bob, &computetypes.MsgBeginUnbonding{Operator: bob.addr.String(), Amount: sdk.NewInt64Coin(app.BondDenom, minStake)})
+	require.Zero(t, res.Code, res.Log)
+	before := c.balance(bob.addr)
+
+	c.block(computetypes.DefaultUnbondingTime - time.Minute)
+	require.Equal(t, before, c.balance(bob.addr), "not yet mature")
+	c.block(time.Minute)
+	require.Equal(t, before+minStake, c.balance(bob.addr), "paid out at maturity")
+	w, err := c.worker(bob.addr)
+	require.NoError(t, err)
+	require.Equal(t, int64(2*minStake), w.Bonded.Amount.Int64())
+}
+
+// The whole app state exports, validates, and imports into a fresh node with x/compute intact.
+func TestExportImportRoundTrip(t *testing.T) {
+	alice, bob := newAccount(0), newAccount(1)
+	c := startChain(t, 10*minStake, alice, bob)
+	require.Zero(t, c.send(alice, registerMsg(t, alice.addr, 3*minStake)).Code)
+	require.Zero(t, c.send(bob, registerMsg(t, bob.addr, 2*minStake)).Code)
+	require.Zero(t, c.send(bob, &computetypes.MsgBeginUnbonding{Operator: bob.addr.String(), Amount: sdk.NewInt64Coin(app.BondDenom, minStake)}).Code)
+
+	for _, zeroHeight := range []bool{false, true} {
+		exported, err := c.app.ExportAppStateAndValidators(zeroHeight, nil, nil)
+		require.NoError(t, err, "zero height %v", zeroHeight)
+		var state map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(exported.AppState, &state))
+		require.NoError(t, c.app.BasicModuleManager.ValidateGenesis(c.app.AppCodec(), c.app.TxConfig(), state))
+
+		fresh := &chain{t: t, app: newApp(t), time: c.time, valSet: c.valSet}
+		fresh.initChain(exported.AppState)
+		reexported, err := fresh.app.ExportAppStateAndValidators(false, nil, nil)
+		require.NoError(t, err)
+		var again map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(reexported.AppState, &again))
+		require.JSONEq(t, string(state[computetypes.ModuleName]), string(again[computetypes.ModuleName]))
+
+		w, err := fresh.worker(bob.addr)
+		require.NoError(t, err)
+		require.Equal(t, int64(minStake), w.Bonded.Amount.Int64())
+	}
+}
