@@ -1,0 +1,338 @@
+// Package e2e runs the real protolearnd binary: a single-validator chain on 127.0.0.1 built with
+// the same init/gentx/start commands an operator types, a worker registered by a signed tx from
+// the CLI, and the result read back over the CLI, gRPC and REST.
+//
+// It runs the binary rather than testutil/network because that package binds its P2P and proxy
+// listeners to 0.0.0.0, and our tests listen on loopback only.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
+)
+
+const chainID = "protolearn-local-1"
+
+var binary string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
+	// PROTOLEARND lets CI reuse a binary it already built.
+	if binary = os.Getenv("PROTOLEARND"); binary == "" {
+		dir, err := os.MkdirTemp("", "protolearnd-e2e-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		binary = filepath.Join(dir, "protolearnd")
+		build := exec.Command("go", "build", "-o", binary, "github.com/protolearn/protolearn/node/cmd/protolearnd")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building protolearnd:", err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// node is one protolearnd process and the flags to reach it.
+type node struct {
+	t                    *testing.T
+	home                 string
+	rpc, p2p, grpc, rest string
+	cmd                  *exec.Cmd
+	log                  *bytes.Buffer
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// transientQueryError is IAVL's answer to a query that lands while the block it asks for is
+// still being committed ("version does not exist (latest height: N)"); asking again succeeds.
+var transientQueryError = regexp.MustCompile(`failed to load state at height \d+; version does not exist`)
+
+// run executes the CLI and returns stdout; it fails the test on a non-zero exit unless allowFail.
+func (n *node) run(allowFail bool, args ...string) (string, error) {
+	n.t.Helper()
+	var stdout, stderr bytes.Buffer
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		ctx, cancel := context.WithTimeout(n.t.Context(), 60*time.Second)
+		cmd := exec.CommandContext(ctx, binary, append(args, "--home", n.home)...)
+		stdout.Reset()
+		stderr.Reset()
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err = cmd.Run()
+		cancel()
+		if err == nil || !transientQueryError.Match(stderr.Bytes()) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil && !allowFail {
+		n.t.Fatalf("protolearnd %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	if err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
+}
+
+func (n *node) must(args ...string) string {
+	n.t.Helper()
+	out, _ := n.run(false, args...)
+	return out
+}
+
+func (n *node) clientFlags() []string {
+	return []string{"--node", "tcp://" + n.rpc, "--chain-id", chainID, "--keyring-backend", "test"}
+}
+
+// setConfig rewrites key = value in one of the node's TOML config files.
+func (n *node) setConfig(file, key, value string) {
+	n.t.Helper()
+	path := filepath.Join(n.home, "config", file)
+	bz, err := os.ReadFile(path)
+	require.NoError(n.t, err)
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + ` = .*$`)
+	require.True(n.t, re.Match(bz), "%s has no %s", file, key)
+	require.NoError(n.t, os.WriteFile(path, re.ReplaceAll(bz, []byte(key+" = "+value)), 0o600))
+}
+
+// startNode initializes a one-validator chain where alice holds funds, and starts it.
+func startNode(t *testing.T) *node {
+	n := &node{
+		t: t, home: t.TempDir(),
+		rpc: "127.0.0.1:" + freePort(t), p2p: "127.0.0.1:" + freePort(t),
+		grpc: "127.0.0.1:" + freePort(t), rest: "127.0.0.1:" + freePort(t),
+		log: &bytes.Buffer{},
+	}
+	n.must("init", "e2e", "--chain-id", chainID)
+	for _, key := range []string{"validator", "alice"} {
+		n.must("keys", "add", key, "--keyring-backend", "test")
+		addr := strings.TrimSpace(n.must("keys", "show", key, "-a", "--keyring-backend", "test"))
+		n.must("genesis", "add-genesis-account", addr, "1000000000000ulearn", "--keyring-backend", "test")
+	}
+	n.must("genesis", "gentx", "validator", "100000000000ulearn", "--chain-id", chainID, "--keyring-backend", "test")
+	n.must("genesis", "collect-gentxs")
+	n.must("genesis", "validate")
+	n.setConfig("config.toml", "timeout_commit", `"300ms"`)
+	n.setConfig("config.toml", "pprof_laddr", `""`)
+	n.setConfig("app.toml", "minimum-gas-prices", `"0ulearn"`)
+
+	n.cmd = exec.Command(binary, "start", "--home", n.home,
+		"--rpc.laddr", "tcp://"+n.rpc, "--p2p.laddr", "tcp://"+n.p2p,
+		"--grpc.address", n.grpc, "--api.enable", "--api.address", "tcp://"+n.rest,
+		"--proxy_app", "tcp://127.0.0.1:"+freePort(t))
+	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
+	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, n.cmd.Start())
+	t.Cleanup(func() {
+		_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = n.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("node log:\n%s", n.log.String())
+		}
+	})
+	n.waitForHeight(2)
+	return n
+}
+
+func (n *node) height() int64 {
+	out, err := n.run(true, append([]string{"status"}, "--node", "tcp://"+n.rpc)...)
+	if err != nil {
+		return 0
+	}
+	var st struct {
+		SyncInfo struct {
+			LatestBlockHeight string `json:"latest_block_height"`
+		} `json:"sync_info"`
+	}
+	if json.Unmarshal([]byte(out), &st) != nil {
+		return 0
+	}
+	h, _ := strconv.ParseInt(st.SyncInfo.LatestBlockHeight, 10, 64)
+	return h
+}
+
+func (n *node) waitForHeight(h int64) {
+	n.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for n.height() < h {
+		if time.Now().After(deadline) {
+			n.t.Fatalf("chain did not reach height %d", h)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// tx broadcasts a CLI tx and returns the committed result's code and raw log.
+func (n *node) tx(args ...string) (code uint32, rawLog string) {
+	n.t.Helper()
+	out := n.must(append(append(args, n.clientFlags()...), "--yes", "--output", "json", "--gas", "400000")...)
+	var sync struct {
+		TxHash string `json:"txhash"`
+		Code   uint32 `json:"code"`
+		RawLog string `json:"raw_log"`
+	}
+	require.NoError(n.t, json.Unmarshal([]byte(out), &sync), out)
+	if sync.Code != 0 { // refused in CheckTx (ante handler)
+		return sync.Code, sync.RawLog
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := n.run(true, "query", "tx", sync.TxHash, "--node", "tcp://"+n.rpc, "--output", "json")
+		if err == nil {
+			var committed struct {
+				Code   uint32 `json:"code"`
+				RawLog string `json:"raw_log"`
+			}
+			require.NoError(n.t, json.Unmarshal([]byte(res), &committed), res)
+			return committed.Code, committed.RawLog
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("tx %s was not committed: %s", sync.TxHash, res)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func newPeerID(t *testing.T) string {
+	_, pub, err := crypto.GenerateEd25519Key(nil)
+	require.NoError(t, err)
+	id, err := peer.IDFromPublicKey(pub)
+	require.NoError(t, err)
+	return id.String()
+}
+
+func TestRegisterWorkerOverCLIReadBackOverGRPCAndREST(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain")
+	}
+	n := startNode(t)
+	alice := strings.TrimSpace(n.must("keys", "show", "alice", "-a", "--keyring-backend", "test"))
+	peerID := newPeerID(t)
+	hardware := `{"accelerator":"RTX4090","memory_gib":24,"bandwidth_mbps":500}`
+
+	// Bad input first: the user sees what to fix, and nothing is stored.
+	code, log := n.tx("tx", "compute", "register-worker", peerID, "5ulearn", "--hardware", hardware, "--from", "alice")
+	require.Equal(t, computetypes.ErrStakeTooLow.ABCICode(), code, log)
+	require.Contains(t, log, "below min_worker_stake 100000000ulearn")
+	code, log = n.tx("tx", "compute", "register-worker", "not-a-peer", "200000000ulearn", "--hardware", hardware, "--from", "alice")
+	require.Equal(t, computetypes.ErrInvalidPeerID.ABCICode(), code, log)
+
+	code, log = n.tx("tx", "compute", "register-worker", peerID, "200000000ulearn",
+		"--multiaddrs", "/ip4/127.0.0.1/tcp/4001,/ip4/127.0.0.1/udp/4001/quic-v1", "--hardware", hardware, "--from", "alice")
+	require.Zero(t, code, log)
+
+	// CLI
+	out := n.must("query", "compute", "worker", alice, "--node", "tcp://"+n.rpc, "--output", "json")
+	require.Contains(t, out, peerID)
+	require.Contains(t, out, "WORKER_STATUS_ACTIVE")
+
+	// gRPC
+	conn, err := grpc.NewClient(n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	res, err := computetypes.NewQueryClient(conn).Worker(t.Context(), &computetypes.QueryWorkerRequest{Operator: alice})
+	require.NoError(t, err)
+	require.Equal(t, peerID, res.Worker.PeerId)
+	require.Equal(t, []string{"/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/udp/4001/quic-v1"}, res.Worker.Multiaddrs)
+	require.Equal(t, computetypes.Hardware{Accelerator: "RTX4090", MemoryGib: 24, BandwidthMbps: 500}, res.Worker.Hardware)
+	require.Equal(t, "200000000ulearn", res.Worker.Bonded.String())
+	byPeer, err := computetypes.NewQueryClient(conn).WorkerByPeerId(t.Context(), &computetypes.QueryWorkerByPeerIdRequest{PeerId: peerID})
+	require.NoError(t, err)
+	require.Equal(t, alice, byPeer.Worker.Operator)
+
+	// REST
+	var rest struct {
+		Worker struct {
+			Operator string `json:"operator"`
+			PeerID   string `json:"peer_id"`
+			Status   string `json:"status"`
+			Bonded   struct {
+				Amount string `json:"amount"`
+			} `json:"bonded"`
+		} `json:"worker"`
+	}
+	getJSON(t, "http://"+n.rest+"/protolearn/compute/v1/workers/"+alice, &rest)
+	require.Equal(t, alice, rest.Worker.Operator)
+	require.Equal(t, peerID, rest.Worker.PeerID)
+	require.Equal(t, "WORKER_STATUS_ACTIVE", rest.Worker.Status)
+	require.Equal(t, "200000000", rest.Worker.Bonded.Amount)
+	var list struct {
+		Workers []json.RawMessage `json:"workers"`
+	}
+	// The gateway takes gogoproto enums by number in query strings: 1 is WORKER_STATUS_ACTIVE.
+	getJSON(t, "http://"+n.rest+"/protolearn/compute/v1/workers?status=1", &list)
+	require.Len(t, list.Workers, 1)
+
+	// A second registration is refused with a message that says what to do instead.
+	code, log = n.tx("tx", "compute", "register-worker", newPeerID(t), "200000000ulearn", "--hardware", hardware, "--from", "alice")
+	require.Equal(t, computetypes.ErrWorkerExists.ABCICode(), code, log)
+	require.Contains(t, log, "use update-worker or add-stake")
+
+	code, log = n.tx("tx", "compute", "add-stake", "50000000ulearn", "--from", "alice")
+	require.Zero(t, code, log)
+	code, log = n.tx("tx", "compute", "begin-unbonding", "10000000ulearn", "--from", "alice")
+	require.Zero(t, code, log)
+	out = n.must("query", "compute", "unbonding-entries", alice, "--node", "tcp://"+n.rpc, "--output", "json")
+	require.Contains(t, out, `"10000000"`)
+	res, err = computetypes.NewQueryClient(conn).Worker(t.Context(), &computetypes.QueryWorkerRequest{Operator: alice})
+	require.NoError(t, err)
+	require.Equal(t, "240000000ulearn", res.Worker.Bonded.String())
+}
+
+func getJSON(t *testing.T, url string, into any) {
+	t.Helper()
+	resp, err := http.Get(url) //nolint:gosec,noctx // test-only loopback URL
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	require.NoError(t, json.Unmarshal(body, into), string(body))
+}
