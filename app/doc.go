@@ -14,7 +14,6 @@
 //	export.go      state export, including zero-height export for a chain restart
 //	upgrades.go    named software upgrades and their store changes
 //	encoding.go    codecs without a node (a temporary App), app options as a map
-//	testnetwork.go the fixture with which testutil/network runs in-process validators
 //
 // To add a module (x/models, x/shares, …): follow the numbered steps at the top of modules.go.
 // Importing this package sets the bech32 prefixes (learn…) and the default bond denom (ulearn).
