@@ -6,6 +6,12 @@ import (
 	"github.com/protolearn/protolearn/x/compute/types"
 )
 
+// workerFlags describe the worker fields that are flags rather than positional arguments.
+var workerFlags = map[string]*autocliv1.FlagOptions{
+	"multiaddrs": {Usage: "libp2p addresses your trainer listens on, comma-separated (e.g. /ip4/1.2.3.4/tcp/4001,/ip4/1.2.3.4/udp/4001/quic-v1)"},
+	"hardware":   {Usage: `what the worker runs on, as JSON: {"accelerator":"H100-80GB","memory_gib":80,"bandwidth_mbps":1000}`},
+}
+
 // AutoCLIOptions generates `protolearnd tx compute …` and `protolearnd query compute …`.
 func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 	return &autocliv1.ModuleOptions{
@@ -41,10 +47,16 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					Long: "Register the --from account as a compute provider. peer-id is the libp2p id your trainer prints at start; " +
 						"stake (e.g. 100000000ulearn) must reach min_worker_stake and is held by the module until unbonded.",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "peer_id"}, {ProtoField: "stake"}},
+					FlagOptions:    workerFlags,
 				},
 				{
 					RpcMethod: "UpdateWorker", Use: "update-worker",
 					Short: "Change your worker's --peer-id, --multiaddrs or --hardware",
+					FlagOptions: map[string]*autocliv1.FlagOptions{
+						"peer_id":    {Usage: "new libp2p peer id (12D3KooW…); unset keeps the current one"},
+						"multiaddrs": workerFlags["multiaddrs"],
+						"hardware":   workerFlags["hardware"],
+					},
 				},
 				{
 					RpcMethod: "AddStake", Use: "add-stake [amount]", Short: "Bond more stake to your worker",
