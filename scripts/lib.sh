@@ -1,0 +1,137 @@
+# shellcheck shell=bash
+# Helpers shared by scripts/localnet.sh and scripts/bench-chain.sh. Source it; it defines functions only.
+
+# log prints a progress line on stderr.
+log() { printf '==> %s\n' "$*" >&2; }
+
+# die prints an error on stderr and exits 1.
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+# need_jq makes sure jq is on PATH: installs it with apt-get when running as root, else explains.
+need_jq() {
+  command -v jq >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "jq is missing: apt-get install -y jq"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null; } ||
+      die "could not install jq"
+    return 0
+  fi
+  die "jq is required to edit genesis.json: install it (Debian/Ubuntu: sudo apt-get install -y jq)"
+}
+
+# toml_set FILE SECTION KEY VALUE sets KEY in [SECTION] of a TOML file (SECTION "" is the top level).
+# VALUE is written as is, so strings need their quotes: toml_set f rpc laddr '"tcp://127.0.0.1:26657"'.
+# Fails if the key is not there, so a changed config layout is noticed instead of silently ignored.
+toml_set() {
+  local file=$1 section=$2 key=$3 value=$4 tmp
+  tmp=$(mktemp "$file.XXXXXX")
+  if ! awk -v sec="$section" -v key="$key" -v val="$value" '
+    /^[ \t]*\[[^]]*\][ \t]*$/ { cur = $0; sub(/^[ \t]*\[/, "", cur); sub(/\][ \t]*$/, "", cur) }
+    {
+      line = $0
+      if (cur == sec && !done) {
+        k = line; sub(/^[ \t]*/, "", k)
+        if (index(k, key) == 1 && substr(k, length(key) + 1) ~ /^[ \t]*=/) { print key " = " val; done = 1; next }
+      }
+      print line
+    }
+    END { if (!done) exit 3 }' "$file" >"$tmp"; then
+    rm -f "$tmp"
+    die "$file: no key '$key' in section [${section}]"
+  fi
+  mv "$tmp" "$file"
+}
+
+# port_in_use PORT succeeds when something accepts TCP connections on 127.0.0.1:PORT.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# configure_node HOME RPC P2P GRPC API PROM sets the listen addresses (127.0.0.1 only), ~1 s blocks,
+# zero minimum gas price, REST API on, pprof off. PROM empty disables Prometheus.
+configure_node() {
+  local home=$1 rpc=$2 p2p=$3 grpc=$4 api=$5 prom=$6
+  local cfg="$home/config/config.toml" app="$home/config/app.toml"
+  toml_set "$cfg" "" proxy_app "\"tcp://127.0.0.1:$((rpc + 1))\""
+  toml_set "$cfg" rpc laddr "\"tcp://127.0.0.1:$rpc\""
+  toml_set "$cfg" rpc pprof_laddr '""'
+  toml_set "$cfg" p2p laddr "\"tcp://127.0.0.1:$p2p\""
+  toml_set "$cfg" p2p addr_book_strict false
+  toml_set "$cfg" consensus timeout_propose '"1s"'
+  toml_set "$cfg" consensus timeout_commit '"1s"'
+  if [ -n "$prom" ]; then
+    toml_set "$cfg" instrumentation prometheus true
+    toml_set "$cfg" instrumentation prometheus_listen_addr "\"127.0.0.1:$prom\""
+  else
+    toml_set "$cfg" instrumentation prometheus false
+  fi
+  toml_set "$app" "" minimum-gas-prices '"0ulearn"'
+  toml_set "$app" api enable true
+  toml_set "$app" api address "\"tcp://127.0.0.1:$api\""
+  toml_set "$app" grpc enable true
+  toml_set "$app" grpc address "\"127.0.0.1:$grpc\""
+}
+
+# configure_client HOME CHAIN_ID RPC makes client commands with --home HOME default to this chain,
+# the test keyring and this node.
+configure_client() {
+  local client="$1/config/client.toml"
+  [ -f "$client" ] || return 0
+  toml_set "$client" "" chain-id "\"$2\""
+  toml_set "$client" "" keyring-backend '"test"'
+  toml_set "$client" "" node "\"tcp://127.0.0.1:$3\""
+}
+
+# genesis_edit HOME JQ_FILTER [jq args...] rewrites config/genesis.json through a jq filter.
+genesis_edit() {
+  local home=$1 filter=$2
+  shift 2
+  local g="$home/config/genesis.json" tmp
+  tmp=$(mktemp "$g.XXXXXX")
+  jq "$@" "$filter" "$g" >"$tmp" || {
+    rm -f "$tmp"
+    die "editing $g with jq failed"
+  }
+  mv "$tmp" "$g"
+}
+
+# GENESIS_DENOMS is a jq filter that makes ulearn the bond, mint, deposit and fee denom wherever the
+# module is present (init --default-denom does most of it; this also covers modules it misses).
+# shellcheck disable=SC2034
+GENESIS_DENOMS='
+  .app_state.staking.params.bond_denom = "ulearn"
+  | if .app_state.mint then .app_state.mint.params.mint_denom = "ulearn" else . end
+  | if .app_state.gov.params.min_deposit then .app_state.gov.params.min_deposit |= map(.denom = "ulearn") else . end
+  | if .app_state.gov.params.expedited_min_deposit then .app_state.gov.params.expedited_min_deposit |= map(.denom = "ulearn") else . end
+  | if .app_state.crisis then .app_state.crisis.constant_fee.denom = "ulearn" else . end
+  | .app_state.compute.params.min_worker_stake.denom = "ulearn"
+'
+
+# wait_for_height RPC_PORT HEIGHT TIMEOUT_S [PID] waits until the node at 127.0.0.1:RPC_PORT has
+# committed block HEIGHT; fails after TIMEOUT_S seconds, or at once when process PID has exited.
+wait_for_height() {
+  local port=$1 want=$2 timeout=$3 pid=${4:-} h i
+  for ((i = 0; i < timeout * 4; i++)); do
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 2; fi
+    h=$(curl -fsS "http://127.0.0.1:$port/status" 2>/dev/null | jq -r '.result.sync_info.latest_block_height' 2>/dev/null || true)
+    if [ -n "$h" ] && [ "$h" != null ] && [ "$h" -ge "$want" ]; then return 0; fi
+    sleep 0.25
+  done
+  return 1
+}
+
+# latest_height RPC_PORT prints the node's latest committed height.
+latest_height() { curl -fsS "http://127.0.0.1:$1/status" | jq -r '.result.sync_info.latest_block_height'; }
+
+# node_running PIDFILE HOME succeeds when PIDFILE names a live `... start --home HOME` process
+# (whatever the binary is called), so a stale pid reused by another program is never signalled.
+node_running() {
+  local pid
+  [ -f "$1" ] || return 1
+  pid=$(cat "$1")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  [[ "$(ps -p "$pid" -o args= 2>/dev/null)" == *" start --home $2"* ]]
+}

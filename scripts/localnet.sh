@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2015 # "A && B || die" is meant: die when any check fails.
+# make localnet: a single-validator protolearn chain for local work, in the foreground (Ctrl-C stops it).
+#
+# The first run creates .localnet/ (chain id protolearn-local-1, keys `validator` and `alice` in a test
+# keyring inside it, short governance and x/compute durations); later runs restart the same chain.
+# Everything listens on 127.0.0.1 only.
+#
+# `scripts/localnet.sh stop` stops a localnet that runs in another shell.
+#
+# Environment:
+#   LOCALNET_RESET=1          wipe .localnet/ first (same as `make localnet-reset`)
+#   LOCALNET_HOME             node home (default: <repo>/.localnet)
+#   LOCALNET_RPC_PORT         CometBFT RPC (26657)        LOCALNET_P2P_PORT   P2P (26656)
+#   LOCALNET_GRPC_PORT        gRPC (9090)                 LOCALNET_API_PORT   REST API (1317)
+#   LOCALNET_PROMETHEUS_PORT  CometBFT metrics (26660; empty disables)
+#   LOCALNET_LOG_LEVEL        node log level (info)
+#   PROTOLEARND               use this binary instead of building build/protolearnd
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+CHAIN_ID=protolearn-local-1
+HOME_DIR=${LOCALNET_HOME:-$repo/.localnet}
+RPC_PORT=${LOCALNET_RPC_PORT:-26657}
+P2P_PORT=${LOCALNET_P2P_PORT:-26656}
+GRPC_PORT=${LOCALNET_GRPC_PORT:-9090}
+API_PORT=${LOCALNET_API_PORT:-1317}
+PROM_PORT=${LOCALNET_PROMETHEUS_PORT-26660}
+LOG_LEVEL=${LOCALNET_LOG_LEVEL:-info}
+
+# Genesis balances and the validator's self-bond, in ulearn (10^6 ulearn = 1 LEARN).
+VALIDATOR_BALANCE=1000000000000 # 1,000,000 LEARN
+VALIDATOR_BOND=100000000000     #   100,000 LEARN
+ALICE_BALANCE=1000000000000     # 1,000,000 LEARN
+# Example peer id printed for register-worker (a valid Ed25519 libp2p id; any trainer's id works).
+EXAMPLE_PEER_ID=12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA
+
+case "$HOME_DIR" in /*) ;; *) HOME_DIR=$repo/$HOME_DIR ;; esac
+pidfile=$HOME_DIR/protolearnd.pid
+
+for p in "$RPC_PORT" "$P2P_PORT" "$GRPC_PORT" "$API_PORT" ${PROM_PORT:+"$PROM_PORT"}; do
+  [[ "$p" =~ ^[0-9]+$ ]] && [ "$p" -gt 0 ] && [ "$p" -lt 65536 ] || die "bad port '$p' in LOCALNET_*_PORT"
+done
+
+# `localnet.sh stop` (make localnet-stop) stops a localnet running in another shell.
+if [ "${1:-}" = stop ]; then
+  if ! node_running "$pidfile" "$HOME_DIR"; then
+    rm -f "$pidfile"
+    echo "no localnet running in $HOME_DIR"
+    exit 0
+  fi
+  pid=$(cat "$pidfile")
+  kill -INT "$pid"
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
+  rm -f "$pidfile"
+  echo "localnet stopped (pid $pid)"
+  exit 0
+fi
+
+need_jq
+
+# A localnet that is already running must be stopped first: two nodes on one home corrupt it.
+if node_running "$pidfile" "$HOME_DIR"; then
+  die "a localnet is already running (pid $(cat "$pidfile"), home $HOME_DIR): stop it with Ctrl-C in its shell or 'make localnet-stop'"
+fi
+rm -f "$pidfile"
+
+if [ -n "${PROTOLEARND:-}" ]; then
+  BIN=$PROTOLEARND
+  [ -x "$BIN" ] || die "PROTOLEARND=$BIN is not an executable"
+else
+  log "make build (go rebuilds protolearnd only if sources changed)"
+  make --no-print-directory build >&2
+  BIN=$repo/build/protolearnd
+fi
+
+if [ "${LOCALNET_RESET:-0}" = 1 ] && [ -d "$HOME_DIR" ]; then
+  log "LOCALNET_RESET=1: removing $HOME_DIR"
+  rm -rf "$HOME_DIR"
+fi
+if [ -d "$HOME_DIR" ] && [ ! -f "$HOME_DIR/.initialized" ]; then
+  log "$HOME_DIR is a half-finished set-up (no .initialized marker): starting over"
+  rm -rf "$HOME_DIR"
+fi
+
+keys() { "$BIN" keys "$@" --keyring-backend test --home "$HOME_DIR"; }
+
+if [ ! -d "$HOME_DIR" ]; then
+  log "creating chain $CHAIN_ID in $HOME_DIR"
+  "$BIN" init localnet --chain-id "$CHAIN_ID" --default-denom ulearn --home "$HOME_DIR" >/dev/null 2>&1 ||
+    die "protolearnd init failed: run '$BIN init localnet --chain-id $CHAIN_ID --home $HOME_DIR' to see why"
+
+  # The mnemonics are kept next to the keyring so the keys can be recovered elsewhere; test keys only.
+  mkdir -p "$HOME_DIR/mnemonics"
+  for name in validator alice; do
+    keys add "$name" --output json >"$HOME_DIR/mnemonics/$name.json" 2>&1 ||
+      die "keys add $name failed: $(cat "$HOME_DIR/mnemonics/$name.json")"
+  done
+
+  [ "$(jq '.app_state.compute.params != null' "$HOME_DIR/config/genesis.json")" = true ] ||
+    die "genesis has no app_state.compute.params: is x/compute wired into app/?"
+  # Local durations: 60 s governance votes, 120 s compute unbonding, 60 s jail; min_worker_stake keeps
+  # its default amount, in ulearn.
+  genesis_edit "$HOME_DIR" "$GENESIS_DENOMS"'
+    | .app_state.gov.params.voting_period = "60s"
+    | if .app_state.gov.params.expedited_voting_period then .app_state.gov.params.expedited_voting_period = "30s" else . end
+    | .app_state.compute.params.unbonding_time = "120s"
+    | .app_state.compute.params.jail_duration = "60s"'
+
+  "$BIN" genesis add-genesis-account validator "${VALIDATOR_BALANCE}ulearn" --keyring-backend test --home "$HOME_DIR" >/dev/null
+  "$BIN" genesis add-genesis-account alice "${ALICE_BALANCE}ulearn" --keyring-backend test --home "$HOME_DIR" >/dev/null
+  "$BIN" genesis gentx validator "${VALIDATOR_BOND}ulearn" --chain-id "$CHAIN_ID" --moniker localnet \
+    --keyring-backend test --home "$HOME_DIR" >/dev/null 2>&1 ||
+    die "genesis gentx failed: rerun with LOCALNET_RESET=1, or run the gentx command by hand to see why"
+  "$BIN" genesis collect-gentxs --home "$HOME_DIR" >/dev/null 2>&1 || die "genesis collect-gentxs failed"
+  "$BIN" genesis validate --home "$HOME_DIR" >/dev/null || die "genesis.json does not validate"
+  touch "$HOME_DIR/.initialized"
+else
+  log "restarting the existing chain in $HOME_DIR (LOCALNET_RESET=1 or 'make localnet-reset' wipes it)"
+fi
+
+# Applied on every start, so changed LOCALNET_*_PORT values take effect on a restart.
+configure_node "$HOME_DIR" "$RPC_PORT" "$P2P_PORT" "$GRPC_PORT" "$API_PORT" "$PROM_PORT"
+configure_client "$HOME_DIR" "$CHAIN_ID" "$RPC_PORT"
+
+for p in "$RPC_PORT" "$P2P_PORT" "$GRPC_PORT" "$API_PORT" ${PROM_PORT:+"$PROM_PORT"}; do
+  port_in_use "$p" && die "port $p on 127.0.0.1 is in use (another node?): free it or set LOCALNET_*_PORT"
+done
+
+alice=$(keys show alice -a)
+validator=$(keys show validator -a)
+min_stake=$(jq -r '.app_state.compute.params.min_worker_stake | "\(.amount)\(.denom)"' "$HOME_DIR/config/genesis.json")
+tx_flags="--home $HOME_DIR --keyring-backend test --chain-id $CHAIN_ID --node tcp://127.0.0.1:$RPC_PORT"
+q_flags="--home $HOME_DIR --node tcp://127.0.0.1:$RPC_PORT"
+
+cat <<EOF
+
+protolearn localnet: chain $CHAIN_ID, home $HOME_DIR, blocks every ~1 s
+  validator  $validator
+  alice      $alice  (funded with ${ALICE_BALANCE}ulearn; min_worker_stake is $min_stake)
+  RPC        http://127.0.0.1:$RPC_PORT
+  REST       http://127.0.0.1:$API_PORT   (e.g. /protolearn/compute/v1/workers)
+  gRPC       127.0.0.1:$GRPC_PORT
+  logs       this terminal; Ctrl-C (or 'make localnet-stop' elsewhere) stops the chain
+
+In another shell:
+
+  PLD=$BIN
+  TXF="$tx_flags"
+  QF="$q_flags"
+
+  # register alice as a compute provider, bonding the minimum stake
+  \$PLD tx compute register-worker $EXAMPLE_PEER_ID $min_stake \\
+    --multiaddrs /ip4/127.0.0.1/tcp/4001 \\
+    --hardware '{"accelerator":"cpu","memory_gib":16,"bandwidth_mbps":100}' \\
+    --from alice \$TXF --gas auto --gas-adjustment 1.5 -y
+
+  # a block later:
+  \$PLD query compute worker $alice \$QF
+  \$PLD query compute workers \$QF
+  \$PLD tx compute add-stake 5000000ulearn --from alice \$TXF -y
+  \$PLD query bank balances $alice \$QF
+
+EOF
+
+echo $$ >"$pidfile"
+log "starting protolearnd (log level $LOG_LEVEL)"
+exec "$BIN" start --home "$HOME_DIR" --log_level "$LOG_LEVEL"
