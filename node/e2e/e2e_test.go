@@ -141,7 +141,6 @@ func startNode(t *testing.T) *node {
 		t: t, home: t.TempDir(),
 		rpc: "127.0.0.1:" + freePort(t), p2p: "127.0.0.1:" + freePort(t),
 		grpc: "127.0.0.1:" + freePort(t), rest: "127.0.0.1:" + freePort(t),
-		log: &bytes.Buffer{},
 	}
 	n.must("init", "e2e", "--chain-id", chainID)
 	for _, key := range []string{"validator", "alice"} {
@@ -156,10 +155,18 @@ func startNode(t *testing.T) *node {
 	n.setConfig("config.toml", "pprof_laddr", `""`)
 	n.setConfig("app.toml", "minimum-gas-prices", `"0ulearn"`)
 
-	n.cmd = exec.Command(binary, "start", "--home", n.home,
-		"--rpc.laddr", "tcp://"+n.rpc, "--p2p.laddr", "tcp://"+n.p2p,
+	n.launch("--rpc.laddr", "tcp://"+n.rpc, "--p2p.laddr", "tcp://"+n.p2p,
 		"--grpc.address", n.grpc, "--api.enable", "--api.address", "tcp://"+n.rest,
 		"--proxy_app", "tcp://127.0.0.1:"+freePort(t))
+	n.waitForHeight(2)
+	return n
+}
+
+// launch starts `protolearnd start` for n.home in its own process group, stopped at test end.
+func (n *node) launch(flags ...string) {
+	t := n.t
+	n.log = &bytes.Buffer{}
+	n.cmd = exec.Command(binary, append([]string{"start", "--home", n.home}, flags...)...)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	require.NoError(t, n.cmd.Start())
@@ -174,11 +181,9 @@ func startNode(t *testing.T) *node {
 			<-done
 		}
 		if t.Failed() {
-			t.Logf("node log:\n%s", n.log.String())
+			t.Logf("%s log:\n%s", n.home, n.log.String())
 		}
 	})
-	n.waitForHeight(2)
-	return n
 }
 
 func (n *node) height() int64 {
@@ -335,4 +340,49 @@ func getJSON(t *testing.T, url string, into any) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	require.NoError(t, json.Unmarshal(body, into), string(body))
+}
+
+// Two validators made by `testnet init-files`, each its own process: a worker registered
+// through one is seen by the other once the block is agreed on.
+func TestTwoValidatorTestnet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain")
+	}
+	dir := t.TempDir()
+	// init-files gives node i ports base+10i+{0 p2p, 1 rpc, 2 abci}, grpc-port+i and api-port+i.
+	base, _ := strconv.Atoi(freePort(t))
+	base = 20000 + base%20000
+	setup := &node{t: t, home: dir}
+	setup.must("testnet", "init-files", "--v", "2", "--output-dir", dir, "--commit-timeout", "300ms",
+		"--base-port", strconv.Itoa(base), "--grpc-port", strconv.Itoa(base+100), "--api-port", strconv.Itoa(base+200))
+
+	nodes := make([]*node, 2)
+	for i := range nodes {
+		nodes[i] = &node{
+			t: t, home: filepath.Join(dir, fmt.Sprintf("node%d", i)),
+			rpc:  fmt.Sprintf("127.0.0.1:%d", base+10*i+1),
+			grpc: fmt.Sprintf("127.0.0.1:%d", base+100+i),
+		}
+		nodes[i].launch()
+	}
+	for _, n := range nodes {
+		n.waitForHeight(3)
+	}
+
+	operator := strings.TrimSpace(nodes[0].must("keys", "show", "node0", "-a", "--keyring-backend", "test"))
+	peerID := newPeerID(t)
+	code, log := nodes[0].tx("tx", "compute", "register-worker", peerID, "100000000ulearn",
+		"--hardware", `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`, "--from", "node0")
+	require.Zero(t, code, log)
+
+	conn, err := grpc.NewClient(nodes[1].grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	res, err := computetypes.NewQueryClient(conn).Worker(t.Context(), &computetypes.QueryWorkerRequest{Operator: operator})
+	require.NoError(t, err)
+	require.Equal(t, peerID, res.Worker.PeerId)
+
+	// Both validators sign: the chain needs them both (each has half the power) to keep going.
+	h := nodes[1].height()
+	nodes[1].waitForHeight(h + 2)
 }
