@@ -208,6 +208,11 @@ for ((i = 0; i < ACCOUNTS; i++)); do
     jq -R -c '{jsonrpc: "2.0", id: 0, method: "broadcast_tx_sync", params: {tx: .}}' >"$sign_dir/$name.rpc"
   [ "$(grep -c '"tx":"[A-Za-z0-9+/=]\{8,\}"' "$sign_dir/$name.rpc")" = "$TXS" ] ||
     die "encoding the txs of $name failed (REST /cosmos/tx/v1beta1/encode): see $sign_dir/$name.rpc"
+  n=0
+  while IFS= read -r req; do
+    n=$((n + 1))
+    printf '%s' "$req" >"$sign_dir/$name.req.$n"
+  done <"$sign_dir/$name.rpc"
 done
 
 idle_h1=$(latest_height "$RPC_PORT")
@@ -219,13 +224,10 @@ for ((i = 0; i < ACCOUNTS; i++)); do
   name=$(printf 'acc%02d' "$i")
   (
     args=()
-    n=0
-    while IFS= read -r req; do
-      n=$((n + 1))
-      printf '%s' "$req" >"$sign_dir/$name.req.$n"
+    for ((n = 1; n <= TXS; n++)); do
       [ "$n" = 1 ] || args+=(--next)
       args+=(-sS -X POST -H 'Content-Type: application/json' --data-binary "@$sign_dir/$name.req.$n" "http://127.0.0.1:$RPC_PORT/")
-    done <"$sign_dir/$name.rpc"
+    done
     curl "${args[@]}" >"$sign_dir/$name.resp"
   ) &
   pids+=($!)
