@@ -33,8 +33,10 @@ func TestAllModulesWiredAndDefaultGenesisValid(t *testing.T) {
 	a, err := app.New(log.NewNopLogger(), dbm.NewMemDB(), nil, true, app.AppOptions{})
 	require.NoError(t, err)
 
-	for _, name := range []string{"auth", "bank", "staking", "slashing", "distribution", "mint", "gov",
-		"consensus", "upgrade", "genutil", "evidence", "authz", "feegrant", computetypes.ModuleName} {
+	for _, name := range []string{
+		"auth", "bank", "staking", "slashing", "distribution", "mint", "gov",
+		"consensus", "upgrade", "genutil", "evidence", "authz", "feegrant", computetypes.ModuleName,
+	} {
 		require.Contains(t, a.ModuleManager.Modules, name)
 		require.Contains(t, a.BasicModuleManager, name)
 	}

@@ -29,7 +29,7 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				},
 				{
 					RpcMethod: "Workers", Use: "workers", Short: "List workers",
-					Long: "List workers; --status WORKER_STATUS_ACTIVE (or _JAILED, _INACTIVE) lists only those.",
+					Long: "List workers; --status active (or jailed, inactive) lists only those.",
 				},
 				{
 					RpcMethod: "UnbondingEntries", Use: "unbonding-entries [operator]", Short: "List an operator's pending unbonding entries",
