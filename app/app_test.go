@@ -3,7 +3,6 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand"
 	"testing"
 	"time"
 
@@ -17,13 +16,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/log"
+	"cosmossdk.io/x/feegrant"
 
 	"github.com/cosmos/cosmos-sdk/baseapp"
 	"github.com/cosmos/cosmos-sdk/client/flags"
+	clienttx "github.com/cosmos/cosmos-sdk/client/tx"
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
 	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/tx/signing"
+	authsigning "github.com/cosmos/cosmos-sdk/x/auth/signing"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	"github.com/cosmos/cosmos-sdk/x/authz"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	"github.com/protolearn/protolearn/app"
@@ -103,11 +107,30 @@ func (c *chain) block(d time.Duration, txs ...[]byte) []*abci.ExecTxResult {
 // send signs msgs by from and runs them in a block of their own.
 func (c *chain) send(from *account, msgs ...sdk.Msg) *abci.ExecTxResult {
 	c.t.Helper()
+	return c.sendWithFee(from, sdk.NewCoins(), nil, msgs...)
+}
+
+// sendWithFee is send with a fee, paid by feeGranter when it is set (x/feegrant).
+func (c *chain) sendWithFee(from *account, fee sdk.Coins, feeGranter sdk.AccAddress, msgs ...sdk.Msg) *abci.ExecTxResult {
+	c.t.Helper()
 	cfg := c.app.TxConfig()
-	tx, err := simtestutil.GenSignedMockTx(rand.New(rand.NewSource(1)), cfg, msgs, sdk.NewCoins(), 400_000,
-		app.DefaultChainID, []uint64{from.number}, []uint64{from.seq}, from.priv)
+	txb := cfg.NewTxBuilder()
+	require.NoError(c.t, txb.SetMsgs(msgs...))
+	txb.SetFeeAmount(fee)
+	txb.SetGasLimit(400_000)
+	txb.SetFeeGranter(feeGranter)
+	mode := signing.SignMode(cfg.SignModeHandler().DefaultMode())
+	// Signing covers the signer infos, so they go in first with an empty signature.
+	require.NoError(c.t, txb.SetSignatures(signing.SignatureV2{
+		PubKey: from.priv.PubKey(), Data: &signing.SingleSignatureData{SignMode: mode}, Sequence: from.seq,
+	}))
+	sig, err := clienttx.SignWithPrivKey(c.t.Context(), mode, authsigning.SignerData{
+		ChainID: app.DefaultChainID, AccountNumber: from.number, Sequence: from.seq,
+		PubKey: from.priv.PubKey(), Address: from.addr.String(),
+	}, txb, from.priv, cfg, from.seq)
 	require.NoError(c.t, err)
-	bz, err := cfg.TxEncoder()(tx)
+	require.NoError(c.t, txb.SetSignatures(sig))
+	bz, err := cfg.TxEncoder()(txb.GetTx())
 	require.NoError(c.t, err)
 	res := c.block(time.Second, bz)[0]
 	from.seq++ // the ante handler bumps the sequence even when the msg fails
@@ -258,4 +281,52 @@ func TestExportImportRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, int64(minStake), w.Bonded.Amount.Int64())
 	}
+}
+
+// The operator's cold key authorizes a hot key on the GPU box (x/authz) and pays its fees
+// (x/feegrant): the hot key, holding no coins, manages the worker; the staked key never signs.
+func TestHotKeyActsForOperatorThroughAuthzAndFeegrant(t *testing.T) {
+	operator, hot := newAccount(0), newAccount(1)
+	c := startChain(t, 10*minStake, operator)
+	require.Zero(t, c.send(operator, registerMsg(t, operator.addr, 2*minStake)).Code)
+
+	// The hot key needs an on-chain account before it can sign; 1ulearn creates it.
+	res := c.send(operator, banktypes.NewMsgSend(operator.addr, hot.addr, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1))))
+	require.Zero(t, res.Code, res.Log)
+	hot.number = c.app.AccountKeeper.GetAccount(c.app.NewContext(true), hot.addr).GetAccountNumber()
+
+	expiry := c.time.Add(24 * time.Hour)
+	grant, err := authz.NewMsgGrant(operator.addr, hot.addr,
+		authz.NewGenericAuthorization(sdk.MsgTypeURL(&computetypes.MsgAddStake{})), &expiry)
+	require.NoError(t, err)
+	allowance, err := feegrant.NewMsgGrantAllowance(&feegrant.BasicAllowance{
+		SpendLimit: sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1_000_000)),
+	}, operator.addr, hot.addr)
+	require.NoError(t, err)
+	res = c.send(operator, grant, allowance)
+	require.Zero(t, res.Code, res.Log)
+
+	fee := sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 5000))
+	exec := authz.NewMsgExec(hot.addr, []sdk.Msg{&computetypes.MsgAddStake{
+		Operator: operator.addr.String(), Amount: sdk.NewInt64Coin(app.BondDenom, minStake),
+	}})
+	operatorBefore := c.balance(operator.addr)
+	res = c.sendWithFee(hot, fee, operator.addr, &exec)
+	require.Zero(t, res.Code, res.Log)
+	w, err := c.worker(operator.addr)
+	require.NoError(t, err)
+	require.Equal(t, int64(3*minStake), w.Bonded.Amount.Int64())
+	require.Equal(t, operatorBefore-minStake-5000, c.balance(operator.addr), "stake and the hot key's fee come from the operator")
+	require.Equal(t, int64(1), c.balance(hot.addr))
+
+	// The grant covers add-stake only: the hot key cannot unbond the operator's stake.
+	exec = authz.NewMsgExec(hot.addr, []sdk.Msg{&computetypes.MsgBeginUnbonding{
+		Operator: operator.addr.String(), Amount: sdk.NewInt64Coin(app.BondDenom, minStake),
+	}})
+	res = c.sendWithFee(hot, fee, operator.addr, &exec)
+	require.NotZero(t, res.Code)
+	require.Contains(t, res.Log, "authorization not found")
+	w, err = c.worker(operator.addr)
+	require.NoError(t, err)
+	require.Equal(t, int64(3*minStake), w.Bonded.Amount.Int64())
 }
