@@ -23,6 +23,9 @@ func (gs GenesisState) Validate() error {
 		if err := w.validate(denom, gs.Params.MaxMultiaddrs); err != nil {
 			return fmt.Errorf("workers[%d] (%s): %w", i, w.Operator, err)
 		}
+		if err := w.checkStatus(gs.Params.MinWorkerStake); err != nil {
+			return fmt.Errorf("workers[%d] (%s): %w", i, w.Operator, err)
+		}
 		if _, dup := operators[w.Operator]; dup {
 			return fmt.Errorf("workers[%d]: operator %s listed twice", i, w.Operator)
 		}
@@ -83,6 +86,21 @@ func (w Worker) validate(denom string, maxAddrs uint32) error {
 	}
 	if _, ok := WorkerStatus_name[int32(w.Status)]; !ok || w.Status == WORKER_STATUS_UNSPECIFIED {
 		return fmt.Errorf("status %d is not a worker status", w.Status)
+	}
+	return nil
+}
+
+// checkStatus reports a status that disagrees with the stake: only jail may override it.
+func (w Worker) checkStatus(minStake sdk.Coin) error {
+	if w.Status == WORKER_STATUS_JAILED {
+		return nil
+	}
+	want := WORKER_STATUS_INACTIVE
+	if w.Bonded.Amount.GTE(minStake.Amount) {
+		want = WORKER_STATUS_ACTIVE
+	}
+	if w.Status != want {
+		return fmt.Errorf("status %s disagrees with bonded %s and min_worker_stake %s (expected %s)", w.Status, w.Bonded, minStake, want)
 	}
 	return nil
 }
