@@ -11,8 +11,6 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	dbm "github.com/cosmos/cosmos-db"
 	"github.com/cosmos/gogoproto/proto"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/log"
@@ -31,6 +29,7 @@ import (
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	"github.com/protolearn/protolearn/app"
+	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 )
 
@@ -166,18 +165,10 @@ func (c *chain) balance(addr sdk.AccAddress) int64 {
 	return res.Balance.Amount.Int64()
 }
 
-func newPeerID(t *testing.T) string {
-	_, pub, err := crypto.GenerateEd25519Key(nil)
-	require.NoError(t, err)
-	id, err := peer.IDFromPublicKey(pub)
-	require.NoError(t, err)
-	return id.String()
-}
-
 func registerMsg(t *testing.T, op sdk.AccAddress, stake int64) *computetypes.MsgRegisterWorker {
 	return &computetypes.MsgRegisterWorker{
 		Operator:   op.String(),
-		PeerId:     newPeerID(t),
+		PeerId:     computetestutil.NewPeerID(t, nil),
 		Multiaddrs: []string{"/ip4/127.0.0.1/tcp/4001"},
 		Hardware:   computetypes.Hardware{Accelerator: "cpu", MemoryGib: 16, BandwidthMbps: 100},
 		Stake:      sdk.NewInt64Coin(app.BondDenom, stake),

@@ -25,12 +25,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 )
 
@@ -245,21 +244,13 @@ func (n *node) tx(args ...string) (code uint32, rawLog string) {
 	}
 }
 
-func newPeerID(t *testing.T) string {
-	_, pub, err := crypto.GenerateEd25519Key(nil)
-	require.NoError(t, err)
-	id, err := peer.IDFromPublicKey(pub)
-	require.NoError(t, err)
-	return id.String()
-}
-
 func TestRegisterWorkerOverCLIReadBackOverGRPCAndREST(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a chain")
 	}
 	n := startNode(t)
 	alice := strings.TrimSpace(n.must("keys", "show", "alice", "-a", "--keyring-backend", "test"))
-	peerID := newPeerID(t)
+	peerID := computetestutil.NewPeerID(t, nil)
 	hardware := `{"accelerator":"RTX4090","memory_gib":24,"bandwidth_mbps":500}`
 
 	// Bad input first: the user sees what to fix, and nothing is stored.
@@ -316,7 +307,7 @@ func TestRegisterWorkerOverCLIReadBackOverGRPCAndREST(t *testing.T) {
 	require.Len(t, list.Workers, 1)
 
 	// A second registration is refused with a message that says what to do instead.
-	code, log = n.tx("tx", "compute", "register-worker", newPeerID(t), "200000000ulearn", "--hardware", hardware, "--from", "alice")
+	code, log = n.tx("tx", "compute", "register-worker", computetestutil.NewPeerID(t, nil), "200000000ulearn", "--hardware", hardware, "--from", "alice")
 	require.Equal(t, computetypes.ErrWorkerExists.ABCICode(), code, log)
 	require.Contains(t, log, "use update-worker or add-stake")
 
@@ -370,7 +361,7 @@ func TestTwoValidatorTestnet(t *testing.T) {
 	}
 
 	operator := strings.TrimSpace(nodes[0].must("keys", "show", "node0", "-a", "--keyring-backend", "test"))
-	peerID := newPeerID(t)
+	peerID := computetestutil.NewPeerID(t, nil)
 	code, log := nodes[0].tx("tx", "compute", "register-worker", peerID, "100000000ulearn",
 		"--hardware", `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`, "--from", "node0")
 	require.Zero(t, code, log)

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/log"
@@ -29,6 +27,7 @@ import (
 
 	"github.com/protolearn/protolearn/x/compute"
 	"github.com/protolearn/protolearn/x/compute/keeper"
+	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
 	"github.com/protolearn/protolearn/x/compute/types"
 )
 
@@ -121,15 +120,8 @@ func (f *fixture) account(amount int64) sdk.AccAddress {
 	return addr
 }
 
-// peerID returns a valid, fresh libp2p peer id.
-func (f *fixture) peerID() string {
-	f.t.Helper()
-	_, pub, err := crypto.GenerateEd25519Key(f.peers)
-	require.NoError(f.t, err)
-	id, err := peer.IDFromPublicKey(pub)
-	require.NoError(f.t, err)
-	return id.String()
-}
+// peerID returns a valid, fresh libp2p peer id, reproducible from the fixture's seed.
+func (f *fixture) peerID() string { return computetestutil.NewPeerID(f.t, f.peers) }
 
 func randomBytes(r *rand.Rand, n int) []byte {
 	b := make([]byte, n)
