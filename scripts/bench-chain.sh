@@ -111,14 +111,7 @@ fi
 ###############################################################################
 # (b) MsgAddStake throughput
 ###############################################################################
-if [ -n "${PROTOLEARND:-}" ]; then
-  BIN=$PROTOLEARND
-  [ -x "$BIN" ] || die "PROTOLEARND=$BIN is not an executable"
-else
-  log "(b) building protolearnd (warm) for the chain"
-  make --no-print-directory build >&2
-  BIN=$repo/build/protolearnd
-fi
+protolearnd_binary
 bin_size=$(stat -c %s "$BIN")
 
 for p in "$RPC_PORT" "$P2P_PORT" "$GRPC_PORT" "$API_PORT" "$((RPC_PORT + 1))"; do

@@ -135,3 +135,15 @@ node_running() {
   kill -0 "$pid" 2>/dev/null || return 1
   [[ "$(ps -p "$pid" -o args= 2>/dev/null)" == *" start --home $2"* ]]
 }
+
+# protolearnd_binary sets BIN: $PROTOLEARND when given (it must be executable), else `make build`.
+protolearnd_binary() {
+  if [ -n "${PROTOLEARND:-}" ]; then
+    BIN=$PROTOLEARND
+    [ -x "$BIN" ] || die "PROTOLEARND=$BIN is not an executable"
+  else
+    log "make build (go rebuilds protolearnd only if sources changed)"
+    make --no-print-directory -C "$repo" build >&2
+    BIN=$repo/build/protolearnd
+  fi
+}

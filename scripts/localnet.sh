@@ -69,14 +69,7 @@ if node_running "$pidfile" "$HOME_DIR"; then
 fi
 rm -f "$pidfile"
 
-if [ -n "${PROTOLEARND:-}" ]; then
-  BIN=$PROTOLEARND
-  [ -x "$BIN" ] || die "PROTOLEARND=$BIN is not an executable"
-else
-  log "make build (go rebuilds protolearnd only if sources changed)"
-  make --no-print-directory build >&2
-  BIN=$repo/build/protolearnd
-fi
+protolearnd_binary
 
 if [ "${LOCALNET_RESET:-0}" = 1 ] && [ -d "$HOME_DIR" ]; then
   log "LOCALNET_RESET=1: removing $HOME_DIR"
