@@ -27,6 +27,8 @@ import (
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	"github.com/cosmos/cosmos-sdk/x/authz"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+	govtypes "github.com/cosmos/cosmos-sdk/x/gov/types"
+	govv1 "github.com/cosmos/cosmos-sdk/x/gov/types/v1"
 
 	"github.com/protolearn/protolearn/app"
 	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
@@ -320,4 +322,41 @@ func TestHotKeyActsForOperatorThroughAuthzAndFeegrant(t *testing.T) {
 	w, err = c.worker(operator.addr)
 	require.NoError(t, err)
 	require.Equal(t, int64(3*minStake), w.Bonded.Amount.Int64())
+}
+
+// Only governance changes x/compute params: a proposal carrying MsgUpdateParams passes a vote
+// and the chain applies it; the same message sent directly is refused.
+func TestGovernanceUpdatesComputeParams(t *testing.T) {
+	alice := newAccount(0) // the genesis delegator: all the voting power
+	c := startChain(t, 1_000*minStake, alice)
+	gov := authtypes.NewModuleAddress(govtypes.ModuleName).String()
+
+	var current computetypes.QueryParamsResponse
+	require.NoError(t, c.query("/protolearn.compute.v1.Query/Params", &computetypes.QueryParamsRequest{}, &current))
+	want := current.Params
+	want.MinWorkerStake = sdk.NewInt64Coin(app.BondDenom, 3*minStake)
+	want.UnbondingTime = 10 * 24 * time.Hour
+	update := &computetypes.MsgUpdateParams{Authority: gov, Params: want}
+
+	res := c.send(alice, &computetypes.MsgUpdateParams{Authority: alice.addr.String(), Params: want})
+	require.Equal(t, computetypes.ErrInvalidAuthority.ABCICode(), res.Code, res.Log)
+
+	var govParams govv1.QueryParamsResponse
+	require.NoError(t, c.query("/cosmos.gov.v1.Query/Params", &govv1.QueryParamsRequest{}, &govParams))
+	proposal, err := govv1.NewMsgSubmitProposal([]sdk.Msg{update}, govParams.Params.MinDeposit, alice.addr.String(),
+		"", "Raise the worker stake floor", "Three times the minimum stake per worker.", false)
+	require.NoError(t, err)
+	res = c.send(alice, proposal)
+	require.Zero(t, res.Code, res.Log)
+	res = c.send(alice, govv1.NewMsgVote(alice.addr, 1, govv1.OptionYes, ""))
+	require.Zero(t, res.Code, res.Log)
+
+	c.block(*govParams.Params.VotingPeriod + time.Second) // the tally runs in gov's EndBlock
+	var got computetypes.QueryParamsResponse
+	require.NoError(t, c.query("/protolearn.compute.v1.Query/Params", &computetypes.QueryParamsRequest{}, &got))
+	require.Equal(t, want, got.Params)
+
+	var status govv1.QueryProposalResponse
+	require.NoError(t, c.query("/cosmos.gov.v1.Query/Proposal", &govv1.QueryProposalRequest{ProposalId: 1}, &status))
+	require.Equal(t, govv1.StatusPassed, status.Proposal.Status, status.Proposal.FailedReason)
 }
