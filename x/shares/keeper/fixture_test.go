@@ -1,0 +1,186 @@
+package keeper_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	"github.com/stretchr/testify/require"
+
+	"cosmossdk.io/log"
+	sdkmath "cosmossdk.io/math"
+	storetypes "cosmossdk.io/store/types"
+
+	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
+	"github.com/cosmos/cosmos-sdk/runtime"
+	"github.com/cosmos/cosmos-sdk/testutil"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
+	"github.com/cosmos/cosmos-sdk/x/auth"
+	authkeeper "github.com/cosmos/cosmos-sdk/x/auth/keeper"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	"github.com/cosmos/cosmos-sdk/x/bank"
+	bankkeeper "github.com/cosmos/cosmos-sdk/x/bank/keeper"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+
+	"github.com/protolearn/protolearn/x/shares"
+	"github.com/protolearn/protolearn/x/shares/keeper"
+	"github.com/protolearn/protolearn/x/shares/types"
+)
+
+const (
+	denom     = "ulearn"
+	community = "distribution" // the fake community pool's module account
+)
+
+// fixture is x/shares over real auth and bank keepers (with its send restriction installed),
+// a community pool that is a plain module account, and models known by id.
+type fixture struct {
+	t      *testing.T
+	ctx    sdk.Context
+	k      *keeper.Keeper
+	msgs   types.MsgServer
+	query  types.QueryServer
+	bank   bankkeeper.BaseKeeper
+	bankMs banktypes.MsgServer
+	acc    authkeeper.AccountKeeper
+	gov    string
+	models fakeModels
+	module shares.AppModule
+	rng    *rand.Rand
+}
+
+type fakeModels map[uint64]types.ModelInfo
+
+func (m fakeModels) ModelInfo(_ context.Context, id uint64) (types.ModelInfo, error) {
+	info, ok := m[id]
+	if !ok {
+		return info, fmt.Errorf("no model %d", id)
+	}
+	return info, nil
+}
+
+type fakeDistribution struct{ bank bankkeeper.BaseKeeper }
+
+func (d fakeDistribution) FundCommunityPool(ctx context.Context, amt sdk.Coins, sender sdk.AccAddress) error {
+	return d.bank.SendCoinsFromAccountToModule(ctx, sender, community, amt)
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	gs := types.DefaultGenesis()
+	gs.Params.RevenueDenom = denom
+	return newFixtureFrom(t, gs, nil)
+}
+
+// newFixtureFrom starts from gs, with balances already in bank (as bank genesis would put them).
+func newFixtureFrom(t *testing.T, gs *types.GenesisState, balances map[string]sdk.Coins) *fixture {
+	t.Helper()
+	encCfg := moduletestutil.MakeTestEncodingConfig(auth.AppModuleBasic{}, bank.AppModuleBasic{}, shares.AppModule{})
+	cdc := encCfg.Codec
+	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, types.StoreKey)
+	ctx := testutil.DefaultContextWithKeys(keys, nil, nil).
+		WithBlockHeader(cmtproto.Header{Height: 1, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+
+	prefix := sdk.GetConfig().GetBech32AccountAddrPrefix()
+	gov := authtypes.NewModuleAddress("gov").String()
+	acc := authkeeper.NewAccountKeeper(cdc, runtime.NewKVStoreService(keys[authtypes.StoreKey]), authtypes.ProtoBaseAccount,
+		map[string][]string{"mint": {authtypes.Minter}, types.ModuleName: {authtypes.Minter}, community: nil},
+		addresscodec.NewBech32Codec(prefix), prefix, gov)
+	bk := bankkeeper.NewBaseKeeper(cdc, runtime.NewKVStoreService(keys[banktypes.StoreKey]), acc, nil, gov, log.NewNopLogger())
+	k := keeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[types.StoreKey]), acc, bk, fakeDistribution{bk}, gov, log.NewNopLogger())
+	models := fakeModels{}
+	k.SetModelsKeeper(models)
+	bk.AppendSendRestriction(k.SendRestriction)
+
+	// Bank genesis: balances appear without any send (so without settlement), as on a real chain.
+	bankGen := banktypes.DefaultGenesisState()
+	for addr, coins := range balances {
+		bankGen.Balances = append(bankGen.Balances, banktypes.Balance{Address: addr, Coins: coins})
+	}
+	bk.InitGenesis(ctx, bankGen) // bank sums the supply from the balances
+	require.NoError(t, k.InitGenesis(ctx, gs))
+	return &fixture{
+		t: t, ctx: ctx, k: k, msgs: keeper.NewMsgServerImpl(k), query: keeper.NewQueryServerImpl(k),
+		bank: bk, bankMs: bankkeeper.NewMsgServerImpl(bk), acc: acc, gov: gov, models: models,
+		module: shares.NewAppModule(cdc, k), rng: rand.New(rand.NewSource(7)),
+	}
+}
+
+func (f *fixture) addr() sdk.AccAddress {
+	b := make([]byte, 20)
+	_, _ = f.rng.Read(b)
+	return b
+}
+
+// model registers a model with a designer taking bps on top of each mint.
+func (f *fixture) model(id uint64, bps uint32) sdk.AccAddress {
+	designer := f.addr()
+	f.models[id] = types.ModelInfo{Name: fmt.Sprintf("tiny-%d", id), Designer: designer, DesignerBps: bps}
+	return designer
+}
+
+// fund gives addr amount ulearn.
+func (f *fixture) fund(addr sdk.AccAddress, amount int64) {
+	f.t.Helper()
+	coins := sdk.NewCoins(sdk.NewInt64Coin(denom, amount))
+	require.NoError(f.t, f.bank.MintCoins(f.ctx, "mint", coins))
+	require.NoError(f.t, f.bank.SendCoinsFromModuleToAccount(f.ctx, "mint", addr, coins))
+}
+
+func (f *fixture) mint(model uint64, to sdk.AccAddress, units uint64) {
+	f.t.Helper()
+	_, _, err := f.k.MintForWork(f.ctx, model, to, units)
+	require.NoError(f.t, err)
+}
+
+func (f *fixture) pay(model uint64, amount int64) *types.MsgPayRevenueResponse {
+	f.t.Helper()
+	payer := f.addr()
+	f.fund(payer, amount)
+	res, err := f.msgs.PayRevenue(f.ctx, &types.MsgPayRevenue{Payer: payer.String(), ModelId: model, Amount: sdk.NewInt64Coin(denom, amount)})
+	require.NoError(f.t, err)
+	return res
+}
+
+// send moves shares with a real bank MsgSend, as a wallet would.
+func (f *fixture) send(model uint64, from, to sdk.AccAddress, amount int64) {
+	f.t.Helper()
+	_, err := f.bankMs.Send(f.ctx, banktypes.NewMsgSend(from, to, sdk.NewCoins(sdk.NewInt64Coin(types.ShareDenom(model), amount))))
+	require.NoError(f.t, err)
+}
+
+func (f *fixture) claim(holder sdk.AccAddress, models ...uint64) int64 {
+	f.t.Helper()
+	res, err := f.msgs.ClaimRevenue(f.ctx, &types.MsgClaimRevenue{Holder: holder.String(), ModelIds: models})
+	require.NoError(f.t, err)
+	return res.Amount.Amount.Int64()
+}
+
+func (f *fixture) claimable(model uint64, holder sdk.AccAddress) int64 {
+	f.t.Helper()
+	c, err := f.k.Claimable(f.ctx, model, holder)
+	require.NoError(f.t, err)
+	return c.Int64()
+}
+
+func (f *fixture) shares(model uint64, holder sdk.AccAddress) sdkmath.Int {
+	return f.bank.GetBalance(f.ctx, holder, types.ShareDenom(model)).Amount
+}
+
+func (f *fixture) balance(addr sdk.AccAddress) int64 {
+	return f.bank.GetBalance(f.ctx, addr, denom).Amount.Int64()
+}
+
+func (f *fixture) communityPool() int64 { return f.balance(f.acc.GetModuleAddress(community)) }
+
+// endBlock runs the module's EndBlock and checks every invariant.
+func (f *fixture) endBlock() {
+	f.t.Helper()
+	require.NoError(f.t, f.module.EndBlock(f.ctx))
+	require.NoError(f.t, f.k.CheckInvariants(f.ctx))
+	f.ctx = f.ctx.WithBlockHeight(f.ctx.BlockHeight() + 1)
+}
