@@ -184,3 +184,10 @@ func (f *fixture) endBlock() {
 	require.NoError(f.t, f.k.CheckInvariants(f.ctx))
 	f.ctx = f.ctx.WithBlockHeight(f.ctx.BlockHeight() + 1)
 }
+
+func sdkAddr(t *testing.T, s string) sdk.AccAddress {
+	t.Helper()
+	a, err := sdk.AccAddressFromBech32(s)
+	require.NoError(t, err)
+	return a
+}
