@@ -1,0 +1,282 @@
+package keeper_test
+
+import (
+	"context"
+	"math/rand"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	"github.com/cosmos/gogoproto/proto"
+	"github.com/stretchr/testify/require"
+
+	"cosmossdk.io/log"
+	storetypes "cosmossdk.io/store/types"
+
+	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
+	"github.com/cosmos/cosmos-sdk/runtime"
+	"github.com/cosmos/cosmos-sdk/testutil"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
+	"github.com/cosmos/cosmos-sdk/x/auth"
+	authkeeper "github.com/cosmos/cosmos-sdk/x/auth/keeper"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	"github.com/cosmos/cosmos-sdk/x/bank"
+	bankkeeper "github.com/cosmos/cosmos-sdk/x/bank/keeper"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+
+	"github.com/protolearn/protolearn/x/compute"
+	computekeeper "github.com/protolearn/protolearn/x/compute/keeper"
+	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	"github.com/protolearn/protolearn/x/models"
+	"github.com/protolearn/protolearn/x/models/keeper"
+	"github.com/protolearn/protolearn/x/models/types"
+)
+
+const denom = "ulearn"
+
+// fixture is x/models over the real x/compute, auth and bank keepers on an in-memory store, with
+// x/compute's hooks wired to x/models as the app wires them.
+type fixture struct {
+	t           *testing.T
+	ctx         sdk.Context
+	k           *keeper.Keeper
+	msgs        types.MsgServer
+	query       types.QueryServer
+	compute     *computekeeper.Keeper
+	computeMsgs computetypes.MsgServer
+	bank        bankkeeper.BaseKeeper
+	gov         string
+	hooks       *recordingHooks
+	module      models.AppModule
+	rand        *rand.Rand
+}
+
+// recordingHooks remembers every model x/models announced.
+type recordingHooks struct{ created []uint64 }
+
+func (h *recordingHooks) AfterModelCreated(_ context.Context, id uint64) error {
+	h.created = append(h.created, id)
+	return nil
+}
+
+// computeParams make a worker cheap: min_worker_stake 1000ulearn.
+func computeParams() computetypes.Params {
+	p := computetypes.DefaultParams()
+	p.MinWorkerStake = sdk.NewInt64Coin(denom, 1000)
+	p.UnbondingTime = 10 * time.Minute
+	p.JailDuration = time.Hour
+	return p
+}
+
+// modelsParams are small enough to hit every bound in tests.
+func modelsParams() types.Params {
+	return types.Params{MaxStages: 8, MaxReplicasLimit: 4, MaxNameLength: 32}
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	cgs := computetypes.DefaultGenesis()
+	cgs.Params = computeParams()
+	mgs := types.DefaultGenesis()
+	mgs.Params = modelsParams()
+	return newFixtureFrom(t, cgs, mgs, nil)
+}
+
+// newFixtureFrom starts from the genesis of both modules, x/compute's first, with escrow already in
+// x/compute's module account (as bank genesis would).
+func newFixtureFrom(t *testing.T, cgs *computetypes.GenesisState, mgs *types.GenesisState, escrow sdk.Coins) *fixture {
+	t.Helper()
+	encCfg := moduletestutil.MakeTestEncodingConfig(auth.AppModuleBasic{}, bank.AppModuleBasic{}, compute.AppModule{}, models.AppModule{})
+	cdc := encCfg.Codec
+	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, computetypes.StoreKey, types.StoreKey)
+	ctx := testutil.DefaultContextWithKeys(keys, nil, nil).
+		WithBlockHeader(cmtproto.Header{Height: 1, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+
+	prefix := sdk.GetConfig().GetBech32AccountAddrPrefix()
+	gov := authtypes.NewModuleAddress("gov").String()
+	acc := authkeeper.NewAccountKeeper(cdc, runtime.NewKVStoreService(keys[authtypes.StoreKey]), authtypes.ProtoBaseAccount,
+		map[string][]string{"mint": {authtypes.Minter}, computetypes.ModuleName: {authtypes.Burner}},
+		addresscodec.NewBech32Codec(prefix), prefix, gov)
+	bank := bankkeeper.NewBaseKeeper(cdc, runtime.NewKVStoreService(keys[banktypes.StoreKey]), acc, nil, gov, log.NewNopLogger())
+	ck := computekeeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[computetypes.StoreKey]), acc, bank, gov, log.NewNopLogger())
+	k := keeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[types.StoreKey]), acc, ck, gov, log.NewNopLogger())
+	ck.SetHooks(k.ComputeHooks())
+	hooks := &recordingHooks{}
+	k.SetHooks(hooks)
+
+	if !escrow.IsZero() {
+		require.NoError(t, bank.MintCoins(ctx, "mint", escrow))
+		require.NoError(t, bank.SendCoinsFromModuleToModule(ctx, "mint", computetypes.ModuleName, escrow))
+	}
+	require.NoError(t, ck.InitGenesis(ctx, cgs))
+	require.NoError(t, k.InitGenesis(ctx, mgs))
+
+	return &fixture{
+		t: t, ctx: ctx, k: k, msgs: keeper.NewMsgServerImpl(k), query: keeper.NewQueryServerImpl(k),
+		compute: ck, computeMsgs: computekeeper.NewMsgServerImpl(ck), bank: bank, gov: gov, hooks: hooks,
+		module: models.NewAppModule(cdc, k), rand: rand.New(rand.NewSource(1)),
+	}
+}
+
+// account returns a fresh address funded with amount ulearn.
+func (f *fixture) account(amount int64) sdk.AccAddress {
+	f.t.Helper()
+	b := make([]byte, 20)
+	_, _ = f.rand.Read(b)
+	addr := sdk.AccAddress(b)
+	if amount > 0 {
+		coins := sdk.NewCoins(sdk.NewInt64Coin(denom, amount))
+		require.NoError(f.t, f.bank.MintCoins(f.ctx, "mint", coins))
+		require.NoError(f.t, f.bank.SendCoinsFromModuleToAccount(f.ctx, "mint", addr, coins))
+	}
+	return addr
+}
+
+// worker registers a new x/compute worker with stake bonded and as much again in its account.
+func (f *fixture) worker(stake int64) sdk.AccAddress {
+	f.t.Helper()
+	op := f.account(2 * stake)
+	_, err := f.computeMsgs.RegisterWorker(f.ctx, &computetypes.MsgRegisterWorker{
+		Operator:   op.String(),
+		PeerId:     computetestutil.NewPeerID(f.t, f.rand),
+		Multiaddrs: []string{"/ip4/127.0.0.1/tcp/4001"},
+		Hardware:   computetypes.Hardware{Accelerator: "H100-80GB", MemoryGib: 80, BandwidthMbps: 1000},
+		Stake:      sdk.NewInt64Coin(denom, stake),
+	})
+	require.NoError(f.t, err)
+	return op
+}
+
+// createMsg is a valid model: 8 layers in 4 stages of 2, a seat costs 2000ulearn, at most 3
+// replicas per stage, done at 100 work units.
+func createMsg(designer sdk.AccAddress) *types.MsgCreateModel {
+	return &types.MsgCreateModel{
+		Designer:            designer.String(),
+		Name:                "tiny-go-lm",
+		Arch:                types.Architecture{Vocab: 256, DModel: 64, NLayers: 8, NHeads: 4, SeqLen: 32, CompressionRank: 8},
+		Stages:              []types.StageSpec{{Layers: 2}, {Layers: 2}, {Layers: 2}, {Layers: 2}},
+		Seed:                42,
+		DatasetCommitment:   root(0xda),
+		DesignerBps:         500,
+		MinStake:            sdk.NewInt64Coin(denom, 2000),
+		MaxReplicasPerStage: 3,
+		TargetWorkUnits:     100,
+	}
+}
+
+// createModel creates createMsg, changed by mutate, and returns its id.
+func (f *fixture) createModel(mutate func(*types.MsgCreateModel)) uint64 {
+	f.t.Helper()
+	msg := createMsg(f.account(0))
+	if mutate != nil {
+		mutate(msg)
+	}
+	res, err := f.msgs.CreateModel(f.ctx, msg)
+	require.NoError(f.t, err)
+	return res.ModelId
+}
+
+func (f *fixture) join(op sdk.AccAddress, modelID uint64, stage uint32) error {
+	_, err := f.msgs.JoinStage(f.ctx, &types.MsgJoinStage{Operator: op.String(), ModelId: modelID, Stage: stage})
+	return err
+}
+
+func (f *fixture) mustJoin(op sdk.AccAddress, modelID uint64, stage uint32) {
+	f.t.Helper()
+	require.NoError(f.t, f.join(op, modelID, stage))
+}
+
+// fill seats a new worker in every stage of a model, which starts its training.
+func (f *fixture) fill(modelID uint64) []sdk.AccAddress {
+	f.t.Helper()
+	m := f.model(modelID)
+	ops := make([]sdk.AccAddress, m.NumStages())
+	for s := range ops {
+		ops[s] = f.worker(5000)
+		f.mustJoin(ops[s], modelID, uint32(s))
+	}
+	return ops
+}
+
+func (f *fixture) commit(op sdk.AccAddress, modelID uint64, stage uint32, step uint64, weightsRoot []byte) error {
+	_, err := f.msgs.CommitCheckpoint(f.ctx, &types.MsgCommitCheckpoint{
+		Operator: op.String(), ModelId: modelID, Stage: stage, Step: step, WeightsRoot: weightsRoot,
+	})
+	return err
+}
+
+func (f *fixture) model(id uint64) types.Model {
+	f.t.Helper()
+	m, err := f.k.GetModel(f.ctx, id)
+	require.NoError(f.t, err)
+	return m
+}
+
+func (f *fixture) stageOf(modelID uint64, op sdk.AccAddress) (uint32, bool) {
+	f.t.Helper()
+	stage, seated, err := f.k.StageOf(f.ctx, modelID, op)
+	require.NoError(f.t, err)
+	return stage, seated
+}
+
+func (f *fixture) roster(modelID uint64, stage uint32) []string {
+	f.t.Helper()
+	res, err := f.query.StageRoster(f.ctx, &types.QueryStageRosterRequest{ModelId: modelID, Stage: stage})
+	require.NoError(f.t, err)
+	var ops []string
+	for _, r := range res.Replicas {
+		ops = append(ops, r.Operator)
+	}
+	return ops
+}
+
+// root is a 32-byte hash made of b.
+func root(b byte) []byte {
+	r := make([]byte, types.CommitmentLen)
+	for i := range r {
+		r[i] = b
+	}
+	return r
+}
+
+// events returns the typed events of type T emitted so far in f.ctx, in order.
+func events[T proto.Message](t *testing.T, ctx sdk.Context) []T {
+	t.Helper()
+	var out []T
+	var zero T
+	name := proto.MessageName(zero)
+	for _, ev := range ctx.EventManager().Events() {
+		if ev.Type != name {
+			continue
+		}
+		msg, err := sdk.ParseTypedEvent(abci.Event(ev))
+		require.NoError(t, err)
+		out = append(out, msg.(T))
+	}
+	return out
+}
+
+// freshEvents gives f.ctx an empty event manager, so a test sees only what follows.
+func (f *fixture) freshEvents() { f.ctx = f.ctx.WithEventManager(sdk.NewEventManager()) }
+
+// unbond starts unbonding amount of op's stake in x/compute.
+func (f *fixture) unbond(op sdk.AccAddress, amount int64) error {
+	_, err := f.computeMsgs.BeginUnbonding(f.ctx, &computetypes.MsgBeginUnbonding{Operator: op.String(), Amount: sdk.NewInt64Coin(denom, amount)})
+	return err
+}
+
+// unjail returns op's jailed worker to service in x/compute.
+func (f *fixture) unjail(op sdk.AccAddress) error {
+	_, err := f.computeMsgs.Unjail(f.ctx, &computetypes.MsgUnjail{Operator: op.String()})
+	return err
+}
+
+// requireInvariants checks both modules' invariants.
+func (f *fixture) requireInvariants(where string) {
+	f.t.Helper()
+	require.NoError(f.t, f.k.CheckInvariants(f.ctx), where)
+	require.NoError(f.t, f.compute.CheckInvariants(f.ctx), where)
+}

@@ -1,0 +1,95 @@
+package keeper
+
+import (
+	"context"
+	"fmt"
+
+	"cosmossdk.io/collections"
+
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	"github.com/protolearn/protolearn/x/models/types"
+)
+
+// InitGenesis loads the state. It reads x/compute, so x/compute's genesis must be loaded first:
+// every model's min_stake must be in the stake denom, and every seated operator an active worker.
+func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
+	if err := gs.Validate(); err != nil {
+		return fmt.Errorf("x/models genesis: %w", err)
+	}
+	if err := k.Params.Set(ctx, gs.Params); err != nil {
+		return err
+	}
+	cp, err := k.ck.GetParams(ctx)
+	if err != nil {
+		return fmt.Errorf("x/models genesis: reading x/compute params (is x/compute's genesis loaded first?): %w", err)
+	}
+	for _, m := range gs.Models {
+		if m.MinStake.Denom != cp.StakeDenom() {
+			return fmt.Errorf("x/models genesis: model %d: min_stake %s is not in x/compute's stake denom %q", m.Id, m.MinStake, cp.StakeDenom())
+		}
+		if err := k.Models.Set(ctx, m.Id, m); err != nil {
+			return err
+		}
+	}
+	for _, s := range gs.Seats {
+		op, err := k.parseAddr("operator", s.Operator)
+		if err != nil {
+			return err
+		}
+		w, err := k.ck.GetWorker(ctx, op)
+		if err != nil {
+			return fmt.Errorf("x/models genesis: seat of %s in stage %d of model %d: %w", s.Operator, s.Stage, s.ModelId, err)
+		}
+		if w.Status != computetypes.WORKER_STATUS_ACTIVE {
+			return fmt.Errorf("x/models genesis: seat of %s in stage %d of model %d: worker is %s, only active workers hold seats",
+				s.Operator, s.Stage, s.ModelId, w.Status)
+		}
+		if err := k.setSeat(ctx, op, s); err != nil {
+			return err
+		}
+	}
+	for _, c := range gs.Checkpoints {
+		op, err := k.parseAddr("operator", c.Operator)
+		if err != nil {
+			return err
+		}
+		if err := k.Checkpoints.Set(ctx, collections.Join3(c.ModelId, c.Stage, op), c); err != nil {
+			return err
+		}
+	}
+	return k.ModelSeq.Set(ctx, gs.NextModelId)
+}
+
+// ExportGenesis dumps the whole state.
+func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) {
+	p, err := k.GetParams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gs := &types.GenesisState{Params: p}
+	miter, err := k.Models.Iterate(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if gs.Models, err = miter.Values(); err != nil {
+		return nil, err
+	}
+	siter, err := k.Seats.Iterate(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if gs.Seats, err = siter.Values(); err != nil {
+		return nil, err
+	}
+	citer, err := k.Checkpoints.Iterate(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if gs.Checkpoints, err = citer.Values(); err != nil {
+		return nil, err
+	}
+	if gs.NextModelId, err = k.ModelSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
+	return gs, nil
+}

@@ -1,0 +1,286 @@
+// Package keeper holds the state and state transitions of x/models: model specifications, their
+// lifecycle, the stage seats of workers and the replicas' checkpoint commitments.
+package keeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cosmossdk.io/collections"
+	"cosmossdk.io/core/store"
+	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/log"
+
+	"github.com/cosmos/cosmos-sdk/codec"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/x/models/types"
+)
+
+// Keeper owns the x/models store.
+type Keeper struct {
+	cdc          codec.BinaryCodec
+	storeService store.KVStoreService
+	ak           types.AccountKeeper
+	ck           types.ComputeKeeper
+	logger       log.Logger
+	hooks        types.ModelsHooks
+
+	// authority may change params: the gov module account unless wired otherwise.
+	authority string
+
+	Schema   collections.Schema
+	Params   collections.Item[types.Params]
+	Models   collections.Map[uint64, types.Model]
+	ModelSeq collections.Sequence
+	// Seats is keyed by (model, stage, operator): a stage's roster is one prefix.
+	Seats collections.Map[collections.Triple[uint64, uint32, sdk.AccAddress], types.Seat]
+	// SeatsByOperator maps (operator, model) to the stage the operator holds: the stage of an
+	// operator in a model is one Get, and an operator's seats in every model one prefix. The key
+	// itself is the unextractability rule: an operator has one stage per model.
+	SeatsByOperator collections.Map[collections.Pair[sdk.AccAddress, uint64], uint32]
+	// Checkpoints holds the latest commit of each replica, keyed like Seats.
+	Checkpoints collections.Map[collections.Triple[uint64, uint32, sdk.AccAddress], types.Checkpoint]
+}
+
+// NewKeeper builds the keeper. authority is the bech32 address allowed to change params.
+func NewKeeper(
+	cdc codec.BinaryCodec,
+	storeService store.KVStoreService,
+	ak types.AccountKeeper,
+	ck types.ComputeKeeper,
+	authority string,
+	logger log.Logger,
+) *Keeper {
+	if _, err := ak.AddressCodec().StringToBytes(authority); err != nil {
+		panic(fmt.Sprintf("x/models: invalid authority address %q: %v", authority, err))
+	}
+	sb := collections.NewSchemaBuilder(storeService)
+	seatKey := collections.TripleKeyCodec(collections.Uint64Key, collections.Uint32Key, sdk.AccAddressKey)
+	k := &Keeper{
+		cdc:          cdc,
+		storeService: storeService,
+		ak:           ak,
+		ck:           ck,
+		authority:    authority,
+		logger:       logger.With(log.ModuleKey, "x/"+types.ModuleName),
+		Params:       collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
+		Models:       collections.NewMap(sb, types.ModelsKey, "models", collections.Uint64Key, codec.CollValue[types.Model](cdc)),
+		ModelSeq:     collections.NewSequence(sb, types.ModelSeqKey, "model_seq"),
+		Seats:        collections.NewMap(sb, types.SeatsKey, "seats", seatKey, codec.CollValue[types.Seat](cdc)),
+		SeatsByOperator: collections.NewMap(sb, types.SeatsByOperatorKey, "seats_by_operator",
+			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key), collections.Uint32Value),
+		Checkpoints: collections.NewMap(sb, types.CheckpointsKey, "checkpoints", seatKey, codec.CollValue[types.Checkpoint](cdc)),
+	}
+	schema, err := sb.Build()
+	if err != nil {
+		panic(fmt.Sprintf("x/models: building store schema: %v", err))
+	}
+	k.Schema = schema
+	return k
+}
+
+// SetHooks installs the hooks other modules use to follow models; it may be called once.
+func (k *Keeper) SetHooks(h types.ModelsHooks) {
+	if k.hooks != nil {
+		panic("x/models: hooks already set")
+	}
+	k.hooks = h
+}
+
+// Authority is the address allowed to change params.
+func (k *Keeper) Authority() string { return k.authority }
+
+// Logger is the module's logger.
+func (k *Keeper) Logger() log.Logger { return k.logger }
+
+// GetParams returns the current params.
+func (k *Keeper) GetParams(ctx context.Context) (types.Params, error) {
+	return k.Params.Get(ctx)
+}
+
+// GetModel returns model id, or ErrModelNotFound.
+func (k *Keeper) GetModel(ctx context.Context, id uint64) (types.Model, error) {
+	m, err := k.Models.Get(ctx, id)
+	if isNotFound(err) {
+		return m, errorsmod.Wrapf(types.ErrModelNotFound, "no model with id %d", id)
+	}
+	return m, err
+}
+
+// StageOf returns the stage operator holds in model modelID; seated is false when it holds none.
+// It does not check that the model exists.
+func (k *Keeper) StageOf(ctx context.Context, modelID uint64, operator sdk.AccAddress) (stage uint32, seated bool, err error) {
+	stage, err = k.SeatsByOperator.Get(ctx, collections.Join(operator, modelID))
+	if isNotFound(err) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return stage, true, nil
+}
+
+// AddWorkUnits credits finalized work to a TRAINING model (x/verify calls it when an attestation
+// finalizes); the model completes when its work reaches target_work_units. It refuses a model
+// that is not TRAINING: work that finalizes after completion is for the caller to settle.
+func (k *Keeper) AddWorkUnits(ctx context.Context, modelID, units uint64) error {
+	m, err := k.GetModel(ctx, modelID)
+	if err != nil {
+		return err
+	}
+	if m.Status != types.MODEL_STATUS_TRAINING {
+		return errorsmod.Wrapf(types.ErrModelNotTraining, "model %d is %s; work is credited only while it trains", modelID, m.Status)
+	}
+	if units == 0 {
+		return errorsmod.Wrapf(types.ErrInvalidWorkUnits, "model %d: units must be positive", modelID)
+	}
+	if m.WorkUnits+units < m.WorkUnits {
+		return errorsmod.Wrapf(types.ErrInvalidWorkUnits, "model %d: adding %d to %d work units overflows", modelID, units, m.WorkUnits)
+	}
+	m.WorkUnits += units
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventWorkUnitsAdded{
+		ModelId: modelID, Units: units, WorkUnits: m.WorkUnits, TargetWorkUnits: m.TargetWorkUnits,
+	}); err != nil {
+		return err
+	}
+	if m.WorkUnits >= m.TargetWorkUnits {
+		m.EndedHeight = sdkCtx.BlockHeight()
+		if err := k.setStatus(ctx, &m, types.MODEL_STATUS_COMPLETED); err != nil {
+			return err
+		}
+		k.logger.Info("model completed", "model_id", modelID, "work_units", m.WorkUnits)
+	}
+	return k.Models.Set(ctx, modelID, m)
+}
+
+// setStatus moves m to status to and announces it; the caller stores m.
+func (k *Keeper) setStatus(ctx context.Context, m *types.Model, to types.ModelStatus) error {
+	from := m.Status
+	m.Status = to
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventModelStatusChanged{
+		ModelId: m.Id, From: from, To: to,
+	})
+}
+
+// setSeat stores a seat in both of its collections.
+func (k *Keeper) setSeat(ctx context.Context, operator sdk.AccAddress, s types.Seat) error {
+	if err := k.Seats.Set(ctx, collections.Join3(s.ModelId, s.Stage, operator), s); err != nil {
+		return err
+	}
+	return k.SeatsByOperator.Set(ctx, collections.Join(operator, s.ModelId), s.Stage)
+}
+
+// removeSeat deletes a seat and the replica's checkpoint: checkpoints speak for current replicas only.
+func (k *Keeper) removeSeat(ctx context.Context, modelID uint64, stage uint32, operator sdk.AccAddress) error {
+	key := collections.Join3(modelID, stage, operator)
+	if err := k.Seats.Remove(ctx, key); err != nil {
+		return err
+	}
+	if err := k.Checkpoints.Remove(ctx, key); err != nil {
+		return err
+	}
+	return k.SeatsByOperator.Remove(ctx, collections.Join(operator, modelID))
+}
+
+// replicas counts the seats of one stage (at most the model's max_replicas_per_stage).
+func (k *Keeper) replicas(ctx context.Context, modelID uint64, stage uint32) (uint32, error) {
+	var n uint32
+	err := k.Seats.Walk(ctx, collections.NewSuperPrefixedTripleRange[uint64, uint32, sdk.AccAddress](modelID, stage),
+		func(collections.Triple[uint64, uint32, sdk.AccAddress], types.Seat) (bool, error) {
+			n++
+			return false, nil
+		})
+	return n, err
+}
+
+// everyStageFilled reports whether every stage of m has at least one replica.
+func (k *Keeper) everyStageFilled(ctx context.Context, m types.Model) (bool, error) {
+	for s := uint32(0); s < m.NumStages(); s++ {
+		n, err := k.replicas(ctx, m.Id, s)
+		if err != nil || n == 0 {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// dropSeat removes a seat the chain takes away and says why.
+func (k *Keeper) dropSeat(ctx context.Context, s types.Seat, operator sdk.AccAddress, reason string) error {
+	if err := k.removeSeat(ctx, s.ModelId, s.Stage, operator); err != nil {
+		return err
+	}
+	k.logger.Info("seat dropped", "model_id", s.ModelId, "stage", s.Stage, "operator", s.Operator, "reason", reason)
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventSeatDropped{
+		ModelId: s.ModelId, Stage: s.Stage, Operator: s.Operator, Reason: reason,
+	})
+}
+
+// dropOperatorSeats removes every seat of operator, in every model.
+func (k *Keeper) dropOperatorSeats(ctx context.Context, operator sdk.AccAddress, reason string) error {
+	var seats []types.Seat
+	err := k.SeatsByOperator.Walk(ctx, collections.NewPrefixedPairRange[sdk.AccAddress, uint64](operator),
+		func(key collections.Pair[sdk.AccAddress, uint64], stage uint32) (bool, error) {
+			s, err := k.Seats.Get(ctx, collections.Join3(key.K2(), stage, operator))
+			if err != nil {
+				return true, fmt.Errorf("seat index names stage %d of model %d for %s, but the seat is missing: %w", stage, key.K2(), k.addrString(operator), err)
+			}
+			seats = append(seats, s)
+			return false, nil
+		})
+	if err != nil {
+		return err
+	}
+	for _, s := range seats {
+		if err := k.dropSeat(ctx, s, operator, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropModelSeats removes every seat of a model.
+func (k *Keeper) dropModelSeats(ctx context.Context, modelID uint64, reason string) error {
+	type seat struct {
+		s  types.Seat
+		op sdk.AccAddress
+	}
+	var seats []seat
+	err := k.Seats.Walk(ctx, collections.NewPrefixedTripleRange[uint64, uint32, sdk.AccAddress](modelID),
+		func(key collections.Triple[uint64, uint32, sdk.AccAddress], s types.Seat) (bool, error) {
+			seats = append(seats, seat{s, key.K3()})
+			return false, nil
+		})
+	if err != nil {
+		return err
+	}
+	for _, s := range seats {
+		if err := k.dropSeat(ctx, s.s, s.op, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, collections.ErrNotFound) }
+
+func (k *Keeper) addrString(a sdk.AccAddress) string {
+	s, err := k.ak.AddressCodec().BytesToString(a)
+	if err != nil {
+		return fmt.Sprintf("%X", []byte(a))
+	}
+	return s
+}
+
+func (k *Keeper) parseAddr(field, s string) (sdk.AccAddress, error) {
+	if s == "" {
+		return nil, errorsmod.Wrapf(types.ErrInvalidAddress, "%s is empty", field)
+	}
+	bz, err := k.ak.AddressCodec().StringToBytes(s)
+	if err != nil {
+		return nil, errorsmod.Wrapf(types.ErrInvalidAddress, "%s %q: %v", field, s, err)
+	}
+	return bz, nil
+}

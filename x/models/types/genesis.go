@@ -1,0 +1,144 @@
+package types
+
+import (
+	"fmt"
+	"math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+)
+
+// DefaultGenesis has default params and no models.
+func DefaultGenesis() *GenesisState {
+	return &GenesisState{Params: DefaultParams(), NextModelId: 1}
+}
+
+// unbounded lets genesis check a model's structure without today's params: params bound new
+// models only, and governance may have lowered a bound since a model was created.
+var unbounded = Params{MaxStages: math.MaxUint32, MaxReplicasLimit: math.MaxUint32, MaxNameLength: math.MaxUint32}
+
+type seatKey struct {
+	model    uint64
+	operator string
+}
+
+type stageKey struct {
+	model uint64
+	stage uint32
+}
+
+// Validate checks everything InitGenesis relies on, naming the offending record. Whether seated
+// operators are active workers is checked by InitGenesis against x/compute.
+func (gs GenesisState) Validate() error {
+	if err := gs.Params.Validate(); err != nil {
+		return fmt.Errorf("params: %w", err)
+	}
+	if gs.NextModelId == 0 {
+		return fmt.Errorf("next_model_id must be at least 1")
+	}
+	models := make(map[uint64]Model, len(gs.Models))
+	for i, m := range gs.Models {
+		if m.Id == 0 || m.Id >= gs.NextModelId {
+			return fmt.Errorf("models[%d]: id %d must be in [1, next_model_id=%d)", i, m.Id, gs.NextModelId)
+		}
+		if _, dup := models[m.Id]; dup {
+			return fmt.Errorf("models[%d]: id %d listed twice", i, m.Id)
+		}
+		if err := m.validate(); err != nil {
+			return fmt.Errorf("models[%d] (id %d): %w", i, m.Id, err)
+		}
+		models[m.Id] = m
+	}
+
+	seated := make(map[seatKey]uint32, len(gs.Seats))
+	replicas := make(map[stageKey]uint32)
+	for i, s := range gs.Seats {
+		m, ok := models[s.ModelId]
+		if !ok {
+			return fmt.Errorf("seats[%d]: model %d does not exist", i, s.ModelId)
+		}
+		if _, err := sdk.AccAddressFromBech32(s.Operator); err != nil {
+			return fmt.Errorf("seats[%d]: operator: %w", i, err)
+		}
+		if m.Status == MODEL_STATUS_CANCELLED {
+			return fmt.Errorf("seats[%d]: model %d is cancelled and holds no seats", i, s.ModelId)
+		}
+		if s.Stage >= m.NumStages() {
+			return fmt.Errorf("seats[%d]: stage %d out of range: model %d has stages 0..%d", i, s.Stage, s.ModelId, m.NumStages()-1)
+		}
+		k := seatKey{s.ModelId, s.Operator}
+		if other, dup := seated[k]; dup {
+			return fmt.Errorf("seats[%d]: operator %s holds stages %d and %d of model %d; one operator may hold at most one stage of a model",
+				i, s.Operator, other, s.Stage, s.ModelId)
+		}
+		seated[k] = s.Stage
+		sk := stageKey{s.ModelId, s.Stage}
+		replicas[sk]++
+		if replicas[sk] > m.MaxReplicasPerStage {
+			return fmt.Errorf("seats[%d]: stage %d of model %d has more than max_replicas_per_stage=%d replicas",
+				i, s.Stage, s.ModelId, m.MaxReplicasPerStage)
+		}
+	}
+	for _, m := range gs.Models {
+		if m.Status != MODEL_STATUS_RECRUITING {
+			continue
+		}
+		filled := true
+		for s := uint32(0); s < m.NumStages(); s++ {
+			filled = filled && replicas[stageKey{m.Id, s}] > 0
+		}
+		if filled {
+			return fmt.Errorf("model %d is RECRUITING but every stage has a replica; it should be TRAINING", m.Id)
+		}
+	}
+
+	committed := make(map[seatKey]struct{}, len(gs.Checkpoints))
+	for i, c := range gs.Checkpoints {
+		stage, ok := seated[seatKey{c.ModelId, c.Operator}]
+		if !ok || stage != c.Stage {
+			return fmt.Errorf("checkpoints[%d]: operator %s holds no seat in stage %d of model %d", i, c.Operator, c.Stage, c.ModelId)
+		}
+		if _, dup := committed[seatKey{c.ModelId, c.Operator}]; dup {
+			return fmt.Errorf("checkpoints[%d]: operator %s has two checkpoints in model %d", i, c.Operator, c.ModelId)
+		}
+		committed[seatKey{c.ModelId, c.Operator}] = struct{}{}
+		if err := ValidateCommitment("weights_root", c.WeightsRoot); err != nil {
+			return fmt.Errorf("checkpoints[%d]: %w", i, err)
+		}
+		if models[c.ModelId].Status == MODEL_STATUS_RECRUITING {
+			return fmt.Errorf("checkpoints[%d]: model %d has not started training", i, c.ModelId)
+		}
+	}
+	return nil
+}
+
+// validate checks a stored model: its specification, designer and status.
+func (m Model) validate() error {
+	if _, err := sdk.AccAddressFromBech32(m.Designer); err != nil {
+		return fmt.Errorf("designer: %w", err)
+	}
+	if err := m.ValidateSpec(unbounded); err != nil {
+		return err
+	}
+	return m.CheckStatus()
+}
+
+// CheckStatus reports a status that disagrees with the model's work.
+func (m Model) CheckStatus() error {
+	switch m.Status {
+	case MODEL_STATUS_RECRUITING, MODEL_STATUS_CANCELLED:
+		if m.WorkUnits != 0 {
+			return fmt.Errorf("status %s but work_units is %d; work is only credited while training", m.Status, m.WorkUnits)
+		}
+	case MODEL_STATUS_TRAINING:
+		if m.WorkUnits >= m.TargetWorkUnits {
+			return fmt.Errorf("status %s but work_units %d reached target_work_units %d", m.Status, m.WorkUnits, m.TargetWorkUnits)
+		}
+	case MODEL_STATUS_COMPLETED:
+		if m.WorkUnits < m.TargetWorkUnits {
+			return fmt.Errorf("status %s but work_units %d is below target_work_units %d", m.Status, m.WorkUnits, m.TargetWorkUnits)
+		}
+	default:
+		return fmt.Errorf("status %d is not a model status", m.Status)
+	}
+	return nil
+}

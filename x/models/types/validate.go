@@ -1,0 +1,126 @@
+package types
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	errorsmod "cosmossdk.io/errors"
+)
+
+const (
+	// CommitmentLen is the length of a dataset commitment and of a weights root.
+	CommitmentLen = 32
+	// MaxBps is 100% in basis points.
+	MaxBps = 10_000
+)
+
+// ValidateSpec checks the fields a designer chooses against params, naming the first bad field.
+// min_stake is only checked to be a positive coin here: its denom and floor come from x/compute,
+// which the keeper checks.
+func (m Model) ValidateSpec(p Params) error {
+	if err := ValidateName(m.Name, p.MaxNameLength); err != nil {
+		return err
+	}
+	if err := m.Arch.Validate(); err != nil {
+		return err
+	}
+	if err := ValidateStages(m.Stages, m.Arch.NLayers, p.MaxStages); err != nil {
+		return err
+	}
+	if err := ValidateCommitment("dataset_commitment", m.DatasetCommitment); err != nil {
+		return err
+	}
+	if m.DesignerBps > MaxBps {
+		return errorsmod.Wrapf(ErrInvalidDesignerBps, "designer_bps is %d; at most %d (100%%) allowed", m.DesignerBps, MaxBps)
+	}
+	if err := m.MinStake.Validate(); err != nil {
+		return errorsmod.Wrapf(ErrInvalidMinStake, "min_stake: %v", err)
+	}
+	if !m.MinStake.IsPositive() {
+		return errorsmod.Wrapf(ErrInvalidMinStake, "min_stake must be positive, got %s", m.MinStake)
+	}
+	if m.MaxReplicasPerStage == 0 || m.MaxReplicasPerStage > p.MaxReplicasLimit {
+		return errorsmod.Wrapf(ErrInvalidReplicas, "max_replicas_per_stage is %d; must be in [1, %d] (param max_replicas_limit)",
+			m.MaxReplicasPerStage, p.MaxReplicasLimit)
+	}
+	if m.TargetWorkUnits == 0 {
+		return errorsmod.Wrap(ErrInvalidTargetWork, "target_work_units must be at least 1")
+	}
+	return nil
+}
+
+// ValidateName checks a model name: not empty, at most maxLen bytes of UTF-8, no control
+// characters, no surrounding spaces.
+func ValidateName(name string, maxLen uint32) error {
+	switch {
+	case name == "":
+		return errorsmod.Wrap(ErrInvalidName, "name is empty")
+	case uint64(len(name)) > uint64(maxLen):
+		return errorsmod.Wrapf(ErrInvalidName, "name is %d bytes long; at most %d allowed (param max_name_length)", len(name), maxLen)
+	case !utf8.ValidString(name):
+		return errorsmod.Wrap(ErrInvalidName, "name is not valid UTF-8")
+	case strings.TrimSpace(name) != name:
+		return errorsmod.Wrapf(ErrInvalidName, "name %q starts or ends with white space", name)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return errorsmod.Wrapf(ErrInvalidName, "name %q contains a control character", name)
+	}
+	return nil
+}
+
+// Validate checks the architecture, naming the bad field.
+func (a Architecture) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    uint32
+	}{{"vocab", a.Vocab}, {"d_model", a.DModel}, {"n_layers", a.NLayers}, {"n_heads", a.NHeads}, {"seq_len", a.SeqLen}} {
+		if f.v == 0 {
+			return errorsmod.Wrapf(ErrInvalidArchitecture, "arch.%s must be positive", f.name)
+		}
+	}
+	if a.DModel%a.NHeads != 0 {
+		return errorsmod.Wrapf(ErrInvalidArchitecture, "arch.d_model (%d) must be divisible by arch.n_heads (%d)", a.DModel, a.NHeads)
+	}
+	if a.CompressionRank == 0 || a.CompressionRank > a.DModel {
+		return errorsmod.Wrapf(ErrInvalidArchitecture, "arch.compression_rank is %d; must be in [1, arch.d_model=%d]", a.CompressionRank, a.DModel)
+	}
+	return nil
+}
+
+// ValidateStages checks the stage layout: 1 to maxStages stages of at least one layer each,
+// adding up to nLayers.
+func ValidateStages(stages []StageSpec, nLayers, maxStages uint32) error {
+	if len(stages) == 0 {
+		return errorsmod.Wrap(ErrInvalidStages, "stages is empty: give the layers of each stage, stage 0 first")
+	}
+	if uint64(len(stages)) > uint64(maxStages) {
+		return errorsmod.Wrapf(ErrInvalidStages, "%d stages given; at most %d allowed (param max_stages)", len(stages), maxStages)
+	}
+	var sum uint64
+	for i, s := range stages {
+		if s.Layers == 0 {
+			return errorsmod.Wrapf(ErrInvalidStages, "stages[%d].layers must be at least 1", i)
+		}
+		sum += uint64(s.Layers)
+	}
+	if sum != uint64(nLayers) {
+		return errorsmod.Wrapf(ErrInvalidStages, "stages add up to %d layers but arch.n_layers is %d", sum, nLayers)
+	}
+	return nil
+}
+
+// ValidateCommitment checks that a hash field is exactly CommitmentLen bytes.
+func ValidateCommitment(field string, b []byte) error {
+	if len(b) != CommitmentLen {
+		return errorsmod.Wrapf(ErrInvalidCommitment, "%s is %d bytes; want exactly %d (hex or base64 on the command line)", field, len(b), CommitmentLen)
+	}
+	return nil
+}
+
+// Live reports whether the model takes replicas (RECRUITING or TRAINING).
+func (s ModelStatus) Live() bool {
+	return s == MODEL_STATUS_RECRUITING || s == MODEL_STATUS_TRAINING
+}
+
+// NumStages is the number of pipeline stages.
+func (m Model) NumStages() uint32 { return uint32(len(m.Stages)) }
