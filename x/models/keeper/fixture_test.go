@@ -11,6 +11,7 @@ import (
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/stretchr/testify/require"
 
+	"cosmossdk.io/collections"
 	"cosmossdk.io/log"
 	storetypes "cosmossdk.io/store/types"
 
@@ -141,7 +142,7 @@ func (f *fixture) worker(stake int64) sdk.AccAddress {
 	op := f.account(2 * stake)
 	_, err := f.computeMsgs.RegisterWorker(f.ctx, &computetypes.MsgRegisterWorker{
 		Operator:   op.String(),
-		PeerId:     computetestutil.NewPeerID(f.t, f.rand),
+		PeerId:     f.peerID(),
 		Multiaddrs: []string{"/ip4/127.0.0.1/tcp/4001"},
 		Hardware:   computetypes.Hardware{Accelerator: "H100-80GB", MemoryGib: 80, BandwidthMbps: 1000},
 		Stake:      sdk.NewInt64Coin(denom, stake),
@@ -279,4 +280,18 @@ func (f *fixture) requireInvariants(where string) {
 	f.t.Helper()
 	require.NoError(f.t, f.k.CheckInvariants(f.ctx), where)
 	require.NoError(f.t, f.compute.CheckInvariants(f.ctx), where)
+}
+
+// computeModuleAddr is x/compute's module account, which escrows the workers' stake.
+func computeModuleAddr() sdk.AccAddress { return authtypes.NewModuleAddress(computetypes.ModuleName) }
+
+// peerID returns a valid, fresh libp2p peer id, reproducible from the fixture's seed.
+func (f *fixture) peerID() string { return computetestutil.NewPeerID(f.t, f.rand) }
+
+func seatKey(model uint64, stage uint32, op sdk.AccAddress) collections.Triple[uint64, uint32, sdk.AccAddress] {
+	return collections.Join3(model, stage, op)
+}
+
+func pairKey(op sdk.AccAddress, model uint64) collections.Pair[sdk.AccAddress, uint64] {
+	return collections.Join(op, model)
 }
