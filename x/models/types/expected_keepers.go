@@ -15,12 +15,12 @@ type AccountKeeper interface {
 	AddressCodec() address.Codec
 }
 
-// ComputeKeeper is what x/models needs of x/compute: who may take work, with what stake, and how
-// trainers reach each other.
+// ComputeKeeper is what x/models needs of x/compute: the stake denom and floor, and each worker's
+// status, bonded stake and libp2p identity. (GetWorker gives everything IsActive would, and the
+// status and stake that the errors name.)
 type ComputeKeeper interface {
 	GetParams(ctx context.Context) (computetypes.Params, error)
 	GetWorker(ctx context.Context, operator sdk.AccAddress) (computetypes.Worker, error)
-	IsActive(ctx context.Context, operator sdk.AccAddress) (bool, error)
 }
 
 // ModelsHooks lets other modules react to models (x/shares registers the bank denom metadata of
