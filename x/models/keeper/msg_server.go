@@ -21,7 +21,8 @@ var _ types.MsgServer = msgServer{}
 
 func (s msgServer) CreateModel(ctx context.Context, msg *types.MsgCreateModel) (*types.MsgCreateModelResponse, error) {
 	k := s.k
-	if _, err := k.parseAddr("designer", msg.Designer); err != nil {
+	designer, err := k.parseAddr("designer", msg.Designer)
+	if err != nil {
 		return nil, err
 	}
 	p, err := k.GetParams(ctx)
@@ -30,7 +31,7 @@ func (s msgServer) CreateModel(ctx context.Context, msg *types.MsgCreateModel) (
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	m := types.Model{
-		Designer:            msg.Designer,
+		Designer:            k.addrString(designer), // canonical, whatever case the signer wrote
 		Name:                msg.Name,
 		Arch:                msg.Arch,
 		Stages:              msg.Stages,
@@ -86,14 +87,15 @@ func (k *Keeper) checkMinStake(ctx context.Context, c sdk.Coin) error {
 
 func (s msgServer) CancelModel(ctx context.Context, msg *types.MsgCancelModel) (*types.MsgCancelModelResponse, error) {
 	k := s.k
-	if _, err := k.parseAddr("designer", msg.Designer); err != nil {
+	designer, err := k.parseAddr("designer", msg.Designer)
+	if err != nil {
 		return nil, err
 	}
 	m, err := k.GetModel(ctx, msg.ModelId)
 	if err != nil {
 		return nil, err
 	}
-	if m.Designer != msg.Designer {
+	if m.Designer != k.addrString(designer) {
 		return nil, errorsmod.Wrapf(types.ErrNotDesigner, "model %d was created by %s; only its designer may cancel it", m.Id, m.Designer)
 	}
 	if m.Status != types.MODEL_STATUS_RECRUITING {
@@ -155,6 +157,7 @@ func (s msgServer) JoinStage(ctx context.Context, msg *types.MsgJoinStage) (*typ
 	if err != nil {
 		return nil, err
 	}
+	opStr := k.addrString(operator)
 	m, err := k.GetModel(ctx, msg.ModelId)
 	if err != nil {
 		return nil, err
@@ -171,10 +174,10 @@ func (s msgServer) JoinStage(ctx context.Context, msg *types.MsgJoinStage) (*typ
 	}
 	switch {
 	case seated && held == msg.Stage:
-		return nil, errorsmod.Wrapf(types.ErrAlreadySeated, "%s already holds stage %d of model %d", msg.Operator, held, m.Id)
+		return nil, errorsmod.Wrapf(types.ErrAlreadySeated, "%s already holds stage %d of model %d", opStr, held, m.Id)
 	case seated:
 		return nil, errorsmod.Wrapf(types.ErrOneStagePerModel, "%s holds stage %d of model %d; leave-stage first to move to stage %d",
-			msg.Operator, held, m.Id, msg.Stage)
+			opStr, held, m.Id, msg.Stage)
 	}
 	if err := k.checkWorker(ctx, operator, m); err != nil {
 		return nil, err
@@ -189,12 +192,12 @@ func (s msgServer) JoinStage(ctx context.Context, msg *types.MsgJoinStage) (*typ
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	if err := k.setSeat(ctx, operator, types.Seat{
-		ModelId: m.Id, Stage: msg.Stage, Operator: msg.Operator, JoinedHeight: sdkCtx.BlockHeight(),
+		ModelId: m.Id, Stage: msg.Stage, Operator: opStr, JoinedHeight: sdkCtx.BlockHeight(),
 	}); err != nil {
 		return nil, err
 	}
 	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventStageJoined{
-		ModelId: m.Id, Stage: msg.Stage, Operator: msg.Operator, Replicas: n + 1,
+		ModelId: m.Id, Stage: msg.Stage, Operator: opStr, Replicas: n + 1,
 	}); err != nil {
 		return nil, err
 	}
@@ -223,6 +226,7 @@ func (s msgServer) LeaveStage(ctx context.Context, msg *types.MsgLeaveStage) (*t
 	if err != nil {
 		return nil, err
 	}
+	opStr := k.addrString(operator)
 	m, err := k.GetModel(ctx, msg.ModelId)
 	if err != nil {
 		return nil, err
@@ -232,7 +236,7 @@ func (s msgServer) LeaveStage(ctx context.Context, msg *types.MsgLeaveStage) (*t
 		return nil, err
 	}
 	if !seated {
-		return nil, errorsmod.Wrapf(types.ErrNotSeated, "%s holds no stage of model %d", msg.Operator, m.Id)
+		return nil, errorsmod.Wrapf(types.ErrNotSeated, "%s holds no stage of model %d", opStr, m.Id)
 	}
 	if err := k.removeSeat(ctx, m.Id, stage, operator); err != nil {
 		return nil, err
@@ -242,7 +246,7 @@ func (s msgServer) LeaveStage(ctx context.Context, msg *types.MsgLeaveStage) (*t
 		return nil, err
 	}
 	return &types.MsgLeaveStageResponse{Stage: stage}, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventStageLeft{
-		ModelId: m.Id, Stage: stage, Operator: msg.Operator, Replicas: n,
+		ModelId: m.Id, Stage: stage, Operator: opStr, Replicas: n,
 	})
 }
 
@@ -252,6 +256,7 @@ func (s msgServer) CommitCheckpoint(ctx context.Context, msg *types.MsgCommitChe
 	if err != nil {
 		return nil, err
 	}
+	opStr := k.addrString(operator)
 	if err := types.ValidateCommitment("weights_root", msg.WeightsRoot); err != nil {
 		return nil, err
 	}
@@ -270,10 +275,10 @@ func (s msgServer) CommitCheckpoint(ctx context.Context, msg *types.MsgCommitChe
 		return nil, err
 	}
 	if !seated {
-		return nil, errorsmod.Wrapf(types.ErrNotSeated, "%s holds no stage of model %d; join-stage first", msg.Operator, m.Id)
+		return nil, errorsmod.Wrapf(types.ErrNotSeated, "%s holds no stage of model %d; join-stage first", opStr, m.Id)
 	}
 	if held != msg.Stage {
-		return nil, errorsmod.Wrapf(types.ErrNotSeated, "%s holds stage %d of model %d, not stage %d", msg.Operator, held, m.Id, msg.Stage)
+		return nil, errorsmod.Wrapf(types.ErrNotSeated, "%s holds stage %d of model %d, not stage %d", opStr, held, m.Id, msg.Stage)
 	}
 	// A seat is taken at join; the stake floor is checked again here, since x/compute announces
 	// status changes only and a worker may have unbonded below the model's min_stake since.
@@ -291,13 +296,13 @@ func (s msgServer) CommitCheckpoint(ctx context.Context, msg *types.MsgCommitChe
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	if err := k.Checkpoints.Set(ctx, key, types.Checkpoint{
-		ModelId: m.Id, Stage: msg.Stage, Operator: msg.Operator, Step: msg.Step, WeightsRoot: msg.WeightsRoot,
+		ModelId: m.Id, Stage: msg.Stage, Operator: opStr, Step: msg.Step, WeightsRoot: msg.WeightsRoot,
 		CommittedHeight: sdkCtx.BlockHeight(),
 	}); err != nil {
 		return nil, err
 	}
 	return &types.MsgCommitCheckpointResponse{}, sdkCtx.EventManager().EmitTypedEvent(&types.EventCheckpointCommitted{
-		ModelId: m.Id, Stage: msg.Stage, Operator: msg.Operator, Step: msg.Step, WeightsRoot: msg.WeightsRoot,
+		ModelId: m.Id, Stage: msg.Stage, Operator: opStr, Step: msg.Step, WeightsRoot: msg.WeightsRoot,
 	})
 }
 

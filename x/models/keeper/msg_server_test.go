@@ -501,3 +501,23 @@ func TestUpdateParams(t *testing.T) {
 	}
 	f.requireInvariants("after params")
 }
+
+// Bech32 is case-insensitive; the chain stores one spelling, so lookups and invariants agree.
+func TestAddressesAreStoredCanonically(t *testing.T) {
+	f := newFixture(t)
+	designer := f.account(0)
+	msg := createMsg(designer)
+	msg.Designer = strings.ToUpper(designer.String())
+	res, err := f.msgs.CreateModel(f.ctx, msg)
+	require.NoError(t, err)
+	require.Equal(t, designer.String(), f.model(res.ModelId).Designer)
+
+	op := f.worker(5000)
+	_, err = f.msgs.JoinStage(f.ctx, &types.MsgJoinStage{Operator: strings.ToUpper(op.String()), ModelId: res.ModelId, Stage: 1})
+	require.NoError(t, err)
+	require.Equal(t, []string{op.String()}, f.roster(res.ModelId, 1))
+	f.requireInvariants("upper-case signers")
+
+	_, err = f.msgs.CancelModel(f.ctx, &types.MsgCancelModel{Designer: designer.String(), ModelId: res.ModelId})
+	require.NoError(t, err, "the designer is the same account however it spells its address")
+}
