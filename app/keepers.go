@@ -38,6 +38,11 @@ import (
 
 	computekeeper "github.com/protolearn/protolearn/x/compute/keeper"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	modelskeeper "github.com/protolearn/protolearn/x/models/keeper"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	"github.com/protolearn/protolearn/x/shares"
+	shareskeeper "github.com/protolearn/protolearn/x/shares/keeper"
+	sharestypes "github.com/protolearn/protolearn/x/shares/types"
 )
 
 // Keepers are the module keepers, exported so that tests and upgrade handlers can reach state.
@@ -55,6 +60,8 @@ type Keepers struct {
 	AuthzKeeper           authzkeeper.Keeper
 	FeeGrantKeeper        feegrantkeeper.Keeper
 	ComputeKeeper         *computekeeper.Keeper
+	ModelsKeeper          *modelskeeper.Keeper
+	SharesKeeper          *shareskeeper.Keeper
 }
 
 // Authority is the address allowed to change module parameters: the gov module account.
@@ -117,6 +124,16 @@ func (app *App) initKeepers(appOpts servertypes.AppOptions, logger log.Logger) {
 	)
 
 	app.ComputeKeeper = computekeeper.NewKeeper(cdc, kv(computetypes.StoreKey), app.AccountKeeper, app.BankKeeper, authority, logger)
+	app.ModelsKeeper = modelskeeper.NewKeeper(cdc, kv(modelstypes.StoreKey), app.AccountKeeper, app.ComputeKeeper, authority, logger)
+	app.SharesKeeper = shareskeeper.NewKeeper(cdc, kv(sharestypes.StoreKey), app.AccountKeeper, app.BankKeeper, app.DistrKeeper, authority, logger)
+	app.SharesKeeper.SetModelsKeeper(modelsForShares{k: app.ModelsKeeper, codec: app.AccountKeeper.AddressCodec()})
+
+	// A worker jailed or under-staked in x/compute loses its stage seats in x/models.
+	app.ComputeKeeper.SetHooks(app.ModelsKeeper.ComputeHooks())
+	// A new model gets its share/N denom metadata.
+	app.ModelsKeeper.SetHooks(shares.NewModelHooks(app.SharesKeeper))
+	// Every movement of share/N settles sender and receiver first: no path around the revenue split.
+	app.BankKeeper.AppendSendRestriction(app.SharesKeeper.SendRestriction)
 }
 
 // BlockedAddresses are the addresses that may not receive coins through bank sends: every module

@@ -34,6 +34,10 @@ import (
 
 	"github.com/protolearn/protolearn/x/compute"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	"github.com/protolearn/protolearn/x/models"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	"github.com/protolearn/protolearn/x/shares"
+	sharestypes "github.com/protolearn/protolearn/x/shares/types"
 )
 
 // This file is the one place that lists the modules of the chain. To add a module:
@@ -63,6 +67,8 @@ var storeKeys = []string{
 	authzkeeper.StoreKey,
 	feegrant.StoreKey,
 	computetypes.StoreKey,
+	modelstypes.StoreKey,
+	sharestypes.StoreKey,
 }
 
 // maccPerms are the module accounts and what each may do with coins.
@@ -75,6 +81,8 @@ var maccPerms = map[string][]string{
 	govtypes.ModuleName:            {authtypes.Burner},
 	// compute holds providers' bonded stake and burns what is slashed.
 	computetypes.ModuleName: {authtypes.Burner},
+	// shares mints share/N for verified work and holds the revenue owed to holders.
+	sharestypes.ModuleName: {authtypes.Minter},
 }
 
 // receivingModuleAccounts are module accounts that ordinary bank sends may pay into; every other
@@ -101,6 +109,8 @@ func (app *App) appModules() []module.AppModule {
 		authzmodule.NewAppModule(cdc, app.AuthzKeeper, app.AccountKeeper, app.BankKeeper, app.interfaceRegistry),
 		consensus.NewAppModule(cdc, app.ConsensusParamsKeeper),
 		compute.NewAppModule(cdc, app.ComputeKeeper),
+		models.NewAppModule(cdc, app.ModelsKeeper),
+		shares.NewAppModule(cdc, app.SharesKeeper),
 	}
 }
 
@@ -135,12 +145,14 @@ var beginBlockerOrder = []string{
 	authz.ModuleName,
 }
 
-// endBlockerOrder: staking returns the validator updates; compute settles after it.
+// endBlockerOrder: staking returns the validator updates; compute settles after it; shares
+// re-indexes holders last, after every module that may have moved shares this block.
 var endBlockerOrder = []string{
 	govtypes.ModuleName,
 	stakingtypes.ModuleName,
 	feegrant.ModuleName,
 	computetypes.ModuleName,
+	sharestypes.ModuleName,
 }
 
 // initGenesisOrder: auth and bank first (accounts and balances), staking before genutil (gentxs
@@ -160,6 +172,9 @@ var initGenesisOrder = []string{
 	upgradetypes.ModuleName,
 	consensustypes.ModuleName,
 	computetypes.ModuleName,
+	// models after compute (seats name registered workers); shares after bank and models.
+	modelstypes.ModuleName,
+	sharestypes.ModuleName,
 }
 
 // exportGenesisOrder is the order of modules in an exported genesis.
