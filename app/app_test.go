@@ -66,6 +66,12 @@ func newApp(t *testing.T) *app.App {
 // startChain builds genesis with one validator and the given accounts, each funded with funds ulearn.
 func startChain(t *testing.T, funds int64, accounts ...*account) *chain {
 	t.Helper()
+	return startChainWith(t, funds, nil, accounts...)
+}
+
+// startChainWith is startChain with a last edit of the genesis app state.
+func startChainWith(t *testing.T, funds int64, edit func(a *app.App, gen map[string]json.RawMessage), accounts ...*account) *chain {
+	t.Helper()
 	a := newApp(t)
 	valSet := cmttypes.NewValidatorSet([]*cmttypes.Validator{cmttypes.NewValidator(cmted25519.GenPrivKey().PubKey(), 1)})
 	var genAccs []authtypes.GenesisAccount
@@ -76,6 +82,9 @@ func startChain(t *testing.T, funds int64, accounts ...*account) *chain {
 	}
 	gen, err := simtestutil.GenesisStateWithValSet(a.AppCodec(), a.DefaultGenesis(), valSet, genAccs, balances...)
 	require.NoError(t, err)
+	if edit != nil {
+		edit(a, gen)
+	}
 	state, err := json.Marshal(gen)
 	require.NoError(t, err)
 	c := &chain{t: t, app: a, time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), valSet: valSet}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/protolearn/protolearn/app"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	sharestypes "github.com/protolearn/protolearn/x/shares/types"
 )
 
 func TestSDKConfigSealedWithLearnPrefixes(t *testing.T) {
@@ -35,7 +37,7 @@ func TestAllModulesWiredAndDefaultGenesisValid(t *testing.T) {
 
 	for _, name := range []string{
 		"auth", "bank", "staking", "slashing", "distribution", "mint", "gov",
-		"consensus", "upgrade", "genutil", "evidence", "authz", "feegrant", computetypes.ModuleName,
+		"consensus", "upgrade", "genutil", "evidence", "authz", "feegrant", computetypes.ModuleName, modelstypes.ModuleName, sharestypes.ModuleName,
 	} {
 		require.Contains(t, a.ModuleManager.Modules, name)
 		require.Contains(t, a.BasicModuleManager, name)
@@ -61,6 +63,9 @@ func TestModuleAccounts(t *testing.T) {
 
 	blocked := app.BlockedAddresses()
 	require.True(t, blocked[authtypes.NewModuleAddress(computetypes.ModuleName).String()])
+	require.Equal(t, []string{authtypes.Minter}, perms[sharestypes.ModuleName])
+	// Revenue owed to holders sits in the shares account: nobody may pay into it by a bank send.
+	require.True(t, blocked[authtypes.NewModuleAddress(sharestypes.ModuleName).String()])
 	require.True(t, blocked[authtypes.NewModuleAddress(authtypes.FeeCollectorName).String()])
 	require.False(t, blocked[authtypes.NewModuleAddress(govtypes.ModuleName).String()])
 }

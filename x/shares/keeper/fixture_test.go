@@ -73,11 +73,12 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	gs := types.DefaultGenesis()
 	gs.Params.RevenueDenom = denom
-	return newFixtureFrom(t, gs, nil)
+	return newFixtureFrom(t, gs, nil, nil)
 }
 
-// newFixtureFrom starts from gs, with balances already in bank (as bank genesis would put them).
-func newFixtureFrom(t *testing.T, gs *types.GenesisState, balances map[string]sdk.Coins) *fixture {
+// newFixtureFrom starts from gs, with balances already in bank (as bank genesis would put them)
+// and models already known (as x/models genesis, loaded first, would make them).
+func newFixtureFrom(t *testing.T, gs *types.GenesisState, balances map[string]sdk.Coins, known fakeModels) *fixture {
 	t.Helper()
 	encCfg := moduletestutil.MakeTestEncodingConfig(auth.AppModuleBasic{}, bank.AppModuleBasic{}, shares.AppModule{})
 	cdc := encCfg.Codec
@@ -93,6 +94,9 @@ func newFixtureFrom(t *testing.T, gs *types.GenesisState, balances map[string]sd
 	bk := bankkeeper.NewBaseKeeper(cdc, runtime.NewKVStoreService(keys[banktypes.StoreKey]), acc, nil, gov, log.NewNopLogger())
 	k := keeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[types.StoreKey]), acc, bk, fakeDistribution{bk}, gov, log.NewNopLogger())
 	models := fakeModels{}
+	for id, info := range known {
+		models[id] = info
+	}
 	k.SetModelsKeeper(models)
 	bk.AppendSendRestriction(k.SendRestriction)
 

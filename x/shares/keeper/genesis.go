@@ -50,9 +50,17 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 		}
 		return false
 	})
+	named := map[uint64]bool{}
 	for _, pos := range positions {
 		if pos.holder.Equals(k.moduleAddr) {
 			return fmt.Errorf("x/shares genesis: the shares module account holds %s; it must hold none", types.ShareDenom(pos.model))
+		}
+		if !named[pos.model] {
+			// Shares of a model that does not exist could never earn or be explained: refuse them.
+			if err := k.RegisterShareDenom(ctx, pos.model); err != nil {
+				return fmt.Errorf("x/shares genesis: %s is held: %w", types.ShareDenom(pos.model), err)
+			}
+			named[pos.model] = true
 		}
 		rev, err := k.revenue(ctx, pos.model)
 		if err != nil {

@@ -36,10 +36,7 @@ func TestGenesisRoundTrip(t *testing.T) {
 		balances[addr.String()] = balances[addr.String()].Add(c)
 		return false
 	})
-	g := newFixtureFrom(t, exported, balances)
-	for id, info := range f.models {
-		g.models[id] = info
-	}
+	g := newFixtureFrom(t, exported, balances, f.models)
 	require.NoError(t, g.k.CheckInvariants(g.ctx))
 	reexported, err := g.k.ExportGenesis(g.ctx)
 	require.NoError(t, err)
@@ -59,12 +56,15 @@ func TestGenesisBalancesWithoutRecords(t *testing.T) {
 	a, b := sdk.AccAddress("holder-a____________"), sdk.AccAddress("holder-b____________")
 	gs := types.DefaultGenesis()
 	gs.Params.RevenueDenom = denom
-	f := newFixtureFrom(t, gs, map[string]sdk.Coins{
+	balances := map[string]sdk.Coins{
 		a.String(): sdk.NewCoins(sdk.NewInt64Coin("share/1", 3000)),
 		b.String(): sdk.NewCoins(sdk.NewInt64Coin("share/1", 1000)),
-	})
-	f.model(1, 0)
+	}
+	f := newFixtureFrom(t, gs, balances, fakeModels{1: {Name: "genesis-model", Designer: a}})
 	require.NoError(t, f.k.CheckInvariants(f.ctx))
+	md, ok := f.bank.GetDenomMetaData(f.ctx, "share/1")
+	require.True(t, ok)
+	require.Contains(t, md.Name, "genesis-model")
 	f.pay(1, 2000) // 1900 net
 	require.Equal(t, int64(1425), f.claimable(1, a))
 	require.Equal(t, int64(475), f.claimable(1, b))
@@ -91,4 +91,15 @@ func TestGenesisValidateNamesTheProblem(t *testing.T) {
 		mutate(gs)
 		require.Regexp(t, want, gs.Validate().Error())
 	}
+}
+
+// Shares of a model x/models does not know could never be explained or earn: genesis refuses them.
+func TestGenesisRefusesSharesOfUnknownModels(t *testing.T) {
+	f := newFixture(t)
+	stray := sdk.NewCoins(sdk.NewInt64Coin("share/9", 5))
+	require.NoError(t, f.bank.MintCoins(f.ctx, "mint", stray))
+	require.NoError(t, f.bank.SendCoinsFromModuleToAccount(f.ctx, "mint", f.addr(), stray))
+	gs, err := f.k.ExportGenesis(f.ctx)
+	require.NoError(t, err)
+	require.ErrorContains(t, f.k.InitGenesis(f.ctx, gs), "share/9 is held: model 9")
 }

@@ -42,6 +42,12 @@ func (k *Keeper) settle(ctx context.Context, modelID uint64, holder sdk.AccAddre
 		return err
 	}
 	st, delta := accrue(st, rev, k.bk.GetBalance(ctx, holder, types.ShareDenom(modelID)).Amount)
+	if rev.Index.IsZero() {
+		// A holder record needs its model's revenue record (created here on the first movement).
+		if err := k.Revenues.Set(ctx, modelID, rev); err != nil {
+			return err
+		}
+	}
 	if err := k.Holders.Set(ctx, collections.Join(holder, modelID), st); err != nil {
 		return err
 	}
