@@ -136,19 +136,35 @@ func (n *node) setConfig(file, key, value string) {
 
 // startNode initializes a one-validator chain where alice holds funds, and starts it.
 func startNode(t *testing.T) *node {
+	return startNodeWith(t, map[string]string{"validator": "1000000000000ulearn", "alice": "1000000000000ulearn"}, nil)
+}
+
+// startNodeWith is startNode with the given keys and their genesis balances, and a last edit of
+// the genesis file before the chain starts.
+func startNodeWith(t *testing.T, keys map[string]string, editGenesis func(n *node, gen map[string]any)) *node {
 	n := &node{
 		t: t, home: t.TempDir(),
 		rpc: "127.0.0.1:" + freePort(t), p2p: "127.0.0.1:" + freePort(t),
 		grpc: "127.0.0.1:" + freePort(t), rest: "127.0.0.1:" + freePort(t),
 	}
 	n.must("init", "e2e", "--chain-id", chainID)
-	for _, key := range []string{"validator", "alice"} {
+	for key, coins := range keys {
 		n.must("keys", "add", key, "--keyring-backend", "test")
-		addr := strings.TrimSpace(n.must("keys", "show", key, "-a", "--keyring-backend", "test"))
-		n.must("genesis", "add-genesis-account", addr, "1000000000000ulearn", "--keyring-backend", "test")
+		n.must("genesis", "add-genesis-account", n.addr(key), coins, "--keyring-backend", "test")
 	}
 	n.must("genesis", "gentx", "validator", "100000000000ulearn", "--chain-id", chainID, "--keyring-backend", "test")
 	n.must("genesis", "collect-gentxs")
+	if editGenesis != nil {
+		path := filepath.Join(n.home, "config", "genesis.json")
+		bz, err := os.ReadFile(path)
+		require.NoError(t, err)
+		var gen map[string]any
+		require.NoError(t, json.Unmarshal(bz, &gen))
+		editGenesis(n, gen)
+		bz, err = json.MarshalIndent(gen, "", "  ")
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path, bz, 0o600))
+	}
 	n.must("genesis", "validate")
 	n.setConfig("config.toml", "timeout_commit", `"300ms"`)
 	n.setConfig("config.toml", "pprof_laddr", `""`)
@@ -159,6 +175,12 @@ func startNode(t *testing.T) *node {
 		"--proxy_app", "tcp://127.0.0.1:"+freePort(t))
 	n.waitForHeight(2)
 	return n
+}
+
+// addr is the address of a key in the node's test keyring.
+func (n *node) addr(key string) string {
+	n.t.Helper()
+	return strings.TrimSpace(n.must("keys", "show", key, "-a", "--keyring-backend", "test"))
 }
 
 // launch starts `protolearnd start` for n.home in its own process group, stopped at test end.

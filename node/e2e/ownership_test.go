@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	sharestypes "github.com/protolearn/protolearn/x/shares/types"
+)
+
+// The ownership registry from the CLI, as an operator, a designer and a customer use it: a
+// 3-stage model, three providers seated one per stage, a second stage refused to one of them; and
+// revenue on a model whose shares come from genesis (x/verify, which mints them for verified work,
+// is not there yet), split in exact proportion, with a bank send moving only future revenue.
+func TestModelsAndSharesOverCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain")
+	}
+	const funds = "1000000000000ulearn"
+	n := startNodeWith(t, map[string]string{
+		"validator": funds, "designer": funds, "customer": funds, "friend": funds,
+		"p1": funds + ",3000000share/1", "p2": funds + ",1000000share/1", "p3": funds,
+	}, func(n *node, gen map[string]any) {
+		// Model 1 exists from genesis so that its shares can (x/shares refuses shares of unknown models).
+		models := gen["app_state"].(map[string]any)["models"].(map[string]any)
+		models["models"] = []any{map[string]any{
+			"id": "1", "designer": n.addr("designer"), "name": "genesis-model",
+			"arch":   map[string]any{"vocab": 256, "d_model": 64, "n_layers": 2, "n_heads": 4, "seq_len": 64, "compression_rank": 4},
+			"stages": []any{map[string]any{"layers": 1}, map[string]any{"layers": 1}},
+			"seed":   "1", "dataset_commitment": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "designer_bps": 0,
+			"min_stake":              map[string]any{"denom": "ulearn", "amount": "100000000"},
+			"max_replicas_per_stage": 2, "target_work_units": "10", "status": "MODEL_STATUS_RECRUITING",
+		}}
+		models["next_model_id"] = "2"
+	})
+	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
+	for _, p := range []string{"p1", "p2", "p3"} {
+		code, log := n.tx("tx", "compute", "register-worker", computetestutil.NewPeerID(t, nil), "100000000ulearn", "--hardware", hardware, "--from", p)
+		require.Zero(t, code, log)
+	}
+
+	code, log := n.tx("tx", "models", "create-model", "tiny-llama",
+		"--arch", `{"vocab":256,"d_model":64,"n_layers":6,"n_heads":4,"seq_len":128,"compression_rank":8}`,
+		"--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`,
+		"--seed", "42", "--dataset-commitment", strings.Repeat("ab", 32), "--designer-bps", "1000",
+		"--min-stake", "100000000ulearn", "--max-replicas-per-stage", "2", "--target-work-units", "1000",
+		"--from", "designer")
+	require.Zero(t, code, log)
+	for stage, p := range []string{"p1", "p2", "p3"} {
+		code, log = n.tx("tx", "models", "join-stage", "2", []string{"0", "1", "2"}[stage], "--from", p)
+		require.Zero(t, code, log)
+	}
+	var model struct {
+		Model struct {
+			Status string `json:"status"`
+		} `json:"model"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(n.must("query", "models", "model", "2", "--node", "tcp://"+n.rpc, "--output", "json")), &model))
+	require.Equal(t, "MODEL_STATUS_TRAINING", model.Model.Status, "every stage has a replica")
+
+	// The unextractability rule: p1 holds stage 0, so stage 1 is refused, with a reason.
+	code, log = n.tx("tx", "models", "join-stage", "2", "1", "--from", "p1")
+	require.Equal(t, modelstypes.ErrOneStagePerModel.ABCICode(), code, log)
+	require.Contains(t, log, "stage 0")
+
+	pay := func() {
+		t.Helper()
+		code, log := n.tx("tx", "shares", "pay-revenue", "1", "10000ulearn", "inv-1", "--from", "customer")
+		require.Zero(t, code, log)
+	}
+	claimable := func(key string) string {
+		t.Helper()
+		var own struct {
+			Ownerships []struct {
+				Claimable struct {
+					Amount string `json:"amount"`
+				} `json:"claimable"`
+			} `json:"ownerships"`
+		}
+		out := n.must("query", "shares", "ownership", n.addr(key), "--node", "tcp://"+n.rpc, "--output", "json")
+		require.NoError(t, json.Unmarshal([]byte(out), &own), out)
+		if len(own.Ownerships) == 0 {
+			return "0"
+		}
+		return own.Ownerships[0].Claimable.Amount
+	}
+	code, log = n.tx("tx", "shares", "pay-revenue", "2", "10000ulearn", "--from", "customer")
+	require.Equal(t, sharestypes.ErrNoShares.ABCICode(), code, "model 2 has no shares yet: %s", log)
+
+	pay() // 9,500 after the 5% fee: p1 3/4, p2 1/4
+	require.Equal(t, "7125", claimable("p1"))
+	require.Equal(t, "2375", claimable("p2"))
+	code, log = n.tx("tx", "bank", "send", "p1", n.addr("friend"), "1500000share/1", "--from", "p1")
+	require.Zero(t, code, log)
+	require.Equal(t, "7125", claimable("p1"), "past revenue stays with the sender")
+	require.Equal(t, "0", claimable("friend"))
+	pay() // p1 and friend 3/8 each, p2 1/4
+	require.Equal(t, "10687", claimable("p1"))
+	require.Equal(t, "3562", claimable("friend"))
+	require.Equal(t, "4750", claimable("p2"))
+
+	code, log = n.tx("tx", "shares", "claim-revenue", "--from", "friend")
+	require.Zero(t, code, log)
+	require.Equal(t, "0", claimable("friend"))
+	code, log = n.tx("tx", "shares", "claim-revenue", "1", "--from", "friend")
+	require.Equal(t, sharestypes.ErrNothingToClaim.ABCICode(), code, log)
+}
