@@ -117,8 +117,12 @@ localnet-reset: ## Wipe .localnet/ and start a fresh localnet
 localnet-stop: ## Stop a localnet started from another shell
 	bash scripts/localnet.sh stop
 
-bench: ## Cold build time, binary size, and MsgAddStake TPS on a local chain; updates docs/BENCHMARKS.md
+bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas; updates docs/BENCHMARKS.md
 	bash scripts/bench-chain.sh
+	bash scripts/bench-revenue.sh
+
+bench-revenue: ## Only the x/shares revenue gas with 10 / 1,000 / 100,000 holders
+	bash scripts/bench-revenue.sh
 
 ###############################################################################
 ###                                  Help                                   ###
@@ -130,4 +134,4 @@ help: ## List targets
 .DEFAULT_GOAL := build
 
 .PHONY: build install clean test test-race test-cover lint format proto-gen proto-check \
-	localnet localnet-reset localnet-stop bench help
+	localnet localnet-reset localnet-stop bench bench-revenue help
