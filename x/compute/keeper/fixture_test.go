@@ -48,12 +48,20 @@ type fixture struct {
 	peers  *rand.Rand
 }
 
-// recordingHooks remembers every status change the keeper announced.
-type recordingHooks struct{ changes []statusChange }
+// recordingHooks remembers every status change and bonded decrease the keeper announced.
+type recordingHooks struct {
+	changes   []statusChange
+	decreases []sdk.Coin
+}
 
 type statusChange struct {
 	operator string
 	from, to types.WorkerStatus
+}
+
+func (h *recordingHooks) AfterBondedDecreased(_ context.Context, _ sdk.AccAddress, bonded sdk.Coin) error {
+	h.decreases = append(h.decreases, bonded)
+	return nil
 }
 
 func (h *recordingHooks) AfterWorkerStatusChanged(_ context.Context, op sdk.AccAddress, from, to types.WorkerStatus) error {

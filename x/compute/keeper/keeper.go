@@ -168,6 +168,14 @@ func (k *Keeper) saveWorker(ctx context.Context, operator sdk.AccAddress, from t
 	return nil
 }
 
+// afterBondedDecreased tells the hooks a worker's bonded stake went down (unbonding, slash).
+func (k *Keeper) afterBondedDecreased(ctx context.Context, operator sdk.AccAddress, bonded sdk.Coin) error {
+	if k.hooks == nil {
+		return nil
+	}
+	return k.hooks.AfterBondedDecreased(ctx, operator, bonded)
+}
+
 func (k *Keeper) addrString(a sdk.AccAddress) string {
 	s, err := k.ak.AddressCodec().BytesToString(a)
 	if err != nil {

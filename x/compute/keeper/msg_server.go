@@ -226,6 +226,9 @@ func (s msgServer) BeginUnbonding(ctx context.Context, msg *types.MsgBeginUnbond
 	if err := k.saveWorker(ctx, operator, from, w); err != nil {
 		return nil, err
 	}
+	if err := k.afterBondedDecreased(ctx, operator, w.Bonded); err != nil {
+		return nil, err
+	}
 	return &types.MsgBeginUnbondingResponse{EntryId: id, CompletionTime: entry.CompletionTime},
 		sdkCtx.EventManager().EmitTypedEvent(&types.EventUnbondingStarted{
 			Operator: msg.Operator, EntryId: id, Amount: msg.Amount, CompletionTime: entry.CompletionTime,

@@ -137,8 +137,10 @@ func TestAddStake(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, types.WORKER_STATUS_INACTIVE, f.worker(op).Status)
 
+	require.Equal(t, []sdk.Coin{sdk.NewInt64Coin(denom, 600)}, f.hooks.decreases, "unbonding announces the new bonded stake")
 	_, err = f.msgs.AddStake(f.ctx, &types.MsgAddStake{Operator: op.String(), Amount: sdk.NewInt64Coin(denom, 700)})
 	require.NoError(t, err)
+	require.Len(t, f.hooks.decreases, 1, "adding stake is not a decrease")
 	w := f.worker(op)
 	require.Equal(t, sdk.NewInt64Coin(denom, 1300), w.Bonded)
 	require.Equal(t, types.WORKER_STATUS_ACTIVE, w.Status)

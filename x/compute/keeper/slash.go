@@ -75,6 +75,11 @@ func (k *Keeper) Slash(ctx context.Context, operator sdk.AccAddress, fraction sd
 	if err := k.saveWorker(ctx, operator, from, w); err != nil {
 		return sdk.Coin{}, err
 	}
+	if fromBonded.IsPositive() {
+		if err := k.afterBondedDecreased(ctx, operator, w.Bonded); err != nil {
+			return sdk.Coin{}, err
+		}
+	}
 	destName, err := k.payOut(ctx, slashed, dest)
 	if err != nil {
 		return sdk.Coin{}, err

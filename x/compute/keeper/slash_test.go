@@ -44,6 +44,7 @@ func TestSlashBondedOnlyBurns(t *testing.T) {
 	require.Equal(t, sdk.NewInt64Coin(denom, 1500), w.Bonded)
 	require.Equal(t, sdk.NewInt64Coin(denom, 500), w.Slashed)
 	require.Equal(t, supply-500, f.supply(), "burned coins leave the supply")
+	require.Equal(t, []sdk.Coin{sdk.NewInt64Coin(denom, 1500)}, f.hooks.decreases, "a slash announces the new bonded stake")
 	f.requireSolvent()
 }
 

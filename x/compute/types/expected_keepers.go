@@ -27,6 +27,9 @@ type BankKeeper interface {
 // ComputeHooks lets other modules react to workers' changes (x/models drops a jailed worker's seats).
 type ComputeHooks interface {
 	AfterWorkerStatusChanged(ctx context.Context, operator sdk.AccAddress, from, to WorkerStatus) error
+	// AfterBondedDecreased follows unbonding and slashing: a worker may stay active yet fall below
+	// a floor of its own (x/models' per-model min_stake).
+	AfterBondedDecreased(ctx context.Context, operator sdk.AccAddress, bonded sdk.Coin) error
 }
 
 // MultiComputeHooks calls several hooks in order, stopping at the first error.
@@ -36,6 +39,16 @@ type MultiComputeHooks []ComputeHooks
 func (h MultiComputeHooks) AfterWorkerStatusChanged(ctx context.Context, operator sdk.AccAddress, from, to WorkerStatus) error {
 	for _, hook := range h {
 		if err := hook.AfterWorkerStatusChanged(ctx, operator, from, to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AfterBondedDecreased implements ComputeHooks.
+func (h MultiComputeHooks) AfterBondedDecreased(ctx context.Context, operator sdk.AccAddress, bonded sdk.Coin) error {
+	for _, hook := range h {
+		if err := hook.AfterBondedDecreased(ctx, operator, bonded); err != nil {
 			return err
 		}
 	}

@@ -220,6 +220,11 @@ func (k *Keeper) dropSeat(ctx context.Context, s types.Seat, operator sdk.AccAdd
 
 // dropOperatorSeats removes every seat of operator, in every model.
 func (k *Keeper) dropOperatorSeats(ctx context.Context, operator sdk.AccAddress, reason string) error {
+	return k.dropOperatorSeatsIf(ctx, operator, reason, func(types.Seat) (bool, error) { return true, nil })
+}
+
+// dropOperatorSeatsIf removes the operator's seats for which drop says so.
+func (k *Keeper) dropOperatorSeatsIf(ctx context.Context, operator sdk.AccAddress, reason string, drop func(types.Seat) (bool, error)) error {
 	var seats []types.Seat
 	err := k.SeatsByOperator.Walk(ctx, collections.NewPrefixedPairRange[sdk.AccAddress, uint64](operator),
 		func(key collections.Pair[sdk.AccAddress, uint64], stage uint32) (bool, error) {
@@ -234,6 +239,12 @@ func (k *Keeper) dropOperatorSeats(ctx context.Context, operator sdk.AccAddress,
 		return err
 	}
 	for _, s := range seats {
+		if ok, err := drop(s); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if err := k.dropSeat(ctx, s, operator, reason); err != nil {
 			return err
 		}
