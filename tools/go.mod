@@ -5,6 +5,7 @@ go 1.26
 tool (
 	github.com/cosmos/gogoproto/protoc-gen-gocosmos
 	github.com/grpc-ecosystem/grpc-gateway/protoc-gen-grpc-gateway
+	golang.org/x/tools/cmd/goimports
 	mvdan.cc/gofumpt
 )
 

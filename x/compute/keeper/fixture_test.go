@@ -6,29 +6,21 @@ import (
 	"testing"
 	"time"
 
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/log"
 	sdkmath "cosmossdk.io/math"
-	storetypes "cosmossdk.io/store/types"
 
-	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
-	"github.com/cosmos/cosmos-sdk/runtime"
-	"github.com/cosmos/cosmos-sdk/testutil"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
-	"github.com/cosmos/cosmos-sdk/x/auth"
 	authkeeper "github.com/cosmos/cosmos-sdk/x/auth/keeper"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
-	"github.com/cosmos/cosmos-sdk/x/bank"
 	bankkeeper "github.com/cosmos/cosmos-sdk/x/bank/keeper"
-	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	"github.com/protolearn/protolearn/x/compute"
 	"github.com/protolearn/protolearn/x/compute/keeper"
 	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
 	"github.com/protolearn/protolearn/x/compute/types"
+	"github.com/protolearn/protolearn/x/internal/banktest"
 )
 
 const denom = "ulearn"
@@ -46,6 +38,7 @@ type fixture struct {
 	hooks  *recordingHooks
 	module compute.AppModule
 	peers  *rand.Rand
+	env    *banktest.Env
 }
 
 // recordingHooks remembers every status change and bonded decrease the keeper announced.
@@ -89,32 +82,18 @@ func newFixture(t *testing.T) *fixture {
 // newFixtureFrom starts from gs, with escrow already in the module account (as bank genesis would).
 func newFixtureFrom(t *testing.T, gs *types.GenesisState, escrow sdk.Coins) *fixture {
 	t.Helper()
-	encCfg := moduletestutil.MakeTestEncodingConfig(auth.AppModuleBasic{}, bank.AppModuleBasic{}, compute.AppModule{})
-	cdc := encCfg.Codec
-	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, types.StoreKey)
-	ctx := testutil.DefaultContextWithKeys(keys, nil, nil).
-		WithBlockHeader(cmtproto.Header{Height: 1, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
-
-	prefix := sdk.GetConfig().GetBech32AccountAddrPrefix()
-	gov := authtypes.NewModuleAddress("gov").String()
-	acc := authkeeper.NewAccountKeeper(cdc, runtime.NewKVStoreService(keys[authtypes.StoreKey]), authtypes.ProtoBaseAccount,
-		map[string][]string{"mint": {authtypes.Minter}, types.ModuleName: {authtypes.Burner}, "receiver": nil},
-		addresscodec.NewBech32Codec(prefix), prefix, gov)
-	bank := bankkeeper.NewBaseKeeper(cdc, runtime.NewKVStoreService(keys[banktypes.StoreKey]), acc, nil, gov, log.NewNopLogger())
-	k := keeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[types.StoreKey]), acc, bank, gov, log.NewNopLogger())
+	env := banktest.New(t, map[string][]string{types.ModuleName: {authtypes.Burner}, "receiver": nil},
+		[]string{types.StoreKey}, compute.AppModule{})
+	k := keeper.NewKeeper(env.Codec, env.StoreService(types.StoreKey), env.Account, env.Bank, env.Gov, log.NewNopLogger())
 	hooks := &recordingHooks{}
 	k.SetHooks(hooks)
-
-	if !escrow.IsZero() {
-		require.NoError(t, bank.MintCoins(ctx, "mint", escrow))
-		require.NoError(t, bank.SendCoinsFromModuleToModule(ctx, "mint", types.ModuleName, escrow))
-	}
-	require.NoError(t, k.InitGenesis(ctx, gs))
+	env.FundModule(t, types.ModuleName, escrow)
+	require.NoError(t, k.InitGenesis(env.Ctx, gs))
 
 	return &fixture{
-		t: t, ctx: ctx, k: k, msgs: keeper.NewMsgServerImpl(k), query: keeper.NewQueryServerImpl(k),
-		bank: bank, acc: acc, gov: gov, hooks: hooks, module: compute.NewAppModule(cdc, k),
-		peers: rand.New(rand.NewSource(1)),
+		t: t, ctx: env.Ctx, k: k, msgs: keeper.NewMsgServerImpl(k), query: keeper.NewQueryServerImpl(k),
+		bank: env.Bank, acc: env.Account, gov: env.Gov, hooks: hooks, module: compute.NewAppModule(env.Codec, k),
+		peers: rand.New(rand.NewSource(1)), env: env,
 	}
 }
 
@@ -122,9 +101,7 @@ func newFixtureFrom(t *testing.T, gs *types.GenesisState, escrow sdk.Coins) *fix
 func (f *fixture) account(amount int64) sdk.AccAddress {
 	f.t.Helper()
 	addr := sdk.AccAddress(randomBytes(f.peers, 20))
-	coins := sdk.NewCoins(sdk.NewInt64Coin(denom, amount))
-	require.NoError(f.t, f.bank.MintCoins(f.ctx, "mint", coins))
-	require.NoError(f.t, f.bank.SendCoinsFromModuleToAccount(f.ctx, "mint", addr, coins))
+	f.env.Fund(f.t, addr, sdk.NewCoins(sdk.NewInt64Coin(denom, amount)))
 	return addr
 }
 

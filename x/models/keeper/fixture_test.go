@@ -6,26 +6,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/protolearn/protolearn/x/internal/banktest"
+
 	abci "github.com/cometbft/cometbft/abci/types"
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/collections"
 	"cosmossdk.io/log"
-	storetypes "cosmossdk.io/store/types"
 
-	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
-	"github.com/cosmos/cosmos-sdk/runtime"
-	"github.com/cosmos/cosmos-sdk/testutil"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
-	"github.com/cosmos/cosmos-sdk/x/auth"
-	authkeeper "github.com/cosmos/cosmos-sdk/x/auth/keeper"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
-	"github.com/cosmos/cosmos-sdk/x/bank"
 	bankkeeper "github.com/cosmos/cosmos-sdk/x/bank/keeper"
-	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	"github.com/protolearn/protolearn/x/compute"
 	computekeeper "github.com/protolearn/protolearn/x/compute/keeper"
@@ -53,6 +45,7 @@ type fixture struct {
 	hooks       *recordingHooks
 	module      models.AppModule
 	rand        *rand.Rand
+	env         *banktest.Env
 }
 
 // recordingHooks remembers every model x/models announced.
@@ -90,35 +83,22 @@ func newFixture(t *testing.T) *fixture {
 // x/compute's module account (as bank genesis would).
 func newFixtureFrom(t *testing.T, cgs *computetypes.GenesisState, mgs *types.GenesisState, escrow sdk.Coins) *fixture {
 	t.Helper()
-	encCfg := moduletestutil.MakeTestEncodingConfig(auth.AppModuleBasic{}, bank.AppModuleBasic{}, compute.AppModule{}, models.AppModule{})
-	cdc := encCfg.Codec
-	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, computetypes.StoreKey, types.StoreKey)
-	ctx := testutil.DefaultContextWithKeys(keys, nil, nil).
-		WithBlockHeader(cmtproto.Header{Height: 1, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
-
-	prefix := sdk.GetConfig().GetBech32AccountAddrPrefix()
-	gov := authtypes.NewModuleAddress("gov").String()
-	acc := authkeeper.NewAccountKeeper(cdc, runtime.NewKVStoreService(keys[authtypes.StoreKey]), authtypes.ProtoBaseAccount,
-		map[string][]string{"mint": {authtypes.Minter}, computetypes.ModuleName: {authtypes.Burner}},
-		addresscodec.NewBech32Codec(prefix), prefix, gov)
-	bank := bankkeeper.NewBaseKeeper(cdc, runtime.NewKVStoreService(keys[banktypes.StoreKey]), acc, nil, gov, log.NewNopLogger())
-	ck := computekeeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[computetypes.StoreKey]), acc, bank, gov, log.NewNopLogger())
-	k := keeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[types.StoreKey]), acc, ck, gov, log.NewNopLogger())
+	env := banktest.New(t, map[string][]string{computetypes.ModuleName: {authtypes.Burner}},
+		[]string{computetypes.StoreKey, types.StoreKey}, compute.AppModule{}, models.AppModule{})
+	ck := computekeeper.NewKeeper(env.Codec, env.StoreService(computetypes.StoreKey), env.Account, env.Bank, env.Gov, log.NewNopLogger())
+	k := keeper.NewKeeper(env.Codec, env.StoreService(types.StoreKey), env.Account, ck, env.Gov, log.NewNopLogger())
 	ck.SetHooks(k.ComputeHooks())
 	hooks := &recordingHooks{}
 	k.SetHooks(hooks)
 
-	if !escrow.IsZero() {
-		require.NoError(t, bank.MintCoins(ctx, "mint", escrow))
-		require.NoError(t, bank.SendCoinsFromModuleToModule(ctx, "mint", computetypes.ModuleName, escrow))
-	}
-	require.NoError(t, ck.InitGenesis(ctx, cgs))
-	require.NoError(t, k.InitGenesis(ctx, mgs))
+	env.FundModule(t, computetypes.ModuleName, escrow)
+	require.NoError(t, ck.InitGenesis(env.Ctx, cgs))
+	require.NoError(t, k.InitGenesis(env.Ctx, mgs))
 
 	return &fixture{
-		t: t, ctx: ctx, k: k, msgs: keeper.NewMsgServerImpl(k), query: keeper.NewQueryServerImpl(k),
-		compute: ck, computeMsgs: computekeeper.NewMsgServerImpl(ck), bank: bank, gov: gov, hooks: hooks,
-		module: models.NewAppModule(cdc, k), rand: rand.New(rand.NewSource(1)),
+		t: t, ctx: env.Ctx, k: k, msgs: keeper.NewMsgServerImpl(k), query: keeper.NewQueryServerImpl(k),
+		compute: ck, computeMsgs: computekeeper.NewMsgServerImpl(ck), bank: env.Bank, gov: env.Gov, hooks: hooks,
+		module: models.NewAppModule(env.Codec, k), rand: rand.New(rand.NewSource(1)), env: env,
 	}
 }
 
@@ -128,11 +108,7 @@ func (f *fixture) account(amount int64) sdk.AccAddress {
 	b := make([]byte, 20)
 	_, _ = f.rand.Read(b)
 	addr := sdk.AccAddress(b)
-	if amount > 0 {
-		coins := sdk.NewCoins(sdk.NewInt64Coin(denom, amount))
-		require.NoError(f.t, f.bank.MintCoins(f.ctx, "mint", coins))
-		require.NoError(f.t, f.bank.SendCoinsFromModuleToAccount(f.ctx, "mint", addr, coins))
-	}
+	f.env.Fund(f.t, addr, sdk.NewCoins(sdk.NewInt64Coin(denom, amount)))
 	return addr
 }
 

@@ -5,24 +5,17 @@ import (
 	"fmt"
 	"math/rand"
 	"testing"
-	"time"
 
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	"github.com/protolearn/protolearn/x/internal/banktest"
+
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/log"
 	sdkmath "cosmossdk.io/math"
-	storetypes "cosmossdk.io/store/types"
 
-	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
-	"github.com/cosmos/cosmos-sdk/runtime"
-	"github.com/cosmos/cosmos-sdk/testutil"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
-	"github.com/cosmos/cosmos-sdk/x/auth"
 	authkeeper "github.com/cosmos/cosmos-sdk/x/auth/keeper"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
-	"github.com/cosmos/cosmos-sdk/x/bank"
 	bankkeeper "github.com/cosmos/cosmos-sdk/x/bank/keeper"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
@@ -51,6 +44,7 @@ type fixture struct {
 	models fakeModels
 	module shares.AppModule
 	rng    *rand.Rand
+	env    *banktest.Env
 }
 
 type fakeModels map[uint64]types.ModelInfo
@@ -80,37 +74,27 @@ func newFixture(t *testing.T) *fixture {
 // and models already known (as x/models genesis, loaded first, would make them).
 func newFixtureFrom(t *testing.T, gs *types.GenesisState, balances map[string]sdk.Coins, known fakeModels) *fixture {
 	t.Helper()
-	encCfg := moduletestutil.MakeTestEncodingConfig(auth.AppModuleBasic{}, bank.AppModuleBasic{}, shares.AppModule{})
-	cdc := encCfg.Codec
-	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, types.StoreKey)
-	ctx := testutil.DefaultContextWithKeys(keys, nil, nil).
-		WithBlockHeader(cmtproto.Header{Height: 1, Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
-
-	prefix := sdk.GetConfig().GetBech32AccountAddrPrefix()
-	gov := authtypes.NewModuleAddress("gov").String()
-	acc := authkeeper.NewAccountKeeper(cdc, runtime.NewKVStoreService(keys[authtypes.StoreKey]), authtypes.ProtoBaseAccount,
-		map[string][]string{"mint": {authtypes.Minter}, types.ModuleName: {authtypes.Minter}, community: nil},
-		addresscodec.NewBech32Codec(prefix), prefix, gov)
-	bk := bankkeeper.NewBaseKeeper(cdc, runtime.NewKVStoreService(keys[banktypes.StoreKey]), acc, nil, gov, log.NewNopLogger())
-	k := keeper.NewKeeper(cdc, runtime.NewKVStoreService(keys[types.StoreKey]), acc, bk, fakeDistribution{bk}, gov, log.NewNopLogger())
+	env := banktest.New(t, map[string][]string{types.ModuleName: {authtypes.Minter}, community: nil},
+		[]string{types.StoreKey}, shares.AppModule{})
+	k := keeper.NewKeeper(env.Codec, env.StoreService(types.StoreKey), env.Account, env.Bank, fakeDistribution{env.Bank}, env.Gov, log.NewNopLogger())
 	models := fakeModels{}
 	for id, info := range known {
 		models[id] = info
 	}
 	k.SetModelsKeeper(models)
-	bk.AppendSendRestriction(k.SendRestriction)
+	env.Bank.AppendSendRestriction(k.SendRestriction)
 
 	// Bank genesis: balances appear without any send (so without settlement), as on a real chain.
 	bankGen := banktypes.DefaultGenesisState()
 	for addr, coins := range balances {
 		bankGen.Balances = append(bankGen.Balances, banktypes.Balance{Address: addr, Coins: coins})
 	}
-	bk.InitGenesis(ctx, bankGen) // bank sums the supply from the balances
-	require.NoError(t, k.InitGenesis(ctx, gs))
+	env.Bank.InitGenesis(env.Ctx, bankGen) // bank sums the supply from the balances
+	require.NoError(t, k.InitGenesis(env.Ctx, gs))
 	return &fixture{
-		t: t, ctx: ctx, k: k, msgs: keeper.NewMsgServerImpl(k), query: keeper.NewQueryServerImpl(k),
-		bank: bk, bankMs: bankkeeper.NewMsgServerImpl(bk), acc: acc, gov: gov, models: models,
-		module: shares.NewAppModule(cdc, k), rng: rand.New(rand.NewSource(7)),
+		t: t, ctx: env.Ctx, k: k, msgs: keeper.NewMsgServerImpl(k), query: keeper.NewQueryServerImpl(k),
+		bank: env.Bank, bankMs: bankkeeper.NewMsgServerImpl(env.Bank), acc: env.Account, gov: env.Gov, models: models,
+		module: shares.NewAppModule(env.Codec, k), rng: rand.New(rand.NewSource(7)), env: env,
 	}
 }
 
@@ -130,9 +114,7 @@ func (f *fixture) model(id uint64, bps uint32) sdk.AccAddress {
 // fund gives addr amount ulearn.
 func (f *fixture) fund(addr sdk.AccAddress, amount int64) {
 	f.t.Helper()
-	coins := sdk.NewCoins(sdk.NewInt64Coin(denom, amount))
-	require.NoError(f.t, f.bank.MintCoins(f.ctx, "mint", coins))
-	require.NoError(f.t, f.bank.SendCoinsFromModuleToAccount(f.ctx, "mint", addr, coins))
+	f.env.Fund(f.t, addr, sdk.NewCoins(sdk.NewInt64Coin(denom, amount)))
 }
 
 func (f *fixture) mint(model uint64, to sdk.AccAddress, units uint64) {
