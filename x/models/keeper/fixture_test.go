@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/protolearn/protolearn/x/internal/banktest"
-
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cosmos/gogoproto/proto"
 	"github.com/stretchr/testify/require"
@@ -23,6 +21,7 @@ import (
 	computekeeper "github.com/protolearn/protolearn/x/compute/keeper"
 	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	"github.com/protolearn/protolearn/x/internal/banktest"
 	"github.com/protolearn/protolearn/x/models"
 	"github.com/protolearn/protolearn/x/models/keeper"
 	"github.com/protolearn/protolearn/x/models/types"

@@ -6,8 +6,6 @@ import (
 	"math/rand"
 	"testing"
 
-	"github.com/protolearn/protolearn/x/internal/banktest"
-
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/log"
@@ -19,6 +17,7 @@ import (
 	bankkeeper "github.com/cosmos/cosmos-sdk/x/bank/keeper"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
+	"github.com/protolearn/protolearn/x/internal/banktest"
 	"github.com/protolearn/protolearn/x/shares"
 	"github.com/protolearn/protolearn/x/shares/keeper"
 	"github.com/protolearn/protolearn/x/shares/types"
