@@ -62,11 +62,8 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 			}
 			named[pos.model] = true
 		}
-		rev, err := k.revenue(ctx, pos.model)
+		rev, err := k.ensureRevenue(ctx, pos.model)
 		if err != nil {
-			return err
-		}
-		if err := k.Revenues.Set(ctx, pos.model, rev); err != nil {
 			return err
 		}
 		if has, err := k.Holders.Has(ctx, collections.Join(pos.holder, pos.model)); err != nil {

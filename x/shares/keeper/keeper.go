@@ -139,6 +139,20 @@ func (k *Keeper) revenue(ctx context.Context, modelID uint64) (types.ModelRevenu
 	return r, err
 }
 
+// ensureRevenue returns model's revenue account, storing a zero one first if it has none: every
+// model with shares, and every holder record, has one.
+func (k *Keeper) ensureRevenue(ctx context.Context, modelID uint64) (types.ModelRevenue, error) {
+	has, err := k.Revenues.Has(ctx, modelID)
+	if err != nil {
+		return types.ModelRevenue{}, err
+	}
+	rev, err := k.revenue(ctx, modelID)
+	if err != nil || has {
+		return rev, err
+	}
+	return rev, k.Revenues.Set(ctx, modelID, rev)
+}
+
 // EnsureShareMetadata registers the bank metadata of share/N, so wallets and explorers name it.
 func (k *Keeper) EnsureShareMetadata(ctx context.Context, modelID uint64, modelName string) {
 	denom := types.ShareDenom(modelID)

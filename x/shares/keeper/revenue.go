@@ -29,13 +29,8 @@ func (k *Keeper) MintForWork(ctx context.Context, modelID uint64, operator sdk.A
 	}
 	denom := types.ShareDenom(modelID)
 	k.EnsureShareMetadata(ctx, modelID, info.Name)
-	if has, err := k.Revenues.Has(ctx, modelID); err != nil {
+	if _, err := k.ensureRevenue(ctx, modelID); err != nil {
 		return sdk.Coin{}, sdk.Coin{}, err
-	} else if !has {
-		rev, _ := k.revenue(ctx, modelID)
-		if err := k.Revenues.Set(ctx, modelID, rev); err != nil {
-			return sdk.Coin{}, sdk.Coin{}, err
-		}
 	}
 
 	opAmt := p.SharesPerUnit.Mul(sdkmath.NewIntFromUint64(workUnits))

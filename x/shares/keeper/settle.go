@@ -33,7 +33,7 @@ func accrue(st types.HolderState, rev types.ModelRevenue, balance sdkmath.Int) (
 // settle credits holder with what its current balance earned since its last settlement. It must
 // run before every change of the holder's share/N balance; the bank send restriction sees to it.
 func (k *Keeper) settle(ctx context.Context, modelID uint64, holder sdk.AccAddress) error {
-	rev, err := k.revenue(ctx, modelID)
+	rev, err := k.ensureRevenue(ctx, modelID)
 	if err != nil {
 		return err
 	}
@@ -42,12 +42,6 @@ func (k *Keeper) settle(ctx context.Context, modelID uint64, holder sdk.AccAddre
 		return err
 	}
 	st, delta := accrue(st, rev, k.bk.GetBalance(ctx, holder, types.ShareDenom(modelID)).Amount)
-	if rev.Index.IsZero() {
-		// A holder record needs its model's revenue record (created here on the first movement).
-		if err := k.Revenues.Set(ctx, modelID, rev); err != nil {
-			return err
-		}
-	}
 	if err := k.Holders.Set(ctx, collections.Join(holder, modelID), st); err != nil {
 		return err
 	}
