@@ -29,6 +29,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	// The binary is built in a subprocess, invisible to go test's cache: importing the daemon's
+	// packages makes any change to them rerun these tests instead of reusing a stale pass.
+	_ "github.com/protolearn/protolearn/node/cli"
 	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 )
