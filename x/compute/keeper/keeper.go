@@ -17,6 +17,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/protolearn/protolearn/x/compute/types"
+	"github.com/protolearn/protolearn/x/internal/addresses"
 )
 
 // Keeper owns the x/compute store.
@@ -176,21 +177,8 @@ func (k *Keeper) afterBondedDecreased(ctx context.Context, operator sdk.AccAddre
 	return k.hooks.AfterBondedDecreased(ctx, operator, bonded)
 }
 
-func (k *Keeper) addrString(a sdk.AccAddress) string {
-	s, err := k.ak.AddressCodec().BytesToString(a)
-	if err != nil {
-		return fmt.Sprintf("%X", []byte(a))
-	}
-	return s
-}
+func (k *Keeper) addrString(a sdk.AccAddress) string { return addresses.String(k.ak.AddressCodec(), a) }
 
 func (k *Keeper) parseAddr(field, s string) (sdk.AccAddress, error) {
-	if s == "" {
-		return nil, errorsmod.Wrapf(types.ErrInvalidAddress, "%s is empty", field)
-	}
-	bz, err := k.ak.AddressCodec().StringToBytes(s)
-	if err != nil {
-		return nil, errorsmod.Wrapf(types.ErrInvalidAddress, "%s %q: %v", field, s, err)
-	}
-	return bz, nil
+	return addresses.Parse(k.ak.AddressCodec(), types.ErrInvalidAddress, field, s)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/protolearn/protolearn/x/internal/addresses"
 	"github.com/protolearn/protolearn/x/models/types"
 )
 
@@ -277,21 +278,8 @@ func (k *Keeper) dropModelSeats(ctx context.Context, modelID uint64, reason stri
 
 func isNotFound(err error) bool { return errors.Is(err, collections.ErrNotFound) }
 
-func (k *Keeper) addrString(a sdk.AccAddress) string {
-	s, err := k.ak.AddressCodec().BytesToString(a)
-	if err != nil {
-		return fmt.Sprintf("%X", []byte(a))
-	}
-	return s
-}
+func (k *Keeper) addrString(a sdk.AccAddress) string { return addresses.String(k.ak.AddressCodec(), a) }
 
 func (k *Keeper) parseAddr(field, s string) (sdk.AccAddress, error) {
-	if s == "" {
-		return nil, errorsmod.Wrapf(types.ErrInvalidAddress, "%s is empty", field)
-	}
-	bz, err := k.ak.AddressCodec().StringToBytes(s)
-	if err != nil {
-		return nil, errorsmod.Wrapf(types.ErrInvalidAddress, "%s %q: %v", field, s, err)
-	}
-	return bz, nil
+	return addresses.Parse(k.ak.AddressCodec(), types.ErrInvalidAddress, field, s)
 }

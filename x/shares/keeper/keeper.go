@@ -15,6 +15,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/protolearn/protolearn/x/internal/addresses"
 	"github.com/protolearn/protolearn/x/shares/types"
 )
 
@@ -98,23 +99,10 @@ func (k *Keeper) Authority() string { return k.authority }
 // GetParams returns the current params.
 func (k *Keeper) GetParams(ctx context.Context) (types.Params, error) { return k.Params.Get(ctx) }
 
-func (k *Keeper) addrString(a sdk.AccAddress) string {
-	s, err := k.ak.AddressCodec().BytesToString(a)
-	if err != nil {
-		return fmt.Sprintf("%X", []byte(a))
-	}
-	return s
-}
+func (k *Keeper) addrString(a sdk.AccAddress) string { return addresses.String(k.ak.AddressCodec(), a) }
 
 func (k *Keeper) parseAddr(field, s string) (sdk.AccAddress, error) {
-	if s == "" {
-		return nil, errorsmod.Wrapf(types.ErrInvalidAddress, "%s is empty", field)
-	}
-	bz, err := k.ak.AddressCodec().StringToBytes(s)
-	if err != nil {
-		return nil, errorsmod.Wrapf(types.ErrInvalidAddress, "%s %q: %v", field, s, err)
-	}
-	return bz, nil
+	return addresses.Parse(k.ak.AddressCodec(), types.ErrInvalidAddress, field, s)
 }
 
 // modelInfo asks x/models about a model, as ErrUnknownModel when it does not exist.
