@@ -63,7 +63,7 @@ func (op *Opening) Assignment() OpeningVars {
 //   - every value is range-checked to B bits after biasing, which makes the
 //     packing injective (see circuits/README.md) — without it a prover could
 //     open v_0+2^B, v_1-1 in place of v_0, v_1;
-//   - each leaf is H(salt, packed elements…), the leaves fold into their
+//   - each leaf is H_salt(packed elements…) ([Scheme.LeafHash]), the leaves fold into their
 //     subtree root, and the path climbs to root with the direction bits of
 //     index (api.ToBinary, which also forces index < 2^len(Path)).
 //
@@ -87,8 +87,7 @@ func (s Scheme) AssertOpening(api frontend.API, root, index frontend.Variable, o
 		if len(vals) != len(op.Values[0]) {
 			return fmt.Errorf("commit: leaf %d has %d values, leaf 0 has %d", i, len(vals), len(op.Values[0]))
 		}
-		in := append([]frontend.Variable{op.Salts[i]}, s.recompose(api, rc, vals)...)
-		nodes[i] = h.Sum(in...)
+		nodes[i] = h.Chain(op.Salts[i], s.recompose(api, rc, vals)...)
 	}
 	for len(nodes) > 1 {
 		for i := range len(nodes) / 2 {

@@ -55,18 +55,16 @@ func (mimcHash) Gadget(api frontend.API) (HashGadget, error) {
 
 type mimcGadget struct{ m mimc.MiMC }
 
-func (g *mimcGadget) Sum(in ...frontend.Variable) frontend.Variable {
+func (g *mimcGadget) Chain(iv frontend.Variable, in ...frontend.Variable) frontend.Variable {
 	g.m.Reset()
+	// SetState only fails on a hasher holding unhashed data, never after Reset.
+	if err := g.m.SetState([]frontend.Variable{iv}); err != nil {
+		panic(fmt.Sprintf("mimc gadget: %v", err))
+	}
 	g.m.Write(in...)
 	return g.m.Sum()
 }
 
 func (g *mimcGadget) Compress(left, right frontend.Variable) frontend.Variable {
-	g.m.Reset()
-	// SetState only fails on a hasher holding unhashed data, never after Reset.
-	if err := g.m.SetState([]frontend.Variable{left}); err != nil {
-		panic(fmt.Sprintf("mimc gadget: %v", err))
-	}
-	g.m.Write(right)
-	return g.m.Sum()
+	return g.Chain(left, right)
 }

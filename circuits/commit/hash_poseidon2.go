@@ -56,8 +56,8 @@ type poseidon2Gadget struct {
 	perm *poseidon2.Permutation
 }
 
-func (g *poseidon2Gadget) Sum(in ...frontend.Variable) frontend.Variable {
-	md := stdhash.NewMerkleDamgardHasher(g.api, g.perm, 0)
+func (g *poseidon2Gadget) Chain(iv frontend.Variable, in ...frontend.Variable) frontend.Variable {
+	md := stdhash.NewMerkleDamgardHasher(g.api, g.perm, iv)
 	md.Write(in...)
 	return md.Sum()
 }

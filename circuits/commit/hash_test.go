@@ -54,17 +54,27 @@ func TestNativeHashMatchesGnarkCrypto(t *testing.T) {
 			got := Sum(h, in...)
 			require.True(t, got.Equal(&want), "%s n=%d", h.Name(), n)
 		}
-		// Compress(l, r) is one step of the chain from state l.
-		lr := randElems(rng, 2)
-		ref := reference(t, h)
-		lb, rb := lr[0].Bytes(), lr[1].Bytes()
-		require.NoError(t, ref.SetState(lb[:]))
-		_, err := ref.Write(rb[:])
-		require.NoError(t, err)
-		var want fr.Element
-		require.NoError(t, want.SetBytesCanonical(ref.Sum(nil)))
-		got := h.Compress(&lr[0], &lr[1])
-		require.True(t, got.Equal(&want), "%s compress", h.Name())
+		// A chain from a state (a leaf's salt) is gnark-crypto's hasher after
+		// SetState; Compress(l, r) is the one-step chain from l.
+		for n := 1; n <= 3; n++ {
+			in := randElems(rng, n+1)
+			ref := reference(t, h)
+			iv := in[0].Bytes()
+			require.NoError(t, ref.SetState(iv[:]))
+			for i := range in[1:] {
+				b := in[1+i].Bytes()
+				_, err := ref.Write(b[:])
+				require.NoError(t, err)
+			}
+			var want fr.Element
+			require.NoError(t, want.SetBytesCanonical(ref.Sum(nil)))
+			got := Chain(h, in[0], in[1:]...)
+			require.True(t, got.Equal(&want), "%s chain n=%d", h.Name(), n)
+			if n == 1 {
+				got = h.Compress(&in[0], &in[1])
+				require.True(t, got.Equal(&want), "%s compress", h.Name())
+			}
+		}
 	}
 }
 
@@ -73,6 +83,7 @@ type hashCircuit struct {
 	In       []frontend.Variable
 	Sum      frontend.Variable `gnark:",public"`
 	Compress frontend.Variable `gnark:",public"`
+	Chain    frontend.Variable `gnark:",public"`
 }
 
 func (c *hashCircuit) Define(api frontend.API) error {
@@ -80,8 +91,9 @@ func (c *hashCircuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	api.AssertIsEqual(h.Sum(c.In...), c.Sum)
+	api.AssertIsEqual(h.Chain(0, c.In...), c.Sum)
 	api.AssertIsEqual(h.Compress(c.In[0], c.In[1]), c.Compress)
+	api.AssertIsEqual(h.Chain(c.In[0], c.In[1:]...), c.Chain)
 	return nil
 }
 
@@ -90,12 +102,14 @@ func TestHashGadgetMatchesNative(t *testing.T) {
 	assert := test.NewAssert(t)
 	for _, h := range Hashes() {
 		in := randElems(rng, 5)
-		sum, comp := Sum(h, in...), h.Compress(&in[0], &in[1])
-		good := &hashCircuit{In: vars(in), Sum: sum, Compress: comp}
-		badSum := &hashCircuit{In: vars(in), Sum: in[0], Compress: comp}
-		badComp := &hashCircuit{In: vars(in), Sum: sum, Compress: sum}
+		sum, comp, chain := Sum(h, in...), h.Compress(&in[0], &in[1]), Chain(h, in[0], in[1:]...)
+		good := &hashCircuit{In: vars(in), Sum: sum, Compress: comp, Chain: chain}
+		badSum := &hashCircuit{In: vars(in), Sum: in[0], Compress: comp, Chain: chain}
+		badComp := &hashCircuit{In: vars(in), Sum: sum, Compress: sum, Chain: chain}
+		badChain := &hashCircuit{In: vars(in), Sum: sum, Compress: comp, Chain: sum}
 		assert.CheckCircuit(&hashCircuit{hash: h, In: make([]frontend.Variable, 5)},
 			test.WithValidAssignment(good), test.WithInvalidAssignment(badSum), test.WithInvalidAssignment(badComp),
+			test.WithInvalidAssignment(badChain),
 			test.WithCurves(ecc.BN254), test.WithBackends(backend.GROTH16))
 	}
 }
@@ -112,7 +126,7 @@ func (c *sumCircuit) Define(api frontend.API) error {
 	if err != nil {
 		return err
 	}
-	api.AssertIsEqual(h.Sum(c.In...), c.Out)
+	api.AssertIsEqual(h.Chain(0, c.In...), c.Out)
 	return nil
 }
 

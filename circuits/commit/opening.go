@@ -99,11 +99,10 @@ func (s Scheme) Verify(l Layout, root fr.Element, b Block, op *Opening) error {
 		if len(vals) != l.LeafLen {
 			return fmt.Errorf("commit: leaf %d has %d values, expected %d", i, len(vals), l.LeafLen)
 		}
-		elems, err := s.Params.Pack(vals)
-		if err != nil {
+		var err error
+		if leaves[i], err = s.LeafHash(op.Salts[i], vals); err != nil {
 			return fmt.Errorf("commit: leaf %d: %w", i, err)
 		}
-		leaves[i] = Sum(s.Hash, append([]fr.Element{op.Salts[i]}, elems...)...)
 	}
 	got := climb(s.Hash, subtreeRoot(s.Hash, leaves), b.Index, op.Path)
 	if !got.Equal(&root) {
