@@ -69,21 +69,36 @@ func (s Scheme) commit(kind Kind, rows, cols int, seed Seed, n, workers int,
 	}
 	leaves := make([]fr.Element, 1<<l.Depth) // padding leaves stay zero
 	parallelFor(l.NumLeaves, workers, func(lo, hi int) {
-		salts := newSalts(seed)
-		buf := make([]fr.Element, s.Params.PackedLen(l.LeafLen))
-		for i := lo; i < hi; i++ {
-			leaves[i] = s.leafHash(salts.salt(i), c.values[i*l.LeafLen:(i+1)*l.LeafLen], buf)
-		}
+		s.hashLeaves(leaves[lo:hi], lo, c.values, l.LeafLen, newSalts(seed))
 	})
 	c.tree = buildTree(s.Hash, leaves, workers)
 	return c, nil
 }
 
-// leafHash is the chain over pack(values) from the salt (see [LeafHash]);
-// buf has PackedLen(len(values)) room.
-func (s Scheme) leafHash(salt fr.Element, values []int32, buf []fr.Element) fr.Element {
-	packInto(s.Params, buf, values)
-	return Chain(s.Hash, salt, buf...)
+// hashLeaves sets dst[i] to the digest of leaf first+i (see [Scheme.LeafHash]),
+// batchSize leaves at a time: the leaves' chains advance together, one batched
+// compression per packed element.
+func (s Scheme) hashLeaves(dst []fr.Element, first int, values []int32, leafLen int, salts salts) {
+	m := s.Params.PackedLen(leafLen)
+	bt := newBatcher(s.Hash)
+	elems := make([]fr.Element, batchSize*m) // leaf g's elements at [g·m, (g+1)·m)
+	state := make([]fr.Element, batchSize)
+	next := make([]fr.Element, batchSize)
+	for g0 := 0; g0 < len(dst); g0 += batchSize {
+		n := min(batchSize, len(dst)-g0)
+		for g := range n {
+			leaf := first + g0 + g
+			packInto(s.Params, elems[g*m:(g+1)*m], values[leaf*leafLen:(leaf+1)*leafLen])
+			state[g] = salts.salt(leaf)
+		}
+		for k := range m {
+			for g := range n {
+				next[g] = elems[g*m+k]
+			}
+			bt.compress(state[:n], state[:n], next[:n])
+		}
+		copy(dst[g0:g0+n], state[:n])
+	}
 }
 
 // LeafHash is a leaf's digest: the hash of its packed values with the salt as

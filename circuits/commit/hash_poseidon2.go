@@ -31,6 +31,11 @@ var poseidon2Perm = sync.OnceValue(func() *gcposeidon2.Permutation {
 	return gcposeidon2.NewPermutation(poseidon2Width, poseidon2FullRounds, poseidon2PartialRounds)
 })
 
+// gcposeidon2Params are the same parameters, for their round keys.
+var gcposeidon2Params = sync.OnceValue(func() *gcposeidon2.Parameters {
+	return gcposeidon2.NewParameters(poseidon2Width, poseidon2FullRounds, poseidon2PartialRounds)
+})
+
 func (poseidon2Hash) Name() string { return "poseidon2" }
 
 func (poseidon2Hash) Compress(left, right *fr.Element) fr.Element {

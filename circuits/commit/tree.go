@@ -15,8 +15,14 @@ func buildTree(h Hash, leaves []fr.Element, workers int) tree {
 	for cur := leaves; len(cur) > 1; {
 		next := make([]fr.Element, len(cur)/2)
 		parallelFor(len(next), workers, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				next[i] = h.Compress(&cur[2*i], &cur[2*i+1])
+			bt := newBatcher(h)
+			var left, right [batchSize]fr.Element
+			for b0 := lo; b0 < hi; b0 += batchSize {
+				n := min(batchSize, hi-b0)
+				for j := range n {
+					left[j], right[j] = cur[2*(b0+j)], cur[2*(b0+j)+1]
+				}
+				bt.compress(next[b0:b0+n], left[:n], right[:n])
 			}
 		})
 		levels = append(levels, next)
