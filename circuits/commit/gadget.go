@@ -63,9 +63,10 @@ func (op *Opening) Assignment() OpeningVars {
 //   - every value is range-checked to B bits after biasing, which makes the
 //     packing injective (see circuits/README.md) — without it a prover could
 //     open v_0+2^B, v_1-1 in place of v_0, v_1;
-//   - each leaf is H_salt(packed elements…) ([Scheme.LeafHash]), the leaves fold into their
-//     subtree root, and the path climbs to root with the direction bits of
-//     index (api.ToBinary, which also forces index < 2^len(Path)).
+//   - each leaf is H_salt(packed elements…) ([Scheme.LeafHash]), the leaves
+//     fold into their subtree root, and the path climbs to root with the
+//     direction bits of index (api.ToBinary, which also forces
+//     index < 2^len(Path)).
 //
 // root and index are normally public inputs; index is computed by the circuit
 // from the challenge (for a row block of Y, r·BlocksPerRow(t) + c).
