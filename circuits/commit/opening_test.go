@@ -49,9 +49,14 @@ func TestOpeningsVerify(t *testing.T) {
 		rows, cols int
 		width      int
 	}{
-		{Rows, 5, 20, 0}, {Rows, 1, 3, 0},
-		{Columns, 7, 12, 4}, {Columns, 3, 8, 8}, {Columns, 3, 5, 1},
-		{RowChunks, 3, 16, 4}, {RowChunks, 5, 24, 8}, {RowChunks, 2, 32, 16},
+		{Rows, 5, 20, 0},
+		{Rows, 1, 3, 0},
+		{Columns, 7, 12, 4},
+		{Columns, 3, 8, 8},
+		{Columns, 3, 5, 1},
+		{RowChunks, 3, 16, 4},
+		{RowChunks, 5, 24, 8},
+		{RowChunks, 2, 32, 16},
 	}
 	for _, tc := range cases {
 		name := fmt.Sprintf("%s/%dx%d/T=%d", tc.kind, tc.rows, tc.cols, tc.width)
