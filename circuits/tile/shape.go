@@ -1,0 +1,173 @@
+// Package tile holds the spot-check circuits of training work (DESIGN.md,
+// "Commitments and proofs"): a forward tile (Y = X·W) and a backward tile
+// (dX = dY·Wᵀ), each proving that one challenged tile of a committed matrix
+// product is right within a tolerance, plus the Groth16 prover and the
+// strict verifier the chain calls.
+//
+// Both tiles are the same circuit over a different layout of the weights:
+// an opened row a of an input matrix A (rows×Inner, committed as Rows), T
+// opened weight vectors b_0…b_{T-1} of length Inner (one aligned subtree of
+// W's commitment), and T opened outputs o_j (a row block of the output,
+// committed as RowChunks), with |o_j·2^F − Σ_k a_k·b_j[k]| ≤ Tol.
+//
+//   - Forward: A = X (rows×K), W (K×N) committed as Columns so leaf j is
+//     column j, output Y (rows×N). Inner = K, Outer = N.
+//   - Backward: A = dY (rows×N), W (K×N) committed a second time as Rows so
+//     leaf j is row j of W, output dX (rows×K). Inner = N, Outer = K.
+package tile
+
+import (
+	"fmt"
+	"math/bits"
+
+	"github.com/protolearn/protolearn/circuits/commit"
+)
+
+// Kind says which product a tile checks.
+type Kind uint8
+
+const (
+	// Forward checks Y = X·W: W committed as commit.Columns.
+	Forward Kind = iota + 1
+	// Backward checks dX = dY·Wᵀ: W committed as commit.Rows.
+	Backward
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Forward:
+		return "forward"
+	case Backward:
+		return "backward"
+	default:
+		return fmt.Sprintf("kind(%d)", uint8(k))
+	}
+}
+
+// Shape fixes a tile circuit at compile time: one compiled circuit, and one
+// pair of keys, per Shape.
+type Shape struct {
+	Kind Kind
+	// Rows is the number of rows of the input A and the output (batch×seq).
+	Rows int
+	// Inner is the length of a dot product: K forward, N backward.
+	Inner int
+	// Outer is the number of output columns: N forward, K backward.
+	Outer int
+	// T is the tile width: T outputs are checked, a power of two and a
+	// multiple of the scheme's ChunkLen, dividing Outer.
+	T int
+	// TolULP is the tolerance in units in the last place of the output
+	// (2^-F): the circuit accepts |o·2^F − Σ a·b| ≤ TolULP·2^F, where Σ a·b
+	// carries 2F fraction bits. See [DefaultTolULP].
+	TolULP int
+}
+
+// Scheme is the commitment scheme of every tile: commit.DefaultScheme.
+func Scheme() commit.Scheme { return commit.DefaultScheme() }
+
+// DefaultTolULP is the tolerance the standard shapes use for dot products of
+// length inner: max(4, inner/16) ULP of the output.
+//
+// Rounding the exact product to the output format costs ½ ULP. The rest is
+// the GPU's float32 accumulation (not bit-reproducible: order and fused
+// multiply-adds vary), whose error grows with the length of the sum: about
+// inner·2^-24 relative to Σ|a·b|, and in practice ~√inner of that. With values
+// below ±128 at 1/256 resolution, inner/16 ULP (= inner/4096 in value) leaves
+// room for that drift while a cheat must stay within a few hundredths of a
+// unit per output of a 1024-long sum. The trainer must compute the attested
+// layer on the dequantized values it commits: the error of quantizing the
+// inputs is not covered (it grows like inner·ULP and would swamp any
+// meaningful tolerance).
+func DefaultTolULP(inner int) int { return max(4, inner/16) }
+
+// Validate reports a shape no circuit can be built for.
+func (s Shape) Validate() error {
+	if s.Kind != Forward && s.Kind != Backward {
+		return fmt.Errorf("tile: unknown kind %d", s.Kind)
+	}
+	p := Scheme().Params
+	switch {
+	case s.Rows <= 0 || s.Inner <= 0 || s.Outer <= 0:
+		return fmt.Errorf("tile: %s shape %dx%d·%d: dimensions must be positive", s.Kind, s.Rows, s.Inner, s.Outer)
+	case s.T <= 0 || s.T&(s.T-1) != 0 || s.T%p.ChunkLen != 0 || s.Outer%s.T != 0:
+		return fmt.Errorf("tile: width %d must be a power of two, a multiple of %d and divide %d", s.T, p.ChunkLen, s.Outer)
+	case s.TolULP <= 0 || s.TolULP > 1<<20:
+		return fmt.Errorf("tile: tolerance %d ULP outside [1, 2^20]", s.TolULP)
+	case s.Inner > 1<<20:
+		return fmt.Errorf("tile: inner dimension %d above 2^20", s.Inner)
+	}
+	for _, l := range s.layoutsNoCheck() {
+		if _, err := Scheme().Layout(l.kind, l.rows, l.cols); err != nil {
+			return fmt.Errorf("tile: %w", err)
+		}
+	}
+	return nil
+}
+
+// String names the shape, e.g. "forward-256x1024x1024-T4-tol64".
+func (s Shape) String() string {
+	return fmt.Sprintf("%s-%dx%dx%d-T%d-tol%d", s.Kind, s.Rows, s.Inner, s.Outer, s.T, s.TolULP)
+}
+
+type layoutSpec struct {
+	kind       commit.Kind
+	rows, cols int
+}
+
+func (s Shape) layoutsNoCheck() [3]layoutSpec {
+	in := layoutSpec{commit.Rows, s.Rows, s.Inner}
+	out := layoutSpec{commit.RowChunks, s.Rows, s.Outer}
+	if s.Kind == Forward {
+		return [3]layoutSpec{in, {commit.Columns, s.Inner, s.Outer}, out}
+	}
+	return [3]layoutSpec{in, {commit.Rows, s.Outer, s.Inner}, out}
+}
+
+// Layouts are the commitment layouts of the input A, the weights and the
+// output: forward X Rows(rows×K), W Columns(K×N), Y RowChunks(rows×N);
+// backward dY Rows(rows×N), W Rows(K×N), dX RowChunks(rows×K).
+func (s Shape) Layouts() (in, w, out commit.Layout, err error) {
+	if err = s.Validate(); err != nil {
+		return
+	}
+	ls := s.layoutsNoCheck()
+	sc := Scheme()
+	in, _ = sc.Layout(ls[0].kind, ls[0].rows, ls[0].cols)
+	w, _ = sc.Layout(ls[1].kind, ls[1].rows, ls[1].cols)
+	out, _ = sc.Layout(ls[2].kind, ls[2].rows, ls[2].cols)
+	return
+}
+
+// Blocks is the number of column blocks: a challenge names a row in
+// [0, Rows) and a column block in [0, Blocks()).
+func (s Shape) Blocks() int { return s.Outer / s.T }
+
+// tol is the tolerance in units of 2^-2F, and tolBits the width of the two
+// range checks: both D+Tol and Tol−D in [0, 2^tolBits) force |D| ≤ Tol,
+// because their sum is exactly 2·Tol < 2^(tolBits+1), far below the modulus.
+func (s Shape) tol() int64 { return int64(s.TolULP) << Scheme().Params.FracBits }
+
+func (s Shape) tolBits() int { return bits.Len64(uint64(2 * s.tol())) }
+
+// CheckChallenge reports a challenge outside the shape.
+func (s Shape) CheckChallenge(row, col uint64) error {
+	if row >= uint64(s.Rows) || col >= uint64(s.Blocks()) {
+		return fmt.Errorf("tile: challenge (row %d, block %d) outside %d rows and %d blocks", row, col, s.Rows, s.Blocks())
+	}
+	return nil
+}
+
+// StandardShapes are the shapes of the spot checks for square layers of
+// width d ∈ {256, 1024, 4096} at 256 rows and T = 4, forward and backward
+// (K = N = d, so the backward tile has the forward one's dimensions), at
+// [DefaultTolULP].
+func StandardShapes() []Shape {
+	var out []Shape
+	for _, d := range []int{256, 1024, 4096} {
+		for _, k := range []Kind{Forward, Backward} {
+			out = append(out, Shape{Kind: k, Rows: 256, Inner: d, Outer: d, T: 4, TolULP: DefaultTolULP(d)})
+		}
+	}
+	return out
+}

@@ -1,0 +1,137 @@
+package tile
+
+import (
+	"fmt"
+
+	"github.com/consensys/gnark/frontend"
+
+	"github.com/protolearn/protolearn/circuits/commit"
+)
+
+// Openings are the prover's answer to a challenge: the opened row of the
+// input, the weight block and the output block, with the challenge itself.
+type Openings struct {
+	Shape    Shape
+	Row, Col int
+	In, W    *commit.Opening
+	Out      *commit.Opening
+	// Roots of the three commitments, as they are on chain.
+	InRoot, WRoot, OutRoot [32]byte
+}
+
+// Open opens the tile (row, col) of the three commitments the trainer made
+// of one step (forward: X, W as Columns, Y; backward: dY, W as Rows, dX),
+// checking that their layouts are the shape's. It does not check the
+// tolerance: [Openings.Check] does.
+func Open(s Shape, in, w, out *commit.Commitment, row, col int) (*Openings, error) {
+	inL, wL, outL, err := s.Layouts()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		name      string
+		got, want commit.Layout
+	}{{"input", in.Layout(), inL}, {"weights", w.Layout(), wL}, {"output", out.Layout(), outL}} {
+		if p.got != p.want {
+			return nil, fmt.Errorf("tile: %s commitment has layout %+v, shape %s needs %+v", p.name, p.got, s, p.want)
+		}
+	}
+	if err := s.CheckChallenge(uint64(row), uint64(col)); err != nil {
+		return nil, err
+	}
+	o := &Openings{Shape: s, Row: row, Col: col, InRoot: in.RootBytes(), WRoot: w.RootBytes(), OutRoot: out.RootBytes()}
+	if o.In, err = in.OpenRow(row); err != nil {
+		return nil, err
+	}
+	if o.W, err = w.Open(commit.Block{Index: col, Leaves: s.T}); err != nil {
+		return nil, err
+	}
+	if o.Out, err = out.OpenRowBlock(row, col, s.T); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Deviations are o_j·2^F − Σ_k a_k·b_j[k] for the T outputs, in units of
+// 2^-2F: what the circuit bounds by the tolerance.
+func (o *Openings) Deviations() ([]int64, error) {
+	s := o.Shape
+	if len(o.In.Values) != 1 || len(o.In.Values[0]) != s.Inner || len(o.W.Values) != s.T {
+		return nil, fmt.Errorf("tile: openings do not have shape %s", s)
+	}
+	var outs []int64
+	for _, leaf := range o.Out.Values {
+		outs = append(outs, leaf...)
+	}
+	if len(outs) != s.T {
+		return nil, fmt.Errorf("tile: output block of %d values, expected %d", len(outs), s.T)
+	}
+	a := o.In.Values[0]
+	d := make([]int64, s.T)
+	for j, b := range o.W.Values {
+		if len(b) != s.Inner {
+			return nil, fmt.Errorf("tile: weight leaf %d has %d values, expected %d", j, len(b), s.Inner)
+		}
+		var dot int64
+		for k := range a {
+			dot += a[k] * b[k]
+		}
+		d[j] = outs[j]<<Scheme().Params.FracBits - dot
+	}
+	return d, nil
+}
+
+// Check reports, natively, an output outside the tolerance, naming it: the
+// trainer's check before it spends time proving.
+func (o *Openings) Check() error {
+	d, err := o.Deviations()
+	if err != nil {
+		return err
+	}
+	tol := o.Shape.tol()
+	for j, x := range d {
+		if x < -tol || x > tol {
+			return fmt.Errorf("tile: output (%d, %d) is off by %.2f ULP, tolerance %d ULP",
+				o.Row, o.Col*o.Shape.T+j, float64(x)/float64(int64(1)<<Scheme().Params.FracBits), o.Shape.TolULP)
+		}
+	}
+	return nil
+}
+
+// Public are the public inputs of the openings' challenge.
+func (o *Openings) Public() PublicInputs {
+	return PublicInputs{InRoot: o.InRoot, WRoot: o.WRoot, OutRoot: o.OutRoot, Row: uint64(o.Row), Col: uint64(o.Col)}
+}
+
+// Assignment is the full witness assignment of the circuit.
+func (o *Openings) Assignment() (*Circuit, error) {
+	c, err := o.Public().assignment()
+	if err != nil {
+		return nil, err
+	}
+	c.In, c.W, c.Out = o.In.Assignment(), o.W.Assignment(), o.Out.Assignment()
+	return c, nil
+}
+
+// PublicInputs are what the chain knows of a challenge: the three roots it
+// stored from the attestation (32-byte big-endian, canonical) and the row and
+// column block it drew itself.
+type PublicInputs struct {
+	InRoot, WRoot, OutRoot [32]byte
+	Row, Col               uint64
+}
+
+// assignment is the public part of the witness, built from the typed fields
+// only; a non-canonical root is refused.
+func (p PublicInputs) assignment() (*Circuit, error) {
+	c := &Circuit{Row: p.Row, Col: p.Col}
+	roots := []*frontend.Variable{&c.InRoot, &c.WRoot, &c.OutRoot}
+	for i, b := range [][32]byte{p.InRoot, p.WRoot, p.OutRoot} {
+		e, err := commit.ParseRoot(b[:])
+		if err != nil {
+			return nil, fmt.Errorf("tile: %s root: %w", [...]string{"input", "weight", "output"}[i], err)
+		}
+		*roots[i] = e
+	}
+	return c, nil
+}
