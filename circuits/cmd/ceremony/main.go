@@ -11,6 +11,7 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -98,7 +99,12 @@ func run(log *slog.Logger, args []string) error {
 		if err != nil {
 			return err
 		}
-		log.Info("contribution written; pass the directory on", "phase", phase, "file", filepath.Join(*dir, name), "took", time.Since(start))
+		b, err := os.ReadFile(filepath.Join(*dir, name))
+		if err != nil {
+			return err
+		}
+		log.Info("contribution written; publish its sha256 and pass the directory on", "phase", phase,
+			"file", filepath.Join(*dir, name), "sha256", fmt.Sprintf("%x", sha256.Sum256(b)), "took", time.Since(start))
 	case "seal":
 		b, err := beacon("beacon", *beaconHex)
 		if err != nil {
