@@ -155,11 +155,10 @@ func (k *Keeper) claim(ctx context.Context, holder sdk.AccAddress, modelIDs []ui
 		if err != nil {
 			return sdk.Coin{}, err
 		}
-		st, err := k.holderState(ctx, holder, rev)
+		st, _, err := k.position(ctx, holder, rev)
 		if err != nil {
 			return sdk.Coin{}, err
 		}
-		st, _ = accrue(st, rev, k.bk.GetBalance(ctx, holder, types.ShareDenom(id)).Amount)
 		pay := st.AccruedScaled.Quo(types.IndexScale)
 		if !pay.IsPositive() {
 			continue
@@ -195,10 +194,9 @@ func (k *Keeper) Claimable(ctx context.Context, modelID uint64, holder sdk.AccAd
 	if err != nil {
 		return sdkmath.Int{}, err
 	}
-	st, err := k.holderState(ctx, holder, rev)
+	st, _, err := k.position(ctx, holder, rev)
 	if err != nil {
 		return sdkmath.Int{}, err
 	}
-	st, _ = accrue(st, rev, k.bk.GetBalance(ctx, holder, types.ShareDenom(modelID)).Amount)
 	return st.AccruedScaled.Quo(types.IndexScale), nil
 }

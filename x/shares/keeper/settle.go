@@ -30,6 +30,17 @@ func accrue(st types.HolderState, rev types.ModelRevenue, balance sdkmath.Int) (
 	return st, delta
 }
 
+// position is holder's record brought up to rev's index with its current balance, not stored,
+// and what that added.
+func (k *Keeper) position(ctx context.Context, holder sdk.AccAddress, rev types.ModelRevenue) (types.HolderState, sdkmath.Int, error) {
+	st, err := k.holderState(ctx, holder, rev)
+	if err != nil {
+		return st, sdkmath.Int{}, err
+	}
+	st, delta := accrue(st, rev, k.bk.GetBalance(ctx, holder, types.ShareDenom(rev.ModelId)).Amount)
+	return st, delta, nil
+}
+
 // settle credits holder with what its current balance earned since its last settlement. It must
 // run before every change of the holder's share/N balance; the bank send restriction sees to it.
 func (k *Keeper) settle(ctx context.Context, modelID uint64, holder sdk.AccAddress) error {
@@ -37,11 +48,10 @@ func (k *Keeper) settle(ctx context.Context, modelID uint64, holder sdk.AccAddre
 	if err != nil {
 		return err
 	}
-	st, err := k.holderState(ctx, holder, rev)
+	st, delta, err := k.position(ctx, holder, rev)
 	if err != nil {
 		return err
 	}
-	st, delta := accrue(st, rev, k.bk.GetBalance(ctx, holder, types.ShareDenom(modelID)).Amount)
 	if err := k.Holders.Set(ctx, collections.Join(holder, modelID), st); err != nil {
 		return err
 	}
