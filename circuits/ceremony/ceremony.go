@@ -137,20 +137,7 @@ func ContributePhase1(dir string) (string, error) {
 	if Sealed(dir) {
 		return "", errors.New("ceremony: phase 1 is sealed, contribute to phase 2")
 	}
-	n, err := count(dir, 1)
-	if err != nil {
-		return "", err
-	}
-	if n > MaxContributions {
-		return "", errors.New("ceremony: too many phase-1 contributions")
-	}
-	var p mpcsetup.Phase1
-	if err := readObject(dir, ContributionFile(1, n-1), &p); err != nil {
-		return "", err
-	}
-	p.Contribute()
-	name := ContributionFile(1, n)
-	return name, writeObject(dir, name, &p)
+	return contributeNext(dir, 1, new(mpcsetup.Phase1))
 }
 
 // ContributePhase2 is [ContributePhase1] for phase 2.
@@ -161,20 +148,30 @@ func ContributePhase2(dir string) (string, error) {
 	if _, err := os.Stat(filepath.Join(dir, VerifyingKeyFile)); err == nil {
 		return "", errors.New("ceremony: the ceremony is finished")
 	}
-	n, err := count(dir, 2)
+	return contributeNext(dir, 2, new(mpcsetup.Phase2))
+}
+
+// contributeNext reads phase's latest file into p, adds a contribution and writes the next
+// numbered file, whose name it returns.
+func contributeNext(dir string, phase int, p interface {
+	io.ReaderFrom
+	io.WriterTo
+	Contribute()
+},
+) (string, error) {
+	n, err := count(dir, phase)
 	if err != nil {
 		return "", err
 	}
 	if n > MaxContributions {
-		return "", errors.New("ceremony: too many phase-2 contributions")
+		return "", fmt.Errorf("ceremony: too many phase-%d contributions", phase)
 	}
-	var p mpcsetup.Phase2
-	if err := readObject(dir, ContributionFile(2, n-1), &p); err != nil {
+	if err := readObject(dir, ContributionFile(phase, n-1), p); err != nil {
 		return "", err
 	}
 	p.Contribute()
-	name := ContributionFile(2, n)
-	return name, writeObject(dir, name, &p)
+	name := ContributionFile(phase, n)
+	return name, writeObject(dir, name, p)
 }
 
 // SealPhase1 verifies every phase-1 contribution, seals phase 1 with the
