@@ -23,25 +23,57 @@ type batchCompressor interface {
 	compressBatch(dst, left, right []fr.Element, sc *scratch)
 }
 
+// batchLeafHasher is the optional fast path of a [Hash] whose leaf is not the
+// chain of its compression (the [Poseidon2] sponge).
+type batchLeafHasher interface {
+	// leafBatch sets state[g] to the digest of leaf g, whose salt state[g]
+	// holds on entry and whose m packed elements are elems[g·m : (g+1)·m],
+	// for len(state) ≤ batchSize.
+	leafBatch(state, elems []fr.Element, m int, sc *scratch)
+}
+
 // scratch is one goroutine's vectors for the batched permutations.
 type scratch struct {
-	s0, s1, t fr.Vector
+	s0, s1, s2, t fr.Vector
 }
 
 func newScratch() *scratch {
-	return &scratch{s0: make(fr.Vector, batchSize), s1: make(fr.Vector, batchSize), t: make(fr.Vector, batchSize)}
+	v := func() fr.Vector { return make(fr.Vector, batchSize) }
+	return &scratch{s0: v(), s1: v(), s2: v(), t: v()}
 }
 
 // batcher runs compressions through the batched path when the hash has one.
 type batcher struct {
 	h  Hash
 	bc batchCompressor
+	bl batchLeafHasher
 	sc *scratch
 }
 
 func newBatcher(h Hash) *batcher {
-	bc, _ := h.(batchCompressor)
-	return &batcher{h: h, bc: bc, sc: newScratch()}
+	bt := &batcher{h: h, sc: newScratch()}
+	bt.bc, _ = h.(batchCompressor)
+	bt.bl, _ = h.(batchLeafHasher)
+	return bt
+}
+
+// leaves sets state[g] to the digest of leaf g (salt in state[g] on entry,
+// elements elems[g·m : (g+1)·m]) for len(state) ≤ batchSize: the hash's own
+// batched leaf when it has one, else the chain of batched compressions, the
+// leaves' chains advancing together.
+func (b *batcher) leaves(state, elems []fr.Element, m int) {
+	n := len(state)
+	if b.bl != nil {
+		b.bl.leafBatch(state, elems, m, b.sc)
+		return
+	}
+	next := make([]fr.Element, n)
+	for k := range m {
+		for g := range n {
+			next[g] = elems[g*m+k]
+		}
+		b.compress(state, state, next)
+	}
 }
 
 // compress sets dst[i] = f(left[i], right[i]) for any length.
@@ -149,4 +181,86 @@ func (mimcHash) compressBatch(dst, left, right []fr.Element, sc *scratch) {
 	x.Add(x, h)
 	out := fr.Vector(dst)
 	out.Add(x, right)
+}
+
+// spongeKeys are the round keys of the [Poseidon2] leaf sponge broadcast.
+var spongeKeys = sync.OnceValue(func() [][]fr.Vector {
+	params := spongeParams()
+	out := make([][]fr.Vector, len(params.RoundKeys))
+	for i, rk := range params.RoundKeys {
+		out[i] = broadcast(rk)
+	}
+	return out
+})
+
+// leafBatch is the sponge of [Poseidon2.Leaf] for a batch of leaves, the
+// permutation (gnark-crypto's, t=3) written over vectors step for step.
+func (h poseidon2Sponge) leafBatch(state, elems []fr.Element, m int, sc *scratch) {
+	n := len(state)
+	if m == 1 { // f(salt, e_1)
+		h.compressBatch(state, state, elems[:n], sc)
+		return
+	}
+	s0, s1, s2, t := sc.s0[:n], sc.s1[:n], sc.s2[:n], sc.t[:n]
+	var length fr.Element
+	length.SetUint64(uint64(m))
+	for g := range n {
+		s0[g], s1[g], s2[g] = length, state[g], fr.Element{}
+		if m > 0 {
+			s2[g] = elems[g*m]
+		}
+	}
+	permute3(s0, s1, s2, t)
+	// Elements 2j-1 and 2j (1-based) after (salt, e_1): lanes 1 and 2.
+	for k := 1; k < m; k += 2 {
+		for g := range n {
+			s1[g].Add(&s1[g], &elems[g*m+k])
+			if k+1 < m {
+				s2[g].Add(&s2[g], &elems[g*m+k+1])
+			}
+		}
+		permute3(s0, s1, s2, t)
+	}
+	copy(state, s1)
+}
+
+// permute3 is gnark-crypto's Poseidon2 permutation at t=3 over vectors.
+func permute3(s0, s1, s2, t fr.Vector) {
+	n := len(s0)
+	keys := spongeKeys()
+	external := func() { // circ(2, 1, 1): s_i += s0 + s1 + s2
+		t.Add(s0, s1)
+		t.Add(t, s2)
+		s0.Add(s0, t)
+		s1.Add(s1, t)
+		s2.Add(s2, t)
+	}
+	full := func(round int) {
+		s0.Add(s0, keys[round][0][:n])
+		s1.Add(s1, keys[round][1][:n])
+		s2.Add(s2, keys[round][2][:n])
+		pow5(s0, t)
+		pow5(s1, t)
+		pow5(s2, t)
+		external()
+	}
+	rf := spongeFullRounds / 2
+	external()
+	for r := 0; r < rf; r++ {
+		full(r)
+	}
+	for r := rf; r < rf+spongePartialRounds; r++ {
+		s0.Add(s0, keys[r][0][:n])
+		pow5(s0, t)
+		// [[2,1,1],[1,2,1],[1,1,3]]: s_i += sum, and s2 once more.
+		t.Add(s0, s1)
+		t.Add(t, s2)
+		s0.Add(s0, t)
+		s1.Add(s1, t)
+		s2.Add(s2, s2)
+		s2.Add(s2, t)
+	}
+	for r := rf + spongePartialRounds; r < spongeFullRounds+spongePartialRounds; r++ {
+		full(r)
+	}
 }

@@ -31,3 +31,26 @@ func TestBatchMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchLeavesMatchScalar checks the batched leaf hashing against
+// Hash.Leaf for every hash and element counts odd and even.
+func TestBatchLeavesMatchScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, h := range Hashes() {
+		b := newBatcher(h)
+		if h == Poseidon2 {
+			require.NotNil(t, b.bl)
+		}
+		for _, n := range []int{1, 17, 64} {
+			for _, m := range []int{1, 2, 3, 8, 9} {
+				salts, elems := randElems(rng, n), randElems(rng, n*m)
+				want := make([]fr.Element, n)
+				for g := range want {
+					want[g] = h.Leaf(salts[g], elems[g*m:(g+1)*m])
+				}
+				b.leaves(salts, elems, m)
+				require.Equal(t, want, salts, "%s n=%d m=%d", h.Name(), n, m)
+			}
+		}
+	}
+}

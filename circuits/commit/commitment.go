@@ -76,42 +76,31 @@ func (s Scheme) commit(kind Kind, rows, cols int, seed Seed, n, workers int,
 }
 
 // hashLeaves sets dst[i] to the digest of leaf first+i (see [Scheme.LeafHash]),
-// batchSize leaves at a time: the leaves' chains advance together, one batched
-// compression per packed element.
+// batchSize leaves at a time through the batched hash.
 func (s Scheme) hashLeaves(dst []fr.Element, first int, values []int32, leafLen int, salts salts) {
 	m := s.Params.PackedLen(leafLen)
 	bt := newBatcher(s.Hash)
 	elems := make([]fr.Element, batchSize*m) // leaf g's elements at [g·m, (g+1)·m)
-	state := make([]fr.Element, batchSize)
-	next := make([]fr.Element, batchSize)
 	for g0 := 0; g0 < len(dst); g0 += batchSize {
 		n := min(batchSize, len(dst)-g0)
+		state := dst[g0 : g0+n]
 		for g := range n {
 			leaf := first + g0 + g
 			packInto(s.Params, elems[g*m:(g+1)*m], values[leaf*leafLen:(leaf+1)*leafLen])
 			state[g] = salts.salt(leaf)
 		}
-		for k := range m {
-			for g := range n {
-				next[g] = elems[g*m+k]
-			}
-			bt.compress(state[:n], state[:n], next[:n])
-		}
-		copy(dst[g0:g0+n], state[:n])
+		bt.leaves(state, elems[:n*m], m)
 	}
 }
 
-// LeafHash is a leaf's digest: the hash of its packed values with the salt as
-// the chain's initial state, H_salt(e_1, …, e_m). That is the chain over
-// (salt, e_1, …, e_m) without its first call f(0, salt), which only maps one
-// secret random start to another: one permutation a leaf saved (a third of a
-// Y leaf's cost), and still a collision of f for any two openings of a digest.
+// LeafHash is a leaf's digest, the hash's [Hash.Leaf] of its packed values
+// keyed by its salt, H_salt(e_1, …, e_m).
 func (s Scheme) LeafHash(salt fr.Element, values []int64) (fr.Element, error) {
 	elems, err := s.Params.Pack(values)
 	if err != nil {
 		return fr.Element{}, err
 	}
-	return Chain(s.Hash, salt, elems...), nil
+	return s.Hash.Leaf(salt, elems), nil
 }
 
 // arrange converts a row-major matrix into leaf order (see [Kind]), in

@@ -45,7 +45,7 @@ func refRoot(t *testing.T, s Scheme, kind Kind, rows, cols int, q []int64, seed 
 	for i, vals := range leaves {
 		elems, err := s.Params.Pack(vals)
 		require.NoError(t, err)
-		digests[i] = Chain(s.Hash, seed.Salt(i), elems...)
+		digests[i] = s.Hash.Leaf(seed.Salt(i), elems)
 	}
 	var rootOf func([]fr.Element) fr.Element
 	rootOf = func(nodes []fr.Element) fr.Element {

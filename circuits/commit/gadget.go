@@ -88,7 +88,7 @@ func (s Scheme) AssertOpening(api frontend.API, root, index frontend.Variable, o
 		if len(vals) != len(op.Values[0]) {
 			return fmt.Errorf("commit: leaf %d has %d values, leaf 0 has %d", i, len(vals), len(op.Values[0]))
 		}
-		nodes[i] = h.Chain(op.Salts[i], s.recompose(api, rc, vals)...)
+		nodes[i] = h.Leaf(op.Salts[i], s.recompose(api, rc, vals)...)
 	}
 	for len(nodes) > 1 {
 		for i := range len(nodes) / 2 {

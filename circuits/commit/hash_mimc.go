@@ -45,6 +45,9 @@ func (mimcHash) Compress(h, m *fr.Element) fr.Element {
 	return x
 }
 
+// Leaf is the chain from the salt.
+func (h mimcHash) Leaf(salt fr.Element, in []fr.Element) fr.Element { return Chain(h, salt, in...) }
+
 func (mimcHash) Gadget(api frontend.API) (HashGadget, error) {
 	m, err := mimc.NewMiMC(api)
 	if err != nil {
@@ -67,4 +70,8 @@ func (g *mimcGadget) Chain(iv frontend.Variable, in ...frontend.Variable) fronte
 
 func (g *mimcGadget) Compress(left, right frontend.Variable) frontend.Variable {
 	return g.Chain(left, right)
+}
+
+func (g *mimcGadget) Leaf(salt frontend.Variable, in ...frontend.Variable) frontend.Variable {
+	return g.Chain(salt, in...)
 }

@@ -19,8 +19,8 @@ var solverOnly = []test.TestingOption{test.WithCurves(ecc.BN254), test.WithBacke
 // tinyShapes are small enough for the solver in milliseconds and for real
 // proving in about a second.
 var tinyShapes = []Shape{
-	{Kind: Forward, Rows: 4, Inner: 8, Outer: 8, T: 4, TolULP: 2},
-	{Kind: Backward, Rows: 4, Inner: 8, Outer: 16, T: 4, TolULP: 2},
+	{Kind: Forward, Rows: 4, Inner: 32, Outer: 8, T: 4, TolULP: 2},
+	{Kind: Backward, Rows: 4, Inner: 32, Outer: 16, T: 4, TolULP: 2},
 }
 
 // step is one matrix product of the trainer, quantized: a (rows×Inner), the
@@ -196,17 +196,19 @@ func TestShapeValidate(t *testing.T) {
 // doubles one is seen.
 func TestConstraintCounts(t *testing.T) {
 	pinned := map[Shape]int{
-		tinyShapes[0]: 3117,
-		tinyShapes[1]: 3494,
-		{Kind: Forward, Rows: 16, Inner: 64, Outer: 64, T: 4, TolULP: 4}:     9928,
-		{Kind: Backward, Rows: 16, Inner: 64, Outer: 64, T: 8, TolULP: 4}:    15458,
-		{Kind: Forward, Rows: 256, Inner: 256, Outer: 256, T: 4, TolULP: 16}: 27928,
+		tinyShapes[0]: 5188,
+		tinyShapes[1]: 5565,
+		{Kind: Forward, Rows: 16, Inner: 64, Outer: 64, T: 4, TolULP: 4}:     8878,
+		{Kind: Backward, Rows: 16, Inner: 64, Outer: 64, T: 8, TolULP: 4}:    13568,
+		{Kind: Forward, Rows: 256, Inner: 256, Outer: 256, T: 4, TolULP: 16}: 23188,
 	}
 	for s, want := range pinned {
 		c, err := NewCircuit(s)
 		require.NoError(t, err)
 		ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)
 		require.NoError(t, err, s.String())
-		require.Equal(t, want, ccs.GetNbConstraints(), s.String())
+		if got := ccs.GetNbConstraints(); got != want {
+			t.Errorf("%s: %d constraints, pinned %d", s, got, want)
+		}
 	}
 }
