@@ -90,7 +90,9 @@ func (poseidon2Hash) Compress(left, right *fr.Element) fr.Element {
 }
 
 // Leaf is the chain from the salt.
-func (h poseidon2Hash) Leaf(salt fr.Element, in []fr.Element) fr.Element { return Chain(h, salt, in...) }
+func (h poseidon2Hash) Leaf(salt fr.Element, in []fr.Element) fr.Element {
+	return Chain(h, salt, in...)
+}
 
 // Leaf is the sponge (see [Poseidon2]), or f(salt, e_1) for one element.
 func (h poseidon2Sponge) Leaf(salt fr.Element, in []fr.Element) fr.Element {
