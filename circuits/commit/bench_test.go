@@ -31,6 +31,24 @@ func BenchmarkCompress(b *testing.B) {
 	}
 }
 
+// BenchmarkLeaf measures each hash's batched leaf hashing on one core, per
+// absorbed element, for a leaf of 274 packed elements (a row of 4096 values:
+// an X row or a W column at K=4096).
+func BenchmarkLeaf(b *testing.B) {
+	const m = 274
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, h := range Hashes() {
+		b.Run(h.Name(), func(b *testing.B) {
+			bt := newBatcher(h)
+			state, elems := randElems(rng, batchSize), randElems(rng, batchSize*m)
+			for b.Loop() {
+				bt.leaves(state, elems, m)
+			}
+			b.ReportMetric(float64(b.N*batchSize*m)/b.Elapsed().Seconds(), "elements/s")
+		})
+	}
+}
+
 // BenchmarkCommit4096x4096 commits a 4096×4096 float32 matrix in each layout
 // over all cores, as the trainer does every attested step, and reports
 // values/s per core. Run it on its own:
