@@ -1,6 +1,7 @@
 package tile
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/frontend"
 	"github.com/stretchr/testify/require"
 )
@@ -24,8 +26,7 @@ func TestProveVerify(t *testing.T) {
 	for i, s := range tinyShapes {
 		var err error
 		start := time.Now()
-		keys[i], err = TestSetup(s)
-		require.NoError(t, err)
+		keys[i] = testKeys(t, s)
 		vks[i], err = keys[i].MarshalVerifyingKey()
 		require.NoError(t, err)
 		require.Len(t, vks[i], VerifyingKeySize)
@@ -40,6 +41,15 @@ func TestProveVerify(t *testing.T) {
 		t.Logf("%s: prove %v", s, time.Since(start))
 		require.Len(t, proof, ProofSize)
 		pub := o.Public()
+
+		// The proof decodes and re-encodes to the same bytes.
+		var decoded groth16bn254.Proof
+		_, err = decoded.ReadFrom(bytes.NewReader(proof))
+		require.NoError(t, err)
+		var reencoded bytes.Buffer
+		_, err = decoded.WriteTo(&reencoded)
+		require.NoError(t, err)
+		require.Equal(t, proof, reencoded.Bytes(), "proof round trip")
 
 		before := runtime.NumGoroutine()
 		start = time.Now()
@@ -100,6 +110,9 @@ func TestProveVerify(t *testing.T) {
 	vk2, err := loaded.MarshalVerifyingKey()
 	require.NoError(t, err)
 	require.Equal(t, vks[0], vk2)
+	pk2, err := loaded.MarshalProvingKey()
+	require.NoError(t, err)
+	require.Equal(t, pkBytes, pk2)
 	o := newStep(t, rng, tinyShapes[0]).open(t, 0, 0)
 	proof, err := Prove(o, loaded)
 	require.NoError(t, err)
