@@ -105,6 +105,17 @@ proto-check: ## Regenerate and fail if the committed generated code differs
 	bash scripts/protocheck.sh
 
 ###############################################################################
+###                              Circuit keys                               ###
+###############################################################################
+
+KEYS_DIR    ?= $(BUILDDIR)/keys
+KEYS_SHAPES ?=
+
+# Large keys are made here, never inside `make test`. Skips shapes whose keys already load.
+keys: ## DEV/LOCALNET tile keys (single-party setup, toxic waste known) into KEYS_DIR (build/keys)
+	go run ./circuits/cmd/tilekeys -dir $(KEYS_DIR) $(if $(KEYS_SHAPES),-shapes $(KEYS_SHAPES))
+
+###############################################################################
 ###                          Local chain and bench                          ###
 ###############################################################################
 
@@ -134,4 +145,4 @@ help: ## List targets
 .DEFAULT_GOAL := build
 
 .PHONY: build install clean test test-race test-cover lint format proto-gen proto-check \
-	localnet localnet-reset localnet-stop bench bench-revenue help
+	keys localnet localnet-reset localnet-stop bench bench-revenue help
