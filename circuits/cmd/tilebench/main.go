@@ -299,20 +299,7 @@ func verify(r *result, vk, proof []byte, pub tile.PublicInputs, runs int) error 
 // in the shape's layouts, and opens a random challenge.
 func openings(s tile.Shape, rng *rand.Rand) (*tile.Openings, error) {
 	a, w := small(rng, s.Rows*s.Inner), small(rng, s.Inner*s.Outer)
-	// bT[j][k] = b_j[k]: column j of W forward (W is Inner×Outer), row j
-	// backward (W is Outer×Inner), so the product is a row-by-row dot.
-	bT := make([]int64, s.Outer*s.Inner)
-	for j := range s.Outer {
-		for k := range s.Inner {
-			if s.Kind == tile.Forward {
-				bT[j*s.Inner+k] = w[k*s.Outer+j]
-			} else {
-				bT[j*s.Inner+k] = w[j*s.Inner+k]
-			}
-		}
-	}
-	out := product(s, a, bT)
-	bT = nil
+	out := product(s, a, w)
 
 	sc := tile.Scheme()
 	wRows, wCols, wKind := s.Inner, s.Outer, commit.Columns
@@ -335,9 +322,11 @@ func openings(s tile.Shape, rng *rand.Rand) (*tile.Openings, error) {
 	return tile.Open(s, inC, wC, outC, rng.IntN(s.Rows), rng.IntN(s.Blocks()))
 }
 
-// product is round(a·bᵀ/2^F) (half up, as the tile tests), rows split over
-// the cores.
-func product(s tile.Shape, a, bT []int64) []int64 {
+// product is the output, round(Σ_k a_k·b_j[k] / 2^F) (half up, as the
+// tile tests), rows split over the cores. b_j is column j of W forward (W is
+// Inner×Outer, so the loop runs along W's rows) and row j backward (W is
+// Outer×Inner): no transposed copy of W.
+func product(s tile.Shape, a, w []int64) []int64 {
 	f := tile.Scheme().Params.FracBits
 	out := make([]int64, s.Rows*s.Outer)
 	var wg sync.WaitGroup
@@ -345,14 +334,22 @@ func product(s tile.Shape, a, bT []int64) []int64 {
 	for g := range workers {
 		wg.Go(func() {
 			for r := g; r < s.Rows; r += workers {
-				row := a[r*s.Inner : (r+1)*s.Inner]
-				for j := range s.Outer {
-					col := bT[j*s.Inner : (j+1)*s.Inner]
-					var dot int64
+				row, o := a[r*s.Inner:(r+1)*s.Inner], out[r*s.Outer:(r+1)*s.Outer]
+				if s.Kind == tile.Forward {
 					for k, x := range row {
-						dot += x * col[k]
+						for j, y := range w[k*s.Outer : (k+1)*s.Outer] {
+							o[j] += x * y
+						}
 					}
-					out[r*s.Outer+j] = (dot + 1<<(f-1)) >> f
+				} else {
+					for j := range o {
+						for k, y := range w[j*s.Inner : (j+1)*s.Inner] {
+							o[j] += row[k] * y
+						}
+					}
+				}
+				for j := range o {
+					o[j] = (o[j] + 1<<(f-1)) >> f
 				}
 			}
 		})
