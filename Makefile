@@ -105,6 +105,17 @@ proto-check: ## Regenerate and fail if the committed generated code differs
 	bash scripts/protocheck.sh
 
 ###############################################################################
+###                              Circuit keys                               ###
+###############################################################################
+
+KEYS_DIR    ?= $(BUILDDIR)/keys
+KEYS_SHAPES ?=
+
+# Large keys are made here, never inside `make test`. Skips shapes whose keys already load.
+keys: ## DEV/LOCALNET tile keys (single-party setup, toxic waste known) into KEYS_DIR (build/keys)
+	go run ./circuits/cmd/tilekeys -dir $(KEYS_DIR) $(if $(KEYS_SHAPES),-shapes $(KEYS_SHAPES))
+
+###############################################################################
 ###                          Local chain and bench                          ###
 ###############################################################################
 
@@ -117,12 +128,17 @@ localnet-reset: ## Wipe .localnet/ and start a fresh localnet
 localnet-stop: ## Stop a localnet started from another shell
 	bash scripts/localnet.sh stop
 
-bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas; updates docs/BENCHMARKS.md
+bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas, tile circuits; updates docs/BENCHMARKS.md
 	bash scripts/bench-chain.sh
 	bash scripts/bench-revenue.sh
+	bash scripts/bench-circuits.sh
 
 bench-revenue: ## Only the x/shares revenue gas with 10 / 1,000 / 100,000 holders
 	bash scripts/bench-revenue.sh
+
+# BENCH_CIRCUIT_SHAPES="256:4" restricts the grid; BENCH_NO_DOCS=1 leaves docs/BENCHMARKS.md alone.
+bench-circuits: ## Only the tile circuits (K 256/1024/4096 × T 4/16: setup, prove, verify, sizes, RSS) and commit throughput
+	bash scripts/bench-circuits.sh
 
 ###############################################################################
 ###                                  Help                                   ###
@@ -134,4 +150,4 @@ help: ## List targets
 .DEFAULT_GOAL := build
 
 .PHONY: build install clean test test-race test-cover lint format proto-gen proto-check \
-	localnet localnet-reset localnet-stop bench bench-revenue help
+	keys localnet localnet-reset localnet-stop bench bench-revenue bench-circuits help

@@ -212,3 +212,15 @@ func TestConstraintCounts(t *testing.T) {
 		}
 	}
 }
+
+func TestParseShape(t *testing.T) {
+	for _, s := range append(StandardShapes(), tinyShapes...) {
+		got, err := ParseShape(s.String())
+		require.NoError(t, err)
+		require.Equal(t, s, got)
+	}
+	for _, bad := range []string{"", "forward", "sideways-1x4x4-T4-tol1", "forward-1x4x4-T4-tol1x", "forward-1x4x4-T3-tol1", "forward-01x4x4-T4-tol1"} {
+		_, err := ParseShape(bad)
+		require.Error(t, err, bad)
+	}
+}

@@ -158,31 +158,14 @@ func beacon(flagName, h string) ([]byte, error) {
 	return b, nil
 }
 
-// parseShape parses a name written by tile.Shape.String.
+// parseShape parses the --shape flag: a name written by tile.Shape.String.
 func parseShape(name string) (tile.Shape, error) {
-	var s tile.Shape
 	if name == "" {
-		return s, errors.New("--shape is required (see `ceremony shapes`)")
+		return tile.Shape{}, errors.New("--shape is required (see `ceremony shapes`)")
 	}
-	kind, rest, ok := strings.Cut(name, "-")
-	switch {
-	case !ok:
-	case kind == tile.Forward.String():
-		s.Kind = tile.Forward
-	case kind == tile.Backward.String():
-		s.Kind = tile.Backward
-	default:
-		ok = false
-	}
-	if ok {
-		_, err := fmt.Sscanf(rest, "%dx%dx%d-T%d-tol%d", &s.Rows, &s.Inner, &s.Outer, &s.T, &s.TolULP)
-		ok = err == nil && s.String() == name
-	}
-	if !ok {
-		return s, fmt.Errorf("--shape %q: want kind-RxIxO-T<t>-tol<ulp>, e.g. %s", name, tile.StandardShapes()[0])
-	}
-	if err := s.Validate(); err != nil {
-		return s, fmt.Errorf("--shape %q: %w", name, err)
+	s, err := tile.ParseShape(name)
+	if err != nil {
+		return s, fmt.Errorf("--shape: %w", err)
 	}
 	return s, nil
 }
