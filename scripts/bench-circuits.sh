@@ -82,7 +82,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 shapes_table=$(
   echo "| K | T | constraints | compile | setup | prove | verify, parsed vk (median / p90) | verify from bytes (median / p90) | proof | vk | pk (raw) | peak RSS setup | peak RSS prover |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-  jq -r '"| \(.inner) | \(.t) | \(.constraints) | \(.compile_s * 100 | round / 100) s | \(.setup_s * 10 | round / 10) s | \(.prove_s * 1000 | round / 1000) s (median of \(.prove_runs)) | \(.verify_parsed_median_ms * 100 | round / 100) / \(.verify_parsed_p90_ms * 100 | round / 100) ms | \(.verify_bytes_median_ms * 100 | round / 100) / \(.verify_bytes_p90_ms * 100 | round / 100) ms | \(.proof_bytes) B | \(.vk_bytes) B | \(.pk_raw_bytes / 1048576 * 10 | round / 10) MiB | \(.setup_peak_rss_kib / 1024 | round) MiB | \(.rss_after_prove_kib / 1024 | round) MiB |"' "$results"
+  jq -r '"| \(.inner) | \(.t) | \(.constraints) | \(.compile_s * 100 | round / 100) s | \(.setup_s * 10 | round / 10) s | \(.prove_s * 1000 | round / 1000) s (\(if .prove_runs == 1 then "1 run" else "median of \(.prove_runs)" end)) | \(.verify_parsed_median_ms * 100 | round / 100) / \(.verify_parsed_p90_ms * 100 | round / 100) ms | \(.verify_bytes_median_ms * 100 | round / 100) / \(.verify_bytes_p90_ms * 100 | round / 100) ms | \(.proof_bytes) B | \(.vk_bytes) B | \(.pk_raw_bytes / 1048576 * 10 | round / 10) MiB | \(.setup_peak_rss_kib / 1024 | round) MiB | \(.rss_after_prove_kib / 1024 | round) MiB |"' "$results"
 )
 
 # The targets: each with the measured value and met / missed, or "not measured" when the
