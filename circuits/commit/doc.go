@@ -14,10 +14,11 @@
 //   - [RowChunks]: each row is cut into leaves of Params.ChunkLen values, so T
 //     consecutive values of a row are a subtree (Y: the challenged row block).
 //
-// A leaf is the hash chain over its packed elements e_1…e_m started from a
-// per-leaf salt, H_salt(e_1, …, e_m) (see [Scheme.LeafHash]); salts derive
-// from a secret per-tensor [Seed], so a root hides the tensor. An internal node
-// is the hash's 2-to-1 compression of its children. The hash is
-// behind [Hash] (Poseidon2 by default, MiMC for comparison); circuits/README.md
-// has the measurements behind the choice and the soundness arguments.
+// A leaf is the hash of its packed elements e_1…e_m keyed by a per-leaf salt,
+// H_salt(e_1, …, e_m) (see [Scheme.LeafHash]: a width-3 Poseidon2 sponge by
+// default); salts derive from a secret per-tensor [Seed], so a root hides the
+// tensor. An internal node is the hash's 2-to-1 compression of its children.
+// The hash is behind [Hash] ([Poseidon2] by default; [Poseidon2Chain] and
+// [MiMC] for comparison); circuits/README.md has the measurements behind the
+// choice and the soundness arguments.
 package commit

@@ -19,7 +19,7 @@ type Scheme struct {
 	Hash   Hash
 }
 
-// DefaultScheme is [DefaultParams] with [Poseidon2], chosen over MiMC by the
+// DefaultScheme is [DefaultParams] with [Poseidon2], chosen over MiMC and the chain by the
 // measurements in circuits/README.md (fewer constraints per absorbed element
 // and faster natively).
 func DefaultScheme() Scheme { return Scheme{Params: DefaultParams(), Hash: Poseidon2} }
