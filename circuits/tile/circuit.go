@@ -6,6 +6,7 @@ import (
 
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/rangecheck"
+	"github.com/consensys/gnark/std/selector"
 
 	"github.com/protolearn/protolearn/circuits/commit"
 )
@@ -14,6 +15,12 @@ import (
 // of the input A, the weights W and the output, then the challenged row and
 // column block. Everything opened is private: the weights never leave the
 // prover.
+//
+// A [Tie] tile uses the same five public inputs: InRoot is the root of W
+// committed as Rows, WRoot the root of W committed as Columns, OutRoot is 0
+// (asserted, so the public witness is canonical), Row the row k of W and Col
+// the column block c. In is then row k of W-Rows (N values), W the columns
+// [c·T, (c+1)·T) of W-Columns (K values each) and Out is empty.
 type Circuit struct {
 	shape Shape
 
@@ -38,12 +45,15 @@ func NewCircuit(s Shape) (*Circuit, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Circuit{
+	c := &Circuit{
 		shape: s,
 		In:    in.NewOpeningVars(1),
 		W:     w.NewOpeningVars(s.T),
-		Out:   out.NewOpeningVars(s.T / out.LeafLen),
-	}, nil
+	}
+	if s.Kind != Tie {
+		c.Out = out.NewOpeningVars(s.T / out.LeafLen)
+	}
+	return c, nil
 }
 
 // Define checks the three openings against their roots at the challenged
@@ -53,6 +63,9 @@ func NewCircuit(s Shape) (*Circuit, error) {
 // are B-bit, so no sum wraps the modulus.
 func (c *Circuit) Define(api frontend.API) error {
 	s := c.shape
+	if s.Kind == Tie {
+		return c.defineTie(api)
+	}
 	_, _, outL, err := s.Layouts()
 	if err != nil {
 		return err
@@ -89,6 +102,67 @@ func (c *Circuit) Define(api frontend.API) error {
 		d := api.Sub(api.Mul(outs[j], scale), dot)
 		rc.Check(api.Add(d, tol), s.tolBits())
 		rc.Check(api.Sub(tol, d), s.tolBits())
+	}
+	return nil
+}
+
+// defineTie opens row k (Row) of W-Rows under InRoot and the column block c
+// (Col) of W-Columns under WRoot, asserts OutRoot = 0, and checks
+// W_rows[k][c·T+j] == W_cols[j][k] for j < T.
+//
+// Selecting at the variable indices k and c: selector.Decoder builds the
+// one-hot vectors e of k over [0, K) and f of c over [0, N/T) (one
+// constraint an entry plus one for the sum, and no proof exists for an index
+// out of range, so both are bounded exactly even when K or N/T is not a power
+// of two; the openings alone bound them too, as padded leaves cannot be
+// opened). Rather than selecting T values one by one (T·K products), the
+// values are packed linearly, for free: P_i = Σ_j W_cols[j][i]·2^(B·j) for
+// each position i of the columns, Q_b = Σ_j W_rows[k][b·T+j]·2^(B·j) for each
+// block b of the row, over groups of at most PerElement values. Then
+// Σ_i e_i·P_i = Σ_b f_b·Q_b costs K + N/T products a group. The packing is
+// injective: AssertOpening range-checks every value to v + 2^(B−1) ∈
+// [0, 2^B), so the biased packings lie in [0, 2^253) below the modulus, and
+// biased and unbiased packings differ by the same constant on both sides.
+func (c *Circuit) defineTie(api frontend.API) error {
+	s := c.shape
+	sc := Scheme()
+	if err := sc.AssertOpening(api, c.InRoot, c.Row, c.In); err != nil {
+		return fmt.Errorf("tile: tie row opening: %w", err)
+	}
+	if err := sc.AssertOpening(api, c.WRoot, c.Col, c.W); err != nil {
+		return fmt.Errorf("tile: tie column opening: %w", err)
+	}
+	api.AssertIsEqual(c.OutRoot, 0)
+	if len(c.In.Values) != 1 || len(c.In.Values[0]) != s.Outer || len(c.W.Values) != s.T || len(c.Out.Values) != 0 {
+		return fmt.Errorf("tile: opening shapes do not match %s", s)
+	}
+	row := c.In.Values[0]
+	for j, col := range c.W.Values {
+		if len(col) != s.Inner {
+			return fmt.Errorf("tile: column %d has %d values, expected %d", j, len(col), s.Inner)
+		}
+	}
+	e := selector.Decoder(api, s.Inner, c.Row)
+	f := selector.Decoder(api, s.Blocks(), c.Col)
+	per := sc.Params.PerElement()
+	b := uint(sc.Params.ValueBits)
+	for g := 0; g < s.T; g += per {
+		n := min(per, s.T-g)
+		pack := func(v func(j int) frontend.Variable) frontend.Variable {
+			var acc frontend.Variable = 0
+			for j := range n {
+				acc = api.Add(acc, api.Mul(v(j), new(big.Int).Lsh(big.NewInt(1), b*uint(j))))
+			}
+			return acc
+		}
+		var fromCols, fromRow frontend.Variable = 0, 0
+		for i := range s.Inner {
+			fromCols = api.Add(fromCols, api.Mul(e[i], pack(func(j int) frontend.Variable { return c.W.Values[g+j][i] })))
+		}
+		for blk := range s.Blocks() {
+			fromRow = api.Add(fromRow, api.Mul(f[blk], pack(func(j int) frontend.Variable { return row[blk*s.T+g+j] })))
+		}
+		api.AssertIsEqual(fromCols, fromRow)
 	}
 	return nil
 }

@@ -22,6 +22,8 @@ func ParseShape(name string) (Shape, error) {
 		s.Kind = Forward
 	case kind == Backward.String():
 		s.Kind = Backward
+	case kind == Tie.String():
+		s.Kind = Tie
 	default:
 		ok = false
 	}

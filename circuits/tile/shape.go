@@ -14,6 +14,11 @@
 //     column j, output Y (rows×N). Inner = K, Outer = N.
 //   - Backward: A = dY (rows×N), W (K×N) committed a second time as Rows so
 //     leaf j is row j of W, output dX (rows×K). Inner = N, Outer = K.
+//
+// A third circuit, the tie tile, binds the two commitments of W to the same
+// matrix: for a challenged row k and column block c it opens row k of W-Rows
+// and columns [c·T, (c+1)·T) of W-Columns and checks the T values where they
+// cross are equal (see [Tie]).
 package tile
 
 import (
@@ -31,6 +36,12 @@ const (
 	Forward Kind = iota + 1
 	// Backward checks dX = dY·Wᵀ: W committed as commit.Rows.
 	Backward
+	// Tie checks that W committed as commit.Rows (the backward tile's) and W
+	// committed as commit.Columns (the forward tile's) agree on T values:
+	// W_rows[k][c·T+j] == W_cols[j][k] for j < T, exactly. Without it a
+	// worker could pass the forward checks with W and the backward checks
+	// with another W'.
+	Tie
 )
 
 func (k Kind) String() string {
@@ -39,6 +50,8 @@ func (k Kind) String() string {
 		return "forward"
 	case Backward:
 		return "backward"
+	case Tie:
+		return "tie"
 	default:
 		return fmt.Sprintf("kind(%d)", uint8(k))
 	}
@@ -46,6 +59,11 @@ func (k Kind) String() string {
 
 // Shape fixes a tile circuit at compile time: one compiled circuit, and one
 // pair of keys, per Shape.
+//
+// For a [Tie] shape of a K×N weight matrix the fields read: Rows = Inner = K
+// (a challenge names a row k < Rows, and W is Inner×Outer as in the forward
+// tile), Outer = N, T the width of the column block, and TolULP = 0 (the
+// check is exact), e.g. "tie-1024x1024x1024-T4-tol0".
 type Shape struct {
 	Kind Kind
 	// Rows is the number of rows of the input A and the output (batch×seq).
@@ -83,21 +101,32 @@ func DefaultTolULP(inner int) int { return max(4, inner/16) }
 
 // Validate reports a shape no circuit can be built for.
 func (s Shape) Validate() error {
-	if s.Kind != Forward && s.Kind != Backward {
+	if s.Kind != Forward && s.Kind != Backward && s.Kind != Tie {
 		return fmt.Errorf("tile: unknown kind %d", s.Kind)
 	}
 	p := Scheme().Params
+	tolOK := s.TolULP > 0 && s.TolULP <= 1<<20
+	if s.Kind == Tie {
+		tolOK = s.TolULP == 0
+	}
 	switch {
 	case s.Rows <= 0 || s.Inner <= 0 || s.Outer <= 0:
 		return fmt.Errorf("tile: %s shape %dx%d·%d: dimensions must be positive", s.Kind, s.Rows, s.Inner, s.Outer)
 	case s.T <= 0 || s.T&(s.T-1) != 0 || s.T%p.ChunkLen != 0 || s.Outer%s.T != 0:
 		return fmt.Errorf("tile: width %d must be a power of two, a multiple of %d and divide %d", s.T, p.ChunkLen, s.Outer)
-	case s.TolULP <= 0 || s.TolULP > 1<<20:
+	case !tolOK && s.Kind == Tie:
+		return fmt.Errorf("tile: tie shape with tolerance %d ULP: the check is exact, tolerance must be 0", s.TolULP)
+	case !tolOK:
 		return fmt.Errorf("tile: tolerance %d ULP outside [1, 2^20]", s.TolULP)
+	case s.Kind == Tie && s.Rows != s.Inner:
+		return fmt.Errorf("tile: tie shape with %d rows and inner dimension %d: both are K, the rows of W", s.Rows, s.Inner)
 	case s.Inner > 1<<20:
 		return fmt.Errorf("tile: inner dimension %d above 2^20", s.Inner)
 	}
 	for _, l := range s.layoutsNoCheck() {
+		if l.kind == 0 {
+			continue
+		}
 		if _, err := Scheme().Layout(l.kind, l.rows, l.cols); err != nil {
 			return fmt.Errorf("tile: %w", err)
 		}
@@ -105,7 +134,8 @@ func (s Shape) Validate() error {
 	return nil
 }
 
-// String names the shape, e.g. "forward-256x1024x1024-T4-tol64".
+// String names the shape, e.g. "forward-256x1024x1024-T4-tol64" or
+// "tie-1024x1024x1024-T4-tol0".
 func (s Shape) String() string {
 	return fmt.Sprintf("%s-%dx%dx%d-T%d-tol%d", s.Kind, s.Rows, s.Inner, s.Outer, s.T, s.TolULP)
 }
@@ -115,7 +145,12 @@ type layoutSpec struct {
 	rows, cols int
 }
 
+// layoutsNoCheck are the specs of the three layouts; a tie shape has no
+// output, and its spec is the zero one.
 func (s Shape) layoutsNoCheck() [3]layoutSpec {
+	if s.Kind == Tie {
+		return [3]layoutSpec{{commit.Rows, s.Inner, s.Outer}, {commit.Columns, s.Inner, s.Outer}, {}}
+	}
 	in := layoutSpec{commit.Rows, s.Rows, s.Inner}
 	out := layoutSpec{commit.RowChunks, s.Rows, s.Outer}
 	if s.Kind == Forward {
@@ -126,7 +161,8 @@ func (s Shape) layoutsNoCheck() [3]layoutSpec {
 
 // Layouts are the commitment layouts of the input A, the weights and the
 // output: forward X Rows(rows×K), W Columns(K×N), Y RowChunks(rows×N);
-// backward dY Rows(rows×N), W Rows(K×N), dX RowChunks(rows×K).
+// backward dY Rows(rows×N), W Rows(K×N), dX RowChunks(rows×K); tie W
+// Rows(K×N), W Columns(K×N) and the zero Layout (no output).
 func (s Shape) Layouts() (in, w, out commit.Layout, err error) {
 	if err = s.Validate(); err != nil {
 		return
@@ -135,12 +171,15 @@ func (s Shape) Layouts() (in, w, out commit.Layout, err error) {
 	sc := Scheme()
 	in, _ = sc.Layout(ls[0].kind, ls[0].rows, ls[0].cols)
 	w, _ = sc.Layout(ls[1].kind, ls[1].rows, ls[1].cols)
-	out, _ = sc.Layout(ls[2].kind, ls[2].rows, ls[2].cols)
+	if ls[2].kind != 0 {
+		out, _ = sc.Layout(ls[2].kind, ls[2].rows, ls[2].cols)
+	}
 	return
 }
 
 // Blocks is the number of column blocks: a challenge names a row in
-// [0, Rows) and a column block in [0, Blocks()).
+// [0, Rows) and a column block in [0, Blocks()) (for a tie shape, a row k < K
+// of W and a block of T of its N columns).
 func (s Shape) Blocks() int { return s.Outer / s.T }
 
 // tol is the tolerance in units of 2^-2F, and tolBits the width of the two

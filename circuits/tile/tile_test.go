@@ -184,10 +184,14 @@ func TestShapeValidate(t *testing.T) {
 		{Kind: Forward, Rows: 4, Inner: 8, Outer: 8, T: 2, TolULP: 1},
 		{Kind: Forward, Rows: 4, Inner: 8, Outer: 12, T: 8, TolULP: 1},
 		{Kind: Forward, Rows: 4, Inner: 8, Outer: 8, T: 4, TolULP: 0},
+		{Kind: Tie, Rows: 8, Inner: 8, Outer: 16, T: 4, TolULP: 1},
+		{Kind: Tie, Rows: 4, Inner: 8, Outer: 16, T: 4},
+		{Kind: Tie, Rows: 8, Inner: 8, Outer: 12, T: 8},
+		{Kind: Tie + 1, Rows: 8, Inner: 8, Outer: 16, T: 4},
 	} {
 		require.Error(t, bad.Validate(), "%+v", bad)
 	}
-	for _, s := range StandardShapes() {
+	for _, s := range append(StandardShapes(), tieShapes...) {
 		require.NoError(t, s.Validate(), s.String())
 	}
 }
@@ -201,6 +205,8 @@ func TestConstraintCounts(t *testing.T) {
 		{Kind: Forward, Rows: 16, Inner: 64, Outer: 64, T: 4, TolULP: 4}:     8878,
 		{Kind: Backward, Rows: 16, Inner: 64, Outer: 64, T: 8, TolULP: 4}:    13568,
 		{Kind: Forward, Rows: 256, Inner: 256, Outer: 256, T: 4, TolULP: 16}: 23188,
+		tieShapes[0]: 3024,
+		tieShapes[1]: 3538,
 	}
 	for s, want := range pinned {
 		c, err := NewCircuit(s)
@@ -214,12 +220,12 @@ func TestConstraintCounts(t *testing.T) {
 }
 
 func TestParseShape(t *testing.T) {
-	for _, s := range append(StandardShapes(), tinyShapes...) {
+	for _, s := range append(append(StandardShapes(), tinyShapes...), tieShapes...) {
 		got, err := ParseShape(s.String())
 		require.NoError(t, err)
 		require.Equal(t, s, got)
 	}
-	for _, bad := range []string{"", "forward", "sideways-1x4x4-T4-tol1", "forward-1x4x4-T4-tol1x", "forward-1x4x4-T3-tol1", "forward-01x4x4-T4-tol1"} {
+	for _, bad := range []string{"", "forward", "sideways-1x4x4-T4-tol1", "forward-1x4x4-T4-tol1x", "forward-1x4x4-T3-tol1", "forward-01x4x4-T4-tol1", "tie-8x8x16-T4-tol1", "tie-4x8x16-T4-tol0", "tie-8x8x16-T4-tol-0"} {
 		_, err := ParseShape(bad)
 		require.Error(t, err, bad)
 	}

@@ -10,6 +10,8 @@ import (
 
 // Openings are the prover's answer to a challenge: the opened row of the
 // input, the weight block and the output block, with the challenge itself.
+// For a [Tie] shape ([OpenTie]) In is row Row of W-Rows, W the column block
+// Col of W-Columns, Out is nil and OutRoot zero.
 type Openings struct {
 	Shape    Shape
 	Row, Col int
@@ -24,6 +26,9 @@ type Openings struct {
 // checking that their layouts are the shape's. It does not check the
 // tolerance: [Openings.Check] does.
 func Open(s Shape, in, w, out *commit.Commitment, row, col int) (*Openings, error) {
+	if s.Kind == Tie {
+		return nil, fmt.Errorf("tile: %s is a tie shape: open it with OpenTie", s)
+	}
 	inL, wL, outL, err := s.Layouts()
 	if err != nil {
 		return nil, err
@@ -52,10 +57,62 @@ func Open(s Shape, in, w, out *commit.Commitment, row, col int) (*Openings, erro
 	return o, nil
 }
 
+// OpenTie opens the tie tile (k, c) of the two commitments of a K×N weight
+// matrix: row k of wRows (committed as commit.Rows) and the columns
+// [c·T, (c+1)·T) of wCols (committed as commit.Columns), checking their
+// layouts and the challenge. [Openings.Check] compares the values.
+func OpenTie(s Shape, wRows, wCols *commit.Commitment, k, c int) (*Openings, error) {
+	if s.Kind != Tie {
+		return nil, fmt.Errorf("tile: OpenTie of a %s shape", s.Kind)
+	}
+	rowsL, colsL, _, err := s.Layouts()
+	if err != nil {
+		return nil, err
+	}
+	if wRows.Layout() != rowsL {
+		return nil, fmt.Errorf("tile: weight rows commitment has layout %+v, shape %s needs %+v", wRows.Layout(), s, rowsL)
+	}
+	if wCols.Layout() != colsL {
+		return nil, fmt.Errorf("tile: weight columns commitment has layout %+v, shape %s needs %+v", wCols.Layout(), s, colsL)
+	}
+	if err := s.CheckChallenge(uint64(k), uint64(c)); err != nil {
+		return nil, err
+	}
+	o := &Openings{Shape: s, Row: k, Col: c, InRoot: wRows.RootBytes(), WRoot: wCols.RootBytes()}
+	if o.In, err = wRows.OpenRow(k); err != nil {
+		return nil, err
+	}
+	if o.W, err = wCols.OpenColumnBlock(c, s.T); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// checkTie reports, naming it, a weight where the two commitments differ.
+func (o *Openings) checkTie() error {
+	s := o.Shape
+	if len(o.In.Values) != 1 || len(o.In.Values[0]) != s.Outer || len(o.W.Values) != s.T || o.Out != nil {
+		return fmt.Errorf("tile: openings do not have shape %s", s)
+	}
+	for j, col := range o.W.Values {
+		if len(col) != s.Inner {
+			return fmt.Errorf("tile: column %d has %d values, expected %d", j, len(col), s.Inner)
+		}
+		n := o.Col*s.T + j
+		if r, c := o.In.Values[0][n], col[o.Row]; r != c {
+			return fmt.Errorf("tile: weight (%d, %d) is %d in the rows commitment and %d in the columns commitment", o.Row, n, r, c)
+		}
+	}
+	return nil
+}
+
 // Deviations are o_j·2^F − Σ_k a_k·b_j[k] for the T outputs, in units of
 // 2^-2F: what the circuit bounds by the tolerance.
 func (o *Openings) Deviations() ([]int64, error) {
 	s := o.Shape
+	if s.Kind == Tie {
+		return nil, fmt.Errorf("tile: a tie tile (%s) has no deviations: it checks equality", s)
+	}
 	if len(o.In.Values) != 1 || len(o.In.Values[0]) != s.Inner || len(o.W.Values) != s.T {
 		return nil, fmt.Errorf("tile: openings do not have shape %s", s)
 	}
@@ -81,9 +138,13 @@ func (o *Openings) Deviations() ([]int64, error) {
 	return d, nil
 }
 
-// Check reports, natively, an output outside the tolerance, naming it: the
-// trainer's check before it spends time proving.
+// Check reports, natively, an output outside the tolerance (for a tie tile,
+// a weight on which the two commitments differ), naming it: the trainer's
+// check before it spends time proving.
 func (o *Openings) Check() error {
+	if o.Shape.Kind == Tie {
+		return o.checkTie()
+	}
 	d, err := o.Deviations()
 	if err != nil {
 		return err
@@ -109,13 +170,21 @@ func (o *Openings) Assignment() (*Circuit, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.In, c.W, c.Out = o.In.Assignment(), o.W.Assignment(), o.Out.Assignment()
+	c.In, c.W = o.In.Assignment(), o.W.Assignment()
+	if o.Out != nil {
+		c.Out = o.Out.Assignment()
+	}
 	return c, nil
 }
 
 // PublicInputs are what the chain knows of a challenge: the three roots it
 // stored from the attestation (32-byte big-endian, canonical) and the row and
 // column block it drew itself.
+//
+// For a [Tie] tile: InRoot is the root of W committed as Rows (the backward
+// tile's WRoot), WRoot the root of W committed as Columns (the forward tile's
+// WRoot), OutRoot is zero (the circuit asserts it), Row the row k < K of W
+// and Col the column block c < N/T.
 type PublicInputs struct {
 	InRoot, WRoot, OutRoot [32]byte
 	Row, Col               uint64
