@@ -119,7 +119,9 @@ func (c *Circuit) Define(api frontend.API) error {
 // values are packed linearly, for free: P_i = Σ_j W_cols[j][i]·2^(B·j) for
 // each position i of the columns, Q_b = Σ_j W_rows[k][b·T+j]·2^(B·j) for each
 // block b of the row, over groups of at most PerElement values. Then
-// Σ_i e_i·P_i = Σ_b f_b·Q_b costs K + N/T products a group. The packing is
+// Σ_i e_i·P_i = Σ_b f_b·Q_b costs K + N/T products a group (measured: 3K +
+// 3N/T + 3 constraints in all for T ≤ PerElement, each Decoder entry costing
+// two). The packing is
 // injective: AssertOpening range-checks every value to v + 2^(B−1) ∈
 // [0, 2^B), so the biased packings lie in [0, 2^253) below the modulus, and
 // biased and unbiased packings differ by the same constant on both sides.
