@@ -198,16 +198,18 @@ func (s Shape) CheckChallenge(row, col uint64) error {
 }
 
 // StandardShapes are the shapes of the spot checks for square layers of
-// width d ∈ {256, 1024, 2048, 4096} at 256 rows and T = 4, forward and
+// width d ∈ {256, 1024, 2048, 4096} at 256 rows and T = 4: forward and
 // backward (K = N = d, so the backward tile has the forward one's
-// dimensions), at [DefaultTolULP]. 2048 is the d_model of the trainer's GPU
-// configuration; the others bracket the benchmark grid.
+// dimensions) at [DefaultTolULP], and the tie between W's two commitments.
+// 2048 is the d_model of the trainer's GPU configuration; the others bracket
+// the benchmark grid.
 func StandardShapes() []Shape {
 	var out []Shape
 	for _, d := range []int{256, 1024, 2048, 4096} {
 		for _, k := range []Kind{Forward, Backward} {
 			out = append(out, Shape{Kind: k, Rows: 256, Inner: d, Outer: d, T: 4, TolULP: DefaultTolULP(d)})
 		}
+		out = append(out, Shape{Kind: Tie, Rows: d, Inner: d, Outer: d, T: 4})
 	}
 	return out
 }
