@@ -74,7 +74,7 @@ func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("tilebench", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), usage); fs.PrintDefaults() }
-	kind := fs.String("kind", "forward", "tile kind: forward (Y = X·W) or backward (dX = dY·Wᵀ)")
+	kind := fs.String("kind", "forward", "tile kind: forward (Y = X·W), backward (dX = dY·Wᵀ) or tie (W's Rows and Columns commitments agree; -rows is set to -inner)")
 	fs.IntVar(&o.shape.Rows, "rows", 256, "rows of the input and output")
 	fs.IntVar(&o.shape.Inner, "inner", 0, "length of a dot product: K forward, N backward (required)")
 	fs.IntVar(&o.shape.Outer, "outer", 0, "output columns (default: -inner)")
@@ -97,8 +97,10 @@ func parseFlags(args []string) (options, error) {
 		o.shape.Kind = tile.Forward
 	case tile.Backward.String():
 		o.shape.Kind = tile.Backward
+	case tile.Tie.String():
+		o.shape.Kind = tile.Tie
 	default:
-		return o, fmt.Errorf("-kind %q: want forward or backward", *kind)
+		return o, fmt.Errorf("-kind %q: want forward, backward or tie", *kind)
 	}
 	if o.shape.Inner <= 0 {
 		return o, errors.New("-inner is required and must be positive")
@@ -106,7 +108,10 @@ func parseFlags(args []string) (options, error) {
 	if o.shape.Outer == 0 {
 		o.shape.Outer = o.shape.Inner
 	}
-	if o.shape.TolULP == 0 {
+	if o.shape.Kind == tile.Tie {
+		// A tie checks equality, not a tolerance, over W (K×N): Rows = Inner = K.
+		o.shape.Rows = o.shape.Inner
+	} else if o.shape.TolULP == 0 {
 		o.shape.TolULP = tile.DefaultTolULP(o.shape.Inner)
 	}
 	if err := o.shape.Validate(); err != nil {
@@ -298,15 +303,27 @@ func verify(r *result, vk, proof []byte, pub tile.PublicInputs, runs int) error 
 // openings commits random quantized X (rows×Inner), W and Y = round(X·W/2^F)
 // in the shape's layouts, and opens a random challenge.
 func openings(s tile.Shape, rng *rand.Rand) (*tile.Openings, error) {
+	sc := tile.Scheme()
+	secret := []byte("tilebench")
+	if s.Kind == tile.Tie { // W (K×N) committed both ways
+		w := small(rng, s.Inner*s.Outer)
+		rowsC, err := sc.CommitQuantized(commit.Rows, s.Inner, s.Outer, w, commit.DeriveSeed(secret, "w-rows"))
+		if err != nil {
+			return nil, err
+		}
+		colsC, err := sc.CommitQuantized(commit.Columns, s.Inner, s.Outer, w, commit.DeriveSeed(secret, "w-cols"))
+		if err != nil {
+			return nil, err
+		}
+		return tile.OpenTie(s, rowsC, colsC, rng.IntN(s.Rows), rng.IntN(s.Blocks()))
+	}
 	a, w := small(rng, s.Rows*s.Inner), small(rng, s.Inner*s.Outer)
 	out := product(s, a, w)
 
-	sc := tile.Scheme()
 	wRows, wCols, wKind := s.Inner, s.Outer, commit.Columns
 	if s.Kind == tile.Backward {
 		wRows, wCols, wKind = s.Outer, s.Inner, commit.Rows
 	}
-	secret := []byte("tilebench")
 	inC, err := sc.CommitQuantized(commit.Rows, s.Rows, s.Inner, a, commit.DeriveSeed(secret, "in"))
 	if err != nil {
 		return nil, err

@@ -21,10 +21,15 @@ func TestParseFlags(t *testing.T) {
 	require.Equal(t, tile.Shape{Kind: tile.Backward, Rows: 4, Inner: 8, Outer: 16, T: 4, TolULP: 2}, o.shape)
 	require.Equal(t, "k", o.keys)
 
+	o, err = parseFlags([]string{"-kind", "tie", "-inner", "12", "-outer", "24"})
+	require.NoError(t, err)
+	require.Equal(t, tile.Shape{Kind: tile.Tie, Rows: 12, Inner: 12, Outer: 24, T: 4}, o.shape)
+
 	for bad, msg := range map[string][]string{
 		"must be a power of two": {"-inner", "256", "-t", "3"},
 		"divide 8":               {"-inner", "8", "-t", "16"},
 		"want forward":           {"-inner", "256", "-kind", "sideways"},
+		"tolerance":              {"-inner", "8", "-kind", "tie", "-tol", "2"},
 		"-inner is required":     {"-t", "4"},
 		"dimensions":             {"-inner", "256", "-rows", "0"},
 		"must be at least 1":     {"-inner", "256", "-verify-runs", "0"},
