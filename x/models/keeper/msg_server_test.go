@@ -68,6 +68,7 @@ func TestCreateModelRejectsBadInput(t *testing.T) {
 		{"no heads", func(m *types.MsgCreateModel) { m.Arch.NHeads = 0 }, types.ErrInvalidArchitecture, "arch.n_heads must be positive"},
 		{"no seq_len", func(m *types.MsgCreateModel) { m.Arch.SeqLen = 0 }, types.ErrInvalidArchitecture, "arch.seq_len must be positive"},
 		{"heads do not divide d_model", func(m *types.MsgCreateModel) { m.Arch.NHeads = 5 }, types.ErrInvalidArchitecture, "arch.d_model (64) must be divisible by arch.n_heads (5)"},
+		{"odd head width", func(m *types.MsgCreateModel) { m.Arch.NHeads = 64 }, types.ErrInvalidArchitecture, "arch.d_model/arch.n_heads = 1 is odd"},
 		{"rank zero", func(m *types.MsgCreateModel) { m.Arch.CompressionRank = 0 }, types.ErrInvalidArchitecture, "arch.compression_rank is 0"},
 		{"rank above d_model", func(m *types.MsgCreateModel) { m.Arch.CompressionRank = 65 }, types.ErrInvalidArchitecture, "arch.compression_rank is 65; must be in [1, arch.d_model=64]"},
 		{"no stages", func(m *types.MsgCreateModel) { m.Stages = nil }, types.ErrInvalidStages, "stages is empty"},

@@ -81,6 +81,9 @@ func (a Architecture) Validate() error {
 	if a.DModel%a.NHeads != 0 {
 		return errorsmod.Wrapf(ErrInvalidArchitecture, "arch.d_model (%d) must be divisible by arch.n_heads (%d)", a.DModel, a.NHeads)
 	}
+	if hd := a.DModel / a.NHeads; hd%2 != 0 {
+		return errorsmod.Wrapf(ErrInvalidArchitecture, "arch.d_model/arch.n_heads = %d is odd; RoPE rotates pairs of dimensions, so the head width must be even", hd)
+	}
 	if a.CompressionRank == 0 || a.CompressionRank > a.DModel {
 		return errorsmod.Wrapf(ErrInvalidArchitecture, "arch.compression_rank is %d; must be in [1, arch.d_model=%d]", a.CompressionRank, a.DModel)
 	}
