@@ -25,9 +25,6 @@ const DocSep byte = 0x00
 // when Options.ValFraction is zero.
 const DefaultValFraction = 0.05
 
-// sniffLen is how much of a file is searched for a NUL byte.
-const sniffLen = 8 << 10
-
 // Options tune Load. The zero value is the default.
 type Options struct {
 	// ValFraction is the share of files sent to validation, in (0, 1).
@@ -54,7 +51,7 @@ const (
 	SkipNotRegular SkipReason = "not-regular" // symlink, device, socket…
 	SkipExtension  SkipReason = "extension"   // not in Options.Exts
 	SkipEmpty      SkipReason = "empty"       // zero bytes
-	SkipBinary     SkipReason = "binary"      // NUL byte in the first 8 KiB
+	SkipBinary     SkipReason = "binary"      // holds a NUL byte
 	SkipInvalidUTF SkipReason = "invalid-utf8"
 	SkipUnreadable SkipReason = "unreadable" // permission or I/O error
 	SkipMaxBytes   SkipReason = "max-bytes"  // the file that hit Options.MaxBytes
@@ -236,7 +233,7 @@ func Load(dir string, opts Options) (*Corpus, error) {
 			skip(SkipEmpty)
 			return nil
 		}
-		if bytes.IndexByte(b[:min(len(b), sniffLen)], 0) >= 0 {
+		if bytes.IndexByte(b, 0) >= 0 { // anywhere: keeps DocSep unambiguous
 			skip(SkipBinary)
 			return nil
 		}

@@ -15,7 +15,7 @@
 //     are directories named testdata (fixtures, often binary or generated)
 //     unless Options.KeepTestdata is set;
 //   - symbolic links and other non-regular files are skipped (never followed);
-//   - a file is binary, and skipped, if its first 8 KiB hold a NUL byte or its
+//   - a file is binary, and skipped, if it holds a NUL byte anywhere or its
 //     contents are not valid UTF-8; empty files are skipped;
 //   - Options.Exts, when set, keeps only files with those extensions;
 //   - Options.MaxBytes, when set, bounds memory: files are taken in walk order
