@@ -120,8 +120,10 @@ type Shape struct {
 
 // Shape returns p's shape.
 func (p *Payload) Shape() Shape {
-	return Shape{Kind: p.Kind, DType: p.DType, Compressed: p.Compressed,
-		Batch: p.Batch, Seq: p.Seq, Width: p.Width, Vocab: p.Vocab}
+	return Shape{
+		Kind: p.Kind, DType: p.DType, Compressed: p.Compressed,
+		Batch: p.Batch, Seq: p.Seq, Width: p.Width, Vocab: p.Vocab,
+	}
 }
 
 // Limits bound what Decode accepts before it allocates anything. A zero field
