@@ -47,8 +47,10 @@ func TestF32ToBF16Reference(t *testing.T) {
 	}
 	// Every rounding case at the bottom 17 bits for a spread of high halves:
 	// normals, subnormals, near max, both signs.
-	for _, hi := range []uint32{0x0000, 0x0001, 0x007f, 0x0080, 0x3f80, 0x3f81, 0x4049, 0x7f7e, 0x7f7f,
-		0x8000, 0x8001, 0x807f, 0xbf80, 0xff7f} {
+	for _, hi := range []uint32{
+		0x0000, 0x0001, 0x007f, 0x0080, 0x3f80, 0x3f81, 0x4049, 0x7f7e, 0x7f7f,
+		0x8000, 0x8001, 0x807f, 0xbf80, 0xff7f,
+	} {
 		for lo := uint32(0); lo < 1<<16; lo++ {
 			check(math.Float32frombits(hi<<16 | lo))
 		}
@@ -107,8 +109,10 @@ func TestBF16Special(t *testing.T) {
 
 func TestToBF16Refuses(t *testing.T) {
 	dst := make([]uint16, 3)
-	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)),
-		math.MaxFloat32, -math.MaxFloat32, math.Float32frombits(0x7f7f8000)} {
+	for _, bad := range []float32{
+		float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)),
+		math.MaxFloat32, -math.MaxFloat32, math.Float32frombits(0x7f7f8000),
+	} {
 		err := ToBF16(dst, []float32{1, 2, bad})
 		if !errors.Is(err, ErrNonFinite) {
 			t.Fatalf("ToBF16(%v): err = %v, want ErrNonFinite", bad, err)

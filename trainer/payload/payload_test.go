@@ -13,8 +13,10 @@ import (
 // sample builds a valid payload with deterministic contents.
 func sample(kind Kind, dt DType, compressed bool, batch, seq, width, vocab uint32, seed int64) *Payload {
 	r := rand.New(rand.NewSource(seed))
-	p := &Payload{Kind: kind, DType: dt, Compressed: compressed, Step: 1<<40 + 7, Microbatch: 3,
-		Batch: batch, Seq: seq, Width: width}
+	p := &Payload{
+		Kind: kind, DType: dt, Compressed: compressed, Step: 1<<40 + 7, Microbatch: 3,
+		Batch: batch, Seq: seq, Width: width,
+	}
 	p.Data = make([]float32, int(batch*seq*width))
 	for i := range p.Data {
 		p.Data[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.Intn(9)-4)))
