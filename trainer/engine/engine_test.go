@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/protolearn/protolearn/trainer/spec"
+)
+
+// backend is shared: the Go backend in ops_sequential mode (its default mode
+// can deadlock, shared/notes/gomlx.md).
+var backend = sync.OnceValue(func() compute.Backend {
+	b, err := gobackend.New("ops_sequential")
+	if err != nil {
+		panic(err)
+	}
+	return b
+})
+
+const batch, seq = 2, 8
+
+func tinySpec() spec.Spec {
+	return spec.Spec{Vocab: 256, DModel: 16, NLayers: 3, NHeads: 2, SeqLen: seq, Stages: []int{1, 1, 1}, Seed: 7}
+}
+
+func newStages(t *testing.T, s spec.Spec, o Options) []*Stage {
+	t.Helper()
+	var st []*Stage
+	for i := range s.Stages {
+		x, err := New(backend(), s, i, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = append(st, x)
+	}
+	return st
+}
+
+func ids(text string, off, b, n int) *tensors.Tensor {
+	v := make([]int32, b*n)
+	for r := range b {
+		for i := range n {
+			v[r*n+i] = int32(text[(off+r*n+i)%len(text)])
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(v, b, n)
+}
+
+func flat64(t *testing.T, x *tensors.Tensor) []float64 {
+	t.Helper()
+	return tensors.MustCopyFlatData[float64](x)
+}
+
+func TestForwardShapes(t *testing.T) {
+	s := tinySpec()
+	st := newStages(t, s, Options{})
+	x := ids("hello, world", 0, batch, seq)
+	var err error
+	for _, stage := range st {
+		if x, err = stage.Forward(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := x.Shape().Dimensions; len(got) != 3 || got[0] != batch || got[1] != seq || got[2] != s.Vocab {
+		t.Fatalf("logits shape %v", got)
+	}
+}
+
+// TestGradCheck compares a middle stage's dIn and one parameter's gradient
+// with central finite differences of ⟨dOut, out⟩, in float64.
+func TestGradCheck(t *testing.T) {
+	s := tinySpec()
+	st := newStages(t, s, Options{DType: dtypes.Float64})
+	x0, err := st[0].Forward(ids("the quick brown fox", 0, batch, seq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := st[1]
+	xv := flat64(t, x0)
+	dOutV := make([]float64, len(xv))
+	for i := range dOutV {
+		dOutV[i] = math.Sin(float64(i)*0.7) + 0.1
+	}
+	dims := []int{batch, seq, s.DModel}
+	dOut := tensors.FromFlatDataAndDimensions(dOutV, dims...)
+	obj := func(in []float64) float64 {
+		y, err := mid.Forward(tensors.FromFlatDataAndDimensions(in, dims...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := 0.0
+		for i, v := range flat64(t, y) {
+			sum += v * dOutV[i]
+		}
+		return sum
+	}
+	_, dIn, pg, err := mid.Gradients(x0, dOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dInV := flat64(t, dIn)
+	const eps = 1e-5
+	for _, i := range []int{0, 5, 17, 100, len(xv) - 1} {
+		p := append([]float64(nil), xv...)
+		p[i] += eps
+		m := append([]float64(nil), xv...)
+		m[i] -= eps
+		fd := (obj(p) - obj(m)) / (2 * eps)
+		t.Logf("dIn[%d] = %.10g, finite difference %.10g", i, dInV[i], fd)
+		if !near(fd, dInV[i]) {
+			t.Errorf("dIn[%d] = %.10g, finite difference %.10g", i, dInV[i], fd)
+		}
+	}
+	// One parameter: wq of the middle layer (index 1 of the stage's params).
+	v := mid.Params()[1]
+	if v.Name() != "wq" {
+		t.Fatalf("param 1 is %s", v.Name())
+	}
+	gv := flat64(t, pg[1])
+	orig := flat64(t, v.MustValue())
+	for _, i := range []int{0, 37, 255} {
+		set := func(delta float64) float64 {
+			w := append([]float64(nil), orig...)
+			w[i] += delta
+			v.MustSetValue(tensors.FromFlatDataAndDimensions(w, v.Shape().Dimensions...))
+			return obj(xv)
+		}
+		fd := (set(eps) - set(-eps)) / (2 * eps)
+		set(0)
+		t.Logf("d wq[%d] = %.10g, finite difference %.10g", i, gv[i], fd)
+		if !near(fd, gv[i]) {
+			t.Errorf("d wq[%d] = %.10g, finite difference %.10g", i, gv[i], fd)
+		}
+	}
+}
+
+func near(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-6*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+func TestDeterminism(t *testing.T) {
+	s := tinySpec()
+	run := func() []float32 {
+		st := newStages(t, s, Options{})
+		x := ids("determinism", 3, batch, seq)
+		var err error
+		for _, stage := range st {
+			if x, err = stage.Forward(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tensors.MustCopyFlatData[float32](x)
+	}
+	a, b := run(), run()
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("logit %d: %v vs %v", i, a[i], b[i])
+		}
+	}
+	s2 := s
+	s2.Seed++
+	st := newStages(t, s2, Options{})
+	y, err := st[0].Forward(ids("determinism", 3, batch, seq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st1 := newStages(t, s, Options{})
+	z, err := st1[0].Forward(ids("determinism", 3, batch, seq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tensors.MustCopyFlatData[float32](y)[0] == tensors.MustCopyFlatData[float32](z)[0] {
+		t.Fatal("different seeds gave the same embedding")
+	}
+}
+
+// TestTrainLoop trains three stages in one process, GPipe-style with one
+// microbatch, on a repeated string.
+func TestTrainLoop(t *testing.T) {
+	s := tinySpec()
+	st := newStages(t, s, Options{LearningRate: 1e-2})
+	const text = "protolearn trains models. "
+	var first, last float64
+	start := time.Now()
+	const steps = 40
+	for step := range steps {
+		in := ids(text, step*3, batch, seq)
+		tg := ids(text, step*3+1, batch, seq)
+		a0, err := st[0].Forward(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a1, err := st[1].Forward(a0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d1, loss, err := st[2].BackwardLoss(a1, tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d0, err := st[1].Backward(a0, d1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st[0].Backward(in, d0); err != nil {
+			t.Fatal(err)
+		}
+		if step == 0 {
+			first = loss
+		}
+		last = loss
+		if step%10 == 0 || step == steps-1 {
+			t.Logf("step %d loss %.4f", step, loss)
+		}
+	}
+	t.Logf("%d steps in %v (%v/step)", steps, time.Since(start), time.Since(start)/steps)
+	if !(last < first-1.5) {
+		t.Fatalf("loss %.3f -> %.3f: did not fall by 1.5", first, last)
+	}
+}
