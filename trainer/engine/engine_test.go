@@ -225,3 +225,197 @@ func TestTrainLoop(t *testing.T) {
 		t.Fatalf("loss %.3f -> %.3f: did not fall by 1.5", first, last)
 	}
 }
+
+// checkParam compares the gradient g of parameter p with central finite
+// differences of obj at a few coordinates.
+func checkParam(t *testing.T, st *Stage, p int, g *tensors.Tensor, obj func() float64, coords ...int) {
+	t.Helper()
+	v := st.Params()[p]
+	gv := flat64(t, g)
+	orig := flat64(t, v.MustValue())
+	const eps = 1e-5
+	set := func(i int, delta float64) {
+		w := append([]float64(nil), orig...)
+		w[i] += delta
+		v.MustSetValue(tensors.FromFlatDataAndDimensions(w, v.Shape().Dimensions...))
+	}
+	for _, i := range coords {
+		set(i, eps)
+		plus := obj()
+		set(i, -eps)
+		minus := obj()
+		set(i, 0)
+		fd := (plus - minus) / (2 * eps)
+		t.Logf("d %s[%d] = %.10g, finite difference %.10g", v.Name(), i, gv[i], fd)
+		if !near(fd, gv[i]) {
+			t.Errorf("d %s[%d] = %.10g, finite difference %.10g", v.Name(), i, gv[i], fd)
+		}
+	}
+}
+
+// TestGradCheckEnds checks the last stage's dIn and LM-head gradient against
+// the loss, and stage 0's embedding gradient against the surrogate.
+func TestGradCheckEnds(t *testing.T) {
+	s := tinySpec()
+	st := newStages(t, s, Options{DType: dtypes.Float64})
+	in := ids("gradient checks at both ends", 0, batch, seq)
+	tg := ids("gradient checks at both ends", 1, batch, seq)
+	x0, err := st[0].Forward(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := st[2]
+	lossAt := func(x []float64) float64 {
+		l, err := last.Loss(tensors.FromFlatDataAndDimensions(x, batch, seq, s.DModel), tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	xv := flat64(t, x0)
+	loss, dIn, pg, err := last.Gradients(x0, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := lossAt(xv); math.Abs(l-loss) > 1e-12 {
+		t.Fatalf("Gradients loss %v, Loss %v", loss, l)
+	}
+	dv := flat64(t, dIn)
+	const eps = 1e-5
+	for _, i := range []int{0, 9, 130, len(xv) - 1} {
+		p := append([]float64(nil), xv...)
+		p[i] += eps
+		m := append([]float64(nil), xv...)
+		m[i] -= eps
+		fd := (lossAt(p) - lossAt(m)) / (2 * eps)
+		if !near(fd, dv[i]) {
+			t.Errorf("last dIn[%d] = %.10g, finite difference %.10g", i, dv[i], fd)
+		}
+	}
+	n := len(last.Params())
+	if last.Params()[n-1].Name() != "lm_head" {
+		t.Fatalf("last param is %s", last.Params()[n-1].Name())
+	}
+	checkParam(t, last, n-1, pg[n-1], func() float64 { return lossAt(xv) }, 0, 300, 4095)
+
+	// Stage 0: embedding rows of tokens that occur in the input.
+	first := st[0]
+	dOutV := make([]float64, len(xv))
+	for i := range dOutV {
+		dOutV[i] = math.Cos(float64(i) * 0.3)
+	}
+	dOut := tensors.FromFlatDataAndDimensions(dOutV, batch, seq, s.DModel)
+	_, dIn0, pg0, err := first.Gradients(in, dOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dIn0 != nil {
+		t.Fatal("stage 0 returned a dIn")
+	}
+	surrogate := func() float64 {
+		y, err := first.Forward(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := 0.0
+		for i, v := range flat64(t, y) {
+			sum += v * dOutV[i]
+		}
+		return sum
+	}
+	if first.Params()[0].Name() != "embed" {
+		t.Fatalf("first param is %s", first.Params()[0].Name())
+	}
+	d := s.DModel
+	checkParam(t, first, 0, pg0[0], surrogate, int('g')*d, int('g')*d+5, int(' ')*d+3, int('Z')*d)
+}
+
+// TestBackwardUpdates checks that Backward returns the dIn of Gradients and
+// changes every parameter.
+func TestBackwardUpdates(t *testing.T) {
+	s := tinySpec()
+	st := newStages(t, s, Options{DType: dtypes.Float64})
+	x0, err := st[0].Forward(ids("updates", 0, batch, seq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := st[1]
+	before := make([][]float64, len(mid.Params()))
+	for i, v := range mid.Params() {
+		before[i] = flat64(t, v.MustValue())
+	}
+	_, want, _, err := mid.Gradients(x0, x0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := mid.Backward(x0, x0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, g := flat64(t, want), flat64(t, got)
+	for i := range w {
+		if w[i] != g[i] {
+			t.Fatalf("dIn[%d]: Backward %v, Gradients %v", i, g[i], w[i])
+		}
+	}
+	for i, v := range mid.Params() {
+		after := flat64(t, v.MustValue())
+		changed := false
+		for j := range after {
+			if after[j] != before[i][j] {
+				changed = true
+				break
+			}
+		}
+		if !changed {
+			t.Errorf("%s unchanged by Backward", v.Name())
+		}
+	}
+}
+
+// BenchmarkStep is one synchronous step (forward and backward through every
+// stage, one microbatch of 8 rows) of the "tiny" and "small" presets.
+func BenchmarkStep(b *testing.B) {
+	for _, name := range []string{"tiny", "small"} {
+		b.Run(name, func(b *testing.B) {
+			s, err := spec.Preset(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.CompressionRank = 0
+			var st []*Stage
+			for i := range s.Stages {
+				x, err := New(backend(), s, i, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				st = append(st, x)
+			}
+			const rows = 8
+			text := "benchmarking a pipeline of stages, one step at a time. "
+			b.ResetTimer()
+			for i := range b.N {
+				in := ids(text, i, rows, s.SeqLen)
+				tg := ids(text, i+1, rows, s.SeqLen)
+				acts := []*tensors.Tensor{in}
+				for _, stage := range st[:len(st)-1] {
+					y, err := stage.Forward(acts[len(acts)-1])
+					if err != nil {
+						b.Fatal(err)
+					}
+					acts = append(acts, y)
+				}
+				d, _, err := st[len(st)-1].BackwardLoss(acts[len(acts)-1], tg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for k := len(st) - 2; k >= 0; k-- {
+					if d, err = st[k].Backward(acts[k], d); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*rows*s.SeqLen)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
