@@ -419,3 +419,69 @@ func BenchmarkStep(b *testing.B) {
 		})
 	}
 }
+
+// TestCausal checks that changing the last token changes no earlier logit.
+func TestCausal(t *testing.T) {
+	s := tinySpec()
+	st := newStages(t, s, Options{})
+	logits := func(in *tensors.Tensor) []float32 {
+		x := in
+		var err error
+		for _, stage := range st {
+			if x, err = stage.Forward(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tensors.MustCopyFlatData[float32](x)
+	}
+	a := logits(ids("causal attention", 0, batch, seq))
+	in := ids("causal attention", 0, batch, seq)
+	tensors.MustMutableFlatData(in, func(v []int32) { v[seq-1] ^= 1 })
+	b := logits(in)
+	lastChanged := false
+	for i := range a {
+		pos := i / s.Vocab % seq
+		if pos < seq-1 && a[i] != b[i] {
+			t.Fatalf("logit %d (position %d) changed with the last token", i, pos)
+		}
+		if pos == seq-1 && a[i] != b[i] {
+			lastChanged = true
+		}
+	}
+	if !lastChanged {
+		t.Fatal("the last position's logits did not change")
+	}
+}
+
+// TestSingleStage runs a model of one stage, both first and last.
+func TestSingleStage(t *testing.T) {
+	s := spec.Spec{Vocab: 256, DModel: 16, NLayers: 2, NHeads: 2, SeqLen: seq, Stages: []int{2}, Seed: 3}
+	st, err := New(backend(), s, 0, Options{LearningRate: 1e-2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, tg := ids("one stage only. ", 0, batch, seq), ids("one stage only. ", 1, batch, seq)
+	var first, last float64
+	for i := range 20 {
+		dIn, loss, err := st.BackwardLoss(in, tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dIn != nil {
+			t.Fatal("a first stage returned dIn")
+		}
+		if i == 0 {
+			first = loss
+		}
+		last = loss
+	}
+	if !(last < first-1) {
+		t.Fatalf("loss %.3f -> %.3f", first, last)
+	}
+	if _, err := st.Backward(in, in); err == nil {
+		t.Fatal("Backward on the last stage did not fail")
+	}
+	if _, err := st.Forward(tensors.FromFlatDataAndDimensions(make([]float32, batch*seq*16), batch, seq, 16)); err == nil {
+		t.Fatal("stage 0 accepted float activations")
+	}
+}
