@@ -1,0 +1,231 @@
+package link
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeClock is a manual clock: timers fire when Advance passes them.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers map[*fakeTimer]struct{}
+}
+
+type fakeTimer struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Unix(1_000_000, 0), timers: map[*fakeTimer]struct{}{}}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) (<-chan time.Time, func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{at: c.now.Add(d), ch: make(chan time.Time, 1)}
+	if d <= 0 {
+		t.ch <- c.now
+		return t.ch, func() {}
+	}
+	c.timers[t] = struct{}{}
+	return t.ch, func() {
+		c.mu.Lock()
+		delete(c.timers, t)
+		c.mu.Unlock()
+	}
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	for t := range c.timers {
+		if !t.at.After(c.now) {
+			t.ch <- c.now
+			delete(c.timers, t)
+		}
+	}
+}
+
+func TestIdealLink(t *testing.T) {
+	clock := newFakeClock()
+	l, err := New(Config{}, clock)
+	require.NoError(t, err)
+	msg := []byte("activations")
+	at, err := l.Send(msg)
+	require.NoError(t, err)
+	require.Equal(t, clock.Now(), at)
+	msg[0] = 'X' // the link keeps its own copy
+	got, err := l.Recv(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "activations", string(got))
+	require.Equal(t, Stats{Messages: 1, Bytes: 11}, l.Stats())
+}
+
+// TestSchedule checks serialization delay, queueing behind earlier messages
+// and latency: 80 Mbit/s moves 10 MB/s.
+func TestSchedule(t *testing.T) {
+	clock := newFakeClock()
+	t0 := clock.Now()
+	l, err := New(Config{Bandwidth: 80e6, Latency: 50 * time.Millisecond}, clock)
+	require.NoError(t, err)
+
+	a1, err := l.Send(make([]byte, 1_000_000)) // wire 100 ms
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(150*time.Millisecond), a1)
+	a2, err := l.Send(make([]byte, 500_000)) // queued: wire from 100 to 150 ms
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(200*time.Millisecond), a2)
+
+	clock.Advance(time.Second) // the wire is idle again
+	a3, err := l.Send(make([]byte, 10_000))
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(time.Second+time.Millisecond+50*time.Millisecond), a3)
+	require.Equal(t, 151*time.Millisecond, l.Stats().WireTime)
+}
+
+func TestRecvWaitsForArrival(t *testing.T) {
+	clock := newFakeClock()
+	l, err := New(Config{Bandwidth: 8e6, Latency: 10 * time.Millisecond}, clock)
+	require.NoError(t, err)
+	_, err = l.Send(make([]byte, 1000)) // 1 ms on the wire + 10 ms
+	require.NoError(t, err)
+
+	done := make(chan []byte)
+	go func() {
+		m, err := l.Recv(context.Background())
+		if err == nil {
+			done <- m
+		}
+		close(done)
+	}()
+	clock.Advance(10 * time.Millisecond)
+	select {
+	case <-done:
+		t.Fatal("received before the message arrived")
+	case <-time.After(20 * time.Millisecond):
+	}
+	clock.Advance(time.Millisecond)
+	m, ok := <-done
+	require.True(t, ok)
+	require.Len(t, m, 1000)
+}
+
+func TestLossIsReproducibleAndInOrder(t *testing.T) {
+	cfg := Config{Bandwidth: 100e6, Latency: 20 * time.Millisecond, Loss: 0.3, Seed: 7}
+	run := func() ([]time.Time, Stats) {
+		l, err := New(cfg, newFakeClock())
+		require.NoError(t, err)
+		var arrivals []time.Time
+		for i := range 50 {
+			at, err := l.Send(make([]byte, 1+i*997%20000))
+			require.NoError(t, err)
+			arrivals = append(arrivals, at)
+		}
+		return arrivals, l.Stats()
+	}
+	a, sa := run()
+	b, sb := run()
+	require.Equal(t, a, b, "same seed, same schedule")
+	require.Equal(t, sa, sb)
+	for i := 1; i < len(a); i++ {
+		require.False(t, a[i].Before(a[i-1]), "message %d overtakes %d", i, i-1)
+	}
+	// Expected retransmissions: packets·p/(1−p).
+	packets := 0
+	for i := range 50 {
+		packets += max(1, (1+i*997%20000+DefaultMTU-1)/DefaultMTU)
+	}
+	want := float64(packets) * 0.3 / 0.7
+	require.InDelta(t, want, float64(sa.Retransmits), want/2, "%d packets", packets)
+
+	lossless := cfg
+	lossless.Loss = 0
+	l, err := New(lossless, newFakeClock())
+	require.NoError(t, err)
+	_, err = l.Send(make([]byte, 100_000))
+	require.NoError(t, err)
+	require.Zero(t, l.Stats().Retransmits)
+}
+
+func TestCloseAndCancel(t *testing.T) {
+	clock := newFakeClock()
+	l, err := New(Config{Latency: time.Second}, clock)
+	require.NoError(t, err)
+	_, err = l.Send([]byte("last"))
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = l.Recv(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+
+	l.Close()
+	l.Close()
+	_, err = l.Send([]byte("late"))
+	require.ErrorIs(t, err, ErrClosed)
+	clock.Advance(time.Second)
+	m, err := l.Recv(context.Background()) // sent before Close: still delivered
+	require.NoError(t, err)
+	require.Equal(t, "last", string(m))
+	_, err = l.Recv(context.Background())
+	require.ErrorIs(t, err, ErrClosed)
+
+	// Close wakes a receiver waiting on an empty link.
+	empty, err := New(Config{}, clock)
+	require.NoError(t, err)
+	errc := make(chan error)
+	go func() {
+		_, err := empty.Recv(context.Background())
+		errc <- err
+	}()
+	empty.Close()
+	require.True(t, errors.Is(<-errc, ErrClosed))
+}
+
+func TestConfigValidate(t *testing.T) {
+	for want, cfg := range map[string]Config{
+		"bandwidth -1":   {Bandwidth: -1},
+		"latency -1s":    {Latency: -time.Second},
+		"loss 1 must be": {Loss: 1},
+		"loss -0.1":      {Loss: -0.1},
+		"MTU -5":         {MTU: -5},
+	} {
+		_, err := New(cfg, nil)
+		require.ErrorContains(t, err, want)
+	}
+	require.Equal(t, "80 Mbit/s, 50ms, 0.1% loss", Config{Bandwidth: 80e6, Latency: 50 * time.Millisecond, Loss: 0.001}.String())
+	require.Equal(t, "unlimited, 0s, 0% loss", Config{}.String())
+}
+
+func TestPairRealClock(t *testing.T) {
+	p, err := NewPair(Config{Bandwidth: 1e9, Latency: time.Millisecond, Seed: 1}, nil)
+	require.NoError(t, err)
+	defer p.Close()
+	_, err = p.Forward.Send([]byte("x"))
+	require.NoError(t, err)
+	_, err = p.Backward.Send([]byte("dx"))
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f, err := p.Forward.Recv(ctx)
+	require.NoError(t, err)
+	b, err := p.Backward.Recv(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "x", string(f))
+	require.Equal(t, "dx", string(b))
+	require.NotEqual(t, p.Forward.Config().Seed, p.Backward.Config().Seed)
+}
