@@ -201,12 +201,67 @@ func TestCompressedExact(t *testing.T) {
 			}
 		}
 	}
-	check(-1, ids("exactness of the boundary", 0, batch, seq))
+	in := ids("exactness of the boundary", 0, batch, seq)
+	check(-1, in)
 	compTrain(t, st, 5, func(step int, in *tensors.Tensor) {
 		if step == 4 {
 			check(step, in)
 		}
 	})
+
+	// The check is not vacuous: the last stage's full-rank blocks leave
+	// span(U).
+	c0, err := st[0].Forward(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, err := st[1].Forward(c0, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x2, err := st[2].forwardStream(c1, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dummy := make([]float64, batch*seq*s.CompressionRank)
+	outside, _ := subspaceError(s, flat64(t, x2), dummy, tensors.MustCopyFlatData[int32](in))
+	t.Logf("last stage (full rank): max |(I−UUᵀ)(X−T[ids])| = %.3g", outside)
+	if outside < 1e-3 {
+		t.Errorf("the last stage's stream is in span(U) (%g): the exactness check cannot fail", outside)
+	}
+}
+
+// TestCompressedExactFloat32 measures the boundary's rebuild error in the
+// default float32: C·Uᵀ + T_fixed[ids] against X, relative to max |X|.
+func TestCompressedExactFloat32(t *testing.T) {
+	s := compSpec()
+	st := newStages(t, s, Options{})
+	in := ids("exactness in float32", 0, batch, seq)
+	x, err := st[0].forwardStream(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := st[0].Forward(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f64 := func(v []float32) []float64 {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = float64(x)
+		}
+		return out
+	}
+	xv := f64(tensors.MustCopyFlatData[float32](x))
+	scale := 0.0
+	for _, v := range xv {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	outside, recon := subspaceError(s, xv, f64(tensors.MustCopyFlatData[float32](c)), tensors.MustCopyFlatData[int32](in))
+	t.Logf("float32: max |X| = %.3g, outside span(U) %.3g, rebuild error %.3g (relative %.3g)", scale, outside, recon, recon/scale)
+	if outside > 1e-5*scale || recon > 1e-5*scale {
+		t.Errorf("float32: outside span(U) %g, rebuild error %g, max |X| %g", outside, recon, scale)
+	}
 }
 
 // TestCompressedGradCheck compares a compressed middle stage's dC and the
