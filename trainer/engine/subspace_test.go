@@ -445,3 +445,50 @@ func TestCompressedTrain(t *testing.T) {
 		t.Error("a compressed stage 1 ran without token ids")
 	}
 }
+
+// TestCompressedSplits: a compressed model of one stage (no boundary: the
+// embedding is still T_fixed + E_small·Uᵀ, the blocks full rank) trains, and
+// a split into stages of 1 and 2 layers runs forward and backward.
+func TestCompressedSplits(t *testing.T) {
+	s := compSpec()
+	s.NLayers, s.Stages = 2, []int{2}
+	one, err := New(backend(), s, 0, Options{LearningRate: 1e-2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := one.Params(); names[0].Name() != "embed_small" || names[5].Name() != "wo" {
+		t.Fatalf("single compressed stage params start %s ... %s", names[0].Name(), names[5].Name())
+	}
+	in, tg := ids("one stage only. ", 0, batch, seq), ids("one stage only. ", 1, batch, seq)
+	var first, last float64
+	for i := range 20 {
+		_, loss, err := one.BackwardLoss(in, nil, tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = loss
+		}
+		last = loss
+	}
+	if !(last < first-1) {
+		t.Fatalf("single compressed stage: loss %.3f -> %.3f", first, last)
+	}
+
+	s.NLayers, s.Stages = 3, []int{1, 2}
+	st := newStages(t, s, Options{})
+	c, err := st[0].Forward(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dC, _, err := st[1].BackwardLoss(c, in, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dC.Shape().Dimensions[2] != s.CompressionRank {
+		t.Fatalf("dC shape %s", dC.Shape())
+	}
+	if _, err := st[0].Backward(in, nil, dC); err != nil {
+		t.Fatal(err)
+	}
+}
