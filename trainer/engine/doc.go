@@ -10,12 +10,42 @@
 // the last stage ends with a final RMSNorm, the LM head (d×vocab) and the mean
 // cross-entropy against the targets.
 //
-// The norms here carry the standard trainable elementwise gain. Subspace
-// compression between stages (shared/notes/algorithms.md) needs gain-free
-// norms on whatever writes into the residual stream before the last
-// boundary, plus the output projections kept in span(U); that is not built
-// yet: Spec.CompressionRank is ignored by this package for now and stages
-// exchange raw activations [batch, seq, d_model].
+// Subspace compression (Spec.CompressionRank k > 0; shared/notes/algorithms.md,
+// "Subspace compression between stages", variant (b), reparameterization).
+// Two fixed tensors are derived from spec.Seed alone, identically on every
+// stage and replica, and are never trained or sent: U (d×k, orthonormal
+// columns: modified Gram-Schmidt, twice, of a seeded Gaussian d×k matrix, in
+// float64 on the host) and T_fixed (vocab×d, standard Gaussian). They enter
+// the graphs as constants, not store variables, so no optimizer or weight
+// exchange ever sees them. Then:
+//
+//   - stage 0 embeds X₀ = T_fixed[ids] + E_small[ids]·Uᵀ with a trainable
+//     E_small (vocab×k, parameter "embed_small") instead of "embed";
+//   - on every stage but the last, each block's attention output projection
+//     and MLP down projection are W_small·Uᵀ (parameters "wo_small" d×k and
+//     "w_down_small" hidden×k), so everything a block adds to the residual
+//     stream lies in span(U). The last stage's blocks have no boundary after
+//     them and stay full rank ("wo", "w_down", d wide);
+//   - a non-last stage's Forward returns C = (X − T_fixed[ids])·U
+//     [batch, seq, k], and a later stage takes C with the token ids and
+//     rebuilds X = C·Uᵀ + T_fixed[ids]; its Backward returns ∂L/∂C = ∂L/∂X·U
+//     (autodiff through the rebuild). Stages after the first therefore take
+//     the ids (NeedsIDs); raw models (k = 0) ignore them.
+//
+// By induction X − T_fixed[ids] = (E_small[ids] + Σ block outputs in
+// coordinates)·Uᵀ at every boundary, so the rebuild is exact up to float
+// rounding (measured in float64: max |C·Uᵀ + T_fixed[ids] − X| and the largest
+// component of X − T_fixed[ids] outside span(U) both below 1e-15, also after
+// AdamW steps with weight decay). The RMSNorms keep their trainable
+// elementwise gain: the blocks are pre-norm, x + Attn(RMSNorm(x)) and
+// x + MLP(RMSNorm(x)), so a norm's output only feeds a sublayer's input
+// projections (wq, wk, wv, w_gate, w_up), whose result reaches the stream only
+// through W_small·Uᵀ; no norm output is ever added to the stream. The final
+// norm sits on the last stage, after the last boundary. (The published
+// configuration applies gain-free norms to sublayer outputs, which are added
+// to the stream; this engine has no such norms.) The embedding has no
+// additive position term to subtract: positions enter through RoPE inside
+// attention.
 //
 // Backward recomputes the stage's forward from its saved input (graphs keep no
 // activations between calls) and differentiates the surrogate loss

@@ -48,7 +48,11 @@ type Stage struct {
 	loss    *model.Exec // last stage only
 	bwd     *model.Exec
 	grad    *model.Exec
+	stream  *model.Exec // the residual stream before compression (tests)
 	backend compute.Backend
+	// u (d×k) and tFixed (vocab×d) are the subspace basis and the fixed
+	// token table when the spec is compressed (subspace.go), else nil.
+	u, tFixed *tensors.Tensor
 }
 
 // New builds stage index of s on backend, with its parameters initialized
@@ -68,6 +72,7 @@ func New(backend compute.Backend, s spec.Spec, index int, o Options) (*Stage, er
 		o.LearningRate = 1e-3
 	}
 	st := &Stage{spec: s, info: info, dtype: o.DType, store: model.NewStore(), backend: backend}
+	st.initSubspace()
 	st.initParams()
 	opt, ok := optimizer.Adam().LearningRate(o.LearningRate).WeightDecay(o.WeightDecay).Done().(gradOptimizer)
 	if !ok {
@@ -86,6 +91,9 @@ func New(backend compute.Backend, s spec.Spec, index int, o Options) (*Stage, er
 		return nil, err
 	}
 	if st.grad, err = model.NewExec(backend, st.store, st.gradGraph); err != nil {
+		return nil, err
+	}
+	if st.stream, err = model.NewExec(backend, st.store, st.streamGraph); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -112,49 +120,80 @@ func (st *Stage) NumParams() int {
 	return n
 }
 
-// Forward runs the stage: in is int32 token ids [batch, seq] on stage 0 and
-// activations [batch, seq, d_model] otherwise. It returns activations
-// [batch, seq, d_model], or on the last stage the logits [batch, seq, vocab].
-func (st *Stage) Forward(in *tensors.Tensor) (*tensors.Tensor, error) {
-	if err := st.checkIn(in); err != nil {
+// NeedsIDs reports whether Forward, Backward and the rest need the
+// microbatch's token ids beside their input: on a stage after the first of a
+// compressed spec, which rebuilds X = C·Uᵀ + T_fixed[ids].
+func (st *Stage) NeedsIDs() bool { return st.spec.Compressed() && !st.info.First }
+
+// OutWidth is the last dimension of a non-last stage's Forward output (and of
+// the dIn a later stage's backward returns): k compressed, d_model raw.
+func (st *Stage) OutWidth() int { return st.spec.BoundaryWidth() }
+
+// Forward runs the stage. in is int32 token ids [batch, seq] on stage 0 and
+// the previous stage's output otherwise: activations X [batch, seq, d_model]
+// raw, or the subspace coordinates C = (X − T_fixed[ids])·U [batch, seq, k]
+// when compressed. ids are the microbatch's int32 token ids [batch, seq],
+// required when NeedsIDs and ignored (may be nil) otherwise. It returns the
+// same kind of boundary tensor for the next stage (C when compressed, X raw),
+// or on the last stage the logits [batch, seq, vocab].
+func (st *Stage) Forward(in, ids *tensors.Tensor) (*tensors.Tensor, error) {
+	args, err := st.args(in, ids)
+	if err != nil {
 		return nil, err
 	}
-	out, err := st.fwd.Call(in)
+	out, err := st.fwd.Call(args...)
 	if err != nil {
 		return nil, err
 	}
 	return out[0], nil
 }
 
-// Loss is the last stage's mean cross-entropy of in against int32 targets
-// [batch, seq], without training.
-func (st *Stage) Loss(in, targets *tensors.Tensor) (float64, error) {
+// forwardStream is Forward's residual stream X [batch, seq, d_model] after the
+// stage's blocks and before any compression or LM head (tests).
+func (st *Stage) forwardStream(in, ids *tensors.Tensor) (*tensors.Tensor, error) {
+	args, err := st.args(in, ids)
+	if err != nil {
+		return nil, err
+	}
+	out, err := st.stream.Call(args...)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// Loss is the last stage's mean cross-entropy of in (with ids, see Forward)
+// against int32 targets [batch, seq], without training.
+func (st *Stage) Loss(in, ids, targets *tensors.Tensor) (float64, error) {
 	if !st.info.Last {
 		return 0, errors.New("engine: Loss on a stage that is not the last")
 	}
-	if err := st.checkIn(in); err != nil {
+	args, err := st.args(in, ids)
+	if err != nil {
 		return 0, err
 	}
-	out, err := st.loss.Call(in, targets)
+	out, err := st.loss.Call(append(args, targets)...)
 	if err != nil {
 		return 0, err
 	}
 	return scalar(out[0]), nil
 }
 
-// Backward recomputes the forward pass from in, back-propagates dOut (the
-// gradient of the loss with respect to Forward's output, [batch, seq,
-// d_model]) and applies one AdamW step to the stage's parameters. It returns
-// the gradient with respect to in, or nil on stage 0 (token ids have none).
-// The last stage must use BackwardLoss.
-func (st *Stage) Backward(in, dOut *tensors.Tensor) (*tensors.Tensor, error) {
+// Backward recomputes the forward pass from in (with ids, see Forward),
+// back-propagates dOut (the gradient of the loss with respect to Forward's
+// output: [batch, seq, d_model] raw, ∂L/∂C [batch, seq, k] compressed) and
+// applies one AdamW step to the stage's parameters. It returns the gradient
+// with respect to in (∂L/∂C_in = ∂L/∂X_in·U when compressed), or nil on stage
+// 0 (token ids have none). The last stage must use BackwardLoss.
+func (st *Stage) Backward(in, ids, dOut *tensors.Tensor) (*tensors.Tensor, error) {
 	if st.info.Last {
 		return nil, errors.New("engine: Backward on the last stage; use BackwardLoss with the targets")
 	}
-	if err := st.checkIn(in); err != nil {
+	args, err := st.args(in, ids)
+	if err != nil {
 		return nil, err
 	}
-	out, err := st.bwd.Call(in, dOut)
+	out, err := st.bwd.Call(append(args, dOut)...)
 	if err != nil || st.info.First {
 		return nil, err
 	}
@@ -162,17 +201,18 @@ func (st *Stage) Backward(in, dOut *tensors.Tensor) (*tensors.Tensor, error) {
 }
 
 // BackwardLoss is the last stage's backward: the mean cross-entropy of in
-// against int32 targets [batch, seq], its gradient with respect to in (nil
-// when the stage is also the first), and one AdamW step. The loss is the one
-// before the step.
-func (st *Stage) BackwardLoss(in, targets *tensors.Tensor) (dIn *tensors.Tensor, loss float64, err error) {
+// (with ids, see Forward) against int32 targets [batch, seq], its gradient
+// with respect to in (nil when the stage is also the first), and one AdamW
+// step. The loss is the one before the step.
+func (st *Stage) BackwardLoss(in, ids, targets *tensors.Tensor) (dIn *tensors.Tensor, loss float64, err error) {
 	if !st.info.Last {
 		return nil, 0, errors.New("engine: BackwardLoss on a stage that is not the last")
 	}
-	if err := st.checkIn(in); err != nil {
+	args, err := st.args(in, ids)
+	if err != nil {
 		return nil, 0, err
 	}
-	out, err := st.bwd.Call(in, targets)
+	out, err := st.bwd.Call(append(args, targets)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -182,15 +222,16 @@ func (st *Stage) BackwardLoss(in, targets *tensors.Tensor) (dIn *tensors.Tensor,
 	return out[0], scalar(out[1]), nil
 }
 
-// Gradients computes what Backward (in, dOut) or BackwardLoss (in, targets)
-// would, without any update: the objective (the loss on the last stage,
-// Σ out·dOut otherwise), the gradient with respect to in (nil on stage 0)
-// and the gradient of each of Params, in order.
-func (st *Stage) Gradients(in, dOutOrTargets *tensors.Tensor) (obj float64, dIn *tensors.Tensor, params []*tensors.Tensor, err error) {
-	if err := st.checkIn(in); err != nil {
+// Gradients computes what Backward (in, ids, dOut) or BackwardLoss (in, ids,
+// targets) would, without any update: the objective (the loss on the last
+// stage, Σ out·dOut otherwise), the gradient with respect to in (nil on stage
+// 0) and the gradient of each of Params, in order.
+func (st *Stage) Gradients(in, ids, dOutOrTargets *tensors.Tensor) (obj float64, dIn *tensors.Tensor, params []*tensors.Tensor, err error) {
+	args, err := st.args(in, ids)
+	if err != nil {
 		return 0, nil, nil, err
 	}
-	out, err := st.grad.Call(in, dOutOrTargets)
+	out, err := st.grad.Call(append(args, dOutOrTargets)...)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -204,18 +245,37 @@ func (st *Stage) Gradients(in, dOutOrTargets *tensors.Tensor) (obj float64, dIn 
 	return obj, dIn, out, nil
 }
 
-func (st *Stage) checkIn(in *tensors.Tensor) error {
+// args checks a stage's input and returns the graphs' leading arguments:
+// in, then ids when NeedsIDs.
+func (st *Stage) args(in, ids *tensors.Tensor) ([]any, error) {
+	if in == nil {
+		return nil, fmt.Errorf("engine: stage %d: nil input", st.info.Index)
+	}
 	sh := in.Shape()
 	if st.info.First {
 		if sh.DType != dtypes.Int32 || sh.Rank() != 2 {
-			return fmt.Errorf("engine: stage 0 takes int32 token ids [batch, seq], got %s", sh)
+			return nil, fmt.Errorf("engine: stage 0 takes int32 token ids [batch, seq], got %s", sh)
 		}
-		return nil
+		return []any{in}, nil
 	}
-	if sh.DType != st.dtype || sh.Rank() != 3 || sh.Dimensions[2] != st.spec.DModel {
-		return fmt.Errorf("engine: stage %d takes %s activations [batch, seq, %d], got %s", st.info.Index, st.dtype, st.spec.DModel, sh)
+	w := st.spec.BoundaryWidth()
+	if sh.DType != st.dtype || sh.Rank() != 3 || sh.Dimensions[2] != w {
+		what := "activations"
+		if st.spec.Compressed() {
+			what = "subspace coordinates"
+		}
+		return nil, fmt.Errorf("engine: stage %d takes %s %s [batch, seq, %d], got %s", st.info.Index, st.dtype, what, w, sh)
 	}
-	return nil
+	if !st.NeedsIDs() {
+		return []any{in}, nil
+	}
+	if ids == nil {
+		return nil, fmt.Errorf("engine: stage %d of a compressed model needs the token ids", st.info.Index)
+	}
+	if is := ids.Shape(); is.DType != dtypes.Int32 || is.Rank() != 2 || is.Dimensions[0] != sh.Dimensions[0] || is.Dimensions[1] != sh.Dimensions[1] {
+		return nil, fmt.Errorf("engine: stage %d takes int32 token ids [%d, %d], got %s", st.info.Index, sh.Dimensions[0], sh.Dimensions[1], is)
+	}
+	return []any{in, ids}, nil
 }
 
 func scalar(t *tensors.Tensor) float64 {
@@ -235,8 +295,16 @@ func (st *Stage) initParams() {
 	d, h := s.DModel, s.FFNHidden()
 	resid := 1 / math.Sqrt(2*float64(s.NLayers)) // scales the projections that write into the residual stream
 	root := st.store.RootScope()
+	out := d // the output width of the projections into the residual stream
+	if st.lowRank() {
+		out = s.CompressionRank // W_small; the projection is W_small·Uᵀ
+	}
 	if st.info.First {
-		st.param(root, "embed", 1, s.Vocab, d)
+		if s.Compressed() {
+			st.param(root, "embed_small", 1, s.Vocab, s.CompressionRank)
+		} else {
+			st.param(root, "embed", 1, s.Vocab, d)
+		}
 	}
 	for l := st.info.FirstLayer; l < st.info.FirstLayer+st.info.Layers; l++ {
 		sc := root.In("layer_%03d", l)
@@ -244,16 +312,25 @@ func (st *Stage) initParams() {
 		st.param(sc, "wq", 1/math.Sqrt(float64(d)), d, d)
 		st.param(sc, "wk", 1/math.Sqrt(float64(d)), d, d)
 		st.param(sc, "wv", 1/math.Sqrt(float64(d)), d, d)
-		st.param(sc, "wo", resid/math.Sqrt(float64(d)), d, d)
+		st.param(sc, projName("wo", st.lowRank()), resid/math.Sqrt(float64(d)), d, out)
 		st.param(sc, "mlp_norm", -1, d)
 		st.param(sc, "w_gate", 1/math.Sqrt(float64(d)), d, h)
 		st.param(sc, "w_up", 1/math.Sqrt(float64(d)), d, h)
-		st.param(sc, "w_down", resid/math.Sqrt(float64(h)), h, d)
+		st.param(sc, projName("w_down", st.lowRank()), resid/math.Sqrt(float64(h)), h, out)
 	}
 	if st.info.Last {
 		st.param(root, "final_norm", -1, d)
 		st.param(root, "lm_head", 1/math.Sqrt(float64(d)), d, s.Vocab)
 	}
+}
+
+// projName is the name of an output projection: name_small when it is
+// parameterized as W_small·Uᵀ.
+func projName(name string, small bool) string {
+	if small {
+		return name + "_small"
+	}
+	return name
 }
 
 // param creates a trainable variable drawn from N(0, std²), or all ones when
@@ -297,33 +374,61 @@ func (st *Stage) get(sc *model.Scope, g *Graph, name string) *Node {
 	return v.NodeValue(g)
 }
 
-// Graphs.
+// Graphs. Every graph's inputs start with the stage input x and, when
+// NeedsIDs, the token ids; split separates them from the rest.
+
+func (st *Stage) split(in []*Node) (x, ids *Node, rest []*Node) {
+	x = in[0]
+	switch {
+	case st.info.First:
+		ids = x
+	case st.NeedsIDs():
+		ids, in = in[1], in[1:]
+	}
+	return x, ids, in[1:]
+}
 
 func (st *Stage) forwardGraph(scope *model.Scope, in []*Node) []*Node {
-	h := st.body(scope, in[0])
-	if st.info.Last {
-		h = st.logits(scope, h)
-	}
-	return []*Node{h}
+	x, ids, _ := st.split(in)
+	return []*Node{st.output(scope, st.body(scope, x, ids), ids)}
+}
+
+func (st *Stage) streamGraph(scope *model.Scope, in []*Node) []*Node {
+	x, ids, _ := st.split(in)
+	return []*Node{st.body(scope, x, ids)}
 }
 
 func (st *Stage) lossGraph(scope *model.Scope, in []*Node) []*Node {
-	return []*Node{st.crossEntropy(st.logits(scope, st.body(scope, in[0])), in[1])}
+	x, ids, rest := st.split(in)
+	return []*Node{st.crossEntropy(st.logits(scope, st.body(scope, x, ids)), rest[0])}
 }
 
-// gradients builds the objective of a backward pass from inputs (x, dOut)
-// or, on the last stage, (x, targets): the surrogate Σ y·stop_gradient(dOut)
-// or the loss. It returns it with the gradients of the trainable variables
-// (in the store's order, which the optimizer walks too) and of x (nil on
-// stage 0).
+// output turns the stage's residual stream y into what Forward returns: the
+// logits on the last stage, C = (y − T_fixed[ids])·U on a compressed
+// boundary, y itself raw.
+func (st *Stage) output(scope *model.Scope, y, ids *Node) *Node {
+	switch {
+	case st.info.Last:
+		return st.logits(scope, y)
+	case st.spec.Compressed():
+		return st.compress(y, ids)
+	}
+	return y
+}
+
+// gradients builds the objective of a backward pass from inputs (x[, ids],
+// dOut) or, on the last stage, (x[, ids], targets): the surrogate
+// Σ out·stop_gradient(dOut) or the loss. It returns it with the gradients of
+// the trainable variables (in the store's order, which the optimizer walks
+// too) and of x (nil on stage 0).
 func (st *Stage) gradients(scope *model.Scope, in []*Node) (obj *Node, params []*Node, dx *Node) {
-	g := in[0].Graph()
-	x := in[0]
-	y := st.body(scope, x)
+	x, ids, rest := st.split(in)
+	g := x.Graph()
+	y := st.body(scope, x, ids)
 	if st.info.Last {
-		obj = st.crossEntropy(st.logits(scope, y), in[1])
+		obj = st.crossEntropy(st.logits(scope, y), rest[0])
 	} else {
-		obj = ReduceAllSum(Mul(y, StopGradient(in[1])))
+		obj = ReduceAllSum(Mul(st.output(scope, y, ids), StopGradient(rest[0])))
 	}
 	var wrt []*Node
 	for v := range scope.IterVariables() {
@@ -365,12 +470,23 @@ func (st *Stage) gradGraph(scope *model.Scope, in []*Node) []*Node {
 	return append(out, grads...)
 }
 
-// body is the stage without its LM head: embedding (stage 0) and blocks.
-func (st *Stage) body(scope *model.Scope, x *Node) *Node {
+// body is the stage's residual stream [b, n, d] after its blocks: from the
+// token embedding on stage 0 (T_fixed[ids] + E_small[ids]·Uᵀ when
+// compressed), from X = C·Uᵀ + T_fixed[ids] on a later compressed stage, from
+// the raw activations x otherwise.
+func (st *Stage) body(scope *model.Scope, x, ids *Node) *Node {
 	g := x.Graph()
-	if st.info.First {
+	switch {
+	case st.info.First:
 		b, n := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
-		x = Gather(st.get(scope, g, "embed"), Reshape(x, b, n, 1))
+		idx := Reshape(x, b, n, 1)
+		if st.spec.Compressed() {
+			x = Add(st.fixedTokens(ids), st.fromSubspace(Gather(st.get(scope, g, "embed_small"), idx)))
+		} else {
+			x = Gather(st.get(scope, g, "embed"), idx)
+		}
+	case st.spec.Compressed():
+		x = st.decompress(x, ids)
 	}
 	for l := st.info.FirstLayer; l < st.info.FirstLayer+st.info.Layers; l++ {
 		x = st.block(scope.In("layer_%03d", l), x)
@@ -411,14 +527,24 @@ func (st *Stage) block(sc *model.Scope, x *Node) *Node {
 	scores := MulScalar(Einsum("bqhd,bkhd->bhqk", q, k), 1/math.Sqrt(float64(hd)))
 	p := Softmax(Add(scores, st.causalMask(g, n)), -1)
 	att := Reshape(Einsum("bhqk,bkhd->bqhd", p, v), b, n, d)
-	x = Add(x, Einsum("bnd,de->bne", att, st.get(sc, g, "wo")))
+	x = Add(x, st.project(Einsum("bnd,de->bne", att, st.get(sc, g, projName("wo", st.lowRank())))))
 
 	// SwiGLU MLP.
 	xn = rmsNorm(x, st.get(sc, g, "mlp_norm"))
 	gate := Einsum("bnd,dh->bnh", xn, st.get(sc, g, "w_gate"))
 	up := Einsum("bnd,dh->bnh", xn, st.get(sc, g, "w_up"))
 	act := Mul(Mul(gate, Sigmoid(gate)), up)
-	return Add(x, Einsum("bnh,hd->bnd", act, st.get(sc, g, "w_down")))
+	return Add(x, st.project(Einsum("bnh,hd->bnd", act, st.get(sc, g, projName("w_down", st.lowRank())))))
+}
+
+// project maps the output of a projection into the residual stream: y·Uᵀ when
+// the projection is W_small (y [b, n, k] are coordinates in span(U)), y
+// itself when it is full rank.
+func (st *Stage) project(y *Node) *Node {
+	if st.lowRank() {
+		return st.fromSubspace(y)
+	}
+	return y
 }
 
 // ropeTables are cos and sin of pos·θ_j, θ_j = 10000^(−2j/hd), shaped

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -64,7 +65,7 @@ func TestForwardShapes(t *testing.T) {
 	x := ids("hello, world", 0, batch, seq)
 	var err error
 	for _, stage := range st {
-		if x, err = stage.Forward(x); err != nil {
+		if x, err = stage.Forward(x, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,7 +79,7 @@ func TestForwardShapes(t *testing.T) {
 func TestGradCheck(t *testing.T) {
 	s := tinySpec()
 	st := newStages(t, s, Options{DType: dtypes.Float64})
-	x0, err := st[0].Forward(ids("the quick brown fox", 0, batch, seq))
+	x0, err := st[0].Forward(ids("the quick brown fox", 0, batch, seq), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestGradCheck(t *testing.T) {
 	dims := []int{batch, seq, s.DModel}
 	dOut := tensors.FromFlatDataAndDimensions(dOutV, dims...)
 	obj := func(in []float64) float64 {
-		y, err := mid.Forward(tensors.FromFlatDataAndDimensions(in, dims...))
+		y, err := mid.Forward(tensors.FromFlatDataAndDimensions(in, dims...), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +102,7 @@ func TestGradCheck(t *testing.T) {
 		}
 		return sum
 	}
-	_, dIn, pg, err := mid.Gradients(x0, dOut)
+	_, dIn, pg, err := mid.Gradients(x0, nil, dOut)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestDeterminism(t *testing.T) {
 		x := ids("determinism", 3, batch, seq)
 		var err error
 		for _, stage := range st {
-			if x, err = stage.Forward(x); err != nil {
+			if x, err = stage.Forward(x, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -167,12 +168,12 @@ func TestDeterminism(t *testing.T) {
 	s2 := s
 	s2.Seed++
 	st := newStages(t, s2, Options{})
-	y, err := st[0].Forward(ids("determinism", 3, batch, seq))
+	y, err := st[0].Forward(ids("determinism", 3, batch, seq), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st1 := newStages(t, s, Options{})
-	z, err := st1[0].Forward(ids("determinism", 3, batch, seq))
+	z, err := st1[0].Forward(ids("determinism", 3, batch, seq), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,23 +192,23 @@ func train(t *testing.T, steps int) []float64 {
 	for step := range steps {
 		in := ids(text, step*3, batch, seq)
 		tg := ids(text, step*3+1, batch, seq)
-		a0, err := st[0].Forward(in)
+		a0, err := st[0].Forward(in, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		a1, err := st[1].Forward(a0)
+		a1, err := st[1].Forward(a0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d1, loss, err := st[2].BackwardLoss(a1, tg)
+		d1, loss, err := st[2].BackwardLoss(a1, nil, tg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d0, err := st[1].Backward(a0, d1)
+		d0, err := st[1].Backward(a0, nil, d1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st[0].Backward(in, d0); err != nil {
+		if _, err := st[0].Backward(in, nil, d0); err != nil {
 			t.Fatal(err)
 		}
 		losses = append(losses, loss)
@@ -272,20 +273,20 @@ func TestGradCheckEnds(t *testing.T) {
 	st := newStages(t, s, Options{DType: dtypes.Float64})
 	in := ids("gradient checks at both ends", 0, batch, seq)
 	tg := ids("gradient checks at both ends", 1, batch, seq)
-	x0, err := st[0].Forward(in)
+	x0, err := st[0].Forward(in, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	last := st[2]
 	lossAt := func(x []float64) float64 {
-		l, err := last.Loss(tensors.FromFlatDataAndDimensions(x, batch, seq, s.DModel), tg)
+		l, err := last.Loss(tensors.FromFlatDataAndDimensions(x, batch, seq, s.DModel), nil, tg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return l
 	}
 	xv := flat64(t, x0)
-	loss, dIn, pg, err := last.Gradients(x0, tg)
+	loss, dIn, pg, err := last.Gradients(x0, nil, tg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +318,7 @@ func TestGradCheckEnds(t *testing.T) {
 		dOutV[i] = math.Cos(float64(i) * 0.3)
 	}
 	dOut := tensors.FromFlatDataAndDimensions(dOutV, batch, seq, s.DModel)
-	_, dIn0, pg0, err := first.Gradients(in, dOut)
+	_, dIn0, pg0, err := first.Gradients(in, nil, dOut)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +326,7 @@ func TestGradCheckEnds(t *testing.T) {
 		t.Fatal("stage 0 returned a dIn")
 	}
 	surrogate := func() float64 {
-		y, err := first.Forward(in)
+		y, err := first.Forward(in, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +348,7 @@ func TestGradCheckEnds(t *testing.T) {
 func TestBackwardUpdates(t *testing.T) {
 	s := tinySpec()
 	st := newStages(t, s, Options{DType: dtypes.Float64})
-	x0, err := st[0].Forward(ids("updates", 0, batch, seq))
+	x0, err := st[0].Forward(ids("updates", 0, batch, seq), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,11 +357,11 @@ func TestBackwardUpdates(t *testing.T) {
 	for i, v := range mid.Params() {
 		before[i] = flat64(t, v.MustValue())
 	}
-	_, want, _, err := mid.Gradients(x0, x0)
+	_, want, _, err := mid.Gradients(x0, nil, x0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := mid.Backward(x0, x0)
+	got, err := mid.Backward(x0, nil, x0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,49 +387,57 @@ func TestBackwardUpdates(t *testing.T) {
 }
 
 // BenchmarkStep is one synchronous step (forward and backward through every
-// stage, one microbatch of 8 rows) of the "tiny" and "small" presets.
+// stage, one microbatch of 8 rows) of the "tiny" and "small" presets, raw
+// (k = 0) and compressed (the preset's k).
 func BenchmarkStep(b *testing.B) {
 	for _, name := range []string{"tiny", "small"} {
-		b.Run(name, func(b *testing.B) {
+		for _, compressed := range []bool{false, true} {
 			s, err := spec.Preset(name)
 			if err != nil {
 				b.Fatal(err)
 			}
-			s.CompressionRank = 0
-			var st []*Stage
-			for i := range s.Stages {
-				x, err := New(backend(), s, i, Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				st = append(st, x)
+			label := name + "/raw"
+			if compressed {
+				label = fmt.Sprintf("%s/k=%d", name, s.CompressionRank)
+			} else {
+				s.CompressionRank = 0
 			}
-			const rows = 8
-			text := "benchmarking a pipeline of stages, one step at a time. "
-			b.ResetTimer()
-			for i := range b.N {
-				in := ids(text, i, rows, s.SeqLen)
-				tg := ids(text, i+1, rows, s.SeqLen)
-				acts := []*tensors.Tensor{in}
-				for _, stage := range st[:len(st)-1] {
-					y, err := stage.Forward(acts[len(acts)-1])
+			b.Run(label, func(b *testing.B) {
+				var st []*Stage
+				for i := range s.Stages {
+					x, err := New(backend(), s, i, Options{})
 					if err != nil {
 						b.Fatal(err)
 					}
-					acts = append(acts, y)
+					st = append(st, x)
 				}
-				d, _, err := st[len(st)-1].BackwardLoss(acts[len(acts)-1], tg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for k := len(st) - 2; k >= 0; k-- {
-					if d, err = st[k].Backward(acts[k], d); err != nil {
+				const rows = 8
+				text := "benchmarking a pipeline of stages, one step at a time. "
+				b.ResetTimer()
+				for i := range b.N {
+					in := ids(text, i, rows, s.SeqLen)
+					tg := ids(text, i+1, rows, s.SeqLen)
+					acts := []*tensors.Tensor{in}
+					for _, stage := range st[:len(st)-1] {
+						y, err := stage.Forward(acts[len(acts)-1], in)
+						if err != nil {
+							b.Fatal(err)
+						}
+						acts = append(acts, y)
+					}
+					d, _, err := st[len(st)-1].BackwardLoss(acts[len(acts)-1], in, tg)
+					if err != nil {
 						b.Fatal(err)
 					}
+					for k := len(st) - 2; k >= 0; k-- {
+						if d, err = st[k].Backward(acts[k], in, d); err != nil {
+							b.Fatal(err)
+						}
+					}
 				}
-			}
-			b.ReportMetric(float64(b.N*rows*s.SeqLen)/b.Elapsed().Seconds(), "tokens/s")
-		})
+				b.ReportMetric(float64(b.N*rows*s.SeqLen)/b.Elapsed().Seconds(), "tokens/s")
+			})
+		}
 	}
 }
 
@@ -440,7 +449,7 @@ func TestCausal(t *testing.T) {
 		x := in
 		var err error
 		for _, stage := range st {
-			if x, err = stage.Forward(x); err != nil {
+			if x, err = stage.Forward(x, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -475,7 +484,7 @@ func TestSingleStage(t *testing.T) {
 	in, tg := ids("one stage only. ", 0, batch, seq), ids("one stage only. ", 1, batch, seq)
 	var first, last float64
 	for i := range 20 {
-		dIn, loss, err := st.BackwardLoss(in, tg)
+		dIn, loss, err := st.BackwardLoss(in, nil, tg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -490,10 +499,10 @@ func TestSingleStage(t *testing.T) {
 	if !(last < first-1) {
 		t.Fatalf("loss %.3f -> %.3f", first, last)
 	}
-	if _, err := st.Backward(in, in); err == nil {
+	if _, err := st.Backward(in, nil, in); err == nil {
 		t.Fatal("Backward on the last stage did not fail")
 	}
-	if _, err := st.Forward(tensors.FromFlatDataAndDimensions(make([]float32, batch*seq*16), batch, seq, 16)); err == nil {
+	if _, err := st.Forward(tensors.FromFlatDataAndDimensions(make([]float32, batch*seq*16), batch, seq, 16), nil); err == nil {
 		t.Fatal("stage 0 accepted float activations")
 	}
 }

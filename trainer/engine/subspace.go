@@ -1,0 +1,128 @@
+package engine
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with dot-imported ops.
+)
+
+// Subspace compression (shared/notes/algorithms.md, "Subspace compression
+// between stages"): the fixed basis U and the fixed token table T_fixed, both
+// derived from the spec's seed alone, so that every stage of every replica
+// holds the same two tensors without sending them. Neither is a variable:
+// they enter the graphs as constants, so no optimizer sees them and no
+// weight exchange carries them.
+
+// seededRNG is a PCG generator keyed by seed and a name. The names used here
+// ("subspace:...") cannot collide with a parameter path ("/layer_000/wq").
+func seededRNG(seed uint64, name string) *rand.Rand {
+	hash := fnv.New64a()
+	_, _ = hash.Write([]byte(name))
+	return rand.New(rand.NewPCG(seed, hash.Sum64()))
+}
+
+// subspaceBasis is U, d×k row-major with orthonormal columns: the Q factor of
+// a seeded standard Gaussian d×k matrix (drawn row-major), by modified
+// Gram-Schmidt with one re-orthogonalization pass, in float64 on the host.
+// Every product is rounded explicitly (float64(a*b)) so that no compiler may
+// fuse it into an FMA: the result is the same bits on every architecture
+// whose math.Log/Exp agree (NormFloat64 uses them only in its rare tails).
+func subspaceBasis(seed uint64, d, k int) []float64 {
+	rng := seededRNG(seed, "subspace:U")
+	a := make([]float64, d*k)
+	for i := range a {
+		a[i] = rng.NormFloat64()
+	}
+	cols := make([][]float64, k)
+	for j := range k {
+		v := make([]float64, d)
+		for r := range d {
+			v[r] = a[r*k+j]
+		}
+		for range 2 {
+			for _, q := range cols[:j] {
+				dot := 0.0
+				for r := range d {
+					dot += float64(q[r] * v[r])
+				}
+				for r := range d {
+					v[r] -= float64(dot * q[r])
+				}
+			}
+		}
+		norm := 0.0
+		for r := range d {
+			norm += float64(v[r] * v[r])
+		}
+		norm = math.Sqrt(norm)
+		for r := range d {
+			v[r] /= norm
+		}
+		cols[j] = v
+	}
+	u := make([]float64, d*k)
+	for r := range d {
+		for j := range k {
+			u[r*k+j] = cols[j][r]
+		}
+	}
+	return u
+}
+
+// fixedTokenTable is T_fixed, vocab×d row-major, standard Gaussian entries
+// from the seed: a high-rank token embedding that is never trained.
+func fixedTokenTable(seed uint64, vocab, d int) []float64 {
+	rng := seededRNG(seed, "subspace:T_fixed")
+	t := make([]float64, vocab*d)
+	for i := range t {
+		t[i] = rng.NormFloat64()
+	}
+	return t
+}
+
+// initSubspace builds U and T_fixed in the stage's dtype when the spec is
+// compressed.
+func (st *Stage) initSubspace() {
+	if !st.spec.Compressed() {
+		return
+	}
+	s := st.spec
+	st.u = st.tensor(subspaceBasis(s.Seed, s.DModel, s.CompressionRank), s.DModel, s.CompressionRank)
+	st.tFixed = st.tensor(fixedTokenTable(s.Seed, s.Vocab, s.DModel), s.Vocab, s.DModel)
+}
+
+// fixedTokens is T_fixed[ids], [b, n, d].
+func (st *Stage) fixedTokens(ids *Node) *Node {
+	b, n := ids.Shape().Dimensions[0], ids.Shape().Dimensions[1]
+	return Gather(Const(ids.Graph(), st.tFixed), Reshape(ids, b, n, 1))
+}
+
+// fromSubspace is c·Uᵀ for c [..., k]: a vector of span(U) in the residual
+// stream's coordinates [..., d].
+func (st *Stage) fromSubspace(c *Node) *Node {
+	u := Const(c.Graph(), st.u)
+	switch c.Rank() {
+	case 2:
+		return Einsum("nk,dk->nd", c, u)
+	case 3:
+		return Einsum("bnk,dk->bnd", c, u)
+	}
+	panic("engine: fromSubspace of rank " + c.Shape().String())
+}
+
+// compress is the boundary payload C = (X − T_fixed[ids])·U, [b, n, k].
+func (st *Stage) compress(x, ids *Node) *Node {
+	return Einsum("bnd,dk->bnk", Sub(x, st.fixedTokens(ids)), Const(x.Graph(), st.u))
+}
+
+// decompress rebuilds X = C·Uᵀ + T_fixed[ids], [b, n, d]; its gradient with
+// respect to C is dX·U.
+func (st *Stage) decompress(c, ids *Node) *Node {
+	return Add(st.fromSubspace(c), st.fixedTokens(ids))
+}
+
+// lowRank reports whether the stage's blocks write into the residual stream
+// through U only (their outputs cross a later boundary).
+func (st *Stage) lowRank() bool { return st.spec.Compressed() && !st.info.Last }
