@@ -27,11 +27,17 @@ type Options struct {
 	// WeightDecay is AdamW's decoupled weight decay (applied to every
 	// parameter, gains and embeddings included); 0 disables it.
 	WeightDecay float64
+	// Optimizer, when set, replaces AdamW (LearningRate and WeightDecay are
+	// then ignored): e.g. trainer/optim's NAdam for the asynchronous pipeline.
+	Optimizer Optimizer
 }
 
-// gradOptimizer is an optimizer that applies given gradients (GoMLX's Adam
-// and SGD implement it; optimizer.Interface only takes a loss).
-type gradOptimizer interface {
+// Optimizer applies the gradients of a backward graph to the scope's
+// trainable variables that the graph uses, given in the store's order.
+// GoMLX's Adam and SGD implement it (optimizer.Interface only takes a loss),
+// and so does trainer/optim's NAdam. Its state must live in the store, so
+// that it is saved with the stage.
+type Optimizer interface {
 	UpdateGraphWithGradients(scope *model.Scope, grads []*Node, lossDType dtypes.DType)
 }
 
@@ -43,7 +49,7 @@ type Stage struct {
 	dtype   dtypes.DType
 	store   *model.Store
 	params  []*model.Variable
-	opt     gradOptimizer
+	opt     Optimizer
 	fwd     *model.Exec
 	loss    *model.Exec // last stage only
 	bwd     *model.Exec
@@ -74,11 +80,14 @@ func New(backend compute.Backend, s spec.Spec, index int, o Options) (*Stage, er
 	st := &Stage{spec: s, info: info, dtype: o.DType, store: model.NewStore(), backend: backend}
 	st.initSubspace()
 	st.initParams()
-	opt, ok := optimizer.Adam().LearningRate(o.LearningRate).WeightDecay(o.WeightDecay).Done().(gradOptimizer)
-	if !ok {
-		return nil, errors.New("engine: GoMLX's Adam no longer takes gradients directly")
+	st.opt = o.Optimizer
+	if st.opt == nil {
+		opt, ok := optimizer.Adam().LearningRate(o.LearningRate).WeightDecay(o.WeightDecay).Done().(Optimizer)
+		if !ok {
+			return nil, errors.New("engine: GoMLX's Adam no longer takes gradients directly")
+		}
+		st.opt = opt
 	}
-	st.opt = opt
 	if st.fwd, err = model.NewExec(backend, st.store, st.forwardGraph); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 
@@ -186,7 +187,12 @@ func TestDeterminism(t *testing.T) {
 // one process on a repeated string and returns the losses.
 func train(t *testing.T, steps int) []float64 {
 	t.Helper()
-	st := newStages(t, tinySpec(), Options{LearningRate: 1e-2})
+	return trainWith(t, steps, Options{LearningRate: 1e-2})
+}
+
+func trainWith(t *testing.T, steps int, o Options) []float64 {
+	t.Helper()
+	st := newStages(t, tinySpec(), o)
 	const text = "protolearn trains models. "
 	var losses []float64
 	for step := range steps {
@@ -504,5 +510,21 @@ func TestSingleStage(t *testing.T) {
 	}
 	if _, err := st.Forward(tensors.FromFlatDataAndDimensions(make([]float32, batch*seq*16), batch, seq, 16), nil); err == nil {
 		t.Fatal("stage 0 accepted float activations")
+	}
+}
+
+// TestTrainNAdam trains the same pipeline with trainer/optim's NAdam (β₁ 0.99,
+// warm-up, clipping), the optimizer of the asynchronous schedule.
+func TestTrainNAdam(t *testing.T) {
+	const steps = 40
+	opt, err := optim.NewNAdam(optim.NAdamConfig{LearningRate: 1e-2, WarmupSteps: 5, ClipNorm: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	losses := trainWith(t, steps, Options{Optimizer: opt})
+	first, last := losses[0], losses[steps-1]
+	t.Logf("NAdam: loss %.4f -> %.4f in %d steps", first, last, steps)
+	if !(last < first-1.5) {
+		t.Fatalf("loss %.3f -> %.3f: did not fall by 1.5", first, last)
 	}
 }
