@@ -108,6 +108,9 @@ func New(backend compute.Backend, s spec.Spec, index int, o Options) (*Stage, er
 	return st, nil
 }
 
+// Spec is the model the stage belongs to.
+func (st *Stage) Spec() spec.Spec { return st.spec }
+
 // Info is the stage's place in the pipeline.
 func (st *Stage) Info() spec.Stage { return st.info }
 

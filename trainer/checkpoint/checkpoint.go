@@ -1,0 +1,272 @@
+// Package checkpoint saves and restores one pipeline stage: its parameters
+// and its optimizer state, never the whole model (a worker only ever holds its
+// own stage). Resuming from a checkpoint continues training exactly where it
+// stopped.
+//
+// A checkpoint is one file:
+//
+//	"PLCK" | uint32 LE header length | header (JSON) | values
+//
+// The header names the format version, the model spec, the stage index, the
+// training step and every variable of the stage's store in store order (path,
+// dtype, dimensions, trainable, byte offset), with the SHA-256 of the values.
+// The values are each variable's raw little-endian bytes, back to back.
+// Files are written to a temporary name, synced and renamed, so a crash never
+// leaves a torn checkpoint under the final name.
+package checkpoint
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/spec"
+)
+
+const (
+	magic   = "PLCK"
+	version = 1
+	// maxHeader bounds the JSON header read from a file.
+	maxHeader = 16 << 20
+)
+
+// Header is a checkpoint's description of its contents.
+type Header struct {
+	Version   int        `json:"version"`
+	Spec      spec.Spec  `json:"spec"`
+	Stage     int        `json:"stage"`
+	Step      uint64     `json:"step"`
+	Variables []Variable `json:"variables"`
+	// ValuesSHA256 is the hex SHA-256 of the values section.
+	ValuesSHA256 string `json:"values_sha256"`
+}
+
+// Variable is one variable of the stage's store.
+type Variable struct {
+	Path      string `json:"path"`
+	DType     string `json:"dtype"`
+	Dims      []int  `json:"dims"`
+	Trainable bool   `json:"trainable"`
+	Offset    int64  `json:"offset"`
+	Size      int64  `json:"size"`
+}
+
+var dtypeByName = map[string]dtypes.DType{
+	dtypes.Float32.String(): dtypes.Float32,
+	dtypes.Float64.String(): dtypes.Float64,
+	dtypes.Int32.String():   dtypes.Int32,
+	dtypes.Int64.String():   dtypes.Int64,
+}
+
+// Save writes the stage's parameters and optimizer state at step to path.
+func Save(path string, st *engine.Stage, step uint64) error {
+	h := Header{Version: version, Spec: st.Spec(), Stage: st.Info().Index, Step: step}
+	var values bytes.Buffer
+	for v := range st.Store().IterVariables() {
+		t, err := v.Value()
+		if err != nil {
+			return fmt.Errorf("checkpoint: variable %s: %w", v.Path(), err)
+		}
+		shape := v.Shape()
+		if _, ok := dtypeByName[shape.DType.String()]; !ok {
+			return fmt.Errorf("checkpoint: variable %s has dtype %s, which checkpoints do not store", v.Path(), shape.DType)
+		}
+		off := int64(values.Len())
+		if err := t.ConstBytes(func(b []byte) { values.Write(b) }); err != nil {
+			return fmt.Errorf("checkpoint: variable %s: %w", v.Path(), err)
+		}
+		h.Variables = append(h.Variables, Variable{
+			Path: v.Path(), DType: shape.DType.String(), Dims: append([]int(nil), shape.Dimensions...),
+			Trainable: v.Trainable, Offset: off, Size: int64(values.Len()) - off,
+		})
+	}
+	sum := sha256.Sum256(values.Bytes())
+	h.ValuesSHA256 = hex.EncodeToString(sum[:])
+	head, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("checkpoint: header: %w", err)
+	}
+	var out bytes.Buffer
+	out.WriteString(magic)
+	_ = binary.Write(&out, binary.LittleEndian, uint32(len(head)))
+	out.Write(head)
+	out.Write(values.Bytes())
+	return writeAtomic(path, out.Bytes())
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename it no longer exists
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("checkpoint: write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("checkpoint: sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("checkpoint: close %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// ReadHeader reads and checks a checkpoint's header, without its values.
+func ReadHeader(path string) (*Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer f.Close()
+	h, _, err := readHeader(f, path)
+	return h, err
+}
+
+func readHeader(r io.Reader, path string) (*Header, int64, error) {
+	var pre [8]byte
+	if _, err := io.ReadFull(r, pre[:]); err != nil {
+		return nil, 0, fmt.Errorf("checkpoint: %s: too short for a checkpoint: %w", path, err)
+	}
+	if string(pre[:4]) != magic {
+		return nil, 0, fmt.Errorf("checkpoint: %s is not a stage checkpoint (no %q magic)", path, magic)
+	}
+	n := binary.LittleEndian.Uint32(pre[4:])
+	if n == 0 || n > maxHeader {
+		return nil, 0, fmt.Errorf("checkpoint: %s: header of %d bytes (at most %d)", path, n, maxHeader)
+	}
+	head := make([]byte, n)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return nil, 0, fmt.Errorf("checkpoint: %s: truncated header: %w", path, err)
+	}
+	var h Header
+	dec := json.NewDecoder(bytes.NewReader(head))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil {
+		return nil, 0, fmt.Errorf("checkpoint: %s: header: %w", path, err)
+	}
+	if h.Version != version {
+		return nil, 0, fmt.Errorf("checkpoint: %s: format version %d, this trainer reads %d", path, h.Version, version)
+	}
+	var end int64
+	for i, v := range h.Variables {
+		dt, ok := dtypeByName[v.DType]
+		if !ok {
+			return nil, 0, fmt.Errorf("checkpoint: %s: variable %s: unknown dtype %q", path, v.Path, v.DType)
+		}
+		size := int64(dt.Size())
+		for _, d := range v.Dims {
+			if d < 0 || (d > 0 && size > (1<<40)/int64(d)) {
+				return nil, 0, fmt.Errorf("checkpoint: %s: variable %s: bad dimensions %v", path, v.Path, v.Dims)
+			}
+			size *= int64(d)
+		}
+		if v.Offset != end || v.Size != size {
+			return nil, 0, fmt.Errorf("checkpoint: %s: variable %d (%s) at offset %d with %d bytes, expected %d and %d", path, i, v.Path, v.Offset, v.Size, end, size)
+		}
+		end += size
+	}
+	return &h, end, nil
+}
+
+// Load restores a stage from a checkpoint written by Save for the same model
+// and stage and returns its step. Everything is checked before the stage is
+// touched (spec, stage, every variable's shape, the values' length and
+// SHA-256), so a bad file leaves the stage as it was.
+func Load(path string, st *engine.Stage) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer f.Close()
+	h, size, err := readHeader(f, path)
+	if err != nil {
+		return 0, err
+	}
+	if !reflect.DeepEqual(h.Spec, st.Spec()) {
+		return 0, fmt.Errorf("checkpoint: %s is of model %+v, the stage is of %+v", path, h.Spec, st.Spec())
+	}
+	if h.Stage != st.Info().Index {
+		return 0, fmt.Errorf("checkpoint: %s is of stage %d, not stage %d", path, h.Stage, st.Info().Index)
+	}
+	values := make([]byte, size)
+	if _, err := io.ReadFull(f, values); err != nil {
+		return 0, fmt.Errorf("checkpoint: %s: values truncated (%d bytes expected): %w", path, size, err)
+	}
+	if n, _ := f.Read(make([]byte, 1)); n != 0 {
+		return 0, fmt.Errorf("checkpoint: %s: trailing bytes after %d bytes of values", path, size)
+	}
+	sum := sha256.Sum256(values)
+	if hex.EncodeToString(sum[:]) != h.ValuesSHA256 {
+		return 0, fmt.Errorf("checkpoint: %s: values do not match their SHA-256 (corrupted file)", path)
+	}
+
+	store := st.Store()
+	type restore struct {
+		v     Variable
+		shape shapes.Shape
+		have  *model.Variable
+	}
+	plan := make([]restore, 0, len(h.Variables))
+	seen := map[string]bool{}
+	for _, v := range h.Variables {
+		if seen[v.Path] {
+			return 0, fmt.Errorf("checkpoint: %s: variable %s twice", path, v.Path)
+		}
+		seen[v.Path] = true
+		shape := shapes.Make(dtypeByName[v.DType], v.Dims...)
+		have := store.GetVariable(v.Path)
+		if have != nil && !have.Shape().Equal(shape) {
+			return 0, fmt.Errorf("checkpoint: %s: variable %s is %s, the stage has %s", path, v.Path, shape, have.Shape())
+		}
+		if have != nil && have.Trainable != v.Trainable {
+			return 0, fmt.Errorf("checkpoint: %s: variable %s trainable=%v, the stage has %v", path, v.Path, v.Trainable, have.Trainable)
+		}
+		if have == nil && v.Trainable {
+			return 0, fmt.Errorf("checkpoint: %s: parameter %s does not exist in the stage", path, v.Path)
+		}
+		plan = append(plan, restore{v: v, shape: shape, have: have})
+	}
+	for _, p := range st.Params() {
+		if !seen[p.Path()] {
+			return 0, fmt.Errorf("checkpoint: %s: parameter %s of the stage is missing", path, p.Path())
+		}
+	}
+
+	// Checked: now apply. Optimizer state that the stage has not built yet
+	// is created here, non-trainable, and found by the optimizer later.
+	for _, p := range plan {
+		t := tensors.FromShape(p.shape)
+		if err := t.MutableBytes(func(b []byte) { copy(b, values[p.v.Offset:p.v.Offset+p.v.Size]) }); err != nil {
+			return 0, fmt.Errorf("checkpoint: variable %s: %w", p.v.Path, err)
+		}
+		if p.have != nil {
+			if err := p.have.SetValue(t); err != nil {
+				return 0, fmt.Errorf("checkpoint: variable %s: %w", p.v.Path, err)
+			}
+			continue
+		}
+		store.VariableWithValue(p.v.Path, t).SetTrainable(false)
+	}
+	return h.Step, nil
+}

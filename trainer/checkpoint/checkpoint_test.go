@@ -1,0 +1,173 @@
+package checkpoint
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/spec"
+)
+
+var backend = sync.OnceValue(func() compute.Backend {
+	b, err := gobackend.New("ops_sequential")
+	if err != nil {
+		panic(err)
+	}
+	return b
+})
+
+const batch, seq = 2, 8
+
+// tiny is a compressed 3-stage model, so stages past 0 need the ids too.
+func tiny() spec.Spec {
+	return spec.Spec{Vocab: 256, DModel: 16, NLayers: 3, NHeads: 2, SeqLen: seq, CompressionRank: 4, Stages: []int{1, 1, 1}, Seed: 7}
+}
+
+func stages(t *testing.T) []*engine.Stage {
+	t.Helper()
+	opt, err := optim.NewNAdam(optim.NAdamConfig{LearningRate: 1e-2, WarmupSteps: 3, ClipNorm: 1})
+	require.NoError(t, err)
+	var out []*engine.Stage
+	for i := range tiny().Stages {
+		st, err := engine.New(backend(), tiny(), i, engine.Options{Optimizer: opt})
+		require.NoError(t, err)
+		out = append(out, st)
+	}
+	return out
+}
+
+func tokens(off int) *tensors.Tensor {
+	const text = "checkpoints resume training exactly. "
+	v := make([]int32, batch*seq)
+	for i := range v {
+		v[i] = int32(text[(off+i)%len(text)])
+	}
+	return tensors.FromFlatDataAndDimensions(v, batch, seq)
+}
+
+// step trains the pipeline one step on the data of step s and returns the loss.
+func step(t *testing.T, st []*engine.Stage, s int) float64 {
+	t.Helper()
+	in, tg := tokens(3*s), tokens(3*s+1)
+	a0, err := st[0].Forward(in, nil)
+	require.NoError(t, err)
+	a1, err := st[1].Forward(a0, in)
+	require.NoError(t, err)
+	d1, loss, err := st[2].BackwardLoss(a1, in, tg)
+	require.NoError(t, err)
+	d0, err := st[1].Backward(a0, in, d1)
+	require.NoError(t, err)
+	_, err = st[0].Backward(in, nil, d0)
+	require.NoError(t, err)
+	return loss
+}
+
+// TestResumeContinuesExactly trains 4 steps, saves every stage, trains 4 more;
+// fresh stages loaded from the files must produce the same 4 losses, bit for
+// bit (parameters and NAdam's moments and step all restored).
+func TestResumeContinuesExactly(t *testing.T) {
+	dir := t.TempDir()
+	st := stages(t)
+	for s := range 4 {
+		step(t, st, s)
+	}
+	for i, x := range st {
+		require.NoError(t, Save(filepath.Join(dir, stageFile(i)), x, 4))
+	}
+	var want []float64
+	for s := 4; s < 8; s++ {
+		want = append(want, step(t, st, s))
+	}
+
+	fresh := stages(t)
+	for i, x := range fresh {
+		got, err := Load(filepath.Join(dir, stageFile(i)), x)
+		require.NoError(t, err)
+		require.Equal(t, uint64(4), got)
+	}
+	var got []float64
+	for s := 4; s < 8; s++ {
+		got = append(got, step(t, fresh, s))
+	}
+	require.Equal(t, want, got)
+
+	// A fresh pipeline that did not resume gives other losses: the test can fail.
+	other := stages(t)
+	require.NotEqual(t, want[0], step(t, other, 4))
+
+	h, err := ReadHeader(filepath.Join(dir, stageFile(1)))
+	require.NoError(t, err)
+	require.Equal(t, 1, h.Stage)
+	require.Equal(t, uint64(4), h.Step)
+	var params, state int
+	for _, v := range h.Variables {
+		if v.Trainable {
+			params++
+		} else {
+			state++
+		}
+	}
+	require.Equal(t, len(st[1].Params()), params)
+	require.Greater(t, state, 2*params, "moments of every parameter and the step counters")
+}
+
+func stageFile(i int) string { return "stage-" + string(rune('0'+i)) + ".ckpt" }
+
+// TestLoadRefusesBadFiles checks every refusal leaves the stage untouched.
+func TestLoadRefusesBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	st := stages(t)
+	step(t, st, 0)
+	good := filepath.Join(dir, "s1.ckpt")
+	require.NoError(t, Save(good, st[1], 1))
+	data, err := os.ReadFile(good)
+	require.NoError(t, err)
+
+	target := stages(t)[1]
+	before := tensors.MustCopyFlatData[float32](target.Params()[0].MustValue())
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, b, 0o600))
+		return p
+	}
+	flipped := append([]byte(nil), data...)
+	flipped[len(flipped)-3] ^= 1
+	for want, p := range map[string]string{
+		"no such file":               filepath.Join(dir, "missing.ckpt"),
+		"not a stage checkpoint":     write("junk.ckpt", []byte("hello, world")),
+		"too short":                  write("short.ckpt", []byte("PL")),
+		"truncated header":           write("cut-header.ckpt", data[:20]),
+		"values truncated":           write("cut-values.ckpt", data[:len(data)-5]),
+		"trailing bytes":             write("long.ckpt", append(append([]byte(nil), data...), 0)),
+		"do not match their SHA-256": write("flip.ckpt", flipped),
+	} {
+		_, err := Load(p, target)
+		require.ErrorContains(t, err, want)
+	}
+	stage0 := filepath.Join(dir, "s0.ckpt")
+	require.NoError(t, Save(stage0, st[0], 1))
+	_, err = Load(stage0, target)
+	require.ErrorContains(t, err, "is of stage 0, not stage 1")
+
+	otherSpec := tiny()
+	otherSpec.Seed = 8
+	other, err := engine.New(backend(), otherSpec, 1, engine.Options{})
+	require.NoError(t, err)
+	_, err = Load(good, other)
+	require.ErrorContains(t, err, "is of model")
+
+	require.Equal(t, before, tensors.MustCopyFlatData[float32](target.Params()[0].MustValue()), "a refused load changed the stage")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.NotContains(t, e.Name(), ".tmp-", "temporary file left behind")
+	}
+}
