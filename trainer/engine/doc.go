@@ -53,6 +53,12 @@
 // one graph; the same graph applies AdamW to the parameters. The last stage
 // differentiates the real loss instead.
 //
+// For a synchronous pipeline step over microbatches, AccumulateBackward and
+// AccumulateBackwardLoss run the same backward pass but add the parameter
+// gradients into non-trainable accumulator variables (store scope
+// /accumulated) instead of updating, and ApplyAccumulated runs the optimizer
+// once with their mean and zeroes them (accumulate.go).
+//
 // Initial weights are drawn on the host from a PCG generator keyed by
 // spec.Seed and each parameter's name, and the names carry the global layer
 // index, so a stage's initial weights depend only on the seed and the layers

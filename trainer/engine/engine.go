@@ -44,18 +44,26 @@ type Optimizer interface {
 // Stage is one pipeline stage: its parameters, optimizer state and compiled
 // graphs. It is not safe for concurrent use.
 type Stage struct {
-	spec    spec.Spec
-	info    spec.Stage
-	dtype   dtypes.DType
-	store   *model.Store
-	params  []*model.Variable
-	opt     Optimizer
-	fwd     *model.Exec
-	loss    *model.Exec // last stage only
-	bwd     *model.Exec
-	grad    *model.Exec
-	stream  *model.Exec // the residual stream before compression (tests)
-	backend compute.Backend
+	spec   spec.Spec
+	info   spec.Stage
+	dtype  dtypes.DType
+	store  *model.Store
+	params []*model.Variable
+	opt    Optimizer
+	fwd    *model.Exec
+	loss   *model.Exec // last stage only
+	bwd    *model.Exec
+	grad   *model.Exec
+	acc    *model.Exec // AccumulateBackward(Loss): backward into the accumulators
+	apply  *model.Exec // ApplyAccumulated: optimizer step with the mean gradient
+	stream *model.Exec // the residual stream before compression (tests)
+	// accum are the gradient accumulators, one per trainable parameter in
+	// the store's order (non-trainable variables under /accumulated), and
+	// accumulated the number of backward passes added since the last
+	// ApplyAccumulated.
+	accum       map[*model.Variable]*model.Variable
+	accumulated int
+	backend     compute.Backend
 	// u (d×k) and tFixed (vocab×d) are the subspace basis and the fixed
 	// token table when the spec is compressed (subspace.go), else nil.
 	u, tFixed *tensors.Tensor
@@ -100,6 +108,13 @@ func New(backend compute.Backend, s spec.Spec, index int, o Options) (*Stage, er
 		return nil, err
 	}
 	if st.grad, err = model.NewExec(backend, st.store, st.gradGraph); err != nil {
+		return nil, err
+	}
+	st.initAccumulators()
+	if st.acc, err = model.NewExec(backend, st.store, st.accumulateGraph); err != nil {
+		return nil, err
+	}
+	if st.apply, err = model.NewExec(backend, st.store, st.applyGraph); err != nil {
 		return nil, err
 	}
 	if st.stream, err = model.NewExec(backend, st.store, st.streamGraph); err != nil {
@@ -434,6 +449,13 @@ func (st *Stage) output(scope *model.Scope, y, ids *Node) *Node {
 // the trainable variables (in the store's order, which the optimizer walks
 // too) and of x (nil on stage 0).
 func (st *Stage) gradients(scope *model.Scope, in []*Node) (obj *Node, params []*Node, dx *Node) {
+	obj, params, _, dx = st.gradientsOf(scope, in)
+	return obj, params, dx
+}
+
+// gradientsOf is gradients that also returns the variables of the parameter
+// gradients, in the same order.
+func (st *Stage) gradientsOf(scope *model.Scope, in []*Node) (obj *Node, params []*Node, vars []*model.Variable, dx *Node) {
 	x, ids, rest := st.split(in)
 	g := x.Graph()
 	y := st.body(scope, x, ids)
@@ -446,6 +468,7 @@ func (st *Stage) gradients(scope *model.Scope, in []*Node) (obj *Node, params []
 	for v := range scope.IterVariables() {
 		if v.Trainable && v.InUseByGraph(g) {
 			wrt = append(wrt, v.NodeValue(g))
+			vars = append(vars, v)
 		}
 	}
 	n := len(wrt)
@@ -456,7 +479,7 @@ func (st *Stage) gradients(scope *model.Scope, in []*Node) (obj *Node, params []
 	if !st.info.First {
 		dx = grads[n]
 	}
-	return obj, grads[:n], dx
+	return obj, grads[:n], vars, dx
 }
 
 // backwardGraph outputs dX (absent on stage 0), then the objective (the loss
