@@ -1,0 +1,506 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/protolearn/protolearn/trainer/data"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/link"
+	"github.com/protolearn/protolearn/trainer/payload"
+	"github.com/protolearn/protolearn/trainer/spec"
+)
+
+// Config describes a pipeline run in one process.
+type Config struct {
+	// Spec is the model; it fixes the stages.
+	Spec spec.Spec
+	// Backend runs every stage's graphs (the Go backend in ops_sequential
+	// mode, shared/notes/gomlx.md).
+	Backend compute.Backend
+	// Microbatches is M, the number of microbatches a Step splits its batch
+	// into (the batch's rows must be a multiple of M); 0 means 1.
+	Microbatches int
+	// Links are the paths between stage i and i+1, one per boundary
+	// (len(Spec.Stages)−1 of them); nil means ideal links everywhere.
+	Links []link.Config
+	// Clock times the links; nil is link.RealClock.
+	Clock link.Clock
+	// PayloadDType is the wire type of activations and gradients: payload.F32
+	// (the default when 0) or payload.BF16.
+	PayloadDType payload.DType
+	// Options are every stage's engine options.
+	Options engine.Options
+	// NewOptimizer, when set, makes each stage's optimizer (replacing
+	// Options.Optimizer): a stage's optimizer holds no state outside the
+	// stage's store, but a fresh one per stage keeps them independent.
+	NewOptimizer func(stage int) (engine.Optimizer, error)
+	// Limits bound what a stage accepts from the wire; zero fields take
+	// payload.DefaultLimits.
+	Limits payload.Limits
+}
+
+// StageTime is where one stage's time went in the last Step or Eval.
+type StageTime struct {
+	// Busy is the time spent computing: engine calls, encoding and decoding.
+	Busy time.Duration
+	// Total is the stage's wall time in the step, waiting for its
+	// neighbours included.
+	Total time.Duration
+}
+
+// BoundaryStats are the counters of the links between stage Index and
+// Index+1 since the pipeline was made.
+type BoundaryStats struct {
+	Index    int
+	Forward  link.Stats // activations, downstream
+	Backward link.Stats // gradients, upstream
+}
+
+// Pipeline is the stages of one model, each run by its own goroutine during
+// Step and Eval, joined only by emulated links. It is not safe for concurrent
+// use.
+type Pipeline struct {
+	cfg    Config
+	stages []*engine.Stage
+	pairs  []*link.Pair // pairs[i] joins stage i and i+1
+	steps  uint64       // completed steps
+	times  []StageTime
+	broken error // set by a failed Step or Eval: the links may hold stale messages
+}
+
+// New builds the stages (initialized from the spec's seed) and the links.
+func New(cfg Config) (*Pipeline, error) {
+	if err := cfg.Spec.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Backend == nil {
+		return nil, errors.New("pipeline: no backend")
+	}
+	if cfg.Microbatches == 0 {
+		cfg.Microbatches = 1
+	}
+	if cfg.Microbatches < 0 {
+		return nil, fmt.Errorf("pipeline: %d microbatches; it must be positive", cfg.Microbatches)
+	}
+	if cfg.PayloadDType == 0 {
+		cfg.PayloadDType = payload.F32
+	}
+	if cfg.PayloadDType.Size() == 0 {
+		return nil, fmt.Errorf("pipeline: payload dtype %v; use payload.F32 or payload.BF16", cfg.PayloadDType)
+	}
+	n := len(cfg.Spec.Stages)
+	if cfg.Links == nil {
+		cfg.Links = make([]link.Config, n-1)
+	}
+	if len(cfg.Links) != n-1 {
+		return nil, fmt.Errorf("pipeline: %d link configs for %d boundaries (%d stages)", len(cfg.Links), n-1, n)
+	}
+	p := &Pipeline{cfg: cfg, times: make([]StageTime, n)}
+	for i := range n {
+		o := cfg.Options
+		if cfg.NewOptimizer != nil {
+			opt, err := cfg.NewOptimizer(i)
+			if err != nil {
+				return nil, fmt.Errorf("pipeline: stage %d: optimizer: %w", i, err)
+			}
+			o.Optimizer = opt
+		}
+		st, err := engine.New(cfg.Backend, cfg.Spec, i, o)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: stage %d: %w", i, err)
+		}
+		p.stages = append(p.stages, st)
+	}
+	for i, lc := range cfg.Links {
+		pair, err := link.NewPair(lc, cfg.Clock)
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("pipeline: boundary %d→%d: %w", i, i+1, err)
+		}
+		p.pairs = append(p.pairs, pair)
+	}
+	return p, nil
+}
+
+// Stages are the pipeline's stages, stage 0 first (for checkpoints and
+// inspection; do not use them while a Step or Eval runs).
+func (p *Pipeline) Stages() []*engine.Stage { return p.stages }
+
+// Steps is the number of completed training steps.
+func (p *Pipeline) Steps() uint64 { return p.steps }
+
+// StageTimes are each stage's times in the last Step or Eval.
+func (p *Pipeline) StageTimes() []StageTime { return append([]StageTime(nil), p.times...) }
+
+// Boundaries are the byte and message counters of each boundary's links.
+func (p *Pipeline) Boundaries() []BoundaryStats {
+	out := make([]BoundaryStats, len(p.pairs))
+	for i, pr := range p.pairs {
+		out[i] = BoundaryStats{Index: i, Forward: pr.Forward.Stats(), Backward: pr.Backward.Stats()}
+	}
+	return out
+}
+
+// Close closes the links; the pipeline cannot run afterwards.
+func (p *Pipeline) Close() {
+	for _, pr := range p.pairs {
+		pr.Close()
+	}
+	if p.broken == nil {
+		p.broken = errors.New("pipeline: closed")
+	}
+}
+
+// ActivationShape is the payload shape of the activations of a microbatch of
+// rows×seq tokens, and GradientShape that of their gradients.
+func (p *Pipeline) ActivationShape(rows, seq int) payload.Shape {
+	s := p.cfg.Spec
+	return payload.Shape{
+		Kind: payload.Activations, DType: p.cfg.PayloadDType, Compressed: s.Compressed(),
+		Batch: uint32(rows), Seq: uint32(seq), Width: uint32(s.BoundaryWidth()), Vocab: uint32(s.Vocab),
+	}
+}
+
+// GradientShape: see ActivationShape.
+func (p *Pipeline) GradientShape(rows, seq int) payload.Shape {
+	sh := p.ActivationShape(rows, seq)
+	sh.Kind, sh.Vocab = payload.Gradients, 0
+	return sh
+}
+
+// Step trains on one batch with the synchronous GPipe schedule (package
+// documentation) and returns its loss: the mean over microbatches of each
+// microbatch's mean cross-entropy, taken before the update, which is the
+// batch's mean cross-entropy. Every stage makes one optimizer step.
+func (p *Pipeline) Step(ctx context.Context, b data.Batch) (float64, error) {
+	if p.broken != nil {
+		return 0, p.broken
+	}
+	m := p.cfg.Microbatches
+	if err := checkBatch(b); err != nil {
+		return 0, err
+	}
+	if b.Size%m != 0 {
+		return 0, fmt.Errorf("pipeline: batch of %d rows does not split into %d equal microbatches", b.Size, m)
+	}
+	losses := make([]float64, m)
+	err := p.run(ctx, func(ctx context.Context, s int, busy *time.Duration) error {
+		return p.trainStage(ctx, s, b, losses, busy)
+	})
+	if err != nil {
+		p.broken = fmt.Errorf("pipeline: unusable after a failed step: %w", err)
+		return 0, err
+	}
+	p.steps++
+	sum := 0.0
+	for _, l := range losses {
+		sum += l
+	}
+	return sum / float64(m), nil
+}
+
+// Eval runs the batches forward through every stage, without training, and
+// returns the mean of their mean cross-entropies. Each batch travels as one
+// microbatch (no gradient comes back).
+func (p *Pipeline) Eval(ctx context.Context, batches []data.Batch) (float64, error) {
+	if p.broken != nil {
+		return 0, p.broken
+	}
+	if len(batches) == 0 {
+		return 0, errors.New("pipeline: Eval of no batches")
+	}
+	for _, b := range batches {
+		if err := checkBatch(b); err != nil {
+			return 0, err
+		}
+	}
+	losses := make([]float64, len(batches))
+	err := p.run(ctx, func(ctx context.Context, s int, busy *time.Duration) error {
+		return p.evalStage(ctx, s, batches, losses, busy)
+	})
+	if err != nil {
+		p.broken = fmt.Errorf("pipeline: unusable after a failed eval: %w", err)
+		return 0, err
+	}
+	sum := 0.0
+	for _, l := range losses {
+		sum += l
+	}
+	return sum / float64(len(losses)), nil
+}
+
+func checkBatch(b data.Batch) error {
+	if b.Size <= 0 || b.SeqLen <= 0 || len(b.Inputs) != b.Size*b.SeqLen || len(b.Targets) != b.Size*b.SeqLen {
+		return fmt.Errorf("pipeline: malformed batch: %d rows of %d tokens, %d inputs, %d targets", b.Size, b.SeqLen, len(b.Inputs), len(b.Targets))
+	}
+	return nil
+}
+
+// run runs f for every stage, each in its own goroutine, and waits for all of
+// them. The first error cancels the others' context and is returned, wrapped
+// with its stage; errors caused by that cancellation are dropped.
+func (p *Pipeline) run(ctx context.Context, f func(ctx context.Context, s int, busy *time.Duration) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	times := make([]StageTime, len(p.stages))
+	for s := range p.stages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			err := f(ctx, s, &times[s].Busy)
+			times[s].Total = time.Since(start)
+			if err == nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			// A stage that fails because the context ended (another stage
+			// failed, or the caller's context) is not the cause.
+			if first == nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) {
+				first = fmt.Errorf("pipeline: stage %d: %w", s, err)
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	p.times = times
+	if first == nil && ctx.Err() != nil {
+		first = fmt.Errorf("pipeline: %w", ctx.Err())
+	}
+	return first
+}
+
+// trainStage is stage s's part of a GPipe step: the forwards of all
+// microbatches as they arrive (the last stage runs each microbatch's loss and
+// backward at once), then the backwards in the same order, accumulating
+// parameter gradients, then one optimizer step.
+func (p *Pipeline) trainStage(ctx context.Context, s int, b data.Batch, losses []float64, busy *time.Duration) error {
+	st := p.stages[s]
+	info := st.Info()
+	m := p.cfg.Microbatches
+	rows := b.Size / m
+	type saved struct{ in, ids *tensors.Tensor }
+	keep := make([]saved, m)
+	var err error
+	for j := range m {
+		var in, ids *tensors.Tensor
+		if info.First {
+			ids = idsTensor(b.Inputs, j, rows, b.SeqLen)
+			in = ids
+		} else if in, ids, err = p.recvActivations(ctx, s, j, rows, b.SeqLen, busy); err != nil {
+			return err
+		}
+		keep[j] = saved{in, ids}
+		t0 := time.Now()
+		if info.Last {
+			var dIn *tensors.Tensor
+			targets := idsTensor(b.Targets, j, rows, b.SeqLen)
+			if dIn, losses[j], err = st.AccumulateBackwardLoss(in, ids, targets); err != nil {
+				return fmt.Errorf("microbatch %d: backward: %w", j, err)
+			}
+			*busy += time.Since(t0)
+			if !info.First {
+				if err := p.sendGradients(s, j, dIn, busy); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		out, err := st.Forward(in, ids)
+		if err != nil {
+			return fmt.Errorf("microbatch %d: forward: %w", j, err)
+		}
+		*busy += time.Since(t0)
+		if err := p.sendActivations(s, j, out, ids, busy); err != nil {
+			return err
+		}
+	}
+	if !info.Last {
+		for j := range m {
+			dOut, err := p.recvGradients(ctx, s, j, rows, b.SeqLen, busy)
+			if err != nil {
+				return err
+			}
+			t0 := time.Now()
+			dIn, err := st.AccumulateBackward(keep[j].in, keep[j].ids, dOut)
+			if err != nil {
+				return fmt.Errorf("microbatch %d: backward: %w", j, err)
+			}
+			*busy += time.Since(t0)
+			keep[j] = saved{}
+			if !info.First {
+				if err := p.sendGradients(s, j, dIn, busy); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	t0 := time.Now()
+	if err := st.ApplyAccumulated(); err != nil {
+		return fmt.Errorf("optimizer step: %w", err)
+	}
+	*busy += time.Since(t0)
+	return nil
+}
+
+// evalStage is stage s's part of Eval.
+func (p *Pipeline) evalStage(ctx context.Context, s int, batches []data.Batch, losses []float64, busy *time.Duration) error {
+	st := p.stages[s]
+	info := st.Info()
+	for j, b := range batches {
+		var in, ids *tensors.Tensor
+		var err error
+		if info.First {
+			ids = idsTensor(b.Inputs, 0, b.Size, b.SeqLen)
+			in = ids
+		} else if in, ids, err = p.recvActivations(ctx, s, j, b.Size, b.SeqLen, busy); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if info.Last {
+			if losses[j], err = st.Loss(in, ids, idsTensor(b.Targets, 0, b.Size, b.SeqLen)); err != nil {
+				return fmt.Errorf("eval batch %d: loss: %w", j, err)
+			}
+			*busy += time.Since(t0)
+			continue
+		}
+		out, err := st.Forward(in, ids)
+		if err != nil {
+			return fmt.Errorf("eval batch %d: forward: %w", j, err)
+		}
+		*busy += time.Since(t0)
+		if err := p.sendActivations(s, j, out, ids, busy); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendActivations encodes stage s's output for microbatch j with its token
+// ids and sends it downstream.
+func (p *Pipeline) sendActivations(s, j int, out, ids *tensors.Tensor, busy *time.Duration) error {
+	t0 := time.Now()
+	dims := out.Shape().Dimensions
+	sh := p.ActivationShape(dims[0], dims[1])
+	pl := &payload.Payload{
+		Kind: sh.Kind, DType: sh.DType, Compressed: sh.Compressed, Step: p.steps, Microbatch: uint32(j),
+		Batch: sh.Batch, Seq: sh.Seq, Width: sh.Width, Vocab: sh.Vocab,
+		Data: float32s(out), IDs: tensors.MustCopyFlatData[int32](ids),
+	}
+	msg, err := payload.Encode(pl)
+	if err != nil {
+		return fmt.Errorf("microbatch %d: encoding activations for stage %d: %w", j, s+1, err)
+	}
+	*busy += time.Since(t0)
+	if _, err := p.pairs[s].Forward.Send(msg); err != nil {
+		return fmt.Errorf("microbatch %d: sending activations to stage %d: %w", j, s+1, err)
+	}
+	return nil
+}
+
+// sendGradients encodes stage s's dIn for microbatch j and sends it upstream.
+func (p *Pipeline) sendGradients(s, j int, dIn *tensors.Tensor, busy *time.Duration) error {
+	t0 := time.Now()
+	dims := dIn.Shape().Dimensions
+	sh := p.GradientShape(dims[0], dims[1])
+	pl := &payload.Payload{
+		Kind: sh.Kind, DType: sh.DType, Compressed: sh.Compressed, Step: p.steps, Microbatch: uint32(j),
+		Batch: sh.Batch, Seq: sh.Seq, Width: sh.Width, Data: float32s(dIn),
+	}
+	msg, err := payload.Encode(pl)
+	if err != nil {
+		return fmt.Errorf("microbatch %d: encoding gradients for stage %d: %w", j, s-1, err)
+	}
+	*busy += time.Since(t0)
+	if _, err := p.pairs[s-1].Backward.Send(msg); err != nil {
+		return fmt.Errorf("microbatch %d: sending gradients to stage %d: %w", j, s-1, err)
+	}
+	return nil
+}
+
+// recvActivations receives microbatch j's activations from stage s−1 and
+// checks them against what stage s expects.
+func (p *Pipeline) recvActivations(ctx context.Context, s, j, rows, seq int, busy *time.Duration) (in, ids *tensors.Tensor, err error) {
+	pl, err := p.recv(ctx, p.pairs[s-1].Forward, p.ActivationShape(rows, seq), j, busy)
+	if err != nil {
+		return nil, nil, fmt.Errorf("microbatch %d: activations from stage %d: %w", j, s-1, err)
+	}
+	return p.tensor(pl.Data, rows, seq, int(pl.Width)), tensors.FromFlatDataAndDimensions(pl.IDs, rows, seq), nil
+}
+
+// recvGradients receives microbatch j's gradients from stage s+1.
+func (p *Pipeline) recvGradients(ctx context.Context, s, j, rows, seq int, busy *time.Duration) (*tensors.Tensor, error) {
+	pl, err := p.recv(ctx, p.pairs[s].Backward, p.GradientShape(rows, seq), j, busy)
+	if err != nil {
+		return nil, fmt.Errorf("microbatch %d: gradients from stage %d: %w", j, s+1, err)
+	}
+	return p.tensor(pl.Data, rows, seq, int(pl.Width)), nil
+}
+
+// recv receives, decodes and checks one payload: its shape, and that it is
+// microbatch j of the current step.
+func (p *Pipeline) recv(ctx context.Context, l *link.Link, want payload.Shape, j int, busy *time.Duration) (*payload.Payload, error) {
+	msg, err := l.Recv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	defer func() { *busy += time.Since(t0) }()
+	pl, err := payload.Decode(msg, p.cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
+	if err := pl.Check(want); err != nil {
+		return nil, err
+	}
+	if pl.Step != p.steps || pl.Microbatch != uint32(j) {
+		return nil, fmt.Errorf("%w: step %d microbatch %d, expected step %d microbatch %d", payload.ErrShape, pl.Step, pl.Microbatch, p.steps, j)
+	}
+	return pl, nil
+}
+
+// tensor makes a [rows, seq, width] tensor of the stages' dtype from wire values.
+func (p *Pipeline) tensor(v []float32, rows, seq, width int) *tensors.Tensor {
+	if p.stages[0].DType() == dtypes.Float64 {
+		f := make([]float64, len(v))
+		for i, x := range v {
+			f[i] = float64(x)
+		}
+		return tensors.FromFlatDataAndDimensions(f, rows, seq, width)
+	}
+	return tensors.FromFlatDataAndDimensions(v, rows, seq, width)
+}
+
+// float32s are a float32 or float64 tensor's values as float32 (the wire's
+// in-memory type).
+func float32s(t *tensors.Tensor) []float32 {
+	if t.Shape().DType == dtypes.Float64 {
+		f := tensors.MustCopyFlatData[float64](t)
+		out := make([]float32, len(f))
+		for i, x := range f {
+			out[i] = float32(x)
+		}
+		return out
+	}
+	return tensors.MustCopyFlatData[float32](t)
+}
+
+// idsTensor is rows [j·rows, (j+1)·rows) of flat [batch, seq] token ids.
+func idsTensor(flat []int32, j, rows, seq int) *tensors.Tensor {
+	v := append([]int32(nil), flat[j*rows*seq:(j+1)*rows*seq]...)
+	return tensors.FromFlatDataAndDimensions(v, rows, seq)
+}
