@@ -71,11 +71,19 @@ var dtypeByName = map[string]dtypes.DType{
 	dtypes.Int64.String():   dtypes.Int64,
 }
 
-// Save writes the stage's parameters and optimizer state at step to path.
+// Save writes the stage's parameters and optimizer state at step to path;
+// not the gradient accumulators (engine.AccumulatorScope), which are zero
+// between steps: Save refuses a stage holding gradients not yet applied.
 func Save(path string, st *engine.Stage, step uint64) error {
+	if n := st.Accumulated(); n > 0 {
+		return fmt.Errorf("checkpoint: stage %d holds %d accumulated gradients not yet applied; save between steps", st.Info().Index, n)
+	}
 	h := Header{Version: version, Spec: st.Spec(), Stage: st.Info().Index, Step: step}
 	var values bytes.Buffer
 	for v := range st.Store().IterVariables() {
+		if engine.IsAccumulator(v.Path()) {
+			continue // zero between steps: not state
+		}
 		t, err := v.Value()
 		if err != nil {
 			return fmt.Errorf("checkpoint: variable %s: %w", v.Path(), err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with dot-imported ops.
@@ -25,18 +26,26 @@ import (
 // microbatches and one ApplyAccumulated make the same update as one Backward
 // on the whole batch, up to float rounding.
 //
-// The accumulators are non-trainable store variables under /accumulated, one
-// per parameter with its path and shape; they are zero between steps, so a
-// checkpoint taken between steps carries zeros for them.
+// The accumulators are non-trainable store variables under AccumulatorScope,
+// one per parameter with its path and shape, created by the first
+// accumulating call (a stage that never accumulates holds no copy of its
+// parameters). They are zero between steps and not part of the stage's
+// state: trainer/checkpoint skips them.
 
-// accumScope is the store scope of the gradient accumulators.
-const accumScope = "accumulated"
+// AccumulatorScope is the store scope of the gradient accumulators.
+const AccumulatorScope = "/accumulated"
 
-// initAccumulators creates a zero accumulator per trainable parameter.
-func (st *Stage) initAccumulators() {
+// IsAccumulator reports whether a store path is a gradient accumulator's.
+func IsAccumulator(varPath string) bool { return strings.HasPrefix(varPath, AccumulatorScope+"/") }
+
+// ensureAccumulators creates a zero accumulator per trainable parameter, once.
+func (st *Stage) ensureAccumulators() {
+	if st.accum != nil {
+		return
+	}
 	st.accum = make(map[*model.Variable]*model.Variable, len(st.params))
 	for _, p := range st.params {
-		sc := st.store.Scope(path.Join("/", accumScope, p.Scope()))
+		sc := st.store.Scope(path.Join(AccumulatorScope, p.Scope()))
 		zero := tensors.FromShape(p.Shape())
 		v := sc.VariableWithValue(p.Name(), zero).SetTrainable(false)
 		st.accum[p] = v
@@ -54,6 +63,7 @@ func (st *Stage) AccumulateBackward(in, ids, dOut *tensors.Tensor) (*tensors.Ten
 	if st.info.Last {
 		return nil, errors.New("engine: AccumulateBackward on the last stage; use AccumulateBackwardLoss with the targets")
 	}
+	st.ensureAccumulators()
 	args, err := st.args(in, ids)
 	if err != nil {
 		return nil, err
@@ -77,6 +87,7 @@ func (st *Stage) AccumulateBackwardLoss(in, ids, targets *tensors.Tensor) (dIn *
 	if !st.info.Last {
 		return nil, 0, errors.New("engine: AccumulateBackwardLoss on a stage that is not the last")
 	}
+	st.ensureAccumulators()
 	args, err := st.args(in, ids)
 	if err != nil {
 		return nil, 0, err

@@ -56,7 +56,7 @@
 // For a synchronous pipeline step over microbatches, AccumulateBackward and
 // AccumulateBackwardLoss run the same backward pass but add the parameter
 // gradients into non-trainable accumulator variables (store scope
-// /accumulated) instead of updating, and ApplyAccumulated runs the optimizer
+// AccumulatorScope, created on first use) instead of updating, and ApplyAccumulated runs the optimizer
 // once with their mean and zeroes them (accumulate.go).
 //
 // Initial weights are drawn on the host from a PCG generator keyed by

@@ -110,7 +110,6 @@ func New(backend compute.Backend, s spec.Spec, index int, o Options) (*Stage, er
 	if st.grad, err = model.NewExec(backend, st.store, st.gradGraph); err != nil {
 		return nil, err
 	}
-	st.initAccumulators()
 	if st.acc, err = model.NewExec(backend, st.store, st.accumulateGraph); err != nil {
 		return nil, err
 	}
