@@ -245,8 +245,9 @@ func checkBatch(b data.Batch) error {
 }
 
 // run runs f for every stage, each in its own goroutine, and waits for all of
-// them. The first error cancels the others' context and is returned, wrapped
-// with its stage; errors caused by that cancellation are dropped.
+// them. The first error (or panic) cancels the others' context and is
+// returned, wrapped with its stage; errors caused by that cancellation are
+// dropped.
 func (p *Pipeline) run(ctx context.Context, f func(ctx context.Context, s int, busy *time.Duration) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -261,7 +262,14 @@ func (p *Pipeline) run(ctx context.Context, f func(ctx context.Context, s int, b
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			err := f(ctx, s, &times[s].Busy)
+			err := func() (err error) {
+				defer func() {
+					if r := recover(); r != nil {
+						err = fmt.Errorf("panic: %v", r)
+					}
+				}()
+				return f(ctx, s, &times[s].Busy)
+			}()
 			times[s].Total = time.Since(start)
 			if err == nil {
 				return

@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
+	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/payload"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
@@ -422,4 +424,76 @@ func TestRealClockLatency(t *testing.T) {
 		t.Fatal("no packet was lost: the test does not exercise retransmission")
 	}
 	t.Logf("%d retransmissions; stage times of the last step: %+v", retransmits, p.StageTimes())
+}
+
+// TestFloat64Stages: float64 stages send float32 payloads; M = 2 and M = 1
+// agree up to that rounding, and the model trains.
+func TestFloat64Stages(t *testing.T) {
+	var byM [3][]float64
+	for _, m := range []int{1, 2} {
+		o := engine.Options{DType: dtypes.Float64, LearningRate: 1e-2}
+		byM[m] = train(t, newPipeline(t, Config{Spec: tinySpec(4), Microbatches: m, Options: o}), 30)
+	}
+	for i := range byM[1] {
+		if d := math.Abs(byM[1][i] - byM[2][i]); d > 1e-5*byM[1][i] {
+			t.Fatalf("step %d: M=1 loss %.12g, M=2 %.12g", i, byM[1][i], byM[2][i])
+		}
+	}
+	assertFalls(t, byM[2])
+}
+
+// TestSingleStage: a one-stage model has no links and still trains.
+func TestSingleStage(t *testing.T) {
+	s := tinySpec(0)
+	s.NLayers, s.Stages = 1, []int{1}
+	p := newPipeline(t, Config{Spec: s, Microbatches: 2})
+	if len(p.Boundaries()) != 0 {
+		t.Fatalf("%d boundaries", len(p.Boundaries()))
+	}
+	assertFalls(t, train(t, p, 30))
+	if _, err := p.Eval(context.Background(), []data.Batch{batch(1)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	good := Config{Spec: tinySpec(0), Backend: backend()}
+	for name, mut := range map[string]func(c *Config){
+		"no backend":     func(c *Config) { c.Backend = nil },
+		"bad spec":       func(c *Config) { c.Spec.NHeads = 3 },
+		"microbatches":   func(c *Config) { c.Microbatches = -1 },
+		"payload dtype":  func(c *Config) { c.PayloadDType = 9 },
+		"links count":    func(c *Config) { c.Links = []link.Config{{}} },
+		"link config":    func(c *Config) { c.Links = []link.Config{{}, {Loss: 1}} },
+		"optimizer fail": func(c *Config) { c.NewOptimizer = func(int) (engine.Optimizer, error) { return nil, errors.New("no") } },
+	} {
+		c := good
+		mut(&c)
+		if _, err := New(c); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	p, err := New(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if _, err := p.Step(context.Background(), batch(0)); err == nil {
+		t.Fatal("Step after Close did not fail")
+	}
+}
+
+// TestNAdamFactory: each stage gets its own optimizer from the factory.
+func TestNAdamFactory(t *testing.T) {
+	made := map[int]bool{}
+	p := newPipeline(t, Config{Spec: tinySpec(4), Microbatches: 2, NewOptimizer: func(stage int) (engine.Optimizer, error) {
+		made[stage] = true
+		c := optim.DefaultNAdam()
+		c.LearningRate = 1e-2
+		return optim.NewNAdam(c)
+	}})
+	if len(made) != 3 {
+		t.Fatalf("optimizers made for stages %v", made)
+	}
+	assertFalls(t, train(t, p, 30))
 }
