@@ -6,14 +6,20 @@
 // # Schedule: synchronous GPipe
 //
 // A Step splits its batch into M equal microbatches (Config.Microbatches).
-// With S = 3 stages and M = 3, time running to the right (F = forward,
-// L = the last stage's loss and backward of one microbatch, B = backward,
-// U = the one optimizer update of the step):
+// With three stages and three microbatches, one column per time unit, time
+// running to the right (Fj = forward of microbatch j, Lj = the last stage's
+// loss and backward of microbatch j, Bj = backward, U = the step's one
+// optimizer update per stage, · = waiting), if every piece took one unit:
 //
-//	stage 0  F0 F1 F2 ·········· B0 B1 B2 U
-//	stage 1     F0 F1 F2 ···· B0 B1 B2 U
-//	stage 2        L0 L1 L2 U
-//	               ──────── activations flow down, gradients up ────────
+//	time     0  1  2  3  4  5  6  7  8
+//	stage 0  F0 F1 F2 ·  ·  B0 B1 B2 U
+//	stage 1  ·  F0 F1 F2 B0 B1 B2 U
+//	stage 2  ·  ·  L0 L1 L2 U
+//
+// Activations flow down (Fj on stage s feeds Fj or Lj on s+1), gradients up
+// (Lj or Bj on s+1 feeds Bj on s). The waiting is GPipe's bubble: with S
+// stages it is about (S−1)/(M+S−1) of the step, so more microbatches shrink
+// it.
 //
 // Every stage runs the forwards of the microbatches as their activations
 // arrive and keeps each microbatch's input (and token ids) for its backward;
