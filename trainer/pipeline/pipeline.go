@@ -14,6 +14,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
+	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/payload"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
@@ -45,6 +46,17 @@ type Config struct {
 	// Limits bound what a stage accepts from the wire; zero fields take
 	// payload.DefaultLimits.
 	Limits payload.Limits
+	// Schedule is GPipe (the default) or Async1F1B (package documentation).
+	Schedule Schedule
+	// AsyncNAdam configures the optimizer Async1F1B uses when neither
+	// NewOptimizer nor Options.Optimizer is set: each stage gets
+	// optim.NewNAdam of it with β₁ = StageMomentum(AsyncNAdam.Beta1, stage,
+	// stages), so its Beta1 is the base momentum m (0 means
+	// DefaultBaseMomentum). A zero LearningRate takes Options.LearningRate
+	// (1e-3 when that is 0 too), a zero WeightDecay Options.WeightDecay; the
+	// other zero fields are filled by optim.NewNAdam (ClipNorm 0 means no
+	// clipping). GPipe ignores it.
+	AsyncNAdam optim.NAdamConfig
 }
 
 // StageTime is where one stage's time went in the last Step or Eval.
@@ -72,6 +84,12 @@ type Pipeline struct {
 	stages []*engine.Stage
 	pairs  []*link.Pair // pairs[i] joins stage i and i+1
 	steps  uint64       // completed steps
+	// updates counts each stage's optimizer updates; only stage s's
+	// goroutine writes updates[s] during a Step.
+	updates []uint64
+	// trace, when set (tests), is called by stage s's goroutine before each
+	// Async1F1B operation with the stage's update count at that moment.
+	trace  func(s int, op Op, updates uint64)
 	times  []StageTime
 	broken error // set by a failed Step or Eval: the links may hold stale messages
 }
@@ -96,14 +114,20 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.PayloadDType.Size() == 0 {
 		return nil, fmt.Errorf("pipeline: payload dtype %v; use payload.F32 or payload.BF16", cfg.PayloadDType)
 	}
+	if cfg.Schedule != GPipe && cfg.Schedule != Async1F1B {
+		return nil, fmt.Errorf("pipeline: unknown schedule %v", cfg.Schedule)
+	}
 	n := len(cfg.Spec.Stages)
+	if cfg.Schedule == Async1F1B && cfg.NewOptimizer == nil && cfg.Options.Optimizer == nil {
+		cfg.NewOptimizer = asyncNAdam(cfg, n)
+	}
 	if cfg.Links == nil {
 		cfg.Links = make([]link.Config, n-1)
 	}
 	if len(cfg.Links) != n-1 {
 		return nil, fmt.Errorf("pipeline: %d link configs for %d boundaries (%d stages)", len(cfg.Links), n-1, n)
 	}
-	p := &Pipeline{cfg: cfg, times: make([]StageTime, n)}
+	p := &Pipeline{cfg: cfg, times: make([]StageTime, n), updates: make([]uint64, n)}
 	for i := range n {
 		o := cfg.Options
 		if cfg.NewOptimizer != nil {
@@ -176,10 +200,14 @@ func (p *Pipeline) GradientShape(rows, seq int) payload.Shape {
 	return sh
 }
 
-// Step trains on one batch with the synchronous GPipe schedule (package
+// Step trains on one batch with the Config's schedule (package
 // documentation) and returns its loss: the mean over microbatches of each
-// microbatch's mean cross-entropy, taken before the update, which is the
-// batch's mean cross-entropy. Every stage makes one optimizer step.
+// microbatch's mean cross-entropy. Under GPipe every stage makes one
+// optimizer step, and the loss, taken before it, is the batch's mean
+// cross-entropy. Under Async1F1B every stage makes one update per
+// microbatch, and each microbatch's loss is taken by the last stage just
+// before its own update (after the updates of the microbatches before it);
+// every microbatch of the batch has completed when Step returns.
 func (p *Pipeline) Step(ctx context.Context, b data.Batch) (float64, error) {
 	if p.broken != nil {
 		return 0, p.broken
@@ -193,6 +221,9 @@ func (p *Pipeline) Step(ctx context.Context, b data.Batch) (float64, error) {
 	}
 	losses := make([]float64, m)
 	err := p.run(ctx, func(ctx context.Context, s int, busy *time.Duration) error {
+		if p.cfg.Schedule == Async1F1B {
+			return p.asyncStage(ctx, s, b, losses, busy)
+		}
 		return p.trainStage(ctx, s, b, losses, busy)
 	})
 	if err != nil {
@@ -361,6 +392,7 @@ func (p *Pipeline) trainStage(ctx context.Context, s int, b data.Batch, losses [
 	if err := st.ApplyAccumulated(); err != nil {
 		return fmt.Errorf("optimizer step: %w", err)
 	}
+	p.updates[s]++
 	*busy += time.Since(t0)
 	return nil
 }

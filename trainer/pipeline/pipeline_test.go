@@ -356,44 +356,48 @@ func TestErrors(t *testing.T) {
 			_, _ = p.pairs[1].Backward.Send(msg)
 		}, "stage 1", payload.ErrShape},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, sched := range []Schedule{GPipe, Async1F1B} {
+		for _, tc := range cases {
+			t.Run(sched.String()+"/"+tc.name, func(t *testing.T) {
+				done := noLeak(t)
+				p := newPipeline(t, Config{Spec: tinySpec(0), Microbatches: 2, Schedule: sched})
+				if _, err := p.Step(context.Background(), batch(0)); err != nil {
+					t.Fatal(err)
+				}
+				tc.inject(p)
+				_, err := p.Step(context.Background(), batch(1))
+				if err == nil {
+					t.Fatal("no error")
+				}
+				named := false
+				for _, st := range strings.Split(tc.stage, "|") {
+					named = named || strings.HasPrefix(err.Error(), "pipeline: "+st+":")
+				}
+				if !named || !errors.Is(err, tc.is) {
+					t.Fatalf("error %q: want %s and %v", err, tc.stage, tc.is)
+				}
+				t.Log(err)
+				done()
+				if _, err2 := p.Step(context.Background(), batch(2)); err2 == nil || !errors.Is(err2, tc.is) {
+					t.Fatalf("step after a failure: %v", err2)
+				}
+			})
+		}
+	}
+	for _, sched := range []Schedule{GPipe, Async1F1B} {
+		t.Run(sched.String()+"/cancelled", func(t *testing.T) {
 			done := noLeak(t)
-			p := newPipeline(t, Config{Spec: tinySpec(0), Microbatches: 2})
-			if _, err := p.Step(context.Background(), batch(0)); err != nil {
-				t.Fatal(err)
+			// A slow link (1 s latency, real clock) and a context that ends first.
+			p := newPipeline(t, Config{Spec: tinySpec(0), Microbatches: 2, Schedule: sched, Links: []link.Config{{Latency: time.Second}, {}}})
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			_, err := p.Step(ctx, batch(0))
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("error %v, want the context's", err)
 			}
-			tc.inject(p)
-			_, err := p.Step(context.Background(), batch(1))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			named := false
-			for _, st := range strings.Split(tc.stage, "|") {
-				named = named || strings.HasPrefix(err.Error(), "pipeline: "+st+":")
-			}
-			if !named || !errors.Is(err, tc.is) {
-				t.Fatalf("error %q: want %s and %v", err, tc.stage, tc.is)
-			}
-			t.Log(err)
 			done()
-			if _, err2 := p.Step(context.Background(), batch(2)); err2 == nil || !errors.Is(err2, tc.is) {
-				t.Fatalf("step after a failure: %v", err2)
-			}
 		})
 	}
-	t.Run("cancelled", func(t *testing.T) {
-		done := noLeak(t)
-		// A slow link (1 s latency, real clock) and a context that ends first.
-		p := newPipeline(t, Config{Spec: tinySpec(0), Microbatches: 2, Links: []link.Config{{Latency: time.Second}, {}}})
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		defer cancel()
-		_, err := p.Step(ctx, batch(0))
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("error %v, want the context's", err)
-		}
-		done()
-	})
 	t.Run("bad batch", func(t *testing.T) {
 		p := newPipeline(t, Config{Spec: tinySpec(0), Microbatches: 3})
 		if _, err := p.Step(context.Background(), batch(0)); err == nil {
@@ -466,6 +470,8 @@ func TestConfigErrors(t *testing.T) {
 		"links count":    func(c *Config) { c.Links = []link.Config{{}} },
 		"link config":    func(c *Config) { c.Links = []link.Config{{}, {Loss: 1}} },
 		"optimizer fail": func(c *Config) { c.NewOptimizer = func(int) (engine.Optimizer, error) { return nil, errors.New("no") } },
+		"schedule":       func(c *Config) { c.Schedule = 7 },
+		"async nadam":    func(c *Config) { c.Schedule, c.AsyncNAdam.Beta2 = Async1F1B, 2 },
 	} {
 		c := good
 		mut(&c)
