@@ -342,3 +342,88 @@ func TestAsyncDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// scheduleCase is one contender of the schedule comparison.
+type scheduleCase struct {
+	name string
+	cfg  func() Config
+}
+
+// scheduleCases are GPipe with its default AdamW, GPipe with NAdam at the
+// base momentum (the same optimizer family as the async path) and Async1F1B,
+// all at lr 1e-2 with M = 4, over links of the given latency on both
+// boundaries (real clock).
+func scheduleCases(latency time.Duration) []scheduleCase {
+	links := func() []link.Config { return []link.Config{{Latency: latency}, {Latency: latency}} }
+	lr := engine.Options{LearningRate: 1e-2}
+	return []scheduleCase{
+		{"gpipe-adamw", func() Config { return Config{Spec: tinySpec(4), Microbatches: 4, Links: links(), Options: lr} }},
+		{"gpipe-nadam", func() Config {
+			return Config{Spec: tinySpec(4), Microbatches: 4, Links: links(), NewOptimizer: func(int) (engine.Optimizer, error) {
+				return optim.NewNAdam(optim.NAdamConfig{LearningRate: 1e-2, Beta1: DefaultBaseMomentum})
+			}}
+		}},
+		{"async-1f1b", func() Config {
+			return Config{Spec: tinySpec(4), Microbatches: 4, Links: links(), Options: lr, Schedule: Async1F1B}
+		}},
+	}
+}
+
+// TestScheduleComparison measures, never asserts: for the same number of
+// microbatches (10 steps of M = 4) on ideal links and on links with 2 ms
+// latency under the real clock, each schedule's loss and eval loss at the end and its steps per
+// second. Async1F1B makes M updates per step where GPipe makes one, and
+// drains at the end of each Step like GPipe, so its step time has the same
+// bubble (package documentation).
+func TestScheduleComparison(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measurement")
+	}
+	const steps = 10
+	ev := []data.Batch{batch(3), batch(11)}
+	for _, c := range append(scheduleCases(0), scheduleCases(2*time.Millisecond)...) {
+		p := newPipeline(t, c.cfg())
+		if _, err := p.Step(context.Background(), batch(100)); err != nil { // compile the graphs
+			t.Fatal(err)
+		}
+		start := time.Now()
+		losses := train(t, p, steps)
+		el := time.Since(start)
+		after, err := p.Eval(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%-12s latency %v, %d microbatches (%d updates/stage): loss %.3f → %.3f, eval %.3f; %.1f steps/s (%.1f ms/step)",
+			c.name, p.cfg.Links[0].Latency, steps*4, p.Updates()[0], losses[0], losses[steps-1], after, steps/el.Seconds(), el.Seconds()*1e3/steps)
+	}
+}
+
+// BenchmarkSchedules: steps per second and the last step's loss of each
+// schedule on 2 ms links (real clock), b.N steps of M = 4 after one warm-up
+// step.
+func BenchmarkSchedules(b *testing.B) {
+	for _, c := range scheduleCases(2 * time.Millisecond) {
+		b.Run(c.name, func(b *testing.B) {
+			cfg := c.cfg()
+			cfg.Backend = backend()
+			p, err := New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			if _, err := p.Step(context.Background(), batch(100)); err != nil {
+				b.Fatal(err)
+			}
+			var loss float64
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				if loss, err = p.Step(context.Background(), batch(7*i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "steps/s")
+			b.ReportMetric(loss, "loss")
+		})
+	}
+}

@@ -34,6 +34,65 @@
 // float rounding. The loss a Step returns is the mean of the microbatch
 // losses, i.e. the batch's mean cross-entropy before the update.
 //
+// # Schedule: asynchronous 1F1B (Config.Schedule = Async1F1B)
+//
+// The stages run one-forward-one-backward without a flush: stage s of S
+// runs w = min(S−1−s, M) warm-up forwards, then alternates one forward and
+// one backward, then the remaining backwards; the exact sequence is
+// Async1F1B.Ops. With S = 3 and M = 4:
+//
+//	stage 0  F0 F1 F2 B0 F3 B1 B2 B3
+//	stage 1  F0 F1 B0 F2 B1 F3 B2 B3
+//	stage 2  F0 B0 F1 B1 F2 B2 F3 B3   (Fj takes the input, Bj the loss and backward)
+//
+// Each backward applies the stage's optimizer at once with that
+// microbatch's gradient alone (engine.Stage.Backward / BackwardLoss: no
+// accumulation), so every stage makes M updates per Step. There is no weight
+// stashing: a backward recomputes the stage's forward from the kept input
+// with the stage's CURRENT parameters, which are τ = min(j, S−1−s) updates
+// newer than those microbatch j's forward used on stage s (steady state
+// S−1−s on stage s, 0 on the last stage), and the gradient it receives was
+// computed downstream from activations of equally old upstream weights. The
+// staleness is corrected as in arXiv 2505.01099 (shared/notes/algorithms.md,
+// "Asynchronous pipeline with a Nesterov delay correction"): NAdam
+// (trainer/optim), whose update discounts the newest gradient by (1 − β₁)
+// and applies it at the momentum look-ahead, with the authors' stage-
+// dependent momentum for the no-stashing variant,
+//
+//	β₁(s) = m + (V − 1)·(0.99 − m)/S,  V = S − s
+//
+// (V is the number of weight versions stage s would keep with stashing, its
+// warm-up + 1; StageMomentum). Unless Config.NewOptimizer or
+// Options.Optimizer says otherwise, each stage gets optim.NewNAdam of
+// Config.AsyncNAdam with that β₁ (StageNAdam; base m 0.9 by default).
+//
+// Per Step: the schedule is pipelined within a Step only. Each Step splits
+// its batch into M microbatches, runs them through the schedule above and
+// drains: Step returns once every microbatch's backward has run on every
+// stage, so no microbatch is in flight between Step calls and the first
+// microbatches of a Step see less staleness (τ = min(j, S−1−s)) than the
+// steady state. The warm-up and drain bubbles therefore remain per Step, as
+// in GPipe; what Async1F1B changes is that updates happen per microbatch,
+// without waiting for the flush, and that a stage keeps at most w + 1
+// microbatch inputs instead of M. The loss a Step returns is the mean of the
+// microbatch losses, each taken by the last stage just before its own update
+// (so it mixes weights of different ages; it is not the batch's loss before
+// the Step).
+//
+// The schedule never depends on timing: each stage's sequence of operations
+// is fixed (Ops), messages on a link arrive in the order sent, and every
+// received payload must name the step and microbatch the stage expects. Two
+// runs from the same seed give the same losses bit for bit whatever the
+// links' latencies, and equal a sequential run of the same per-stage
+// sequences.
+//
+// Cost of the fixed order: a stage's next forward waits for an earlier
+// microbatch's gradient, so link latency sits on the critical path more
+// often than in GPipe, which sends all its forwards back to back. With
+// latency L per hop and negligible compute, a GPipe step of S = 3, M = 4
+// takes about 4L, an Async1F1B step about 8L (TestScheduleComparison and
+// BenchmarkSchedules measure it).
+//
 // # Wire
 //
 // Boundary i (stage i → i+1) is a link.Pair with its own link.Config
