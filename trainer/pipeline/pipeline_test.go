@@ -270,11 +270,12 @@ func TestLossFalls(t *testing.T) {
 // payload.EncodedSize bytes each; Eval only activations.
 func TestBytesPerStep(t *testing.T) {
 	for _, tc := range []struct {
-		k  int
-		dt payload.DType
-		m  int
-	}{{0, payload.F32, 2}, {4, payload.F32, 2}, {4, payload.BF16, 4}} {
-		p := newPipeline(t, Config{Spec: tinySpec(tc.k), Microbatches: tc.m, PayloadDType: tc.dt})
+		k     int
+		dt    payload.DType
+		m     int
+		sched Schedule
+	}{{0, payload.F32, 2, GPipe}, {4, payload.F32, 2, GPipe}, {4, payload.BF16, 4, GPipe}, {4, payload.F32, 4, Async1F1B}} {
+		p := newPipeline(t, Config{Spec: tinySpec(tc.k), Microbatches: tc.m, PayloadDType: tc.dt, Schedule: tc.sched})
 		act, err := payload.EncodedSize(p.ActivationShape(rows/tc.m, seq))
 		if err != nil {
 			t.Fatal(err)
