@@ -131,6 +131,16 @@ func TestLocalTrainAndResume(t *testing.T) {
 	if rows2[8].Step != 9 || rows2[8].Val != rows2[8].Val {
 		t.Errorf("last row %+v, want step 9 with a val_loss", rows2[8])
 	}
+	// Resuming is exact: the same losses as 9 steps in one run (data order and optimizer state).
+	straight := t.TempDir()
+	if logs, err := runCmd(t, nil, "--spec", "tiny", "--data", corpus, "--eval-every", "0", "--out", straight, "--quiet", "--steps", "9"); err != nil {
+		t.Fatalf("straight run: %v\n%s", err, logs)
+	}
+	for i, r := range readRows(t, filepath.Join(straight, "loss.csv")) {
+		if r.Train != rows2[i].Train {
+			t.Errorf("step %d: train loss %v resumed, %v in one run", r.Step, rows2[i].Train, r.Train)
+		}
+	}
 	h, err := checkpoint.ReadHeader(filepath.Join(out, "checkpoints", "stage-2.ckpt"))
 	if err != nil || h.Step != 9 {
 		t.Fatalf("checkpoint after resume: %+v, %v", h, err)

@@ -53,7 +53,11 @@ func (p *progress) update(step int, loss, tps float64) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.line = fmt.Sprintf("\r[%s] %d/%d loss %.4f %.0f tok/s%s", bar, step, p.total, loss, tps, eta)
+	if step == p.first {
+		p.line = fmt.Sprintf("\r[%s] %d/%d", bar, step, p.total)
+	} else {
+		p.line = fmt.Sprintf("\r[%s] %d/%d loss %.4f %.0f tok/s%s", bar, step, p.total, loss, tps, eta)
+	}
 	fmt.Fprint(p.w, "\r\033[K"+p.line)
 }
 
