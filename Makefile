@@ -39,10 +39,19 @@ export GO111MODULE = on
 ###                                  Build                                  ###
 ###############################################################################
 
-build: ## Build build/protolearnd (go rebuilds only what changed)
+build: trainer ## Build build/protolearnd and build/trainer (go rebuilds only what changed)
 	@mkdir -p $(BUILDDIR)
 	go build $(BUILD_FLAGS) -o $(BUILDDIR)/$(BINARY) ./node/cmd/$(BINARY)
 	@echo "built $(BUILDDIR)/$(BINARY) ($(VERSION))"
+
+# The trainer is built with GOEXPERIMENT=simd: GoMLX's Go backend is 2-5x faster with it. It gets
+# its own build cache entries (the first build compiles its dependencies once more).
+TRAINER_GOEXPERIMENT ?= simd
+
+trainer: ## Build build/trainer (the model trainer: `build/trainer local --help`)
+	@mkdir -p $(BUILDDIR)
+	GOEXPERIMENT=$(TRAINER_GOEXPERIMENT) go build $(BUILD_FLAGS) -o $(BUILDDIR)/trainer ./trainer/cmd/trainer
+	@echo "built $(BUILDDIR)/trainer ($(VERSION))"
 
 install: ## Install protolearnd into $(go env GOPATH)/bin
 	go install $(BUILD_FLAGS) ./node/cmd/$(BINARY)
@@ -151,5 +160,5 @@ help: ## List targets
 
 .DEFAULT_GOAL := build
 
-.PHONY: build install clean test test-race test-cover lint format proto-gen proto-check \
+.PHONY: build trainer install clean test test-race test-cover lint format proto-gen proto-check \
 	keys localnet localnet-reset localnet-stop bench bench-revenue bench-circuits help

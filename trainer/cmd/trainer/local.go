@@ -1,0 +1,527 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gomlx/compute/gobackend"
+	"github.com/spf13/cobra"
+
+	"github.com/protolearn/protolearn/trainer/data"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/link"
+	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/payload"
+	"github.com/protolearn/protolearn/trainer/pipeline"
+	"github.com/protolearn/protolearn/trainer/spec"
+)
+
+// schedules are the pipeline schedules `trainer local` accepts.
+// trainer/pipeline has no schedule field yet (it is synchronous GPipe);
+// when it grows one, pass the flag's value through in pipelineConfig.
+var schedules = []string{"gpipe"}
+
+// localFlags are `trainer local`'s flags, as given.
+type localFlags struct {
+	spec            string
+	stages          int
+	compressionRank int
+	dataDir         string
+	maxBytes        string
+	steps           int
+	batch           int
+	microbatches    int
+	lr              float64
+	warmup          int
+	weightDecay     float64
+	optimizer       string
+	schedule        string
+	linkBandwidth   string
+	linkLatency     time.Duration
+	linkLoss        float64
+	payloadDType    string
+	evalEvery       int
+	evalBatches     int
+	seed            uint64
+	out             string
+	checkpointEvery int
+	resume          bool
+	metricsAddr     string
+	quiet           bool
+}
+
+// testHooks let tests look inside a run; nil in the binary.
+type testHooks struct {
+	// beforeShutdown is called with the metrics server's base URL after the
+	// last step, before the server shuts down.
+	beforeShutdown func(metricsURL string)
+}
+
+func newLocalCmd(hooks *testHooks) *cobra.Command {
+	f := &localFlags{}
+	cmd := &cobra.Command{
+		Use:   "local",
+		Short: "Train every stage of a model in one process (GPipe over emulated links)",
+		Long: `local trains all the stages of a model in one process with trainer/pipeline:
+one goroutine per stage, joined only by emulated network links (--link-*), so the
+bytes each stage boundary carries are what a network would carry.
+
+--steps is the step count to reach: with --resume, training continues from the
+checkpoints' step up to --steps, appending to --out/loss.csv.
+
+Speed: build with GOEXPERIMENT=simd (make build does) for a 2-5x faster CPU backend.`,
+		Example: `  trainer local --spec tiny --steps 200 --out /tmp/run
+  trainer local --spec small --link-bandwidth 80Mbit --link-latency 20ms --payload bf16 --out /tmp/small
+  trainer local --spec tiny --steps 400 --out /tmp/run --resume`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLocal(cmd.Context(), cmd, f, hooks)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.spec, "spec", "tiny", "model: a preset ("+strings.Join(spec.PresetNames(), "|")+") or a JSON spec file")
+	fl.IntVar(&f.stages, "stages", 0, "override the number of stages: n_layers split evenly (0 keeps the spec's)")
+	fl.IntVar(&f.compressionRank, "compression-rank", 0, "override the subspace rank k of the boundaries (0 = raw activations); unset keeps the spec's")
+	fl.StringVar(&f.dataDir, "data", "", "directory of text files to train on (default: the Go source tree, $(go env GOROOT)/src)")
+	fl.StringVar(&f.maxBytes, "max-bytes", "64MiB", "cap on the corpus bytes loaded (e.g. 64MiB, 1000000; 0 = no cap)")
+	fl.IntVar(&f.steps, "steps", 200, "train until this step count")
+	fl.IntVar(&f.batch, "batch", 8, "sequences per step")
+	fl.IntVar(&f.microbatches, "microbatches", 2, "GPipe microbatches per step (must divide --batch)")
+	fl.Float64Var(&f.lr, "lr", 3e-3, "learning rate (peak, after warm-up)")
+	fl.IntVar(&f.warmup, "warmup", 0, "learning-rate warm-up steps (nadam only)")
+	fl.Float64Var(&f.weightDecay, "weight-decay", 0, "decoupled weight decay")
+	fl.StringVar(&f.optimizer, "optimizer", "adamw", "optimizer: adamw|nadam (nadam: warm-up, cosine decay to --steps, clipping at 1)")
+	fl.StringVar(&f.schedule, "schedule", "gpipe", "pipeline schedule: "+strings.Join(schedules, "|"))
+	fl.StringVar(&f.linkBandwidth, "link-bandwidth", "0", "bandwidth of every boundary link, e.g. 80Mbit, 1Gbit, 2.5e6 (bits/s); 0 = unlimited")
+	fl.DurationVar(&f.linkLatency, "link-latency", 0, "one-way latency of every boundary link, e.g. 20ms")
+	fl.Float64Var(&f.linkLoss, "link-loss", 0, "packet loss probability of every boundary link, in [0, 1)")
+	fl.StringVar(&f.payloadDType, "payload", "f32", "wire type of activations and gradients: f32|bf16")
+	fl.IntVar(&f.evalEvery, "eval-every", 50, "validation every N steps and at the end (0 = never)")
+	fl.IntVar(&f.evalBatches, "eval-batches", 4, "validation batches per evaluation")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed of the training data sampling")
+	fl.StringVar(&f.out, "out", "", "output directory: loss.csv, loss.png, checkpoints/stage-N.ckpt (empty: write nothing)")
+	fl.IntVar(&f.checkpointEvery, "checkpoint-every", 0, "also checkpoint every N steps (0 = only at the end)")
+	fl.BoolVar(&f.resume, "resume", false, "continue from --out/checkpoints and --out/loss.csv")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address, e.g. 127.0.0.1:9464 (default off)")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	return cmd
+}
+
+// localRun is a validated `trainer local` configuration.
+type localRun struct {
+	spec       spec.Spec
+	dataDir    string
+	maxBytes   int64
+	links      []link.Config
+	payload    payload.DType
+	newOptim   func(stage int) (engine.Optimizer, error)
+	engineOpts engine.Options
+}
+
+// validate checks the flags and resolves them, naming the flag at fault.
+func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
+	r := &localRun{}
+	s, err := loadSpec(f.spec)
+	if err != nil {
+		return nil, err
+	}
+	if f.stages < 0 {
+		return nil, fmt.Errorf("--stages %d: must be positive", f.stages)
+	}
+	if f.stages > 0 {
+		if s.NLayers%f.stages != 0 {
+			return nil, fmt.Errorf("--stages %d does not divide the spec's %d layers evenly (try one of %s)", f.stages, s.NLayers, divisors(s.NLayers))
+		}
+		s.Stages = make([]int, f.stages)
+		for i := range s.Stages {
+			s.Stages[i] = s.NLayers / f.stages
+		}
+	}
+	if cmd.Flags().Changed("compression-rank") {
+		if f.compressionRank < 0 {
+			return nil, fmt.Errorf("--compression-rank %d: must be 0 (raw) or positive", f.compressionRank)
+		}
+		s.CompressionRank = f.compressionRank
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("--spec %s: %w", f.spec, err)
+	}
+	r.spec = s
+
+	if f.schedule != "gpipe" {
+		return nil, fmt.Errorf("--schedule %q: accepted values: %s", f.schedule, strings.Join(schedules, ", "))
+	}
+	if f.steps <= 0 {
+		return nil, fmt.Errorf("--steps %d: must be positive", f.steps)
+	}
+	if f.batch <= 0 {
+		return nil, fmt.Errorf("--batch %d: must be positive", f.batch)
+	}
+	if f.microbatches <= 0 || f.batch%f.microbatches != 0 {
+		return nil, fmt.Errorf("--microbatches %d: must be positive and divide --batch %d", f.microbatches, f.batch)
+	}
+	if !(f.lr > 0) || math.IsInf(f.lr, 0) {
+		return nil, fmt.Errorf("--lr %g: must be positive", f.lr)
+	}
+	if f.warmup < 0 {
+		return nil, fmt.Errorf("--warmup %d: must not be negative", f.warmup)
+	}
+	if f.weightDecay < 0 {
+		return nil, fmt.Errorf("--weight-decay %g: must not be negative", f.weightDecay)
+	}
+	switch f.optimizer {
+	case "adamw":
+		if f.warmup > 0 {
+			return nil, errors.New("--warmup needs --optimizer nadam (the engine's AdamW keeps a constant learning rate)")
+		}
+		r.engineOpts = engine.Options{LearningRate: f.lr, WeightDecay: f.weightDecay}
+	case "nadam":
+		cfg := optim.DefaultNAdam()
+		cfg.LearningRate, cfg.WeightDecay, cfg.WarmupSteps, cfg.DecaySteps = f.lr, f.weightDecay, f.warmup, f.steps
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("--optimizer nadam: %w", err)
+		}
+		r.newOptim = func(int) (engine.Optimizer, error) { return optim.NewNAdam(cfg) }
+	default:
+		return nil, fmt.Errorf("--optimizer %q: accepted values: adamw, nadam", f.optimizer)
+	}
+	switch f.payloadDType {
+	case "f32":
+		r.payload = payload.F32
+	case "bf16":
+		r.payload = payload.BF16
+	default:
+		return nil, fmt.Errorf("--payload %q: accepted values: f32, bf16", f.payloadDType)
+	}
+	bw, err := parseBandwidth(f.linkBandwidth)
+	if err != nil {
+		return nil, fmt.Errorf("--link-bandwidth: %w", err)
+	}
+	if f.linkLatency < 0 {
+		return nil, fmt.Errorf("--link-latency %s: must not be negative", f.linkLatency)
+	}
+	if !(f.linkLoss >= 0 && f.linkLoss < 1) {
+		return nil, fmt.Errorf("--link-loss %g: must be in [0, 1)", f.linkLoss)
+	}
+	for i := 0; i < len(s.Stages)-1; i++ {
+		r.links = append(r.links, link.Config{Bandwidth: bw, Latency: f.linkLatency, Loss: f.linkLoss, Seed: uint64(i) + 1})
+	}
+	if f.evalEvery < 0 {
+		return nil, fmt.Errorf("--eval-every %d: must not be negative", f.evalEvery)
+	}
+	if f.evalEvery > 0 && f.evalBatches <= 0 {
+		return nil, fmt.Errorf("--eval-batches %d: must be positive when --eval-every is set", f.evalBatches)
+	}
+	if f.checkpointEvery < 0 {
+		return nil, fmt.Errorf("--checkpoint-every %d: must not be negative", f.checkpointEvery)
+	}
+	if f.resume && f.out == "" {
+		return nil, errors.New("--resume needs --out (the directory holding checkpoints/ and loss.csv)")
+	}
+	if r.maxBytes, err = parseBytes(f.maxBytes); err != nil {
+		return nil, fmt.Errorf("--max-bytes: %w", err)
+	}
+	r.dataDir = f.dataDir
+	if r.dataDir == "" {
+		if r.dataDir, err = data.DefaultDir(); err != nil {
+			return nil, fmt.Errorf("no default corpus (%w); pass --data DIR", err)
+		}
+	} else if st, err := os.Stat(r.dataDir); err != nil {
+		return nil, fmt.Errorf("--data %s: %w", r.dataDir, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("--data %s: not a directory", r.dataDir)
+	}
+	return r, nil
+}
+
+// loadSpec is a preset by name, or else a JSON spec file.
+func loadSpec(name string) (spec.Spec, error) {
+	if s, err := spec.Preset(name); err == nil {
+		return s, nil
+	}
+	if _, err := os.Stat(name); err != nil {
+		return spec.Spec{}, fmt.Errorf("--spec %q: not a preset (%s) nor a readable spec file", name, strings.Join(spec.PresetNames(), ", "))
+	}
+	s, err := spec.Load(name)
+	if err != nil {
+		return spec.Spec{}, fmt.Errorf("--spec %s: %w", name, err)
+	}
+	return s, nil
+}
+
+func divisors(n int) string {
+	var d []string
+	for i := 1; i <= n; i++ {
+		if n%i == 0 {
+			d = append(d, strconv.Itoa(i))
+		}
+	}
+	return strings.Join(d, ", ")
+}
+
+// parseBandwidth reads bits per second: a number ("2.5e6") or a number with
+// a unit: bit, kbit, Mbit, Gbit (also bps, kbps, Mbps, Gbps; decimal).
+func parseBandwidth(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	lower := strings.ToLower(t)
+	mult := 1.0
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{
+		{"gbit/s", 1e9},
+		{"mbit/s", 1e6},
+		{"kbit/s", 1e3},
+		{"bit/s", 1},
+		{"gbit", 1e9},
+		{"mbit", 1e6},
+		{"kbit", 1e3},
+		{"bit", 1},
+		{"gbps", 1e9},
+		{"mbps", 1e6},
+		{"kbps", 1e3},
+		{"bps", 1},
+	} {
+		if strings.HasSuffix(lower, u.suffix) {
+			t, mult = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, fmt.Errorf("%q is not a bandwidth: use bits per second (2.5e6) or a unit (80Mbit, 1Gbit, 500kbit)", s)
+	}
+	return v * mult, nil
+}
+
+// parseBytes reads a byte count: a number with an optional KiB, MiB, GiB (or
+// K, M, G, binary) suffix.
+func parseBytes(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || v < 0 || v > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a byte count: use e.g. 64MiB, 512KiB or 1000000", s)
+	}
+	return v * mult, nil
+}
+
+// runLocal trains.
+func runLocal(ctx context.Context, cmd *cobra.Command, f *localFlags, hooks *testHooks) (retErr error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r, err := f.validate(cmd)
+	if err != nil {
+		return err
+	}
+	stderr := cmd.ErrOrStderr()
+	bar := newProgress(stderr, f.steps, !f.quiet && isTerminal(stderr))
+	log := slog.New(slog.NewTextHandler(bar, nil))
+
+	t0 := time.Now()
+	corpus, err := data.Load(r.dataDir, data.Options{MaxBytes: r.maxBytes})
+	if err != nil {
+		return fmt.Errorf("--data %s: %w", r.dataDir, err)
+	}
+	st := corpus.Stats()
+	log.Info("corpus", "dir", st.Dir, "train_files", st.TrainFiles, "val_files", st.ValFiles,
+		"train_bytes", st.TrainBytes, "val_bytes", st.ValBytes, "capped", st.Capped,
+		"train_sha256", fmt.Sprintf("%x", st.TrainDigest[:8]), "load_time", time.Since(t0).Round(time.Millisecond))
+	if st.TrainBytes <= int64(r.spec.SeqLen)+1 {
+		return fmt.Errorf("--data %s: the train split has %d bytes, fewer than one %d-token window; add text files", r.dataDir, st.TrainBytes, r.spec.SeqLen+1)
+	}
+	var evalSet []data.Batch
+	if f.evalEvery > 0 {
+		if st.ValBytes <= int64(r.spec.SeqLen)+1 {
+			return fmt.Errorf("--data %s: the validation split (files picked by path hash, 5%%) has %d bytes, too few for evaluation; use a larger corpus or --eval-every 0", r.dataDir, st.ValBytes)
+		}
+		if evalSet, err = corpus.EvalBatches(r.spec.SeqLen, f.batch, f.evalBatches); err != nil {
+			return fmt.Errorf("validation batches: %w", err)
+		}
+	}
+	sampler, err := corpus.Sampler(data.Train, r.spec.SeqLen, f.batch, f.seed)
+	if err != nil {
+		return fmt.Errorf("training sampler: %w", err)
+	}
+
+	backend, err := gobackend.New("ops_sequential")
+	if err != nil {
+		return fmt.Errorf("backend: %w", err)
+	}
+	defer backend.Finalize()
+	p, err := pipeline.New(pipeline.Config{
+		Spec: r.spec, Backend: backend, Microbatches: f.microbatches, Links: r.links,
+		PayloadDType: r.payload, Options: r.engineOpts, NewOptimizer: r.newOptim,
+	})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	params := 0
+	for _, s := range p.Stages() {
+		params += s.NumParams()
+	}
+	rows := f.batch / f.microbatches
+	actual, err := payload.EncodedSize(p.ActivationShape(rows, r.spec.SeqLen))
+	if err != nil {
+		return err
+	}
+	rawShape := p.ActivationShape(rows, r.spec.SeqLen)
+	rawShape.DType, rawShape.Compressed, rawShape.Width = payload.F32, false, uint32(r.spec.DModel)
+	rawSize, err := payload.EncodedSize(rawShape)
+	if err != nil {
+		return err
+	}
+	ratio := float64(rawSize) / float64(actual)
+	log.Info("model", "spec", f.spec, "d_model", r.spec.DModel, "n_layers", r.spec.NLayers, "stages", fmt.Sprint(r.spec.Stages),
+		"compression_rank", r.spec.CompressionRank, "params", params, "payload", f.payloadDType,
+		"compression_ratio", fmt.Sprintf("%.1f", ratio), "schedule", f.schedule, "optimizer", f.optimizer,
+		"batch", f.batch, "microbatches", f.microbatches, "seq_len", r.spec.SeqLen)
+
+	var out *outputs
+	if f.out != "" {
+		if out, err = openOutputs(f.out); err != nil {
+			return err
+		}
+	}
+	start := uint64(0)
+	if f.resume {
+		if start, err = out.loadCheckpoints(p); err != nil {
+			return err
+		}
+		if err := out.truncateCSV(start); err != nil {
+			return err
+		}
+		for range start {
+			sampler.Next() // the same batches an uninterrupted run would have drawn
+		}
+		log.Info("resumed", "dir", f.out, "step", start)
+		if start >= uint64(f.steps) {
+			log.Info("nothing to do: the checkpoints are at or past --steps", "step", start, "steps", f.steps)
+			return nil
+		}
+	} else if out != nil {
+		if err := out.startCSV(); err != nil {
+			return err
+		}
+	}
+
+	var met *metrics
+	if f.metricsAddr != "" {
+		if met, err = startMetrics(f.metricsAddr, len(r.spec.Stages)); err != nil {
+			return fmt.Errorf("--metrics-addr %s: %w", f.metricsAddr, err)
+		}
+		log.Info("metrics", "url", "http://"+met.addr+"/metrics")
+		met.ratio.Set(ratio)
+		defer met.shutdown()
+	}
+
+	tokens := float64(f.batch * r.spec.SeqLen)
+	prev := p.Boundaries()
+	bar.start(int(start))
+	var lastLoss, lastVal float64
+	lastVal = math.NaN()
+	for step := start + 1; step <= uint64(f.steps); step++ {
+		b := sampler.Next()
+		t := time.Now()
+		loss, err := p.Step(ctx, b)
+		if err != nil {
+			return fmt.Errorf("step %d: %w", step, err)
+		}
+		dt := time.Since(t)
+		tps := tokens / dt.Seconds()
+		bounds := p.Boundaries()
+		var stepBytes int64
+		for i, bs := range bounds {
+			fw, bw := bs.Forward.Bytes-prev[i].Forward.Bytes, bs.Backward.Bytes-prev[i].Backward.Bytes
+			stepBytes += fw + bw
+			if met != nil {
+				met.addBytes(i, fw, bw)
+			}
+		}
+		prev = bounds
+		val := math.NaN()
+		if f.evalEvery > 0 && (step%uint64(f.evalEvery) == 0 || step == uint64(f.steps)) {
+			te := time.Now()
+			if val, err = p.Eval(ctx, evalSet); err != nil {
+				return fmt.Errorf("eval at step %d: %w", step, err)
+			}
+			lastVal = val
+			// Count the evaluation's activations in the metrics, not in the next step's row.
+			after := p.Boundaries()
+			for i := range after {
+				if met != nil {
+					met.addBytes(i, after[i].Forward.Bytes-prev[i].Forward.Bytes, after[i].Backward.Bytes-prev[i].Backward.Bytes)
+				}
+			}
+			prev = after
+			log.Info("eval", "step", step, "train_loss", round(loss), "val_loss", round(val),
+				"tokens_per_s", math.Round(tps), "bytes_per_token", round(float64(stepBytes)/tokens),
+				"eval_time", time.Since(te).Round(time.Millisecond), "elapsed", time.Since(t0).Round(time.Second))
+		}
+		lastLoss = loss
+		if met != nil {
+			met.observe(loss, val, tps, p.StageTimes())
+		}
+		if out != nil {
+			if err := out.appendRow(step, loss, val, tps, float64(stepBytes)/tokens); err != nil {
+				return err
+			}
+			if f.checkpointEvery > 0 && step%uint64(f.checkpointEvery) == 0 && step != uint64(f.steps) {
+				if err := out.saveCheckpoints(p, step); err != nil {
+					return err
+				}
+				log.Info("checkpoint", "step", step, "dir", out.ckptDir)
+			}
+		}
+		bar.update(int(step), loss, tps)
+	}
+	bar.finish()
+	if out != nil {
+		if err := out.saveCheckpoints(p, uint64(f.steps)); err != nil {
+			return err
+		}
+		if err := out.plot(); err != nil {
+			return err
+		}
+		if err := out.close(); err != nil {
+			return err
+		}
+	}
+	log.Info("done", "steps", f.steps, "train_loss", round(lastLoss), "val_loss", round(lastVal),
+		"elapsed", time.Since(t0).Round(time.Millisecond), "out", f.out)
+	if met != nil && hooks != nil && hooks.beforeShutdown != nil {
+		hooks.beforeShutdown("http://" + met.addr)
+	}
+	return nil
+}
+
+func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/data"
+)
+
+// tinyCorpus writes a few text files, one of them in the validation split.
+func tinyCorpus(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	text := strings.Repeat("the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.\n", 60)
+	train, val := 0, 0
+	for i := 0; train < 3 || val < 1; i++ {
+		name := fmt.Sprintf("doc%d.txt", i)
+		isVal := data.IsValidation(name, data.DefaultValFraction)
+		if (isVal && val >= 1) || (!isVal && train >= 3) {
+			continue
+		}
+		if isVal {
+			val++
+		} else {
+			train++
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(fmt.Sprintf("file %d\n%s", i, text)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// runCmd runs `trainer local args...` in process and returns its stderr.
+func runCmd(t *testing.T, hooks *testHooks, args ...string) (string, error) {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := newLocalCmd(hooks)
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(&stderr)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.ExecuteContext(context.Background())
+	return stderr.String(), err
+}
+
+func readRows(t *testing.T, path string) []lossRow {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(string(b), "\n"); first != csvHeader {
+		t.Fatalf("loss.csv header %q, want %q", first, csvHeader)
+	}
+	rows, err := readCSV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestLocalTrainAndResume(t *testing.T) {
+	corpus, out := tinyCorpus(t), t.TempDir()
+	common := []string{"--spec", "tiny", "--data", corpus, "--eval-every", "3", "--eval-batches", "2", "--out", out, "--quiet"}
+	logs, err := runCmd(t, nil, append(common, "--steps", "6")...)
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, logs)
+	}
+	for _, want := range []string{"msg=corpus", "train_files=3", "val_files=1", "msg=eval", "msg=done"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+	rows := readRows(t, filepath.Join(out, "loss.csv"))
+	if len(rows) != 6 {
+		t.Fatalf("%d rows, want 6", len(rows))
+	}
+	for i, r := range rows {
+		if r.Step != uint64(i+1) || !(r.Train > 0) || !(r.TokensPerS > 0) || !(r.BytesPerTk > 0) {
+			t.Errorf("row %d: %+v", i, r)
+		}
+		if hasVal := r.Val == r.Val; hasVal != (r.Step%3 == 0) {
+			t.Errorf("row %d: val_loss %v, want one exactly every 3 steps", i, r.Val)
+		}
+	}
+	f, err := os.Open(filepath.Join(out, "loss.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("loss.png: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != plotWidth || b.Dy() != plotHeight {
+		t.Errorf("loss.png is %v, want %dx%d", b, plotWidth, plotHeight)
+	}
+	for i := range 3 {
+		h, err := checkpoint.ReadHeader(filepath.Join(out, "checkpoints", fmt.Sprintf("stage-%d.ckpt", i)))
+		if err != nil || h.Step != 6 || h.Stage != i {
+			t.Fatalf("stage %d checkpoint: %+v, %v", i, h, err)
+		}
+	}
+
+	logs, err = runCmd(t, nil, append(common, "--steps", "9", "--resume")...)
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, logs)
+	}
+	if !strings.Contains(logs, "msg=resumed") || !strings.Contains(logs, "step=6") {
+		t.Errorf("resume logs:\n%s", logs)
+	}
+	rows2 := readRows(t, filepath.Join(out, "loss.csv"))
+	if len(rows2) != 9 {
+		t.Fatalf("after resume %d rows, want 9", len(rows2))
+	}
+	for i := range rows {
+		if rows2[i].Train != rows[i].Train {
+			t.Errorf("resume rewrote row %d: %+v, was %+v", i, rows2[i], rows[i])
+		}
+	}
+	if rows2[8].Step != 9 || rows2[8].Val != rows2[8].Val {
+		t.Errorf("last row %+v, want step 9 with a val_loss", rows2[8])
+	}
+	// Resuming is exact: the same losses as 9 steps in one run (data order and optimizer state).
+	straight := t.TempDir()
+	if logs, err := runCmd(t, nil, "--spec", "tiny", "--data", corpus, "--eval-every", "0", "--out", straight, "--quiet", "--steps", "9"); err != nil {
+		t.Fatalf("straight run: %v\n%s", err, logs)
+	}
+	for i, r := range readRows(t, filepath.Join(straight, "loss.csv")) {
+		if r.Train != rows2[i].Train {
+			t.Errorf("step %d: train loss %v resumed, %v in one run", r.Step, rows2[i].Train, r.Train)
+		}
+	}
+	h, err := checkpoint.ReadHeader(filepath.Join(out, "checkpoints", "stage-2.ckpt"))
+	if err != nil || h.Step != 9 {
+		t.Fatalf("checkpoint after resume: %+v, %v", h, err)
+	}
+
+	// Resuming at or past --steps does nothing and keeps the files.
+	if logs, err = runCmd(t, nil, append(common, "--steps", "9", "--resume")...); err != nil || !strings.Contains(logs, "nothing to do") {
+		t.Fatalf("resume at the end: %v\n%s", err, logs)
+	}
+	if n := len(readRows(t, filepath.Join(out, "loss.csv"))); n != 9 {
+		t.Fatalf("%d rows after a no-op resume, want 9", n)
+	}
+}
+
+func TestLocalMetrics(t *testing.T) {
+	var body, base string
+	hooks := &testHooks{beforeShutdown: func(url string) {
+		base = url
+		resp, err := http.Get(url + "/metrics")
+		if err != nil {
+			t.Errorf("GET /metrics: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+	}}
+	logs, err := runCmd(t, hooks, "--spec", "tiny", "--data", tinyCorpus(t), "--steps", "2", "--eval-every", "2",
+		"--eval-batches", "1", "--metrics-addr", "127.0.0.1:0", "--quiet")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, logs)
+	}
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("metrics served at %q", base)
+	}
+	for _, want := range []string{
+		"trainer_tokens_per_second", "trainer_train_loss", "trainer_val_loss", "trainer_steps_total 2",
+		`trainer_boundary_bytes_total{boundary="0",direction="forward"}`,
+		`trainer_boundary_bytes_total{boundary="1",direction="backward"}`,
+		"trainer_compression_ratio", `trainer_stage_step_seconds_count{stage="2"} 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if resp, err := http.Get(base + "/metrics"); err == nil {
+		resp.Body.Close()
+		t.Error("the metrics server still answers after the run")
+	}
+}
+
+func TestLocalFlagErrors(t *testing.T) {
+	corpus := tinyCorpus(t)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--spec", "huge"}, `--spec "huge": not a preset (gpu-2048, small, tiny)`},
+		{[]string{"--stages", "2"}, "--stages 2 does not divide the spec's 3 layers evenly (try one of 1, 3)"},
+		{[]string{"--data", filepath.Join(corpus, "nope")}, "--data"},
+		{[]string{"--link-bandwidth", "fast"}, `--link-bandwidth: "fast" is not a bandwidth`},
+		{[]string{"--link-loss", "1"}, "--link-loss 1: must be in [0, 1)"},
+		{[]string{"--payload", "f16"}, "--payload \"f16\": accepted values: f32, bf16"},
+		{[]string{"--schedule", "async"}, `--schedule "async": accepted values: gpipe`},
+		{[]string{"--optimizer", "sgd"}, "accepted values: adamw, nadam"},
+		{[]string{"--warmup", "10"}, "--warmup needs --optimizer nadam"},
+		{[]string{"--microbatches", "3"}, "--microbatches 3: must be positive and divide --batch 8"},
+		{[]string{"--resume"}, "--resume needs --out"},
+		{[]string{"--max-bytes", "lots"}, "--max-bytes"},
+		{[]string{"--compression-rank", "-1"}, "--compression-rank -1"},
+		{[]string{"--steps", "0"}, "--steps 0"},
+		{[]string{"--metrics-addr", "256.0.0.1:x"}, "--metrics-addr"},
+		{[]string{"--resume", "--out", t.TempDir()}, "--resume: no checkpoint"},
+		{[]string{"--bogus"}, "unknown flag: --bogus"},
+	}
+	for _, c := range cases {
+		args := append([]string{"--data", corpus, "--steps", "1", "--quiet"}, c.args...)
+		_, err := runCmd(t, nil, args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one containing %q", c.args, err, c.want)
+		}
+	}
+}
+
+func TestParseBandwidth(t *testing.T) {
+	for in, want := range map[string]float64{"80Mbit": 80e6, "1Gbit": 1e9, "500kbit": 5e5, "2.5e6": 2.5e6, "0": 0, "100 Mbps": 1e8, "10Mbit/s": 1e7} {
+		if got, err := parseBandwidth(in); err != nil || got != want {
+			t.Errorf("parseBandwidth(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "fast", "-1Mbit", "Mbit"} {
+		if _, err := parseBandwidth(in); err == nil {
+			t.Errorf("parseBandwidth(%q) accepted", in)
+		}
+	}
+	for in, want := range map[string]int64{"64MiB": 64 << 20, "512KiB": 512 << 10, "1000": 1000, "0": 0, "2G": 2 << 30} {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("parseBytes(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+}
+
+func TestPlotEmpty(t *testing.T) {
+	var b bytes.Buffer
+	if err := plotLoss(&b, nil, 200, 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(&b); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/protolearn/protolearn/trainer/pipeline"
+)
+
+// metrics is the Prometheus registry of a run and the server exposing it.
+type metrics struct {
+	addr      string // host:port actually listened on
+	srv       *http.Server
+	done      chan struct{}
+	tokens    prometheus.Gauge
+	train     prometheus.Gauge
+	val       prometheus.Gauge
+	steps     prometheus.Counter
+	bytes     *prometheus.CounterVec
+	ratio     prometheus.Gauge
+	stageTime *prometheus.HistogramVec
+}
+
+func startMetrics(addr string, stages int) (*metrics, error) {
+	reg := prometheus.NewRegistry()
+	m := &metrics{
+		tokens: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trainer_tokens_per_second", Help: "Training tokens per second in the last step.",
+		}),
+		train: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trainer_train_loss", Help: "Mean cross-entropy of the last training batch (nats/token).",
+		}),
+		val: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trainer_val_loss", Help: "Mean cross-entropy of the last validation (nats/token); NaN before the first.",
+		}),
+		steps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trainer_steps_total", Help: "Training steps completed by this process.",
+		}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trainer_boundary_bytes_total",
+			Help: "Payload bytes sent across each stage boundary (boundary i joins stage i and i+1); direction forward = activations, backward = gradients.",
+		}, []string{"boundary", "direction"}),
+		ratio: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trainer_compression_ratio",
+			Help: "Bytes a raw float32 d_model-wide activation payload would take divided by the bytes actually sent.",
+		}),
+		stageTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "trainer_stage_step_seconds", Help: "Wall time of each stage in a training step, waiting included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 18),
+		}, []string{"stage"}),
+	}
+	m.val.Set(math.NaN())
+	reg.MustRegister(m.tokens, m.train, m.val, m.steps, m.bytes, m.ratio, m.stageTime)
+	for i := 0; i < stages-1; i++ {
+		m.bytes.WithLabelValues(strconv.Itoa(i), "forward")
+		m.bytes.WithLabelValues(strconv.Itoa(i), "backward")
+	}
+	for i := range stages {
+		m.stageTime.WithLabelValues(strconv.Itoa(i))
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	m.addr = ln.Addr().String()
+	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	m.done = make(chan struct{})
+	go func() {
+		defer close(m.done)
+		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the run goes on without metrics
+		}
+	}()
+	return m, nil
+}
+
+func (m *metrics) addBytes(boundary int, forward, backward int64) {
+	b := strconv.Itoa(boundary)
+	m.bytes.WithLabelValues(b, "forward").Add(float64(forward))
+	m.bytes.WithLabelValues(b, "backward").Add(float64(backward))
+}
+
+// observe records a step; val is NaN when the step had no evaluation.
+func (m *metrics) observe(train, val, tps float64, times []pipeline.StageTime) {
+	m.steps.Inc()
+	m.train.Set(train)
+	m.tokens.Set(tps)
+	if !math.IsNaN(val) {
+		m.val.Set(val)
+	}
+	for i, t := range times {
+		m.stageTime.WithLabelValues(strconv.Itoa(i)).Observe(t.Total.Seconds())
+	}
+}
+
+func (m *metrics) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = m.srv.Shutdown(ctx)
+	<-m.done
+}
