@@ -25,9 +25,10 @@ import (
 )
 
 // schedules are the pipeline schedules `trainer local` accepts.
-// trainer/pipeline has no schedule field yet (it is synchronous GPipe);
-// when it grows one, pass the flag's value through in pipelineConfig.
-var schedules = []string{"gpipe"}
+var schedules = map[string]pipeline.Schedule{"gpipe": pipeline.GPipe, "async": pipeline.Async1F1B}
+
+// scheduleNames lists the accepted --schedule values, sorted.
+func scheduleNames() string { return "async, gpipe" }
 
 // localFlags are `trainer local`'s flags, as given.
 type localFlags struct {
@@ -99,7 +100,7 @@ Speed: build with GOEXPERIMENT=simd (make build does) for a 2-5x faster CPU back
 	fl.IntVar(&f.warmup, "warmup", 0, "learning-rate warm-up steps (nadam only)")
 	fl.Float64Var(&f.weightDecay, "weight-decay", 0, "decoupled weight decay")
 	fl.StringVar(&f.optimizer, "optimizer", "adamw", "optimizer: adamw|nadam (nadam: warm-up, cosine decay to --steps, clipping at 1)")
-	fl.StringVar(&f.schedule, "schedule", "gpipe", "pipeline schedule: "+strings.Join(schedules, "|"))
+	fl.StringVar(&f.schedule, "schedule", "gpipe", "pipeline schedule: gpipe (synchronous, one update per step) or async (1F1B, an update per microbatch, needs --optimizer nadam: NAdam with the stage-dependent momentum of the delay correction)")
 	fl.StringVar(&f.linkBandwidth, "link-bandwidth", "0", "bandwidth of every boundary link, e.g. 80Mbit, 1Gbit, 2.5e6 (bits/s); 0 = unlimited")
 	fl.DurationVar(&f.linkLatency, "link-latency", 0, "one-way latency of every boundary link, e.g. 20ms")
 	fl.Float64Var(&f.linkLoss, "link-loss", 0, "packet loss probability of every boundary link, in [0, 1)")
@@ -124,6 +125,7 @@ type localRun struct {
 	payload    payload.DType
 	newOptim   func(stage int) (engine.Optimizer, error)
 	engineOpts engine.Options
+	schedule   pipeline.Schedule
 }
 
 // validate checks the flags and resolves them, naming the flag at fault.
@@ -156,9 +158,11 @@ func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 	}
 	r.spec = s
 
-	if f.schedule != "gpipe" {
-		return nil, fmt.Errorf("--schedule %q: accepted values: %s", f.schedule, strings.Join(schedules, ", "))
+	sched, ok := schedules[f.schedule]
+	if !ok {
+		return nil, fmt.Errorf("--schedule %q: accepted values: %s", f.schedule, scheduleNames())
 	}
+	r.schedule = sched
 	if f.steps <= 0 {
 		return nil, fmt.Errorf("--steps %d: must be positive", f.steps)
 	}
@@ -182,6 +186,9 @@ func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 		if f.warmup > 0 {
 			return nil, errors.New("--warmup needs --optimizer nadam (the engine's AdamW keeps a constant learning rate)")
 		}
+		if sched == pipeline.Async1F1B {
+			return nil, errors.New("--schedule async needs --optimizer nadam (the delay correction is NAdam's per-stage momentum)")
+		}
 		r.engineOpts = engine.Options{LearningRate: f.lr, WeightDecay: f.weightDecay}
 	case "nadam":
 		cfg := optim.DefaultNAdam()
@@ -190,6 +197,10 @@ func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 			return nil, fmt.Errorf("--optimizer nadam: %w", err)
 		}
 		r.newOptim = func(int) (engine.Optimizer, error) { return optim.NewNAdam(cfg) }
+		if sched == pipeline.Async1F1B {
+			cfg.Beta1 = 0 // the base momentum: each stage gets pipeline.StageMomentum of it
+			r.newOptim = pipeline.StageNAdam(cfg, len(r.spec.Stages))
+		}
 	default:
 		return nil, fmt.Errorf("--optimizer %q: accepted values: adamw, nadam", f.optimizer)
 	}
@@ -369,7 +380,7 @@ func runLocal(ctx context.Context, cmd *cobra.Command, f *localFlags, hooks *tes
 	defer backend.Finalize()
 	p, err := pipeline.New(pipeline.Config{
 		Spec: r.spec, Backend: backend, Microbatches: f.microbatches, Links: r.links,
-		PayloadDType: r.payload, Options: r.engineOpts, NewOptimizer: r.newOptim,
+		PayloadDType: r.payload, Options: r.engineOpts, NewOptimizer: r.newOptim, Schedule: r.schedule,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -155,6 +156,29 @@ func TestLocalTrainAndResume(t *testing.T) {
 	}
 }
 
+// TestLocalAsync trains with the asynchronous 1F1B schedule and NAdam: every
+// step is written and the loss is finite.
+func TestLocalAsync(t *testing.T) {
+	corpus, out := tinyCorpus(t), t.TempDir()
+	logs, err := runCmd(t, nil, "--spec", "tiny", "--data", corpus, "--schedule", "async", "--optimizer", "nadam",
+		"--microbatches", "4", "--steps", "4", "--eval-every", "0", "--out", out, "--quiet")
+	if err != nil {
+		t.Fatalf("train: %v\n%s", err, logs)
+	}
+	if !strings.Contains(logs, "schedule=async") {
+		t.Errorf("logs lack the schedule:\n%s", logs)
+	}
+	rows := readRows(t, filepath.Join(out, "loss.csv"))
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want 4", len(rows))
+	}
+	for _, r := range rows {
+		if !(r.Train > 0) || math.IsInf(r.Train, 0) {
+			t.Errorf("step %d: train loss %v", r.Step, r.Train)
+		}
+	}
+}
+
 func TestLocalMetrics(t *testing.T) {
 	var body, base string
 	hooks := &testHooks{beforeShutdown: func(url string) {
@@ -204,7 +228,8 @@ func TestLocalFlagErrors(t *testing.T) {
 		{[]string{"--link-bandwidth", "fast"}, `--link-bandwidth: "fast" is not a bandwidth`},
 		{[]string{"--link-loss", "1"}, "--link-loss 1: must be in [0, 1)"},
 		{[]string{"--payload", "f16"}, "--payload \"f16\": accepted values: f32, bf16"},
-		{[]string{"--schedule", "async"}, `--schedule "async": accepted values: gpipe`},
+		{[]string{"--schedule", "gpipe2"}, `--schedule "gpipe2": accepted values: async, gpipe`},
+		{[]string{"--schedule", "async"}, "--schedule async needs --optimizer nadam"},
 		{[]string{"--optimizer", "sgd"}, "accepted values: adamw, nadam"},
 		{[]string{"--warmup", "10"}, "--warmup needs --optimizer nadam"},
 		{[]string{"--microbatches", "3"}, "--microbatches 3: must be positive and divide --batch 8"},
