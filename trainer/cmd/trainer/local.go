@@ -447,6 +447,10 @@ func runLocal(ctx context.Context, cmd *cobra.Command, f *localFlags, hooks *tes
 
 	tokens := float64(f.batch * r.spec.SeqLen)
 	prev := p.Boundaries()
+	elapsed := 0.0 // training seconds since step 0, evaluations excluded: loss.csv's elapsed_s
+	if out != nil {
+		elapsed = out.lastElapsed()
+	}
 	bar.start(int(start))
 	var lastLoss, lastVal float64
 	lastVal = math.NaN()
@@ -458,6 +462,7 @@ func runLocal(ctx context.Context, cmd *cobra.Command, f *localFlags, hooks *tes
 			return fmt.Errorf("step %d: %w", step, err)
 		}
 		dt := time.Since(t)
+		elapsed += dt.Seconds()
 		tps := tokens / dt.Seconds()
 		bounds := p.Boundaries()
 		var stepBytes int64
@@ -493,7 +498,7 @@ func runLocal(ctx context.Context, cmd *cobra.Command, f *localFlags, hooks *tes
 			met.observe(loss, val, tps, p.StageTimes())
 		}
 		if out != nil {
-			if err := out.appendRow(step, loss, val, tps, float64(stepBytes)/tokens); err != nil {
+			if err := out.appendRow(step, loss, val, tps, float64(stepBytes)/tokens, elapsed); err != nil {
 				return err
 			}
 			if f.checkpointEvery > 0 && step%uint64(f.checkpointEvery) == 0 && step != uint64(f.steps) {

@@ -93,6 +93,9 @@ func TestLocalTrainAndResume(t *testing.T) {
 		if hasVal := r.Val == r.Val; hasVal != (r.Step%3 == 0) {
 			t.Errorf("row %d: val_loss %v, want one exactly every 3 steps", i, r.Val)
 		}
+		if !(r.Elapsed > 0) || (i > 0 && !(r.Elapsed >= rows[i-1].Elapsed)) {
+			t.Errorf("row %d: elapsed_s %v, want positive and not decreasing", i, r.Elapsed)
+		}
 	}
 	f, err := os.Open(filepath.Join(out, "loss.png"))
 	if err != nil {
@@ -131,6 +134,10 @@ func TestLocalTrainAndResume(t *testing.T) {
 	}
 	if rows2[8].Step != 9 || rows2[8].Val != rows2[8].Val {
 		t.Errorf("last row %+v, want step 9 with a val_loss", rows2[8])
+	}
+	// elapsed_s goes on from the checkpoint's row.
+	if rows2[5].Elapsed != rows[5].Elapsed || !(rows2[6].Elapsed > rows[5].Elapsed) || !(rows2[8].Elapsed >= rows2[6].Elapsed) {
+		t.Errorf("elapsed_s after resume: %v, %v, %v (was %v at step 6)", rows2[5].Elapsed, rows2[6].Elapsed, rows2[8].Elapsed, rows[5].Elapsed)
 	}
 	// Resuming is exact: the same losses as 9 steps in one run (data order and optimizer state).
 	straight := t.TempDir()
@@ -265,6 +272,26 @@ func TestParseBandwidth(t *testing.T) {
 		if got, err := parseBytes(in); err != nil || got != want {
 			t.Errorf("parseBytes(%q) = %v, %v; want %v", in, got, err, want)
 		}
+	}
+}
+
+// TestReadOldCSV reads a loss.csv from before the elapsed_s column.
+func TestReadOldCSV(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "loss.csv")
+	old := "step,train_loss,val_loss,tokens_per_s,bytes_per_token\n1,5.000000,,100.0,9.00\n2,4.000000,4.500000,110.0,9.00\n"
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := readCSV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[1].Val != 4.5 || !math.IsNaN(rows[1].Elapsed) || !math.IsNaN(rows[0].Val) {
+		t.Fatalf("rows %+v", rows)
+	}
+	o := &outputs{rows: rows}
+	if got := o.lastElapsed(); got != 0 {
+		t.Errorf("lastElapsed of rows without elapsed_s = %v, want 0", got)
 	}
 }
 

@@ -15,7 +15,11 @@ import (
 	"github.com/protolearn/protolearn/trainer/pipeline"
 )
 
-const csvHeader = "step,train_loss,val_loss,tokens_per_s,bytes_per_token"
+// csvHeader is loss.csv's first line. elapsed_s is the training time since
+// step 0 in seconds: the steps' wall time summed, evaluations excluded (a
+// resumed run continues from the last row's). Files written before that
+// column existed (5 columns) are still read; their rows have no elapsed_s.
+const csvHeader = "step,train_loss,val_loss,tokens_per_s,bytes_per_token,elapsed_s"
 
 // outputs is a run's --out directory: loss.csv, loss.png, checkpoints/.
 type outputs struct {
@@ -24,12 +28,14 @@ type outputs struct {
 	rows                           []lossRow
 }
 
-// lossRow is one line of loss.csv; Val is NaN on steps without evaluation.
+// lossRow is one line of loss.csv; Val is NaN on steps without evaluation,
+// Elapsed NaN in rows read from a file without the elapsed_s column.
 type lossRow struct {
 	Step       uint64
 	Train, Val float64
 	TokensPerS float64
 	BytesPerTk float64
+	Elapsed    float64
 }
 
 func openOutputs(dir string) (*outputs, error) {
@@ -83,8 +89,17 @@ func (o *outputs) truncateCSV(step uint64) error {
 	return nil
 }
 
-func (o *outputs) appendRow(step uint64, train, val, tps, bpt float64) error {
-	r := lossRow{Step: step, Train: train, Val: val, TokensPerS: tps, BytesPerTk: bpt}
+// lastElapsed is the elapsed_s of the last row read back by truncateCSV, 0
+// if there is none or it has no elapsed_s.
+func (o *outputs) lastElapsed() float64 {
+	if len(o.rows) == 0 || math.IsNaN(o.rows[len(o.rows)-1].Elapsed) {
+		return 0
+	}
+	return o.rows[len(o.rows)-1].Elapsed
+}
+
+func (o *outputs) appendRow(step uint64, train, val, tps, bpt, elapsed float64) error {
+	r := lossRow{Step: step, Train: train, Val: val, TokensPerS: tps, BytesPerTk: bpt, Elapsed: elapsed}
 	o.rows = append(o.rows, r)
 	return o.writeRow(r)
 }
@@ -94,7 +109,11 @@ func (o *outputs) writeRow(r lossRow) error {
 	if !math.IsNaN(r.Val) {
 		val = strconv.FormatFloat(r.Val, 'f', 6, 64)
 	}
-	_, err := fmt.Fprintf(o.csv, "%d,%.6f,%s,%.1f,%.2f\n", r.Step, r.Train, val, r.TokensPerS, r.BytesPerTk)
+	elapsed := ""
+	if !math.IsNaN(r.Elapsed) {
+		elapsed = strconv.FormatFloat(r.Elapsed, 'f', 3, 64)
+	}
+	_, err := fmt.Fprintf(o.csv, "%d,%.6f,%s,%.1f,%.2f,%s\n", r.Step, r.Train, val, r.TokensPerS, r.BytesPerTk, elapsed)
 	return err
 }
 
@@ -118,13 +137,13 @@ func readCSV(path string) ([]lossRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(recs) == 0 || len(recs[0]) != 5 || recs[0][0] != "step" {
+	if len(recs) == 0 || (len(recs[0]) != 5 && len(recs[0]) != 6) || recs[0][0] != "step" {
 		return nil, fmt.Errorf("%s: not a loss.csv (header %q)", path, csvHeader)
 	}
 	var rows []lossRow
 	for i, rec := range recs[1:] {
 		var r lossRow
-		var errs [5]error
+		var errs [6]error
 		r.Step, errs[0] = strconv.ParseUint(rec[0], 10, 64)
 		r.Train, errs[1] = strconv.ParseFloat(rec[1], 64)
 		r.Val = math.NaN()
@@ -133,6 +152,10 @@ func readCSV(path string) ([]lossRow, error) {
 		}
 		r.TokensPerS, errs[3] = strconv.ParseFloat(rec[3], 64)
 		r.BytesPerTk, errs[4] = strconv.ParseFloat(rec[4], 64)
+		r.Elapsed = math.NaN()
+		if len(rec) == 6 && rec[5] != "" {
+			r.Elapsed, errs[5] = strconv.ParseFloat(rec[5], 64)
+		}
 		if err := errors.Join(errs[:]...); err != nil {
 			return nil, fmt.Errorf("%s: line %d: %w", path, i+2, err)
 		}

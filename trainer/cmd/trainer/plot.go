@@ -1,188 +1,27 @@
 package main
 
 import (
-	"image"
-	"image/color"
-	"image/draw"
-	"image/png"
 	"io"
-	"math"
-	"strconv"
+
+	"github.com/protolearn/protolearn/trainer/plot"
 )
 
-const (
-	plotWidth, plotHeight = 800, 500
-	fontScale             = 2 // each glyph pixel is fontScale×fontScale
-)
-
-var (
-	colBG    = color.RGBA{255, 255, 255, 255}
-	colAxis  = color.RGBA{40, 40, 40, 255}
-	colGrid  = color.RGBA{225, 225, 225, 255}
-	colTrain = color.RGBA{31, 119, 180, 255}
-	colVal   = color.RGBA{214, 39, 40, 255}
-)
-
-// glyphs is a 3×5 pixel font for the labels: rows top to bottom, 3 bits each.
-var glyphs = map[rune][5]uint8{
-	'0': {7, 5, 5, 5, 7}, '1': {2, 6, 2, 2, 7}, '2': {7, 1, 7, 4, 7}, '3': {7, 1, 7, 1, 7},
-	'4': {5, 5, 7, 1, 1}, '5': {7, 4, 7, 1, 7}, '6': {7, 4, 7, 5, 7}, '7': {7, 1, 1, 1, 1},
-	'8': {7, 5, 7, 5, 7}, '9': {7, 5, 7, 1, 7}, '.': {0, 0, 0, 0, 2}, '-': {0, 0, 7, 0, 0},
-	'a': {0, 6, 3, 5, 7}, 'e': {0, 7, 7, 4, 7}, 'i': {2, 0, 2, 2, 2}, 'l': {6, 2, 2, 2, 7},
-	'n': {0, 6, 5, 5, 5}, 'o': {0, 7, 5, 5, 7}, 'p': {0, 7, 5, 7, 4}, 'r': {0, 7, 4, 4, 4},
-	's': {0, 7, 6, 1, 7}, 't': {2, 7, 2, 2, 3}, 'v': {0, 5, 5, 5, 2}, 'k': {4, 5, 6, 5, 5},
-	' ': {},
-}
-
-// drawText writes s with its top-left corner at (x, y).
-func drawText(img *image.RGBA, x, y int, s string, c color.Color) {
-	for _, r := range s {
-		g := glyphs[r]
-		for row := range 5 {
-			for col := range 3 {
-				if g[row]&(4>>col) != 0 {
-					draw.Draw(img, image.Rect(x+col*fontScale, y+row*fontScale, x+(col+1)*fontScale, y+(row+1)*fontScale),
-						image.NewUniform(c), image.Point{}, draw.Src)
-				}
-			}
-		}
-		x += 4 * fontScale
-	}
-}
-
-func textWidth(s string) int { return len(s) * 4 * fontScale }
-
-// line draws a 2-pixel wide segment.
-func line(img *image.RGBA, x0, y0, x1, y1 int, c color.RGBA) {
-	n := max(abs(x1-x0), abs(y1-y0), 1)
-	for i := 0; i <= n; i++ {
-		x := x0 + (x1-x0)*i/n
-		y := y0 + (y1-y0)*i/n
-		for _, d := range [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
-			img.SetRGBA(x+d[0], y+d[1], c)
-		}
-	}
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
-// niceTicks returns about n round values covering [lo, hi].
-func niceTicks(lo, hi float64, n int) []float64 {
-	if hi <= lo {
-		hi = lo + 1
-	}
-	raw := (hi - lo) / float64(n)
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*mag >= raw {
-			step = m * mag
-			break
-		}
-	}
-	var ticks []float64
-	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
-		ticks = append(ticks, v)
-	}
-	return ticks
-}
-
-func formatTick(v float64) string {
-	if v == math.Trunc(v) && math.Abs(v) < 1e7 {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
-}
+const plotWidth, plotHeight = plot.Width, plot.Height
 
 // plotLoss draws the train and validation losses against the step as a
 // w×h PNG: axes with ticks, a grid and a legend.
 func plotLoss(out io.Writer, rows []lossRow, w, h int) error {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.Draw(img, img.Bounds(), image.NewUniform(colBG), image.Point{}, draw.Src)
-	left, right, top, bottom := 80, w-20, 20, h-50
-
-	x0, x1 := math.Inf(1), math.Inf(-1)
-	y0, y1 := math.Inf(1), math.Inf(-1)
-	for _, r := range rows {
-		x0, x1 = min(x0, float64(r.Step)), max(x1, float64(r.Step))
-		for _, v := range []float64{r.Train, r.Val} {
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				y0, y1 = min(y0, v), max(y1, v)
-			}
-		}
+	steps := make([]float64, len(rows))
+	train := make([]float64, len(rows))
+	val := make([]float64, len(rows))
+	for i, r := range rows {
+		steps[i], train[i], val[i] = float64(r.Step), r.Train, r.Val
 	}
-	if math.IsInf(x0, 0) {
-		x0, x1 = 0, 1
-	}
-	if math.IsInf(y0, 0) {
-		y0, y1 = 0, 1
-	}
-	if x1 <= x0 {
-		x1 = x0 + 1
-	}
-	pad := (y1 - y0) * 0.05
-	if pad == 0 {
-		pad = 0.5
-	}
-	y0, y1 = math.Max(0, y0-pad), y1+pad
-	px := func(x float64) int { return left + int(math.Round((x-x0)/(x1-x0)*float64(right-left))) }
-	py := func(y float64) int { return bottom - int(math.Round((y-y0)/(y1-y0)*float64(bottom-top))) }
-
-	for _, t := range niceTicks(x0, x1, 8) {
-		x := px(t)
-		draw.Draw(img, image.Rect(x, top, x+1, bottom), image.NewUniform(colGrid), image.Point{}, draw.Src)
-		draw.Draw(img, image.Rect(x, bottom, x+1, bottom+6), image.NewUniform(colAxis), image.Point{}, draw.Src)
-		s := formatTick(t)
-		drawText(img, x-textWidth(s)/2, bottom+10, s, colAxis)
-	}
-	for _, t := range niceTicks(y0, y1, 6) {
-		y := py(t)
-		draw.Draw(img, image.Rect(left, y, right, y+1), image.NewUniform(colGrid), image.Point{}, draw.Src)
-		draw.Draw(img, image.Rect(left-6, y, left, y+1), image.NewUniform(colAxis), image.Point{}, draw.Src)
-		s := formatTick(t)
-		drawText(img, left-10-textWidth(s), y-5, s, colAxis)
-	}
-	draw.Draw(img, image.Rect(left, top, left+2, bottom+1), image.NewUniform(colAxis), image.Point{}, draw.Src)
-	draw.Draw(img, image.Rect(left, bottom, right, bottom+2), image.NewUniform(colAxis), image.Point{}, draw.Src)
-	drawText(img, (left+right)/2-textWidth("step")/2, h-18, "step", colAxis)
-	drawText(img, 8, top, "loss", colAxis)
-
-	for _, s := range []struct {
-		val func(lossRow) float64
-		c   color.RGBA
-	}{{func(r lossRow) float64 { return r.Train }, colTrain}, {func(r lossRow) float64 { return r.Val }, colVal}} {
-		havePrev := false
-		var ppx, ppy int
-		for _, r := range rows {
-			v := s.val(r)
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				continue
-			}
-			x, y := px(float64(r.Step)), py(v)
-			if havePrev {
-				line(img, ppx, ppy, x, y, s.c)
-			} else {
-				line(img, x, y, x, y, s.c)
-			}
-			ppx, ppy, havePrev = x, y, true
-		}
-	}
-
-	// Legend, top right.
-	lx, ly := right-130, top+10
-	draw.Draw(img, image.Rect(lx-10, ly-8, right-8, ly+42), image.NewUniform(colBG), image.Point{}, draw.Src)
-	for i, e := range []struct {
-		name string
-		c    color.RGBA
-	}{{"train", colTrain}, {"val", colVal}} {
-		y := ly + i*20
-		line(img, lx, y+4, lx+30, y+4, e.c)
-		drawText(img, lx+40, y, e.name, colAxis)
-	}
-	return png.Encode(out, img)
+	return plot.Chart{
+		XLabel: "step", YLabel: "loss", Width: w, Height: h,
+		Series: []plot.Series{
+			{Name: "train", Color: plot.Palette[0], X: steps, Y: train},
+			{Name: "val", Color: plot.Palette[1], X: steps, Y: val},
+		},
+	}.Encode(out)
 }
