@@ -139,10 +139,11 @@ localnet-reset: ## Wipe .localnet/ and start a fresh localnet
 localnet-stop: ## Stop a localnet started from another shell
 	bash scripts/localnet.sh stop
 
-bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas, tile circuits; updates docs/BENCHMARKS.md
+bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas, tile circuits, trainer; updates docs/BENCHMARKS.md
 	bash scripts/bench-chain.sh
 	bash scripts/bench-revenue.sh
 	bash scripts/bench-circuits.sh
+	bash scripts/bench-trainer.sh
 
 bench-revenue: ## Only the x/shares revenue gas with 10 / 1,000 / 100,000 holders
 	bash scripts/bench-revenue.sh
@@ -150,6 +151,10 @@ bench-revenue: ## Only the x/shares revenue gas with 10 / 1,000 / 100,000 holder
 # BENCH_CIRCUIT_SHAPES="256:4" restricts the grid; BENCH_NO_DOCS=1 leaves docs/BENCHMARKS.md alone.
 bench-circuits: ## Only the tile circuits (K 256/1024/4096 × T 4/16: setup, prove, verify, sizes, RSS) and commit throughput
 	bash scripts/bench-circuits.sh
+
+# BENCH_TRAINER_STEPS (500) scales the training runs; BENCH_NO_DOCS=1 leaves docs/ alone.
+bench-trainer: ## Only the trainer: compressed vs raw boundaries, 80 Mbit/50 ms links, async vs GPipe (~15 min)
+	bash scripts/bench-trainer.sh
 
 ###############################################################################
 ###                                  Help                                   ###
@@ -161,4 +166,4 @@ help: ## List targets
 .DEFAULT_GOAL := build
 
 .PHONY: build trainer install clean test test-race test-cover lint format proto-gen proto-check \
-	keys localnet localnet-reset localnet-stop bench bench-revenue bench-circuits help
+	keys localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer help

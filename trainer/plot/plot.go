@@ -66,7 +66,7 @@ var glyphs = map[rune][5]uint8{
 	'n': {0, 6, 5, 5, 5}, 'o': {0, 7, 5, 5, 7}, 'p': {0, 7, 5, 7, 4}, 'r': {0, 7, 4, 4, 4},
 	's': {0, 7, 6, 1, 7}, 't': {2, 7, 2, 2, 3}, 'v': {0, 5, 5, 5, 2}, 'k': {4, 5, 6, 5, 5},
 	'b': {4, 4, 7, 5, 7}, 'c': {0, 7, 4, 4, 7}, 'd': {1, 1, 7, 5, 7}, 'f': {3, 4, 7, 4, 4},
-	'g': {0, 7, 4, 5, 7}, 'h': {4, 4, 7, 5, 5}, 'j': {1, 0, 1, 5, 7}, 'm': {0, 7, 7, 5, 5},
+	'g': {7, 4, 5, 5, 7}, 'h': {4, 4, 7, 5, 5}, 'j': {1, 0, 1, 5, 7}, 'm': {0, 7, 7, 5, 5},
 	'q': {0, 7, 5, 7, 1}, 'u': {0, 5, 5, 5, 7}, 'w': {0, 5, 5, 7, 7}, 'x': {0, 5, 2, 2, 5},
 	'y': {0, 5, 7, 1, 6}, 'z': {0, 7, 1, 4, 7},
 	'/': {1, 1, 2, 4, 4}, '(': {1, 2, 2, 2, 1}, ')': {4, 2, 2, 2, 4}, '=': {0, 7, 0, 7, 0},
@@ -137,7 +137,8 @@ func formatTick(v float64) string {
 	if v == math.Trunc(v) && math.Abs(v) < 1e7 {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	// Ticks are sums of a round step: drop the float noise (3.7000000000000006).
+	return strconv.FormatFloat(math.Round(v*1e9)/1e9, 'f', -1, 64)
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

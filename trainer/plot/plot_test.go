@@ -39,6 +39,9 @@ func TestNiceTicks(t *testing.T) {
 	if len(got) != 6 || got[0] != 0 || got[5] != 10 {
 		t.Errorf("niceTicks(0, 10, 5) = %v", got)
 	}
+	if got := formatTick(3.5 + 0.1 + 0.1); got != "3.7" {
+		t.Errorf("formatTick(3.7 + noise) = %q", got)
+	}
 	for _, r := range "abcdefghijklmnopqrstuvwxyz0123456789" {
 		if _, ok := glyphs[r]; !ok {
 			t.Errorf("no glyph for %q", r)

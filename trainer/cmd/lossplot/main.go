@@ -3,7 +3,8 @@
 //
 //	lossplot -out cmp.png -x elapsed_s -y val_loss "gpipe=run1/loss.csv" "async=run2/loss.csv"
 //
-// Rows whose x or y cell is empty (val_loss between evaluations) are
+// A series' name ends at the last "=" of its argument, so it may hold "="
+// (k=4) but the path may not. Rows whose x or y cell is empty (val_loss between evaluations) are
 // skipped. scripts/bench-trainer.sh draws docs/bench-trainer-*.png with it.
 package main
 
@@ -56,10 +57,11 @@ func run(args []string, stderr io.Writer) error {
 		c.YLabel = strings.ReplaceAll(*y, "_", " ")
 	}
 	for _, a := range fs.Args() {
-		name, path, ok := strings.Cut(a, "=")
-		if !ok || name == "" || path == "" {
+		i := strings.LastIndex(a, "=") // the name may hold "=", the path not
+		if i <= 0 || i == len(a)-1 {
 			return fmt.Errorf("%q: want NAME=loss.csv", a)
 		}
+		name, path := a[:i], a[i+1:]
 		xs, ys, err := readColumns(path, *x, *y)
 		if err != nil {
 			return err

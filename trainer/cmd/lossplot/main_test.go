@@ -23,7 +23,7 @@ func TestRun(t *testing.T) {
 	}
 	out := filepath.Join(dir, "out.png")
 	var stderr bytes.Buffer
-	if err := run([]string{"-out", out, "-x", "elapsed_s", "A=" + a, "B=" + b}, &stderr); err != nil {
+	if err := run([]string{"-out", out, "-x", "elapsed_s", "k=4 A=" + a, "B=" + b}, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	f, err := os.Open(out)
