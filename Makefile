@@ -153,7 +153,7 @@ bench-circuits: ## Only the tile circuits (K 256/1024/4096 × T 4/16: setup, pro
 	bash scripts/bench-circuits.sh
 
 # BENCH_TRAINER_STEPS (500) scales the training runs; BENCH_NO_DOCS=1 leaves docs/ alone.
-bench-trainer: ## Only the trainer: compressed vs raw boundaries, 80 Mbit/50 ms links, async vs GPipe (~15 min)
+bench-trainer: ## Only the trainer: compressed vs raw boundaries, 80 Mbit/50 ms links, async vs GPipe (~13 min)
 	bash scripts/bench-trainer.sh
 
 ###############################################################################
