@@ -118,11 +118,21 @@ func TestStageMomentum(t *testing.T) {
 		{0.9, 0, 1, 0.9, "single stage"},
 		{0.99, 0, 8, 0.99, "base at the ceiling"},
 	} {
-		if got := StageMomentum(tc.base, tc.stage, tc.n); math.Abs(got-tc.want) > 1e-12 {
-			t.Errorf("%s: StageMomentum(%v, %d, %d) = %v, want %v", tc.description, tc.base, tc.stage, tc.n, got, tc.want)
+		if got := StageMomentum(tc.base, tc.stage, tc.n, 1); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("%s: StageMomentum(%v, %d, %d, 1) = %v, want %v", tc.description, tc.base, tc.stage, tc.n, got, tc.want)
 		}
 	}
-	f := StageNAdam(optim.NAdamConfig{LearningRate: 1e-3}, 3)
+	// Depth 2, three stages: staleness 4, 2, 0 of at most 4, so
+	// β₁ = 0.9 + τ·0.09/5; depth 0 means 1.
+	for s, want := range []float64{0.972, 0.936, 0.9} {
+		if got := StageMomentum(0.9, s, 3, 2); math.Abs(got-want) > 1e-12 {
+			t.Errorf("depth 2 stage %d: β₁ %v, want %v", s, got, want)
+		}
+		if StageMomentum(0.9, s, 3, 0) != StageMomentum(0.9, s, 3, 1) {
+			t.Errorf("depth 0 stage %d differs from depth 1", s)
+		}
+	}
+	f := StageNAdam(optim.NAdamConfig{LearningRate: 1e-3}, 3, 1)
 	for s, want := range []float64{0.96, 0.93, 0.9} {
 		o, err := f(s)
 		if err != nil {
@@ -137,16 +147,17 @@ func TestStageMomentum(t *testing.T) {
 	}
 }
 
-// asyncByHand runs steps Async1F1B steps on fresh stages of s without links
-// or goroutines: a sequential loop that runs, round-robin, each stage's next
-// operation of Async1F1B.Ops once its input is there, with the same per-stage
-// NAdam as the pipeline's default (lr 1e-2). Each stage's results depend only
-// on its own sequence of operations and their inputs, so any such order gives
-// the pipeline's results bit for bit.
-func asyncByHand(t *testing.T, s spec.Spec, m, steps int) ([]float64, []*engine.Stage) {
+// asyncByHand runs steps Async1F1B steps at depth d on fresh stages of s
+// without links or goroutines: a sequential loop that runs, round-robin, each
+// stage's next operation of AsyncOps once its input is there, with the same
+// per-stage NAdam as the pipeline's default (lr 1e-2). Each stage's results
+// depend only on its own sequence of operations and their inputs, so any
+// such order gives the pipeline's results bit for bit. With stream the steps
+// form one sequence (Train); without, each step is its own (Step).
+func asyncByHand(t *testing.T, s spec.Spec, m, steps, d int, stream bool) ([]float64, []*engine.Stage) {
 	t.Helper()
 	n := len(s.Stages)
-	newOpt := StageNAdam(optim.NAdamConfig{LearningRate: 1e-2}, n)
+	newOpt := StageNAdam(optim.NAdamConfig{LearningRate: 1e-2}, n, d)
 	var st []*engine.Stage
 	for i := range n {
 		o, err := newOpt(i)
@@ -159,34 +170,33 @@ func asyncByHand(t *testing.T, s spec.Spec, m, steps int) ([]float64, []*engine.
 		}
 		st = append(st, x)
 	}
-	var losses []float64
-	for k := range steps {
-		b := batch(7 * k)
+	losses := make([]float64, steps)
+	// run runs the steps [first, first+k) as one sequence.
+	run := func(first, k int) {
 		r := rows / m
-		acts := make([]map[int]*tensors.Tensor, n)  // acts[s][j]: input of stage s
-		grads := make([]map[int]*tensors.Tensor, n) // grads[s][j]: dOut of stage s
-		for i := range n {
-			acts[i], grads[i] = map[int]*tensors.Tensor{}, map[int]*tensors.Tensor{}
-		}
+		acts := make([]map[int]*tensors.Tensor, n)  // acts[s][g]: input of stage s
+		grads := make([]map[int]*tensors.Tensor, n) // grads[s][g]: dOut of stage s
 		ops := make([][]Op, n)
 		for i := range n {
-			ops[i] = Async1F1B.Ops(n, i, m)
+			acts[i], grads[i] = map[int]*tensors.Tensor{}, map[int]*tensors.Tensor{}
+			ops[i] = AsyncOps(n, i, k*m, d)
 		}
-		loss := 0.0
-		for left := 2 * m * n; left > 0; {
+		for left := 2 * k * m * n; left > 0; {
 			progress := false
 			for i := range n {
 				if len(ops[i]) == 0 {
 					continue
 				}
 				op := ops[i][0]
-				j := op.Microbatch
+				g := op.Microbatch
+				step, j := first+g/m, g%m
+				b := batch(7 * step)
 				ids, tg := idsTensor(b.Inputs, j, r, seq), idsTensor(b.Targets, j, r, seq)
 				if i == 0 {
-					acts[0][j] = ids
+					acts[0][g] = ids
 				}
 				if !op.Backward {
-					in, ok := acts[i][j]
+					in, ok := acts[i][g]
 					if !ok {
 						continue
 					}
@@ -195,27 +205,27 @@ func asyncByHand(t *testing.T, s spec.Spec, m, steps int) ([]float64, []*engine.
 						if err != nil {
 							t.Fatal(err)
 						}
-						acts[i+1][j] = y
+						acts[i+1][g] = y
 					}
 				} else {
-					var d *tensors.Tensor
+					var dIn *tensors.Tensor
 					var err error
 					if i == n-1 {
 						var l float64
-						d, l, err = st[i].BackwardLoss(acts[i][j], ids, tg)
-						loss += l
+						dIn, l, err = st[i].BackwardLoss(acts[i][g], ids, tg)
+						losses[step] += l / float64(m)
 					} else {
-						dOut, ok := grads[i][j]
+						dOut, ok := grads[i][g]
 						if !ok {
 							continue
 						}
-						d, err = st[i].Backward(acts[i][j], ids, dOut)
+						dIn, err = st[i].Backward(acts[i][g], ids, dOut)
 					}
 					if err != nil {
 						t.Fatal(err)
 					}
 					if i > 0 {
-						grads[i-1][j] = d
+						grads[i-1][g] = dIn
 					}
 				}
 				ops[i] = ops[i][1:]
@@ -226,7 +236,13 @@ func asyncByHand(t *testing.T, s spec.Spec, m, steps int) ([]float64, []*engine.
 				t.Fatal("schedule deadlocks")
 			}
 		}
-		losses = append(losses, loss/float64(m))
+	}
+	if stream {
+		run(0, steps)
+	} else {
+		for k := range steps {
+			run(k, 1)
+		}
 	}
 	return losses, st
 }
@@ -241,21 +257,30 @@ func TestAsyncMatchesHandDriven(t *testing.T) {
 	single.NLayers, single.Stages = 1, []int{1}
 	slow := link.Config{Latency: time.Millisecond, Bandwidth: 50e6, Loss: 0.05, MTU: 64, Seed: 5}
 	for _, tc := range []struct {
-		name  string
-		s     spec.Spec
-		m     int
-		links []link.Config
+		name   string
+		s      spec.Spec
+		m, d   int
+		stream bool
+		links  []link.Config
 	}{
-		{"single-stage", single, 4, nil},
-		{"raw", tinySpec(0), 4, nil},
-		{"compressed", tinySpec(4), 2, nil},
-		{"compressed-slow-links", tinySpec(4), 4, []link.Config{slow, {Latency: 2 * time.Millisecond}}},
+		{"single-stage", single, 4, 1, false, nil},
+		{"raw", tinySpec(0), 4, 1, false, nil},
+		{"compressed", tinySpec(4), 2, 1, false, nil},
+		{"compressed-slow-links", tinySpec(4), 4, 1, false, []link.Config{slow, {Latency: 2 * time.Millisecond}}},
+		{"stream", tinySpec(4), 2, 1, true, nil},
+		{"stream-depth-2-slow-links", tinySpec(4), 2, 2, true, []link.Config{slow, {Latency: 2 * time.Millisecond}}},
+		{"stream-depth-3-raw", tinySpec(0), 1, 3, true, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			done := noLeak(t)
-			p := newPipeline(t, Config{Spec: tc.s, Microbatches: tc.m, Schedule: Async1F1B, Links: tc.links})
-			got := train(t, p, steps)
-			want, hand := asyncByHand(t, tc.s, tc.m, steps)
+			p := newPipeline(t, Config{Spec: tc.s, Microbatches: tc.m, Schedule: Async1F1B, Depth: tc.d, Links: tc.links})
+			var got []float64
+			if tc.stream {
+				got = trainStream(t, p, steps)
+			} else {
+				got = train(t, p, steps)
+			}
+			want, hand := asyncByHand(t, tc.s, tc.m, steps, tc.d, tc.stream)
 			for i := range steps {
 				if got[i] != want[i] {
 					t.Errorf("step %d: pipeline loss %.17g, by hand %.17g", i, got[i], want[i])

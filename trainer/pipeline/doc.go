@@ -5,7 +5,9 @@
 //
 // # Schedule: synchronous GPipe
 //
-// A Step splits its batch into M equal microbatches (Config.Microbatches).
+// A Step splits its batch into M equal microbatches (Config.Microbatches);
+// Train runs many steps, each stage going on to the next step as soon as
+// it has done its part of the last (same results as one Step per batch).
 // With three stages and three microbatches, one column per time unit, time
 // running to the right (Fj = forward of microbatch j, Lj = the last stage's
 // loss and backward of microbatch j, Bj = backward, U = the step's one
@@ -66,18 +68,29 @@
 // Options.Optimizer says otherwise, each stage gets optim.NewNAdam of
 // Config.AsyncNAdam with that β₁ (StageNAdam; base m 0.9 by default).
 //
-// Per Step: the schedule is pipelined within a Step only. Each Step splits
-// its batch into M microbatches, runs them through the schedule above and
-// drains: Step returns once every microbatch's backward has run on every
-// stage, so no microbatch is in flight between Step calls and the first
-// microbatches of a Step see less staleness (τ = min(j, S−1−s)) than the
-// steady state. The warm-up and drain bubbles therefore remain per Step, as
-// in GPipe; what Async1F1B changes is that updates happen per microbatch,
-// without waiting for the flush, and that a stage keeps at most w + 1
-// microbatch inputs instead of M. The loss a Step returns is the mean of the
-// microbatch losses, each taken by the last stage just before its own update
-// (so it mixes weights of different ages; it is not the batch's loss before
-// the Step).
+// Streams: Train runs several steps as one stream, and the 1F1B sequence
+// then runs over all their microbatches, numbered 0 … n·M−1 across the
+// steps (AsyncOps): no drain between steps, so the warm-up and drain
+// bubbles are paid once per Train, microbatches of step i+1 are in flight
+// while step i finishes, and every microbatch after the warm-up sees the
+// steady-state staleness. Step is a stream of one step: it drains, so the
+// first microbatches of each Step see less staleness (τ = min(j, S−1−s)).
+// A stream's end is a quiescent point (every microbatch's backward has run
+// on every stage): evaluations and checkpoints go there, and a run resumed
+// from a checkpoint taken at a stream's end continues exactly as the
+// uninterrupted run when both cut their streams at the same steps
+// (`trainer local` ends a stream at every evaluation and checkpoint). The
+// loss of a step is the mean of its microbatch losses, each taken by the
+// last stage just before its own update (so it mixes weights of different
+// ages; it is not the batch's loss before the step).
+//
+// Depth (Config.Depth = d): stage s runs d·(S−1−s) warm-up forwards instead
+// of S−1−s, keeping d times as many microbatches in flight. Over links
+// with latency L a stage's forward waits for the gradient of the microbatch
+// d·(S−1−s) back, a round trip of about 2(S−1−s)·L plus the downstream
+// compute; with d·(S−1−s) forwards to run meanwhile, a depth d hides round
+// trips up to d times as long as the classic 1F1B does, at d times the
+// staleness (the momentum follows it, StageMomentum).
 //
 // The schedule never depends on timing: each stage's sequence of operations
 // is fixed (Ops), messages on a link arrive in the order sent, and every
@@ -87,11 +100,14 @@
 // sequences.
 //
 // Cost of the fixed order: a stage's next forward waits for an earlier
-// microbatch's gradient, so link latency sits on the critical path more
-// often than in GPipe, which sends all its forwards back to back. With
-// latency L per hop and negligible compute, a GPipe step of S = 3, M = 4
-// takes about 4L, an Async1F1B step about 8L (TestScheduleComparison and
-// BenchmarkSchedules measure it).
+// microbatch's gradient, so within one Step link latency sits on the
+// critical path more often than in GPipe, which sends all its forwards back
+// to back. With latency L per hop and negligible compute, a GPipe step of
+// S = 3, M = 4 takes about 4L, an Async1F1B Step about 8L
+// (TestScheduleComparison and BenchmarkSchedules measure it). Streams and
+// depth are what remove that cost: over many steps the async stream runs
+// d·(S−1−s)+1 microbatches per round trip on stage s where GPipe pays every
+// step's 2(S−1) latencies.
 //
 // # Wire
 //

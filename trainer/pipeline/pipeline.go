@@ -48,10 +48,15 @@ type Config struct {
 	Limits payload.Limits
 	// Schedule is GPipe (the default) or Async1F1B (package documentation).
 	Schedule Schedule
+	// Depth is Async1F1B's depth d (AsyncOps): stage s runs d·(S−1−s)
+	// warm-up forwards, so d times the classic 1F1B's microbatches are in
+	// flight (to cover slow links' round trips) at d times the staleness;
+	// 0 means 1. GPipe ignores it.
+	Depth int
 	// AsyncNAdam configures the optimizer Async1F1B uses when neither
 	// NewOptimizer nor Options.Optimizer is set: each stage gets
 	// optim.NewNAdam of it with β₁ = StageMomentum(AsyncNAdam.Beta1, stage,
-	// stages), so its Beta1 is the base momentum m (0 means
+	// stages, Depth), so its Beta1 is the base momentum m (0 means
 	// DefaultBaseMomentum). A zero LearningRate takes Options.LearningRate
 	// (1e-3 when that is 0 too), a zero WeightDecay Options.WeightDecay; the
 	// other zero fields are filled by optim.NewNAdam (ClipNorm 0 means no
@@ -116,6 +121,12 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	if cfg.Schedule != GPipe && cfg.Schedule != Async1F1B {
 		return nil, fmt.Errorf("pipeline: unknown schedule %v", cfg.Schedule)
+	}
+	if cfg.Depth == 0 {
+		cfg.Depth = 1
+	}
+	if cfg.Depth < 0 {
+		return nil, fmt.Errorf("pipeline: depth %d; it must be positive (1 is the classic 1F1B)", cfg.Depth)
 	}
 	n := len(cfg.Spec.Stages)
 	if cfg.Schedule == Async1F1B && cfg.NewOptimizer == nil && cfg.Options.Optimizer == nil {
@@ -212,30 +223,17 @@ func (p *Pipeline) Step(ctx context.Context, b data.Batch) (float64, error) {
 	if p.broken != nil {
 		return 0, p.broken
 	}
-	m := p.cfg.Microbatches
 	if err := checkBatch(b); err != nil {
 		return 0, err
 	}
-	if b.Size%m != 0 {
-		return 0, fmt.Errorf("pipeline: batch of %d rows does not split into %d equal microbatches", b.Size, m)
+	if b.Size%p.cfg.Microbatches != 0 {
+		return 0, fmt.Errorf("pipeline: batch of %d rows does not split into %d equal microbatches", b.Size, p.cfg.Microbatches)
 	}
-	losses := make([]float64, m)
-	err := p.run(ctx, func(ctx context.Context, s int, busy *time.Duration) error {
-		if p.cfg.Schedule == Async1F1B {
-			return p.asyncStage(ctx, s, b, losses, busy)
-		}
-		return p.trainStage(ctx, s, b, losses, busy)
-	})
+	losses, err := p.Train(ctx, 1, func() (data.Batch, error) { return b, nil }, nil)
 	if err != nil {
-		p.broken = fmt.Errorf("pipeline: unusable after a failed step: %w", err)
 		return 0, err
 	}
-	p.steps++
-	sum := 0.0
-	for _, l := range losses {
-		sum += l
-	}
-	return sum / float64(m), nil
+	return losses[0], nil
 }
 
 // Eval runs the batches forward through every stage, without training, and
@@ -327,7 +325,7 @@ func (p *Pipeline) run(ctx context.Context, f func(ctx context.Context, s int, b
 // microbatches as they arrive (the last stage runs each microbatch's loss and
 // backward at once), then the backwards in the same order, accumulating
 // parameter gradients, then one optimizer step.
-func (p *Pipeline) trainStage(ctx context.Context, s int, b data.Batch, losses []float64, busy *time.Duration) error {
+func (p *Pipeline) trainStage(ctx context.Context, s int, b data.Batch, step uint64, losses []float64, busy *time.Duration) error {
 	st := p.stages[s]
 	info := st.Info()
 	m := p.cfg.Microbatches
@@ -340,7 +338,7 @@ func (p *Pipeline) trainStage(ctx context.Context, s int, b data.Batch, losses [
 		if info.First {
 			ids = idsTensor(b.Inputs, j, rows, b.SeqLen)
 			in = ids
-		} else if in, ids, err = p.recvActivations(ctx, s, j, rows, b.SeqLen, busy); err != nil {
+		} else if in, ids, err = p.recvActivations(ctx, s, step, j, rows, b.SeqLen, busy); err != nil {
 			return err
 		}
 		keep[j] = saved{in, ids}
@@ -349,11 +347,11 @@ func (p *Pipeline) trainStage(ctx context.Context, s int, b data.Batch, losses [
 			var dIn *tensors.Tensor
 			targets := idsTensor(b.Targets, j, rows, b.SeqLen)
 			if dIn, losses[j], err = st.AccumulateBackwardLoss(in, ids, targets); err != nil {
-				return fmt.Errorf("microbatch %d: backward: %w", j, err)
+				return fmt.Errorf("step %d microbatch %d: backward: %w", step, j, err)
 			}
 			*busy += time.Since(t0)
 			if !info.First {
-				if err := p.sendGradients(s, j, dIn, busy); err != nil {
+				if err := p.sendGradients(s, step, j, dIn, busy); err != nil {
 					return err
 				}
 			}
@@ -361,28 +359,28 @@ func (p *Pipeline) trainStage(ctx context.Context, s int, b data.Batch, losses [
 		}
 		out, err := st.Forward(in, ids)
 		if err != nil {
-			return fmt.Errorf("microbatch %d: forward: %w", j, err)
+			return fmt.Errorf("step %d microbatch %d: forward: %w", step, j, err)
 		}
 		*busy += time.Since(t0)
-		if err := p.sendActivations(s, j, out, ids, busy); err != nil {
+		if err := p.sendActivations(s, step, j, out, ids, busy); err != nil {
 			return err
 		}
 	}
 	if !info.Last {
 		for j := range m {
-			dOut, err := p.recvGradients(ctx, s, j, rows, b.SeqLen, busy)
+			dOut, err := p.recvGradients(ctx, s, step, j, rows, b.SeqLen, busy)
 			if err != nil {
 				return err
 			}
 			t0 := time.Now()
 			dIn, err := st.AccumulateBackward(keep[j].in, keep[j].ids, dOut)
 			if err != nil {
-				return fmt.Errorf("microbatch %d: backward: %w", j, err)
+				return fmt.Errorf("step %d microbatch %d: backward: %w", step, j, err)
 			}
 			*busy += time.Since(t0)
 			keep[j] = saved{}
 			if !info.First {
-				if err := p.sendGradients(s, j, dIn, busy); err != nil {
+				if err := p.sendGradients(s, step, j, dIn, busy); err != nil {
 					return err
 				}
 			}
@@ -390,7 +388,7 @@ func (p *Pipeline) trainStage(ctx context.Context, s int, b data.Batch, losses [
 	}
 	t0 := time.Now()
 	if err := st.ApplyAccumulated(); err != nil {
-		return fmt.Errorf("optimizer step: %w", err)
+		return fmt.Errorf("step %d: optimizer step: %w", step, err)
 	}
 	p.updates[s]++
 	*busy += time.Since(t0)
@@ -407,7 +405,7 @@ func (p *Pipeline) evalStage(ctx context.Context, s int, batches []data.Batch, l
 		if info.First {
 			ids = idsTensor(b.Inputs, 0, b.Size, b.SeqLen)
 			in = ids
-		} else if in, ids, err = p.recvActivations(ctx, s, j, b.Size, b.SeqLen, busy); err != nil {
+		} else if in, ids, err = p.recvActivations(ctx, s, p.steps, j, b.Size, b.SeqLen, busy); err != nil {
 			return err
 		}
 		t0 := time.Now()
@@ -423,7 +421,7 @@ func (p *Pipeline) evalStage(ctx context.Context, s int, batches []data.Batch, l
 			return fmt.Errorf("eval batch %d: forward: %w", j, err)
 		}
 		*busy += time.Since(t0)
-		if err := p.sendActivations(s, j, out, ids, busy); err != nil {
+		if err := p.sendActivations(s, p.steps, j, out, ids, busy); err != nil {
 			return err
 		}
 	}
@@ -432,12 +430,12 @@ func (p *Pipeline) evalStage(ctx context.Context, s int, batches []data.Batch, l
 
 // sendActivations encodes stage s's output for microbatch j with its token
 // ids and sends it downstream.
-func (p *Pipeline) sendActivations(s, j int, out, ids *tensors.Tensor, busy *time.Duration) error {
+func (p *Pipeline) sendActivations(s int, step uint64, j int, out, ids *tensors.Tensor, busy *time.Duration) error {
 	t0 := time.Now()
 	dims := out.Shape().Dimensions
 	sh := p.ActivationShape(dims[0], dims[1])
 	pl := &payload.Payload{
-		Kind: sh.Kind, DType: sh.DType, Compressed: sh.Compressed, Step: p.steps, Microbatch: uint32(j),
+		Kind: sh.Kind, DType: sh.DType, Compressed: sh.Compressed, Step: step, Microbatch: uint32(j),
 		Batch: sh.Batch, Seq: sh.Seq, Width: sh.Width, Vocab: sh.Vocab,
 		Data: float32s(out), IDs: tensors.MustCopyFlatData[int32](ids),
 	}
@@ -453,12 +451,12 @@ func (p *Pipeline) sendActivations(s, j int, out, ids *tensors.Tensor, busy *tim
 }
 
 // sendGradients encodes stage s's dIn for microbatch j and sends it upstream.
-func (p *Pipeline) sendGradients(s, j int, dIn *tensors.Tensor, busy *time.Duration) error {
+func (p *Pipeline) sendGradients(s int, step uint64, j int, dIn *tensors.Tensor, busy *time.Duration) error {
 	t0 := time.Now()
 	dims := dIn.Shape().Dimensions
 	sh := p.GradientShape(dims[0], dims[1])
 	pl := &payload.Payload{
-		Kind: sh.Kind, DType: sh.DType, Compressed: sh.Compressed, Step: p.steps, Microbatch: uint32(j),
+		Kind: sh.Kind, DType: sh.DType, Compressed: sh.Compressed, Step: step, Microbatch: uint32(j),
 		Batch: sh.Batch, Seq: sh.Seq, Width: sh.Width, Data: float32s(dIn),
 	}
 	msg, err := payload.Encode(pl)
@@ -474,26 +472,26 @@ func (p *Pipeline) sendGradients(s, j int, dIn *tensors.Tensor, busy *time.Durat
 
 // recvActivations receives microbatch j's activations from stage s−1 and
 // checks them against what stage s expects.
-func (p *Pipeline) recvActivations(ctx context.Context, s, j, rows, seq int, busy *time.Duration) (in, ids *tensors.Tensor, err error) {
-	pl, err := p.recv(ctx, p.pairs[s-1].Forward, p.ActivationShape(rows, seq), j, busy)
+func (p *Pipeline) recvActivations(ctx context.Context, s int, step uint64, j, rows, seq int, busy *time.Duration) (in, ids *tensors.Tensor, err error) {
+	pl, err := p.recv(ctx, p.pairs[s-1].Forward, p.ActivationShape(rows, seq), step, j, busy)
 	if err != nil {
-		return nil, nil, fmt.Errorf("microbatch %d: activations from stage %d: %w", j, s-1, err)
+		return nil, nil, fmt.Errorf("step %d microbatch %d: activations from stage %d: %w", step, j, s-1, err)
 	}
 	return p.tensor(pl.Data, rows, seq, int(pl.Width)), tensors.FromFlatDataAndDimensions(pl.IDs, rows, seq), nil
 }
 
 // recvGradients receives microbatch j's gradients from stage s+1.
-func (p *Pipeline) recvGradients(ctx context.Context, s, j, rows, seq int, busy *time.Duration) (*tensors.Tensor, error) {
-	pl, err := p.recv(ctx, p.pairs[s].Backward, p.GradientShape(rows, seq), j, busy)
+func (p *Pipeline) recvGradients(ctx context.Context, s int, step uint64, j, rows, seq int, busy *time.Duration) (*tensors.Tensor, error) {
+	pl, err := p.recv(ctx, p.pairs[s].Backward, p.GradientShape(rows, seq), step, j, busy)
 	if err != nil {
-		return nil, fmt.Errorf("microbatch %d: gradients from stage %d: %w", j, s+1, err)
+		return nil, fmt.Errorf("step %d microbatch %d: gradients from stage %d: %w", step, j, s+1, err)
 	}
 	return p.tensor(pl.Data, rows, seq, int(pl.Width)), nil
 }
 
 // recv receives, decodes and checks one payload: its shape, and that it is
-// microbatch j of the current step.
-func (p *Pipeline) recv(ctx context.Context, l *link.Link, want payload.Shape, j int, busy *time.Duration) (*payload.Payload, error) {
+// microbatch j of step.
+func (p *Pipeline) recv(ctx context.Context, l *link.Link, want payload.Shape, step uint64, j int, busy *time.Duration) (*payload.Payload, error) {
 	msg, err := l.Recv(ctx)
 	if err != nil {
 		return nil, err
@@ -507,8 +505,8 @@ func (p *Pipeline) recv(ctx context.Context, l *link.Link, want payload.Shape, j
 	if err := pl.Check(want); err != nil {
 		return nil, err
 	}
-	if pl.Step != p.steps || pl.Microbatch != uint32(j) {
-		return nil, fmt.Errorf("%w: step %d microbatch %d, expected step %d microbatch %d", payload.ErrShape, pl.Step, pl.Microbatch, p.steps, j)
+	if pl.Step != step || pl.Microbatch != uint32(j) {
+		return nil, fmt.Errorf("%w: step %d microbatch %d, expected step %d microbatch %d", payload.ErrShape, pl.Step, pl.Microbatch, step, j)
 	}
 	return pl, nil
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"strings"
@@ -224,6 +225,36 @@ func train(t *testing.T, p *Pipeline, steps int) []float64 {
 			t.Fatal(err)
 		}
 		losses = append(losses, l)
+	}
+	return losses
+}
+
+// trainStream runs steps steps on the repeated text as one Train call and
+// returns the losses, checking that onStep saw each of them in order.
+func trainStream(t *testing.T, p *Pipeline, steps int) []float64 {
+	t.Helper()
+	k := 0
+	var seen []float64
+	losses, err := p.Train(context.Background(), steps, func() (data.Batch, error) {
+		k++
+		return batch(7 * (k - 1)), nil
+	}, func(i int, loss float64) error {
+		if i != len(seen) {
+			return fmt.Errorf("onStep(%d) after %d steps", i, len(seen))
+		}
+		seen = append(seen, loss)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(losses) != steps || k != steps {
+		t.Fatalf("Train(%d): %d losses, %d batches taken", steps, len(losses), k)
+	}
+	for i := range losses {
+		if seen[i] != losses[i] {
+			t.Fatalf("step %d: onStep loss %v, returned %v", i, seen[i], losses[i])
+		}
 	}
 	return losses
 }

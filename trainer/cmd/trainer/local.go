@@ -42,9 +42,11 @@ type localFlags struct {
 	microbatches    int
 	lr              float64
 	warmup          int
+	decaySteps      int
 	weightDecay     float64
 	optimizer       string
 	schedule        string
+	asyncDepth      int
 	linkBandwidth   string
 	linkLatency     time.Duration
 	linkLoss        float64
@@ -70,7 +72,7 @@ func newLocalCmd(hooks *testHooks) *cobra.Command {
 	f := &localFlags{}
 	cmd := &cobra.Command{
 		Use:   "local",
-		Short: "Train every stage of a model in one process (GPipe over emulated links)",
+		Short: "Train every stage of a model in one process (GPipe or async 1F1B over emulated links)",
 		Long: `local trains all the stages of a model in one process with trainer/pipeline:
 one goroutine per stage, joined only by emulated network links (--link-*), so the
 bytes each stage boundary carries are what a network would carry.
@@ -95,12 +97,14 @@ Speed: build with GOEXPERIMENT=simd (make build does) for a 2-5x faster CPU back
 	fl.StringVar(&f.maxBytes, "max-bytes", "64MiB", "cap on the corpus bytes loaded (e.g. 64MiB, 1000000; 0 = no cap)")
 	fl.IntVar(&f.steps, "steps", 200, "train until this step count")
 	fl.IntVar(&f.batch, "batch", 8, "sequences per step")
-	fl.IntVar(&f.microbatches, "microbatches", 2, "GPipe microbatches per step (must divide --batch)")
+	fl.IntVar(&f.microbatches, "microbatches", 2, "microbatches per step (must divide --batch)")
 	fl.Float64Var(&f.lr, "lr", 3e-3, "learning rate (peak, after warm-up)")
 	fl.IntVar(&f.warmup, "warmup", 0, "learning-rate warm-up steps (nadam only)")
+	fl.IntVar(&f.decaySteps, "decay-steps", 0, "nadam: the step at which the cosine decay reaches its floor (0 = --steps; keep it fixed across runs that --resume to a later --steps)")
 	fl.Float64Var(&f.weightDecay, "weight-decay", 0, "decoupled weight decay")
 	fl.StringVar(&f.optimizer, "optimizer", "adamw", "optimizer: adamw|nadam (nadam: warm-up, cosine decay to --steps, clipping at 1)")
 	fl.StringVar(&f.schedule, "schedule", "gpipe", "pipeline schedule: gpipe (synchronous, one update per step) or async (1F1B, an update per microbatch, needs --optimizer nadam: NAdam with the stage-dependent momentum of the delay correction)")
+	fl.IntVar(&f.asyncDepth, "async-depth", 1, "async only: stage s keeps depth·(stages−1−s) microbatches in flight beyond the classic 1F1B's one; raise it (2-3) when link round trips are longer than a microbatch's compute")
 	fl.StringVar(&f.linkBandwidth, "link-bandwidth", "0", "bandwidth of every boundary link, e.g. 80Mbit, 1Gbit, 2.5e6 (bits/s); 0 = unlimited")
 	fl.DurationVar(&f.linkLatency, "link-latency", 0, "one-way latency of every boundary link, e.g. 20ms")
 	fl.Float64Var(&f.linkLoss, "link-loss", 0, "packet loss probability of every boundary link, in [0, 1)")
@@ -163,6 +167,12 @@ func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 		return nil, fmt.Errorf("--schedule %q: accepted values: %s", f.schedule, scheduleNames())
 	}
 	r.schedule = sched
+	if f.asyncDepth < 1 {
+		return nil, fmt.Errorf("--async-depth %d: must be at least 1", f.asyncDepth)
+	}
+	if f.asyncDepth > 1 && sched != pipeline.Async1F1B {
+		return nil, errors.New("--async-depth needs --schedule async")
+	}
 	if f.steps <= 0 {
 		return nil, fmt.Errorf("--steps %d: must be positive", f.steps)
 	}
@@ -178,6 +188,12 @@ func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 	if f.warmup < 0 {
 		return nil, fmt.Errorf("--warmup %d: must not be negative", f.warmup)
 	}
+	if f.decaySteps < 0 {
+		return nil, fmt.Errorf("--decay-steps %d: must not be negative", f.decaySteps)
+	}
+	if f.decaySteps > 0 && f.optimizer != "nadam" {
+		return nil, errors.New("--decay-steps needs --optimizer nadam (the engine's AdamW keeps a constant learning rate)")
+	}
 	if f.weightDecay < 0 {
 		return nil, fmt.Errorf("--weight-decay %g: must not be negative", f.weightDecay)
 	}
@@ -192,14 +208,21 @@ func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 		r.engineOpts = engine.Options{LearningRate: f.lr, WeightDecay: f.weightDecay}
 	case "nadam":
 		cfg := optim.DefaultNAdam()
-		cfg.LearningRate, cfg.WeightDecay, cfg.WarmupSteps, cfg.DecaySteps = f.lr, f.weightDecay, f.warmup, f.steps
+		decay := f.decaySteps
+		if decay == 0 {
+			decay = f.steps
+		}
+		cfg.LearningRate, cfg.WeightDecay, cfg.WarmupSteps, cfg.DecaySteps = f.lr, f.weightDecay, f.warmup, decay
 		if err := cfg.Validate(); err != nil {
 			return nil, fmt.Errorf("--optimizer nadam: %w", err)
 		}
 		r.newOptim = func(int) (engine.Optimizer, error) { return optim.NewNAdam(cfg) }
 		if sched == pipeline.Async1F1B {
+			// The optimizer counts its own updates, one per microbatch here,
+			// so the schedule's steps are counted in updates.
+			cfg.WarmupSteps, cfg.DecaySteps = f.warmup*f.microbatches, decay*f.microbatches
 			cfg.Beta1 = 0 // the base momentum: each stage gets pipeline.StageMomentum of it
-			r.newOptim = pipeline.StageNAdam(cfg, len(r.spec.Stages))
+			r.newOptim = pipeline.StageNAdam(cfg, len(r.spec.Stages), f.asyncDepth)
 		}
 	default:
 		return nil, fmt.Errorf("--optimizer %q: accepted values: adamw, nadam", f.optimizer)
@@ -381,6 +404,7 @@ func runLocal(ctx context.Context, cmd *cobra.Command, f *localFlags, hooks *tes
 	p, err := pipeline.New(pipeline.Config{
 		Spec: r.spec, Backend: backend, Microbatches: f.microbatches, Links: r.links,
 		PayloadDType: r.payload, Options: r.engineOpts, NewOptimizer: r.newOptim, Schedule: r.schedule,
+		Depth: f.asyncDepth,
 	})
 	if err != nil {
 		return err
@@ -454,34 +478,61 @@ func runLocal(ctx context.Context, cmd *cobra.Command, f *localFlags, hooks *tes
 	bar.start(int(start))
 	var lastLoss, lastVal float64
 	lastVal = math.NaN()
-	for step := start + 1; step <= uint64(f.steps); step++ {
-		b := sampler.Next()
-		t := time.Now()
-		loss, err := p.Step(ctx, b)
+	type stepRow struct {
+		step            uint64
+		loss, tps, time float64
+	}
+	// Each stretch of steps up to the next evaluation, checkpoint or the end
+	// is one pipeline stream (pipeline.Train): under --schedule async the
+	// microbatches flow across its steps without draining, and a stream's
+	// end is where evaluations and checkpoints see every stage at the same
+	// step (and a resumed run cuts its streams at the same steps).
+	for step := start; step < uint64(f.steps); {
+		end := streamEnd(step, uint64(f.steps), f.evalEvery, f.checkpointEvery)
+		n := int(end - step)
+		rows := make([]stepRow, 0, n)
+		last := time.Now()
+		_, err := p.Train(ctx, n, func() (data.Batch, error) { return sampler.Next(), nil }, func(i int, loss float64) error {
+			now := time.Now()
+			dt := now.Sub(last).Seconds()
+			last = now
+			elapsed += dt
+			s := step + uint64(i) + 1
+			rows = append(rows, stepRow{s, loss, tokens / dt, elapsed})
+			if met != nil {
+				met.observe(loss, tokens/dt)
+			}
+			bar.update(int(s), loss, tokens/dt)
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("step %d: %w", step, err)
+			return fmt.Errorf("steps %d-%d: %w", step+1, end, err)
 		}
-		dt := time.Since(t)
-		elapsed += dt.Seconds()
-		tps := tokens / dt.Seconds()
+		// Every step carries the same bytes (M activation and M gradient
+		// messages per boundary), so the stream's total divides evenly.
 		bounds := p.Boundaries()
-		var stepBytes int64
+		var streamBytes int64
 		for i, bs := range bounds {
 			fw, bw := bs.Forward.Bytes-prev[i].Forward.Bytes, bs.Backward.Bytes-prev[i].Backward.Bytes
-			stepBytes += fw + bw
+			streamBytes += fw + bw
 			if met != nil {
 				met.addBytes(i, fw, bw)
 			}
 		}
 		prev = bounds
+		bytesPerToken := float64(streamBytes) / float64(n) / tokens
+		if met != nil {
+			met.observeStages(p.StageTimes(), n)
+		}
 		val := math.NaN()
-		if f.evalEvery > 0 && (step%uint64(f.evalEvery) == 0 || step == uint64(f.steps)) {
+		lastLoss = rows[n-1].loss
+		if f.evalEvery > 0 && (end%uint64(f.evalEvery) == 0 || end == uint64(f.steps)) {
 			te := time.Now()
 			if val, err = p.Eval(ctx, evalSet); err != nil {
-				return fmt.Errorf("eval at step %d: %w", step, err)
+				return fmt.Errorf("eval at step %d: %w", end, err)
 			}
 			lastVal = val
-			// Count the evaluation's activations in the metrics, not in the next step's row.
+			// Count the evaluation's activations in the metrics, not in the next stream's rows.
 			after := p.Boundaries()
 			for i := range after {
 				if met != nil {
@@ -489,26 +540,31 @@ func runLocal(ctx context.Context, cmd *cobra.Command, f *localFlags, hooks *tes
 				}
 			}
 			prev = after
-			log.Info("eval", "step", step, "train_loss", round(loss), "val_loss", round(val),
-				"tokens_per_s", math.Round(tps), "bytes_per_token", round(float64(stepBytes)/tokens),
+			if met != nil {
+				met.val.Set(val)
+			}
+			log.Info("eval", "step", end, "train_loss", round(lastLoss), "val_loss", round(val),
+				"tokens_per_s", math.Round(rows[n-1].tps), "bytes_per_token", round(bytesPerToken),
 				"eval_time", time.Since(te).Round(time.Millisecond), "elapsed", time.Since(t0).Round(time.Second))
 		}
-		lastLoss = loss
-		if met != nil {
-			met.observe(loss, val, tps, p.StageTimes())
-		}
 		if out != nil {
-			if err := out.appendRow(step, loss, val, tps, float64(stepBytes)/tokens, elapsed); err != nil {
-				return err
-			}
-			if f.checkpointEvery > 0 && step%uint64(f.checkpointEvery) == 0 && step != uint64(f.steps) {
-				if err := out.saveCheckpoints(p, step); err != nil {
+			for k, row := range rows {
+				v := math.NaN()
+				if k == n-1 {
+					v = val
+				}
+				if err := out.appendRow(row.step, row.loss, v, row.tps, bytesPerToken, row.time); err != nil {
 					return err
 				}
-				log.Info("checkpoint", "step", step, "dir", out.ckptDir)
+			}
+			if f.checkpointEvery > 0 && end%uint64(f.checkpointEvery) == 0 && end != uint64(f.steps) {
+				if err := out.saveCheckpoints(p, end); err != nil {
+					return err
+				}
+				log.Info("checkpoint", "step", end, "dir", out.ckptDir)
 			}
 		}
-		bar.update(int(step), loss, tps)
+		step = end
 	}
 	bar.finish()
 	if out != nil {
@@ -528,6 +584,18 @@ func runLocal(ctx context.Context, cmd *cobra.Command, f *localFlags, hooks *tes
 		hooks.beforeShutdown("http://" + met.addr)
 	}
 	return nil
+}
+
+// streamEnd is the step at which the stream starting after step ends: the
+// next evaluation or checkpoint step, or total.
+func streamEnd(step, total uint64, evalEvery, checkpointEvery int) uint64 {
+	end := total
+	for _, every := range []int{evalEvery, checkpointEvery} {
+		if every > 0 {
+			end = min(end, (step/uint64(every)+1)*uint64(every))
+		}
+	}
+	return end
 }
 
 func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/data"
+	"github.com/protolearn/protolearn/trainer/optim"
 )
 
 // tinyCorpus writes a few text files, one of them in the validation split.
@@ -168,7 +169,7 @@ func TestLocalTrainAndResume(t *testing.T) {
 func TestLocalAsync(t *testing.T) {
 	corpus, out := tinyCorpus(t), t.TempDir()
 	logs, err := runCmd(t, nil, "--spec", "tiny", "--data", corpus, "--schedule", "async", "--optimizer", "nadam",
-		"--microbatches", "4", "--steps", "4", "--eval-every", "0", "--out", out, "--quiet")
+		"--microbatches", "4", "--async-depth", "2", "--steps", "4", "--eval-every", "0", "--out", out, "--quiet")
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, logs)
 	}
@@ -182,6 +183,33 @@ func TestLocalAsync(t *testing.T) {
 	for _, r := range rows {
 		if !(r.Train > 0) || math.IsInf(r.Train, 0) {
 			t.Errorf("step %d: train loss %v", r.Step, r.Train)
+		}
+	}
+}
+
+// TestLocalAsyncResume: under --schedule async (depth 2) a run resumed from
+// its checkpoint continues with the same losses as one run that cut its
+// pipeline streams at the same step (--checkpoint-every).
+func TestLocalAsyncResume(t *testing.T) {
+	corpus, out, straight := tinyCorpus(t), t.TempDir(), t.TempDir()
+	common := []string{"--spec", "tiny", "--data", corpus, "--schedule", "async", "--optimizer", "nadam", "--async-depth", "2",
+		"--microbatches", "2", "--eval-every", "0", "--quiet"}
+	for _, args := range [][]string{
+		{"--out", out, "--steps", "3", "--decay-steps", "6"}, // the same learning-rate schedule as the others
+		{"--out", out, "--steps", "6", "--resume"},
+		{"--out", straight, "--steps", "6", "--checkpoint-every", "3"},
+	} {
+		if logs, err := runCmd(t, nil, append(common, args...)...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, logs)
+		}
+	}
+	resumed, one := readRows(t, filepath.Join(out, "loss.csv")), readRows(t, filepath.Join(straight, "loss.csv"))
+	if len(resumed) != 6 || len(one) != 6 {
+		t.Fatalf("%d and %d rows, want 6", len(resumed), len(one))
+	}
+	for i := range one {
+		if resumed[i].Train != one[i].Train {
+			t.Errorf("step %d: train loss %v resumed, %v in one run", one[i].Step, resumed[i].Train, one[i].Train)
 		}
 	}
 }
@@ -238,6 +266,10 @@ func TestLocalFlagErrors(t *testing.T) {
 		{[]string{"--schedule", "gpipe2"}, `--schedule "gpipe2": accepted values: async, gpipe`},
 		{[]string{"--schedule", "async"}, "--schedule async needs --optimizer nadam"},
 		{[]string{"--optimizer", "sgd"}, "accepted values: adamw, nadam"},
+		{[]string{"--decay-steps", "5"}, "--decay-steps needs --optimizer nadam"},
+		{[]string{"--optimizer", "nadam", "--decay-steps", "-1"}, "--decay-steps -1"},
+		{[]string{"--async-depth", "0"}, "--async-depth 0: must be at least 1"},
+		{[]string{"--async-depth", "2"}, "--async-depth needs --schedule async"},
 		{[]string{"--warmup", "10"}, "--warmup needs --optimizer nadam"},
 		{[]string{"--microbatches", "3"}, "--microbatches 3: must be positive and divide --batch 8"},
 		{[]string{"--resume"}, "--resume needs --out"},
@@ -302,5 +334,31 @@ func TestPlotEmpty(t *testing.T) {
 	}
 	if _, err := png.Decode(&b); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAsyncScheduleCountsUpdates: NAdam counts its own updates, and under
+// --schedule async a stage updates once per microbatch, so warm-up and
+// decay are given to it in updates (steps × microbatches); GPipe's stay in
+// steps.
+func TestAsyncScheduleCountsUpdates(t *testing.T) {
+	for _, tc := range []struct {
+		schedule              string
+		warmup, decay, factor int
+	}{{"async", 5, 40, 4}, {"gpipe", 5, 40, 1}} {
+		f := &localFlags{spec: "tiny", steps: 40, batch: 8, microbatches: 4, lr: 1e-3, warmup: tc.warmup, optimizer: "nadam",
+			schedule: tc.schedule, asyncDepth: 1, linkBandwidth: "0", payloadDType: "f32", maxBytes: "1MiB", evalBatches: 1}
+		r, err := f.validate(newLocalCmd(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := r.newOptim(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := o.(*optim.NAdam).Config()
+		if c.WarmupSteps != tc.warmup*tc.factor || c.DecaySteps != tc.decay*tc.factor {
+			t.Errorf("%s: warm-up %d and decay %d updates, want %d and %d", tc.schedule, c.WarmupSteps, c.DecaySteps, tc.warmup*tc.factor, tc.decay*tc.factor)
+		}
 	}
 }

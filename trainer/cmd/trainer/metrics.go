@@ -53,7 +53,7 @@ func startMetrics(addr string, stages int) (*metrics, error) {
 			Help: "Bytes a raw float32 d_model-wide activation payload would take divided by the bytes actually sent.",
 		}),
 		stageTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "trainer_stage_step_seconds", Help: "Wall time of each stage in a training step, waiting included.",
+			Name: "trainer_stage_step_seconds", Help: "Wall time of each stage per training step, waiting included (the mean over each pipeline stream of steps).",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 18),
 		}, []string{"stage"}),
 	}
@@ -91,16 +91,21 @@ func (m *metrics) addBytes(boundary int, forward, backward int64) {
 	m.bytes.WithLabelValues(b, "backward").Add(float64(backward))
 }
 
-// observe records a step; val is NaN when the step had no evaluation.
-func (m *metrics) observe(train, val, tps float64, times []pipeline.StageTime) {
+// observe records a training step.
+func (m *metrics) observe(train, tps float64) {
 	m.steps.Inc()
 	m.train.Set(train)
 	m.tokens.Set(tps)
-	if !math.IsNaN(val) {
-		m.val.Set(val)
-	}
+}
+
+// observeStages records each stage's mean time per step over a stream of
+// steps steps, once per step.
+func (m *metrics) observeStages(times []pipeline.StageTime, steps int) {
 	for i, t := range times {
-		m.stageTime.WithLabelValues(strconv.Itoa(i)).Observe(t.Total.Seconds())
+		per := t.Total.Seconds() / float64(steps)
+		for range steps {
+			m.stageTime.WithLabelValues(strconv.Itoa(i)).Observe(per)
+		}
 	}
 }
 
