@@ -167,13 +167,15 @@ func TestStreamErrors(t *testing.T) {
 				}
 				return b, nil
 			}, nil, "batch of step 1: pipeline: malformed batch"},
-			{"onStep error", func(k int) (data.Batch, error) { return batch(k), nil },
+			{
+				"onStep error", func(k int) (data.Batch, error) { return batch(k), nil },
 				func(i int, _ float64) error {
 					if i == 1 {
 						return boom
 					}
 					return nil
-				}, "step 1: corpus gone"},
+				}, "step 1: corpus gone",
+			},
 		} {
 			t.Run(sched.String()+"/"+tc.name, func(t *testing.T) {
 				done := noLeak(t)

@@ -192,8 +192,10 @@ func TestLocalAsync(t *testing.T) {
 // pipeline streams at the same step (--checkpoint-every).
 func TestLocalAsyncResume(t *testing.T) {
 	corpus, out, straight := tinyCorpus(t), t.TempDir(), t.TempDir()
-	common := []string{"--spec", "tiny", "--data", corpus, "--schedule", "async", "--optimizer", "nadam", "--async-depth", "2",
-		"--microbatches", "2", "--eval-every", "0", "--quiet"}
+	common := []string{
+		"--spec", "tiny", "--data", corpus, "--schedule", "async", "--optimizer", "nadam", "--async-depth", "2",
+		"--microbatches", "2", "--eval-every", "0", "--quiet",
+	}
 	for _, args := range [][]string{
 		{"--out", out, "--steps", "3", "--decay-steps", "6"}, // the same learning-rate schedule as the others
 		{"--out", out, "--steps", "6", "--resume"},
@@ -346,8 +348,10 @@ func TestAsyncScheduleCountsUpdates(t *testing.T) {
 		schedule              string
 		warmup, decay, factor int
 	}{{"async", 5, 40, 4}, {"gpipe", 5, 40, 1}} {
-		f := &localFlags{spec: "tiny", steps: 40, batch: 8, microbatches: 4, lr: 1e-3, warmup: tc.warmup, optimizer: "nadam",
-			schedule: tc.schedule, asyncDepth: 1, linkBandwidth: "0", payloadDType: "f32", maxBytes: "1MiB", evalBatches: 1}
+		f := &localFlags{
+			spec: "tiny", steps: 40, batch: 8, microbatches: 4, lr: 1e-3, warmup: tc.warmup, optimizer: "nadam",
+			schedule: tc.schedule, asyncDepth: 1, linkBandwidth: "0", payloadDType: "f32", maxBytes: "1MiB", evalBatches: 1,
+		}
 		r, err := f.validate(newLocalCmd(nil))
 		if err != nil {
 			t.Fatal(err)
