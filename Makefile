@@ -53,6 +53,13 @@ trainer: ## Build build/trainer (the model trainer: `build/trainer local --help`
 	GOEXPERIMENT=$(TRAINER_GOEXPERIMENT) go build $(BUILD_FLAGS) -o $(BUILDDIR)/trainer ./trainer/cmd/trainer
 	@echo "built $(BUILDDIR)/trainer ($(VERSION))"
 
+# The XLA/PJRT backend (GPUs: `--backend xla:cuda` or the absolute path of a PJRT plugin) needs cgo
+# and github.com/gomlx/go-xla; the default build and `make test` never compile it.
+trainer-xla: ## Build build/trainer-xla: the trainer with the XLA/PJRT backend (-tags xla, cgo)
+	@mkdir -p $(BUILDDIR)
+	CGO_ENABLED=1 GOEXPERIMENT=$(TRAINER_GOEXPERIMENT) go build -tags "xla $(BUILD_TAGS)" -ldflags '$(ldflags)' -o $(BUILDDIR)/trainer-xla ./trainer/cmd/trainer
+	@echo "built $(BUILDDIR)/trainer-xla ($(VERSION))"
+
 install: ## Install protolearnd into $(go env GOPATH)/bin
 	go install $(BUILD_FLAGS) ./node/cmd/$(BINARY)
 
@@ -96,6 +103,8 @@ lint: $(TOOLSDIR)/gofumpt ## Check formatting (gofumpt), go vet, and golangci-li
 	if [ -n "$$out" ]; then echo "gofumpt would reformat (run 'make format'):"; echo "$$out"; exit 1; fi
 	@echo "--> go vet ./..."
 	go vet ./...
+	@echo "--> go vet -tags xla ./trainer/backend (the XLA backend, cgo)"
+	CGO_ENABLED=1 go vet -tags xla ./trainer/backend
 	@if command -v golangci-lint >/dev/null 2>&1; then \
 		echo "--> golangci-lint run"; golangci-lint run --timeout 15m ./...; \
 	else \
@@ -152,8 +161,8 @@ bench-revenue: ## Only the x/shares revenue gas with 10 / 1,000 / 100,000 holder
 bench-circuits: ## Only the tile circuits (K 256/1024/4096 × T 4/16: setup, prove, verify, sizes, RSS) and commit throughput
 	bash scripts/bench-circuits.sh
 
-# BENCH_TRAINER_STEPS (500) scales the training runs; BENCH_NO_DOCS=1 leaves docs/ alone.
-bench-trainer: ## Only the trainer: compressed vs raw boundaries, 80 Mbit/50 ms links, async vs GPipe (~13 min)
+# BENCH_TRAINER_STEPS (800) scales the training runs; BENCH_NO_DOCS=1 leaves docs/ alone.
+bench-trainer: ## Only the trainer: compressed vs raw boundaries, 80 Mbit/50 ms links, async vs GPipe (~25 min)
 	bash scripts/bench-trainer.sh
 
 ###############################################################################
@@ -165,5 +174,5 @@ help: ## List targets
 
 .DEFAULT_GOAL := build
 
-.PHONY: build trainer install clean test test-race test-cover lint format proto-gen proto-check \
+.PHONY: build trainer trainer-xla install clean test test-race test-cover lint format proto-gen proto-check \
 	keys localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer help

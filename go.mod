@@ -39,6 +39,11 @@ require (
 )
 
 require (
+	github.com/gofrs/flock v0.13.0 // indirect
+	github.com/gomlx/go-xla v0.3.0
+)
+
+require (
 	cel.dev/expr v0.24.0 // indirect
 	cloud.google.com/go v0.120.0 // indirect
 	cloud.google.com/go/auth v0.16.4 // indirect

@@ -13,7 +13,7 @@
 #   3. Async 1F1B against GPipe with 4 and 8 stages, same steps: steps/s, and the validation loss
 #      at equal wall-clock (both curves of val_loss over loss.csv's elapsed_s interpolated at the
 #      shorter run's total training time).
-#   4. GPU: not measured. `trainer local` runs GoMLX's pure-Go CPU backend only; the script says so.
+#   4. GPU: not measured here (the runs use the CPU backend; --backend xla is the GPU path); the script says so.
 #
 # Every run is `build/trainer local --quiet --out DIR` with DIR under a temporary directory in build/
 # (removed at the end); the numbers come from each run's loss.csv and its final "done" log line.
@@ -153,9 +153,9 @@ params4=$(logkey gpipe4 model params)
 tokens_per_step=$((BATCH * seq_len))
 nst=$(grep 'msg=model ' "$runs/gpipe4.log" | grep -o 'stages="[^"]*"' | tr -cd '0-9 ' | wc -w)
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-  gpu_note="this machine has a GPU ($(nvidia-smi -L | head -n 1 | cut -d'(' -f1)), but trainer local runs GoMLX's pure-Go CPU backend only"
+  gpu_note="this machine has a GPU ($(nvidia-smi -L | head -n 1 | cut -d'(' -f1)), but these runs use GoMLX's pure-Go CPU backend (--backend xla, built by make trainer-xla, is the GPU path; not measured here)"
 else
-  gpu_note="no GPU on this machine (none was lent for this run); trainer local runs GoMLX's pure-Go CPU backend only"
+  gpu_note="no GPU on this machine (none was lent for this run); the runs use GoMLX's pure-Go CPU backend (--backend xla, built by make trainer-xla, is the GPU path; not measured)"
 fi
 [ "$rank" -gt 0 ] || die "--spec $SPEC has no compression (compression_rank 0): the parity benchmark needs one"
 

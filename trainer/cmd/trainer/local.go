@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gomlx/compute/gobackend"
 	"github.com/spf13/cobra"
 
+	"github.com/protolearn/protolearn/trainer/backend"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
@@ -59,6 +59,7 @@ type localFlags struct {
 	resume          bool
 	metricsAddr     string
 	quiet           bool
+	backend         string
 }
 
 // testHooks let tests look inside a run; nil in the binary.
@@ -117,6 +118,7 @@ Speed: build with GOEXPERIMENT=simd (make build does) for a 2-5x faster CPU back
 	fl.BoolVar(&f.resume, "resume", false, "continue from --out/checkpoints and --out/loss.csv")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address, e.g. 127.0.0.1:9464 (default off)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	fl.StringVar(&f.backend, "backend", "go", "tensor backend: go (GoMLX's pure-Go CPU backend) or xla[:PLUGIN[,OPTIONS]] (XLA/PJRT, e.g. xla:cuda or xla:/abs/path/xla_cuda_plugin.so; needs a binary built with make trainer-xla)")
 	return cmd
 }
 
@@ -396,13 +398,13 @@ func runLocal(ctx context.Context, cmd *cobra.Command, f *localFlags, hooks *tes
 		return fmt.Errorf("training sampler: %w", err)
 	}
 
-	backend, err := gobackend.New("ops_sequential")
+	be, err := backend.New(f.backend)
 	if err != nil {
-		return fmt.Errorf("backend: %w", err)
+		return fmt.Errorf("--backend: %w", err)
 	}
-	defer backend.Finalize()
+	defer be.Finalize()
 	p, err := pipeline.New(pipeline.Config{
-		Spec: r.spec, Backend: backend, Microbatches: f.microbatches, Links: r.links,
+		Spec: r.spec, Backend: be, Microbatches: f.microbatches, Links: r.links,
 		PayloadDType: r.payload, Options: r.engineOpts, NewOptimizer: r.newOptim, Schedule: r.schedule,
 		Depth: f.asyncDepth,
 	})
@@ -428,7 +430,7 @@ func runLocal(ctx context.Context, cmd *cobra.Command, f *localFlags, hooks *tes
 	ratio := float64(rawSize) / float64(actual)
 	log.Info("model", "spec", f.spec, "d_model", r.spec.DModel, "n_layers", r.spec.NLayers, "stages", fmt.Sprint(r.spec.Stages),
 		"compression_rank", r.spec.CompressionRank, "params", params, "payload", f.payloadDType,
-		"compression_ratio", fmt.Sprintf("%.1f", ratio), "schedule", f.schedule, "optimizer", f.optimizer,
+		"compression_ratio", fmt.Sprintf("%.1f", ratio), "schedule", f.schedule, "optimizer", f.optimizer, "backend", be.Name(),
 		"batch", f.batch, "microbatches", f.microbatches, "seq_len", r.spec.SeqLen)
 
 	var out *outputs

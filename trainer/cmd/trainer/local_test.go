@@ -281,6 +281,7 @@ func TestLocalFlagErrors(t *testing.T) {
 		{[]string{"--metrics-addr", "256.0.0.1:x"}, "--metrics-addr"},
 		{[]string{"--resume", "--out", t.TempDir()}, "--resume: no checkpoint"},
 		{[]string{"--bogus"}, "unknown flag: --bogus"},
+		{[]string{"--backend", "tpu"}, `--backend: backend "tpu": accepted values: go, xla`},
 	}
 	for _, c := range cases {
 		args := append([]string{"--data", corpus, "--steps", "1", "--quiet"}, c.args...)
