@@ -1,0 +1,266 @@
+// Package wire is the framing of protolearn's pipeline protocol,
+// /protolearn/pipeline/1.0.0: the messages trainer workers of neighbouring
+// stages exchange on libp2p streams. A frame carries one boundary tensor
+// (a trainer/payload encoding: activations forward, gradients backward) or a
+// short control message, with a header that says which model, stage, step
+// and microbatch it belongs to, so a receiver can route or refuse it before
+// decoding the tensor.
+//
+// # Frame format (version 1, little-endian)
+//
+//	uvarint  n: the length of the rest of the frame, 1 … MaxSize
+//	offset  size  field (of the n bytes)
+//	0       4     magic "PLW1"
+//	4       1     type: 1 activations, 2 gradients, 3 ack, 4 busy, 5 reject
+//	5       3     reserved, 0
+//	8       8     model id (uint64)
+//	16      4     stage (uint32): the stage the frame is addressed to
+//	20      8     step (uint64)
+//	28      8     microbatch (uint64): swarm-wide id, chosen by stage 0
+//	36      …     body: a payload encoding (activations, gradients), the
+//	              reason text (reject, ≤ MaxReason bytes of UTF-8), or
+//	              nothing (ack, busy)
+//
+// Strictness: Read refuses a length above the reader's maximum before it
+// allocates anything (ErrTooLarge: the peer is cut off, its stream reset),
+// and anything Write cannot produce (ErrMalformed): a short frame, a wrong
+// magic, an unknown type, non-zero reserved bytes, a body that the type
+// does not allow. The body of a tensor frame is only checked to be
+// non-empty here; the receiver decodes it with payload.Decode under its
+// own payload.Limits.
+package wire
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// Protocol is the libp2p protocol id of the pipeline protocol.
+const Protocol = "/protolearn/pipeline/1.0.0"
+
+// Magic starts every frame's header.
+var Magic = [4]byte{'P', 'L', 'W', '1'}
+
+// HeaderSize is the size of a frame's header (after the length prefix).
+const HeaderSize = 36
+
+// MaxReason bounds a reject frame's reason text.
+const MaxReason = 512
+
+// DefaultMaxSize is the largest frame a reader accepts unless told
+// otherwise: 64 MiB, above the gpu-2048 configuration's raw f32
+// activations of one 4×1024-token microbatch (33.6 MB).
+const DefaultMaxSize = 64 << 20
+
+// Type is what a frame carries.
+type Type uint8
+
+const (
+	// Activations carries a payload of kind activations downstream.
+	Activations Type = 1 + iota
+	// Gradients carries a payload of kind gradients upstream.
+	Gradients
+	// Ack confirms that the receiver queued the frame with the same model,
+	// stage, step and microbatch.
+	Ack
+	// Busy says the receiver's queue is full: send to another replica or
+	// later (back-pressure).
+	Busy
+	// Reject refuses a frame for good, with the reason as body.
+	Reject
+)
+
+func (t Type) String() string {
+	switch t {
+	case Activations:
+		return "activations"
+	case Gradients:
+		return "gradients"
+	case Ack:
+		return "ack"
+	case Busy:
+		return "busy"
+	case Reject:
+		return "reject"
+	}
+	return fmt.Sprintf("Type(%d)", uint8(t))
+}
+
+// Errors a Read returns, wrapped with the details.
+var (
+	ErrTooLarge  = errors.New("wire: frame too large")
+	ErrMalformed = errors.New("wire: malformed frame")
+)
+
+// Frame is one message of the pipeline protocol.
+type Frame struct {
+	Type       Type
+	Model      uint64
+	Stage      uint32
+	Step       uint64
+	Microbatch uint64
+	// Body is the payload encoding (Activations, Gradients), the reason
+	// (Reject) or empty (Ack, Busy).
+	Body []byte
+}
+
+// Reply is a control frame (Ack, Busy or Reject with reason) about f.
+func (f *Frame) Reply(t Type, reason string) *Frame {
+	r := &Frame{Type: t, Model: f.Model, Stage: f.Stage, Step: f.Step, Microbatch: f.Microbatch}
+	if t == Reject {
+		r.Body = []byte(truncate(reason, MaxReason))
+	}
+	return r
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// validate checks what the header cannot say by itself: the body the type
+// allows.
+func (f *Frame) validate() error {
+	switch f.Type {
+	case Activations, Gradients:
+		if len(f.Body) == 0 {
+			return fmt.Errorf("%w: %v frame without a payload", ErrMalformed, f.Type)
+		}
+	case Ack, Busy:
+		if len(f.Body) != 0 {
+			return fmt.Errorf("%w: %v frame with a %d-byte body", ErrMalformed, f.Type, len(f.Body))
+		}
+	case Reject:
+		if len(f.Body) > MaxReason || !utf8.Valid(f.Body) {
+			return fmt.Errorf("%w: reject reason must be at most %d bytes of UTF-8 (got %d bytes)", ErrMalformed, MaxReason, len(f.Body))
+		}
+	default:
+		return fmt.Errorf("%w: unknown type %d", ErrMalformed, uint8(f.Type))
+	}
+	return nil
+}
+
+// Size is the number of bytes Write puts on the wire for f: the length
+// prefix, the header and the body.
+func (f *Frame) Size() int {
+	n := HeaderSize + len(f.Body)
+	return uvarintLen(uint64(n)) + n
+}
+
+func uvarintLen(x uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], x)
+}
+
+// Append appends f's encoding to b.
+func (f *Frame) Append(b []byte) ([]byte, error) {
+	if err := f.validate(); err != nil {
+		return b, err
+	}
+	b = binary.AppendUvarint(b, uint64(HeaderSize+len(f.Body)))
+	b = append(b, Magic[:]...)
+	b = append(b, byte(f.Type), 0, 0, 0)
+	b = binary.LittleEndian.AppendUint64(b, f.Model)
+	b = binary.LittleEndian.AppendUint32(b, f.Stage)
+	b = binary.LittleEndian.AppendUint64(b, f.Step)
+	b = binary.LittleEndian.AppendUint64(b, f.Microbatch)
+	return append(b, f.Body...), nil
+}
+
+// Write writes f to w in one Write call (one frame never interleaves with
+// another writer's, and a muxed stream sends it without extra flushes).
+func Write(w io.Writer, f *Frame) error {
+	b, err := f.Append(make([]byte, 0, f.Size()))
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// Read reads one frame of at most maxSize bytes after the length prefix
+// (0 means DefaultMaxSize). An io.EOF before the first byte is returned as
+// is (the peer closed the stream between frames); a stream that ends inside
+// a frame is io.ErrUnexpectedEOF.
+func Read(r *bufio.Reader, maxSize int) (*Frame, error) {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxSize
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: length prefix: %v", ErrMalformed, err)
+	}
+	if n > uint64(maxSize) {
+		return nil, fmt.Errorf("%w: %d bytes announced, the limit is %d", ErrTooLarge, n, maxSize)
+	}
+	if n < HeaderSize {
+		return nil, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrMalformed, n, HeaderSize)
+	}
+	var h [HeaderSize]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, unexpected(err)
+	}
+	if [4]byte(h[0:4]) != Magic {
+		return nil, fmt.Errorf("%w: magic %q, want %q", ErrMalformed, h[0:4], Magic[:])
+	}
+	if h[5] != 0 || h[6] != 0 || h[7] != 0 {
+		return nil, fmt.Errorf("%w: reserved bytes 5-7 are %x, want 0", ErrMalformed, h[5:8])
+	}
+	f := &Frame{
+		Type:       Type(h[4]),
+		Model:      binary.LittleEndian.Uint64(h[8:16]),
+		Stage:      binary.LittleEndian.Uint32(h[16:20]),
+		Step:       binary.LittleEndian.Uint64(h[20:28]),
+		Microbatch: binary.LittleEndian.Uint64(h[28:36]),
+	}
+	// Check the type before reading a body it may not have: a control
+	// frame announcing megabytes is refused without reading them.
+	body := int(n) - HeaderSize
+	switch f.Type {
+	case Activations, Gradients:
+	case Ack, Busy:
+		if body != 0 {
+			return nil, fmt.Errorf("%w: %v frame with a %d-byte body", ErrMalformed, f.Type, body)
+		}
+	case Reject:
+		if body > MaxReason {
+			return nil, fmt.Errorf("%w: reject reason of %d bytes, the limit is %d", ErrMalformed, body, MaxReason)
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown type %d (byte 4)", ErrMalformed, h[4])
+	}
+	if body > 0 {
+		f.Body = make([]byte, body)
+		if _, err := io.ReadFull(r, f.Body); err != nil {
+			return nil, unexpected(err)
+		}
+	}
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// unexpected turns an EOF inside a frame into io.ErrUnexpectedEOF.
+func unexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
