@@ -161,8 +161,11 @@ func TestHostile(t *testing.T) {
 	}
 	// Write refuses what Read would.
 	for _, f := range []*Frame{
-		{Type: 0}, {Type: Gradients}, {Type: Ack, Body: []byte("x")},
-		{Type: Reject, Body: []byte{0xff}}, {Type: Reject, Body: make([]byte, MaxReason+1)},
+		{Type: 0},
+		{Type: Gradients},
+		{Type: Ack, Body: []byte("x")},
+		{Type: Reject, Body: []byte{0xff}},
+		{Type: Reject, Body: make([]byte, MaxReason+1)},
 	} {
 		if err := Write(io.Discard, f); !errors.Is(err, ErrMalformed) {
 			t.Errorf("Write(%+v): %v, want ErrMalformed", f, err)
