@@ -43,11 +43,16 @@ type Config struct {
 	Bandwidth float64
 	// Latency is the one-way propagation delay.
 	Latency time.Duration
+	// Jitter adds a uniform random delay in [0, Jitter) to each message's
+	// propagation (queueing in routers along the path); messages still
+	// arrive in order, so a message delayed more holds back the ones behind
+	// it, as on a TCP stream.
+	Jitter time.Duration
 	// Loss is the probability that a packet is lost, in [0, 1).
 	Loss float64
 	// MTU is the packet size in bytes for loss; 0 is DefaultMTU.
 	MTU int
-	// Seed makes the losses reproducible.
+	// Seed makes the losses and the jitter reproducible.
 	Seed uint64
 }
 
@@ -58,6 +63,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("link: bandwidth %v bit/s: must be finite and ≥ 0 (0 means unlimited)", c.Bandwidth)
 	case c.Latency < 0:
 		return fmt.Errorf("link: latency %v must be ≥ 0", c.Latency)
+	case c.Jitter < 0:
+		return fmt.Errorf("link: jitter %v must be ≥ 0", c.Jitter)
 	case !(c.Loss >= 0 && c.Loss < 1):
 		return fmt.Errorf("link: loss %v must be in [0, 1)", c.Loss)
 	case c.MTU < 0:
@@ -71,6 +78,9 @@ func (c Config) String() string {
 	bw := "unlimited"
 	if c.Bandwidth > 0 {
 		bw = fmt.Sprintf("%g Mbit/s", c.Bandwidth/1e6)
+	}
+	if c.Jitter > 0 {
+		return fmt.Sprintf("%s, %v ± %v, %g%% loss", bw, c.Latency, c.Jitter, c.Loss*100)
 	}
 	return fmt.Sprintf("%s, %v, %g%% loss", bw, c.Latency, c.Loss*100)
 }
@@ -162,6 +172,9 @@ func (l *Link) Send(msg []byte) (time.Time, error) {
 	wire, lossDelay, retransmits := l.transmit(len(msg))
 	l.wireFree = start.Add(wire)
 	arrival := start.Add(wire + lossDelay + l.cfg.Latency)
+	if l.cfg.Jitter > 0 {
+		arrival = arrival.Add(time.Duration(l.rng.Int64N(int64(l.cfg.Jitter))))
+	}
 	if arrival.Before(l.last) {
 		arrival = l.last // in order: a message never overtakes the one ahead
 	}

@@ -124,6 +124,42 @@ func TestRecvWaitsForArrival(t *testing.T) {
 	require.Len(t, m, 1000)
 }
 
+// TestJitter: each message's delay is latency plus [0, jitter), drawn
+// reproducibly from the seed, never reordering; spaced-out messages (no
+// in-order hold-back) spread over the jitter range.
+func TestJitter(t *testing.T) {
+	cfg := Config{Latency: 50 * time.Millisecond, Jitter: 10 * time.Millisecond, Seed: 3}
+	run := func(gap time.Duration) []time.Duration {
+		c := newFakeClock()
+		l, err := New(cfg, c)
+		require.NoError(t, err)
+		var delays []time.Duration
+		var last time.Time
+		for range 200 {
+			at, err := l.Send([]byte("x"))
+			require.NoError(t, err)
+			require.False(t, at.Before(last), "reordered")
+			last = at
+			delays = append(delays, at.Sub(c.Now()))
+			c.Advance(gap)
+		}
+		return delays
+	}
+	spaced := run(time.Second)
+	require.Equal(t, spaced, run(time.Second), "same seed, same delays")
+	lo, hi := spaced[0], spaced[0]
+	for _, d := range spaced {
+		require.GreaterOrEqual(t, d, cfg.Latency)
+		require.Less(t, d, cfg.Latency+cfg.Jitter)
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	require.Greater(t, hi-lo, cfg.Jitter/2, "delays should spread over the jitter range")
+	for _, d := range run(0) { // back to back: held behind the slowest before them
+		require.GreaterOrEqual(t, d, cfg.Latency)
+		require.Less(t, d, cfg.Latency+cfg.Jitter)
+	}
+}
+
 func TestLossIsReproducibleAndInOrder(t *testing.T) {
 	cfg := Config{Bandwidth: 100e6, Latency: 20 * time.Millisecond, Loss: 0.3, Seed: 7}
 	run := func() ([]time.Time, Stats) {
@@ -209,6 +245,8 @@ func TestConfigValidate(t *testing.T) {
 	}
 	require.Equal(t, "80 Mbit/s, 50ms, 0.1% loss", Config{Bandwidth: 80e6, Latency: 50 * time.Millisecond, Loss: 0.001}.String())
 	require.Equal(t, "unlimited, 0s, 0% loss", Config{}.String())
+	require.Equal(t, "unlimited, 50ms ± 5ms, 0% loss", Config{Latency: 50 * time.Millisecond, Jitter: 5 * time.Millisecond}.String())
+	require.Error(t, Config{Jitter: -1}.Validate())
 }
 
 func TestPairRealClock(t *testing.T) {

@@ -49,6 +49,7 @@ type localFlags struct {
 	asyncDepth      int
 	linkBandwidth   string
 	linkLatency     time.Duration
+	linkJitter      time.Duration
 	linkLoss        float64
 	payloadDType    string
 	evalEvery       int
@@ -108,6 +109,7 @@ Speed: build with GOEXPERIMENT=simd (make build does) for a 2-5x faster CPU back
 	fl.IntVar(&f.asyncDepth, "async-depth", 1, "async only: stage s keeps depth·(stages−1−s) microbatches in flight beyond the classic 1F1B's one; raise it (2-3) when link round trips are longer than a microbatch's compute")
 	fl.StringVar(&f.linkBandwidth, "link-bandwidth", "0", "bandwidth of every boundary link, e.g. 80Mbit, 1Gbit, 2.5e6 (bits/s); 0 = unlimited")
 	fl.DurationVar(&f.linkLatency, "link-latency", 0, "one-way latency of every boundary link, e.g. 20ms")
+	fl.DurationVar(&f.linkJitter, "link-jitter", 0, "extra random delay per message in [0, jitter), in order, e.g. 5ms")
 	fl.Float64Var(&f.linkLoss, "link-loss", 0, "packet loss probability of every boundary link, in [0, 1)")
 	fl.StringVar(&f.payloadDType, "payload", "f32", "wire type of activations and gradients: f32|bf16")
 	fl.IntVar(&f.evalEvery, "eval-every", 50, "validation every N steps and at the end (0 = never)")
@@ -244,11 +246,14 @@ func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 	if f.linkLatency < 0 {
 		return nil, fmt.Errorf("--link-latency %s: must not be negative", f.linkLatency)
 	}
+	if f.linkJitter < 0 {
+		return nil, fmt.Errorf("--link-jitter %s: must not be negative", f.linkJitter)
+	}
 	if !(f.linkLoss >= 0 && f.linkLoss < 1) {
 		return nil, fmt.Errorf("--link-loss %g: must be in [0, 1)", f.linkLoss)
 	}
 	for i := 0; i < len(s.Stages)-1; i++ {
-		r.links = append(r.links, link.Config{Bandwidth: bw, Latency: f.linkLatency, Loss: f.linkLoss, Seed: uint64(i) + 1})
+		r.links = append(r.links, link.Config{Bandwidth: bw, Latency: f.linkLatency, Jitter: f.linkJitter, Loss: f.linkLoss, Seed: uint64(i) + 1})
 	}
 	if f.evalEvery < 0 {
 		return nil, fmt.Errorf("--eval-every %d: must not be negative", f.evalEvery)

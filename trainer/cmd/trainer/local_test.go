@@ -264,6 +264,7 @@ func TestLocalFlagErrors(t *testing.T) {
 		{[]string{"--data", filepath.Join(corpus, "nope")}, "--data"},
 		{[]string{"--link-bandwidth", "fast"}, `--link-bandwidth: "fast" is not a bandwidth`},
 		{[]string{"--link-loss", "1"}, "--link-loss 1: must be in [0, 1)"},
+		{[]string{"--link-jitter", "-1ms"}, "--link-jitter -1ms: must not be negative"},
 		{[]string{"--payload", "f16"}, "--payload \"f16\": accepted values: f32, bf16"},
 		{[]string{"--schedule", "gpipe2"}, `--schedule "gpipe2": accepted values: async, gpipe`},
 		{[]string{"--schedule", "async"}, "--schedule async needs --optimizer nadam"},
