@@ -26,6 +26,60 @@ func opsString(ops []Op) string {
 	return strings.Join(parts, " ")
 }
 
+// opRecorder records, per stage, the operations a pipeline runs with the
+// stage's update count at each (Pipeline.trace).
+type opRecorder struct {
+	mu     sync.Mutex
+	events [][]opEvent
+}
+
+type opEvent struct {
+	op      Op
+	updates uint64
+}
+
+func recordOps(p *Pipeline) *opRecorder {
+	r := &opRecorder{events: make([][]opEvent, len(p.stages))}
+	p.trace = func(s int, op Op, updates uint64) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.events[s] = append(r.events[s], opEvent{op, updates})
+	}
+	return r
+}
+
+func (r *opRecorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for s := range r.events {
+		r.events[s] = nil
+	}
+}
+
+// check returns stage s's recorded operations and the largest staleness
+// seen, and reports every backward of microbatch j that came other than
+// want(j) updates after its forward.
+func (r *opRecorder) check(t *testing.T, s int, want func(j int) uint64) (ops []Op, maxStale uint64) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fwdAt := map[int]uint64{}
+	for _, e := range r.events[s] {
+		ops = append(ops, e.op)
+		j := e.op.Microbatch
+		if !e.op.Backward {
+			fwdAt[j] = e.updates
+			continue
+		}
+		stale := e.updates - fwdAt[j]
+		if w := want(j); stale != w {
+			t.Errorf("stage %d microbatch %d: %d updates between forward and backward, want %d", s, j, stale, w)
+		}
+		maxStale = max(maxStale, stale)
+	}
+	return ops, maxStale
+}
+
 // TestAsyncOps: the 1F1B order per stage for S = 3, M = 4 (and the edge
 // cases M < S and S = 1), both as Ops defines it and as the stages run it;
 // and the staleness it implies: a microbatch's backward on stage s comes
@@ -54,41 +108,16 @@ func TestAsyncOps(t *testing.T) {
 
 	const m = 4
 	p := newPipeline(t, Config{Spec: tinySpec(4), Microbatches: m, Schedule: Async1F1B})
-	var mu sync.Mutex
-	type event struct {
-		op      Op
-		updates uint64
-	}
-	events := make([][]event, 3)
-	p.trace = func(s int, op Op, updates uint64) {
-		mu.Lock()
-		defer mu.Unlock()
-		events[s] = append(events[s], event{op, updates})
-	}
+	rec := recordOps(p)
 	for step := range 2 {
-		for s := range events {
-			events[s] = nil
-		}
+		rec.reset()
 		if _, err := p.Step(context.Background(), batch(step)); err != nil {
 			t.Fatal(err)
 		}
 		maxStale := make([]uint64, 3)
-		for s, evs := range events {
+		for s := range 3 {
 			var ops []Op
-			fwdAt := map[int]uint64{}
-			for _, e := range evs {
-				ops = append(ops, e.op)
-				if !e.op.Backward {
-					fwdAt[e.op.Microbatch] = e.updates
-					continue
-				}
-				j := e.op.Microbatch
-				stale := e.updates - fwdAt[j]
-				if want := uint64(min(j, 3-1-s)); stale != want {
-					t.Errorf("step %d stage %d microbatch %d: %d updates between forward and backward, want %d", step, s, j, stale, want)
-				}
-				maxStale[s] = max(maxStale[s], stale)
-			}
+			ops, maxStale[s] = rec.check(t, s, func(j int) uint64 { return uint64(min(j, 3-1-s)) })
 			if got := opsString(ops); got != want[[3]int{3, m}][s] {
 				t.Errorf("step %d stage %d ran %s, want %s", step, s, got, want[[3]int{3, m}][s])
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,35 +38,10 @@ func TestAsyncOpsDepth(t *testing.T) {
 func TestStreamStaleness(t *testing.T) {
 	const m, steps, d = 2, 3, 2
 	p := newPipeline(t, Config{Spec: tinySpec(4), Microbatches: m, Schedule: Async1F1B, Depth: d})
-	var mu sync.Mutex
-	type event struct {
-		op      Op
-		updates uint64
-	}
-	events := make([][]event, 3)
-	p.trace = func(s int, op Op, updates uint64) {
-		mu.Lock()
-		defer mu.Unlock()
-		events[s] = append(events[s], event{op, updates})
-	}
+	rec := recordOps(p)
 	trainStream(t, p, steps)
-	for s, evs := range events {
-		var ops []Op
-		fwdAt := map[int]uint64{}
-		maxStale := uint64(0)
-		for _, e := range evs {
-			ops = append(ops, e.op)
-			if !e.op.Backward {
-				fwdAt[e.op.Microbatch] = e.updates
-				continue
-			}
-			g := e.op.Microbatch
-			stale := e.updates - fwdAt[g]
-			if want := uint64(min(g, d*(3-1-s))); stale != want {
-				t.Errorf("stage %d microbatch %d: %d updates between forward and backward, want %d", s, g, stale, want)
-			}
-			maxStale = max(maxStale, stale)
-		}
+	for s := range 3 {
+		ops, maxStale := rec.check(t, s, func(g int) uint64 { return uint64(min(g, d*(3-1-s))) })
 		if got, want := opsString(ops), opsString(AsyncOps(3, s, steps*m, d)); got != want {
 			t.Errorf("stage %d ran %s, want %s", s, got, want)
 		}
