@@ -78,6 +78,7 @@ func (s *ShapedStream) Write(p []byte) (int, error) {
 func (s *ShapedStream) Close() error {
 	s.link.Close()
 	<-s.done
+	s.cancel()
 	return s.Stream.Close()
 }
 
@@ -85,6 +86,7 @@ func (s *ShapedStream) Close() error {
 func (s *ShapedStream) CloseWrite() error {
 	s.link.Close()
 	<-s.done
+	s.cancel()
 	return s.Stream.CloseWrite()
 }
 

@@ -201,11 +201,8 @@ func (p *Pipeline) asyncStage(ctx context.Context, s int, r *stream, busy *time.
 			p.trace(s, op, p.updates[s])
 		}
 		if !op.Backward {
-			var in, ids *tensors.Tensor
-			if info.First {
-				ids = idsTensor(b.Inputs, j, rows, b.SeqLen)
-				in = ids
-			} else if in, ids, err = p.recvActivations(ctx, s, step, j, rows, b.SeqLen, busy); err != nil {
+			in, ids, err := p.microbatchInput(ctx, s, b, step, j, busy)
+			if err != nil {
 				return err
 			}
 			keep[g] = saved{in, ids}
@@ -231,7 +228,7 @@ func (p *Pipeline) asyncStage(ctx context.Context, s int, r *stream, busy *time.
 			if dIn, loss, err = st.BackwardLoss(keep[g].in, keep[g].ids, targets); err != nil {
 				return fmt.Errorf("step %d microbatch %d: backward: %w", step, j, err)
 			}
-			r.losses[i] += loss / float64(m)
+			r.losses[i] += loss
 		} else {
 			dOut, err := p.recvGradients(ctx, s, step, j, rows, b.SeqLen, busy)
 			if err != nil {
@@ -253,7 +250,7 @@ func (p *Pipeline) asyncStage(ctx context.Context, s int, r *stream, busy *time.
 		if j == m-1 { // the stage is done with step i
 			r.feed.release(i)
 			if info.Last {
-				if err := r.stepDone(i); err != nil {
+				if err := r.stepDone(i, r.losses[i]); err != nil {
 					return err
 				}
 			}

@@ -242,7 +242,7 @@ func asyncByHand(t *testing.T, s spec.Spec, m, steps, d int, stream bool) ([]flo
 					if i == n-1 {
 						var l float64
 						dIn, l, err = st[i].BackwardLoss(acts[i][g], ids, tg)
-						losses[step] += l / float64(m)
+						losses[step] += l
 					} else {
 						dOut, ok := grads[i][g]
 						if !ok {
@@ -272,6 +272,9 @@ func asyncByHand(t *testing.T, s spec.Spec, m, steps, d int, stream bool) ([]flo
 		for k := range steps {
 			run(k, 1)
 		}
+	}
+	for k := range losses {
+		losses[k] /= float64(m) // the mean of the step's microbatch losses, summed in order
 	}
 	return losses, st
 }

@@ -223,11 +223,8 @@ func (p *Pipeline) Step(ctx context.Context, b data.Batch) (float64, error) {
 	if p.broken != nil {
 		return 0, p.broken
 	}
-	if err := checkBatch(b); err != nil {
+	if err := checkStepBatch(b, p.cfg.Microbatches); err != nil {
 		return 0, err
-	}
-	if b.Size%p.cfg.Microbatches != 0 {
-		return 0, fmt.Errorf("pipeline: batch of %d rows does not split into %d equal microbatches", b.Size, p.cfg.Microbatches)
 	}
 	losses, err := p.Train(ctx, 1, func() (data.Batch, error) { return b, nil }, nil)
 	if err != nil {
@@ -264,6 +261,18 @@ func (p *Pipeline) Eval(ctx context.Context, batches []data.Batch) (float64, err
 		sum += l
 	}
 	return sum / float64(len(losses)), nil
+}
+
+// checkStepBatch checks a training batch: well formed (checkBatch) and
+// splitting into m equal microbatches.
+func checkStepBatch(b data.Batch, m int) error {
+	if err := checkBatch(b); err != nil {
+		return err
+	}
+	if b.Size%m != 0 {
+		return fmt.Errorf("pipeline: batch of %d rows does not split into %d equal microbatches", b.Size, m)
+	}
+	return nil
 }
 
 func checkBatch(b data.Batch) error {
@@ -332,13 +341,9 @@ func (p *Pipeline) trainStage(ctx context.Context, s int, b data.Batch, step uin
 	rows := b.Size / m
 	type saved struct{ in, ids *tensors.Tensor }
 	keep := make([]saved, m)
-	var err error
 	for j := range m {
-		var in, ids *tensors.Tensor
-		if info.First {
-			ids = idsTensor(b.Inputs, j, rows, b.SeqLen)
-			in = ids
-		} else if in, ids, err = p.recvActivations(ctx, s, step, j, rows, b.SeqLen, busy); err != nil {
+		in, ids, err := p.microbatchInput(ctx, s, b, step, j, busy)
+		if err != nil {
 			return err
 		}
 		keep[j] = saved{in, ids}
@@ -426,6 +431,17 @@ func (p *Pipeline) evalStage(ctx context.Context, s int, batches []data.Batch, l
 		}
 	}
 	return nil
+}
+
+// microbatchInput is stage s's input for microbatch j of step's batch b:
+// its token ids on the first stage, else the activations from stage s−1.
+func (p *Pipeline) microbatchInput(ctx context.Context, s int, b data.Batch, step uint64, j int, busy *time.Duration) (in, ids *tensors.Tensor, err error) {
+	rows := b.Size / p.cfg.Microbatches
+	if s == 0 {
+		ids = idsTensor(b.Inputs, j, rows, b.SeqLen)
+		return ids, ids, nil
+	}
+	return p.recvActivations(ctx, s, step, j, rows, b.SeqLen, busy)
 }
 
 // sendActivations encodes stage s's output for microbatch j with its token

@@ -43,7 +43,7 @@ func (p *Pipeline) Train(ctx context.Context, n int, next func() (data.Batch, er
 		return nil, errors.New("pipeline: Train without a batch source")
 	}
 	r := &stream{
-		base: p.steps, n: n, losses: make([]float64, n), onStep: onStep,
+		base: p.steps, n: n, m: p.cfg.Microbatches, losses: make([]float64, n), onStep: onStep,
 		feed: &feed{next: next, m: p.cfg.Microbatches, stages: len(p.stages), held: map[int]*heldBatch{}},
 	}
 	err := p.run(ctx, func(ctx context.Context, s int, busy *time.Duration) error {
@@ -64,13 +64,16 @@ func (p *Pipeline) Train(ctx context.Context, n int, next func() (data.Batch, er
 type stream struct {
 	base   uint64 // Steps() when the stream started: step i travels as base+i
 	n      int    // steps
+	m      int    // microbatches per step
 	feed   *feed
 	losses []float64 // per step; written by the last stage only
 	onStep func(i int, loss float64) error
 }
 
-// stepDone is called by the last stage once step i's loss is complete.
-func (r *stream) stepDone(i int) error {
+// stepDone is called by the last stage once it has step i's M microbatch
+// losses, summed in microbatch order: the step's loss is their mean.
+func (r *stream) stepDone(i int, sum float64) error {
+	r.losses[i] = sum / float64(r.m)
 	if r.onStep == nil {
 		return nil
 	}
@@ -107,11 +110,8 @@ func (f *feed) get(i int) (data.Batch, error) {
 		if err != nil {
 			return data.Batch{}, fmt.Errorf("batch of step %d: %w", f.fetched, err)
 		}
-		if err := checkBatch(b); err != nil {
+		if err := checkStepBatch(b, f.m); err != nil {
 			return data.Batch{}, fmt.Errorf("batch of step %d: %w", f.fetched, err)
-		}
-		if b.Size%f.m != 0 {
-			return data.Batch{}, fmt.Errorf("batch of step %d: %d rows do not split into %d equal microbatches", f.fetched, b.Size, f.m)
 		}
 		f.held[f.fetched] = &heldBatch{b: b}
 		f.fetched++
@@ -154,8 +154,7 @@ func (p *Pipeline) gpipeStage(ctx context.Context, s int, r *stream, busy *time.
 			for _, l := range losses {
 				sum += l
 			}
-			r.losses[i] = sum / float64(m)
-			if err := r.stepDone(i); err != nil {
+			if err := r.stepDone(i, sum); err != nil {
 				return err
 			}
 		}

@@ -133,7 +133,7 @@ func TestStreamErrors(t *testing.T) {
 					b.Size, b.Inputs, b.Targets = 3, b.Inputs[:3*seq], b.Targets[:3*seq]
 				}
 				return b, nil
-			}, nil, "batch of step 1: 3 rows do not split into 2 equal microbatches"},
+			}, nil, "batch of step 1: pipeline: batch of 3 rows does not split into 2 equal microbatches"},
 			{"malformed batch", func(k int) (data.Batch, error) {
 				b := batch(k)
 				if k == 1 {
