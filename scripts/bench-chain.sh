@@ -281,10 +281,7 @@ elapsed=$(($(date +%s) - bench_start))
 ###############################################################################
 # Report
 ###############################################################################
-model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
-os=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}")
-machine="$(nproc) cores, ${model:-unknown CPU}, ${mem_gib} GiB RAM, ${os}"
+machine=$(bench_machine)
 commit=$(git describe --tags --always --dirty 2>/dev/null || echo "no commit")
 today=$(date -u +%Y-%m-%d)
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }

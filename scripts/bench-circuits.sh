@@ -70,10 +70,7 @@ elapsed=$(($(date +%s) - bench_start))
 ###############################################################################
 # Report
 ###############################################################################
-model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
-os=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}")
-machine="$(nproc) cores, ${model:-unknown CPU}, ${mem_gib} GiB RAM, ${os}"
+machine=$(bench_machine)
 commit=$(git describe --tags --always --dirty 2>/dev/null || echo "no commit")
 today=$(date -u +%Y-%m-%d)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -142,10 +139,6 @@ echo
 cat "$entry"
 
 if [ "${BENCH_NO_DOCS:-0}" != 1 ]; then
-  doc=docs/BENCHMARKS.md
-  grep -q '<!-- bench-results' "$doc" || die "$doc lacks the results marker"
-  awk -v f="$entry" '{ print } /<!-- bench-results/ && !done { print ""; while ((getline l < f) > 0) print l; done = 1 }' "$doc" >"$doc.tmp"
-  mv "$doc.tmp" "$doc"
-  log "added this run to $doc"
+  bench_add_entry "$entry"
 fi
 rm -f "$entry"

@@ -227,7 +227,6 @@ sched_table=$(
 ###############################################################################
 verdict() { if is "$1"; then echo met; else echo missed; fi; }
 step_c=$(calc %.3f "$tokens_per_step / $tps_c")
-step_lc=$(calc %.3f "$tokens_per_step / $tps_lc")
 lat_ms=$(awk -v l="$LAT" 'BEGIN { v = l + 0; if (l ~ /ms$/) print v; else if (l ~ /us$|µs$/) print v / 1000; else if (l ~ /s$/) print v * 1000; else print v }')
 floor_ms=$(calc %.0f "2 * ($nst - 1) * $lat_ms")
 targets_table=$(
@@ -264,11 +263,7 @@ targets_table=$(
 ###############################################################################
 # Report
 ###############################################################################
-model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
-# shellcheck disable=SC1091
-os=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}")
-machine="$(nproc) cores, ${model:-unknown CPU}, ${mem_gib} GiB RAM, ${os}"
+machine=$(bench_machine)
 commit=$(git describe --tags --always --dirty 2>/dev/null || echo "no commit")
 today=$(date -u +%Y-%m-%d)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -309,9 +304,5 @@ echo
 cat "$entry"
 
 if [ "${BENCH_NO_DOCS:-0}" != 1 ]; then
-  doc=docs/BENCHMARKS.md
-  grep -q '<!-- bench-results' "$doc" || die "$doc lacks the results marker"
-  awk -v f="$entry" '{ print } /<!-- bench-results/ && !done { print ""; while ((getline l < f) > 0) print l; done = 1 }' "$doc" >"$doc.tmp"
-  mv "$doc.tmp" "$doc"
-  log "added this run to $doc"
+  bench_add_entry "$entry"
 fi

@@ -147,3 +147,23 @@ protolearnd_binary() {
     BIN=$repo/build/protolearnd
   fi
 }
+
+# bench_machine prints the machine line of a benchmark entry: cores, CPU model, memory, OS.
+bench_machine() {
+  local model mem_gib os
+  model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+  mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
+  # shellcheck disable=SC1091
+  os=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}")
+  echo "$(nproc) cores, ${model:-unknown CPU}, ${mem_gib} GiB RAM, ${os}"
+}
+
+# bench_add_entry FILE inserts FILE's lines, after a blank line, right below docs/BENCHMARKS.md's
+# results marker (newest run first).
+bench_add_entry() {
+  local doc=docs/BENCHMARKS.md
+  grep -q '<!-- bench-results' "$doc" || die "$doc lacks the results marker"
+  awk -v f="$1" '{ print } /<!-- bench-results/ && !done { print ""; while ((getline l < f) > 0) print l; done = 1 }' "$doc" >"$doc.tmp"
+  mv "$doc.tmp" "$doc"
+  log "added this run to $doc"
+}
