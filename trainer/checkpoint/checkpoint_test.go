@@ -3,26 +3,19 @@ package checkpoint
 import (
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
-	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/stretchr/testify/require"
 
 	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/internal/testbackend"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 
-var backend = sync.OnceValue(func() compute.Backend {
-	b, err := gobackend.New("ops_sequential")
-	if err != nil {
-		panic(err)
-	}
-	return b
-})
+// backend is the test binary's shared Go backend.
+var backend = testbackend.Go
 
 const batch, seq = 2, 8
 

@@ -3,28 +3,19 @@ package engine
 import (
 	"fmt"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/protolearn/protolearn/trainer/internal/testbackend"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 
-// backend is shared: the Go backend in ops_sequential mode (its default mode
-// can deadlock, shared/notes/gomlx.md).
-var backend = sync.OnceValue(func() compute.Backend {
-	b, err := gobackend.New("ops_sequential")
-	if err != nil {
-		panic(err)
-	}
-	return b
-})
+// backend is the test binary's shared Go backend.
+var backend = testbackend.Go
 
 const batch, seq = 2, 8
 

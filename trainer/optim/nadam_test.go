@@ -2,25 +2,19 @@ package optim
 
 import (
 	"math"
-	"sync"
 	"testing"
 
-	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with dot-imported ops.
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/stretchr/testify/require"
+
+	"github.com/protolearn/protolearn/trainer/internal/testbackend"
 )
 
-var backend = sync.OnceValue(func() compute.Backend {
-	b, err := gobackend.New("ops_sequential")
-	if err != nil {
-		panic(err)
-	}
-	return b
-})
+// backend is the test binary's shared Go backend.
+var backend = testbackend.Go
 
 // reference is the NAdam update of the package doc in plain float64.
 type reference struct {
