@@ -103,7 +103,7 @@ func TestFileRoundTripAndRefusals(t *testing.T) {
 
 	bad := map[string]string{
 		`{"model":1,"stages":2,"members":[],"extra":1}`:                                  "unknown field",
-		`{"model":1,"stages":2,"members":[{"peer":"nope","stage":0}]}`:                    `peer "nope"`,
+		`{"model":1,"stages":2,"members":[{"peer":"nope","stage":0}]}`:                   `peer "nope"`,
 		`{"model":1,"stages":2,"members":[{"peer":"` + a.String() + `","stage":5}]}`:     "stages 0…1",
 		`{"model":1,"stages":2,"members":[{"peer":"` + a.String() + `","addrs":["x"]}]}`: `address "x"`,
 		`{"model":1,"stages":2,"members":[]} {}`:                                         "trailing data",
