@@ -7,6 +7,7 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/optim"
 )
@@ -224,7 +225,7 @@ func (p *Pipeline) asyncStage(ctx context.Context, s int, r *stream, busy *time.
 		t0 := time.Now()
 		if info.Last {
 			var loss float64
-			targets := idsTensor(b.Targets, j, rows, b.SeqLen)
+			targets := boundary.IDs(b.Targets, j, rows, b.SeqLen)
 			if dIn, loss, err = st.BackwardLoss(keep[g].in, keep[g].ids, targets); err != nil {
 				return fmt.Errorf("step %d microbatch %d: backward: %w", step, j, err)
 			}

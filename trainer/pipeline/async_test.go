@@ -11,6 +11,7 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
@@ -220,7 +221,7 @@ func asyncByHand(t *testing.T, s spec.Spec, m, steps, d int, stream bool) ([]flo
 				g := op.Microbatch
 				step, j := first+g/m, g%m
 				b := batch(7 * step)
-				ids, tg := idsTensor(b.Inputs, j, r, seq), idsTensor(b.Targets, j, r, seq)
+				ids, tg := boundary.IDs(b.Inputs, j, r, seq), boundary.IDs(b.Targets, j, r, seq)
 				if i == 0 {
 					acts[0][g] = ids
 				}
@@ -348,7 +349,7 @@ func TestAsyncMatchesHandDriven(t *testing.T) {
 		b := batch(7 * k)
 		loss := 0.0
 		for j := range 4 {
-			_, l, err := st.BackwardLoss(idsTensor(b.Inputs, j, 1, seq), nil, idsTensor(b.Targets, j, 1, seq))
+			_, l, err := st.BackwardLoss(boundary.IDs(b.Inputs, j, 1, seq), nil, boundary.IDs(b.Targets, j, 1, seq))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
@@ -88,7 +88,8 @@ type Pipeline struct {
 	cfg    Config
 	stages []*engine.Stage
 	pairs  []*link.Pair // pairs[i] joins stage i and i+1
-	steps  uint64       // completed steps
+	codec  boundary.Codec
+	steps  uint64 // completed steps
 	// updates counts each stage's optimizer updates; only stage s's
 	// goroutine writes updates[s] during a Step.
 	updates []uint64
@@ -154,6 +155,7 @@ func New(cfg Config) (*Pipeline, error) {
 		}
 		p.stages = append(p.stages, st)
 	}
+	p.codec = boundary.Codec{Spec: cfg.Spec, Wire: cfg.PayloadDType, Engine: p.stages[0].DType(), Limits: cfg.Limits}
 	for i, lc := range cfg.Links {
 		pair, err := link.NewPair(lc, cfg.Clock)
 		if err != nil {
@@ -197,18 +199,12 @@ func (p *Pipeline) Close() {
 // ActivationShape is the payload shape of the activations of a microbatch of
 // rows×seq tokens, and GradientShape that of their gradients.
 func (p *Pipeline) ActivationShape(rows, seq int) payload.Shape {
-	s := p.cfg.Spec
-	return payload.Shape{
-		Kind: payload.Activations, DType: p.cfg.PayloadDType, Compressed: s.Compressed(),
-		Batch: uint32(rows), Seq: uint32(seq), Width: uint32(s.BoundaryWidth()), Vocab: uint32(s.Vocab),
-	}
+	return p.codec.ActivationShape(rows, seq)
 }
 
 // GradientShape: see ActivationShape.
 func (p *Pipeline) GradientShape(rows, seq int) payload.Shape {
-	sh := p.ActivationShape(rows, seq)
-	sh.Kind, sh.Vocab = payload.Gradients, 0
-	return sh
+	return p.codec.GradientShape(rows, seq)
 }
 
 // Step trains on one batch with the Config's schedule (package
@@ -350,7 +346,7 @@ func (p *Pipeline) trainStage(ctx context.Context, s int, b data.Batch, step uin
 		t0 := time.Now()
 		if info.Last {
 			var dIn *tensors.Tensor
-			targets := idsTensor(b.Targets, j, rows, b.SeqLen)
+			targets := boundary.IDs(b.Targets, j, rows, b.SeqLen)
 			if dIn, losses[j], err = st.AccumulateBackwardLoss(in, ids, targets); err != nil {
 				return fmt.Errorf("step %d microbatch %d: backward: %w", step, j, err)
 			}
@@ -408,14 +404,14 @@ func (p *Pipeline) evalStage(ctx context.Context, s int, batches []data.Batch, l
 		var in, ids *tensors.Tensor
 		var err error
 		if info.First {
-			ids = idsTensor(b.Inputs, 0, b.Size, b.SeqLen)
+			ids = boundary.IDs(b.Inputs, 0, b.Size, b.SeqLen)
 			in = ids
 		} else if in, ids, err = p.recvActivations(ctx, s, p.steps, j, b.Size, b.SeqLen, busy); err != nil {
 			return err
 		}
 		t0 := time.Now()
 		if info.Last {
-			if losses[j], err = st.Loss(in, ids, idsTensor(b.Targets, 0, b.Size, b.SeqLen)); err != nil {
+			if losses[j], err = st.Loss(in, ids, boundary.IDs(b.Targets, 0, b.Size, b.SeqLen)); err != nil {
 				return fmt.Errorf("eval batch %d: loss: %w", j, err)
 			}
 			*busy += time.Since(t0)
@@ -438,7 +434,7 @@ func (p *Pipeline) evalStage(ctx context.Context, s int, batches []data.Batch, l
 func (p *Pipeline) microbatchInput(ctx context.Context, s int, b data.Batch, step uint64, j int, busy *time.Duration) (in, ids *tensors.Tensor, err error) {
 	rows := b.Size / p.cfg.Microbatches
 	if s == 0 {
-		ids = idsTensor(b.Inputs, j, rows, b.SeqLen)
+		ids = boundary.IDs(b.Inputs, j, rows, b.SeqLen)
 		return ids, ids, nil
 	}
 	return p.recvActivations(ctx, s, step, j, rows, b.SeqLen, busy)
@@ -448,14 +444,7 @@ func (p *Pipeline) microbatchInput(ctx context.Context, s int, b data.Batch, ste
 // ids and sends it downstream.
 func (p *Pipeline) sendActivations(s int, step uint64, j int, out, ids *tensors.Tensor, busy *time.Duration) error {
 	t0 := time.Now()
-	dims := out.Shape().Dimensions
-	sh := p.ActivationShape(dims[0], dims[1])
-	pl := &payload.Payload{
-		Kind: sh.Kind, DType: sh.DType, Compressed: sh.Compressed, Step: step, Microbatch: uint32(j),
-		Batch: sh.Batch, Seq: sh.Seq, Width: sh.Width, Vocab: sh.Vocab,
-		Data: float32s(out), IDs: tensors.MustCopyFlatData[int32](ids),
-	}
-	msg, err := payload.Encode(pl)
+	msg, err := p.codec.EncodeActivations(out, ids, step, uint32(j))
 	if err != nil {
 		return fmt.Errorf("microbatch %d: encoding activations for stage %d: %w", j, s+1, err)
 	}
@@ -469,13 +458,7 @@ func (p *Pipeline) sendActivations(s int, step uint64, j int, out, ids *tensors.
 // sendGradients encodes stage s's dIn for microbatch j and sends it upstream.
 func (p *Pipeline) sendGradients(s int, step uint64, j int, dIn *tensors.Tensor, busy *time.Duration) error {
 	t0 := time.Now()
-	dims := dIn.Shape().Dimensions
-	sh := p.GradientShape(dims[0], dims[1])
-	pl := &payload.Payload{
-		Kind: sh.Kind, DType: sh.DType, Compressed: sh.Compressed, Step: step, Microbatch: uint32(j),
-		Batch: sh.Batch, Seq: sh.Seq, Width: sh.Width, Data: float32s(dIn),
-	}
-	msg, err := payload.Encode(pl)
+	msg, err := p.codec.EncodeGradients(dIn, step, uint32(j))
 	if err != nil {
 		return fmt.Errorf("microbatch %d: encoding gradients for stage %d: %w", j, s-1, err)
 	}
@@ -489,72 +472,45 @@ func (p *Pipeline) sendGradients(s int, step uint64, j int, dIn *tensors.Tensor,
 // recvActivations receives microbatch j's activations from stage s−1 and
 // checks them against what stage s expects.
 func (p *Pipeline) recvActivations(ctx context.Context, s int, step uint64, j, rows, seq int, busy *time.Duration) (in, ids *tensors.Tensor, err error) {
-	pl, err := p.recv(ctx, p.pairs[s-1].Forward, p.ActivationShape(rows, seq), step, j, busy)
+	msg, err := p.pairs[s-1].Forward.Recv(ctx)
+	if err == nil {
+		t0 := time.Now()
+		var pl *payload.Payload
+		pl, in, ids, err = p.codec.DecodeActivations(msg, rows, seq)
+		if err == nil {
+			err = checkMicrobatch(pl, step, j)
+		}
+		*busy += time.Since(t0)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("step %d microbatch %d: activations from stage %d: %w", step, j, s-1, err)
 	}
-	return p.tensor(pl.Data, rows, seq, int(pl.Width)), tensors.FromFlatDataAndDimensions(pl.IDs, rows, seq), nil
+	return in, ids, nil
 }
 
 // recvGradients receives microbatch j's gradients from stage s+1.
 func (p *Pipeline) recvGradients(ctx context.Context, s int, step uint64, j, rows, seq int, busy *time.Duration) (*tensors.Tensor, error) {
-	pl, err := p.recv(ctx, p.pairs[s].Backward, p.GradientShape(rows, seq), step, j, busy)
+	msg, err := p.pairs[s].Backward.Recv(ctx)
+	var dOut *tensors.Tensor
+	if err == nil {
+		t0 := time.Now()
+		var pl *payload.Payload
+		pl, dOut, err = p.codec.DecodeGradients(msg, rows, seq)
+		if err == nil {
+			err = checkMicrobatch(pl, step, j)
+		}
+		*busy += time.Since(t0)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("step %d microbatch %d: gradients from stage %d: %w", step, j, s+1, err)
 	}
-	return p.tensor(pl.Data, rows, seq, int(pl.Width)), nil
+	return dOut, nil
 }
 
-// recv receives, decodes and checks one payload: its shape, and that it is
-// microbatch j of step.
-func (p *Pipeline) recv(ctx context.Context, l *link.Link, want payload.Shape, step uint64, j int, busy *time.Duration) (*payload.Payload, error) {
-	msg, err := l.Recv(ctx)
-	if err != nil {
-		return nil, err
-	}
-	t0 := time.Now()
-	defer func() { *busy += time.Since(t0) }()
-	pl, err := payload.Decode(msg, p.cfg.Limits)
-	if err != nil {
-		return nil, err
-	}
-	if err := pl.Check(want); err != nil {
-		return nil, err
-	}
+// checkMicrobatch checks that pl is microbatch j of step.
+func checkMicrobatch(pl *payload.Payload, step uint64, j int) error {
 	if pl.Step != step || pl.Microbatch != uint32(j) {
-		return nil, fmt.Errorf("%w: step %d microbatch %d, expected step %d microbatch %d", payload.ErrShape, pl.Step, pl.Microbatch, step, j)
+		return fmt.Errorf("%w: step %d microbatch %d, expected step %d microbatch %d", payload.ErrShape, pl.Step, pl.Microbatch, step, j)
 	}
-	return pl, nil
-}
-
-// tensor makes a [rows, seq, width] tensor of the stages' dtype from wire values.
-func (p *Pipeline) tensor(v []float32, rows, seq, width int) *tensors.Tensor {
-	if p.stages[0].DType() == dtypes.Float64 {
-		f := make([]float64, len(v))
-		for i, x := range v {
-			f[i] = float64(x)
-		}
-		return tensors.FromFlatDataAndDimensions(f, rows, seq, width)
-	}
-	return tensors.FromFlatDataAndDimensions(v, rows, seq, width)
-}
-
-// float32s are a float32 or float64 tensor's values as float32 (the wire's
-// in-memory type).
-func float32s(t *tensors.Tensor) []float32 {
-	if t.Shape().DType == dtypes.Float64 {
-		f := tensors.MustCopyFlatData[float64](t)
-		out := make([]float32, len(f))
-		for i, x := range f {
-			out[i] = float32(x)
-		}
-		return out
-	}
-	return tensors.MustCopyFlatData[float32](t)
-}
-
-// idsTensor is rows [j·rows, (j+1)·rows) of flat [batch, seq] token ids.
-func idsTensor(flat []int32, j, rows, seq int) *tensors.Tensor {
-	v := append([]int32(nil), flat[j*rows*seq:(j+1)*rows*seq]...)
-	return tensors.FromFlatDataAndDimensions(v, rows, seq)
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
@@ -114,7 +115,7 @@ func handSteps(t *testing.T, s spec.Spec, m, steps int) ([]float64, []*engine.St
 		r := rows / m
 		loss := 0.0
 		for j := range m {
-			in, tg := idsTensor(b.Inputs, j, r, seq), idsTensor(b.Targets, j, r, seq)
+			in, tg := boundary.IDs(b.Inputs, j, r, seq), boundary.IDs(b.Targets, j, r, seq)
 			acts := []*tensors.Tensor{in}
 			for _, x := range st[:last] {
 				y, err := x.Forward(acts[len(acts)-1], in)
