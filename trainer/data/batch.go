@@ -22,6 +22,7 @@ type Sampler struct {
 	seqLen  int
 	batch   int
 	rng     *rand.Rand
+	seed    uint64
 	nStarts uint64 // valid window starts: len(buf) - seqLen
 }
 
@@ -56,6 +57,7 @@ func (c *Corpus) Sampler(split Split, seqLen, batch int, seed uint64) (*Sampler,
 		seqLen:  seqLen,
 		batch:   batch,
 		rng:     rand.New(rand.NewPCG(seed, pcgStream)),
+		seed:    seed,
 		nStarts: uint64(len(buf) - seqLen),
 	}, nil
 }
@@ -65,6 +67,20 @@ func (s *Sampler) Next() Batch {
 	b := newBatch(s.batch, s.seqLen)
 	for r := range s.batch {
 		fill(b, r, s.buf, int(s.rng.Uint64N(s.nStarts)))
+	}
+	return b
+}
+
+// At returns batch number id of a sequence that needs no shared state: its
+// windows depend only on (corpus, split, shape, seed, id), so workers that
+// never talk agree on the data of a microbatch from its id alone (the swarm's
+// stage 0 draws the inputs, its last stage the targets). It does not move
+// Next's sequence. Safe for concurrent use.
+func (s *Sampler) At(id uint64) Batch {
+	rng := rand.New(rand.NewPCG(s.seed^0x9e3779b97f4a7c15, id*0xbf58476d1ce4e5b9+pcgStream))
+	b := newBatch(s.batch, s.seqLen)
+	for r := range s.batch {
+		fill(b, r, s.buf, int(rng.Uint64N(s.nStarts)))
 	}
 	return b
 }

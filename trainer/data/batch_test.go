@@ -149,3 +149,22 @@ func TestBatchErrors(t *testing.T) {
 	_, err = c.EvalBatches(-3, 1, 1)
 	wantErr(t, err, "sequence length -3")
 }
+
+func TestSamplerAtDependsOnlyOnID(t *testing.T) {
+	c := testCorpus(t)
+	a, _ := c.Sampler(Train, 16, 3, 7)
+	b, _ := c.Sampler(Train, 16, 3, 7)
+	other, _ := c.Sampler(Train, 16, 3, 8)
+	a.Next() // Next's position must not matter
+	x := a.At(41)
+	if !reflect.DeepEqual(x, b.At(41)) {
+		t.Fatal("At(41) differs between two samplers of the same seed")
+	}
+	if !reflect.DeepEqual(b.Next(), func() Batch { s, _ := c.Sampler(Train, 16, 3, 7); return s.Next() }()) {
+		t.Fatal("At moved Next's sequence")
+	}
+	if reflect.DeepEqual(x, a.At(42)) || reflect.DeepEqual(x, other.At(41)) {
+		t.Fatal("At ignores the id or the seed")
+	}
+	checkWindows(t, x, c.Bytes(Train), 3, 16)
+}
