@@ -196,12 +196,10 @@ func Read(r *bufio.Reader, maxSize int) (*Frame, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
-	n, err := binary.ReadUvarint(r)
+	br := &byteReader{r: r}
+	n, err := binary.ReadUvarint(br)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, io.EOF
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
+		if br.err != nil { // the stream failed (EOF, reset, deadline): not the peer's bytes
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: length prefix: %v", ErrMalformed, err)
@@ -255,6 +253,21 @@ func Read(r *bufio.Reader, maxSize int) (*Frame, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// byteReader remembers the reader's error, telling a failed stream from a
+// prefix that is not a uvarint.
+type byteReader struct {
+	r   *bufio.Reader
+	err error
+}
+
+func (b *byteReader) ReadByte() (byte, error) {
+	c, err := b.r.ReadByte()
+	if err != nil {
+		b.err = err
+	}
+	return c, err
 }
 
 // unexpected turns an EOF inside a frame into io.ErrUnexpectedEOF.

@@ -1,0 +1,171 @@
+package swarm
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/protolearn/protolearn/trainer/wire"
+)
+
+// inConn is a stream a peer opened to this worker: frames come in, replies
+// go back (acks and busy from the handler, hand-back rejects from the
+// compute loop, hence the lock).
+type inConn struct {
+	s  network.Stream
+	mu sync.Mutex
+}
+
+func (c *inConn) reply(f *wire.Frame, timeout time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.s.SetWriteDeadline(time.Now().Add(timeout))
+	_ = wire.Write(c.s, f) // a reply that cannot be written: the sender times out and re-routes
+}
+
+// event is a checked, decoded frame for the compute loop.
+type event struct {
+	typ       wire.Type
+	from      peer.ID
+	step, mb  uint64
+	in, ids   *tensors.Tensor // activations
+	dOut      *tensors.Tensor // gradients
+	conn      *inConn
+	receivedN int // frame bytes, for metrics
+}
+
+// handle serves one inbound pipeline stream.
+func (w *Worker) handle(s network.Stream) {
+	p := s.Conn().RemotePeer()
+	if until, banned := w.bannedUntil(p); banned {
+		w.log.Debug("refused a stream of a banned peer", "peer", p, "until", until.Format(time.RFC3339))
+		_ = s.Reset()
+		return
+	}
+	c := &inConn{s: s}
+	r := bufio.NewReader(s)
+	for {
+		f, err := wire.Read(r, w.cfg.MaxFrame)
+		if err != nil {
+			switch {
+			case errors.Is(err, io.EOF):
+				_ = s.Close()
+			case errors.Is(err, wire.ErrTooLarge), errors.Is(err, wire.ErrMalformed):
+				w.cutOff(p, c, nil, err.Error())
+			default: // the peer reset the stream or went away
+				_ = s.Reset()
+			}
+			return
+		}
+		w.metrics.framesIn.WithLabelValues(f.Type.String()).Inc()
+		w.metrics.bytesIn.WithLabelValues(f.Type.String()).Add(float64(f.Size()))
+		ev, reason := w.check(p, f)
+		if reason != "" {
+			w.cutOff(p, c, f, reason)
+			return
+		}
+		ev.conn = c
+		if f.Type == wire.Activations && w.draining.Load() {
+			c.reply(f.Reply(wire.Reject, "draining: this worker is shutting down; send it to another replica"), w.cfg.AckTimeout)
+			continue
+		}
+		queue := w.acts
+		if f.Type == wire.Gradients {
+			queue = w.grads
+		}
+		select {
+		case queue <- ev:
+			c.reply(f.Reply(wire.Ack, ""), w.cfg.AckTimeout)
+		default:
+			w.metrics.busy.Inc()
+			c.reply(f.Reply(wire.Busy, ""), w.cfg.AckTimeout)
+		}
+	}
+}
+
+// check validates a frame from p and decodes its payload; a non-empty
+// reason cuts p off.
+func (w *Worker) check(p peer.ID, f *wire.Frame) (*event, string) {
+	if f.Model != w.cfg.Model {
+		return nil, fmt.Sprintf("frame for model %d; this worker trains model %d", f.Model, w.cfg.Model)
+	}
+	if f.Stage != uint32(w.stage) {
+		return nil, fmt.Sprintf("frame for stage %d; this worker is stage %d", f.Stage, w.stage)
+	}
+	r := w.roster.Load()
+	var from int
+	switch f.Type {
+	case wire.Activations:
+		if w.first {
+			return nil, "activations sent to stage 0, which takes no input from peers"
+		}
+		from = w.stage - 1
+	case wire.Gradients:
+		if w.last {
+			return nil, "gradients sent to the last stage, which computes its own"
+		}
+		from = w.stage + 1
+	default:
+		return nil, fmt.Sprintf("a %v frame on a stream that carries only activations and gradients", f.Type)
+	}
+	if err := r.Check(p, from); err != nil {
+		return nil, fmt.Sprintf("%v frame from a peer not registered for stage %d: %v", f.Type, from, err)
+	}
+	ev := &event{typ: f.Type, from: p, step: f.Step, mb: f.Microbatch, receivedN: f.Size()}
+	var err error
+	var step uint64
+	var mb uint32
+	if f.Type == wire.Activations {
+		pl, in, ids, e := w.codec.DecodeActivations(f.Body, w.cfg.Rows, w.spec.SeqLen)
+		if err = e; err == nil {
+			ev.in, ev.ids, step, mb = in, ids, pl.Step, pl.Microbatch
+		}
+	} else {
+		pl, dOut, e := w.codec.DecodeGradients(f.Body, w.cfg.Rows, w.spec.SeqLen)
+		if err = e; err == nil {
+			ev.dOut, step, mb = dOut, pl.Step, pl.Microbatch
+		}
+	}
+	if err != nil {
+		return nil, fmt.Sprintf("microbatch %d: %v", f.Microbatch, err)
+	}
+	if step != f.Step || mb != uint32(f.Microbatch) {
+		return nil, fmt.Sprintf("payload of step %d microbatch %d in a frame of step %d microbatch %d", step, mb, f.Step, uint32(f.Microbatch))
+	}
+	return ev, ""
+}
+
+// cutOff ends a hostile or broken peer's stream: the reason is logged and
+// sent back, the stream reset, the peer's connections closed and its
+// streams refused for Config.Ban.
+func (w *Worker) cutOff(p peer.ID, c *inConn, f *wire.Frame, reason string) {
+	w.log.Warn("cutting off peer", "peer", p, "reason", reason, "ban", w.cfg.Ban)
+	w.metrics.cutOff.Inc()
+	if f == nil {
+		f = &wire.Frame{Model: w.cfg.Model, Stage: uint32(w.stage)}
+	}
+	c.reply(f.Reply(wire.Reject, reason), time.Second)
+	_ = c.s.Reset()
+	w.banMu.Lock()
+	w.banned[p] = time.Now().Add(w.cfg.Ban)
+	w.banMu.Unlock()
+	go func() { _ = w.cfg.Host.Network().ClosePeer(p) }()
+}
+
+func (w *Worker) bannedUntil(p peer.ID) (time.Time, bool) {
+	w.banMu.Lock()
+	defer w.banMu.Unlock()
+	until, ok := w.banned[p]
+	if ok && time.Now().After(until) {
+		delete(w.banned, p)
+		return until, false
+	}
+	return until, ok
+}

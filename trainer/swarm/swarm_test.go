@@ -1,0 +1,295 @@
+package swarm
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+
+	"github.com/protolearn/protolearn/trainer/data"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/internal/testbackend"
+	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/p2p"
+	"github.com/protolearn/protolearn/trainer/pipeline"
+	"github.com/protolearn/protolearn/trainer/roster"
+	"github.com/protolearn/protolearn/trainer/spec"
+)
+
+const (
+	model = 9
+	rows  = 4
+	depth = 4
+	lr    = 3e-3
+)
+
+var (
+	corpusOnce sync.Once
+	corpus     *data.Corpus
+	corpusErr  error
+)
+
+// testCorpus is a small real corpus: Go's strings package sources.
+func testCorpus(t *testing.T) *data.Corpus {
+	t.Helper()
+	corpusOnce.Do(func() {
+		corpus, corpusErr = data.Load(filepath.Join(runtime.GOROOT(), "src", "strings"), data.Options{})
+	})
+	if corpusErr != nil {
+		t.Fatal(corpusErr)
+	}
+	return corpus
+}
+
+func tinySpec(t *testing.T) spec.Spec {
+	t.Helper()
+	s, err := spec.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func testLog(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("test", t.Name())
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func newHost(t *testing.T) host.Host {
+	t.Helper()
+	k, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := p2p.New(p2p.Config{Key: k, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// node is one worker of a test swarm.
+type node struct {
+	h      host.Host
+	w      *Worker
+	st     *engine.Stage
+	stage  int
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// testSwarm is a swarm of real hosts on 127.0.0.1 in this process.
+type testSwarm struct {
+	t      *testing.T
+	spec   spec.Spec
+	nodes  []*node
+	roster *roster.Roster
+	mu     sync.Mutex
+	losses map[uint64]float64 // by microbatch, from every last-stage worker
+	dups   int                // a microbatch's loss reported twice
+	doneMB map[uint64]int     // stage 0 completions per microbatch
+}
+
+// newSwarm makes hosts for replicas[s] workers of stage s and a roster of
+// them (plus extra members, e.g. hosts that join later).
+func newSwarm(t *testing.T, replicas []int, extra ...roster.Member) (*testSwarm, [][]host.Host) {
+	sp := tinySpec(t)
+	hosts := make([][]host.Host, len(replicas))
+	var members []roster.Member
+	for s, n := range replicas {
+		for range n {
+			h := newHost(t)
+			hosts[s] = append(hosts[s], h)
+			members = append(members, roster.Member{Peer: h.ID(), Stage: s, Addrs: h.Addrs()})
+		}
+	}
+	r, err := roster.New(model, len(sp.Stages), append(members, extra...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testSwarm{t: t, spec: sp, roster: r, losses: map[uint64]float64{}, doneMB: map[uint64]int{}}, hosts
+}
+
+// start starts a worker of stage s on h; stage 0 runs steps steps of m
+// microbatches.
+func (sw *testSwarm) start(h host.Host, s int, steps uint64, m int, mod func(*Config)) *node {
+	t := sw.t
+	t.Helper()
+	opt, err := pipeline.StageNAdam(optim.NAdamConfig{LearningRate: lr}, len(sw.spec.Stages), depth)(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := engine.New(testbackend.Go(), sw.spec, s, engine.Options{Optimizer: opt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sampler, err := testCorpus(t).Sampler(data.Train, sw.spec.SeqLen, rows, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Host: h, Model: model, Stage: st, Roster: roster.Static{R: sw.roster}, Data: sampler, Rows: rows,
+		Microbatches: m, Steps: steps, Depth: depth, Log: testLog(t),
+		OnLoss: func(l Loss) {
+			sw.mu.Lock()
+			defer sw.mu.Unlock()
+			if _, dup := sw.losses[l.Microbatch]; dup {
+				sw.dups++
+			}
+			sw.losses[l.Microbatch] = l.Loss
+		},
+		OnDone: func(mb uint64) {
+			sw.mu.Lock()
+			sw.doneMB[mb]++
+			sw.mu.Unlock()
+		},
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	w, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &node{h: h, w: w, st: st, stage: s, cancel: cancel, done: make(chan error, 1)}
+	go func() { n.done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-n.done:
+		case <-time.After(time.Minute):
+			t.Errorf("stage %d worker did not stop", s)
+		}
+		w.Close()
+	})
+	sw.nodes = append(sw.nodes, n)
+	return n
+}
+
+// wait waits for the stage-0 workers to finish, then stops the others.
+func (sw *testSwarm) wait(timeout time.Duration) {
+	t := sw.t
+	t.Helper()
+	deadline := time.After(timeout)
+	for _, n := range sw.nodes {
+		if n.stage != 0 {
+			continue
+		}
+		select {
+		case err := <-n.done:
+			n.done <- err // for Cleanup
+			if err != nil {
+				t.Fatalf("stage 0: %v", err)
+			}
+		case <-deadline:
+			t.Fatalf("stage 0 did not finish within %v", timeout)
+		}
+	}
+	for _, n := range sw.nodes {
+		if n.stage != 0 {
+			n.cancel()
+		}
+	}
+}
+
+// lossesInOrder are the reported losses by microbatch id.
+func (sw *testSwarm) lossesInOrder(n int) []float64 {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	out := make([]float64, 0, n)
+	for mb := range uint64(n) {
+		if l, ok := sw.losses[mb]; ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func mean(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// inProcessLosses trains the same model with the in-process asynchronous
+// pipeline (same optimizer, depth, microbatch size and data seed) and
+// returns its per-microbatch-step losses.
+func inProcessLosses(t *testing.T, sp spec.Spec, microbatches int) []float64 {
+	t.Helper()
+	p, err := pipeline.New(pipeline.Config{
+		Spec: sp, Backend: testbackend.Go(), Microbatches: 1, Schedule: pipeline.Async1F1B, Depth: depth,
+		NewOptimizer: pipeline.StageNAdam(optim.NAdamConfig{LearningRate: lr}, len(sp.Stages), depth),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	sampler, err := testCorpus(t).Sampler(data.Train, sp.SeqLen, rows, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var i uint64
+	losses, err := p.Train(context.Background(), microbatches, func() (data.Batch, error) {
+		b := sampler.At(i)
+		i++
+		return b, nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return losses
+}
+
+// TestSwarmTrainsLikeInProcess: three stages in three workers on real
+// hosts over 127.0.0.1 train the tiny model, every microbatch once, and
+// the loss falls as the in-process pipeline's does on the same data.
+func TestSwarmTrainsLikeInProcess(t *testing.T) {
+	const steps, m = 15, 4
+	sw, hosts := newSwarm(t, []int{1, 1, 1})
+	for s := range hosts {
+		sw.start(hosts[s][0], s, steps, m, nil)
+	}
+	sw.wait(3 * time.Minute)
+	n := steps * m
+	got := sw.lossesInOrder(n)
+	if len(got) != n || sw.dups != 0 {
+		t.Fatalf("%d losses reported (%d twice), want each of %d microbatches once", len(got), sw.dups, n)
+	}
+	for mb := range uint64(n) {
+		if sw.doneMB[mb] != 1 {
+			t.Fatalf("microbatch %d completed %d times at stage 0", mb, sw.doneMB[mb])
+		}
+	}
+	want := inProcessLosses(t, sw.spec, n)
+	head, tail := mean(got[:8]), mean(got[n-12:])
+	wantTail := mean(want[n-12:])
+	t.Logf("swarm loss %.3f -> %.3f; in-process %.3f -> %.3f", head, tail, mean(want[:8]), wantTail)
+	if math.Abs(got[0]-want[0]) > 1e-4 {
+		t.Errorf("first microbatch loss %.6f, in-process %.6f: same weights and data must give the same loss", got[0], want[0])
+	}
+	if tail > 0.8*head {
+		t.Errorf("swarm loss did not fall: %.3f -> %.3f", head, tail)
+	}
+	if math.Abs(tail-wantTail) > 0.15*wantTail {
+		t.Errorf("swarm tail loss %.3f, in-process %.3f: more than 15%% apart", tail, wantTail)
+	}
+	for _, nd := range sw.nodes {
+		if st := nd.w.Status(); nd.stage > 0 && st.Updates != uint64(n) {
+			t.Errorf("stage %d made %d updates, want %d", nd.stage, st.Updates, n)
+		}
+	}
+}
