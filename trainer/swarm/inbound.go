@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -52,11 +53,23 @@ func (w *Worker) handle(s network.Stream) {
 	c := &inConn{s: s}
 	r := bufio.NewReader(s)
 	for {
+		// Between frames a stream may idle; once a frame starts it must be
+		// complete within Config.Timeout (a stalled frame ties up a stream).
+		_ = s.SetReadDeadline(time.Time{})
+		if _, err := r.Peek(1); err != nil {
+			if errors.Is(err, io.EOF) {
+				_ = s.Close()
+			} else {
+				_ = s.Reset()
+			}
+			return
+		}
+		_ = s.SetReadDeadline(time.Now().Add(w.cfg.Timeout))
 		f, err := wire.Read(r, w.cfg.MaxFrame)
 		if err != nil {
 			switch {
-			case errors.Is(err, io.EOF):
-				_ = s.Close()
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				w.cutOff(p, c, nil, fmt.Sprintf("frame not complete within %v", w.cfg.Timeout))
 			case errors.Is(err, wire.ErrTooLarge), errors.Is(err, wire.ErrMalformed):
 				w.cutOff(p, c, nil, err.Error())
 			default: // the peer reset the stream or went away
@@ -151,12 +164,19 @@ func (w *Worker) cutOff(p peer.ID, c *inConn, f *wire.Frame, reason string) {
 	if f == nil {
 		f = &wire.Frame{Model: w.cfg.Model, Stage: uint32(w.stage)}
 	}
-	c.reply(f.Reply(wire.Reject, reason), time.Second)
-	_ = c.s.Reset()
 	w.banMu.Lock()
 	w.banned[p] = time.Now().Add(w.cfg.Ban)
 	w.banMu.Unlock()
-	go func() { _ = w.cfg.Host.Network().ClosePeer(p) }()
+	c.reply(f.Reply(wire.Reject, reason), time.Second)
+	// Give the reject a moment to reach the peer (a reset would drop it),
+	// then reset the stream and drop the peer's connections.
+	_ = c.s.CloseWrite()
+	go func() {
+		_ = c.s.SetReadDeadline(time.Now().Add(time.Second))
+		_, _ = io.Copy(io.Discard, io.LimitReader(c.s, 1<<20))
+		_ = c.s.Reset()
+		_ = w.cfg.Host.Network().ClosePeer(p)
+	}()
 }
 
 func (w *Worker) bannedUntil(p peer.ID) (time.Time, bool) {

@@ -1,27 +1,34 @@
 package swarm
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/p2p"
+	"github.com/protolearn/protolearn/trainer/payload"
 	"github.com/protolearn/protolearn/trainer/pipeline"
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/spec"
+	"github.com/protolearn/protolearn/trainer/wire"
 )
 
 const (
@@ -204,15 +211,18 @@ func (sw *testSwarm) wait(timeout time.Duration) {
 	}
 }
 
-// lossesInOrder are the reported losses by microbatch id.
-func (sw *testSwarm) lossesInOrder(n int) []float64 {
+// lossesInOrder are the reported losses, by microbatch id.
+func (sw *testSwarm) lossesInOrder() []float64 {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
-	out := make([]float64, 0, n)
-	for mb := range uint64(n) {
-		if l, ok := sw.losses[mb]; ok {
-			out = append(out, l)
-		}
+	ids := make([]uint64, 0, len(sw.losses))
+	for mb := range sw.losses {
+		ids = append(ids, mb)
+	}
+	slices.Sort(ids)
+	out := make([]float64, len(ids))
+	for i, mb := range ids {
+		out[i] = sw.losses[mb]
 	}
 	return out
 }
@@ -265,7 +275,7 @@ func TestSwarmTrainsLikeInProcess(t *testing.T) {
 	}
 	sw.wait(3 * time.Minute)
 	n := steps * m
-	got := sw.lossesInOrder(n)
+	got := sw.lossesInOrder()
 	if len(got) != n || sw.dups != 0 {
 		t.Fatalf("%d losses reported (%d twice), want each of %d microbatches once", len(got), sw.dups, n)
 	}
@@ -291,5 +301,186 @@ func TestSwarmTrainsLikeInProcess(t *testing.T) {
 		if st := nd.w.Status(); nd.stage > 0 && st.Updates != uint64(n) {
 			t.Errorf("stage %d made %d updates, want %d", nd.stage, st.Updates, n)
 		}
+	}
+}
+
+// TestChurnReplicaKilled: stage 1 has two replicas; one is killed mid-run
+// (its host closed under it). Training goes on through the other, every
+// microbatch completes exactly once at stage 0 and reports its loss once.
+func TestChurnReplicaKilled(t *testing.T) {
+	const steps, m = 20, 4
+	sw, hosts := newSwarm(t, []int{1, 2, 1})
+	var victim *node
+	for s := range hosts {
+		for i, h := range hosts[s] {
+			nd := sw.start(h, s, steps, m, func(c *Config) {
+				c.AckTimeout = 2 * time.Second
+				c.Drain = time.Second
+			})
+			if s == 1 && i == 0 {
+				victim = nd
+			}
+		}
+	}
+	// Kill the victim once it has done some work.
+	deadline := time.Now().Add(time.Minute)
+	for victim.w.Status().Updates < 8 {
+		if time.Now().After(deadline) {
+			t.Fatal("the victim replica got no work")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	victim.h.Close()
+	victim.cancel()
+	killedAt := victim.w.Status().Updates
+	sw.wait(3 * time.Minute)
+
+	n := steps * m
+	got := sw.lossesInOrder()
+	if len(got) != n || sw.dups != 0 {
+		t.Fatalf("%d losses reported (%d twice), want each of %d microbatches once", len(got), sw.dups, n)
+	}
+	for mb := range uint64(n) {
+		if sw.doneMB[mb] != 1 {
+			t.Fatalf("microbatch %d completed %d times at stage 0", mb, sw.doneMB[mb])
+		}
+	}
+	var survivor uint64
+	for _, nd := range sw.nodes {
+		if nd.stage == 1 && nd != victim {
+			survivor = nd.w.Status().Updates
+		}
+	}
+	t.Logf("victim stage-1 replica killed after %d updates; the survivor made %d; tail loss %.3f", killedAt, survivor, mean(got[n-12:]))
+	if survivor+killedAt < uint64(n) {
+		t.Errorf("stage 1 replicas made %d + %d updates for %d microbatches", killedAt, survivor, n)
+	}
+	if tail, head := mean(got[n-12:]), mean(got[:8]); tail > 0.8*head {
+		t.Errorf("loss did not fall through the churn: %.3f -> %.3f", head, tail)
+	}
+}
+
+// rogue opens a pipeline stream from h to target, writes raw, and returns
+// the reject reason the worker answers with (empty if none came) and
+// whether the stream then ended.
+func rogue(t *testing.T, h host.Host, target host.Host, raw []byte) (reason string, ended bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := h.Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: target.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.NewStream(ctx, target.ID(), wire.Protocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Reset()
+	if _, err := s.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.SetReadDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(s)
+	f, err := wire.Read(r, 0)
+	if err != nil {
+		return "", true
+	}
+	if f.Type == wire.Reject {
+		reason = string(f.Body)
+	}
+	_, err = wire.Read(r, 0)
+	return reason, err != nil
+}
+
+func frameBytes(t *testing.T, f *wire.Frame) []byte {
+	t.Helper()
+	b, err := f.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestHostilePeersCutOff: peers sending an oversize frame, a payload of
+// the wrong shape, a NaN, garbage, a frame for another model, or a valid
+// frame while not registered are each cut off with a logged reason; the
+// swarm keeps training and no hostile input reaches the engine.
+func TestHostilePeersCutOff(t *testing.T) {
+	const steps, m = 6, 4
+	const nRogues = 5
+	rogues := make([]host.Host, nRogues)
+	var extra []roster.Member
+	for i := range rogues {
+		rogues[i] = newHost(t)
+		extra = append(extra, roster.Member{Peer: rogues[i].ID(), Stage: 0})
+	}
+	sw, hosts := newSwarm(t, []int{1, 1, 1}, extra...)
+	var target *node
+	for s := range hosts {
+		nd := sw.start(hosts[s][0], s, steps, m, nil)
+		if s == 1 {
+			target = nd
+		}
+	}
+	codec := target.w.codec
+	shape := codec.ActivationShape(rows, sw.spec.SeqLen)
+	good := func(mut func(*payload.Payload)) []byte {
+		n := int(shape.Batch * shape.Seq)
+		pl := &payload.Payload{
+			Kind: shape.Kind, DType: shape.DType, Compressed: shape.Compressed, Batch: shape.Batch, Seq: shape.Seq,
+			Width: shape.Width, Vocab: shape.Vocab, Data: make([]float32, n*int(shape.Width)), IDs: make([]int32, n),
+		}
+		if mut != nil {
+			mut(pl)
+		}
+		b, err := payload.Encode(pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	act := func(body []byte) *wire.Frame {
+		return &wire.Frame{Type: wire.Activations, Model: model, Stage: 1, Microbatch: 1 << 40, Body: body}
+	}
+	oversize := binary.AppendUvarint(nil, wire.DefaultMaxSize+1)
+	wrongShape := frameBytes(t, act(good(func(p *payload.Payload) { p.Seq--; p.Data = p.Data[:int(p.Batch*p.Seq*p.Width)]; p.IDs = p.IDs[:p.Batch*p.Seq] })))
+	nanBody := good(nil)
+	// The values follow the header and the one-byte ids (vocabulary 256).
+	binary.LittleEndian.PutUint32(nanBody[payload.HeaderSize+int(shape.Batch*shape.Seq):], math.Float32bits(float32(math.NaN())))
+	nan := frameBytes(t, act(nanBody))
+	otherModel := act(good(nil))
+	otherModel.Model = model + 1
+	cases := []struct {
+		name string
+		from host.Host
+		raw  []byte
+		want string
+	}{
+		{"oversize frame", rogues[0], oversize, "too large"},
+		{"wrong shape", rogues[1], wrongShape, "unexpected shape"},
+		{"NaN payload", rogues[2], nan, "non-finite"},
+		{"garbage", rogues[3], []byte(strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 8)), "malformed"},
+		{"another model", rogues[4], frameBytes(t, otherModel), "model 10"},
+		{"unregistered peer", newHost(t), frameBytes(t, act(good(nil))), "not registered"},
+	}
+	for _, c := range cases {
+		reason, ended := rogue(t, c.from, target.h, c.raw)
+		if !strings.Contains(reason, c.want) || !ended {
+			t.Errorf("%s: reject reason %q (stream ended: %v), want a reason mentioning %q and the stream cut", c.name, reason, ended, c.want)
+		}
+		if _, banned := target.w.bannedUntil(c.from.ID()); !banned {
+			t.Errorf("%s: the peer is not banned", c.name)
+		}
+	}
+	// A banned peer's next stream is refused at once.
+	if reason, ended := rogue(t, rogues[1], target.h, frameBytes(t, act(good(nil)))); reason != "" || !ended {
+		t.Errorf("banned peer's new stream: reason %q, ended %v; want a reset without a reply", reason, ended)
+	}
+	sw.wait(3 * time.Minute)
+	n := steps * m
+	if got := sw.lossesInOrder(); len(got) != n || sw.dups != 0 {
+		t.Fatalf("%d losses (%d twice), want %d: the swarm must keep training", len(got), sw.dups, n)
+	}
+	if st := target.w.Status(); st.Updates != uint64(n) {
+		t.Errorf("stage 1 made %d updates, want %d: hostile input reached the engine", st.Updates, n)
 	}
 }

@@ -159,6 +159,7 @@ type Worker struct {
 	pending    map[uint64]*pending
 	applied    map[uint64]bool
 	blacklist  map[peer.ID]time.Time
+	strikes    map[peer.ID]int // consecutive failures: the blacklist doubles with each
 	originated uint64
 	replica    uint64 // stage 0: this worker's index among stage 0's replicas
 	replicas   uint64
@@ -251,6 +252,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 		pending:   map[uint64]*pending{},
 		applied:   map[uint64]bool{},
 		blacklist: map[peer.ID]time.Time{},
+		strikes:   map[peer.ID]int{},
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	var err error
@@ -551,6 +553,7 @@ func (w *Worker) backward(ev *event) error {
 		return nil
 	}
 	delete(w.pending, ev.mb)
+	delete(w.strikes, ev.from)
 	var dIn *tensors.Tensor
 	var err error
 	if w.applied[ev.mb] {
@@ -648,7 +651,7 @@ func (w *Worker) handleFailures(fs []failure) {
 	for _, f := range fs {
 		switch {
 		case f.typ == 0: // the peer disconnected
-			w.penalize(f.to, w.cfg.Blacklist, f.reason)
+			w.fail(f.to, f.reason)
 			for mb, p := range w.pending {
 				if p.to == f.to {
 					w.reroute(mb, p)
@@ -670,11 +673,21 @@ func (w *Worker) handleFailures(fs []failure) {
 			if f.outcome == busy {
 				w.penalize(f.to, w.cfg.Busy, "")
 			} else {
-				w.penalize(f.to, w.cfg.Blacklist, f.reason)
+				w.fail(f.to, f.reason)
 			}
 			w.reroute(f.mb, p)
 		}
 	}
+}
+
+// fail blacklists a peer after a failure: for a second at the first
+// strike (a worker that was still starting), doubling with each
+// consecutive one up to Config.Blacklist; a gradient from the peer clears
+// its strikes.
+func (w *Worker) fail(p peer.ID, reason string) {
+	d := time.Second << min(w.strikes[p], 20)
+	w.strikes[p]++
+	w.penalize(p, min(d, w.cfg.Blacklist), reason)
 }
 
 func (w *Worker) penalize(p peer.ID, d time.Duration, reason string) {
@@ -705,7 +718,7 @@ func (w *Worker) checkTimeouts() {
 		case p.to == "":
 			w.route(mb)
 		case now.Sub(p.sentAt) > w.cfg.Timeout:
-			w.penalize(p.to, w.cfg.Blacklist, fmt.Sprintf("microbatch %d not answered within %v", mb, w.cfg.Timeout))
+			w.fail(p.to, fmt.Sprintf("microbatch %d not answered within %v", mb, w.cfg.Timeout))
 			w.reroute(mb, p)
 		}
 	}
