@@ -442,7 +442,11 @@ func TestHostilePeersCutOff(t *testing.T) {
 		return &wire.Frame{Type: wire.Activations, Model: model, Stage: 1, Microbatch: 1 << 40, Body: body}
 	}
 	oversize := binary.AppendUvarint(nil, wire.DefaultMaxSize+1)
-	wrongShape := frameBytes(t, act(good(func(p *payload.Payload) { p.Seq--; p.Data = p.Data[:int(p.Batch*p.Seq*p.Width)]; p.IDs = p.IDs[:p.Batch*p.Seq] })))
+	wrongShape := frameBytes(t, act(good(func(p *payload.Payload) {
+		p.Seq--
+		p.Data = p.Data[:int(p.Batch*p.Seq*p.Width)]
+		p.IDs = p.IDs[:p.Batch*p.Seq]
+	})))
 	nanBody := good(nil)
 	// The values follow the header and the one-byte ids (vocabulary 256).
 	binary.LittleEndian.PutUint32(nanBody[payload.HeaderSize+int(shape.Batch*shape.Seq):], math.Float32bits(float32(math.NaN())))
