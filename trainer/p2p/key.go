@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // LoadOrCreateKey returns the worker's identity key from path, creating an
@@ -80,4 +81,13 @@ func createKey(path string) (crypto.PrivKey, error) {
 		return nil, fmt.Errorf("identity key %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// PeerID is the peer id of a key (what a roster names).
+func PeerID(k crypto.PrivKey) (peer.ID, error) {
+	id, err := peer.IDFromPrivateKey(k)
+	if err != nil {
+		return "", fmt.Errorf("p2p: peer id of the key: %w", err)
+	}
+	return id, nil
 }

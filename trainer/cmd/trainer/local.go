@@ -139,30 +139,9 @@ type localRun struct {
 // validate checks the flags and resolves them, naming the flag at fault.
 func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 	r := &localRun{}
-	s, err := loadSpec(f.spec)
+	s, err := resolveSpec(cmd, f.spec, f.stages, f.compressionRank)
 	if err != nil {
 		return nil, err
-	}
-	if f.stages < 0 {
-		return nil, fmt.Errorf("--stages %d: must be positive", f.stages)
-	}
-	if f.stages > 0 {
-		if s.NLayers%f.stages != 0 {
-			return nil, fmt.Errorf("--stages %d does not divide the spec's %d layers evenly (try one of %s)", f.stages, s.NLayers, divisors(s.NLayers))
-		}
-		s.Stages = make([]int, f.stages)
-		for i := range s.Stages {
-			s.Stages[i] = s.NLayers / f.stages
-		}
-	}
-	if cmd.Flags().Changed("compression-rank") {
-		if f.compressionRank < 0 {
-			return nil, fmt.Errorf("--compression-rank %d: must be 0 (raw) or positive", f.compressionRank)
-		}
-		s.CompressionRank = f.compressionRank
-	}
-	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("--spec %s: %w", f.spec, err)
 	}
 	r.spec = s
 
@@ -239,21 +218,13 @@ func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 	default:
 		return nil, fmt.Errorf("--payload %q: accepted values: f32, bf16", f.payloadDType)
 	}
-	bw, err := parseBandwidth(f.linkBandwidth)
+	lc, err := linkConfig(f.linkBandwidth, f.linkLatency, f.linkJitter, f.linkLoss)
 	if err != nil {
-		return nil, fmt.Errorf("--link-bandwidth: %w", err)
-	}
-	if f.linkLatency < 0 {
-		return nil, fmt.Errorf("--link-latency %s: must not be negative", f.linkLatency)
-	}
-	if f.linkJitter < 0 {
-		return nil, fmt.Errorf("--link-jitter %s: must not be negative", f.linkJitter)
-	}
-	if !(f.linkLoss >= 0 && f.linkLoss < 1) {
-		return nil, fmt.Errorf("--link-loss %g: must be in [0, 1)", f.linkLoss)
+		return nil, err
 	}
 	for i := 0; i < len(s.Stages)-1; i++ {
-		r.links = append(r.links, link.Config{Bandwidth: bw, Latency: f.linkLatency, Jitter: f.linkJitter, Loss: f.linkLoss, Seed: uint64(i) + 1})
+		lc.Seed = uint64(i) + 1
+		r.links = append(r.links, lc)
 	}
 	if f.evalEvery < 0 {
 		return nil, fmt.Errorf("--eval-every %d: must not be negative", f.evalEvery)
@@ -281,6 +252,55 @@ func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 		return nil, fmt.Errorf("--data %s: not a directory", r.dataDir)
 	}
 	return r, nil
+}
+
+// resolveSpec is the --spec with the --stages and --compression-rank
+// overrides applied (rank only when the flag was given), validated.
+func resolveSpec(cmd *cobra.Command, name string, stages, rank int) (spec.Spec, error) {
+	s, err := loadSpec(name)
+	if err != nil {
+		return s, err
+	}
+	if stages < 0 {
+		return s, fmt.Errorf("--stages %d: must be positive", stages)
+	}
+	if stages > 0 {
+		if s.NLayers%stages != 0 {
+			return s, fmt.Errorf("--stages %d does not divide the spec's %d layers evenly (try one of %s)", stages, s.NLayers, divisors(s.NLayers))
+		}
+		s.Stages = make([]int, stages)
+		for i := range s.Stages {
+			s.Stages[i] = s.NLayers / stages
+		}
+	}
+	if cmd.Flags().Changed("compression-rank") {
+		if rank < 0 {
+			return s, fmt.Errorf("--compression-rank %d: must be 0 (raw) or positive", rank)
+		}
+		s.CompressionRank = rank
+	}
+	if err := s.Validate(); err != nil {
+		return s, fmt.Errorf("--spec %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// linkConfig is the emulated path of the --link-* flags.
+func linkConfig(bandwidth string, latency, jitter time.Duration, loss float64) (link.Config, error) {
+	bw, err := parseBandwidth(bandwidth)
+	if err != nil {
+		return link.Config{}, fmt.Errorf("--link-bandwidth: %w", err)
+	}
+	if latency < 0 {
+		return link.Config{}, fmt.Errorf("--link-latency %s: must not be negative", latency)
+	}
+	if jitter < 0 {
+		return link.Config{}, fmt.Errorf("--link-jitter %s: must not be negative", jitter)
+	}
+	if !(loss >= 0 && loss < 1) {
+		return link.Config{}, fmt.Errorf("--link-loss %g: must be in [0, 1)", loss)
+	}
+	return link.Config{Bandwidth: bw, Latency: latency, Jitter: jitter, Loss: loss}, nil
 }
 
 // loadSpec is a preset by name, or else a JSON spec file.

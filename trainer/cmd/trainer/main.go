@@ -46,6 +46,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newLocalCmd(nil))
+	root.AddCommand(newLocalCmd(nil), newRunCmd(), newPeerIDCmd())
 	return root
 }

@@ -17,9 +17,7 @@ import (
 
 // metrics is the Prometheus registry of a run and the server exposing it.
 type metrics struct {
-	addr      string // host:port actually listened on
-	srv       *http.Server
-	done      chan struct{}
+	*metricsServer
 	tokens    prometheus.Gauge
 	train     prometheus.Gauge
 	val       prometheus.Gauge
@@ -67,15 +65,29 @@ func startMetrics(addr string, stages int) (*metrics, error) {
 		m.stageTime.WithLabelValues(strconv.Itoa(i))
 	}
 
+	srv, err := serveMetrics(addr, reg)
+	if err != nil {
+		return nil, err
+	}
+	m.metricsServer = srv
+	return m, nil
+}
+
+// metricsServer serves a registry's /metrics over HTTP.
+type metricsServer struct {
+	addr string // host:port actually listened on
+	srv  *http.Server
+	done chan struct{}
+}
+
+func serveMetrics(addr string, g prometheus.Gatherer) (*metricsServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	m.addr = ln.Addr().String()
-	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	m.done = make(chan struct{})
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	m := &metricsServer{addr: ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, done: make(chan struct{})}
 	go func() {
 		defer close(m.done)
 		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -109,7 +121,7 @@ func (m *metrics) observeStages(times []pipeline.StageTime, steps int) {
 	}
 }
 
-func (m *metrics) shutdown() {
+func (m *metricsServer) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = m.srv.Shutdown(ctx)

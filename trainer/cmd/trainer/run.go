@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/protolearn/protolearn/trainer/backend"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/data"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/link"
+	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/p2p"
+	"github.com/protolearn/protolearn/trainer/payload"
+	"github.com/protolearn/protolearn/trainer/pipeline"
+	"github.com/protolearn/protolearn/trainer/roster"
+	"github.com/protolearn/protolearn/trainer/spec"
+	"github.com/protolearn/protolearn/trainer/swarm"
+)
+
+// runFlags are `trainer run`'s flags, as given.
+type runFlags struct {
+	spec            string
+	stages          int
+	compressionRank int
+	model           uint64
+	stage           int
+	roster          string
+	key             string
+	listen          []string
+	announce        []string
+	dataDir         string
+	maxBytes        string
+	seed            uint64
+	rows            int
+	microbatches    int
+	steps           uint64
+	depth           int
+	lr              float64
+	warmup          int
+	decaySteps      int
+	weightDecay     float64
+	payloadDType    string
+	linkBandwidth   string
+	linkLatency     time.Duration
+	linkJitter      time.Duration
+	linkLoss        float64
+	ackTimeout      time.Duration
+	timeout         time.Duration
+	drain           time.Duration
+	out             string
+	metricsAddr     string
+	logEvery        time.Duration
+	quiet           bool
+	backend         string
+}
+
+func newRunCmd() *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run one stage of a model as a swarm worker over libp2p",
+		Long: `run trains one stage of a model in this process and exchanges activations and
+gradients with the workers of the neighbouring stages over libp2p
+(/protolearn/pipeline/1.0.0). Who may send what comes from the roster (--roster,
+a JSON file: model, stages, members with peer id, stage and addresses; the chain's
+stage roster later). Several workers may hold the same stage (replicas): each
+microbatch goes to the least-loaded live replica of the next stage, and a failed
+one's microbatches are re-sent elsewhere.
+
+Stage 0 draws --steps × --microbatches microbatches and exits when all have come
+back; the other stages run until interrupted (SIGINT/SIGTERM), then drain: they
+refuse new work, hand back what they had queued, and return the gradients still
+outstanding before they exit.
+
+Every worker of a swarm must be given the same --spec, --model, --seed, --rows,
+--data and learning-rate flags.`,
+		Example: `  trainer peer-id --key /tmp/w0.key          # print the peer id for the roster
+  trainer run --stage 0 --key /tmp/w0.key --roster roster.json --listen /ip4/127.0.0.1/tcp/4100 --steps 100
+  trainer run --stage 1 --key /tmp/w1.key --roster roster.json --listen /ip4/127.0.0.1/tcp/4101 --link-bandwidth 80Mbit --link-latency 50ms`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runWorker(cmd.Context(), cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.spec, "spec", "tiny", "model: a preset ("+strings.Join(spec.PresetNames(), "|")+") or a JSON spec file")
+	fl.IntVar(&f.stages, "stages", 0, "override the number of stages: n_layers split evenly (0 keeps the spec's)")
+	fl.IntVar(&f.compressionRank, "compression-rank", 0, "override the subspace rank k of the boundaries (0 = raw activations); unset keeps the spec's")
+	fl.Uint64Var(&f.model, "model", 1, "the model's id (frames and rosters of other models are refused)")
+	fl.IntVar(&f.stage, "stage", -1, "the stage this worker trains (required)")
+	fl.StringVar(&f.roster, "roster", "", "roster JSON file: who holds which stage (required; re-read every 10 s)")
+	fl.StringVar(&f.key, "key", "", "identity key file, created (0600) if missing (required: the roster names its peer id)")
+	fl.StringSliceVar(&f.listen, "listen", []string{"/ip4/127.0.0.1/tcp/0"}, "multiaddrs to listen on (TCP and/or QUIC)")
+	fl.StringSliceVar(&f.announce, "announce", nil, "multiaddrs to advertise instead of the listen addresses (NAT, containers)")
+	fl.StringVar(&f.dataDir, "data", "", "directory of text files (default: the Go source tree); stage 0 and the last stage read it")
+	fl.StringVar(&f.maxBytes, "max-bytes", "64MiB", "cap on the corpus bytes loaded (e.g. 64MiB; 0 = no cap)")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed of the data sampling (a microbatch's tokens come from its id and this seed)")
+	fl.IntVar(&f.rows, "rows", 4, "sequences per microbatch")
+	fl.IntVar(&f.microbatches, "microbatches", 4, "microbatches per step")
+	fl.Uint64Var(&f.steps, "steps", 100, "stage 0: steps to train before finishing")
+	fl.IntVar(&f.depth, "depth", 0, "stage 0: microbatches in flight (0 = 2 × stages)")
+	fl.Float64Var(&f.lr, "lr", 3e-3, "NAdam learning rate (peak, after warm-up)")
+	fl.IntVar(&f.warmup, "warmup", 0, "learning-rate warm-up, in steps")
+	fl.IntVar(&f.decaySteps, "decay-steps", 0, "the step at which the cosine decay reaches its floor (0 = constant after warm-up)")
+	fl.Float64Var(&f.weightDecay, "weight-decay", 0, "decoupled weight decay")
+	fl.StringVar(&f.payloadDType, "payload", "f32", "wire type of activations and gradients: f32|bf16")
+	fl.StringVar(&f.linkBandwidth, "link-bandwidth", "0", "emulated bandwidth of this worker's outgoing streams, e.g. 80Mbit (0 = unlimited)")
+	fl.DurationVar(&f.linkLatency, "link-latency", 0, "emulated one-way latency of this worker's outgoing streams, e.g. 50ms")
+	fl.DurationVar(&f.linkJitter, "link-jitter", 0, "emulated jitter of outgoing messages, in order")
+	fl.Float64Var(&f.linkLoss, "link-loss", 0, "emulated packet loss of outgoing streams (retransmitted after a round trip), in [0, 1)")
+	fl.DurationVar(&f.ackTimeout, "ack-timeout", 10*time.Second, "connect, open and acknowledgement timeout")
+	fl.DurationVar(&f.timeout, "timeout", time.Minute, "a microbatch held longer by the next stage is re-sent elsewhere")
+	fl.DurationVar(&f.drain, "drain", 30*time.Second, "on shutdown, how long to wait for outstanding gradients")
+	fl.StringVar(&f.out, "out", "", "output directory: losses.csv (last stage) and stage-N.ckpt at exit (empty: write nothing)")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address, e.g. 127.0.0.1:9464 (default off)")
+	fl.DurationVar(&f.logEvery, "log-every", 5*time.Second, "interval of the progress log line")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress line on a terminal")
+	fl.StringVar(&f.backend, "backend", "go", "tensor backend: go or xla[:PLUGIN] (see trainer local --help)")
+	return cmd
+}
+
+func newPeerIDCmd() *cobra.Command {
+	var key string
+	cmd := &cobra.Command{
+		Use:   "peer-id",
+		Short: "Print the libp2p peer id of an identity key file (created if missing)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if key == "" {
+				return errors.New("--key is required")
+			}
+			k, err := p2p.LoadOrCreateKey(key)
+			if err != nil {
+				return err
+			}
+			id, err := p2p.PeerID(k)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), id)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&key, "key", "", "identity key file (required)")
+	return cmd
+}
+
+// workerRun is a validated `trainer run` configuration.
+type workerRun struct {
+	spec     spec.Spec
+	link     link.Config
+	payload  payload.DType
+	nadam    optim.NAdamConfig
+	maxBytes int64
+	dataDir  string
+}
+
+func (f *runFlags) validate(cmd *cobra.Command) (*workerRun, error) {
+	r := &workerRun{}
+	var err error
+	if r.spec, err = resolveSpec(cmd, f.spec, f.stages, f.compressionRank); err != nil {
+		return nil, err
+	}
+	n := len(r.spec.Stages)
+	if n < 2 {
+		return nil, fmt.Errorf("--spec %s has one stage; a swarm needs at least two (--stages)", f.spec)
+	}
+	if f.stage < 0 || f.stage >= n {
+		return nil, fmt.Errorf("--stage %d: required, one of 0…%d", f.stage, n-1)
+	}
+	if f.roster == "" {
+		return nil, errors.New("--roster is required (a JSON file naming the peer id and stage of every worker)")
+	}
+	if f.key == "" {
+		return nil, errors.New("--key is required (trainer peer-id --key FILE prints the peer id to put in the roster)")
+	}
+	if f.rows <= 0 {
+		return nil, fmt.Errorf("--rows %d: must be positive", f.rows)
+	}
+	if f.microbatches <= 0 {
+		return nil, fmt.Errorf("--microbatches %d: must be positive", f.microbatches)
+	}
+	if f.stage == 0 && f.steps == 0 {
+		return nil, errors.New("--steps 0: stage 0 needs a positive step count")
+	}
+	if f.depth < 0 {
+		return nil, fmt.Errorf("--depth %d: must not be negative", f.depth)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--ack-timeout", f.ackTimeout}, {"--timeout", f.timeout}, {"--drain", f.drain}, {"--log-every", f.logEvery}} {
+		if d.v <= 0 {
+			return nil, fmt.Errorf("%s %s: must be positive", d.name, d.v)
+		}
+	}
+	if r.link, err = linkConfig(f.linkBandwidth, f.linkLatency, f.linkJitter, f.linkLoss); err != nil {
+		return nil, err
+	}
+	r.link.Seed = uint64(f.stage) + 1
+	switch f.payloadDType {
+	case "f32":
+		r.payload = payload.F32
+	case "bf16":
+		r.payload = payload.BF16
+	default:
+		return nil, fmt.Errorf("--payload %q: accepted values: f32, bf16", f.payloadDType)
+	}
+	if f.warmup < 0 || f.decaySteps < 0 || f.weightDecay < 0 || !(f.lr > 0) || math.IsInf(f.lr, 0) {
+		return nil, errors.New("--lr must be positive; --warmup, --decay-steps and --weight-decay must not be negative")
+	}
+	// One update per microbatch: the optimizer's schedule counts updates.
+	c := optim.DefaultNAdam()
+	c.LearningRate, c.WeightDecay = f.lr, f.weightDecay
+	c.WarmupSteps, c.DecaySteps = f.warmup*f.microbatches, f.decaySteps*f.microbatches
+	c.Beta1 = 0 // the base momentum: each stage gets pipeline.StageMomentum of it
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("optimizer: %w", err)
+	}
+	r.nadam = c
+	if r.maxBytes, err = parseBytes(f.maxBytes); err != nil {
+		return nil, fmt.Errorf("--max-bytes: %w", err)
+	}
+	r.dataDir = f.dataDir
+	if r.dataDir == "" {
+		if r.dataDir, err = data.DefaultDir(); err != nil {
+			return nil, fmt.Errorf("no default corpus (%w); pass --data DIR", err)
+		}
+	}
+	return r, nil
+}
+
+// runWorker runs one stage until it finishes (stage 0) or is interrupted.
+func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r, err := f.validate(cmd)
+	if err != nil {
+		return err
+	}
+	stderr := cmd.ErrOrStderr()
+	log := slog.New(slog.NewTextHandler(stderr, nil)).With("stage", f.stage)
+	first, last := f.stage == 0, f.stage == len(r.spec.Stages)-1
+
+	reg := prometheus.NewRegistry()
+	key, err := p2p.LoadOrCreateKey(f.key)
+	if err != nil {
+		return fmt.Errorf("--key: %w", err)
+	}
+	h, err := p2p.New(p2p.Config{Key: key, Listen: f.listen, Announce: f.announce, Metrics: reg})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	log.Info("host", "peer", h.ID(), "addrs", fmt.Sprint(h.Addrs()))
+
+	var sampler *data.Sampler
+	if first || last {
+		corpus, err := data.Load(r.dataDir, data.Options{MaxBytes: r.maxBytes})
+		if err != nil {
+			return fmt.Errorf("--data %s: %w", r.dataDir, err)
+		}
+		if sampler, err = corpus.Sampler(data.Train, r.spec.SeqLen, f.rows, f.seed); err != nil {
+			return fmt.Errorf("--data %s: %w", r.dataDir, err)
+		}
+		st := corpus.Stats()
+		log.Info("corpus", "dir", st.Dir, "train_bytes", st.TrainBytes, "train_sha256", fmt.Sprintf("%x", st.TrainDigest[:8]))
+	}
+
+	be, err := backend.New(f.backend)
+	if err != nil {
+		return fmt.Errorf("--backend: %w", err)
+	}
+	defer be.Finalize()
+	depth := f.depth
+	if depth == 0 {
+		depth = 2 * len(r.spec.Stages)
+	}
+	opt, err := pipeline.StageNAdam(r.nadam, len(r.spec.Stages), depth)(f.stage)
+	if err != nil {
+		return err
+	}
+	st, err := engine.New(be, r.spec, f.stage, engine.Options{Optimizer: opt})
+	if err != nil {
+		return err
+	}
+
+	var losses *lossLog
+	if f.out != "" {
+		if err := os.MkdirAll(f.out, 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		if last {
+			if losses, err = openLossLog(filepath.Join(f.out, "losses.csv")); err != nil {
+				return err
+			}
+			defer losses.close()
+		}
+	}
+	t0 := time.Now()
+	cfg := swarm.Config{
+		Host: h, Model: f.model, Stage: st, Roster: roster.File{Path: f.roster}, Data: sampler, Rows: f.rows,
+		Microbatches: f.microbatches, Steps: f.steps, Depth: depth, Wire: r.payload, Link: r.link,
+		AckTimeout: f.ackTimeout, Timeout: f.timeout, Drain: f.drain, Log: log, Metrics: reg,
+	}
+	if losses != nil {
+		cfg.OnLoss = func(l swarm.Loss) { losses.add(l, time.Since(t0)) }
+	}
+	w, err := swarm.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if f.metricsAddr != "" {
+		srv, err := serveMetrics(f.metricsAddr, reg)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer srv.shutdown()
+		log.Info("metrics", "url", "http://"+srv.addr+"/metrics")
+	}
+	log.Info("worker", "model", f.model, "spec", f.spec, "stages", fmt.Sprint(r.spec.Stages), "params", st.NumParams(),
+		"compression_rank", r.spec.CompressionRank, "rows", f.rows, "depth", depth, "link", fmt.Sprintf("%+v", r.link))
+
+	stopProgress := startProgress(ctx, w, log, f.logEvery, f.rows*r.spec.SeqLen)
+	err = w.Run(ctx)
+	stopProgress()
+	if err != nil {
+		return err
+	}
+	s := w.Status()
+	log.Info("stopped", "updates", s.Updates, "completed", s.Completed, "elapsed", time.Since(t0).Round(time.Millisecond))
+	if f.out != "" {
+		path := filepath.Join(f.out, fmt.Sprintf("stage-%d.ckpt", f.stage))
+		if err := w.Access(context.Background(), func(st *engine.Stage, updates uint64) error {
+			return checkpoint.Save(path, st, updates)
+		}); err != nil {
+			return err
+		}
+		log.Info("checkpoint", "path", path)
+	}
+	return nil
+}
+
+// startProgress logs the worker's status every interval until stopped.
+func startProgress(ctx context.Context, w *swarm.Worker, log *slog.Logger, every time.Duration, tokensPerMB int) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s := w.Status()
+				log.Info("progress", "step", s.Step, "updates", s.Updates, "completed", s.Completed, "pending", s.Pending,
+					"queue", s.Queue, "mb_per_s", strconv.FormatFloat(s.Throughput, 'f', 2, 64),
+					"tokens_per_s", int(s.Throughput*float64(tokensPerMB)), "loss", strconv.FormatFloat(s.Loss, 'f', 4, 64))
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// lossLog is the last stage's losses.csv: one row per microbatch.
+type lossLog struct {
+	mu sync.Mutex
+	f  *os.File
+	w  *csv.Writer
+}
+
+func openLossLog(path string) (*lossLog, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	l := &lossLog{f: f, w: csv.NewWriter(f)}
+	_ = l.w.Write([]string{"microbatch", "step", "loss", "elapsed_s"})
+	return l, nil
+}
+
+func (l *lossLog) add(x swarm.Loss, elapsed time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.w.Write([]string{
+		strconv.FormatUint(x.Microbatch, 10), strconv.FormatUint(x.Step, 10),
+		strconv.FormatFloat(x.Loss, 'f', 6, 64), strconv.FormatFloat(elapsed.Seconds(), 'f', 3, 64),
+	})
+	l.w.Flush()
+}
+
+func (l *lossLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w.Flush()
+	_ = l.f.Close()
+}
