@@ -254,7 +254,8 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 		return err
 	}
 	stderr := cmd.ErrOrStderr()
-	log := slog.New(slog.NewTextHandler(stderr, nil)).With("stage", f.stage)
+	base := slog.New(slog.NewTextHandler(stderr, nil)) // the worker adds its stage
+	log := base.With("stage", f.stage)
 	first, last := f.stage == 0, f.stage == len(r.spec.Stages)-1
 
 	reg := prometheus.NewRegistry()
@@ -316,7 +317,7 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 	cfg := swarm.Config{
 		Host: h, Model: f.model, Stage: st, Roster: roster.File{Path: f.roster}, Data: sampler, Rows: f.rows,
 		Microbatches: f.microbatches, Steps: f.steps, Depth: depth, Wire: r.payload, Link: r.link,
-		AckTimeout: f.ackTimeout, Timeout: f.timeout, Drain: f.drain, Log: log, Metrics: reg,
+		AckTimeout: f.ackTimeout, Timeout: f.timeout, Drain: f.drain, Log: base, Metrics: reg,
 	}
 	if losses != nil {
 		cfg.OnLoss = func(l swarm.Loss) { losses.add(l, time.Since(t0)) }
