@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gomlx/gomlx/core/tensors"
@@ -20,15 +21,18 @@ import (
 // go back (acks and busy from the handler, hand-back rejects from the
 // compute loop, hence the lock).
 type inConn struct {
-	s  network.Stream
-	mu sync.Mutex
+	s     network.Stream
+	mu    sync.Mutex
+	count *atomic.Uint64 // control bytes written
 }
 
 func (c *inConn) reply(f *wire.Frame, timeout time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_ = c.s.SetWriteDeadline(time.Now().Add(timeout))
-	_ = wire.Write(c.s, f) // a reply that cannot be written: the sender times out and re-routes
+	if wire.Write(c.s, f) == nil && c.count != nil { // a reply that cannot be written: the sender times out and re-routes
+		c.count.Add(uint64(f.Size()))
+	}
 }
 
 // event is a checked, decoded frame for the compute loop.
@@ -50,7 +54,7 @@ func (w *Worker) handle(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
-	c := &inConn{s: s}
+	c := &inConn{s: s, count: &w.controlBytes}
 	r := bufio.NewReader(s)
 	for {
 		// Between frames a stream may idle; once a frame starts it must be

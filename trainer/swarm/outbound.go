@@ -177,6 +177,8 @@ func (s *sender) serve() error {
 				_ = stream.Reset()
 				return fmt.Errorf("peer %s: writing %v of microbatch %d: %w", s.to, f.Type, f.Microbatch, err)
 			}
+			s.w.frameBytes.Add(uint64(f.Size()))
+			s.w.payloadBytes.Add(uint64(len(f.Body)))
 			s.w.metrics.framesOut.WithLabelValues(f.Type.String()).Inc()
 			s.w.metrics.bytesOut.WithLabelValues(f.Type.String()).Add(float64(f.Size()))
 		}

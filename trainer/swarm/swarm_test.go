@@ -302,6 +302,25 @@ func TestSwarmTrainsLikeInProcess(t *testing.T) {
 			t.Errorf("stage %d made %d updates, want %d", nd.stage, st.Updates, n)
 		}
 	}
+	// Byte accounting of the middle stage: n activations down, n gradients
+	// up, each one frame; an ack for each frame it received.
+	mid := sw.nodes[1].w
+	act, err := payload.EncodedSize(mid.codec.ActivationShape(rows, sw.spec.SeqLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grad, err := payload.EncodedSize(mid.codec.GradientShape(rows, sw.spec.SeqLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack := (&wire.Frame{Type: wire.Ack}).Size()
+	actFrame := (&wire.Frame{Type: wire.Activations, Body: make([]byte, act)}).Size()
+	gradFrame := (&wire.Frame{Type: wire.Gradients, Body: make([]byte, grad)}).Size()
+	st := mid.Status()
+	if st.PayloadBytes != uint64(n*(act+grad)) || st.FrameBytes != uint64(n*(actFrame+gradFrame)) || st.ControlBytes != uint64(2*n*ack) {
+		t.Errorf("stage 1 wrote %d payload, %d frame, %d control bytes; want %d, %d, %d",
+			st.PayloadBytes, st.FrameBytes, st.ControlBytes, n*(act+grad), n*(actFrame+gradFrame), 2*n*ack)
+	}
 }
 
 // TestChurnReplicaKilled: stage 1 has two replicas; one is killed mid-run

@@ -115,6 +115,10 @@ type Status struct {
 	Throughput float64
 	Loss       float64 // the last stage's last microbatch loss
 	Done       bool    // stage 0 finished its steps
+	// Bytes this worker wrote on pipeline streams: tensor frames (length
+	// prefix, header, payload), their payloads alone, and the control
+	// frames (ack, busy, reject) it answered with.
+	FrameBytes, PayloadBytes, ControlBytes uint64
 }
 
 // pending is a microbatch this worker has run forward and sent on.
@@ -170,6 +174,8 @@ type Worker struct {
 
 	statusMu sync.Mutex
 	status   Status
+
+	frameBytes, payloadBytes, controlBytes atomic.Uint64
 }
 
 type accessReq struct {
@@ -321,6 +327,7 @@ func (w *Worker) Status() Status {
 	defer w.statusMu.Unlock()
 	s := w.status
 	s.Queue = len(w.acts) + len(w.grads)
+	s.FrameBytes, s.PayloadBytes, s.ControlBytes = w.frameBytes.Load(), w.payloadBytes.Load(), w.controlBytes.Load()
 	return s
 }
 

@@ -345,7 +345,8 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 		return err
 	}
 	s := w.Status()
-	log.Info("stopped", "updates", s.Updates, "completed", s.Completed, "elapsed", time.Since(t0).Round(time.Millisecond))
+	log.Info("stopped", "updates", s.Updates, "completed", s.Completed, "elapsed", time.Since(t0).Round(time.Millisecond),
+		"frame_bytes", s.FrameBytes, "payload_bytes", s.PayloadBytes, "control_bytes", s.ControlBytes)
 	if f.out != "" {
 		path := filepath.Join(f.out, fmt.Sprintf("stage-%d.ckpt", f.stage))
 		if err := w.Access(context.Background(), func(st *engine.Stage, updates uint64) error {
