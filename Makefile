@@ -153,6 +153,7 @@ bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas, tile c
 	bash scripts/bench-revenue.sh
 	bash scripts/bench-circuits.sh
 	bash scripts/bench-trainer.sh
+	bash scripts/bench-swarm.sh
 
 bench-revenue: ## Only the x/shares revenue gas with 10 / 1,000 / 100,000 holders
 	bash scripts/bench-revenue.sh
@@ -162,6 +163,9 @@ bench-circuits: ## Only the tile circuits (K 256/1024/4096 × T 4/16: setup, pro
 	bash scripts/bench-circuits.sh
 
 # BENCH_TRAINER_STEPS (800) scales the training runs; BENCH_NO_DOCS=1 leaves docs/ alone.
+bench-swarm: ## Only the libp2p swarm: 4 stages over 80 Mbit/50 ms, compressed vs raw vs in-process, overhead, recovery (~5 min)
+	bash scripts/bench-swarm.sh
+
 bench-trainer: ## Only the trainer: compressed vs raw boundaries, 80 Mbit/50 ms links, async vs GPipe (~25 min)
 	bash scripts/bench-trainer.sh
 
@@ -175,4 +179,4 @@ help: ## List targets
 .DEFAULT_GOAL := build
 
 .PHONY: build trainer trainer-xla install clean test test-race test-cover lint format proto-gen proto-check \
-	keys localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer help
+	keys localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer bench-swarm help

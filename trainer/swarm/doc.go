@@ -49,9 +49,17 @@
 // its weights a second time (engine.Stage.Gradients instead of Backward),
 // and the last stage reports each microbatch's loss once. A gradient for a
 // microbatch no longer outstanding (the late answer of a replica it was
-// taken from) is dropped. What cannot be undone: a replica that is slow,
-// not dead, may have applied a microbatch that was then re-sent to another
-// replica of the same stage; replica averaging folds both in.
+// taken from) is dropped. So with one worker per stage below a failure,
+// every microbatch is applied exactly once by every stage.
+//
+// What this does not cover: the applied set is per worker. When a replica
+// dies after passing a microbatch on, the stages below it have applied it
+// already; its sender re-sends it through another replica, and if that
+// path reaches another replica of a lower stage, that one applies it too.
+// At most the microbatches the dead replica had in flight (stage 0's
+// depth) are affected per failure, and replica averaging folds the two
+// copies together. The same holds for a replica that was slow, not dead,
+// and timed out.
 //
 // # Hostile peers
 //

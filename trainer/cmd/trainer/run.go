@@ -398,7 +398,7 @@ func openLossLog(path string) (*lossLog, error) {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
 	l := &lossLog{f: f, w: csv.NewWriter(f)}
-	_ = l.w.Write([]string{"microbatch", "step", "loss", "elapsed_s"})
+	_ = l.w.Write([]string{"microbatch", "step", "loss", "elapsed_s", "unix_s"})
 	return l, nil
 }
 
@@ -408,6 +408,7 @@ func (l *lossLog) add(x swarm.Loss, elapsed time.Duration) {
 	_ = l.w.Write([]string{
 		strconv.FormatUint(x.Microbatch, 10), strconv.FormatUint(x.Step, 10),
 		strconv.FormatFloat(x.Loss, 'f', 6, 64), strconv.FormatFloat(elapsed.Seconds(), 'f', 3, 64),
+		strconv.FormatFloat(float64(time.Now().UnixMilli())/1e3, 'f', 3, 64),
 	})
 	l.w.Flush()
 }
