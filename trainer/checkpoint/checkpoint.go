@@ -3,7 +3,9 @@
 // own stage). Resuming from a checkpoint continues training exactly where it
 // stopped.
 //
-// A checkpoint is one file:
+// A checkpoint is one file (Save, Load) or stream (Write, Read: the state
+// protocol sends them between replicas), with all of the stage's state
+// (Full) or its trainable parameters only (Params, for weight averaging):
 //
 //	"PLCK" | uint32 LE header length | header (JSON) | values
 //
@@ -12,7 +14,8 @@
 // dtype, dimensions, trainable, byte offset), with the SHA-256 of the values.
 // The values are each variable's raw little-endian bytes, back to back.
 // Files are written to a temporary name, synced and renamed, so a crash never
-// leaves a torn checkpoint under the final name.
+// leaves a torn checkpoint under the final name. Average mixes another
+// replica's parameters into a stage.
 package checkpoint
 
 import (
@@ -23,6 +26,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -71,18 +75,54 @@ var dtypeByName = map[string]dtypes.DType{
 	dtypes.Int64.String():   dtypes.Int64,
 }
 
-// Save writes the stage's parameters and optimizer state at step to path;
-// not the gradient accumulators (engine.AccumulatorScope), which are zero
-// between steps: Save refuses a stage holding gradients not yet applied.
+// Selection is what a checkpoint holds.
+type Selection uint8
+
+const (
+	// Full is the parameters and the optimizer state: what resuming or a
+	// joining replica needs.
+	Full Selection = iota
+	// Params is the trainable parameters only: what weight averaging
+	// between replicas needs.
+	Params
+)
+
+func (s Selection) String() string {
+	switch s {
+	case Full:
+		return "full"
+	case Params:
+		return "params"
+	}
+	return fmt.Sprintf("Selection(%d)", uint8(s))
+}
+
+// Save writes the stage's parameters and optimizer state at step to path
+// (Write with Full), atomically: a crash never leaves a torn file.
 func Save(path string, st *engine.Stage, step uint64) error {
+	var out bytes.Buffer
+	if err := Write(&out, st, step, Full); err != nil {
+		return err
+	}
+	return writeAtomic(path, out.Bytes())
+}
+
+// Write writes a checkpoint of the stage at step to w: the parameters and,
+// with Full, the optimizer state; never the gradient accumulators
+// (engine.AccumulatorScope), which are zero between steps: Write refuses a
+// stage holding gradients not yet applied.
+func Write(w io.Writer, st *engine.Stage, step uint64, sel Selection) error {
+	if sel != Full && sel != Params {
+		return fmt.Errorf("checkpoint: unknown selection %v", sel)
+	}
 	if n := st.Accumulated(); n > 0 {
 		return fmt.Errorf("checkpoint: stage %d holds %d accumulated gradients not yet applied; save between steps", st.Info().Index, n)
 	}
 	h := Header{Version: version, Spec: st.Spec(), Stage: st.Info().Index, Step: step}
 	var values bytes.Buffer
 	for v := range st.Store().IterVariables() {
-		if engine.IsAccumulator(v.Path()) {
-			continue // zero between steps: not state
+		if engine.IsAccumulator(v.Path()) || (sel == Params && !v.Trainable) {
+			continue // accumulators are zero between steps: not state
 		}
 		t, err := v.Value()
 		if err != nil {
@@ -107,12 +147,15 @@ func Save(path string, st *engine.Stage, step uint64) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: header: %w", err)
 	}
-	var out bytes.Buffer
-	out.WriteString(magic)
-	_ = binary.Write(&out, binary.LittleEndian, uint32(len(head)))
-	out.Write(head)
-	out.Write(values.Bytes())
-	return writeAtomic(path, out.Bytes())
+	var pre [8]byte
+	copy(pre[:], magic)
+	binary.LittleEndian.PutUint32(pre[4:], uint32(len(head)))
+	for _, b := range [][]byte{pre[:], head, values.Bytes()} {
+		if _, err := w.Write(b); err != nil {
+			return fmt.Errorf("checkpoint: write: %w", err)
+		}
+	}
+	return nil
 }
 
 func writeAtomic(path string, data []byte) error {
@@ -197,38 +240,62 @@ func readHeader(r io.Reader, path string) (*Header, int64, error) {
 	return &h, end, nil
 }
 
-// Load restores a stage from a checkpoint written by Save for the same model
-// and stage and returns its step. Everything is checked before the stage is
-// touched (spec, stage, every variable's shape, the values' length and
-// SHA-256), so a bad file leaves the stage as it was.
+// Load restores a stage from a checkpoint file written by Save for the same
+// model and stage and returns its step (Read from a file).
 func Load(path string, st *engine.Stage) (uint64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, fmt.Errorf("checkpoint: %w", err)
 	}
 	defer f.Close()
-	h, size, err := readHeader(f, path)
+	return read(f, path, st, math.MaxInt64)
+}
+
+// Read restores a stage from a checkpoint stream (Full or Params) of the
+// same model and stage and returns its step. Everything is checked before
+// the stage is touched (spec, stage, every variable's shape, the values'
+// length and SHA-256), so a bad stream leaves the stage as it was; values
+// of more than limit bytes are refused before they are read. r must end
+// after the checkpoint.
+func Read(r io.Reader, st *engine.Stage, limit int64) (uint64, error) {
+	return read(r, "stream", st, limit)
+}
+
+// readValues reads a checkpoint's header and values and checks them against
+// the stage's model and index.
+func readValues(r io.Reader, name string, st *engine.Stage, limit int64) (*Header, []byte, error) {
+	h, size, err := readHeader(r, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if size > limit {
+		return nil, nil, fmt.Errorf("checkpoint: %s holds %d bytes of values, more than the %d allowed", name, size, limit)
+	}
+	if !reflect.DeepEqual(h.Spec, st.Spec()) {
+		return nil, nil, fmt.Errorf("checkpoint: %s is of model %+v, the stage is of %+v", name, h.Spec, st.Spec())
+	}
+	if h.Stage != st.Info().Index {
+		return nil, nil, fmt.Errorf("checkpoint: %s is of stage %d, not stage %d", name, h.Stage, st.Info().Index)
+	}
+	vals := make([]byte, size)
+	if _, err := io.ReadFull(r, vals); err != nil {
+		return nil, nil, fmt.Errorf("checkpoint: %s: values truncated (%d bytes expected): %w", name, size, err)
+	}
+	if n, _ := r.Read(make([]byte, 1)); n != 0 {
+		return nil, nil, fmt.Errorf("checkpoint: %s: trailing bytes after %d bytes of values", name, size)
+	}
+	sum := sha256.Sum256(vals)
+	if hex.EncodeToString(sum[:]) != h.ValuesSHA256 {
+		return nil, nil, fmt.Errorf("checkpoint: %s: values do not match their SHA-256 (corrupted)", name)
+	}
+	return h, vals, nil
+}
+
+func read(r io.Reader, path string, st *engine.Stage, limit int64) (uint64, error) {
+	h, values, err := readValues(r, path, st, limit)
 	if err != nil {
 		return 0, err
 	}
-	if !reflect.DeepEqual(h.Spec, st.Spec()) {
-		return 0, fmt.Errorf("checkpoint: %s is of model %+v, the stage is of %+v", path, h.Spec, st.Spec())
-	}
-	if h.Stage != st.Info().Index {
-		return 0, fmt.Errorf("checkpoint: %s is of stage %d, not stage %d", path, h.Stage, st.Info().Index)
-	}
-	values := make([]byte, size)
-	if _, err := io.ReadFull(f, values); err != nil {
-		return 0, fmt.Errorf("checkpoint: %s: values truncated (%d bytes expected): %w", path, size, err)
-	}
-	if n, _ := f.Read(make([]byte, 1)); n != 0 {
-		return 0, fmt.Errorf("checkpoint: %s: trailing bytes after %d bytes of values", path, size)
-	}
-	sum := sha256.Sum256(values)
-	if hex.EncodeToString(sum[:]) != h.ValuesSHA256 {
-		return 0, fmt.Errorf("checkpoint: %s: values do not match their SHA-256 (corrupted file)", path)
-	}
-
 	store := st.Store()
 	type restore struct {
 		v     Variable
@@ -275,6 +342,70 @@ func Load(path string, st *engine.Stage) (uint64, error) {
 			continue
 		}
 		store.VariableWithValue(p.v.Path, t).SetTrainable(false)
+	}
+	return h.Step, nil
+}
+
+// Average reads a checkpoint stream of another replica of the same stage
+// (Params or Full; only its parameters are used) and moves every trainable
+// parameter of st to (1−weight)·own + weight·other: weight ½ is the mean of
+// two replicas. All of it is checked before any parameter changes. It
+// returns the other replica's step.
+func Average(r io.Reader, st *engine.Stage, limit int64, weight float64) (uint64, error) {
+	if !(weight >= 0 && weight <= 1) {
+		return 0, fmt.Errorf("checkpoint: averaging weight %g: want 0 ≤ weight ≤ 1", weight)
+	}
+	h, values, err := readValues(r, "replica state", st, limit)
+	if err != nil {
+		return 0, err
+	}
+	byPath := map[string]Variable{}
+	for _, v := range h.Variables {
+		if v.Trainable {
+			byPath[v.Path] = v
+		}
+	}
+	params := st.Params()
+	mixed := make([]*tensors.Tensor, len(params))
+	for i, p := range params {
+		v, ok := byPath[p.Path()]
+		if !ok {
+			return 0, fmt.Errorf("checkpoint: replica state lacks parameter %s", p.Path())
+		}
+		shape := shapes.Make(dtypeByName[v.DType], v.Dims...)
+		if !p.Shape().Equal(shape) {
+			return 0, fmt.Errorf("checkpoint: replica parameter %s is %s, the stage has %s", v.Path, shape, p.Shape())
+		}
+		own, err := p.Value()
+		if err != nil {
+			return 0, fmt.Errorf("checkpoint: parameter %s: %w", p.Path(), err)
+		}
+		other := values[v.Offset : v.Offset+v.Size]
+		var t *tensors.Tensor
+		switch shape.DType {
+		case dtypes.Float32:
+			a, b := tensors.MustCopyFlatData[float32](own), make([]float32, len(other)/4)
+			for j := range b {
+				b[j] = math.Float32frombits(binary.LittleEndian.Uint32(other[4*j:]))
+				b[j] = float32((1-weight)*float64(a[j]) + weight*float64(b[j]))
+			}
+			t = tensors.FromFlatDataAndDimensions(b, v.Dims...)
+		case dtypes.Float64:
+			a, b := tensors.MustCopyFlatData[float64](own), make([]float64, len(other)/8)
+			for j := range b {
+				b[j] = math.Float64frombits(binary.LittleEndian.Uint64(other[8*j:]))
+				b[j] = (1-weight)*a[j] + weight*b[j]
+			}
+			t = tensors.FromFlatDataAndDimensions(b, v.Dims...)
+		default:
+			return 0, fmt.Errorf("checkpoint: parameter %s has dtype %s; only float parameters are averaged", v.Path, shape.DType)
+		}
+		mixed[i] = t
+	}
+	for i, p := range params {
+		if err := p.SetValue(mixed[i]); err != nil {
+			return 0, fmt.Errorf("checkpoint: parameter %s: %w", p.Path(), err)
+		}
 	}
 	return h.Step, nil
 }

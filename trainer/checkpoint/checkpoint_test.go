@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -211,4 +212,66 @@ func TestAccumulators(t *testing.T) {
 	for s := 2; s < 4; s++ {
 		require.Equal(t, want[s-2], accStep(fresh, s), "step %d after resume", s)
 	}
+}
+
+func paramValues(t *testing.T, st *engine.Stage) [][]float32 {
+	t.Helper()
+	var out [][]float32
+	for _, p := range st.Params() {
+		v, err := p.Value()
+		require.NoError(t, err)
+		out = append(out, tensors.MustCopyFlatData[float32](v))
+	}
+	return out
+}
+
+// TestStreamSelectionsAndAverage: a Params stream carries the parameters
+// only and restores them; the limit refuses a large stream before reading
+// it; Average moves every parameter to the weighted mean, checked first.
+func TestStreamSelectionsAndAverage(t *testing.T) {
+	a, b := stages(t), stages(t)
+	for s := range 3 {
+		step(t, a, s) // a trains, b stays at the initial weights
+	}
+	var full, params bytes.Buffer
+	require.NoError(t, Write(&full, a[1], 3, Full))
+	require.NoError(t, Write(&params, a[1], 3, Params))
+	require.Less(t, params.Len(), full.Len(), "a params stream must leave the optimizer state out")
+	h, _, err := readHeader(bytes.NewReader(params.Bytes()), "params")
+	require.NoError(t, err)
+	for _, v := range h.Variables {
+		require.True(t, v.Trainable, "params stream holds %s", v.Path)
+	}
+	require.Len(t, h.Variables, len(a[1].Params()))
+
+	// The limit: refused before the values are read, nothing changed.
+	before := paramValues(t, b[1])
+	_, err = Read(bytes.NewReader(full.Bytes()), b[1], 16)
+	require.ErrorContains(t, err, "more than the 16 allowed")
+	require.Equal(t, before, paramValues(t, b[1]))
+
+	// Average with weight ½: exactly the float32 rounding of the mean.
+	own, other := paramValues(t, b[1]), paramValues(t, a[1])
+	got, err := Average(bytes.NewReader(params.Bytes()), b[1], 1<<30, 0.5)
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), got)
+	mixed := paramValues(t, b[1])
+	for i := range mixed {
+		for j := range mixed[i] {
+			want := float32(0.5*float64(own[i][j]) + 0.5*float64(other[i][j]))
+			if mixed[i][j] != want {
+				t.Fatalf("parameter %d[%d] = %v, want %v", i, j, mixed[i][j], want)
+			}
+		}
+	}
+	// A Params stream restores the parameters (the optimizer state stays).
+	_, err = Read(bytes.NewReader(params.Bytes()), b[1], 1<<30)
+	require.NoError(t, err)
+	require.Equal(t, other, paramValues(t, b[1]))
+	// Another stage's stream, or a bad weight, is refused.
+	_, err = Average(bytes.NewReader(params.Bytes()), b[2], 1<<30, 0.5)
+	require.ErrorContains(t, err, "not stage 2")
+	_, err = Average(bytes.NewReader(params.Bytes()), b[1], 1<<30, 2)
+	require.ErrorContains(t, err, "weight")
+	require.Error(t, Write(&bytes.Buffer{}, a[1], 0, Selection(9)))
 }
