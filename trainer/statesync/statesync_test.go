@@ -1,0 +1,265 @@
+package statesync
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/internal/testbackend"
+	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/p2p"
+	"github.com/protolearn/protolearn/trainer/roster"
+	"github.com/protolearn/protolearn/trainer/spec"
+)
+
+const model = 5
+
+func newHost(t *testing.T) host.Host {
+	t.Helper()
+	k, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := p2p.New(p2p.Config{Key: k, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+func connect(t *testing.T, a, b host.Host) {
+	t.Helper()
+	if err := a.Connect(context.Background(), peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newStage(t *testing.T, index int) *engine.Stage {
+	t.Helper()
+	sp, err := spec.Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := optim.NewNAdam(optim.NAdamConfig{LearningRate: 1e-2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := engine.New(testbackend.Go(), sp, index, engine.Options{Optimizer: opt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// locked is a stage behind a mutex, as a worker's Access serializes it.
+type locked struct {
+	mu      sync.Mutex
+	st      *engine.Stage
+	updates uint64
+}
+
+func (l *locked) access(_ context.Context, fn func(*engine.Stage, uint64) error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return fn(l.st, l.updates)
+}
+
+func ids(sp spec.Spec) *tensors.Tensor {
+	v := make([]int32, 2*sp.SeqLen)
+	for i := range v {
+		v[i] = int32(i*7) % int32(sp.Vocab)
+	}
+	return tensors.FromFlatDataAndDimensions(v, 2, sp.SeqLen)
+}
+
+// train moves the stage-0 weights and optimizer state off their initial values.
+func train(t *testing.T, st *engine.Stage) {
+	t.Helper()
+	in := ids(st.Spec())
+	out, err := st.Forward(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := make([]float32, out.Shape().Size())
+	for i := range d {
+		d[i] = float32(i%5) - 2
+	}
+	for range 2 {
+		if _, err := st.Backward(in, nil, tensors.FromFlatDataAndDimensions(d, out.Shape().Dimensions...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func forward(t *testing.T, st *engine.Stage) []float32 {
+	t.Helper()
+	out, err := st.Forward(ids(st.Spec()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensors.MustCopyFlatData[float32](out)
+}
+
+type fixture struct {
+	server, joiner, stranger, other host.Host
+	src                             *locked
+	srv                             *Server
+}
+
+// setup: server and joiner are stage 0 replicas, other is stage 1, the
+// stranger is not in the roster.
+func setup(t *testing.T) *fixture {
+	f := &fixture{server: newHost(t), joiner: newHost(t), stranger: newHost(t), other: newHost(t)}
+	r, err := roster.New(model, 3, []roster.Member{{Peer: f.server.ID(), Stage: 0}, {Peer: f.joiner.ID(), Stage: 0}, {Peer: f.other.ID(), Stage: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.src = &locked{st: newStage(t, 0), updates: 2}
+	train(t, f.src.st)
+	f.srv = Serve(f.server, model, 0, f.src.access, func(p peer.ID) error { return r.Check(p, 0) }, slog.New(slog.DiscardHandler))
+	t.Cleanup(f.srv.Close)
+	for _, h := range []host.Host{f.joiner, f.stranger, f.other} {
+		connect(t, h, f.server)
+	}
+	return f
+}
+
+func TestJoinGetsTheReplicaState(t *testing.T) {
+	f := setup(t)
+	st := newStage(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	step, err := Join(ctx, f.joiner, f.server.ID(), model, st, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if step != 2 {
+		t.Fatalf("joined at update %d, want 2", step)
+	}
+	want, got := forward(t, f.src.st), forward(t, st)
+	for i := range want {
+		if want[i] != got[i] {
+			t.Fatalf("joiner's forward differs at %d: %v vs %v", i, got[i], want[i])
+		}
+	}
+	// The optimizer state came too: one more identical update stays identical.
+	train(t, f.src.st)
+	train(t, st)
+	want, got = forward(t, f.src.st), forward(t, st)
+	for i := range want {
+		if want[i] != got[i] {
+			t.Fatalf("after an update the joiner differs at %d: optimizer state not restored", i)
+		}
+	}
+}
+
+func TestAverageWithReplica(t *testing.T) {
+	f := setup(t)
+	mine := &locked{st: newStage(t, 0)}
+	before := paramsOf(t, mine.st)
+	theirs := paramsOf(t, f.src.st)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := AverageWith(ctx, f.joiner, f.server.ID(), model, 0, mine.access, 1<<30, 0.5); err != nil {
+		t.Fatal(err)
+	}
+	after := paramsOf(t, mine.st)
+	for i := range after {
+		for j := range after[i] {
+			if want := float32(0.5*float64(before[i][j]) + 0.5*float64(theirs[i][j])); after[i][j] != want {
+				t.Fatalf("parameter %d[%d] = %v, want the mean %v", i, j, after[i][j], want)
+			}
+		}
+	}
+}
+
+func paramsOf(t *testing.T, st *engine.Stage) [][]float32 {
+	t.Helper()
+	var out [][]float32
+	for _, p := range st.Params() {
+		v, err := p.Value()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tensors.MustCopyFlatData[float32](v))
+	}
+	return out
+}
+
+func TestRefusals(t *testing.T) {
+	f := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cases := []struct {
+		name string
+		from host.Host
+		req  Request
+		want string
+	}{
+		{"unregistered peer", f.stranger, Request{Model: model, Stage: 0}, "not registered"},
+		{"replica of another stage", f.other, Request{Model: model, Stage: 0}, "registered for stage 1"},
+		{"wrong stage", f.joiner, Request{Model: model, Stage: 1}, "not model 5 stage 1"},
+		{"wrong model", f.joiner, Request{Model: model + 1, Stage: 0}, "not model 6 stage 0"},
+	}
+	for _, c := range cases {
+		_, err := Fetch(ctx, c.from, f.server.ID(), c.req, 1<<30)
+		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want a refusal mentioning %q", c.name, err, c.want)
+		}
+	}
+	// Garbage: refused, and the server goes on serving.
+	s, err := f.joiner.NewStream(ctx, f.server.ID(), Protocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = s.Write([]byte("GET /state HTTP/1.1\r\n\r\n"))
+	_ = s.CloseWrite()
+	var b [64]byte
+	n, _ := s.Read(b[:])
+	if n == 0 || b[0] != statusNo {
+		t.Errorf("garbage request: answer %q, want a refusal", b[:n])
+	}
+	_ = s.Reset()
+	if _, err := Fetch(ctx, f.joiner, f.server.ID(), Request{Model: model, Stage: 0, Selection: checkpoint.Params}, 1<<30); err != nil {
+		t.Fatalf("after garbage the server no longer serves: %v", err)
+	}
+	// The limit: a response larger than allowed is refused.
+	if _, err := Fetch(ctx, f.joiner, f.server.ID(), Request{Model: model, Stage: 0}, 1000); err == nil || !strings.Contains(err.Error(), "more than 1000 bytes") {
+		t.Errorf("oversized state: %v", err)
+	}
+}
+
+func TestParseRequest(t *testing.T) {
+	good := Request{Model: 3, Stage: 2, Selection: checkpoint.Params}.marshal()
+	if r, err := parseRequest(good); err != nil || r.Model != 3 || r.Stage != 2 || r.Selection != checkpoint.Params {
+		t.Fatalf("%+v %v", r, err)
+	}
+	bad := append([]byte(nil), good...)
+	bad[16] = 7
+	for _, b := range [][]byte{good[:10], append(append([]byte(nil), good...), 0), append([]byte("XXXX"), good[4:]...), bad} {
+		if _, err := parseRequest(b); err == nil {
+			t.Errorf("parsed %x", b)
+		}
+	}
+}
+
+func FuzzParseRequest(f *testing.F) {
+	f.Add(Request{Model: 1, Stage: 0}.marshal())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if r, err := parseRequest(b); err == nil && string(r.marshal()) != string(b) {
+			t.Fatalf("request %x parsed as %+v, which encodes differently", b, r)
+		}
+	})
+}
