@@ -28,6 +28,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/pipeline"
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/spec"
+	"github.com/protolearn/protolearn/trainer/statesync"
 	"github.com/protolearn/protolearn/trainer/wire"
 )
 
@@ -86,6 +87,29 @@ func newHost(t *testing.T) host.Host {
 	return h
 }
 
+// liveRoster is a roster that changes while the swarm runs (a seat added),
+// as the chain's does.
+type liveRoster struct {
+	mu sync.Mutex
+	r  *roster.Roster
+}
+
+func (l *liveRoster) Roster(context.Context) (*roster.Roster, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r, nil
+}
+
+func (l *liveRoster) add(t *testing.T, m roster.Member) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, err := roster.New(l.r.Model(), l.r.Stages(), append(l.r.Members(), m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.r = r
+}
+
 // node is one worker of a test swarm.
 type node struct {
 	h      host.Host
@@ -101,11 +125,12 @@ type testSwarm struct {
 	t      *testing.T
 	spec   spec.Spec
 	nodes  []*node
-	roster *roster.Roster
+	roster *liveRoster
 	mu     sync.Mutex
-	losses map[uint64]float64 // by microbatch, from every last-stage worker
-	dups   int                // a microbatch's loss reported twice
-	doneMB map[uint64]int     // stage 0 completions per microbatch
+	losses map[uint64]float64     // by microbatch, from every last-stage worker
+	dups   int                    // a microbatch's loss reported twice
+	doneMB map[uint64]int         // stage 0 completions per microbatch
+	join   func(st *engine.Stage) // before a worker runs (a replacement's download)
 }
 
 // newSwarm makes hosts for replicas[s] workers of stage s and a roster of
@@ -125,7 +150,7 @@ func newSwarm(t *testing.T, replicas []int, extra ...roster.Member) (*testSwarm,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testSwarm{t: t, spec: sp, roster: r, losses: map[uint64]float64{}, doneMB: map[uint64]int{}}, hosts
+	return &testSwarm{t: t, spec: sp, roster: &liveRoster{r: r}, losses: map[uint64]float64{}, doneMB: map[uint64]int{}}, hosts
 }
 
 // start starts a worker of stage s on h; stage 0 runs steps steps of m
@@ -146,7 +171,7 @@ func (sw *testSwarm) start(h host.Host, s int, steps uint64, m int, mod func(*Co
 		t.Fatal(err)
 	}
 	cfg := Config{
-		Host: h, Model: model, Stage: st, Roster: roster.Static{R: sw.roster}, Data: sampler, Rows: rows,
+		Host: h, Model: model, Stage: st, Roster: sw.roster, RosterEvery: 50 * time.Millisecond, Data: sampler, Rows: rows,
 		Microbatches: m, Steps: steps, Depth: depth, Log: testLog(t),
 		OnLoss: func(l Loss) {
 			sw.mu.Lock()
@@ -168,6 +193,11 @@ func (sw *testSwarm) start(h host.Host, s int, steps uint64, m int, mod func(*Co
 	w, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	srv := statesync.Serve(h, model, s, w.Access, func(p peer.ID) error { return w.Roster().Check(p, s) }, testLog(t))
+	t.Cleanup(srv.Close)
+	if sw.join != nil {
+		sw.join(st)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &node{h: h, w: w, st: st, stage: s, cancel: cancel, done: make(chan error, 1)}
@@ -352,6 +382,37 @@ func TestChurnReplicaKilled(t *testing.T) {
 	victim.h.Close()
 	victim.cancel()
 	killedAt := victim.w.Status().Updates
+
+	// A replacement takes a new seat of stage 1 and downloads the survivor's
+	// state before it takes work.
+	var survivorNode *node
+	for _, nd := range sw.nodes {
+		if nd.stage == 1 && nd != victim {
+			survivorNode = nd
+		}
+	}
+	rh := newHost(t)
+	sw.roster.add(t, roster.Member{Peer: rh.ID(), Stage: 1, Addrs: rh.Addrs()})
+	var joinedAt uint64
+	sw.join = func(st *engine.Stage) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := rh.Connect(ctx, peer.AddrInfo{ID: survivorNode.h.ID(), Addrs: survivorNode.h.Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+		for survivorNode.w.Roster().Check(rh.ID(), 1) != nil { // its next roster refresh seats us
+			if ctx.Err() != nil {
+				t.Fatal("the survivor never saw the replacement's seat")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		var err error
+		if joinedAt, err = statesync.Join(ctx, rh, survivorNode.h.ID(), model, st, 1<<30); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replacement := sw.start(rh, 1, steps, m, func(c *Config) { c.AckTimeout = 2 * time.Second; c.Drain = time.Second })
+	sw.join = nil
 	sw.wait(3 * time.Minute)
 
 	n := steps * m
@@ -364,15 +425,24 @@ func TestChurnReplicaKilled(t *testing.T) {
 			t.Fatalf("microbatch %d completed %d times at stage 0", mb, sw.doneMB[mb])
 		}
 	}
-	var survivor uint64
+	survivor := survivorNode.w.Status().Updates
+	joined := replacement.w.Status().Updates
+	t.Logf("victim stage-1 replica killed after %d updates; the survivor made %d; the replacement joined at the survivor's update %d and made %d; tail loss %.3f",
+		killedAt, survivor, joinedAt, joined, mean(got[n-12:]))
+	var last Status
 	for _, nd := range sw.nodes {
-		if nd.stage == 1 && nd != victim {
-			survivor = nd.w.Status().Updates
+		if nd.stage == 2 {
+			last = nd.w.Status()
 		}
 	}
-	t.Logf("victim stage-1 replica killed after %d updates; the survivor made %d; tail loss %.3f", killedAt, survivor, mean(got[n-12:]))
-	if survivor+killedAt < uint64(n) {
-		t.Errorf("stage 1 replicas made %d + %d updates for %d microbatches", killedAt, survivor, n)
+	if last.Updates != uint64(n) { // exactly once below the failure
+		t.Errorf("the last stage made %d updates for %d microbatches (%d repeats seen)", last.Updates, n, last.Repeats)
+	}
+	if survivor+killedAt+joined < uint64(n) {
+		t.Errorf("stage 1 replicas made %d + %d + %d updates for %d microbatches", killedAt, survivor, joined, n)
+	}
+	if joinedAt == 0 || joined == 0 {
+		t.Errorf("the replacement joined at update %d and made %d updates; want state from the survivor and work after it", joinedAt, joined)
 	}
 	if tail, head := mean(got[n-12:]), mean(got[:8]); tail > 0.8*head {
 		t.Errorf("loss did not fall through the churn: %.3f -> %.3f", head, tail)

@@ -110,6 +110,8 @@ type Status struct {
 	Step       uint64 // completed steps (stage 0) or updates ÷ microbatches
 	Updates    uint64
 	Completed  uint64 // stage 0: microbatches done
+	Repeats    uint64 // microbatches seen again: gradient computed, no second update
+	Late       uint64 // gradients of microbatches no longer outstanding, dropped
 	Pending    int    // microbatches sent on, gradient not back yet
 	Queue      int    // accepted frames waiting for the compute goroutine
 	Throughput float64
@@ -169,6 +171,8 @@ type Worker struct {
 	replicas   uint64
 	updates    uint64
 	completed  uint64
+	repeats    uint64
+	late       uint64
 	opsWindow  int // backward operations since the last throughput sample
 	sampleAt   time.Time
 
@@ -312,6 +316,9 @@ func (w *Worker) refreshRoster(ctx context.Context) error {
 	w.roster.Store(r)
 	return nil
 }
+
+// Roster is the roster in force.
+func (w *Worker) Roster() *roster.Roster { return w.roster.Load() }
 
 // Close stops the senders and removes the protocol handler. Call it after
 // Run has returned.
@@ -518,6 +525,7 @@ func (w *Worker) lastStage(ev *event) error {
 	if w.applied[ev.mb] {
 		_, dIn, _, err = w.st.Gradients(ev.in, ev.ids, targets)
 		w.metrics.repeats.Inc()
+		w.repeats++
 	} else {
 		var loss float64
 		dIn, loss, err = w.st.BackwardLoss(ev.in, ev.ids, targets)
@@ -556,6 +564,7 @@ func (w *Worker) backward(ev *event) error {
 	p := w.pending[ev.mb]
 	if p == nil {
 		w.metrics.late.Inc()
+		w.late++
 		w.log.Debug("gradient of a microbatch not outstanding; dropped", "mb", ev.mb, "from", ev.from)
 		return nil
 	}
@@ -566,6 +575,7 @@ func (w *Worker) backward(ev *event) error {
 	if w.applied[ev.mb] {
 		_, dIn, _, err = w.st.Gradients(p.in, p.ids, ev.dOut)
 		w.metrics.repeats.Inc()
+		w.repeats++
 	} else {
 		dIn, err = w.st.Backward(p.in, p.ids, ev.dOut)
 		if err == nil {
@@ -747,6 +757,7 @@ func (w *Worker) updateStatus() {
 	}
 	m := uint64(w.cfg.Microbatches)
 	w.status.Updates, w.status.Completed, w.status.Pending = w.updates, w.completed, len(w.pending)
+	w.status.Repeats, w.status.Late = w.repeats, w.late
 	if w.first {
 		w.status.Step = w.completed / m
 	} else {
