@@ -7,7 +7,8 @@
 # Every process it starts is stopped on exit.
 #
 #   scripts/swarm.sh                       # 8 workers, small model, 80 Mbit/s, 50 ms
-#   KILL_AFTER=20 scripts/swarm.sh         # also kill one stage-1 replica 20 s in (churn)
+#   KILL_AFTER=20 scripts/swarm.sh         # also kill one stage-1 replica 20 s in (churn); it comes back
+#                                          # REJOIN_AFTER (5) s later with --join: state from its replica
 #   STAGES=3 REPLICAS=1 SPEC=tiny STEPS=30 LATENCY=0 BANDWIDTH=0 scripts/swarm.sh
 #   NETEM=1 scripts/swarm.sh               # as root: each worker in its own network namespace, the WAN
 #                                          # path applied by the kernel (tc netem on the worker's veth)
@@ -31,6 +32,8 @@ LATENCY=${LATENCY:-50ms}
 JITTER=${JITTER:-0}
 LOSS=${LOSS:-0}
 KILL_AFTER=${KILL_AFTER:-}
+REJOIN_AFTER=${REJOIN_AFTER:-5}
+AVERAGE_EVERY=${AVERAGE_EVERY:-16}
 TRAINER=${TRAINER:-build/trainer}
 DIR=${DIR:-$(mktemp -d /tmp/protolearn-swarm.XXXXXX)}
 EXTRA=${EXTRA:-}
@@ -113,8 +116,9 @@ done
 (IFS=,; printf '{"model":1,"stages":%d,"members":[%s]}\n' "$STAGES" "${members[*]}") >"$DIR/roster.json"
 log "swarm of $STAGES stages × $REPLICAS replicas in $DIR (spec $SPEC, $BANDWIDTH, latency $LATENCY)"
 
-start() { # start STAGE REPLICA
+start() { # start STAGE REPLICA [FLAGS...]
   local s=$1 r=$2
+  shift 2
   local out="$DIR/out/s$s-r$r"
   mkdir -p "$out"
   local shape=(--link-bandwidth "$BANDWIDTH" --link-latency "$LATENCY" --link-jitter "$JITTER" --link-loss "$LOSS")
@@ -122,7 +126,8 @@ start() { # start STAGE REPLICA
   # shellcheck disable=SC2086 # EXTRA is a list of flags, wrap a command prefix
   ${wrap[$s-$r]} "$TRAINER" run --spec "$SPEC" --stages "$STAGES" --stage "$s" --key "$DIR/keys/s$s-r$r.key" \
     --roster "$DIR/roster.json" --listen "${addr[$s-$r]}" --steps "$STEPS" \
-    --rows "$ROWS" --microbatches "$MICROBATCHES" "${shape[@]}" --out "$out" --quiet $EXTRA >"$DIR/logs/s$s-r$r.log" 2>&1 &
+    --rows "$ROWS" --microbatches "$MICROBATCHES" "${shape[@]}" --average-every "$AVERAGE_EVERY" --out "$out" \
+    --quiet $EXTRA "$@" >>"$DIR/logs/s$s-r$r.log" 2>&1 &
   pids+=($!)
   eval "pid_s${s}_r${r}=$!"
 }
@@ -139,6 +144,10 @@ if [ -n "$KILL_AFTER" ]; then
   victim=pid_s1_r0
   log "killing stage 1 replica 0 (pid ${!victim}) with SIGKILL"
   kill -KILL "${!victim}" 2>/dev/null || true
+  sleep "$REJOIN_AFTER"
+  log "restarting stage 1 replica 0 with --join (its weights from the other replica)"
+  mv "$DIR/out/s1-r0" "$DIR/out/s1-r0.killed"
+  start 1 0 --join
 fi
 
 status=0

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
@@ -28,6 +30,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/pipeline"
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/spec"
+	"github.com/protolearn/protolearn/trainer/statesync"
 	"github.com/protolearn/protolearn/trainer/swarm"
 )
 
@@ -64,6 +67,8 @@ type runFlags struct {
 	out             string
 	metricsAddr     string
 	logEvery        time.Duration
+	join            bool
+	averageEvery    uint64
 	quiet           bool
 	backend         string
 }
@@ -128,6 +133,8 @@ Every worker of a swarm must be given the same --spec, --model, --seed, --rows,
 	fl.StringVar(&f.out, "out", "", "output directory: losses.csv (last stage) and stage-N.ckpt at exit (empty: write nothing)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address, e.g. 127.0.0.1:9464 (default off)")
 	fl.DurationVar(&f.logEvery, "log-every", 5*time.Second, "interval of the progress log line")
+	fl.BoolVar(&f.join, "join", false, "before taking work, download the stage's weights and optimizer state from a live replica of the same stage (a worker joining mid-run)")
+	fl.Uint64Var(&f.averageEvery, "average-every", 0, "every N updates, average parameters with a replica of the same stage (round robin; 0 = never)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line on a terminal")
 	fl.StringVar(&f.backend, "backend", "go", "tensor backend: go or xla[:PLUGIN] (see trainer local --help)")
 	return cmd
@@ -327,6 +334,17 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 		return err
 	}
 	defer w.Close()
+	srv := statesync.Serve(h, f.model, f.stage, w.Access, func(p peer.ID) error { return w.Roster().Check(p, f.stage) }, log)
+	defer srv.Close()
+	if f.join {
+		if err := joinReplica(ctx, h, w, f.model, st, log); err != nil {
+			return err
+		}
+	}
+	if f.averageEvery > 0 {
+		stopAveraging := startAveraging(ctx, h, w, f.model, f.stage, f.averageEvery, log)
+		defer stopAveraging()
+	}
 	if f.metricsAddr != "" {
 		srv, err := serveMetrics(f.metricsAddr, reg)
 		if err != nil {
@@ -357,6 +375,81 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 		log.Info("checkpoint", "path", path)
 	}
 	return nil
+}
+
+// stateLimit bounds a stage state download.
+const stateLimit = 8 << 30
+
+// replicas are the other workers of the stage, in roster order.
+func replicas(h host.Host, w *swarm.Worker, stage int) []peer.ID {
+	var out []peer.ID
+	for _, m := range w.Roster().Stage(stage) {
+		if m.Peer != h.ID() {
+			out = append(out, m.Peer)
+		}
+	}
+	return out
+}
+
+// joinReplica downloads the stage's state from the first replica that
+// answers.
+func joinReplica(ctx context.Context, h host.Host, w *swarm.Worker, model uint64, st *engine.Stage, log *slog.Logger) error {
+	peers := replicas(h, w, st.Info().Index)
+	if len(peers) == 0 {
+		return fmt.Errorf("--join: the roster lists no other worker of stage %d to download the state from", st.Info().Index)
+	}
+	var errs []error
+	for _, p := range peers {
+		jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		step, err := statesync.Join(jctx, h, p, model, st, stateLimit)
+		cancel()
+		if err == nil {
+			log.Info("joined: stage state downloaded", "from", p, "replica_updates", step)
+			return nil
+		}
+		log.Warn("join: replica did not give its state", "peer", p, "err", err)
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("--join: no replica of stage %d gave its state: %w", st.Info().Index, errors.Join(errs...))
+}
+
+// startAveraging averages parameters with the stage's replicas, one at a
+// time in turn, every `every` updates, until stopped.
+func startAveraging(ctx context.Context, h host.Host, w *swarm.Worker, model uint64, stage int, every uint64, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		next, turn := every, 0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if w.Status().Updates < next {
+				continue
+			}
+			next += every
+			peers := replicas(h, w, stage)
+			if len(peers) == 0 {
+				continue
+			}
+			p := peers[turn%len(peers)]
+			turn++
+			actx, acancel := context.WithTimeout(ctx, time.Minute)
+			err := statesync.AverageWith(actx, h, p, model, stage, w.Access, stateLimit, 0.5)
+			acancel()
+			if err != nil {
+				log.Warn("averaging with a replica failed", "peer", p, "err", err)
+				continue
+			}
+			log.Info("averaged parameters with a replica", "peer", p, "updates", w.Status().Updates)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // startProgress logs the worker's status every interval until stopped.
