@@ -22,6 +22,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/backend"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/data"
+	"github.com/protolearn/protolearn/trainer/discovery"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/optim"
@@ -68,6 +69,9 @@ type runFlags struct {
 	metricsAddr     string
 	logEvery        time.Duration
 	join            bool
+	dht             bool
+	bootstrap       []string
+	heartbeatEvery  time.Duration
 	averageEvery    uint64
 	quiet           bool
 	backend         string
@@ -133,6 +137,9 @@ Every worker of a swarm must be given the same --spec, --model, --seed, --rows,
 	fl.StringVar(&f.out, "out", "", "output directory: losses.csv (last stage) and stage-N.ckpt at exit (empty: write nothing)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address, e.g. 127.0.0.1:9464 (default off)")
 	fl.DurationVar(&f.logEvery, "log-every", 5*time.Second, "interval of the progress log line")
+	fl.BoolVar(&f.dht, "dht", true, "run the Kademlia DHT (prefix /protolearn): advertise this stage's rendezvous, find roster members listed without addresses")
+	fl.StringSliceVar(&f.bootstrap, "bootstrap", nil, "DHT bootstrap peers as /…/p2p/<id> multiaddrs (default: the roster's members with addresses)")
+	fl.DurationVar(&f.heartbeatEvery, "heartbeat-every", 2*time.Second, "interval of the signed gossipsub heartbeats (stage, step, queue, throughput) that routing reads")
 	fl.BoolVar(&f.join, "join", false, "before taking work, download the stage's weights and optimizer state from a live replica of the same stage (a worker joining mid-run)")
 	fl.Uint64Var(&f.averageEvery, "average-every", 0, "every N updates, average parameters with a replica of the same stage (round robin; 0 = never)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line on a terminal")
@@ -210,7 +217,7 @@ func (f *runFlags) validate(cmd *cobra.Command) (*workerRun, error) {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"--ack-timeout", f.ackTimeout}, {"--timeout", f.timeout}, {"--drain", f.drain}, {"--log-every", f.logEvery}} {
+	}{{"--ack-timeout", f.ackTimeout}, {"--timeout", f.timeout}, {"--drain", f.drain}, {"--log-every", f.logEvery}, {"--heartbeat-every", f.heartbeatEvery}} {
 		if d.v <= 0 {
 			return nil, fmt.Errorf("%s %s: must be positive", d.name, d.v)
 		}
@@ -329,11 +336,47 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 	if losses != nil {
 		cfg.OnLoss = func(l swarm.Loss) { losses.add(l, time.Since(t0)) }
 	}
-	w, err := swarm.New(ctx, cfg)
+	// Heartbeats feed routing (cfg.Load); the validator checks them against
+	// the worker's roster, which exists once the worker does.
+	var w *swarm.Worker
+	ps, err := discovery.NewPubSub(ctx, h)
+	if err != nil {
+		return err
+	}
+	hb, err := discovery.NewHeartbeats(ctx, ps, f.model, func() *roster.Roster {
+		if w == nil {
+			return nil
+		}
+		return w.Roster()
+	}, nil, 10*f.heartbeatEvery, base)
+	if err != nil {
+		return err
+	}
+	defer hb.Close()
+	cfg.Load = hb.Load
+	var dht *discovery.DHT
+	if f.dht {
+		boot, err := bootstrapPeers(f.bootstrap, f.roster, h)
+		if err != nil {
+			return err
+		}
+		if dht, err = discovery.NewDHT(ctx, h, boot); err != nil {
+			log.Warn("DHT not started; roster addresses only", "err", err)
+		} else {
+			defer dht.Close()
+			cfg.Resolve = dht.Resolve
+		}
+	}
+	w, err = swarm.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
+	if dht != nil {
+		dht.Advertise(ctx, f.model, f.stage)
+	}
+	stopHeartbeats := startHeartbeats(ctx, hb, w, f.heartbeatEvery, log)
+	defer stopHeartbeats()
 	srv := statesync.Serve(h, f.model, f.stage, w.Access, func(p peer.ID) error { return w.Roster().Check(p, f.stage) }, log)
 	defer srv.Close()
 	if f.join {
@@ -450,6 +493,68 @@ func startAveraging(ctx context.Context, h host.Host, w *swarm.Worker, model uin
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// bootstrapPeers are the --bootstrap addresses, or else the roster's
+// members with addresses.
+func bootstrapPeers(flags []string, rosterPath string, h host.Host) ([]peer.AddrInfo, error) {
+	var out []peer.AddrInfo
+	if len(flags) > 0 {
+		for _, a := range flags {
+			ai, err := peer.AddrInfoFromString(a)
+			if err != nil {
+				return nil, fmt.Errorf("--bootstrap %q: want a multiaddr ending in /p2p/<peer id>: %w", a, err)
+			}
+			out = append(out, *ai)
+		}
+		return out, nil
+	}
+	r, err := roster.ReadFile(rosterPath)
+	if err != nil {
+		return nil, fmt.Errorf("--roster: %w", err)
+	}
+	for _, m := range r.Members() {
+		if m.Peer != h.ID() && len(m.Addrs) > 0 {
+			out = append(out, m.AddrInfo())
+		}
+	}
+	return out, nil
+}
+
+// startHeartbeats publishes the worker's status every interval until
+// stopped, and once more at the end (Done for a finished stage 0).
+func startHeartbeats(ctx context.Context, hb *discovery.Heartbeats, w *swarm.Worker, every time.Duration, log *slog.Logger) (stop func()) {
+	publish := func(ctx context.Context) {
+		s := w.Status()
+		err := hb.Publish(ctx, discovery.Heartbeat{
+			Stage: s.Stage, Step: s.Step, Updates: s.Updates, Queue: s.Queue, Throughput: s.Throughput, Loss: s.Loss, Done: s.Done,
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Debug("heartbeat not published", "err", err)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				publish(ctx)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		pctx, pcancel := context.WithTimeout(context.Background(), time.Second)
+		publish(pctx)
+		pcancel()
+	}
 }
 
 // startProgress logs the worker's status every interval until stopped.

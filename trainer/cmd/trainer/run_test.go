@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/protolearn/protolearn/trainer/p2p"
+	"github.com/protolearn/protolearn/trainer/roster"
+
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// TestMain lets a test start this test binary as the trainer command: with
+// PROTOLEARN_TRAINER_MAIN=1 it runs main with the given arguments.
+func TestMain(m *testing.M) {
+	if os.Getenv("PROTOLEARN_TRAINER_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// freePort is a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	done   chan error
+}
+
+// startTrainer runs the trainer command in a child process.
+func startTrainer(t *testing.T, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(os.Args[0], args...), done: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), "PROTOLEARN_TRAINER_MAIN=1")
+	p.cmd.Stderr, p.cmd.Stdout = &p.stderr, io.Discard
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+func (p *proc) wait(t *testing.T, name string, d time.Duration) {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("%s exited with %v:\n%s", name, err, p.stderr.String())
+		}
+	case <-time.After(d):
+		t.Fatalf("%s did not exit within %v:\n%s", name, d, p.stderr.String())
+	}
+}
+
+// TestRunMultiProcess: three `trainer run` processes, one per stage, on
+// 127.0.0.1 train the tiny model; stage 0 finishes its steps, the others
+// drain on SIGTERM; every microbatch's loss is recorded once and falls,
+// and every stage writes its checkpoint.
+func TestRunMultiProcess(t *testing.T) {
+	dir := t.TempDir()
+	corpus := tinyCorpus(t)
+	const steps, micro = 8, 4
+	var members []roster.Member
+	listen := make([]string, 3)
+	for s := range 3 {
+		key := filepath.Join(dir, fmt.Sprintf("s%d.key", s))
+		k, err := p2p.LoadOrCreateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := p2p.PeerID(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listen[s] = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t))
+		members = append(members, roster.Member{Peer: id, Stage: s, Addrs: []ma.Multiaddr{ma.StringCast(listen[s])}})
+	}
+	r, err := roster.New(1, 3, members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rosterPath := filepath.Join(dir, "roster.json")
+	if err := os.WriteFile(rosterPath, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	procs := make([]*proc, 3)
+	for _, s := range []int{2, 1, 0} {
+		procs[s] = startTrainer(t, "run", "--spec", "tiny", "--stage", strconv.Itoa(s), "--key", filepath.Join(dir, fmt.Sprintf("s%d.key", s)),
+			"--roster", rosterPath, "--listen", listen[s], "--data", corpus, "--rows", "2", "--microbatches", strconv.Itoa(micro),
+			"--steps", strconv.Itoa(steps), "--link-latency", "2ms", "--out", filepath.Join(dir, fmt.Sprintf("out%d", s)), "--quiet")
+	}
+	procs[0].wait(t, "stage 0", 3*time.Minute)
+	for _, s := range []int{1, 2} {
+		_ = procs[s].cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, s := range []int{1, 2} {
+		procs[s].wait(t, fmt.Sprintf("stage %d", s), time.Minute)
+		if !strings.Contains(procs[s].stderr.String(), "msg=drained") {
+			t.Errorf("stage %d did not drain:\n%s", s, procs[s].stderr.String())
+		}
+	}
+	for s := range 3 {
+		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("out%d", s), fmt.Sprintf("stage-%d.ckpt", s))); err != nil {
+			t.Errorf("stage %d checkpoint: %v", s, err)
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, "out2", "losses.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := steps * micro
+	if len(recs) != n+1 {
+		t.Fatalf("losses.csv has %d rows, want %d microbatches", len(recs)-1, n)
+	}
+	seen := map[string]bool{}
+	var first, last float64
+	for i, rec := range recs[1:] {
+		if seen[rec[0]] {
+			t.Fatalf("microbatch %s recorded twice", rec[0])
+		}
+		seen[rec[0]] = true
+		l, err := strconv.ParseFloat(rec[2], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 4 {
+			first += l / 4
+		}
+		if i >= n-4 {
+			last += l / 4
+		}
+	}
+	if last > 0.8*first {
+		t.Errorf("loss did not fall across the processes: %.3f -> %.3f", first, last)
+	}
+	t.Logf("3 processes, %d microbatches: loss %.3f -> %.3f", n, first, last)
+}
+
+func TestRunFlagErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--roster", "r.json", "--key", "k"}, "--stage -1"},
+		{[]string{"--stage", "0", "--key", "k"}, "--roster is required"},
+		{[]string{"--stage", "0", "--roster", "r.json"}, "--key is required"},
+		{[]string{"--stage", "5", "--roster", "r.json", "--key", "k"}, "one of 0…2"},
+		{[]string{"--stage", "1", "--roster", "r.json", "--key", "k", "--rows", "0"}, "--rows 0"},
+		{[]string{"--stage", "1", "--roster", "r.json", "--key", "k", "--payload", "f16"}, `--payload "f16"`},
+		{[]string{"--stage", "1", "--roster", "r.json", "--key", "k", "--link-loss", "1"}, "--link-loss"},
+		{[]string{"--stage", "1", "--roster", "r.json", "--key", "k", "--stages", "1"}, "at least two"},
+	} {
+		cmd := newRunCmd()
+		cmd.SetArgs(c.args)
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		err := cmd.ExecuteContext(context.Background())
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error mentioning %q", c.args, err, c.want)
+		}
+	}
+}
