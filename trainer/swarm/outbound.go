@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -71,6 +72,9 @@ type sender struct {
 
 // send queues f for p, starting p's sender if there is none.
 func (w *Worker) send(p peer.ID, f *wire.Frame) {
+	if w.ctx.Err() != nil {
+		return // closed
+	}
 	w.sendersMu.Lock()
 	s := w.senders[p]
 	if s == nil {
@@ -116,7 +120,11 @@ func (s *sender) run() {
 	s.queue, s.unacked = nil, nil
 	s.mu.Unlock()
 	if err != nil && !errors.Is(err, context.Canceled) {
-		s.w.log.Warn("stream to peer failed", "peer", s.to, "err", err, "frames_lost", len(failed))
+		level := slog.LevelWarn
+		if len(failed) == 0 {
+			level = slog.LevelDebug // nothing was in flight: a peer leaving
+		}
+		s.w.log.Log(context.Background(), level, "stream to peer failed", "peer", s.to, "err", err, "frames_lost", len(failed))
 	}
 	for _, f := range failed {
 		s.w.failures.push(f)

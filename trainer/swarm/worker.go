@@ -668,11 +668,19 @@ func (w *Worker) handleFailures(fs []failure) {
 	for _, f := range fs {
 		switch {
 		case f.typ == 0: // the peer disconnected
-			w.fail(f.to, f.reason)
+			var held []uint64
 			for mb, p := range w.pending {
 				if p.to == f.to {
-					w.reroute(mb, p)
+					held = append(held, mb)
 				}
+			}
+			if len(held) == 0 { // nothing to re-send: a quiet blacklisting (peers leave at the end of a run)
+				w.penalize(f.to, time.Second, "")
+				continue
+			}
+			w.fail(f.to, fmt.Sprintf("%s with %d microbatches outstanding", f.reason, len(held)))
+			for _, mb := range held {
+				w.reroute(mb, w.pending[mb])
 			}
 		case f.typ == wire.Gradients:
 			if f.outcome == busy && f.frame != nil {
