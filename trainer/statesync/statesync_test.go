@@ -10,34 +10,21 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
+	"github.com/protolearn/protolearn/trainer/internal/testhost"
 	"github.com/protolearn/protolearn/trainer/optim"
-	"github.com/protolearn/protolearn/trainer/p2p"
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 
 const model = 5
 
-func newHost(t *testing.T) host.Host {
-	t.Helper()
-	k, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := p2p.New(p2p.Config{Key: k, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
+func newHost(t *testing.T) host.Host { return testhost.New(t) }
 
 func connect(t *testing.T, a, b host.Host) {
 	t.Helper()

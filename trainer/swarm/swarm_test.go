@@ -15,15 +15,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
+	"github.com/protolearn/protolearn/trainer/internal/testhost"
 	"github.com/protolearn/protolearn/trainer/optim"
-	"github.com/protolearn/protolearn/trainer/p2p"
 	"github.com/protolearn/protolearn/trainer/payload"
 	"github.com/protolearn/protolearn/trainer/pipeline"
 	"github.com/protolearn/protolearn/trainer/roster"
@@ -73,19 +72,7 @@ func testLog(t *testing.T) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func newHost(t *testing.T) host.Host {
-	t.Helper()
-	k, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := p2p.New(p2p.Config{Key: k, Listen: []string{"/ip4/127.0.0.1/tcp/0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
-}
+func newHost(t *testing.T) host.Host { return testhost.New(t) }
 
 // liveRoster is a roster that changes while the swarm runs (a seat added),
 // as the chain's does.
@@ -257,6 +244,23 @@ func (sw *testSwarm) lossesInOrder() []float64 {
 	return out
 }
 
+// eachOnce checks that microbatches 0…n−1 each reported one loss and
+// completed once at stage 0, and returns the losses by microbatch id.
+func (sw *testSwarm) eachOnce(n int) []float64 {
+	t := sw.t
+	t.Helper()
+	got := sw.lossesInOrder()
+	if len(got) != n || sw.dups != 0 {
+		t.Fatalf("%d losses reported (%d twice), want each of %d microbatches once", len(got), sw.dups, n)
+	}
+	for mb := range uint64(n) {
+		if sw.doneMB[mb] != 1 {
+			t.Fatalf("microbatch %d completed %d times at stage 0", mb, sw.doneMB[mb])
+		}
+	}
+	return got
+}
+
 func mean(v []float64) float64 {
 	s := 0.0
 	for _, x := range v {
@@ -305,15 +309,7 @@ func TestSwarmTrainsLikeInProcess(t *testing.T) {
 	}
 	sw.wait(3 * time.Minute)
 	n := steps * m
-	got := sw.lossesInOrder()
-	if len(got) != n || sw.dups != 0 {
-		t.Fatalf("%d losses reported (%d twice), want each of %d microbatches once", len(got), sw.dups, n)
-	}
-	for mb := range uint64(n) {
-		if sw.doneMB[mb] != 1 {
-			t.Fatalf("microbatch %d completed %d times at stage 0", mb, sw.doneMB[mb])
-		}
-	}
+	got := sw.eachOnce(n)
 	want := inProcessLosses(t, sw.spec, n)
 	head, tail := mean(got[:8]), mean(got[n-12:])
 	wantTail := mean(want[n-12:])
@@ -416,15 +412,7 @@ func TestChurnReplicaKilled(t *testing.T) {
 	sw.wait(3 * time.Minute)
 
 	n := steps * m
-	got := sw.lossesInOrder()
-	if len(got) != n || sw.dups != 0 {
-		t.Fatalf("%d losses reported (%d twice), want each of %d microbatches once", len(got), sw.dups, n)
-	}
-	for mb := range uint64(n) {
-		if sw.doneMB[mb] != 1 {
-			t.Fatalf("microbatch %d completed %d times at stage 0", mb, sw.doneMB[mb])
-		}
-	}
+	got := sw.eachOnce(n)
 	survivor := survivorNode.w.Status().Updates
 	joined := replacement.w.Status().Updates
 	t.Logf("victim stage-1 replica killed after %d updates; the survivor made %d; the replacement joined at the survivor's update %d and made %d; tail loss %.3f",

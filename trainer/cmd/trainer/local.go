@@ -32,26 +32,20 @@ func scheduleNames() string { return "async, gpipe" }
 
 // localFlags are `trainer local`'s flags, as given.
 type localFlags struct {
-	spec            string
-	stages          int
-	compressionRank int
-	dataDir         string
-	maxBytes        string
-	steps           int
-	batch           int
-	microbatches    int
-	lr              float64
-	warmup          int
-	decaySteps      int
-	weightDecay     float64
-	optimizer       string
-	schedule        string
-	asyncDepth      int
-	linkBandwidth   string
-	linkLatency     time.Duration
-	linkJitter      time.Duration
-	linkLoss        float64
-	payloadDType    string
+	modelFlags
+	dataDir      string
+	maxBytes     string
+	steps        int
+	batch        int
+	microbatches int
+	lr           float64
+	warmup       int
+	decaySteps   int
+	weightDecay  float64
+	optimizer    string
+	schedule     string
+	asyncDepth   int
+	wireFlags
 	evalEvery       int
 	evalBatches     int
 	seed            uint64
@@ -92,9 +86,7 @@ Speed: build with GOEXPERIMENT=simd (make build does) for a 2-5x faster CPU back
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.spec, "spec", "tiny", "model: a preset ("+strings.Join(spec.PresetNames(), "|")+") or a JSON spec file")
-	fl.IntVar(&f.stages, "stages", 0, "override the number of stages: n_layers split evenly (0 keeps the spec's)")
-	fl.IntVar(&f.compressionRank, "compression-rank", 0, "override the subspace rank k of the boundaries (0 = raw activations); unset keeps the spec's")
+	f.modelFlags.add(fl)
 	fl.StringVar(&f.dataDir, "data", "", "directory of text files to train on (default: the Go source tree, $(go env GOROOT)/src)")
 	fl.StringVar(&f.maxBytes, "max-bytes", "64MiB", "cap on the corpus bytes loaded (e.g. 64MiB, 1000000; 0 = no cap)")
 	fl.IntVar(&f.steps, "steps", 200, "train until this step count")
@@ -107,11 +99,7 @@ Speed: build with GOEXPERIMENT=simd (make build does) for a 2-5x faster CPU back
 	fl.StringVar(&f.optimizer, "optimizer", "adamw", "optimizer: adamw|nadam (nadam: warm-up, cosine decay to --steps, clipping at 1)")
 	fl.StringVar(&f.schedule, "schedule", "gpipe", "pipeline schedule: gpipe (synchronous, one update per step) or async (1F1B, an update per microbatch, needs --optimizer nadam: NAdam with the stage-dependent momentum of the delay correction)")
 	fl.IntVar(&f.asyncDepth, "async-depth", 1, "async only: stage s keeps depth·(stages−1−s) microbatches in flight beyond the classic 1F1B's one; raise it (2-3) when link round trips are longer than a microbatch's compute")
-	fl.StringVar(&f.linkBandwidth, "link-bandwidth", "0", "bandwidth of every boundary link, e.g. 80Mbit, 1Gbit, 2.5e6 (bits/s); 0 = unlimited")
-	fl.DurationVar(&f.linkLatency, "link-latency", 0, "one-way latency of every boundary link, e.g. 20ms")
-	fl.DurationVar(&f.linkJitter, "link-jitter", 0, "extra random delay per message in [0, jitter), in order, e.g. 5ms")
-	fl.Float64Var(&f.linkLoss, "link-loss", 0, "packet loss probability of every boundary link, in [0, 1)")
-	fl.StringVar(&f.payloadDType, "payload", "f32", "wire type of activations and gradients: f32|bf16")
+	f.wireFlags.add(fl, "every boundary link")
 	fl.IntVar(&f.evalEvery, "eval-every", 50, "validation every N steps and at the end (0 = never)")
 	fl.IntVar(&f.evalBatches, "eval-batches", 4, "validation batches per evaluation")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the training data sampling")
@@ -139,7 +127,7 @@ type localRun struct {
 // validate checks the flags and resolves them, naming the flag at fault.
 func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 	r := &localRun{}
-	s, err := resolveSpec(cmd, f.spec, f.stages, f.compressionRank)
+	s, err := f.modelFlags.resolve(cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -210,15 +198,10 @@ func (f *localFlags) validate(cmd *cobra.Command) (*localRun, error) {
 	default:
 		return nil, fmt.Errorf("--optimizer %q: accepted values: adamw, nadam", f.optimizer)
 	}
-	switch f.payloadDType {
-	case "f32":
-		r.payload = payload.F32
-	case "bf16":
-		r.payload = payload.BF16
-	default:
-		return nil, fmt.Errorf("--payload %q: accepted values: f32, bf16", f.payloadDType)
+	if r.payload, err = f.wireFlags.payload(); err != nil {
+		return nil, err
 	}
-	lc, err := linkConfig(f.linkBandwidth, f.linkLatency, f.linkJitter, f.linkLoss)
+	lc, err := f.wireFlags.link()
 	if err != nil {
 		return nil, err
 	}

@@ -351,8 +351,8 @@ func TestAsyncScheduleCountsUpdates(t *testing.T) {
 		warmup, decay, factor int
 	}{{"async", 5, 40, 4}, {"gpipe", 5, 40, 1}} {
 		f := &localFlags{
-			spec: "tiny", steps: 40, batch: 8, microbatches: 4, lr: 1e-3, warmup: tc.warmup, optimizer: "nadam",
-			schedule: tc.schedule, asyncDepth: 1, linkBandwidth: "0", payloadDType: "f32", maxBytes: "1MiB", evalBatches: 1,
+			modelFlags: modelFlags{spec: "tiny"}, steps: 40, batch: 8, microbatches: 4, lr: 1e-3, warmup: tc.warmup, optimizer: "nadam",
+			schedule: tc.schedule, asyncDepth: 1, wireFlags: wireFlags{linkBandwidth: "0", payloadDType: "f32"}, maxBytes: "1MiB", evalBatches: 1,
 		}
 		r, err := f.validate(newLocalCmd(nil))
 		if err != nil {

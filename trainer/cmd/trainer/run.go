@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,44 +36,38 @@ import (
 
 // runFlags are `trainer run`'s flags, as given.
 type runFlags struct {
-	spec            string
-	stages          int
-	compressionRank int
-	model           uint64
-	stage           int
-	roster          string
-	key             string
-	listen          []string
-	announce        []string
-	dataDir         string
-	maxBytes        string
-	seed            uint64
-	rows            int
-	microbatches    int
-	steps           uint64
-	depth           int
-	lr              float64
-	warmup          int
-	decaySteps      int
-	weightDecay     float64
-	payloadDType    string
-	linkBandwidth   string
-	linkLatency     time.Duration
-	linkJitter      time.Duration
-	linkLoss        float64
-	ackTimeout      time.Duration
-	timeout         time.Duration
-	drain           time.Duration
-	out             string
-	metricsAddr     string
-	logEvery        time.Duration
-	join            bool
-	dht             bool
-	bootstrap       []string
-	heartbeatEvery  time.Duration
-	averageEvery    uint64
-	quiet           bool
-	backend         string
+	modelFlags
+	model        uint64
+	stage        int
+	roster       string
+	key          string
+	listen       []string
+	announce     []string
+	dataDir      string
+	maxBytes     string
+	seed         uint64
+	rows         int
+	microbatches int
+	steps        uint64
+	depth        int
+	lr           float64
+	warmup       int
+	decaySteps   int
+	weightDecay  float64
+	wireFlags
+	ackTimeout     time.Duration
+	timeout        time.Duration
+	drain          time.Duration
+	out            string
+	metricsAddr    string
+	logEvery       time.Duration
+	join           bool
+	dht            bool
+	bootstrap      []string
+	heartbeatEvery time.Duration
+	averageEvery   uint64
+	quiet          bool
+	backend        string
 }
 
 func newRunCmd() *cobra.Command {
@@ -106,9 +99,7 @@ Every worker of a swarm must be given the same --spec, --model, --seed, --rows,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.spec, "spec", "tiny", "model: a preset ("+strings.Join(spec.PresetNames(), "|")+") or a JSON spec file")
-	fl.IntVar(&f.stages, "stages", 0, "override the number of stages: n_layers split evenly (0 keeps the spec's)")
-	fl.IntVar(&f.compressionRank, "compression-rank", 0, "override the subspace rank k of the boundaries (0 = raw activations); unset keeps the spec's")
+	f.modelFlags.add(fl)
 	fl.Uint64Var(&f.model, "model", 1, "the model's id (frames and rosters of other models are refused)")
 	fl.IntVar(&f.stage, "stage", -1, "the stage this worker trains (required)")
 	fl.StringVar(&f.roster, "roster", "", "roster JSON file: who holds which stage (required; re-read every 10 s)")
@@ -126,11 +117,7 @@ Every worker of a swarm must be given the same --spec, --model, --seed, --rows,
 	fl.IntVar(&f.warmup, "warmup", 0, "learning-rate warm-up, in steps")
 	fl.IntVar(&f.decaySteps, "decay-steps", 0, "the step at which the cosine decay reaches its floor (0 = constant after warm-up)")
 	fl.Float64Var(&f.weightDecay, "weight-decay", 0, "decoupled weight decay")
-	fl.StringVar(&f.payloadDType, "payload", "f32", "wire type of activations and gradients: f32|bf16")
-	fl.StringVar(&f.linkBandwidth, "link-bandwidth", "0", "emulated bandwidth of this worker's outgoing streams, e.g. 80Mbit (0 = unlimited)")
-	fl.DurationVar(&f.linkLatency, "link-latency", 0, "emulated one-way latency of this worker's outgoing streams, e.g. 50ms")
-	fl.DurationVar(&f.linkJitter, "link-jitter", 0, "emulated jitter of outgoing messages, in order")
-	fl.Float64Var(&f.linkLoss, "link-loss", 0, "emulated packet loss of outgoing streams (retransmitted after a round trip), in [0, 1)")
+	f.wireFlags.add(fl, "this worker's outgoing streams")
 	fl.DurationVar(&f.ackTimeout, "ack-timeout", 10*time.Second, "connect, open and acknowledgement timeout")
 	fl.DurationVar(&f.timeout, "timeout", time.Minute, "a microbatch held longer by the next stage is re-sent elsewhere")
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "on shutdown, how long to wait for outstanding gradients")
@@ -186,7 +173,7 @@ type workerRun struct {
 func (f *runFlags) validate(cmd *cobra.Command) (*workerRun, error) {
 	r := &workerRun{}
 	var err error
-	if r.spec, err = resolveSpec(cmd, f.spec, f.stages, f.compressionRank); err != nil {
+	if r.spec, err = f.modelFlags.resolve(cmd); err != nil {
 		return nil, err
 	}
 	n := len(r.spec.Stages)
@@ -222,17 +209,12 @@ func (f *runFlags) validate(cmd *cobra.Command) (*workerRun, error) {
 			return nil, fmt.Errorf("%s %s: must be positive", d.name, d.v)
 		}
 	}
-	if r.link, err = linkConfig(f.linkBandwidth, f.linkLatency, f.linkJitter, f.linkLoss); err != nil {
+	if r.link, err = f.wireFlags.link(); err != nil {
 		return nil, err
 	}
 	r.link.Seed = uint64(f.stage) + 1
-	switch f.payloadDType {
-	case "f32":
-		r.payload = payload.F32
-	case "bf16":
-		r.payload = payload.BF16
-	default:
-		return nil, fmt.Errorf("--payload %q: accepted values: f32, bf16", f.payloadDType)
+	if r.payload, err = f.wireFlags.payload(); err != nil {
+		return nil, err
 	}
 	if f.warmup < 0 || f.decaySteps < 0 || f.weightDecay < 0 || !(f.lr > 0) || math.IsInf(f.lr, 0) {
 		return nil, errors.New("--lr must be positive; --warmup, --decay-steps and --weight-decay must not be negative")
