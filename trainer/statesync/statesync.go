@@ -15,11 +15,16 @@
 //	0       4     magic "PLS1"
 //	4       8     model id (uint64, little-endian)
 //	12      4     stage (uint32, little-endian)
-//	16      1     selection: 0 full (parameters + optimizer state), 1 params
+//	16      1     what: 0 full state (parameters + optimizer state),
+//	              1 parameters, 2 seen (has this replica taken microbatch …)
+//	17      8     microbatch id (what = 2 only; the request is then 25 bytes)
 //
 // The server answers with one status byte and the rest of the stream: 0 and
-// a trainer/checkpoint stream of that selection, or 1 and the reason for the
-// refusal (UTF-8, at most MaxReason bytes), then closes. A refused or
+// a trainer/checkpoint stream of that selection (for "seen": one byte, 1 if
+// the replica has applied the microbatch or holds it in flight, else 0), or
+// 1 and the reason for the refusal (UTF-8, at most MaxReason bytes), then
+// closes. "Seen" keeps a microbatch re-sent after a failure from being
+// applied by two replicas of a stage (trainer/swarm, "Exactly once"). A refused or
 // malformed request is logged with the peer and the reason, and the stream
 // reset after the reason.
 package statesync
@@ -49,42 +54,54 @@ const Protocol = "/protolearn/state/1.0.0"
 const MaxReason = 512
 
 const (
-	requestSize = 17
-	statusOK    = 0
-	statusNo    = 1
+	requestSize     = 17
+	seenRequestSize = 25
+	maxRequestSize  = seenRequestSize
+	statusOK        = 0
+	statusNo        = 1
+	// whatSeen is the request byte of a "seen" query.
+	whatSeen = 2
 )
 
 var magic = [4]byte{'P', 'L', 'S', '1'}
 
-// Request is what a client asks for.
+// Request is what a client asks for: a checkpoint of Selection, or, with
+// Seen set, whether the replica has taken Microbatch.
 type Request struct {
-	Model     uint64
-	Stage     int
-	Selection checkpoint.Selection
+	Model      uint64
+	Stage      int
+	Selection  checkpoint.Selection
+	Seen       bool
+	Microbatch uint64
 }
 
 func (r Request) marshal() []byte {
-	b := make([]byte, 0, requestSize)
+	b := make([]byte, 0, maxRequestSize)
 	b = append(b, magic[:]...)
 	b = binary.LittleEndian.AppendUint64(b, r.Model)
 	b = binary.LittleEndian.AppendUint32(b, uint32(r.Stage))
+	if r.Seen {
+		return binary.LittleEndian.AppendUint64(append(b, whatSeen), r.Microbatch)
+	}
 	return append(b, byte(r.Selection))
 }
 
 // parseRequest decodes a request strictly.
 func parseRequest(b []byte) (Request, error) {
-	if len(b) != requestSize {
-		return Request{}, fmt.Errorf("request of %d bytes, want %d", len(b), requestSize)
+	if len(b) != requestSize && len(b) != seenRequestSize {
+		return Request{}, fmt.Errorf("request of %d bytes, want %d or %d", len(b), requestSize, seenRequestSize)
 	}
 	if [4]byte(b[:4]) != magic {
 		return Request{}, fmt.Errorf("request magic %q, want %q", b[:4], magic[:])
 	}
-	r := Request{
-		Model: binary.LittleEndian.Uint64(b[4:12]), Stage: int(binary.LittleEndian.Uint32(b[12:16])),
-		Selection: checkpoint.Selection(b[16]),
-	}
-	if r.Selection != checkpoint.Full && r.Selection != checkpoint.Params {
-		return Request{}, fmt.Errorf("unknown selection %d", b[16])
+	r := Request{Model: binary.LittleEndian.Uint64(b[4:12]), Stage: int(binary.LittleEndian.Uint32(b[12:16]))}
+	switch {
+	case b[16] == whatSeen && len(b) == seenRequestSize:
+		r.Seen, r.Microbatch = true, binary.LittleEndian.Uint64(b[17:])
+	case (b[16] == byte(checkpoint.Full) || b[16] == byte(checkpoint.Params)) && len(b) == requestSize:
+		r.Selection = checkpoint.Selection(b[16])
+	default:
+		return Request{}, fmt.Errorf("request kind %d with %d bytes", b[16], len(b))
 	}
 	return r, nil
 }
@@ -103,6 +120,8 @@ type Server struct {
 	log       *slog.Logger
 	// Timeout bounds reading a request and writing the state.
 	Timeout time.Duration
+	// Seen answers "seen" queries (swarm.Worker.Seen); nil refuses them.
+	Seen func(mb uint64) bool
 }
 
 // Serve registers the protocol on h for the stage: authorize returns an
@@ -123,10 +142,10 @@ func (s *Server) Close() { s.h.RemoveStreamHandler(Protocol) }
 func (s *Server) handle(st network.Stream) {
 	p := st.Conn().RemotePeer()
 	_ = st.SetDeadline(time.Now().Add(s.Timeout))
-	buf := make([]byte, requestSize+1)
+	buf := make([]byte, maxRequestSize+1)
 	n, err := io.ReadFull(st, buf)
-	if err == nil || n > requestSize {
-		s.refuse(st, p, fmt.Sprintf("request longer than %d bytes", requestSize))
+	if err == nil || n > maxRequestSize {
+		s.refuse(st, p, fmt.Sprintf("request longer than %d bytes", maxRequestSize))
 		return
 	}
 	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -144,6 +163,19 @@ func (s *Server) handle(st network.Stream) {
 	}
 	if err := s.authorize(p); err != nil {
 		s.refuse(st, p, fmt.Sprintf("state of stage %d is served only to its registered replicas: %v", s.stage, err))
+		return
+	}
+	if req.Seen {
+		if s.Seen == nil {
+			s.refuse(st, p, "this worker does not answer seen queries")
+			return
+		}
+		var ans byte
+		if s.Seen(req.Microbatch) {
+			ans = 1
+		}
+		_, _ = st.Write([]byte{statusOK, ans})
+		_ = st.Close()
 		return
 	}
 	var out bytes.Buffer
@@ -216,6 +248,44 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, req Request, limit int64
 		return nil, fmt.Errorf("statesync: peer %s sent more than %d bytes of state", p, limit)
 	}
 	return body, nil
+}
+
+// Seen asks p whether its replica of the stage has applied microbatch mb
+// or holds it in flight.
+func Seen(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, mb uint64) (bool, error) {
+	body, err := Fetch(ctx, h, p, Request{Model: model, Stage: stage, Seen: true, Microbatch: mb}, 1)
+	if err != nil {
+		return false, err
+	}
+	if len(body) != 1 || body[0] > 1 {
+		return false, fmt.Errorf("statesync: peer %s: seen answer %x, want one byte 0 or 1", p, body)
+	}
+	return body[0] == 1, nil
+}
+
+// SeenByReplicas asks every peer replicas returns, concurrently and each
+// within timeout, whether it has taken mb; true if any says so. A replica
+// that does not answer counts as not having it (it is gone, or will re-send
+// it itself). It is what swarm.Config.SeenElsewhere wants.
+func SeenByReplicas(h host.Host, model uint64, stage int, replicas func() []peer.ID, timeout time.Duration) func(ctx context.Context, mb uint64) bool {
+	return func(ctx context.Context, mb uint64) bool {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		peers := replicas()
+		answers := make(chan bool, len(peers))
+		for _, p := range peers {
+			go func() {
+				seen, err := Seen(ctx, h, p, model, stage, mb)
+				answers <- err == nil && seen
+			}()
+		}
+		for range peers {
+			if <-answers {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // Join downloads the full state of st's stage from p into st and returns

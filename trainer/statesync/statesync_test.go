@@ -222,6 +222,23 @@ func TestRefusals(t *testing.T) {
 	if _, err := Fetch(ctx, f.joiner, f.server.ID(), Request{Model: model, Stage: 0, Selection: checkpoint.Params}, 1<<30); err != nil {
 		t.Fatalf("after garbage the server no longer serves: %v", err)
 	}
+	// Seen: answered from the server's callback, to registered replicas only.
+	if _, err := Seen(ctx, f.joiner, f.server.ID(), model, 0, 4); err == nil || !strings.Contains(err.Error(), "does not answer seen") {
+		t.Errorf("seen without a callback: %v", err)
+	}
+	f.srv.Seen = func(mb uint64) bool { return mb == 4 }
+	for mb, want := range map[uint64]bool{4: true, 5: false} {
+		if got, err := Seen(ctx, f.joiner, f.server.ID(), model, 0, mb); err != nil || got != want {
+			t.Errorf("seen %d = %v, %v; want %v", mb, got, err, want)
+		}
+	}
+	if _, err := Seen(ctx, f.stranger, f.server.ID(), model, 0, 4); !errors.Is(err, ErrRefused) {
+		t.Errorf("seen query of an unregistered peer: %v", err)
+	}
+	ask := SeenByReplicas(f.joiner, model, 0, func() []peer.ID { return []peer.ID{f.stranger.ID(), f.server.ID()} }, 5*time.Second)
+	if !ask(ctx, 4) || ask(ctx, 5) {
+		t.Error("SeenByReplicas: want true for 4 (the server has it; the stranger serves nothing), false for 5")
+	}
 	// The limit: a response larger than allowed is refused.
 	if _, err := Fetch(ctx, f.joiner, f.server.ID(), Request{Model: model, Stage: 0}, 1000); err == nil || !strings.Contains(err.Error(), "more than 1000 bytes") {
 		t.Errorf("oversized state: %v", err)
@@ -235,7 +252,11 @@ func TestParseRequest(t *testing.T) {
 	}
 	bad := append([]byte(nil), good...)
 	bad[16] = 7
-	for _, b := range [][]byte{good[:10], append(append([]byte(nil), good...), 0), append([]byte("XXXX"), good[4:]...), bad} {
+	seen := Request{Model: 3, Stage: 2, Seen: true, Microbatch: 1 << 50}.marshal()
+	if r, err := parseRequest(seen); err != nil || !r.Seen || r.Microbatch != 1<<50 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, b := range [][]byte{good[:10], append(append([]byte(nil), good...), 0), append([]byte("XXXX"), good[4:]...), bad, seen[:24], append(good, seen[17:]...)} {
 		if _, err := parseRequest(b); err == nil {
 			t.Errorf("parsed %x", b)
 		}
@@ -244,6 +265,7 @@ func TestParseRequest(t *testing.T) {
 
 func FuzzParseRequest(f *testing.F) {
 	f.Add(Request{Model: 1, Stage: 0}.marshal())
+	f.Add(Request{Model: 1, Seen: true, Microbatch: 9}.marshal())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := parseRequest(b); err == nil && string(r.marshal()) != string(b) {
 			t.Fatalf("request %x parsed as %+v, which encodes differently", b, r)

@@ -52,14 +52,18 @@
 // taken from) is dropped. So with one worker per stage below a failure,
 // every microbatch is applied exactly once by every stage.
 //
-// What this does not cover: the applied set is per worker. When a replica
-// dies after passing a microbatch on, the stages below it have applied it
-// already; its sender re-sends it through another replica, and if that
-// path reaches another replica of a lower stage, that one applies it too.
-// At most the microbatches the dead replica had in flight (stage 0's
-// depth) are affected per failure, and replica averaging folds the two
-// copies together. The same holds for a replica that was slow, not dead,
-// and timed out.
+// Across replicas: when a replica dies after passing a microbatch on, the
+// stages below it have taken it already, and its sender re-sends it
+// through another replica. Frames of a re-sent microbatch carry the replay
+// flag (trainer/wire), and so does everything sent on from them. A worker
+// that receives a replay it has not taken itself asks the other replicas of
+// its stage (Config.SeenElsewhere: the state protocol's "seen" query,
+// answered from Worker.Seen: accepted into the queue, sent on, or applied);
+// if one has it, this worker runs the microbatch to produce the gradient its
+// new sender needs, without updating. A replica that does not answer counts
+// as not having it. What is left: a replica that was slow, not dead, when
+// its microbatch was re-sent applies it late as well; replica averaging
+// folds the two together.
 //
 // # Hostile peers
 //

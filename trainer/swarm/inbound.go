@@ -40,6 +40,8 @@ type event struct {
 	typ       wire.Type
 	from      peer.ID
 	step, mb  uint64
+	replay    bool            // the frame was a replay
+	elsewhere bool            // another replica of this stage has taken it
 	in, ids   *tensors.Tensor // activations
 	dOut      *tensors.Tensor // gradients
 	conn      *inConn
@@ -89,6 +91,14 @@ func (w *Worker) handle(s network.Stream) {
 			return
 		}
 		ev.conn = c
+		if ev.replay && f.Type == wire.Activations && w.cfg.SeenElsewhere != nil && !w.Seen(ev.mb) {
+			// Rare (failures only), so asking the replicas here, before the
+			// ack, is cheap; it holds only this stream.
+			ev.elsewhere = w.cfg.SeenElsewhere(w.ctx, ev.mb)
+			if ev.elsewhere {
+				w.log.Info("replayed microbatch taken by another replica: it runs here without an update", "mb", ev.mb, "from", p)
+			}
+		}
 		if f.Type == wire.Activations && w.draining.Load() {
 			c.reply(f.Reply(wire.Reject, "draining: this worker is shutting down; send it to another replica"), w.cfg.AckTimeout)
 			continue
@@ -99,6 +109,9 @@ func (w *Worker) handle(s network.Stream) {
 		}
 		select {
 		case queue <- ev:
+			if f.Type == wire.Activations {
+				w.markSeen(ev.mb) // taken from now on: a replica asking about it must not apply it too
+			}
 			c.reply(f.Reply(wire.Ack, ""), w.cfg.AckTimeout)
 		default:
 			w.metrics.busy.Inc()
@@ -135,7 +148,7 @@ func (w *Worker) check(p peer.ID, f *wire.Frame) (*event, string) {
 	if err := r.Check(p, from); err != nil {
 		return nil, fmt.Sprintf("%v frame from a peer not registered for stage %d: %v", f.Type, from, err)
 	}
-	ev := &event{typ: f.Type, from: p, step: f.Step, mb: f.Microbatch, receivedN: f.Size()}
+	ev := &event{typ: f.Type, from: p, step: f.Step, mb: f.Microbatch, replay: f.Flags&wire.Replay != 0, receivedN: f.Size()}
 	var err error
 	var step uint64
 	var mb uint32

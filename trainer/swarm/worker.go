@@ -89,6 +89,11 @@ type Config struct {
 	// OnLoss, when set, is called by the last stage with each
 	// microbatch's loss, once per microbatch, from the compute goroutine.
 	OnLoss func(Loss)
+	// SeenElsewhere, when set, asks the other replicas of this stage whether
+	// one of them has taken a microbatch that arrives as a replay
+	// (statesync.SeenByReplicas); if so this worker runs it without
+	// updating. It is called from the stream handler, not the compute loop.
+	SeenElsewhere func(ctx context.Context, mb uint64) bool
 	// OnDone, when set, is called by stage 0 with each microbatch that has
 	// completed (its gradient came back and was applied).
 	OnDone func(mb uint64)
@@ -132,6 +137,9 @@ type pending struct {
 	to      peer.ID // empty while no replica could take it
 	sentAt  time.Time
 	resends int
+	// replay: it arrived as a replay, so the frames sent on are replays too;
+	// elsewhere: another replica of this stage has it, so no update here.
+	replay, elsewhere bool
 }
 
 // Worker is one stage of a swarm.
@@ -178,6 +186,9 @@ type Worker struct {
 
 	statusMu sync.Mutex
 	status   Status
+
+	seenMu sync.Mutex
+	seen   map[uint64]bool // microbatches taken (sent on or applied), for SeenElsewhere queries
 
 	frameBytes, payloadBytes, controlBytes atomic.Uint64
 }
@@ -263,6 +274,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 		applied:   map[uint64]bool{},
 		blacklist: map[peer.ID]time.Time{},
 		strikes:   map[peer.ID]int{},
+		seen:      map[uint64]bool{},
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	var err error
@@ -315,6 +327,32 @@ func (w *Worker) refreshRoster(ctx context.Context) error {
 	}
 	w.roster.Store(r)
 	return nil
+}
+
+// Seen reports whether this worker has taken microbatch mb: sent it on
+// (its gradient may still be coming) or applied it. The state protocol
+// answers other replicas' "seen" queries with it.
+func (w *Worker) Seen(mb uint64) bool {
+	w.seenMu.Lock()
+	defer w.seenMu.Unlock()
+	return w.seen[mb]
+}
+
+func (w *Worker) markSeen(mb uint64) {
+	w.seenMu.Lock()
+	w.seen[mb] = true
+	w.seenMu.Unlock()
+}
+
+// Replicas are the members of stage s in r other than self.
+func Replicas(r *roster.Roster, s int, self peer.ID) []peer.ID {
+	var out []peer.ID
+	for _, m := range r.Stage(s) {
+		if m.Peer != self {
+			out = append(out, m.Peer)
+		}
+	}
+	return out
 }
 
 // Roster is the roster in force.
@@ -473,6 +511,9 @@ func (w *Worker) handBack() {
 		select {
 		case ev := <-w.acts:
 			f := &wire.Frame{Type: wire.Activations, Model: w.cfg.Model, Stage: uint32(w.stage), Step: ev.step, Microbatch: ev.mb}
+			w.seenMu.Lock()
+			delete(w.seen, ev.mb) // not taken after all: the replica it goes to next must apply it
+			w.seenMu.Unlock()
 			ev.conn.reply(f.Reply(wire.Reject, "draining: handed back, send it to another replica"), w.cfg.AckTimeout)
 			w.metrics.handedBack.Inc()
 		default:
@@ -511,7 +552,8 @@ func (w *Worker) forward(ev *event) error {
 	if old := w.pending[ev.mb]; old != nil {
 		w.log.Debug("microbatch arrived again; running it again", "mb", ev.mb, "from", ev.from, "was_from", old.from)
 	}
-	w.pending[ev.mb] = &pending{step: ev.step, in: ev.in, ids: ev.ids, from: ev.from, msg: msg}
+	w.pending[ev.mb] = &pending{step: ev.step, in: ev.in, ids: ev.ids, from: ev.from, msg: msg, replay: ev.replay, elsewhere: ev.elsewhere}
+	w.markSeen(ev.mb)
 	w.route(ev.mb)
 	return nil
 }
@@ -522,7 +564,7 @@ func (w *Worker) lastStage(ev *event) error {
 	targets := boundary.IDs(w.cfg.Data.At(ev.mb).Targets, 0, w.cfg.Rows, w.spec.SeqLen)
 	var dIn *tensors.Tensor
 	var err error
-	if w.applied[ev.mb] {
+	if w.applied[ev.mb] || ev.elsewhere {
 		_, dIn, _, err = w.st.Gradients(ev.in, ev.ids, targets)
 		w.metrics.repeats.Inc()
 		w.repeats++
@@ -531,6 +573,7 @@ func (w *Worker) lastStage(ev *event) error {
 		dIn, loss, err = w.st.BackwardLoss(ev.in, ev.ids, targets)
 		if err == nil {
 			w.applied[ev.mb] = true
+			w.markSeen(ev.mb)
 			w.updates++
 			w.opsWindow++
 			w.metrics.backwards.Inc()
@@ -572,7 +615,7 @@ func (w *Worker) backward(ev *event) error {
 	delete(w.strikes, ev.from)
 	var dIn *tensors.Tensor
 	var err error
-	if w.applied[ev.mb] {
+	if w.applied[ev.mb] || p.elsewhere {
 		_, dIn, _, err = w.st.Gradients(p.in, p.ids, ev.dOut)
 		w.metrics.repeats.Inc()
 		w.repeats++
@@ -660,7 +703,11 @@ func (w *Worker) route(mb uint64) {
 		}
 	}
 	p.to, p.sentAt = best.p, now
-	w.send(best.p, &wire.Frame{Type: wire.Activations, Model: w.cfg.Model, Stage: uint32(next), Step: p.step, Microbatch: mb, Body: p.msg})
+	var flags wire.Flags
+	if p.replay || p.resends > 0 {
+		flags = wire.Replay
+	}
+	w.send(best.p, &wire.Frame{Type: wire.Activations, Flags: flags, Model: w.cfg.Model, Stage: uint32(next), Step: p.step, Microbatch: mb, Body: p.msg})
 }
 
 // handleFailures re-routes microbatches whose delivery failed.

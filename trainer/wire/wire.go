@@ -12,7 +12,9 @@
 //	offset  size  field (of the n bytes)
 //	0       4     magic "PLW1"
 //	4       1     type: 1 activations, 2 gradients, 3 ack, 4 busy, 5 reject
-//	5       3     reserved, 0
+//	5       1     flags: bit 0 replay (the microbatch is being re-sent after
+//	              a failure on its earlier path); other bits 0
+//	6       2     reserved, 0
 //	8       8     model id (uint64)
 //	16      4     stage (uint32): the stage the frame is addressed to
 //	20      8     step (uint64)
@@ -24,7 +26,7 @@
 // Strictness: Read refuses a length above the reader's maximum before it
 // allocates anything (ErrTooLarge: the peer is cut off, its stream reset),
 // and anything Write cannot produce (ErrMalformed): a short frame, a wrong
-// magic, an unknown type, non-zero reserved bytes, a body that the type
+// magic, an unknown type, unknown flags, non-zero reserved bytes, a body that the type
 // does not allow. The body of a tensor frame is only checked to be
 // non-empty here; the receiver decodes it with payload.Decode under its
 // own payload.Limits.
@@ -96,9 +98,21 @@ var (
 	ErrMalformed = errors.New("wire: malformed frame")
 )
 
+// Flags qualify a frame.
+type Flags uint8
+
+const (
+	// Replay marks a microbatch re-sent after a failure on its earlier path:
+	// a replica of a lower stage may have applied it already.
+	Replay Flags = 1 << iota
+
+	knownFlags = Replay
+)
+
 // Frame is one message of the pipeline protocol.
 type Frame struct {
 	Type       Type
+	Flags      Flags
 	Model      uint64
 	Stage      uint32
 	Step       uint64
@@ -169,7 +183,7 @@ func (f *Frame) Append(b []byte) ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, uint64(HeaderSize+len(f.Body)))
 	b = append(b, Magic[:]...)
-	b = append(b, byte(f.Type), 0, 0, 0)
+	b = append(b, byte(f.Type), byte(f.Flags), 0, 0)
 	b = binary.LittleEndian.AppendUint64(b, f.Model)
 	b = binary.LittleEndian.AppendUint32(b, f.Stage)
 	b = binary.LittleEndian.AppendUint64(b, f.Step)
@@ -217,11 +231,15 @@ func Read(r *bufio.Reader, maxSize int) (*Frame, error) {
 	if [4]byte(h[0:4]) != Magic {
 		return nil, fmt.Errorf("%w: magic %q, want %q", ErrMalformed, h[0:4], Magic[:])
 	}
-	if h[5] != 0 || h[6] != 0 || h[7] != 0 {
-		return nil, fmt.Errorf("%w: reserved bytes 5-7 are %x, want 0", ErrMalformed, h[5:8])
+	if Flags(h[5])&^knownFlags != 0 {
+		return nil, fmt.Errorf("%w: unknown flags %#x (byte 5)", ErrMalformed, h[5])
+	}
+	if h[6] != 0 || h[7] != 0 {
+		return nil, fmt.Errorf("%w: reserved bytes 6-7 are %x, want 0", ErrMalformed, h[6:8])
 	}
 	f := &Frame{
 		Type:       Type(h[4]),
+		Flags:      Flags(h[5]),
 		Model:      binary.LittleEndian.Uint64(h[8:16]),
 		Stage:      binary.LittleEndian.Uint32(h[16:20]),
 		Step:       binary.LittleEndian.Uint64(h[20:28]),

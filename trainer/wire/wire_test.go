@@ -14,7 +14,7 @@ func sample() []*Frame {
 	tensor := &Frame{Type: Activations, Model: 7, Stage: 2, Step: 1 << 40, Microbatch: 0xdeadbeef01, Body: []byte("PLP1 payload bytes")}
 	return []*Frame{
 		tensor,
-		{Type: Gradients, Model: 7, Stage: 1, Step: 3, Microbatch: 9, Body: bytes.Repeat([]byte{0xAB}, 1000)},
+		{Type: Gradients, Flags: Replay, Model: 7, Stage: 1, Step: 3, Microbatch: 9, Body: bytes.Repeat([]byte{0xAB}, 1000)},
 		tensor.Reply(Ack, ""),
 		tensor.Reply(Busy, "ignored"),
 		tensor.Reply(Reject, "wrong shape: width 4, expected 8"),
@@ -132,6 +132,7 @@ func TestHostile(t *testing.T) {
 		{"short", frameBytes(HeaderSize-1, "PLW1", 3, ok, nil)[:HeaderSize], 0, ErrMalformed, "shorter than the 36-byte header"},
 		{"magic", frameBytes(HeaderSize, "PLP1", 3, ok, nil), 0, ErrMalformed, "magic"},
 		{"reserved", frameBytes(HeaderSize, "PLW1", 3, [3]byte{0, 1, 0}, nil), 0, ErrMalformed, "reserved"},
+		{"unknown flag", frameBytes(HeaderSize, "PLW1", 3, [3]byte{2, 0, 0}, nil), 0, ErrMalformed, "unknown flags"},
 		{"unknown type", frameBytes(HeaderSize, "PLW1", 9, ok, nil), 0, ErrMalformed, "unknown type 9"},
 		{"type 0", frameBytes(HeaderSize, "PLW1", 0, ok, nil), 0, ErrMalformed, "unknown type 0"},
 		{"ack with a body", frameBytes(HeaderSize+3, "PLW1", 3, ok, []byte("abc")), 0, ErrMalformed, "ack frame with a 3-byte body"},

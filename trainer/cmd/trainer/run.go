@@ -336,6 +336,7 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 	}
 	defer hb.Close()
 	cfg.Load = hb.Load
+	cfg.SeenElsewhere = statesync.SeenByReplicas(h, f.model, f.stage, func() []peer.ID { return replicas(h, w, f.stage) }, f.ackTimeout/2)
 	var dht *discovery.DHT
 	if f.dht {
 		boot, err := bootstrapPeers(f.bootstrap, f.roster, h)
@@ -360,6 +361,7 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 	stopHeartbeats := startHeartbeats(ctx, hb, w, f.heartbeatEvery, log)
 	defer stopHeartbeats()
 	srv := statesync.Serve(h, f.model, f.stage, w.Access, func(p peer.ID) error { return w.Roster().Check(p, f.stage) }, log)
+	srv.Seen = w.Seen
 	defer srv.Close()
 	if f.join {
 		if err := joinReplica(ctx, h, w, f.model, st, log); err != nil {
@@ -407,13 +409,7 @@ const stateLimit = 8 << 30
 
 // replicas are the other workers of the stage, in roster order.
 func replicas(h host.Host, w *swarm.Worker, stage int) []peer.ID {
-	var out []peer.ID
-	for _, m := range w.Roster().Stage(stage) {
-		if m.Peer != h.ID() {
-			out = append(out, m.Peer)
-		}
-	}
-	return out
+	return swarm.Replicas(w.Roster(), stage, h.ID())
 }
 
 // joinReplica downloads the stage's state from the first replica that
