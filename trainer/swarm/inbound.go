@@ -99,7 +99,7 @@ func (w *Worker) handle(s network.Stream) {
 				w.log.Info("replayed microbatch taken by another replica: it runs here without an update", "mb", ev.mb, "from", p)
 			}
 		}
-		if f.Type == wire.Activations && w.draining.Load() {
+		if f.Type == wire.Activations && !isEval(ev.mb) && w.draining.Load() {
 			c.reply(f.Reply(wire.Reject, "draining: this worker is shutting down; send it to another replica"), w.cfg.AckTimeout)
 			continue
 		}
@@ -109,7 +109,7 @@ func (w *Worker) handle(s network.Stream) {
 		}
 		select {
 		case queue <- ev:
-			if f.Type == wire.Activations {
+			if f.Type == wire.Activations && !isEval(ev.mb) {
 				w.markSeen(ev.mb) // taken from now on: a replica asking about it must not apply it too
 			}
 			c.reply(f.Reply(wire.Ack, ""), w.cfg.AckTimeout)

@@ -13,7 +13,7 @@ type metrics struct {
 	forwards, backwards, completed, repeats, late, resent, handedBack,
 	busy, cutOff, blacklisted, gradsLost prometheus.Counter
 
-	pending, loss prometheus.Gauge
+	pending, loss, valLoss prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -44,13 +44,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		gradsLost:   counter("gradients_lost_total", "Gradients that could not be delivered upstream."),
 		pending:     gauge("pending", "Microbatches sent on whose gradient has not come back."),
 		loss:        gauge("loss", "The last stage's most recent microbatch loss."),
+		valLoss:     gauge("val_loss", "The last stage's most recent evaluation round's mean loss."),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{
 		m.framesIn, m.framesOut, m.bytesIn, m.bytesOut, m.forwards, m.backwards, m.completed, m.repeats, m.late,
-		m.resent, m.handedBack, m.busy, m.cutOff, m.blacklisted, m.gradsLost, m.pending, m.loss,
+		m.resent, m.handedBack, m.busy, m.cutOff, m.blacklisted, m.gradsLost, m.pending, m.loss, m.valLoss,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("swarm: metrics: %w", err)

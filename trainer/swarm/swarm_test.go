@@ -118,6 +118,9 @@ type testSwarm struct {
 	dups   int                    // a microbatch's loss reported twice
 	doneMB map[uint64]int         // stage 0 completions per microbatch
 	join   func(st *engine.Stage) // before a worker runs (a replacement's download)
+	evals  []Eval                 // from the last stage, when evalEvery > 0
+	// evalEvery makes stage 0 send an evaluation round every so many steps.
+	evalEvery uint64
 }
 
 // newSwarm makes hosts for replicas[s] workers of stage s and a roster of
@@ -174,6 +177,17 @@ func (sw *testSwarm) start(h host.Host, s int, steps uint64, m int, mod func(*Co
 			sw.mu.Unlock()
 		},
 	}
+	if sw.evalEvery > 0 {
+		cfg.EvalEvery = sw.evalEvery
+		if cfg.Eval, err = testCorpus(t).EvalBatches(sw.spec.SeqLen, rows, 3); err != nil {
+			t.Fatal(err)
+		}
+		cfg.OnEval = func(e Eval) {
+			sw.mu.Lock()
+			sw.evals = append(sw.evals, e)
+			sw.mu.Unlock()
+		}
+	}
 	var w *Worker
 	cfg.SeenElsewhere = statesync.SeenByReplicas(h, model, s, func() []peer.ID { return Replicas(w.Roster(), s, h.ID()) }, time.Second)
 	if mod != nil {
@@ -222,6 +236,24 @@ func (sw *testSwarm) wait(timeout time.Duration) {
 			}
 		case <-deadline:
 			t.Fatalf("stage 0 did not finish within %v", timeout)
+		}
+	}
+	// The last evaluation round leaves stage 0 with its last microbatches:
+	// let it arrive before the other stages stop.
+	if sw.evalEvery > 0 {
+		want := int(sw.nodes[0].w.cfg.Steps / sw.evalEvery)
+		for {
+			sw.mu.Lock()
+			got := len(sw.evals)
+			sw.mu.Unlock()
+			if got >= want {
+				break
+			}
+			select {
+			case <-deadline:
+				t.Fatalf("%d of %d evaluation rounds arrived", got, want)
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
 	}
 	for _, n := range sw.nodes {
@@ -307,11 +339,24 @@ func inProcessLosses(t *testing.T, sp spec.Spec, microbatches int) []float64 {
 func TestSwarmTrainsLikeInProcess(t *testing.T) {
 	const steps, m = 15, 4
 	sw, hosts := newSwarm(t, []int{1, 1, 1})
+	sw.evalEvery = 5
 	for s := range hosts {
 		sw.start(hosts[s][0], s, steps, m, nil)
 	}
 	sw.wait(3 * time.Minute)
 	n := steps * m
+	// Evaluation rounds after steps 5, 10 and 15, each once, loss falling.
+	if len(sw.evals) != 3 {
+		t.Fatalf("evaluation rounds %+v, want rounds 1, 2, 3", sw.evals)
+	}
+	for i, e := range sw.evals {
+		if e.Round != uint64(i+1) || e.Step != 5*e.Round || math.IsNaN(e.Loss) {
+			t.Fatalf("evaluation %d: %+v", i, e)
+		}
+	}
+	if sw.evals[2].Loss >= sw.evals[0].Loss {
+		t.Errorf("validation loss did not fall: %+v", sw.evals)
+	}
 	got := sw.eachOnce(n)
 	want := inProcessLosses(t, sw.spec, n)
 	head, tail := mean(got[:8]), mean(got[n-12:])
@@ -332,7 +377,8 @@ func TestSwarmTrainsLikeInProcess(t *testing.T) {
 		}
 	}
 	// Byte accounting of the middle stage: n activations down, n gradients
-	// up, each one frame; an ack for each frame it received.
+	// up, each one frame, plus the evaluation activations; an ack for each
+	// frame it received.
 	mid := sw.nodes[1].w
 	act, err := payload.EncodedSize(mid.codec.ActivationShape(rows, sw.spec.SeqLen))
 	if err != nil {
@@ -346,9 +392,11 @@ func TestSwarmTrainsLikeInProcess(t *testing.T) {
 	actFrame := (&wire.Frame{Type: wire.Activations, Body: make([]byte, act)}).Size()
 	gradFrame := (&wire.Frame{Type: wire.Gradients, Body: make([]byte, grad)}).Size()
 	st := mid.Status()
-	if st.PayloadBytes != uint64(n*(act+grad)) || st.FrameBytes != uint64(n*(actFrame+gradFrame)) || st.ControlBytes != uint64(2*n*ack) {
+	ev := 3 * 3 // evaluation microbatches: forward only
+	wantPayload, wantFrames, wantControl := n*(act+grad)+ev*act, n*(actFrame+gradFrame)+ev*actFrame, (2*n+ev)*ack
+	if st.PayloadBytes != uint64(wantPayload) || st.FrameBytes != uint64(wantFrames) || st.ControlBytes != uint64(wantControl) {
 		t.Errorf("stage 1 wrote %d payload, %d frame, %d control bytes; want %d, %d, %d",
-			st.PayloadBytes, st.FrameBytes, st.ControlBytes, n*(act+grad), n*(actFrame+gradFrame), 2*n*ack)
+			st.PayloadBytes, st.FrameBytes, st.ControlBytes, wantPayload, wantFrames, wantControl)
 	}
 }
 

@@ -89,6 +89,14 @@ type Config struct {
 	// OnLoss, when set, is called by the last stage with each
 	// microbatch's loss, once per microbatch, from the compute goroutine.
 	OnLoss func(Loss)
+	// EvalEvery, when > 0, makes stage 0 send an evaluation round every
+	// EvalEvery steps: the batches of Eval (the same list on every worker,
+	// e.g. data.Corpus.EvalBatches with Rows rows), forward only; the last
+	// stage calls OnEval with the round's mean loss once all of them have
+	// arrived. Stage 0 and the last stage need Eval.
+	EvalEvery uint64
+	Eval      []data.Batch
+	OnEval    func(Eval)
 	// SeenElsewhere, when set, asks the other replicas of this stage whether
 	// one of them has taken a microbatch that arrives as a replay
 	// (statesync.SeenByReplicas); if so this worker runs it without
@@ -107,6 +115,29 @@ type Loss struct {
 	Microbatch uint64
 	Step       uint64
 	Loss       float64
+}
+
+// Eval is one evaluation round's mean loss on the last stage.
+type Eval struct {
+	Round uint64 // 1, 2, …: sent after Round·EvalEvery steps were drawn
+	Step  uint64
+	Loss  float64
+}
+
+// Evaluation microbatches carry EvalBit in their id, with the round and
+// the index of the batch in Config.Eval: EvalBit | round<<20 | index. They
+// run forward only and are never re-sent.
+const (
+	EvalBit     = uint64(1) << 63
+	evalIdxBits = 20
+)
+
+func isEval(mb uint64) bool { return mb&EvalBit != 0 }
+
+func evalID(round uint64, k int) uint64 { return EvalBit | round<<evalIdxBits | uint64(k) }
+
+func evalParts(mb uint64) (round uint64, k int) {
+	return (mb &^ EvalBit) >> evalIdxBits, int(mb & (1<<evalIdxBits - 1))
 }
 
 // Status is what a worker announces in its heartbeats.
@@ -187,6 +218,9 @@ type Worker struct {
 	statusMu sync.Mutex
 	status   Status
 
+	evalSum map[uint64]float64 // last stage: per round
+	evalN   map[uint64]int
+
 	seenMu sync.Mutex
 	seen   map[uint64]bool // microbatches taken (sent on or applied), for SeenElsewhere queries
 
@@ -218,6 +252,16 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	if cfg.Data != nil {
 		if b := cfg.Data.At(0); b.Size != cfg.Rows || b.SeqLen != sp.SeqLen {
 			return nil, fmt.Errorf("swarm: Data gives %d×%d microbatches, the worker expects %d×%d (rows × seq_len)", b.Size, b.SeqLen, cfg.Rows, sp.SeqLen)
+		}
+	}
+	if cfg.EvalEvery > 0 && (info.First || info.Last) {
+		if len(cfg.Eval) == 0 || len(cfg.Eval) >= 1<<evalIdxBits {
+			return nil, fmt.Errorf("swarm: evaluation every %d steps needs 1 to %d Eval batches, got %d", cfg.EvalEvery, 1<<evalIdxBits-1, len(cfg.Eval))
+		}
+		for i, b := range cfg.Eval {
+			if b.Size != cfg.Rows || b.SeqLen != sp.SeqLen {
+				return nil, fmt.Errorf("swarm: Eval batch %d is %d×%d, the worker expects %d×%d", i, b.Size, b.SeqLen, cfg.Rows, sp.SeqLen)
+			}
 		}
 	}
 	if cfg.Microbatches == 0 {
@@ -275,6 +319,8 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 		blacklist: map[peer.ID]time.Time{},
 		strikes:   map[peer.ID]int{},
 		seen:      map[uint64]bool{},
+		evalSum:   map[uint64]float64{},
+		evalN:     map[uint64]int{},
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	var err error
@@ -505,11 +551,17 @@ func (w *Worker) startDrain() time.Time {
 }
 
 // handBack rejects every queued activations frame, so its sender re-routes
-// it.
+// it; evaluation frames are run instead.
 func (w *Worker) handBack() {
 	for {
 		select {
 		case ev := <-w.acts:
+			if isEval(ev.mb) { // cheap and not re-sent by anyone: run it
+				if err := w.forward(ev); err != nil {
+					w.log.Warn("evaluation microbatch failed while draining", "mb", ev.mb, "err", err)
+				}
+				continue
+			}
 			f := &wire.Frame{Type: wire.Activations, Model: w.cfg.Model, Stage: uint32(w.stage), Step: ev.step, Microbatch: ev.mb}
 			w.seenMu.Lock()
 			delete(w.seen, ev.mb) // not taken after all: the replica it goes to next must apply it
@@ -530,7 +582,19 @@ func (w *Worker) originate() error {
 	step := c / uint64(w.cfg.Microbatches)
 	b := w.cfg.Data.At(mb)
 	ids := boundary.IDs(b.Inputs, 0, w.cfg.Rows, w.spec.SeqLen)
-	return w.forward(&event{typ: wire.Activations, step: step, mb: mb, in: ids, ids: ids})
+	if err := w.forward(&event{typ: wire.Activations, step: step, mb: mb, in: ids, ids: ids}); err != nil {
+		return err
+	}
+	if every := w.cfg.EvalEvery * uint64(w.cfg.Microbatches); every > 0 && w.originated%every == 0 {
+		round := w.originated / every
+		for k, eb := range w.cfg.Eval {
+			ids := boundary.IDs(eb.Inputs, 0, w.cfg.Rows, w.spec.SeqLen)
+			if err := w.forward(&event{typ: wire.Activations, step: round * w.cfg.EvalEvery, mb: evalID(round, k), in: ids, ids: ids}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // forward runs a microbatch's forward: the last stage also its loss and
@@ -549,6 +613,14 @@ func (w *Worker) forward(ev *event) error {
 		return fmt.Errorf("swarm: stage %d microbatch %d: encoding activations: %w", w.stage, ev.mb, err)
 	}
 	w.metrics.forwards.Inc()
+	if isEval(ev.mb) { // forward only, fire and forget
+		if to, ok := w.pick(ev.mb); ok {
+			w.send(to, &wire.Frame{Type: wire.Activations, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: ev.step, Microbatch: ev.mb, Body: msg})
+		} else {
+			w.log.Warn("no live replica of the next stage; evaluation microbatch dropped", "mb", ev.mb)
+		}
+		return nil
+	}
 	if old := w.pending[ev.mb]; old != nil {
 		w.log.Debug("microbatch arrived again; running it again", "mb", ev.mb, "from", ev.from, "was_from", old.from)
 	}
@@ -561,6 +633,9 @@ func (w *Worker) forward(ev *event) error {
 // lastStage computes the loss and the gradient of a microbatch and returns
 // the gradient to its sender.
 func (w *Worker) lastStage(ev *event) error {
+	if isEval(ev.mb) {
+		return w.evaluate(ev)
+	}
 	targets := boundary.IDs(w.cfg.Data.At(ev.mb).Targets, 0, w.cfg.Rows, w.spec.SeqLen)
 	var dIn *tensors.Tensor
 	var err error
@@ -590,6 +665,32 @@ func (w *Worker) lastStage(ev *event) error {
 		return fmt.Errorf("swarm: last stage, microbatch %d: %w", ev.mb, err)
 	}
 	return w.sendGradients(ev.from, ev.step, ev.mb, dIn)
+}
+
+// evaluate takes an evaluation microbatch's loss (no update, nothing sent
+// back) and reports the round once all its batches are in.
+func (w *Worker) evaluate(ev *event) error {
+	round, k := evalParts(ev.mb)
+	if k >= len(w.cfg.Eval) {
+		w.log.Warn("evaluation microbatch of an unknown batch; dropped", "mb", ev.mb, "batch", k, "batches", len(w.cfg.Eval))
+		return nil
+	}
+	loss, err := w.st.Loss(ev.in, ev.ids, boundary.IDs(w.cfg.Eval[k].Targets, 0, w.cfg.Rows, w.spec.SeqLen))
+	if err != nil {
+		return fmt.Errorf("swarm: last stage, evaluation microbatch %d: %w", ev.mb, err)
+	}
+	w.evalSum[round] += loss
+	w.evalN[round]++
+	if w.evalN[round] == len(w.cfg.Eval) {
+		mean := w.evalSum[round] / float64(len(w.cfg.Eval))
+		delete(w.evalSum, round)
+		delete(w.evalN, round)
+		w.metrics.valLoss.Set(mean)
+		if w.cfg.OnEval != nil {
+			w.cfg.OnEval(Eval{Round: round, Step: ev.step, Loss: mean})
+		}
+	}
+	return nil
 }
 
 func (w *Worker) sendGradients(to peer.ID, step, mb uint64, dIn *tensors.Tensor) error {
@@ -646,22 +747,36 @@ func (w *Worker) backward(ev *event) error {
 // next stage, or leaves it unrouted (retried on the next tick).
 func (w *Worker) route(mb uint64) {
 	p := w.pending[mb]
+	to, ok := w.pick(mb)
+	if !ok {
+		if p.to != "" || p.resends == 0 {
+			w.log.Warn("no live replica of the next stage; holding the microbatch", "mb", mb, "next_stage", w.stage+1)
+		}
+		p.to = ""
+		p.resends++
+		return
+	}
+	p.to, p.sentAt = to, time.Now()
+	var flags wire.Flags
+	if p.replay || p.resends > 0 {
+		flags = wire.Replay
+	}
+	w.send(to, &wire.Frame{Type: wire.Activations, Flags: flags, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: p.step, Microbatch: mb, Body: p.msg})
+}
+
+// pick chooses the next stage's replica for microbatch mb: the least
+// loaded of those not blacklisted (package documentation).
+func (w *Worker) pick(mb uint64) (peer.ID, bool) {
 	now := time.Now()
-	next := w.stage + 1
 	var cands []peer.ID
-	for _, m := range w.roster.Load().Stage(next) {
+	for _, m := range w.roster.Load().Stage(w.stage + 1) {
 		if until, ok := w.blacklist[m.Peer]; ok && now.Before(until) {
 			continue
 		}
 		cands = append(cands, m.Peer)
 	}
 	if len(cands) == 0 {
-		if p.to != "" || p.resends == 0 {
-			w.log.Warn("no live replica of the next stage; holding the microbatch", "mb", mb, "next_stage", next)
-		}
-		p.to = ""
-		p.resends++
-		return
+		return "", false
 	}
 	outstanding := map[peer.ID]int{}
 	for _, q := range w.pending {
@@ -702,12 +817,7 @@ func (w *Worker) route(mb uint64) {
 			break
 		}
 	}
-	p.to, p.sentAt = best.p, now
-	var flags wire.Flags
-	if p.replay || p.resends > 0 {
-		flags = wire.Replay
-	}
-	w.send(best.p, &wire.Frame{Type: wire.Activations, Flags: flags, Model: w.cfg.Model, Stage: uint32(next), Step: p.step, Microbatch: mb, Body: p.msg})
+	return best.p, true
 }
 
 // handleFailures re-routes microbatches whose delivery failed.

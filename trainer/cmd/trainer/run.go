@@ -61,6 +61,8 @@ type runFlags struct {
 	out            string
 	metricsAddr    string
 	logEvery       time.Duration
+	evalEvery      uint64
+	evalBatches    int
 	join           bool
 	dht            bool
 	bootstrap      []string
@@ -121,8 +123,10 @@ Every worker of a swarm must be given the same --spec, --model, --seed, --rows,
 	fl.DurationVar(&f.ackTimeout, "ack-timeout", 10*time.Second, "connect, open and acknowledgement timeout")
 	fl.DurationVar(&f.timeout, "timeout", time.Minute, "a microbatch held longer by the next stage is re-sent elsewhere")
 	fl.DurationVar(&f.drain, "drain", 30*time.Second, "on shutdown, how long to wait for outstanding gradients")
-	fl.StringVar(&f.out, "out", "", "output directory: losses.csv (last stage) and stage-N.ckpt at exit (empty: write nothing)")
+	fl.StringVar(&f.out, "out", "", "output directory: losses.csv and eval.csv (last stage) and stage-N.ckpt at exit (empty: write nothing)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address, e.g. 127.0.0.1:9464 (default off)")
+	fl.Uint64Var(&f.evalEvery, "eval-every", 0, "stage 0: send a validation round every N steps, forward only; the last stage writes eval.csv (0 = never; give every worker the same value)")
+	fl.IntVar(&f.evalBatches, "eval-batches", 4, "microbatches (of --rows sequences) per validation round")
 	fl.DurationVar(&f.logEvery, "log-every", 5*time.Second, "interval of the progress log line")
 	fl.BoolVar(&f.dht, "dht", true, "run the Kademlia DHT (prefix /protolearn): advertise this stage's rendezvous, find roster members listed without addresses")
 	fl.StringSliceVar(&f.bootstrap, "bootstrap", nil, "DHT bootstrap peers as /…/p2p/<id> multiaddrs (default: the roster's members with addresses)")
@@ -198,6 +202,9 @@ func (f *runFlags) validate(cmd *cobra.Command) (*workerRun, error) {
 	if f.stage == 0 && f.steps == 0 {
 		return nil, errors.New("--steps 0: stage 0 needs a positive step count")
 	}
+	if f.evalEvery > 0 && (f.evalBatches <= 0 || f.evalBatches >= 1<<20) {
+		return nil, fmt.Errorf("--eval-batches %d: must be in 1…%d when --eval-every is set", f.evalBatches, 1<<20-1)
+	}
 	if f.depth < 0 {
 		return nil, fmt.Errorf("--depth %d: must not be negative", f.depth)
 	}
@@ -267,6 +274,7 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 	log.Info("host", "peer", h.ID(), "addrs", fmt.Sprint(h.Addrs()))
 
 	var sampler *data.Sampler
+	var evalSet []data.Batch
 	if first || last {
 		corpus, err := data.Load(r.dataDir, data.Options{MaxBytes: r.maxBytes})
 		if err != nil {
@@ -274,6 +282,11 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 		}
 		if sampler, err = corpus.Sampler(data.Train, r.spec.SeqLen, f.rows, f.seed); err != nil {
 			return fmt.Errorf("--data %s: %w", r.dataDir, err)
+		}
+		if f.evalEvery > 0 {
+			if evalSet, err = corpus.EvalBatches(r.spec.SeqLen, f.rows, f.evalBatches); err != nil {
+				return fmt.Errorf("--data %s: validation batches: %w", r.dataDir, err)
+			}
 		}
 		st := corpus.Stats()
 		log.Info("corpus", "dir", st.Dir, "train_bytes", st.TrainBytes, "train_sha256", fmt.Sprintf("%x", st.TrainDigest[:8]))
@@ -297,26 +310,36 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 		return err
 	}
 
-	var losses *lossLog
-	if f.out != "" {
-		if err := os.MkdirAll(f.out, 0o755); err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
-		if last {
-			if losses, err = openLossLog(filepath.Join(f.out, "losses.csv")); err != nil {
-				return err
-			}
-			defer losses.close()
-		}
-	}
 	t0 := time.Now()
 	cfg := swarm.Config{
 		Host: h, Model: f.model, Stage: st, Roster: roster.File{Path: f.roster}, Data: sampler, Rows: f.rows,
 		Microbatches: f.microbatches, Steps: f.steps, Depth: depth, Wire: r.payload, Link: r.link,
 		AckTimeout: f.ackTimeout, Timeout: f.timeout, Drain: f.drain, Log: base, Metrics: reg,
+		EvalEvery: f.evalEvery, Eval: evalSet,
 	}
-	if losses != nil {
-		cfg.OnLoss = func(l swarm.Loss) { losses.add(l, time.Since(t0)) }
+	if f.out != "" {
+		if err := os.MkdirAll(f.out, 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		if last {
+			losses, err := openCSV(filepath.Join(f.out, "losses.csv"), t0, "microbatch", "step", "loss")
+			if err != nil {
+				return err
+			}
+			defer losses.close()
+			cfg.OnLoss = func(l swarm.Loss) {
+				losses.add(strconv.FormatUint(l.Microbatch, 10), strconv.FormatUint(l.Step, 10), strconv.FormatFloat(l.Loss, 'f', 6, 64))
+			}
+			evals, err := openCSV(filepath.Join(f.out, "eval.csv"), t0, "round", "step", "val_loss")
+			if err != nil {
+				return err
+			}
+			defer evals.close()
+			cfg.OnEval = func(e swarm.Eval) {
+				evals.add(strconv.FormatUint(e.Round, 10), strconv.FormatUint(e.Step, 10), strconv.FormatFloat(e.Loss, 'f', 6, 64))
+				log.Info("validation", "step", e.Step, "val_loss", strconv.FormatFloat(e.Loss, 'f', 4, 64))
+			}
+		}
 	}
 	// Heartbeats feed routing (cfg.Load); the validator checks them against
 	// the worker's roster, which exists once the worker does.
@@ -561,35 +584,36 @@ func startProgress(ctx context.Context, w *swarm.Worker, log *slog.Logger, every
 	return func() { close(done); wg.Wait() }
 }
 
-// lossLog is the last stage's losses.csv: one row per microbatch.
-type lossLog struct {
+// csvLog is one of the last stage's CSV files (losses.csv: a row per
+// microbatch; eval.csv: a row per evaluation round), each row ending with
+// the seconds since the worker started and the Unix time.
+type csvLog struct {
 	mu sync.Mutex
 	f  *os.File
 	w  *csv.Writer
+	t0 time.Time
 }
 
-func openLossLog(path string) (*lossLog, error) {
+func openCSV(path string, t0 time.Time, header ...string) (*csvLog, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("--out: %w", err)
 	}
-	l := &lossLog{f: f, w: csv.NewWriter(f)}
-	_ = l.w.Write([]string{"microbatch", "step", "loss", "elapsed_s", "unix_s"})
+	l := &csvLog{f: f, w: csv.NewWriter(f), t0: t0}
+	_ = l.w.Write(append(header, "elapsed_s", "unix_s"))
 	return l, nil
 }
 
-func (l *lossLog) add(x swarm.Loss, elapsed time.Duration) {
+func (l *csvLog) add(fields ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_ = l.w.Write([]string{
-		strconv.FormatUint(x.Microbatch, 10), strconv.FormatUint(x.Step, 10),
-		strconv.FormatFloat(x.Loss, 'f', 6, 64), strconv.FormatFloat(elapsed.Seconds(), 'f', 3, 64),
-		strconv.FormatFloat(float64(time.Now().UnixMilli())/1e3, 'f', 3, 64),
-	})
+	_ = l.w.Write(append(fields,
+		strconv.FormatFloat(time.Since(l.t0).Seconds(), 'f', 3, 64),
+		strconv.FormatFloat(float64(time.Now().UnixMilli())/1e3, 'f', 3, 64)))
 	l.w.Flush()
 }
 
-func (l *lossLog) close() {
+func (l *csvLog) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.w.Flush()

@@ -118,9 +118,20 @@ func TestRunMultiProcess(t *testing.T) {
 	for _, s := range []int{2, 1, 0} {
 		procs[s] = startTrainer(t, "run", "--spec", "tiny", "--stage", strconv.Itoa(s), "--key", filepath.Join(dir, fmt.Sprintf("s%d.key", s)),
 			"--roster", rosterPath, "--listen", listen[s], "--data", corpus, "--rows", "2", "--microbatches", strconv.Itoa(micro),
-			"--steps", strconv.Itoa(steps), "--link-latency", "2ms", "--out", filepath.Join(dir, fmt.Sprintf("out%d", s)), "--quiet")
+			"--steps", strconv.Itoa(steps), "--eval-every", "4", "--eval-batches", "2", "--link-latency", "2ms", "--out", filepath.Join(dir, fmt.Sprintf("out%d", s)), "--quiet")
 	}
 	procs[0].wait(t, "stage 0", 3*time.Minute)
+	// The last validation round leaves with stage 0's last microbatches.
+	evalPath := filepath.Join(dir, "out2", "eval.csv")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(evalPath); strings.Count(string(b), "\n") == 3 { // header + rounds 1, 2
+			break
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(evalPath)
+			t.Fatalf("eval.csv has not 2 rounds:\n%s", b)
+		}
+	}
 	for _, s := range []int{1, 2} {
 		_ = procs[s].cmd.Process.Signal(syscall.SIGTERM)
 	}
