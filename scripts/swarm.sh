@@ -34,6 +34,7 @@ LOSS=${LOSS:-0}
 KILL_AFTER=${KILL_AFTER:-}
 REJOIN_AFTER=${REJOIN_AFTER:-5}
 AVERAGE_EVERY=${AVERAGE_EVERY:-16}
+EVAL_EVERY=${EVAL_EVERY:-5}
 TRAINER=${TRAINER:-build/trainer}
 DIR=${DIR:-$(mktemp -d /tmp/protolearn-swarm.XXXXXX)}
 EXTRA=${EXTRA:-}
@@ -126,7 +127,7 @@ start() { # start STAGE REPLICA [FLAGS...]
   # shellcheck disable=SC2086 # EXTRA is a list of flags, wrap a command prefix
   ${wrap[$s-$r]} "$TRAINER" run --spec "$SPEC" --stages "$STAGES" --stage "$s" --key "$DIR/keys/s$s-r$r.key" \
     --roster "$DIR/roster.json" --listen "${addr[$s-$r]}" --steps "$STEPS" \
-    --rows "$ROWS" --microbatches "$MICROBATCHES" "${shape[@]}" --average-every "$AVERAGE_EVERY" --out "$out" \
+    --rows "$ROWS" --microbatches "$MICROBATCHES" "${shape[@]}" --average-every "$AVERAGE_EVERY" --eval-every "$EVAL_EVERY" --out "$out" \
     --quiet $EXTRA "$@" >>"$DIR/logs/s$s-r$r.log" 2>&1 &
   pids+=($!)
   eval "pid_s${s}_r${r}=$!"
@@ -153,6 +154,7 @@ fi
 status=0
 for p in "${stage0[@]}"; do wait "$p" || status=$?; done
 [ "$status" = 0 ] || { tail -n 20 "$DIR"/logs/s0-r*.log >&2; die "stage 0 failed (exit $status): logs in $DIR/logs"; }
+if [ "$EVAL_EVERY" != 0 ]; then sleep 2; fi # the last validation round leaves with stage 0's last microbatches
 log "stage 0 finished; stopping the other stages (they drain)"
 for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true
@@ -165,4 +167,8 @@ n=$(wc -l <"$DIR/losses.csv")
 head_loss=$(head -n 8 "$DIR/losses.csv" | awk -F, '{s += $3} END {printf "%.3f", s / NR}')
 tail_loss=$(tail -n 8 "$DIR/losses.csv" | awk -F, '{s += $3} END {printf "%.3f", s / NR}')
 log "$n microbatch losses (expected $((STEPS * MICROBATCHES * REPLICAS))): first 8 mean $head_loss, last 8 mean $tail_loss"
+if [ "$EVAL_EVERY" != 0 ]; then
+  cat "$DIR"/out/s$last-r*/eval.csv 2>/dev/null | grep -v '^round' | sort -t, -k2,2n >"$DIR/eval.csv" || true
+  [ ! -s "$DIR/eval.csv" ] || log "validation loss by step: $(awk -F, '{ printf "%s%s: %.3f", (NR > 1 ? ", " : ""), $2, $3 }' "$DIR/eval.csv")"
+fi
 log "losses: $DIR/losses.csv; logs: $DIR/logs; roster: $DIR/roster.json"

@@ -124,20 +124,26 @@ type Eval struct {
 	Loss  float64
 }
 
-// Evaluation microbatches carry EvalBit in their id, with the round and
-// the index of the batch in Config.Eval: EvalBit | round<<20 | index. They
-// run forward only and are never re-sent.
+// Evaluation microbatches carry EvalBit in their id, with the stage-0
+// replica that sent them, the round and the index of the batch in
+// Config.Eval: EvalBit | replica<<44 | round<<20 | index. They run forward
+// only and are never re-sent.
 const (
-	EvalBit     = uint64(1) << 63
-	evalIdxBits = 20
+	EvalBit       = uint64(1) << 63
+	evalIdxBits   = 20
+	evalRoundBits = 24
 )
 
 func isEval(mb uint64) bool { return mb&EvalBit != 0 }
 
-func evalID(round uint64, k int) uint64 { return EvalBit | round<<evalIdxBits | uint64(k) }
+func evalID(replica, round uint64, k int) uint64 {
+	return EvalBit | replica<<(evalIdxBits+evalRoundBits) | (round&(1<<evalRoundBits-1))<<evalIdxBits | uint64(k)
+}
 
-func evalParts(mb uint64) (round uint64, k int) {
-	return (mb &^ EvalBit) >> evalIdxBits, int(mb & (1<<evalIdxBits - 1))
+// evalParts splits an evaluation id: its round key (sender and round, the
+// unit the last stage averages), the round and the batch index.
+func evalParts(mb uint64) (key, round uint64, k int) {
+	return mb >> evalIdxBits, (mb >> evalIdxBits) & (1<<evalRoundBits - 1), int(mb & (1<<evalIdxBits - 1))
 }
 
 // Status is what a worker announces in its heartbeats.
@@ -218,7 +224,7 @@ type Worker struct {
 	statusMu sync.Mutex
 	status   Status
 
-	evalSum map[uint64]float64 // last stage: per round
+	evalSum map[uint64]float64 // last stage: per round key (sender, round)
 	evalN   map[uint64]int
 
 	seenMu sync.Mutex
@@ -589,7 +595,7 @@ func (w *Worker) originate() error {
 		round := w.originated / every
 		for k, eb := range w.cfg.Eval {
 			ids := boundary.IDs(eb.Inputs, 0, w.cfg.Rows, w.spec.SeqLen)
-			if err := w.forward(&event{typ: wire.Activations, step: round * w.cfg.EvalEvery, mb: evalID(round, k), in: ids, ids: ids}); err != nil {
+			if err := w.forward(&event{typ: wire.Activations, step: round * w.cfg.EvalEvery, mb: evalID(w.replica, round, k), in: ids, ids: ids}); err != nil {
 				return err
 			}
 		}
@@ -670,7 +676,7 @@ func (w *Worker) lastStage(ev *event) error {
 // evaluate takes an evaluation microbatch's loss (no update, nothing sent
 // back) and reports the round once all its batches are in.
 func (w *Worker) evaluate(ev *event) error {
-	round, k := evalParts(ev.mb)
+	key, round, k := evalParts(ev.mb)
 	if k >= len(w.cfg.Eval) {
 		w.log.Warn("evaluation microbatch of an unknown batch; dropped", "mb", ev.mb, "batch", k, "batches", len(w.cfg.Eval))
 		return nil
@@ -679,12 +685,12 @@ func (w *Worker) evaluate(ev *event) error {
 	if err != nil {
 		return fmt.Errorf("swarm: last stage, evaluation microbatch %d: %w", ev.mb, err)
 	}
-	w.evalSum[round] += loss
-	w.evalN[round]++
-	if w.evalN[round] == len(w.cfg.Eval) {
-		mean := w.evalSum[round] / float64(len(w.cfg.Eval))
-		delete(w.evalSum, round)
-		delete(w.evalN, round)
+	w.evalSum[key] += loss
+	w.evalN[key]++
+	if w.evalN[key] == len(w.cfg.Eval) {
+		mean := w.evalSum[key] / float64(len(w.cfg.Eval))
+		delete(w.evalSum, key)
+		delete(w.evalN, key)
 		w.metrics.valLoss.Set(mean)
 		if w.cfg.OnEval != nil {
 			w.cfg.OnEval(Eval{Round: round, Step: ev.step, Loss: mean})
@@ -777,6 +783,12 @@ func (w *Worker) pick(mb uint64) (peer.ID, bool) {
 	}
 	if len(cands) == 0 {
 		return "", false
+	}
+	if isEval(mb) {
+		// A round's batches stay together, so one last-stage replica sees
+		// the whole round (the roster lists a stage's members by peer id).
+		key, _, _ := evalParts(mb)
+		return cands[key%uint64(len(cands))], true
 	}
 	outstanding := map[peer.ID]int{}
 	for _, q := range w.pending {
