@@ -443,9 +443,11 @@ func TestChurnReplicaKilled(t *testing.T) {
 		}
 	}
 	rh := newHost(t)
-	sw.roster.add(t, roster.Member{Peer: rh.ID(), Stage: 1, Addrs: rh.Addrs()})
 	var joinedAt uint64
 	sw.join = func(st *engine.Stage) {
+		// Its handler is up (the worker exists): take the seat, then fetch
+		// the state before the worker runs.
+		sw.roster.add(t, roster.Member{Peer: rh.ID(), Stage: 1, Addrs: rh.Addrs()})
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := rh.Connect(ctx, peer.AddrInfo{ID: survivorNode.h.ID(), Addrs: survivorNode.h.Addrs()}); err != nil {
@@ -624,5 +626,37 @@ func TestHostilePeersCutOff(t *testing.T) {
 	}
 	if st := target.w.Status(); st.Updates != uint64(n) {
 		t.Errorf("stage 1 made %d updates, want %d: hostile input reached the engine", st.Updates, n)
+	}
+}
+
+// TestNewChecksTheSeat: a worker registered for another stage, or a stage-0
+// worker without a seat, is refused; a later stage may start before its seat
+// (a joining replica), and its neighbours refuse its frames until then.
+func TestNewChecksTheSeat(t *testing.T) {
+	sw, hosts := newSwarm(t, []int{1, 1, 1})
+	sampler, err := testCorpus(t).Sampler(data.Train, sw.spec.SeqLen, rows, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := sw.roster.Roster(context.Background())
+	try := func(h host.Host, stage int) error {
+		st, err := engine.New(testbackend.Go(), sw.spec, stage, engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := New(context.Background(), Config{Host: h, Model: model, Stage: st, Roster: roster.Static{R: r}, Data: sampler, Rows: rows, Log: testLog(t)})
+		if err == nil {
+			w.Close()
+		}
+		return err
+	}
+	if err := try(hosts[0][0], 1); err == nil || !strings.Contains(err.Error(), "registered for stage 0") {
+		t.Errorf("a stage-0 member as stage 1: %v", err)
+	}
+	if err := try(newHost(t), 0); err == nil || !strings.Contains(err.Error(), "not registered") {
+		t.Errorf("stage 0 without a seat: %v", err)
+	}
+	if err := try(newHost(t), 2); err != nil {
+		t.Errorf("a last-stage worker waiting for its seat: %v", err)
 	}
 }

@@ -370,7 +370,15 @@ func (w *Worker) refreshRoster(ctx context.Context) error {
 		return fmt.Errorf("swarm: the roster is of model %d with %d stages; this worker trains model %d with %d", r.Model(), r.Stages(), w.cfg.Model, len(w.spec.Stages))
 	}
 	if err := r.Check(w.cfg.Host.ID(), w.stage); err != nil {
-		return fmt.Errorf("swarm: this worker is not in the roster: %w", err)
+		// Registered for another stage is a mistake; not registered yet is
+		// a seat on its way (a joining replica), except on stage 0, whose
+		// microbatch ids come from its place in the roster.
+		if _, other := r.StageOf(w.cfg.Host.ID()); other || w.first {
+			return fmt.Errorf("swarm: this worker is not in the roster: %w", err)
+		}
+		if w.roster.Load() == nil {
+			w.log.Warn("not in the roster yet: neighbours refuse this worker's frames until it is", "peer", w.cfg.Host.ID())
+		}
 	}
 	for _, m := range r.Members() {
 		if len(m.Addrs) > 0 && m.Peer != w.cfg.Host.ID() {
