@@ -92,7 +92,7 @@ if [ -n "$NETEM" ]; then
   log "NETEM=1: tc netem ${netem_args[*]} on every worker's egress; the trainer does not shape"
 fi
 
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+), where other programs take ports
 members=()
 declare -A addr wrap
 i=0

@@ -85,6 +85,32 @@ func freePort(t *testing.T) string {
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
+// testnetBase picks init-files' base port: below the kernel's ephemeral
+// range (32768 and up on Linux), where the hosts and clients of tests running
+// beside this one take their ports, and with every port the two validators
+// use (base+0…12, base+100…101, base+200…201) free right now.
+func testnetBase(t *testing.T) int {
+	t.Helper()
+	seed, _ := strconv.Atoi(freePort(t))
+	for try := range 50 {
+		base := 20000 + (seed+try*397)%12000
+		free := true
+		for _, off := range []int{0, 1, 2, 10, 11, 12, 100, 101, 200, 201} {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+off))
+			if err != nil {
+				free = false
+				break
+			}
+			l.Close()
+		}
+		if free {
+			return base
+		}
+	}
+	t.Fatal("no free block of ports for the testnet in 20000…32200")
+	return 0
+}
+
 // transientQueryError is IAVL's answer to a query that lands while the block it asks for is
 // still being committed ("version does not exist (latest height: N)"); asking again succeeds.
 var transientQueryError = regexp.MustCompile(`failed to load state at height \d+; version does not exist`)
@@ -366,8 +392,7 @@ func TestTwoValidatorTestnet(t *testing.T) {
 	}
 	dir := t.TempDir()
 	// init-files gives node i ports base+10i+{0 p2p, 1 rpc, 2 abci}, grpc-port+i and api-port+i.
-	base, _ := strconv.Atoi(freePort(t))
-	base = 20000 + base%20000
+	base := testnetBase(t)
 	setup := &node{t: t, home: dir}
 	setup.must("testnet", "init-files", "--v", "2", "--output-dir", dir, "--commit-timeout", "300ms",
 		"--base-port", strconv.Itoa(base), "--grpc-port", strconv.Itoa(base+100), "--api-port", strconv.Itoa(base+200))
