@@ -1,0 +1,52 @@
+// Package types holds x/anchor's encodings shared with the Ethereum anchor
+// contract (contracts/ShareAnchor.sol): the validator-set hash and the
+// checkpoint hash that validators sign with their Ethereum keys.
+package types
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/protolearn/protolearn/x/anchor/merkle"
+)
+
+// Signer is one validator as the contract knows it: its Ethereum signer
+// address and voting power.
+type Signer struct {
+	Address common.Address
+	Power   uint64
+}
+
+// ValsetHash is keccak256(0x03 ‖ uint32be(n) ‖ (address ‖ uint64be(power))…)
+// over signers strictly ascending by address (ShareAnchor.valsetHash).
+func ValsetHash(set []Signer) (merkle.Hash, error) {
+	enc := []byte{0x03}
+	enc = binary.BigEndian.AppendUint32(enc, uint32(len(set)))
+	for i, s := range set {
+		if i > 0 && bytes.Compare(set[i-1].Address[:], s.Address[:]) >= 0 {
+			return merkle.Hash{}, fmt.Errorf("anchor: validator set not strictly ascending by address at %d", i)
+		}
+		if s.Power == 0 {
+			return merkle.Hash{}, fmt.Errorf("anchor: validator %s has no power", s.Address)
+		}
+		enc = append(enc, s.Address[:]...)
+		enc = binary.BigEndian.AppendUint64(enc, s.Power)
+	}
+	return merkle.Hash(crypto.Keccak256Hash(enc)), nil
+}
+
+// CheckpointHash is what validators sign: keccak256(0x04 ‖ keccak256(chain
+// id) ‖ uint64be(height) ‖ models root ‖ next validator-set hash)
+// (ShareAnchor.checkpointHash).
+func CheckpointHash(chainID string, height uint64, modelsRoot, nextValset merkle.Hash) merkle.Hash {
+	enc := []byte{0x04}
+	enc = append(enc, crypto.Keccak256([]byte(chainID))...)
+	enc = binary.BigEndian.AppendUint64(enc, height)
+	enc = append(enc, modelsRoot[:]...)
+	enc = append(enc, nextValset[:]...)
+	return merkle.Hash(crypto.Keccak256Hash(enc))
+}
