@@ -24,6 +24,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -281,8 +282,13 @@ func readValues(r io.Reader, name string, st *engine.Stage, limit int64) (*Heade
 	if _, err := io.ReadFull(r, vals); err != nil {
 		return nil, nil, fmt.Errorf("checkpoint: %s: values truncated (%d bytes expected): %w", name, size, err)
 	}
-	if n, _ := r.Read(make([]byte, 1)); n != 0 {
+	// The stream must end here: io.ReadFull, not one Read, since a Reader
+	// may return no bytes and no error.
+	switch n, err := io.ReadFull(r, make([]byte, 1)); {
+	case n != 0:
 		return nil, nil, fmt.Errorf("checkpoint: %s: trailing bytes after %d bytes of values", name, size)
+	case !errors.Is(err, io.EOF):
+		return nil, nil, fmt.Errorf("checkpoint: %s: after the values: %w", name, err)
 	}
 	sum := sha256.Sum256(vals)
 	if hex.EncodeToString(sum[:]) != h.ValuesSHA256 {

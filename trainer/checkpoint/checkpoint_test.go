@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/stretchr/testify/require"
 
@@ -274,4 +275,98 @@ func TestStreamSelectionsAndAverage(t *testing.T) {
 	_, err = Average(bytes.NewReader(params.Bytes()), b[1], 1<<30, 2)
 	require.ErrorContains(t, err, "weight")
 	require.Error(t, Write(&bytes.Buffer{}, a[1], 0, Selection(9)))
+}
+
+// stateBytes is every non-trainable variable of the stage (its optimizer
+// state), by path.
+func stateBytes(t *testing.T, st *engine.Stage) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for v := range st.Store().IterVariables() {
+		if v.Trainable {
+			continue
+		}
+		val, err := v.Value()
+		require.NoError(t, err)
+		require.NoError(t, val.ConstBytes(func(b []byte) { out[v.Path()] = append([]byte(nil), b...) }))
+	}
+	return out
+}
+
+// TestReadParamsKeepsOptimizerState: reading a Params stream sets the
+// parameters and nothing else; the optimizer state the stage built itself
+// stays as it was.
+func TestReadParamsKeepsOptimizerState(t *testing.T) {
+	a, c := stages(t), stages(t)
+	for s := range 3 {
+		step(t, a, s)
+	}
+	for s := 5; s < 7; s++ {
+		step(t, c, s) // different data: different moments
+	}
+	var params bytes.Buffer
+	require.NoError(t, Write(&params, a[1], 3, Params))
+	state := stateBytes(t, c[1])
+	require.NotEmpty(t, state, "the trained stage has no optimizer state")
+	require.NotEqual(t, state, stateBytes(t, a[1]))
+	got, err := Read(bytes.NewReader(params.Bytes()), c[1], 1<<30)
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), got)
+	require.Equal(t, paramValues(t, a[1]), paramValues(t, c[1]))
+	require.Equal(t, state, stateBytes(t, c[1]), "a Params read changed the optimizer state")
+
+	// A stream with a byte after its values, or the limit on Average:
+	// refused, nothing changed.
+	before := paramValues(t, c[1])
+	_, err = Read(bytes.NewReader(append(append([]byte(nil), params.Bytes()...), 0)), c[1], 1<<30)
+	require.ErrorContains(t, err, "trailing bytes")
+	_, err = Average(bytes.NewReader(params.Bytes()), c[1], 16, 0.5)
+	require.ErrorContains(t, err, "more than the 16 allowed")
+	require.Equal(t, before, paramValues(t, c[1]))
+}
+
+// TestAverageFloat64: on a float64 stage the average is exactly
+// (1−w)·own + w·other in float64.
+func TestAverageFloat64(t *testing.T) {
+	newStage := func() *engine.Stage {
+		st, err := engine.New(backend(), tiny(), 2, engine.Options{DType: dtypes.Float64})
+		require.NoError(t, err)
+		return st
+	}
+	values := func(st *engine.Stage) [][]float64 {
+		var out [][]float64
+		for _, p := range st.Params() {
+			out = append(out, tensors.MustCopyFlatData[float64](p.MustValue()))
+		}
+		return out
+	}
+	mine, theirs := newStage(), newStage()
+	for _, p := range theirs.Params() { // move the other replica off the shared initialization
+		v := tensors.MustCopyFlatData[float64](p.MustValue())
+		for j := range v {
+			v[j] = 3*v[j] + 0.1*float64(j%7)
+		}
+		require.NoError(t, p.SetValue(tensors.FromFlatDataAndDimensions(v, p.Shape().Dimensions...)))
+	}
+	var params bytes.Buffer
+	require.NoError(t, Write(&params, theirs, 9, Params))
+	own, other := values(mine), values(theirs)
+	const w = 0.25
+	got, err := Average(bytes.NewReader(params.Bytes()), mine, 1<<30, w)
+	require.NoError(t, err)
+	require.Equal(t, uint64(9), got)
+	mixed := values(mine)
+	for i := range mixed {
+		for j := range mixed[i] {
+			if want := (1-w)*own[i][j] + w*other[i][j]; mixed[i][j] != want {
+				t.Fatalf("parameter %d[%d] = %v, want %v", i, j, mixed[i][j], want)
+			}
+		}
+	}
+	// A float32 stage's stream does not fit a float64 stage: refused.
+	var f32 bytes.Buffer
+	require.NoError(t, Write(&f32, stages(t)[2], 0, Params))
+	_, err = Average(bytes.NewReader(f32.Bytes()), mine, 1<<30, w)
+	require.ErrorContains(t, err, "the stage has")
+	require.Equal(t, mixed, values(mine))
 }

@@ -27,6 +27,24 @@
 // applied by two replicas of a stage (trainer/swarm, "Exactly once"). A refused or
 // malformed request is logged with the peer and the reason, and the stream
 // reset after the reason.
+//
+// # Authorization
+//
+// The server checks, in this order: the request parses strictly (exact
+// length, magic, a known kind); it names the model and stage this server
+// serves; and authorize (roster.Roster.Check for the served stage) accepts
+// the remote peer. Only then is the stage touched. A peer of another stage,
+// or one the roster does not know, gets a refusal and no byte of state.
+//
+// # Deadlines and bounds
+//
+// The request must arrive, write side closed, within Server.RequestTimeout
+// (10 s by default); waiting for the stage and writing the answer within
+// Server.WriteTimeout. The state is serialized into memory inside the
+// access function and written after it returns, so the stage is never held
+// while a client reads. The client bounds what it reads: Fetch refuses an
+// answer of more than its limit and reads at most MaxReason bytes of a
+// reason (invalid UTF-8 replaced), and checkpoint.Read then checks the stream before it changes the stage.
 package statesync
 
 import (
@@ -37,7 +55,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -118,20 +138,32 @@ type Server struct {
 	access    Access
 	authorize func(p peer.ID) error
 	log       *slog.Logger
-	// Timeout bounds reading a request and writing the state.
-	Timeout time.Duration
+	// RequestTimeout bounds reading a request (DefaultRequestTimeout, 10 s, by
+	// default); a client that has not sent its request and closed its
+	// write side by then is reset.
+	RequestTimeout time.Duration
+	// WriteTimeout bounds waiting for the stage (access) and writing the
+	// answer (a minute by default).
+	WriteTimeout time.Duration
 	// Seen answers "seen" queries (swarm.Worker.Seen); nil refuses them.
 	Seen func(mb uint64) bool
 }
 
+// DefaultRequestTimeout is a Server's default bound on reading a request.
+const DefaultRequestTimeout = 10 * time.Second
+
 // Serve registers the protocol on h for the stage: authorize returns an
-// error for a peer that is not registered for this stage (a roster check).
-// Stop with Close.
+// error for a peer that is not registered for this stage (a roster check,
+// roster.Roster.Check), and the server then refuses it. access runs a
+// function on the stage while nothing else uses it (swarm.Worker.Access):
+// the state is serialized into memory inside it and written after, so a
+// slow client never holds the stage. Set the Server's fields before the
+// first request arrives. Stop with Close.
 func Serve(h host.Host, model uint64, stage int, access Access, authorize func(p peer.ID) error, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{h: h, model: model, stage: stage, access: access, authorize: authorize, log: log.With("protocol", Protocol), Timeout: time.Minute}
+	s := &Server{h: h, model: model, stage: stage, access: access, authorize: authorize, log: log.With("protocol", Protocol), RequestTimeout: DefaultRequestTimeout, WriteTimeout: time.Minute}
 	h.SetStreamHandler(Protocol, s.handle)
 	return s
 }
@@ -141,7 +173,7 @@ func (s *Server) Close() { s.h.RemoveStreamHandler(Protocol) }
 
 func (s *Server) handle(st network.Stream) {
 	p := st.Conn().RemotePeer()
-	_ = st.SetDeadline(time.Now().Add(s.Timeout))
+	_ = st.SetDeadline(time.Now().Add(s.RequestTimeout))
 	buf := make([]byte, maxRequestSize+1)
 	n, err := io.ReadFull(st, buf)
 	if err == nil || n > maxRequestSize {
@@ -149,9 +181,11 @@ func (s *Server) handle(st network.Stream) {
 		return
 	}
 	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		s.log.Warn("no complete request", "peer", p, "bytes", n, "err", err)
 		_ = st.Reset()
 		return
 	}
+	_ = st.SetDeadline(time.Now().Add(s.WriteTimeout))
 	req, err := parseRequest(buf[:n])
 	if err != nil {
 		s.refuse(st, p, err.Error())
@@ -181,7 +215,9 @@ func (s *Server) handle(st network.Stream) {
 	var out bytes.Buffer
 	out.WriteByte(statusOK)
 	var step uint64
-	if err := s.access(context.Background(), func(stage *engine.Stage, updates uint64) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.WriteTimeout)
+	defer cancel()
+	if err := s.access(ctx, func(stage *engine.Stage, updates uint64) error {
 		step = updates
 		return checkpoint.Write(&out, stage, updates, req.Selection)
 	}); err != nil {
@@ -198,15 +234,28 @@ func (s *Server) handle(st network.Stream) {
 	_ = st.Close()
 }
 
-// refuse answers with the reason, logs it and resets the stream.
+// refuse answers with the reason, logs it and resets the stream. A client
+// that closed its write side after its request (as Fetch does) reads the
+// whole reason: the stream is then finished on both sides and the reset
+// sends nothing; a client still writing may see the reset instead.
 func (s *Server) refuse(st network.Stream, p peer.ID, reason string) {
-	if len(reason) > MaxReason {
-		reason = reason[:MaxReason]
-	}
+	reason = truncate(reason)
 	s.log.Warn("refused a state request", "peer", p, "reason", reason)
 	_, _ = st.Write(append([]byte{statusNo}, reason...))
 	_ = st.CloseWrite()
 	_ = st.Reset()
+}
+
+// truncate cuts a reason to at most MaxReason bytes, never inside a rune.
+func truncate(reason string) string {
+	if len(reason) <= MaxReason {
+		return reason
+	}
+	cut := MaxReason
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return reason[:cut]
 }
 
 // ErrRefused wraps a server's refusal.
@@ -235,7 +284,7 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, req Request, limit int64
 	}
 	if status[0] == statusNo {
 		reason, _ := io.ReadAll(io.LimitReader(s, MaxReason))
-		return nil, fmt.Errorf("%w by peer %s: %s", ErrRefused, p, reason)
+		return nil, fmt.Errorf("%w by peer %s: %s", ErrRefused, p, strings.ToValidUTF8(string(reason), "\uFFFD"))
 	}
 	if status[0] != statusOK {
 		return nil, fmt.Errorf("statesync: peer %s: unknown status %d", p, status[0])

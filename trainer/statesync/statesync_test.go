@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -103,19 +104,38 @@ type fixture struct {
 	server, joiner, stranger, other host.Host
 	src                             *locked
 	srv                             *Server
+	logs                            *syncBuffer
+}
+
+// syncBuffer is the server's log, written by its handlers and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // setup: server and joiner are stage 0 replicas, other is stage 1, the
 // stranger is not in the roster.
 func setup(t *testing.T) *fixture {
-	f := &fixture{server: newHost(t), joiner: newHost(t), stranger: newHost(t), other: newHost(t)}
+	f := &fixture{server: newHost(t), joiner: newHost(t), stranger: newHost(t), other: newHost(t), logs: &syncBuffer{}}
 	r, err := roster.New(model, 3, []roster.Member{{Peer: f.server.ID(), Stage: 0}, {Peer: f.joiner.ID(), Stage: 0}, {Peer: f.other.ID(), Stage: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.src = &locked{st: newStage(t, 0), updates: 2}
 	train(t, f.src.st)
-	f.srv = Serve(f.server, model, 0, f.src.access, func(p peer.ID) error { return r.Check(p, 0) }, slog.New(slog.DiscardHandler))
+	f.srv = Serve(f.server, model, 0, f.src.access, func(p peer.ID) error { return r.Check(p, 0) }, slog.New(slog.NewTextHandler(f.logs, nil)))
 	t.Cleanup(f.srv.Close)
 	for _, h := range []host.Host{f.joiner, f.stranger, f.other} {
 		connect(t, h, f.server)
@@ -271,4 +291,103 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("request %x parsed as %+v, which encodes differently", b, r)
 		}
 	})
+}
+
+// TestRefusedJoinChangesNothing: an unregistered peer, a wrong stage and an
+// oversized answer each fail Join with an error naming the server and the
+// reason, and leave the joiner's stage as it was.
+func TestRefusedJoinChangesNothing(t *testing.T) {
+	f := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st0, st1 := newStage(t, 0), newStage(t, 1)
+	before0, before1 := paramsOf(t, st0), paramsOf(t, st1)
+	server := f.server.ID().String()
+	for _, c := range []struct {
+		name    string
+		from    host.Host
+		st      *engine.Stage
+		limit   int64
+		refused bool
+		want    string
+	}{
+		{"unregistered peer", f.stranger, st0, 1 << 30, true, "not registered"},
+		{"wrong stage", f.joiner, st1, 1 << 30, true, "serves model 5 stage 0, not model 5 stage 1"},
+		{"over the limit", f.joiner, st0, 1000, false, "more than 1000 bytes"},
+	} {
+		_, err := Join(ctx, c.from, f.server.ID(), model, c.st, c.limit)
+		if err == nil || errors.Is(err, ErrRefused) != c.refused || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), server) {
+			t.Errorf("%s: %v; want an error naming %s and %q", c.name, err, server, c.want)
+		}
+	}
+	if !equal(before0, paramsOf(t, st0)) || !equal(before1, paramsOf(t, st1)) {
+		t.Fatal("a failed join changed the stage")
+	}
+	// The server logged the refusal with the peer and the reason.
+	found := false
+	for line := range strings.Lines(f.logs.String()) {
+		found = found || strings.Contains(line, "level=WARN") && strings.Contains(line, f.stranger.ID().String()) && strings.Contains(line, "not registered")
+	}
+	if !found {
+		t.Errorf("no warning naming the unregistered peer in the server's log:\n%s", f.logs)
+	}
+	mine := &locked{st: st0}
+	if err := AverageWith(ctx, f.stranger, f.server.ID(), model, 0, mine.access, 1<<30, 0.5); !errors.Is(err, ErrRefused) {
+		t.Fatalf("average with an unregistered peer: %v", err)
+	}
+	if !equal(before0, paramsOf(t, st0)) {
+		t.Fatal("a refused average changed the stage")
+	}
+}
+
+// TestSilentClientIsReset: a client that never finishes its request is
+// reset after the request timeout, and the server goes on serving.
+func TestSilentClientIsReset(t *testing.T) {
+	f := setup(t)
+	f.srv.RequestTimeout = 50 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := f.joiner.NewStream(ctx, f.server.ID(), Protocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Reset() //nolint:errcheck // test cleanup
+	if _, err := s.Write(Request{Model: model}.marshal()[:9]); err != nil {
+		t.Fatal(err)
+	}
+	var b [1]byte
+	if n, err := s.Read(b[:]); err == nil {
+		t.Fatalf("a silent client got %d bytes and no reset", n)
+	}
+	if _, err := Fetch(ctx, f.joiner, f.server.ID(), Request{Model: model, Selection: checkpoint.Params}, 1<<30); err != nil {
+		t.Fatalf("after a silent client the server no longer serves: %v", err)
+	}
+}
+
+func equal(a, b [][]float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func TestTruncateReason(t *testing.T) {
+	long := strings.Repeat("a", MaxReason-1) + "é and more"
+	got := truncate(long)
+	if len(got) != MaxReason-1 || !utf8.ValidString(got) {
+		t.Fatalf("truncated to %d bytes (valid UTF-8: %v), want %d", len(got), utf8.ValidString(got), MaxReason-1)
+	}
+	if short := "not registered"; truncate(short) != short {
+		t.Fatal("a short reason changed")
+	}
 }
