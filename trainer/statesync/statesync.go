@@ -56,6 +56,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -145,9 +146,12 @@ type Server struct {
 	// WriteTimeout bounds waiting for the stage (access) and writing the
 	// answer (a minute by default).
 	WriteTimeout time.Duration
-	// Seen answers "seen" queries (swarm.Worker.Seen); nil refuses them.
-	Seen func(mb uint64) bool
+	seen         atomic.Pointer[func(mb uint64) bool]
 }
+
+// SetSeen sets what answers "seen" queries (swarm.Worker.Seen); until it
+// is set they are refused. Safe while the server serves.
+func (s *Server) SetSeen(f func(mb uint64) bool) { s.seen.Store(&f) }
 
 // DefaultRequestTimeout is a Server's default bound on reading a request.
 const DefaultRequestTimeout = 10 * time.Second
@@ -200,12 +204,13 @@ func (s *Server) handle(st network.Stream) {
 		return
 	}
 	if req.Seen {
-		if s.Seen == nil {
+		seen := s.seen.Load()
+		if seen == nil || *seen == nil {
 			s.refuse(st, p, "this worker does not answer seen queries")
 			return
 		}
 		var ans byte
-		if s.Seen(req.Microbatch) {
+		if (*seen)(req.Microbatch) {
 			ans = 1
 		}
 		_, _ = st.Write([]byte{statusOK, ans})

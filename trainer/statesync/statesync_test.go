@@ -246,7 +246,7 @@ func TestRefusals(t *testing.T) {
 	if _, err := Seen(ctx, f.joiner, f.server.ID(), model, 0, 4); err == nil || !strings.Contains(err.Error(), "does not answer seen") {
 		t.Errorf("seen without a callback: %v", err)
 	}
-	f.srv.Seen = func(mb uint64) bool { return mb == 4 }
+	f.srv.SetSeen(func(mb uint64) bool { return mb == 4 })
 	for mb, want := range map[uint64]bool{4: true, 5: false} {
 		if got, err := Seen(ctx, f.joiner, f.server.ID(), model, 0, mb); err != nil || got != want {
 			t.Errorf("seen %d = %v, %v; want %v", mb, got, err, want)

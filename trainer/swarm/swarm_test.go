@@ -198,7 +198,7 @@ func (sw *testSwarm) start(h host.Host, s int, steps uint64, m int, mod func(*Co
 		t.Fatal(err)
 	}
 	srv := statesync.Serve(h, model, s, w.Access, func(p peer.ID) error { return w.Roster().Check(p, s) }, testLog(t))
-	srv.Seen = w.Seen
+	srv.SetSeen(w.Seen)
 	t.Cleanup(srv.Close)
 	if sw.join != nil {
 		sw.join(st)

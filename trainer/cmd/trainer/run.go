@@ -384,7 +384,7 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 	stopHeartbeats := startHeartbeats(ctx, hb, w, f.heartbeatEvery, log)
 	defer stopHeartbeats()
 	srv := statesync.Serve(h, f.model, f.stage, w.Access, func(p peer.ID) error { return w.Roster().Check(p, f.stage) }, log)
-	srv.Seen = w.Seen
+	srv.SetSeen(w.Seen)
 	defer srv.Close()
 	if f.join {
 		if err := joinReplica(ctx, h, w, f.model, st, log); err != nil {
