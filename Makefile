@@ -124,6 +124,13 @@ proto-gen: ## Regenerate Go code from proto/ (offline; see proto/README.md)
 proto-check: ## Regenerate and fail if the committed generated code differs
 	bash scripts/protocheck.sh
 
+ABIGEN_VERSION = v1.16.7
+
+contracts-gen: ## Recompile contracts/ShareAnchor.sol (pinned solc-js, offline after npm ci) and regenerate its Go bindings (abigen)
+	cd contracts && npm ci --no-audit --no-fund && node compile.js
+	GOFLAGS=-mod=mod go run github.com/ethereum/go-ethereum/cmd/abigen@$(ABIGEN_VERSION) --abi contracts/artifacts/ShareAnchor.abi \
+		--bin contracts/artifacts/ShareAnchor.bin --pkg bindings --type ShareAnchor --out x/anchor/bindings/share_anchor.go
+
 ###############################################################################
 ###                              Circuit keys                               ###
 ###############################################################################
@@ -178,5 +185,5 @@ help: ## List targets
 
 .DEFAULT_GOAL := build
 
-.PHONY: build trainer trainer-xla install clean test test-race test-cover lint format proto-gen proto-check \
+.PHONY: build trainer trainer-xla install clean test test-race test-cover lint format proto-gen proto-check contracts-gen \
 	keys localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer bench-swarm help

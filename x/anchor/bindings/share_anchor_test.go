@@ -157,3 +157,127 @@ func fill(rng *rand.Rand, b []byte) {
 		b[i] = byte(rng.Uint32())
 	}
 }
+
+// holders is a model's random balances and their tree.
+func holders(t *testing.T, rng *rand.Rand, model uint64, n int) ([]merkle.Balance, *merkle.Tree) {
+	t.Helper()
+	bs := make([]merkle.Balance, n)
+	for i := range bs {
+		h := make([]byte, 20)
+		fill(rng, h)
+		bs[i] = merkle.Balance{Holder: h, Amount: new(big.Int).SetUint64(rng.Uint64())}
+	}
+	tree, err := merkle.ModelTree(model, bs)
+	require.NoError(t, err)
+	return bs, tree
+}
+
+// idx are the ascending positions of the validators with these powers.
+func idx(vs []validator, powers ...uint64) []int {
+	var out []int
+	for i, v := range vs {
+		for _, p := range powers {
+			if v.power == p {
+				out = append(out, i)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func proof32(p []merkle.Hash) [][32]byte {
+	out := make([][32]byte, len(p))
+	for i, h := range p {
+		out[i] = h
+	}
+	return out
+}
+
+// TestCheckpointsAndShareProofs: a checkpoint signed by more than 2/3 of
+// the power is accepted and a real holder's balance verifies against it; a
+// wrong balance, too little power, a forged, repeated or out-of-order
+// signature, a replayed height, and the old set after a validator-set change
+// are all refused.
+func TestCheckpointsAndShareProofs(t *testing.T) {
+	vs := validators(t, 10, 20, 30, 40) // total 100: > 66.67 needed
+	e := deploy(t, vs)
+	rng := rand.New(rand.NewPCG(3, 4))
+	call := &bind.CallOpts{}
+
+	// Two models; the checkpoint's models tree holds both roots.
+	bs7, tree7 := holders(t, rng, 7, 37)
+	_, tree9 := holders(t, rng, 9, 5)
+	models := merkle.Build([]merkle.Hash{merkle.ModelLeaf(7, tree7.Root()), merkle.ModelLeaf(9, tree9.Root())})
+	root := models.Root()
+	_, _, signers := set(vs)
+	valset, err := anchortypes.ValsetHash(signers)
+	require.NoError(t, err)
+	digest := anchortypes.CheckpointHash(chainID, 100, root, valset)
+
+	// Refused: 10+20+30 = 60 of 100 is not more than 2/3.
+	require.False(t, e.submit(t, 100, root, vs, sign(t, vs, idx(vs, 10, 20, 30), digest)), "60 of 100 power accepted")
+	// Refused: a signature repeated to count twice, or out of order.
+	big40 := idx(vs, 40)[0]
+	dup := sign(t, vs, []int{big40, big40}, digest)
+	require.False(t, e.submit(t, 100, root, vs, dup), "a repeated signature counted twice")
+	enough := idx(vs, 30, 40)
+	require.False(t, e.submit(t, 100, root, vs, sign(t, vs, []int{enough[1], enough[0]}, digest)), "signatures out of order accepted")
+	// Refused: forged (a key outside the set signs at a member's index).
+	outsider := validators(t, 1)
+	p30 := idx(vs, 30)[0]
+	forged := sign(t, vs, enough, digest)
+	fake := sign(t, outsider, []int{0}, digest)[0]
+	for k := range forged {
+		if forged[k].Index.Int64() == int64(p30) {
+			fake.Index = forged[k].Index
+			forged[k] = fake // the outsider signs in the 30-power member's place
+		}
+	}
+	require.False(t, e.submit(t, 100, root, vs, forged), "a forged signature accepted")
+	// Refused: signed for another root.
+	require.False(t, e.submit(t, 100, root, vs, sign(t, vs, enough, anchortypes.CheckpointHash(chainID, 100, merkle.Hash{1}, valset))), "a signature of another checkpoint accepted")
+	last, err := e.contract.LastHeight(call)
+	require.NoError(t, err)
+	require.Zero(t, last)
+
+	// Accepted: 30+40 = 70.
+	require.True(t, e.submit(t, 100, root, vs, sign(t, vs, enough, digest)))
+	got, err := e.contract.ModelsRoot(call)
+	require.NoError(t, err)
+	require.Equal(t, [32]byte(root), got)
+
+	// A real holder's balance verifies; a wrong balance, holder or model does not.
+	modelProof, err := models.Proof(0)
+	require.NoError(t, err)
+	for _, i := range []int{0, 17, 36} {
+		hp, err := tree7.Proof(i)
+		require.NoError(t, err)
+		ok, err := e.contract.VerifyShares(call, 7, bs7[i].Holder, bs7[i].Amount, proof32(hp), tree7.Root(), proof32(modelProof))
+		require.NoError(t, err)
+		require.True(t, ok, "holder %d", i)
+		wrong := new(big.Int).Add(bs7[i].Amount, big.NewInt(1))
+		ok, err = e.contract.VerifyShares(call, 7, bs7[i].Holder, wrong, proof32(hp), tree7.Root(), proof32(modelProof))
+		require.NoError(t, err)
+		require.False(t, ok, "a wrong balance verified")
+		ok, err = e.contract.VerifyShares(call, 9, bs7[i].Holder, bs7[i].Amount, proof32(hp), tree7.Root(), proof32(modelProof))
+		require.NoError(t, err)
+		require.False(t, ok, "model 7's balance verified as model 9's")
+	}
+
+	// Replayed: the same height again.
+	require.False(t, e.submit(t, 100, root, vs, sign(t, vs, enough, digest)), "a replayed checkpoint accepted")
+
+	// A validator-set change: checkpoint 200 hands over to a new set; then the
+	// old set cannot sign, the new one can.
+	next := validators(t, 5, 5, 5)
+	_, _, nextSigners := set(next)
+	nextHash, err := anchortypes.ValsetHash(nextSigners)
+	require.NoError(t, err)
+	require.True(t, e.submit(t, 200, root, next, sign(t, vs, enough, anchortypes.CheckpointHash(chainID, 200, root, nextHash))))
+	cur, err := e.contract.CurrentValset(call)
+	require.NoError(t, err)
+	require.Equal(t, [32]byte(nextHash), cur)
+	require.False(t, e.submit(t, 300, root, vs, sign(t, vs, []int{0, 1, 2, 3}, anchortypes.CheckpointHash(chainID, 300, root, valset))), "the stale set signed a checkpoint")
+	require.True(t, e.submit(t, 300, root, next, sign(t, next, []int{0, 1, 2}, anchortypes.CheckpointHash(chainID, 300, root, nextHash))))
+}
