@@ -87,9 +87,11 @@ test-cover: ## Run all tests with coverage into coverage.out
 ###                                  Lint                                   ###
 ###############################################################################
 
-# Go files we own, NUL-separated: generated protobuf code is excluded (protocgen.sh writes it).
-FIND_GO_SRC = find . -type d \( -name build -o -name .localnet -o -name .bench -o -name .git \) -prune -o \
-	-type f -name '*.go' -not -name '*.pb.go' -not -name '*.pb.gw.go' -not -name '*.pulsar.go' -print0
+# Go files we own, NUL-separated: generated protobuf code (protocgen.sh) and contract bindings
+# (abigen, make contracts-gen) are excluded.
+FIND_GO_SRC = find . -type d \( -name build -o -name .localnet -o -name .bench -o -name .git -o -name node_modules \) -prune -o \
+	-type f -name '*.go' -not -name '*.pb.go' -not -name '*.pb.gw.go' -not -name '*.pulsar.go' \
+	-not -path './x/anchor/bindings/share_anchor.go' -print0
 
 $(TOOLSDIR)/gofumpt: tools/go.mod tools/go.sum
 	@mkdir -p $(TOOLSDIR)
