@@ -9,6 +9,7 @@ import (
 	"sort"
 	"testing"
 
+	ethereum "github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -55,9 +56,10 @@ func set(vs []validator) (addrs []common.Address, powers []uint64, signers []anc
 
 // env is a simulated Ethereum chain with the anchor deployed.
 type env struct {
-	backend  *simulated.Backend
-	auth     *bind.TransactOpts
-	contract *bindings.ShareAnchor
+	contractAddr common.Address
+	backend      *simulated.Backend
+	auth         *bind.TransactOpts
+	contract     *bindings.ShareAnchor
 }
 
 func deploy(t *testing.T, vs []validator) *env {
@@ -72,13 +74,13 @@ func deploy(t *testing.T, vs []validator) *env {
 	auth, err := bind.NewKeyedTransactorWithChainID(deployer, chain)
 	require.NoError(t, err)
 	addrs, powers, _ := set(vs)
-	_, tx, contract, err := bindings.DeployShareAnchor(auth, backend.Client(), chainID, addrs, powers)
+	addr, tx, contract, err := bindings.DeployShareAnchor(auth, backend.Client(), chainID, addrs, powers)
 	require.NoError(t, err)
 	backend.Commit()
 	rcpt, err := bind.WaitMined(context.Background(), backend.Client(), tx)
 	require.NoError(t, err)
 	require.Equal(t, types.ReceiptStatusSuccessful, rcpt.Status)
-	return &env{backend: backend, auth: auth, contract: contract}
+	return &env{contractAddr: addr, backend: backend, auth: auth, contract: contract}
 }
 
 // sign has the validators at idx sign a checkpoint.
@@ -280,4 +282,63 @@ func TestCheckpointsAndShareProofs(t *testing.T) {
 	require.Equal(t, [32]byte(nextHash), cur)
 	require.False(t, e.submit(t, 300, root, vs, sign(t, vs, []int{0, 1, 2, 3}, anchortypes.CheckpointHash(chainID, 300, root, valset))), "the stale set signed a checkpoint")
 	require.True(t, e.submit(t, 300, root, next, sign(t, next, []int{0, 1, 2}, anchortypes.CheckpointHash(chainID, 300, root, nextHash))))
+}
+
+// TestGas measures (and logs, for scripts/bench-anchor.sh) the gas of
+// submitCheckpoint with 4 and 100 validators, all signing, and of
+// verifyShares for a holder among 100,000 (a 17-level proof); it checks
+// only that each call succeeds.
+func TestGas(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{4, 100} {
+		powers := make([]uint64, n)
+		for i := range powers {
+			powers[i] = 1 + rng.Uint64N(1000)
+		}
+		vs := validators(t, powers...)
+		e := deploy(t, vs)
+		_, _, signers := set(vs)
+		valset, err := anchortypes.ValsetHash(signers)
+		require.NoError(t, err)
+		all := make([]int, n)
+		for i := range all {
+			all[i] = i
+		}
+		root := merkle.Hash{7}
+		addrs, pw, _ := set(vs)
+		opts := *e.auth
+		opts.GasLimit = 16_000_000 // the simulated chain caps a transaction at 2^24
+		tx, err := e.contract.SubmitCheckpoint(&opts, 1, root, addrs, pw, sign(t, vs, all, anchortypes.CheckpointHash(chainID, 1, root, valset)))
+		require.NoError(t, err)
+		e.backend.Commit()
+		rcpt, err := bind.WaitMined(context.Background(), e.backend.Client(), tx)
+		require.NoError(t, err)
+		require.Equal(t, types.ReceiptStatusSuccessful, rcpt.Status)
+		t.Logf("gas submitCheckpoint validators=%d signatures=%d gas=%d", n, n, rcpt.GasUsed)
+	}
+	// verifyShares of one holder among 100,000: its gas as a transaction's
+	// would be (eth_estimateGas of the view call).
+	vs := validators(t, 1)
+	e := deploy(t, vs)
+	bs, tree := holders(t, rng, 3, 100_000)
+	models := merkle.Build([]merkle.Hash{merkle.ModelLeaf(3, tree.Root())})
+	_, _, signers := set(vs)
+	valset, err := anchortypes.ValsetHash(signers)
+	require.NoError(t, err)
+	require.True(t, e.submit(t, 1, models.Root(), vs, sign(t, vs, []int{0}, anchortypes.CheckpointHash(chainID, 1, models.Root(), valset))))
+	hp, err := tree.Proof(12345)
+	require.NoError(t, err)
+	mp, err := models.Proof(0)
+	require.NoError(t, err)
+	ok, err := e.contract.VerifyShares(&bind.CallOpts{}, 3, bs[12345].Holder, bs[12345].Amount, proof32(hp), tree.Root(), proof32(mp))
+	require.NoError(t, err)
+	require.True(t, ok)
+	parsed, err := bindings.ShareAnchorMetaData.GetAbi()
+	require.NoError(t, err)
+	data, err := parsed.Pack("verifyShares", uint64(3), bs[12345].Holder, bs[12345].Amount, proof32(hp), [32]byte(tree.Root()), proof32(mp))
+	require.NoError(t, err)
+	to := e.contractAddr
+	gas, err := e.backend.Client().EstimateGas(context.Background(), ethereum.CallMsg{To: &to, Data: data})
+	require.NoError(t, err)
+	t.Logf("gas verifyShares holders=100000 proof=%d gas=%d", len(hp), gas)
 }
