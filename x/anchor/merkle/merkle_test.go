@@ -2,6 +2,7 @@ package merkle
 
 import (
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -74,5 +75,24 @@ func TestModelTreeSortsByHolder(t *testing.T) {
 	again, _ := ModelTree(4, []Balance{bs[2], bs[0], bs[1]})
 	if tree.Root() != again.Root() || bs[0].Holder[0] != 1 {
 		t.Fatal("the root depends on the input order")
+	}
+}
+
+// BenchmarkModelTree builds a model's tree from 1,000 and 100,000 balances:
+// what a full rebuild at checkpoint time costs (leaves, sort, levels).
+func BenchmarkModelTree(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		bs := make([]Balance, n)
+		for i := range bs {
+			h := keccak([]byte{byte(i), byte(i >> 8), byte(i >> 16)})
+			bs[i] = Balance{Holder: h[:20], Amount: big.NewInt(int64(i) + 1)}
+		}
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := ModelTree(1, bs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
