@@ -163,6 +163,7 @@ bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas, tile c
 	bash scripts/bench-circuits.sh
 	bash scripts/bench-trainer.sh
 	bash scripts/bench-swarm.sh
+	bash scripts/bench-anchor.sh
 
 bench-revenue: ## Only the x/shares revenue gas with 10 / 1,000 / 100,000 holders
 	bash scripts/bench-revenue.sh
@@ -172,6 +173,9 @@ bench-circuits: ## Only the tile circuits (K 256/1024/4096 × T 4/16: setup, pro
 	bash scripts/bench-circuits.sh
 
 # BENCH_TRAINER_STEPS (800) scales the training runs; BENCH_NO_DOCS=1 leaves docs/ alone.
+bench-anchor: ## Only the Ethereum anchor: contract gas (4 / 100 validators, verifyShares) and share-tree rebuild time
+	bash scripts/bench-anchor.sh
+
 bench-swarm: ## Only the libp2p swarm: 4 stages over 80 Mbit/50 ms, compressed vs raw vs in-process, overhead, recovery (~5 min)
 	bash scripts/bench-swarm.sh
 
@@ -188,4 +192,4 @@ help: ## List targets
 .DEFAULT_GOAL := build
 
 .PHONY: build trainer trainer-xla install clean test test-race test-cover lint format proto-gen proto-check contracts-gen \
-	keys localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer bench-swarm help
+	keys localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer bench-swarm bench-anchor help
