@@ -5,7 +5,8 @@
 #     chain, the committed bytecode);
 #   - the full rebuild of one model's share tree at 1,000 and 100,000 holders
 #     (x/anchor/merkle BenchmarkModelTree: leaves, sort, levels; reading balances from the store is
-#     not included).
+#     not included), and one changed balance in the incremental tree of 100,000 holders
+#     (BenchmarkTreapUpdate).
 # Still to come with the x/anchor module: the EndBlock cost of a checkpoint at 1,000 and 100,000 holders.
 #
 # Environment: BENCH_NO_DOCS=1 prints only.
@@ -20,6 +21,8 @@ log "gas (TestGas)"
 go test ./x/anchor/bindings -run '^TestGas$' -count=1 -v >"$tmp/gas.txt" 2>&1 || { cat "$tmp/gas.txt" >&2; die "TestGas failed"; }
 log "tree rebuild (BenchmarkModelTree)"
 go test ./x/anchor/merkle -run '^$' -bench BenchmarkModelTree -benchtime 5x -count=1 >"$tmp/tree.txt" 2>&1 || { cat "$tmp/tree.txt" >&2; die "BenchmarkModelTree failed"; }
+log "incremental update (BenchmarkTreapUpdate)"
+go test ./x/anchor/merkle -run '^$' -bench BenchmarkTreapUpdate -benchtime 20000x -count=1 >"$tmp/treap.txt" 2>&1 || { cat "$tmp/treap.txt" >&2; die "BenchmarkTreapUpdate failed"; }
 
 gas() { sed -n "s/.*gas $1.* gas=\([0-9]*\).*/\1/p" "$tmp/gas.txt" | head -n 1; }
 g4=$(gas 'submitCheckpoint validators=4 ')
@@ -45,6 +48,7 @@ entry="$tmp/entry.md"
   echo "| --- | --- |"
   echo "| 1,000 holders | $(ms 1000) |"
   echo "| 100,000 holders | $(ms 100000) |"
+  echo "| one changed balance in a 100,000-holder merkle.Treap (incremental) | $(awk '$1 ~ /^BenchmarkTreapUpdate/ { printf "%.4f", $3 / 1e6 }' "$tmp/treap.txt") |"
   echo
   echo "The rebuild excludes reading the balances from the store; the EndBlock cost of a checkpoint comes with the x/anchor module."
   echo

@@ -342,3 +342,30 @@ func TestGas(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("gas verifyShares holders=100000 proof=%d gas=%d", len(hp), gas)
 }
+
+// TestTreapProofsVerifyOnChain: proofs from the incremental share tree
+// (merkle.Treap, any shape) verify in the contract unchanged.
+func TestTreapProofsVerifyOnChain(t *testing.T) {
+	vs := validators(t, 1)
+	e := deploy(t, vs)
+	rng := rand.New(rand.NewPCG(11, 12))
+	bs, _ := holders(t, rng, 4, 64)
+	tr := merkle.NewTreap(4)
+	for _, b := range bs {
+		require.NoError(t, tr.Set(b.Holder, b.Amount))
+	}
+	models := merkle.Build([]merkle.Hash{merkle.ModelLeaf(4, tr.Root())})
+	_, _, signers := set(vs)
+	valset, err := anchortypes.ValsetHash(signers)
+	require.NoError(t, err)
+	require.True(t, e.submit(t, 1, models.Root(), vs, sign(t, vs, []int{0}, anchortypes.CheckpointHash(chainID, 1, models.Root(), valset))))
+	mp, err := models.Proof(0)
+	require.NoError(t, err)
+	for _, b := range bs[:10] {
+		_, hp, err := tr.Proof(b.Holder)
+		require.NoError(t, err)
+		ok, err := e.contract.VerifyShares(&bind.CallOpts{}, 4, b.Holder, b.Amount, proof32(hp), tr.Root(), proof32(mp))
+		require.NoError(t, err)
+		require.True(t, ok, "holder %x", b.Holder)
+	}
+}

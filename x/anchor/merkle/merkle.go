@@ -18,9 +18,14 @@
 // sibling hashes, bottom up, without left/right bits. The prefixes keep a
 // leaf from being read as an inner node or as the other kind of leaf.
 //
-// Leaves are ordered by holder bytes (models by id), paired level by level;
-// a level with an odd count passes its last node up unchanged. The root of
-// no leaves is the zero hash.
+// Two tree shapes share these hashes. Build/ModelTree pair leaves ordered
+// by holder bytes (models by id) level by level, a level with an odd count
+// passing its last node up unchanged: a full rebuild, used for the models
+// tree and as the reference. Treap keeps a model's holders up to date one
+// change at a time (O(log n) per changed holder; its shape depends only on
+// the holders). Because inner nodes hash a sorted pair, a proof is the
+// sibling list for either shape and Verify (like the contract) needs no
+// shape. The root of no leaves is the zero hash.
 package merkle
 
 import (
