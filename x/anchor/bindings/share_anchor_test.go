@@ -45,11 +45,11 @@ func validators(t *testing.T, powers ...uint64) []validator {
 	return vs
 }
 
-func set(vs []validator) (addrs []common.Address, powers []uint64, signers []anchortypes.Signer) {
+func set(vs []validator) (addrs []common.Address, powers []uint64, signers []anchortypes.EthSigner) {
 	for _, v := range vs {
 		addrs = append(addrs, v.addr())
 		powers = append(powers, v.power)
-		signers = append(signers, anchortypes.Signer{Address: v.addr(), Power: v.power})
+		signers = append(signers, anchortypes.EthSigner{Address: v.addr(), Power: v.power})
 	}
 	return
 }
@@ -354,7 +354,9 @@ func TestTreapProofsVerifyOnChain(t *testing.T) {
 	for _, b := range bs {
 		require.NoError(t, tr.Set(b.Holder, b.Amount))
 	}
-	models := merkle.Build([]merkle.Hash{merkle.ModelLeaf(4, tr.Root())})
+	trRoot, err := tr.Root()
+	require.NoError(t, err)
+	models := merkle.Build([]merkle.Hash{merkle.ModelLeaf(4, trRoot)})
 	_, _, signers := set(vs)
 	valset, err := anchortypes.ValsetHash(signers)
 	require.NoError(t, err)
@@ -364,7 +366,7 @@ func TestTreapProofsVerifyOnChain(t *testing.T) {
 	for _, b := range bs[:10] {
 		_, hp, err := tr.Proof(b.Holder)
 		require.NoError(t, err)
-		ok, err := e.contract.VerifyShares(&bind.CallOpts{}, 4, b.Holder, b.Amount, proof32(hp), tr.Root(), proof32(mp))
+		ok, err := e.contract.VerifyShares(&bind.CallOpts{}, 4, b.Holder, b.Amount, proof32(hp), trRoot, proof32(mp))
 		require.NoError(t, err)
 		require.True(t, ok, "holder %x", b.Holder)
 	}

@@ -2,6 +2,7 @@ package merkle
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/big"
 )
@@ -20,35 +21,65 @@ import (
 // two inputs, a proof is just the sibling hashes from the holder's node to
 // the root, and Verify — like ShareAnchor.verifyShares — folds them without
 // knowing the shape. The root of no holders is the zero hash.
+//
+// Nodes live in a NodeStore: in memory (NewTreap) or in the chain's KV store
+// (x/anchor's keeper), one entry per holder, each with its children's keys
+// and subtree hashes so that a change reads and writes one path only.
 type Treap struct {
 	model uint64
-	root  *tnode
-	size  int
+	store NodeStore
 }
 
-type tnode struct {
-	holder      []byte
-	prio        Hash
-	leaf        Hash
-	left, right *tnode
-	hash        Hash
+// TreapNode is one holder's node.
+type TreapNode struct {
+	Holder  []byte
+	Balance *big.Int
+	Leaf    Hash
+	// Left and Right are the children's holder keys (nil: none); LeftHash and
+	// RightHash their subtree hashes.
+	Left, Right         []byte
+	LeftHash, RightHash Hash
+	Hash                Hash
 }
 
-// NewTreap is the empty tree of model.
-func NewTreap(model uint64) *Treap { return &Treap{model: model} }
+// NodeStore keeps a treap's nodes by holder and its root key and size.
+type NodeStore interface {
+	// Node returns holder's node, or an error wrapping ErrNotFound.
+	Node(holder []byte) (*TreapNode, error)
+	SetNode(n *TreapNode) error
+	DeleteNode(holder []byte) error
+	// Meta is the root node's holder key (nil when empty) and the size.
+	Meta() (root []byte, size uint64, err error)
+	SetMeta(root []byte, size uint64) error
+}
+
+// NewTreap is an empty tree of model, in memory.
+func NewTreap(model uint64) *Treap { return &Treap{model: model, store: NewMemStore()} }
+
+// OpenTreap is model's tree over store.
+func OpenTreap(model uint64, store NodeStore) *Treap { return &Treap{model: model, store: store} }
 
 // Len is the number of holders.
-func (t *Treap) Len() int { return t.size }
-
-// Root is the tree's root.
-func (t *Treap) Root() Hash { return hashOf(t.root) }
-
-func hashOf(n *tnode) Hash {
-	if n == nil {
-		return Hash{}
-	}
-	return n.hash
+func (t *Treap) Len() (int, error) {
+	_, n, err := t.store.Meta()
+	return int(n), err
 }
+
+// Root is the tree's root hash.
+func (t *Treap) Root() (Hash, error) {
+	root, _, err := t.store.Meta()
+	if err != nil || root == nil {
+		return Hash{}, err
+	}
+	n, err := t.store.Node(root)
+	if err != nil {
+		return Hash{}, fmt.Errorf("merkle: root node: %w", err)
+	}
+	return n.Hash, nil
+}
+
+// Get is holder's node, or an error wrapping ErrNotFound.
+func (t *Treap) Get(holder []byte) (*TreapNode, error) { return t.store.Node(holder) }
 
 // combine is Node with the empty hash as the identity.
 func combine(a, b Hash) Hash {
@@ -61,120 +92,238 @@ func combine(a, b Hash) Hash {
 	return Node(a, b)
 }
 
-func (n *tnode) rehash() { n.hash = combine(combine(hashOf(n.left), n.leaf), hashOf(n.right)) }
+func (n *TreapNode) rehash() { n.Hash = combine(combine(n.LeftHash, n.Leaf), n.RightHash) }
+
+func (n *TreapNode) setLeft(c *TreapNode) {
+	n.Left, n.LeftHash = keyOf(c), hashOf(c)
+}
+
+func (n *TreapNode) setRight(c *TreapNode) {
+	n.Right, n.RightHash = keyOf(c), hashOf(c)
+}
+
+func keyOf(n *TreapNode) []byte {
+	if n == nil {
+		return nil
+	}
+	return n.Holder
+}
+
+func hashOf(n *TreapNode) Hash {
+	if n == nil {
+		return Hash{}
+	}
+	return n.Hash
+}
 
 // Set sets holder's balance; a zero balance removes the holder.
 func (t *Treap) Set(holder []byte, amount *big.Int) error {
-	if amount != nil && amount.Sign() == 0 {
-		t.root = t.remove(t.root, holder)
-		return nil
-	}
-	leaf, err := Leaf(t.model, holder, amount)
+	root, size, err := t.store.Meta()
 	if err != nil {
 		return err
 	}
-	n := &tnode{holder: append([]byte(nil), holder...), prio: keccak(holder), leaf: leaf}
-	t.root = t.insert(t.root, n)
-	return nil
+	o := &op{store: t.store, nodes: map[string]*TreapNode{}, size: size}
+	var top *TreapNode
+	if amount != nil && amount.Sign() == 0 {
+		top, err = o.remove(root, holder)
+	} else {
+		leaf, lerr := Leaf(t.model, holder, amount)
+		if lerr != nil {
+			return lerr
+		}
+		x := &TreapNode{Holder: append([]byte(nil), holder...), Balance: new(big.Int).Set(amount), Leaf: leaf}
+		top, err = o.insert(root, x)
+	}
+	if err != nil {
+		return err
+	}
+	return o.flush(keyOf(top))
 }
 
-func (t *Treap) insert(n, x *tnode) *tnode {
-	if n == nil {
-		x.rehash()
-		t.size++
-		return x
+// op is one update: the nodes it read or wrote, written back at the end.
+type op struct {
+	store   NodeStore
+	nodes   map[string]*TreapNode
+	dirty   []*TreapNode
+	deleted [][]byte
+	size    uint64
+}
+
+func (o *op) get(k []byte) (*TreapNode, error) {
+	if n, ok := o.nodes[string(k)]; ok {
+		return n, nil
 	}
-	switch c := bytes.Compare(x.holder, n.holder); {
+	n, err := o.store.Node(k)
+	if err != nil {
+		return nil, fmt.Errorf("merkle: node %x: %w", k, err)
+	}
+	o.nodes[string(k)] = n
+	return n, nil
+}
+
+// put rehashes n and marks it for writing.
+func (o *op) put(n *TreapNode) *TreapNode {
+	n.rehash()
+	o.nodes[string(n.Holder)] = n
+	o.dirty = append(o.dirty, n)
+	return n
+}
+
+func (o *op) flush(root []byte) error {
+	gone := map[string]bool{}
+	for _, k := range o.deleted {
+		gone[string(k)] = true
+		if err := o.store.DeleteNode(k); err != nil {
+			return err
+		}
+	}
+	written := map[string]bool{}
+	for _, n := range o.dirty {
+		k := string(n.Holder)
+		if gone[k] || written[k] {
+			continue
+		}
+		written[k] = true
+		if err := o.store.SetNode(n); err != nil {
+			return err
+		}
+	}
+	return o.store.SetMeta(root, o.size)
+}
+
+func (o *op) insert(k []byte, x *TreapNode) (*TreapNode, error) {
+	if k == nil {
+		o.size++
+		return o.put(x), nil
+	}
+	n, err := o.get(k)
+	if err != nil {
+		return nil, err
+	}
+	switch c := bytes.Compare(x.Holder, n.Holder); {
 	case c == 0:
-		n.leaf = x.leaf
+		n.Leaf, n.Balance = x.Leaf, x.Balance
 	case c < 0:
-		n.left = t.insert(n.left, x)
-		if higher(n.left, n) {
-			n = rotateRight(n)
+		l, err := o.insert(n.Left, x)
+		if err != nil {
+			return nil, err
+		}
+		n.setLeft(l)
+		if higher(l, n) {
+			n.Left, n.LeftHash = l.Right, l.RightHash
+			l.setRight(o.put(n))
+			n = l
 		}
 	default:
-		n.right = t.insert(n.right, x)
-		if higher(n.right, n) {
-			n = rotateLeft(n)
+		r, err := o.insert(n.Right, x)
+		if err != nil {
+			return nil, err
+		}
+		n.setRight(r)
+		if higher(r, n) {
+			n.Right, n.RightHash = r.Left, r.LeftHash
+			r.setLeft(o.put(n))
+			n = r
 		}
 	}
-	n.rehash()
-	return n
+	return o.put(n), nil
 }
 
-func (t *Treap) remove(n *tnode, holder []byte) *tnode {
-	if n == nil {
-		return nil
+func (o *op) remove(k, holder []byte) (*TreapNode, error) {
+	if k == nil {
+		return nil, nil // not a holder: nothing to remove
 	}
-	switch c := bytes.Compare(holder, n.holder); {
+	n, err := o.get(k)
+	if err != nil {
+		return nil, err
+	}
+	switch c := bytes.Compare(holder, n.Holder); {
 	case c < 0:
-		n.left = t.remove(n.left, holder)
+		l, err := o.remove(n.Left, holder)
+		if err != nil {
+			return nil, err
+		}
+		n.setLeft(l)
 	case c > 0:
-		n.right = t.remove(n.right, holder)
+		r, err := o.remove(n.Right, holder)
+		if err != nil {
+			return nil, err
+		}
+		n.setRight(r)
 	default:
-		t.size--
-		return merge(n.left, n.right)
+		o.size--
+		o.deleted = append(o.deleted, n.Holder)
+		return o.merge(n.Left, n.Right)
 	}
-	n.rehash()
-	return n
+	return o.put(n), nil
 }
 
-// merge joins two treaps, every key of a below every key of b.
-func merge(a, b *tnode) *tnode {
+// merge joins two subtrees, every key of a below every key of b.
+func (o *op) merge(ak, bk []byte) (*TreapNode, error) {
 	switch {
-	case a == nil:
-		return b
-	case b == nil:
-		return a
-	case higher(a, b):
-		a.right = merge(a.right, b)
-		a.rehash()
-		return a
-	default:
-		b.left = merge(a, b.left)
-		b.rehash()
-		return b
+	case ak == nil && bk == nil:
+		return nil, nil
+	case ak == nil:
+		return o.get(bk)
+	case bk == nil:
+		return o.get(ak)
 	}
+	a, err := o.get(ak)
+	if err != nil {
+		return nil, err
+	}
+	b, err := o.get(bk)
+	if err != nil {
+		return nil, err
+	}
+	if higher(a, b) {
+		r, err := o.merge(a.Right, bk)
+		if err != nil {
+			return nil, err
+		}
+		a.setRight(r)
+		return o.put(a), nil
+	}
+	l, err := o.merge(ak, b.Left)
+	if err != nil {
+		return nil, err
+	}
+	b.setLeft(l)
+	return o.put(b), nil
 }
 
-// higher orders priorities; holders are distinct, so ties cannot happen
-// unless keccak256 collides.
-func higher(a, b *tnode) bool { return bytes.Compare(a.prio[:], b.prio[:]) > 0 }
-
-func rotateRight(n *tnode) *tnode {
-	l := n.left
-	n.left = l.right
-	n.rehash()
-	l.right = n
-	return l // rehashed by the caller
+// higher orders priorities keccak256(holder); holders are distinct, so ties
+// cannot happen unless keccak256 collides.
+func higher(a, b *TreapNode) bool {
+	pa, pb := keccak(a.Holder), keccak(b.Holder)
+	return bytes.Compare(pa[:], pb[:]) > 0
 }
 
-func rotateLeft(n *tnode) *tnode {
-	r := n.right
-	n.right = r.left
-	n.rehash()
-	r.left = n
-	return r
-}
-
-// Proof is holder's leaf and the sibling hashes from its node to the root.
-func (t *Treap) Proof(holder []byte) (Hash, []Hash, error) {
-	var path []*tnode
-	n := t.root
-	for n != nil {
+// Proof is holder's node and the sibling hashes from it to the root.
+func (t *Treap) Proof(holder []byte) (*TreapNode, []Hash, error) {
+	k, _, err := t.store.Meta()
+	if err != nil {
+		return nil, nil, err
+	}
+	var path []*TreapNode
+	var n *TreapNode
+	for k != nil {
+		if n, err = t.store.Node(k); err != nil {
+			return nil, nil, fmt.Errorf("merkle: node %x: %w", k, err)
+		}
 		path = append(path, n)
-		c := bytes.Compare(holder, n.holder)
+		c := bytes.Compare(holder, n.Holder)
 		if c == 0 {
 			break
 		}
 		if c < 0 {
-			n = n.left
+			k = n.Left
 		} else {
-			n = n.right
+			k = n.Right
 		}
 	}
-	if n == nil {
-		return Hash{}, nil, fmt.Errorf("%w: holder %x", ErrNotFound, holder)
+	if k == nil {
+		return nil, nil, fmt.Errorf("%w: holder %x", ErrNotFound, holder)
 	}
 	var proof []Hash
 	add := func(h Hash) {
@@ -183,18 +332,61 @@ func (t *Treap) Proof(holder []byte) (Hash, []Hash, error) {
 		}
 	}
 	// Inside the holder's node: leaf with left, then with right.
-	add(hashOf(n.left))
-	add(hashOf(n.right))
+	add(n.LeftHash)
+	add(n.RightHash)
 	// Up the path: as a left child the parent adds its leaf, then its right
 	// subtree; as a right child, its left subtree combined with its leaf.
 	for i := len(path) - 2; i >= 0; i-- {
 		p, child := path[i], path[i+1]
-		if p.left == child {
-			add(p.leaf)
-			add(hashOf(p.right))
+		if bytes.Equal(p.Left, child.Holder) {
+			add(p.Leaf)
+			add(p.RightHash)
 		} else {
-			add(combine(hashOf(p.left), p.leaf))
+			add(combine(p.LeftHash, p.Leaf))
 		}
 	}
-	return n.leaf, proof, nil
+	return n, proof, nil
 }
+
+// MemStore is a NodeStore in memory.
+type MemStore struct {
+	nodes map[string]*TreapNode
+	root  []byte
+	size  uint64
+}
+
+// NewMemStore is an empty MemStore.
+func NewMemStore() *MemStore { return &MemStore{nodes: map[string]*TreapNode{}} }
+
+// Node implements NodeStore.
+func (m *MemStore) Node(holder []byte) (*TreapNode, error) {
+	n, ok := m.nodes[string(holder)]
+	if !ok {
+		return nil, fmt.Errorf("%w: holder %x", ErrNotFound, holder)
+	}
+	return n, nil
+}
+
+// SetNode implements NodeStore.
+func (m *MemStore) SetNode(n *TreapNode) error {
+	m.nodes[string(n.Holder)] = n
+	return nil
+}
+
+// DeleteNode implements NodeStore.
+func (m *MemStore) DeleteNode(holder []byte) error {
+	delete(m.nodes, string(holder))
+	return nil
+}
+
+// Meta implements NodeStore.
+func (m *MemStore) Meta() ([]byte, uint64, error) { return m.root, m.size, nil }
+
+// SetMeta implements NodeStore.
+func (m *MemStore) SetMeta(root []byte, size uint64) error {
+	m.root, m.size = root, size
+	return nil
+}
+
+// IsNotFound reports whether err says a holder or node is missing.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

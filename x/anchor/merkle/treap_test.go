@@ -1,7 +1,9 @@
 package merkle
 
 import (
+	"errors"
 	"math/big"
+	"strings"
 	"math/rand/v2"
 	"testing"
 )
@@ -58,20 +60,22 @@ func TestTreapIsCanonical(t *testing.T) {
 			}
 		}
 	}
-	if a.Root() != b.Root() || a.Len() != len(final) || b.Len() != len(final) {
-		t.Fatalf("roots %x / %x, sizes %d / %d / %d: the tree depends on history", a.Root(), b.Root(), a.Len(), b.Len(), len(final))
+	ra, rb := mustRoot(t, a), mustRoot(t, b)
+	la, lb := mustLen(t, a), mustLen(t, b)
+	if ra != rb || la != len(final) || lb != len(final) {
+		t.Fatalf("roots %x / %x, sizes %d / %d / %d: the tree depends on history", ra, rb, la, lb, len(final))
 	}
 	for h, v := range final {
-		leaf, proof, err := a.Proof([]byte(h))
+		node, proof, err := a.Proof([]byte(h))
 		if err != nil {
 			t.Fatal(err)
 		}
 		want, _ := Leaf(5, []byte(h), big.NewInt(v))
-		if leaf != want || !Verify(a.Root(), leaf, proof) {
+		if node.Leaf != want || node.Balance.Int64() != v || !Verify(ra, node.Leaf, proof) {
 			t.Fatalf("holder %x: proof does not verify", h)
 		}
 		wrong, _ := Leaf(5, []byte(h), big.NewInt(v+1))
-		if Verify(a.Root(), wrong, proof) {
+		if Verify(ra, wrong, proof) {
 			t.Fatalf("holder %x: a wrong balance verifies", h)
 		}
 	}
@@ -79,11 +83,77 @@ func TestTreapIsCanonical(t *testing.T) {
 		t.Fatal("a proof for a holder not in the tree")
 	}
 	empty := NewTreap(5)
-	if empty.Root() != (Hash{}) {
+	if mustRoot(t, empty) != (Hash{}) {
 		t.Fatal("the empty tree's root must be zero")
 	}
-	if err := empty.Set([]byte{1}, big.NewInt(0)); err != nil || empty.Len() != 0 {
+	if err := empty.Set([]byte{1}, big.NewInt(0)); err != nil || mustLen(t, empty) != 0 {
 		t.Fatal("removing a holder not there must be a no-op")
+	}
+	// Emptied again after holders came and went: zero root, no nodes left.
+	for _, h := range hs[:5] {
+		if err := empty.Set(h, big.NewInt(3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, h := range hs[:5] {
+		if err := empty.Set(h, big.NewInt(0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mustRoot(t, empty) != (Hash{}) || mustLen(t, empty) != 0 || len(empty.store.(*MemStore).nodes) != 0 {
+		t.Fatal("a tree whose holders all left must be empty")
+	}
+}
+
+func mustRoot(t testing.TB, tr *Treap) Hash {
+	t.Helper()
+	r, err := tr.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func mustLen(t testing.TB, tr *Treap) int {
+	t.Helper()
+	n, err := tr.Len()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// failingStore fails every read after the first few: a store error is
+// returned, never a panic or a half-written tree reported as success.
+type failingStore struct {
+	*MemStore
+	reads int
+}
+
+func (f *failingStore) Node(h []byte) (*TreapNode, error) {
+	f.reads--
+	if f.reads < 0 {
+		return nil, errors.New("disk on fire")
+	}
+	return f.MemStore.Node(h)
+}
+
+func TestTreapStoreErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	hs := randomHolders(rng, 50)
+	fs := &failingStore{MemStore: NewMemStore(), reads: 1 << 30}
+	tr := OpenTreap(1, fs)
+	for _, h := range hs {
+		if err := tr.Set(h, big.NewInt(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs.reads = 0
+	if err := tr.Set(hs[3], big.NewInt(2)); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("update over a failing store: %v", err)
+	}
+	if _, _, err := tr.Proof(hs[3]); err == nil {
+		t.Fatal("proof over a failing store succeeded")
 	}
 }
 

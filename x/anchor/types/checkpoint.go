@@ -14,16 +14,16 @@ import (
 	"github.com/protolearn/protolearn/x/anchor/merkle"
 )
 
-// Signer is one validator as the contract knows it: its Ethereum signer
+// EthSigner is one validator as the contract knows it: its Ethereum signer
 // address and voting power.
-type Signer struct {
+type EthSigner struct {
 	Address common.Address
 	Power   uint64
 }
 
 // ValsetHash is keccak256(0x03 ‖ uint32be(n) ‖ (address ‖ uint64be(power))…)
 // over signers strictly ascending by address (ShareAnchor.valsetHash).
-func ValsetHash(set []Signer) (merkle.Hash, error) {
+func ValsetHash(set []EthSigner) (merkle.Hash, error) {
 	enc := []byte{0x03}
 	enc = binary.BigEndian.AppendUint32(enc, uint32(len(set)))
 	for i, s := range set {
