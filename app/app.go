@@ -112,6 +112,9 @@ func New(
 	}
 
 	app.MountKVStores(keys)
+	if err := app.setAnchorHandlers(appOpts, logger); err != nil {
+		return nil, err
+	}
 
 	app.SetInitChainer(app.InitChainer)
 	app.SetPreBlocker(app.PreBlocker)
@@ -194,9 +197,14 @@ func validateProtoAnnotations() error {
 	return msgservice.ValidateProtoAnnotations(files)
 }
 
-// PreBlocker runs the modules' pre-block hooks (upgrades, unordered-tx pruning).
-func (app *App) PreBlocker(ctx sdk.Context, _ *abci.RequestFinalizeBlock) (*sdk.ResponsePreBlock, error) {
-	return app.ModuleManager.PreBlock(ctx)
+// PreBlocker runs the modules' pre-block hooks (upgrades, unordered-tx pruning), then stores
+// the anchor checkpoint signatures injected as the block's first tx.
+func (app *App) PreBlocker(ctx sdk.Context, req *abci.RequestFinalizeBlock) (*sdk.ResponsePreBlock, error) {
+	res, err := app.ModuleManager.PreBlock(ctx)
+	if err != nil {
+		return res, err
+	}
+	return res, app.preBlockAnchor(ctx, req.Txs)
 }
 
 // BeginBlocker runs the modules' begin-block hooks.

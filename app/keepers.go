@@ -36,6 +36,8 @@ import (
 	stakingkeeper "github.com/cosmos/cosmos-sdk/x/staking/keeper"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
+	anchorkeeper "github.com/protolearn/protolearn/x/anchor/keeper"
+	anchortypes "github.com/protolearn/protolearn/x/anchor/types"
 	computekeeper "github.com/protolearn/protolearn/x/compute/keeper"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	modelskeeper "github.com/protolearn/protolearn/x/models/keeper"
@@ -62,6 +64,7 @@ type Keepers struct {
 	ComputeKeeper         *computekeeper.Keeper
 	ModelsKeeper          *modelskeeper.Keeper
 	SharesKeeper          *shareskeeper.Keeper
+	AnchorKeeper          *anchorkeeper.Keeper
 }
 
 // Authority is the address allowed to change module parameters: the gov module account.
@@ -127,6 +130,9 @@ func (app *App) initKeepers(appOpts servertypes.AppOptions, logger log.Logger) {
 	app.ModelsKeeper = modelskeeper.NewKeeper(cdc, kv(modelstypes.StoreKey), app.AccountKeeper, app.ComputeKeeper, authority, logger)
 	app.SharesKeeper = shareskeeper.NewKeeper(cdc, kv(sharestypes.StoreKey), app.AccountKeeper, app.BankKeeper, app.DistrKeeper, authority, logger)
 	app.SharesKeeper.SetModelsKeeper(modelsForShares{k: app.ModelsKeeper, codec: app.AccountKeeper.AddressCodec()})
+	app.AnchorKeeper = anchorkeeper.NewKeeper(cdc, kv(anchortypes.StoreKey), app.AccountKeeper, app.BankKeeper, app.StakingKeeper, authority, logger)
+	// Moved share balances reach the next anchor checkpoint.
+	app.SharesKeeper.AddBalanceHooks(app.AnchorKeeper)
 
 	// A worker jailed or under-staked in x/compute loses its stage seats in x/models.
 	app.ComputeKeeper.SetHooks(app.ModelsKeeper.ComputeHooks())

@@ -32,6 +32,8 @@ import (
 	"github.com/cosmos/cosmos-sdk/x/staking"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
+	"github.com/protolearn/protolearn/x/anchor"
+	anchortypes "github.com/protolearn/protolearn/x/anchor/types"
 	"github.com/protolearn/protolearn/x/compute"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	"github.com/protolearn/protolearn/x/models"
@@ -69,6 +71,7 @@ var storeKeys = []string{
 	computetypes.StoreKey,
 	modelstypes.StoreKey,
 	sharestypes.StoreKey,
+	anchortypes.StoreKey,
 }
 
 // maccPerms are the module accounts and what each may do with coins.
@@ -111,6 +114,7 @@ func (app *App) appModules() []module.AppModule {
 		compute.NewAppModule(cdc, app.ComputeKeeper),
 		models.NewAppModule(cdc, app.ModelsKeeper),
 		shares.NewAppModule(cdc, app.SharesKeeper),
+		anchor.NewAppModule(cdc, app.AnchorKeeper),
 	}
 }
 
@@ -146,13 +150,15 @@ var beginBlockerOrder = []string{
 }
 
 // endBlockerOrder: staking returns the validator updates; compute settles after it; shares
-// re-indexes holders last, after every module that may have moved shares this block.
+// re-indexes holders after every module that may have moved shares this block, and tells
+// anchor, which checkpoints last.
 var endBlockerOrder = []string{
 	govtypes.ModuleName,
 	stakingtypes.ModuleName,
 	feegrant.ModuleName,
 	computetypes.ModuleName,
 	sharestypes.ModuleName,
+	anchortypes.ModuleName,
 }
 
 // initGenesisOrder: auth and bank first (accounts and balances), staking before genutil (gentxs
@@ -172,9 +178,11 @@ var initGenesisOrder = []string{
 	upgradetypes.ModuleName,
 	consensustypes.ModuleName,
 	computetypes.ModuleName,
-	// models after compute (seats name registered workers); shares after bank and models.
+	// models after compute (seats name registered workers); shares after bank and models;
+	// anchor after them (it reads share balances).
 	modelstypes.ModuleName,
 	sharestypes.ModuleName,
+	anchortypes.ModuleName,
 }
 
 // exportGenesisOrder is the order of modules in an exported genesis.

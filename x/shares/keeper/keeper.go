@@ -26,6 +26,7 @@ type Keeper struct {
 	bk        types.BankKeeper
 	dk        types.DistributionKeeper
 	models    types.ModelsKeeper
+	hooks     []types.BalanceHooks
 	logger    log.Logger
 	authority string
 	// moduleAddr never takes part in settlement: it holds shares only between mint and send.
@@ -84,6 +85,9 @@ func NewKeeper(
 	k.Schema = schema
 	return k
 }
+
+// AddBalanceHooks adds a listener for moved share balances (called from EndBlock).
+func (k *Keeper) AddBalanceHooks(h types.BalanceHooks) { k.hooks = append(k.hooks, h) }
 
 // SetModelsKeeper gives the keeper its view of x/models; it must be called once before use.
 func (k *Keeper) SetModelsKeeper(m types.ModelsKeeper) {

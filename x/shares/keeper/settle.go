@@ -111,6 +111,11 @@ func (k *Keeper) ReindexDirty(ctx context.Context) error {
 		if err := k.reindex(ctx, key.K1(), key.K2()); err != nil {
 			return err
 		}
+		for _, h := range k.hooks {
+			if err := h.AfterShareBalanceMoved(ctx, key.K1(), key.K2()); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

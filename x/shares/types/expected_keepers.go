@@ -44,3 +44,9 @@ type ModelInfo struct {
 type ModelsKeeper interface {
 	ModelInfo(ctx context.Context, modelID uint64) (ModelInfo, error)
 }
+
+// BalanceHooks learn, in EndBlock, of every (model, holder) whose share/N balance moved in the
+// block, once each (x/anchor keeps its share trees up to date with it).
+type BalanceHooks interface {
+	AfterShareBalanceMoved(ctx context.Context, modelID uint64, holder sdk.AccAddress) error
+}

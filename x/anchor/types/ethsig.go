@@ -1,0 +1,122 @@
+package types
+
+import (
+	"crypto/ecdsa"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/protolearn/protolearn/x/anchor/merkle"
+)
+
+// SignatureLength is r ‖ s ‖ v.
+const SignatureLength = 65
+
+// halfN is secp256k1n / 2: the contract refuses a larger s (a malleable copy).
+var halfN = new(big.Int).Rsh(crypto.S256().Params().N, 1)
+
+// KeyProofHash is what a validator's Ethereum key signs to prove possession:
+// keccak256(0x05 ‖ keccak256(chain id) ‖ uint8(len) ‖ validator operator address bytes). The
+// 0x05 prefix keeps it from ever reading as a checkpoint (0x04) or tree hash.
+func KeyProofHash(chainID string, validator []byte) merkle.Hash {
+	enc := []byte{0x05}
+	enc = append(enc, crypto.Keccak256([]byte(chainID))...)
+	enc = append(enc, byte(len(validator)))
+	enc = append(enc, validator...)
+	return merkle.Hash(crypto.Keccak256Hash(enc))
+}
+
+// Sign signs digest with key as the contract's ecrecover takes it: r ‖ s ‖ v with v = 27 or 28
+// (go-ethereum's signatures are already low-s).
+func Sign(key *ecdsa.PrivateKey, digest merkle.Hash) ([]byte, error) {
+	sig, err := crypto.Sign(digest[:], key)
+	if err != nil {
+		return nil, fmt.Errorf("anchor: sign: %w", err)
+	}
+	sig[64] += 27
+	return sig, nil
+}
+
+// Recover returns the address that signed digest, refusing what the contract would refuse:
+// a wrong length, v other than 27/28, a high s.
+func Recover(digest merkle.Hash, sig []byte) (common.Address, error) {
+	if len(sig) != SignatureLength {
+		return common.Address{}, fmt.Errorf("signature is %d bytes, want %d", len(sig), SignatureLength)
+	}
+	if v := sig[64]; v != 27 && v != 28 {
+		return common.Address{}, fmt.Errorf("signature v is %d, want 27 or 28", v)
+	}
+	if new(big.Int).SetBytes(sig[32:64]).Cmp(halfN) > 0 {
+		return common.Address{}, fmt.Errorf("signature s is in the upper half of the curve order")
+	}
+	raw := append([]byte(nil), sig...)
+	raw[64] -= 27
+	pub, err := crypto.SigToPub(digest[:], raw)
+	if err != nil {
+		return common.Address{}, fmt.Errorf("recover signer: %w", err)
+	}
+	return crypto.PubkeyToAddress(*pub), nil
+}
+
+// ParseEthAddress parses a 0x-prefixed hex address, refusing the zero address.
+func ParseEthAddress(s string) (common.Address, error) {
+	if !common.IsHexAddress(s) {
+		return common.Address{}, fmt.Errorf("%w: %q is not a 0x-prefixed 20-byte hex address", ErrInvalidEthAddress, s)
+	}
+	a := common.HexToAddress(s)
+	if a == (common.Address{}) {
+		return common.Address{}, fmt.Errorf("%w: the zero address", ErrInvalidEthAddress)
+	}
+	return a, nil
+}
+
+// EthSigners converts a stored set to the contract's form.
+func EthSigners(set []Signer) ([]EthSigner, error) {
+	out := make([]EthSigner, len(set))
+	for i, s := range set {
+		a, err := ParseEthAddress(s.EthAddress)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = EthSigner{Address: a, Power: s.Power}
+	}
+	return out, nil
+}
+
+// SetHash is ValsetHash of a stored set.
+func SetHash(set []Signer) (merkle.Hash, error) {
+	es, err := EthSigners(set)
+	if err != nil {
+		return merkle.Hash{}, err
+	}
+	return ValsetHash(es)
+}
+
+// TotalPower sums a set's powers.
+func TotalPower(set []Signer) uint64 {
+	var t uint64
+	for _, s := range set {
+		t += s.Power
+	}
+	return t
+}
+
+// Ready reports whether more than 2/3 of the signing set's power signed, as the contract
+// requires (3·signed > 2·total, in 128-bit arithmetic so that no power overflows).
+func (c Checkpoint) Ready() bool {
+	signed := new(big.Int).Mul(big.NewInt(3), new(big.Int).SetUint64(c.SignedPower))
+	total := new(big.Int).Mul(big.NewInt(2), new(big.Int).SetUint64(TotalPower(c.SigningSet)))
+	return signed.Cmp(total) > 0
+}
+
+// SignerIndex is addr's position in set, or -1.
+func SignerIndex(set []Signer, addr common.Address) int {
+	for i, s := range set {
+		if common.HexToAddress(s.EthAddress) == addr {
+			return i
+		}
+	}
+	return -1
+}
