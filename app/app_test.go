@@ -123,6 +123,20 @@ func (c *chain) send(from *account, msgs ...sdk.Msg) *abci.ExecTxResult {
 // sendWithFee is send with a fee, paid by feeGranter when it is set (x/feegrant).
 func (c *chain) sendWithFee(from *account, fee sdk.Coins, feeGranter sdk.AccAddress, msgs ...sdk.Msg) *abci.ExecTxResult {
 	c.t.Helper()
+	bz := c.encodeTxWithFee(from, fee, feeGranter, msgs...)
+	res := c.block(time.Second, bz)[0]
+	from.seq++ // the ante handler bumps the sequence even when the msg fails
+	return res
+}
+
+// encodeTx signs msgs by from at its current sequence, without fee.
+func (c *chain) encodeTx(from *account, msgs ...sdk.Msg) []byte {
+	c.t.Helper()
+	return c.encodeTxWithFee(from, sdk.NewCoins(), nil, msgs...)
+}
+
+func (c *chain) encodeTxWithFee(from *account, fee sdk.Coins, feeGranter sdk.AccAddress, msgs ...sdk.Msg) []byte {
+	c.t.Helper()
 	cfg := c.app.TxConfig()
 	txb := cfg.NewTxBuilder()
 	require.NoError(c.t, txb.SetMsgs(msgs...))
@@ -142,9 +156,7 @@ func (c *chain) sendWithFee(from *account, fee sdk.Coins, feeGranter sdk.AccAddr
 	require.NoError(c.t, txb.SetSignatures(sig))
 	bz, err := cfg.TxEncoder()(txb.GetTx())
 	require.NoError(c.t, err)
-	res := c.block(time.Second, bz)[0]
-	from.seq++ // the ante handler bumps the sequence even when the msg fails
-	return res
+	return bz
 }
 
 // query runs a gRPC query through the app's router, as the node's gRPC server does.

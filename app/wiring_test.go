@@ -37,7 +37,7 @@ func TestAllModulesWiredAndDefaultGenesisValid(t *testing.T) {
 
 	for _, name := range []string{
 		"auth", "bank", "staking", "slashing", "distribution", "mint", "gov",
-		"consensus", "upgrade", "genutil", "evidence", "authz", "feegrant", computetypes.ModuleName, modelstypes.ModuleName, sharestypes.ModuleName,
+		"consensus", "upgrade", "genutil", "evidence", "authz", "feegrant", computetypes.ModuleName, modelstypes.ModuleName, sharestypes.ModuleName, "anchor",
 	} {
 		require.Contains(t, a.ModuleManager.Modules, name)
 		require.Contains(t, a.BasicModuleManager, name)

@@ -1,0 +1,338 @@
+package app_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"math/big"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+
+	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
+
+	ethereum "github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	ethtypes "github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient/simulated"
+
+	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/x/anchor/bindings"
+	anchorcli "github.com/protolearn/protolearn/x/anchor/client/cli"
+	"github.com/protolearn/protolearn/x/anchor/relayer"
+	anchortypes "github.com/protolearn/protolearn/x/anchor/types"
+	"github.com/protolearn/protolearn/x/anchor/votes"
+)
+
+// anchorVal is a validator of the anchor tests: operator account, consensus key, Ethereum key.
+type anchorVal struct {
+	op    *account
+	cons  cmted25519.PrivKey
+	eth   *ecdsa.PrivateKey
+	power int64
+}
+
+func (v *anchorVal) consAddr() []byte { return v.cons.PubKey().Address() }
+func (v *anchorVal) valoper() string  { return sdk.ValAddress(v.op.addr).String() }
+
+// startAnchorChain: validators with the given powers, the first keyed of them with anchor keys
+// in genesis, anchor_interval 2, and share/1 given to holders.
+func startAnchorChain(t *testing.T, powers []int64, keyed int, holders map[string]int64, extra ...*account) (*chain, []*anchorVal) {
+	t.Helper()
+	var vals []*anchorVal
+	var cmtVals []*cmttypes.Validator
+	accounts := append([]*account(nil), extra...)
+	for i, p := range powers {
+		eth, err := crypto.GenerateKey()
+		require.NoError(t, err)
+		v := &anchorVal{op: newAccount(uint64(len(extra) + i)), cons: cmted25519.GenPrivKey(), eth: eth, power: p}
+		vals = append(vals, v)
+		cmtVals = append(cmtVals, cmttypes.NewValidator(v.cons.PubKey(), p))
+		accounts = append(accounts, v.op)
+	}
+	a := newApp(t)
+	valSet := cmttypes.NewValidatorSet(cmtVals)
+	var genAccs []authtypes.GenesisAccount
+	var balances []banktypes.Balance
+	for _, acc := range accounts {
+		genAccs = append(genAccs, authtypes.NewBaseAccount(acc.addr, acc.priv.PubKey(), acc.number, 0))
+		balances = append(balances, banktypes.Balance{Address: acc.addr.String(), Coins: sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1_000_000_000))})
+	}
+	gen, err := simtestutil.GenesisStateWithValSet(a.AppCodec(), a.DefaultGenesis(), valSet, genAccs, balances...)
+	require.NoError(t, err)
+	cdc := a.AppCodec()
+
+	// Operators we hold keys for, and the powers we want (the helper gives each power 1).
+	var staking stakingtypes.GenesisState
+	cdc.MustUnmarshalJSON(gen[stakingtypes.ModuleName], &staking)
+	byCons := map[string]*anchorVal{}
+	for _, v := range vals {
+		byCons[sdk.ValAddress(v.consAddr()).String()] = v
+	}
+	bonded := sdkmath.ZeroInt()
+	for i := range staking.Validators {
+		v := byCons[staking.Validators[i].OperatorAddress]
+		tokens := sdk.DefaultPowerReduction.MulRaw(v.power)
+		staking.Validators[i].OperatorAddress = v.valoper()
+		staking.Validators[i].Tokens = tokens
+		staking.Validators[i].DelegatorShares = sdkmath.LegacyNewDecFromInt(tokens)
+		staking.Delegations[i].ValidatorAddress = v.valoper()
+		staking.Delegations[i].Shares = sdkmath.LegacyNewDecFromInt(tokens)
+		bonded = bonded.Add(tokens)
+	}
+	gen[stakingtypes.ModuleName] = cdc.MustMarshalJSON(&staking)
+	var bank banktypes.GenesisState
+	cdc.MustUnmarshalJSON(gen[banktypes.ModuleName], &bank)
+	pool := authtypes.NewModuleAddress(stakingtypes.BondedPoolName).String()
+	for i := range bank.Balances {
+		if bank.Balances[i].Address == pool {
+			// The helper counted one power unit per validator in the supply, but put only one in the pool.
+			extra := bonded.Sub(sdk.DefaultPowerReduction.MulRaw(int64(len(vals))))
+			bank.Balances[i].Coins = sdk.NewCoins(sdk.NewCoin(app.BondDenom, bonded))
+			bank.Supply = bank.Supply.Add(sdk.NewCoin(app.BondDenom, extra))
+		}
+	}
+	gen[banktypes.ModuleName] = cdc.MustMarshalJSON(&bank)
+	genesisModel(t, accounts[0].addr, holders)(a, gen)
+
+	var anchor anchortypes.GenesisState
+	cdc.MustUnmarshalJSON(gen[anchortypes.ModuleName], &anchor)
+	anchor.Params.AnchorInterval = 2
+	for _, v := range vals[:keyed] {
+		anchor.Keys = append(anchor.Keys, anchortypes.AnchorKey{ValidatorAddress: v.valoper(), EthAddress: crypto.PubkeyToAddress(v.eth.PublicKey).Hex()})
+	}
+	gen[anchortypes.ModuleName] = cdc.MustMarshalJSON(&anchor)
+
+	state, err := json.Marshal(gen)
+	require.NoError(t, err)
+	c := &chain{t: t, app: a, time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), valSet: valSet}
+	c.initChain(state)
+	return c, vals
+}
+
+// consensusBlock runs one height as CometBFT would with vote extensions: the signers extend
+// their precommits of the last block (and every validator's VerifyVoteExtension accepts
+// them), the proposer prepares the block from that commit, the block passes ProcessProposal,
+// and is finalized and committed with txs.
+func (c *chain) consensusBlock(signers []*anchorVal, txs ...[]byte) []*abci.ExecTxResult {
+	c.t.Helper()
+	ctx := c.app.NewUncachedContext(false, cmtproto.Header{ChainID: app.DefaultChainID, Height: c.app.LastBlockHeight()})
+	var commit []abci.ExtendedVoteInfo
+	for _, v := range signers {
+		h := votes.NewExtensionHandler(c.app.AnchorKeeper, v.eth, c.app.Logger())
+		ext, err := h.ExtendVote(ctx, &abci.RequestExtendVote{Height: c.app.LastBlockHeight()})
+		require.NoError(c.t, err)
+		verdict, err := h.VerifyVoteExtension(ctx, &abci.RequestVerifyVoteExtension{ValidatorAddress: v.consAddr(), VoteExtension: ext.VoteExtension})
+		require.NoError(c.t, err)
+		require.Equal(c.t, abci.ResponseVerifyVoteExtension_ACCEPT, verdict.Status)
+		commit = append(commit, abci.ExtendedVoteInfo{
+			Validator: abci.Validator{Address: v.consAddr(), Power: v.power}, VoteExtension: ext.VoteExtension, BlockIdFlag: cmtproto.BlockIDFlagCommit,
+		})
+	}
+	height := c.app.LastBlockHeight() + 1
+	c.time = c.time.Add(time.Second)
+	prep, err := c.app.PrepareProposal(&abci.RequestPrepareProposal{
+		MaxTxBytes: 1 << 20, Txs: txs, LocalLastCommit: abci.ExtendedCommitInfo{Votes: commit},
+		Height: height, Time: c.time, NextValidatorsHash: c.valSet.Hash(), ProposerAddress: signers[0].consAddr(),
+	})
+	require.NoError(c.t, err)
+	c.requireProposal(prep.Txs, abci.ResponseProcessProposal_ACCEPT)
+	res, err := c.app.FinalizeBlock(&abci.RequestFinalizeBlock{Height: height, Time: c.time, Txs: prep.Txs, NextValidatorsHash: c.valSet.Hash()})
+	require.NoError(c.t, err)
+	_, err = c.app.Commit()
+	require.NoError(c.t, err)
+	if _, injected, _ := votes.Injected(prep.Txs); injected {
+		return res.TxResults[1:]
+	}
+	return res.TxResults
+}
+
+func (c *chain) requireProposal(txs [][]byte, want abci.ResponseProcessProposal_ProposalStatus) {
+	c.t.Helper()
+	res, err := c.app.ProcessProposal(&abci.RequestProcessProposal{
+		Txs: txs, Height: c.app.LastBlockHeight() + 1, Time: c.time, NextValidatorsHash: c.valSet.Hash(),
+	})
+	require.NoError(c.t, err)
+	require.Equal(c.t, want, res.Status)
+}
+
+// signedTx is a signed tx of msgs from from, not yet in a block.
+func (c *chain) signedTx(from *account, msgs ...sdk.Msg) []byte {
+	c.t.Helper()
+	bz := c.encodeTx(from, msgs...)
+	from.seq++
+	return bz
+}
+
+func (c *chain) checkpoint(height uint64) anchortypes.QueryCheckpointResponse {
+	c.t.Helper()
+	var res anchortypes.QueryCheckpointResponse
+	require.NoError(c.t, c.query("/protolearn.anchor.v1.Query/Checkpoint", &anchortypes.QueryCheckpointRequest{Height: height}, &res))
+	return res
+}
+
+func (c *chain) source() relayer.Source {
+	return func(context.Context) ([]anchortypes.Checkpoint, error) {
+		var res anchortypes.QueryCheckpointsResponse
+		if err := c.query("/protolearn.anchor.v1.Query/Checkpoints", &anchortypes.QueryCheckpointsRequest{}, &res); err != nil {
+			return nil, err
+		}
+		cps := res.Checkpoints
+		for i, j := 0, len(cps)-1; i < j; i, j = i+1, j-1 {
+			cps[i], cps[j] = cps[j], cps[i]
+		}
+		return cps, nil
+	}
+}
+
+// eth is a simulated Ethereum chain and a funded relayer account.
+type eth struct {
+	sim  *simulated.Backend
+	auth *bind.TransactOpts
+}
+
+func newEth(t *testing.T) *eth {
+	t.Helper()
+	key, err := crypto.GenerateKey()
+	require.NoError(t, err)
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	sim := simulated.NewBackend(ethtypes.GenesisAlloc{from: {Balance: new(big.Int).Lsh(big.NewInt(1), 100)}})
+	t.Cleanup(func() { sim.Close() })
+	id, err := sim.Client().ChainID(context.Background())
+	require.NoError(t, err)
+	auth, err := bind.NewKeyedTransactorWithChainID(key, id)
+	require.NoError(t, err)
+	return &eth{sim: sim, auth: auth}
+}
+
+// mine is the relayer's Wait on the simulated chain: mine a block, then read the receipt.
+func (e *eth) mine(ctx context.Context, tx *ethtypes.Transaction) (*ethtypes.Receipt, error) {
+	e.sim.Commit()
+	return bind.WaitMined(ctx, e.sim.Client(), tx)
+}
+
+// verifyOnEthereum asks the contract whether holder's current share-proof verifies, through
+// the calldata share-proof prints.
+func verifyOnEthereum(t *testing.T, c *chain, e *eth, contract common.Address, holder sdk.AccAddress) (anchorcli.ShareProofJSON, bool) {
+	t.Helper()
+	var res anchortypes.QueryShareProofResponse
+	require.NoError(t, c.query("/protolearn.anchor.v1.Query/ShareProof", &anchortypes.QueryShareProofRequest{ModelId: 1, Holder: holder.String()}, &res))
+	out, err := anchorcli.ShareProofOutput(&res)
+	require.NoError(t, err)
+	data, err := hexutil.Decode(out.Calldata)
+	require.NoError(t, err)
+	ret, err := e.sim.Client().CallContract(context.Background(), ethereum.CallMsg{To: &contract, Data: data}, nil)
+	require.NoError(t, err)
+	return out, new(big.Int).SetBytes(ret).Sign() == 1
+}
+
+// The whole path: the chain checkpoints share balances, validators sign in vote extensions,
+// the relayer submits to the contract on a simulated Ethereum chain, and a holder's proof from
+// share-proof verifies there; a validator registering its key hands the contract over to the
+// new set, which signs the next checkpoint; a stale balance stops verifying.
+func TestSharesAnchoredOnEthereum(t *testing.T) {
+	alice, bob, carol := newAccount(0), newAccount(1), newAccount(2)
+	c, vals := startAnchorChain(t, []int64{4, 3, 2, 1}, 3, map[string]int64{
+		alice.addr.String(): 3_000_000, bob.addr.String(): 1_000_000,
+	}, alice, bob, carol)
+
+	// Genesis shares are pending until the first checkpoint (height 2); then two blocks of
+	// vote extensions sign it.
+	for c.app.LastBlockHeight() < 4 {
+		c.consensusBlock(vals[:3])
+	}
+	first := c.checkpoint(0)
+	require.Equal(t, uint64(2), first.Checkpoint.Height)
+	require.True(t, first.Ready, "signed by %d of 3 keyed validators, power %d", len(first.Checkpoint.Signatures), first.Checkpoint.SignedPower)
+	require.Len(t, first.Checkpoint.NextSet, 3, "the validator without a key is not in the set")
+	require.Len(t, first.Checkpoint.Models, 1)
+	require.Equal(t, uint64(2), first.Checkpoint.Models[0].Holders)
+
+	e := newEth(t)
+	ctx := context.Background()
+	contract, err := relayer.Deploy(ctx, e.auth, e.sim.Client(), app.DefaultChainID, first.Checkpoint.SigningSet, e.mine)
+	require.NoError(t, err)
+	r := &relayer.Relayer{Source: c.source(), Backend: e.sim.Client(), Address: contract, Auth: e.auth, Wait: e.mine}
+	sent, err := r.Step(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, sent)
+	require.Equal(t, uint64(2), sent.Height)
+	again, err := r.Step(ctx)
+	require.NoError(t, err)
+	require.Nil(t, again, "nothing new: the relayer must not submit the checkpoint twice")
+
+	out, ok := verifyOnEthereum(t, c, e, contract, alice.addr)
+	stale := out
+	require.True(t, ok, "alice's proof verifies on the contract")
+	require.Equal(t, "3000000", out.Balance)
+	require.Equal(t, uint64(2), out.CheckpointHeight)
+
+	// Validator 4 registers its key: the validator set changes.
+	v4 := vals[3]
+	msg, err := anchortypes.NewMsgSetAnchorKey(app.DefaultChainID, v4.valoper(), v4.op.addr, v4.eth)
+	require.NoError(t, err)
+	res := c.consensusBlock(vals[:3], c.signedTx(v4.op, msg))
+	require.Zero(t, res[0].Code, res[0].Log)
+	c.consensusBlock(vals) // height 6: the hand-over checkpoint, signed by the three
+	handover := c.checkpoint(0)
+	require.Equal(t, uint64(6), handover.Checkpoint.Height)
+	require.Len(t, handover.Checkpoint.SigningSet, 3)
+	require.Len(t, handover.Checkpoint.NextSet, 4)
+	// Then alice moves shares to carol.
+	res = c.consensusBlock(vals[:3], c.signedTx(alice, banktypes.NewMsgSend(alice.addr, carol.addr, sdk.NewCoins(sdk.NewInt64Coin("share/1", 1_000_000)))))
+	require.Zero(t, res[0].Code, res[0].Log)
+	for range 6 {
+		c.consensusBlock(vals) // all four sign what they are in the signing set of
+	}
+	latest := c.checkpoint(0)
+	require.Len(t, latest.Checkpoint.NextSet, 4)
+	require.Len(t, latest.Checkpoint.SigningSet, 4, "after the hand-over the four sign")
+	require.True(t, latest.Ready)
+
+	// The relayer follows: the hand-over checkpoint first (signed by the old set), then the
+	// newest one (signed by the new set).
+	var heights []uint64
+	for {
+		sent, err := r.Step(ctx)
+		require.NoError(t, err)
+		if sent == nil {
+			break
+		}
+		heights = append(heights, sent.Height)
+	}
+	require.GreaterOrEqual(t, len(heights), 2, "hand-over then newest: %v", heights)
+	require.Equal(t, latest.Checkpoint.Height, heights[len(heights)-1])
+	onChain, err := bindings.NewShareAnchor(contract, e.sim.Client())
+	require.NoError(t, err)
+	total, err := onChain.TotalPower(&bind.CallOpts{})
+	require.NoError(t, err)
+	require.Equal(t, int64(10), total.Int64(), "the contract follows the validator-set change")
+
+	out, ok = verifyOnEthereum(t, c, e, contract, carol.addr)
+	require.True(t, ok)
+	require.Equal(t, "1000000", out.Balance)
+	out, ok = verifyOnEthereum(t, c, e, contract, alice.addr)
+	require.True(t, ok)
+	require.Equal(t, "2000000", out.Balance)
+
+	// alice's old balance with its old proof no longer verifies.
+	data, err := hexutil.Decode(stale.Calldata)
+	require.NoError(t, err)
+	ret, err := e.sim.Client().CallContract(ctx, ethereum.CallMsg{To: &contract, Data: data}, nil)
+	require.NoError(t, err)
+	require.Zero(t, new(big.Int).SetBytes(ret).Sign(), "a balance from an older checkpoint must not verify")
+}
