@@ -336,3 +336,186 @@ func TestSharesAnchoredOnEthereum(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, new(big.Int).SetBytes(ret).Sign(), "a balance from an older checkpoint must not verify")
 }
+
+// injectedTx encodes signatures as a proposer's first tx.
+func injectedTx(t *testing.T, sigs ...anchortypes.VoteExtension) []byte {
+	t.Helper()
+	bz, err := (&anchortypes.InjectedSignatures{Signatures: sigs}).Marshal()
+	require.NoError(t, err)
+	return append(append([]byte(nil), votes.InjectedPrefix...), bz...)
+}
+
+func signCheckpoint(t *testing.T, key *ecdsa.PrivateKey, c anchortypes.Checkpoint) anchortypes.VoteExtension {
+	t.Helper()
+	sig, err := anchortypes.Sign(key, [32]byte(c.Hash))
+	require.NoError(t, err)
+	return anchortypes.VoteExtension{Height: c.Height, Signature: sig}
+}
+
+// Bad signatures never reach a checkpoint: ProcessProposal refuses forged, repeated, misplaced
+// and malformed ones; VerifyVoteExtension refuses another validator's key and garbage; an
+// under-signed checkpoint is not relayed and the contract refuses it if forced.
+func TestAnchorRefusesBadSignatures(t *testing.T) {
+	alice := newAccount(0)
+	c, vals := startAnchorChain(t, []int64{4, 3, 2}, 3, map[string]int64{alice.addr.String(): 5}, alice)
+	c.consensusBlock(vals[:1]) // height 2: first checkpoint, nobody signs it yet
+	cp := c.checkpoint(2).Checkpoint
+	require.Empty(t, cp.Signatures)
+
+	stranger, err := crypto.GenerateKey()
+	require.NoError(t, err)
+	good := signCheckpoint(t, vals[1].eth, cp)
+	wrongDigest := cp
+	wrongDigest.Hash = crypto.Keccak256([]byte("another root"))
+	for name, txs := range map[string][][]byte{
+		"a stranger's signature":      {injectedTx(t, signCheckpoint(t, stranger, cp))},
+		"a signature of another hash": {injectedTx(t, signCheckpoint(t, vals[0].eth, wrongDigest))},
+		"the same signature twice":    {injectedTx(t, good, good)},
+		"a checkpoint never taken":    {injectedTx(t, anchortypes.VoteExtension{Height: 3, Signature: good.Signature})},
+		"signatures not first":        {c.signedTx(alice, banktypes.NewMsgSend(alice.addr, alice.addr, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1)))), injectedTx(t, good)},
+		"a malformed signatures tx":   {append(append([]byte(nil), votes.InjectedPrefix...), 0xff, 0xff)},
+		"a truncated signature":       {injectedTx(t, anchortypes.VoteExtension{Height: 2, Signature: good.Signature[:64]})},
+	} {
+		t.Run(name, func(t *testing.T) { c.requireProposal(txs, abci.ResponseProcessProposal_REJECT) })
+	}
+	c.requireProposal([][]byte{injectedTx(t, good)}, abci.ResponseProcessProposal_ACCEPT)
+
+	ctx := c.app.NewUncachedContext(false, cmtproto.Header{ChainID: app.DefaultChainID, Height: c.app.LastBlockHeight()})
+	h := votes.NewExtensionHandler(c.app.AnchorKeeper, nil, c.app.Logger())
+	good0 := signCheckpoint(t, vals[0].eth, cp)
+	ext0, err := good0.Marshal()
+	require.NoError(t, err)
+	for name, req := range map[string]*abci.RequestVerifyVoteExtension{
+		"validator 1 sending validator 0's signature": {ValidatorAddress: vals[1].consAddr(), VoteExtension: ext0},
+		"garbage":   {ValidatorAddress: vals[0].consAddr(), VoteExtension: []byte{0xff, 0x01, 0x02}},
+		"oversized": {ValidatorAddress: vals[0].consAddr(), VoteExtension: make([]byte, votes.MaxExtensionBytes+1)},
+	} {
+		res, err := h.VerifyVoteExtension(ctx, req)
+		require.NoError(t, err)
+		require.Equal(t, abci.ResponseVerifyVoteExtension_REJECT, res.Status, name)
+	}
+	res, err := h.VerifyVoteExtension(ctx, &abci.RequestVerifyVoteExtension{ValidatorAddress: vals[0].consAddr(), VoteExtension: ext0})
+	require.NoError(t, err)
+	require.Equal(t, abci.ResponseVerifyVoteExtension_ACCEPT, res.Status)
+
+	// Only the power-4 validator signs: 4 of 9 is not more than 2/3.
+	c.consensusBlock(vals[:1])
+	c.consensusBlock(vals[:1])
+	cp = c.checkpoint(2).Checkpoint
+	require.Len(t, cp.Signatures, 1)
+	require.False(t, c.checkpoint(2).Ready)
+	e := newEth(t)
+	bg := context.Background()
+	contract, err := relayer.Deploy(bg, e.auth, e.sim.Client(), app.DefaultChainID, cp.SigningSet, e.mine)
+	require.NoError(t, err)
+	r := &relayer.Relayer{Source: c.source(), Backend: e.sim.Client(), Address: contract, Auth: e.auth, Wait: e.mine}
+	sent, err := r.Step(bg)
+	require.NoError(t, err)
+	require.Nil(t, sent, "an under-signed checkpoint is not relayed")
+	args, err := relayer.Args(cp)
+	require.NoError(t, err)
+	onChain, err := bindings.NewShareAnchor(contract, e.sim.Client())
+	require.NoError(t, err)
+	opts := *e.auth
+	opts.GasLimit = 1_000_000
+	tx, err := onChain.SubmitCheckpoint(&opts, cp.Height, args.Root, args.Signers, args.Powers, args.Sigs)
+	require.NoError(t, err)
+	rcpt, err := e.mine(bg, tx)
+	require.NoError(t, err)
+	require.Equal(t, ethtypes.ReceiptStatusFailed, rcpt.Status, "the contract refuses 4/9 of the power")
+
+	// Once two more sign, it is relayed.
+	c.consensusBlock(vals)
+	c.consensusBlock(vals)
+	require.True(t, c.checkpoint(2).Ready)
+	sent, err = r.Step(bg)
+	require.NoError(t, err)
+	require.NotNil(t, sent)
+}
+
+// MsgSetAnchorKey needs a validator, a proof signed by the key over this chain and validator,
+// and a key no other validator holds.
+func TestSetAnchorKeyRefusals(t *testing.T) {
+	alice := newAccount(0)
+	c, vals := startAnchorChain(t, []int64{1, 1}, 1, map[string]int64{alice.addr.String(): 5}, alice)
+	v := vals[1]
+	other, err := crypto.GenerateKey()
+	require.NoError(t, err)
+
+	msg, err := anchortypes.NewMsgSetAnchorKey(app.DefaultChainID, v.valoper(), v.op.addr, v.eth)
+	require.NoError(t, err)
+	forged := *msg
+	forged.EthAddress = crypto.PubkeyToAddress(other.PublicKey).Hex()
+	otherChain, err := anchortypes.NewMsgSetAnchorKey("another-chain", v.valoper(), v.op.addr, v.eth)
+	require.NoError(t, err)
+	taken, err := anchortypes.NewMsgSetAnchorKey(app.DefaultChainID, v.valoper(), v.op.addr, vals[0].eth)
+	require.NoError(t, err)
+	notVal, err := anchortypes.NewMsgSetAnchorKey(app.DefaultChainID, sdk.ValAddress(alice.addr).String(), alice.addr, other)
+	require.NoError(t, err)
+	for name, tc := range map[string]struct {
+		from *account
+		msg  *anchortypes.MsgSetAnchorKey
+		err  error
+	}{
+		"a proof by another key":     {v.op, &forged, anchortypes.ErrBadKeyProof},
+		"a proof for another chain":  {v.op, otherChain, anchortypes.ErrBadKeyProof},
+		"another validator's key":    {v.op, taken, anchortypes.ErrKeyTaken},
+		"not a validator":            {alice, notVal, anchortypes.ErrNotValidator},
+		"a truncated proof":          {v.op, &anchortypes.MsgSetAnchorKey{ValidatorAddress: msg.ValidatorAddress, EthAddress: msg.EthAddress, Proof: msg.Proof[:10]}, anchortypes.ErrBadKeyProof},
+		"an address that is not hex": {v.op, &anchortypes.MsgSetAnchorKey{ValidatorAddress: msg.ValidatorAddress, EthAddress: "0xnothex", Proof: msg.Proof}, anchortypes.ErrInvalidEthAddress},
+	} {
+		res := c.send(tc.from, tc.msg)
+		require.Equal(t, tc.err.(interface{ ABCICode() uint32 }).ABCICode(), res.Code, "%s: %s", name, res.Log)
+	}
+	require.Zero(t, c.send(v.op, msg).Code)
+	var keys anchortypes.QueryAnchorKeysResponse
+	require.NoError(t, c.query("/protolearn.anchor.v1.Query/AnchorKeys", &anchortypes.QueryAnchorKeysRequest{}, &keys))
+	require.Len(t, keys.Keys, 2)
+
+	// Rotation frees the old key for nobody else but replaces it.
+	rotated, err := anchortypes.NewMsgSetAnchorKey(app.DefaultChainID, v.valoper(), v.op.addr, other)
+	require.NoError(t, err)
+	require.Zero(t, c.send(v.op, rotated).Code)
+	var set anchortypes.QueryValsetResponse
+	require.NoError(t, c.query("/protolearn.anchor.v1.Query/Valset", &anchortypes.QueryValsetRequest{}, &set))
+	require.Len(t, set.Signers, 2)
+	require.Contains(t, []string{set.Signers[0].EthAddress, set.Signers[1].EthAddress}, crypto.PubkeyToAddress(other.PublicKey).Hex())
+}
+
+// Export and import keep the checkpoints, keys, pending holders and the share trees: the
+// imported chain proves the same balances against the same roots.
+func TestAnchorExportImport(t *testing.T) {
+	alice, bob := newAccount(0), newAccount(1)
+	c, vals := startAnchorChain(t, []int64{2, 1}, 2, map[string]int64{alice.addr.String(): 7, bob.addr.String(): 9}, alice, bob)
+	for c.app.LastBlockHeight() < 4 {
+		c.consensusBlock(vals)
+	}
+	// A pending change not yet checkpointed.
+	res := c.consensusBlock(vals, c.signedTx(alice, banktypes.NewMsgSend(alice.addr, bob.addr, sdk.NewCoins(sdk.NewInt64Coin("share/1", 2)))))
+	require.Zero(t, res[0].Code, res[0].Log)
+
+	exported, err := c.app.ExportAppStateAndValidators(false, nil, nil)
+	require.NoError(t, err)
+	var state map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(exported.AppState, &state))
+	require.NoError(t, c.app.BasicModuleManager.ValidateGenesis(c.app.AppCodec(), c.app.TxConfig(), state))
+	var gs anchortypes.GenesisState
+	c.app.AppCodec().MustUnmarshalJSON(state[anchortypes.ModuleName], &gs)
+	require.Len(t, gs.Balances, 2)
+	require.Len(t, gs.Pending, 2)
+	require.Len(t, gs.Keys, 2)
+
+	fresh := &chain{t: t, app: newApp(t), time: c.time, valSet: c.valSet}
+	fresh.initChain(exported.AppState)
+	reexported, err := fresh.app.ExportAppStateAndValidators(false, nil, nil)
+	require.NoError(t, err)
+	var again map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(reexported.AppState, &again))
+	require.JSONEq(t, string(state[anchortypes.ModuleName]), string(again[anchortypes.ModuleName]))
+	for _, holder := range []sdk.AccAddress{alice.addr, bob.addr} {
+		var a, b anchortypes.QueryShareProofResponse
+		require.NoError(t, c.query("/protolearn.anchor.v1.Query/ShareProof", &anchortypes.QueryShareProofRequest{ModelId: 1, Holder: holder.String()}, &a))
+		require.NoError(t, fresh.query("/protolearn.anchor.v1.Query/ShareProof", &anchortypes.QueryShareProofRequest{ModelId: 1, Holder: holder.String()}, &b))
+		require.Equal(t, a, b)
+	}
+}

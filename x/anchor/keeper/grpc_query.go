@@ -157,4 +157,3 @@ func (q queryServer) ShareProof(ctx context.Context, req *types.QueryShareProofR
 	}
 	return res, nil
 }
-

@@ -3,8 +3,8 @@ package merkle
 import (
 	"errors"
 	"math/big"
-	"strings"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 

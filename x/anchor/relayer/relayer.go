@@ -259,7 +259,9 @@ func Deploy(ctx context.Context, auth *bind.TransactOpts, backend Backend, chain
 		return common.Address{}, fmt.Errorf("deploy ShareAnchor: %w", err)
 	}
 	if wait == nil {
-		wait = func(ctx context.Context, tx *ethtypes.Transaction) (*ethtypes.Receipt, error) { return bind.WaitMined(ctx, backend, tx) }
+		wait = func(ctx context.Context, tx *ethtypes.Transaction) (*ethtypes.Receipt, error) {
+			return bind.WaitMined(ctx, backend, tx)
+		}
 	}
 	rcpt, err := wait(ctx, tx)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/big"
 
+	errorsmod "cosmossdk.io/errors"
+
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -63,11 +65,11 @@ func Recover(digest merkle.Hash, sig []byte) (common.Address, error) {
 // ParseEthAddress parses a 0x-prefixed hex address, refusing the zero address.
 func ParseEthAddress(s string) (common.Address, error) {
 	if !common.IsHexAddress(s) {
-		return common.Address{}, fmt.Errorf("%w: %q is not a 0x-prefixed 20-byte hex address", ErrInvalidEthAddress, s)
+		return common.Address{}, errorsmod.Wrapf(ErrInvalidEthAddress, "%q is not a 0x-prefixed 20-byte hex address", s)
 	}
 	a := common.HexToAddress(s)
 	if a == (common.Address{}) {
-		return common.Address{}, fmt.Errorf("%w: the zero address", ErrInvalidEthAddress)
+		return common.Address{}, errorsmod.Wrap(ErrInvalidEthAddress, "the zero address")
 	}
 	return a, nil
 }
