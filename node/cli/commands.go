@@ -40,6 +40,7 @@ func addCommands(rootCmd *cobra.Command, tempApp *app.App) {
 		queryCmd(),
 		txCmd(),
 		keys.Commands(),
+		anchorCmd(),
 	)
 }
 
@@ -51,6 +52,14 @@ func initCmd(tempApp *app.App) *cobra.Command {
 	}
 	if f := cmd.Flags().Lookup(genutilcli.FlagDefaultBondDenom); f != nil {
 		f.Usage = "genesis file default denomination (default " + app.BondDenom + ")"
+	}
+	// x/anchor needs vote extensions from the first block.
+	run := cmd.RunE
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := run(cmd, args); err != nil {
+			return err
+		}
+		return enableVoteExtensionsInFile(cmd)
 	}
 	return cmd
 }

@@ -10,6 +10,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/protolearn/protolearn/x/anchor/ethkey"
+	anchortypes "github.com/protolearn/protolearn/x/anchor/types"
+
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmttime "github.com/cometbft/cometbft/types/time"
 	"github.com/spf13/cobra"
@@ -83,6 +87,9 @@ type testnetNode struct {
 	valPub   cryptotypes.PubKey
 	addr     sdk.AccAddress
 	cmtCfg   *cmtcfg.Config
+	// ethAddr is the node's anchor key (x/anchor), written under its home and registered in
+	// genesis so that the testnet signs share checkpoints from the start.
+	ethAddr common.Address
 }
 
 func testnetCmd(tempApp *app.App) *cobra.Command {
@@ -338,7 +345,12 @@ func writeNodeFiles(cmd *cobra.Command, tempApp *app.App, args testnetArgs, n *t
 	appCfg.API.Address = fmt.Sprintf("tcp://%s:%d", n.ip, n.apiPort)
 	appCfg.GRPC.Address = fmt.Sprintf("%s:%d", n.ip, n.grpcPort)
 	appCfg.Telemetry.Enabled = false
-	srvconfig.WriteConfigFile(filepath.Join(n.home, "config", "app.toml"), appCfg)
+	srvconfig.WriteConfigFile(filepath.Join(n.home, "config", "app.toml"), appConfig{Config: *appCfg})
+	ethAddr, err := ethkey.Generate(ethkey.Path(n.home, ""))
+	if err != nil {
+		return fmt.Errorf("%s: anchor key: %w", n.name, err)
+	}
+	n.ethAddr = ethAddr
 
 	clientCfg := config.DefaultConfig()
 	clientCfg.ChainID = args.chainID
@@ -421,6 +433,17 @@ func writeInitialGenesis(tempApp *app.App, args testnetArgs, nodes []*testnetNod
 		return fmt.Errorf("bank genesis: %w", err)
 	}
 
+	var anchorGen anchortypes.GenesisState
+	if err := cdc.UnmarshalJSON(state[anchortypes.ModuleName], &anchorGen); err != nil {
+		return fmt.Errorf("default anchor genesis: %w", err)
+	}
+	for _, n := range nodes {
+		anchorGen.Keys = append(anchorGen.Keys, anchortypes.AnchorKey{ValidatorAddress: sdk.ValAddress(n.addr).String(), EthAddress: n.ethAddr.Hex()})
+	}
+	if state[anchortypes.ModuleName], err = cdc.MarshalJSON(&anchorGen); err != nil {
+		return fmt.Errorf("anchor genesis: %w", err)
+	}
+
 	appState, err := json.MarshalIndent(state, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode app state: %w", err)
@@ -431,6 +454,7 @@ func writeInitialGenesis(tempApp *app.App, args testnetArgs, nodes []*testnetNod
 	if err := genesis.ValidateAndComplete(); err != nil {
 		return fmt.Errorf("genesis: %w", err)
 	}
+	enableVoteExtensions(genesis)
 	for _, n := range nodes {
 		if err := genesis.SaveAs(n.cmtCfg.GenesisFile()); err != nil {
 			return fmt.Errorf("%s: write genesis: %w", n.name, err)
