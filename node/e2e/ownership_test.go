@@ -24,19 +24,7 @@ func TestModelsAndSharesOverCLI(t *testing.T) {
 	n := startNodeWith(t, map[string]string{
 		"validator": funds, "designer": funds, "customer": funds, "friend": funds,
 		"p1": funds + ",3000000share/1", "p2": funds + ",1000000share/1", "p3": funds,
-	}, func(n *node, gen map[string]any) {
-		// Model 1 exists from genesis so that its shares can (x/shares refuses shares of unknown models).
-		models := gen["app_state"].(map[string]any)["models"].(map[string]any)
-		models["models"] = []any{map[string]any{
-			"id": "1", "designer": n.addr("designer"), "name": "genesis-model",
-			"arch":   map[string]any{"vocab": 256, "d_model": 64, "n_layers": 2, "n_heads": 4, "seq_len": 64, "compression_rank": 4},
-			"stages": []any{map[string]any{"layers": 1}, map[string]any{"layers": 1}},
-			"seed":   "1", "dataset_commitment": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "designer_bps": 0,
-			"min_stake":              map[string]any{"denom": "ulearn", "amount": "100000000"},
-			"max_replicas_per_stage": 2, "target_work_units": "10", "status": "MODEL_STATUS_RECRUITING",
-		}}
-		models["next_model_id"] = "2"
-	})
+	}, genesisModelForShares)
 	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
 	for _, p := range []string{"p1", "p2", "p3"} {
 		code, log := n.tx("tx", "compute", "register-worker", computetestutil.NewPeerID(t, nil), "100000000ulearn", "--hardware", hardware, "--from", p)
@@ -108,4 +96,18 @@ func TestModelsAndSharesOverCLI(t *testing.T) {
 	require.Equal(t, "0", claimable("friend"))
 	code, log = n.tx("tx", "shares", "claim-revenue", "1", "--from", "friend")
 	require.Equal(t, sharestypes.ErrNothingToClaim.ABCICode(), code, log)
+}
+
+// genesisModelForShares puts model 1 in genesis: x/shares refuses shares of unknown models.
+func genesisModelForShares(n *node, gen map[string]any) {
+	models := gen["app_state"].(map[string]any)["models"].(map[string]any)
+	models["models"] = []any{map[string]any{
+		"id": "1", "designer": n.addr("designer"), "name": "genesis-model",
+		"arch":   map[string]any{"vocab": 256, "d_model": 64, "n_layers": 2, "n_heads": 4, "seq_len": 64, "compression_rank": 4},
+		"stages": []any{map[string]any{"layers": 1}, map[string]any{"layers": 1}},
+		"seed":   "1", "dataset_commitment": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "designer_bps": 0,
+		"min_stake":              map[string]any{"denom": "ulearn", "amount": "100000000"},
+		"max_replicas_per_stage": 2, "target_work_units": "10", "status": "MODEL_STATUS_RECRUITING",
+	}}
+	models["next_model_id"] = "2"
 }

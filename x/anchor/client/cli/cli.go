@@ -113,7 +113,9 @@ func shareProofCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return clientCtx.PrintRaw(bz)
+			// Always JSON: the output is meant for scripts and Ethereum tools.
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), string(bz))
+			return err
 		},
 	}
 	flags.AddQueryFlagsToCmd(cmd)
