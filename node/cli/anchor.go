@@ -189,4 +189,3 @@ func enableVoteExtensionsInFile(cmd *cobra.Command) error {
 	enableVoteExtensions(genesis)
 	return genesis.SaveAs(path)
 }
-

@@ -44,7 +44,9 @@ func (b *fakeBank) IterateAllBalances(context.Context, func(sdk.AccAddress, sdk.
 // fakeStaking is one bonded validator of power 1.
 type fakeStaking struct{ val stakingtypes.Validator }
 
-func (s fakeStaking) ValidatorAddressCodec() address.Codec { return addresscodec.NewBech32Codec("learnvaloper") }
+func (s fakeStaking) ValidatorAddressCodec() address.Codec {
+	return addresscodec.NewBech32Codec("learnvaloper")
+}
 func (s fakeStaking) GetValidator(context.Context, sdk.ValAddress) (stakingtypes.Validator, error) {
 	return s.val, nil
 }
