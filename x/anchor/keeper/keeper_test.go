@@ -47,6 +47,7 @@ type fakeStaking struct{ val stakingtypes.Validator }
 func (s fakeStaking) ValidatorAddressCodec() address.Codec {
 	return addresscodec.NewBech32Codec("learnvaloper")
 }
+
 func (s fakeStaking) GetValidator(context.Context, sdk.ValAddress) (stakingtypes.Validator, error) {
 	return s.val, nil
 }
