@@ -419,8 +419,12 @@ func TestTwoValidatorTestnet(t *testing.T) {
 	conn, err := grpc.NewClient(nodes[1].grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
-	res, err := computetypes.NewQueryClient(conn).Worker(t.Context(), &computetypes.QueryWorkerRequest{Operator: operator})
-	require.NoError(t, err)
+	// node1 may commit the tx's block a moment after node0 reported it: ask until it has.
+	var res *computetypes.QueryWorkerResponse
+	require.Eventually(t, func() bool {
+		res, err = computetypes.NewQueryClient(conn).Worker(t.Context(), &computetypes.QueryWorkerRequest{Operator: operator})
+		return err == nil
+	}, 30*time.Second, 200*time.Millisecond, "node1 never saw the worker: %v", err)
 	require.Equal(t, peerID, res.Worker.PeerId)
 
 	// Both validators sign: the chain needs them both (each has half the power) to keep going.
