@@ -14,6 +14,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/protolearn/protolearn/x/anchor/merkle"
 	"github.com/protolearn/protolearn/x/anchor/types"
 )
 
@@ -132,7 +133,7 @@ func (q queryServer) ShareProof(ctx context.Context, req *types.QueryShareProofR
 	}
 	node, holderProof, err := q.k.treap(ctx, req.ModelId).Proof(holder)
 	if err != nil {
-		if isMerkleNotFound(err) {
+		if merkle.IsNotFound(err) {
 			return nil, errorsmod.Wrapf(types.ErrNotAnchored, "%s held no share/%d at checkpoint %d", req.Holder, req.ModelId, c.Height)
 		}
 		return nil, err

@@ -206,15 +206,15 @@ func Args(c types.Checkpoint) (SubmitArgs, error) {
 		all = append(all, indexed{i, c.SigningSet[i].Power, s.Signature})
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].power > all[j].power })
-	total := new(big.Int).SetUint64(types.TotalPower(c.SigningSet))
-	signed := new(big.Int)
+	total := types.TotalPower(c.SigningSet)
+	var signed uint64
 	var use []indexed
 	for _, s := range all {
-		if new(big.Int).Mul(signed, big.NewInt(3)).Cmp(new(big.Int).Mul(total, big.NewInt(2))) > 0 {
+		if types.MoreThanTwoThirds(signed, total) {
 			break
 		}
 		use = append(use, s)
-		signed.Add(signed, new(big.Int).SetUint64(s.power))
+		signed += s.power
 	}
 	sort.Slice(use, func(i, j int) bool { return use[i].index < use[j].index })
 	for _, s := range use {

@@ -107,10 +107,13 @@ func TotalPower(set []Signer) uint64 {
 
 // Ready reports whether more than 2/3 of the signing set's power signed, as the contract
 // requires (3·signed > 2·total, in 128-bit arithmetic so that no power overflows).
-func (c Checkpoint) Ready() bool {
-	signed := new(big.Int).Mul(big.NewInt(3), new(big.Int).SetUint64(c.SignedPower))
-	total := new(big.Int).Mul(big.NewInt(2), new(big.Int).SetUint64(TotalPower(c.SigningSet)))
-	return signed.Cmp(total) > 0
+func (c Checkpoint) Ready() bool { return MoreThanTwoThirds(c.SignedPower, TotalPower(c.SigningSet)) }
+
+// MoreThanTwoThirds is the contract's test 3·signed > 2·total, without overflow.
+func MoreThanTwoThirds(signed, total uint64) bool {
+	s := new(big.Int).Mul(big.NewInt(3), new(big.Int).SetUint64(signed))
+	t := new(big.Int).Mul(big.NewInt(2), new(big.Int).SetUint64(total))
+	return s.Cmp(t) > 0
 }
 
 // SignerIndex is addr's position in set, or -1.
