@@ -5,9 +5,14 @@ import (
 	"fmt"
 
 	"cosmossdk.io/core/address"
+	sdkmath "cosmossdk.io/math"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	computekeeper "github.com/protolearn/protolearn/x/compute/keeper"
 	modelskeeper "github.com/protolearn/protolearn/x/models/keeper"
 	sharestypes "github.com/protolearn/protolearn/x/shares/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
 // modelsForShares gives x/shares the little it needs of x/models, so that x/shares does not
@@ -30,4 +35,25 @@ func (m modelsForShares) ModelInfo(ctx context.Context, id uint64) (sharestypes.
 		return sharestypes.ModelInfo{}, fmt.Errorf("model %d designer %q: %w", id, model.Designer, err)
 	}
 	return sharestypes.ModelInfo{Name: model.Name, Designer: designer, DesignerBps: model.DesignerBps}, nil
+}
+
+// computeForVerify gives x/verify the slashing, jailing and status of x/compute; slashed stake
+// goes to x/verify's module account, which pays the challenger and burns the rest.
+type computeForVerify struct{ k *computekeeper.Keeper }
+
+var _ verifytypes.ComputeKeeper = computeForVerify{}
+
+// IsActive implements verifytypes.ComputeKeeper.
+func (c computeForVerify) IsActive(ctx context.Context, operator sdk.AccAddress) (bool, error) {
+	return c.k.IsActive(ctx, operator)
+}
+
+// SlashToVerify implements verifytypes.ComputeKeeper.
+func (c computeForVerify) SlashToVerify(ctx context.Context, operator sdk.AccAddress, fraction sdkmath.LegacyDec, reason string) (sdk.Coin, error) {
+	return c.k.Slash(ctx, operator, fraction, reason, computekeeper.SlashToModule(verifytypes.ModuleName))
+}
+
+// Jail implements verifytypes.ComputeKeeper.
+func (c computeForVerify) Jail(ctx context.Context, operator sdk.AccAddress, reason string) error {
+	return c.k.Jail(ctx, operator, reason)
 }

@@ -45,6 +45,8 @@ import (
 	"github.com/protolearn/protolearn/x/shares"
 	shareskeeper "github.com/protolearn/protolearn/x/shares/keeper"
 	sharestypes "github.com/protolearn/protolearn/x/shares/types"
+	verifykeeper "github.com/protolearn/protolearn/x/verify/keeper"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
 // Keepers are the module keepers, exported so that tests and upgrade handlers can reach state.
@@ -65,6 +67,7 @@ type Keepers struct {
 	ModelsKeeper          *modelskeeper.Keeper
 	SharesKeeper          *shareskeeper.Keeper
 	AnchorKeeper          *anchorkeeper.Keeper
+	VerifyKeeper          *verifykeeper.Keeper
 }
 
 // Authority is the address allowed to change module parameters: the gov module account.
@@ -131,6 +134,8 @@ func (app *App) initKeepers(appOpts servertypes.AppOptions, logger log.Logger) {
 	app.SharesKeeper = shareskeeper.NewKeeper(cdc, kv(sharestypes.StoreKey), app.AccountKeeper, app.BankKeeper, app.DistrKeeper, authority, logger)
 	app.SharesKeeper.SetModelsKeeper(modelsForShares{k: app.ModelsKeeper, codec: app.AccountKeeper.AddressCodec()})
 	app.AnchorKeeper = anchorkeeper.NewKeeper(cdc, kv(anchortypes.StoreKey), app.AccountKeeper, app.BankKeeper, app.StakingKeeper, authority, logger)
+	app.VerifyKeeper = verifykeeper.NewKeeper(cdc, kv(verifytypes.StoreKey), app.AccountKeeper, app.BankKeeper,
+		computeForVerify{k: app.ComputeKeeper}, app.ModelsKeeper, app.SharesKeeper, authority, logger)
 	// Moved share balances reach the next anchor checkpoint.
 	app.SharesKeeper.AddBalanceHooks(app.AnchorKeeper)
 

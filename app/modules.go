@@ -40,6 +40,8 @@ import (
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	"github.com/protolearn/protolearn/x/shares"
 	sharestypes "github.com/protolearn/protolearn/x/shares/types"
+	"github.com/protolearn/protolearn/x/verify"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
 // This file is the one place that lists the modules of the chain. To add a module:
@@ -72,6 +74,7 @@ var storeKeys = []string{
 	modelstypes.StoreKey,
 	sharestypes.StoreKey,
 	anchortypes.StoreKey,
+	verifytypes.StoreKey,
 }
 
 // maccPerms are the module accounts and what each may do with coins.
@@ -86,6 +89,8 @@ var maccPerms = map[string][]string{
 	computetypes.ModuleName: {authtypes.Burner},
 	// shares mints share/N for verified work and holds the revenue owed to holders.
 	sharestypes.ModuleName: {authtypes.Minter},
+	// verify holds challengers' bonds and burns what slashing does not pay to challengers.
+	verifytypes.ModuleName: {authtypes.Burner},
 }
 
 // receivingModuleAccounts are module accounts that ordinary bank sends may pay into; every other
@@ -115,6 +120,7 @@ func (app *App) appModules() []module.AppModule {
 		models.NewAppModule(cdc, app.ModelsKeeper),
 		shares.NewAppModule(cdc, app.SharesKeeper),
 		anchor.NewAppModule(cdc, app.AnchorKeeper),
+		verify.NewAppModule(cdc, app.VerifyKeeper),
 	}
 }
 
@@ -149,13 +155,15 @@ var beginBlockerOrder = []string{
 	authz.ModuleName,
 }
 
-// endBlockerOrder: staking returns the validator updates; compute settles after it; shares
-// re-indexes holders after every module that may have moved shares this block, and tells
-// anchor, which checkpoints last.
+// endBlockerOrder: staking returns the validator updates; verify slashes cheaters before compute
+// releases matured unbondings (so stake that just matured cannot escape a verdict) and mints
+// finalized work; shares re-indexes holders after every module that may have moved shares this
+// block, and tells anchor, which checkpoints last.
 var endBlockerOrder = []string{
 	govtypes.ModuleName,
 	stakingtypes.ModuleName,
 	feegrant.ModuleName,
+	verifytypes.ModuleName,
 	computetypes.ModuleName,
 	sharestypes.ModuleName,
 	anchortypes.ModuleName,
@@ -179,10 +187,12 @@ var initGenesisOrder = []string{
 	consensustypes.ModuleName,
 	computetypes.ModuleName,
 	// models after compute (seats name registered workers); shares after bank and models;
-	// anchor after them (it reads share balances).
+	// anchor after them (it reads share balances); verify last (its records name workers and
+	// models, and its bonds sit in its module account's bank balance).
 	modelstypes.ModuleName,
 	sharestypes.ModuleName,
 	anchortypes.ModuleName,
+	verifytypes.ModuleName,
 }
 
 // exportGenesisOrder is the order of modules in an exported genesis.

@@ -1,0 +1,56 @@
+package verify
+
+import (
+	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
+
+	"github.com/protolearn/protolearn/x/verify/types"
+)
+
+// AutoCLIOptions generates `protolearnd tx verify …` and `protolearnd query verify …`.
+// Attestations and responses are posted by the trainer, which builds them from its commitments
+// and proofs; the CLI offers them for inspection and scripting.
+func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
+	return &autocliv1.ModuleOptions{
+		Query: &autocliv1.ServiceCommandDescriptor{
+			Service: types.Query_serviceDesc.ServiceName,
+			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
+				{RpcMethod: "Params", Use: "params", Short: "Show the x/verify parameters"},
+				{
+					RpcMethod: "Attestation", Use: "attestation [id]", Short: "Show one attestation",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "id"}},
+				},
+				{
+					RpcMethod: "Attestations", Use: "attestations", Short: "List attestations, newest first (--model-id, --worker, --status)",
+				},
+				{
+					RpcMethod: "Challenge", Use: "challenge [id]", Short: "Show one challenge",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "id"}},
+				},
+				{
+					RpcMethod: "Challenges", Use: "challenges", Short: "List challenges, newest first (--worker, --status CHALLENGE_STATUS_OPEN)",
+				},
+				{RpcMethod: "VerifyingKeys", Use: "verifying-keys", Short: "List the registered tile shapes and their verifying keys"},
+			},
+		},
+		Tx: &autocliv1.ServiceCommandDescriptor{
+			Service: types.Msg_serviceDesc.ServiceName,
+			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
+				{
+					RpcMethod: "OpenChallenge", Use: "open-challenge [attestation-id] [kind] [step] [row] [col] [bond]",
+					Short: "Challenge one tile of a pending attestation, posting the challenge bond",
+					Long: "Challenge one tile of a pending attestation. kind is CHALLENGE_KIND_FORWARD, CHALLENGE_KIND_BACKWARD " +
+						"or CHALLENGE_KIND_TIE; row and col (column block) must lie inside the tile. The bond must equal the " +
+						"challenge_bond parameter: it goes to the worker if it answers with a valid proof; if it does not, you get it " +
+						"back with challenger_reward_bps of what the worker is slashed.",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{
+						{ProtoField: "attestation_id"}, {ProtoField: "kind"}, {ProtoField: "step"},
+						{ProtoField: "row"}, {ProtoField: "col"}, {ProtoField: "bond"},
+					},
+				},
+				{RpcMethod: "SubmitAttestation", Skip: true}, // the trainer builds it from its commitments
+				{RpcMethod: "RespondChallenge", Skip: true},  // the trainer proves and answers
+				{RpcMethod: "UpdateParams", Skip: true},      // authority (gov) only
+			},
+		},
+	}
+}

@@ -1,0 +1,324 @@
+package keeper
+
+import (
+	"context"
+	"fmt"
+
+	"cosmossdk.io/collections"
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	"github.com/protolearn/protolearn/x/verify/types"
+)
+
+// EndBlock runs, in order: the spot-check draws due at this height, the failure of challenges
+// whose deadline is this block, and the finalization of attestations whose window has passed
+// with no challenge open. Nothing here returns an error for one bad record (that would halt the
+// chain): a failure is logged and the record is left for the next block or settled safely.
+func (k *Keeper) EndBlock(ctx context.Context) error {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	h := sdkCtx.BlockHeight()
+	p, err := k.GetParams(ctx)
+	if err != nil {
+		return err
+	}
+	if err := k.drawSpotChecks(sdkCtx, p, h); err != nil {
+		return err
+	}
+	if err := k.failOverdue(sdkCtx, p, h); err != nil {
+		return err
+	}
+	return k.finalizeDue(sdkCtx, h)
+}
+
+// due collects the ids of a (height, id) queue up to height h; collected first, since handling
+// them writes to the queue.
+func due(ctx context.Context, q collections.KeySet[collections.Pair[int64, uint64]], h int64) ([]collections.Pair[int64, uint64], error) {
+	it, err := q.Iterate(ctx, new(collections.Range[collections.Pair[int64, uint64]]).
+		EndInclusive(collections.Join(h, ^uint64(0))))
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	return it.Keys()
+}
+
+func (k *Keeper) drawSpotChecks(ctx sdk.Context, p types.Params, h int64) error {
+	keys, err := due(ctx, k.ToDraw, h)
+	if err != nil {
+		return err
+	}
+	hash := ctx.HeaderHash()
+	for _, key := range keys {
+		if err := k.ToDraw.Remove(ctx, key); err != nil {
+			return err
+		}
+		a, err := k.Attestations.Get(ctx, key.K2())
+		if err != nil {
+			return err
+		}
+		a.DrawHeight = 0
+		if err := k.Attestations.Set(ctx, a.Id, a); err != nil {
+			return err
+		}
+		if a.Status != types.ATTESTATION_STATUS_PENDING {
+			continue
+		}
+		m, err := k.mk.GetModel(ctx, a.ModelId)
+		if err != nil {
+			return err
+		}
+		sc := types.DrawSpotCheck(hash, a, m.Arch.DModel, p.ChallengeRate)
+		if !sc.Challenge {
+			continue
+		}
+		bond := sdk.NewCoin(p.ChallengeBond.Denom, sdkmath.ZeroInt())
+		cache, write := ctx.CacheContext()
+		if _, err := k.openChallenge(cache, p, a, nil, bond, position{kind: sc.Kind, step: sc.Step, row: sc.Row, col: sc.Col}); err != nil {
+			k.logger.Error("spot check not opened", "attestation", a.Id, "err", err)
+			continue
+		}
+		write()
+	}
+	return nil
+}
+
+func (k *Keeper) failOverdue(ctx sdk.Context, p types.Params, h int64) error {
+	keys, err := due(ctx, k.Deadlines, h)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		c, err := k.Challenges.Get(ctx, key.K2())
+		if err != nil {
+			return err
+		}
+		if c.Status != types.CHALLENGE_STATUS_OPEN {
+			continue // cancelled by an earlier failure of the same worker in this block
+		}
+		if err := k.failChallenge(ctx, p, c); err != nil {
+			return fmt.Errorf("x/verify: failing challenge %d: %w", c.Id, err)
+		}
+	}
+	return nil
+}
+
+// failChallenge settles a challenge the worker did not answer: slash into the module account,
+// the challenger's reward and bond back, the rest burned; jail; void the worker's pending
+// attestations of the model.
+func (k *Keeper) failChallenge(ctx sdk.Context, p types.Params, c types.Challenge) error {
+	worker, err := k.parseAddr("worker", c.Worker)
+	if err != nil {
+		return err
+	}
+	a, err := k.Attestations.Get(ctx, c.AttestationId)
+	if err != nil {
+		return err
+	}
+	reason := fmt.Sprintf("no valid proof for challenge %d (%s tile, attestation %d, step %d) by height %d", c.Id, c.Kind, a.Id, c.Step, c.DeadlineHeight)
+
+	// A worker that already left x/compute has nothing to slash or jail; its work is still voided.
+	slashed := sdk.NewCoin(p.ChallengeBond.Denom, sdkmath.ZeroInt())
+	cache, write := ctx.CacheContext()
+	if s, err := k.ck.SlashToVerify(cache, worker, p.SlashFraction, reason); err != nil {
+		k.logger.Error("slash failed", "worker", c.Worker, "challenge", c.Id, "err", err)
+	} else {
+		slashed = s
+		write()
+	}
+	cache, write = ctx.CacheContext()
+	if err := k.ck.Jail(cache, worker, reason); err != nil {
+		k.logger.Error("jail failed", "worker", c.Worker, "challenge", c.Id, "err", err)
+	} else {
+		write()
+	}
+
+	reward := sdk.NewCoin(slashed.Denom, sdkmath.ZeroInt())
+	burned := slashed
+	if c.Challenger != "" {
+		challenger, err := k.parseAddr("challenger", c.Challenger)
+		if err != nil {
+			return err
+		}
+		reward = sdk.NewCoin(slashed.Denom, slashed.Amount.MulRaw(int64(p.ChallengerRewardBps)).QuoRaw(types.MaxBps))
+		burned = slashed.Sub(reward)
+		if pay := sdk.NewCoins(reward, c.Bond); !pay.IsZero() {
+			if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, challenger, pay); err != nil {
+				return err
+			}
+		}
+	}
+	if burned.IsPositive() {
+		if err := k.bk.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(burned)); err != nil {
+			return err
+		}
+	}
+	c.Slashed = slashed
+	if err := k.closeChallenge(ctx, c, types.CHALLENGE_STATUS_FAILED); err != nil {
+		return err
+	}
+	k.logger.Info("challenge failed", "id", c.Id, "worker", c.Worker, "slashed", slashed.String(), "challenger_reward", reward.String())
+	if err := ctx.EventManager().EmitTypedEvent(&types.EventChallengeFailed{
+		ChallengeId: c.Id, AttestationId: a.Id, Worker: c.Worker, Challenger: c.Challenger,
+		Slashed: slashed, ChallengerReward: reward, Burned: burned,
+	}); err != nil {
+		return err
+	}
+	return k.voidPending(ctx, worker, a.ModelId, reason)
+}
+
+// voidPending voids every pending attestation of worker on model and cancels their other open
+// challenges, returning the challengers' bonds: a worker caught once is not paid for work it
+// can no longer be trusted on.
+func (k *Keeper) voidPending(ctx sdk.Context, worker sdk.AccAddress, modelID uint64, reason string) error {
+	it, err := k.ToFinalize.Iterate(ctx, nil)
+	if err != nil {
+		return err
+	}
+	keys, err := it.Keys()
+	it.Close()
+	if err != nil {
+		return err
+	}
+	workerStr := k.addrString(worker)
+	for _, key := range keys {
+		a, err := k.Attestations.Get(ctx, key.K2())
+		if err != nil {
+			return err
+		}
+		if a.Worker != workerStr || a.ModelId != modelID || a.Status != types.ATTESTATION_STATUS_PENDING {
+			continue
+		}
+		if err := k.cancelOpen(ctx, a.Id); err != nil {
+			return err
+		}
+		if err := k.endAttestation(ctx, key, a, types.ATTESTATION_STATUS_VOID, reason); err != nil {
+			return err
+		}
+		if err := ctx.EventManager().EmitTypedEvent(&types.EventAttestationVoided{
+			AttestationId: a.Id, Worker: a.Worker, ModelId: a.ModelId, Reason: reason,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cancelOpen closes the open challenges of an attestation being voided; bonds go back.
+func (k *Keeper) cancelOpen(ctx sdk.Context, attestationID uint64) error {
+	it, err := k.OpenByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
+	if err != nil {
+		return err
+	}
+	keys, err := it.Keys()
+	it.Close()
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		c, err := k.Challenges.Get(ctx, key.K2())
+		if err != nil {
+			return err
+		}
+		if c.Challenger != "" && c.Bond.IsPositive() {
+			challenger, err := k.parseAddr("challenger", c.Challenger)
+			if err != nil {
+				return err
+			}
+			if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, challenger, sdk.NewCoins(c.Bond)); err != nil {
+				return err
+			}
+		}
+		if err := k.closeChallenge(ctx, c, types.CHALLENGE_STATUS_CANCELLED); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endAttestation moves a pending attestation to its final status; its per-step commitments are
+// dropped (nothing can challenge them any more), keeping state small.
+func (k *Keeper) endAttestation(ctx sdk.Context, key collections.Pair[int64, uint64], a types.Attestation, status types.AttestationStatus, reason string) error {
+	if err := k.ToFinalize.Remove(ctx, key); err != nil {
+		return err
+	}
+	if a.DrawHeight > 0 {
+		if err := k.ToDraw.Remove(ctx, collections.Join(a.DrawHeight, a.Id)); err != nil {
+			return err
+		}
+		a.DrawHeight = 0
+	}
+	a.Status = status
+	a.VoidReason = reason
+	a.EndedHeight = ctx.BlockHeight()
+	a.Commitments = nil
+	return k.Attestations.Set(ctx, a.Id, a)
+}
+
+func (k *Keeper) hasOpenChallenge(ctx context.Context, attestationID uint64) (bool, error) {
+	it, err := k.OpenByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
+	if err != nil {
+		return false, err
+	}
+	defer it.Close()
+	return it.Valid(), nil
+}
+
+func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
+	keys, err := due(ctx, k.ToFinalize, h)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		open, err := k.hasOpenChallenge(ctx, key.K2())
+		if err != nil {
+			return err
+		}
+		if open {
+			continue // waits for the verdict; checked again next block
+		}
+		a, err := k.Attestations.Get(ctx, key.K2())
+		if err != nil {
+			return err
+		}
+		if err := k.finalize(ctx, key, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finalize mints a's shares and credits its work to the model. A model that completed meanwhile
+// still pays for work verified before its end, but takes no more work units.
+func (k *Keeper) finalize(ctx sdk.Context, key collections.Pair[int64, uint64], a types.Attestation) error {
+	worker, err := k.parseAddr("worker", a.Worker)
+	if err != nil {
+		return err
+	}
+	cache, write := ctx.CacheContext()
+	opAmt, desAmt, err := k.sk.MintForWork(cache, a.ModelId, worker, a.WorkUnits)
+	if err == nil {
+		var m modelstypes.Model
+		if m, err = k.mk.GetModel(cache, a.ModelId); err == nil && m.Status == modelstypes.MODEL_STATUS_TRAINING {
+			err = k.mk.AddWorkUnits(cache, a.ModelId, a.WorkUnits)
+		}
+	}
+	if err != nil {
+		// Leaving it pending would retry a deterministic failure forever; voiding it with the
+		// reason keeps the chain going and the record honest.
+		k.logger.Error("finalizing attestation failed", "id", a.Id, "err", err)
+		return k.endAttestation(ctx, key, a, types.ATTESTATION_STATUS_VOID, "finalization failed: "+err.Error())
+	}
+	write()
+	if err := k.endAttestation(ctx, key, a, types.ATTESTATION_STATUS_FINALIZED, ""); err != nil {
+		return err
+	}
+	k.logger.Info("attestation finalized", "id", a.Id, "worker", a.Worker, "model_id", a.ModelId,
+		"work_units", a.WorkUnits, "minted", opAmt.String(), "designer", desAmt.String())
+	return ctx.EventManager().EmitTypedEvent(&types.EventAttestationFinalized{
+		AttestationId: a.Id, Worker: a.Worker, ModelId: a.ModelId, WorkUnits: a.WorkUnits,
+		OperatorAmount: opAmt, DesignerAmount: desAmt,
+	})
+}

@@ -1,0 +1,166 @@
+// Package keeper holds the state of x/verify: attestations of training work, the spot checks and
+// third-party challenges against them, and the verdicts that slash cheaters or mint shares.
+package keeper
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+
+	"cosmossdk.io/collections"
+	"cosmossdk.io/core/store"
+	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/log"
+
+	"github.com/cosmos/cosmos-sdk/codec"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/x/internal/addresses"
+	"github.com/protolearn/protolearn/x/verify/types"
+)
+
+// Keeper owns the x/verify store.
+type Keeper struct {
+	cdc       codec.BinaryCodec
+	ak        types.AccountKeeper
+	bk        types.BankKeeper
+	ck        types.ComputeKeeper
+	mk        types.ModelsKeeper
+	sk        types.SharesKeeper
+	logger    log.Logger
+	authority string
+
+	Schema       collections.Schema
+	Params       collections.Item[types.Params]
+	Attestations collections.Map[uint64, types.Attestation]
+	AttestSeq    collections.Sequence
+	// ByModel and ByWorker index attestations for queries.
+	ByModel  collections.KeySet[collections.Pair[uint64, uint64]]
+	ByWorker collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
+	// ToDraw holds (draw height, attestation) awaiting their spot-check draw; ToFinalize
+	// (finalize height, attestation) of pending attestations.
+	ToDraw     collections.KeySet[collections.Pair[int64, uint64]]
+	ToFinalize collections.KeySet[collections.Pair[int64, uint64]]
+	// LastSteps is the highest step each worker attested on each model.
+	LastSteps  collections.Map[collections.Pair[uint64, sdk.AccAddress], uint64]
+	Challenges collections.Map[uint64, types.Challenge]
+	ChallSeq   collections.Sequence
+	// ChallengesByWorker indexes challenges for queries and for the trainer's polling.
+	ChallengesByWorker collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
+	// OpenByAttestation are the open challenges of each attestation; Deadlines the open
+	// challenges by the last height a response is accepted.
+	OpenByAttestation collections.KeySet[collections.Pair[uint64, uint64]]
+	Deadlines         collections.KeySet[collections.Pair[int64, uint64]]
+
+	// vks caches parsed verifying keys by the SHA-256 of their bytes: parsing (subgroup checks)
+	// costs about as much as verifying. Parsing is deterministic, so the cache cannot change a
+	// result; CheckTx and block execution may share it concurrently.
+	vkMu sync.Mutex
+	vks  map[[32]byte]*tile.VerifyingKey
+}
+
+// NewKeeper builds the keeper.
+func NewKeeper(
+	cdc codec.BinaryCodec,
+	storeService store.KVStoreService,
+	ak types.AccountKeeper,
+	bk types.BankKeeper,
+	ck types.ComputeKeeper,
+	mk types.ModelsKeeper,
+	sk types.SharesKeeper,
+	authority string,
+	logger log.Logger,
+) *Keeper {
+	if _, err := ak.AddressCodec().StringToBytes(authority); err != nil {
+		panic(fmt.Sprintf("x/verify: invalid authority address %q: %v", authority, err))
+	}
+	sb := collections.NewSchemaBuilder(storeService)
+	heightID := collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)
+	k := &Keeper{
+		cdc: cdc, ak: ak, bk: bk, ck: ck, mk: mk, sk: sk, authority: authority,
+		logger:       logger.With("module", "x/"+types.ModuleName),
+		Params:       collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
+		Attestations: collections.NewMap(sb, types.AttestationsKey, "attestations", collections.Uint64Key, codec.CollValue[types.Attestation](cdc)),
+		AttestSeq:    collections.NewSequence(sb, types.AttestationSeqKey, "attestation_seq"),
+		ByModel: collections.NewKeySet(sb, types.AttestationsByModelKey, "attestations_by_model",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)),
+		ByWorker: collections.NewKeySet(sb, types.AttestationsByWorker, "attestations_by_worker",
+			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
+		ToDraw:     collections.NewKeySet(sb, types.ToDrawKey, "to_draw", heightID),
+		ToFinalize: collections.NewKeySet(sb, types.ToFinalizeKey, "to_finalize", heightID),
+		LastSteps: collections.NewMap(sb, types.LastStepsKey, "last_steps",
+			collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), collections.Uint64Value),
+		Challenges: collections.NewMap(sb, types.ChallengesKey, "challenges", collections.Uint64Key, codec.CollValue[types.Challenge](cdc)),
+		ChallSeq:   collections.NewSequence(sb, types.ChallengeSeqKey, "challenge_seq"),
+		ChallengesByWorker: collections.NewKeySet(sb, types.ChallengesByWorkerKey, "challenges_by_worker",
+			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
+		OpenByAttestation: collections.NewKeySet(sb, types.OpenByAttestationKey, "open_by_attestation",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)),
+		Deadlines: collections.NewKeySet(sb, types.DeadlinesKey, "deadlines", heightID),
+		vks:       make(map[[32]byte]*tile.VerifyingKey),
+	}
+	schema, err := sb.Build()
+	if err != nil {
+		panic(fmt.Sprintf("x/verify: building the store schema: %v", err))
+	}
+	k.Schema = schema
+	return k
+}
+
+// Authority is the address allowed to change params (gov).
+func (k *Keeper) Authority() string { return k.authority }
+
+// Logger is the module's logger.
+func (k *Keeper) Logger() log.Logger { return k.logger }
+
+// GetParams returns the module parameters.
+func (k *Keeper) GetParams(ctx context.Context) (types.Params, error) { return k.Params.Get(ctx) }
+
+// GetAttestation returns attestation id, or ErrAttestationNotFound.
+func (k *Keeper) GetAttestation(ctx context.Context, id uint64) (types.Attestation, error) {
+	a, err := k.Attestations.Get(ctx, id)
+	if isNotFound(err) {
+		return a, errorsmod.Wrapf(types.ErrAttestationNotFound, "no attestation with id %d", id)
+	}
+	return a, err
+}
+
+// GetChallenge returns challenge id, or ErrChallengeNotFound.
+func (k *Keeper) GetChallenge(ctx context.Context, id uint64) (types.Challenge, error) {
+	c, err := k.Challenges.Get(ctx, id)
+	if isNotFound(err) {
+		return c, errorsmod.Wrapf(types.ErrChallengeNotFound, "no challenge with id %d", id)
+	}
+	return c, err
+}
+
+// verifyingKey returns the parsed key registered for shape.
+func (k *Keeper) verifyingKey(p types.Params, shape string) (*tile.VerifyingKey, error) {
+	raw, ok := p.Key(shape)
+	if !ok {
+		return nil, errorsmod.Wrapf(types.ErrNoVerifyingKey, "%s (governance registers keys in params.verifying_keys)", shape)
+	}
+	sum := sha256.Sum256(raw)
+	k.vkMu.Lock()
+	defer k.vkMu.Unlock()
+	if vk, ok := k.vks[sum]; ok {
+		return vk, nil
+	}
+	vk, err := tile.ParseVerifyingKey(raw)
+	if err != nil {
+		return nil, errorsmod.Wrapf(types.ErrNoVerifyingKey, "registered key of %s: %v", shape, err)
+	}
+	k.vks[sum] = vk
+	return vk, nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, collections.ErrNotFound) }
+
+func (k *Keeper) addrString(a sdk.AccAddress) string { return addresses.String(k.ak.AddressCodec(), a) }
+
+func (k *Keeper) parseAddr(field, s string) (sdk.AccAddress, error) {
+	return addresses.Parse(k.ak.AddressCodec(), types.ErrInvalidAddress, field, s)
+}

@@ -1,0 +1,51 @@
+package keeper
+
+import (
+	"context"
+
+	errorsmod "cosmossdk.io/errors"
+
+	"github.com/protolearn/protolearn/x/verify/types"
+)
+
+type msgServer struct{ k *Keeper }
+
+// NewMsgServerImpl returns the Msg service of x/verify.
+func NewMsgServerImpl(k *Keeper) types.MsgServer { return msgServer{k: k} }
+
+var _ types.MsgServer = msgServer{}
+
+func (s msgServer) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAttestation) (*types.MsgSubmitAttestationResponse, error) {
+	id, err := s.k.SubmitAttestation(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgSubmitAttestationResponse{AttestationId: id}, nil
+}
+
+func (s msgServer) OpenChallenge(ctx context.Context, msg *types.MsgOpenChallenge) (*types.MsgOpenChallengeResponse, error) {
+	c, err := s.k.OpenChallenge(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgOpenChallengeResponse{ChallengeId: c.Id, DeadlineHeight: c.DeadlineHeight}, nil
+}
+
+func (s msgServer) RespondChallenge(ctx context.Context, msg *types.MsgRespondChallenge) (*types.MsgRespondChallengeResponse, error) {
+	if err := s.k.RespondChallenge(ctx, msg); err != nil {
+		return nil, err
+	}
+	return &types.MsgRespondChallengeResponse{}, nil
+}
+
+func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
+	if msg.Authority != s.k.authority {
+		return nil, errorsmod.Wrapf(types.ErrInvalidAuthority, "expected %s, got %s", s.k.authority, msg.Authority)
+	}
+	if err := msg.Params.Validate(); err != nil {
+		return nil, errorsmod.Wrap(types.ErrInvalidParams, err.Error())
+	}
+	p := msg.Params
+	p.SortVerifyingKeys()
+	return &types.MsgUpdateParamsResponse{}, s.k.Params.Set(ctx, p)
+}

@@ -1,0 +1,28 @@
+package types
+
+import errorsmod "cosmossdk.io/errors"
+
+// Errors of x/verify. Each says what is wrong so that a CLI user or a trainer knows what to fix.
+var (
+	ErrInvalidAddress      = errorsmod.Register(ModuleName, 2, "invalid address")
+	ErrInvalidAuthority    = errorsmod.Register(ModuleName, 3, "invalid authority")
+	ErrInvalidParams       = errorsmod.Register(ModuleName, 4, "invalid params")
+	ErrInvalidGenesis      = errorsmod.Register(ModuleName, 5, "invalid genesis")
+	ErrInvalidAttestation  = errorsmod.Register(ModuleName, 6, "invalid attestation")
+	ErrNotSeated           = errorsmod.Register(ModuleName, 7, "worker does not hold this stage")
+	ErrOverlappingSteps    = errorsmod.Register(ModuleName, 8, "step range overlaps an earlier attestation")
+	ErrTooMuchWork         = errorsmod.Register(ModuleName, 9, "work units above what the steps allow")
+	ErrNoVerifyingKey      = errorsmod.Register(ModuleName, 10, "no verifying key for tile shape")
+	ErrAttestationNotFound = errorsmod.Register(ModuleName, 11, "attestation not found")
+	ErrNotPending          = errorsmod.Register(ModuleName, 12, "attestation is not pending")
+	ErrInvalidChallenge    = errorsmod.Register(ModuleName, 13, "invalid challenge")
+	ErrWrongBond           = errorsmod.Register(ModuleName, 14, "wrong challenge bond")
+	ErrChallengeNotFound   = errorsmod.Register(ModuleName, 15, "challenge not found")
+	ErrChallengeClosed     = errorsmod.Register(ModuleName, 16, "challenge is not open")
+	ErrNotChallengedWorker = errorsmod.Register(ModuleName, 17, "signer is not the challenged worker")
+	ErrResponseTooLate     = errorsmod.Register(ModuleName, 18, "response after the deadline")
+	ErrProofTooLarge       = errorsmod.Register(ModuleName, 19, "proof too large")
+	ErrInvalidProof        = errorsmod.Register(ModuleName, 20, "invalid proof")
+	ErrWorkerInactive      = errorsmod.Register(ModuleName, 21, "worker is not active")
+	ErrModelNotTraining    = errorsmod.Register(ModuleName, 22, "model is not training")
+)

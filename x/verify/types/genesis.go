@@ -1,0 +1,79 @@
+package types
+
+import (
+	"fmt"
+)
+
+// DefaultGenesis has default params and no state.
+func DefaultGenesis() *GenesisState {
+	return &GenesisState{Params: DefaultParams(), NextAttestationId: 1, NextChallengeId: 1}
+}
+
+// Validate checks a genesis state for what InitGenesis cannot repair: bad params, duplicate or
+// out-of-sequence ids, challenges of unknown attestations, open challenges of finished ones.
+func (gs GenesisState) Validate() error {
+	if err := gs.Params.Validate(); err != nil {
+		return fmt.Errorf("params: %w", err)
+	}
+	atts := make(map[uint64]Attestation, len(gs.Attestations))
+	for i, a := range gs.Attestations {
+		switch {
+		case a.Id == 0 || a.Id >= gs.NextAttestationId:
+			return fmt.Errorf("attestations[%d]: id %d outside [1, next_attestation_id %d)", i, a.Id, gs.NextAttestationId)
+		case atts[a.Id].Id != 0:
+			return fmt.Errorf("attestations[%d]: id %d listed twice", i, a.Id)
+		case a.Status == ATTESTATION_STATUS_UNSPECIFIED:
+			return fmt.Errorf("attestation %d: status unspecified", a.Id)
+		case a.StepTo < a.StepFrom:
+			return fmt.Errorf("attestation %d: step_to %d below step_from %d", a.Id, a.StepTo, a.StepFrom)
+		case a.Status == ATTESTATION_STATUS_PENDING && uint64(len(a.Commitments)) != a.Steps():
+			return fmt.Errorf("attestation %d: pending with %d commitments for %d steps", a.Id, len(a.Commitments), a.Steps())
+		}
+		for _, c := range a.Commitments {
+			if err := c.Validate(); err != nil {
+				return fmt.Errorf("attestation %d: %w", a.Id, err)
+			}
+		}
+		atts[a.Id] = a
+	}
+	seen := make(map[uint64]bool, len(gs.Challenges))
+	for i, c := range gs.Challenges {
+		a, ok := atts[c.AttestationId]
+		switch {
+		case c.Id == 0 || c.Id >= gs.NextChallengeId:
+			return fmt.Errorf("challenges[%d]: id %d outside [1, next_challenge_id %d)", i, c.Id, gs.NextChallengeId)
+		case seen[c.Id]:
+			return fmt.Errorf("challenges[%d]: id %d listed twice", i, c.Id)
+		case c.Status == CHALLENGE_STATUS_UNSPECIFIED:
+			return fmt.Errorf("challenge %d: status unspecified", c.Id)
+		case !ok && c.Status == CHALLENGE_STATUS_OPEN:
+			return fmt.Errorf("challenge %d: open on unknown attestation %d", c.Id, c.AttestationId)
+		case ok && c.Status == CHALLENGE_STATUS_OPEN && a.Status != ATTESTATION_STATUS_PENDING:
+			return fmt.Errorf("challenge %d: open on attestation %d which is %s", c.Id, a.Id, a.Status)
+		case ok && c.Status == CHALLENGE_STATUS_OPEN && !hasStep(a, c.Step):
+			return fmt.Errorf("challenge %d: step %d not in attestation %d", c.Id, c.Step, a.Id)
+		}
+		if err := c.Bond.Validate(); err != nil {
+			return fmt.Errorf("challenge %d: bond: %w", c.Id, err)
+		}
+		seen[c.Id] = true
+	}
+	type key struct {
+		model  uint64
+		worker string
+	}
+	last := make(map[key]bool, len(gs.LastSteps))
+	for i, l := range gs.LastSteps {
+		k := key{l.ModelId, l.Worker}
+		if last[k] {
+			return fmt.Errorf("last_steps[%d]: model %d worker %s listed twice", i, l.ModelId, l.Worker)
+		}
+		last[k] = true
+	}
+	return nil
+}
+
+func hasStep(a Attestation, step uint64) bool {
+	_, ok := a.Commitment(step)
+	return ok
+}

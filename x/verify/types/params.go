@@ -1,0 +1,125 @@
+package types
+
+import (
+	"fmt"
+	"sort"
+
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/circuits/tile"
+)
+
+// Defaults for a localnet with ~1 s blocks. A spot check every 10th attestation, a window of
+// 30 blocks to challenge and 20 to answer (a proof of a standard tile takes seconds).
+var (
+	DefaultChallengeRate = sdkmath.LegacyNewDecWithPrec(1, 1)
+	DefaultSlashFraction = sdkmath.LegacyNewDecWithPrec(1, 1)
+)
+
+const (
+	DefaultAttestationPeriod   = 8
+	DefaultChallengeWindow     = 30
+	DefaultResponseWindow      = 20
+	DefaultChallengerRewardBps = 5_000
+	// DefaultMaxProofBytes leaves room above tile.ProofSize (196) for another proof system.
+	DefaultMaxProofBytes = 1024
+	// DefaultProofVerifyGas prices a ~2 ms verification (two pairing checks plus parsing) like
+	// ~2 ms of other state machine work.
+	DefaultProofVerifyGas = 300_000
+	// MaxBps is 100%.
+	MaxBps = 10_000
+	// MaxAttestationPeriod bounds how many per-step commitments one attestation carries.
+	MaxAttestationPeriod = 1024
+)
+
+// DefaultParams has no verifying keys: a chain gets them from its ceremony, in genesis or by
+// governance. Until then no attestation can be submitted.
+func DefaultParams() Params {
+	return Params{
+		AttestationPeriod:   DefaultAttestationPeriod,
+		ChallengeWindow:     DefaultChallengeWindow,
+		ChallengeRate:       DefaultChallengeRate,
+		ResponseWindow:      DefaultResponseWindow,
+		SlashFraction:       DefaultSlashFraction,
+		ChallengerRewardBps: DefaultChallengerRewardBps,
+		ChallengeBond:       sdk.NewInt64Coin(sdk.DefaultBondDenom, 10_000_000),
+		MaxProofBytes:       DefaultMaxProofBytes,
+		ProofVerifyGas:      DefaultProofVerifyGas,
+	}
+}
+
+// Validate reports the first field out of range.
+func (p Params) Validate() error {
+	switch {
+	case p.AttestationPeriod == 0 || p.AttestationPeriod > MaxAttestationPeriod:
+		return fmt.Errorf("attestation_period must be in [1, %d], got %d", MaxAttestationPeriod, p.AttestationPeriod)
+	case p.ChallengeWindow < 1:
+		return fmt.Errorf("challenge_window must be at least 1 block, got %d", p.ChallengeWindow)
+	case p.ResponseWindow < 1:
+		return fmt.Errorf("response_window must be at least 1 block, got %d", p.ResponseWindow)
+	case p.ChallengeRate.IsNil() || p.ChallengeRate.IsNegative() || p.ChallengeRate.GT(sdkmath.LegacyOneDec()):
+		return fmt.Errorf("challenge_rate must be in [0, 1], got %v", p.ChallengeRate)
+	case p.SlashFraction.IsNil() || !p.SlashFraction.IsPositive() || p.SlashFraction.GT(sdkmath.LegacyOneDec()):
+		return fmt.Errorf("slash_fraction must be in (0, 1], got %v", p.SlashFraction)
+	case p.ChallengerRewardBps > MaxBps:
+		return fmt.Errorf("challenger_reward_bps must be at most %d, got %d", MaxBps, p.ChallengerRewardBps)
+	case p.MaxProofBytes < tile.ProofSize:
+		return fmt.Errorf("max_proof_bytes must be at least %d (a tile proof), got %d", tile.ProofSize, p.MaxProofBytes)
+	case p.ProofVerifyGas == 0:
+		return fmt.Errorf("proof_verify_gas must be positive")
+	}
+	if err := p.ChallengeBond.Validate(); err != nil {
+		return fmt.Errorf("challenge_bond: %w", err)
+	}
+	if !p.ChallengeBond.IsPositive() {
+		return fmt.Errorf("challenge_bond must be positive, got %s", p.ChallengeBond)
+	}
+	seen := make(map[string]bool, len(p.VerifyingKeys))
+	for i, vk := range p.VerifyingKeys {
+		if err := vk.Validate(); err != nil {
+			return fmt.Errorf("verifying_keys[%d]: %w", i, err)
+		}
+		if seen[vk.Shape] {
+			return fmt.Errorf("verifying_keys[%d]: shape %s listed twice", i, vk.Shape)
+		}
+		seen[vk.Shape] = true
+	}
+	return nil
+}
+
+// Validate checks that the shape names a valid tile and that the key decodes as one; it does not
+// check that the key belongs to the shape (only the ceremony's transcript can tell).
+func (vk VerifyingKey) Validate() error {
+	s, err := tile.ParseShape(vk.Shape)
+	if err != nil {
+		return err
+	}
+	if s.String() != vk.Shape {
+		return fmt.Errorf("shape %q is not in canonical form %q", vk.Shape, s.String())
+	}
+	if len(vk.Key) != tile.VerifyingKeySize {
+		return fmt.Errorf("shape %s: key is %d bytes, want %d", vk.Shape, len(vk.Key), tile.VerifyingKeySize)
+	}
+	if _, err := tile.ParseVerifyingKey(vk.Key); err != nil {
+		return fmt.Errorf("shape %s: %w", vk.Shape, err)
+	}
+	return nil
+}
+
+// Key returns the verifying key of shape, if registered.
+func (p Params) Key(shape string) ([]byte, bool) {
+	for _, vk := range p.VerifyingKeys {
+		if vk.Shape == shape {
+			return vk.Key, true
+		}
+	}
+	return nil, false
+}
+
+// SortVerifyingKeys orders the keys by shape, so that params read the same however they were
+// written.
+func (p *Params) SortVerifyingKeys() {
+	sort.Slice(p.VerifyingKeys, func(i, j int) bool { return p.VerifyingKeys[i].Shape < p.VerifyingKeys[j].Shape })
+}

@@ -1,0 +1,102 @@
+package types
+
+import (
+	"fmt"
+
+	"github.com/protolearn/protolearn/circuits/commit"
+	"github.com/protolearn/protolearn/circuits/tile"
+)
+
+// ChallengeKinds are the tiles a spot check draws from, equally likely. A step's forward and
+// backward products are each one kind; the tie kind keeps the two commitments of W honest (a
+// worker passing forward checks with W and backward checks with another W′ is caught by it).
+var ChallengeKinds = []ChallengeKind{CHALLENGE_KIND_FORWARD, CHALLENGE_KIND_BACKWARD, CHALLENGE_KIND_TIE}
+
+// TileShape is the circuit that checks a challenge of kind on an attestation of a model with
+// width dModel: the designated layer is Y = X·W with X of rows×d and W of d×d.
+func TileShape(kind ChallengeKind, dModel, rows, width uint32) (tile.Shape, error) {
+	d, r, t := int(dModel), int(rows), int(width)
+	var s tile.Shape
+	switch kind {
+	case CHALLENGE_KIND_FORWARD:
+		s = tile.Shape{Kind: tile.Forward, Rows: r, Inner: d, Outer: d, T: t, TolULP: tile.DefaultTolULP(d)}
+	case CHALLENGE_KIND_BACKWARD:
+		s = tile.Shape{Kind: tile.Backward, Rows: r, Inner: d, Outer: d, T: t, TolULP: tile.DefaultTolULP(d)}
+	case CHALLENGE_KIND_TIE:
+		s = tile.Shape{Kind: tile.Tie, Rows: d, Inner: d, Outer: d, T: t}
+	default:
+		return s, fmt.Errorf("unknown challenge kind %v", kind)
+	}
+	if err := s.Validate(); err != nil {
+		return s, fmt.Errorf("%s tile for d_model %d, %d rows, width %d: %w", kind, dModel, rows, width, err)
+	}
+	return s, nil
+}
+
+// TileShapes are the three shapes an attestation's challenges may use; each needs a verifying key.
+func TileShapes(dModel, rows, width uint32) ([]tile.Shape, error) {
+	out := make([]tile.Shape, 0, len(ChallengeKinds))
+	for _, k := range ChallengeKinds {
+		s, err := TileShape(k, dModel, rows, width)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Public rebuilds the public inputs of a challenge of kind at (row, col) from a step's committed
+// roots: never from anything the prover sends.
+func (c StepCommitment) Public(kind ChallengeKind, row, col uint32) (tile.PublicInputs, error) {
+	var in, w, out []byte
+	switch kind {
+	case CHALLENGE_KIND_FORWARD:
+		in, w, out = c.XRoot, c.WColsRoot, c.YRoot
+	case CHALLENGE_KIND_BACKWARD:
+		in, w, out = c.DyRoot, c.WRowsRoot, c.DxRoot
+	case CHALLENGE_KIND_TIE:
+		in, w, out = c.WRowsRoot, c.WColsRoot, make([]byte, 32)
+	default:
+		return tile.PublicInputs{}, fmt.Errorf("unknown challenge kind %v", kind)
+	}
+	p := tile.PublicInputs{Row: uint64(row), Col: uint64(col)}
+	copy(p.InRoot[:], in)
+	copy(p.WRoot[:], w)
+	copy(p.OutRoot[:], out)
+	return p, nil
+}
+
+// Validate checks that every root is a canonical 32-byte field element.
+func (c StepCommitment) Validate() error {
+	for _, r := range []struct {
+		name string
+		b    []byte
+	}{
+		{"x_root", c.XRoot}, {"w_cols_root", c.WColsRoot}, {"y_root", c.YRoot},
+		{"dy_root", c.DyRoot}, {"w_rows_root", c.WRowsRoot}, {"dx_root", c.DxRoot},
+	} {
+		if len(r.b) != 32 {
+			return fmt.Errorf("step %d: %s is %d bytes, want 32", c.Step, r.name, len(r.b))
+		}
+		if _, err := commit.ParseRoot(r.b); err != nil {
+			return fmt.Errorf("step %d: %s: %w", c.Step, r.name, err)
+		}
+	}
+	return nil
+}
+
+// Commitment returns the commitment of step, if the attestation covers it.
+func (a Attestation) Commitment(step uint64) (StepCommitment, bool) {
+	if step < a.StepFrom || step > a.StepTo {
+		return StepCommitment{}, false
+	}
+	i := step - a.StepFrom
+	if i >= uint64(len(a.Commitments)) || a.Commitments[i].Step != step {
+		return StepCommitment{}, false
+	}
+	return a.Commitments[i], true
+}
+
+// Steps is the number of steps the attestation covers.
+func (a Attestation) Steps() uint64 { return a.StepTo - a.StepFrom + 1 }
