@@ -1,0 +1,185 @@
+// Package attest is the trainer's side of x/verify: it quantizes and commits each step's
+// designated layer (the query projection of the stage's first block, Y = X·W), keeps what it
+// needs on disk to answer challenges during the challenge window, and proves challenged tiles
+// with the circuits' Groth16 keys.
+package attest
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/protolearn/protolearn/circuits/commit"
+	"github.com/protolearn/protolearn/circuits/tile"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// Layer is one step's designated layer, quantized to the commitment format (circuits/commit):
+// X (Rows×D), W (D×D), Y = X·W (Rows×D), the output gradient DY (Rows×D) and the input gradient
+// DX = DY·Wᵀ (Rows×D), all row-major.
+type Layer struct {
+	Step    uint64
+	Rows, D int
+	X, W, Y []int64
+	DY, DX  []int64
+}
+
+// scheme is the commitment scheme of every tile.
+func scheme() commit.Scheme { return tile.Scheme() }
+
+// NewLayer quantizes the layer's input, weights and output gradient and computes its output and
+// input gradient from the quantized values, so that what is committed is exactly what the
+// circuit checks: exact integer dot products, rounded half to even once to the format. It fails,
+// naming the tensor and index, on a value the format cannot hold (NaN, ±Inf, overflow).
+func NewLayer(step uint64, rows, d int, x, w, dy []float32) (*Layer, error) {
+	if rows <= 0 || d <= 0 {
+		return nil, fmt.Errorf("attest: layer of %d rows and width %d", rows, d)
+	}
+	for _, t := range []struct {
+		name string
+		n    int
+		want int
+	}{{"x", len(x), rows * d}, {"w", len(w), d * d}, {"dy", len(dy), rows * d}} {
+		if t.n != t.want {
+			return nil, fmt.Errorf("attest: %s has %d values, want %d", t.name, t.n, t.want)
+		}
+	}
+	p := scheme().Params
+	l := &Layer{Step: step, Rows: rows, D: d}
+	var err error
+	if l.X, err = p.Quantize(x); err != nil {
+		return nil, fmt.Errorf("attest: step %d input: %w", step, err)
+	}
+	if l.W, err = p.Quantize(w); err != nil {
+		return nil, fmt.Errorf("attest: step %d weights: %w", step, err)
+	}
+	if l.DY, err = p.Quantize(dy); err != nil {
+		return nil, fmt.Errorf("attest: step %d output gradient: %w", step, err)
+	}
+	if l.Y, err = matmul(l.X, l.W, rows, d, d, false, p); err != nil {
+		return nil, fmt.Errorf("attest: step %d output: %w", step, err)
+	}
+	if l.DX, err = matmul(l.DY, l.W, rows, d, d, true, p); err != nil {
+		return nil, fmt.Errorf("attest: step %d input gradient: %w", step, err)
+	}
+	return l, nil
+}
+
+// matmul returns round(A·B / 2^F) (or A·Bᵀ) for A of rows×inner and B of inner×outer (or
+// outer×inner, transposed), failing on an output the format cannot hold.
+func matmul(a, b []int64, rows, inner, outer int, transposed bool, p commit.Params) ([]int64, error) {
+	out := make([]int64, rows*outer)
+	lo, hi := -(int64(1) << (p.ValueBits - 1)), int64(1)<<(p.ValueBits-1)
+	for r := range rows {
+		ar := a[r*inner : (r+1)*inner]
+		for j := range outer {
+			var s int64
+			if transposed {
+				br := b[j*inner : (j+1)*inner]
+				for k, v := range ar {
+					s += v * br[k]
+				}
+			} else {
+				for k, v := range ar {
+					s += v * b[k*outer+j]
+				}
+			}
+			q := roundShift(s, p.FracBits)
+			if q < lo || q >= hi {
+				return nil, fmt.Errorf("value[%d] = %d outside the %d-bit range", r*outer+j, q, p.ValueBits)
+			}
+			out[r*outer+j] = q
+		}
+	}
+	return out, nil
+}
+
+// roundShift is round_half_even(s / 2^f).
+func roundShift(s int64, f int) int64 {
+	if f == 0 {
+		return s
+	}
+	q := s >> f // floor
+	rem := s - q<<f
+	half := int64(1) << (f - 1)
+	if rem > half || (rem == half && q&1 == 1) {
+		q++
+	}
+	return q
+}
+
+// Fake replaces the layer's output and input gradient with random values, as a worker that
+// skipped the computation would commit. It is the --cheat test tool's only effect on commitments.
+func (l *Layer) Fake(rng *rand.Rand) {
+	p := scheme().Params
+	span := int64(1) << (p.ValueBits - 2) // stay well inside the format
+	for i := range l.Y {
+		l.Y[i] = rng.Int64N(2*span) - span
+	}
+	for i := range l.DX {
+		l.DX[i] = rng.Int64N(2*span) - span
+	}
+}
+
+// Committed is a layer with its six commitments: forward X (Rows), W (Columns), Y (RowChunks);
+// backward DY (Rows), W (Rows), DX (RowChunks).
+type Committed struct {
+	Layer                      *Layer
+	X, WCols, Y, DY, WRows, DX *commit.Commitment
+}
+
+// Commit commits l with salts derived from secret and a label naming the model, stage, step and
+// tensor, so the trainer can recommit from the stored layer and get the same roots.
+func Commit(secret []byte, modelID uint64, stage uint32, l *Layer) (*Committed, error) {
+	if len(secret) == 0 {
+		return nil, errors.New("attest: empty commitment secret")
+	}
+	s := scheme()
+	c := &Committed{Layer: l}
+	for _, t := range []struct {
+		name       string
+		dst        **commit.Commitment
+		kind       commit.Kind
+		rows, cols int
+		values     []int64
+	}{
+		{"X", &c.X, commit.Rows, l.Rows, l.D, l.X},
+		{"Wcols", &c.WCols, commit.Columns, l.D, l.D, l.W},
+		{"Y", &c.Y, commit.RowChunks, l.Rows, l.D, l.Y},
+		{"dY", &c.DY, commit.Rows, l.Rows, l.D, l.DY},
+		{"Wrows", &c.WRows, commit.Rows, l.D, l.D, l.W},
+		{"dX", &c.DX, commit.RowChunks, l.Rows, l.D, l.DX},
+	} {
+		seed := commit.DeriveSeed(secret, fmt.Sprintf("model/%d/stage/%d/step/%d/%s", modelID, stage, l.Step, t.name))
+		var err error
+		if *t.dst, err = s.CommitQuantized(t.kind, t.rows, t.cols, t.values, seed); err != nil {
+			return nil, fmt.Errorf("attest: step %d: committing %s: %w", l.Step, t.name, err)
+		}
+	}
+	return c, nil
+}
+
+// Roots are the roots that go on chain in the attestation.
+func (c *Committed) Roots() verifytypes.StepCommitment {
+	b := func(x *commit.Commitment) []byte { r := x.RootBytes(); return r[:] }
+	return verifytypes.StepCommitment{
+		Step: c.Layer.Step, XRoot: b(c.X), WColsRoot: b(c.WCols), YRoot: b(c.Y),
+		DyRoot: b(c.DY), WRowsRoot: b(c.WRows), DxRoot: b(c.DX),
+	}
+}
+
+// Open opens the tile a challenge of kind at (row, col) asks for, with tile width t.
+func (c *Committed) Open(kind verifytypes.ChallengeKind, row, col uint32, t int) (*tile.Openings, error) {
+	s, err := verifytypes.TileShape(kind, uint32(c.Layer.D), uint32(c.Layer.Rows), uint32(t))
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case verifytypes.CHALLENGE_KIND_FORWARD:
+		return tile.Open(s, c.X, c.WCols, c.Y, int(row), int(col))
+	case verifytypes.CHALLENGE_KIND_BACKWARD:
+		return tile.Open(s, c.DY, c.WRows, c.DX, int(row), int(col))
+	default:
+		return tile.OpenTie(s, c.WRows, c.WCols, int(row), int(col))
+	}
+}

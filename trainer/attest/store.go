@@ -1,0 +1,145 @@
+package attest
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Store keeps the quantized layers of attested steps on disk until their attestations are
+// final: what the trainer needs to recommit and open any challenged tile. Files are written to a
+// temporary name and renamed, so a crash never leaves a torn layer behind.
+type Store struct{ dir string }
+
+// storeMagic starts every layer file (and versions its format).
+const storeMagic = "PLLAYER1"
+
+// OpenStore opens (creating) the directory dir.
+func OpenStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("attest: layer store %s: %w", dir, err)
+	}
+	return &Store{dir: dir}, nil
+}
+
+func (s *Store) path(step uint64) string {
+	return filepath.Join(s.dir, fmt.Sprintf("step-%020d.layer", step))
+}
+
+// Save writes l, replacing any earlier layer of its step.
+func (s *Store) Save(l *Layer) error {
+	p := scheme().Params
+	if p.ValueBits > 16 {
+		return fmt.Errorf("attest: store holds 16-bit values, scheme has %d", p.ValueBits)
+	}
+	f, err := os.CreateTemp(s.dir, ".tmp-layer-*")
+	if err != nil {
+		return fmt.Errorf("attest: saving step %d: %w", l.Step, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after the rename
+	hdr := make([]byte, 0, len(storeMagic)+24)
+	hdr = append(hdr, storeMagic...)
+	hdr = binary.BigEndian.AppendUint64(hdr, l.Step)
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(l.Rows))
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(l.D))
+	buf := hdr
+	for _, t := range [][]int64{l.X, l.W, l.Y, l.DY, l.DX} {
+		for _, v := range t {
+			buf = binary.BigEndian.AppendUint16(buf, uint16(int16(v)))
+		}
+	}
+	if _, err := f.Write(buf); err != nil {
+		f.Close()
+		return fmt.Errorf("attest: saving step %d: %w", l.Step, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("attest: saving step %d: %w", l.Step, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("attest: saving step %d: %w", l.Step, err)
+	}
+	return os.Rename(tmp, s.path(l.Step))
+}
+
+// ErrNoLayer is returned by Load for a step the store does not hold.
+var ErrNoLayer = errors.New("attest: no stored layer for step")
+
+// Load reads the layer of step.
+func (s *Store) Load(step uint64) (*Layer, error) {
+	b, err := os.ReadFile(s.path(step))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w %d in %s", ErrNoLayer, step, s.dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < len(storeMagic)+24 || string(b[:len(storeMagic)]) != storeMagic {
+		return nil, fmt.Errorf("attest: %s is not a layer file", s.path(step))
+	}
+	h := b[len(storeMagic):]
+	l := &Layer{Step: binary.BigEndian.Uint64(h), Rows: int(binary.BigEndian.Uint64(h[8:])), D: int(binary.BigEndian.Uint64(h[16:]))}
+	body := h[24:]
+	n := []int{l.Rows * l.D, l.D * l.D, l.Rows * l.D, l.Rows * l.D, l.Rows * l.D}
+	total := 0
+	for _, k := range n {
+		total += k
+	}
+	if l.Step != step || l.Rows <= 0 || l.D <= 0 || len(body) != 2*total {
+		return nil, fmt.Errorf("attest: %s: header says step %d, %d×%d, body %d bytes: %w", s.path(step), l.Step, l.Rows, l.D, len(body), io.ErrUnexpectedEOF)
+	}
+	dst := []*[]int64{&l.X, &l.W, &l.Y, &l.DY, &l.DX}
+	for i, k := range n {
+		t := make([]int64, k)
+		for j := range t {
+			t[j] = int64(int16(binary.BigEndian.Uint16(body[2*j:])))
+		}
+		body = body[2*k:]
+		*dst[i] = t
+	}
+	return l, nil
+}
+
+// Steps lists the stored steps in order.
+func (s *Store) Steps() ([]uint64, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	var steps []uint64
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, "step-") || !strings.HasSuffix(name, ".layer") {
+			continue
+		}
+		v, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, "step-"), ".layer"), 10, 64)
+		if err == nil {
+			steps = append(steps, v)
+		}
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
+	return steps, nil
+}
+
+// Delete removes the layers of steps from..to (both included) that are stored.
+func (s *Store) Delete(from, to uint64) error {
+	steps, err := s.Steps()
+	if err != nil {
+		return err
+	}
+	for _, st := range steps {
+		if st >= from && st <= to {
+			if err := os.Remove(s.path(st)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
