@@ -41,6 +41,8 @@ type chain struct {
 	app    *app.App
 	time   time.Time
 	valSet *cmttypes.ValidatorSet
+	// initialHeight is the first block's height, for a chain started from an exported genesis.
+	initialHeight int64
 }
 
 type account struct {
@@ -96,6 +98,7 @@ func (c *chain) initChain(state []byte) {
 	c.t.Helper()
 	_, err := c.app.InitChain(&abci.RequestInitChain{
 		ChainId: app.DefaultChainID, Time: c.time, ConsensusParams: simtestutil.DefaultConsensusParams, AppStateBytes: state,
+		InitialHeight: c.initialHeight,
 	})
 	require.NoError(c.t, err)
 	c.block(0)
@@ -106,7 +109,7 @@ func (c *chain) block(d time.Duration, txs ...[]byte) []*abci.ExecTxResult {
 	c.t.Helper()
 	c.time = c.time.Add(d)
 	res, err := c.app.FinalizeBlock(&abci.RequestFinalizeBlock{
-		Height: c.app.LastBlockHeight() + 1, Time: c.time, Txs: txs, NextValidatorsHash: c.valSet.Hash(),
+		Height: max(c.app.LastBlockHeight()+1, c.initialHeight), Time: c.time, Txs: txs, NextValidatorsHash: c.valSet.Hash(),
 	})
 	require.NoError(c.t, err)
 	_, err = c.app.Commit()
@@ -141,7 +144,7 @@ func (c *chain) encodeTxWithFee(from *account, fee sdk.Coins, feeGranter sdk.Acc
 	txb := cfg.NewTxBuilder()
 	require.NoError(c.t, txb.SetMsgs(msgs...))
 	txb.SetFeeAmount(fee)
-	txb.SetGasLimit(400_000)
+	txb.SetGasLimit(2_000_000)
 	txb.SetFeeGranter(feeGranter)
 	mode := signing.SignMode(cfg.SignModeHandler().DefaultMode())
 	// Signing covers the signer infos, so they go in first with an empty signature.

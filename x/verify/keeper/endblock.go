@@ -144,7 +144,7 @@ func (k *Keeper) failChallenge(ctx sdk.Context, p types.Params, c types.Challeng
 		}
 		reward = sdk.NewCoin(slashed.Denom, slashed.Amount.MulRaw(int64(p.ChallengerRewardBps)).QuoRaw(types.MaxBps))
 		burned = slashed.Sub(reward)
-		if pay := sdk.NewCoins(reward, c.Bond); !pay.IsZero() {
+		if pay := sdk.NewCoins(reward).Add(c.Bond); !pay.IsZero() {
 			if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, challenger, pay); err != nil {
 				return err
 			}

@@ -83,3 +83,67 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 	}
 	return gs, nil
 }
+
+// RebaseHeights moves every scheduled height (spot-check draws, finalizations, response
+// deadlines) by -by, for a chain restarting at height zero: each keeps the number of blocks it
+// had left. Heights of past events are history and stay as they were.
+func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
+	for _, q := range []collections.KeySet[collections.Pair[int64, uint64]]{k.ToDraw, k.ToFinalize, k.Deadlines} {
+		it, err := q.Iterate(ctx, nil)
+		if err != nil {
+			return err
+		}
+		keys, err := it.Keys()
+		it.Close()
+		if err != nil {
+			return err
+		}
+		for _, key := range keys {
+			if err := q.Remove(ctx, key); err != nil {
+				return err
+			}
+		}
+		for _, key := range keys {
+			if err := q.Set(ctx, collections.Join(key.K1()-by, key.K2())); err != nil {
+				return err
+			}
+		}
+	}
+	rebase := func(h int64) int64 {
+		if h == 0 {
+			return 0
+		}
+		return h - by
+	}
+	var atts []types.Attestation
+	if err := k.Attestations.Walk(ctx, nil, func(_ uint64, a types.Attestation) (bool, error) {
+		if a.Status == types.ATTESTATION_STATUS_PENDING {
+			a.DrawHeight, a.FinalizeHeight = rebase(a.DrawHeight), a.FinalizeHeight-by
+			atts = append(atts, a)
+		}
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, a := range atts {
+		if err := k.Attestations.Set(ctx, a.Id, a); err != nil {
+			return err
+		}
+	}
+	var open []types.Challenge
+	if err := k.Challenges.Walk(ctx, nil, func(_ uint64, c types.Challenge) (bool, error) {
+		if c.Status == types.CHALLENGE_STATUS_OPEN {
+			c.DeadlineHeight -= by
+			open = append(open, c)
+		}
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, c := range open {
+		if err := k.Challenges.Set(ctx, c.Id, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,608 @@
+package app_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/x/authz"
+
+	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/trainer/attest"
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// The verify tests' model: d_model 16, three stages of two layers; the designated layer's tile is
+// 4 rows, challenged 4 columns at a time.
+const (
+	vD, vRows, vT = 16, 4, 4
+	vLayers       = 2
+	// vWindow and vResponse are the test chain's challenge and response windows, in blocks.
+	vWindow, vResponse = 8, 5
+	sharesPerUnit = 1_000_000 // x/shares default
+	designerBps   = 1000
+)
+
+var (
+	vKeysOnce sync.Once
+	vKeys     []*tile.Keys
+	vKeysErr  error
+)
+
+// verifyKeys runs the single-party test setup of the model's three tile shapes once per process.
+func verifyKeys(t *testing.T) ([]*tile.Keys, *attest.Prover) {
+	t.Helper()
+	vKeysOnce.Do(func() {
+		shapes, err := verifytypes.TileShapes(vD, vRows, vT)
+		if err != nil {
+			vKeysErr = err
+			return
+		}
+		for _, s := range shapes {
+			k, err := tile.TestSetup(s)
+			if err != nil {
+				vKeysErr = err
+				return
+			}
+			vKeys = append(vKeys, k)
+		}
+	})
+	require.NoError(t, vKeysErr)
+	p := attest.NewProver("")
+	for _, k := range vKeys {
+		p.Add(k)
+	}
+	return vKeys, p
+}
+
+// verifyGenesis adds the model (RECRUITING) and x/verify params with the test keys.
+func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec) func(*app.App, map[string]json.RawMessage) {
+	keys, _ := verifyKeys(t)
+	return func(a *app.App, gen map[string]json.RawMessage) {
+		cdc := a.AppCodec()
+		var models modelstypes.GenesisState
+		cdc.MustUnmarshalJSON(gen[modelstypes.ModuleName], &models)
+		models.Models = append(models.Models, modelstypes.Model{
+			Id: 1, Designer: designer.String(), Name: "verified",
+			Arch:                modelstypes.Architecture{Vocab: 256, DModel: vD, NLayers: 3 * vLayers, NHeads: 2, SeqLen: 4, CompressionRank: 4},
+			Stages:              []modelstypes.StageSpec{{Layers: vLayers}, {Layers: vLayers}, {Layers: vLayers}},
+			Seed:                1,
+			DatasetCommitment:   make([]byte, 32),
+			DesignerBps:         designerBps,
+			MinStake:            sdk.NewInt64Coin(app.BondDenom, minStake),
+			MaxReplicasPerStage: 2, TargetWorkUnits: 1_000_000,
+			Status: modelstypes.MODEL_STATUS_RECRUITING,
+		})
+		models.NextModelId = 2
+		gen[modelstypes.ModuleName] = cdc.MustMarshalJSON(&models)
+
+		var vg verifytypes.GenesisState
+		cdc.MustUnmarshalJSON(gen[verifytypes.ModuleName], &vg)
+		vg.Params.ChallengeRate = rate
+		vg.Params.ChallengeWindow = vWindow
+		vg.Params.ResponseWindow = vResponse
+		vg.Params.ChallengeBond = sdk.NewInt64Coin(app.BondDenom, 5_000_000)
+		for _, k := range keys {
+			b, err := k.MarshalVerifyingKey()
+			require.NoError(t, err)
+			vg.Params.VerifyingKeys = append(vg.Params.VerifyingKeys, verifytypes.VerifyingKey{Shape: k.Shape.String(), Key: b})
+		}
+		gen[verifytypes.ModuleName] = cdc.MustMarshalJSON(&vg)
+	}
+}
+
+// trainer is one worker of the verify tests: its account, stage, commitment secret and the
+// layers it committed, by step.
+type trainer struct {
+	*account
+	stage  uint32
+	secret []byte
+	next   uint64
+	cheat  bool
+	steps  map[uint64]*attest.Committed
+}
+
+type verifyChain struct {
+	*chain
+	rng    *rand.Rand
+	prover *attest.Prover
+}
+
+// startVerifyChain registers and seats honest workers on stages 0, 1, 2 and, if cheater, a
+// fourth on stage 1; the model is TRAINING when it returns.
+func startVerifyChain(t *testing.T, rate sdkmath.LegacyDec, extra ...*account) (*verifyChain, []*trainer) {
+	t.Helper()
+	_, prover := verifyKeys(t)
+	designer := newAccount(0)
+	ws := []*trainer{}
+	accs := []*account{designer}
+	for i := range 4 {
+		acc := newAccount(uint64(1 + i))
+		ws = append(ws, &trainer{account: acc, stage: uint32(min(i, 1+i%2)), secret: []byte{byte(i), 's'}, next: 1, steps: map[uint64]*attest.Committed{}})
+		accs = append(accs, acc)
+	}
+	ws[0].stage, ws[1].stage, ws[2].stage, ws[3].stage = 0, 1, 2, 1
+	ws[3].cheat = true
+	for i, a := range extra {
+		a.number = uint64(5 + i)
+		accs = append(accs, a)
+	}
+	c := startChainWith(t, 1_000*minStake, verifyGenesis(t, designer.addr, rate), accs...)
+	vc := &verifyChain{chain: c, rng: rand.New(rand.NewPCG(7, 7)), prover: prover}
+	for _, w := range ws {
+		require.Zero(t, c.send(w.account, registerMsg(t, w.addr, 2*minStake)).Code)
+		res := c.send(w.account, &modelstypes.MsgJoinStage{Operator: w.addr.String(), ModelId: 1, Stage: w.stage})
+		require.Zero(t, res.Code, res.Log)
+	}
+	return vc, ws
+}
+
+// layer makes and commits w's designated layer of step: honest, or faked for a cheater.
+func (vc *verifyChain) layer(t *testing.T, w *trainer, step uint64) *attest.Committed {
+	t.Helper()
+	gen := func(n int, scale float32) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = (vc.rng.Float32()*2 - 1) * scale
+		}
+		return v
+	}
+	l, err := attest.NewLayer(step, vRows, vD, gen(vRows*vD, 2), gen(vD*vD, 0.5), gen(vRows*vD, 1))
+	require.NoError(t, err)
+	if w.cheat {
+		l.Fake(vc.rng)
+	}
+	cm, err := attest.Commit(w.secret, 1, w.stage, l)
+	require.NoError(t, err)
+	w.steps[step] = cm
+	return cm
+}
+
+// attestation builds w's next attestation of n steps claiming all their work.
+func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifytypes.MsgSubmitAttestation {
+	t.Helper()
+	msg := &verifytypes.MsgSubmitAttestation{
+		Worker: w.addr.String(), ModelId: 1, Stage: w.stage, StepFrom: w.next, StepTo: w.next + n - 1,
+		WorkUnits: n * vLayers, TileRows: vRows, TileWidth: vT,
+	}
+	for s := msg.StepFrom; s <= msg.StepTo; s++ {
+		msg.Commitments = append(msg.Commitments, vc.layer(t, w, s).Roots())
+	}
+	w.next += n
+	return msg
+}
+
+// submit sends w's next attestation and returns its id.
+func (vc *verifyChain) submit(t *testing.T, w *trainer, n uint64) uint64 {
+	t.Helper()
+	res := vc.send(w.account, vc.attestation(t, w, n))
+	require.Zero(t, res.Code, res.Log)
+	var out verifytypes.MsgSubmitAttestationResponse
+	requireMsgResponse(t, res, &out)
+	return out.AttestationId
+}
+
+func requireMsgResponse(t *testing.T, res *abci.ExecTxResult, out interface{ Unmarshal([]byte) error }) {
+	t.Helper()
+	var data sdk.TxMsgData
+	require.NoError(t, data.Unmarshal(res.Data))
+	require.Len(t, data.MsgResponses, 1)
+	require.NoError(t, out.Unmarshal(data.MsgResponses[0].Value))
+}
+
+// prove answers challenge ch with w's stored layer; it fails for a cheater's faked tile.
+func (vc *verifyChain) prove(t *testing.T, w *trainer, ch verifytypes.Challenge) ([]byte, error) {
+	t.Helper()
+	cm, ok := w.steps[ch.Step]
+	require.True(t, ok, "step %d not committed by %s", ch.Step, w.addr)
+	o, err := cm.Open(ch.Kind, ch.Row, ch.Col, vT)
+	require.NoError(t, err)
+	return vc.prover.Prove(o)
+}
+
+// signedMsg is one tx of sendBlock.
+type signedMsg struct {
+	from *account
+	msg  sdk.Msg
+}
+
+// sendBlock runs each msg as its own signed tx, all in one block, in order.
+func (vc *verifyChain) sendBlock(txs ...signedMsg) []*abci.ExecTxResult {
+	var raw [][]byte
+	for _, tx := range txs {
+		raw = append(raw, vc.encodeTx(tx.from, tx.msg))
+		tx.from.seq++
+	}
+	return vc.block(time.Second, raw...)
+}
+
+func (vc *verifyChain) respond(w *trainer, id uint64, proof []byte) *abci.ExecTxResult {
+	return vc.send(w.account, &verifytypes.MsgRespondChallenge{Worker: w.addr.String(), ChallengeId: id, Proof: proof})
+}
+
+func (vc *verifyChain) attestationByID(t *testing.T, id uint64) verifytypes.Attestation {
+	t.Helper()
+	var res verifytypes.QueryAttestationResponse
+	require.NoError(t, vc.query("/protolearn.verify.v1.Query/Attestation", &verifytypes.QueryAttestationRequest{Id: id}, &res))
+	return res.Attestation
+}
+
+func (vc *verifyChain) challenges(t *testing.T, w *trainer, status verifytypes.ChallengeStatus) []verifytypes.Challenge {
+	t.Helper()
+	var res verifytypes.QueryChallengesResponse
+	require.NoError(t, vc.query("/protolearn.verify.v1.Query/Challenges",
+		&verifytypes.QueryChallengesRequest{Worker: w.addr.String(), Status: status}, &res))
+	return res.Challenges
+}
+
+func (vc *verifyChain) shares(addr sdk.AccAddress) int64 {
+	return vc.app.BankKeeper.GetBalance(vc.app.NewContext(true), addr, "share/1").Amount.Int64()
+}
+
+func (vc *verifyChain) shareSupply() int64 {
+	return vc.app.BankKeeper.GetSupply(vc.app.NewContext(true), "share/1").Amount.Int64()
+}
+
+// blocks runs n empty blocks.
+func (vc *verifyChain) blocks(n int) {
+	for range n {
+		vc.block(time.Second)
+	}
+}
+
+func (vc *verifyChain) seated(t *testing.T, w *trainer) bool {
+	t.Helper()
+	_, seated, err := vc.app.ModelsKeeper.StageOf(vc.app.NewContext(true), 1, w.addr)
+	require.NoError(t, err)
+	return seated
+}
+
+// Honest work with no challenge finalizes after the window into work_units × shares_per_unit
+// for the worker and designer_bps on top for the designer; the model's work grows to match.
+func TestHonestWorkFinalizesIntoShares(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	ids := []uint64{vc.submit(t, ws[0], 4), vc.submit(t, ws[1], 2), vc.submit(t, ws[2], 3)}
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_PENDING, vc.attestationByID(t, ids[0]).Status)
+	require.Zero(t, vc.shareSupply(), "nothing mints before the challenge window ends")
+	vc.blocks(vWindow)
+	for _, id := range ids {
+		a := vc.attestationByID(t, id)
+		require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, a.Status, "attestation %d", id)
+		require.Empty(t, a.Commitments, "commitments are dropped once final")
+	}
+	require.Equal(t, int64(4*vLayers*sharesPerUnit), vc.shares(ws[0].addr))
+	require.Equal(t, int64(2*vLayers*sharesPerUnit), vc.shares(ws[1].addr))
+	require.Equal(t, int64(3*vLayers*sharesPerUnit), vc.shares(ws[2].addr))
+	work := int64(9 * vLayers * sharesPerUnit)
+	require.Equal(t, work+work*designerBps/10_000, vc.shareSupply())
+	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
+	require.NoError(t, err)
+	require.Equal(t, uint64(9*vLayers), m.WorkUnits)
+
+	var list verifytypes.QueryAttestationsResponse
+	require.NoError(t, vc.query("/protolearn.verify.v1.Query/Attestations",
+		&verifytypes.QueryAttestationsRequest{ModelId: 1, Status: verifytypes.ATTESTATION_STATUS_FINALIZED}, &list))
+	require.Len(t, list.Attestations, 3)
+	require.Equal(t, ids[2], list.Attestations[0].Id, "newest first")
+}
+
+// With challenge_rate 1 every attestation is spot-checked in the next block. The honest worker
+// proves its tile and is paid; the cheater cannot prove its faked outputs, and when the response
+// window closes it is slashed, jailed and unseated, and none of its work mints.
+func TestSpotCheckCatchesCheaterAndClearsHonestWorker(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyOneDec())
+	honest, cheater := ws[1], ws[3]
+	hID := vc.submit(t, honest, 2)
+	cID := vc.submit(t, cheater, 2)
+	vc.blocks(1)
+
+	var hCh, cCh verifytypes.Challenge
+	for _, ch := range vc.challenges(t, honest, verifytypes.CHALLENGE_STATUS_OPEN) {
+		require.Equal(t, hID, ch.AttestationId)
+		require.Empty(t, ch.Challenger, "a spot check has no challenger")
+		hCh = ch
+	}
+	require.NotZero(t, hCh.Id, "the honest attestation was spot-checked")
+	proof, err := vc.prove(t, honest, hCh)
+	require.NoError(t, err)
+	res := vc.respond(honest, hCh.Id, proof)
+	require.Zero(t, res.Code, res.Log)
+	require.Empty(t, vc.challenges(t, honest, verifytypes.CHALLENGE_STATUS_OPEN))
+
+	open := vc.challenges(t, cheater, verifytypes.CHALLENGE_STATUS_OPEN)
+	require.Len(t, open, 1)
+	cCh = open[0]
+	require.Equal(t, cID, cCh.AttestationId)
+	if cCh.Kind != verifytypes.CHALLENGE_KIND_TIE {
+		_, err = vc.prove(t, cheater, cCh)
+		require.Error(t, err, "a faked output cannot be proved")
+	}
+	before, err := vc.worker(cheater.addr)
+	require.NoError(t, err)
+	vc.blocks(vResponse + 1) // past the response window
+
+	// (Had the draw picked a tie tile, the cheater's honest weights could have been proved; a
+	// cheater that does not answer fails all the same.)
+	failed := vc.challenges(t, cheater, verifytypes.CHALLENGE_STATUS_FAILED)
+	require.Len(t, failed, 1)
+	after, err := vc.worker(cheater.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
+	slashed := before.Bonded.Amount.Sub(after.Bonded.Amount)
+	require.Equal(t, before.Bonded.Amount.QuoRaw(10), slashed, "slash_fraction 10%%")
+	require.Equal(t, slashed, failed[0].Slashed.Amount)
+	require.False(t, vc.seated(t, cheater), "a jailed worker loses its seat")
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, cID).Status)
+
+	vc.blocks(3)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, hID).Status)
+	require.Equal(t, int64(2*vLayers*sharesPerUnit), vc.shares(honest.addr))
+	require.Zero(t, vc.shares(cheater.addr), "nothing minted for the cheater")
+}
+
+// A third party challenges the cheater's forward tile with a bond; the cheater cannot answer, so
+// the challenger gets its bond back plus challenger_reward_bps of the slash. A challenge of an
+// honest worker is answered and its bond goes to the worker.
+func TestThirdPartyChallenges(t *testing.T) {
+	challenger := newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
+	honest, cheater := ws[0], ws[3]
+	bond := sdk.NewInt64Coin(app.BondDenom, 5_000_000)
+	hID := vc.submit(t, honest, 1)
+	cID := vc.submit(t, cheater, 1)
+
+	open := func(att uint64, step uint64) verifytypes.MsgOpenChallengeResponse {
+		t.Helper()
+		res := vc.send(challenger, &verifytypes.MsgOpenChallenge{
+			Challenger: challenger.addr.String(), AttestationId: att, Kind: verifytypes.CHALLENGE_KIND_FORWARD,
+			Step: step, Row: 3, Col: 1, Bond: bond,
+		})
+		require.Zero(t, res.Code, res.Log)
+		var out verifytypes.MsgOpenChallengeResponse
+		requireMsgResponse(t, res, &out)
+		return out
+	}
+	start := vc.balance(challenger.addr)
+	hc := open(hID, 1)
+	cc := open(cID, 1)
+	require.Equal(t, start-2*bond.Amount.Int64(), vc.balance(challenger.addr))
+
+	honestBefore := vc.balance(honest.addr)
+	ch, err := vc.app.VerifyKeeper.GetChallenge(vc.app.NewContext(true), hc.ChallengeId)
+	require.NoError(t, err)
+	proof, err := vc.prove(t, honest, ch)
+	require.NoError(t, err)
+	res := vc.respond(honest, hc.ChallengeId, proof)
+	require.Zero(t, res.Code, res.Log)
+	require.Equal(t, honestBefore+bond.Amount.Int64(), vc.balance(honest.addr), "an answered challenge pays its bond to the worker")
+
+	before, err := vc.worker(cheater.addr)
+	require.NoError(t, err)
+	vc.blocks(vResponse + 1)
+	after, err := vc.worker(cheater.addr)
+	require.NoError(t, err)
+	slashed := before.Bonded.Amount.Sub(after.Bonded.Amount).Int64()
+	require.Positive(t, slashed)
+	reward := slashed * verifytypes.DefaultChallengerRewardBps / 10_000
+	require.Equal(t, start-bond.Amount.Int64()+reward, vc.balance(challenger.addr),
+		"the challenger loses the bond it lost to the honest worker, recovers the other and earns the reward")
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
+	require.False(t, vc.seated(t, cheater))
+	got, err := vc.app.VerifyKeeper.GetChallenge(vc.app.NewContext(true), cc.ChallengeId)
+	require.NoError(t, err)
+	require.Equal(t, verifytypes.CHALLENGE_STATUS_FAILED, got.Status)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, cID).Status)
+
+	vc.blocks(3)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, hID).Status)
+	require.Zero(t, vc.shares(cheater.addr))
+	// The module account holds no stray coins: bonds and slashes are all paid out or burned.
+	modAddr := vc.app.AccountKeeper.GetModuleAddress(verifytypes.ModuleName)
+	require.Zero(t, vc.balance(modAddr))
+}
+
+// Attacks on the verifier: each is refused with an error that names the problem, and nothing is
+// minted for the attacker.
+func TestVerifyRefusesAttacks(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyOneDec())
+	a, b, cheater := ws[0], ws[1], ws[3]
+
+	// An attestation for a stage the worker does not hold.
+	msg := vc.attestation(t, a, 1)
+	msg.Stage = 2
+	res := vc.send(a.account, msg)
+	require.Equal(t, verifytypes.ErrNotSeated.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "holds stage 0 of model 1, not stage 2")
+
+	// More work than the steps allow, and commitments missing a step.
+	a.next = 1
+	msg = vc.attestation(t, a, 2)
+	msg.WorkUnits = 2*vLayers + 1
+	res = vc.send(a.account, msg)
+	require.Equal(t, verifytypes.ErrTooMuchWork.ABCICode(), res.Code, res.Log)
+	msg.WorkUnits = 2 * vLayers
+	msg.Commitments = msg.Commitments[:1]
+	res = vc.send(a.account, msg)
+	require.Equal(t, verifytypes.ErrInvalidAttestation.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "1 commitments for 2 steps")
+
+	// Overlapping ranges: steps 1..2 are attested, 2..3 overlaps.
+	a.next = 1
+	aID := vc.submit(t, a, 2)
+	overlap := *a // its layers must not replace those a committed
+	overlap.next, overlap.steps = 2, map[uint64]*attest.Committed{}
+	res = vc.send(a.account, vc.attestation(t, &overlap, 2))
+	require.Equal(t, verifytypes.ErrOverlappingSteps.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "next attestation starts at step 3")
+
+	bID := vc.submit(t, b, 1)
+	cID := vc.submit(t, cheater, 1)
+	vc.blocks(1) // spot checks are drawn (rate 1)
+	aCh := vc.challenges(t, a, verifytypes.CHALLENGE_STATUS_OPEN)
+	bCh := vc.challenges(t, b, verifytypes.CHALLENGE_STATUS_OPEN)
+	cCh := vc.challenges(t, cheater, verifytypes.CHALLENGE_STATUS_OPEN)
+	require.Len(t, aCh, 1)
+	require.Len(t, bCh, 1)
+	require.Len(t, cCh, 1)
+	require.Equal(t, aID, aCh[0].AttestationId)
+	require.Equal(t, bID, bCh[0].AttestationId)
+	require.Equal(t, cID, cCh[0].AttestationId)
+	aProof, err := vc.prove(t, a, aCh[0])
+	require.NoError(t, err)
+	bProof, err := vc.prove(t, b, bCh[0])
+	require.NoError(t, err)
+
+	// A proof made with keys other than the registered ones (a setup the prover ran itself).
+	shape, err := tile.ParseShape(aCh[0].Shape)
+	require.NoError(t, err)
+	rogue, err := tile.TestSetup(shape)
+	require.NoError(t, err)
+	o, err := a.steps[aCh[0].Step].Open(aCh[0].Kind, aCh[0].Row, aCh[0].Col, vT)
+	require.NoError(t, err)
+	rogueProof, err := tile.Prove(o, rogue)
+	require.NoError(t, err)
+	flipped := append([]byte(nil), aProof...)
+	flipped[10] ^= 0x40
+	respond := func(w *trainer, id uint64, proof []byte) signedMsg {
+		return signedMsg{w.account, &verifytypes.MsgRespondChallenge{Worker: w.addr.String(), ChallengeId: id, Proof: proof}}
+	}
+	attacks := []struct {
+		name string
+		tx   signedMsg
+		want uint32
+	}{
+		// A valid proof of another challenge, replayed: it proves other roots or another tile.
+		{"replayed proof", respond(cheater, cCh[0].Id, aProof), verifytypes.ErrInvalidProof.ABCICode()},
+		{"proof from another worker", respond(b, aCh[0].Id, bProof), verifytypes.ErrNotChallengedWorker.ABCICode()},
+		{"bit-flipped proof", respond(a, aCh[0].Id, flipped), verifytypes.ErrInvalidProof.ABCICode()},
+		{"truncated proof", respond(a, aCh[0].Id, aProof[:100]), verifytypes.ErrInvalidProof.ABCICode()},
+		{"padded proof", respond(a, aCh[0].Id, append(append([]byte(nil), aProof...), 0)), verifytypes.ErrInvalidProof.ABCICode()},
+		{"empty proof", respond(a, aCh[0].Id, nil), verifytypes.ErrInvalidProof.ABCICode()},
+		{"oversized proof", respond(a, aCh[0].Id, make([]byte, verifytypes.DefaultMaxProofBytes+1)), verifytypes.ErrProofTooLarge.ABCICode()},
+		{"proof under a rogue key", respond(a, aCh[0].Id, rogueProof), verifytypes.ErrInvalidProof.ABCICode()},
+		// The honest answer still goes through after all that, once.
+		{"honest answer", respond(a, aCh[0].Id, aProof), 0},
+		{"second answer", respond(a, aCh[0].Id, aProof), verifytypes.ErrChallengeClosed.ABCICode()},
+	}
+	var batch []signedMsg
+	for _, at := range attacks {
+		batch = append(batch, at.tx)
+	}
+	results := vc.sendBlock(batch...)
+	for i, at := range attacks {
+		require.Equal(t, at.want, results[i].Code, "%s: %s", at.name, results[i].Log)
+	}
+
+	// A response after the deadline: b waits too long.
+	vc.blocks(int(bCh[0].DeadlineHeight - vc.app.LastBlockHeight()))
+	res = vc.respond(b, bCh[0].Id, bProof)
+	require.Equal(t, verifytypes.ErrResponseTooLate.ABCICode(), res.Code, res.Log)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, bID).Status)
+
+	vc.blocks(vWindow)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, aID).Status)
+	require.Zero(t, vc.shares(cheater.addr))
+	require.Zero(t, vc.shares(b.addr))
+	require.Equal(t, int64(2*vLayers*sharesPerUnit), vc.shares(a.addr))
+}
+
+// A hot key authorized by authz posts the operator's attestation and answers its challenge, with
+// fees paid by the operator through feegrant: the staked key never sits on the GPU box.
+func TestHotKeyAttestsAndResponds(t *testing.T) {
+	hot := newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyOneDec(), hot)
+	op := ws[0]
+	expiry := vc.time.Add(24 * time.Hour)
+	var grants []sdk.Msg
+	for _, m := range []sdk.Msg{&verifytypes.MsgSubmitAttestation{}, &verifytypes.MsgRespondChallenge{}} {
+		g, err := authz.NewMsgGrant(op.addr, hot.addr, authz.NewGenericAuthorization(sdk.MsgTypeURL(m)), &expiry)
+		require.NoError(t, err)
+		grants = append(grants, g)
+	}
+	res := vc.send(op.account, grants...)
+	require.Zero(t, res.Code, res.Log)
+
+	exec := authz.NewMsgExec(hot.addr, []sdk.Msg{vc.attestation(t, op, 1)})
+	res = vc.send(hot, &exec)
+	require.Zero(t, res.Code, res.Log)
+	vc.blocks(1)
+	open := vc.challenges(t, op, verifytypes.CHALLENGE_STATUS_OPEN)
+	require.Len(t, open, 1)
+	proof, err := vc.prove(t, op, open[0])
+	require.NoError(t, err)
+	exec = authz.NewMsgExec(hot.addr, []sdk.Msg{&verifytypes.MsgRespondChallenge{Worker: op.addr.String(), ChallengeId: open[0].Id, Proof: proof}})
+	res = vc.send(hot, &exec)
+	require.Zero(t, res.Code, res.Log)
+	vc.blocks(vWindow)
+	require.Equal(t, int64(vLayers*sharesPerUnit), vc.shares(op.addr), "shares go to the operator, not the hot key")
+	require.Zero(t, vc.shares(hot.addr))
+}
+
+// Genesis export and import carries pending attestations, open challenges with their bonds,
+// and the last attested steps; the imported chain then settles them as the original would.
+func TestVerifyGenesisExportImport(t *testing.T) {
+	challenger := newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
+	honest, cheater := ws[0], ws[3]
+	hID := vc.submit(t, honest, 2)
+	cID := vc.submit(t, cheater, 1)
+	res := vc.send(challenger, &verifytypes.MsgOpenChallenge{
+		Challenger: challenger.addr.String(), AttestationId: cID, Kind: verifytypes.CHALLENGE_KIND_BACKWARD,
+		Step: 1, Row: 0, Col: 2, Bond: sdk.NewInt64Coin(app.BondDenom, 5_000_000),
+	})
+	require.Zero(t, res.Code, res.Log)
+
+	honestSeq, cheaterSeq := honest.seq, cheater.seq
+	for _, zeroHeight := range []bool{false, true} {
+		exported, err := vc.app.ExportAppStateAndValidators(zeroHeight, nil, nil)
+		require.NoError(t, err)
+		var state map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(exported.AppState, &state))
+		require.NoError(t, vc.app.BasicModuleManager.ValidateGenesis(vc.app.AppCodec(), vc.app.TxConfig(), state))
+		var gs verifytypes.GenesisState
+		vc.app.AppCodec().MustUnmarshalJSON(state[verifytypes.ModuleName], &gs)
+		require.Len(t, gs.Attestations, 2)
+		require.Len(t, gs.Challenges, 1)
+		require.Len(t, gs.LastSteps, 2)
+
+		fresh := &chain{t: t, app: newApp(t), time: vc.time, valSet: vc.valSet}
+		if !zeroHeight {
+			fresh.initialHeight = exported.Height
+		}
+		fresh.initChain(exported.AppState)
+		re, err := fresh.app.ExportAppStateAndValidators(false, nil, nil)
+		require.NoError(t, err)
+		var again map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(re.AppState, &again))
+		if !zeroHeight {
+			require.JSONEq(t, string(state[verifytypes.ModuleName]), string(again[verifytypes.ModuleName]))
+		}
+
+		// The imported chain refuses an overlapping attestation, fails the open challenge when
+		// its deadline comes (as many blocks later as it had left) and finalizes the honest work.
+		honest.seq, cheater.seq = honestSeq, cheaterSeq
+		fvc := &verifyChain{chain: fresh, rng: vc.rng, prover: vc.prover}
+		overlap := *honest
+		overlap.next, overlap.steps = 2, map[uint64]*attest.Committed{}
+		res = fvc.send(honest.account, fvc.attestation(t, &overlap, 1))
+		require.Equal(t, verifytypes.ErrOverlappingSteps.ABCICode(), res.Code, res.Log)
+		fvc.blocks(vWindow)
+		require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, fvc.attestationByID(t, cID).Status, "zero height %v", zeroHeight)
+		require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, fvc.attestationByID(t, hID).Status, "zero height %v", zeroHeight)
+		require.Equal(t, int64(2*vLayers*sharesPerUnit), fvc.shares(honest.addr))
+		w, err := fvc.worker(cheater.addr)
+		require.NoError(t, err)
+		require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Status)
+	}
+}
