@@ -1,0 +1,113 @@
+package types
+
+import (
+	"encoding/binary"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+)
+
+func testAttestation(id uint64) Attestation {
+	return Attestation{Id: id, StepFrom: 100, StepTo: 107, TileRows: 4, TileWidth: 4}
+}
+
+func blockHash(i uint64) []byte {
+	b := make([]byte, 32)
+	binary.BigEndian.PutUint64(b, i*0x9e3779b97f4a7c15)
+	return b
+}
+
+// The draw is a pure function of the hash and the attestation, lands inside the attestation and
+// the tile, and changes with either input.
+func TestDrawSpotCheckIsDeterministicAndInRange(t *testing.T) {
+	rate := sdkmath.LegacyOneDec()
+	seen := map[SpotCheck]bool{}
+	for i := range uint64(200) {
+		a := testAttestation(i + 1)
+		sc := DrawSpotCheck(blockHash(i), a, 16, rate)
+		require.Equal(t, sc, DrawSpotCheck(blockHash(i), a, 16, rate))
+		require.True(t, sc.Challenge)
+		require.GreaterOrEqual(t, sc.Step, a.StepFrom)
+		require.LessOrEqual(t, sc.Step, a.StepTo)
+		s, err := TileShape(sc.Kind, 16, a.TileRows, a.TileWidth)
+		require.NoError(t, err)
+		require.NoError(t, s.CheckChallenge(uint64(sc.Row), uint64(sc.Col)))
+		seen[sc] = true
+	}
+	require.Greater(t, len(seen), 150, "draws vary with the hash and the id")
+	require.False(t, DrawSpotCheck(blockHash(1), testAttestation(1), 16, sdkmath.LegacyZeroDec()).Challenge)
+}
+
+// The measured catch rate of a cheater matches 1 − (1 − rate·f)^n, where f is the fraction of
+// challengeable tiles it cannot prove. A cheater that fakes the layer's outputs on a fraction F
+// of its steps fails the forward and backward tiles of those steps but not the tie tile (its
+// weights are honest): f = 2F/3.
+func TestCatchRateMatchesTheory(t *testing.T) {
+	for _, c := range []struct {
+		rate  string
+		F     float64 // fraction of steps faked
+		n     int     // attestations per trial
+		steps uint64
+	}{
+		{"0.1", 1, 10, 8}, {"0.2", 0.5, 10, 8}, {"0.5", 0.25, 4, 8}, {"0.05", 1, 30, 4},
+	} {
+		rate := sdkmath.LegacyMustNewDecFromStr(c.rate)
+		const trials = 4000
+		caught := 0
+		id := uint64(0)
+		for trial := range trials {
+			for k := range c.n {
+				id++
+				a := Attestation{Id: id, StepFrom: 1, StepTo: c.steps, TileRows: 4, TileWidth: 4}
+				sc := DrawSpotCheck(blockHash(uint64(trial*1000+k)), a, 16, rate)
+				faked := float64(sc.Step-a.StepFrom) < c.F*float64(c.steps)
+				if sc.Challenge && faked && sc.Kind != CHALLENGE_KIND_TIE {
+					caught++
+					break
+				}
+			}
+		}
+		r, _ := rate.Float64()
+		f := 2 * c.F / 3
+		theory := 1 - math.Pow(1-r*f, float64(c.n))
+		measured := float64(caught) / trials
+		sigma := math.Sqrt(theory * (1 - theory) / trials)
+		require.InDelta(t, theory, measured, 4*sigma+1e-3, "rate %s, F %.2f, n %d", c.rate, c.F, c.n)
+		t.Logf("rate %s, faked steps %.2f (f = %.3f), n %d: caught %.4f, theory %.4f", c.rate, c.F, f, c.n, measured, theory)
+	}
+}
+
+func TestParamsValidate(t *testing.T) {
+	require.NoError(t, DefaultParams().Validate())
+	for name, edit := range map[string]func(*Params){
+		"period":     func(p *Params) { p.AttestationPeriod = 0 },
+		"window":     func(p *Params) { p.ChallengeWindow = 0 },
+		"response":   func(p *Params) { p.ResponseWindow = 0 },
+		"rate":       func(p *Params) { p.ChallengeRate = sdkmath.LegacyNewDec(2) },
+		"slash":      func(p *Params) { p.SlashFraction = sdkmath.LegacyZeroDec() },
+		"reward":     func(p *Params) { p.ChallengerRewardBps = MaxBps + 1 },
+		"proof size": func(p *Params) { p.MaxProofBytes = 10 },
+		"gas":        func(p *Params) { p.ProofVerifyGas = 0 },
+		"bad key":    func(p *Params) { p.VerifyingKeys = []VerifyingKey{{Shape: "forward-4x16x16-T4-tol4", Key: make([]byte, 656)}} },
+		"bad shape":  func(p *Params) { p.VerifyingKeys = []VerifyingKey{{Shape: "sideways", Key: make([]byte, 656)}} },
+	} {
+		p := DefaultParams()
+		edit(&p)
+		require.Error(t, p.Validate(), name)
+	}
+}
+
+func TestGenesisValidate(t *testing.T) {
+	require.NoError(t, DefaultGenesis().Validate())
+	gs := DefaultGenesis()
+	gs.Attestations = []Attestation{{Id: 1, Status: ATTESTATION_STATUS_FINALIZED, StepFrom: 1, StepTo: 1}}
+	require.ErrorContains(t, gs.Validate(), "outside [1, next_attestation_id 1)")
+	gs.NextAttestationId = 2
+	require.NoError(t, gs.Validate())
+	gs.NextChallengeId = 2
+	gs.Challenges = []Challenge{{Id: 1, AttestationId: 1, Status: CHALLENGE_STATUS_OPEN}}
+	require.ErrorContains(t, gs.Validate(), "open on attestation 1 which is ATTESTATION_STATUS_FINALIZED")
+}
