@@ -57,6 +57,10 @@ type Stage struct {
 	acc    *model.Exec // AccumulateBackward(Loss): backward into the accumulators
 	apply  *model.Exec // ApplyAccumulated: optimizer step with the mean gradient
 	stream *model.Exec // the residual stream before compression (tests)
+	// tapExec is the backward with the designated layer's tap (tap.go), built on first use;
+	// tapping is set while its graph is being built.
+	tapExec *model.Exec
+	tapping *tapState
 	// accum are the gradient accumulators, one per trainable parameter in
 	// the store's order (non-trainable variables under /accumulated), and
 	// accumulated the number of backward passes added since the last
@@ -474,9 +478,15 @@ func (st *Stage) gradientsOf(scope *model.Scope, in []*Node) (obj *Node, params 
 	if !st.info.First {
 		wrt = append(wrt, x)
 	}
+	if st.tapping != nil {
+		wrt = append(wrt, st.tapping.z)
+	}
 	grads := Gradient(obj, wrt...)
 	if !st.info.First {
 		dx = grads[n]
+	}
+	if st.tapping != nil {
+		st.tapping.dz = grads[len(grads)-1]
 	}
 	return obj, grads[:n], vars, dx
 }
@@ -553,7 +563,8 @@ func (st *Stage) block(sc *model.Scope, x *Node) *Node {
 
 	// Attention.
 	xn := rmsNorm(x, st.get(sc, g, "attn_norm"))
-	q := Reshape(Einsum("bnd,de->bne", xn, st.get(sc, g, "wq")), b, n, nh, hd)
+	wq := st.get(sc, g, "wq")
+	q := Reshape(st.tapQuery(xn, wq, Einsum("bnd,de->bne", xn, wq)), b, n, nh, hd)
 	k := Reshape(Einsum("bnd,de->bne", xn, st.get(sc, g, "wk")), b, n, nh, hd)
 	v := Reshape(Einsum("bnd,de->bne", xn, st.get(sc, g, "wv")), b, n, nh, hd)
 	cos, sin := st.ropeTables(g, n)

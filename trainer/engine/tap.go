@@ -1,0 +1,128 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with dot-imported ops.
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Tap is the designated layer of one backward pass, the matrix product that x/verify spot-checks
+// (trainer/attest commits it): the query projection of the stage's first block, Q = X·W, with X
+// the block's normalized input and W its query weights as they were before this pass's update,
+// and DY = ∂objective/∂Q. Rows is batch × seq (one row per token), D is d_model; all row-major.
+type Tap struct {
+	Rows, D int
+	X, W    []float32
+	DY      []float32
+}
+
+// tapState is set only while the tap graph is being built: block reads it to expose the first
+// block's query projection, and gradientsOf to differentiate with respect to z.
+type tapState struct {
+	z      *Node // zeros [b, n, d], added to Q so that ∂obj/∂z = ∂obj/∂Q
+	xn, w  *Node
+	dz     *Node
+	tapped bool
+}
+
+// BackwardTap is Backward that also returns the designated layer's Tap.
+func (st *Stage) BackwardTap(in, ids, dOut *tensors.Tensor) (*tensors.Tensor, *Tap, error) {
+	if st.info.Last {
+		return nil, nil, errors.New("engine: BackwardTap on the last stage; use BackwardLossTap with the targets")
+	}
+	out, err := st.callTap(in, ids, dOut)
+	if err != nil {
+		return nil, nil, err
+	}
+	tap, err := st.readTap(out[len(out)-3:])
+	if err != nil || st.info.First {
+		return nil, tap, err
+	}
+	return out[0], tap, nil
+}
+
+// BackwardLossTap is BackwardLoss that also returns the designated layer's Tap.
+func (st *Stage) BackwardLossTap(in, ids, targets *tensors.Tensor) (dIn *tensors.Tensor, loss float64, tap *Tap, err error) {
+	if !st.info.Last {
+		return nil, 0, nil, errors.New("engine: BackwardLossTap on a stage that is not the last")
+	}
+	out, err := st.callTap(in, ids, targets)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if tap, err = st.readTap(out[len(out)-3:]); err != nil {
+		return nil, 0, nil, err
+	}
+	if st.info.First {
+		return nil, scalar(out[0]), tap, nil
+	}
+	return out[0], scalar(out[1]), tap, nil
+}
+
+func (st *Stage) callTap(in, ids, dOutOrTargets *tensors.Tensor) ([]*tensors.Tensor, error) {
+	if st.info.Layers == 0 {
+		return nil, fmt.Errorf("engine: stage %d has no block to tap", st.info.Index)
+	}
+	args, err := st.args(in, ids)
+	if err != nil {
+		return nil, err
+	}
+	b, n := in.Shape().Dimensions[0], in.Shape().Dimensions[1]
+	z := tensors.FromShape(shapes.Make(st.dtype, b, n, st.spec.DModel))
+	if st.tapExec == nil {
+		if st.tapExec, err = model.NewExec(st.backend, st.store, st.tapGraph); err != nil {
+			return nil, err
+		}
+	}
+	return st.tapExec.Call(append(args, dOutOrTargets, z)...)
+}
+
+// tapGraph is backwardGraph with the tap's three tensors appended: X, W and DY.
+func (st *Stage) tapGraph(scope *model.Scope, in []*Node) []*Node {
+	st.tapping = &tapState{z: in[len(in)-1]}
+	defer func() { st.tapping = nil }()
+	out := st.backwardGraph(scope, in[:len(in)-1])
+	t := st.tapping
+	if !t.tapped || t.dz == nil {
+		panic("engine: the tap graph did not reach the first block") // Layers > 0 was checked
+	}
+	return append(out, t.xn, t.w, t.dz)
+}
+
+// tapQuery is called by block with the query projection of a block; the first call of a tap
+// graph adds z and keeps the operands.
+func (st *Stage) tapQuery(xn, w, q *Node) *Node {
+	t := st.tapping
+	if t == nil || t.tapped {
+		return q
+	}
+	t.tapped, t.xn, t.w = true, xn, w
+	return Add(q, t.z)
+}
+
+func (st *Stage) readTap(out []*tensors.Tensor) (*Tap, error) {
+	x, w, dy := out[0], out[1], out[2]
+	d := st.spec.DModel
+	dims := x.Shape().Dimensions
+	if len(dims) != 3 || dims[2] != d {
+		return nil, fmt.Errorf("engine: tapped input has shape %s", x.Shape())
+	}
+	return &Tap{Rows: dims[0] * dims[1], D: d, X: flat32(x), W: flat32(w), DY: flat32(dy)}, nil
+}
+
+func flat32(t *tensors.Tensor) []float32 {
+	if t.Shape().DType == dtypes.Float64 {
+		f := tensors.MustCopyFlatData[float64](t)
+		out := make([]float32, len(f))
+		for i, v := range f {
+			out[i] = float32(v)
+		}
+		return out
+	}
+	return tensors.MustCopyFlatData[float32](t)
+}
