@@ -67,7 +67,7 @@ func verifyKeys(t *testing.T) ([]*tile.Keys, *attest.Prover) {
 }
 
 // verifyGenesis adds the model (RECRUITING) and x/verify params with the test keys.
-func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec) func(*app.App, map[string]json.RawMessage) {
+func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec, window, response int64) func(*app.App, map[string]json.RawMessage) {
 	keys, _ := verifyKeys(t)
 	return func(a *app.App, gen map[string]json.RawMessage) {
 		cdc := a.AppCodec()
@@ -90,8 +90,8 @@ func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec
 		var vg verifytypes.GenesisState
 		cdc.MustUnmarshalJSON(gen[verifytypes.ModuleName], &vg)
 		vg.Params.ChallengeRate = rate
-		vg.Params.ChallengeWindow = vWindow
-		vg.Params.ResponseWindow = vResponse
+		vg.Params.ChallengeWindow = window
+		vg.Params.ResponseWindow = response
 		vg.Params.ChallengeBond = sdk.NewInt64Coin(app.BondDenom, 5_000_000)
 		for _, k := range keys {
 			b, err := k.MarshalVerifyingKey()
@@ -123,6 +123,12 @@ type verifyChain struct {
 // fourth on stage 1; the model is TRAINING when it returns.
 func startVerifyChain(t *testing.T, rate sdkmath.LegacyDec, extra ...*account) (*verifyChain, []*trainer) {
 	t.Helper()
+	return startVerifyChainWindows(t, rate, vWindow, vResponse, extra...)
+}
+
+// startVerifyChainWindows is startVerifyChain with the given challenge and response windows.
+func startVerifyChainWindows(t *testing.T, rate sdkmath.LegacyDec, window, response int64, extra ...*account) (*verifyChain, []*trainer) {
+	t.Helper()
 	_, prover := verifyKeys(t)
 	designer := newAccount(0)
 	ws := []*trainer{}
@@ -138,7 +144,7 @@ func startVerifyChain(t *testing.T, rate sdkmath.LegacyDec, extra ...*account) (
 		a.number = uint64(5 + i)
 		accs = append(accs, a)
 	}
-	c := startChainWith(t, 1_000*minStake, verifyGenesis(t, designer.addr, rate), accs...)
+	c := startChainWith(t, 1_000*minStake, verifyGenesis(t, designer.addr, rate, window, response), accs...)
 	vc := &verifyChain{chain: c, rng: rand.New(rand.NewPCG(7, 7)), prover: prover}
 	for _, w := range ws {
 		require.Zero(t, c.send(w.account, registerMsg(t, w.addr, 2*minStake)).Code)

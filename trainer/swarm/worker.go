@@ -105,7 +105,12 @@ type Config struct {
 	// OnDone, when set, is called by stage 0 with each microbatch that has
 	// completed (its gradient came back and was applied).
 	OnDone func(mb uint64)
-	Log    *slog.Logger
+	// OnTap, when set, receives the designated layer of the first update of each of this
+	// worker's steps (every Microbatches updates, counted locally: step k is updates
+	// k·Microbatches … (k+1)·Microbatches−1), from the compute goroutine: x/verify's
+	// commitments (trainer/attest). It must return quickly.
+	OnTap func(step uint64, t *engine.Tap)
+	Log   *slog.Logger
 	// Metrics, when set, receives the worker's Prometheus metrics.
 	Metrics prometheus.Registerer
 }
@@ -659,8 +664,14 @@ func (w *Worker) lastStage(ev *event) error {
 		w.repeats++
 	} else {
 		var loss float64
-		dIn, loss, err = w.st.BackwardLoss(ev.in, ev.ids, targets)
+		var tap *engine.Tap
+		if w.tapDue() {
+			dIn, loss, tap, err = w.st.BackwardLossTap(ev.in, ev.ids, targets)
+		} else {
+			dIn, loss, err = w.st.BackwardLoss(ev.in, ev.ids, targets)
+		}
 		if err == nil {
+			w.emitTap(tap)
 			w.applied[ev.mb] = true
 			w.markSeen(ev.mb)
 			w.updates++
@@ -735,8 +746,14 @@ func (w *Worker) backward(ev *event) error {
 		w.metrics.repeats.Inc()
 		w.repeats++
 	} else {
-		dIn, err = w.st.Backward(p.in, p.ids, ev.dOut)
+		var tap *engine.Tap
+		if w.tapDue() {
+			dIn, tap, err = w.st.BackwardTap(p.in, p.ids, ev.dOut)
+		} else {
+			dIn, err = w.st.Backward(p.in, p.ids, ev.dOut)
+		}
 		if err == nil {
+			w.emitTap(tap)
 			w.applied[ev.mb] = true
 			w.updates++
 			w.opsWindow++
@@ -755,6 +772,19 @@ func (w *Worker) backward(ev *event) error {
 		return nil
 	}
 	return w.sendGradients(p.from, p.step, ev.mb, dIn)
+}
+
+// tapDue says whether the next update is the first of one of this worker's steps and a tap is
+// wanted.
+func (w *Worker) tapDue() bool {
+	return w.cfg.OnTap != nil && w.updates%uint64(w.cfg.Microbatches) == 0
+}
+
+// emitTap hands a tap to OnTap with its step; called before the update is counted.
+func (w *Worker) emitTap(t *engine.Tap) {
+	if t != nil {
+		w.cfg.OnTap(w.updates/uint64(w.cfg.Microbatches), t)
+	}
 }
 
 // route sends a pending microbatch to the least-loaded live replica of the

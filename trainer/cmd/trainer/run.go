@@ -18,7 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/protolearn/protolearn/trainer/attest"
 	"github.com/protolearn/protolearn/trainer/backend"
+	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/discovery"
@@ -70,6 +72,9 @@ type runFlags struct {
 	averageEvery   uint64
 	quiet          bool
 	backend        string
+	chainFlags
+	// chain is set by runWorker in --chain mode before validation: the spec and stage come from it.
+	chain *chainSetup
 }
 
 func newRunCmd() *cobra.Command {
@@ -135,6 +140,7 @@ Every worker of a swarm must be given the same --spec, --model, --seed, --rows,
 	fl.Uint64Var(&f.averageEvery, "average-every", 0, "every N updates, average parameters with a replica of the same stage (round robin; 0 = never)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line on a terminal")
 	fl.StringVar(&f.backend, "backend", "go", "tensor backend: go or xla[:PLUGIN] (see trainer local --help)")
+	f.chainFlags.add(fl)
 	return cmd
 }
 
@@ -177,7 +183,12 @@ type workerRun struct {
 func (f *runFlags) validate(cmd *cobra.Command) (*workerRun, error) {
 	r := &workerRun{}
 	var err error
-	if r.spec, err = f.modelFlags.resolve(cmd); err != nil {
+	if f.chain != nil {
+		r.spec, f.stage = f.chain.spec, f.chain.stage
+		if err := r.spec.Validate(); err != nil {
+			return nil, fmt.Errorf("model %d on chain: %w", f.model, err)
+		}
+	} else if r.spec, err = f.modelFlags.resolve(cmd); err != nil {
 		return nil, err
 	}
 	n := len(r.spec.Stages)
@@ -187,8 +198,8 @@ func (f *runFlags) validate(cmd *cobra.Command) (*workerRun, error) {
 	if f.stage < 0 || f.stage >= n {
 		return nil, fmt.Errorf("--stage %d: required, one of 0…%d", f.stage, n-1)
 	}
-	if f.roster == "" {
-		return nil, errors.New("--roster is required (a JSON file naming the peer id and stage of every worker)")
+	if f.roster == "" && f.chain == nil {
+		return nil, errors.New("--roster is required (a JSON file naming the peer id and stage of every worker), or --chain")
 	}
 	if f.key == "" {
 		return nil, errors.New("--key is required (trainer peer-id --key FILE prints the peer id to put in the roster)")
@@ -252,12 +263,20 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	stderr := cmd.ErrOrStderr()
+	base := slog.New(slog.NewTextHandler(stderr, nil)) // the worker adds its stage
+	if f.chainFlags.enabled() {
+		cs, err := f.chainFlags.connect(ctx, f.model, f.stage, base)
+		if err != nil {
+			return err
+		}
+		defer cs.client.Close()
+		f.chain = cs
+	}
 	r, err := f.validate(cmd)
 	if err != nil {
 		return err
 	}
-	stderr := cmd.ErrOrStderr()
-	base := slog.New(slog.NewTextHandler(stderr, nil)) // the worker adds its stage
 	log := base.With("stage", f.stage)
 	first, last := f.stage == 0, f.stage == len(r.spec.Stages)-1
 
@@ -311,8 +330,12 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 	}
 
 	t0 := time.Now()
+	var src roster.Source = roster.File{Path: f.roster}
+	if f.chain != nil {
+		src = chain.Roster{Client: f.chain.client, Model: f.model, Stages: len(r.spec.Stages)}
+	}
 	cfg := swarm.Config{
-		Host: h, Model: f.model, Stage: st, Roster: roster.File{Path: f.roster}, Data: sampler, Rows: f.rows,
+		Host: h, Model: f.model, Stage: st, Roster: src, Data: sampler, Rows: f.rows,
 		Microbatches: f.microbatches, Steps: f.steps, Depth: depth, Wire: r.payload, Link: r.link,
 		AckTimeout: f.ackTimeout, Timeout: f.timeout, Drain: f.drain, Log: base, Metrics: reg,
 		EvalEvery: f.evalEvery, Eval: evalSet,
@@ -341,6 +364,13 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 			}
 		}
 	}
+	var att *attest.Attester
+	if f.chain != nil {
+		if att, err = f.chainFlags.attester(ctx, f.chain, f.model, f.rows*r.spec.SeqLen, f.out, reg, log); err != nil {
+			return err
+		}
+		cfg.OnTap = att.Tap
+	}
 	// Heartbeats feed routing (cfg.Load); the validator checks them against
 	// the worker's roster, which exists once the worker does.
 	var w *swarm.Worker
@@ -362,7 +392,7 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 	cfg.SeenElsewhere = statesync.SeenByReplicas(h, f.model, f.stage, func() []peer.ID { return replicas(h, w, f.stage) }, f.ackTimeout/2)
 	var dht *discovery.DHT
 	if f.dht {
-		boot, err := bootstrapPeers(f.bootstrap, f.roster, h)
+		boot, err := bootstrapPeers(ctx, f.bootstrap, src, h)
 		if err != nil {
 			return err
 		}
@@ -407,8 +437,37 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 		"compression_rank", r.spec.CompressionRank, "rows", f.rows, "depth", depth, "link", fmt.Sprintf("%+v", r.link))
 
 	stopProgress := startProgress(ctx, w, log, f.logEvery, f.rows*r.spec.SeqLen)
+	stopAttester := func() {}
+	if att != nil {
+		// The attester outlives training by the chain's windows only if the process does; it
+		// stops with the worker, attesting what it committed.
+		actx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := att.Run(actx); err != nil {
+				log.Error("attester", "err", err)
+			}
+		}()
+		stopAttester = func() {
+			if ctx.Err() == nil {
+				// Training finished (stage 0): stay to answer challenges until every
+				// attestation is final; an interrupt still stops at once.
+				log.Info("training done; waiting for the attestations' verdicts")
+				att.Finish()
+			} else {
+				cancel()
+			}
+			<-done
+			cancel()
+			s := att.Stats()
+			log.Info("attester stopped", "steps", s.Steps, "attestations", s.Attestations, "finalized", s.Finalized,
+				"voided", s.Voided, "answered", s.Answered, "unprovable", s.Unprovable, "commit_time", s.CommitTime.Round(time.Millisecond))
+		}
+	}
 	err = w.Run(ctx)
 	stopProgress()
+	stopAttester()
 	if err != nil {
 		return err
 	}
@@ -498,7 +557,7 @@ func startAveraging(ctx context.Context, h host.Host, w *swarm.Worker, model uin
 
 // bootstrapPeers are the --bootstrap addresses, or else the roster's
 // members with addresses.
-func bootstrapPeers(flags []string, rosterPath string, h host.Host) ([]peer.AddrInfo, error) {
+func bootstrapPeers(ctx context.Context, flags []string, src roster.Source, h host.Host) ([]peer.AddrInfo, error) {
 	var out []peer.AddrInfo
 	if len(flags) > 0 {
 		for _, a := range flags {
@@ -510,9 +569,9 @@ func bootstrapPeers(flags []string, rosterPath string, h host.Host) ([]peer.Addr
 		}
 		return out, nil
 	}
-	r, err := roster.ReadFile(rosterPath)
+	r, err := src.Roster(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("--roster: %w", err)
+		return nil, fmt.Errorf("roster: %w", err)
 	}
 	for _, m := range r.Members() {
 		if m.Peer != h.ID() && len(m.Addrs) > 0 {

@@ -1,0 +1,311 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/trainer/attest"
+	"github.com/protolearn/protolearn/trainer/backend"
+	trainerchain "github.com/protolearn/protolearn/trainer/chain"
+	"github.com/protolearn/protolearn/trainer/engine"
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// tWriter sends log lines to the test's log (shown on failure or with -v).
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// goBackend is the test binary's GoMLX Go backend, made once.
+var goBackend = func() func(t *testing.T) compute.Backend {
+	var once sync.Once
+	var b compute.Backend
+	var err error
+	return func(t *testing.T) compute.Backend {
+		once.Do(func() { b, err = backend.New("go") })
+		require.NoError(t, err)
+		return b
+	}
+}()
+
+// inProcessChain is attest.Chain over the in-process app: every transaction is a block of its
+// own, and a producer adds an empty block every blockTime, so the chain's clock runs while the
+// trainers work. Calls are serialized, as blocks are.
+type inProcessChain struct {
+	mu sync.Mutex
+	vc *verifyChain
+	by map[string]*account
+}
+
+func (c *inProcessChain) tx(worker string, msg sdk.Msg) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	res := c.vc.send(c.by[worker], msg)
+	if res.Code != 0 {
+		return nil, fmt.Errorf("code %d: %s", res.Code, res.Log)
+	}
+	var data sdk.TxMsgData
+	if err := data.Unmarshal(res.Data); err != nil {
+		return nil, err
+	}
+	return data.MsgResponses[0].Value, nil
+}
+
+func (c *inProcessChain) SubmitAttestation(_ context.Context, msg *verifytypes.MsgSubmitAttestation) (uint64, error) {
+	bz, err := c.tx(msg.Worker, msg)
+	if err != nil {
+		return 0, err
+	}
+	var out verifytypes.MsgSubmitAttestationResponse
+	return out.AttestationId, out.Unmarshal(bz)
+}
+
+func (c *inProcessChain) RespondChallenge(_ context.Context, msg *verifytypes.MsgRespondChallenge) error {
+	_, err := c.tx(msg.Worker, msg)
+	return err
+}
+
+func (c *inProcessChain) OpenChallenges(_ context.Context, worker string) ([]verifytypes.Challenge, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx := c.vc.app.NewContext(true)
+	var out []verifytypes.Challenge
+	err := c.vc.app.VerifyKeeper.Challenges.Walk(ctx, nil, func(_ uint64, ch verifytypes.Challenge) (bool, error) {
+		if ch.Worker == worker && ch.Status == verifytypes.CHALLENGE_STATUS_OPEN {
+			out = append(out, ch)
+		}
+		return false, nil
+	})
+	return out, err
+}
+
+func (c *inProcessChain) Attestation(_ context.Context, id uint64) (verifytypes.Attestation, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.vc.app.VerifyKeeper.GetAttestation(c.vc.app.NewContext(true), id)
+}
+
+func (c *inProcessChain) PendingAttestations(_ context.Context, worker string, model uint64) ([]verifytypes.Attestation, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []verifytypes.Attestation
+	err := c.vc.app.VerifyKeeper.Attestations.Walk(c.vc.app.NewContext(true), nil, func(_ uint64, a verifytypes.Attestation) (bool, error) {
+		if a.Worker == worker && a.ModelId == model && a.Status == verifytypes.ATTESTATION_STATUS_PENDING {
+			out = append(out, a)
+		}
+		return false, nil
+	})
+	return out, err
+}
+
+// The trainers' chain makes a block every blockTime, with windows long enough for proofs.
+const (
+	blockTime                        = 50 * time.Millisecond
+	trainersWindow, trainersResponse = 80, 60
+)
+
+// trainStage runs steps backward passes of w's engine stage on random data (one microbatch per
+// step) and hands each step's tap to the attester, as `trainer run --chain` does.
+func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attest.Attester) {
+	t.Helper()
+	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
+	require.NoError(t, err)
+	s := trainerchain.Spec(m)
+	st, err := engine.New(goBackend(t), s, int(w.stage), engine.Options{})
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(uint64(w.stage), 9))
+	ids := func() *tensors.Tensor {
+		v := make([]int32, s.SeqLen)
+		for i := range v {
+			v[i] = int32(rng.IntN(s.Vocab))
+		}
+		return tensors.FromFlatDataAndDimensions(v, 1, s.SeqLen)
+	}
+	floats := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	last := int(w.stage) == len(s.Stages)-1
+	for step := range steps {
+		tok := ids()
+		in := tok
+		if w.stage > 0 {
+			in = tensors.FromFlatDataAndDimensions(floats(s.SeqLen*s.BoundaryWidth()), 1, s.SeqLen, s.BoundaryWidth())
+		}
+		var tap *engine.Tap
+		if last {
+			_, _, tap, err = st.BackwardLossTap(in, tok, ids())
+		} else {
+			dOut := tensors.FromFlatDataAndDimensions(floats(s.SeqLen*s.BoundaryWidth()), 1, s.SeqLen, s.BoundaryWidth())
+			_, tap, err = st.BackwardTap(in, tok, dOut)
+		}
+		require.NoError(t, err)
+		att.Tap(uint64(step), tap)
+	}
+}
+
+// runTrainers trains each worker's stage for steps steps with an attester (cheat: the fraction
+// of steps it fakes) and waits until every attester has seen all its attestations final.
+func runTrainers(t *testing.T, vc *verifyChain, ws []*trainer, cheat map[*trainer]float64, steps int, during func(locked func(func()))) map[*trainer]attest.Stats {
+	t.Helper()
+	_, prover := verifyKeys(t)
+	c := &inProcessChain{vc: vc, by: map[string]*account{}}
+	for _, w := range ws {
+		c.by[w.addr.String()] = w.account
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	// Blocks every blockTime: trainersResponse blocks leave a loaded 2-core machine seconds to
+	// prove a tiny tile.
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		tick := time.NewTicker(blockTime)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				c.mu.Lock()
+				c.vc.block(time.Second)
+				c.mu.Unlock()
+			}
+		}
+	}()
+	defer func() { cancel(); <-produced }()
+	atts := map[*trainer]*attest.Attester{}
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		store, err := attest.OpenStore(t.TempDir())
+		require.NoError(t, err)
+		att, err := attest.NewAttester(attest.Config{
+			Chain: c, Worker: w.addr.String(), ModelID: 1, Stage: w.stage, Layers: vLayers, Period: 4, FirstStep: 1,
+			TileWidth: vT, Secret: w.secret, Store: store, Prover: prover, Cheat: cheat[w],
+			Rand: rand.New(rand.NewPCG(1, uint64(w.stage))), Poll: 5 * time.Millisecond,
+			Log: slog.New(slog.NewTextHandler(tWriter{t}, nil)).With("stage", w.stage, "cheat", cheat[w]),
+		})
+		require.NoError(t, err)
+		atts[w] = att
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, att.Run(ctx))
+		}()
+	}
+	for _, w := range ws {
+		trainStage(t, vc, w, steps, atts[w])
+	}
+	if during != nil {
+		during(func(f func()) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			f()
+		})
+	}
+	for _, att := range atts {
+		att.Finish()
+	}
+	wg.Wait()
+	require.NoError(t, ctx.Err(), "the attestations did not all become final")
+	out := map[*trainer]attest.Stats{}
+	for w, att := range atts {
+		out[w] = att.Stats()
+	}
+	return out
+}
+
+// Trainers on real engine stages attest through their attesters; with every attestation
+// spot-checked, the honest ones answer every challenge and are paid exactly for their steps,
+// and the cheater (faking every step) cannot answer: it is slashed, jailed and unseated, and
+// its work mints nothing.
+func TestTrainersSpotCheckedOnChain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains and proves")
+	}
+	vc, ws := startVerifyChainWindows(t, sdkmath.LegacyOneDec(), trainersWindow, trainersResponse)
+	cheater := ws[3]
+	before, err := vc.worker(cheater.addr)
+	require.NoError(t, err)
+	stats := runTrainers(t, vc, ws, map[*trainer]float64{cheater: 1}, 8, nil)
+
+	for _, w := range ws[:3] {
+		s := stats[w]
+		require.Equal(t, uint64(8), s.Steps, "stage %d", w.stage)
+		require.Equal(t, uint64(2), s.Attestations)
+		require.Equal(t, uint64(2), s.Finalized)
+		require.Equal(t, uint64(2), s.Answered, "rate 1: both attestations were checked")
+		require.Equal(t, int64(8*vLayers*sharesPerUnit), vc.shares(w.addr), "stage %d", w.stage)
+	}
+	require.Zero(t, vc.shares(cheater.addr))
+	require.Positive(t, stats[cheater].Voided)
+	after, err := vc.worker(cheater.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
+	require.True(t, after.Bonded.Amount.LT(before.Bonded.Amount), "slashed")
+	require.False(t, vc.seated(t, cheater))
+}
+
+// With no spot checks, a third party challenges the cheater's attestation while it is pending;
+// the cheater's attester cannot prove the faked tile, and the challenger is paid.
+func TestTrainersThirdPartyCatchesCheater(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains and proves")
+	}
+	challenger := newAccount(0)
+	vc, ws := startVerifyChainWindows(t, sdkmath.LegacyZeroDec(), trainersWindow, trainersResponse, challenger)
+	honest, cheater := ws[0], ws[3]
+	start := vc.balance(challenger.addr)
+	stats := runTrainers(t, vc, []*trainer{honest, cheater}, map[*trainer]float64{cheater: 1}, 4, func(locked func(func())) {
+		// Wait for the cheater's attestation, then challenge its forward tile at step 2.
+		var id uint64
+		require.Eventually(t, func() bool {
+			locked(func() {
+				_ = vc.app.VerifyKeeper.Attestations.Walk(vc.app.NewContext(true), nil, func(_ uint64, a verifytypes.Attestation) (bool, error) {
+					if a.Worker == cheater.addr.String() {
+						id = a.Id
+					}
+					return id != 0, nil
+				})
+			})
+			return id != 0
+		}, time.Minute, 10*time.Millisecond)
+		locked(func() {
+			res := vc.send(challenger, &verifytypes.MsgOpenChallenge{
+				Challenger: challenger.addr.String(), AttestationId: id, Kind: verifytypes.CHALLENGE_KIND_FORWARD,
+				Step: 2, Row: 1, Col: 0, Bond: sdk.NewInt64Coin(app.BondDenom, 5_000_000),
+			})
+			require.Zero(t, res.Code, res.Log)
+		})
+	})
+	require.Equal(t, int64(4*vLayers*sharesPerUnit), vc.shares(honest.addr))
+	require.Zero(t, vc.shares(cheater.addr))
+	require.Equal(t, uint64(1), stats[cheater].Unprovable)
+	w, err := vc.worker(cheater.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Status)
+	require.Greater(t, vc.balance(challenger.addr), start, "bond back plus the reward")
+}

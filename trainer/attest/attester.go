@@ -1,0 +1,474 @@
+package attest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/protolearn/protolearn/trainer/engine"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// Chain is what the attester needs of the chain (trainer/chain implements it over gRPC; tests
+// over an in-process app). Each call retries what is safe to retry; an error is final.
+type Chain interface {
+	// SubmitAttestation posts msg and returns the attestation id.
+	SubmitAttestation(ctx context.Context, msg *verifytypes.MsgSubmitAttestation) (uint64, error)
+	// RespondChallenge posts msg.
+	RespondChallenge(ctx context.Context, msg *verifytypes.MsgRespondChallenge) error
+	// OpenChallenges lists the open challenges to worker.
+	OpenChallenges(ctx context.Context, worker string) ([]verifytypes.Challenge, error)
+	// Attestation returns attestation id.
+	Attestation(ctx context.Context, id uint64) (verifytypes.Attestation, error)
+	// PendingAttestations lists worker's pending attestations on model.
+	PendingAttestations(ctx context.Context, worker string, model uint64) ([]verifytypes.Attestation, error)
+}
+
+// Config configures an Attester.
+type Config struct {
+	Chain Chain
+	// Worker is the operator address the attestations are for.
+	Worker  string
+	ModelID uint64
+	Stage   uint32
+	// Layers is the number of layers of the stage: a step's work units.
+	Layers uint32
+	// Period is how many steps one attestation covers (the chain's attestation_period).
+	Period uint64
+	// FirstStep is the chain step number of the worker's local step 0: one above the last step
+	// it attested on this model, so that a restarted trainer never overlaps its past.
+	FirstStep uint64
+	// TileWidth is T, the column block of the registered tile shapes.
+	TileWidth int
+	// Secret derives the commitment salts; it must survive restarts (the roots of stored
+	// layers are recomputed from it to answer challenges).
+	Secret []byte
+	Store  *Store
+	Prover *Prover
+	// Cheat, a test tool: the fraction of steps whose layer output and input gradient are faked
+	// instead of computed, as a worker skipping work would. 0 for every honest worker.
+	Cheat float64
+	Rand  *rand.Rand
+	// Poll is how often open challenges and pending attestations are checked; Wake, when set,
+	// triggers a check early (the chain's event subscription).
+	Poll    time.Duration
+	Wake    <-chan struct{}
+	Log     *slog.Logger
+	Metrics prometheus.Registerer
+}
+
+// Attester turns the designated-layer taps of training into attestations, keeps their layers on
+// disk until they are final, and answers challenges with proofs.
+type Attester struct {
+	cfg  Config
+	taps chan tapped
+	// finish closes when no more taps will come: Run attests what it has and then returns once
+	// every attestation is final.
+	finish     chan struct{}
+	finishOnce sync.Once
+
+	mu       sync.Mutex
+	pending  map[uint64][2]uint64 // attestation id → its step range
+	answered map[uint64]bool      // challenges answered or given up on
+	stats    Stats
+
+	commitSeconds prometheus.Histogram
+	events        *prometheus.CounterVec
+}
+
+type tapped struct {
+	step uint64
+	tap  *engine.Tap
+}
+
+// Stats count what the attester did.
+type Stats struct {
+	Steps, Dropped, Attestations, Finalized, Voided uint64
+	Answered, Unprovable                            uint64
+	// CommitTime is the time spent quantizing, committing and saving layers.
+	CommitTime time.Duration
+}
+
+// NewAttester checks cfg and returns an attester; Run starts it.
+func NewAttester(cfg Config) (*Attester, error) {
+	switch {
+	case cfg.Chain == nil || cfg.Store == nil || cfg.Prover == nil:
+		return nil, errors.New("attest: chain, store and prover are required")
+	case cfg.Worker == "" || len(cfg.Secret) == 0:
+		return nil, errors.New("attest: worker address and commitment secret are required")
+	case cfg.Period == 0 || cfg.Layers == 0 || cfg.TileWidth <= 0:
+		return nil, fmt.Errorf("attest: period %d, layers %d, tile width %d must be positive", cfg.Period, cfg.Layers, cfg.TileWidth)
+	case cfg.Cheat < 0 || cfg.Cheat > 1:
+		return nil, fmt.Errorf("attest: cheat fraction %v outside [0, 1]", cfg.Cheat)
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 2 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	a := &Attester{
+		cfg: cfg, taps: make(chan tapped, 4*cfg.Period), finish: make(chan struct{}),
+		pending: map[uint64][2]uint64{}, answered: map[uint64]bool{},
+		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "protolearn_attest_commit_seconds", Help: "Time to quantize, commit and store one step's designated layer.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "protolearn_attest_events_total", Help: "Attester events: steps, dropped, attestations, finalized, voided, answered, unprovable.",
+		}, []string{"event"}),
+	}
+	if cfg.Metrics != nil {
+		for _, c := range []prometheus.Collector{a.commitSeconds, a.events} {
+			if err := cfg.Metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("attest: metrics: %w", err)
+			}
+		}
+	}
+	return a, nil
+}
+
+// Tap hands over the designated layer of local step; it never blocks the training loop: when
+// the attester is behind, the step is dropped (and not attested) with a warning.
+func (a *Attester) Tap(step uint64, t *engine.Tap) {
+	select {
+	case a.taps <- tapped{step: step, tap: t}:
+	default:
+		a.count("dropped", func(s *Stats) { s.Dropped++ })
+		a.cfg.Log.Warn("attester behind; step not attested", "step", a.cfg.FirstStep+step)
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (a *Attester) Stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stats
+}
+
+func (a *Attester) count(event string, f func(*Stats)) {
+	a.mu.Lock()
+	f(&a.stats)
+	a.mu.Unlock()
+	a.events.WithLabelValues(event).Inc()
+}
+
+// Finish says no more taps will come: Run attests the steps committed so far, keeps answering
+// challenges until every attestation is final, and returns.
+func (a *Attester) Finish() { a.finishOnce.Do(func() { close(a.finish) }) }
+
+// Recover picks up after a restart: the stored layers of the worker's pending attestations are
+// kept (and their challenges answered), every other stored layer is deleted.
+func (a *Attester) Recover(ctx context.Context) error {
+	pending, err := a.cfg.Chain.PendingAttestations(ctx, a.cfg.Worker, a.cfg.ModelID)
+	if err != nil {
+		return err
+	}
+	steps, err := a.cfg.Store.Steps()
+	if err != nil {
+		return err
+	}
+	keep := func(step uint64) bool {
+		for _, p := range pending {
+			if step >= p.StepFrom && step <= p.StepTo {
+				return true
+			}
+		}
+		return false
+	}
+	for _, st := range steps {
+		if !keep(st) {
+			if err := a.cfg.Store.Delete(st, st); err != nil {
+				return err
+			}
+		}
+	}
+	a.mu.Lock()
+	for _, p := range pending {
+		a.pending[p.Id] = [2]uint64{p.StepFrom, p.StepTo}
+	}
+	a.mu.Unlock()
+	if len(pending) > 0 {
+		a.cfg.Log.Info("recovered pending attestations", "count", len(pending))
+	}
+	return nil
+}
+
+// Run commits and attests taps and answers challenges until ctx ends, or, after Finish, until
+// every attestation is final. When ctx ends it still attests the steps already committed (with
+// a short grace period): a restarted trainer answers their challenges from the stored layers.
+func (a *Attester) Run(ctx context.Context) error {
+	wctx, stopWatch := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.watch(wctx)
+	}()
+	err := a.commitLoop(ctx)
+	if ctx.Err() == nil {
+		// Finished: wait for the verdicts, answering challenges meanwhile.
+		for a.pendingCount() > 0 && ctx.Err() == nil {
+			_ = sleepCtx(ctx, a.cfg.Poll)
+		}
+	}
+	stopWatch()
+	wg.Wait()
+	return err
+}
+
+func (a *Attester) pendingCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.pending)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// batch is the run of consecutive committed steps not yet attested.
+type batch struct {
+	from  uint64
+	rows  int
+	roots []verifytypes.StepCommitment
+}
+
+func (a *Attester) commitLoop(ctx context.Context) error {
+	var b batch
+	drain := func(ctx context.Context) {
+		for {
+			select {
+			case t := <-a.taps:
+				a.commitTap(ctx, &b, t)
+			default:
+				a.submit(ctx, &b)
+				return
+			}
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			// Attest what is committed, with a little time of its own.
+			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			drain(flush)
+			cancel()
+			return nil
+		case <-a.finish:
+			drain(ctx)
+			return nil
+		case t := <-a.taps:
+			a.commitTap(ctx, &b, t)
+		}
+	}
+}
+
+func (a *Attester) commitTap(ctx context.Context, b *batch, t tapped) {
+	step := a.cfg.FirstStep + t.step
+	if len(b.roots) > 0 && (step != b.from+uint64(len(b.roots)) || t.tap.Rows != b.rows) {
+		a.submit(ctx, b) // a gap (a dropped step) or another tile shape: attest the run before it
+	}
+	start := time.Now()
+	roots, err := a.commitStep(step, t.tap)
+	if err != nil {
+		a.count("dropped", func(s *Stats) { s.Dropped++ })
+		a.cfg.Log.Warn("step not attested", "step", step, "err", err)
+		return
+	}
+	d := time.Since(start)
+	a.commitSeconds.Observe(d.Seconds())
+	a.count("steps", func(s *Stats) { s.Steps++; s.CommitTime += d })
+	if len(b.roots) == 0 {
+		b.from, b.rows = step, t.tap.Rows
+	}
+	b.roots = append(b.roots, roots)
+	if uint64(len(b.roots)) == a.cfg.Period {
+		a.submit(ctx, b)
+	}
+}
+
+// commitStep quantizes, commits and stores one step's layer. The output gradient is scaled by a
+// power of two so that its largest value uses the format's range (gradients are far below one
+// ULP of 2^-8 otherwise); the scale is private, since only consistency is checked.
+func (a *Attester) commitStep(step uint64, t *engine.Tap) (verifytypes.StepCommitment, error) {
+	dy := ScaleToRange(t.DY, 32)
+	l, err := NewLayer(step, t.Rows, t.D, t.X, t.W, dy)
+	if err != nil {
+		return verifytypes.StepCommitment{}, err
+	}
+	if a.cfg.Cheat > 0 && a.cfg.Rand.Float64() < a.cfg.Cheat {
+		l.Fake(a.cfg.Rand)
+		a.cfg.Log.Debug("cheating: faked the designated layer", "step", step)
+	}
+	c, err := Commit(a.cfg.Secret, a.cfg.ModelID, a.cfg.Stage, l)
+	if err != nil {
+		return verifytypes.StepCommitment{}, err
+	}
+	if err := a.cfg.Store.Save(l); err != nil {
+		return verifytypes.StepCommitment{}, err
+	}
+	return c.Roots(), nil
+}
+
+// ScaleToRange multiplies v by the power of two that brings its largest magnitude closest to,
+// without exceeding, limit (v itself when it is all zeros).
+func ScaleToRange(v []float32, limit float64) []float32 {
+	var m float64
+	for _, x := range v {
+		m = math.Max(m, math.Abs(float64(x)))
+	}
+	if m == 0 || math.IsNaN(m) || math.IsInf(m, 0) {
+		return v
+	}
+	s := float32(math.Exp2(math.Floor(math.Log2(limit / m))))
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = x * s
+	}
+	return out
+}
+
+func (a *Attester) submit(ctx context.Context, b *batch) {
+	if len(b.roots) == 0 {
+		return
+	}
+	from, to := b.from, b.from+uint64(len(b.roots))-1
+	msg := &verifytypes.MsgSubmitAttestation{
+		Worker: a.cfg.Worker, ModelId: a.cfg.ModelID, Stage: a.cfg.Stage, StepFrom: from, StepTo: to,
+		WorkUnits: uint64(len(b.roots)) * uint64(a.cfg.Layers),
+		TileRows: uint32(b.rows), TileWidth: uint32(a.cfg.TileWidth),
+		Commitments: b.roots,
+	}
+	*b = batch{}
+	id, err := a.cfg.Chain.SubmitAttestation(ctx, msg)
+	if err != nil {
+		a.cfg.Log.Error("attestation not accepted; its steps are dropped", "steps", fmt.Sprintf("%d..%d", from, to), "err", err)
+		if derr := a.cfg.Store.Delete(from, to); derr != nil {
+			a.cfg.Log.Warn("deleting layers", "err", derr)
+		}
+		return
+	}
+	a.mu.Lock()
+	a.pending[id] = [2]uint64{from, to}
+	a.mu.Unlock()
+	a.count("attestations", func(s *Stats) { s.Attestations++ })
+	a.cfg.Log.Info("attestation submitted", "id", id, "steps", fmt.Sprintf("%d..%d", from, to), "work_units", msg.WorkUnits)
+}
+
+// watch answers challenges and prunes the layers of final attestations, every Poll or on Wake.
+func (a *Attester) watch(ctx context.Context) {
+	tick := time.NewTicker(a.cfg.Poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-a.cfg.Wake:
+		}
+		a.answer(ctx)
+		a.prune(ctx)
+	}
+}
+
+func (a *Attester) answer(ctx context.Context) {
+	open, err := a.cfg.Chain.OpenChallenges(ctx, a.cfg.Worker)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.cfg.Log.Warn("listing open challenges", "err", err)
+		}
+		return
+	}
+	for _, c := range open {
+		a.mu.Lock()
+		done := a.answered[c.Id]
+		a.mu.Unlock()
+		if done {
+			continue
+		}
+		a.cfg.Log.Info("challenged", "challenge", c.Id, "attestation", c.AttestationId, "kind", c.Kind,
+			"step", c.Step, "row", c.Row, "block", c.Col, "challenger", c.Challenger, "deadline", c.DeadlineHeight)
+		proof, err := a.prove(c)
+		if err != nil {
+			a.mu.Lock()
+			a.answered[c.Id] = true
+			a.mu.Unlock()
+			a.count("unprovable", func(s *Stats) { s.Unprovable++ })
+			a.cfg.Log.Error("cannot prove the challenged tile", "challenge", c.Id, "err", err)
+			continue
+		}
+		if err := a.cfg.Chain.RespondChallenge(ctx, &verifytypes.MsgRespondChallenge{Worker: a.cfg.Worker, ChallengeId: c.Id, Proof: proof}); err != nil {
+			a.cfg.Log.Warn("response not accepted; retrying at the next check", "challenge", c.Id, "err", err)
+			continue
+		}
+		a.mu.Lock()
+		a.answered[c.Id] = true
+		a.mu.Unlock()
+		a.count("answered", func(s *Stats) { s.Answered++ })
+		a.cfg.Log.Info("challenge answered", "challenge", c.Id)
+	}
+}
+
+// prove recommits the stored layer of the challenged step and proves the tile.
+func (a *Attester) prove(c verifytypes.Challenge) ([]byte, error) {
+	l, err := a.cfg.Store.Load(c.Step)
+	if err != nil {
+		return nil, err
+	}
+	cm, err := Commit(a.cfg.Secret, a.cfg.ModelID, a.cfg.Stage, l)
+	if err != nil {
+		return nil, err
+	}
+	o, err := cm.Open(c.Kind, c.Row, c.Col, a.cfg.TileWidth)
+	if err != nil {
+		return nil, err
+	}
+	return a.cfg.Prover.Prove(o)
+}
+
+func (a *Attester) prune(ctx context.Context) {
+	a.mu.Lock()
+	ids := make(map[uint64][2]uint64, len(a.pending))
+	for id, r := range a.pending {
+		ids[id] = r
+	}
+	a.mu.Unlock()
+	for id, r := range ids {
+		at, err := a.cfg.Chain.Attestation(ctx, id)
+		if err != nil || at.Status == verifytypes.ATTESTATION_STATUS_PENDING {
+			continue
+		}
+		if err := a.cfg.Store.Delete(r[0], r[1]); err != nil {
+			a.cfg.Log.Warn("deleting layers", "err", err)
+			continue
+		}
+		a.mu.Lock()
+		delete(a.pending, id)
+		a.mu.Unlock()
+		if at.Status == verifytypes.ATTESTATION_STATUS_FINALIZED {
+			a.count("finalized", func(s *Stats) { s.Finalized++ })
+			a.cfg.Log.Info("attestation finalized", "id", id, "steps", fmt.Sprintf("%d..%d", r[0], r[1]), "work_units", at.WorkUnits)
+		} else {
+			a.count("voided", func(s *Stats) { s.Voided++ })
+			a.cfg.Log.Warn("attestation voided", "id", id, "reason", at.VoidReason)
+		}
+	}
+}

@@ -1,0 +1,206 @@
+// Package chain is the trainer's client of the protolearn chain: it reads the model spec, the
+// stage roster and x/verify's state over gRPC, watches CometBFT events, and posts the trainer's
+// transactions signed by a hot key that the operator authorized with x/authz (fees paid by the
+// operator through x/feegrant), retrying what is safe to retry.
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	sdkmath "cosmossdk.io/math"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/query"
+	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
+
+	"github.com/protolearn/protolearn/app"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// Config says how to reach the chain and who signs.
+type Config struct {
+	// GRPC is the node's gRPC address, host:port.
+	GRPC    string
+	ChainID string
+	// HotKey signs every transaction; it acts for Operator through authz grants.
+	HotKey   *secp256k1.PrivKey
+	Operator string
+	// GasPrice is the fee per unit of gas, e.g. 0ulearn (paid by the operator's feegrant).
+	GasPrice sdk.DecCoin
+	// Timeout bounds waiting for a transaction to be included.
+	Timeout time.Duration
+	Log     *slog.Logger
+}
+
+// Client talks to one node.
+type Client struct {
+	cfg  Config
+	conn *grpc.ClientConn
+	enc  moduletestutil.TestEncodingConfig
+	hot  sdk.AccAddress
+	op   sdk.AccAddress
+
+	// txMu serializes transactions: one sequence number at a time.
+	txMu   sync.Mutex
+	acct   uint64
+	seq    uint64
+	haveSq bool
+}
+
+// Dial connects to cfg.GRPC; the connection is lazy, so a node that is not up yet is retried by
+// each call.
+func Dial(cfg Config) (*Client, error) {
+	if cfg.HotKey == nil || cfg.Operator == "" || cfg.ChainID == "" || cfg.GRPC == "" {
+		return nil, errors.New("chain: gRPC address, chain id, hot key and operator are required")
+	}
+	op, err := sdk.AccAddressFromBech32(cfg.Operator)
+	if err != nil {
+		return nil, fmt.Errorf("chain: operator %q: %w", cfg.Operator, err)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = time.Minute
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.GasPrice.Denom == "" {
+		cfg.GasPrice = sdk.NewDecCoin(app.BondDenom, sdkmath.ZeroInt())
+	}
+	enc, err := app.MakeEncodingConfig()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(cfg.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("chain: dialing %s: %w", cfg.GRPC, err)
+	}
+	return &Client{cfg: cfg, conn: conn, enc: enc, hot: sdk.AccAddress(cfg.HotKey.PubKey().Address()), op: op}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// HotAddress is the hot key's account address.
+func (c *Client) HotAddress() sdk.AccAddress { return c.hot }
+
+// Model returns model id.
+func (c *Client) Model(ctx context.Context, id uint64) (modelstypes.Model, error) {
+	res, err := modelstypes.NewQueryClient(c.conn).Model(ctx, &modelstypes.QueryModelRequest{Id: id})
+	if err != nil {
+		return modelstypes.Model{}, fmt.Errorf("chain: model %d: %w", id, err)
+	}
+	return res.Model, nil
+}
+
+// StageOf returns the stage the operator holds in model id.
+func (c *Client) StageOf(ctx context.Context, modelID uint64) (uint32, bool, error) {
+	res, err := modelstypes.NewQueryClient(c.conn).Assignments(ctx, &modelstypes.QueryAssignmentsRequest{Operator: c.cfg.Operator})
+	if err != nil {
+		return 0, false, fmt.Errorf("chain: seats of %s: %w", c.cfg.Operator, err)
+	}
+	for _, a := range res.Assignments {
+		if a.ModelId == modelID {
+			return a.Stage, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// StageRoster lists the replicas of one stage.
+func (c *Client) StageRoster(ctx context.Context, modelID uint64, stage uint32) ([]modelstypes.Replica, error) {
+	var out []modelstypes.Replica
+	var key []byte
+	for {
+		res, err := modelstypes.NewQueryClient(c.conn).StageRoster(ctx, &modelstypes.QueryStageRosterRequest{
+			ModelId: modelID, Stage: stage, Pagination: &query.PageRequest{Key: key, Limit: 200},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("chain: roster of model %d stage %d: %w", modelID, stage, err)
+		}
+		out = append(out, res.Replicas...)
+		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {
+			return out, nil
+		}
+		key = res.Pagination.NextKey
+	}
+}
+
+// VerifyParams returns x/verify's params.
+func (c *Client) VerifyParams(ctx context.Context) (verifytypes.Params, error) {
+	res, err := verifytypes.NewQueryClient(c.conn).Params(ctx, &verifytypes.QueryParamsRequest{})
+	if err != nil {
+		return verifytypes.Params{}, fmt.Errorf("chain: x/verify params: %w", err)
+	}
+	return res.Params, nil
+}
+
+// LastAttestedStep is the highest step the operator attested on model id (ok false: none).
+func (c *Client) LastAttestedStep(ctx context.Context, modelID uint64) (step uint64, ok bool, err error) {
+	res, err := verifytypes.NewQueryClient(c.conn).Attestations(ctx, &verifytypes.QueryAttestationsRequest{
+		ModelId: modelID, Worker: c.cfg.Operator, Pagination: &query.PageRequest{Limit: 1},
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("chain: attestations of %s: %w", c.cfg.Operator, err)
+	}
+	if len(res.Attestations) == 0 {
+		return 0, false, nil
+	}
+	return res.Attestations[0].StepTo, true, nil
+}
+
+// OpenChallenges implements attest.Chain.
+func (c *Client) OpenChallenges(ctx context.Context, worker string) ([]verifytypes.Challenge, error) {
+	res, err := verifytypes.NewQueryClient(c.conn).Challenges(ctx, &verifytypes.QueryChallengesRequest{
+		Worker: worker, Status: verifytypes.CHALLENGE_STATUS_OPEN,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chain: open challenges of %s: %w", worker, err)
+	}
+	return res.Challenges, nil
+}
+
+// Attestation implements attest.Chain.
+func (c *Client) Attestation(ctx context.Context, id uint64) (verifytypes.Attestation, error) {
+	res, err := verifytypes.NewQueryClient(c.conn).Attestation(ctx, &verifytypes.QueryAttestationRequest{Id: id})
+	if err != nil {
+		return verifytypes.Attestation{}, fmt.Errorf("chain: attestation %d: %w", id, err)
+	}
+	return res.Attestation, nil
+}
+
+// Challenge returns challenge id.
+func (c *Client) Challenge(ctx context.Context, id uint64) (verifytypes.Challenge, error) {
+	res, err := verifytypes.NewQueryClient(c.conn).Challenge(ctx, &verifytypes.QueryChallengeRequest{Id: id})
+	if err != nil {
+		return verifytypes.Challenge{}, fmt.Errorf("chain: challenge %d: %w", id, err)
+	}
+	return res.Challenge, nil
+}
+
+// PendingAttestations implements attest.Chain.
+func (c *Client) PendingAttestations(ctx context.Context, worker string, model uint64) ([]verifytypes.Attestation, error) {
+	var out []verifytypes.Attestation
+	var key []byte
+	for {
+		res, err := verifytypes.NewQueryClient(c.conn).Attestations(ctx, &verifytypes.QueryAttestationsRequest{
+			ModelId: model, Worker: worker, Status: verifytypes.ATTESTATION_STATUS_PENDING, Pagination: &query.PageRequest{Key: key, Limit: 200},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("chain: pending attestations of %s: %w", worker, err)
+		}
+		out = append(out, res.Attestations...)
+		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {
+			return out, nil
+		}
+		key = res.Pagination.NextKey
+	}
+}

@@ -1,0 +1,308 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	errorsmod "cosmossdk.io/errors"
+
+	clienttx "github.com/cosmos/cosmos-sdk/client/tx"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
+	txtypes "github.com/cosmos/cosmos-sdk/types/tx"
+	"github.com/cosmos/cosmos-sdk/types/tx/signing"
+	authsigning "github.com/cosmos/cosmos-sdk/x/auth/signing"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	"github.com/cosmos/cosmos-sdk/x/authz"
+
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// TxError is a transaction the chain executed and refused: final, not retried.
+type TxError struct {
+	Codespace string
+	Code      uint32
+	Log       string
+}
+
+func (e *TxError) Error() string { return fmt.Sprintf("tx refused (%s %d): %s", e.Codespace, e.Code, e.Log) }
+
+// Is matches a registered error of the same codespace and code.
+func (e *TxError) Is(target error) bool {
+	var reg *errorsmod.Error
+	return errors.As(target, &reg) && reg.Codespace() == e.Codespace && reg.ABCICode() == e.Code
+}
+
+const (
+	// maxAttempts bounds the retries of one transaction.
+	maxAttempts = 8
+	// fallbackGas is the gas of a transaction whose simulation failed.
+	fallbackGas = 2_000_000
+)
+
+// Exec runs msgs for the operator: wrapped in one authz MsgExec signed by the hot key, fees
+// granted by the operator. It returns the result of each inner message.
+//
+// Retries are safe: a signed transaction is re-broadcast byte for byte after a lost connection
+// or a node restart (the same sequence number cannot be included twice), and it is re-signed
+// only after the chain has said the sequence was wrong (then the old one cannot be included) or
+// after it ran out of gas (then it was included and failed, with no effect).
+func (c *Client) Exec(ctx context.Context, msgs ...sdk.Msg) ([][]byte, error) {
+	c.txMu.Lock()
+	defer c.txMu.Unlock()
+	exec := authz.NewMsgExec(c.hot, msgs)
+	var gasFactor float64 = 1.3
+	var lastErr error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.ensureAccount(ctx); err != nil {
+			lastErr = err
+			continue
+		}
+		bz, err := c.sign(ctx, &exec, gasFactor)
+		if err != nil {
+			lastErr = err
+			c.haveSq = false
+			continue
+		}
+		res, err := c.broadcastAndWait(ctx, bz)
+		switch {
+		case err != nil:
+			lastErr = err
+			continue
+		case res.Code == sdkerrors.ErrWrongSequence.ABCICode() && res.Codespace == sdkerrors.RootCodespace:
+			c.haveSq = false
+			lastErr = fmt.Errorf("sequence mismatch: %s", res.RawLog)
+			continue
+		case res.Code == sdkerrors.ErrOutOfGas.ABCICode() && res.Codespace == sdkerrors.RootCodespace:
+			c.seq++ // included and failed: its sequence is spent
+			gasFactor *= 2
+			lastErr = fmt.Errorf("out of gas: %s", res.RawLog)
+			continue
+		case res.Code != 0:
+			if res.Height > 0 {
+				c.seq++
+			}
+			return nil, &TxError{Codespace: res.Codespace, Code: res.Code, Log: res.RawLog}
+		}
+		c.seq++
+		return execResults(res)
+	}
+	return nil, fmt.Errorf("chain: transaction not included after %d attempts: %w", maxAttempts, lastErr)
+}
+
+func execResults(res *sdk.TxResponse) ([][]byte, error) {
+	var data sdk.TxMsgData
+	bz, err := hexBytes(res.Data)
+	if err != nil {
+		return nil, err
+	}
+	if err := data.Unmarshal(bz); err != nil {
+		return nil, fmt.Errorf("chain: tx %s data: %w", res.TxHash, err)
+	}
+	if len(data.MsgResponses) != 1 {
+		return nil, fmt.Errorf("chain: tx %s has %d responses, want 1", res.TxHash, len(data.MsgResponses))
+	}
+	var er authz.MsgExecResponse
+	if err := er.Unmarshal(data.MsgResponses[0].Value); err != nil {
+		return nil, fmt.Errorf("chain: tx %s exec response: %w", res.TxHash, err)
+	}
+	out := make([][]byte, 0, len(er.Results))
+	for _, r := range er.Results {
+		var d sdk.TxMsgData
+		// authz returns each inner result as sdk.Result.Data: a TxMsgData of one response in
+		// SDK ≥ 0.46.
+		if err := d.Unmarshal(r); err == nil && len(d.MsgResponses) == 1 {
+			out = append(out, d.MsgResponses[0].Value)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (c *Client) ensureAccount(ctx context.Context) error {
+	if c.haveSq {
+		return nil
+	}
+	res, err := authtypes.NewQueryClient(c.conn).Account(ctx, &authtypes.QueryAccountRequest{Address: c.hot.String()})
+	if err != nil {
+		if status.Code(err) == codes.NotFound {
+			return fmt.Errorf("chain: hot key %s has no account yet: send it 1%s (see the README's hot key setup)", c.hot, c.cfg.GasPrice.Denom)
+		}
+		return fmt.Errorf("chain: account of %s: %w", c.hot, err)
+	}
+	var acc sdk.AccountI
+	if err := c.enc.InterfaceRegistry.UnpackAny(res.Account, &acc); err != nil {
+		return fmt.Errorf("chain: account of %s: %w", c.hot, err)
+	}
+	c.acct, c.seq, c.haveSq = acc.GetAccountNumber(), acc.GetSequence(), true
+	return nil
+}
+
+// sign builds and signs the tx, with gas from a simulation times factor.
+func (c *Client) sign(ctx context.Context, msg sdk.Msg, factor float64) ([]byte, error) {
+	cfg := c.enc.TxConfig
+	txb := cfg.NewTxBuilder()
+	if err := txb.SetMsgs(msg); err != nil {
+		return nil, err
+	}
+	txb.SetFeeGranter(c.op)
+	mode := signing.SignMode(cfg.SignModeHandler().DefaultMode())
+	pub := c.cfg.HotKey.PubKey()
+	empty := signing.SignatureV2{PubKey: pub, Data: &signing.SingleSignatureData{SignMode: mode}, Sequence: c.seq}
+	if err := txb.SetSignatures(empty); err != nil {
+		return nil, err
+	}
+	simBz, err := cfg.TxEncoder()(txb.GetTx())
+	if err != nil {
+		return nil, err
+	}
+	var gas uint64
+	sim, err := txtypes.NewServiceClient(c.conn).Simulate(ctx, &txtypes.SimulateRequest{TxBytes: simBz})
+	switch st, _ := status.FromError(err); {
+	case err == nil:
+		gas = uint64(math.Ceil(float64(sim.GasInfo.GasUsed)*factor)) + 20_000
+	case st.Code() == codes.Unknown && !strings.Contains(st.Message(), "account sequence mismatch"):
+		// The messages fail in simulation. Only execution gives the error its code (which the
+		// callers' idempotence checks need), so the tx goes out with fallback gas and the chain
+		// refuses it for the record; it has no other effect.
+		c.cfg.Log.Debug("simulation refused the messages; broadcasting for the verdict", "err", st.Message())
+		gas = fallbackGas
+	default:
+		return nil, fmt.Errorf("chain: simulate: %w", err)
+	}
+	txb.SetGasLimit(gas)
+	fee := c.cfg.GasPrice.Amount.MulInt64(int64(gas)).Ceil().TruncateInt()
+	txb.SetFeeAmount(sdk.NewCoins(sdk.NewCoin(c.cfg.GasPrice.Denom, fee)))
+	if err := txb.SetSignatures(empty); err != nil {
+		return nil, err
+	}
+	sig, err := clienttx.SignWithPrivKey(ctx, mode, authsigning.SignerData{
+		ChainID: c.cfg.ChainID, AccountNumber: c.acct, Sequence: c.seq, PubKey: pub, Address: c.hot.String(),
+	}, txb, c.cfg.HotKey, cfg, c.seq)
+	if err != nil {
+		return nil, err
+	}
+	if err := txb.SetSignatures(sig); err != nil {
+		return nil, err
+	}
+	return cfg.TxEncoder()(txb.GetTx())
+}
+
+// broadcastAndWait broadcasts bz (again, byte for byte, if it was lost) and waits for its
+// inclusion. A CheckTx refusal comes back as the response, with height 0.
+func (c *Client) broadcastAndWait(ctx context.Context, bz []byte) (*sdk.TxResponse, error) {
+	svc := txtypes.NewServiceClient(c.conn)
+	deadline := time.Now().Add(c.cfg.Timeout)
+	var hash string
+	for time.Now().Before(deadline) {
+		res, err := svc.BroadcastTx(ctx, &txtypes.BroadcastTxRequest{TxBytes: bz, Mode: txtypes.BroadcastMode_BROADCAST_MODE_SYNC})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			c.cfg.Log.Warn("broadcast failed; retrying", "err", err)
+			if err := sleep(ctx, time.Second); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		r := res.TxResponse
+		hash = r.TxHash
+		// Already in the mempool or the cache: the same bytes were broadcast before; wait.
+		alreadyKnown := r.Code == sdkerrors.ErrTxInMempoolCache.ABCICode() && r.Codespace == sdkerrors.RootCodespace
+		if r.Code != 0 && !alreadyKnown {
+			return r, nil
+		}
+		break
+	}
+	if hash == "" {
+		return nil, errors.New("chain: node unreachable")
+	}
+	for time.Now().Before(deadline) {
+		res, err := txtypes.NewServiceClient(c.conn).GetTx(ctx, &txtypes.GetTxRequest{Hash: hash})
+		if err == nil {
+			return res.TxResponse, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("chain: tx %s not included within %s", hash, c.cfg.Timeout)
+}
+
+// SubmitAttestation implements attest.Chain. An attestation refused as overlapping because the
+// same range was already recorded (a retry after an ambiguous failure) returns that one's id.
+func (c *Client) SubmitAttestation(ctx context.Context, msg *verifytypes.MsgSubmitAttestation) (uint64, error) {
+	results, err := c.Exec(ctx, msg)
+	if errors.Is(err, verifytypes.ErrOverlappingSteps) {
+		if id, ok := c.findAttestation(ctx, msg); ok {
+			return id, nil
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	var out verifytypes.MsgSubmitAttestationResponse
+	if len(results) != 1 {
+		return 0, fmt.Errorf("chain: %d results for one attestation", len(results))
+	}
+	if err := out.Unmarshal(results[0]); err != nil {
+		return 0, fmt.Errorf("chain: attestation response: %w", err)
+	}
+	return out.AttestationId, nil
+}
+
+func (c *Client) findAttestation(ctx context.Context, msg *verifytypes.MsgSubmitAttestation) (uint64, bool) {
+	res, err := verifytypes.NewQueryClient(c.conn).Attestations(ctx, &verifytypes.QueryAttestationsRequest{ModelId: msg.ModelId, Worker: msg.Worker})
+	if err != nil {
+		return 0, false
+	}
+	for _, a := range res.Attestations {
+		if a.StepFrom == msg.StepFrom && a.StepTo == msg.StepTo {
+			return a.Id, true
+		}
+	}
+	return 0, false
+}
+
+// RespondChallenge implements attest.Chain; a challenge already answered (a retry) is success.
+func (c *Client) RespondChallenge(ctx context.Context, msg *verifytypes.MsgRespondChallenge) error {
+	_, err := c.Exec(ctx, msg)
+	if errors.Is(err, verifytypes.ErrChallengeClosed) {
+		if ch, qerr := c.Challenge(ctx, msg.ChallengeId); qerr == nil && ch.Status == verifytypes.CHALLENGE_STATUS_ANSWERED {
+			return nil
+		}
+	}
+	return err
+}
+
+func backoff(attempt int) time.Duration {
+	return min(time.Duration(1<<min(attempt, 5))*250*time.Millisecond, 8*time.Second)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
