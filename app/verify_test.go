@@ -30,8 +30,8 @@ const (
 	vLayers       = 2
 	// vWindow and vResponse are the test chain's challenge and response windows, in blocks.
 	vWindow, vResponse = 8, 5
-	sharesPerUnit = 1_000_000 // x/shares default
-	designerBps   = 1000
+	sharesPerUnit      = 1_000_000 // x/shares default
+	designerBps        = 1000
 )
 
 var (

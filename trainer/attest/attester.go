@@ -354,7 +354,7 @@ func (a *Attester) submit(ctx context.Context, b *batch) {
 	msg := &verifytypes.MsgSubmitAttestation{
 		Worker: a.cfg.Worker, ModelId: a.cfg.ModelID, Stage: a.cfg.Stage, StepFrom: from, StepTo: to,
 		WorkUnits: uint64(len(b.roots)) * uint64(a.cfg.Layers),
-		TileRows: uint32(b.rows), TileWidth: uint32(a.cfg.TileWidth),
+		TileRows:  uint32(b.rows), TileWidth: uint32(a.cfg.TileWidth),
 		Commitments: b.roots,
 	}
 	*b = batch{}

@@ -32,7 +32,9 @@ type TxError struct {
 	Log       string
 }
 
-func (e *TxError) Error() string { return fmt.Sprintf("tx refused (%s %d): %s", e.Codespace, e.Code, e.Log) }
+func (e *TxError) Error() string {
+	return fmt.Sprintf("tx refused (%s %d): %s", e.Codespace, e.Code, e.Log)
+}
 
 // Is matches a registered error of the same codespace and code.
 func (e *TxError) Is(target error) bool {

@@ -43,8 +43,12 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 						"challenge_bond parameter: it goes to the worker if it answers with a valid proof; if it does not, you get it " +
 						"back with challenger_reward_bps of what the worker is slashed.",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{
-						{ProtoField: "attestation_id"}, {ProtoField: "kind"}, {ProtoField: "step"},
-						{ProtoField: "row"}, {ProtoField: "col"}, {ProtoField: "bond"},
+						{ProtoField: "attestation_id"},
+						{ProtoField: "kind"},
+						{ProtoField: "step"},
+						{ProtoField: "row"},
+						{ProtoField: "col"},
+						{ProtoField: "bond"},
 					},
 				},
 				{RpcMethod: "SubmitAttestation", Skip: true}, // the trainer builds it from its commitments

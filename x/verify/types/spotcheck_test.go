@@ -91,8 +91,10 @@ func TestParamsValidate(t *testing.T) {
 		"reward":     func(p *Params) { p.ChallengerRewardBps = MaxBps + 1 },
 		"proof size": func(p *Params) { p.MaxProofBytes = 10 },
 		"gas":        func(p *Params) { p.ProofVerifyGas = 0 },
-		"bad key":    func(p *Params) { p.VerifyingKeys = []VerifyingKey{{Shape: "forward-4x16x16-T4-tol4", Key: make([]byte, 656)}} },
-		"bad shape":  func(p *Params) { p.VerifyingKeys = []VerifyingKey{{Shape: "sideways", Key: make([]byte, 656)}} },
+		"bad key": func(p *Params) {
+			p.VerifyingKeys = []VerifyingKey{{Shape: "forward-4x16x16-T4-tol4", Key: make([]byte, 656)}}
+		},
+		"bad shape": func(p *Params) { p.VerifyingKeys = []VerifyingKey{{Shape: "sideways", Key: make([]byte, 656)}} },
 	} {
 		p := DefaultParams()
 		edit(&p)

@@ -73,8 +73,12 @@ func (c StepCommitment) Validate() error {
 		name string
 		b    []byte
 	}{
-		{"x_root", c.XRoot}, {"w_cols_root", c.WColsRoot}, {"y_root", c.YRoot},
-		{"dy_root", c.DyRoot}, {"w_rows_root", c.WRowsRoot}, {"dx_root", c.DxRoot},
+		{"x_root", c.XRoot},
+		{"w_cols_root", c.WColsRoot},
+		{"y_root", c.YRoot},
+		{"dy_root", c.DyRoot},
+		{"w_rows_root", c.WRowsRoot},
+		{"dx_root", c.DxRoot},
 	} {
 		if len(r.b) != 32 {
 			return fmt.Errorf("step %d: %s is %d bytes, want 32", c.Step, r.name, len(r.b))
