@@ -14,6 +14,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/x/authz"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	"github.com/protolearn/protolearn/app"
 	"github.com/protolearn/protolearn/circuits/tile"
@@ -529,27 +530,37 @@ func TestHotKeyAttestsAndResponds(t *testing.T) {
 	hot := newAccount(0)
 	vc, ws := startVerifyChain(t, sdkmath.LegacyOneDec(), hot)
 	op := ws[0]
-	expiry := vc.time.Add(24 * time.Hour)
-	var grants []sdk.Msg
-	for _, m := range []sdk.Msg{&verifytypes.MsgSubmitAttestation{}, &verifytypes.MsgRespondChallenge{}} {
-		g, err := authz.NewMsgGrant(op.addr, hot.addr, authz.NewGenericAuthorization(sdk.MsgTypeURL(m)), &expiry)
-		require.NoError(t, err)
-		grants = append(grants, g)
-	}
-	res := vc.send(op.account, grants...)
+	msgs, err := verifytypes.AuthorizeTrainerMsgs(op.addr, hot.addr, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1_000_000)),
+		app.BondDenom, vc.time.Add(24*time.Hour))
+	require.NoError(t, err)
+	res := vc.send(op.account, msgs...)
 	require.Zero(t, res.Code, res.Log)
+	fee := sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1000))
+	hotBefore, opBefore := vc.balance(hot.addr), vc.balance(op.addr)
 
 	exec := authz.NewMsgExec(hot.addr, []sdk.Msg{vc.attestation(t, op, 1)})
-	res = vc.send(hot, &exec)
+	res = vc.sendWithFee(hot, fee, op.addr, &exec)
 	require.Zero(t, res.Code, res.Log)
+	require.Equal(t, hotBefore, vc.balance(hot.addr), "the operator pays the hot key's fees")
+	require.Equal(t, opBefore-1000, vc.balance(op.addr))
 	vc.blocks(1)
 	open := vc.challenges(t, op, verifytypes.CHALLENGE_STATUS_OPEN)
 	require.Len(t, open, 1)
 	proof, err := vc.prove(t, op, open[0])
 	require.NoError(t, err)
 	exec = authz.NewMsgExec(hot.addr, []sdk.Msg{&verifytypes.MsgRespondChallenge{Worker: op.addr.String(), ChallengeId: open[0].Id, Proof: proof}})
-	res = vc.send(hot, &exec)
+	res = vc.sendWithFee(hot, fee, op.addr, &exec)
 	require.Zero(t, res.Code, res.Log)
+	// The allowance pays for authz executions only: a plain send by the hot key is refused.
+	res = vc.sendWithFee(hot, fee, op.addr, banktypes.NewMsgSend(hot.addr, op.addr, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1))))
+	require.NotZero(t, res.Code)
+	require.Contains(t, res.Log, "message does not exist in allowed messages")
+	hot.seq-- // refused by the fee check, before the ante handler bumps the sequence
+	// Nor can the hot key act for the operator beyond the grants: it cannot unbond its stake.
+	exec = authz.NewMsgExec(hot.addr, []sdk.Msg{&computetypes.MsgBeginUnbonding{Operator: op.addr.String(), Amount: sdk.NewInt64Coin(app.BondDenom, 1)}})
+	res = vc.sendWithFee(hot, fee, op.addr, &exec)
+	require.NotZero(t, res.Code)
+	require.Contains(t, res.Log, "authorization not found")
 	vc.blocks(vWindow)
 	require.Equal(t, int64(vLayers*sharesPerUnit), vc.shares(op.addr), "shares go to the operator, not the hot key")
 	require.Zero(t, vc.shares(hot.addr))

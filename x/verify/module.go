@@ -10,6 +10,7 @@ import (
 
 	"cosmossdk.io/core/appmodule"
 	gwruntime "github.com/grpc-ecosystem/grpc-gateway/runtime"
+	"github.com/spf13/cobra"
 
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/codec"
@@ -17,6 +18,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/module"
 
+	"github.com/protolearn/protolearn/x/verify/client/cli"
 	"github.com/protolearn/protolearn/x/verify/keeper"
 	"github.com/protolearn/protolearn/x/verify/types"
 )
@@ -70,6 +72,10 @@ func (AppModule) RegisterGRPCGatewayRoutes(clientCtx client.Context, mux *gwrunt
 		panic(fmt.Sprintf("x/verify: registering REST routes: %v", err))
 	}
 }
+
+// GetTxCmd is `protolearnd tx verify`: authorize-trainer sets up a trainer's hot key; autocli
+// adds the rest.
+func (AppModule) GetTxCmd() *cobra.Command { return cli.TxCmd() }
 
 // RegisterServices registers the Msg and Query services.
 func (am AppModule) RegisterServices(cfg module.Configurator) {

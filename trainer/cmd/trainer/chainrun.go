@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -188,4 +189,30 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %d bytes, want 32", path, len(b))
 	}
 	return b, nil
+}
+
+func newHotKeyCmd() *cobra.Command {
+	var key string
+	cmd := &cobra.Command{
+		Use:   "hot-key",
+		Short: "Print the chain address of a trainer's hot key file (created if missing)",
+		Long: `hot-key prints the account address of the hot key that 'trainer run --chain' signs with.
+The operator authorizes it once, with its own key:
+
+  protolearnd tx verify authorize-trainer $(trainer hot-key --hot-key hot.key) --from operator`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if key == "" {
+				return errors.New("--hot-key is required")
+			}
+			k, err := chain.LoadOrCreateHotKey(key)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), sdk.AccAddress(k.PubKey().Address()).String())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&key, "hot-key", "", "the hot key file (required)")
+	return cmd
 }

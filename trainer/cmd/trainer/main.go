@@ -46,6 +46,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newLocalCmd(nil), newRunCmd(), newPeerIDCmd())
+	root.AddCommand(newLocalCmd(nil), newRunCmd(), newPeerIDCmd(), newHotKeyCmd())
 	return root
 }

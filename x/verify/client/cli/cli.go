@@ -1,0 +1,67 @@
+// Package cli holds x/verify's hand-written command: authorize-trainer, which sets up a
+// trainer's hot key in one transaction. Autocli adds the plain commands beside it.
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosmos/cosmos-sdk/client"
+	"github.com/cosmos/cosmos-sdk/client/flags"
+	"github.com/cosmos/cosmos-sdk/client/tx"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/x/verify/types"
+)
+
+// TxCmd is `protolearnd tx verify`.
+func TxCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: types.ModuleName, Short: "x/verify transactions", RunE: client.ValidateCmd}
+	cmd.AddCommand(authorizeTrainerCmd())
+	return cmd
+}
+
+func authorizeTrainerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "authorize-trainer [hot-key-address]",
+		Short: "Let a trainer's hot key attest, answer challenges and commit checkpoints for you, with fees paid by you",
+		Long: `Signed by the operator (--from): grants the hot key (x/authz) MsgSubmitAttestation,
+MsgRespondChallenge and MsgCommitCheckpoint on your behalf, a fee allowance (x/feegrant) of
+at most --spend-limit usable only for those authz executions, and sends it 1 unit of the fee
+denom so that its account exists. The hot key holds no funds and cannot move your stake or
+shares; revoke with 'tx authz revoke' and 'tx feegrant revoke'. 'trainer hot-key --hot-key FILE'
+prints the address of a trainer's hot key.`,
+		Example: `  protolearnd tx verify authorize-trainer learn1hot... --from operator --spend-limit 10000000ulearn`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clientCtx, err := client.GetClientTxContext(cmd)
+			if err != nil {
+				return err
+			}
+			hot, err := sdk.AccAddressFromBech32(args[0])
+			if err != nil {
+				return fmt.Errorf("hot key address %q: %w", args[0], err)
+			}
+			limitStr, _ := cmd.Flags().GetString("spend-limit")
+			limit, err := sdk.ParseCoinsNormalized(limitStr)
+			if err != nil || limit.Empty() {
+				return fmt.Errorf("--spend-limit %q: want coins such as 10000000ulearn", limitStr)
+			}
+			validity, _ := cmd.Flags().GetDuration("validity")
+			if validity <= 0 {
+				return fmt.Errorf("--validity %s: must be positive", validity)
+			}
+			msgs, err := types.AuthorizeTrainerMsgs(clientCtx.GetFromAddress(), hot, limit, limit[0].Denom, time.Now().Add(validity))
+			if err != nil {
+				return err
+			}
+			return tx.GenerateOrBroadcastTxCLI(clientCtx, cmd.Flags(), msgs...)
+		},
+	}
+	cmd.Flags().String("spend-limit", "10000000"+sdk.DefaultBondDenom, "most fees the hot key may spend from your account")
+	cmd.Flags().Duration("validity", 365*24*time.Hour, "how long the grants last")
+	flags.AddTxFlagsToCmd(cmd)
+	return cmd
+}
