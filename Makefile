@@ -148,6 +148,9 @@ keys: ## DEV/LOCALNET tile keys (single-party setup, toxic waste known) into KEY
 ###                          Local chain and bench                          ###
 ###############################################################################
 
+demo: ## The whole loop on a localnet: 3-stage model, 3 honest trainers + 1 cheater, spot checks, slashing, shares, revenue (CPU, a few minutes)
+	bash scripts/demo.sh
+
 localnet: ## Run a single-validator chain in .localnet/ in the foreground (Ctrl-C stops it)
 	bash scripts/localnet.sh
 
@@ -192,4 +195,4 @@ help: ## List targets
 .DEFAULT_GOAL := build
 
 .PHONY: build trainer trainer-xla install clean test test-race test-cover lint format proto-gen proto-check contracts-gen \
-	keys localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer bench-swarm bench-anchor help
+	keys demo localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer bench-swarm bench-anchor help

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# make demo: the whole loop on one machine, on CPU, in a few minutes. It starts a single-validator
+# chain, creates a 3-stage model, registers and seats three honest compute providers and one
+# cheater (a second replica of stage 1 that fakes its designated layer: `trainer run --cheat`),
+# authorizes each trainer's hot key, and runs the four trainers over libp2p. As it goes it prints
+# the training loss, attestations, spot checks and a third-party challenge with their outcomes;
+# then the cheater slashed, jailed and unseated, the shares minted for verified work, a customer
+# paying inference revenue and holders claiming it, and the model's ownership table. Every process
+# it starts is stopped on exit.
+#
+# Environment:
+#   DEMO_DIR    working directory (default: a new /tmp/protolearn-demo.XXXXXX); kept afterwards
+#   DEMO_STEPS  stage 0's training steps (24)
+#   DEMO_PORT   first of the ports it uses on 127.0.0.1 (27600; it takes 20)
+#   PROTOLEARND use this binary instead of building build/protolearnd (build/trainer is built too)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+DIR=${DEMO_DIR:-$(mktemp -d /tmp/protolearn-demo.XXXXXX)}
+STEPS=${DEMO_STEPS:-24}
+PORT=${DEMO_PORT:-27600}
+CHAIN_ID=protolearn-local-1
+RPC=$PORT GRPC=$((PORT + 3)) API=$((PORT + 4)) P2P=$((PORT + 2)) # proxy_app takes PORT+1
+KEYS_DIR=$repo/build/keys
+TRAINER=$repo/build/trainer
+# The demo model: d_model 32, three stages of one block, 32-token context, rank-8 boundaries.
+# Trainers send 2 sequences per microbatch, so the designated layer's tile has 64 rows.
+ARCH='{"vocab":256,"d_model":32,"n_layers":3,"n_heads":2,"seq_len":32,"compression_rank":8}'
+ROWS=2
+SHAPES=forward-64x32x32-T4-tol4,backward-64x32x32-T4-tol4,tie-32x32x32-T4-tol0
+STAKE=200000000ulearn # 200 LEARN per provider
+BOND=10000000ulearn   # the challenge bond
+
+mkdir -p "$DIR"
+HOME_DIR=$DIR/chain
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for _ in $(seq 1 20); do
+    local alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+need_jq
+command -v curl >/dev/null || die "curl is required"
+for p in $(seq "$PORT" $((PORT + 19))); do
+  port_in_use "$p" && die "port $p on 127.0.0.1 is in use: set DEMO_PORT to a free range of 20 ports"
+done
+protolearnd_binary
+[ -x "$TRAINER" ] || die "$TRAINER missing after make build"
+
+say "Tile keys ($SHAPES) in $KEYS_DIR: single-party dev setup, for this localnet only"
+go run ./circuits/cmd/tilekeys -dir "$KEYS_DIR" -shapes "$SHAPES" >"$DIR/tilekeys.log" 2>&1 ||
+  die "making tile keys failed: see $DIR/tilekeys.log"
+
+say "Chain $CHAIN_ID in $HOME_DIR"
+pld() { "$BIN" "$@" --home "$HOME_DIR"; }
+pld init demo --chain-id "$CHAIN_ID" --default-denom ulearn >/dev/null 2>&1 || die "protolearnd init failed"
+accounts=(validator designer customer challenger p0 p1 p2 cheater)
+for a in "${accounts[@]}"; do
+  pld keys add "$a" --keyring-backend test --output json >"$DIR/$a.key.json" 2>&1 || die "keys add $a failed"
+  pld genesis add-genesis-account "$a" 1000000000000ulearn --keyring-backend test >/dev/null
+done
+addr() { pld keys show "$1" -a --keyring-backend test; }
+
+vks=$(for s in ${SHAPES//,/ }; do
+  jq -n --arg shape "$s" --arg key "$(base64 -w0 "$KEYS_DIR/$s/verifying.key")" '{shape: $shape, key: $key}'
+done | jq -s .)
+# Short windows for a demo: ~1 s blocks, a 12-block challenge window, 10 blocks to answer,
+# attestations of 4 steps, half of them spot-checked.
+# shellcheck disable=SC2016 # $vks is a jq variable
+genesis_edit "$HOME_DIR" "$GENESIS_DENOMS"'
+  | .app_state.compute.params.jail_duration = "600s"
+  | .app_state.verify.params.verifying_keys = $vks
+  | .app_state.verify.params.attestation_period = "4"
+  | .app_state.verify.params.challenge_window = "12"
+  | .app_state.verify.params.response_window = "10"
+  | .app_state.verify.params.challenge_rate = "0.500000000000000000"
+  | .app_state.verify.params.challenge_bond = {denom: "ulearn", amount: "10000000"}' --argjson vks "$vks"
+pld genesis gentx validator 100000000000ulearn --chain-id "$CHAIN_ID" --keyring-backend test >/dev/null 2>&1 || die "gentx failed"
+pld genesis collect-gentxs >/dev/null 2>&1 || die "collect-gentxs failed"
+pld genesis validate >/dev/null || die "genesis.json does not validate"
+configure_node "$HOME_DIR" "$RPC" "$P2P" "$GRPC" "$API" ""
+configure_client "$HOME_DIR" "$CHAIN_ID" "$RPC"
+pld start --log_level warn >"$DIR/node.log" 2>&1 &
+node_pid=$!
+pids+=("$node_pid")
+wait_for_height "$RPC" 2 60 "$node_pid" || die "the node did not start: see $DIR/node.log"
+echo "node up: rpc http://127.0.0.1:$RPC, grpc 127.0.0.1:$GRPC, log $DIR/node.log"
+
+# send FROM ARGS... runs `tx ARGS --from FROM` and waits until it is in a block; dies with the
+# chain's reason if it was refused.
+send() {
+  local from=$1 out hash res code
+  shift
+  out=$(pld tx "$@" --from "$from" --keyring-backend test --chain-id "$CHAIN_ID" --node "tcp://127.0.0.1:$RPC" \
+    --gas auto --gas-adjustment 1.5 -y --output json 2>&1) || die "tx $* by $from: $out"
+  hash=$(jq -r '.txhash' <<<"$out" 2>/dev/null) || die "tx $* by $from: $out"
+  [ "$(jq -r '.code' <<<"$out")" = 0 ] || die "tx $* by $from refused: $(jq -r '.raw_log' <<<"$out")"
+  for _ in $(seq 1 60); do
+    if res=$(pld query tx "$hash" --node "tcp://127.0.0.1:$RPC" --output json 2>/dev/null); then
+      code=$(jq -r '.code' <<<"$res")
+      [ "$code" = 0 ] || die "tx $* by $from failed: $(jq -r '.raw_log' <<<"$res")"
+      return 0
+    fi
+    sleep 0.5
+  done
+  die "tx $* by $from: not included after 30 s"
+}
+q() { pld query "$@" --node "tcp://127.0.0.1:$RPC" --output json; }
+
+say "The designer creates model 1: 3 stages, d_model 32, byte-level"
+send designer models create-model demo-lm --arch "$ARCH" \
+  --stages '{"layers":1}' --stages '{"layers":1}' --stages '{"layers":1}' \
+  --seed 7 --dataset-commitment "$(printf 'go-src' | sha256sum | cut -c1-64)" --designer-bps 1000 \
+  --min-stake 100000000ulearn --max-replicas-per-stage 2 --target-work-units 1000000
+
+say "Four providers register (stake $STAKE), take seats, and authorize their trainers' hot keys"
+declare -A stage_of=([p0]=0 [p1]=1 [cheater]=1 [p2]=2)
+declare -A port_of=([p0]=$((PORT + 10)) [p1]=$((PORT + 11)) [cheater]=$((PORT + 12)) [p2]=$((PORT + 13)))
+for w in p0 p1 cheater p2; do
+  mkdir -p "$DIR/$w"
+  peer=$("$TRAINER" peer-id --key "$DIR/$w/peer.key")
+  hot=$("$TRAINER" hot-key --hot-key "$DIR/$w/hot.key")
+  send "$w" compute register-worker "$peer" "$STAKE" --multiaddrs "/ip4/127.0.0.1/tcp/${port_of[$w]}" \
+    --hardware '{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}'
+  send "$w" models join-stage 1 "${stage_of[$w]}"
+  send "$w" verify authorize-trainer "$hot" --spend-limit 10000000ulearn
+  printf '  %-8s %s  stage %s  peer %s  hot key %s\n' "$w" "$(addr "$w")" "${stage_of[$w]}" "$peer" "$hot"
+done
+echo "model 1 is $(q models model 1 | jq -r .model.status)"
+
+say "Trainers start (CPU, Go source tree as data); the cheater runs with --cheat 1"
+start_trainer() {
+  local w=$1
+  shift
+  "$TRAINER" run --model 1 --chain "127.0.0.1:$GRPC" --chain-rpc "tcp://127.0.0.1:$RPC" \
+    --operator "$(addr "$w")" --hot-key "$DIR/$w/hot.key" --key "$DIR/$w/peer.key" \
+    --listen "/ip4/127.0.0.1/tcp/${port_of[$w]}" --rows "$ROWS" --microbatches 2 --max-bytes 8MiB \
+    --keys "$KEYS_DIR" --out "$DIR/$w" --dht=false --quiet --log-every 5s --chain-poll 1s "$@" \
+    >"$DIR/$w/trainer.log" 2>&1 &
+  pids+=("$!")
+  # Narrate: the lines that tell the story, prefixed with the worker.
+  tail -n +1 -F "$DIR/$w/trainer.log" 2>/dev/null |
+    grep --line-buffered -E 'msg="?(attestation|challenge|challenged|cannot prove|progress|validation|CHEATING|training done|attester stopped)' |
+    sed -u -E "s/^time=[^ ]+ level=([A-Z]+) /\1 /; s/^/  [$w] /" &
+  pids+=("$!")
+}
+start_trainer p2
+start_trainer p1
+start_trainer cheater --cheat 1
+sleep 2
+start_trainer p0 --steps "$STEPS" --eval-every 6
+p0_pid=${pids[-2]}
+
+say "A third party challenges the cheater's first attestation (forward tile, bond $BOND)"
+cheater=$(addr cheater)
+att=""
+for _ in $(seq 1 240); do
+  att=$(q verify attestations --worker "$cheater" | jq -r '[.attestations[]? | select(.status == "ATTESTATION_STATUS_PENDING")] | last | .id // empty')
+  [ -n "$att" ] && break
+  sleep 1
+done
+if [ -n "$att" ]; then
+  step=$(q verify attestation "$att" | jq -r .attestation.step_from)
+  # In a subshell: if a spot check voided the attestation first, the refusal is reported, not fatal.
+  if (send challenger verify open-challenge "$att" CHALLENGE_KIND_FORWARD "$step" 0 0 "$BOND"); then
+    echo "  challenger opened a challenge on attestation $att, step $step"
+  fi
+else
+  echo "  the cheater posted no pending attestation to challenge"
+fi
+
+say "Training until stage 0 has done $STEPS steps and its attestations are final"
+wait "$p0_pid" || die "stage 0's trainer failed: see $DIR/p0/trainer.log"
+for _ in $(seq 1 120); do
+  pending=$(q verify attestations --status ATTESTATION_STATUS_PENDING | jq '.attestations | length')
+  [ "$pending" = 0 ] && break
+  sleep 1
+done
+say "Every attestation is final; stopping the trainers"
+cleanup_trainers() {
+  local p
+  for p in "${pids[@]:1}"; do kill -INT "$p" 2>/dev/null || true; done
+  sleep 3
+}
+cleanup_trainers
+
+say "Verdicts"
+q verify challenges | jq -r '.challenges[]? | "  challenge \(.id): \(.kind | sub("CHALLENGE_KIND_"; "")) tile of attestation \(.attestation_id), step \(.step) -> \(.status | sub("CHALLENGE_STATUS_"; ""))\(if .challenger != "" then " (third party)" else " (spot check)" end)\(if .slashed.amount != "0" then ", slashed \(.slashed.amount)\(.slashed.denom)" else "" end)"'
+for w in p0 p1 cheater p2; do
+  a=$(addr "$w")
+  q verify attestations --worker "$a" | jq -r --arg w "$w" '
+    [.attestations[]?.status] as $s
+    | "  \($w): \($s | map(select(. == "ATTESTATION_STATUS_FINALIZED")) | length) attestations finalized, \($s | map(select(. == "ATTESTATION_STATUS_VOID")) | length) void"'
+done
+q compute worker "$cheater" | jq -r '.worker | "  cheater: \(.status | sub("WORKER_STATUS_"; "")), bonded \(.bonded.amount)ulearn, slashed \(.slashed.amount)ulearn"'
+seats=$(q models assignments "$cheater" | jq '.assignments | length')
+echo "  cheater seats in model 1: $seats"
+
+say "A customer pays 100 LEARN of inference revenue to model 1; p0 claims its part"
+send customer shares pay-revenue 1 100000000ulearn inference-batch-1
+before=$(q bank balance "$(addr p0)" ulearn | jq -r .balance.amount)
+send p0 shares claim-revenue 1
+after=$(q bank balance "$(addr p0)" ulearn | jq -r .balance.amount)
+echo "  p0 claimed $((after - before))ulearn (less its tx fee, which is zero here)"
+
+say "Ownership of model 1"
+declare -A name_of
+for a in "${accounts[@]}"; do name_of[$(addr "$a")]=$a; done
+names=$(for a in "${!name_of[@]}"; do printf '%s=%s\n' "$a" "${name_of[$a]}"; done | jq -Rn '[inputs | split("=") | {(.[0]): .[1]}] | add')
+supply=$(q bank total-supply-of share/1 | jq -r .amount.amount)
+q shares holders 1 | jq -r --argjson names "$names" --arg supply "$supply" '
+  "  holder      shares (share/1)     fraction",
+  (.holders[] | "  \(($names[.address] // .address) | .[0:10] | . + " " * (10 - length))  \(.balance.amount | . + " " * (20 - length)) \((.balance.amount | tonumber) / ($supply | tonumber) * 100 | . * 100 | round / 100)%")'
+echo "  supply: $supply share/1 (1 share = 10^6 base units per work unit; the designer earns 10% on top)"
+
+losses=$DIR/p2/losses.csv
+if [ -s "$losses" ]; then
+  go run ./trainer/cmd/lossplot -out "$DIR/loss.png" -y loss demo="$losses" >/dev/null 2>&1 || true
+  say "Loss curve: $losses (plot: $DIR/loss.png); logs and state in $DIR"
+  awk -F, 'NR == 2 { first = $NF } { last = $NF } END { printf "  loss %s at the first microbatch, %s at the last\n", first, last }' "$losses"
+fi
