@@ -94,7 +94,7 @@ pld genesis collect-gentxs >/dev/null 2>&1 || die "collect-gentxs failed"
 pld genesis validate >/dev/null || die "genesis.json does not validate"
 configure_node "$HOME_DIR" "$RPC" "$P2P" "$GRPC" "$API" ""
 configure_client "$HOME_DIR" "$CHAIN_ID" "$RPC"
-pld start --log_level warn >"$DIR/node.log" 2>&1 &
+"$BIN" start --home "$HOME_DIR" --log_level warn >"$DIR/node.log" 2>&1 &
 node_pid=$!
 pids+=("$node_pid")
 wait_for_height "$RPC" 2 60 "$node_pid" || die "the node did not start: see $DIR/node.log"
@@ -106,7 +106,7 @@ send() {
   local from=$1 out hash res code
   shift
   out=$(pld tx "$@" --from "$from" --keyring-backend test --chain-id "$CHAIN_ID" --node "tcp://127.0.0.1:$RPC" \
-    --gas auto --gas-adjustment 1.5 -y --output json 2>&1) || die "tx $* by $from: $out"
+    --gas auto --gas-adjustment 1.5 -y --output json 2>"$DIR/tx.err") || die "tx $* by $from: $(cat "$DIR/tx.err")"
   hash=$(jq -r '.txhash' <<<"$out" 2>/dev/null) || die "tx $* by $from: $out"
   [ "$(jq -r '.code' <<<"$out")" = 0 ] || die "tx $* by $from refused: $(jq -r '.raw_log' <<<"$out")"
   for _ in $(seq 1 60); do
@@ -151,19 +151,21 @@ start_trainer() {
     --listen "/ip4/127.0.0.1/tcp/${port_of[$w]}" --rows "$ROWS" --microbatches 2 --max-bytes 8MiB \
     --keys "$KEYS_DIR" --out "$DIR/$w" --dht=false --quiet --log-every 5s --chain-poll 1s "$@" \
     >"$DIR/$w/trainer.log" 2>&1 &
-  pids+=("$!")
-  # Narrate: the lines that tell the story, prefixed with the worker.
-  tail -n +1 -F "$DIR/$w/trainer.log" 2>/dev/null |
-    grep --line-buffered -E 'msg="?(attestation|challenge|challenged|cannot prove|progress|validation|CHEATING|training done|attester stopped)' |
+  local pid=$!
+  pids+=("$pid")
+  # Narrate: the lines that tell the story, prefixed with the worker (tail ends with the trainer).
+  local story='msg="?(attestation|challenge|challenged|cannot prove|validation|CHEATING|training done|attester stopped)'
+  [ "$w" = p2 ] && story="$story|msg=progress" # the last stage's progress line carries the loss
+  tail --pid="$pid" -n +1 -F "$DIR/$w/trainer.log" 2>/dev/null |
+    grep --line-buffered -E "$story" |
     sed -u -E "s/^time=[^ ]+ level=([A-Z]+) /\1 /; s/^/  [$w] /" &
-  pids+=("$!")
 }
 start_trainer p2
 start_trainer p1
 start_trainer cheater --cheat 1
 sleep 2
 start_trainer p0 --steps "$STEPS" --eval-every 6
-p0_pid=${pids[-2]}
+p0_pid=${pids[-1]}
 
 say "A third party challenges the cheater's first attestation (forward tile, bond $BOND)"
 cheater=$(addr cheater)
@@ -176,7 +178,7 @@ done
 if [ -n "$att" ]; then
   step=$(q verify attestation "$att" | jq -r .attestation.step_from)
   # In a subshell: if a spot check voided the attestation first, the refusal is reported, not fatal.
-  if (send challenger verify open-challenge "$att" CHALLENGE_KIND_FORWARD "$step" 0 0 "$BOND"); then
+  if (send challenger verify open-challenge "$att" forward "$step" 0 0 "$BOND"); then
     echo "  challenger opened a challenge on attestation $att, step $step"
   fi
 else
@@ -186,7 +188,7 @@ fi
 say "Training until stage 0 has done $STEPS steps and its attestations are final"
 wait "$p0_pid" || die "stage 0's trainer failed: see $DIR/p0/trainer.log"
 for _ in $(seq 1 120); do
-  pending=$(q verify attestations --status ATTESTATION_STATUS_PENDING | jq '.attestations | length')
+  pending=$(q verify attestations --status pending | jq '.attestations | length')
   [ "$pending" = 0 ] && break
   sleep 1
 done

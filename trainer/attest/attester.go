@@ -251,15 +251,33 @@ type batch struct {
 	roots []verifytypes.StepCommitment
 }
 
+// commitLoop commits taps as they come and hands full batches to the submitter, so that a slow
+// chain never holds up committing (and so never makes Tap drop steps).
 func (a *Attester) commitLoop(ctx context.Context) error {
+	submits := make(chan batch, 1024)
+	done := make(chan struct{})
+	subCtx, cancelSub := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSub()
+	go func() {
+		defer close(done)
+		for b := range submits {
+			a.submit(subCtx, b)
+		}
+	}()
 	var b batch
-	drain := func(ctx context.Context) {
+	flush := func() {
+		if len(b.roots) > 0 {
+			submits <- b
+		}
+		b = batch{}
+	}
+	drain := func() {
 		for {
 			select {
 			case t := <-a.taps:
-				a.commitTap(ctx, &b, t)
+				a.commitTap(&b, t, flush)
 			default:
-				a.submit(ctx, &b)
+				flush()
 				return
 			}
 		}
@@ -268,23 +286,27 @@ func (a *Attester) commitLoop(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			// Attest what is committed, with a little time of its own.
-			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-			drain(flush)
-			cancel()
+			drain()
+			close(submits)
+			t := time.AfterFunc(15*time.Second, cancelSub)
+			<-done
+			t.Stop()
 			return nil
 		case <-a.finish:
-			drain(ctx)
+			drain()
+			close(submits)
+			<-done
 			return nil
 		case t := <-a.taps:
-			a.commitTap(ctx, &b, t)
+			a.commitTap(&b, t, flush)
 		}
 	}
 }
 
-func (a *Attester) commitTap(ctx context.Context, b *batch, t tapped) {
+func (a *Attester) commitTap(b *batch, t tapped, flush func()) {
 	step := a.cfg.FirstStep + t.step
 	if len(b.roots) > 0 && (step != b.from+uint64(len(b.roots)) || t.tap.Rows != b.rows) {
-		a.submit(ctx, b) // a gap (a dropped step) or another tile shape: attest the run before it
+		flush() // a gap (a dropped step) or another tile shape: attest the run before it
 	}
 	start := time.Now()
 	roots, err := a.commitStep(step, t.tap)
@@ -301,7 +323,7 @@ func (a *Attester) commitTap(ctx context.Context, b *batch, t tapped) {
 	}
 	b.roots = append(b.roots, roots)
 	if uint64(len(b.roots)) == a.cfg.Period {
-		a.submit(ctx, b)
+		flush()
 	}
 }
 
@@ -346,7 +368,7 @@ func ScaleToRange(v []float32, limit float64) []float32 {
 	return out
 }
 
-func (a *Attester) submit(ctx context.Context, b *batch) {
+func (a *Attester) submit(ctx context.Context, b batch) {
 	if len(b.roots) == 0 {
 		return
 	}
@@ -357,7 +379,6 @@ func (a *Attester) submit(ctx context.Context, b *batch) {
 		TileRows:  uint32(b.rows), TileWidth: uint32(a.cfg.TileWidth),
 		Commitments: b.roots,
 	}
-	*b = batch{}
 	id, err := a.cfg.Chain.SubmitAttestation(ctx, msg)
 	if err != nil {
 		a.cfg.Log.Error("attestation not accepted; its steps are dropped", "steps", fmt.Sprintf("%d..%d", from, to), "err", err)

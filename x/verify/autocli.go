@@ -20,14 +20,14 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "id"}},
 				},
 				{
-					RpcMethod: "Attestations", Use: "attestations", Short: "List attestations, newest first (--model-id, --worker, --status)",
+					RpcMethod: "Attestations", Use: "attestations", Short: "List attestations, newest first (--model-id, --worker, --status pending|finalized|void)",
 				},
 				{
 					RpcMethod: "Challenge", Use: "challenge [id]", Short: "Show one challenge",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "id"}},
 				},
 				{
-					RpcMethod: "Challenges", Use: "challenges", Short: "List challenges, newest first (--worker, --status CHALLENGE_STATUS_OPEN)",
+					RpcMethod: "Challenges", Use: "challenges", Short: "List challenges, newest first (--worker, --status open|answered|failed|cancelled)",
 				},
 				{RpcMethod: "VerifyingKeys", Use: "verifying-keys", Short: "List the registered tile shapes and their verifying keys"},
 			},
@@ -39,8 +39,7 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{
 					RpcMethod: "OpenChallenge", Use: "open-challenge [attestation-id] [kind] [step] [row] [col] [bond]",
 					Short: "Challenge one tile of a pending attestation, posting the challenge bond",
-					Long: "Challenge one tile of a pending attestation. kind is CHALLENGE_KIND_FORWARD, CHALLENGE_KIND_BACKWARD " +
-						"or CHALLENGE_KIND_TIE; row and col (column block) must lie inside the tile. The bond must equal the " +
+					Long: "Challenge one tile of a pending attestation. kind is forward, backward or tie; row and col (column block) must lie inside the tile. The bond must equal the " +
 						"challenge_bond parameter: it goes to the worker if it answers with a valid proof; if it does not, you get it " +
 						"back with challenger_reward_bps of what the worker is slashed.",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{

@@ -461,7 +461,7 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 			<-done
 			cancel()
 			s := att.Stats()
-			log.Info("attester stopped", "steps", s.Steps, "attestations", s.Attestations, "finalized", s.Finalized,
+			log.Info("attester stopped", "steps", s.Steps, "dropped", s.Dropped, "attestations", s.Attestations, "finalized", s.Finalized,
 				"voided", s.Voided, "answered", s.Answered, "unprovable", s.Unprovable, "commit_time", s.CommitTime.Round(time.Millisecond))
 		}
 	}

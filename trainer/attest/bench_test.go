@@ -1,0 +1,155 @@
+package attest
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/trainer/backend"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/spec"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// BenchmarkAttestOverhead measures what attesting costs a training step of the CPU benchmarks'
+// model ("small", a middle stage, 4 sequences of 64 tokens per microbatch, 4 microbatches per
+// step): the extra cost of the tapped backward pass (taken once per step) plus quantizing,
+// committing and storing the designated layer, against the step's forwards and backwards.
+// It reports step_ms, tap_extra_ms, commit_ms and overhead_% (the target is ≤ 5%).
+func BenchmarkAttestOverhead(b *testing.B) {
+	const rows, microbatches = 4, 4
+	s, err := spec.Preset("small")
+	if err != nil {
+		b.Fatal(err)
+	}
+	be, err := backend.New("go")
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := engine.New(be, s, 1, engine.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	randT := func(dims ...int) *tensors.Tensor {
+		n := 1
+		for _, d := range dims {
+			n *= d
+		}
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return tensors.FromFlatDataAndDimensions(v, dims...)
+	}
+	ids := func() *tensors.Tensor {
+		v := make([]int32, rows*s.SeqLen)
+		for i := range v {
+			v[i] = int32(rng.IntN(s.Vocab))
+		}
+		return tensors.FromFlatDataAndDimensions(v, rows, s.SeqLen)
+	}
+	w := s.BoundaryWidth()
+	in, tok, dOut := randT(rows, s.SeqLen, w), ids(), randT(rows, s.SeqLen, w)
+	timeIt := func(f func() error) time.Duration {
+		var ds []time.Duration
+		for range 7 {
+			t0 := time.Now()
+			if err := f(); err != nil {
+				b.Fatal(err)
+			}
+			ds = append(ds, time.Since(t0))
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	// Warm up the compiled graphs.
+	if _, err := st.Forward(in, tok); err != nil {
+		b.Fatal(err)
+	}
+	var tap *engine.Tap
+	if _, tap, err = st.BackwardTap(in, tok, dOut); err != nil {
+		b.Fatal(err)
+	}
+	fwd := timeIt(func() error { _, err := st.Forward(in, tok); return err })
+	bwd := timeIt(func() error { _, err := st.Backward(in, tok, dOut); return err })
+	tapped := timeIt(func() error { _, _, err := st.BackwardTap(in, tok, dOut); return err })
+	store, err := OpenStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := &Attester{cfg: Config{Secret: []byte("bench"), Store: store, ModelID: 1, Stage: 1, Rand: rng}}
+	step := uint64(0)
+	b.ResetTimer()
+	var commit time.Duration
+	for range b.N {
+		t0 := time.Now()
+		if _, err := a.commitStep(step, tap); err != nil {
+			b.Fatal(err)
+		}
+		commit += time.Since(t0)
+		step++
+	}
+	b.StopTimer()
+	perCommit := commit / time.Duration(b.N)
+	stepTime := time.Duration(microbatches) * (fwd + bwd)
+	extra := max(tapped-bwd, 0)
+	b.ReportMetric(float64(stepTime.Microseconds())/1000, "step_ms")
+	b.ReportMetric(float64(extra.Microseconds())/1000, "tap_extra_ms")
+	b.ReportMetric(float64(perCommit.Microseconds())/1000, "commit_ms")
+	b.ReportMetric(100*float64(extra+perCommit)/float64(stepTime), "overhead_%")
+	b.Logf("tile %d rows × d_model %d; forward %s, backward %s, tapped backward %s, commit+store %s per step",
+		tap.Rows, tap.D, fwd, bwd, tapped, perCommit)
+}
+
+// BenchmarkProveChallenge measures a challenge response's proof for the "small" model's tiles
+// (256 rows × 128 × 128, T = 4): recommitting the stored layer, opening the tile and proving,
+// for each kind. Setup (single-party) is outside the timing.
+func BenchmarkProveChallenge(b *testing.B) {
+	const rows, d, t = 256, 128, 4
+	shapes, err := verifytypes.TileShapes(d, rows, t)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := NewProver("")
+	for _, s := range shapes {
+		k, err := tile.TestSetup(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.Add(k)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	gen := func(n int, scale float32) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = (rng.Float32()*2 - 1) * scale
+		}
+		return v
+	}
+	l, err := NewLayer(1, rows, d, gen(rows*d, 2), gen(d*d, 0.25), gen(rows*d, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, kind := range verifytypes.ChallengeKinds {
+		b.Run(kind.String(), func(b *testing.B) {
+			for range b.N {
+				c, err := Commit([]byte("bench"), 1, 1, l)
+				if err != nil {
+					b.Fatal(err)
+				}
+				o, err := c.Open(kind, 3, 5, t)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := p.Prove(o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
