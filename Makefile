@@ -160,13 +160,17 @@ localnet-reset: ## Wipe .localnet/ and start a fresh localnet
 localnet-stop: ## Stop a localnet started from another shell
 	bash scripts/localnet.sh stop
 
-bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas, tile circuits, trainer; updates docs/BENCHMARKS.md
+bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas, tile circuits, trainer, swarm, anchor, verification; updates docs/BENCHMARKS.md
 	bash scripts/bench-chain.sh
 	bash scripts/bench-revenue.sh
 	bash scripts/bench-circuits.sh
 	bash scripts/bench-trainer.sh
 	bash scripts/bench-swarm.sh
 	bash scripts/bench-anchor.sh
+	bash scripts/bench-verify.sh
+
+bench-verify: ## Only verification: commit overhead per step, challenge proof time, on-chain verify time and gas, catch rate vs theory
+	bash scripts/bench-verify.sh
 
 bench-revenue: ## Only the x/shares revenue gas with 10 / 1,000 / 100,000 holders
 	bash scripts/bench-revenue.sh
@@ -195,4 +199,4 @@ help: ## List targets
 .DEFAULT_GOAL := build
 
 .PHONY: build trainer trainer-xla install clean test test-race test-cover lint format proto-gen proto-check contracts-gen \
-	keys demo localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer bench-swarm bench-anchor help
+	keys demo localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer bench-swarm bench-anchor bench-verify help

@@ -10,7 +10,7 @@
 #
 # Environment:
 #   DEMO_DIR    working directory (default: a new /tmp/protolearn-demo.XXXXXX); kept afterwards
-#   DEMO_STEPS  stage 0's training steps (24)
+#   DEMO_STEPS  stage 0's training steps (120)
 #   DEMO_PORT   first of the ports it uses on 127.0.0.1 (27600; it takes 20)
 #   PROTOLEARND use this binary instead of building build/protolearnd (build/trainer is built too)
 set -euo pipefail
@@ -20,7 +20,7 @@ repo=$PWD
 source scripts/lib.sh
 
 DIR=${DEMO_DIR:-$(mktemp -d /tmp/protolearn-demo.XXXXXX)}
-STEPS=${DEMO_STEPS:-24}
+STEPS=${DEMO_STEPS:-120}
 PORT=${DEMO_PORT:-27600}
 CHAIN_ID=protolearn-local-1
 RPC=$PORT GRPC=$((PORT + 3)) API=$((PORT + 4)) P2P=$((PORT + 2)) # proxy_app takes PORT+1
@@ -79,12 +79,12 @@ vks=$(for s in ${SHAPES//,/ }; do
   jq -n --arg shape "$s" --arg key "$(base64 -w0 "$KEYS_DIR/$s/verifying.key")" '{shape: $shape, key: $key}'
 done | jq -s .)
 # Short windows for a demo: ~1 s blocks, a 12-block challenge window, 10 blocks to answer,
-# attestations of 4 steps, half of them spot-checked.
+# attestations of 8 steps, half of them spot-checked.
 # shellcheck disable=SC2016 # $vks is a jq variable
 genesis_edit "$HOME_DIR" "$GENESIS_DENOMS"'
   | .app_state.compute.params.jail_duration = "600s"
   | .app_state.verify.params.verifying_keys = $vks
-  | .app_state.verify.params.attestation_period = "4"
+  | .app_state.verify.params.attestation_period = "8"
   | .app_state.verify.params.challenge_window = "12"
   | .app_state.verify.params.response_window = "10"
   | .app_state.verify.params.challenge_rate = "0.500000000000000000"
@@ -156,9 +156,23 @@ start_trainer() {
   # Narrate: the lines that tell the story, prefixed with the worker (tail ends with the trainer).
   local story='msg="?(attestation|challenge|challenged|cannot prove|validation|CHEATING|training done|attester stopped)'
   [ "$w" = p2 ] && story="$story|msg=progress" # the last stage's progress line carries the loss
-  tail --pid="$pid" -n +1 -F "$DIR/$w/trainer.log" 2>/dev/null |
-    grep --line-buffered -E "$story" |
-    sed -u -E "s/^time=[^ ]+ level=([A-Z]+) /\1 /; s/^/  [$w] /" &
+  # (a progress line is shown only when the step moved).
+  tail --pid="$pid" -n +1 -F "$DIR/$w/trainer.log" 2>/dev/null | grep --line-buffered -E "$story" | narrate "$w" &
+}
+
+# narrate W prefixes each line with the worker and drops the time stamp; a progress line that
+# repeats the previous step is skipped.
+narrate() {
+  local w=$1 last="" line s
+  while IFS= read -r line; do
+    if [[ $line == *msg=progress* ]]; then
+      s=${line#* step=}
+      s=${s%% *}
+      [ "$s" = "$last" ] && continue
+      last=$s
+    fi
+    printf '  [%s] %s\n' "$w" "${line#time=* level=}"
+  done
 }
 start_trainer p2
 start_trainer p1
@@ -201,7 +215,7 @@ cleanup_trainers() {
 cleanup_trainers
 
 say "Verdicts"
-q verify challenges | jq -r '.challenges[]? | "  challenge \(.id): \(.kind | sub("CHALLENGE_KIND_"; "")) tile of attestation \(.attestation_id), step \(.step) -> \(.status | sub("CHALLENGE_STATUS_"; ""))\(if .challenger != "" then " (third party)" else " (spot check)" end)\(if .slashed.amount != "0" then ", slashed \(.slashed.amount)\(.slashed.denom)" else "" end)"'
+q verify challenges | jq -r '.challenges[]? | "  challenge \(.id): \(.kind | sub("CHALLENGE_KIND_"; "")) tile of attestation \(.attestation_id), step \(.step) -> \(.status | sub("CHALLENGE_STATUS_"; ""))\(if (.challenger // "") != "" then " (third party)" else " (spot check)" end)\(if (.slashed.amount // "0") != "0" then ", slashed \(.slashed.amount)\(.slashed.denom)" else "" end)"'
 for w in p0 p1 cheater p2; do
   a=$(addr "$w")
   q verify attestations --worker "$a" | jq -r --arg w "$w" '
@@ -233,5 +247,8 @@ losses=$DIR/p2/losses.csv
 if [ -s "$losses" ]; then
   go run ./trainer/cmd/lossplot -out "$DIR/loss.png" -y loss demo="$losses" >/dev/null 2>&1 || true
   say "Loss curve: $losses (plot: $DIR/loss.png); logs and state in $DIR"
-  awk -F, 'NR == 2 { first = $NF } { last = $NF } END { printf "  loss %s at the first microbatch, %s at the last\n", first, last }' "$losses"
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "loss") c = i; next }
+    { v[NR - 1] = $c; n = NR - 1 }
+    END { k = (n < 20 ? n : 20); for (i = 1; i <= k; i++) { a += v[i]; b += v[n - k + i] }
+          printf "  training loss (mean of %d microbatches): %.3f at the start, %.3f at the end (%d microbatches)\n", k, a / k, b / k, n }' "$losses"
 fi

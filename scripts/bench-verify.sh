@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# make bench-verify: what verification costs, as a markdown entry added to docs/BENCHMARKS.md:
+#   - the overhead of commitments and attestations on a training step (trainer/attest
+#     BenchmarkAttestOverhead: the "small" model's middle stage, 4 sequences × 64 tokens per
+#     microbatch; the tapped backward's extra cost plus quantizing, committing and storing the
+#     designated layer, once per step, against the step's forwards and backwards);
+#   - the proof of a challenge response for each tile kind of that model (256 rows × 128 × 128,
+#     T = 4: recommit the stored layer, open, prove; BenchmarkProveChallenge);
+#   - on-chain verification: the response tx's gas and the keeper's verify time with the cached
+#     parsed key and from the key's bytes (app BenchmarkRespondChallenge);
+#   - the measured catch rate of a cheater against 1 − (1 − rate·f)^n (x/verify/types
+#     TestCatchRateMatchesTheory, 4000 simulated trials per row over the chain's own draw).
+#
+# Environment: BENCH_NO_DOCS=1 prints only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+run() {
+  local name=$1 out=$2
+  shift 2
+  log "$name"
+  go test "$@" -count=1 >"$tmp/$out" 2>&1 || { cat "$tmp/$out" >&2; die "$name failed"; }
+}
+run "step overhead (BenchmarkAttestOverhead)" overhead.txt ./trainer/attest -run '^$' -bench BenchmarkAttestOverhead -benchtime 20x
+run "challenge proofs (BenchmarkProveChallenge)" prove.txt ./trainer/attest -run '^$' -bench BenchmarkProveChallenge -benchtime 5x
+run "on-chain verification (BenchmarkRespondChallenge)" verify.txt ./app -run '^$' -bench BenchmarkRespondChallenge -benchtime 200x -v
+run "catch rate (TestCatchRateMatchesTheory)" catch.txt ./x/verify/types -run '^TestCatchRateMatchesTheory$' -v
+
+metric() { awk -v unit="$2" -v name="$1" '$1 ~ name { for (i = 3; i < NF; i++) if ($(i + 1) == unit) { print $i; exit } }' "$tmp/$3"; }
+msop() { awk -v name="$1" '$1 ~ name { printf "%.2f", $3 / 1e6; exit }' "$tmp/$2"; }
+
+entry="$tmp/entry.md"
+{
+  echo "### $(date -u +%Y-%m-%d), $(git describe --always --dirty): verification (x/verify, trainer/attest)"
+  echo
+  echo "Machine: $(bench_machine). $(go version | awk '{print $3}'). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo
+  echo "**Overhead on a training step** (\"small\" model, middle stage, 256-row tile of d_model 128, Go backend, one goroutine):"
+  echo
+  echo "| forward | backward | tapped backward, extra | commit + store, per step | overhead, 4 microbatches/step | overhead, 8 microbatches/step |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  echo "| $(metric AttestOverhead fwd_ms overhead.txt) ms | $(metric AttestOverhead bwd_ms overhead.txt) ms | $(metric AttestOverhead tap_extra_ms overhead.txt) ms | $(metric AttestOverhead commit_ms overhead.txt) ms | $(metric AttestOverhead overhead_4mb_% overhead.txt)% | $(metric AttestOverhead overhead_8mb_% overhead.txt)% |"
+  echo
+  echo "**Challenge response proof** (recommit the stored layer, open the tile, Groth16 prove; 256 rows × 128 × 128, T = 4):"
+  echo
+  echo "| forward | backward | tie |"
+  echo "| --- | --- | --- |"
+  echo "| $(msop 'ProveChallenge/CHALLENGE_KIND_FORWARD' prove.txt) ms | $(msop 'ProveChallenge/CHALLENGE_KIND_BACKWARD' prove.txt) ms | $(msop 'ProveChallenge/CHALLENGE_KIND_TIE' prove.txt) ms |"
+  echo
+  echo "**On-chain verification** (in-process chain, d_model 16 test model): $(sed -n 's/.*verify_bench_test.go:[0-9]*: //p' "$tmp/verify.txt");"
+  echo "verify $(msop 'RespondChallenge/parsed-key' verify.txt) ms with the parsed key the keeper caches, $(msop 'RespondChallenge/key-bytes' verify.txt) ms from the key's bytes (verify time does not depend on the shape)."
+  echo
+  echo "**Catch rate** of a cheater that fakes its layer on a fraction F of its steps (f = 2F/3: the tie tile of a faked step still proves), n attestations, measured over 4000 trials of the chain's draw:"
+  echo
+  echo "| rate | F | f | n | measured | 1 − (1 − rate·f)^n |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  sed -n 's/.*rate \([0-9.]*\), faked steps \([0-9.]*\) (f = \([0-9.]*\)), n \([0-9]*\): caught \([0-9.]*\), theory \([0-9.]*\)/| \1 | \2 | \3 | \4 | \5 | \6 |/p' "$tmp/catch.txt"
+  echo
+} >"$entry"
+cat "$entry"
+[ "${BENCH_NO_DOCS:-}" = 1 ] || bench_add_entry "$entry"
