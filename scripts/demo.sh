@@ -149,7 +149,7 @@ start_trainer() {
   "$TRAINER" run --model 1 --chain "127.0.0.1:$GRPC" --chain-rpc "tcp://127.0.0.1:$RPC" \
     --operator "$(addr "$w")" --hot-key "$DIR/$w/hot.key" --key "$DIR/$w/peer.key" \
     --listen "/ip4/127.0.0.1/tcp/${port_of[$w]}" --rows "$ROWS" --microbatches 2 --max-bytes 8MiB \
-    --keys "$KEYS_DIR" --out "$DIR/$w" --dht=false --quiet --log-every 5s --chain-poll 1s "$@" \
+    --keys "$KEYS_DIR" --out "$DIR/$w" --dht=false --quiet --log-every 5s --chain-poll 1s --eval-every 20 "$@" \
     >"$DIR/$w/trainer.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
@@ -178,7 +178,7 @@ start_trainer p2
 start_trainer p1
 start_trainer cheater --cheat 1
 sleep 2
-start_trainer p0 --steps "$STEPS" --eval-every 6
+start_trainer p0 --steps "$STEPS"
 p0_pid=${pids[-1]}
 
 say "A third party challenges the cheater's first attestation (forward tile, bond $BOND)"

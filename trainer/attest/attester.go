@@ -77,6 +77,8 @@ type Attester struct {
 	mu       sync.Mutex
 	pending  map[uint64][2]uint64 // attestation id → its step range
 	answered map[uint64]bool      // challenges answered or given up on
+	inflight map[uint64]bool      // challenges being proved or sent
+	wg       sync.WaitGroup       // the answering goroutines
 	stats    Stats
 
 	commitSeconds prometheus.Histogram
@@ -119,7 +121,7 @@ func NewAttester(cfg Config) (*Attester, error) {
 	}
 	a := &Attester{
 		cfg: cfg, taps: make(chan tapped, 4*cfg.Period), finish: make(chan struct{}),
-		pending: map[uint64][2]uint64{}, answered: map[uint64]bool{},
+		pending: map[uint64][2]uint64{}, answered: map[uint64]bool{}, inflight: map[uint64]bool{},
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "protolearn_attest_commit_seconds", Help: "Time to quantize, commit and store one step's designated layer.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
@@ -224,6 +226,7 @@ func (a *Attester) Run(ctx context.Context) error {
 	}
 	stopWatch()
 	wg.Wait()
+	a.wg.Wait()
 	return err
 }
 
@@ -410,6 +413,8 @@ func (a *Attester) watch(ctx context.Context) {
 	}
 }
 
+// answer starts answering every open challenge not already being answered; each is proved and
+// sent on its own goroutine, so one slow answer never delays another's deadline.
 func (a *Attester) answer(ctx context.Context) {
 	open, err := a.cfg.Chain.OpenChallenges(ctx, a.cfg.Worker)
 	if err != nil {
@@ -420,32 +425,50 @@ func (a *Attester) answer(ctx context.Context) {
 	}
 	for _, c := range open {
 		a.mu.Lock()
-		done := a.answered[c.Id]
+		busy := a.answered[c.Id] || a.inflight[c.Id]
+		if !busy {
+			a.inflight[c.Id] = true
+		}
 		a.mu.Unlock()
-		if done {
+		if busy {
 			continue
 		}
 		a.cfg.Log.Info("challenged", "challenge", c.Id, "attestation", c.AttestationId, "kind", c.Kind,
 			"step", c.Step, "row", c.Row, "block", c.Col, "challenger", c.Challenger, "deadline", c.DeadlineHeight)
-		proof, err := a.prove(c)
-		if err != nil {
-			a.mu.Lock()
-			a.answered[c.Id] = true
-			a.mu.Unlock()
-			a.count("unprovable", func(s *Stats) { s.Unprovable++ })
-			a.cfg.Log.Error("cannot prove the challenged tile", "challenge", c.Id, "err", err)
-			continue
-		}
-		if err := a.cfg.Chain.RespondChallenge(ctx, &verifytypes.MsgRespondChallenge{Worker: a.cfg.Worker, ChallengeId: c.Id, Proof: proof}); err != nil {
-			a.cfg.Log.Warn("response not accepted; retrying at the next check", "challenge", c.Id, "err", err)
-			continue
-		}
-		a.mu.Lock()
-		a.answered[c.Id] = true
-		a.mu.Unlock()
-		a.count("answered", func(s *Stats) { s.Answered++ })
-		a.cfg.Log.Info("challenge answered", "challenge", c.Id)
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.answerOne(ctx, c)
+		}()
 	}
+}
+
+func (a *Attester) answerOne(ctx context.Context, c verifytypes.Challenge) {
+	done := func(final bool) {
+		a.mu.Lock()
+		delete(a.inflight, c.Id)
+		if final {
+			a.answered[c.Id] = true
+		}
+		a.mu.Unlock()
+	}
+	proof, err := a.prove(c)
+	if err != nil {
+		done(true)
+		a.count("unprovable", func(s *Stats) { s.Unprovable++ })
+		a.cfg.Log.Error("cannot prove the challenged tile", "challenge", c.Id, "err", err)
+		return
+	}
+	if err := a.cfg.Chain.RespondChallenge(ctx, &verifytypes.MsgRespondChallenge{Worker: a.cfg.Worker, ChallengeId: c.Id, Proof: proof}); err != nil {
+		done(false)
+		if ctx.Err() == nil {
+			a.cfg.Log.Warn("response not accepted; retrying at the next check", "challenge", c.Id, "err", err)
+		}
+		return
+	}
+	done(true)
+	a.count("answered", func(s *Stats) { s.Answered++ })
+	a.cfg.Log.Info("challenge answered", "challenge", c.Id)
 }
 
 // prove recommits the stored layer of the challenged step and proves the tile.

@@ -36,8 +36,6 @@ type Config struct {
 	Operator string
 	// GasPrice is the fee per unit of gas, e.g. 0ulearn (paid by the operator's feegrant).
 	GasPrice sdk.DecCoin
-	// Timeout bounds waiting for a transaction to be included.
-	Timeout time.Duration
 	Log     *slog.Logger
 }
 
@@ -49,11 +47,11 @@ type Client struct {
 	hot  sdk.AccAddress
 	op   sdk.AccAddress
 
-	// txMu serializes transactions: one sequence number at a time.
-	txMu   sync.Mutex
-	acct   uint64
-	seq    uint64
-	haveSq bool
+	// txMu guards the account number and the last unordered timeout (the signer's nonce).
+	txMu        sync.Mutex
+	acct        uint64
+	haveAcct    bool
+	lastTimeout time.Time
 }
 
 // Dial connects to cfg.GRPC; the connection is lazy, so a node that is not up yet is retried by
@@ -65,9 +63,6 @@ func Dial(cfg Config) (*Client, error) {
 	op, err := sdk.AccAddressFromBech32(cfg.Operator)
 	if err != nil {
 		return nil, fmt.Errorf("chain: operator %q: %w", cfg.Operator, err)
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = time.Minute
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

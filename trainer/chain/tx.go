@@ -45,6 +45,8 @@ func (e *TxError) Is(target error) bool {
 const (
 	// maxAttempts bounds the retries of one transaction.
 	maxAttempts = 8
+	// txTTL is how long an unordered transaction may wait for inclusion (the chain allows 10 min).
+	txTTL = 90 * time.Second
 	// fallbackGas is the gas of a transaction whose simulation failed.
 	fallbackGas = 2_000_000
 )
@@ -52,15 +54,15 @@ const (
 // Exec runs msgs for the operator: wrapped in one authz MsgExec signed by the hot key, fees
 // granted by the operator. It returns the result of each inner message.
 //
-// Retries are safe: a signed transaction is re-broadcast byte for byte after a lost connection
-// or a node restart (the same sequence number cannot be included twice), and it is re-signed
-// only after the chain has said the sequence was wrong (then the old one cannot be included) or
-// after it ran out of gas (then it was included and failed, with no effect).
+// Transactions are unordered (x/auth unordered transactions, which the app enables): each
+// carries a unique timeout instead of a sequence number, so the trainer's attestations and
+// challenge answers go out concurrently, several per block, and none waits for another. Retries
+// are safe: a signed transaction is re-broadcast byte for byte after a lost connection or a node
+// restart (the chain refuses a second use of its timeout), and a new one is signed only once the
+// old one can no longer be included (its timeout passed) or ran out of gas (included, no effect).
 func (c *Client) Exec(ctx context.Context, msgs ...sdk.Msg) ([][]byte, error) {
-	c.txMu.Lock()
-	defer c.txMu.Unlock()
 	exec := authz.NewMsgExec(c.hot, msgs)
-	var gasFactor float64 = 1.3
+	gasFactor := 1.3
 	var lastErr error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if attempt > 0 {
@@ -72,36 +74,40 @@ func (c *Client) Exec(ctx context.Context, msgs ...sdk.Msg) ([][]byte, error) {
 			lastErr = err
 			continue
 		}
-		bz, err := c.sign(ctx, &exec, gasFactor)
+		timeout := c.nextTimeout()
+		bz, err := c.sign(ctx, &exec, gasFactor, timeout)
 		if err != nil {
 			lastErr = err
-			c.haveSq = false
 			continue
 		}
-		res, err := c.broadcastAndWait(ctx, bz)
+		res, err := c.broadcastAndWait(ctx, bz, timeout)
 		switch {
 		case err != nil:
 			lastErr = err
 			continue
-		case res.Code == sdkerrors.ErrWrongSequence.ABCICode() && res.Codespace == sdkerrors.RootCodespace:
-			c.haveSq = false
-			lastErr = fmt.Errorf("sequence mismatch: %s", res.RawLog)
-			continue
 		case res.Code == sdkerrors.ErrOutOfGas.ABCICode() && res.Codespace == sdkerrors.RootCodespace:
-			c.seq++ // included and failed: its sequence is spent
 			gasFactor *= 2
 			lastErr = fmt.Errorf("out of gas: %s", res.RawLog)
 			continue
 		case res.Code != 0:
-			if res.Height > 0 {
-				c.seq++
-			}
 			return nil, &TxError{Codespace: res.Codespace, Code: res.Code, Log: res.RawLog}
 		}
-		c.seq++
 		return execResults(res)
 	}
 	return nil, fmt.Errorf("chain: transaction not included after %d attempts: %w", maxAttempts, lastErr)
+}
+
+// nextTimeout is a fresh timeout for an unordered transaction: the signer's nonce, so it is
+// strictly increasing (to the nanosecond) across this client's transactions.
+func (c *Client) nextTimeout() time.Time {
+	c.txMu.Lock()
+	defer c.txMu.Unlock()
+	t := time.Now().Add(txTTL)
+	if !t.After(c.lastTimeout) {
+		t = c.lastTimeout.Add(time.Nanosecond)
+	}
+	c.lastTimeout = t
+	return t
 }
 
 func execResults(res *sdk.TxResponse) ([][]byte, error) {
@@ -135,7 +141,9 @@ func execResults(res *sdk.TxResponse) ([][]byte, error) {
 }
 
 func (c *Client) ensureAccount(ctx context.Context) error {
-	if c.haveSq {
+	c.txMu.Lock()
+	defer c.txMu.Unlock()
+	if c.haveAcct {
 		return nil
 	}
 	res, err := authtypes.NewQueryClient(c.conn).Account(ctx, &authtypes.QueryAccountRequest{Address: c.hot.String()})
@@ -149,21 +157,23 @@ func (c *Client) ensureAccount(ctx context.Context) error {
 	if err := c.enc.InterfaceRegistry.UnpackAny(res.Account, &acc); err != nil {
 		return fmt.Errorf("chain: account of %s: %w", c.hot, err)
 	}
-	c.acct, c.seq, c.haveSq = acc.GetAccountNumber(), acc.GetSequence(), true
+	c.acct, c.haveAcct = acc.GetAccountNumber(), true
 	return nil
 }
 
-// sign builds and signs the tx, with gas from a simulation times factor.
-func (c *Client) sign(ctx context.Context, msg sdk.Msg, factor float64) ([]byte, error) {
+// sign builds and signs the unordered tx, with gas from a simulation times factor.
+func (c *Client) sign(ctx context.Context, msg sdk.Msg, factor float64, timeout time.Time) ([]byte, error) {
 	cfg := c.enc.TxConfig
 	txb := cfg.NewTxBuilder()
 	if err := txb.SetMsgs(msg); err != nil {
 		return nil, err
 	}
 	txb.SetFeeGranter(c.op)
+	txb.SetUnordered(true)
+	txb.SetTimeoutTimestamp(timeout)
 	mode := signing.SignMode(cfg.SignModeHandler().DefaultMode())
 	pub := c.cfg.HotKey.PubKey()
-	empty := signing.SignatureV2{PubKey: pub, Data: &signing.SingleSignatureData{SignMode: mode}, Sequence: c.seq}
+	empty := signing.SignatureV2{PubKey: pub, Data: &signing.SingleSignatureData{SignMode: mode}} // sequence 0: unordered
 	if err := txb.SetSignatures(empty); err != nil {
 		return nil, err
 	}
@@ -176,7 +186,7 @@ func (c *Client) sign(ctx context.Context, msg sdk.Msg, factor float64) ([]byte,
 	switch st, _ := status.FromError(err); {
 	case err == nil:
 		gas = uint64(math.Ceil(float64(sim.GasInfo.GasUsed)*factor)) + 20_000
-	case st.Code() == codes.Unknown && !strings.Contains(st.Message(), "account sequence mismatch"):
+	case st.Code() == codes.Unknown:
 		// The messages fail in simulation. Only execution gives the error its code (which the
 		// callers' idempotence checks need), so the tx goes out with fallback gas and the chain
 		// refuses it for the record; it has no other effect.
@@ -192,8 +202,8 @@ func (c *Client) sign(ctx context.Context, msg sdk.Msg, factor float64) ([]byte,
 		return nil, err
 	}
 	sig, err := clienttx.SignWithPrivKey(ctx, mode, authsigning.SignerData{
-		ChainID: c.cfg.ChainID, AccountNumber: c.acct, Sequence: c.seq, PubKey: pub, Address: c.hot.String(),
-	}, txb, c.cfg.HotKey, cfg, c.seq)
+		ChainID: c.cfg.ChainID, AccountNumber: c.acct, PubKey: pub, Address: c.hot.String(),
+	}, txb, c.cfg.HotKey, cfg, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -204,12 +214,13 @@ func (c *Client) sign(ctx context.Context, msg sdk.Msg, factor float64) ([]byte,
 }
 
 // broadcastAndWait broadcasts bz (again, byte for byte, if it was lost) and waits for its
-// inclusion. A CheckTx refusal comes back as the response, with height 0.
-func (c *Client) broadcastAndWait(ctx context.Context, bz []byte) (*sdk.TxResponse, error) {
+// inclusion, until its timeout has passed (then it can never be included). A CheckTx refusal
+// comes back as the response, with height 0.
+func (c *Client) broadcastAndWait(ctx context.Context, bz []byte, timeout time.Time) (*sdk.TxResponse, error) {
 	svc := txtypes.NewServiceClient(c.conn)
-	deadline := time.Now().Add(c.cfg.Timeout)
+	deadline := timeout.Add(10 * time.Second) // block times lag the wall clock a little
 	var hash string
-	for time.Now().Before(deadline) {
+	for hash == "" && time.Now().Before(deadline) {
 		res, err := svc.BroadcastTx(ctx, &txtypes.BroadcastTxRequest{TxBytes: bz, Mode: txtypes.BroadcastMode_BROADCAST_MODE_SYNC})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -222,30 +233,30 @@ func (c *Client) broadcastAndWait(ctx context.Context, bz []byte) (*sdk.TxRespon
 			continue
 		}
 		r := res.TxResponse
-		hash = r.TxHash
-		// Already in the mempool or the cache: the same bytes were broadcast before; wait.
-		alreadyKnown := r.Code == sdkerrors.ErrTxInMempoolCache.ABCICode() && r.Codespace == sdkerrors.RootCodespace
-		if r.Code != 0 && !alreadyKnown {
+		// Already in the mempool, the cache or a block: the same bytes went out before; wait.
+		known := (r.Code == sdkerrors.ErrTxInMempoolCache.ABCICode() && r.Codespace == sdkerrors.RootCodespace) ||
+			strings.Contains(r.RawLog, "has already used timeout")
+		if r.Code != 0 && !known {
 			return r, nil
 		}
-		break
+		hash = r.TxHash
 	}
 	if hash == "" {
 		return nil, errors.New("chain: node unreachable")
 	}
 	for time.Now().Before(deadline) {
-		res, err := txtypes.NewServiceClient(c.conn).GetTx(ctx, &txtypes.GetTxRequest{Hash: hash})
+		res, err := svc.GetTx(ctx, &txtypes.GetTxRequest{Hash: hash})
 		if err == nil {
 			return res.TxResponse, nil
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := sleep(ctx, 300*time.Millisecond); err != nil {
 			return nil, err
 		}
 	}
-	return nil, fmt.Errorf("chain: tx %s not included within %s", hash, c.cfg.Timeout)
+	return nil, fmt.Errorf("chain: tx %s not included before its timeout", hash)
 }
 
 // SubmitAttestation implements attest.Chain. An attestation refused as overlapping because the
