@@ -36,7 +36,7 @@ type Config struct {
 	Operator string
 	// GasPrice is the fee per unit of gas, e.g. 0ulearn (paid by the operator's feegrant).
 	GasPrice sdk.DecCoin
-	Log     *slog.Logger
+	Log      *slog.Logger
 }
 
 // Client talks to one node.
