@@ -31,7 +31,7 @@ run "on-chain verification (BenchmarkRespondChallenge)" verify.txt ./app -run '^
 run "catch rate (TestCatchRateMatchesTheory)" catch.txt ./x/verify/types -run '^TestCatchRateMatchesTheory$' -v
 
 metric() { awk -v unit="$2" -v name="$1" '$1 ~ name { for (i = 3; i < NF; i++) if ($(i + 1) == unit) { print $i; exit } }' "$tmp/$3"; }
-msop() { awk -v name="$1" '$1 ~ name { printf "%.2f", $3 / 1e6; exit }' "$tmp/$2"; }
+msop() { awk -v name="$1" '$1 ~ name && $3 ~ /^[0-9.]+$/ { printf "%.2f", $3 / 1e6; exit }' "$tmp/$2"; }
 
 entry="$tmp/entry.md"
 {
