@@ -33,16 +33,21 @@ func (k *Keeper) EndBlock(ctx context.Context) error {
 	return k.finalizeDue(sdkCtx, h)
 }
 
-// due collects the ids of a (height, id) queue up to height h; collected first, since handling
-// them writes to the queue.
-func due(ctx context.Context, q collections.KeySet[collections.Pair[int64, uint64]], h int64) ([]collections.Pair[int64, uint64], error) {
-	it, err := q.Iterate(ctx, new(collections.Range[collections.Pair[int64, uint64]]).
-		EndInclusive(collections.Join(h, ^uint64(0))))
+// keysOf collects the keys of a key set in r (nil: all); collected first, since handling them
+// writes to the set.
+func keysOf[K any](ctx context.Context, set collections.KeySet[K], r collections.Ranger[K]) ([]K, error) {
+	it, err := set.Iterate(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
 	return it.Keys()
+}
+
+// due collects the keys of a (height, id) queue up to height h.
+func due(ctx context.Context, q collections.KeySet[collections.Pair[int64, uint64]], h int64) ([]collections.Pair[int64, uint64], error) {
+	return keysOf(ctx, q, collections.Ranger[collections.Pair[int64, uint64]](
+		new(collections.Range[collections.Pair[int64, uint64]]).EndInclusive(collections.Join(h, ^uint64(0)))))
 }
 
 func (k *Keeper) drawSpotChecks(ctx sdk.Context, p types.Params, h int64) error {
@@ -173,12 +178,7 @@ func (k *Keeper) failChallenge(ctx sdk.Context, p types.Params, c types.Challeng
 // challenges, returning the challengers' bonds: a worker caught once is not paid for work it
 // can no longer be trusted on.
 func (k *Keeper) voidPending(ctx sdk.Context, worker sdk.AccAddress, modelID uint64, reason string) error {
-	it, err := k.ToFinalize.Iterate(ctx, nil)
-	if err != nil {
-		return err
-	}
-	keys, err := it.Keys()
-	it.Close()
+	keys, err := keysOf(ctx, k.ToFinalize, nil)
 	if err != nil {
 		return err
 	}
@@ -208,12 +208,8 @@ func (k *Keeper) voidPending(ctx sdk.Context, worker sdk.AccAddress, modelID uin
 
 // cancelOpen closes the open challenges of an attestation being voided; bonds go back.
 func (k *Keeper) cancelOpen(ctx sdk.Context, attestationID uint64) error {
-	it, err := k.OpenByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
-	if err != nil {
-		return err
-	}
-	keys, err := it.Keys()
-	it.Close()
+	keys, err := keysOf(ctx, k.OpenByAttestation, collections.Ranger[collections.Pair[uint64, uint64]](
+		collections.NewPrefixedPairRange[uint64, uint64](attestationID)))
 	if err != nil {
 		return err
 	}

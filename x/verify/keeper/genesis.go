@@ -89,12 +89,7 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 // had left. Heights of past events are history and stay as they were.
 func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
 	for _, q := range []collections.KeySet[collections.Pair[int64, uint64]]{k.ToDraw, k.ToFinalize, k.Deadlines} {
-		it, err := q.Iterate(ctx, nil)
-		if err != nil {
-			return err
-		}
-		keys, err := it.Keys()
-		it.Close()
+		keys, err := keysOf(ctx, q, nil)
 		if err != nil {
 			return err
 		}
