@@ -127,7 +127,7 @@ send designer models create-model demo-lm --arch "$ARCH" \
   --seed 7 --dataset-commitment "$(printf 'go-src' | sha256sum | cut -c1-64)" --designer-bps 1000 \
   --min-stake 100000000ulearn --max-replicas-per-stage 2 --target-work-units 1000000
 
-say "Four providers register (stake $STAKE), take seats, and authorize their trainers' hot keys"
+say "Four providers register (stake $STAKE), authorize their trainers' hot keys and take seats (p2's trainer takes its own: --join-stage)"
 declare -A stage_of=([p0]=0 [p1]=1 [cheater]=1 [p2]=2)
 declare -A port_of=([p0]=$((PORT + 10)) [p1]=$((PORT + 11)) [cheater]=$((PORT + 12)) [p2]=$((PORT + 13)))
 for w in p0 p1 cheater p2; do
@@ -136,8 +136,8 @@ for w in p0 p1 cheater p2; do
   hot=$("$TRAINER" hot-key --hot-key "$DIR/$w/hot.key")
   send "$w" compute register-worker "$peer" "$STAKE" --multiaddrs "/ip4/127.0.0.1/tcp/${port_of[$w]}" \
     --hardware '{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}'
-  send "$w" models join-stage 1 "${stage_of[$w]}"
   send "$w" verify authorize-trainer "$hot" --spend-limit 10000000ulearn
+  [ "$w" = p2 ] || send "$w" models join-stage 1 "${stage_of[$w]}"
   printf '  %-8s %s  stage %s  peer %s  hot key %s\n' "$w" "$(addr "$w")" "${stage_of[$w]}" "$peer" "$hot"
 done
 echo "model 1 is $(q models model 1 | jq -r .model.status)"
@@ -154,7 +154,7 @@ start_trainer() {
   local pid=$!
   pids+=("$pid")
   # Narrate: the lines that tell the story, prefixed with the worker (tail ends with the trainer).
-  local story='msg="?(attestation|challenge|challenged|cannot prove|validation|CHEATING|training done|attester stopped)'
+  local story='msg="?(attestation|challenge|challenged|cannot prove|validation|CHEATING|training done|attester stopped|joined a stage)'
   [ "$w" = p2 ] && story="$story|msg=progress" # the last stage's progress line carries the loss
   # (a progress line is shown only when the step moved).
   tail --pid="$pid" -n +1 -F "$DIR/$w/trainer.log" 2>/dev/null | grep --line-buffered -E "$story" | narrate "$w" &
@@ -174,7 +174,12 @@ narrate() {
     printf '  [%s] %s\n' "$w" "${line#time=* level=}"
   done
 }
-start_trainer p2
+start_trainer p2 --stage 2 --join-stage
+for _ in $(seq 1 60); do
+  [ "$(q models assignments "$(addr p2)" | jq '.assignments | length')" = 1 ] && break
+  sleep 0.5
+done
+echo "  p2's trainer took stage 2; model 1 is $(q models model 1 | jq -r .model.status)"
 start_trainer p1
 start_trainer cheater --cheat 1
 sleep 2
@@ -225,6 +230,9 @@ done
 q compute worker "$cheater" | jq -r '.worker | "  cheater: \(.status | sub("WORKER_STATUS_"; "")), bonded \(.bonded.amount)ulearn, slashed \(.slashed.amount)ulearn"'
 seats=$(q models assignments "$cheater" | jq '.assignments | length')
 echo "  cheater seats in model 1: $seats"
+
+say "Checkpoints: each replica commits the root of its stage's weights every attestation period"
+q models checkpoints 1 | jq -r '.stages[] | "  stage \(.stage): step \(.latest_step // "0"), root \(.weights_root // "" | .[0:16])…, \(.agreeing_replicas // 0) of \(.total_replicas // 0) replicas agree (\(.committed_replicas // 0) committed)"'
 
 say "A customer pays 100 LEARN of inference revenue to model 1; p0 claims its part"
 send customer shares pay-revenue 1 100000000ulearn inference-batch-1

@@ -38,6 +38,8 @@ type chainFlags struct {
 	tileWidth int
 	poll      time.Duration
 	cheat     float64
+	joinStage bool
+	commit    uint64
 }
 
 func (c *chainFlags) add(fl *pflag.FlagSet) {
@@ -51,6 +53,8 @@ func (c *chainFlags) add(fl *pflag.FlagSet) {
 	fl.StringVar(&c.state, "state-dir", "", "where the commitment secret and the layers kept for the challenge window live (default: <--out>/attest, or ./attest)")
 	fl.IntVar(&c.tileWidth, "tile-width", 4, "T, the width of a challenged column block; with d_model and rows×seq_len it names the registered tile shapes")
 	fl.DurationVar(&c.poll, "chain-poll", 2*time.Second, "how often to check for challenges and final attestations, besides events")
+	fl.BoolVar(&c.joinStage, "join-stage", false, "take a seat in --stage of the model on chain first (x/models join-stage through the hot key's grant), unless the operator holds it already; the operator must be a registered, bonded worker")
+	fl.Uint64Var(&c.commit, "commit-every", 0, "commit the root of the stage's weights on chain (x/models commit-checkpoint) every this many steps and at the end (0: every attestation_period steps)")
 	fl.Float64Var(&c.cheat, "cheat", 0, "TEST TOOL: fake the designated layer's outputs on this fraction of steps instead of computing them, to show cheaters being caught (never on a real network: it loses stake)")
 }
 
@@ -62,6 +66,9 @@ type chainSetup struct {
 	spec   spec.Spec
 	stage  int
 	params verifytypes.Params
+	// firstStep is the chain step of the worker's local step 0: one above the last step it
+	// attested on the model, so that a restarted trainer never overlaps its past.
+	firstStep uint64
 }
 
 // connect reads the model and the operator's seat from the chain.
@@ -94,10 +101,22 @@ func (c *chainFlags) connect(ctx context.Context, model uint64, stage int, log *
 		cl.Close()
 		return nil, err
 	}
+	if !seated && c.joinStage {
+		if stage < 0 {
+			cl.Close()
+			return nil, errors.New("--join-stage needs --stage: the stage to take a seat in")
+		}
+		if err := cl.JoinStage(ctx, model, uint32(stage)); err != nil {
+			cl.Close()
+			return nil, err
+		}
+		log.Info("joined a stage on chain", "model", model, "stage", stage, "operator", c.operator)
+		held, seated = uint32(stage), true
+	}
 	switch {
 	case !seated:
 		cl.Close()
-		return nil, fmt.Errorf("--operator %s holds no stage of model %d: join one first (protolearnd tx models join-stage)", c.operator, model)
+		return nil, fmt.Errorf("--operator %s holds no stage of model %d: join one first (--join-stage, or protolearnd tx models join-stage)", c.operator, model)
 	case stage >= 0 && uint32(stage) != held:
 		cl.Close()
 		return nil, fmt.Errorf("--stage %d: %s holds stage %d of model %d", stage, c.operator, held, model)
@@ -107,7 +126,14 @@ func (c *chainFlags) connect(ctx context.Context, model uint64, stage int, log *
 		cl.Close()
 		return nil, err
 	}
-	return &chainSetup{client: cl, spec: chain.Spec(m), stage: int(held), params: p}, nil
+	first := uint64(1)
+	if last, ok, err := cl.LastAttestedStep(ctx, model); err != nil {
+		cl.Close()
+		return nil, err
+	} else if ok {
+		first = last + 1
+	}
+	return &chainSetup{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first}, nil
 }
 
 // attester builds the worker's attester; tileRows is rows × seq_len of its microbatches.
@@ -143,12 +169,6 @@ func (c *chainFlags) attester(ctx context.Context, cs *chainSetup, model uint64,
 	if err != nil {
 		return nil, err
 	}
-	first := uint64(1)
-	if last, ok, err := cs.client.LastAttestedStep(ctx, model); err != nil {
-		return nil, err
-	} else if ok {
-		first = last + 1
-	}
 	var wake <-chan struct{}
 	if c.rpc != "" {
 		wake = chain.WatchChallenges(ctx, c.rpc, c.operator, log)
@@ -158,7 +178,7 @@ func (c *chainFlags) attester(ctx context.Context, cs *chainSetup, model uint64,
 	}
 	att, err := attest.NewAttester(attest.Config{
 		Chain: cs.client, Worker: c.operator, ModelID: model, Stage: uint32(cs.stage),
-		Layers: uint32(cs.spec.Stages[cs.stage]), Period: cs.params.AttestationPeriod, FirstStep: first,
+		Layers: uint32(cs.spec.Stages[cs.stage]), Period: cs.params.AttestationPeriod, FirstStep: cs.firstStep,
 		TileWidth: c.tileWidth, Secret: secret, Store: store, Prover: prover, Cheat: c.cheat,
 		Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), Poll: c.poll, Wake: wake, Log: log, Metrics: reg,
 	})
@@ -166,6 +186,20 @@ func (c *chainFlags) attester(ctx context.Context, cs *chainSetup, model uint64,
 		return nil, err
 	}
 	return att, att.Recover(ctx)
+}
+
+// committer commits the stage's weights root every --commit-every steps; microbatches is the
+// updates of one step.
+func (c *chainFlags) committer(ctx context.Context, cs *chainSetup, model uint64, microbatches int, log *slog.Logger) (*checkpointCommitter, error) {
+	every := c.commit
+	if every == 0 {
+		every = cs.params.AttestationPeriod
+	}
+	last, _, _, err := cs.client.LastCheckpoint(ctx, model, uint32(cs.stage))
+	if err != nil {
+		return nil, err
+	}
+	return &checkpointCommitter{cs: cs, model: model, microbatches: uint64(microbatches), every: every, log: log, last: last}, nil
 }
 
 // loadOrCreateSecret reads the commitment secret, creating a random one (0600) on first use: it

@@ -365,11 +365,15 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 		}
 	}
 	var att *attest.Attester
+	var commits *checkpointCommitter
 	if f.chain != nil {
 		if att, err = f.chainFlags.attester(ctx, f.chain, f.model, f.rows*r.spec.SeqLen, f.out, reg, log); err != nil {
 			return err
 		}
 		cfg.OnTap = att.Tap
+		if commits, err = f.chainFlags.committer(ctx, f.chain, f.model, f.microbatches, log); err != nil {
+			return err
+		}
 	}
 	// Heartbeats feed routing (cfg.Load); the validator checks them against
 	// the worker's roster, which exists once the worker does.
@@ -465,8 +469,13 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 				"voided", s.Voided, "answered", s.Answered, "unprovable", s.Unprovable, "commit_time", s.CommitTime.Round(time.Millisecond))
 		}
 	}
+	stopCommits := func(bool) {}
+	if commits != nil {
+		stopCommits = commits.start(ctx, w)
+	}
 	err = w.Run(ctx)
 	stopProgress()
+	stopCommits(err == nil)
 	stopAttester()
 	if err != nil {
 		return err

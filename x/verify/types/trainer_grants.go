@@ -15,7 +15,7 @@ import (
 
 // TrainerMsgs are the messages a trainer's hot key sends for its operator through authz.
 func TrainerMsgs() []sdk.Msg {
-	return []sdk.Msg{&MsgSubmitAttestation{}, &MsgRespondChallenge{}, &modelstypes.MsgCommitCheckpoint{}}
+	return []sdk.Msg{&MsgSubmitAttestation{}, &MsgRespondChallenge{}, &modelstypes.MsgCommitCheckpoint{}, &modelstypes.MsgJoinStage{}}
 }
 
 // AuthorizeTrainerMsgs are the messages of one transaction by which an operator sets up a

@@ -26,9 +26,9 @@ func TxCmd() *cobra.Command {
 func authorizeTrainerCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "authorize-trainer [hot-key-address]",
-		Short: "Let a trainer's hot key attest, answer challenges and commit checkpoints for you, with fees paid by you",
+		Short: "Let a trainer's hot key attest, answer challenges, commit checkpoints and join stages for you, with fees paid by you",
 		Long: `Signed by the operator (--from): grants the hot key (x/authz) MsgSubmitAttestation,
-MsgRespondChallenge and MsgCommitCheckpoint on your behalf, a fee allowance (x/feegrant) of
+MsgRespondChallenge, MsgCommitCheckpoint and MsgJoinStage on your behalf, a fee allowance (x/feegrant) of
 at most --spend-limit usable only for those authz executions, and sends it 1 unit of the fee
 denom so that its account exists. The hot key holds no funds and cannot move your stake or
 shares; revoke with 'tx authz revoke' and 'tx feegrant revoke'. 'trainer hot-key --hot-key FILE'

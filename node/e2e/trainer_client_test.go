@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/trainer/attest"
+	"github.com/protolearn/protolearn/trainer/chain"
+	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// The trainer's model: d_model 16, three stages of two layers; the designated layer's tile is
+// 4 rows, challenged 4 columns at a time.
+const (
+	tD, tRows, tT = 16, 4, 4
+	tLayers       = 2
+	tPeriod       = 2
+)
+
+// TestTrainerClientAgainstNode drives the trainer's chain client (trainer/chain) against a real
+// protolearnd, as `trainer run --chain` does: the operator authorizes a hot key from the CLI; the
+// hot key takes the seat, attests, commits a checkpoint, hears of a third party's challenge over
+// the CometBFT websocket and answers it with a proof; every retry of an already applied
+// transaction is recognized, and a refusal comes back as the chain's registered error.
+func TestTrainerClientAgainstNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain")
+	}
+	keys := tileKeys(t)
+	const funds = "1000000000000ulearn"
+	n := startNodeWith(t, map[string]string{
+		"validator": funds, "designer": funds, "op": funds, "p0": funds, "p2": funds, "challenger": funds,
+	}, func(n *node, gen map[string]any) {
+		params := gen["app_state"].(map[string]any)["verify"].(map[string]any)["params"].(map[string]any)
+		params["attestation_period"] = strconv.Itoa(tPeriod)
+		params["challenge_rate"] = "0.000000000000000000" // only the third party challenges here
+		params["challenge_window"] = "400"                // blocks of 300 ms: pending for the whole test
+		params["response_window"] = "400"
+		params["challenge_bond"] = map[string]any{"denom": "ulearn", "amount": "5000000"}
+		var vks []any
+		for _, k := range keys {
+			b, err := k.MarshalVerifyingKey()
+			require.NoError(t, err)
+			vks = append(vks, map[string]any{"shape": k.Shape.String(), "key": base64.StdEncoding.EncodeToString(b)})
+		}
+		params["verifying_keys"] = vks
+	})
+	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
+	for _, p := range []string{"op", "p0", "p2"} {
+		code, log := n.tx("tx", "compute", "register-worker", computetestutil.NewPeerID(t, nil), "100000000ulearn", "--hardware", hardware, "--from", p)
+		require.Zero(t, code, log)
+	}
+	code, log := n.tx("tx", "models", "create-model", "client-e2e",
+		"--arch", `{"vocab":256,"d_model":16,"n_layers":6,"n_heads":2,"seq_len":4,"compression_rank":4}`,
+		"--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`,
+		"--seed", "1", "--dataset-commitment", strings.Repeat("ab", 32), "--designer-bps", "1000",
+		"--min-stake", "100000000ulearn", "--max-replicas-per-stage", "2", "--target-work-units", "1000000",
+		"--from", "designer")
+	require.Zero(t, code, log)
+	for stage, p := range map[string]string{"0": "p0", "2": "p2"} {
+		code, log = n.tx("tx", "models", "join-stage", "1", stage, "--from", p)
+		require.Zero(t, code, log)
+	}
+
+	// The operator's one-time setup, as the README shows it.
+	hotKey, err := chain.LoadOrCreateHotKey(filepath.Join(t.TempDir(), "hot.key"))
+	require.NoError(t, err)
+	hot := sdk.AccAddress(hotKey.PubKey().Address()).String()
+	code, log = n.tx("tx", "verify", "authorize-trainer", hot, "--spend-limit", "10000000ulearn", "--from", "op")
+	require.Zero(t, code, log)
+
+	op := n.addr("op")
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	c, err := chain.Dial(chain.Config{
+		GRPC: n.grpc, ChainID: chainID, HotKey: hotKey, Operator: op,
+		GasPrice: sdk.NewDecCoin("ulearn", sdkmath.ZeroInt()), Log: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	defer c.Close()
+
+	// The seat: taken by the hot key; taking it again is a no-op, another stage is refused.
+	_, seated, err := c.StageOf(ctx, 1)
+	require.NoError(t, err)
+	require.False(t, seated)
+	require.NoError(t, c.JoinStage(ctx, 1, 1))
+	require.NoError(t, c.JoinStage(ctx, 1, 1), "a retry of a join that happened")
+	require.ErrorIs(t, c.JoinStage(ctx, 1, 2), modelstypes.ErrOneStagePerModel)
+	stage, seated, err := c.StageOf(ctx, 1)
+	require.NoError(t, err)
+	require.True(t, seated)
+	require.Equal(t, uint32(1), stage)
+	m, err := c.Model(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, modelstypes.MODEL_STATUS_TRAINING, m.Status)
+	require.Equal(t, []int{2, 2, 2}, chain.Spec(m).Stages)
+	roster, err := chain.Roster{Client: c, Model: 1, Stages: 3}.Roster(ctx)
+	require.NoError(t, err)
+	require.Len(t, roster.Members(), 3)
+	params, err := c.VerifyParams(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(tPeriod), params.AttestationPeriod)
+	require.Len(t, params.VerifyingKeys, 3)
+
+	// One attestation of steps 1..2; the same message again (a retry after a lost answer) is
+	// recognized as the stored attestation, not double-submitted.
+	rng := rand.New(rand.NewPCG(1, 2))
+	secret := []byte("client-e2e secret")
+	steps := map[uint64]*attest.Committed{}
+	msg := &verifytypes.MsgSubmitAttestation{
+		Worker: op, ModelId: 1, Stage: 1, StepFrom: 1, StepTo: tPeriod, WorkUnits: tPeriod * tLayers, TileRows: tRows, TileWidth: tT,
+	}
+	for s := msg.StepFrom; s <= msg.StepTo; s++ {
+		l, err := attest.NewLayer(s, tRows, tD, randoms(rng, tRows*tD, 2), randoms(rng, tD*tD, 0.5), randoms(rng, tRows*tD, 1))
+		require.NoError(t, err)
+		cm, err := attest.Commit(secret, 1, 1, l)
+		require.NoError(t, err)
+		steps[s] = cm
+		msg.Commitments = append(msg.Commitments, cm.Roots())
+	}
+	id, err := c.SubmitAttestation(ctx, msg)
+	require.NoError(t, err)
+	again, err := c.SubmitAttestation(ctx, msg)
+	require.NoError(t, err)
+	require.Equal(t, id, again)
+	last, ok, err := c.LastAttestedStep(ctx, 1)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, uint64(tPeriod), last)
+	pending, err := c.PendingAttestations(ctx, op, 1)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	require.Equal(t, id, pending[0].Id)
+
+	// A checkpoint: committed, retried, and a different root at the same step refused.
+	root := make([]byte, 32)
+	root[0] = 0xaa
+	require.NoError(t, c.CommitCheckpoint(ctx, 1, 1, tPeriod, root))
+	require.NoError(t, c.CommitCheckpoint(ctx, 1, 1, tPeriod, root), "a retry of a commit that happened")
+	other := append([]byte{0xbb}, root[1:]...)
+	require.ErrorIs(t, c.CommitCheckpoint(ctx, 1, 1, tPeriod, other), modelstypes.ErrStepNotIncreasing)
+	require.ErrorIs(t, c.CommitCheckpoint(ctx, 1, 2, tPeriod+1, root), modelstypes.ErrNotSeated)
+	cstep, croot, ok, err := c.LastCheckpoint(ctx, 1, 1)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, uint64(tPeriod), cstep)
+	require.Equal(t, root, croot)
+
+	// A third party challenges step 2's forward tile; the websocket wakes the worker.
+	wake := chain.WatchChallenges(ctx, "tcp://"+n.rpc, op, slog.New(slog.DiscardHandler))
+	time.Sleep(time.Second) // the subscription is made in the background
+	code, log = n.tx("tx", "verify", "open-challenge", strconv.FormatUint(id, 10), "forward", "2", "1", "0", "5000000ulearn", "--from", "challenger")
+	require.Zero(t, code, log)
+	select {
+	case <-wake:
+	case <-ctx.Done():
+		t.Fatal("no challenge event over the websocket")
+	}
+	open, err := c.OpenChallenges(ctx, op)
+	require.NoError(t, err)
+	require.Len(t, open, 1)
+	ch := open[0]
+	require.Equal(t, id, ch.AttestationId)
+	require.Equal(t, uint64(2), ch.Step)
+
+	// A proof for another tile is refused with the chain's error and the challenge stays open.
+	wrong, err := steps[2].Open(ch.Kind, ch.Row+1, ch.Col, tT)
+	require.NoError(t, err)
+	prover := attest.NewProver("")
+	for _, k := range keys {
+		prover.Add(k)
+	}
+	bad, err := prover.Prove(wrong)
+	require.NoError(t, err)
+	err = c.RespondChallenge(ctx, &verifytypes.MsgRespondChallenge{Worker: op, ChallengeId: ch.Id, Proof: bad})
+	require.ErrorIs(t, err, verifytypes.ErrInvalidProof)
+	var txErr *chain.TxError
+	require.ErrorAs(t, err, &txErr)
+
+	o, err := steps[2].Open(ch.Kind, ch.Row, ch.Col, tT)
+	require.NoError(t, err)
+	proof, err := prover.Prove(o)
+	require.NoError(t, err)
+	answer := &verifytypes.MsgRespondChallenge{Worker: op, ChallengeId: ch.Id, Proof: proof}
+	require.NoError(t, c.RespondChallenge(ctx, answer))
+	require.NoError(t, c.RespondChallenge(ctx, answer), "a retry of an answer that landed")
+	got, err := c.Challenge(ctx, ch.Id)
+	require.NoError(t, err)
+	require.Equal(t, verifytypes.CHALLENGE_STATUS_ANSWERED, got.Status)
+	open, err = c.OpenChallenges(ctx, op)
+	require.NoError(t, err)
+	require.Empty(t, open)
+}
+
+// tileKeys runs the single-party test setup of the model's three tile shapes.
+func tileKeys(t *testing.T) []*tile.Keys {
+	t.Helper()
+	shapes, err := verifytypes.TileShapes(tD, tRows, tT)
+	require.NoError(t, err)
+	var out []*tile.Keys
+	for _, s := range shapes {
+		k, err := tile.TestSetup(s)
+		require.NoError(t, err)
+		out = append(out, k)
+	}
+	return out
+}
+
+func randoms(rng *rand.Rand, n int, scale float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = (rng.Float32()*2 - 1) * scale
+	}
+	return v
+}

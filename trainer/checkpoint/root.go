@@ -1,0 +1,78 @@
+package checkpoint
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/protolearn/protolearn/trainer/engine"
+)
+
+// WeightsRoot is the 32-byte root a worker commits on chain for its stage (x/models
+// MsgCommitCheckpoint): a SHA-256 Merkle tree whose leaves are the stage's trainable
+// parameters in store order (the order of a Params checkpoint), so that replicas holding the
+// same weights commit the same root, and one tensor can later be proven against it.
+//
+//	leaf = SHA-256(0x00 | uint32 len(path) | path | uint32 len(dtype) | dtype |
+//	               uint32 rank | uint64 dims… | raw little-endian values)
+//	node = SHA-256(0x01 | left | right)
+//
+// An odd node at the end of a level is carried up unchanged. Integers are big-endian. The
+// domain bytes keep a leaf from ever passing for a node.
+func WeightsRoot(st *engine.Stage) ([32]byte, error) {
+	var level [][32]byte
+	for v := range st.Store().IterVariables() {
+		if engine.IsAccumulator(v.Path()) || !v.Trainable {
+			continue
+		}
+		t, err := v.Value()
+		if err != nil {
+			return [32]byte{}, fmt.Errorf("checkpoint: weights root: variable %s: %w", v.Path(), err)
+		}
+		h := sha256.New()
+		h.Write([]byte{0})
+		shape := v.Shape()
+		writeString(h, v.Path())
+		writeString(h, shape.DType.String())
+		var n [8]byte
+		binary.BigEndian.PutUint32(n[:4], uint32(len(shape.Dimensions)))
+		h.Write(n[:4])
+		for _, d := range shape.Dimensions {
+			binary.BigEndian.PutUint64(n[:], uint64(d))
+			h.Write(n[:])
+		}
+		if err := t.ConstBytes(func(b []byte) { h.Write(b) }); err != nil {
+			return [32]byte{}, fmt.Errorf("checkpoint: weights root: variable %s: %w", v.Path(), err)
+		}
+		level = append(level, [32]byte(h.Sum(nil)))
+	}
+	if len(level) == 0 {
+		return [32]byte{}, fmt.Errorf("checkpoint: weights root: stage %d has no trainable parameters", st.Info().Index)
+	}
+	for len(level) > 1 {
+		next := level[:0:0]
+		for i := 0; i+1 < len(level); i += 2 {
+			next = append(next, nodeHash(level[i], level[i+1]))
+		}
+		if len(level)%2 == 1 {
+			next = append(next, level[len(level)-1])
+		}
+		level = next
+	}
+	return level[0], nil
+}
+
+func nodeHash(l, r [32]byte) [32]byte {
+	var b [65]byte
+	b[0] = 1
+	copy(b[1:], l[:])
+	copy(b[33:], r[:])
+	return sha256.Sum256(b[:])
+}
+
+func writeString(h interface{ Write([]byte) (int, error) }, s string) {
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(s)))
+	h.Write(n[:])
+	h.Write([]byte(s))
+}
