@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # make bench-verify: what verification costs, as a markdown entry added to docs/BENCHMARKS.md:
 #   - the overhead of commitments and attestations on a training step (trainer/attest
-#     BenchmarkAttestOverhead: the "small" model's middle stage, 4 sequences × 64 tokens per
-#     microbatch; the tapped backward's extra cost plus quantizing, committing and storing the
-#     designated layer, once per step, against the step's forwards and backwards);
+#     BenchmarkAttestOverhead: the "small" model's middle stage at d_model 128, 256 and 512, 4
+#     sequences × 64 tokens per microbatch; the tapped backward's extra cost plus quantizing,
+#     committing and storing the designated layer, once per step, against the step's forwards
+#     and backwards);
 #   - the proof of a challenge response for each tile kind of that model (256 rows × 128 × 128,
 #     T = 4: recommit the stored layer, open, prove; BenchmarkProveChallenge);
 #   - on-chain verification: the response tx's gas and the keeper's verify time with the cached
@@ -25,7 +26,7 @@ run() {
   log "$name"
   go test "$@" -count=1 >"$tmp/$out" 2>&1 || { cat "$tmp/$out" >&2; die "$name failed"; }
 }
-run "step overhead (BenchmarkAttestOverhead)" overhead.txt ./trainer/attest -run '^$' -bench BenchmarkAttestOverhead -benchtime 20x
+run "step overhead (BenchmarkAttestOverhead)" overhead.txt ./trainer/attest -run '^$' -bench BenchmarkAttestOverhead -benchtime 10x
 run "challenge proofs (BenchmarkProveChallenge)" prove.txt ./trainer/attest -run '^$' -bench BenchmarkProveChallenge -benchtime 5x
 run "on-chain verification (BenchmarkRespondChallenge)" verify.txt ./app -run '^$' -bench BenchmarkRespondChallenge -benchtime 200x -v
 run "catch rate (TestCatchRateMatchesTheory)" catch.txt ./x/verify/types -run '^TestCatchRateMatchesTheory$' -v
@@ -39,11 +40,14 @@ entry="$tmp/entry.md"
   echo
   echo "Machine: $(bench_machine). $(go version | awk '{print $3}'). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
-  echo "**Overhead on a training step** (\"small\" model, middle stage, 256-row tile of d_model 128, Go backend, one goroutine):"
+  echo "**Overhead on a training step** (\"small\" model's middle stage of 2 layers, 256-row tile, Go backend, one goroutine; target ≤ 5%):"
   echo
-  echo "| forward | backward | tapped backward, extra | commit + store, per step | overhead, 4 microbatches/step | overhead, 8 microbatches/step |"
-  echo "| --- | --- | --- | --- | --- | --- |"
-  echo "| $(metric AttestOverhead fwd_ms overhead.txt) ms | $(metric AttestOverhead bwd_ms overhead.txt) ms | $(metric AttestOverhead tap_extra_ms overhead.txt) ms | $(metric AttestOverhead commit_ms overhead.txt) ms | $(metric AttestOverhead overhead_4mb_% overhead.txt)% | $(metric AttestOverhead overhead_8mb_% overhead.txt)% |"
+  echo "| d_model | forward | backward | tapped backward, extra | commit + store, per step | overhead, 4 microbatches/step | overhead, 8 microbatches/step |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
+  for d in 128 256 512; do
+    b="AttestOverhead/d$d-"
+    echo "| $d | $(metric "$b" fwd_ms overhead.txt) ms | $(metric "$b" bwd_ms overhead.txt) ms | $(metric "$b" tap_extra_ms overhead.txt) ms | $(metric "$b" commit_ms overhead.txt) ms | $(metric "$b" overhead_4mb_% overhead.txt)% | $(metric "$b" overhead_8mb_% overhead.txt)% |"
+  done
   echo
   echo "**Challenge response proof** (recommit the stored layer, open the tile, Groth16 prove; 256 rows × 128 × 128, T = 4):"
   echo

@@ -232,7 +232,7 @@ seats=$(q models assignments "$cheater" | jq '.assignments | length')
 echo "  cheater seats in model 1: $seats"
 
 say "Checkpoints: each replica commits the root of its stage's weights every attestation period"
-q models checkpoints 1 | jq -r '.stages[] | "  stage \(.stage): step \(.latest_step // "0"), root \(.weights_root // "" | .[0:16])…, \(.agreeing_replicas // 0) of \(.total_replicas // 0) replicas agree (\(.committed_replicas // 0) committed)"'
+q models checkpoints 1 | jq -r '.stages[] | "  stage \(.stage // 0): step \(.latest_step // "0"), root \(.weights_root // "" | .[0:16])…, \(.agreeing_replicas // 0) of \(.total_replicas // 0) replicas agree (\(.committed_replicas // 0) committed)"'
 
 say "A customer pays 100 LEARN of inference revenue to model 1; p0 claims its part"
 send customer shares pay-revenue 1 100000000ulearn inference-batch-1

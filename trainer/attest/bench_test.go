@@ -17,18 +17,27 @@ import (
 )
 
 // BenchmarkAttestOverhead measures what attesting costs a training step of the CPU benchmarks'
-// model ("small", a middle stage, 4 sequences of 64 tokens per microbatch, 4 microbatches per
-// step): the extra cost of the tapped backward pass (taken once per step) plus quantizing,
-// committing and storing the designated layer, against the step's forwards and backwards, all
-// on one goroutine (in `trainer run --chain` the commit runs beside training, so this is an upper
-// bound where cores are free). It reports fwd_ms, bwd_ms, tap_extra_ms, commit_ms and the
-// overhead of a step of 4 and of 8 microbatches (the target is ≤ 5%).
+// model ("small": a middle stage of two layers, 4 sequences of 64 tokens per microbatch) at
+// d_model 128 (the preset), 256 and 512: the extra cost of the tapped backward pass (taken once
+// per step) plus quantizing, committing and storing the designated layer, against the step's
+// forwards and backwards, all on one goroutine (in `trainer run --chain` the commit runs beside
+// training, so this is an upper bound where cores are free). Commitments grow with rows·d and a
+// step's compute with layers·rows·d², so the overhead falls as the model widens. Each width
+// reports fwd_ms, bwd_ms, tap_extra_ms, commit_ms and the overhead of a step of 4 and of 8
+// microbatches (the target is ≤ 5%).
 func BenchmarkAttestOverhead(b *testing.B) {
+	for _, d := range []int{128, 256, 512} {
+		b.Run(fmt.Sprintf("d%d", d), func(b *testing.B) { benchAttestOverhead(b, d) })
+	}
+}
+
+func benchAttestOverhead(b *testing.B, d int) {
 	const rows = 4
 	s, err := spec.Preset("small")
 	if err != nil {
 		b.Fatal(err)
 	}
+	s.DModel, s.NHeads = d, d/32
 	be, err := backend.New("go")
 	if err != nil {
 		b.Fatal(err)

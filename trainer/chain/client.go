@@ -112,20 +112,33 @@ func (c *Client) StageOf(ctx context.Context, modelID uint64) (uint32, bool, err
 
 // StageRoster lists the replicas of one stage.
 func (c *Client) StageRoster(ctx context.Context, modelID uint64, stage uint32) ([]modelstypes.Replica, error) {
-	var out []modelstypes.Replica
+	out, err := allPages(func(p *query.PageRequest) ([]modelstypes.Replica, *query.PageResponse, error) {
+		res, err := modelstypes.NewQueryClient(c.conn).StageRoster(ctx, &modelstypes.QueryStageRosterRequest{ModelId: modelID, Stage: stage, Pagination: p})
+		if err != nil {
+			return nil, nil, err
+		}
+		return res.Replicas, res.Pagination, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chain: roster of model %d stage %d: %w", modelID, stage, err)
+	}
+	return out, nil
+}
+
+// allPages collects every page of a paginated query.
+func allPages[T any](page func(*query.PageRequest) ([]T, *query.PageResponse, error)) ([]T, error) {
+	var out []T
 	var key []byte
 	for {
-		res, err := modelstypes.NewQueryClient(c.conn).StageRoster(ctx, &modelstypes.QueryStageRosterRequest{
-			ModelId: modelID, Stage: stage, Pagination: &query.PageRequest{Key: key, Limit: 200},
-		})
+		items, res, err := page(&query.PageRequest{Key: key, Limit: 200})
 		if err != nil {
-			return nil, fmt.Errorf("chain: roster of model %d stage %d: %w", modelID, stage, err)
+			return nil, err
 		}
-		out = append(out, res.Replicas...)
-		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {
+		out = append(out, items...)
+		if res == nil || len(res.NextKey) == 0 {
 			return out, nil
 		}
-		key = res.Pagination.NextKey
+		key = res.NextKey
 	}
 }
 
@@ -154,13 +167,19 @@ func (c *Client) LastAttestedStep(ctx context.Context, modelID uint64) (step uin
 
 // OpenChallenges implements attest.Chain.
 func (c *Client) OpenChallenges(ctx context.Context, worker string) ([]verifytypes.Challenge, error) {
-	res, err := verifytypes.NewQueryClient(c.conn).Challenges(ctx, &verifytypes.QueryChallengesRequest{
-		Worker: worker, Status: verifytypes.CHALLENGE_STATUS_OPEN,
+	out, err := allPages(func(p *query.PageRequest) ([]verifytypes.Challenge, *query.PageResponse, error) {
+		res, err := verifytypes.NewQueryClient(c.conn).Challenges(ctx, &verifytypes.QueryChallengesRequest{
+			Worker: worker, Status: verifytypes.CHALLENGE_STATUS_OPEN, Pagination: p,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return res.Challenges, res.Pagination, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("chain: open challenges of %s: %w", worker, err)
 	}
-	return res.Challenges, nil
+	return out, nil
 }
 
 // Attestation implements attest.Chain.
@@ -183,19 +202,17 @@ func (c *Client) Challenge(ctx context.Context, id uint64) (verifytypes.Challeng
 
 // PendingAttestations implements attest.Chain.
 func (c *Client) PendingAttestations(ctx context.Context, worker string, model uint64) ([]verifytypes.Attestation, error) {
-	var out []verifytypes.Attestation
-	var key []byte
-	for {
+	out, err := allPages(func(p *query.PageRequest) ([]verifytypes.Attestation, *query.PageResponse, error) {
 		res, err := verifytypes.NewQueryClient(c.conn).Attestations(ctx, &verifytypes.QueryAttestationsRequest{
-			ModelId: model, Worker: worker, Status: verifytypes.ATTESTATION_STATUS_PENDING, Pagination: &query.PageRequest{Key: key, Limit: 200},
+			ModelId: model, Worker: worker, Status: verifytypes.ATTESTATION_STATUS_PENDING, Pagination: p,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("chain: pending attestations of %s: %w", worker, err)
+			return nil, nil, err
 		}
-		out = append(out, res.Attestations...)
-		if res.Pagination == nil || len(res.Pagination.NextKey) == 0 {
-			return out, nil
-		}
-		key = res.Pagination.NextKey
+		return res.Attestations, res.Pagination, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chain: pending attestations of %s: %w", worker, err)
 	}
+	return out, nil
 }

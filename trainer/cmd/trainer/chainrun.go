@@ -54,7 +54,7 @@ func (c *chainFlags) add(fl *pflag.FlagSet) {
 	fl.IntVar(&c.tileWidth, "tile-width", 4, "T, the width of a challenged column block; with d_model and rows×seq_len it names the registered tile shapes")
 	fl.DurationVar(&c.poll, "chain-poll", 2*time.Second, "how often to check for challenges and final attestations, besides events")
 	fl.BoolVar(&c.joinStage, "join-stage", false, "take a seat in --stage of the model on chain first (x/models join-stage through the hot key's grant), unless the operator holds it already; the operator must be a registered, bonded worker")
-	fl.Uint64Var(&c.commit, "commit-every", 0, "commit the root of the stage's weights on chain (x/models commit-checkpoint) every this many steps and at the end (0: every attestation_period steps)")
+	fl.Uint64Var(&c.commit, "commit-every", 0, "commit the root of the stage's weights on chain (x/models commit-checkpoint) at most once per this many steps, at the next step boundary, and at the end (0: attestation_period)")
 	fl.Float64Var(&c.cheat, "cheat", 0, "TEST TOOL: fake the designated layer's outputs on this fraction of steps instead of computing them, to show cheaters being caught (never on a real network: it loses stake)")
 }
 
