@@ -144,7 +144,7 @@ func openings(t *testing.T, s tile.Shape) *tile.Openings {
 	require.NoError(t, err)
 	wc, err := sc.CommitQuantized(commit.Columns, s.Inner, s.Outer, w, commit.DeriveSeed([]byte("k"), "w"))
 	require.NoError(t, err)
-	out, err := sc.CommitQuantized(commit.RowChunks, s.Rows, s.Outer, o, commit.DeriveSeed([]byte("k"), "out"))
+	out, err := sc.CommitQuantized(commit.Rows, s.Rows, s.Outer, o, commit.DeriveSeed([]byte("k"), "out"))
 	require.NoError(t, err)
 	op, err := tile.Open(s, in, wc, out, s.Rows-1, s.Blocks()-1)
 	require.NoError(t, err)

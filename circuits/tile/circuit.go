@@ -35,8 +35,11 @@ type Circuit struct {
 	// W is block Col of T leaves of the weights: columns (forward) or rows
 	// (backward) [Col·T, (Col+1)·T), each Inner values.
 	W commit.OpeningVars
-	// Out is the T-wide row block (Row, Col) of the output.
+	// Out is row Row of the output (one leaf of Outer values).
 	Out commit.OpeningVars
+	// OutBlock are the T outputs the tile checks: Out's values
+	// [Col·T, (Col+1)·T).
+	OutBlock []frontend.Variable
 }
 
 // NewCircuit allocates the circuit of a shape, for compiling.
@@ -51,24 +54,29 @@ func NewCircuit(s Shape) (*Circuit, error) {
 		W:     w.NewOpeningVars(s.T),
 	}
 	if s.Kind != Tie {
-		c.Out = out.NewOpeningVars(s.T / out.LeafLen)
+		c.Out = out.NewOpeningVars(1)
+		c.OutBlock = make([]frontend.Variable, s.T)
 	}
 	return c, nil
 }
 
 // Define checks the three openings against their roots at the challenged
-// indices (which range-checks every opened value to B bits), then for each
-// output j: D_j = o_j·2^F − Σ_k a_k·b_j[k] with D_j + Tol and Tol − D_j
-// range-checked to tolBits. |Σ a·b| < Inner·2^(2B−2) ≤ 2^50 and the outputs
-// are B-bit, so no sum wraps the modulus.
+// indices (which range-checks every opened value to B bits), selects the T
+// outputs o_j of block Col from the opened output row (packed equality, as
+// in defineTie), then
+// for each output j: D_j = o_j·2^F − Σ_k a_k·b_j[k] with D_j + Tol and
+// Tol − D_j range-checked to tolBits. |Σ a·b| < Inner·2^(2B−2) ≤ 2^50 and
+// the outputs are B-bit, so no sum wraps the modulus.
+//
+// The output is opened as a whole row rather than as the T-wide block
+// alone: committing it by rows costs the trainer one leaf per row instead of
+// one per T/ChunkLen values, about a tenth of the hashing of a step
+// (trainer/attest's overhead benchmark), for Outer more range-checked values
+// here and a shorter Merkle path.
 func (c *Circuit) Define(api frontend.API) error {
 	s := c.shape
 	if s.Kind == Tie {
 		return c.defineTie(api)
-	}
-	_, _, outL, err := s.Layouts()
-	if err != nil {
-		return err
 	}
 	sc := Scheme()
 	if err := sc.AssertOpening(api, c.InRoot, c.Row, c.In); err != nil {
@@ -77,18 +85,27 @@ func (c *Circuit) Define(api frontend.API) error {
 	if err := sc.AssertOpening(api, c.WRoot, c.Col, c.W); err != nil {
 		return fmt.Errorf("tile: weight opening: %w", err)
 	}
-	if err := sc.AssertOpening(api, c.OutRoot, outL.RowBlockIndex(api, c.Row, c.Col, s.T), c.Out); err != nil {
+	if err := sc.AssertOpening(api, c.OutRoot, c.Row, c.Out); err != nil {
 		return fmt.Errorf("tile: output opening: %w", err)
 	}
 	a := c.In.Values[0]
-	outs := make([]frontend.Variable, 0, s.T)
-	for _, leaf := range c.Out.Values {
-		outs = append(outs, leaf...)
-	}
-	if len(a) != s.Inner || len(c.W.Values) != s.T || len(outs) != s.T {
+	outs := c.OutBlock
+	if len(a) != s.Inner || len(c.W.Values) != s.T || len(c.Out.Values) != 1 || len(c.Out.Values[0]) != s.Outer || len(outs) != s.T {
 		return fmt.Errorf("tile: opening shapes do not match %s", s)
 	}
 	rc := rangecheck.New(api)
+	bias := new(big.Int).Lsh(big.NewInt(1), uint(sc.Params.ValueBits-1))
+	for _, o := range outs {
+		rc.Check(api.Add(o, bias), sc.Params.ValueBits)
+	}
+	// outs are the block Col of the output row: equal packed groups, which
+	// the range checks make injective (see defineTie).
+	f := selector.Decoder(api, s.Blocks(), c.Col)
+	per := sc.Params.PerElement()
+	for g := 0; g < s.T; g += per {
+		n := min(per, s.T-g)
+		api.AssertIsEqual(packGroup(api, n, func(j int) frontend.Variable { return outs[g+j] }), blockGroup(api, s, f, c.Out.Values[0], g, n))
+	}
 	tol := big.NewInt(s.tol())
 	scale := new(big.Int).Lsh(big.NewInt(1), uint(sc.Params.FracBits))
 	for j, b := range c.W.Values {
@@ -147,24 +164,35 @@ func (c *Circuit) defineTie(api frontend.API) error {
 	e := selector.Decoder(api, s.Inner, c.Row)
 	f := selector.Decoder(api, s.Blocks(), c.Col)
 	per := sc.Params.PerElement()
-	b := uint(sc.Params.ValueBits)
 	for g := 0; g < s.T; g += per {
 		n := min(per, s.T-g)
-		pack := func(v func(j int) frontend.Variable) frontend.Variable {
-			var acc frontend.Variable = 0
-			for j := range n {
-				acc = api.Add(acc, api.Mul(v(j), new(big.Int).Lsh(big.NewInt(1), b*uint(j))))
-			}
-			return acc
-		}
-		var fromCols, fromRow frontend.Variable = 0, 0
+		var fromCols frontend.Variable = 0
 		for i := range s.Inner {
-			fromCols = api.Add(fromCols, api.Mul(e[i], pack(func(j int) frontend.Variable { return c.W.Values[g+j][i] })))
+			fromCols = api.Add(fromCols, api.Mul(e[i], packGroup(api, n, func(j int) frontend.Variable { return c.W.Values[g+j][i] })))
 		}
-		for blk := range s.Blocks() {
-			fromRow = api.Add(fromRow, api.Mul(f[blk], pack(func(j int) frontend.Variable { return row[blk*s.T+g+j] })))
-		}
-		api.AssertIsEqual(fromCols, fromRow)
+		api.AssertIsEqual(fromCols, blockGroup(api, s, f, row, g, n))
 	}
 	return nil
+}
+
+// packGroup packs n ≤ PerElement values v(0)…v(n−1) into Σ_j v(j)·2^(B·j):
+// linear, so free in constraints.
+func packGroup(api frontend.API, n int, v func(j int) frontend.Variable) frontend.Variable {
+	b := uint(Scheme().Params.ValueBits)
+	var acc frontend.Variable = 0
+	for j := range n {
+		acc = api.Add(acc, api.Mul(v(j), new(big.Int).Lsh(big.NewInt(1), b*uint(j))))
+	}
+	return acc
+}
+
+// blockGroup is Σ_b f_b·packGroup(row[b·T+g+j], j < n): values g…g+n−1 of
+// the T-wide block of row that the one-hot f selects, packed, for Blocks()
+// products.
+func blockGroup(api frontend.API, s Shape, f, row []frontend.Variable, g, n int) frontend.Variable {
+	var acc frontend.Variable = 0
+	for blk := range s.Blocks() {
+		acc = api.Add(acc, api.Mul(f[blk], packGroup(api, n, func(j int) frontend.Variable { return row[blk*s.T+g+j] })))
+	}
+	return acc
 }

@@ -126,6 +126,12 @@ func LoadKeys(s Shape, pkBytes, vkBytes []byte) (*Keys, error) {
 	if bpk.Domain.Cardinality < uint64(ccs.GetNbConstraints()) {
 		return nil, fmt.Errorf("tile: proving key for a domain of %d, circuit %s has %d constraints", bpk.Domain.Cardinality, s, ccs.GetNbConstraints())
 	}
+	// Keys of an earlier version of the circuit under the same shape name must not load:
+	// their proofs would all fail. The wire count changes with any change of the witness.
+	if internal, secret, public := ccs.GetNbVariables(); len(bpk.InfinityA) != internal+secret+public {
+		return nil, fmt.Errorf("tile: proving key for %d wires, circuit %s has %d: keys of another version of the circuit (run setup again)",
+			len(bpk.InfinityA), s, internal+secret+public)
+	}
 	if !vk.vk.G1.Beta.Equal(&bpk.G1.Beta) || !vk.vk.G1.Delta.Equal(&bpk.G1.Delta) {
 		return nil, errors.New("tile: proving and verifying keys are not a pair")
 	}

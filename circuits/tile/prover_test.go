@@ -121,6 +121,10 @@ func TestProveVerify(t *testing.T) {
 	require.ErrorContains(t, err, "not a pair")
 	_, err = LoadKeys(tinyShapes[0], append(pkBytes, 0), vks[0])
 	require.ErrorContains(t, err, "trailing")
+	// Keys of another circuit (as an earlier version of a shape's circuit would be) whose domain
+	// is large enough: the wire count tells them apart.
+	_, err = LoadKeys(tinyShapes[1], pkBytes, vks[0])
+	require.ErrorContains(t, err, "wires")
 }
 
 func waitGoroutines(t *testing.T, want int) {

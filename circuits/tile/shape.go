@@ -7,8 +7,8 @@
 // Both tiles are the same circuit over a different layout of the weights:
 // an opened row a of an input matrix A (rows×Inner, committed as Rows), T
 // opened weight vectors b_0…b_{T-1} of length Inner (one aligned subtree of
-// W's commitment), and T opened outputs o_j (a row block of the output,
-// committed as RowChunks), with |o_j·2^F − Σ_k a_k·b_j[k]| ≤ Tol.
+// W's commitment), and T outputs o_j (block Col of the opened row of the
+// output, committed as Rows), with |o_j·2^F − Σ_k a_k·b_j[k]| ≤ Tol.
 //
 //   - Forward: A = X (rows×K), W (K×N) committed as Columns so leaf j is
 //     column j, output Y (rows×N). Inner = K, Outer = N.
@@ -72,8 +72,8 @@ type Shape struct {
 	Inner int
 	// Outer is the number of output columns: N forward, K backward.
 	Outer int
-	// T is the tile width: T outputs are checked, a power of two and a
-	// multiple of the scheme's ChunkLen, dividing Outer.
+	// T is the tile width: T outputs are checked, a power of two dividing
+	// Outer.
 	T int
 	// TolULP is the tolerance in units in the last place of the output
 	// (2^-F): the circuit accepts |o·2^F − Σ a·b| ≤ TolULP·2^F, where Σ a·b
@@ -104,7 +104,6 @@ func (s Shape) Validate() error {
 	if s.Kind != Forward && s.Kind != Backward && s.Kind != Tie {
 		return fmt.Errorf("tile: unknown kind %d", s.Kind)
 	}
-	p := Scheme().Params
 	tolOK := s.TolULP > 0 && s.TolULP <= 1<<20
 	if s.Kind == Tie {
 		tolOK = s.TolULP == 0
@@ -112,8 +111,8 @@ func (s Shape) Validate() error {
 	switch {
 	case s.Rows <= 0 || s.Inner <= 0 || s.Outer <= 0:
 		return fmt.Errorf("tile: %s shape %dx%d·%d: dimensions must be positive", s.Kind, s.Rows, s.Inner, s.Outer)
-	case s.T <= 0 || s.T&(s.T-1) != 0 || s.T%p.ChunkLen != 0 || s.Outer%s.T != 0:
-		return fmt.Errorf("tile: width %d must be a power of two, a multiple of %d and divide %d", s.T, p.ChunkLen, s.Outer)
+	case s.T <= 0 || s.T&(s.T-1) != 0 || s.Outer%s.T != 0:
+		return fmt.Errorf("tile: width %d must be a power of two and divide %d", s.T, s.Outer)
 	case !tolOK && s.Kind == Tie:
 		return fmt.Errorf("tile: tie shape with tolerance %d ULP: the check is exact, tolerance must be 0", s.TolULP)
 	case !tolOK:
@@ -152,7 +151,7 @@ func (s Shape) layoutsNoCheck() [3]layoutSpec {
 		return [3]layoutSpec{{commit.Rows, s.Inner, s.Outer}, {commit.Columns, s.Inner, s.Outer}, {}}
 	}
 	in := layoutSpec{commit.Rows, s.Rows, s.Inner}
-	out := layoutSpec{commit.RowChunks, s.Rows, s.Outer}
+	out := layoutSpec{commit.Rows, s.Rows, s.Outer}
 	if s.Kind == Forward {
 		return [3]layoutSpec{in, {commit.Columns, s.Inner, s.Outer}, out}
 	}
@@ -160,8 +159,8 @@ func (s Shape) layoutsNoCheck() [3]layoutSpec {
 }
 
 // Layouts are the commitment layouts of the input A, the weights and the
-// output: forward X Rows(rows×K), W Columns(K×N), Y RowChunks(rows×N);
-// backward dY Rows(rows×N), W Rows(K×N), dX RowChunks(rows×K); tie W
+// output: forward X Rows(rows×K), W Columns(K×N), Y Rows(rows×N);
+// backward dY Rows(rows×N), W Rows(K×N), dX Rows(rows×K); tie W
 // Rows(K×N), W Columns(K×N) and the zero Layout (no output).
 func (s Shape) Layouts() (in, w, out commit.Layout, err error) {
 	if err = s.Validate(); err != nil {

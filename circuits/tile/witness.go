@@ -9,7 +9,8 @@ import (
 )
 
 // Openings are the prover's answer to a challenge: the opened row of the
-// input, the weight block and the output block, with the challenge itself.
+// input, the weight block and the opened row of the output (whose block Col
+// the tile checks), with the challenge itself.
 // For a [Tie] shape ([OpenTie]) In is row Row of W-Rows, W the column block
 // Col of W-Columns, Out is nil and OutRoot zero.
 type Openings struct {
@@ -51,7 +52,7 @@ func Open(s Shape, in, w, out *commit.Commitment, row, col int) (*Openings, erro
 	if o.W, err = w.Open(commit.Block{Index: col, Leaves: s.T}); err != nil {
 		return nil, err
 	}
-	if o.Out, err = out.OpenRowBlock(row, col, s.T); err != nil {
+	if o.Out, err = out.OpenRow(row); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -116,12 +117,9 @@ func (o *Openings) Deviations() ([]int64, error) {
 	if len(o.In.Values) != 1 || len(o.In.Values[0]) != s.Inner || len(o.W.Values) != s.T {
 		return nil, fmt.Errorf("tile: openings do not have shape %s", s)
 	}
-	var outs []int64
-	for _, leaf := range o.Out.Values {
-		outs = append(outs, leaf...)
-	}
-	if len(outs) != s.T {
-		return nil, fmt.Errorf("tile: output block of %d values, expected %d", len(outs), s.T)
+	outs, err := o.outBlock()
+	if err != nil {
+		return nil, err
 	}
 	a := o.In.Values[0]
 	d := make([]int64, s.T)
@@ -136,6 +134,16 @@ func (o *Openings) Deviations() ([]int64, error) {
 		d[j] = outs[j]<<Scheme().Params.FracBits - dot
 	}
 	return d, nil
+}
+
+// outBlock are the T outputs the tile checks: block Col of the opened output
+// row.
+func (o *Openings) outBlock() ([]int64, error) {
+	s := o.Shape
+	if o.Out == nil || len(o.Out.Values) != 1 || len(o.Out.Values[0]) != s.Outer {
+		return nil, fmt.Errorf("tile: the output opening is not one row of %d values (shape %s)", s.Outer, s)
+	}
+	return o.Out.Values[0][o.Col*s.T : (o.Col+1)*s.T], nil
 }
 
 // Check reports, natively, an output outside the tolerance (for a tie tile,
@@ -171,8 +179,15 @@ func (o *Openings) Assignment() (*Circuit, error) {
 		return nil, err
 	}
 	c.In, c.W = o.In.Assignment(), o.W.Assignment()
-	if o.Out != nil {
+	if o.Shape.Kind != Tie {
+		outs, err := o.outBlock()
+		if err != nil {
+			return nil, err
+		}
 		c.Out = o.Out.Assignment()
+		for _, v := range outs {
+			c.OutBlock = append(c.OutBlock, v)
+		}
 	}
 	return c, nil
 }

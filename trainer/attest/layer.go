@@ -70,20 +70,33 @@ func NewLayer(step uint64, rows, d int, x, w, dy []float32) (*Layer, error) {
 func matmul(a, b []int64, rows, inner, outer int, transposed bool, p commit.Params) ([]int64, error) {
 	out := make([]int64, rows*outer)
 	lo, hi := -(int64(1) << (p.ValueBits - 1)), int64(1)<<(p.ValueBits-1)
+	acc := make([]int64, outer)
 	for r := range rows {
 		ar := a[r*inner : (r+1)*inner]
-		for j := range outer {
-			var s int64
-			if transposed {
+		if transposed {
+			for j := range outer {
 				br := b[j*inner : (j+1)*inner]
+				var s int64
 				for k, v := range ar {
 					s += v * br[k]
 				}
-			} else {
-				for k, v := range ar {
-					s += v * b[k*outer+j]
+				acc[j] = s
+			}
+		} else {
+			// Row by row of B (contiguous), not column by column: a strided walk through B
+			// costs several times more.
+			clear(acc)
+			for k, v := range ar {
+				if v == 0 {
+					continue
+				}
+				bk := b[k*outer : (k+1)*outer]
+				for j, w := range bk {
+					acc[j] += v * w
 				}
 			}
+		}
+		for j, s := range acc {
 			q := roundShift(s, p.FracBits)
 			if q < lo || q >= hi {
 				return nil, fmt.Errorf("value[%d] = %d outside the %d-bit range", r*outer+j, q, p.ValueBits)
@@ -121,8 +134,8 @@ func (l *Layer) Fake(rng *rand.Rand) {
 	}
 }
 
-// Committed is a layer with its six commitments: forward X (Rows), W (Columns), Y (RowChunks);
-// backward DY (Rows), W (Rows), DX (RowChunks).
+// Committed is a layer with its six commitments: forward X (Rows), W (Columns), Y (Rows);
+// backward DY (Rows), W (Rows), DX (Rows).
 type Committed struct {
 	Layer                      *Layer
 	X, WCols, Y, DY, WRows, DX *commit.Commitment
@@ -145,10 +158,10 @@ func Commit(secret []byte, modelID uint64, stage uint32, l *Layer) (*Committed, 
 	}{
 		{"X", &c.X, commit.Rows, l.Rows, l.D, l.X},
 		{"Wcols", &c.WCols, commit.Columns, l.D, l.D, l.W},
-		{"Y", &c.Y, commit.RowChunks, l.Rows, l.D, l.Y},
+		{"Y", &c.Y, commit.Rows, l.Rows, l.D, l.Y},
 		{"dY", &c.DY, commit.Rows, l.Rows, l.D, l.DY},
 		{"Wrows", &c.WRows, commit.Rows, l.D, l.D, l.W},
-		{"dX", &c.DX, commit.RowChunks, l.Rows, l.D, l.DX},
+		{"dX", &c.DX, commit.Rows, l.Rows, l.D, l.DX},
 	} {
 		seed := commit.DeriveSeed(secret, fmt.Sprintf("model/%d/stage/%d/step/%d/%s", modelID, stage, l.Step, t.name))
 		var err error

@@ -332,7 +332,7 @@ func openings(s tile.Shape, rng *rand.Rand) (*tile.Openings, error) {
 	if err != nil {
 		return nil, err
 	}
-	outC, err := sc.CommitQuantized(commit.RowChunks, s.Rows, s.Outer, out, commit.DeriveSeed(secret, "out"))
+	outC, err := sc.CommitQuantized(commit.Rows, s.Rows, s.Outer, out, commit.DeriveSeed(secret, "out"))
 	if err != nil {
 		return nil, err
 	}

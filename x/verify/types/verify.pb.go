@@ -315,12 +315,12 @@ func (m *VerifyingKey) GetKey() []byte {
 type StepCommitment struct {
 	Step uint64 `protobuf:"varint,1,opt,name=step,proto3" json:"step,omitempty"`
 	// x_root commits the layer's input X (Rows), w_cols_root its weights W (Columns), y_root its
-	// output Y (RowChunks): the forward tile.
+	// output Y (Rows): the forward tile.
 	XRoot     []byte `protobuf:"bytes,2,opt,name=x_root,json=xRoot,proto3" json:"x_root,omitempty"`
 	WColsRoot []byte `protobuf:"bytes,3,opt,name=w_cols_root,json=wColsRoot,proto3" json:"w_cols_root,omitempty"`
 	YRoot     []byte `protobuf:"bytes,4,opt,name=y_root,json=yRoot,proto3" json:"y_root,omitempty"`
 	// dy_root commits the gradient of the output dY (Rows), w_rows_root W again (Rows), dx_root
-	// the gradient of the input dX (RowChunks): the backward tile. The tie tile checks that
+	// the gradient of the input dX (Rows): the backward tile. The tie tile checks that
 	// w_rows_root and w_cols_root commit the same W.
 	DyRoot    []byte `protobuf:"bytes,5,opt,name=dy_root,json=dyRoot,proto3" json:"dy_root,omitempty"`
 	WRowsRoot []byte `protobuf:"bytes,6,opt,name=w_rows_root,json=wRowsRoot,proto3" json:"w_rows_root,omitempty"`
