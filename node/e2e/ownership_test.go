@@ -25,18 +25,8 @@ func TestModelsAndSharesOverCLI(t *testing.T) {
 		"validator": funds, "designer": funds, "customer": funds, "friend": funds,
 		"p1": funds + ",3000000share/1", "p2": funds + ",1000000share/1", "p3": funds,
 	}, genesisModelForShares)
-	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
-	for _, p := range []string{"p1", "p2", "p3"} {
-		code, log := n.tx("tx", "compute", "register-worker", computetestutil.NewPeerID(t, nil), "100000000ulearn", "--hardware", hardware, "--from", p)
-		require.Zero(t, code, log)
-	}
-
-	code, log := n.tx("tx", "models", "create-model", "tiny-llama",
-		"--arch", `{"vocab":256,"d_model":64,"n_layers":6,"n_heads":4,"seq_len":128,"compression_rank":8}`,
-		"--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`,
-		"--seed", "42", "--dataset-commitment", strings.Repeat("ab", 32), "--designer-bps", "1000",
-		"--min-stake", "100000000ulearn", "--max-replicas-per-stage", "2", "--target-work-units", "1000",
-		"--from", "designer")
+	n.registerWorkers("p1", "p2", "p3")
+	code, log := n.tx(createModelArgs("tiny-llama", `{"vocab":256,"d_model":64,"n_layers":6,"n_heads":4,"seq_len":128,"compression_rank":8}`, "42", "1000")...)
 	require.Zero(t, code, log)
 	for stage, p := range []string{"p1", "p2", "p3"} {
 		code, log = n.tx("tx", "models", "join-stage", "2", []string{"0", "1", "2"}[stage], "--from", p)
@@ -110,4 +100,25 @@ func genesisModelForShares(n *node, gen map[string]any) {
 		"max_replicas_per_stage": 2, "target_work_units": "10", "status": "MODEL_STATUS_RECRUITING",
 	}}
 	models["next_model_id"] = "2"
+}
+
+// registerWorkers registers each key as a CPU worker staking 100 LEARN.
+func (n *node) registerWorkers(keys ...string) {
+	n.t.Helper()
+	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
+	for _, k := range keys {
+		code, log := n.tx("tx", "compute", "register-worker", computetestutil.NewPeerID(n.t, nil), "100000000ulearn", "--hardware", hardware, "--from", k)
+		require.Zero(n.t, code, log)
+	}
+}
+
+// createModelArgs is the designer's create-model tx of a 3-stage model of two layers a stage.
+func createModelArgs(name, arch, seed, targetWork string) []string {
+	return []string{
+		"tx", "models", "create-model", name, "--arch", arch,
+		"--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`,
+		"--seed", seed, "--dataset-commitment", strings.Repeat("ab", 32), "--designer-bps", "1000",
+		"--min-stake", "100000000ulearn", "--max-replicas-per-stage", "2", "--target-work-units", targetWork,
+		"--from", "designer",
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +18,6 @@ import (
 	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/trainer/attest"
 	"github.com/protolearn/protolearn/trainer/chain"
-	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -60,17 +58,8 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 		}
 		params["verifying_keys"] = vks
 	})
-	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
-	for _, p := range []string{"op", "p0", "p2"} {
-		code, log := n.tx("tx", "compute", "register-worker", computetestutil.NewPeerID(t, nil), "100000000ulearn", "--hardware", hardware, "--from", p)
-		require.Zero(t, code, log)
-	}
-	code, log := n.tx("tx", "models", "create-model", "client-e2e",
-		"--arch", `{"vocab":256,"d_model":16,"n_layers":6,"n_heads":2,"seq_len":4,"compression_rank":4}`,
-		"--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`,
-		"--seed", "1", "--dataset-commitment", strings.Repeat("ab", 32), "--designer-bps", "1000",
-		"--min-stake", "100000000ulearn", "--max-replicas-per-stage", "2", "--target-work-units", "1000000",
-		"--from", "designer")
+	n.registerWorkers("op", "p0", "p2")
+	code, log := n.tx(createModelArgs("client-e2e", `{"vocab":256,"d_model":16,"n_layers":6,"n_heads":2,"seq_len":4,"compression_rank":4}`, "1", "1000000")...)
 	require.Zero(t, code, log)
 	for stage, p := range map[string]string{"0": "p0", "2": "p2"} {
 		code, log = n.tx("tx", "models", "join-stage", "1", stage, "--from", p)

@@ -33,8 +33,10 @@ func BenchmarkAttestOverhead(b *testing.B) {
 	}
 }
 
-func benchAttestOverhead(b *testing.B, d int) {
-	const rows = 4
+// benchStage is the middle stage (index 1) of the "small" model at width d on the Go backend,
+// with a microbatch of rows sequences: its input, token ids and output gradient, random.
+func benchStage(b *testing.B, d, rows int, seed uint64) (st *engine.Stage, in, tok, dOut *tensors.Tensor) {
+	b.Helper()
 	s, err := spec.Preset("small")
 	if err != nil {
 		b.Fatal(err)
@@ -44,11 +46,10 @@ func benchAttestOverhead(b *testing.B, d int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := engine.New(be, s, 1, engine.Options{})
-	if err != nil {
+	if st, err = engine.New(be, s, 1, engine.Options{}); err != nil {
 		b.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := rand.New(rand.NewPCG(seed, seed+1))
 	randT := func(dims ...int) *tensors.Tensor {
 		n := 1
 		for _, d := range dims {
@@ -60,15 +61,17 @@ func benchAttestOverhead(b *testing.B, d int) {
 		}
 		return tensors.FromFlatDataAndDimensions(v, dims...)
 	}
-	ids := func() *tensors.Tensor {
-		v := make([]int32, rows*s.SeqLen)
-		for i := range v {
-			v[i] = int32(rng.IntN(s.Vocab))
-		}
-		return tensors.FromFlatDataAndDimensions(v, rows, s.SeqLen)
+	ids := make([]int32, rows*s.SeqLen)
+	for i := range ids {
+		ids[i] = int32(rng.IntN(s.Vocab))
 	}
 	w := s.BoundaryWidth()
-	in, tok, dOut := randT(rows, s.SeqLen, w), ids(), randT(rows, s.SeqLen, w)
+	return st, randT(rows, s.SeqLen, w), tensors.FromFlatDataAndDimensions(ids, rows, s.SeqLen), randT(rows, s.SeqLen, w)
+}
+
+func benchAttestOverhead(b *testing.B, d int) {
+	st, in, tok, dOut := benchStage(b, d, 4, 1)
+	rng := rand.New(rand.NewPCG(1, 2))
 	timeIt := func(f func() error) time.Duration {
 		var ds []time.Duration
 		for range 7 {
@@ -85,8 +88,8 @@ func benchAttestOverhead(b *testing.B, d int) {
 	if _, err := st.Forward(in, tok); err != nil {
 		b.Fatal(err)
 	}
-	var tap *engine.Tap
-	if _, tap, err = st.BackwardTap(in, tok, dOut); err != nil {
+	_, tap, err := st.BackwardTap(in, tok, dOut)
+	if err != nil {
 		b.Fatal(err)
 	}
 	fwd := timeIt(func() error { _, err := st.Forward(in, tok); return err })
@@ -133,37 +136,8 @@ func benchAttestOverhead(b *testing.B, d int) {
 // machine whose cores training already keeps busy this is the commit's CPU share; where cores
 // are free, less.
 func BenchmarkAttestedTraining(b *testing.B) {
-	const rows, microbatches, steps, runs = 4, 4, 8, 3
-	s, err := spec.Preset("small")
-	if err != nil {
-		b.Fatal(err)
-	}
-	be, err := backend.New("go")
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := engine.New(be, s, 1, engine.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	randT := func(dims ...int) *tensors.Tensor {
-		n := 1
-		for _, d := range dims {
-			n *= d
-		}
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64())
-		}
-		return tensors.FromFlatDataAndDimensions(v, dims...)
-	}
-	ids := make([]int32, rows*s.SeqLen)
-	for i := range ids {
-		ids[i] = int32(rng.IntN(s.Vocab))
-	}
-	w := s.BoundaryWidth()
-	in, tok, dOut := randT(rows, s.SeqLen, w), tensors.FromFlatDataAndDimensions(ids, rows, s.SeqLen), randT(rows, s.SeqLen, w)
+	const microbatches, steps, runs = 4, 8, 3
+	st, in, tok, dOut := benchStage(b, 128, 4, 3)
 	if _, _, err := st.BackwardTap(in, tok, dOut); err != nil { // compile the graphs
 		b.Fatal(err)
 	}
