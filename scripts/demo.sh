@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make demo: the whole loop on one machine, on CPU, in a few minutes. It starts a single-validator
-# chain, creates a 3-stage model, registers and seats three honest compute providers and one
+# make demo: the whole loop on one machine, on CPU, in a few minutes. It runs a local
+# three-contributor trusted-setup ceremony for each tile shape of the model (once: cached in
+# build/ceremony until the circuits change), starts a single-validator chain whose genesis carries
+# the ceremony's verifying keys, creates a 3-stage model, registers and seats three honest compute providers and one
 # cheater (a second replica of stage 1 that fakes its designated layer: `trainer run --cheat`),
 # authorizes each trainer's hot key, and runs the four trainers over libp2p. As it goes it prints
 # the training loss, attestations, spot checks and a third-party challenge with their outcomes;
@@ -24,7 +26,7 @@ STEPS=${DEMO_STEPS:-120}
 PORT=${DEMO_PORT:-27600}
 CHAIN_ID=protolearn-local-1
 RPC=$PORT GRPC=$((PORT + 3)) API=$((PORT + 4)) P2P=$((PORT + 2)) # proxy_app takes PORT+1
-KEYS_DIR=$repo/build/keys
+KEYS_DIR=$repo/build/ceremony # one directory per tile shape: transcript, proving.key, verifying.key
 TRAINER=$repo/build/trainer
 # The demo model: d_model 32, three stages of one block, 32-token context, rank-8 boundaries.
 # Trainers send 2 sequences per microbatch, so the designated layer's tile has 64 rows.
@@ -61,9 +63,29 @@ done
 protolearnd_binary
 [ -x "$TRAINER" ] || die "$TRAINER missing after make build"
 
-say "Tile keys ($SHAPES) in $KEYS_DIR: single-party dev setup, for this localnet only"
-go run ./circuits/cmd/tilekeys -dir "$KEYS_DIR" -shapes "$SHAPES" >"$DIR/tilekeys.log" 2>&1 ||
-  die "making tile keys failed: see $DIR/tilekeys.log"
+say "Tile keys: a three-contributor Groth16 ceremony per shape (scripts/ceremony.sh), kept in $KEYS_DIR"
+# Redone only when the circuits' code (or gnark) changed since: keys of another circuit never verify.
+circuit=$( (find circuits/tile circuits/commit -maxdepth 1 -name '*.go' ! -name '*_test.go' | sort | xargs cat; grep 'consensys/gnark' go.sum) | sha256sum | cut -c1-16)
+ceremonies=()
+for s in ${SHAPES//,/ }; do
+  d=$KEYS_DIR/$s
+  if [ "$(cat "$d/.circuit" 2>/dev/null)" = "$circuit" ] && [ -s "$d/proving.key" ] && [ -s "$d/verifying.key" ]; then
+    echo "  $s: from an earlier run (transcript in $d)"
+    continue
+  fi
+  echo "  $s: running three contributions per phase (the first run takes a few minutes; log $DIR/ceremony-$s.log)"
+  rm -rf "$d"
+  mkdir -p "$KEYS_DIR"
+  (bash scripts/ceremony.sh "$s" "$d" >"$DIR/ceremony-$s.log" 2>&1 && echo "$circuit" >"$d/.circuit") &
+  ceremonies+=("$!")
+  pids+=("$!")
+done
+for p in "${ceremonies[@]}"; do
+  wait "$p" || die "a ceremony failed: see $DIR/ceremony-*.log"
+done
+for s in ${SHAPES//,/ }; do
+  printf '  %s: verifying key sha256 %s\n' "$s" "$(sha256sum "$KEYS_DIR/$s/verifying.key" | cut -c1-16)"
+done
 
 say "Chain $CHAIN_ID in $HOME_DIR"
 pld() { "$BIN" "$@" --home "$HOME_DIR"; }
