@@ -38,7 +38,8 @@ BOND=10000000ulearn   # the challenge bond
 
 mkdir -p "$DIR"
 HOME_DIR=$DIR/chain
-pids=()
+pids=()     # every process started, stopped on exit
+trainers=() # the trainers, stopped once training is verified
 cleanup() {
   local p
   for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
@@ -175,6 +176,7 @@ start_trainer() {
     >"$DIR/$w/trainer.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
+  trainers+=("$pid")
   # Narrate: the lines that tell the story, prefixed with the worker (tail ends with the trainer).
   local story='msg="?(attestation|challenge|challenged|cannot prove|validation|CHEATING|training done|attester stopped|joined a stage)'
   [ "$w" = p2 ] && story="$story|msg=progress" # the last stage's progress line carries the loss
@@ -236,7 +238,7 @@ done
 say "Every attestation is final; stopping the trainers"
 cleanup_trainers() {
   local p
-  for p in "${pids[@]:1}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${trainers[@]}"; do kill -INT "$p" 2>/dev/null || true; done
   sleep 3
 }
 cleanup_trainers
