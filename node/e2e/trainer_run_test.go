@@ -1,0 +1,229 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+
+	"github.com/protolearn/protolearn/circuits/tile"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+var (
+	trainerOnce sync.Once
+	trainerBin  string
+	trainerErr  error
+)
+
+// trainerBinary builds the trainer once per test process.
+func trainerBinary(t *testing.T) string {
+	t.Helper()
+	trainerOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "trainer-e2e-")
+		if err != nil {
+			trainerErr = err
+			return
+		}
+		trainerBin = filepath.Join(dir, "trainer")
+		out, err := exec.Command("go", "build", "-o", trainerBin, "github.com/protolearn/protolearn/trainer/cmd/trainer").CombinedOutput()
+		if err != nil {
+			trainerErr = fmt.Errorf("building the trainer: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, trainerErr)
+	return trainerBin
+}
+
+// TestTrainersOnChain runs three `trainer run --chain` processes, one per stage, against a real
+// protolearnd, as operators run them: each operator registers and authorizes its trainer's hot
+// key from the CLI; the stage-2 trainer takes its seat itself (--join-stage). Every attestation
+// is spot-checked (challenge_rate 1): the trainers must answer with proofs from their stored
+// layers, every attestation must finalize into exactly its work in shares, and every stage must
+// have committed the root of its weights.
+func TestTrainersOnChain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain and three trainers")
+	}
+	const (
+		d, rows, seqLen, tw = 32, 2, 32, 4 // tiles of rows·seqLen = 64 rows
+		period, steps       = 4, 12
+	)
+	bin := trainerBinary(t)
+	dir := t.TempDir()
+	keysDir := filepath.Join(dir, "keys")
+	shapes, err := verifytypes.TileShapes(d, rows*seqLen, tw)
+	require.NoError(t, err)
+	var vks []any
+	for _, s := range shapes {
+		k, err := tile.TestSetup(s)
+		require.NoError(t, err)
+		pk, err := k.MarshalProvingKey()
+		require.NoError(t, err)
+		vk, err := k.MarshalVerifyingKey()
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Join(keysDir, s.String()), 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(keysDir, s.String(), "proving.key"), pk, 0o600))
+		require.NoError(t, os.WriteFile(filepath.Join(keysDir, s.String(), "verifying.key"), vk, 0o600))
+		vks = append(vks, map[string]any{"shape": s.String(), "key": base64.StdEncoding.EncodeToString(vk)})
+	}
+
+	const funds = "1000000000000ulearn"
+	workers := []string{"p0", "p1", "p2"}
+	n := startNodeWith(t, map[string]string{"validator": funds, "designer": funds, "p0": funds, "p1": funds, "p2": funds},
+		func(n *node, gen map[string]any) {
+			params := gen["app_state"].(map[string]any)["verify"].(map[string]any)["params"].(map[string]any)
+			params["attestation_period"] = strconv.Itoa(period)
+			params["challenge_rate"] = "1.000000000000000000"
+			params["challenge_window"] = "10"
+			params["response_window"] = "15"
+			params["verifying_keys"] = vks
+		})
+	// Three stages of two layers: a step is 2 work units a stage.
+	code, log := n.tx(createModelArgs("run-e2e", fmt.Sprintf(`{"vocab":256,"d_model":%d,"n_layers":6,"n_heads":2,"seq_len":%d,"compression_rank":8}`, d, seqLen), "7", "1000000")...)
+	require.Zero(t, code, log)
+
+	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
+	listen := map[string]string{}
+	for stage, w := range workers {
+		wd := filepath.Join(dir, w)
+		require.NoError(t, os.MkdirAll(wd, 0o700))
+		peer := strings.TrimSpace(run(t, bin, "peer-id", "--key", filepath.Join(wd, "peer.key")))
+		hot := strings.TrimSpace(run(t, bin, "hot-key", "--hot-key", filepath.Join(wd, "hot.key")))
+		listen[w] = "/ip4/127.0.0.1/tcp/" + freePort(t)
+		code, log := n.tx("tx", "compute", "register-worker", peer, "200000000ulearn", "--multiaddrs", listen[w], "--hardware", hardware, "--from", w)
+		require.Zero(t, code, log)
+		code, log = n.tx("tx", "verify", "authorize-trainer", hot, "--spend-limit", "10000000ulearn", "--from", w)
+		require.Zero(t, code, log)
+		if w != "p2" {
+			code, log = n.tx("tx", "models", "join-stage", "1", strconv.Itoa(stage), "--from", w)
+			require.Zero(t, code, log)
+		}
+	}
+
+	start := func(w string, extra ...string) *exec.Cmd {
+		wd := filepath.Join(dir, w)
+		args := append([]string{
+			"run", "--model", "1", "--chain", n.grpc, "--chain-rpc", "tcp://" + n.rpc, "--chain-id", chainID,
+			"--operator", n.addr(w), "--hot-key", filepath.Join(wd, "hot.key"), "--key", filepath.Join(wd, "peer.key"),
+			"--listen", listen[w], "--rows", strconv.Itoa(rows), "--microbatches", "2", "--max-bytes", "2MiB",
+			"--keys", keysDir, "--out", wd, "--dht=false", "--quiet", "--chain-poll", "500ms",
+		}, extra...)
+		cmd := exec.Command(bin, args...)
+		var log bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &log, &log
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			if t.Failed() {
+				t.Logf("%s's trainer log:\n%s", w, log.String())
+			}
+		})
+		return cmd
+	}
+	p2 := start("p2", "--stage", "2", "--join-stage")
+	conn, err := grpc.NewClient(n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	models := modelstypes.NewQueryClient(conn)
+	ctx := t.Context()
+	eventually(t, 60*time.Second, "p2's trainer takes stage 2", func() bool {
+		res, err := models.Model(ctx, &modelstypes.QueryModelRequest{Id: 1})
+		return err == nil && res.Model.Status == modelstypes.MODEL_STATUS_TRAINING
+	})
+	p1 := start("p1")
+	p0 := start("p0", "--steps", strconv.Itoa(steps))
+
+	// Stage 0 exits once its steps are trained and its attestations are final.
+	done := make(chan error, 1)
+	go func() { done <- p0.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "stage 0's trainer")
+	case <-time.After(5 * time.Minute):
+		t.Fatal("stage 0's trainer did not finish in 5 minutes")
+	}
+	verify := verifytypes.NewQueryClient(conn)
+	eventually(t, 90*time.Second, "every attestation final", func() bool {
+		res, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{Status: verifytypes.ATTESTATION_STATUS_PENDING})
+		return err == nil && len(res.Attestations) == 0
+	})
+	for _, c := range []*exec.Cmd{p1, p2} {
+		_ = c.Process.Signal(syscall.SIGINT)
+	}
+
+	bank := banktypes.NewQueryClient(conn)
+	for stage, w := range workers {
+		op := n.addr(w)
+		res, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{ModelId: 1, Worker: op})
+		require.NoError(t, err)
+		var units uint64
+		var last uint64
+		for _, a := range res.Attestations {
+			require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, a.Status, "%s attestation %d", w, a.Id)
+			require.Equal(t, uint32(stage), a.Stage)
+			units += a.WorkUnits
+			last = max(last, a.StepTo)
+		}
+		require.Equal(t, uint64(steps), last, "%s attested every step", w)
+		require.Equal(t, uint64(2*steps), units, "%s: two layers a stage, a unit a layer a step", w)
+		bal, err := bank.Balance(ctx, &banktypes.QueryBalanceRequest{Address: op, Denom: "share/1"})
+		require.NoError(t, err)
+		require.Equal(t, sdk.NewInt64Coin("share/1", int64(units)*1_000_000).String(), bal.Balance.String(), w)
+
+		chs, err := verify.Challenges(ctx, &verifytypes.QueryChallengesRequest{Worker: op})
+		require.NoError(t, err)
+		require.Len(t, chs.Challenges, steps/period, "%s: every attestation spot-checked", w)
+		for _, c := range chs.Challenges {
+			require.Equal(t, verifytypes.CHALLENGE_STATUS_ANSWERED, c.Status, "%s challenge %d (%s)", w, c.Id, c.Kind)
+		}
+	}
+	cps, err := models.Checkpoints(ctx, &modelstypes.QueryCheckpointsRequest{ModelId: 1})
+	require.NoError(t, err)
+	require.Len(t, cps.Stages, 3)
+	for _, s := range cps.Stages {
+		require.Equal(t, uint32(1), s.CommittedReplicas, "stage %d committed its weights root", s.Stage)
+		require.Len(t, s.WeightsRoot, 32)
+	}
+	require.Equal(t, uint64(steps), cps.Stages[0].LatestStep, "stage 0 commits its final weights")
+}
+
+// run runs the binary and returns its stdout, failing the test on an error.
+func run(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(bin, args...).Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		t.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, ee.Stderr)
+	}
+	require.NoError(t, err)
+	return string(out)
+}
+
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
