@@ -98,9 +98,8 @@ for a in "${accounts[@]}"; do
 done
 addr() { pld keys show "$1" -a --keyring-backend test; }
 
-vks=$(for s in ${SHAPES//,/ }; do
-  jq -n --arg shape "$s" --arg key "$(base64 -w0 "$KEYS_DIR/$s/verifying.key")" '{shape: $shape, key: $key}'
-done | jq -s .)
+# shellcheck disable=SC2086 # the shapes are words
+vks=$(verifying_keys_json "$KEYS_DIR" ${SHAPES//,/ })
 # Short windows for a demo: ~1 s blocks, a 12-block challenge window, 10 blocks to answer,
 # attestations of 8 steps, half of them spot-checked.
 # shellcheck disable=SC2016 # $vks is a jq variable
@@ -178,7 +177,7 @@ start_trainer() {
   pids+=("$pid")
   trainers+=("$pid")
   # Narrate: the lines that tell the story, prefixed with the worker (tail ends with the trainer).
-  local story='msg="?(attestation|challenge|challenged|cannot prove|validation|CHEATING|training done|attester stopped|joined a stage)'
+  local story='msg="?(attestation|challenge|challenged|cannot prove|validation|CHEATING|training done|interrupted|attester stopped|joined a stage)'
   [ "$w" = p2 ] && story="$story|msg=progress" # the last stage's progress line carries the loss
   # (a progress line is shown only when the step moved).
   tail --pid="$pid" -n +1 -F "$DIR/$w/trainer.log" 2>/dev/null | grep --line-buffered -E "$story" | narrate "$w" &
@@ -236,10 +235,18 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 say "Every attestation is final; stopping the trainers"
+# An interrupted trainer attests what it committed and answers challenges until its attestations
+# are final (a second interrupt would leave at once, and an unanswered challenge is slashed).
 cleanup_trainers() {
-  local p
+  local p alive
   for p in "${trainers[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  sleep 3
+  for _ in $(seq 1 240); do
+    alive=0
+    for p in "${trainers[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return 0
+    sleep 0.5
+  done
+  echo "  some trainers still wait for verdicts after 2 minutes; stopping them"
 }
 cleanup_trainers
 

@@ -97,6 +97,22 @@ genesis_edit() {
   mv "$tmp" "$g"
 }
 
+# verifying_keys_json DIR [SHAPE...] prints x/verify's verifying_keys for genesis, a JSON list of
+# {shape, key}: the ceremony outputs DIR/<shape>/verifying.key of the given shapes, or of every
+# shape in DIR when none is given.
+verifying_keys_json() {
+  local dir=$1 s
+  shift
+  if [ $# = 0 ]; then
+    for s in "$dir"/*/verifying.key; do
+      [ -e "$s" ] && set -- "$@" "$(basename "$(dirname "$s")")"
+    done
+  fi
+  for s in "$@"; do
+    jq -n --arg shape "$s" --arg key "$(base64 -w0 "$dir/$s/verifying.key")" '{shape: $shape, key: $key}'
+  done | jq -s .
+}
+
 # GENESIS_DENOMS is a jq filter that makes ulearn the bond, mint, deposit and fee denom wherever the
 # module is present (init --default-denom does most of it; this also covers modules it misses).
 # shellcheck disable=SC2034

@@ -15,6 +15,7 @@
 #   LOCALNET_GRPC_PORT        gRPC (9090)                 LOCALNET_API_PORT   REST API (1317)
 #   LOCALNET_PROMETHEUS_PORT  CometBFT metrics (26660; empty disables)
 #   LOCALNET_LOG_LEVEL        node log level (info)
+#   LOCALNET_CEREMONY_DIR     tile keys from ceremonies, <shape>/verifying.key (build/ceremony), put in genesis
 #   PROTOLEARND               use this binary instead of building build/protolearnd
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,7 @@ GRPC_PORT=${LOCALNET_GRPC_PORT:-9090}
 API_PORT=${LOCALNET_API_PORT:-1317}
 PROM_PORT=${LOCALNET_PROMETHEUS_PORT-26660}
 LOG_LEVEL=${LOCALNET_LOG_LEVEL:-info}
+CEREMONY_DIR=${LOCALNET_CEREMONY_DIR:-$repo/build/ceremony}
 
 # Genesis balances and the validator's self-bond, in ulearn (10^6 ulearn = 1 LEARN).
 VALIDATOR_BALANCE=1000000000000 # 1,000,000 LEARN
@@ -98,11 +100,17 @@ if [ ! -d "$HOME_DIR" ]; then
     die "genesis has no app_state.compute.params: is x/compute wired into app/?"
   # Local durations: 60 s governance votes, 120 s compute unbonding, 60 s jail; min_worker_stake keeps
   # its default amount, in ulearn.
+  # The tile verifying keys of the ceremonies run here (make demo, or scripts/ceremony.sh SHAPE
+  # build/ceremony/SHAPE); later ones are added by governance (x/verify MsgUpdateParams).
+  vks=$(verifying_keys_json "$CEREMONY_DIR")
+  log "verifying keys in genesis: $(jq -r 'map(.shape) | if length == 0 then "none (no ceremony in '"$CEREMONY_DIR"')" else join(", ") end' <<<"$vks")"
+  # shellcheck disable=SC2016 # $vks is a jq variable
   genesis_edit "$HOME_DIR" "$GENESIS_DENOMS"'
+    | .app_state.verify.params.verifying_keys = $vks
     | .app_state.gov.params.voting_period = "60s"
     | if .app_state.gov.params.expedited_voting_period then .app_state.gov.params.expedited_voting_period = "30s" else . end
     | .app_state.compute.params.unbonding_time = "120s"
-    | .app_state.compute.params.jail_duration = "60s"'
+    | .app_state.compute.params.jail_duration = "60s"' --argjson vks "$vks"
 
   "$BIN" genesis add-genesis-account validator "${VALIDATOR_BALANCE}ulearn" --keyring-backend test --home "$HOME_DIR" >/dev/null
   "$BIN" genesis add-genesis-account alice "${ALICE_BALANCE}ulearn" --keyring-backend test --home "$HOME_DIR" >/dev/null

@@ -132,7 +132,9 @@ func TestTrainersOnChain(t *testing.T) {
 		require.NoError(t, cmd.Start())
 		t.Cleanup(func() {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			_ = cmd.Wait()
+			if cmd.ProcessState == nil {
+				_ = cmd.Wait()
+			}
 			if t.Failed() {
 				t.Logf("%s's trainer log:\n%s", w, log.String())
 			}
@@ -166,8 +168,18 @@ func TestTrainersOnChain(t *testing.T) {
 		res, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{Status: verifytypes.ATTESTATION_STATUS_PENDING})
 		return err == nil && len(res.Attestations) == 0
 	})
+	// Interrupted, the other trainers attest what they committed, see it final and leave.
 	for _, c := range []*exec.Cmd{p1, p2} {
 		_ = c.Process.Signal(syscall.SIGINT)
+	}
+	for _, c := range []*exec.Cmd{p1, p2} {
+		exited := make(chan struct{})
+		go func() { _ = c.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(2 * time.Minute):
+			t.Fatal("an interrupted trainer did not leave once its attestations were final")
+		}
 	}
 
 	bank := banktypes.NewQueryClient(conn)

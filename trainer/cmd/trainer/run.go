@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"sync"
 	"time"
 
@@ -443,9 +445,11 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 	stopProgress := startProgress(ctx, w, log, f.logEvery, f.rows*r.spec.SeqLen)
 	stopAttester := func() {}
 	if att != nil {
-		// The attester outlives training by the chain's windows only if the process does; it
-		// stops with the worker, attesting what it committed.
-		actx, cancel := context.WithCancel(ctx)
+		// The attester outlives training: when training ends, finished (stage 0) or interrupted,
+		// it attests what it committed and stays to answer challenges until every attestation is
+		// final, since an unanswered challenge is slashed like a cheat. A second interrupt leaves
+		// at once (a restarted trainer still answers from the stored layers, if in time).
+		actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -454,15 +458,22 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags) error {
 			}
 		}()
 		stopAttester = func() {
+			again := make(chan os.Signal, 1)
+			signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(again)
 			if ctx.Err() == nil {
-				// Training finished (stage 0): stay to answer challenges until every
-				// attestation is final; an interrupt still stops at once.
-				log.Info("training done; waiting for the attestations' verdicts")
-				att.Finish()
+				log.Info("training done; waiting for the attestations' verdicts (interrupt to leave now)")
 			} else {
-				cancel()
+				log.Info("interrupted; answering challenges until the attestations are final (interrupt again to leave now: an unanswered challenge is slashed)")
 			}
-			<-done
+			att.Finish()
+			select {
+			case <-done:
+			case <-again:
+				log.Warn("leaving before every attestation is final")
+				cancel()
+				<-done
+			}
 			cancel()
 			s := att.Stats()
 			log.Info("attester stopped", "steps", s.Steps, "dropped", s.Dropped, "attestations", s.Attestations, "finalized", s.Finalized,
