@@ -249,6 +249,7 @@ cleanup_trainers() {
   echo "  some trainers still wait for verdicts after 2 minutes; stopping them"
 }
 cleanup_trainers
+sleep 1 # the narration's last lines
 
 say "Verdicts"
 q verify challenges | jq -r '.challenges[]? | "  challenge \(.id): \(.kind | sub("CHALLENGE_KIND_"; "")) tile of attestation \(.attestation_id), step \(.step) -> \(.status | sub("CHALLENGE_STATUS_"; ""))\(if (.challenger // "") != "" then " (third party)" else " (spot check)" end)\(if (.slashed.amount // "0") != "0" then ", slashed \(.slashed.amount)\(.slashed.denom)" else "" end)"'

@@ -75,7 +75,7 @@ func (c *checkpointCommitter) commit(ctx context.Context, w *swarm.Worker, stopp
 }
 
 // start commits every `every` steps until stop; stop(true) commits the final weights too (the
-// worker finished cleanly and ctx was not cancelled).
+// worker finished or drained cleanly).
 func (c *checkpointCommitter) start(ctx context.Context, w *swarm.Worker) (stop func(final bool)) {
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -102,10 +102,11 @@ func (c *checkpointCommitter) start(ctx context.Context, w *swarm.Worker) (stop 
 	return func(final bool) {
 		cancel()
 		<-done
-		if !final || ctx.Err() != nil {
+		if !final {
 			return
 		}
-		cctx, ccancel := context.WithTimeout(ctx, 2*time.Minute)
+		// Also after an interrupt: the worker drained, its weights are its last step's.
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer ccancel()
 		if err := c.commit(cctx, w, true); err != nil {
 			c.log.Warn("final checkpoint commit failed", "err", err)
