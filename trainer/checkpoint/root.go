@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"io"
 
 	"github.com/protolearn/protolearn/trainer/engine"
 )
@@ -70,7 +71,7 @@ func nodeHash(l, r [32]byte) [32]byte {
 	return sha256.Sum256(b[:])
 }
 
-func writeString(h interface{ Write([]byte) (int, error) }, s string) {
+func writeString(h io.Writer, s string) {
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(s)))
 	h.Write(n[:])

@@ -83,17 +83,18 @@ func (c *checkpointCommitter) start(ctx context.Context, w *swarm.Worker) (stop 
 		defer close(done)
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
-		next := c.every * c.microbatches
+		next := c.every * c.microbatches // updates
 		for {
 			select {
 			case <-lctx.Done():
 				return
 			case <-t.C:
 			}
-			if w.Status().Updates < next {
+			u, span := w.Status().Updates, c.every*c.microbatches
+			if u < next {
 				continue
 			}
-			next = (w.Status().Updates/(c.every*c.microbatches) + 1) * c.every * c.microbatches
+			next = (u/span + 1) * span // the next multiple: commits missed while one was in flight are not made up
 			if err := c.commit(lctx, w, false); err != nil && lctx.Err() == nil {
 				c.log.Warn("checkpoint commit failed; the next one will carry the newer weights", "err", err)
 			}
