@@ -203,7 +203,7 @@ func runTrainers(t *testing.T, vc *verifyChain, ws []*trainer, cheat map[*traine
 		store, err := attest.OpenStore(t.TempDir())
 		require.NoError(t, err)
 		att, err := attest.NewAttester(attest.Config{
-			Chain: c, Worker: w.addr.String(), ModelID: 1, Stage: w.stage, Layers: vLayers, Period: 4, FirstStep: 1,
+			Chain: c, ChainID: app.DefaultChainID, Worker: w.addr.String(), ModelID: 1, Stage: w.stage, Layers: vLayers, Period: 4, FirstStep: 1,
 			TileWidth: vT, Secret: w.secret, Store: store, Prover: prover, Cheat: cheat[w],
 			Rand: rand.New(rand.NewPCG(1, uint64(w.stage))), Poll: 5 * time.Millisecond,
 			Log: slog.New(slog.NewTextHandler(tWriter{t}, nil)).With("stage", w.stage, "cheat", cheat[w]),

@@ -6,6 +6,7 @@ import (
 
 	sdkmath "cosmossdk.io/math"
 
+	"github.com/protolearn/protolearn/app"
 	"github.com/protolearn/protolearn/circuits/tile"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -47,8 +48,7 @@ func BenchmarkRespondChallenge(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	step, _ := a.Commitment(ch.Step)
-	pub, err := step.Public(ch.Kind, ch.Row, ch.Col)
+	pub, err := verifytypes.ChallengePublic(app.DefaultChainID, a, ch)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -114,6 +114,11 @@ type trainer struct {
 	steps  map[uint64]*attest.Committed
 }
 
+// owner is whose roots w commits: its steps on model 1 of the test chain.
+func (w *trainer) owner() attest.Owner {
+	return attest.Owner{ChainID: app.DefaultChainID, ModelID: 1, Stage: w.stage, Worker: w.addr.String()}
+}
+
 type verifyChain struct {
 	*chain
 	rng    *rand.Rand
@@ -170,7 +175,7 @@ func (vc *verifyChain) layer(t *testing.T, w *trainer, step uint64) *attest.Comm
 	if w.cheat {
 		l.Fake(vc.rng)
 	}
-	cm, err := attest.Commit(w.secret, 1, w.stage, l)
+	cm, err := attest.Commit(w.secret, w.owner(), l)
 	require.NoError(t, err)
 	w.steps[step] = cm
 	return cm
@@ -213,7 +218,7 @@ func (vc *verifyChain) prove(t *testing.T, w *trainer, ch verifytypes.Challenge)
 	t.Helper()
 	cm, ok := w.steps[ch.Step]
 	require.True(t, ok, "step %d not committed by %s", ch.Step, w.addr)
-	o, err := cm.Open(ch.Kind, ch.Row, ch.Col, vT)
+	o, err := cm.Open(ch, vT)
 	require.NoError(t, err)
 	return vc.prover.Prove(o)
 }
@@ -475,7 +480,7 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 	require.NoError(t, err)
 	rogue, err := tile.TestSetup(shape)
 	require.NoError(t, err)
-	o, err := a.steps[aCh[0].Step].Open(aCh[0].Kind, aCh[0].Row, aCh[0].Col, vT)
+	o, err := a.steps[aCh[0].Step].Open(aCh[0], vT)
 	require.NoError(t, err)
 	rogueProof, err := tile.Prove(o, rogue)
 	require.NoError(t, err)

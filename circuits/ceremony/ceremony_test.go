@@ -146,7 +146,8 @@ func openings(t *testing.T, s tile.Shape) *tile.Openings {
 	require.NoError(t, err)
 	out, err := sc.CommitQuantized(commit.Rows, s.Rows, s.Outer, o, commit.DeriveSeed([]byte("k"), "out"))
 	require.NoError(t, err)
-	op, err := tile.Open(s, in, wc, out, s.Rows-1, s.Blocks()-1)
+	b := tile.Binding{Step: commit.HashToField("ceremony test step", nil), Challenge: commit.HashToField("ceremony test challenge", nil)}
+	op, err := tile.Open(s, b, in, wc, out, s.Rows-1, s.Blocks()-1)
 	require.NoError(t, err)
 	return op
 }

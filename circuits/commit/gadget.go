@@ -71,22 +71,33 @@ func (op *Opening) Assignment() OpeningVars {
 // root and index are normally public inputs; index is computed by the circuit
 // from the challenge (for a row block of Y, r·BlocksPerRow(t) + c).
 func (s Scheme) AssertOpening(api frontend.API, root, index frontend.Variable, op OpeningVars) error {
-	if err := s.Validate(); err != nil {
+	node, err := s.openingRoot(api, index, op)
+	if err != nil {
 		return err
+	}
+	api.AssertIsEqual(node, root)
+	return nil
+}
+
+// openingRoot checks op's values and folds its leaves and path into the root
+// they reach at index.
+func (s Scheme) openingRoot(api frontend.API, index frontend.Variable, op OpeningVars) (frontend.Variable, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
 	}
 	n := len(op.Values)
 	if !isPow2(n) || len(op.Salts) != n {
-		return fmt.Errorf("commit: opening with %d leaves and %d salts", n, len(op.Salts))
+		return nil, fmt.Errorf("commit: opening with %d leaves and %d salts", n, len(op.Salts))
 	}
 	h, err := s.Hash.Gadget(api)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rc := rangecheck.New(api)
 	nodes := make([]frontend.Variable, n)
 	for i, vals := range op.Values {
 		if len(vals) != len(op.Values[0]) {
-			return fmt.Errorf("commit: leaf %d has %d values, leaf 0 has %d", i, len(vals), len(op.Values[0]))
+			return nil, fmt.Errorf("commit: leaf %d has %d values, leaf 0 has %d", i, len(vals), len(op.Values[0]))
 		}
 		nodes[i] = h.Leaf(op.Salts[i], s.recompose(api, rc, vals)...)
 	}
@@ -108,8 +119,7 @@ func (s Scheme) AssertOpening(api frontend.API, root, index frontend.Variable, o
 	} else {
 		api.AssertIsEqual(index, 0)
 	}
-	api.AssertIsEqual(node, root)
-	return nil
+	return node, nil
 }
 
 // recompose range-checks each value and packs them as the native side does:

@@ -11,12 +11,12 @@ import (
 	"github.com/protolearn/protolearn/circuits/commit"
 )
 
-// Circuit is a tile of shape Shape. Public inputs, in this order: the roots
-// of the input A, the weights W and the output, then the challenged row and
-// column block. Everything opened is private: the weights never leave the
-// prover.
+// Circuit is a tile of shape Shape. Public inputs, in this order: the bound
+// roots of the input A, the weights W and the output, the challenged row and
+// column block, and the binding of the step and challenge ([Binding]).
+// Everything opened is private: the weights never leave the prover.
 //
-// A [Tie] tile uses the same five public inputs: InRoot is the root of W
+// A [Tie] tile uses the same six public inputs: InRoot is the root of W
 // committed as Rows, WRoot the root of W committed as Columns, OutRoot is 0
 // (asserted, so the public witness is canonical), Row the row k of W and Col
 // the column block c. In is then row k of W-Rows (N values), W the columns
@@ -29,6 +29,15 @@ type Circuit struct {
 	OutRoot frontend.Variable `gnark:",public"`
 	Row     frontend.Variable `gnark:",public"`
 	Col     frontend.Variable `gnark:",public"`
+	// Binding is f(StepTag, ChallengeTag) ([Binding]): the only public input
+	// that names the step and the challenge. It enters a constraint (the
+	// hash equality), so its verifying-key term is not zero and a proof
+	// verifies for this value only.
+	Binding frontend.Variable `gnark:",public"`
+
+	// StepTag and ChallengeTag are the two halves of the binding, private:
+	// every root is recomputed as f(f(StepTag, tensor), Merkle root).
+	StepTag, ChallengeTag frontend.Variable
 
 	// In is row Row of A (one leaf of Inner values).
 	In commit.OpeningVars
@@ -79,13 +88,18 @@ func (c *Circuit) Define(api frontend.API) error {
 		return c.defineTie(api)
 	}
 	sc := Scheme()
-	if err := sc.AssertOpening(api, c.InRoot, c.Row, c.In); err != nil {
+	tag, err := c.bind(api)
+	if err != nil {
+		return err
+	}
+	tIn, tW, tOut := s.Tensors()
+	if err := sc.AssertBoundOpening(api, c.InRoot, tag(tIn), c.Row, c.In); err != nil {
 		return fmt.Errorf("tile: input opening: %w", err)
 	}
-	if err := sc.AssertOpening(api, c.WRoot, c.Col, c.W); err != nil {
+	if err := sc.AssertBoundOpening(api, c.WRoot, tag(tW), c.Col, c.W); err != nil {
 		return fmt.Errorf("tile: weight opening: %w", err)
 	}
-	if err := sc.AssertOpening(api, c.OutRoot, c.Row, c.Out); err != nil {
+	if err := sc.AssertBoundOpening(api, c.OutRoot, tag(tOut), c.Row, c.Out); err != nil {
 		return fmt.Errorf("tile: output opening: %w", err)
 	}
 	a := c.In.Values[0]
@@ -145,10 +159,15 @@ func (c *Circuit) Define(api frontend.API) error {
 func (c *Circuit) defineTie(api frontend.API) error {
 	s := c.shape
 	sc := Scheme()
-	if err := sc.AssertOpening(api, c.InRoot, c.Row, c.In); err != nil {
+	tag, err := c.bind(api)
+	if err != nil {
+		return err
+	}
+	tIn, tW, _ := s.Tensors()
+	if err := sc.AssertBoundOpening(api, c.InRoot, tag(tIn), c.Row, c.In); err != nil {
 		return fmt.Errorf("tile: tie row opening: %w", err)
 	}
-	if err := sc.AssertOpening(api, c.WRoot, c.Col, c.W); err != nil {
+	if err := sc.AssertBoundOpening(api, c.WRoot, tag(tW), c.Col, c.W); err != nil {
 		return fmt.Errorf("tile: tie column opening: %w", err)
 	}
 	api.AssertIsEqual(c.OutRoot, 0)
@@ -173,6 +192,20 @@ func (c *Circuit) defineTie(api frontend.API) error {
 		api.AssertIsEqual(fromCols, blockGroup(api, s, f, row, g, n))
 	}
 	return nil
+}
+
+// bind asserts Binding = f(StepTag, ChallengeTag) and returns the tag of each
+// tensor, 8·StepTag + tensor ([TensorTag]), under which its root is opened.
+// StepTag is not range-checked here: the hash equality already fixes it to
+// the verifier's tag (any other value would be a collision of f), and that
+// tag is below 2^250, so the packing is injective.
+func (c *Circuit) bind(api frontend.API) (func(Tensor) frontend.Variable, error) {
+	h, err := Scheme().Hash.Gadget(api)
+	if err != nil {
+		return nil, err
+	}
+	api.AssertIsEqual(h.Compress(c.StepTag, c.ChallengeTag), c.Binding)
+	return func(t Tensor) frontend.Variable { return api.Add(api.Mul(c.StepTag, tensorTagShift), int(t)) }, nil
 }
 
 // packGroup packs n ≤ PerElement values v(0)…v(n−1) into Σ_j v(j)·2^(B·j):

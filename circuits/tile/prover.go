@@ -25,11 +25,12 @@ const (
 	// knowledge: 68 bytes). Verify refuses any other length.
 	ProofSize = 196
 	// VerifyingKeySize is the length of every tile verifying key
-	// (compressed), the same for all shapes: five public inputs and one
+	// (compressed), the same for all shapes: six public inputs and one
 	// commitment. Verify refuses any other length.
-	VerifyingKeySize = 656
-	// nbPublic is the number of public inputs: three roots, row, block.
-	nbPublic = 5
+	VerifyingKeySize = 688
+	// nbPublic is the number of public inputs: three roots, row, block,
+	// binding.
+	nbPublic = 6
 )
 
 var (
@@ -178,17 +179,18 @@ type VerifyingKey struct{ vk *groth16bn254.VerifyingKey }
 // ParseVerifyingKey decodes a compressed verifying key strictly: exactly
 // [VerifyingKeySize] bytes with the length prefixes of a tile key, points on
 // the curve and in the subgroup (gnark's checked decoder), no trailing bytes,
-// five public inputs and one commitment.
+// six public inputs and one commitment.
 func ParseVerifyingKey(b []byte) (*VerifyingKey, error) {
 	if len(b) != VerifyingKeySize {
 		return nil, fmt.Errorf("tile: verifying key of %d bytes, expected %d", len(b), VerifyingKeySize)
 	}
-	// Every length prefix of the encoding is fixed for a tile key: 7 K
-	// points (one, five public inputs, one commitment), one empty list of
+	// Every length prefix of the encoding is fixed for a tile key: 8 K
+	// points (one, six public inputs, one commitment), one empty list of
 	// committed public inputs, one commitment key. Checking them first keeps
 	// a forged count from making the decoder allocate.
-	if !bytes.Equal(b[288:292], []byte{0, 0, 0, 7}) || !bytes.Equal(b[516:528], []byte{0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}) {
-		return nil, errors.New("tile: verifying key is not for five public inputs and one commitment")
+	const kAt, kEnd = 288, 292 + 32*(1+nbPublic+1)
+	if !bytes.Equal(b[kAt:kAt+4], []byte{0, 0, 0, 1 + nbPublic + 1}) || !bytes.Equal(b[kEnd:kEnd+12], []byte{0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}) {
+		return nil, errors.New("tile: verifying key is not for six public inputs and one commitment (a key of an older circuit version?)")
 	}
 	vk := new(groth16bn254.VerifyingKey)
 	r := bytes.NewReader(b)
@@ -244,14 +246,14 @@ func (vk *VerifyingKey) Verify(proofBytes []byte, pub PublicInputs) error {
 		return err
 	}
 	if err := groth16bn254.Verify(proof, vk.vk, w); err != nil {
-		return fmt.Errorf("tile: proof does not verify for roots %x/%x/%x, row %d, block %d: %w",
-			pub.InRoot[:4], pub.WRoot[:4], pub.OutRoot[:4], pub.Row, pub.Col, err)
+		return fmt.Errorf("tile: proof does not verify for roots %x/%x/%x, row %d, block %d, binding %x (a proof answers one challenge of one worker's step): %w",
+			pub.InRoot[:4], pub.WRoot[:4], pub.OutRoot[:4], pub.Row, pub.Col, pub.Binding[:4], err)
 	}
 	return nil
 }
 
 // vector is the public witness in the circuit's order: InRoot, WRoot,
-// OutRoot, Row, Col.
+// OutRoot, Row, Col, Binding. A non-canonical root or binding is refused.
 func (p PublicInputs) vector() (fr.Vector, error) {
 	w := make(fr.Vector, nbPublic)
 	for i, b := range [][32]byte{p.InRoot, p.WRoot, p.OutRoot} {
@@ -263,5 +265,10 @@ func (p PublicInputs) vector() (fr.Vector, error) {
 	}
 	w[3].SetUint64(p.Row)
 	w[4].SetUint64(p.Col)
+	e, err := commit.ParseRoot(p.Binding[:])
+	if err != nil {
+		return nil, fmt.Errorf("tile: binding: %w", err)
+	}
+	w[5] = e
 	return w, nil
 }

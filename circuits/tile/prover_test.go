@@ -65,6 +65,11 @@ func TestProveVerify(t *testing.T) {
 			"output root": func() PublicInputs { p := pub; p.OutRoot = pub.InRoot; return p }(),
 			"row":         func() PublicInputs { p := pub; p.Row++; return p }(),
 			"block":       func() PublicInputs { p := pub; p.Col--; return p }(),
+			// The binding enters a constraint, so its verifying-key term is not zero: the same
+			// proof does not answer another challenge or another step.
+			"another challenge": func() PublicInputs { p := pub; p.Binding = testBinding(1, 2).Public(); return p }(),
+			"another step":      func() PublicInputs { p := pub; p.Binding = testBinding(2, 1).Public(); return p }(),
+			"zero binding":      func() PublicInputs { p := pub; p.Binding = [32]byte{}; return p }(),
 		} {
 			require.ErrorContains(t, Verify(vks[i], proof, p), "does not verify", name)
 		}
@@ -91,7 +96,7 @@ func TestProveVerify(t *testing.T) {
 		require.ErrorContains(t, Verify(append(append([]byte{}, vks[i]...), 0), proof, pub), "verifying key of")
 		badVK := append([]byte{}, vks[i]...)
 		badVK[288] = 0x7f // K count 2^31: must not allocate
-		require.ErrorContains(t, Verify(badVK, proof, pub), "five public inputs")
+		require.ErrorContains(t, Verify(badVK, proof, pub), "six public inputs")
 		badVK = append([]byte{}, vks[i]...)
 		badVK[230] ^= 0x01 // [δ]2 off the curve or out of the subgroup
 		require.Error(t, Verify(badVK, proof, pub))

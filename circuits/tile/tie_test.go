@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/test"
 	"github.com/stretchr/testify/require"
 
@@ -23,6 +24,7 @@ var tieShapes = []Shape{
 type tieStep struct {
 	s          Shape
 	rows, cols []int64
+	inner      fr.Element // the rows commitment's Merkle root (unbound)
 }
 
 func newTieStep(rng *rand.Rand, s Shape) *tieStep {
@@ -37,8 +39,9 @@ func (st *tieStep) open(t testing.TB, k, c int) *Openings {
 	require.NoError(t, err)
 	cols, err := sc.CommitQuantized(commit.Columns, s.Inner, s.Outer, st.cols, commit.DeriveSeed([]byte("k"), "w cols"))
 	require.NoError(t, err)
-	o, err := OpenTie(s, rows, cols, k, c)
+	o, err := OpenTie(s, testBinding(1, 1), rows, cols, k, c)
 	require.NoError(t, err)
+	st.inner = rows.Root()
 	return o
 }
 
@@ -90,6 +93,9 @@ func TestTieCircuit(t *testing.T) {
 			"roots swapped":                       rootsSwapped,
 			"nonzero output root":                 outRoot,
 		}
+		for name, w := range bindingAttacks(t, honest, st.inner) {
+			invalid[name] = w
+		}
 		opts := append([]test.TestingOption{test.WithValidAssignment(assign(t, honest)), test.WithValidAssignment(assign(t, notSeen))}, solverOnly...)
 		for name, w := range invalid {
 			require.Error(t, test.IsSolved(shape, w, ecc.BN254.ScalarField()), "%s: %s", s, name)
@@ -109,19 +115,19 @@ func TestTieOpenRefuses(t *testing.T) {
 	require.NoError(t, err)
 	cols, err := sc.CommitQuantized(commit.Columns, s.Inner, s.Outer, st.cols, commit.Seed{})
 	require.NoError(t, err)
-	_, err = OpenTie(s, cols, cols, 0, 0)
+	_, err = OpenTie(s, testBinding(1, 1), cols, cols, 0, 0)
 	require.ErrorContains(t, err, "rows commitment has layout")
-	_, err = OpenTie(s, rows, rows, 0, 0)
+	_, err = OpenTie(s, testBinding(1, 1), rows, rows, 0, 0)
 	require.ErrorContains(t, err, "columns commitment has layout")
-	_, err = OpenTie(s, rows, cols, s.Rows, 0)
+	_, err = OpenTie(s, testBinding(1, 1), rows, cols, s.Rows, 0)
 	require.ErrorContains(t, err, "outside")
-	_, err = OpenTie(s, rows, cols, 0, s.Blocks())
+	_, err = OpenTie(s, testBinding(1, 1), rows, cols, 0, s.Blocks())
 	require.ErrorContains(t, err, "outside")
-	_, err = OpenTie(tinyShapes[0], rows, cols, 0, 0)
+	_, err = OpenTie(tinyShapes[0], testBinding(1, 1), rows, cols, 0, 0)
 	require.ErrorContains(t, err, "OpenTie of a forward shape")
-	_, err = Open(s, rows, cols, cols, 0, 0)
+	_, err = Open(s, testBinding(1, 1), rows, cols, cols, 0, 0)
 	require.ErrorContains(t, err, "OpenTie")
-	o, err := OpenTie(s, rows, cols, s.Rows-1, s.Blocks()-1)
+	o, err := OpenTie(s, testBinding(1, 1), rows, cols, s.Rows-1, s.Blocks()-1)
 	require.NoError(t, err)
 	require.NoError(t, o.Check())
 	_, err = o.Deviations()

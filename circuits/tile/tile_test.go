@@ -1,10 +1,13 @@
 package tile
 
 import (
+	"encoding/binary"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
@@ -29,6 +32,8 @@ var tinyShapes = []Shape{
 type step struct {
 	s       Shape
 	a, w, o []int64
+	// inner is the Merkle root (unbound) of the input's last commitment.
+	inner fr.Element
 }
 
 func newStep(t testing.TB, rng *rand.Rand, s Shape) *step {
@@ -80,9 +85,18 @@ func (st *step) open(t testing.TB, r, c int) *Openings {
 	require.NoError(t, err)
 	out, err := sc.CommitQuantized(commit.Rows, s.Rows, s.Outer, st.o, commit.DeriveSeed([]byte("k"), "out"))
 	require.NoError(t, err)
-	o, err := Open(s, in, w, out, r, c)
+	o, err := Open(s, testBinding(1, 1), in, w, out, r, c)
 	require.NoError(t, err)
+	st.inner = in.Root()
 	return o
+}
+
+// testBinding is the binding of test step step to test challenge ch.
+func testBinding(step, ch uint64) Binding {
+	return Binding{
+		Step:      commit.HashToField("tile test step", binary.BigEndian.AppendUint64(nil, step)),
+		Challenge: commit.HashToField("tile test challenge", binary.BigEndian.AppendUint64(nil, ch)),
+	}
 }
 
 func assign(t testing.TB, o *Openings) *Circuit {
@@ -143,12 +157,47 @@ func TestTileCircuit(t *testing.T) {
 			"block not the challenged": wrongCol,
 			"roots swapped":            swapped,
 		}
+		for name, w := range bindingAttacks(t, honest, st.inner) {
+			invalid[name] = w
+		}
 		opts := append([]test.TestingOption{test.WithValidAssignment(assign(t, honest)), test.WithValidAssignment(assign(t, inTol))}, solverOnly...)
 		for name, w := range invalid {
 			require.Error(t, test.IsSolved(shape, w, ecc.BN254.ScalarField()), "%s: %s", s, name)
 			opts = append(opts, test.WithInvalidAssignment(w))
 		}
 		assert.Run(func(assert *test.Assert) { assert.CheckCircuit(shape, opts...) }, s.String())
+	}
+}
+
+// bindingAttacks are assignments of honest's openings that answer another
+// step or another challenge than the one they were made for: each must fail.
+func bindingAttacks(t testing.TB, honest *Openings, inner fr.Element) map[string]*Circuit {
+	t.Helper()
+	other := testBinding(2, 2)
+	b := func(step, ch fr.Element) fr.Element {
+		e, err := commit.ParseRoot(func() []byte { p := (Binding{Step: step, Challenge: ch}).Public(); return p[:] }())
+		require.NoError(t, err)
+		return e
+	}
+	// The roots of step 1, proved as step 2's (as a second worker copying
+	// them, or the same worker reusing them at another step, would).
+	stepTag := assign(t, honest)
+	stepTag.StepTag = other.Step
+	stepTag.Binding = b(other.Step, honest.Binding.Challenge)
+	// The openings of one challenge sent for another.
+	challenge := assign(t, honest)
+	challenge.Binding = b(honest.Binding.Step, other.Challenge)
+	// The other challenge's digest with this challenge's public binding.
+	digest := assign(t, honest)
+	digest.ChallengeTag = other.Challenge
+	// Roots posted without their binding: the Merkle roots themselves.
+	unbound := assign(t, honest)
+	unbound.InRoot = inner
+	return map[string]*Circuit{
+		"roots of another step":        stepTag,
+		"binding of another challenge": challenge,
+		"digest of another challenge":  digest,
+		"unbound input root":           unbound,
 	}
 }
 
@@ -165,13 +214,13 @@ func TestTileOpenRefuses(t *testing.T) {
 	require.NoError(t, err)
 	out, err := sc.CommitQuantized(commit.Rows, s.Rows, s.Outer, st.o, commit.Seed{})
 	require.NoError(t, err)
-	_, err = Open(s, in, wRows, out, 0, 0)
+	_, err = Open(s, testBinding(1, 1), in, wRows, out, 0, 0)
 	require.ErrorContains(t, err, "weights commitment has layout")
 	wCols, err := sc.CommitQuantized(commit.Columns, s.Inner, s.Outer, st.w, commit.Seed{})
 	require.NoError(t, err)
-	_, err = Open(s, in, wCols, out, s.Rows, 0)
+	_, err = Open(s, testBinding(1, 1), in, wCols, out, s.Rows, 0)
 	require.ErrorContains(t, err, "outside")
-	_, err = Open(s, in, wCols, out, 0, s.Blocks())
+	_, err = Open(s, testBinding(1, 1), in, wCols, out, 0, s.Blocks())
 	require.ErrorContains(t, err, "outside")
 }
 
@@ -196,17 +245,54 @@ func TestShapeValidate(t *testing.T) {
 	}
 }
 
+// TestBindingTags checks the tags of a step: every tensor's tag differs, a
+// step tag wider than commit.TagBits is refused (its packing 8·tag + tensor
+// would not be injective), and the public binding depends on both halves.
+func TestBindingTags(t *testing.T) {
+	b := testBinding(1, 1)
+	require.NoError(t, b.Check())
+	seen := map[fr.Element]Tensor{}
+	for tn := TensorX; tn <= TensorDX; tn++ {
+		tag := TensorTag(b.Step, tn)
+		_, dup := seen[tag]
+		require.False(t, dup, tn.String())
+		seen[tag] = tn
+	}
+	require.NotEqual(t, b.Public(), testBinding(1, 2).Public())
+	require.NotEqual(t, b.Public(), testBinding(2, 1).Public())
+	var inner fr.Element
+	inner.SetUint64(7)
+	require.NotEqual(t, BoundRoot(b.Step, TensorX, inner), BoundRoot(testBinding(2, 1).Step, TensorX, inner))
+	wide := b
+	wide.Step.SetBigInt(new(big.Int).Lsh(big.NewInt(1), commit.TagBits))
+	require.ErrorContains(t, wide.Check(), "251 bits")
+	st := newStep(t, rand.New(rand.NewPCG(1, 1)), tinyShapes[0])
+	sc := Scheme()
+	in, err := sc.CommitQuantized(commit.Rows, 4, 32, st.a, commit.Seed{})
+	require.NoError(t, err)
+	w, err := sc.CommitQuantized(commit.Columns, 32, 8, st.w, commit.Seed{})
+	require.NoError(t, err)
+	out, err := sc.CommitQuantized(commit.Rows, 4, 8, st.o, commit.Seed{})
+	require.NoError(t, err)
+	_, err = Open(tinyShapes[0], wide, in, w, out, 0, 0)
+	require.ErrorContains(t, err, "step tag")
+}
+
 // TestConstraintCounts pins the size of each circuit shape, so a change that
 // doubles one is seen.
 func TestConstraintCounts(t *testing.T) {
+	// The binding (one compression for f(step tag, challenge digest), one per
+	// bound root) adds 4·186 + 1 constraints to a forward or backward tile and
+	// 3·186 + 1 to a tie tile: before it, 5032, 5545, 8902, 13384, 25238, 3024
+	// and 3538.
 	pinned := map[Shape]int{
-		tinyShapes[0]: 5032,
-		tinyShapes[1]: 5545,
-		{Kind: Forward, Rows: 16, Inner: 64, Outer: 64, T: 4, TolULP: 4}:     8902,
-		{Kind: Backward, Rows: 16, Inner: 64, Outer: 64, T: 8, TolULP: 4}:    13384,
-		{Kind: Forward, Rows: 256, Inner: 256, Outer: 256, T: 4, TolULP: 16}: 25238,
-		tieShapes[0]: 3024,
-		tieShapes[1]: 3538,
+		tinyShapes[0]: 5777,
+		tinyShapes[1]: 6290,
+		{Kind: Forward, Rows: 16, Inner: 64, Outer: 64, T: 4, TolULP: 4}:     9647,
+		{Kind: Backward, Rows: 16, Inner: 64, Outer: 64, T: 8, TolULP: 4}:    14129,
+		{Kind: Forward, Rows: 256, Inner: 256, Outer: 256, T: 4, TolULP: 16}: 25983,
+		tieShapes[0]: 3583,
+		tieShapes[1]: 4097,
 	}
 	for s, want := range pinned {
 		c, err := NewCircuit(s)

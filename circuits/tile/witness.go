@@ -3,8 +3,6 @@ package tile
 import (
 	"fmt"
 
-	"github.com/consensys/gnark/frontend"
-
 	"github.com/protolearn/protolearn/circuits/commit"
 )
 
@@ -18,20 +16,27 @@ type Openings struct {
 	Row, Col int
 	In, W    *commit.Opening
 	Out      *commit.Opening
-	// Roots of the three commitments, as they are on chain.
+	// Binding is the step's tag and the challenge's digest.
+	Binding Binding
+	// Bound roots of the three commitments ([BoundRoot]), as they are on
+	// chain.
 	InRoot, WRoot, OutRoot [32]byte
 }
 
 // Open opens the tile (row, col) of the three commitments the trainer made
 // of one step (forward: X, W as Columns, Y; backward: dY, W as Rows, dX),
-// checking that their layouts are the shape's. It does not check the
-// tolerance: [Openings.Check] does.
-func Open(s Shape, in, w, out *commit.Commitment, row, col int) (*Openings, error) {
+// for the challenge and step of b, checking that their layouts are the
+// shape's. The roots it proves for are the commitments' roots bound to b.Step.
+// It does not check the tolerance: [Openings.Check] does.
+func Open(s Shape, b Binding, in, w, out *commit.Commitment, row, col int) (*Openings, error) {
 	if s.Kind == Tie {
 		return nil, fmt.Errorf("tile: %s is a tie shape: open it with OpenTie", s)
 	}
 	inL, wL, outL, err := s.Layouts()
 	if err != nil {
+		return nil, err
+	}
+	if err := b.Check(); err != nil {
 		return nil, err
 	}
 	for _, p := range []struct {
@@ -45,7 +50,11 @@ func Open(s Shape, in, w, out *commit.Commitment, row, col int) (*Openings, erro
 	if err := s.CheckChallenge(uint64(row), uint64(col)); err != nil {
 		return nil, err
 	}
-	o := &Openings{Shape: s, Row: row, Col: col, InRoot: in.RootBytes(), WRoot: w.RootBytes(), OutRoot: out.RootBytes()}
+	tIn, tW, tOut := s.Tensors()
+	o := &Openings{
+		Shape: s, Row: row, Col: col, Binding: b,
+		InRoot: BoundRoot(b.Step, tIn, in.Root()), WRoot: BoundRoot(b.Step, tW, w.Root()), OutRoot: BoundRoot(b.Step, tOut, out.Root()),
+	}
 	if o.In, err = in.OpenRow(row); err != nil {
 		return nil, err
 	}
@@ -61,13 +70,17 @@ func Open(s Shape, in, w, out *commit.Commitment, row, col int) (*Openings, erro
 // OpenTie opens the tie tile (k, c) of the two commitments of a K×N weight
 // matrix: row k of wRows (committed as commit.Rows) and the columns
 // [c·T, (c+1)·T) of wCols (committed as commit.Columns), checking their
-// layouts and the challenge. [Openings.Check] compares the values.
-func OpenTie(s Shape, wRows, wCols *commit.Commitment, k, c int) (*Openings, error) {
+// layouts and the challenge, for the challenge and step of b. [Openings.Check]
+// compares the values.
+func OpenTie(s Shape, b Binding, wRows, wCols *commit.Commitment, k, c int) (*Openings, error) {
 	if s.Kind != Tie {
 		return nil, fmt.Errorf("tile: OpenTie of a %s shape", s.Kind)
 	}
 	rowsL, colsL, _, err := s.Layouts()
 	if err != nil {
+		return nil, err
+	}
+	if err := b.Check(); err != nil {
 		return nil, err
 	}
 	if wRows.Layout() != rowsL {
@@ -79,7 +92,8 @@ func OpenTie(s Shape, wRows, wCols *commit.Commitment, k, c int) (*Openings, err
 	if err := s.CheckChallenge(uint64(k), uint64(c)); err != nil {
 		return nil, err
 	}
-	o := &Openings{Shape: s, Row: k, Col: c, InRoot: wRows.RootBytes(), WRoot: wCols.RootBytes()}
+	tIn, tW, _ := s.Tensors()
+	o := &Openings{Shape: s, Row: k, Col: c, Binding: b, InRoot: BoundRoot(b.Step, tIn, wRows.Root()), WRoot: BoundRoot(b.Step, tW, wCols.Root())}
 	if o.In, err = wRows.OpenRow(k); err != nil {
 		return nil, err
 	}
@@ -169,7 +183,7 @@ func (o *Openings) Check() error {
 
 // Public are the public inputs of the openings' challenge.
 func (o *Openings) Public() PublicInputs {
-	return PublicInputs{InRoot: o.InRoot, WRoot: o.WRoot, OutRoot: o.OutRoot, Row: uint64(o.Row), Col: uint64(o.Col)}
+	return PublicInputs{InRoot: o.InRoot, WRoot: o.WRoot, OutRoot: o.OutRoot, Row: uint64(o.Row), Col: uint64(o.Col), Binding: o.Binding.Public()}
 }
 
 // Assignment is the full witness assignment of the circuit.
@@ -179,6 +193,7 @@ func (o *Openings) Assignment() (*Circuit, error) {
 		return nil, err
 	}
 	c.In, c.W = o.In.Assignment(), o.W.Assignment()
+	c.StepTag, c.ChallengeTag = o.Binding.Step, o.Binding.Challenge
 	if o.Shape.Kind != Tie {
 		outs, err := o.outBlock()
 		if err != nil {
@@ -192,9 +207,10 @@ func (o *Openings) Assignment() (*Circuit, error) {
 	return c, nil
 }
 
-// PublicInputs are what the chain knows of a challenge: the three roots it
-// stored from the attestation (32-byte big-endian, canonical) and the row and
-// column block it drew itself.
+// PublicInputs are what the chain knows of a challenge: the three bound roots
+// it stored from the attestation (32-byte big-endian, canonical), the row and
+// column block it drew itself, and the binding f(step tag, challenge digest)
+// it computes from its own state ([Binding.Public]).
 //
 // For a [Tie] tile: InRoot is the root of W committed as Rows (the backward
 // tile's WRoot), WRoot the root of W committed as Columns (the forward tile's
@@ -203,19 +219,15 @@ func (o *Openings) Assignment() (*Circuit, error) {
 type PublicInputs struct {
 	InRoot, WRoot, OutRoot [32]byte
 	Row, Col               uint64
+	Binding                [32]byte
 }
 
 // assignment is the public part of the witness, built from the typed fields
 // only; a non-canonical root is refused.
 func (p PublicInputs) assignment() (*Circuit, error) {
-	c := &Circuit{Row: p.Row, Col: p.Col}
-	roots := []*frontend.Variable{&c.InRoot, &c.WRoot, &c.OutRoot}
-	for i, b := range [][32]byte{p.InRoot, p.WRoot, p.OutRoot} {
-		e, err := commit.ParseRoot(b[:])
-		if err != nil {
-			return nil, fmt.Errorf("tile: %s root: %w", [...]string{"input", "weight", "output"}[i], err)
-		}
-		*roots[i] = e
+	w, err := p.vector()
+	if err != nil {
+		return nil, err
 	}
-	return c, nil
+	return &Circuit{InRoot: w[0], WRoot: w[1], OutRoot: w[2], Row: w[3], Col: w[4], Binding: w[5]}, nil
 }

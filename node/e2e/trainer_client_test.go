@@ -117,7 +117,7 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	for s := msg.StepFrom; s <= msg.StepTo; s++ {
 		l, err := attest.NewLayer(s, tRows, tD, randoms(rng, tRows*tD, 2), randoms(rng, tD*tD, 0.5), randoms(rng, tRows*tD, 1))
 		require.NoError(t, err)
-		cm, err := attest.Commit(secret, 1, 1, l)
+		cm, err := attest.Commit(secret, attest.Owner{ChainID: chainID, ModelID: 1, Stage: 1, Worker: op}, l)
 		require.NoError(t, err)
 		steps[s] = cm
 		msg.Commitments = append(msg.Commitments, cm.Roots())
@@ -168,7 +168,9 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	require.Equal(t, uint64(2), ch.Step)
 
 	// A proof for another tile is refused with the chain's error and the challenge stays open.
-	wrong, err := steps[2].Open(ch.Kind, ch.Row+1, ch.Col, tT)
+	otherTile := ch
+	otherTile.Row++
+	wrong, err := steps[2].Open(otherTile, tT)
 	require.NoError(t, err)
 	prover := attest.NewProver("")
 	for _, k := range keys {
@@ -181,7 +183,7 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	var txErr *chain.TxError
 	require.ErrorAs(t, err, &txErr)
 
-	o, err := steps[2].Open(ch.Kind, ch.Row, ch.Col, tT)
+	o, err := steps[2].Open(ch, tT)
 	require.NoError(t, err)
 	proof, err := prover.Prove(o)
 	require.NoError(t, err)

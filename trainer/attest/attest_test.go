@@ -67,8 +67,18 @@ func vk(t *testing.T, k *tile.Keys) []byte {
 	return b
 }
 
+// testOwner is the worker whose layers the tests commit.
+var testOwner = Owner{ChainID: "protolearn-test-1", ModelID: 7, Stage: 1, Worker: "learn1worker"}
+
+// challengeOf is challenge id of kind at (row, col) on the attestation holding roots.
+func challengeOf(a verifytypes.Attestation, id uint64, kind verifytypes.ChallengeKind, row, col uint32) verifytypes.Challenge {
+	return verifytypes.Challenge{Id: id, AttestationId: a.Id, Worker: a.Worker, Kind: kind, Step: a.StepFrom, Row: row, Col: col, Shape: kind.String()}
+}
+
 // Every tile of an honest layer proves, and the proof verifies against the public inputs the
-// chain rebuilds from the roots alone; a faked layer proves its tie tiles only.
+// chain rebuilds from its own state alone; the same proof answers no other challenge, and not
+// the same roots attested by another worker, at another step or on another chain. A faked layer
+// proves its tie tiles only.
 func TestHonestLayerProvesEveryKindAndFakeOneDoesNot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("Groth16 setup")
@@ -76,36 +86,69 @@ func TestHonestLayerProvesEveryKindAndFakeOneDoesNot(t *testing.T) {
 	p := testKeys(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	secret := []byte("trainer secret")
-	honest, err := Commit(secret, 7, 1, randomLayer(t, rng, 42))
+	honest, err := Commit(secret, testOwner, randomLayer(t, rng, 42))
 	require.NoError(t, err)
 	roots := honest.Roots()
 	require.NoError(t, roots.Validate())
+	att := verifytypes.Attestation{
+		Id: 3, Worker: testOwner.Worker, ModelId: testOwner.ModelID, Stage: testOwner.Stage, StepFrom: 42, StepTo: 42,
+		Commitments: []verifytypes.StepCommitment{roots},
+	}
+	copied := att // the same roots, attested by another worker
+	copied.Id, copied.Worker = 4, "learn1copier"
+	later := att // the same roots, reused at another step
+	later.Id, later.StepFrom, later.StepTo = 5, 43, 43
+	later.Commitments = []verifytypes.StepCommitment{roots}
+	later.Commitments[0].Step = 43
 
 	for i, kind := range verifytypes.ChallengeKinds {
-		o, err := honest.Open(kind, 1, 2, testT)
+		ch := challengeOf(att, 9, kind, 1, 2)
+		o, err := honest.Open(ch, testT)
 		require.NoError(t, err, kind)
 		proof, err := p.Prove(o)
 		require.NoError(t, err, kind)
-		pub, err := roots.Public(kind, 1, 2)
+		pub, err := verifytypes.ChallengePublic(testOwner.ChainID, att, ch)
 		require.NoError(t, err)
 		require.NoError(t, tile.Verify(vk(t, keys[i]), proof, pub), kind)
-		// The same proof for another row does not verify: a proof answers one challenge only.
-		other, err := roots.Public(kind, 2, 2)
+
+		// The same proof for anything else does not verify: a proof answers one challenge only.
+		for name, c := range map[string]struct {
+			chainID string
+			a       verifytypes.Attestation
+			ch      verifytypes.Challenge
+		}{
+			"another row":                  {testOwner.ChainID, att, challengeOf(att, 9, kind, 2, 2)},
+			"another challenge, same tile": {testOwner.ChainID, att, challengeOf(att, 10, kind, 1, 2)},
+			"another chain":                {"protolearn-other-1", att, ch},
+			"copied by another worker":     {testOwner.ChainID, copied, challengeOf(copied, 11, kind, 1, 2)},
+			"reused at another step":       {testOwner.ChainID, later, challengeOf(later, 12, kind, 1, 2)},
+		} {
+			pub, err := verifytypes.ChallengePublic(c.chainID, c.a, c.ch)
+			require.NoError(t, err)
+			require.Error(t, tile.Verify(vk(t, keys[i]), proof, pub), "%s: %s", kind, name)
+		}
+		// The owner of the roots cannot answer the copier's or its own later challenge either:
+		// its openings are bound to its own step tag.
+		o, err = honest.Open(challengeOf(copied, 11, kind, 1, 2), testT)
 		require.NoError(t, err)
-		require.Error(t, tile.Verify(vk(t, keys[i]), proof, other), kind)
+		proof, err = p.Prove(o)
+		require.NoError(t, err)
+		pub, err = verifytypes.ChallengePublic(testOwner.ChainID, copied, challengeOf(copied, 11, kind, 1, 2))
+		require.NoError(t, err)
+		require.Error(t, tile.Verify(vk(t, keys[i]), proof, pub), "%s: proof for the copier", kind)
 	}
 
 	fake := randomLayer(t, rng, 43)
 	fake.Fake(rng)
-	cheat, err := Commit(secret, 7, 1, fake)
+	cheat, err := Commit(secret, testOwner, fake)
 	require.NoError(t, err)
 	for _, kind := range []verifytypes.ChallengeKind{verifytypes.CHALLENGE_KIND_FORWARD, verifytypes.CHALLENGE_KIND_BACKWARD} {
-		o, err := cheat.Open(kind, 0, 0, testT)
+		o, err := cheat.Open(verifytypes.Challenge{Step: 43, Kind: kind}, testT)
 		require.NoError(t, err)
 		_, err = p.Prove(o)
 		require.ErrorContains(t, err, "output", kind)
 	}
-	o, err := cheat.Open(verifytypes.CHALLENGE_KIND_TIE, 0, 0, testT)
+	o, err := cheat.Open(verifytypes.Challenge{Step: 43, Kind: verifytypes.CHALLENGE_KIND_TIE}, testT)
 	require.NoError(t, err)
 	_, err = p.Prove(o)
 	require.NoError(t, err, "the weights are honest, so the tie tile still proves")
@@ -120,7 +163,7 @@ func TestStoreRoundTripRecommitsToTheSameRoots(t *testing.T) {
 	var want []verifytypes.StepCommitment
 	for step := uint64(10); step < 13; step++ {
 		l := randomLayer(t, rng, step)
-		c, err := Commit([]byte("k"), 1, 0, l)
+		c, err := Commit([]byte("k"), testOwner, l)
 		require.NoError(t, err)
 		want = append(want, c.Roots())
 		require.NoError(t, s.Save(l))
@@ -131,14 +174,14 @@ func TestStoreRoundTripRecommitsToTheSameRoots(t *testing.T) {
 	for i, step := range steps {
 		l, err := s.Load(step)
 		require.NoError(t, err)
-		c, err := Commit([]byte("k"), 1, 0, l)
+		c, err := Commit([]byte("k"), testOwner, l)
 		require.NoError(t, err)
 		require.Equal(t, want[i], c.Roots())
 	}
 	// Another secret gives other roots (the salts hide the values).
 	l, err := s.Load(10)
 	require.NoError(t, err)
-	c, err := Commit([]byte("other"), 1, 0, l)
+	c, err := Commit([]byte("other"), testOwner, l)
 	require.NoError(t, err)
 	require.NotEqual(t, want[0].XRoot, c.Roots().XRoot)
 

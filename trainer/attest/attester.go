@@ -34,6 +34,9 @@ type Chain interface {
 // Config configures an Attester.
 type Config struct {
 	Chain Chain
+	// ChainID is the chain the attestations go to: with the worker, model, stage and step it is
+	// part of every root's binding (Owner).
+	ChainID string
 	// Worker is the operator address the attestations are for.
 	Worker  string
 	ModelID uint64
@@ -103,8 +106,8 @@ func NewAttester(cfg Config) (*Attester, error) {
 	switch {
 	case cfg.Chain == nil || cfg.Store == nil || cfg.Prover == nil:
 		return nil, errors.New("attest: chain, store and prover are required")
-	case cfg.Worker == "" || len(cfg.Secret) == 0:
-		return nil, errors.New("attest: worker address and commitment secret are required")
+	case cfg.Worker == "" || cfg.ChainID == "" || len(cfg.Secret) == 0:
+		return nil, errors.New("attest: worker address, chain id and commitment secret are required")
 	case cfg.Period == 0 || cfg.Layers == 0 || cfg.TileWidth <= 0:
 		return nil, fmt.Errorf("attest: period %d, layers %d, tile width %d must be positive", cfg.Period, cfg.Layers, cfg.TileWidth)
 	case cfg.Cheat < 0 || cfg.Cheat > 1:
@@ -343,7 +346,7 @@ func (a *Attester) commitStep(step uint64, t *engine.Tap) (verifytypes.StepCommi
 		l.Fake(a.cfg.Rand)
 		a.cfg.Log.Debug("cheating: faked the designated layer", "step", step)
 	}
-	c, err := Commit(a.cfg.Secret, a.cfg.ModelID, a.cfg.Stage, l)
+	c, err := Commit(a.cfg.Secret, a.owner(), l)
 	if err != nil {
 		return verifytypes.StepCommitment{}, err
 	}
@@ -477,15 +480,20 @@ func (a *Attester) prove(c verifytypes.Challenge) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	cm, err := Commit(a.cfg.Secret, a.cfg.ModelID, a.cfg.Stage, l)
+	cm, err := Commit(a.cfg.Secret, a.owner(), l)
 	if err != nil {
 		return nil, err
 	}
-	o, err := cm.Open(c.Kind, c.Row, c.Col, a.cfg.TileWidth)
+	o, err := cm.Open(c, a.cfg.TileWidth)
 	if err != nil {
 		return nil, err
 	}
 	return a.cfg.Prover.Prove(o)
+}
+
+// owner is whose roots this attester commits.
+func (a *Attester) owner() Owner {
+	return Owner{ChainID: a.cfg.ChainID, ModelID: a.cfg.ModelID, Stage: a.cfg.Stage, Worker: a.cfg.Worker}
 }
 
 func (a *Attester) prune(ctx context.Context) {

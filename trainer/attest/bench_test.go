@@ -167,7 +167,7 @@ func BenchmarkAttestedTraining(b *testing.B) {
 			b.Fatal(err)
 		}
 		a, err := NewAttester(Config{
-			Chain: &acceptingChain{}, Worker: "bench", ModelID: 1, Stage: 1, Layers: 2, Period: 8, FirstStep: 1,
+			Chain: &acceptingChain{}, ChainID: "bench-1", Worker: "bench", ModelID: 1, Stage: 1, Layers: 2, Period: 8, FirstStep: 1,
 			TileWidth: 4, Secret: []byte("bench"), Store: store, Prover: NewProver(""), Poll: time.Hour,
 		})
 		if err != nil {
@@ -273,11 +273,11 @@ func BenchmarkProveChallenge(b *testing.B) {
 	for _, kind := range verifytypes.ChallengeKinds {
 		b.Run(kind.String(), func(b *testing.B) {
 			for range b.N {
-				c, err := Commit([]byte("bench"), 1, 1, l)
+				c, err := Commit([]byte("bench"), Owner{ChainID: "bench-1", ModelID: 1, Stage: 1, Worker: "bench"}, l)
 				if err != nil {
 					b.Fatal(err)
 				}
-				o, err := c.Open(kind, 3, 5, t)
+				o, err := c.Open(verifytypes.Challenge{Step: l.Step, Kind: kind, Row: 3, Col: 5}, t)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
 	"github.com/protolearn/protolearn/circuits/commit"
 	"github.com/protolearn/protolearn/circuits/tile"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
@@ -134,21 +136,40 @@ func (l *Layer) Fake(rng *rand.Rand) {
 	}
 }
 
+// Owner names whose work a layer is: the chain, model, stage and worker (operator address) its
+// roots are bound to, with the step (verifytypes.StepTag). The chain rebuilds the same tag when
+// it checks a proof, so the roots answer for this worker at this step only.
+type Owner struct {
+	ChainID string
+	ModelID uint64
+	Stage   uint32
+	Worker  string
+}
+
+// StepTag is the tag of the owner's step.
+func (o Owner) StepTag(step uint64) fr.Element {
+	return verifytypes.StepTag(o.ChainID, o.ModelID, o.Stage, o.Worker, step)
+}
+
 // Committed is a layer with its six commitments: forward X (Rows), W (Columns), Y (Rows);
-// backward DY (Rows), W (Rows), DX (Rows).
+// backward DY (Rows), W (Rows), DX (Rows), and the tag of its step that their roots are bound to.
 type Committed struct {
 	Layer                      *Layer
 	X, WCols, Y, DY, WRows, DX *commit.Commitment
+	Tag                        fr.Element
 }
 
-// Commit commits l with salts derived from secret and a label naming the model, stage, step and
-// tensor, so the trainer can recommit from the stored layer and get the same roots.
-func Commit(secret []byte, modelID uint64, stage uint32, l *Layer) (*Committed, error) {
+// Commit commits l for owner with salts derived from secret and a label naming the model, stage,
+// step and tensor, so the trainer can recommit from the stored layer and get the same roots.
+func Commit(secret []byte, owner Owner, l *Layer) (*Committed, error) {
 	if len(secret) == 0 {
 		return nil, errors.New("attest: empty commitment secret")
 	}
+	if owner.ChainID == "" || owner.Worker == "" {
+		return nil, errors.New("attest: the chain id and the worker address name whose roots these are")
+	}
 	s := scheme()
-	c := &Committed{Layer: l}
+	c := &Committed{Layer: l, Tag: owner.StepTag(l.Step)}
 	for _, t := range []struct {
 		name       string
 		dst        **commit.Commitment
@@ -163,7 +184,7 @@ func Commit(secret []byte, modelID uint64, stage uint32, l *Layer) (*Committed, 
 		{"Wrows", &c.WRows, commit.Rows, l.D, l.D, l.W},
 		{"dX", &c.DX, commit.Rows, l.Rows, l.D, l.DX},
 	} {
-		seed := commit.DeriveSeed(secret, fmt.Sprintf("model/%d/stage/%d/step/%d/%s", modelID, stage, l.Step, t.name))
+		seed := commit.DeriveSeed(secret, fmt.Sprintf("model/%d/stage/%d/step/%d/%s", owner.ModelID, owner.Stage, l.Step, t.name))
 		var err error
 		if *t.dst, err = s.CommitQuantized(t.kind, t.rows, t.cols, t.values, seed); err != nil {
 			return nil, fmt.Errorf("attest: step %d: committing %s: %w", l.Step, t.name, err)
@@ -172,27 +193,33 @@ func Commit(secret []byte, modelID uint64, stage uint32, l *Layer) (*Committed, 
 	return c, nil
 }
 
-// Roots are the roots that go on chain in the attestation.
+// Roots are the bound roots that go on chain in the attestation (tile.BoundRoot).
 func (c *Committed) Roots() verifytypes.StepCommitment {
-	b := func(x *commit.Commitment) []byte { r := x.RootBytes(); return r[:] }
+	b := func(t tile.Tensor, x *commit.Commitment) []byte { r := tile.BoundRoot(c.Tag, t, x.Root()); return r[:] }
 	return verifytypes.StepCommitment{
-		Step: c.Layer.Step, XRoot: b(c.X), WColsRoot: b(c.WCols), YRoot: b(c.Y),
-		DyRoot: b(c.DY), WRowsRoot: b(c.WRows), DxRoot: b(c.DX),
+		Step: c.Layer.Step, XRoot: b(tile.TensorX, c.X), WColsRoot: b(tile.TensorWCols, c.WCols), YRoot: b(tile.TensorY, c.Y),
+		DyRoot: b(tile.TensorDY, c.DY), WRowsRoot: b(tile.TensorWRows, c.WRows), DxRoot: b(tile.TensorDX, c.DX),
 	}
 }
 
-// Open opens the tile a challenge of kind at (row, col) asks for, with tile width t.
-func (c *Committed) Open(kind verifytypes.ChallengeKind, row, col uint32, t int) (*tile.Openings, error) {
-	s, err := verifytypes.TileShape(kind, uint32(c.Layer.D), uint32(c.Layer.Rows), uint32(t))
+// Open opens the tile challenge ch asks for, with tile width t, bound to ch: the proof made
+// from it answers ch and no other challenge.
+func (c *Committed) Open(ch verifytypes.Challenge, t int) (*tile.Openings, error) {
+	if ch.Step != c.Layer.Step {
+		return nil, fmt.Errorf("attest: challenge %d is for step %d, the layer is step %d's", ch.Id, ch.Step, c.Layer.Step)
+	}
+	s, err := verifytypes.TileShape(ch.Kind, uint32(c.Layer.D), uint32(c.Layer.Rows), uint32(t))
 	if err != nil {
 		return nil, err
 	}
-	switch kind {
+	b := tile.Binding{Step: c.Tag, Challenge: verifytypes.ChallengeTag(ch)}
+	row, col := int(ch.Row), int(ch.Col)
+	switch ch.Kind {
 	case verifytypes.CHALLENGE_KIND_FORWARD:
-		return tile.Open(s, c.X, c.WCols, c.Y, int(row), int(col))
+		return tile.Open(s, b, c.X, c.WCols, c.Y, row, col)
 	case verifytypes.CHALLENGE_KIND_BACKWARD:
-		return tile.Open(s, c.DY, c.WRows, c.DX, int(row), int(col))
+		return tile.Open(s, b, c.DY, c.WRows, c.DX, row, col)
 	default:
-		return tile.OpenTie(s, c.WRows, c.WCols, int(row), int(col))
+		return tile.OpenTie(s, b, c.WRows, c.WCols, row, col)
 	}
 }

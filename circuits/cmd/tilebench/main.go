@@ -300,6 +300,12 @@ func verify(r *result, vk, proof []byte, pub tile.PublicInputs, runs int) error 
 	return nil
 }
 
+// benchBinding is an arbitrary step tag and challenge: the cost does not depend on them.
+var benchBinding = tile.Binding{
+	Step:      commit.HashToField("tilebench step", nil),
+	Challenge: commit.HashToField("tilebench challenge", nil),
+}
+
 // openings commits random quantized X (rows×Inner), W and Y = round(X·W/2^F)
 // in the shape's layouts, and opens a random challenge.
 func openings(s tile.Shape, rng *rand.Rand) (*tile.Openings, error) {
@@ -315,7 +321,7 @@ func openings(s tile.Shape, rng *rand.Rand) (*tile.Openings, error) {
 		if err != nil {
 			return nil, err
 		}
-		return tile.OpenTie(s, rowsC, colsC, rng.IntN(s.Rows), rng.IntN(s.Blocks()))
+		return tile.OpenTie(s, benchBinding, rowsC, colsC, rng.IntN(s.Rows), rng.IntN(s.Blocks()))
 	}
 	a, w := small(rng, s.Rows*s.Inner), small(rng, s.Inner*s.Outer)
 	out := product(s, a, w)
@@ -336,7 +342,7 @@ func openings(s tile.Shape, rng *rand.Rand) (*tile.Openings, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tile.Open(s, inC, wC, outC, rng.IntN(s.Rows), rng.IntN(s.Blocks()))
+	return tile.Open(s, benchBinding, inC, wC, outC, rng.IntN(s.Rows), rng.IntN(s.Blocks()))
 }
 
 // product is the output, round(Σ_k a_k·b_j[k] / 2^F) (half up, as the

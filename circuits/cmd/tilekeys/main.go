@@ -7,7 +7,7 @@
 //	tilekeys -dir build/keys -shapes forward-256x256x256-T4-tol16
 //
 // Each shape's keys go to DIR/<shape name>/proving.key (raw) and
-// verifying.key (656 bytes), the files and formats the ceremony's finish
+// verifying.key (688 bytes), the files and formats the ceremony's finish
 // writes and tile.LoadKeys reads. A shape whose files exist and load is
 // skipped unless -force.
 package main

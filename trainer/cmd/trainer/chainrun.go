@@ -177,7 +177,7 @@ func (c *chainFlags) attester(ctx context.Context, cs *chainSetup, model uint64,
 		log.Warn("CHEATING (test tool): faking the designated layer on a fraction of steps", "fraction", c.cheat)
 	}
 	att, err := attest.NewAttester(attest.Config{
-		Chain: cs.client, Worker: c.operator, ModelID: model, Stage: uint32(cs.stage),
+		Chain: cs.client, ChainID: c.chainID, Worker: c.operator, ModelID: model, Stage: uint32(cs.stage),
 		Layers: uint32(cs.spec.Stages[cs.stage]), Period: cs.params.AttestationPeriod, FirstStep: cs.firstStep,
 		TileWidth: c.tileWidth, Secret: secret, Store: store, Prover: prover, Cheat: c.cheat,
 		Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), Poll: c.poll, Wake: wake, Log: log, Metrics: reg,

@@ -2,7 +2,6 @@ package keeper
 
 import (
 	"context"
-	"fmt"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -164,11 +163,7 @@ func (k *Keeper) RespondChallenge(ctx context.Context, msg *types.MsgRespondChal
 	if err != nil {
 		return err
 	}
-	step, ok := a.Commitment(c.Step)
-	if !ok {
-		return fmt.Errorf("x/verify: challenge %d names step %d, which attestation %d no longer holds", c.Id, c.Step, a.Id)
-	}
-	pub, err := step.Public(c.Kind, c.Row, c.Col)
+	pub, err := types.ChallengePublic(sdkCtx.ChainID(), a, c)
 	if err != nil {
 		return errorsmod.Wrap(types.ErrInvalidChallenge, err.Error())
 	}
@@ -177,7 +172,8 @@ func (k *Keeper) RespondChallenge(ctx context.Context, msg *types.MsgRespondChal
 		return err
 	}
 	if err := vk.Verify(msg.Proof, pub); err != nil {
-		return errorsmod.Wrapf(types.ErrInvalidProof, "challenge %d (%s, step %d, row %d, block %d): %v", c.Id, c.Kind, c.Step, c.Row, c.Col, err)
+		return errorsmod.Wrapf(types.ErrInvalidProof, "challenge %d (%s, attestation %d, step %d, row %d, block %d; a proof answers this challenge of this worker's step only): %v",
+			c.Id, c.Kind, a.Id, c.Step, c.Row, c.Col, err)
 	}
 
 	paid := sdk.NewCoin(c.Bond.Denom, sdkmath.ZeroInt())

@@ -46,21 +46,26 @@ func TileShapes(dModel, rows, width uint32) ([]tile.Shape, error) {
 	return out, nil
 }
 
-// Public rebuilds the public inputs of a challenge of kind at (row, col) from a step's committed
-// roots: never from anything the prover sends.
-func (c StepCommitment) Public(kind ChallengeKind, row, col uint32) (tile.PublicInputs, error) {
-	var in, w, out []byte
-	switch kind {
-	case CHALLENGE_KIND_FORWARD:
-		in, w, out = c.XRoot, c.WColsRoot, c.YRoot
-	case CHALLENGE_KIND_BACKWARD:
-		in, w, out = c.DyRoot, c.WRowsRoot, c.DxRoot
-	case CHALLENGE_KIND_TIE:
-		in, w, out = c.WRowsRoot, c.WColsRoot, make([]byte, 32)
-	default:
-		return tile.PublicInputs{}, fmt.Errorf("unknown challenge kind %v", kind)
+// ChallengePublic rebuilds the public inputs of challenge c of attestation a on chain chainID from
+// the step's stored roots, the challenge's own row and block, and the binding of (chain, model,
+// stage, worker, step) to this challenge: never from anything the prover sends.
+func ChallengePublic(chainID string, a Attestation, c Challenge) (tile.PublicInputs, error) {
+	step, ok := a.Commitment(c.Step)
+	if !ok {
+		return tile.PublicInputs{}, fmt.Errorf("challenge %d names step %d, which attestation %d does not hold", c.Id, c.Step, a.Id)
 	}
-	p := tile.PublicInputs{Row: uint64(row), Col: uint64(col)}
+	var in, w, out []byte
+	switch c.Kind {
+	case CHALLENGE_KIND_FORWARD:
+		in, w, out = step.XRoot, step.WColsRoot, step.YRoot
+	case CHALLENGE_KIND_BACKWARD:
+		in, w, out = step.DyRoot, step.WRowsRoot, step.DxRoot
+	case CHALLENGE_KIND_TIE:
+		in, w, out = step.WRowsRoot, step.WColsRoot, make([]byte, 32)
+	default:
+		return tile.PublicInputs{}, fmt.Errorf("unknown challenge kind %v", c.Kind)
+	}
+	p := tile.PublicInputs{Row: uint64(c.Row), Col: uint64(c.Col), Binding: ChallengeBinding(chainID, a, c).Public()}
 	copy(p.InRoot[:], in)
 	copy(p.WRoot[:], w)
 	copy(p.OutRoot[:], out)
