@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -62,7 +61,7 @@ func (c *inProcessChain) tx(worker string, msg sdk.Msg) ([]byte, error) {
 	defer c.mu.Unlock()
 	res := c.vc.send(c.by[worker], msg)
 	if res.Code != 0 {
-		return nil, fmt.Errorf("code %d: %s", res.Code, res.Log)
+		return nil, &trainerchain.TxError{Codespace: res.Codespace, Code: res.Code, Log: res.Log}
 	}
 	var data sdk.TxMsgData
 	if err := data.Unmarshal(res.Data); err != nil {

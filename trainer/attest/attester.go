@@ -45,8 +45,10 @@ type Config struct {
 	Layers uint32
 	// Period is how many steps one attestation covers (the chain's attestation_period).
 	Period uint64
-	// FirstStep is the chain step number of the worker's local step 0: one above the last step
-	// it attested on this model, so that a restarted trainer never overlaps its past.
+	// FirstStep is the chain step number of the first step this attester commits: one above the
+	// last step the worker attested on this model (1 if none). The chain's model clock wants a
+	// worker's steps contiguous, so the attester numbers the steps it commits one after another:
+	// a dropped tap takes no number, and a refused attestation's numbers are reused.
 	FirstStep uint64
 	// TileWidth is T, the column block of the registered tile shapes.
 	TileWidth int
@@ -77,6 +79,9 @@ type Attester struct {
 	finish     chan struct{}
 	finishOnce sync.Once
 
+	// next is the chain step number the next committed tap gets (commit loop only).
+	next uint64
+
 	mu       sync.Mutex
 	pending  map[uint64][2]uint64 // attestation id → its step range
 	answered map[uint64]bool      // challenges answered or given up on
@@ -97,6 +102,8 @@ type tapped struct {
 type Stats struct {
 	Steps, Dropped, Attestations, Finalized, Voided uint64
 	Answered, Unprovable                            uint64
+	// ClockWaits counts the chain's "wait" refusals (pace, stage lead), each retried.
+	ClockWaits uint64
 	// CommitTime is the time spent quantizing, committing and saving layers.
 	CommitTime time.Duration
 }
@@ -122,15 +129,18 @@ func NewAttester(cfg Config) (*Attester, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
+	if cfg.FirstStep == 0 {
+		return nil, errors.New("attest: the first step is 1 or above")
+	}
 	a := &Attester{
-		cfg: cfg, taps: make(chan tapped, 4*cfg.Period), finish: make(chan struct{}),
+		cfg: cfg, taps: make(chan tapped, 4*cfg.Period), finish: make(chan struct{}), next: cfg.FirstStep,
 		pending: map[uint64][2]uint64{}, answered: map[uint64]bool{}, inflight: map[uint64]bool{},
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "protolearn_attest_commit_seconds", Help: "Time to quantize, commit and store one step's designated layer.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "protolearn_attest_events_total", Help: "Attester events: steps, dropped, attestations, finalized, voided, answered, unprovable.",
+			Name: "protolearn_attest_events_total", Help: "Attester events: steps, dropped, attestations, clock_waits, finalized, voided, answered, unprovable.",
 		}, []string{"event"}),
 	}
 	if cfg.Metrics != nil {
@@ -150,7 +160,7 @@ func (a *Attester) Tap(step uint64, t *engine.Tap) {
 	case a.taps <- tapped{step: step, tap: t}:
 	default:
 		a.count("dropped", func(s *Stats) { s.Dropped++ })
-		a.cfg.Log.Warn("attester behind; step not attested", "step", a.cfg.FirstStep+step)
+		a.cfg.Log.Warn("attester behind; step not attested", "local_step", step)
 	}
 }
 
@@ -266,8 +276,9 @@ func (a *Attester) commitLoop(ctx context.Context) error {
 	defer cancelSub()
 	go func() {
 		defer close(done)
+		sub := a.newSubmitter()
 		for b := range submits {
-			a.submit(subCtx, b)
+			sub.submit(subCtx, b)
 		}
 	}()
 	var b batch
@@ -310,17 +321,18 @@ func (a *Attester) commitLoop(ctx context.Context) error {
 }
 
 func (a *Attester) commitTap(b *batch, t tapped, flush func()) {
-	step := a.cfg.FirstStep + t.step
-	if len(b.roots) > 0 && (step != b.from+uint64(len(b.roots)) || t.tap.Rows != b.rows) {
-		flush() // a gap (a dropped step) or another tile shape: attest the run before it
+	if len(b.roots) > 0 && t.tap.Rows != b.rows {
+		flush() // another tile shape: attest the run before it
 	}
+	step := a.next
 	start := time.Now()
 	roots, err := a.commitStep(step, t.tap)
 	if err != nil {
 		a.count("dropped", func(s *Stats) { s.Dropped++ })
-		a.cfg.Log.Warn("step not attested", "step", step, "err", err)
+		a.cfg.Log.Warn("step not attested", "local_step", t.step, "err", err)
 		return
 	}
+	a.next++
 	d := time.Since(start)
 	a.commitSeconds.Observe(d.Seconds())
 	a.count("steps", func(s *Stats) { s.Steps++; s.CommitTime += d })
@@ -374,9 +386,34 @@ func ScaleToRange(v []float32, limit float64) []float32 {
 	return out
 }
 
-func (a *Attester) submit(ctx context.Context, b batch) {
+// submitter hands batches to the chain in order. A refusal of the model clock (the worker's pace,
+// or its stage ahead of a neighbour: verifytypes.IsClockWait) passes with time, so the batch is
+// sent again, with a growing wait, until it lands or ctx ends. Any other refusal drops the batch;
+// its step numbers are then free, and the batches after it are renumbered down to keep the
+// worker's steps contiguous (re-committing their stored layers).
+type submitter struct {
+	a *Attester
+	// expect is the step the next attestation must start at; 0 until the first is sent.
+	expect uint64
+	// wait is the first wait after a clock refusal; it doubles up to maxWait.
+	wait, maxWait time.Duration
+}
+
+func (a *Attester) newSubmitter() *submitter {
+	return &submitter{a: a, expect: a.cfg.FirstStep, wait: a.cfg.Poll, maxWait: 16 * a.cfg.Poll}
+}
+
+func (s *submitter) submit(ctx context.Context, b batch) {
+	a := s.a
 	if len(b.roots) == 0 {
 		return
+	}
+	if b.from != s.expect {
+		var err error
+		if b, err = a.renumber(b, s.expect); err != nil {
+			a.cfg.Log.Error("renumbering steps after a refused attestation; they are dropped", "err", err)
+			return
+		}
 	}
 	from, to := b.from, b.from+uint64(len(b.roots))-1
 	msg := &verifytypes.MsgSubmitAttestation{
@@ -385,19 +422,62 @@ func (a *Attester) submit(ctx context.Context, b batch) {
 		TileRows:  uint32(b.rows), TileWidth: uint32(a.cfg.TileWidth),
 		Commitments: b.roots,
 	}
-	id, err := a.cfg.Chain.SubmitAttestation(ctx, msg)
-	if err != nil {
+	wait := s.wait
+	for {
+		id, err := a.cfg.Chain.SubmitAttestation(ctx, msg)
+		if err == nil {
+			s.expect = to + 1
+			a.mu.Lock()
+			a.pending[id] = [2]uint64{from, to}
+			a.mu.Unlock()
+			a.count("attestations", func(s *Stats) { s.Attestations++ })
+			a.cfg.Log.Info("attestation submitted", "id", id, "steps", fmt.Sprintf("%d..%d", from, to), "work_units", msg.WorkUnits)
+			return
+		}
+		if verifytypes.IsClockWait(err) && ctx.Err() == nil {
+			a.count("clock_waits", func(s *Stats) { s.ClockWaits++ })
+			a.cfg.Log.Info("the model clock says wait; attesting again shortly", "steps", fmt.Sprintf("%d..%d", from, to), "wait", wait, "reason", err)
+			if sleepCtx(ctx, wait) == nil {
+				wait = min(2*wait, s.maxWait)
+				continue
+			}
+		}
 		a.cfg.Log.Error("attestation not accepted; its steps are dropped", "steps", fmt.Sprintf("%d..%d", from, to), "err", err)
 		if derr := a.cfg.Store.Delete(from, to); derr != nil {
 			a.cfg.Log.Warn("deleting layers", "err", derr)
 		}
 		return
 	}
-	a.mu.Lock()
-	a.pending[id] = [2]uint64{from, to}
-	a.mu.Unlock()
-	a.count("attestations", func(s *Stats) { s.Attestations++ })
-	a.cfg.Log.Info("attestation submitted", "id", id, "steps", fmt.Sprintf("%d..%d", from, to), "work_units", msg.WorkUnits)
+}
+
+// renumber moves batch b's stored layers to the steps from, from+1, … (below their numbers: a
+// refused attestation freed them) and re-commits them, since their roots are bound to their step
+// numbers. Layers are moved in ascending order, each saved under its new number before the old
+// file is deleted, so no layer of b or of a later batch is overwritten.
+func (a *Attester) renumber(b batch, from uint64) (batch, error) {
+	out := batch{from: from, rows: b.rows}
+	for i := range b.roots {
+		old, step := b.from+uint64(i), from+uint64(i)
+		l, err := a.cfg.Store.Load(old)
+		if err != nil {
+			return batch{}, err
+		}
+		l.Step = step
+		c, err := Commit(a.cfg.Secret, a.owner(), l)
+		if err != nil {
+			return batch{}, err
+		}
+		if err := a.cfg.Store.Save(l); err != nil {
+			return batch{}, err
+		}
+		if err := a.cfg.Store.Delete(old, old); err != nil {
+			return batch{}, err
+		}
+		out.roots = append(out.roots, c.Roots())
+	}
+	a.cfg.Log.Info("renumbered steps after a refused attestation", "from", fmt.Sprintf("%d..%d", b.from, b.from+uint64(len(b.roots))-1),
+		"to", fmt.Sprintf("%d..%d", from, from+uint64(len(b.roots))-1))
+	return out, nil
 }
 
 // watch answers challenges and prunes the layers of final attestations, every Poll or on Wake.

@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"fmt"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -57,14 +58,6 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "steps %d..%d: at most attestation_period = %d steps per attestation",
 			msg.StepFrom, msg.StepTo, p.AttestationPeriod)
 	}
-	last, err := k.LastSteps.Get(ctx, collections.Join(m.Id, worker))
-	switch {
-	case err == nil && msg.StepFrom <= last:
-		return 0, errorsmod.Wrapf(types.ErrOverlappingSteps, "%s attested model %d up to step %d; the next attestation starts at step %d or later, got %d",
-			msg.Worker, m.Id, last, last+1, msg.StepFrom)
-	case err != nil && !isNotFound(err):
-		return 0, err
-	}
 	maxUnits := steps * uint64(m.Stages[msg.Stage].Layers)
 	if msg.WorkUnits == 0 || msg.WorkUnits > maxUnits {
 		return 0, errorsmod.Wrapf(types.ErrTooMuchWork, "%d work units for %d steps of stage %d (%d layers): must be in [1, %d], one unit per layer per step",
@@ -81,6 +74,9 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 			return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "commitments[%d]: %v", i, err)
 		}
 	}
+	if err := k.checkRootsUnused(ctx, msg); err != nil {
+		return 0, err
+	}
 	shapes, err := types.TileShapes(m.Arch.DModel, msg.TileRows, msg.TileWidth)
 	if err != nil {
 		return 0, errorsmod.Wrap(types.ErrInvalidAttestation, err.Error())
@@ -89,6 +85,11 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		if _, err := k.verifyingKey(p, s.String()); err != nil {
 			return 0, err
 		}
+	}
+
+	clock, err := k.checkClock(ctx, p, m, worker, msg)
+	if err != nil {
+		return 0, err
 	}
 
 	id, err := k.AttestSeq.Next(ctx)
@@ -105,7 +106,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {
 		return 0, err
 	}
-	if err := k.LastSteps.Set(ctx, collections.Join(m.Id, worker), msg.StepTo); err != nil {
+	if err := k.commitClock(ctx, p, msg, clock); err != nil {
 		return 0, err
 	}
 	k.logger.Info("attestation submitted", "id", id, "worker", msg.Worker, "model_id", m.Id, "stage", msg.Stage,
@@ -114,6 +115,51 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		AttestationId: id, Worker: msg.Worker, ModelId: m.Id, Stage: msg.Stage, StepFrom: msg.StepFrom, StepTo: msg.StepTo,
 		WorkUnits: msg.WorkUnits, FinalizeHeight: a.FinalizeHeight,
 	})
+}
+
+// checkRootsUnused refuses an attestation that carries one root twice, or a root of a pending
+// attestation. Roots are bound to one (chain, model, stage, worker, step, tensor), so a repeated
+// root is another worker's copied or this worker's reused: no proof can answer for it. Refusing it
+// here costs the copier its fee at once instead of waiting for a spot check. (Roots of final
+// attestations are dropped from the index; copying those is still unanswerable, so any challenge
+// catches it.)
+func (k *Keeper) checkRootsUnused(ctx context.Context, msg *types.MsgSubmitAttestation) error {
+	seen := make(map[string]string, 6*len(msg.Commitments))
+	for i, c := range msg.Commitments {
+		for _, r := range c.Roots() {
+			where := fmt.Sprintf("commitments[%d].%s", i, r.Name)
+			if prev, dup := seen[string(r.Root)]; dup {
+				return errorsmod.Wrapf(types.ErrRootReused, "%s repeats %s: every root is bound to one step and tensor", where, prev)
+			}
+			seen[string(r.Root)] = where
+			id, err := k.RootsInUse.Get(ctx, r.Root)
+			switch {
+			case err == nil:
+				return errorsmod.Wrapf(types.ErrRootReused, "%s is a root of pending attestation %d: roots cannot be copied or reused", where, id)
+			case !isNotFound(err):
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// indexRoots adds (or, with remove, drops) a pending attestation's roots in RootsInUse.
+func (k *Keeper) indexRoots(ctx context.Context, a types.Attestation, remove bool) error {
+	for _, c := range a.Commitments {
+		for _, r := range c.Roots() {
+			var err error
+			if remove {
+				err = k.RootsInUse.Remove(ctx, r.Root)
+			} else {
+				err = k.RootsInUse.Set(ctx, r.Root, a.Id)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // storeNewAttestation writes a and its indexes (also used by InitGenesis).
@@ -129,6 +175,9 @@ func (k *Keeper) storeNewAttestation(ctx context.Context, worker sdk.AccAddress,
 	}
 	if a.Status != types.ATTESTATION_STATUS_PENDING {
 		return nil
+	}
+	if err := k.indexRoots(ctx, a, false); err != nil {
+		return err
 	}
 	if a.DrawHeight > 0 {
 		if err := k.ToDraw.Set(ctx, collections.Join(a.DrawHeight, a.Id)); err != nil {

@@ -10,6 +10,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	sharestypes "github.com/protolearn/protolearn/x/shares/types"
 	"github.com/protolearn/protolearn/x/verify/types"
 )
 
@@ -240,6 +241,9 @@ func (k *Keeper) endAttestation(ctx sdk.Context, key collections.Pair[int64, uin
 	if err := k.ToFinalize.Remove(ctx, key); err != nil {
 		return err
 	}
+	if err := k.indexRoots(ctx, a, true); err != nil {
+		return err
+	}
 	if a.DrawHeight > 0 {
 		if err := k.ToDraw.Remove(ctx, collections.Join(a.DrawHeight, a.Id)); err != nil {
 			return err
@@ -286,25 +290,32 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 	return nil
 }
 
-// finalize mints a's shares and credits its work to the model. A model that completed meanwhile
-// still pays for work verified before its end, but takes no more work units.
+// finalize mints a's shares and credits its work to the model, up to the model's target:
+// target_work_units is a hard cap. Attestations finalize in (finalize height, id) order, so within
+// a block the earlier submission is paid first; the one that crosses the target is paid the units
+// left below it, and any after it (the model COMPLETED) finalize with nothing paid. Their work
+// was verified (no challenge caught it) but the model needed no more.
 func (k *Keeper) finalize(ctx sdk.Context, key collections.Pair[int64, uint64], a types.Attestation) error {
 	worker, err := k.parseAddr("worker", a.Worker)
 	if err != nil {
 		return err
 	}
 	cache, write := ctx.CacheContext()
-	opAmt, desAmt, err := k.sk.MintForWork(cache, a.ModelId, worker, a.WorkUnits)
+	m, err := k.mk.GetModel(cache, a.ModelId)
+	var opAmt, desAmt sdk.Coin
 	if err == nil {
-		var m modelstypes.Model
-		if m, err = k.mk.GetModel(cache, a.ModelId); err == nil && m.Status == modelstypes.MODEL_STATUS_TRAINING {
-			err = k.mk.AddWorkUnits(cache, a.ModelId, a.WorkUnits)
+		a.PaidUnits = payable(m, a.WorkUnits)
+		if a.PaidUnits > 0 {
+			if opAmt, desAmt, err = k.sk.MintForWork(cache, a.ModelId, worker, a.PaidUnits); err == nil {
+				err = k.mk.AddWorkUnits(cache, a.ModelId, a.PaidUnits)
+			}
 		}
 	}
 	if err != nil {
 		// Leaving it pending would retry a deterministic failure forever; voiding it with the
 		// reason keeps the chain going and the record honest.
 		k.logger.Error("finalizing attestation failed", "id", a.Id, "err", err)
+		a.PaidUnits = 0
 		return k.endAttestation(ctx, key, a, types.ATTESTATION_STATUS_VOID, "finalization failed: "+err.Error())
 	}
 	write()
@@ -312,9 +323,27 @@ func (k *Keeper) finalize(ctx sdk.Context, key collections.Pair[int64, uint64], 
 		return err
 	}
 	k.logger.Info("attestation finalized", "id", a.Id, "worker", a.Worker, "model_id", a.ModelId,
-		"work_units", a.WorkUnits, "minted", opAmt.String(), "designer", desAmt.String())
+		"work_units", a.WorkUnits, "paid_units", a.PaidUnits, "minted", opAmt.String(), "designer", desAmt.String())
 	return ctx.EventManager().EmitTypedEvent(&types.EventAttestationFinalized{
 		AttestationId: a.Id, Worker: a.Worker, ModelId: a.ModelId, WorkUnits: a.WorkUnits,
-		OperatorAmount: opAmt, DesignerAmount: desAmt,
+		OperatorAmount: orZero(opAmt, a.ModelId), DesignerAmount: orZero(desAmt, a.ModelId), PaidUnits: a.PaidUnits,
 	})
+}
+
+// payable is how many of units a model still pays for: all of them while it trains below its
+// target, the rest below the target for the attestation that crosses it, none once it stopped
+// training.
+func payable(m modelstypes.Model, units uint64) uint64 {
+	if m.Status != modelstypes.MODEL_STATUS_TRAINING || m.WorkUnits >= m.TargetWorkUnits {
+		return 0
+	}
+	return min(units, m.TargetWorkUnits-m.WorkUnits)
+}
+
+// orZero is c, or zero shares of the model where nothing was minted.
+func orZero(c sdk.Coin, modelID uint64) sdk.Coin {
+	if c.Denom == "" {
+		return sdk.NewCoin(sharestypes.ShareDenom(modelID), sdkmath.ZeroInt())
+	}
+	return c
 }

@@ -40,7 +40,13 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 		if err != nil {
 			return fmt.Errorf("last step of model %d: %w", l.ModelId, err)
 		}
-		if err := k.LastSteps.Set(ctx, collections.Join(l.ModelId, worker), l.Step); err != nil {
+		c := types.WorkerClock{LastStep: l.Step, Allowance: l.Allowance, Height: l.AllowanceHeight}
+		if err := k.LastSteps.Set(ctx, collections.Join(l.ModelId, worker), c); err != nil {
+			return err
+		}
+	}
+	for _, s := range gs.StageSteps {
+		if err := k.StageSteps.Set(ctx, collections.Join3(s.ModelId, s.Stage, s.Height), s.Steps); err != nil {
 			return err
 		}
 	}
@@ -69,8 +75,16 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 	}); err != nil {
 		return nil, err
 	}
-	if err := k.LastSteps.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], step uint64) (bool, error) {
-		gs.LastSteps = append(gs.LastSteps, types.LastStep{ModelId: key.K1(), Worker: k.addrString(key.K2()), Step: step})
+	if err := k.LastSteps.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], c types.WorkerClock) (bool, error) {
+		gs.LastSteps = append(gs.LastSteps, types.LastStep{
+			ModelId: key.K1(), Worker: k.addrString(key.K2()), Step: c.LastStep, Allowance: c.Allowance, AllowanceHeight: c.Height,
+		})
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.StageSteps.Walk(ctx, nil, func(key collections.Triple[uint64, uint32, int64], n uint64) (bool, error) {
+		gs.StageSteps = append(gs.StageSteps, types.StageSteps{ModelId: key.K1(), Stage: key.K2(), Height: key.K3(), Steps: n})
 		return false, nil
 	}); err != nil {
 		return nil, err
@@ -137,6 +151,47 @@ func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
 	}
 	for _, c := range open {
 		if err := k.Challenges.Set(ctx, c.Id, c); err != nil {
+			return err
+		}
+	}
+	return k.rebaseClocks(ctx, by)
+}
+
+// rebaseClocks moves the clocks' heights by -by: allowances keep the blocks since they were set,
+// and the stage records keep their place in the window (heights may become negative).
+func (k *Keeper) rebaseClocks(ctx context.Context, by int64) error {
+	type clock struct {
+		key collections.Pair[uint64, sdk.AccAddress]
+		c   types.WorkerClock
+	}
+	var clocks []clock
+	if err := k.LastSteps.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], c types.WorkerClock) (bool, error) {
+		c.Height -= by
+		clocks = append(clocks, clock{key, c})
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, c := range clocks {
+		if err := k.LastSteps.Set(ctx, c.key, c.c); err != nil {
+			return err
+		}
+	}
+	it, err := k.StageSteps.Iterate(ctx, nil)
+	if err != nil {
+		return err
+	}
+	kvs, err := it.KeyValues()
+	if err != nil {
+		return err
+	}
+	for _, kv := range kvs {
+		if err := k.StageSteps.Remove(ctx, kv.Key); err != nil {
+			return err
+		}
+	}
+	for _, kv := range kvs {
+		if err := k.StageSteps.Set(ctx, collections.Join3(kv.Key.K1(), kv.Key.K2(), kv.Key.K3()-by), kv.Value); err != nil {
 			return err
 		}
 	}

@@ -44,8 +44,15 @@ type Keeper struct {
 	// (finalize height, attestation) of pending attestations.
 	ToDraw     collections.KeySet[collections.Pair[int64, uint64]]
 	ToFinalize collections.KeySet[collections.Pair[int64, uint64]]
-	// LastSteps is the highest step each worker attested on each model.
-	LastSteps  collections.Map[collections.Pair[uint64, sdk.AccAddress], uint64]
+	// LastSteps is each worker's clock on each model: its last attested step and its pace
+	// allowance (clock.go).
+	LastSteps collections.Map[collections.Pair[uint64, sdk.AccAddress], types.WorkerClock]
+	// StageSteps counts the steps each stage of each model attested at each height, for the
+	// last clock_window blocks: (model, stage, height) → steps.
+	StageSteps collections.Map[collections.Triple[uint64, uint32, int64], uint64]
+	// RootsInUse maps every root of a pending attestation to that attestation: a root is
+	// bound to one worker's step, so a root seen twice is a copy or a reuse.
+	RootsInUse collections.Map[[]byte, uint64]
 	Challenges collections.Map[uint64, types.Challenge]
 	ChallSeq   collections.Sequence
 	// ChallengesByWorker indexes challenges for queries and for the trainer's polling.
@@ -92,7 +99,10 @@ func NewKeeper(
 		ToDraw:     collections.NewKeySet(sb, types.ToDrawKey, "to_draw", heightID),
 		ToFinalize: collections.NewKeySet(sb, types.ToFinalizeKey, "to_finalize", heightID),
 		LastSteps: collections.NewMap(sb, types.LastStepsKey, "last_steps",
-			collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), collections.Uint64Value),
+			collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), codec.CollValue[types.WorkerClock](cdc)),
+		StageSteps: collections.NewMap(sb, types.StageStepsKey, "stage_steps",
+			collections.TripleKeyCodec(collections.Uint64Key, collections.Uint32Key, collections.Int64Key), collections.Uint64Value),
+		RootsInUse: collections.NewMap(sb, types.RootsInUseKey, "roots_in_use", collections.BytesKey, collections.Uint64Value),
 		Challenges: collections.NewMap(sb, types.ChallengesKey, "challenges", collections.Uint64Key, codec.CollValue[types.Challenge](cdc)),
 		ChallSeq:   collections.NewSequence(sb, types.ChallengeSeqKey, "challenge_seq"),
 		ChallengesByWorker: collections.NewKeySet(sb, types.ChallengesByWorkerKey, "challenges_by_worker",

@@ -25,4 +25,16 @@ var (
 	ErrInvalidProof        = errorsmod.Register(ModuleName, 20, "invalid proof")
 	ErrWorkerInactive      = errorsmod.Register(ModuleName, 21, "worker is not active")
 	ErrModelNotTraining    = errorsmod.Register(ModuleName, 22, "model is not training")
+	ErrStepsNotContiguous  = errorsmod.Register(ModuleName, 23, "steps do not continue the worker's last attestation")
+	// ErrTooFast and ErrStageAhead are the model clock's refusals: they pass with time (the
+	// worker's allowance grows every block, its neighbours attest), so a trainer retries later.
+	ErrTooFast    = errorsmod.Register(ModuleName, 24, "more steps than the worker's pace allows now")
+	ErrStageAhead = errorsmod.Register(ModuleName, 25, "stage ahead of a neighbouring stage")
+	ErrRootReused = errorsmod.Register(ModuleName, 26, "commitment root already attested")
 )
+
+// IsClockWait reports a refusal of the model clock that passes with time: the same attestation
+// may be submitted again a few blocks later.
+func IsClockWait(err error) bool {
+	return errorsmod.IsOf(err, ErrTooFast, ErrStageAhead)
+}

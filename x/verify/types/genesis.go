@@ -70,6 +70,33 @@ func (gs GenesisState) Validate() error {
 		}
 		last[k] = true
 	}
+	type stageKey struct {
+		model  uint64
+		stage  uint32
+		height int64
+	}
+	stages := make(map[stageKey]bool, len(gs.StageSteps))
+	for i, s := range gs.StageSteps {
+		k := stageKey{s.ModelId, s.Stage, s.Height}
+		if stages[k] {
+			return fmt.Errorf("stage_steps[%d]: model %d stage %d height %d listed twice", i, s.ModelId, s.Stage, s.Height)
+		}
+		stages[k] = true
+	}
+	roots := map[string]uint64{}
+	for _, a := range gs.Attestations {
+		if a.Status != ATTESTATION_STATUS_PENDING {
+			continue
+		}
+		for _, c := range a.Commitments {
+			for _, r := range c.Roots() {
+				if id, dup := roots[string(r.Root)]; dup {
+					return fmt.Errorf("attestation %d step %d: %s is also a root of pending attestation %d", a.Id, c.Step, r.Name, id)
+				}
+				roots[string(r.Root)] = a.Id
+			}
+		}
+	}
 	return nil
 }
 

@@ -26,4 +26,6 @@ var (
 	ChallengesByWorkerKey  = collections.NewPrefix(10)
 	OpenByAttestationKey   = collections.NewPrefix(11)
 	DeadlinesKey           = collections.NewPrefix(12)
+	StageStepsKey          = collections.NewPrefix(13)
+	RootsInUseKey          = collections.NewPrefix(14)
 )

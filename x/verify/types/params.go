@@ -32,6 +32,24 @@ const (
 	MaxBps = 10_000
 	// MaxAttestationPeriod bounds how many per-step commitments one attestation carries.
 	MaxAttestationPeriod = 1024
+
+	// The model clock (keeper/clock.go). The fastest pipeline measured here (docs/BENCHMARKS.md:
+	// the small model, 4 stages on one 2-core machine, no network) steps about 4 times a second;
+	// a model worth training over the internet steps far slower (each step waits on WAN round
+	// trips between stages). At localnet's 1 s blocks, 16 steps a block per worker is 4× that
+	// fastest pipeline, and still 3 steps a second at a public chain's 5 s blocks.
+	DefaultMaxStepsPerBlock = 16
+	// DefaultStepBurst lets a worker file 8 attestations of the default period at once after a
+	// pause (a chain halt, a restart) before its pace binds.
+	DefaultStepBurst = 8 * DefaultAttestationPeriod
+	// DefaultMaxStageLead: honest neighbours differ by the pipeline's depth in flight plus one
+	// attestation each (their attestations land at different blocks); 8 periods covers both
+	// with room to spare.
+	DefaultMaxStageLead = 8 * DefaultAttestationPeriod
+	// DefaultClockWindow compares stages over the last 100 blocks: long enough to hold several
+	// attestations of every stage, short enough that a stage's lost steps (a dropped tap, a void)
+	// stop counting against its neighbours soon.
+	DefaultClockWindow = 100
 )
 
 // DefaultParams has no verifying keys: a chain gets them from its ceremony, in genesis or by
@@ -47,6 +65,10 @@ func DefaultParams() Params {
 		ChallengeBond:       sdk.NewInt64Coin(sdk.DefaultBondDenom, 10_000_000),
 		MaxProofBytes:       DefaultMaxProofBytes,
 		ProofVerifyGas:      DefaultProofVerifyGas,
+		MaxStepsPerBlock:    DefaultMaxStepsPerBlock,
+		StepBurst:           DefaultStepBurst,
+		MaxStageLead:        DefaultMaxStageLead,
+		ClockWindow:         DefaultClockWindow,
 	}
 }
 
@@ -69,6 +91,14 @@ func (p Params) Validate() error {
 		return fmt.Errorf("max_proof_bytes must be at least %d (a tile proof), got %d", tile.ProofSize, p.MaxProofBytes)
 	case p.ProofVerifyGas == 0:
 		return fmt.Errorf("proof_verify_gas must be positive")
+	case p.MaxStepsPerBlock == 0:
+		return fmt.Errorf("max_steps_per_block must be positive")
+	case p.StepBurst < p.AttestationPeriod:
+		return fmt.Errorf("step_burst %d is below attestation_period %d: a full attestation could never pass", p.StepBurst, p.AttestationPeriod)
+	case p.MaxStageLead < p.AttestationPeriod:
+		return fmt.Errorf("max_stage_lead %d is below attestation_period %d: neighbouring stages would wait on each other forever", p.MaxStageLead, p.AttestationPeriod)
+	case p.ClockWindow < 1:
+		return fmt.Errorf("clock_window must be at least 1 block, got %d", p.ClockWindow)
 	}
 	if err := p.ChallengeBond.Validate(); err != nil {
 		return fmt.Errorf("challenge_bond: %w", err)

@@ -72,24 +72,32 @@ func ChallengePublic(chainID string, a Attestation, c Challenge) (tile.PublicInp
 	return p, nil
 }
 
-// Validate checks that every root is a canonical 32-byte field element.
-func (c StepCommitment) Validate() error {
-	for _, r := range []struct {
-		name string
-		b    []byte
-	}{
+// NamedRoot is one root of a step commitment with its field name.
+type NamedRoot struct {
+	Name string
+	Root []byte
+}
+
+// Roots lists the step's six roots with their field names.
+func (c StepCommitment) Roots() []NamedRoot {
+	return []NamedRoot{
 		{"x_root", c.XRoot},
 		{"w_cols_root", c.WColsRoot},
 		{"y_root", c.YRoot},
 		{"dy_root", c.DyRoot},
 		{"w_rows_root", c.WRowsRoot},
 		{"dx_root", c.DxRoot},
-	} {
-		if len(r.b) != 32 {
-			return fmt.Errorf("step %d: %s is %d bytes, want 32", c.Step, r.name, len(r.b))
+	}
+}
+
+// Validate checks that every root is a canonical 32-byte field element.
+func (c StepCommitment) Validate() error {
+	for _, r := range c.Roots() {
+		if len(r.Root) != 32 {
+			return fmt.Errorf("step %d: %s is %d bytes, want 32", c.Step, r.Name, len(r.Root))
 		}
-		if _, err := commit.ParseRoot(r.b); err != nil {
-			return fmt.Errorf("step %d: %s: %w", c.Step, r.name, err)
+		if _, err := commit.ParseRoot(r.Root); err != nil {
+			return fmt.Errorf("step %d: %s: %w", c.Step, r.Name, err)
 		}
 	}
 	return nil

@@ -1,0 +1,149 @@
+package attest
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	errorsmod "cosmossdk.io/errors"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protolearn/protolearn/trainer/engine"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// scriptedChain refuses attestations as its script says (nil accepts) and records the accepted
+// ones; they are pending until final is set.
+type scriptedChain struct {
+	mu       sync.Mutex
+	script   []error
+	accepted []*verifytypes.MsgSubmitAttestation
+	calls    int
+	final    atomic.Bool
+}
+
+func (c *scriptedChain) SubmitAttestation(_ context.Context, msg *verifytypes.MsgSubmitAttestation) (uint64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	if len(c.script) > 0 {
+		err := c.script[0]
+		c.script = c.script[1:]
+		if err != nil {
+			return 0, err
+		}
+	}
+	c.accepted = append(c.accepted, msg)
+	return uint64(len(c.accepted)), nil
+}
+
+func (*scriptedChain) RespondChallenge(context.Context, *verifytypes.MsgRespondChallenge) error {
+	return nil
+}
+
+func (*scriptedChain) OpenChallenges(context.Context, string) ([]verifytypes.Challenge, error) {
+	return nil, nil
+}
+
+func (c *scriptedChain) Attestation(_ context.Context, id uint64) (verifytypes.Attestation, error) {
+	if !c.final.Load() {
+		return verifytypes.Attestation{Id: id, Status: verifytypes.ATTESTATION_STATUS_PENDING}, nil
+	}
+	return verifytypes.Attestation{Id: id, Status: verifytypes.ATTESTATION_STATUS_FINALIZED}, nil
+}
+
+func (c *scriptedChain) acceptedCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.accepted)
+}
+
+func (*scriptedChain) PendingAttestations(context.Context, string, uint64) ([]verifytypes.Attestation, error) {
+	return nil, nil
+}
+
+// runAttester taps steps random layers into an attester over chain, waits for want accepted
+// attestations, runs check, then makes them final and waits for the attester to finish.
+func runAttester(t *testing.T, chain *scriptedChain, first uint64, steps, want int, check func(*Attester, *Store)) {
+	t.Helper()
+	store, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	a, err := NewAttester(Config{
+		Chain: chain, ChainID: testOwner.ChainID, Worker: testOwner.Worker, ModelID: testOwner.ModelID, Stage: testOwner.Stage,
+		Layers: 2, Period: 2, FirstStep: first, TileWidth: testT, Secret: []byte("s"), Store: store, Prover: NewProver(""),
+		Poll: time.Millisecond, Log: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	rng := rand.New(rand.NewPCG(1, 1))
+	gen := func(n int, scale float32) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = (rng.Float32()*2 - 1) * scale
+		}
+		return v
+	}
+	for i := range steps {
+		tap := &engine.Tap{Rows: testRows, D: testD, X: gen(testRows*testD, 2), W: gen(testD*testD, 0.5), DY: gen(testRows*testD, 1)}
+		for len(a.taps) == cap(a.taps) { // never drop in this test
+			time.Sleep(time.Millisecond)
+		}
+		a.Tap(uint64(i), tap)
+	}
+	a.Finish()
+	for chain.acceptedCount() < want && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	check(a, store)
+	chain.final.Store(true)
+	require.NoError(t, <-done)
+	require.NoError(t, ctx.Err())
+}
+
+// The attester numbers committed steps contiguously from FirstStep; a clock refusal is retried
+// until it lands; a permanent refusal frees its numbers and the next batch is renumbered into
+// them, with roots re-bound to the new steps (they match a fresh commit of the stored layers).
+func TestAttesterKeepsStepsContiguous(t *testing.T) {
+	wait := errorsmod.Wrap(verifytypes.ErrTooFast, "pace")
+	ahead := errorsmod.Wrap(verifytypes.ErrStageAhead, "lead")
+	refused := errorsmod.Wrap(verifytypes.ErrInvalidAttestation, "refused for good")
+	chain := &scriptedChain{script: []error{nil, wait, ahead, nil, refused, nil, nil}}
+	runAttester(t, chain, 5, 10, 4, func(a *Attester, store *Store) {
+		var got [][2]uint64
+		for _, m := range chain.accepted {
+			got = append(got, [2]uint64{m.StepFrom, m.StepTo})
+			for i, c := range m.Commitments {
+				require.Equal(t, m.StepFrom+uint64(i), c.Step)
+			}
+		}
+		// Batches 5–6, 7–8 (after two clock waits), 9–10 refused for good, then 11–12 and
+		// 13–14 renumbered to 9–10 and 11–12.
+		require.Equal(t, [][2]uint64{{5, 6}, {7, 8}, {9, 10}, {11, 12}}, got)
+		require.Equal(t, 7, chain.calls)
+		st := a.Stats()
+		require.Equal(t, uint64(2), st.ClockWaits)
+		require.Equal(t, uint64(4), st.Attestations)
+
+		// The stored layers are exactly the attested steps, and the renumbered roots are
+		// those of the layers now stored under the new numbers.
+		stored, err := store.Steps()
+		require.NoError(t, err)
+		require.Equal(t, []uint64{5, 6, 7, 8, 9, 10, 11, 12}, stored)
+		for _, m := range chain.accepted[2:] {
+			for _, c := range m.Commitments {
+				l, err := store.Load(c.Step)
+				require.NoError(t, err)
+				cm, err := Commit([]byte("s"), testOwner, l)
+				require.NoError(t, err)
+				require.Equal(t, c, cm.Roots(), "step %d", c.Step)
+			}
+		}
+	})
+}
