@@ -67,8 +67,13 @@ func verifyKeys(t *testing.T) ([]*tile.Keys, *attest.Prover) {
 	return vKeys, p
 }
 
-// verifyGenesis adds the model (RECRUITING) and x/verify params with the test keys.
-func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec, window, response int64) func(*app.App, map[string]json.RawMessage) {
+// genesisTweak changes the verify tests' genesis (the models and x/verify's state) before the
+// chain starts.
+type genesisTweak func(*modelstypes.GenesisState, *verifytypes.GenesisState)
+
+// verifyGenesis adds the model (RECRUITING) and x/verify params with the test keys, then applies
+// the tweaks.
+func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec, window, response int64, tweaks ...genesisTweak) func(*app.App, map[string]json.RawMessage) {
 	keys, _ := verifyKeys(t)
 	return func(a *app.App, gen map[string]json.RawMessage) {
 		cdc := a.AppCodec()
@@ -86,7 +91,6 @@ func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec
 			Status: modelstypes.MODEL_STATUS_RECRUITING,
 		})
 		models.NextModelId = 2
-		gen[modelstypes.ModuleName] = cdc.MustMarshalJSON(&models)
 
 		var vg verifytypes.GenesisState
 		cdc.MustUnmarshalJSON(gen[verifytypes.ModuleName], &vg)
@@ -99,6 +103,10 @@ func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec
 			require.NoError(t, err)
 			vg.Params.VerifyingKeys = append(vg.Params.VerifyingKeys, verifytypes.VerifyingKey{Shape: k.Shape.String(), Key: b})
 		}
+		for _, tw := range tweaks {
+			tw(&models, &vg)
+		}
+		gen[modelstypes.ModuleName] = cdc.MustMarshalJSON(&models)
 		gen[verifytypes.ModuleName] = cdc.MustMarshalJSON(&vg)
 	}
 }
@@ -135,6 +143,13 @@ func startVerifyChain(t *testing.T, rate sdkmath.LegacyDec, extra ...*account) (
 // startVerifyChainWindows is startVerifyChain with the given challenge and response windows.
 func startVerifyChainWindows(t *testing.T, rate sdkmath.LegacyDec, window, response int64, extra ...*account) (*verifyChain, []*trainer) {
 	t.Helper()
+	return startVerifyChainWith(t, rate, window, response, nil, extra...)
+}
+
+// startVerifyChainWith is startVerifyChainWindows with a genesis tweak (nil: none); workers are
+// seated on model 1.
+func startVerifyChainWith(t *testing.T, rate sdkmath.LegacyDec, window, response int64, tweak genesisTweak, extra ...*account) (*verifyChain, []*trainer) {
+	t.Helper()
 	_, prover := verifyKeys(t)
 	designer := newAccount(0)
 	ws := []*trainer{}
@@ -150,7 +165,11 @@ func startVerifyChainWindows(t *testing.T, rate sdkmath.LegacyDec, window, respo
 		a.number = uint64(5 + i)
 		accs = append(accs, a)
 	}
-	c := startChainWith(t, 1_000*minStake, verifyGenesis(t, designer.addr, rate, window, response), accs...)
+	var tweaks []genesisTweak
+	if tweak != nil {
+		tweaks = append(tweaks, tweak)
+	}
+	c := startChainWith(t, 1_000*minStake, verifyGenesis(t, designer.addr, rate, window, response, tweaks...), accs...)
 	vc := &verifyChain{chain: c, rng: rand.New(rand.NewPCG(7, 7)), prover: prover}
 	for _, w := range ws {
 		require.Zero(t, c.send(w.account, registerMsg(t, w.addr, 2*minStake)).Code)
@@ -597,6 +616,10 @@ func TestVerifyGenesisExportImport(t *testing.T) {
 		require.Len(t, gs.Attestations, 2)
 		require.Len(t, gs.Challenges, 1)
 		require.Len(t, gs.LastSteps, 2)
+		require.Len(t, gs.StageSteps, 2, "stages 0 and 1 attested")
+		for _, l := range gs.LastSteps {
+			require.Less(t, l.Allowance, uint64(verifytypes.DefaultStepBurst), "the allowance spent is carried")
+		}
 
 		fresh := &chain{t: t, app: newApp(t), time: vc.time, valSet: vc.valSet}
 		if !zeroHeight {
@@ -611,14 +634,20 @@ func TestVerifyGenesisExportImport(t *testing.T) {
 			require.JSONEq(t, string(state[verifytypes.ModuleName]), string(again[verifytypes.ModuleName]))
 		}
 
-		// The imported chain refuses an overlapping attestation, fails the open challenge when
-		// its deadline comes (as many blocks later as it had left) and finalizes the honest work.
+		// The imported chain refuses an overlapping attestation, a gap and a copy of a pending
+		// root (its root index is rebuilt), fails the open challenge when its deadline comes (as
+		// many blocks later as it had left) and finalizes the honest work.
 		honest.seq, cheater.seq = honestSeq, cheaterSeq
 		fvc := &verifyChain{chain: fresh, rng: vc.rng, prover: vc.prover}
 		overlap := *honest
 		overlap.next, overlap.steps = 2, map[uint64]*attest.Committed{}
 		res = fvc.send(honest.account, fvc.attestation(t, &overlap, 1))
 		require.Equal(t, verifytypes.ErrOverlappingSteps.ABCICode(), res.Code, res.Log)
+		overlap.next = 4
+		res = fvc.send(honest.account, fvc.attestation(t, &overlap, 1))
+		require.Equal(t, verifytypes.ErrStepsNotContiguous.ABCICode(), res.Code, res.Log)
+		res = fvc.send(honest.account, fvc.attestRoots(honest, 1, 3, honest.steps[1].Roots()))
+		require.Equal(t, verifytypes.ErrRootReused.ABCICode(), res.Code, res.Log)
 		fvc.blocks(vWindow)
 		require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, fvc.attestationByID(t, cID).Status, "zero height %v", zeroHeight)
 		require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, fvc.attestationByID(t, hID).Status, "zero height %v", zeroHeight)

@@ -1,0 +1,368 @@
+package app_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/trainer/attest"
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// The attacks of "verified work must be real work" (1/2), each played by a provider against the
+// in-process chain with real keys and proofs: refused, or slashed, and never paid.
+
+var testBond = sdk.NewInt64Coin(app.BondDenom, 5_000_000)
+
+// challenge opens a third-party forward challenge of attestation att at (step, row 1, block 1).
+func (vc *verifyChain) challenge(t *testing.T, by *account, att, step uint64) verifytypes.Challenge {
+	t.Helper()
+	res := vc.send(by, &verifytypes.MsgOpenChallenge{
+		Challenger: by.addr.String(), AttestationId: att, Kind: verifytypes.CHALLENGE_KIND_FORWARD,
+		Step: step, Row: 1, Col: 1, Bond: testBond,
+	})
+	require.Zero(t, res.Code, res.Log)
+	var out verifytypes.MsgOpenChallengeResponse
+	requireMsgResponse(t, res, &out)
+	ch, err := vc.app.VerifyKeeper.GetChallenge(vc.app.NewContext(true), out.ChallengeId)
+	require.NoError(t, err)
+	return ch
+}
+
+// attestRoots sends w's attestation of steps from..from+len(roots)-1 carrying roots as they are.
+func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...verifytypes.StepCommitment) *verifytypes.MsgSubmitAttestation {
+	msg := &verifytypes.MsgSubmitAttestation{
+		Worker: w.addr.String(), ModelId: model, Stage: w.stage, StepFrom: from, StepTo: from + uint64(len(roots)) - 1,
+		WorkUnits: uint64(len(roots)) * vLayers, TileRows: vRows, TileWidth: vT,
+	}
+	for i, r := range roots {
+		r.Step = from + uint64(i)
+		msg.Commitments = append(msg.Commitments, r)
+	}
+	return msg
+}
+
+// submitted sends msg from w and returns the new attestation's id.
+func (vc *verifyChain) submitted(t *testing.T, w *trainer, msg *verifytypes.MsgSubmitAttestation) uint64 {
+	t.Helper()
+	res := vc.send(w.account, msg)
+	require.Zero(t, res.Code, res.Log)
+	var out verifytypes.MsgSubmitAttestationResponse
+	requireMsgResponse(t, res, &out)
+	return out.AttestationId
+}
+
+// proveAs proves challenge ch from committed layer cm as if ch were of the layer's own step: what a
+// worker holding another step's (or another worker's) openings can send.
+func (vc *verifyChain) proveAs(t *testing.T, cm *attest.Committed, ch verifytypes.Challenge) []byte {
+	t.Helper()
+	ch.Step = cm.Layer.Step
+	o, err := cm.Open(ch, vT)
+	require.NoError(t, err)
+	proof, err := vc.prover.Prove(o)
+	require.NoError(t, err)
+	return proof
+}
+
+// A valid proof answers its challenge and no other: replayed on another challenge of the same
+// tile, on another attestation and step of the same worker, by another worker, or on another
+// model, it is refused; each challenge then takes its own proof.
+func TestAttackProofReplay(t *testing.T) {
+	challenger := newAccount(0)
+	secondModel := func(m *modelstypes.GenesisState, _ *verifytypes.GenesisState) {
+		two := m.Models[0]
+		two.Id, two.Name = 2, "second"
+		m.Models = append(m.Models, two)
+		m.NextModelId = 3
+	}
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 4*vWindow, 4*vResponse, secondModel, challenger)
+	a, b := ws[0], ws[1]
+	a1 := vc.submit(t, a, 2) // steps 1..2
+	a2 := vc.submit(t, a, 2) // steps 3..4
+	b1 := vc.submit(t, b, 1)
+
+	// a on model 2, stage 0 again: the same worker, the same step number, another model.
+	for _, w := range []*trainer{a, b, ws[2]} {
+		res := vc.send(w.account, &modelstypes.MsgJoinStage{Operator: w.addr.String(), ModelId: 2, Stage: w.stage})
+		require.Zero(t, res.Code, res.Log)
+	}
+	on2 := vc.layerOn(t, a, 2, 1)
+	m2 := vc.submitted(t, a, vc.attestRoots(a, 2, 1, on2.Roots()))
+
+	ch1 := vc.challenge(t, challenger, a1, 1)
+	sameTile := vc.challenge(t, challenger, a1, 1)
+	later := vc.challenge(t, challenger, a2, 3)
+	other := vc.challenge(t, challenger, b1, 1)
+	onModel2 := vc.challenge(t, challenger, m2, 1)
+	p1, err := vc.prove(t, a, ch1)
+	require.NoError(t, err)
+
+	for name, tx := range map[string]struct {
+		w  *trainer
+		id uint64
+	}{
+		"same tile, another challenge": {a, sameTile.Id},
+		"another attestation and step": {a, later.Id},
+		"another worker":               {b, other.Id},
+		"another model":                {a, onModel2.Id},
+	} {
+		res := vc.respond(tx.w, tx.id, p1)
+		require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, "%s: %s", name, res.Log)
+		require.Contains(t, res.Log, "answers this challenge of this worker's step only", name)
+	}
+	// The proof answers its own challenge; every other one takes its own proof.
+	require.Zero(t, vc.respond(a, ch1.Id, p1).Code)
+	for _, c := range []struct {
+		w  *trainer
+		ch verifytypes.Challenge
+	}{{a, sameTile}, {a, later}, {b, other}} {
+		p, err := vc.prove(t, c.w, c.ch)
+		require.NoError(t, err)
+		res := vc.respond(c.w, c.ch.Id, p)
+		require.Zero(t, res.Code, res.Log)
+	}
+	p2 := vc.proveAs(t, on2, onModel2)
+	res := vc.respond(a, onModel2.Id, p2)
+	require.Zero(t, res.Code, res.Log)
+}
+
+// layerOn commits an honest layer of w's step on model (not model 1's).
+func (vc *verifyChain) layerOn(t *testing.T, w *trainer, model, step uint64) *attest.Committed {
+	t.Helper()
+	l, err := attest.NewLayer(step, vRows, vD, vc.gen(vRows*vD, 2), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
+	require.NoError(t, err)
+	owner := w.owner()
+	owner.ModelID = model
+	cm, err := attest.Commit(w.secret, owner, l)
+	require.NoError(t, err)
+	return cm
+}
+
+// gen draws n values in [-scale, scale).
+func (vc *verifyChain) gen(n int, scale float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = (vc.rng.Float32()*2 - 1) * scale
+	}
+	return v
+}
+
+// A worker that copies another's roots gets nothing: copied from a pending attestation they are
+// refused at once; copied from a final one they are accepted, but no proof answers for them (the
+// roots are bound to the other worker's step, so even that worker's own openings are refused),
+// and the copier is slashed, jailed and unpaid.
+func TestAttackCopiedRoots(t *testing.T) {
+	challenger := newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
+	victim, copier := ws[1], ws[3] // both stage 1
+	copier.cheat = false
+	vID := vc.submit(t, victim, 2)
+	stolen := []verifytypes.StepCommitment{victim.steps[1].Roots(), victim.steps[2].Roots()}
+
+	res := vc.send(copier.account, vc.attestRoots(copier, 1, 1, stolen...))
+	require.Equal(t, verifytypes.ErrRootReused.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "root of pending attestation")
+
+	vc.blocks(vWindow) // the victim's attestation finalizes; its roots leave the index
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, vID).Status)
+	cID := vc.submitted(t, copier, vc.attestRoots(copier, 1, 1, stolen...))
+	ch := vc.challenge(t, challenger, cID, 2)
+	// The victim colludes and hands over its openings of step 2: the proof is bound to the
+	// victim's step, not the copier's.
+	res = vc.respond(copier, ch.Id, vc.proveAs(t, victim.steps[2], ch))
+	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
+
+	before, err := vc.worker(copier.addr)
+	require.NoError(t, err)
+	vc.blocks(vResponse + 1)
+	after, err := vc.worker(copier.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
+	require.True(t, after.Bonded.Amount.LT(before.Bonded.Amount), "slashed")
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, cID).Status)
+	vc.blocks(vWindow)
+	require.Zero(t, vc.shares(copier.addr), "the copier is never paid")
+	require.Equal(t, int64(2*vLayers*sharesPerUnit), vc.shares(victim.addr), "the victim keeps its pay")
+}
+
+// One layer's roots reused across steps: inside one attestation, or while the first use is
+// pending, they are refused; once the first use is final they are accepted, but the worker's
+// openings are bound to the step it committed, so the challenge of the reuse cannot be answered
+// and the worker is slashed. Only the honest first use is paid.
+func TestAttackReusedLayer(t *testing.T) {
+	challenger := newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
+	w := ws[0]
+	one := vc.layer(t, w, 1)
+	roots := one.Roots()
+
+	res := vc.send(w.account, vc.attestRoots(w, 1, 1, roots, roots, roots))
+	require.Equal(t, verifytypes.ErrRootReused.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "commitments[1].x_root repeats commitments[0].x_root")
+
+	first := vc.submitted(t, w, vc.attestRoots(w, 1, 1, roots))
+	res = vc.send(w.account, vc.attestRoots(w, 1, 2, roots))
+	require.Equal(t, verifytypes.ErrRootReused.ABCICode(), res.Code, res.Log)
+
+	vc.blocks(vWindow)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, first).Status)
+	reused := vc.submitted(t, w, vc.attestRoots(w, 1, 2, roots))
+	ch := vc.challenge(t, challenger, reused, 2)
+	res = vc.respond(w, ch.Id, vc.proveAs(t, one, ch))
+	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
+	vc.blocks(vResponse + 1)
+	after, err := vc.worker(w.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, reused).Status)
+	vc.blocks(vWindow)
+	require.Equal(t, int64(vLayers*sharesPerUnit), vc.shares(w.addr), "only the first use is paid")
+}
+
+// Step numbers count a worker's attested steps: the first attestation starts at 1 and each next
+// one exactly after the last; numbers ahead, gaps and wrap-arounds are refused.
+func TestAttackStepNumbersAhead(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	w := ws[0]
+	r := func() verifytypes.StepCommitment { return vc.layer(t, w, 1).Roots() }
+	for name, c := range map[string]struct {
+		from uint64
+		n    int
+		code uint32
+	}{
+		"first not at step 1": {2, 1, verifytypes.ErrStepsNotContiguous.ABCICode()},
+		"far ahead":           {1_000_000_000_000_000_000, 8, verifytypes.ErrStepsNotContiguous.ABCICode()},
+		"wrapping":            {math.MaxUint64, 2, verifytypes.ErrInvalidAttestation.ABCICode()},
+	} {
+		roots := make([]verifytypes.StepCommitment, c.n)
+		for i := range roots {
+			roots[i] = r()
+		}
+		res := vc.send(w.account, vc.attestRoots(w, 1, c.from, roots...))
+		require.Equal(t, c.code, res.Code, "%s: %s", name, res.Log)
+	}
+	vc.submit(t, w, 2) // 1..2
+	w.next = 5         // a gap: 3..4 skipped
+	res := vc.send(w.account, vc.attestation(t, w, 2))
+	require.Equal(t, verifytypes.ErrStepsNotContiguous.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "starts at step 3, got 5")
+	w.next = 3
+	vc.submit(t, w, 2)
+	vc.blocks(vWindow)
+	require.Equal(t, int64(4*vLayers*sharesPerUnit), vc.shares(w.addr))
+}
+
+// Many attestations in one block: the worker's pace allowance (step_burst, refilled by
+// max_steps_per_block a block) lets the first through and refuses the rest with ErrTooFast;
+// a block later the allowance has grown again. Only accepted steps are ever paid.
+func TestAttackManyAttestationsInOneBlock(t *testing.T) {
+	pace := func(_ *modelstypes.GenesisState, v *verifytypes.GenesisState) {
+		v.Params.AttestationPeriod, v.Params.StepBurst, v.Params.MaxStepsPerBlock, v.Params.MaxStageLead = 4, 16, 4, 1_000
+	}
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), vWindow, vResponse, pace)
+	w := ws[0]
+	var txs []signedMsg
+	for range 8 {
+		txs = append(txs, signedMsg{w.account, vc.attestation(t, w, 4)})
+	}
+	results := vc.sendBlock(txs...)
+	for i, r := range results[:4] {
+		require.Zero(t, r.Code, "attestation %d: %s", i, r.Log)
+	}
+	require.Equal(t, verifytypes.ErrTooFast.ABCICode(), results[4].Code, results[4].Log)
+	require.Contains(t, results[4].Log, "may attest 0 more steps")
+	for _, r := range results[5:] {
+		require.NotZero(t, r.Code, r.Log) // too fast, or no longer contiguous
+	}
+	// A block later the allowance has grown by 4 steps: one attestation of 4 passes, a second
+	// in the same block does not.
+	w.next = 17
+	results = vc.sendBlock(signedMsg{w.account, vc.attestation(t, w, 4)}, signedMsg{w.account, vc.attestation(t, w, 4)})
+	require.Zero(t, results[0].Code, results[0].Log)
+	require.Equal(t, verifytypes.ErrTooFast.ABCICode(), results[1].Code, results[1].Log)
+	require.True(t, verifytypes.IsClockWait(verifytypes.ErrTooFast))
+	vc.blocks(vWindow)
+	require.Equal(t, int64(20*vLayers*sharesPerUnit), vc.shares(w.addr), "paid for the 20 accepted steps only")
+}
+
+// A stage may not run ahead of its neighbours by more than max_stage_lead steps over the clock
+// window: stage 0 alone is stopped; once stage 1 and 2 attest it goes on. A slow stage and a
+// replica that joined late are not refused, and the window forgets old counts.
+func TestAttackStageAhead(t *testing.T) {
+	lead := func(_ *modelstypes.GenesisState, v *verifytypes.GenesisState) {
+		v.Params.MaxStageLead, v.Params.StepBurst, v.Params.ClockWindow = 8, 1_000, 20
+	}
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), vWindow, vResponse, lead)
+	s0, s1, s2, late := ws[0], ws[1], ws[2], ws[3]
+	late.cheat = false
+	vc.submit(t, s0, 8)
+	res := vc.send(s0.account, vc.attestation(t, s0, 1))
+	require.Equal(t, verifytypes.ErrStageAhead.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "stage 0 of model 1 attested 8 steps")
+	s0.next--
+	vc.submit(t, s1, 8)   // stage 1 catches up with stage 0 (stage 2 at 0: 8 ahead at most)
+	vc.blocks(3)          // the last stage is slow
+	vc.submit(t, s2, 4)   // and attests less
+	vc.submit(t, s0, 8)   // stage 0 now 16, stage 1 8: within the lead
+	vc.submit(t, late, 4) // a replica of stage 1 that joined late starts at its own step 1: stage 1 at 12
+	res = vc.send(s1.account, vc.attestation(t, s1, 4))
+	require.Equal(t, verifytypes.ErrStageAhead.ABCICode(), res.Code, "stage 1 would be 16 against stage 2's 4: %s", res.Log)
+	s1.next -= 4
+	vc.submit(t, s2, 4) // the slow stage attests: stage 1 may go on
+	vc.submit(t, s1, 4)
+	res = vc.send(s1.account, vc.attestation(t, s1, 1))
+	require.Equal(t, verifytypes.ErrStageAhead.ABCICode(), res.Code, res.Log)
+	s1.next--
+	vc.blocks(20) // every count leaves the clock window: stage 1 may go on alone, up to the lead
+	vc.submit(t, s1, 8)
+}
+
+// Pending work past target_work_units: minting stops exactly at the target. Attestations that
+// finalize in the same block are paid in submission (id) order; the one that crosses the target
+// is paid what is left, later ones nothing; the model completes and refuses more attestations.
+func TestAttackPendingPastTarget(t *testing.T) {
+	target := func(m *modelstypes.GenesisState, _ *verifytypes.GenesisState) {
+		m.Models[0].TargetWorkUnits = 5 * vLayers // 5 steps
+	}
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), vWindow, vResponse, target)
+	ws[3].cheat = false
+	results := vc.sendBlock(
+		signedMsg{ws[0].account, vc.attestation(t, ws[0], 2)},
+		signedMsg{ws[1].account, vc.attestation(t, ws[1], 2)},
+		signedMsg{ws[2].account, vc.attestation(t, ws[2], 2)},
+	)
+	var ids []uint64
+	for _, r := range results {
+		require.Zero(t, r.Code, r.Log)
+		var out verifytypes.MsgSubmitAttestationResponse
+		requireMsgResponse(t, r, &out)
+		ids = append(ids, out.AttestationId)
+	}
+	late := vc.submit(t, ws[3], 2) // a block later: finalizes after the model completed
+	vc.blocks(vWindow + 1)
+
+	paid := []uint64{2 * vLayers, 2 * vLayers, vLayers, 0}
+	for i, id := range append(ids, late) {
+		a := vc.attestationByID(t, id)
+		require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, a.Status, "attestation %d", id)
+		require.Equal(t, paid[i], a.PaidUnits, "attestation %d", id)
+		require.Equal(t, int64(paid[i]*sharesPerUnit), vc.shares(ws[i].addr), "worker %d", i)
+	}
+	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
+	require.NoError(t, err)
+	require.Equal(t, modelstypes.MODEL_STATUS_COMPLETED, m.Status)
+	require.Equal(t, m.TargetWorkUnits, m.WorkUnits)
+	work := int64(m.TargetWorkUnits * sharesPerUnit)
+	require.Equal(t, work+work*designerBps/10_000, vc.shareSupply(), "minted exactly the target (and the designer's cut of it)")
+
+	res := vc.send(ws[0].account, vc.attestation(t, ws[0], 1))
+	require.Equal(t, verifytypes.ErrModelNotTraining.ABCICode(), res.Code, res.Log)
+}
