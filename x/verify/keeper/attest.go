@@ -74,9 +74,6 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 			return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "commitments[%d]: %v", i, err)
 		}
 	}
-	if err := k.checkRootsUnused(ctx, msg); err != nil {
-		return 0, err
-	}
 	shapes, err := types.TileShapes(m.Arch.DModel, msg.TileRows, msg.TileWidth)
 	if err != nil {
 		return 0, errorsmod.Wrap(types.ErrInvalidAttestation, err.Error())
@@ -87,8 +84,13 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		}
 	}
 
+	// The clock first: a retry of an accepted attestation is ErrOverlappingSteps (which a trainer
+	// recognizes as its own), not a reuse of its roots.
 	clock, err := k.checkClock(ctx, p, m, worker, msg)
 	if err != nil {
+		return 0, err
+	}
+	if err := k.checkRootsUnused(ctx, msg); err != nil {
 		return 0, err
 	}
 
