@@ -80,6 +80,49 @@ func TestCatchRateMatchesTheory(t *testing.T) {
 	}
 }
 
+// A cheater is caught at the first attestation whose spot check lands on a tile it cannot prove
+// (index c); attestations up to c − k finalize first, where k = max(1, ⌈(challenge_window −
+// response_window) / b⌉) for one attestation every b blocks (x/verify/README.md, "Expected value
+// of cheating"). The mean paid count over the chain's own draws matches (1 − p)^k / p.
+func TestCheaterExpectedPay(t *testing.T) {
+	p := DefaultParams()
+	rate, _ := p.ChallengeRate.Float64()
+	for _, c := range []struct {
+		name string
+		b    int64 // blocks between attestations
+		q    float64
+		fail func(SpotCheck) bool // the cheater cannot prove this tile
+	}{
+		{"copied roots", 1, 1, func(SpotCheck) bool { return true }},
+		{"copied roots", 2, 1, func(SpotCheck) bool { return true }},
+		{"faked outputs", 10, 2.0 / 3, func(sc SpotCheck) bool { return sc.Kind != CHALLENGE_KIND_TIE }},
+	} {
+		k := max(1, int((p.ChallengeWindow-p.ResponseWindow+c.b-1)/c.b))
+		const trials = 4000
+		var total, sq float64
+		id := uint64(0)
+		for trial := range trials {
+			caughtAt := 0
+			for j := 1; caughtAt == 0; j++ {
+				id++
+				a := Attestation{Id: id, StepFrom: 1, StepTo: p.AttestationPeriod, TileRows: 4, TileWidth: 4}
+				if sc := DrawSpotCheck(blockHash(uint64(trial)<<20|id), a, 16, p.ChallengeRate); sc.Challenge && c.fail(sc) {
+					caughtAt = j
+				}
+			}
+			paid := float64(max(0, caughtAt-k))
+			total += paid
+			sq += paid * paid
+		}
+		pp := rate * c.q
+		theory := math.Pow(1-pp, float64(k)) / pp
+		mean := total / trials
+		sd := math.Sqrt(sq/trials - mean*mean)
+		require.InDelta(t, theory, mean, 4*sd/math.Sqrt(trials), "%s, b %d", c.name, c.b)
+		t.Logf("%s, one attestation every %d blocks (k = %d): %.2f attestations paid before the catch, theory %.2f", c.name, c.b, k, mean, theory)
+	}
+}
+
 func TestParamsValidate(t *testing.T) {
 	require.NoError(t, DefaultParams().Validate())
 	for name, edit := range map[string]func(*Params){
@@ -91,10 +134,14 @@ func TestParamsValidate(t *testing.T) {
 		"reward":     func(p *Params) { p.ChallengerRewardBps = MaxBps + 1 },
 		"proof size": func(p *Params) { p.MaxProofBytes = 10 },
 		"gas":        func(p *Params) { p.ProofVerifyGas = 0 },
+		"pace":       func(p *Params) { p.MaxStepsPerBlock = 0 },
+		"burst":      func(p *Params) { p.StepBurst = p.AttestationPeriod - 1 },
+		"lead":       func(p *Params) { p.MaxStageLead = p.AttestationPeriod - 1 },
+		"clock":      func(p *Params) { p.ClockWindow = 0 },
 		"bad key": func(p *Params) {
-			p.VerifyingKeys = []VerifyingKey{{Shape: "forward-4x16x16-T4-tol4", Key: make([]byte, 656)}}
+			p.VerifyingKeys = []VerifyingKey{{Shape: "forward-4x16x16-T4-tol4", Key: make([]byte, 688)}}
 		},
-		"bad shape": func(p *Params) { p.VerifyingKeys = []VerifyingKey{{Shape: "sideways", Key: make([]byte, 656)}} },
+		"bad shape": func(p *Params) { p.VerifyingKeys = []VerifyingKey{{Shape: "sideways", Key: make([]byte, 688)}} },
 	} {
 		p := DefaultParams()
 		edit(&p)
