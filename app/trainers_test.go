@@ -104,6 +104,20 @@ func (c *inProcessChain) Attestation(_ context.Context, id uint64) (verifytypes.
 	return c.vc.app.VerifyKeeper.GetAttestation(c.vc.app.NewContext(true), id)
 }
 
+func (c *inProcessChain) LastAttestedStep(_ context.Context, worker string, model uint64) (uint64, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var last uint64
+	var found bool
+	err := c.vc.app.VerifyKeeper.Attestations.Walk(c.vc.app.NewContext(true), nil, func(_ uint64, a verifytypes.Attestation) (bool, error) {
+		if a.Worker == worker && a.ModelId == model {
+			last, found = max(last, a.StepTo), true
+		}
+		return false, nil
+	})
+	return last, found, err
+}
+
 func (c *inProcessChain) PendingAttestations(_ context.Context, worker string, model uint64) ([]verifytypes.Attestation, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -127,7 +127,7 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	again, err := c.SubmitAttestation(ctx, msg)
 	require.NoError(t, err)
 	require.Equal(t, id, again)
-	last, ok, err := c.LastAttestedStep(ctx, 1)
+	last, ok, err := c.LastAttestedStep(ctx, op, 1)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, uint64(tPeriod), last)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,8 @@ type Chain interface {
 	Attestation(ctx context.Context, id uint64) (verifytypes.Attestation, error)
 	// PendingAttestations lists worker's pending attestations on model.
 	PendingAttestations(ctx context.Context, worker string, model uint64) ([]verifytypes.Attestation, error)
+	// LastAttestedStep is the highest step worker attested on model (ok false: none).
+	LastAttestedStep(ctx context.Context, worker string, model uint64) (step uint64, ok bool, err error)
 }
 
 // Config configures an Attester.
@@ -45,10 +48,11 @@ type Config struct {
 	Layers uint32
 	// Period is how many steps one attestation covers (the chain's attestation_period).
 	Period uint64
-	// FirstStep is the chain step number of the first step this attester commits: one above the
+	// FirstStep is the chain step number of the first step this attester attests: one above the
 	// last step the worker attested on this model (1 if none). The chain's model clock wants a
-	// worker's steps contiguous, so the attester numbers the steps it commits one after another:
-	// a dropped tap takes no number, and a refused attestation's numbers are reused.
+	// worker's steps contiguous, so the attester numbers the steps it attests one after another
+	// when it sends them: a dropped tap takes no number, and a refused attestation's numbers go
+	// to the next one.
 	FirstStep uint64
 	// TileWidth is T, the column block of the registered tile shapes.
 	TileWidth int
@@ -79,8 +83,9 @@ type Attester struct {
 	finish     chan struct{}
 	finishOnce sync.Once
 
-	// next is the chain step number the next committed tap gets (commit loop only).
-	next uint64
+	// offset turns the commit loop's sequence numbers into the chain steps it commits for:
+	// FirstStep at first, corrected by the submitter when the chain's numbers differ.
+	offset atomic.Int64
 
 	mu       sync.Mutex
 	pending  map[uint64][2]uint64 // attestation id → its step range
@@ -104,7 +109,7 @@ type Stats struct {
 	Answered, Unprovable                            uint64
 	// ClockWaits counts the chain's "wait" refusals (pace, stage lead), each retried.
 	ClockWaits uint64
-	// CommitTime is the time spent quantizing, committing and saving layers.
+	// CommitTime is the time spent quantizing, spooling, committing and saving layers.
 	CommitTime time.Duration
 }
 
@@ -133,7 +138,7 @@ func NewAttester(cfg Config) (*Attester, error) {
 		return nil, errors.New("attest: the first step is 1 or above")
 	}
 	a := &Attester{
-		cfg: cfg, taps: make(chan tapped, 4*cfg.Period), finish: make(chan struct{}), next: cfg.FirstStep,
+		cfg: cfg, taps: make(chan tapped, 4*cfg.Period), finish: make(chan struct{}),
 		pending: map[uint64][2]uint64{}, answered: map[uint64]bool{}, inflight: map[uint64]bool{},
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "protolearn_attest_commit_seconds", Help: "Time to quantize, commit and store one step's designated layer.",
@@ -143,6 +148,7 @@ func NewAttester(cfg Config) (*Attester, error) {
 			Name: "protolearn_attest_events_total", Help: "Attester events: steps, dropped, attestations, clock_waits, finalized, voided, answered, unprovable.",
 		}, []string{"event"}),
 	}
+	a.offset.Store(int64(cfg.FirstStep))
 	if cfg.Metrics != nil {
 		for _, c := range []prometheus.Collector{a.commitSeconds, a.events} {
 			if err := cfg.Metrics.Register(c); err != nil {
@@ -187,6 +193,9 @@ func (a *Attester) Finish() { a.finishOnce.Do(func() { close(a.finish) }) }
 func (a *Attester) Recover(ctx context.Context) error {
 	pending, err := a.cfg.Chain.PendingAttestations(ctx, a.cfg.Worker, a.cfg.ModelID)
 	if err != nil {
+		return err
+	}
+	if err := a.cfg.Store.DropSpool(); err != nil {
 		return err
 	}
 	steps, err := a.cfg.Store.Steps()
@@ -260,15 +269,20 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// batch is the run of consecutive committed steps not yet attested.
+// batch is a run of spooled layers (the attester's sequence numbers first…first+n−1), committed
+// for the steps from…from+n−1 that the attester expects the chain to give them.
 type batch struct {
-	from  uint64
-	rows  int
-	roots []verifytypes.StepCommitment
+	first, from uint64
+	rows        int
+	roots       []verifytypes.StepCommitment
+	// resyncs counts the times the batch was renumbered to follow the chain.
+	resyncs int
 }
 
-// commitLoop commits taps as they come and hands full batches to the submitter, so that a slow
-// chain never holds up committing (and so never makes Tap drop steps).
+func (b batch) n() int { return len(b.roots) }
+
+// commitLoop commits and spools taps as they come and hands full batches to the submitter, so
+// that a slow chain never holds up committing (and so never makes Tap drop steps).
 func (a *Attester) commitLoop(ctx context.Context) error {
 	submits := make(chan batch, 1024)
 	done := make(chan struct{})
@@ -282,8 +296,9 @@ func (a *Attester) commitLoop(ctx context.Context) error {
 		}
 	}()
 	var b batch
+	var seq uint64
 	flush := func() {
-		if len(b.roots) > 0 {
+		if b.n() > 0 {
 			submits <- b
 		}
 		b = batch{}
@@ -292,7 +307,7 @@ func (a *Attester) commitLoop(ctx context.Context) error {
 		for {
 			select {
 			case t := <-a.taps:
-				a.commitTap(&b, t, flush)
+				a.commitTap(&b, &seq, t, flush)
 			default:
 				flush()
 				return
@@ -315,40 +330,44 @@ func (a *Attester) commitLoop(ctx context.Context) error {
 			<-done
 			return nil
 		case t := <-a.taps:
-			a.commitTap(&b, t, flush)
+			a.commitTap(&b, &seq, t, flush)
 		}
 	}
 }
 
-func (a *Attester) commitTap(b *batch, t tapped, flush func()) {
-	if len(b.roots) > 0 && t.tap.Rows != b.rows {
+// commitTap commits one step's layer for the step the attester expects it to get (sequence
+// number + offset: contiguous from FirstStep unless the submitter corrected it) and spools it
+// into batch b.
+func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
+	if b.n() > 0 && t.tap.Rows != b.rows {
 		flush() // another tile shape: attest the run before it
 	}
-	step := a.next
+	step := uint64(int64(*seq) + a.offset.Load())
 	start := time.Now()
-	roots, err := a.commitStep(step, t.tap)
+	roots, err := a.commitStep(*seq, step, t.tap)
 	if err != nil {
 		a.count("dropped", func(s *Stats) { s.Dropped++ })
 		a.cfg.Log.Warn("step not attested", "local_step", t.step, "err", err)
 		return
 	}
-	a.next++
 	d := time.Since(start)
 	a.commitSeconds.Observe(d.Seconds())
 	a.count("steps", func(s *Stats) { s.Steps++; s.CommitTime += d })
-	if len(b.roots) == 0 {
-		b.from, b.rows = step, t.tap.Rows
+	if b.n() == 0 {
+		b.first, b.from, b.rows = *seq, step, t.tap.Rows
 	}
+	*seq++
 	b.roots = append(b.roots, roots)
-	if uint64(len(b.roots)) == a.cfg.Period {
+	if uint64(b.n()) == a.cfg.Period {
 		flush()
 	}
 }
 
-// commitStep quantizes, commits and stores one step's layer. The output gradient is scaled by a
-// power of two so that its largest value uses the format's range (gradients are far below one
-// ULP of 2^-8 otherwise); the scale is private, since only consistency is checked.
-func (a *Attester) commitStep(step uint64, t *engine.Tap) (verifytypes.StepCommitment, error) {
+// commitStep quantizes, commits (for step) and spools (as seq) one step's layer. The output
+// gradient is scaled by a power of two so that its largest value uses the format's range
+// (gradients are far below one ULP of 2^-8 otherwise); the scale is private, since only
+// consistency is checked.
+func (a *Attester) commitStep(seq, step uint64, t *engine.Tap) (verifytypes.StepCommitment, error) {
 	dy := ScaleToRange(t.DY, 32)
 	l, err := NewLayer(step, t.Rows, t.D, t.X, t.W, dy)
 	if err != nil {
@@ -362,7 +381,7 @@ func (a *Attester) commitStep(step uint64, t *engine.Tap) (verifytypes.StepCommi
 	if err != nil {
 		return verifytypes.StepCommitment{}, err
 	}
-	if err := a.cfg.Store.Save(l); err != nil {
+	if err := a.cfg.Store.Spool(seq, l); err != nil {
 		return verifytypes.StepCommitment{}, err
 	}
 	return c.Roots(), nil
@@ -386,14 +405,19 @@ func ScaleToRange(v []float32, limit float64) []float32 {
 	return out
 }
 
-// submitter hands batches to the chain in order. A refusal of the model clock (the worker's pace,
-// or its stage ahead of a neighbour: verifytypes.IsClockWait) passes with time, so the batch is
-// sent again, with a growing wait, until it lands or ctx ends. Any other refusal drops the batch;
-// its step numbers are then free, and the batches after it are renumbered down to keep the
-// worker's steps contiguous (re-committing their stored layers).
+// submitter hands batches to the chain in order. A worker's steps must be contiguous on chain,
+// and roots are bound to their step numbers, so the commit loop commits each step for the number
+// it expects the step to get; the submitter stores the layers under those numbers when the
+// expectation holds, and commits them again under the right ones when it does not. A refusal of
+// the model clock (the worker's pace, or its stage ahead of a neighbour:
+// verifytypes.IsClockWait) passes with time, so the batch is sent again, with a growing wait,
+// until it lands or ctx ends. A refusal that says the chain expects other step numbers (an
+// attestation of this worker landed that the attester did not count) renumbers the batch to
+// follow the chain and sends it again. Any other refusal drops the batch, and its numbers go to
+// the next one.
 type submitter struct {
 	a *Attester
-	// expect is the step the next attestation must start at; 0 until the first is sent.
+	// expect is the step the next attestation starts at.
 	expect uint64
 	// wait is the first wait after a clock refusal; it doubles up to maxWait.
 	wait, maxWait time.Duration
@@ -405,26 +429,16 @@ func (a *Attester) newSubmitter() *submitter {
 
 func (s *submitter) submit(ctx context.Context, b batch) {
 	a := s.a
-	if len(b.roots) == 0 {
+	if err := s.place(&b); err != nil {
+		a.count("dropped", func(st *Stats) { st.Dropped += uint64(b.n()) })
+		a.cfg.Log.Error("storing committed steps; they are dropped", "err", err)
 		return
 	}
-	if b.from != s.expect {
-		var err error
-		if b, err = a.renumber(b, s.expect); err != nil {
-			a.cfg.Log.Error("renumbering steps after a refused attestation; they are dropped", "err", err)
-			return
-		}
-	}
-	from, to := b.from, b.from+uint64(len(b.roots))-1
-	msg := &verifytypes.MsgSubmitAttestation{
-		Worker: a.cfg.Worker, ModelId: a.cfg.ModelID, Stage: a.cfg.Stage, StepFrom: from, StepTo: to,
-		WorkUnits: uint64(len(b.roots)) * uint64(a.cfg.Layers),
-		TileRows:  uint32(b.rows), TileWidth: uint32(a.cfg.TileWidth),
-		Commitments: b.roots,
-	}
+	msg := a.message(b)
 	wait := s.wait
 	for {
 		id, err := a.cfg.Chain.SubmitAttestation(ctx, msg)
+		from, to := msg.StepFrom, msg.StepTo
 		if err == nil {
 			s.expect = to + 1
 			a.mu.Lock()
@@ -433,6 +447,10 @@ func (s *submitter) submit(ctx context.Context, b batch) {
 			a.count("attestations", func(s *Stats) { s.Attestations++ })
 			a.cfg.Log.Info("attestation submitted", "id", id, "steps", fmt.Sprintf("%d..%d", from, to), "work_units", msg.WorkUnits)
 			return
+		}
+		if s.resync(ctx, err, &b) {
+			msg = a.message(b)
+			continue
 		}
 		if verifytypes.IsClockWait(err) && ctx.Err() == nil {
 			a.count("clock_waits", func(s *Stats) { s.ClockWaits++ })
@@ -446,38 +464,97 @@ func (s *submitter) submit(ctx context.Context, b batch) {
 		if derr := a.cfg.Store.Delete(from, to); derr != nil {
 			a.cfg.Log.Warn("deleting layers", "err", derr)
 		}
+		// Its numbers go to the next batch.
+		a.offset.Store(int64(s.expect) - int64(b.first+uint64(b.n())))
 		return
 	}
 }
 
-// renumber moves batch b's stored layers to the steps from, from+1, … (below their numbers: a
-// refused attestation freed them) and re-commits them, since their roots are bound to their step
-// numbers. Layers are moved in ascending order, each saved under its new number before the old
-// file is deleted, so no layer of b or of a later batch is overwritten.
-func (a *Attester) renumber(b batch, from uint64) (batch, error) {
-	out := batch{from: from, rows: b.rows}
-	for i := range b.roots {
-		old, step := b.from+uint64(i), from+uint64(i)
-		l, err := a.cfg.Store.Load(old)
-		if err != nil {
-			return batch{}, err
+// place moves batch b's spooled layers to the steps the chain expects next: as committed when
+// the attester's expectation was right, re-committed under s.expect otherwise (after a refused
+// attestation, or when the chain's numbers moved). It then corrects the offset of the steps the
+// commit loop expects, so later batches are committed right the first time.
+func (s *submitter) place(b *batch) error {
+	a := s.a
+	if b.from == s.expect {
+		for i := range uint64(b.n()) {
+			if err := a.cfg.Store.Promote(b.first+i, b.from+i); err != nil {
+				return err
+			}
 		}
-		l.Step = step
-		c, err := Commit(a.cfg.Secret, a.owner(), l)
-		if err != nil {
-			return batch{}, err
-		}
-		if err := a.cfg.Store.Save(l); err != nil {
-			return batch{}, err
-		}
-		if err := a.cfg.Store.Delete(old, old); err != nil {
-			return batch{}, err
-		}
-		out.roots = append(out.roots, c.Roots())
+		return nil
 	}
-	a.cfg.Log.Info("renumbered steps after a refused attestation", "from", fmt.Sprintf("%d..%d", b.from, b.from+uint64(len(b.roots))-1),
-		"to", fmt.Sprintf("%d..%d", from, from+uint64(len(b.roots))-1))
-	return out, nil
+	a.offset.Store(int64(s.expect) - int64(b.first))
+	roots := make([]verifytypes.StepCommitment, 0, b.n())
+	for i := range uint64(b.n()) {
+		l, err := a.cfg.Store.Unspool(b.first + i)
+		if err != nil {
+			return err
+		}
+		l.Step = s.expect + i
+		c, err := Commit(a.cfg.Secret, a.owner(), l)
+		if err == nil {
+			err = a.cfg.Store.Save(l)
+		}
+		if err != nil {
+			return fmt.Errorf("attest: step %d: %w", l.Step, err)
+		}
+		roots = append(roots, c.Roots())
+	}
+	a.cfg.Log.Info("committed steps again for the numbers the chain expects", "committed_for", b.from, "now", s.expect, "steps", b.n())
+	b.from, b.roots = s.expect, roots
+	return nil
+}
+
+// resync handles a refusal that says the chain expects other step numbers: it reads the worker's
+// last attested step and moves b to follow it, re-committing its layers. At most a few times per
+// batch, so a chain that keeps moving cannot keep the submitter here.
+func (s *submitter) resync(ctx context.Context, err error, b *batch) bool {
+	a := s.a
+	if !errors.Is(err, verifytypes.ErrOverlappingSteps) && !errors.Is(err, verifytypes.ErrStepsNotContiguous) {
+		return false
+	}
+	if b.resyncs >= 3 {
+		return false
+	}
+	b.resyncs++
+	last, ok, qerr := a.cfg.Chain.LastAttestedStep(ctx, a.cfg.Worker, a.cfg.ModelID)
+	if qerr != nil {
+		a.cfg.Log.Warn("reading the last attested step", "err", qerr)
+		return false
+	}
+	next := uint64(1)
+	if ok {
+		next = last + 1
+	}
+	if next == b.from {
+		return false
+	}
+	var roots []verifytypes.StepCommitment
+	if err := a.cfg.Store.Move(b.from, next, b.n(), func(l *Layer) error {
+		c, err := Commit(a.cfg.Secret, a.owner(), l)
+		if err == nil {
+			roots = append(roots, c.Roots())
+		}
+		return err
+	}); err != nil {
+		a.cfg.Log.Error("renumbering steps to follow the chain", "err", err)
+		return false
+	}
+	a.cfg.Log.Info("the chain expects other step numbers; renumbered", "from", b.from, "to", next, "reason", err)
+	b.from, b.roots, s.expect = next, roots, next
+	a.offset.Store(int64(next) - int64(b.first))
+	return true
+}
+
+// message is the attestation of numbered batch b.
+func (a *Attester) message(b batch) *verifytypes.MsgSubmitAttestation {
+	return &verifytypes.MsgSubmitAttestation{
+		Worker: a.cfg.Worker, ModelId: a.cfg.ModelID, Stage: a.cfg.Stage, StepFrom: b.from, StepTo: b.from + uint64(b.n()) - 1,
+		WorkUnits: uint64(b.n()) * uint64(a.cfg.Layers),
+		TileRows:  uint32(b.rows), TileWidth: uint32(a.cfg.TileWidth),
+		Commitments: b.roots,
+	}
 }
 
 // watch answers challenges and prunes the layers of final attestations, every Poll or on Wake.

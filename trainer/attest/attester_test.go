@@ -17,13 +17,15 @@ import (
 )
 
 // scriptedChain refuses attestations as its script says (nil accepts) and records the accepted
-// ones; they are pending until final is set.
+// ones; they are pending until final is set. last is the worker's last attested step as the chain
+// reports it (0: none), as an attestation landing behind the attester's back would move it.
 type scriptedChain struct {
 	mu       sync.Mutex
 	script   []error
 	accepted []*verifytypes.MsgSubmitAttestation
 	calls    int
 	final    atomic.Bool
+	last     uint64
 }
 
 func (c *scriptedChain) SubmitAttestation(_ context.Context, msg *verifytypes.MsgSubmitAttestation) (uint64, error) {
@@ -38,7 +40,21 @@ func (c *scriptedChain) SubmitAttestation(_ context.Context, msg *verifytypes.Ms
 		}
 	}
 	c.accepted = append(c.accepted, msg)
+	c.last = msg.StepTo
 	return uint64(len(c.accepted)), nil
+}
+
+func (c *scriptedChain) LastAttestedStep(context.Context, string, uint64) (uint64, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last, c.last > 0, nil
+}
+
+// landed is an attestation of steps from..to that the chain recorded behind the attester's back:
+// the refusal the attester then gets, with the chain's last step moved.
+func (c *scriptedChain) landed(to uint64) error {
+	c.last = to
+	return errorsmod.Wrap(verifytypes.ErrOverlappingSteps, "landed behind the attester's back")
 }
 
 func (*scriptedChain) RespondChallenge(context.Context, *verifytypes.MsgRespondChallenge) error {
@@ -66,8 +82,9 @@ func (*scriptedChain) PendingAttestations(context.Context, string, uint64) ([]ve
 	return nil, nil
 }
 
-// runAttester taps steps random layers into an attester over chain, waits for want accepted
-// attestations, runs check, then makes them final and waits for the attester to finish.
+// runAttester taps steps random layers into an attester over chain (period 2, from step first),
+// waits for want accepted attestations, runs check, then makes them final and waits for the
+// attester to finish.
 func runAttester(t *testing.T, chain *scriptedChain, first uint64, steps, want int, check func(*Attester, *Store)) {
 	t.Helper()
 	store, err := OpenStore(t.TempDir())
@@ -131,19 +148,43 @@ func TestAttesterKeepsStepsContiguous(t *testing.T) {
 		require.Equal(t, uint64(2), st.ClockWaits)
 		require.Equal(t, uint64(4), st.Attestations)
 
-		// The stored layers are exactly the attested steps, and the renumbered roots are
-		// those of the layers now stored under the new numbers.
-		stored, err := store.Steps()
-		require.NoError(t, err)
-		require.Equal(t, []uint64{5, 6, 7, 8, 9, 10, 11, 12}, stored)
-		for _, m := range chain.accepted[2:] {
-			for _, c := range m.Commitments {
-				l, err := store.Load(c.Step)
-				require.NoError(t, err)
-				cm, err := Commit([]byte("s"), testOwner, l)
-				require.NoError(t, err)
-				require.Equal(t, c, cm.Roots(), "step %d", c.Step)
-			}
+		requireStoredAsAttested(t, chain, store, []uint64{5, 6, 7, 8, 9, 10, 11, 12})
+	})
+}
+
+// requireStoredAsAttested checks that the store holds exactly the attested steps want, nothing
+// spooled, and that each attested root is that of the layer stored under its step.
+func requireStoredAsAttested(t *testing.T, chain *scriptedChain, store *Store, want []uint64) {
+	t.Helper()
+	stored, err := store.Steps()
+	require.NoError(t, err)
+	require.Equal(t, want, stored)
+	for _, m := range chain.accepted {
+		for _, c := range m.Commitments {
+			l, err := store.Load(c.Step)
+			require.NoError(t, err)
+			cm, err := Commit([]byte("s"), testOwner, l)
+			require.NoError(t, err)
+			require.Equal(t, c, cm.Roots(), "step %d", c.Step)
 		}
+	}
+	_, err = store.Unspool(0)
+	require.ErrorIs(t, err, ErrNoLayer, "nothing left in the spool")
+}
+
+// A restarted trainer whose previous process had an attestation in flight: the chain records
+// steps 5..8 after the attester read its last step (4), so the attester's 5..6 overlaps. It reads
+// the chain's last step again and moves its batch to 9..10, re-committing the roots to their new
+// steps; later batches follow. The chain moving backwards is followed too.
+func TestAttesterFollowsTheChainsNumbers(t *testing.T) {
+	chain := &scriptedChain{}
+	chain.script = []error{chain.landed(8), nil, nil}
+	runAttester(t, chain, 5, 4, 2, func(_ *Attester, store *Store) {
+		var got [][2]uint64
+		for _, m := range chain.accepted {
+			got = append(got, [2]uint64{m.StepFrom, m.StepTo})
+		}
+		require.Equal(t, [][2]uint64{{9, 10}, {11, 12}}, got)
+		requireStoredAsAttested(t, chain, store, []uint64{9, 10, 11, 12})
 	})
 }

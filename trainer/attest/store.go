@@ -15,6 +15,10 @@ import (
 // Store keeps the quantized layers of attested steps on disk until their attestations are
 // final: what the trainer needs to recommit and open any challenged tile. Files are written to a
 // temporary name and renamed, so a crash never leaves a torn layer behind.
+//
+// Layers wait in a spool, by the attester's own sequence number, until the submitter sends them:
+// then they become the layers of the chain steps they were committed for, or, where the chain
+// wants other numbers, are committed again under those.
 type Store struct{ dir string }
 
 // storeMagic starts every layer file (and versions its format).
@@ -32,8 +36,92 @@ func (s *Store) path(step uint64) string {
 	return filepath.Join(s.dir, fmt.Sprintf("step-%020d.layer", step))
 }
 
+func (s *Store) spoolPath(seq uint64) string {
+	return filepath.Join(s.dir, fmt.Sprintf("spool-%020d.layer", seq))
+}
+
+func (s *Store) movingPath(step uint64) string {
+	return filepath.Join(s.dir, fmt.Sprintf("moving-%020d.layer", step))
+}
+
 // Save writes l, replacing any earlier layer of its step.
-func (s *Store) Save(l *Layer) error {
+func (s *Store) Save(l *Layer) error { return s.save(l, s.path(l.Step)) }
+
+// Spool writes l, committed under the step number l.Step that the attester expects it to get,
+// as spooled layer seq: not attested yet.
+func (s *Store) Spool(seq uint64, l *Layer) error { return s.save(l, s.spoolPath(seq)) }
+
+// Promote makes spooled layer seq the stored layer of its step (the step it was spooled with).
+func (s *Store) Promote(seq, step uint64) error {
+	if err := os.Rename(s.spoolPath(seq), s.path(step)); err != nil {
+		return fmt.Errorf("attest: storing spooled layer %d as step %d: %w", seq, step, err)
+	}
+	return nil
+}
+
+// Unspool reads spooled layer seq and removes it from the spool.
+func (s *Store) Unspool(seq uint64) (*Layer, error) {
+	l, err := s.load(s.spoolPath(seq), 0, false)
+	if err != nil {
+		return nil, err
+	}
+	return l, s.remove(s.spoolPath(seq))
+}
+
+// DropSpool removes every spooled layer (after a restart: they were never attested).
+func (s *Store) DropSpool() error { return s.removeAll("spool-") }
+
+// Move gives the stored layers of steps from…from+n−1 the numbers to…to+n−1, in two phases (all
+// to temporary names, then to their new names) so that overlapping ranges lose nothing. visit
+// sees each layer under its new number before it is written (the attester re-commits it there).
+func (s *Store) Move(from, to uint64, n int, visit func(*Layer) error) error {
+	for i := range uint64(n) {
+		l, err := s.Load(from + i)
+		if err != nil {
+			return err
+		}
+		l.Step = to + i
+		if err := visit(l); err != nil {
+			return err
+		}
+		if err := s.save(l, s.movingPath(l.Step)); err != nil {
+			return err
+		}
+		if err := s.remove(s.path(from + i)); err != nil {
+			return err
+		}
+	}
+	for i := range uint64(n) {
+		if err := os.Rename(s.movingPath(to+i), s.path(to+i)); err != nil {
+			return fmt.Errorf("attest: moving layer %d: %w", to+i, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) remove(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+func (s *Store) removeAll(prefix string) error {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			if err := s.remove(filepath.Join(s.dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) save(l *Layer, dst string) error {
 	p := scheme().Params
 	if p.ValueBits > 16 {
 		return fmt.Errorf("attest: store holds 16-bit values, scheme has %d", p.ValueBits)
@@ -66,15 +154,18 @@ func (s *Store) Save(l *Layer) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("attest: saving step %d: %w", l.Step, err)
 	}
-	return os.Rename(tmp, s.path(l.Step))
+	return os.Rename(tmp, dst)
 }
 
 // ErrNoLayer is returned by Load for a step the store does not hold.
 var ErrNoLayer = errors.New("attest: no stored layer for step")
 
 // Load reads the layer of step.
-func (s *Store) Load(step uint64) (*Layer, error) {
-	b, err := os.ReadFile(s.path(step))
+func (s *Store) Load(step uint64) (*Layer, error) { return s.load(s.path(step), step, true) }
+
+// load reads a layer file, checking, if check, that it is step's.
+func (s *Store) load(path string, step uint64, check bool) (*Layer, error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w %d in %s", ErrNoLayer, step, s.dir)
 	}
@@ -82,7 +173,7 @@ func (s *Store) Load(step uint64) (*Layer, error) {
 		return nil, err
 	}
 	if len(b) < len(storeMagic)+24 || string(b[:len(storeMagic)]) != storeMagic {
-		return nil, fmt.Errorf("attest: %s is not a layer file", s.path(step))
+		return nil, fmt.Errorf("attest: %s is not a layer file", path)
 	}
 	h := b[len(storeMagic):]
 	l := &Layer{Step: binary.BigEndian.Uint64(h), Rows: int(binary.BigEndian.Uint64(h[8:])), D: int(binary.BigEndian.Uint64(h[16:]))}
@@ -92,8 +183,8 @@ func (s *Store) Load(step uint64) (*Layer, error) {
 	for _, k := range n {
 		total += k
 	}
-	if l.Step != step || l.Rows <= 0 || l.D <= 0 || len(body) != 2*total {
-		return nil, fmt.Errorf("attest: %s: header says step %d, %d×%d, body %d bytes: %w", s.path(step), l.Step, l.Rows, l.D, len(body), io.ErrUnexpectedEOF)
+	if (check && l.Step != step) || l.Rows <= 0 || l.D <= 0 || len(body) != 2*total {
+		return nil, fmt.Errorf("attest: %s: header says step %d, %d×%d, body %d bytes: %w", path, l.Step, l.Rows, l.D, len(body), io.ErrUnexpectedEOF)
 	}
 	dst := []*[]int64{&l.X, &l.W, &l.Y, &l.DY, &l.DX}
 	for i, k := range n {

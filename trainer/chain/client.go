@@ -151,13 +151,14 @@ func (c *Client) VerifyParams(ctx context.Context) (verifytypes.Params, error) {
 	return res.Params, nil
 }
 
-// LastAttestedStep is the highest step the operator attested on model id (ok false: none).
-func (c *Client) LastAttestedStep(ctx context.Context, modelID uint64) (step uint64, ok bool, err error) {
+// LastAttestedStep is the highest step worker attested on model id (ok false: none):
+// attestations are listed newest first, and a worker's steps only grow.
+func (c *Client) LastAttestedStep(ctx context.Context, worker string, modelID uint64) (step uint64, ok bool, err error) {
 	res, err := verifytypes.NewQueryClient(c.conn).Attestations(ctx, &verifytypes.QueryAttestationsRequest{
-		ModelId: modelID, Worker: c.cfg.Operator, Pagination: &query.PageRequest{Limit: 1},
+		ModelId: modelID, Worker: worker, Pagination: &query.PageRequest{Limit: 1},
 	})
 	if err != nil {
-		return 0, false, fmt.Errorf("chain: attestations of %s: %w", c.cfg.Operator, err)
+		return 0, false, fmt.Errorf("chain: attestations of %s: %w", worker, err)
 	}
 	if len(res.Attestations) == 0 {
 		return 0, false, nil

@@ -127,7 +127,7 @@ func (c *chainFlags) connect(ctx context.Context, model uint64, stage int, log *
 		return nil, err
 	}
 	first := uint64(1)
-	if last, ok, err := cl.LastAttestedStep(ctx, model); err != nil {
+	if last, ok, err := cl.LastAttestedStep(ctx, c.operator, model); err != nil {
 		cl.Close()
 		return nil, err
 	} else if ok {
