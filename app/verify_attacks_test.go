@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,9 +26,16 @@ var testBond = sdk.NewInt64Coin(app.BondDenom, 5_000_000)
 // challenge opens a third-party forward challenge of attestation att at (step, row 1, block 1).
 func (vc *verifyChain) challenge(t *testing.T, by *account, att, step uint64) verifytypes.Challenge {
 	t.Helper()
+	return vc.challengeAt(t, by, att, step, 1, 1)
+}
+
+// challengeAt opens a third-party forward challenge of attestation att at (step, row, col),
+// posting the test bond.
+func (vc *verifyChain) challengeAt(t *testing.T, by *account, att, step uint64, row, col uint32) verifytypes.Challenge {
+	t.Helper()
 	res := vc.send(by, &verifytypes.MsgOpenChallenge{
 		Challenger: by.addr.String(), AttestationId: att, Kind: verifytypes.CHALLENGE_KIND_FORWARD,
-		Step: step, Row: 1, Col: 1, Bond: testBond,
+		Step: step, Row: row, Col: col, Bond: testBond,
 	})
 	require.Zero(t, res.Code, res.Log)
 	var out verifytypes.MsgOpenChallengeResponse
@@ -155,52 +163,86 @@ func (vc *verifyChain) gen(n int, scale float32) []float32 {
 	return v
 }
 
-// A worker that copies another's roots gets nothing: copied from a pending attestation they are
-// refused at once; copied from a final one they are accepted, but no proof answers for them (the
-// roots are bound to the other worker's step, so even that worker's own openings are refused),
-// and the copier is slashed, jailed and unpaid.
+// A worker that copies another's roots gets nothing. Copied from a pending attestation (even
+// front-running it from the mempool, so that the copy lands first), the copy is accepted and both
+// holders are challenged at once at the copied step: the original answers, the copier cannot and
+// is slashed. Copied from a final attestation, the copy is accepted, but no proof answers for it
+// (the roots are bound to the other worker's step, so even that worker's own openings are
+// refused), and the copier is slashed, jailed and unpaid.
 func TestAttackCopiedRoots(t *testing.T) {
 	challenger := newAccount(0)
-	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
-	victim, copier := ws[1], ws[3] // both stage 1
+	const response = 4 * vResponse // room for eight answers, one block each
+	vc, ws := startVerifyChainWindows(t, sdkmath.LegacyZeroDec(), 3*vWindow, response, challenger)
+	victim, copier, late := ws[1], ws[3], ws[2]
 	copier.cheat = false
-	vID := vc.submit(t, victim, 2)
-	stolen := []verifytypes.StepCommitment{victim.steps[1].Roots(), victim.steps[2].Roots()}
 
-	res := vc.send(copier.account, vc.attestRoots(copier, 1, 1, stolen...))
-	require.Equal(t, verifytypes.ErrRootReused.ABCICode(), res.Code, res.Log)
-	require.Contains(t, res.Log, "root of pending attestation")
-
-	vc.blocks(vWindow) // the victim's attestation finalizes; its roots leave the index
-	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, vID).Status)
-	cID := vc.submitted(t, copier, vc.attestRoots(copier, 1, 1, stolen...))
-	ch := vc.challenge(t, challenger, cID, 2)
-	// The victim colludes and hands over its openings of step 2: the proof is bound to the
-	// victim's step, not the copier's.
-	res = vc.respond(copier, ch.Id, vc.proveAs(t, victim.steps[2], ch))
-	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
-
+	// The victim's attestation is in the mempool; the copier's copy is ordered first.
+	honest := vc.attestation(t, victim, 2)
+	stolen := []verifytypes.StepCommitment{honest.Commitments[0], honest.Commitments[1]}
+	results := vc.sendBlock(signedMsg{copier.account, vc.attestRoots(copier, 1, 1, stolen...)}, signedMsg{victim.account, honest})
+	var ids [2]uint64
+	for i, r := range results {
+		require.Zero(t, r.Code, r.Log)
+		var out verifytypes.MsgSubmitAttestationResponse
+		requireMsgResponse(t, r, &out)
+		ids[i] = out.AttestationId
+	}
+	copyID, vID := ids[0], ids[1]
+	forVictim := vc.challenges(t, victim, verifytypes.CHALLENGE_STATUS_OPEN)
+	forCopier := vc.challenges(t, copier, verifytypes.CHALLENGE_STATUS_OPEN)
+	require.NotEmpty(t, forVictim, "the original holder is challenged at the copied steps")
+	require.NotEmpty(t, forCopier, "and so is the copier")
+	for _, ch := range forVictim {
+		require.Empty(t, ch.Challenger, "a chain challenge: no bond")
+		p, err := vc.prove(t, victim, ch)
+		require.NoError(t, err)
+		res := vc.respond(victim, ch.Id, p)
+		require.Zero(t, res.Code, res.Log)
+	}
+	for _, ch := range forCopier {
+		res := vc.respond(copier, ch.Id, vc.proveAs(t, victim.steps[ch.Step], ch))
+		require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
+	}
 	before, err := vc.worker(copier.addr)
 	require.NoError(t, err)
-	vc.blocks(vResponse + 1)
+	vc.blocks(response + 1)
 	after, err := vc.worker(copier.addr)
 	require.NoError(t, err)
 	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
 	require.True(t, after.Bonded.Amount.LT(before.Bonded.Amount), "slashed")
-	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, cID).Status)
-	vc.blocks(vWindow)
-	require.Zero(t, vc.shares(copier.addr), "the copier is never paid")
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, copyID).Status)
+
+	vc.blocks(3 * vWindow) // the victim's attestation finalizes; its roots leave the index
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, vID).Status)
 	require.Equal(t, int64(2*vLayers*sharesPerUnit), vc.shares(victim.addr), "the victim keeps its pay")
+	require.Zero(t, vc.shares(copier.addr), "the copier is never paid")
+
+	// Copied from the final attestation: accepted, unanswerable. late (stage 2) copies them.
+	cID := vc.submitted(t, late, vc.attestRoots(late, 1, 1, stolen...))
+	ch := vc.challenge(t, challenger, cID, 2)
+	// The victim colludes and hands over its openings of step 2: the proof is bound to the
+	// victim's step, not the copier's.
+	res := vc.respond(late, ch.Id, vc.proveAs(t, victim.steps[2], ch))
+	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
+	vc.blocks(response + 1)
+	w, err := vc.worker(late.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Status)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, cID).Status)
+	vc.blocks(3 * vWindow)
+	require.Zero(t, vc.shares(late.addr))
 }
 
-// One layer's roots reused across steps: inside one attestation, or while the first use is
-// pending, they are refused; once the first use is final they are accepted, but the worker's
-// openings are bound to the step it committed, so the challenge of the reuse cannot be answered
-// and the worker is slashed. Only the honest first use is paid.
+// One layer's roots reused across steps. Inside one attestation they are refused. Reused while
+// the first use is pending, both uses are challenged: the worker answers for the step it
+// committed, not for the reuse, and is slashed, losing every pending attestation. Reused once the
+// first use is final, they are accepted, but the worker's openings are bound to the step it
+// committed, so a challenge of the reuse cannot be answered either. Only honest first uses that
+// finalized before are paid.
 func TestAttackReusedLayer(t *testing.T) {
 	challenger := newAccount(0)
 	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
-	w := ws[0]
+	w, v := ws[0], ws[2]
 	one := vc.layer(t, w, 1)
 	roots := one.Roots()
 
@@ -208,12 +250,33 @@ func TestAttackReusedLayer(t *testing.T) {
 	require.Equal(t, verifytypes.ErrRootReused.ABCICode(), res.Code, res.Log)
 	require.Contains(t, res.Log, "commitments[1].x_root repeats commitments[0].x_root")
 
-	first := vc.submitted(t, w, vc.attestRoots(w, 1, 1, roots))
-	res = vc.send(w.account, vc.attestRoots(w, 1, 2, roots))
-	require.Equal(t, verifytypes.ErrRootReused.ABCICode(), res.Code, res.Log)
+	// v reuses its step 1 at step 2 while step 1 is pending.
+	vOne := vc.layer(t, v, 1)
+	vFirst := vc.submitted(t, v, vc.attestRoots(v, 1, 1, vOne.Roots()))
+	vReuse := vc.submitted(t, v, vc.attestRoots(v, 1, 2, vOne.Roots()))
+	open := vc.challenges(t, v, verifytypes.CHALLENGE_STATUS_OPEN)
+	require.Len(t, open, 4, "forward and backward tiles of both uses")
+	for _, ch := range open {
+		if ch.Step == 1 {
+			p, err := vc.prove(t, v, ch)
+			require.NoError(t, err)
+			require.Zero(t, vc.respond(v, ch.Id, p).Code)
+			continue
+		}
+		res := vc.respond(v, ch.Id, vc.proveAs(t, vOne, ch))
+		require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
+	}
 
+	first := vc.submitted(t, w, vc.attestRoots(w, 1, 1, roots))
 	vc.blocks(vWindow)
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, first).Status)
+	for _, id := range []uint64{vFirst, vReuse} {
+		require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, id).Status)
+	}
+	jailed, err := vc.worker(v.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, jailed.Status)
+
 	reused := vc.submitted(t, w, vc.attestRoots(w, 1, 2, roots))
 	ch := vc.challenge(t, challenger, reused, 2)
 	res = vc.respond(w, ch.Id, vc.proveAs(t, one, ch))
@@ -225,6 +288,7 @@ func TestAttackReusedLayer(t *testing.T) {
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, reused).Status)
 	vc.blocks(vWindow)
 	require.Equal(t, int64(vLayers*sharesPerUnit), vc.shares(w.addr), "only the first use is paid")
+	require.Zero(t, vc.shares(v.addr))
 }
 
 // Step numbers count a worker's attested steps: the first attestation starts at 1 and each next
@@ -365,4 +429,36 @@ func TestAttackPendingPastTarget(t *testing.T) {
 
 	res := vc.send(ws[0].account, vc.attestation(t, ws[0], 1))
 	require.Equal(t, verifytypes.ErrModelNotTraining.ABCICode(), res.Code, res.Log)
+}
+
+// A worker that writes its address upper-case (bech32 allows it) gains nothing: the chain keeps
+// the canonical address, so a failed challenge still voids all its pending work, and an honest
+// worker doing the same still answers (its step tags hash the canonical text).
+func TestAttackUpperCaseWorkerAddress(t *testing.T) {
+	challenger := newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
+	honest, cheater := ws[1], ws[3]
+	upper := func(w *trainer, n uint64) *verifytypes.MsgSubmitAttestation {
+		msg := vc.attestation(t, w, n)
+		msg.Worker = strings.ToUpper(msg.Worker)
+		return msg
+	}
+	hID := vc.submitted(t, honest, upper(honest, 2))
+	first := vc.submitted(t, cheater, upper(cheater, 2))
+	second := vc.submitted(t, cheater, upper(cheater, 2))
+	require.Equal(t, honest.addr.String(), vc.attestationByID(t, hID).Worker, "stored canonical")
+	ch := vc.challenge(t, challenger, hID, 1)
+	p, err := vc.prove(t, honest, ch)
+	require.NoError(t, err)
+	res := vc.send(honest.account, &verifytypes.MsgRespondChallenge{Worker: strings.ToUpper(honest.addr.String()), ChallengeId: ch.Id, Proof: p})
+	require.Zero(t, res.Code, res.Log)
+
+	vc.challenge(t, challenger, first, 1) // only the first: the second is voided with it
+	vc.blocks(vResponse + 1)
+	for _, id := range []uint64{first, second} {
+		require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, id).Status, "attestation %d", id)
+	}
+	vc.blocks(vWindow)
+	require.Zero(t, vc.shares(cheater.addr))
+	require.Equal(t, int64(2*vLayers*sharesPerUnit), vc.shares(honest.addr))
 }

@@ -182,14 +182,7 @@ func startVerifyChainWith(t *testing.T, rate sdkmath.LegacyDec, window, response
 // layer makes and commits w's designated layer of step: honest, or faked for a cheater.
 func (vc *verifyChain) layer(t *testing.T, w *trainer, step uint64) *attest.Committed {
 	t.Helper()
-	gen := func(n int, scale float32) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = (vc.rng.Float32()*2 - 1) * scale
-		}
-		return v
-	}
-	l, err := attest.NewLayer(step, vRows, vD, gen(vRows*vD, 2), gen(vD*vD, 0.5), gen(vRows*vD, 1))
+	l, err := attest.NewLayer(step, vRows, vD, vc.gen(vRows*vD, 2), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
 	require.NoError(t, err)
 	if w.cheat {
 		l.Fake(vc.rng)
@@ -389,32 +382,19 @@ func TestThirdPartyChallenges(t *testing.T) {
 	challenger := newAccount(0)
 	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
 	honest, cheater := ws[0], ws[3]
-	bond := sdk.NewInt64Coin(app.BondDenom, 5_000_000)
+	bond := testBond
 	hID := vc.submit(t, honest, 1)
 	cID := vc.submit(t, cheater, 1)
 
-	open := func(att uint64, step uint64) verifytypes.MsgOpenChallengeResponse {
-		t.Helper()
-		res := vc.send(challenger, &verifytypes.MsgOpenChallenge{
-			Challenger: challenger.addr.String(), AttestationId: att, Kind: verifytypes.CHALLENGE_KIND_FORWARD,
-			Step: step, Row: 3, Col: 1, Bond: bond,
-		})
-		require.Zero(t, res.Code, res.Log)
-		var out verifytypes.MsgOpenChallengeResponse
-		requireMsgResponse(t, res, &out)
-		return out
-	}
 	start := vc.balance(challenger.addr)
-	hc := open(hID, 1)
-	cc := open(cID, 1)
+	hc := vc.challengeAt(t, challenger, hID, 1, 3, 1)
+	cc := vc.challengeAt(t, challenger, cID, 1, 3, 1)
 	require.Equal(t, start-2*bond.Amount.Int64(), vc.balance(challenger.addr))
 
 	honestBefore := vc.balance(honest.addr)
-	ch, err := vc.app.VerifyKeeper.GetChallenge(vc.app.NewContext(true), hc.ChallengeId)
+	proof, err := vc.prove(t, honest, hc)
 	require.NoError(t, err)
-	proof, err := vc.prove(t, honest, ch)
-	require.NoError(t, err)
-	res := vc.respond(honest, hc.ChallengeId, proof)
+	res := vc.respond(honest, hc.Id, proof)
 	require.Zero(t, res.Code, res.Log)
 	require.Equal(t, honestBefore+bond.Amount.Int64(), vc.balance(honest.addr), "an answered challenge pays its bond to the worker")
 
@@ -430,7 +410,7 @@ func TestThirdPartyChallenges(t *testing.T) {
 		"the challenger loses the bond it lost to the honest worker, recovers the other and earns the reward")
 	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
 	require.False(t, vc.seated(t, cheater))
-	got, err := vc.app.VerifyKeeper.GetChallenge(vc.app.NewContext(true), cc.ChallengeId)
+	got, err := vc.app.VerifyKeeper.GetChallenge(vc.app.NewContext(true), cc.Id)
 	require.NoError(t, err)
 	require.Equal(t, verifytypes.CHALLENGE_STATUS_FAILED, got.Status)
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, cID).Status)
@@ -604,7 +584,7 @@ func TestVerifyGenesisExportImport(t *testing.T) {
 	})
 	require.Zero(t, res.Code, res.Log)
 
-	honestSeq, cheaterSeq := honest.seq, cheater.seq
+	honestSeq, cheaterSeq, copierSeq := honest.seq, cheater.seq, ws[2].seq
 	for _, zeroHeight := range []bool{false, true} {
 		exported, err := vc.app.ExportAppStateAndValidators(zeroHeight, nil, nil)
 		require.NoError(t, err)
@@ -637,7 +617,7 @@ func TestVerifyGenesisExportImport(t *testing.T) {
 		// The imported chain refuses an overlapping attestation, a gap and a copy of a pending
 		// root (its root index is rebuilt), fails the open challenge when its deadline comes (as
 		// many blocks later as it had left) and finalizes the honest work.
-		honest.seq, cheater.seq = honestSeq, cheaterSeq
+		honest.seq, cheater.seq, ws[2].seq = honestSeq, cheaterSeq, copierSeq
 		fvc := &verifyChain{chain: fresh, rng: vc.rng, prover: vc.prover}
 		overlap := *honest
 		overlap.next, overlap.steps = 2, map[uint64]*attest.Committed{}
@@ -646,8 +626,18 @@ func TestVerifyGenesisExportImport(t *testing.T) {
 		overlap.next = 4
 		res = fvc.send(honest.account, fvc.attestation(t, &overlap, 1))
 		require.Equal(t, verifytypes.ErrStepsNotContiguous.ABCICode(), res.Code, res.Log)
-		res = fvc.send(honest.account, fvc.attestRoots(honest, 1, 3, honest.steps[1].Roots()))
+		res = fvc.send(honest.account, fvc.attestRoots(honest, 1, 3, honest.steps[1].Roots(), honest.steps[1].Roots()))
 		require.Equal(t, verifytypes.ErrRootReused.ABCICode(), res.Code, res.Log)
+		// ws[2] copies a pending root: the rebuilt index sees it, and both holders are
+		// challenged; the honest worker answers.
+		res = fvc.send(ws[2].account, fvc.attestRoots(ws[2], 1, 1, honest.steps[1].Roots()))
+		require.Zero(t, res.Code, res.Log)
+		for _, ch := range fvc.challenges(t, honest, verifytypes.CHALLENGE_STATUS_OPEN) {
+			p, err := fvc.prove(t, honest, ch)
+			require.NoError(t, err)
+			res = fvc.respond(honest, ch.Id, p)
+			require.Zero(t, res.Code, res.Log)
+		}
 		fvc.blocks(vWindow)
 		require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, fvc.attestationByID(t, cID).Status, "zero height %v", zeroHeight)
 		require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, fvc.attestationByID(t, hID).Status, "zero height %v", zeroHeight)

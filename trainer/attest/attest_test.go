@@ -47,16 +47,18 @@ func testKeys(t *testing.T) *Prover {
 	return p
 }
 
+// randoms draws n values uniform in [-scale, scale).
+func randoms(rng *rand.Rand, n int, scale float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = (rng.Float32()*2 - 1) * scale
+	}
+	return v
+}
+
 func randomLayer(t *testing.T, rng *rand.Rand, step uint64) *Layer {
 	t.Helper()
-	gen := func(n int, scale float32) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = (rng.Float32()*2 - 1) * scale
-		}
-		return v
-	}
-	l, err := NewLayer(step, testRows, testD, gen(testRows*testD, 2), gen(testD*testD, 0.5), gen(testRows*testD, 1))
+	l, err := NewLayer(step, testRows, testD, randoms(rng, testRows*testD, 2), randoms(rng, testD*testD, 0.5), randoms(rng, testRows*testD, 1))
 	require.NoError(t, err)
 	return l
 }

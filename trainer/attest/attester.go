@@ -195,7 +195,7 @@ func (a *Attester) Recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.cfg.Store.DropSpool(); err != nil {
+	if err := a.cfg.Store.DropLeftovers(); err != nil {
 		return err
 	}
 	steps, err := a.cfg.Store.Steps()
@@ -448,19 +448,30 @@ func (s *submitter) submit(ctx context.Context, b batch) {
 			a.cfg.Log.Info("attestation submitted", "id", id, "steps", fmt.Sprintf("%d..%d", from, to), "work_units", msg.WorkUnits)
 			return
 		}
+		if ctx.Err() != nil {
+			// Stopping: whether it landed is unknown, so its layers stay for a restart (which
+			// keeps those of pending attestations and deletes the rest).
+			a.cfg.Log.Warn("stopped before the attestation was confirmed", "steps", fmt.Sprintf("%d..%d", from, to), "err", err)
+			return
+		}
 		if s.resync(ctx, err, &b) {
 			msg = a.message(b)
 			continue
 		}
-		if verifytypes.IsClockWait(err) && ctx.Err() == nil {
-			a.count("clock_waits", func(s *Stats) { s.ClockWaits++ })
-			a.cfg.Log.Info("the model clock says wait; attesting again shortly", "steps", fmt.Sprintf("%d..%d", from, to), "wait", wait, "reason", err)
+		if verifytypes.IsClockWait(err) || !refused(err) {
+			// The clock's wait passes with time; an error that is not the chain's verdict (a
+			// timeout, a lost connection) leaves open whether it landed, and sending the same
+			// attestation again is safe (a retry of one that landed is recognized as it).
+			if verifytypes.IsClockWait(err) {
+				a.count("clock_waits", func(s *Stats) { s.ClockWaits++ })
+			}
+			a.cfg.Log.Info("attesting again shortly", "steps", fmt.Sprintf("%d..%d", from, to), "wait", wait, "reason", err)
 			if sleepCtx(ctx, wait) == nil {
 				wait = min(2*wait, s.maxWait)
-				continue
 			}
+			continue
 		}
-		a.cfg.Log.Error("attestation not accepted; its steps are dropped", "steps", fmt.Sprintf("%d..%d", from, to), "err", err)
+		a.cfg.Log.Error("attestation refused; its steps are dropped", "steps", fmt.Sprintf("%d..%d", from, to), "err", err)
 		if derr := a.cfg.Store.Delete(from, to); derr != nil {
 			a.cfg.Log.Warn("deleting layers", "err", derr)
 		}
@@ -547,6 +558,13 @@ func (s *submitter) resync(ctx context.Context, err error, b *batch) bool {
 	return true
 }
 
+// refused says whether err is the chain's verdict on a transaction (an error with an ABCI code:
+// it did not land), rather than a failure that leaves open whether it landed.
+func refused(err error) bool {
+	var coded interface{ ABCICode() uint32 }
+	return errors.As(err, &coded)
+}
+
 // message is the attestation of numbered batch b.
 func (a *Attester) message(b batch) *verifytypes.MsgSubmitAttestation {
 	return &verifytypes.MsgSubmitAttestation{
@@ -612,7 +630,7 @@ func (a *Attester) answerOne(ctx context.Context, c verifytypes.Challenge) {
 		}
 		a.mu.Unlock()
 	}
-	proof, err := a.prove(c)
+	proof, err := a.prove(ctx, c)
 	if err != nil {
 		done(true)
 		a.count("unprovable", func(s *Stats) { s.Unprovable++ })
@@ -631,13 +649,19 @@ func (a *Attester) answerOne(ctx context.Context, c verifytypes.Challenge) {
 	a.cfg.Log.Info("challenge answered", "challenge", c.Id)
 }
 
-// prove recommits the stored layer of the challenged step and proves the tile.
-func (a *Attester) prove(c verifytypes.Challenge) ([]byte, error) {
+// prove recommits the stored layer of the challenged step and proves the tile. The roots are
+// bound to the chain id the attestation was submitted to, which a chain restarted from an export
+// may have changed since.
+func (a *Attester) prove(ctx context.Context, c verifytypes.Challenge) ([]byte, error) {
 	l, err := a.cfg.Store.Load(c.Step)
 	if err != nil {
 		return nil, err
 	}
-	cm, err := Commit(a.cfg.Secret, a.owner(), l)
+	owner := a.owner()
+	if at, err := a.cfg.Chain.Attestation(ctx, c.AttestationId); err == nil {
+		owner.ChainID = at.ChainIdOr(owner.ChainID)
+	}
+	cm, err := Commit(a.cfg.Secret, owner, l)
 	if err != nil {
 		return nil, err
 	}

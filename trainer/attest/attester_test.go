@@ -2,6 +2,7 @@ package attest
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -100,15 +101,8 @@ func runAttester(t *testing.T, chain *scriptedChain, first uint64, steps, want i
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	rng := rand.New(rand.NewPCG(1, 1))
-	gen := func(n int, scale float32) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = (rng.Float32()*2 - 1) * scale
-		}
-		return v
-	}
 	for i := range steps {
-		tap := &engine.Tap{Rows: testRows, D: testD, X: gen(testRows*testD, 2), W: gen(testD*testD, 0.5), DY: gen(testRows*testD, 1)}
+		tap := &engine.Tap{Rows: testRows, D: testD, X: randoms(rng, testRows*testD, 2), W: randoms(rng, testD*testD, 0.5), DY: randoms(rng, testRows*testD, 1)}
 		for len(a.taps) == cap(a.taps) { // never drop in this test
 			time.Sleep(time.Millisecond)
 		}
@@ -187,4 +181,43 @@ func TestAttesterFollowsTheChainsNumbers(t *testing.T) {
 		require.Equal(t, [][2]uint64{{9, 10}, {11, 12}}, got)
 		requireStoredAsAttested(t, chain, store, []uint64{9, 10, 11, 12})
 	})
+}
+
+// An error that is not the chain's verdict (a timeout, a lost connection) leaves open whether the
+// attestation landed: the attester sends the same one again, keeping its layers and numbers.
+func TestAttesterRetriesAnAmbiguousFailure(t *testing.T) {
+	chain := &scriptedChain{script: []error{errors.New("rpc error: connection reset"), nil, nil}}
+	runAttester(t, chain, 1, 4, 2, func(_ *Attester, store *Store) {
+		var got [][2]uint64
+		for _, m := range chain.accepted {
+			got = append(got, [2]uint64{m.StepFrom, m.StepTo})
+		}
+		require.Equal(t, [][2]uint64{{1, 2}, {3, 4}}, got)
+		require.Equal(t, 3, chain.calls)
+		requireStoredAsAttested(t, chain, store, []uint64{1, 2, 3, 4})
+	})
+}
+
+// The store never stores a spooled layer over a stored one, and a restart drops what a stopped
+// process left behind (spooled layers, a half-done move) but keeps stored layers.
+func TestStoreSpoolPromoteAndLeftovers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	s, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	l := randomLayer(t, rng, 3)
+	require.NoError(t, s.Save(l))
+	require.NoError(t, s.Spool(0, randomLayer(t, rng, 3)))
+	require.ErrorContains(t, s.Promote(0, 3), "already has a stored layer")
+	require.NoError(t, s.Promote(0, 4))
+	got, err := s.Load(4)
+	require.ErrorContains(t, err, "header says step 3", "a layer is promoted to the step it was committed for")
+	require.Nil(t, got)
+	require.NoError(t, s.Spool(1, randomLayer(t, rng, 5)))
+	require.NoError(t, s.save(randomLayer(t, rng, 6), s.movingPath(6)))
+	require.NoError(t, s.DropLeftovers())
+	_, err = s.Unspool(1)
+	require.ErrorIs(t, err, ErrNoLayer)
+	steps, err := s.Steps()
+	require.NoError(t, err)
+	require.Equal(t, []uint64{3, 4}, steps)
 }

@@ -263,14 +263,7 @@ func BenchmarkProveChallenge(b *testing.B) {
 		p.Add(k)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	gen := func(n int, scale float32) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = (rng.Float32()*2 - 1) * scale
-		}
-		return v
-	}
-	l, err := NewLayer(1, rows, d, gen(rows*d, 2), gen(d*d, 0.25), gen(rows*d, 1))
+	l, err := NewLayer(1, rows, d, randoms(rng, rows*d, 2), randoms(rng, d*d, 0.25), randoms(rng, rows*d, 1))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -51,8 +51,12 @@ func (s *Store) Save(l *Layer) error { return s.save(l, s.path(l.Step)) }
 // as spooled layer seq: not attested yet.
 func (s *Store) Spool(seq uint64, l *Layer) error { return s.save(l, s.spoolPath(seq)) }
 
-// Promote makes spooled layer seq the stored layer of its step (the step it was spooled with).
+// Promote makes spooled layer seq the stored layer of its step (the step it was spooled with). It
+// never replaces a stored layer: that one may be a pending attestation's.
 func (s *Store) Promote(seq, step uint64) error {
+	if _, err := os.Stat(s.path(step)); err == nil {
+		return fmt.Errorf("attest: step %d already has a stored layer; spooled layer %d not stored over it", step, seq)
+	}
 	if err := os.Rename(s.spoolPath(seq), s.path(step)); err != nil {
 		return fmt.Errorf("attest: storing spooled layer %d as step %d: %w", seq, step, err)
 	}
@@ -68,8 +72,16 @@ func (s *Store) Unspool(seq uint64) (*Layer, error) {
 	return l, s.remove(s.spoolPath(seq))
 }
 
-// DropSpool removes every spooled layer (after a restart: they were never attested).
-func (s *Store) DropSpool() error { return s.removeAll("spool-") }
+// DropLeftovers removes what a stopped process left that no attestation can need: spooled
+// layers (never attested), layers caught between the two phases of a Move, and torn writes.
+func (s *Store) DropLeftovers() error {
+	for _, prefix := range []string{"spool-", "moving-", ".tmp-layer-"} {
+		if err := s.removeAll(prefix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Move gives the stored layers of steps from…from+n−1 the numbers to…to+n−1, in two phases (all
 // to temporary names, then to their new names) so that overlapping ranges lose nothing. visit

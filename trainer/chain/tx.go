@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,9 @@ type TxError struct {
 func (e *TxError) Error() string {
 	return fmt.Sprintf("tx refused (%s %d): %s", e.Codespace, e.Code, e.Log)
 }
+
+// ABCICode is the chain's error code: a TxError is the chain's verdict, not a transport failure.
+func (e *TxError) ABCICode() uint32 { return e.Code }
 
 // Is matches a registered error of the same codespace and code.
 func (e *TxError) Is(target error) bool {
@@ -287,11 +291,34 @@ func (c *Client) findAttestation(ctx context.Context, msg *verifytypes.MsgSubmit
 		return 0, false
 	}
 	for _, a := range res.Attestations {
-		if a.StepFrom == msg.StepFrom && a.StepTo == msg.StepTo {
+		if a.StepFrom == msg.StepFrom && a.StepTo == msg.StepTo && sameWork(a, msg) {
 			return a.Id, true
 		}
 	}
 	return 0, false
+}
+
+// sameWork says whether a is msg's attestation and not another one of the same steps: the same
+// roots while it is pending (a final attestation no longer keeps its roots: then the same work
+// units and tile).
+func sameWork(a verifytypes.Attestation, msg *verifytypes.MsgSubmitAttestation) bool {
+	if a.WorkUnits != msg.WorkUnits || a.TileRows != msg.TileRows || a.TileWidth != msg.TileWidth {
+		return false
+	}
+	if len(a.Commitments) == 0 && a.Status != verifytypes.ATTESTATION_STATUS_PENDING {
+		return true
+	}
+	if len(a.Commitments) != len(msg.Commitments) {
+		return false
+	}
+	for i, c := range a.Commitments {
+		for j, r := range c.Roots() {
+			if !bytes.Equal(r.Root, msg.Commitments[i].Roots()[j].Root) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // RespondChallenge implements attest.Chain; a challenge already answered (a retry) is success.

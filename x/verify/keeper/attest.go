@@ -6,6 +6,7 @@ import (
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -90,7 +91,8 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if err != nil {
 		return 0, err
 	}
-	if err := k.checkRootsUnused(ctx, msg); err != nil {
+	clashes, err := k.rootsInUse(ctx, msg)
+	if err != nil {
 		return 0, err
 	}
 
@@ -98,11 +100,15 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if err != nil {
 		return 0, err
 	}
-	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	h := sdkCtx.BlockHeight()
+	// The canonical address (bech32 may arrive upper-case): the worker's records, step tags and
+	// verdicts all compare this string.
+	workerStr := k.addrString(worker)
 	a := types.Attestation{
-		Id: id, Worker: msg.Worker, ModelId: m.Id, Stage: msg.Stage, StepFrom: msg.StepFrom, StepTo: msg.StepTo,
+		Id: id, Worker: workerStr, ModelId: m.Id, Stage: msg.Stage, StepFrom: msg.StepFrom, StepTo: msg.StepTo,
 		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: msg.Commitments,
-		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h,
+		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h, ChainId: sdkCtx.ChainID(),
 		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {
@@ -111,50 +117,131 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if err := k.commitClock(ctx, p, msg, clock); err != nil {
 		return 0, err
 	}
+	if err := k.challengeClashes(ctx, p, a, clashes); err != nil {
+		return 0, err
+	}
 	k.logger.Info("attestation submitted", "id", id, "worker", msg.Worker, "model_id", m.Id, "stage", msg.Stage,
 		"steps", []uint64{msg.StepFrom, msg.StepTo}, "work_units", msg.WorkUnits)
 	return id, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventAttestationSubmitted{
-		AttestationId: id, Worker: msg.Worker, ModelId: m.Id, Stage: msg.Stage, StepFrom: msg.StepFrom, StepTo: msg.StepTo,
+		AttestationId: id, Worker: workerStr, ModelId: m.Id, Stage: msg.Stage, StepFrom: msg.StepFrom, StepTo: msg.StepTo,
 		WorkUnits: msg.WorkUnits, FinalizeHeight: a.FinalizeHeight,
 	})
 }
 
-// checkRootsUnused refuses an attestation that carries one root twice, or a root of a pending
-// attestation. Roots are bound to one (chain, model, stage, worker, step, tensor), so a repeated
-// root is another worker's copied or this worker's reused: no proof can answer for it. Refusing it
-// here costs the copier its fee at once instead of waiting for a spot check. (Roots of final
-// attestations are dropped from the index; copying those is still unanswerable, so any challenge
-// catches it.)
-func (k *Keeper) checkRootsUnused(ctx context.Context, msg *types.MsgSubmitAttestation) error {
+// rootClash is a root of a new attestation that a pending attestation already holds.
+type rootClash struct {
+	step     uint64 // the step of the new attestation carrying it
+	field    string // and the root's field there
+	holder   uint64 // the pending attestation holding it
+	atStep   uint64 // at this step
+	atField  string // in this field
+}
+
+// rootsInUse refuses an attestation that carries one root twice (its own roots, so nobody else
+// loses by the refusal), and returns the roots it shares with pending attestations. Roots are
+// bound to one (chain, model, stage, worker, step, tensor), so of two holders of one root at most
+// one can answer for it: the caller challenges both at once (challengeClashes), which costs an
+// honest original one proof and a copier its stake, whichever landed first. Refusing the later
+// one instead would let a copier that saw an honest attestation in the mempool get it refused.
+// (Roots of final attestations leave the index; copying those is still unanswerable, so any
+// challenge catches it.)
+func (k *Keeper) rootsInUse(ctx context.Context, msg *types.MsgSubmitAttestation) ([]rootClash, error) {
 	seen := make(map[string]string, 6*len(msg.Commitments))
+	var clashes []rootClash
 	for i, c := range msg.Commitments {
 		for _, r := range c.Roots() {
 			where := fmt.Sprintf("commitments[%d].%s", i, r.Name)
 			if prev, dup := seen[string(r.Root)]; dup {
-				return errorsmod.Wrapf(types.ErrRootReused, "%s repeats %s: every root is bound to one step and tensor", where, prev)
+				return nil, errorsmod.Wrapf(types.ErrRootReused, "%s repeats %s: every root is bound to one step and tensor", where, prev)
 			}
 			seen[string(r.Root)] = where
 			id, err := k.RootsInUse.Get(ctx, r.Root)
 			switch {
-			case err == nil:
-				return errorsmod.Wrapf(types.ErrRootReused, "%s is a root of pending attestation %d: roots cannot be copied or reused", where, id)
-			case !isNotFound(err):
+			case isNotFound(err):
+				continue
+			case err != nil:
+				return nil, err
+			}
+			holder, err := k.Attestations.Get(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			cl := rootClash{step: c.Step, field: r.Name, holder: id}
+			for _, hc := range holder.Commitments {
+				for _, hr := range hc.Roots() {
+					if string(hr.Root) == string(r.Root) {
+						cl.atStep, cl.atField = hc.Step, hr.Name
+					}
+				}
+			}
+			clashes = append(clashes, cl)
+		}
+	}
+	return clashes, nil
+}
+
+// kindOpening is a challenge kind whose tile opens the root in field: forward for the forward
+// tensors, backward for the others.
+func kindOpening(field string) types.ChallengeKind {
+	switch field {
+	case "x_root", "w_cols_root", "y_root":
+		return types.CHALLENGE_KIND_FORWARD
+	default:
+		return types.CHALLENGE_KIND_BACKWARD
+	}
+}
+
+// challengeClashes opens a chain challenge (no challenger, no bond) of the new attestation a at
+// each step carrying a shared root, and of each holder at the step where it holds it, on a tile
+// that opens that root: the holder that cannot open it under its own step tag fails.
+func (k *Keeper) challengeClashes(ctx context.Context, p types.Params, a types.Attestation, clashes []rootClash) error {
+	type at struct {
+		att  uint64
+		step uint64
+		kind types.ChallengeKind
+	}
+	opened := map[at]bool{}
+	bond := sdk.NewCoin(p.ChallengeBond.Denom, sdkmath.ZeroInt())
+	for _, cl := range clashes {
+		holder, err := k.Attestations.Get(ctx, cl.holder)
+		if err != nil {
+			return err
+		}
+		for _, t := range []struct {
+			a     types.Attestation
+			step  uint64
+			field string
+		}{{a, cl.step, cl.field}, {holder, cl.atStep, cl.atField}} {
+			key := at{t.a.Id, t.step, kindOpening(t.field)}
+			if opened[key] {
+				continue
+			}
+			opened[key] = true
+			if _, err := k.openChallenge(ctx, p, t.a, nil, bond, position{kind: key.kind, step: t.step}); err != nil {
 				return err
 			}
 		}
+		k.logger.Info("root held twice: both holders challenged", "attestation", a.Id, "step", cl.step, "field", cl.field,
+			"holder", cl.holder, "holder_step", cl.atStep, "holder_field", cl.atField)
 	}
 	return nil
 }
 
-// indexRoots adds (or, with remove, drops) a pending attestation's roots in RootsInUse.
+// indexRoots adds a pending attestation's roots to RootsInUse (a root already held stays with its
+// first holder) or, with remove, drops those it holds.
 func (k *Keeper) indexRoots(ctx context.Context, a types.Attestation, remove bool) error {
 	for _, c := range a.Commitments {
 		for _, r := range c.Roots() {
-			var err error
-			if remove {
+			id, err := k.RootsInUse.Get(ctx, r.Root)
+			switch {
+			case err == nil && id != a.Id:
+				continue // another attestation's
+			case err == nil && remove:
 				err = k.RootsInUse.Remove(ctx, r.Root)
-			} else {
+			case isNotFound(err) && !remove:
 				err = k.RootsInUse.Set(ctx, r.Root, a.Id)
+			case isNotFound(err):
+				err = nil
 			}
 			if err != nil {
 				return err
@@ -177,6 +264,9 @@ func (k *Keeper) storeNewAttestation(ctx context.Context, worker sdk.AccAddress,
 	}
 	if a.Status != types.ATTESTATION_STATUS_PENDING {
 		return nil
+	}
+	if err := k.PendingByWorker.Set(ctx, collections.Join3(worker, a.ModelId, a.Id)); err != nil {
+		return err
 	}
 	if err := k.indexRoots(ctx, a, false); err != nil {
 		return err

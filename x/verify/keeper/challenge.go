@@ -116,7 +116,7 @@ func (k *Keeper) OpenChallenge(ctx context.Context, msg *types.MsgOpenChallenge)
 	if err != nil {
 		return types.Challenge{}, err
 	}
-	if a.Worker == msg.Challenger {
+	if a.Worker == k.addrString(challenger) {
 		return types.Challenge{}, errorsmod.Wrapf(types.ErrInvalidChallenge, "%s cannot challenge its own attestation", msg.Challenger)
 	}
 	if h := sdk.UnwrapSDKContext(ctx).BlockHeight(); a.Status == types.ATTESTATION_STATUS_PENDING && h >= a.FinalizeHeight {
@@ -132,14 +132,15 @@ func (k *Keeper) OpenChallenge(ctx context.Context, msg *types.MsgOpenChallenge)
 // reason and the challenge stays open: a proof garbled on its way can be resent, and a worker
 // without a valid proof is slashed when the deadline passes.
 func (k *Keeper) RespondChallenge(ctx context.Context, msg *types.MsgRespondChallenge) error {
-	if _, err := k.parseAddr("worker", msg.Worker); err != nil {
+	signer, err := k.parseAddr("worker", msg.Worker)
+	if err != nil {
 		return err
 	}
 	c, err := k.GetChallenge(ctx, msg.ChallengeId)
 	if err != nil {
 		return err
 	}
-	if c.Worker != msg.Worker {
+	if c.Worker != k.addrString(signer) {
 		return errorsmod.Wrapf(types.ErrNotChallengedWorker, "challenge %d is to %s, not %s", c.Id, c.Worker, msg.Worker)
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
@@ -163,7 +164,7 @@ func (k *Keeper) RespondChallenge(ctx context.Context, msg *types.MsgRespondChal
 	if err != nil {
 		return err
 	}
-	pub, err := types.ChallengePublic(sdkCtx.ChainID(), a, c)
+	pub, err := types.ChallengePublic(a.ChainIdOr(sdkCtx.ChainID()), a, c)
 	if err != nil {
 		return errorsmod.Wrap(types.ErrInvalidChallenge, err.Error())
 	}

@@ -179,23 +179,23 @@ func (k *Keeper) failChallenge(ctx sdk.Context, p types.Params, c types.Challeng
 // challenges, returning the challengers' bonds: a worker caught once is not paid for work it
 // can no longer be trusted on.
 func (k *Keeper) voidPending(ctx sdk.Context, worker sdk.AccAddress, modelID uint64, reason string) error {
-	keys, err := keysOf(ctx, k.ToFinalize, nil)
+	keys, err := keysOf(ctx, k.PendingByWorker, collections.Ranger[collections.Triple[sdk.AccAddress, uint64, uint64]](
+		collections.NewSuperPrefixedTripleRange[sdk.AccAddress, uint64, uint64](worker, modelID)))
 	if err != nil {
 		return err
 	}
-	workerStr := k.addrString(worker)
 	for _, key := range keys {
-		a, err := k.Attestations.Get(ctx, key.K2())
+		a, err := k.Attestations.Get(ctx, key.K3())
 		if err != nil {
 			return err
 		}
-		if a.Worker != workerStr || a.ModelId != modelID || a.Status != types.ATTESTATION_STATUS_PENDING {
+		if a.Status != types.ATTESTATION_STATUS_PENDING {
 			continue
 		}
 		if err := k.cancelOpen(ctx, a.Id); err != nil {
 			return err
 		}
-		if err := k.endAttestation(ctx, key, a, types.ATTESTATION_STATUS_VOID, reason); err != nil {
+		if err := k.endAttestation(ctx, collections.Join(a.FinalizeHeight, a.Id), a, types.ATTESTATION_STATUS_VOID, reason); err != nil {
 			return err
 		}
 		if err := ctx.EventManager().EmitTypedEvent(&types.EventAttestationVoided{
@@ -242,6 +242,13 @@ func (k *Keeper) endAttestation(ctx sdk.Context, key collections.Pair[int64, uin
 		return err
 	}
 	if err := k.indexRoots(ctx, a, true); err != nil {
+		return err
+	}
+	worker, err := k.parseAddr("worker", a.Worker)
+	if err != nil {
+		return err
+	}
+	if err := k.PendingByWorker.Remove(ctx, collections.Join3(worker, a.ModelId, a.Id)); err != nil {
 		return err
 	}
 	if a.DrawHeight > 0 {

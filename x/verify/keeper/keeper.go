@@ -50,9 +50,11 @@ type Keeper struct {
 	// StageSteps counts the steps each stage of each model attested at each height, for the
 	// last clock_window blocks: (model, stage, height) → steps.
 	StageSteps collections.Map[collections.Triple[uint64, uint32, int64], uint64]
-	// RootsInUse maps every root of a pending attestation to that attestation: a root is
-	// bound to one worker's step, so a root seen twice is a copy or a reuse.
+	// RootsInUse maps every root of a pending attestation to that attestation (its first
+	// holder): a root is bound to one worker's step, so a root seen twice is a copy or a reuse.
 	RootsInUse collections.Map[[]byte, uint64]
+	// PendingByWorker indexes pending attestations by (worker, model), for voiding them.
+	PendingByWorker collections.KeySet[collections.Triple[sdk.AccAddress, uint64, uint64]]
 	Challenges collections.Map[uint64, types.Challenge]
 	ChallSeq   collections.Sequence
 	// ChallengesByWorker indexes challenges for queries and for the trainer's polling.
@@ -103,6 +105,8 @@ func NewKeeper(
 		StageSteps: collections.NewMap(sb, types.StageStepsKey, "stage_steps",
 			collections.TripleKeyCodec(collections.Uint64Key, collections.Uint32Key, collections.Int64Key), collections.Uint64Value),
 		RootsInUse: collections.NewMap(sb, types.RootsInUseKey, "roots_in_use", collections.BytesKey, collections.Uint64Value),
+		PendingByWorker: collections.NewKeySet(sb, types.PendingByWorkerKey, "pending_by_worker",
+			collections.TripleKeyCodec(sdk.AccAddressKey, collections.Uint64Key, collections.Uint64Key)),
 		Challenges: collections.NewMap(sb, types.ChallengesKey, "challenges", collections.Uint64Key, codec.CollValue[types.Challenge](cdc)),
 		ChallSeq:   collections.NewSequence(sb, types.ChallengeSeqKey, "challenge_seq"),
 		ChallengesByWorker: collections.NewKeySet(sb, types.ChallengesByWorkerKey, "challenges_by_worker",

@@ -2,6 +2,7 @@ package types
 
 import (
 	"encoding/binary"
+	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -20,12 +21,15 @@ const (
 // it commits, and the chain again when it checks a proof, so roots committed for one (chain,
 // model, stage, worker, step) cannot be opened for any other: a worker copying another's roots,
 // or reusing its own at another step, has no proof for them.
+//
+// worker is the bech32 address; it is lower-cased first, its canonical form (bech32 may be
+// written upper-case), so both sides hash the same text.
 func StepTag(chainID string, modelID uint64, stage uint32, worker string, step uint64) fr.Element {
 	var b []byte
 	b = appendString(b, chainID)
 	b = binary.BigEndian.AppendUint64(b, modelID)
 	b = binary.BigEndian.AppendUint32(b, stage)
-	b = appendString(b, worker)
+	b = appendString(b, strings.ToLower(worker))
 	b = binary.BigEndian.AppendUint64(b, step)
 	return commit.HashToField(stepTagDomain, b)
 }
@@ -42,6 +46,15 @@ func ChallengeTag(c Challenge) fr.Element {
 	b = binary.BigEndian.AppendUint32(b, c.Col)
 	b = appendString(b, c.Shape)
 	return commit.HashToField(challengeTagDomain, b)
+}
+
+// ChainIdOr is the chain the attestation was submitted to, or current where it does not say
+// (records from before chain ids were kept).
+func (a Attestation) ChainIdOr(current string) string { //nolint:revive // ChainId as the proto field
+	if a.ChainId != "" {
+		return a.ChainId
+	}
+	return current
 }
 
 // ChallengeBinding is what a proof for challenge c of attestation a must be bound to on chain

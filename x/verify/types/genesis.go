@@ -83,20 +83,6 @@ func (gs GenesisState) Validate() error {
 		}
 		stages[k] = true
 	}
-	roots := map[string]uint64{}
-	for _, a := range gs.Attestations {
-		if a.Status != ATTESTATION_STATUS_PENDING {
-			continue
-		}
-		for _, c := range a.Commitments {
-			for _, r := range c.Roots() {
-				if id, dup := roots[string(r.Root)]; dup {
-					return fmt.Errorf("attestation %d step %d: %s is also a root of pending attestation %d", a.Id, c.Step, r.Name, id)
-				}
-				roots[string(r.Root)] = a.Id
-			}
-		}
-	}
 	return nil
 }
 

@@ -28,4 +28,5 @@ var (
 	DeadlinesKey           = collections.NewPrefix(12)
 	StageStepsKey          = collections.NewPrefix(13)
 	RootsInUseKey          = collections.NewPrefix(14)
+	PendingByWorkerKey     = collections.NewPrefix(15)
 )

@@ -46,6 +46,11 @@ const (
 	// attestation each (their attestations land at different blocks); 8 periods covers both
 	// with room to spare.
 	DefaultMaxStageLead = 8 * DefaultAttestationPeriod
+	// MaxClockSteps bounds the clock's step counts (pace, burst, lead) so that no sum of them
+	// wraps: "switch the rule off" is a large value, not 2^64−1.
+	MaxClockSteps = 1 << 40
+	// MaxClockWindow bounds the blocks of stage records kept (and summed at each attestation).
+	MaxClockWindow = 100_000
 	// DefaultClockWindow compares stages over the last 100 blocks: long enough to hold several
 	// attestations of every stage, short enough that a stage's lost steps (a dropped tap, a void)
 	// stop counting against its neighbours soon.
@@ -91,14 +96,14 @@ func (p Params) Validate() error {
 		return fmt.Errorf("max_proof_bytes must be at least %d (a tile proof), got %d", tile.ProofSize, p.MaxProofBytes)
 	case p.ProofVerifyGas == 0:
 		return fmt.Errorf("proof_verify_gas must be positive")
-	case p.MaxStepsPerBlock == 0:
-		return fmt.Errorf("max_steps_per_block must be positive")
-	case p.StepBurst < p.AttestationPeriod:
-		return fmt.Errorf("step_burst %d is below attestation_period %d: a full attestation could never pass", p.StepBurst, p.AttestationPeriod)
-	case p.MaxStageLead < p.AttestationPeriod:
-		return fmt.Errorf("max_stage_lead %d is below attestation_period %d: neighbouring stages would wait on each other forever", p.MaxStageLead, p.AttestationPeriod)
-	case p.ClockWindow < 1:
-		return fmt.Errorf("clock_window must be at least 1 block, got %d", p.ClockWindow)
+	case p.MaxStepsPerBlock == 0 || p.MaxStepsPerBlock > MaxClockSteps:
+		return fmt.Errorf("max_steps_per_block must be in [1, %d], got %d", MaxClockSteps, p.MaxStepsPerBlock)
+	case p.StepBurst < p.AttestationPeriod || p.StepBurst > MaxClockSteps:
+		return fmt.Errorf("step_burst must be in [attestation_period %d, %d] (below the period a full attestation could never pass), got %d", p.AttestationPeriod, MaxClockSteps, p.StepBurst)
+	case p.MaxStageLead < p.AttestationPeriod || p.MaxStageLead > MaxClockSteps:
+		return fmt.Errorf("max_stage_lead must be in [attestation_period %d, %d] (below the period neighbouring stages would wait on each other forever), got %d", p.AttestationPeriod, MaxClockSteps, p.MaxStageLead)
+	case p.ClockWindow < 1 || p.ClockWindow > MaxClockWindow:
+		return fmt.Errorf("clock_window must be in [1, %d] blocks, got %d", MaxClockWindow, p.ClockWindow)
 	}
 	if err := p.ChallengeBond.Validate(); err != nil {
 		return fmt.Errorf("challenge_bond: %w", err)
