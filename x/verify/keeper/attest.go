@@ -130,11 +130,11 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 
 // rootClash is a root of a new attestation that a pending attestation already holds.
 type rootClash struct {
-	step     uint64 // the step of the new attestation carrying it
-	field    string // and the root's field there
-	holder   uint64 // the pending attestation holding it
-	atStep   uint64 // at this step
-	atField  string // in this field
+	step    uint64 // the step of the new attestation carrying it
+	field   string // and the root's field there
+	holder  uint64 // the pending attestation holding it
+	atStep  uint64 // at this step
+	atField string // in this field
 }
 
 // rootsInUse refuses an attestation that carries one root twice (its own roots, so nobody else

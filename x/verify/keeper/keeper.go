@@ -55,8 +55,8 @@ type Keeper struct {
 	RootsInUse collections.Map[[]byte, uint64]
 	// PendingByWorker indexes pending attestations by (worker, model), for voiding them.
 	PendingByWorker collections.KeySet[collections.Triple[sdk.AccAddress, uint64, uint64]]
-	Challenges collections.Map[uint64, types.Challenge]
-	ChallSeq   collections.Sequence
+	Challenges      collections.Map[uint64, types.Challenge]
+	ChallSeq        collections.Sequence
 	// ChallengesByWorker indexes challenges for queries and for the trainer's polling.
 	ChallengesByWorker collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
 	// OpenByAttestation are the open challenges of each attestation; Deadlines the open
