@@ -99,7 +99,7 @@ $(TOOLSDIR)/gofumpt: tools/go.mod tools/go.sum
 
 # gofumpt (pinned in tools/go.mod) and go vet. golangci-lint runs too when it is on PATH; it is
 # not pinned here because building it from source takes longer than the rest of lint together.
-lint: $(TOOLSDIR)/gofumpt ## Check formatting (gofumpt), go vet, and golangci-lint if installed
+lint: $(TOOLSDIR)/gofumpt depcheck ## Check formatting (gofumpt), go vet, the trainer's dependencies, and golangci-lint if installed
 	@echo "--> gofumpt -l"
 	@out=$$($(FIND_GO_SRC) | xargs -0 -r $(TOOLSDIR)/gofumpt -l); \
 	if [ -n "$$out" ]; then echo "gofumpt would reformat (run 'make format'):"; echo "$$out"; exit 1; fi
@@ -112,6 +112,13 @@ lint: $(TOOLSDIR)/gofumpt ## Check formatting (gofumpt), go vet, and golangci-li
 	else \
 		echo "--> golangci-lint not installed: skipped"; \
 	fi
+
+# The trainer links no chain application and no keeper (also enforced by depguard in
+# .golangci.yml and by trainer/chain's TestTrainerLinksNoChainApp).
+depcheck: ## Fail if the trainer links the chain application or a keeper
+	@bad=$$(go list -deps ./trainer/... | grep -E '^github.com/protolearn/protolearn/app(/|$$)|/keeper$$' || true); \
+	if [ -n "$$bad" ]; then echo "the trainer links chain application packages:"; echo "$$bad"; exit 1; fi
+	@echo "--> depcheck: the trainer links no chain application or keeper ($$(go list -deps ./trainer/cmd/trainer | wc -l) packages)"
 
 format: $(TOOLSDIR)/gofumpt ## Rewrite Go files with gofumpt
 	$(FIND_GO_SRC) | xargs -0 -r $(TOOLSDIR)/gofumpt -w
@@ -198,5 +205,5 @@ help: ## List targets
 
 .DEFAULT_GOAL := build
 
-.PHONY: build trainer trainer-xla install clean test test-race test-cover lint format proto-gen proto-check contracts-gen \
+.PHONY: build trainer trainer-xla install clean test test-race test-cover lint depcheck format proto-gen proto-check contracts-gen \
 	keys demo localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer bench-swarm bench-anchor bench-verify help

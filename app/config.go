@@ -3,37 +3,27 @@ package app
 import (
 	"os"
 	"path/filepath"
-	"sync"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/chaincfg"
 )
 
-// Chain-wide names (DESIGN.md "Names that every part shares").
+// Chain-wide names: chaincfg holds them, so that clients (the trainer) need not link the app.
 const (
-	// Name is the application name reported by the ABCI Info call.
-	Name = "protolearn"
-	// BondDenom is the base denomination of the staking and fee token.
-	BondDenom = "ulearn"
-	// DisplayDenom is the human-facing denomination: 1 LEARN = 10^DisplayExponent ulearn.
-	DisplayDenom = "LEARN"
-	// DisplayExponent is the power of ten between BondDenom and DisplayDenom.
-	DisplayExponent = 6
-	// Bech32Prefix is the human-readable part of account addresses (learn1…).
-	Bech32Prefix = "learn"
-	// CoinType is the BIP-44 coin type of account keys (the Cosmos Hub's, so wallets derive
-	// the same keys).
-	CoinType = 118
-	// DefaultChainID is the chain id of local networks.
-	DefaultChainID = "protolearn-local-1"
-)
+	Name            = chaincfg.Name
+	BondDenom       = chaincfg.BondDenom
+	DisplayDenom    = chaincfg.DisplayDenom
+	DisplayExponent = chaincfg.DisplayExponent
+	Bech32Prefix    = chaincfg.Bech32Prefix
+	CoinType        = chaincfg.CoinType
+	DefaultChainID  = chaincfg.DefaultChainID
 
-// Bech32 prefixes derived from Bech32Prefix, following the SDK convention.
-const (
-	Bech32PrefixAccPub   = Bech32Prefix + "pub"
-	Bech32PrefixValAddr  = Bech32Prefix + "valoper"
-	Bech32PrefixValPub   = Bech32Prefix + "valoperpub"
-	Bech32PrefixConsAddr = Bech32Prefix + "valcons"
-	Bech32PrefixConsPub  = Bech32Prefix + "valconspub"
+	Bech32PrefixAccPub   = chaincfg.Bech32PrefixAccPub
+	Bech32PrefixValAddr  = chaincfg.Bech32PrefixValAddr
+	Bech32PrefixValPub   = chaincfg.Bech32PrefixValPub
+	Bech32PrefixConsAddr = chaincfg.Bech32PrefixConsAddr
+	Bech32PrefixConsPub  = chaincfg.Bech32PrefixConsPub
 )
 
 // DefaultNodeHome is the default home directory of protolearnd (~/.protolearnd).
@@ -53,18 +43,6 @@ func init() {
 	sdk.DefaultBondDenom = BondDenom
 }
 
-var setPrefixesOnce sync.Once
-
-// SetAddressPrefixes sets the bech32 prefixes and coin type in the global SDK config and seals it.
-// It runs from this package's init, so importing the app package is enough; calling it again is a no-op.
-func SetAddressPrefixes() {
-	setPrefixesOnce.Do(func() {
-		cfg := sdk.GetConfig()
-		cfg.SetBech32PrefixForAccount(Bech32Prefix, Bech32PrefixAccPub)
-		cfg.SetBech32PrefixForValidator(Bech32PrefixValAddr, Bech32PrefixValPub)
-		cfg.SetBech32PrefixForConsensusNode(Bech32PrefixConsAddr, Bech32PrefixConsPub)
-		cfg.SetCoinType(CoinType)
-		cfg.SetPurpose(44)
-		cfg.Seal()
-	})
-}
+// SetAddressPrefixes sets the bech32 prefixes and coin type in the global SDK config and seals it
+// (chaincfg.SetAddressPrefixes; importing the app package is enough).
+func SetAddressPrefixes() { chaincfg.SetAddressPrefixes() }

@@ -18,10 +18,9 @@ import (
 
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
 	"github.com/cosmos/cosmos-sdk/types/query"
 
-	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/chaincfg"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -43,7 +42,7 @@ type Config struct {
 type Client struct {
 	cfg  Config
 	conn *grpc.ClientConn
-	enc  moduletestutil.TestEncodingConfig
+	enc  chaincfg.Encoding
 	hot  sdk.AccAddress
 	op   sdk.AccAddress
 
@@ -68,9 +67,9 @@ func Dial(cfg Config) (*Client, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.GasPrice.Denom == "" {
-		cfg.GasPrice = sdk.NewDecCoin(app.BondDenom, sdkmath.ZeroInt())
+		cfg.GasPrice = sdk.NewDecCoin(chaincfg.BondDenom, sdkmath.ZeroInt())
 	}
-	enc, err := app.MakeEncodingConfig()
+	enc, err := chaincfg.TrainerEncoding()
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
-	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/chaincfg"
 	"github.com/protolearn/protolearn/circuits/commit"
 	"github.com/protolearn/protolearn/trainer/attest"
 	"github.com/protolearn/protolearn/trainer/chain"
@@ -45,10 +45,10 @@ type chainFlags struct {
 func (c *chainFlags) add(fl *pflag.FlagSet) {
 	fl.StringVar(&c.grpc, "chain", "", "the node's gRPC address (e.g. 127.0.0.1:9090): read the model and roster from the chain, attest work and answer challenges (replaces --roster and --spec)")
 	fl.StringVar(&c.rpc, "chain-rpc", "tcp://127.0.0.1:26657", "the node's CometBFT RPC, for challenge events (polling covers its absence)")
-	fl.StringVar(&c.chainID, "chain-id", app.DefaultChainID, "the chain id transactions are signed for")
+	fl.StringVar(&c.chainID, "chain-id", chaincfg.DefaultChainID, "the chain id transactions are signed for")
 	fl.StringVar(&c.operator, "operator", "", "the worker's operator address (learn1…): the account that registered, staked and took the seat")
 	fl.StringVar(&c.hotKey, "hot-key", "", "the hot key file (hex secp256k1, created 0600 if missing): signs for the operator through its authz grants; `trainer hot-key` prints its address")
-	fl.StringVar(&c.gasPrice, "gas-price", "0"+app.BondDenom, "gas price of the trainer's transactions (fees are paid by the operator's feegrant)")
+	fl.StringVar(&c.gasPrice, "gas-price", "0"+chaincfg.BondDenom, "gas price of the trainer's transactions (fees are paid by the operator's feegrant)")
 	fl.StringVar(&c.keys, "keys", "build/keys", "directory of the tiles' proving keys (<shape>/proving.key, verifying.key: `make keys` or the ceremony)")
 	fl.StringVar(&c.state, "state-dir", "", "where the commitment secret and the layers kept for the challenge window live (default: <--out>/attest, or ./attest)")
 	fl.IntVar(&c.tileWidth, "tile-width", 4, "T, the width of a challenged column block; with d_model and rows×seq_len it names the registered tile shapes")
