@@ -15,6 +15,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/attest"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	verifykeeper "github.com/protolearn/protolearn/x/verify/keeper"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
@@ -461,4 +462,34 @@ func TestAttackUpperCaseWorkerAddress(t *testing.T) {
 	vc.blocks(vWindow)
 	require.Zero(t, vc.shares(cheater.addr))
 	require.Equal(t, int64(2*vLayers*sharesPerUnit), vc.shares(honest.addr))
+}
+
+// Governance's param change goes through Validate (a clock that could wrap is refused) and is
+// announced with EventParamsUpdated, like the other modules'.
+func TestVerifyUpdateParams(t *testing.T) {
+	vc, _ := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	ctx := vc.app.NewContext(true) // a scratch context over the check state
+	srv := verifykeeper.NewMsgServerImpl(vc.app.VerifyKeeper)
+	p, err := vc.app.VerifyKeeper.GetParams(ctx)
+	require.NoError(t, err)
+	authority := vc.app.VerifyKeeper.Authority()
+
+	bad := p
+	bad.MaxStageLead = math.MaxUint64
+	_, err = srv.UpdateParams(ctx, &verifytypes.MsgUpdateParams{Authority: authority, Params: bad})
+	require.ErrorIs(t, err, verifytypes.ErrInvalidParams)
+	_, err = srv.UpdateParams(ctx, &verifytypes.MsgUpdateParams{Authority: newAccount(0).addr.String(), Params: p})
+	require.ErrorIs(t, err, verifytypes.ErrInvalidAuthority)
+
+	p.MaxStepsPerBlock = 4
+	_, err = srv.UpdateParams(ctx, &verifytypes.MsgUpdateParams{Authority: authority, Params: p})
+	require.NoError(t, err)
+	got, err := vc.app.VerifyKeeper.GetParams(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(4), got.MaxStepsPerBlock)
+	var seen bool
+	for _, e := range ctx.EventManager().Events() {
+		seen = seen || e.Type == "protolearn.verify.v1.EventParamsUpdated"
+	}
+	require.True(t, seen, "EventParamsUpdated emitted")
 }

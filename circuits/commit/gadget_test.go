@@ -165,7 +165,7 @@ func TestRowBlockGadgetTakesTheChallenge(t *testing.T) {
 
 // TestGadgetConstraints pins the constraint counts of the opening gadgets, so a
 // change that inflates them is seen. Small shapes, and the trial's shapes
-// (shared/notes/gnark.md: K=256, N=1024, 256 rows, T=4).
+// (the trial's shape: K=256, N=1024, 256 rows, T=4).
 func TestGadgetConstraints(t *testing.T) {
 	cases := []struct {
 		name       string

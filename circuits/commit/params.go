@@ -24,7 +24,7 @@ type Params struct {
 	ChunkLen int
 }
 
-// DefaultParams are the trial's parameters (shared/notes/gnark.md): 16-bit
+// DefaultParams are the parameters of the layout trial (circuits/README.md): 16-bit
 // values with 8 fraction bits cover ±128 at a resolution of 1/256, enough for
 // activations and weights of a normalized layer, and pack 15 to an element;
 // Y is chunked by 4 so a 4-column block can be challenged.

@@ -1,4 +1,4 @@
-// Package tile holds the spot-check circuits of training work (DESIGN.md,
+// Package tile holds the spot-check circuits of training work (docs/ARCHITECTURE.md,
 // "Commitments and proofs"): a forward tile (Y = X·W) and a backward tile
 // (dX = dY·Wᵀ), each proving that one challenged tile of a committed matrix
 // product is right within a tolerance, plus the Groth16 prover and the

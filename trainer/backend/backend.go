@@ -19,7 +19,7 @@ const Names = "go, xla[:PLUGIN[,OPTIONS]]"
 //
 //   - "go" (or ""): GoMLX's pure-Go backend in its ops_sequential mode (its
 //     default mode can deadlock when the large matmuls share the worker pool
-//     with the ops; shared/notes/gomlx.md). Build with GOEXPERIMENT=simd for
+//     with the ops; docs/ALGORITHMS.md, "GoMLX backends"). Build with GOEXPERIMENT=simd for
 //     its vectorized kernels.
 //   - "xla" or "xla:CONFIG": XLA/PJRT, CONFIG as go-xla takes it: a plugin
 //     name ("cpu", "cuda") or the absolute path of a PJRT plugin .so, then

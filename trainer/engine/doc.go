@@ -10,7 +10,7 @@
 // the last stage ends with a final RMSNorm, the LM head (d×vocab) and the mean
 // cross-entropy against the targets.
 //
-// Subspace compression (Spec.CompressionRank k > 0; shared/notes/algorithms.md,
+// Subspace compression (Spec.CompressionRank k > 0; docs/ALGORITHMS.md,
 // "Subspace compression between stages", variant (b), reparameterization).
 // Two fixed tensors are derived from spec.Seed alone, identically on every
 // stage and replica, and are never trained or sent: U (d×k, orthonormal

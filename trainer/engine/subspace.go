@@ -8,7 +8,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with dot-imported ops.
 )
 
-// Subspace compression (shared/notes/algorithms.md, "Subspace compression
+// Subspace compression (docs/ALGORITHMS.md, "Subspace compression
 // between stages"): the fixed basis U and the fixed token table T_fixed, both
 // derived from the spec's seed alone, so that every stage of every replica
 // holds the same two tensors without sending them. Neither is a variable:

@@ -7,7 +7,7 @@
 // momentum, the stale gradient discounted by (1 − γ) and applied at the
 // look-ahead point; its authors' code is NAdam with decoupled weight decay
 // and β₁ = 0.99, whose update carries exactly that (1 − β₁)·g term
-// (shared/notes/algorithms.md). With the learning-rate warm-up, cosine decay
+// (docs/ALGORITHMS.md). With the learning-rate warm-up, cosine decay
 // and global-norm gradient clipping they use.
 package optim
 

@@ -117,7 +117,7 @@ const MaxMomentum = 0.99
 const DefaultBaseMomentum = 0.9
 
 // StageMomentum is NAdam's β₁ for stage of stages under Async1F1B at depth
-// d (Config.Depth) without weight stashing (shared/notes/algorithms.md,
+// d (Config.Depth) without weight stashing (docs/ALGORITHMS.md,
 // "Asynchronous pipeline with a Nesterov delay correction", from the
 // authors' code of arXiv 2505.01099). At depth 1 it is the authors' rule
 //

@@ -55,7 +55,7 @@
 // newer than those microbatch j's forward used on stage s (steady state
 // S−1−s on stage s, 0 on the last stage), and the gradient it receives was
 // computed downstream from activations of equally old upstream weights. The
-// staleness is corrected as in arXiv 2505.01099 (shared/notes/algorithms.md,
+// staleness is corrected as in arXiv 2505.01099 (docs/ALGORITHMS.md,
 // "Asynchronous pipeline with a Nesterov delay correction"): NAdam
 // (trainer/optim), whose update discounts the newest gradient by (1 − β₁)
 // and applies it at the momentum look-ahead, with the authors' stage-

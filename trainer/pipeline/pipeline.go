@@ -24,7 +24,7 @@ type Config struct {
 	// Spec is the model; it fixes the stages.
 	Spec spec.Spec
 	// Backend runs every stage's graphs (the Go backend in ops_sequential
-	// mode, shared/notes/gomlx.md).
+	// mode, docs/ALGORITHMS.md, "GoMLX backends").
 	Backend compute.Backend
 	// Microbatches is M, the number of microbatches a Step splits its batch
 	// into (the batch's rows must be a multiple of M); 0 means 1.

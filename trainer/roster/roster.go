@@ -2,12 +2,12 @@
 // model: the membership a swarm worker trusts. A worker takes activations
 // only from peers registered for the stage before its own, gradients only
 // from the stage after, and serves its stage's state only to peers of its
-// own stage (the unextractability rule of ../shared/DESIGN.md).
+// own stage (the unextractability rule of docs/ARCHITECTURE.md).
 //
-// The chain's stage roster (x/compute seats) is the authority; until the
-// trainer's chain client lands, a roster comes from a JSON file or flags.
-// Both sit behind Source, so a worker refreshes its roster the same way from
-// either. Addresses in a roster are hints: a member without addresses is
+// The chain's stage roster (x/models seats, read by trainer/chain.Roster) is
+// the authority; without a chain (trainer local, tests) a roster comes from a
+// JSON file or flags. Both sit behind Source, so a worker refreshes its
+// roster the same way from either. Addresses in a roster are hints: a member without addresses is
 // found through the DHT (trainer/discovery).
 //
 // File format:

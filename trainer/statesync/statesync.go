@@ -4,7 +4,7 @@
 // before it takes work, and replicas average their parameters every few
 // updates. State never leaves a stage: the server serves only peers the
 // roster registers for its own stage (the unextractability rule of
-// ../shared/DESIGN.md: no worker can collect a model it has no seats for).
+// docs/ARCHITECTURE.md: no worker can collect a model it has no seats for).
 //
 // # Bytes
 //

@@ -11,7 +11,7 @@ import (
 )
 
 // Go is the shared Go backend (trainer/backend "go": ops_sequential mode,
-// whose default mode can deadlock, shared/notes/gomlx.md). It is never
+// whose default mode can deadlock, docs/ALGORITHMS.md, "GoMLX backends"). It is never
 // finalized; a failure to make it ends the test binary.
 var Go = sync.OnceValue(func() compute.Backend {
 	b, err := backend.New("go")

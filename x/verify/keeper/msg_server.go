@@ -5,6 +5,8 @@ import (
 
 	errorsmod "cosmossdk.io/errors"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	"github.com/protolearn/protolearn/x/verify/types"
 )
 
@@ -47,5 +49,8 @@ func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams)
 	}
 	p := msg.Params
 	p.SortVerifyingKeys()
-	return &types.MsgUpdateParamsResponse{}, s.k.Params.Set(ctx, p)
+	if err := s.k.Params.Set(ctx, p); err != nil {
+		return nil, err
+	}
+	return &types.MsgUpdateParamsResponse{}, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventParamsUpdated{Params: p})
 }
