@@ -23,7 +23,13 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/protolearn/protolearn/trainer/wire"
 )
+
+// FrameMemory is what one inbound pipeline stream may reserve with the resource manager: one
+// frame of wire.DefaultMaxSize and room for its read buffers.
+const FrameMemory = int64(wire.DefaultMaxSize + 16<<20)
 
 // DefaultListen are the addresses a host listens on when Config.Listen is
 // empty: every interface, TCP and QUIC, ports chosen by the system.
@@ -114,6 +120,13 @@ func New(cfg Config) (host.Host, error) {
 	}
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
+	// A pipeline frame's body is reserved with its stream's scope before it is read
+	// (trainer/swarm): a stream must be able to hold one frame of the largest size a worker
+	// accepts, and a neighbour a few of them (a replica keeps several microbatches in flight).
+	limits.StreamBaseLimit.Memory = max(limits.StreamBaseLimit.Memory, FrameMemory)
+	pipelinePeer := limits.ProtocolPeerBaseLimit
+	pipelinePeer.Memory = max(pipelinePeer.Memory, 4*FrameMemory)
+	limits.AddProtocolPeerLimit(wire.Protocol, pipelinePeer, limits.ProtocolPeerLimitIncrease)
 	var scaled rcmgr.ConcreteLimitConfig
 	if cfg.MaxMemory > 0 {
 		scaled = limits.Scale(cfg.MaxMemory, 1024)

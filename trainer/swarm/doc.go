@@ -67,14 +67,20 @@
 //
 // # Hostile peers
 //
-// Inbound frames are checked before they reach the engine: the sender must
-// be registered (trainer/roster) for the stage before this one
-// (activations) or after it (gradients), the frame addressed to this model
-// and stage, within the size limit, the payload decodable, finite, and of
-// the shape this boundary has, with the header's step and microbatch. A
-// violation is logged with the peer and the reason, answered with a reject
-// frame, the stream reset, the peer's connections closed and its streams
-// refused for Config.Ban. Nothing it sent reaches the engine.
+// Inbound streams and frames are checked before they cost memory or reach
+// the engine. A stream from a peer registered (trainer/roster) for neither
+// neighbouring stage is reset when it opens, before a byte is read. A
+// frame's header is checked before its body is read: within the size limit,
+// addressed to this model and stage, and from a peer registered for the
+// stage before this one (activations) or after it (gradients). Its body's
+// memory is then reserved with the stream's go-libp2p resource scope (over
+// the limits the body is skipped unread and the sender told busy; trainer/p2p
+// raises the stream and per-peer limits of the pipeline protocol to hold a
+// frame of the largest accepted size), and the payload must decode, be
+// finite and have the shape this boundary has, with the header's step and
+// microbatch. A violation is logged with the peer and the reason, answered
+// with a reject frame, the stream reset, the peer's connections closed and
+// its streams refused for Config.Ban. Nothing it sent reaches the engine.
 //
 // # Shutdown
 //

@@ -48,11 +48,24 @@ type event struct {
 	receivedN int // frame bytes, for metrics
 }
 
-// handle serves one inbound pipeline stream.
+// handle serves one inbound pipeline stream. Nothing a peer sends is held
+// before it has passed the cheap checks: a peer that is not a registered
+// neighbour is refused when the stream opens; a frame's header is checked
+// (model, stage, type, sender) before its body is read; and the body's
+// memory is reserved with the stream's resource scope first (go-libp2p's
+// resource manager: over its limits the body is skipped unread and the
+// sender told busy).
 func (w *Worker) handle(s network.Stream) {
 	p := s.Conn().RemotePeer()
 	if until, banned := w.bannedUntil(p); banned {
 		w.log.Debug("refused a stream of a banned peer", "peer", p, "until", until.Format(time.RFC3339))
+		_ = s.Reset()
+		return
+	}
+	if !w.neighbour(p) {
+		// Not banned: the roster may not have caught up with a new replica yet.
+		w.log.Debug("refused a stream of a peer registered for neither neighbouring stage", "peer", p)
+		w.metrics.refused.Inc()
 		_ = s.Reset()
 		return
 	}
@@ -71,21 +84,41 @@ func (w *Worker) handle(s network.Stream) {
 			return
 		}
 		_ = s.SetReadDeadline(time.Now().Add(w.cfg.Timeout))
-		f, err := wire.Read(r, w.cfg.MaxFrame)
+		f, n, err := wire.ReadHeader(r, w.cfg.MaxFrame)
 		if err != nil {
-			switch {
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				w.cutOff(p, c, nil, fmt.Sprintf("frame not complete within %v", w.cfg.Timeout))
-			case errors.Is(err, wire.ErrTooLarge), errors.Is(err, wire.ErrMalformed):
-				w.cutOff(p, c, nil, err.Error())
-			default: // the peer reset the stream or went away
-				_ = s.Reset()
-			}
+			w.readFailed(p, c, err)
 			return
 		}
-		w.metrics.framesIn.WithLabelValues(f.Type.String()).Inc()
-		w.metrics.bytesIn.WithLabelValues(f.Type.String()).Add(float64(f.Size()))
-		ev, reason := w.check(p, f)
+		if reason := w.checkHeader(p, f); reason != "" {
+			w.cutOff(p, c, f, reason)
+			return
+		}
+		if err := s.Scope().ReserveMemory(n, network.ReservationPriorityAlways); err != nil {
+			// Over the resource manager's limits (other frames hold the memory): skip
+			// the body without holding it, and let the sender try another replica.
+			if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+				w.readFailed(p, c, err)
+				return
+			}
+			w.log.Debug("no memory for a frame's body; answered busy", "peer", p, "bytes", n, "err", err)
+			w.metrics.busy.Inc()
+			c.reply(f.Reply(wire.Busy, ""), w.cfg.AckTimeout)
+			continue
+		}
+		err = wire.ReadBody(r, f, n)
+		var ev *event
+		reason := ""
+		if err == nil {
+			w.metrics.framesIn.WithLabelValues(f.Type.String()).Inc()
+			w.metrics.bytesIn.WithLabelValues(f.Type.String()).Add(float64(f.Size()))
+			ev, reason = w.decode(p, f)
+		}
+		f.Body = nil // decoded into tensors of their own
+		s.Scope().ReleaseMemory(n)
+		if err != nil {
+			w.readFailed(p, c, err)
+			return
+		}
 		if reason != "" {
 			w.cutOff(p, c, f, reason)
 			return
@@ -120,34 +153,61 @@ func (w *Worker) handle(s network.Stream) {
 	}
 }
 
-// check validates a frame from p and decodes its payload; a non-empty
-// reason cuts p off.
-func (w *Worker) check(p peer.ID, f *wire.Frame) (*event, string) {
+// readFailed ends a stream whose frame could not be read: cut off for what
+// the peer sent (too large, malformed, too slow), reset for a stream that
+// failed on its own.
+func (w *Worker) readFailed(p peer.ID, c *inConn, err error) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		w.cutOff(p, c, nil, fmt.Sprintf("frame not complete within %v", w.cfg.Timeout))
+	case errors.Is(err, wire.ErrTooLarge), errors.Is(err, wire.ErrMalformed):
+		w.cutOff(p, c, nil, err.Error())
+	default: // the peer reset the stream or went away
+		_ = c.s.Reset()
+	}
+}
+
+// neighbour says whether p is registered for a stage that sends this worker
+// frames: the one before it (activations) or the one after it (gradients).
+func (w *Worker) neighbour(p peer.ID) bool {
+	r := w.roster.Load()
+	return (!w.first && r.Check(p, w.stage-1) == nil) || (!w.last && r.Check(p, w.stage+1) == nil)
+}
+
+// checkHeader validates a frame's header from p before its body is read; a
+// non-empty reason cuts p off.
+func (w *Worker) checkHeader(p peer.ID, f *wire.Frame) string {
 	if f.Model != w.cfg.Model {
-		return nil, fmt.Sprintf("frame for model %d; this worker trains model %d", f.Model, w.cfg.Model)
+		return fmt.Sprintf("frame for model %d; this worker trains model %d", f.Model, w.cfg.Model)
 	}
 	if f.Stage != uint32(w.stage) {
-		return nil, fmt.Sprintf("frame for stage %d; this worker is stage %d", f.Stage, w.stage)
+		return fmt.Sprintf("frame for stage %d; this worker is stage %d", f.Stage, w.stage)
 	}
 	r := w.roster.Load()
 	var from int
 	switch f.Type {
 	case wire.Activations:
 		if w.first {
-			return nil, "activations sent to stage 0, which takes no input from peers"
+			return "activations sent to stage 0, which takes no input from peers"
 		}
 		from = w.stage - 1
 	case wire.Gradients:
 		if w.last {
-			return nil, "gradients sent to the last stage, which computes its own"
+			return "gradients sent to the last stage, which computes its own"
 		}
 		from = w.stage + 1
 	default:
-		return nil, fmt.Sprintf("a %v frame on a stream that carries only activations and gradients", f.Type)
+		return fmt.Sprintf("a %v frame on a stream that carries only activations and gradients", f.Type)
 	}
 	if err := r.Check(p, from); err != nil {
-		return nil, fmt.Sprintf("%v frame from a peer not registered for stage %d: %v", f.Type, from, err)
+		return fmt.Sprintf("%v frame from a peer not registered for stage %d: %v", f.Type, from, err)
 	}
+	return ""
+}
+
+// decode decodes a checked frame's payload into an event for the compute
+// loop; a non-empty reason cuts p off.
+func (w *Worker) decode(p peer.ID, f *wire.Frame) (*event, string) {
 	ev := &event{typ: f.Type, from: p, step: f.Step, mb: f.Microbatch, replay: f.Flags&wire.Replay != 0, receivedN: f.Size()}
 	var err error
 	var step uint64

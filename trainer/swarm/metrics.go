@@ -11,7 +11,7 @@ type metrics struct {
 	framesIn, framesOut, bytesIn, bytesOut *prometheus.CounterVec
 
 	forwards, backwards, completed, repeats, late, resent, handedBack,
-	busy, cutOff, blacklisted, gradsLost prometheus.Counter
+	busy, cutOff, refused, blacklisted, gradsLost prometheus.Counter
 
 	pending, loss, valLoss prometheus.Gauge
 }
@@ -38,8 +38,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		late:        counter("late_gradients_total", "Gradients of microbatches no longer outstanding (dropped)."),
 		resent:      counter("resent_total", "Microbatches re-sent to another replica."),
 		handedBack:  counter("handed_back_total", "Queued microbatches handed back to their senders while draining."),
-		busy:        counter("busy_replies_total", "Frames answered busy because the queue was full."),
+		busy:        counter("busy_replies_total", "Frames answered busy because the queue was full or the resource manager had no memory for them."),
 		cutOff:      counter("peers_cut_off_total", "Peers cut off for a protocol violation."),
+		refused:     counter("streams_refused_total", "Inbound streams refused when opened: the peer is registered for neither neighbouring stage."),
 		blacklisted: counter("peers_blacklisted_total", "Times a next-stage peer was blacklisted after a failure."),
 		gradsLost:   counter("gradients_lost_total", "Gradients that could not be delivered upstream."),
 		pending:     gauge("pending", "Microbatches sent on whose gradient has not come back."),
@@ -51,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.framesIn, m.framesOut, m.bytesIn, m.bytesOut, m.forwards, m.backwards, m.completed, m.repeats, m.late,
-		m.resent, m.handedBack, m.busy, m.cutOff, m.blacklisted, m.gradsLost, m.pending, m.loss, m.valLoss,
+		m.resent, m.handedBack, m.busy, m.cutOff, m.refused, m.blacklisted, m.gradsLost, m.pending, m.loss, m.valLoss,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("swarm: metrics: %w", err)

@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"log/slog"
@@ -541,12 +542,16 @@ func frameBytes(t *testing.T, f *wire.Frame) []byte {
 }
 
 // TestHostilePeersCutOff: peers sending an oversize frame, a payload of
-// the wrong shape, a NaN, garbage, a frame for another model, or a valid
-// frame while not registered are each cut off with a logged reason; the
-// swarm keeps training and no hostile input reaches the engine.
+// the wrong shape, a NaN, garbage, or a frame for another model are each cut
+// off with a logged reason; a frame's header is judged before its body is
+// read (a bad header is refused while the body is still unsent), and a
+// frame above go-libp2p's default stream memory is admitted by the
+// resource manager (the pipeline's limits) and then judged; a peer that is
+// not registered for a neighbouring stage has its stream refused when it
+// opens. The swarm keeps training and no hostile input reaches the engine.
 func TestHostilePeersCutOff(t *testing.T) {
 	const steps, m = 6, 4
-	const nRogues = 5
+	const nRogues = 7
 	rogues := make([]host.Host, nRogues)
 	var extra []roster.Member
 	for i := range rogues {
@@ -593,6 +598,13 @@ func TestHostilePeersCutOff(t *testing.T) {
 	nan := frameBytes(t, act(nanBody))
 	otherModel := act(good(nil))
 	otherModel.Model = model + 1
+	// Only the length prefix and header of a 1 MiB frame for another model: the body never comes.
+	announced := act(make([]byte, 1<<20))
+	announced.Model = model + 1
+	headerOnly := frameBytes(t, announced)
+	headerOnly = headerOnly[:len(headerOnly)-(1<<20)]
+	// 20 MiB of garbage where a payload belongs: above go-libp2p's default stream memory (16 MiB).
+	big := frameBytes(t, act(bytes.Repeat([]byte{0xee}, 20<<20)))
 	cases := []struct {
 		name string
 		from host.Host
@@ -604,7 +616,8 @@ func TestHostilePeersCutOff(t *testing.T) {
 		{"NaN payload", rogues[2], nan, "non-finite"},
 		{"garbage", rogues[3], []byte(strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 8)), "malformed"},
 		{"another model", rogues[4], frameBytes(t, otherModel), "model 10"},
-		{"unregistered peer", newHost(t), frameBytes(t, act(good(nil))), "not registered"},
+		{"a bad header, its body unsent", rogues[5], headerOnly, "model 10"},
+		{"20 MiB of garbage", rogues[6], big, "microbatch"},
 	}
 	for _, c := range cases {
 		reason, ended := rogue(t, c.from, target.h, c.raw)
@@ -614,6 +627,15 @@ func TestHostilePeersCutOff(t *testing.T) {
 		if _, banned := target.w.bannedUntil(c.from.ID()); !banned {
 			t.Errorf("%s: the peer is not banned", c.name)
 		}
+	}
+	// A peer registered for no neighbouring stage: its stream is reset when it opens, before a
+	// byte is read, with no reply (and no ban: the roster may lag behind a new replica).
+	stranger := newHost(t)
+	if reason, ended := rogue(t, stranger, target.h, frameBytes(t, act(good(nil)))); reason != "" || !ended {
+		t.Errorf("unregistered peer: reason %q, ended %v; want a reset without a reply", reason, ended)
+	}
+	if _, banned := target.w.bannedUntil(stranger.ID()); banned {
+		t.Error("an unregistered peer was banned")
 	}
 	// A banned peer's next stream is refused at once.
 	if reason, ended := rogue(t, rogues[1], target.h, frameBytes(t, act(good(nil)))); reason != "" || !ended {

@@ -207,6 +207,22 @@ func Write(w io.Writer, f *Frame) error {
 // is (the peer closed the stream between frames); a stream that ends inside
 // a frame is io.ErrUnexpectedEOF.
 func Read(r *bufio.Reader, maxSize int) (*Frame, error) {
+	f, n, err := ReadHeader(r, maxSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := ReadBody(r, f, n); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// ReadHeader reads a frame's length prefix and header and checks them as
+// Read does, without reading the body: it returns the frame without its
+// body, and the body's length, so that a receiver can refuse the frame, or
+// reserve memory for the body, before a byte of it is read or allocated.
+// ReadBody reads the body next.
+func ReadHeader(r *bufio.Reader, maxSize int) (*Frame, int, error) {
 	if maxSize <= 0 {
 		maxSize = DefaultMaxSize
 	}
@@ -214,28 +230,28 @@ func Read(r *bufio.Reader, maxSize int) (*Frame, error) {
 	n, err := binary.ReadUvarint(br)
 	if err != nil {
 		if br.err != nil { // the stream failed (EOF, reset, deadline): not the peer's bytes
-			return nil, err
+			return nil, 0, err
 		}
-		return nil, fmt.Errorf("%w: length prefix: %v", ErrMalformed, err)
+		return nil, 0, fmt.Errorf("%w: length prefix: %v", ErrMalformed, err)
 	}
 	if n > uint64(maxSize) {
-		return nil, fmt.Errorf("%w: %d bytes announced, the limit is %d", ErrTooLarge, n, maxSize)
+		return nil, 0, fmt.Errorf("%w: %d bytes announced, the limit is %d", ErrTooLarge, n, maxSize)
 	}
 	if n < HeaderSize {
-		return nil, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrMalformed, n, HeaderSize)
+		return nil, 0, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrMalformed, n, HeaderSize)
 	}
 	var h [HeaderSize]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return nil, unexpected(err)
+		return nil, 0, unexpected(err)
 	}
 	if [4]byte(h[0:4]) != Magic {
-		return nil, fmt.Errorf("%w: magic %q, want %q", ErrMalformed, h[0:4], Magic[:])
+		return nil, 0, fmt.Errorf("%w: magic %q, want %q", ErrMalformed, h[0:4], Magic[:])
 	}
 	if Flags(h[5])&^knownFlags != 0 {
-		return nil, fmt.Errorf("%w: unknown flags %#x (byte 5)", ErrMalformed, h[5])
+		return nil, 0, fmt.Errorf("%w: unknown flags %#x (byte 5)", ErrMalformed, h[5])
 	}
 	if h[6] != 0 || h[7] != 0 {
-		return nil, fmt.Errorf("%w: reserved bytes 6-7 are %x, want 0", ErrMalformed, h[6:8])
+		return nil, 0, fmt.Errorf("%w: reserved bytes 6-7 are %x, want 0", ErrMalformed, h[6:8])
 	}
 	f := &Frame{
 		Type:       Type(h[4]),
@@ -252,25 +268,28 @@ func Read(r *bufio.Reader, maxSize int) (*Frame, error) {
 	case Activations, Gradients:
 	case Ack, Busy:
 		if body != 0 {
-			return nil, fmt.Errorf("%w: %v frame with a %d-byte body", ErrMalformed, f.Type, body)
+			return nil, 0, fmt.Errorf("%w: %v frame with a %d-byte body", ErrMalformed, f.Type, body)
 		}
 	case Reject:
 		if body > MaxReason {
-			return nil, fmt.Errorf("%w: reject reason of %d bytes, the limit is %d", ErrMalformed, body, MaxReason)
+			return nil, 0, fmt.Errorf("%w: reject reason of %d bytes, the limit is %d", ErrMalformed, body, MaxReason)
 		}
 	default:
-		return nil, fmt.Errorf("%w: unknown type %d (byte 4)", ErrMalformed, h[4])
+		return nil, 0, fmt.Errorf("%w: unknown type %d (byte 4)", ErrMalformed, h[4])
 	}
-	if body > 0 {
-		f.Body = make([]byte, body)
+	return f, body, nil
+}
+
+// ReadBody reads the n-byte body of f (as ReadHeader returned them) and
+// checks the whole frame.
+func ReadBody(r *bufio.Reader, f *Frame, n int) error {
+	if n > 0 {
+		f.Body = make([]byte, n)
 		if _, err := io.ReadFull(r, f.Body); err != nil {
-			return nil, unexpected(err)
+			return unexpected(err)
 		}
 	}
-	if err := f.validate(); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return f.validate()
 }
 
 // byteReader remembers the reader's error, telling a failed stream from a
