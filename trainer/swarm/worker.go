@@ -5,19 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/protolearn/protolearn/trainer/boundary"
-	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/payload"
@@ -27,148 +23,6 @@ import (
 )
 
 var linkZero link.Config
-
-// Config describes one worker.
-type Config struct {
-	// Host is the worker's libp2p host (trainer/p2p.New); the worker
-	// registers the pipeline protocol on it and removes it on Close.
-	Host host.Host
-	// Model is the model's id (frames of other models are refused).
-	Model uint64
-	// Stage is the engine stage this worker trains (its index is the
-	// worker's stage); the swarm needs at least two stages.
-	Stage *engine.Stage
-	// Roster says who may send what (trainer/roster); re-read every
-	// RosterEvery.
-	Roster      roster.Source
-	RosterEvery time.Duration
-	// Data gives a microbatch's tokens from its id (data.Sampler.At):
-	// stage 0 its inputs, the last stage its targets. Every worker of the
-	// swarm must use the same corpus, split, shape and seed. Middle stages
-	// may leave it nil.
-	Data *data.Sampler
-	// Rows is the number of sequences per microbatch (Data's batch size).
-	Rows int
-	// Microbatches is the number of microbatches per step (for step
-	// numbers and heartbeats); 0 means 1.
-	Microbatches int
-	// Steps is how many steps stage 0 runs before it finishes (Run
-	// returns); 0 runs until the context ends. Other stages run until the
-	// context ends.
-	Steps uint64
-	// Depth is the number of microbatches stage 0 keeps in flight; 0
-	// means 2 × the number of stages.
-	Depth int
-	// Wire is the payload value type (payload.F32 or payload.BF16).
-	Wire payload.DType
-	// Limits bound the payloads this worker decodes.
-	Limits payload.Limits
-	// MaxFrame is the largest frame accepted (0: wire.DefaultMaxSize).
-	MaxFrame int
-	// Link shapes this worker's outgoing streams (emulated WAN); the zero
-	// value sends as fast as the transport does. Clock nil is wall time.
-	Link  link.Config
-	Clock link.Clock
-	// QueueCap bounds the accepted activations (and, separately, the
-	// gradients) waiting for the compute goroutine; a full queue answers
-	// busy. 0 means 2 × Depth.
-	QueueCap int
-	// AckTimeout bounds connecting, opening a stream and waiting for an
-	// ack; Timeout how long a microbatch may stay with the next stage
-	// before it is re-sent elsewhere (the peer is deemed slow); Blacklist
-	// how long a failed peer gets no work; Busy how long after a busy reply
-	// a peer is skipped; Ban how long a cut-off peer's streams are refused;
-	// Drain how long shutdown waits for outstanding gradients.
-	AckTimeout, Timeout, Blacklist, Busy, Ban, Drain time.Duration
-	// Load, when set, gives a peer's last announced queue length and
-	// throughput (microbatches per second) from its heartbeats.
-	Load func(peer.ID) (queue int, throughput float64, ok bool)
-	// Resolve, when set, finds addresses of a peer the roster lists
-	// without any (the DHT).
-	Resolve func(ctx context.Context, p peer.ID) (peer.AddrInfo, error)
-	// OnLoss, when set, is called by the last stage with each
-	// microbatch's loss, once per microbatch, from the compute goroutine.
-	OnLoss func(Loss)
-	// EvalEvery, when > 0, makes stage 0 send an evaluation round every
-	// EvalEvery steps: the batches of Eval (the same list on every worker,
-	// e.g. data.Corpus.EvalBatches with Rows rows), forward only; the last
-	// stage calls OnEval with the round's mean loss once all of them have
-	// arrived. Stage 0 and the last stage need Eval.
-	EvalEvery uint64
-	Eval      []data.Batch
-	OnEval    func(Eval)
-	// SeenElsewhere, when set, asks the other replicas of this stage whether
-	// one of them has taken a microbatch that arrives as a replay
-	// (statesync.SeenByReplicas); if so this worker runs it without
-	// updating. It is called from the stream handler, not the compute loop.
-	SeenElsewhere func(ctx context.Context, mb uint64) bool
-	// OnDone, when set, is called by stage 0 with each microbatch that has
-	// completed (its gradient came back and was applied).
-	OnDone func(mb uint64)
-	// OnTap, when set, receives the designated layer of the first update of each of this
-	// worker's steps (every Microbatches updates, counted locally: step k is updates
-	// k·Microbatches … (k+1)·Microbatches−1), from the compute goroutine: x/verify's
-	// commitments (trainer/attest). It must return quickly.
-	OnTap func(step uint64, t *engine.Tap)
-	Log   *slog.Logger
-	// Metrics, when set, receives the worker's Prometheus metrics.
-	Metrics prometheus.Registerer
-}
-
-// Loss is one microbatch's loss on the last stage, before its update.
-type Loss struct {
-	Microbatch uint64
-	Step       uint64
-	Loss       float64
-}
-
-// Eval is one evaluation round's mean loss on the last stage.
-type Eval struct {
-	Round uint64 // 1, 2, …: sent after Round·EvalEvery steps were drawn
-	Step  uint64
-	Loss  float64
-}
-
-// Evaluation microbatches carry EvalBit in their id, with the stage-0
-// replica that sent them, the round and the index of the batch in
-// Config.Eval: EvalBit | replica<<44 | round<<20 | index. They run forward
-// only and are never re-sent.
-const (
-	EvalBit       = uint64(1) << 63
-	evalIdxBits   = 20
-	evalRoundBits = 24
-)
-
-func isEval(mb uint64) bool { return mb&EvalBit != 0 }
-
-func evalID(replica, round uint64, k int) uint64 {
-	return EvalBit | replica<<(evalIdxBits+evalRoundBits) | (round&(1<<evalRoundBits-1))<<evalIdxBits | uint64(k)
-}
-
-// evalParts splits an evaluation id: its round key (sender and round, the
-// unit the last stage averages), the round and the batch index.
-func evalParts(mb uint64) (key, round uint64, k int) {
-	return mb >> evalIdxBits, (mb >> evalIdxBits) & (1<<evalRoundBits - 1), int(mb & (1<<evalIdxBits - 1))
-}
-
-// Status is what a worker announces in its heartbeats.
-type Status struct {
-	Stage      int
-	Step       uint64 // completed steps (stage 0) or updates ÷ microbatches
-	Updates    uint64
-	Completed  uint64 // stage 0: microbatches done
-	Repeats    uint64 // microbatches seen again: gradient computed, no second update
-	Late       uint64 // gradients of microbatches no longer outstanding, dropped
-	Pending    int    // microbatches sent on, gradient not back yet
-	Queue      int    // accepted frames waiting for the compute goroutine
-	Throughput float64
-	Loss       float64 // the last stage's last microbatch loss
-	Done       bool    // stage 0 finished its steps
-	// Bytes this worker wrote on pipeline streams: tensor frames (length
-	// prefix, header, payload), their payloads alone, and the control
-	// frames (ack, busy, reject) it answered with.
-	FrameBytes, PayloadBytes, ControlBytes uint64
-}
 
 // pending is a microbatch this worker has run forward and sent on.
 type pending struct {
@@ -214,8 +68,7 @@ type Worker struct {
 	// Owned by the compute goroutine.
 	pending    map[uint64]*pending
 	applied    map[uint64]bool
-	blacklist  map[peer.ID]time.Time
-	strikes    map[peer.ID]int // consecutive failures: the blacklist doubles with each
+	blacklist  *blacklist
 	originated uint64
 	replica    uint64 // stage 0: this worker's index among stage 0's replicas
 	replicas   uint64
@@ -236,6 +89,14 @@ type Worker struct {
 	seen   map[uint64]bool // microbatches taken (sent on or applied), for SeenElsewhere queries
 
 	frameBytes, payloadBytes, controlBytes atomic.Uint64
+}
+
+// now is the worker's clock: Config.Clock, or the wall clock.
+func (w *Worker) now() time.Time {
+	if w.cfg.Clock != nil {
+		return w.cfg.Clock.Now()
+	}
+	return time.Now()
 }
 
 type accessReq struct {
@@ -317,22 +178,21 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	}
 	w := &Worker{
 		cfg: cfg, st: st, spec: sp, stage: info.Index, first: info.First, last: info.Last,
-		codec:     boundary.Codec{Spec: sp, Wire: cfg.Wire, Engine: st.DType(), Limits: cfg.Limits},
-		log:       cfg.Log.With("stage", info.Index),
-		acts:      make(chan *event, cfg.QueueCap),
-		grads:     make(chan *event, cfg.QueueCap),
-		failures:  newMailbox[failure](),
-		access:    make(chan accessReq),
-		senders:   map[peer.ID]*sender{},
-		banned:    map[peer.ID]time.Time{},
-		pending:   map[uint64]*pending{},
-		applied:   map[uint64]bool{},
-		blacklist: map[peer.ID]time.Time{},
-		strikes:   map[peer.ID]int{},
-		seen:      map[uint64]bool{},
-		evalSum:   map[uint64]float64{},
-		evalN:     map[uint64]int{},
+		codec:    boundary.Codec{Spec: sp, Wire: cfg.Wire, Engine: st.DType(), Limits: cfg.Limits},
+		log:      cfg.Log.With("stage", info.Index),
+		acts:     make(chan *event, cfg.QueueCap),
+		grads:    make(chan *event, cfg.QueueCap),
+		failures: newMailbox[failure](),
+		access:   make(chan accessReq),
+		senders:  map[peer.ID]*sender{},
+		banned:   map[peer.ID]time.Time{},
+		pending:  map[uint64]*pending{},
+		applied:  map[uint64]bool{},
+		seen:     map[uint64]bool{},
+		evalSum:  map[uint64]float64{},
+		evalN:    map[uint64]int{},
 	}
+	w.blacklist = newBlacklist(time.Second, cfg.Blacklist, w.now)
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	var err error
 	if w.metrics, err = newMetrics(cfg.Metrics); err != nil {
@@ -392,21 +252,6 @@ func (w *Worker) refreshRoster(ctx context.Context) error {
 	}
 	w.roster.Store(r)
 	return nil
-}
-
-// Seen reports whether this worker has taken microbatch mb: sent it on
-// (its gradient may still be coming) or applied it. The state protocol
-// answers other replicas' "seen" queries with it.
-func (w *Worker) Seen(mb uint64) bool {
-	w.seenMu.Lock()
-	defer w.seenMu.Unlock()
-	return w.seen[mb]
-}
-
-func (w *Worker) markSeen(mb uint64) {
-	w.seenMu.Lock()
-	w.seen[mb] = true
-	w.seenMu.Unlock()
 }
 
 // Replicas are the members of stage s in r other than self.
@@ -562,37 +407,6 @@ func (w *Worker) rosterLoop() {
 	}
 }
 
-func (w *Worker) startDrain() time.Time {
-	w.draining.Store(true)
-	w.log.Info("draining: no new work; handing back what is queued, waiting for outstanding gradients", "pending", len(w.pending), "drain", w.cfg.Drain)
-	w.handBack()
-	return time.Now().Add(w.cfg.Drain)
-}
-
-// handBack rejects every queued activations frame, so its sender re-routes
-// it; evaluation frames are run instead.
-func (w *Worker) handBack() {
-	for {
-		select {
-		case ev := <-w.acts:
-			if isEval(ev.mb) { // cheap and not re-sent by anyone: run it
-				if err := w.forward(ev); err != nil {
-					w.log.Warn("evaluation microbatch failed while draining", "mb", ev.mb, "err", err)
-				}
-				continue
-			}
-			f := &wire.Frame{Type: wire.Activations, Model: w.cfg.Model, Stage: uint32(w.stage), Step: ev.step, Microbatch: ev.mb}
-			w.seenMu.Lock()
-			delete(w.seen, ev.mb) // not taken after all: the replica it goes to next must apply it
-			w.seenMu.Unlock()
-			ev.conn.reply(f.Reply(wire.Reject, "draining: handed back, send it to another replica"), w.cfg.AckTimeout)
-			w.metrics.handedBack.Inc()
-		default:
-			return
-		}
-	}
-}
-
 // originate draws stage 0's next microbatch and runs its forward.
 func (w *Worker) originate() error {
 	c := w.originated
@@ -738,7 +552,7 @@ func (w *Worker) backward(ev *event) error {
 		return nil
 	}
 	delete(w.pending, ev.mb)
-	delete(w.strikes, ev.from)
+	w.blacklist.succeeded(ev.from)
 	var dIn *tensors.Tensor
 	var err error
 	if w.applied[ev.mb] || p.elsewhere {
@@ -785,176 +599,6 @@ func (w *Worker) emitTap(t *engine.Tap) {
 	if t != nil {
 		w.cfg.OnTap(w.updates/uint64(w.cfg.Microbatches), t)
 	}
-}
-
-// route sends a pending microbatch to the least-loaded live replica of the
-// next stage, or leaves it unrouted (retried on the next tick).
-func (w *Worker) route(mb uint64) {
-	p := w.pending[mb]
-	to, ok := w.pick(mb)
-	if !ok {
-		if p.to != "" || p.resends == 0 {
-			w.log.Warn("no live replica of the next stage; holding the microbatch", "mb", mb, "next_stage", w.stage+1)
-		}
-		p.to = ""
-		p.resends++
-		return
-	}
-	p.to, p.sentAt = to, time.Now()
-	var flags wire.Flags
-	if p.replay || p.resends > 0 {
-		flags = wire.Replay
-	}
-	w.send(to, &wire.Frame{Type: wire.Activations, Flags: flags, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: p.step, Microbatch: mb, Body: p.msg})
-}
-
-// pick chooses the next stage's replica for microbatch mb: the least
-// loaded of those not blacklisted (package documentation).
-func (w *Worker) pick(mb uint64) (peer.ID, bool) {
-	now := time.Now()
-	var cands []peer.ID
-	for _, m := range w.roster.Load().Stage(w.stage + 1) {
-		if until, ok := w.blacklist[m.Peer]; ok && now.Before(until) {
-			continue
-		}
-		cands = append(cands, m.Peer)
-	}
-	if len(cands) == 0 {
-		return "", false
-	}
-	if isEval(mb) {
-		// A round's batches stay together, so one last-stage replica sees
-		// the whole round (the roster lists a stage's members by peer id).
-		key, _, _ := evalParts(mb)
-		return cands[key%uint64(len(cands))], true
-	}
-	outstanding := map[peer.ID]int{}
-	for _, q := range w.pending {
-		if q.to != "" {
-			outstanding[q.to]++
-		}
-	}
-	type scored struct {
-		p    peer.ID
-		load float64
-	}
-	all := true
-	sc := make([]scored, len(cands))
-	for i, c := range cands {
-		sc[i] = scored{p: c, load: float64(outstanding[c])}
-		if w.cfg.Load != nil {
-			if q, tput, ok := w.cfg.Load(c); ok && tput > 0 {
-				sc[i].load += float64(q)
-				sc[i].load /= tput
-				continue
-			}
-		}
-		all = false
-	}
-	if !all { // not comparable: fall back to counts
-		for i, c := range cands {
-			sc[i].load = float64(outstanding[c])
-		}
-	}
-	// Ties go round-robin by microbatch id, so equal replicas share the work.
-	off := int(mb % uint64(len(sc)))
-	sort.SliceStable(sc, func(i, j int) bool { return sc[i].load < sc[j].load })
-	best := sc[0]
-	for k := range sc {
-		c := sc[(off+k)%len(sc)]
-		if c.load == best.load {
-			best = c
-			break
-		}
-	}
-	return best.p, true
-}
-
-// handleFailures re-routes microbatches whose delivery failed.
-func (w *Worker) handleFailures(fs []failure) {
-	for _, f := range fs {
-		switch {
-		case f.typ == 0: // the peer disconnected
-			var held []uint64
-			for mb, p := range w.pending {
-				if p.to == f.to {
-					held = append(held, mb)
-				}
-			}
-			if len(held) == 0 { // nothing to re-send: a quiet blacklisting (peers leave at the end of a run)
-				w.penalize(f.to, time.Second, "")
-				continue
-			}
-			w.fail(f.to, fmt.Sprintf("%s with %d microbatches outstanding", f.reason, len(held)))
-			for _, mb := range held {
-				w.reroute(mb, w.pending[mb])
-			}
-		case f.typ == wire.Gradients:
-			if f.outcome == busy && f.frame != nil {
-				fr, to := f.frame, f.to
-				time.AfterFunc(w.cfg.Busy, func() { w.send(to, fr) })
-				continue
-			}
-			w.metrics.gradsLost.Inc()
-			w.log.Warn("gradient not delivered; its sender will re-send the microbatch", "mb", f.mb, "peer", f.to, "outcome", f.outcome, "reason", f.reason)
-		default:
-			p := w.pending[f.mb]
-			if p == nil || p.to != f.to {
-				continue // answered or moved already
-			}
-			if f.outcome == busy {
-				w.penalize(f.to, w.cfg.Busy, "")
-			} else {
-				w.fail(f.to, f.reason)
-			}
-			w.reroute(f.mb, p)
-		}
-	}
-}
-
-// fail blacklists a peer after a failure: for a second at the first
-// strike (a worker that was still starting), doubling with each
-// consecutive one up to Config.Blacklist; a gradient from the peer clears
-// its strikes.
-func (w *Worker) fail(p peer.ID, reason string) {
-	d := time.Second << min(w.strikes[p], 20)
-	w.strikes[p]++
-	w.penalize(p, min(d, w.cfg.Blacklist), reason)
-}
-
-func (w *Worker) penalize(p peer.ID, d time.Duration, reason string) {
-	until := time.Now().Add(d)
-	if old, ok := w.blacklist[p]; ok && old.After(until) {
-		return
-	}
-	w.blacklist[p] = until
-	if reason != "" {
-		w.metrics.blacklisted.Inc()
-		w.log.Warn("peer blacklisted", "peer", p, "for", d, "reason", reason)
-	}
-}
-
-func (w *Worker) reroute(mb uint64, p *pending) {
-	p.resends++
-	w.metrics.resent.Inc()
-	p.to = ""
-	w.route(mb)
-}
-
-// checkTimeouts re-sends microbatches held too long and retries unrouted
-// ones; it also samples the throughput.
-func (w *Worker) checkTimeouts() {
-	now := time.Now()
-	for mb, p := range w.pending {
-		switch {
-		case p.to == "":
-			w.route(mb)
-		case now.Sub(p.sentAt) > w.cfg.Timeout:
-			w.fail(p.to, fmt.Sprintf("microbatch %d not answered within %v", mb, w.cfg.Timeout))
-			w.reroute(mb, p)
-		}
-	}
-	w.updateStatus()
 }
 
 func (w *Worker) updateStatus() {
