@@ -12,6 +12,7 @@ import (
 
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
+	"github.com/protolearn/protolearn/trainer/internal/testspec"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
@@ -19,12 +20,10 @@ import (
 // backend is the test binary's shared Go backend.
 var backend = testbackend.Go
 
-const batch, seq = 2, 8
+const batch, seq = 2, testspec.SeqLen
 
 // tiny is a compressed 3-stage model, so stages past 0 need the ids too.
-func tiny() spec.Spec {
-	return spec.Spec{Vocab: 256, DModel: 16, NLayers: 3, NHeads: 2, SeqLen: seq, CompressionRank: 4, Stages: []int{1, 1, 1}, Seed: 7}
-}
+func tiny() spec.Spec { return testspec.Tiny(4) }
 
 func stages(t *testing.T) []*engine.Stage {
 	t.Helper()

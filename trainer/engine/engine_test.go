@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
+	"github.com/protolearn/protolearn/trainer/internal/testspec"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
@@ -17,11 +18,9 @@ import (
 // backend is the test binary's shared Go backend.
 var backend = testbackend.Go
 
-const batch, seq = 2, 8
+const batch, seq = 2, testspec.SeqLen
 
-func tinySpec() spec.Spec {
-	return spec.Spec{Vocab: 256, DModel: 16, NLayers: 3, NHeads: 2, SeqLen: seq, Stages: []int{1, 1, 1}, Seed: 7}
-}
+func tinySpec() spec.Spec { return testspec.Tiny(0) }
 
 func newStages(t *testing.T, s spec.Spec, o Options) []*Stage {
 	t.Helper()

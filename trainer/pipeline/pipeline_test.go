@@ -17,6 +17,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
+	"github.com/protolearn/protolearn/trainer/internal/testspec"
 	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/payload"
@@ -27,13 +28,11 @@ import (
 var backend = testbackend.Go
 
 const (
-	rows, seq = 4, 8
+	rows, seq = 4, testspec.SeqLen
 	text      = "the quick brown fox jumps over the lazy dog. "
 )
 
-func tinySpec(k int) spec.Spec {
-	return spec.Spec{Vocab: 256, DModel: 16, NLayers: 3, NHeads: 2, SeqLen: seq, CompressionRank: k, Stages: []int{1, 1, 1}, Seed: 7}
-}
+func tinySpec(k int) spec.Spec { return testspec.Tiny(k) }
 
 // batch is rows windows of text starting at off, off+seq+1, ….
 func batch(off int) data.Batch {
