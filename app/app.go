@@ -9,16 +9,16 @@ import (
 	dbm "github.com/cosmos/cosmos-db"
 	"github.com/cosmos/gogoproto/proto"
 
+	"github.com/protolearn/protolearn/chaincfg"
+
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
 	reflectionv1 "cosmossdk.io/api/cosmos/reflection/v1"
 	"cosmossdk.io/log"
 	storetypes "cosmossdk.io/store/types"
-	"cosmossdk.io/x/tx/signing"
 
 	"github.com/cosmos/cosmos-sdk/baseapp"
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/codec"
-	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
 	runtimeservices "github.com/cosmos/cosmos-sdk/runtime/services"
 	servertypes "github.com/cosmos/cosmos-sdk/server/types"
@@ -145,18 +145,9 @@ func New(
 
 // newInterfaceRegistry builds the registry with our bech32 prefixes for signer extraction.
 func newInterfaceRegistry() (codectypes.InterfaceRegistry, error) {
-	reg, err := codectypes.NewInterfaceRegistryWithOptions(codectypes.InterfaceRegistryOptions{
-		ProtoFiles: proto.HybridResolver,
-		SigningOptions: signing.Options{
-			AddressCodec:          addresscodec.NewBech32Codec(Bech32Prefix),
-			ValidatorAddressCodec: addresscodec.NewBech32Codec(Bech32PrefixValAddr),
-		},
-	})
+	reg, err := chaincfg.NewInterfaceRegistry()
 	if err != nil {
-		return nil, fmt.Errorf("interface registry: %w", err)
-	}
-	if err := reg.SigningContext().Validate(); err != nil {
-		return nil, fmt.Errorf("signing context: %w", err)
+		return nil, err
 	}
 	return reg, nil
 }

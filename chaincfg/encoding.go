@@ -19,6 +19,26 @@ import (
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
+// NewInterfaceRegistry is an empty interface registry that extracts signers with the chain's
+// bech32 prefixes: the chain application registers every module's types in it, a client only
+// those it uses.
+func NewInterfaceRegistry() (codectypes.InterfaceRegistry, error) {
+	reg, err := codectypes.NewInterfaceRegistryWithOptions(codectypes.InterfaceRegistryOptions{
+		ProtoFiles: proto.HybridResolver,
+		SigningOptions: signing.Options{
+			AddressCodec:          addresscodec.NewBech32Codec(Bech32Prefix),
+			ValidatorAddressCodec: addresscodec.NewBech32Codec(Bech32PrefixValAddr),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chaincfg: interface registry: %w", err)
+	}
+	if err := reg.SigningContext().Validate(); err != nil {
+		return nil, fmt.Errorf("chaincfg: signing context: %w", err)
+	}
+	return reg, nil
+}
+
 // Encoding is a codec and tx config.
 type Encoding struct {
 	InterfaceRegistry codectypes.InterfaceRegistry
@@ -31,15 +51,9 @@ type Encoding struct {
 // x/models messages inside (attestations, challenge answers, seats, checkpoints). Building it
 // needs no chain application.
 func TrainerEncoding() (Encoding, error) {
-	reg, err := codectypes.NewInterfaceRegistryWithOptions(codectypes.InterfaceRegistryOptions{
-		ProtoFiles: proto.HybridResolver,
-		SigningOptions: signing.Options{
-			AddressCodec:          addresscodec.NewBech32Codec(Bech32Prefix),
-			ValidatorAddressCodec: addresscodec.NewBech32Codec(Bech32PrefixValAddr),
-		},
-	})
+	reg, err := NewInterfaceRegistry()
 	if err != nil {
-		return Encoding{}, fmt.Errorf("chaincfg: interface registry: %w", err)
+		return Encoding{}, err
 	}
 	std.RegisterInterfaces(reg)
 	authtypes.RegisterInterfaces(reg)

@@ -1,13 +1,10 @@
 package anchor
 
 import (
-	"fmt"
-
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
 
-	"github.com/cosmos/cosmos-sdk/version"
-
 	"github.com/protolearn/protolearn/x/anchor/types"
+	"github.com/protolearn/protolearn/x/internal/govcli"
 )
 
 // AutoCLIOptions generates the plain commands of `protolearnd tx anchor …` and
@@ -34,14 +31,7 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			EnhanceCustomCommand: true,
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{RpcMethod: "SetAnchorKey", Skip: true}, // client/cli signs the proof with the key file
-				{
-					RpcMethod:      "UpdateParams",
-					Use:            "update-params-proposal [params]",
-					Short:          "Submit a governance proposal to replace x/anchor's params (all of them: query the current ones first)",
-					Example:        fmt.Sprintf(`%s tx anchor update-params-proposal "$(%s query anchor params -o json | jq -c .params)" --from alice`, version.AppName, version.AppName),
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "params"}},
-					GovProposal:    true,
-				},
+				govcli.UpdateParamsProposal("anchor"),
 			},
 		},
 	}

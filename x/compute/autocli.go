@@ -1,13 +1,10 @@
 package compute
 
 import (
-	"fmt"
-
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
 
-	"github.com/cosmos/cosmos-sdk/version"
-
 	"github.com/protolearn/protolearn/x/compute/types"
+	"github.com/protolearn/protolearn/x/internal/govcli"
 )
 
 // workerFlags describe the worker fields that are flags rather than positional arguments.
@@ -72,14 +69,7 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "amount"}},
 				},
 				{RpcMethod: "Unjail", Use: "unjail", Short: "Return your jailed worker to service after jail_duration"},
-				{
-					RpcMethod:      "UpdateParams",
-					Use:            "update-params-proposal [params]",
-					Short:          "Submit a governance proposal to replace x/compute's params (all of them: query the current ones first)",
-					Example:        fmt.Sprintf(`%s tx compute update-params-proposal "$(%s query compute params -o json | jq -c .params)" --from alice`, version.AppName, version.AppName),
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "params"}},
-					GovProposal:    true,
-				},
+				govcli.UpdateParamsProposal("compute"),
 			},
 		},
 	}

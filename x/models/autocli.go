@@ -1,12 +1,9 @@
 package models
 
 import (
-	"fmt"
-
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
 
-	"github.com/cosmos/cosmos-sdk/version"
-
+	"github.com/protolearn/protolearn/x/internal/govcli"
 	"github.com/protolearn/protolearn/x/models/types"
 )
 
@@ -98,14 +95,7 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 						"your previous commit's step for the stage.",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{modelID, stage, {ProtoField: "step"}, {ProtoField: "weights_root"}},
 				},
-				{
-					RpcMethod:      "UpdateParams",
-					Use:            "update-params-proposal [params]",
-					Short:          "Submit a governance proposal to replace x/models's params (all of them: query the current ones first)",
-					Example:        fmt.Sprintf(`%s tx models update-params-proposal "$(%s query models params -o json | jq -c .params)" --from alice`, version.AppName, version.AppName),
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "params"}},
-					GovProposal:    true,
-				},
+				govcli.UpdateParamsProposal("models"),
 			},
 		},
 	}

@@ -1,12 +1,9 @@
 package shares
 
 import (
-	"fmt"
-
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
 
-	"github.com/cosmos/cosmos-sdk/version"
-
+	"github.com/protolearn/protolearn/x/internal/govcli"
 	"github.com/protolearn/protolearn/x/shares/types"
 )
 
@@ -46,14 +43,7 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					Short:          "Claim the revenue you are owed (from every model when none is named)",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "model_ids", Varargs: true}},
 				},
-				{
-					RpcMethod:      "UpdateParams",
-					Use:            "update-params-proposal [params]",
-					Short:          "Submit a governance proposal to replace x/shares's params (all of them: query the current ones first)",
-					Example:        fmt.Sprintf(`%s tx shares update-params-proposal "$(%s query shares params -o json | jq -c .params)" --from alice`, version.AppName, version.AppName),
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "params"}},
-					GovProposal:    true,
-				},
+				govcli.UpdateParamsProposal("shares"),
 			},
 		},
 	}

@@ -1,12 +1,9 @@
 package verify
 
 import (
-	"fmt"
-
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
 
-	"github.com/cosmos/cosmos-sdk/version"
-
+	"github.com/protolearn/protolearn/x/internal/govcli"
 	"github.com/protolearn/protolearn/x/verify/types"
 )
 
@@ -57,14 +54,7 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				},
 				{RpcMethod: "SubmitAttestation", Skip: true}, // the trainer builds it from its commitments
 				{RpcMethod: "RespondChallenge", Skip: true},  // the trainer proves and answers
-				{
-					RpcMethod:      "UpdateParams",
-					Use:            "update-params-proposal [params]",
-					Short:          "Submit a governance proposal to replace x/verify's params (all of them: query the current ones first)",
-					Example:        fmt.Sprintf(`%s tx verify update-params-proposal "$(%s query verify params -o json | jq -c .params)" --from alice`, version.AppName, version.AppName),
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "params"}},
-					GovProposal:    true,
-				},
+				govcli.UpdateParamsProposal("verify"),
 			},
 		},
 	}
