@@ -67,11 +67,21 @@ type Config struct {
 	Rand  *rand.Rand
 	// Poll is how often open challenges and pending attestations are checked; Wake, when set,
 	// triggers a check early (the chain's event subscription).
-	Poll    time.Duration
-	Wake    <-chan struct{}
-	Log     *slog.Logger
-	Metrics prometheus.Registerer
+	Poll time.Duration
+	Wake <-chan struct{}
+	// MaxQueued bounds the batches committed and spooled on disk but not yet accepted by the
+	// chain (a chain that is down, or a model clock that says wait): beyond it the commit loop
+	// waits, and the steps that come meanwhile are dropped (Tap never blocks training). 0 means
+	// DefaultMaxQueued.
+	MaxQueued int
+	Log       *slog.Logger
+	Metrics   prometheus.Registerer
 }
+
+// DefaultMaxQueued is 64 attestations waiting for the chain: 512 steps at the default period, a
+// few minutes of a fast pipeline, and at d_model 2048 with 256-row tiles about 6 GB of layers on
+// disk.
+const DefaultMaxQueued = 64
 
 // Attester turns the designated-layer taps of training into attestations, keeps their layers on
 // disk until they are final, and answers challenges with proofs.
@@ -127,6 +137,9 @@ func NewAttester(cfg Config) (*Attester, error) {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Second
+	}
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = DefaultMaxQueued
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -284,7 +297,7 @@ func (b batch) n() int { return len(b.roots) }
 // commitLoop commits and spools taps as they come and hands full batches to the submitter, so
 // that a slow chain never holds up committing (and so never makes Tap drop steps).
 func (a *Attester) commitLoop(ctx context.Context) error {
-	submits := make(chan batch, 1024)
+	submits := make(chan batch, a.cfg.MaxQueued)
 	done := make(chan struct{})
 	subCtx, cancelSub := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSub()

@@ -221,3 +221,48 @@ func TestStoreSpoolPromoteAndLeftovers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []uint64{3, 4}, steps)
 }
+
+// While the chain keeps saying wait, at most MaxQueued batches wait on disk: the steps that come
+// meanwhile are dropped (training is never blocked), and what is attested stays contiguous.
+func TestAttesterBoundsItsQueue(t *testing.T) {
+	var script []error
+	for range 40 { // about 0.6 s of waiting: far longer than tapping takes
+		script = append(script, errorsmod.Wrap(verifytypes.ErrTooFast, "pace"))
+	}
+	chain := &scriptedChain{script: script}
+	store, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	a, err := NewAttester(Config{
+		Chain: chain, ChainID: testOwner.ChainID, Worker: testOwner.Worker, ModelID: testOwner.ModelID, Stage: testOwner.Stage,
+		Layers: 2, Period: 2, FirstStep: 1, TileWidth: testT, Secret: []byte("s"), Store: store, Prover: NewProver(""),
+		Poll: time.Millisecond, MaxQueued: 1, Log: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	rng := rand.New(rand.NewPCG(2, 2))
+	const taps = 40
+	for i := range taps {
+		a.Tap(uint64(i), &engine.Tap{Rows: testRows, D: testD, X: randoms(rng, testRows*testD, 2), W: randoms(rng, testD*testD, 0.5), DY: randoms(rng, testRows*testD, 1)})
+	}
+	a.Finish()
+	for {
+		st := a.Stats()
+		if st.Steps+st.Dropped == taps && uint64(chain.acceptedCount())*2 >= st.Steps {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	st := a.Stats()
+	require.Positive(t, st.Dropped, "the queue is bounded: some steps were dropped")
+	next := uint64(1)
+	for _, m := range chain.accepted {
+		require.Equal(t, next, m.StepFrom, "contiguous")
+		next = m.StepTo + 1
+	}
+	require.Equal(t, st.Steps, next-1, "every step committed was attested")
+	chain.final.Store(true)
+	require.NoError(t, <-done)
+}
