@@ -43,11 +43,15 @@ func (t Tensor) String() string {
 	}
 }
 
-// Tensors are the tensors a tile of this shape opens, as (input, weights,
+// Tensors are the tensors a tile of this shape opens: s.Kind.Tensors().
+func (s Shape) Tensors() (in, w, out Tensor) { return s.Kind.Tensors() }
+
+// Tensors are the tensors a tile of this kind opens, as (input, weights,
 // output): forward X, Wcols, Y; backward dY, Wrows, dX; tie Wrows, Wcols and
-// no output (0).
-func (s Shape) Tensors() (in, w, out Tensor) {
-	switch s.Kind {
+// no output (0). The circuit binds each root to its tensor, and the chain
+// takes the public roots by this table.
+func (k Kind) Tensors() (in, w, out Tensor) {
+	switch k {
 	case Forward:
 		return TensorX, TensorWCols, TensorY
 	case Backward:

@@ -672,7 +672,7 @@ func (a *Attester) prove(ctx context.Context, c verifytypes.Challenge) ([]byte, 
 	}
 	owner := a.owner()
 	if at, err := a.cfg.Chain.Attestation(ctx, c.AttestationId); err == nil {
-		owner.ChainID = at.ChainIdOr(owner.ChainID)
+		owner.ChainID = at.ChainIDOr(owner.ChainID)
 	}
 	cm, err := Commit(a.cfg.Secret, owner, l)
 	if err != nil {

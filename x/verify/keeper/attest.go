@@ -10,6 +10,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/protolearn/protolearn/circuits/tile"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	"github.com/protolearn/protolearn/x/verify/types"
 )
@@ -130,11 +131,13 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 
 // rootClash is a root of a new attestation that a pending attestation already holds.
 type rootClash struct {
-	step    uint64 // the step of the new attestation carrying it
-	field   string // and the root's field there
-	holder  uint64 // the pending attestation holding it
-	atStep  uint64 // at this step
-	atField string // in this field
+	step     uint64      // the step of the new attestation carrying it
+	field    string      // and the root's field there
+	tensor   tile.Tensor // (that field's tensor)
+	holder   uint64      // the pending attestation holding it
+	atStep   uint64      // at this step
+	atField  string      // in this field
+	atTensor tile.Tensor
 }
 
 // rootsInUse refuses an attestation that carries one root twice (its own roots, so nobody else
@@ -166,11 +169,11 @@ func (k *Keeper) rootsInUse(ctx context.Context, msg *types.MsgSubmitAttestation
 			if err != nil {
 				return nil, err
 			}
-			cl := rootClash{step: c.Step, field: r.Name, holder: id}
+			cl := rootClash{step: c.Step, field: r.Name, tensor: r.Tensor, holder: id}
 			for _, hc := range holder.Commitments {
 				for _, hr := range hc.Roots() {
 					if string(hr.Root) == string(r.Root) {
-						cl.atStep, cl.atField = hc.Step, hr.Name
+						cl.atStep, cl.atField, cl.atTensor = hc.Step, hr.Name, hr.Tensor
 					}
 				}
 			}
@@ -180,15 +183,13 @@ func (k *Keeper) rootsInUse(ctx context.Context, msg *types.MsgSubmitAttestation
 	return clashes, nil
 }
 
-// kindOpening is a challenge kind whose tile opens the root in field: forward for the forward
-// tensors, backward for the others.
-func kindOpening(field string) types.ChallengeKind {
-	switch field {
-	case "x_root", "w_cols_root", "y_root":
+// kindOpening is a challenge kind whose tile opens tensor t: forward for the forward tile's
+// tensors (tile.Forward.Tensors), backward for the others.
+func kindOpening(t tile.Tensor) types.ChallengeKind {
+	if in, w, out := tile.Forward.Tensors(); t == in || t == w || t == out {
 		return types.CHALLENGE_KIND_FORWARD
-	default:
-		return types.CHALLENGE_KIND_BACKWARD
 	}
+	return types.CHALLENGE_KIND_BACKWARD
 }
 
 // challengeClashes opens a chain challenge (no challenger, no bond) of the new attestation a at
@@ -208,11 +209,11 @@ func (k *Keeper) challengeClashes(ctx context.Context, p types.Params, a types.A
 			return err
 		}
 		for _, t := range []struct {
-			a     types.Attestation
-			step  uint64
-			field string
-		}{{a, cl.step, cl.field}, {holder, cl.atStep, cl.atField}} {
-			key := at{t.a.Id, t.step, kindOpening(t.field)}
+			a      types.Attestation
+			step   uint64
+			tensor tile.Tensor
+		}{{a, cl.step, cl.tensor}, {holder, cl.atStep, cl.atTensor}} {
+			key := at{t.a.Id, t.step, kindOpening(t.tensor)}
 			if opened[key] {
 				continue
 			}

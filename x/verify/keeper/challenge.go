@@ -164,7 +164,7 @@ func (k *Keeper) RespondChallenge(ctx context.Context, msg *types.MsgRespondChal
 	if err != nil {
 		return err
 	}
-	pub, err := types.ChallengePublic(a.ChainIdOr(sdkCtx.ChainID()), a, c)
+	pub, err := types.ChallengePublic(a.ChainIDOr(sdkCtx.ChainID()), a, c)
 	if err != nil {
 		return errorsmod.Wrap(types.ErrInvalidChallenge, err.Error())
 	}

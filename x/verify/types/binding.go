@@ -48,9 +48,9 @@ func ChallengeTag(c Challenge) fr.Element {
 	return commit.HashToField(challengeTagDomain, b)
 }
 
-// ChainIdOr is the chain the attestation was submitted to, or current where it does not say
+// ChainIDOr is the chain the attestation was submitted to, or current where it does not say
 // (records from before chain ids were kept).
-func (a Attestation) ChainIdOr(current string) string { //nolint:revive // ChainId as the proto field
+func (a Attestation) ChainIDOr(current string) string {
 	if a.ChainId != "" {
 		return a.ChainId
 	}

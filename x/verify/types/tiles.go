@@ -16,16 +16,13 @@ var ChallengeKinds = []ChallengeKind{CHALLENGE_KIND_FORWARD, CHALLENGE_KIND_BACK
 // width dModel: the designated layer is Y = X·W with X of rows×d and W of d×d.
 func TileShape(kind ChallengeKind, dModel, rows, width uint32) (tile.Shape, error) {
 	d, r, t := int(dModel), int(rows), int(width)
-	var s tile.Shape
-	switch kind {
-	case CHALLENGE_KIND_FORWARD:
-		s = tile.Shape{Kind: tile.Forward, Rows: r, Inner: d, Outer: d, T: t, TolULP: tile.DefaultTolULP(d)}
-	case CHALLENGE_KIND_BACKWARD:
-		s = tile.Shape{Kind: tile.Backward, Rows: r, Inner: d, Outer: d, T: t, TolULP: tile.DefaultTolULP(d)}
-	case CHALLENGE_KIND_TIE:
-		s = tile.Shape{Kind: tile.Tie, Rows: d, Inner: d, Outer: d, T: t}
-	default:
-		return s, fmt.Errorf("unknown challenge kind %v", kind)
+	k, err := kind.Tile()
+	if err != nil {
+		return tile.Shape{}, err
+	}
+	s := tile.Shape{Kind: k, Rows: r, Inner: d, Outer: d, T: t, TolULP: tile.DefaultTolULP(d)}
+	if k == tile.Tie {
+		s.Rows, s.TolULP = d, 0
 	}
 	if err := s.Validate(); err != nil {
 		return s, fmt.Errorf("%s tile for d_model %d, %d rows, width %d: %w", kind, dModel, rows, width, err)
@@ -54,40 +51,59 @@ func ChallengePublic(chainID string, a Attestation, c Challenge) (tile.PublicInp
 	if !ok {
 		return tile.PublicInputs{}, fmt.Errorf("challenge %d names step %d, which attestation %d does not hold", c.Id, c.Step, a.Id)
 	}
-	var in, w, out []byte
-	switch c.Kind {
-	case CHALLENGE_KIND_FORWARD:
-		in, w, out = step.XRoot, step.WColsRoot, step.YRoot
-	case CHALLENGE_KIND_BACKWARD:
-		in, w, out = step.DyRoot, step.WRowsRoot, step.DxRoot
-	case CHALLENGE_KIND_TIE:
-		in, w, out = step.WRowsRoot, step.WColsRoot, make([]byte, 32)
-	default:
-		return tile.PublicInputs{}, fmt.Errorf("unknown challenge kind %v", c.Kind)
+	k, err := c.Kind.Tile()
+	if err != nil {
+		return tile.PublicInputs{}, err
 	}
+	in, w, out := k.Tensors()
 	p := tile.PublicInputs{Row: uint64(c.Row), Col: uint64(c.Col), Binding: ChallengeBinding(chainID, a, c).Public()}
-	copy(p.InRoot[:], in)
-	copy(p.WRoot[:], w)
-	copy(p.OutRoot[:], out)
+	copy(p.InRoot[:], step.Root(in))
+	copy(p.WRoot[:], step.Root(w))
+	copy(p.OutRoot[:], step.Root(out)) // a tie tile has no output: zero
 	return p, nil
+}
+
+// Tile is the circuit kind that checks a challenge of this kind.
+func (k ChallengeKind) Tile() (tile.Kind, error) {
+	switch k {
+	case CHALLENGE_KIND_FORWARD:
+		return tile.Forward, nil
+	case CHALLENGE_KIND_BACKWARD:
+		return tile.Backward, nil
+	case CHALLENGE_KIND_TIE:
+		return tile.Tie, nil
+	default:
+		return 0, fmt.Errorf("unknown challenge kind %v", k)
+	}
 }
 
 // NamedRoot is one root of a step commitment with its field name.
 type NamedRoot struct {
-	Name string
-	Root []byte
+	Name   string
+	Tensor tile.Tensor
+	Root   []byte
 }
 
 // Roots lists the step's six roots with their field names.
 func (c StepCommitment) Roots() []NamedRoot {
 	return []NamedRoot{
-		{"x_root", c.XRoot},
-		{"w_cols_root", c.WColsRoot},
-		{"y_root", c.YRoot},
-		{"dy_root", c.DyRoot},
-		{"w_rows_root", c.WRowsRoot},
-		{"dx_root", c.DxRoot},
+		{"x_root", tile.TensorX, c.XRoot},
+		{"w_cols_root", tile.TensorWCols, c.WColsRoot},
+		{"y_root", tile.TensorY, c.YRoot},
+		{"dy_root", tile.TensorDY, c.DyRoot},
+		{"w_rows_root", tile.TensorWRows, c.WRowsRoot},
+		{"dx_root", tile.TensorDX, c.DxRoot},
 	}
+}
+
+// Root is the root of tensor t, or 32 zero bytes for no tensor (a tie tile's output).
+func (c StepCommitment) Root(t tile.Tensor) []byte {
+	for _, r := range c.Roots() {
+		if r.Tensor == t {
+			return r.Root
+		}
+	}
+	return make([]byte, 32)
 }
 
 // Validate checks that every root is a canonical 32-byte field element.
