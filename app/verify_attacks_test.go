@@ -81,6 +81,21 @@ func (vc *verifyChain) proveAs(t *testing.T, cm *attest.Committed, ch verifytype
 	return proof
 }
 
+// requireUnanswerable challenges step of attestation att, held by w, and shows that the
+// openings of cm (the only ones w has for those roots) do not answer it: the proof is refused,
+// and once the response window (response blocks) has passed, w is jailed and att void.
+func (vc *verifyChain) requireUnanswerable(t *testing.T, challenger *account, w *trainer, att, step uint64, cm *attest.Committed, response int64) {
+	t.Helper()
+	ch := vc.challenge(t, challenger, att, step)
+	res := vc.respond(w, ch.Id, vc.proveAs(t, cm, ch))
+	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
+	vc.blocks(int(response) + 1)
+	after, err := vc.worker(w.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, att).Status)
+}
+
 // A valid proof answers its challenge and no other: replayed on another challenge of the same
 // tile, on another attestation and step of the same worker, by another worker, or on another
 // model, it is refused; each challenge then takes its own proof.
@@ -218,18 +233,11 @@ func TestAttackCopiedRoots(t *testing.T) {
 	require.Equal(t, int64(2*vLayers*sharesPerUnit), vc.shares(victim.addr), "the victim keeps its pay")
 	require.Zero(t, vc.shares(copier.addr), "the copier is never paid")
 
-	// Copied from the final attestation: accepted, unanswerable. late (stage 2) copies them.
-	cID := vc.submitted(t, late, vc.attestRoots(late, 1, 1, stolen...))
-	ch := vc.challenge(t, challenger, cID, 2)
-	// The victim colludes and hands over its openings of step 2: the proof is bound to the
+	// Copied from the final attestation: accepted, unanswerable. late (stage 2) copies them; the
+	// victim colludes and hands over its openings of step 2, but the proof is bound to the
 	// victim's step, not the copier's.
-	res := vc.respond(late, ch.Id, vc.proveAs(t, victim.steps[2], ch))
-	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
-	vc.blocks(response + 1)
-	w, err := vc.worker(late.addr)
-	require.NoError(t, err)
-	require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Status)
-	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, cID).Status)
+	cID := vc.submitted(t, late, vc.attestRoots(late, 1, 1, stolen...))
+	vc.requireUnanswerable(t, challenger, late, cID, 2, victim.steps[2], response)
 	vc.blocks(3 * vWindow)
 	require.Zero(t, vc.shares(late.addr))
 }
@@ -279,14 +287,7 @@ func TestAttackReusedLayer(t *testing.T) {
 	require.Equal(t, computetypes.WORKER_STATUS_JAILED, jailed.Status)
 
 	reused := vc.submitted(t, w, vc.attestRoots(w, 1, 2, roots))
-	ch := vc.challenge(t, challenger, reused, 2)
-	res = vc.respond(w, ch.Id, vc.proveAs(t, one, ch))
-	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
-	vc.blocks(vResponse + 1)
-	after, err := vc.worker(w.addr)
-	require.NoError(t, err)
-	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
-	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, reused).Status)
+	vc.requireUnanswerable(t, challenger, w, reused, 2, one, vResponse)
 	vc.blocks(vWindow)
 	require.Equal(t, int64(vLayers*sharesPerUnit), vc.shares(w.addr), "only the first use is paid")
 	require.Zero(t, vc.shares(v.addr))

@@ -88,21 +88,10 @@ func (*scriptedChain) PendingAttestations(context.Context, string, uint64) ([]ve
 // attester to finish.
 func runAttester(t *testing.T, chain *scriptedChain, first uint64, steps, want int, check func(*Attester, *Store)) {
 	t.Helper()
-	store, err := OpenStore(t.TempDir())
-	require.NoError(t, err)
-	a, err := NewAttester(Config{
-		Chain: chain, ChainID: testOwner.ChainID, Worker: testOwner.Worker, ModelID: testOwner.ModelID, Stage: testOwner.Stage,
-		Layers: 2, Period: 2, FirstStep: first, TileWidth: testT, Secret: []byte("s"), Store: store, Prover: NewProver(""),
-		Poll: time.Millisecond, Log: slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	a, store, ctx, done := startAttester(t, chain, first, 0)
 	rng := rand.New(rand.NewPCG(1, 1))
 	for i := range steps {
-		tap := &engine.Tap{Rows: testRows, D: testD, X: randoms(rng, testRows*testD, 2), W: randoms(rng, testD*testD, 0.5), DY: randoms(rng, testRows*testD, 1)}
+		tap := randomTap(rng)
 		for len(a.taps) == cap(a.taps) { // never drop in this test
 			time.Sleep(time.Millisecond)
 		}
@@ -116,6 +105,30 @@ func runAttester(t *testing.T, chain *scriptedChain, first uint64, steps, want i
 	chain.final.Store(true)
 	require.NoError(t, <-done)
 	require.NoError(t, ctx.Err())
+}
+
+// startAttester runs an attester of period 2 from step first over chain (maxQueued 0: the
+// default), stopped when the test ends; done receives Run's result.
+func startAttester(t *testing.T, chain *scriptedChain, first uint64, maxQueued int) (*Attester, *Store, context.Context, chan error) {
+	t.Helper()
+	store, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	a, err := NewAttester(Config{
+		Chain: chain, ChainID: testOwner.ChainID, Worker: testOwner.Worker, ModelID: testOwner.ModelID, Stage: testOwner.Stage,
+		Layers: 2, Period: 2, FirstStep: first, TileWidth: testT, Secret: []byte("s"), Store: store, Prover: NewProver(""),
+		Poll: time.Millisecond, MaxQueued: maxQueued, Log: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return a, store, ctx, done
+}
+
+// randomTap is a designated layer of the test shape.
+func randomTap(rng *rand.Rand) *engine.Tap {
+	return &engine.Tap{Rows: testRows, D: testD, X: randoms(rng, testRows*testD, 2), W: randoms(rng, testD*testD, 0.5), DY: randoms(rng, testRows*testD, 1)}
 }
 
 // The attester numbers committed steps contiguously from FirstStep; a clock refusal is retried
@@ -230,22 +243,11 @@ func TestAttesterBoundsItsQueue(t *testing.T) {
 		script = append(script, errorsmod.Wrap(verifytypes.ErrTooFast, "pace"))
 	}
 	chain := &scriptedChain{script: script}
-	store, err := OpenStore(t.TempDir())
-	require.NoError(t, err)
-	a, err := NewAttester(Config{
-		Chain: chain, ChainID: testOwner.ChainID, Worker: testOwner.Worker, ModelID: testOwner.ModelID, Stage: testOwner.Stage,
-		Layers: 2, Period: 2, FirstStep: 1, TileWidth: testT, Secret: []byte("s"), Store: store, Prover: NewProver(""),
-		Poll: time.Millisecond, MaxQueued: 1, Log: slog.New(slog.DiscardHandler),
-	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	a, _, _, done := startAttester(t, chain, 1, 1)
 	rng := rand.New(rand.NewPCG(2, 2))
 	const taps = 40
 	for i := range taps {
-		a.Tap(uint64(i), &engine.Tap{Rows: testRows, D: testD, X: randoms(rng, testRows*testD, 2), W: randoms(rng, testD*testD, 0.5), DY: randoms(rng, testRows*testD, 1)})
+		a.Tap(uint64(i), randomTap(rng))
 	}
 	a.Finish()
 	for {
