@@ -131,12 +131,12 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 
 // rootClash is a root of a new attestation that a pending attestation already holds.
 type rootClash struct {
-	step     uint64      // the step of the new attestation carrying it
-	field    string      // and the root's field there
-	tensor   tile.Tensor // (that field's tensor)
-	holder   uint64      // the pending attestation holding it
-	atStep   uint64      // at this step
-	atField  string      // in this field
+	step     uint64            // the step of the new attestation carrying it
+	field    string            // and the root's field there
+	tensor   tile.Tensor       // (that field's tensor)
+	holder   types.Attestation // the pending attestation holding it
+	atStep   uint64            // at this step
+	atField  string            // in this field
 	atTensor tile.Tensor
 }
 
@@ -169,7 +169,7 @@ func (k *Keeper) rootsInUse(ctx context.Context, msg *types.MsgSubmitAttestation
 			if err != nil {
 				return nil, err
 			}
-			cl := rootClash{step: c.Step, field: r.Name, tensor: r.Tensor, holder: id}
+			cl := rootClash{step: c.Step, field: r.Name, tensor: r.Tensor, holder: holder}
 			for _, hc := range holder.Commitments {
 				for _, hr := range hc.Roots() {
 					if string(hr.Root) == string(r.Root) {
@@ -204,15 +204,11 @@ func (k *Keeper) challengeClashes(ctx context.Context, p types.Params, a types.A
 	opened := map[at]bool{}
 	bond := sdk.NewCoin(p.ChallengeBond.Denom, sdkmath.ZeroInt())
 	for _, cl := range clashes {
-		holder, err := k.Attestations.Get(ctx, cl.holder)
-		if err != nil {
-			return err
-		}
 		for _, t := range []struct {
 			a      types.Attestation
 			step   uint64
 			tensor tile.Tensor
-		}{{a, cl.step, cl.tensor}, {holder, cl.atStep, cl.atTensor}} {
+		}{{a, cl.step, cl.tensor}, {cl.holder, cl.atStep, cl.atTensor}} {
 			key := at{t.a.Id, t.step, kindOpening(t.tensor)}
 			if opened[key] {
 				continue
@@ -223,7 +219,7 @@ func (k *Keeper) challengeClashes(ctx context.Context, p types.Params, a types.A
 			}
 		}
 		k.logger.Info("root held twice: both holders challenged", "attestation", a.Id, "step", cl.step, "field", cl.field,
-			"holder", cl.holder, "holder_step", cl.atStep, "holder_field", cl.atField)
+			"holder", cl.holder.Id, "holder_step", cl.atStep, "holder_field", cl.atField)
 	}
 	return nil
 }
