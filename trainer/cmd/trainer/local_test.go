@@ -7,46 +7,26 @@ import (
 	"image/png"
 	"io"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/protolearn/protolearn/trainer/checkpoint"
-	"github.com/protolearn/protolearn/trainer/data"
+	"github.com/protolearn/protolearn/trainer/internal/testspec"
+	"github.com/protolearn/protolearn/trainer/local"
 	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/plot"
 )
 
-// tinyCorpus writes a few text files, one of them in the validation split.
-func tinyCorpus(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	text := strings.Repeat("the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.\n", 60)
-	train, val := 0, 0
-	for i := 0; train < 3 || val < 1; i++ {
-		name := fmt.Sprintf("doc%d.txt", i)
-		isVal := data.IsValidation(name, data.DefaultValFraction)
-		if (isVal && val >= 1) || (!isVal && train >= 3) {
-			continue
-		}
-		if isVal {
-			val++
-		} else {
-			train++
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(fmt.Sprintf("file %d\n%s", i, text)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+// tinyCorpus is the shared tiny corpus.
+func tinyCorpus(t *testing.T) string { return testspec.CorpusDir(t) }
 
 // runCmd runs `trainer local args...` in process and returns its stderr.
-func runCmd(t *testing.T, hooks *testHooks, args ...string) (string, error) {
+func runCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var stderr bytes.Buffer
-	cmd := newLocalCmd(hooks)
+	cmd := newLocalCmd()
 	cmd.SetArgs(args)
 	cmd.SetOut(io.Discard)
 	cmd.SetErr(&stderr)
@@ -55,16 +35,16 @@ func runCmd(t *testing.T, hooks *testHooks, args ...string) (string, error) {
 	return stderr.String(), err
 }
 
-func readRows(t *testing.T, path string) []lossRow {
+func readRows(t *testing.T, path string) []local.Row {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first, _, _ := strings.Cut(string(b), "\n"); first != csvHeader {
-		t.Fatalf("loss.csv header %q, want %q", first, csvHeader)
+	if first, _, _ := strings.Cut(string(b), "\n"); first != local.LossHeader {
+		t.Fatalf("loss.csv header %q, want %q", first, local.LossHeader)
 	}
-	rows, err := readCSV(path)
+	rows, err := local.ReadLosses(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +54,7 @@ func readRows(t *testing.T, path string) []lossRow {
 func TestLocalTrainAndResume(t *testing.T) {
 	corpus, out := tinyCorpus(t), t.TempDir()
 	common := []string{"--spec", "tiny", "--data", corpus, "--eval-every", "3", "--eval-batches", "2", "--out", out, "--quiet"}
-	logs, err := runCmd(t, nil, append(common, "--steps", "6")...)
+	logs, err := runCmd(t, append(common, "--steps", "6")...)
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, logs)
 	}
@@ -107,8 +87,8 @@ func TestLocalTrainAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loss.png: %v", err)
 	}
-	if b := img.Bounds(); b.Dx() != plotWidth || b.Dy() != plotHeight {
-		t.Errorf("loss.png is %v, want %dx%d", b, plotWidth, plotHeight)
+	if b := img.Bounds(); b.Dx() != plot.Width || b.Dy() != plot.Height {
+		t.Errorf("loss.png is %v, want %dx%d", b, plot.Width, plot.Height)
 	}
 	for i := range 3 {
 		h, err := checkpoint.ReadHeader(filepath.Join(out, "checkpoints", fmt.Sprintf("stage-%d.ckpt", i)))
@@ -117,7 +97,7 @@ func TestLocalTrainAndResume(t *testing.T) {
 		}
 	}
 
-	logs, err = runCmd(t, nil, append(common, "--steps", "9", "--resume")...)
+	logs, err = runCmd(t, append(common, "--steps", "9", "--resume")...)
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, logs)
 	}
@@ -142,7 +122,7 @@ func TestLocalTrainAndResume(t *testing.T) {
 	}
 	// Resuming is exact: the same losses as 9 steps in one run (data order and optimizer state).
 	straight := t.TempDir()
-	if logs, err := runCmd(t, nil, "--spec", "tiny", "--data", corpus, "--eval-every", "0", "--out", straight, "--quiet", "--steps", "9"); err != nil {
+	if logs, err := runCmd(t, "--spec", "tiny", "--data", corpus, "--eval-every", "0", "--out", straight, "--quiet", "--steps", "9"); err != nil {
 		t.Fatalf("straight run: %v\n%s", err, logs)
 	}
 	for i, r := range readRows(t, filepath.Join(straight, "loss.csv")) {
@@ -156,7 +136,7 @@ func TestLocalTrainAndResume(t *testing.T) {
 	}
 
 	// Resuming at or past --steps does nothing and keeps the files.
-	if logs, err = runCmd(t, nil, append(common, "--steps", "9", "--resume")...); err != nil || !strings.Contains(logs, "nothing to do") {
+	if logs, err = runCmd(t, append(common, "--steps", "9", "--resume")...); err != nil || !strings.Contains(logs, "nothing to do") {
 		t.Fatalf("resume at the end: %v\n%s", err, logs)
 	}
 	if n := len(readRows(t, filepath.Join(out, "loss.csv"))); n != 9 {
@@ -168,7 +148,7 @@ func TestLocalTrainAndResume(t *testing.T) {
 // step is written and the loss is finite.
 func TestLocalAsync(t *testing.T) {
 	corpus, out := tinyCorpus(t), t.TempDir()
-	logs, err := runCmd(t, nil, "--spec", "tiny", "--data", corpus, "--schedule", "async", "--optimizer", "nadam",
+	logs, err := runCmd(t, "--spec", "tiny", "--data", corpus, "--schedule", "async", "--optimizer", "nadam",
 		"--microbatches", "4", "--async-depth", "2", "--steps", "4", "--eval-every", "0", "--out", out, "--quiet")
 	if err != nil {
 		t.Fatalf("train: %v\n%s", err, logs)
@@ -201,7 +181,7 @@ func TestLocalAsyncResume(t *testing.T) {
 		{"--out", out, "--steps", "6", "--resume"},
 		{"--out", straight, "--steps", "6", "--checkpoint-every", "3"},
 	} {
-		if logs, err := runCmd(t, nil, append(common, args...)...); err != nil {
+		if logs, err := runCmd(t, append(common, args...)...); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, logs)
 		}
 	}
@@ -213,43 +193,6 @@ func TestLocalAsyncResume(t *testing.T) {
 		if resumed[i].Train != one[i].Train {
 			t.Errorf("step %d: train loss %v resumed, %v in one run", one[i].Step, resumed[i].Train, one[i].Train)
 		}
-	}
-}
-
-func TestLocalMetrics(t *testing.T) {
-	var body, base string
-	hooks := &testHooks{beforeShutdown: func(url string) {
-		base = url
-		resp, err := http.Get(url + "/metrics")
-		if err != nil {
-			t.Errorf("GET /metrics: %v", err)
-			return
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		body = string(b)
-	}}
-	logs, err := runCmd(t, hooks, "--spec", "tiny", "--data", tinyCorpus(t), "--steps", "2", "--eval-every", "2",
-		"--eval-batches", "1", "--metrics-addr", "127.0.0.1:0", "--quiet")
-	if err != nil {
-		t.Fatalf("%v\n%s", err, logs)
-	}
-	if !strings.HasPrefix(base, "http://127.0.0.1:") {
-		t.Fatalf("metrics served at %q", base)
-	}
-	for _, want := range []string{
-		"trainer_tokens_per_second", "trainer_train_loss", "trainer_val_loss", "trainer_steps_total 2",
-		`trainer_boundary_bytes_total{boundary="0",direction="forward"}`,
-		`trainer_boundary_bytes_total{boundary="1",direction="backward"}`,
-		"trainer_compression_ratio", `trainer_stage_step_seconds_count{stage="2"} 2`,
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
-	if resp, err := http.Get(base + "/metrics"); err == nil {
-		resp.Body.Close()
-		t.Error("the metrics server still answers after the run")
 	}
 }
 
@@ -279,14 +222,14 @@ func TestLocalFlagErrors(t *testing.T) {
 		{[]string{"--max-bytes", "lots"}, "--max-bytes"},
 		{[]string{"--compression-rank", "-1"}, "--compression-rank -1"},
 		{[]string{"--steps", "0"}, "--steps 0"},
-		{[]string{"--metrics-addr", "256.0.0.1:x"}, "--metrics-addr"},
-		{[]string{"--resume", "--out", t.TempDir()}, "--resume: no checkpoint"},
+		{[]string{"--metrics-addr", "256.0.0.1:x"}, "metrics address 256.0.0.1:x"},
+		{[]string{"--resume", "--out", t.TempDir()}, "resume: no checkpoint"},
 		{[]string{"--bogus"}, "unknown flag: --bogus"},
-		{[]string{"--backend", "tpu"}, `--backend: backend "tpu": accepted values: go, xla`},
+		{[]string{"--backend", "tpu"}, `backend "tpu": accepted values: go, xla`},
 	}
 	for _, c := range cases {
 		args := append([]string{"--data", corpus, "--steps", "1", "--quiet"}, c.args...)
-		_, err := runCmd(t, nil, args...)
+		_, err := runCmd(t, args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want one containing %q", c.args, err, c.want)
 		}
@@ -311,36 +254,6 @@ func TestParseBandwidth(t *testing.T) {
 	}
 }
 
-// TestReadOldCSV reads a loss.csv from before the elapsed_s column.
-func TestReadOldCSV(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "loss.csv")
-	old := "step,train_loss,val_loss,tokens_per_s,bytes_per_token\n1,5.000000,,100.0,9.00\n2,4.000000,4.500000,110.0,9.00\n"
-	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := readCSV(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 2 || rows[1].Val != 4.5 || !math.IsNaN(rows[1].Elapsed) || !math.IsNaN(rows[0].Val) {
-		t.Fatalf("rows %+v", rows)
-	}
-	o := &outputs{rows: rows}
-	if got := o.lastElapsed(); got != 0 {
-		t.Errorf("lastElapsed of rows without elapsed_s = %v, want 0", got)
-	}
-}
-
-func TestPlotEmpty(t *testing.T) {
-	var b bytes.Buffer
-	if err := plotLoss(&b, nil, 200, 100); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := png.Decode(&b); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestAsyncScheduleCountsUpdates: NAdam counts its own updates, and under
 // --schedule async a stage updates once per microbatch, so warm-up and
 // decay are given to it in updates (steps × microbatches); GPipe's stay in
@@ -354,11 +267,11 @@ func TestAsyncScheduleCountsUpdates(t *testing.T) {
 			modelFlags: modelFlags{spec: "tiny"}, steps: 40, batch: 8, microbatches: 4, lr: 1e-3, warmup: tc.warmup, optimizer: "nadam",
 			schedule: tc.schedule, asyncDepth: 1, wireFlags: wireFlags{linkBandwidth: "0", payloadDType: "f32"}, maxBytes: "1MiB", evalBatches: 1,
 		}
-		r, err := f.validate(newLocalCmd(nil))
+		r, err := f.config(newLocalCmd())
 		if err != nil {
 			t.Fatal(err)
 		}
-		o, err := r.newOptim(0)
+		o, err := r.NewOptimizer(0)
 		if err != nil {
 			t.Fatal(err)
 		}

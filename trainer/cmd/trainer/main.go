@@ -16,15 +16,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/protolearn/protolearn/trainer/node"
 	"github.com/spf13/cobra"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	// The first interrupt stops training; the second leaves a worker's wait for its verdicts.
+	ctx, leave, stop := node.Interrupts(context.Background())
+	err := newRootCmd(os.Stdout, os.Stderr, leave).ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -36,8 +36,9 @@ func main() {
 	}
 }
 
-// newRootCmd is the command tree; stdout and stderr are where it writes.
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+// newRootCmd is the command tree; stdout and stderr are where it writes, and closing leave
+// is the second interrupt.
+func newRootCmd(stdout, stderr io.Writer, leave <-chan struct{}) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "trainer",
 		Short:         "Train protolearn models",
@@ -46,6 +47,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newLocalCmd(nil), newRunCmd(), newPeerIDCmd(), newHotKeyCmd())
+	root.AddCommand(newLocalCmd(), newRunCmd(leave), newPeerIDCmd(), newHotKeyCmd())
 	return root
 }

@@ -35,12 +35,14 @@ func (p *progress) Write(b []byte) (int, error) {
 	return p.w.Write(b)
 }
 
-func (p *progress) start(step int) {
+// Start begins the bar at step.
+func (p *progress) Start(step int) {
 	p.first, p.started = step, time.Now()
-	p.update(step, 0, 0)
+	p.Update(step, 0, 0)
 }
 
-func (p *progress) update(step int, loss, tps float64) {
+// Update draws the bar at step.
+func (p *progress) Update(step int, loss, tps float64) {
 	if !p.on {
 		return
 	}
@@ -61,7 +63,8 @@ func (p *progress) update(step int, loss, tps float64) {
 	fmt.Fprint(p.w, "\r\033[K"+p.line)
 }
 
-func (p *progress) finish() {
+// Finish ends the bar's line.
+func (p *progress) Finish() {
 	if !p.on {
 		return
 	}

@@ -197,7 +197,7 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"--stage", "1", "--roster", "r.json", "--key", "k", "--link-loss", "1"}, "--link-loss"},
 		{[]string{"--stage", "1", "--roster", "r.json", "--key", "k", "--stages", "1"}, "at least two"},
 	} {
-		cmd := newRunCmd()
+		cmd := newRunCmd(nil)
 		cmd.SetArgs(c.args)
 		cmd.SetOut(io.Discard)
 		cmd.SetErr(io.Discard)

@@ -1,4 +1,4 @@
-package main
+package local
 
 import (
 	"bufio"
@@ -13,24 +13,25 @@ import (
 
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/pipeline"
+	"github.com/protolearn/protolearn/trainer/plot"
 )
 
-// csvHeader is loss.csv's first line. elapsed_s is the training time since
+// LossHeader is loss.csv's first line. elapsed_s is the training time since
 // step 0 in seconds: the steps' wall time summed, evaluations excluded (a
 // resumed run continues from the last row's). Files written before that
 // column existed (5 columns) are still read; their rows have no elapsed_s.
-const csvHeader = "step,train_loss,val_loss,tokens_per_s,bytes_per_token,elapsed_s"
+const LossHeader = "step,train_loss,val_loss,tokens_per_s,bytes_per_token,elapsed_s"
 
 // outputs is a run's --out directory: loss.csv, loss.png, checkpoints/.
 type outputs struct {
 	dir, csvPath, pngPath, ckptDir string
 	csv                            *os.File
-	rows                           []lossRow
+	rows                           []Row
 }
 
-// lossRow is one line of loss.csv; Val is NaN on steps without evaluation,
+// Row is one line of loss.csv; Val is NaN on steps without evaluation,
 // Elapsed NaN in rows read from a file without the elapsed_s column.
-type lossRow struct {
+type Row struct {
 	Step       uint64
 	Train, Val float64
 	TokensPerS float64
@@ -44,7 +45,7 @@ func openOutputs(dir string) (*outputs, error) {
 		ckptDir: filepath.Join(dir, "checkpoints"),
 	}
 	if err := os.MkdirAll(o.ckptDir, 0o755); err != nil {
-		return nil, fmt.Errorf("--out %s: %w", dir, err)
+		return nil, fmt.Errorf("output directory %s: %w", dir, err)
 	}
 	return o, nil
 }
@@ -60,16 +61,16 @@ func (o *outputs) startCSV() error {
 		return err
 	}
 	o.csv = f
-	_, err = fmt.Fprintln(f, csvHeader)
+	_, err = fmt.Fprintln(f, LossHeader)
 	return err
 }
 
 // truncateCSV keeps loss.csv's rows up to step (later rows belong to steps
 // the checkpoints do not hold) and reopens it for appending.
 func (o *outputs) truncateCSV(step uint64) error {
-	rows, err := readCSV(o.csvPath)
+	rows, err := ReadLosses(o.csvPath)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("--resume: %w", err)
+		return fmt.Errorf("resume: %w", err)
 	}
 	kept := rows[:0]
 	for _, r := range rows {
@@ -99,12 +100,12 @@ func (o *outputs) lastElapsed() float64 {
 }
 
 func (o *outputs) appendRow(step uint64, train, val, tps, bpt, elapsed float64) error {
-	r := lossRow{Step: step, Train: train, Val: val, TokensPerS: tps, BytesPerTk: bpt, Elapsed: elapsed}
+	r := Row{Step: step, Train: train, Val: val, TokensPerS: tps, BytesPerTk: bpt, Elapsed: elapsed}
 	o.rows = append(o.rows, r)
 	return o.writeRow(r)
 }
 
-func (o *outputs) writeRow(r lossRow) error {
+func (o *outputs) writeRow(r Row) error {
 	val := ""
 	if !math.IsNaN(r.Val) {
 		val = strconv.FormatFloat(r.Val, 'f', 6, 64)
@@ -126,8 +127,8 @@ func (o *outputs) close() error {
 	return err
 }
 
-// readCSV parses a loss.csv written by this command.
-func readCSV(path string) ([]lossRow, error) {
+// ReadLosses parses a loss.csv written by a run.
+func ReadLosses(path string) ([]Row, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -138,11 +139,11 @@ func readCSV(path string) ([]lossRow, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(recs) == 0 || (len(recs[0]) != 5 && len(recs[0]) != 6) || recs[0][0] != "step" {
-		return nil, fmt.Errorf("%s: not a loss.csv (header %q)", path, csvHeader)
+		return nil, fmt.Errorf("%s: not a loss.csv (header %q)", path, LossHeader)
 	}
-	var rows []lossRow
+	var rows []Row
 	for i, rec := range recs[1:] {
-		var r lossRow
+		var r Row
 		var errs [6]error
 		r.Step, errs[0] = strconv.ParseUint(rec[0], 10, 64)
 		r.Train, errs[1] = strconv.ParseFloat(rec[1], 64)
@@ -181,12 +182,12 @@ func (o *outputs) loadCheckpoints(p *pipeline.Pipeline) (uint64, error) {
 		s, err := checkpoint.Load(path, st)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return 0, fmt.Errorf("--resume: no checkpoint %s (was --out written by a run with the same --spec and --stages?)", path)
+				return 0, fmt.Errorf("resume: no checkpoint %s (was the output directory written by a run with the same --spec and --stages?)", path)
 			}
-			return 0, fmt.Errorf("--resume: stage %d: %w (the model flags must match the run that wrote it)", i, err)
+			return 0, fmt.Errorf("resume: stage %d: %w (the model flags must match the run that wrote it)", i, err)
 		}
 		if i > 0 && s != step {
-			return 0, fmt.Errorf("--resume: stage %d is at step %d but stage 0 at step %d", i, s, step)
+			return 0, fmt.Errorf("resume: stage %d is at step %d but stage 0 at step %d", i, s, step)
 		}
 		step = s
 	}
@@ -199,7 +200,7 @@ func (o *outputs) plot() error {
 	if err != nil {
 		return err
 	}
-	if err := plotLoss(f, o.rows, plotWidth, plotHeight); err != nil {
+	if err := plotLoss(f, o.rows, plot.Width, plot.Height); err != nil {
 		f.Close()
 		return fmt.Errorf("%s: %w", o.pngPath, err)
 	}

@@ -1,4 +1,4 @@
-package main
+package local
 
 import (
 	"io"
@@ -6,11 +6,9 @@ import (
 	"github.com/protolearn/protolearn/trainer/plot"
 )
 
-const plotWidth, plotHeight = plot.Width, plot.Height
-
 // plotLoss draws the train and validation losses against the step as a
 // w×h PNG: axes with ticks, a grid and a legend.
-func plotLoss(out io.Writer, rows []lossRow, w, h int) error {
+func plotLoss(out io.Writer, rows []Row, w, h int) error {
 	steps := make([]float64, len(rows))
 	train := make([]float64, len(rows))
 	val := make([]float64, len(rows))

@@ -1,4 +1,4 @@
-package main
+package node
 
 import (
 	"context"
@@ -15,11 +15,11 @@ import (
 // errMidStep: the stage is between the updates of one step; its weights are no step's.
 var errMidStep = errors.New("mid-step")
 
-// checkpointCommitter commits the root of the stage's weights on chain (x/models
+// committer commits the root of the stage's weights on chain (x/models
 // MsgCommitCheckpoint) every `every` steps and once more at the end: the chain's record of
 // where each replica's weights are, which replicas of a stage compare.
-type checkpointCommitter struct {
-	cs           *chainSetup
+type committer struct {
+	oc           *onChain
 	model        uint64
 	microbatches uint64
 	every        uint64
@@ -30,7 +30,7 @@ type checkpointCommitter struct {
 
 // rootAtStep reads the weights' root between steps: the chain step they are at (local step k
 // done: FirstStep+k−1) and the root. ok is false before the first step completes.
-func (c *checkpointCommitter) rootAtStep(ctx context.Context, w *swarm.Worker) (step uint64, root [32]byte, ok bool, err error) {
+func (c *committer) rootAtStep(ctx context.Context, w *swarm.Worker) (step uint64, root [32]byte, ok bool, err error) {
 	err = w.Access(ctx, func(st *engine.Stage, updates uint64) error {
 		if updates%c.microbatches != 0 {
 			return errMidStep
@@ -38,7 +38,7 @@ func (c *checkpointCommitter) rootAtStep(ctx context.Context, w *swarm.Worker) (
 		if updates == 0 {
 			return nil
 		}
-		step, ok = c.cs.firstStep+updates/c.microbatches-1, true
+		step, ok = c.oc.firstStep+updates/c.microbatches-1, true
 		root, err = checkpoint.WeightsRoot(st)
 		return err
 	})
@@ -47,7 +47,7 @@ func (c *checkpointCommitter) rootAtStep(ctx context.Context, w *swarm.Worker) (
 
 // commit reads the root at the next step boundary (polling until the worker is between steps,
 // unless it has stopped) and commits it if the step is new.
-func (c *checkpointCommitter) commit(ctx context.Context, w *swarm.Worker, stopped bool) error {
+func (c *committer) commit(ctx context.Context, w *swarm.Worker, stopped bool) error {
 	for {
 		step, root, ok, err := c.rootAtStep(ctx, w)
 		switch {
@@ -65,7 +65,7 @@ func (c *checkpointCommitter) commit(ctx context.Context, w *swarm.Worker, stopp
 		case !ok || step <= c.last:
 			return nil
 		}
-		if err := c.cs.client.CommitCheckpoint(ctx, c.model, uint32(c.cs.stage), step, root[:]); err != nil {
+		if err := c.oc.client.CommitCheckpoint(ctx, c.model, uint32(c.oc.stage), step, root[:]); err != nil {
 			return err
 		}
 		c.last = step
@@ -76,7 +76,7 @@ func (c *checkpointCommitter) commit(ctx context.Context, w *swarm.Worker, stopp
 
 // start commits every `every` steps until stop; stop(true) commits the final weights too (the
 // worker finished or drained cleanly).
-func (c *checkpointCommitter) start(ctx context.Context, w *swarm.Worker) (stop func(final bool)) {
+func (c *committer) start(ctx context.Context, w *swarm.Worker) (stop func(final bool)) {
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -1,23 +1,18 @@
-package main
+package local
 
 import (
-	"context"
-	"errors"
 	"math"
-	"net"
-	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/protolearn/protolearn/trainer/internal/promserve"
 	"github.com/protolearn/protolearn/trainer/pipeline"
 )
 
-// metrics is the Prometheus registry of a run and the server exposing it.
+// metrics are a run's Prometheus metrics and the server exposing them.
 type metrics struct {
-	*metricsServer
+	*promserve.Server
 	tokens    prometheus.Gauge
 	train     prometheus.Gauge
 	val       prometheus.Gauge
@@ -65,35 +60,11 @@ func startMetrics(addr string, stages int) (*metrics, error) {
 		m.stageTime.WithLabelValues(strconv.Itoa(i))
 	}
 
-	srv, err := serveMetrics(addr, reg)
+	srv, err := promserve.Serve(addr, reg)
 	if err != nil {
 		return nil, err
 	}
-	m.metricsServer = srv
-	return m, nil
-}
-
-// metricsServer serves a registry's /metrics over HTTP.
-type metricsServer struct {
-	addr string // host:port actually listened on
-	srv  *http.Server
-	done chan struct{}
-}
-
-func serveMetrics(addr string, g prometheus.Gatherer) (*metricsServer, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
-	m := &metricsServer{addr: ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, done: make(chan struct{})}
-	go func() {
-		defer close(m.done)
-		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = err // the run goes on without metrics
-		}
-	}()
+	m.Server = srv
 	return m, nil
 }
 
@@ -119,11 +90,4 @@ func (m *metrics) observeStages(times []pipeline.StageTime, steps int) {
 			m.stageTime.WithLabelValues(strconv.Itoa(i)).Observe(per)
 		}
 	}
-}
-
-func (m *metricsServer) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = m.srv.Shutdown(ctx)
-	<-m.done
 }

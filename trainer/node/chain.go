@@ -1,0 +1,176 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/protolearn/protolearn/circuits/commit"
+	"github.com/protolearn/protolearn/trainer/attest"
+	"github.com/protolearn/protolearn/trainer/chain"
+	"github.com/protolearn/protolearn/trainer/spec"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// onChain is what a worker learns from the chain before training.
+type onChain struct {
+	client *chain.Client
+	spec   spec.Spec
+	stage  int
+	params verifytypes.Params
+	// firstStep is the chain step of the worker's local step 0: one above the last step it
+	// attested on the model, so that a restarted trainer never overlaps its past.
+	firstStep uint64
+}
+
+// connect dials the node and reads the model and the operator's seat, taking one in stage
+// if asked to (JoinStage) and the operator holds none.
+func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *slog.Logger) (oc *onChain, err error) {
+	cfg := c.Dial
+	cfg.Log = log
+	cl, err := chain.Dial(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			cl.Close()
+		}
+	}()
+	m, err := cl.Model(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	held, seated, err := cl.StageOf(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	operator := cfg.Operator
+	if !seated && c.JoinStage {
+		if stage < 0 {
+			return nil, errors.New("joining a stage needs the stage to take a seat in (--stage)")
+		}
+		if err := cl.JoinStage(ctx, model, uint32(stage)); err != nil {
+			return nil, err
+		}
+		log.Info("joined a stage on chain", "model", model, "stage", stage, "operator", operator)
+		held, seated = uint32(stage), true
+	}
+	switch {
+	case !seated:
+		return nil, fmt.Errorf("operator %s holds no stage of model %d: join one first (--join-stage, or protolearnd tx models join-stage)", operator, model)
+	case stage >= 0 && uint32(stage) != held:
+		return nil, fmt.Errorf("stage %d: %s holds stage %d of model %d", stage, operator, held, model)
+	}
+	p, err := cl.VerifyParams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	first := uint64(1)
+	if last, ok, err := cl.LastAttestedStep(ctx, operator, model); err != nil {
+		return nil, err
+	} else if ok {
+		first = last + 1
+	}
+	return &onChain{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first}, nil
+}
+
+// newAttester builds the worker's attester and recovers what an earlier run left to answer;
+// tileRows is rows × seq_len of its microbatches.
+func newAttester(ctx context.Context, c *ChainConfig, oc *onChain, model uint64, tileRows int, out string, reg prometheus.Registerer, log *slog.Logger) (*attest.Attester, error) {
+	shapes, err := verifytypes.TileShapes(uint32(oc.spec.DModel), uint32(tileRows), uint32(c.TileWidth))
+	if err != nil {
+		return nil, fmt.Errorf("tile width %d with %d rows: %w", c.TileWidth, tileRows, err)
+	}
+	prover := attest.NewProver(c.Keys)
+	for _, s := range shapes {
+		if _, ok := oc.params.Key(s.String()); !ok {
+			return nil, fmt.Errorf("the chain has no verifying key for %s: choose --rows so that rows × seq_len is a registered tile (protolearnd query verify verifying-keys)", s)
+		}
+		if _, err := prover.Keys(s); err != nil {
+			return nil, err
+		}
+	}
+	dir := c.StateDir
+	if dir == "" {
+		dir = "attest"
+		if out != "" {
+			dir = filepath.Join(out, "attest")
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("attester state directory: %w", err)
+	}
+	secret, err := loadOrCreateSecret(filepath.Join(dir, "commit.secret"))
+	if err != nil {
+		return nil, err
+	}
+	store, err := attest.OpenStore(filepath.Join(dir, "layers"))
+	if err != nil {
+		return nil, err
+	}
+	var wake <-chan struct{}
+	if c.RPC != "" {
+		wake = chain.WatchChallenges(ctx, c.RPC, c.Dial.Operator, log)
+	}
+	if c.Cheat > 0 {
+		log.Warn("CHEATING (test tool): faking the designated layer on a fraction of steps", "fraction", c.Cheat)
+	}
+	rng := c.Rand
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	att, err := attest.NewAttester(attest.Config{
+		Chain: oc.client, ChainID: c.Dial.ChainID, Worker: c.Dial.Operator, ModelID: model, Stage: uint32(oc.stage),
+		Layers: uint32(oc.spec.Stages[oc.stage]), Period: oc.params.AttestationPeriod, FirstStep: oc.firstStep,
+		TileWidth: c.TileWidth, Secret: secret, Store: store, Prover: prover, Cheat: c.Cheat,
+		Rand: rng, Poll: c.Poll, Wake: wake, Log: log, Metrics: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return att, att.Recover(ctx)
+}
+
+// newCommitter commits the stage's weights root every CommitEvery steps; microbatches is the
+// updates of one step.
+func newCommitter(ctx context.Context, c *ChainConfig, oc *onChain, model uint64, microbatches int, log *slog.Logger) (*committer, error) {
+	every := c.CommitEvery
+	if every == 0 {
+		every = oc.params.AttestationPeriod
+	}
+	last, _, _, err := oc.client.LastCheckpoint(ctx, model, uint32(oc.stage))
+	if err != nil {
+		return nil, err
+	}
+	return &committer{oc: oc, model: model, microbatches: uint64(microbatches), every: every, log: log, last: last}, nil
+}
+
+// loadOrCreateSecret reads the commitment secret, creating a random one (0600) on first use: it
+// must survive restarts, or stored layers could not be recommitted to their roots.
+func loadOrCreateSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		s, err := commit.NewSeed()
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, s[:], 0o600); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", path, err)
+		}
+		return s[:], nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != 32 {
+		return nil, fmt.Errorf("%s: %d bytes, want 32", path, len(b))
+	}
+	return b, nil
+}

@@ -1,0 +1,186 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/protolearn/protolearn/trainer/chain"
+	"github.com/protolearn/protolearn/trainer/link"
+	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/payload"
+	"github.com/protolearn/protolearn/trainer/roster"
+	"github.com/protolearn/protolearn/trainer/spec"
+)
+
+// Config is one swarm worker: which stage of which model it trains, on what
+// data, how it talks to its neighbours, and (Chain) whether it proves its work.
+type Config struct {
+	// Model is the model's id: frames and rosters of other models are refused.
+	Model uint64
+	// Spec is the model; with Chain it is read from the chain instead.
+	Spec spec.Spec
+	// Stage is the stage this worker trains; with Chain, -1 takes the seat the
+	// operator holds (any other value must be that seat).
+	Stage int
+	// Roster says who holds which stage; with Chain it is the chain's stage roster.
+	Roster roster.Source
+
+	// Key is the libp2p identity: the roster names its peer id.
+	Key crypto.PrivKey
+	// Listen are the multiaddrs to listen on; Announce, if set, are advertised instead.
+	Listen, Announce []string
+
+	// DataDir is the corpus, read by stage 0 and the last stage; MaxBytes caps
+	// what is loaded (0: no cap).
+	DataDir  string
+	MaxBytes int64
+	// Seed picks a microbatch's tokens from its id.
+	Seed uint64
+	// Rows are sequences per microbatch; Microbatches are microbatches per step.
+	Rows, Microbatches int
+	// Steps is the number of steps stage 0 trains before finishing.
+	Steps uint64
+	// Depth is stage 0's microbatches in flight (0: twice the stages).
+	Depth int
+	// NAdam is the base optimizer, counted in updates (one per microbatch):
+	// each stage gets the momentum of its delay (pipeline.StageNAdam).
+	NAdam optim.NAdamConfig
+
+	// Link shapes this worker's outgoing streams; Payload is the wire type.
+	Link    link.Config
+	Payload payload.DType
+	// AckTimeout bounds connects, opens and acknowledgements; a microbatch held
+	// longer than Timeout by the next stage is re-sent elsewhere; Drain is how
+	// long shutdown waits for outstanding gradients.
+	AckTimeout, Timeout, Drain time.Duration
+
+	// Out receives losses.csv and eval.csv (last stage) and stage-N.ckpt at
+	// exit; empty writes nothing.
+	Out string
+	// MetricsAddr serves Prometheus /metrics when set (port 0 picks one).
+	MetricsAddr string
+	// LogEvery is the interval of the progress log line.
+	LogEvery time.Duration
+	// EvalEvery makes stage 0 send a validation round every N steps (0: never)
+	// of EvalBatches microbatches.
+	EvalEvery   uint64
+	EvalBatches int
+
+	// Join downloads the stage's state from a live replica before taking work.
+	Join bool
+	// DHT runs the Kademlia DHT; Bootstrap are its first peers (default: the
+	// roster's members with addresses).
+	DHT       bool
+	Bootstrap []peer.AddrInfo
+	// HeartbeatEvery is the interval of the gossiped heartbeats routing reads.
+	HeartbeatEvery time.Duration
+	// AverageEvery averages parameters with a replica every N updates (0: never).
+	AverageEvery uint64
+	// Backend is the tensor backend: go, or xla[:PLUGIN].
+	Backend string
+
+	// Chain, when set, reads the model and roster from the chain, attests the
+	// work, answers challenges and commits checkpoints.
+	Chain *ChainConfig
+
+	// Log receives the worker's logs (default: discarded).
+	Log *slog.Logger
+	// Leave, once closed, ends the wait for the attestations' verdicts that
+	// follows training (the second interrupt): what is left unanswered is slashed.
+	Leave <-chan struct{}
+}
+
+// ChainConfig connects a worker to the chain.
+type ChainConfig struct {
+	// Dial is the node's gRPC address, the chain id, the hot key and the
+	// operator it signs for.
+	Dial chain.Config
+	// RPC is the node's CometBFT RPC, for challenge events (empty: polling only).
+	RPC string
+	// Keys is the directory of the tiles' proving keys.
+	Keys string
+	// StateDir keeps the commitment secret and the layers kept for the
+	// challenge window (default: Out/attest, or ./attest).
+	StateDir string
+	// TileWidth is T, the width of a challenged column block.
+	TileWidth int
+	// Poll is how often challenges and final attestations are checked, besides events.
+	Poll time.Duration
+	// JoinStage takes a seat in Stage first unless the operator holds one.
+	JoinStage bool
+	// CommitEvery commits the weights' root at most once per this many steps
+	// (0: the attestation period).
+	CommitEvery uint64
+	// Cheat fakes the designated layer on this fraction of steps. A test tool
+	// that shows cheaters being caught: it loses stake.
+	Cheat float64
+	// Rand draws the cheating steps and the attester's randomness (default: random).
+	Rand *rand.Rand
+}
+
+// validate checks the settings that do not depend on the model; checkModel
+// those that do, once the model is known.
+func (c *Config) validate() error {
+	if c.Key == nil {
+		return errors.New("no identity key: the roster names the worker by its peer id")
+	}
+	if c.Roster == nil && c.Chain == nil {
+		return errors.New("no roster: a roster file naming the peer id and stage of every worker, or the chain")
+	}
+	if c.Rows <= 0 {
+		return fmt.Errorf("rows %d: must be positive", c.Rows)
+	}
+	if c.Microbatches <= 0 {
+		return fmt.Errorf("microbatches %d: must be positive", c.Microbatches)
+	}
+	if c.EvalEvery > 0 && (c.EvalBatches <= 0 || c.EvalBatches >= 1<<20) {
+		return fmt.Errorf("eval batches %d: must be in 1…%d when evaluating", c.EvalBatches, 1<<20-1)
+	}
+	if c.Depth < 0 {
+		return fmt.Errorf("depth %d: must not be negative", c.Depth)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"ack timeout", c.AckTimeout}, {"timeout", c.Timeout}, {"drain", c.Drain}, {"log interval", c.LogEvery}, {"heartbeat interval", c.HeartbeatEvery}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s %s: must be positive", d.name, d.v)
+		}
+	}
+	if err := c.NAdam.Validate(); err != nil {
+		return fmt.Errorf("optimizer: %w", err)
+	}
+	if ch := c.Chain; ch != nil {
+		if ch.Cheat < 0 || ch.Cheat > 1 {
+			return fmt.Errorf("cheat %v: a fraction in [0, 1]", ch.Cheat)
+		}
+		if ch.Poll <= 0 {
+			return fmt.Errorf("chain poll %s: must be positive", ch.Poll)
+		}
+	}
+	return nil
+}
+
+// checkModel checks the stage against the model.
+func (c *Config) checkModel() error {
+	if err := c.Spec.Validate(); err != nil {
+		return fmt.Errorf("model %d: %w", c.Model, err)
+	}
+	n := len(c.Spec.Stages)
+	if n < 2 {
+		return errors.New("the model has one stage; a swarm needs at least two")
+	}
+	if c.Stage < 0 || c.Stage >= n {
+		return fmt.Errorf("stage %d: required, one of 0…%d", c.Stage, n-1)
+	}
+	if c.Stage == 0 && c.Steps == 0 {
+		return errors.New("steps 0: stage 0 needs a positive step count")
+	}
+	return nil
+}

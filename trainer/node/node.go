@@ -1,0 +1,392 @@
+// Package node is one trainer process in a swarm: it assembles the stage
+// engine, the swarm worker, the discovery services, the metrics and, with
+// Config.Chain, the chain client, the attester and the checkpoint committer,
+// and owns their lifetimes.
+//
+//	n, err := node.New(ctx, cfg) // dial, load, listen: nothing is trained yet
+//	defer n.Close()
+//	err = n.Run(ctx)             // train until done (stage 0) or ctx ends, then drain
+//
+// Cancelling Run's context is the first interrupt: the worker drains, and an
+// attesting worker stays to answer challenges until its attestations are
+// final, since an unanswered challenge is slashed like a cheat. Closing
+// Config.Leave is the second: it leaves at once. Interrupts wires both to
+// SIGINT and SIGTERM.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/protolearn/protolearn/trainer/attest"
+	"github.com/protolearn/protolearn/trainer/backend"
+	"github.com/protolearn/protolearn/trainer/chain"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/data"
+	"github.com/protolearn/protolearn/trainer/discovery"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/internal/promserve"
+	"github.com/protolearn/protolearn/trainer/p2p"
+	"github.com/protolearn/protolearn/trainer/pipeline"
+	"github.com/protolearn/protolearn/trainer/roster"
+	"github.com/protolearn/protolearn/trainer/statesync"
+	"github.com/protolearn/protolearn/trainer/swarm"
+)
+
+// Node is a swarm worker with its services.
+type Node struct {
+	cfg  Config
+	log  *slog.Logger // with the stage
+	t0   time.Time
+	life context.Context // the services'; ends at Close
+	stop context.CancelFunc
+
+	host    host.Host
+	stage   *engine.Stage
+	worker  atomic.Pointer[swarm.Worker] // read by the heartbeat validator, which starts first
+	hb      *discovery.Heartbeats
+	dht     *discovery.DHT
+	oc      *onChain
+	att     *attest.Attester
+	commits *committer
+	metrics *promserve.Server
+	depth   int
+
+	closers   []func() // in the order of opening
+	ran       atomic.Bool
+	closeOnce sync.Once
+}
+
+// New checks cfg, learns the model and the seat from the chain (with
+// cfg.Chain), loads the data, builds the stage and joins the swarm; training
+// starts with Run. ctx bounds the setup only.
+func New(ctx context.Context, cfg Config) (_ *Node, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	base := cfg.Log
+	if base == nil {
+		base = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	n := &Node{cfg: cfg, t0: time.Now()}
+	n.life, n.stop = context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if cfg.Chain != nil {
+		if n.oc, err = connect(ctx, cfg.Chain, cfg.Model, cfg.Stage, base); err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, func() { _ = n.oc.client.Close() })
+		n.cfg.Spec, n.cfg.Stage = n.oc.spec, n.oc.stage
+		n.cfg.Roster = chain.Roster{Client: n.oc.client, Model: cfg.Model, Stages: len(n.oc.spec.Stages)}
+	}
+	if err := n.cfg.checkModel(); err != nil {
+		return nil, err
+	}
+	cfg = n.cfg
+	n.log = base.With("stage", cfg.Stage)
+	first, last := cfg.Stage == 0, cfg.Stage == len(cfg.Spec.Stages)-1
+
+	reg := prometheus.NewRegistry()
+	if n.host, err = p2p.New(p2p.Config{Key: cfg.Key, Listen: cfg.Listen, Announce: cfg.Announce, Metrics: reg}); err != nil {
+		return nil, err
+	}
+	n.closers = append(n.closers, func() { _ = n.host.Close() })
+	n.log.Info("host", "peer", n.host.ID(), "addrs", fmt.Sprint(n.host.Addrs()))
+
+	var sampler *data.Sampler
+	var evalSet []data.Batch
+	if first || last {
+		if sampler, evalSet, err = n.loadData(); err != nil {
+			return nil, err
+		}
+	}
+
+	be, err := backend.New(cfg.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("backend: %w", err)
+	}
+	n.closers = append(n.closers, be.Finalize)
+	n.depth = cfg.Depth
+	if n.depth == 0 {
+		n.depth = 2 * len(cfg.Spec.Stages)
+	}
+	opt, err := pipeline.StageNAdam(cfg.NAdam, len(cfg.Spec.Stages), n.depth)(cfg.Stage)
+	if err != nil {
+		return nil, err
+	}
+	if n.stage, err = engine.New(be, cfg.Spec, cfg.Stage, engine.Options{Optimizer: opt}); err != nil {
+		return nil, err
+	}
+
+	wcfg := swarm.Config{
+		Host: n.host, Model: cfg.Model, Stage: n.stage, Roster: cfg.Roster, Data: sampler, Rows: cfg.Rows,
+		Microbatches: cfg.Microbatches, Steps: cfg.Steps, Depth: n.depth, Wire: cfg.Payload, Link: cfg.Link,
+		AckTimeout: cfg.AckTimeout, Timeout: cfg.Timeout, Drain: cfg.Drain, Log: base, Metrics: reg,
+		EvalEvery: cfg.EvalEvery, Eval: evalSet,
+	}
+	if cfg.Out != "" {
+		if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+			return nil, fmt.Errorf("output directory: %w", err)
+		}
+	}
+	if cfg.Out != "" && last {
+		if err := n.openOutputs(&wcfg); err != nil {
+			return nil, err
+		}
+	}
+	if n.oc != nil {
+		if n.att, err = newAttester(n.life, cfg.Chain, n.oc, cfg.Model, cfg.Rows*cfg.Spec.SeqLen, cfg.Out, reg, n.log); err != nil {
+			return nil, err
+		}
+		wcfg.OnTap = n.att.Tap
+		if n.commits, err = newCommitter(ctx, cfg.Chain, n.oc, cfg.Model, cfg.Microbatches, n.log); err != nil {
+			return nil, err
+		}
+	}
+	if err := n.startDiscovery(ctx, &wcfg, base); err != nil {
+		return nil, err
+	}
+	w, err := swarm.New(ctx, wcfg)
+	if err != nil {
+		return nil, err
+	}
+	n.worker.Store(w)
+	n.closers = append(n.closers, w.Close)
+	if n.dht != nil {
+		n.dht.Advertise(n.life, cfg.Model, cfg.Stage)
+	}
+	srv := statesync.Serve(n.host, cfg.Model, cfg.Stage, w.Access, func(p peer.ID) error { return w.Roster().Check(p, cfg.Stage) }, n.log)
+	srv.SetSeen(w.Seen)
+	n.closers = append(n.closers, srv.Close)
+	if cfg.MetricsAddr != "" {
+		if n.metrics, err = promserve.Serve(cfg.MetricsAddr, reg); err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, n.metrics.Close)
+		n.log.Info("metrics", "url", n.metrics.URL())
+	}
+	return n, nil
+}
+
+// loadData reads the corpus: the training sampler, and the validation batches when evaluating.
+func (n *Node) loadData() (*data.Sampler, []data.Batch, error) {
+	cfg := n.cfg
+	corpus, err := data.Load(cfg.DataDir, data.Options{MaxBytes: cfg.MaxBytes})
+	if err != nil {
+		return nil, nil, fmt.Errorf("data %s: %w", cfg.DataDir, err)
+	}
+	sampler, err := corpus.Sampler(data.Train, cfg.Spec.SeqLen, cfg.Rows, cfg.Seed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("data %s: %w", cfg.DataDir, err)
+	}
+	var evalSet []data.Batch
+	if cfg.EvalEvery > 0 {
+		if evalSet, err = corpus.EvalBatches(cfg.Spec.SeqLen, cfg.Rows, cfg.EvalBatches); err != nil {
+			return nil, nil, fmt.Errorf("data %s: validation batches: %w", cfg.DataDir, err)
+		}
+	}
+	st := corpus.Stats()
+	n.log.Info("corpus", "dir", st.Dir, "train_bytes", st.TrainBytes, "train_sha256", fmt.Sprintf("%x", st.TrainDigest[:8]))
+	return sampler, evalSet, nil
+}
+
+// openOutputs writes the last stage's losses.csv and eval.csv.
+func (n *Node) openOutputs(wcfg *swarm.Config) error {
+	losses, err := openCSV(filepath.Join(n.cfg.Out, "losses.csv"), n.t0, "microbatch", "step", "loss")
+	if err != nil {
+		return err
+	}
+	n.closers = append(n.closers, losses.close)
+	wcfg.OnLoss = func(l swarm.Loss) {
+		losses.add(strconv.FormatUint(l.Microbatch, 10), strconv.FormatUint(l.Step, 10), strconv.FormatFloat(l.Loss, 'f', 6, 64))
+	}
+	evals, err := openCSV(filepath.Join(n.cfg.Out, "eval.csv"), n.t0, "round", "step", "val_loss")
+	if err != nil {
+		return err
+	}
+	n.closers = append(n.closers, evals.close)
+	wcfg.OnEval = func(e swarm.Eval) {
+		evals.add(strconv.FormatUint(e.Round, 10), strconv.FormatUint(e.Step, 10), strconv.FormatFloat(e.Loss, 'f', 6, 64))
+		n.log.Info("validation", "step", e.Step, "val_loss", strconv.FormatFloat(e.Loss, 'f', 4, 64))
+	}
+	return nil
+}
+
+// startDiscovery starts the heartbeats that feed routing and, with DHT, the DHT that finds
+// roster members listed without addresses.
+func (n *Node) startDiscovery(ctx context.Context, wcfg *swarm.Config, base *slog.Logger) error {
+	cfg := n.cfg
+	ps, err := discovery.NewPubSub(n.life, n.host)
+	if err != nil {
+		return err
+	}
+	// The validator checks heartbeats against the worker's roster, which exists once the worker does.
+	if n.hb, err = discovery.NewHeartbeats(n.life, ps, cfg.Model, func() *roster.Roster {
+		if w := n.worker.Load(); w != nil {
+			return w.Roster()
+		}
+		return nil
+	}, nil, 10*cfg.HeartbeatEvery, base); err != nil {
+		return err
+	}
+	n.closers = append(n.closers, n.hb.Close)
+	wcfg.Load = n.hb.Load
+	wcfg.SeenElsewhere = statesync.SeenByReplicas(n.host, cfg.Model, cfg.Stage, n.replicas, cfg.AckTimeout/2)
+	if !cfg.DHT {
+		return nil
+	}
+	boot := cfg.Bootstrap
+	if len(boot) == 0 {
+		if boot, err = rosterPeers(ctx, cfg.Roster, n.host); err != nil {
+			return err
+		}
+	}
+	if n.dht, err = discovery.NewDHT(n.life, n.host, boot); err != nil {
+		n.log.Warn("DHT not started; roster addresses only", "err", err)
+		n.dht = nil
+		return nil
+	}
+	n.closers = append(n.closers, func() { _ = n.dht.Close() })
+	wcfg.Resolve = n.dht.Resolve
+	return nil
+}
+
+// replicas are the other workers of the stage, in roster order (none before the worker exists).
+func (n *Node) replicas() []peer.ID {
+	w := n.worker.Load()
+	if w == nil {
+		return nil
+	}
+	return swarm.Replicas(w.Roster(), n.cfg.Stage, n.host.ID())
+}
+
+// ID is the worker's peer id.
+func (n *Node) ID() peer.ID { return n.host.ID() }
+
+// Stage is the stage this worker trains (with Chain: the seat the operator holds).
+func (n *Node) Stage() int { return n.cfg.Stage }
+
+// MetricsURL is the address of the metrics page, empty without Config.MetricsAddr.
+func (n *Node) MetricsURL() string {
+	if n.metrics == nil {
+		return ""
+	}
+	return n.metrics.URL()
+}
+
+// Run trains until stage 0 has finished its steps or ctx ends, then drains; an attesting
+// worker then waits for its attestations' verdicts (until Config.Leave). With Config.Out it
+// saves the stage's checkpoint. Run may be called once.
+func (n *Node) Run(ctx context.Context) error {
+	if !n.ran.CompareAndSwap(false, true) {
+		return errors.New("node: Run called twice")
+	}
+	cfg, w := n.cfg, n.worker.Load()
+	stopHeartbeats := startHeartbeats(ctx, n.hb, w, cfg.HeartbeatEvery, n.log)
+	defer stopHeartbeats()
+	if cfg.Join {
+		if err := joinReplica(ctx, n.host, w, cfg.Model, n.stage, n.log); err != nil {
+			return err
+		}
+	}
+	if cfg.AverageEvery > 0 {
+		stopAveraging := startAveraging(ctx, n.host, w, cfg.Model, cfg.Stage, cfg.AverageEvery, n.log)
+		defer stopAveraging()
+	}
+	n.log.Info("worker", "model", cfg.Model, "stages", fmt.Sprint(cfg.Spec.Stages), "params", n.stage.NumParams(),
+		"compression_rank", cfg.Spec.CompressionRank, "rows", cfg.Rows, "depth", n.depth, "link", fmt.Sprintf("%+v", cfg.Link))
+
+	stopProgress := startProgress(ctx, w, n.log, cfg.LogEvery, cfg.Rows*cfg.Spec.SeqLen)
+	stopAttester := n.startAttester(ctx)
+	stopCommits := func(bool) {}
+	if n.commits != nil {
+		stopCommits = n.commits.start(ctx, w)
+	}
+	err := w.Run(ctx)
+	stopProgress()
+	stopCommits(err == nil)
+	stopAttester()
+	if err != nil {
+		return err
+	}
+	s := w.Status()
+	n.log.Info("stopped", "updates", s.Updates, "completed", s.Completed, "elapsed", time.Since(n.t0).Round(time.Millisecond),
+		"frame_bytes", s.FrameBytes, "payload_bytes", s.PayloadBytes, "control_bytes", s.ControlBytes)
+	if cfg.Out != "" {
+		path := filepath.Join(cfg.Out, fmt.Sprintf("stage-%d.ckpt", cfg.Stage))
+		if err := w.Access(context.Background(), func(st *engine.Stage, updates uint64) error {
+			return checkpoint.Save(path, st, updates)
+		}); err != nil {
+			return err
+		}
+		n.log.Info("checkpoint", "path", path)
+	}
+	return nil
+}
+
+// startAttester runs the attester beside training. It outlives training: when training ends,
+// finished (stage 0) or interrupted, it attests what it committed and stays to answer
+// challenges until every attestation is final, since an unanswered challenge is slashed like a
+// cheat. Config.Leave leaves at once (a restarted trainer still answers from the stored
+// layers, if in time).
+func (n *Node) startAttester(ctx context.Context) (wait func()) {
+	att := n.att
+	if att == nil {
+		return func() {}
+	}
+	actx, cancel := context.WithCancel(n.life)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := att.Run(actx); err != nil {
+			n.log.Error("attester", "err", err)
+		}
+	}()
+	return func() {
+		if ctx.Err() == nil {
+			n.log.Info("training done; waiting for the attestations' verdicts (interrupt to leave now)")
+		} else {
+			n.log.Info("interrupted; answering challenges until the attestations are final (interrupt again to leave now: an unanswered challenge is slashed)")
+		}
+		att.Finish()
+		select {
+		case <-done:
+		case <-n.cfg.Leave:
+			n.log.Warn("leaving before every attestation is final")
+			cancel()
+			<-done
+		}
+		cancel()
+		s := att.Stats()
+		n.log.Info("attester stopped", "steps", s.Steps, "dropped", s.Dropped, "attestations", s.Attestations, "finalized", s.Finalized,
+			"voided", s.Voided, "answered", s.Answered, "unprovable", s.Unprovable, "commit_time", s.CommitTime.Round(time.Millisecond))
+	}
+}
+
+// Close stops every service, in the reverse order of their start. It is safe to call more
+// than once, and after a failed New.
+func (n *Node) Close() {
+	n.closeOnce.Do(func() {
+		n.stop()
+		for i := len(n.closers) - 1; i >= 0; i-- {
+			n.closers[i]()
+		}
+	})
+}
