@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
+
 	"github.com/protolearn/protolearn/trainer/backend"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"

@@ -1,0 +1,272 @@
+package app_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/stretchr/testify/require"
+
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/trainer/attest"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// verifyKeys runs the single-party test setup of the model's three tile shapes once per process.
+func verifyKeys(t *testing.T) ([]*tile.Keys, *attest.Prover) {
+	t.Helper()
+	vKeysOnce.Do(func() {
+		shapes, err := verifytypes.TileShapes(vD, vRows, vT)
+		if err != nil {
+			vKeysErr = err
+			return
+		}
+		for _, s := range shapes {
+			k, err := tile.TestSetup(s)
+			if err != nil {
+				vKeysErr = err
+				return
+			}
+			vKeys = append(vKeys, k)
+		}
+	})
+	require.NoError(t, vKeysErr)
+	p := attest.NewProver("")
+	for _, k := range vKeys {
+		p.Add(k)
+	}
+	return vKeys, p
+}
+
+// genesisTweak changes the verify tests' genesis (the models and x/verify's state) before the
+// chain starts.
+type genesisTweak func(*modelstypes.GenesisState, *verifytypes.GenesisState)
+
+// verifyGenesis adds the model (RECRUITING) and x/verify params with the test keys, then applies
+// the tweaks.
+func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec, window, response int64, tweaks ...genesisTweak) func(*app.App, map[string]json.RawMessage) {
+	keys, _ := verifyKeys(t)
+	return func(a *app.App, gen map[string]json.RawMessage) {
+		cdc := a.AppCodec()
+		var models modelstypes.GenesisState
+		cdc.MustUnmarshalJSON(gen[modelstypes.ModuleName], &models)
+		models.Models = append(models.Models, modelstypes.Model{
+			Id: 1, Designer: designer.String(), Name: "verified",
+			Arch:                modelstypes.Architecture{Vocab: 256, DModel: vD, NLayers: 3 * vLayers, NHeads: 2, SeqLen: 4, CompressionRank: 4},
+			Stages:              []modelstypes.StageSpec{{Layers: vLayers}, {Layers: vLayers}, {Layers: vLayers}},
+			Seed:                1,
+			DatasetCommitment:   make([]byte, 32),
+			DesignerBps:         designerBps,
+			MinStake:            sdk.NewInt64Coin(app.BondDenom, minStake),
+			MaxReplicasPerStage: 2, TargetWorkUnits: 1_000_000,
+			Status: modelstypes.MODEL_STATUS_RECRUITING,
+		})
+		models.NextModelId = 2
+
+		var vg verifytypes.GenesisState
+		cdc.MustUnmarshalJSON(gen[verifytypes.ModuleName], &vg)
+		vg.Params.ChallengeRate = rate
+		vg.Params.ChallengeWindow = window
+		vg.Params.ResponseWindow = response
+		vg.Params.ChallengeBond = sdk.NewInt64Coin(app.BondDenom, 5_000_000)
+		for _, k := range keys {
+			b, err := k.MarshalVerifyingKey()
+			require.NoError(t, err)
+			vg.Params.VerifyingKeys = append(vg.Params.VerifyingKeys, verifytypes.VerifyingKey{Shape: k.Shape.String(), Key: b})
+		}
+		for _, tw := range tweaks {
+			tw(&models, &vg)
+		}
+		gen[modelstypes.ModuleName] = cdc.MustMarshalJSON(&models)
+		gen[verifytypes.ModuleName] = cdc.MustMarshalJSON(&vg)
+	}
+}
+
+// trainer is one worker of the verify tests: its account, stage, commitment secret and the
+// layers it committed, by step.
+type trainer struct {
+	*account
+	stage  uint32
+	secret []byte
+	next   uint64
+	cheat  bool
+	steps  map[uint64]*attest.Committed
+}
+
+// owner is whose roots w commits: its steps on model 1 of the test chain.
+func (w *trainer) owner() attest.Owner {
+	return attest.Owner{ChainID: app.DefaultChainID, ModelID: 1, Stage: w.stage, Worker: w.addr.String()}
+}
+
+type verifyChain struct {
+	*chain
+	rng    *rand.Rand
+	prover *attest.Prover
+}
+
+// startVerifyChain registers and seats honest workers on stages 0, 1, 2 and, if cheater, a
+// fourth on stage 1; the model is TRAINING when it returns.
+func startVerifyChain(t *testing.T, rate sdkmath.LegacyDec, extra ...*account) (*verifyChain, []*trainer) {
+	t.Helper()
+	return startVerifyChainWindows(t, rate, vWindow, vResponse, extra...)
+}
+
+// startVerifyChainWindows is startVerifyChain with the given challenge and response windows.
+func startVerifyChainWindows(t *testing.T, rate sdkmath.LegacyDec, window, response int64, extra ...*account) (*verifyChain, []*trainer) {
+	t.Helper()
+	return startVerifyChainWith(t, rate, window, response, nil, extra...)
+}
+
+// startVerifyChainWith is startVerifyChainWindows with a genesis tweak (nil: none); workers are
+// seated on model 1.
+func startVerifyChainWith(t *testing.T, rate sdkmath.LegacyDec, window, response int64, tweak genesisTweak, extra ...*account) (*verifyChain, []*trainer) {
+	t.Helper()
+	_, prover := verifyKeys(t)
+	designer := newAccount(0)
+	ws := []*trainer{}
+	accs := []*account{designer}
+	for i := range 4 {
+		acc := newAccount(uint64(1 + i))
+		ws = append(ws, &trainer{account: acc, stage: uint32(min(i, 1+i%2)), secret: []byte{byte(i), 's'}, next: 1, steps: map[uint64]*attest.Committed{}})
+		accs = append(accs, acc)
+	}
+	ws[0].stage, ws[1].stage, ws[2].stage, ws[3].stage = 0, 1, 2, 1
+	ws[3].cheat = true
+	for i, a := range extra {
+		a.number = uint64(5 + i)
+		accs = append(accs, a)
+	}
+	var tweaks []genesisTweak
+	if tweak != nil {
+		tweaks = append(tweaks, tweak)
+	}
+	c := startChainWith(t, 1_000*minStake, verifyGenesis(t, designer.addr, rate, window, response, tweaks...), accs...)
+	vc := &verifyChain{chain: c, rng: rand.New(rand.NewPCG(7, 7)), prover: prover}
+	for _, w := range ws {
+		require.Zero(t, c.send(w.account, registerMsg(t, w.addr, 2*minStake)).Code)
+		res := c.send(w.account, &modelstypes.MsgJoinStage{Operator: w.addr.String(), ModelId: 1, Stage: w.stage})
+		require.Zero(t, res.Code, res.Log)
+	}
+	return vc, ws
+}
+
+// layer makes and commits w's designated layer of step: honest, or faked for a cheater.
+func (vc *verifyChain) layer(t *testing.T, w *trainer, step uint64) *attest.Committed {
+	t.Helper()
+	l, err := attest.NewLayer(step, vRows, vD, vc.gen(vRows*vD, 2), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
+	require.NoError(t, err)
+	if w.cheat {
+		l.Fake(vc.rng)
+	}
+	cm, err := attest.Commit(w.secret, w.owner(), l)
+	require.NoError(t, err)
+	w.steps[step] = cm
+	return cm
+}
+
+// attestation builds w's next attestation of n steps claiming all their work.
+func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifytypes.MsgSubmitAttestation {
+	t.Helper()
+	msg := &verifytypes.MsgSubmitAttestation{
+		Worker: w.addr.String(), ModelId: 1, Stage: w.stage, StepFrom: w.next, StepTo: w.next + n - 1,
+		WorkUnits: n * vLayers, TileRows: vRows, TileWidth: vT,
+	}
+	for s := msg.StepFrom; s <= msg.StepTo; s++ {
+		msg.Commitments = append(msg.Commitments, vc.layer(t, w, s).Roots())
+	}
+	w.next += n
+	return msg
+}
+
+// submit sends w's next attestation and returns its id.
+func (vc *verifyChain) submit(t *testing.T, w *trainer, n uint64) uint64 {
+	t.Helper()
+	res := vc.send(w.account, vc.attestation(t, w, n))
+	require.Zero(t, res.Code, res.Log)
+	var out verifytypes.MsgSubmitAttestationResponse
+	requireMsgResponse(t, res, &out)
+	return out.AttestationId
+}
+
+func requireMsgResponse(t *testing.T, res *abci.ExecTxResult, out interface{ Unmarshal([]byte) error }) {
+	t.Helper()
+	var data sdk.TxMsgData
+	require.NoError(t, data.Unmarshal(res.Data))
+	require.Len(t, data.MsgResponses, 1)
+	require.NoError(t, out.Unmarshal(data.MsgResponses[0].Value))
+}
+
+// prove answers challenge ch with w's stored layer; it fails for a cheater's faked tile.
+func (vc *verifyChain) prove(t *testing.T, w *trainer, ch verifytypes.Challenge) ([]byte, error) {
+	t.Helper()
+	cm, ok := w.steps[ch.Step]
+	require.True(t, ok, "step %d not committed by %s", ch.Step, w.addr)
+	o, err := cm.Open(ch, vT)
+	require.NoError(t, err)
+	return vc.prover.Prove(o)
+}
+
+// signedMsg is one tx of sendBlock.
+type signedMsg struct {
+	from *account
+	msg  sdk.Msg
+}
+
+// sendBlock runs each msg as its own signed tx, all in one block, in order.
+func (vc *verifyChain) sendBlock(txs ...signedMsg) []*abci.ExecTxResult {
+	var raw [][]byte
+	for _, tx := range txs {
+		raw = append(raw, vc.encodeTx(tx.from, tx.msg))
+		tx.from.seq++
+	}
+	return vc.block(time.Second, raw...)
+}
+
+func (vc *verifyChain) respond(w *trainer, id uint64, proof []byte) *abci.ExecTxResult {
+	return vc.send(w.account, &verifytypes.MsgRespondChallenge{Worker: w.addr.String(), ChallengeId: id, Proof: proof})
+}
+
+func (vc *verifyChain) attestationByID(t *testing.T, id uint64) verifytypes.Attestation {
+	t.Helper()
+	var res verifytypes.QueryAttestationResponse
+	require.NoError(t, vc.query("/protolearn.verify.v1.Query/Attestation", &verifytypes.QueryAttestationRequest{Id: id}, &res))
+	return res.Attestation
+}
+
+func (vc *verifyChain) challenges(t *testing.T, w *trainer, status verifytypes.ChallengeStatus) []verifytypes.Challenge {
+	t.Helper()
+	var res verifytypes.QueryChallengesResponse
+	require.NoError(t, vc.query("/protolearn.verify.v1.Query/Challenges",
+		&verifytypes.QueryChallengesRequest{Worker: w.addr.String(), Status: status}, &res))
+	return res.Challenges
+}
+
+func (vc *verifyChain) shares(addr sdk.AccAddress) int64 {
+	return vc.app.BankKeeper.GetBalance(vc.app.NewContext(true), addr, "share/1").Amount.Int64()
+}
+
+func (vc *verifyChain) shareSupply() int64 {
+	return vc.app.BankKeeper.GetSupply(vc.app.NewContext(true), "share/1").Amount.Int64()
+}
+
+// blocks runs n empty blocks.
+func (vc *verifyChain) blocks(n int) {
+	for range n {
+		vc.block(time.Second)
+	}
+}
+
+func (vc *verifyChain) seated(t *testing.T, w *trainer) bool {
+	t.Helper()
+	_, seated, err := vc.app.ModelsKeeper.StageOf(vc.app.NewContext(true), 1, w.addr)
+	require.NoError(t, err)
+	return seated
+}

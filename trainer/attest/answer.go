@@ -1,0 +1,140 @@
+package attest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// watch answers challenges and prunes the layers of final attestations, every Poll or on Wake.
+func (a *Attester) watch(ctx context.Context) {
+	tick := time.NewTicker(a.cfg.Poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-a.cfg.Wake:
+		}
+		a.answer(ctx)
+		a.prune(ctx)
+	}
+}
+
+// answer starts answering every open challenge not already being answered; each is proved and
+// sent on its own goroutine, so one slow answer never delays another's deadline.
+func (a *Attester) answer(ctx context.Context) {
+	open, err := a.cfg.Chain.OpenChallenges(ctx, a.cfg.Worker)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.cfg.Log.Warn("listing open challenges", "err", err)
+		}
+		return
+	}
+	for _, c := range open {
+		a.mu.Lock()
+		busy := a.answered[c.Id] || a.inflight[c.Id]
+		if !busy {
+			a.inflight[c.Id] = true
+		}
+		a.mu.Unlock()
+		if busy {
+			continue
+		}
+		a.cfg.Log.Info("challenged", "challenge", c.Id, "attestation", c.AttestationId, "kind", c.Kind,
+			"step", c.Step, "row", c.Row, "block", c.Col, "challenger", c.Challenger, "deadline", c.DeadlineHeight)
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.answerOne(ctx, c)
+		}()
+	}
+}
+
+func (a *Attester) answerOne(ctx context.Context, c verifytypes.Challenge) {
+	done := func(final bool) {
+		a.mu.Lock()
+		delete(a.inflight, c.Id)
+		if final {
+			a.answered[c.Id] = true
+		}
+		a.mu.Unlock()
+	}
+	proof, err := a.prove(ctx, c)
+	if err != nil {
+		done(true)
+		a.count("unprovable", func(s *Stats) { s.Unprovable++ })
+		a.cfg.Log.Error("cannot prove the challenged tile", "challenge", c.Id, "err", err)
+		return
+	}
+	if err := a.cfg.Chain.RespondChallenge(ctx, &verifytypes.MsgRespondChallenge{Worker: a.cfg.Worker, ChallengeId: c.Id, Proof: proof}); err != nil {
+		done(false)
+		if ctx.Err() == nil {
+			a.cfg.Log.Warn("response not accepted; retrying at the next check", "challenge", c.Id, "err", err)
+		}
+		return
+	}
+	done(true)
+	a.count("answered", func(s *Stats) { s.Answered++ })
+	a.cfg.Log.Info("challenge answered", "challenge", c.Id)
+}
+
+// prove recommits the stored layer of the challenged step and proves the tile. The roots are
+// bound to the chain id the attestation was submitted to, which a chain restarted from an export
+// may have changed since.
+func (a *Attester) prove(ctx context.Context, c verifytypes.Challenge) ([]byte, error) {
+	l, err := a.cfg.Store.Load(c.Step)
+	if err != nil {
+		return nil, err
+	}
+	owner := a.owner()
+	if at, err := a.cfg.Chain.Attestation(ctx, c.AttestationId); err == nil {
+		owner.ChainID = at.ChainIDOr(owner.ChainID)
+	}
+	cm, err := Commit(a.cfg.Secret, owner, l)
+	if err != nil {
+		return nil, err
+	}
+	o, err := cm.Open(c, a.cfg.TileWidth)
+	if err != nil {
+		return nil, err
+	}
+	return a.cfg.Prover.Prove(o)
+}
+
+// owner is whose roots this attester commits.
+func (a *Attester) owner() Owner {
+	return Owner{ChainID: a.cfg.ChainID, ModelID: a.cfg.ModelID, Stage: a.cfg.Stage, Worker: a.cfg.Worker}
+}
+
+func (a *Attester) prune(ctx context.Context) {
+	a.mu.Lock()
+	ids := make(map[uint64][2]uint64, len(a.pending))
+	for id, r := range a.pending {
+		ids[id] = r
+	}
+	a.mu.Unlock()
+	for id, r := range ids {
+		at, err := a.cfg.Chain.Attestation(ctx, id)
+		if err != nil || at.Status == verifytypes.ATTESTATION_STATUS_PENDING {
+			continue
+		}
+		if err := a.cfg.Store.Delete(r[0], r[1]); err != nil {
+			a.cfg.Log.Warn("deleting layers", "err", err)
+			continue
+		}
+		a.mu.Lock()
+		delete(a.pending, id)
+		a.mu.Unlock()
+		if at.Status == verifytypes.ATTESTATION_STATUS_FINALIZED {
+			a.count("finalized", func(s *Stats) { s.Finalized++ })
+			a.cfg.Log.Info("attestation finalized", "id", id, "steps", fmt.Sprintf("%d..%d", r[0], r[1]), "work_units", at.WorkUnits)
+		} else {
+			a.count("voided", func(s *Stats) { s.Voided++ })
+			a.cfg.Log.Warn("attestation voided", "id", id, "reason", at.VoidReason)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package attest
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/protolearn/protolearn/trainer/engine"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// batch is a run of spooled layers (the attester's sequence numbers first…first+n−1), committed
+// for the steps from…from+n−1 that the attester expects the chain to give them.
+type batch struct {
+	first, from uint64
+	rows        int
+	roots       []verifytypes.StepCommitment
+	// resyncs counts the times the batch was renumbered to follow the chain.
+	resyncs int
+}
+
+func (b batch) n() int { return len(b.roots) }
+
+// commitLoop commits and spools taps as they come and hands full batches to the submitter, so
+// that a slow chain never holds up committing (and so never makes Tap drop steps).
+func (a *Attester) commitLoop(ctx context.Context) error {
+	submits := make(chan batch, a.cfg.MaxQueued)
+	done := make(chan struct{})
+	subCtx, cancelSub := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSub()
+	go func() {
+		defer close(done)
+		sub := a.newSubmitter()
+		for b := range submits {
+			sub.submit(subCtx, b)
+		}
+	}()
+	var b batch
+	var seq uint64
+	flush := func() {
+		if b.n() > 0 {
+			submits <- b
+		}
+		b = batch{}
+	}
+	drain := func() {
+		for {
+			select {
+			case t := <-a.taps:
+				a.commitTap(&b, &seq, t, flush)
+			default:
+				flush()
+				return
+			}
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			// Attest what is committed, with a little time of its own.
+			drain()
+			close(submits)
+			t := time.AfterFunc(15*time.Second, cancelSub)
+			<-done
+			t.Stop()
+			return nil
+		case <-a.finish:
+			drain()
+			close(submits)
+			<-done
+			return nil
+		case t := <-a.taps:
+			a.commitTap(&b, &seq, t, flush)
+		}
+	}
+}
+
+// commitTap commits one step's layer for the step the attester expects it to get (sequence
+// number + offset: contiguous from FirstStep unless the submitter corrected it) and spools it
+// into batch b.
+func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
+	if b.n() > 0 && t.tap.Rows != b.rows {
+		flush() // another tile shape: attest the run before it
+	}
+	step := uint64(int64(*seq) + a.offset.Load())
+	start := time.Now()
+	roots, err := a.commitStep(*seq, step, t.tap)
+	if err != nil {
+		a.count("dropped", func(s *Stats) { s.Dropped++ })
+		a.cfg.Log.Warn("step not attested", "local_step", t.step, "err", err)
+		return
+	}
+	d := time.Since(start)
+	a.commitSeconds.Observe(d.Seconds())
+	a.count("steps", func(s *Stats) { s.Steps++; s.CommitTime += d })
+	if b.n() == 0 {
+		b.first, b.from, b.rows = *seq, step, t.tap.Rows
+	}
+	*seq++
+	b.roots = append(b.roots, roots)
+	if uint64(b.n()) == a.cfg.Period {
+		flush()
+	}
+}
+
+// commitStep quantizes, commits (for step) and spools (as seq) one step's layer. The output
+// gradient is scaled by a power of two so that its largest value uses the format's range
+// (gradients are far below one ULP of 2^-8 otherwise); the scale is private, since only
+// consistency is checked.
+func (a *Attester) commitStep(seq, step uint64, t *engine.Tap) (verifytypes.StepCommitment, error) {
+	dy := ScaleToRange(t.DY, 32)
+	l, err := NewLayer(step, t.Rows, t.D, t.X, t.W, dy)
+	if err != nil {
+		return verifytypes.StepCommitment{}, err
+	}
+	if a.cfg.Cheat > 0 && a.cfg.Rand.Float64() < a.cfg.Cheat {
+		l.Fake(a.cfg.Rand)
+		a.cfg.Log.Debug("cheating: faked the designated layer", "step", step)
+	}
+	c, err := Commit(a.cfg.Secret, a.owner(), l)
+	if err != nil {
+		return verifytypes.StepCommitment{}, err
+	}
+	if err := a.cfg.Store.Spool(seq, l); err != nil {
+		return verifytypes.StepCommitment{}, err
+	}
+	return c.Roots(), nil
+}
+
+// ScaleToRange multiplies v by the power of two that brings its largest magnitude closest to,
+// without exceeding, limit (v itself when it is all zeros).
+func ScaleToRange(v []float32, limit float64) []float32 {
+	var m float64
+	for _, x := range v {
+		m = math.Max(m, math.Abs(float64(x)))
+	}
+	if m == 0 || math.IsNaN(m) || math.IsInf(m, 0) {
+		return v
+	}
+	s := float32(math.Exp2(math.Floor(math.Log2(limit / m))))
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = x * s
+	}
+	return out
+}

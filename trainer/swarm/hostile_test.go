@@ -1,0 +1,204 @@
+package swarm
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/protolearn/protolearn/trainer/data"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/internal/testbackend"
+	"github.com/protolearn/protolearn/trainer/payload"
+	"github.com/protolearn/protolearn/trainer/roster"
+	"github.com/protolearn/protolearn/trainer/wire"
+)
+
+// rogue opens a pipeline stream from h to target, writes raw, and returns
+// the reject reason the worker answers with (empty if none came) and
+// whether the stream then ended.
+func rogue(t *testing.T, h host.Host, target host.Host, raw []byte) (reason string, ended bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := h.Connect(ctx, peer.AddrInfo{ID: target.ID(), Addrs: target.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.NewStream(ctx, target.ID(), wire.Protocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Reset()
+	if _, err := s.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.SetReadDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(s)
+	f, err := wire.Read(r, 0)
+	if err != nil {
+		return "", true
+	}
+	if f.Type == wire.Reject {
+		reason = string(f.Body)
+	}
+	_, err = wire.Read(r, 0)
+	return reason, err != nil
+}
+
+func frameBytes(t *testing.T, f *wire.Frame) []byte {
+	t.Helper()
+	b, err := f.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestHostilePeersCutOff: peers sending an oversize frame, a payload of
+// the wrong shape, a NaN, garbage, or a frame for another model are each cut
+// off with a logged reason; a frame's header is judged before its body is
+// read (a bad header is refused while the body is still unsent), and a
+// frame above go-libp2p's default stream memory is admitted by the
+// resource manager (the pipeline's limits) and then judged; a peer that is
+// not registered for a neighbouring stage has its stream refused when it
+// opens. The swarm keeps training and no hostile input reaches the engine.
+func TestHostilePeersCutOff(t *testing.T) {
+	const steps, m = 6, 4
+	const nRogues = 7
+	rogues := make([]host.Host, nRogues)
+	var extra []roster.Member
+	for i := range rogues {
+		rogues[i] = newHost(t)
+		extra = append(extra, roster.Member{Peer: rogues[i].ID(), Stage: 0})
+	}
+	sw, hosts := newSwarm(t, []int{1, 1, 1}, extra...)
+	var target *node
+	for s := range hosts {
+		nd := sw.start(hosts[s][0], s, steps, m, nil)
+		if s == 1 {
+			target = nd
+		}
+	}
+	codec := target.w.codec
+	shape := codec.ActivationShape(rows, sw.spec.SeqLen)
+	good := func(mut func(*payload.Payload)) []byte {
+		n := int(shape.Batch * shape.Seq)
+		pl := &payload.Payload{
+			Kind: shape.Kind, DType: shape.DType, Compressed: shape.Compressed, Batch: shape.Batch, Seq: shape.Seq,
+			Width: shape.Width, Vocab: shape.Vocab, Data: make([]float32, n*int(shape.Width)), IDs: make([]int32, n),
+		}
+		if mut != nil {
+			mut(pl)
+		}
+		b, err := payload.Encode(pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	act := func(body []byte) *wire.Frame {
+		return &wire.Frame{Type: wire.Activations, Model: model, Stage: 1, Microbatch: 1 << 40, Body: body}
+	}
+	oversize := binary.AppendUvarint(nil, wire.DefaultMaxSize+1)
+	wrongShape := frameBytes(t, act(good(func(p *payload.Payload) {
+		p.Seq--
+		p.Data = p.Data[:int(p.Batch*p.Seq*p.Width)]
+		p.IDs = p.IDs[:p.Batch*p.Seq]
+	})))
+	nanBody := good(nil)
+	// The values follow the header and the one-byte ids (vocabulary 256).
+	binary.LittleEndian.PutUint32(nanBody[payload.HeaderSize+int(shape.Batch*shape.Seq):], math.Float32bits(float32(math.NaN())))
+	nan := frameBytes(t, act(nanBody))
+	otherModel := act(good(nil))
+	otherModel.Model = model + 1
+	// Only the length prefix and header of a 1 MiB frame for another model: the body never comes.
+	announced := act(make([]byte, 1<<20))
+	announced.Model = model + 1
+	headerOnly := frameBytes(t, announced)
+	headerOnly = headerOnly[:len(headerOnly)-(1<<20)]
+	// 20 MiB of garbage where a payload belongs: above go-libp2p's default stream memory (16 MiB).
+	big := frameBytes(t, act(bytes.Repeat([]byte{0xee}, 20<<20)))
+	cases := []struct {
+		name string
+		from host.Host
+		raw  []byte
+		want string
+	}{
+		{"oversize frame", rogues[0], oversize, "too large"},
+		{"wrong shape", rogues[1], wrongShape, "unexpected shape"},
+		{"NaN payload", rogues[2], nan, "non-finite"},
+		{"garbage", rogues[3], []byte(strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 8)), "malformed"},
+		{"another model", rogues[4], frameBytes(t, otherModel), "model 10"},
+		{"a bad header, its body unsent", rogues[5], headerOnly, "model 10"},
+		{"20 MiB of garbage", rogues[6], big, "microbatch"},
+	}
+	for _, c := range cases {
+		reason, ended := rogue(t, c.from, target.h, c.raw)
+		if !strings.Contains(reason, c.want) || !ended {
+			t.Errorf("%s: reject reason %q (stream ended: %v), want a reason mentioning %q and the stream cut", c.name, reason, ended, c.want)
+		}
+		if _, banned := target.w.bannedUntil(c.from.ID()); !banned {
+			t.Errorf("%s: the peer is not banned", c.name)
+		}
+	}
+	// A peer registered for no neighbouring stage: its stream is reset when it opens, before a
+	// byte is read, with no reply (and no ban: the roster may lag behind a new replica).
+	stranger := newHost(t)
+	if reason, ended := rogue(t, stranger, target.h, frameBytes(t, act(good(nil)))); reason != "" || !ended {
+		t.Errorf("unregistered peer: reason %q, ended %v; want a reset without a reply", reason, ended)
+	}
+	if _, banned := target.w.bannedUntil(stranger.ID()); banned {
+		t.Error("an unregistered peer was banned")
+	}
+	// A banned peer's next stream is refused at once.
+	if reason, ended := rogue(t, rogues[1], target.h, frameBytes(t, act(good(nil)))); reason != "" || !ended {
+		t.Errorf("banned peer's new stream: reason %q, ended %v; want a reset without a reply", reason, ended)
+	}
+	sw.wait(3 * time.Minute)
+	n := steps * m
+	if got := sw.lossesInOrder(); len(got) != n || sw.dups != 0 {
+		t.Fatalf("%d losses (%d twice), want %d: the swarm must keep training", len(got), sw.dups, n)
+	}
+	if st := target.w.Status(); st.Updates != uint64(n) {
+		t.Errorf("stage 1 made %d updates, want %d: hostile input reached the engine", st.Updates, n)
+	}
+}
+
+// TestNewChecksTheSeat: a worker registered for another stage, or a stage-0
+// worker without a seat, is refused; a later stage may start before its seat
+// (a joining replica), and its neighbours refuse its frames until then.
+func TestNewChecksTheSeat(t *testing.T) {
+	sw, hosts := newSwarm(t, []int{1, 1, 1})
+	sampler, err := testCorpus(t).Sampler(data.Train, sw.spec.SeqLen, rows, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := sw.roster.Roster(context.Background())
+	try := func(h host.Host, stage int) error {
+		st, err := engine.New(testbackend.Go(), sw.spec, stage, engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := New(context.Background(), Config{Host: h, Model: model, Stage: st, Roster: roster.Static{R: r}, Data: sampler, Rows: rows, Log: testLog(t)})
+		if err == nil {
+			w.Close()
+		}
+		return err
+	}
+	if err := try(hosts[0][0], 1); err == nil || !strings.Contains(err.Error(), "registered for stage 0") {
+		t.Errorf("a stage-0 member as stage 1: %v", err)
+	}
+	if err := try(newHost(t), 0); err == nil || !strings.Contains(err.Error(), "not registered") {
+		t.Errorf("stage 0 without a seat: %v", err)
+	}
+	if err := try(newHost(t), 2); err != nil {
+		t.Errorf("a last-stage worker waiting for its seat: %v", err)
+	}
+}

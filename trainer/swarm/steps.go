@@ -1,0 +1,206 @@
+package swarm
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/protolearn/protolearn/trainer/boundary"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/wire"
+)
+
+// originate draws stage 0's next microbatch and runs its forward.
+func (w *Worker) originate() error {
+	c := w.originated
+	w.originated++
+	mb := c*w.replicas + w.replica
+	step := c / uint64(w.cfg.Microbatches)
+	b := w.cfg.Data.At(mb)
+	ids := boundary.IDs(b.Inputs, 0, w.cfg.Rows, w.spec.SeqLen)
+	if err := w.forward(&event{typ: wire.Activations, step: step, mb: mb, in: ids, ids: ids}); err != nil {
+		return err
+	}
+	if every := w.cfg.EvalEvery * uint64(w.cfg.Microbatches); every > 0 && w.originated%every == 0 {
+		round := w.originated / every
+		for k, eb := range w.cfg.Eval {
+			ids := boundary.IDs(eb.Inputs, 0, w.cfg.Rows, w.spec.SeqLen)
+			if err := w.forward(&event{typ: wire.Activations, step: round * w.cfg.EvalEvery, mb: evalID(w.replica, round, k), in: ids, ids: ids}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// forward runs a microbatch's forward: the last stage also its loss and
+// backward.
+func (w *Worker) forward(ev *event) error {
+	defer w.updateStatus()
+	if w.last {
+		return w.lastStage(ev)
+	}
+	out, err := w.st.Forward(ev.in, ev.ids)
+	if err != nil {
+		return fmt.Errorf("swarm: stage %d forward of microbatch %d: %w", w.stage, ev.mb, err)
+	}
+	msg, err := w.codec.EncodeActivations(out, ev.ids, ev.step, uint32(ev.mb))
+	if err != nil {
+		return fmt.Errorf("swarm: stage %d microbatch %d: encoding activations: %w", w.stage, ev.mb, err)
+	}
+	w.metrics.forwards.Inc()
+	if isEval(ev.mb) { // forward only, fire and forget
+		if to, ok := w.pick(ev.mb); ok {
+			w.send(to, &wire.Frame{Type: wire.Activations, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: ev.step, Microbatch: ev.mb, Body: msg})
+		} else {
+			w.log.Warn("no live replica of the next stage; evaluation microbatch dropped", "mb", ev.mb)
+		}
+		return nil
+	}
+	if old := w.pending[ev.mb]; old != nil {
+		w.log.Debug("microbatch arrived again; running it again", "mb", ev.mb, "from", ev.from, "was_from", old.from)
+	}
+	w.pending[ev.mb] = &pending{step: ev.step, in: ev.in, ids: ev.ids, from: ev.from, msg: msg, replay: ev.replay, elsewhere: ev.elsewhere}
+	w.markSeen(ev.mb)
+	w.route(ev.mb)
+	return nil
+}
+
+// lastStage computes the loss and the gradient of a microbatch and returns
+// the gradient to its sender.
+func (w *Worker) lastStage(ev *event) error {
+	if isEval(ev.mb) {
+		return w.evaluate(ev)
+	}
+	targets := boundary.IDs(w.cfg.Data.At(ev.mb).Targets, 0, w.cfg.Rows, w.spec.SeqLen)
+	var dIn *tensors.Tensor
+	var err error
+	if w.applied[ev.mb] || ev.elsewhere {
+		_, dIn, _, err = w.st.Gradients(ev.in, ev.ids, targets)
+		w.metrics.repeats.Inc()
+		w.repeats++
+	} else {
+		var loss float64
+		var tap *engine.Tap
+		if w.tapDue() {
+			dIn, loss, tap, err = w.st.BackwardLossTap(ev.in, ev.ids, targets)
+		} else {
+			dIn, loss, err = w.st.BackwardLoss(ev.in, ev.ids, targets)
+		}
+		if err == nil {
+			w.emitTap(tap)
+			w.applied[ev.mb] = true
+			w.markSeen(ev.mb)
+			w.updates++
+			w.opsWindow++
+			w.metrics.backwards.Inc()
+			w.metrics.loss.Set(loss)
+			w.statusMu.Lock()
+			w.status.Loss = loss
+			w.statusMu.Unlock()
+			if w.cfg.OnLoss != nil {
+				w.cfg.OnLoss(Loss{Microbatch: ev.mb, Step: ev.step, Loss: loss})
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("swarm: last stage, microbatch %d: %w", ev.mb, err)
+	}
+	return w.sendGradients(ev.from, ev.step, ev.mb, dIn)
+}
+
+// evaluate takes an evaluation microbatch's loss (no update, nothing sent
+// back) and reports the round once all its batches are in.
+func (w *Worker) evaluate(ev *event) error {
+	key, round, k := evalParts(ev.mb)
+	if k >= len(w.cfg.Eval) {
+		w.log.Warn("evaluation microbatch of an unknown batch; dropped", "mb", ev.mb, "batch", k, "batches", len(w.cfg.Eval))
+		return nil
+	}
+	loss, err := w.st.Loss(ev.in, ev.ids, boundary.IDs(w.cfg.Eval[k].Targets, 0, w.cfg.Rows, w.spec.SeqLen))
+	if err != nil {
+		return fmt.Errorf("swarm: last stage, evaluation microbatch %d: %w", ev.mb, err)
+	}
+	w.evalSum[key] += loss
+	w.evalN[key]++
+	if w.evalN[key] == len(w.cfg.Eval) {
+		mean := w.evalSum[key] / float64(len(w.cfg.Eval))
+		delete(w.evalSum, key)
+		delete(w.evalN, key)
+		w.metrics.valLoss.Set(mean)
+		if w.cfg.OnEval != nil {
+			w.cfg.OnEval(Eval{Round: round, Step: ev.step, Loss: mean})
+		}
+	}
+	return nil
+}
+
+func (w *Worker) sendGradients(to peer.ID, step, mb uint64, dIn *tensors.Tensor) error {
+	msg, err := w.codec.EncodeGradients(dIn, step, uint32(mb))
+	if err != nil {
+		return fmt.Errorf("swarm: stage %d microbatch %d: encoding gradients: %w", w.stage, mb, err)
+	}
+	w.send(to, &wire.Frame{Type: wire.Gradients, Model: w.cfg.Model, Stage: uint32(w.stage - 1), Step: step, Microbatch: mb, Body: msg})
+	return nil
+}
+
+// backward runs the backward of a microbatch whose gradient came back.
+func (w *Worker) backward(ev *event) error {
+	defer w.updateStatus()
+	p := w.pending[ev.mb]
+	if p == nil {
+		w.metrics.late.Inc()
+		w.late++
+		w.log.Debug("gradient of a microbatch not outstanding; dropped", "mb", ev.mb, "from", ev.from)
+		return nil
+	}
+	delete(w.pending, ev.mb)
+	w.blacklist.succeeded(ev.from)
+	var dIn *tensors.Tensor
+	var err error
+	if w.applied[ev.mb] || p.elsewhere {
+		_, dIn, _, err = w.st.Gradients(p.in, p.ids, ev.dOut)
+		w.metrics.repeats.Inc()
+		w.repeats++
+	} else {
+		var tap *engine.Tap
+		if w.tapDue() {
+			dIn, tap, err = w.st.BackwardTap(p.in, p.ids, ev.dOut)
+		} else {
+			dIn, err = w.st.Backward(p.in, p.ids, ev.dOut)
+		}
+		if err == nil {
+			w.emitTap(tap)
+			w.applied[ev.mb] = true
+			w.updates++
+			w.opsWindow++
+			w.metrics.backwards.Inc()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("swarm: stage %d backward of microbatch %d: %w", w.stage, ev.mb, err)
+	}
+	if w.first {
+		w.completed++
+		w.metrics.completed.Inc()
+		if w.cfg.OnDone != nil {
+			w.cfg.OnDone(ev.mb)
+		}
+		return nil
+	}
+	return w.sendGradients(p.from, p.step, ev.mb, dIn)
+}
+
+// tapDue says whether the next update is the first of one of this worker's steps and a tap is
+// wanted.
+func (w *Worker) tapDue() bool {
+	return w.cfg.OnTap != nil && w.updates%uint64(w.cfg.Microbatches) == 0
+}
+
+// emitTap hands a tap to OnTap with its step; called before the update is counted.
+func (w *Worker) emitTap(t *engine.Tap) {
+	if t != nil {
+		w.cfg.OnTap(w.updates/uint64(w.cfg.Microbatches), t)
+	}
+}
