@@ -46,10 +46,14 @@ export GO111MODULE = on
 # its cache entries are its own.)
 TRAINER_GOEXPERIMENT ?= simd
 
-build: ## Build build/protolearnd and build/trainer in one go build (go rebuilds only what changed)
-	@mkdir -p $(BUILDDIR)
-	GOEXPERIMENT=$(TRAINER_GOEXPERIMENT) go build $(BUILD_FLAGS) -o $(BUILDDIR)/ ./node/cmd/$(BINARY) ./trainer/cmd/trainer
-	@echo "built $(BUILDDIR)/$(BINARY) and $(BUILDDIR)/trainer ($(VERSION))"
+# The ceremony tool and lossplot are built with the same experiment and flags: `make demo` runs
+# both, and built apart without it they would compile gnark and the trainer's packages again.
+# (build/ceremony/ is the ceremonies' keys, so the tool goes to build/bin/.)
+build: ## Build build/protolearnd and build/trainer in one go build, and the tools build/lossplot and build/bin/ceremony (go rebuilds only what changed)
+	@mkdir -p $(BUILDDIR)/bin
+	GOEXPERIMENT=$(TRAINER_GOEXPERIMENT) go build $(BUILD_FLAGS) -o $(BUILDDIR)/ ./node/cmd/$(BINARY) ./trainer/cmd/trainer ./trainer/cmd/lossplot
+	GOEXPERIMENT=$(TRAINER_GOEXPERIMENT) go build $(BUILD_FLAGS) -o $(BUILDDIR)/bin/ ./circuits/cmd/ceremony
+	@echo "built $(BUILDDIR)/$(BINARY), $(BUILDDIR)/trainer, $(BUILDDIR)/lossplot and $(BUILDDIR)/bin/ceremony ($(VERSION))"
 
 trainer: ## Build build/trainer (the model trainer: `build/trainer local --help`)
 	@mkdir -p $(BUILDDIR)

@@ -8,6 +8,8 @@
 # SHAPE defaults to the tiny forward-1x4x4-T4-tol1 (seconds); the standard
 # shapes (`go run ./circuits/cmd/ceremony shapes`) take minutes to hours.
 # DIR defaults to ./ceremony-SHAPE and must not hold a transcript.
+# CEREMONY_BIN, if set, is the ceremony tool to run (make build writes build/bin/ceremony); without it
+# the tool is built here.
 #
 # FOR DEMOS AND LOCALNETS ONLY: all three contributors run in this one
 # process tree, so whoever runs it could keep the randomness, and the beacons
@@ -17,11 +19,15 @@ set -euo pipefail
 shape=${1:-forward-1x4x4-T4-tol1}
 dir=${2:-ceremony-$shape}
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$(mktemp -d)
-trap 'rm -rf "$bin"' EXIT
-
-(cd "$root" && go build -o "$bin/ceremony" ./circuits/cmd/ceremony)
-c="$bin/ceremony"
+if [ -n "${CEREMONY_BIN:-}" ]; then
+	c=$CEREMONY_BIN
+	[ -x "$c" ] || { echo "CEREMONY_BIN=$c is not an executable" >&2; exit 1; }
+else
+	bin=$(mktemp -d)
+	trap 'rm -rf "$bin"' EXIT
+	(cd "$root" && go build -o "$bin/ceremony" ./circuits/cmd/ceremony)
+	c="$bin/ceremony"
+fi
 
 # A stand-in beacon: the hash of the transcript so far. A real ceremony uses
 # a block hash at a height announced before the phase's last contribution.

@@ -77,7 +77,9 @@ for s in ${SHAPES//,/ }; do
   echo "  $s: running three contributions per phase (the first run takes a few minutes; log $DIR/ceremony-$s.log)"
   rm -rf "$d"
   mkdir -p "$KEYS_DIR"
-  (bash scripts/ceremony.sh "$s" "$d" >"$DIR/ceremony-$s.log" 2>&1 && echo "$circuit" >"$d/.circuit") &
+  # build/bin/ceremony comes from make build (one compile of gnark for every binary), if it ran.
+  ([ -x build/bin/ceremony ] && export CEREMONY_BIN=$repo/build/bin/ceremony
+    bash scripts/ceremony.sh "$s" "$d" >"$DIR/ceremony-$s.log" 2>&1 && echo "$circuit" >"$d/.circuit") &
   ceremonies+=("$!")
   pids+=("$!")
 done
@@ -285,7 +287,11 @@ echo "  supply: $supply share/1 (1 share = 10^6 base units per work unit; the de
 
 losses=$DIR/p2/losses.csv
 if [ -s "$losses" ]; then
-  go run ./trainer/cmd/lossplot -out "$DIR/loss.png" -y loss demo="$losses" >/dev/null 2>&1 || true
+  if [ -x build/lossplot ]; then
+    build/lossplot -out "$DIR/loss.png" -y loss demo="$losses" >/dev/null 2>&1 || true
+  else
+    go run ./trainer/cmd/lossplot -out "$DIR/loss.png" -y loss demo="$losses" >/dev/null 2>&1 || true
+  fi
   say "Loss curve: $losses (plot: $DIR/loss.png); logs and state in $DIR"
   awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "loss") c = i; next }
     { v[NR - 1] = $c; n = NR - 1 }
