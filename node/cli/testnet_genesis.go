@@ -48,20 +48,29 @@ func initTestnetFiles(cmd *cobra.Command, tempApp *app.App, args testnetArgs) ([
 		return nil, nil, fmt.Errorf("%s already exists: remove %s or choose another --%s", gentxsDir, args.outputDir, flagOutputDir)
 	}
 
+	// Every node is placed, and every key name checked, before the first file is written.
 	nodes := make([]*testnetNode, args.numValidators)
+	keyNames := map[string]bool{}
+	for i := range nodes {
+		if nodes[i], err = newTestnetNode(args, i); err != nil {
+			return nil, nil, err
+		}
+		keyNames[nodes[i].keyName] = true
+	}
+	for _, a := range args.accounts {
+		if keyNames[a.name] {
+			return nil, nil, fmt.Errorf("--%s %s: a validator's operator key has that name: choose another (or another --%s)", flagAccount, a.name, flagKeyName)
+		}
+	}
+
 	var (
 		genAccounts []authtypes.GenesisAccount
 		genBalances []banktypes.Balance
 	)
-	for i := range nodes {
-		n, err := newTestnetNode(args, i)
-		if err != nil {
-			return nil, nil, err
-		}
+	for _, n := range nodes {
 		if err := writeNodeFiles(cmd, tempApp, args, n, gentxsDir); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", n.name, err)
 		}
-		nodes[i] = n
 		genAccounts = append(genAccounts, authtypes.NewBaseAccount(n.addr, nil, 0, 0))
 		genBalances = append(genBalances, banktypes.Balance{Address: n.addr.String(), Coins: args.balance})
 	}
