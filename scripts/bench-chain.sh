@@ -120,24 +120,17 @@ done
 
 rm -rf "$NODE_HOME"
 log "creating chain $CHAIN_ID with $ACCOUNTS funded accounts in $NODE_HOME"
-"$BIN" init bench --chain-id "$CHAIN_ID" --default-denom ulearn --home "$NODE_HOME" >/dev/null 2>&1 || die "protolearnd init failed"
 kr=(--keyring-backend test --home "$NODE_HOME")
-"$BIN" keys add validator "${kr[@]}" >/dev/null 2>&1
-genesis_edit "$NODE_HOME" "$GENESIS_DENOMS"
-addrs=()
-for ((i = 0; i < ACCOUNTS; i++)); do
-  name=$(printf 'acc%02d' "$i")
-  "$BIN" keys add "$name" "${kr[@]}" >/dev/null 2>&1
-  addrs+=("$("$BIN" keys show "$name" -a "${kr[@]}")")
-done
-# One bulk-add for all accounts (one process instead of one per account).
-printf '%s\n' "$("$BIN" keys show validator -a "${kr[@]}")" "${addrs[@]}" |
-  jq -R '{address: ., coins: [{denom: "ulearn", amount: "1000000000000"}]}' | jq -s . >"$BENCH_DIR/accounts.json"
-"$BIN" genesis bulk-add-genesis-account "$BENCH_DIR/accounts.json" --home "$NODE_HOME" >/dev/null
-"$BIN" genesis gentx validator 100000000000ulearn --chain-id "$CHAIN_ID" "${kr[@]}" >/dev/null 2>&1 || die "gentx failed"
-"$BIN" genesis collect-gentxs --home "$NODE_HOME" >/dev/null 2>&1 || die "collect-gentxs failed"
-configure_node "$NODE_HOME" "$RPC_PORT" "$P2P_PORT" "$GRPC_PORT" "$API_PORT" ""
-configure_client "$NODE_HOME" "$CHAIN_ID" "$RPC_PORT"
+account_flags=()
+for ((i = 0; i < ACCOUNTS; i++)); do account_flags+=(--account "$(printf 'acc%02d' "$i")=1000000000000ulearn"); done
+# The one local-chain set-up (protolearnd testnet init-files), as make localnet and make demo use it.
+out=$("$BIN" testnet init-files --v 1 --single-home --output-dir "$NODE_HOME" --home "$NODE_HOME" \
+  --chain-id "$CHAIN_ID" --node-dir-prefix bench --key-name validator --anchor-keys=false "${account_flags[@]}" \
+  --rpc-port "$RPC_PORT" --abci-port $((RPC_PORT + 1)) --p2p-port "$P2P_PORT" --grpc-port "$GRPC_PORT" \
+  --api-port "$API_PORT" --commit-timeout 1s --propose-timeout 1s 2>&1) || die "protolearnd testnet init-files failed: $out"
+# init-files prints "account NAME: ADDRESS, COINS" per --account, in order.
+mapfile -t addrs < <(sed -n 's/^account acc[0-9]*: \([^,]*\),.*/\1/p' <<<"$out")
+[ "${#addrs[@]}" = "$ACCOUNTS" ] || die "init-files made ${#addrs[@]} of $ACCOUNTS accounts: $out"
 # Room for every tx at once in CometBFT's mempool (default 5000 txs).
 mempool_size=$((ACCOUNTS * TXS * 2 > 5000 ? ACCOUNTS * TXS * 2 : 5000))
 toml_set "$NODE_HOME/config/config.toml" mempool size "$mempool_size"

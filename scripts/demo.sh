@@ -92,32 +92,20 @@ done
 
 say "Chain $CHAIN_ID in $HOME_DIR"
 pld() { "$BIN" "$@" --home "$HOME_DIR"; }
-pld init demo --chain-id "$CHAIN_ID" --default-denom ulearn >/dev/null 2>&1 || die "protolearnd init failed"
 accounts=(validator designer customer challenger p0 p1 p2 cheater)
-for a in "${accounts[@]}"; do
-  pld keys add "$a" --keyring-backend test --output json >"$DIR/$a.key.json" 2>&1 || die "keys add $a failed"
-  pld genesis add-genesis-account "$a" 1000000000000ulearn --keyring-backend test >/dev/null
-done
+account_flags=()
+for a in "${accounts[@]:1}"; do account_flags+=(--account "$a=1000000000000ulearn"); done
+# The chain of node/e2e's TestTrainersOnChain, made by the same command with the same genesis
+# values (scripts/demo-genesis.json; the test adds its faster timing on top): ~1 s blocks, a
+# 12-block challenge window, 10 blocks to answer, attestations of 8 steps, half of them
+# spot-checked, and the ceremonies' verifying keys. The keys' mnemonics are in $HOME_DIR/mnemonics.
+out=$("$BIN" testnet init-files --v 1 --single-home --output-dir "$HOME_DIR" --home "$HOME_DIR" \
+  --chain-id "$CHAIN_ID" --node-dir-prefix demo --key-name validator --anchor-keys=false "${account_flags[@]}" \
+  --verifying-keys "$KEYS_DIR" --verifying-key-shapes "$SHAPES" --genesis-overrides scripts/demo-genesis.json \
+  --rpc-port "$RPC" --abci-port $((RPC + 1)) --p2p-port "$P2P" --grpc-port "$GRPC" --api-port "$API" \
+  --commit-timeout 1s --propose-timeout 1s 2>&1) || die "protolearnd testnet init-files failed: $out"
 addr() { pld keys show "$1" -a --keyring-backend test; }
 
-# shellcheck disable=SC2086 # the shapes are words
-vks=$(verifying_keys_json "$KEYS_DIR" ${SHAPES//,/ })
-# Short windows for a demo: ~1 s blocks, a 12-block challenge window, 10 blocks to answer,
-# attestations of 8 steps, half of them spot-checked.
-# shellcheck disable=SC2016 # $vks is a jq variable
-genesis_edit "$HOME_DIR" "$GENESIS_DENOMS"'
-  | .app_state.compute.params.jail_duration = "600s"
-  | .app_state.verify.params.verifying_keys = $vks
-  | .app_state.verify.params.attestation_period = "8"
-  | .app_state.verify.params.challenge_window = "12"
-  | .app_state.verify.params.response_window = "10"
-  | .app_state.verify.params.challenge_rate = "0.500000000000000000"
-  | .app_state.verify.params.challenge_bond = {denom: "ulearn", amount: "10000000"}' --argjson vks "$vks"
-pld genesis gentx validator 100000000000ulearn --chain-id "$CHAIN_ID" --keyring-backend test >/dev/null 2>&1 || die "gentx failed"
-pld genesis collect-gentxs >/dev/null 2>&1 || die "collect-gentxs failed"
-pld genesis validate >/dev/null || die "genesis.json does not validate"
-configure_node "$HOME_DIR" "$RPC" "$P2P" "$GRPC" "$API" ""
-configure_client "$HOME_DIR" "$CHAIN_ID" "$RPC"
 "$BIN" start --home "$HOME_DIR" --log_level warn >"$DIR/node.log" 2>&1 &
 node_pid=$!
 pids+=("$node_pid")

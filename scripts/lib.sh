@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Helpers shared by scripts/localnet.sh and scripts/bench-chain.sh. Source it; it defines functions only.
+# Helpers shared by the scripts. Source it; it defines functions only. A local chain is set up by
+# `protolearnd testnet init-files` (node/cli/testnet*.go), not here.
 
 # log prints a progress line on stderr.
 log() { printf '==> %s\n' "$*" >&2; }
@@ -20,7 +21,7 @@ need_jq() {
       die "could not install jq"
     return 0
   fi
-  die "jq is required to edit genesis.json: install it (Debian/Ubuntu: sudo apt-get install -y jq)"
+  die "jq is required to read the chain's JSON: install it (Debian/Ubuntu: sudo apt-get install -y jq)"
 }
 
 # toml_set FILE SECTION KEY VALUE sets KEY in [SECTION] of a TOML file (SECTION "" is the top level).
@@ -48,82 +49,6 @@ toml_set() {
 
 # port_in_use PORT succeeds when something accepts TCP connections on 127.0.0.1:PORT.
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# configure_node HOME RPC P2P GRPC API PROM sets the listen addresses (127.0.0.1 only), ~1 s blocks,
-# zero minimum gas price, REST API on, pprof off. PROM empty disables Prometheus.
-configure_node() {
-  local home=$1 rpc=$2 p2p=$3 grpc=$4 api=$5 prom=$6
-  local cfg="$home/config/config.toml" app="$home/config/app.toml"
-  toml_set "$cfg" "" proxy_app "\"tcp://127.0.0.1:$((rpc + 1))\""
-  toml_set "$cfg" rpc laddr "\"tcp://127.0.0.1:$rpc\""
-  toml_set "$cfg" rpc pprof_laddr '""'
-  toml_set "$cfg" p2p laddr "\"tcp://127.0.0.1:$p2p\""
-  toml_set "$cfg" p2p addr_book_strict false
-  toml_set "$cfg" consensus timeout_propose '"1s"'
-  toml_set "$cfg" consensus timeout_commit '"1s"'
-  if [ -n "$prom" ]; then
-    toml_set "$cfg" instrumentation prometheus true
-    toml_set "$cfg" instrumentation prometheus_listen_addr "\"127.0.0.1:$prom\""
-  else
-    toml_set "$cfg" instrumentation prometheus false
-  fi
-  toml_set "$app" "" minimum-gas-prices '"0ulearn"'
-  toml_set "$app" api enable true
-  toml_set "$app" api address "\"tcp://127.0.0.1:$api\""
-  toml_set "$app" grpc enable true
-  toml_set "$app" grpc address "\"127.0.0.1:$grpc\""
-}
-
-# configure_client HOME CHAIN_ID RPC makes client commands with --home HOME default to this chain,
-# the test keyring and this node.
-configure_client() {
-  local client="$1/config/client.toml"
-  [ -f "$client" ] || return 0
-  toml_set "$client" "" chain-id "\"$2\""
-  toml_set "$client" "" keyring-backend '"test"'
-  toml_set "$client" "" node "\"tcp://127.0.0.1:$3\""
-}
-
-# genesis_edit HOME JQ_FILTER [jq args...] rewrites config/genesis.json through a jq filter.
-genesis_edit() {
-  local home=$1 filter=$2
-  shift 2
-  local g="$home/config/genesis.json" tmp
-  tmp=$(mktemp "$g.XXXXXX")
-  jq "$@" "$filter" "$g" >"$tmp" || {
-    rm -f "$tmp"
-    die "editing $g with jq failed"
-  }
-  mv "$tmp" "$g"
-}
-
-# verifying_keys_json DIR [SHAPE...] prints x/verify's verifying_keys for genesis, a JSON list of
-# {shape, key}: the ceremony outputs DIR/<shape>/verifying.key of the given shapes, or of every
-# shape in DIR when none is given.
-verifying_keys_json() {
-  local dir=$1 s
-  shift
-  if [ $# = 0 ]; then
-    for s in "$dir"/*/verifying.key; do
-      [ -e "$s" ] && set -- "$@" "$(basename "$(dirname "$s")")"
-    done
-  fi
-  for s in "$@"; do
-    jq -n --arg shape "$s" --arg key "$(base64 -w0 "$dir/$s/verifying.key")" '{shape: $shape, key: $key}'
-  done | jq -s .
-}
-
-# GENESIS_DENOMS is a jq filter that makes ulearn the bond, mint, deposit and fee denom wherever the
-# module is present (init --default-denom does most of it; this also covers modules it misses).
-# shellcheck disable=SC2034
-GENESIS_DENOMS='
-  .app_state.staking.params.bond_denom = "ulearn"
-  | if .app_state.mint then .app_state.mint.params.mint_denom = "ulearn" else . end
-  | if .app_state.gov.params.min_deposit then .app_state.gov.params.min_deposit |= map(.denom = "ulearn") else . end
-  | if .app_state.gov.params.expedited_min_deposit then .app_state.gov.params.expedited_min_deposit |= map(.denom = "ulearn") else . end
-  | if .app_state.crisis then .app_state.crisis.constant_fee.denom = "ulearn" else . end
-  | .app_state.compute.params.min_worker_stake.denom = "ulearn"
-'
 
 # wait_for_height RPC_PORT HEIGHT TIMEOUT_S [PID] waits until the node at 127.0.0.1:RPC_PORT has
 # committed block HEIGHT; fails after TIMEOUT_S seconds, or at once when process PID has exited.

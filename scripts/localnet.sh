@@ -86,47 +86,24 @@ keys() { "$BIN" keys "$@" --keyring-backend test --home "$HOME_DIR"; }
 
 if [ ! -d "$HOME_DIR" ]; then
   log "creating chain $CHAIN_ID in $HOME_DIR"
-  "$BIN" init localnet --chain-id "$CHAIN_ID" --default-denom ulearn --home "$HOME_DIR" >/dev/null 2>&1 ||
-    die "protolearnd init failed: run '$BIN init localnet --chain-id $CHAIN_ID --home $HOME_DIR' to see why"
-
-  # The mnemonics are kept next to the keyring so the keys can be recovered elsewhere; test keys only.
-  mkdir -p "$HOME_DIR/mnemonics"
-  for name in validator alice; do
-    keys add "$name" --output json >"$HOME_DIR/mnemonics/$name.json" 2>&1 ||
-      die "keys add $name failed: $(cat "$HOME_DIR/mnemonics/$name.json")"
-  done
-
-  [ "$(jq '.app_state.compute.params != null' "$HOME_DIR/config/genesis.json")" = true ] ||
-    die "genesis has no app_state.compute.params: is x/compute wired into app/?"
-  # Local durations: 60 s governance votes, 120 s compute unbonding, 60 s jail; min_worker_stake keeps
-  # its default amount, in ulearn.
-  # The tile verifying keys of the ceremonies run here (make demo, or scripts/ceremony.sh SHAPE
-  # build/ceremony/SHAPE); later ones are added by governance (x/verify MsgUpdateParams).
-  vks=$(verifying_keys_json "$CEREMONY_DIR")
-  log "verifying keys in genesis: $(jq -r 'map(.shape) | if length == 0 then "none (no ceremony in '"$CEREMONY_DIR"')" else join(", ") end' <<<"$vks")"
-  # shellcheck disable=SC2016 # $vks is a jq variable
-  genesis_edit "$HOME_DIR" "$GENESIS_DENOMS"'
-    | .app_state.verify.params.verifying_keys = $vks
-    | .app_state.gov.params.voting_period = "60s"
-    | if .app_state.gov.params.expedited_voting_period then .app_state.gov.params.expedited_voting_period = "30s" else . end
-    | .app_state.compute.params.unbonding_time = "120s"
-    | .app_state.compute.params.jail_duration = "60s"' --argjson vks "$vks"
-
-  "$BIN" genesis add-genesis-account validator "${VALIDATOR_BALANCE}ulearn" --keyring-backend test --home "$HOME_DIR" >/dev/null
-  "$BIN" genesis add-genesis-account alice "${ALICE_BALANCE}ulearn" --keyring-backend test --home "$HOME_DIR" >/dev/null
-  "$BIN" genesis gentx validator "${VALIDATOR_BOND}ulearn" --chain-id "$CHAIN_ID" --moniker localnet \
-    --keyring-backend test --home "$HOME_DIR" >/dev/null 2>&1 ||
-    die "genesis gentx failed: rerun with LOCALNET_RESET=1, or run the gentx command by hand to see why"
-  "$BIN" genesis collect-gentxs --home "$HOME_DIR" >/dev/null 2>&1 || die "genesis collect-gentxs failed"
-  "$BIN" genesis validate --home "$HOME_DIR" >/dev/null || die "genesis.json does not validate"
+  # The one local-chain set-up (node/cli/testnet*.go), as make demo and the node end-to-end tests
+  # run it. Local durations (scripts/localnet-genesis.json): 60 s governance votes, 120 s compute
+  # unbonding, 60 s jail. The tile verifying keys of the ceremonies run here (make demo, or
+  # scripts/ceremony.sh SHAPE build/ceremony/SHAPE); later ones are added by governance (x/verify
+  # MsgUpdateParams). The mnemonics are kept in $HOME_DIR/mnemonics; test keys only.
+  out=$("$BIN" testnet init-files --v 1 --single-home --output-dir "$HOME_DIR" --home "$HOME_DIR" \
+    --chain-id "$CHAIN_ID" --node-dir-prefix localnet --key-name validator --anchor-keys=false \
+    --balance "${VALIDATOR_BALANCE}ulearn" --self-delegation "${VALIDATOR_BOND}ulearn" \
+    --account "alice=${ALICE_BALANCE}ulearn" \
+    --verifying-keys "$CEREMONY_DIR" --genesis-overrides scripts/localnet-genesis.json \
+    --p2p-port "$P2P_PORT" --rpc-port "$RPC_PORT" --abci-port $((RPC_PORT + 1)) --grpc-port "$GRPC_PORT" \
+    --api-port "$API_PORT" --prometheus-port "${PROM_PORT:-0}" --commit-timeout 1s --propose-timeout 1s 2>&1) ||
+    die "protolearnd testnet init-files failed: $out"
+  log "verifying keys in genesis: $(jq -r '.app_state.verify.params.verifying_keys | map(.shape) | if length == 0 then "none (no ceremony in '"$CEREMONY_DIR"')" else join(", ") end' "$HOME_DIR/config/genesis.json")"
   touch "$HOME_DIR/.initialized"
 else
   log "restarting the existing chain in $HOME_DIR (LOCALNET_RESET=1 or 'make localnet-reset' wipes it)"
 fi
-
-# Applied on every start, so changed LOCALNET_*_PORT values take effect on a restart.
-configure_node "$HOME_DIR" "$RPC_PORT" "$P2P_PORT" "$GRPC_PORT" "$API_PORT" "$PROM_PORT"
-configure_client "$HOME_DIR" "$CHAIN_ID" "$RPC_PORT"
 
 for p in "$RPC_PORT" "$P2P_PORT" "$GRPC_PORT" "$API_PORT" ${PROM_PORT:+"$PROM_PORT"}; do
   port_in_use "$p" && die "port $p on 127.0.0.1 is in use (another node?): free it or set LOCALNET_*_PORT"
@@ -170,4 +147,17 @@ EOF
 
 echo $$ >"$pidfile"
 log "starting protolearnd (log level $LOG_LEVEL)"
-exec "$BIN" start --home "$HOME_DIR" --log_level "$LOG_LEVEL"
+# The listen addresses are given on every start, so changed LOCALNET_*_PORT values take effect on a
+# restart (init-files wrote the first ones into config.toml and app.toml); the Prometheus address
+# has no start flag, so it is set in config.toml.
+"$BIN" config set node "tcp://127.0.0.1:$RPC_PORT" --home "$HOME_DIR" >/dev/null
+if [ -n "$PROM_PORT" ]; then
+  toml_set "$HOME_DIR/config/config.toml" instrumentation prometheus true
+  toml_set "$HOME_DIR/config/config.toml" instrumentation prometheus_listen_addr "\"127.0.0.1:$PROM_PORT\""
+else
+  toml_set "$HOME_DIR/config/config.toml" instrumentation prometheus false
+fi
+exec "$BIN" start --home "$HOME_DIR" --log_level "$LOG_LEVEL" \
+  --rpc.laddr "tcp://127.0.0.1:$RPC_PORT" --p2p.laddr "tcp://127.0.0.1:$P2P_PORT" \
+  --proxy_app "tcp://127.0.0.1:$((RPC_PORT + 1))" --grpc.address "127.0.0.1:$GRPC_PORT" \
+  --api.address "tcp://127.0.0.1:$API_PORT"

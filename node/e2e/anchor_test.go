@@ -17,7 +17,7 @@ func TestAnchorCheckpointSignedInVoteExtensions(t *testing.T) {
 		t.Skip("starts a chain")
 	}
 	const funds = "1000000000000ulearn"
-	n := startNodeWith(t, map[string]string{"validator": funds, "designer": funds, "holder": funds + ",5000000share/1"}, func(n *node, gen map[string]any) {
+	n := startNodeWith(t, map[string]string{"validator": funds, "designer": funds, "holder": funds + ",5000000share/1"}, nil, func(n *node, gen map[string]any) {
 		genesisModelForShares(n, gen)
 		app := gen["app_state"].(map[string]any)
 		app["anchor"].(map[string]any)["params"].(map[string]any)["anchor_interval"] = "3"

@@ -1,6 +1,7 @@
-// Package e2e runs the real protolearnd binary: a single-validator chain on 127.0.0.1 built with
-// the same init/gentx/start commands an operator types, a worker registered by a signed tx from
-// the CLI, and the result read back over the CLI, gRPC and REST.
+// Package e2e runs the real protolearnd binary: a single-validator chain on 127.0.0.1 set up by
+// `protolearnd testnet init-files` (as make localnet and make demo set theirs up) and started with
+// `protolearnd start`, a worker registered by a signed tx from the CLI, and the result read back
+// over the CLI, gRPC and REST.
 //
 // It runs the binary rather than testutil/network because that package binds its P2P and proxy
 // listeners to 0.0.0.0, and our tests listen on loopback only.
@@ -19,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -152,37 +154,41 @@ func (n *node) clientFlags() []string {
 	return []string{"--node", "tcp://" + n.rpc, "--chain-id", chainID, "--keyring-backend", "test"}
 }
 
-// setConfig rewrites key = value in one of the node's TOML config files.
-func (n *node) setConfig(file, key, value string) {
-	n.t.Helper()
-	path := filepath.Join(n.home, "config", file)
-	bz, err := os.ReadFile(path)
-	require.NoError(n.t, err)
-	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + ` = .*$`)
-	require.True(n.t, re.Match(bz), "%s has no %s", file, key)
-	require.NoError(n.t, os.WriteFile(path, re.ReplaceAll(bz, []byte(key+" = "+value)), 0o600))
-}
-
 // startNode initializes a one-validator chain where alice holds funds, and starts it.
 func startNode(t *testing.T) *node {
-	return startNodeWith(t, map[string]string{"validator": "1000000000000ulearn", "alice": "1000000000000ulearn"}, nil)
+	return startNodeWith(t, map[string]string{"validator": "1000000000000ulearn", "alice": "1000000000000ulearn"}, nil, nil)
 }
 
-// startNodeWith is startNode with the given keys and their genesis balances, and a last edit of
-// the genesis file before the chain starts.
-func startNodeWith(t *testing.T, keys map[string]string, editGenesis func(n *node, gen map[string]any)) *node {
+// startNodeWith is startNode with the given keys and their genesis balances ("validator" is the
+// validator's operator key), more `testnet init-files` flags (the chain's genesis values:
+// --genesis-overrides, --genesis-set, --verifying-keys) and a last edit of the genesis file before
+// the chain starts, for values that need the keys' addresses. The chain is set up by `protolearnd
+// testnet init-files`, as make localnet and make demo set theirs up.
+func startNodeWith(t *testing.T, keys map[string]string, initFlags []string, editGenesis func(n *node, gen map[string]any)) *node {
+	rpc, p2p, grpc, rest, abci := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
 	n := &node{
 		t: t, home: t.TempDir(),
-		rpc: "127.0.0.1:" + freePort(t), p2p: "127.0.0.1:" + freePort(t),
-		grpc: "127.0.0.1:" + freePort(t), rest: "127.0.0.1:" + freePort(t),
+		rpc: "127.0.0.1:" + rpc, p2p: "127.0.0.1:" + p2p, grpc: "127.0.0.1:" + grpc, rest: "127.0.0.1:" + rest,
 	}
-	n.must("init", "e2e", "--chain-id", chainID)
-	for key, coins := range keys {
-		n.must("keys", "add", key, "--keyring-backend", "test")
-		n.must("genesis", "add-genesis-account", n.addr(key), coins, "--keyring-backend", "test")
+	args := []string{
+		"testnet", "init-files", "--v", "1", "--single-home", "--output-dir", n.home, "--chain-id", chainID,
+		"--node-dir-prefix", "e2e", "--key-name", "validator", "--anchor-keys=false", "--commit-timeout", "300ms",
+		"--rpc-port", rpc, "--p2p-port", p2p, "--abci-port", abci, "--grpc-port", grpc, "--api-port", rest,
 	}
-	n.must("genesis", "gentx", "validator", "100000000000ulearn", "--chain-id", chainID, "--keyring-backend", "test")
-	n.must("genesis", "collect-gentxs")
+	if coins, ok := keys["validator"]; ok {
+		args = append(args, "--balance", coins)
+	}
+	names := make([]string, 0, len(keys))
+	for name := range keys {
+		if name != "validator" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		args = append(args, "--account", name+"="+keys[name])
+	}
+	n.must(append(args, initFlags...)...)
 	if editGenesis != nil {
 		path := filepath.Join(n.home, "config", "genesis.json")
 		bz, err := os.ReadFile(path)
@@ -195,13 +201,8 @@ func startNodeWith(t *testing.T, keys map[string]string, editGenesis func(n *nod
 		require.NoError(t, os.WriteFile(path, bz, 0o600))
 	}
 	n.must("genesis", "validate")
-	n.setConfig("config.toml", "timeout_commit", `"300ms"`)
-	n.setConfig("config.toml", "pprof_laddr", `""`)
-	n.setConfig("app.toml", "minimum-gas-prices", `"0ulearn"`)
 
-	n.launch("--rpc.laddr", "tcp://"+n.rpc, "--p2p.laddr", "tcp://"+n.p2p,
-		"--grpc.address", n.grpc, "--api.enable", "--api.address", "tcp://"+n.rest,
-		"--proxy_app", "tcp://127.0.0.1:"+freePort(t))
+	n.launch()
 	n.waitForHeight(2)
 	return n
 }

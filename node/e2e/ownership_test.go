@@ -24,7 +24,7 @@ func TestModelsAndSharesOverCLI(t *testing.T) {
 	n := startNodeWith(t, map[string]string{
 		"validator": funds, "designer": funds, "customer": funds, "friend": funds,
 		"p1": funds + ",3000000share/1", "p2": funds + ",1000000share/1", "p3": funds,
-	}, genesisModelForShares)
+	}, nil, genesisModelForShares)
 	n.registerWorkers("p1", "p2", "p3")
 	code, log := n.tx(createModelArgs("tiny-llama", `{"vocab":256,"d_model":64,"n_layers":6,"n_heads":4,"seq_len":128,"compression_rank":8}`, "42", "1000")...)
 	require.Zero(t, code, log)

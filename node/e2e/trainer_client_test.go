@@ -2,7 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
@@ -41,23 +42,28 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	}
 	keys := tileKeys(t)
 	const funds = "1000000000000ulearn"
+	type verifyingKey struct {
+		Shape string `json:"shape"`
+		Key   []byte `json:"key"`
+	}
+	var keyList []verifyingKey
+	for _, k := range keys {
+		b, err := k.MarshalVerifyingKey()
+		require.NoError(t, err)
+		keyList = append(keyList, verifyingKey{Shape: k.Shape.String(), Key: b})
+	}
+	vks, err := json.Marshal(keyList)
+	require.NoError(t, err)
 	n := startNodeWith(t, map[string]string{
 		"validator": funds, "designer": funds, "op": funds, "p0": funds, "p2": funds, "challenger": funds,
-	}, func(n *node, gen map[string]any) {
-		params := gen["app_state"].(map[string]any)["verify"].(map[string]any)["params"].(map[string]any)
-		params["attestation_period"] = strconv.Itoa(tPeriod)
-		params["challenge_rate"] = "0.000000000000000000" // only the third party challenges here
-		params["challenge_window"] = "400"                // blocks of 300 ms: pending for the whole test
-		params["response_window"] = "400"
-		params["challenge_bond"] = map[string]any{"denom": "ulearn", "amount": "5000000"}
-		var vks []any
-		for _, k := range keys {
-			b, err := k.MarshalVerifyingKey()
-			require.NoError(t, err)
-			vks = append(vks, map[string]any{"shape": k.Shape.String(), "key": base64.StdEncoding.EncodeToString(b)})
-		}
-		params["verifying_keys"] = vks
-	})
+	}, []string{
+		"--genesis-set", fmt.Sprintf("app_state.verify.params.attestation_period=%q", strconv.Itoa(tPeriod)),
+		"--genesis-set", `app_state.verify.params.challenge_rate="0.000000000000000000"`, // only the third party challenges here
+		"--genesis-set", `app_state.verify.params.challenge_window="400"`, // blocks of 300 ms: pending for the whole test
+		"--genesis-set", `app_state.verify.params.response_window="400"`,
+		"--genesis-set", `app_state.verify.params.challenge_bond={"denom":"ulearn","amount":"5000000"}`,
+		"--genesis-set", "app_state.verify.params.verifying_keys=" + string(vks),
+	}, nil)
 	n.registerWorkers("op", "p0", "p2")
 	code, log := n.tx(createModelArgs("client-e2e", `{"vocab":256,"d_model":16,"n_layers":6,"n_heads":2,"seq_len":4,"compression_rank":4}`, "1", "1000000")...)
 	require.Zero(t, code, log)

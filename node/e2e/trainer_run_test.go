@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -70,7 +69,6 @@ func TestTrainersOnChain(t *testing.T) {
 	keysDir := filepath.Join(dir, "keys")
 	shapes, err := verifytypes.TileShapes(d, rows*seqLen, tw)
 	require.NoError(t, err)
-	var vks []any
 	for _, s := range shapes {
 		k, err := tile.TestSetup(s)
 		require.NoError(t, err)
@@ -81,20 +79,20 @@ func TestTrainersOnChain(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Join(keysDir, s.String()), 0o700))
 		require.NoError(t, os.WriteFile(filepath.Join(keysDir, s.String(), "proving.key"), pk, 0o600))
 		require.NoError(t, os.WriteFile(filepath.Join(keysDir, s.String(), "verifying.key"), vk, 0o600))
-		vks = append(vks, map[string]any{"shape": s.String(), "key": base64.StdEncoding.EncodeToString(vk)})
 	}
 
 	const funds = "1000000000000ulearn"
 	workers := []string{"p0", "p1", "p2"}
+	// make demo's chain (scripts/demo.sh: the same init-files flags and scripts/demo-genesis.json),
+	// with faster timing: every attestation spot-checked, of 4 steps.
 	n := startNodeWith(t, map[string]string{"validator": funds, "designer": funds, "p0": funds, "p1": funds, "p2": funds},
-		func(n *node, gen map[string]any) {
-			params := gen["app_state"].(map[string]any)["verify"].(map[string]any)["params"].(map[string]any)
-			params["attestation_period"] = strconv.Itoa(period)
-			params["challenge_rate"] = "1.000000000000000000"
-			params["challenge_window"] = "10"
-			params["response_window"] = "15"
-			params["verifying_keys"] = vks
-		})
+		[]string{
+			"--propose-timeout", "1s", "--verifying-keys", keysDir, "--genesis-overrides", filepath.Join("..", "..", "scripts", "demo-genesis.json"),
+			"--genesis-set", fmt.Sprintf("app_state.verify.params.attestation_period=%q", strconv.Itoa(period)),
+			"--genesis-set", `app_state.verify.params.challenge_rate="1.000000000000000000"`,
+			"--genesis-set", `app_state.verify.params.challenge_window="10"`,
+			"--genesis-set", `app_state.verify.params.response_window="15"`,
+		}, nil)
 	// Three stages of two layers: a step is 2 work units a stage.
 	code, log := n.tx(createModelArgs("run-e2e", fmt.Sprintf(`{"vocab":256,"d_model":%d,"n_layers":6,"n_heads":2,"seq_len":%d,"compression_rank":8}`, d, seqLen), "7", "1000000")...)
 	require.Zero(t, code, log)
