@@ -18,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+SECONDS=0
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
@@ -54,7 +55,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# say prints a heading with the time since the demo started (bash's SECONDS).
+say() { printf '\n\033[1m== %s\033[0m  [%dm%02ds]\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 need_jq
 command -v curl >/dev/null || die "curl is required"
@@ -286,3 +288,4 @@ if [ -s "$losses" ]; then
     END { k = (n < 20 ? n : 20); for (i = 1; i <= k; i++) { a += v[i]; b += v[n - k + i] }
           printf "  training loss (mean of %d microbatches): %.3f at the start, %.3f at the end (%d microbatches)\n", k, a / k, b / k, n }' "$losses"
 fi
+say "Done"
