@@ -152,6 +152,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 	}
 	if n.oc != nil {
+		wcfg.ChainID = cfg.Chain.Dial.ChainID // signed into every boundary receipt
 		if n.att, err = newAttester(n.life, cfg.Chain, n.oc, cfg.Model, cfg.Rows*cfg.Spec.SeqLen, cfg.Out, reg, n.log); err != nil {
 			return nil, err
 		}

@@ -101,7 +101,7 @@ func TestTwoHosts(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			f := &wire.Frame{Type: wire.Activations, Model: 1, Stage: 1, Step: 5, Microbatch: 42, Body: []byte("payload")}
+			f := &wire.Frame{Type: wire.Activations, Model: 1, Stage: 1, Step: 5, Microbatch: 42, Sig: make([]byte, wire.SigSize), Body: []byte("payload")}
 			if err := wire.Write(s, f); err != nil {
 				t.Fatal(err)
 			}

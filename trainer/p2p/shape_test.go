@@ -66,7 +66,7 @@ func TestShapedStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &wire.Frame{Type: wire.Activations, Model: 1, Stage: 1, Step: 1, Microbatch: 1, Body: make([]byte, 1000-wire.HeaderSize-2)}
+	f := &wire.Frame{Type: wire.Activations, Model: 1, Stage: 1, Step: 1, Microbatch: 1, Sig: make([]byte, wire.SigSize), Body: make([]byte, 1000-wire.HeaderSize-wire.SigSize-2)}
 	if f.Size() != 1000 {
 		t.Fatalf("frame of %d bytes", f.Size())
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/payload"
 	"github.com/protolearn/protolearn/trainer/roster"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
 // Config describes one worker.
@@ -99,7 +100,14 @@ type Config struct {
 	// k·Microbatches … (k+1)·Microbatches−1), from the compute goroutine: x/verify's
 	// commitments (trainer/attest). It must return quickly.
 	OnTap func(step uint64, t *engine.Tap)
-	Log   *slog.Logger
+	// ChainID is the chain the swarm trains for (empty off-chain), signed into every
+	// boundary receipt so that a receipt of one chain is no evidence on another.
+	ChainID string
+	// OnReceipt, when set, receives the receipt and its sender's signature of every tensor
+	// frame this worker accepted (after the payload decoded), from the stream handler. It
+	// must return quickly.
+	OnReceipt func(r verifytypes.Receipt, sig []byte)
+	Log       *slog.Logger
 	// Metrics, when set, receives the worker's Prometheus metrics.
 	Metrics prometheus.Registerer
 }

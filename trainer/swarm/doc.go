@@ -1,7 +1,7 @@
 // Package swarm runs one stage of a model as a worker of a swarm: the
 // stage's replicas and its neighbours are other processes, possibly on other
 // continents, joined by libp2p streams of the pipeline protocol
-// (/protolearn/pipeline/1.0.0, trainer/wire frames carrying
+// (/protolearn/pipeline/2.0.0, trainer/wire frames carrying
 // trainer/boundary payloads).
 //
 // # The life of a microbatch
@@ -76,7 +76,9 @@
 // memory is then reserved with the stream's go-libp2p resource scope (over
 // the limits the body is skipped unread and the sender told busy; trainer/p2p
 // raises the stream and per-peer limits of the pipeline protocol to hold a
-// frame of the largest accepted size), and the payload must decode, be
+// frame of the largest accepted size). The frame's receipt signature must be
+// its sender's, over this frame's payload and for this receiver (receipts.go),
+// and the payload must decode, be
 // finite and have the shape this boundary has, with the header's step and
 // microbatch. A violation is logged with the peer and the reason, answered
 // with a reject frame, the stream reset, the peer's connections closed and

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/protolearn/protolearn/trainer/wire"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
 // inConn is a stream a peer opened to this worker: frames come in, replies
@@ -107,11 +108,18 @@ func (w *Worker) handle(s network.Stream) {
 		}
 		err = wire.ReadBody(r, f, n)
 		var ev *event
+		var rcpt verifytypes.Receipt
 		reason := ""
 		if err == nil {
 			w.metrics.framesIn.WithLabelValues(f.Type.String()).Inc()
 			w.metrics.bytesIn.WithLabelValues(f.Type.String()).Add(float64(f.Size()))
-			ev, reason = w.decode(p, f)
+			// The signature first: a payload nobody signed is not decoded.
+			if rcpt, reason = w.checkReceipt(p, f); reason == "" {
+				ev, reason = w.decode(p, f)
+			}
+		}
+		if reason == "" && err == nil && w.cfg.OnReceipt != nil {
+			w.cfg.OnReceipt(rcpt, f.Sig)
 		}
 		f.Body = nil // decoded into tensors of their own
 		s.Scope().ReleaseMemory(n)

@@ -11,7 +11,7 @@ type metrics struct {
 	framesIn, framesOut, bytesIn, bytesOut *prometheus.CounterVec
 
 	forwards, backwards, completed, repeats, late, resent, handedBack,
-	busy, cutOff, refused, blacklisted, gradsLost prometheus.Counter
+	busy, cutOff, refused, blacklisted, gradsLost, badReceipts prometheus.Counter
 
 	pending, loss, valLoss prometheus.Gauge
 }
@@ -43,6 +43,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		refused:     counter("streams_refused_total", "Inbound streams refused when opened: the peer is registered for neither neighbouring stage."),
 		blacklisted: counter("peers_blacklisted_total", "Times a next-stage peer was blacklisted after a failure."),
 		gradsLost:   counter("gradients_lost_total", "Gradients that could not be delivered upstream."),
+		badReceipts: counter("bad_receipts_total", "Tensor frames whose receipt signature did not verify (their sender is cut off)."),
 		pending:     gauge("pending", "Microbatches sent on whose gradient has not come back."),
 		loss:        gauge("loss", "The last stage's most recent microbatch loss."),
 		valLoss:     gauge("val_loss", "The last stage's most recent evaluation round's mean loss."),
@@ -52,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.framesIn, m.framesOut, m.bytesIn, m.bytesOut, m.forwards, m.backwards, m.completed, m.repeats, m.late,
-		m.resent, m.handedBack, m.busy, m.cutOff, m.refused, m.blacklisted, m.gradsLost, m.pending, m.loss, m.valLoss,
+		m.resent, m.handedBack, m.busy, m.cutOff, m.refused, m.blacklisted, m.gradsLost, m.badReceipts, m.pending, m.loss, m.valLoss,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("swarm: metrics: %w", err)

@@ -181,10 +181,16 @@ func (s *sender) serve() error {
 				_ = stream.Reset()
 				return err
 			}
-			if err := wire.Write(stream, f); err != nil {
+			sf, err := s.w.signed(f, s.to)
+			if err != nil {
+				_ = stream.Reset()
+				return fmt.Errorf("peer %s: signing the receipt of %v of microbatch %d: %w", s.to, f.Type, f.Microbatch, err)
+			}
+			if err := wire.Write(stream, sf); err != nil {
 				_ = stream.Reset()
 				return fmt.Errorf("peer %s: writing %v of microbatch %d: %w", s.to, f.Type, f.Microbatch, err)
 			}
+			f = sf
 			s.w.frameBytes.Add(uint64(f.Size()))
 			s.w.payloadBytes.Add(uint64(len(f.Body)))
 			s.w.metrics.framesOut.WithLabelValues(f.Type.String()).Inc()

@@ -386,8 +386,9 @@ func TestSwarmTrainsLikeInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	ack := (&wire.Frame{Type: wire.Ack}).Size()
-	actFrame := (&wire.Frame{Type: wire.Activations, Body: make([]byte, act)}).Size()
-	gradFrame := (&wire.Frame{Type: wire.Gradients, Body: make([]byte, grad)}).Size()
+	// Tensor frames carry their receipt's signature (wire.SigSize bytes).
+	actFrame := (&wire.Frame{Type: wire.Activations, Sig: make([]byte, wire.SigSize), Body: make([]byte, act)}).Size()
+	gradFrame := (&wire.Frame{Type: wire.Gradients, Sig: make([]byte, wire.SigSize), Body: make([]byte, grad)}).Size()
 	st := mid.Status()
 	ev := 3 * 3 // evaluation microbatches: forward only
 	wantPayload, wantFrames, wantControl := n*(act+grad)+ev*act, n*(actFrame+gradFrame)+ev*actFrame, (2*n+ev)*ack

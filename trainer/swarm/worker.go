@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -48,6 +49,7 @@ type Worker struct {
 	codec       boundary.Codec
 	log         *slog.Logger
 	metrics     *metrics
+	key         crypto.PrivKey // the host's identity: signs the receipts of the frames sent
 	roster      atomic.Pointer[roster.Roster]
 
 	acts, grads chan *event
@@ -176,6 +178,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	var err error
 	w := &Worker{
 		cfg: cfg, st: st, spec: sp, stage: info.Index, first: info.First, last: info.Last,
 		codec:    boundary.Codec{Spec: sp, Wire: cfg.Wire, Engine: st.DType(), Limits: cfg.Limits},
@@ -192,9 +195,11 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 		evalSum:  map[uint64]float64{},
 		evalN:    map[uint64]int{},
 	}
+	if w.key, err = identityKey(w); err != nil {
+		return nil, err
+	}
 	w.blacklist = newBlacklist(time.Second, cfg.Blacklist, w.now)
 	w.ctx, w.cancel = context.WithCancel(context.Background())
-	var err error
 	if w.metrics, err = newMetrics(cfg.Metrics); err != nil {
 		return nil, err
 	}

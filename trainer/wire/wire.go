@@ -1,16 +1,16 @@
 // Package wire is the framing of protolearn's pipeline protocol,
-// /protolearn/pipeline/1.0.0: the messages trainer workers of neighbouring
+// /protolearn/pipeline/2.0.0: the messages trainer workers of neighbouring
 // stages exchange on libp2p streams. A frame carries one boundary tensor
 // (a trainer/payload encoding: activations forward, gradients backward) or a
 // short control message, with a header that says which model, stage, step
 // and microbatch it belongs to, so a receiver can route or refuse it before
 // decoding the tensor.
 //
-// # Frame format (version 1, little-endian)
+// # Frame format (version 2, little-endian)
 //
 //	uvarint  n: the length of the rest of the frame, 1 … MaxSize
 //	offset  size  field (of the n bytes)
-//	0       4     magic "PLW1"
+//	0       4     magic "PLW2"
 //	4       1     type: 1 activations, 2 gradients, 3 ack, 4 busy, 5 reject
 //	5       1     flags: bit 0 replay (the microbatch is being re-sent after
 //	              a failure on its earlier path); other bits 0
@@ -19,9 +19,16 @@
 //	16      4     stage (uint32): the stage the frame is addressed to
 //	20      8     step (uint64)
 //	28      8     microbatch (uint64): swarm-wide id, chosen by stage 0
-//	36      …     body: a payload encoding (activations, gradients), the
+//	36      64    activations and gradients only: the sender's signature of
+//	              the frame's receipt (x/verify/types.Receipt: chain, model,
+//	              direction, stage, step, microbatch, SHA-256 of the body,
+//	              sender and receiver), by its Ed25519 libp2p identity
+//	36|100  …     body: a payload encoding (activations, gradients), the
 //	              reason text (reject, ≤ MaxReason bytes of UTF-8), or
 //	              nothing (ack, busy)
+//
+// The signature makes every boundary tensor a receipt the receiver can show
+// to third parties: its sender sent it this payload (version 1 had none).
 //
 // Strictness: Read refuses a length above the reader's maximum before it
 // allocates anything (ErrTooLarge: the peer is cut off, its stream reset),
@@ -42,13 +49,16 @@ import (
 )
 
 // Protocol is the libp2p protocol id of the pipeline protocol.
-const Protocol = "/protolearn/pipeline/1.0.0"
+const Protocol = "/protolearn/pipeline/2.0.0"
 
 // Magic starts every frame's header.
-var Magic = [4]byte{'P', 'L', 'W', '1'}
+var Magic = [4]byte{'P', 'L', 'W', '2'}
 
 // HeaderSize is the size of a frame's header (after the length prefix).
 const HeaderSize = 36
+
+// SigSize is the size of a tensor frame's receipt signature (Ed25519).
+const SigSize = 64
 
 // MaxReason bounds a reject frame's reason text.
 const MaxReason = 512
@@ -117,6 +127,9 @@ type Frame struct {
 	Stage      uint32
 	Step       uint64
 	Microbatch uint64
+	// Sig is the sender's receipt signature (SigSize bytes) of an
+	// Activations or Gradients frame; empty in control frames.
+	Sig []byte
 	// Body is the payload encoding (Activations, Gradients), the reason
 	// (Reject) or empty (Ack, Busy).
 	Body []byte
@@ -150,6 +163,15 @@ func (f *Frame) validate() error {
 		if len(f.Body) == 0 {
 			return fmt.Errorf("%w: %v frame without a payload", ErrMalformed, f.Type)
 		}
+		if len(f.Sig) != SigSize {
+			return fmt.Errorf("%w: %v frame with a %d-byte signature, want %d", ErrMalformed, f.Type, len(f.Sig), SigSize)
+		}
+		return nil
+	}
+	if len(f.Sig) != 0 {
+		return fmt.Errorf("%w: %v frame with a signature", ErrMalformed, f.Type)
+	}
+	switch f.Type {
 	case Ack, Busy:
 		if len(f.Body) != 0 {
 			return fmt.Errorf("%w: %v frame with a %d-byte body", ErrMalformed, f.Type, len(f.Body))
@@ -165,9 +187,9 @@ func (f *Frame) validate() error {
 }
 
 // Size is the number of bytes Write puts on the wire for f: the length
-// prefix, the header and the body.
+// prefix, the header, the signature and the body.
 func (f *Frame) Size() int {
-	n := HeaderSize + len(f.Body)
+	n := HeaderSize + len(f.Sig) + len(f.Body)
 	return uvarintLen(uint64(n)) + n
 }
 
@@ -181,13 +203,14 @@ func (f *Frame) Append(b []byte) ([]byte, error) {
 	if err := f.validate(); err != nil {
 		return b, err
 	}
-	b = binary.AppendUvarint(b, uint64(HeaderSize+len(f.Body)))
+	b = binary.AppendUvarint(b, uint64(HeaderSize+len(f.Sig)+len(f.Body)))
 	b = append(b, Magic[:]...)
 	b = append(b, byte(f.Type), byte(f.Flags), 0, 0)
 	b = binary.LittleEndian.AppendUint64(b, f.Model)
 	b = binary.LittleEndian.AppendUint32(b, f.Stage)
 	b = binary.LittleEndian.AppendUint64(b, f.Step)
 	b = binary.LittleEndian.AppendUint64(b, f.Microbatch)
+	b = append(b, f.Sig...)
 	return append(b, f.Body...), nil
 }
 
@@ -266,6 +289,9 @@ func ReadHeader(r *bufio.Reader, maxSize int) (*Frame, int, error) {
 	body := int(n) - HeaderSize
 	switch f.Type {
 	case Activations, Gradients:
+		if body <= SigSize {
+			return nil, 0, fmt.Errorf("%w: %v frame of %d bytes after the header, want a %d-byte signature and a payload", ErrMalformed, f.Type, body, SigSize)
+		}
 	case Ack, Busy:
 		if body != 0 {
 			return nil, 0, fmt.Errorf("%w: %v frame with a %d-byte body", ErrMalformed, f.Type, body)
@@ -280,9 +306,20 @@ func ReadHeader(r *bufio.Reader, maxSize int) (*Frame, int, error) {
 	return f, body, nil
 }
 
-// ReadBody reads the n-byte body of f (as ReadHeader returned them) and
-// checks the whole frame.
+// ReadBody reads the n bytes after f's header (as ReadHeader returned
+// them: the signature of a tensor frame, then the body) and checks the whole
+// frame.
 func ReadBody(r *bufio.Reader, f *Frame, n int) error {
+	if f.Type == Activations || f.Type == Gradients {
+		if n <= SigSize {
+			return fmt.Errorf("%w: %v frame of %d bytes after the header, want a %d-byte signature and a payload", ErrMalformed, f.Type, n, SigSize)
+		}
+		f.Sig = make([]byte, SigSize)
+		if _, err := io.ReadFull(r, f.Sig); err != nil {
+			return unexpected(err)
+		}
+		n -= SigSize
+	}
 	if n > 0 {
 		f.Body = make([]byte, n)
 		if _, err := io.ReadFull(r, f.Body); err != nil {

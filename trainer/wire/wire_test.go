@@ -11,10 +11,10 @@ import (
 )
 
 func sample() []*Frame {
-	tensor := &Frame{Type: Activations, Model: 7, Stage: 2, Step: 1 << 40, Microbatch: 0xdeadbeef01, Body: []byte("PLP1 payload bytes")}
+	tensor := &Frame{Type: Activations, Model: 7, Stage: 2, Step: 1 << 40, Microbatch: 0xdeadbeef01, Sig: bytes.Repeat([]byte{0x5a}, SigSize), Body: []byte("PLP1 payload bytes")}
 	return []*Frame{
 		tensor,
-		{Type: Gradients, Flags: Replay, Model: 7, Stage: 1, Step: 3, Microbatch: 9, Body: bytes.Repeat([]byte{0xAB}, 1000)},
+		{Type: Gradients, Flags: Replay, Model: 7, Stage: 1, Step: 3, Microbatch: 9, Sig: make([]byte, SigSize), Body: bytes.Repeat([]byte{0xAB}, 1000)},
 		tensor.Reply(Ack, ""),
 		tensor.Reply(Busy, "ignored"),
 		tensor.Reply(Reject, "wrong shape: width 4, expected 8"),
@@ -128,20 +128,23 @@ func TestHostile(t *testing.T) {
 		want string
 	}{
 		{"oversize", append(huge, make([]byte, 100)...), 0, ErrTooLarge, "the limit is 67108864"},
-		{"over a small limit", frameBytes(HeaderSize+100, "PLW1", 1, ok, make([]byte, 100)), HeaderSize + 99, ErrTooLarge, "136 bytes announced"},
-		{"short", frameBytes(HeaderSize-1, "PLW1", 3, ok, nil)[:HeaderSize], 0, ErrMalformed, "shorter than the 36-byte header"},
+		{"over a small limit", frameBytes(HeaderSize+100, "PLW2", 1, ok, make([]byte, 100)), HeaderSize + 99, ErrTooLarge, "136 bytes announced"},
+		{"short", frameBytes(HeaderSize-1, "PLW2", 3, ok, nil)[:HeaderSize], 0, ErrMalformed, "shorter than the 36-byte header"},
 		{"magic", frameBytes(HeaderSize, "PLP1", 3, ok, nil), 0, ErrMalformed, "magic"},
-		{"reserved", frameBytes(HeaderSize, "PLW1", 3, [3]byte{0, 1, 0}, nil), 0, ErrMalformed, "reserved"},
-		{"unknown flag", frameBytes(HeaderSize, "PLW1", 3, [3]byte{2, 0, 0}, nil), 0, ErrMalformed, "unknown flags"},
-		{"unknown type", frameBytes(HeaderSize, "PLW1", 9, ok, nil), 0, ErrMalformed, "unknown type 9"},
-		{"type 0", frameBytes(HeaderSize, "PLW1", 0, ok, nil), 0, ErrMalformed, "unknown type 0"},
-		{"ack with a body", frameBytes(HeaderSize+3, "PLW1", 3, ok, []byte("abc")), 0, ErrMalformed, "ack frame with a 3-byte body"},
-		{"busy announcing megabytes", frameBytes(HeaderSize+50<<20, "PLW1", 4, ok, nil), 0, ErrMalformed, "busy frame with a 52428800-byte body"},
-		{"long reason", frameBytes(HeaderSize+MaxReason+1, "PLW1", 5, ok, make([]byte, MaxReason+1)), 0, ErrMalformed, "reject reason of 513 bytes"},
-		{"reason not UTF-8", frameBytes(HeaderSize+2, "PLW1", 5, ok, []byte{0xff, 0xfe}), 0, ErrMalformed, "UTF-8"},
-		{"empty tensor", frameBytes(HeaderSize, "PLW1", 1, ok, nil), 0, ErrMalformed, "activations frame without a payload"},
-		{"truncated header", frameBytes(HeaderSize, "PLW1", 3, ok, nil)[:10], 0, io.ErrUnexpectedEOF, ""},
-		{"truncated body", frameBytes(HeaderSize+10, "PLW1", 2, ok, []byte("12345")), 0, io.ErrUnexpectedEOF, ""},
+		{"version 1", frameBytes(HeaderSize, "PLW1", 3, ok, nil), 0, ErrMalformed, `magic "PLW1", want "PLW2"`},
+		{"reserved", frameBytes(HeaderSize, "PLW2", 3, [3]byte{0, 1, 0}, nil), 0, ErrMalformed, "reserved"},
+		{"unknown flag", frameBytes(HeaderSize, "PLW2", 3, [3]byte{2, 0, 0}, nil), 0, ErrMalformed, "unknown flags"},
+		{"unknown type", frameBytes(HeaderSize, "PLW2", 9, ok, nil), 0, ErrMalformed, "unknown type 9"},
+		{"type 0", frameBytes(HeaderSize, "PLW2", 0, ok, nil), 0, ErrMalformed, "unknown type 0"},
+		{"ack with a body", frameBytes(HeaderSize+3, "PLW2", 3, ok, []byte("abc")), 0, ErrMalformed, "ack frame with a 3-byte body"},
+		{"busy announcing megabytes", frameBytes(HeaderSize+50<<20, "PLW2", 4, ok, nil), 0, ErrMalformed, "busy frame with a 52428800-byte body"},
+		{"long reason", frameBytes(HeaderSize+MaxReason+1, "PLW2", 5, ok, make([]byte, MaxReason+1)), 0, ErrMalformed, "reject reason of 513 bytes"},
+		{"reason not UTF-8", frameBytes(HeaderSize+2, "PLW2", 5, ok, []byte{0xff, 0xfe}), 0, ErrMalformed, "UTF-8"},
+		{"empty tensor", frameBytes(HeaderSize, "PLW2", 1, ok, nil), 0, ErrMalformed, "want a 64-byte signature and a payload"},
+		{"unsigned tensor", frameBytes(HeaderSize+10, "PLW2", 2, ok, make([]byte, 10)), 0, ErrMalformed, "gradients frame of 10 bytes after the header, want a 64-byte signature"},
+		{"signature only", frameBytes(HeaderSize+SigSize, "PLW2", 1, ok, make([]byte, SigSize)), 0, ErrMalformed, "want a 64-byte signature and a payload"},
+		{"truncated header", frameBytes(HeaderSize, "PLW2", 3, ok, nil)[:10], 0, io.ErrUnexpectedEOF, ""},
+		{"truncated body", frameBytes(HeaderSize+SigSize+10, "PLW2", 2, ok, make([]byte, SigSize+5)), 0, io.ErrUnexpectedEOF, ""},
 		{"truncated prefix", []byte{0x80}, 0, io.ErrUnexpectedEOF, ""},
 		{"prefix overflow", bytes.Repeat([]byte{0xff}, 11), 0, ErrMalformed, "length prefix"},
 	} {
@@ -164,6 +167,9 @@ func TestHostile(t *testing.T) {
 	for _, f := range []*Frame{
 		{Type: 0},
 		{Type: Gradients},
+		{Type: Gradients, Body: []byte("p")}, // unsigned
+		{Type: Activations, Sig: make([]byte, 63), Body: []byte("p")}, // short signature
+		{Type: Ack, Sig: make([]byte, SigSize)},                       // a signed control frame
 		{Type: Ack, Body: []byte("x")},
 		{Type: Reject, Body: []byte{0xff}},
 		{Type: Reject, Body: make([]byte, MaxReason+1)},
@@ -185,7 +191,7 @@ func FuzzRead(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{})
-	f.Add(frameBytes(HeaderSize, "PLW1", 9, [3]byte{}, nil))
+	f.Add(frameBytes(HeaderSize, "PLW2", 9, [3]byte{}, nil))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		src := bytes.NewReader(in)
 		r := bufio.NewReader(src)

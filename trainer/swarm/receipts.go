@@ -1,0 +1,67 @@
+package swarm
+
+import (
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/protolearn/protolearn/trainer/wire"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// Every tensor frame is signed by its sender over its receipt (verifytypes.Receipt): the
+// receiver checks the signature before it decodes the payload, and a peer whose signature
+// does not verify is cut off like any other hostile peer. The receiver so holds, for every
+// input it trains on, its sender's signed word that it sent exactly this payload: evidence
+// that x/verify can weigh, and that binds the sender to what it sent.
+
+// identityKey is the host's own key, which signs receipts: it must be Ed25519 (trainer/p2p's
+// keys are), whose peer ids embed the public key a verifier needs.
+func identityKey(w *Worker) (crypto.PrivKey, error) {
+	k := w.cfg.Host.Peerstore().PrivKey(w.cfg.Host.ID())
+	if k == nil {
+		return nil, fmt.Errorf("swarm: the host %s has no private key in its peerstore to sign receipts with", w.cfg.Host.ID())
+	}
+	if k.Type() != cryptopb.KeyType_Ed25519 {
+		return nil, fmt.Errorf("swarm: the host's identity is a %v key; boundary receipts need Ed25519 (trainer/p2p.LoadOrCreateKey)", k.Type())
+	}
+	return k, nil
+}
+
+// receipt is the receipt of tensor frame f sent by sender to receiver.
+func (w *Worker) receipt(f *wire.Frame, sender, receiver peer.ID) verifytypes.Receipt {
+	dir := verifytypes.Forward
+	if f.Type == wire.Gradients {
+		dir = verifytypes.Backward
+	}
+	return verifytypes.Receipt{
+		ChainID: w.cfg.ChainID, Model: f.Model, Direction: dir, ToStage: f.Stage, Step: f.Step, Microbatch: f.Microbatch,
+		Digest: sha256.Sum256(f.Body), Sender: sender, Receiver: receiver,
+	}
+}
+
+// signed is f signed for receiver: a copy, since a frame that fails is re-sent to another
+// replica under another signature.
+func (w *Worker) signed(f *wire.Frame, receiver peer.ID) (*wire.Frame, error) {
+	sig, err := verifytypes.SignReceipt(w.key, w.receipt(f, w.cfg.Host.ID(), receiver))
+	if err != nil {
+		return nil, err
+	}
+	sf := *f
+	sf.Sig = sig
+	return &sf, nil
+}
+
+// checkReceipt verifies the signature of tensor frame f from p; it returns the receipt, or
+// the reason to cut p off.
+func (w *Worker) checkReceipt(p peer.ID, f *wire.Frame) (verifytypes.Receipt, string) {
+	r := w.receipt(f, p, w.cfg.Host.ID())
+	if err := verifytypes.VerifyReceipt(r, f.Sig); err != nil {
+		w.metrics.badReceipts.Inc()
+		return r, fmt.Sprintf("%v of microbatch %d: %v", f.Type, f.Microbatch, err)
+	}
+	return r, ""
+}

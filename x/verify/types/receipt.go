@@ -1,0 +1,135 @@
+package types
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Direction is which way a boundary tensor crosses a stage boundary.
+type Direction uint8
+
+const (
+	// Forward carries activations from stage s to stage s+1.
+	Forward Direction = 1
+	// Backward carries gradients from stage s+1 to stage s.
+	Backward Direction = 2
+)
+
+func (d Direction) String() string {
+	switch d {
+	case Forward:
+		return "forward"
+	case Backward:
+		return "backward"
+	}
+	return fmt.Sprintf("Direction(%d)", uint8(d))
+}
+
+// ReceiptSignatureSize is the size of a receipt's signature: an Ed25519 signature by the
+// sender's libp2p identity key.
+const ReceiptSignatureSize = ed25519.SignatureSize
+
+// receiptDomain separates receipt signatures from anything else a libp2p key signs.
+const receiptDomain = "protolearn/boundary-receipt/v1"
+
+// Receipt is what the sender of a boundary tensor signs for its receiver, with its registered
+// libp2p identity: "I sent you this payload for this microbatch of this model". The receiver
+// keeps it as transferable evidence of its input (a worker cannot claim inputs nobody sent it),
+// and it binds the sender to what it sent (a sender cannot sign one payload and commit
+// another). The payload itself is not in it, only its SHA-256.
+type Receipt struct {
+	// ChainID is the chain the swarm trains for (empty off-chain): a receipt of one chain is
+	// no evidence on another.
+	ChainID string
+	Model   uint64
+	// Direction and ToStage say which boundary: forward into ToStage (from ToStage−1), or
+	// backward into ToStage (from ToStage+1).
+	Direction Direction
+	ToStage   uint32
+	// Step and Microbatch are the swarm's numbering of the microbatch, as in the frame.
+	Step, Microbatch uint64
+	// Digest is the SHA-256 of the payload encoding the frame carried.
+	Digest [32]byte
+	// Sender and Receiver are the two workers' libp2p peer ids.
+	Sender, Receiver peer.ID
+}
+
+// SignBytes is the receipt's canonical encoding, the message its signature signs: the domain,
+// then the fields in order, integers big-endian, strings and ids length-prefixed.
+func (r Receipt) SignBytes() []byte {
+	b := make([]byte, 0, len(receiptDomain)+len(r.ChainID)+len(r.Sender)+len(r.Receiver)+80)
+	b = appendString(b, receiptDomain)
+	b = appendString(b, r.ChainID)
+	b = binary.BigEndian.AppendUint64(b, r.Model)
+	b = append(b, byte(r.Direction))
+	b = binary.BigEndian.AppendUint32(b, r.ToStage)
+	b = binary.BigEndian.AppendUint64(b, r.Step)
+	b = binary.BigEndian.AppendUint64(b, r.Microbatch)
+	b = append(b, r.Digest[:]...)
+	b = appendString(b, string(r.Sender))
+	return appendString(b, string(r.Receiver))
+}
+
+func (r Receipt) validate() error {
+	if r.Direction != Forward && r.Direction != Backward {
+		return fmt.Errorf("receipt: direction %d, want forward (1) or backward (2)", r.Direction)
+	}
+	if r.Sender == "" || r.Receiver == "" {
+		return errors.New("receipt: sender and receiver peer ids are required")
+	}
+	if r.Sender == r.Receiver {
+		return errors.New("receipt: a worker cannot send to itself")
+	}
+	return nil
+}
+
+// SignReceipt signs r with the sender's libp2p identity key, which must be Ed25519 and the
+// key of r.Sender.
+func SignReceipt(k crypto.PrivKey, r Receipt) ([]byte, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	if k.Type() != cryptopb.KeyType_Ed25519 {
+		return nil, fmt.Errorf("receipt: the signing key is %v; boundary receipts need an Ed25519 identity", k.Type())
+	}
+	id, err := peer.IDFromPrivateKey(k)
+	if err != nil {
+		return nil, fmt.Errorf("receipt: %w", err)
+	}
+	if id != r.Sender {
+		return nil, fmt.Errorf("receipt: signing key is %s's, the receipt names sender %s", id, r.Sender)
+	}
+	return k.Sign(r.SignBytes())
+}
+
+// VerifyReceipt checks sig on r against the public key in r.Sender's peer id (an Ed25519 id
+// embeds its key).
+func VerifyReceipt(r Receipt, sig []byte) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	if len(sig) != ReceiptSignatureSize {
+		return fmt.Errorf("receipt: a %d-byte signature, want %d", len(sig), ReceiptSignatureSize)
+	}
+	pub, err := r.Sender.ExtractPublicKey()
+	if err != nil {
+		return fmt.Errorf("receipt: sender %s: no public key in its peer id: %w", r.Sender, err)
+	}
+	if pub.Type() != cryptopb.KeyType_Ed25519 {
+		return fmt.Errorf("receipt: sender %s has a %v key; boundary receipts need an Ed25519 identity", r.Sender, pub.Type())
+	}
+	ok, err := pub.Verify(r.SignBytes(), sig)
+	if err != nil {
+		return fmt.Errorf("receipt: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("receipt: the signature is not %s's over this receipt", r.Sender)
+	}
+	return nil
+}
