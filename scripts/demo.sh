@@ -136,9 +136,13 @@ send() {
 q() { pld query "$@" --node "tcp://127.0.0.1:$RPC" --output json; }
 
 say "The designer creates model 1: 3 stages, d_model 32, byte-level"
+# The dataset commitment is the Merkle root of the corpus the trainers sample (the Go source
+# tree, capped at 8 MiB): stage 0 and the last stage refuse to start on any other.
+dataset=$("$TRAINER" dataset-root --max-bytes 8MiB 2>"$DIR/dataset-root.err") || die "trainer dataset-root: $(cat "$DIR/dataset-root.err")"
+echo "  dataset: $(cat "$DIR/dataset-root.err"), root $dataset"
 send designer models create-model demo-lm --arch "$ARCH" \
   --stages '{"layers":1}' --stages '{"layers":1}' --stages '{"layers":1}' \
-  --seed 7 --dataset-commitment "$(printf 'go-src' | sha256sum | cut -c1-64)" --designer-bps 1000 \
+  --seed 7 --dataset-commitment "$dataset" --designer-bps 1000 \
   --min-stake 100000000ulearn --max-replicas-per-stage 2 --target-work-units 1000000
 
 say "Four providers register (stake $STAKE), authorize their trainers' hot keys and take seats (p2's trainer takes its own: --join-stage)"

@@ -26,7 +26,7 @@ func TestModelsAndSharesOverCLI(t *testing.T) {
 		"p1": funds + ",3000000share/1", "p2": funds + ",1000000share/1", "p3": funds,
 	}, nil, genesisModelForShares)
 	n.registerWorkers("p1", "p2", "p3")
-	code, log := n.tx(createModelArgs("tiny-llama", `{"vocab":256,"d_model":64,"n_layers":6,"n_heads":4,"seq_len":128,"compression_rank":8}`, "42", "1000")...)
+	code, log := n.tx(createModelArgs("tiny-llama", `{"vocab":256,"d_model":64,"n_layers":6,"n_heads":4,"seq_len":128,"compression_rank":8}`, "42", "1000", strings.Repeat("ab", 32))...)
 	require.Zero(t, code, log)
 	for stage, p := range []string{"p1", "p2", "p3"} {
 		code, log = n.tx("tx", "models", "join-stage", "2", []string{"0", "1", "2"}[stage], "--from", p)
@@ -112,12 +112,13 @@ func (n *node) registerWorkers(keys ...string) {
 	}
 }
 
-// createModelArgs is the designer's create-model tx of a 3-stage model of two layers a stage.
-func createModelArgs(name, arch, seed, targetWork string) []string {
+// createModelArgs is the designer's create-model tx of a 3-stage model of two layers a stage;
+// dataset is the hex dataset_commitment.
+func createModelArgs(name, arch, seed, targetWork, dataset string) []string {
 	return []string{
 		"tx", "models", "create-model", name, "--arch", arch,
 		"--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`,
-		"--seed", seed, "--dataset-commitment", strings.Repeat("ab", 32), "--designer-bps", "1000",
+		"--seed", seed, "--dataset-commitment", dataset, "--designer-bps", "1000",
 		"--min-stake", "100000000ulearn", "--max-replicas-per-stage", "2", "--target-work-units", targetWork,
 		"--from", "designer",
 	}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,7 +66,7 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 		"--genesis-set", "app_state.verify.params.verifying_keys=" + string(vks),
 	}, nil)
 	n.registerWorkers("op", "p0", "p2")
-	code, log := n.tx(createModelArgs("client-e2e", `{"vocab":256,"d_model":16,"n_layers":6,"n_heads":2,"seq_len":4,"compression_rank":4}`, "1", "1000000")...)
+	code, log := n.tx(createModelArgs("client-e2e", `{"vocab":256,"d_model":16,"n_layers":6,"n_heads":2,"seq_len":4,"compression_rank":4}`, "1", "1000000", strings.Repeat("ab", 32))...)
 	require.Zero(t, code, log)
 	for stage, p := range map[string]string{"0": "p0", "2": "p2"} {
 		code, log = n.tx("tx", "models", "join-stage", "1", stage, "--from", p)

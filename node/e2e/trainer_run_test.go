@@ -93,8 +93,10 @@ func TestTrainersOnChain(t *testing.T) {
 			"--genesis-set", `app_state.verify.params.challenge_window="10"`,
 			"--genesis-set", `app_state.verify.params.response_window="15"`,
 		}, nil)
-	// Three stages of two layers: a step is 2 work units a stage.
-	code, log := n.tx(createModelArgs("run-e2e", fmt.Sprintf(`{"vocab":256,"d_model":%d,"n_layers":6,"n_heads":2,"seq_len":%d,"compression_rank":8}`, d, seqLen), "7", "1000000")...)
+	// Three stages of two layers: a step is 2 work units a stage. The dataset is the trainers'
+	// corpus (the Go source tree, capped at 2 MiB): its root, as the designer computes it.
+	root := strings.TrimSpace(run(t, bin, "dataset-root", "--max-bytes", "2MiB"))
+	code, log := n.tx(createModelArgs("run-e2e", fmt.Sprintf(`{"vocab":256,"d_model":%d,"n_layers":6,"n_heads":2,"seq_len":%d,"compression_rank":8}`, d, seqLen), "7", "1000000", root)...)
 	require.Zero(t, code, log)
 
 	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
@@ -149,6 +151,16 @@ func TestTrainersOnChain(t *testing.T) {
 		res, err := models.Model(ctx, &modelstypes.QueryModelRequest{Id: 1})
 		return err == nil && res.Model.Status == modelstypes.MODEL_STATUS_TRAINING
 	})
+	// A stage-0 trainer on another corpus (a smaller cap: other bytes, another root) refuses to
+	// start: it would train on data outside the model's dataset commitment.
+	wd := filepath.Join(dir, "p0")
+	out, err := exec.Command(bin, "run", "--model", "1", "--chain", n.grpc, "--chain-rpc", "tcp://"+n.rpc, "--chain-id", chainID,
+		"--operator", n.addr("p0"), "--hot-key", filepath.Join(wd, "hot.key"), "--key", filepath.Join(wd, "peer.key"),
+		"--listen", "/ip4/127.0.0.1/tcp/0", "--rows", strconv.Itoa(rows), "--max-bytes", "1MiB", "--keys", keysDir,
+		"--out", filepath.Join(dir, "p0-other-corpus"), "--dht=false", "--quiet").CombinedOutput()
+	require.Error(t, err, "a trainer on another corpus started")
+	require.Contains(t, string(out), "trains on the dataset with root "+root, string(out))
+
 	p1 := start("p1")
 	p0 := start("p0", "--steps", strconv.Itoa(steps))
 

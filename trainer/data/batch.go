@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
+
+	"github.com/protolearn/protolearn/dataset"
 )
 
 // Batch is batch×seqLen tokens. Inputs and Targets are flattened row-major
@@ -74,13 +76,14 @@ func (s *Sampler) Next() Batch {
 // At returns batch number id of a sequence that needs no shared state: its
 // windows depend only on (corpus, split, shape, seed, id), so workers that
 // never talk agree on the data of a microbatch from its id alone (the swarm's
-// stage 0 draws the inputs, its last stage the targets). It does not move
-// Next's sequence. Safe for concurrent use.
+// stage 0 draws the inputs, its last stage the targets). Row r starts at
+// dataset.WindowStart(seed, id, r, len−seqLen): the rule the chain checks a
+// revealed window of the committed dataset against. It does not move Next's
+// sequence. Safe for concurrent use.
 func (s *Sampler) At(id uint64) Batch {
-	rng := rand.New(rand.NewPCG(s.seed^0x9e3779b97f4a7c15, id*0xbf58476d1ce4e5b9+pcgStream))
 	b := newBatch(s.batch, s.seqLen)
 	for r := range s.batch {
-		fill(b, r, s.buf, int(rng.Uint64N(s.nStarts)))
+		fill(b, r, s.buf, int(dataset.WindowStart(s.seed, id, uint32(r), s.nStarts)))
 	}
 	return b
 }

@@ -3,6 +3,8 @@ package data
 import (
 	"reflect"
 	"testing"
+
+	"github.com/protolearn/protolearn/dataset"
 )
 
 func testCorpus(t *testing.T) *Corpus {
@@ -167,4 +169,40 @@ func TestSamplerAtDependsOnlyOnID(t *testing.T) {
 		t.Fatal("At ignores the id or the seed")
 	}
 	checkWindows(t, x, c.Bytes(Train), 3, 16)
+}
+
+// TestAtIsTheCommittedWindow: the rows of a microbatch are the windows dataset.WindowStart
+// names in the committed train stream, so a window revealed with a dataset proof against the
+// corpus's DatasetRoot is exactly what the sampler trained on (inputs and labels).
+func TestAtIsTheCommittedWindow(t *testing.T) {
+	c := testCorpus(t)
+	const seqLen, rows, seed = 16, 3, 42
+	s, err := c.Sampler(Train, seqLen, rows, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := c.Bytes(Train)
+	root := c.DatasetRoot()
+	if root != dataset.Root(train) {
+		t.Fatal("DatasetRoot is not the root of the train split")
+	}
+	for _, id := range []uint64{0, 1, 977, 1 << 40} {
+		b := s.At(id)
+		for r := range rows {
+			start := dataset.WindowStart(seed, id, uint32(r), uint64(len(train)-seqLen))
+			p, err := dataset.Prove(train, start, seqLen+1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := dataset.Verify(root, start, seqLen+1, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range seqLen {
+				if b.Inputs[r*seqLen+j] != int32(w[j]) || b.Targets[r*seqLen+j] != int32(w[j+1]) {
+					t.Fatalf("microbatch %d row %d token %d is not the committed window's", id, r, j)
+				}
+			}
+		}
+	}
 }

@@ -15,7 +15,10 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
+
+	"github.com/protolearn/protolearn/dataset"
 )
 
 // DocSep is the byte written after every file in a split (see the package doc).
@@ -119,6 +122,9 @@ type Corpus struct {
 	train []byte
 	val   []byte
 	stats Stats
+
+	rootOnce sync.Once
+	root     [32]byte
 }
 
 // Stats returns the corpus statistics (a copy).
@@ -129,6 +135,13 @@ func (c *Corpus) Stats() Stats {
 		s.Skipped[k] = v
 	}
 	return s
+}
+
+// DatasetRoot is the commitment to the train split (dataset.Root): what a model's
+// dataset_commitment must be for this corpus to be its data.
+func (c *Corpus) DatasetRoot() [32]byte {
+	c.rootOnce.Do(func() { c.root = dataset.Root(c.train) })
+	return c.root
 }
 
 // Bytes returns the bytes of a split (shared, do not modify).

@@ -27,6 +27,9 @@ type onChain struct {
 	// firstStep is the chain step of the worker's local step 0: one above the last step it
 	// attested on the model, so that a restarted trainer never overlaps its past.
 	firstStep uint64
+	// dataset is the model's dataset_commitment: the root (package dataset) of the train split
+	// its first and last stages must sample from.
+	dataset []byte
 }
 
 // connect dials the node and reads the model and the operator's seat, taking one in stage
@@ -78,7 +81,7 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 	} else if ok {
 		first = last + 1
 	}
-	return &onChain{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first}, nil
+	return &onChain{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first, dataset: m.DatasetCommitment}, nil
 }
 
 // newAttester builds the worker's attester and recovers what an earlier run left to answer;

@@ -15,7 +15,9 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -94,6 +96,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 		n.closers = append(n.closers, func() { _ = n.oc.client.Close() })
 		n.cfg.Spec, n.cfg.Stage = n.oc.spec, n.oc.stage
+		n.cfg.Seed = n.oc.spec.Seed // the model's sampler: the chain checks windows drawn with its seed
 		n.cfg.Roster = chain.Roster{Client: n.oc.client, Model: cfg.Model, Stages: len(n.oc.spec.Stages)}
 	}
 	if err := n.cfg.checkModel(); err != nil {
@@ -204,7 +207,12 @@ func (n *Node) loadData() (*data.Sampler, []data.Batch, error) {
 		}
 	}
 	st := corpus.Stats()
-	n.log.Info("corpus", "dir", st.Dir, "train_bytes", st.TrainBytes, "train_sha256", fmt.Sprintf("%x", st.TrainDigest[:8]))
+	root := corpus.DatasetRoot()
+	n.log.Info("corpus", "dir", st.Dir, "train_bytes", st.TrainBytes, "dataset_root", hex.EncodeToString(root[:]))
+	if n.oc != nil && !bytes.Equal(root[:], n.oc.dataset) {
+		return nil, nil, fmt.Errorf("data %s: its train split's root is %x, but model %d trains on the dataset with root %x (dataset_commitment): point --data and --max-bytes at the model's corpus (trainer dataset-root prints a corpus's root)",
+			cfg.DataDir, root, cfg.Model, n.oc.dataset)
+	}
 	return sampler, evalSet, nil
 }
 
