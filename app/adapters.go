@@ -53,6 +53,17 @@ func (c computeForVerify) SlashToVerify(ctx context.Context, operator sdk.AccAdd
 	return c.k.Slash(ctx, operator, fraction, reason, computekeeper.SlashToModule(verifytypes.ModuleName))
 }
 
+// PeerID implements verifytypes.ComputeKeeper.
+func (c computeForVerify) PeerID(ctx context.Context, operator sdk.AccAddress) (string, error) {
+	w, err := c.k.GetWorker(ctx, operator)
+	return w.PeerId, err
+}
+
+// OperatorOfPeer implements verifytypes.ComputeKeeper.
+func (c computeForVerify) OperatorOfPeer(ctx context.Context, peerID string) (sdk.AccAddress, bool, error) {
+	return c.k.OperatorOfPeer(ctx, peerID)
+}
+
 // Jail implements verifytypes.ComputeKeeper.
 func (c computeForVerify) Jail(ctx context.Context, operator sdk.AccAddress, reason string) error {
 	return c.k.Jail(ctx, operator, reason)

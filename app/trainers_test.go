@@ -176,7 +176,7 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 			_, tap, err = st.BackwardTap(in, tok, dOut)
 		}
 		require.NoError(t, err)
-		att.Tap(uint64(step), tap)
+		att.Tap(uint64(step), tap, vc.input(t, w))
 	}
 }
 

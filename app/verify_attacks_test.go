@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	errorsmod "cosmossdk.io/errors"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
@@ -46,7 +49,8 @@ func (vc *verifyChain) challengeAt(t *testing.T, by *account, att, step uint64, 
 	return ch
 }
 
-// attestRoots sends w's attestation of steps from..from+len(roots)-1 carrying roots as they are.
+// attestRoots sends w's attestation of steps from..from+len(roots)-1 carrying roots as they are,
+// each with a fresh input receipt of w's own (a copier has traffic of its own to show).
 func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...verifytypes.StepCommitment) *verifytypes.MsgSubmitAttestation {
 	msg := &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: model, Stage: w.stage, StepFrom: from, StepTo: from + uint64(len(roots)) - 1,
@@ -54,6 +58,7 @@ func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...veri
 	}
 	for i, r := range roots {
 		r.Step = from + uint64(i)
+		r.Input = vc.input(vc.t, w)
 		msg.Commitments = append(msg.Commitments, r)
 	}
 	return msg
@@ -493,4 +498,118 @@ func TestVerifyUpdateParams(t *testing.T) {
 		seen = seen || e.Type == "protolearn.verify.v1.EventParamsUpdated"
 	}
 	require.True(t, seen, "EventParamsUpdated emitted")
+}
+
+// TestAttackInputs: a stage after the first attests only steps whose input a seated neighbour
+// signed for it. Each forgery is refused when submitted, so nothing is stored or paid: no input
+// receipt; one signed by a worker of another stage, by a peer no worker registered, for another
+// receiver, over another payload, on another chain; one microbatch for two steps, or again
+// later; and a receipt on stage 0, whose input is the dataset. The honest receipt passes.
+func TestAttackInputs(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	s0, w, s2, other := ws[0], ws[1], ws[2], ws[3]
+	outsider := &trainer{peer: newPeerKey(t), stage: 0}
+	fresh := func() uint64 { return vc.mb.Add(1) }
+	cases := []struct {
+		name  string
+		input func() *verifytypes.BoundaryReceipt
+		err   *errorsmod.Error
+		want  string
+	}{
+		{"no receipt", func() *verifytypes.BoundaryReceipt { return nil }, verifytypes.ErrInvalidReceipt, "no input receipt"},
+		{"signed by the stage after", func() *verifytypes.BoundaryReceipt { return signInput(t, s2, w, fresh(), nil) }, verifytypes.ErrInvalidReceipt, "neither holds stage 0"},
+		{"signed by a co-replica", func() *verifytypes.BoundaryReceipt { return signInput(t, other, w, fresh(), nil) }, verifytypes.ErrInvalidReceipt, "neither holds stage 0"},
+		{"signed by an unregistered peer", func() *verifytypes.BoundaryReceipt { return signInput(t, outsider, w, fresh(), nil) }, verifytypes.ErrInvalidReceipt, "no registered worker's peer"},
+		{"made out to another receiver", func() *verifytypes.BoundaryReceipt {
+			return signInput(t, s0, w, fresh(), func(r *verifytypes.Receipt) { r.Receiver = other.peerID() })
+		}, verifytypes.ErrInvalidReceipt, "signature is not"},
+		{"over another payload", func() *verifytypes.BoundaryReceipt {
+			return signInput(t, s0, w, fresh(), func(r *verifytypes.Receipt) { r.Digest[0] ^= 1 })
+		}, verifytypes.ErrInvalidReceipt, "signature is not"},
+		{"on another chain", func() *verifytypes.BoundaryReceipt {
+			return signInput(t, s0, w, fresh(), func(r *verifytypes.Receipt) { r.ChainID = "another-chain" })
+		}, verifytypes.ErrInvalidReceipt, "signature is not"},
+		{"backward, not forward", func() *verifytypes.BoundaryReceipt {
+			return signInput(t, s0, w, fresh(), func(r *verifytypes.Receipt) { r.Direction = verifytypes.Backward })
+		}, verifytypes.ErrInvalidReceipt, "signature is not"},
+	}
+	for _, c := range cases {
+		msg := vc.attestation(t, w, 1)
+		w.next-- // refused: the step is still to attest
+		msg.Commitments[0].Input = c.input()
+		res := vc.send(w.account, msg)
+		require.Equal(t, c.err.ABCICode(), res.Code, "%s: %s", c.name, res.Log)
+		require.Contains(t, res.Log, c.want, c.name)
+	}
+	// One microbatch for two steps of one attestation.
+	msg := vc.attestation(t, w, 2)
+	w.next -= 2
+	msg.Commitments[1].Input = msg.Commitments[0].Input
+	res := vc.send(w.account, msg)
+	require.Equal(t, verifytypes.ErrInputReused.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "both take microbatch")
+	// The honest attestation passes; its microbatch cannot count again later.
+	first := vc.attestation(t, w, 1)
+	require.Zero(t, vc.send(w.account, first).Code)
+	again := vc.attestation(t, w, 1)
+	w.next--
+	again.Commitments[0].Input = first.Commitments[0].Input
+	res = vc.send(w.account, again)
+	require.Equal(t, verifytypes.ErrInputReused.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "already counted")
+	// Stage 0 trains on the dataset: a receipt there is refused.
+	msg = vc.attestation(t, s0, 1)
+	s0.next--
+	msg.Commitments[0].Input = signInput(t, s2, s0, fresh(), nil)
+	res = vc.send(s0.account, msg)
+	require.Equal(t, verifytypes.ErrInvalidReceipt.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "stage 0 trains on the model's dataset")
+	// Only the honest attestation was stored.
+	n := 0
+	require.NoError(t, vc.app.VerifyKeeper.Attestations.Walk(vc.app.NewContext(true), nil, func(_ uint64, a verifytypes.Attestation) (bool, error) {
+		if a.Worker == w.addr.String() {
+			n++
+		}
+		return false, nil
+	}))
+	require.Equal(t, 1, n)
+}
+
+func newPeerKey(t *testing.T) crypto.PrivKey {
+	t.Helper()
+	k, _, err := crypto.GenerateEd25519Key(nil)
+	require.NoError(t, err)
+	return k
+}
+
+// TestInputsFromAJailedSender: a worker's signed boundary tensors still count as its receivers'
+// inputs after it loses its seat (they trained on them honestly and could not know), because it
+// last attested work in the stage before; a registered worker that never worked there counts for
+// nothing.
+func TestInputsFromAJailedSender(t *testing.T) {
+	spare := newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyOneDec(), spare)
+	cheater, s2 := ws[3], ws[2]
+	vc.submit(t, cheater, 1)
+	vc.blocks(1 + vResponse + 1) // spot-checked, unanswered: slashed, jailed, unseated
+	_, seated, err := vc.app.ModelsKeeper.StageOf(vc.app.NewContext(true), 1, cheater.addr)
+	require.NoError(t, err)
+	require.False(t, seated, "the cheater lost its seat")
+
+	msg := vc.attestation(t, s2, 1)
+	msg.Commitments[0].Input = signInput(t, cheater, s2, vc.mb.Add(1), nil)
+	res := vc.send(s2.account, msg)
+	require.Zero(t, res.Code, "an input the jailed stage-1 worker sent: %s", res.Log)
+
+	// A worker registered with stake but never seated in the model signs nothing that counts.
+	stranger := &trainer{account: spare, peer: newPeerKey(t)}
+	reg := registerMsg(t, spare.addr, 2*minStake)
+	reg.PeerId = stranger.peerID().String()
+	require.Zero(t, vc.send(spare, reg).Code)
+	msg = vc.attestation(t, s2, 1)
+	s2.next--
+	msg.Commitments[0].Input = signInput(t, stranger, s2, vc.mb.Add(1), nil)
+	res = vc.send(s2.account, msg)
+	require.Equal(t, verifytypes.ErrInvalidReceipt.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "neither holds stage 1")
 }

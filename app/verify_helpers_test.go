@@ -1,12 +1,17 @@
 package app_test
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
@@ -99,6 +104,18 @@ type trainer struct {
 	next   uint64
 	cheat  bool
 	steps  map[uint64]*attest.Committed
+	// peer is its libp2p identity, registered with its worker: it signs the receipts of the
+	// boundary tensors it sends.
+	peer crypto.PrivKey
+}
+
+// peerID is w's registered libp2p peer id.
+func (w *trainer) peerID() peer.ID {
+	id, err := peer.IDFromPrivateKey(w.peer)
+	if err != nil {
+		panic(err)
+	}
+	return id
 }
 
 // owner is whose roots w commits: its steps on model 1 of the test chain.
@@ -110,6 +127,8 @@ type verifyChain struct {
 	*chain
 	rng    *rand.Rand
 	prover *attest.Prover
+	ws     []*trainer
+	mb     atomic.Uint64 // the last microbatch id drawn
 }
 
 // startVerifyChain registers and seats honest workers on stages 0, 1, 2 and, if cheater, a
@@ -135,7 +154,9 @@ func startVerifyChainWith(t *testing.T, rate sdkmath.LegacyDec, window, response
 	accs := []*account{designer}
 	for i := range 4 {
 		acc := newAccount(uint64(1 + i))
-		ws = append(ws, &trainer{account: acc, stage: uint32(min(i, 1+i%2)), secret: []byte{byte(i), 's'}, next: 1, steps: map[uint64]*attest.Committed{}})
+		pk, _, err := crypto.GenerateEd25519Key(nil)
+		require.NoError(t, err)
+		ws = append(ws, &trainer{account: acc, stage: uint32(min(i, 1+i%2)), secret: []byte{byte(i), 's'}, next: 1, steps: map[uint64]*attest.Committed{}, peer: pk})
 		accs = append(accs, acc)
 	}
 	ws[0].stage, ws[1].stage, ws[2].stage, ws[3].stage = 0, 1, 2, 1
@@ -149,9 +170,11 @@ func startVerifyChainWith(t *testing.T, rate sdkmath.LegacyDec, window, response
 		tweaks = append(tweaks, tweak)
 	}
 	c := startChainWith(t, 1_000*minStake, verifyGenesis(t, designer.addr, rate, window, response, tweaks...), accs...)
-	vc := &verifyChain{chain: c, rng: rand.New(rand.NewPCG(7, 7)), prover: prover}
+	vc := &verifyChain{chain: c, rng: rand.New(rand.NewPCG(7, 7)), prover: prover, ws: ws}
 	for _, w := range ws {
-		require.Zero(t, c.send(w.account, registerMsg(t, w.addr, 2*minStake)).Code)
+		reg := registerMsg(t, w.addr, 2*minStake)
+		reg.PeerId = w.peerID().String()
+		require.Zero(t, c.send(w.account, reg).Code)
 		res := c.send(w.account, &modelstypes.MsgJoinStage{Operator: w.addr.String(), ModelId: 1, Stage: w.stage})
 		require.Zero(t, res.Code, res.Log)
 	}
@@ -172,6 +195,46 @@ func (vc *verifyChain) layer(t *testing.T, w *trainer, step uint64) *attest.Comm
 	return cm
 }
 
+// sender is the honest worker seated in the stage before w's (nil on stage 0).
+func (vc *verifyChain) sender(w *trainer) *trainer {
+	for _, s := range vc.ws {
+		if w.stage > 0 && s.stage == w.stage-1 && !s.cheat {
+			return s
+		}
+	}
+	return nil
+}
+
+// input is the receipt of a fresh microbatch that the honest worker of the stage before w's
+// sent w (nil on stage 0): what each step of w's attestations carries.
+func (vc *verifyChain) input(t *testing.T, w *trainer) *verifytypes.BoundaryReceipt {
+	t.Helper()
+	from := vc.sender(w)
+	if from == nil {
+		return nil
+	}
+	return signInput(t, from, w, vc.mb.Add(1), nil)
+}
+
+// signInput is the receipt of microbatch mb sent by from to to, as from signs it (edit, if
+// set, changes the signed receipt: a forgery).
+func signInput(t *testing.T, from, to *trainer, mb uint64, edit func(*verifytypes.Receipt)) *verifytypes.BoundaryReceipt {
+	t.Helper()
+	digest := sha256.Sum256(binary.BigEndian.AppendUint64(nil, mb)) // stands for the payload's
+	r := verifytypes.Receipt{
+		ChainID: app.DefaultChainID, Model: 1, Direction: verifytypes.Forward, ToStage: to.stage, Step: mb / 4, Microbatch: mb,
+		Digest: digest, Sender: from.peerID(), Receiver: to.peerID(),
+	}
+	if edit != nil {
+		edit(&r)
+	}
+	sig, err := verifytypes.SignReceipt(from.peer, r)
+	require.NoError(t, err)
+	return &verifytypes.BoundaryReceipt{
+		SwarmStep: mb / 4, Microbatch: mb, PayloadDigest: digest[:], Sender: from.peerID().String(), Signature: sig,
+	}
+}
+
 // attestation builds w's next attestation of n steps claiming all their work.
 func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifytypes.MsgSubmitAttestation {
 	t.Helper()
@@ -180,7 +243,9 @@ func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifyty
 		WorkUnits: n * vLayers, TileRows: vRows, TileWidth: vT,
 	}
 	for s := msg.StepFrom; s <= msg.StepTo; s++ {
-		msg.Commitments = append(msg.Commitments, vc.layer(t, w, s).Roots())
+		c := vc.layer(t, w, s).Roots()
+		c.Input = vc.input(t, w)
+		msg.Commitments = append(msg.Commitments, c)
 	}
 	w.next += n
 	return msg

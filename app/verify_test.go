@@ -364,7 +364,22 @@ func TestVerifyGenesisExportImport(t *testing.T) {
 		// root (its root index is rebuilt), fails the open challenge when its deadline comes (as
 		// many blocks later as it had left) and finalizes the honest work.
 		honest.seq, cheater.seq, ws[2].seq = honestSeq, cheaterSeq, copierSeq
-		fvc := &verifyChain{chain: fresh, rng: vc.rng, prover: vc.prover}
+		fvc := &verifyChain{chain: fresh, rng: vc.rng, prover: vc.prover, ws: vc.ws}
+		fvc.mb.Store(vc.mb.Load() + 1000) // inputs the exported chain has not seen
+		// The index of counted inputs is rebuilt from the attestations: an input the stage-1
+		// worker attested before the export is refused when shown again.
+		var used uint64
+		for _, a := range gs.Attestations {
+			if a.Worker == cheater.addr.String() && len(a.InputMicrobatches) > 0 {
+				used = a.InputMicrobatches[0]
+			}
+		}
+		require.NotZero(t, used, "the stage-1 attestation lists its inputs")
+		next := &trainer{account: cheater.account, stage: cheater.stage, secret: cheater.secret, next: 2, steps: map[uint64]*attest.Committed{}, peer: cheater.peer}
+		reuse := fvc.attestation(t, next, 1)
+		reuse.Commitments[0].Input = signInput(t, fvc.sender(cheater), cheater, used, nil)
+		res = fvc.send(cheater.account, reuse)
+		require.Equal(t, verifytypes.ErrInputReused.ABCICode(), res.Code, res.Log)
 		overlap := *honest
 		overlap.next, overlap.steps = 2, map[uint64]*attest.Committed{}
 		res = fvc.send(honest.account, fvc.attestation(t, &overlap, 1))

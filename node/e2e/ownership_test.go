@@ -5,9 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
-	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	sharestypes "github.com/protolearn/protolearn/x/shares/types"
 )
@@ -103,13 +104,20 @@ func genesisModelForShares(n *node, gen map[string]any) {
 }
 
 // registerWorkers registers each key as a CPU worker staking 100 LEARN.
-func (n *node) registerWorkers(keys ...string) {
+func (n *node) registerWorkers(keys ...string) map[string]crypto.PrivKey {
 	n.t.Helper()
 	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
+	peers := map[string]crypto.PrivKey{}
 	for _, k := range keys {
-		code, log := n.tx("tx", "compute", "register-worker", computetestutil.NewPeerID(n.t, nil), "100000000ulearn", "--hardware", hardware, "--from", k)
+		pk, _, err := crypto.GenerateEd25519Key(nil)
+		require.NoError(n.t, err)
+		id, err := peer.IDFromPrivateKey(pk)
+		require.NoError(n.t, err)
+		code, log := n.tx("tx", "compute", "register-worker", id.String(), "100000000ulearn", "--hardware", hardware, "--from", k)
 		require.Zero(n.t, code, log)
+		peers[k] = pk
 	}
+	return peers
 }
 
 // createModelArgs is the designer's create-model tx of a 3-stage model of two layers a stage;

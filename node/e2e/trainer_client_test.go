@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
@@ -65,7 +68,7 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 		"--genesis-set", `app_state.verify.params.challenge_bond={"denom":"ulearn","amount":"5000000"}`,
 		"--genesis-set", "app_state.verify.params.verifying_keys=" + string(vks),
 	}, nil)
-	n.registerWorkers("op", "p0", "p2")
+	peers := n.registerWorkers("op", "p0", "p2")
 	code, log := n.tx(createModelArgs("client-e2e", `{"vocab":256,"d_model":16,"n_layers":6,"n_heads":2,"seq_len":4,"compression_rank":4}`, "1", "1000000", strings.Repeat("ab", 32))...)
 	require.Zero(t, code, log)
 	for stage, p := range map[string]string{"0": "p0", "2": "p2"} {
@@ -127,7 +130,9 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 		cm, err := attest.Commit(secret, attest.Owner{ChainID: chainID, ModelID: 1, Stage: 1, Worker: op}, l)
 		require.NoError(t, err)
 		steps[s] = cm
-		msg.Commitments = append(msg.Commitments, cm.Roots())
+		roots := cm.Roots()
+		roots.Input = receiptFrom(t, peers["p0"], peers["op"], s) // stage 0's worker sent the input
+		msg.Commitments = append(msg.Commitments, roots)
 	}
 	id, err := c.SubmitAttestation(ctx, msg)
 	require.NoError(t, err)
@@ -225,4 +230,21 @@ func randoms(rng *rand.Rand, n int, scale float32) []float32 {
 		v[i] = (rng.Float32()*2 - 1) * scale
 	}
 	return v
+}
+
+// receiptFrom is the input receipt of microbatch mb of model 1's stage 1, signed by the sender's
+// identity key for the receiver.
+func receiptFrom(t *testing.T, sender, receiver crypto.PrivKey, mb uint64) *verifytypes.BoundaryReceipt {
+	t.Helper()
+	from, err := peer.IDFromPrivateKey(sender)
+	require.NoError(t, err)
+	to, err := peer.IDFromPrivateKey(receiver)
+	require.NoError(t, err)
+	r := verifytypes.Receipt{
+		ChainID: chainID, Model: 1, Direction: verifytypes.Forward, ToStage: 1, Step: mb, Microbatch: mb,
+		Digest: sha256.Sum256([]byte{byte(mb)}), Sender: from, Receiver: to,
+	}
+	sig, err := verifytypes.SignReceipt(sender, r)
+	require.NoError(t, err)
+	return &verifytypes.BoundaryReceipt{SwarmStep: mb, Microbatch: mb, PayloadDigest: r.Digest[:], Sender: from.String(), Signature: sig}
 }

@@ -108,8 +108,9 @@ type Attester struct {
 }
 
 type tapped struct {
-	step uint64
-	tap  *engine.Tap
+	step  uint64
+	tap   *engine.Tap
+	input *verifytypes.BoundaryReceipt
 }
 
 // Stats count what the attester did.
@@ -173,9 +174,11 @@ func NewAttester(cfg Config) (*Attester, error) {
 
 // Tap hands over the designated layer of local step; it never blocks the training loop: when
 // the attester is behind, the step is dropped (and not attested) with a warning.
-func (a *Attester) Tap(step uint64, t *engine.Tap) {
+// input is the receipt of the tapped microbatch's input boundary tensor (nil on stage 0), which
+// the step's commitment carries.
+func (a *Attester) Tap(step uint64, t *engine.Tap, input *verifytypes.BoundaryReceipt) {
 	select {
-	case a.taps <- tapped{step: step, tap: t}:
+	case a.taps <- tapped{step: step, tap: t, input: input}:
 	default:
 		a.count("dropped", func(s *Stats) { s.Dropped++ })
 		a.cfg.Log.Warn("attester behind; step not attested", "local_step", step)

@@ -95,7 +95,7 @@ func runAttester(t *testing.T, chain *scriptedChain, first uint64, steps, want i
 		for len(a.taps) == cap(a.taps) { // never drop in this test
 			time.Sleep(time.Millisecond)
 		}
-		a.Tap(uint64(i), tap)
+		a.Tap(uint64(i), tap, nil)
 	}
 	a.Finish()
 	for chain.acceptedCount() < want && ctx.Err() == nil {
@@ -247,7 +247,7 @@ func TestAttesterBoundsItsQueue(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	const taps = 40
 	for i := range taps {
-		a.Tap(uint64(i), randomTap(rng))
+		a.Tap(uint64(i), randomTap(rng), nil)
 	}
 	a.Finish()
 	for {

@@ -177,7 +177,7 @@ func BenchmarkAttestedTraining(b *testing.B) {
 		done := make(chan error, 1)
 		go func() { done <- a.Run(ctx) }()
 		t0 := time.Now()
-		train(a.Tap)
+		train(func(step uint64, t *engine.Tap) { a.Tap(step, t, nil) })
 		for st := a.Stats(); st.Steps+st.Dropped < steps || (st.Attestations == 0 && st.Dropped == 0); st = a.Stats() {
 			time.Sleep(time.Millisecond)
 		}

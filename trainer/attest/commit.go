@@ -97,6 +97,7 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 		b.first, b.from, b.rows = *seq, step, t.tap.Rows
 	}
 	*seq++
+	roots.Input = t.input
 	b.roots = append(b.roots, roots)
 	if uint64(b.n()) == a.cfg.Period {
 		flush()

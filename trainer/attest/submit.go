@@ -114,7 +114,9 @@ func (s *submitter) place(b *batch) error {
 		if err != nil {
 			return fmt.Errorf("attest: step %d: %w", l.Step, err)
 		}
-		roots = append(roots, c.Roots())
+		r := c.Roots()
+		r.Input = b.roots[i].Input // the step's input is the same, whatever its number
+		roots = append(roots, r)
 	}
 	a.cfg.Log.Info("committed steps again for the numbers the chain expects", "committed_for", b.from, "now", s.expect, "steps", b.n())
 	b.from, b.roots = s.expect, roots

@@ -34,7 +34,17 @@ type TxError struct {
 }
 
 func (e *TxError) Error() string {
-	return fmt.Sprintf("tx refused (%s %d): %s", e.Codespace, e.Code, e.Log)
+	return fmt.Sprintf("tx refused (%s %d): %s", e.Codespace, e.Code, shortLog(e.Log))
+}
+
+// shortLog cuts the middle out of a long log: an authz execution's log quotes the whole inner
+// message (kilobytes of roots) before the reason, which comes last.
+func shortLog(s string) string {
+	const head, tail = 160, 360
+	if len(s) <= head+tail+16 {
+		return s
+	}
+	return strings.ToValidUTF8(s[:head], "") + " … " + strings.ToValidUTF8(s[len(s)-tail:], "")
 }
 
 // ABCICode is the chain's error code: a TxError is the chain's verdict, not a transport failure.

@@ -8,6 +8,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,9 +49,11 @@ type Config struct {
 	Engine       engine.Options
 	NewOptimizer func(stage int) (engine.Optimizer, error)
 	Optimizer    string
-	// Schedule is the pipeline schedule; Depth the async schedule's extra depth (≥ 1).
-	Schedule pipeline.Schedule
-	Depth    int
+	// Schedule is the pipeline schedule (ScheduleName names it in the logs); Depth the async
+	// schedule's extra depth (≥ 1).
+	Schedule     pipeline.Schedule
+	ScheduleName string
+	Depth        int
 	// EvalEvery evaluates every N steps and at the end (0: never) on EvalBatches batches.
 	EvalEvery, EvalBatches int
 	// Out receives loss.csv, loss.png and checkpoints/ (empty: nothing is written);
@@ -133,7 +136,7 @@ func New(ctx context.Context, cfg Config) (_ *Run, err error) {
 		return nil, err
 	}
 	if r.be, err = backend.New(cfg.Backend); err != nil {
-		return nil, fmt.Errorf("backend: %w", err)
+		return nil, fmt.Errorf("--backend: %w", err)
 	}
 	if r.p, err = pipeline.New(pipeline.Config{
 		Spec: cfg.Spec, Backend: r.be, Microbatches: cfg.Microbatches, Links: cfg.Links,
@@ -155,7 +158,7 @@ func New(ctx context.Context, cfg Config) (_ *Run, err error) {
 	}
 	if cfg.MetricsAddr != "" {
 		if r.met, err = startMetrics(cfg.MetricsAddr, len(cfg.Spec.Stages)); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
 		}
 		r.log.Info("metrics", "url", r.met.URL())
 		r.met.ratio.Set(r.ratio)
@@ -212,7 +215,7 @@ func (r *Run) logModel() error {
 	r.ratio = float64(raw) / float64(actual)
 	r.log.Info("model", "spec", cfg.SpecName, "d_model", cfg.Spec.DModel, "n_layers", cfg.Spec.NLayers, "stages", fmt.Sprint(cfg.Spec.Stages),
 		"compression_rank", cfg.Spec.CompressionRank, "params", params, "payload", cfg.Payload.String(),
-		"compression_ratio", fmt.Sprintf("%.1f", r.ratio), "schedule", cfg.Schedule.String(), "optimizer", cfg.Optimizer, "backend", r.be.Name(),
+		"compression_ratio", fmt.Sprintf("%.1f", r.ratio), "schedule", cmp.Or(cfg.ScheduleName, cfg.Schedule.String()), "optimizer", cfg.Optimizer, "backend", r.be.Name(),
 		"batch", cfg.Batch, "microbatches", cfg.Microbatches, "seq_len", cfg.Spec.SeqLen)
 	return nil
 }

@@ -45,7 +45,7 @@ func openOutputs(dir string) (*outputs, error) {
 		ckptDir: filepath.Join(dir, "checkpoints"),
 	}
 	if err := os.MkdirAll(o.ckptDir, 0o755); err != nil {
-		return nil, fmt.Errorf("output directory %s: %w", dir, err)
+		return nil, fmt.Errorf("--out %s: %w", dir, err)
 	}
 	return o, nil
 }
@@ -70,7 +70,7 @@ func (o *outputs) startCSV() error {
 func (o *outputs) truncateCSV(step uint64) error {
 	rows, err := ReadLosses(o.csvPath)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("resume: %w", err)
+		return fmt.Errorf("--resume: %w", err)
 	}
 	kept := rows[:0]
 	for _, r := range rows {
@@ -182,12 +182,12 @@ func (o *outputs) loadCheckpoints(p *pipeline.Pipeline) (uint64, error) {
 		s, err := checkpoint.Load(path, st)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return 0, fmt.Errorf("resume: no checkpoint %s (was the output directory written by a run with the same --spec and --stages?)", path)
+				return 0, fmt.Errorf("--resume: no checkpoint %s (was --out written by a run with the same --spec and --stages?)", path)
 			}
-			return 0, fmt.Errorf("resume: stage %d: %w (the model flags must match the run that wrote it)", i, err)
+			return 0, fmt.Errorf("--resume: stage %d: %w (the model flags must match the run that wrote it)", i, err)
 		}
 		if i > 0 && s != step {
-			return 0, fmt.Errorf("resume: stage %d is at step %d but stage 0 at step %d", i, s, step)
+			return 0, fmt.Errorf("--resume: stage %d is at step %d but stage 0 at step %d", i, s, step)
 		}
 		step = s
 	}

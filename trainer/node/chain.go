@@ -15,6 +15,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/attest"
 	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/spec"
+	"github.com/protolearn/protolearn/trainer/swarm"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
@@ -57,7 +58,7 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 	operator := cfg.Operator
 	if !seated && c.JoinStage {
 		if stage < 0 {
-			return nil, errors.New("joining a stage needs the stage to take a seat in (--stage)")
+			return nil, errors.New("--join-stage needs --stage: the stage to take a seat in")
 		}
 		if err := cl.JoinStage(ctx, model, uint32(stage)); err != nil {
 			return nil, err
@@ -67,9 +68,9 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 	}
 	switch {
 	case !seated:
-		return nil, fmt.Errorf("operator %s holds no stage of model %d: join one first (--join-stage, or protolearnd tx models join-stage)", operator, model)
+		return nil, fmt.Errorf("--operator %s holds no stage of model %d: join one first (--join-stage, or protolearnd tx models join-stage)", operator, model)
 	case stage >= 0 && uint32(stage) != held:
-		return nil, fmt.Errorf("stage %d: %s holds stage %d of model %d", stage, operator, held, model)
+		return nil, fmt.Errorf("--stage %d: %s holds stage %d of model %d", stage, operator, held, model)
 	}
 	p, err := cl.VerifyParams(ctx)
 	if err != nil {
@@ -86,10 +87,11 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 
 // newAttester builds the worker's attester and recovers what an earlier run left to answer;
 // tileRows is rows × seq_len of its microbatches.
-func newAttester(ctx context.Context, c *ChainConfig, oc *onChain, model uint64, tileRows int, out string, reg prometheus.Registerer, log *slog.Logger) (*attest.Attester, error) {
+// Recover runs under ctx (setup); the challenge watcher lives as long as life.
+func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model uint64, tileRows int, out string, reg prometheus.Registerer, log *slog.Logger) (*attest.Attester, error) {
 	shapes, err := verifytypes.TileShapes(uint32(oc.spec.DModel), uint32(tileRows), uint32(c.TileWidth))
 	if err != nil {
-		return nil, fmt.Errorf("tile width %d with %d rows: %w", c.TileWidth, tileRows, err)
+		return nil, fmt.Errorf("--tile-width %d with %d rows: %w", c.TileWidth, tileRows, err)
 	}
 	prover := attest.NewProver(c.Keys)
 	for _, s := range shapes {
@@ -108,7 +110,7 @@ func newAttester(ctx context.Context, c *ChainConfig, oc *onChain, model uint64,
 		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("attester state directory: %w", err)
+		return nil, fmt.Errorf("--state-dir: %w", err)
 	}
 	secret, err := loadOrCreateSecret(filepath.Join(dir, "commit.secret"))
 	if err != nil {
@@ -120,7 +122,7 @@ func newAttester(ctx context.Context, c *ChainConfig, oc *onChain, model uint64,
 	}
 	var wake <-chan struct{}
 	if c.RPC != "" {
-		wake = chain.WatchChallenges(ctx, c.RPC, c.Dial.Operator, log)
+		wake = chain.WatchChallenges(life, c.RPC, c.Dial.Operator, log)
 	}
 	if c.Cheat > 0 {
 		log.Warn("CHEATING (test tool): faking the designated layer on a fraction of steps", "fraction", c.Cheat)
@@ -176,4 +178,17 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %d bytes, want 32", path, len(b))
 	}
 	return b, nil
+}
+
+// inputReceipt is the receipt of a tapped microbatch's input as a step commitment carries it
+// (nil on stage 0, whose input is the dataset).
+func inputReceipt(in *swarm.Input) *verifytypes.BoundaryReceipt {
+	if in == nil {
+		return nil
+	}
+	r := in.Receipt
+	return &verifytypes.BoundaryReceipt{
+		SwarmStep: r.Step, Microbatch: r.Microbatch, PayloadDigest: append([]byte(nil), r.Digest[:]...),
+		Sender: r.Sender.String(), Signature: append([]byte(nil), in.Sig...),
+	}
 }

@@ -23,8 +23,10 @@ import (
 type Config struct {
 	// Model is the model's id: frames and rosters of other models are refused.
 	Model uint64
-	// Spec is the model; with Chain it is read from the chain instead.
-	Spec spec.Spec
+	// Spec is the model; with Chain it is read from the chain instead. SpecName names it in
+	// the logs.
+	Spec     spec.Spec
+	SpecName string
 	// Stage is the stage this worker trains; with Chain, -1 takes the seat the
 	// operator holds (any other value must be that seat).
 	Stage int
@@ -93,6 +95,9 @@ type Config struct {
 	Log *slog.Logger
 	// Leave, once closed, ends the wait for the attestations' verdicts that
 	// follows training (the second interrupt): what is left unanswered is slashed.
+	// After a training that finished, the end of Run's context ends it too; after
+	// an interrupted one, only Leave does (nil: the wait lasts until every
+	// attestation is final).
 	Leave <-chan struct{}
 }
 
@@ -110,7 +115,8 @@ type ChainConfig struct {
 	StateDir string
 	// TileWidth is T, the width of a challenged column block.
 	TileWidth int
-	// Poll is how often challenges and final attestations are checked, besides events.
+	// Poll is how often challenges and final attestations are checked, besides events
+	// (0: the attester's default).
 	Poll time.Duration
 	// JoinStage takes a seat in Stage first unless the operator holds one.
 	JoinStage bool
@@ -159,9 +165,6 @@ func (c *Config) validate() error {
 	if ch := c.Chain; ch != nil {
 		if ch.Cheat < 0 || ch.Cheat > 1 {
 			return fmt.Errorf("cheat %v: a fraction in [0, 1]", ch.Cheat)
-		}
-		if ch.Poll <= 0 {
-			return fmt.Errorf("chain poll %s: must be positive", ch.Poll)
 		}
 	}
 	return nil

@@ -102,6 +102,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.cfg.checkModel(); err != nil {
 		return nil, err
 	}
+	if n.cfg.Link.Seed == 0 {
+		n.cfg.Link.Seed = uint64(n.cfg.Stage) + 1 // each stage's emulated link draws its own jitter and loss
+	}
 	cfg = n.cfg
 	n.log = base.With("stage", cfg.Stage)
 	first, last := cfg.Stage == 0, cfg.Stage == len(cfg.Spec.Stages)-1
@@ -123,7 +126,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 
 	be, err := backend.New(cfg.Backend)
 	if err != nil {
-		return nil, fmt.Errorf("backend: %w", err)
+		return nil, fmt.Errorf("--backend: %w", err)
 	}
 	n.closers = append(n.closers, be.Finalize)
 	n.depth = cfg.Depth
@@ -146,7 +149,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	if cfg.Out != "" {
 		if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-			return nil, fmt.Errorf("output directory: %w", err)
+			return nil, fmt.Errorf("output directory (--out): %w", err)
 		}
 	}
 	if cfg.Out != "" && last {
@@ -156,10 +159,10 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	if n.oc != nil {
 		wcfg.ChainID = cfg.Chain.Dial.ChainID // signed into every boundary receipt
-		if n.att, err = newAttester(n.life, cfg.Chain, n.oc, cfg.Model, cfg.Rows*cfg.Spec.SeqLen, cfg.Out, reg, n.log); err != nil {
+		if n.att, err = newAttester(ctx, n.life, cfg.Chain, n.oc, cfg.Model, cfg.Rows*cfg.Spec.SeqLen, cfg.Out, reg, n.log); err != nil {
 			return nil, err
 		}
-		wcfg.OnTap = n.att.Tap
+		wcfg.OnTap = func(step uint64, t *engine.Tap, in *swarm.Input) { n.att.Tap(step, t, inputReceipt(in)) }
 		if n.commits, err = newCommitter(ctx, cfg.Chain, n.oc, cfg.Model, cfg.Microbatches, n.log); err != nil {
 			return nil, err
 		}
@@ -181,7 +184,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.closers = append(n.closers, srv.Close)
 	if cfg.MetricsAddr != "" {
 		if n.metrics, err = promserve.Serve(cfg.MetricsAddr, reg); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
 		}
 		n.closers = append(n.closers, n.metrics.Close)
 		n.log.Info("metrics", "url", n.metrics.URL())
@@ -194,7 +197,7 @@ func (n *Node) loadData() (*data.Sampler, []data.Batch, error) {
 	cfg := n.cfg
 	corpus, err := data.Load(cfg.DataDir, data.Options{MaxBytes: cfg.MaxBytes})
 	if err != nil {
-		return nil, nil, fmt.Errorf("data %s: %w", cfg.DataDir, err)
+		return nil, nil, fmt.Errorf("--data %s: %w", cfg.DataDir, err)
 	}
 	sampler, err := corpus.Sampler(data.Train, cfg.Spec.SeqLen, cfg.Rows, cfg.Seed)
 	if err != nil {
@@ -319,7 +322,7 @@ func (n *Node) Run(ctx context.Context) error {
 		stopAveraging := startAveraging(ctx, n.host, w, cfg.Model, cfg.Stage, cfg.AverageEvery, n.log)
 		defer stopAveraging()
 	}
-	n.log.Info("worker", "model", cfg.Model, "stages", fmt.Sprint(cfg.Spec.Stages), "params", n.stage.NumParams(),
+	n.log.Info("worker", "model", cfg.Model, "spec", cfg.SpecName, "stages", fmt.Sprint(cfg.Spec.Stages), "params", n.stage.NumParams(),
 		"compression_rank", cfg.Spec.CompressionRank, "rows", cfg.Rows, "depth", n.depth, "link", fmt.Sprintf("%+v", cfg.Link))
 
 	stopProgress := startProgress(ctx, w, n.log, cfg.LogEvery, cfg.Rows*cfg.Spec.SeqLen)
@@ -369,7 +372,12 @@ func (n *Node) startAttester(ctx context.Context) (wait func()) {
 		}
 	}()
 	return func() {
+		// Leaving takes one more interrupt than training took: the first after a finished
+		// training (ctx), the second after an interrupted one (Config.Leave).
+		leave := n.cfg.Leave
+		var interrupt <-chan struct{}
 		if ctx.Err() == nil {
+			interrupt = ctx.Done()
 			n.log.Info("training done; waiting for the attestations' verdicts (interrupt to leave now)")
 		} else {
 			n.log.Info("interrupted; answering challenges until the attestations are final (interrupt again to leave now: an unanswered challenge is slashed)")
@@ -377,7 +385,12 @@ func (n *Node) startAttester(ctx context.Context) (wait func()) {
 		att.Finish()
 		select {
 		case <-done:
-		case <-n.cfg.Leave:
+		case <-interrupt:
+		case <-leave:
+		}
+		select {
+		case <-done:
+		default:
 			n.log.Warn("leaving before every attestation is final")
 			cancel()
 			<-done

@@ -180,3 +180,18 @@ func TestInterrupts(t *testing.T) {
 	stop()
 	stop()
 }
+
+// TestLinkSeedFromTheSeat: a worker given no link seed draws its emulated link's randomness
+// from its stage, as the command did before it learned the stage from the chain.
+func TestLinkSeedFromTheSeat(t *testing.T) {
+	cfg := swarmConfigs(t, 1)[1]
+	cfg.Link.Seed = 0
+	n, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if n.cfg.Link.Seed != 2 {
+		t.Errorf("stage 1's link seed is %d, want 2", n.cfg.Link.Seed)
+	}
+}

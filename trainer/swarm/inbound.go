@@ -46,7 +46,8 @@ type event struct {
 	in, ids   *tensors.Tensor // activations
 	dOut      *tensors.Tensor // gradients
 	conn      *inConn
-	receivedN int // frame bytes, for metrics
+	receivedN int    // frame bytes, for metrics
+	input     *Input // the frame's verified receipt
 }
 
 // handle serves one inbound pipeline stream. Nothing a peer sends is held
@@ -118,8 +119,11 @@ func (w *Worker) handle(s network.Stream) {
 				ev, reason = w.decode(p, f)
 			}
 		}
-		if reason == "" && err == nil && w.cfg.OnReceipt != nil {
-			w.cfg.OnReceipt(rcpt, f.Sig)
+		if reason == "" && err == nil {
+			ev.input = &Input{Receipt: rcpt, Sig: f.Sig}
+			if w.cfg.OnReceipt != nil {
+				w.cfg.OnReceipt(rcpt, f.Sig)
+			}
 		}
 		f.Body = nil // decoded into tensors of their own
 		s.Scope().ReleaseMemory(n)

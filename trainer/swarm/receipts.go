@@ -18,6 +18,13 @@ import (
 // input it trains on, its sender's signed word that it sent exactly this payload: evidence
 // that x/verify can weigh, and that binds the sender to what it sent.
 
+// Input is the signed receipt of the boundary tensor a microbatch came in as: what an attesting
+// worker shows the chain for the step whose designated layer that microbatch fed.
+type Input struct {
+	Receipt verifytypes.Receipt
+	Sig     []byte
+}
+
 // identityKey is the host's own key, which signs receipts: it must be Ed25519 (trainer/p2p's
 // keys are), whose peer ids embed the public key a verifier needs.
 func identityKey(w *Worker) (crypto.PrivKey, error) {

@@ -61,7 +61,7 @@ func (w *Worker) forward(ev *event) error {
 	if old := w.pending[ev.mb]; old != nil {
 		w.log.Debug("microbatch arrived again; running it again", "mb", ev.mb, "from", ev.from, "was_from", old.from)
 	}
-	w.pending[ev.mb] = &pending{step: ev.step, in: ev.in, ids: ev.ids, from: ev.from, msg: msg, replay: ev.replay, elsewhere: ev.elsewhere}
+	w.pending[ev.mb] = &pending{step: ev.step, in: ev.in, ids: ev.ids, from: ev.from, input: ev.input, msg: msg, replay: ev.replay, elsewhere: ev.elsewhere}
 	w.markSeen(ev.mb)
 	w.route(ev.mb)
 	return nil
@@ -89,7 +89,7 @@ func (w *Worker) lastStage(ev *event) error {
 			dIn, loss, err = w.st.BackwardLoss(ev.in, ev.ids, targets)
 		}
 		if err == nil {
-			w.emitTap(tap)
+			w.emitTap(tap, ev.input)
 			w.applied[ev.mb] = true
 			w.markSeen(ev.mb)
 			w.updates++
@@ -171,7 +171,7 @@ func (w *Worker) backward(ev *event) error {
 			dIn, err = w.st.Backward(p.in, p.ids, ev.dOut)
 		}
 		if err == nil {
-			w.emitTap(tap)
+			w.emitTap(tap, p.input)
 			w.applied[ev.mb] = true
 			w.updates++
 			w.opsWindow++
@@ -198,9 +198,10 @@ func (w *Worker) tapDue() bool {
 	return w.cfg.OnTap != nil && w.updates%uint64(w.cfg.Microbatches) == 0
 }
 
-// emitTap hands a tap to OnTap with its step; called before the update is counted.
-func (w *Worker) emitTap(t *engine.Tap) {
+// emitTap hands a tap to OnTap with its step and the receipt of the microbatch's input; called
+// before the update is counted.
+func (w *Worker) emitTap(t *engine.Tap, in *Input) {
 	if t != nil {
-		w.cfg.OnTap(w.updates/uint64(w.cfg.Microbatches), t)
+		w.cfg.OnTap(w.updates/uint64(w.cfg.Microbatches), t, in)
 	}
 }

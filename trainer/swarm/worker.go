@@ -30,6 +30,7 @@ type pending struct {
 	step    uint64
 	in, ids *tensors.Tensor
 	from    peer.ID // the sender (empty on stage 0)
+	input   *Input  // its receipt (nil on stage 0)
 	msg     []byte  // the encoded activations, for re-sending
 	to      peer.ID // empty while no replica could take it
 	sentAt  time.Time

@@ -59,8 +59,8 @@ func (c *chainFlags) config() (*node.ChainConfig, error) {
 	if c.cheat < 0 || c.cheat > 1 {
 		return nil, fmt.Errorf("--cheat %v: a fraction in [0, 1]", c.cheat)
 	}
-	if c.poll <= 0 {
-		return nil, fmt.Errorf("--chain-poll %s: must be positive", c.poll)
+	if c.poll < 0 {
+		return nil, fmt.Errorf("--chain-poll %s: must not be negative (0: the default)", c.poll)
 	}
 	key, err := chain.LoadOrCreateHotKey(c.hotKey)
 	if err != nil {

@@ -103,7 +103,7 @@ Speed: build with GOEXPERIMENT=simd (make build does) for a 2-5x faster CPU back
 // fault.
 func (f *localFlags) config(cmd *cobra.Command) (local.Config, error) {
 	r := local.Config{
-		SpecName: f.spec, Seed: f.seed, Steps: f.steps, Batch: f.batch, Microbatches: f.microbatches,
+		SpecName: f.spec, ScheduleName: f.schedule, Seed: f.seed, Steps: f.steps, Batch: f.batch, Microbatches: f.microbatches,
 		Optimizer: f.optimizer, Depth: f.asyncDepth, EvalEvery: f.evalEvery, EvalBatches: f.evalBatches,
 		Out: f.out, CheckpointEvery: f.checkpointEvery, Resume: f.resume, MetricsAddr: f.metricsAddr, Backend: f.backend,
 	}

@@ -222,10 +222,10 @@ func TestLocalFlagErrors(t *testing.T) {
 		{[]string{"--max-bytes", "lots"}, "--max-bytes"},
 		{[]string{"--compression-rank", "-1"}, "--compression-rank -1"},
 		{[]string{"--steps", "0"}, "--steps 0"},
-		{[]string{"--metrics-addr", "256.0.0.1:x"}, "metrics address 256.0.0.1:x"},
-		{[]string{"--resume", "--out", t.TempDir()}, "resume: no checkpoint"},
+		{[]string{"--metrics-addr", "256.0.0.1:x"}, "--metrics-addr"},
+		{[]string{"--resume", "--out", t.TempDir()}, "--resume: no checkpoint"},
 		{[]string{"--bogus"}, "unknown flag: --bogus"},
-		{[]string{"--backend", "tpu"}, `backend "tpu": accepted values: go, xla`},
+		{[]string{"--backend", "tpu"}, `--backend: backend "tpu": accepted values: go, xla`},
 	}
 	for _, c := range cases {
 		args := append([]string{"--data", corpus, "--steps", "1", "--quiet"}, c.args...)

@@ -154,7 +154,7 @@ func newPeerIDCmd() *cobra.Command {
 // config turns the flags into the node's configuration, naming the flag at fault.
 func (f *runFlags) config(cmd *cobra.Command, leave <-chan struct{}) (node.Config, error) {
 	c := node.Config{
-		Model: f.model, Stage: f.stage, Listen: f.listen, Announce: f.announce, DataDir: f.dataDir, Seed: f.seed,
+		Model: f.model, SpecName: f.spec, Stage: f.stage, Listen: f.listen, Announce: f.announce, DataDir: f.dataDir, Seed: f.seed,
 		Rows: f.rows, Microbatches: f.microbatches, Steps: f.steps, Depth: f.depth,
 		AckTimeout: f.ackTimeout, Timeout: f.timeout, Drain: f.drain, Out: f.out, MetricsAddr: f.metricsAddr,
 		LogEvery: f.logEvery, EvalEvery: f.evalEvery, EvalBatches: f.evalBatches, Join: f.join, DHT: f.dht,
@@ -209,7 +209,9 @@ func (f *runFlags) config(cmd *cobra.Command, leave <-chan struct{}) (node.Confi
 	if c.Link, err = f.wireFlags.link(); err != nil {
 		return c, err
 	}
-	c.Link.Seed = uint64(f.stage) + 1
+	if f.stage >= 0 {
+		c.Link.Seed = uint64(f.stage) + 1 // (with --chain and no --stage: the seat's, in node.New)
+	}
 	if c.Payload, err = f.wireFlags.payload(); err != nil {
 		return c, err
 	}

@@ -125,6 +125,16 @@ func (k *Keeper) GetWorker(ctx context.Context, operator sdk.AccAddress) (types.
 	return w, err
 }
 
+// OperatorOfPeer returns the operator whose worker registered libp2p peer id p; ok is false if
+// none did.
+func (k *Keeper) OperatorOfPeer(ctx context.Context, p string) (operator sdk.AccAddress, ok bool, err error) {
+	operator, err = k.Workers.Indexes.PeerID.MatchExact(ctx, p)
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		return nil, false, nil
+	}
+	return operator, err == nil, err
+}
+
 // IsActive reports whether operator has a worker that may take work (bonded at least
 // min_worker_stake, not jailed). An unknown operator is simply not active.
 func (k *Keeper) IsActive(ctx context.Context, operator sdk.AccAddress) (bool, error) {

@@ -55,8 +55,11 @@ type Keeper struct {
 	RootsInUse collections.Map[[]byte, uint64]
 	// PendingByWorker indexes pending attestations by (worker, model), for voiding them.
 	PendingByWorker collections.KeySet[collections.Triple[sdk.AccAddress, uint64, uint64]]
-	Challenges      collections.Map[uint64, types.Challenge]
-	ChallSeq        collections.Sequence
+	// InputsUsed holds (model, worker, microbatch) for every input receipt ever attested: one
+	// microbatch counts for one step (rebuilt from the attestations' input_microbatches).
+	InputsUsed collections.KeySet[collections.Triple[uint64, sdk.AccAddress, uint64]]
+	Challenges collections.Map[uint64, types.Challenge]
+	ChallSeq   collections.Sequence
 	// ChallengesByWorker indexes challenges for queries and for the trainer's polling.
 	ChallengesByWorker collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
 	// OpenByAttestation are the open challenges of each attestation; Deadlines the open
@@ -107,6 +110,8 @@ func NewKeeper(
 		RootsInUse: collections.NewMap(sb, types.RootsInUseKey, "roots_in_use", collections.BytesKey, collections.Uint64Value),
 		PendingByWorker: collections.NewKeySet(sb, types.PendingByWorkerKey, "pending_by_worker",
 			collections.TripleKeyCodec(sdk.AccAddressKey, collections.Uint64Key, collections.Uint64Key)),
+		InputsUsed: collections.NewKeySet(sb, types.InputsUsedKey, "inputs_used",
+			collections.TripleKeyCodec(collections.Uint64Key, sdk.AccAddressKey, collections.Uint64Key)),
 		Challenges: collections.NewMap(sb, types.ChallengesKey, "challenges", collections.Uint64Key, codec.CollValue[types.Challenge](cdc)),
 		ChallSeq:   collections.NewSequence(sb, types.ChallengeSeqKey, "challenge_seq"),
 		ChallengesByWorker: collections.NewKeySet(sb, types.ChallengesByWorkerKey, "challenges_by_worker",

@@ -31,6 +31,11 @@ var (
 	ErrTooFast    = errorsmod.Register(ModuleName, 24, "more steps than the worker's pace allows now")
 	ErrStageAhead = errorsmod.Register(ModuleName, 25, "stage ahead of a neighbouring stage")
 	ErrRootReused = errorsmod.Register(ModuleName, 26, "commitment root already attested")
+	// ErrInvalidReceipt: a step's input receipt is missing, malformed, not signed by its
+	// sender, or from a worker not seated in the stage before.
+	ErrInvalidReceipt = errorsmod.Register(ModuleName, 27, "invalid input receipt")
+	// ErrInputReused: a microbatch's input receipt already counted for another step.
+	ErrInputReused = errorsmod.Register(ModuleName, 28, "input receipt already attested")
 )
 
 // IsClockWait reports a refusal of the model clock that passes with time: the same attestation

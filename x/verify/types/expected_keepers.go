@@ -31,6 +31,10 @@ type ComputeKeeper interface {
 	// SlashToVerify slashes fraction of operator's stake at risk into x/verify's module account.
 	SlashToVerify(ctx context.Context, operator sdk.AccAddress, fraction sdkmath.LegacyDec, reason string) (sdk.Coin, error)
 	Jail(ctx context.Context, operator sdk.AccAddress, reason string) error
+	// PeerID is the libp2p peer id operator's worker registered; OperatorOfPeer the operator
+	// that registered peer id p (ok false: none). Boundary receipts name workers by peer id.
+	PeerID(ctx context.Context, operator sdk.AccAddress) (string, error)
+	OperatorOfPeer(ctx context.Context, p string) (operator sdk.AccAddress, ok bool, err error)
 }
 
 // ModelsKeeper is what x/verify needs of x/models.

@@ -16,7 +16,19 @@ func (gs GenesisState) Validate() error {
 		return fmt.Errorf("params: %w", err)
 	}
 	atts := make(map[uint64]Attestation, len(gs.Attestations))
+	type input struct {
+		model, mb uint64
+		worker    string
+	}
+	inputs := map[input]uint64{} // → the attestation holding it
 	for i, a := range gs.Attestations {
+		for _, mb := range a.InputMicrobatches {
+			in := input{a.ModelId, mb, a.Worker}
+			if prev, dup := inputs[in]; dup {
+				return fmt.Errorf("attestation %d: input microbatch %d of %s on model %d already counted by attestation %d", a.Id, mb, a.Worker, a.ModelId, prev)
+			}
+			inputs[in] = a.Id
+		}
 		switch {
 		case a.Id == 0 || a.Id >= gs.NextAttestationId:
 			return fmt.Errorf("attestations[%d]: id %d outside [1, next_attestation_id %d)", i, a.Id, gs.NextAttestationId)

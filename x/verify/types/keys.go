@@ -29,4 +29,5 @@ var (
 	StageStepsKey          = collections.NewPrefix(13)
 	RootsInUseKey          = collections.NewPrefix(14)
 	PendingByWorkerKey     = collections.NewPrefix(15)
+	InputsUsedKey          = collections.NewPrefix(16)
 )

@@ -116,6 +116,16 @@ func (c StepCommitment) Validate() error {
 			return fmt.Errorf("step %d: %s: %w", c.Step, r.Name, err)
 		}
 	}
+	if in := c.Input; in != nil {
+		switch {
+		case len(in.PayloadDigest) != 32:
+			return fmt.Errorf("step %d: input.payload_digest is %d bytes, want 32 (SHA-256)", c.Step, len(in.PayloadDigest))
+		case len(in.Signature) != ReceiptSignatureSize:
+			return fmt.Errorf("step %d: input.signature is %d bytes, want %d (Ed25519)", c.Step, len(in.Signature), ReceiptSignatureSize)
+		case in.Sender == "":
+			return fmt.Errorf("step %d: input.sender is empty, want the sender's peer id", c.Step)
+		}
+	}
 	return nil
 }
 

@@ -1,0 +1,104 @@
+package keeper
+
+import (
+	"context"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	"github.com/protolearn/protolearn/x/verify/types"
+)
+
+// ReceiptVerifyGas is charged per input receipt checked: an Ed25519 verification (the SDK
+// charges 590 for one in a transaction signature) and the reads of the sender's registration
+// and seat.
+const ReceiptVerifyGas = 2000
+
+// workedInStage says whether operator holds stage s of the model, or else last attested work on
+// it in stage s: a worker that lost its seat (jailed, or left) since it sent a boundary tensor
+// still vouches for it, since its receiver trained on it honestly and cannot know the sender's
+// fate in advance. An operator that never worked in stage s is no one's input.
+func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.AccAddress, s uint32) (bool, error) {
+	held, seated, err := k.mk.StageOf(ctx, model, operator)
+	if err != nil || seated {
+		return seated && held == s, err
+	}
+	c, err := k.LastSteps.Get(ctx, collections.Join(model, operator))
+	if isNotFound(err) {
+		return false, nil
+	}
+	return err == nil && c.Stage == s, err
+}
+
+// checkInputs checks the input receipt of every step and returns the microbatches they name.
+// Stage 0 trains on the model's dataset and carries none. Every later stage must show, for each
+// step, the receipt of the microbatch its designated layer took in: signed by the registered
+// peer of a worker seated in the stage before, for this worker's registered peer, on this
+// chain and model, and never counted before for this worker and model. So no step is attested
+// without a distinct boundary tensor that a seated neighbour put its name to.
+func (k *Keeper) checkInputs(ctx context.Context, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([]uint64, error) {
+	if msg.Stage == 0 {
+		for i, c := range msg.Commitments {
+			if c.Input != nil {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: stage 0 trains on the model's dataset; it has no input receipt", i)
+			}
+		}
+		return nil, nil
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	own, err := k.ck.PeerID(ctx, worker)
+	if err != nil {
+		return nil, err
+	}
+	receiver, err := peer.Decode(own)
+	if err != nil {
+		return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s's registered peer id %q: %v", msg.Worker, own, err)
+	}
+	mbs := make([]uint64, 0, len(msg.Commitments))
+	seen := make(map[uint64]int, len(msg.Commitments))
+	for i, c := range msg.Commitments {
+		in := c.Input
+		if in == nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no input receipt: stage %d must show the receipt of the boundary tensor its step took in", i, msg.Stage)
+		}
+		if j, dup := seen[in.Microbatch]; dup {
+			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both take microbatch %d: one input counts for one step", j, i, in.Microbatch)
+		}
+		seen[in.Microbatch] = i
+		if used, err := k.InputsUsed.Has(ctx, collections.Join3(m.Id, worker, in.Microbatch)); err != nil {
+			return nil, err
+		} else if used {
+			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d already counted for an earlier step of %s on model %d", i, in.Microbatch, msg.Worker, m.Id)
+		}
+		sdkCtx.GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify input receipt")
+		sender, err := peer.Decode(in.Sender)
+		if err != nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sender %q is not a peer id: %v", i, in.Sender, err)
+		}
+		op, ok, err := k.ck.OperatorOfPeer(ctx, sender.String())
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sender %s is no registered worker's peer", i, in.Sender)
+		}
+		if ok, err := k.workedInStage(ctx, m.Id, op, msg.Stage-1); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sender %s (%s) neither holds stage %d of model %d, the stage before, nor last attested work there", i, in.Sender, k.addrString(op), msg.Stage-1, m.Id)
+		}
+		r := types.Receipt{
+			ChainID: sdkCtx.ChainID(), Model: m.Id, Direction: types.Forward, ToStage: msg.Stage, Step: in.SwarmStep,
+			Microbatch: in.Microbatch, Digest: [32]byte(in.PayloadDigest), Sender: sender, Receiver: receiver,
+		}
+		if err := types.VerifyReceipt(r, in.Signature); err != nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %v", i, err)
+		}
+		mbs = append(mbs, in.Microbatch)
+	}
+	return mbs, nil
+}
