@@ -2,11 +2,14 @@
 # make demo: the whole loop on one machine, on CPU, in a few minutes. It runs a local
 # three-contributor trusted-setup ceremony for each tile shape of the model (once: cached in
 # build/ceremony until the circuits change), starts a single-validator chain whose genesis carries
-# the ceremony's verifying keys, creates a 3-stage model, registers and seats three honest compute providers and one
-# cheater (a second replica of stage 1 that fakes its designated layer: `trainer run --cheat`),
-# authorizes each trainer's hot key, and runs the four trainers over libp2p. As it goes it prints
+# the ceremony's verifying keys, creates a 3-stage model, registers and seats three honest compute
+# providers and two cheaters: a second replica of stage 1 that fakes its designated layer
+# (`trainer run --cheat`), and a second replica of stage 2 that attests inputs its neighbour never
+# sent (`--cheat-inputs`: a worker training on data of its own); authorizes each trainer's hot key,
+# and runs the five trainers over libp2p. As it goes it prints
 # the training loss, attestations, spot checks and a third-party challenge with their outcomes;
-# then the cheater slashed, jailed and unseated, the shares minted for verified work, a customer
+# then the first cheater slashed, jailed and unseated, the second paid nothing (every attestation
+# refused: no step's input is signed by a neighbour), the shares minted for verified work, a customer
 # paying inference revenue and holders claiming it, and the model's ownership table. Every process
 # it starts is stopped on exit.
 #
@@ -94,7 +97,7 @@ done
 
 say "Chain $CHAIN_ID in $HOME_DIR"
 pld() { "$BIN" "$@" --home "$HOME_DIR"; }
-accounts=(validator designer customer challenger p0 p1 p2 cheater)
+accounts=(validator designer customer challenger p0 p1 p2 cheater freeloader)
 account_flags=()
 for a in "${accounts[@]:1}"; do account_flags+=(--account "$a=1000000000000ulearn"); done
 # The chain of node/e2e's TestTrainersOnChain, made by the same command with the same genesis
@@ -145,22 +148,22 @@ send designer models create-model demo-lm --arch "$ARCH" \
   --seed 7 --dataset-commitment "$dataset" --designer-bps 1000 \
   --min-stake 100000000ulearn --max-replicas-per-stage 2 --target-work-units 1000000
 
-say "Four providers register (stake $STAKE), authorize their trainers' hot keys and take seats (p2's trainer takes its own: --join-stage)"
-declare -A stage_of=([p0]=0 [p1]=1 [cheater]=1 [p2]=2)
-declare -A port_of=([p0]=$((PORT + 10)) [p1]=$((PORT + 11)) [cheater]=$((PORT + 12)) [p2]=$((PORT + 13)))
-for w in p0 p1 cheater p2; do
+say "Five providers register (stake $STAKE), authorize their trainers' hot keys and take seats (p2's trainer takes its own: --join-stage)"
+declare -A stage_of=([p0]=0 [p1]=1 [cheater]=1 [p2]=2 [freeloader]=2)
+declare -A port_of=([p0]=$((PORT + 10)) [p1]=$((PORT + 11)) [cheater]=$((PORT + 12)) [p2]=$((PORT + 13)) [freeloader]=$((PORT + 14)))
+for w in p0 p1 cheater p2 freeloader; do
   mkdir -p "$DIR/$w"
   peer=$("$TRAINER" peer-id --key "$DIR/$w/peer.key")
   hot=$("$TRAINER" hot-key --hot-key "$DIR/$w/hot.key")
   send "$w" compute register-worker "$peer" "$STAKE" --multiaddrs "/ip4/127.0.0.1/tcp/${port_of[$w]}" \
     --hardware '{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}'
   send "$w" verify authorize-trainer "$hot" --spend-limit 10000000ulearn
-  [ "$w" = p2 ] || send "$w" models join-stage 1 "${stage_of[$w]}"
+  [ "$w" = p2 ] || [ "$w" = freeloader ] || send "$w" models join-stage 1 "${stage_of[$w]}"
   printf '  %-8s %s  stage %s  peer %s  hot key %s\n' "$w" "$(addr "$w")" "${stage_of[$w]}" "$peer" "$hot"
 done
 echo "model 1 is $(q models model 1 | jq -r .model.status)"
 
-say "Trainers start (CPU, Go source tree as data); the cheater runs with --cheat 1"
+say "Trainers start (CPU, Go source tree as data); the cheater runs with --cheat 1, the freeloader with --cheat-inputs"
 start_trainer() {
   local w=$1
   shift
@@ -199,6 +202,8 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 echo "  p2's trainer took stage 2; model 1 is $(q models model 1 | jq -r .model.status)"
+send freeloader models join-stage 1 2
+start_trainer freeloader --cheat-inputs
 start_trainer p1
 start_trainer cheater --cheat 1
 sleep 2
@@ -249,7 +254,7 @@ sleep 1 # the narration's last lines
 
 say "Verdicts"
 q verify challenges | jq -r '.challenges[]? | "  challenge \(.id): \(.kind | sub("CHALLENGE_KIND_"; "")) tile of attestation \(.attestation_id), step \(.step) -> \(.status | sub("CHALLENGE_STATUS_"; ""))\(if (.challenger // "") != "" then " (third party)" else " (spot check)" end)\(if (.slashed.amount // "0") != "0" then ", slashed \(.slashed.amount)\(.slashed.denom)" else "" end)"'
-for w in p0 p1 cheater p2; do
+for w in p0 p1 cheater p2 freeloader; do
   a=$(addr "$w")
   q verify attestations --worker "$a" | jq -r --arg w "$w" '
     [.attestations[]?.status] as $s
@@ -258,6 +263,8 @@ done
 q compute worker "$cheater" | jq -r '.worker | "  cheater: \(.status | sub("WORKER_STATUS_"; "")), bonded \(.bonded.amount)ulearn, slashed \(.slashed.amount)ulearn"'
 seats=$(q models assignments "$cheater" | jq '.assignments | length')
 echo "  cheater seats in model 1: $seats"
+refused=$(grep -c 'msg="attestation refused' "$DIR/freeloader/trainer.log" || true)
+echo "  freeloader: $refused attestations refused (no step's input signed by a neighbour), $(q verify attestations --worker "$(addr freeloader)" | jq '.attestations | length') stored, $(q bank balance "$(addr freeloader)" share/1 | jq -r .balance.amount) shares"
 
 say "Checkpoints: each replica commits the root of its stage's weights every attestation period"
 q models checkpoints 1 | jq -r '.stages[] | "  stage \(.stage // 0): step \(.latest_step // "0"), root \(.weights_root // "" | .[0:16])…, \(.agreeing_replicas // 0) of \(.total_replicas // 0) replicas agree (\(.committed_replicas // 0) committed)"'

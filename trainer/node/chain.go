@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -191,4 +192,10 @@ func inputReceipt(in *swarm.Input) *verifytypes.BoundaryReceipt {
 		SwarmStep: r.Step, Microbatch: r.Microbatch, PayloadDigest: append([]byte(nil), r.Digest[:]...),
 		Sender: r.Sender.String(), Signature: append([]byte(nil), in.Sig...),
 	}
+}
+
+// otherPayload is the digest of a payload nobody sent: what --cheat-inputs claims a step took in.
+func otherPayload(digest []byte) []byte {
+	d := sha256.Sum256(append([]byte("not the payload that was sent: "), digest...))
+	return d[:]
 }

@@ -126,6 +126,10 @@ type ChainConfig struct {
 	// Cheat fakes the designated layer on this fraction of steps. A test tool
 	// that shows cheaters being caught: it loses stake.
 	Cheat float64
+	// CheatInputs attests every step's input as a payload its neighbour never sent (the digest
+	// of data of the worker's own under the neighbour's signature). A test tool that shows such
+	// steps refused: nothing is paid for them.
+	CheatInputs bool
 	// Rand draws the cheating steps and the attester's randomness (default: random).
 	Rand *rand.Rand
 }
