@@ -541,14 +541,14 @@ func TestAttackInputs(t *testing.T) {
 		require.Equal(t, c.err.ABCICode(), res.Code, "%s: %s", c.name, res.Log)
 		require.Contains(t, res.Log, c.want, c.name)
 	}
-	// One microbatch for two steps of one attestation.
+	// One payload for two steps of one attestation.
 	msg := vc.attestation(t, w, 2)
 	w.next -= 2
 	msg.Commitments[1].Input = msg.Commitments[0].Input
 	res := vc.send(w.account, msg)
 	require.Equal(t, verifytypes.ErrInputReused.ABCICode(), res.Code, res.Log)
-	require.Contains(t, res.Log, "both take microbatch")
-	// The honest attestation passes; its microbatch cannot count again later.
+	require.Contains(t, res.Log, "both take payload")
+	// The honest attestation passes; its payload cannot count again later.
 	first := vc.attestation(t, w, 1)
 	require.Zero(t, vc.send(w.account, first).Code)
 	again := vc.attestation(t, w, 1)
@@ -557,6 +557,14 @@ func TestAttackInputs(t *testing.T) {
 	res = vc.send(w.account, again)
 	require.Equal(t, verifytypes.ErrInputReused.ABCICode(), res.Code, res.Log)
 	require.Contains(t, res.Log, "already counted")
+	// The same microbatch id with another payload counts: a restarted stage 0 numbers its
+	// microbatches from 0 again, but sends what its moved weights compute.
+	restarted := signInput(t, s0, w, first.Commitments[0].Input.Microbatch, func(r *verifytypes.Receipt) { r.Digest[0] ^= 0xff })
+	restarted.PayloadDigest[0] ^= 0xff // carried as signed
+	again = vc.attestation(t, w, 1)
+	again.Commitments[0].Input = restarted
+	res = vc.send(w.account, again)
+	require.Zero(t, res.Code, "the same microbatch id, a new payload: %s", res.Log)
 	// Stage 0 trains on the dataset: a receipt there is refused.
 	msg = vc.attestation(t, s0, 1)
 	s0.next--
@@ -564,7 +572,7 @@ func TestAttackInputs(t *testing.T) {
 	res = vc.send(s0.account, msg)
 	require.Equal(t, verifytypes.ErrInvalidReceipt.ABCICode(), res.Code, res.Log)
 	require.Contains(t, res.Log, "stage 0 trains on the model's dataset")
-	// Only the honest attestation was stored.
+	// Only the two honest attestations were stored.
 	n := 0
 	require.NoError(t, vc.app.VerifyKeeper.Attestations.Walk(vc.app.NewContext(true), nil, func(_ uint64, a verifytypes.Attestation) (bool, error) {
 		if a.Worker == w.addr.String() {
@@ -572,7 +580,7 @@ func TestAttackInputs(t *testing.T) {
 		}
 		return false, nil
 	}))
-	require.Equal(t, 1, n)
+	require.Equal(t, 2, n)
 }
 
 func newPeerKey(t *testing.T) crypto.PrivKey {

@@ -368,10 +368,11 @@ func TestVerifyGenesisExportImport(t *testing.T) {
 		fvc.mb.Store(vc.mb.Load() + 1000) // inputs the exported chain has not seen
 		// The index of counted inputs is rebuilt from the attestations: an input the stage-1
 		// worker attested before the export is refused when shown again.
-		var used uint64
+		var used uint64 // the microbatch whose payload the stage-1 attestation took first
 		for _, a := range gs.Attestations {
-			if a.Worker == cheater.addr.String() && len(a.InputMicrobatches) > 0 {
-				used = a.InputMicrobatches[0]
+			if a.Worker == cheater.addr.String() && len(a.InputDigests) > 0 {
+				used = a.Commitments[0].Input.Microbatch
+				require.Equal(t, a.Commitments[0].Input.PayloadDigest, a.InputDigests[0])
 			}
 		}
 		require.NotZero(t, used, "the stage-1 attestation lists its inputs")

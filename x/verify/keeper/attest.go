@@ -114,7 +114,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		Id: id, Worker: workerStr, ModelId: m.Id, Stage: msg.Stage, StepFrom: msg.StepFrom, StepTo: msg.StepTo,
 		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: msg.Commitments,
 		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h, ChainId: sdkCtx.ChainID(),
-		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputMicrobatches: inputs,
+		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {
 		return 0, err
@@ -263,8 +263,8 @@ func (k *Keeper) storeNewAttestation(ctx context.Context, worker sdk.AccAddress,
 	if err := k.ByWorker.Set(ctx, collections.Join(worker, a.Id)); err != nil {
 		return err
 	}
-	for _, mb := range a.InputMicrobatches {
-		if err := k.InputsUsed.Set(ctx, collections.Join3(a.ModelId, worker, mb)); err != nil {
+	for _, d := range a.InputDigests {
+		if err := k.InputsUsed.Set(ctx, collections.Join3(a.ModelId, worker, d)); err != nil {
 			return err
 		}
 	}

@@ -34,13 +34,13 @@ func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.A
 	return err == nil && c.Stage == s, err
 }
 
-// checkInputs checks the input receipt of every step and returns the microbatches they name.
+// checkInputs checks the input receipt of every step and returns the payload digests they name.
 // Stage 0 trains on the model's dataset and carries none. Every later stage must show, for each
 // step, the receipt of the microbatch its designated layer took in: signed by the registered
 // peer of a worker seated in the stage before, for this worker's registered peer, on this
-// chain and model, and never counted before for this worker and model. So no step is attested
-// without a distinct boundary tensor that a seated neighbour put its name to.
-func (k *Keeper) checkInputs(ctx context.Context, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([]uint64, error) {
+// chain and model, over a payload never counted before for this worker and model. So no step is
+// attested without a distinct boundary tensor that a neighbour put its name to.
+func (k *Keeper) checkInputs(ctx context.Context, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
 	if msg.Stage == 0 {
 		for i, c := range msg.Commitments {
 			if c.Input != nil {
@@ -58,21 +58,21 @@ func (k *Keeper) checkInputs(ctx context.Context, m modelstypes.Model, worker sd
 	if err != nil {
 		return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s's registered peer id %q: %v", msg.Worker, own, err)
 	}
-	mbs := make([]uint64, 0, len(msg.Commitments))
-	seen := make(map[uint64]int, len(msg.Commitments))
+	digests := make([][]byte, 0, len(msg.Commitments))
+	seen := make(map[string]int, len(msg.Commitments))
 	for i, c := range msg.Commitments {
 		in := c.Input
 		if in == nil {
 			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no input receipt: stage %d must show the receipt of the boundary tensor its step took in", i, msg.Stage)
 		}
-		if j, dup := seen[in.Microbatch]; dup {
-			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both take microbatch %d: one input counts for one step", j, i, in.Microbatch)
+		if j, dup := seen[string(in.PayloadDigest)]; dup {
+			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both take payload %x (microbatch %d): one input counts for one step", j, i, in.PayloadDigest, in.Microbatch)
 		}
-		seen[in.Microbatch] = i
-		if used, err := k.InputsUsed.Has(ctx, collections.Join3(m.Id, worker, in.Microbatch)); err != nil {
+		seen[string(in.PayloadDigest)] = i
+		if used, err := k.InputsUsed.Has(ctx, collections.Join3(m.Id, worker, in.PayloadDigest)); err != nil {
 			return nil, err
 		} else if used {
-			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d already counted for an earlier step of %s on model %d", i, in.Microbatch, msg.Worker, m.Id)
+			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: payload %x (microbatch %d) already counted for an earlier step of %s on model %d", i, in.PayloadDigest, in.Microbatch, msg.Worker, m.Id)
 		}
 		sdkCtx.GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify input receipt")
 		sender, err := peer.Decode(in.Sender)
@@ -98,7 +98,7 @@ func (k *Keeper) checkInputs(ctx context.Context, m modelstypes.Model, worker sd
 		if err := types.VerifyReceipt(r, in.Signature); err != nil {
 			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %v", i, err)
 		}
-		mbs = append(mbs, in.Microbatch)
+		digests = append(digests, in.PayloadDigest)
 	}
-	return mbs, nil
+	return digests, nil
 }

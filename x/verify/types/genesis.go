@@ -17,15 +17,18 @@ func (gs GenesisState) Validate() error {
 	}
 	atts := make(map[uint64]Attestation, len(gs.Attestations))
 	type input struct {
-		model, mb uint64
-		worker    string
+		model          uint64
+		worker, digest string
 	}
 	inputs := map[input]uint64{} // → the attestation holding it
 	for i, a := range gs.Attestations {
-		for _, mb := range a.InputMicrobatches {
-			in := input{a.ModelId, mb, a.Worker}
+		for _, d := range a.InputDigests {
+			if len(d) != 32 {
+				return fmt.Errorf("attestation %d: input digest of %d bytes, want 32", a.Id, len(d))
+			}
+			in := input{a.ModelId, a.Worker, string(d)}
 			if prev, dup := inputs[in]; dup {
-				return fmt.Errorf("attestation %d: input microbatch %d of %s on model %d already counted by attestation %d", a.Id, mb, a.Worker, a.ModelId, prev)
+				return fmt.Errorf("attestation %d: input payload %x of %s on model %d already counted by attestation %d", a.Id, d, a.Worker, a.ModelId, prev)
 			}
 			inputs[in] = a.Id
 		}
