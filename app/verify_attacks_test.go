@@ -592,22 +592,36 @@ func newPeerKey(t *testing.T) crypto.PrivKey {
 
 // TestInputsFromAJailedSender: a worker's signed boundary tensors still count as its receivers'
 // inputs after it loses its seat (they trained on them honestly and could not know), because it
-// last attested work in the stage before; a registered worker that never worked there counts for
-// nothing.
+// last attested work in the stage before, but only for clock_window blocks; a registered worker
+// that never worked there counts for nothing.
 func TestInputsFromAJailedSender(t *testing.T) {
-	spare := newAccount(0)
-	vc, ws := startVerifyChain(t, sdkmath.LegacyOneDec(), spare)
+	spare, challenger := newAccount(0), newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), spare, challenger)
 	cheater, s2 := ws[3], ws[2]
-	vc.submit(t, cheater, 1)
-	vc.blocks(1 + vResponse + 1) // spot-checked, unanswered: slashed, jailed, unseated
+	id := vc.submit(t, cheater, 1)
+	res := vc.send(challenger, &verifytypes.MsgOpenChallenge{
+		Challenger: challenger.addr.String(), AttestationId: id, Kind: verifytypes.CHALLENGE_KIND_BACKWARD,
+		Step: 1, Row: 0, Col: 2, Bond: sdk.NewInt64Coin(app.BondDenom, 5_000_000),
+	})
+	require.Zero(t, res.Code, res.Log)
+	vc.blocks(vResponse + 1) // unanswered: slashed, jailed, unseated
 	_, seated, err := vc.app.ModelsKeeper.StageOf(vc.app.NewContext(true), 1, cheater.addr)
 	require.NoError(t, err)
 	require.False(t, seated, "the cheater lost its seat")
 
 	msg := vc.attestation(t, s2, 1)
 	msg.Commitments[0].Input = signInput(t, cheater, s2, vc.mb.Add(1), nil)
-	res := vc.send(s2.account, msg)
+	res = vc.send(s2.account, msg)
 	require.Zero(t, res.Code, "an input the jailed stage-1 worker sent: %s", res.Log)
+
+	// Once clock_window blocks have passed since its last attestation, it vouches for nothing.
+	vc.blocks(int(verifytypes.DefaultClockWindow))
+	msg = vc.attestation(t, s2, 1)
+	s2.next--
+	msg.Commitments[0].Input = signInput(t, cheater, s2, vc.mb.Add(1), nil)
+	res = vc.send(s2.account, msg)
+	require.Equal(t, verifytypes.ErrInvalidReceipt.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "within clock_window blocks")
 
 	// A worker registered with stake but never seated in the model signs nothing that counts.
 	stranger := &trainer{account: spare, peer: newPeerKey(t)}

@@ -95,7 +95,7 @@ func runAttester(t *testing.T, chain *scriptedChain, first uint64, steps, want i
 		for len(a.taps) == cap(a.taps) { // never drop in this test
 			time.Sleep(time.Millisecond)
 		}
-		a.Tap(uint64(i), tap, nil)
+		a.Tap(uint64(i), tap, &verifytypes.BoundaryReceipt{Microbatch: 1000 + uint64(i)})
 	}
 	a.Finish()
 	for chain.acceptedCount() < want && ctx.Err() == nil {
@@ -166,12 +166,18 @@ func requireStoredAsAttested(t *testing.T, chain *scriptedChain, store *Store, w
 	stored, err := store.Steps()
 	require.NoError(t, err)
 	require.Equal(t, want, stored)
+	inputs := map[uint64]bool{}
 	for _, m := range chain.accepted {
 		for _, c := range m.Commitments {
 			l, err := store.Load(c.Step)
 			require.NoError(t, err)
 			cm, err := Commit([]byte("s"), testOwner, l)
 			require.NoError(t, err)
+			// Each step keeps the input receipt it was tapped with, through any renumbering.
+			require.NotNil(t, c.Input, "step %d lost its input receipt", c.Step)
+			require.False(t, inputs[c.Input.Microbatch], "input %d attested twice", c.Input.Microbatch)
+			inputs[c.Input.Microbatch] = true
+			c.Input = nil
 			require.Equal(t, c, cm.Roots(), "step %d", c.Step)
 		}
 	}

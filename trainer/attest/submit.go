@@ -151,7 +151,9 @@ func (s *submitter) resync(ctx context.Context, err error, b *batch) bool {
 	if err := a.cfg.Store.Move(b.from, next, b.n(), func(l *Layer) error {
 		c, err := Commit(a.cfg.Secret, a.owner(), l)
 		if err == nil {
-			roots = append(roots, c.Roots())
+			r := c.Roots()
+			r.Input = b.roots[len(roots)].Input // the step's input is the same, whatever its number
+			roots = append(roots, r)
 		}
 		return err
 	}); err != nil {

@@ -2,6 +2,7 @@ package types
 
 import (
 	errorsmod "cosmossdk.io/errors"
+	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -10,15 +11,31 @@ import (
 const (
 	MaxAcceleratorLen = 64
 	MaxMultiaddrLen   = 256
+	// MaxPeerIDLen bounds a peer id before it is decoded: base58 decoding takes time quadratic
+	// in the length, which gas does not price (an Ed25519 id is 52 characters).
+	MaxPeerIDLen = 128
 )
 
-// ValidatePeerID checks that s is a libp2p peer id (base58 multihash or CIDv1).
+// ValidatePeerID checks that s is a libp2p peer id of an Ed25519 identity (whose id embeds the
+// key that signs the worker's boundary receipts), in its canonical base58 form: one worker, one
+// spelling, so that no second registration can claim the same identity in another form.
 func ValidatePeerID(s string) error {
 	if s == "" {
 		return errorsmod.Wrap(ErrInvalidPeerID, "peer id is empty; pass the id your trainer prints at start (12D3KooW…)")
 	}
-	if _, err := peer.Decode(s); err != nil {
+	if len(s) > MaxPeerIDLen {
+		return errorsmod.Wrapf(ErrInvalidPeerID, "a %d-character peer id; at most %d (an Ed25519 id is 52: 12D3KooW…)", len(s), MaxPeerIDLen)
+	}
+	id, err := peer.Decode(s)
+	if err != nil {
 		return errorsmod.Wrapf(ErrInvalidPeerID, "%q: %v", s, err)
+	}
+	if id.String() != s {
+		return errorsmod.Wrapf(ErrInvalidPeerID, "%q is not the canonical form of its id; write it as %s", s, id)
+	}
+	pub, err := id.ExtractPublicKey()
+	if err != nil || pub.Type() != cryptopb.KeyType_Ed25519 {
+		return errorsmod.Wrapf(ErrInvalidPeerID, "%s is not an Ed25519 identity; the trainer's keys are (trainer peer-id prints one)", s)
 	}
 	return nil
 }

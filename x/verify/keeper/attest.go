@@ -92,7 +92,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if err != nil {
 		return 0, err
 	}
-	inputs, err := k.checkInputs(ctx, m, worker, msg)
+	inputs, err := k.checkInputs(ctx, p, m, worker, msg)
 	if err != nil {
 		return 0, err
 	}
@@ -264,7 +264,7 @@ func (k *Keeper) storeNewAttestation(ctx context.Context, worker sdk.AccAddress,
 		return err
 	}
 	for _, d := range a.InputDigests {
-		if err := k.InputsUsed.Set(ctx, collections.Join3(a.ModelId, worker, d)); err != nil {
+		if err := k.InputsUsed.Set(ctx, collections.Join(a.ModelId, d)); err != nil {
 			return err
 		}
 	}

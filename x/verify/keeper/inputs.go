@@ -18,20 +18,24 @@ import (
 // and seat.
 const ReceiptVerifyGas = 2000
 
-// workedInStage says whether operator holds stage s of the model, or else last attested work on
-// it in stage s: a worker that lost its seat (jailed, or left) since it sent a boundary tensor
-// still vouches for it, since its receiver trained on it honestly and cannot know the sender's
-// fate in advance. An operator that never worked in stage s is no one's input.
-func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.AccAddress, s uint32) (bool, error) {
+// workedInStage says whether operator holds stage s of the model, or else attested work in
+// stage s within the last window blocks (its last attestation was there): a worker that lost or
+// left its seat since it sent a boundary tensor still vouches for it for a while, since its
+// receivers trained on it honestly and could not know its fate in advance; after that window it
+// vouches for nothing. An operator that never worked in stage s is no one's input.
+func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.AccAddress, s uint32, window int64) (bool, error) {
 	held, seated, err := k.mk.StageOf(ctx, model, operator)
-	if err != nil || seated {
-		return seated && held == s, err
+	if err != nil || (seated && held == s) {
+		return err == nil, err
 	}
 	c, err := k.LastSteps.Get(ctx, collections.Join(model, operator))
 	if isNotFound(err) {
 		return false, nil
 	}
-	return err == nil && c.Stage == s, err
+	if err != nil {
+		return false, err
+	}
+	return c.Stage == s && sdk.UnwrapSDKContext(ctx).BlockHeight()-c.Height <= window, nil
 }
 
 // checkInputs checks the input receipt of every step and returns the payload digests they name.
@@ -40,7 +44,7 @@ func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.A
 // peer of a worker seated in the stage before, for this worker's registered peer, on this
 // chain and model, over a payload never counted before for this worker and model. So no step is
 // attested without a distinct boundary tensor that a neighbour put its name to.
-func (k *Keeper) checkInputs(ctx context.Context, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
+func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
 	if msg.Stage == 0 {
 		for i, c := range msg.Commitments {
 			if c.Input != nil {
@@ -69,10 +73,10 @@ func (k *Keeper) checkInputs(ctx context.Context, m modelstypes.Model, worker sd
 			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both take payload %x (microbatch %d): one input counts for one step", j, i, in.PayloadDigest, in.Microbatch)
 		}
 		seen[string(in.PayloadDigest)] = i
-		if used, err := k.InputsUsed.Has(ctx, collections.Join3(m.Id, worker, in.PayloadDigest)); err != nil {
+		if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, in.PayloadDigest)); err != nil {
 			return nil, err
 		} else if used {
-			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: payload %x (microbatch %d) already counted for an earlier step of %s on model %d", i, in.PayloadDigest, in.Microbatch, msg.Worker, m.Id)
+			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: payload %x (microbatch %d) already counted for an earlier step on model %d", i, in.PayloadDigest, in.Microbatch, m.Id)
 		}
 		sdkCtx.GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify input receipt")
 		sender, err := peer.Decode(in.Sender)
@@ -86,10 +90,10 @@ func (k *Keeper) checkInputs(ctx context.Context, m modelstypes.Model, worker sd
 		if !ok {
 			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sender %s is no registered worker's peer", i, in.Sender)
 		}
-		if ok, err := k.workedInStage(ctx, m.Id, op, msg.Stage-1); err != nil {
+		if ok, err := k.workedInStage(ctx, m.Id, op, msg.Stage-1, p.ClockWindow); err != nil {
 			return nil, err
 		} else if !ok {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sender %s (%s) neither holds stage %d of model %d, the stage before, nor last attested work there", i, in.Sender, k.addrString(op), msg.Stage-1, m.Id)
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sender %s (%s) neither holds stage %d of model %d, the stage before, nor attested its last work there within clock_window blocks", i, in.Sender, k.addrString(op), msg.Stage-1, m.Id)
 		}
 		r := types.Receipt{
 			ChainID: sdkCtx.ChainID(), Model: m.Id, Direction: types.Forward, ToStage: msg.Stage, Step: in.SwarmStep,

@@ -55,9 +55,10 @@ type Keeper struct {
 	RootsInUse collections.Map[[]byte, uint64]
 	// PendingByWorker indexes pending attestations by (worker, model), for voiding them.
 	PendingByWorker collections.KeySet[collections.Triple[sdk.AccAddress, uint64, uint64]]
-	// InputsUsed holds (model, worker, payload digest) for every input receipt ever attested:
-	// one payload counts for one step (rebuilt from the attestations' input_digests).
-	InputsUsed collections.KeySet[collections.Triple[uint64, sdk.AccAddress, []byte]]
+	// InputsUsed holds (model, payload digest) for every input receipt ever attested: a payload
+	// is sent to one receiver and counts for one step of one worker (rebuilt from the
+	// attestations' input_digests).
+	InputsUsed collections.KeySet[collections.Pair[uint64, []byte]]
 	Challenges collections.Map[uint64, types.Challenge]
 	ChallSeq   collections.Sequence
 	// ChallengesByWorker indexes challenges for queries and for the trainer's polling.
@@ -111,7 +112,7 @@ func NewKeeper(
 		PendingByWorker: collections.NewKeySet(sb, types.PendingByWorkerKey, "pending_by_worker",
 			collections.TripleKeyCodec(sdk.AccAddressKey, collections.Uint64Key, collections.Uint64Key)),
 		InputsUsed: collections.NewKeySet(sb, types.InputsUsedKey, "inputs_used",
-			collections.TripleKeyCodec(collections.Uint64Key, sdk.AccAddressKey, collections.BytesKey)),
+			collections.PairKeyCodec(collections.Uint64Key, collections.BytesKey)),
 		Challenges: collections.NewMap(sb, types.ChallengesKey, "challenges", collections.Uint64Key, codec.CollValue[types.Challenge](cdc)),
 		ChallSeq:   collections.NewSequence(sb, types.ChallengeSeqKey, "challenge_seq"),
 		ChallengesByWorker: collections.NewKeySet(sb, types.ChallengesByWorkerKey, "challenges_by_worker",

@@ -17,8 +17,8 @@ func (gs GenesisState) Validate() error {
 	}
 	atts := make(map[uint64]Attestation, len(gs.Attestations))
 	type input struct {
-		model          uint64
-		worker, digest string
+		model  uint64
+		digest string
 	}
 	inputs := map[input]uint64{} // → the attestation holding it
 	for i, a := range gs.Attestations {
@@ -26,9 +26,9 @@ func (gs GenesisState) Validate() error {
 			if len(d) != 32 {
 				return fmt.Errorf("attestation %d: input digest of %d bytes, want 32", a.Id, len(d))
 			}
-			in := input{a.ModelId, a.Worker, string(d)}
+			in := input{a.ModelId, string(d)}
 			if prev, dup := inputs[in]; dup {
-				return fmt.Errorf("attestation %d: input payload %x of %s on model %d already counted by attestation %d", a.Id, d, a.Worker, a.ModelId, prev)
+				return fmt.Errorf("attestation %d: input payload %x on model %d already counted by attestation %d", a.Id, d, a.ModelId, prev)
 			}
 			inputs[in] = a.Id
 		}

@@ -31,6 +31,10 @@ func (d Direction) String() string {
 	return fmt.Sprintf("Direction(%d)", uint8(d))
 }
 
+// MaxPeerIDLen bounds a peer id before it is decoded (base58 decoding is quadratic in the
+// length); x/compute registers nothing longer.
+const MaxPeerIDLen = 128
+
 // ReceiptSignatureSize is the size of a receipt's signature: an Ed25519 signature by the
 // sender's libp2p identity key.
 const ReceiptSignatureSize = ed25519.SignatureSize

@@ -124,6 +124,8 @@ func (c StepCommitment) Validate() error {
 			return fmt.Errorf("step %d: input.signature is %d bytes, want %d (Ed25519)", c.Step, len(in.Signature), ReceiptSignatureSize)
 		case in.Sender == "":
 			return fmt.Errorf("step %d: input.sender is empty, want the sender's peer id", c.Step)
+		case len(in.Sender) > MaxPeerIDLen:
+			return fmt.Errorf("step %d: input.sender is %d characters, at most %d (an Ed25519 peer id is 52)", c.Step, len(in.Sender), MaxPeerIDLen)
 		}
 	}
 	return nil
