@@ -142,7 +142,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 
 	wcfg := swarm.Config{
-		Host: n.host, Model: cfg.Model, Stage: n.stage, Roster: cfg.Roster, Data: sampler, Rows: cfg.Rows,
+		Host: n.host, Model: cfg.Model, Stage: n.stage, Roster: cfg.Roster, Data: sampler, Rows: cfg.Rows, FirstMicrobatch: n.firstMicrobatch(),
 		Microbatches: cfg.Microbatches, Steps: cfg.Steps, Depth: n.depth, Wire: cfg.Payload, Link: cfg.Link,
 		AckTimeout: cfg.AckTimeout, Timeout: cfg.Timeout, Drain: cfg.Drain, Log: base, Metrics: reg,
 		EvalEvery: cfg.EvalEvery, Eval: evalSet,
@@ -199,6 +199,16 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		n.log.Info("metrics", "url", n.metrics.URL())
 	}
 	return n, nil
+}
+
+// firstMicrobatch is where a stage-0 worker on chain resumes its count of microbatches: past the
+// steps it attested (firstStep − 1 of them), so that a restart neither draws the same data again
+// nor sends ids its neighbours already applied.
+func (n *Node) firstMicrobatch() uint64 {
+	if n.oc == nil || n.cfg.Stage != 0 {
+		return 0
+	}
+	return (n.oc.firstStep - 1) * uint64(n.cfg.Microbatches)
 }
 
 // loadData reads the corpus: the training sampler, and the validation batches when evaluating.

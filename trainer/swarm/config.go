@@ -45,6 +45,12 @@ type Config struct {
 	// returns); 0 runs until the context ends. Other stages run until the
 	// context ends.
 	Steps uint64
+	// FirstMicrobatch is where stage 0's count of the microbatches it
+	// originated starts (0 for a fresh run): a restarted stage 0 continues
+	// its numbering, so that its microbatch ids (and the data they draw) are
+	// new, and the next stages, which remember the ids they applied, train on
+	// them. Steps still counts this run's steps.
+	FirstMicrobatch uint64
 	// Depth is the number of microbatches stage 0 keeps in flight; 0
 	// means 2 × the number of stages.
 	Depth int

@@ -13,7 +13,7 @@ import (
 
 // originate draws stage 0's next microbatch and runs its forward.
 func (w *Worker) originate() error {
-	c := w.originated
+	c := w.cfg.FirstMicrobatch + w.originated
 	w.originated++
 	mb := c*w.replicas + w.replica
 	step := c / uint64(w.cfg.Microbatches)

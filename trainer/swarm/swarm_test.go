@@ -497,3 +497,28 @@ func TestChurnReplicaKilled(t *testing.T) {
 		t.Errorf("loss did not fall through the churn: %.3f -> %.3f", head, tail)
 	}
 }
+
+// TestFirstMicrobatchContinuesTheNumbering: a restarted stage 0 given FirstMicrobatch numbers its
+// microbatches from there (and so draws new data), and the swarm trains all of them.
+func TestFirstMicrobatchContinuesTheNumbering(t *testing.T) {
+	const steps, m, first = 3, 2, 40
+	sw, hosts := newSwarm(t, []int{1, 1, 1})
+	for s := range hosts {
+		var mod func(*Config)
+		if s == 0 {
+			mod = func(c *Config) { c.FirstMicrobatch = first }
+		}
+		sw.start(hosts[s][0], s, steps, m, mod)
+	}
+	sw.wait(2 * time.Minute)
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if len(sw.losses) != steps*m {
+		t.Fatalf("%d losses, want %d", len(sw.losses), steps*m)
+	}
+	for mb := range sw.losses {
+		if mb < first || mb >= first+steps*m {
+			t.Errorf("microbatch %d: want ids %d…%d", mb, first, first+steps*m-1)
+		}
+	}
+}
