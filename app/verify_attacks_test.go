@@ -635,3 +635,19 @@ func TestInputsFromAJailedSender(t *testing.T) {
 	require.Equal(t, verifytypes.ErrInvalidReceipt.ABCICode(), res.Code, res.Log)
 	require.Contains(t, res.Log, "neither holds stage 1")
 }
+
+// TestInputsFromARotatedSender: a sender that changes its peer id does not take its receivers'
+// pay with it: receipts signed with its old identity still name it.
+func TestInputsFromARotatedSender(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	s0, w := ws[0], ws[1]
+	old := &trainer{account: s0.account, stage: s0.stage, peer: s0.peer}
+	input := signInput(t, old, w, vc.mb.Add(1), nil) // sent before the change
+	s0.peer = newPeerKey(t)
+	res := vc.send(s0.account, &computetypes.MsgUpdateWorker{Operator: s0.addr.String(), PeerId: s0.peerID().String()})
+	require.Zero(t, res.Code, res.Log)
+	msg := vc.attestation(t, w, 1)
+	msg.Commitments[0].Input = input
+	res = vc.send(w.account, msg)
+	require.Zero(t, res.Code, "an input signed with the sender's retired identity: %s", res.Log)
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	sdkmath "cosmossdk.io/math"
 
 	"github.com/protolearn/protolearn/x/compute/types"
@@ -41,6 +43,15 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 	if err := k.UnbondingSeq.Set(ctx, gs.NextUnbondingId); err != nil {
 		return err
 	}
+	for _, r := range gs.RetiredPeers {
+		op, err := k.parseAddr("operator", r.Operator)
+		if err != nil {
+			return err
+		}
+		if err := k.RetiredPeers.Set(ctx, r.PeerId, op); err != nil {
+			return err
+		}
+	}
 	// GetModuleAccount creates the account if genesis did not list it.
 	macc := k.ak.GetModuleAccount(ctx, types.ModuleName)
 	held := k.bk.GetBalance(ctx, macc.GetAddress(), gs.Params.StakeDenom())
@@ -72,6 +83,12 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 		return nil, err
 	}
 	if gs.NextUnbondingId, err = k.UnbondingSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
+	if err := k.RetiredPeers.Walk(ctx, nil, func(p string, op sdk.AccAddress) (bool, error) {
+		gs.RetiredPeers = append(gs.RetiredPeers, types.RetiredPeer{PeerId: p, Operator: k.addrString(op)})
+		return false, nil
+	}); err != nil {
 		return nil, err
 	}
 	return gs, nil

@@ -27,10 +27,15 @@ func TestGenesisRoundTrip(t *testing.T) {
 	_, err := f.k.Slash(f.ctx, c, sdkmath.LegacyMustNewDecFromStr("0.1"), "test", keeper.BurnSlashed())
 	require.NoError(t, err)
 
+	retired := f.worker(a).PeerId
+	_, err = f.msgs.UpdateWorker(f.ctx, &types.MsgUpdateWorker{Operator: a.String(), PeerId: f.peerID()})
+	require.NoError(t, err)
+
 	exported, err := f.k.ExportGenesis(f.ctx)
 	require.NoError(t, err)
 	require.NoError(t, exported.Validate())
 	require.Len(t, exported.Workers, 3)
+	require.Equal(t, []types.RetiredPeer{{PeerId: retired, Operator: a.String()}}, exported.RetiredPeers)
 	require.Len(t, exported.UnbondingEntries, 3)
 	require.Equal(t, uint64(4), exported.NextUnbondingId)
 

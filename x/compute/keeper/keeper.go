@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"cosmossdk.io/collections"
+	collcodec "cosmossdk.io/collections/codec"
 	"cosmossdk.io/collections/indexes"
 	"cosmossdk.io/core/store"
 	errorsmod "cosmossdk.io/errors"
@@ -41,6 +42,10 @@ type Keeper struct {
 	// UnbondingQueue orders entries by completion time for EndBlock.
 	UnbondingQueue collections.KeySet[collections.Triple[time.Time, sdk.AccAddress, uint64]]
 	UnbondingSeq   collections.Sequence
+	// RetiredPeers maps each peer id a worker announced before changing it to that worker's
+	// operator: the id still names it (receipts signed with it stay its), and no one else may
+	// take it.
+	RetiredPeers collections.Map[string, sdk.AccAddress]
 }
 
 // WorkerIndexes are the secondary indexes of Workers.
@@ -88,6 +93,7 @@ func NewKeeper(
 		UnbondingQueue: collections.NewKeySet(sb, types.UnbondingQueueKey, "unbonding_queue",
 			collections.TripleKeyCodec(sdk.TimeKey, sdk.AccAddressKey, collections.Uint64Key)),
 		UnbondingSeq: collections.NewSequence(sb, types.UnbondingSeqKey, "unbonding_seq"),
+		RetiredPeers: collections.NewMap(sb, types.RetiredPeersKey, "retired_peers", collections.StringKey, collcodec.KeyToValueCodec(sdk.AccAddressKey)),
 	}
 	schema, err := sb.Build()
 	if err != nil {
@@ -125,10 +131,13 @@ func (k *Keeper) GetWorker(ctx context.Context, operator sdk.AccAddress) (types.
 	return w, err
 }
 
-// OperatorOfPeer returns the operator whose worker registered libp2p peer id p; ok is false if
-// none did.
+// OperatorOfPeer returns the operator whose worker announces libp2p peer id p, or announced it
+// before changing it; ok is false if none did.
 func (k *Keeper) OperatorOfPeer(ctx context.Context, p string) (operator sdk.AccAddress, ok bool, err error) {
 	operator, err = k.Workers.Indexes.PeerID.MatchExact(ctx, p)
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		operator, err = k.RetiredPeers.Get(ctx, p)
+	}
 	if errorsmod.IsOf(err, collections.ErrNotFound) {
 		return nil, false, nil
 	}

@@ -96,7 +96,7 @@ func TestUpdateWorker(t *testing.T) {
 	op := f.register(5000, 1000)
 	other := f.register(5000, 1000)
 
-	newPeer := f.peerID()
+	newPeer, oldPeer := f.peerID(), f.worker(op).PeerId
 	hw := types.Hardware{Accelerator: "RTX4090", MemoryGib: 24, BandwidthMbps: 500}
 	_, err := f.msgs.UpdateWorker(f.ctx, &types.MsgUpdateWorker{
 		Operator: op.String(), PeerId: newPeer, Multiaddrs: []string{"/dns4/gpu.example.org/tcp/4001"}, Hardware: &hw,
@@ -107,10 +107,22 @@ func TestUpdateWorker(t *testing.T) {
 	require.Equal(t, []string{"/dns4/gpu.example.org/tcp/4001"}, w.Multiaddrs)
 	require.Equal(t, hw, w.Hardware)
 
-	// The peer id index follows the change: the old id is free, the new one resolves.
+	// The peer id index follows the change: the new id resolves. The old one is retired: it
+	// still names the worker (receipts signed with it stay its), and no one else may take it.
 	res, err := f.query.WorkerByPeerId(f.ctx, &types.QueryWorkerByPeerIdRequest{PeerId: newPeer})
 	require.NoError(t, err)
 	require.Equal(t, op.String(), res.Worker.Operator)
+	owner, ok, err := f.k.OperatorOfPeer(f.ctx, oldPeer)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, op, owner)
+	_, err = f.msgs.UpdateWorker(f.ctx, &types.MsgUpdateWorker{Operator: other.String(), PeerId: oldPeer})
+	require.ErrorIs(t, err, types.ErrPeerIDTaken, "another worker takes a retired id")
+	stranger := f.account(5000)
+	reg := f.registerMsg(stranger, 1000)
+	reg.PeerId = oldPeer
+	_, err = f.msgs.RegisterWorker(f.ctx, reg)
+	require.ErrorIs(t, err, types.ErrPeerIDTaken, "a new worker registers a retired id")
 
 	// Only the given fields change.
 	_, err = f.msgs.UpdateWorker(f.ctx, &types.MsgUpdateWorker{Operator: op.String(), Multiaddrs: []string{"/ip4/8.8.8.8/tcp/1"}})

@@ -94,6 +94,14 @@ func (k *Keeper) UpdateWorker(ctx context.Context, msg *types.MsgUpdateWorker) (
 		if err := k.checkPeerIDFree(ctx, msg.PeerId, operator); err != nil {
 			return nil, err
 		}
+		if msg.PeerId != w.PeerId {
+			if err := k.RetiredPeers.Set(ctx, w.PeerId, operator); err != nil {
+				return nil, err
+			}
+			if err := k.RetiredPeers.Remove(ctx, msg.PeerId); err != nil { // its own, taken back
+				return nil, err
+			}
+		}
 		w.PeerId = msg.PeerId
 	}
 	if len(msg.Multiaddrs) > 0 {
@@ -251,9 +259,13 @@ func checkStake(field string, c sdk.Coin, p types.Params) error {
 	return nil
 }
 
-// checkPeerIDFree refuses a peer id that another operator's worker announces.
+// checkPeerIDFree refuses a peer id that another operator's worker announces, or announced
+// before (a retired id still names its worker).
 func (k *Keeper) checkPeerIDFree(ctx context.Context, peerID string, operator sdk.AccAddress) error {
 	owner, err := k.Workers.Indexes.PeerID.MatchExact(ctx, peerID)
+	if isNotFound(err) {
+		owner, err = k.RetiredPeers.Get(ctx, peerID)
+	}
 	if err == nil && !owner.Equals(operator) {
 		return errorsmod.Wrapf(types.ErrPeerIDTaken, "%s belongs to %s; each worker needs its own libp2p identity", peerID, k.addrString(owner))
 	}

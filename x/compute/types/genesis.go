@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // DefaultGenesis has default params and no workers.
@@ -37,6 +38,22 @@ func (gs GenesisState) Validate() error {
 	}
 	if gs.NextUnbondingId == 0 {
 		return fmt.Errorf("next_unbonding_id must be at least 1")
+	}
+	retired := make(map[string]struct{}, len(gs.RetiredPeers))
+	for i, r := range gs.RetiredPeers {
+		if len(r.PeerId) > MaxPeerIDLen {
+			return fmt.Errorf("retired_peers[%d]: a %d-character peer id, at most %d", i, len(r.PeerId), MaxPeerIDLen)
+		}
+		if _, err := peer.Decode(r.PeerId); err != nil {
+			return fmt.Errorf("retired_peers[%d]: %q: %w", i, r.PeerId, err)
+		}
+		if _, dup := retired[r.PeerId]; dup {
+			return fmt.Errorf("retired_peers[%d]: peer id %s listed twice", i, r.PeerId)
+		}
+		retired[r.PeerId] = struct{}{}
+		if _, current := peers[r.PeerId]; current {
+			return fmt.Errorf("retired_peers[%d]: peer id %s is also a worker's current id", i, r.PeerId)
+		}
 	}
 	ids := make(map[uint64]struct{}, len(gs.UnbondingEntries))
 	perOperator := make(map[string]uint32)

@@ -17,4 +17,5 @@ var (
 	UnbondingEntriesKey = collections.NewPrefix(3)
 	UnbondingQueueKey   = collections.NewPrefix(4)
 	UnbondingSeqKey     = collections.NewPrefix(5)
+	RetiredPeersKey     = collections.NewPrefix(6)
 )
