@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,23 +13,13 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/protolearn/protolearn/trainer/internal/testhost"
 	"github.com/protolearn/protolearn/trainer/internal/testspec"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/p2p"
 	"github.com/protolearn/protolearn/trainer/payload"
 	"github.com/protolearn/protolearn/trainer/roster"
 )
-
-// freePort is a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // swarmConfigs are the configurations of a three-stage swarm of the tiny model on 127.0.0.1,
 // one worker per stage, stage 0 training steps steps.
@@ -47,7 +36,7 @@ func swarmConfigs(t *testing.T, steps uint64) []Config {
 			t.Fatal(err)
 		}
 		c := &cfgs[s]
-		listen := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t))
+		listen := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", testhost.FreePort(t))
 		*c = Config{
 			Model: 1, Spec: testspec.Tiny(2), Stage: s, Key: key, Listen: []string{listen}, DataDir: corpus, Seed: 1,
 			Rows: 2, Microbatches: 2, Steps: steps, NAdam: nadam, Payload: payload.F32,

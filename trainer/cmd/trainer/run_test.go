@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/protolearn/protolearn/trainer/internal/testhost"
 	"github.com/protolearn/protolearn/trainer/p2p"
 	"github.com/protolearn/protolearn/trainer/roster"
 
@@ -30,17 +30,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-// freePort is a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 type proc struct {
@@ -99,7 +88,7 @@ func TestRunMultiProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		listen[s] = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t))
+		listen[s] = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", testhost.FreePort(t))
 		members = append(members, roster.Member{Peer: id, Stage: s, Addrs: []ma.Multiaddr{ma.StringCast(listen[s])}})
 	}
 	r, err := roster.New(1, 3, members)
