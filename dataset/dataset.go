@@ -38,11 +38,16 @@ const rootDomain = "protolearn/dataset/v1"
 
 // Root is the commitment to stream: its Merkle root over ChunkSize chunks, bound to its length.
 func Root(stream []byte) [32]byte {
-	level := make([][32]byte, 0, (len(stream)+ChunkSize-1)/ChunkSize)
+	return bindLength(uint64(len(stream)), top(leaves(stream)))
+}
+
+// leaves are the leaf hashes of stream's chunks.
+func leaves(stream []byte) [][32]byte {
+	out := make([][32]byte, 0, (len(stream)+ChunkSize-1)/ChunkSize)
 	for off := 0; off < len(stream); off += ChunkSize {
-		level = append(level, leafHash(stream[off:min(off+ChunkSize, len(stream))]))
+		out = append(out, leafHash(stream[off:min(off+ChunkSize, len(stream))]))
 	}
-	return bindLength(uint64(len(stream)), top(level))
+	return out
 }
 
 func leafHash(chunk []byte) [32]byte {
@@ -66,17 +71,22 @@ func top(level [][32]byte) [32]byte {
 		return [32]byte{}
 	}
 	for len(level) > 1 {
-		next := level[:0:0]
-		for i := 0; i < len(level); i += 2 {
-			if i+1 == len(level) {
-				next = append(next, level[i]) // promoted
-			} else {
-				next = append(next, nodeHash(level[i], level[i+1]))
-			}
-		}
-		level = next
+		level = parents(level)
 	}
 	return level[0]
+}
+
+// parents is the level above: pairs hashed together, an odd last node promoted.
+func parents(level [][32]byte) [][32]byte {
+	next := make([][32]byte, 0, (len(level)+1)/2)
+	for i := 0; i < len(level); i += 2 {
+		if i+1 == len(level) {
+			next = append(next, level[i])
+		} else {
+			next = append(next, nodeHash(level[i], level[i+1]))
+		}
+	}
+	return next
 }
 
 func bindLength(n uint64, top [32]byte) [32]byte {
@@ -107,28 +117,22 @@ func Prove(stream []byte, off, n uint64) (Proof, error) {
 	if n == 0 || off > uint64(len(stream)) || n > uint64(len(stream))-off {
 		return Proof{}, fmt.Errorf("dataset: window [%d, %d) is not inside the %d-byte stream", off, off+n, len(stream))
 	}
-	var leaves [][32]byte
-	for o := 0; o < len(stream); o += ChunkSize {
-		leaves = append(leaves, leafHash(stream[o:min(o+ChunkSize, len(stream))]))
+	// Every level of the tree, built once for all the chunks opened.
+	levels := [][][32]byte{leaves(stream)}
+	for l := levels[0]; len(l) > 1; {
+		l = parents(l)
+		levels = append(levels, l)
 	}
 	p := Proof{Len: uint64(len(stream))}
 	for i := off / ChunkSize; i <= (off+n-1)/ChunkSize; i++ {
 		start := i * ChunkSize
 		cp := ChunkProof{Index: i, Data: append([]byte(nil), stream[start:min(start+ChunkSize, uint64(len(stream)))]...)}
-		level, idx := leaves, i
-		for len(level) > 1 {
+		idx := i
+		for _, level := range levels[:len(levels)-1] {
 			if sib := idx ^ 1; sib < uint64(len(level)) {
 				cp.Siblings = append(cp.Siblings, level[sib])
 			}
-			next := make([][32]byte, 0, (len(level)+1)/2)
-			for j := 0; j < len(level); j += 2 {
-				if j+1 == len(level) {
-					next = append(next, level[j])
-				} else {
-					next = append(next, nodeHash(level[j], level[j+1]))
-				}
-			}
-			level, idx = next, idx/2
+			idx /= 2
 		}
 		p.Chunks = append(p.Chunks, cp)
 	}
