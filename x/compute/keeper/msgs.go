@@ -124,20 +124,27 @@ func (k *Keeper) UpdateWorker(ctx context.Context, msg *types.MsgUpdateWorker) (
 	})
 }
 
-// AddStake is MsgAddStake.
-func (k *Keeper) AddStake(ctx context.Context, msg *types.MsgAddStake) (*types.MsgAddStakeResponse, error) {
-	operator, err := k.parseAddr("operator", msg.Operator)
+// stakeChange reads what a change of a worker's stake needs: the operator's address, the params,
+// and its worker, once the amount has been checked against the params.
+func (k *Keeper) stakeChange(ctx context.Context, op string, amount sdk.Coin) (sdk.AccAddress, types.Params, types.Worker, error) {
+	operator, err := k.parseAddr("operator", op)
 	if err != nil {
-		return nil, err
+		return nil, types.Params{}, types.Worker{}, err
 	}
 	p, err := k.GetParams(ctx)
 	if err != nil {
-		return nil, err
+		return nil, p, types.Worker{}, err
 	}
-	if err := checkStake("amount", msg.Amount, p); err != nil {
-		return nil, err
+	if err := checkStake("amount", amount, p); err != nil {
+		return nil, p, types.Worker{}, err
 	}
 	w, err := k.GetWorker(ctx, operator)
+	return operator, p, w, err
+}
+
+// AddStake is MsgAddStake.
+func (k *Keeper) AddStake(ctx context.Context, msg *types.MsgAddStake) (*types.MsgAddStakeResponse, error) {
+	operator, p, w, err := k.stakeChange(ctx, msg.Operator, msg.Amount)
 	if err != nil {
 		return nil, err
 	}
@@ -157,18 +164,7 @@ func (k *Keeper) AddStake(ctx context.Context, msg *types.MsgAddStake) (*types.M
 
 // BeginUnbonding is MsgBeginUnbonding.
 func (k *Keeper) BeginUnbonding(ctx context.Context, msg *types.MsgBeginUnbonding) (*types.MsgBeginUnbondingResponse, error) {
-	operator, err := k.parseAddr("operator", msg.Operator)
-	if err != nil {
-		return nil, err
-	}
-	p, err := k.GetParams(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkStake("amount", msg.Amount, p); err != nil {
-		return nil, err
-	}
-	w, err := k.GetWorker(ctx, operator)
+	operator, p, w, err := k.stakeChange(ctx, msg.Operator, msg.Amount)
 	if err != nil {
 		return nil, err
 	}
