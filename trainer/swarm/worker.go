@@ -269,9 +269,6 @@ func (w *Worker) Access(ctx context.Context, fn func(st *engine.Stage, updates u
 	}
 }
 
-// errFinished ends the compute loop when stage 0 has done its steps.
-var errFinished = errors.New("finished")
-
 // Run trains until stage 0 has finished its steps (stage 0 only) or ctx
 // ends, then drains (package documentation). It returns nil after a clean
 // finish or drain, or the engine's error.
