@@ -30,6 +30,7 @@ func genesisModel(t *testing.T, designer sdk.AccAddress, holders map[string]int6
 			Stages:              []modelstypes.StageSpec{{Layers: 2}, {Layers: 2}, {Layers: 2}},
 			Seed:                1,
 			DatasetCommitment:   make([]byte, 32),
+			SubspaceRoot:        make([]byte, 32),
 			DesignerBps:         1000,
 			MinStake:            sdk.NewInt64Coin(app.BondDenom, minStake),
 			MaxReplicasPerStage: 2, TargetWorkUnits: 1000,

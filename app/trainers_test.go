@@ -19,6 +19,8 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/attest"
 	"github.com/protolearn/protolearn/trainer/backend"
 	trainerchain "github.com/protolearn/protolearn/trainer/chain"
@@ -165,8 +167,17 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 	for step := range steps {
 		tok := ids()
 		in := tok
+		var input attest.Input
 		if w.stage > 0 {
-			in = tensors.FromFlatDataAndDimensions(floats(s.SeqLen*s.BoundaryWidth()), 1, s.SeqLen, s.BoundaryWidth())
+			c := floats(s.SeqLen * s.BoundaryWidth())
+			in = tensors.FromFlatDataAndDimensions(c, 1, s.SeqLen, s.BoundaryWidth())
+			// The payload the neighbour sent (f32: the engine trains on exactly its values).
+			body, err := payload.Encode(&payload.Payload{
+				Kind: payload.Activations, DType: payload.F32, Compressed: true, Step: uint64(step), Batch: 1, Seq: uint32(s.SeqLen),
+				Width: uint32(s.BoundaryWidth()), Vocab: uint32(s.Vocab), Data: c, IDs: tensors.MustCopyFlatData[int32](tok),
+			})
+			require.NoError(t, err)
+			input = attest.Input{Receipt: vc.input(t, w, body), Payload: body}
 		}
 		var tap *engine.Tap
 		if last {
@@ -176,7 +187,7 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 			_, tap, err = st.BackwardTap(in, tok, dOut)
 		}
 		require.NoError(t, err)
-		att.Tap(uint64(step), tap, vc.input(t, w))
+		att.Tap(uint64(step), tap, input)
 	}
 }
 
@@ -217,7 +228,7 @@ func runTrainers(t *testing.T, vc *verifyChain, ws []*trainer, cheat map[*traine
 		require.NoError(t, err)
 		att, err := attest.NewAttester(attest.Config{
 			Chain: c, ChainID: app.DefaultChainID, Worker: w.addr.String(), ModelID: 1, Stage: w.stage, Layers: vLayers, Period: 4, FirstStep: 1,
-			TileWidth: vT, Secret: w.secret, Store: store, Prover: prover, Cheat: cheat[w],
+			TileWidth: vT, Secret: w.secret, Store: store, Prover: prover, Cheat: cheat[w], Tables: stageTables(t, w.stage),
 			Rand: rand.New(rand.NewPCG(1, uint64(w.stage))), Poll: 5 * time.Millisecond,
 			Log: slog.New(slog.NewTextHandler(tWriter{t}, nil)).With("stage", w.stage, "cheat", cheat[w]),
 		})
@@ -321,4 +332,13 @@ func TestTrainersThirdPartyCatchesCheater(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Status)
 	require.Greater(t, vc.balance(challenger.addr), start, "bond back plus the reward")
+}
+
+// stageTables are the compression tables a stage's attester holds: the model's on a stage after
+// the first (its input tile), none on stage 0.
+func stageTables(t *testing.T, stage uint32) *tile.Tables {
+	if stage == 0 {
+		return nil
+	}
+	return vTables(t)
 }

@@ -58,7 +58,7 @@ func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...veri
 	}
 	for i, r := range roots {
 		r.Step = from + uint64(i)
-		r.Input = vc.input(vc.t, w)
+		r.Input = vc.input(vc.t, w, nil)
 		msg.Commitments = append(msg.Commitments, r)
 	}
 	return msg
@@ -79,7 +79,7 @@ func (vc *verifyChain) submitted(t *testing.T, w *trainer, msg *verifytypes.MsgS
 func (vc *verifyChain) proveAs(t *testing.T, cm *attest.Committed, ch verifytypes.Challenge) []byte {
 	t.Helper()
 	ch.Step = cm.Layer.Step
-	o, err := cm.Open(ch, vT)
+	o, err := cm.Open(ch, vTiles(1), vTables(t))
 	require.NoError(t, err)
 	proof, err := vc.prover.Prove(o)
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,7 +21,10 @@ import (
 
 	"github.com/protolearn/protolearn/app"
 	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/attest"
+	trainernode "github.com/protolearn/protolearn/trainer/node"
+	"github.com/protolearn/protolearn/trainer/spec"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -29,7 +33,7 @@ import (
 func verifyKeys(t *testing.T) ([]*tile.Keys, *attest.Prover) {
 	t.Helper()
 	vKeysOnce.Do(func() {
-		shapes, err := verifytypes.TileShapes(vD, vRows, vT)
+		shapes, err := vTiles(1).Shapes() // a later stage's: the input tile's too
 		if err != nil {
 			vKeysErr = err
 			return
@@ -65,10 +69,11 @@ func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec
 		cdc.MustUnmarshalJSON(gen[modelstypes.ModuleName], &models)
 		models.Models = append(models.Models, modelstypes.Model{
 			Id: 1, Designer: designer.String(), Name: "verified",
-			Arch:                modelstypes.Architecture{Vocab: 256, DModel: vD, NLayers: 3 * vLayers, NHeads: 2, SeqLen: 4, CompressionRank: 4},
+			Arch:                modelstypes.Architecture{Vocab: 256, DModel: vD, NLayers: 3 * vLayers, NHeads: 2, SeqLen: 4, CompressionRank: vRank},
 			Stages:              []modelstypes.StageSpec{{Layers: vLayers}, {Layers: vLayers}, {Layers: vLayers}},
 			Seed:                1,
 			DatasetCommitment:   make([]byte, 32),
+			SubspaceRoot:        vSubspaceRoot(t),
 			DesignerBps:         designerBps,
 			MinStake:            sdk.NewInt64Coin(app.BondDenom, minStake),
 			MaxReplicasPerStage: 2, TargetWorkUnits: 1_000_000,
@@ -129,6 +134,8 @@ type verifyChain struct {
 	prover *attest.Prover
 	ws     []*trainer
 	mb     atomic.Uint64 // the last microbatch id drawn
+	// openings are the input openings prove made, by challenge id, that respond sends.
+	openings sync.Map
 }
 
 // startVerifyChain registers and seats honest workers on stages 0, 1, 2 and, if cheater, a
@@ -184,7 +191,15 @@ func startVerifyChainWith(t *testing.T, rate sdkmath.LegacyDec, window, response
 // layer makes and commits w's designated layer of step: honest, or faked for a cheater.
 func (vc *verifyChain) layer(t *testing.T, w *trainer, step uint64) *attest.Committed {
 	t.Helper()
-	l, err := attest.NewLayer(step, vRows, vD, vc.gen(vRows*vD, 2), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
+	var l *attest.Layer
+	var err error
+	if w.stage > 0 && vc.sender(w) != nil {
+		// A later stage's X derives from the payload its neighbour sent (input tile).
+		body := vc.payload(t)
+		l, err = attest.NewDerivedLayer(step, vTables(t), body, derivedX(t, body), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
+	} else {
+		l, err = attest.NewLayer(step, vRows, vD, vc.gen(vRows*vD, 2), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
+	}
 	require.NoError(t, err)
 	if w.cheat {
 		l.Fake(vc.rng)
@@ -206,21 +221,33 @@ func (vc *verifyChain) sender(w *trainer) *trainer {
 }
 
 // input is the receipt of a fresh microbatch that the honest worker of the stage before w's
-// sent w (nil on stage 0): what each step of w's attestations carries.
-func (vc *verifyChain) input(t *testing.T, w *trainer) *verifytypes.BoundaryReceipt {
+// sent w (nil on stage 0), over body (the payload's digest), or over a stand-in digest where
+// body is nil: what each step of w's attestations carries.
+func (vc *verifyChain) input(t *testing.T, w *trainer, body []byte) *verifytypes.BoundaryReceipt {
 	t.Helper()
 	from := vc.sender(w)
 	if from == nil {
 		return nil
 	}
-	return signInput(t, from, w, vc.mb.Add(1), nil)
+	mb := vc.mb.Add(1)
+	if body == nil {
+		return signInput(t, from, w, mb, nil)
+	}
+	d, err := payload.Digest(body)
+	require.NoError(t, err)
+	return signInputDigest(t, from, w, mb, d, nil)
 }
 
-// signInput is the receipt of microbatch mb sent by from to to, as from signs it (edit, if
-// set, changes the signed receipt: a forgery).
+// signInput is the receipt of microbatch mb sent by from to to, as from signs it, over a digest
+// that stands for the payload's (edit, if set, changes the signed receipt: a forgery).
 func signInput(t *testing.T, from, to *trainer, mb uint64, edit func(*verifytypes.Receipt)) *verifytypes.BoundaryReceipt {
 	t.Helper()
-	digest := sha256.Sum256(binary.BigEndian.AppendUint64(nil, mb)) // stands for the payload's
+	return signInputDigest(t, from, to, mb, sha256.Sum256(binary.BigEndian.AppendUint64(nil, mb)), edit)
+}
+
+// signInputDigest is signInput over the payload digest digest.
+func signInputDigest(t *testing.T, from, to *trainer, mb uint64, digest [32]byte, edit func(*verifytypes.Receipt)) *verifytypes.BoundaryReceipt {
+	t.Helper()
 	r := verifytypes.Receipt{
 		ChainID: app.DefaultChainID, Model: 1, Direction: verifytypes.Forward, ToStage: to.stage, Step: mb / 4, Microbatch: mb,
 		Digest: digest, Sender: from.peerID(), Receiver: to.peerID(),
@@ -243,8 +270,9 @@ func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifyty
 		WorkUnits: n * vLayers, TileRows: vRows, TileWidth: vT,
 	}
 	for s := msg.StepFrom; s <= msg.StepTo; s++ {
-		c := vc.layer(t, w, s).Roots()
-		c.Input = vc.input(t, w)
+		cm := vc.layer(t, w, s)
+		c := cm.Roots()
+		c.Input = vc.input(t, w, cm.Layer.Input)
 		msg.Commitments = append(msg.Commitments, c)
 	}
 	w.next += n
@@ -274,8 +302,17 @@ func (vc *verifyChain) prove(t *testing.T, w *trainer, ch verifytypes.Challenge)
 	t.Helper()
 	cm, ok := w.steps[ch.Step]
 	require.True(t, ok, "step %d not committed by %s", ch.Step, w.addr)
-	o, err := cm.Open(ch, vT)
-	require.NoError(t, err)
+	o, err := cm.Open(ch, vTiles(w.stage), vTables(t))
+	if err != nil {
+		return nil, err
+	}
+	if ch.Kind == verifytypes.CHALLENGE_KIND_INPUT {
+		opening, err := cm.Layer.OpenInput(ch)
+		if err != nil {
+			return nil, err
+		}
+		vc.openings.Store(ch.Id, opening)
+	}
 	return vc.prover.Prove(o)
 }
 
@@ -295,8 +332,13 @@ func (vc *verifyChain) sendBlock(txs ...signedMsg) []*abci.ExecTxResult {
 	return vc.block(time.Second, raw...)
 }
 
+// respond answers challenge id with proof (and, for an input challenge, the opening prove made).
 func (vc *verifyChain) respond(w *trainer, id uint64, proof []byte) *abci.ExecTxResult {
-	return vc.send(w.account, &verifytypes.MsgRespondChallenge{Worker: w.addr.String(), ChallengeId: id, Proof: proof})
+	msg := &verifytypes.MsgRespondChallenge{Worker: w.addr.String(), ChallengeId: id, Proof: proof}
+	if o, ok := vc.openings.Load(id); ok {
+		msg.InputOpening = o.(*verifytypes.TokenOpening)
+	}
+	return vc.send(w.account, msg)
 }
 
 func (vc *verifyChain) attestationByID(t *testing.T, id uint64) verifytypes.Attestation {
@@ -334,4 +376,65 @@ func (vc *verifyChain) seated(t *testing.T, w *trainer) bool {
 	_, seated, err := vc.app.ModelsKeeper.StageOf(vc.app.NewContext(true), 1, w.addr)
 	require.NoError(t, err)
 	return seated
+}
+
+// vTiles are the tiles of an attestation of the test model's stage.
+func vTiles(stage uint32) verifytypes.Tiles {
+	return verifytypes.Tiles{DModel: vD, Rank: vRank, Vocab: 256, Stage: stage, Rows: vRows, Width: vT}
+}
+
+var (
+	vTablesOnce sync.Once
+	vTablesVal  *tile.Tables
+	vTablesErr  error
+)
+
+// vTables are the test model's compression tables (its seed is 1).
+func vTables(t *testing.T) *tile.Tables {
+	t.Helper()
+	vTablesOnce.Do(func() {
+		vTablesVal, vTablesErr = trainernode.SubspaceTables(spec.Spec{Vocab: 256, DModel: vD, CompressionRank: vRank, Seed: 1})
+	})
+	require.NoError(t, vTablesErr)
+	return vTablesVal
+}
+
+// vSubspaceRoot is the test model's subspace_root.
+func vSubspaceRoot(t *testing.T) []byte {
+	r := vTables(t).Root()
+	return r[:]
+}
+
+// payload is a fresh compressed activations payload of one tile's rows (f32, so that the float
+// X the engine would compute and the tables' integer one agree to rounding).
+func (vc *verifyChain) payload(t *testing.T) []byte {
+	t.Helper()
+	pl := &payload.Payload{
+		Kind: payload.Activations, DType: payload.F32, Compressed: true, Step: vc.mb.Load(), Batch: 1, Seq: vRows,
+		Width: vRank, Vocab: 256, Data: vc.gen(vRows*vRank, 3), IDs: make([]int32, vRows),
+	}
+	for i := range pl.IDs {
+		pl.IDs[i] = int32(vc.rng.IntN(256))
+	}
+	b, err := payload.Encode(pl)
+	require.NoError(t, err)
+	return b
+}
+
+// derivedX is the X a stage computes from payload body: the tables' rows, dequantized.
+func derivedX(t *testing.T, body []byte) []float32 {
+	t.Helper()
+	pl, err := payload.Decode(body, payload.Limits{})
+	require.NoError(t, err)
+	var x []float32
+	for r := range int(pl.Batch * pl.Seq) {
+		c, err := tile.QuantizeCoordinates(pl.Data[r*vRank : (r+1)*vRank])
+		require.NoError(t, err)
+		row, err := vTables(t).InputRow(int(pl.IDs[r]), c)
+		require.NoError(t, err)
+		for _, v := range row {
+			x = append(x, float32(v)/256)
+		}
+	}
+	return x
 }

@@ -26,6 +26,7 @@ import (
 const (
 	vD, vRows, vT = 16, 4, 4
 	vLayers       = 2
+	vRank         = 4 // the model's compression rank
 	// vWindow and vResponse are the test chain's challenge and response windows, in blocks.
 	vWindow, vResponse = 8, 5
 	sharesPerUnit      = 1_000_000 // x/shares default
@@ -225,7 +226,7 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 	require.NoError(t, err)
 	rogue, err := tile.TestSetup(shape)
 	require.NoError(t, err)
-	o, err := a.steps[aCh[0].Step].Open(aCh[0], vT)
+	o, err := a.steps[aCh[0].Step].Open(aCh[0], vTiles(a.stage), vTables(t))
 	require.NoError(t, err)
 	rogueProof, err := tile.Prove(o, rogue)
 	require.NoError(t, err)

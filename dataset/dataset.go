@@ -28,6 +28,8 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+
+	"github.com/protolearn/protolearn/merkle"
 )
 
 // ChunkSize is the size of the stream's chunks, the leaves of the Merkle tree: a window of a
@@ -38,55 +40,16 @@ const rootDomain = "protolearn/dataset/v1"
 
 // Root is the commitment to stream: its Merkle root over ChunkSize chunks, bound to its length.
 func Root(stream []byte) [32]byte {
-	return bindLength(uint64(len(stream)), top(leaves(stream)))
+	return bindLength(uint64(len(stream)), merkle.Root(leaves(stream)))
 }
 
 // leaves are the leaf hashes of stream's chunks.
 func leaves(stream []byte) [][32]byte {
 	out := make([][32]byte, 0, (len(stream)+ChunkSize-1)/ChunkSize)
 	for off := 0; off < len(stream); off += ChunkSize {
-		out = append(out, leafHash(stream[off:min(off+ChunkSize, len(stream))]))
+		out = append(out, merkle.Leaf(stream[off:min(off+ChunkSize, len(stream))]))
 	}
 	return out
-}
-
-func leafHash(chunk []byte) [32]byte {
-	h := sha256.New()
-	h.Write([]byte{0})
-	h.Write(chunk)
-	return [32]byte(h.Sum(nil))
-}
-
-func nodeHash(l, r [32]byte) [32]byte {
-	var b [65]byte
-	b[0] = 1
-	copy(b[1:], l[:])
-	copy(b[33:], r[:])
-	return sha256.Sum256(b[:])
-}
-
-// top folds the leaves up to the tree's top node (zero for an empty stream).
-func top(level [][32]byte) [32]byte {
-	if len(level) == 0 {
-		return [32]byte{}
-	}
-	for len(level) > 1 {
-		level = parents(level)
-	}
-	return level[0]
-}
-
-// parents is the level above: pairs hashed together, an odd last node promoted.
-func parents(level [][32]byte) [][32]byte {
-	next := make([][32]byte, 0, (len(level)+1)/2)
-	for i := 0; i < len(level); i += 2 {
-		if i+1 == len(level) {
-			next = append(next, level[i])
-		} else {
-			next = append(next, nodeHash(level[i], level[i+1]))
-		}
-	}
-	return next
 }
 
 func bindLength(n uint64, top [32]byte) [32]byte {
@@ -117,23 +80,12 @@ func Prove(stream []byte, off, n uint64) (Proof, error) {
 	if n == 0 || off > uint64(len(stream)) || n > uint64(len(stream))-off {
 		return Proof{}, fmt.Errorf("dataset: window [%d, %d) is not inside the %d-byte stream", off, off+n, len(stream))
 	}
-	// Every level of the tree, built once for all the chunks opened.
-	levels := [][][32]byte{leaves(stream)}
-	for l := levels[0]; len(l) > 1; {
-		l = parents(l)
-		levels = append(levels, l)
-	}
+	levels := merkle.Levels(leaves(stream)) // built once for all the chunks opened
 	p := Proof{Len: uint64(len(stream))}
 	for i := off / ChunkSize; i <= (off+n-1)/ChunkSize; i++ {
 		start := i * ChunkSize
 		cp := ChunkProof{Index: i, Data: append([]byte(nil), stream[start:min(start+ChunkSize, uint64(len(stream)))]...)}
-		idx := i
-		for _, level := range levels[:len(levels)-1] {
-			if sib := idx ^ 1; sib < uint64(len(level)) {
-				cp.Siblings = append(cp.Siblings, level[sib])
-			}
-			idx /= 2
-		}
+		cp.Siblings = merkle.Path(levels, i)
 		p.Chunks = append(p.Chunks, cp)
 	}
 	return p, nil
@@ -164,37 +116,13 @@ func Verify(root [32]byte, off, n uint64, p Proof) ([]byte, error) {
 		if uint64(len(c.Data)) != want {
 			return nil, fmt.Errorf("%w: chunk %d has %d bytes, want %d", ErrProof, c.Index, len(c.Data), want)
 		}
-		if bindLength(p.Len, fold(leafHash(c.Data), c.Index, leaves, c.Siblings)) != root {
+		if bindLength(p.Len, merkle.Fold(merkle.Leaf(c.Data), c.Index, leaves, c.Siblings)) != root {
 			return nil, fmt.Errorf("%w: chunk %d", ErrProof, c.Index)
 		}
 		window = append(window, c.Data...)
 	}
 	start := off - first*ChunkSize
 	return window[start : start+n], nil
-}
-
-// fold climbs from leaf index idx of a tree of n leaves with the siblings; a path of the wrong
-// length gives a wrong top.
-func fold(h [32]byte, idx, n uint64, siblings [][32]byte) [32]byte {
-	k := 0
-	for n > 1 {
-		if sib := idx ^ 1; sib < n {
-			if k == len(siblings) {
-				return [32]byte{}
-			}
-			if idx&1 == 0 {
-				h = nodeHash(h, siblings[k])
-			} else {
-				h = nodeHash(siblings[k], h)
-			}
-			k++
-		}
-		idx, n = idx/2, (n+1)/2
-	}
-	if k != len(siblings) {
-		return [32]byte{}
-	}
-	return h
 }
 
 // WindowStart is where row r of microbatch id starts in a stream with starts window starts

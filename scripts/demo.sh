@@ -36,7 +36,7 @@ TRAINER=$repo/build/trainer
 # Trainers send 2 sequences per microbatch, so the designated layer's tile has 64 rows.
 ARCH='{"vocab":256,"d_model":32,"n_layers":3,"n_heads":2,"seq_len":32,"compression_rank":8}'
 ROWS=2
-SHAPES=forward-64x32x32-T4-tol4,backward-64x32x32-T4-tol4,tie-32x32x32-T4-tol0
+SHAPES=forward-64x32x32-T4-tol4,backward-64x32x32-T4-tol4,tie-32x32x32-T4-tol0,input-64x8x32-V256-T4-tol0
 STAKE=200000000ulearn # 200 LEARN per provider
 BOND=10000000ulearn   # the challenge bond
 
@@ -143,9 +143,13 @@ say "The designer creates model 1: 3 stages, d_model 32, byte-level"
 # tree, capped at 8 MiB): stage 0 and the last stage refuse to start on any other.
 dataset=$("$TRAINER" dataset-root --max-bytes 8MiB 2>"$DIR/dataset-root.err") || die "trainer dataset-root: $(cat "$DIR/dataset-root.err")"
 echo "  dataset: $(cat "$DIR/dataset-root.err"), root $dataset"
+# The subspace root commits the compression tables (U, T_fixed from the seed) that the input tile
+# opens: a stage's designated input provably derives from the payload its neighbour signed.
+subspace=$("$TRAINER" subspace-root --arch "$ARCH" --seed 7) || die "trainer subspace-root failed"
+echo "  compression tables: root $subspace"
 send designer models create-model demo-lm --arch "$ARCH" \
   --stages '{"layers":1}' --stages '{"layers":1}' --stages '{"layers":1}' \
-  --seed 7 --dataset-commitment "$dataset" --designer-bps 1000 \
+  --seed 7 --dataset-commitment "$dataset" --subspace-root "$subspace" --designer-bps 1000 \
   --min-stake 100000000ulearn --max-replicas-per-stage 2 --target-work-units 1000000
 
 say "Five providers register (stake $STAKE), authorize their trainers' hot keys and take seats (p2's trainer takes its own: --join-stage)"

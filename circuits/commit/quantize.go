@@ -24,6 +24,24 @@ func Quantize(values []float32, fracBits, bits int) ([]int64, error) {
 	return q, nil
 }
 
+// QuantizeFloat64 is [Quantize] for float64 values (public tables computed on
+// the host in float64, circuits/tile's subspace tables): the same rounding,
+// the same errors. Scaling by 2^fracBits is exact in float64 too, so the only
+// rounding is RoundToEven.
+func QuantizeFloat64(values []float64, fracBits, bits int) ([]int64, error) {
+	qz, err := newQuantizer(fracBits, bits)
+	if err != nil {
+		return nil, err
+	}
+	q := make([]int64, len(values))
+	for i, x := range values {
+		if q[i], err = quantizeOne(qz, i, x); err != nil {
+			return nil, err
+		}
+	}
+	return q, nil
+}
+
 // Dequantize is the inverse of [Quantize] up to rounding: v / 2^fracBits.
 func Dequantize(q []int64, fracBits int) []float32 {
 	inv := math.Ldexp(1, -fracBits)
@@ -67,7 +85,11 @@ func newQuantizer(fracBits, bits int) (quantizer, error) {
 }
 
 // value quantizes x, the value at index i (named in the error).
-func (q quantizer) value(i int, x float32) (int64, error) {
+func (q quantizer) value(i int, x float32) (int64, error) { return quantizeOne(q, i, x) }
+
+// quantizeOne is [quantizer.value] for either float type; errors print x in
+// its own type, so a float32 reads as the caller wrote it.
+func quantizeOne[F float32 | float64](q quantizer, i int, x F) (int64, error) {
 	f := float64(x)
 	r := math.RoundToEven(f * q.scale)
 	if r >= q.lo && r < q.hi { // false for NaN too

@@ -80,3 +80,17 @@ func TestParamsValidate(t *testing.T) {
 		require.True(t, strings.HasPrefix(err.Error(), "commit: "))
 	}
 }
+
+func TestQuantizeFloat64(t *testing.T) {
+	const f, b = 16, 24
+	ulp := math.Ldexp(1, -f)
+	q, err := QuantizeFloat64([]float64{0, 1, -1, 0.5 * ulp, 1.5 * ulp, -2.5 * ulp, 127.99998474121094, -128, 1 / 3.0}, f, b)
+	require.NoError(t, err)
+	require.Equal(t, []int64{0, 65536, -65536, 0, 2, -2, 1<<23 - 1, -1 << 23, 21845}, q)
+	for _, bad := range []float64{128, -128.00001, math.NaN(), math.Inf(1)} {
+		_, err := QuantizeFloat64([]float64{0, bad}, f, b)
+		require.ErrorContains(t, err, "value[1]", "%v", bad)
+	}
+	_, err = QuantizeFloat64([]float64{1}, 8, 1)
+	require.Error(t, err)
+}

@@ -48,14 +48,20 @@ func (s Shape) Tensors() (in, w, out Tensor) { return s.Kind.Tensors() }
 
 // Tensors are the tensors a tile of this kind opens, as (input, weights,
 // output): forward X, Wcols, Y; backward dY, Wrows, dX; tie Wrows, Wcols and
-// no output (0). The circuit binds each root to its tensor, and the chain
-// takes the public roots by this table.
+// no output (0); input X and nothing else (0, 0). The circuit binds each root
+// to its tensor, and the chain takes the public roots by this table. An
+// input tile's WRoot and OutRoot are no step tensors: WRoot is the model's
+// subspace root ([Tables.Root]) and OutRoot the digest of the token and
+// coordinates the stage received ([InputDigest]), which the chain supplies
+// itself.
 func (k Kind) Tensors() (in, w, out Tensor) {
 	switch k {
 	case Forward:
 		return TensorX, TensorWCols, TensorY
 	case Backward:
 		return TensorDY, TensorWRows, TensorDX
+	case Input:
+		return TensorX, 0, 0
 	default:
 		return TensorWRows, TensorWCols, 0
 	}

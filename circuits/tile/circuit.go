@@ -21,6 +21,13 @@ import (
 // (asserted, so the public witness is canonical), Row the row k of W and Col
 // the column block c. In is then row k of W-Rows (N values), W the columns
 // [c·T, (c+1)·T) of W-Columns (K values each) and Out is empty.
+//
+// An [Input] tile too: InRoot is X̂'s bound root, WRoot the model's subspace
+// root ([Tables.Root], not bound to a step), OutRoot the token digest
+// [InputDigest], Row and Col the challenged row of X̂ and block of T of its d
+// values. In is then row Row of X̂, W the rows [Col·T, (Col+1)·T) of U, Out
+// is empty, OutBlock the T values of X̂ checked, and the fields below
+// OutBlock hold the rest (see defineInput).
 type Circuit struct {
 	shape Shape
 
@@ -47,8 +54,24 @@ type Circuit struct {
 	// Out is row Row of the output (one leaf of Outer values).
 	Out commit.OpeningVars
 	// OutBlock are the T outputs the tile checks: Out's values
-	// [Col·T, (Col+1)·T).
+	// [Col·T, (Col+1)·T) (input tile: In's).
 	OutBlock []frontend.Variable
+
+	// The input tile's other witnesses. They are slices, empty for the other
+	// kinds, so those circuits keep their wires and their keys.
+	//
+	// Table is row Token[0] of T_ext: T_fixed[id] (d values), then P[id].
+	Table commit.OpeningVars
+	// TBlock are T_fixed[id][Col·T + j] for j < T.
+	TBlock []frontend.Variable
+	// SubRoots are the Merkle roots of Uᵀ and T_ext, whose compression is
+	// WRoot.
+	SubRoots []frontend.Variable
+	// Token is (id, c_0, …, c_{k−1}), hashed into OutRoot.
+	Token []frontend.Variable
+	// Norm are the hints q = floor(S/d) and R = floor(√(q + E)), both
+	// constrained.
+	Norm []frontend.Variable
 }
 
 // NewCircuit allocates the circuit of a shape, for compiling.
@@ -62,7 +85,16 @@ func NewCircuit(s Shape) (*Circuit, error) {
 		In:    in.NewOpeningVars(1),
 		W:     w.NewOpeningVars(s.T),
 	}
-	if s.Kind != Tie {
+	switch s.Kind {
+	case Tie:
+	case Input: // out is T_ext's layout
+		c.Table = out.NewOpeningVars(1)
+		c.OutBlock = make([]frontend.Variable, s.T)
+		c.TBlock = make([]frontend.Variable, s.T)
+		c.SubRoots = make([]frontend.Variable, 2)
+		c.Token = make([]frontend.Variable, 1+s.Inner)
+		c.Norm = make([]frontend.Variable, 2)
+	default:
 		c.Out = out.NewOpeningVars(1)
 		c.OutBlock = make([]frontend.Variable, s.T)
 	}
@@ -84,8 +116,11 @@ func NewCircuit(s Shape) (*Circuit, error) {
 // here and a shorter Merkle path.
 func (c *Circuit) Define(api frontend.API) error {
 	s := c.shape
-	if s.Kind == Tie {
+	switch s.Kind {
+	case Tie:
 		return c.defineTie(api)
+	case Input:
+		return c.defineInput(api)
 	}
 	sc := Scheme()
 	tag, err := c.bind(api)
@@ -115,11 +150,7 @@ func (c *Circuit) Define(api frontend.API) error {
 	// outs are the block Col of the output row: equal packed groups, which
 	// the range checks make injective (see defineTie).
 	f := selector.Decoder(api, s.Blocks(), c.Col)
-	per := sc.Params.PerElement()
-	for g := 0; g < s.T; g += per {
-		n := min(per, s.T-g)
-		api.AssertIsEqual(packGroup(api, n, func(j int) frontend.Variable { return outs[g+j] }), blockGroup(api, s, f, c.Out.Values[0], g, n))
-	}
+	assertBlock(api, s, f, c.Out.Values[0], outs, sc.Params.ValueBits)
 	tol := big.NewInt(s.tol())
 	scale := new(big.Int).Lsh(big.NewInt(1), uint(sc.Params.FracBits))
 	for j, b := range c.W.Values {
@@ -187,9 +218,9 @@ func (c *Circuit) defineTie(api frontend.API) error {
 		n := min(per, s.T-g)
 		var fromCols frontend.Variable = 0
 		for i := range s.Inner {
-			fromCols = api.Add(fromCols, api.Mul(e[i], packGroup(api, n, func(j int) frontend.Variable { return c.W.Values[g+j][i] })))
+			fromCols = api.Add(fromCols, api.Mul(e[i], packGroup(api, n, sc.Params.ValueBits, func(j int) frontend.Variable { return c.W.Values[g+j][i] })))
 		}
-		api.AssertIsEqual(fromCols, blockGroup(api, s, f, row, g, n))
+		api.AssertIsEqual(fromCols, blockGroup(api, s, f, row, g, n, sc.Params.ValueBits))
 	}
 	return nil
 }
@@ -208,13 +239,24 @@ func (c *Circuit) bind(api frontend.API) (func(Tensor) frontend.Variable, error)
 	return func(t Tensor) frontend.Variable { return api.Add(api.Mul(c.StepTag, tensorTagShift), int(t)) }, nil
 }
 
-// packGroup packs n ≤ PerElement values v(0)…v(n−1) into Σ_j v(j)·2^(B·j):
-// linear, so free in constraints.
-func packGroup(api frontend.API, n int, v func(j int) frontend.Variable) frontend.Variable {
-	b := uint(Scheme().Params.ValueBits)
+// assertBlock asserts vals = row[Col·T, (Col+1)·T) for the one-hot f of Col
+// over Blocks(), as equal packings of groups of ⌊253/b⌋ values: Blocks()
+// products a group. The caller range-checks vals and row to b bits (biased),
+// which makes each packing injective (see defineTie).
+func assertBlock(api frontend.API, s Shape, f, row, vals []frontend.Variable, b int) {
+	per := commit.Params{ValueBits: b}.PerElement()
+	for g := 0; g < s.T; g += per {
+		n := min(per, s.T-g)
+		api.AssertIsEqual(packGroup(api, n, b, func(j int) frontend.Variable { return vals[g+j] }), blockGroup(api, s, f, row, g, n, b))
+	}
+}
+
+// packGroup packs n ≤ ⌊253/b⌋ values v(0)…v(n−1) of b bits into
+// Σ_j v(j)·2^(b·j): linear, so free in constraints.
+func packGroup(api frontend.API, n, b int, v func(j int) frontend.Variable) frontend.Variable {
 	var acc frontend.Variable = 0
 	for j := range n {
-		acc = api.Add(acc, api.Mul(v(j), new(big.Int).Lsh(big.NewInt(1), b*uint(j))))
+		acc = api.Add(acc, api.Mul(v(j), new(big.Int).Lsh(big.NewInt(1), uint(b*j))))
 	}
 	return acc
 }
@@ -222,10 +264,10 @@ func packGroup(api frontend.API, n int, v func(j int) frontend.Variable) fronten
 // blockGroup is Σ_b f_b·packGroup(row[b·T+g+j], j < n): values g…g+n−1 of
 // the T-wide block of row that the one-hot f selects, packed, for Blocks()
 // products.
-func blockGroup(api frontend.API, s Shape, f, row []frontend.Variable, g, n int) frontend.Variable {
+func blockGroup(api frontend.API, s Shape, f, row []frontend.Variable, g, n, b int) frontend.Variable {
 	var acc frontend.Variable = 0
 	for blk := range s.Blocks() {
-		acc = api.Add(acc, api.Mul(f[blk], packGroup(api, n, func(j int) frontend.Variable { return row[blk*s.T+g+j] })))
+		acc = api.Add(acc, api.Mul(f[blk], packGroup(api, n, b, func(j int) frontend.Variable { return row[blk*s.T+g+j] })))
 	}
 	return acc
 }

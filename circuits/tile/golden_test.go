@@ -75,8 +75,11 @@ func testKeys(t *testing.T, s Shape) *Keys {
 func goldenPath(s Shape) string { return filepath.Join("testdata", s.String()+".vk.hex") }
 
 // goldenShapes are the shapes with a golden verifying key: the tiny forward
-// and backward shapes and the first tiny tie shape.
-func goldenShapes() []Shape { return append(append([]Shape{}, tinyShapes...), tieShapes[0]) }
+// and backward shapes, the first tiny tie shape and the first tiny input
+// shape.
+func goldenShapes() []Shape {
+	return append(append([]Shape{}, tinyShapes...), tieShapes[0], inputShapes[0])
+}
 
 // TestGoldenVerifyingKey regenerates the verifying keys of the golden shapes
 // with the deterministic test setup, compares them byte for byte with
@@ -113,9 +116,12 @@ func TestGoldenVerifyingKey(t *testing.T) {
 		// The golden file is a usable key: it verifies a proof made with
 		// the regenerated proving key.
 		var o *Openings
-		if s.Kind == Tie {
+		switch s.Kind {
+		case Tie:
 			o = newTieStep(rng, s).open(t, s.Rows-1, 0)
-		} else {
+		case Input:
+			o = newInputStep(t, rng, s).open(t, s.Rows-1, 0)
+		default:
 			o = newStep(t, rng, s).open(t, s.Rows-1, 0)
 		}
 		proof, err := Prove(o, k)

@@ -24,15 +24,23 @@ func ParseShape(name string) (Shape, error) {
 		s.Kind = Backward
 	case kind == Tie.String():
 		s.Kind = Tie
+	case kind == Input.String():
+		s.Kind = Input
 	default:
 		ok = false
 	}
 	if ok {
-		_, err := fmt.Sscanf(rest, "%dx%dx%d-T%d-tol%d", &s.Rows, &s.Inner, &s.Outer, &s.T, &s.TolULP)
+		var err error
+		if s.Kind == Input {
+			_, err = fmt.Sscanf(rest, "%dx%dx%d-V%d-T%d-tol%d", &s.Rows, &s.Inner, &s.Outer, &s.Vocab, &s.T, &s.TolULP)
+		} else {
+			_, err = fmt.Sscanf(rest, "%dx%dx%d-T%d-tol%d", &s.Rows, &s.Inner, &s.Outer, &s.T, &s.TolULP)
+		}
 		ok = err == nil && s.String() == name
 	}
 	if !ok {
-		return Shape{}, fmt.Errorf("tile: shape name %q: want kind-RxIxO-T<t>-tol<ulp>, e.g. %s", name, StandardShapes()[0])
+		return Shape{}, fmt.Errorf("tile: shape name %q: want kind-RxIxO-T<t>-tol<ulp> (input-RxKxD-V<vocab>-T<t>-tol0 for an input tile), e.g. %s",
+			name, StandardShapes()[0])
 	}
 	if err := s.Validate(); err != nil {
 		return Shape{}, fmt.Errorf("shape name %q: %w", name, err)

@@ -19,6 +19,10 @@
 // matrix: for a challenged row k and column block c it opens row k of W-Rows
 // and columns [c·T, (c+1)·T) of W-Columns and checks the T values where they
 // cross are equal (see [Tie]).
+//
+// A fourth, the input tile, proves that T values of a committed row of the
+// layer's input X̂ are an exact integer function of the token and boundary
+// coordinates the stage received and of public tables ([Input], [Tables]).
 package tile
 
 import (
@@ -42,6 +46,11 @@ const (
 	// worker could pass the forward checks with W and the backward checks
 	// with another W'.
 	Tie
+	// Input checks that T values of a row of X̂ (the forward tile's X) are
+	// [Tables.InputRow] of a token id and its boundary coordinates C, over
+	// the model's public subspace tables: X̂ derives from what the stage
+	// received. Exact.
+	Input
 )
 
 func (k Kind) String() string {
@@ -52,6 +61,8 @@ func (k Kind) String() string {
 		return "backward"
 	case Tie:
 		return "tie"
+	case Input:
+		return "input"
 	default:
 		return fmt.Sprintf("kind(%d)", uint8(k))
 	}
@@ -64,6 +75,11 @@ func (k Kind) String() string {
 // (a challenge names a row k < Rows, and W is Inner×Outer as in the forward
 // tile), Outer = N, T the width of the column block, and TolULP = 0 (the
 // check is exact), e.g. "tie-1024x1024x1024-T4-tol0".
+//
+// For an [Input] shape: Rows are X̂'s rows, Inner = k (the subspace
+// dimension), Outer = d (the width of X̂), Vocab the number of tokens, T the
+// width of the checked block of X̂'s row, and TolULP = 0, e.g.
+// "input-256x20x2048-V256-T4-tol0".
 type Shape struct {
 	Kind Kind
 	// Rows is the number of rows of the input A and the output (batch×seq).
@@ -79,6 +95,9 @@ type Shape struct {
 	// (2^-F): the circuit accepts |o·2^F − Σ a·b| ≤ TolULP·2^F, where Σ a·b
 	// carries 2F fraction bits. See [DefaultTolULP].
 	TolULP int
+	// Vocab is the number of tokens, for an [Input] shape only (0 for the
+	// others).
+	Vocab int
 }
 
 // Scheme is the commitment scheme of every tile: commit.DefaultScheme.
@@ -101,11 +120,12 @@ func DefaultTolULP(inner int) int { return max(4, inner/16) }
 
 // Validate reports a shape no circuit can be built for.
 func (s Shape) Validate() error {
-	if s.Kind != Forward && s.Kind != Backward && s.Kind != Tie {
+	if s.Kind < Forward || s.Kind > Input {
 		return fmt.Errorf("tile: unknown kind %d", s.Kind)
 	}
+	exact := s.Kind == Tie || s.Kind == Input
 	tolOK := s.TolULP > 0 && s.TolULP <= 1<<20
-	if s.Kind == Tie {
+	if exact {
 		tolOK = s.TolULP == 0
 	}
 	switch {
@@ -113,14 +133,20 @@ func (s Shape) Validate() error {
 		return fmt.Errorf("tile: %s shape %dx%d·%d: dimensions must be positive", s.Kind, s.Rows, s.Inner, s.Outer)
 	case s.T <= 0 || s.T&(s.T-1) != 0 || s.Outer%s.T != 0:
 		return fmt.Errorf("tile: width %d must be a power of two and divide %d", s.T, s.Outer)
-	case !tolOK && s.Kind == Tie:
-		return fmt.Errorf("tile: tie shape with tolerance %d ULP: the check is exact, tolerance must be 0", s.TolULP)
+	case !tolOK && exact:
+		return fmt.Errorf("tile: %s shape with tolerance %d ULP: the check is exact, tolerance must be 0", s.Kind, s.TolULP)
 	case !tolOK:
 		return fmt.Errorf("tile: tolerance %d ULP outside [1, 2^20]", s.TolULP)
 	case s.Kind == Tie && s.Rows != s.Inner:
 		return fmt.Errorf("tile: tie shape with %d rows and inner dimension %d: both are K, the rows of W", s.Rows, s.Inner)
 	case s.Inner > 1<<20:
 		return fmt.Errorf("tile: inner dimension %d above 2^20", s.Inner)
+	case s.Kind != Input && s.Vocab != 0:
+		return fmt.Errorf("tile: %s shape with a vocabulary of %d: only input shapes have one", s.Kind, s.Vocab)
+	case s.Kind == Input:
+		if err := s.validateInput(); err != nil {
+			return err
+		}
 	}
 	for _, l := range s.layoutsNoCheck() {
 		if l.kind == 0 {
@@ -133,9 +159,26 @@ func (s Shape) Validate() error {
 	return nil
 }
 
-// String names the shape, e.g. "forward-256x1024x1024-T4-tol64" or
-// "tie-1024x1024x1024-T4-tol0".
+// validateInput checks what only an input shape needs: the bounds its
+// integer function is proved for (input.go), k < d ≤ 2^20, and a vocabulary.
+func (s Shape) validateInput() error {
+	switch {
+	case s.Vocab <= 0 || s.Vocab > maxVocab:
+		return fmt.Errorf("tile: input shape with a vocabulary of %d outside [1, 2^24]", s.Vocab)
+	case s.Inner >= s.Outer:
+		return fmt.Errorf("tile: input shape with k=%d and d=%d: the subspace dimension must be below d", s.Inner, s.Outer)
+	case s.Outer > maxTableDim:
+		return fmt.Errorf("tile: input shape with d=%d above 2^20", s.Outer)
+	}
+	return nil
+}
+
+// String names the shape, e.g. "forward-256x1024x1024-T4-tol64",
+// "tie-1024x1024x1024-T4-tol0" or "input-256x20x2048-V256-T4-tol0".
 func (s Shape) String() string {
+	if s.Kind == Input {
+		return fmt.Sprintf("%s-%dx%dx%d-V%d-T%d-tol%d", s.Kind, s.Rows, s.Inner, s.Outer, s.Vocab, s.T, s.TolULP)
+	}
 	return fmt.Sprintf("%s-%dx%dx%d-T%d-tol%d", s.Kind, s.Rows, s.Inner, s.Outer, s.T, s.TolULP)
 }
 
@@ -145,10 +188,16 @@ type layoutSpec struct {
 }
 
 // layoutsNoCheck are the specs of the three layouts; a tie shape has no
-// output, and its spec is the zero one.
+// output, and its spec is the zero one. An input shape's second and third
+// are the tables' (Uᵀ and T_ext), committed with [TablesScheme]: Rows and
+// Columns layouts do not depend on the number format, so [Scheme]'s Layout
+// gives the same geometry.
 func (s Shape) layoutsNoCheck() [3]layoutSpec {
-	if s.Kind == Tie {
+	switch s.Kind {
+	case Tie:
 		return [3]layoutSpec{{commit.Rows, s.Inner, s.Outer}, {commit.Columns, s.Inner, s.Outer}, {}}
+	case Input:
+		return [3]layoutSpec{{commit.Rows, s.Rows, s.Outer}, {commit.Columns, s.Inner, s.Outer}, {commit.Rows, s.Vocab, s.Outer + s.Inner}}
 	}
 	in := layoutSpec{commit.Rows, s.Rows, s.Inner}
 	out := layoutSpec{commit.Rows, s.Rows, s.Outer}
@@ -161,7 +210,8 @@ func (s Shape) layoutsNoCheck() [3]layoutSpec {
 // Layouts are the commitment layouts of the input A, the weights and the
 // output: forward X Rows(rows×K), W Columns(K×N), Y Rows(rows×N);
 // backward dY Rows(rows×N), W Rows(K×N), dX Rows(rows×K); tie W
-// Rows(K×N), W Columns(K×N) and the zero Layout (no output).
+// Rows(K×N), W Columns(K×N) and the zero Layout (no output); input X̂
+// Rows(rows×d), Uᵀ Columns(k×d) and T_ext Rows(vocab×(d+k)).
 func (s Shape) Layouts() (in, w, out commit.Layout, err error) {
 	if err = s.Validate(); err != nil {
 		return

@@ -10,12 +10,16 @@ import (
 // input, the weight block and the opened row of the output (whose block Col
 // the tile checks), with the challenge itself.
 // For a [Tie] shape ([OpenTie]) In is row Row of W-Rows, W the column block
-// Col of W-Columns, Out is nil and OutRoot zero.
+// Col of W-Columns, Out is nil and OutRoot zero. For an [Input] shape
+// ([OpenInput]) In is row Row of X̂, W the rows [Col·T, (Col+1)·T) of U, Out
+// is nil and Input holds the rest.
 type Openings struct {
 	Shape    Shape
 	Row, Col int
 	In, W    *commit.Opening
 	Out      *commit.Opening
+	// Input is the token and its table row, for an [Input] shape only.
+	Input *InputOpening
 	// Binding is the step's tag and the challenge's digest.
 	Binding Binding
 	// Bound roots of the three commitments ([BoundRoot]), as they are on
@@ -29,8 +33,11 @@ type Openings struct {
 // shape's. The roots it proves for are the commitments' roots bound to b.Step.
 // It does not check the tolerance: [Openings.Check] does.
 func Open(s Shape, b Binding, in, w, out *commit.Commitment, row, col int) (*Openings, error) {
-	if s.Kind == Tie {
+	switch s.Kind {
+	case Tie:
 		return nil, fmt.Errorf("tile: %s is a tie shape: open it with OpenTie", s)
+	case Input:
+		return nil, fmt.Errorf("tile: %s is an input shape: open it with OpenInput", s)
 	}
 	inL, wL, outL, err := s.Layouts()
 	if err != nil {
@@ -125,8 +132,8 @@ func (o *Openings) checkTie() error {
 // 2^-2F: what the circuit bounds by the tolerance.
 func (o *Openings) Deviations() ([]int64, error) {
 	s := o.Shape
-	if s.Kind == Tie {
-		return nil, fmt.Errorf("tile: a tie tile (%s) has no deviations: it checks equality", s)
+	if s.Kind != Forward && s.Kind != Backward {
+		return nil, fmt.Errorf("tile: a %s tile (%s) has no deviations: it checks an exact relation", s.Kind, s)
 	}
 	if len(o.In.Values) != 1 || len(o.In.Values[0]) != s.Inner || len(o.W.Values) != s.T {
 		return nil, fmt.Errorf("tile: openings do not have shape %s", s)
@@ -161,11 +168,15 @@ func (o *Openings) outBlock() ([]int64, error) {
 }
 
 // Check reports, natively, an output outside the tolerance (for a tie tile,
-// a weight on which the two commitments differ), naming it: the trainer's
+// a weight on which the two commitments differ; for an input tile, an X̂
+// value that is not the function of the token), naming it: the trainer's
 // check before it spends time proving.
 func (o *Openings) Check() error {
-	if o.Shape.Kind == Tie {
+	switch o.Shape.Kind {
+	case Tie:
 		return o.checkTie()
+	case Input:
+		return o.checkInput()
 	}
 	d, err := o.Deviations()
 	if err != nil {
@@ -192,6 +203,12 @@ func (o *Openings) Assignment() (*Circuit, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Shape.Kind == Input {
+		if err := o.assignInput(c); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 	c.In, c.W = o.In.Assignment(), o.W.Assignment()
 	c.StepTag, c.ChallengeTag = o.Binding.Step, o.Binding.Challenge
 	if o.Shape.Kind != Tie {
@@ -216,6 +233,11 @@ func (o *Openings) Assignment() (*Circuit, error) {
 // tile's WRoot), WRoot the root of W committed as Columns (the forward tile's
 // WRoot), OutRoot is zero (the circuit asserts it), Row the row k < K of W
 // and Col the column block c < N/T.
+//
+// For an [Input] tile: InRoot is X̂'s bound root (the forward tile's InRoot),
+// WRoot the model's subspace root ([Tables.Root]), OutRoot
+// [InputDigest](id, c) of the challenged row's token, Row the row of X̂ and
+// Col the block of T of its d values.
 type PublicInputs struct {
 	InRoot, WRoot, OutRoot [32]byte
 	Row, Col               uint64

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -9,6 +11,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
+	trainernode "github.com/protolearn/protolearn/trainer/node"
+	"github.com/protolearn/protolearn/trainer/spec"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	sharestypes "github.com/protolearn/protolearn/x/shares/types"
 )
@@ -121,13 +125,34 @@ func (n *node) registerWorkers(keys ...string) map[string]crypto.PrivKey {
 }
 
 // createModelArgs is the designer's create-model tx of a 3-stage model of two layers a stage;
-// dataset is the hex dataset_commitment.
+// dataset is the hex dataset_commitment. The subspace root is the one the arch and seed give
+// (trainer subspace-root).
 func createModelArgs(name, arch, seed, targetWork, dataset string) []string {
-	return []string{
+	args := []string{
 		"tx", "models", "create-model", name, "--arch", arch,
 		"--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`,
 		"--seed", seed, "--dataset-commitment", dataset, "--designer-bps", "1000",
 		"--min-stake", "100000000ulearn", "--max-replicas-per-stage", "2", "--target-work-units", targetWork,
 		"--from", "designer",
 	}
+	if root := subspaceRoot(arch, seed); root != "" {
+		args = append(args, "--subspace-root", root)
+	}
+	return args
+}
+
+// subspaceRoot is the hex root of the compression tables of a compressed arch and seed, ""
+// for an uncompressed one (or an arch that does not parse: create-model then says why).
+func subspaceRoot(arch, seed string) string {
+	var a modelstypes.Architecture
+	s, err := strconv.ParseUint(seed, 10, 64)
+	if err != nil || json.Unmarshal([]byte(arch), &a) != nil || a.CompressionRank >= a.DModel {
+		return ""
+	}
+	t, err := trainernode.SubspaceTables(spec.Spec{Vocab: int(a.Vocab), DModel: int(a.DModel), CompressionRank: int(a.CompressionRank), Seed: s})
+	if err != nil {
+		return ""
+	}
+	r := t.Root()
+	return hex.EncodeToString(r[:])
 }

@@ -182,7 +182,7 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	// A proof for another tile is refused with the chain's error and the challenge stays open.
 	otherTile := ch
 	otherTile.Row++
-	wrong, err := steps[2].Open(otherTile, tT)
+	wrong, err := steps[2].Open(otherTile, verifytypes.Tiles{Width: tT}, nil)
 	require.NoError(t, err)
 	prover := attest.NewProver("")
 	for _, k := range keys {
@@ -195,7 +195,7 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	var txErr *chain.TxError
 	require.ErrorAs(t, err, &txErr)
 
-	o, err := steps[2].Open(ch, tT)
+	o, err := steps[2].Open(ch, verifytypes.Tiles{Width: tT}, nil)
 	require.NoError(t, err)
 	proof, err := prover.Prove(o)
 	require.NoError(t, err)
@@ -210,10 +210,11 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	require.Empty(t, open)
 }
 
-// tileKeys runs the single-party test setup of the model's three tile shapes.
+// tileKeys runs the single-party test setup of the model's tile shapes: stage 1's, the input
+// tile's included (rank 4, the bytes' vocabulary).
 func tileKeys(t *testing.T) []*tile.Keys {
 	t.Helper()
-	shapes, err := verifytypes.TileShapes(tD, tRows, tT)
+	shapes, err := verifytypes.Tiles{DModel: tD, Rank: 4, Vocab: 256, Stage: 1, Rows: tRows, Width: tT}.Shapes()
 	require.NoError(t, err)
 	var out []*tile.Keys
 	for _, s := range shapes {

@@ -67,7 +67,8 @@ func TestTrainersOnChain(t *testing.T) {
 	bin := trainerBinary(t)
 	dir := t.TempDir()
 	keysDir := filepath.Join(dir, "keys")
-	shapes, err := verifytypes.TileShapes(d, rows*seqLen, tw)
+	// Stage 1's shapes, which include the input tile's (compression rank 8).
+	shapes, err := verifytypes.Tiles{DModel: d, Rank: 8, Vocab: 256, Stage: 1, Rows: rows * seqLen, Width: tw}.Shapes()
 	require.NoError(t, err)
 	for _, s := range shapes {
 		k, err := tile.TestSetup(s)

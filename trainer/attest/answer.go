@@ -63,14 +63,14 @@ func (a *Attester) answerOne(ctx context.Context, c verifytypes.Challenge) {
 		}
 		a.mu.Unlock()
 	}
-	proof, err := a.prove(ctx, c)
+	proof, opening, err := a.prove(ctx, c)
 	if err != nil {
 		done(true)
 		a.count("unprovable", func(s *Stats) { s.Unprovable++ })
 		a.cfg.Log.Error("cannot prove the challenged tile", "challenge", c.Id, "err", err)
 		return
 	}
-	if err := a.cfg.Chain.RespondChallenge(ctx, &verifytypes.MsgRespondChallenge{Worker: a.cfg.Worker, ChallengeId: c.Id, Proof: proof}); err != nil {
+	if err := a.cfg.Chain.RespondChallenge(ctx, &verifytypes.MsgRespondChallenge{Worker: a.cfg.Worker, ChallengeId: c.Id, Proof: proof, InputOpening: opening}); err != nil {
 		done(false)
 		if ctx.Err() == nil {
 			a.cfg.Log.Warn("response not accepted; retrying at the next check", "challenge", c.Id, "err", err)
@@ -82,13 +82,14 @@ func (a *Attester) answerOne(ctx context.Context, c verifytypes.Challenge) {
 	a.cfg.Log.Info("challenge answered", "challenge", c.Id)
 }
 
-// prove recommits the stored layer of the challenged step and proves the tile. The roots are
+// prove recommits the stored layer of the challenged step and proves the tile; an input
+// challenge's answer also opens the challenged token of the stored payload. The roots are
 // bound to the chain id the attestation was submitted to, which a chain restarted from an export
 // may have changed since.
-func (a *Attester) prove(ctx context.Context, c verifytypes.Challenge) ([]byte, error) {
+func (a *Attester) prove(ctx context.Context, c verifytypes.Challenge) ([]byte, *verifytypes.TokenOpening, error) {
 	l, err := a.cfg.Store.Load(c.Step)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	owner := a.owner()
 	if at, err := a.cfg.Chain.Attestation(ctx, c.AttestationId); err == nil {
@@ -96,13 +97,31 @@ func (a *Attester) prove(ctx context.Context, c verifytypes.Challenge) ([]byte, 
 	}
 	cm, err := Commit(a.cfg.Secret, owner, l)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	o, err := cm.Open(c, a.cfg.TileWidth)
+	o, err := cm.Open(c, a.tiles(), a.cfg.Tables)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return a.cfg.Prover.Prove(o)
+	var opening *verifytypes.TokenOpening
+	if c.Kind == verifytypes.CHALLENGE_KIND_INPUT {
+		if opening, err = l.OpenInput(c); err != nil {
+			return nil, nil, err
+		}
+	}
+	proof, err := a.cfg.Prover.Prove(o)
+	return proof, opening, err
+}
+
+// tiles are the attester's tiles, apart from the layer's width and rows: its stage and tile
+// width, and with the compression tables, the model's rank and vocabulary (which make input
+// challenges possible).
+func (a *Attester) tiles() verifytypes.Tiles {
+	t := verifytypes.Tiles{Stage: a.cfg.Stage, Width: uint32(a.cfg.TileWidth)}
+	if a.cfg.Tables != nil {
+		t.Rank, t.Vocab = uint32(a.cfg.Tables.K()), uint32(a.cfg.Tables.Vocab())
+	}
+	return t
 }
 
 // owner is whose roots this attester commits.

@@ -15,6 +15,9 @@ const (
 	testRows, testD, testT = 4, 16, 4
 )
 
+// testTiles are the tiles of a stage-0 test attestation: no input tile.
+var testTiles = verifytypes.Tiles{Width: testT}
+
 var (
 	keysOnce sync.Once
 	keys     []*tile.Keys
@@ -25,7 +28,7 @@ var (
 func testKeys(t *testing.T) *Prover {
 	t.Helper()
 	keysOnce.Do(func() {
-		shapes, err := verifytypes.TileShapes(testD, testRows, testT)
+		shapes, err := verifytypes.Tiles{DModel: testD, Rows: testRows, Width: testT}.Shapes()
 		if err != nil {
 			keysErr = err
 			return
@@ -103,9 +106,9 @@ func TestHonestLayerProvesEveryKindAndFakeOneDoesNot(t *testing.T) {
 	later.Commitments = []verifytypes.StepCommitment{roots}
 	later.Commitments[0].Step = 43
 
-	for i, kind := range verifytypes.ChallengeKinds {
+	for i, kind := range testTiles.Kinds() {
 		ch := challengeOf(att, 9, kind, 1, 2)
-		o, err := honest.Open(ch, testT)
+		o, err := honest.Open(ch, testTiles, nil)
 		require.NoError(t, err, kind)
 		proof, err := p.Prove(o)
 		require.NoError(t, err, kind)
@@ -131,7 +134,7 @@ func TestHonestLayerProvesEveryKindAndFakeOneDoesNot(t *testing.T) {
 		}
 		// The owner of the roots cannot answer the copier's or its own later challenge either:
 		// its openings are bound to its own step tag.
-		o, err = honest.Open(challengeOf(copied, 11, kind, 1, 2), testT)
+		o, err = honest.Open(challengeOf(copied, 11, kind, 1, 2), testTiles, nil)
 		require.NoError(t, err)
 		proof, err = p.Prove(o)
 		require.NoError(t, err)
@@ -145,12 +148,12 @@ func TestHonestLayerProvesEveryKindAndFakeOneDoesNot(t *testing.T) {
 	cheat, err := Commit(secret, testOwner, fake)
 	require.NoError(t, err)
 	for _, kind := range []verifytypes.ChallengeKind{verifytypes.CHALLENGE_KIND_FORWARD, verifytypes.CHALLENGE_KIND_BACKWARD} {
-		o, err := cheat.Open(verifytypes.Challenge{Step: 43, Kind: kind}, testT)
+		o, err := cheat.Open(verifytypes.Challenge{Step: 43, Kind: kind}, testTiles, nil)
 		require.NoError(t, err)
 		_, err = p.Prove(o)
 		require.ErrorContains(t, err, "output", kind)
 	}
-	o, err := cheat.Open(verifytypes.Challenge{Step: 43, Kind: verifytypes.CHALLENGE_KIND_TIE}, testT)
+	o, err := cheat.Open(verifytypes.Challenge{Step: 43, Kind: verifytypes.CHALLENGE_KIND_TIE}, testTiles, nil)
 	require.NoError(t, err)
 	_, err = p.Prove(o)
 	require.NoError(t, err, "the weights are honest, so the tie tile still proves")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/trainer/engine"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -60,6 +61,11 @@ type Config struct {
 	Secret []byte
 	Store  *Store
 	Prover *Prover
+	// Tables are the model's compression tables (tile.NewTables from its seed, with the root
+	// the model names), on a stage after the first of a compressed model: the attester then
+	// derives each step's X from the received payload (NewDerivedLayer) and answers input
+	// challenges. nil elsewhere.
+	Tables *tile.Tables
 	// Cheat, a test tool: the fraction of steps whose layer output and input gradient are faked
 	// instead of computed, as a worker skipping work would. 0 for every honest worker.
 	Cheat float64
@@ -110,7 +116,7 @@ type Attester struct {
 type tapped struct {
 	step  uint64
 	tap   *engine.Tap
-	input *verifytypes.BoundaryReceipt
+	input Input
 }
 
 // Stats count what the attester did.
@@ -174,9 +180,9 @@ func NewAttester(cfg Config) (*Attester, error) {
 
 // Tap hands over the designated layer of local step; it never blocks the training loop: when
 // the attester is behind, the step is dropped (and not attested) with a warning.
-// input is the receipt of the tapped microbatch's input boundary tensor (nil on stage 0), which
-// the step's commitment carries.
-func (a *Attester) Tap(step uint64, t *engine.Tap, input *verifytypes.BoundaryReceipt) {
+// input is the receipt of the tapped microbatch's input boundary tensor (none on stage 0), which
+// the step's commitment carries, with the payload it names.
+func (a *Attester) Tap(step uint64, t *engine.Tap, input Input) {
 	select {
 	case a.taps <- tapped{step: step, tap: t, input: input}:
 	default:

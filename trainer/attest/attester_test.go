@@ -95,7 +95,7 @@ func runAttester(t *testing.T, chain *scriptedChain, first uint64, steps, want i
 		for len(a.taps) == cap(a.taps) { // never drop in this test
 			time.Sleep(time.Millisecond)
 		}
-		a.Tap(uint64(i), tap, &verifytypes.BoundaryReceipt{Microbatch: 1000 + uint64(i)})
+		a.Tap(uint64(i), tap, Input{Receipt: &verifytypes.BoundaryReceipt{Microbatch: 1000 + uint64(i)}})
 	}
 	a.Finish()
 	for chain.acceptedCount() < want && ctx.Err() == nil {
@@ -128,7 +128,7 @@ func startAttester(t *testing.T, chain *scriptedChain, first uint64, maxQueued i
 
 // randomTap is a designated layer of the test shape.
 func randomTap(rng *rand.Rand) *engine.Tap {
-	return &engine.Tap{Rows: testRows, D: testD, X: randoms(rng, testRows*testD, 2), W: randoms(rng, testD*testD, 0.5), DY: randoms(rng, testRows*testD, 1)}
+	return &engine.Tap{Rows: testRows, D: testD, X: randoms(rng, testRows*testD, 2), G: ones(testD), W: randoms(rng, testD*testD, 0.5), DY: randoms(rng, testRows*testD, 1)}
 }
 
 // The attester numbers committed steps contiguously from FirstStep; a clock refusal is retried
@@ -253,7 +253,7 @@ func TestAttesterBoundsItsQueue(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	const taps = 40
 	for i := range taps {
-		a.Tap(uint64(i), randomTap(rng), nil)
+		a.Tap(uint64(i), randomTap(rng), Input{})
 	}
 	a.Finish()
 	for {
@@ -273,4 +273,13 @@ func TestAttesterBoundsItsQueue(t *testing.T) {
 	require.Equal(t, st.Steps, next-1, "every step committed was attested")
 	chain.final.Store(true)
 	require.NoError(t, <-done)
+}
+
+// ones is a gain of n ones: the folded weights are the weights.
+func ones(n int) []float32 {
+	g := make([]float32, n)
+	for i := range g {
+		g[i] = 1
+	}
+	return g
 }

@@ -105,7 +105,7 @@ func benchAttestOverhead(b *testing.B, d int) {
 	var commit time.Duration
 	for range b.N {
 		t0 := time.Now()
-		if _, err := a.commitStep(step, step, tap); err != nil {
+		if _, err := a.commitStep(step, step, tap, nil); err != nil {
 			b.Fatal(err)
 		}
 		commit += time.Since(t0)
@@ -177,7 +177,7 @@ func BenchmarkAttestedTraining(b *testing.B) {
 		done := make(chan error, 1)
 		go func() { done <- a.Run(ctx) }()
 		t0 := time.Now()
-		train(func(step uint64, t *engine.Tap) { a.Tap(step, t, nil) })
+		train(func(step uint64, t *engine.Tap) { a.Tap(step, t, Input{}) })
 		for st := a.Stats(); st.Steps+st.Dropped < steps || (st.Attestations == 0 && st.Dropped == 0); st = a.Stats() {
 			time.Sleep(time.Millisecond)
 		}
@@ -250,7 +250,7 @@ func (*acceptingChain) PendingAttestations(context.Context, string, uint64) ([]v
 // for each kind. Setup (single-party) is outside the timing.
 func BenchmarkProveChallenge(b *testing.B) {
 	const rows, d, t = 256, 128, 4
-	shapes, err := verifytypes.TileShapes(d, rows, t)
+	shapes, err := verifytypes.Tiles{DModel: d, Rows: rows, Width: t}.Shapes()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -267,14 +267,14 @@ func BenchmarkProveChallenge(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, kind := range verifytypes.ChallengeKinds {
+	for _, kind := range (verifytypes.Tiles{}).Kinds() {
 		b.Run(kind.String(), func(b *testing.B) {
 			for range b.N {
 				c, err := Commit([]byte("bench"), Owner{ChainID: "bench-1", ModelID: 1, Stage: 1, Worker: "bench"}, l)
 				if err != nil {
 					b.Fatal(err)
 				}
-				o, err := c.Open(verifytypes.Challenge{Step: l.Step, Kind: kind, Row: 3, Col: 5}, t)
+				o, err := c.Open(verifytypes.Challenge{Step: l.Step, Kind: kind, Row: 3, Col: 5}, verifytypes.Tiles{Width: t}, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

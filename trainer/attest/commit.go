@@ -2,6 +2,7 @@ package attest
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -84,7 +85,7 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 	}
 	step := uint64(int64(*seq) + a.offset.Load())
 	start := time.Now()
-	roots, err := a.commitStep(*seq, step, t.tap)
+	roots, err := a.commitStep(*seq, step, t.tap, t.input.Payload)
 	if err != nil {
 		a.count("dropped", func(s *Stats) { s.Dropped++ })
 		a.cfg.Log.Warn("step not attested", "local_step", t.step, "err", err)
@@ -97,20 +98,33 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 		b.first, b.from, b.rows = *seq, step, t.tap.Rows
 	}
 	*seq++
-	roots.Input = t.input
+	roots.Input = t.input.Receipt
 	b.roots = append(b.roots, roots)
 	if uint64(b.n()) == a.cfg.Period {
 		flush()
 	}
 }
 
-// commitStep quantizes, commits (for step) and spools (as seq) one step's layer. The output
-// gradient is scaled by a power of two so that its largest value uses the format's range
-// (gradients are far below one ULP of 2^-8 otherwise); the scale is private, since only
-// consistency is checked.
-func (a *Attester) commitStep(seq, step uint64, t *engine.Tap) (verifytypes.StepCommitment, error) {
+// commitStep quantizes, commits (for step) and spools (as seq) one step's layer: X̂ against the
+// query weights with the norm's gain folded in; X̂ derived from the received payload where the
+// stage has compression tables. The output gradient is scaled by a power of two so that its
+// largest value uses the format's range (gradients are far below one ULP of 2^-8 otherwise);
+// the scale is private, since only consistency is checked.
+func (a *Attester) commitStep(seq, step uint64, t *engine.Tap, input []byte) (verifytypes.StepCommitment, error) {
 	dy := ScaleToRange(t.DY, 32)
-	l, err := NewLayer(step, t.Rows, t.D, t.X, t.W, dy)
+	w, err := FoldGain(t.G, t.W, t.D)
+	if err != nil {
+		return verifytypes.StepCommitment{}, err
+	}
+	var l *Layer
+	switch {
+	case a.cfg.Tables != nil && input != nil:
+		l, err = NewDerivedLayer(step, a.cfg.Tables, input, t.X, w, dy)
+	case a.cfg.Tables != nil:
+		err = fmt.Errorf("attest: step %d came with no input payload to derive X from", step)
+	default:
+		l, err = NewLayer(step, t.Rows, t.D, t.X, w, dy)
+	}
 	if err != nil {
 		return verifytypes.StepCommitment{}, err
 	}

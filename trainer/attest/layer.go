@@ -24,6 +24,9 @@ type Layer struct {
 	Rows, D int
 	X, W, Y []int64
 	DY, DX  []int64
+	// Input is the payload encoding X derives from (DeriveInput), kept to open a token of it
+	// for an input challenge; nil where X is the engine's own (stage 0, raw boundaries).
+	Input []byte
 }
 
 // scheme is the commitment scheme of every tile.
@@ -46,12 +49,18 @@ func NewLayer(step uint64, rows, d int, x, w, dy []float32) (*Layer, error) {
 			return nil, fmt.Errorf("attest: %s has %d values, want %d", t.name, t.n, t.want)
 		}
 	}
-	p := scheme().Params
-	l := &Layer{Step: step, Rows: rows, D: d}
-	var err error
-	if l.X, err = p.Quantize(x); err != nil {
+	xq, err := scheme().Params.Quantize(x)
+	if err != nil {
 		return nil, fmt.Errorf("attest: step %d input: %w", step, err)
 	}
+	return newLayer(step, rows, d, xq, w, dy)
+}
+
+// newLayer is NewLayer with X already in the commitment format.
+func newLayer(step uint64, rows, d int, xq []int64, w, dy []float32) (*Layer, error) {
+	p := scheme().Params
+	l := &Layer{Step: step, Rows: rows, D: d, X: xq}
+	var err error
 	if l.W, err = p.Quantize(w); err != nil {
 		return nil, fmt.Errorf("attest: step %d weights: %w", step, err)
 	}
@@ -202,13 +211,15 @@ func (c *Committed) Roots() verifytypes.StepCommitment {
 	}
 }
 
-// Open opens the tile challenge ch asks for, with tile width t, bound to ch: the proof made
-// from it answers ch and no other challenge.
-func (c *Committed) Open(ch verifytypes.Challenge, t int) (*tile.Openings, error) {
+// Open opens the tile challenge ch asks for, of the attestation's tiles t (their rows are the
+// layer's), bound to ch: the proof made from it answers ch and no other challenge. An input
+// challenge opens the model's public tables too (nil when the stage has no input tile).
+func (c *Committed) Open(ch verifytypes.Challenge, t verifytypes.Tiles, tables *tile.Tables) (*tile.Openings, error) {
 	if ch.Step != c.Layer.Step {
 		return nil, fmt.Errorf("attest: challenge %d is for step %d, the layer is step %d's", ch.Id, ch.Step, c.Layer.Step)
 	}
-	s, err := verifytypes.TileShape(ch.Kind, uint32(c.Layer.D), uint32(c.Layer.Rows), uint32(t))
+	t.DModel, t.Rows = uint32(c.Layer.D), uint32(c.Layer.Rows)
+	s, err := t.Shape(ch.Kind)
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +230,15 @@ func (c *Committed) Open(ch verifytypes.Challenge, t int) (*tile.Openings, error
 		return tile.Open(s, b, c.X, c.WCols, c.Y, row, col)
 	case verifytypes.CHALLENGE_KIND_BACKWARD:
 		return tile.Open(s, b, c.DY, c.WRows, c.DX, row, col)
+	case verifytypes.CHALLENGE_KIND_INPUT:
+		if tables == nil {
+			return nil, fmt.Errorf("attest: input challenge %d, and this worker has no compression tables", ch.Id)
+		}
+		id, coords, err := c.Layer.inputToken(row)
+		if err != nil {
+			return nil, err
+		}
+		return tile.OpenInput(s, b, c.X, tables, row, col, id, coords)
 	default:
 		return tile.OpenTie(s, b, c.WRows, c.WCols, row, col)
 	}

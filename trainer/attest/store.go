@@ -22,7 +22,7 @@ import (
 type Store struct{ dir string }
 
 // storeMagic starts every layer file (and versions its format).
-const storeMagic = "PLLAYER1"
+const storeMagic = "PLLAYER2"
 
 // OpenStore opens (creating) the directory dir.
 func OpenStore(dir string) (*Store, error) {
@@ -155,6 +155,9 @@ func (s *Store) save(l *Layer, dst string) error {
 			buf = binary.BigEndian.AppendUint16(buf, uint16(int16(v)))
 		}
 	}
+	// The input payload, if any, after the values: its length, then its bytes.
+	buf = binary.BigEndian.AppendUint64(buf, uint64(len(l.Input)))
+	buf = append(buf, l.Input...)
 	if _, err := f.Write(buf); err != nil {
 		f.Close()
 		return fmt.Errorf("attest: saving step %d: %w", l.Step, err)
@@ -195,7 +198,8 @@ func (s *Store) load(path string, step uint64, check bool) (*Layer, error) {
 	for _, k := range n {
 		total += k
 	}
-	if (check && l.Step != step) || l.Rows <= 0 || l.D <= 0 || len(body) != 2*total {
+	if (check && l.Step != step) || l.Rows <= 0 || l.D <= 0 || len(body) < 2*total+8 ||
+		binary.BigEndian.Uint64(body[2*total:]) != uint64(len(body)-2*total-8) {
 		return nil, fmt.Errorf("attest: %s: header says step %d, %d×%d, body %d bytes: %w", path, l.Step, l.Rows, l.D, len(body), io.ErrUnexpectedEOF)
 	}
 	dst := []*[]int64{&l.X, &l.W, &l.Y, &l.DY, &l.DX}
@@ -206,6 +210,9 @@ func (s *Store) load(path string, step uint64, check bool) (*Layer, error) {
 		}
 		body = body[2*k:]
 		*dst[i] = t
+	}
+	if len(body) > 8 {
+		l.Input = append([]byte(nil), body[8:]...)
 	}
 	return l, nil
 }

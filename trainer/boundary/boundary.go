@@ -1,5 +1,5 @@
 // Package boundary converts a stage's boundary tensors (activations going
-// down, their gradients coming back) to trainer/payload encodings and back:
+// down, their gradients coming back) to payload encodings and back:
 // the one place that knows the payload shape a model's boundary has, so the
 // in-process pipeline and the networked swarm encode and check the same
 // bytes.
@@ -11,7 +11,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/protolearn/protolearn/trainer/payload"
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/protolearn/protolearn/merkle"
+
 	"github.com/protolearn/protolearn/trainer/engine"
 )
 
@@ -18,8 +20,8 @@ import (
 //	               uint32 rank | uint64 dims… | raw little-endian values)
 //	node = SHA-256(0x01 | left | right)
 //
-// An odd node at the end of a level is carried up unchanged. Integers are big-endian. The
-// domain bytes keep a leaf from ever passing for a node.
+// (package merkle: an odd node at the end of a level is carried up unchanged). Integers are
+// big-endian.
 func WeightsRoot(st *engine.Stage) ([32]byte, error) {
 	var level [][32]byte
 	for v := range st.Store().IterVariables() {
@@ -50,25 +52,7 @@ func WeightsRoot(st *engine.Stage) ([32]byte, error) {
 	if len(level) == 0 {
 		return [32]byte{}, fmt.Errorf("checkpoint: weights root: stage %d has no trainable parameters", st.Info().Index)
 	}
-	for len(level) > 1 {
-		next := level[:0:0]
-		for i := 0; i+1 < len(level); i += 2 {
-			next = append(next, nodeHash(level[i], level[i+1]))
-		}
-		if len(level)%2 == 1 {
-			next = append(next, level[len(level)-1])
-		}
-		level = next
-	}
-	return level[0], nil
-}
-
-func nodeHash(l, r [32]byte) [32]byte {
-	var b [65]byte
-	b[0] = 1
-	copy(b[1:], l[:])
-	copy(b[33:], r[:])
-	return sha256.Sum256(b[:])
+	return merkle.Root(level), nil
 }
 
 func writeString(h io.Writer, s string) {

@@ -163,9 +163,10 @@ func (st *Stage) block(sc *model.Scope, x *Node) *Node {
 	nh, hd := st.spec.NHeads, st.spec.HeadDim()
 
 	// Attention.
-	xn := rmsNorm(x, st.get(sc, g, "attn_norm"))
+	gain := st.get(sc, g, "attn_norm")
+	xn := rmsNorm(x, gain)
 	wq := st.get(sc, g, "wq")
-	q := Reshape(st.tapQuery(xn, wq, Einsum("bnd,de->bne", xn, wq)), b, n, nh, hd)
+	q := Reshape(st.tapQuery(x, gain, wq, Einsum("bnd,de->bne", xn, wq)), b, n, nh, hd)
 	k := Reshape(Einsum("bnd,de->bne", xn, st.get(sc, g, "wk")), b, n, nh, hd)
 	v := Reshape(Einsum("bnd,de->bne", xn, st.get(sc, g, "wv")), b, n, nh, hd)
 	cos, sin := st.ropeTables(g, n)

@@ -23,13 +23,13 @@ func seededRNG(seed uint64, name string) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, hash.Sum64()))
 }
 
-// subspaceBasis is U, d×k row-major with orthonormal columns: the Q factor of
+// SubspaceBasis is U, d×k row-major with orthonormal columns: the Q factor of
 // a seeded standard Gaussian d×k matrix (drawn row-major), by modified
 // Gram-Schmidt with one re-orthogonalization pass, in float64 on the host.
 // Every product is rounded explicitly (float64(a*b)) so that no compiler may
 // fuse it into an FMA: the result is the same bits on every architecture
 // whose math.Log/Exp agree (NormFloat64 uses them only in its rare tails).
-func subspaceBasis(seed uint64, d, k int) []float64 {
+func SubspaceBasis(seed uint64, d, k int) []float64 {
 	rng := seededRNG(seed, "subspace:U")
 	a := make([]float64, d*k)
 	for i := range a {
@@ -71,9 +71,9 @@ func subspaceBasis(seed uint64, d, k int) []float64 {
 	return u
 }
 
-// fixedTokenTable is T_fixed, vocab×d row-major, standard Gaussian entries
+// FixedTokenTable is T_fixed, vocab×d row-major, standard Gaussian entries
 // from the seed: a high-rank token embedding that is never trained.
-func fixedTokenTable(seed uint64, vocab, d int) []float64 {
+func FixedTokenTable(seed uint64, vocab, d int) []float64 {
 	rng := seededRNG(seed, "subspace:T_fixed")
 	t := make([]float64, vocab*d)
 	for i := range t {
@@ -89,8 +89,8 @@ func (st *Stage) initSubspace() {
 		return
 	}
 	s := st.spec
-	st.u = st.tensor(subspaceBasis(s.Seed, s.DModel, s.CompressionRank), s.DModel, s.CompressionRank)
-	st.tFixed = st.tensor(fixedTokenTable(s.Seed, s.Vocab, s.DModel), s.Vocab, s.DModel)
+	st.u = st.tensor(SubspaceBasis(s.Seed, s.DModel, s.CompressionRank), s.DModel, s.CompressionRank)
+	st.tFixed = st.tensor(FixedTokenTable(s.Seed, s.Vocab, s.DModel), s.Vocab, s.DModel)
 }
 
 // fixedTokens is T_fixed[ids], [b, n, d].

@@ -12,12 +12,15 @@ import (
 )
 
 // Tap is the designated layer of one backward pass, the matrix product that x/verify spot-checks
-// (trainer/attest commits it): the query projection of the stage's first block, Q = X·W, with X
-// the block's normalized input and W its query weights as they were before this pass's update,
-// and DY = ∂objective/∂Q. Rows is batch × seq (one row per token), D is d_model; all row-major.
+// (trainer/attest commits it): the query projection of the stage's first block,
+// Q = (X̂ ⊙ G)·W = X̂·(diag(G)·W), with X̂ the block's input normalized without its gain
+// (x / sqrt(mean(x²) + 1e-6)), G the gain of that norm and W the query weights, as they were
+// before this pass's update, and DY = ∂objective/∂Q. The attester checks X̂ against diag(G)·W, so
+// that X̂ is a function of the block's input alone, which the input tile ties to the received
+// payload. Rows is batch × seq (one row per token), D is d_model; all row-major.
 type Tap struct {
 	Rows, D int
-	X, W    []float32
+	X, G, W []float32
 	DY      []float32
 }
 
@@ -25,7 +28,9 @@ type Tap struct {
 // block's query projection, and gradientsOf to differentiate with respect to z.
 type tapState struct {
 	z      *Node // zeros [b, n, d], added to Q so that ∂obj/∂z = ∂obj/∂Q
-	xn, w  *Node
+	xhat   *Node // the block's input normalized without gain
+	gain   *Node
+	w      *Node
 	dz     *Node
 	tapped bool
 }
@@ -39,7 +44,7 @@ func (st *Stage) BackwardTap(in, ids, dOut *tensors.Tensor) (*tensors.Tensor, *T
 	if err != nil {
 		return nil, nil, err
 	}
-	tap, err := st.readTap(out[len(out)-3:])
+	tap, err := st.readTap(out[len(out)-tapOutputs:])
 	if err != nil || st.info.First {
 		return nil, tap, err
 	}
@@ -55,7 +60,7 @@ func (st *Stage) BackwardLossTap(in, ids, targets *tensors.Tensor) (dIn *tensors
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	if tap, err = st.readTap(out[len(out)-3:]); err != nil {
+	if tap, err = st.readTap(out[len(out)-tapOutputs:]); err != nil {
 		return nil, 0, nil, err
 	}
 	if st.info.First {
@@ -82,7 +87,10 @@ func (st *Stage) callTap(in, ids, dOutOrTargets *tensors.Tensor) ([]*tensors.Ten
 	return st.tapExec.Call(append(args, dOutOrTargets, z)...)
 }
 
-// tapGraph is backwardGraph with the tap's three tensors appended: X, W and DY.
+// tapOutputs is the number of tensors the tap graph appends: X̂, G, W and DY.
+const tapOutputs = 4
+
+// tapGraph is backwardGraph with the tap's tensors appended: X̂, G, W and DY.
 func (st *Stage) tapGraph(scope *model.Scope, in []*Node) []*Node {
 	st.tapping = &tapState{z: in[len(in)-1]}
 	defer func() { st.tapping = nil }()
@@ -91,28 +99,29 @@ func (st *Stage) tapGraph(scope *model.Scope, in []*Node) []*Node {
 	if !t.tapped || t.dz == nil {
 		panic("engine: the tap graph did not reach the first block") // Layers > 0 was checked
 	}
-	return append(out, t.xn, t.w, t.dz)
+	return append(out, t.xhat, t.gain, t.w, t.dz)
 }
 
-// tapQuery is called by block with the query projection of a block; the first call of a tap
-// graph adds z and keeps the operands.
-func (st *Stage) tapQuery(xn, w, q *Node) *Node {
+// tapQuery is called by block with the query projection q of a block, its input x, the gain of
+// its norm and its query weights; the first call of a tap graph adds z and keeps the operands.
+func (st *Stage) tapQuery(x, gain, w, q *Node) *Node {
 	t := st.tapping
 	if t == nil || t.tapped {
 		return q
 	}
-	t.tapped, t.xn, t.w = true, xn, w
+	ms := ReduceAndKeep(Square(x), ReduceMean, -1)
+	t.tapped, t.xhat, t.gain, t.w = true, Div(x, Sqrt(AddScalar(ms, 1e-6))), gain, w
 	return Add(q, t.z)
 }
 
 func (st *Stage) readTap(out []*tensors.Tensor) (*Tap, error) {
-	x, w, dy := out[0], out[1], out[2]
+	x, g, w, dy := out[0], out[1], out[2], out[3]
 	d := st.spec.DModel
 	dims := x.Shape().Dimensions
 	if len(dims) != 3 || dims[2] != d {
 		return nil, fmt.Errorf("engine: tapped input has shape %s", x.Shape())
 	}
-	return &Tap{Rows: dims[0] * dims[1], D: d, X: flat32(x), W: flat32(w), DY: flat32(dy)}, nil
+	return &Tap{Rows: dims[0] * dims[1], D: d, X: flat32(x), G: flat32(g), W: flat32(w), DY: flat32(dy)}, nil
 }
 
 func flat32(t *tensors.Tensor) []float32 {

@@ -64,23 +64,33 @@ func TestBackwardTapIsTheQueryProjection(t *testing.T) {
 		}
 	}
 	d := s.DModel
-	if tap.Rows != batch*seq || tap.D != d || len(tap.X) != tap.Rows*d || len(tap.W) != d*d || len(tap.DY) != tap.Rows*d {
-		t.Fatalf("tap of %d rows, width %d, lengths %d/%d/%d", tap.Rows, tap.D, len(tap.X), len(tap.W), len(tap.DY))
+	if tap.Rows != batch*seq || tap.D != d || len(tap.X) != tap.Rows*d || len(tap.G) != d || len(tap.W) != d*d || len(tap.DY) != tap.Rows*d {
+		t.Fatalf("tap of %d rows, width %d, lengths %d/%d/%d/%d", tap.Rows, tap.D, len(tap.X), len(tap.G), len(tap.W), len(tap.DY))
+	}
+	// X̂ is normalized: every row's mean square is 1 (up to the 1e-6 in the norm).
+	for r := range tap.Rows {
+		var ms float64
+		for _, v := range tap.X[r*d : (r+1)*d] {
+			ms += float64(v) * float64(v)
+		}
+		if ms /= float64(d); math.Abs(ms-1) > 1e-3 {
+			t.Fatalf("row %d of X̂ has mean square %v", r, ms)
+		}
 	}
 	for i, w := range tap.W {
 		if math.Abs(float64(w)-wqBefore[i]) > 1e-6 {
 			t.Fatalf("tapped W[%d] = %v, query weights before the update %v", i, w, wqBefore[i])
 		}
 	}
-	// Xᵀ·DY = ∂obj/∂W.
+	// (X̂ ⊙ G)ᵀ·DY = ∂obj/∂W.
 	for k := range d {
 		for j := range d {
 			var sum float64
 			for r := range tap.Rows {
-				sum += float64(tap.X[r*d+k]) * float64(tap.DY[r*d+j])
+				sum += float64(tap.X[r*d+k]) * float64(tap.G[k]) * float64(tap.DY[r*d+j])
 			}
 			if g := gWq[k*d+j]; math.Abs(sum-g) > 1e-4*(1+math.Abs(g)) {
-				t.Fatalf("(Xᵀ·DY)[%d,%d] = %v, gradient of wq %v", k, j, sum, g)
+				t.Fatalf("((X̂⊙G)ᵀ·DY)[%d,%d] = %v, gradient of wq %v", k, j, sum, g)
 			}
 		}
 	}

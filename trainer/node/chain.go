@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -13,8 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/protolearn/protolearn/circuits/commit"
+	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/trainer/attest"
 	"github.com/protolearn/protolearn/trainer/chain"
+	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/spec"
 	"github.com/protolearn/protolearn/trainer/swarm"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
@@ -32,6 +35,9 @@ type onChain struct {
 	// dataset is the model's dataset_commitment: the root (package dataset) of the train split
 	// its first and last stages must sample from.
 	dataset []byte
+	// subspaceRoot is the model's subspace_root: the root of its compression tables, which
+	// this trainer's own (from the seed) must match.
+	subspaceRoot []byte
 }
 
 // connect dials the node and reads the model and the operator's seat, taking one in stage
@@ -83,14 +89,22 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 	} else if ok {
 		first = last + 1
 	}
-	return &onChain{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first, dataset: m.DatasetCommitment}, nil
+	return &onChain{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first, dataset: m.DatasetCommitment, subspaceRoot: m.SubspaceRoot}, nil
 }
 
 // newAttester builds the worker's attester and recovers what an earlier run left to answer;
 // tileRows is rows × seq_len of its microbatches.
 // Recover runs under ctx (setup); the challenge watcher lives as long as life.
 func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model uint64, tileRows int, out string, reg prometheus.Registerer, log *slog.Logger) (*attest.Attester, error) {
-	shapes, err := verifytypes.TileShapes(uint32(oc.spec.DModel), uint32(tileRows), uint32(c.TileWidth))
+	tables, err := oc.tables()
+	if err != nil {
+		return nil, err
+	}
+	tiles := verifytypes.Tiles{
+		DModel: uint32(oc.spec.DModel), Rank: uint32(oc.spec.CompressionRank), Vocab: uint32(oc.spec.Vocab),
+		Stage: uint32(oc.stage), Rows: uint32(tileRows), Width: uint32(c.TileWidth),
+	}
+	shapes, err := tiles.Shapes()
 	if err != nil {
 		return nil, fmt.Errorf("--tile-width %d with %d rows: %w", c.TileWidth, tileRows, err)
 	}
@@ -135,7 +149,7 @@ func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model u
 	att, err := attest.NewAttester(attest.Config{
 		Chain: oc.client, ChainID: c.Dial.ChainID, Worker: c.Dial.Operator, ModelID: model, Stage: uint32(oc.stage),
 		Layers: uint32(oc.spec.Stages[oc.stage]), Period: oc.params.AttestationPeriod, FirstStep: oc.firstStep,
-		TileWidth: c.TileWidth, Secret: secret, Store: store, Prover: prover, Cheat: c.Cheat,
+		TileWidth: c.TileWidth, Secret: secret, Store: store, Prover: prover, Tables: tables, Cheat: c.Cheat,
 		Rand: rng, Poll: c.Poll, Wake: wake, Log: log, Metrics: reg,
 	})
 	if err != nil {
@@ -192,6 +206,40 @@ func inputReceipt(in *swarm.Input) *verifytypes.BoundaryReceipt {
 		SwarmStep: r.Step, Microbatch: r.Microbatch, PayloadDigest: append([]byte(nil), r.Digest[:]...),
 		Sender: r.Sender.String(), Signature: append([]byte(nil), in.Sig...),
 	}
+}
+
+// tables are the model's compression tables, on a stage whose designated input derives from a
+// received payload (after the first, compressed), checked against the model's subspace_root:
+// a trainer whose seed gives other tables would commit inputs no proof can tie to the payload,
+// and is refused before it trains. nil where the stage has no input tile.
+func (oc *onChain) tables() (*tile.Tables, error) {
+	s := oc.spec
+	if oc.stage == 0 || !s.Compressed() {
+		return nil, nil
+	}
+	t, err := SubspaceTables(s)
+	if err != nil {
+		return nil, err
+	}
+	if root := t.Root(); !bytes.Equal(root[:], oc.subspaceRoot) {
+		return nil, fmt.Errorf("the model's subspace_root is %x, but its seed %d gives compression tables with root %x: the model was created with another root (trainer subspace-root computes it)", oc.subspaceRoot, s.Seed, root)
+	}
+	return t, nil
+}
+
+// SubspaceTables are the compression tables of a compressed spec (U and T_fixed from its seed,
+// as every stage's engine builds them), committed for the input tile.
+func SubspaceTables(s spec.Spec) (*tile.Tables, error) {
+	if !s.Compressed() {
+		return nil, fmt.Errorf("spec with d_model %d is not compressed: it has no compression tables", s.DModel)
+	}
+	u := engine.SubspaceBasis(s.Seed, s.DModel, s.CompressionRank)
+	tf := engine.FixedTokenTable(s.Seed, s.Vocab, s.DModel)
+	t, err := tile.NewTables(u, tf, s.DModel, s.CompressionRank, s.Vocab)
+	if err != nil {
+		return nil, fmt.Errorf("compression tables: %w", err)
+	}
+	return t, nil
 }
 
 // otherPayload is the digest of a payload nobody sent: what --cheat-inputs claims a step took in.

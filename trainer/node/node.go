@@ -167,7 +167,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			if cfg.Chain.CheatInputs && r != nil {
 				r.PayloadDigest = otherPayload(r.PayloadDigest)
 			}
-			n.att.Tap(step, t, r)
+			input := attest.Input{Receipt: r}
+			if in != nil {
+				input.Payload = in.Payload
+			}
+			n.att.Tap(step, t, input)
 		}
 		if cfg.Chain.CheatInputs {
 			n.log.Warn("CHEATING (test tool): attesting inputs the neighbour never sent")

@@ -17,7 +17,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/internal/testspec"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/p2p"
-	"github.com/protolearn/protolearn/trainer/payload"
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/roster"
 )
 

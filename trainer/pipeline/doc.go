@@ -1,6 +1,6 @@
 // Package pipeline trains all the stages of one model in one process: one
 // goroutine per stage, the stages joined only by emulated network links
-// (trainer/link Pairs) that carry trainer/payload encodings, so the bytes a
+// (trainer/link Pairs) that carry payload encodings, so the bytes a
 // boundary counts are the bytes a network would carry.
 //
 // # Schedule: synchronous GPipe

@@ -20,7 +20,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/internal/testspec"
 	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/optim"
-	"github.com/protolearn/protolearn/trainer/payload"
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 

@@ -120,12 +120,12 @@ func (w *Worker) handle(s network.Stream) {
 			}
 		}
 		if reason == "" && err == nil {
-			ev.input = &Input{Receipt: rcpt, Sig: f.Sig}
+			ev.input = &Input{Receipt: rcpt, Sig: f.Sig, Payload: f.Body}
 			if w.cfg.OnReceipt != nil {
 				w.cfg.OnReceipt(rcpt, f.Sig)
 			}
 		}
-		f.Body = nil // decoded into tensors of their own
+		f.Body = nil // decoded into tensors of their own (and kept, if valid, in ev.input)
 		s.Scope().ReleaseMemory(n)
 		if err != nil {
 			w.readFailed(p, c, err)

@@ -1,19 +1,20 @@
 package swarm
 
 import (
-	"crypto/sha256"
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/wire"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
 // Every tensor frame is signed by its sender over its receipt (verifytypes.Receipt): the
-// receiver checks the signature before it decodes the payload, and a peer whose signature
+// receiver checks the signature before it decodes the payload (the digest reads the encoding
+// without decoding it: payload.Digest), and a peer whose signature
 // does not verify is cut off like any other hostile peer. The receiver so holds, for every
 // input it trains on, its sender's signed word that it sent exactly this payload: evidence
 // that x/verify can weigh, and that binds the sender to what it sent.
@@ -23,6 +24,9 @@ import (
 type Input struct {
 	Receipt verifytypes.Receipt
 	Sig     []byte
+	// Payload is the encoding the receipt's digest names, kept for the attester (which derives
+	// the designated layer's input from it and opens a token of it when challenged).
+	Payload []byte
 }
 
 // identityKey is the host's own key, which signs receipts: it must be Ed25519 (trainer/p2p's
@@ -38,22 +42,32 @@ func identityKey(w *Worker) (crypto.PrivKey, error) {
 	return k, nil
 }
 
-// receipt is the receipt of tensor frame f sent by sender to receiver.
-func (w *Worker) receipt(f *wire.Frame, sender, receiver peer.ID) verifytypes.Receipt {
+// receipt is the receipt of tensor frame f sent by sender to receiver. Its digest is the
+// payload's (payload.Digest: one token of it can be opened on chain); a body that is not a
+// well-formed payload has none, and the error says why (the receipt is still filled, with a
+// zero digest, for the log).
+func (w *Worker) receipt(f *wire.Frame, sender, receiver peer.ID) (verifytypes.Receipt, error) {
 	dir := verifytypes.Forward
 	if f.Type == wire.Gradients {
 		dir = verifytypes.Backward
 	}
-	return verifytypes.Receipt{
+	r := verifytypes.Receipt{
 		ChainID: w.cfg.ChainID, Model: f.Model, Direction: dir, ToStage: f.Stage, Step: f.Step, Microbatch: f.Microbatch,
-		Digest: sha256.Sum256(f.Body), Sender: sender, Receiver: receiver,
+		Sender: sender, Receiver: receiver,
 	}
+	var err error
+	r.Digest, err = payload.Digest(f.Body)
+	return r, err
 }
 
 // signed is f signed for receiver: a copy, since a frame that fails is re-sent to another
 // replica under another signature.
 func (w *Worker) signed(f *wire.Frame, receiver peer.ID) (*wire.Frame, error) {
-	sig, err := verifytypes.SignReceipt(w.key, w.receipt(f, w.cfg.Host.ID(), receiver))
+	r, err := w.receipt(f, w.cfg.Host.ID(), receiver)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: signing %v of microbatch %d: %w", f.Type, f.Microbatch, err)
+	}
+	sig, err := verifytypes.SignReceipt(w.key, r)
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +79,11 @@ func (w *Worker) signed(f *wire.Frame, receiver peer.ID) (*wire.Frame, error) {
 // checkReceipt verifies the signature of tensor frame f from p; it returns the receipt, or
 // the reason to cut p off.
 func (w *Worker) checkReceipt(p peer.ID, f *wire.Frame) (verifytypes.Receipt, string) {
-	r := w.receipt(f, p, w.cfg.Host.ID())
-	if err := verifytypes.VerifyReceipt(r, f.Sig); err != nil {
+	r, err := w.receipt(f, p, w.cfg.Host.ID())
+	if err == nil {
+		err = verifytypes.VerifyReceipt(r, f.Sig)
+	}
+	if err != nil {
 		w.metrics.badReceipts.Inc()
 		return r, fmt.Sprintf("%v of microbatch %d: %v", f.Type, f.Microbatch, err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
-	"github.com/protolearn/protolearn/trainer/payload"
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/spec"
 	"github.com/protolearn/protolearn/trainer/wire"

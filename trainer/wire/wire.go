@@ -1,7 +1,7 @@
 // Package wire is the framing of protolearn's pipeline protocol,
 // /protolearn/pipeline/2.0.0: the messages trainer workers of neighbouring
 // stages exchange on libp2p streams. A frame carries one boundary tensor
-// (a trainer/payload encoding: activations forward, gradients backward) or a
+// (a payload encoding: activations forward, gradients backward) or a
 // short control message, with a header that says which model, stage, step
 // and microbatch it belongs to, so a receiver can route or refuse it before
 // decoding the tensor.

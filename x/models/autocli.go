@@ -12,6 +12,7 @@ const createModelExample = `protolearnd tx models create-model tiny-go-lm \
   --arch '{"vocab":256,"d_model":512,"n_layers":8,"n_heads":8,"seq_len":256,"compression_rank":8}' \
   --stages '{"layers":2}' --stages '{"layers":2}' --stages '{"layers":2}' --stages '{"layers":2}' \
   --seed 42 --dataset-commitment 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 \
+  --subspace-root "$(trainer subspace-root --arch '{"vocab":256,"d_model":512,"compression_rank":8}' --seed 42)" \
   --designer-bps 500 --min-stake 100000000ulearn --max-replicas-per-stage 4 --target-work-units 100000 \
   --from designer`
 
@@ -53,7 +54,7 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 			RpcCommandOptions: []*autocliv1.RpcCommandOptions{
 				{
 					RpcMethod: "CreateModel",
-					Use:       "create-model [name] --arch '{json}' --stages '{\"layers\":N}' (once per stage) --dataset-commitment [hex] --min-stake [coin] --max-replicas-per-stage N --target-work-units N",
+					Use:       "create-model [name] --arch '{json}' --stages '{\"layers\":N}' (once per stage) --dataset-commitment [hex] --subspace-root [hex] --min-stake [coin] --max-replicas-per-stage N --target-work-units N",
 					Short:     "Propose a model; it recruits workers until every stage has a replica",
 					Long: "Propose a model signed by --from, its designer. --stages is repeated, once per stage in order, and the " +
 						"layers add up to arch.n_layers. --dataset-commitment is 32 bytes, in hex (64 digits), base64, or a " +
@@ -66,6 +67,9 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 						"seed":   {Usage: "seed of the initial weights, the compression subspace and the fixed token embedding"},
 						"dataset_commitment": {
 							Usage: "32-byte commitment to the training data: 64 hex digits, base64, or a file holding the raw bytes",
+						},
+						"subspace_root": {
+							Usage: "32-byte root of the compression tables (required when compression_rank < d_model): `trainer subspace-root --arch … --seed …` prints it in hex",
 						},
 						"designer_bps":           {Usage: "designer's cut in basis points (at most 10000), minted on top of each finalized unit of work"},
 						"min_stake":              {Usage: "least bonded stake a worker needs to join a stage, e.g. 100000000ulearn"},

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/protolearn/protolearn/trainer/link"
-	"github.com/protolearn/protolearn/trainer/payload"
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 

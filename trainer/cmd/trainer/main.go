@@ -47,6 +47,6 @@ func newRootCmd(stdout, stderr io.Writer, leave <-chan struct{}) *cobra.Command 
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newLocalCmd(), newRunCmd(leave), newPeerIDCmd(), newHotKeyCmd(), newDatasetRootCmd())
+	root.AddCommand(newLocalCmd(), newRunCmd(leave), newPeerIDCmd(), newHotKeyCmd(), newDatasetRootCmd(), newSubspaceRootCmd())
 	return root
 }

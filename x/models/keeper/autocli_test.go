@@ -145,7 +145,7 @@ func TestCLICreateModel(t *testing.T) {
 		"create-model", "tiny-go-lm",
 		"--arch", `{"vocab":256,"d_model":64,"n_layers":8,"n_heads":4,"seq_len":32,"compression_rank":8}`,
 		"--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`,
-		"--seed", "42", "--designer-bps", "500", "--min-stake", "2000ulearn",
+		"--seed", "42", "--designer-bps", "500", "--min-stake", "2000ulearn", "--subspace-root", hex.EncodeToString(root(0x01)),
 		"--max-replicas-per-stage", "3", "--target-work-units", "100",
 	}
 	file := filepath.Join(t.TempDir(), "dataset.commitment")

@@ -136,6 +136,7 @@ func createMsg(designer sdk.AccAddress) *types.MsgCreateModel {
 		Stages:              []types.StageSpec{{Layers: 2}, {Layers: 2}, {Layers: 2}, {Layers: 2}},
 		Seed:                42,
 		DatasetCommitment:   root(0xda),
+		SubspaceRoot:        root(0x01), // a canonical field element
 		DesignerBps:         500,
 		MinStake:            sdk.NewInt64Coin(denom, 2000),
 		MaxReplicasPerStage: 3,

@@ -28,6 +28,7 @@ func TestCreateModel(t *testing.T) {
 	require.Equal(t, msg.Stages, m.Stages)
 	require.Equal(t, msg.Seed, m.Seed)
 	require.Equal(t, msg.DatasetCommitment, m.DatasetCommitment)
+	require.Equal(t, msg.SubspaceRoot, m.SubspaceRoot)
 	require.Equal(t, msg.DesignerBps, m.DesignerBps)
 	require.Equal(t, msg.MinStake, m.MinStake)
 	require.Equal(t, msg.MaxReplicasPerStage, m.MaxReplicasPerStage)
@@ -83,6 +84,10 @@ func TestCreateModelRejectsBadInput(t *testing.T) {
 		{"layers do not add up", func(m *types.MsgCreateModel) { m.Stages[3].Layers = 1 }, types.ErrInvalidStages, "stages add up to 7 layers but arch.n_layers is 8"},
 		{"short dataset commitment", func(m *types.MsgCreateModel) { m.DatasetCommitment = root(1)[:31] }, types.ErrInvalidCommitment, "dataset_commitment is 31 bytes; want exactly 32"},
 		{"no dataset commitment", func(m *types.MsgCreateModel) { m.DatasetCommitment = nil }, types.ErrInvalidCommitment, "dataset_commitment is 0 bytes"},
+		{"compressed, no subspace root", func(m *types.MsgCreateModel) { m.SubspaceRoot = nil }, types.ErrInvalidCommitment, "subspace_root is required for a compressed model"},
+		{"short subspace root", func(m *types.MsgCreateModel) { m.SubspaceRoot = root(1)[:31] }, types.ErrInvalidCommitment, "subspace_root is 31 bytes"},
+		{"subspace root not a field element", func(m *types.MsgCreateModel) { m.SubspaceRoot = root(0xff) }, types.ErrInvalidCommitment, "subspace_root:"},
+		{"uncompressed, with a subspace root", func(m *types.MsgCreateModel) { m.Arch.CompressionRank = m.Arch.DModel }, types.ErrInvalidCommitment, "an uncompressed model has no compression tables"},
 		{"designer bps above 100%", func(m *types.MsgCreateModel) { m.DesignerBps = 10_001 }, types.ErrInvalidDesignerBps, "designer_bps is 10001"},
 		{"min stake in another denom", func(m *types.MsgCreateModel) { m.MinStake = sdk.NewInt64Coin("uatom", 5000) }, types.ErrInvalidMinStake, `min_stake is in "uatom"; workers stake "ulearn"`},
 		{"min stake below min_worker_stake", func(m *types.MsgCreateModel) { m.MinStake = sdk.NewInt64Coin(denom, 999) }, types.ErrInvalidMinStake, "below x/compute's min_worker_stake 1000ulearn"},

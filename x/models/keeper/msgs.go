@@ -33,6 +33,7 @@ func (k *Keeper) CreateModel(ctx context.Context, msg *types.MsgCreateModel) (*t
 		Stages:              msg.Stages,
 		Seed:                msg.Seed,
 		DatasetCommitment:   msg.DatasetCommitment,
+		SubspaceRoot:        msg.SubspaceRoot,
 		DesignerBps:         msg.DesignerBps,
 		MinStake:            msg.MinStake,
 		MaxReplicasPerStage: msg.MaxReplicasPerStage,

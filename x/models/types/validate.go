@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	errorsmod "cosmossdk.io/errors"
+
+	"github.com/protolearn/protolearn/circuits/commit"
 )
 
 const (
@@ -29,6 +31,9 @@ func (m Model) ValidateSpec(p Params) error {
 		return err
 	}
 	if err := ValidateCommitment("dataset_commitment", m.DatasetCommitment); err != nil {
+		return err
+	}
+	if err := m.validateSubspaceRoot(); err != nil {
 		return err
 	}
 	if m.DesignerBps > MaxBps {
@@ -108,6 +113,32 @@ func ValidateStages(stages []StageSpec, nLayers, maxStages uint32) error {
 	}
 	if sum != uint64(nLayers) {
 		return errorsmod.Wrapf(ErrInvalidStages, "stages add up to %d layers but arch.n_layers is %d", sum, nLayers)
+	}
+	return nil
+}
+
+// Compressed reports whether the stages exchange subspace coordinates (compression_rank below
+// d_model) rather than raw activations.
+func (a Architecture) Compressed() bool { return a.CompressionRank < a.DModel }
+
+// validateSubspaceRoot: a compressed model names the root of its compression tables, which the
+// input tile opens, so it must be a canonical field element (a proof could never verify against
+// another); a raw model has no tables and names none.
+func (m Model) validateSubspaceRoot() error {
+	if !m.Arch.Compressed() {
+		if len(m.SubspaceRoot) != 0 {
+			return errorsmod.Wrapf(ErrInvalidCommitment, "subspace_root is set, but arch.compression_rank = arch.d_model = %d: an uncompressed model has no compression tables; leave it empty", m.Arch.DModel)
+		}
+		return nil
+	}
+	if len(m.SubspaceRoot) == 0 {
+		return errorsmod.Wrap(ErrInvalidCommitment, "subspace_root is required for a compressed model: compute it with `trainer subspace-root` from the arch and seed")
+	}
+	if err := ValidateCommitment("subspace_root", m.SubspaceRoot); err != nil {
+		return err
+	}
+	if _, err := commit.ParseRoot(m.SubspaceRoot); err != nil {
+		return errorsmod.Wrapf(ErrInvalidCommitment, "subspace_root: %v", err)
 	}
 	return nil
 }

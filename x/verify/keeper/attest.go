@@ -76,7 +76,11 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 			return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "commitments[%d]: %v", i, err)
 		}
 	}
-	shapes, err := types.TileShapes(m.Arch.DModel, msg.TileRows, msg.TileWidth)
+	tiles := types.Tiles{
+		DModel: m.Arch.DModel, Rank: m.Arch.CompressionRank, Vocab: m.Arch.Vocab,
+		Stage: msg.Stage, Rows: msg.TileRows, Width: msg.TileWidth,
+	}
+	shapes, err := tiles.Shapes()
 	if err != nil {
 		return 0, errorsmod.Wrap(types.ErrInvalidAttestation, err.Error())
 	}

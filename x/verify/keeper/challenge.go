@@ -9,6 +9,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/x/verify/types"
 )
 
@@ -32,7 +33,7 @@ func (k *Keeper) openChallenge(ctx context.Context, p types.Params, a types.Atte
 	if err != nil {
 		return types.Challenge{}, err
 	}
-	shape, err := types.TileShape(pos.kind, m.Arch.DModel, a.TileRows, a.TileWidth)
+	shape, err := types.ModelTiles(a, m).Shape(pos.kind)
 	if err != nil {
 		return types.Challenge{}, errorsmod.Wrap(types.ErrInvalidChallenge, err.Error())
 	}
@@ -158,15 +159,18 @@ func (k *Keeper) RespondChallenge(ctx context.Context, msg *types.MsgRespondChal
 	if len(msg.Proof) > int(p.MaxProofBytes) {
 		return errorsmod.Wrapf(types.ErrProofTooLarge, "%d bytes, at most max_proof_bytes = %d", len(msg.Proof), p.MaxProofBytes)
 	}
+	if err := checkOpeningSize(c, msg.InputOpening); err != nil {
+		return err
+	}
 	sdkCtx.GasMeter().ConsumeGas(p.ProofVerifyGas, "x/verify: verify proof")
 
 	a, err := k.GetAttestation(ctx, c.AttestationId)
 	if err != nil {
 		return err
 	}
-	pub, err := types.ChallengePublic(a.ChainIDOr(sdkCtx.ChainID()), a, c)
+	pub, err := k.challengePublic(ctx, a, c, msg.InputOpening)
 	if err != nil {
-		return errorsmod.Wrap(types.ErrInvalidChallenge, err.Error())
+		return err
 	}
 	vk, err := k.verifyingKey(p, c.Shape)
 	if err != nil {
@@ -195,4 +199,45 @@ func (k *Keeper) RespondChallenge(ctx context.Context, msg *types.MsgRespondChal
 	return sdkCtx.EventManager().EmitTypedEvent(&types.EventChallengeAnswered{
 		ChallengeId: c.Id, AttestationId: a.Id, Worker: c.Worker, BondPaid: paid,
 	})
+}
+
+// maxOpeningBytes bounds an input opening before anything reads it: a 40-byte header, a leaf of
+// one token (4-byte id and k ≤ 64 Ki f32 values) and 32 siblings.
+const maxOpeningBytes = 1 << 19
+
+// checkOpeningSize refuses an input opening on a challenge of another kind, a missing one on an
+// input challenge, and one too large to be a token's.
+func checkOpeningSize(c types.Challenge, o *types.TokenOpening) error {
+	switch {
+	case c.Kind != types.CHALLENGE_KIND_INPUT && o != nil:
+		return errorsmod.Wrapf(types.ErrInvalidProof, "challenge %d is a %s challenge: input_opening is for input challenges only", c.Id, c.Kind)
+	case c.Kind == types.CHALLENGE_KIND_INPUT && o == nil:
+		return errorsmod.Wrapf(types.ErrInvalidProof, "challenge %d is an input challenge: answer it with input_opening (the challenged token of the step's input payload) beside the proof", c.Id)
+	case o != nil && o.Size() > maxOpeningBytes:
+		return errorsmod.Wrapf(types.ErrProofTooLarge, "input_opening of %d bytes, at most %d", o.Size(), maxOpeningBytes)
+	}
+	return nil
+}
+
+// challengePublic rebuilds the public inputs of challenge c of attestation a; an input
+// challenge's need the model's subspace root and the opened token, which must open the step's
+// input payload at the challenged row (types.InputPublic).
+func (k *Keeper) challengePublic(ctx context.Context, a types.Attestation, c types.Challenge, o *types.TokenOpening) (tile.PublicInputs, error) {
+	chainID := a.ChainIDOr(sdk.UnwrapSDKContext(ctx).ChainID())
+	if c.Kind != types.CHALLENGE_KIND_INPUT {
+		pub, err := types.ChallengePublic(chainID, a, c)
+		if err != nil {
+			return pub, errorsmod.Wrap(types.ErrInvalidChallenge, err.Error())
+		}
+		return pub, nil
+	}
+	m, err := k.mk.GetModel(ctx, a.ModelId)
+	if err != nil {
+		return tile.PublicInputs{}, err
+	}
+	pub, err := types.InputPublic(chainID, a, c, types.ModelTiles(a, m), m.SubspaceRoot, o)
+	if err != nil {
+		return pub, errorsmod.Wrapf(types.ErrInvalidProof, "challenge %d (input, attestation %d, step %d, row %d): %v", c.Id, a.Id, c.Step, c.Row, err)
+	}
+	return pub, nil
 }

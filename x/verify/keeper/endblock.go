@@ -76,7 +76,7 @@ func (k *Keeper) drawSpotChecks(ctx sdk.Context, p types.Params, h int64) error 
 		if err != nil {
 			return err
 		}
-		sc := types.DrawSpotCheck(hash, a, m.Arch.DModel, p.ChallengeRate)
+		sc := types.DrawSpotCheck(hash, a, types.ModelTiles(a, m), p.ChallengeRate)
 		if !sc.Challenge {
 			continue
 		}

@@ -6,6 +6,10 @@ package types
 import (
 	context "context"
 	fmt "fmt"
+	io "io"
+	math "math"
+	math_bits "math/bits"
+
 	_ "github.com/cosmos/cosmos-proto"
 	query "github.com/cosmos/cosmos-sdk/types/query"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
@@ -16,15 +20,14 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
-	io "io"
-	math "math"
-	math_bits "math/bits"
 )
 
 // Reference imports to suppress errors if they are not otherwise used.
-var _ = proto.Marshal
-var _ = fmt.Errorf
-var _ = math.Inf
+var (
+	_ = proto.Marshal
+	_ = fmt.Errorf
+	_ = math.Inf
+)
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the proto package it is being compiled against.
@@ -32,8 +35,7 @@ var _ = math.Inf
 // proto package needs to be updated.
 const _ = proto.GoGoProtoPackageIsVersion3 // please upgrade the proto package
 
-type QueryParamsRequest struct {
-}
+type QueryParamsRequest struct{}
 
 func (m *QueryParamsRequest) Reset()         { *m = QueryParamsRequest{} }
 func (m *QueryParamsRequest) String() string { return proto.CompactTextString(m) }
@@ -41,9 +43,11 @@ func (*QueryParamsRequest) ProtoMessage()    {}
 func (*QueryParamsRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{0}
 }
+
 func (m *QueryParamsRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryParamsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryParamsRequest.Marshal(b, m, deterministic)
@@ -56,12 +60,15 @@ func (m *QueryParamsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, 
 		return b[:n], nil
 	}
 }
+
 func (m *QueryParamsRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryParamsRequest.Merge(m, src)
 }
+
 func (m *QueryParamsRequest) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryParamsRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryParamsRequest.DiscardUnknown(m)
 }
@@ -78,9 +85,11 @@ func (*QueryParamsResponse) ProtoMessage()    {}
 func (*QueryParamsResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{1}
 }
+
 func (m *QueryParamsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryParamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryParamsResponse.Marshal(b, m, deterministic)
@@ -93,12 +102,15 @@ func (m *QueryParamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte,
 		return b[:n], nil
 	}
 }
+
 func (m *QueryParamsResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryParamsResponse.Merge(m, src)
 }
+
 func (m *QueryParamsResponse) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryParamsResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryParamsResponse.DiscardUnknown(m)
 }
@@ -122,9 +134,11 @@ func (*QueryAttestationRequest) ProtoMessage()    {}
 func (*QueryAttestationRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{2}
 }
+
 func (m *QueryAttestationRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryAttestationRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryAttestationRequest.Marshal(b, m, deterministic)
@@ -137,12 +151,15 @@ func (m *QueryAttestationRequest) XXX_Marshal(b []byte, deterministic bool) ([]b
 		return b[:n], nil
 	}
 }
+
 func (m *QueryAttestationRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryAttestationRequest.Merge(m, src)
 }
+
 func (m *QueryAttestationRequest) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryAttestationRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryAttestationRequest.DiscardUnknown(m)
 }
@@ -166,9 +183,11 @@ func (*QueryAttestationResponse) ProtoMessage()    {}
 func (*QueryAttestationResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{3}
 }
+
 func (m *QueryAttestationResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryAttestationResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryAttestationResponse.Marshal(b, m, deterministic)
@@ -181,12 +200,15 @@ func (m *QueryAttestationResponse) XXX_Marshal(b []byte, deterministic bool) ([]
 		return b[:n], nil
 	}
 }
+
 func (m *QueryAttestationResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryAttestationResponse.Merge(m, src)
 }
+
 func (m *QueryAttestationResponse) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryAttestationResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryAttestationResponse.DiscardUnknown(m)
 }
@@ -214,9 +236,11 @@ func (*QueryAttestationsRequest) ProtoMessage()    {}
 func (*QueryAttestationsRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{4}
 }
+
 func (m *QueryAttestationsRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryAttestationsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryAttestationsRequest.Marshal(b, m, deterministic)
@@ -229,12 +253,15 @@ func (m *QueryAttestationsRequest) XXX_Marshal(b []byte, deterministic bool) ([]
 		return b[:n], nil
 	}
 }
+
 func (m *QueryAttestationsRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryAttestationsRequest.Merge(m, src)
 }
+
 func (m *QueryAttestationsRequest) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryAttestationsRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryAttestationsRequest.DiscardUnknown(m)
 }
@@ -280,9 +307,11 @@ func (*QueryAttestationsResponse) ProtoMessage()    {}
 func (*QueryAttestationsResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{5}
 }
+
 func (m *QueryAttestationsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryAttestationsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryAttestationsResponse.Marshal(b, m, deterministic)
@@ -295,12 +324,15 @@ func (m *QueryAttestationsResponse) XXX_Marshal(b []byte, deterministic bool) ([
 		return b[:n], nil
 	}
 }
+
 func (m *QueryAttestationsResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryAttestationsResponse.Merge(m, src)
 }
+
 func (m *QueryAttestationsResponse) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryAttestationsResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryAttestationsResponse.DiscardUnknown(m)
 }
@@ -331,9 +363,11 @@ func (*QueryChallengeRequest) ProtoMessage()    {}
 func (*QueryChallengeRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{6}
 }
+
 func (m *QueryChallengeRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryChallengeRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryChallengeRequest.Marshal(b, m, deterministic)
@@ -346,12 +380,15 @@ func (m *QueryChallengeRequest) XXX_Marshal(b []byte, deterministic bool) ([]byt
 		return b[:n], nil
 	}
 }
+
 func (m *QueryChallengeRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryChallengeRequest.Merge(m, src)
 }
+
 func (m *QueryChallengeRequest) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryChallengeRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryChallengeRequest.DiscardUnknown(m)
 }
@@ -375,9 +412,11 @@ func (*QueryChallengeResponse) ProtoMessage()    {}
 func (*QueryChallengeResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{7}
 }
+
 func (m *QueryChallengeResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryChallengeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryChallengeResponse.Marshal(b, m, deterministic)
@@ -390,12 +429,15 @@ func (m *QueryChallengeResponse) XXX_Marshal(b []byte, deterministic bool) ([]by
 		return b[:n], nil
 	}
 }
+
 func (m *QueryChallengeResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryChallengeResponse.Merge(m, src)
 }
+
 func (m *QueryChallengeResponse) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryChallengeResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryChallengeResponse.DiscardUnknown(m)
 }
@@ -421,9 +463,11 @@ func (*QueryChallengesRequest) ProtoMessage()    {}
 func (*QueryChallengesRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{8}
 }
+
 func (m *QueryChallengesRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryChallengesRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryChallengesRequest.Marshal(b, m, deterministic)
@@ -436,12 +480,15 @@ func (m *QueryChallengesRequest) XXX_Marshal(b []byte, deterministic bool) ([]by
 		return b[:n], nil
 	}
 }
+
 func (m *QueryChallengesRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryChallengesRequest.Merge(m, src)
 }
+
 func (m *QueryChallengesRequest) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryChallengesRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryChallengesRequest.DiscardUnknown(m)
 }
@@ -480,9 +527,11 @@ func (*QueryChallengesResponse) ProtoMessage()    {}
 func (*QueryChallengesResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{9}
 }
+
 func (m *QueryChallengesResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryChallengesResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryChallengesResponse.Marshal(b, m, deterministic)
@@ -495,12 +544,15 @@ func (m *QueryChallengesResponse) XXX_Marshal(b []byte, deterministic bool) ([]b
 		return b[:n], nil
 	}
 }
+
 func (m *QueryChallengesResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryChallengesResponse.Merge(m, src)
 }
+
 func (m *QueryChallengesResponse) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryChallengesResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryChallengesResponse.DiscardUnknown(m)
 }
@@ -521,8 +573,7 @@ func (m *QueryChallengesResponse) GetPagination() *query.PageResponse {
 	return nil
 }
 
-type QueryVerifyingKeysRequest struct {
-}
+type QueryVerifyingKeysRequest struct{}
 
 func (m *QueryVerifyingKeysRequest) Reset()         { *m = QueryVerifyingKeysRequest{} }
 func (m *QueryVerifyingKeysRequest) String() string { return proto.CompactTextString(m) }
@@ -530,9 +581,11 @@ func (*QueryVerifyingKeysRequest) ProtoMessage()    {}
 func (*QueryVerifyingKeysRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{10}
 }
+
 func (m *QueryVerifyingKeysRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryVerifyingKeysRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryVerifyingKeysRequest.Marshal(b, m, deterministic)
@@ -545,12 +598,15 @@ func (m *QueryVerifyingKeysRequest) XXX_Marshal(b []byte, deterministic bool) ([
 		return b[:n], nil
 	}
 }
+
 func (m *QueryVerifyingKeysRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryVerifyingKeysRequest.Merge(m, src)
 }
+
 func (m *QueryVerifyingKeysRequest) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryVerifyingKeysRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryVerifyingKeysRequest.DiscardUnknown(m)
 }
@@ -567,9 +623,11 @@ func (*QueryVerifyingKeysResponse) ProtoMessage()    {}
 func (*QueryVerifyingKeysResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{11}
 }
+
 func (m *QueryVerifyingKeysResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *QueryVerifyingKeysResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryVerifyingKeysResponse.Marshal(b, m, deterministic)
@@ -582,12 +640,15 @@ func (m *QueryVerifyingKeysResponse) XXX_Marshal(b []byte, deterministic bool) (
 		return b[:n], nil
 	}
 }
+
 func (m *QueryVerifyingKeysResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryVerifyingKeysResponse.Merge(m, src)
 }
+
 func (m *QueryVerifyingKeysResponse) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *QueryVerifyingKeysResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryVerifyingKeysResponse.DiscardUnknown(m)
 }
@@ -675,8 +736,10 @@ var fileDescriptor_1b1dac99eedebe48 = []byte{
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
-var _ context.Context
-var _ grpc.ClientConn
+var (
+	_ context.Context
+	_ grpc.ClientConn
+)
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the grpc package it is being compiled against.
@@ -775,24 +838,28 @@ type QueryServer interface {
 }
 
 // UnimplementedQueryServer can be embedded to have forward compatible implementations.
-type UnimplementedQueryServer struct {
-}
+type UnimplementedQueryServer struct{}
 
 func (*UnimplementedQueryServer) Params(ctx context.Context, req *QueryParamsRequest) (*QueryParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Params not implemented")
 }
+
 func (*UnimplementedQueryServer) Attestation(ctx context.Context, req *QueryAttestationRequest) (*QueryAttestationResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Attestation not implemented")
 }
+
 func (*UnimplementedQueryServer) Attestations(ctx context.Context, req *QueryAttestationsRequest) (*QueryAttestationsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Attestations not implemented")
 }
+
 func (*UnimplementedQueryServer) Challenge(ctx context.Context, req *QueryChallengeRequest) (*QueryChallengeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Challenge not implemented")
 }
+
 func (*UnimplementedQueryServer) Challenges(ctx context.Context, req *QueryChallengesRequest) (*QueryChallengesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Challenges not implemented")
 }
+
 func (*UnimplementedQueryServer) VerifyingKeys(ctx context.Context, req *QueryVerifyingKeysRequest) (*QueryVerifyingKeysResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method VerifyingKeys not implemented")
 }
@@ -909,39 +976,41 @@ func _Query_VerifyingKeys_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
-var Query_serviceDesc = _Query_serviceDesc
-var _Query_serviceDesc = grpc.ServiceDesc{
-	ServiceName: "protolearn.verify.v1.Query",
-	HandlerType: (*QueryServer)(nil),
-	Methods: []grpc.MethodDesc{
-		{
-			MethodName: "Params",
-			Handler:    _Query_Params_Handler,
+var (
+	Query_serviceDesc  = _Query_serviceDesc
+	_Query_serviceDesc = grpc.ServiceDesc{
+		ServiceName: "protolearn.verify.v1.Query",
+		HandlerType: (*QueryServer)(nil),
+		Methods: []grpc.MethodDesc{
+			{
+				MethodName: "Params",
+				Handler:    _Query_Params_Handler,
+			},
+			{
+				MethodName: "Attestation",
+				Handler:    _Query_Attestation_Handler,
+			},
+			{
+				MethodName: "Attestations",
+				Handler:    _Query_Attestations_Handler,
+			},
+			{
+				MethodName: "Challenge",
+				Handler:    _Query_Challenge_Handler,
+			},
+			{
+				MethodName: "Challenges",
+				Handler:    _Query_Challenges_Handler,
+			},
+			{
+				MethodName: "VerifyingKeys",
+				Handler:    _Query_VerifyingKeys_Handler,
+			},
 		},
-		{
-			MethodName: "Attestation",
-			Handler:    _Query_Attestation_Handler,
-		},
-		{
-			MethodName: "Attestations",
-			Handler:    _Query_Attestations_Handler,
-		},
-		{
-			MethodName: "Challenge",
-			Handler:    _Query_Challenge_Handler,
-		},
-		{
-			MethodName: "Challenges",
-			Handler:    _Query_Challenges_Handler,
-		},
-		{
-			MethodName: "VerifyingKeys",
-			Handler:    _Query_VerifyingKeys_Handler,
-		},
-	},
-	Streams:  []grpc.StreamDesc{},
-	Metadata: "protolearn/verify/v1/query.proto",
-}
+		Streams:  []grpc.StreamDesc{},
+		Metadata: "protolearn/verify/v1/query.proto",
+	}
+)
 
 func (m *QueryParamsRequest) Marshal() (dAtA []byte, err error) {
 	size := m.Size()
@@ -1389,6 +1458,7 @@ func encodeVarintQuery(dAtA []byte, offset int, v uint64) int {
 	dAtA[offset] = uint8(v)
 	return base
 }
+
 func (m *QueryParamsRequest) Size() (n int) {
 	if m == nil {
 		return 0
@@ -1563,9 +1633,11 @@ func (m *QueryVerifyingKeysResponse) Size() (n int) {
 func sovQuery(x uint64) (n int) {
 	return (math_bits.Len64(x|1) + 6) / 7
 }
+
 func sozQuery(x uint64) (n int) {
 	return sovQuery(uint64((x << 1) ^ uint64((int64(x) >> 63))))
 }
+
 func (m *QueryParamsRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1616,6 +1688,7 @@ func (m *QueryParamsRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *QueryParamsResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1699,6 +1772,7 @@ func (m *QueryParamsResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *QueryAttestationRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1768,6 +1842,7 @@ func (m *QueryAttestationRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *QueryAttestationResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1851,6 +1926,7 @@ func (m *QueryAttestationResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *QueryAttestationsRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2007,6 +2083,7 @@ func (m *QueryAttestationsRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *QueryAttestationsResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2127,6 +2204,7 @@ func (m *QueryAttestationsResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *QueryChallengeRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2196,6 +2274,7 @@ func (m *QueryChallengeRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *QueryChallengeResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2279,6 +2358,7 @@ func (m *QueryChallengeResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *QueryChallengesRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2416,6 +2496,7 @@ func (m *QueryChallengesRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *QueryChallengesResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2536,6 +2617,7 @@ func (m *QueryChallengesResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *QueryVerifyingKeysRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2586,6 +2668,7 @@ func (m *QueryVerifyingKeysRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *QueryVerifyingKeysResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2670,6 +2753,7 @@ func (m *QueryVerifyingKeysResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func skipQuery(dAtA []byte) (n int, err error) {
 	l := len(dAtA)
 	iNdEx := 0

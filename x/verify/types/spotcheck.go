@@ -41,7 +41,7 @@ func (d *drbg) uniform(n uint64) uint64 {
 }
 
 // DrawSpotCheck decides, from a block hash and the attestation id, whether the chain challenges
-// attestation a (probability rate) and which kind, step, row and column block. The draw is a
+// attestation a (probability rate) and which kind (among t.Kinds()), step, row and column block. The draw is a
 // pure function of its arguments, so every validator computes the same one.
 //
 // The hash is that of the block after the one that included the attestation, so the
@@ -54,7 +54,7 @@ func (d *drbg) uniform(n uint64) uint64 {
 // spot check does not make work unchallengeable, and the neighbouring stages, who see the
 // worker's outputs, are natural challengers; (3) a worker caught once loses slash_fraction of its
 // stake and every pending attestation of the model, so cheating must escape every check.
-func DrawSpotCheck(blockHash []byte, a Attestation, dModel uint32, rate sdkmath.LegacyDec) SpotCheck {
+func DrawSpotCheck(blockHash []byte, a Attestation, t Tiles, rate sdkmath.LegacyDec) SpotCheck {
 	var seedIn []byte
 	seedIn = append(seedIn, spotCheckDomain...)
 	seedIn = append(seedIn, blockHash...)
@@ -68,9 +68,10 @@ func DrawSpotCheck(blockHash []byte, a Attestation, dModel uint32, rate sdkmath.
 	if rate.IsNil() || u.Cmp(rate.BigInt()) >= 0 {
 		return SpotCheck{}
 	}
-	kind := ChallengeKinds[d.uniform(uint64(len(ChallengeKinds)))]
+	kinds := t.Kinds()
+	kind := kinds[d.uniform(uint64(len(kinds)))]
 	sc := SpotCheck{Challenge: true, Kind: kind, Step: a.StepFrom + d.uniform(a.Steps())}
-	s, err := TileShape(kind, dModel, a.TileRows, a.TileWidth)
+	s, err := t.Shape(kind)
 	if err != nil {
 		// Shapes were checked when the attestation was accepted; an impossible shape has no
 		// tile to open, so the row and block stay 0 and the check still runs (and fails safe:

@@ -27,18 +27,18 @@ func TestDrawSpotCheckIsDeterministicAndInRange(t *testing.T) {
 	seen := map[SpotCheck]bool{}
 	for i := range uint64(200) {
 		a := testAttestation(i + 1)
-		sc := DrawSpotCheck(blockHash(i), a, 16, rate)
-		require.Equal(t, sc, DrawSpotCheck(blockHash(i), a, 16, rate))
+		sc := DrawSpotCheck(blockHash(i), a, testTiles(a), rate)
+		require.Equal(t, sc, DrawSpotCheck(blockHash(i), a, testTiles(a), rate))
 		require.True(t, sc.Challenge)
 		require.GreaterOrEqual(t, sc.Step, a.StepFrom)
 		require.LessOrEqual(t, sc.Step, a.StepTo)
-		s, err := TileShape(sc.Kind, 16, a.TileRows, a.TileWidth)
+		s, err := testTiles(a).Shape(sc.Kind)
 		require.NoError(t, err)
 		require.NoError(t, s.CheckChallenge(uint64(sc.Row), uint64(sc.Col)))
 		seen[sc] = true
 	}
 	require.Greater(t, len(seen), 150, "draws vary with the hash and the id")
-	require.False(t, DrawSpotCheck(blockHash(1), testAttestation(1), 16, sdkmath.LegacyZeroDec()).Challenge)
+	require.False(t, DrawSpotCheck(blockHash(1), testAttestation(1), testTiles(testAttestation(1)), sdkmath.LegacyZeroDec()).Challenge)
 }
 
 // The measured catch rate of a cheater matches 1 − (1 − rate·f)^n, where f is the fraction of
@@ -62,7 +62,7 @@ func TestCatchRateMatchesTheory(t *testing.T) {
 			for k := range c.n {
 				id++
 				a := Attestation{Id: id, StepFrom: 1, StepTo: c.steps, TileRows: 4, TileWidth: 4}
-				sc := DrawSpotCheck(blockHash(uint64(trial*1000+k)), a, 16, rate)
+				sc := DrawSpotCheck(blockHash(uint64(trial*1000+k)), a, testTiles(a), rate)
 				faked := float64(sc.Step-a.StepFrom) < c.F*float64(c.steps)
 				if sc.Challenge && faked && sc.Kind != CHALLENGE_KIND_TIE {
 					caught++
@@ -106,7 +106,7 @@ func TestCheaterExpectedPay(t *testing.T) {
 			for j := 1; caughtAt == 0; j++ {
 				id++
 				a := Attestation{Id: id, StepFrom: 1, StepTo: p.AttestationPeriod, TileRows: 4, TileWidth: 4}
-				if sc := DrawSpotCheck(blockHash(uint64(trial)<<20|id), a, 16, p.ChallengeRate); sc.Challenge && c.fail(sc) {
+				if sc := DrawSpotCheck(blockHash(uint64(trial)<<20|id), a, testTiles(a), p.ChallengeRate); sc.Challenge && c.fail(sc) {
 					caughtAt = j
 				}
 			}
@@ -160,3 +160,6 @@ func TestGenesisValidate(t *testing.T) {
 	gs.Challenges = []Challenge{{Id: 1, AttestationId: 1, Status: CHALLENGE_STATUS_OPEN}}
 	require.ErrorContains(t, gs.Validate(), "open on attestation 1 which is ATTESTATION_STATUS_FINALIZED")
 }
+
+// testTiles are the tiles of a on a model of width 16, rank 4 and vocabulary 256.
+func testTiles(a Attestation) Tiles { return AttestationTiles(a, 16, 4, 256) }

@@ -6,6 +6,10 @@ package types
 import (
 	context "context"
 	fmt "fmt"
+	io "io"
+	math "math"
+	math_bits "math/bits"
+
 	_ "github.com/cosmos/cosmos-proto"
 	types "github.com/cosmos/cosmos-sdk/types"
 	_ "github.com/cosmos/cosmos-sdk/types/msgservice"
@@ -16,15 +20,14 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
-	io "io"
-	math "math"
-	math_bits "math/bits"
 )
 
 // Reference imports to suppress errors if they are not otherwise used.
-var _ = proto.Marshal
-var _ = fmt.Errorf
-var _ = math.Inf
+var (
+	_ = proto.Marshal
+	_ = fmt.Errorf
+	_ = math.Inf
+)
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the proto package it is being compiled against.
@@ -51,9 +54,11 @@ func (*MsgSubmitAttestation) ProtoMessage()    {}
 func (*MsgSubmitAttestation) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{0}
 }
+
 func (m *MsgSubmitAttestation) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *MsgSubmitAttestation) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgSubmitAttestation.Marshal(b, m, deterministic)
@@ -66,12 +71,15 @@ func (m *MsgSubmitAttestation) XXX_Marshal(b []byte, deterministic bool) ([]byte
 		return b[:n], nil
 	}
 }
+
 func (m *MsgSubmitAttestation) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgSubmitAttestation.Merge(m, src)
 }
+
 func (m *MsgSubmitAttestation) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *MsgSubmitAttestation) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgSubmitAttestation.DiscardUnknown(m)
 }
@@ -151,9 +159,11 @@ func (*MsgSubmitAttestationResponse) ProtoMessage()    {}
 func (*MsgSubmitAttestationResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{1}
 }
+
 func (m *MsgSubmitAttestationResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *MsgSubmitAttestationResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgSubmitAttestationResponse.Marshal(b, m, deterministic)
@@ -166,12 +176,15 @@ func (m *MsgSubmitAttestationResponse) XXX_Marshal(b []byte, deterministic bool)
 		return b[:n], nil
 	}
 }
+
 func (m *MsgSubmitAttestationResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgSubmitAttestationResponse.Merge(m, src)
 }
+
 func (m *MsgSubmitAttestationResponse) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *MsgSubmitAttestationResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgSubmitAttestationResponse.DiscardUnknown(m)
 }
@@ -202,9 +215,11 @@ func (*MsgOpenChallenge) ProtoMessage()    {}
 func (*MsgOpenChallenge) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{2}
 }
+
 func (m *MsgOpenChallenge) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *MsgOpenChallenge) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgOpenChallenge.Marshal(b, m, deterministic)
@@ -217,12 +232,15 @@ func (m *MsgOpenChallenge) XXX_Marshal(b []byte, deterministic bool) ([]byte, er
 		return b[:n], nil
 	}
 }
+
 func (m *MsgOpenChallenge) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgOpenChallenge.Merge(m, src)
 }
+
 func (m *MsgOpenChallenge) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *MsgOpenChallenge) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgOpenChallenge.DiscardUnknown(m)
 }
@@ -289,9 +307,11 @@ func (*MsgOpenChallengeResponse) ProtoMessage()    {}
 func (*MsgOpenChallengeResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{3}
 }
+
 func (m *MsgOpenChallengeResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *MsgOpenChallengeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgOpenChallengeResponse.Marshal(b, m, deterministic)
@@ -304,12 +324,15 @@ func (m *MsgOpenChallengeResponse) XXX_Marshal(b []byte, deterministic bool) ([]
 		return b[:n], nil
 	}
 }
+
 func (m *MsgOpenChallengeResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgOpenChallengeResponse.Merge(m, src)
 }
+
 func (m *MsgOpenChallengeResponse) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *MsgOpenChallengeResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgOpenChallengeResponse.DiscardUnknown(m)
 }
@@ -335,6 +358,9 @@ type MsgRespondChallenge struct {
 	ChallengeId uint64 `protobuf:"varint,2,opt,name=challenge_id,json=challengeId,proto3" json:"challenge_id,omitempty"`
 	// proof is the compressed Groth16 proof (circuits/tile.Prove, 196 bytes).
 	Proof []byte `protobuf:"bytes,3,opt,name=proof,proto3" json:"proof,omitempty"`
+	// input_opening opens the challenged token of the step's input payload; required for an
+	// input challenge, forbidden otherwise.
+	InputOpening *TokenOpening `protobuf:"bytes,4,opt,name=input_opening,json=inputOpening,proto3" json:"input_opening,omitempty"`
 }
 
 func (m *MsgRespondChallenge) Reset()         { *m = MsgRespondChallenge{} }
@@ -343,9 +369,11 @@ func (*MsgRespondChallenge) ProtoMessage()    {}
 func (*MsgRespondChallenge) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{4}
 }
+
 func (m *MsgRespondChallenge) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *MsgRespondChallenge) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgRespondChallenge.Marshal(b, m, deterministic)
@@ -358,12 +386,15 @@ func (m *MsgRespondChallenge) XXX_Marshal(b []byte, deterministic bool) ([]byte,
 		return b[:n], nil
 	}
 }
+
 func (m *MsgRespondChallenge) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgRespondChallenge.Merge(m, src)
 }
+
 func (m *MsgRespondChallenge) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *MsgRespondChallenge) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgRespondChallenge.DiscardUnknown(m)
 }
@@ -391,18 +422,103 @@ func (m *MsgRespondChallenge) GetProof() []byte {
 	return nil
 }
 
-type MsgRespondChallengeResponse struct {
+func (m *MsgRespondChallenge) GetInputOpening() *TokenOpening {
+	if m != nil {
+		return m.InputOpening
+	}
+	return nil
 }
+
+// TokenOpening opens one token of a boundary payload against the payload digest its receipt
+// signs (package payload: Digest, OpenToken): the payload's 40-byte header, the token's index
+// (row-major over batch × seq: the challenged row), its leaf bytes (id, then values, as on the
+// wire) and the SHA-256 Merkle path from the leaf to the token root.
+type TokenOpening struct {
+	Header   []byte   `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	Token    uint64   `protobuf:"varint,2,opt,name=token,proto3" json:"token,omitempty"`
+	Leaf     []byte   `protobuf:"bytes,3,opt,name=leaf,proto3" json:"leaf,omitempty"`
+	Siblings [][]byte `protobuf:"bytes,4,rep,name=siblings,proto3" json:"siblings,omitempty"`
+}
+
+func (m *TokenOpening) Reset()         { *m = TokenOpening{} }
+func (m *TokenOpening) String() string { return proto.CompactTextString(m) }
+func (*TokenOpening) ProtoMessage()    {}
+func (*TokenOpening) Descriptor() ([]byte, []int) {
+	return fileDescriptor_79b625661541e276, []int{5}
+}
+
+func (m *TokenOpening) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+
+func (m *TokenOpening) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_TokenOpening.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+
+func (m *TokenOpening) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_TokenOpening.Merge(m, src)
+}
+
+func (m *TokenOpening) XXX_Size() int {
+	return m.Size()
+}
+
+func (m *TokenOpening) XXX_DiscardUnknown() {
+	xxx_messageInfo_TokenOpening.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_TokenOpening proto.InternalMessageInfo
+
+func (m *TokenOpening) GetHeader() []byte {
+	if m != nil {
+		return m.Header
+	}
+	return nil
+}
+
+func (m *TokenOpening) GetToken() uint64 {
+	if m != nil {
+		return m.Token
+	}
+	return 0
+}
+
+func (m *TokenOpening) GetLeaf() []byte {
+	if m != nil {
+		return m.Leaf
+	}
+	return nil
+}
+
+func (m *TokenOpening) GetSiblings() [][]byte {
+	if m != nil {
+		return m.Siblings
+	}
+	return nil
+}
+
+type MsgRespondChallengeResponse struct{}
 
 func (m *MsgRespondChallengeResponse) Reset()         { *m = MsgRespondChallengeResponse{} }
 func (m *MsgRespondChallengeResponse) String() string { return proto.CompactTextString(m) }
 func (*MsgRespondChallengeResponse) ProtoMessage()    {}
 func (*MsgRespondChallengeResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_79b625661541e276, []int{5}
+	return fileDescriptor_79b625661541e276, []int{6}
 }
+
 func (m *MsgRespondChallengeResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *MsgRespondChallengeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgRespondChallengeResponse.Marshal(b, m, deterministic)
@@ -415,12 +531,15 @@ func (m *MsgRespondChallengeResponse) XXX_Marshal(b []byte, deterministic bool) 
 		return b[:n], nil
 	}
 }
+
 func (m *MsgRespondChallengeResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgRespondChallengeResponse.Merge(m, src)
 }
+
 func (m *MsgRespondChallengeResponse) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *MsgRespondChallengeResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgRespondChallengeResponse.DiscardUnknown(m)
 }
@@ -436,11 +555,13 @@ func (m *MsgUpdateParams) Reset()         { *m = MsgUpdateParams{} }
 func (m *MsgUpdateParams) String() string { return proto.CompactTextString(m) }
 func (*MsgUpdateParams) ProtoMessage()    {}
 func (*MsgUpdateParams) Descriptor() ([]byte, []int) {
-	return fileDescriptor_79b625661541e276, []int{6}
+	return fileDescriptor_79b625661541e276, []int{7}
 }
+
 func (m *MsgUpdateParams) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *MsgUpdateParams) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgUpdateParams.Marshal(b, m, deterministic)
@@ -453,12 +574,15 @@ func (m *MsgUpdateParams) XXX_Marshal(b []byte, deterministic bool) ([]byte, err
 		return b[:n], nil
 	}
 }
+
 func (m *MsgUpdateParams) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgUpdateParams.Merge(m, src)
 }
+
 func (m *MsgUpdateParams) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *MsgUpdateParams) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgUpdateParams.DiscardUnknown(m)
 }
@@ -479,18 +603,19 @@ func (m *MsgUpdateParams) GetParams() Params {
 	return Params{}
 }
 
-type MsgUpdateParamsResponse struct {
-}
+type MsgUpdateParamsResponse struct{}
 
 func (m *MsgUpdateParamsResponse) Reset()         { *m = MsgUpdateParamsResponse{} }
 func (m *MsgUpdateParamsResponse) String() string { return proto.CompactTextString(m) }
 func (*MsgUpdateParamsResponse) ProtoMessage()    {}
 func (*MsgUpdateParamsResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_79b625661541e276, []int{7}
+	return fileDescriptor_79b625661541e276, []int{8}
 }
+
 func (m *MsgUpdateParamsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
+
 func (m *MsgUpdateParamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgUpdateParamsResponse.Marshal(b, m, deterministic)
@@ -503,12 +628,15 @@ func (m *MsgUpdateParamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]b
 		return b[:n], nil
 	}
 }
+
 func (m *MsgUpdateParamsResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgUpdateParamsResponse.Merge(m, src)
 }
+
 func (m *MsgUpdateParamsResponse) XXX_Size() int {
 	return m.Size()
 }
+
 func (m *MsgUpdateParamsResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgUpdateParamsResponse.DiscardUnknown(m)
 }
@@ -521,6 +649,7 @@ func init() {
 	proto.RegisterType((*MsgOpenChallenge)(nil), "protolearn.verify.v1.MsgOpenChallenge")
 	proto.RegisterType((*MsgOpenChallengeResponse)(nil), "protolearn.verify.v1.MsgOpenChallengeResponse")
 	proto.RegisterType((*MsgRespondChallenge)(nil), "protolearn.verify.v1.MsgRespondChallenge")
+	proto.RegisterType((*TokenOpening)(nil), "protolearn.verify.v1.TokenOpening")
 	proto.RegisterType((*MsgRespondChallengeResponse)(nil), "protolearn.verify.v1.MsgRespondChallengeResponse")
 	proto.RegisterType((*MsgUpdateParams)(nil), "protolearn.verify.v1.MsgUpdateParams")
 	proto.RegisterType((*MsgUpdateParamsResponse)(nil), "protolearn.verify.v1.MsgUpdateParamsResponse")
@@ -529,66 +658,74 @@ func init() {
 func init() { proto.RegisterFile("protolearn/verify/v1/tx.proto", fileDescriptor_79b625661541e276) }
 
 var fileDescriptor_79b625661541e276 = []byte{
-	// 864 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x94, 0x54, 0xcf, 0x6f, 0x1b, 0x45,
-	0x18, 0xcd, 0xc6, 0x8e, 0x13, 0x7f, 0x8e, 0xd3, 0x74, 0xb0, 0x94, 0x8d, 0xdb, 0x98, 0x74, 0x4b,
-	0x4a, 0xb0, 0xd4, 0x5d, 0x6c, 0x44, 0xa9, 0x7a, 0x41, 0x4d, 0x04, 0xc2, 0x42, 0x16, 0xb0, 0xa1,
-	0x42, 0xe2, 0x62, 0xad, 0x3d, 0xe3, 0xf5, 0xa8, 0xde, 0x9d, 0xd5, 0xce, 0xd8, 0x6e, 0x6e, 0x88,
-	0x23, 0x27, 0x2e, 0xfc, 0x0f, 0x1c, 0x73, 0x40, 0xe2, 0xde, 0x53, 0x8f, 0x15, 0x07, 0xc4, 0x09,
-	0xa1, 0xe4, 0x90, 0x7f, 0x03, 0xcd, 0xec, 0x7a, 0xbd, 0xb6, 0x37, 0x8a, 0x7b, 0xb1, 0x76, 0xde,
-	0x7b, 0xf3, 0xfd, 0x7a, 0xdf, 0x18, 0x0e, 0x82, 0x90, 0x09, 0x36, 0x24, 0x4e, 0xe8, 0x5b, 0x63,
-	0x12, 0xd2, 0xfe, 0xb9, 0x35, 0x6e, 0x58, 0xe2, 0x95, 0xa9, 0x70, 0x54, 0x99, 0xd1, 0x66, 0x44,
-	0x9b, 0xe3, 0x46, 0xf5, 0xae, 0xe3, 0x51, 0x9f, 0x59, 0xea, 0x37, 0x12, 0x56, 0x6b, 0x3d, 0xc6,
-	0x3d, 0xc6, 0xad, 0xae, 0xc3, 0x89, 0x35, 0x6e, 0x74, 0x89, 0x70, 0x1a, 0x56, 0x8f, 0x51, 0x3f,
-	0xe6, 0xf7, 0x62, 0xde, 0xe3, 0xae, 0x4c, 0xe0, 0x71, 0x37, 0x26, 0xf6, 0x23, 0xa2, 0xa3, 0x4e,
-	0x56, 0x74, 0x88, 0xa9, 0x8a, 0xcb, 0x5c, 0x16, 0xe1, 0xf2, 0x2b, 0x46, 0x1f, 0x64, 0x56, 0x1c,
-	0x17, 0xa7, 0x38, 0xe3, 0xb7, 0x1c, 0x54, 0xda, 0xdc, 0x3d, 0x1b, 0x75, 0x3d, 0x2a, 0x9e, 0x0b,
-	0x41, 0xb8, 0x70, 0x04, 0x65, 0x3e, 0xfa, 0x18, 0x0a, 0x13, 0x16, 0xbe, 0x24, 0xa1, 0xae, 0x1d,
-	0x6a, 0xc7, 0xc5, 0x13, 0xfd, 0xaf, 0x3f, 0x1e, 0x57, 0xe2, 0x9c, 0xcf, 0x31, 0x0e, 0x09, 0xe7,
-	0x67, 0x22, 0xa4, 0xbe, 0x6b, 0xc7, 0x3a, 0xb4, 0x0f, 0x5b, 0x1e, 0xc3, 0x64, 0xd8, 0xa1, 0x58,
-	0x5f, 0x3f, 0xd4, 0x8e, 0xf3, 0xf6, 0xa6, 0x3a, 0xb7, 0x30, 0xaa, 0xc0, 0x06, 0x17, 0x8e, 0x4b,
-	0xf4, 0xdc, 0xa1, 0x76, 0x5c, 0xb6, 0xa3, 0x03, 0xba, 0x07, 0x45, 0x2e, 0x48, 0xd0, 0xe9, 0x87,
-	0xcc, 0xd3, 0xf3, 0xea, 0xc6, 0x96, 0x04, 0xbe, 0x0c, 0x99, 0x87, 0xf6, 0x60, 0x53, 0x91, 0x82,
-	0xe9, 0x1b, 0x8a, 0x2a, 0xc8, 0xe3, 0xf7, 0x0c, 0x1d, 0x00, 0xc8, 0x84, 0x9d, 0x91, 0x4f, 0x05,
-	0xd7, 0x0b, 0x8a, 0x2b, 0x4a, 0xe4, 0x85, 0x04, 0x64, 0x50, 0x41, 0x87, 0xa4, 0x13, 0xb2, 0x09,
-	0xd7, 0x37, 0x55, 0xba, 0x2d, 0x09, 0xd8, 0x6c, 0xc2, 0xe5, 0x5d, 0x45, 0x4e, 0x28, 0x16, 0x03,
-	0x7d, 0x4b, 0xb1, 0x4a, 0xfe, 0x83, 0x04, 0xd0, 0x77, 0x50, 0xea, 0x31, 0xcf, 0xa3, 0xc2, 0x23,
-	0xbe, 0xe0, 0x7a, 0xf1, 0x30, 0x77, 0x5c, 0x6a, 0x7e, 0x60, 0x66, 0x19, 0x6b, 0x9e, 0x09, 0x12,
-	0x9c, 0x26, 0xe2, 0x93, 0xe2, 0x9b, 0x7f, 0xdf, 0x5f, 0xfb, 0xfd, 0xfa, 0xa2, 0xae, 0xd9, 0xe9,
-	0x18, 0xcf, 0x9e, 0xfc, 0x7c, 0x7d, 0x51, 0x8f, 0x27, 0xf4, 0xcb, 0xf5, 0x45, 0xfd, 0xd1, 0xb2,
-	0x25, 0x59, 0xe3, 0x37, 0xbe, 0x80, 0xfb, 0x59, 0xb8, 0x4d, 0x78, 0xc0, 0x7c, 0x4e, 0xd0, 0x11,
-	0xec, 0x38, 0x33, 0x58, 0x8e, 0x5c, 0x53, 0x93, 0x28, 0xa7, 0xd0, 0x16, 0x36, 0xfe, 0x5e, 0x87,
-	0xdd, 0x36, 0x77, 0xbf, 0x09, 0x88, 0x7f, 0x3a, 0x70, 0x86, 0x43, 0xe2, 0xbb, 0x04, 0x3d, 0x05,
-	0xe8, 0x4d, 0x0f, 0xb7, 0xdb, 0x9b, 0xd2, 0x66, 0x64, 0x5d, 0xcf, 0xc8, 0x8a, 0x3e, 0x83, 0xfc,
-	0x4b, 0xea, 0x63, 0xe5, 0xf6, 0x4e, 0xf3, 0x61, 0xf6, 0x00, 0x93, 0x7a, 0xbe, 0xa6, 0x3e, 0xb6,
-	0xd5, 0x05, 0x84, 0x20, 0x2f, 0x5d, 0x8e, 0x97, 0x41, 0x7d, 0xa3, 0x5d, 0xc8, 0x85, 0x6c, 0xa2,
-	0x96, 0xa0, 0x6c, 0xcb, 0x4f, 0x89, 0xf4, 0xd8, 0x50, 0x59, 0x5f, 0xb6, 0xe5, 0x27, 0x7a, 0x0a,
-	0xf9, 0x2e, 0xf3, 0xb1, 0xf2, 0xbb, 0xd4, 0xdc, 0x37, 0xe3, 0x46, 0xe4, 0x0b, 0x33, 0xe3, 0x17,
-	0x66, 0x9e, 0x32, 0xea, 0xa7, 0x6d, 0x52, 0x37, 0x22, 0x7f, 0x52, 0x2d, 0x4a, 0x8f, 0x8c, 0x4c,
-	0x8f, 0xe6, 0x66, 0x68, 0xf4, 0x41, 0x5f, 0xc4, 0x12, 0x6f, 0x1e, 0xc0, 0x76, 0x12, 0x70, 0xe6,
-	0x4c, 0x29, 0xc1, 0x5a, 0x18, 0x7d, 0x08, 0x77, 0x30, 0x71, 0xf0, 0x90, 0xfa, 0xa4, 0x33, 0x20,
-	0xd4, 0x1d, 0x08, 0x35, 0xc9, 0x9c, 0xbd, 0x33, 0x85, 0xbf, 0x52, 0xa8, 0xf1, 0xa7, 0x06, 0xef,
-	0xb5, 0xb9, 0x1b, 0xc5, 0xc6, 0x33, 0x0f, 0xdf, 0xfd, 0x79, 0x2e, 0x56, 0xb5, 0xbe, 0x5c, 0x55,
-	0x05, 0x36, 0x82, 0x90, 0xb1, 0xbe, 0x32, 0x6e, 0xdb, 0x8e, 0x0e, 0xcf, 0x3e, 0x5d, 0x58, 0xe1,
-	0xa3, 0xcc, 0xf1, 0x2c, 0x56, 0x68, 0x1c, 0xc0, 0xbd, 0x0c, 0x78, 0x3a, 0x24, 0xe3, 0xb5, 0x06,
-	0x77, 0xda, 0xdc, 0x7d, 0x11, 0x60, 0x47, 0x90, 0x6f, 0x9d, 0xd0, 0xf1, 0x38, 0x7a, 0x02, 0x45,
-	0x67, 0x24, 0x06, 0x2c, 0xa4, 0xe2, 0xfc, 0xd6, 0xbe, 0x66, 0x52, 0xf4, 0x39, 0x14, 0x02, 0x15,
-	0x41, 0x35, 0x55, 0x6a, 0xde, 0xcf, 0xde, 0xb8, 0x28, 0x4b, 0x7a, 0x07, 0xe2, 0x6b, 0xd1, 0x16,
-	0xcc, 0x02, 0xca, 0x2e, 0x1f, 0xa6, 0xba, 0x7c, 0x95, 0xea, 0x33, 0x5d, 0xb0, 0xb1, 0x0f, 0x7b,
-	0x0b, 0xd0, 0xb4, 0xbf, 0xe6, 0xeb, 0x1c, 0xe4, 0xda, 0xdc, 0x45, 0x1c, 0xee, 0x2e, 0xff, 0xb9,
-	0xd6, 0xb3, 0x0b, 0xcc, 0x7a, 0xf1, 0xd5, 0xe6, 0xea, 0xda, 0x64, 0x03, 0x5d, 0x28, 0xcf, 0x3f,
-	0xf9, 0x47, 0x37, 0x06, 0x99, 0xd3, 0x55, 0xcd, 0xd5, 0x74, 0x49, 0xa2, 0x00, 0x76, 0x97, 0x56,
-	0xf3, 0xa3, 0x1b, 0x63, 0x2c, 0x4a, 0xab, 0x8d, 0x95, 0xa5, 0x49, 0x46, 0x0c, 0xdb, 0x73, 0x3b,
-	0x73, 0x74, 0x63, 0x88, 0xb4, 0xac, 0xfa, 0x78, 0x25, 0xd9, 0x34, 0x4b, 0x75, 0xe3, 0x27, 0xb9,
-	0x1f, 0x27, 0xad, 0x37, 0x97, 0x35, 0xed, 0xed, 0x65, 0x4d, 0xfb, 0xef, 0xb2, 0xa6, 0xfd, 0x7a,
-	0x55, 0x5b, 0x7b, 0x7b, 0x55, 0x5b, 0xfb, 0xe7, 0xaa, 0xb6, 0xf6, 0xa3, 0xe5, 0x52, 0x31, 0x18,
-	0x75, 0xcd, 0x1e, 0xf3, 0xac, 0xd4, 0xa6, 0x64, 0x2d, 0x8d, 0x38, 0x0f, 0x08, 0xef, 0x16, 0x14,
-	0xf5, 0xc9, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff, 0xff, 0xf1, 0x9a, 0x7a, 0x46, 0x08, 0x00, 0x00,
+	// 945 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x94, 0x55, 0x3f, 0x6f, 0xdb, 0x46,
+	0x14, 0x37, 0x2d, 0x59, 0x96, 0x9e, 0x24, 0xc7, 0xb9, 0x0a, 0x35, 0xad, 0xc4, 0xaa, 0xc2, 0xd4,
+	0xa9, 0x6a, 0x20, 0x64, 0xa5, 0xa2, 0x69, 0x90, 0xa5, 0x88, 0x8d, 0xfe, 0x31, 0x0a, 0x21, 0x2d,
+	0x9d, 0xa0, 0x40, 0x17, 0x81, 0x12, 0xcf, 0xd4, 0xc1, 0xe4, 0x1d, 0xc1, 0x3b, 0x59, 0xf1, 0x16,
+	0x74, 0xec, 0xd4, 0xa5, 0xdf, 0xa1, 0xa3, 0x87, 0x7e, 0x82, 0x4c, 0x19, 0x83, 0x0e, 0x45, 0xa7,
+	0xa2, 0xb0, 0x07, 0x7f, 0x8d, 0xe2, 0x8e, 0x14, 0x45, 0xcb, 0x34, 0xe2, 0x2c, 0xc2, 0xbd, 0xdf,
+	0xfb, 0xdd, 0xfb, 0xf7, 0x7b, 0x47, 0xc1, 0x56, 0x18, 0x31, 0xc1, 0x7c, 0xec, 0x44, 0xd4, 0x3a,
+	0xc6, 0x11, 0x39, 0x3c, 0xb1, 0x8e, 0xbb, 0x96, 0x78, 0x69, 0x2a, 0x1c, 0x35, 0xe6, 0x6e, 0x33,
+	0x76, 0x9b, 0xc7, 0xdd, 0xe6, 0x6d, 0x27, 0x20, 0x94, 0x59, 0xea, 0x37, 0x26, 0x36, 0x5b, 0x23,
+	0xc6, 0x03, 0xc6, 0xad, 0xa1, 0xc3, 0xb1, 0x75, 0xdc, 0x1d, 0x62, 0xe1, 0x74, 0xad, 0x11, 0x23,
+	0x34, 0xf1, 0x6f, 0x24, 0xfe, 0x80, 0x7b, 0x32, 0x41, 0xc0, 0xbd, 0xc4, 0xb1, 0x19, 0x3b, 0x06,
+	0xca, 0xb2, 0x62, 0x23, 0x71, 0x35, 0x3c, 0xe6, 0xb1, 0x18, 0x97, 0xa7, 0x04, 0xbd, 0x97, 0x5b,
+	0x71, 0x52, 0x9c, 0xf2, 0x19, 0xbf, 0x17, 0xa0, 0xd1, 0xe7, 0xde, 0xc1, 0x64, 0x18, 0x10, 0xf1,
+	0x54, 0x08, 0xcc, 0x85, 0x23, 0x08, 0xa3, 0xe8, 0x33, 0x28, 0x4d, 0x59, 0x74, 0x84, 0x23, 0x5d,
+	0x6b, 0x6b, 0x9d, 0xca, 0xae, 0xfe, 0xd7, 0x9f, 0x0f, 0x1b, 0x49, 0xce, 0xa7, 0xae, 0x1b, 0x61,
+	0xce, 0x0f, 0x44, 0x44, 0xa8, 0x67, 0x27, 0x3c, 0xb4, 0x09, 0xe5, 0x80, 0xb9, 0xd8, 0x1f, 0x10,
+	0x57, 0x5f, 0x6e, 0x6b, 0x9d, 0xa2, 0xbd, 0xaa, 0xec, 0x7d, 0x17, 0x35, 0x60, 0x85, 0x0b, 0xc7,
+	0xc3, 0x7a, 0xa1, 0xad, 0x75, 0xea, 0x76, 0x6c, 0xa0, 0x3b, 0x50, 0xe1, 0x02, 0x87, 0x83, 0xc3,
+	0x88, 0x05, 0x7a, 0x51, 0xdd, 0x28, 0x4b, 0xe0, 0x9b, 0x88, 0x05, 0x68, 0x03, 0x56, 0x95, 0x53,
+	0x30, 0x7d, 0x45, 0xb9, 0x4a, 0xd2, 0x7c, 0xce, 0xd0, 0x16, 0x80, 0x4c, 0x38, 0x98, 0x50, 0x22,
+	0xb8, 0x5e, 0x52, 0xbe, 0x8a, 0x44, 0x5e, 0x48, 0x40, 0x06, 0x15, 0xc4, 0xc7, 0x83, 0x88, 0x4d,
+	0xb9, 0xbe, 0xaa, 0xd2, 0x95, 0x25, 0x60, 0xb3, 0x29, 0x97, 0x77, 0x95, 0x73, 0x4a, 0x5c, 0x31,
+	0xd6, 0xcb, 0xca, 0xab, 0xe8, 0x3f, 0x49, 0x00, 0xfd, 0x08, 0xd5, 0x11, 0x0b, 0x02, 0x22, 0x02,
+	0x4c, 0x05, 0xd7, 0x2b, 0xed, 0x42, 0xa7, 0xda, 0xfb, 0xd8, 0xcc, 0x13, 0xd6, 0x3c, 0x10, 0x38,
+	0xdc, 0x4b, 0xc9, 0xbb, 0x95, 0x37, 0xff, 0x7e, 0xb4, 0xf4, 0xc7, 0xc5, 0xe9, 0x8e, 0x66, 0x67,
+	0x63, 0x3c, 0x79, 0xf4, 0xcb, 0xc5, 0xe9, 0x4e, 0x32, 0xa1, 0x5f, 0x2f, 0x4e, 0x77, 0x1e, 0x5c,
+	0x95, 0x24, 0x6f, 0xfc, 0xc6, 0xd7, 0x70, 0x37, 0x0f, 0xb7, 0x31, 0x0f, 0x19, 0xe5, 0x18, 0x6d,
+	0xc3, 0x9a, 0x33, 0x87, 0xe5, 0xc8, 0x35, 0x35, 0x89, 0x7a, 0x06, 0xdd, 0x77, 0x8d, 0xbf, 0x97,
+	0x61, 0xbd, 0xcf, 0xbd, 0x67, 0x21, 0xa6, 0x7b, 0x63, 0xc7, 0xf7, 0x31, 0xf5, 0x30, 0x7a, 0x0c,
+	0x30, 0x9a, 0x19, 0xef, 0x96, 0x37, 0xc3, 0xcd, 0xc9, 0xba, 0x9c, 0x93, 0x15, 0x7d, 0x09, 0xc5,
+	0x23, 0x42, 0x5d, 0xa5, 0xf6, 0x5a, 0xef, 0x7e, 0xfe, 0x00, 0xd3, 0x7a, 0xbe, 0x27, 0xd4, 0xb5,
+	0xd5, 0x05, 0x84, 0xa0, 0x28, 0x55, 0x4e, 0x96, 0x41, 0x9d, 0xd1, 0x3a, 0x14, 0x22, 0x36, 0x55,
+	0x4b, 0x50, 0xb7, 0xe5, 0x51, 0x22, 0x23, 0xe6, 0x2b, 0xe9, 0xeb, 0xb6, 0x3c, 0xa2, 0xc7, 0x50,
+	0x1c, 0x32, 0xea, 0x2a, 0xbd, 0xab, 0xbd, 0x4d, 0x33, 0x69, 0x44, 0xbe, 0x30, 0x33, 0x79, 0x61,
+	0xe6, 0x1e, 0x23, 0x34, 0x2b, 0x93, 0xba, 0x11, 0xeb, 0x93, 0x69, 0x51, 0x6a, 0x64, 0xe4, 0x6a,
+	0x74, 0x69, 0x86, 0xc6, 0x21, 0xe8, 0x8b, 0x58, 0xaa, 0xcd, 0x3d, 0xa8, 0xa5, 0x01, 0xe7, 0xca,
+	0x54, 0x53, 0x6c, 0xdf, 0x45, 0x9f, 0xc0, 0x2d, 0x17, 0x3b, 0xae, 0x4f, 0x28, 0x1e, 0x8c, 0x31,
+	0xf1, 0xc6, 0x42, 0x4d, 0xb2, 0x60, 0xaf, 0xcd, 0xe0, 0xef, 0x14, 0x6a, 0xbc, 0x5a, 0x86, 0x0f,
+	0xfa, 0xdc, 0x8b, 0x63, 0xbb, 0x73, 0x0d, 0xdf, 0xff, 0x79, 0x2e, 0x56, 0xb5, 0x7c, 0xb5, 0xaa,
+	0x06, 0xac, 0x84, 0x11, 0x63, 0x87, 0x4a, 0xb8, 0x9a, 0x1d, 0x1b, 0xe8, 0x5b, 0xa8, 0x13, 0x1a,
+	0x4e, 0xc4, 0x80, 0x85, 0x98, 0x12, 0xea, 0x29, 0x75, 0xaa, 0x3d, 0x23, 0x5f, 0xd6, 0xe7, 0xec,
+	0x08, 0xd3, 0x67, 0x31, 0xd3, 0xae, 0xa9, 0x8b, 0x89, 0xf5, 0xe4, 0x8b, 0x85, 0xb7, 0xb0, 0x9d,
+	0x3b, 0xe7, 0xc5, 0x56, 0x0d, 0x1f, 0x6a, 0xd9, 0xa0, 0xe8, 0x43, 0x28, 0x8d, 0xb1, 0xe3, 0x26,
+	0xad, 0xd7, 0xec, 0xc4, 0x92, 0xd5, 0x0b, 0xc9, 0x4b, 0x3a, 0x8b, 0x0d, 0xb9, 0x52, 0x3e, 0x76,
+	0x66, 0x2d, 0xa9, 0x33, 0x6a, 0x42, 0x99, 0x93, 0xa1, 0x4f, 0xa8, 0xc7, 0xf5, 0x62, 0xbb, 0xd0,
+	0xa9, 0xd9, 0xa9, 0x6d, 0x6c, 0xc1, 0x9d, 0x9c, 0x22, 0x66, 0xda, 0x1a, 0xaf, 0x35, 0xb8, 0xd5,
+	0xe7, 0xde, 0x8b, 0xd0, 0x75, 0x04, 0xfe, 0xc1, 0x89, 0x9c, 0x80, 0xa3, 0x47, 0x50, 0x71, 0x26,
+	0x62, 0xcc, 0x22, 0x22, 0x4e, 0xde, 0x29, 0xc7, 0x9c, 0x8a, 0xbe, 0x82, 0x52, 0xa8, 0x22, 0xa8,
+	0x8a, 0xab, 0xbd, 0xbb, 0xf9, 0x13, 0x8d, 0xb3, 0x64, 0x57, 0x37, 0xb9, 0x16, 0x2f, 0xef, 0x3c,
+	0xa0, 0x9c, 0xe9, 0xfd, 0xcc, 0x4c, 0x5f, 0x66, 0xa6, 0x9a, 0x2d, 0xd8, 0xd8, 0x84, 0x8d, 0x05,
+	0x68, 0xd6, 0x5f, 0xef, 0x75, 0x01, 0x0a, 0x7d, 0xee, 0x21, 0x0e, 0xb7, 0xaf, 0xfe, 0x27, 0xec,
+	0xe4, 0x17, 0x98, 0xf7, 0xa1, 0x6a, 0xf6, 0x6e, 0xce, 0x4d, 0x1f, 0x8e, 0x07, 0xf5, 0xcb, 0x5f,
+	0xaa, 0x07, 0xd7, 0x06, 0xb9, 0xc4, 0x6b, 0x9a, 0x37, 0xe3, 0xa5, 0x89, 0x42, 0x58, 0xbf, 0xf2,
+	0xa2, 0x3e, 0xbd, 0x36, 0xc6, 0x22, 0xb5, 0xd9, 0xbd, 0x31, 0x35, 0xcd, 0xe8, 0x42, 0xed, 0xd2,
+	0xce, 0x6c, 0x5f, 0x1b, 0x22, 0x4b, 0x6b, 0x3e, 0xbc, 0x11, 0x6d, 0x96, 0xa5, 0xb9, 0xf2, 0x4a,
+	0xee, 0xc7, 0xee, 0xfe, 0x9b, 0xb3, 0x96, 0xf6, 0xf6, 0xac, 0xa5, 0xfd, 0x77, 0xd6, 0xd2, 0x7e,
+	0x3b, 0x6f, 0x2d, 0xbd, 0x3d, 0x6f, 0x2d, 0xfd, 0x73, 0xde, 0x5a, 0xfa, 0xd9, 0xf2, 0x88, 0x18,
+	0x4f, 0x86, 0xe6, 0x88, 0x05, 0x56, 0x66, 0x53, 0xf2, 0x96, 0x46, 0x9c, 0x84, 0x98, 0x0f, 0x4b,
+	0xca, 0xf5, 0xf9, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff, 0xaf, 0xc8, 0x67, 0xfc, 0xfd, 0x08, 0x00,
+	0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
-var _ context.Context
-var _ grpc.ClientConn
+var (
+	_ context.Context
+	_ grpc.ClientConn
+)
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the grpc package it is being compiled against.
@@ -667,18 +804,20 @@ type MsgServer interface {
 }
 
 // UnimplementedMsgServer can be embedded to have forward compatible implementations.
-type UnimplementedMsgServer struct {
-}
+type UnimplementedMsgServer struct{}
 
 func (*UnimplementedMsgServer) SubmitAttestation(ctx context.Context, req *MsgSubmitAttestation) (*MsgSubmitAttestationResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SubmitAttestation not implemented")
 }
+
 func (*UnimplementedMsgServer) OpenChallenge(ctx context.Context, req *MsgOpenChallenge) (*MsgOpenChallengeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method OpenChallenge not implemented")
 }
+
 func (*UnimplementedMsgServer) RespondChallenge(ctx context.Context, req *MsgRespondChallenge) (*MsgRespondChallengeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RespondChallenge not implemented")
 }
+
 func (*UnimplementedMsgServer) UpdateParams(ctx context.Context, req *MsgUpdateParams) (*MsgUpdateParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateParams not implemented")
 }
@@ -759,31 +898,33 @@ func _Msg_UpdateParams_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
-var Msg_serviceDesc = _Msg_serviceDesc
-var _Msg_serviceDesc = grpc.ServiceDesc{
-	ServiceName: "protolearn.verify.v1.Msg",
-	HandlerType: (*MsgServer)(nil),
-	Methods: []grpc.MethodDesc{
-		{
-			MethodName: "SubmitAttestation",
-			Handler:    _Msg_SubmitAttestation_Handler,
+var (
+	Msg_serviceDesc  = _Msg_serviceDesc
+	_Msg_serviceDesc = grpc.ServiceDesc{
+		ServiceName: "protolearn.verify.v1.Msg",
+		HandlerType: (*MsgServer)(nil),
+		Methods: []grpc.MethodDesc{
+			{
+				MethodName: "SubmitAttestation",
+				Handler:    _Msg_SubmitAttestation_Handler,
+			},
+			{
+				MethodName: "OpenChallenge",
+				Handler:    _Msg_OpenChallenge_Handler,
+			},
+			{
+				MethodName: "RespondChallenge",
+				Handler:    _Msg_RespondChallenge_Handler,
+			},
+			{
+				MethodName: "UpdateParams",
+				Handler:    _Msg_UpdateParams_Handler,
+			},
 		},
-		{
-			MethodName: "OpenChallenge",
-			Handler:    _Msg_OpenChallenge_Handler,
-		},
-		{
-			MethodName: "RespondChallenge",
-			Handler:    _Msg_RespondChallenge_Handler,
-		},
-		{
-			MethodName: "UpdateParams",
-			Handler:    _Msg_UpdateParams_Handler,
-		},
-	},
-	Streams:  []grpc.StreamDesc{},
-	Metadata: "protolearn/verify/v1/tx.proto",
-}
+		Streams:  []grpc.StreamDesc{},
+		Metadata: "protolearn/verify/v1/tx.proto",
+	}
+)
 
 func (m *MsgSubmitAttestation) Marshal() (dAtA []byte, err error) {
 	size := m.Size()
@@ -1010,6 +1151,18 @@ func (m *MsgRespondChallenge) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.InputOpening != nil {
+		{
+			size, err := m.InputOpening.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintTx(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x22
+	}
 	if len(m.Proof) > 0 {
 		i -= len(m.Proof)
 		copy(dAtA[i:], m.Proof)
@@ -1026,6 +1179,57 @@ func (m *MsgRespondChallenge) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 		i -= len(m.Worker)
 		copy(dAtA[i:], m.Worker)
 		i = encodeVarintTx(dAtA, i, uint64(len(m.Worker)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *TokenOpening) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *TokenOpening) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *TokenOpening) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Siblings) > 0 {
+		for iNdEx := len(m.Siblings) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.Siblings[iNdEx])
+			copy(dAtA[i:], m.Siblings[iNdEx])
+			i = encodeVarintTx(dAtA, i, uint64(len(m.Siblings[iNdEx])))
+			i--
+			dAtA[i] = 0x22
+		}
+	}
+	if len(m.Leaf) > 0 {
+		i -= len(m.Leaf)
+		copy(dAtA[i:], m.Leaf)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Leaf)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.Token != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Token))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Header) > 0 {
+		i -= len(m.Header)
+		copy(dAtA[i:], m.Header)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Header)))
 		i--
 		dAtA[i] = 0xa
 	}
@@ -1129,6 +1333,7 @@ func encodeVarintTx(dAtA []byte, offset int, v uint64) int {
 	dAtA[offset] = uint8(v)
 	return base
 }
+
 func (m *MsgSubmitAttestation) Size() (n int) {
 	if m == nil {
 		return 0
@@ -1243,6 +1448,36 @@ func (m *MsgRespondChallenge) Size() (n int) {
 	if l > 0 {
 		n += 1 + l + sovTx(uint64(l))
 	}
+	if m.InputOpening != nil {
+		l = m.InputOpening.Size()
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *TokenOpening) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Header)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Token != 0 {
+		n += 1 + sovTx(uint64(m.Token))
+	}
+	l = len(m.Leaf)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if len(m.Siblings) > 0 {
+		for _, b := range m.Siblings {
+			l = len(b)
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
 	return n
 }
 
@@ -1282,9 +1517,11 @@ func (m *MsgUpdateParamsResponse) Size() (n int) {
 func sovTx(x uint64) (n int) {
 	return (math_bits.Len64(x|1) + 6) / 7
 }
+
 func sozTx(x uint64) (n int) {
 	return sovTx(uint64((x << 1) ^ uint64((int64(x) >> 63))))
 }
+
 func (m *MsgSubmitAttestation) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1534,6 +1771,7 @@ func (m *MsgSubmitAttestation) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *MsgSubmitAttestationResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1603,6 +1841,7 @@ func (m *MsgSubmitAttestationResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *MsgOpenChallenge) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1813,6 +2052,7 @@ func (m *MsgOpenChallenge) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *MsgOpenChallengeResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1901,6 +2141,7 @@ func (m *MsgOpenChallengeResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *MsgRespondChallenge) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2015,6 +2256,42 @@ func (m *MsgRespondChallenge) Unmarshal(dAtA []byte) error {
 				m.Proof = []byte{}
 			}
 			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field InputOpening", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.InputOpening == nil {
+				m.InputOpening = &TokenOpening{}
+			}
+			if err := m.InputOpening.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := skipTx(dAtA[iNdEx:])
@@ -2036,6 +2313,177 @@ func (m *MsgRespondChallenge) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
+func (m *TokenOpening) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: TokenOpening: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: TokenOpening: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Header", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Header = append(m.Header[:0], dAtA[iNdEx:postIndex]...)
+			if m.Header == nil {
+				m.Header = []byte{}
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Token", wireType)
+			}
+			m.Token = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Token |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Leaf", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Leaf = append(m.Leaf[:0], dAtA[iNdEx:postIndex]...)
+			if m.Leaf == nil {
+				m.Leaf = []byte{}
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Siblings", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Siblings = append(m.Siblings, make([]byte, postIndex-iNdEx))
+			copy(m.Siblings[len(m.Siblings)-1], dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+
 func (m *MsgRespondChallengeResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2086,6 +2534,7 @@ func (m *MsgRespondChallengeResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *MsgUpdateParams) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2201,6 +2650,7 @@ func (m *MsgUpdateParams) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func (m *MsgUpdateParamsResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2251,6 +2701,7 @@ func (m *MsgUpdateParamsResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
+
 func skipTx(dAtA []byte) (n int, err error) {
 	l := len(dAtA)
 	iNdEx := 0

@@ -387,22 +387,24 @@ func AppendEncode(dst []byte, p *Payload) ([]byte, error) {
 	return out, nil
 }
 
-// Decode parses one encoded payload strictly: the magic, version, kind,
-// dtype, flags, id width and reserved bytes must be exactly what Encode
-// writes; the dimensions must pass limits (checked before any allocation);
-// len(b) must be exactly the encoded size (no truncation, no trailing bytes);
-// every id must lie in [0, vocab) and every value be finite. Errors say what
-// is wrong and where; Decode never panics. The result re-encodes to b.
-func Decode(b []byte, limits Limits) (*Payload, error) {
+// header is what the fixed header says about the rest of an encoding.
+type header struct {
+	tokens, values uint64
+	size, iw       int
+}
+
+// parseHeader validates the fixed header of b (which may be longer: the body follows) and
+// returns the payload it describes, without ids or values.
+func parseHeader(b []byte, limits Limits) (*Payload, header, error) {
 	l := limits.withDefaults()
 	if len(b) < HeaderSize {
-		return nil, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrMalformed, len(b), HeaderSize)
+		return nil, header{}, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrMalformed, len(b), HeaderSize)
 	}
 	if [4]byte(b[0:4]) != Magic {
-		return nil, fmt.Errorf("%w: magic %q, want %q", ErrMalformed, b[0:4], Magic[:])
+		return nil, header{}, fmt.Errorf("%w: magic %q, want %q", ErrMalformed, b[0:4], Magic[:])
 	}
 	if b[4] != Version {
-		return nil, fmt.Errorf("%w: version %d, want %d", ErrMalformed, b[4], Version)
+		return nil, header{}, fmt.Errorf("%w: version %d, want %d", ErrMalformed, b[4], Version)
 	}
 	le := binary.LittleEndian
 	p := &Payload{
@@ -417,36 +419,52 @@ func Decode(b []byte, limits Limits) (*Payload, error) {
 		Vocab:      le.Uint32(b[36:]),
 	}
 	if p.Kind != Activations && p.Kind != Gradients {
-		return nil, fmt.Errorf("%w: unknown kind %d (byte 5)", ErrMalformed, b[5])
+		return nil, header{}, fmt.Errorf("%w: unknown kind %d (byte 5)", ErrMalformed, b[5])
 	}
 	if p.DType.Size() == 0 {
-		return nil, fmt.Errorf("%w: unknown dtype %d (byte 6)", ErrMalformed, b[6])
+		return nil, header{}, fmt.Errorf("%w: unknown dtype %d (byte 6)", ErrMalformed, b[6])
 	}
 	if b[7]&^flagCompressed != 0 {
-		return nil, fmt.Errorf("%w: unknown flags %#02x (byte 7)", ErrMalformed, b[7])
+		return nil, header{}, fmt.Errorf("%w: unknown flags %#02x (byte 7)", ErrMalformed, b[7])
 	}
 	if b[9] != 0 || b[10] != 0 || b[11] != 0 {
-		return nil, fmt.Errorf("%w: reserved bytes 9..11 = % x, want zero", ErrMalformed, b[9:12])
+		return nil, header{}, fmt.Errorf("%w: reserved bytes 9..11 = % x, want zero", ErrMalformed, b[9:12])
 	}
 	tokens, values, size, err := p.Shape().counts(l)
 	if err != nil {
 		if errors.Is(err, ErrLimit) {
-			return nil, err
+			return nil, header{}, err
 		}
-		return nil, fmt.Errorf("%w: header: %w", ErrMalformed, err)
+		return nil, header{}, fmt.Errorf("%w: header: %w", ErrMalformed, err)
 	}
 	iw := idWidth(p.Kind, p.Vocab)
 	if int(b[8]) != iw {
-		return nil, fmt.Errorf("%w: id width %d (byte 8), want %d for %v with vocab %d", ErrMalformed, b[8], iw, p.Kind, p.Vocab)
+		return nil, header{}, fmt.Errorf("%w: id width %d (byte 8), want %d for %v with vocab %d", ErrMalformed, b[8], iw, p.Kind, p.Vocab)
 	}
-	if len(b) != size {
+	return p, header{tokens: tokens, values: values, size: size, iw: iw}, nil
+}
+
+// Decode parses one encoded payload strictly: the magic, version, kind,
+// dtype, flags, id width and reserved bytes must be exactly what Encode
+// writes; the dimensions must pass limits (checked before any allocation);
+// len(b) must be exactly the encoded size (no truncation, no trailing bytes);
+// every id must lie in [0, vocab) and every value be finite. Errors say what
+// is wrong and where; Decode never panics. The result re-encodes to b.
+func Decode(b []byte, limits Limits) (*Payload, error) {
+	p, h, err := parseHeader(b, limits)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != h.size {
 		what := "truncated"
-		if len(b) > size {
+		if len(b) > h.size {
 			what = "trailing bytes"
 		}
 		return nil, fmt.Errorf("%w: %s: %d bytes, header says %d (%d header + %d ids × %d + %d values × %d)",
-			ErrMalformed, what, len(b), size, HeaderSize, tokens*uint64(min(iw, 1)), iw, values, p.DType.Size())
+			ErrMalformed, what, len(b), h.size, HeaderSize, h.tokens*uint64(min(h.iw, 1)), h.iw, h.values, p.DType.Size())
 	}
+	tokens, values, iw := h.tokens, h.values, h.iw
+	le := binary.LittleEndian
 	o := HeaderSize
 	if iw > 0 {
 		p.IDs = make([]int32, tokens)

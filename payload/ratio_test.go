@@ -3,7 +3,7 @@ package payload_test
 import (
 	"testing"
 
-	"github.com/protolearn/protolearn/trainer/payload"
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 

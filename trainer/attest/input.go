@@ -1,0 +1,120 @@
+package attest
+
+import (
+	"fmt"
+
+	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/payload"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// Input is what a tapped step received on a stage after the first: the receipt its commitment
+// carries, and the payload encoding the receipt's digest names (the tapped microbatch's
+// activations), from which the attester derives X and opens a token when an input challenge
+// comes.
+type Input struct {
+	Receipt *verifytypes.BoundaryReceipt
+	Payload []byte
+}
+
+// NewDerivedLayer is NewLayer for a stage whose designated input derives from a received payload
+// of subspace coordinates: X is not the engine's X̂ but the input tile's exact integer function
+// of each token's (id, coordinates) and the model's public tables (tile.Tables.InputRow), so that
+// every row of X can be proven to come from the payload. The engine's X̂ (x, the same function in
+// float) is the check that the payload is the one training used: a row that differs from it by
+// more than maxDrift ULP means the payload is not this step's, and the layer is refused.
+func NewDerivedLayer(step uint64, tables *tile.Tables, body []byte, x, w, dy []float32) (*Layer, error) {
+	pl, err := payload.Decode(body, payload.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("attest: step %d input payload: %w", step, err)
+	}
+	d, k := tables.D(), tables.K()
+	rows := int(pl.Batch) * int(pl.Seq)
+	switch {
+	case pl.Kind != payload.Activations || !pl.Compressed || int(pl.Width) != k:
+		return nil, fmt.Errorf("attest: step %d input payload is %v of width %d (compressed %t); want compressed activations of width %d", step, pl.Kind, pl.Width, pl.Compressed, k)
+	case len(x) != rows*d:
+		return nil, fmt.Errorf("attest: step %d: the payload has %d tokens, the tapped input %d values of width %d", step, rows, len(x), d)
+	}
+	xq := make([]int64, 0, rows*d)
+	engine, err := scheme().Params.Quantize(x)
+	if err != nil {
+		return nil, fmt.Errorf("attest: step %d input: %w", step, err)
+	}
+	for r := range rows {
+		c, err := tile.QuantizeCoordinates(pl.Data[r*k : (r+1)*k])
+		if err != nil {
+			return nil, fmt.Errorf("attest: step %d token %d: %w", step, r, err)
+		}
+		row, err := tables.InputRow(int(pl.IDs[r]), c)
+		if err != nil {
+			return nil, fmt.Errorf("attest: step %d token %d: %w", step, r, err)
+		}
+		for j, v := range row {
+			if e := engine[r*d+j]; v-e > maxDrift || e-v > maxDrift {
+				return nil, fmt.Errorf("attest: step %d token %d: X[%d] derived from the payload is %d, the engine computed %d (2^-8 units): the payload is not the one this step trained on", step, r, j, v, e)
+			}
+		}
+		xq = append(xq, row...)
+	}
+	l, err := newLayer(step, rows, d, xq, w, dy)
+	if err != nil {
+		return nil, err
+	}
+	l.Input = body
+	return l, nil
+}
+
+// maxDrift is how far (in 2^-8 units) the derived X may be from the engine's float X̂: both
+// compute v/‖v‖ of the same v, one in exact integers from 2^-16-quantized tables, one in the
+// engine's float32, so they differ by rounding only; a different payload differs by far more.
+const maxDrift = 8
+
+// FoldGain is diag(g)·w for w of d×d row-major: the query weights with the norm's gain folded
+// in, the W of the designated layer Y = X̂·W.
+func FoldGain(g, w []float32, d int) ([]float32, error) {
+	if len(g) != d || len(w) != d*d {
+		return nil, fmt.Errorf("attest: a gain of %d and weights of %d values for width %d", len(g), len(w), d)
+	}
+	out := make([]float32, d*d)
+	for i := range d {
+		for j := range d {
+			out[i*d+j] = float32(float64(g[i]) * float64(w[i*d+j]))
+		}
+	}
+	return out, nil
+}
+
+// OpenInput is the token the input challenge ch asks for, opened from the stored payload, as
+// the response carries it.
+func (l *Layer) OpenInput(ch verifytypes.Challenge) (*verifytypes.TokenOpening, error) {
+	if l.Input == nil {
+		return nil, fmt.Errorf("attest: step %d kept no input payload to open for challenge %d", l.Step, ch.Id)
+	}
+	o, err := payload.OpenToken(l.Input, uint64(ch.Row))
+	if err != nil {
+		return nil, err
+	}
+	out := &verifytypes.TokenOpening{Header: o.Header, Token: o.Token, Leaf: o.Leaf}
+	for _, s := range o.Siblings {
+		out.Siblings = append(out.Siblings, s[:])
+	}
+	return out, nil
+}
+
+// inputToken is the id and quantized coordinates of token row of the stored payload.
+func (l *Layer) inputToken(row int) (int, []int64, error) {
+	if l.Input == nil {
+		return 0, nil, fmt.Errorf("attest: step %d kept no input payload", l.Step)
+	}
+	pl, err := payload.Decode(l.Input, payload.Limits{})
+	if err != nil {
+		return 0, nil, fmt.Errorf("attest: step %d input payload: %w", l.Step, err)
+	}
+	k := int(pl.Width)
+	if row < 0 || row >= len(pl.IDs) {
+		return 0, nil, fmt.Errorf("attest: step %d: token %d of %d", l.Step, row, len(pl.IDs))
+	}
+	c, err := tile.QuantizeCoordinates(pl.Data[row*k : (row+1)*k])
+	return int(pl.IDs[row]), c, err
+}
