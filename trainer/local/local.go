@@ -20,11 +20,11 @@ import (
 
 	"github.com/gomlx/compute"
 
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/backend"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
-	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/pipeline"
 	"github.com/protolearn/protolearn/trainer/spec"
 )

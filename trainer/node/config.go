@@ -10,10 +10,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/optim"
-	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/spec"
 )

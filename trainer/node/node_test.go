@@ -13,11 +13,11 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/internal/testhost"
 	"github.com/protolearn/protolearn/trainer/internal/testspec"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/p2p"
-	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/roster"
 )
 

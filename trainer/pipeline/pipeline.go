@@ -10,12 +10,12 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/optim"
-	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 

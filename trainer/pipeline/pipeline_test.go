@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
@@ -20,7 +21,6 @@ import (
 	"github.com/protolearn/protolearn/trainer/internal/testspec"
 	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/optim"
-	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 

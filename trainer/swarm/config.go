@@ -9,10 +9,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
-	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/roster"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )

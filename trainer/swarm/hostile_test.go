@@ -15,10 +15,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
-	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/wire"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"

@@ -14,10 +14,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
-	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/spec"
 	"github.com/protolearn/protolearn/trainer/wire"

@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 

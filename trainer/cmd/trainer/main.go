@@ -17,8 +17,9 @@ import (
 	"io"
 	"os"
 
-	"github.com/protolearn/protolearn/trainer/node"
 	"github.com/spf13/cobra"
+
+	"github.com/protolearn/protolearn/trainer/node"
 )
 
 func main() {

@@ -5,22 +5,19 @@ package types
 
 import (
 	fmt "fmt"
-	io "io"
-	math "math"
-	math_bits "math/bits"
-
 	types "github.com/cosmos/cosmos-sdk/types"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
 	proto "github.com/cosmos/gogoproto/proto"
+	io "io"
+	math "math"
+	math_bits "math/bits"
 )
 
 // Reference imports to suppress errors if they are not otherwise used.
-var (
-	_ = proto.Marshal
-	_ = fmt.Errorf
-	_ = math.Inf
-)
+var _ = proto.Marshal
+var _ = fmt.Errorf
+var _ = math.Inf
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the proto package it is being compiled against.
@@ -46,11 +43,9 @@ func (*EventAttestationSubmitted) ProtoMessage()    {}
 func (*EventAttestationSubmitted) Descriptor() ([]byte, []int) {
 	return fileDescriptor_193d29a7c8d35c66, []int{0}
 }
-
 func (m *EventAttestationSubmitted) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *EventAttestationSubmitted) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_EventAttestationSubmitted.Marshal(b, m, deterministic)
@@ -63,15 +58,12 @@ func (m *EventAttestationSubmitted) XXX_Marshal(b []byte, deterministic bool) ([
 		return b[:n], nil
 	}
 }
-
 func (m *EventAttestationSubmitted) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_EventAttestationSubmitted.Merge(m, src)
 }
-
 func (m *EventAttestationSubmitted) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *EventAttestationSubmitted) XXX_DiscardUnknown() {
 	xxx_messageInfo_EventAttestationSubmitted.DiscardUnknown(m)
 }
@@ -155,11 +147,9 @@ func (*EventChallengeOpened) ProtoMessage()    {}
 func (*EventChallengeOpened) Descriptor() ([]byte, []int) {
 	return fileDescriptor_193d29a7c8d35c66, []int{1}
 }
-
 func (m *EventChallengeOpened) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *EventChallengeOpened) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_EventChallengeOpened.Marshal(b, m, deterministic)
@@ -172,15 +162,12 @@ func (m *EventChallengeOpened) XXX_Marshal(b []byte, deterministic bool) ([]byte
 		return b[:n], nil
 	}
 }
-
 func (m *EventChallengeOpened) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_EventChallengeOpened.Merge(m, src)
 }
-
 func (m *EventChallengeOpened) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *EventChallengeOpened) XXX_DiscardUnknown() {
 	xxx_messageInfo_EventChallengeOpened.DiscardUnknown(m)
 }
@@ -272,11 +259,9 @@ func (*EventChallengeAnswered) ProtoMessage()    {}
 func (*EventChallengeAnswered) Descriptor() ([]byte, []int) {
 	return fileDescriptor_193d29a7c8d35c66, []int{2}
 }
-
 func (m *EventChallengeAnswered) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *EventChallengeAnswered) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_EventChallengeAnswered.Marshal(b, m, deterministic)
@@ -289,15 +274,12 @@ func (m *EventChallengeAnswered) XXX_Marshal(b []byte, deterministic bool) ([]by
 		return b[:n], nil
 	}
 }
-
 func (m *EventChallengeAnswered) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_EventChallengeAnswered.Merge(m, src)
 }
-
 func (m *EventChallengeAnswered) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *EventChallengeAnswered) XXX_DiscardUnknown() {
 	xxx_messageInfo_EventChallengeAnswered.DiscardUnknown(m)
 }
@@ -349,11 +331,9 @@ func (*EventChallengeFailed) ProtoMessage()    {}
 func (*EventChallengeFailed) Descriptor() ([]byte, []int) {
 	return fileDescriptor_193d29a7c8d35c66, []int{3}
 }
-
 func (m *EventChallengeFailed) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *EventChallengeFailed) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_EventChallengeFailed.Marshal(b, m, deterministic)
@@ -366,15 +346,12 @@ func (m *EventChallengeFailed) XXX_Marshal(b []byte, deterministic bool) ([]byte
 		return b[:n], nil
 	}
 }
-
 func (m *EventChallengeFailed) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_EventChallengeFailed.Merge(m, src)
 }
-
 func (m *EventChallengeFailed) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *EventChallengeFailed) XXX_DiscardUnknown() {
 	xxx_messageInfo_EventChallengeFailed.DiscardUnknown(m)
 }
@@ -448,11 +425,9 @@ func (*EventAttestationFinalized) ProtoMessage()    {}
 func (*EventAttestationFinalized) Descriptor() ([]byte, []int) {
 	return fileDescriptor_193d29a7c8d35c66, []int{4}
 }
-
 func (m *EventAttestationFinalized) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *EventAttestationFinalized) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_EventAttestationFinalized.Marshal(b, m, deterministic)
@@ -465,15 +440,12 @@ func (m *EventAttestationFinalized) XXX_Marshal(b []byte, deterministic bool) ([
 		return b[:n], nil
 	}
 }
-
 func (m *EventAttestationFinalized) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_EventAttestationFinalized.Merge(m, src)
 }
-
 func (m *EventAttestationFinalized) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *EventAttestationFinalized) XXX_DiscardUnknown() {
 	xxx_messageInfo_EventAttestationFinalized.DiscardUnknown(m)
 }
@@ -543,11 +515,9 @@ func (*EventAttestationVoided) ProtoMessage()    {}
 func (*EventAttestationVoided) Descriptor() ([]byte, []int) {
 	return fileDescriptor_193d29a7c8d35c66, []int{5}
 }
-
 func (m *EventAttestationVoided) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *EventAttestationVoided) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_EventAttestationVoided.Marshal(b, m, deterministic)
@@ -560,15 +530,12 @@ func (m *EventAttestationVoided) XXX_Marshal(b []byte, deterministic bool) ([]by
 		return b[:n], nil
 	}
 }
-
 func (m *EventAttestationVoided) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_EventAttestationVoided.Merge(m, src)
 }
-
 func (m *EventAttestationVoided) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *EventAttestationVoided) XXX_DiscardUnknown() {
 	xxx_messageInfo_EventAttestationVoided.DiscardUnknown(m)
 }
@@ -614,11 +581,9 @@ func (*EventParamsUpdated) ProtoMessage()    {}
 func (*EventParamsUpdated) Descriptor() ([]byte, []int) {
 	return fileDescriptor_193d29a7c8d35c66, []int{6}
 }
-
 func (m *EventParamsUpdated) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *EventParamsUpdated) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_EventParamsUpdated.Marshal(b, m, deterministic)
@@ -631,15 +596,12 @@ func (m *EventParamsUpdated) XXX_Marshal(b []byte, deterministic bool) ([]byte, 
 		return b[:n], nil
 	}
 }
-
 func (m *EventParamsUpdated) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_EventParamsUpdated.Merge(m, src)
 }
-
 func (m *EventParamsUpdated) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *EventParamsUpdated) XXX_DiscardUnknown() {
 	xxx_messageInfo_EventParamsUpdated.DiscardUnknown(m)
 }
@@ -1148,7 +1110,6 @@ func encodeVarintEvents(dAtA []byte, offset int, v uint64) int {
 	dAtA[offset] = uint8(v)
 	return base
 }
-
 func (m *EventAttestationSubmitted) Size() (n int) {
 	if m == nil {
 		return 0
@@ -1341,11 +1302,9 @@ func (m *EventParamsUpdated) Size() (n int) {
 func sovEvents(x uint64) (n int) {
 	return (math_bits.Len64(x|1) + 6) / 7
 }
-
 func sozEvents(x uint64) (n int) {
 	return sovEvents(uint64((x << 1) ^ uint64((int64(x) >> 63))))
 }
-
 func (m *EventAttestationSubmitted) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1561,7 +1520,6 @@ func (m *EventAttestationSubmitted) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *EventChallengeOpened) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1841,7 +1799,6 @@ func (m *EventChallengeOpened) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *EventChallengeAnswered) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1995,7 +1952,6 @@ func (m *EventChallengeAnswered) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *EventChallengeFailed) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2247,7 +2203,6 @@ func (m *EventChallengeFailed) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *EventAttestationFinalized) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2472,7 +2427,6 @@ func (m *EventAttestationFinalized) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *EventAttestationVoided) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2625,7 +2579,6 @@ func (m *EventAttestationVoided) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *EventParamsUpdated) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2709,7 +2662,6 @@ func (m *EventParamsUpdated) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func skipEvents(dAtA []byte) (n int, err error) {
 	l := len(dAtA)
 	iNdEx := 0

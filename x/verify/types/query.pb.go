@@ -6,10 +6,6 @@ package types
 import (
 	context "context"
 	fmt "fmt"
-	io "io"
-	math "math"
-	math_bits "math/bits"
-
 	_ "github.com/cosmos/cosmos-proto"
 	query "github.com/cosmos/cosmos-sdk/types/query"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
@@ -20,14 +16,15 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	io "io"
+	math "math"
+	math_bits "math/bits"
 )
 
 // Reference imports to suppress errors if they are not otherwise used.
-var (
-	_ = proto.Marshal
-	_ = fmt.Errorf
-	_ = math.Inf
-)
+var _ = proto.Marshal
+var _ = fmt.Errorf
+var _ = math.Inf
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the proto package it is being compiled against.
@@ -35,7 +32,8 @@ var (
 // proto package needs to be updated.
 const _ = proto.GoGoProtoPackageIsVersion3 // please upgrade the proto package
 
-type QueryParamsRequest struct{}
+type QueryParamsRequest struct {
+}
 
 func (m *QueryParamsRequest) Reset()         { *m = QueryParamsRequest{} }
 func (m *QueryParamsRequest) String() string { return proto.CompactTextString(m) }
@@ -43,11 +41,9 @@ func (*QueryParamsRequest) ProtoMessage()    {}
 func (*QueryParamsRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{0}
 }
-
 func (m *QueryParamsRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryParamsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryParamsRequest.Marshal(b, m, deterministic)
@@ -60,15 +56,12 @@ func (m *QueryParamsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, 
 		return b[:n], nil
 	}
 }
-
 func (m *QueryParamsRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryParamsRequest.Merge(m, src)
 }
-
 func (m *QueryParamsRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryParamsRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryParamsRequest.DiscardUnknown(m)
 }
@@ -85,11 +78,9 @@ func (*QueryParamsResponse) ProtoMessage()    {}
 func (*QueryParamsResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{1}
 }
-
 func (m *QueryParamsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryParamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryParamsResponse.Marshal(b, m, deterministic)
@@ -102,15 +93,12 @@ func (m *QueryParamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte,
 		return b[:n], nil
 	}
 }
-
 func (m *QueryParamsResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryParamsResponse.Merge(m, src)
 }
-
 func (m *QueryParamsResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryParamsResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryParamsResponse.DiscardUnknown(m)
 }
@@ -134,11 +122,9 @@ func (*QueryAttestationRequest) ProtoMessage()    {}
 func (*QueryAttestationRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{2}
 }
-
 func (m *QueryAttestationRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryAttestationRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryAttestationRequest.Marshal(b, m, deterministic)
@@ -151,15 +137,12 @@ func (m *QueryAttestationRequest) XXX_Marshal(b []byte, deterministic bool) ([]b
 		return b[:n], nil
 	}
 }
-
 func (m *QueryAttestationRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryAttestationRequest.Merge(m, src)
 }
-
 func (m *QueryAttestationRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryAttestationRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryAttestationRequest.DiscardUnknown(m)
 }
@@ -183,11 +166,9 @@ func (*QueryAttestationResponse) ProtoMessage()    {}
 func (*QueryAttestationResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{3}
 }
-
 func (m *QueryAttestationResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryAttestationResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryAttestationResponse.Marshal(b, m, deterministic)
@@ -200,15 +181,12 @@ func (m *QueryAttestationResponse) XXX_Marshal(b []byte, deterministic bool) ([]
 		return b[:n], nil
 	}
 }
-
 func (m *QueryAttestationResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryAttestationResponse.Merge(m, src)
 }
-
 func (m *QueryAttestationResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryAttestationResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryAttestationResponse.DiscardUnknown(m)
 }
@@ -236,11 +214,9 @@ func (*QueryAttestationsRequest) ProtoMessage()    {}
 func (*QueryAttestationsRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{4}
 }
-
 func (m *QueryAttestationsRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryAttestationsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryAttestationsRequest.Marshal(b, m, deterministic)
@@ -253,15 +229,12 @@ func (m *QueryAttestationsRequest) XXX_Marshal(b []byte, deterministic bool) ([]
 		return b[:n], nil
 	}
 }
-
 func (m *QueryAttestationsRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryAttestationsRequest.Merge(m, src)
 }
-
 func (m *QueryAttestationsRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryAttestationsRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryAttestationsRequest.DiscardUnknown(m)
 }
@@ -307,11 +280,9 @@ func (*QueryAttestationsResponse) ProtoMessage()    {}
 func (*QueryAttestationsResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{5}
 }
-
 func (m *QueryAttestationsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryAttestationsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryAttestationsResponse.Marshal(b, m, deterministic)
@@ -324,15 +295,12 @@ func (m *QueryAttestationsResponse) XXX_Marshal(b []byte, deterministic bool) ([
 		return b[:n], nil
 	}
 }
-
 func (m *QueryAttestationsResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryAttestationsResponse.Merge(m, src)
 }
-
 func (m *QueryAttestationsResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryAttestationsResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryAttestationsResponse.DiscardUnknown(m)
 }
@@ -363,11 +331,9 @@ func (*QueryChallengeRequest) ProtoMessage()    {}
 func (*QueryChallengeRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{6}
 }
-
 func (m *QueryChallengeRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryChallengeRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryChallengeRequest.Marshal(b, m, deterministic)
@@ -380,15 +346,12 @@ func (m *QueryChallengeRequest) XXX_Marshal(b []byte, deterministic bool) ([]byt
 		return b[:n], nil
 	}
 }
-
 func (m *QueryChallengeRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryChallengeRequest.Merge(m, src)
 }
-
 func (m *QueryChallengeRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryChallengeRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryChallengeRequest.DiscardUnknown(m)
 }
@@ -412,11 +375,9 @@ func (*QueryChallengeResponse) ProtoMessage()    {}
 func (*QueryChallengeResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{7}
 }
-
 func (m *QueryChallengeResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryChallengeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryChallengeResponse.Marshal(b, m, deterministic)
@@ -429,15 +390,12 @@ func (m *QueryChallengeResponse) XXX_Marshal(b []byte, deterministic bool) ([]by
 		return b[:n], nil
 	}
 }
-
 func (m *QueryChallengeResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryChallengeResponse.Merge(m, src)
 }
-
 func (m *QueryChallengeResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryChallengeResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryChallengeResponse.DiscardUnknown(m)
 }
@@ -463,11 +421,9 @@ func (*QueryChallengesRequest) ProtoMessage()    {}
 func (*QueryChallengesRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{8}
 }
-
 func (m *QueryChallengesRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryChallengesRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryChallengesRequest.Marshal(b, m, deterministic)
@@ -480,15 +436,12 @@ func (m *QueryChallengesRequest) XXX_Marshal(b []byte, deterministic bool) ([]by
 		return b[:n], nil
 	}
 }
-
 func (m *QueryChallengesRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryChallengesRequest.Merge(m, src)
 }
-
 func (m *QueryChallengesRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryChallengesRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryChallengesRequest.DiscardUnknown(m)
 }
@@ -527,11 +480,9 @@ func (*QueryChallengesResponse) ProtoMessage()    {}
 func (*QueryChallengesResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{9}
 }
-
 func (m *QueryChallengesResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryChallengesResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryChallengesResponse.Marshal(b, m, deterministic)
@@ -544,15 +495,12 @@ func (m *QueryChallengesResponse) XXX_Marshal(b []byte, deterministic bool) ([]b
 		return b[:n], nil
 	}
 }
-
 func (m *QueryChallengesResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryChallengesResponse.Merge(m, src)
 }
-
 func (m *QueryChallengesResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryChallengesResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryChallengesResponse.DiscardUnknown(m)
 }
@@ -573,7 +521,8 @@ func (m *QueryChallengesResponse) GetPagination() *query.PageResponse {
 	return nil
 }
 
-type QueryVerifyingKeysRequest struct{}
+type QueryVerifyingKeysRequest struct {
+}
 
 func (m *QueryVerifyingKeysRequest) Reset()         { *m = QueryVerifyingKeysRequest{} }
 func (m *QueryVerifyingKeysRequest) String() string { return proto.CompactTextString(m) }
@@ -581,11 +530,9 @@ func (*QueryVerifyingKeysRequest) ProtoMessage()    {}
 func (*QueryVerifyingKeysRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{10}
 }
-
 func (m *QueryVerifyingKeysRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryVerifyingKeysRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryVerifyingKeysRequest.Marshal(b, m, deterministic)
@@ -598,15 +545,12 @@ func (m *QueryVerifyingKeysRequest) XXX_Marshal(b []byte, deterministic bool) ([
 		return b[:n], nil
 	}
 }
-
 func (m *QueryVerifyingKeysRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryVerifyingKeysRequest.Merge(m, src)
 }
-
 func (m *QueryVerifyingKeysRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryVerifyingKeysRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryVerifyingKeysRequest.DiscardUnknown(m)
 }
@@ -623,11 +567,9 @@ func (*QueryVerifyingKeysResponse) ProtoMessage()    {}
 func (*QueryVerifyingKeysResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_1b1dac99eedebe48, []int{11}
 }
-
 func (m *QueryVerifyingKeysResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryVerifyingKeysResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryVerifyingKeysResponse.Marshal(b, m, deterministic)
@@ -640,15 +582,12 @@ func (m *QueryVerifyingKeysResponse) XXX_Marshal(b []byte, deterministic bool) (
 		return b[:n], nil
 	}
 }
-
 func (m *QueryVerifyingKeysResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryVerifyingKeysResponse.Merge(m, src)
 }
-
 func (m *QueryVerifyingKeysResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryVerifyingKeysResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryVerifyingKeysResponse.DiscardUnknown(m)
 }
@@ -736,10 +675,8 @@ var fileDescriptor_1b1dac99eedebe48 = []byte{
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
-var (
-	_ context.Context
-	_ grpc.ClientConn
-)
+var _ context.Context
+var _ grpc.ClientConn
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the grpc package it is being compiled against.
@@ -838,28 +775,24 @@ type QueryServer interface {
 }
 
 // UnimplementedQueryServer can be embedded to have forward compatible implementations.
-type UnimplementedQueryServer struct{}
+type UnimplementedQueryServer struct {
+}
 
 func (*UnimplementedQueryServer) Params(ctx context.Context, req *QueryParamsRequest) (*QueryParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Params not implemented")
 }
-
 func (*UnimplementedQueryServer) Attestation(ctx context.Context, req *QueryAttestationRequest) (*QueryAttestationResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Attestation not implemented")
 }
-
 func (*UnimplementedQueryServer) Attestations(ctx context.Context, req *QueryAttestationsRequest) (*QueryAttestationsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Attestations not implemented")
 }
-
 func (*UnimplementedQueryServer) Challenge(ctx context.Context, req *QueryChallengeRequest) (*QueryChallengeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Challenge not implemented")
 }
-
 func (*UnimplementedQueryServer) Challenges(ctx context.Context, req *QueryChallengesRequest) (*QueryChallengesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Challenges not implemented")
 }
-
 func (*UnimplementedQueryServer) VerifyingKeys(ctx context.Context, req *QueryVerifyingKeysRequest) (*QueryVerifyingKeysResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method VerifyingKeys not implemented")
 }
@@ -976,41 +909,39 @@ func _Query_VerifyingKeys_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
-var (
-	Query_serviceDesc  = _Query_serviceDesc
-	_Query_serviceDesc = grpc.ServiceDesc{
-		ServiceName: "protolearn.verify.v1.Query",
-		HandlerType: (*QueryServer)(nil),
-		Methods: []grpc.MethodDesc{
-			{
-				MethodName: "Params",
-				Handler:    _Query_Params_Handler,
-			},
-			{
-				MethodName: "Attestation",
-				Handler:    _Query_Attestation_Handler,
-			},
-			{
-				MethodName: "Attestations",
-				Handler:    _Query_Attestations_Handler,
-			},
-			{
-				MethodName: "Challenge",
-				Handler:    _Query_Challenge_Handler,
-			},
-			{
-				MethodName: "Challenges",
-				Handler:    _Query_Challenges_Handler,
-			},
-			{
-				MethodName: "VerifyingKeys",
-				Handler:    _Query_VerifyingKeys_Handler,
-			},
+var Query_serviceDesc = _Query_serviceDesc
+var _Query_serviceDesc = grpc.ServiceDesc{
+	ServiceName: "protolearn.verify.v1.Query",
+	HandlerType: (*QueryServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Params",
+			Handler:    _Query_Params_Handler,
 		},
-		Streams:  []grpc.StreamDesc{},
-		Metadata: "protolearn/verify/v1/query.proto",
-	}
-)
+		{
+			MethodName: "Attestation",
+			Handler:    _Query_Attestation_Handler,
+		},
+		{
+			MethodName: "Attestations",
+			Handler:    _Query_Attestations_Handler,
+		},
+		{
+			MethodName: "Challenge",
+			Handler:    _Query_Challenge_Handler,
+		},
+		{
+			MethodName: "Challenges",
+			Handler:    _Query_Challenges_Handler,
+		},
+		{
+			MethodName: "VerifyingKeys",
+			Handler:    _Query_VerifyingKeys_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "protolearn/verify/v1/query.proto",
+}
 
 func (m *QueryParamsRequest) Marshal() (dAtA []byte, err error) {
 	size := m.Size()
@@ -1458,7 +1389,6 @@ func encodeVarintQuery(dAtA []byte, offset int, v uint64) int {
 	dAtA[offset] = uint8(v)
 	return base
 }
-
 func (m *QueryParamsRequest) Size() (n int) {
 	if m == nil {
 		return 0
@@ -1633,11 +1563,9 @@ func (m *QueryVerifyingKeysResponse) Size() (n int) {
 func sovQuery(x uint64) (n int) {
 	return (math_bits.Len64(x|1) + 6) / 7
 }
-
 func sozQuery(x uint64) (n int) {
 	return sovQuery(uint64((x << 1) ^ uint64((int64(x) >> 63))))
 }
-
 func (m *QueryParamsRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1688,7 +1616,6 @@ func (m *QueryParamsRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryParamsResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1772,7 +1699,6 @@ func (m *QueryParamsResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryAttestationRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1842,7 +1768,6 @@ func (m *QueryAttestationRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryAttestationResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1926,7 +1851,6 @@ func (m *QueryAttestationResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryAttestationsRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2083,7 +2007,6 @@ func (m *QueryAttestationsRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryAttestationsResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2204,7 +2127,6 @@ func (m *QueryAttestationsResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryChallengeRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2274,7 +2196,6 @@ func (m *QueryChallengeRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryChallengeResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2358,7 +2279,6 @@ func (m *QueryChallengeResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryChallengesRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2496,7 +2416,6 @@ func (m *QueryChallengesRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryChallengesResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2617,7 +2536,6 @@ func (m *QueryChallengesResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryVerifyingKeysRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2668,7 +2586,6 @@ func (m *QueryVerifyingKeysRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryVerifyingKeysResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2753,7 +2670,6 @@ func (m *QueryVerifyingKeysResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func skipQuery(dAtA []byte) (n int, err error) {
 	l := len(dAtA)
 	iNdEx := 0

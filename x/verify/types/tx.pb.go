@@ -6,10 +6,6 @@ package types
 import (
 	context "context"
 	fmt "fmt"
-	io "io"
-	math "math"
-	math_bits "math/bits"
-
 	_ "github.com/cosmos/cosmos-proto"
 	types "github.com/cosmos/cosmos-sdk/types"
 	_ "github.com/cosmos/cosmos-sdk/types/msgservice"
@@ -20,14 +16,15 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	io "io"
+	math "math"
+	math_bits "math/bits"
 )
 
 // Reference imports to suppress errors if they are not otherwise used.
-var (
-	_ = proto.Marshal
-	_ = fmt.Errorf
-	_ = math.Inf
-)
+var _ = proto.Marshal
+var _ = fmt.Errorf
+var _ = math.Inf
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the proto package it is being compiled against.
@@ -54,11 +51,9 @@ func (*MsgSubmitAttestation) ProtoMessage()    {}
 func (*MsgSubmitAttestation) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{0}
 }
-
 func (m *MsgSubmitAttestation) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *MsgSubmitAttestation) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgSubmitAttestation.Marshal(b, m, deterministic)
@@ -71,15 +66,12 @@ func (m *MsgSubmitAttestation) XXX_Marshal(b []byte, deterministic bool) ([]byte
 		return b[:n], nil
 	}
 }
-
 func (m *MsgSubmitAttestation) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgSubmitAttestation.Merge(m, src)
 }
-
 func (m *MsgSubmitAttestation) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *MsgSubmitAttestation) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgSubmitAttestation.DiscardUnknown(m)
 }
@@ -159,11 +151,9 @@ func (*MsgSubmitAttestationResponse) ProtoMessage()    {}
 func (*MsgSubmitAttestationResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{1}
 }
-
 func (m *MsgSubmitAttestationResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *MsgSubmitAttestationResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgSubmitAttestationResponse.Marshal(b, m, deterministic)
@@ -176,15 +166,12 @@ func (m *MsgSubmitAttestationResponse) XXX_Marshal(b []byte, deterministic bool)
 		return b[:n], nil
 	}
 }
-
 func (m *MsgSubmitAttestationResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgSubmitAttestationResponse.Merge(m, src)
 }
-
 func (m *MsgSubmitAttestationResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *MsgSubmitAttestationResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgSubmitAttestationResponse.DiscardUnknown(m)
 }
@@ -215,11 +202,9 @@ func (*MsgOpenChallenge) ProtoMessage()    {}
 func (*MsgOpenChallenge) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{2}
 }
-
 func (m *MsgOpenChallenge) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *MsgOpenChallenge) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgOpenChallenge.Marshal(b, m, deterministic)
@@ -232,15 +217,12 @@ func (m *MsgOpenChallenge) XXX_Marshal(b []byte, deterministic bool) ([]byte, er
 		return b[:n], nil
 	}
 }
-
 func (m *MsgOpenChallenge) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgOpenChallenge.Merge(m, src)
 }
-
 func (m *MsgOpenChallenge) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *MsgOpenChallenge) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgOpenChallenge.DiscardUnknown(m)
 }
@@ -307,11 +289,9 @@ func (*MsgOpenChallengeResponse) ProtoMessage()    {}
 func (*MsgOpenChallengeResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{3}
 }
-
 func (m *MsgOpenChallengeResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *MsgOpenChallengeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgOpenChallengeResponse.Marshal(b, m, deterministic)
@@ -324,15 +304,12 @@ func (m *MsgOpenChallengeResponse) XXX_Marshal(b []byte, deterministic bool) ([]
 		return b[:n], nil
 	}
 }
-
 func (m *MsgOpenChallengeResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgOpenChallengeResponse.Merge(m, src)
 }
-
 func (m *MsgOpenChallengeResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *MsgOpenChallengeResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgOpenChallengeResponse.DiscardUnknown(m)
 }
@@ -369,11 +346,9 @@ func (*MsgRespondChallenge) ProtoMessage()    {}
 func (*MsgRespondChallenge) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{4}
 }
-
 func (m *MsgRespondChallenge) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *MsgRespondChallenge) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgRespondChallenge.Marshal(b, m, deterministic)
@@ -386,15 +361,12 @@ func (m *MsgRespondChallenge) XXX_Marshal(b []byte, deterministic bool) ([]byte,
 		return b[:n], nil
 	}
 }
-
 func (m *MsgRespondChallenge) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgRespondChallenge.Merge(m, src)
 }
-
 func (m *MsgRespondChallenge) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *MsgRespondChallenge) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgRespondChallenge.DiscardUnknown(m)
 }
@@ -446,11 +418,9 @@ func (*TokenOpening) ProtoMessage()    {}
 func (*TokenOpening) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{5}
 }
-
 func (m *TokenOpening) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *TokenOpening) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_TokenOpening.Marshal(b, m, deterministic)
@@ -463,15 +433,12 @@ func (m *TokenOpening) XXX_Marshal(b []byte, deterministic bool) ([]byte, error)
 		return b[:n], nil
 	}
 }
-
 func (m *TokenOpening) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_TokenOpening.Merge(m, src)
 }
-
 func (m *TokenOpening) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *TokenOpening) XXX_DiscardUnknown() {
 	xxx_messageInfo_TokenOpening.DiscardUnknown(m)
 }
@@ -506,7 +473,8 @@ func (m *TokenOpening) GetSiblings() [][]byte {
 	return nil
 }
 
-type MsgRespondChallengeResponse struct{}
+type MsgRespondChallengeResponse struct {
+}
 
 func (m *MsgRespondChallengeResponse) Reset()         { *m = MsgRespondChallengeResponse{} }
 func (m *MsgRespondChallengeResponse) String() string { return proto.CompactTextString(m) }
@@ -514,11 +482,9 @@ func (*MsgRespondChallengeResponse) ProtoMessage()    {}
 func (*MsgRespondChallengeResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{6}
 }
-
 func (m *MsgRespondChallengeResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *MsgRespondChallengeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgRespondChallengeResponse.Marshal(b, m, deterministic)
@@ -531,15 +497,12 @@ func (m *MsgRespondChallengeResponse) XXX_Marshal(b []byte, deterministic bool) 
 		return b[:n], nil
 	}
 }
-
 func (m *MsgRespondChallengeResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgRespondChallengeResponse.Merge(m, src)
 }
-
 func (m *MsgRespondChallengeResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *MsgRespondChallengeResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgRespondChallengeResponse.DiscardUnknown(m)
 }
@@ -557,11 +520,9 @@ func (*MsgUpdateParams) ProtoMessage()    {}
 func (*MsgUpdateParams) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{7}
 }
-
 func (m *MsgUpdateParams) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *MsgUpdateParams) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgUpdateParams.Marshal(b, m, deterministic)
@@ -574,15 +535,12 @@ func (m *MsgUpdateParams) XXX_Marshal(b []byte, deterministic bool) ([]byte, err
 		return b[:n], nil
 	}
 }
-
 func (m *MsgUpdateParams) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgUpdateParams.Merge(m, src)
 }
-
 func (m *MsgUpdateParams) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *MsgUpdateParams) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgUpdateParams.DiscardUnknown(m)
 }
@@ -603,7 +561,8 @@ func (m *MsgUpdateParams) GetParams() Params {
 	return Params{}
 }
 
-type MsgUpdateParamsResponse struct{}
+type MsgUpdateParamsResponse struct {
+}
 
 func (m *MsgUpdateParamsResponse) Reset()         { *m = MsgUpdateParamsResponse{} }
 func (m *MsgUpdateParamsResponse) String() string { return proto.CompactTextString(m) }
@@ -611,11 +570,9 @@ func (*MsgUpdateParamsResponse) ProtoMessage()    {}
 func (*MsgUpdateParamsResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_79b625661541e276, []int{8}
 }
-
 func (m *MsgUpdateParamsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *MsgUpdateParamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_MsgUpdateParamsResponse.Marshal(b, m, deterministic)
@@ -628,15 +585,12 @@ func (m *MsgUpdateParamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]b
 		return b[:n], nil
 	}
 }
-
 func (m *MsgUpdateParamsResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_MsgUpdateParamsResponse.Merge(m, src)
 }
-
 func (m *MsgUpdateParamsResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *MsgUpdateParamsResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_MsgUpdateParamsResponse.DiscardUnknown(m)
 }
@@ -722,10 +676,8 @@ var fileDescriptor_79b625661541e276 = []byte{
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
-var (
-	_ context.Context
-	_ grpc.ClientConn
-)
+var _ context.Context
+var _ grpc.ClientConn
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the grpc package it is being compiled against.
@@ -804,20 +756,18 @@ type MsgServer interface {
 }
 
 // UnimplementedMsgServer can be embedded to have forward compatible implementations.
-type UnimplementedMsgServer struct{}
+type UnimplementedMsgServer struct {
+}
 
 func (*UnimplementedMsgServer) SubmitAttestation(ctx context.Context, req *MsgSubmitAttestation) (*MsgSubmitAttestationResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SubmitAttestation not implemented")
 }
-
 func (*UnimplementedMsgServer) OpenChallenge(ctx context.Context, req *MsgOpenChallenge) (*MsgOpenChallengeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method OpenChallenge not implemented")
 }
-
 func (*UnimplementedMsgServer) RespondChallenge(ctx context.Context, req *MsgRespondChallenge) (*MsgRespondChallengeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RespondChallenge not implemented")
 }
-
 func (*UnimplementedMsgServer) UpdateParams(ctx context.Context, req *MsgUpdateParams) (*MsgUpdateParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateParams not implemented")
 }
@@ -898,33 +848,31 @@ func _Msg_UpdateParams_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
-var (
-	Msg_serviceDesc  = _Msg_serviceDesc
-	_Msg_serviceDesc = grpc.ServiceDesc{
-		ServiceName: "protolearn.verify.v1.Msg",
-		HandlerType: (*MsgServer)(nil),
-		Methods: []grpc.MethodDesc{
-			{
-				MethodName: "SubmitAttestation",
-				Handler:    _Msg_SubmitAttestation_Handler,
-			},
-			{
-				MethodName: "OpenChallenge",
-				Handler:    _Msg_OpenChallenge_Handler,
-			},
-			{
-				MethodName: "RespondChallenge",
-				Handler:    _Msg_RespondChallenge_Handler,
-			},
-			{
-				MethodName: "UpdateParams",
-				Handler:    _Msg_UpdateParams_Handler,
-			},
+var Msg_serviceDesc = _Msg_serviceDesc
+var _Msg_serviceDesc = grpc.ServiceDesc{
+	ServiceName: "protolearn.verify.v1.Msg",
+	HandlerType: (*MsgServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "SubmitAttestation",
+			Handler:    _Msg_SubmitAttestation_Handler,
 		},
-		Streams:  []grpc.StreamDesc{},
-		Metadata: "protolearn/verify/v1/tx.proto",
-	}
-)
+		{
+			MethodName: "OpenChallenge",
+			Handler:    _Msg_OpenChallenge_Handler,
+		},
+		{
+			MethodName: "RespondChallenge",
+			Handler:    _Msg_RespondChallenge_Handler,
+		},
+		{
+			MethodName: "UpdateParams",
+			Handler:    _Msg_UpdateParams_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "protolearn/verify/v1/tx.proto",
+}
 
 func (m *MsgSubmitAttestation) Marshal() (dAtA []byte, err error) {
 	size := m.Size()
@@ -1333,7 +1281,6 @@ func encodeVarintTx(dAtA []byte, offset int, v uint64) int {
 	dAtA[offset] = uint8(v)
 	return base
 }
-
 func (m *MsgSubmitAttestation) Size() (n int) {
 	if m == nil {
 		return 0
@@ -1517,11 +1464,9 @@ func (m *MsgUpdateParamsResponse) Size() (n int) {
 func sovTx(x uint64) (n int) {
 	return (math_bits.Len64(x|1) + 6) / 7
 }
-
 func sozTx(x uint64) (n int) {
 	return sovTx(uint64((x << 1) ^ uint64((int64(x) >> 63))))
 }
-
 func (m *MsgSubmitAttestation) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1771,7 +1716,6 @@ func (m *MsgSubmitAttestation) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *MsgSubmitAttestationResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1841,7 +1785,6 @@ func (m *MsgSubmitAttestationResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *MsgOpenChallenge) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2052,7 +1995,6 @@ func (m *MsgOpenChallenge) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *MsgOpenChallengeResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2141,7 +2083,6 @@ func (m *MsgOpenChallengeResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *MsgRespondChallenge) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2313,7 +2254,6 @@ func (m *MsgRespondChallenge) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *TokenOpening) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2483,7 +2423,6 @@ func (m *TokenOpening) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *MsgRespondChallengeResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2534,7 +2473,6 @@ func (m *MsgRespondChallengeResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *MsgUpdateParams) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2650,7 +2588,6 @@ func (m *MsgUpdateParams) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *MsgUpdateParamsResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2701,7 +2638,6 @@ func (m *MsgUpdateParamsResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func skipTx(dAtA []byte) (n int, err error) {
 	l := len(dAtA)
 	iNdEx := 0

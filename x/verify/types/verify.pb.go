@@ -4,26 +4,22 @@
 package types
 
 import (
-	fmt "fmt"
-	io "io"
-	math "math"
-	math_bits "math/bits"
-
 	cosmossdk_io_math "cosmossdk.io/math"
-
+	fmt "fmt"
 	_ "github.com/cosmos/cosmos-proto"
 	types "github.com/cosmos/cosmos-sdk/types"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
 	proto "github.com/cosmos/gogoproto/proto"
+	io "io"
+	math "math"
+	math_bits "math/bits"
 )
 
 // Reference imports to suppress errors if they are not otherwise used.
-var (
-	_ = proto.Marshal
-	_ = fmt.Errorf
-	_ = math.Inf
-)
+var _ = proto.Marshal
+var _ = fmt.Errorf
+var _ = math.Inf
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the proto package it is being compiled against.
@@ -193,11 +189,9 @@ func (*Params) ProtoMessage()    {}
 func (*Params) Descriptor() ([]byte, []int) {
 	return fileDescriptor_73976a0d45bd8b19, []int{0}
 }
-
 func (m *Params) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *Params) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_Params.Marshal(b, m, deterministic)
@@ -210,15 +204,12 @@ func (m *Params) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 		return b[:n], nil
 	}
 }
-
 func (m *Params) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_Params.Merge(m, src)
 }
-
 func (m *Params) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *Params) XXX_DiscardUnknown() {
 	xxx_messageInfo_Params.DiscardUnknown(m)
 }
@@ -323,11 +314,9 @@ func (*VerifyingKey) ProtoMessage()    {}
 func (*VerifyingKey) Descriptor() ([]byte, []int) {
 	return fileDescriptor_73976a0d45bd8b19, []int{1}
 }
-
 func (m *VerifyingKey) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *VerifyingKey) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_VerifyingKey.Marshal(b, m, deterministic)
@@ -340,15 +329,12 @@ func (m *VerifyingKey) XXX_Marshal(b []byte, deterministic bool) ([]byte, error)
 		return b[:n], nil
 	}
 }
-
 func (m *VerifyingKey) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_VerifyingKey.Merge(m, src)
 }
-
 func (m *VerifyingKey) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *VerifyingKey) XXX_DiscardUnknown() {
 	xxx_messageInfo_VerifyingKey.DiscardUnknown(m)
 }
@@ -399,11 +385,9 @@ func (*StepCommitment) ProtoMessage()    {}
 func (*StepCommitment) Descriptor() ([]byte, []int) {
 	return fileDescriptor_73976a0d45bd8b19, []int{2}
 }
-
 func (m *StepCommitment) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *StepCommitment) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_StepCommitment.Marshal(b, m, deterministic)
@@ -416,15 +400,12 @@ func (m *StepCommitment) XXX_Marshal(b []byte, deterministic bool) ([]byte, erro
 		return b[:n], nil
 	}
 }
-
 func (m *StepCommitment) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_StepCommitment.Merge(m, src)
 }
-
 func (m *StepCommitment) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *StepCommitment) XXX_DiscardUnknown() {
 	xxx_messageInfo_StepCommitment.DiscardUnknown(m)
 }
@@ -509,11 +490,9 @@ func (*BoundaryReceipt) ProtoMessage()    {}
 func (*BoundaryReceipt) Descriptor() ([]byte, []int) {
 	return fileDescriptor_73976a0d45bd8b19, []int{3}
 }
-
 func (m *BoundaryReceipt) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *BoundaryReceipt) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_BoundaryReceipt.Marshal(b, m, deterministic)
@@ -526,15 +505,12 @@ func (m *BoundaryReceipt) XXX_Marshal(b []byte, deterministic bool) ([]byte, err
 		return b[:n], nil
 	}
 }
-
 func (m *BoundaryReceipt) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_BoundaryReceipt.Merge(m, src)
 }
-
 func (m *BoundaryReceipt) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *BoundaryReceipt) XXX_DiscardUnknown() {
 	xxx_messageInfo_BoundaryReceipt.DiscardUnknown(m)
 }
@@ -624,11 +600,9 @@ func (*Attestation) ProtoMessage()    {}
 func (*Attestation) Descriptor() ([]byte, []int) {
 	return fileDescriptor_73976a0d45bd8b19, []int{4}
 }
-
 func (m *Attestation) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *Attestation) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_Attestation.Marshal(b, m, deterministic)
@@ -641,15 +615,12 @@ func (m *Attestation) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) 
 		return b[:n], nil
 	}
 }
-
 func (m *Attestation) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_Attestation.Merge(m, src)
 }
-
 func (m *Attestation) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *Attestation) XXX_DiscardUnknown() {
 	xxx_messageInfo_Attestation.DiscardUnknown(m)
 }
@@ -819,11 +790,9 @@ func (*Challenge) ProtoMessage()    {}
 func (*Challenge) Descriptor() ([]byte, []int) {
 	return fileDescriptor_73976a0d45bd8b19, []int{5}
 }
-
 func (m *Challenge) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *Challenge) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_Challenge.Marshal(b, m, deterministic)
@@ -836,15 +805,12 @@ func (m *Challenge) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 		return b[:n], nil
 	}
 }
-
 func (m *Challenge) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_Challenge.Merge(m, src)
 }
-
 func (m *Challenge) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *Challenge) XXX_DiscardUnknown() {
 	xxx_messageInfo_Challenge.DiscardUnknown(m)
 }
@@ -974,11 +940,9 @@ func (*LastStep) ProtoMessage()    {}
 func (*LastStep) Descriptor() ([]byte, []int) {
 	return fileDescriptor_73976a0d45bd8b19, []int{6}
 }
-
 func (m *LastStep) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *LastStep) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_LastStep.Marshal(b, m, deterministic)
@@ -991,15 +955,12 @@ func (m *LastStep) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 		return b[:n], nil
 	}
 }
-
 func (m *LastStep) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_LastStep.Merge(m, src)
 }
-
 func (m *LastStep) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *LastStep) XXX_DiscardUnknown() {
 	xxx_messageInfo_LastStep.DiscardUnknown(m)
 }
@@ -1067,11 +1028,9 @@ func (*WorkerClock) ProtoMessage()    {}
 func (*WorkerClock) Descriptor() ([]byte, []int) {
 	return fileDescriptor_73976a0d45bd8b19, []int{7}
 }
-
 func (m *WorkerClock) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *WorkerClock) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_WorkerClock.Marshal(b, m, deterministic)
@@ -1084,15 +1043,12 @@ func (m *WorkerClock) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) 
 		return b[:n], nil
 	}
 }
-
 func (m *WorkerClock) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_WorkerClock.Merge(m, src)
 }
-
 func (m *WorkerClock) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *WorkerClock) XXX_DiscardUnknown() {
 	xxx_messageInfo_WorkerClock.DiscardUnknown(m)
 }
@@ -1142,11 +1098,9 @@ func (*StageSteps) ProtoMessage()    {}
 func (*StageSteps) Descriptor() ([]byte, []int) {
 	return fileDescriptor_73976a0d45bd8b19, []int{8}
 }
-
 func (m *StageSteps) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *StageSteps) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_StageSteps.Marshal(b, m, deterministic)
@@ -1159,15 +1113,12 @@ func (m *StageSteps) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 		return b[:n], nil
 	}
 }
-
 func (m *StageSteps) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_StageSteps.Merge(m, src)
 }
-
 func (m *StageSteps) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *StageSteps) XXX_DiscardUnknown() {
 	xxx_messageInfo_StageSteps.DiscardUnknown(m)
 }
@@ -2030,7 +1981,6 @@ func encodeVarintVerify(dAtA []byte, offset int, v uint64) int {
 	dAtA[offset] = uint8(v)
 	return base
 }
-
 func (m *Params) Size() (n int) {
 	if m == nil {
 		return 0
@@ -2369,11 +2319,9 @@ func (m *StageSteps) Size() (n int) {
 func sovVerify(x uint64) (n int) {
 	return (math_bits.Len64(x|1) + 6) / 7
 }
-
 func sozVerify(x uint64) (n int) {
 	return sovVerify(uint64((x << 1) ^ uint64((int64(x) >> 63))))
 }
-
 func (m *Params) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2749,7 +2697,6 @@ func (m *Params) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *VerifyingKey) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2866,7 +2813,6 @@ func (m *VerifyingKey) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *StepCommitment) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -3176,7 +3122,6 @@ func (m *StepCommitment) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *BoundaryReceipt) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -3365,7 +3310,6 @@ func (m *BoundaryReceipt) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *Attestation) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -3844,7 +3788,6 @@ func (m *Attestation) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *Challenge) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -4247,7 +4190,6 @@ func (m *Challenge) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *LastStep) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -4425,7 +4367,6 @@ func (m *LastStep) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *WorkerClock) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -4552,7 +4493,6 @@ func (m *WorkerClock) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *StageSteps) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -4679,7 +4619,6 @@ func (m *StageSteps) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func skipVerify(dAtA []byte) (n int, err error) {
 	l := len(dAtA)
 	iNdEx := 0
