@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/binary"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -148,7 +149,7 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 	s := trainerchain.Spec(m)
 	st, err := engine.New(goBackend(t), s, int(w.stage), engine.Options{})
 	require.NoError(t, err)
-	rng := rand.New(rand.NewPCG(uint64(w.stage), 9))
+	rng := rand.New(rand.NewPCG(uint64(w.stage), binary.BigEndian.Uint64(w.addr))) // each worker its own payloads
 	ids := func() *tensors.Tensor {
 		v := make([]int32, s.SeqLen)
 		for i := range v {

@@ -369,17 +369,17 @@ func TestVerifyGenesisExportImport(t *testing.T) {
 		fvc.mb.Store(vc.mb.Load() + 1000) // inputs the exported chain has not seen
 		// The index of counted inputs is rebuilt from the attestations: an input the stage-1
 		// worker attested before the export is refused when shown again.
-		var used uint64 // the microbatch whose payload the stage-1 attestation took first
+		var used *verifytypes.BoundaryReceipt // the receipt of the payload the stage-1 attestation took first
 		for _, a := range gs.Attestations {
 			if a.Worker == cheater.addr.String() && len(a.InputDigests) > 0 {
-				used = a.Commitments[0].Input.Microbatch
+				used = a.Commitments[0].Input
 				require.Equal(t, a.Commitments[0].Input.PayloadDigest, a.InputDigests[0])
 			}
 		}
-		require.NotZero(t, used, "the stage-1 attestation lists its inputs")
+		require.NotNil(t, used, "the stage-1 attestation lists its inputs")
 		next := &trainer{account: cheater.account, stage: cheater.stage, secret: cheater.secret, next: 2, steps: map[uint64]*attest.Committed{}, peer: cheater.peer}
 		reuse := fvc.attestation(t, next, 1)
-		reuse.Commitments[0].Input = signInput(t, fvc.sender(cheater), cheater, used, nil)
+		reuse.Commitments[0].Input = used
 		res = fvc.send(cheater.account, reuse)
 		require.Equal(t, verifytypes.ErrInputReused.ABCICode(), res.Code, res.Log)
 		overlap := *honest
