@@ -100,7 +100,7 @@ func genesisModelForShares(n *node, gen map[string]any) {
 		"id": "1", "designer": n.addr("designer"), "name": "genesis-model",
 		"arch":   map[string]any{"vocab": 256, "d_model": 64, "n_layers": 2, "n_heads": 4, "seq_len": 64, "compression_rank": 4},
 		"stages": []any{map[string]any{"layers": 1}, map[string]any{"layers": 1}},
-		"seed":   "1", "dataset_commitment": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "designer_bps": 0,
+		"seed":   "1", "dataset_commitment": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "subspace_root": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "designer_bps": 0,
 		"min_stake":              map[string]any{"denom": "ulearn", "amount": "100000000"},
 		"max_replicas_per_stage": 2, "target_work_units": "10", "status": "MODEL_STATUS_RECRUITING",
 	}}
