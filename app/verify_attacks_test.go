@@ -37,8 +37,15 @@ func (vc *verifyChain) challenge(t *testing.T, by *account, att, step uint64) ve
 // posting the test bond.
 func (vc *verifyChain) challengeAt(t *testing.T, by *account, att, step uint64, row, col uint32) verifytypes.Challenge {
 	t.Helper()
+	return vc.challengeKind(t, by, att, verifytypes.CHALLENGE_KIND_FORWARD, step, row, col)
+}
+
+// challengeKind opens a third-party challenge of kind of attestation att at (step, row, col),
+// posting the test bond.
+func (vc *verifyChain) challengeKind(t *testing.T, by *account, att uint64, kind verifytypes.ChallengeKind, step uint64, row, col uint32) verifytypes.Challenge {
+	t.Helper()
 	res := vc.send(by, &verifytypes.MsgOpenChallenge{
-		Challenger: by.addr.String(), AttestationId: att, Kind: verifytypes.CHALLENGE_KIND_FORWARD,
+		Challenger: by.addr.String(), AttestationId: att, Kind: kind,
 		Step: step, Row: row, Col: col, Bond: testBond,
 	})
 	require.Zero(t, res.Code, res.Log)
@@ -650,4 +657,85 @@ func TestInputsFromARotatedSender(t *testing.T) {
 	msg.Commitments[0].Input = input
 	res = vc.send(w.account, msg)
 	require.Zero(t, res.Code, "an input signed with the sender's retired identity: %s", res.Log)
+}
+
+// A worker that proves its layer on data of its own while showing a real, signed input (its X
+// is not derived from the payload; its Y = X·W is consistent, so forward, backward and tie tiles
+// all prove) cannot answer an input challenge: it is slashed and paid nothing. The honest worker
+// of the same stage answers its input challenge (with the challenged token opened) and keeps the
+// bond; an opening of another token, or none, is refused and the challenge stays open; stage 0
+// has no input tile to challenge.
+func TestAttackInputNotDerived(t *testing.T) {
+	challenger := newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
+	honest, selfish := ws[1], ws[3]
+	selfish.cheat = false // honest arithmetic, on inputs of its own
+
+	hID := vc.submit(t, honest, 1)
+	body := vc.payload(t) // what its neighbour really sent it
+	own, err := attest.NewLayer(selfish.next, vRows, vD, vc.gen(vRows*vD, 2), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
+	require.NoError(t, err)
+	own.Input = body
+	cm, err := attest.Commit(selfish.secret, selfish.owner(), own)
+	require.NoError(t, err)
+	selfish.steps[own.Step] = cm
+	roots := cm.Roots()
+	roots.Input = vc.input(t, selfish, body)
+	sID := vc.submitted(t, selfish, &verifytypes.MsgSubmitAttestation{
+		Worker: selfish.addr.String(), ModelId: 1, Stage: selfish.stage, StepFrom: own.Step, StepTo: own.Step,
+		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots},
+	})
+	selfish.next++
+
+	// Stage 0's input is its own embedding: no input tile to challenge there.
+	zero := vc.submit(t, ws[0], 1)
+	res := vc.send(challenger, &verifytypes.MsgOpenChallenge{
+		Challenger: challenger.addr.String(), AttestationId: zero, Kind: verifytypes.CHALLENGE_KIND_INPUT, Step: 1, Bond: testBond,
+	})
+	require.Equal(t, verifytypes.ErrInvalidChallenge.ABCICode(), res.Code, res.Log)
+
+	// Every tile of the matrix product proves for the selfish worker.
+	fwd := vc.challengeKind(t, challenger, sID, verifytypes.CHALLENGE_KIND_FORWARD, 1, 2, 1)
+	proof, err := vc.prove(t, selfish, fwd)
+	require.NoError(t, err)
+	res = vc.respond(selfish, fwd.Id, proof)
+	require.Zero(t, res.Code, res.Log)
+	sc := vc.challengeKind(t, challenger, sID, verifytypes.CHALLENGE_KIND_INPUT, 1, 2, 3)
+
+	// The honest worker answers an input challenge; a wrong opening first is refused.
+	hc := vc.challengeKind(t, challenger, hID, verifytypes.CHALLENGE_KIND_INPUT, 1, 2, 3)
+	proof, err = vc.prove(t, honest, hc)
+	require.NoError(t, err)
+	other := hc
+	other.Row = 1
+	wrong, err := honest.steps[1].Layer.OpenInput(other) // a true opening of another token of the payload
+	require.NoError(t, err)
+	msg := &verifytypes.MsgRespondChallenge{Worker: honest.addr.String(), ChallengeId: hc.Id, Proof: proof, InputOpening: wrong}
+	res = vc.send(honest.account, msg)
+	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "the challenge is of row 2")
+	msg.InputOpening = nil
+	res = vc.send(honest.account, msg)
+	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "answer it with input_opening")
+	before := vc.balance(honest.addr)
+	res = vc.respond(honest, hc.Id, proof)
+	require.Zero(t, res.Code, res.Log)
+	require.Equal(t, before+testBond.Amount.Int64(), vc.balance(honest.addr))
+
+	// The selfish worker's X is not the payload's: no proof of the input tile exists.
+	_, err = vc.prove(t, selfish, sc)
+	require.Error(t, err, "an input tile of an X that does not derive from the payload")
+	workerBefore, err := vc.worker(selfish.addr)
+	require.NoError(t, err)
+	vc.blocks(vResponse)
+	after, err := vc.worker(selfish.addr)
+	require.NoError(t, err)
+	require.Positive(t, workerBefore.Bonded.Amount.Sub(after.Bonded.Amount).Int64(), "slashed")
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, sID).Status)
+	vc.blocks(int(vWindow))
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, hID).Status)
+	require.Zero(t, vc.shares(selfish.addr))
+	require.Positive(t, vc.shares(honest.addr))
 }
