@@ -4,12 +4,13 @@
 # build/ceremony until the circuits change), starts a single-validator chain whose genesis carries
 # the ceremony's verifying keys, creates a 3-stage model, registers and seats three honest compute
 # providers and two cheaters: a second replica of stage 1 that fakes its designated layer
-# (`trainer run --cheat`), and a second replica of stage 2 that attests inputs its neighbour never
-# sent (`--cheat-inputs`: a worker training on data of its own); authorizes each trainer's hot key,
+# (`trainer run --cheat`), and a second replica of stage 2 that trains on inputs of its own
+# beside the real, signed ones (`--cheat-own-input`: every product it proves is consistent, but
+# its input is not the payload it received); authorizes each trainer's hot key,
 # and runs the five trainers over libp2p. As it goes it prints
 # the training loss, attestations, spot checks and a third-party challenge with their outcomes;
-# then the first cheater slashed, jailed and unseated, the second paid nothing (every attestation
-# refused: no step's input is signed by a neighbour), the shares minted for verified work, a customer
+# then both cheaters slashed, jailed and unseated (the second by an input challenge: its input
+# does not derive from the payload its neighbour signed), the shares minted for verified work, a customer
 # paying inference revenue and holders claiming it, and the model's ownership table. Every process
 # it starts is stopped on exit.
 #
@@ -167,7 +168,7 @@ for w in p0 p1 cheater p2 freeloader; do
 done
 echo "model 1 is $(q models model 1 | jq -r .model.status)"
 
-say "Trainers start (CPU, Go source tree as data); the cheater runs with --cheat 1, the freeloader with --cheat-inputs"
+say "Trainers start (CPU, Go source tree as data); the cheater runs with --cheat 1, the freeloader with --cheat-own-input 1"
 start_trainer() {
   local w=$1
   shift
@@ -207,7 +208,7 @@ for _ in $(seq 1 60); do
 done
 echo "  p2's trainer took stage 2; model 1 is $(q models model 1 | jq -r .model.status)"
 send freeloader models join-stage 1 2
-start_trainer freeloader --cheat-inputs
+start_trainer freeloader --cheat-own-input 1
 start_trainer p1
 start_trainer cheater --cheat 1
 sleep 2
@@ -230,6 +231,23 @@ if [ -n "$att" ]; then
   fi
 else
   echo "  the cheater posted no pending attestation to challenge"
+fi
+
+say "A third party challenges the freeloader's first attestation (input tile: does its input derive from the payload stage 1 signed?)"
+freeloader=$(addr freeloader)
+att=""
+for _ in $(seq 1 240); do
+  att=$(q verify attestations --worker "$freeloader" | jq -r '[.attestations[]? | select(.status == "ATTESTATION_STATUS_PENDING")] | last | .id // empty')
+  [ -n "$att" ] && break
+  sleep 1
+done
+if [ -n "$att" ]; then
+  step=$(q verify attestation "$att" | jq -r .attestation.step_from)
+  if (send challenger verify open-challenge "$att" input "$step" 1 0 "$BOND"); then
+    echo "  challenger opened an input challenge on attestation $att, step $step"
+  fi
+else
+  echo "  the freeloader posted no pending attestation to challenge"
 fi
 
 say "Training until stage 0 has done $STEPS steps and its attestations are final"
@@ -264,11 +282,11 @@ for w in p0 p1 cheater p2 freeloader; do
     [.attestations[]?.status] as $s
     | "  \($w): \($s | map(select(. == "ATTESTATION_STATUS_FINALIZED")) | length) attestations finalized, \($s | map(select(. == "ATTESTATION_STATUS_VOID")) | length) void"'
 done
-q compute worker "$cheater" | jq -r '.worker | "  cheater: \(.status | sub("WORKER_STATUS_"; "")), bonded \(.bonded.amount)ulearn, slashed \(.slashed.amount)ulearn"'
-seats=$(q models assignments "$cheater" | jq '.assignments | length')
-echo "  cheater seats in model 1: $seats"
-refused=$(grep -c 'msg="attestation refused' "$DIR/freeloader/trainer.log" || true)
-echo "  freeloader: $refused attestations refused (no step's input signed by a neighbour), $(q verify attestations --worker "$(addr freeloader)" | jq '.attestations | length') stored, $(q bank balance "$(addr freeloader)" share/1 | jq -r .balance.amount) shares"
+for w in cheater freeloader; do
+  a=$(addr "$w")
+  q compute worker "$a" | jq -r --arg w "$w" '.worker | "  \($w): \(.status | sub("WORKER_STATUS_"; "")), bonded \(.bonded.amount)ulearn, slashed \(.slashed.amount)ulearn"'
+  echo "  $w: seats in model 1: $(q models assignments "$a" | jq '.assignments | length'), shares $(q bank balance "$a" share/1 | jq -r .balance.amount)"
+done
 
 say "Checkpoints: each replica commits the root of its stage's weights every attestation period"
 q models checkpoints 1 | jq -r '.stages[] | "  stage \(.stage // 0): step \(.latest_step // "0"), root \(.weights_root // "" | .[0:16])…, \(.agreeing_replicas // 0) of \(.total_replicas // 0) replicas agree (\(.committed_replicas // 0) committed)"'

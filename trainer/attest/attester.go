@@ -69,7 +69,11 @@ type Config struct {
 	// Cheat, a test tool: the fraction of steps whose layer output and input gradient are faked
 	// instead of computed, as a worker skipping work would. 0 for every honest worker.
 	Cheat float64
-	Rand  *rand.Rand
+	// CheatOwnInput, a test tool: the fraction of steps whose designated input is the worker's
+	// own (random rows) instead of the one derived from the received payload, its outputs
+	// computed honestly from it: every product tile proves, the input tile does not.
+	CheatOwnInput float64
+	Rand          *rand.Rand
 	// Poll is how often open challenges and pending attestations are checked; Wake, when set,
 	// triggers a check early (the chain's event subscription).
 	Poll time.Duration
@@ -138,8 +142,8 @@ func NewAttester(cfg Config) (*Attester, error) {
 		return nil, errors.New("attest: worker address, chain id and commitment secret are required")
 	case cfg.Period == 0 || cfg.Layers == 0 || cfg.TileWidth <= 0:
 		return nil, fmt.Errorf("attest: period %d, layers %d, tile width %d must be positive", cfg.Period, cfg.Layers, cfg.TileWidth)
-	case cfg.Cheat < 0 || cfg.Cheat > 1:
-		return nil, fmt.Errorf("attest: cheat fraction %v outside [0, 1]", cfg.Cheat)
+	case cfg.Cheat < 0 || cfg.Cheat > 1 || cfg.CheatOwnInput < 0 || cfg.CheatOwnInput > 1:
+		return nil, fmt.Errorf("attest: cheat fractions %v, %v outside [0, 1]", cfg.Cheat, cfg.CheatOwnInput)
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/protolearn/protolearn/trainer/engine"
@@ -118,6 +119,12 @@ func (a *Attester) commitStep(seq, step uint64, t *engine.Tap, input []byte) (ve
 	}
 	var l *Layer
 	switch {
+	case a.cfg.Tables != nil && input != nil && a.cfg.CheatOwnInput > 0 && a.cfg.Rand.Float64() < a.cfg.CheatOwnInput:
+		l, err = NewLayer(step, t.Rows, t.D, ownInput(a.cfg.Rand, t.Rows, t.D), w, dy)
+		if l != nil {
+			l.Input = input // the receipt is real; X is not derived from it
+			a.cfg.Log.Debug("cheating: committed a designated input of our own", "step", step)
+		}
 	case a.cfg.Tables != nil && input != nil:
 		l, err = NewDerivedLayer(step, a.cfg.Tables, input, t.X, w, dy)
 	case a.cfg.Tables != nil:
@@ -140,6 +147,16 @@ func (a *Attester) commitStep(seq, step uint64, t *engine.Tap, input []byte) (ve
 		return verifytypes.StepCommitment{}, err
 	}
 	return c.Roots(), nil
+}
+
+// ownInput is rows of random data normalized as X̂ is (mean square 1): what a worker training
+// on inputs of its own would commit.
+func ownInput(rng *rand.Rand, rows, d int) []float32 {
+	x := make([]float32, rows*d)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return x
 }
 
 // ScaleToRange multiplies v by the power of two that brings its largest magnitude closest to,

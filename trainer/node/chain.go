@@ -149,7 +149,7 @@ func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model u
 	att, err := attest.NewAttester(attest.Config{
 		Chain: oc.client, ChainID: c.Dial.ChainID, Worker: c.Dial.Operator, ModelID: model, Stage: uint32(oc.stage),
 		Layers: uint32(oc.spec.Stages[oc.stage]), Period: oc.params.AttestationPeriod, FirstStep: oc.firstStep,
-		TileWidth: c.TileWidth, Secret: secret, Store: store, Prover: prover, Tables: tables, Cheat: c.Cheat,
+		TileWidth: c.TileWidth, Secret: secret, Store: store, Prover: prover, Tables: tables, Cheat: c.Cheat, CheatOwnInput: c.CheatOwnInput,
 		Rand: rng, Poll: c.Poll, Wake: wake, Log: log, Metrics: reg,
 	})
 	if err != nil {

@@ -130,6 +130,11 @@ type ChainConfig struct {
 	// of data of the worker's own under the neighbour's signature). A test tool that shows such
 	// steps refused: nothing is paid for them.
 	CheatInputs bool
+	// CheatOwnInput commits, on this fraction of steps, a designated input X of the worker's
+	// own (random data, with Y = X·W computed honestly) beside the real receipt: a worker
+	// training on inputs it did not receive. A test tool that shows such a worker slashed by an
+	// input challenge (on a stage after the first of a compressed model).
+	CheatOwnInput float64
 	// Rand draws the cheating steps and the attester's randomness (default: random).
 	Rand *rand.Rand
 }
@@ -169,6 +174,9 @@ func (c *Config) validate() error {
 	if ch := c.Chain; ch != nil {
 		if ch.Cheat < 0 || ch.Cheat > 1 {
 			return fmt.Errorf("cheat %v: a fraction in [0, 1]", ch.Cheat)
+		}
+		if ch.CheatOwnInput < 0 || ch.CheatOwnInput > 1 {
+			return fmt.Errorf("cheat-own-input %v: a fraction in [0, 1]", ch.CheatOwnInput)
 		}
 	}
 	return nil
