@@ -44,15 +44,27 @@ func TestDrawSpotCheckIsDeterministicAndInRange(t *testing.T) {
 // The measured catch rate of a cheater matches 1 − (1 − rate·f)^n, where f is the fraction of
 // challengeable tiles it cannot prove. A cheater that fakes the layer's outputs on a fraction F
 // of its steps fails the forward and backward tiles of those steps but not the tie tile (its
-// weights are honest): f = 2F/3.
+// weights are honest): f = 2F/3 on stage 0, 2F/4 where the input tile is drawn too. One that
+// trains on inputs of its own beside real receipts fails only the input tile: f = F/4.
 func TestCatchRateMatchesTheory(t *testing.T) {
+	faked := func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_FORWARD || sc.Kind == CHALLENGE_KIND_BACKWARD }
+	ownInput := func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }
 	for _, c := range []struct {
+		name  string
+		stage uint32
 		rate  string
-		F     float64 // fraction of steps faked
+		F     float64 // fraction of steps cheated on
 		n     int     // attestations per trial
 		steps uint64
+		fail  func(SpotCheck) bool // the tile the cheater cannot prove, on a cheated step
+		q     float64              // the fraction of kinds it fails: f = q·F
 	}{
-		{"0.1", 1, 10, 8}, {"0.2", 0.5, 10, 8}, {"0.5", 0.25, 4, 8}, {"0.05", 1, 30, 4},
+		{"faked outputs", 0, "0.1", 1, 10, 8, faked, 2.0 / 3}, {"faked outputs", 0, "0.2", 0.5, 10, 8, faked, 2.0 / 3},
+		{"faked outputs", 0, "0.5", 0.25, 4, 8, faked, 2.0 / 3}, {"faked outputs", 0, "0.05", 1, 30, 4, faked, 2.0 / 3},
+		// A later stage of a compressed model has four kinds: faked outputs fail two of them; an
+		// input of its own (consistent outputs) fails only the input tile.
+		{"faked outputs, stage 1", 1, "0.2", 1, 10, 8, faked, 2.0 / 4},
+		{"own input", 1, "0.2", 1, 10, 8, ownInput, 1.0 / 4}, {"own input", 1, "0.5", 0.5, 10, 8, ownInput, 1.0 / 4},
 	} {
 		rate := sdkmath.LegacyMustNewDecFromStr(c.rate)
 		const trials = 4000
@@ -61,22 +73,22 @@ func TestCatchRateMatchesTheory(t *testing.T) {
 		for trial := range trials {
 			for k := range c.n {
 				id++
-				a := Attestation{Id: id, StepFrom: 1, StepTo: c.steps, TileRows: 4, TileWidth: 4}
+				a := Attestation{Id: id, Stage: c.stage, StepFrom: 1, StepTo: c.steps, TileRows: 4, TileWidth: 4}
 				sc := DrawSpotCheck(blockHash(uint64(trial*1000+k)), a, testTiles(a), rate)
-				faked := float64(sc.Step-a.StepFrom) < c.F*float64(c.steps)
-				if sc.Challenge && faked && sc.Kind != CHALLENGE_KIND_TIE {
+				cheated := float64(sc.Step-a.StepFrom) < c.F*float64(c.steps)
+				if sc.Challenge && cheated && c.fail(sc) {
 					caught++
 					break
 				}
 			}
 		}
 		r, _ := rate.Float64()
-		f := 2 * c.F / 3
+		f := c.q * c.F
 		theory := 1 - math.Pow(1-r*f, float64(c.n))
 		measured := float64(caught) / trials
 		sigma := math.Sqrt(theory * (1 - theory) / trials)
-		require.InDelta(t, theory, measured, 4*sigma+1e-3, "rate %s, F %.2f, n %d", c.rate, c.F, c.n)
-		t.Logf("rate %s, faked steps %.2f (f = %.3f), n %d: caught %.4f, theory %.4f", c.rate, c.F, f, c.n, measured, theory)
+		require.InDelta(t, theory, measured, 4*sigma+1e-3, "%s: rate %s, F %.2f, n %d", c.name, c.rate, c.F, c.n)
+		t.Logf("%s: rate %s, cheated steps %.2f (f = %.3f), n %d: caught %.4f, theory %.4f", c.name, c.rate, c.F, f, c.n, measured, theory)
 	}
 }
 
@@ -88,14 +100,17 @@ func TestCheaterExpectedPay(t *testing.T) {
 	p := DefaultParams()
 	rate, _ := p.ChallengeRate.Float64()
 	for _, c := range []struct {
-		name string
-		b    int64 // blocks between attestations
-		q    float64
-		fail func(SpotCheck) bool // the cheater cannot prove this tile
+		name  string
+		stage uint32
+		b     int64 // blocks between attestations
+		q     float64
+		fail  func(SpotCheck) bool // the cheater cannot prove this tile
 	}{
-		{"copied roots", 1, 1, func(SpotCheck) bool { return true }},
-		{"copied roots", 2, 1, func(SpotCheck) bool { return true }},
-		{"faked outputs", 10, 2.0 / 3, func(sc SpotCheck) bool { return sc.Kind != CHALLENGE_KIND_TIE }},
+		{"copied roots", 0, 1, 1, func(SpotCheck) bool { return true }},
+		{"copied roots", 0, 2, 1, func(SpotCheck) bool { return true }},
+		{"faked outputs", 0, 10, 2.0 / 3, func(sc SpotCheck) bool { return sc.Kind != CHALLENGE_KIND_TIE }},
+		{"own input, stage 1", 1, 1, 1.0 / 4, func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }},
+		{"own input, stage 1", 1, 10, 1.0 / 4, func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }},
 	} {
 		k := max(1, int((p.ChallengeWindow-p.ResponseWindow+c.b-1)/c.b))
 		const trials = 4000
@@ -105,7 +120,7 @@ func TestCheaterExpectedPay(t *testing.T) {
 			caughtAt := 0
 			for j := 1; caughtAt == 0; j++ {
 				id++
-				a := Attestation{Id: id, StepFrom: 1, StepTo: p.AttestationPeriod, TileRows: 4, TileWidth: 4}
+				a := Attestation{Id: id, Stage: c.stage, StepFrom: 1, StepTo: p.AttestationPeriod, TileRows: 4, TileWidth: 4}
 				if sc := DrawSpotCheck(blockHash(uint64(trial)<<20|id), a, testTiles(a), p.ChallengeRate); sc.Challenge && c.fail(sc) {
 					caughtAt = j
 				}
