@@ -20,7 +20,6 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/protolearn/protolearn/app"
-	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/attest"
 	"github.com/protolearn/protolearn/trainer/backend"
@@ -169,7 +168,12 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 		tok := ids()
 		in := tok
 		var input attest.Input
-		if w.stage > 0 {
+		if w.stage == 0 {
+			// A draw of the model's dataset, as the sampler makes it.
+			input.Microbatch = vc.mb.Add(1)
+			tok = tensors.FromFlatDataAndDimensions(vSampled.draw(input.Microbatch), 1, s.SeqLen)
+			in = tok
+		} else {
 			c := floats(s.SeqLen * s.BoundaryWidth())
 			in = tensors.FromFlatDataAndDimensions(c, 1, s.SeqLen, s.BoundaryWidth())
 			// The payload the neighbour sent (f32: the engine trains on exactly its values).
@@ -193,7 +197,7 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 }
 
 // runTrainers trains each worker's stage for steps steps with an attester (cheat: the fraction
-// of steps it fakes) and waits until every attester has seen all its attestations final.
+// of steps on which it fakes its outputs and takes an input of its own) and waits until every attester has seen all its attestations final.
 func runTrainers(t *testing.T, vc *verifyChain, ws []*trainer, cheat map[*trainer]float64, steps int, during func(locked func(func()))) map[*trainer]attest.Stats {
 	t.Helper()
 	_, prover := verifyKeys(t)
@@ -229,7 +233,7 @@ func runTrainers(t *testing.T, vc *verifyChain, ws []*trainer, cheat map[*traine
 		require.NoError(t, err)
 		att, err := attest.NewAttester(attest.Config{
 			Chain: c, ChainID: app.DefaultChainID, Worker: w.addr.String(), ModelID: 1, Stage: w.stage, Layers: vLayers, Period: 4, FirstStep: 1,
-			TileWidth: vT, Secret: w.secret, Store: store, Prover: prover, Cheat: cheat[w], Tables: stageTables(t, w.stage),
+			TileWidth: vT, Secret: w.secret, Store: store, Prover: prover, Cheat: cheat[w], CheatOwnInput: cheat[w], Tables: vTables(t), Sampled: stageSampled(w.stage),
 			Rand: rand.New(rand.NewPCG(1, uint64(w.stage))), Poll: 5 * time.Millisecond,
 			Log: slog.New(slog.NewTextHandler(tWriter{t}, nil)).With("stage", w.stage, "cheat", cheat[w]),
 		})
@@ -335,11 +339,10 @@ func TestTrainersThirdPartyCatchesCheater(t *testing.T) {
 	require.Greater(t, vc.balance(challenger.addr), start, "bond back plus the reward")
 }
 
-// stageTables are the compression tables a stage's attester holds: the model's on a stage after
-// the first (its input tile), none on stage 0.
-func stageTables(t *testing.T, stage uint32) *tile.Tables {
+// stageSampled is the dataset stage 0's attester opens draws of (nil on later stages).
+func stageSampled(stage uint32) *attest.Sampled {
 	if stage == 0 {
-		return nil
+		return vSampled.Sampled
 	}
-	return vTables(t)
+	return nil
 }

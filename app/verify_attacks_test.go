@@ -57,7 +57,8 @@ func (vc *verifyChain) challengeKind(t *testing.T, by *account, att uint64, kind
 }
 
 // attestRoots sends w's attestation of steps from..from+len(roots)-1 carrying roots as they are,
-// each with a fresh input receipt of w's own (a copier has traffic of its own to show).
+// each with a fresh input receipt of w's own, or on stage 0 a fresh draw (a copier has traffic of
+// its own to show; the embedding root stays the copied one).
 func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...verifytypes.StepCommitment) *verifytypes.MsgSubmitAttestation {
 	msg := &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: model, Stage: w.stage, StepFrom: from, StepTo: from + uint64(len(roots)) - 1,
@@ -66,6 +67,13 @@ func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...veri
 	for i, r := range roots {
 		r.Step = from + uint64(i)
 		r.Input = vc.input(vc.t, w, nil)
+		if w.stage != 0 {
+			r.Sample = nil // stage 0's; a later stage shows its receipt
+		} else if r.Sample != nil {
+			s := *r.Sample
+			s.Microbatch = vc.mb.Add(1)
+			r.Sample = &s
+		}
 		msg.Commitments = append(msg.Commitments, r)
 	}
 	return msg
@@ -173,8 +181,7 @@ func TestAttackProofReplay(t *testing.T) {
 // layerOn commits an honest layer of w's step on model (not model 1's).
 func (vc *verifyChain) layerOn(t *testing.T, w *trainer, model, step uint64) *attest.Committed {
 	t.Helper()
-	l, err := attest.NewLayer(step, vRows, vD, vc.gen(vRows*vD, 2), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
-	require.NoError(t, err)
+	l := vc.newLayer(t, w, step)
 	owner := w.owner()
 	owner.ModelID = model
 	cm, err := attest.Commit(w.secret, owner, l)
@@ -663,8 +670,9 @@ func TestInputsFromARotatedSender(t *testing.T) {
 // is not derived from the payload; its Y = X·W is consistent, so forward, backward and tie tiles
 // all prove) cannot answer an input challenge: it is slashed and paid nothing. The honest worker
 // of the same stage answers its input challenge (with the challenged token opened) and keeps the
-// bond; an opening of another token, or none, is refused and the challenge stays open; stage 0
-// has no input tile to challenge.
+// bond; an opening of another token, or none, is refused and the challenge stays open. Stage 0
+// answers its input challenge with the dataset's byte at the row (a payload opening instead is
+// refused).
 func TestAttackInputNotDerived(t *testing.T) {
 	challenger := newAccount(0)
 	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
@@ -687,18 +695,11 @@ func TestAttackInputNotDerived(t *testing.T) {
 	})
 	selfish.next++
 
-	// Stage 0's input is its own embedding: no input tile to challenge there.
-	zero := vc.submit(t, ws[0], 1)
-	res := vc.send(challenger, &verifytypes.MsgOpenChallenge{
-		Challenger: challenger.addr.String(), AttestationId: zero, Kind: verifytypes.CHALLENGE_KIND_INPUT, Step: 1, Bond: testBond,
-	})
-	require.Equal(t, verifytypes.ErrInvalidChallenge.ABCICode(), res.Code, res.Log)
-
 	// Every tile of the matrix product proves for the selfish worker.
 	fwd := vc.challengeKind(t, challenger, sID, verifytypes.CHALLENGE_KIND_FORWARD, 1, 2, 1)
 	proof, err := vc.prove(t, selfish, fwd)
 	require.NoError(t, err)
-	res = vc.respond(selfish, fwd.Id, proof)
+	res := vc.respond(selfish, fwd.Id, proof)
 	require.Zero(t, res.Code, res.Log)
 	sc := vc.challengeKind(t, challenger, sID, verifytypes.CHALLENGE_KIND_INPUT, 1, 2, 3)
 
@@ -738,4 +739,73 @@ func TestAttackInputNotDerived(t *testing.T) {
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, hID).Status)
 	require.Zero(t, vc.shares(selfish.addr))
 	require.Positive(t, vc.shares(honest.addr))
+
+	// Stage 0's input is a draw of the dataset, embedded: its input challenge is answered with
+	// the dataset's byte at the row (an input_opening instead is refused).
+	zero := vc.submit(t, ws[0], 1)
+	zc := vc.challengeKind(t, challenger, zero, verifytypes.CHALLENGE_KIND_INPUT, 1, 3, 2)
+	proof, err = vc.prove(t, ws[0], zc)
+	require.NoError(t, err)
+	op, _ := vc.openings.Load(zc.Id)
+	res = vc.send(ws[0].account, &verifytypes.MsgRespondChallenge{
+		Worker: ws[0].addr.String(), ChallengeId: zc.Id, Proof: proof, InputOpening: &verifytypes.TokenOpening{},
+		DatasetOpening: op.(openings).ds,
+	})
+	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
+	res = vc.respond(ws[0], zc.Id, proof)
+	require.Zero(t, res.Code, res.Log)
+}
+
+// Stage 0 training on text outside the dataset commitment (or on tokens other than its
+// sampler's draw) proves every product tile but not the input tile: the chain takes the token
+// from the committed dataset at the drawn window, and the worker's X̂ embeds another. It cannot
+// even open its own tokens against the dataset; it is slashed and paid nothing.
+func TestAttackStageZeroOffDataset(t *testing.T) {
+	challenger := newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
+	w := ws[0]
+	mb := vc.mb.Add(1)
+	own := vSampled.draw(mb) // its own text: every token other than the draw's
+	for i := range own {
+		own[i] = (own[i] + 1 + int32(vc.rng.IntN(255))) % 256
+	}
+	e := vc.gen(256*vRank, 2)
+	l, err := attest.NewEmbedLayer(w.next, vTables(t), mb, own, e, embeddedX(t, own, e), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
+	require.NoError(t, err)
+	cm, err := attest.Commit(w.secret, w.owner(), l)
+	require.NoError(t, err)
+	w.steps[l.Step] = cm
+	id := vc.submitted(t, w, &verifytypes.MsgSubmitAttestation{
+		Worker: w.addr.String(), ModelId: 1, Stage: 0, StepFrom: l.Step, StepTo: l.Step,
+		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{cm.Roots()},
+	})
+	w.next++
+
+	fwd := vc.challengeKind(t, challenger, id, verifytypes.CHALLENGE_KIND_FORWARD, l.Step, 1, 1)
+	proof, err := vc.prove(t, w, fwd)
+	require.NoError(t, err)
+	require.Zero(t, vc.respond(w, fwd.Id, proof).Code, "its arithmetic is consistent")
+
+	in := vc.challengeKind(t, challenger, id, verifytypes.CHALLENGE_KIND_INPUT, l.Step, 2, 0)
+	_, err = vc.prove(t, w, in)
+	require.ErrorContains(t, err, "not the model's sampler")
+	// Proving the tile of its own token anyway, and showing the dataset's true byte beside it.
+	o, err := cm.Open(in, vTiles(0), vTables(t))
+	require.NoError(t, err)
+	proof, err = vc.prover.Prove(o)
+	require.NoError(t, err, "the tile of its own token proves")
+	truth := *cm.Layer
+	truth.IDs = vSampled.draw(mb)
+	ds, err := truth.OpenSample(vSampled.Sampled, int(in.Row))
+	require.NoError(t, err)
+	res := vc.send(w.account, &verifytypes.MsgRespondChallenge{Worker: w.addr.String(), ChallengeId: in.Id, Proof: proof, DatasetOpening: ds})
+	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
+	before, err := vc.worker(w.addr)
+	require.NoError(t, err)
+	vc.blocks(vResponse + 1)
+	after, err := vc.worker(w.addr)
+	require.NoError(t, err)
+	require.Positive(t, before.Bonded.Amount.Sub(after.Bonded.Amount).Int64(), "slashed")
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, id).Status)
+	require.Zero(t, vc.shares(w.addr))
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/protolearn/protolearn/app"
 	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/dataset"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/attest"
 	trainernode "github.com/protolearn/protolearn/trainer/node"
@@ -33,7 +34,7 @@ import (
 func verifyKeys(t *testing.T) ([]*tile.Keys, *attest.Prover) {
 	t.Helper()
 	vKeysOnce.Do(func() {
-		shapes, err := vTiles(1).Shapes() // a later stage's: the input tile's too
+		shapes, err := vTiles(0).ModelShapes() // every stage's: the input and embed tiles too
 		if err != nil {
 			vKeysErr = err
 			return
@@ -72,7 +73,7 @@ func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec
 			Arch:                modelstypes.Architecture{Vocab: 256, DModel: vD, NLayers: 3 * vLayers, NHeads: 2, SeqLen: 4, CompressionRank: vRank},
 			Stages:              []modelstypes.StageSpec{{Layers: vLayers}, {Layers: vLayers}, {Layers: vLayers}},
 			Seed:                1,
-			DatasetCommitment:   make([]byte, 32),
+			DatasetCommitment:   vDatasetRoot[:],
 			SubspaceRoot:        vSubspaceRoot(t),
 			DesignerBps:         designerBps,
 			MinStake:            sdk.NewInt64Coin(app.BondDenom, minStake),
@@ -191,16 +192,7 @@ func startVerifyChainWith(t *testing.T, rate sdkmath.LegacyDec, window, response
 // layer makes and commits w's designated layer of step: honest, or faked for a cheater.
 func (vc *verifyChain) layer(t *testing.T, w *trainer, step uint64) *attest.Committed {
 	t.Helper()
-	var l *attest.Layer
-	var err error
-	if w.stage > 0 && vc.sender(w) != nil {
-		// A later stage's X derives from the payload its neighbour sent (input tile).
-		body := vc.payload(t)
-		l, err = attest.NewDerivedLayer(step, vTables(t), body, derivedX(t, body), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
-	} else {
-		l, err = attest.NewLayer(step, vRows, vD, vc.gen(vRows*vD, 2), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
-	}
-	require.NoError(t, err)
+	l := vc.newLayer(t, w, step)
 	if w.cheat {
 		l.Fake(vc.rng)
 	}
@@ -208,6 +200,29 @@ func (vc *verifyChain) layer(t *testing.T, w *trainer, step uint64) *attest.Comm
 	require.NoError(t, err)
 	w.steps[step] = cm
 	return cm
+}
+
+// newLayer is an honest layer of w's step: on stage 0 derived from a fresh draw of the dataset
+// and an embedding, after it from a fresh payload of the stage before (when one is seated).
+func (vc *verifyChain) newLayer(t *testing.T, w *trainer, step uint64) *attest.Layer {
+	t.Helper()
+	var l *attest.Layer
+	var err error
+	if w.stage == 0 {
+		// Stage 0's X derives from the dataset's tokens of a fresh draw and its embedding.
+		mb := vc.mb.Add(1)
+		ids := vSampled.draw(mb)
+		e := vc.gen(256*vRank, 2)
+		l, err = attest.NewEmbedLayer(step, vTables(t), mb, ids, e, embeddedX(t, ids, e), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
+	} else if vc.sender(w) != nil {
+		// A later stage's X derives from the payload its neighbour sent (input tile).
+		body := vc.payload(t)
+		l, err = attest.NewDerivedLayer(step, vTables(t), body, derivedX(t, body), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
+	} else {
+		l, err = attest.NewLayer(step, vRows, vD, vc.gen(vRows*vD, 2), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
+	}
+	require.NoError(t, err)
+	return l
 }
 
 // sender is the honest worker seated in the stage before w's (nil on stage 0).
@@ -307,11 +322,16 @@ func (vc *verifyChain) prove(t *testing.T, w *trainer, ch verifytypes.Challenge)
 		return nil, err
 	}
 	if ch.Kind == verifytypes.CHALLENGE_KIND_INPUT {
-		opening, err := cm.Layer.OpenInput(ch)
+		var op openings
+		if w.stage == 0 {
+			op.ds, err = cm.Layer.OpenSample(vSampled.Sampled, int(ch.Row))
+		} else {
+			op.in, err = cm.Layer.OpenInput(ch)
+		}
 		if err != nil {
 			return nil, err
 		}
-		vc.openings.Store(ch.Id, opening)
+		vc.openings.Store(ch.Id, op)
 	}
 	return vc.prover.Prove(o)
 }
@@ -336,7 +356,7 @@ func (vc *verifyChain) sendBlock(txs ...signedMsg) []*abci.ExecTxResult {
 func (vc *verifyChain) respond(w *trainer, id uint64, proof []byte) *abci.ExecTxResult {
 	msg := &verifytypes.MsgRespondChallenge{Worker: w.addr.String(), ChallengeId: id, Proof: proof}
 	if o, ok := vc.openings.Load(id); ok {
-		msg.InputOpening = o.(*verifytypes.TokenOpening)
+		msg.InputOpening, msg.DatasetOpening = o.(openings).in, o.(openings).ds
 	}
 	return vc.send(w.account, msg)
 }
@@ -431,6 +451,59 @@ func derivedX(t *testing.T, body []byte) []float32 {
 		c, err := tile.QuantizeCoordinates(pl.Data[r*vRank : (r+1)*vRank])
 		require.NoError(t, err)
 		row, err := vTables(t).InputRow(int(pl.IDs[r]), c)
+		require.NoError(t, err)
+		for _, v := range row {
+			x = append(x, float32(v)/256)
+		}
+	}
+	return x
+}
+
+// openings are what an input challenge's response carries beside the proof: a later stage's
+// payload token, or stage 0's dataset byte.
+type openings struct {
+	in *verifytypes.TokenOpening
+	ds *verifytypes.DatasetOpening
+}
+
+// sampledData is the test model's dataset, which stage 0 samples from.
+type sampledData struct{ *attest.Sampled }
+
+// vSampled is the test model's dataset: 16 KiB of deterministic bytes; windows of seq_len 4
+// drawn with the model's seed 1 (a tile of 4 rows is one window).
+var vSampled = func() sampledData {
+	rng := rand.New(rand.NewPCG(11, 12))
+	b := make([]byte, 16<<10)
+	for i := range b {
+		b[i] = byte(rng.IntN(256))
+	}
+	return sampledData{&attest.Sampled{Stream: b, Seed: 1, SeqLen: 4}}
+}()
+
+// vDatasetRoot is the test model's dataset_commitment.
+var vDatasetRoot = dataset.Root(vSampled.Stream)
+
+// draw is the tokens of microbatch mb: its windows, as the model's sampler draws them.
+func (s sampledData) draw(mb uint64) []int32 {
+	var ids []int32
+	for w := range vRows / s.SeqLen {
+		start := dataset.WindowStart(s.Seed, mb, uint32(w), uint64(len(s.Stream)-s.SeqLen))
+		for _, b := range s.Stream[start : start+uint64(s.SeqLen)] {
+			ids = append(ids, int32(b))
+		}
+	}
+	return ids
+}
+
+// embeddedX is the X̂ stage 0 computes from the tokens ids and embedding e: the tables' rows,
+// dequantized.
+func embeddedX(t *testing.T, ids []int32, e []float32) []float32 {
+	t.Helper()
+	q, err := tile.QuantizeCoordinates(e)
+	require.NoError(t, err)
+	var x []float32
+	for _, id := range ids {
+		row, err := vTables(t).InputRow(int(id), q[int(id)*vRank:(int(id)+1)*vRank])
 		require.NoError(t, err)
 		for _, v := range row {
 			x = append(x, float32(v)/256)

@@ -37,7 +37,7 @@ TRAINER=$repo/build/trainer
 # Trainers send 2 sequences per microbatch, so the designated layer's tile has 64 rows.
 ARCH='{"vocab":256,"d_model":32,"n_layers":3,"n_heads":2,"seq_len":32,"compression_rank":8}'
 ROWS=2
-SHAPES=forward-64x32x32-T4-tol4,backward-64x32x32-T4-tol4,tie-32x32x32-T4-tol0,input-64x8x32-V256-T4-tol0
+SHAPES=forward-64x32x32-T4-tol4,backward-64x32x32-T4-tol4,tie-32x32x32-T4-tol0,input-64x8x32-V256-T4-tol0,embed-64x8x32-V256-T4-tol0
 STAKE=200000000ulearn # 200 LEARN per provider
 BOND=10000000ulearn   # the challenge bond
 
@@ -98,7 +98,7 @@ done
 
 say "Chain $CHAIN_ID in $HOME_DIR"
 pld() { "$BIN" "$@" --home "$HOME_DIR"; }
-accounts=(validator designer customer challenger p0 p1 p2 cheater freeloader)
+accounts=(validator designer customer challenger watcher p0 p1 p2 cheater freeloader)
 account_flags=()
 for a in "${accounts[@]:1}"; do account_flags+=(--account "$a=1000000000000ulearn"); done
 # The chain of node/e2e's TestTrainersOnChain, made by the same command with the same genesis
@@ -215,6 +215,28 @@ sleep 2
 start_trainer p0 --steps "$STEPS"
 p0_pid=${pids[-1]}
 
+say "A third party (watcher) watches the freeloader: an input challenge on each attestation it posts (does its input derive from the payload stage 1 signed?)"
+# A neighbour holds the payloads it signed, so it is the natural challenger of a later stage's
+# input; the first failure voids everything the freeloader has pending.
+watch_freeloader() {
+  local a att step seen=" "
+  a=$(addr freeloader)
+  for _ in $(seq 1 600); do
+    [ "$(q compute worker "$a" | jq -r .worker.status)" = WORKER_STATUS_JAILED ] && return 0
+    for att in $(q verify attestations --worker "$a" --status pending | jq -r '.attestations[]?.id'); do
+      case "$seen" in *" $att "*) continue ;; esac
+      seen="$seen$att "
+      step=$(q verify attestation "$att" | jq -r .attestation.step_from)
+      if (send watcher verify open-challenge "$att" input "$step" 1 0 "$BOND") >/dev/null 2>&1; then
+        echo "  watcher opened an input challenge on the freeloader's attestation $att, step $step"
+      fi
+    done
+    sleep 1
+  done
+}
+watch_freeloader &
+pids+=("$!")
+
 say "A third party challenges the cheater's first attestation (forward tile, bond $BOND)"
 cheater=$(addr cheater)
 att=""
@@ -231,23 +253,6 @@ if [ -n "$att" ]; then
   fi
 else
   echo "  the cheater posted no pending attestation to challenge"
-fi
-
-say "A third party challenges the freeloader's first attestation (input tile: does its input derive from the payload stage 1 signed?)"
-freeloader=$(addr freeloader)
-att=""
-for _ in $(seq 1 240); do
-  att=$(q verify attestations --worker "$freeloader" | jq -r '[.attestations[]? | select(.status == "ATTESTATION_STATUS_PENDING")] | last | .id // empty')
-  [ -n "$att" ] && break
-  sleep 1
-done
-if [ -n "$att" ]; then
-  step=$(q verify attestation "$att" | jq -r .attestation.step_from)
-  if (send challenger verify open-challenge "$att" input "$step" 1 0 "$BOND"); then
-    echo "  challenger opened an input challenge on attestation $att, step $step"
-  fi
-else
-  echo "  the freeloader posted no pending attestation to challenge"
 fi
 
 say "Training until stage 0 has done $STEPS steps and its attestations are final"

@@ -9,12 +9,13 @@ import (
 	"github.com/protolearn/protolearn/circuits/commit"
 )
 
-// Tensor names one of the six tensors a step commits. Its number is hashed
-// into the tensor's tag, so a root committed as one tensor cannot be opened
-// as another.
+// Tensor names one of the tensors a step commits. Its number is hashed into
+// the tensor's tag, so a root committed as one tensor cannot be opened as
+// another.
 type Tensor uint8
 
-// The six committed tensors of a step's designated layer Y = X·W.
+// The six committed tensors of a step's designated layer Y = X·W, and stage
+// 0's embedding.
 const (
 	TensorX     Tensor = iota + 1 // input X (Rows)
 	TensorWCols                   // weights W (Columns): forward and tie tiles
@@ -22,7 +23,17 @@ const (
 	TensorDY                      // output gradient dY (Rows)
 	TensorWRows                   // weights W again (Rows): backward and tie tiles
 	TensorDX                      // input gradient dX (Rows)
+	// TensorE is stage 0's embedding E_small (vocab×k, Rows, [EmbedScheme])
+	// as it was before the step's update: the embed tile's coordinates. It
+	// is the last number below tensorTagShift, so the tag packing 8·step + t
+	// stays injective; an eighth tensor needs a wider shift (a new tag for
+	// every root, a protocol upgrade).
+	TensorE
 )
+
+// A tensor number must stay below tensorTagShift, or two (step, tensor)
+// pairs could share a tag; this fails to compile otherwise.
+const _ = tensorTagShift - 1 - TensorE
 
 func (t Tensor) String() string {
 	switch t {
@@ -38,6 +49,8 @@ func (t Tensor) String() string {
 		return "Wrows"
 	case TensorDX:
 		return "dX"
+	case TensorE:
+		return "E"
 	default:
 		return fmt.Sprintf("tensor(%d)", uint8(t))
 	}
@@ -48,19 +61,21 @@ func (s Shape) Tensors() (in, w, out Tensor) { return s.Kind.Tensors() }
 
 // Tensors are the tensors a tile of this kind opens, as (input, weights,
 // output): forward X, Wcols, Y; backward dY, Wrows, dX; tie Wrows, Wcols and
-// no output (0); input X and nothing else (0, 0). The circuit binds each root
-// to its tensor, and the chain takes the public roots by this table. An
-// input tile's WRoot and OutRoot are no step tensors: WRoot is the model's
-// subspace root ([Tables.Root]) and OutRoot the digest of the token and
-// coordinates the stage received ([InputDigest]), which the chain supplies
-// itself.
+// no output (0); input and embed X and nothing else (0, 0). The circuit binds
+// each root to its tensor, and the chain takes the public roots by this
+// table. An input tile's WRoot and OutRoot are no step roots: WRoot is the
+// model's subspace root ([Tables.Root]) and OutRoot the digest of the token
+// and coordinates the stage received ([InputDigest]), which the chain
+// supplies itself. An embed tile's WRoot is the subspace root too, and its
+// OutRoot [EmbedDigest] of the step's bound [TensorE] root and the token id:
+// computed from a step root, but not the root itself, so not in this table.
 func (k Kind) Tensors() (in, w, out Tensor) {
 	switch k {
 	case Forward:
 		return TensorX, TensorWCols, TensorY
 	case Backward:
 		return TensorDY, TensorWRows, TensorDX
-	case Input:
+	case Input, Embed:
 		return TensorX, 0, 0
 	default:
 		return TensorWRows, TensorWCols, 0
@@ -76,8 +91,9 @@ func (k Kind) Tensors() (in, w, out Tensor) {
 //     step is bound to it: the root of tensor t is f(8·Step + t, Merkle root)
 //     ([BoundRoot]), and the circuit recomputes that from the opened leaves,
 //     so the roots of one step cannot be opened for another step, nor as
-//     another tensor. 8·Step + t < 2^253 is an exact packing of (Step, t), and
-//     costs no constraint.
+//     another tensor. With t ≤ 7 < 8 ([TensorE] the last) and Step < 2^250,
+//     8·Step + t < 2^253 is an exact packing of (Step, t), and costs no
+//     constraint.
 //   - Challenge digests the challenge (attestation, challenge id, kind, row,
 //     block), so a proof answers that challenge and no other.
 //

@@ -28,6 +28,10 @@ import (
 // values. In is then row Row of X̂, W the rows [Col·T, (Col+1)·T) of U, Out
 // is empty, OutBlock the T values of X̂ checked, and the fields below
 // OutBlock hold the rest (see defineInput).
+//
+// An [Embed] tile is an input tile whose OutRoot is [EmbedDigest] of
+// E_small's bound root and the token id; Embedding and EmbedKey replace
+// Token (see defineEmbed).
 type Circuit struct {
 	shape Shape
 
@@ -72,6 +76,15 @@ type Circuit struct {
 	// Norm are the hints q = floor(S/d) and R = floor(√(q + E)), both
 	// constrained.
 	Norm []frontend.Variable
+
+	// The embed tile's own witnesses, empty for the other kinds (after the
+	// input tile's, so that no other circuit's wires move).
+	//
+	// Embedding is row EmbedKey[1] of E_small (k values): the coordinates.
+	Embedding commit.OpeningVars
+	// EmbedKey is (EBound, id): E_small's bound root and the token id, whose
+	// compression is OutRoot.
+	EmbedKey []frontend.Variable
 }
 
 // NewCircuit allocates the circuit of a shape, for compiling.
@@ -87,13 +100,22 @@ func NewCircuit(s Shape) (*Circuit, error) {
 	}
 	switch s.Kind {
 	case Tie:
-	case Input: // out is T_ext's layout
+	case Input, Embed: // out is T_ext's layout
 		c.Table = out.NewOpeningVars(1)
 		c.OutBlock = make([]frontend.Variable, s.T)
 		c.TBlock = make([]frontend.Variable, s.T)
 		c.SubRoots = make([]frontend.Variable, 2)
-		c.Token = make([]frontend.Variable, 1+s.Inner)
 		c.Norm = make([]frontend.Variable, 2)
+		if s.Kind == Input {
+			c.Token = make([]frontend.Variable, 1+s.Inner)
+			break
+		}
+		e, err := s.embedLayout()
+		if err != nil {
+			return nil, err
+		}
+		c.Embedding = e.NewOpeningVars(1)
+		c.EmbedKey = make([]frontend.Variable, 2)
 	default:
 		c.Out = out.NewOpeningVars(1)
 		c.OutBlock = make([]frontend.Variable, s.T)
@@ -121,6 +143,8 @@ func (c *Circuit) Define(api frontend.API) error {
 		return c.defineTie(api)
 	case Input:
 		return c.defineInput(api)
+	case Embed:
+		return c.defineEmbed(api)
 	}
 	sc := Scheme()
 	tag, err := c.bind(api)

@@ -75,10 +75,10 @@ func testKeys(t *testing.T, s Shape) *Keys {
 func goldenPath(s Shape) string { return filepath.Join("testdata", s.String()+".vk.hex") }
 
 // goldenShapes are the shapes with a golden verifying key: the tiny forward
-// and backward shapes, the first tiny tie shape and the first tiny input
-// shape.
+// and backward shapes, the first tiny tie shape, the first tiny input shape
+// and the first tiny embed shape.
 func goldenShapes() []Shape {
-	return append(append([]Shape{}, tinyShapes...), tieShapes[0], inputShapes[0])
+	return append(append([]Shape{}, tinyShapes...), tieShapes[0], inputShapes[0], embedShapes[0])
 }
 
 // TestGoldenVerifyingKey regenerates the verifying keys of the golden shapes
@@ -121,6 +121,8 @@ func TestGoldenVerifyingKey(t *testing.T) {
 			o = newTieStep(rng, s).open(t, s.Rows-1, 0)
 		case Input:
 			o = newInputStep(t, rng, s).open(t, s.Rows-1, 0)
+		case Embed:
+			o = newEmbedStep(t, rng, s).open(t, s.Rows-1, 0)
 		default:
 			o = newStep(t, rng, s).open(t, s.Rows-1, 0)
 		}

@@ -8,6 +8,8 @@ import (
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/std/rangecheck"
 	"github.com/consensys/gnark/std/selector"
+
+	"github.com/protolearn/protolearn/circuits/commit"
 )
 
 // defineInput proves that the T values X̂[Row, Col·T:(Col+1)·T) of the row
@@ -29,48 +31,82 @@ import (
 //
 // r' and e_j are linear in the witness, so they need no hint of their own.
 // The widths, and why no equation wraps the modulus, are at qBits (input.go).
+// Steps 1, 2 and 4–7 are shared with the embed tile (openInputRows,
+// assertInputRow); only where (id, c) come from differs.
 func (c *Circuit) defineInput(api frontend.API) error {
+	if err := c.checkInputVars(); err != nil {
+		return err
+	}
+	if len(c.Token) != 1+c.shape.Inner {
+		return fmt.Errorf("tile: input witness shapes do not match %s", c.shape)
+	}
+	tag, err := c.bind(api)
+	if err != nil {
+		return err
+	}
+	id, coords := c.Token[0], c.Token[1:]
+	h, err := c.openInputRows(api, tag, id)
+	if err != nil {
+		return err
+	}
+	api.AssertIsEqual(h.Chain(0, c.Token...), c.OutRoot)
+	rc := rangecheck.New(api)
+	for _, x := range coords {
+		rc.Check(api.Add(x, pow2(CoordBits-1)), CoordBits)
+	}
+	c.assertInputRow(api, rc, coords)
+	return nil
+}
+
+// checkInputVars reports witness slices of the wrong size for an input or
+// embed shape (a circuit built by hand rather than by NewCircuit).
+func (c *Circuit) checkInputVars() error {
 	s := c.shape
 	d, k := s.Outer, s.Inner
-	sc, ts := Scheme(), TablesScheme()
 	if len(c.In.Values) != 1 || len(c.In.Values[0]) != d || len(c.W.Values) != s.T || len(c.Table.Values) != 1 ||
 		len(c.Table.Values[0]) != d+k || len(c.OutBlock) != s.T || len(c.TBlock) != s.T ||
-		len(c.SubRoots) != 2 || len(c.Token) != 1+k || len(c.Norm) != 2 {
-		return fmt.Errorf("tile: input witness shapes do not match %s", s)
+		len(c.SubRoots) != 2 || len(c.Norm) != 2 {
+		return fmt.Errorf("tile: %s witness shapes do not match %s", s.Kind, s)
 	}
 	for j, u := range c.W.Values {
 		if len(u) != k {
 			return fmt.Errorf("tile: row %d of the U block has %d values, expected %d", j, len(u), k)
 		}
 	}
-	tag, err := c.bind(api)
-	if err != nil {
-		return err
-	}
-	tIn, _, _ := s.Tensors()
+	return nil
+}
+
+// openInputRows is steps 1 and 2 of defineInput: the X̂ row under InRoot
+// bound as [TensorX], the U block at Col and the T_ext row at id under the
+// subspace root WRoot. It returns the hash gadget for the caller's digest.
+func (c *Circuit) openInputRows(api frontend.API, tag func(Tensor) frontend.Variable, id frontend.Variable) (commit.HashGadget, error) {
+	sc, ts := Scheme(), TablesScheme()
+	tIn, _, _ := c.shape.Tensors()
 	if err := sc.AssertBoundOpening(api, c.InRoot, tag(tIn), c.Row, c.In); err != nil {
-		return fmt.Errorf("tile: X̂ opening: %w", err)
+		return nil, fmt.Errorf("tile: X̂ opening: %w", err)
 	}
 	h, err := sc.Hash.Gadget(api)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	uRoot, textRoot := c.SubRoots[0], c.SubRoots[1]
 	api.AssertIsEqual(h.Compress(uRoot, textRoot), c.WRoot)
 	if err := ts.AssertOpening(api, uRoot, c.Col, c.W); err != nil {
-		return fmt.Errorf("tile: U opening: %w", err)
+		return nil, fmt.Errorf("tile: U opening: %w", err)
 	}
-	id, coords := c.Token[0], c.Token[1:]
 	if err := ts.AssertOpening(api, textRoot, id, c.Table); err != nil {
-		return fmt.Errorf("tile: T_ext opening: %w", err)
+		return nil, fmt.Errorf("tile: T_ext opening: %w", err)
 	}
-	api.AssertIsEqual(h.Chain(0, c.Token...), c.OutRoot)
+	return h, nil
+}
 
-	rc := rangecheck.New(api)
-	for _, x := range coords {
-		rc.Check(api.Add(x, pow2(CoordBits-1)), CoordBits)
-	}
-	xBits, tBits := sc.Params.ValueBits, ts.Params.ValueBits
+// assertInputRow is steps 4–7 of defineInput for coordinates the caller has
+// range-checked to [CoordBits] bits: the X̂ and t blocks, S = q·d + r', R =
+// floor(√(q + E)) and each X̂_j of the block.
+func (c *Circuit) assertInputRow(api frontend.API, rc frontend.Rangechecker, coords []frontend.Variable) {
+	s := c.shape
+	d := s.Outer
+	xBits, tBits := Scheme().Params.ValueBits, TablesScheme().Params.ValueBits
 	for j := range s.T {
 		rc.Check(api.Add(c.OutBlock[j], pow2(xBits-1)), xBits)
 		rc.Check(api.Add(c.TBlock[j], pow2(tBits-1)), tBits)
@@ -120,7 +156,6 @@ func (c *Circuit) defineInput(api frontend.API) error {
 		rc.Check(e, remBits)
 		rc.Check(api.Sub(den, 1, e), remBits)
 	}
-	return nil
 }
 
 func pow2(n int) *big.Int { return new(big.Int).Lsh(big.NewInt(1), uint(n)) }

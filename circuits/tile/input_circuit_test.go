@@ -322,7 +322,7 @@ func TestInputOpenRefuses(t *testing.T) {
 	b := testBinding(1, 1)
 	c := st.c[0]
 	_, err := OpenInput(tinyShapes[0], b, x, st.tables, 0, 0, 0, c)
-	require.ErrorContains(t, err, "OpenInput of a forward shape")
+	require.ErrorContains(t, err, "OpenInput needs an input shape, got forward-")
 	cols, err := Scheme().CommitQuantized(commit.Columns, s.Rows, s.Outer, st.x, commit.Seed{})
 	require.NoError(t, err)
 	_, err = OpenInput(s, b, cols, st.tables, 0, 0, 0, c)
@@ -375,7 +375,7 @@ func TestInputShape(t *testing.T) {
 		"vocabulary forward": func(s *Shape) { s.Kind, s.TolULP = Forward, 1 },
 		"vocabulary tie":     func(s *Shape) { s.Kind, s.Rows, s.Inner = Tie, 16, 16 },
 		"d above 2^20":       func(s *Shape) { s.Outer = 1<<20 + 4 },
-		"kind past input":    func(s *Shape) { s.Kind = Input + 1 },
+		"kind past embed":    func(s *Shape) { s.Kind = Embed + 1 },
 	} {
 		s := ok
 		bad(&s)

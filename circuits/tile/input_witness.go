@@ -15,7 +15,8 @@ import (
 // with the two table roots under the subspace root.
 type InputOpening struct {
 	// ID is the token id and Coords its k boundary coordinates at 2^-16:
-	// public on chain once proved (OutRoot is their digest).
+	// public on chain once proved (OutRoot is their digest). An embed tile
+	// leaves Coords nil: its coordinates are Openings.Embed's row, private.
 	ID     int
 	Coords []int64
 	// Table is row ID of T_ext: T_fixed[ID] (d values) then P[ID] (k values).
@@ -32,10 +33,26 @@ type InputOpening struct {
 // ranges; [Openings.Check] checks that X̂ is the function of (id, c).
 func OpenInput(s Shape, b Binding, x *commit.Commitment, tables *Tables, row, col, id int, c []int64) (*Openings, error) {
 	if s.Kind != Input {
-		return nil, fmt.Errorf("tile: OpenInput of a %s shape", s.Kind)
+		return nil, fmt.Errorf("tile: OpenInput needs an input shape, got %s", s)
 	}
+	if err := checkCoordinates(c, s.Inner); err != nil {
+		return nil, err
+	}
+	o, err := openInputTile(s, b, x, tables, row, col, id)
+	if err != nil {
+		return nil, err
+	}
+	o.OutRoot = InputDigest(id, c)
+	o.Input.Coords = append([]int64(nil), c...)
+	return o, nil
+}
+
+// openInputTile is what OpenInput and OpenEmbed share: the checks of x, the
+// tables and the challenge, and the openings of the X̂ row, the U block and
+// T_ext's row id. OutRoot and the coordinates are the caller's.
+func openInputTile(s Shape, b Binding, x *commit.Commitment, tables *Tables, row, col, id int) (*Openings, error) {
 	if x == nil || tables == nil {
-		return nil, fmt.Errorf("tile: OpenInput %s without the X̂ commitment or the tables", s)
+		return nil, fmt.Errorf("tile: open %s without the X̂ commitment or the tables", s)
 	}
 	xL, _, _, err := s.Layouts()
 	if err != nil {
@@ -56,14 +73,11 @@ func OpenInput(s Shape, b Binding, x *commit.Commitment, tables *Tables, row, co
 	if id < 0 || id >= s.Vocab {
 		return nil, fmt.Errorf("tile: token id %d outside the vocabulary [0, %d)", id, s.Vocab)
 	}
-	if err := checkCoordinates(c, s.Inner); err != nil {
-		return nil, err
-	}
 	tIn, _, _ := s.Tensors()
 	o := &Openings{
 		Shape: s, Row: row, Col: col, Binding: b,
-		InRoot: BoundRoot(b.Step, tIn, x.Root()), WRoot: tables.Root(), OutRoot: InputDigest(id, c),
-		Input: &InputOpening{ID: id, Coords: append([]int64(nil), c...), URoot: tables.uCom.Root(), TextRoot: tables.tCom.Root()},
+		InRoot: BoundRoot(b.Step, tIn, x.Root()), WRoot: tables.Root(),
+		Input: &InputOpening{ID: id, URoot: tables.uCom.Root(), TextRoot: tables.tCom.Root()},
 	}
 	if o.In, err = x.OpenRow(row); err != nil {
 		return nil, err
@@ -77,11 +91,13 @@ func OpenInput(s Shape, b Binding, x *commit.Commitment, tables *Tables, row, co
 	return o, nil
 }
 
-// inputParts are the openings of an input tile split as the circuit uses
-// them: the X̂ block, the T_fixed row, the P row, the U rows of the block.
+// inputParts are the openings of an input or embed tile split as the
+// circuit uses them: the X̂ block, the T_fixed row, the P row, the U rows of
+// the block and the coordinates (an embed tile's opened E_small row).
 type inputParts struct {
 	xBlock, tRow, pRow []int64
 	uRows              [][]int64
+	coords             []int64
 }
 
 // inputParts checks the openings' shapes and splits them.
@@ -90,7 +106,7 @@ func (o *Openings) inputParts() (inputParts, error) {
 	d, k := s.Outer, s.Inner
 	switch {
 	case in == nil || in.Table == nil || o.In == nil || o.W == nil:
-		return inputParts{}, fmt.Errorf("tile: input openings of %s incomplete", s)
+		return inputParts{}, fmt.Errorf("tile: %s openings of %s incomplete", s.Kind, s)
 	case o.Col < 0 || o.Col >= s.Blocks():
 		return inputParts{}, fmt.Errorf("tile: block %d outside the %d blocks of shape %s", o.Col, s.Blocks(), s)
 	case len(o.In.Values) != 1 || len(o.In.Values[0]) != d:
@@ -99,8 +115,16 @@ func (o *Openings) inputParts() (inputParts, error) {
 		return inputParts{}, fmt.Errorf("tile: the U opening has %d rows, expected %d (shape %s)", len(o.W.Values), s.T, s)
 	case len(in.Table.Values) != 1 || len(in.Table.Values[0]) != d+k:
 		return inputParts{}, fmt.Errorf("tile: the T_ext opening is not one row of %d values (shape %s)", d+k, s)
-	case len(in.Coords) != k:
-		return inputParts{}, fmt.Errorf("tile: %d coordinates, shape %s has k=%d", len(in.Coords), s, k)
+	}
+	coords := in.Coords
+	if s.Kind == Embed {
+		if o.Embed == nil || o.Embed.Row == nil || len(o.Embed.Row.Values) != 1 {
+			return inputParts{}, fmt.Errorf("tile: the E_small opening of %s is not one row", s)
+		}
+		coords = o.Embed.Row.Values[0]
+	}
+	if len(coords) != k {
+		return inputParts{}, fmt.Errorf("tile: %d coordinates, shape %s has k=%d", len(coords), s, k)
 	}
 	for j, u := range o.W.Values {
 		if len(u) != k {
@@ -109,31 +133,35 @@ func (o *Openings) inputParts() (inputParts, error) {
 	}
 	ext := in.Table.Values[0]
 	lo, hi := o.Col*s.T, (o.Col+1)*s.T
-	return inputParts{xBlock: o.In.Values[0][lo:hi], tRow: ext[:d], pRow: ext[d:], uRows: o.W.Values}, nil
+	return inputParts{xBlock: o.In.Values[0][lo:hi], tRow: ext[:d], pRow: ext[d:], uRows: o.W.Values, coords: coords}, nil
 }
 
 // checkInput reports, naming it, an X̂ value of the block that is not the
 // function of the opened token ([Tables.InputRow]), or a digest that is not
-// the token's.
+// the token's (for an embed tile, see checkEmbed).
 func (o *Openings) checkInput() error {
 	p, err := o.inputParts()
 	if err != nil {
 		return err
 	}
 	in := o.Input
-	if err := checkCoordinates(in.Coords, o.Shape.Inner); err != nil {
+	if err := checkCoordinates(p.coords, o.Shape.Inner); err != nil {
 		return err
 	}
-	if InputDigest(in.ID, in.Coords) != o.OutRoot {
+	if o.Shape.Kind == Embed {
+		if err := o.checkEmbed(); err != nil {
+			return err
+		}
+	} else if InputDigest(in.ID, in.Coords) != o.OutRoot {
 		return fmt.Errorf("tile: OutRoot is not the digest of token %d and its coordinates", in.ID)
 	}
-	n, err := newRowNorm(p.tRow, p.pRow, in.Coords)
+	n, err := newRowNorm(p.tRow, p.pRow, p.coords)
 	if err != nil {
 		return fmt.Errorf("tile: token %d: %w", in.ID, err)
 	}
 	for j, got := range p.xBlock {
 		col := o.Col*o.Shape.T + j
-		want, err := xhatOf(numerator(p.tRow[col], p.uRows[j], in.Coords, n.root), n.root)
+		want, err := xhatOf(numerator(p.tRow[col], p.uRows[j], p.coords, n.root), n.root)
 		if err != nil {
 			return fmt.Errorf("tile: token %d: X̂[%d] = %w", in.ID, col, err)
 		}
@@ -144,25 +172,30 @@ func (o *Openings) checkInput() error {
 	return nil
 }
 
-// assignInput sets the input tile's private witness on a: the openings, the
-// token, the selected blocks and the hints q and R. The hints are computed
-// from the openings as they are, so openings that break the relation still
-// give an assignment (which the circuit then refuses).
+// assignInput sets the private witness of an input or embed tile on a: the
+// openings, the token (an embed tile: E_small's row and key), the selected
+// blocks and the hints q and R. The hints are computed from the openings as
+// they are, so openings that break the relation still give an assignment
+// (which the circuit then refuses).
 func (o *Openings) assignInput(a *Circuit) error {
 	p, err := o.inputParts()
 	if err != nil {
 		return err
 	}
 	in := o.Input
-	n, err := newRowNorm(p.tRow, p.pRow, in.Coords)
+	n, err := newRowNorm(p.tRow, p.pRow, p.coords)
 	if err != nil {
 		return fmt.Errorf("tile: token %d: %w", in.ID, err)
 	}
 	a.In, a.W, a.Table = o.In.Assignment(), o.W.Assignment(), in.Table.Assignment()
 	a.StepTag, a.ChallengeTag = o.Binding.Step, o.Binding.Challenge
 	a.SubRoots = []frontend.Variable{in.URoot, in.TextRoot}
-	for _, e := range tokenElements(in.ID, in.Coords) {
-		a.Token = append(a.Token, e)
+	if o.Shape.Kind == Embed {
+		o.assignEmbed(a)
+	} else {
+		for _, e := range tokenElements(in.ID, in.Coords) {
+			a.Token = append(a.Token, e)
+		}
 	}
 	for j, x := range p.xBlock {
 		a.OutBlock = append(a.OutBlock, x)

@@ -26,12 +26,14 @@ func ParseShape(name string) (Shape, error) {
 		s.Kind = Tie
 	case kind == Input.String():
 		s.Kind = Input
+	case kind == Embed.String():
+		s.Kind = Embed
 	default:
 		ok = false
 	}
 	if ok {
 		var err error
-		if s.Kind == Input {
+		if s.Kind.usesTables() {
 			_, err = fmt.Sscanf(rest, "%dx%dx%d-V%d-T%d-tol%d", &s.Rows, &s.Inner, &s.Outer, &s.Vocab, &s.T, &s.TolULP)
 		} else {
 			_, err = fmt.Sscanf(rest, "%dx%dx%d-T%d-tol%d", &s.Rows, &s.Inner, &s.Outer, &s.T, &s.TolULP)
@@ -39,7 +41,7 @@ func ParseShape(name string) (Shape, error) {
 		ok = err == nil && s.String() == name
 	}
 	if !ok {
-		return Shape{}, fmt.Errorf("tile: shape name %q: want kind-RxIxO-T<t>-tol<ulp> (input-RxKxD-V<vocab>-T<t>-tol0 for an input tile), e.g. %s",
+		return Shape{}, fmt.Errorf("tile: shape name %q: want kind-RxIxO-T<t>-tol<ulp> (input-RxKxD-V<vocab>-T<t>-tol0 for an input tile, embed-… for an embed tile), e.g. %s",
 			name, StandardShapes()[0])
 	}
 	if err := s.Validate(); err != nil {

@@ -23,6 +23,8 @@
 // A fourth, the input tile, proves that T values of a committed row of the
 // layer's input X̂ are an exact integer function of the token and boundary
 // coordinates the stage received and of public tables ([Input], [Tables]).
+// A fifth, the embed tile, is the same function for stage 0, whose
+// coordinates are its own committed embedding row of the token ([Embed]).
 package tile
 
 import (
@@ -51,6 +53,10 @@ const (
 	// the model's public subspace tables: X̂ derives from what the stage
 	// received. Exact.
 	Input
+	// Embed is Input for stage 0, which receives nothing: C is row id of the
+	// worker's own embedding E_small, committed as [TensorE], and id a token
+	// of the dataset that the chain supplies ([EmbedDigest]). Exact.
+	Embed
 )
 
 func (k Kind) String() string {
@@ -63,6 +69,8 @@ func (k Kind) String() string {
 		return "tie"
 	case Input:
 		return "input"
+	case Embed:
+		return "embed"
 	default:
 		return fmt.Sprintf("kind(%d)", uint8(k))
 	}
@@ -79,7 +87,9 @@ func (k Kind) String() string {
 // For an [Input] shape: Rows are X̂'s rows, Inner = k (the subspace
 // dimension), Outer = d (the width of X̂), Vocab the number of tokens, T the
 // width of the checked block of X̂'s row, and TolULP = 0, e.g.
-// "input-256x20x2048-V256-T4-tol0".
+// "input-256x20x2048-V256-T4-tol0". An [Embed] shape reads the same, e.g.
+// "embed-256x20x2048-V256-T4-tol0", and also fixes the layout of E_small
+// (Vocab rows of Inner values).
 type Shape struct {
 	Kind Kind
 	// Rows is the number of rows of the input A and the output (batch×seq).
@@ -95,8 +105,8 @@ type Shape struct {
 	// (2^-F): the circuit accepts |o·2^F − Σ a·b| ≤ TolULP·2^F, where Σ a·b
 	// carries 2F fraction bits. See [DefaultTolULP].
 	TolULP int
-	// Vocab is the number of tokens, for an [Input] shape only (0 for the
-	// others).
+	// Vocab is the number of tokens, for an [Input] or [Embed] shape only (0
+	// for the others).
 	Vocab int
 }
 
@@ -120,10 +130,10 @@ func DefaultTolULP(inner int) int { return max(4, inner/16) }
 
 // Validate reports a shape no circuit can be built for.
 func (s Shape) Validate() error {
-	if s.Kind < Forward || s.Kind > Input {
+	if s.Kind < Forward || s.Kind > Embed {
 		return fmt.Errorf("tile: unknown kind %d", s.Kind)
 	}
-	exact := s.Kind == Tie || s.Kind == Input
+	exact := s.Kind == Tie || s.Kind.usesTables()
 	tolOK := s.TolULP > 0 && s.TolULP <= 1<<20
 	if exact {
 		tolOK = s.TolULP == 0
@@ -141,9 +151,9 @@ func (s Shape) Validate() error {
 		return fmt.Errorf("tile: tie shape with %d rows and inner dimension %d: both are K, the rows of W", s.Rows, s.Inner)
 	case s.Inner > 1<<20:
 		return fmt.Errorf("tile: inner dimension %d above 2^20", s.Inner)
-	case s.Kind != Input && s.Vocab != 0:
-		return fmt.Errorf("tile: %s shape with a vocabulary of %d: only input shapes have one", s.Kind, s.Vocab)
-	case s.Kind == Input:
+	case !s.Kind.usesTables() && s.Vocab != 0:
+		return fmt.Errorf("tile: %s shape with a vocabulary of %d: only input and embed shapes have one", s.Kind, s.Vocab)
+	case s.Kind.usesTables():
 		if err := s.validateInput(); err != nil {
 			return err
 		}
@@ -159,24 +169,30 @@ func (s Shape) Validate() error {
 	return nil
 }
 
-// validateInput checks what only an input shape needs: the bounds its
-// integer function is proved for (input.go), k < d ≤ 2^20, and a vocabulary.
+// usesTables reports the kinds that check [Tables.InputRow] over the
+// subspace tables: input and embed.
+func (k Kind) usesTables() bool { return k == Input || k == Embed }
+
+// validateInput checks what only an input or embed shape needs: the bounds
+// its integer function is proved for (input.go), k < d ≤ 2^20, and a
+// vocabulary.
 func (s Shape) validateInput() error {
 	switch {
 	case s.Vocab <= 0 || s.Vocab > maxVocab:
-		return fmt.Errorf("tile: input shape with a vocabulary of %d outside [1, 2^24]", s.Vocab)
+		return fmt.Errorf("tile: %s shape with a vocabulary of %d outside [1, 2^24]", s.Kind, s.Vocab)
 	case s.Inner >= s.Outer:
-		return fmt.Errorf("tile: input shape with k=%d and d=%d: the subspace dimension must be below d", s.Inner, s.Outer)
+		return fmt.Errorf("tile: %s shape with k=%d and d=%d: the subspace dimension must be below d", s.Kind, s.Inner, s.Outer)
 	case s.Outer > maxTableDim:
-		return fmt.Errorf("tile: input shape with d=%d above 2^20", s.Outer)
+		return fmt.Errorf("tile: %s shape with d=%d above 2^20", s.Kind, s.Outer)
 	}
 	return nil
 }
 
 // String names the shape, e.g. "forward-256x1024x1024-T4-tol64",
-// "tie-1024x1024x1024-T4-tol0" or "input-256x20x2048-V256-T4-tol0".
+// "tie-1024x1024x1024-T4-tol0", "input-256x20x2048-V256-T4-tol0" or
+// "embed-256x20x2048-V256-T4-tol0".
 func (s Shape) String() string {
-	if s.Kind == Input {
+	if s.Kind.usesTables() {
 		return fmt.Sprintf("%s-%dx%dx%d-V%d-T%d-tol%d", s.Kind, s.Rows, s.Inner, s.Outer, s.Vocab, s.T, s.TolULP)
 	}
 	return fmt.Sprintf("%s-%dx%dx%d-T%d-tol%d", s.Kind, s.Rows, s.Inner, s.Outer, s.T, s.TolULP)
@@ -188,15 +204,16 @@ type layoutSpec struct {
 }
 
 // layoutsNoCheck are the specs of the three layouts; a tie shape has no
-// output, and its spec is the zero one. An input shape's second and third
-// are the tables' (Uᵀ and T_ext), committed with [TablesScheme]: Rows and
-// Columns layouts do not depend on the number format, so [Scheme]'s Layout
-// gives the same geometry.
+// output, and its spec is the zero one. An input or embed shape's second and
+// third are the tables' (Uᵀ and T_ext), committed with [TablesScheme]: Rows
+// and Columns layouts do not depend on the number format, so [Scheme]'s
+// Layout gives the same geometry. (An embed shape's fourth, E_small, is
+// [Shape.embedLayout].)
 func (s Shape) layoutsNoCheck() [3]layoutSpec {
 	switch s.Kind {
 	case Tie:
 		return [3]layoutSpec{{commit.Rows, s.Inner, s.Outer}, {commit.Columns, s.Inner, s.Outer}, {}}
-	case Input:
+	case Input, Embed:
 		return [3]layoutSpec{{commit.Rows, s.Rows, s.Outer}, {commit.Columns, s.Inner, s.Outer}, {commit.Rows, s.Vocab, s.Outer + s.Inner}}
 	}
 	in := layoutSpec{commit.Rows, s.Rows, s.Inner}
@@ -211,7 +228,8 @@ func (s Shape) layoutsNoCheck() [3]layoutSpec {
 // output: forward X Rows(rows×K), W Columns(K×N), Y Rows(rows×N);
 // backward dY Rows(rows×N), W Rows(K×N), dX Rows(rows×K); tie W
 // Rows(K×N), W Columns(K×N) and the zero Layout (no output); input X̂
-// Rows(rows×d), Uᵀ Columns(k×d) and T_ext Rows(vocab×(d+k)).
+// Rows(rows×d), Uᵀ Columns(k×d) and T_ext Rows(vocab×(d+k)), and the same
+// for embed.
 func (s Shape) Layouts() (in, w, out commit.Layout, err error) {
 	if err = s.Validate(); err != nil {
 		return

@@ -252,12 +252,20 @@ func TestBindingTags(t *testing.T) {
 	b := testBinding(1, 1)
 	require.NoError(t, b.Check())
 	seen := map[fr.Element]Tensor{}
-	for tn := TensorX; tn <= TensorDX; tn++ {
-		tag := TensorTag(b.Step, tn)
-		_, dup := seen[tag]
-		require.False(t, dup, tn.String())
-		seen[tag] = tn
+	// Every tensor of two consecutive step tags: 8·step + t is injective only
+	// while t < 8, which TensorE, the seventh, still is.
+	next := b.Step
+	next.Add(&next, new(fr.Element).SetOne())
+	for _, step := range []fr.Element{b.Step, next} {
+		for tn := TensorX; tn <= TensorE; tn++ {
+			tag := TensorTag(step, tn)
+			_, dup := seen[tag]
+			require.False(t, dup, tn.String())
+			seen[tag] = tn
+		}
 	}
+	require.Len(t, seen, 14)
+	require.Equal(t, "E", TensorE.String())
 	require.NotEqual(t, b.Public(), testBinding(1, 2).Public())
 	require.NotEqual(t, b.Public(), testBinding(2, 1).Public())
 	var inner fr.Element

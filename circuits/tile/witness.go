@@ -12,14 +12,18 @@ import (
 // For a [Tie] shape ([OpenTie]) In is row Row of W-Rows, W the column block
 // Col of W-Columns, Out is nil and OutRoot zero. For an [Input] shape
 // ([OpenInput]) In is row Row of X̂, W the rows [Col·T, (Col+1)·T) of U, Out
-// is nil and Input holds the rest.
+// is nil and Input holds the rest. An [Embed] shape ([OpenEmbed]) is an
+// input one with Input.Coords nil and Embed holding E_small's row instead.
 type Openings struct {
 	Shape    Shape
 	Row, Col int
 	In, W    *commit.Opening
 	Out      *commit.Opening
-	// Input is the token and its table row, for an [Input] shape only.
+	// Input is the token and its table row, for an [Input] or [Embed] shape
+	// only.
 	Input *InputOpening
+	// Embed is the token's row of E_small, for an [Embed] shape only.
+	Embed *EmbedOpening
 	// Binding is the step's tag and the challenge's digest.
 	Binding Binding
 	// Bound roots of the three commitments ([BoundRoot]), as they are on
@@ -38,6 +42,8 @@ func Open(s Shape, b Binding, in, w, out *commit.Commitment, row, col int) (*Ope
 		return nil, fmt.Errorf("tile: %s is a tie shape: open it with OpenTie", s)
 	case Input:
 		return nil, fmt.Errorf("tile: %s is an input shape: open it with OpenInput", s)
+	case Embed:
+		return nil, fmt.Errorf("tile: %s is an embed shape: open it with OpenEmbed", s)
 	}
 	inL, wL, outL, err := s.Layouts()
 	if err != nil {
@@ -168,14 +174,15 @@ func (o *Openings) outBlock() ([]int64, error) {
 }
 
 // Check reports, natively, an output outside the tolerance (for a tie tile,
-// a weight on which the two commitments differ; for an input tile, an X̂
-// value that is not the function of the token), naming it: the trainer's
-// check before it spends time proving.
+// a weight on which the two commitments differ; for an input or embed tile,
+// an X̂ value that is not the function of the token, or a digest that is not
+// the token's), naming it: the trainer's check before it spends time
+// proving.
 func (o *Openings) Check() error {
 	switch o.Shape.Kind {
 	case Tie:
 		return o.checkTie()
-	case Input:
+	case Input, Embed:
 		return o.checkInput()
 	}
 	d, err := o.Deviations()
@@ -203,7 +210,7 @@ func (o *Openings) Assignment() (*Circuit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Shape.Kind == Input {
+	if o.Shape.Kind.usesTables() {
 		if err := o.assignInput(c); err != nil {
 			return nil, err
 		}
@@ -237,7 +244,9 @@ func (o *Openings) Assignment() (*Circuit, error) {
 // For an [Input] tile: InRoot is X̂'s bound root (the forward tile's InRoot),
 // WRoot the model's subspace root ([Tables.Root]), OutRoot
 // [InputDigest](id, c) of the challenged row's token, Row the row of X̂ and
-// Col the block of T of its d values.
+// Col the block of T of its d values. An [Embed] tile reads the same, with
+// OutRoot [EmbedDigest] of the step's bound e_root ([TensorE]) and the
+// challenged row's token id, which the chain takes from its dataset.
 type PublicInputs struct {
 	InRoot, WRoot, OutRoot [32]byte
 	Row, Col               uint64

@@ -210,11 +210,11 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	require.Empty(t, open)
 }
 
-// tileKeys runs the single-party test setup of the model's tile shapes: stage 1's, the input
-// tile's included (rank 4, the bytes' vocabulary).
+// tileKeys runs the single-party test setup of the model's tile shapes: every stage's, the input
+// and embed tiles included (rank 4, the bytes' vocabulary).
 func tileKeys(t *testing.T) []*tile.Keys {
 	t.Helper()
-	shapes, err := verifytypes.Tiles{DModel: tD, Rank: 4, Vocab: 256, Stage: 1, Rows: tRows, Width: tT}.Shapes()
+	shapes, err := verifytypes.Tiles{DModel: tD, Rank: 4, Vocab: 256, Rows: tRows, Width: tT}.ModelShapes()
 	require.NoError(t, err)
 	var out []*tile.Keys
 	for _, s := range shapes {

@@ -67,8 +67,9 @@ func TestTrainersOnChain(t *testing.T) {
 	bin := trainerBinary(t)
 	dir := t.TempDir()
 	keysDir := filepath.Join(dir, "keys")
-	// Stage 1's shapes, which include the input tile's (compression rank 8).
-	shapes, err := verifytypes.Tiles{DModel: d, Rank: 8, Vocab: 256, Stage: 1, Rows: rows * seqLen, Width: tw}.Shapes()
+	// Every stage's shapes: stage 0's embed tile and the later stages' input tile included
+	// (compression rank 8).
+	shapes, err := verifytypes.Tiles{DModel: d, Rank: 8, Vocab: 256, Rows: rows * seqLen, Width: tw}.ModelShapes()
 	require.NoError(t, err)
 	for _, s := range shapes {
 		k, err := tile.TestSetup(s)

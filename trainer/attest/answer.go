@@ -63,14 +63,14 @@ func (a *Attester) answerOne(ctx context.Context, c verifytypes.Challenge) {
 		}
 		a.mu.Unlock()
 	}
-	proof, opening, err := a.prove(ctx, c)
+	proof, opening, sample, err := a.prove(ctx, c)
 	if err != nil {
 		done(true)
 		a.count("unprovable", func(s *Stats) { s.Unprovable++ })
 		a.cfg.Log.Error("cannot prove the challenged tile", "challenge", c.Id, "err", err)
 		return
 	}
-	if err := a.cfg.Chain.RespondChallenge(ctx, &verifytypes.MsgRespondChallenge{Worker: a.cfg.Worker, ChallengeId: c.Id, Proof: proof, InputOpening: opening}); err != nil {
+	if err := a.cfg.Chain.RespondChallenge(ctx, &verifytypes.MsgRespondChallenge{Worker: a.cfg.Worker, ChallengeId: c.Id, Proof: proof, InputOpening: opening, DatasetOpening: sample}); err != nil {
 		done(false)
 		if ctx.Err() == nil {
 			a.cfg.Log.Warn("response not accepted; retrying at the next check", "challenge", c.Id, "err", err)
@@ -86,10 +86,10 @@ func (a *Attester) answerOne(ctx context.Context, c verifytypes.Challenge) {
 // challenge's answer also opens the challenged token of the stored payload. The roots are
 // bound to the chain id the attestation was submitted to, which a chain restarted from an export
 // may have changed since.
-func (a *Attester) prove(ctx context.Context, c verifytypes.Challenge) ([]byte, *verifytypes.TokenOpening, error) {
+func (a *Attester) prove(ctx context.Context, c verifytypes.Challenge) ([]byte, *verifytypes.TokenOpening, *verifytypes.DatasetOpening, error) {
 	l, err := a.cfg.Store.Load(c.Step)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	owner := a.owner()
 	if at, err := a.cfg.Chain.Attestation(ctx, c.AttestationId); err == nil {
@@ -97,20 +97,27 @@ func (a *Attester) prove(ctx context.Context, c verifytypes.Challenge) ([]byte, 
 	}
 	cm, err := Commit(a.cfg.Secret, owner, l)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	o, err := cm.Open(c, a.tiles(), a.cfg.Tables)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var opening *verifytypes.TokenOpening
-	if c.Kind == verifytypes.CHALLENGE_KIND_INPUT {
+	var sample *verifytypes.DatasetOpening
+	switch {
+	case c.Kind != verifytypes.CHALLENGE_KIND_INPUT:
+	case a.cfg.Stage == 0:
+		if sample, err = l.OpenSample(a.cfg.Sampled, int(c.Row)); err != nil {
+			return nil, nil, nil, err
+		}
+	default:
 		if opening, err = l.OpenInput(c); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	proof, err := a.cfg.Prover.Prove(o)
-	return proof, opening, err
+	return proof, opening, sample, err
 }
 
 // tiles are the attester's tiles, apart from the layer's width and rows: its stage and tile

@@ -61,6 +61,10 @@ type Config struct {
 	Secret []byte
 	Store  *Store
 	Prover *Prover
+	// Sampled is stage 0's dataset (with Tables, on a compressed model): the attester then
+	// commits each step's embedding and draw (NewEmbedLayer) and opens the challenged byte of
+	// the dataset when an input challenge comes. nil on later stages.
+	Sampled *Sampled
 	// Tables are the model's compression tables (tile.NewTables from its seed, with the root
 	// the model names), on a stage after the first of a compressed model: the attester then
 	// derives each step's X from the received payload (NewDerivedLayer) and answers input

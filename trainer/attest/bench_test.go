@@ -105,7 +105,7 @@ func benchAttestOverhead(b *testing.B, d int) {
 	var commit time.Duration
 	for range b.N {
 		t0 := time.Now()
-		if _, err := a.commitStep(step, step, tap, nil); err != nil {
+		if _, err := a.commitStep(step, step, tap, nil, 0); err != nil {
 			b.Fatal(err)
 		}
 		commit += time.Since(t0)

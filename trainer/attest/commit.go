@@ -86,7 +86,7 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 	}
 	step := uint64(int64(*seq) + a.offset.Load())
 	start := time.Now()
-	roots, err := a.commitStep(*seq, step, t.tap, t.input.Payload)
+	roots, err := a.commitStep(*seq, step, t.tap, t.input.Payload, t.input.Microbatch)
 	if err != nil {
 		a.count("dropped", func(s *Stats) { s.Dropped++ })
 		a.cfg.Log.Warn("step not attested", "local_step", t.step, "err", err)
@@ -111,7 +111,7 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 // stage has compression tables. The output gradient is scaled by a power of two so that its
 // largest value uses the format's range (gradients are far below one ULP of 2^-8 otherwise);
 // the scale is private, since only consistency is checked.
-func (a *Attester) commitStep(seq, step uint64, t *engine.Tap, input []byte) (verifytypes.StepCommitment, error) {
+func (a *Attester) commitStep(seq, step uint64, t *engine.Tap, input []byte, mb uint64) (verifytypes.StepCommitment, error) {
 	dy := ScaleToRange(t.DY, 32)
 	w, err := FoldGain(t.G, t.W, t.D)
 	if err != nil {
@@ -125,6 +125,8 @@ func (a *Attester) commitStep(seq, step uint64, t *engine.Tap, input []byte) (ve
 			l.Input = input // the receipt is real; X is not derived from it
 			a.cfg.Log.Debug("cheating: committed a designated input of our own", "step", step)
 		}
+	case a.cfg.Tables != nil && a.cfg.Stage == 0:
+		l, err = NewEmbedLayer(step, a.cfg.Tables, mb, t.IDs, t.E, t.X, w, dy)
 	case a.cfg.Tables != nil && input != nil:
 		l, err = NewDerivedLayer(step, a.cfg.Tables, input, t.X, w, dy)
 	case a.cfg.Tables != nil:

@@ -15,6 +15,9 @@ import (
 type Input struct {
 	Receipt *verifytypes.BoundaryReceipt
 	Payload []byte
+	// Microbatch is the tapped microbatch's id: on stage 0, the draw whose dataset windows it
+	// holds (the step's sample).
+	Microbatch uint64
 }
 
 // NewDerivedLayer is NewLayer for a stage whose designated input derives from a received payload
@@ -50,10 +53,8 @@ func NewDerivedLayer(step uint64, tables *tile.Tables, body []byte, x, w, dy []f
 		if err != nil {
 			return nil, fmt.Errorf("attest: step %d token %d: %w", step, r, err)
 		}
-		for j, v := range row {
-			if e := engine[r*d+j]; v-e > maxDrift || e-v > maxDrift {
-				return nil, fmt.Errorf("attest: step %d token %d: X[%d] derived from the payload is %d, the engine computed %d (2^-8 units): the payload is not the one this step trained on", step, r, j, v, e)
-			}
+		if j, ok := drifted(row, engine[r*d:(r+1)*d]); ok {
+			return nil, fmt.Errorf("attest: step %d token %d: X[%d] derived from the payload is %d, the engine computed %d (2^-8 units): the payload is not the one this step trained on", step, r, j, row[j], engine[r*d+j])
 		}
 		xq = append(xq, row...)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/engine"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
@@ -108,7 +109,7 @@ func TestDerivedLayerProvesItsInput(t *testing.T) {
 		}
 		opening, err := l.OpenInput(ch)
 		require.NoError(t, err)
-		pub, err := verifytypes.InputPublic(owner.ChainID, att, ch, tiles, root[:], opening)
+		pub, err := verifytypes.InputPublic(owner.ChainID, att, ch, tiles, modelstypes.Model{SubspaceRoot: root[:]}, opening, nil)
 		require.NoError(t, err)
 		return tile.Verify(vk, proof, pub)
 	}

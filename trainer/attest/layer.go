@@ -24,9 +24,16 @@ type Layer struct {
 	Rows, D int
 	X, W, Y []int64
 	DY, DX  []int64
-	// Input is the payload encoding X derives from (DeriveInput), kept to open a token of it
-	// for an input challenge; nil where X is the engine's own (stage 0, raw boundaries).
+	// Input is the payload encoding X derives from (NewDerivedLayer), kept to open a token of
+	// it for an input challenge; nil elsewhere.
 	Input []byte
+	// On stage 0 of a compressed model (NewEmbedLayer): E is the embedding (Vocab × Rank,
+	// quantized as coordinates) X derives from, IDs the draw's tokens (one a row) and
+	// Microbatch the draw. nil and zero elsewhere.
+	E           []int64
+	IDs         []int32
+	Microbatch  uint64
+	Vocab, Rank int
 }
 
 // scheme is the commitment scheme of every tile.
@@ -165,7 +172,9 @@ func (o Owner) StepTag(step uint64) fr.Element {
 type Committed struct {
 	Layer                      *Layer
 	X, WCols, Y, DY, WRows, DX *commit.Commitment
-	Tag                        fr.Element
+	// E is stage 0's embedding (tile.EmbedScheme, Rows), nil elsewhere.
+	E   *commit.Commitment
+	Tag fr.Element
 }
 
 // Commit commits l for owner with salts derived from secret and a label naming the model, stage,
@@ -199,16 +208,27 @@ func Commit(secret []byte, owner Owner, l *Layer) (*Committed, error) {
 			return nil, fmt.Errorf("attest: step %d: committing %s: %w", l.Step, t.name, err)
 		}
 	}
+	if l.E != nil {
+		seed := commit.DeriveSeed(secret, fmt.Sprintf("model/%d/stage/%d/step/%d/E", owner.ModelID, owner.Stage, l.Step))
+		var err error
+		if c.E, err = tile.EmbedScheme().CommitQuantized(commit.Rows, l.Vocab, l.Rank, l.E, seed); err != nil {
+			return nil, fmt.Errorf("attest: step %d: committing the embedding: %w", l.Step, err)
+		}
+	}
 	return c, nil
 }
 
 // Roots are the bound roots that go on chain in the attestation (tile.BoundRoot).
 func (c *Committed) Roots() verifytypes.StepCommitment {
 	b := func(t tile.Tensor, x *commit.Commitment) []byte { r := tile.BoundRoot(c.Tag, t, x.Root()); return r[:] }
-	return verifytypes.StepCommitment{
+	sc := verifytypes.StepCommitment{
 		Step: c.Layer.Step, XRoot: b(tile.TensorX, c.X), WColsRoot: b(tile.TensorWCols, c.WCols), YRoot: b(tile.TensorY, c.Y),
 		DyRoot: b(tile.TensorDY, c.DY), WRowsRoot: b(tile.TensorWRows, c.WRows), DxRoot: b(tile.TensorDX, c.DX),
 	}
+	if c.E != nil {
+		sc.Sample = &verifytypes.Sample{Microbatch: c.Layer.Microbatch, ERoot: b(tile.TensorE, c.E)}
+	}
+	return sc
 }
 
 // Open opens the tile challenge ch asks for, of the attestation's tiles t (their rows are the
@@ -233,6 +253,12 @@ func (c *Committed) Open(ch verifytypes.Challenge, t verifytypes.Tiles, tables *
 	case verifytypes.CHALLENGE_KIND_INPUT:
 		if tables == nil {
 			return nil, fmt.Errorf("attest: input challenge %d, and this worker has no compression tables", ch.Id)
+		}
+		if s.Kind == tile.Embed {
+			if c.E == nil || row >= len(c.Layer.IDs) {
+				return nil, fmt.Errorf("attest: input challenge %d of stage 0, and step %d kept no embedding or draw", ch.Id, c.Layer.Step)
+			}
+			return tile.OpenEmbed(s, b, c.X, c.E, tables, row, col, int(c.Layer.IDs[row]))
 		}
 		id, coords, err := c.Layer.inputToken(row)
 		if err != nil {

@@ -155,9 +155,7 @@ func (s *Store) save(l *Layer, dst string) error {
 			buf = binary.BigEndian.AppendUint16(buf, uint16(int16(v)))
 		}
 	}
-	// The input payload, if any, after the values: its length, then its bytes.
-	buf = binary.BigEndian.AppendUint64(buf, uint64(len(l.Input)))
-	buf = append(buf, l.Input...)
+	buf = appendTail(buf, l)
 	if _, err := f.Write(buf); err != nil {
 		f.Close()
 		return fmt.Errorf("attest: saving step %d: %w", l.Step, err)
@@ -198,8 +196,7 @@ func (s *Store) load(path string, step uint64, check bool) (*Layer, error) {
 	for _, k := range n {
 		total += k
 	}
-	if (check && l.Step != step) || l.Rows <= 0 || l.D <= 0 || len(body) < 2*total+8 ||
-		binary.BigEndian.Uint64(body[2*total:]) != uint64(len(body)-2*total-8) {
+	if (check && l.Step != step) || l.Rows <= 0 || l.D <= 0 || len(body) < 2*total {
 		return nil, fmt.Errorf("attest: %s: header says step %d, %d×%d, body %d bytes: %w", path, l.Step, l.Rows, l.D, len(body), io.ErrUnexpectedEOF)
 	}
 	dst := []*[]int64{&l.X, &l.W, &l.Y, &l.DY, &l.DX}
@@ -211,8 +208,8 @@ func (s *Store) load(path string, step uint64, check bool) (*Layer, error) {
 		body = body[2*k:]
 		*dst[i] = t
 	}
-	if len(body) > 8 {
-		l.Input = append([]byte(nil), body[8:]...)
+	if err := readTail(body, l); err != nil {
+		return nil, fmt.Errorf("attest: %s: %w", path, err)
 	}
 	return l, nil
 }
@@ -249,6 +246,65 @@ func (s *Store) Delete(from, to uint64) error {
 			if err := os.Remove(s.path(st)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// appendTail writes what a layer keeps beside its values, after them: the input payload (its
+// length, then its bytes), then stage 0's draw: the microbatch, the embedding's vocabulary and
+// rank, the token ids (their count, then each) and the embedding (vocab × rank 32-bit values).
+func appendTail(buf []byte, l *Layer) []byte {
+	be := binary.BigEndian
+	buf = be.AppendUint64(buf, uint64(len(l.Input)))
+	buf = append(buf, l.Input...)
+	buf = be.AppendUint64(buf, l.Microbatch)
+	buf = be.AppendUint32(buf, uint32(l.Vocab))
+	buf = be.AppendUint32(buf, uint32(l.Rank))
+	buf = be.AppendUint64(buf, uint64(len(l.IDs)))
+	for _, id := range l.IDs {
+		buf = be.AppendUint32(buf, uint32(id))
+	}
+	for _, v := range l.E {
+		buf = be.AppendUint32(buf, uint32(int32(v)))
+	}
+	return buf
+}
+
+// readTail reads what appendTail wrote; b must hold exactly that.
+func readTail(b []byte, l *Layer) error {
+	be := binary.BigEndian
+	short := fmt.Errorf("a truncated tail: %w", io.ErrUnexpectedEOF)
+	if len(b) < 8 {
+		return short
+	}
+	n := be.Uint64(b)
+	b = b[8:]
+	if uint64(len(b)) < n+24 {
+		return short
+	}
+	if n > 0 {
+		l.Input = append([]byte(nil), b[:n]...)
+	}
+	b = b[n:]
+	l.Microbatch, l.Vocab, l.Rank = be.Uint64(b), int(be.Uint32(b[8:])), int(be.Uint32(b[12:]))
+	ids := be.Uint64(b[16:])
+	b = b[24:]
+	values := uint64(l.Vocab) * uint64(l.Rank)
+	if uint64(len(b)) != 4*(ids+values) {
+		return fmt.Errorf("a tail of %d bytes for %d ids and %d embedding values: %w", len(b), ids, values, io.ErrUnexpectedEOF)
+	}
+	if ids > 0 {
+		l.IDs = make([]int32, ids)
+		for i := range l.IDs {
+			l.IDs[i] = int32(be.Uint32(b[4*i:]))
+		}
+		b = b[4*ids:]
+	}
+	if values > 0 {
+		l.E = make([]int64, values)
+		for i := range l.E {
+			l.E[i] = int64(int32(be.Uint32(b[4*i:])))
 		}
 	}
 	return nil

@@ -18,10 +18,16 @@ import (
 // before this pass's update, and DY = ∂objective/∂Q. The attester checks X̂ against diag(G)·W, so
 // that X̂ is a function of the block's input alone, which the input tile ties to the received
 // payload. Rows is batch × seq (one row per token), D is d_model; all row-major.
+//
+// On stage 0 of a compressed model the tap also carries E, the token embedding E_small
+// (vocab × k, row-major) as it was before the update, from which X̂'s rows derive; IDs are the
+// microbatch's token ids (Rows of them) wherever the pass had ids.
 type Tap struct {
 	Rows, D int
 	X, G, W []float32
 	DY      []float32
+	E       []float32
+	IDs     []int32
 }
 
 // tapState is set only while the tap graph is being built: block reads it to expose the first
@@ -44,7 +50,7 @@ func (st *Stage) BackwardTap(in, ids, dOut *tensors.Tensor) (*tensors.Tensor, *T
 	if err != nil {
 		return nil, nil, err
 	}
-	tap, err := st.readTap(out[len(out)-tapOutputs:])
+	tap, err := st.readTap(out[len(out)-st.tapOutputs():], ids)
 	if err != nil || st.info.First {
 		return nil, tap, err
 	}
@@ -60,7 +66,7 @@ func (st *Stage) BackwardLossTap(in, ids, targets *tensors.Tensor) (dIn *tensors
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	if tap, err = st.readTap(out[len(out)-tapOutputs:]); err != nil {
+	if tap, err = st.readTap(out[len(out)-st.tapOutputs():], ids); err != nil {
 		return nil, 0, nil, err
 	}
 	if st.info.First {
@@ -87,8 +93,17 @@ func (st *Stage) callTap(in, ids, dOutOrTargets *tensors.Tensor) ([]*tensors.Ten
 	return st.tapExec.Call(append(args, dOutOrTargets, z)...)
 }
 
-// tapOutputs is the number of tensors the tap graph appends: X̂, G, W and DY.
-const tapOutputs = 4
+// tapOutputs is the number of tensors the tap graph appends: X̂, G, W and DY, and E_small on
+// stage 0 of a compressed model.
+func (st *Stage) tapOutputs() int {
+	if st.tapsEmbedding() {
+		return 5
+	}
+	return 4
+}
+
+// tapsEmbedding: stage 0 of a compressed model taps its embedding.
+func (st *Stage) tapsEmbedding() bool { return st.info.First && st.spec.Compressed() }
 
 // tapGraph is backwardGraph with the tap's tensors appended: X̂, G, W and DY.
 func (st *Stage) tapGraph(scope *model.Scope, in []*Node) []*Node {
@@ -99,7 +114,11 @@ func (st *Stage) tapGraph(scope *model.Scope, in []*Node) []*Node {
 	if !t.tapped || t.dz == nil {
 		panic("engine: the tap graph did not reach the first block") // Layers > 0 was checked
 	}
-	return append(out, t.xhat, t.gain, t.w, t.dz)
+	out = append(out, t.xhat, t.gain, t.w, t.dz)
+	if st.tapsEmbedding() {
+		out = append(out, st.get(scope, in[0].Graph(), "embed_small"))
+	}
+	return out
 }
 
 // tapQuery is called by block with the query projection q of a block, its input x, the gain of
@@ -114,14 +133,21 @@ func (st *Stage) tapQuery(x, gain, w, q *Node) *Node {
 	return Add(q, t.z)
 }
 
-func (st *Stage) readTap(out []*tensors.Tensor) (*Tap, error) {
+func (st *Stage) readTap(out []*tensors.Tensor, ids *tensors.Tensor) (*Tap, error) {
 	x, g, w, dy := out[0], out[1], out[2], out[3]
 	d := st.spec.DModel
 	dims := x.Shape().Dimensions
 	if len(dims) != 3 || dims[2] != d {
 		return nil, fmt.Errorf("engine: tapped input has shape %s", x.Shape())
 	}
-	return &Tap{Rows: dims[0] * dims[1], D: d, X: flat32(x), G: flat32(g), W: flat32(w), DY: flat32(dy)}, nil
+	t := &Tap{Rows: dims[0] * dims[1], D: d, X: flat32(x), G: flat32(g), W: flat32(w), DY: flat32(dy)}
+	if len(out) > 4 {
+		t.E = flat32(out[4])
+	}
+	if ids != nil {
+		t.IDs = tensors.MustCopyFlatData[int32](ids)
+	}
+	return t, nil
 }
 
 func flat32(t *tensors.Tensor) []float32 {

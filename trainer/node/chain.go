@@ -95,7 +95,7 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 // newAttester builds the worker's attester and recovers what an earlier run left to answer;
 // tileRows is rows × seq_len of its microbatches.
 // Recover runs under ctx (setup); the challenge watcher lives as long as life.
-func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model uint64, tileRows int, out string, reg prometheus.Registerer, log *slog.Logger) (*attest.Attester, error) {
+func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model uint64, tileRows int, out string, sampled *attest.Sampled, reg prometheus.Registerer, log *slog.Logger) (*attest.Attester, error) {
 	tables, err := oc.tables()
 	if err != nil {
 		return nil, err
@@ -149,7 +149,7 @@ func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model u
 	att, err := attest.NewAttester(attest.Config{
 		Chain: oc.client, ChainID: c.Dial.ChainID, Worker: c.Dial.Operator, ModelID: model, Stage: uint32(oc.stage),
 		Layers: uint32(oc.spec.Stages[oc.stage]), Period: oc.params.AttestationPeriod, FirstStep: oc.firstStep,
-		TileWidth: c.TileWidth, Secret: secret, Store: store, Prover: prover, Tables: tables, Cheat: c.Cheat, CheatOwnInput: c.CheatOwnInput,
+		TileWidth: c.TileWidth, Secret: secret, Store: store, Prover: prover, Tables: tables, Sampled: sampled, Cheat: c.Cheat, CheatOwnInput: c.CheatOwnInput,
 		Rand: rng, Poll: c.Poll, Wake: wake, Log: log, Metrics: reg,
 	})
 	if err != nil {
@@ -208,13 +208,14 @@ func inputReceipt(in *swarm.Input) *verifytypes.BoundaryReceipt {
 	}
 }
 
-// tables are the model's compression tables, on a stage whose designated input derives from a
-// received payload (after the first, compressed), checked against the model's subspace_root:
-// a trainer whose seed gives other tables would commit inputs no proof can tie to the payload,
-// and is refused before it trains. nil where the stage has no input tile.
+// tables are the model's compression tables, on a compressed model (every stage's designated
+// input derives from subspace coordinates: received, or on stage 0 its own embedding), checked
+// against the model's subspace_root: a trainer whose seed gives other tables would commit inputs
+// no proof can tie to what it took in, and is refused before it trains. nil where the model has
+// no input tile.
 func (oc *onChain) tables() (*tile.Tables, error) {
 	s := oc.spec
-	if oc.stage == 0 || !s.Compressed() {
+	if !s.Compressed() {
 		return nil, nil
 	}
 	t, err := SubspaceTables(s)

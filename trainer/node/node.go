@@ -66,6 +66,9 @@ type Node struct {
 	commits *committer
 	metrics *promserve.Server
 	depth   int
+	// trainStream is the train split stage 0 samples from (nil on other stages): its attester
+	// opens the dataset bytes a challenged draw holds.
+	trainStream []byte
 
 	closers   []func() // in the order of opening
 	ran       atomic.Bool
@@ -159,15 +162,19 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	if n.oc != nil {
 		wcfg.ChainID = cfg.Chain.Dial.ChainID // signed into every boundary receipt
-		if n.att, err = newAttester(ctx, n.life, cfg.Chain, n.oc, cfg.Model, cfg.Rows*cfg.Spec.SeqLen, cfg.Out, reg, n.log); err != nil {
+		var sampled *attest.Sampled
+		if first {
+			sampled = &attest.Sampled{Stream: n.trainStream, Seed: n.oc.spec.Seed, SeqLen: cfg.Spec.SeqLen}
+		}
+		if n.att, err = newAttester(ctx, n.life, cfg.Chain, n.oc, cfg.Model, cfg.Rows*cfg.Spec.SeqLen, cfg.Out, sampled, reg, n.log); err != nil {
 			return nil, err
 		}
-		wcfg.OnTap = func(step uint64, t *engine.Tap, in *swarm.Input) {
+		wcfg.OnTap = func(step uint64, t *engine.Tap, mb uint64, in *swarm.Input) {
 			r := inputReceipt(in)
 			if cfg.Chain.CheatInputs && r != nil {
 				r.PayloadDigest = otherPayload(r.PayloadDigest)
 			}
-			input := attest.Input{Receipt: r}
+			input := attest.Input{Receipt: r, Microbatch: mb}
 			if in != nil {
 				input.Payload = in.Payload
 			}
@@ -232,6 +239,7 @@ func (n *Node) loadData() (*data.Sampler, []data.Batch, error) {
 			return nil, nil, fmt.Errorf("data %s: validation batches: %w", cfg.DataDir, err)
 		}
 	}
+	n.trainStream = corpus.Bytes(data.Train)
 	st := corpus.Stats()
 	root := corpus.DatasetRoot()
 	n.log.Info("corpus", "dir", st.Dir, "train_bytes", st.TrainBytes, "dataset_root", hex.EncodeToString(root[:]))

@@ -104,9 +104,10 @@ type Config struct {
 	// OnTap, when set, receives the designated layer of the first update of each of this
 	// worker's steps (every Microbatches updates, counted locally: step k is updates
 	// k·Microbatches … (k+1)·Microbatches−1), from the compute goroutine: x/verify's
-	// commitments (trainer/attest), with the signed receipt of the tapped microbatch's input
-	// (nil on stage 0). It must return quickly.
-	OnTap func(step uint64, t *engine.Tap, input *Input)
+	// commitments (trainer/attest), with the tapped microbatch's id (on stage 0, the draw whose
+	// dataset windows it holds) and the signed receipt of its input (nil on stage 0). It must
+	// return quickly.
+	OnTap func(step uint64, t *engine.Tap, mb uint64, input *Input)
 	// ChainID is the chain the swarm trains for (empty off-chain), signed into every
 	// boundary receipt so that a receipt of one chain is no evidence on another.
 	ChainID string

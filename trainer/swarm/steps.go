@@ -89,7 +89,7 @@ func (w *Worker) lastStage(ev *event) error {
 			dIn, loss, err = w.st.BackwardLoss(ev.in, ev.ids, targets)
 		}
 		if err == nil {
-			w.emitTap(tap, ev.input)
+			w.emitTap(tap, ev.mb, ev.input)
 			w.applied[ev.mb] = true
 			w.markSeen(ev.mb)
 			w.updates++
@@ -171,7 +171,7 @@ func (w *Worker) backward(ev *event) error {
 			dIn, err = w.st.Backward(p.in, p.ids, ev.dOut)
 		}
 		if err == nil {
-			w.emitTap(tap, p.input)
+			w.emitTap(tap, ev.mb, p.input)
 			w.applied[ev.mb] = true
 			w.updates++
 			w.opsWindow++
@@ -200,8 +200,8 @@ func (w *Worker) tapDue() bool {
 
 // emitTap hands a tap to OnTap with its step and the receipt of the microbatch's input; called
 // before the update is counted.
-func (w *Worker) emitTap(t *engine.Tap, in *Input) {
+func (w *Worker) emitTap(t *engine.Tap, mb uint64, in *Input) {
 	if t != nil {
-		w.cfg.OnTap(w.updates/uint64(w.cfg.Microbatches), t, in)
+		w.cfg.OnTap(w.updates/uint64(w.cfg.Microbatches), t, mb, in)
 	}
 }

@@ -159,7 +159,7 @@ func (k *Keeper) RespondChallenge(ctx context.Context, msg *types.MsgRespondChal
 	if len(msg.Proof) > int(p.MaxProofBytes) {
 		return errorsmod.Wrapf(types.ErrProofTooLarge, "%d bytes, at most max_proof_bytes = %d", len(msg.Proof), p.MaxProofBytes)
 	}
-	if err := checkOpeningSize(c, msg.InputOpening); err != nil {
+	if err := checkOpeningSize(c, msg.InputOpening, msg.DatasetOpening); err != nil {
 		return err
 	}
 	sdkCtx.GasMeter().ConsumeGas(p.ProofVerifyGas, "x/verify: verify proof")
@@ -168,7 +168,7 @@ func (k *Keeper) RespondChallenge(ctx context.Context, msg *types.MsgRespondChal
 	if err != nil {
 		return err
 	}
-	pub, err := k.challengePublic(ctx, a, c, msg.InputOpening)
+	pub, err := k.challengePublic(ctx, a, c, msg.InputOpening, msg.DatasetOpening)
 	if err != nil {
 		return err
 	}
@@ -201,20 +201,21 @@ func (k *Keeper) RespondChallenge(ctx context.Context, msg *types.MsgRespondChal
 	})
 }
 
-// maxOpeningBytes bounds an input opening before anything reads it: a 40-byte header, a leaf of
-// one token (4-byte id and k ≤ 64 Ki f32 values) and 32 siblings.
+// maxOpeningBytes bounds an opening before anything reads it: a payload token's (a 40-byte
+// header, a 4-byte id and k ≤ 64 Ki f32 values, 32 siblings) or a dataset byte's (at most two
+// 4 KiB chunks with their paths).
 const maxOpeningBytes = 1 << 19
 
-// checkOpeningSize refuses an input opening on a challenge of another kind, a missing one on an
-// input challenge, and one too large to be a token's.
-func checkOpeningSize(c types.Challenge, o *types.TokenOpening) error {
+// checkOpeningSize refuses an opening on a challenge of another kind, a missing one on an input
+// challenge, and one too large to be a token's.
+func checkOpeningSize(c types.Challenge, in *types.TokenOpening, ds *types.DatasetOpening) error {
 	switch {
-	case c.Kind != types.CHALLENGE_KIND_INPUT && o != nil:
-		return errorsmod.Wrapf(types.ErrInvalidProof, "challenge %d is a %s challenge: input_opening is for input challenges only", c.Id, c.Kind)
-	case c.Kind == types.CHALLENGE_KIND_INPUT && o == nil:
-		return errorsmod.Wrapf(types.ErrInvalidProof, "challenge %d is an input challenge: answer it with input_opening (the challenged token of the step's input payload) beside the proof", c.Id)
-	case o != nil && o.Size() > maxOpeningBytes:
-		return errorsmod.Wrapf(types.ErrProofTooLarge, "input_opening of %d bytes, at most %d", o.Size(), maxOpeningBytes)
+	case c.Kind != types.CHALLENGE_KIND_INPUT && (in != nil || ds != nil):
+		return errorsmod.Wrapf(types.ErrInvalidProof, "challenge %d is a %s challenge: input_opening and dataset_opening are for input challenges only", c.Id, c.Kind)
+	case c.Kind == types.CHALLENGE_KIND_INPUT && in == nil && ds == nil:
+		return errorsmod.Wrapf(types.ErrInvalidProof, "challenge %d is an input challenge: answer it with input_opening (the challenged token of the step's input payload; dataset_opening on stage 0) beside the proof", c.Id)
+	case in.Size()+ds.Size() > maxOpeningBytes:
+		return errorsmod.Wrapf(types.ErrProofTooLarge, "openings of %d bytes, at most %d", in.Size()+ds.Size(), maxOpeningBytes)
 	}
 	return nil
 }
@@ -222,7 +223,7 @@ func checkOpeningSize(c types.Challenge, o *types.TokenOpening) error {
 // challengePublic rebuilds the public inputs of challenge c of attestation a; an input
 // challenge's need the model's subspace root and the opened token, which must open the step's
 // input payload at the challenged row (types.InputPublic).
-func (k *Keeper) challengePublic(ctx context.Context, a types.Attestation, c types.Challenge, o *types.TokenOpening) (tile.PublicInputs, error) {
+func (k *Keeper) challengePublic(ctx context.Context, a types.Attestation, c types.Challenge, in *types.TokenOpening, ds *types.DatasetOpening) (tile.PublicInputs, error) {
 	chainID := a.ChainIDOr(sdk.UnwrapSDKContext(ctx).ChainID())
 	if c.Kind != types.CHALLENGE_KIND_INPUT {
 		pub, err := types.ChallengePublic(chainID, a, c)
@@ -235,7 +236,7 @@ func (k *Keeper) challengePublic(ctx context.Context, a types.Attestation, c typ
 	if err != nil {
 		return tile.PublicInputs{}, err
 	}
-	pub, err := types.InputPublic(chainID, a, c, types.ModelTiles(a, m), m.SubspaceRoot, o)
+	pub, err := types.InputPublic(chainID, a, c, types.ModelTiles(a, m), m, in, ds)
 	if err != nil {
 		return pub, errorsmod.Wrapf(types.ErrInvalidProof, "challenge %d (input, attestation %d, step %d, row %d): %v", c.Id, a.Id, c.Step, c.Row, err)
 	}

@@ -46,12 +46,12 @@ func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.A
 // attested without a distinct boundary tensor that a neighbour put its name to.
 func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
 	if msg.Stage == 0 {
-		for i, c := range msg.Commitments {
-			if c.Input != nil {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: stage 0 trains on the model's dataset; it has no input receipt", i)
-			}
+		return k.checkSamples(ctx, m, msg)
+	}
+	for i, c := range msg.Commitments {
+		if c.Sample != nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: a sample is stage 0's; stage %d names its input receipt", i, msg.Stage)
 		}
-		return nil, nil
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	own, err := k.ck.PeerID(ctx, worker)
@@ -103,6 +103,43 @@ func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.
 			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %v", i, err)
 		}
 		digests = append(digests, in.PayloadDigest)
+	}
+	return digests, nil
+}
+
+// checkSamples checks stage 0's steps: no receipt (its input is the model's dataset); on a
+// compressed model each names its sample (the microbatch id whose dataset windows it drew, and
+// the root of its embedding), and a microbatch id counts for one step of the model only, for
+// any worker: a second step of the same draw is a replay of the first's data. It returns the
+// samples' digests (types.SampleDigest), kept with the payload digests of later stages.
+func (k *Keeper) checkSamples(ctx context.Context, m modelstypes.Model, msg *types.MsgSubmitAttestation) ([][]byte, error) {
+	var digests [][]byte
+	seen := make(map[uint64]int, len(msg.Commitments))
+	for i, c := range msg.Commitments {
+		if c.Input != nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: stage 0 trains on the model's dataset; it has no input receipt", i)
+		}
+		if !m.Arch.Compressed() {
+			if c.Sample != nil {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: model %d is not compressed and has no input tile: its steps name no sample", i, m.Id)
+			}
+			continue
+		}
+		sm := c.Sample
+		if sm == nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no sample: stage 0 of a compressed model names the microbatch it drew and the root of its embedding", i)
+		}
+		if j, dup := seen[sm.Microbatch]; dup {
+			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both draw microbatch %d: one draw counts for one step", j, i, sm.Microbatch)
+		}
+		seen[sm.Microbatch] = i
+		d := types.SampleDigest(sm.Microbatch)
+		if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, d)); err != nil {
+			return nil, err
+		} else if used {
+			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d was already drawn for an earlier step on model %d", i, sm.Microbatch, m.Id)
+		}
+		digests = append(digests, d)
 	}
 	return digests, nil
 }

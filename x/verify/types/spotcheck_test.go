@@ -51,7 +51,7 @@ func TestCatchRateMatchesTheory(t *testing.T) {
 	ownInput := func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }
 	for _, c := range []struct {
 		name  string
-		stage uint32
+		tiles func(Attestation) Tiles
 		rate  string
 		F     float64 // fraction of steps cheated on
 		n     int     // attestations per trial
@@ -59,12 +59,12 @@ func TestCatchRateMatchesTheory(t *testing.T) {
 		fail  func(SpotCheck) bool // the tile the cheater cannot prove, on a cheated step
 		q     float64              // the fraction of kinds it fails: f = q·F
 	}{
-		{"faked outputs", 0, "0.1", 1, 10, 8, faked, 2.0 / 3}, {"faked outputs", 0, "0.2", 0.5, 10, 8, faked, 2.0 / 3},
-		{"faked outputs", 0, "0.5", 0.25, 4, 8, faked, 2.0 / 3}, {"faked outputs", 0, "0.05", 1, 30, 4, faked, 2.0 / 3},
-		// A later stage of a compressed model has four kinds: faked outputs fail two of them; an
-		// input of its own (consistent outputs) fails only the input tile.
-		{"faked outputs, stage 1", 1, "0.2", 1, 10, 8, faked, 2.0 / 4},
-		{"own input", 1, "0.2", 1, 10, 8, ownInput, 1.0 / 4}, {"own input", 1, "0.5", 0.5, 10, 8, ownInput, 1.0 / 4},
+		{"faked outputs, raw", rawTiles, "0.1", 1, 10, 8, faked, 2.0 / 3}, {"faked outputs, raw", rawTiles, "0.2", 0.5, 10, 8, faked, 2.0 / 3},
+		{"faked outputs, raw", rawTiles, "0.5", 0.25, 4, 8, faked, 2.0 / 3}, {"faked outputs, raw", rawTiles, "0.05", 1, 30, 4, faked, 2.0 / 3},
+		// A compressed model has four kinds: faked outputs fail two of them; an input of its own
+		// (consistent outputs) fails only the input tile.
+		{"faked outputs, compressed", testTiles, "0.2", 1, 10, 8, faked, 2.0 / 4},
+		{"own input", testTiles, "0.2", 1, 10, 8, ownInput, 1.0 / 4}, {"own input", testTiles, "0.5", 0.5, 10, 8, ownInput, 1.0 / 4},
 	} {
 		rate := sdkmath.LegacyMustNewDecFromStr(c.rate)
 		const trials = 4000
@@ -73,8 +73,8 @@ func TestCatchRateMatchesTheory(t *testing.T) {
 		for trial := range trials {
 			for k := range c.n {
 				id++
-				a := Attestation{Id: id, Stage: c.stage, StepFrom: 1, StepTo: c.steps, TileRows: 4, TileWidth: 4}
-				sc := DrawSpotCheck(blockHash(uint64(trial*1000+k)), a, testTiles(a), rate)
+				a := Attestation{Id: id, Stage: 1, StepFrom: 1, StepTo: c.steps, TileRows: 4, TileWidth: 4}
+				sc := DrawSpotCheck(blockHash(uint64(trial*1000+k)), a, c.tiles(a), rate)
 				cheated := float64(sc.Step-a.StepFrom) < c.F*float64(c.steps)
 				if sc.Challenge && cheated && c.fail(sc) {
 					caught++
@@ -101,16 +101,19 @@ func TestCheaterExpectedPay(t *testing.T) {
 	rate, _ := p.ChallengeRate.Float64()
 	for _, c := range []struct {
 		name  string
-		stage uint32
+		tiles func(Attestation) Tiles
 		b     int64 // blocks between attestations
 		q     float64
 		fail  func(SpotCheck) bool // the cheater cannot prove this tile
 	}{
-		{"copied roots", 0, 1, 1, func(SpotCheck) bool { return true }},
-		{"copied roots", 0, 2, 1, func(SpotCheck) bool { return true }},
-		{"faked outputs", 0, 10, 2.0 / 3, func(sc SpotCheck) bool { return sc.Kind != CHALLENGE_KIND_TIE }},
-		{"own input, stage 1", 1, 1, 1.0 / 4, func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }},
-		{"own input, stage 1", 1, 10, 1.0 / 4, func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }},
+		{"copied roots", testTiles, 1, 1, func(SpotCheck) bool { return true }},
+		{"copied roots", testTiles, 2, 1, func(SpotCheck) bool { return true }},
+		{"faked outputs, raw", rawTiles, 10, 2.0 / 3, func(sc SpotCheck) bool { return sc.Kind != CHALLENGE_KIND_TIE }},
+		{"faked outputs, compressed", testTiles, 10, 2.0 / 4, func(sc SpotCheck) bool {
+			return sc.Kind == CHALLENGE_KIND_FORWARD || sc.Kind == CHALLENGE_KIND_BACKWARD
+		}},
+		{"own input", testTiles, 1, 1.0 / 4, func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }},
+		{"own input", testTiles, 10, 1.0 / 4, func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }},
 	} {
 		k := max(1, int((p.ChallengeWindow-p.ResponseWindow+c.b-1)/c.b))
 		const trials = 4000
@@ -120,8 +123,8 @@ func TestCheaterExpectedPay(t *testing.T) {
 			caughtAt := 0
 			for j := 1; caughtAt == 0; j++ {
 				id++
-				a := Attestation{Id: id, Stage: c.stage, StepFrom: 1, StepTo: p.AttestationPeriod, TileRows: 4, TileWidth: 4}
-				if sc := DrawSpotCheck(blockHash(uint64(trial)<<20|id), a, testTiles(a), p.ChallengeRate); sc.Challenge && c.fail(sc) {
+				a := Attestation{Id: id, StepFrom: 1, StepTo: p.AttestationPeriod, TileRows: 4, TileWidth: 4}
+				if sc := DrawSpotCheck(blockHash(uint64(trial)<<20|id), a, c.tiles(a), p.ChallengeRate); sc.Challenge && c.fail(sc) {
 					caughtAt = j
 				}
 			}
@@ -176,5 +179,9 @@ func TestGenesisValidate(t *testing.T) {
 	require.ErrorContains(t, gs.Validate(), "open on attestation 1 which is ATTESTATION_STATUS_FINALIZED")
 }
 
-// testTiles are the tiles of a on a model of width 16, rank 4 and vocabulary 256.
+// testTiles are the tiles of a on a compressed model of width 16, rank 4 and vocabulary 256:
+// four kinds on every stage.
 func testTiles(a Attestation) Tiles { return AttestationTiles(a, 16, 4, 256) }
+
+// rawTiles are the tiles of a on an uncompressed model of width 16: three kinds.
+func rawTiles(a Attestation) Tiles { return AttestationTiles(a, 16, 16, 256) }

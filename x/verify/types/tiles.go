@@ -1,11 +1,15 @@
 package types
 
 import (
+	"crypto/sha256"
+	"slices"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"github.com/protolearn/protolearn/circuits/commit"
 	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/dataset"
 	"github.com/protolearn/protolearn/payload"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 )
@@ -27,9 +31,9 @@ type Tiles struct {
 }
 
 // Kinds are the challenge kinds of these tiles: forward, backward and tie always; input on a
-// stage after the first of a compressed model (Rank < DModel), whose X derives from a received
-// payload of subspace coordinates. Stage 0's input is its own embedding of the dataset, and an
-// uncompressed model's boundary is d_model wide: neither has an input tile yet.
+// compressed model (Rank < DModel), whose X derives from subspace coordinates: received from
+// the stage before (tile.Input), or on stage 0 its own embedding of a dataset token
+// (tile.Embed). An uncompressed model's boundary is d_model wide: it has no input tile yet.
 func (t Tiles) Kinds() []ChallengeKind {
 	if t.HasInput() {
 		return ChallengeKinds
@@ -37,8 +41,9 @@ func (t Tiles) Kinds() []ChallengeKind {
 	return ChallengeKinds[:3]
 }
 
-// HasInput reports whether the input kind applies.
-func (t Tiles) HasInput() bool { return t.Stage > 0 && t.Rank > 0 && t.Rank < t.DModel }
+// HasInput reports whether the input kind applies: on every stage of a compressed model (stage
+// 0's input tile is the embed tile).
+func (t Tiles) HasInput() bool { return t.Rank > 0 && t.Rank < t.DModel }
 
 // Shape is the circuit that checks a challenge of kind.
 func (t Tiles) Shape(kind ChallengeKind) (tile.Shape, error) {
@@ -53,9 +58,12 @@ func (t Tiles) Shape(kind ChallengeKind) (tile.Shape, error) {
 		s.Rows, s.TolULP = d, 0
 	case tile.Input:
 		if !t.HasInput() {
-			return s, fmt.Errorf("no input tile on stage %d of a model with d_model %d and compression rank %d: only stages after the first of a compressed model have one", t.Stage, t.DModel, t.Rank)
+			return s, fmt.Errorf("no input tile on a model with d_model %d and compression rank %d: only compressed models have one", t.DModel, t.Rank)
 		}
 		s.Inner, s.TolULP, s.Vocab = int(t.Rank), 0, int(t.Vocab)
+		if t.Stage == 0 {
+			s.Kind = tile.Embed
+		}
 	}
 	if err := s.Validate(); err != nil {
 		return s, fmt.Errorf("%s tile for d_model %d, %d rows, width %d: %w", kind, t.DModel, t.Rows, t.Width, err)
@@ -73,6 +81,27 @@ func (t Tiles) Shapes() ([]tile.Shape, error) {
 			return nil, err
 		}
 		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ModelShapes are the shapes every stage of the model needs keys for: Shapes of stage 0 and of a
+// later stage together (they differ in the input tile only: embed on stage 0, input after).
+func (t Tiles) ModelShapes() ([]tile.Shape, error) {
+	t.Stage = 0
+	out, err := t.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	t.Stage = 1
+	later, err := t.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range later {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
 	}
 	return out, nil
 }
@@ -111,13 +140,15 @@ func ChallengePublic(chainID string, a Attestation, c Challenge) (tile.PublicInp
 	return p, nil
 }
 
-// InputPublic rebuilds the public inputs of input challenge c of attestation a: the step's
-// x_root, the model's subspace root, and the digest of the challenged token of the step's input
-// payload, which the response opens (o) against the payload digest the step's receipt signed.
-// The token must be the challenged row of a compressed activations payload of the attestation's
-// shape; its coordinates are quantized by the chain (tile.QuantizeCoordinates), so the proof is
-// about exactly what the sender signed.
-func InputPublic(chainID string, a Attestation, c Challenge, t Tiles, subspaceRoot []byte, o *TokenOpening) (tile.PublicInputs, error) {
+// InputPublic rebuilds the public inputs of input challenge c of attestation a of model m:
+// the step's x_root, the model's subspace root, and a digest of the challenged token, which the
+// response opens. After the first stage the token is the challenged row of the step's input
+// payload, opened (in) against the payload digest its receipt signed; its coordinates are
+// quantized by the chain (tile.QuantizeCoordinates), so the proof is about exactly what the
+// sender signed. On stage 0 it is the dataset token the step's sample drew at the challenged row,
+// opened (ds) against the model's dataset_commitment, with the step's embedding root
+// (tile.EmbedDigest).
+func InputPublic(chainID string, a Attestation, c Challenge, t Tiles, m modelstypes.Model, in *TokenOpening, ds *DatasetOpening) (tile.PublicInputs, error) {
 	step, ok := a.Commitment(c.Step)
 	if !ok {
 		return tile.PublicInputs{}, fmt.Errorf("challenge %d names step %d, which attestation %d does not hold", c.Id, c.Step, a.Id)
@@ -125,50 +156,115 @@ func InputPublic(chainID string, a Attestation, c Challenge, t Tiles, subspaceRo
 	if c.Kind != CHALLENGE_KIND_INPUT {
 		return tile.PublicInputs{}, fmt.Errorf("challenge %d is a %s challenge, not an input one", c.Id, c.Kind)
 	}
+	if len(m.SubspaceRoot) != 32 {
+		return tile.PublicInputs{}, fmt.Errorf("model %d has a %d-byte subspace_root, want 32", m.Id, len(m.SubspaceRoot))
+	}
+	var digest [32]byte
+	var err error
+	if a.Stage == 0 {
+		if in != nil {
+			return tile.PublicInputs{}, errors.New("stage 0 received no payload: answer its input challenge with dataset_opening, not input_opening")
+		}
+		digest, err = sampleToken(step, c, t, m, ds)
+	} else {
+		if ds != nil {
+			return tile.PublicInputs{}, errors.New("a stage after the first takes its input from the stage before: answer with input_opening, not dataset_opening")
+		}
+		digest, err = payloadToken(step, c, t, in)
+	}
+	if err != nil {
+		return tile.PublicInputs{}, err
+	}
+	p := tile.PublicInputs{
+		Row: uint64(c.Row), Col: uint64(c.Col), Binding: ChallengeBinding(chainID, a, c).Public(), OutRoot: digest,
+	}
+	copy(p.InRoot[:], step.XRoot)
+	copy(p.WRoot[:], m.SubspaceRoot)
+	return p, nil
+}
+
+// payloadToken is the digest of the challenged token of a later stage's input payload, which o
+// opens against the step's receipt.
+func payloadToken(step StepCommitment, c Challenge, t Tiles, o *TokenOpening) ([32]byte, error) {
 	if step.Input == nil {
-		return tile.PublicInputs{}, fmt.Errorf("step %d of attestation %d names no input receipt", c.Step, a.Id)
+		return [32]byte{}, fmt.Errorf("step %d names no input receipt", c.Step)
 	}
 	if o == nil {
-		return tile.PublicInputs{}, errors.New("an input challenge is answered with input_opening: the challenged token of the step's input payload")
-	}
-	if len(subspaceRoot) != 32 {
-		return tile.PublicInputs{}, fmt.Errorf("the model has a %d-byte subspace_root, want 32", len(subspaceRoot))
+		return [32]byte{}, errors.New("an input challenge is answered with input_opening: the challenged token of the step's input payload")
 	}
 	if len(step.Input.PayloadDigest) != 32 {
-		return tile.PublicInputs{}, fmt.Errorf("step %d's receipt has a %d-byte payload digest", c.Step, len(step.Input.PayloadDigest))
+		return [32]byte{}, fmt.Errorf("step %d's receipt has a %d-byte payload digest", c.Step, len(step.Input.PayloadDigest))
 	}
 	sibs := make([][32]byte, len(o.Siblings))
 	for i, b := range o.Siblings {
 		if len(b) != 32 {
-			return tile.PublicInputs{}, fmt.Errorf("input_opening: sibling %d is %d bytes, want 32", i, len(b))
+			return [32]byte{}, fmt.Errorf("input_opening: sibling %d is %d bytes, want 32", i, len(b))
 		}
 		sibs[i] = [32]byte(b)
 	}
 	tok, err := payload.TokenOpening{Header: o.Header, Token: o.Token, Leaf: o.Leaf, Siblings: sibs}.Verify([32]byte(step.Input.PayloadDigest))
 	if err != nil {
-		return tile.PublicInputs{}, fmt.Errorf("input_opening: %w", err)
+		return [32]byte{}, fmt.Errorf("input_opening: %w", err)
 	}
 	sh := tok.Shape
 	switch {
 	case tok.Index != uint64(c.Row):
-		return tile.PublicInputs{}, fmt.Errorf("input_opening opens token %d; the challenge is of row %d", tok.Index, c.Row)
+		return [32]byte{}, fmt.Errorf("input_opening opens token %d; the challenge is of row %d", tok.Index, c.Row)
 	case sh.Kind != payload.Activations || !sh.Compressed:
-		return tile.PublicInputs{}, fmt.Errorf("input_opening: the payload is %v (compressed %t), want compressed activations", sh.Kind, sh.Compressed)
+		return [32]byte{}, fmt.Errorf("input_opening: the payload is %v (compressed %t), want compressed activations", sh.Kind, sh.Compressed)
 	case sh.Width != t.Rank || sh.Vocab != t.Vocab || uint64(sh.Batch)*uint64(sh.Seq) != uint64(t.Rows):
-		return tile.PublicInputs{}, fmt.Errorf("input_opening: a payload of %d×%d tokens of width %d over vocabulary %d; the attestation's tiles want %d tokens of width %d over %d",
+		return [32]byte{}, fmt.Errorf("input_opening: a payload of %d×%d tokens of width %d over vocabulary %d; the attestation's tiles want %d tokens of width %d over %d",
 			sh.Batch, sh.Seq, sh.Width, sh.Vocab, t.Rows, t.Rank, t.Vocab)
 	}
 	coords, err := tile.QuantizeCoordinates(tok.Values)
 	if err != nil {
-		return tile.PublicInputs{}, fmt.Errorf("input_opening: token %d: %w", tok.Index, err)
+		return [32]byte{}, fmt.Errorf("input_opening: token %d: %w", tok.Index, err)
 	}
-	p := tile.PublicInputs{
-		Row: uint64(c.Row), Col: uint64(c.Col), Binding: ChallengeBinding(chainID, a, c).Public(),
-		OutRoot: tile.InputDigest(int(tok.ID), coords),
+	return tile.InputDigest(int(tok.ID), coords), nil
+}
+
+// sampleToken is the embed tile's digest of the challenged token of stage 0: the byte of the
+// model's dataset at the challenged row of the step's sample (row r is position r mod seq_len of
+// window r div seq_len, whose start dataset.WindowStart gives), which o opens, with the step's
+// embedding root.
+func sampleToken(step StepCommitment, c Challenge, t Tiles, m modelstypes.Model, o *DatasetOpening) ([32]byte, error) {
+	if step.Sample == nil {
+		return [32]byte{}, fmt.Errorf("step %d names no sample", c.Step)
 	}
-	copy(p.InRoot[:], step.XRoot)
-	copy(p.WRoot[:], subspaceRoot)
-	return p, nil
+	if o == nil {
+		return [32]byte{}, errors.New("an input challenge of stage 0 is answered with dataset_opening: the challenged token of the model's dataset")
+	}
+	seq := uint64(m.Arch.SeqLen)
+	if seq == 0 || uint64(t.Rows)%seq != 0 {
+		return [32]byte{}, fmt.Errorf("%d tile rows are not whole windows of seq_len %d", t.Rows, seq)
+	}
+	if o.Len <= seq {
+		return [32]byte{}, fmt.Errorf("dataset_opening: a %d-byte dataset holds no window of %d tokens and a label", o.Len, seq)
+	}
+	if len(m.DatasetCommitment) != 32 {
+		return [32]byte{}, fmt.Errorf("model %d has a %d-byte dataset_commitment", m.Id, len(m.DatasetCommitment))
+	}
+	proof := dataset.Proof{Len: o.Len}
+	for i, ch := range o.Chunks {
+		cp := dataset.ChunkProof{Index: ch.Index, Data: ch.Data}
+		for j, b := range ch.Siblings {
+			if len(b) != 32 {
+				return [32]byte{}, fmt.Errorf("dataset_opening: chunk %d sibling %d is %d bytes, want 32", i, j, len(b))
+			}
+			cp.Siblings = append(cp.Siblings, [32]byte(b))
+		}
+		proof.Chunks = append(proof.Chunks, cp)
+	}
+	window, pos := uint64(c.Row)/seq, uint64(c.Row)%seq
+	off := dataset.WindowStart(m.Seed, step.Sample.Microbatch, uint32(window), o.Len-seq) + pos
+	b, err := dataset.Verify([32]byte(m.DatasetCommitment), off, 1, proof)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("dataset_opening of byte %d (row %d of microbatch %d): %w", off, c.Row, step.Sample.Microbatch, err)
+	}
+	if uint32(b[0]) >= t.Vocab {
+		return [32]byte{}, fmt.Errorf("dataset byte %d is %d, outside the vocabulary of %d", off, b[0], t.Vocab)
+	}
+	return tile.EmbedDigest([32]byte(step.Sample.ERoot), int(b[0]))
 }
 
 // Tile is the circuit kind that checks a challenge of this kind.
@@ -194,9 +290,10 @@ type NamedRoot struct {
 	Root   []byte
 }
 
-// Roots lists the step's six roots with their field names.
+// Roots lists the step's roots with their field names: the six of its layer, and stage 0's
+// embedding root when it names a sample.
 func (c StepCommitment) Roots() []NamedRoot {
-	return []NamedRoot{
+	roots := []NamedRoot{
 		{"x_root", tile.TensorX, c.XRoot},
 		{"w_cols_root", tile.TensorWCols, c.WColsRoot},
 		{"y_root", tile.TensorY, c.YRoot},
@@ -204,6 +301,22 @@ func (c StepCommitment) Roots() []NamedRoot {
 		{"w_rows_root", tile.TensorWRows, c.WRowsRoot},
 		{"dx_root", tile.TensorDX, c.DxRoot},
 	}
+	if c.Sample != nil {
+		roots = append(roots, NamedRoot{"sample.e_root", tile.TensorE, c.Sample.ERoot})
+	}
+	return roots
+}
+
+// sampleDomain separates sample digests from payload digests in the index of counted inputs.
+const sampleDomain = "protolearn/verify/stage0-sample/v1"
+
+// SampleDigest is what counts a stage-0 draw in the index of counted inputs (beside the payload
+// digests of later stages): SHA-256 of a domain and the microbatch id, so that no payload's
+// digest can be one.
+func SampleDigest(microbatch uint64) []byte {
+	b := binary.BigEndian.AppendUint64([]byte(sampleDomain), microbatch)
+	d := sha256.Sum256(b)
+	return d[:]
 }
 
 // Root is the root of tensor t, or 32 zero bytes for no tensor (a tie tile's output).

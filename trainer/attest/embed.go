@@ -1,0 +1,106 @@
+package attest
+
+import (
+	"fmt"
+
+	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/dataset"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// Stage 0 of a compressed model takes no payload in: its designated input X̂ derives from the
+// tokens its sampler drew from the model's dataset and from its own token embedding E_small,
+// X̂ = RMSNorm(T_fixed[id] + E_small[id]·Uᵀ) (the embed tile). The attester commits E_small with
+// each step (a secret-salted root, like the layer's) and names the step's draw (its microbatch
+// id), so that an input challenge can be answered with the dataset's byte at the challenged row
+// and a proof that X̂ derives from it.
+
+// Sampled is what stage 0's attester needs to open its draws: the train split it samples from
+// (whose root is the model's dataset_commitment), the model's seed and the window length.
+type Sampled struct {
+	Stream []byte
+	Seed   uint64
+	SeqLen int
+}
+
+// NewEmbedLayer is NewLayer for stage 0 of a compressed model: X is the embed tile's exact
+// integer function of each token's id and its row of the embedding e (vocab × k, quantized as
+// boundary coordinates are), checked against the engine's X̂ (x) as NewDerivedLayer does.
+// microbatch is the draw the rows come from, ids its tokens.
+func NewEmbedLayer(step uint64, tables *tile.Tables, microbatch uint64, ids []int32, e, x, w, dy []float32) (*Layer, error) {
+	d, k, vocab := tables.D(), tables.K(), tables.Vocab()
+	rows := len(ids)
+	switch {
+	case len(e) != vocab*k:
+		return nil, fmt.Errorf("attest: step %d: an embedding of %d values, want %d×%d", step, len(e), vocab, k)
+	case rows == 0 || len(x) != rows*d:
+		return nil, fmt.Errorf("attest: step %d: %d token ids and a tapped input of %d values of width %d", step, rows, len(x), d)
+	}
+	eq, err := tile.QuantizeCoordinates(e)
+	if err != nil {
+		return nil, fmt.Errorf("attest: step %d embedding: %w", step, err)
+	}
+	engine, err := scheme().Params.Quantize(x)
+	if err != nil {
+		return nil, fmt.Errorf("attest: step %d input: %w", step, err)
+	}
+	xq := make([]int64, 0, rows*d)
+	for r, id := range ids {
+		if id < 0 || int(id) >= vocab {
+			return nil, fmt.Errorf("attest: step %d token %d: id %d outside the vocabulary of %d", step, r, id, vocab)
+		}
+		row, err := tables.InputRow(int(id), eq[int(id)*k:(int(id)+1)*k])
+		if err != nil {
+			return nil, fmt.Errorf("attest: step %d token %d: %w", step, r, err)
+		}
+		if j, ok := drifted(row, engine[r*d:(r+1)*d]); ok {
+			return nil, fmt.Errorf("attest: step %d token %d: X[%d] derived from the embedding is %d, the engine computed %d (2^-8 units): the tap is not this draw's", step, r, j, row[j], engine[r*d+j])
+		}
+		xq = append(xq, row...)
+	}
+	l, err := newLayer(step, rows, d, xq, w, dy)
+	if err != nil {
+		return nil, err
+	}
+	l.E, l.IDs, l.Microbatch, l.Vocab, l.Rank = eq, append([]int32(nil), ids...), microbatch, vocab, k
+	return l, nil
+}
+
+// drifted is the first index where a and b differ by more than maxDrift.
+func drifted(a, b []int64) (int, bool) {
+	for j, v := range a {
+		if v-b[j] > maxDrift || b[j]-v > maxDrift {
+			return j, true
+		}
+	}
+	return 0, false
+}
+
+// OpenSample opens the dataset byte of row of the layer's draw, as stage 0's response to an
+// input challenge carries it.
+func (l *Layer) OpenSample(src *Sampled, row int) (*verifytypes.DatasetOpening, error) {
+	if src == nil || l.IDs == nil {
+		return nil, fmt.Errorf("attest: step %d: no draw to open (stage 0 of a compressed model keeps one)", l.Step)
+	}
+	seq := src.SeqLen
+	if seq <= 0 || len(src.Stream) <= seq || row < 0 || row >= len(l.IDs) {
+		return nil, fmt.Errorf("attest: step %d: row %d of %d, windows of %d in a %d-byte stream", l.Step, row, len(l.IDs), seq, len(src.Stream))
+	}
+	off := dataset.WindowStart(src.Seed, l.Microbatch, uint32(row/seq), uint64(len(src.Stream)-seq)) + uint64(row%seq)
+	if got := src.Stream[off]; int32(got) != l.IDs[row] {
+		return nil, fmt.Errorf("attest: step %d row %d: the dataset has byte %d at %d, the draw trained on token %d: not the model's sampler", l.Step, row, got, off, l.IDs[row])
+	}
+	p, err := dataset.Prove(src.Stream, off, 1)
+	if err != nil {
+		return nil, err
+	}
+	out := &verifytypes.DatasetOpening{Len: p.Len}
+	for _, c := range p.Chunks {
+		ch := &verifytypes.DatasetChunk{Index: c.Index, Data: c.Data}
+		for _, s := range c.Siblings {
+			ch.Siblings = append(ch.Siblings, s[:])
+		}
+		out.Chunks = append(out.Chunks, ch)
+	}
+	return out, nil
+}
