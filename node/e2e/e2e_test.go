@@ -81,10 +81,21 @@ type node struct {
 
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	return freePorts(t, 1)[0]
+}
+
+// freePorts are n distinct ports on 127.0.0.1 that were free a moment ago: each listener is held
+// until all are open, so that the kernel cannot hand out one port twice.
+func freePorts(t *testing.T, n int) []string {
+	t.Helper()
+	out := make([]string, n)
+	for i := range out {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer l.Close()
+		out[i] = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	}
+	return out
 }
 
 // testnetBase picks init-files' base port: below the kernel's ephemeral
@@ -165,7 +176,8 @@ func startNode(t *testing.T) *node {
 // the chain starts, for values that need the keys' addresses. The chain is set up by `protolearnd
 // testnet init-files`, as make localnet and make demo set theirs up.
 func startNodeWith(t *testing.T, keys map[string]string, initFlags []string, editGenesis func(n *node, gen map[string]any)) *node {
-	rpc, p2p, grpc, rest, abci := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
+	ports := freePorts(t, 5)
+	rpc, p2p, grpc, rest, abci := ports[0], ports[1], ports[2], ports[3], ports[4]
 	n := &node{
 		t: t, home: t.TempDir(),
 		rpc: "127.0.0.1:" + rpc, p2p: "127.0.0.1:" + p2p, grpc: "127.0.0.1:" + grpc, rest: "127.0.0.1:" + rest,

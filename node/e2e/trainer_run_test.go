@@ -103,12 +103,13 @@ func TestTrainersOnChain(t *testing.T) {
 
 	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
 	listen := map[string]string{}
+	ports := freePorts(t, len(workers))
 	for stage, w := range workers {
 		wd := filepath.Join(dir, w)
 		require.NoError(t, os.MkdirAll(wd, 0o700))
 		peer := strings.TrimSpace(run(t, bin, "peer-id", "--key", filepath.Join(wd, "peer.key")))
 		hot := strings.TrimSpace(run(t, bin, "hot-key", "--hot-key", filepath.Join(wd, "hot.key")))
-		listen[w] = "/ip4/127.0.0.1/tcp/" + freePort(t)
+		listen[w] = "/ip4/127.0.0.1/tcp/" + ports[stage]
 		code, log := n.tx("tx", "compute", "register-worker", peer, "200000000ulearn", "--multiaddrs", listen[w], "--hardware", hardware, "--from", w)
 		require.Zero(t, code, log)
 		code, log = n.tx("tx", "verify", "authorize-trainer", hot, "--spend-limit", "10000000ulearn", "--from", w)
