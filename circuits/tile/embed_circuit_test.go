@@ -7,7 +7,6 @@ import (
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/consensys/gnark/test"
 	"github.com/stretchr/testify/require"
 )
@@ -192,13 +191,5 @@ func TestEmbedConstraintCounts(t *testing.T) {
 	if !testing.Short() {
 		pinned[Shape{Kind: Embed, Rows: 256, Inner: 20, Outer: 2048, T: 4, Vocab: 256}] = 71109
 	}
-	for s, want := range pinned {
-		c, err := NewCircuit(s)
-		require.NoError(t, err)
-		ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, c)
-		require.NoError(t, err, s.String())
-		if got := ccs.GetNbConstraints(); got != want {
-			t.Errorf("%s: %d constraints, pinned %d", s, got, want)
-		}
-	}
+	requireConstraints(t, pinned)
 }

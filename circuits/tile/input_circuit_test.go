@@ -442,6 +442,12 @@ func TestInputConstraintCounts(t *testing.T) {
 	if !testing.Short() {
 		pinned[Shape{Kind: Input, Rows: 256, Inner: 20, Outer: 2048, T: 4, Vocab: 256}] = 72657
 	}
+	requireConstraints(t, pinned)
+}
+
+// requireConstraints compiles each shape and checks its pinned constraint count.
+func requireConstraints(t *testing.T, pinned map[Shape]int) {
+	t.Helper()
 	for s, want := range pinned {
 		c, err := NewCircuit(s)
 		require.NoError(t, err)
