@@ -809,3 +809,36 @@ func TestAttackStageZeroOffDataset(t *testing.T) {
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, id).Status)
 	require.Zero(t, vc.shares(w.addr))
 }
+
+// A stage-0 worker that names another worker's pending root as its embedding root (to make the
+// chain challenge that worker for free) is challenged on a tile that opens that root as its
+// embedding: the input tile, which it cannot answer. It is slashed; the victim answers.
+func TestAttackCopiedEmbeddingRoot(t *testing.T) {
+	vc, ws := startVerifyChainWindows(t, sdkmath.LegacyZeroDec(), 3*vWindow, 2*vResponse)
+	victim, attacker := ws[1], ws[0]
+	vID := vc.submit(t, victim, 1)
+	msg := vc.attestation(t, attacker, 1)
+	msg.Commitments[0].Sample.ERoot = vc.attestationByID(t, vID).Commitments[0].XRoot
+	aID := vc.submitted(t, attacker, msg)
+
+	forAttacker := vc.challenges(t, attacker, verifytypes.CHALLENGE_STATUS_OPEN)
+	require.Len(t, forAttacker, 1)
+	require.Equal(t, verifytypes.CHALLENGE_KIND_INPUT, forAttacker[0].Kind, "the tile that opens an embedding root")
+	proof, err := vc.prove(t, attacker, forAttacker[0]) // its own embedding's opening
+	require.NoError(t, err)
+	res := vc.respond(attacker, forAttacker[0].Id, proof)
+	require.Equal(t, verifytypes.ErrInvalidProof.ABCICode(), res.Code, res.Log)
+	for _, ch := range vc.challenges(t, victim, verifytypes.CHALLENGE_STATUS_OPEN) {
+		p, err := vc.prove(t, victim, ch)
+		require.NoError(t, err)
+		require.Zero(t, vc.respond(victim, ch.Id, p).Code)
+	}
+	vc.blocks(2*vResponse + 1)
+	after, err := vc.worker(attacker.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, aID).Status)
+	victimAfter, err := vc.worker(victim.addr)
+	require.NoError(t, err)
+	require.NotEqual(t, computetypes.WORKER_STATUS_JAILED, victimAfter.Status)
+}

@@ -191,9 +191,14 @@ func (k *Keeper) rootsInUse(ctx context.Context, msg *types.MsgSubmitAttestation
 	return clashes, nil
 }
 
-// kindOpening is a challenge kind whose tile opens tensor t: forward for the forward tile's
-// tensors (tile.Forward.Tensors), backward for the others.
+// kindOpening is a challenge kind whose tile opens tensor t: input for stage 0's embedding
+// (the embed tile opens it), forward for the forward tile's tensors (tile.Forward.Tensors),
+// backward for the others. A kind whose tile does not open t would let a holder of a copied
+// root answer from its other roots.
 func kindOpening(t tile.Tensor) types.ChallengeKind {
+	if t == tile.TensorE {
+		return types.CHALLENGE_KIND_INPUT
+	}
 	if in, w, out := tile.Forward.Tensors(); t == in || t == w || t == out {
 		return types.CHALLENGE_KIND_FORWARD
 	}
