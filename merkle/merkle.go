@@ -9,30 +9,27 @@
 // someone could claim to open. The domain bytes keep a leaf from ever passing for a node.
 package merkle
 
-import (
-	"crypto/sha256"
-	"hash"
-)
+import "crypto/sha256"
 
 // Hash is a 32-byte digest of a leaf, a node or a root.
 type Hash = [32]byte
 
 // Leaf is the leaf hash of the concatenation of parts.
 func Leaf(parts ...[]byte) Hash {
-	h := sha256.New()
-	return LeafOf(h, parts...)
+	var l Leafer
+	return l.Leaf(parts...)
 }
 
-// LeafOf is Leaf with a reusable hasher (reset first), for hashing many leaves.
-func LeafOf(h hash.Hash, parts ...[]byte) Hash {
-	h.Reset()
-	h.Write([]byte{0})
+// Leafer hashes many leaves with one buffer, reused: no allocation a leaf once it has grown.
+type Leafer struct{ buf []byte }
+
+// Leaf is the leaf hash of the concatenation of parts.
+func (l *Leafer) Leaf(parts ...[]byte) Hash {
+	l.buf = append(l.buf[:0], 0)
 	for _, p := range parts {
-		h.Write(p)
+		l.buf = append(l.buf, p...)
 	}
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	return sha256.Sum256(l.buf)
 }
 
 // Node is the hash of two children.
@@ -116,6 +113,42 @@ func Fold(h Hash, i, n uint64, siblings []Hash) Hash {
 	}
 	if k != len(siblings) {
 		return Hash{}
+	}
+	return h
+}
+
+// Builder folds leaves into the root as they come, holding one node a level (O(log n) memory),
+// for trees too large to keep: Root(leaves) == the root of the same leaves pushed in order.
+type Builder struct {
+	stack []level
+}
+
+type level struct {
+	height int
+	h      Hash
+}
+
+// Push adds the next leaf hash.
+func (b *Builder) Push(h Hash) {
+	n := level{0, h}
+	for len(b.stack) > 0 && b.stack[len(b.stack)-1].height == n.height {
+		top := b.stack[len(b.stack)-1]
+		b.stack = b.stack[:len(b.stack)-1]
+		n = level{n.height + 1, Node(top.h, n.h)}
+	}
+	b.stack = append(b.stack, n)
+}
+
+// Root is the root of the leaves pushed so far (zero for none). The subtrees left on the stack
+// are complete and of decreasing height; folding them from the right is what promoting an odd
+// node level by level gives.
+func (b *Builder) Root() Hash {
+	if len(b.stack) == 0 {
+		return Hash{}
+	}
+	h := b.stack[len(b.stack)-1].h
+	for i := len(b.stack) - 2; i >= 0; i-- {
+		h = Node(b.stack[i].h, h)
 	}
 	return h
 }

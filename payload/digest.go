@@ -32,7 +32,13 @@ func Digest(b []byte) ([32]byte, error) {
 	if len(b) != h.size {
 		return [32]byte{}, fmt.Errorf("payload digest: %w: %d bytes, header says %d", ErrMalformed, len(b), h.size)
 	}
-	return digest(b[:HeaderSize], merkle.Root(tokenLeaves(b, h))), nil
+	var tree merkle.Builder // streamed: a payload's tokens are not kept as leaves
+	var leaf merkle.Leafer
+	for t := range h.tokens {
+		ids, vals := tokenBytes(b, h, t)
+		tree.Push(leaf.Leaf(ids, vals))
+	}
+	return digest(b[:HeaderSize], tree.Root()), nil
 }
 
 func digest(hdr []byte, root merkle.Hash) [32]byte {
@@ -46,10 +52,10 @@ func digest(hdr []byte, root merkle.Hash) [32]byte {
 // tokenLeaves are the leaf hashes of the tokens of a well-formed encoding.
 func tokenLeaves(b []byte, h header) []merkle.Hash {
 	leaves := make([]merkle.Hash, h.tokens)
-	hs := sha256.New()
+	var leaf merkle.Leafer
 	for t := range leaves {
 		ids, vals := tokenBytes(b, h, uint64(t))
-		leaves[t] = merkle.LeafOf(hs, ids, vals)
+		leaves[t] = leaf.Leaf(ids, vals)
 	}
 	return leaves
 }

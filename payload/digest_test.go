@@ -121,3 +121,23 @@ func TestDigestBindsEveryByte(t *testing.T) {
 		t.Fatal("token 6 of 6 opened")
 	}
 }
+
+// TestDigestStreams: the digest holds no leaf per token (a hostile header can declare millions of
+// them): its allocations do not grow with the token count.
+func TestDigestStreams(t *testing.T) {
+	allocs := func(tokens uint32) float64 {
+		b, err := Encode(sample(Activations, BF16, true, 1, tokens, 1, 256, 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return testing.AllocsPerRun(5, func() {
+			if _, err := Digest(b); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	small, large := allocs(64), allocs(1<<16)
+	if large > small+4 {
+		t.Fatalf("digest of 64 tokens allocates %v times, of 65536 tokens %v times", small, large)
+	}
+}

@@ -237,7 +237,28 @@ func wrapInvalid(err error) error {
 // want must match (DType 0 accepts either dtype). The error names the first
 // mismatching field with the expected and received values.
 func (p *Payload) Check(want Shape) error {
-	got := p.Shape()
+	if err := p.Shape().Match(want); err != nil {
+		return err
+	}
+	if uint64(len(p.Data)) != uint64(p.Batch)*uint64(p.Seq)*uint64(p.Width) {
+		return fmt.Errorf("%w: len(data): expected %v, got %v", ErrShape, uint64(p.Batch)*uint64(p.Seq)*uint64(p.Width), len(p.Data))
+	}
+	return nil
+}
+
+// PeekShape is the shape the header of encoding b declares, without reading the rest: what a
+// receiver checks before it spends anything on the body.
+func PeekShape(b []byte) (Shape, error) {
+	p, _, err := parseHeader(b, Limits{})
+	if err != nil {
+		return Shape{}, err
+	}
+	return p.Shape(), nil
+}
+
+// Match reports how s differs from want (DType 0 in want means either dtype).
+func (s Shape) Match(want Shape) error {
+	got := s
 	mis := func(field string, w, g any) error {
 		return fmt.Errorf("%w: %s: expected %v, got %v", ErrShape, field, w, g)
 	}
@@ -256,8 +277,6 @@ func (p *Payload) Check(want Shape) error {
 		return mis("width", want.Width, got.Width)
 	case got.Vocab != want.Vocab:
 		return mis("vocab", want.Vocab, got.Vocab)
-	case uint64(len(p.Data)) != uint64(p.Batch)*uint64(p.Seq)*uint64(p.Width):
-		return mis("len(data)", uint64(p.Batch)*uint64(p.Seq)*uint64(p.Width), len(p.Data))
 	}
 	return nil
 }

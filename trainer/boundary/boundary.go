@@ -92,6 +92,21 @@ func (c Codec) DecodeGradients(msg []byte, rows, seq int) (*payload.Payload, *te
 	return pl, c.Tensor(pl.Data, rows, seq, int(pl.Width)), nil
 }
 
+// CheckHeader checks the shape msg's header declares against the one a stage expects of
+// activations (or, with gradients, of gradients) of rows sequences: cheap, before anything is
+// spent on the body (its digest, its decoding).
+func (c Codec) CheckHeader(msg []byte, gradients bool, rows, seq int) error {
+	want := c.ActivationShape(rows, seq)
+	if gradients {
+		want = c.GradientShape(rows, seq)
+	}
+	got, err := payload.PeekShape(msg)
+	if err != nil {
+		return err
+	}
+	return got.Match(want)
+}
+
 func (c Codec) decode(msg []byte, want payload.Shape) (*payload.Payload, error) {
 	pl, err := payload.Decode(msg, c.Limits)
 	if err != nil {

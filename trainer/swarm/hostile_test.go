@@ -192,7 +192,7 @@ func TestHostilePeersCutOff(t *testing.T) {
 		{"another model", rogues[4], signed(rogues[4], otherModel), "model 10"},
 		{"a bad header, its body unsent", rogues[5], headerOnly, "model 10"},
 		{"20 MiB of garbage", rogues[6], big, "microbatch"},
-		{"no receipt signature", rogues[7], unsigned, "payload digest: payload: malformed"}, // its payload read 64 bytes late
+		{"no receipt signature", rogues[7], unsigned, "payload: malformed"}, // its payload read 64 bytes late
 		{"another peer's signature", rogues[8], otherKey, "receipt: the signature is not"},
 		{"a receipt for another receiver", rogues[9], otherReceiver, "receipt: the signature is not"},
 		{"a receipt for another payload", rogues[10], tampered, "receipt: the signature is not"},

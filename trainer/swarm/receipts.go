@@ -79,7 +79,13 @@ func (w *Worker) signed(f *wire.Frame, receiver peer.ID) (*wire.Frame, error) {
 // checkReceipt verifies the signature of tensor frame f from p; it returns the receipt, or
 // the reason to cut p off.
 func (w *Worker) checkReceipt(p peer.ID, f *wire.Frame) (verifytypes.Receipt, string) {
-	r, err := w.receipt(f, p, w.cfg.Host.ID())
+	// The header's shape first: a digest costs a hash a token, and a hostile sender's header
+	// could declare millions of tokens the stage never expects.
+	err := w.codec.CheckHeader(f.Body, f.Type == wire.Gradients, w.cfg.Rows, w.spec.SeqLen)
+	var r verifytypes.Receipt
+	if err == nil {
+		r, err = w.receipt(f, p, w.cfg.Host.ID())
+	}
 	if err == nil {
 		err = verifytypes.VerifyReceipt(r, f.Sig)
 	}
