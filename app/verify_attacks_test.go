@@ -842,3 +842,39 @@ func TestAttackCopiedEmbeddingRoot(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, computetypes.WORKER_STATUS_JAILED, victimAfter.Status)
 }
+
+// Stage 0 of a compressed model names a sample per step: without one, with one on a later stage,
+// with one draw for two steps, or with a draw it attested before, the attestation is refused and
+// nothing is stored.
+func TestAttackSamples(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	w, later := ws[0], ws[1]
+	refused := func(w *trainer, msg *verifytypes.MsgSubmitAttestation, code uint32, why string) {
+		t.Helper()
+		res := vc.send(w.account, msg)
+		require.Equal(t, code, res.Code, res.Log)
+		require.Contains(t, res.Log, why)
+	}
+	none := vc.attestation(t, w, 1)
+	none.Commitments[0].Sample = nil
+	w.next--
+	refused(w, none, verifytypes.ErrInvalidReceipt.ABCICode(), "no sample")
+
+	twice := vc.attestation(t, w, 2)
+	twice.Commitments[1].Sample.Microbatch = twice.Commitments[0].Sample.Microbatch
+	w.next -= 2
+	refused(w, twice, verifytypes.ErrInputReused.ABCICode(), "both draw microbatch")
+
+	first := vc.attestation(t, w, 1)
+	res := vc.send(w.account, first)
+	require.Zero(t, res.Code, res.Log)
+	again := vc.attestation(t, w, 1)
+	again.Commitments[0].Sample.Microbatch = first.Commitments[0].Sample.Microbatch
+	w.next--
+	refused(w, again, verifytypes.ErrInputReused.ABCICode(), "already drawn for an earlier step of this worker")
+
+	misplaced := vc.attestation(t, later, 1)
+	misplaced.Commitments[0].Sample = first.Commitments[0].Sample
+	later.next--
+	refused(later, misplaced, verifytypes.ErrInvalidReceipt.ABCICode(), "a sample is stage 0's")
+}

@@ -46,7 +46,7 @@ func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.A
 // attested without a distinct boundary tensor that a neighbour put its name to.
 func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
 	if msg.Stage == 0 {
-		return k.checkSamples(ctx, m, msg)
+		return k.checkSamples(ctx, m, worker, msg)
 	}
 	for i, c := range msg.Commitments {
 		if c.Sample != nil {
@@ -109,10 +109,12 @@ func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.
 
 // checkSamples checks stage 0's steps: no receipt (its input is the model's dataset); on a
 // compressed model each names its sample (the microbatch id whose dataset windows it drew, and
-// the root of its embedding), and a microbatch id counts for one step of the model only, for
-// any worker: a second step of the same draw is a replay of the first's data. It returns the
+// the root of its embedding), and a microbatch id counts for one step of the worker on the model
+// only: a second step of the same draw is a replay of the first's data. (Per worker, not per
+// model: a model-wide pool would let one replica claim another's ids first and have its
+// attestations refused. Replicas that draw the same windows each train on them.) It returns the
 // samples' digests (types.SampleDigest), kept with the payload digests of later stages.
-func (k *Keeper) checkSamples(ctx context.Context, m modelstypes.Model, msg *types.MsgSubmitAttestation) ([][]byte, error) {
+func (k *Keeper) checkSamples(ctx context.Context, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
 	var digests [][]byte
 	seen := make(map[uint64]int, len(msg.Commitments))
 	for i, c := range msg.Commitments {
@@ -133,11 +135,11 @@ func (k *Keeper) checkSamples(ctx context.Context, m modelstypes.Model, msg *typ
 			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both draw microbatch %d: one draw counts for one step", j, i, sm.Microbatch)
 		}
 		seen[sm.Microbatch] = i
-		d := types.SampleDigest(sm.Microbatch)
+		d := types.SampleDigest(k.addrString(worker), sm.Microbatch)
 		if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, d)); err != nil {
 			return nil, err
 		} else if used {
-			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d was already drawn for an earlier step on model %d", i, sm.Microbatch, m.Id)
+			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d was already drawn for an earlier step of this worker on model %d", i, sm.Microbatch, m.Id)
 		}
 		digests = append(digests, d)
 	}

@@ -311,10 +311,14 @@ func (c StepCommitment) Roots() []NamedRoot {
 const sampleDomain = "protolearn/verify/stage0-sample/v1"
 
 // SampleDigest is what counts a stage-0 draw in the index of counted inputs (beside the payload
-// digests of later stages): SHA-256 of a domain and the microbatch id, so that no payload's
-// digest can be one.
-func SampleDigest(microbatch uint64) []byte {
-	b := binary.BigEndian.AppendUint64([]byte(sampleDomain), microbatch)
+// digests of later stages): SHA-256 of a domain, the worker's address and the microbatch id, so
+// that no payload's digest can be one. The worker is in it: a draw counts once per worker, so
+// that no one can claim another replica's ids first (from the mempool, or by predicting its
+// numbering) and have its attestations refused.
+func SampleDigest(worker string, microbatch uint64) []byte {
+	b := append([]byte(sampleDomain), byte(len(worker)))
+	b = append(b, worker...)
+	b = binary.BigEndian.AppendUint64(b, microbatch)
 	d := sha256.Sum256(b)
 	return d[:]
 }
