@@ -99,7 +99,7 @@ func hostKey(h host.Host) crypto.PrivKey { return h.Peerstore().PrivKey(h.ID()) 
 // the worker hands over a verified receipt for every frame it accepted, and for no other.
 func TestHostilePeersCutOff(t *testing.T) {
 	const steps, m = 6, 4
-	const nRogues = 11
+	const nRogues = 12
 	rogues := make([]host.Host, nRogues)
 	var extra []roster.Member
 	for i := range rogues {
@@ -159,6 +159,9 @@ func TestHostilePeersCutOff(t *testing.T) {
 	// The values follow the header and the one-byte ids (vocabulary 256).
 	binary.LittleEndian.PutUint32(nanBody[payload.HeaderSize+int(shape.Batch*shape.Seq):], math.Float32bits(float32(math.NaN())))
 	nan := signed(rogues[2], act(nanBody))
+	// Finite coordinates the input tile cannot hold (|C| ≥ 2^15): the receiver could never prove
+	// the layer it would train on them.
+	huge := signed(rogues[11], act(good(func(p *payload.Payload) { p.Data[0] = 1e6 })))
 	otherModel := act(good(nil))
 	otherModel.Model = model + 1
 	// Only the length prefix and header of a 1 MiB frame for another model: the body never comes.
@@ -188,6 +191,7 @@ func TestHostilePeersCutOff(t *testing.T) {
 		{"oversize frame", rogues[0], oversize, "too large"},
 		{"wrong shape", rogues[1], wrongShape, "unexpected shape"},
 		{"NaN payload", rogues[2], nan, "non-finite"},
+		{"coordinates out of the input tile's range", rogues[11], huge, "boundary coordinates"},
 		{"garbage", rogues[3], []byte(strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 8)), "malformed"},
 		{"another model", rogues[4], signed(rogues[4], otherModel), "model 10"},
 		{"a bad header, its body unsent", rogues[5], headerOnly, "model 10"},

@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/trainer/wire"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -226,7 +227,12 @@ func (w *Worker) decode(p peer.ID, f *wire.Frame) (*event, string) {
 	var mb uint32
 	if f.Type == wire.Activations {
 		pl, in, ids, e := w.codec.DecodeActivations(f.Body, w.cfg.Rows, w.spec.SeqLen)
-		if err = e; err == nil {
+		if err = e; err == nil && pl.Compressed {
+			// Coordinates the input tile cannot hold would leave this stage training on an
+			// input it could never prove: the sender is refused instead.
+			_, err = tile.QuantizeCoordinates(pl.Data)
+		}
+		if err == nil {
 			ev.in, ev.ids, step, mb = in, ids, pl.Step, pl.Microbatch
 		}
 	} else {
