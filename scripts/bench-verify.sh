@@ -12,6 +12,8 @@
 #     T = 4: recommit the stored layer, open, prove; BenchmarkProveChallenge);
 #   - on-chain verification: the response tx's gas and the keeper's verify time with the cached
 #     parsed key and from the key's bytes (app BenchmarkRespondChallenge);
+#   - EndBlock with 1,000 attestations due in one block (app BenchmarkEndBlockPending: draws and
+#     finalizations), and the gas of submitting 8 steps on stage 0 and on a later stage;
 #   - the measured catch rate of a cheater against 1 − (1 − rate·f)^n (x/verify/types
 #     TestCatchRateMatchesTheory, 4000 simulated trials per row over the chain's own draw).
 #
@@ -34,6 +36,7 @@ run "step overhead, measured (BenchmarkAttestedTraining)" trained.txt ./trainer/
 GOMAXPROCS=1 run "step overhead, measured on one core (BenchmarkAttestedTraining, GOMAXPROCS=1)" trained1.txt ./trainer/attest -run '^$' -bench BenchmarkAttestedTraining -benchtime 1x
 run "challenge proofs (BenchmarkProveChallenge)" prove.txt ./trainer/attest -run '^$' -bench BenchmarkProveChallenge -benchtime 5x
 run "on-chain verification (BenchmarkRespondChallenge)" verify.txt ./app -run '^$' -bench BenchmarkRespondChallenge -benchtime 200x -v
+run "EndBlock with 1,000 attestations due (BenchmarkEndBlockPending)" endblock.txt ./app -run '^$' -bench BenchmarkEndBlockPending -benchtime 1x -v
 run "catch rate (TestCatchRateMatchesTheory)" catch.txt ./x/verify/types -run '^TestCatchRateMatchesTheory$' -v
 
 metric() { awk -v unit="$2" -v name="$1" '$1 ~ name { for (i = 3; i < NF; i++) if ($(i + 1) == unit) { print $i; exit } }' "$tmp/$3"; }
@@ -47,11 +50,11 @@ entry="$tmp/entry.md"
   echo
   echo "**Overhead on a training step** (\"small\" model's middle stage of 2 layers, 256-row tile, Go backend, one goroutine; target ≤ 5%):"
   echo
-  echo "| d_model | forward | backward | tapped backward, extra | commit + store, per step | overhead, 4 microbatches/step | overhead, 8 microbatches/step |"
-  echo "| --- | --- | --- | --- | --- | --- | --- |"
+  echo "| d_model | forward | backward | tapped backward, extra | commit + store, per step | the same, X̂ derived from the payload | payload digest / flat SHA-256, per frame | overhead, 4 microbatches/step | with the input tile | overhead, 8 microbatches/step | with the input tile |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   for d in 128 256 512; do
     b="AttestOverhead/d$d-"
-    echo "| $d | $(metric "$b" fwd_ms overhead.txt) ms | $(metric "$b" bwd_ms overhead.txt) ms | $(metric "$b" tap_extra_ms overhead.txt) ms | $(metric "$b" commit_ms overhead.txt) ms | $(metric "$b" overhead_4mb_% overhead.txt)% | $(metric "$b" overhead_8mb_% overhead.txt)% |"
+    echo "| $d | $(metric "$b" fwd_ms overhead.txt) ms | $(metric "$b" bwd_ms overhead.txt) ms | $(metric "$b" tap_extra_ms overhead.txt) ms | $(metric "$b" commit_ms overhead.txt) ms | $(metric "$b" commit_derived_ms overhead.txt) ms | $(metric "$b" payload_digest_us overhead.txt) / $(metric "$b" payload_sha256_us overhead.txt) µs | $(metric "$b" overhead_4mb_% overhead.txt)% | $(metric "$b" overhead_input_4mb_% overhead.txt)% | $(metric "$b" overhead_8mb_% overhead.txt)% | $(metric "$b" overhead_input_8mb_% overhead.txt)% |"
   done
   echo
   echo "Measured directly: the stage trains 8 steps of 4 microbatches while a real attester commits every step beside it (median of 3 alternating runs each):"
@@ -70,11 +73,13 @@ entry="$tmp/entry.md"
   echo "**On-chain verification** (in-process chain, d_model 16 test model): $(sed -n 's/.*verify_bench_test.go:[0-9]*: //p' "$tmp/verify.txt");"
   echo "verify $(msop 'RespondChallenge/parsed-key' verify.txt) ms with the parsed key the keeper caches, $(msop 'RespondChallenge/key-bytes' verify.txt) ms from the key's bytes (verify time does not depend on the shape)."
   echo
-  echo "**Catch rate** of a cheater that fakes its layer on a fraction F of its steps (f = 2F/3: the tie tile of a faked step still proves), n attestations, measured over 4000 trials of the chain's draw:"
+  echo "**EndBlock** (in-process chain): $(sed -n 's/.*verify_bench_test.go:[0-9]*: //p' "$tmp/endblock.txt")."
   echo
-  echo "| rate | F | f | n | measured | 1 − (1 − rate·f)^n |"
-  echo "| --- | --- | --- | --- | --- | --- |"
-  sed -n 's/.*rate \([0-9.]*\), faked steps \([0-9.]*\) (f = \([0-9.]*\)), n \([0-9]*\): caught \([0-9.]*\), theory \([0-9.]*\)/| \1 | \2 | \3 | \4 | \5 | \6 |/p' "$tmp/catch.txt"
+  echo "**Catch rate** of a cheater that fails a fraction q of the kinds on a fraction F of its steps (f = qF: faked outputs fail forward and backward, an input of its own only the input tile; three kinds on an uncompressed model, four on a compressed one), n attestations, measured over 4000 trials of the chain's draw:"
+  echo
+  echo "| cheater | rate | F | f | n | measured | 1 − (1 − rate·f)^n |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
+  sed -n 's/.*spotcheck_test.go:[0-9]*: \([^:]*\): rate \([0-9.]*\), cheated steps \([0-9.]*\) (f = \([0-9.]*\)), n \([0-9]*\): caught \([0-9.]*\), theory \([0-9.]*\)/| \1 | \2 | \3 | \4 | \5 | \6 | \7 |/p' "$tmp/catch.txt"
   echo
 } >"$entry"
 cat "$entry"
