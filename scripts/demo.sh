@@ -103,7 +103,8 @@ account_flags=()
 for a in "${accounts[@]:1}"; do account_flags+=(--account "$a=1000000000000ulearn"); done
 # The chain of node/e2e's TestTrainersOnChain, made by the same command with the same genesis
 # values (scripts/demo-genesis.json; the test adds its faster timing on top): ~1 s blocks, a
-# 12-block challenge window, 10 blocks to answer, attestations of 8 steps, half of them
+# 20-block challenge window (a verdict comes 10 blocks after a challenge, so work submitted up to
+# 10 blocks before a caught cheater's challenge is still voided), 10 blocks to answer, attestations of 8 steps, half of them
 # spot-checked, and the ceremonies' verifying keys. The keys' mnemonics are in $HOME_DIR/mnemonics.
 out=$("$BIN" testnet init-files --v 1 --single-home --output-dir "$HOME_DIR" --home "$HOME_DIR" \
   --chain-id "$CHAIN_ID" --node-dir-prefix demo --key-name validator --anchor-keys=false "${account_flags[@]}" \
