@@ -47,7 +47,9 @@ func TestDrawSpotCheckIsDeterministicAndInRange(t *testing.T) {
 // weights are honest): f = 2F/3 on stage 0, 2F/4 where the input tile is drawn too. One that
 // trains on inputs of its own beside real receipts fails only the input tile: f = F/4.
 func TestCatchRateMatchesTheory(t *testing.T) {
-	faked := func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_FORWARD || sc.Kind == CHALLENGE_KIND_BACKWARD }
+	faked := func(sc SpotCheck) bool {
+		return sc.Kind == CHALLENGE_KIND_FORWARD || sc.Kind == CHALLENGE_KIND_BACKWARD
+	}
 	ownInput := func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }
 	for _, c := range []struct {
 		name  string
@@ -59,12 +61,15 @@ func TestCatchRateMatchesTheory(t *testing.T) {
 		fail  func(SpotCheck) bool // the tile the cheater cannot prove, on a cheated step
 		q     float64              // the fraction of kinds it fails: f = q·F
 	}{
-		{"faked outputs, raw", rawTiles, "0.1", 1, 10, 8, faked, 2.0 / 3}, {"faked outputs, raw", rawTiles, "0.2", 0.5, 10, 8, faked, 2.0 / 3},
-		{"faked outputs, raw", rawTiles, "0.5", 0.25, 4, 8, faked, 2.0 / 3}, {"faked outputs, raw", rawTiles, "0.05", 1, 30, 4, faked, 2.0 / 3},
+		{"faked outputs, raw", rawTiles, "0.1", 1, 10, 8, faked, 2.0 / 3},
+		{"faked outputs, raw", rawTiles, "0.2", 0.5, 10, 8, faked, 2.0 / 3},
+		{"faked outputs, raw", rawTiles, "0.5", 0.25, 4, 8, faked, 2.0 / 3},
+		{"faked outputs, raw", rawTiles, "0.05", 1, 30, 4, faked, 2.0 / 3},
 		// A compressed model has four kinds: faked outputs fail two of them; an input of its own
 		// (consistent outputs) fails only the input tile.
 		{"faked outputs, compressed", testTiles, "0.2", 1, 10, 8, faked, 2.0 / 4},
-		{"own input", testTiles, "0.2", 1, 10, 8, ownInput, 1.0 / 4}, {"own input", testTiles, "0.5", 0.5, 10, 8, ownInput, 1.0 / 4},
+		{"own input", testTiles, "0.2", 1, 10, 8, ownInput, 1.0 / 4},
+		{"own input", testTiles, "0.5", 0.5, 10, 8, ownInput, 1.0 / 4},
 	} {
 		rate := sdkmath.LegacyMustNewDecFromStr(c.rate)
 		const trials = 4000

@@ -2,10 +2,10 @@ package types
 
 import (
 	"crypto/sha256"
-	"slices"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/protolearn/protolearn/circuits/commit"
 	"github.com/protolearn/protolearn/circuits/tile"
