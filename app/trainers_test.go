@@ -286,7 +286,7 @@ func TestTrainersSpotCheckedOnChain(t *testing.T) {
 		require.Equal(t, uint64(8), s.Steps, "stage %d", w.stage)
 		require.Equal(t, uint64(2), s.Attestations)
 		require.Equal(t, uint64(2), s.Finalized)
-		require.Equal(t, uint64(2), s.Answered, "rate 1: both attestations were checked")
+		require.Equal(t, uint64(4), s.Answered, "rate 1: both attestations were checked, each on a product and an input tile")
 		require.Equal(t, int64(8*vLayers*sharesPerUnit), vc.shares(w.addr), "stage %d", w.stage)
 	}
 	require.Zero(t, vc.shares(cheater.addr))

@@ -25,8 +25,8 @@ func BenchmarkRespondChallenge(b *testing.B) {
 	vc.submit(t, w, 1)
 	vc.blocks(1)
 	open := vc.challenges(t, w, verifytypes.CHALLENGE_STATUS_OPEN)
-	if len(open) != 1 {
-		b.Fatalf("%d open challenges", len(open))
+	if len(open) != 2 {
+		b.Fatalf("%d open challenges, want a spot check's product and input tiles", len(open))
 	}
 	ch := open[0]
 	proof, err := vc.prove(t, w, ch)

@@ -78,25 +78,25 @@ func TestSpotCheckCatchesCheaterAndClearsHonestWorker(t *testing.T) {
 	cID := vc.submit(t, cheater, 2)
 	vc.blocks(1)
 
-	var hCh, cCh verifytypes.Challenge
-	for _, ch := range vc.challenges(t, honest, verifytypes.CHALLENGE_STATUS_OPEN) {
+	// A spot check of a compressed model opens a product tile and an input tile.
+	hChs := vc.challenges(t, honest, verifytypes.CHALLENGE_STATUS_OPEN)
+	require.Len(t, hChs, 2, "the honest attestation was spot-checked: a product and an input tile")
+	for _, ch := range hChs {
 		require.Equal(t, hID, ch.AttestationId)
 		require.Empty(t, ch.Challenger, "a spot check has no challenger")
-		hCh = ch
+		proof, err := vc.prove(t, honest, ch)
+		require.NoError(t, err)
+		res := vc.respond(honest, ch.Id, proof)
+		require.Zero(t, res.Code, res.Log)
 	}
-	require.NotZero(t, hCh.Id, "the honest attestation was spot-checked")
-	proof, err := vc.prove(t, honest, hCh)
-	require.NoError(t, err)
-	res := vc.respond(honest, hCh.Id, proof)
-	require.Zero(t, res.Code, res.Log)
 	require.Empty(t, vc.challenges(t, honest, verifytypes.CHALLENGE_STATUS_OPEN))
 
 	open := vc.challenges(t, cheater, verifytypes.CHALLENGE_STATUS_OPEN)
-	require.Len(t, open, 1)
-	cCh = open[0]
+	require.Len(t, open, 2)
+	cCh := productChallenge(t, open)
 	require.Equal(t, cID, cCh.AttestationId)
 	if cCh.Kind != verifytypes.CHALLENGE_KIND_TIE {
-		_, err = vc.prove(t, cheater, cCh)
+		_, err := vc.prove(t, cheater, cCh)
 		require.Error(t, err, "a faked output cannot be proved")
 	}
 	before, err := vc.worker(cheater.addr)
@@ -207,12 +207,10 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 	bID := vc.submit(t, b, 1)
 	cID := vc.submit(t, cheater, 1)
 	vc.blocks(1) // spot checks are drawn (rate 1)
-	aCh := vc.challenges(t, a, verifytypes.CHALLENGE_STATUS_OPEN)
-	bCh := vc.challenges(t, b, verifytypes.CHALLENGE_STATUS_OPEN)
-	cCh := vc.challenges(t, cheater, verifytypes.CHALLENGE_STATUS_OPEN)
-	require.Len(t, aCh, 1)
-	require.Len(t, bCh, 1)
-	require.Len(t, cCh, 1)
+	// Each spot check opens a product tile and an input tile; the attacks use the product one.
+	aCh := []verifytypes.Challenge{productChallenge(t, vc.challenges(t, a, verifytypes.CHALLENGE_STATUS_OPEN))}
+	bCh := []verifytypes.Challenge{productChallenge(t, vc.challenges(t, b, verifytypes.CHALLENGE_STATUS_OPEN))}
+	cCh := []verifytypes.Challenge{productChallenge(t, vc.challenges(t, cheater, verifytypes.CHALLENGE_STATUS_OPEN))}
 	require.Equal(t, aID, aCh[0].AttestationId)
 	require.Equal(t, bID, bCh[0].AttestationId)
 	require.Equal(t, cID, cCh[0].AttestationId)
@@ -261,6 +259,7 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 	for i, at := range attacks {
 		require.Equal(t, at.want, results[i].Code, "%s: %s", at.name, results[i].Log)
 	}
+	vc.answerAll(t, a) // its spot check's input tile
 
 	// A response after the deadline: b waits too long.
 	vc.blocks(int(bCh[0].DeadlineHeight - vc.app.LastBlockHeight()))
@@ -296,12 +295,18 @@ func TestHotKeyAttestsAndResponds(t *testing.T) {
 	require.Equal(t, opBefore-1000, vc.balance(op.addr))
 	vc.blocks(1)
 	open := vc.challenges(t, op, verifytypes.CHALLENGE_STATUS_OPEN)
-	require.Len(t, open, 1)
-	proof, err := vc.prove(t, op, open[0])
-	require.NoError(t, err)
-	exec = authz.NewMsgExec(hot.addr, []sdk.Msg{&verifytypes.MsgRespondChallenge{Worker: op.addr.String(), ChallengeId: open[0].Id, Proof: proof}})
-	res = vc.sendWithFee(hot, fee, op.addr, &exec)
-	require.Zero(t, res.Code, res.Log)
+	require.Len(t, open, 2, "a product tile and an input tile")
+	for _, ch := range open {
+		proof, err := vc.prove(t, op, ch)
+		require.NoError(t, err)
+		o, _ := vc.openings.Load(ch.Id)
+		shown, _ := o.(openings)
+		exec = authz.NewMsgExec(hot.addr, []sdk.Msg{&verifytypes.MsgRespondChallenge{
+			Worker: op.addr.String(), ChallengeId: ch.Id, Proof: proof, InputOpening: shown.in, DatasetOpening: shown.ds,
+		}})
+		res = vc.sendWithFee(hot, fee, op.addr, &exec)
+		require.Zero(t, res.Code, res.Log)
+	}
 	// The allowance pays for authz executions only: a plain send by the hot key is refused.
 	res = vc.sendWithFee(hot, fee, op.addr, banktypes.NewMsgSend(hot.addr, op.addr, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1))))
 	require.NotZero(t, res.Code)
@@ -408,5 +413,29 @@ func TestVerifyGenesisExportImport(t *testing.T) {
 		w, err := fvc.worker(cheater.addr)
 		require.NoError(t, err)
 		require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Status)
+	}
+}
+
+// productChallenge is the product-tile challenge (forward, backward or tie) among a spot check's
+// challenges (a compressed model's spot check opens an input tile beside it).
+func productChallenge(t *testing.T, chs []verifytypes.Challenge) verifytypes.Challenge {
+	t.Helper()
+	for _, ch := range chs {
+		if ch.Kind != verifytypes.CHALLENGE_KIND_INPUT {
+			return ch
+		}
+	}
+	t.Fatalf("no product-tile challenge among %d", len(chs))
+	return verifytypes.Challenge{}
+}
+
+// answerAll proves and answers every open challenge of w.
+func (vc *verifyChain) answerAll(t *testing.T, w *trainer) {
+	t.Helper()
+	for _, ch := range vc.challenges(t, w, verifytypes.CHALLENGE_STATUS_OPEN) {
+		proof, err := vc.prove(t, w, ch)
+		require.NoError(t, err)
+		res := vc.respond(w, ch.Id, proof)
+		require.Zero(t, res.Code, res.Log)
 	}
 }

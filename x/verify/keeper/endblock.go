@@ -86,6 +86,12 @@ func (k *Keeper) drawSpotChecks(ctx sdk.Context, p types.Params, h int64) error 
 			k.logger.Error("spot check not opened", "attestation", a.Id, "err", err)
 			continue
 		}
+		if in := sc.Input; in != nil {
+			if _, err := k.openChallenge(cache, p, a, nil, bond, position{kind: types.CHALLENGE_KIND_INPUT, step: in.Step, row: in.Row, col: in.Col}); err != nil {
+				k.logger.Error("spot check's input tile not opened", "attestation", a.Id, "err", err)
+				continue
+			}
+		}
 		write()
 	}
 	return nil

@@ -11,9 +11,20 @@ import (
 // SpotCheck is the chain's draw for one attestation: whether to challenge it and where.
 type SpotCheck struct {
 	Challenge bool
-	Kind      ChallengeKind
-	Step      uint64
-	Row, Col  uint32
+	// Kind, Step, Row and Col are the product tile checked: forward, backward or tie.
+	Kind     ChallengeKind
+	Step     uint64
+	Row, Col uint32
+	// Input is the input tile checked beside it on a compressed model (nil elsewhere): the
+	// input tile is small beside the product tiles, and only it catches a worker whose products
+	// are consistent but whose input is its own.
+	Input *SpotTile
+}
+
+// SpotTile is one more tile a spot check opens.
+type SpotTile struct {
+	Step     uint64
+	Row, Col uint32
 }
 
 // spotCheckDomain separates this use of block hashes from any other.
@@ -41,7 +52,8 @@ func (d *drbg) uniform(n uint64) uint64 {
 }
 
 // DrawSpotCheck decides, from a block hash and the attestation id, whether the chain challenges
-// attestation a (probability rate) and which kind (among t.Kinds()), step, row and column block. The draw is a
+// attestation a (probability rate) and where: a product tile (forward, backward or tie, equally
+// likely) at a step, row and column block, and on a compressed model an input tile too. The draw is a
 // pure function of its arguments, so every validator computes the same one.
 //
 // The hash is that of the block after the one that included the attestation, so the
@@ -68,17 +80,25 @@ func DrawSpotCheck(blockHash []byte, a Attestation, t Tiles, rate sdkmath.Legacy
 	if rate.IsNil() || u.Cmp(rate.BigInt()) >= 0 {
 		return SpotCheck{}
 	}
-	kinds := t.Kinds()
-	kind := kinds[d.uniform(uint64(len(kinds)))]
+	products := ChallengeKinds[:3]
+	kind := products[d.uniform(uint64(len(products)))]
 	sc := SpotCheck{Challenge: true, Kind: kind, Step: a.StepFrom + d.uniform(a.Steps())}
+	sc.Row, sc.Col = d.tile(t, kind)
+	if t.HasInput() {
+		in := &SpotTile{Step: a.StepFrom + d.uniform(a.Steps())}
+		in.Row, in.Col = d.tile(t, CHALLENGE_KIND_INPUT)
+		sc.Input = in
+	}
+	return sc
+}
+
+// tile draws a row and a column block of the tile of kind. Shapes were checked when the
+// attestation was accepted; an impossible shape has no tile to open, so the row and block stay 0
+// and the check still runs (and fails safe: the worker cannot prove it).
+func (d *drbg) tile(t Tiles, kind ChallengeKind) (row, col uint32) {
 	s, err := t.Shape(kind)
 	if err != nil {
-		// Shapes were checked when the attestation was accepted; an impossible shape has no
-		// tile to open, so the row and block stay 0 and the check still runs (and fails safe:
-		// the worker cannot prove it).
-		return sc
+		return 0, 0
 	}
-	sc.Row = uint32(d.uniform(uint64(s.Rows)))
-	sc.Col = uint32(d.uniform(uint64(s.Blocks())))
-	return sc
+	return uint32(d.uniform(uint64(s.Rows))), uint32(d.uniform(uint64(s.Blocks())))
 }

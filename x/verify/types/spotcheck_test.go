@@ -44,13 +44,16 @@ func TestDrawSpotCheckIsDeterministicAndInRange(t *testing.T) {
 // The measured catch rate of a cheater matches 1 − (1 − rate·f)^n, where f is the fraction of
 // challengeable tiles it cannot prove. A cheater that fakes the layer's outputs on a fraction F
 // of its steps fails the forward and backward tiles of those steps but not the tie tile (its
-// weights are honest): f = 2F/3 on stage 0, 2F/4 where the input tile is drawn too. One that
-// trains on inputs of its own beside real receipts fails only the input tile: f = F/4.
+// weights are honest): f = 2F/3. One that trains on inputs of its own beside real receipts fails
+// only the input tile, which every check of a compressed model opens beside a product tile: f = F.
 func TestCatchRateMatchesTheory(t *testing.T) {
-	faked := func(sc SpotCheck) bool {
-		return sc.Kind == CHALLENGE_KIND_FORWARD || sc.Kind == CHALLENGE_KIND_BACKWARD
+	// A check catches the cheater when it lands on a tile the cheater cannot prove at a step it
+	// cheated on: a faked output at the product tile's step (forward or backward), an input of
+	// its own at the input tile's step.
+	faked := func(sc SpotCheck, cheated func(uint64) bool) bool {
+		return (sc.Kind == CHALLENGE_KIND_FORWARD || sc.Kind == CHALLENGE_KIND_BACKWARD) && cheated(sc.Step)
 	}
-	ownInput := func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }
+	ownInput := func(sc SpotCheck, cheated func(uint64) bool) bool { return sc.Input != nil && cheated(sc.Input.Step) }
 	for _, c := range []struct {
 		name  string
 		tiles func(Attestation) Tiles
@@ -58,18 +61,19 @@ func TestCatchRateMatchesTheory(t *testing.T) {
 		F     float64 // fraction of steps cheated on
 		n     int     // attestations per trial
 		steps uint64
-		fail  func(SpotCheck) bool // the tile the cheater cannot prove, on a cheated step
-		q     float64              // the fraction of kinds it fails: f = q·F
+		fail  func(SpotCheck, func(uint64) bool) bool // whether the check lands on a tile it cannot prove
+		q     float64                                 // the fraction of checks that open such a tile: f = q·F
 	}{
 		{"faked outputs, raw", rawTiles, "0.1", 1, 10, 8, faked, 2.0 / 3},
 		{"faked outputs, raw", rawTiles, "0.2", 0.5, 10, 8, faked, 2.0 / 3},
 		{"faked outputs, raw", rawTiles, "0.5", 0.25, 4, 8, faked, 2.0 / 3},
 		{"faked outputs, raw", rawTiles, "0.05", 1, 30, 4, faked, 2.0 / 3},
-		// A compressed model has four kinds: faked outputs fail two of them; an input of its own
-		// (consistent outputs) fails only the input tile.
-		{"faked outputs, compressed", testTiles, "0.2", 1, 10, 8, faked, 2.0 / 4},
-		{"own input", testTiles, "0.2", 1, 10, 8, ownInput, 1.0 / 4},
-		{"own input", testTiles, "0.5", 0.5, 10, 8, ownInput, 1.0 / 4},
+		// On a compressed model every check opens an input tile beside the product tile: faked
+		// outputs fail two product kinds of three as before; an input of its own (consistent
+		// outputs) fails every check's input tile.
+		{"faked outputs, compressed", testTiles, "0.2", 1, 10, 8, faked, 2.0 / 3},
+		{"own input", testTiles, "0.2", 1, 10, 8, ownInput, 1},
+		{"own input", testTiles, "0.5", 0.5, 10, 8, ownInput, 1},
 	} {
 		rate := sdkmath.LegacyMustNewDecFromStr(c.rate)
 		const trials = 4000
@@ -80,8 +84,8 @@ func TestCatchRateMatchesTheory(t *testing.T) {
 				id++
 				a := Attestation{Id: id, Stage: 1, StepFrom: 1, StepTo: c.steps, TileRows: 4, TileWidth: 4}
 				sc := DrawSpotCheck(blockHash(uint64(trial*1000+k)), a, c.tiles(a), rate)
-				cheated := float64(sc.Step-a.StepFrom) < c.F*float64(c.steps)
-				if sc.Challenge && cheated && c.fail(sc) {
+				cheated := func(step uint64) bool { return float64(step-a.StepFrom) < c.F*float64(c.steps) }
+				if sc.Challenge && c.fail(sc, cheated) {
 					caught++
 					break
 				}
@@ -114,11 +118,11 @@ func TestCheaterExpectedPay(t *testing.T) {
 		{"copied roots", testTiles, 1, 1, func(SpotCheck) bool { return true }},
 		{"copied roots", testTiles, 2, 1, func(SpotCheck) bool { return true }},
 		{"faked outputs, raw", rawTiles, 10, 2.0 / 3, func(sc SpotCheck) bool { return sc.Kind != CHALLENGE_KIND_TIE }},
-		{"faked outputs, compressed", testTiles, 10, 2.0 / 4, func(sc SpotCheck) bool {
+		{"faked outputs, compressed", testTiles, 10, 2.0 / 3, func(sc SpotCheck) bool {
 			return sc.Kind == CHALLENGE_KIND_FORWARD || sc.Kind == CHALLENGE_KIND_BACKWARD
 		}},
-		{"own input", testTiles, 1, 1.0 / 4, func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }},
-		{"own input", testTiles, 10, 1.0 / 4, func(sc SpotCheck) bool { return sc.Kind == CHALLENGE_KIND_INPUT }},
+		{"own input", testTiles, 1, 1, func(sc SpotCheck) bool { return sc.Input != nil }},
+		{"own input", testTiles, 10, 1, func(sc SpotCheck) bool { return sc.Input != nil }},
 	} {
 		k := max(1, int((p.ChallengeWindow-p.ResponseWindow+c.b-1)/c.b))
 		const trials = 4000
