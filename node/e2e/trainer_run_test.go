@@ -216,10 +216,17 @@ func TestTrainersOnChain(t *testing.T) {
 
 		chs, err := verify.Challenges(ctx, &verifytypes.QueryChallengesRequest{Worker: op})
 		require.NoError(t, err)
-		require.Len(t, chs.Challenges, steps/period, "%s: every attestation spot-checked", w)
+		// Every attestation spot-checked (rate 1): a product tile and, the model being
+		// compressed, an input tile each, all answered by the trainer.
+		require.Len(t, chs.Challenges, 2*steps/period, "%s: every attestation spot-checked", w)
+		inputs := 0
 		for _, c := range chs.Challenges {
 			require.Equal(t, verifytypes.CHALLENGE_STATUS_ANSWERED, c.Status, "%s challenge %d (%s)", w, c.Id, c.Kind)
+			if c.Kind == verifytypes.CHALLENGE_KIND_INPUT {
+				inputs++
+			}
 		}
+		require.Equal(t, steps/period, inputs, "%s: one input tile a spot check", w)
 	}
 	cps, err := models.Checkpoints(ctx, &modelstypes.QueryCheckpointsRequest{ModelId: 1})
 	require.NoError(t, err)
