@@ -446,11 +446,21 @@ func derivedX(t *testing.T, body []byte) []float32 {
 	t.Helper()
 	pl, err := payload.Decode(body, payload.Limits{})
 	require.NoError(t, err)
-	var x []float32
-	for r := range int(pl.Batch * pl.Seq) {
+	return tableX(t, int(pl.Batch*pl.Seq), func(r int) (int32, []int64) {
 		c, err := tile.QuantizeCoordinates(pl.Data[r*vRank : (r+1)*vRank])
 		require.NoError(t, err)
-		row, err := vTables(t).InputRow(int(pl.IDs[r]), c)
+		return pl.IDs[r], c
+	})
+}
+
+// tableX is the tables' rows of n tokens (token gives row r's id and quantized coordinates),
+// dequantized: the X̂ a stage's engine computes.
+func tableX(t *testing.T, n int, token func(r int) (int32, []int64)) []float32 {
+	t.Helper()
+	var x []float32
+	for r := range n {
+		id, c := token(r)
+		row, err := vTables(t).InputRow(int(id), c)
 		require.NoError(t, err)
 		for _, v := range row {
 			x = append(x, float32(v)/256)
@@ -501,13 +511,8 @@ func embeddedX(t *testing.T, ids []int32, e []float32) []float32 {
 	t.Helper()
 	q, err := tile.QuantizeCoordinates(e)
 	require.NoError(t, err)
-	var x []float32
-	for _, id := range ids {
-		row, err := vTables(t).InputRow(int(id), q[int(id)*vRank:(int(id)+1)*vRank])
-		require.NoError(t, err)
-		for _, v := range row {
-			x = append(x, float32(v)/256)
-		}
-	}
-	return x
+	return tableX(t, len(ids), func(r int) (int32, []int64) {
+		id := ids[r]
+		return id, q[int(id)*vRank : (int(id)+1)*vRank]
+	})
 }

@@ -24,6 +24,21 @@ func Quantize(values []float32, fracBits, bits int) ([]int64, error) {
 	return q, nil
 }
 
+// CheckQuantizable reports the error [Quantize] would return for values, without keeping the
+// quantized values: for a check on a hot path that needs only the verdict.
+func CheckQuantizable(values []float32, fracBits, bits int) error {
+	qz, err := newQuantizer(fracBits, bits)
+	if err != nil {
+		return err
+	}
+	for i, x := range values {
+		if _, err := qz.value(i, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // QuantizeFloat64 is [Quantize] for float64 values (public tables computed on
 // the host in float64, circuits/tile's subspace tables): the same rounding,
 // the same errors. Scaling by 2^fracBits is exact in float64 too, so the only

@@ -94,3 +94,14 @@ func TestQuantizeFloat64(t *testing.T) {
 	_, err = QuantizeFloat64([]float64{1}, 8, 1)
 	require.Error(t, err)
 }
+
+// CheckQuantizable gives Quantize's verdict, the same error or none, without the values.
+func TestCheckQuantizable(t *testing.T) {
+	for _, v := range [][]float32{{0, 1.5, -127.9}, {1, 128}, {float32(math.NaN())}, {-128, 3, float32(math.Inf(1))}} {
+		_, want := Quantize(v, 8, 16)
+		got := CheckQuantizable(v, 8, 16)
+		if (want == nil) != (got == nil) || (want != nil && want.Error() != got.Error()) {
+			t.Fatalf("%v: Quantize %v, CheckQuantizable %v", v, want, got)
+		}
+	}
+}

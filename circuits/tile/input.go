@@ -50,6 +50,14 @@ func QuantizeCoordinates(c []float32) ([]int64, error) {
 	return q, nil
 }
 
+// CheckCoordinates reports the error QuantizeCoordinates would return for c, without allocating.
+func CheckCoordinates(c []float32) error {
+	if err := commit.CheckQuantizable(c, CoordFracBits, CoordBits); err != nil {
+		return fmt.Errorf("tile: boundary coordinates: %w", err)
+	}
+	return nil
+}
+
 // checkCoordinates reports a quantized coordinate outside [−2^31, 2^31).
 func checkCoordinates(c []int64, k int) error {
 	if len(c) != k {

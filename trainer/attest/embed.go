@@ -40,23 +40,15 @@ func NewEmbedLayer(step uint64, tables *tile.Tables, microbatch uint64, ids []in
 	if err != nil {
 		return nil, fmt.Errorf("attest: step %d embedding: %w", step, err)
 	}
-	engine, err := scheme().Params.Quantize(x)
+	xq, err := deriveX(step, tables, rows, x, "the embedding", "the tap is not this draw's", func(r int) (int, []int64, error) {
+		id := int(ids[r])
+		if id < 0 || id >= vocab {
+			return 0, nil, fmt.Errorf("id %d outside the vocabulary of %d", id, vocab)
+		}
+		return id, eq[id*k : (id+1)*k], nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("attest: step %d input: %w", step, err)
-	}
-	xq := make([]int64, 0, rows*d)
-	for r, id := range ids {
-		if id < 0 || int(id) >= vocab {
-			return nil, fmt.Errorf("attest: step %d token %d: id %d outside the vocabulary of %d", step, r, id, vocab)
-		}
-		row, err := tables.InputRow(int(id), eq[int(id)*k:(int(id)+1)*k])
-		if err != nil {
-			return nil, fmt.Errorf("attest: step %d token %d: %w", step, r, err)
-		}
-		if j, ok := drifted(row, engine[r*d:(r+1)*d]); ok {
-			return nil, fmt.Errorf("attest: step %d token %d: X[%d] derived from the embedding is %d, the engine computed %d (2^-8 units): the tap is not this draw's", step, r, j, row[j], engine[r*d+j])
-		}
-		xq = append(xq, row...)
+		return nil, err
 	}
 	l, err := newLayer(step, rows, d, xq, w, dy)
 	if err != nil {
@@ -64,16 +56,6 @@ func NewEmbedLayer(step uint64, tables *tile.Tables, microbatch uint64, ids []in
 	}
 	l.E, l.IDs, l.Microbatch, l.Vocab, l.Rank = eq, append([]int32(nil), ids...), microbatch, vocab, k
 	return l, nil
-}
-
-// drifted is the first index where a and b differ by more than maxDrift.
-func drifted(a, b []int64) (int, bool) {
-	for j, v := range a {
-		if v-b[j] > maxDrift || b[j]-v > maxDrift {
-			return j, true
-		}
-	}
-	return 0, false
 }
 
 // OpenSample opens the dataset byte of row of the layer's draw, as stage 0's response to an

@@ -39,24 +39,12 @@ func NewDerivedLayer(step uint64, tables *tile.Tables, body []byte, x, w, dy []f
 	case len(x) != rows*d:
 		return nil, fmt.Errorf("attest: step %d: the payload has %d tokens, the tapped input %d values of width %d", step, rows, len(x), d)
 	}
-	xq := make([]int64, 0, rows*d)
-	engine, err := scheme().Params.Quantize(x)
-	if err != nil {
-		return nil, fmt.Errorf("attest: step %d input: %w", step, err)
-	}
-	for r := range rows {
+	xq, err := deriveX(step, tables, rows, x, "the payload", "the payload is not the one this step trained on", func(r int) (int, []int64, error) {
 		c, err := tile.QuantizeCoordinates(pl.Data[r*k : (r+1)*k])
-		if err != nil {
-			return nil, fmt.Errorf("attest: step %d token %d: %w", step, r, err)
-		}
-		row, err := tables.InputRow(int(pl.IDs[r]), c)
-		if err != nil {
-			return nil, fmt.Errorf("attest: step %d token %d: %w", step, r, err)
-		}
-		if j, ok := drifted(row, engine[r*d:(r+1)*d]); ok {
-			return nil, fmt.Errorf("attest: step %d token %d: X[%d] derived from the payload is %d, the engine computed %d (2^-8 units): the payload is not the one this step trained on", step, r, j, row[j], engine[r*d+j])
-		}
-		xq = append(xq, row...)
+		return int(pl.IDs[r]), c, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	l, err := newLayer(step, rows, d, xq, w, dy)
 	if err != nil {
@@ -64,6 +52,35 @@ func NewDerivedLayer(step uint64, tables *tile.Tables, body []byte, x, w, dy []f
 	}
 	l.Input = body
 	return l, nil
+}
+
+// deriveX is the rows of X the input tile proves, token by token (token gives the id and the
+// quantized coordinates of row r), each checked against the engine's float X̂ x: a row more than
+// maxDrift from it means the input named (from, in the error) is not what training used (why).
+func deriveX(step uint64, tables *tile.Tables, rows int, x []float32, from, why string, token func(r int) (int, []int64, error)) ([]int64, error) {
+	d := tables.D()
+	engine, err := scheme().Params.Quantize(x)
+	if err != nil {
+		return nil, fmt.Errorf("attest: step %d input: %w", step, err)
+	}
+	xq := make([]int64, 0, rows*d)
+	for r := range rows {
+		id, c, err := token(r)
+		if err != nil {
+			return nil, fmt.Errorf("attest: step %d token %d: %w", step, r, err)
+		}
+		row, err := tables.InputRow(id, c)
+		if err != nil {
+			return nil, fmt.Errorf("attest: step %d token %d: %w", step, r, err)
+		}
+		for j, v := range row {
+			if e := engine[r*d+j]; v-e > maxDrift || e-v > maxDrift {
+				return nil, fmt.Errorf("attest: step %d token %d: X[%d] derived from %s is %d, the engine computed %d (2^-8 units): %s", step, r, j, from, v, e, why)
+			}
+		}
+		xq = append(xq, row...)
+	}
+	return xq, nil
 }
 
 // maxDrift is how far (in 2^-8 units) the derived X may be from the engine's float X̂: both

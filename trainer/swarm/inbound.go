@@ -230,7 +230,7 @@ func (w *Worker) decode(p peer.ID, f *wire.Frame) (*event, string) {
 		if err = e; err == nil && pl.Compressed {
 			// Coordinates the input tile cannot hold would leave this stage training on an
 			// input it could never prove: the sender is refused instead.
-			_, err = tile.QuantizeCoordinates(pl.Data)
+			err = tile.CheckCoordinates(pl.Data)
 		}
 		if err == nil {
 			ev.in, ev.ids, step, mb = in, ids, pl.Step, pl.Microbatch
