@@ -171,6 +171,7 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 		if w.stage == 0 {
 			// A draw of the model's dataset, as the sampler makes it.
 			input.Microbatch = vc.mb.Add(1)
+			input.Receipt = vc.input(t, w, nil, input.Microbatch) // the gradient stage 1 sent back
 			tok = tensors.FromFlatDataAndDimensions(vSampled.draw(input.Microbatch), 1, s.SeqLen)
 			in = tok
 		} else {
@@ -182,7 +183,7 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 				Width: uint32(s.BoundaryWidth()), Vocab: uint32(s.Vocab), Data: c, IDs: tensors.MustCopyFlatData[int32](tok),
 			})
 			require.NoError(t, err)
-			input = attest.Input{Receipt: vc.input(t, w, body), Payload: body}
+			input = attest.Input{Receipt: vc.input(t, w, body, 0), Payload: body}
 		}
 		var tap *engine.Tap
 		if last {

@@ -66,13 +66,22 @@ func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...veri
 	}
 	for i, r := range roots {
 		r.Step = from + uint64(i)
-		r.Input = vc.input(vc.t, w, nil)
+		draw := uint64(0)
 		if w.stage != 0 {
 			r.Sample = nil // stage 0's; a later stage shows its receipt
 		} else if r.Sample != nil {
 			s := *r.Sample
 			s.Microbatch = vc.mb.Add(1)
-			r.Sample = &s
+			r.Sample, draw = &s, s.Microbatch
+		}
+		onModel := func(rc *verifytypes.Receipt) { rc.Model = model }
+		if w.stage != 0 {
+			draw = vc.mb.Add(1)
+		}
+		r.Input = signInput(vc.t, vc.neighbour(w), w, draw, onModel)
+		r.OtherInputs = nil
+		for range len(vc.otherInputs(vc.t, w)) {
+			r.OtherInputs = append(r.OtherInputs, signInput(vc.t, vc.neighbour(w), w, vc.mb.Add(1), onModel))
 		}
 		msg.Commitments = append(msg.Commitments, r)
 	}
@@ -579,13 +588,14 @@ func TestAttackInputs(t *testing.T) {
 	again.Commitments[0].Input = restarted
 	res = vc.send(w.account, again)
 	require.Zero(t, res.Code, "the same microbatch id, a new payload: %s", res.Log)
-	// Stage 0 trains on the dataset: a receipt there is refused.
+	// Stage 0 trains on the dataset, and shows the gradients stage 1 sent back: one signed by
+	// the last stage is refused.
 	msg = vc.attestation(t, s0, 1)
 	s0.next--
-	msg.Commitments[0].Input = signInput(t, s2, s0, fresh(), nil)
+	msg.Commitments[0].Input = signInput(t, s2, s0, msg.Commitments[0].Sample.Microbatch, nil)
 	res = vc.send(s0.account, msg)
 	require.Equal(t, verifytypes.ErrInvalidReceipt.ABCICode(), res.Code, res.Log)
-	require.Contains(t, res.Log, "stage 0 trains on the model's dataset")
+	require.Contains(t, res.Log, "neither holds stage 1 of model 1, which signs the gradients stage 1 sent back")
 	// Only the two honest attestations were stored.
 	n := 0
 	require.NoError(t, vc.app.VerifyKeeper.Attestations.Walk(vc.app.NewContext(true), nil, func(_ uint64, a verifytypes.Attestation) (bool, error) {
@@ -688,7 +698,7 @@ func TestAttackInputNotDerived(t *testing.T) {
 	require.NoError(t, err)
 	selfish.steps[own.Step] = cm
 	roots := cm.Roots()
-	roots.Input = vc.input(t, selfish, body)
+	roots.Input = vc.input(t, selfish, body, 0)
 	sID := vc.submitted(t, selfish, &verifytypes.MsgSubmitAttestation{
 		Worker: selfish.addr.String(), ModelId: 1, Stage: selfish.stage, StepFrom: own.Step, StepTo: own.Step,
 		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots},
@@ -775,9 +785,11 @@ func TestAttackStageZeroOffDataset(t *testing.T) {
 	cm, err := attest.Commit(w.secret, w.owner(), l)
 	require.NoError(t, err)
 	w.steps[l.Step] = cm
+	roots := cm.Roots()
+	roots.Input = vc.input(t, w, nil, mb) // stage 1 did send the gradient of draw mb back
 	id := vc.submitted(t, w, &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: 1, Stage: 0, StepFrom: l.Step, StepTo: l.Step,
-		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{cm.Roots()},
+		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots},
 	})
 	w.next++
 
@@ -862,14 +874,22 @@ func TestAttackSamples(t *testing.T) {
 
 	twice := vc.attestation(t, w, 2)
 	twice.Commitments[1].Sample.Microbatch = twice.Commitments[0].Sample.Microbatch
+	twice.Commitments[1].Input = twice.Commitments[0].Input
 	w.next -= 2
 	refused(w, twice, verifytypes.ErrInputReused.ABCICode(), "both draw microbatch")
+
+	// The designated draw is the one whose gradient stage 1 sent back.
+	elsewhere := vc.attestation(t, w, 1)
+	elsewhere.Commitments[0].Sample.Microbatch = vc.mb.Add(1)
+	w.next--
+	refused(w, elsewhere, verifytypes.ErrInvalidReceipt.ABCICode(), "the designated layer's draw is the microbatch whose gradient came back")
 
 	first := vc.attestation(t, w, 1)
 	res := vc.send(w.account, first)
 	require.Zero(t, res.Code, res.Log)
 	again := vc.attestation(t, w, 1)
 	again.Commitments[0].Sample.Microbatch = first.Commitments[0].Sample.Microbatch
+	again.Commitments[0].Input = vc.input(t, w, nil, first.Commitments[0].Sample.Microbatch)
 	w.next--
 	refused(w, again, verifytypes.ErrInputReused.ABCICode(), "already drawn for an earlier step of this worker")
 

@@ -227,24 +227,45 @@ func (vc *verifyChain) newLayer(t *testing.T, w *trainer, step uint64) *attest.L
 
 // sender is the honest worker seated in the stage before w's (nil on stage 0).
 func (vc *verifyChain) sender(w *trainer) *trainer {
+	if w.stage == 0 {
+		return nil
+	}
+	return vc.honest(w.stage - 1)
+}
+
+// neighbour is the honest worker that signs w's input receipts: the stage before's, or on
+// stage 0 stage 1's, which sends its gradients back.
+func (vc *verifyChain) neighbour(w *trainer) *trainer {
+	if w.stage == 0 {
+		return vc.honest(1)
+	}
+	return vc.honest(w.stage - 1)
+}
+
+// honest is the first honest worker seated in stage.
+func (vc *verifyChain) honest(stage uint32) *trainer {
 	for _, s := range vc.ws {
-		if w.stage > 0 && s.stage == w.stage-1 && !s.cheat {
+		if s.stage == stage && !s.cheat {
 			return s
 		}
 	}
 	return nil
 }
 
-// input is the receipt of a fresh microbatch that the honest worker of the stage before w's
-// sent w (nil on stage 0), over body (the payload's digest), or over a stand-in digest where
-// body is nil: what each step of w's attestations carries.
-func (vc *verifyChain) input(t *testing.T, w *trainer, body []byte) *verifytypes.BoundaryReceipt {
+// input is the receipt of w's designated microbatch, as each step of w's attestations carries
+// it: after stage 0, a fresh microbatch that the honest worker of the stage before sent w, over
+// body (the payload's digest) or a stand-in digest where body is nil; on stage 0, the gradient
+// that the honest worker of stage 1 sent back for draw (over a stand-in digest).
+func (vc *verifyChain) input(t *testing.T, w *trainer, body []byte, draw uint64) *verifytypes.BoundaryReceipt {
 	t.Helper()
-	from := vc.sender(w)
+	from := vc.neighbour(w)
 	if from == nil {
 		return nil
 	}
-	mb := vc.mb.Add(1)
+	mb := draw
+	if w.stage != 0 {
+		mb = vc.mb.Add(1)
+	}
 	if body == nil {
 		return signInput(t, from, w, mb, nil)
 	}
@@ -253,8 +274,22 @@ func (vc *verifyChain) input(t *testing.T, w *trainer, body []byte) *verifytypes
 	return signInputDigest(t, from, w, mb, d, nil)
 }
 
-// signInput is the receipt of microbatch mb sent by from to to, as from signs it, over a digest
-// that stands for the payload's (edit, if set, changes the signed receipt: a forgery).
+// otherInputs are receipts of the step's other microbatches_per_step − 1 microbatches, fresh,
+// from w's neighbour.
+func (vc *verifyChain) otherInputs(t *testing.T, w *trainer) []*verifytypes.BoundaryReceipt {
+	t.Helper()
+	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
+	require.NoError(t, err)
+	var out []*verifytypes.BoundaryReceipt
+	for range m.Microbatches() - 1 {
+		out = append(out, signInput(t, vc.neighbour(w), w, vc.mb.Add(1), nil))
+	}
+	return out
+}
+
+// signInput is the receipt of microbatch mb sent by from to to, as from signs it (forward, or
+// backward where from is the later stage), over a digest that stands for the payload's (edit, if
+// set, changes the signed receipt: a forgery).
 func signInput(t *testing.T, from, to *trainer, mb uint64, edit func(*verifytypes.Receipt)) *verifytypes.BoundaryReceipt {
 	t.Helper()
 	return signInputDigest(t, from, to, mb, sha256.Sum256(binary.BigEndian.AppendUint64(nil, mb)), edit)
@@ -263,8 +298,12 @@ func signInput(t *testing.T, from, to *trainer, mb uint64, edit func(*verifytype
 // signInputDigest is signInput over the payload digest digest.
 func signInputDigest(t *testing.T, from, to *trainer, mb uint64, digest [32]byte, edit func(*verifytypes.Receipt)) *verifytypes.BoundaryReceipt {
 	t.Helper()
+	dir := verifytypes.Forward
+	if from.stage > to.stage {
+		dir = verifytypes.Backward
+	}
 	r := verifytypes.Receipt{
-		ChainID: app.DefaultChainID, Model: 1, Direction: verifytypes.Forward, ToStage: to.stage, Step: mb / 4, Microbatch: mb,
+		ChainID: app.DefaultChainID, Model: 1, Direction: dir, ToStage: to.stage, Step: mb / 4, Microbatch: mb,
 		Digest: digest, Sender: from.peerID(), Receiver: to.peerID(),
 	}
 	if edit != nil {
@@ -287,7 +326,8 @@ func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifyty
 	for s := msg.StepFrom; s <= msg.StepTo; s++ {
 		cm := vc.layer(t, w, s)
 		c := cm.Roots()
-		c.Input = vc.input(t, w, cm.Layer.Input)
+		c.Input = vc.input(t, w, cm.Layer.Input, cm.Layer.Microbatch)
+		c.OtherInputs = vc.otherInputs(t, w)
 		msg.Commitments = append(msg.Commitments, c)
 	}
 	w.next += n

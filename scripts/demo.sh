@@ -152,7 +152,8 @@ echo "  compression tables: root $subspace"
 send designer models create-model demo-lm --arch "$ARCH" \
   --stages '{"layers":1}' --stages '{"layers":1}' --stages '{"layers":1}' \
   --seed 7 --dataset-commitment "$dataset" --subspace-root "$subspace" --designer-bps 1000 \
-  --min-stake 100000000ulearn --max-replicas-per-stage 2 --target-work-units 1000000
+  --min-stake 100000000ulearn --max-replicas-per-stage 2 --target-work-units 1000000 \
+  --microbatches-per-step 2
 
 say "Five providers register (stake $STAKE), authorize their trainers' hot keys and take seats (p2's trainer takes its own: --join-stage)"
 declare -A stage_of=([p0]=0 [p1]=1 [cheater]=1 [p2]=2 [freeloader]=2)
@@ -175,7 +176,7 @@ start_trainer() {
   shift
   "$TRAINER" run --model 1 --chain "127.0.0.1:$GRPC" --chain-rpc "tcp://127.0.0.1:$RPC" \
     --operator "$(addr "$w")" --hot-key "$DIR/$w/hot.key" --key "$DIR/$w/peer.key" \
-    --listen "/ip4/127.0.0.1/tcp/${port_of[$w]}" --rows "$ROWS" --microbatches 2 --max-bytes 8MiB \
+    --listen "/ip4/127.0.0.1/tcp/${port_of[$w]}" --rows "$ROWS" --max-bytes 8MiB \
     --keys "$KEYS_DIR" --out "$DIR/$w" --dht=false --quiet --log-every 5s --chain-poll 1s --eval-every 20 "$@" \
     >"$DIR/$w/trainer.log" 2>&1 &
   local pid=$!

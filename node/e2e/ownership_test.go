@@ -124,16 +124,16 @@ func (n *node) registerWorkers(keys ...string) map[string]crypto.PrivKey {
 	return peers
 }
 
-// createModelArgs is the designer's create-model tx of a 3-stage model of two layers a stage;
-// dataset is the hex dataset_commitment. The subspace root is the one the arch and seed give
-// (trainer subspace-root).
+// createModelArgs is the designer's create-model tx of a 3-stage model of two layers a stage,
+// 2 microbatches a step; dataset is the hex dataset_commitment. The subspace root is the one
+// the arch and seed give (trainer subspace-root).
 func createModelArgs(name, arch, seed, targetWork, dataset string) []string {
 	args := []string{
 		"tx", "models", "create-model", name, "--arch", arch,
 		"--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`,
 		"--seed", seed, "--dataset-commitment", dataset, "--designer-bps", "1000",
 		"--min-stake", "100000000ulearn", "--max-replicas-per-stage", "2", "--target-work-units", targetWork,
-		"--from", "designer",
+		"--microbatches-per-step", "2", "--from", "designer",
 	}
 	if root := subspaceRoot(arch, seed); root != "" {
 		args = append(args, "--subspace-root", root)

@@ -131,7 +131,8 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 		require.NoError(t, err)
 		steps[s] = cm
 		roots := cm.Roots()
-		roots.Input = receiptFrom(t, peers["p0"], peers["op"], s) // stage 0's worker sent the input
+		roots.Input = receiptFrom(t, peers["p0"], peers["op"], s)                                           // stage 0's worker sent the inputs
+		roots.OtherInputs = []*verifytypes.BoundaryReceipt{receiptFrom(t, peers["p0"], peers["op"], 100+s)} // 2 a step
 		msg.Commitments = append(msg.Commitments, roots)
 	}
 	id, err := c.SubmitAttestation(ctx, msg)

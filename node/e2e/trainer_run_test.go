@@ -125,7 +125,7 @@ func TestTrainersOnChain(t *testing.T) {
 		args := append([]string{
 			"run", "--model", "1", "--chain", n.grpc, "--chain-rpc", "tcp://" + n.rpc, "--chain-id", chainID,
 			"--operator", n.addr(w), "--hot-key", filepath.Join(wd, "hot.key"), "--key", filepath.Join(wd, "peer.key"),
-			"--listen", listen[w], "--rows", strconv.Itoa(rows), "--microbatches", "2", "--max-bytes", "2MiB",
+			"--listen", listen[w], "--rows", strconv.Itoa(rows), "--max-bytes", "2MiB", // 2 microbatches a step: the model's
 			"--keys", keysDir, "--out", wd, "--dht=false", "--quiet", "--chain-poll", "500ms",
 		}, extra...)
 		cmd := exec.Command(bin, args...)
@@ -205,6 +205,13 @@ func TestTrainersOnChain(t *testing.T) {
 		for _, a := range res.Attestations {
 			require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, a.Status, "%s attestation %d", w, a.Id)
 			require.Equal(t, uint32(stage), a.Stage)
+			// Every step counted the model's 2 microbatches' inputs (stage 0: the gradients
+			// stage 1 sent back, and as many draws).
+			per := 2
+			if stage == 0 {
+				per = 4
+			}
+			require.Len(t, a.InputDigests, per*int(a.StepTo-a.StepFrom+1), "%s attestation %d: the inputs of its steps", w, a.Id)
 			units += a.WorkUnits
 			last = max(last, a.StepTo)
 		}

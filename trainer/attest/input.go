@@ -8,16 +8,18 @@ import (
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
-// Input is what a tapped step received on a stage after the first: the receipt its commitment
-// carries, and the payload encoding the receipt's digest names (the tapped microbatch's
-// activations), from which the attester derives X and opens a token when an input challenge
-// comes.
+// Input is what a tapped step received: the receipt its commitment carries (the activations
+// the stage before sent; on stage 0 the gradient stage 1 sent back), and after the first stage
+// the payload encoding the receipt's digest names (the tapped microbatch's activations), from
+// which the attester derives X and opens a token when an input challenge comes.
 type Input struct {
 	Receipt *verifytypes.BoundaryReceipt
 	Payload []byte
 	// Microbatch is the tapped microbatch's id: on stage 0, the draw whose dataset windows it
 	// holds (the step's sample).
 	Microbatch uint64
+	// Others are the receipts of the step's other microbatches (the commitment's other_inputs).
+	Others []*verifytypes.BoundaryReceipt
 }
 
 // NewDerivedLayer is NewLayer for a stage whose designated input derives from a received payload

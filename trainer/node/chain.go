@@ -38,6 +38,8 @@ type onChain struct {
 	// subspaceRoot is the model's subspace_root: the root of its compression tables, which
 	// this trainer's own (from the seed) must match.
 	subspaceRoot []byte
+	// microbatches is the model's microbatches_per_step.
+	microbatches uint32
 }
 
 // connect dials the node and reads the model and the operator's seat, taking one in stage
@@ -89,7 +91,7 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 	} else if ok {
 		first = last + 1
 	}
-	return &onChain{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first, dataset: m.DatasetCommitment, subspaceRoot: m.SubspaceRoot}, nil
+	return &onChain{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first, dataset: m.DatasetCommitment, subspaceRoot: m.SubspaceRoot, microbatches: m.Microbatches()}, nil
 }
 
 // newAttester builds the worker's attester and recovers what an earlier run left to answer;

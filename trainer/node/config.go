@@ -44,7 +44,9 @@ type Config struct {
 	MaxBytes int64
 	// Seed picks a microbatch's tokens from its id.
 	Seed uint64
-	// Rows are sequences per microbatch; Microbatches are microbatches per step.
+	// Rows are sequences per microbatch; Microbatches are microbatches per step: on chain the
+	// model's microbatches_per_step, which 0 takes and any other value must equal (the chain
+	// pays a step only with that many inputs).
 	Rows, Microbatches int
 	// Steps is the number of steps stage 0 trains before finishing.
 	Steps uint64
@@ -151,8 +153,8 @@ func (c *Config) validate() error {
 	if c.Rows <= 0 {
 		return fmt.Errorf("rows %d: must be positive", c.Rows)
 	}
-	if c.Microbatches <= 0 {
-		return fmt.Errorf("microbatches %d: must be positive", c.Microbatches)
+	if c.Microbatches < 0 || (c.Microbatches == 0 && c.Chain == nil) {
+		return fmt.Errorf("microbatches %d: must be positive (0 takes the model's microbatches_per_step, on chain only)", c.Microbatches)
 	}
 	if c.EvalEvery > 0 && (c.EvalBatches <= 0 || c.EvalBatches >= 1<<20) {
 		return fmt.Errorf("eval batches %d: must be in 1…%d when evaluating", c.EvalBatches, 1<<20-1)

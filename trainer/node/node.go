@@ -100,6 +100,13 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		n.closers = append(n.closers, func() { _ = n.oc.client.Close() })
 		n.cfg.Spec, n.cfg.Stage = n.oc.spec, n.oc.stage
 		n.cfg.Seed = n.oc.spec.Seed // the model's sampler: the chain checks windows drawn with its seed
+		switch per := int(n.oc.microbatches); {
+		case n.cfg.Microbatches == 0:
+			n.cfg.Microbatches = per
+		case n.cfg.Microbatches != per:
+			return nil, fmt.Errorf("--microbatches %d: model %d's steps are %d microbatches (its microbatches_per_step; the chain pays a step only with that many inputs): drop the flag or give %d",
+				n.cfg.Microbatches, cfg.Model, per, per)
+		}
 		n.cfg.Roster = chain.Roster{Client: n.oc.client, Model: cfg.Model, Stages: len(n.oc.spec.Stages)}
 	}
 	if err := n.cfg.checkModel(); err != nil {
@@ -169,16 +176,19 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		if n.att, err = newAttester(ctx, n.life, cfg.Chain, n.oc, cfg.Model, cfg.Rows*cfg.Spec.SeqLen, cfg.Out, sampled, reg, n.log); err != nil {
 			return nil, err
 		}
-		wcfg.OnTap = func(step uint64, t *engine.Tap, mb uint64, in *swarm.Input) {
-			r := inputReceipt(in)
-			if cfg.Chain.CheatInputs && r != nil {
+		wcfg.OnTap = func(st swarm.Step) {
+			r := inputReceipt(st.Input)
+			if cfg.Chain.CheatInputs && r != nil && !first {
 				r.PayloadDigest = otherPayload(r.PayloadDigest)
 			}
-			input := attest.Input{Receipt: r, Microbatch: mb}
-			if in != nil {
-				input.Payload = in.Payload
+			input := attest.Input{Receipt: r, Microbatch: st.Microbatch}
+			if st.Input != nil && !first {
+				input.Payload = st.Input.Payload // the activations X̂ derives from
 			}
-			n.att.Tap(step, t, input)
+			for _, o := range st.Others {
+				input.Others = append(input.Others, inputReceipt(o.Input))
+			}
+			n.att.Tap(st.Step, st.Tap, input)
 		}
 		if cfg.Chain.CheatInputs {
 			n.log.Warn("CHEATING (test tool): attesting inputs the neighbour never sent")

@@ -101,13 +101,12 @@ type Config struct {
 	// OnDone, when set, is called by stage 0 with each microbatch that has
 	// completed (its gradient came back and was applied).
 	OnDone func(mb uint64)
-	// OnTap, when set, receives the designated layer of the first update of each of this
-	// worker's steps (every Microbatches updates, counted locally: step k is updates
-	// k·Microbatches … (k+1)·Microbatches−1), from the compute goroutine: x/verify's
-	// commitments (trainer/attest), with the tapped microbatch's id (on stage 0, the draw whose
-	// dataset windows it holds) and the signed receipt of its input (nil on stage 0). It must
-	// return quickly.
-	OnTap func(step uint64, t *engine.Tap, mb uint64, input *Input)
+	// OnTap, when set, receives each of this worker's steps when its last update is made (every
+	// Microbatches updates, counted locally: step k is updates k·Microbatches …
+	// (k+1)·Microbatches−1), from the compute goroutine: the designated layer of its first
+	// update and the signed receipts of all its microbatches' inputs, for x/verify's
+	// commitments (trainer/attest). It must return quickly.
+	OnTap func(Step)
 	// ChainID is the chain the swarm trains for (empty off-chain), signed into every
 	// boundary receipt so that a receipt of one chain is no evidence on another.
 	ChainID string

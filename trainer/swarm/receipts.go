@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/wire"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -27,6 +28,37 @@ type Input struct {
 	// Payload is the encoding the receipt's digest names, kept for the attester (which derives
 	// the designated layer's input from it and opens a token of it when challenged).
 	Payload []byte
+}
+
+// Step is one of this worker's steps, whole: what the chain pays for (x/verify counts a step
+// only with Microbatches distinct inputs a neighbour signed).
+type Step struct {
+	// Step is the worker's local step number.
+	Step uint64
+	// Tap is the designated layer of the step's first update, on microbatch Microbatch (on
+	// stage 0, the draw whose dataset windows it holds), whose input came with receipt Input:
+	// the activations the stage before sent, or on stage 0 the gradient stage 1 sent back
+	// (nil on a one-stage model).
+	Tap        *engine.Tap
+	Microbatch uint64
+	Input      *Input
+	// Others are the step's other updates, in order.
+	Others []Taken
+}
+
+// Taken is one update of a step beside the designated one: its microbatch and the receipt of its
+// input (without the payload, which only the designated layer derives from).
+type Taken struct {
+	Microbatch uint64
+	Input      *Input
+}
+
+// withoutPayload is in without its payload bytes (nil for nil).
+func (in *Input) withoutPayload() *Input {
+	if in == nil {
+		return nil
+	}
+	return &Input{Receipt: in.Receipt, Sig: in.Sig}
 }
 
 // identityKey is the host's own key, which signs receipts: it must be Ed25519 (trainer/p2p's

@@ -89,7 +89,7 @@ func (w *Worker) lastStage(ev *event) error {
 			dIn, loss, err = w.st.BackwardLoss(ev.in, ev.ids, targets)
 		}
 		if err == nil {
-			w.emitTap(tap, ev.mb, ev.input)
+			w.took(tap, ev.mb, ev.input)
 			w.applied[ev.mb] = true
 			w.markSeen(ev.mb)
 			w.updates++
@@ -171,7 +171,11 @@ func (w *Worker) backward(ev *event) error {
 			dIn, err = w.st.Backward(p.in, p.ids, ev.dOut)
 		}
 		if err == nil {
-			w.emitTap(tap, ev.mb, p.input)
+			in := p.input
+			if w.first {
+				in = ev.input // stage 0's input is the dataset: what stage 1 signed is the gradient
+			}
+			w.took(tap, ev.mb, in)
 			w.applied[ev.mb] = true
 			w.updates++
 			w.opsWindow++
@@ -198,10 +202,24 @@ func (w *Worker) tapDue() bool {
 	return w.cfg.OnTap != nil && w.updates%uint64(w.cfg.Microbatches) == 0
 }
 
-// emitTap hands a tap to OnTap with its step and the receipt of the microbatch's input; called
-// before the update is counted.
-func (w *Worker) emitTap(t *engine.Tap, mb uint64, in *Input) {
-	if t != nil {
-		w.cfg.OnTap(w.updates/uint64(w.cfg.Microbatches), t, mb, in)
+// took records an update on microbatch mb, whose input came with receipt in, before the update
+// is counted: the first update of a step opens it with its tap, the last hands the step, with
+// the receipts of all its microbatches, to OnTap. A step cut short (training ends, or the worker
+// started mid-step) is never handed over: the chain pays only whole steps.
+func (w *Worker) took(t *engine.Tap, mb uint64, in *Input) {
+	if w.cfg.OnTap == nil {
+		return
+	}
+	m := uint64(w.cfg.Microbatches)
+	switch pos := w.updates % m; {
+	case pos == 0 && t != nil:
+		w.step = &Step{Step: w.updates / m, Tap: t, Microbatch: mb, Input: in}
+	case w.step != nil:
+		w.step.Others = append(w.step.Others, Taken{Microbatch: mb, Input: in.withoutPayload()})
+	}
+	if w.updates%m == m-1 && w.step != nil {
+		s := w.step
+		w.step = nil
+		w.cfg.OnTap(*s)
 	}
 }

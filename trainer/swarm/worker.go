@@ -76,6 +76,7 @@ type Worker struct {
 	replica    uint64 // stage 0: this worker's index among stage 0's replicas
 	replicas   uint64
 	updates    uint64
+	step       *Step // the step being made, from its first update (when OnTap is set)
 	completed  uint64
 	repeats    uint64
 	late       uint64

@@ -75,6 +75,7 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 						"min_stake":              {Usage: "least bonded stake a worker needs to join a stage, e.g. 100000000ulearn"},
 						"max_replicas_per_stage": {Usage: "most replicas a stage may have (at most the max_replicas_limit param)"},
 						"target_work_units":      {Usage: "verified work at which the model completes"},
+						"microbatches_per_step":  {Usage: "microbatches (updates) in one step, 1 to 32 (default 1): every trainer of the model uses it, and a step is paid only with that many distinct inputs"},
 					},
 				},
 				{

@@ -98,7 +98,7 @@ Every worker of a swarm must be given the same --spec, --model, --seed, --rows,
 	fl.StringVar(&f.maxBytes, "max-bytes", "64MiB", "cap on the corpus bytes loaded (e.g. 64MiB; 0 = no cap)")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the data sampling (a microbatch's tokens come from its id and this seed)")
 	fl.IntVar(&f.rows, "rows", 4, "sequences per microbatch")
-	fl.IntVar(&f.microbatches, "microbatches", 4, "microbatches per step")
+	fl.IntVar(&f.microbatches, "microbatches", 4, "microbatches per step (with --chain: the model's microbatches_per_step, which this flag, if given, must equal)")
 	fl.Uint64Var(&f.steps, "steps", 100, "stage 0: steps to train before finishing")
 	fl.IntVar(&f.depth, "depth", 0, "stage 0: microbatches in flight (0 = 2 × stages)")
 	fl.Float64Var(&f.lr, "lr", 3e-3, "NAdam learning rate (peak, after warm-up)")
@@ -165,6 +165,9 @@ func (f *runFlags) config(cmd *cobra.Command, leave <-chan struct{}) (node.Confi
 	if f.chainFlags.enabled() {
 		if c.Chain, err = f.chainFlags.config(); err != nil {
 			return c, err
+		}
+		if !cmd.Flags().Changed("microbatches") {
+			c.Microbatches = 0 // the model's
 		}
 	} else {
 		if c.Spec, err = f.modelFlags.resolve(cmd); err != nil {

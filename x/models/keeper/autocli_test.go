@@ -140,13 +140,14 @@ func TestCLICreateModel(t *testing.T) {
 	commitment := root(0x5a)
 	want := createMsg(designer)
 	want.DatasetCommitment = commitment
+	want.MicrobatchesPerStep = 4
 
 	args := []string{
 		"create-model", "tiny-go-lm",
 		"--arch", `{"vocab":256,"d_model":64,"n_layers":8,"n_heads":4,"seq_len":32,"compression_rank":8}`,
 		"--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`,
 		"--seed", "42", "--designer-bps", "500", "--min-stake", "2000ulearn", "--subspace-root", hex.EncodeToString(root(0x01)),
-		"--max-replicas-per-stage", "3", "--target-work-units", "100",
+		"--max-replicas-per-stage", "3", "--target-work-units", "100", "--microbatches-per-step", "4",
 	}
 	file := filepath.Join(t.TempDir(), "dataset.commitment")
 	require.NoError(t, os.WriteFile(file, commitment, 0o600))

@@ -33,6 +33,7 @@ func TestCreateModel(t *testing.T) {
 	require.Equal(t, msg.MinStake, m.MinStake)
 	require.Equal(t, msg.MaxReplicasPerStage, m.MaxReplicasPerStage)
 	require.Equal(t, msg.TargetWorkUnits, m.TargetWorkUnits)
+	require.Equal(t, uint32(1), m.MicrobatchesPerStep, "0 at creation is stored as the 1 it means")
 	require.Equal(t, types.MODEL_STATUS_RECRUITING, m.Status)
 	require.Equal(t, int64(1), m.CreatedHeight)
 	require.Zero(t, m.WorkUnits)
@@ -43,7 +44,8 @@ func TestCreateModel(t *testing.T) {
 	require.Equal(t, []*types.EventModelStatusChanged{{ModelId: 1, From: types.MODEL_STATUS_UNSPECIFIED, To: types.MODEL_STATUS_RECRUITING}},
 		events[*types.EventModelStatusChanged](t, f.ctx))
 
-	require.Equal(t, uint64(2), f.createModel(nil))
+	require.Equal(t, uint64(2), f.createModel(func(m *types.MsgCreateModel) { m.MicrobatchesPerStep = types.MaxMicrobatchesPerStep }))
+	require.Equal(t, uint32(types.MaxMicrobatchesPerStep), f.model(2).Microbatches())
 	require.Equal(t, []uint64{1, 2}, f.hooks.created, "AfterModelCreated runs for every model")
 	f.requireInvariants("after create")
 }
@@ -96,6 +98,7 @@ func TestCreateModelRejectsBadInput(t *testing.T) {
 		{"no replicas", func(m *types.MsgCreateModel) { m.MaxReplicasPerStage = 0 }, types.ErrInvalidReplicas, "must be in [1, 4]"},
 		{"replicas above limit", func(m *types.MsgCreateModel) { m.MaxReplicasPerStage = 5 }, types.ErrInvalidReplicas, "max_replicas_per_stage is 5"},
 		{"no target", func(m *types.MsgCreateModel) { m.TargetWorkUnits = 0 }, types.ErrInvalidTargetWork, "target_work_units must be at least 1"},
+		{"too many microbatches", func(m *types.MsgCreateModel) { m.MicrobatchesPerStep = 33 }, types.ErrInvalidMicrobatches, "microbatches_per_step is 33; must be in [1, 32]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -38,6 +38,7 @@ func (k *Keeper) CreateModel(ctx context.Context, msg *types.MsgCreateModel) (*t
 		MinStake:            msg.MinStake,
 		MaxReplicasPerStage: msg.MaxReplicasPerStage,
 		TargetWorkUnits:     msg.TargetWorkUnits,
+		MicrobatchesPerStep: max(msg.MicrobatchesPerStep, 1), // stored as used: 0 means 1
 		CreatedHeight:       sdkCtx.BlockHeight(),
 	}
 	if err := m.ValidateSpec(p); err != nil {

@@ -30,4 +30,5 @@ var (
 	ErrInvalidWorkUnits    = errorsmod.Register(ModuleName, 24, "invalid work units")
 	ErrInvalidAuthority    = errorsmod.Register(ModuleName, 25, "invalid authority")
 	ErrInvalidParams       = errorsmod.Register(ModuleName, 26, "invalid params")
+	ErrInvalidMicrobatches = errorsmod.Register(ModuleName, 27, "invalid microbatches_per_step")
 )

@@ -15,6 +15,10 @@ const (
 	CommitmentLen = 32
 	// MaxBps is 100% in basis points.
 	MaxBps = 10_000
+	// MaxMicrobatchesPerStep bounds Model.microbatches_per_step: a step's attestation carries
+	// one receipt per microbatch, each an Ed25519 verification (x/verify ReceiptVerifyGas), so
+	// an attestation period of 8 steps checks at most 256 of them.
+	MaxMicrobatchesPerStep = 32
 )
 
 // ValidateSpec checks the fields a designer chooses against params, naming the first bad field.
@@ -52,8 +56,15 @@ func (m Model) ValidateSpec(p Params) error {
 	if m.TargetWorkUnits == 0 {
 		return errorsmod.Wrap(ErrInvalidTargetWork, "target_work_units must be at least 1")
 	}
+	if m.MicrobatchesPerStep > MaxMicrobatchesPerStep {
+		return errorsmod.Wrapf(ErrInvalidMicrobatches, "microbatches_per_step is %d; must be in [1, %d] (0 means 1)", m.MicrobatchesPerStep, MaxMicrobatchesPerStep)
+	}
 	return nil
 }
+
+// Microbatches is the number of microbatches in one of the model's steps: microbatches_per_step,
+// where 0 (a model from before the field) means 1.
+func (m Model) Microbatches() uint32 { return max(m.MicrobatchesPerStep, 1) }
 
 // ValidateName checks a model name: not empty, at most maxLen bytes of UTF-8, no control
 // characters, no surrounding spaces.

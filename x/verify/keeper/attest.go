@@ -116,7 +116,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	workerStr := k.addrString(worker)
 	a := types.Attestation{
 		Id: id, Worker: workerStr, ModelId: m.Id, Stage: msg.Stage, StepFrom: msg.StepFrom, StepTo: msg.StepTo,
-		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: msg.Commitments,
+		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: storedCommitments(msg.Commitments),
 		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h, ChainId: sdkCtx.ChainID(),
 		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs,
 	}
@@ -135,6 +135,18 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		AttestationId: id, Worker: workerStr, ModelId: m.Id, Stage: msg.Stage, StepFrom: msg.StepFrom, StepTo: msg.StepTo,
 		WorkUnits: msg.WorkUnits, FinalizeHeight: a.FinalizeHeight,
 	})
+}
+
+// storedCommitments are the step commitments as the attestation keeps them: without
+// other_inputs, which are checked once, at submission, and live on as InputDigests (the
+// designated input stays: an input challenge opens its payload).
+func storedCommitments(cs []types.StepCommitment) []types.StepCommitment {
+	out := make([]types.StepCommitment, len(cs))
+	for i, c := range cs {
+		c.OtherInputs = nil
+		out[i] = c
+	}
+	return out
 }
 
 // rootClash is a root of a new attestation that a pending attestation already holds.

@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"fmt"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -38,21 +39,63 @@ func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.A
 	return c.Stage == s && sdk.UnwrapSDKContext(ctx).BlockHeight()-c.Height <= window, nil
 }
 
-// checkInputs checks the input receipt of every step and returns the payload digests they name.
-// Stage 0 trains on the model's dataset and carries none. Every later stage must show, for each
-// step, the receipt of the microbatch its designated layer took in: signed by the registered
-// peer of a worker seated in the stage before, for this worker's registered peer, on this
-// chain and model, over a payload never counted before for this worker and model. So no step is
-// attested without a distinct boundary tensor that a neighbour put its name to.
+// checkInputs checks the input receipts of every step and returns the digests to count (payload
+// digests, and on stage 0 of a compressed model its draws: types.SampleDigest). A step is the
+// model's microbatches_per_step updates, and each must show a distinct input a neighbour signed:
+// the designated microbatch's receipt (input) and the others' (other_inputs). After the first
+// stage the receipts are of the activations the stage before sent forward; on stage 0 (whose
+// input is the model's dataset) of the gradients stage 1 sent back, its word that the
+// microbatches went through. Each receipt must be signed by the registered peer of a worker
+// seated in that neighbouring stage (or that last worked there), for this worker's registered
+// peer, on this chain and model, over a payload never counted before on the model. So no step is
+// paid without microbatches_per_step distinct boundary tensors that a neighbour put its name to,
+// and however a stage's replicas split the pipeline's microbatches among themselves, the stage
+// is paid at most one step per microbatches_per_step of them. A one-stage model has no
+// neighbour: its steps carry no receipts.
 func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
+	var digests [][]byte
 	if msg.Stage == 0 {
-		return k.checkSamples(ctx, m, worker, msg)
-	}
-	for i, c := range msg.Commitments {
-		if c.Sample != nil {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: a sample is stage 0's; stage %d names its input receipt", i, msg.Stage)
+		d, err := k.checkSamples(ctx, m, worker, msg)
+		if err != nil {
+			return nil, err
+		}
+		digests = d
+	} else {
+		for i, c := range msg.Commitments {
+			if c.Sample != nil {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: a sample is stage 0's; stage %d names its input receipts", i, msg.Stage)
+			}
 		}
 	}
+	if len(m.Stages) == 1 {
+		for i, c := range msg.Commitments {
+			if c.Input != nil || len(c.OtherInputs) > 0 {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: model %d has one stage and no neighbour to sign its inputs: its steps carry no receipts", i, m.Id)
+			}
+		}
+		return digests, nil
+	}
+	side := neighbour{stage: msg.Stage - 1, dir: types.Forward, what: "activations the stage before sent"}
+	if msg.Stage == 0 {
+		side = neighbour{stage: 1, dir: types.Backward, what: "gradients stage 1 sent back"}
+	}
+	receipts, err := k.checkReceipts(ctx, p, m, worker, msg, side)
+	if err != nil {
+		return nil, err
+	}
+	return append(digests, receipts...), nil
+}
+
+// neighbour is the stage whose workers sign a stage's input receipts, and in which direction.
+type neighbour struct {
+	stage uint32
+	dir   types.Direction
+	what  string // for errors
+}
+
+// checkReceipts checks every step's microbatches_per_step receipts from side and returns their
+// payload digests.
+func (k *Keeper) checkReceipts(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation, side neighbour) ([][]byte, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	own, err := k.ck.PeerID(ctx, worker)
 	if err != nil {
@@ -62,65 +105,78 @@ func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.
 	if err != nil {
 		return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s's registered peer id %q: %v", msg.Worker, own, err)
 	}
-	digests := make([][]byte, 0, len(msg.Commitments))
-	seen := make(map[string]int, len(msg.Commitments))
+	per := int(m.Microbatches())
+	digests := make([][]byte, 0, per*len(msg.Commitments))
+	seen := make(map[string]string, per*len(msg.Commitments))
 	for i, c := range msg.Commitments {
-		in := c.Input
-		if in == nil {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no input receipt: stage %d must show the receipt of the boundary tensor its step took in", i, msg.Stage)
+		if c.Input == nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no input receipt: stage %d must show the receipt of the %s for its designated microbatch", i, msg.Stage, side.what)
 		}
-		if j, dup := seen[string(in.PayloadDigest)]; dup {
-			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both take payload %x (microbatch %d): one input counts for one step", j, i, in.PayloadDigest, in.Microbatch)
+		if len(c.OtherInputs) != per-1 {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d other_inputs: a step of model %d is %d microbatches (microbatches_per_step), so each step shows %d receipts beside input",
+				i, len(c.OtherInputs), m.Id, per, per-1)
 		}
-		seen[string(in.PayloadDigest)] = i
-		if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, in.PayloadDigest)); err != nil {
-			return nil, err
-		} else if used {
-			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: payload %x (microbatch %d) already counted for an earlier step on model %d", i, in.PayloadDigest, in.Microbatch, m.Id)
+		for j, in := range append([]*types.BoundaryReceipt{c.Input}, c.OtherInputs...) {
+			name := fmt.Sprintf("commitments[%d].input", i)
+			if j > 0 {
+				name = fmt.Sprintf("commitments[%d].other_inputs[%d]", i, j-1)
+			}
+			if in == nil {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s is empty", name)
+			}
+			if other, dup := seen[string(in.PayloadDigest)]; dup {
+				return nil, errorsmod.Wrapf(types.ErrInputReused, "%s and %s both take payload %x (microbatch %d): one input counts for one microbatch of one step", other, name, in.PayloadDigest, in.Microbatch)
+			}
+			seen[string(in.PayloadDigest)] = name
+			if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, in.PayloadDigest)); err != nil {
+				return nil, err
+			} else if used {
+				return nil, errorsmod.Wrapf(types.ErrInputReused, "%s: payload %x (microbatch %d) already counted for an earlier step on model %d", name, in.PayloadDigest, in.Microbatch, m.Id)
+			}
+			sdkCtx.GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify input receipt")
+			sender, err := peer.Decode(in.Sender)
+			if err != nil {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: sender %q is not a peer id: %v", name, in.Sender, err)
+			}
+			op, ok, err := k.ck.OperatorOfPeer(ctx, sender.String())
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: sender %s is no registered worker's peer", name, in.Sender)
+			}
+			if ok, err := k.workedInStage(ctx, m.Id, op, side.stage, p.ClockWindow); err != nil {
+				return nil, err
+			} else if !ok {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: sender %s (%s) neither holds stage %d of model %d, which signs the %s, nor attested its last work there within clock_window blocks",
+					name, in.Sender, k.addrString(op), side.stage, m.Id, side.what)
+			}
+			r := types.Receipt{
+				ChainID: sdkCtx.ChainID(), Model: m.Id, Direction: side.dir, ToStage: msg.Stage, Step: in.SwarmStep,
+				Microbatch: in.Microbatch, Digest: [32]byte(in.PayloadDigest), Sender: sender, Receiver: receiver,
+			}
+			if err := types.VerifyReceipt(r, in.Signature); err != nil {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: %v", name, err)
+			}
+			digests = append(digests, in.PayloadDigest)
 		}
-		sdkCtx.GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify input receipt")
-		sender, err := peer.Decode(in.Sender)
-		if err != nil {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sender %q is not a peer id: %v", i, in.Sender, err)
-		}
-		op, ok, err := k.ck.OperatorOfPeer(ctx, sender.String())
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sender %s is no registered worker's peer", i, in.Sender)
-		}
-		if ok, err := k.workedInStage(ctx, m.Id, op, msg.Stage-1, p.ClockWindow); err != nil {
-			return nil, err
-		} else if !ok {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sender %s (%s) neither holds stage %d of model %d, the stage before, nor attested its last work there within clock_window blocks", i, in.Sender, k.addrString(op), msg.Stage-1, m.Id)
-		}
-		r := types.Receipt{
-			ChainID: sdkCtx.ChainID(), Model: m.Id, Direction: types.Forward, ToStage: msg.Stage, Step: in.SwarmStep,
-			Microbatch: in.Microbatch, Digest: [32]byte(in.PayloadDigest), Sender: sender, Receiver: receiver,
-		}
-		if err := types.VerifyReceipt(r, in.Signature); err != nil {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %v", i, err)
-		}
-		digests = append(digests, in.PayloadDigest)
 	}
 	return digests, nil
 }
 
-// checkSamples checks stage 0's steps: no receipt (its input is the model's dataset); on a
-// compressed model each names its sample (the microbatch id whose dataset windows it drew, and
-// the root of its embedding), and a microbatch id counts for one step of the worker on the model
-// only: a second step of the same draw is a replay of the first's data. (Per worker, not per
-// model: a model-wide pool would let one replica claim another's ids first and have its
-// attestations refused. Replicas that draw the same windows each train on them.) It returns the
-// samples' digests (types.SampleDigest), kept with the payload digests of later stages.
+// checkSamples checks stage 0's draws: on a compressed model each step names its sample (the
+// microbatch id whose dataset windows its designated layer drew, and the root of its
+// embedding). Every draw of the step counts for one step of the worker on the model only: the
+// designated one, and on a model of several stages the other microbatches' (the ids of its
+// other_inputs, the gradients that came back for them), so a second step of the same draw is a
+// replay of the first's data; the designated draw must be the one its input receipt names.
+// (Per worker, not per model: a model-wide pool would let one replica claim another's ids first
+// and have its attestations refused. Replicas that draw the same windows each train on them.)
+// It returns the draws' digests (types.SampleDigest), kept with the payload digests.
 func (k *Keeper) checkSamples(ctx context.Context, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
 	var digests [][]byte
 	seen := make(map[uint64]int, len(msg.Commitments))
 	for i, c := range msg.Commitments {
-		if c.Input != nil {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: stage 0 trains on the model's dataset; it has no input receipt", i)
-		}
 		if !m.Arch.Compressed() {
 			if c.Sample != nil {
 				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: model %d is not compressed and has no input tile: its steps name no sample", i, m.Id)
@@ -131,17 +187,31 @@ func (k *Keeper) checkSamples(ctx context.Context, m modelstypes.Model, worker s
 		if sm == nil {
 			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no sample: stage 0 of a compressed model names the microbatch it drew and the root of its embedding", i)
 		}
-		if j, dup := seen[sm.Microbatch]; dup {
-			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both draw microbatch %d: one draw counts for one step", j, i, sm.Microbatch)
+		draws := []uint64{sm.Microbatch}
+		if len(m.Stages) > 1 && c.Input != nil {
+			if c.Input.Microbatch != sm.Microbatch {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sample.microbatch is %d, but the input receipt is stage 1's gradient of microbatch %d: the designated layer's draw is the microbatch whose gradient came back",
+					i, sm.Microbatch, c.Input.Microbatch)
+			}
+			for _, o := range c.OtherInputs {
+				if o != nil {
+					draws = append(draws, o.Microbatch)
+				}
+			}
 		}
-		seen[sm.Microbatch] = i
-		d := types.SampleDigest(k.addrString(worker), sm.Microbatch)
-		if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, d)); err != nil {
-			return nil, err
-		} else if used {
-			return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d was already drawn for an earlier step of this worker on model %d", i, sm.Microbatch, m.Id)
+		for _, mb := range draws {
+			if j, dup := seen[mb]; dup {
+				return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both draw microbatch %d: one draw counts for one microbatch of one step", j, i, mb)
+			}
+			seen[mb] = i
+			d := types.SampleDigest(k.addrString(worker), mb)
+			if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, d)); err != nil {
+				return nil, err
+			} else if used {
+				return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d was already drawn for an earlier step of this worker on model %d", i, mb, m.Id)
+			}
+			digests = append(digests, d)
 		}
-		digests = append(digests, d)
 	}
 	return digests, nil
 }

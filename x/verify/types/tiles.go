@@ -343,17 +343,39 @@ func (c StepCommitment) Validate() error {
 			return fmt.Errorf("step %d: %s: %w", c.Step, r.Name, err)
 		}
 	}
-	if in := c.Input; in != nil {
-		switch {
-		case len(in.PayloadDigest) != 32:
-			return fmt.Errorf("step %d: input.payload_digest is %d bytes, want 32 (SHA-256)", c.Step, len(in.PayloadDigest))
-		case len(in.Signature) != ReceiptSignatureSize:
-			return fmt.Errorf("step %d: input.signature is %d bytes, want %d (Ed25519)", c.Step, len(in.Signature), ReceiptSignatureSize)
-		case in.Sender == "":
-			return fmt.Errorf("step %d: input.sender is empty, want the sender's peer id", c.Step)
-		case len(in.Sender) > MaxPeerIDLen:
-			return fmt.Errorf("step %d: input.sender is %d characters, at most %d (an Ed25519 peer id is 52)", c.Step, len(in.Sender), MaxPeerIDLen)
+	if c.Input != nil {
+		if err := validateReceipt(c.Step, "input", c.Input); err != nil {
+			return err
 		}
+	}
+	if len(c.OtherInputs) > MaxOtherInputs {
+		return fmt.Errorf("step %d: %d other_inputs; a step has at most %d microbatches", c.Step, len(c.OtherInputs), MaxOtherInputs)
+	}
+	for j, in := range c.OtherInputs {
+		if in == nil {
+			return fmt.Errorf("step %d: other_inputs[%d] is empty", c.Step, j)
+		}
+		if err := validateReceipt(c.Step, fmt.Sprintf("other_inputs[%d]", j), in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MaxOtherInputs bounds a step's other_inputs before anything is verified: x/models caps
+// microbatches_per_step at 32, the designated one and 31 others.
+const MaxOtherInputs = 31
+
+func validateReceipt(step uint64, name string, in *BoundaryReceipt) error {
+	switch {
+	case len(in.PayloadDigest) != 32:
+		return fmt.Errorf("step %d: %s.payload_digest is %d bytes, want 32 (SHA-256)", step, name, len(in.PayloadDigest))
+	case len(in.Signature) != ReceiptSignatureSize:
+		return fmt.Errorf("step %d: %s.signature is %d bytes, want %d (Ed25519)", step, name, len(in.Signature), ReceiptSignatureSize)
+	case in.Sender == "":
+		return fmt.Errorf("step %d: %s.sender is empty, want the sender's peer id", step, name)
+	case len(in.Sender) > MaxPeerIDLen:
+		return fmt.Errorf("step %d: %s.sender is %d characters, at most %d (an Ed25519 peer id is 52)", step, name, len(in.Sender), MaxPeerIDLen)
 	}
 	return nil
 }

@@ -1,0 +1,91 @@
+package app_test
+
+import (
+	"testing"
+
+	sdkmath "cosmossdk.io/math"
+	"github.com/stretchr/testify/require"
+
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// microbatches sets the test model's microbatches_per_step.
+func microbatches(n uint32) genesisTweak {
+	return func(m *modelstypes.GenesisState, _ *verifytypes.GenesisState) { m.Models[0].MicrobatchesPerStep = n }
+}
+
+// The unit of pay is the model's step of microbatches_per_step updates, each on a distinct input
+// a neighbour signed. A greedy replica of stage 1 that got 4 microbatches from stage 0 (a step's
+// worth, on a model of 4 per step) cannot attest one step per microbatch, pad a step with one
+// payload shown twice, borrow its co-replica's receipts, or count its own again later: it is
+// paid one step for its 4 microbatches, as its honest co-replica is for its own 4.
+func TestAttackUnitOfPay(t *testing.T) {
+	const per = 4
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), vWindow, vResponse, microbatches(per))
+	s0, honest, greedy := ws[0], ws[1], ws[3]
+	greedy.cheat = false // honest arithmetic: it only wants more steps than it made
+	receipts := func(to *trainer) []*verifytypes.BoundaryReceipt {
+		var rs []*verifytypes.BoundaryReceipt
+		for range per {
+			rs = append(rs, signInput(t, s0, to, vc.mb.Add(1), nil))
+		}
+		return rs
+	}
+	mine, theirs := receipts(greedy), receipts(honest)
+	step := func(w *trainer, n uint64, inputs ...[]*verifytypes.BoundaryReceipt) *verifytypes.MsgSubmitAttestation {
+		msg := vc.attestation(t, w, n)
+		w.next -= n
+		for i, in := range inputs {
+			msg.Commitments[i].Input, msg.Commitments[i].OtherInputs = in[0], in[1:]
+		}
+		return msg
+	}
+	refused := func(w *trainer, msg *verifytypes.MsgSubmitAttestation, code uint32, why string) {
+		t.Helper()
+		res := vc.send(w.account, msg)
+		require.Equal(t, code, res.Code, res.Log)
+		require.Contains(t, res.Log, why)
+	}
+	each := make([][]*verifytypes.BoundaryReceipt, per)
+	for i, r := range mine {
+		each[i] = []*verifytypes.BoundaryReceipt{r}
+	}
+	refused(greedy, step(greedy, per, each...), verifytypes.ErrInvalidReceipt.ABCICode(), "0 other_inputs: a step of model 1 is 4 microbatches")
+	refused(greedy, step(greedy, 1, []*verifytypes.BoundaryReceipt{mine[0], mine[1], mine[0], mine[2]}),
+		verifytypes.ErrInputReused.ABCICode(), "commitments[0].input and commitments[0].other_inputs[1] both take payload")
+	refused(greedy, step(greedy, 2, mine, []*verifytypes.BoundaryReceipt{mine[3], mine[2], mine[1], mine[0]}),
+		verifytypes.ErrInputReused.ABCICode(), "both take payload")
+	refused(greedy, step(greedy, 1, []*verifytypes.BoundaryReceipt{mine[0], mine[1], theirs[2], mine[3]}),
+		verifytypes.ErrInvalidReceipt.ABCICode(), "commitments[0].other_inputs[1]: receipt: the signature is not")
+
+	// Each is paid one step for its 4 microbatches.
+	gID := vc.submitted(t, greedy, step(greedy, 1, mine))
+	greedy.next++
+	hID := vc.submitted(t, honest, step(honest, 1, theirs))
+	honest.next++
+	refused(greedy, step(greedy, 1, []*verifytypes.BoundaryReceipt{signInput(t, s0, greedy, vc.mb.Add(1), nil), mine[1], mine[2], mine[3]}),
+		verifytypes.ErrInputReused.ABCICode(), "commitments[0].other_inputs[0]: payload")
+	for _, id := range []uint64{gID, hID} {
+		a := vc.attestationByID(t, id)
+		require.Len(t, a.InputDigests, per, "every input of the step is counted")
+		require.Empty(t, a.Commitments[0].OtherInputs, "kept as digests, not as receipts")
+		require.NotNil(t, a.Commitments[0].Input, "the designated input stays: an input challenge opens it")
+	}
+
+	// Stage 0 shows the gradients stage 1 sent back, 4 a step; each of their microbatches is a
+	// draw of its own, counted once.
+	short := vc.attestation(t, s0, 1)
+	s0.next--
+	short.Commitments[0].OtherInputs = short.Commitments[0].OtherInputs[:2]
+	refused(s0, short, verifytypes.ErrInvalidReceipt.ABCICode(), "2 other_inputs")
+	first := vc.attestation(t, s0, 1)
+	require.Len(t, first.Commitments[0].OtherInputs, per-1)
+	vc.submitted(t, s0, first)
+	again := vc.attestation(t, s0, 1)
+	s0.next--
+	drawn := first.Commitments[0].OtherInputs[0].Microbatch // drawn by the first step, not designated there
+	again.Commitments[0].Sample.Microbatch = drawn
+	again.Commitments[0].Input = vc.input(t, s0, nil, drawn)
+	refused(s0, again, verifytypes.ErrInputReused.ABCICode(), "already drawn for an earlier step of this worker")
+}
