@@ -22,15 +22,23 @@ import (
 //
 // (package merkle: an odd node at the end of a level is carried up unchanged). Integers are
 // big-endian.
-func WeightsRoot(st *engine.Stage) ([32]byte, error) {
+func WeightsRoot(st *engine.Stage) ([32]byte, error) { return root(st, Params) }
+
+// StateRoot is WeightsRoot over the stage's whole state, the optimizer's too (every variable of
+// a Full checkpoint, in store order, with the same leaves): what determines the stage's next
+// updates, so that a replica replaying them from a state with this root (package replay) must
+// reach the worker's next root exactly.
+func StateRoot(st *engine.Stage) ([32]byte, error) { return root(st, Full) }
+
+func root(st *engine.Stage, sel Selection) ([32]byte, error) {
 	var level [][32]byte
 	for v := range st.Store().IterVariables() {
-		if engine.IsAccumulator(v.Path()) || !v.Trainable {
+		if engine.IsAccumulator(v.Path()) || (sel == Params && !v.Trainable) {
 			continue
 		}
 		t, err := v.Value()
 		if err != nil {
-			return [32]byte{}, fmt.Errorf("checkpoint: weights root: variable %s: %w", v.Path(), err)
+			return [32]byte{}, fmt.Errorf("checkpoint: %s root: variable %s: %w", sel, v.Path(), err)
 		}
 		h := sha256.New()
 		h.Write([]byte{0})
@@ -45,12 +53,12 @@ func WeightsRoot(st *engine.Stage) ([32]byte, error) {
 			h.Write(n[:])
 		}
 		if err := t.ConstBytes(func(b []byte) { h.Write(b) }); err != nil {
-			return [32]byte{}, fmt.Errorf("checkpoint: weights root: variable %s: %w", v.Path(), err)
+			return [32]byte{}, fmt.Errorf("checkpoint: %s root: variable %s: %w", sel, v.Path(), err)
 		}
 		level = append(level, [32]byte(h.Sum(nil)))
 	}
 	if len(level) == 0 {
-		return [32]byte{}, fmt.Errorf("checkpoint: weights root: stage %d has no trainable parameters", st.Info().Index)
+		return [32]byte{}, fmt.Errorf("checkpoint: %s root: stage %d has no parameters", sel, st.Info().Index)
 	}
 	return merkle.Root(level), nil
 }

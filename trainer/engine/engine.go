@@ -27,6 +27,11 @@ type Options struct {
 	// Optimizer, when set, replaces AdamW (LearningRate and WeightDecay are
 	// then ignored): e.g. trainer/optim's NAdam for the asynchronous pipeline.
 	Optimizer Optimizer
+	// CheatSkipLayers are global layer indices this stage computes as the
+	// identity, forward and backward, saving their work: a cheater's stage, a
+	// test tool (trainer run --cheat-skip-layer) for the replay that catches
+	// it (package replay). Honest trainers never set it.
+	CheatSkipLayers []int
 }
 
 // Optimizer applies the gradients of a backward graph to the scope's
@@ -67,6 +72,8 @@ type Stage struct {
 	// u (d×k) and tFixed (vocab×d) are the subspace basis and the fixed
 	// token table when the spec is compressed (subspace.go), else nil.
 	u, tFixed *tensors.Tensor
+	// skip are Options.CheatSkipLayers.
+	skip []int
 }
 
 // New builds stage index of s on backend, with its parameters initialized
@@ -85,7 +92,12 @@ func New(backend compute.Backend, s spec.Spec, index int, o Options) (*Stage, er
 	if o.LearningRate == 0 {
 		o.LearningRate = 1e-3
 	}
-	st := &Stage{spec: s, info: info, dtype: o.DType, store: model.NewStore(), backend: backend}
+	for _, l := range o.CheatSkipLayers {
+		if l == info.FirstLayer || l < info.FirstLayer || l >= info.FirstLayer+info.Layers {
+			return nil, fmt.Errorf("engine: cannot skip layer %d: stage %d holds layers %d…%d and its first is the designated layer", l, index, info.FirstLayer, info.FirstLayer+info.Layers-1)
+		}
+	}
+	st := &Stage{spec: s, info: info, dtype: o.DType, store: model.NewStore(), backend: backend, skip: o.CheatSkipLayers}
 	st.initSubspace()
 	st.initParams()
 	st.opt = o.Optimizer

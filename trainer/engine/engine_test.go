@@ -518,3 +518,18 @@ func TestTrainNAdam(t *testing.T) {
 		t.Fatalf("loss %.3f -> %.3f: did not fall by 1.5", first, last)
 	}
 }
+
+// A cheater's stage (the test tool behind trainer run --cheat-skip-layer) skips only layers it
+// holds, and never the designated first one, which the spot checks prove.
+func TestCheatSkipLayersStaysInTheStage(t *testing.T) {
+	s := tinySpec()
+	s.NLayers, s.Stages = 6, []int{2, 2, 2}
+	for _, skip := range [][]int{{2}, {1}, {4}} { // stage 1 holds layers 2 and 3
+		if _, err := New(backend(), s, 1, Options{CheatSkipLayers: skip}); err == nil {
+			t.Errorf("skipping layer %v of stage 1 accepted", skip)
+		}
+	}
+	if _, err := New(backend(), s, 1, Options{CheatSkipLayers: []int{3}}); err != nil {
+		t.Errorf("skipping layer 3 of stage 1: %v", err)
+	}
+}

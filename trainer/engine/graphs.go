@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with dot-imported ops.
 
@@ -134,6 +135,9 @@ func (st *Stage) body(scope *model.Scope, x, ids *Node) *Node {
 		x = st.decompress(x, ids)
 	}
 	for l := st.info.FirstLayer; l < st.info.FirstLayer+st.info.Layers; l++ {
+		if slices.Contains(st.skip, l) {
+			continue
+		}
 		x = st.block(scope.In("layer_%03d", l), x)
 	}
 	return x

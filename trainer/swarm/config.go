@@ -13,6 +13,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/link"
+	"github.com/protolearn/protolearn/trainer/replay"
 	"github.com/protolearn/protolearn/trainer/roster"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -107,6 +108,10 @@ type Config struct {
 	// update and the signed receipts of all its microbatches' inputs, for x/verify's
 	// commitments (trainer/attest). It must return quickly.
 	OnTap func(Step)
+	// OnUpdate, when set, receives every update this worker applies, in order, with what went
+	// into it and the digest of the gradient it sent back, from the compute goroutine: what
+	// package replay re-executes from the state before the first. It must return quickly.
+	OnUpdate func(replay.Update)
 	// ChainID is the chain the swarm trains for (empty off-chain), signed into every
 	// boundary receipt so that a receipt of one chain is no evidence on another.
 	ChainID string

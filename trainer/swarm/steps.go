@@ -6,8 +6,10 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/replay"
 	"github.com/protolearn/protolearn/trainer/wire"
 )
 
@@ -76,6 +78,7 @@ func (w *Worker) lastStage(ev *event) error {
 	targets := boundary.IDs(w.cfg.Data.At(ev.mb).Targets, 0, w.cfg.Rows, w.spec.SeqLen)
 	var dIn *tensors.Tensor
 	var err error
+	var up *replay.Update
 	if w.applied[ev.mb] || ev.elsewhere {
 		_, dIn, _, err = w.st.Gradients(ev.in, ev.ids, targets)
 		w.metrics.repeats.Inc()
@@ -90,6 +93,7 @@ func (w *Worker) lastStage(ev *event) error {
 		}
 		if err == nil {
 			w.took(tap, ev.mb, ev.input)
+			up = w.update(ev.step, ev.mb, ev.input, ev.ids, nil, targets)
 			w.applied[ev.mb] = true
 			w.markSeen(ev.mb)
 			w.updates++
@@ -107,7 +111,7 @@ func (w *Worker) lastStage(ev *event) error {
 	if err != nil {
 		return fmt.Errorf("swarm: last stage, microbatch %d: %w", ev.mb, err)
 	}
-	return w.sendGradients(ev.from, ev.step, ev.mb, dIn)
+	return w.sendGradients(ev.from, ev.step, ev.mb, dIn, up)
 }
 
 // evaluate takes an evaluation microbatch's loss (no update, nothing sent
@@ -136,13 +140,44 @@ func (w *Worker) evaluate(ev *event) error {
 	return nil
 }
 
-func (w *Worker) sendGradients(to peer.ID, step, mb uint64, dIn *tensors.Tensor) error {
+// sendGradients sends dIn back to the stage before; up, when this was an update, is handed to
+// OnUpdate with the digest of what was sent.
+func (w *Worker) sendGradients(to peer.ID, step, mb uint64, dIn *tensors.Tensor, up *replay.Update) error {
 	msg, err := w.codec.EncodeGradients(dIn, step, uint32(mb))
 	if err != nil {
 		return fmt.Errorf("swarm: stage %d microbatch %d: encoding gradients: %w", w.stage, mb, err)
 	}
+	if up != nil {
+		if up.Sent, err = payload.Digest(msg); err != nil {
+			return fmt.Errorf("swarm: stage %d microbatch %d: %w", w.stage, mb, err)
+		}
+		w.cfg.OnUpdate(*up)
+	}
 	w.send(to, &wire.Frame{Type: wire.Gradients, Model: w.cfg.Model, Stage: uint32(w.stage - 1), Step: step, Microbatch: mb, Body: msg})
 	return nil
+}
+
+// update is the record of an update OnUpdate will receive (nil when it is not set): its frame
+// step and microbatch, the payload it took in (stage 0: its token ids) and the gradient payload
+// that came back (the last stage: its targets).
+func (w *Worker) update(step, mb uint64, in *Input, ids *tensors.Tensor, grad *Input, targets *tensors.Tensor) *replay.Update {
+	if w.cfg.OnUpdate == nil {
+		return nil
+	}
+	u := &replay.Update{Step: step, Microbatch: mb}
+	if in != nil {
+		u.Input = in.Payload
+	}
+	if w.first {
+		u.Tokens = tensors.MustCopyFlatData[int32](ids)
+	}
+	if grad != nil {
+		u.Grad = grad.Payload
+	}
+	if targets != nil {
+		u.Targets = tensors.MustCopyFlatData[int32](targets)
+	}
+	return u
 }
 
 // backward runs the backward of a microbatch whose gradient came back.
@@ -159,6 +194,7 @@ func (w *Worker) backward(ev *event) error {
 	w.blacklist.succeeded(ev.from)
 	var dIn *tensors.Tensor
 	var err error
+	var up *replay.Update
 	if w.applied[ev.mb] || p.elsewhere {
 		_, dIn, _, err = w.st.Gradients(p.in, p.ids, ev.dOut)
 		w.metrics.repeats.Inc()
@@ -176,6 +212,7 @@ func (w *Worker) backward(ev *event) error {
 				in = ev.input // stage 0's input is the dataset: what stage 1 signed is the gradient
 			}
 			w.took(tap, ev.mb, in)
+			up = w.update(p.step, ev.mb, p.input, p.ids, ev.input, nil)
 			w.applied[ev.mb] = true
 			w.updates++
 			w.opsWindow++
@@ -186,6 +223,9 @@ func (w *Worker) backward(ev *event) error {
 		return fmt.Errorf("swarm: stage %d backward of microbatch %d: %w", w.stage, ev.mb, err)
 	}
 	if w.first {
+		if up != nil {
+			w.cfg.OnUpdate(*up) // stage 0 sends nothing back
+		}
 		w.completed++
 		w.metrics.completed.Inc()
 		if w.cfg.OnDone != nil {
@@ -193,7 +233,7 @@ func (w *Worker) backward(ev *event) error {
 		}
 		return nil
 	}
-	return w.sendGradients(p.from, p.step, ev.mb, dIn)
+	return w.sendGradients(p.from, p.step, ev.mb, dIn, up)
 }
 
 // tapDue says whether the next update is the first of one of this worker's steps and a tap is

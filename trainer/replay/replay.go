@@ -1,0 +1,161 @@
+// Package replay re-executes a stage's updates from the state before them: the heart of
+// refereed re-execution (x/verify/README.md, "Every layer: refereed re-execution"). A stage's
+// update is a deterministic function of its state and of what its neighbours sent it (the
+// engine's backward recomputes the forward from the input, and applies the optimizer in the
+// same graph), so a replica of the stage that holds the state a worker started from and the
+// inputs the worker took in (all signed by the neighbours that sent them) can apply the same
+// updates and must reach the same state root and send back the same gradients, bit for bit on
+// the same backend (the Go backend is deterministic: TestReplayIsExact). Whatever a worker
+// skipped or shrank, in any layer, forward or backward, or an optimizer step it did not take,
+// shows as a different state root or a different gradient sent back.
+package replay
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/trainer/boundary"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/engine"
+)
+
+// Update is one update a worker applied: everything a replica needs to apply it again, and the
+// digest of what it sent back, which the neighbour that received it holds a signature over.
+type Update struct {
+	// Step and Microbatch are the frames' numbering (the gradient payload sent back carries
+	// them).
+	Step, Microbatch uint64
+	// Input is the activations payload the stage before sent (nil on stage 0); Tokens are stage
+	// 0's token ids (rows × seq_len).
+	Input  []byte
+	Tokens []int32
+	// Grad is the gradients payload the stage after sent back (nil on the last stage); Targets
+	// are the last stage's targets (rows × seq_len).
+	Grad    []byte
+	Targets []int32
+	// Sent is the digest (payload.Digest) of the gradients payload the worker sent back (zero
+	// on stage 0, which sends none).
+	Sent [32]byte
+}
+
+// Result is what a replay produced.
+type Result struct {
+	// Sent are the digests of the gradient payloads the replay would send back, one per update
+	// (zero on stage 0).
+	Sent [][32]byte
+	// Root is the state root (checkpoint.StateRoot) after the last update.
+	Root [32]byte
+}
+
+// Run applies updates to st in order, as the swarm applies them: the boundary codec's decoding,
+// the engine's Backward (BackwardLoss on the last stage), the codec's encoding of the gradient
+// sent back. st must hold the state the worker started from.
+func Run(st *engine.Stage, codec boundary.Codec, updates []Update) (Result, error) {
+	info, seq := st.Info(), st.Spec().SeqLen
+	var res Result
+	for i, u := range updates {
+		sent, err := apply(st, codec, info.First, info.Last, seq, u)
+		if err != nil {
+			return Result{}, fmt.Errorf("replay: update %d (microbatch %d): %w", i, u.Microbatch, err)
+		}
+		res.Sent = append(res.Sent, sent)
+	}
+	root, err := checkpoint.StateRoot(st)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Root = root
+	return res, nil
+}
+
+func apply(st *engine.Stage, codec boundary.Codec, first, last bool, seq int, u Update) ([32]byte, error) {
+	var in, ids *tensors.Tensor
+	var rows int
+	if first {
+		if len(u.Tokens) == 0 || len(u.Tokens)%seq != 0 {
+			return [32]byte{}, fmt.Errorf("%d token ids, not rows of %d", len(u.Tokens), seq)
+		}
+		rows = len(u.Tokens) / seq
+		in = boundary.IDs(u.Tokens, 0, rows, seq)
+		ids = in
+	} else {
+		sh, err := payload.PeekShape(u.Input)
+		if err != nil {
+			return [32]byte{}, fmt.Errorf("input: %w", err)
+		}
+		rows = int(sh.Batch)
+		if _, in, ids, err = codec.DecodeActivations(u.Input, rows, seq); err != nil {
+			return [32]byte{}, fmt.Errorf("input: %w", err)
+		}
+	}
+	var dIn *tensors.Tensor
+	if last {
+		if len(u.Targets) != rows*seq {
+			return [32]byte{}, fmt.Errorf("%d targets for %d × %d tokens", len(u.Targets), rows, seq)
+		}
+		var err error
+		if dIn, _, err = st.BackwardLoss(in, ids, boundary.IDs(u.Targets, 0, rows, seq)); err != nil {
+			return [32]byte{}, err
+		}
+	} else {
+		if u.Grad == nil {
+			return [32]byte{}, errors.New("no gradient payload from the stage after")
+		}
+		_, dOut, err := codec.DecodeGradients(u.Grad, rows, seq)
+		if err != nil {
+			return [32]byte{}, fmt.Errorf("gradient: %w", err)
+		}
+		if dIn, err = st.Backward(in, ids, dOut); err != nil {
+			return [32]byte{}, err
+		}
+	}
+	if first {
+		return [32]byte{}, nil
+	}
+	msg, err := codec.EncodeGradients(dIn, u.Step, uint32(u.Microbatch))
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return payload.Digest(msg)
+}
+
+// Mismatch is where a replay departs from what a worker did.
+type Mismatch struct {
+	// Update is the first update whose gradient sent back differs (−1: none did).
+	Update int
+	// Root says the state roots differ after the last update.
+	Root bool
+}
+
+func (m Mismatch) String() string {
+	switch {
+	case m.Update >= 0 && m.Root:
+		return fmt.Sprintf("the gradient sent back for update %d and the state root differ", m.Update)
+	case m.Update >= 0:
+		return fmt.Sprintf("the gradient sent back for update %d differs", m.Update)
+	case m.Root:
+		return "the state root differs"
+	}
+	return "no mismatch"
+}
+
+// Check replays updates on st (holding the worker's starting state) and compares the gradients
+// sent back with the digests the worker signed (Update.Sent) and the end state with root, the
+// one it committed. ok is true when everything matches.
+func Check(st *engine.Stage, codec boundary.Codec, updates []Update, root [32]byte) (m Mismatch, ok bool, err error) {
+	res, err := Run(st, codec, updates)
+	if err != nil {
+		return Mismatch{}, false, err
+	}
+	m = Mismatch{Update: -1, Root: res.Root != root}
+	for i, d := range res.Sent {
+		if d != updates[i].Sent {
+			m.Update = i
+			break
+		}
+	}
+	return m, m.Update < 0 && !m.Root, nil
+}
