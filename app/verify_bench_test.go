@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -170,5 +171,26 @@ func BenchmarkEndBlockPending(b *testing.B) {
 		b.ReportMetric(float64(gas[0]), "submit_gas_stage0")
 		b.ReportMetric(float64(gas[1]), "submit_gas_stage1")
 		b.Logf("%d attestations due in one block (%d spot checks opened): the block took %s; submitting 8 steps costs %d gas on stage 0, %d on stage 1", pending, open, d, gas[0], gas[1])
+	}
+}
+
+// BenchmarkSubmitGas is the gas of submitting an attestation of 8 steps on stage 0 (gradient
+// receipts from stage 1, draws, embedding roots) and stage 1 (activation receipts), with 1 and
+// 4 microbatches a step (a receipt each).
+func BenchmarkSubmitGas(b *testing.B) {
+	for _, per := range []uint32{1, 4} {
+		b.Run(fmt.Sprintf("microbatches=%d", per), func(b *testing.B) {
+			t := &testing.T{}
+			for range b.N {
+				vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), vWindow, vResponse, microbatches(per))
+				for i, w := range ws[:2] {
+					res := vc.send(w.account, vc.attestation(t, w, verifytypes.DefaultParams().AttestationPeriod))
+					if res.Code != 0 {
+						b.Fatal(res.Log)
+					}
+					b.ReportMetric(float64(res.GasUsed), fmt.Sprintf("gas_stage%d", i))
+				}
+			}
+		})
 	}
 }

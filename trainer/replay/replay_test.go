@@ -19,7 +19,7 @@ import (
 
 const rows = 2
 
-func stage(t *testing.T, s spec.Spec, index int) *engine.Stage {
+func stage(t testing.TB, s spec.Spec, index int) *engine.Stage {
 	t.Helper()
 	st, err := engine.New(testbackend.Go(), s, index, engine.Options{})
 	if err != nil {
@@ -30,7 +30,7 @@ func stage(t *testing.T, s spec.Spec, index int) *engine.Stage {
 
 // updates are n updates of stage 1 of s on random activations and gradients, applied to st as a
 // worker would, with the digests of what it sends back.
-func updates(t *testing.T, st *engine.Stage, codec boundary.Codec, n int) []Update {
+func updates(t testing.TB, st *engine.Stage, codec boundary.Codec, n int) []Update {
 	t.Helper()
 	s := st.Spec()
 	rng := rand.New(rand.NewPCG(3, 4))
