@@ -184,6 +184,9 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 			})
 			require.NoError(t, err)
 			input = attest.Input{Receipt: vc.input(t, w, body, 0), Payload: body}
+			sc := verifytypes.StepCommitment{Input: input.Receipt}
+			vc.withGrads(t, w, &sc) // stage 1: the gradient stage 2 sent back
+			input.Grads = sc.GradInputs
 		}
 		var tap *engine.Tap
 		if last {

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"crypto/sha256"
 	"math"
 	"strings"
 	"testing"
@@ -82,6 +83,12 @@ func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...veri
 		r.OtherInputs = nil
 		for range len(vc.otherInputs(vc.t, w)) {
 			r.OtherInputs = append(r.OtherInputs, signInput(vc.t, vc.neighbour(w), w, vc.mb.Add(1), onModel))
+		}
+		r.GradInputs = nil
+		if w.stage == 1 {
+			for _, in := range append([]*verifytypes.BoundaryReceipt{r.Input}, r.OtherInputs...) {
+				r.GradInputs = append(r.GradInputs, signInputDigest(vc.t, vc.honest(2), w, in.Microbatch, sha256.Sum256(in.PayloadDigest), onModel))
+			}
 		}
 		msg.Commitments = append(msg.Commitments, r)
 	}
@@ -586,6 +593,7 @@ func TestAttackInputs(t *testing.T) {
 	restarted.PayloadDigest[0] ^= 0xff // carried as signed
 	again = vc.attestation(t, w, 1)
 	again.Commitments[0].Input = restarted
+	vc.withGrads(t, w, &again.Commitments[0])
 	res = vc.send(w.account, again)
 	require.Zero(t, res.Code, "the same microbatch id, a new payload: %s", res.Log)
 	// Stage 0 trains on the dataset, and shows the gradients stage 1 sent back: one signed by
@@ -672,6 +680,7 @@ func TestInputsFromARotatedSender(t *testing.T) {
 	require.Zero(t, res.Code, res.Log)
 	msg := vc.attestation(t, w, 1)
 	msg.Commitments[0].Input = input
+	vc.withGrads(t, w, &msg.Commitments[0])
 	res = vc.send(w.account, msg)
 	require.Zero(t, res.Code, "an input signed with the sender's retired identity: %s", res.Log)
 }
@@ -699,6 +708,7 @@ func TestAttackInputNotDerived(t *testing.T) {
 	selfish.steps[own.Step] = cm
 	roots := cm.Roots()
 	roots.Input = vc.input(t, selfish, body, 0)
+	vc.withGrads(t, selfish, &roots)
 	sID := vc.submitted(t, selfish, &verifytypes.MsgSubmitAttestation{
 		Worker: selfish.addr.String(), ModelId: 1, Stage: selfish.stage, StepFrom: own.Step, StepTo: own.Step,
 		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots},

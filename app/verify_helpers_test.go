@@ -287,6 +287,21 @@ func (vc *verifyChain) otherInputs(t *testing.T, w *trainer) []*verifytypes.Boun
 	return out
 }
 
+// withGrads gives c, a step of w, the gradient receipts a middle stage shows: for each
+// microbatch of its inputs, in order, the gradient the honest worker of the stage after sent
+// back (none on the first and last stages).
+func (vc *verifyChain) withGrads(t *testing.T, w *trainer, c *verifytypes.StepCommitment) {
+	t.Helper()
+	c.GradInputs = nil
+	if w.stage == 0 || w.stage == 2 || c.Input == nil {
+		return
+	}
+	for _, in := range append([]*verifytypes.BoundaryReceipt{c.Input}, c.OtherInputs...) {
+		d := sha256.Sum256(append([]byte("gradient of "), in.PayloadDigest...))
+		c.GradInputs = append(c.GradInputs, signInputDigest(t, vc.honest(w.stage+1), w, in.Microbatch, d, nil))
+	}
+}
+
 // signInput is the receipt of microbatch mb sent by from to to, as from signs it (forward, or
 // backward where from is the later stage), over a digest that stands for the payload's (edit, if
 // set, changes the signed receipt: a forgery).
@@ -328,6 +343,7 @@ func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifyty
 		c := cm.Roots()
 		c.Input = vc.input(t, w, cm.Layer.Input, cm.Layer.Microbatch)
 		c.OtherInputs = vc.otherInputs(t, w)
+		vc.withGrads(t, w, &c)
 		msg.Commitments = append(msg.Commitments, c)
 	}
 	w.next += n

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"crypto/sha256"
 	"testing"
 
 	sdkmath "cosmossdk.io/math"
@@ -38,6 +39,7 @@ func TestAttackUnitOfPay(t *testing.T) {
 		w.next -= n
 		for i, in := range inputs {
 			msg.Commitments[i].Input, msg.Commitments[i].OtherInputs = in[0], in[1:]
+			vc.withGrads(t, w, &msg.Commitments[i])
 		}
 		return msg
 	}
@@ -68,8 +70,9 @@ func TestAttackUnitOfPay(t *testing.T) {
 		verifytypes.ErrInputReused.ABCICode(), "commitments[0].other_inputs[0]: payload")
 	for _, id := range []uint64{gID, hID} {
 		a := vc.attestationByID(t, id)
-		require.Len(t, a.InputDigests, per, "every input of the step is counted")
+		require.Len(t, a.InputDigests, 2*per, "every input of the step is counted: activations and gradients")
 		require.Empty(t, a.Commitments[0].OtherInputs, "kept as digests, not as receipts")
+		require.Empty(t, a.Commitments[0].GradInputs, "kept as digests, not as receipts")
 		require.NotNil(t, a.Commitments[0].Input, "the designated input stays: an input challenge opens it")
 	}
 
@@ -88,4 +91,46 @@ func TestAttackUnitOfPay(t *testing.T) {
 	again.Commitments[0].Sample.Microbatch = drawn
 	again.Commitments[0].Input = vc.input(t, s0, nil, drawn)
 	refused(s0, again, verifytypes.ErrInputReused.ABCICode(), "already drawn for an earlier step of this worker")
+}
+
+// A stage between the first and the last shows, for every microbatch of a step, the gradient
+// the stage after sent back for it: a step without them, with one too few, with a gradient of
+// another microbatch, one signed by the stage before (or for the forward direction), or a
+// gradient shown as an activation, is refused; the last stage shows none.
+func TestAttackGradInputs(t *testing.T) {
+	const per = 2
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), vWindow, vResponse, microbatches(per))
+	s0, w, s2 := ws[0], ws[1], ws[2]
+	refused := func(msg *verifytypes.MsgSubmitAttestation, code uint32, why string) {
+		t.Helper()
+		res := vc.send(w.account, msg)
+		require.Equal(t, code, res.Code, res.Log)
+		require.Contains(t, res.Log, why)
+	}
+	next := func(edit func(c *verifytypes.StepCommitment)) *verifytypes.MsgSubmitAttestation {
+		msg := vc.attestation(t, w, 1)
+		w.next--
+		edit(&msg.Commitments[0])
+		return msg
+	}
+	refused(next(func(c *verifytypes.StepCommitment) { c.GradInputs = nil }), verifytypes.ErrInvalidReceipt.ABCICode(), "0 grad_inputs")
+	refused(next(func(c *verifytypes.StepCommitment) { c.GradInputs = c.GradInputs[:1] }), verifytypes.ErrInvalidReceipt.ABCICode(), "1 grad_inputs")
+	refused(next(func(c *verifytypes.StepCommitment) {
+		c.GradInputs[1] = signInput(t, s2, w, vc.mb.Add(1), nil)
+	}), verifytypes.ErrInvalidReceipt.ABCICode(), "grad_inputs[1] is the gradient of microbatch")
+	refused(next(func(c *verifytypes.StepCommitment) {
+		c.GradInputs[0] = signInput(t, s0, w, c.Input.Microbatch, func(r *verifytypes.Receipt) { r.Direction = verifytypes.Backward })
+	}), verifytypes.ErrInvalidReceipt.ABCICode(), "neither holds stage 2 of model 1, which signs the gradients stage 2 sent back")
+	refused(next(func(c *verifytypes.StepCommitment) {
+		c.GradInputs[0] = signInputDigest(t, s2, w, c.Input.Microbatch, sha256.Sum256([]byte("g")), func(r *verifytypes.Receipt) { r.Direction = verifytypes.Forward })
+	}), verifytypes.ErrInvalidReceipt.ABCICode(), "grad_inputs[0]: receipt: the signature is not")
+	refused(next(func(c *verifytypes.StepCommitment) { c.GradInputs[0] = c.Input }), verifytypes.ErrInputReused.ABCICode(), "commitments[0].input and commitments[0].grad_inputs[0] both take payload")
+	vc.submitted(t, w, vc.attestation(t, w, 1))
+
+	last := vc.attestation(t, s2, 1)
+	s2.next--
+	last.Commitments[0].GradInputs = []*verifytypes.BoundaryReceipt{signInput(t, w, s2, vc.mb.Add(1), nil)}
+	res := vc.send(s2.account, last)
+	require.Equal(t, verifytypes.ErrInvalidReceipt.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "grad_inputs are a middle stage's")
 }

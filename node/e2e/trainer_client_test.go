@@ -131,8 +131,11 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 		require.NoError(t, err)
 		steps[s] = cm
 		roots := cm.Roots()
-		roots.Input = receiptFrom(t, peers["p0"], peers["op"], s)                                           // stage 0's worker sent the inputs
-		roots.OtherInputs = []*verifytypes.BoundaryReceipt{receiptFrom(t, peers["p0"], peers["op"], 100+s)} // 2 a step
+		roots.Input = receiptFrom(t, peers["p0"], peers["op"], s, verifytypes.Forward)                                           // stage 0's worker sent the inputs
+		roots.OtherInputs = []*verifytypes.BoundaryReceipt{receiptFrom(t, peers["p0"], peers["op"], 100+s, verifytypes.Forward)} // 2 a step
+		roots.GradInputs = []*verifytypes.BoundaryReceipt{                                                                       // and stage 2's worker the gradients
+			receiptFrom(t, peers["p2"], peers["op"], s, verifytypes.Backward), receiptFrom(t, peers["p2"], peers["op"], 100+s, verifytypes.Backward),
+		}
 		msg.Commitments = append(msg.Commitments, roots)
 	}
 	id, err := c.SubmitAttestation(ctx, msg)
@@ -234,17 +237,17 @@ func randoms(rng *rand.Rand, n int, scale float32) []float32 {
 	return v
 }
 
-// receiptFrom is the input receipt of microbatch mb of model 1's stage 1, signed by the sender's
-// identity key for the receiver.
-func receiptFrom(t *testing.T, sender, receiver crypto.PrivKey, mb uint64) *verifytypes.BoundaryReceipt {
+// receiptFrom is the receipt of microbatch mb of model 1's stage 1 (activations forward, or
+// gradients backward), signed by the sender's identity key for the receiver.
+func receiptFrom(t *testing.T, sender, receiver crypto.PrivKey, mb uint64, dir verifytypes.Direction) *verifytypes.BoundaryReceipt {
 	t.Helper()
 	from, err := peer.IDFromPrivateKey(sender)
 	require.NoError(t, err)
 	to, err := peer.IDFromPrivateKey(receiver)
 	require.NoError(t, err)
 	r := verifytypes.Receipt{
-		ChainID: chainID, Model: 1, Direction: verifytypes.Forward, ToStage: 1, Step: mb, Microbatch: mb,
-		Digest: sha256.Sum256([]byte{byte(mb)}), Sender: from, Receiver: to,
+		ChainID: chainID, Model: 1, Direction: dir, ToStage: 1, Step: mb, Microbatch: mb,
+		Digest: sha256.Sum256([]byte{byte(mb), byte(dir)}), Sender: from, Receiver: to,
 	}
 	sig, err := verifytypes.SignReceipt(sender, r)
 	require.NoError(t, err)

@@ -205,10 +205,11 @@ func TestTrainersOnChain(t *testing.T) {
 		for _, a := range res.Attestations {
 			require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, a.Status, "%s attestation %d", w, a.Id)
 			require.Equal(t, uint32(stage), a.Stage)
-			// Every step counted the model's 2 microbatches' inputs (stage 0: the gradients
-			// stage 1 sent back, and as many draws).
+			// Every step counted the model's 2 microbatches' inputs: stage 0 the gradients stage
+			// 1 sent back and as many draws, stage 1 activations and gradients, stage 2
+			// activations.
 			per := 2
-			if stage == 0 {
+			if stage < 2 {
 				per = 4
 			}
 			require.Len(t, a.InputDigests, per*int(a.StepTo-a.StepFrom+1), "%s attestation %d: the inputs of its steps", w, a.Id)

@@ -99,7 +99,7 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 		b.first, b.from, b.rows = *seq, step, t.tap.Rows
 	}
 	*seq++
-	roots.Input, roots.OtherInputs = t.input.Receipt, t.input.Others
+	roots = withInputs(roots, verifytypes.StepCommitment{Input: t.input.Receipt, OtherInputs: t.input.Others, GradInputs: t.input.Grads})
 	b.roots = append(b.roots, roots)
 	if uint64(b.n()) == a.cfg.Period {
 		flush()

@@ -20,6 +20,16 @@ type Input struct {
 	Microbatch uint64
 	// Others are the receipts of the step's other microbatches (the commitment's other_inputs).
 	Others []*verifytypes.BoundaryReceipt
+	// Grads are, on a middle stage, the receipts of the gradients the stage after sent back for
+	// the designated microbatch and the others, in that order (grad_inputs).
+	Grads []*verifytypes.BoundaryReceipt
+}
+
+// withInputs is r with the input receipts of c (input, other_inputs, grad_inputs): a step's
+// inputs are the same whatever number it is committed under.
+func withInputs(r, c verifytypes.StepCommitment) verifytypes.StepCommitment {
+	r.Input, r.OtherInputs, r.GradInputs = c.Input, c.OtherInputs, c.GradInputs
+	return r
 }
 
 // NewDerivedLayer is NewLayer for a stage whose designated input derives from a received payload

@@ -115,7 +115,7 @@ func (s *submitter) place(b *batch) error {
 			return fmt.Errorf("attest: step %d: %w", l.Step, err)
 		}
 		r := c.Roots()
-		r.Input, r.OtherInputs = b.roots[i].Input, b.roots[i].OtherInputs // the step's inputs are the same, whatever its number
+		r = withInputs(r, b.roots[i])
 		roots = append(roots, r)
 	}
 	a.cfg.Log.Info("committed steps again for the numbers the chain expects", "committed_for", b.from, "now", s.expect, "steps", b.n())
@@ -152,7 +152,7 @@ func (s *submitter) resync(ctx context.Context, err error, b *batch) bool {
 		c, err := Commit(a.cfg.Secret, a.owner(), l)
 		if err == nil {
 			r := c.Roots()
-			r.Input, r.OtherInputs = b.roots[len(roots)].Input, b.roots[len(roots)].OtherInputs // the step's inputs are the same, whatever its number
+			r = withInputs(r, b.roots[len(roots)])
 			roots = append(roots, r)
 		}
 		return err

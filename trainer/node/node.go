@@ -188,6 +188,12 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			for _, o := range st.Others {
 				input.Others = append(input.Others, inputReceipt(o.Input))
 			}
+			if st.Grad != nil { // a middle stage: each update's gradient, in the same order
+				input.Grads = append(input.Grads, inputReceipt(st.Grad))
+				for _, o := range st.Others {
+					input.Grads = append(input.Grads, inputReceipt(o.Grad))
+				}
+			}
 			n.att.Tap(st.Step, st.Tap, input)
 		}
 		if cfg.Chain.CheatInputs {

@@ -42,15 +42,19 @@ type Step struct {
 	Tap        *engine.Tap
 	Microbatch uint64
 	Input      *Input
+	// Grad is, on a stage between the first and the last, the receipt of the gradient the
+	// stage after sent back for the designated microbatch (nil elsewhere).
+	Grad *Input
 	// Others are the step's other updates, in order.
 	Others []Taken
 }
 
-// Taken is one update of a step beside the designated one: its microbatch and the receipt of its
-// input (without the payload, which only the designated layer derives from).
+// Taken is one update of a step beside the designated one: its microbatch and the receipts of
+// its input and (on a middle stage) its gradient, without their payloads (only the designated
+// layer derives from one).
 type Taken struct {
-	Microbatch uint64
-	Input      *Input
+	Microbatch  uint64
+	Input, Grad *Input
 }
 
 // withoutPayload is in without its payload bytes (nil for nil).

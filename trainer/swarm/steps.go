@@ -92,7 +92,7 @@ func (w *Worker) lastStage(ev *event) error {
 			dIn, loss, err = w.st.BackwardLoss(ev.in, ev.ids, targets)
 		}
 		if err == nil {
-			w.took(tap, ev.mb, ev.input)
+			w.took(tap, ev.mb, ev.input, nil)
 			up = w.update(ev.step, ev.mb, ev.input, ev.ids, nil, targets)
 			w.applied[ev.mb] = true
 			w.markSeen(ev.mb)
@@ -207,11 +207,11 @@ func (w *Worker) backward(ev *event) error {
 			dIn, err = w.st.Backward(p.in, p.ids, ev.dOut)
 		}
 		if err == nil {
-			in := p.input
+			in, grad := p.input, ev.input
 			if w.first {
-				in = ev.input // stage 0's input is the dataset: what stage 1 signed is the gradient
+				in, grad = ev.input, nil // stage 0's input is the dataset: what stage 1 signed is the gradient
 			}
-			w.took(tap, ev.mb, in)
+			w.took(tap, ev.mb, in, grad)
 			up = w.update(p.step, ev.mb, p.input, p.ids, ev.input, nil)
 			w.applied[ev.mb] = true
 			w.updates++
@@ -242,20 +242,21 @@ func (w *Worker) tapDue() bool {
 	return w.cfg.OnTap != nil && w.updates%uint64(w.cfg.Microbatches) == 0
 }
 
-// took records an update on microbatch mb, whose input came with receipt in, before the update
-// is counted: the first update of a step opens it with its tap, the last hands the step, with
-// the receipts of all its microbatches, to OnTap. A step cut short (training ends, or the worker
-// started mid-step) is never handed over: the chain pays only whole steps.
-func (w *Worker) took(t *engine.Tap, mb uint64, in *Input) {
+// took records an update on microbatch mb, whose input came with receipt in (and on a middle
+// stage whose gradient came back with receipt grad), before the update is counted: the first
+// update of a step opens it with its tap, the last hands the step, with the receipts of all its
+// microbatches, to OnTap. A step cut short (training ends, or the worker started mid-step) is
+// never handed over: the chain pays only whole steps.
+func (w *Worker) took(t *engine.Tap, mb uint64, in, grad *Input) {
 	if w.cfg.OnTap == nil {
 		return
 	}
 	m := uint64(w.cfg.Microbatches)
 	switch pos := w.updates % m; {
 	case pos == 0 && t != nil:
-		w.step = &Step{Step: w.updates / m, Tap: t, Microbatch: mb, Input: in}
+		w.step = &Step{Step: w.updates / m, Tap: t, Microbatch: mb, Input: in, Grad: grad.withoutPayload()}
 	case w.step != nil:
-		w.step.Others = append(w.step.Others, Taken{Microbatch: mb, Input: in.withoutPayload()})
+		w.step.Others = append(w.step.Others, Taken{Microbatch: mb, Input: in.withoutPayload(), Grad: grad.withoutPayload()})
 	}
 	if w.updates%m == m-1 && w.step != nil {
 		s := w.step

@@ -13,7 +13,8 @@ import (
 // Every step handed to OnTap is whole: the tap of its first update and the signed receipts of
 // all its microbatches' inputs, each microbatch in exactly one step. After the first stage the
 // receipts are of the activations the stage before sent (the designated one with its payload);
-// on stage 0 of the gradients stage 1 sent back, the designated one for the tapped draw.
+// on stage 0 of the gradients stage 1 sent back, the designated one for the tapped draw; the
+// middle stage also shows the gradient stage 2 sent back for each.
 func TestStepsCarryEveryInput(t *testing.T) {
 	const steps, m = 3, 3
 	sw, hosts := newSwarm(t, []int{1, 1, 1})
@@ -48,13 +49,20 @@ func TestStepsCarryEveryInput(t *testing.T) {
 			if s > 0 && len(st.Input.Payload) == 0 {
 				t.Errorf("stage %d step %d: the designated input comes without its payload", s, k)
 			}
-			all := append([]Taken{{Microbatch: st.Microbatch, Input: st.Input}}, st.Others...)
+			all := append([]Taken{{Microbatch: st.Microbatch, Input: st.Input, Grad: st.Grad}}, st.Others...)
 			for _, tk := range all {
 				if seen[tk.Microbatch] {
 					t.Errorf("stage %d: microbatch %d in two steps", s, tk.Microbatch)
 				}
 				seen[tk.Microbatch] = true
-				checkInputReceipt(t, tk, from, hosts[s][0].ID(), dir, uint32(s))
+				checkInputReceipt(t, tk.Microbatch, tk.Input, from, hosts[s][0].ID(), dir, uint32(s))
+				// The middle stage's updates each took a gradient back from the stage after.
+				switch {
+				case s == 1:
+					checkInputReceipt(t, tk.Microbatch, tk.Grad, hosts[2][0].ID(), hosts[1][0].ID(), verifytypes.Backward, 1)
+				case tk.Grad != nil:
+					t.Errorf("stage %d microbatch %d: a gradient receipt, which only a middle stage shows", s, tk.Microbatch)
+				}
 			}
 		}
 		if len(seen) != steps*m {
@@ -63,16 +71,16 @@ func TestStepsCarryEveryInput(t *testing.T) {
 	}
 }
 
-func checkInputReceipt(t *testing.T, tk Taken, from, to peer.ID, dir verifytypes.Direction, stage uint32) {
+func checkInputReceipt(t *testing.T, mb uint64, in *Input, from, to peer.ID, dir verifytypes.Direction, stage uint32) {
 	t.Helper()
-	if tk.Input == nil {
-		t.Fatalf("microbatch %d: no input receipt", tk.Microbatch)
+	if in == nil {
+		t.Fatalf("microbatch %d: no %v receipt", mb, dir)
 	}
-	r := tk.Input.Receipt
-	if r.Sender != from || r.Receiver != to || r.Direction != dir || r.ToStage != stage || r.Microbatch != tk.Microbatch {
-		t.Errorf("microbatch %d: receipt %+v; want %v from %s to %s, stage %d", tk.Microbatch, r, dir, from, to, stage)
+	r := in.Receipt
+	if r.Sender != from || r.Receiver != to || r.Direction != dir || r.ToStage != stage || r.Microbatch != mb {
+		t.Errorf("microbatch %d: receipt %+v; want %v from %s to %s, stage %d", mb, r, dir, from, to, stage)
 	}
-	if err := verifytypes.VerifyReceipt(r, tk.Input.Sig); err != nil {
-		t.Errorf("microbatch %d: %v", tk.Microbatch, err)
+	if err := verifytypes.VerifyReceipt(r, in.Sig); err != nil {
+		t.Errorf("microbatch %d: %v", mb, err)
 	}
 }

@@ -138,12 +138,12 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 }
 
 // storedCommitments are the step commitments as the attestation keeps them: without
-// other_inputs, which are checked once, at submission, and live on as InputDigests (the
-// designated input stays: an input challenge opens its payload).
+// other_inputs and grad_inputs, which are checked once, at submission, and live on as
+// InputDigests (the designated input stays: an input challenge opens its payload).
 func storedCommitments(cs []types.StepCommitment) []types.StepCommitment {
 	out := make([]types.StepCommitment, len(cs))
 	for i, c := range cs {
-		c.OtherInputs = nil
+		c.OtherInputs, c.GradInputs = nil, nil
 		out[i] = c
 	}
 	return out

@@ -45,7 +45,9 @@ func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.A
 // the designated microbatch's receipt (input) and the others' (other_inputs). After the first
 // stage the receipts are of the activations the stage before sent forward; on stage 0 (whose
 // input is the model's dataset) of the gradients stage 1 sent back, its word that the
-// microbatches went through. Each receipt must be signed by the registered peer of a worker
+// microbatches went through. A stage between the first and the last also shows, for each
+// microbatch in the same order, the gradient the stage after sent back (grad_inputs): each of
+// its updates took both, and a replica replaying them needs both (trainer/replay). Each receipt must be signed by the registered peer of a worker
 // seated in that neighbouring stage (or that last worked there), for this worker's registered
 // peer, on this chain and model, over a payload never counted before on the model. So no step is
 // paid without microbatches_per_step distinct boundary tensors that a neighbour put its name to,
@@ -69,21 +71,67 @@ func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.
 	}
 	if len(m.Stages) == 1 {
 		for i, c := range msg.Commitments {
-			if c.Input != nil || len(c.OtherInputs) > 0 {
+			if c.Input != nil || len(c.OtherInputs) > 0 || len(c.GradInputs) > 0 {
 				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: model %d has one stage and no neighbour to sign its inputs: its steps carry no receipts", i, m.Id)
 			}
 		}
 		return digests, nil
 	}
+	middle := msg.Stage > 0 && int(msg.Stage) < len(m.Stages)-1
+	if !middle {
+		for i, c := range msg.Commitments {
+			if len(c.GradInputs) > 0 {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: grad_inputs are a middle stage's: stage %d of model %d shows its inputs in input and other_inputs", i, msg.Stage, m.Id)
+			}
+		}
+	}
 	side := neighbour{stage: msg.Stage - 1, dir: types.Forward, what: "activations the stage before sent"}
 	if msg.Stage == 0 {
 		side = neighbour{stage: 1, dir: types.Backward, what: "gradients stage 1 sent back"}
 	}
-	receipts, err := k.checkReceipts(ctx, p, m, worker, msg, side)
+	r, err := k.newReceiptCheck(ctx, p, m, worker, msg)
 	if err != nil {
 		return nil, err
 	}
-	return append(digests, receipts...), nil
+	per := int(m.Microbatches())
+	for i, c := range msg.Commitments {
+		if c.Input == nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no input receipt: stage %d must show the receipt of the %s for its designated microbatch", i, msg.Stage, side.what)
+		}
+		if len(c.OtherInputs) != per-1 {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d other_inputs: a step of model %d is %d microbatches (microbatches_per_step), so each step shows %d receipts beside input",
+				i, len(c.OtherInputs), m.Id, per, per-1)
+		}
+		inputs := append([]*types.BoundaryReceipt{c.Input}, c.OtherInputs...)
+		for j, in := range inputs {
+			name := fmt.Sprintf("commitments[%d].input", i)
+			if j > 0 {
+				name = fmt.Sprintf("commitments[%d].other_inputs[%d]", i, j-1)
+			}
+			if err := r.check(name, in, side); err != nil {
+				return nil, err
+			}
+		}
+		if !middle {
+			continue
+		}
+		// A middle stage's updates each took a gradient back for the same microbatch.
+		if len(c.GradInputs) != per {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d grad_inputs: stage %d of model %d shows the gradient stage %d sent back for each of the step's %d microbatches",
+				i, len(c.GradInputs), msg.Stage, m.Id, msg.Stage+1, per)
+		}
+		back := neighbour{stage: msg.Stage + 1, dir: types.Backward, what: fmt.Sprintf("gradients stage %d sent back", msg.Stage+1)}
+		for j, g := range c.GradInputs {
+			name := fmt.Sprintf("commitments[%d].grad_inputs[%d]", i, j)
+			if g != nil && g.Microbatch != inputs[j].Microbatch {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s is the gradient of microbatch %d, but the step's update %d took microbatch %d: the gradients follow input and other_inputs in order", name, g.Microbatch, j, inputs[j].Microbatch)
+			}
+			if err := r.check(name, g, back); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return append(digests, r.digests...), nil
 }
 
 // neighbour is the stage whose workers sign a stage's input receipts, and in which direction.
@@ -93,10 +141,20 @@ type neighbour struct {
 	what  string // for errors
 }
 
-// checkReceipts checks every step's microbatches_per_step receipts from side and returns their
-// payload digests.
-func (k *Keeper) checkReceipts(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation, side neighbour) ([][]byte, error) {
-	sdkCtx := sdk.UnwrapSDKContext(ctx)
+// receiptCheck checks the receipts of one attestation against each other, the index of counted
+// inputs and their signatures, collecting their digests.
+type receiptCheck struct {
+	k        *Keeper
+	ctx      context.Context
+	p        types.Params
+	m        modelstypes.Model
+	stage    uint32
+	receiver peer.ID
+	seen     map[string]string // payload digest → the receipt that showed it
+	digests  [][]byte
+}
+
+func (k *Keeper) newReceiptCheck(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) (*receiptCheck, error) {
 	own, err := k.ck.PeerID(ctx, worker)
 	if err != nil {
 		return nil, err
@@ -105,63 +163,55 @@ func (k *Keeper) checkReceipts(ctx context.Context, p types.Params, m modelstype
 	if err != nil {
 		return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s's registered peer id %q: %v", msg.Worker, own, err)
 	}
-	per := int(m.Microbatches())
-	digests := make([][]byte, 0, per*len(msg.Commitments))
-	seen := make(map[string]string, per*len(msg.Commitments))
-	for i, c := range msg.Commitments {
-		if c.Input == nil {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no input receipt: stage %d must show the receipt of the %s for its designated microbatch", i, msg.Stage, side.what)
-		}
-		if len(c.OtherInputs) != per-1 {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d other_inputs: a step of model %d is %d microbatches (microbatches_per_step), so each step shows %d receipts beside input",
-				i, len(c.OtherInputs), m.Id, per, per-1)
-		}
-		for j, in := range append([]*types.BoundaryReceipt{c.Input}, c.OtherInputs...) {
-			name := fmt.Sprintf("commitments[%d].input", i)
-			if j > 0 {
-				name = fmt.Sprintf("commitments[%d].other_inputs[%d]", i, j-1)
-			}
-			if in == nil {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s is empty", name)
-			}
-			if other, dup := seen[string(in.PayloadDigest)]; dup {
-				return nil, errorsmod.Wrapf(types.ErrInputReused, "%s and %s both take payload %x (microbatch %d): one input counts for one microbatch of one step", other, name, in.PayloadDigest, in.Microbatch)
-			}
-			seen[string(in.PayloadDigest)] = name
-			if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, in.PayloadDigest)); err != nil {
-				return nil, err
-			} else if used {
-				return nil, errorsmod.Wrapf(types.ErrInputReused, "%s: payload %x (microbatch %d) already counted for an earlier step on model %d", name, in.PayloadDigest, in.Microbatch, m.Id)
-			}
-			sdkCtx.GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify input receipt")
-			sender, err := peer.Decode(in.Sender)
-			if err != nil {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: sender %q is not a peer id: %v", name, in.Sender, err)
-			}
-			op, ok, err := k.ck.OperatorOfPeer(ctx, sender.String())
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: sender %s is no registered worker's peer", name, in.Sender)
-			}
-			if ok, err := k.workedInStage(ctx, m.Id, op, side.stage, p.ClockWindow); err != nil {
-				return nil, err
-			} else if !ok {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: sender %s (%s) neither holds stage %d of model %d, which signs the %s, nor attested its last work there within clock_window blocks",
-					name, in.Sender, k.addrString(op), side.stage, m.Id, side.what)
-			}
-			r := types.Receipt{
-				ChainID: sdkCtx.ChainID(), Model: m.Id, Direction: side.dir, ToStage: msg.Stage, Step: in.SwarmStep,
-				Microbatch: in.Microbatch, Digest: [32]byte(in.PayloadDigest), Sender: sender, Receiver: receiver,
-			}
-			if err := types.VerifyReceipt(r, in.Signature); err != nil {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: %v", name, err)
-			}
-			digests = append(digests, in.PayloadDigest)
-		}
+	return &receiptCheck{k: k, ctx: ctx, p: p, m: m, stage: msg.Stage, receiver: receiver, seen: map[string]string{}}, nil
+}
+
+// check checks receipt in (called name in errors) as one from side to this worker: a payload
+// not shown before in the attestation nor counted before on the model, signed by the
+// registered peer of a worker that holds side's stage (or last worked there), for this worker,
+// chain, model, direction and stage.
+func (r *receiptCheck) check(name string, in *types.BoundaryReceipt, side neighbour) error {
+	k, ctx := r.k, r.ctx
+	if in == nil {
+		return errorsmod.Wrapf(types.ErrInvalidReceipt, "%s is empty", name)
 	}
-	return digests, nil
+	if other, dup := r.seen[string(in.PayloadDigest)]; dup {
+		return errorsmod.Wrapf(types.ErrInputReused, "%s and %s both take payload %x (microbatch %d): one input counts for one microbatch of one step", other, name, in.PayloadDigest, in.Microbatch)
+	}
+	r.seen[string(in.PayloadDigest)] = name
+	if used, err := k.InputsUsed.Has(ctx, collections.Join(r.m.Id, in.PayloadDigest)); err != nil {
+		return err
+	} else if used {
+		return errorsmod.Wrapf(types.ErrInputReused, "%s: payload %x (microbatch %d) already counted for an earlier step on model %d", name, in.PayloadDigest, in.Microbatch, r.m.Id)
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	sdkCtx.GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify input receipt")
+	sender, err := peer.Decode(in.Sender)
+	if err != nil {
+		return errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: sender %q is not a peer id: %v", name, in.Sender, err)
+	}
+	op, ok, err := k.ck.OperatorOfPeer(ctx, sender.String())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: sender %s is no registered worker's peer", name, in.Sender)
+	}
+	if ok, err := k.workedInStage(ctx, r.m.Id, op, side.stage, r.p.ClockWindow); err != nil {
+		return err
+	} else if !ok {
+		return errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: sender %s (%s) neither holds stage %d of model %d, which signs the %s, nor attested its last work there within clock_window blocks",
+			name, in.Sender, k.addrString(op), side.stage, r.m.Id, side.what)
+	}
+	rc := types.Receipt{
+		ChainID: sdkCtx.ChainID(), Model: r.m.Id, Direction: side.dir, ToStage: r.stage, Step: in.SwarmStep,
+		Microbatch: in.Microbatch, Digest: [32]byte(in.PayloadDigest), Sender: sender, Receiver: r.receiver,
+	}
+	if err := types.VerifyReceipt(rc, in.Signature); err != nil {
+		return errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: %v", name, err)
+	}
+	r.digests = append(r.digests, in.PayloadDigest)
+	return nil
 }
 
 // checkSamples checks stage 0's draws: on a compressed model each step names its sample (the

@@ -351,12 +351,21 @@ func (c StepCommitment) Validate() error {
 	if len(c.OtherInputs) > MaxOtherInputs {
 		return fmt.Errorf("step %d: %d other_inputs; a step has at most %d microbatches", c.Step, len(c.OtherInputs), MaxOtherInputs)
 	}
-	for j, in := range c.OtherInputs {
-		if in == nil {
-			return fmt.Errorf("step %d: other_inputs[%d] is empty", c.Step, j)
-		}
-		if err := validateReceipt(c.Step, fmt.Sprintf("other_inputs[%d]", j), in); err != nil {
-			return err
+	if len(c.GradInputs) > MaxOtherInputs+1 {
+		return fmt.Errorf("step %d: %d grad_inputs; a step has at most %d microbatches", c.Step, len(c.GradInputs), MaxOtherInputs+1)
+	}
+	for _, list := range []struct {
+		name string
+		rs   []*BoundaryReceipt
+	}{{"other_inputs", c.OtherInputs}, {"grad_inputs", c.GradInputs}} {
+		name := list.name
+		for j, in := range list.rs {
+			if in == nil {
+				return fmt.Errorf("step %d: %s[%d] is empty", c.Step, name, j)
+			}
+			if err := validateReceipt(c.Step, fmt.Sprintf("%s[%d]", name, j), in); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
