@@ -170,7 +170,7 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 		var input attest.Input
 		if w.stage == 0 {
 			// A draw of the model's dataset, as the sampler makes it.
-			input.Microbatch = vc.mb.Add(1)
+			input.Microbatch, input.Draw = w.draw()
 			input.Receipt = vc.input(t, w, nil, input.Microbatch) // the gradient stage 1 sent back
 			tok = tensors.FromFlatDataAndDimensions(vSampled.draw(input.Microbatch), 1, s.SeqLen)
 			in = tok

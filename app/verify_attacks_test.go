@@ -72,7 +72,7 @@ func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...veri
 			r.Sample = nil // stage 0's; a later stage shows its receipt
 		} else if r.Sample != nil {
 			s := *r.Sample
-			s.Microbatch = vc.mb.Add(1)
+			s.Microbatch, _ = w.draw()
 			r.Sample, draw = &s, s.Microbatch
 		}
 		onModel := func(rc *verifytypes.Receipt) { rc.Model = model }
@@ -82,8 +82,13 @@ func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...veri
 		r.Input = signInput(vc.t, vc.neighbour(w), w, draw, onModel)
 		r.OtherInputs = nil
 		for range len(vc.otherInputs(vc.t, w)) {
-			r.OtherInputs = append(r.OtherInputs, signInput(vc.t, vc.neighbour(w), w, vc.mb.Add(1), onModel))
+			mb := vc.mb.Add(1)
+			if w.stage == 0 {
+				mb, _ = w.draw()
+			}
+			r.OtherInputs = append(r.OtherInputs, signInput(vc.t, vc.neighbour(w), w, mb, onModel))
 		}
+		w.nameDraws(&r)
 		r.GradInputs = nil
 		if w.stage == 1 {
 			for _, in := range append([]*verifytypes.BoundaryReceipt{r.Input}, r.OtherInputs...) {
@@ -784,7 +789,7 @@ func TestAttackStageZeroOffDataset(t *testing.T) {
 	challenger := newAccount(0)
 	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
 	w := ws[0]
-	mb := vc.mb.Add(1)
+	mb, _ := w.draw()
 	own := vSampled.draw(mb) // its own text: every token other than the draw's
 	for i := range own {
 		own[i] = (own[i] + 1 + int32(vc.rng.IntN(255))) % 256
@@ -797,6 +802,7 @@ func TestAttackStageZeroOffDataset(t *testing.T) {
 	w.steps[l.Step] = cm
 	roots := cm.Roots()
 	roots.Input = vc.input(t, w, nil, mb) // stage 1 did send the gradient of draw mb back
+	w.nameDraws(&roots)
 	id := vc.submitted(t, w, &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: 1, Stage: 0, StepFrom: l.Step, StepTo: l.Step,
 		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots},
@@ -866,8 +872,9 @@ func TestAttackCopiedEmbeddingRoot(t *testing.T) {
 }
 
 // Stage 0 of a compressed model names a sample per step: without one, with one on a later stage,
-// with one draw for two steps, or with a draw it attested before, the attestation is refused and
-// nothing is stored.
+// with one draw for two steps, with a draw it attested before, with an id that is not its own
+// draw of the index it names (ground for windows it prefers, or another worker's), or a draw far
+// ahead of its steps, the attestation is refused and nothing is stored.
 func TestAttackSamples(t *testing.T) {
 	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
 	w, later := ws[0], ws[1]
@@ -884,6 +891,7 @@ func TestAttackSamples(t *testing.T) {
 
 	twice := vc.attestation(t, w, 2)
 	twice.Commitments[1].Sample.Microbatch = twice.Commitments[0].Sample.Microbatch
+	twice.Commitments[1].Sample.Draw = twice.Commitments[0].Sample.Draw
 	twice.Commitments[1].Input = twice.Commitments[0].Input
 	w.next -= 2
 	refused(w, twice, verifytypes.ErrInputReused.ABCICode(), "both draw microbatch")
@@ -899,9 +907,27 @@ func TestAttackSamples(t *testing.T) {
 	require.Zero(t, res.Code, res.Log)
 	again := vc.attestation(t, w, 1)
 	again.Commitments[0].Sample.Microbatch = first.Commitments[0].Sample.Microbatch
+	again.Commitments[0].Sample.Draw = first.Commitments[0].Sample.Draw
 	again.Commitments[0].Input = vc.input(t, w, nil, first.Commitments[0].Sample.Microbatch)
 	w.next--
 	refused(w, again, verifytypes.ErrInputReused.ABCICode(), "already drawn for an earlier step of this worker")
+
+	// Draws are the worker's own sequence (types.DrawID), not ids it picks for their windows,
+	// and not far ahead of its steps.
+	pick := func(id, k uint64) *verifytypes.MsgSubmitAttestation {
+		msg := vc.attestation(t, w, 1)
+		w.next--
+		c := &msg.Commitments[0]
+		c.Sample.Microbatch, c.Sample.Draw, c.Input = id, k, vc.input(t, w, nil, id)
+		return msg
+	}
+	refused(w, pick(12345, 3), verifytypes.ErrInvalidReceipt.ABCICode(), "trains on its own draws in order")
+	refused(w, pick(verifytypes.DrawID(later.addr.String(), 3), 3), verifytypes.ErrInvalidReceipt.ABCICode(), "trains on its own draws in order")
+	refused(w, pick(verifytypes.DrawID(w.addr.String(), 10_000), 10_000), verifytypes.ErrInvalidReceipt.ABCICode(), "does not skip ahead through its sequence")
+	short := vc.attestation(t, w, 1)
+	w.next--
+	short.Commitments[0].Sample.OtherDraws = []uint64{7}
+	refused(w, short, verifytypes.ErrInvalidReceipt.ABCICode(), "1 other_draws for 0 other_inputs")
 
 	misplaced := vc.attestation(t, later, 1)
 	misplaced.Commitments[0].Sample = first.Commitments[0].Sample

@@ -113,6 +113,33 @@ type trainer struct {
 	// peer is its libp2p identity, registered with its worker: it signs the receipts of the
 	// boundary tensors it sends.
 	peer crypto.PrivKey
+	// draws counts a stage-0 worker's draws; drawOf is the index of each draw's microbatch.
+	draws  uint64
+	drawOf map[uint64]uint64
+}
+
+// draw is w's next draw (stage 0): its microbatch id (types.DrawID) and index.
+func (w *trainer) draw() (mb, k uint64) {
+	k = w.draws
+	w.draws++
+	mb = verifytypes.DrawID(w.addr.String(), k)
+	if w.drawOf == nil {
+		w.drawOf = map[uint64]uint64{}
+	}
+	w.drawOf[mb] = k
+	return mb, k
+}
+
+// nameDraws sets the draw indices of c, a step of w (stage 0 of a compressed model): its
+// sample's and its other inputs'.
+func (w *trainer) nameDraws(c *verifytypes.StepCommitment) {
+	if c.Sample == nil {
+		return
+	}
+	c.Sample.Draw, c.Sample.OtherDraws = w.drawOf[c.Sample.Microbatch], nil
+	for _, o := range c.OtherInputs {
+		c.Sample.OtherDraws = append(c.Sample.OtherDraws, w.drawOf[o.Microbatch])
+	}
 }
 
 // peerID is w's registered libp2p peer id.
@@ -210,7 +237,7 @@ func (vc *verifyChain) newLayer(t *testing.T, w *trainer, step uint64) *attest.L
 	var err error
 	if w.stage == 0 {
 		// Stage 0's X derives from the dataset's tokens of a fresh draw and its embedding.
-		mb := vc.mb.Add(1)
+		mb, _ := w.draw()
 		ids := vSampled.draw(mb)
 		e := vc.gen(256*vRank, 2)
 		l, err = attest.NewEmbedLayer(step, vTables(t), mb, ids, e, embeddedX(t, ids, e), vc.gen(vD*vD, 0.5), vc.gen(vRows*vD, 1))
@@ -282,7 +309,11 @@ func (vc *verifyChain) otherInputs(t *testing.T, w *trainer) []*verifytypes.Boun
 	require.NoError(t, err)
 	var out []*verifytypes.BoundaryReceipt
 	for range m.Microbatches() - 1 {
-		out = append(out, signInput(t, vc.neighbour(w), w, vc.mb.Add(1), nil))
+		mb := vc.mb.Add(1)
+		if w.stage == 0 {
+			mb, _ = w.draw() // the gradient of another of its draws
+		}
+		out = append(out, signInput(t, vc.neighbour(w), w, mb, nil))
 	}
 	return out
 }
@@ -344,6 +375,7 @@ func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifyty
 		c.Input = vc.input(t, w, cm.Layer.Input, cm.Layer.Microbatch)
 		c.OtherInputs = vc.otherInputs(t, w)
 		vc.withGrads(t, w, &c)
+		w.nameDraws(&c)
 		msg.Commitments = append(msg.Commitments, c)
 	}
 	w.next += n

@@ -89,6 +89,7 @@ func TestAttackUnitOfPay(t *testing.T) {
 	s0.next--
 	drawn := first.Commitments[0].OtherInputs[0].Microbatch // drawn by the first step, not designated there
 	again.Commitments[0].Sample.Microbatch = drawn
+	again.Commitments[0].Sample.Draw = first.Commitments[0].Sample.OtherDraws[0]
 	again.Commitments[0].Input = vc.input(t, s0, nil, drawn)
 	refused(s0, again, verifytypes.ErrInputReused.ABCICode(), "already drawn for an earlier step of this worker")
 }

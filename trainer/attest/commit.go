@@ -99,7 +99,10 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 		b.first, b.from, b.rows = *seq, step, t.tap.Rows
 	}
 	*seq++
-	roots = withInputs(roots, verifytypes.StepCommitment{Input: t.input.Receipt, OtherInputs: t.input.Others, GradInputs: t.input.Grads})
+	roots = withInputs(roots, verifytypes.StepCommitment{
+		Input: t.input.Receipt, OtherInputs: t.input.Others, GradInputs: t.input.Grads,
+		Sample: &verifytypes.Sample{Draw: t.input.Draw, OtherDraws: t.input.OtherDraws},
+	})
 	b.roots = append(b.roots, roots)
 	if uint64(b.n()) == a.cfg.Period {
 		flush()

@@ -16,8 +16,10 @@ type Input struct {
 	Receipt *verifytypes.BoundaryReceipt
 	Payload []byte
 	// Microbatch is the tapped microbatch's id: on stage 0, the draw whose dataset windows it
-	// holds (the step's sample).
-	Microbatch uint64
+	// holds (the step's sample), Draw its index in the worker's sequence (types.DrawID) and
+	// OtherDraws those of the step's other microbatches.
+	Microbatch, Draw uint64
+	OtherDraws       []uint64
 	// Others are the receipts of the step's other microbatches (the commitment's other_inputs).
 	Others []*verifytypes.BoundaryReceipt
 	// Grads are, on a middle stage, the receipts of the gradients the stage after sent back for
@@ -29,6 +31,11 @@ type Input struct {
 // inputs are the same whatever number it is committed under.
 func withInputs(r, c verifytypes.StepCommitment) verifytypes.StepCommitment {
 	r.Input, r.OtherInputs, r.GradInputs = c.Input, c.OtherInputs, c.GradInputs
+	if r.Sample != nil && c.Sample != nil {
+		s := *r.Sample
+		s.Draw, s.OtherDraws = c.Sample.Draw, c.Sample.OtherDraws
+		r.Sample = &s
+	}
 	return r
 }
 

@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/statesync"
 	"github.com/protolearn/protolearn/trainer/swarm"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
 // Node is a swarm worker with its services.
@@ -169,6 +171,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	if n.oc != nil {
 		wcfg.ChainID = cfg.Chain.Dial.ChainID // signed into every boundary receipt
+		if first {
+			// The chain fixes stage 0's draws: the k-th is the operator's types.DrawID.
+			operator := strings.ToLower(cfg.Chain.Dial.Operator) // bech32's canonical case, as the chain hashes it
+			wcfg.Draw = func(k uint64) uint64 { return verifytypes.DrawID(operator, k) }
+		}
 		var sampled *attest.Sampled
 		if first {
 			sampled = &attest.Sampled{Stream: n.trainStream, Seed: n.oc.spec.Seed, SeqLen: cfg.Spec.SeqLen}
@@ -181,12 +188,15 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			if cfg.Chain.CheatInputs && r != nil && !first {
 				r.PayloadDigest = otherPayload(r.PayloadDigest)
 			}
-			input := attest.Input{Receipt: r, Microbatch: st.Microbatch}
+			input := attest.Input{Receipt: r, Microbatch: st.Microbatch, Draw: st.Draw}
 			if st.Input != nil && !first {
 				input.Payload = st.Input.Payload // the activations X̂ derives from
 			}
 			for _, o := range st.Others {
 				input.Others = append(input.Others, inputReceipt(o.Input))
+				if first {
+					input.OtherDraws = append(input.OtherDraws, o.Draw)
+				}
 			}
 			if st.Grad != nil { // a middle stage: each update's gradient, in the same order
 				input.Grads = append(input.Grads, inputReceipt(st.Grad))

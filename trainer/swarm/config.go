@@ -108,6 +108,10 @@ type Config struct {
 	// update and the signed receipts of all its microbatches' inputs, for x/verify's
 	// commitments (trainer/attest). It must return quickly.
 	OnTap func(Step)
+	// Draw, when set, is stage 0's microbatch id of its k-th draw (on chain x/verify's
+	// types.DrawID of the operator: the chain fixes which windows of the dataset a worker's
+	// draws hold); unset, draw k is microbatch k·replicas + this replica's index.
+	Draw func(k uint64) uint64
 	// OnUpdate, when set, receives every update this worker applies, in order, with what went
 	// into it and the digest of the gradient it sent back, from the compute goroutine: what
 	// package replay re-executes from the state before the first. It must return quickly.

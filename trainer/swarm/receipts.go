@@ -41,7 +41,10 @@ type Step struct {
 	// (nil on a one-stage model).
 	Tap        *engine.Tap
 	Microbatch uint64
-	Input      *Input
+	// Draw is, on stage 0 with Config.Draw set, the microbatch's index in the worker's
+	// sequence of draws.
+	Draw  uint64
+	Input *Input
 	// Grad is, on a stage between the first and the last, the receipt of the gradient the
 	// stage after sent back for the designated microbatch (nil elsewhere).
 	Grad *Input
@@ -53,8 +56,8 @@ type Step struct {
 // its input and (on a middle stage) its gradient, without their payloads (only the designated
 // layer derives from one).
 type Taken struct {
-	Microbatch  uint64
-	Input, Grad *Input
+	Microbatch, Draw uint64
+	Input, Grad      *Input
 }
 
 // withoutPayload is in without its payload bytes (nil for nil).

@@ -18,6 +18,10 @@ func (w *Worker) originate() error {
 	c := w.cfg.FirstMicrobatch + w.originated
 	w.originated++
 	mb := c*w.replicas + w.replica
+	if w.cfg.Draw != nil {
+		mb = w.cfg.Draw(c)
+		w.drawOf[mb] = c
+	}
 	step := c / uint64(w.cfg.Microbatches)
 	b := w.cfg.Data.At(mb)
 	ids := boundary.IDs(b.Inputs, 0, w.cfg.Rows, w.spec.SeqLen)
@@ -254,10 +258,11 @@ func (w *Worker) took(t *engine.Tap, mb uint64, in, grad *Input) {
 	m := uint64(w.cfg.Microbatches)
 	switch pos := w.updates % m; {
 	case pos == 0 && t != nil:
-		w.step = &Step{Step: w.updates / m, Tap: t, Microbatch: mb, Input: in, Grad: grad.withoutPayload()}
+		w.step = &Step{Step: w.updates / m, Tap: t, Microbatch: mb, Draw: w.drawOf[mb], Input: in, Grad: grad.withoutPayload()}
 	case w.step != nil:
-		w.step.Others = append(w.step.Others, Taken{Microbatch: mb, Input: in.withoutPayload(), Grad: grad.withoutPayload()})
+		w.step.Others = append(w.step.Others, Taken{Microbatch: mb, Draw: w.drawOf[mb], Input: in.withoutPayload(), Grad: grad.withoutPayload()})
 	}
+	delete(w.drawOf, mb) // applied once: its draw is spent
 	if w.updates%m == m-1 && w.step != nil {
 		s := w.step
 		w.step = nil

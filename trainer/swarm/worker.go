@@ -77,11 +77,13 @@ type Worker struct {
 	replicas   uint64
 	updates    uint64
 	step       *Step // the step being made, from its first update (when OnTap is set)
-	completed  uint64
-	repeats    uint64
-	late       uint64
-	opsWindow  int // backward operations since the last throughput sample
-	sampleAt   time.Time
+	// drawOf is the draw index of each of stage 0's microbatches in flight (Config.Draw).
+	drawOf    map[uint64]uint64
+	completed uint64
+	repeats   uint64
+	late      uint64
+	opsWindow int // backward operations since the last throughput sample
+	sampleAt  time.Time
 
 	statusMu sync.Mutex
 	status   Status
@@ -193,6 +195,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 		banned:   map[peer.ID]time.Time{},
 		pending:  map[uint64]*pending{},
 		applied:  map[uint64]bool{},
+		drawOf:   map[uint64]uint64{},
 		seen:     map[uint64]bool{},
 		evalSum:  map[uint64]float64{},
 		evalN:    map[uint64]int{},

@@ -57,7 +57,7 @@ func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.A
 func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
 	var digests [][]byte
 	if msg.Stage == 0 {
-		d, err := k.checkSamples(ctx, m, worker, msg)
+		d, err := k.checkSamples(ctx, p, m, worker, msg)
 		if err != nil {
 			return nil, err
 		}
@@ -215,17 +215,20 @@ func (r *receiptCheck) check(name string, in *types.BoundaryReceipt, side neighb
 }
 
 // checkSamples checks stage 0's draws: on a compressed model each step names its sample (the
-// microbatch id whose dataset windows its designated layer drew, and the root of its
-// embedding). Every draw of the step counts for one step of the worker on the model only: the
-// designated one, and on a model of several stages the other microbatches' (the ids of its
-// other_inputs, the gradients that came back for them), so a second step of the same draw is a
-// replay of the first's data; the designated draw must be the one its input receipt names.
-// (Per worker, not per model: a model-wide pool would let one replica claim another's ids first
-// and have its attestations refused. Replicas that draw the same windows each train on them.)
-// It returns the draws' digests (types.SampleDigest), kept with the payload digests.
-func (k *Keeper) checkSamples(ctx context.Context, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
+// draw its designated layer holds, and the root of its embedding). Every draw of the step (the
+// designated one, and on a model of several stages the other microbatches': the ids of its
+// other_inputs, the gradients that came back for them) must be the worker's own draw of the
+// index it names (types.DrawID: its windows are fixed by the seed, the worker and the index, not
+// chosen), below step·microbatches_per_step + types.MaxDrawAhead, and count for one step of the
+// worker on the model only: a second step of the same draw is a replay of the first's data.
+// The designated draw must be the one its input receipt names. (Per worker: the ids are the
+// worker's own, and replicas that draw the same windows each train on them.) It returns the
+// draws' digests (types.SampleDigest), kept with the payload digests.
+func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
 	var digests [][]byte
 	seen := make(map[uint64]int, len(msg.Commitments))
+	addr := k.addrString(worker)
+	per := uint64(m.Microbatches())
 	for i, c := range msg.Commitments {
 		if !m.Arch.Compressed() {
 			if c.Sample != nil {
@@ -237,30 +240,48 @@ func (k *Keeper) checkSamples(ctx context.Context, m modelstypes.Model, worker s
 		if sm == nil {
 			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no sample: stage 0 of a compressed model names the microbatch it drew and the root of its embedding", i)
 		}
-		draws := []uint64{sm.Microbatch}
+		type draw struct {
+			name   string
+			id, ix uint64
+		}
+		draws := []draw{{"sample", sm.Microbatch, sm.Draw}}
 		if len(m.Stages) > 1 && c.Input != nil {
 			if c.Input.Microbatch != sm.Microbatch {
 				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sample.microbatch is %d, but the input receipt is stage 1's gradient of microbatch %d: the designated layer's draw is the microbatch whose gradient came back",
 					i, sm.Microbatch, c.Input.Microbatch)
 			}
-			for _, o := range c.OtherInputs {
+			if len(sm.OtherDraws) != len(c.OtherInputs) {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d other_draws for %d other_inputs: name the draw index of each", i, len(sm.OtherDraws), len(c.OtherInputs))
+			}
+			for j, o := range c.OtherInputs {
 				if o != nil {
-					draws = append(draws, o.Microbatch)
+					draws = append(draws, draw{fmt.Sprintf("other_inputs[%d]", j), o.Microbatch, sm.OtherDraws[j]})
 				}
 			}
+		} else if len(sm.OtherDraws) > 0 {
+			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: other_draws without other_inputs", i)
 		}
-		for _, mb := range draws {
-			if j, dup := seen[mb]; dup {
-				return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both draw microbatch %d: one draw counts for one microbatch of one step", j, i, mb)
+		limit := c.Step*per + types.MaxDrawAhead(m.Microbatches(), p.MaxStageLead)
+		for _, d := range draws {
+			if want := types.DrawID(addr, d.ix); d.id != want {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is microbatch %d, but draw %d of %s is microbatch %d: a stage-0 worker trains on its own draws in order (types.DrawID), not on windows it picks",
+					i, d.name, d.id, d.ix, addr, want)
 			}
-			seen[mb] = i
-			d := types.SampleDigest(k.addrString(worker), mb)
-			if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, d)); err != nil {
+			if d.ix >= limit {
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is draw %d, but step %d may use draws below %d (step × microbatches_per_step + max_stage_lead × microbatches_per_step): a worker does not skip ahead through its sequence",
+					i, d.name, d.ix, c.Step, limit)
+			}
+			if j, dup := seen[d.id]; dup {
+				return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both draw microbatch %d: one draw counts for one microbatch of one step", j, i, d.id)
+			}
+			seen[d.id] = i
+			dg := types.SampleDigest(addr, d.id)
+			if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, dg)); err != nil {
 				return nil, err
 			} else if used {
-				return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d was already drawn for an earlier step of this worker on model %d", i, mb, m.Id)
+				return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d (draw %d) was already drawn for an earlier step of this worker on model %d", i, d.id, d.ix, m.Id)
 			}
-			digests = append(digests, d)
+			digests = append(digests, dg)
 		}
 	}
 	return digests, nil

@@ -323,6 +323,30 @@ func SampleDigest(worker string, microbatch uint64) []byte {
 	return d[:]
 }
 
+// DrawID is the microbatch id of draw k of a stage-0 worker: the first 8 bytes of SHA-256 of
+// a domain, the worker's address and k, the top bit cleared (the swarm's evaluation ids have it
+// set). The dataset windows a microbatch holds are dataset.WindowStart of the model's seed and
+// this id, so a worker's k-th draw is fixed by the seed, its address and k: it cannot grind ids
+// for windows it prefers, only use its sequence in order (the chain bounds how far it may skip:
+// MaxDrawAhead).
+func DrawID(worker string, k uint64) uint64 {
+	b := append([]byte(drawDomain), byte(len(worker)))
+	b = append(b, worker...)
+	b = binary.BigEndian.AppendUint64(b, k)
+	d := sha256.Sum256(b)
+	return binary.BigEndian.Uint64(d[:8]) &^ (1 << 63)
+}
+
+const drawDomain = "protolearn/verify/draw/v1"
+
+// MaxDrawAhead is how far a stage-0 worker's draws may run ahead of its steps: a draw index k
+// of its step t (steps counted from 1) must be below t·M + MaxDrawAhead(M, lead), M the model's
+// microbatches_per_step and lead the max_stage_lead param. Every index counts once, so by step
+// t a worker has used t·M distinct indices below that bound and skipped at most
+// lead·M of its sequence in all (its microbatches in flight when it stops, taps it dropped):
+// it cannot keep choosing which windows of the dataset to train on.
+func MaxDrawAhead(microbatches uint32, lead uint64) uint64 { return lead * uint64(microbatches) }
+
 // Root is the root of tensor t, or 32 zero bytes for no tensor (a tie tile's output).
 func (c StepCommitment) Root(t tile.Tensor) []byte {
 	for _, r := range c.Roots() {
@@ -350,6 +374,9 @@ func (c StepCommitment) Validate() error {
 	}
 	if len(c.OtherInputs) > MaxOtherInputs {
 		return fmt.Errorf("step %d: %d other_inputs; a step has at most %d microbatches", c.Step, len(c.OtherInputs), MaxOtherInputs)
+	}
+	if c.Sample != nil && len(c.Sample.OtherDraws) > MaxOtherInputs {
+		return fmt.Errorf("step %d: %d sample.other_draws; a step has at most %d microbatches", c.Step, len(c.Sample.OtherDraws), MaxOtherInputs+1)
 	}
 	if len(c.GradInputs) > MaxOtherInputs+1 {
 		return fmt.Errorf("step %d: %d grad_inputs; a step has at most %d microbatches", c.Step, len(c.GradInputs), MaxOtherInputs+1)
