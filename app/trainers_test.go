@@ -22,6 +22,7 @@ import (
 	"github.com/protolearn/protolearn/app"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/attest"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/backend"
 	trainerchain "github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/engine"
@@ -187,6 +188,10 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 			sc := verifytypes.StepCommitment{Input: input.Receipt}
 			vc.withGrads(t, w, &sc) // stage 1: the gradient stage 2 sent back
 			input.Grads = sc.GradInputs
+		}
+		// The state the step starts from, as the swarm takes it before the tapped update.
+		if input.StateRoot, err = checkpoint.StateRoot(st); err != nil {
+			t.Fatal(err)
 		}
 		var tap *engine.Tap
 		if last {

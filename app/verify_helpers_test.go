@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"encoding/binary"
 	"encoding/json"
 	"math/rand/v2"
@@ -367,7 +368,7 @@ func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifyty
 	t.Helper()
 	msg := &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: 1, Stage: w.stage, StepFrom: w.next, StepTo: w.next + n - 1,
-		WorkUnits: n * vLayers, TileRows: vRows, TileWidth: vT,
+		WorkUnits: n * vLayers, TileRows: vRows, TileWidth: vT, StateRoot: stateRoot(w, 1, w.next),
 	}
 	for s := msg.StepFrom; s <= msg.StepTo; s++ {
 		cm := vc.layer(t, w, s)
@@ -380,6 +381,13 @@ func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifyty
 	}
 	w.next += n
 	return msg
+}
+
+// stateRoot stands for the root of w's stage state on model before step (a worker's moves
+// with every step).
+func stateRoot(w *trainer, model, step uint64) []byte {
+	d := sha256.Sum256(fmt.Appendf(nil, "state of %s on model %d before step %d", w.addr, model, step))
+	return d[:]
 }
 
 // submit sends w's next attestation and returns its id.

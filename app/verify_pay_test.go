@@ -135,3 +135,29 @@ func TestAttackGradInputs(t *testing.T) {
 	require.Equal(t, verifytypes.ErrInvalidReceipt.ABCICode(), res.Code, res.Log)
 	require.Contains(t, res.Log, "grad_inputs are a middle stage's")
 }
+
+// Every attestation names the root of the stage state it starts from (where a replica replaying
+// its updates starts): one without, or one starting from the state its worker's previous
+// attestation started from (the steps between trained nothing, not even the optimizer's state),
+// is refused; the root is kept with the attestation.
+func TestAttackStateNotMoved(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	w := ws[1]
+	none := vc.attestation(t, w, 1)
+	w.next--
+	none.StateRoot = nil
+	res := vc.send(w.account, none)
+	require.Equal(t, verifytypes.ErrInvalidAttestation.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "state_root is 0 bytes")
+
+	first := vc.attestation(t, w, 2)
+	id := vc.submitted(t, w, first)
+	require.Equal(t, first.StateRoot, vc.attestationByID(t, id).StateRoot)
+	frozen := vc.attestation(t, w, 2)
+	w.next -= 2
+	frozen.StateRoot = first.StateRoot
+	res = vc.send(w.account, frozen)
+	require.Equal(t, verifytypes.ErrStateNotMoved.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "previous attestation on model 1 started from")
+	vc.submitted(t, w, vc.attestation(t, w, 2))
+}

@@ -121,8 +121,9 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	secret := []byte("client-e2e secret")
 	steps := map[uint64]*attest.Committed{}
+	state := sha256.Sum256([]byte("the stage's state before step 1"))
 	msg := &verifytypes.MsgSubmitAttestation{
-		Worker: op, ModelId: 1, Stage: 1, StepFrom: 1, StepTo: tPeriod, WorkUnits: tPeriod * tLayers, TileRows: tRows, TileWidth: tT,
+		Worker: op, ModelId: 1, Stage: 1, StepFrom: 1, StepTo: tPeriod, WorkUnits: tPeriod * tLayers, TileRows: tRows, TileWidth: tT, StateRoot: state[:],
 	}
 	for s := msg.StepFrom; s <= msg.StepTo; s++ {
 		l, err := attest.NewLayer(s, tRows, tD, randoms(rng, tRows*tD, 2), randoms(rng, tD*tD, 0.5), randoms(rng, tRows*tD, 1))

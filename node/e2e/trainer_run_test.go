@@ -202,7 +202,12 @@ func TestTrainersOnChain(t *testing.T) {
 		require.NoError(t, err)
 		var units uint64
 		var last uint64
+		starts := map[string]bool{}
 		for _, a := range res.Attestations {
+			// Each starts from the state its steps began with, a new one every time.
+			require.Len(t, a.StateRoot, 32, "%s attestation %d names its starting state", w, a.Id)
+			require.False(t, starts[string(a.StateRoot)], "%s attestation %d starts where an earlier one did", w, a.Id)
+			starts[string(a.StateRoot)] = true
 			require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, a.Status, "%s attestation %d", w, a.Id)
 			require.Equal(t, uint32(stage), a.Stage)
 			// Every step counted the model's 2 microbatches' inputs: stage 0 the gradients stage

@@ -17,6 +17,8 @@ type batch struct {
 	first, from uint64
 	rows        int
 	roots       []verifytypes.StepCommitment
+	// state is the root of the stage's state before the batch's first step.
+	state [32]byte
 	// resyncs counts the times the batch was renumbered to follow the chain.
 	resyncs int
 }
@@ -96,7 +98,7 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 	a.commitSeconds.Observe(d.Seconds())
 	a.count("steps", func(s *Stats) { s.Steps++; s.CommitTime += d })
 	if b.n() == 0 {
-		b.first, b.from, b.rows = *seq, step, t.tap.Rows
+		b.first, b.from, b.rows, b.state = *seq, step, t.tap.Rows, t.input.StateRoot
 	}
 	*seq++
 	roots = withInputs(roots, verifytypes.StepCommitment{

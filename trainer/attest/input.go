@@ -25,6 +25,9 @@ type Input struct {
 	// Grads are, on a middle stage, the receipts of the gradients the stage after sent back for
 	// the designated microbatch and the others, in that order (grad_inputs).
 	Grads []*verifytypes.BoundaryReceipt
+	// StateRoot is the root of the stage's state before the step's first update: an
+	// attestation starting with this step starts there (state_root).
+	StateRoot [32]byte
 }
 
 // withInputs is r with the input receipts of c (input, other_inputs, grad_inputs): a step's

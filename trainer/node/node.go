@@ -171,6 +171,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	if n.oc != nil {
 		wcfg.ChainID = cfg.Chain.Dial.ChainID // signed into every boundary receipt
+		wcfg.StateRoots = true                // each attestation names the state it starts from
 		if first {
 			// The chain fixes stage 0's draws: the k-th is the operator's types.DrawID.
 			operator := strings.ToLower(cfg.Chain.Dial.Operator) // bech32's canonical case, as the chain hashes it
@@ -188,7 +189,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			if cfg.Chain.CheatInputs && r != nil && !first {
 				r.PayloadDigest = otherPayload(r.PayloadDigest)
 			}
-			input := attest.Input{Receipt: r, Microbatch: st.Microbatch, Draw: st.Draw}
+			input := attest.Input{Receipt: r, Microbatch: st.Microbatch, Draw: st.Draw, StateRoot: st.StateRoot}
 			if st.Input != nil && !first {
 				input.Payload = st.Input.Payload // the activations X̂ derives from
 			}

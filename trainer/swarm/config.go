@@ -108,6 +108,10 @@ type Config struct {
 	// update and the signed receipts of all its microbatches' inputs, for x/verify's
 	// commitments (trainer/attest). It must return quickly.
 	OnTap func(Step)
+	// StateRoots, when set, makes each Step handed to OnTap carry the root of the stage's whole
+	// state before its first update (checkpoint.StateRoot, taken on the compute goroutine):
+	// where an attestation starting with that step starts (x/verify's state_root).
+	StateRoots bool
 	// Draw, when set, is stage 0's microbatch id of its k-th draw (on chain x/verify's
 	// types.DrawID of the operator: the chain fixes which windows of the dataset a worker's
 	// draws hold); unset, draw k is microbatch k·replicas + this replica's index.

@@ -50,6 +50,9 @@ type Step struct {
 	Grad *Input
 	// Others are the step's other updates, in order.
 	Others []Taken
+	// StateRoot is, with Config.StateRoots, the root of the stage's state before the step's
+	// first update.
+	StateRoot [32]byte
 }
 
 // Taken is one update of a step beside the designated one: its microbatch and the receipts of

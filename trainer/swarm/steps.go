@@ -8,6 +8,7 @@ import (
 
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/replay"
 	"github.com/protolearn/protolearn/trainer/wire"
@@ -91,6 +92,9 @@ func (w *Worker) lastStage(ev *event) error {
 		var loss float64
 		var tap *engine.Tap
 		if w.tapDue() {
+			if err = w.stepStart(); err != nil {
+				return err
+			}
 			dIn, loss, tap, err = w.st.BackwardLossTap(ev.in, ev.ids, targets)
 		} else {
 			dIn, loss, err = w.st.BackwardLoss(ev.in, ev.ids, targets)
@@ -206,6 +210,9 @@ func (w *Worker) backward(ev *event) error {
 	} else {
 		var tap *engine.Tap
 		if w.tapDue() {
+			if err = w.stepStart(); err != nil {
+				return err
+			}
 			dIn, tap, err = w.st.BackwardTap(p.in, p.ids, ev.dOut)
 		} else {
 			dIn, err = w.st.Backward(p.in, p.ids, ev.dOut)
@@ -246,6 +253,20 @@ func (w *Worker) tapDue() bool {
 	return w.cfg.OnTap != nil && w.updates%uint64(w.cfg.Microbatches) == 0
 }
 
+// stepStart runs before the first update of a step: with Config.StateRoots it takes the root of
+// the stage's state, where the step starts.
+func (w *Worker) stepStart() error {
+	if !w.cfg.StateRoots {
+		return nil
+	}
+	r, err := checkpoint.StateRoot(w.st)
+	if err != nil {
+		return fmt.Errorf("swarm: stage %d: the state root before step %d: %w", w.stage, w.updates/uint64(w.cfg.Microbatches), err)
+	}
+	w.startRoot = r
+	return nil
+}
+
 // took records an update on microbatch mb, whose input came with receipt in (and on a middle
 // stage whose gradient came back with receipt grad), before the update is counted: the first
 // update of a step opens it with its tap, the last hands the step, with the receipts of all its
@@ -258,7 +279,7 @@ func (w *Worker) took(t *engine.Tap, mb uint64, in, grad *Input) {
 	m := uint64(w.cfg.Microbatches)
 	switch pos := w.updates % m; {
 	case pos == 0 && t != nil:
-		w.step = &Step{Step: w.updates / m, Tap: t, Microbatch: mb, Draw: w.drawOf[mb], Input: in, Grad: grad.withoutPayload()}
+		w.step = &Step{Step: w.updates / m, Tap: t, Microbatch: mb, Draw: w.drawOf[mb], Input: in, Grad: grad.withoutPayload(), StateRoot: w.startRoot}
 	case w.step != nil:
 		w.step.Others = append(w.step.Others, Taken{Microbatch: mb, Draw: w.drawOf[mb], Input: in.withoutPayload(), Grad: grad.withoutPayload()})
 	}

@@ -78,7 +78,9 @@ type Worker struct {
 	updates    uint64
 	step       *Step // the step being made, from its first update (when OnTap is set)
 	// drawOf is the draw index of each of stage 0's microbatches in flight (Config.Draw).
-	drawOf    map[uint64]uint64
+	drawOf map[uint64]uint64
+	// startRoot is the state root before the current step's first update (Config.StateRoots).
+	startRoot [32]byte
 	completed uint64
 	repeats   uint64
 	late      uint64

@@ -65,6 +65,9 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		return 0, errorsmod.Wrapf(types.ErrTooMuchWork, "%d work units for %d steps of stage %d (%d layers): must be in [1, %d], one unit per layer per step",
 			msg.WorkUnits, steps, msg.Stage, m.Stages[msg.Stage].Layers, maxUnits)
 	}
+	if len(msg.StateRoot) != 32 {
+		return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "state_root is %d bytes; want the 32-byte root of the stage's state before step %d (trainer checkpoint.StateRoot)", len(msg.StateRoot), msg.StepFrom)
+	}
 	if uint64(len(msg.Commitments)) != steps {
 		return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "%d commitments for %d steps: one per step", len(msg.Commitments), steps)
 	}
@@ -118,7 +121,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		Id: id, Worker: workerStr, ModelId: m.Id, Stage: msg.Stage, StepFrom: msg.StepFrom, StepTo: msg.StepTo,
 		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: storedCommitments(msg.Commitments),
 		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h, ChainId: sdkCtx.ChainID(),
-		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs,
+		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs, StateRoot: msg.StateRoot,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {
 		return 0, err

@@ -1,6 +1,7 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
 	"math"
 
@@ -61,6 +62,10 @@ func (k *Keeper) checkClock(ctx context.Context, p types.Params, m modelstypes.M
 			msg.Worker, m.Id, next, msg.StepFrom)
 	}
 
+	if !first && bytes.Equal(c.StateRoot, msg.StateRoot) {
+		return clockCheck{}, errorsmod.Wrapf(types.ErrStateNotMoved, "state_root %x is the one %s's previous attestation on model %d started from: steps trained since would have moved it (the optimizer's state at least)",
+			msg.StateRoot, msg.Worker, m.Id)
+	}
 	allowance := p.StepBurst
 	if !first {
 		allowance = refill(c.Allowance, c.Height, h, p.MaxStepsPerBlock, p.StepBurst)
@@ -88,7 +93,7 @@ func (k *Keeper) checkClock(ctx context.Context, p types.Params, m modelstypes.M
 				msg.Stage, m.Id, own, p.ClockWindow, n, theirs, steps, p.MaxStageLead, n)
 		}
 	}
-	return clockCheck{key: key, clock: types.WorkerClock{LastStep: msg.StepTo, Allowance: allowance - steps, Height: h, Stage: msg.Stage}}, nil
+	return clockCheck{key: key, clock: types.WorkerClock{LastStep: msg.StepTo, Allowance: allowance - steps, Height: h, Stage: msg.Stage, StateRoot: msg.StateRoot}}, nil
 }
 
 // refill is an allowance last set at height from, grown by rate a block up to limit at height to.

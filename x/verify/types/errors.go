@@ -36,6 +36,9 @@ var (
 	ErrInvalidReceipt = errorsmod.Register(ModuleName, 27, "invalid input receipt")
 	// ErrInputReused: a microbatch's input receipt already counted for another step.
 	ErrInputReused = errorsmod.Register(ModuleName, 28, "input receipt already attested")
+	// ErrStateNotMoved: an attestation starts from the state its worker's previous one started
+	// from, so the steps between trained nothing.
+	ErrStateNotMoved = errorsmod.Register(ModuleName, 29, "stage state did not move")
 )
 
 // IsClockWait reports a refusal of the model clock that passes with time: the same attestation
