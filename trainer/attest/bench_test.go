@@ -294,41 +294,53 @@ func (*acceptingChain) PendingAttestations(context.Context, string, uint64) ([]v
 
 // BenchmarkProveChallenge measures a challenge response's proof for the "small" model's tiles
 // (256 rows × 128 × 128, T = 4): recommitting the stored layer, opening the tile and proving,
-// for each kind. Setup (single-party) is outside the timing.
+// for each kind, and the input tile of a compressed stage 1. Setup (single-party) is outside the
+// timing.
 func BenchmarkProveChallenge(b *testing.B) {
 	const rows, d, t = 256, 128, 4
-	shapes, err := verifytypes.Tiles{DModel: d, Rows: rows, Width: t}.Shapes()
-	if err != nil {
-		b.Fatal(err)
-	}
 	p := NewProver("")
-	for _, s := range shapes {
-		k, err := tile.TestSetup(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		p.Add(k)
-	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	l, err := NewLayer(1, rows, d, randoms(rng, rows*d, 2), randoms(rng, d*d, 0.25), randoms(rng, rows*d, 1))
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, kind := range (verifytypes.Tiles{}).Kinds() {
-		b.Run(kind.String(), func(b *testing.B) {
-			for range b.N {
-				c, err := Commit([]byte("bench"), Owner{ChainID: "bench-1", ModelID: 1, Stage: 1, Worker: "bench"}, l)
-				if err != nil {
-					b.Fatal(err)
-				}
-				o, err := c.Open(verifytypes.Challenge{Step: l.Step, Kind: kind, Row: 3, Col: 5}, verifytypes.Tiles{Width: t}, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := p.Prove(o); err != nil {
-					b.Fatal(err)
-				}
+	// Each kind's key is set up (single party) before its benchmark, so that one can run alone.
+	prove := func(b *testing.B, l *Layer, kind verifytypes.ChallengeKind, tiles verifytypes.Tiles, tables *tile.Tables) {
+		s, err := tiles.Shape(kind)
+		if err != nil {
+			b.Fatal(err)
+		}
+		key, err := tile.TestSetup(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.Add(key)
+		b.ResetTimer()
+		for range b.N {
+			c, err := Commit([]byte("bench"), Owner{ChainID: "bench-1", ModelID: 1, Stage: 1, Worker: "bench"}, l)
+			if err != nil {
+				b.Fatal(err)
 			}
-		})
+			o, err := c.Open(verifytypes.Challenge{Step: l.Step, Kind: kind, Row: 3, Col: 5}, tiles, tables)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := p.Prove(o); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
+	for _, kind := range (verifytypes.Tiles{}).Kinds() {
+		b.Run(kind.String(), func(b *testing.B) { prove(b, l, kind, verifytypes.Tiles{DModel: d, Rows: rows, Width: t}, nil) })
+	}
+	// The input tile of a compressed model's stage 1 (k = 4, a byte vocabulary): X̂ derived from
+	// a received payload.
+	const k, vocab = 4, 256
+	f := inputFixtureOf(b, rng, d, rows, k, vocab)
+	dl, err := NewDerivedLayer(1, f.tables, f.body, f.xhat, randoms(rng, d*d, 0.25), randoms(rng, rows*d, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := verifytypes.Tiles{DModel: d, Rank: k, Vocab: vocab, Stage: 1, Rows: rows, Width: t}
+	b.Run(verifytypes.CHALLENGE_KIND_INPUT.String(), func(b *testing.B) { prove(b, dl, verifytypes.CHALLENGE_KIND_INPUT, in, f.tables) })
 }

@@ -26,35 +26,41 @@ type inputFixture struct {
 
 func newInputFixture(t *testing.T, rng *rand.Rand) inputFixture {
 	t.Helper()
-	u := engine.SubspaceBasis(3, testD, testRank)
-	tf := engine.FixedTokenTable(3, testVocab, testD)
-	tables, err := tile.NewTables(u, tf, testD, testRank, testVocab)
+	return inputFixtureOf(t, rng, testD, testRows, testRank, testVocab)
+}
+
+// inputFixtureOf is an input fixture of width d, rows tokens, rank k and vocabulary vocab.
+func inputFixtureOf(t testing.TB, rng *rand.Rand, d, rows, k, vocab int) inputFixture {
+	t.Helper()
+	u := engine.SubspaceBasis(3, d, k)
+	tf := engine.FixedTokenTable(3, vocab, d)
+	tables, err := tile.NewTables(u, tf, d, k, vocab)
 	require.NoError(t, err)
 	pl := &payload.Payload{
 		Kind: payload.Activations, DType: payload.BF16, Compressed: true, Step: 9, Microbatch: 2,
-		Batch: 1, Seq: testRows, Width: testRank, Vocab: testVocab,
-		Data: randoms(rng, testRows*testRank, 3), IDs: make([]int32, testRows),
+		Batch: 1, Seq: uint32(rows), Width: uint32(k), Vocab: uint32(vocab),
+		Data: randoms(rng, rows*k, 3), IDs: make([]int32, rows),
 	}
 	for i := range pl.IDs {
-		pl.IDs[i] = int32(rng.IntN(testVocab))
+		pl.IDs[i] = int32(rng.IntN(vocab))
 	}
 	body, err := payload.Encode(pl)
 	require.NoError(t, err)
 	dec, err := payload.Decode(body, payload.Limits{})
 	require.NoError(t, err)
 	// The engine's X̂: v = T_fixed[id] + C·Uᵀ, normalized, in float.
-	xhat := make([]float32, 0, testRows*testD)
-	for r := range testRows {
-		v := make([]float64, testD)
+	xhat := make([]float32, 0, rows*d)
+	for r := range rows {
+		v := make([]float64, d)
 		var ms float64
-		for j := range testD {
-			v[j] = tf[int(dec.IDs[r])*testD+j]
-			for i := range testRank {
-				v[j] += float64(dec.Data[r*testRank+i]) * u[j*testRank+i]
+		for j := range d {
+			v[j] = tf[int(dec.IDs[r])*d+j]
+			for i := range k {
+				v[j] += float64(dec.Data[r*k+i]) * u[j*k+i]
 			}
-			ms += v[j] * v[j] / testD
+			ms += v[j] * v[j] / float64(d)
 		}
-		for j := range testD {
+		for j := range d {
 			xhat = append(xhat, float32(v[j]/math.Sqrt(ms+1e-6)))
 		}
 	}
