@@ -161,3 +161,69 @@ func TestAttackStateNotMoved(t *testing.T) {
 	require.Contains(t, res.Log, "previous attestation on model 1 started from")
 	vc.submitted(t, w, vc.attestation(t, w, 2))
 }
+
+// Counted inputs are per worker: a colluding pair of neighbours that signs a receipt for one of
+// them over a payload an honest worker received (from the mempool, or as its sender), as a
+// gradient or as an activation, is paid for its own traffic but burns nothing: the honest
+// worker's attestation is still accepted.
+func TestAttackBurnAnotherWorkersInputs(t *testing.T) {
+	const per = 2
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), vWindow, vResponse, microbatches(per))
+	s0, honest, s2, partner := ws[0], ws[1], ws[2], ws[3]
+	partner.cheat = false
+
+	victim := vc.attestation(t, honest, 1) // as it sits in the mempool
+	burn := vc.attestation(t, partner, 1)
+	c := &burn.Commitments[0]
+	c.GradInputs[0] = signInputDigest(t, s2, partner, c.Input.Microbatch, [32]byte(victim.Commitments[0].OtherInputs[0].PayloadDigest), nil)
+	vc.submitted(t, partner, burn)
+	vc.submitted(t, honest, victim)
+
+	// Stage 0's gradient receipt, burnt through the last stage's input by a stage-1 partner.
+	victim = vc.attestation(t, s0, 1)
+	burn = vc.attestation(t, s2, 1)
+	c = &burn.Commitments[0]
+	c.Input = signInputDigest(t, partner, s2, c.Input.Microbatch, [32]byte(victim.Commitments[0].Input.PayloadDigest), nil)
+	vc.submitted(t, s2, burn)
+	vc.submitted(t, s0, victim)
+}
+
+// The bound on stage 0's draws counts the draws a worker has counted, not its steps: a worker
+// that attested 40 steps on stage 1 and moves to stage 0 cannot skip through its sequence to
+// windows it prefers; an honest stage-0 trainer whose draws ran more than max_stage_lead steps'
+// worth ahead (taps dropped) is refused until it resumes at its count, as a restarted trainer does
+// (Attestation.draws).
+func TestAttackDrawsAhead(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	s0, mover := ws[0], ws[3]
+	mover.cheat = false
+	for range 5 {
+		vc.submit(t, mover, 8)
+	}
+	res := vc.send(mover.account, &modelstypes.MsgLeaveStage{Operator: mover.addr.String(), ModelId: 1})
+	require.Zero(t, res.Code, res.Log)
+	res = vc.send(mover.account, &modelstypes.MsgJoinStage{Operator: mover.addr.String(), ModelId: 1, Stage: 0})
+	require.Zero(t, res.Code, res.Log)
+	mover.stage = 0
+	p, err := vc.app.VerifyKeeper.GetParams(vc.app.NewContext(true))
+	require.NoError(t, err)
+	mover.draws = p.MaxStageLead + 1 // past its whole allowance: the 66th window set of its sequence
+	msg := vc.attestation(t, mover, 1)
+	mover.next--
+	res = vc.send(mover.account, msg)
+	require.Equal(t, verifytypes.ErrInvalidReceipt.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "does not skip ahead through its sequence")
+	mover.draws = 0
+	vc.submitted(t, mover, vc.attestation(t, mover, 1))
+
+	id := vc.submit(t, s0, 2)
+	counted := vc.attestationByID(t, id).Draws
+	require.Equal(t, uint64(2), counted, "one draw a step at one microbatch a step")
+	s0.draws += p.MaxStageLead + 1 // taps dropped while the attester was behind
+	msg = vc.attestation(t, s0, 1)
+	s0.next--
+	res = vc.send(s0.account, msg)
+	require.Equal(t, verifytypes.ErrInvalidReceipt.ABCICode(), res.Code, res.Log)
+	s0.draws = counted // restarted: it resumes at the draws counted on chain
+	vc.submitted(t, s0, vc.attestation(t, s0, 1))
+}

@@ -153,16 +153,23 @@ func (c *Client) VerifyParams(ctx context.Context) (verifytypes.Params, error) {
 // LastAttestedStep is the highest step worker attested on model id (ok false: none):
 // attestations are listed newest first, and a worker's steps only grow.
 func (c *Client) LastAttestedStep(ctx context.Context, worker string, modelID uint64) (step uint64, ok bool, err error) {
+	a, ok, err := c.LastAttestation(ctx, worker, modelID)
+	return a.StepTo, ok, err
+}
+
+// LastAttestation is the worker's latest attestation on the model (ok false when it has none):
+// its last step, and on stage 0 the draws it has counted (where a restart resumes).
+func (c *Client) LastAttestation(ctx context.Context, worker string, modelID uint64) (a verifytypes.Attestation, ok bool, err error) {
 	res, err := verifytypes.NewQueryClient(c.conn).Attestations(ctx, &verifytypes.QueryAttestationsRequest{
 		ModelId: modelID, Worker: worker, Pagination: &query.PageRequest{Limit: 1},
 	})
 	if err != nil {
-		return 0, false, fmt.Errorf("chain: attestations of %s: %w", worker, err)
+		return a, false, fmt.Errorf("chain: attestations of %s: %w", worker, err)
 	}
 	if len(res.Attestations) == 0 {
-		return 0, false, nil
+		return a, false, nil
 	}
-	return res.Attestations[0].StepTo, true, nil
+	return res.Attestations[0], true, nil
 }
 
 // OpenChallenges implements attest.Chain.

@@ -40,6 +40,9 @@ type onChain struct {
 	subspaceRoot []byte
 	// microbatches is the model's microbatches_per_step.
 	microbatches uint32
+	// draws is the number of stage-0 draws the worker has counted on the model: where its
+	// sequence of draws resumes.
+	draws uint64
 }
 
 // connect dials the node and reads the model and the operator's seat, taking one in stage
@@ -85,13 +88,13 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 	if err != nil {
 		return nil, err
 	}
-	first := uint64(1)
-	if last, ok, err := cl.LastAttestedStep(ctx, operator, model); err != nil {
+	first, draws := uint64(1), uint64(0)
+	if last, ok, err := cl.LastAttestation(ctx, operator, model); err != nil {
 		return nil, err
 	} else if ok {
-		first = last + 1
+		first, draws = last.StepTo+1, last.Draws
 	}
-	return &onChain{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first, dataset: m.DatasetCommitment, subspaceRoot: m.SubspaceRoot, microbatches: m.Microbatches()}, nil
+	return &onChain{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first, dataset: m.DatasetCommitment, subspaceRoot: m.SubspaceRoot, microbatches: m.Microbatches(), draws: draws}, nil
 }
 
 // newAttester builds the worker's attester and recovers what an earlier run left to answer;

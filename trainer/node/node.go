@@ -239,12 +239,16 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	return n, nil
 }
 
-// firstMicrobatch is where a stage-0 worker on chain resumes its count of microbatches: past the
-// steps it attested (firstStep − 1 of them), so that a restart neither draws the same data again
-// nor sends ids its neighbours already applied.
+// firstMicrobatch is where a stage-0 worker on chain resumes its sequence of draws: past the
+// draws it has counted (x/verify bounds a draw index by them), so that a restart neither draws
+// the same data again nor skips through its sequence. (On a model whose stage 0 counts no
+// draws, an uncompressed one, past the steps it attested.)
 func (n *Node) firstMicrobatch() uint64 {
 	if n.oc == nil || n.cfg.Stage != 0 {
 		return 0
+	}
+	if n.oc.spec.Compressed() {
+		return n.oc.draws
 	}
 	return (n.oc.firstStep - 1) * uint64(n.cfg.Microbatches)
 }

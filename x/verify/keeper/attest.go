@@ -99,10 +99,11 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if err != nil {
 		return 0, err
 	}
-	inputs, err := k.checkInputs(ctx, p, m, worker, msg)
+	inputs, draws, err := k.checkInputs(ctx, p, m, worker, msg)
 	if err != nil {
 		return 0, err
 	}
+	clock.clock.Draws += draws
 	clashes, err := k.rootsInUse(ctx, msg)
 	if err != nil {
 		return 0, err
@@ -122,6 +123,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: storedCommitments(msg.Commitments),
 		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h, ChainId: sdkCtx.ChainID(),
 		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs, StateRoot: msg.StateRoot,
+		Draws: clock.clock.Draws,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {
 		return 0, err
@@ -288,7 +290,7 @@ func (k *Keeper) storeNewAttestation(ctx context.Context, worker sdk.AccAddress,
 		return err
 	}
 	for _, d := range a.InputDigests {
-		if err := k.InputsUsed.Set(ctx, collections.Join(a.ModelId, d)); err != nil {
+		if err := k.InputsUsed.Set(ctx, collections.Join(a.ModelId, types.InputKey(a.Worker, d))); err != nil {
 			return err
 		}
 	}

@@ -54,7 +54,27 @@ func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.A
 // and however a stage's replicas split the pipeline's microbatches among themselves, the stage
 // is paid at most one step per microbatches_per_step of them. A one-stage model has no
 // neighbour: its steps carry no receipts.
-func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
+func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) (digests [][]byte, draws uint64, err error) {
+	digests, err = k.checkInputDigests(ctx, p, m, worker, msg)
+	if msg.Stage == 0 {
+		draws = uint64(len(digests)) // the draws come first; receipts follow
+		for _, c := range msg.Commitments {
+			draws -= uint64(receiptCount(c))
+		}
+	}
+	return digests, draws, err
+}
+
+// receiptCount is the number of receipts step c shows.
+func receiptCount(c types.StepCommitment) int {
+	n := len(c.OtherInputs) + len(c.GradInputs)
+	if c.Input != nil {
+		n++
+	}
+	return n
+}
+
+func (k *Keeper) checkInputDigests(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
 	var digests [][]byte
 	if msg.Stage == 0 {
 		d, err := k.checkSamples(ctx, p, m, worker, msg)
@@ -149,6 +169,7 @@ type receiptCheck struct {
 	p        types.Params
 	m        modelstypes.Model
 	stage    uint32
+	worker   string // the attesting worker's canonical address
 	receiver peer.ID
 	seen     map[string]string // payload digest → the receipt that showed it
 	digests  [][]byte
@@ -163,7 +184,7 @@ func (k *Keeper) newReceiptCheck(ctx context.Context, p types.Params, m modelsty
 	if err != nil {
 		return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s's registered peer id %q: %v", msg.Worker, own, err)
 	}
-	return &receiptCheck{k: k, ctx: ctx, p: p, m: m, stage: msg.Stage, receiver: receiver, seen: map[string]string{}}, nil
+	return &receiptCheck{k: k, ctx: ctx, p: p, m: m, stage: msg.Stage, worker: k.addrString(worker), receiver: receiver, seen: map[string]string{}}, nil
 }
 
 // check checks receipt in (called name in errors) as one from side to this worker: a payload
@@ -179,10 +200,10 @@ func (r *receiptCheck) check(name string, in *types.BoundaryReceipt, side neighb
 		return errorsmod.Wrapf(types.ErrInputReused, "%s and %s both take payload %x (microbatch %d): one input counts for one microbatch of one step", other, name, in.PayloadDigest, in.Microbatch)
 	}
 	r.seen[string(in.PayloadDigest)] = name
-	if used, err := k.InputsUsed.Has(ctx, collections.Join(r.m.Id, in.PayloadDigest)); err != nil {
+	if used, err := k.InputsUsed.Has(ctx, collections.Join(r.m.Id, types.InputKey(r.worker, in.PayloadDigest))); err != nil {
 		return err
 	} else if used {
-		return errorsmod.Wrapf(types.ErrInputReused, "%s: payload %x (microbatch %d) already counted for an earlier step on model %d", name, in.PayloadDigest, in.Microbatch, r.m.Id)
+		return errorsmod.Wrapf(types.ErrInputReused, "%s: payload %x (microbatch %d) already counted for an earlier step of this worker on model %d", name, in.PayloadDigest, in.Microbatch, r.m.Id)
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	sdkCtx.GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify input receipt")
@@ -219,7 +240,8 @@ func (r *receiptCheck) check(name string, in *types.BoundaryReceipt, side neighb
 // designated one, and on a model of several stages the other microbatches': the ids of its
 // other_inputs, the gradients that came back for them) must be the worker's own draw of the
 // index it names (types.DrawID: its windows are fixed by the seed, the worker and the index, not
-// chosen), below step·microbatches_per_step + types.MaxDrawAhead, and count for one step of the
+// chosen), below the worker's draws counted (before and in this attestation) +
+// types.MaxDrawAhead, and count for one step of the
 // worker on the model only: a second step of the same draw is a replay of the first's data.
 // The designated draw must be the one its input receipt names. (Per worker: the ids are the
 // worker's own, and replicas that draw the same windows each train on them.) It returns the
@@ -228,7 +250,21 @@ func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes
 	var digests [][]byte
 	seen := make(map[uint64]int, len(msg.Commitments))
 	addr := k.addrString(worker)
-	per := uint64(m.Microbatches())
+	// The bound on draw indices: the worker's draws counted before, this attestation's, and
+	// MaxDrawAhead (so by the end of it at most that many of its sequence are skipped, in all).
+	var counted uint64
+	if c, err := k.LastSteps.Get(ctx, collections.Join(m.Id, worker)); err == nil {
+		counted = c.Draws
+	} else if !isNotFound(err) {
+		return nil, err
+	}
+	var here uint64
+	for _, c := range msg.Commitments {
+		if c.Sample != nil {
+			here += 1 + uint64(len(c.Sample.OtherDraws))
+		}
+	}
+	limit := counted + here + types.MaxDrawAhead(m.Microbatches(), p.MaxStageLead)
 	for i, c := range msg.Commitments {
 		if !m.Arch.Compressed() {
 			if c.Sample != nil {
@@ -261,22 +297,21 @@ func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes
 		} else if len(sm.OtherDraws) > 0 {
 			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: other_draws without other_inputs", i)
 		}
-		limit := c.Step*per + types.MaxDrawAhead(m.Microbatches(), p.MaxStageLead)
 		for _, d := range draws {
 			if want := types.DrawID(addr, d.ix); d.id != want {
 				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is microbatch %d, but draw %d of %s is microbatch %d: a stage-0 worker trains on its own draws in order (types.DrawID), not on windows it picks",
 					i, d.name, d.id, d.ix, addr, want)
 			}
 			if d.ix >= limit {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is draw %d, but step %d may use draws below %d (step × microbatches_per_step + max_stage_lead × microbatches_per_step): a worker does not skip ahead through its sequence",
-					i, d.name, d.ix, c.Step, limit)
+				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is draw %d, but this attestation may use draws below %d (the %d draws counted before, its own %d, and max_stage_lead × microbatches_per_step): a worker does not skip ahead through its sequence",
+					i, d.name, d.ix, limit, counted, here)
 			}
 			if j, dup := seen[d.id]; dup {
 				return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both draw microbatch %d: one draw counts for one microbatch of one step", j, i, d.id)
 			}
 			seen[d.id] = i
 			dg := types.SampleDigest(addr, d.id)
-			if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, dg)); err != nil {
+			if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, types.InputKey(addr, dg))); err != nil {
 				return nil, err
 			} else if used {
 				return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d (draw %d) was already drawn for an earlier step of this worker on model %d", i, d.id, d.ix, m.Id)

@@ -55,9 +55,10 @@ type Keeper struct {
 	RootsInUse collections.Map[[]byte, uint64]
 	// PendingByWorker indexes pending attestations by (worker, model), for voiding them.
 	PendingByWorker collections.KeySet[collections.Triple[sdk.AccAddress, uint64, uint64]]
-	// InputsUsed holds (model, payload digest) for every input receipt ever attested: a payload
-	// is sent to one receiver and counts for one step of one worker (rebuilt from the
-	// attestations' input_digests).
+	// InputsUsed holds (model, types.InputKey(worker, digest)) for every input digest ever
+	// attested (receipts' payloads, stage 0's draws): an input counts for one microbatch of one
+	// step of its receiver, per worker so that no one can count another's first (rebuilt from
+	// the attestations' input_digests).
 	InputsUsed collections.KeySet[collections.Pair[uint64, []byte]]
 	Challenges collections.Map[uint64, types.Challenge]
 	ChallSeq   collections.Sequence

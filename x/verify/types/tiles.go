@@ -323,6 +323,21 @@ func SampleDigest(worker string, microbatch uint64) []byte {
 	return d[:]
 }
 
+// InputKey is the key of an input digest (a receipt's payload digest, or a SampleDigest) in the
+// index of counted inputs: SHA-256 of a domain, the attesting worker's address and the digest.
+// Per worker: a receipt is made out to one receiver, so no other worker can show it anyway, and
+// a global index would let a colluding sender and receiver count an honest worker's payload
+// first (a sender can sign any digest for its partner) and have the honest attestation refused.
+func InputKey(worker string, digest []byte) []byte {
+	b := append([]byte(inputKeyDomain), byte(len(worker)))
+	b = append(b, worker...)
+	b = append(b, digest...)
+	d := sha256.Sum256(b)
+	return d[:]
+}
+
+const inputKeyDomain = "protolearn/verify/input-key/v1"
+
 // DrawID is the microbatch id of draw k of a stage-0 worker: the first 8 bytes of SHA-256 of
 // a domain, the worker's address and k, the top bit cleared (the swarm's evaluation ids have it
 // set). The dataset windows a microbatch holds are dataset.WindowStart of the model's seed and
@@ -339,12 +354,14 @@ func DrawID(worker string, k uint64) uint64 {
 
 const drawDomain = "protolearn/verify/draw/v1"
 
-// MaxDrawAhead is how far a stage-0 worker's draws may run ahead of its steps: a draw index k
-// of its step t (steps counted from 1) must be below t·M + MaxDrawAhead(M, lead), M the model's
-// microbatches_per_step and lead the max_stage_lead param. Every index counts once, so by step
-// t a worker has used t·M distinct indices below that bound and skipped at most
-// lead·M of its sequence in all (its microbatches in flight when it stops, taps it dropped):
-// it cannot keep choosing which windows of the dataset to train on.
+// MaxDrawAhead is how far a stage-0 worker's draws may run ahead of the draws it has counted: a
+// draw index must be below the worker's draws counted on the model (those of the attestation
+// that names it included) + MaxDrawAhead(M, lead), M the model's microbatches_per_step and lead
+// the max_stage_lead param. Every index counts once, so a worker that has counted n draws used n
+// distinct indices below n + MaxDrawAhead: it skipped at most that many of its sequence in all
+// (microbatches in flight when it stopped, taps it dropped; a restarted trainer resumes at its
+// count, Attestation.draws), and cannot keep choosing which windows of the dataset to train on.
+// Counted draws, not steps: a worker that attested steps on another stage first gains nothing.
 func MaxDrawAhead(microbatches uint32, lead uint64) uint64 { return lead * uint64(microbatches) }
 
 // Root is the root of tensor t, or 32 zero bytes for no tensor (a tie tile's output).
