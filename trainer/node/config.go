@@ -52,8 +52,9 @@ type Config struct {
 	Steps uint64
 	// Depth is stage 0's microbatches in flight (0: twice the stages).
 	Depth int
-	// NAdam is the base optimizer, counted in updates (one per microbatch):
-	// each stage gets the momentum of its delay (pipeline.StageNAdam).
+	// NAdam is the base optimizer, its warm-up and decay counted in steps (the
+	// node counts them in updates, Microbatches a step, once the model's number
+	// is known): each stage gets the momentum of its delay (pipeline.StageNAdam).
 	NAdam optim.NAdamConfig
 
 	// Link shapes this worker's outgoing streams; Payload is the wire type.

@@ -145,7 +145,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.depth == 0 {
 		n.depth = 2 * len(cfg.Spec.Stages)
 	}
-	opt, err := pipeline.StageNAdam(cfg.NAdam, len(cfg.Spec.Stages), n.depth)(cfg.Stage)
+	// The schedule counts updates, one per microbatch (the model's number of them, on chain).
+	nadam := cfg.NAdam
+	nadam.WarmupSteps *= cfg.Microbatches
+	nadam.DecaySteps *= cfg.Microbatches
+	opt, err := pipeline.StageNAdam(nadam, len(cfg.Spec.Stages), n.depth)(cfg.Stage)
 	if err != nil {
 		return nil, err
 	}

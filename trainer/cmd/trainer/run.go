@@ -221,10 +221,11 @@ func (f *runFlags) config(cmd *cobra.Command, leave <-chan struct{}) (node.Confi
 	if f.warmup < 0 || f.decaySteps < 0 || f.weightDecay < 0 || !(f.lr > 0) || math.IsInf(f.lr, 0) {
 		return c, errors.New("--lr must be positive; --warmup, --decay-steps and --weight-decay must not be negative")
 	}
-	// One update per microbatch: the optimizer's schedule counts updates.
+	// In steps: the node counts them in updates once it knows the microbatches of a step (on
+	// chain, the model's).
 	c.NAdam = optim.DefaultNAdam()
 	c.NAdam.LearningRate, c.NAdam.WeightDecay = f.lr, f.weightDecay
-	c.NAdam.WarmupSteps, c.NAdam.DecaySteps = f.warmup*f.microbatches, f.decaySteps*f.microbatches
+	c.NAdam.WarmupSteps, c.NAdam.DecaySteps = f.warmup, f.decaySteps
 	c.NAdam.Beta1 = 0 // the base momentum: each stage gets pipeline.StageMomentum of it
 	if err := c.NAdam.Validate(); err != nil {
 		return c, fmt.Errorf("optimizer: %w", err)
