@@ -199,6 +199,10 @@ func (a *Attester) Tap(step uint64, t *engine.Tap, input Input) {
 	}
 }
 
+// Behind reports that the attester has more than half its room for taps in use: a stage 0 that
+// keeps drawing then would soon have steps dropped (swarm.Config.Hold).
+func (a *Attester) Behind() bool { return len(a.taps) > cap(a.taps)/2 }
+
 // Stats returns a snapshot of the counters.
 func (a *Attester) Stats() Stats {
 	a.mu.Lock()

@@ -283,3 +283,23 @@ func ones(n int) []float32 {
 	}
 	return g
 }
+
+// An attester that is not keeping up says so once half its room for taps is taken (stage 0 then
+// stops drawing, swarm.Config.Hold), and no sooner.
+func TestAttesterBehind(t *testing.T) {
+	store, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	a, err := NewAttester(Config{
+		Chain: &scriptedChain{}, ChainID: testOwner.ChainID, Worker: testOwner.Worker, ModelID: testOwner.ModelID, Stage: testOwner.Stage,
+		Layers: 2, Period: 2, FirstStep: 1, TileWidth: testT, Secret: []byte("s"), Store: store, Prover: NewProver(""),
+		Log: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range 4 { // not running: the taps wait in its room of 4 × period
+		require.False(t, a.Behind(), "after %d taps", i)
+		a.Tap(uint64(i), randomTap(rng), Input{})
+	}
+	a.Tap(4, randomTap(rng), Input{})
+	require.True(t, a.Behind())
+}

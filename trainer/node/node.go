@@ -188,6 +188,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		if n.att, err = newAttester(ctx, n.life, cfg.Chain, n.oc, cfg.Model, cfg.Rows*cfg.Spec.SeqLen, cfg.Out, sampled, reg, n.log); err != nil {
 			return nil, err
 		}
+		if first {
+			// Stage 0 waits for its attester rather than have steps dropped: dropped draws
+			// count against how far the chain lets its draws run ahead.
+			wcfg.Hold = n.att.Behind
+		}
 		wcfg.OnTap = func(st swarm.Step) {
 			r := inputReceipt(st.Input)
 			if cfg.Chain.CheatInputs && r != nil && !first {

@@ -112,6 +112,10 @@ type Config struct {
 	// state before its first update (checkpoint.StateRoot, taken on the compute goroutine):
 	// where an attestation starting with that step starts (x/verify's state_root).
 	StateRoots bool
+	// Hold, when set, is asked by stage 0 before each new draw: while it returns true no
+	// microbatch is drawn (the attester is behind, and a step it would drop is a run of draws
+	// the chain counts as skipped for good). Checked on the compute goroutine; it must be cheap.
+	Hold func() bool
 	// Draw, when set, is stage 0's microbatch id of its k-th draw (on chain x/verify's
 	// types.DrawID of the operator: the chain fixes which windows of the dataset a worker's
 	// draws hold); unset, draw k is microbatch k·replicas + this replica's index.

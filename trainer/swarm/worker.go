@@ -332,7 +332,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		default:
 		}
-		if w.first && !w.draining.Load() && len(w.pending) < w.cfg.Depth && (target == 0 || w.originated < target) {
+		if w.first && !w.draining.Load() && len(w.pending) < w.cfg.Depth && (target == 0 || w.originated < target) && (w.cfg.Hold == nil || !w.cfg.Hold()) {
 			if err := w.originate(); err != nil {
 				return err
 			}
