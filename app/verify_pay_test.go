@@ -217,13 +217,29 @@ func TestAttackDrawsAhead(t *testing.T) {
 	vc.submitted(t, mover, vc.attestation(t, mover, 1))
 
 	id := vc.submit(t, s0, 2)
-	counted := vc.attestationByID(t, id).Draws
-	require.Equal(t, uint64(2), counted, "one draw a step at one microbatch a step")
+	a := vc.attestationByID(t, id)
+	require.Equal(t, uint64(2), a.Draws, "one draw a step at one microbatch a step")
+	require.Equal(t, uint64(2), a.NextDraw)
 	s0.draws += p.MaxStageLead + 1 // taps dropped while the attester was behind
 	msg = vc.attestation(t, s0, 1)
 	s0.next--
 	res = vc.send(s0.account, msg)
 	require.Equal(t, verifytypes.ErrInvalidReceipt.ABCICode(), res.Code, res.Log)
-	s0.draws = counted // restarted: it resumes at the draws counted on chain
+	s0.draws = a.NextDraw // restarted: it resumes past its highest counted draw
 	vc.submitted(t, s0, vc.attestation(t, s0, 1))
+
+	// The counts and the starting state survive a genesis export (they bound the next draws).
+	gs, err := vc.app.VerifyKeeper.ExportGenesis(vc.app.NewContext(true))
+	require.NoError(t, err)
+	var found bool
+	for _, l := range gs.LastSteps {
+		if l.Worker == s0.addr.String() {
+			found = true
+			require.Equal(t, uint64(3), l.Draws)
+			require.Equal(t, uint64(3), l.NextDraw)
+			require.Len(t, l.StateRoot, 32)
+		}
+	}
+	require.True(t, found)
+	require.NoError(t, gs.Validate())
 }

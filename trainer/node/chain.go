@@ -40,8 +40,8 @@ type onChain struct {
 	subspaceRoot []byte
 	// microbatches is the model's microbatches_per_step.
 	microbatches uint32
-	// draws is the number of stage-0 draws the worker has counted on the model: where its
-	// sequence of draws resumes.
+	// draws is one above the highest stage-0 draw index the worker has counted on the model:
+	// where its sequence of draws resumes (never a counted index again).
 	draws uint64
 }
 
@@ -92,7 +92,7 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 	if last, ok, err := cl.LastAttestation(ctx, operator, model); err != nil {
 		return nil, err
 	} else if ok {
-		first, draws = last.StepTo+1, last.Draws
+		first, draws = last.StepTo+1, last.NextDraw
 	}
 	return &onChain{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first, dataset: m.DatasetCommitment, subspaceRoot: m.SubspaceRoot, microbatches: m.Microbatches(), draws: draws}, nil
 }

@@ -249,8 +249,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 }
 
 // firstMicrobatch is where a stage-0 worker on chain resumes its sequence of draws: past the
-// draws it has counted (x/verify bounds a draw index by them), so that a restart neither draws
-// the same data again nor skips through its sequence. (On a model whose stage 0 counts no
+// highest draw it has counted (Attestation.next_draw), so that a restart never draws a counted
+// index again and skips only what was in flight. (On a model whose stage 0 counts no
 // draws, an uncompressed one, past the steps it attested.)
 func (n *Node) firstMicrobatch() uint64 {
 	if n.oc == nil || n.cfg.Stage != 0 {

@@ -103,7 +103,9 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if err != nil {
 		return 0, err
 	}
-	clock.clock.Draws += draws
+	if msg.Stage == 0 {
+		clock.clock.Draws, clock.clock.NextDraw = draws.Draws, draws.Next
+	}
 	clashes, err := k.rootsInUse(ctx, msg)
 	if err != nil {
 		return 0, err
@@ -123,7 +125,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: storedCommitments(msg.Commitments),
 		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h, ChainId: sdkCtx.ChainID(),
 		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs, StateRoot: msg.StateRoot,
-		Draws: clock.clock.Draws,
+		Draws: clock.clock.Draws, NextDraw: clock.clock.NextDraw,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {
 		return 0, err

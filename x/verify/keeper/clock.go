@@ -93,7 +93,7 @@ func (k *Keeper) checkClock(ctx context.Context, p types.Params, m modelstypes.M
 				msg.Stage, m.Id, own, p.ClockWindow, n, theirs, steps, p.MaxStageLead, n)
 		}
 	}
-	return clockCheck{key: key, clock: types.WorkerClock{LastStep: msg.StepTo, Allowance: allowance - steps, Height: h, Stage: msg.Stage, StateRoot: msg.StateRoot, Draws: c.Draws}}, nil
+	return clockCheck{key: key, clock: types.WorkerClock{LastStep: msg.StepTo, Allowance: allowance - steps, Height: h, Stage: msg.Stage, StateRoot: msg.StateRoot, Draws: c.Draws, NextDraw: c.NextDraw}}, nil
 }
 
 // refill is an allowance last set at height from, grown by rate a block up to limit at height to.

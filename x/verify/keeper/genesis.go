@@ -40,7 +40,10 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 		if err != nil {
 			return fmt.Errorf("last step of model %d: %w", l.ModelId, err)
 		}
-		c := types.WorkerClock{LastStep: l.Step, Allowance: l.Allowance, Height: l.AllowanceHeight, Stage: l.Stage}
+		c := types.WorkerClock{
+			LastStep: l.Step, Allowance: l.Allowance, Height: l.AllowanceHeight, Stage: l.Stage,
+			StateRoot: l.StateRoot, Draws: l.Draws, NextDraw: l.NextDraw,
+		}
 		if err := k.LastSteps.Set(ctx, collections.Join(l.ModelId, worker), c); err != nil {
 			return err
 		}
@@ -78,6 +81,7 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 	if err := k.LastSteps.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], c types.WorkerClock) (bool, error) {
 		gs.LastSteps = append(gs.LastSteps, types.LastStep{
 			ModelId: key.K1(), Worker: k.addrString(key.K2()), Step: c.LastStep, Allowance: c.Allowance, AllowanceHeight: c.Height, Stage: c.Stage,
+			StateRoot: c.StateRoot, Draws: c.Draws, NextDraw: c.NextDraw,
 		})
 		return false, nil
 	}); err != nil {

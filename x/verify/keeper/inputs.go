@@ -54,48 +54,39 @@ func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.A
 // and however a stage's replicas split the pipeline's microbatches among themselves, the stage
 // is paid at most one step per microbatches_per_step of them. A one-stage model has no
 // neighbour: its steps carry no receipts.
-func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) (digests [][]byte, draws uint64, err error) {
-	digests, err = k.checkInputDigests(ctx, p, m, worker, msg)
-	if msg.Stage == 0 {
-		draws = uint64(len(digests)) // the draws come first; receipts follow
-		for _, c := range msg.Commitments {
-			draws -= uint64(receiptCount(c))
-		}
-	}
-	return digests, draws, err
-}
-
-// receiptCount is the number of receipts step c shows.
-func receiptCount(c types.StepCommitment) int {
-	n := len(c.OtherInputs) + len(c.GradInputs)
-	if c.Input != nil {
-		n++
-	}
-	return n
-}
-
-func (k *Keeper) checkInputDigests(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
+func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, drawCount, error) {
 	var digests [][]byte
+	var draws drawCount
 	if msg.Stage == 0 {
-		d, err := k.checkSamples(ctx, p, m, worker, msg)
+		d, dc, err := k.checkSamples(ctx, p, m, worker, msg)
 		if err != nil {
-			return nil, err
+			return nil, drawCount{}, err
 		}
-		digests = d
+		digests, draws = d, dc
 	} else {
 		for i, c := range msg.Commitments {
 			if c.Sample != nil {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: a sample is stage 0's; stage %d names its input receipts", i, msg.Stage)
+				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: a sample is stage 0's; stage %d names its input receipts", i, msg.Stage)
 			}
 		}
 	}
+	receipts, err := k.checkReceipts(ctx, p, m, worker, msg)
+	if err != nil {
+		return nil, drawCount{}, err
+	}
+	return append(digests, receipts...), draws, nil
+}
+
+// checkReceipts checks every receipt the attestation's steps show (none on a one-stage model)
+// and returns their payload digests.
+func (k *Keeper) checkReceipts(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
 	if len(m.Stages) == 1 {
 		for i, c := range msg.Commitments {
 			if c.Input != nil || len(c.OtherInputs) > 0 || len(c.GradInputs) > 0 {
 				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: model %d has one stage and no neighbour to sign its inputs: its steps carry no receipts", i, m.Id)
 			}
 		}
-		return digests, nil
+		return nil, nil
 	}
 	middle := msg.Stage > 0 && int(msg.Stage) < len(m.Stages)-1
 	if !middle {
@@ -151,7 +142,7 @@ func (k *Keeper) checkInputDigests(ctx context.Context, p types.Params, m models
 			}
 		}
 	}
-	return append(digests, r.digests...), nil
+	return r.digests, nil
 }
 
 // neighbour is the stage whose workers sign a stage's input receipts, and in which direction.
@@ -246,35 +237,37 @@ func (r *receiptCheck) check(name string, in *types.BoundaryReceipt, side neighb
 // The designated draw must be the one its input receipt names. (Per worker: the ids are the
 // worker's own, and replicas that draw the same windows each train on them.) It returns the
 // draws' digests (types.SampleDigest), kept with the payload digests.
-func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
+func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, drawCount, error) {
 	var digests [][]byte
 	seen := make(map[uint64]int, len(msg.Commitments))
 	addr := k.addrString(worker)
-	// The bound on draw indices: the worker's draws counted before, this attestation's, and
-	// MaxDrawAhead (so by the end of it at most that many of its sequence are skipped, in all).
-	var counted uint64
+	// The bound on draw indices: the worker's draws counted before and in this attestation,
+	// plus MaxDrawAhead of them (so after n counted draws at most MaxDrawAhead(n) of its
+	// sequence were skipped, in all).
+	var count drawCount
 	if c, err := k.LastSteps.Get(ctx, collections.Join(m.Id, worker)); err == nil {
-		counted = c.Draws
+		count = drawCount{Draws: c.Draws, Next: c.NextDraw}
 	} else if !isNotFound(err) {
-		return nil, err
+		return nil, drawCount{}, err
 	}
+	counted := count.Draws
 	var here uint64
 	for _, c := range msg.Commitments {
 		if c.Sample != nil {
 			here += 1 + uint64(len(c.Sample.OtherDraws))
 		}
 	}
-	limit := counted + here + types.MaxDrawAhead(m.Microbatches(), p.MaxStageLead)
+	limit := counted + here + types.MaxDrawAhead(m.Microbatches(), p.MaxStageLead, counted+here)
 	for i, c := range msg.Commitments {
 		if !m.Arch.Compressed() {
 			if c.Sample != nil {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: model %d is not compressed and has no input tile: its steps name no sample", i, m.Id)
+				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: model %d is not compressed and has no input tile: its steps name no sample", i, m.Id)
 			}
 			continue
 		}
 		sm := c.Sample
 		if sm == nil {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no sample: stage 0 of a compressed model names the microbatch it drew and the root of its embedding", i)
+			return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no sample: stage 0 of a compressed model names the microbatch it drew and the root of its embedding", i)
 		}
 		type draw struct {
 			name   string
@@ -283,11 +276,11 @@ func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes
 		draws := []draw{{"sample", sm.Microbatch, sm.Draw}}
 		if len(m.Stages) > 1 && c.Input != nil {
 			if c.Input.Microbatch != sm.Microbatch {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sample.microbatch is %d, but the input receipt is stage 1's gradient of microbatch %d: the designated layer's draw is the microbatch whose gradient came back",
+				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sample.microbatch is %d, but the input receipt is stage 1's gradient of microbatch %d: the designated layer's draw is the microbatch whose gradient came back",
 					i, sm.Microbatch, c.Input.Microbatch)
 			}
 			if len(sm.OtherDraws) != len(c.OtherInputs) {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d other_draws for %d other_inputs: name the draw index of each", i, len(sm.OtherDraws), len(c.OtherInputs))
+				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d other_draws for %d other_inputs: name the draw index of each", i, len(sm.OtherDraws), len(c.OtherInputs))
 			}
 			for j, o := range c.OtherInputs {
 				if o != nil {
@@ -295,29 +288,35 @@ func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes
 				}
 			}
 		} else if len(sm.OtherDraws) > 0 {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: other_draws without other_inputs", i)
+			return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: other_draws without other_inputs", i)
 		}
 		for _, d := range draws {
 			if want := types.DrawID(addr, d.ix); d.id != want {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is microbatch %d, but draw %d of %s is microbatch %d: a stage-0 worker trains on its own draws in order (types.DrawID), not on windows it picks",
+				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is microbatch %d, but draw %d of %s is microbatch %d: a stage-0 worker trains on its own draws in order (types.DrawID), not on windows it picks",
 					i, d.name, d.id, d.ix, addr, want)
 			}
 			if d.ix >= limit {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is draw %d, but this attestation may use draws below %d (the %d draws counted before, its own %d, and max_stage_lead × microbatches_per_step): a worker does not skip ahead through its sequence",
+				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is draw %d, but this attestation may use draws below %d (the %d draws counted before, its own %d, and max_stage_lead × microbatches_per_step): a worker does not skip ahead through its sequence",
 					i, d.name, d.ix, limit, counted, here)
 			}
 			if j, dup := seen[d.id]; dup {
-				return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both draw microbatch %d: one draw counts for one microbatch of one step", j, i, d.id)
+				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both draw microbatch %d: one draw counts for one microbatch of one step", j, i, d.id)
 			}
 			seen[d.id] = i
 			dg := types.SampleDigest(addr, d.id)
 			if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, types.InputKey(addr, dg))); err != nil {
-				return nil, err
+				return nil, drawCount{}, err
 			} else if used {
-				return nil, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d (draw %d) was already drawn for an earlier step of this worker on model %d", i, d.id, d.ix, m.Id)
+				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d (draw %d) was already drawn for an earlier step of this worker on model %d", i, d.id, d.ix, m.Id)
 			}
 			digests = append(digests, dg)
+			count.Draws++
+			count.Next = max(count.Next, d.ix+1)
 		}
 	}
-	return digests, nil
+	return digests, count, nil
 }
+
+// drawCount is a worker's count of stage-0 draws on a model (WorkerClock.draws) and one above
+// the highest index among them (next_draw).
+type drawCount struct{ Draws, Next uint64 }

@@ -26,9 +26,9 @@ func (gs GenesisState) Validate() error {
 			if len(d) != 32 {
 				return fmt.Errorf("attestation %d: input digest of %d bytes, want 32", a.Id, len(d))
 			}
-			in := input{a.ModelId, string(d)}
+			in := input{a.ModelId, string(InputKey(a.Worker, d))} // counted per worker, as the keeper indexes it
 			if prev, dup := inputs[in]; dup {
-				return fmt.Errorf("attestation %d: input payload %x on model %d already counted by attestation %d", a.Id, d, a.ModelId, prev)
+				return fmt.Errorf("attestation %d: input payload %x on model %d already counted for %s by attestation %d", a.Id, d, a.ModelId, a.Worker, prev)
 			}
 			inputs[in] = a.Id
 		}

@@ -355,14 +355,18 @@ func DrawID(worker string, k uint64) uint64 {
 const drawDomain = "protolearn/verify/draw/v1"
 
 // MaxDrawAhead is how far a stage-0 worker's draws may run ahead of the draws it has counted: a
-// draw index must be below the worker's draws counted on the model (those of the attestation
-// that names it included) + MaxDrawAhead(M, lead), M the model's microbatches_per_step and lead
-// the max_stage_lead param. Every index counts once, so a worker that has counted n draws used n
-// distinct indices below n + MaxDrawAhead: it skipped at most that many of its sequence in all
-// (microbatches in flight when it stopped, taps it dropped; a restarted trainer resumes at its
-// count, Attestation.draws), and cannot keep choosing which windows of the dataset to train on.
-// Counted draws, not steps: a worker that attested steps on another stage first gains nothing.
-func MaxDrawAhead(microbatches uint32, lead uint64) uint64 { return lead * uint64(microbatches) }
+// draw index must be below n + MaxDrawAhead(M, lead, n), n the worker's draws counted on the
+// model (those of the attestation that names it included), M the model's microbatches_per_step
+// and lead the max_stage_lead param. Every index counts once, so a worker that has counted n
+// draws used n distinct indices below that bound: it skipped at most lead·M of its sequence plus
+// one in 64 of its draws. Room for honest gaps (microbatches in flight when it restarted, taps
+// dropped, an attestation refused: a restarted trainer resumes past its highest counted index,
+// Attestation.next_draw), too little to choose its data by: it trains on the windows its
+// sequence gives it, but for the worst one in 64 at most. Counted draws, not steps: a worker that
+// attested steps on another stage first gains nothing.
+func MaxDrawAhead(microbatches uint32, lead, counted uint64) uint64 {
+	return lead*uint64(microbatches) + counted/64
+}
 
 // Root is the root of tensor t, or 32 zero bytes for no tensor (a tie tile's output).
 func (c StepCommitment) Root(t tile.Tensor) []byte {
