@@ -93,7 +93,7 @@ func New(backend compute.Backend, s spec.Spec, index int, o Options) (*Stage, er
 		o.LearningRate = 1e-3
 	}
 	for _, l := range o.CheatSkipLayers {
-		if l == info.FirstLayer || l < info.FirstLayer || l >= info.FirstLayer+info.Layers {
+		if l <= info.FirstLayer || l >= info.FirstLayer+info.Layers {
 			return nil, fmt.Errorf("engine: cannot skip layer %d: stage %d holds layers %d…%d and its first is the designated layer", l, index, info.FirstLayer, info.FirstLayer+info.Layers-1)
 		}
 	}

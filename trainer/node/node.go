@@ -202,15 +202,16 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			if st.Input != nil && !first {
 				input.Payload = st.Input.Payload // the activations X̂ derives from
 			}
+			middle := st.Grad != nil // each update's gradient too, in the same order
+			if middle {
+				input.Grads = append(input.Grads, inputReceipt(st.Grad))
+			}
 			for _, o := range st.Others {
 				input.Others = append(input.Others, inputReceipt(o.Input))
 				if first {
 					input.OtherDraws = append(input.OtherDraws, o.Draw)
 				}
-			}
-			if st.Grad != nil { // a middle stage: each update's gradient, in the same order
-				input.Grads = append(input.Grads, inputReceipt(st.Grad))
-				for _, o := range st.Others {
+				if middle {
 					input.Grads = append(input.Grads, inputReceipt(o.Grad))
 				}
 			}

@@ -99,13 +99,11 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if err != nil {
 		return 0, err
 	}
-	inputs, draws, err := k.checkInputs(ctx, p, m, worker, msg)
+	inputs, draws, err := k.checkInputs(ctx, p, m, worker, msg, drawCount{Draws: clock.clock.Draws, Next: clock.clock.NextDraw})
 	if err != nil {
 		return 0, err
 	}
-	if msg.Stage == 0 {
-		clock.clock.Draws, clock.clock.NextDraw = draws.Draws, draws.Next
-	}
+	clock.clock.Draws, clock.clock.NextDraw = draws.Draws, draws.Next
 	clashes, err := k.rootsInUse(ctx, msg)
 	if err != nil {
 		return 0, err

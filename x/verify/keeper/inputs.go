@@ -40,25 +40,27 @@ func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.A
 }
 
 // checkInputs checks the input receipts of every step and returns the digests to count (payload
-// digests, and on stage 0 of a compressed model its draws: types.SampleDigest). A step is the
+// digests, and on stage 0 of a compressed model its draws: types.SampleDigest) and the worker's
+// draw count after them (prev, its clock's, plus this attestation's draws). A step is the
 // model's microbatches_per_step updates, and each must show a distinct input a neighbour signed:
 // the designated microbatch's receipt (input) and the others' (other_inputs). After the first
 // stage the receipts are of the activations the stage before sent forward; on stage 0 (whose
 // input is the model's dataset) of the gradients stage 1 sent back, its word that the
 // microbatches went through. A stage between the first and the last also shows, for each
 // microbatch in the same order, the gradient the stage after sent back (grad_inputs): each of
-// its updates took both, and a replica replaying them needs both (trainer/replay). Each receipt must be signed by the registered peer of a worker
-// seated in that neighbouring stage (or that last worked there), for this worker's registered
-// peer, on this chain and model, over a payload never counted before on the model. So no step is
+// its updates took both, and a replica replaying them needs both (trainer/replay). Each receipt
+// must be signed by the registered peer of a worker seated in that neighbouring stage (or that
+// last worked there), for this worker's registered peer, on this chain and model, over a payload
+// never counted before for this worker on the model. So no step is
 // paid without microbatches_per_step distinct boundary tensors that a neighbour put its name to,
 // and however a stage's replicas split the pipeline's microbatches among themselves, the stage
 // is paid at most one step per microbatches_per_step of them. A one-stage model has no
 // neighbour: its steps carry no receipts.
-func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, drawCount, error) {
+func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation, prev drawCount) ([][]byte, drawCount, error) {
 	var digests [][]byte
-	var draws drawCount
+	draws := prev
 	if msg.Stage == 0 {
-		d, dc, err := k.checkSamples(ctx, p, m, worker, msg)
+		d, dc, err := k.checkSamples(ctx, p, m, worker, msg, prev)
 		if err != nil {
 			return nil, drawCount{}, err
 		}
@@ -237,19 +239,14 @@ func (r *receiptCheck) check(name string, in *types.BoundaryReceipt, side neighb
 // The designated draw must be the one its input receipt names. (Per worker: the ids are the
 // worker's own, and replicas that draw the same windows each train on them.) It returns the
 // draws' digests (types.SampleDigest), kept with the payload digests.
-func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, drawCount, error) {
+func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation, prev drawCount) ([][]byte, drawCount, error) {
 	var digests [][]byte
 	seen := make(map[uint64]int, len(msg.Commitments))
 	addr := k.addrString(worker)
-	// The bound on draw indices: the worker's draws counted before and in this attestation,
-	// plus MaxDrawAhead of them (so after n counted draws at most MaxDrawAhead(n) of its
-	// sequence were skipped, in all).
-	var count drawCount
-	if c, err := k.LastSteps.Get(ctx, collections.Join(m.Id, worker)); err == nil {
-		count = drawCount{Draws: c.Draws, Next: c.NextDraw}
-	} else if !isNotFound(err) {
-		return nil, drawCount{}, err
-	}
+	// The bound on draw indices: the worker's draws counted before (prev, its clock's) and in
+	// this attestation, plus MaxDrawAhead of them (so after n counted draws at most
+	// MaxDrawAhead(n) of its sequence were skipped, in all).
+	count := prev
 	counted := count.Draws
 	var here uint64
 	for _, c := range msg.Commitments {

@@ -316,11 +316,16 @@ const sampleDomain = "protolearn/verify/stage0-sample/v1"
 // that no one can claim another replica's ids first (from the mempool, or by predicting its
 // numbering) and have its attestations refused.
 func SampleDigest(worker string, microbatch uint64) []byte {
-	b := append([]byte(sampleDomain), byte(len(worker)))
-	b = append(b, worker...)
-	b = binary.BigEndian.AppendUint64(b, microbatch)
-	d := sha256.Sum256(b)
+	d := workerHash(sampleDomain, worker, binary.BigEndian.AppendUint64(nil, microbatch))
 	return d[:]
+}
+
+// workerHash is SHA-256 of a domain, the length and bytes of a worker's address, and tail: the
+// shape of every per-worker digest of this package.
+func workerHash(domain, worker string, tail []byte) [32]byte {
+	b := append([]byte(domain), byte(len(worker)))
+	b = append(b, worker...)
+	return sha256.Sum256(append(b, tail...))
 }
 
 // InputKey is the key of an input digest (a receipt's payload digest, or a SampleDigest) in the
@@ -329,10 +334,7 @@ func SampleDigest(worker string, microbatch uint64) []byte {
 // a global index would let a colluding sender and receiver count an honest worker's payload
 // first (a sender can sign any digest for its partner) and have the honest attestation refused.
 func InputKey(worker string, digest []byte) []byte {
-	b := append([]byte(inputKeyDomain), byte(len(worker)))
-	b = append(b, worker...)
-	b = append(b, digest...)
-	d := sha256.Sum256(b)
+	d := workerHash(inputKeyDomain, worker, digest)
 	return d[:]
 }
 
@@ -345,10 +347,7 @@ const inputKeyDomain = "protolearn/verify/input-key/v1"
 // for windows it prefers, only use its sequence in order (the chain bounds how far it may skip:
 // MaxDrawAhead).
 func DrawID(worker string, k uint64) uint64 {
-	b := append([]byte(drawDomain), byte(len(worker)))
-	b = append(b, worker...)
-	b = binary.BigEndian.AppendUint64(b, k)
-	d := sha256.Sum256(b)
+	d := workerHash(drawDomain, worker, binary.BigEndian.AppendUint64(nil, k))
 	return binary.BigEndian.Uint64(d[:8]) &^ (1 << 63)
 }
 
