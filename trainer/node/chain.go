@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,8 +20,10 @@ import (
 	"github.com/protolearn/protolearn/trainer/attest"
 	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/spec"
 	"github.com/protolearn/protolearn/trainer/swarm"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
@@ -40,6 +44,9 @@ type onChain struct {
 	subspaceRoot []byte
 	// microbatches is the model's microbatches_per_step.
 	microbatches uint32
+	// nadam and depth are the model's optimizer (its steps counted in steps) and pipeline depth.
+	nadam optim.NAdamConfig
+	depth int
 	// draws is one above the highest stage-0 draw index the worker has counted on the model:
 	// where its sequence of draws resumes (never a counted index again).
 	draws uint64
@@ -94,7 +101,37 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 	} else if ok {
 		first, draws = last.StepTo+1, last.NextDraw
 	}
-	return &onChain{client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first, dataset: m.DatasetCommitment, subspaceRoot: m.SubspaceRoot, microbatches: m.Microbatches(), draws: draws}, nil
+	nadam, depth, err := modelOptimizer(m.Optim())
+	if err != nil {
+		return nil, fmt.Errorf("model %d: %w", model, err)
+	}
+	return &onChain{
+		client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first, dataset: m.DatasetCommitment,
+		subspaceRoot: m.SubspaceRoot, microbatches: m.Microbatches(), nadam: nadam, depth: depth, draws: draws,
+	}, nil
+}
+
+// modelOptimizer is a model's optimizer as the trainer applies it: the base NAdam (pipeline.StageNAdam
+// gives each stage the momentum of its delay), its schedule in steps, and the pipeline depth. The
+// decimals parse to the same float64 on every machine (strconv rounds correctly).
+func modelOptimizer(o modelstypes.Optimizer) (optim.NAdamConfig, int, error) {
+	if err := o.Validate(); err != nil {
+		return optim.NAdamConfig{}, 0, err
+	}
+	c := optim.DefaultNAdam()
+	c.Beta1 = 0 // the base momentum: each stage gets pipeline.StageMomentum of it
+	var err error
+	if c.LearningRate, err = strconv.ParseFloat(o.LearningRate, 64); err != nil {
+		return c, 0, fmt.Errorf("optimizer.learning_rate %q: %w", o.LearningRate, err)
+	}
+	if c.WeightDecay, err = strconv.ParseFloat(o.WeightDecay, 64); err != nil {
+		return c, 0, fmt.Errorf("optimizer.weight_decay %q: %w", o.WeightDecay, err)
+	}
+	if o.WarmupSteps > math.MaxInt32 || o.DecaySteps > math.MaxInt32 {
+		return c, 0, fmt.Errorf("optimizer: warm-up %d or decay %d steps beyond what a trainer counts", o.WarmupSteps, o.DecaySteps)
+	}
+	c.WarmupSteps, c.DecaySteps = int(o.WarmupSteps), int(o.DecaySteps)
+	return c, int(o.PipelineDepth), c.Validate()
 }
 
 // newAttester builds the worker's attester and recovers what an earlier run left to answer;

@@ -50,11 +50,14 @@ type Config struct {
 	Rows, Microbatches int
 	// Steps is the number of steps stage 0 trains before finishing.
 	Steps uint64
-	// Depth is stage 0's microbatches in flight (0: twice the stages).
+	// Depth is stage 0's microbatches in flight (0: twice the stages; with Chain, the model's
+	// optimizer.pipeline_depth, and it must be 0).
 	Depth int
 	// NAdam is the base optimizer, its warm-up and decay counted in steps (the
 	// node counts them in updates, Microbatches a step, once the model's number
 	// is known): each stage gets the momentum of its delay (pipeline.StageNAdam).
+	// With Chain it must be the zero value: the model fixes its optimizer, so that a
+	// replica can replay another's updates.
 	NAdam optim.NAdamConfig
 
 	// Link shapes this worker's outgoing streams; Payload is the wire type.
@@ -171,7 +174,11 @@ func (c *Config) validate() error {
 			return fmt.Errorf("%s %s: must be positive", d.name, d.v)
 		}
 	}
-	if err := c.NAdam.Validate(); err != nil {
+	if c.Chain != nil {
+		if c.NAdam != (optim.NAdamConfig{}) || c.Depth != 0 {
+			return errors.New("optimizer: with the chain the model fixes the optimizer and the pipeline depth (its optimizer field); set neither")
+		}
+	} else if err := c.NAdam.Validate(); err != nil {
 		return fmt.Errorf("optimizer: %w", err)
 	}
 	if ch := c.Chain; ch != nil {

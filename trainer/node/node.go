@@ -110,6 +110,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 				n.cfg.Microbatches, cfg.Model, per, per)
 		}
 		n.cfg.Roster = chain.Roster{Client: n.oc.client, Model: cfg.Model, Stages: len(n.oc.spec.Stages)}
+		n.cfg.NAdam, n.cfg.Depth = n.oc.nadam, n.oc.depth // the model's: a replica replays with the same
 	}
 	if err := n.cfg.checkModel(); err != nil {
 		return nil, err

@@ -126,7 +126,9 @@ func TestConfigErrors(t *testing.T) {
 		{func(c *Config) { c.Spec.Stages = []int{3} }, "at least two"},
 		{func(c *Config) { c.Steps = 0 }, "stage 0 needs a positive step count"},
 		{func(c *Config) { c.Backend = "tpu" }, "backend"},
-		{func(c *Config) { c.Chain = &ChainConfig{Cheat: 2, Poll: time.Second} }, "cheat 2"},
+		{func(c *Config) { c.Chain, c.NAdam = &ChainConfig{Cheat: 2, Poll: time.Second}, optim.NAdamConfig{} }, "cheat 2"},
+		{func(c *Config) { c.Chain = &ChainConfig{Poll: time.Second} }, "the model fixes the optimizer"},
+		{func(c *Config) { c.Chain, c.NAdam, c.Depth = &ChainConfig{Poll: time.Second}, optim.NAdamConfig{}, 3 }, "the model fixes the optimizer"},
 		{func(c *Config) { c.Listen = []string{"/ip4/127.0.0.1/udp/1/nonsense"} }, "nonsense"},
 	} {
 		cfg := swarmConfigs(t, 1)[0]

@@ -14,6 +14,7 @@ const createModelExample = `protolearnd tx models create-model tiny-go-lm \
   --seed 42 --dataset-commitment 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 \
   --subspace-root "$(trainer subspace-root --arch '{"vocab":256,"d_model":512,"compression_rank":8}' --seed 42)" \
   --designer-bps 500 --min-stake 100000000ulearn --max-replicas-per-stage 4 --target-work-units 100000 \
+  --optimizer '{"learning_rate":"0.0003","warmup_steps":100,"decay_steps":10000}' \
   --from designer`
 
 // AutoCLIOptions generates `protolearnd tx models …` and `protolearnd query models …`.
@@ -76,6 +77,9 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 						"max_replicas_per_stage": {Usage: "most replicas a stage may have (at most the max_replicas_limit param)"},
 						"target_work_units":      {Usage: "verified work at which the model completes"},
 						"microbatches_per_step":  {Usage: "microbatches (updates) in one step, 1 to 32 (default 1): every trainer of the model uses it, and a step is paid only with that many distinct inputs"},
+						"optimizer": {
+							Usage: `training rule as JSON, every field optional: {"learning_rate":"0.003","weight_decay":"0","warmup_steps":0,"decay_steps":0,"pipeline_depth":0} (depth 0: twice the stages); every trainer of the model applies it`,
+						},
 					},
 				},
 				{

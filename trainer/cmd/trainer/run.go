@@ -169,6 +169,11 @@ func (f *runFlags) config(cmd *cobra.Command, leave <-chan struct{}) (node.Confi
 		if !cmd.Flags().Changed("microbatches") {
 			c.Microbatches = 0 // the model's
 		}
+		for _, name := range []string{"lr", "warmup", "decay-steps", "weight-decay", "depth"} {
+			if cmd.Flags().Changed(name) {
+				return c, fmt.Errorf("--%s: with --chain the model fixes the optimizer and the pipeline depth, so that a replica can replay another's updates (protolearnd query models model %d shows them); drop the flag", name, f.model)
+			}
+		}
 	} else {
 		if c.Spec, err = f.modelFlags.resolve(cmd); err != nil {
 			return c, err
@@ -221,14 +226,17 @@ func (f *runFlags) config(cmd *cobra.Command, leave <-chan struct{}) (node.Confi
 	if f.warmup < 0 || f.decaySteps < 0 || f.weightDecay < 0 || !(f.lr > 0) || math.IsInf(f.lr, 0) {
 		return c, errors.New("--lr must be positive; --warmup, --decay-steps and --weight-decay must not be negative")
 	}
-	// In steps: the node counts them in updates once it knows the microbatches of a step (on
-	// chain, the model's).
-	c.NAdam = optim.DefaultNAdam()
-	c.NAdam.LearningRate, c.NAdam.WeightDecay = f.lr, f.weightDecay
-	c.NAdam.WarmupSteps, c.NAdam.DecaySteps = f.warmup, f.decaySteps
-	c.NAdam.Beta1 = 0 // the base momentum: each stage gets pipeline.StageMomentum of it
-	if err := c.NAdam.Validate(); err != nil {
-		return c, fmt.Errorf("optimizer: %w", err)
+	if c.Chain == nil { // on chain the model's optimizer and depth
+		// In steps: the node counts them in updates once it knows the microbatches of a step.
+		c.NAdam = optim.DefaultNAdam()
+		c.NAdam.LearningRate, c.NAdam.WeightDecay = f.lr, f.weightDecay
+		c.NAdam.WarmupSteps, c.NAdam.DecaySteps = f.warmup, f.decaySteps
+		c.NAdam.Beta1 = 0 // the base momentum: each stage gets pipeline.StageMomentum of it
+		if err := c.NAdam.Validate(); err != nil {
+			return c, fmt.Errorf("optimizer: %w", err)
+		}
+	} else {
+		c.Depth = 0
 	}
 	if c.MaxBytes, err = parseBytes(f.maxBytes); err != nil {
 		return c, fmt.Errorf("--max-bytes: %w", err)

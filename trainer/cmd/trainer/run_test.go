@@ -185,6 +185,10 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"--stage", "1", "--roster", "r.json", "--key", "k", "--payload", "f16"}, `--payload "f16"`},
 		{[]string{"--stage", "1", "--roster", "r.json", "--key", "k", "--link-loss", "1"}, "--link-loss"},
 		{[]string{"--stage", "1", "--roster", "r.json", "--key", "k", "--stages", "1"}, "at least two"},
+		// On chain the model fixes the optimizer (a replica replays with it), so no flag may change it.
+		{[]string{"--chain", "127.0.0.1:1", "--operator", "learn1x", "--hot-key", "h", "--key", "k", "--lr", "1e-30"}, "--lr: with --chain the model fixes the optimizer"},
+		{[]string{"--chain", "127.0.0.1:1", "--operator", "learn1x", "--hot-key", "h", "--key", "k", "--depth", "3"}, "--depth: with --chain"},
+		{[]string{"--chain", "127.0.0.1:1", "--operator", "learn1x", "--hot-key", "h", "--key", "k", "--weight-decay", "0"}, "--weight-decay: with --chain"},
 	} {
 		cmd := newRunCmd(nil)
 		cmd.SetArgs(c.args)

@@ -141,6 +141,7 @@ func TestCLICreateModel(t *testing.T) {
 	want := createMsg(designer)
 	want.DatasetCommitment = commitment
 	want.MicrobatchesPerStep = 4
+	want.Optimizer = types.Optimizer{LearningRate: "0.0003", WarmupSteps: 10, DecaySteps: 100}
 
 	args := []string{
 		"create-model", "tiny-go-lm",
@@ -148,6 +149,7 @@ func TestCLICreateModel(t *testing.T) {
 		"--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`, "--stages", `{"layers":2}`,
 		"--seed", "42", "--designer-bps", "500", "--min-stake", "2000ulearn", "--subspace-root", hex.EncodeToString(root(0x01)),
 		"--max-replicas-per-stage", "3", "--target-work-units", "100", "--microbatches-per-step", "4",
+		"--optimizer", `{"learning_rate":"0.0003","warmup_steps":10,"decay_steps":100}`,
 	}
 	file := filepath.Join(t.TempDir(), "dataset.commitment")
 	require.NoError(t, os.WriteFile(file, commitment, 0o600))

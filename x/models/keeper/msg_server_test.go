@@ -34,6 +34,8 @@ func TestCreateModel(t *testing.T) {
 	require.Equal(t, msg.MaxReplicasPerStage, m.MaxReplicasPerStage)
 	require.Equal(t, msg.TargetWorkUnits, m.TargetWorkUnits)
 	require.Equal(t, uint32(1), m.MicrobatchesPerStep, "0 at creation is stored as the 1 it means")
+	require.Equal(t, types.Optimizer{LearningRate: "0.003", WeightDecay: "0", PipelineDepth: 8}, m.Optimizer,
+		"an optimizer left empty is stored as the defaults it means (depth: twice the 4 stages)")
 	require.Equal(t, types.MODEL_STATUS_RECRUITING, m.Status)
 	require.Equal(t, int64(1), m.CreatedHeight)
 	require.Zero(t, m.WorkUnits)
@@ -46,7 +48,12 @@ func TestCreateModel(t *testing.T) {
 
 	require.Equal(t, uint64(2), f.createModel(func(m *types.MsgCreateModel) { m.MicrobatchesPerStep = types.MaxMicrobatchesPerStep }))
 	require.Equal(t, uint32(types.MaxMicrobatchesPerStep), f.model(2).Microbatches())
-	require.Equal(t, []uint64{1, 2}, f.hooks.created, "AfterModelCreated runs for every model")
+	require.Equal(t, uint64(3), f.createModel(func(m *types.MsgCreateModel) {
+		m.Optimizer = types.Optimizer{LearningRate: "0.00030", WeightDecay: "0.010", WarmupSteps: 10, DecaySteps: 1000, PipelineDepth: 3}
+	}))
+	require.Equal(t, types.Optimizer{LearningRate: "0.0003", WeightDecay: "0.01", WarmupSteps: 10, DecaySteps: 1000, PipelineDepth: 3}, f.model(3).Optimizer,
+		"decimals are stored in their shortest spelling")
+	require.Equal(t, []uint64{1, 2, 3}, f.hooks.created, "AfterModelCreated runs for every model")
 	f.requireInvariants("after create")
 }
 
@@ -99,6 +106,13 @@ func TestCreateModelRejectsBadInput(t *testing.T) {
 		{"replicas above limit", func(m *types.MsgCreateModel) { m.MaxReplicasPerStage = 5 }, types.ErrInvalidReplicas, "max_replicas_per_stage is 5"},
 		{"no target", func(m *types.MsgCreateModel) { m.TargetWorkUnits = 0 }, types.ErrInvalidTargetWork, "target_work_units must be at least 1"},
 		{"too many microbatches", func(m *types.MsgCreateModel) { m.MicrobatchesPerStep = 33 }, types.ErrInvalidMicrobatches, "microbatches_per_step is 33; must be in [1, 32]"},
+		{"zero learning rate", func(m *types.MsgCreateModel) { m.Optimizer.LearningRate = "0" }, types.ErrInvalidOptimizer, `optimizer.learning_rate "0": want a decimal in (0, 1]`},
+		{"learning rate above 1", func(m *types.MsgCreateModel) { m.Optimizer.LearningRate = "1.5" }, types.ErrInvalidOptimizer, `optimizer.learning_rate "1.5"`},
+		{"learning rate in exponent form", func(m *types.MsgCreateModel) { m.Optimizer.LearningRate = "3e-4" }, types.ErrInvalidOptimizer, `optimizer.learning_rate "3e-4": want a decimal`},
+		{"negative weight decay", func(m *types.MsgCreateModel) { m.Optimizer.WeightDecay = "-0.1" }, types.ErrInvalidOptimizer, `optimizer.weight_decay "-0.1"`},
+		{"weight decay of 1", func(m *types.MsgCreateModel) { m.Optimizer.WeightDecay = "1" }, types.ErrInvalidOptimizer, `optimizer.weight_decay "1"`},
+		{"decay within the warm-up", func(m *types.MsgCreateModel) { m.Optimizer.WarmupSteps, m.Optimizer.DecaySteps = 10, 10 }, types.ErrInvalidOptimizer, "decay_steps 10 must exceed warmup_steps 10"},
+		{"pipeline too deep", func(m *types.MsgCreateModel) { m.Optimizer.PipelineDepth = 65 }, types.ErrInvalidOptimizer, "pipeline_depth 65: must be in [1, 64]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,6 +39,7 @@ func (k *Keeper) CreateModel(ctx context.Context, msg *types.MsgCreateModel) (*t
 		MaxReplicasPerStage: msg.MaxReplicasPerStage,
 		TargetWorkUnits:     msg.TargetWorkUnits,
 		MicrobatchesPerStep: max(msg.MicrobatchesPerStep, 1), // stored as used: 0 means 1
+		Optimizer:           msg.Optimizer.WithDefaults(len(msg.Stages)),
 		CreatedHeight:       sdkCtx.BlockHeight(),
 	}
 	if err := m.ValidateSpec(p); err != nil {

@@ -31,4 +31,5 @@ var (
 	ErrInvalidAuthority    = errorsmod.Register(ModuleName, 25, "invalid authority")
 	ErrInvalidParams       = errorsmod.Register(ModuleName, 26, "invalid params")
 	ErrInvalidMicrobatches = errorsmod.Register(ModuleName, 27, "invalid microbatches_per_step")
+	ErrInvalidOptimizer    = errorsmod.Register(ModuleName, 28, "invalid optimizer")
 )

@@ -59,7 +59,7 @@ func (m Model) ValidateSpec(p Params) error {
 	if m.MicrobatchesPerStep > MaxMicrobatchesPerStep {
 		return errorsmod.Wrapf(ErrInvalidMicrobatches, "microbatches_per_step is %d; must be in [1, %d] (0 means 1)", m.MicrobatchesPerStep, MaxMicrobatchesPerStep)
 	}
-	return nil
+	return m.Optim().Validate()
 }
 
 // Microbatches is the number of microbatches in one of the model's steps: microbatches_per_step,
