@@ -1,4 +1,4 @@
-package replay
+package replay_test
 
 import (
 	"testing"
@@ -8,6 +8,8 @@ import (
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/internal/testreplay"
+	"github.com/protolearn/protolearn/trainer/replay"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 
@@ -20,9 +22,9 @@ func BenchmarkReplay(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		st := stage(b, s, 1)
+		st := testreplay.Stage(b, s, 1)
 		b.StartTimer()
-		if _, err := Run(st, codec, log); err != nil {
+		if _, err := replay.Run(st, codec, log); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -34,7 +36,7 @@ func BenchmarkStateRoot(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st := stage(b, s, 1)
+	st := testreplay.Stage(b, s, 1)
 	b.ResetTimer()
 	for range b.N {
 		if _, err := checkpoint.StateRoot(st); err != nil {
@@ -43,11 +45,11 @@ func BenchmarkStateRoot(b *testing.B) {
 	}
 }
 
-func benchLog(b *testing.B) (spec.Spec, boundary.Codec, []Update) {
+func benchLog(b *testing.B) (spec.Spec, boundary.Codec, []replay.Update) {
 	s, err := spec.Preset("small")
 	if err != nil {
 		b.Fatal(err)
 	}
 	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
-	return s, codec, updates(b, stage(b, s, 1), codec, 8)
+	return s, codec, testreplay.Updates(b, testreplay.Stage(b, s, 1), codec, 8, 3)
 }

@@ -54,10 +54,9 @@ type Result struct {
 // the engine's Backward (BackwardLoss on the last stage), the codec's encoding of the gradient
 // sent back. st must hold the state the worker started from.
 func Run(st *engine.Stage, codec boundary.Codec, updates []Update) (Result, error) {
-	info, seq := st.Info(), st.Spec().SeqLen
 	var res Result
 	for i, u := range updates {
-		sent, err := apply(st, codec, info.First, info.Last, seq, u)
+		sent, err := Apply(st, codec, u)
 		if err != nil {
 			return Result{}, fmt.Errorf("replay: update %d (microbatch %d): %w", i, u.Microbatch, err)
 		}
@@ -71,7 +70,11 @@ func Run(st *engine.Stage, codec boundary.Codec, updates []Update) (Result, erro
 	return res, nil
 }
 
-func apply(st *engine.Stage, codec boundary.Codec, first, last bool, seq int, u Update) ([32]byte, error) {
+// Apply applies one update to st as the swarm does and returns the digest of the gradient
+// payload it would send back (zero on stage 0).
+func Apply(st *engine.Stage, codec boundary.Codec, u Update) ([32]byte, error) {
+	info, seq := st.Info(), st.Spec().SeqLen
+	first, last := info.First, info.Last
 	var in, ids *tensors.Tensor
 	var rows int
 	if first {

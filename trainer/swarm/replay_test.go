@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -9,76 +10,159 @@ import (
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/pipeline"
+	"github.com/protolearn/protolearn/trainer/referee"
 	"github.com/protolearn/protolearn/trainer/replay"
+	"github.com/protolearn/protolearn/trainer/replaylog"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 
-// A replica that holds the state a worker of a real swarm started from, and the inputs the
-// worker took in, replays the worker's updates exactly: the same gradient sent back for every
-// microbatch, the same state root at the end, on every stage (with the attester's taps taken,
-// as on chain). A stage-1 worker that skips one of its layers, or never moves its weights,
-// does not replay: its first differing gradient and its state root give it away.
-func TestReplayOfARealSwarm(t *testing.T) {
+// A replica that holds a worker's log (its snapshots and every update with what went into it,
+// package replaylog) replays the worker's updates exactly and checks them against what the
+// worker committed for each step (the state root before it, the inputs its neighbours signed):
+// every stage of an honest real swarm passes (with the attester's taps taken, as on chain). A
+// stage-1 worker that skips one of its layers, never moves its weights, resets its weights after
+// a step, or logs an input other than the one it attested is found at the update where it
+// cheated.
+func TestRefereeOfARealSwarm(t *testing.T) {
+	const steps, m, every = 3, 2, 4 // segments of two steps: [0, 4) and [4, 6)
 	cases := []struct {
 		name  string
-		cheat func(*testing.T, *Config) // on stage 1's worker, before it starts
-		want  replay.Mismatch
+		cheat func(*testing.T, *Config, *replaylog.Log) // on stage 1's worker, before it starts
+		at    uint64                                    // the update the referee names
 	}{
-		{"honest", nil, replay.Mismatch{Update: -1}},
-		{"skips a layer", func(t *testing.T, c *Config) {
+		{"honest", nil, 0},
+		{"skips a layer", func(t *testing.T, c *Config, _ *replaylog.Log) {
 			c.Stage = newStage(t, c.Stage.Spec(), 1, lr, []int{c.Stage.Info().FirstLayer + 1})
-		}, replay.Mismatch{Update: 0, Root: true}},
-		{"never updates its weights", func(t *testing.T, c *Config) {
+		}, 0},
+		{"never updates its weights", func(t *testing.T, c *Config, _ *replaylog.Log) {
 			// The optimizer runs, but a step of 1e-30 leaves every float32 weight where it was.
 			c.Stage = newStage(t, c.Stage.Spec(), 1, 1e-30, nil)
-		}, replay.Mismatch{Update: 1, Root: true}},
+		}, 1},
+		{"resets its weights after a step", func(t *testing.T, c *Config, log *replaylog.Log) {
+			// It trains, but goes back to where it started after its first step, then logs
+			// on as if nothing happened (its next snapshot is the reset state).
+			var start bytes.Buffer
+			if err := checkpoint.Write(&start, c.Stage, 0, checkpoint.Full); err != nil {
+				t.Fatal(err)
+			}
+			updates := 0
+			c.OnUpdate = func(u replay.Update) {
+				if updates++; updates == m {
+					if _, err := checkpoint.Read(bytes.NewReader(start.Bytes()), c.Stage, 1<<30); err != nil {
+						t.Error(err)
+					}
+				}
+				if err := log.Updated(c.Stage, u); err != nil {
+					t.Error(err)
+				}
+			}
+		}, m},
+		{"logs an input it did not attest", func(t *testing.T, c *Config, log *replaylog.Log) {
+			var first []byte
+			c.OnUpdate = func(u replay.Update) {
+				if first == nil {
+					first = u.Input
+				} else {
+					u.Input = first // the second update "took in" the first one's activations
+				}
+				if err := log.Updated(c.Stage, u); err != nil {
+					t.Error(err)
+				}
+			}
+		}, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			const steps, m = 3, 2
 			sw, hosts := newSwarm(t, []int{1, 1, 1})
 			sw.spec.NLayers, sw.spec.Stages = 6, []int{2, 2, 2} // a layer to skip beside the designated one
-			logs := make([][]replay.Update, 3)
+			logs := make([]*replaylog.Log, 3)
+			claims := make([][]referee.Claim, 3)
 			nodes := make([]*node, 3)
 			for s := range hosts {
 				nodes[s] = sw.start(hosts[s][0], s, steps, m, func(c *Config) {
-					c.OnTap = func(Step) {} // the attester's taps, as on chain
-					c.OnUpdate = func(u replay.Update) { logs[s] = append(logs[s], u) }
+					var err error
+					if logs[s], err = replaylog.Open(t.TempDir(), every, 8); err != nil {
+						t.Fatal(err)
+					}
+					c.StateRoots = true
+					c.OnTap = func(st Step) { // what the attester commits of each step
+						cl := referee.Claim{Update: st.Step * m, Root: st.StateRoot}
+						for _, in := range append([]*Input{st.Input}, others(st)...) {
+							cl.Inputs = append(cl.Inputs, in.Receipt.Digest)
+						}
+						claims[s] = append(claims[s], cl)
+					}
 					if s == 1 && tc.cheat != nil {
-						tc.cheat(t, c)
+						tc.cheat(t, c, logs[s])
+					}
+					if err := logs[s].Start(c.Stage, 0); err != nil {
+						t.Fatal(err)
+					}
+					if c.OnUpdate == nil {
+						log := logs[s]
+						c.OnUpdate = func(u replay.Update) {
+							if err := log.Updated(c.Stage, u); err != nil {
+								t.Error(err)
+							}
+						}
 					}
 				})
 			}
 			sw.wait(2 * time.Minute)
 			for s, n := range nodes {
 				if s > 0 {
-					<-n.done // stopped: its state is final
+					<-n.done // stopped: its log is complete
 					n.done <- nil
 				}
-				if len(logs[s]) != steps*m {
-					t.Fatalf("stage %d applied %d updates, want %d", s, len(logs[s]), steps*m)
+				if len(claims[s]) != steps {
+					t.Fatalf("stage %d committed %d steps, want %d", s, len(claims[s]), steps)
 				}
-				// The worker's own state, or the cheater's engine's.
-				st := n.w.cfg.Stage
-				root, err := checkpoint.StateRoot(st)
+				var segs []replaylog.Segment
+				firsts, err := logs[s].Segments()
 				if err != nil {
 					t.Fatal(err)
 				}
-				referee := newStage(t, st.Spec(), s, lr, nil)
-				got, ok, err := replay.Check(referee, n.w.codec, logs[s], root)
+				for _, f := range firsts {
+					b, err := logs[s].Segment(f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					seg, err := replaylog.Decode(b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					segs = append(segs, seg)
+				}
+				if len(segs) != steps*m/every+1 {
+					t.Fatalf("stage %d: %d segments, want %d", s, len(segs), steps*m/every+1)
+				}
+				rep, err := referee.Audit(newStage(t, n.w.cfg.Stage.Spec(), s, lr, nil), n.w.codec, segs, claims[s], 1<<30)
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := replay.Mismatch{Update: -1}
-				if s == 1 {
-					want = tc.want
+				if s != 1 || tc.cheat == nil {
+					if rep.Finding != nil || rep.Updates != steps*m || rep.Claims != steps {
+						t.Errorf("stage %d (honest): %+v, finding %v; want every update and claim checked and nothing found", s, rep, rep.Finding)
+					}
+					continue
 				}
-				if got != want || ok != (want == replay.Mismatch{Update: -1}) {
-					t.Errorf("stage %d: replay says %v (ok %t), want %v", s, got, ok, want)
+				if rep.Finding == nil || rep.Finding.Update != tc.at {
+					t.Errorf("stage 1: finding %v, want one at update %d", rep.Finding, tc.at)
+				} else {
+					t.Logf("stage 1 caught: %v", rep.Finding)
 				}
 			}
 		})
 	}
+}
+
+// others are the receipts of a step's updates beside the designated one.
+func others(st Step) []*Input {
+	var out []*Input
+	for _, o := range st.Others {
+		out = append(out, o.Input)
+	}
+	return out
 }
 
 // newStage is a fresh stage of the swarm tests' optimizer at learning rate rate (skipping

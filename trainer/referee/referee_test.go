@@ -1,0 +1,143 @@
+package referee_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/compute/dtypes"
+
+	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/trainer/boundary"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/internal/testreplay"
+	"github.com/protolearn/protolearn/trainer/internal/testspec"
+	"github.com/protolearn/protolearn/trainer/referee"
+	"github.com/protolearn/protolearn/trainer/replay"
+	"github.com/protolearn/protolearn/trainer/replaylog"
+)
+
+// worker trains stage 1 of a tiny spec for 6 updates, logging them with a snapshot every 3 and
+// an average with a fresh replica's parameters before update 4; edit, when set, changes its
+// state after update `at` (outside any logged event). It returns the decoded segments and the
+// claim of the state before update 0 (an attestation's state_root).
+func worker(t *testing.T, at int, edit func(st *engine.Stage)) ([]replaylog.Segment, referee.Claim) {
+	t.Helper()
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	st := testreplay.Stage(t, s, 1)
+	log, err := replaylog.Open(t.TempDir(), 3, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	if err := log.Start(st, 0); err != nil {
+		t.Fatal(err)
+	}
+	start, err := checkpoint.StateRoot(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params bytes.Buffer
+	if err := checkpoint.Write(&params, testreplay.Stage(t, s, 1), 0, checkpoint.Params); err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 6, 7) {
+		if i == 4 {
+			if _, err := checkpoint.Average(bytes.NewReader(params.Bytes()), st, 1<<30, 0.5); err != nil {
+				t.Fatal(err)
+			}
+			if err := log.Averaged(params.Bytes(), 0.5); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if u.Sent, err = replay.Apply(st, codec, u); err != nil {
+			t.Fatal(err)
+		}
+		if i == at && edit != nil {
+			edit(st)
+		}
+		if err := log.Updated(st, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	firsts, err := log.Segments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var segs []replaylog.Segment
+	for _, f := range firsts {
+		b, err := log.Segment(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seg, err := replaylog.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		segs = append(segs, seg)
+	}
+	return segs, referee.Claim{Update: 0, Root: start}
+}
+
+func audit(t *testing.T, segs []replaylog.Segment, claims ...referee.Claim) (referee.Report, error) {
+	s := testspec.Tiny(8)
+	return referee.Audit(testreplay.Stage(t, s, 1), boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}, segs, claims, 1<<30)
+}
+
+// An honest log replays across its segments and an average; a worker whose state changed
+// outside its logged events (weights reset to another replica's between two updates, with its
+// next snapshot taken of the changed state and no claim there to compare) is found where its
+// next segment starts; a snapshot that is not the state it names, and a log with a gap, are
+// refused.
+func TestAudit(t *testing.T) {
+	segs, claim := worker(t, -1, nil)
+	if len(segs) != 3 {
+		t.Fatalf("%d segments, want 3 (updates 0-2, 3-5, and the one opened after 5)", len(segs))
+	}
+	rep, err := audit(t, segs, claim)
+	if err != nil || rep.Finding != nil || rep.Updates != 6 || rep.Averages != 1 || rep.Claims != 1 {
+		t.Fatalf("honest: %+v (finding %v), %v", rep, rep.Finding, err)
+	}
+
+	reset := func(st *engine.Stage) {
+		fresh := testreplay.Stage(t, st.Spec(), 1)
+		var b bytes.Buffer
+		if err := checkpoint.Write(&b, fresh, 0, checkpoint.Full); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := checkpoint.Read(&b, st, 1<<30); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cheat, claim := worker(t, 2, reset) // after update 2, the last of the first segment
+	rep, err = audit(t, cheat, claim)
+	if err != nil || rep.Finding == nil || rep.Finding.Update != 3 || !strings.Contains(rep.Finding.What, "changed outside its updates") {
+		t.Errorf("state reset at a segment boundary: %+v (finding %v), %v", rep, rep.Finding, err)
+	}
+	// Audited from the second segment alone, the reset is invisible: a referee must replay from
+	// the snapshot before the claim it checks (the one at or before an attestation's start).
+	if rep, err := audit(t, cheat[1:]); err != nil || rep.Finding != nil {
+		t.Errorf("the cheater's later segment alone: %+v, %v", rep.Finding, err)
+	}
+
+	forged := append([]replaylog.Segment(nil), segs...)
+	forged[0].Root[0] ^= 1
+	if rep, err := audit(t, forged); err != nil || rep.Finding == nil || !strings.Contains(rep.Finding.What, "not the") {
+		t.Errorf("a snapshot under another root: %v, %v", rep.Finding, err)
+	}
+	claim.Root[0] ^= 1
+	if rep, err := audit(t, segs, claim); err != nil || rep.Finding == nil || rep.Finding.Update != 0 {
+		t.Errorf("a claim the log does not start from: %v, %v", rep.Finding, err)
+	}
+	if _, err := audit(t, []replaylog.Segment{segs[0], segs[2]}); !errors.Is(err, referee.ErrMalformed) {
+		t.Errorf("a log with a gap: %v, want ErrMalformed", err)
+	}
+	garbled := append([]replaylog.Segment(nil), segs...)
+	garbled[0].State = garbled[0].State[:100]
+	if _, err := audit(t, garbled); !errors.Is(err, referee.ErrMalformed) {
+		t.Errorf("a truncated snapshot: %v, want ErrMalformed", err)
+	}
+}

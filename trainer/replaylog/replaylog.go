@@ -1,0 +1,376 @@
+// Package replaylog keeps what a referee needs to replay a worker's updates (x/verify/README.md,
+// "Refereed re-execution"): every Every updates a snapshot of the stage's whole state (weights
+// and optimizer state, a trainer/checkpoint stream, with its checkpoint.StateRoot) opens a
+// segment, and every event that changes the state after it is appended in order: an update with
+// what went into it (package replay's Update), or an average with a replica's parameters (the
+// parameters as received and the mixing weight). A segment therefore replays, from its snapshot
+// alone, to the state before the next one, whatever the worker did between its attestations.
+//
+// Segments live on disk, one file each (seg-<first update>.plr), and the oldest are removed once
+// more than Keep are held. All methods but Segment and Segments must be called from the goroutine
+// that owns the stage (the swarm's compute goroutine: Config.OnUpdate, Worker.Access).
+//
+// # Bytes
+//
+// A segment file is the header, then events until the end of the file:
+//
+//	header  "PLR1", first update (uint64), state root [32], state length (uint64), state
+//	update  0x01, step, microbatch (uint64 each), input, tokens, grad, targets, sent [32]
+//	average 0x02, weight (float64 bits), parameters
+//
+// Integers are little-endian; byte strings are a uint64 length and the bytes; token ids and
+// targets a uint64 count and that many int32. Decode bounds every length by what is left.
+package replaylog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/replay"
+)
+
+var magic = [4]byte{'P', 'L', 'R', '1'}
+
+const (
+	kindUpdate  = 1
+	kindAverage = 2
+	suffix      = ".plr"
+)
+
+// Average is a mix of the stage's trainable parameters with a replica's:
+// (1 − Weight)·own + Weight·theirs (checkpoint.Average).
+type Average struct {
+	Weight float64
+	// Params is the replica's parameters as received (a checkpoint.Params stream).
+	Params []byte
+}
+
+// Event is one change of the stage's state: exactly one of Update and Average is set.
+type Event struct {
+	Update  *replay.Update
+	Average *Average
+}
+
+// Segment is a snapshot and the events after it.
+type Segment struct {
+	// First is the number of updates the stage had made before the snapshot.
+	First uint64
+	// Root is the snapshot's checkpoint.StateRoot, State the checkpoint.Full stream.
+	Root  [32]byte
+	State []byte
+	// Events are in the order the worker applied them.
+	Events []Event
+}
+
+// Log writes a worker's segments.
+type Log struct {
+	dir   string
+	every uint64
+	keep  int
+
+	mu      sync.Mutex // guards the files against Segment readers
+	f       *os.File
+	updates uint64 // updates made so far (the next update's index)
+	open    bool
+}
+
+// Open makes a log in dir (created if missing; segments already there are kept, to be served
+// until pruned). every is the updates between snapshots (at least 1), keep the segments held.
+func Open(dir string, every uint64, keep int) (*Log, error) {
+	if every == 0 || keep < 1 {
+		return nil, fmt.Errorf("replaylog: snapshot every %d updates keeping %d segments: both must be positive", every, keep)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("replaylog: %w", err)
+	}
+	return &Log{dir: dir, every: every, keep: keep}, nil
+}
+
+// Start opens the first segment with a snapshot of st, which has made updates updates.
+func (l *Log) Start(st *engine.Stage, updates uint64) error {
+	l.updates = updates
+	return l.snapshot(st)
+}
+
+// Updated records an update the stage has just applied, and snapshots st when it completes a
+// segment of every updates. Call it after each update, in order.
+func (l *Log) Updated(st *engine.Stage, u replay.Update) error {
+	if !l.open {
+		return errors.New("replaylog: an update before Start")
+	}
+	var b bytes.Buffer
+	b.WriteByte(kindUpdate)
+	putU64(&b, u.Step)
+	putU64(&b, u.Microbatch)
+	putBytes(&b, u.Input)
+	putInts(&b, u.Tokens)
+	putBytes(&b, u.Grad)
+	putInts(&b, u.Targets)
+	b.Write(u.Sent[:])
+	if err := l.write(b.Bytes()); err != nil {
+		return err
+	}
+	l.updates++
+	if l.updates%l.every == 0 {
+		return l.snapshot(st)
+	}
+	return nil
+}
+
+// Averaged records that the stage's parameters were mixed with params at weight (after the
+// mix: call it where the mix ran, before the next update).
+func (l *Log) Averaged(params []byte, weight float64) error {
+	if !l.open {
+		return errors.New("replaylog: an average before Start")
+	}
+	var b bytes.Buffer
+	b.WriteByte(kindAverage)
+	putU64(&b, math.Float64bits(weight))
+	putBytes(&b, params)
+	return l.write(b.Bytes())
+}
+
+func (l *Log) write(b []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.f.Write(b); err != nil {
+		return fmt.Errorf("replaylog: %w", err)
+	}
+	return nil
+}
+
+// snapshot closes the current segment and opens one at the stage's state now.
+func (l *Log) snapshot(st *engine.Stage) error {
+	var state bytes.Buffer
+	if err := checkpoint.Write(&state, st, l.updates, checkpoint.Full); err != nil {
+		return fmt.Errorf("replaylog: snapshot: %w", err)
+	}
+	root, err := checkpoint.StateRoot(st)
+	if err != nil {
+		return fmt.Errorf("replaylog: snapshot: %w", err)
+	}
+	var b bytes.Buffer
+	b.Write(magic[:])
+	putU64(&b, l.updates)
+	b.Write(root[:])
+	putBytes(&b, state.Bytes())
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		_ = l.f.Close()
+	}
+	l.f, err = os.OpenFile(l.path(l.updates), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("replaylog: %w", err)
+	}
+	l.open = true
+	if _, err := l.f.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("replaylog: %w", err)
+	}
+	return l.prune()
+}
+
+// prune removes the oldest segments beyond keep (l.mu held).
+func (l *Log) prune() error {
+	firsts, err := l.firsts()
+	if err != nil {
+		return err
+	}
+	for _, f := range firsts[:max(0, len(firsts)-l.keep)] {
+		if err := os.Remove(l.path(f)); err != nil {
+			return fmt.Errorf("replaylog: %w", err)
+		}
+	}
+	return nil
+}
+
+// firsts are the first updates of the segments on disk, in order.
+func (l *Log) firsts() ([]uint64, error) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return nil, fmt.Errorf("replaylog: %w", err)
+	}
+	var out []uint64
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), suffix)
+		if !ok || !strings.HasPrefix(name, "seg-") {
+			continue
+		}
+		if n, err := strconv.ParseUint(name[len("seg-"):], 10, 64); err == nil {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (l *Log) path(first uint64) string {
+	return filepath.Join(l.dir, fmt.Sprintf("seg-%020d%s", first, suffix))
+}
+
+// Segments are the first updates of the segments held, oldest first.
+func (l *Log) Segments() ([]uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.firsts()
+}
+
+// Segment returns the encoded segment that holds update n (the one with the greatest first
+// update at or below n), as written so far. Safe from any goroutine.
+func (l *Log) Segment(n uint64) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	firsts, err := l.firsts()
+	if err != nil {
+		return nil, err
+	}
+	i, found := slices.BinarySearch(firsts, n)
+	if !found {
+		i--
+	}
+	if i < 0 {
+		return nil, fmt.Errorf("replaylog: no segment holds update %d (the oldest held starts at %v)", n, firstOr(firsts))
+	}
+	b, err := os.ReadFile(l.path(firsts[i]))
+	if err != nil {
+		return nil, fmt.Errorf("replaylog: %w", err)
+	}
+	return b, nil
+}
+
+func firstOr(firsts []uint64) string {
+	if len(firsts) == 0 {
+		return "none"
+	}
+	return strconv.FormatUint(firsts[0], 10)
+}
+
+// Close closes the open segment.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+// Decode parses an encoded segment, refusing anything malformed (it comes from another worker).
+func Decode(b []byte) (Segment, error) {
+	r := &reader{b: b}
+	var s Segment
+	if m := r.next(4); r.err != nil || [4]byte(m) != magic {
+		return Segment{}, errors.New("replaylog: not a segment (bad magic)")
+	}
+	s.First = r.u64()
+	copy(s.Root[:], r.next(32))
+	s.State = r.bytes()
+	for r.err == nil && r.off < len(r.b) {
+		switch kind := r.next(1); {
+		case r.err != nil:
+		case kind[0] == kindUpdate:
+			u := &replay.Update{Step: r.u64(), Microbatch: r.u64()}
+			u.Input, u.Tokens, u.Grad, u.Targets = r.bytes(), r.ints(), r.bytes(), r.ints()
+			copy(u.Sent[:], r.next(32))
+			s.Events = append(s.Events, Event{Update: u})
+		case kind[0] == kindAverage:
+			a := &Average{Weight: math.Float64frombits(r.u64())}
+			a.Params = r.bytes()
+			if !(a.Weight >= 0 && a.Weight <= 1) && r.err == nil {
+				r.err = fmt.Errorf("averaging weight %v", a.Weight)
+			}
+			s.Events = append(s.Events, Event{Average: a})
+		default:
+			r.err = fmt.Errorf("unknown event kind %d", kind[0])
+		}
+	}
+	if r.err != nil {
+		return Segment{}, fmt.Errorf("replaylog: segment at byte %d of %d: %w", r.off, len(b), r.err)
+	}
+	return s, nil
+}
+
+type reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *reader) next(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n < 0 || n > len(r.b)-r.off {
+		r.err = io.ErrUnexpectedEOF
+		return nil
+	}
+	out := r.b[r.off : r.off+n]
+	r.off += n
+	return out
+}
+
+func (r *reader) u64() uint64 {
+	b := r.next(8)
+	if b == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(b)
+}
+
+func (r *reader) bytes() []byte {
+	n := r.u64()
+	if n > uint64(len(r.b)-r.off) {
+		r.err = io.ErrUnexpectedEOF
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	return bytes.Clone(r.next(int(n)))
+}
+
+func (r *reader) ints() []int32 {
+	n := r.u64()
+	if n > uint64(len(r.b)-r.off)/4 {
+		r.err = io.ErrUnexpectedEOF
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	b := r.next(int(n) * 4)
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+func putU64(b *bytes.Buffer, v uint64) { b.Write(binary.LittleEndian.AppendUint64(nil, v)) }
+
+func putBytes(b *bytes.Buffer, v []byte) {
+	putU64(b, uint64(len(v)))
+	b.Write(v)
+}
+
+func putInts(b *bytes.Buffer, v []int32) {
+	putU64(b, uint64(len(v)))
+	for _, x := range v {
+		b.Write(binary.LittleEndian.AppendUint32(nil, uint32(x)))
+	}
+}

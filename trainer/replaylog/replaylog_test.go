@@ -1,0 +1,191 @@
+package replaylog_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/compute/dtypes"
+
+	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/trainer/boundary"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/internal/testreplay"
+	"github.com/protolearn/protolearn/trainer/internal/testspec"
+	"github.com/protolearn/protolearn/trainer/replay"
+	"github.com/protolearn/protolearn/trainer/replaylog"
+)
+
+// A log snapshots every `every` updates and keeps `keep` segments; each segment decodes to its
+// snapshot (the state before its first update, with that state's root) and its events in order,
+// averages included; Segment finds the segment holding any update it still has.
+func TestLogRoundTrip(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	worker := testreplay.Stage(t, s, 1)
+	dir := t.TempDir()
+	log, err := replaylog.Open(dir, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	if err := log.Start(worker, 10); err != nil {
+		t.Fatal(err)
+	}
+	var params bytes.Buffer
+	if err := checkpoint.Write(&params, testreplay.Stage(t, s, 1), 0, checkpoint.Params); err != nil {
+		t.Fatal(err)
+	}
+	var roots [][32]byte // the state before updates 10, 11, …
+	root := func() [32]byte {
+		r, err := checkpoint.StateRoot(worker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	roots = append(roots, root())
+	ups := testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 7, 5) // inputs only: applied below
+	for i, u := range ups {
+		if i == 4 {
+			if _, err := checkpoint.Average(bytes.NewReader(params.Bytes()), worker, 1<<30, 0.5); err != nil {
+				t.Fatal(err)
+			}
+			if err := log.Averaged(params.Bytes(), 0.5); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := testApply(worker, codec, &u); err != nil {
+			t.Fatal(err)
+		}
+		ups[i] = u
+		if err := log.Updated(worker, u); err != nil {
+			t.Fatal(err)
+		}
+		roots = append(roots, root())
+	}
+	// Updates 10…16: snapshots before 10 (Start), 12 and 15 (every 3 updates counted from 0);
+	// two kept.
+	firsts, err := log.Segments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(firsts, []uint64{12, 15}) {
+		t.Fatalf("segments %v, want [12 15] (keep 2)", firsts)
+	}
+	if _, err := log.Segment(11); err == nil || !strings.Contains(err.Error(), "the oldest held starts at 12") {
+		t.Errorf("a pruned update: %v", err)
+	}
+	b, err := log.Segment(14)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg, err := replaylog.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seg.First != 12 || seg.Root != roots[2] || len(seg.Events) != 4 {
+		t.Fatalf("segment of update 14: first %d, %d events; want 12 and 4 (3 updates and an average)", seg.First, len(seg.Events))
+	}
+	if a := seg.Events[2].Average; a == nil || a.Weight != 0.5 || !bytes.Equal(a.Params, params.Bytes()) {
+		t.Errorf("event 2 is not the average: %+v", seg.Events[2])
+	}
+	for j, ev := range []int{0, 1, 3} {
+		if got := seg.Events[ev].Update; got == nil || !reflect.DeepEqual(*got, ups[2+j]) {
+			t.Errorf("event %d is not update %d", ev, 12+j)
+		}
+	}
+	// The snapshot is the state it names.
+	st := testreplay.Stage(t, s, 1)
+	if _, err := checkpoint.Read(bytes.NewReader(seg.State), st, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := checkpoint.StateRoot(st); r != roots[2] {
+		t.Error("the snapshot's state is not the state before update 12")
+	}
+	last, err := log.Segment(99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seg, err := replaylog.Decode(last); err != nil || seg.First != 15 || len(seg.Events) != 2 {
+		t.Errorf("the open segment: first %d, %d events, %v; want 15 and 2 written so far", seg.First, len(seg.Events), err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("%d files in the log's directory, want the 2 segments kept", len(entries))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "seg-00000000000000000012.plr")); err != nil {
+		t.Error(err)
+	}
+}
+
+// Decode refuses anything but a well-formed segment (it comes from another worker), whatever
+// its lengths claim, without a panic.
+func TestDecodeRefusesGarbage(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	worker := testreplay.Stage(t, s, 1)
+	log, err := replaylog.Open(t.TempDir(), 100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	if err := log.Start(worker, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 2, 5) {
+		if err := log.Updated(worker, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := log.Averaged([]byte("params"), 0.25); err != nil {
+		t.Fatal(err)
+	}
+	good, err := log.Segment(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replaylog.Decode(good); err != nil {
+		t.Fatal(err)
+	}
+	for cut := range len(good) {
+		if cut%97 != 0 && cut < len(good)-64 {
+			continue // every 97th prefix, and every one near the end
+		}
+		if _, err := replaylog.Decode(good[:cut]); err == nil && cut != 0 {
+			// A cut between events is a shorter valid segment; anything else must fail.
+			if seg, _ := replaylog.Decode(good[:cut]); len(seg.Events) == 3 {
+				t.Errorf("a segment cut at %d of %d decodes whole", cut, len(good))
+			}
+		}
+	}
+	for name, b := range map[string][]byte{
+		"empty":     nil,
+		"bad magic": append([]byte("PLR2"), good[4:]...),
+		"huge state length": func() []byte {
+			b := bytes.Clone(good)
+			copy(b[4+8+32:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})
+			return b
+		}(),
+		"unknown event": append(bytes.Clone(good), 9),
+		"averaging weight above 1": func() []byte {
+			b := bytes.Clone(good)
+			i := len(b) - len("params") - 8 - 8 // the weight's bytes
+			copy(b[i:], []byte{0, 0, 0, 0, 0, 0, 0xf0, 0x7f}) // +Inf
+			return b
+		}(),
+	} {
+		if _, err := replaylog.Decode(b); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+}
+
+func testApply(st *engine.Stage, codec boundary.Codec, u *replay.Update) ([32]byte, error) {
+	sent, err := replay.Apply(st, codec, *u)
+	u.Sent = sent
+	return sent, err
+}
