@@ -173,7 +173,7 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 		"unknown event": append(bytes.Clone(good), 9),
 		"averaging weight above 1": func() []byte {
 			b := bytes.Clone(good)
-			i := len(b) - len("params") - 8 - 8 // the weight's bytes
+			i := len(b) - len("params") - 8 - 8               // the weight's bytes
 			copy(b[i:], []byte{0, 0, 0, 0, 0, 0, 0xf0, 0x7f}) // +Inf
 			return b
 		}(),
