@@ -21,6 +21,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/replaylog"
 	"github.com/protolearn/protolearn/trainer/spec"
 	"github.com/protolearn/protolearn/trainer/swarm"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
@@ -134,6 +135,34 @@ func modelOptimizer(o modelstypes.Optimizer) (optim.NAdamConfig, int, error) {
 	return c, int(o.PipelineDepth), c.Validate()
 }
 
+const (
+	// replayLimit bounds the replay log a referee fetches (the segments from an attestation's
+	// starting state on).
+	replayLimit = 8 << 30
+	// replayKeep is the segments of the replay log a worker keeps: snapshots are taken every
+	// attestation_period steps, so this covers the attestations a referee may still audit
+	// (pending ones, and a few beyond).
+	replayKeep = 16
+)
+
+// openReplayLog opens the worker's replay log under the state directory (replaylog), a
+// snapshot every attestation_period steps of the model's microbatches.
+func openReplayLog(c *ChainConfig, out string, oc *onChain, microbatches int) (*replaylog.Log, error) {
+	every := max(oc.params.AttestationPeriod, 1) * uint64(max(microbatches, 1))
+	return replaylog.Open(filepath.Join(stateDir(c, out), "replaylog"), every, replayKeep)
+}
+
+// stateDir is where the worker keeps its attestation state: --state-dir, or attest under --out.
+func stateDir(c *ChainConfig, out string) string {
+	if c.StateDir != "" {
+		return c.StateDir
+	}
+	if out != "" {
+		return filepath.Join(out, "attest")
+	}
+	return "attest"
+}
+
 // newAttester builds the worker's attester and recovers what an earlier run left to answer;
 // tileRows is rows × seq_len of its microbatches.
 // Recover runs under ctx (setup); the challenge watcher lives as long as life.
@@ -159,13 +188,7 @@ func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model u
 			return nil, err
 		}
 	}
-	dir := c.StateDir
-	if dir == "" {
-		dir = "attest"
-		if out != "" {
-			dir = filepath.Join(out, "attest")
-		}
-	}
+	dir := stateDir(c, out)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("--state-dir: %w", err)
 	}

@@ -44,6 +44,8 @@ import (
 	"github.com/protolearn/protolearn/trainer/internal/promserve"
 	"github.com/protolearn/protolearn/trainer/p2p"
 	"github.com/protolearn/protolearn/trainer/pipeline"
+	"github.com/protolearn/protolearn/trainer/replay"
+	"github.com/protolearn/protolearn/trainer/replaylog"
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/statesync"
 	"github.com/protolearn/protolearn/trainer/swarm"
@@ -66,6 +68,8 @@ type Node struct {
 	oc      *onChain
 	att     *attest.Attester
 	commits *committer
+	// replay is the log a referee replays this worker's updates from (on chain).
+	replay  *replaylog.Log
 	metrics *promserve.Server
 	depth   int
 	// trainStream is the train split stage 0 samples from (nil on other stages): its attester
@@ -177,6 +181,15 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.oc != nil {
 		wcfg.ChainID = cfg.Chain.Dial.ChainID // signed into every boundary receipt
 		wcfg.StateRoots = true                // each attestation names the state it starts from
+		if n.replay, err = openReplayLog(cfg.Chain, cfg.Out, n.oc, cfg.Microbatches); err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, func() { _ = n.replay.Close() })
+		wcfg.OnUpdate = func(u replay.Update) { // on the compute goroutine: the stage is ours
+			if err := n.replay.Updated(n.stage, u); err != nil {
+				n.log.Error("replay log: an update not recorded (a referee will find this worker's log short)", "err", err)
+			}
+		}
 		if first {
 			// The chain fixes stage 0's draws: the k-th is the operator's types.DrawID.
 			operator := strings.ToLower(cfg.Chain.Dial.Operator) // bech32's canonical case, as the chain hashes it
@@ -239,6 +252,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	srv := statesync.Serve(n.host, cfg.Model, cfg.Stage, w.Access, func(p peer.ID) error { return w.Roster().Check(p, cfg.Stage) }, n.log)
 	srv.SetSeen(w.Seen)
+	if n.replay != nil {
+		srv.SetLog(func(root [32]byte) ([]byte, error) { return n.replay.From(root, replayLimit) })
+	}
 	n.closers = append(n.closers, srv.Close)
 	if cfg.MetricsAddr != "" {
 		if n.metrics, err = promserve.Serve(cfg.MetricsAddr, reg); err != nil {
@@ -391,8 +407,18 @@ func (n *Node) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if n.replay != nil {
+		// After any join: the log starts from the state the worker trains from.
+		if err := w.Access(ctx, func(st *engine.Stage, updates uint64) error { return n.replay.Start(st, updates) }); err != nil {
+			return err
+		}
+	}
 	if cfg.AverageEvery > 0 {
-		stopAveraging := startAveraging(ctx, n.host, w, cfg.Model, cfg.Stage, cfg.AverageEvery, n.log)
+		var mixed func([]byte, float64) error
+		if n.replay != nil {
+			mixed = n.replay.Averaged
+		}
+		stopAveraging := startAveraging(ctx, n.host, w, cfg.Model, cfg.Stage, cfg.AverageEvery, mixed, n.log)
 		defer stopAveraging()
 	}
 	n.log.Info("worker", "model", cfg.Model, "spec", cfg.SpecName, "stages", fmt.Sprint(cfg.Spec.Stages), "params", n.stage.NumParams(),

@@ -36,6 +36,11 @@ type Claim struct {
 	// Inputs are the payload digests of what the step's updates took in, in update order: the
 	// receipts a neighbour signed (on stage 0 the gradients stage 1 sent back).
 	Inputs [][32]byte
+	// Among and Span, when set, say that each of the Span updates from Update took in a payload
+	// whose digest is in Among: an attestation's input_digests, which the chain keeps without
+	// telling which update took which.
+	Among map[[32]byte]bool
+	Span  uint64
 }
 
 // Finding is where the replay departs from the worker's claims.
@@ -78,7 +83,7 @@ func Audit(st *engine.Stage, codec boundary.Codec, segs []replaylog.Segment, cla
 	for _, c := range claims {
 		byUpdate[c.Update] = c
 	}
-	wantInput := map[uint64][32]byte{}
+	wantInput := map[uint64]func([32]byte) bool{}
 	n := segs[0].First
 	for i, seg := range segs {
 		if seg.First != n {
@@ -106,7 +111,7 @@ func Audit(st *engine.Stage, codec boundary.Codec, segs []replaylog.Segment, cla
 
 // replaySegment applies a segment's events from update n, checking the claims it covers, and
 // returns the first finding and the update where it ends.
-func replaySegment(st *engine.Stage, codec boundary.Codec, seg replaylog.Segment, n uint64, byUpdate map[uint64]Claim, wantInput map[uint64][32]byte, rep *Report, limit int64) (*Finding, uint64) {
+func replaySegment(st *engine.Stage, codec boundary.Codec, seg replaylog.Segment, n uint64, byUpdate map[uint64]Claim, wantInput map[uint64]func([32]byte) bool, rep *Report, limit int64) (*Finding, uint64) {
 	first := st.Info().First
 	for _, ev := range seg.Events {
 		if ev.Average != nil {
@@ -120,14 +125,21 @@ func replaySegment(st *engine.Stage, codec boundary.Codec, seg replaylog.Segment
 		if f := checkClaim(st, byUpdate, n, wantInput, rep); f != nil {
 			return f, n
 		}
+		if u.Root != ([32]byte{}) { // the worker's own record of where a step started
+			if root, err := checkpoint.StateRoot(st); err != nil {
+				return &Finding{Update: n, What: "no state root: " + err.Error()}, n
+			} else if root != u.Root {
+				return &Finding{Update: n, What: fmt.Sprintf("the state before the step has root %s in the replay, not the %s the worker logged", short(root), short(u.Root))}, n
+			}
+		}
 		if want, ok := wantInput[n]; ok {
 			in := u.Input
 			if first {
 				in = u.Grad // stage 0's attested input is the gradient stage 1 signed
 			}
 			got, err := payload.Digest(in)
-			if err != nil || got != want {
-				return &Finding{Update: n, What: fmt.Sprintf("the logged input is not the one attested (%s)", short(want))}, n
+			if err != nil || !want(got) {
+				return &Finding{Update: n, What: fmt.Sprintf("the logged input (%s) is not one the worker attested for this update", short(got))}, n
 			}
 		}
 		sent, err := replay.Apply(st, codec, *u)
@@ -145,14 +157,17 @@ func replaySegment(st *engine.Stage, codec boundary.Codec, seg replaylog.Segment
 
 // checkClaim compares the state before update n with a claim there, and registers the claim's
 // inputs for the updates it names.
-func checkClaim(st *engine.Stage, claims map[uint64]Claim, n uint64, wantInput map[uint64][32]byte, rep *Report) *Finding {
+func checkClaim(st *engine.Stage, claims map[uint64]Claim, n uint64, wantInput map[uint64]func([32]byte) bool, rep *Report) *Finding {
 	c, ok := claims[n]
 	if !ok {
 		return nil
 	}
 	rep.Claims++
 	for j, d := range c.Inputs {
-		wantInput[n+uint64(j)] = d
+		wantInput[n+uint64(j)] = func(got [32]byte) bool { return got == d }
+	}
+	for j := range c.Span {
+		wantInput[n+j] = func(got [32]byte) bool { return c.Among[got] }
 	}
 	if c.Root == ([32]byte{}) {
 		return nil

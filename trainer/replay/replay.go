@@ -39,6 +39,10 @@ type Update struct {
 	// Sent is the digest (payload.Digest) of the gradients payload the worker sent back (zero
 	// on stage 0, which sends none).
 	Sent [32]byte
+	// Root is the state root (checkpoint.StateRoot) before the update where the worker took
+	// one: before the first update of each of its steps (swarm Config.StateRoots), what an
+	// attestation starting with that step names. Zero elsewhere.
+	Root [32]byte
 }
 
 // Result is what a replay produced.

@@ -15,7 +15,7 @@
 // A segment file is the header, then events until the end of the file:
 //
 //	header  "PLR1", first update (uint64), state root [32], state length (uint64), state
-//	update  0x01, step, microbatch (uint64 each), input, tokens, grad, targets, sent [32]
+//	update  0x01, step, microbatch (uint64 each), input, tokens, grad, targets, sent [32], root [32]
 //	average 0x02, weight (float64 bits), parameters
 //
 // Integers are little-endian; byte strings are a uint64 length and the bytes; token ids and
@@ -119,6 +119,7 @@ func (l *Log) Updated(st *engine.Stage, u replay.Update) error {
 	putBytes(&b, u.Grad)
 	putInts(&b, u.Targets)
 	b.Write(u.Sent[:])
+	b.Write(u.Root[:])
 	if err := l.write(b.Bytes()); err != nil {
 		return err
 	}
@@ -258,6 +259,77 @@ func firstOr(firsts []uint64) string {
 	return strconv.FormatUint(firsts[0], 10)
 }
 
+// From is what a referee asks for to audit the steps from one of the worker's state roots on:
+// the segment holding the update the worker logged root before, and every later segment, as a
+// bundle (DecodeBundle), of at most limit bytes. Safe from any goroutine.
+func (l *Log) From(root [32]byte, limit int64) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	firsts, err := l.firsts()
+	if err != nil {
+		return nil, err
+	}
+	for i := len(firsts) - 1; i >= 0; i-- {
+		b, err := os.ReadFile(l.path(firsts[i]))
+		if err != nil {
+			return nil, fmt.Errorf("replaylog: %w", err)
+		}
+		seg, err := Decode(b)
+		if err != nil {
+			return nil, fmt.Errorf("replaylog: own segment %d: %w", firsts[i], err)
+		}
+		if !seg.hasRoot(root) {
+			continue
+		}
+		var out bytes.Buffer
+		for _, f := range firsts[i:] {
+			b, err := os.ReadFile(l.path(f))
+			if err != nil {
+				return nil, fmt.Errorf("replaylog: %w", err)
+			}
+			putBytes(&out, b)
+			if int64(out.Len()) > limit {
+				return nil, fmt.Errorf("replaylog: the segments from state %x on are more than %d bytes", root[:6], limit)
+			}
+		}
+		return out.Bytes(), nil
+	}
+	return nil, fmt.Errorf("replaylog: no update held starts from state %x (pruned, or never this worker's)", root[:6])
+}
+
+func (s Segment) hasRoot(root [32]byte) bool {
+	for _, ev := range s.Events {
+		if ev.Update != nil && ev.Update.Root == root {
+			return true
+		}
+	}
+	return false
+}
+
+// DecodeBundle parses what From returns: consecutive segments.
+func DecodeBundle(b []byte) ([]Segment, error) {
+	r := &reader{b: b}
+	var out []Segment
+	for r.err == nil && r.off < len(r.b) {
+		raw := r.bytes()
+		if r.err != nil {
+			break
+		}
+		seg, err := Decode(raw)
+		if err != nil {
+			return nil, fmt.Errorf("replaylog: segment %d of the bundle: %w", len(out), err)
+		}
+		out = append(out, seg)
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("replaylog: bundle at byte %d of %d: %w", r.off, len(b), r.err)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("replaylog: an empty bundle")
+	}
+	return out, nil
+}
+
 // Close closes the open segment.
 func (l *Log) Close() error {
 	l.mu.Lock()
@@ -287,6 +359,7 @@ func Decode(b []byte) (Segment, error) {
 			u := &replay.Update{Step: r.u64(), Microbatch: r.u64()}
 			u.Input, u.Tokens, u.Grad, u.Targets = r.bytes(), r.ints(), r.bytes(), r.ints()
 			copy(u.Sent[:], r.next(32))
+			copy(u.Root[:], r.next(32))
 			s.Events = append(s.Events, Event{Update: u})
 		case kind[0] == kindAverage:
 			a := &Average{Weight: math.Float64frombits(r.u64())}

@@ -16,12 +16,16 @@
 //	4       8     model id (uint64, little-endian)
 //	12      4     stage (uint32, little-endian)
 //	16      1     what: 0 full state (parameters + optimizer state),
-//	              1 parameters, 2 seen (has this replica taken microbatch …)
+//	              1 parameters, 2 seen (has this replica taken microbatch …),
+//	              3 replay log (from the step that started at state root …)
 //	17      8     microbatch id (what = 2 only; the request is then 25 bytes)
+//	17      32    state root (what = 3 only; the request is then 49 bytes)
 //
 // The server answers with one status byte and the rest of the stream: 0 and
 // a trainer/checkpoint stream of that selection (for "seen": one byte, 1 if
-// the replica has applied the microbatch or holds it in flight, else 0), or
+// the replica has applied the microbatch or holds it in flight, else 0; for
+// a replay log: the replaylog bundle of the segment holding the update the
+// replica logged that root before, and every later one, for a referee), or
 // 1 and the reason for the refusal (UTF-8, at most MaxReason bytes), then
 // closes. "Seen" keeps a microbatch re-sent after a failure from being
 // applied by two replicas of a stage (trainer/swarm, "Exactly once"). A refused or
@@ -77,23 +81,28 @@ const MaxReason = 512
 const (
 	requestSize     = 17
 	seenRequestSize = 25
-	maxRequestSize  = seenRequestSize
+	logRequestSize  = 49
+	maxRequestSize  = logRequestSize
 	statusOK        = 0
 	statusNo        = 1
-	// whatSeen is the request byte of a "seen" query.
+	// whatSeen is the request byte of a "seen" query, whatLog of a replay log's.
 	whatSeen = 2
+	whatLog  = 3
 )
 
 var magic = [4]byte{'P', 'L', 'S', '1'}
 
 // Request is what a client asks for: a checkpoint of Selection, or, with
-// Seen set, whether the replica has taken Microbatch.
+// Seen set, whether the replica has taken Microbatch, or, with Log set, the
+// replica's replay log from the step that started at state Root.
 type Request struct {
 	Model      uint64
 	Stage      int
 	Selection  checkpoint.Selection
 	Seen       bool
 	Microbatch uint64
+	Log        bool
+	Root       [32]byte
 }
 
 func (r Request) marshal() []byte {
@@ -104,13 +113,16 @@ func (r Request) marshal() []byte {
 	if r.Seen {
 		return binary.LittleEndian.AppendUint64(append(b, whatSeen), r.Microbatch)
 	}
+	if r.Log {
+		return append(append(b, whatLog), r.Root[:]...)
+	}
 	return append(b, byte(r.Selection))
 }
 
 // parseRequest decodes a request strictly.
 func parseRequest(b []byte) (Request, error) {
-	if len(b) != requestSize && len(b) != seenRequestSize {
-		return Request{}, fmt.Errorf("request of %d bytes, want %d or %d", len(b), requestSize, seenRequestSize)
+	if len(b) != requestSize && len(b) != seenRequestSize && len(b) != logRequestSize {
+		return Request{}, fmt.Errorf("request of %d bytes, want %d, %d or %d", len(b), requestSize, seenRequestSize, logRequestSize)
 	}
 	if [4]byte(b[:4]) != magic {
 		return Request{}, fmt.Errorf("request magic %q, want %q", b[:4], magic[:])
@@ -119,6 +131,8 @@ func parseRequest(b []byte) (Request, error) {
 	switch {
 	case b[16] == whatSeen && len(b) == seenRequestSize:
 		r.Seen, r.Microbatch = true, binary.LittleEndian.Uint64(b[17:])
+	case b[16] == whatLog && len(b) == logRequestSize:
+		r.Log, r.Root = true, [32]byte(b[17:])
 	case (b[16] == byte(checkpoint.Full) || b[16] == byte(checkpoint.Params)) && len(b) == requestSize:
 		r.Selection = checkpoint.Selection(b[16])
 	default:
@@ -147,7 +161,13 @@ type Server struct {
 	// answer (a minute by default).
 	WriteTimeout time.Duration
 	seen         atomic.Pointer[func(mb uint64) bool]
+	replayLog    atomic.Pointer[func(root [32]byte) ([]byte, error)]
 }
+
+// SetLog sets what answers replay-log requests (replaylog.Log.From with the
+// server's bound); until it is set they are refused. Safe while the server
+// serves.
+func (s *Server) SetLog(f func(root [32]byte) ([]byte, error)) { s.replayLog.Store(&f) }
 
 // SetSeen sets what answers "seen" queries (swarm.Worker.Seen); until it
 // is set they are refused. Safe while the server serves.
@@ -217,6 +237,10 @@ func (s *Server) handle(st network.Stream) {
 		_ = st.Close()
 		return
 	}
+	if req.Log {
+		s.serveLog(st, p, req.Root)
+		return
+	}
 	var out bytes.Buffer
 	out.WriteByte(statusOK)
 	var step uint64
@@ -236,6 +260,27 @@ func (s *Server) handle(st network.Stream) {
 		return
 	}
 	s.log.Info("served stage state", "peer", p, "selection", req.Selection, "bytes", out.Len()-1, "step", step)
+	_ = st.Close()
+}
+
+// serveLog answers a referee's request for the replay log from a state root on.
+func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte) {
+	f := s.replayLog.Load()
+	if f == nil || *f == nil {
+		s.refuse(st, p, "this worker keeps no replay log")
+		return
+	}
+	body, err := (*f)(root)
+	if err != nil {
+		s.refuse(st, p, err.Error())
+		return
+	}
+	if _, err := st.Write(append([]byte{statusOK}, body...)); err != nil {
+		s.log.Warn("replay log transfer failed", "peer", p, "err", err)
+		_ = st.Reset()
+		return
+	}
+	s.log.Info("served a replay log", "peer", p, "root", fmt.Sprintf("%x", root[:6]), "bytes", len(body))
 	_ = st.Close()
 }
 
@@ -304,6 +349,12 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, req Request, limit int64
 	return body, nil
 }
 
+// FetchLog asks p, a replica of the stage, for its replay log from the step that started at
+// state root on (replaylog.DecodeBundle reads it), of at most limit bytes.
+func FetchLog(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, root [32]byte, limit int64) ([]byte, error) {
+	return Fetch(ctx, h, p, Request{Model: model, Stage: stage, Log: true, Root: root}, limit)
+}
+
 // Seen asks p whether its replica of the stage has applied microbatch mb
 // or holds it in flight.
 func Seen(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, mb uint64) (bool, error) {
@@ -358,7 +409,9 @@ func Join(ctx context.Context, h host.Host, p peer.ID, model uint64, st *engine.
 
 // AverageWith fetches the parameters of p's replica of the stage and mixes
 // them into the local stage through access: (1−weight)·own + weight·other.
-func AverageWith(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, access Access, limit int64, weight float64) error {
+// mixed, when set, is called inside access right after the mix with what was
+// mixed in (the replay log records it: replaylog.Log.Averaged).
+func AverageWith(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, access Access, limit int64, weight float64, mixed func(params []byte, weight float64) error) error {
 	body, err := Fetch(ctx, h, p, Request{Model: model, Stage: stage, Selection: checkpoint.Params}, limit)
 	if err != nil {
 		return err
@@ -366,6 +419,9 @@ func AverageWith(ctx context.Context, h host.Host, p peer.ID, model uint64, stag
 	return access(ctx, func(st *engine.Stage, _ uint64) error {
 		if _, err := checkpoint.Average(bytes.NewReader(body), st, limit, weight); err != nil {
 			return fmt.Errorf("statesync: parameters from peer %s: %w", p, err)
+		}
+		if mixed != nil {
+			return mixed(body, weight)
 		}
 		return nil
 	})

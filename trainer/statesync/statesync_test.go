@@ -1,6 +1,7 @@
 package statesync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -179,8 +180,23 @@ func TestAverageWithReplica(t *testing.T) {
 	theirs := paramsOf(t, f.src.st)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := AverageWith(ctx, f.joiner, f.server.ID(), model, 0, mine.access, 1<<30, 0.5); err != nil {
+	var logged []byte
+	if err := AverageWith(ctx, f.joiner, f.server.ID(), model, 0, mine.access, 1<<30, 0.5, func(params []byte, w float64) error {
+		if !mine.mu.TryLock() {
+			logged = params // inside access, as the replay log needs: nothing else ran between
+		} else {
+			mine.mu.Unlock()
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := checkpoint.Write(&want, f.src.st, f.src.updates, checkpoint.Params); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(logged, want.Bytes()) {
+		t.Error("the mix was not reported inside access with the parameters mixed in")
 	}
 	after := paramsOf(t, mine.st)
 	for i := range after {
@@ -259,6 +275,28 @@ func TestRefusals(t *testing.T) {
 	if !ask(ctx, 4) || ask(ctx, 5) {
 		t.Error("SeenByReplicas: want true for 4 (the server has it; the stranger serves nothing), false for 5")
 	}
+	// Replay logs: answered from the server's callback, to registered replicas only.
+	root := [32]byte{7}
+	if _, err := FetchLog(ctx, f.joiner, f.server.ID(), model, 0, root, 1<<20); err == nil || !strings.Contains(err.Error(), "keeps no replay log") {
+		t.Errorf("a log request without a log: %v", err)
+	}
+	f.srv.SetLog(func(r [32]byte) ([]byte, error) {
+		if r != root {
+			return nil, errors.New("no update held starts from that state")
+		}
+		return []byte("bundle"), nil
+	})
+	if b, err := FetchLog(ctx, f.joiner, f.server.ID(), model, 0, root, 1<<20); err != nil || string(b) != "bundle" {
+		t.Errorf("log from a held root: %q, %v", b, err)
+	}
+	if _, err := FetchLog(ctx, f.joiner, f.server.ID(), model, 0, [32]byte{8}, 1<<20); err == nil || !strings.Contains(err.Error(), "no update held") {
+		t.Errorf("log from a root not held: %v", err)
+	}
+	for _, h := range []host.Host{f.stranger, f.other} {
+		if _, err := FetchLog(ctx, h, f.server.ID(), model, 0, root, 1<<20); !errors.Is(err, ErrRefused) {
+			t.Errorf("log request of a peer outside the stage: %v", err)
+		}
+	}
 	// The limit: a response larger than allowed is refused.
 	if _, err := Fetch(ctx, f.joiner, f.server.ID(), Request{Model: model, Stage: 0}, 1000); err == nil || !strings.Contains(err.Error(), "more than 1000 bytes") {
 		t.Errorf("oversized state: %v", err)
@@ -276,7 +314,11 @@ func TestParseRequest(t *testing.T) {
 	if r, err := parseRequest(seen); err != nil || !r.Seen || r.Microbatch != 1<<50 {
 		t.Fatalf("%+v %v", r, err)
 	}
-	for _, b := range [][]byte{good[:10], append(append([]byte(nil), good...), 0), append([]byte("XXXX"), good[4:]...), bad, seen[:24], append(good, seen[17:]...)} {
+	logReq := Request{Model: 3, Stage: 2, Log: true, Root: [32]byte{1, 2, 3}}.marshal()
+	if r, err := parseRequest(logReq); err != nil || !r.Log || r.Root != [32]byte{1, 2, 3} || r.Seen {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, b := range [][]byte{good[:10], append(append([]byte(nil), good...), 0), append([]byte("XXXX"), good[4:]...), bad, seen[:24], append(good, seen[17:]...), logReq[:48], append(seen, logReq[25:]...)} {
 		if _, err := parseRequest(b); err == nil {
 			t.Errorf("parsed %x", b)
 		}
@@ -286,6 +328,7 @@ func TestParseRequest(t *testing.T) {
 func FuzzParseRequest(f *testing.F) {
 	f.Add(Request{Model: 1, Stage: 0}.marshal())
 	f.Add(Request{Model: 1, Seen: true, Microbatch: 9}.marshal())
+	f.Add(Request{Model: 1, Log: true, Root: [32]byte{9}}.marshal())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if r, err := parseRequest(b); err == nil && string(r.marshal()) != string(b) {
 			t.Fatalf("request %x parsed as %+v, which encodes differently", b, r)
@@ -332,7 +375,7 @@ func TestRefusedJoinChangesNothing(t *testing.T) {
 		t.Errorf("no warning naming the unregistered peer in the server's log:\n%s", f.logs)
 	}
 	mine := &locked{st: st0}
-	if err := AverageWith(ctx, f.stranger, f.server.ID(), model, 0, mine.access, 1<<30, 0.5); !errors.Is(err, ErrRefused) {
+	if err := AverageWith(ctx, f.stranger, f.server.ID(), model, 0, mine.access, 1<<30, 0.5, nil); !errors.Is(err, ErrRefused) {
 		t.Fatalf("average with an unregistered peer: %v", err)
 	}
 	if !equal(before0, paramsOf(t, st0)) {

@@ -101,7 +101,7 @@ func (w *Worker) lastStage(ev *event) error {
 		}
 		if err == nil {
 			w.took(tap, ev.mb, ev.input, nil)
-			up = w.update(ev.step, ev.mb, ev.input, ev.ids, nil, targets)
+			up = w.update(ev.step, ev.mb, ev.input, ev.ids, nil, targets, tap)
 			w.applied[ev.mb] = true
 			w.markSeen(ev.mb)
 			w.updates++
@@ -167,12 +167,16 @@ func (w *Worker) sendGradients(to peer.ID, step, mb uint64, dIn *tensors.Tensor,
 
 // update is the record of an update OnUpdate will receive (nil when it is not set): its frame
 // step and microbatch, the payload it took in (stage 0: its token ids) and the gradient payload
-// that came back (the last stage: its targets).
-func (w *Worker) update(step, mb uint64, in *Input, ids *tensors.Tensor, grad *Input, targets *tensors.Tensor) *replay.Update {
+// that came back (the last stage: its targets), and, when it opened one of the worker's steps
+// (tapped) with Config.StateRoots, the state root before it.
+func (w *Worker) update(step, mb uint64, in *Input, ids *tensors.Tensor, grad *Input, targets *tensors.Tensor, tap *engine.Tap) *replay.Update {
 	if w.cfg.OnUpdate == nil {
 		return nil
 	}
 	u := &replay.Update{Step: step, Microbatch: mb}
+	if tap != nil && w.cfg.StateRoots {
+		u.Root = w.startRoot
+	}
 	if in != nil {
 		u.Input = in.Payload
 	}
@@ -223,7 +227,7 @@ func (w *Worker) backward(ev *event) error {
 				in, grad = ev.input, nil // stage 0's input is the dataset: what stage 1 signed is the gradient
 			}
 			w.took(tap, ev.mb, in, grad)
-			up = w.update(p.step, ev.mb, p.input, p.ids, ev.input, nil)
+			up = w.update(p.step, ev.mb, p.input, p.ids, ev.input, nil, tap)
 			w.applied[ev.mb] = true
 			w.updates++
 			w.opsWindow++
