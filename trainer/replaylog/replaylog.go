@@ -6,8 +6,11 @@
 // parameters as received and the mixing weight). A segment therefore replays, from its snapshot
 // alone, to the state before the next one, whatever the worker did between its attestations.
 //
-// Segments live on disk, one file each (seg-<first update>.plr), and the oldest are removed once
-// more than Keep are held. All methods but Segment and Segments must be called from the goroutine
+// Segments live on disk, one file each, and the oldest are removed once more than keep are held.
+// Each Open starts an epoch (seg-<epoch>-<first update>.plr): a restarted worker's state does not
+// follow from its last segment (it downloaded a replica's, or starts afresh), so a referee's
+// replay never runs from one epoch into the next, and the log serves the segments of one epoch
+// at a time. All methods but Segment and Segments must be called from the goroutine
 // that owns the stage (the swarm's compute goroutine: Config.OnUpdate, Worker.Access).
 //
 // # Bytes
@@ -81,6 +84,7 @@ type Log struct {
 	keep  int
 
 	mu      sync.Mutex // guards the files against Segment readers
+	epoch   uint64
 	f       *os.File
 	updates uint64 // updates made so far (the next update's index)
 	open    bool
@@ -95,8 +99,19 @@ func Open(dir string, every uint64, keep int) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("replaylog: %w", err)
 	}
-	return &Log{dir: dir, every: every, keep: keep}, nil
+	l := &Log{dir: dir, every: every, keep: keep}
+	held, err := l.held()
+	if err != nil {
+		return nil, err
+	}
+	if len(held) > 0 {
+		l.epoch = held[len(held)-1].epoch + 1
+	}
+	return l, nil
 }
+
+// seg names a segment file: its epoch and first update.
+type seg struct{ epoch, first uint64 }
 
 // Start opens the first segment with a snapshot of st, which has made updates updates.
 func (l *Log) Start(st *engine.Stage, updates uint64) error {
@@ -186,51 +201,89 @@ func (l *Log) snapshot(st *engine.Stage) error {
 
 // prune removes the oldest segments beyond keep (l.mu held).
 func (l *Log) prune() error {
-	firsts, err := l.firsts()
+	held, err := l.held()
 	if err != nil {
 		return err
 	}
-	for _, f := range firsts[:max(0, len(firsts)-l.keep)] {
-		if err := os.Remove(l.path(f)); err != nil {
+	for _, sg := range held[:max(0, len(held)-l.keep)] {
+		if err := os.Remove(l.segPath(sg)); err != nil {
 			return fmt.Errorf("replaylog: %w", err)
 		}
 	}
 	return nil
 }
 
-// firsts are the first updates of the segments on disk, in order.
-func (l *Log) firsts() ([]uint64, error) {
+// held are the segments on disk, oldest first.
+func (l *Log) held() ([]seg, error) {
 	entries, err := os.ReadDir(l.dir)
 	if err != nil {
 		return nil, fmt.Errorf("replaylog: %w", err)
 	}
-	var out []uint64
+	var out []seg
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), suffix)
 		if !ok || !strings.HasPrefix(name, "seg-") {
 			continue
 		}
-		if n, err := strconv.ParseUint(name[len("seg-"):], 10, 64); err == nil {
-			out = append(out, n)
+		ep, first, ok := strings.Cut(name[len("seg-"):], "-")
+		if !ok {
+			continue
+		}
+		a, err1 := strconv.ParseUint(ep, 10, 64)
+		b, err2 := strconv.ParseUint(first, 10, 64)
+		if err1 == nil && err2 == nil {
+			out = append(out, seg{a, b})
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(x, y seg) int {
+		if x.epoch != y.epoch {
+			return cmpU64(x.epoch, y.epoch)
+		}
+		return cmpU64(x.first, y.first)
+	})
 	return out, nil
 }
 
-func (l *Log) path(first uint64) string {
-	return filepath.Join(l.dir, fmt.Sprintf("seg-%020d%s", first, suffix))
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
-// Segments are the first updates of the segments held, oldest first.
+// firsts are the first updates of this epoch's segments on disk, in order.
+func (l *Log) firsts() ([]uint64, error) {
+	held, err := l.held()
+	if err != nil {
+		return nil, err
+	}
+	var out []uint64
+	for _, sg := range held {
+		if sg.epoch == l.epoch {
+			out = append(out, sg.first)
+		}
+	}
+	return out, nil
+}
+
+func (l *Log) segPath(sg seg) string {
+	return filepath.Join(l.dir, fmt.Sprintf("seg-%010d-%020d%s", sg.epoch, sg.first, suffix))
+}
+
+func (l *Log) path(first uint64) string { return l.segPath(seg{l.epoch, first}) }
+
+// Segments are the first updates of this epoch's segments held, oldest first.
 func (l *Log) Segments() ([]uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.firsts()
 }
 
-// Segment returns the encoded segment that holds update n (the one with the greatest first
-// update at or below n), as written so far. Safe from any goroutine.
+// Segment returns the encoded segment of this epoch that holds update n (the one with the
+// greatest first update at or below n), as written so far. Safe from any goroutine.
 func (l *Log) Segment(n uint64) ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -260,30 +313,33 @@ func firstOr(firsts []uint64) string {
 }
 
 // From is what a referee asks for to audit the steps from one of the worker's state roots on:
-// the segment holding the update the worker logged root before, and every later segment, as a
-// bundle (DecodeBundle), of at most limit bytes. Safe from any goroutine.
+// the segment holding the update the worker logged root before, and every later segment of its
+// epoch, as a bundle (DecodeBundle), of at most limit bytes. Safe from any goroutine.
 func (l *Log) From(root [32]byte, limit int64) ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	firsts, err := l.firsts()
+	held, err := l.held()
 	if err != nil {
 		return nil, err
 	}
-	for i := len(firsts) - 1; i >= 0; i-- {
-		b, err := os.ReadFile(l.path(firsts[i]))
+	for i := len(held) - 1; i >= 0; i-- {
+		b, err := os.ReadFile(l.segPath(held[i]))
 		if err != nil {
 			return nil, fmt.Errorf("replaylog: %w", err)
 		}
-		seg, err := Decode(b)
+		sg, err := Decode(b)
 		if err != nil {
-			return nil, fmt.Errorf("replaylog: own segment %d: %w", firsts[i], err)
+			return nil, fmt.Errorf("replaylog: own segment %v: %w", held[i], err)
 		}
-		if !seg.hasRoot(root) {
+		if !sg.hasRoot(root) {
 			continue
 		}
 		var out bytes.Buffer
-		for _, f := range firsts[i:] {
-			b, err := os.ReadFile(l.path(f))
+		for _, f := range held[i:] {
+			if f.epoch != held[i].epoch {
+				break
+			}
+			b, err := os.ReadFile(l.segPath(f))
 			if err != nil {
 				return nil, fmt.Errorf("replaylog: %w", err)
 			}

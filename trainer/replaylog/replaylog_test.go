@@ -117,8 +117,88 @@ func TestLogRoundTrip(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("%d files in the log's directory, want the 2 segments kept", len(entries))
 	}
-	if _, err := os.Stat(filepath.Join(dir, "seg-00000000000000000012.plr")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "seg-0000000000-00000000000000000012.plr")); err != nil {
 		t.Error(err)
+	}
+}
+
+// From serves the segments from the one holding the update a state root was logged before to
+// the newest of its epoch; a reopened log (a restarted worker) starts a new epoch whose
+// segments never follow the old ones in a bundle, and pruning counts the segments of every
+// epoch.
+func TestFromAndEpochs(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	dir := t.TempDir()
+	run := func(seed uint64) [][32]byte { // 4 updates, a snapshot every 2, each update marked with its root
+		st := testreplay.Stage(t, s, 1)
+		log, err := replaylog.Open(dir, 2, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer log.Close()
+		if err := log.Start(st, 0); err != nil {
+			t.Fatal(err)
+		}
+		var roots [][32]byte
+		for _, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 4, seed) {
+			if u.Root, err = checkpoint.StateRoot(st); err != nil {
+				t.Fatal(err)
+			}
+			roots = append(roots, u.Root)
+			if _, err := testApply(st, codec, &u); err != nil {
+				t.Fatal(err)
+			}
+			if err := log.Updated(st, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return roots
+	}
+	first := run(1)  // epoch 0: segments at 0, 2, 4
+	second := run(2) // epoch 1: segments at 0, 2, 4; the oldest of epoch 0 pruned (keep 5)
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 5 {
+		t.Fatalf("%d files, %v; want 5 kept", len(entries), err)
+	}
+	log, err := replaylog.Open(dir, 2, 5) // epoch 2, nothing written yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	for name, c := range map[string]struct {
+		root   [32]byte
+		firsts []uint64
+	}{
+		"epoch 0, update 3": {first[3], []uint64{2, 4}},
+		"epoch 1, update 1": {second[1], []uint64{0, 2, 4}},
+		"epoch 1, update 2": {second[2], []uint64{2, 4}},
+	} {
+		b, err := log.From(c.root, 1<<30)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		segs, err := replaylog.DecodeBundle(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint64
+		for _, sg := range segs {
+			got = append(got, sg.First)
+		}
+		if !reflect.DeepEqual(got, c.firsts) {
+			t.Errorf("%s: segments %v, want %v (within the root's epoch)", name, got, c.firsts)
+		}
+	}
+	if _, err := log.From(first[1], 1<<30); err == nil || !strings.Contains(err.Error(), "no update held starts from state") {
+		t.Errorf("a pruned root: %v", err)
+	}
+	if _, err := log.From(second[0], 100); err == nil || !strings.Contains(err.Error(), "more than 100 bytes") {
+		t.Errorf("over the limit: %v", err)
+	}
+	if _, err := replaylog.DecodeBundle([]byte{1, 0, 0, 0, 0, 0, 0, 0, 'x'}); err == nil {
+		t.Error("a bundle of garbage decoded")
 	}
 }
 
