@@ -12,15 +12,19 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/protolearn/protolearn/circuits/commit"
 	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/trainer/attest"
+	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/referee"
 	"github.com/protolearn/protolearn/trainer/replaylog"
 	"github.com/protolearn/protolearn/trainer/spec"
 	"github.com/protolearn/protolearn/trainer/swarm"
@@ -312,4 +316,34 @@ func SubspaceTables(s spec.Spec) (*tile.Tables, error) {
 func otherPayload(digest []byte) []byte {
 	d := sha256.Sum256(append([]byte("not the payload that was sent: "), digest...))
 	return d[:]
+}
+
+// newReferee is the worker's referee service: it audits the other replicas of its stage by
+// replaying their logs on a second copy of the stage (built at the first audit).
+func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() (*engine.Stage, error)) (*referee.Service, error) {
+	return referee.New(referee.Config{
+		Host: n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage,
+		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
+		NewStage: newStage, Codec: boundary.Codec{Spec: cfg.Spec, Wire: cfg.Payload, Engine: n.stage.DType()},
+		Rate: cfg.Chain.AuditRate, Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), Limit: replayLimit,
+		Log: n.log, Metrics: reg,
+	})
+}
+
+// startReferee runs the referee beside training, polling the chain as often as the attester.
+func (n *Node) startReferee(ctx context.Context) (stop func()) {
+	if n.referee == nil {
+		return func() {}
+	}
+	every := n.cfg.Chain.Poll
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n.referee.Run(rctx, every)
+	}()
+	return func() { cancel(); <-done }
 }

@@ -141,7 +141,14 @@ type ChainConfig struct {
 	// training on inputs it did not receive. A test tool that shows such a worker slashed by an
 	// input challenge (on a stage after the first of a compressed model).
 	CheatOwnInput float64
-	// Rand draws the cheating steps and the attester's randomness (default: random).
+	// CheatSkipLayer skips the stage's last layer in every forward and backward pass (a stage of
+	// at least two layers). A test tool that shows a referee's replay finding such a worker.
+	CheatSkipLayer bool
+	// AuditRate is the chance that this worker, as a referee, audits a pending attestation of
+	// another replica of its stage by replaying it (package referee; 0: never). It costs that
+	// fraction of the other replicas' compute, on a second copy of the stage.
+	AuditRate float64
+	// Rand draws the cheating steps, the audits and the attester's randomness (default: random).
 	Rand *rand.Rand
 }
 
@@ -184,6 +191,9 @@ func (c *Config) validate() error {
 	if ch := c.Chain; ch != nil {
 		if ch.Cheat < 0 || ch.Cheat > 1 {
 			return fmt.Errorf("cheat %v: a fraction in [0, 1]", ch.Cheat)
+		}
+		if ch.AuditRate < 0 || ch.AuditRate > 1 {
+			return fmt.Errorf("audit rate %v: a fraction in [0, 1]", ch.AuditRate)
 		}
 		if ch.CheatOwnInput < 0 || ch.CheatOwnInput > 1 {
 			return fmt.Errorf("cheat-own-input %v: a fraction in [0, 1]", ch.CheatOwnInput)
