@@ -50,6 +50,134 @@ func trainerBinary(t *testing.T) string {
 	return trainerBin
 }
 
+// trainerNet is a real protolearnd with a 3-stage model of two layers a stage (d_model 32,
+// compressed, 2 microbatches a step) and the trainer binary, for `trainer run --chain`
+// processes of registered operators.
+type trainerNet struct {
+	t       *testing.T
+	n       *node
+	bin     string
+	dir     string
+	keysDir string
+	root    string // the model's dataset root
+	listen  map[string]string
+}
+
+const (
+	netD, netRows, netSeqLen, netTileWidth = 32, 2, 32, 4 // tiles of rows·seqLen = 64 rows
+)
+
+// newTrainerNet starts make demo's chain (scripts/demo.sh: the same init-files flags and
+// scripts/demo-genesis.json) with attestations of period steps and the genesis settings in
+// sets, funds the operators and creates the model.
+func newTrainerNet(t *testing.T, operators []string, period int, sets ...string) *trainerNet {
+	f := &trainerNet{t: t, bin: trainerBinary(t), dir: t.TempDir(), listen: map[string]string{}}
+	f.keysDir = filepath.Join(f.dir, "keys")
+	// Every stage's shapes: stage 0's embed tile and the later stages' input tile included
+	// (compression rank 8).
+	shapes, err := verifytypes.Tiles{DModel: netD, Rank: 8, Vocab: 256, Rows: netRows * netSeqLen, Width: netTileWidth}.ModelShapes()
+	require.NoError(t, err)
+	for _, s := range shapes {
+		k, err := tile.TestSetup(s)
+		require.NoError(t, err)
+		pk, err := k.MarshalProvingKey()
+		require.NoError(t, err)
+		vk, err := k.MarshalVerifyingKey()
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Join(f.keysDir, s.String()), 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(f.keysDir, s.String(), "proving.key"), pk, 0o600))
+		require.NoError(t, os.WriteFile(filepath.Join(f.keysDir, s.String(), "verifying.key"), vk, 0o600))
+	}
+	const funds = "1000000000000ulearn"
+	keys := map[string]string{"validator": funds, "designer": funds}
+	for _, w := range operators {
+		keys[w] = funds
+	}
+	flags := []string{
+		"--propose-timeout", "1s", "--verifying-keys", f.keysDir, "--genesis-overrides", filepath.Join("..", "..", "scripts", "demo-genesis.json"),
+		"--genesis-set", fmt.Sprintf("app_state.verify.params.attestation_period=%q", strconv.Itoa(period)),
+	}
+	for _, s := range sets {
+		flags = append(flags, "--genesis-set", s)
+	}
+	f.n = startNodeWith(t, keys, flags, nil)
+	// Three stages of two layers: a step is 2 work units a stage. The dataset is the trainers'
+	// corpus (the Go source tree, capped at 2 MiB): its root, as the designer computes it.
+	f.root = strings.TrimSpace(run(t, f.bin, "dataset-root", "--max-bytes", "2MiB"))
+	code, log := f.n.tx(createModelArgs("run-e2e", fmt.Sprintf(`{"vocab":256,"d_model":%d,"n_layers":6,"n_heads":2,"seq_len":%d,"compression_rank":8}`, netD, netSeqLen), "7", "1000000", f.root)...)
+	require.Zero(t, code, log)
+	ports := freePorts(t, len(operators))
+	for i, w := range operators {
+		f.listen[w] = "/ip4/127.0.0.1/tcp/" + ports[i]
+	}
+	return f
+}
+
+// register registers operator w as a worker with its trainer's peer id and hot key, and seats
+// it in stage unless stage < 0 (its trainer takes the seat itself).
+func (f *trainerNet) register(w string, stage int) {
+	t := f.t
+	wd := filepath.Join(f.dir, w)
+	require.NoError(t, os.MkdirAll(wd, 0o700))
+	peer := strings.TrimSpace(run(t, f.bin, "peer-id", "--key", filepath.Join(wd, "peer.key")))
+	hot := strings.TrimSpace(run(t, f.bin, "hot-key", "--hot-key", filepath.Join(wd, "hot.key")))
+	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
+	code, log := f.n.tx("tx", "compute", "register-worker", peer, "200000000ulearn", "--multiaddrs", f.listen[w], "--hardware", hardware, "--from", w)
+	require.Zero(t, code, log)
+	code, log = f.n.tx("tx", "verify", "authorize-trainer", hot, "--spend-limit", "10000000ulearn", "--from", w)
+	require.Zero(t, code, log)
+	if stage >= 0 {
+		code, log = f.n.tx("tx", "models", "join-stage", "1", strconv.Itoa(stage), "--from", w)
+		require.Zero(t, code, log)
+	}
+}
+
+// lockedBuffer is a trainer's output, written by its process and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// start runs operator w's trainer; it is killed when the test ends, and its log shown if the
+// test failed.
+func (f *trainerNet) start(w string, extra ...string) (*exec.Cmd, *lockedBuffer) {
+	t := f.t
+	wd := filepath.Join(f.dir, w)
+	args := append([]string{
+		"run", "--model", "1", "--chain", f.n.grpc, "--chain-rpc", "tcp://" + f.n.rpc, "--chain-id", chainID,
+		"--operator", f.n.addr(w), "--hot-key", filepath.Join(wd, "hot.key"), "--key", filepath.Join(wd, "peer.key"),
+		"--listen", f.listen[w], "--rows", strconv.Itoa(netRows), "--max-bytes", "2MiB", // 2 microbatches a step: the model's
+		"--keys", f.keysDir, "--out", wd, "--dht=false", "--quiet", "--chain-poll", "500ms",
+	}, extra...)
+	cmd := exec.Command(f.bin, args...)
+	log := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if cmd.ProcessState == nil {
+			_ = cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("%s's trainer log:\n%s", w, log.String())
+		}
+	})
+	return cmd, log
+}
+
 // TestTrainersOnChain runs three `trainer run --chain` processes, one per stage, against a real
 // protolearnd, as operators run them: each operator registers and authorizes its trainer's hot
 // key from the CLI; the stage-2 trainer takes its seat itself (--join-stage). Every attestation
@@ -60,90 +188,22 @@ func TestTrainersOnChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a chain and three trainers")
 	}
-	const (
-		d, rows, seqLen, tw = 32, 2, 32, 4 // tiles of rows·seqLen = 64 rows
-		period, steps       = 4, 12
-	)
-	bin := trainerBinary(t)
-	dir := t.TempDir()
-	keysDir := filepath.Join(dir, "keys")
-	// Every stage's shapes: stage 0's embed tile and the later stages' input tile included
-	// (compression rank 8).
-	shapes, err := verifytypes.Tiles{DModel: d, Rank: 8, Vocab: 256, Rows: rows * seqLen, Width: tw}.ModelShapes()
-	require.NoError(t, err)
-	for _, s := range shapes {
-		k, err := tile.TestSetup(s)
-		require.NoError(t, err)
-		pk, err := k.MarshalProvingKey()
-		require.NoError(t, err)
-		vk, err := k.MarshalVerifyingKey()
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(filepath.Join(keysDir, s.String()), 0o700))
-		require.NoError(t, os.WriteFile(filepath.Join(keysDir, s.String(), "proving.key"), pk, 0o600))
-		require.NoError(t, os.WriteFile(filepath.Join(keysDir, s.String(), "verifying.key"), vk, 0o600))
-	}
-
-	const funds = "1000000000000ulearn"
+	const period, steps = 4, 12
 	workers := []string{"p0", "p1", "p2"}
-	// make demo's chain (scripts/demo.sh: the same init-files flags and scripts/demo-genesis.json),
-	// with faster timing: every attestation spot-checked, of 4 steps.
-	n := startNodeWith(t, map[string]string{"validator": funds, "designer": funds, "p0": funds, "p1": funds, "p2": funds},
-		[]string{
-			"--propose-timeout", "1s", "--verifying-keys", keysDir, "--genesis-overrides", filepath.Join("..", "..", "scripts", "demo-genesis.json"),
-			"--genesis-set", fmt.Sprintf("app_state.verify.params.attestation_period=%q", strconv.Itoa(period)),
-			"--genesis-set", `app_state.verify.params.challenge_rate="1.000000000000000000"`,
-			"--genesis-set", `app_state.verify.params.challenge_window="10"`,
-			// Room for a loaded CI machine (2 cores, the other tests proving beside): an answer
-			// closes its challenge at once, so an honest run is no slower for it.
-			"--genesis-set", `app_state.verify.params.response_window="80"`,
-		}, nil)
-	// Three stages of two layers: a step is 2 work units a stage. The dataset is the trainers'
-	// corpus (the Go source tree, capped at 2 MiB): its root, as the designer computes it.
-	root := strings.TrimSpace(run(t, bin, "dataset-root", "--max-bytes", "2MiB"))
-	code, log := n.tx(createModelArgs("run-e2e", fmt.Sprintf(`{"vocab":256,"d_model":%d,"n_layers":6,"n_heads":2,"seq_len":%d,"compression_rank":8}`, d, seqLen), "7", "1000000", root)...)
-	require.Zero(t, code, log)
-
-	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
-	listen := map[string]string{}
-	ports := freePorts(t, len(workers))
-	for stage, w := range workers {
-		wd := filepath.Join(dir, w)
-		require.NoError(t, os.MkdirAll(wd, 0o700))
-		peer := strings.TrimSpace(run(t, bin, "peer-id", "--key", filepath.Join(wd, "peer.key")))
-		hot := strings.TrimSpace(run(t, bin, "hot-key", "--hot-key", filepath.Join(wd, "hot.key")))
-		listen[w] = "/ip4/127.0.0.1/tcp/" + ports[stage]
-		code, log := n.tx("tx", "compute", "register-worker", peer, "200000000ulearn", "--multiaddrs", listen[w], "--hardware", hardware, "--from", w)
-		require.Zero(t, code, log)
-		code, log = n.tx("tx", "verify", "authorize-trainer", hot, "--spend-limit", "10000000ulearn", "--from", w)
-		require.Zero(t, code, log)
-		if w != "p2" {
-			code, log = n.tx("tx", "models", "join-stage", "1", strconv.Itoa(stage), "--from", w)
-			require.Zero(t, code, log)
-		}
-	}
-
+	// Every attestation spot-checked, of 4 steps.
+	f := newTrainerNet(t, workers, period,
+		`app_state.verify.params.challenge_rate="1.000000000000000000"`,
+		`app_state.verify.params.challenge_window="10"`,
+		// Room for a loaded CI machine (2 cores, the other tests proving beside): an answer
+		// closes its challenge at once, so an honest run is no slower for it.
+		`app_state.verify.params.response_window="80"`,
+	)
+	n, bin, dir, keysDir, root, rows := f.n, f.bin, f.dir, f.keysDir, f.root, netRows
+	f.register("p0", 0)
+	f.register("p1", 1)
+	f.register("p2", -1)
 	start := func(w string, extra ...string) *exec.Cmd {
-		wd := filepath.Join(dir, w)
-		args := append([]string{
-			"run", "--model", "1", "--chain", n.grpc, "--chain-rpc", "tcp://" + n.rpc, "--chain-id", chainID,
-			"--operator", n.addr(w), "--hot-key", filepath.Join(wd, "hot.key"), "--key", filepath.Join(wd, "peer.key"),
-			"--listen", listen[w], "--rows", strconv.Itoa(rows), "--max-bytes", "2MiB", // 2 microbatches a step: the model's
-			"--keys", keysDir, "--out", wd, "--dht=false", "--quiet", "--chain-poll", "500ms",
-		}, extra...)
-		cmd := exec.Command(bin, args...)
-		var log bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &log, &log
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		require.NoError(t, cmd.Start())
-		t.Cleanup(func() {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			if cmd.ProcessState == nil {
-				_ = cmd.Wait()
-			}
-			if t.Failed() {
-				t.Logf("%s's trainer log:\n%s", w, log.String())
-			}
-		})
+		cmd, _ := f.start(w, extra...)
 		return cmd
 	}
 	p2 := start("p2", "--stage", "2", "--join-stage")
@@ -251,6 +311,52 @@ func TestTrainersOnChain(t *testing.T) {
 		require.Len(t, s.WeightsRoot, 32)
 		require.Equal(t, uint64(steps), s.LatestStep, "stage %d commits its final weights (stage 0 finished, the others drained)", s.Stage)
 	}
+}
+
+// TestRefereeFindsSkippedLayer runs a swarm with two replicas of stage 1, each auditing the
+// other (--audit-rate 1): one is honest, the other skips its stage's last layer
+// (--cheat-skip-layer), which no spot check of its designated (first) layer sees. Over the state
+// protocol each fetches the other's replay log from its pending attestations' starting states
+// and replays it: the honest replica reports the cheater's work as not replaying, and the
+// cheater's audit of the honest replica passes.
+func TestRefereeFindsSkippedLayer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain and four trainers")
+	}
+	const period, steps = 2, 16
+	workers := []string{"p0", "p1", "p3", "p2"}
+	f := newTrainerNet(t, workers, period,
+		`app_state.verify.params.challenge_rate="0.000000000000000000"`, // no spot checks: the replay's business
+		`app_state.verify.params.challenge_window="20"`,                 // attestations stay pending long enough to be audited
+	)
+	f.register("p0", 0)
+	f.register("p1", 1)
+	f.register("p3", 1)
+	f.register("p2", 2)
+	_, p2 := f.start("p2")
+	_, honest := f.start("p1", "--audit-rate", "1")
+	_, cheater := f.start("p3", "--audit-rate", "1", "--cheat-skip-layer")
+	p0, _ := f.start("p0", "--steps", strconv.Itoa(steps))
+	_ = p2
+
+	const found, passed = `msg="referee: a replica's work does not replay"`, `msg="referee: a replica's attestation replays"`
+	eventually(t, 4*time.Minute, "the honest replica finds the cheater's work does not replay, and the cheater's audit of it passes", func() bool {
+		return logged(honest, found, f.n.addr("p3")) > 0 && logged(cheater, passed, f.n.addr("p1")) > 0
+	})
+	require.Zero(t, logged(cheater, found, f.n.addr("p1")), "an honest replica's work was reported")
+	require.Zero(t, logged(honest, passed, f.n.addr("p3")), "an audit of the cheater passed")
+	_ = p0.Process.Signal(syscall.SIGINT)
+}
+
+// logged counts the lines of a trainer's log with msg about worker.
+func logged(log *lockedBuffer, msg, worker string) int {
+	n := 0
+	for _, line := range strings.Split(log.String(), "\n") {
+		if strings.Contains(line, msg) && strings.Contains(line, "worker="+worker+" ") {
+			n++
+		}
+	}
+	return n
 }
 
 // run runs the binary and returns its stdout, failing the test on an error.
