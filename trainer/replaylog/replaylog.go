@@ -6,7 +6,10 @@
 // parameters as received and the mixing weight). A segment therefore replays, from its snapshot
 // alone, to the state before the next one, whatever the worker did between its attestations.
 //
-// Segments live on disk, one file each, and the oldest are removed once more than keep are held.
+// The compute goroutine only serializes (a snapshot is the state copied out and its root); a
+// writer goroutine puts the bytes on disk, so the disk's speed stays off the training path (a
+// bounded queue holds it back if the disk cannot keep up). Readers wait for what was queued
+// before them. Segments live on disk, one file each, and the oldest are removed once more than keep are held.
 // Each Open starts an epoch (seg-<epoch>-<first update>.plr): a restarted worker's state does not
 // follow from its last segment (it downloaded a replica's, or starts afresh), so a referee's
 // replay never runs from one epoch into the next, and the log serves the segments of one epoch
@@ -38,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
@@ -83,11 +87,25 @@ type Log struct {
 	every uint64
 	keep  int
 
-	mu      sync.Mutex // guards the files against Segment readers
 	epoch   uint64
-	f       *os.File
-	updates uint64 // updates made so far (the next update's index)
+	updates uint64 // updates made so far (the next update's index; the compute goroutine's)
 	open    bool
+
+	ops  chan op // to the writer
+	done chan struct{}
+	werr atomic.Pointer[error] // the writer's first error, returned by the next call
+	mu   sync.Mutex            // held by the writer while it writes and by readers
+	f    *os.File              // the open segment (the writer's)
+	once sync.Once
+}
+
+// op is the writer's work: bytes to append to the open segment, or (create) a new segment that
+// starts with them; or (barrier) a reader waiting for everything queued before it.
+type op struct {
+	create  bool
+	first   uint64
+	data    []byte
+	barrier chan struct{}
 }
 
 // Open makes a log in dir (created if missing; segments already there are kept, to be served
@@ -99,7 +117,7 @@ func Open(dir string, every uint64, keep int) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("replaylog: %w", err)
 	}
-	l := &Log{dir: dir, every: every, keep: keep}
+	l := &Log{dir: dir, every: every, keep: keep, ops: make(chan op, 64), done: make(chan struct{})}
 	held, err := l.held()
 	if err != nil {
 		return nil, err
@@ -107,7 +125,73 @@ func Open(dir string, every uint64, keep int) (*Log, error) {
 	if len(held) > 0 {
 		l.epoch = held[len(held)-1].epoch + 1
 	}
+	go l.writer()
 	return l, nil
+}
+
+// writer puts the queued bytes on disk in order.
+func (l *Log) writer() {
+	defer close(l.done)
+	for o := range l.ops {
+		if o.barrier != nil {
+			close(o.barrier)
+			continue
+		}
+		l.mu.Lock()
+		err := l.apply(o)
+		l.mu.Unlock()
+		if err != nil {
+			l.werr.CompareAndSwap(nil, &err)
+		}
+	}
+	l.mu.Lock()
+	if l.f != nil {
+		_ = l.f.Close()
+		l.f = nil
+	}
+	l.mu.Unlock()
+}
+
+func (l *Log) apply(o op) error {
+	if o.create {
+		if l.f != nil {
+			_ = l.f.Close()
+		}
+		var err error
+		if l.f, err = os.OpenFile(l.path(o.first), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600); err != nil {
+			return fmt.Errorf("replaylog: %w", err)
+		}
+		if _, err := l.f.Write(o.data); err != nil {
+			return fmt.Errorf("replaylog: %w", err)
+		}
+		return l.prune()
+	}
+	if l.f == nil {
+		return nil // the segment could not be created: that error is reported
+	}
+	if _, err := l.f.Write(o.data); err != nil {
+		return fmt.Errorf("replaylog: %w", err)
+	}
+	return nil
+}
+
+// queue hands o to the writer, reporting an error the writer met before.
+func (l *Log) queue(o op) error {
+	if e := l.werr.Load(); e != nil {
+		return *e
+	}
+	l.ops <- o
+	return nil
+}
+
+// sync waits until the writer has written everything queued before it (callers hold no lock).
+func (l *Log) sync() {
+	b := make(chan struct{})
+	select {
+	case l.ops <- op{barrier: b}:
+		<-b
+	case <-l.done:
+	}
 }
 
 // seg names a segment file: its epoch and first update.
@@ -158,14 +242,7 @@ func (l *Log) Averaged(params []byte, weight float64) error {
 	return l.write(b.Bytes())
 }
 
-func (l *Log) write(b []byte) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, err := l.f.Write(b); err != nil {
-		return fmt.Errorf("replaylog: %w", err)
-	}
-	return nil
-}
+func (l *Log) write(b []byte) error { return l.queue(op{data: b}) }
 
 // snapshot closes the current segment and opens one at the stage's state now.
 func (l *Log) snapshot(st *engine.Stage) error {
@@ -182,21 +259,8 @@ func (l *Log) snapshot(st *engine.Stage) error {
 	putU64(&b, l.updates)
 	b.Write(root[:])
 	putBytes(&b, state.Bytes())
-
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f != nil {
-		_ = l.f.Close()
-	}
-	l.f, err = os.OpenFile(l.path(l.updates), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("replaylog: %w", err)
-	}
 	l.open = true
-	if _, err := l.f.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("replaylog: %w", err)
-	}
-	return l.prune()
+	return l.queue(op{create: true, first: l.updates, data: b.Bytes()})
 }
 
 // prune removes the oldest segments beyond keep (l.mu held).
@@ -277,6 +341,7 @@ func (l *Log) path(first uint64) string { return l.segPath(seg{l.epoch, first}) 
 
 // Segments are the first updates of this epoch's segments held, oldest first.
 func (l *Log) Segments() ([]uint64, error) {
+	l.sync()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.firsts()
@@ -285,6 +350,7 @@ func (l *Log) Segments() ([]uint64, error) {
 // Segment returns the encoded segment of this epoch that holds update n (the one with the
 // greatest first update at or below n), as written so far. Safe from any goroutine.
 func (l *Log) Segment(n uint64) ([]byte, error) {
+	l.sync()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	firsts, err := l.firsts()
@@ -316,6 +382,7 @@ func firstOr(firsts []uint64) string {
 // the segment holding the update the worker logged root before, and every later segment of its
 // epoch, as a bundle (DecodeBundle), of at most limit bytes. Safe from any goroutine.
 func (l *Log) From(root [32]byte, limit int64) ([]byte, error) {
+	l.sync()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	held, err := l.held()
@@ -386,16 +453,15 @@ func DecodeBundle(b []byte) ([]Segment, error) {
 	return out, nil
 }
 
-// Close closes the open segment.
+// Close writes what is queued and closes the open segment; the log takes nothing more. It
+// returns the first error the writer met.
 func (l *Log) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f == nil {
-		return nil
+	l.once.Do(func() { close(l.ops) })
+	<-l.done
+	if e := l.werr.Load(); e != nil {
+		return *e
 	}
-	err := l.f.Close()
-	l.f = nil
-	return err
+	return nil
 }
 
 // Decode parses an encoded segment, refusing anything malformed (it comes from another worker).
