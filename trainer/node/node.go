@@ -437,9 +437,11 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 	}
 	if cfg.AverageEvery > 0 {
-		var mixed func([]byte, float64) error
+		var mixed func(statesync.Mix) error
 		if n.replay != nil {
-			mixed = n.replay.Averaged
+			mixed = func(m statesync.Mix) error {
+				return n.replay.Averaged(replaylog.Average{Weight: m.Weight, Params: m.Params, From: []byte(m.From), Sig: m.Sig})
+			}
 		}
 		stopAveraging := startAveraging(ctx, n.host, w, cfg.Model, cfg.Stage, cfg.AverageEvery, mixed, n.log)
 		defer stopAveraging()

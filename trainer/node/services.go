@@ -52,7 +52,7 @@ func joinReplica(ctx context.Context, h host.Host, w *swarm.Worker, model uint64
 // startAveraging averages parameters with the stage's replicas, one at a
 // time in turn, every `every` updates, until stopped.
 // mixed, when set, records each mix (the replay log).
-func startAveraging(ctx context.Context, h host.Host, w *swarm.Worker, model uint64, stage int, every uint64, mixed func([]byte, float64) error, log *slog.Logger) (stop func()) {
+func startAveraging(ctx context.Context, h host.Host, w *swarm.Worker, model uint64, stage int, every uint64, mixed func(statesync.Mix) error, log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -77,7 +77,7 @@ func startAveraging(ctx context.Context, h host.Host, w *swarm.Worker, model uin
 			p := peers[turn%len(peers)]
 			turn++
 			actx, acancel := context.WithTimeout(ctx, time.Minute)
-			err := statesync.AverageWith(actx, h, p, model, stage, w.Access, stateLimit, 0.5, mixed)
+			err := statesync.AverageWith(actx, h, p, model, stage, w.Access, stateLimit, statesync.AverageWeight, mixed)
 			acancel()
 			if err != nil {
 				log.Warn("averaging with a replica failed", "peer", p, "err", err)

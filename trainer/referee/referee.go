@@ -17,12 +17,15 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/replay"
 	"github.com/protolearn/protolearn/trainer/replaylog"
+	"github.com/protolearn/protolearn/trainer/statesync"
 )
 
 // Claim is what a worker committed about one of its steps.
@@ -60,19 +63,51 @@ type Report struct {
 	Finding *Finding
 }
 
+// Options are an audit's bounds and checks.
+type Options struct {
+	// Limit bounds a snapshot's or an average's size.
+	Limit int64
+	// Mixed checks an average the worker logged before the replay applies it: that a replica
+	// of the stage signed the parameters, at the protocol's weight (SignedByReplica). Without
+	// it a worker could disguise any change of its state as an average; nil refuses every
+	// average.
+	Mixed func(replaylog.Average) error
+}
+
+// SignedByReplica is an Options.Mixed for the model's stage: the parameters are signed (the
+// state protocol's StateMessage) by a peer that replica accepts, mixed at
+// statesync.AverageWeight.
+func SignedByReplica(model uint64, stage int, replica func(peer.ID) bool) func(replaylog.Average) error {
+	return func(a replaylog.Average) error {
+		if a.Weight != statesync.AverageWeight {
+			return fmt.Errorf("mixed at weight %v, not the protocol's %v", a.Weight, statesync.AverageWeight)
+		}
+		p, err := peer.IDFromBytes(a.From)
+		if err != nil {
+			return fmt.Errorf("mixed with parameters from no valid peer id: %w", err)
+		}
+		if !replica(p) {
+			return fmt.Errorf("mixed with parameters from %s, not a replica of stage %d", p, stage)
+		}
+		return statesync.VerifyState(p, model, stage, checkpoint.Params, a.Params, a.Sig)
+	}
+}
+
 // ErrMalformed marks a segment that cannot be replayed at all (the worker served garbage).
 var ErrMalformed = errors.New("referee: malformed segment")
 
-// Audit loads the first segment's snapshot into st (a stage of the same spec, stage index and
-// optimizer as the worker's; its state is overwritten) and replays the segments' events in order,
+// Audit loads the first segment's snapshot into st (a fresh stage of the same spec, stage index
+// and optimizer as the worker's: one that has made updates holds optimizer state a snapshot
+// taken before any update does not overwrite) and replays the segments' events in order,
 // checking every claim they cover. A later segment must start where the replay has arrived, with
 // the state the replay holds there: a worker that changed its state between two updates other
 // than by a logged event (reset its weights between attestations, say) is found there, whatever
 // its later snapshots say. It stops at the first finding. limit bounds a snapshot's size. An
 // error means the audit could not run; a snapshot that is not the state it names is a finding,
 // as is an update that cannot be applied.
-func Audit(st *engine.Stage, codec boundary.Codec, segs []replaylog.Segment, claims []Claim, limit int64) (Report, error) {
+func Audit(st *engine.Stage, codec boundary.Codec, segs []replaylog.Segment, claims []Claim, opts Options) (Report, error) {
 	var rep Report
+	limit := opts.Limit
 	if len(segs) == 0 {
 		return rep, errors.New("referee: no segment to audit")
 	}
@@ -101,7 +136,7 @@ func Audit(st *engine.Stage, codec boundary.Codec, segs []replaylog.Segment, cla
 			rep.Finding = &Finding{Update: n, What: what}
 			return rep, nil
 		}
-		if rep.Finding, n = replaySegment(st, codec, seg, n, byUpdate, wantInput, &rep, limit); rep.Finding != nil {
+		if rep.Finding, n = replaySegment(st, codec, seg, n, byUpdate, wantInput, &rep, opts); rep.Finding != nil {
 			return rep, nil
 		}
 	}
@@ -111,11 +146,17 @@ func Audit(st *engine.Stage, codec boundary.Codec, segs []replaylog.Segment, cla
 
 // replaySegment applies a segment's events from update n, checking the claims it covers, and
 // returns the first finding and the update where it ends.
-func replaySegment(st *engine.Stage, codec boundary.Codec, seg replaylog.Segment, n uint64, byUpdate map[uint64]Claim, wantInput map[uint64]func([32]byte) bool, rep *Report, limit int64) (*Finding, uint64) {
+func replaySegment(st *engine.Stage, codec boundary.Codec, seg replaylog.Segment, n uint64, byUpdate map[uint64]Claim, wantInput map[uint64]func([32]byte) bool, rep *Report, opts Options) (*Finding, uint64) {
 	first := st.Info().First
 	for _, ev := range seg.Events {
 		if ev.Average != nil {
-			if _, err := checkpoint.Average(bytes.NewReader(ev.Average.Params), st, limit, ev.Average.Weight); err != nil {
+			if opts.Mixed == nil {
+				return &Finding{Update: n, What: "an average, and this audit accepts none"}, n
+			}
+			if err := opts.Mixed(*ev.Average); err != nil {
+				return &Finding{Update: n, What: "an average the worker cannot show was with a replica: " + err.Error()}, n
+			}
+			if _, err := checkpoint.Average(bytes.NewReader(ev.Average.Params), st, opts.Limit, ev.Average.Weight); err != nil {
 				return &Finding{Update: n, What: "an average the replay cannot apply: " + err.Error()}, n
 			}
 			rep.Averages++

@@ -2,11 +2,14 @@ package referee_test
 
 import (
 	"bytes"
+	cryptorand "crypto/rand"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
@@ -17,13 +20,45 @@ import (
 	"github.com/protolearn/protolearn/trainer/referee"
 	"github.com/protolearn/protolearn/trainer/replay"
 	"github.com/protolearn/protolearn/trainer/replaylog"
+	"github.com/protolearn/protolearn/trainer/statesync"
 )
 
+func require(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// replica is the other replica of stage 1 the worker averages with: its identity signs the
+// parameters it serves.
+var replica = func() struct {
+	key crypto.PrivKey
+	id  peer.ID
+} {
+	k, _, err := crypto.GenerateEd25519Key(cryptorand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	id, err := peer.IDFromPrivateKey(k)
+	if err != nil {
+		panic(err)
+	}
+	return struct {
+		key crypto.PrivKey
+		id  peer.ID
+	}{k, id}
+}()
+
+// opts accept averages signed by the replica at the protocol's weight.
+var opts = referee.Options{Limit: 1 << 30, Mixed: referee.SignedByReplica(model, 1, func(p peer.ID) bool { return p == replica.id })}
+
 // worker trains stage 1 of a tiny spec for 6 updates, logging them with a snapshot every 3 and
-// an average with a fresh replica's parameters before update 4; edit, when set, changes its
-// state after update `at` (outside any logged event). It returns the decoded segments and the
-// claim of the state before update 0 (an attestation's state_root).
-func worker(t *testing.T, at int, edit func(st *engine.Stage)) ([]replaylog.Segment, referee.Claim) {
+// an average with a fresh replica's parameters (signed by it) before update 4; edit, when set,
+// changes its state after update `at` (outside any logged event), mix the average as logged.
+// It returns the decoded segments and the claim of the state before update 0 (an attestation's
+// state_root).
+func worker(t *testing.T, at int, edit func(st *engine.Stage), mix ...func(*replaylog.Average)) ([]replaylog.Segment, referee.Claim) {
 	t.Helper()
 	s := testspec.Tiny(8)
 	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
@@ -44,12 +79,20 @@ func worker(t *testing.T, at int, edit func(st *engine.Stage)) ([]replaylog.Segm
 	if err := checkpoint.Write(&params, testreplay.Stage(t, s, 1), 0, checkpoint.Params); err != nil {
 		t.Fatal(err)
 	}
+	sig, err := replica.key.Sign(statesync.StateMessage(model, 1, checkpoint.Params, params.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	avg := replaylog.Average{Weight: statesync.AverageWeight, Params: params.Bytes(), From: []byte(replica.id), Sig: sig}
+	for _, f := range mix {
+		f(&avg)
+	}
 	for i, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 6, 7) {
 		if i == 4 {
-			if _, err := checkpoint.Average(bytes.NewReader(params.Bytes()), st, 1<<30, 0.5); err != nil {
+			if _, err := checkpoint.Average(bytes.NewReader(avg.Params), st, 1<<30, avg.Weight); err != nil {
 				t.Fatal(err)
 			}
-			if err := log.Averaged(params.Bytes(), 0.5); err != nil {
+			if err := log.Averaged(avg); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -84,7 +127,7 @@ func worker(t *testing.T, at int, edit func(st *engine.Stage)) ([]replaylog.Segm
 
 func audit(t *testing.T, segs []replaylog.Segment, claims ...referee.Claim) (referee.Report, error) {
 	s := testspec.Tiny(8)
-	return referee.Audit(testreplay.Stage(t, s, 1), boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}, segs, claims, 1<<30)
+	return referee.Audit(testreplay.Stage(t, s, 1), boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}, segs, claims, opts)
 }
 
 // An honest log replays across its segments and an average; a worker whose state changed
@@ -135,6 +178,35 @@ func TestAudit(t *testing.T) {
 	if _, err := audit(t, []replaylog.Segment{segs[0], segs[2]}); !errors.Is(err, referee.ErrMalformed) {
 		t.Errorf("a log with a gap: %v, want ErrMalformed", err)
 	}
+	// Averages: a worker cannot pass a change of its state off as one. Parameters no replica
+	// signed, signed by a peer that is not a replica, or mixed at another weight are found
+	// where they were mixed in.
+	stranger, _, err := crypto.GenerateEd25519Key(cryptorand.Reader)
+	require(t, err)
+	var own bytes.Buffer // weights the worker chose: a stage trained on other data
+	ownStage := testreplay.Stage(t, testspec.Tiny(8), 1)
+	testreplay.Updates(t, ownStage, boundary.Codec{Spec: testspec.Tiny(8), Wire: payload.F32, Engine: dtypes.Float32}, 2, 99)
+	require(t, checkpoint.Write(&own, ownStage, 0, checkpoint.Params))
+	for name, mix := range map[string]func(*replaylog.Average){
+		"parameters of its own": func(a *replaylog.Average) { a.Params = own.Bytes() },
+		"signed by a stranger": func(a *replaylog.Average) {
+			id, _ := peer.IDFromPrivateKey(stranger)
+			a.From = []byte(id)
+			a.Sig, _ = stranger.Sign(statesync.StateMessage(model, 1, checkpoint.Params, a.Params))
+		},
+		"all the way to the replica's": func(a *replaylog.Average) { a.Weight = 1 },
+	} {
+		cheat, claim := worker(t, -1, nil, mix)
+		rep, err := audit(t, cheat, claim)
+		if err != nil || rep.Finding == nil || rep.Finding.Update != 4 || !strings.Contains(rep.Finding.What, "cannot show was with a replica") {
+			t.Errorf("an average %s: %+v (finding %v), %v", name, rep, rep.Finding, err)
+		}
+	}
+	if rep, err := referee.Audit(testreplay.Stage(t, testspec.Tiny(8), 1), boundary.Codec{Spec: testspec.Tiny(8), Wire: payload.F32, Engine: dtypes.Float32},
+		segs, nil, referee.Options{Limit: 1 << 30}); err != nil || rep.Finding == nil || !strings.Contains(rep.Finding.What, "accepts none") {
+		t.Errorf("an audit with no check of averages: %v, %v", rep.Finding, err)
+	}
+
 	garbled := append([]replaylog.Segment(nil), segs...)
 	garbled[0].State = garbled[0].State[:100]
 	if _, err := audit(t, garbled); !errors.Is(err, referee.ErrMalformed) {

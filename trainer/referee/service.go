@@ -39,8 +39,8 @@ type Config struct {
 	Self string
 	// Microbatches are the model's microbatches per step.
 	Microbatches int
-	// NewStage builds the stage the referee replays on (the worker's spec, stage and optimizer,
-	// on a deterministic backend); it is built at the first audit and reused.
+	// NewStage builds a stage to replay on (the worker's spec, stage and optimizer, on a
+	// deterministic backend), a fresh one for each audit.
 	NewStage func() (*engine.Stage, error)
 	Codec    boundary.Codec
 	// Rate is the chance that a pending attestation of another replica is audited.
@@ -70,7 +70,6 @@ type Outcome struct {
 // next attestation's state root when the log reaches it).
 type Service struct {
 	cfg        Config
-	stage      *engine.Stage
 	considered map[uint64]bool
 	audits     *prometheus.CounterVec
 	replayed   prometheus.Counter
@@ -226,14 +225,24 @@ func (s *Service) Audit(ctx context.Context, r modelstypes.Replica, a verifytype
 			claims = append(claims, Claim{Update: u, Root: [32]byte(next.StateRoot)})
 		}
 	}
-	// Replay from the segment holding the start: the bundle begins there.
-	if s.stage == nil {
-		if s.stage, err = s.cfg.NewStage(); err != nil {
-			o.Err = err
-			return o
+	// A fresh stage each time: one that replayed before holds state (optimizer moments
+	// created by its updates) that a snapshot taken before any update does not overwrite.
+	st, err := s.cfg.NewStage()
+	if err != nil {
+		o.Err = err
+		return o
+	}
+	members := map[peer.ID]bool{}
+	if replicas, err := s.cfg.Chain.StageRoster(ctx, s.cfg.Model, uint32(s.cfg.Stage)); err == nil {
+		for _, r := range replicas {
+			if id, err := peer.Decode(r.PeerId); err == nil {
+				members[id] = true
+			}
 		}
 	}
-	o.Report, o.Err = Audit(s.stage, s.cfg.Codec, segs, claims, s.cfg.Limit)
+	o.Report, o.Err = Audit(st, s.cfg.Codec, segs, claims, Options{
+		Limit: s.cfg.Limit, Mixed: SignedByReplica(s.cfg.Model, s.cfg.Stage, func(p peer.ID) bool { return members[p] }),
+	})
 	return o
 }
 

@@ -22,7 +22,7 @@
 //
 //	header  "PLR1", first update (uint64), state root [32], state length (uint64), state
 //	update  0x01, step, microbatch (uint64 each), input, tokens, grad, targets, sent [32], root [32]
-//	average 0x02, weight (float64 bits), parameters
+//	average 0x02, weight (float64 bits), parameters, from, signature
 //
 // Integers are little-endian; byte strings are a uint64 length and the bytes; token ids and
 // targets a uint64 count and that many int32. Decode bounds every length by what is left.
@@ -60,8 +60,11 @@ const (
 // (1 − Weight)·own + Weight·theirs (checkpoint.Average).
 type Average struct {
 	Weight float64
-	// Params is the replica's parameters as received (a checkpoint.Params stream).
-	Params []byte
+	// Params is the replica's parameters as received (a checkpoint.Params stream), From its
+	// libp2p peer id (bytes) and Sig its signature over them (statesync.StateMessage): a
+	// referee checks the mix was with a replica of the stage, not parameters of the worker's
+	// choosing.
+	Params, From, Sig []byte
 }
 
 // Event is one change of the stage's state: exactly one of Update and Average is set.
@@ -229,16 +232,18 @@ func (l *Log) Updated(st *engine.Stage, u replay.Update) error {
 	return nil
 }
 
-// Averaged records that the stage's parameters were mixed with params at weight (after the
-// mix: call it where the mix ran, before the next update).
-func (l *Log) Averaged(params []byte, weight float64) error {
+// Averaged records that the stage's parameters were mixed as a says (after the mix: call it
+// where the mix ran, before the next update).
+func (l *Log) Averaged(a Average) error {
 	if !l.open {
 		return errors.New("replaylog: an average before Start")
 	}
 	var b bytes.Buffer
 	b.WriteByte(kindAverage)
-	putU64(&b, math.Float64bits(weight))
-	putBytes(&b, params)
+	putU64(&b, math.Float64bits(a.Weight))
+	putBytes(&b, a.Params)
+	putBytes(&b, a.From)
+	putBytes(&b, a.Sig)
 	return l.write(b.Bytes())
 }
 
@@ -485,7 +490,7 @@ func Decode(b []byte) (Segment, error) {
 			s.Events = append(s.Events, Event{Update: u})
 		case kind[0] == kindAverage:
 			a := &Average{Weight: math.Float64frombits(r.u64())}
-			a.Params = r.bytes()
+			a.Params, a.From, a.Sig = r.bytes(), r.bytes(), r.bytes()
 			if !(a.Weight >= 0 && a.Weight <= 1) && r.err == nil {
 				r.err = fmt.Errorf("averaging weight %v", a.Weight)
 			}

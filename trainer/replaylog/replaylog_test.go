@@ -55,7 +55,7 @@ func TestLogRoundTrip(t *testing.T) {
 			if _, err := checkpoint.Average(bytes.NewReader(params.Bytes()), worker, 1<<30, 0.5); err != nil {
 				t.Fatal(err)
 			}
-			if err := log.Averaged(params.Bytes(), 0.5); err != nil {
+			if err := log.Averaged(replaylog.Average{Weight: 0.5, Params: params.Bytes(), From: []byte("replica"), Sig: []byte("signature")}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -91,7 +91,7 @@ func TestLogRoundTrip(t *testing.T) {
 	if seg.First != 12 || seg.Root != roots[2] || len(seg.Events) != 4 {
 		t.Fatalf("segment of update 14: first %d, %d events; want 12 and 4 (3 updates and an average)", seg.First, len(seg.Events))
 	}
-	if a := seg.Events[2].Average; a == nil || a.Weight != 0.5 || !bytes.Equal(a.Params, params.Bytes()) {
+	if a := seg.Events[2].Average; a == nil || a.Weight != 0.5 || !bytes.Equal(a.Params, params.Bytes()) || string(a.From) != "replica" || string(a.Sig) != "signature" {
 		t.Errorf("event 2 is not the average: %+v", seg.Events[2])
 	}
 	for j, ev := range []int{0, 1, 3} {
@@ -221,7 +221,7 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := log.Averaged([]byte("params"), 0.25); err != nil {
+	if err := log.Averaged(replaylog.Average{Weight: 0.25, Params: []byte("params")}); err != nil {
 		t.Fatal(err)
 	}
 	good, err := log.Segment(0)
@@ -253,7 +253,7 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 		"unknown event": append(bytes.Clone(good), 9),
 		"averaging weight above 1": func() []byte {
 			b := bytes.Clone(good)
-			i := len(b) - len("params") - 8 - 8               // the weight's bytes
+			i := len(b) - 8 - 8 - len("params") - 8 - 8       // the weight's bytes (then params, from, sig)
 			copy(b[i:], []byte{0, 0, 0, 0, 0, 0, 0xf0, 0x7f}) // +Inf
 			return b
 		}(),

@@ -21,7 +21,10 @@
 //	17      8     microbatch id (what = 2 only; the request is then 25 bytes)
 //	17      32    state root (what = 3 only; the request is then 49 bytes)
 //
-// The server answers with one status byte and the rest of the stream: 0 and
+// The server answers with one status byte and the rest of the stream: 0, the
+// server's signature (a uint16 length, then the Ed25519 signature of its
+// libp2p identity over StateMessage: what it serves is its word, so a replica
+// that averaged with it can show a referee whose parameters it mixed in) and
 // a trainer/checkpoint stream of that selection (for "seen": one byte, 1 if
 // the replica has applied the microbatch or holds it in flight, else 0; for
 // a replay log: the replaylog bundle of the segment holding the update the
@@ -54,6 +57,7 @@ package statesync
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -241,19 +245,33 @@ func (s *Server) handle(st network.Stream) {
 		s.serveLog(st, p, req.Root)
 		return
 	}
-	var out bytes.Buffer
-	out.WriteByte(statusOK)
+	var body bytes.Buffer
 	var step uint64
 	ctx, cancel := context.WithTimeout(context.Background(), s.WriteTimeout)
 	defer cancel()
 	if err := s.access(ctx, func(stage *engine.Stage, updates uint64) error {
 		step = updates
-		return checkpoint.Write(&out, stage, updates, req.Selection)
+		return checkpoint.Write(&body, stage, updates, req.Selection)
 	}); err != nil {
 		s.log.Error("could not serialize the stage", "peer", p, "err", err)
 		s.refuse(st, p, "internal error: "+err.Error())
 		return
 	}
+	key := s.h.Peerstore().PrivKey(s.h.ID())
+	if key == nil {
+		s.refuse(st, p, "internal error: no identity key to sign the state with")
+		return
+	}
+	sig, err := key.Sign(StateMessage(s.model, s.stage, req.Selection, body.Bytes()))
+	if err != nil {
+		s.refuse(st, p, "internal error: signing the state: "+err.Error())
+		return
+	}
+	out := bytes.NewBuffer(make([]byte, 0, 3+len(sig)+body.Len()))
+	out.WriteByte(statusOK)
+	_ = binary.Write(out, binary.LittleEndian, uint16(len(sig)))
+	out.Write(sig)
+	out.Write(body.Bytes())
 	if _, err := st.Write(out.Bytes()); err != nil {
 		s.log.Warn("state transfer failed", "peer", p, "err", err)
 		_ = st.Reset()
@@ -314,6 +332,12 @@ var ErrRefused = errors.New("statesync: refused")
 // Fetch asks p for a stage's state and returns the checkpoint stream it
 // sent (at most limit bytes).
 func Fetch(ctx context.Context, h host.Host, p peer.ID, req Request, limit int64) ([]byte, error) {
+	return fetch(ctx, h, p, req, limit, limit)
+}
+
+// fetch reads at most read bytes of answer; an answer beyond is refused as more than limit
+// bytes of state (read leaves room for a signature before the state).
+func fetch(ctx context.Context, h host.Host, p peer.ID, req Request, read, limit int64) ([]byte, error) {
 	s, err := h.NewStream(ctx, p, Protocol)
 	if err != nil {
 		return nil, fmt.Errorf("statesync: peer %s: %w", p, err)
@@ -339,11 +363,11 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, req Request, limit int64
 	if status[0] != statusOK {
 		return nil, fmt.Errorf("statesync: peer %s: unknown status %d", p, status[0])
 	}
-	body, err := io.ReadAll(io.LimitReader(s, limit+1))
+	body, err := io.ReadAll(io.LimitReader(s, read+1))
 	if err != nil {
 		return nil, fmt.Errorf("statesync: peer %s: reading state: %w", p, err)
 	}
-	if int64(len(body)) > limit {
+	if int64(len(body)) > read {
 		return nil, fmt.Errorf("statesync: peer %s sent more than %d bytes of state", p, limit)
 	}
 	return body, nil
@@ -354,6 +378,57 @@ func Fetch(ctx context.Context, h host.Host, p peer.ID, req Request, limit int64
 func FetchLog(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, root [32]byte, limit int64) ([]byte, error) {
 	return Fetch(ctx, h, p, Request{Model: model, Stage: stage, Log: true, Root: root}, limit)
 }
+
+// StateMessage is what a server signs over a state it serves: the domain, the model, the stage,
+// the selection and the SHA-256 of the checkpoint stream.
+func StateMessage(model uint64, stage int, sel checkpoint.Selection, body []byte) []byte {
+	d := sha256.Sum256(body)
+	b := append([]byte("protolearn/state/v1"), 0)
+	b = binary.BigEndian.AppendUint64(b, model)
+	b = binary.BigEndian.AppendUint32(b, uint32(stage))
+	b = append(b, byte(sel))
+	return append(b, d[:]...)
+}
+
+// VerifyState checks that p signed body as its state of the model's stage.
+func VerifyState(p peer.ID, model uint64, stage int, sel checkpoint.Selection, body, sig []byte) error {
+	pub, err := p.ExtractPublicKey()
+	if err != nil {
+		return fmt.Errorf("statesync: peer %s: no public key in its id: %w", p, err)
+	}
+	ok, err := pub.Verify(StateMessage(model, stage, sel, body), sig)
+	if err != nil || !ok {
+		return fmt.Errorf("statesync: the state is not signed by peer %s", p)
+	}
+	return nil
+}
+
+// FetchState asks p for a stage's state: the checkpoint stream (at most limit bytes) and p's
+// signature over it, which it checks.
+func FetchState(ctx context.Context, h host.Host, p peer.ID, req Request, limit int64) (body, sig []byte, err error) {
+	b, err := fetch(ctx, h, p, req, limit+2+maxSig, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(b) < 2 {
+		return nil, nil, fmt.Errorf("statesync: peer %s: no signature", p)
+	}
+	n := int(binary.LittleEndian.Uint16(b))
+	if n > maxSig || len(b) < 2+n {
+		return nil, nil, fmt.Errorf("statesync: peer %s: a signature of %d bytes", p, n)
+	}
+	sig, body = b[2:2+n], b[2+n:]
+	if int64(len(body)) > limit {
+		return nil, nil, fmt.Errorf("statesync: peer %s sent more than %d bytes of state", p, limit)
+	}
+	if err := VerifyState(p, req.Model, req.Stage, req.Selection, body, sig); err != nil {
+		return nil, nil, err
+	}
+	return body, sig, nil
+}
+
+// maxSig bounds a state's signature (Ed25519's is 64 bytes).
+const maxSig = 256
 
 // Seen asks p whether its replica of the stage has applied microbatch mb
 // or holds it in flight.
@@ -396,7 +471,7 @@ func SeenByReplicas(h host.Host, model uint64, stage int, replicas func() []peer
 // Join downloads the full state of st's stage from p into st and returns
 // the replica's update count.
 func Join(ctx context.Context, h host.Host, p peer.ID, model uint64, st *engine.Stage, limit int64) (uint64, error) {
-	body, err := Fetch(ctx, h, p, Request{Model: model, Stage: st.Info().Index, Selection: checkpoint.Full}, limit)
+	body, _, err := FetchState(ctx, h, p, Request{Model: model, Stage: st.Info().Index, Selection: checkpoint.Full}, limit)
 	if err != nil {
 		return 0, err
 	}
@@ -407,12 +482,24 @@ func Join(ctx context.Context, h host.Host, p peer.ID, model uint64, st *engine.
 	return step, nil
 }
 
+// AverageWeight is the weight replicas average with: each moves halfway to the other.
+const AverageWeight = 0.5
+
+// Mix is one average, as the replay log records it: whose parameters, signed by it, at what
+// weight.
+type Mix struct {
+	From   peer.ID
+	Params []byte
+	Sig    []byte
+	Weight float64
+}
+
 // AverageWith fetches the parameters of p's replica of the stage and mixes
 // them into the local stage through access: (1−weight)·own + weight·other.
 // mixed, when set, is called inside access right after the mix with what was
 // mixed in (the replay log records it: replaylog.Log.Averaged).
-func AverageWith(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, access Access, limit int64, weight float64, mixed func(params []byte, weight float64) error) error {
-	body, err := Fetch(ctx, h, p, Request{Model: model, Stage: stage, Selection: checkpoint.Params}, limit)
+func AverageWith(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, access Access, limit int64, weight float64, mixed func(Mix) error) error {
+	body, sig, err := FetchState(ctx, h, p, Request{Model: model, Stage: stage, Selection: checkpoint.Params}, limit)
 	if err != nil {
 		return err
 	}
@@ -421,7 +508,7 @@ func AverageWith(ctx context.Context, h host.Host, p peer.ID, model uint64, stag
 			return fmt.Errorf("statesync: parameters from peer %s: %w", p, err)
 		}
 		if mixed != nil {
-			return mixed(body, weight)
+			return mixed(Mix{From: p, Params: body, Sig: sig, Weight: weight})
 		}
 		return nil
 	})

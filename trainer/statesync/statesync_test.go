@@ -180,10 +180,10 @@ func TestAverageWithReplica(t *testing.T) {
 	theirs := paramsOf(t, f.src.st)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var logged []byte
-	if err := AverageWith(ctx, f.joiner, f.server.ID(), model, 0, mine.access, 1<<30, 0.5, func(params []byte, w float64) error {
+	var logged Mix
+	if err := AverageWith(ctx, f.joiner, f.server.ID(), model, 0, mine.access, 1<<30, 0.5, func(m Mix) error {
 		if !mine.mu.TryLock() {
-			logged = params // inside access, as the replay log needs: nothing else ran between
+			logged = m // inside access, as the replay log needs: nothing else ran between
 		} else {
 			mine.mu.Unlock()
 		}
@@ -195,8 +195,18 @@ func TestAverageWithReplica(t *testing.T) {
 	if err := checkpoint.Write(&want, f.src.st, f.src.updates, checkpoint.Params); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(logged, want.Bytes()) {
-		t.Error("the mix was not reported inside access with the parameters mixed in")
+	if !bytes.Equal(logged.Params, want.Bytes()) || logged.From != f.server.ID() || logged.Weight != 0.5 {
+		t.Error("the mix was not reported inside access with the parameters mixed in and whose they were")
+	}
+	// The server signed them: a referee can tell they were a replica's.
+	if err := VerifyState(f.server.ID(), model, 0, checkpoint.Params, logged.Params, logged.Sig); err != nil {
+		t.Error(err)
+	}
+	if err := VerifyState(f.joiner.ID(), model, 0, checkpoint.Params, logged.Params, logged.Sig); err == nil {
+		t.Error("the signature verified for another peer")
+	}
+	if err := VerifyState(f.server.ID(), model, 1, checkpoint.Params, logged.Params, logged.Sig); err == nil {
+		t.Error("the signature verified for another stage")
 	}
 	after := paramsOf(t, mine.st)
 	for i := range after {

@@ -136,7 +136,7 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 				if len(segs) != steps*m/every+1 {
 					t.Fatalf("stage %d: %d segments, want %d", s, len(segs), steps*m/every+1)
 				}
-				rep, err := referee.Audit(newStage(t, n.w.cfg.Stage.Spec(), s, lr, nil), n.w.codec, segs, claims[s], 1<<30)
+				rep, err := referee.Audit(newStage(t, n.w.cfg.Stage.Spec(), s, lr, nil), n.w.codec, segs, claims[s], referee.Options{Limit: 1 << 30})
 				if err != nil {
 					t.Fatal(err)
 				}
