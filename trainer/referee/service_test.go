@@ -119,8 +119,10 @@ func TestService(t *testing.T) {
 	}{
 		{name: "honest", outcome: "pass"},
 		{name: "resets its state between attestations", edit: reset, outcome: "finding", says: "not the"},
-		{name: "attests inputs it did not train on", tamper: func(a []verifytypes.Attestation) { a[0].InputDigests[1] = bytes.Repeat([]byte{1}, 32) },
-			outcome: "finding", says: "not one the worker attested"},
+		{
+			name: "attests inputs it did not train on", tamper: func(a []verifytypes.Attestation) { a[0].InputDigests[1] = bytes.Repeat([]byte{1}, 32) },
+			outcome: "finding", says: "not one the worker attested",
+		},
 		{name: "serves no log", noLog: true, outcome: "unavailable", says: "keeps no replay log"},
 	}
 	for _, tc := range cases {
