@@ -425,14 +425,18 @@ func (n *Node) Run(ctx context.Context) error {
 	cfg, w := n.cfg, n.worker.Load()
 	stopHeartbeats := startHeartbeats(ctx, n.hb, w, cfg.HeartbeatEvery, n.log)
 	defer stopHeartbeats()
+	var joined *replaylog.Joined
 	if cfg.Join {
-		if err := joinReplica(ctx, n.host, w, cfg.Model, n.stage, n.log); err != nil {
+		j, err := joinReplica(ctx, n.host, w, cfg.Model, n.stage, n.log)
+		if err != nil {
 			return err
 		}
+		joined = &replaylog.Joined{State: j.State, From: []byte(j.From), Sig: j.Sig}
 	}
 	if n.replay != nil {
-		// After any join: the log starts from the state the worker trains from.
-		if err := w.Access(ctx, func(st *engine.Stage, updates uint64) error { return n.replay.Start(st, updates) }); err != nil {
+		// After any join: the log's epoch starts from the state the worker trains from, the
+		// model's initial state or the one a replica signed.
+		if err := w.Access(ctx, func(st *engine.Stage, updates uint64) error { return n.replay.Start(st, updates, joined) }); err != nil {
 			return err
 		}
 	}

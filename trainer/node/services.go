@@ -28,25 +28,25 @@ func replicas(h host.Host, w *swarm.Worker, stage int) []peer.ID {
 }
 
 // joinReplica downloads the stage's state from the first replica that
-// answers.
-func joinReplica(ctx context.Context, h host.Host, w *swarm.Worker, model uint64, st *engine.Stage, log *slog.Logger) error {
+// answers, and returns what it served (signed: the replay log's anchor).
+func joinReplica(ctx context.Context, h host.Host, w *swarm.Worker, model uint64, st *engine.Stage, log *slog.Logger) (*statesync.Joined, error) {
 	peers := replicas(h, w, st.Info().Index)
 	if len(peers) == 0 {
-		return fmt.Errorf("join: the roster lists no other worker of stage %d to download the state from", st.Info().Index)
+		return nil, fmt.Errorf("join: the roster lists no other worker of stage %d to download the state from", st.Info().Index)
 	}
 	var errs []error
 	for _, p := range peers {
 		jctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		step, err := statesync.Join(jctx, h, p, model, st, stateLimit)
+		joined, err := statesync.Join(jctx, h, p, model, st, stateLimit)
 		cancel()
 		if err == nil {
-			log.Info("joined: stage state downloaded", "from", p, "replica_updates", step)
-			return nil
+			log.Info("joined: stage state downloaded", "from", p, "replica_updates", joined.Step)
+			return &joined, nil
 		}
 		log.Warn("join: replica did not give its state", "peer", p, "err", err)
 		errs = append(errs, err)
 	}
-	return fmt.Errorf("join: no replica of stage %d gave its state: %w", st.Info().Index, errors.Join(errs...))
+	return nil, fmt.Errorf("join: no replica of stage %d gave its state: %w", st.Info().Index, errors.Join(errs...))
 }
 
 // startAveraging averages parameters with the stage's replicas, one at a

@@ -63,34 +63,52 @@ type Report struct {
 	Finding *Finding
 }
 
-// Options are an audit's bounds and checks.
+// Options are an audit's bounds and what it knows of the stage.
 type Options struct {
 	// Limit bounds a snapshot's or an average's size.
 	Limit int64
-	// Mixed checks an average the worker logged before the replay applies it: that a replica
-	// of the stage signed the parameters, at the protocol's weight (SignedByReplica). Without
-	// it a worker could disguise any change of its state as an average; nil refuses every
-	// average.
-	Mixed func(replaylog.Average) error
+	// Model and Stage are the audited stage; Replica says whether a peer is one of its
+	// replicas. State that comes into the log from outside it (an average's parameters, the
+	// state a worker joined with) must be signed by a replica (the state protocol's
+	// StateMessage), or a worker could pass off a state of its choosing as one; nil accepts
+	// none.
+	Model   uint64
+	Stage   int
+	Replica func(peer.ID) bool
+	// Initial is the stage's initial state root (a fresh stage's: the model's seed fixes it),
+	// the only state an epoch may start from without a replica's signature.
+	Initial [32]byte
 }
 
-// SignedByReplica is an Options.Mixed for the model's stage: the parameters are signed (the
-// state protocol's StateMessage) by a peer that replica accepts, mixed at
-// statesync.AverageWeight.
-func SignedByReplica(model uint64, stage int, replica func(peer.ID) bool) func(replaylog.Average) error {
-	return func(a replaylog.Average) error {
-		if a.Weight != statesync.AverageWeight {
-			return fmt.Errorf("mixed at weight %v, not the protocol's %v", a.Weight, statesync.AverageWeight)
-		}
-		p, err := peer.IDFromBytes(a.From)
-		if err != nil {
-			return fmt.Errorf("mixed with parameters from no valid peer id: %w", err)
-		}
-		if !replica(p) {
-			return fmt.Errorf("mixed with parameters from %s, not a replica of stage %d", p, stage)
-		}
-		return statesync.VerifyState(p, model, stage, checkpoint.Params, a.Params, a.Sig)
+// mixed checks an average the worker logged: parameters a replica signed, at the protocol's
+// weight.
+func (o Options) mixed(a replaylog.Average) error {
+	if a.Weight != statesync.AverageWeight {
+		return fmt.Errorf("mixed at weight %v, not the protocol's %v", a.Weight, statesync.AverageWeight)
 	}
+	return o.signed(a.From, checkpoint.Params, a.Params, a.Sig)
+}
+
+// anchored checks an epoch's start: the model's initial state, or a state a replica signed.
+func (o Options) anchored(seg replaylog.Segment) error {
+	if seg.Anchor == nil {
+		if seg.Root != o.Initial {
+			return fmt.Errorf("its epoch starts from state %s, which is not the stage's initial state %s, and names no replica that served it", short(seg.Root), short(o.Initial))
+		}
+		return nil
+	}
+	return o.signed(seg.Anchor.From, checkpoint.Full, seg.State, seg.Anchor.Sig)
+}
+
+func (o Options) signed(from []byte, sel checkpoint.Selection, body, sig []byte) error {
+	p, err := peer.IDFromBytes(from)
+	if err != nil {
+		return fmt.Errorf("state from no valid peer id: %w", err)
+	}
+	if o.Replica == nil || !o.Replica(p) {
+		return fmt.Errorf("state from %s, not a replica of stage %d", p, o.Stage)
+	}
+	return statesync.VerifyState(p, o.Model, o.Stage, sel, body, sig)
 }
 
 // ErrMalformed marks a segment that cannot be replayed at all (the worker served garbage).
@@ -128,6 +146,15 @@ func Audit(st *engine.Stage, codec boundary.Codec, segs []replaylog.Segment, cla
 		if err != nil {
 			return rep, err
 		}
+		if seg.EpochStart && i > 0 {
+			return rep, fmt.Errorf("%w: segment %d starts an epoch in the middle of the bundle", ErrMalformed, i)
+		}
+		if seg.EpochStart {
+			if err := opts.anchored(seg); err != nil {
+				rep.Finding = &Finding{Update: n, What: "an epoch with no anchor: " + err.Error()}
+				return rep, nil
+			}
+		}
 		if root != seg.Root {
 			what := fmt.Sprintf("the snapshot's state has root %s, not the %s it names", short(root), short(seg.Root))
 			if i > 0 {
@@ -150,10 +177,7 @@ func replaySegment(st *engine.Stage, codec boundary.Codec, seg replaylog.Segment
 	first := st.Info().First
 	for _, ev := range seg.Events {
 		if ev.Average != nil {
-			if opts.Mixed == nil {
-				return &Finding{Update: n, What: "an average, and this audit accepts none"}, n
-			}
-			if err := opts.Mixed(*ev.Average); err != nil {
+			if err := opts.mixed(*ev.Average); err != nil {
 				return &Finding{Update: n, What: "an average the worker cannot show was with a replica: " + err.Error()}, n
 			}
 			if _, err := checkpoint.Average(bytes.NewReader(ev.Average.Params), st, opts.Limit, ev.Average.Weight); err != nil {

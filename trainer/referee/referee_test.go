@@ -50,8 +50,12 @@ var replica = func() struct {
 	}{k, id}
 }()
 
-// opts accept averages signed by the replica at the protocol's weight.
-var opts = referee.Options{Limit: 1 << 30, Mixed: referee.SignedByReplica(model, 1, func(p peer.ID) bool { return p == replica.id })}
+// options accept what the replica signed, and epochs from the tiny spec's initial state.
+func options(t *testing.T) referee.Options {
+	initial, err := checkpoint.StateRoot(testreplay.Stage(t, testspec.Tiny(8), 1))
+	require(t, err)
+	return referee.Options{Limit: 1 << 30, Model: model, Stage: 1, Replica: func(p peer.ID) bool { return p == replica.id }, Initial: initial}
+}
 
 // worker trains stage 1 of a tiny spec for 6 updates, logging them with a snapshot every 3 and
 // an average with a fresh replica's parameters (signed by it) before update 4; edit, when set,
@@ -68,7 +72,7 @@ func worker(t *testing.T, at int, edit func(st *engine.Stage), mix ...func(*repl
 		t.Fatal(err)
 	}
 	defer log.Close()
-	if err := log.Start(st, 0); err != nil {
+	if err := log.Start(st, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	start, err := checkpoint.StateRoot(st)
@@ -127,7 +131,7 @@ func worker(t *testing.T, at int, edit func(st *engine.Stage), mix ...func(*repl
 
 func audit(t *testing.T, segs []replaylog.Segment, claims ...referee.Claim) (referee.Report, error) {
 	s := testspec.Tiny(8)
-	return referee.Audit(testreplay.Stage(t, s, 1), boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}, segs, claims, opts)
+	return referee.Audit(testreplay.Stage(t, s, 1), boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}, segs, claims, options(t))
 }
 
 // An honest log replays across its segments and an average; a worker whose state changed
@@ -202,14 +206,87 @@ func TestAudit(t *testing.T) {
 			t.Errorf("an average %s: %+v (finding %v), %v", name, rep, rep.Finding, err)
 		}
 	}
+	noReplicas := options(t)
+	noReplicas.Replica = nil
 	if rep, err := referee.Audit(testreplay.Stage(t, testspec.Tiny(8), 1), boundary.Codec{Spec: testspec.Tiny(8), Wire: payload.F32, Engine: dtypes.Float32},
-		segs, nil, referee.Options{Limit: 1 << 30}); err != nil || rep.Finding == nil || !strings.Contains(rep.Finding.What, "accepts none") {
-		t.Errorf("an audit with no check of averages: %v, %v", rep.Finding, err)
+		segs, nil, noReplicas); err != nil || rep.Finding == nil || rep.Finding.Update != 4 || !strings.Contains(rep.Finding.What, "not a replica") {
+		t.Errorf("an audit that knows no replica accepts no average: %v, %v", rep.Finding, err)
 	}
 
 	garbled := append([]replaylog.Segment(nil), segs...)
 	garbled[0].State = garbled[0].State[:100]
 	if _, err := audit(t, garbled); !errors.Is(err, referee.ErrMalformed) {
 		t.Errorf("a truncated snapshot: %v, want ErrMalformed", err)
+	}
+}
+
+// An epoch (a worker's process, from its first update) starts from the stage's initial state or
+// from a state a replica of the stage signed (a join): a worker that starts from weights of its
+// own, names a stranger as the replica it joined from, or trains from another state than the one
+// it was served, is found where its epoch starts; an honest join passes.
+func TestEpochAnchors(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	trained := testreplay.Stage(t, s, 1) // a replica's state, some updates in
+	testreplay.Updates(t, trained, codec, 2, 31)
+	var served bytes.Buffer
+	require(t, checkpoint.Write(&served, trained, 2, checkpoint.Full))
+	sign := func(k crypto.PrivKey, body []byte) []byte {
+		sig, err := k.Sign(statesync.StateMessage(model, 1, checkpoint.Full, body))
+		require(t, err)
+		return sig
+	}
+	stranger, _, err := crypto.GenerateEd25519Key(cryptorand.Reader)
+	require(t, err)
+	strangerID, err := peer.IDFromPrivateKey(stranger)
+	require(t, err)
+
+	// epoch logs 3 updates from st, started as joined says.
+	epoch := func(st *engine.Stage, joined *replaylog.Joined) []replaylog.Segment {
+		log, err := replaylog.Open(t.TempDir(), 8, 2)
+		require(t, err)
+		defer log.Close()
+		require(t, log.Start(st, 0, joined))
+		for _, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 3, 32) {
+			u.Sent, err = replay.Apply(st, codec, u)
+			require(t, err)
+			require(t, log.Updated(st, u))
+		}
+		b, err := log.Segment(0)
+		require(t, err)
+		seg, err := replaylog.Decode(b)
+		require(t, err)
+		return []replaylog.Segment{seg}
+	}
+	loaded := func(body []byte) *engine.Stage {
+		st := testreplay.Stage(t, s, 1)
+		_, err := checkpoint.Read(bytes.NewReader(body), st, 1<<30)
+		require(t, err)
+		return st
+	}
+	var other bytes.Buffer // a state the worker was not served
+	require(t, checkpoint.Write(&other, testreplay.Stage(t, s, 1), 0, checkpoint.Full))
+
+	for _, c := range []struct {
+		name string
+		segs []replaylog.Segment
+		says string // "" passes
+	}{
+		{"from the initial state", epoch(testreplay.Stage(t, s, 1), nil), ""},
+		{"joined from a replica", epoch(loaded(served.Bytes()), &replaylog.Joined{State: served.Bytes(), From: []byte(replica.id), Sig: sign(replica.key, served.Bytes())}), ""},
+		{"from weights of its own", epoch(loaded(served.Bytes()), nil), "not the stage's initial state"},
+		{"joined from a stranger", epoch(loaded(served.Bytes()), &replaylog.Joined{State: served.Bytes(), From: []byte(strangerID), Sig: sign(stranger, served.Bytes())}), "not a replica"},
+		{"a signature over another state", epoch(loaded(served.Bytes()), &replaylog.Joined{State: served.Bytes(), From: []byte(replica.id), Sig: sign(replica.key, other.Bytes())}), "not signed by"},
+		{"trains from another state than it was served", epoch(loaded(other.Bytes()), &replaylog.Joined{State: served.Bytes(), From: []byte(replica.id), Sig: sign(replica.key, served.Bytes())}), "not the"},
+	} {
+		rep, err := audit(t, c.segs)
+		switch {
+		case err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.says == "" && rep.Finding != nil:
+			t.Errorf("%s: %v, want a pass", c.name, rep.Finding)
+		case c.says != "" && (rep.Finding == nil || rep.Finding.Update != 0 || !strings.Contains(rep.Finding.What, c.says)):
+			t.Errorf("%s: %v, want a finding at update 0 saying %q", c.name, rep.Finding, c.says)
+		}
 	}
 }

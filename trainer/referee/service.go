@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/protolearn/protolearn/trainer/boundary"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/replaylog"
 	"github.com/protolearn/protolearn/trainer/statesync"
@@ -232,6 +233,11 @@ func (s *Service) Audit(ctx context.Context, r modelstypes.Replica, a verifytype
 		o.Err = err
 		return o
 	}
+	initial, err := checkpoint.StateRoot(st) // fresh: the stage's initial state
+	if err != nil {
+		o.Err = err
+		return o
+	}
 	members := map[peer.ID]bool{}
 	if replicas, err := s.cfg.Chain.StageRoster(ctx, s.cfg.Model, uint32(s.cfg.Stage)); err == nil {
 		for _, r := range replicas {
@@ -241,7 +247,7 @@ func (s *Service) Audit(ctx context.Context, r modelstypes.Replica, a verifytype
 		}
 	}
 	o.Report, o.Err = Audit(st, s.cfg.Codec, segs, claims, Options{
-		Limit: s.cfg.Limit, Mixed: SignedByReplica(s.cfg.Model, s.cfg.Stage, func(p peer.ID) bool { return members[p] }),
+		Limit: s.cfg.Limit, Model: s.cfg.Model, Stage: s.cfg.Stage, Replica: func(p peer.ID) bool { return members[p] }, Initial: initial,
 	})
 	return o
 }

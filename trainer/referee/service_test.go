@@ -63,7 +63,7 @@ func attested(t *testing.T, edit func(*engine.Stage)) (*replaylog.Log, []verifyt
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = log.Close() })
-	if err := log.Start(st, 0); err != nil {
+	if err := log.Start(st, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	atts := []verifytypes.Attestation{{Id: 11, Stage: 1, StepFrom: 1, StepTo: 1}, {Id: 12, Stage: 1, StepFrom: 2, StepTo: 2}}

@@ -31,7 +31,7 @@ func BenchmarkLog(b *testing.B) {
 		}
 		defer log.Close()
 		for range b.N {
-			if err := log.Start(st, 0); err != nil {
+			if err := log.Start(st, 0, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -47,7 +47,7 @@ func BenchmarkLog(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer log.Close()
-		if err := log.Start(st, 0); err != nil {
+		if err := log.Start(st, 0, nil); err != nil {
 			b.Fatal(err)
 		}
 		before, _ := log.Segment(0)

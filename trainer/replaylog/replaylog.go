@@ -20,7 +20,8 @@
 //
 // A segment file is the header, then events until the end of the file:
 //
-//	header  "PLR1", first update (uint64), state root [32], state length (uint64), state
+//	header  "PLR2", first update (uint64), state root [32], state, flags (1 byte: 1 the epoch's
+//	        first segment, 2 with an anchor), and with an anchor: from, signature
 //	update  0x01, step, microbatch (uint64 each), input, tokens, grad, targets, sent [32], root [32]
 //	average 0x02, weight (float64 bits), parameters, from, signature
 //
@@ -48,7 +49,12 @@ import (
 	"github.com/protolearn/protolearn/trainer/replay"
 )
 
-var magic = [4]byte{'P', 'L', 'R', '1'}
+var magic = [4]byte{'P', 'L', 'R', '2'}
+
+const (
+	flagEpochStart = 1
+	flagAnchored   = 2
+)
 
 const (
 	kindUpdate  = 1
@@ -73,6 +79,13 @@ type Event struct {
 	Average *Average
 }
 
+// Anchor is where an epoch's state came from when it is not the model's initial state: the
+// replica that served it (its peer id, bytes) and its signature over the state as served
+// (statesync.StateMessage of the checkpoint.Full stream, which is then the epoch's snapshot).
+type Anchor struct {
+	From, Sig []byte
+}
+
 // Segment is a snapshot and the events after it.
 type Segment struct {
 	// First is the number of updates the stage had made before the snapshot.
@@ -80,6 +93,10 @@ type Segment struct {
 	// Root is the snapshot's checkpoint.StateRoot, State the checkpoint.Full stream.
 	Root  [32]byte
 	State []byte
+	// EpochStart says the segment is its epoch's first: its state came from outside the log,
+	// from Anchor, or (nil) it is the model's initial state.
+	EpochStart bool
+	Anchor     *Anchor
 	// Events are in the order the worker applied them.
 	Events []Event
 }
@@ -200,10 +217,21 @@ func (l *Log) sync() {
 // seg names a segment file: its epoch and first update.
 type seg struct{ epoch, first uint64 }
 
-// Start opens the first segment with a snapshot of st, which has made updates updates.
-func (l *Log) Start(st *engine.Stage, updates uint64) error {
+// Start opens the epoch's first segment with a snapshot of st, which has made updates updates:
+// the model's initial state when joined is nil, else the state a replica served (Joined.State,
+// the exact stream it signed, which st was loaded from).
+func (l *Log) Start(st *engine.Stage, updates uint64, joined *Joined) error {
 	l.updates = updates
-	return l.snapshot(st)
+	if joined == nil {
+		return l.snapshot(st, &Segment{EpochStart: true})
+	}
+	return l.snapshot(st, &Segment{EpochStart: true, State: joined.State, Anchor: &Anchor{From: joined.From, Sig: joined.Sig}})
+}
+
+// Joined is a state downloaded from a replica (statesync.Join): the checkpoint.Full stream as
+// served, and who served and signed it.
+type Joined struct {
+	State, From, Sig []byte
 }
 
 // Updated records an update the stage has just applied, and snapshots st when it completes a
@@ -227,7 +255,7 @@ func (l *Log) Updated(st *engine.Stage, u replay.Update) error {
 	}
 	l.updates++
 	if l.updates%l.every == 0 {
-		return l.snapshot(st)
+		return l.snapshot(st, nil)
 	}
 	return nil
 }
@@ -249,11 +277,18 @@ func (l *Log) Averaged(a Average) error {
 
 func (l *Log) write(b []byte) error { return l.queue(op{data: b}) }
 
-// snapshot closes the current segment and opens one at the stage's state now.
-func (l *Log) snapshot(st *engine.Stage) error {
-	var state bytes.Buffer
-	if err := checkpoint.Write(&state, st, l.updates, checkpoint.Full); err != nil {
-		return fmt.Errorf("replaylog: snapshot: %w", err)
+// snapshot closes the current segment and opens one at the stage's state now; head, when set,
+// says the segment starts an epoch (with the state as it was served, if it was).
+func (l *Log) snapshot(st *engine.Stage, head *Segment) error {
+	var state []byte
+	if head != nil && head.State != nil {
+		state = head.State
+	} else {
+		var buf bytes.Buffer
+		if err := checkpoint.Write(&buf, st, l.updates, checkpoint.Full); err != nil {
+			return fmt.Errorf("replaylog: snapshot: %w", err)
+		}
+		state = buf.Bytes()
 	}
 	root, err := checkpoint.StateRoot(st)
 	if err != nil {
@@ -263,7 +298,19 @@ func (l *Log) snapshot(st *engine.Stage) error {
 	b.Write(magic[:])
 	putU64(&b, l.updates)
 	b.Write(root[:])
-	putBytes(&b, state.Bytes())
+	putBytes(&b, state)
+	var flags byte
+	if head != nil && head.EpochStart {
+		flags |= flagEpochStart
+	}
+	if head != nil && head.Anchor != nil {
+		flags |= flagAnchored
+	}
+	b.WriteByte(flags)
+	if head != nil && head.Anchor != nil {
+		putBytes(&b, head.Anchor.From)
+		putBytes(&b, head.Anchor.Sig)
+	}
 	l.open = true
 	return l.queue(op{create: true, first: l.updates, data: b.Bytes()})
 }
@@ -479,6 +526,16 @@ func Decode(b []byte) (Segment, error) {
 	s.First = r.u64()
 	copy(s.Root[:], r.next(32))
 	s.State = r.bytes()
+	if f := r.next(1); r.err == nil {
+		switch {
+		case f[0]&^(flagEpochStart|flagAnchored) != 0 || f[0] == flagAnchored:
+			r.err = fmt.Errorf("segment flags %#x", f[0])
+		case f[0]&flagAnchored != 0:
+			s.EpochStart, s.Anchor = true, &Anchor{From: r.bytes(), Sig: r.bytes()}
+		default:
+			s.EpochStart = f[0]&flagEpochStart != 0
+		}
+	}
 	for r.err == nil && r.off < len(r.b) {
 		switch kind := r.next(1); {
 		case r.err != nil:

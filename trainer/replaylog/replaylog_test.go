@@ -33,7 +33,7 @@ func TestLogRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	if err := log.Start(worker, 10); err != nil {
+	if err := log.Start(worker, 10, nil); err != nil {
 		t.Fatal(err)
 	}
 	var params bytes.Buffer
@@ -137,7 +137,7 @@ func TestFromAndEpochs(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer log.Close()
-		if err := log.Start(st, 0); err != nil {
+		if err := log.Start(st, 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		var roots [][32]byte
@@ -213,7 +213,7 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	if err := log.Start(worker, 0); err != nil {
+	if err := log.Start(worker, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 2, 5) {
@@ -244,7 +244,7 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 	}
 	for name, b := range map[string][]byte{
 		"empty":     nil,
-		"bad magic": append([]byte("PLR2"), good[4:]...),
+		"bad magic": append([]byte("PLR1"), good[4:]...),
 		"huge state length": func() []byte {
 			b := bytes.Clone(good)
 			copy(b[4+8+32:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})

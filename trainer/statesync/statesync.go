@@ -468,18 +468,27 @@ func SeenByReplicas(h host.Host, model uint64, stage int, replicas func() []peer
 	}
 }
 
-// Join downloads the full state of st's stage from p into st and returns
-// the replica's update count.
-func Join(ctx context.Context, h host.Host, p peer.ID, model uint64, st *engine.Stage, limit int64) (uint64, error) {
-	body, _, err := FetchState(ctx, h, p, Request{Model: model, Stage: st.Info().Index, Selection: checkpoint.Full}, limit)
+// Join downloads p's state of the stage into st (checkpoint.Read checks it before changing st)
+// and returns what p served: the stream, its signature (checked) and p's update count.
+func Join(ctx context.Context, h host.Host, p peer.ID, model uint64, st *engine.Stage, limit int64) (Joined, error) {
+	body, sig, err := FetchState(ctx, h, p, Request{Model: model, Stage: st.Info().Index, Selection: checkpoint.Full}, limit)
 	if err != nil {
-		return 0, err
+		return Joined{}, err
 	}
 	step, err := checkpoint.Read(bytes.NewReader(body), st, limit)
 	if err != nil {
-		return 0, fmt.Errorf("statesync: state from peer %s: %w", p, err)
+		return Joined{}, fmt.Errorf("statesync: state from peer %s: %w", p, err)
 	}
-	return step, nil
+	return Joined{Step: step, From: p, State: body, Sig: sig}, nil
+}
+
+// Joined is a state downloaded from a replica: the checkpoint.Full stream as served (State),
+// who served it and its signature over it (StateMessage), and its update count.
+type Joined struct {
+	Step  uint64
+	From  peer.ID
+	State []byte
+	Sig   []byte
 }
 
 // AverageWeight is the weight replicas average with: each moves halfway to the other.

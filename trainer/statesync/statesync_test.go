@@ -149,12 +149,16 @@ func TestJoinGetsTheReplicaState(t *testing.T) {
 	st := newStage(t, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	step, err := Join(ctx, f.joiner, f.server.ID(), model, st, 1<<30)
+	joined, err := Join(ctx, f.joiner, f.server.ID(), model, st, 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if step != 2 {
-		t.Fatalf("joined at update %d, want 2", step)
+	if joined.Step != 2 || joined.From != f.server.ID() {
+		t.Fatalf("joined at update %d from %s, want 2 from the server", joined.Step, joined.From)
+	}
+	// What was served is the server's word: a referee can check the joiner's first state.
+	if err := VerifyState(f.server.ID(), model, 0, checkpoint.Full, joined.State, joined.Sig); err != nil {
+		t.Error(err)
 	}
 	want, got := forward(t, f.src.st), forward(t, st)
 	for i := range want {

@@ -95,7 +95,7 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 					if s == 1 && tc.cheat != nil {
 						tc.cheat(t, c, logs[s])
 					}
-					if err := logs[s].Start(c.Stage, 0); err != nil {
+					if err := logs[s].Start(c.Stage, 0, nil); err != nil {
 						t.Fatal(err)
 					}
 					if c.OnUpdate == nil {
@@ -136,7 +136,12 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 				if len(segs) != steps*m/every+1 {
 					t.Fatalf("stage %d: %d segments, want %d", s, len(segs), steps*m/every+1)
 				}
-				rep, err := referee.Audit(newStage(t, n.w.cfg.Stage.Spec(), s, lr, nil), n.w.codec, segs, claims[s], referee.Options{Limit: 1 << 30})
+				fresh := newStage(t, n.w.cfg.Stage.Spec(), s, lr, nil)
+				initial, err := checkpoint.StateRoot(fresh)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rep, err := referee.Audit(fresh, n.w.codec, segs, claims[s], referee.Options{Limit: 1 << 30, Stage: s, Initial: initial})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -457,10 +457,11 @@ func TestChurnReplicaKilled(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		var err error
-		if joinedAt, err = statesync.Join(ctx, rh, survivorNode.h.ID(), model, st, 1<<30); err != nil {
+		joined, err := statesync.Join(ctx, rh, survivorNode.h.ID(), model, st, 1<<30)
+		if err != nil {
 			t.Fatal(err)
 		}
+		joinedAt = joined.Step
 	}
 	replacement := sw.start(rh, 1, steps, m, func(c *Config) { c.AckTimeout = 2 * time.Second; c.Drain = time.Second })
 	sw.join = nil
