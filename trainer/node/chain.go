@@ -19,9 +19,11 @@ import (
 
 	"github.com/protolearn/protolearn/circuits/commit"
 	"github.com/protolearn/protolearn/circuits/tile"
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/attest"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/chain"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/referee"
@@ -151,9 +153,12 @@ const (
 
 // openReplayLog opens the worker's replay log under the state directory (replaylog), a
 // snapshot every attestation_period steps of the model's microbatches.
-func openReplayLog(c *ChainConfig, out string, oc *onChain, microbatches int) (*replaylog.Log, error) {
+func openReplayLog(c *ChainConfig, out string, model uint64, oc *onChain, microbatches int) (*replaylog.Log, error) {
 	every := max(oc.params.AttestationPeriod, 1) * uint64(max(microbatches, 1))
-	return replaylog.Open(filepath.Join(stateDir(c, out), "replaylog"), every, replayKeep)
+	// One directory per model and stage: a state directory reused for another seat never serves
+	// the old stage's state to the new stage's replicas.
+	dir := filepath.Join(stateDir(c, out), "replaylog", fmt.Sprintf("model-%d-stage-%d", model, oc.stage))
+	return replaylog.Open(dir, every, replayKeep)
 }
 
 // stateDir is where the worker keeps its attestation state: --state-dir, or attest under --out.
@@ -319,15 +324,35 @@ func otherPayload(digest []byte) []byte {
 }
 
 // newReferee is the worker's referee service: it audits the other replicas of its stage by
-// replaying their logs on a second copy of the stage (built at the first audit).
+// replaying their logs on a fresh copy of the stage (on the Go backend). What it accepts is
+// bounded by the stage's own size: a snapshot at most twice its state, a log at most a few
+// snapshots and an attestation's updates of payloads up to 64 times its own.
 func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() (*engine.Stage, error)) (*referee.Service, error) {
+	var state countingWriter
+	if err := checkpoint.Write(&state, n.stage, 0, checkpoint.Full); err != nil {
+		return nil, err
+	}
+	width := cfg.Spec.BoundaryWidth()
+	tokens := uint64(64 * cfg.Rows * cfg.Spec.SeqLen)
+	limits := payload.Limits{MaxTokens: tokens, MaxValues: tokens * uint64(width), MaxWidth: uint32(width), MaxVocab: uint32(cfg.Spec.Vocab)}
+	updates := int64(4*max(n.oc.params.AttestationPeriod, 1)) * int64(cfg.Microbatches) // two attestations' worth, and room
+	perUpdate := int64(2*tokens*uint64(4*width+4)) + int64(tokens)*8
 	return referee.New(referee.Config{
 		Host: n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage,
 		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
-		NewStage: newStage, Codec: boundary.Codec{Spec: cfg.Spec, Wire: cfg.Payload, Engine: n.stage.DType()},
-		Rate: cfg.Chain.AuditRate, Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), Limit: replayLimit,
+		NewStage: newStage, Codec: boundary.Codec{Spec: cfg.Spec, Wire: cfg.Payload, Engine: n.stage.DType(), Limits: limits},
+		Rate: cfg.Chain.AuditRate, Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		StateLimit: 2 * state.n, Limit: 4*2*state.n + updates*perUpdate,
 		Log: n.log, Metrics: reg,
 	})
+}
+
+// countingWriter counts what is written to it.
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
 }
 
 // startReferee runs the referee beside training, polling the chain as often as the attester.

@@ -30,6 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gomlx/compute"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
@@ -157,7 +158,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	nadam := cfg.NAdam
 	nadam.WarmupSteps *= cfg.Microbatches
 	nadam.DecaySteps *= cfg.Microbatches
-	newStage := func(skip []int) (*engine.Stage, error) {
+	newStage := func(be compute.Backend, skip []int) (*engine.Stage, error) {
 		opt, err := pipeline.StageNAdam(nadam, len(cfg.Spec.Stages), n.depth)(cfg.Stage)
 		if err != nil {
 			return nil, err
@@ -176,7 +177,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		skip = []int{info.FirstLayer + info.Layers - 1}
 		n.log.Warn("CHEATING (test tool): skipping the stage's last layer", "layer", skip[0])
 	}
-	if n.stage, err = newStage(skip); err != nil {
+	if n.stage, err = newStage(be, skip); err != nil {
 		return nil, err
 	}
 
@@ -199,12 +200,18 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.oc != nil {
 		wcfg.ChainID = cfg.Chain.Dial.ChainID // signed into every boundary receipt
 		wcfg.StateRoots = true                // each attestation names the state it starts from
-		if n.replay, err = openReplayLog(cfg.Chain, cfg.Out, n.oc, cfg.Microbatches); err != nil {
+		if n.replay, err = openReplayLog(cfg.Chain, cfg.Out, cfg.Model, n.oc, cfg.Microbatches); err != nil {
 			return nil, err
 		}
 		n.closers = append(n.closers, func() { _ = n.replay.Close() })
 		if cfg.Chain.AuditRate > 0 {
-			if n.referee, err = newReferee(n, cfg, reg, func() (*engine.Stage, error) { return newStage(nil) }); err != nil {
+			// The replay must be exact: the Go backend, whatever the worker trains on.
+			goBackend, err := backend.New("go")
+			if err != nil {
+				return nil, err
+			}
+			n.closers = append(n.closers, goBackend.Finalize)
+			if n.referee, err = newReferee(n, cfg, reg, func() (*engine.Stage, error) { return newStage(goBackend, nil) }); err != nil {
 				return nil, err
 			}
 		}

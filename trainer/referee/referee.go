@@ -13,9 +13,11 @@ package referee
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -28,22 +30,25 @@ import (
 	"github.com/protolearn/protolearn/trainer/statesync"
 )
 
-// Claim is what a worker committed about one of its steps.
+// Claim is what a worker committed about the state before one of its updates, and about the
+// inputs of the updates after it. Every claim must be reached by the replay.
 type Claim struct {
-	// Update is the step's first update in the worker's count (its local step × the model's
-	// microbatches per step).
+	// Update is the update in the worker's count (its local step × the model's microbatches per
+	// step, for a step's first update).
 	Update uint64
 	// Root is the state root before that update (x/verify's state_root of an attestation that
 	// starts with the step); zero claims none.
 	Root [32]byte
-	// Inputs are the payload digests of what the step's updates took in, in update order: the
-	// receipts a neighbour signed (on stage 0 the gradients stage 1 sent back).
+	// Inputs are the payload digests of what the updates from Update took in, in update order:
+	// the receipts a neighbour signed (on stage 0 the gradients stage 1 sent back).
 	Inputs [][32]byte
-	// Among and Span, when set, say that each of the Span updates from Update took in a payload
-	// whose digest is in Among: an attestation's input_digests, which the chain keeps without
-	// telling which update took which.
-	Among map[[32]byte]bool
-	Span  uint64
+	// Attested and Need say that, from Update to the next claim, Need updates took in payloads
+	// whose digests are in Attested (on a middle stage both the activations and the gradient
+	// that came back), each digest once: an attestation's input_digests, which the chain keeps
+	// without saying which update took which. Updates between that took in anything else are
+	// ones the worker did not attest (a step its attester dropped).
+	Attested [][32]byte
+	Need     int
 }
 
 // Finding is where the replay departs from the worker's claims.
@@ -117,133 +122,227 @@ var ErrMalformed = errors.New("referee: malformed segment")
 // Audit loads the first segment's snapshot into st (a fresh stage of the same spec, stage index
 // and optimizer as the worker's: one that has made updates holds optimizer state a snapshot
 // taken before any update does not overwrite) and replays the segments' events in order,
-// checking every claim they cover. A later segment must start where the replay has arrived, with
-// the state the replay holds there: a worker that changed its state between two updates other
-// than by a logged event (reset its weights between attestations, say) is found there, whatever
-// its later snapshots say. It stops at the first finding. limit bounds a snapshot's size. An
-// error means the audit could not run; a snapshot that is not the state it names is a finding,
-// as is an update that cannot be applied.
-func Audit(st *engine.Stage, codec boundary.Codec, segs []replaylog.Segment, claims []Claim, opts Options) (Report, error) {
-	var rep Report
-	limit := opts.Limit
+// checking every claim; every claim must be reached. A later segment must start where the
+// replay has arrived, with the state the replay holds there: a worker that changed its state
+// between two updates other than by a logged event (reset its weights between attestations,
+// say) is found there, whatever its later snapshots say. It stops at the first finding or when
+// ctx ends. An error means the audit could not run; a snapshot that is not the state it names
+// is a finding, as is an update that cannot be applied.
+func Audit(ctx context.Context, st *engine.Stage, codec boundary.Codec, segs []replaylog.Segment, claims []Claim, opts Options) (Report, error) {
 	if len(segs) == 0 {
-		return rep, errors.New("referee: no segment to audit")
+		return Report{}, errors.New("referee: no segment to audit")
 	}
-	if _, err := checkpoint.Read(bytes.NewReader(segs[0].State), st, limit); err != nil {
-		return rep, fmt.Errorf("%w: snapshot: %w", ErrMalformed, err)
+	if _, err := checkpoint.Read(bytes.NewReader(segs[0].State), st, opts.Limit); err != nil {
+		return Report{}, fmt.Errorf("%w: snapshot: %w", ErrMalformed, err)
 	}
-	byUpdate := map[uint64]Claim{}
+	a := &auditor{
+		st: st, codec: codec, opts: opts, claims: map[uint64]Claim{}, first: st.Info().First,
+		middle: !st.Info().First && !st.Info().Last,
+	}
 	for _, c := range claims {
-		byUpdate[c.Update] = c
+		a.claims[c.Update] = c
 	}
-	wantInput := map[uint64]func([32]byte) bool{}
+	var last uint64 // the last claim: the replay stops there
+	for u := range a.claims {
+		last = max(last, u)
+	}
 	n := segs[0].First
+replay:
 	for i, seg := range segs {
 		if seg.First != n {
-			return rep, fmt.Errorf("%w: segment %d starts at update %d, not at %d where the one before ends", ErrMalformed, i, seg.First, n)
-		}
-		root, err := checkpoint.StateRoot(st)
-		if err != nil {
-			return rep, err
+			return a.rep, fmt.Errorf("%w: segment %d starts at update %d, not at %d where the one before ends", ErrMalformed, i, seg.First, n)
 		}
 		if seg.EpochStart && i > 0 {
-			return rep, fmt.Errorf("%w: segment %d starts an epoch in the middle of the bundle", ErrMalformed, i)
+			return a.rep, fmt.Errorf("%w: segment %d starts an epoch in the middle of the bundle", ErrMalformed, i)
 		}
 		if seg.EpochStart {
 			if err := opts.anchored(seg); err != nil {
-				rep.Finding = &Finding{Update: n, What: "an epoch with no anchor: " + err.Error()}
-				return rep, nil
+				return a.found(n, "an epoch with no anchor: "+err.Error())
 			}
+		}
+		root, err := checkpoint.StateRoot(st)
+		if err != nil {
+			return a.rep, err
 		}
 		if root != seg.Root {
 			what := fmt.Sprintf("the snapshot's state has root %s, not the %s it names", short(root), short(seg.Root))
 			if i > 0 {
 				what = fmt.Sprintf("the replay arrives at state %s, but the worker's log goes on from %s: its state changed outside its updates", short(root), short(seg.Root))
 			}
-			rep.Finding = &Finding{Update: n, What: what}
-			return rep, nil
+			return a.found(n, what)
 		}
-		if rep.Finding, n = replaySegment(st, codec, seg, n, byUpdate, wantInput, &rep, opts); rep.Finding != nil {
-			return rep, nil
+		for _, ev := range seg.Events {
+			if err := ctx.Err(); err != nil {
+				return a.rep, err
+			}
+			if ev.Update != nil && len(a.claims) > 0 && n >= last {
+				break replay
+			}
+			if f := a.event(n, ev); f != nil {
+				a.rep.Finding = f
+				return a.rep, nil
+			}
+			if ev.Update != nil {
+				n++
+			}
 		}
 	}
-	rep.Finding = checkClaim(st, byUpdate, n, wantInput, &rep)
-	return rep, nil
-}
-
-// replaySegment applies a segment's events from update n, checking the claims it covers, and
-// returns the first finding and the update where it ends.
-func replaySegment(st *engine.Stage, codec boundary.Codec, seg replaylog.Segment, n uint64, byUpdate map[uint64]Claim, wantInput map[uint64]func([32]byte) bool, rep *Report, opts Options) (*Finding, uint64) {
-	first := st.Info().First
-	for _, ev := range seg.Events {
-		if ev.Average != nil {
-			if err := opts.mixed(*ev.Average); err != nil {
-				return &Finding{Update: n, What: "an average the worker cannot show was with a replica: " + err.Error()}, n
-			}
-			if _, err := checkpoint.Average(bytes.NewReader(ev.Average.Params), st, opts.Limit, ev.Average.Weight); err != nil {
-				return &Finding{Update: n, What: "an average the replay cannot apply: " + err.Error()}, n
-			}
-			rep.Averages++
-			continue
-		}
-		u := ev.Update
-		if f := checkClaim(st, byUpdate, n, wantInput, rep); f != nil {
-			return f, n
-		}
-		if u.Root != ([32]byte{}) { // the worker's own record of where a step started
-			if root, err := checkpoint.StateRoot(st); err != nil {
-				return &Finding{Update: n, What: "no state root: " + err.Error()}, n
-			} else if root != u.Root {
-				return &Finding{Update: n, What: fmt.Sprintf("the state before the step has root %s in the replay, not the %s the worker logged", short(root), short(u.Root))}, n
-			}
-		}
-		if want, ok := wantInput[n]; ok {
-			in := u.Input
-			if first {
-				in = u.Grad // stage 0's attested input is the gradient stage 1 signed
-			}
-			got, err := payload.Digest(in)
-			if err != nil || !want(got) {
-				return &Finding{Update: n, What: fmt.Sprintf("the logged input (%s) is not one the worker attested for this update", short(got))}, n
-			}
-		}
-		sent, err := replay.Apply(st, codec, *u)
-		if err != nil {
-			return &Finding{Update: n, What: "an update the replay cannot apply: " + err.Error()}, n
-		}
-		if sent != u.Sent {
-			return &Finding{Update: n, What: fmt.Sprintf("the gradient sent back differs: the replay sends %s, the worker logged %s", short(sent), short(u.Sent))}, n
-		}
-		rep.Updates++
-		n++
+	if f := a.at(n); f != nil {
+		return a.found(f.Update, f.What)
 	}
-	return nil, n
+	if f := a.closeSpan(n); f != nil {
+		return a.found(f.Update, f.What)
+	}
+	var missed []uint64
+	for u := range a.claims {
+		if !a.reached[u] {
+			missed = append(missed, u)
+		}
+	}
+	if len(missed) > 0 {
+		slices.Sort(missed)
+		return a.found(n, fmt.Sprintf("the log ends at update %d, before update %d that the worker's claims name (its next attestation's starting state, or the attested steps' end)", n, missed[0]))
+	}
+	return a.rep, nil
 }
 
-// checkClaim compares the state before update n with a claim there, and registers the claim's
-// inputs for the updates it names.
-func checkClaim(st *engine.Stage, claims map[uint64]Claim, n uint64, wantInput map[uint64]func([32]byte) bool, rep *Report) *Finding {
-	c, ok := claims[n]
-	if !ok {
+// auditor is one audit's state.
+type auditor struct {
+	st            *engine.Stage
+	codec         boundary.Codec
+	opts          Options
+	claims        map[uint64]Claim
+	reached       map[uint64]bool
+	first, middle bool
+	rep           Report
+	// wantInput are the ordered inputs of the updates ahead (Claim.Inputs).
+	wantInput map[uint64][32]byte
+	// span is the claim whose Attested inputs the updates ahead consume, left what is not yet
+	// consumed, taken what they consumed.
+	span        *Claim
+	left        map[[32]byte]int
+	taken, from uint64
+}
+
+func (a *auditor) found(n uint64, what string) (Report, error) {
+	a.rep.Finding = &Finding{Update: n, What: what}
+	return a.rep, nil
+}
+
+// event replays one event before which the worker has made n updates.
+func (a *auditor) event(n uint64, ev replaylog.Event) *Finding {
+	if ev.Average != nil {
+		if err := a.opts.mixed(*ev.Average); err != nil {
+			return &Finding{Update: n, What: "an average the worker cannot show was with a replica: " + err.Error()}
+		}
+		if _, err := checkpoint.Average(bytes.NewReader(ev.Average.Params), a.st, a.opts.Limit, ev.Average.Weight); err != nil {
+			return &Finding{Update: n, What: "an average the replay cannot apply: " + err.Error()}
+		}
+		a.rep.Averages++
 		return nil
 	}
-	rep.Claims++
-	for j, d := range c.Inputs {
-		wantInput[n+uint64(j)] = func(got [32]byte) bool { return got == d }
+	u := ev.Update
+	if f := a.at(n); f != nil {
+		return f
 	}
-	for j := range c.Span {
-		wantInput[n+j] = func(got [32]byte) bool { return c.Among[got] }
+	if u.Root != ([32]byte{}) { // the worker's own record of where a step started
+		root, err := checkpoint.StateRoot(a.st)
+		if err != nil {
+			return &Finding{Update: n, What: "no state root: " + err.Error()}
+		}
+		if root != u.Root {
+			return &Finding{Update: n, What: fmt.Sprintf("the state before the step has root %s in the replay, not the %s the worker logged", short(root), short(u.Root))}
+		}
+	}
+	if f := a.inputs(n, u); f != nil {
+		return f
+	}
+	sent, err := replay.Apply(a.st, a.codec, *u)
+	if err != nil {
+		return &Finding{Update: n, What: "an update the replay cannot apply: " + err.Error()}
+	}
+	if sent != u.Sent {
+		return &Finding{Update: n, What: fmt.Sprintf("the gradient sent back differs: the replay sends %s, the worker logged %s", short(sent), short(u.Sent))}
+	}
+	a.rep.Updates++
+	return nil
+}
+
+// at checks a claim on the state before update n, if there is one, closing the span of inputs
+// before it and opening its own.
+func (a *auditor) at(n uint64) *Finding {
+	c, ok := a.claims[n]
+	if !ok || a.reached[n] {
+		return nil
+	}
+	if a.reached == nil {
+		a.reached, a.wantInput = map[uint64]bool{}, map[uint64][32]byte{}
+	}
+	a.reached[n] = true
+	a.rep.Claims++
+	if f := a.closeSpan(n); f != nil {
+		return f
+	}
+	for j, d := range c.Inputs {
+		a.wantInput[n+uint64(j)] = d
+	}
+	if c.Need > 0 {
+		a.span, a.left, a.taken, a.from = &c, map[[32]byte]int{}, 0, n
+		for _, d := range c.Attested {
+			a.left[d]++
+		}
 	}
 	if c.Root == ([32]byte{}) {
 		return nil
 	}
-	root, err := checkpoint.StateRoot(st)
+	root, err := checkpoint.StateRoot(a.st)
 	if err != nil {
 		return &Finding{Update: n, What: "no state root: " + err.Error()}
 	}
 	if root != c.Root {
 		return &Finding{Update: n, What: fmt.Sprintf("the state before the step has root %s in the replay, not the %s the worker committed", short(root), short(c.Root))}
 	}
+	return nil
+}
+
+// closeSpan checks, at update n, that the open span of attested inputs was consumed.
+func (a *auditor) closeSpan(n uint64) *Finding {
+	if a.span == nil {
+		return nil
+	}
+	c := a.span
+	a.span = nil
+	if a.taken < uint64(c.Need) {
+		return &Finding{Update: n, What: fmt.Sprintf("between updates %d and %d the log shows %d updates on attested inputs; the attestation counts %d", a.from, n, a.taken, c.Need)}
+	}
+	return nil
+}
+
+// inputs checks what update n took in against the claims.
+func (a *auditor) inputs(n uint64, u *replay.Update) *Finding {
+	in := u.Input
+	if a.first {
+		in = u.Grad // stage 0's attested input is the gradient stage 1 signed
+	}
+	got, err := payload.Digest(in)
+	if err != nil {
+		got = [32]byte{}
+	}
+	if want, ok := a.wantInput[n]; ok && got != want {
+		return &Finding{Update: n, What: fmt.Sprintf("the logged input (%s) is not the one the worker attested for this update (%s)", short(got), short(want))}
+	}
+	if a.span == nil || a.left[got] == 0 {
+		return nil // an update the worker did not attest: replayed, not counted
+	}
+	a.left[got]--
+	if a.middle { // the gradient that came back is attested beside the activations
+		g, err := payload.Digest(u.Grad)
+		if err != nil || a.left[g] == 0 {
+			return &Finding{Update: n, What: fmt.Sprintf("the update took in attested activations but a gradient (%s) the worker did not attest", short(g))}
+		}
+		a.left[g]--
+	}
+	a.taken++
 	return nil
 }
 

@@ -2,6 +2,7 @@ package referee_test
 
 import (
 	"bytes"
+	"context"
 	cryptorand "crypto/rand"
 	"errors"
 	"strings"
@@ -131,7 +132,7 @@ func worker(t *testing.T, at int, edit func(st *engine.Stage), mix ...func(*repl
 
 func audit(t *testing.T, segs []replaylog.Segment, claims ...referee.Claim) (referee.Report, error) {
 	s := testspec.Tiny(8)
-	return referee.Audit(testreplay.Stage(t, s, 1), boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}, segs, claims, options(t))
+	return referee.Audit(context.Background(), testreplay.Stage(t, s, 1), boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}, segs, claims, options(t))
 }
 
 // An honest log replays across its segments and an average; a worker whose state changed
@@ -144,9 +145,17 @@ func TestAudit(t *testing.T) {
 	if len(segs) != 3 {
 		t.Fatalf("%d segments, want 3 (updates 0-2, 3-5, and the one opened after 5)", len(segs))
 	}
-	rep, err := audit(t, segs, claim)
-	if err != nil || rep.Finding != nil || rep.Updates != 6 || rep.Averages != 1 || rep.Claims != 1 {
+	rep, err := audit(t, segs) // no claims: the whole log
+	if err != nil || rep.Finding != nil || rep.Updates != 6 || rep.Averages != 1 {
 		t.Fatalf("honest: %+v (finding %v), %v", rep, rep.Finding, err)
+	}
+	// With claims the replay stops at the last: here the first, before any update.
+	if rep, err := audit(t, segs, claim); err != nil || rep.Finding != nil || rep.Updates != 0 || rep.Claims != 1 {
+		t.Fatalf("honest, to its start: %+v (finding %v), %v", rep, rep.Finding, err)
+	}
+	// A claim the log never reaches is a finding: the worker served a log that ends too soon.
+	if rep, err := audit(t, segs[:2], claim, referee.Claim{Update: 9}); err != nil || rep.Finding == nil || !strings.Contains(rep.Finding.What, "before update 9") {
+		t.Errorf("a claim beyond the log: %v, %v", rep.Finding, err)
 	}
 
 	reset := func(st *engine.Stage) {
@@ -159,8 +168,8 @@ func TestAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cheat, claim := worker(t, 2, reset) // after update 2, the last of the first segment
-	rep, err = audit(t, cheat, claim)
+	cheat, _ := worker(t, 2, reset) // after update 2, the last of the first segment
+	rep, err = audit(t, cheat)
 	if err != nil || rep.Finding == nil || rep.Finding.Update != 3 || !strings.Contains(rep.Finding.What, "changed outside its updates") {
 		t.Errorf("state reset at a segment boundary: %+v (finding %v), %v", rep, rep.Finding, err)
 	}
@@ -200,15 +209,15 @@ func TestAudit(t *testing.T) {
 		},
 		"all the way to the replica's": func(a *replaylog.Average) { a.Weight = 1 },
 	} {
-		cheat, claim := worker(t, -1, nil, mix)
-		rep, err := audit(t, cheat, claim)
+		cheat, _ := worker(t, -1, nil, mix)
+		rep, err := audit(t, cheat)
 		if err != nil || rep.Finding == nil || rep.Finding.Update != 4 || !strings.Contains(rep.Finding.What, "cannot show was with a replica") {
 			t.Errorf("an average %s: %+v (finding %v), %v", name, rep, rep.Finding, err)
 		}
 	}
 	noReplicas := options(t)
 	noReplicas.Replica = nil
-	if rep, err := referee.Audit(testreplay.Stage(t, testspec.Tiny(8), 1), boundary.Codec{Spec: testspec.Tiny(8), Wire: payload.F32, Engine: dtypes.Float32},
+	if rep, err := referee.Audit(context.Background(), testreplay.Stage(t, testspec.Tiny(8), 1), boundary.Codec{Spec: testspec.Tiny(8), Wire: payload.F32, Engine: dtypes.Float32},
 		segs, nil, noReplicas); err != nil || rep.Finding == nil || rep.Finding.Update != 4 || !strings.Contains(rep.Finding.What, "not a replica") {
 		t.Errorf("an audit that knows no replica accepts no average: %v, %v", rep.Finding, err)
 	}

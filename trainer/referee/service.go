@@ -48,11 +48,13 @@ type Config struct {
 	Rate float64
 	// Rand draws the audits (seeded by the caller).
 	Rand *rand.Rand
-	// Limit bounds a fetched log; Timeout a fetch.
-	Limit   int64
-	Timeout time.Duration
-	Log     *slog.Logger
-	Metrics prometheus.Registerer
+	// Limit bounds a fetched log; StateLimit a snapshot or an average in it (about the stage's
+	// own state's size: a log of another shape is refused before it is allocated); Timeout a
+	// fetch.
+	Limit, StateLimit int64
+	Timeout           time.Duration
+	Log               *slog.Logger
+	Metrics           prometheus.Registerer
 }
 
 // Outcome is one audit's result.
@@ -65,15 +67,16 @@ type Outcome struct {
 }
 
 // Service audits the other replicas of its stage: each round it reads their pending
-// attestations, draws each new one with probability Rate, fetches the worker's replay log from
-// the attestation's starting state (the state protocol; only a registered replica of the stage
-// is served) and audits it against the attestation (its state root, its input digests, and the
-// next attestation's state root when the log reaches it).
+// attestations, draws each new one with probability Rate and, once the worker has attested its
+// next steps, fetches its replay log from the attestation's starting state (the state protocol;
+// only a registered replica of the stage is served) and audits it: from that state the replay
+// must take in the attestation's inputs, each once, and arrive exactly at the state the next
+// attestation starts from.
 type Service struct {
-	cfg        Config
-	considered map[uint64]bool
-	audits     *prometheus.CounterVec
-	replayed   prometheus.Counter
+	cfg      Config
+	seen     map[string]map[uint64]*tracked // by worker, by attestation id
+	audits   *prometheus.CounterVec
+	replayed prometheus.Counter
 }
 
 // New makes a referee service.
@@ -92,11 +95,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Limit == 0 {
 		cfg.Limit = 8 << 30
 	}
+	if cfg.StateLimit == 0 {
+		cfg.StateLimit = cfg.Limit
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Minute
 	}
 	s := &Service{
-		cfg: cfg, considered: map[uint64]bool{},
+		cfg: cfg, seen: map[string]map[uint64]*tracked{},
 		audits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "protolearn_trainer_audits_total",
 			Help: "Audits of other replicas' attestations by replay, by outcome: pass, finding (the replay departs from what the worker committed), unavailable (no log served).",
@@ -132,8 +138,11 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Round considers every pending attestation of the stage's other replicas not considered
-// before and audits those it draws.
+// Round reads the pending attestations of the stage's other replicas, draws each new one with
+// probability Rate, and audits every drawn one whose worker has attested its next steps since
+// (the next attestation's starting state is where the replay must arrive: without it a worker
+// could serve a log that ends wherever suits it). A worker that does not serve its log is asked
+// again in the next rounds, and after MaxTries failures that is the finding.
 func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 	replicas, err := s.cfg.Chain.StageRoster(ctx, s.cfg.Model, uint32(s.cfg.Stage))
 	if err != nil {
@@ -148,25 +157,70 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 		if err != nil {
 			return out, err
 		}
-		slices.SortFunc(pending, func(a, b verifytypes.Attestation) int { return cmp.Compare(a.StepFrom, b.StepFrom) })
-		for i, a := range pending {
-			if s.considered[a.Id] || a.Stage != uint32(s.cfg.Stage) || len(a.StateRoot) != 32 {
+		byWorker := s.seen[r.Operator]
+		if byWorker == nil {
+			byWorker = map[uint64]*tracked{}
+			s.seen[r.Operator] = byWorker
+		}
+		for _, a := range pending {
+			if _, ok := byWorker[a.Id]; !ok && a.Stage == uint32(s.cfg.Stage) && len(a.StateRoot) == 32 {
+				byWorker[a.Id] = &tracked{att: a, drawn: s.cfg.Rand.Float64() < s.cfg.Rate}
+			}
+		}
+		for _, t := range sortedTracked(byWorker) {
+			if !t.drawn || t.done {
 				continue
 			}
-			s.considered[a.Id] = true
-			if s.cfg.Rand.Float64() >= s.cfg.Rate {
-				continue
+			next := successor(byWorker, t.att)
+			if next == nil {
+				continue // not yet: the replay needs where the worker's next steps start
 			}
-			var next *verifytypes.Attestation
-			if i+1 < len(pending) {
-				next = &pending[i+1]
+			o := s.Audit(ctx, replicas, r, t.att, next.att)
+			if o.Err != nil && ctx.Err() == nil {
+				if t.tries++; t.tries < MaxTries {
+					s.cfg.Log.Warn("referee: could not audit an attestation; will ask again", "worker", r.Operator, "attestation", t.att.Id, "try", t.tries, "err", o.Err)
+					continue
+				}
+				o.Report.Finding = &Finding{What: fmt.Sprintf("the worker did not serve its replay log in %d tries (%v)", MaxTries, o.Err)}
+				o.Err = nil
 			}
-			o := s.Audit(ctx, r, a, next)
+			t.done = true
 			out = append(out, o)
 			s.record(o)
 		}
 	}
 	return out, nil
+}
+
+// MaxTries is how often a referee asks a worker for a log before its not serving it is the
+// finding.
+const MaxTries = 3
+
+// tracked is an attestation the referee has seen.
+type tracked struct {
+	att         verifytypes.Attestation
+	drawn, done bool
+	tries       int
+}
+
+func sortedTracked(m map[uint64]*tracked) []*tracked {
+	out := make([]*tracked, 0, len(m))
+	for _, t := range m {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b *tracked) int { return cmp.Compare(a.att.StepFrom, b.att.StepFrom) })
+	return out
+}
+
+// successor is the worker's attestation right after a (the least step_from beyond its steps).
+func successor(m map[uint64]*tracked, a verifytypes.Attestation) *tracked {
+	var best *tracked
+	for _, t := range m {
+		if t.att.StepFrom > a.StepTo && (best == nil || t.att.StepFrom < best.att.StepFrom) {
+			best = t
+		}
+	}
+	return best
 }
 
 func (s *Service) record(o Outcome) {
@@ -186,16 +240,22 @@ func (s *Service) record(o Outcome) {
 	s.replayed.Add(float64(o.Report.Updates))
 }
 
-// Audit fetches r's replay log from attestation a's starting state and audits it against a
-// (and next, the worker's following attestation, where the log reaches its starting state).
-func (s *Service) Audit(ctx context.Context, r modelstypes.Replica, a verifytypes.Attestation, next *verifytypes.Attestation) Outcome {
+// Audit fetches r's replay log from attestation a's starting state and audits it against a and
+// next, the worker's following attestation: from a's state the replay must take in a's inputs
+// (its steps × microbatches updates) and arrive at next's state. replicas are the stage's
+// roster, whose members other than r may have signed state r mixed in or joined from.
+func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r modelstypes.Replica, a, next verifytypes.Attestation) Outcome {
 	o := Outcome{Worker: r.Operator, Attestation: a.Id}
 	p, err := peer.Decode(r.PeerId)
 	if err != nil {
 		o.Err = fmt.Errorf("peer id %q: %w", r.PeerId, err)
 		return o
 	}
-	root := [32]byte(a.StateRoot)
+	if len(next.StateRoot) != 32 {
+		o.Err = fmt.Errorf("attestation %d names no starting state", next.Id)
+		return o
+	}
+	root, end := [32]byte(a.StateRoot), [32]byte(next.StateRoot)
 	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	body, err := statesync.FetchLog(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, root, s.cfg.Limit)
@@ -205,7 +265,7 @@ func (s *Service) Audit(ctx context.Context, r modelstypes.Replica, a verifytype
 	}
 	segs, err := replaylog.DecodeBundle(body)
 	if err != nil {
-		o.Err = err
+		o.Report.Finding = &Finding{What: "the log it served does not decode: " + err.Error()}
 		return o
 	}
 	start, ok := updateFrom(segs, root)
@@ -213,17 +273,27 @@ func (s *Service) Audit(ctx context.Context, r modelstypes.Replica, a verifytype
 		o.Report.Finding = &Finding{What: fmt.Sprintf("the log it served holds no update from the attested state %s", short(root))}
 		return o
 	}
-	among := map[[32]byte]bool{}
+	stop, ok := updateFrom(segs, end)
+	if !ok || stop <= start {
+		o.Report.Finding = &Finding{Update: start, What: fmt.Sprintf("the log it served does not reach the state %s its next attestation (%d) starts from", short(end), next.Id)}
+		return o
+	}
+	var attested [][32]byte
 	for _, d := range a.InputDigests {
 		if len(d) == 32 {
-			among[[32]byte(d)] = true
+			attested = append(attested, [32]byte(d))
 		}
 	}
 	steps := a.StepTo - a.StepFrom + 1
-	claims := []Claim{{Update: start, Root: root, Among: among, Span: steps * uint64(s.cfg.Microbatches)}}
-	if next != nil && len(next.StateRoot) == 32 {
-		if u, ok := updateFrom(segs, [32]byte(next.StateRoot)); ok {
-			claims = append(claims, Claim{Update: u, Root: [32]byte(next.StateRoot)})
+	claims := []Claim{
+		{Update: start, Root: root, Attested: attested, Need: int(steps) * s.cfg.Microbatches},
+		{Update: stop, Root: end},
+	}
+	// Replicas of the stage other than the audited worker may have signed what it mixed in.
+	members := map[peer.ID]bool{}
+	for _, m := range replicas {
+		if id, err := peer.Decode(m.PeerId); err == nil && id != p {
+			members[id] = true
 		}
 	}
 	// A fresh stage each time: one that replayed before holds state (optimizer moments
@@ -238,17 +308,12 @@ func (s *Service) Audit(ctx context.Context, r modelstypes.Replica, a verifytype
 		o.Err = err
 		return o
 	}
-	members := map[peer.ID]bool{}
-	if replicas, err := s.cfg.Chain.StageRoster(ctx, s.cfg.Model, uint32(s.cfg.Stage)); err == nil {
-		for _, r := range replicas {
-			if id, err := peer.Decode(r.PeerId); err == nil {
-				members[id] = true
-			}
-		}
-	}
-	o.Report, o.Err = Audit(st, s.cfg.Codec, segs, claims, Options{
-		Limit: s.cfg.Limit, Model: s.cfg.Model, Stage: s.cfg.Stage, Replica: func(p peer.ID) bool { return members[p] }, Initial: initial,
+	o.Report, o.Err = Audit(ctx, st, s.cfg.Codec, segs, claims, Options{
+		Limit: s.cfg.StateLimit, Model: s.cfg.Model, Stage: s.cfg.Stage, Replica: func(id peer.ID) bool { return members[id] }, Initial: initial,
 	})
+	if errors.Is(o.Err, ErrMalformed) {
+		o.Report.Finding, o.Err = &Finding{Update: start, What: "the log it served cannot be replayed: " + o.Err.Error()}, nil
+	}
 	return o
 }
 

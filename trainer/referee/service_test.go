@@ -3,11 +3,15 @@ package referee_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -55,6 +59,12 @@ func (c *fakeChain) PendingAttestations(_ context.Context, worker string, _ uint
 // state after update 1 outside any logged event.
 func attested(t *testing.T, edit func(*engine.Stage)) (*replaylog.Log, []verifytypes.Attestation) {
 	t.Helper()
+	return attestedWith(t, edit, nil)
+}
+
+// attestedWith is attested, with avg (when set) mixed in and logged before update 1.
+func attestedWith(t *testing.T, edit func(*engine.Stage), avg *replaylog.Average) (*replaylog.Log, []verifytypes.Attestation) {
+	t.Helper()
 	s := testspec.Tiny(8)
 	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
 	st := testreplay.Stage(t, s, 1)
@@ -76,10 +86,15 @@ func attested(t *testing.T, edit func(*engine.Stage)) (*replaylog.Log, []verifyt
 			a.StateRoot = u.Root[:]
 		}
 		d, err := payload.Digest(u.Input)
-		if err != nil {
-			t.Fatal(err)
+		require(t, err)
+		g, err := payload.Digest(u.Grad) // a middle stage attests the gradients that came back too
+		require(t, err)
+		a.InputDigests = append(a.InputDigests, d[:], g[:])
+		if i == 1 && avg != nil {
+			_, err := checkpoint.Average(bytes.NewReader(avg.Params), st, 1<<30, avg.Weight)
+			require(t, err)
+			require(t, log.Averaged(*avg))
 		}
-		a.InputDigests = append(a.InputDigests, d[:])
 		if u.Sent, err = replay.Apply(st, codec, u); err != nil {
 			t.Fatal(err)
 		}
@@ -93,115 +108,240 @@ func attested(t *testing.T, edit func(*engine.Stage)) (*replaylog.Log, []verifyt
 	return log, atts
 }
 
-// The service audits another replica's pending attestations over the state protocol: an honest
-// one passes (its first attestation checked up to the second's starting state), one that
-// changed its state between its attestations is found, one that attested inputs other than
-// those it trained on is found, and one that serves no log is counted unavailable. Each
-// attestation is considered once.
+// serve runs a referee against a worker that serves logs with serve (nil: no log) and has
+// pending attestations atts, and returns the outcomes of rounds rounds.
+func serveAndAudit(t *testing.T, atts []verifytypes.Attestation, serve func([32]byte) ([]byte, error), rounds int, workerHost host.Host) ([]referee.Outcome, *prometheus.Registry) {
+	t.Helper()
+	s := testspec.Tiny(8)
+	refHost := testhost.New(t)
+	if workerHost == nil {
+		workerHost = testhost.New(t)
+	}
+	r, err := roster.New(model, 3, []roster.Member{{Peer: workerHost.ID(), Stage: 1}, {Peer: refHost.ID(), Stage: 1}})
+	require(t, err)
+	srv := statesync.Serve(workerHost, model, 1, nil, func(p peer.ID) error { return r.Check(p, 1) }, nil)
+	t.Cleanup(srv.Close)
+	if serve != nil {
+		srv.SetLog(serve)
+	}
+	require(t, refHost.Connect(context.Background(), peer.AddrInfo{ID: workerHost.ID(), Addrs: workerHost.Addrs()}))
+	chain := &fakeChain{
+		replicas: []modelstypes.Replica{{Operator: "referee", PeerId: refHost.ID().String()}, {Operator: "worker", PeerId: workerHost.ID().String()}},
+		pending:  atts,
+	}
+	reg := prometheus.NewRegistry()
+	svc, err := referee.New(referee.Config{
+		Host: refHost, Chain: chain, Model: model, Stage: 1, Self: "referee", Microbatches: m,
+		NewStage: func() (*engine.Stage, error) { return testreplay.Stage(t, s, 1), nil },
+		Codec:    boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32},
+		Rate:     1, Rand: rand.New(rand.NewPCG(1, 2)), Metrics: reg, Timeout: 10 * time.Second,
+	})
+	require(t, err)
+	var out []referee.Outcome
+	for range rounds {
+		o, err := svc.Round(context.Background())
+		require(t, err)
+		out = append(out, o...)
+	}
+	return out, reg
+}
+
+// The service audits another replica's attestation once the worker has attested its next
+// steps, over the state protocol: from the attestation's state the replay must take in its
+// attested inputs and arrive at the next attestation's state. An honest worker passes; one that
+// changed its state between its attestations, attested inputs other than those it trained on, or
+// does not serve its log (asked MaxTries times) is found. The newest attestation waits for its
+// successor; each is audited once.
 func TestService(t *testing.T) {
 	s := testspec.Tiny(8)
 	reset := func(st *engine.Stage) {
 		var b bytes.Buffer
-		if err := checkpoint.Write(&b, testreplay.Stage(t, s, 1), 0, checkpoint.Full); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := checkpoint.Read(&b, st, 1<<30); err != nil {
-			t.Fatal(err)
-		}
+		require(t, checkpoint.Write(&b, testreplay.Stage(t, s, 1), 0, checkpoint.Full))
+		_, err := checkpoint.Read(&b, st, 1<<30)
+		require(t, err)
 	}
 	cases := []struct {
 		name    string
 		edit    func(*engine.Stage)
 		tamper  func([]verifytypes.Attestation)
 		noLog   bool
-		outcome string // of the first attestation
+		outcome string
 		says    string
 	}{
 		{name: "honest", outcome: "pass"},
 		{name: "resets its state between attestations", edit: reset, outcome: "finding", says: "not the"},
 		{
-			name: "attests inputs it did not train on", tamper: func(a []verifytypes.Attestation) { a[0].InputDigests[1] = bytes.Repeat([]byte{1}, 32) },
-			outcome: "finding", says: "not one the worker attested",
+			name: "attests inputs it did not train on", tamper: func(a []verifytypes.Attestation) { a[0].InputDigests[2] = bytes.Repeat([]byte{1}, 32) },
+			outcome: "finding", says: "the attestation counts 2",
 		},
-		{name: "serves no log", noLog: true, outcome: "unavailable", says: "keeps no replay log"},
+		{name: "serves no log", noLog: true, outcome: "finding", says: "did not serve its replay log in 3 tries"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			workerHost, refHost := testhost.New(t), testhost.New(t)
-			r, err := roster.New(model, 3, []roster.Member{{Peer: workerHost.ID(), Stage: 1}, {Peer: refHost.ID(), Stage: 1}})
-			if err != nil {
-				t.Fatal(err)
-			}
 			log, atts := attested(t, tc.edit)
 			if tc.tamper != nil {
 				tc.tamper(atts)
 			}
-			srv := statesync.Serve(workerHost, model, 1, nil, func(p peer.ID) error { return r.Check(p, 1) }, nil)
-			t.Cleanup(srv.Close)
+			var serve func([32]byte) ([]byte, error)
 			if !tc.noLog {
-				srv.SetLog(func(root [32]byte) ([]byte, error) { return log.From(root, 1<<30) })
+				serve = func(root [32]byte) ([]byte, error) { return log.From(root, 1<<30) }
 			}
-			if err := refHost.Connect(context.Background(), peer.AddrInfo{ID: workerHost.ID(), Addrs: workerHost.Addrs()}); err != nil {
-				t.Fatal(err)
-			}
-			chain := &fakeChain{
-				replicas: []modelstypes.Replica{{Operator: "referee", PeerId: refHost.ID().String()}, {Operator: "worker", PeerId: workerHost.ID().String()}},
-				pending:  atts,
-			}
-			reg := prometheus.NewRegistry()
-			svc, err := referee.New(referee.Config{
-				Host: refHost, Chain: chain, Model: model, Stage: 1, Self: "referee", Microbatches: m,
-				NewStage: func() (*engine.Stage, error) { return testreplay.Stage(t, s, 1), nil },
-				Codec:    boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32},
-				Rate:     1, Rand: rand.New(rand.NewPCG(1, 2)), Metrics: reg,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := svc.Round(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(out) != 2 {
-				t.Fatalf("%d audits, want both pending attestations", len(out))
+			out, reg := serveAndAudit(t, atts, serve, referee.MaxTries+1, nil)
+			if len(out) != 1 || out[0].Attestation != 11 {
+				t.Fatalf("%d audits (%+v), want one, of attestation 11 (12 has no successor yet)", len(out), out)
 			}
 			o := out[0]
-			got := "pass"
+			got, msg := "pass", ""
 			switch {
 			case o.Err != nil:
-				got = "unavailable"
+				got, msg = "unavailable", o.Err.Error()
 			case o.Report.Finding != nil:
-				got = "finding"
-			}
-			msg := ""
-			if o.Err != nil {
-				msg = o.Err.Error()
-			} else if o.Report.Finding != nil {
-				msg = o.Report.Finding.What
+				got, msg = "finding", o.Report.Finding.What
 			}
 			if got != tc.outcome || !strings.Contains(msg, tc.says) {
 				t.Errorf("attestation %d: %s (%q), want %s saying %q", o.Attestation, got, msg, tc.outcome, tc.says)
 			}
-			if tc.outcome == "pass" && (o.Report.Claims != 2 || o.Report.Updates != 2*m) {
-				t.Errorf("honest: %+v, want both claims checked over %d updates", o.Report, 2*m)
+			if tc.outcome == "pass" && (o.Report.Claims != 2 || o.Report.Updates != m) {
+				t.Errorf("honest: %+v, want both claims checked over the %d updates between", o.Report, m)
 			}
-			if n := counted(t, reg, tc.outcome); n < 1 {
-				t.Errorf("protolearn_trainer_audits_total{outcome=%q} = %v", tc.outcome, n)
-			}
-			if again, err := svc.Round(context.Background()); err != nil || len(again) != 0 {
-				t.Errorf("a second round audited %d again (%v)", len(again), err)
+			if n := counted(t, reg, tc.outcome); n != 1 {
+				t.Errorf("protolearn_trainer_audits_total{outcome=%q} = %v, want 1", tc.outcome, n)
 			}
 		})
 	}
+}
+
+// Attacks on the audit itself (an attacker's review): a worker that serves a log of its own
+// making (the attested state and one real update of each step it skipped the rest of), or only
+// the first segment of its log, cannot reach its next attestation's state; a middle stage that
+// trains on gradients other than those it attested is found; a worker cannot vouch for its own
+// parameters in an average.
+func TestServiceAttacks(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+
+	t.Run("a made-up log of a step's first update", func(t *testing.T) {
+		st := testreplay.Stage(t, s, 1)
+		atts := []verifytypes.Attestation{{Id: 11, Stage: 1, StepFrom: 1, StepTo: 1}, {Id: 12, Stage: 1, StepFrom: 2, StepTo: 2}}
+		bundles := map[[32]byte][]byte{}
+		for i, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 2*m, 9) {
+			a := &atts[i/m]
+			d, _ := payload.Digest(u.Input)
+			a.InputDigests = append(a.InputDigests, d[:])
+			if i%m != 0 {
+				continue // skipped: no forward, no backward, no optimizer step
+			}
+			root, err := checkpoint.StateRoot(st)
+			require(t, err)
+			a.StateRoot = root[:]
+			fab, err := replaylog.Open(t.TempDir(), 1<<20, 1)
+			require(t, err)
+			require(t, fab.Start(st, uint64(i), nil))
+			u.Root = root
+			u.Sent, err = replay.Apply(st, codec, u)
+			require(t, err)
+			require(t, fab.Updated(st, u))
+			b, err := fab.From(root, 1<<30)
+			require(t, err)
+			bundles[root] = b
+			require(t, fab.Close())
+		}
+		out, _ := serveAndAudit(t, atts, func(r [32]byte) ([]byte, error) { return bundles[r], nil }, 1, nil)
+		if len(out) != 1 || out[0].Report.Finding == nil {
+			t.Fatalf("%+v: want a finding", out)
+		}
+	})
+
+	t.Run("only the first segment", func(t *testing.T) {
+		log, atts := attested(t, func(st *engine.Stage) {
+			var b bytes.Buffer
+			require(t, checkpoint.Write(&b, testreplay.Stage(t, s, 1), 0, checkpoint.Full))
+			_, err := checkpoint.Read(&b, st, 1<<30)
+			require(t, err)
+		})
+		serve := func(root [32]byte) ([]byte, error) {
+			b, err := log.From(root, 1<<30)
+			if err != nil {
+				return nil, err
+			}
+			n := binary.LittleEndian.Uint64(b)
+			return b[:8+n], nil
+		}
+		out, _ := serveAndAudit(t, atts, serve, 1, nil)
+		if len(out) != 1 || out[0].Report.Finding == nil {
+			t.Fatalf("%+v: want a finding", out)
+		}
+	})
+
+	t.Run("trains on gradients it did not attest", func(t *testing.T) {
+		st := testreplay.Stage(t, s, 1)
+		log, err := replaylog.Open(t.TempDir(), 1<<20, 2)
+		require(t, err)
+		t.Cleanup(func() { _ = log.Close() })
+		require(t, log.Start(st, 0, nil))
+		var attested [][32]byte
+		var root0, end [32]byte
+		for i, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, m+1, 9) {
+			if i == 0 || i == m {
+				r, err := checkpoint.StateRoot(st)
+				require(t, err)
+				u.Root = r
+				if i == 0 {
+					root0 = r
+				} else {
+					end = r
+				}
+			}
+			if i < m {
+				d, _ := payload.Digest(u.Input)
+				g, _ := payload.Digest(u.Grad)
+				attested = append(attested, d, g)
+				_, grad, err := codec.DecodeGradients(u.Grad, testreplay.Rows, s.SeqLen)
+				require(t, err)
+				v := tensors.MustCopyFlatData[float32](grad)
+				for j := range v {
+					v[j] *= -1000 // an ascent of its own
+				}
+				u.Grad, err = codec.EncodeGradients(tensors.FromFlatDataAndDimensions(v, grad.Shape().Dimensions...), u.Step, uint32(u.Microbatch))
+				require(t, err)
+			}
+			u.Sent, err = replay.Apply(st, codec, u)
+			require(t, err)
+			require(t, log.Updated(st, u))
+		}
+		b, err := log.From(root0, 1<<30)
+		require(t, err)
+		segs, err := replaylog.DecodeBundle(b)
+		require(t, err)
+		rep, err := referee.Audit(context.Background(), testreplay.Stage(t, s, 1), codec, segs,
+			[]referee.Claim{{Update: 0, Root: root0, Attested: attested, Need: m}, {Update: m, Root: end}}, options(t))
+		if err != nil || rep.Finding == nil || !strings.Contains(rep.Finding.What, "a gradient") {
+			t.Errorf("own gradients: %v, %v", rep.Finding, err)
+		}
+	})
+
+	t.Run("an average with its own parameters, signed by itself", func(t *testing.T) {
+		workerHost := testhost.New(t)
+		key := workerHost.Peerstore().PrivKey(workerHost.ID())
+		var own bytes.Buffer
+		ownStage := testreplay.Stage(t, s, 1)
+		testreplay.Updates(t, ownStage, codec, 2, 99)
+		require(t, checkpoint.Write(&own, ownStage, 0, checkpoint.Params))
+		sig, err := key.Sign(statesync.StateMessage(model, 1, checkpoint.Params, own.Bytes()))
+		require(t, err)
+		log, atts := attestedWith(t, nil, &replaylog.Average{Weight: 0.5, Params: own.Bytes(), From: []byte(workerHost.ID()), Sig: sig})
+		out, _ := serveAndAudit(t, atts, func(r [32]byte) ([]byte, error) { return log.From(r, 1<<30) }, 1, workerHost)
+		if len(out) != 1 || out[0].Report.Finding == nil || !strings.Contains(out[0].Report.Finding.What, "not a replica") {
+			t.Fatalf("%+v: want a finding: the worker is no replica of its own", out)
+		}
+	})
 }
 
 // counted is protolearn_trainer_audits_total{outcome} in reg.
 func counted(t *testing.T, reg *prometheus.Registry, outcome string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require(t, err)
 	for _, mf := range mfs {
 		if mf.GetName() != "protolearn_trainer_audits_total" {
 			continue

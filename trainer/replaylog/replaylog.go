@@ -116,7 +116,15 @@ type Log struct {
 	werr atomic.Pointer[error] // the writer's first error, returned by the next call
 	mu   sync.Mutex            // held by the writer while it writes and by readers
 	f    *os.File              // the open segment (the writer's)
-	once sync.Once
+
+	closeMu sync.RWMutex // senders hold it shared; Close exclusively, to close ops
+	closed  bool
+
+	// idx finds the segment of this epoch that holds the update a state root was logged before
+	// (Update.Root), so a referee's request reads only the segments it is served.
+	idxMu sync.Mutex
+	idx   map[[32]byte]uint64
+	cur   uint64 // the open segment's first update (the compute goroutine's)
 }
 
 // op is the writer's work: bytes to append to the open segment, or (create) a new segment that
@@ -137,7 +145,7 @@ func Open(dir string, every uint64, keep int) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("replaylog: %w", err)
 	}
-	l := &Log{dir: dir, every: every, keep: keep, ops: make(chan op, 64), done: make(chan struct{})}
+	l := &Log{dir: dir, every: every, keep: keep, ops: make(chan op, 64), done: make(chan struct{}), idx: map[[32]byte]uint64{}}
 	held, err := l.held()
 	if err != nil {
 		return nil, err
@@ -184,7 +192,8 @@ func (l *Log) apply(o op) error {
 		if _, err := l.f.Write(o.data); err != nil {
 			return fmt.Errorf("replaylog: %w", err)
 		}
-		return l.prune()
+		_ = l.prune() // a segment left behind costs disk, not the log: the next prune retries
+		return nil
 	}
 	if l.f == nil {
 		return nil // the segment could not be created: that error is reported
@@ -200,18 +209,28 @@ func (l *Log) queue(o op) error {
 	if e := l.werr.Load(); e != nil {
 		return *e
 	}
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if l.closed {
+		return errors.New("replaylog: the log is closed")
+	}
 	l.ops <- o
 	return nil
 }
 
-// sync waits until the writer has written everything queued before it (callers hold no lock).
+// sync waits until the writer has written everything queued before it (callers hold no lock);
+// after Close, everything is written.
 func (l *Log) sync() {
 	b := make(chan struct{})
-	select {
-	case l.ops <- op{barrier: b}:
-		<-b
-	case <-l.done:
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
+		<-l.done
+		return
 	}
+	l.ops <- op{barrier: b}
+	l.closeMu.RUnlock()
+	<-b
 }
 
 // seg names a segment file: its epoch and first update.
@@ -252,6 +271,11 @@ func (l *Log) Updated(st *engine.Stage, u replay.Update) error {
 	b.Write(u.Root[:])
 	if err := l.write(b.Bytes()); err != nil {
 		return err
+	}
+	if u.Root != ([32]byte{}) {
+		l.idxMu.Lock()
+		l.idx[u.Root] = l.cur
+		l.idxMu.Unlock()
 	}
 	l.updates++
 	if l.updates%l.every == 0 {
@@ -311,7 +335,7 @@ func (l *Log) snapshot(st *engine.Stage, head *Segment) error {
 		putBytes(&b, head.Anchor.From)
 		putBytes(&b, head.Anchor.Sig)
 	}
-	l.open = true
+	l.open, l.cur = true, l.updates
 	return l.queue(op{create: true, first: l.updates, data: b.Bytes()})
 }
 
@@ -432,44 +456,67 @@ func firstOr(firsts []uint64) string {
 
 // From is what a referee asks for to audit the steps from one of the worker's state roots on:
 // the segment holding the update the worker logged root before, and every later segment of its
-// epoch, as a bundle (DecodeBundle), of at most limit bytes. Safe from any goroutine.
+// epoch, as a bundle (DecodeBundle), of at most limit bytes. Safe from any goroutine; it holds
+// the writer back only while it reads the open segment.
 func (l *Log) From(root [32]byte, limit int64) ([]byte, error) {
 	l.sync()
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	held, err := l.held()
+	var open string
+	if l.f != nil {
+		open = l.f.Name()
+	}
+	l.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	for i := len(held) - 1; i >= 0; i-- {
-		b, err := os.ReadFile(l.segPath(held[i]))
-		if err != nil {
-			return nil, fmt.Errorf("replaylog: %w", err)
-		}
-		sg, err := Decode(b)
-		if err != nil {
-			return nil, fmt.Errorf("replaylog: own segment %v: %w", held[i], err)
-		}
-		if !sg.hasRoot(root) {
-			continue
-		}
-		var out bytes.Buffer
-		for _, f := range held[i:] {
-			if f.epoch != held[i].epoch {
-				break
+	start := -1
+	l.idxMu.Lock()
+	first, ok := l.idx[root]
+	l.idxMu.Unlock()
+	if ok {
+		start = slices.Index(held, seg{l.epoch, first})
+	} else {
+		// An earlier epoch (an earlier process): its segments are closed; look through them.
+		for i := len(held) - 1; i >= 0 && start < 0; i-- {
+			if held[i].epoch == l.epoch {
+				continue
 			}
-			b, err := os.ReadFile(l.segPath(f))
+			b, err := os.ReadFile(l.segPath(held[i]))
 			if err != nil {
-				return nil, fmt.Errorf("replaylog: %w", err)
+				continue // pruned meanwhile
 			}
-			putBytes(&out, b)
-			if int64(out.Len()) > limit {
-				return nil, fmt.Errorf("replaylog: the segments from state %x on are more than %d bytes", root[:6], limit)
+			if sg, err := Decode(b); err == nil && sg.hasRoot(root) {
+				start = i
 			}
 		}
-		return out.Bytes(), nil
 	}
-	return nil, fmt.Errorf("replaylog: no update held starts from state %x (pruned, or never this worker's)", root[:6])
+	if start < 0 {
+		return nil, fmt.Errorf("replaylog: no update held starts from state %x (pruned, or never this worker's)", root[:6])
+	}
+	var out bytes.Buffer
+	for _, f := range held[start:] {
+		if f.epoch != held[start].epoch {
+			break
+		}
+		path := l.segPath(f)
+		var b []byte
+		if path == open {
+			l.mu.Lock() // the writer appends to it: read whole events only
+			b, err = os.ReadFile(path)
+			l.mu.Unlock()
+		} else {
+			b, err = os.ReadFile(path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("replaylog: segment %d of epoch %d: %w", f.first, f.epoch, err)
+		}
+		putBytes(&out, b)
+		if int64(out.Len()) > limit {
+			return nil, fmt.Errorf("replaylog: the segments from state %x on are more than %d bytes", root[:6], limit)
+		}
+	}
+	return out.Bytes(), nil
 }
 
 func (s Segment) hasRoot(root [32]byte) bool {
@@ -508,7 +555,12 @@ func DecodeBundle(b []byte) ([]Segment, error) {
 // Close writes what is queued and closes the open segment; the log takes nothing more. It
 // returns the first error the writer met.
 func (l *Log) Close() error {
-	l.once.Do(func() { close(l.ops) })
+	l.closeMu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.ops)
+	}
+	l.closeMu.Unlock()
 	<-l.done
 	if e := l.werr.Load(); e != nil {
 		return *e

@@ -269,3 +269,34 @@ func testApply(st *engine.Stage, codec boundary.Codec, u *replay.Update) ([32]by
 	u.Sent = sent
 	return sent, err
 }
+
+// A reader racing the log's Close (a state-protocol handler during shutdown) gets an answer or
+// an error, never a panic; writes after Close are refused.
+func TestUseAfterClose(t *testing.T) {
+	l, err := replaylog.Open(t.TempDir(), 4, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := testreplay.Stage(t, testspec.Tiny(8), 1)
+	if err := l.Start(st, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			_, _ = l.From([32]byte{}, 1<<20)
+			_, _ = l.Segment(0)
+		}
+	}()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if _, err := l.Segment(0); err != nil {
+		t.Errorf("reading a closed log: %v", err)
+	}
+	if err := l.Averaged(replaylog.Average{Weight: 0.5}); err == nil {
+		t.Error("an event after Close was taken")
+	}
+}

@@ -64,6 +64,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -166,6 +167,7 @@ type Server struct {
 	WriteTimeout time.Duration
 	seen         atomic.Pointer[func(mb uint64) bool]
 	replayLog    atomic.Pointer[func(root [32]byte) ([]byte, error)]
+	logBusy      sync.Mutex // one replay log served at a time: each can be a few snapshots
 }
 
 // SetLog sets what answers replay-log requests (replaylog.Log.From with the
@@ -288,6 +290,11 @@ func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte) {
 		s.refuse(st, p, "this worker keeps no replay log")
 		return
 	}
+	if !s.logBusy.TryLock() {
+		s.refuse(st, p, "busy serving another replay log: ask again later")
+		return
+	}
+	defer s.logBusy.Unlock()
 	body, err := (*f)(root)
 	if err != nil {
 		s.refuse(st, p, err.Error())

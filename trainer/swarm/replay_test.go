@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"time"
 
@@ -136,17 +137,23 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 				if len(segs) != steps*m/every+1 {
 					t.Fatalf("stage %d: %d segments, want %d", s, len(segs), steps*m/every+1)
 				}
+				// The worker's final state closes its last step (a claim the replay must reach).
+				end, err := checkpoint.StateRoot(n.w.cfg.Stage)
+				if err != nil {
+					t.Fatal(err)
+				}
+				claims[s] = append(claims[s], referee.Claim{Update: steps * m, Root: end})
 				fresh := newStage(t, n.w.cfg.Stage.Spec(), s, lr, nil)
 				initial, err := checkpoint.StateRoot(fresh)
 				if err != nil {
 					t.Fatal(err)
 				}
-				rep, err := referee.Audit(fresh, n.w.codec, segs, claims[s], referee.Options{Limit: 1 << 30, Stage: s, Initial: initial})
+				rep, err := referee.Audit(context.Background(), fresh, n.w.codec, segs, claims[s], referee.Options{Limit: 1 << 30, Stage: s, Initial: initial})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if s != 1 || tc.cheat == nil {
-					if rep.Finding != nil || rep.Updates != steps*m || rep.Claims != steps {
+					if rep.Finding != nil || rep.Updates != steps*m || rep.Claims != steps+1 {
 						t.Errorf("stage %d (honest): %+v, finding %v; want every update and claim checked and nothing found", s, rep, rep.Finding)
 					}
 					continue
