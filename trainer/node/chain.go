@@ -23,6 +23,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/attest"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/chain"
+	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/optim"
@@ -325,8 +326,8 @@ func otherPayload(digest []byte) []byte {
 
 // newReferee is the worker's referee service: it audits the other replicas of its stage by
 // replaying their logs on a fresh copy of the stage (on the Go backend). What it accepts is
-// bounded by the stage's own size: a snapshot at most twice its state, a log at most a few
-// snapshots and an attestation's updates of payloads up to 64 times its own.
+// bounded by the stage's own size: a snapshot at most four times its parameters, a log at most
+// a few snapshots and two attestations' updates of payloads up to 64 times its own.
 func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() (*engine.Stage, error)) (*referee.Service, error) {
 	var state countingWriter
 	if err := checkpoint.Write(&state, n.stage, 0, checkpoint.Full); err != nil {
@@ -337,12 +338,25 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 	limits := payload.Limits{MaxTokens: tokens, MaxValues: tokens * uint64(width), MaxWidth: uint32(width), MaxVocab: uint32(cfg.Spec.Vocab)}
 	updates := int64(4*max(n.oc.params.AttestationPeriod, 1)) * int64(cfg.Microbatches) // two attestations' worth, and room
 	perUpdate := int64(2*tokens*uint64(4*width+4)) + int64(tokens)*8
+	var batch func(mb uint64, rows int) ([]int32, []int32, error)
+	if n.corpus != nil { // stage 0 or the last: the tokens or targets come from the dataset
+		batch = func(mb uint64, rows int) ([]int32, []int32, error) {
+			s, err := n.corpus.Sampler(data.Train, cfg.Spec.SeqLen, rows, cfg.Seed)
+			if err != nil {
+				return nil, nil, err
+			}
+			b := s.At(mb)
+			return b.Inputs, b.Targets, nil
+		}
+	}
 	return referee.New(referee.Config{
-		Host: n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage,
+		Host: n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Batch: batch,
 		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
 		NewStage: newStage, Codec: boundary.Codec{Spec: cfg.Spec, Wire: cfg.Payload, Engine: n.stage.DType(), Limits: limits},
 		Rate: cfg.Chain.AuditRate, Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		StateLimit: 2 * state.n, Limit: 4*2*state.n + updates*perUpdate,
+		// The stage before its first update holds no optimizer state yet: a trained one's moments
+		// and accumulators are a few times the parameters.
+		StateLimit: 4*state.n + 1<<20, Limit: 4*(4*state.n+1<<20) + updates*perUpdate,
 		Log: n.log, Metrics: reg,
 	})
 }

@@ -79,6 +79,9 @@ type Node struct {
 	// trainStream is the train split stage 0 samples from (nil on other stages): its attester
 	// opens the dataset bytes a challenged draw holds.
 	trainStream []byte
+	// corpus is the loaded dataset (stage 0 and the last stage): a referee's source of the
+	// microbatches another replica must have trained on.
+	corpus *data.Corpus
 
 	closers   []func() // in the order of opening
 	ran       atomic.Bool
@@ -328,6 +331,7 @@ func (n *Node) loadData() (*data.Sampler, []data.Batch, error) {
 		}
 	}
 	n.trainStream = corpus.Bytes(data.Train)
+	n.corpus = corpus
 	st := corpus.Stats()
 	root := corpus.DatasetRoot()
 	n.log.Info("corpus", "dir", st.Dir, "train_bytes", st.TrainBytes, "dataset_root", hex.EncodeToString(root[:]))

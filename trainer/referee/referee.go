@@ -83,6 +83,10 @@ type Options struct {
 	// Initial is the stage's initial state root (a fresh stage's: the model's seed fixes it),
 	// the only state an epoch may start from without a replica's signature.
 	Initial [32]byte
+	// Batch, when set, is the dataset's microbatch mb of rows sequences (the model's sampler,
+	// data.Sampler.At): stage 0's token ids and the last stage's targets must be its, not text
+	// of the worker's choosing.
+	Batch func(mb uint64, rows int) (tokens, targets []int32, err error)
 }
 
 // mixed checks an average the worker logged: parameters a replica signed, at the protocol's
@@ -214,6 +218,7 @@ type auditor struct {
 	claims        map[uint64]Claim
 	reached       map[uint64]bool
 	first, middle bool
+	last          bool
 	rep           Report
 	// wantInput are the ordered inputs of the updates ahead (Claim.Inputs).
 	wantInput map[uint64][32]byte
@@ -318,8 +323,38 @@ func (a *auditor) closeSpan(n uint64) *Finding {
 	return nil
 }
 
+// data checks stage 0's tokens and the last stage's targets against the dataset's microbatch.
+func (a *auditor) data(n uint64, u *replay.Update) *Finding {
+	if a.opts.Batch == nil || (!a.first && !a.last) {
+		return nil
+	}
+	got := u.Targets
+	if a.first {
+		got = u.Tokens
+	}
+	seq := a.st.Spec().SeqLen
+	if len(got) == 0 || len(got)%seq != 0 {
+		return &Finding{Update: n, What: fmt.Sprintf("%d token ids, not whole sequences of %d", len(got), seq)}
+	}
+	tokens, targets, err := a.opts.Batch(u.Microbatch, len(got)/seq)
+	if err != nil {
+		return &Finding{Update: n, What: fmt.Sprintf("microbatch %d is not the dataset's: %v", u.Microbatch, err)}
+	}
+	want, what := targets, "targets"
+	if a.first {
+		want, what = tokens, "tokens"
+	}
+	if !slices.Equal(got, want) {
+		return &Finding{Update: n, What: fmt.Sprintf("trained on %s other than the dataset's microbatch %d", what, u.Microbatch)}
+	}
+	return nil
+}
+
 // inputs checks what update n took in against the claims.
 func (a *auditor) inputs(n uint64, u *replay.Update) *Finding {
+	if f := a.data(n, u); f != nil {
+		return f
+	}
 	in := u.Input
 	if a.first {
 		in = u.Grad // stage 0's attested input is the gradient stage 1 signed

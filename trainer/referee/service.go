@@ -44,6 +44,9 @@ type Config struct {
 	// deterministic backend), a fresh one for each audit.
 	NewStage func() (*engine.Stage, error)
 	Codec    boundary.Codec
+	// Batch is the dataset's microbatch (Options.Batch; nil where the referee holds no data:
+	// stages between the first and the last need none).
+	Batch func(mb uint64, rows int) (tokens, targets []int32, err error)
 	// Rate is the chance that a pending attestation of another replica is audited.
 	Rate float64
 	// Rand draws the audits (seeded by the caller).
@@ -310,6 +313,7 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 	}
 	o.Report, o.Err = Audit(ctx, st, s.cfg.Codec, segs, claims, Options{
 		Limit: s.cfg.StateLimit, Model: s.cfg.Model, Stage: s.cfg.Stage, Replica: func(id peer.ID) bool { return members[id] }, Initial: initial,
+		Batch: s.cfg.Batch,
 	})
 	if errors.Is(o.Err, ErrMalformed) {
 		o.Report.Finding, o.Err = &Finding{Update: start, What: "the log it served cannot be replayed: " + o.Err.Error()}, nil

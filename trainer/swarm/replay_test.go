@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
 	"github.com/protolearn/protolearn/trainer/optim"
@@ -28,17 +29,19 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 	const steps, m, every = 3, 2, 4 // segments of two steps: [0, 4) and [4, 6)
 	cases := []struct {
 		name  string
-		cheat func(*testing.T, *Config, *replaylog.Log) // on stage 1's worker, before it starts
+		cheat func(*testing.T, *Config, *replaylog.Log) // on stage 1's worker (or cheater's), before it starts
 		at    uint64                                    // the update the referee names
+		// cheater is the cheating stage: 0 means stage 1, -1 stage 0.
+		cheater int
 	}{
-		{"honest", nil, 0},
+		{"honest", nil, 0, 0},
 		{"skips a layer", func(t *testing.T, c *Config, _ *replaylog.Log) {
 			c.Stage = newStage(t, c.Stage.Spec(), 1, lr, []int{c.Stage.Info().FirstLayer + 1})
-		}, 0},
+		}, 0, 0},
 		{"never updates its weights", func(t *testing.T, c *Config, _ *replaylog.Log) {
 			// The optimizer runs, but a step of 1e-30 leaves every float32 weight where it was.
 			c.Stage = newStage(t, c.Stage.Spec(), 1, 1e-30, nil)
-		}, 1},
+		}, 1, 0},
 		{"resets its weights after a step", func(t *testing.T, c *Config, log *replaylog.Log) {
 			// It trains, but goes back to where it started after its first step, then logs
 			// on as if nothing happened (its next snapshot is the reset state).
@@ -57,7 +60,14 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 					t.Error(err)
 				}
 			}
-		}, m},
+		}, m, 0},
+		{name: "stage 0 trains on text outside the dataset's draws", cheater: -1, at: 0, cheat: func(t *testing.T, c *Config, _ *replaylog.Log) {
+			other, err := testCorpus(t).Sampler(data.Train, c.Stage.Spec().SeqLen, c.Rows, 2) // windows of its choosing
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Data = other
+		}},
 		{"logs an input it did not attest", func(t *testing.T, c *Config, log *replaylog.Log) {
 			var first []byte
 			c.OnUpdate = func(u replay.Update) {
@@ -70,9 +80,16 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 					t.Error(err)
 				}
 			}
-		}, 1},
+		}, 1, 0},
 	}
 	for _, tc := range cases {
+		cheater := tc.cheater
+		switch cheater {
+		case 0:
+			cheater = 1
+		case -1:
+			cheater = 0
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			sw, hosts := newSwarm(t, []int{1, 1, 1})
 			sw.spec.NLayers, sw.spec.Stages = 6, []int{2, 2, 2} // a layer to skip beside the designated one
@@ -93,7 +110,7 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 						}
 						claims[s] = append(claims[s], cl)
 					}
-					if s == 1 && tc.cheat != nil {
+					if s == cheater && tc.cheat != nil {
 						tc.cheat(t, c, logs[s])
 					}
 					if err := logs[s].Start(c.Stage, 0, nil); err != nil {
@@ -148,20 +165,31 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rep, err := referee.Audit(context.Background(), fresh, n.w.codec, segs, claims[s], referee.Options{Limit: 1 << 30, Stage: s, Initial: initial})
+				opts := referee.Options{Limit: 1 << 30, Stage: s, Initial: initial}
+				if s != 1 { // the model's microbatches: stage 0's tokens and the last stage's targets
+					opts.Batch = func(mb uint64, rows int) ([]int32, []int32, error) {
+						smp, err := testCorpus(t).Sampler(data.Train, fresh.Spec().SeqLen, rows, 1)
+						if err != nil {
+							return nil, nil, err
+						}
+						b := smp.At(mb)
+						return b.Inputs, b.Targets, nil
+					}
+				}
+				rep, err := referee.Audit(context.Background(), fresh, n.w.codec, segs, claims[s], opts)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if s != 1 || tc.cheat == nil {
+				if s != cheater || tc.cheat == nil {
 					if rep.Finding != nil || rep.Updates != steps*m || rep.Claims != steps+1 {
 						t.Errorf("stage %d (honest): %+v, finding %v; want every update and claim checked and nothing found", s, rep, rep.Finding)
 					}
 					continue
 				}
 				if rep.Finding == nil || rep.Finding.Update != tc.at {
-					t.Errorf("stage 1: finding %v, want one at update %d", rep.Finding, tc.at)
+					t.Errorf("stage %d: finding %v, want one at update %d", s, rep.Finding, tc.at)
 				} else {
-					t.Logf("stage 1 caught: %v", rep.Finding)
+					t.Logf("stage %d caught: %v", s, rep.Finding)
 				}
 			}
 		})
