@@ -111,22 +111,8 @@ func worker(t *testing.T, at int, edit func(st *engine.Stage), mix ...func(*repl
 			t.Fatal(err)
 		}
 	}
-	firsts, err := log.Segments()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var segs []replaylog.Segment
-	for _, f := range firsts {
-		b, err := log.Segment(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seg, err := replaylog.Decode(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		segs = append(segs, seg)
-	}
+	segs, err := log.Decoded()
+	require(t, err)
 	return segs, referee.Claim{Update: 0, Root: start}
 }
 

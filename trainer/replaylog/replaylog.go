@@ -454,6 +454,28 @@ func firstOr(firsts []uint64) string {
 	return strconv.FormatUint(firsts[0], 10)
 }
 
+// Decoded are this epoch's segments held, decoded, oldest first (what a worker would serve from
+// its epoch's start).
+func (l *Log) Decoded() ([]Segment, error) {
+	firsts, err := l.Segments()
+	if err != nil {
+		return nil, err
+	}
+	var out []Segment
+	for _, f := range firsts {
+		b, err := l.Segment(f)
+		if err != nil {
+			return nil, err
+		}
+		seg, err := Decode(b)
+		if err != nil {
+			return nil, fmt.Errorf("replaylog: own segment %d: %w", f, err)
+		}
+		out = append(out, seg)
+	}
+	return out, nil
+}
+
 // From is what a referee asks for to audit the steps from one of the worker's state roots on:
 // the segment holding the update the worker logged root before, and every later segment of its
 // epoch, as a bundle (DecodeBundle), of at most limit bytes. Safe from any goroutine; it holds

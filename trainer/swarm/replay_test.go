@@ -135,21 +135,9 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 				if len(claims[s]) != steps {
 					t.Fatalf("stage %d committed %d steps, want %d", s, len(claims[s]), steps)
 				}
-				var segs []replaylog.Segment
-				firsts, err := logs[s].Segments()
+				segs, err := logs[s].Decoded()
 				if err != nil {
 					t.Fatal(err)
-				}
-				for _, f := range firsts {
-					b, err := logs[s].Segment(f)
-					if err != nil {
-						t.Fatal(err)
-					}
-					seg, err := replaylog.Decode(b)
-					if err != nil {
-						t.Fatal(err)
-					}
-					segs = append(segs, seg)
 				}
 				if len(segs) != steps*m/every+1 {
 					t.Fatalf("stage %d: %d segments, want %d", s, len(segs), steps*m/every+1)
