@@ -21,15 +21,16 @@
 //	17      8     microbatch id (what = 2 only; the request is then 25 bytes)
 //	17      32    state root (what = 3 only; the request is then 49 bytes)
 //
-// The server answers with one status byte and the rest of the stream: 0, the
-// server's signature (a uint16 length, then the Ed25519 signature of its
-// libp2p identity over StateMessage: what it serves is its word, so a replica
-// that averaged with it can show a referee whose parameters it mixed in) and
-// a trainer/checkpoint stream of that selection (for "seen": one byte, 1 if
-// the replica has applied the microbatch or holds it in flight, else 0; for
-// a replay log: the replaylog bundle of the segment holding the update the
-// replica logged that root before, and every later one, for a referee), or
-// 1 and the reason for the refusal (UTF-8, at most MaxReason bytes), then
+// The server answers with one status byte and the rest of the stream: 0 and,
+// for a state (what = 0 or 1), the server's signature (a uint16 length, then
+// the Ed25519 signature of its libp2p identity over StateMessage: what it
+// serves is its word, so a replica that averaged with it or joined from it can
+// show a referee whose state it took) and a trainer/checkpoint stream of that
+// selection; for "seen", one byte, 1 if the replica has applied the microbatch
+// or holds it in flight, else 0; for a replay log, the replaylog bundle of the
+// segment holding the update the replica logged that root before and every
+// later one of its epoch (unsigned, one request at a time); or 1 and the
+// reason for the refusal (UTF-8, at most MaxReason bytes), then
 // closes. "Seen" keeps a microbatch re-sent after a failure from being
 // applied by two replicas of a stage (trainer/swarm, "Exactly once"). A refused or
 // malformed request is logged with the peer and the reason, and the stream
