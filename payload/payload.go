@@ -256,6 +256,15 @@ func PeekShape(b []byte) (Shape, error) {
 	return p.Shape(), nil
 }
 
+// PeekID returns the (Step, Microbatch) a payload's header names, without decoding its data.
+func PeekID(b []byte) (step uint64, microbatch uint32, err error) {
+	p, _, err := parseHeader(b, Limits{})
+	if err != nil {
+		return 0, 0, err
+	}
+	return p.Step, p.Microbatch, nil
+}
+
 // Match reports how s differs from want (DType 0 in want means either dtype).
 func (s Shape) Match(want Shape) error {
 	got := s

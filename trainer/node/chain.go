@@ -353,7 +353,7 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 		Host: n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Batch: batch,
 		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
 		NewStage: newStage, Codec: boundary.Codec{Spec: cfg.Spec, Wire: cfg.Payload, Engine: n.stage.DType(), Limits: limits},
-		Rate: cfg.Chain.AuditRate, Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		MaxRows: 64 * cfg.Rows, Rate: cfg.Chain.AuditRate, Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		// The stage before its first update holds no optimizer state yet: a trained one's moments
 		// and accumulators are a few times the parameters.
 		StateLimit: 4*state.n + 1<<20, Limit: 4*(4*state.n+1<<20) + updates*perUpdate,

@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -87,6 +88,13 @@ type Options struct {
 	// data.Sampler.At): stage 0's token ids and the last stage's targets must be its, not text
 	// of the worker's choosing.
 	Batch func(mb uint64, rows int) (tokens, targets []int32, err error)
+	// Draw, when set, says whether stage 0 may have drawn microbatch mb (one of the worker's
+	// chain-fixed draws, x/verify DrawID, in the attestations' range): not an id searched for
+	// windows the worker prefers.
+	Draw func(mb uint64) bool
+	// MaxRows bounds an update's sequences (0: no bound): a log of larger updates is refused
+	// before it is replayed.
+	MaxRows int
 }
 
 // mixed checks an average the worker logged: parameters a replica signed, at the protocol's
@@ -141,14 +149,17 @@ func Audit(ctx context.Context, st *engine.Stage, codec boundary.Codec, segs []r
 	}
 	a := &auditor{
 		st: st, codec: codec, opts: opts, claims: map[uint64]Claim{}, first: st.Info().First,
-		middle: !st.Info().First && !st.Info().Last,
+		middle: !st.Info().First && !st.Info().Last, last: st.Info().Last,
 	}
 	for _, c := range claims {
 		a.claims[c.Update] = c
 	}
-	var last uint64 // the last claim: the replay stops there
+	var last uint64 // the last claim: the replay stops there, unless inputs are counted from it
 	for u := range a.claims {
 		last = max(last, u)
+	}
+	if a.claims[last].Need > 0 {
+		last = math.MaxUint64 // to the end of the log
 	}
 	n := segs[0].First
 replay:
@@ -224,9 +235,9 @@ type auditor struct {
 	wantInput map[uint64][32]byte
 	// span is the claim whose Attested inputs the updates ahead consume, left what is not yet
 	// consumed, taken what they consumed.
-	span        *Claim
-	left        map[[32]byte]int
-	taken, from uint64
+	span               *Claim
+	left               map[[32]byte]int
+	taken, from, spare uint64
 }
 
 func (a *auditor) found(n uint64, what string) (Report, error) {
@@ -292,7 +303,7 @@ func (a *auditor) at(n uint64) *Finding {
 		a.wantInput[n+uint64(j)] = d
 	}
 	if c.Need > 0 {
-		a.span, a.left, a.taken, a.from = &c, map[[32]byte]int{}, 0, n
+		a.span, a.left, a.taken, a.from, a.spare = &c, map[[32]byte]int{}, 0, n, 0
 		for _, d := range c.Attested {
 			a.left[d]++
 		}
@@ -319,6 +330,39 @@ func (a *auditor) closeSpan(n uint64) *Finding {
 	a.span = nil
 	if a.taken < uint64(c.Need) {
 		return &Finding{Update: n, What: fmt.Sprintf("between updates %d and %d the log shows %d updates on attested inputs; the attestation counts %d", a.from, n, a.taken, c.Need)}
+	}
+	return nil
+}
+
+// ids checks that the payloads an update took in are the microbatch it names, that stage 0's
+// microbatch is one of its draws, and that the update is no larger than MaxRows.
+func (a *auditor) ids(n uint64, u *replay.Update) *Finding {
+	seq := a.st.Spec().SeqLen
+	for _, p := range []struct {
+		what string
+		b    []byte
+	}{{"activations", u.Input}, {"gradient", u.Grad}} {
+		if p.b == nil {
+			continue
+		}
+		step, mb, err := payload.PeekID(p.b)
+		if err != nil {
+			return &Finding{Update: n, What: fmt.Sprintf("its %s payload: %v", p.what, err)}
+		}
+		if step != u.Step || uint64(mb) != u.Microbatch {
+			return &Finding{Update: n, What: fmt.Sprintf("its %s belong to microbatch %d of step %d; the update names microbatch %d of step %d", p.what, mb, step, u.Microbatch, u.Step)}
+		}
+		if sh, err := payload.PeekShape(p.b); err == nil && a.opts.MaxRows > 0 && int(sh.Batch) > a.opts.MaxRows {
+			return &Finding{Update: n, What: fmt.Sprintf("an update of %d sequences, more than the %d any replica trains", sh.Batch, a.opts.MaxRows)}
+		}
+	}
+	for _, ids := range [][]int32{u.Tokens, u.Targets} {
+		if a.opts.MaxRows > 0 && len(ids) > a.opts.MaxRows*seq {
+			return &Finding{Update: n, What: fmt.Sprintf("an update of %d token ids, more than the %d sequences any replica trains", len(ids), a.opts.MaxRows)}
+		}
+	}
+	if a.first && a.opts.Draw != nil && !a.opts.Draw(u.Microbatch) {
+		return &Finding{Update: n, What: fmt.Sprintf("microbatch %d is none of the worker's draws", u.Microbatch)}
 	}
 	return nil
 }
@@ -352,6 +396,9 @@ func (a *auditor) data(n uint64, u *replay.Update) *Finding {
 
 // inputs checks what update n took in against the claims.
 func (a *auditor) inputs(n uint64, u *replay.Update) *Finding {
+	if f := a.ids(n, u); f != nil {
+		return f
+	}
 	if f := a.data(n, u); f != nil {
 		return f
 	}
@@ -366,8 +413,17 @@ func (a *auditor) inputs(n uint64, u *replay.Update) *Finding {
 	if want, ok := a.wantInput[n]; ok && got != want {
 		return &Finding{Update: n, What: fmt.Sprintf("the logged input (%s) is not the one the worker attested for this update (%s)", short(got), short(want))}
 	}
-	if a.span == nil || a.left[got] == 0 {
-		return nil // an update the worker did not attest: replayed, not counted
+	if a.span == nil {
+		return nil
+	}
+	if a.left[got] == 0 {
+		// An update the worker did not attest (a step its attester dropped): replayed, not
+		// counted, and no more of them than attested ones, or a worker could train as much as
+		// it liked on inputs of its own between two attestations.
+		if a.spare++; a.spare > uint64(a.span.Need) {
+			return &Finding{Update: n, What: fmt.Sprintf("more updates on inputs it did not attest (%d) than on attested ones (%d) between its attestations", a.spare, a.span.Need)}
+		}
+		return nil
 	}
 	a.left[got]--
 	if a.middle { // the gradient that came back is attested beside the activations

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -47,6 +48,8 @@ type Config struct {
 	// Batch is the dataset's microbatch (Options.Batch; nil where the referee holds no data:
 	// stages between the first and the last need none).
 	Batch func(mb uint64, rows int) (tokens, targets []int32, err error)
+	// MaxRows bounds the sequences of an update in a log (Options.MaxRows).
+	MaxRows int
 	// Rate is the chance that a pending attestation of another replica is audited.
 	Rate float64
 	// Rand draws the audits (seeded by the caller).
@@ -67,6 +70,8 @@ type Outcome struct {
 	Report      Report
 	// Err is why the audit could not run (the worker did not serve its log, say).
 	Err error
+	// notServed says Err is the worker's: its log was refused or not delivered.
+	notServed bool
 }
 
 // Service audits the other replicas of its stage: each round it reads their pending
@@ -158,12 +163,26 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 		}
 		pending, err := s.cfg.Chain.PendingAttestations(ctx, r.Operator, s.cfg.Model)
 		if err != nil {
-			return out, err
+			s.cfg.Log.Warn("referee: pending attestations not read; the others' audits go on", "worker", r.Operator, "err", err)
+			continue
 		}
 		byWorker := s.seen[r.Operator]
 		if byWorker == nil {
 			byWorker = map[uint64]*tracked{}
 			s.seen[r.Operator] = byWorker
+		}
+		// Forget what is settled: audited (or not drawn) attestations no longer pending, but
+		// the newest of them, which a later one may follow.
+		if len(pending) > 0 {
+			oldest := pending[0].StepFrom
+			for _, a := range pending {
+				oldest = min(oldest, a.StepFrom)
+			}
+			for id, t := range byWorker {
+				if (t.done || !t.drawn) && t.att.StepTo+1 < oldest {
+					delete(byWorker, id)
+				}
+			}
 		}
 		for _, a := range pending {
 			if _, ok := byWorker[a.Id]; !ok && a.Stage == uint32(s.cfg.Stage) && len(a.StateRoot) == 32 {
@@ -180,11 +199,17 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 			}
 			o := s.Audit(ctx, replicas, r, t.att, next.att)
 			if o.Err != nil && ctx.Err() == nil {
-				if t.tries++; t.tries < MaxTries {
-					s.cfg.Log.Warn("referee: could not audit an attestation; will ask again", "worker", r.Operator, "attestation", t.att.Id, "try", t.tries, "err", o.Err)
+				// Only the worker's not serving counts, at most once a TryInterval: a worker busy
+				// with another referee, or a failure on this side, is asked again later.
+				if o.notServed && !strings.Contains(o.Err.Error(), "busy") && time.Since(t.lastTry) >= TryInterval {
+					t.tries++
+					t.lastTry = time.Now()
+				}
+				if t.tries < MaxTries {
+					s.cfg.Log.Warn("referee: could not audit an attestation; will ask again", "worker", r.Operator, "attestation", t.att.Id, "tries", t.tries, "err", o.Err)
 					continue
 				}
-				o.Report.Finding = &Finding{What: fmt.Sprintf("the worker did not serve its replay log in %d tries (%v)", MaxTries, o.Err)}
+				o.Report.Finding = &Finding{What: fmt.Sprintf("the worker did not serve its replay log in %d tries over %s (%v)", MaxTries, time.Duration(MaxTries-1)*TryInterval, o.Err)}
 				o.Err = nil
 			}
 			t.done = true
@@ -195,15 +220,19 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 	return out, nil
 }
 
-// MaxTries is how often a referee asks a worker for a log before its not serving it is the
-// finding.
+// MaxTries is how many times, TryInterval apart, a worker must fail to serve a log before that
+// is the finding.
 const MaxTries = 3
+
+// TryInterval is the least time between two counted tries (a var for tests).
+var TryInterval = 30 * time.Second
 
 // tracked is an attestation the referee has seen.
 type tracked struct {
 	att         verifytypes.Attestation
 	drawn, done bool
 	tries       int
+	lastTry     time.Time
 }
 
 func sortedTracked(m map[uint64]*tracked) []*tracked {
@@ -263,10 +292,10 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 	defer cancel()
 	body, err := statesync.FetchLog(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, root, s.cfg.Limit)
 	if err != nil {
-		o.Err = err
+		o.Err, o.notServed = err, true
 		return o
 	}
-	segs, err := replaylog.DecodeBundle(body)
+	segs, ended, err := replaylog.DecodeBundle(body)
 	if err != nil {
 		o.Report.Finding = &Finding{What: "the log it served does not decode: " + err.Error()}
 		return o
@@ -276,11 +305,6 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		o.Report.Finding = &Finding{What: fmt.Sprintf("the log it served holds no update from the attested state %s", short(root))}
 		return o
 	}
-	stop, ok := updateFrom(segs, end)
-	if !ok || stop <= start {
-		o.Report.Finding = &Finding{Update: start, What: fmt.Sprintf("the log it served does not reach the state %s its next attestation (%d) starts from", short(end), next.Id)}
-		return o
-	}
 	var attested [][32]byte
 	for _, d := range a.InputDigests {
 		if len(d) == 32 {
@@ -288,11 +312,59 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		}
 	}
 	steps := a.StepTo - a.StepFrom + 1
-	claims := []Claim{
-		{Update: start, Root: root, Attested: attested, Need: int(steps) * s.cfg.Microbatches},
-		{Update: stop, Root: end},
+	claims := []Claim{{Update: start, Root: root, Attested: attested, Need: int(steps) * s.cfg.Microbatches}}
+	stop, ok := updateFrom(segs, end)
+	switch {
+	case ok && stop > start:
+		claims = append(claims, Claim{Update: stop, Root: end})
+	case ended:
+		// The worker's process stopped after a's steps: the log must show them whole, and
+		// the next attestation must start its new epoch, from the epoch's anchor (the stage's
+		// initial state, or a state another replica signed), not from a state of its choosing.
+		if o.Report, o.Err = s.epochStart(ctx, replicas, r, p, next); o.Err != nil || o.Report.Finding != nil {
+			o.Attestation = next.Id
+			return o
+		}
+	default:
+		o.Report.Finding = &Finding{Update: start, What: fmt.Sprintf("the log it served does not reach the state %s its next attestation (%d) starts from", short(end), next.Id)}
+		return o
 	}
-	// Replicas of the stage other than the audited worker may have signed what it mixed in.
+	o.Report, o.Err = s.replay(ctx, replicas, r, p, a, next, segs, claims)
+	if errors.Is(o.Err, ErrMalformed) {
+		o.Report.Finding, o.Err = &Finding{Update: start, What: "the log it served cannot be replayed: " + o.Err.Error()}, nil
+	}
+	return o
+}
+
+// epochStart checks that attestation next's state is reached by a replay from the start of an
+// epoch of the worker's log (its anchor checked): where a worker whose process ended goes on.
+func (s *Service) epochStart(ctx context.Context, replicas []modelstypes.Replica, r modelstypes.Replica, p peer.ID, next verifytypes.Attestation) (Report, error) {
+	end := [32]byte(next.StateRoot)
+	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	body, err := statesync.FetchLog(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, end, s.cfg.Limit)
+	if err != nil {
+		return Report{}, err
+	}
+	segs, _, err := replaylog.DecodeBundle(body)
+	if err != nil {
+		return Report{Finding: &Finding{What: "the log it served does not decode: " + err.Error()}}, nil
+	}
+	stop, ok := updateFrom(segs, end)
+	if !ok || !segs[0].EpochStart {
+		return Report{Finding: &Finding{What: fmt.Sprintf("its process ended, but the log of its next attestation (%d) does not run from a new epoch's start", next.Id)}}, nil
+	}
+	rep, err := s.replay(ctx, replicas, r, p, next, next, segs, []Claim{{Update: stop, Root: end}})
+	if errors.Is(err, ErrMalformed) {
+		return Report{Finding: &Finding{What: "the log it served cannot be replayed: " + err.Error()}}, nil
+	}
+	return rep, err
+}
+
+// replay audits segs against claims on a fresh stage, with what the service knows of the
+// stage: its other replicas (who may have signed what the worker mixed in or joined from), its
+// initial state, its dataset, and on stage 0 the worker's draws from a's to next's.
+func (s *Service) replay(ctx context.Context, replicas []modelstypes.Replica, r modelstypes.Replica, p peer.ID, a, next verifytypes.Attestation, segs []replaylog.Segment, claims []Claim) (Report, error) {
 	members := map[peer.ID]bool{}
 	for _, m := range replicas {
 		if id, err := peer.Decode(m.PeerId); err == nil && id != p {
@@ -303,22 +375,34 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 	// created by its updates) that a snapshot taken before any update does not overwrite.
 	st, err := s.cfg.NewStage()
 	if err != nil {
-		o.Err = err
-		return o
+		return Report{}, err
 	}
 	initial, err := checkpoint.StateRoot(st) // fresh: the stage's initial state
 	if err != nil {
-		o.Err = err
-		return o
+		return Report{}, err
 	}
-	o.Report, o.Err = Audit(ctx, st, s.cfg.Codec, segs, claims, Options{
+	opts := Options{
 		Limit: s.cfg.StateLimit, Model: s.cfg.Model, Stage: s.cfg.Stage, Replica: func(id peer.ID) bool { return members[id] }, Initial: initial,
-		Batch: s.cfg.Batch,
-	})
-	if errors.Is(o.Err, ErrMalformed) {
-		o.Report.Finding, o.Err = &Finding{Update: start, What: "the log it served cannot be replayed: " + o.Err.Error()}, nil
+		Batch: s.cfg.Batch, MaxRows: s.cfg.MaxRows,
 	}
-	return o
+	if s.cfg.Stage == 0 && next.NextDraw > 0 {
+		opts.Draw = draws(r.Operator, a, next, s.cfg.Microbatches)
+	}
+	return Audit(ctx, st, s.cfg.Codec, segs, claims, opts)
+}
+
+// draws is the set of stage-0 microbatch ids the worker may have drawn between attestations a
+// and next: its chain-fixed draws (DrawID) below next's next_draw, as far back as both
+// attestations' steps (and four times more, for dropped steps and skipped draws) reach.
+func draws(worker string, a, next verifytypes.Attestation, microbatches int) func(uint64) bool {
+	hi := next.NextDraw
+	window := 4*(a.StepTo-a.StepFrom+1+next.StepTo-next.StepFrom+1)*uint64(microbatches) + 1024
+	lo := hi - min(hi, window)
+	ids := make(map[uint64]bool, hi-lo)
+	for k := lo; k < hi; k++ {
+		ids[verifytypes.DrawID(worker, k)] = true
+	}
+	return func(mb uint64) bool { return ids[mb] }
 }
 
 // updateFrom is the index of the update the worker logged root before.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +154,8 @@ func serveAndAudit(t *testing.T, atts []verifytypes.Attestation, serve func([32]
 // does not serve its log (asked MaxTries times) is found. The newest attestation waits for its
 // successor; each is audited once.
 func TestService(t *testing.T) {
+	defer func(d time.Duration) { referee.TryInterval = d }(referee.TryInterval)
+	referee.TryInterval = 0 // every round's try counts
 	s := testspec.Tiny(8)
 	reset := func(st *engine.Stage) {
 		var b bytes.Buffer
@@ -311,7 +314,7 @@ func TestServiceAttacks(t *testing.T) {
 		}
 		b, err := log.From(root0, 1<<30)
 		require(t, err)
-		segs, err := replaylog.DecodeBundle(b)
+		segs, _, err := replaylog.DecodeBundle(b)
 		require(t, err)
 		rep, err := referee.Audit(context.Background(), testreplay.Stage(t, s, 1), codec, segs,
 			[]referee.Claim{{Update: 0, Root: root0, Attested: attested, Need: m}, {Update: m, Root: end}}, options(t))
@@ -355,4 +358,104 @@ func counted(t *testing.T, reg *prometheus.Registry, outcome string) float64 {
 		}
 	}
 	return 0
+}
+
+// A worker whose process ended after an attestation (a restart) is audited up to the end of its
+// old epoch, and its next attestation must be reached from the start of a new epoch: from the
+// stage's initial state it passes; from weights of its own it is found.
+func TestServiceRestart(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	run := func(t *testing.T, restartFrom func() *engine.Stage) []referee.Outcome {
+		dir := t.TempDir()
+		atts := []verifytypes.Attestation{{Id: 21, Stage: 1, StepFrom: 1, StepTo: 1}, {Id: 22, Stage: 1, StepFrom: 2, StepTo: 2}}
+		// epoch logs updates of st: the first `skip` unattested, then one step of m attested as a.
+		epoch := func(log *replaylog.Log, st *engine.Stage, skip int, a *verifytypes.Attestation, seed uint64) {
+			for i, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, skip+m, seed) {
+				if i >= skip {
+					if i == skip {
+						r, err := checkpoint.StateRoot(st)
+						require(t, err)
+						u.Root, a.StateRoot = r, r[:]
+					}
+					d, _ := payload.Digest(u.Input)
+					g, _ := payload.Digest(u.Grad)
+					a.InputDigests = append(a.InputDigests, d[:], g[:])
+				}
+				var err error
+				u.Sent, err = replay.Apply(st, codec, u)
+				require(t, err)
+				require(t, log.Updated(st, u))
+			}
+		}
+		dir0 := filepath.Join(dir, "log")
+		old, err := replaylog.Open(dir0, 100, 8)
+		require(t, err)
+		st := testreplay.Stage(t, s, 1)
+		require(t, old.Start(st, 0, nil))
+		epoch(old, st, m, &atts[0], 9) // a step its attester dropped, then the attested one
+		require(t, old.Close())
+		log, err := replaylog.Open(dir0, 100, 8) // the restarted process
+		require(t, err)
+		t.Cleanup(func() { _ = log.Close() })
+		st = restartFrom()
+		require(t, log.Start(st, 0, nil))
+		epoch(log, st, 0, &atts[1], 10)
+		out, _ := serveAndAudit(t, atts, func(r [32]byte) ([]byte, error) { return log.From(r, 1<<30) }, 1, nil)
+		return out
+	}
+	t.Run("from the initial state", func(t *testing.T) {
+		out := run(t, func() *engine.Stage { return testreplay.Stage(t, s, 1) })
+		if len(out) != 1 || out[0].Err != nil || out[0].Report.Finding != nil || out[0].Report.Updates != 2*m {
+			t.Fatalf("%+v: want attestation 21 audited to its epoch's end and passing", out)
+		}
+	})
+	t.Run("from weights of its own", func(t *testing.T) {
+		out := run(t, func() *engine.Stage {
+			st := testreplay.Stage(t, s, 1)
+			testreplay.Updates(t, st, codec, 2, 77)
+			return st
+		})
+		if len(out) != 1 || out[0].Report.Finding == nil || out[0].Attestation != 22 || !strings.Contains(out[0].Report.Finding.What, "no anchor") {
+			t.Fatalf("%+v: want a finding on attestation 22's epoch", out)
+		}
+	})
+}
+
+// Between two attestations a worker may replay updates it did not attest (steps its attester
+// dropped), but no more of them than attested ones: a worker training as much as it likes on
+// inputs of its own between attestations is found.
+func TestServiceUnattestedUpdates(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	for _, extra := range []int{m, 2 * m} {
+		st := testreplay.Stage(t, s, 1)
+		log, err := replaylog.Open(t.TempDir(), 100, 2)
+		require(t, err)
+		require(t, log.Start(st, 0, nil))
+		atts := []verifytypes.Attestation{{Id: 31, Stage: 1, StepFrom: 1, StepTo: 1}, {Id: 32, Stage: 1, StepFrom: 2, StepTo: 2}}
+		for i, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, m+extra+1, 11) {
+			switch {
+			case i == 0 || i == m+extra:
+				r, err := checkpoint.StateRoot(st)
+				require(t, err)
+				u.Root = r
+				atts[min(i, 1)].StateRoot = r[:]
+			}
+			if i < m {
+				d, _ := payload.Digest(u.Input)
+				g, _ := payload.Digest(u.Grad)
+				atts[0].InputDigests = append(atts[0].InputDigests, d[:], g[:])
+			}
+			u.Sent, err = replay.Apply(st, codec, u)
+			require(t, err)
+			require(t, log.Updated(st, u))
+		}
+		out, _ := serveAndAudit(t, atts, func(r [32]byte) ([]byte, error) { return log.From(r, 1<<30) }, 1, nil)
+		_ = log.Close()
+		found := len(out) == 1 && out[0].Report.Finding != nil
+		if want := extra > m; found != want || (found && !strings.Contains(out[0].Report.Finding.What, "did not attest")) {
+			t.Errorf("%d unattested updates beside %d attested: %+v, want a finding %t", extra, m, out, want)
+		}
+	}
 }

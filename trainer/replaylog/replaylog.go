@@ -478,7 +478,8 @@ func (l *Log) Decoded() ([]Segment, error) {
 
 // From is what a referee asks for to audit the steps from one of the worker's state roots on:
 // the segment holding the update the worker logged root before, and every later segment of its
-// epoch, as a bundle (DecodeBundle), of at most limit bytes. Safe from any goroutine; it holds
+// epoch, as a bundle (DecodeBundle), of at most limit bytes; a bundle of an ended epoch (an
+// earlier process's) ends with a mark saying so, its last event cut off if a crash tore it. Safe from any goroutine; it holds
 // the writer back only while it reads the open segment.
 func (l *Log) From(root [32]byte, limit int64) ([]byte, error) {
 	l.sync()
@@ -508,7 +509,7 @@ func (l *Log) From(root [32]byte, limit int64) ([]byte, error) {
 			if err != nil {
 				continue // pruned meanwhile
 			}
-			if sg, err := Decode(b); err == nil && sg.hasRoot(root) {
+			if sg, err := Decode(complete(b)); err == nil && sg.hasRoot(root) {
 				start = i
 			}
 		}
@@ -517,10 +518,12 @@ func (l *Log) From(root [32]byte, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("replaylog: no update held starts from state %x (pruned, or never this worker's)", root[:6])
 	}
 	var out bytes.Buffer
-	for _, f := range held[start:] {
+	ended := held[start].epoch != l.epoch // an earlier process's: no update follows its last
+	for i, f := range held[start:] {
 		if f.epoch != held[start].epoch {
 			break
 		}
+		last := start+i == len(held)-1 || held[start+i+1].epoch != f.epoch
 		path := l.segPath(f)
 		var b []byte
 		if path == open {
@@ -533,10 +536,16 @@ func (l *Log) From(root [32]byte, limit int64) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("replaylog: segment %d of epoch %d: %w", f.first, f.epoch, err)
 		}
+		if ended && last {
+			b = complete(b) // a crash may have torn the event being written
+		}
 		putBytes(&out, b)
 		if int64(out.Len()) > limit {
 			return nil, fmt.Errorf("replaylog: the segments from state %x on are more than %d bytes", root[:6], limit)
 		}
+	}
+	if ended {
+		putBytes(&out, nil) // the end-of-epoch mark
 	}
 	return out.Bytes(), nil
 }
@@ -550,8 +559,9 @@ func (s Segment) hasRoot(root [32]byte) bool {
 	return false
 }
 
-// DecodeBundle parses what From returns: consecutive segments.
-func DecodeBundle(b []byte) ([]Segment, error) {
+// DecodeBundle parses what From returns: consecutive segments, and whether their epoch ended
+// after the last (the worker's process stopped: no later update follows them).
+func DecodeBundle(b []byte) (segs []Segment, ended bool, err error) {
 	r := &reader{b: b}
 	var out []Segment
 	for r.err == nil && r.off < len(r.b) {
@@ -559,19 +569,23 @@ func DecodeBundle(b []byte) ([]Segment, error) {
 		if r.err != nil {
 			break
 		}
+		if len(raw) == 0 && r.off == len(r.b) && len(out) > 0 {
+			ended = true // the end-of-epoch mark
+			break
+		}
 		seg, err := Decode(raw)
 		if err != nil {
-			return nil, fmt.Errorf("replaylog: segment %d of the bundle: %w", len(out), err)
+			return nil, false, fmt.Errorf("replaylog: segment %d of the bundle: %w", len(out), err)
 		}
 		out = append(out, seg)
 	}
 	if r.err != nil {
-		return nil, fmt.Errorf("replaylog: bundle at byte %d of %d: %w", r.off, len(b), r.err)
+		return nil, false, fmt.Errorf("replaylog: bundle at byte %d of %d: %w", r.off, len(b), r.err)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("replaylog: an empty bundle")
+		return nil, false, errors.New("replaylog: an empty bundle")
 	}
-	return out, nil
+	return out, ended, nil
 }
 
 // Close writes what is queued and closes the open segment; the log takes nothing more. It
@@ -592,10 +606,25 @@ func (l *Log) Close() error {
 
 // Decode parses an encoded segment, refusing anything malformed (it comes from another worker).
 func Decode(b []byte) (Segment, error) {
+	s, _, err := decode(b)
+	return s, err
+}
+
+// complete is the length of b's longest prefix that ends with a whole event (a crash can tear
+// the last one a worker was writing): what an ended epoch's last segment is served as.
+func complete(b []byte) []byte {
+	_, n, _ := decode(b)
+	return b[:n]
+}
+
+// decode parses a segment and returns, beside it, the length of the prefix that holds its
+// header and its whole events.
+func decode(b []byte) (Segment, int, error) {
 	r := &reader{b: b}
 	var s Segment
+	good := 0
 	if m := r.next(4); r.err != nil || [4]byte(m) != magic {
-		return Segment{}, errors.New("replaylog: not a segment (bad magic)")
+		return Segment{}, 0, errors.New("replaylog: not a segment (bad magic)")
 	}
 	s.First = r.u64()
 	copy(s.Root[:], r.next(32))
@@ -609,6 +638,9 @@ func Decode(b []byte) (Segment, error) {
 		default:
 			s.EpochStart = f[0]&flagEpochStart != 0
 		}
+	}
+	if r.err == nil {
+		good = r.off
 	}
 	for r.err == nil && r.off < len(r.b) {
 		switch kind := r.next(1); {
@@ -629,11 +661,14 @@ func Decode(b []byte) (Segment, error) {
 		default:
 			r.err = fmt.Errorf("unknown event kind %d", kind[0])
 		}
+		if r.err == nil {
+			good = r.off
+		}
 	}
 	if r.err != nil {
-		return Segment{}, fmt.Errorf("replaylog: segment at byte %d of %d: %w", r.off, len(b), r.err)
+		return Segment{}, good, fmt.Errorf("replaylog: segment at byte %d of %d: %w", r.off, len(b), r.err)
 	}
-	return s, nil
+	return s, good, nil
 }
 
 type reader struct {

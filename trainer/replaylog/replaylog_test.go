@@ -179,7 +179,7 @@ func TestFromAndEpochs(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		segs, err := replaylog.DecodeBundle(b)
+		segs, _, err := replaylog.DecodeBundle(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +197,7 @@ func TestFromAndEpochs(t *testing.T) {
 	if _, err := log.From(second[0], 100); err == nil || !strings.Contains(err.Error(), "more than 100 bytes") {
 		t.Errorf("over the limit: %v", err)
 	}
-	if _, err := replaylog.DecodeBundle([]byte{1, 0, 0, 0, 0, 0, 0, 0, 'x'}); err == nil {
+	if _, _, err := replaylog.DecodeBundle([]byte{1, 0, 0, 0, 0, 0, 0, 0, 'x'}); err == nil {
 		t.Error("a bundle of garbage decoded")
 	}
 }
@@ -298,5 +298,76 @@ func TestUseAfterClose(t *testing.T) {
 	}
 	if err := l.Averaged(replaylog.Average{Weight: 0.5}); err == nil {
 		t.Error("an event after Close was taken")
+	}
+}
+
+// An ended epoch (an earlier process's log) is served with a mark saying so, its last event cut
+// off if a crash tore it; the current epoch's bundle has no mark.
+func TestEndedEpoch(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	dir := t.TempDir()
+	st := testreplay.Stage(t, s, 1)
+	log, err := replaylog.Open(dir, 100, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := log.Start(st, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	var root [32]byte
+	for i, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 2, 5) {
+		if i == 0 {
+			root, _ = checkpoint.StateRoot(st)
+			u.Root = root
+		}
+		if _, err := testApply(st, codec, &u); err != nil {
+			t.Fatal(err)
+		}
+		if err := log.Updated(st, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The crash: half an event at the end of the file.
+	f, err := os.OpenFile(filepath.Join(dir, "seg-0000000000-00000000000000000000.plr"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte{1, 7, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+
+	next, err := replaylog.Open(dir, 100, 4) // the restarted process
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	st2 := testreplay.Stage(t, s, 1)
+	if err := next.Start(st2, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := next.From(root, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, ended, err := replaylog.DecodeBundle(b)
+	if err != nil || !ended || len(segs) != 1 || len(segs[0].Events) != 2 {
+		t.Fatalf("the ended epoch: %d segments, ended %t, %v; want its one segment, its 2 whole updates, and the mark", len(segs), ended, err)
+	}
+	u := testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 1, 6)[0]
+	u.Root, _ = checkpoint.StateRoot(st2)
+	if err := next.Updated(st2, u); err != nil {
+		t.Fatal(err)
+	}
+	b, err = next.From(u.Root, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ended, err := replaylog.DecodeBundle(b); err != nil || ended {
+		t.Errorf("the current epoch: ended %t, %v; want no mark", ended, err)
 	}
 }

@@ -31,7 +31,7 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 		name  string
 		cheat func(*testing.T, *Config, *replaylog.Log) // on stage 1's worker (or cheater's), before it starts
 		at    uint64                                    // the update the referee names
-		// cheater is the cheating stage: 0 means stage 1, -1 stage 0.
+		// cheater is the cheating stage: 0 means stage 1, -1 stage 0, 2 stage 2.
 		cheater int
 	}{
 		{"honest", nil, 0, 0},
@@ -63,6 +63,13 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 		}, m, 0},
 		{name: "stage 0 trains on text outside the dataset's draws", cheater: -1, at: 0, cheat: func(t *testing.T, c *Config, _ *replaylog.Log) {
 			other, err := testCorpus(t).Sampler(data.Train, c.Stage.Spec().SeqLen, c.Rows, 2) // windows of its choosing
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Data = other
+		}},
+		{name: "the last stage trains on targets of its own", cheater: 2, at: 0, cheat: func(t *testing.T, c *Config, _ *replaylog.Log) {
+			other, err := testCorpus(t).Sampler(data.Train, c.Stage.Spec().SeqLen, c.Rows, 2)
 			if err != nil {
 				t.Fatal(err)
 			}
