@@ -349,7 +349,7 @@ func (a *auditor) ids(n uint64, u *replay.Update) *Finding {
 		if err != nil {
 			return &Finding{Update: n, What: fmt.Sprintf("its %s payload: %v", p.what, err)}
 		}
-		if step != u.Step || uint64(mb) != u.Microbatch {
+		if step != u.Step || mb != uint32(u.Microbatch) { // a frame carries the id's low 32 bits
 			return &Finding{Update: n, What: fmt.Sprintf("its %s belong to microbatch %d of step %d; the update names microbatch %d of step %d", p.what, mb, step, u.Microbatch, u.Step)}
 		}
 		if sh, err := payload.PeekShape(p.b); err == nil && a.opts.MaxRows > 0 && int(sh.Batch) > a.opts.MaxRows {

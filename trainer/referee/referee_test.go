@@ -285,3 +285,31 @@ func TestEpochAnchors(t *testing.T) {
 		}
 	}
 }
+
+// Microbatch ids on chain are 63-bit draws, and a frame carries an id's low 32 bits: an honest
+// log of such ids replays; a payload of another microbatch does not.
+func TestWideMicrobatchIDs(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	st := testreplay.Stage(t, s, 1)
+	log, err := replaylog.Open(t.TempDir(), 100, 2)
+	require(t, err)
+	defer log.Close()
+	require(t, log.Start(st, 0, nil))
+	ups := testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 3, 41)
+	for i := range ups {
+		ups[i].Microbatch += 0x5eed << 32 // the id's high bits: not in the frame
+		ups[i].Sent, err = replay.Apply(st, codec, ups[i])
+		require(t, err)
+		require(t, log.Updated(st, ups[i]))
+	}
+	segs, err := log.Decoded()
+	require(t, err)
+	if rep, err := audit(t, segs); err != nil || rep.Finding != nil || rep.Updates != 3 {
+		t.Fatalf("wide ids: %+v, %v", rep.Finding, err)
+	}
+	segs[0].Events[1].Update.Input = segs[0].Events[0].Update.Input // microbatch 0's payload under id 1
+	if rep, err := audit(t, segs); err != nil || rep.Finding == nil || rep.Finding.Update != 1 || !strings.Contains(rep.Finding.What, "belong to microbatch 0") {
+		t.Errorf("another microbatch's payload: %v, %v", rep.Finding, err)
+	}
+}
