@@ -235,6 +235,11 @@ type auditor struct {
 	wantInput map[uint64][32]byte
 	// span is the claim whose Attested inputs the updates ahead consume, left what is not yet
 	// consumed, taken what they consumed.
+	// root is the state root before update rootAt, once taken.
+	root      [32]byte
+	rootAt    uint64
+	rootKnown bool
+
 	span               *Claim
 	left               map[[32]byte]int
 	taken, from, spare uint64
@@ -255,6 +260,7 @@ func (a *auditor) event(n uint64, ev replaylog.Event) *Finding {
 			return &Finding{Update: n, What: "an average the replay cannot apply: " + err.Error()}
 		}
 		a.rep.Averages++
+		a.rootKnown = false // the state moved
 		return nil
 	}
 	u := ev.Update
@@ -262,17 +268,14 @@ func (a *auditor) event(n uint64, ev replaylog.Event) *Finding {
 		return f
 	}
 	if u.Root != ([32]byte{}) { // the worker's own record of where a step started
-		root, err := checkpoint.StateRoot(a.st)
-		if err != nil {
-			return &Finding{Update: n, What: "no state root: " + err.Error()}
-		}
-		if root != u.Root {
-			return &Finding{Update: n, What: fmt.Sprintf("the state before the step has root %s in the replay, not the %s the worker logged", short(root), short(u.Root))}
+		if f := a.stateIs(n, u.Root, "logged"); f != nil {
+			return f
 		}
 	}
 	if f := a.inputs(n, u); f != nil {
 		return f
 	}
+	a.rootKnown = false // the update moves the state
 	sent, err := replay.Apply(a.st, a.codec, *u)
 	if err != nil {
 		return &Finding{Update: n, What: "an update the replay cannot apply: " + err.Error()}
@@ -311,12 +314,21 @@ func (a *auditor) at(n uint64) *Finding {
 	if c.Root == ([32]byte{}) {
 		return nil
 	}
-	root, err := checkpoint.StateRoot(a.st)
-	if err != nil {
-		return &Finding{Update: n, What: "no state root: " + err.Error()}
+	return a.stateIs(n, c.Root, "committed")
+}
+
+// stateIs compares the replay's state before update n with the root the worker logged or
+// committed there; the root is taken once per update (a claim and a logged root can meet).
+func (a *auditor) stateIs(n uint64, want [32]byte, how string) *Finding {
+	if !a.rootKnown || a.rootAt != n {
+		root, err := checkpoint.StateRoot(a.st)
+		if err != nil {
+			return &Finding{Update: n, What: "no state root: " + err.Error()}
+		}
+		a.root, a.rootAt, a.rootKnown = root, n, true
 	}
-	if root != c.Root {
-		return &Finding{Update: n, What: fmt.Sprintf("the state before the step has root %s in the replay, not the %s the worker committed", short(root), short(c.Root))}
+	if a.root != want {
+		return &Finding{Update: n, What: fmt.Sprintf("the state before the step has root %s in the replay, not the %s the worker %s", short(a.root), short(want), how)}
 	}
 	return nil
 }
