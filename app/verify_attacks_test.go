@@ -63,7 +63,7 @@ func (vc *verifyChain) challengeKind(t *testing.T, by *account, att uint64, kind
 func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...verifytypes.StepCommitment) *verifytypes.MsgSubmitAttestation {
 	msg := &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: model, Stage: w.stage, StepFrom: from, StepTo: from + uint64(len(roots)) - 1,
-		WorkUnits: uint64(len(roots)) * vLayers, TileRows: vRows, TileWidth: vT, StateRoot: stateRoot(w, model, from),
+		WorkUnits: uint64(len(roots)) * vLayers, TileRows: vRows, TileWidth: vT, StateRoot: stateRoot(w, model, from), LogHead: logHead(w, model, from),
 	}
 	for i, r := range roots {
 		r.Step = from + uint64(i)
@@ -716,7 +716,7 @@ func TestAttackInputNotDerived(t *testing.T) {
 	vc.withGrads(t, selfish, &roots)
 	sID := vc.submitted(t, selfish, &verifytypes.MsgSubmitAttestation{
 		Worker: selfish.addr.String(), ModelId: 1, Stage: selfish.stage, StepFrom: own.Step, StepTo: own.Step,
-		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots}, StateRoot: stateRoot(selfish, 1, own.Step),
+		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots}, StateRoot: stateRoot(selfish, 1, own.Step), LogHead: logHead(selfish, 1, own.Step),
 	})
 	selfish.next++
 
@@ -805,7 +805,7 @@ func TestAttackStageZeroOffDataset(t *testing.T) {
 	w.nameDraws(&roots)
 	id := vc.submitted(t, w, &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: 1, Stage: 0, StepFrom: l.Step, StepTo: l.Step,
-		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots}, StateRoot: stateRoot(w, 1, l.Step),
+		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots}, StateRoot: stateRoot(w, 1, l.Step), LogHead: logHead(w, 1, l.Step),
 	})
 	w.next++
 

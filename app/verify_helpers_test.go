@@ -368,7 +368,7 @@ func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifyty
 	t.Helper()
 	msg := &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: 1, Stage: w.stage, StepFrom: w.next, StepTo: w.next + n - 1,
-		WorkUnits: n * vLayers, TileRows: vRows, TileWidth: vT, StateRoot: stateRoot(w, 1, w.next),
+		WorkUnits: n * vLayers, TileRows: vRows, TileWidth: vT, StateRoot: stateRoot(w, 1, w.next), LogHead: logHead(w, 1, w.next),
 	}
 	for s := msg.StepFrom; s <= msg.StepTo; s++ {
 		cm := vc.layer(t, w, s)
@@ -387,6 +387,12 @@ func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifyty
 // with every step).
 func stateRoot(w *trainer, model, step uint64) []byte {
 	d := sha256.Sum256(fmt.Appendf(nil, "state of %s on model %d before step %d", w.addr, model, step))
+	return d[:]
+}
+
+// logHead is a stand-in for the head of w's replay log before step (the chain keeps it, a referee checks it).
+func logHead(w *trainer, model, step uint64) []byte {
+	d := sha256.Sum256(fmt.Appendf(nil, "log of %s on model %d before step %d", w.addr, model, step))
 	return d[:]
 }
 

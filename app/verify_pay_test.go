@@ -137,7 +137,7 @@ func TestAttackGradInputs(t *testing.T) {
 }
 
 // Every attestation names the root of the stage state it starts from (where a replica replaying
-// its updates starts): one without, or one starting from the state its worker's previous
+// its updates starts) and its replay log's head there: one without either, or one starting from the state its worker's previous
 // attestation started from (the steps between trained nothing, not even the optimizer's state),
 // is refused; the root is kept with the attestation.
 func TestAttackStateNotMoved(t *testing.T) {
@@ -149,10 +149,17 @@ func TestAttackStateNotMoved(t *testing.T) {
 	res := vc.send(w.account, none)
 	require.Equal(t, verifytypes.ErrInvalidAttestation.ABCICode(), res.Code, res.Log)
 	require.Contains(t, res.Log, "state_root is 0 bytes")
+	noHead := vc.attestation(t, w, 1)
+	w.next--
+	noHead.LogHead = noHead.LogHead[:31]
+	res = vc.send(w.account, noHead)
+	require.Equal(t, verifytypes.ErrInvalidAttestation.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "log_head is 31 bytes")
 
 	first := vc.attestation(t, w, 2)
 	id := vc.submitted(t, w, first)
 	require.Equal(t, first.StateRoot, vc.attestationByID(t, id).StateRoot)
+	require.Equal(t, first.LogHead, vc.attestationByID(t, id).LogHead)
 	frozen := vc.attestation(t, w, 2)
 	w.next -= 2
 	frozen.StateRoot = first.StateRoot

@@ -17,8 +17,9 @@ type batch struct {
 	first, from uint64
 	rows        int
 	roots       []verifytypes.StepCommitment
-	// state is the root of the stage's state before the batch's first step.
-	state [32]byte
+	// state is the root of the stage's state before the batch's first step, head the replay
+	// log's head there.
+	state, head [32]byte
 	// resyncs counts the times the batch was renumbered to follow the chain.
 	resyncs int
 }
@@ -98,7 +99,7 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 	a.commitSeconds.Observe(d.Seconds())
 	a.count("steps", func(s *Stats) { s.Steps++; s.CommitTime += d })
 	if b.n() == 0 {
-		b.first, b.from, b.rows, b.state = *seq, step, t.tap.Rows, t.input.StateRoot
+		b.first, b.from, b.rows, b.state, b.head = *seq, step, t.tap.Rows, t.input.StateRoot, t.input.LogHead
 	}
 	*seq++
 	roots = withInputs(roots, verifytypes.StepCommitment{

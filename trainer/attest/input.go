@@ -26,8 +26,9 @@ type Input struct {
 	// the designated microbatch and the others, in that order (grad_inputs).
 	Grads []*verifytypes.BoundaryReceipt
 	// StateRoot is the root of the stage's state before the step's first update: an
-	// attestation starting with this step starts there (state_root).
-	StateRoot [32]byte
+	// attestation starting with this step starts there (state_root). LogHead is the replay
+	// log's head there (log_head).
+	StateRoot, LogHead [32]byte
 }
 
 // withInputs is r with the input receipts of c (input, other_inputs, grad_inputs): a step's

@@ -179,6 +179,6 @@ func (a *Attester) message(b batch) *verifytypes.MsgSubmitAttestation {
 		Worker: a.cfg.Worker, ModelId: a.cfg.ModelID, Stage: a.cfg.Stage, StepFrom: b.from, StepTo: b.from + uint64(b.n()) - 1,
 		WorkUnits: uint64(b.n()) * uint64(a.cfg.Layers),
 		TileRows:  uint32(b.rows), TileWidth: uint32(a.cfg.TileWidth),
-		Commitments: b.roots, StateRoot: b.state[:],
+		Commitments: b.roots, StateRoot: b.state[:], LogHead: b.head[:],
 	}
 }

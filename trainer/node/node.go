@@ -218,6 +218,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 				return nil, err
 			}
 		}
+		// ... and the head of the log of its updates there (log_head).
+		wcfg.LogHead = n.replay.Head
 		wcfg.OnUpdate = func(u replay.Update) { // on the compute goroutine: the stage is ours
 			if err := n.replay.Updated(n.stage, u); err != nil {
 				n.log.Error("replay log: an update not recorded (a referee will find this worker's log short)", "err", err)
@@ -245,7 +247,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			if cfg.Chain.CheatInputs && r != nil && !first {
 				r.PayloadDigest = otherPayload(r.PayloadDigest)
 			}
-			input := attest.Input{Receipt: r, Microbatch: st.Microbatch, Draw: st.Draw, StateRoot: st.StateRoot}
+			input := attest.Input{Receipt: r, Microbatch: st.Microbatch, Draw: st.Draw, StateRoot: st.StateRoot, LogHead: st.LogHead}
 			if st.Input != nil && !first {
 				input.Payload = st.Input.Payload // the activations X̂ derives from
 			}
@@ -286,7 +288,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	srv := statesync.Serve(n.host, cfg.Model, cfg.Stage, w.Access, func(p peer.ID) error { return w.Roster().Check(p, cfg.Stage) }, n.log)
 	srv.SetSeen(w.Seen)
 	if n.replay != nil {
-		srv.SetLog(func(root [32]byte) ([]byte, error) { return n.replay.From(root, replayLimit) })
+		srv.SetLog(n.replay.Serve(replayLimit))
 	}
 	n.closers = append(n.closers, srv.Close)
 	if cfg.MetricsAddr != "" {

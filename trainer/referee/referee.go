@@ -40,6 +40,9 @@ type Claim struct {
 	// Root is the state root before that update (x/verify's state_root of an attestation that
 	// starts with the step); zero claims none.
 	Root [32]byte
+	// Head is the log's head before that update (x/verify's log_head: replaylog.Log.Head);
+	// zero claims none. Two claimed heads fix every event between them.
+	Head [32]byte
 	// Inputs are the payload digests of what the updates from Update took in, in update order:
 	// the receipts a neighbour signed (on stage 0 the gradients stage 1 sent back).
 	Inputs [][32]byte
@@ -162,6 +165,7 @@ func Audit(ctx context.Context, st *engine.Stage, codec boundary.Codec, segs []r
 		last = math.MaxUint64 // to the end of the log
 	}
 	n := segs[0].First
+	a.head = segs[0].Head // vouched for by the first claimed head the events reach
 replay:
 	for i, seg := range segs {
 		if seg.First != n {
@@ -174,6 +178,12 @@ replay:
 			if err := opts.anchored(seg); err != nil {
 				return a.found(n, "an epoch with no anchor: "+err.Error())
 			}
+			if want := replaylog.EpochHead(seg.Root, seg.Anchor); seg.Head != want {
+				return a.found(n, fmt.Sprintf("its epoch's log starts at head %s, not at %s that its first state and anchor give", short(seg.Head), short(want)))
+			}
+		}
+		if seg.Head != a.head {
+			return a.found(n, fmt.Sprintf("the log's head arrives at %s, but the worker's segment goes on from %s: its log was changed between segments", short(a.head), short(seg.Head)))
 		}
 		root, err := checkpoint.StateRoot(st)
 		if err != nil {
@@ -197,6 +207,7 @@ replay:
 				a.rep.Finding = f
 				return a.rep, nil
 			}
+			a.head = replaylog.Next(a.head, ev.Digest)
 			if ev.Update != nil {
 				n++
 			}
@@ -239,6 +250,8 @@ type auditor struct {
 	root      [32]byte
 	rootAt    uint64
 	rootKnown bool
+	// head is the log's head before the event being replayed.
+	head [32]byte
 
 	span               *Claim
 	left               map[[32]byte]int
@@ -310,6 +323,9 @@ func (a *auditor) at(n uint64) *Finding {
 		for _, d := range c.Attested {
 			a.left[d]++
 		}
+	}
+	if c.Head != ([32]byte{}) && c.Head != a.head {
+		return &Finding{Update: n, What: fmt.Sprintf("the log it served arrives at head %s here, not at the %s the worker committed: it is not the log the worker attested", short(a.head), short(c.Head))}
 	}
 	if c.Root == ([32]byte{}) {
 		return nil

@@ -290,7 +290,14 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 	root, end := [32]byte(a.StateRoot), [32]byte(next.StateRoot)
 	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	body, err := statesync.FetchLog(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, root, s.cfg.Limit)
+	// A worker's first attestation on the model is audited from its epoch's start: the state
+	// it attests from must have been reached from the stage's initial state or a state a
+	// replica signed, not from weights of its own that it trained a while unattested.
+	fetch, first := statesync.FetchLog, a.StepFrom == 1
+	if first {
+		fetch = statesync.FetchEpochLog
+	}
+	body, err := fetch(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, root, s.cfg.Limit)
 	if err != nil {
 		o.Err, o.notServed = err, true
 		return o
@@ -298,6 +305,10 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 	segs, ended, err := replaylog.DecodeBundle(body)
 	if err != nil {
 		o.Report.Finding = &Finding{What: "the log it served does not decode: " + err.Error()}
+		return o
+	}
+	if first && !segs[0].EpochStart {
+		o.Report.Finding = &Finding{Update: segs[0].First, What: "the log of its first attestation on the model does not run from its epoch's start (its anchor)"}
 		return o
 	}
 	start, ok := updateFrom(segs, root)
@@ -312,11 +323,11 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		}
 	}
 	steps := a.StepTo - a.StepFrom + 1
-	claims := []Claim{{Update: start, Root: root, Attested: attested, Need: int(steps) * s.cfg.Microbatches}}
+	claims := []Claim{{Update: start, Root: root, Head: head(a), Attested: attested, Need: int(steps) * s.cfg.Microbatches}}
 	stop, ok := updateFrom(segs, end)
 	switch {
 	case ok && stop > start:
-		claims = append(claims, Claim{Update: stop, Root: end})
+		claims = append(claims, Claim{Update: stop, Root: end, Head: head(next)})
 	case ended:
 		// The worker's process stopped after a's steps: the log must show them whole, and
 		// the next attestation must start its new epoch, from the epoch's anchor (the stage's
@@ -354,7 +365,7 @@ func (s *Service) epochStart(ctx context.Context, replicas []modelstypes.Replica
 	if !ok || !segs[0].EpochStart {
 		return Report{Finding: &Finding{What: fmt.Sprintf("its process ended, but the log of its next attestation (%d) does not run from a new epoch's start", next.Id)}}, nil
 	}
-	rep, err := s.replay(ctx, replicas, r, p, next, next, segs, []Claim{{Update: stop, Root: end}})
+	rep, err := s.replay(ctx, replicas, r, p, next, next, segs, []Claim{{Update: stop, Root: end, Head: head(next)}})
 	if errors.Is(err, ErrMalformed) {
 		return Report{Finding: &Finding{What: "the log it served cannot be replayed: " + err.Error()}}, nil
 	}
@@ -403,6 +414,15 @@ func draws(worker string, a, next verifytypes.Attestation, microbatches int) fun
 		ids[verifytypes.DrawID(worker, k)] = true
 	}
 	return func(mb uint64) bool { return ids[mb] }
+}
+
+// head is the log head a committed (zero, claiming none, if it is not 32 bytes: the chain
+// refuses such attestations).
+func head(a verifytypes.Attestation) [32]byte {
+	if len(a.LogHead) != 32 {
+		return [32]byte{}
+	}
+	return [32]byte(a.LogHead)
 }
 
 // updateFrom is the index of the update the worker logged root before.

@@ -84,7 +84,8 @@ func attestedWith(t *testing.T, edit func(*engine.Stage), avg *replaylog.Average
 			if u.Root, err = checkpoint.StateRoot(st); err != nil {
 				t.Fatal(err)
 			}
-			a.StateRoot = u.Root[:]
+			head := log.Head()
+			a.StateRoot, a.LogHead = u.Root[:], head[:]
 		}
 		d, err := payload.Digest(u.Input)
 		require(t, err)
@@ -111,7 +112,7 @@ func attestedWith(t *testing.T, edit func(*engine.Stage), avg *replaylog.Average
 
 // serve runs a referee against a worker that serves logs with serve (nil: no log) and has
 // pending attestations atts, and returns the outcomes of rounds rounds.
-func serveAndAudit(t *testing.T, atts []verifytypes.Attestation, serve func([32]byte) ([]byte, error), rounds int, workerHost host.Host) ([]referee.Outcome, *prometheus.Registry) {
+func serveAndAudit(t *testing.T, atts []verifytypes.Attestation, serve func(root [32]byte, fromEpoch bool) ([]byte, error), rounds int, workerHost host.Host) ([]referee.Outcome, *prometheus.Registry) {
 	t.Helper()
 	s := testspec.Tiny(8)
 	refHost := testhost.New(t)
@@ -178,6 +179,10 @@ func TestService(t *testing.T) {
 			outcome: "finding", says: "the attestation counts 2",
 		},
 		{name: "serves no log", noLog: true, outcome: "finding", says: "did not serve its replay log in 3 tries"},
+		{
+			name: "serves a log other than the one it committed", tamper: func(a []verifytypes.Attestation) { a[1].LogHead = bytes.Repeat([]byte{2}, 32) },
+			outcome: "finding", says: "not the log the worker attested",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,9 +190,9 @@ func TestService(t *testing.T) {
 			if tc.tamper != nil {
 				tc.tamper(atts)
 			}
-			var serve func([32]byte) ([]byte, error)
+			var serve func([32]byte, bool) ([]byte, error)
 			if !tc.noLog {
-				serve = func(root [32]byte) ([]byte, error) { return log.From(root, 1<<30) }
+				serve = log.Serve(1 << 30)
 			}
 			out, reg := serveAndAudit(t, atts, serve, referee.MaxTries+1, nil)
 			if len(out) != 1 || out[0].Attestation != 11 {
@@ -249,7 +254,7 @@ func TestServiceAttacks(t *testing.T) {
 			bundles[root] = b
 			require(t, fab.Close())
 		}
-		out, _ := serveAndAudit(t, atts, func(r [32]byte) ([]byte, error) { return bundles[r], nil }, 1, nil)
+		out, _ := serveAndAudit(t, atts, func(r [32]byte, _ bool) ([]byte, error) { return bundles[r], nil }, 1, nil)
 		if len(out) != 1 || out[0].Report.Finding == nil {
 			t.Fatalf("%+v: want a finding", out)
 		}
@@ -262,7 +267,7 @@ func TestServiceAttacks(t *testing.T) {
 			_, err := checkpoint.Read(&b, st, 1<<30)
 			require(t, err)
 		})
-		serve := func(root [32]byte) ([]byte, error) {
+		serve := func(root [32]byte, _ bool) ([]byte, error) {
 			b, err := log.From(root, 1<<30)
 			if err != nil {
 				return nil, err
@@ -333,7 +338,7 @@ func TestServiceAttacks(t *testing.T) {
 		sig, err := key.Sign(statesync.StateMessage(model, 1, checkpoint.Params, own.Bytes()))
 		require(t, err)
 		log, atts := attestedWith(t, nil, &replaylog.Average{Weight: 0.5, Params: own.Bytes(), From: []byte(workerHost.ID()), Sig: sig})
-		out, _ := serveAndAudit(t, atts, func(r [32]byte) ([]byte, error) { return log.From(r, 1<<30) }, 1, workerHost)
+		out, _ := serveAndAudit(t, atts, log.Serve(1<<30), 1, workerHost)
 		if len(out) != 1 || out[0].Report.Finding == nil || !strings.Contains(out[0].Report.Finding.What, "not a replica") {
 			t.Fatalf("%+v: want a finding: the worker is no replica of its own", out)
 		}
@@ -369,24 +374,8 @@ func TestServiceRestart(t *testing.T) {
 	run := func(t *testing.T, restartFrom func() *engine.Stage) []referee.Outcome {
 		dir := t.TempDir()
 		atts := []verifytypes.Attestation{{Id: 21, Stage: 1, StepFrom: 1, StepTo: 1}, {Id: 22, Stage: 1, StepFrom: 2, StepTo: 2}}
-		// epoch logs updates of st: the first `skip` unattested, then one step of m attested as a.
 		epoch := func(log *replaylog.Log, st *engine.Stage, skip int, a *verifytypes.Attestation, seed uint64) {
-			for i, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, skip+m, seed) {
-				if i >= skip {
-					if i == skip {
-						r, err := checkpoint.StateRoot(st)
-						require(t, err)
-						u.Root, a.StateRoot = r, r[:]
-					}
-					d, _ := payload.Digest(u.Input)
-					g, _ := payload.Digest(u.Grad)
-					a.InputDigests = append(a.InputDigests, d[:], g[:])
-				}
-				var err error
-				u.Sent, err = replay.Apply(st, codec, u)
-				require(t, err)
-				require(t, log.Updated(st, u))
-			}
+			logSteps(t, log, st, skip, a, seed)
 		}
 		dir0 := filepath.Join(dir, "log")
 		old, err := replaylog.Open(dir0, 100, 8)
@@ -401,7 +390,7 @@ func TestServiceRestart(t *testing.T) {
 		st = restartFrom()
 		require(t, log.Start(st, 0, nil))
 		epoch(log, st, 0, &atts[1], 10)
-		out, _ := serveAndAudit(t, atts, func(r [32]byte) ([]byte, error) { return log.From(r, 1<<30) }, 1, nil)
+		out, _ := serveAndAudit(t, atts, log.Serve(1<<30), 1, nil)
 		return out
 	}
 	t.Run("from the initial state", func(t *testing.T) {
@@ -418,6 +407,76 @@ func TestServiceRestart(t *testing.T) {
 		})
 		if len(out) != 1 || out[0].Report.Finding == nil || out[0].Attestation != 22 || !strings.Contains(out[0].Report.Finding.What, "no anchor") {
 			t.Fatalf("%+v: want a finding on attestation 22's epoch", out)
+		}
+	})
+}
+
+// logSteps logs updates of stage 1 on st: the first skip unattested, then one step of m attested
+// as a (its state root, log head and inputs).
+func logSteps(t *testing.T, log *replaylog.Log, st *engine.Stage, skip int, a *verifytypes.Attestation, seed uint64) {
+	t.Helper()
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	for i, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, skip+m, seed) {
+		if i >= skip {
+			if i == skip {
+				r, err := checkpoint.StateRoot(st)
+				require(t, err)
+				head := log.Head()
+				u.Root, a.StateRoot, a.LogHead = r, r[:], head[:]
+			}
+			d, _ := payload.Digest(u.Input)
+			g, _ := payload.Digest(u.Grad)
+			a.InputDigests = append(a.InputDigests, d[:], g[:])
+		}
+		var err error
+		u.Sent, err = replay.Apply(st, codec, u)
+		require(t, err)
+		require(t, log.Updated(st, u))
+	}
+}
+
+// A worker's first attestation on the model is audited from its epoch's start, so the state it
+// attests from must have been reached from its epoch's anchor: a worker that trained a while
+// unattested from the stage's initial state passes; one that started from weights of its own
+// is found, and so is one that will not serve its epoch's start.
+func TestServiceFirstAttestation(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	run := func(t *testing.T, own bool, serve func(*replaylog.Log) func([32]byte, bool) ([]byte, error)) []referee.Outcome {
+		st := testreplay.Stage(t, s, 1)
+		if own {
+			testreplay.Updates(t, st, codec, 2, 77) // weights of its own, then logged as if initial
+		}
+		log, err := replaylog.Open(t.TempDir(), m, 8) // a segment a step
+		require(t, err)
+		t.Cleanup(func() { _ = log.Close() })
+		require(t, log.Start(st, 0, nil))
+		atts := []verifytypes.Attestation{{Id: 41, Stage: 1, StepFrom: 1, StepTo: 1}, {Id: 42, Stage: 1, StepFrom: 2, StepTo: 2}}
+		logSteps(t, log, st, 2*m, &atts[0], 12) // two steps unattested, one attested
+		logSteps(t, log, st, 0, &atts[1], 13)
+		out, _ := serveAndAudit(t, atts, serve(log), 1, nil)
+		return out
+	}
+	whole := func(l *replaylog.Log) func([32]byte, bool) ([]byte, error) { return l.Serve(1 << 30) }
+	t.Run("from the initial state", func(t *testing.T) {
+		out := run(t, false, whole)
+		if len(out) != 1 || out[0].Err != nil || out[0].Report.Finding != nil || out[0].Report.Updates != 3*m {
+			t.Fatalf("%+v: want attestation 41 replayed from its epoch's start (%d updates) and passing", out, 3*m)
+		}
+	})
+	t.Run("from weights of its own", func(t *testing.T) {
+		out := run(t, true, whole)
+		if len(out) != 1 || out[0].Report.Finding == nil || !strings.Contains(out[0].Report.Finding.What, "no anchor") {
+			t.Fatalf("%+v: want a finding: its epoch starts from no anchor", out)
+		}
+	})
+	t.Run("serves only from the attested state", func(t *testing.T) {
+		out := run(t, true, func(l *replaylog.Log) func([32]byte, bool) ([]byte, error) {
+			return func(root [32]byte, _ bool) ([]byte, error) { return l.From(root, 1<<30) }
+		})
+		if len(out) != 1 || out[0].Report.Finding == nil || !strings.Contains(out[0].Report.Finding.What, "epoch's start") {
+			t.Fatalf("%+v: want a finding: the log of a first attestation must run from its epoch's start", out)
 		}
 	})
 }
@@ -440,7 +499,8 @@ func TestServiceUnattestedUpdates(t *testing.T) {
 				r, err := checkpoint.StateRoot(st)
 				require(t, err)
 				u.Root = r
-				atts[min(i, 1)].StateRoot = r[:]
+				head := log.Head()
+				atts[min(i, 1)].StateRoot, atts[min(i, 1)].LogHead = r[:], head[:]
 			}
 			if i < m {
 				d, _ := payload.Digest(u.Input)
@@ -451,7 +511,7 @@ func TestServiceUnattestedUpdates(t *testing.T) {
 			require(t, err)
 			require(t, log.Updated(st, u))
 		}
-		out, _ := serveAndAudit(t, atts, func(r [32]byte) ([]byte, error) { return log.From(r, 1<<30) }, 1, nil)
+		out, _ := serveAndAudit(t, atts, log.Serve(1<<30), 1, nil)
 		_ = log.Close()
 		found := len(out) == 1 && out[0].Report.Finding != nil
 		if want := extra > m; found != want || (found && !strings.Contains(out[0].Report.Finding.What, "did not attest")) {

@@ -16,12 +16,21 @@
 // at a time. All methods but Segment and Segments must be called from the goroutine
 // that owns the stage (the swarm's compute goroutine: Config.OnUpdate, Worker.Access).
 //
+// # The head
+//
+// The log's head is a hash chain over its epoch: it starts at EpochHead of the epoch's first
+// state and where that came from, and every event folds in the SHA-256 of its encoding (Next).
+// A worker commits the head where each attestation's state root was taken (x/verify
+// log_head), so the events between two of its attestations are fixed on chain: it cannot serve
+// one log to one referee and another to the next, and a referee's finding is shown to anyone by
+// the log itself. Every segment's header carries the head before its first event.
+//
 // # Bytes
 //
 // A segment file is the header, then events until the end of the file:
 //
-//	header  "PLR2", first update (uint64), state root [32], state, flags (1 byte: 1 the epoch's
-//	        first segment, 2 with an anchor), and with an anchor: from, signature
+//	header  "PLR3", first update (uint64), state root [32], head [32], state, flags (1 byte: 1
+//	        the epoch's first segment, 2 with an anchor), and with an anchor: from, signature
 //	update  0x01, step, microbatch (uint64 each), input, tokens, grad, targets, sent [32], root [32]
 //	average 0x02, weight (float64 bits), parameters, from, signature
 //
@@ -31,6 +40,7 @@ package replaylog
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -49,7 +59,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/replay"
 )
 
-var magic = [4]byte{'P', 'L', 'R', '2'}
+var magic = [4]byte{'P', 'L', 'R', '3'}
 
 const (
 	flagEpochStart = 1
@@ -77,6 +87,33 @@ type Average struct {
 type Event struct {
 	Update  *replay.Update
 	Average *Average
+	// Digest is the SHA-256 of the event's encoding, what the log's head folds in (Next).
+	Digest [32]byte
+}
+
+// EpochHead is the head an epoch's log starts from: the root of its first state and, when a
+// replica served that state, the replica and its signature.
+func EpochHead(root [32]byte, a *Anchor) [32]byte {
+	var b bytes.Buffer
+	b.WriteString("protolearn/replaylog/epoch/v1")
+	b.Write(root[:])
+	if a != nil {
+		b.WriteByte(1)
+		putBytes(&b, a.From)
+		putBytes(&b, a.Sig)
+	} else {
+		b.WriteByte(0)
+	}
+	return sha256.Sum256(b.Bytes())
+}
+
+// Next is the head after an event whose encoding has SHA-256 digest, the head before it being
+// head.
+func Next(head, digest [32]byte) [32]byte {
+	var b [64]byte
+	copy(b[:32], head[:])
+	copy(b[32:], digest[:])
+	return sha256.Sum256(b[:])
 }
 
 // Anchor is where an epoch's state came from when it is not the model's initial state: the
@@ -93,6 +130,9 @@ type Segment struct {
 	// Root is the snapshot's checkpoint.StateRoot, State the checkpoint.Full stream.
 	Root  [32]byte
 	State []byte
+	// Head is the log's head before the segment's first event (at an epoch's start, its
+	// EpochHead).
+	Head [32]byte
 	// EpochStart says the segment is its epoch's first: its state came from outside the log,
 	// from Anchor, or (nil) it is the model's initial state.
 	EpochStart bool
@@ -110,6 +150,7 @@ type Log struct {
 	epoch   uint64
 	updates uint64 // updates made so far (the next update's index; the compute goroutine's)
 	open    bool
+	head    [32]byte // the log's head after the last event (the compute goroutine's)
 
 	ops  chan op // to the writer
 	done chan struct{}
@@ -269,7 +310,7 @@ func (l *Log) Updated(st *engine.Stage, u replay.Update) error {
 	putInts(&b, u.Targets)
 	b.Write(u.Sent[:])
 	b.Write(u.Root[:])
-	if err := l.write(b.Bytes()); err != nil {
+	if err := l.event(b.Bytes()); err != nil {
 		return err
 	}
 	if u.Root != ([32]byte{}) {
@@ -296,10 +337,21 @@ func (l *Log) Averaged(a Average) error {
 	putBytes(&b, a.Params)
 	putBytes(&b, a.From)
 	putBytes(&b, a.Sig)
-	return l.write(b.Bytes())
+	return l.event(b.Bytes())
 }
 
-func (l *Log) write(b []byte) error { return l.queue(op{data: b}) }
+// event appends an encoded event and folds it into the head.
+func (l *Log) event(b []byte) error {
+	if err := l.queue(op{data: b}); err != nil {
+		return err
+	}
+	l.head = Next(l.head, sha256.Sum256(b))
+	return nil
+}
+
+// Head is the log's head after every event so far: where the next update starts, what an
+// attestation whose first step starts there commits (x/verify log_head).
+func (l *Log) Head() [32]byte { return l.head }
 
 // snapshot closes the current segment and opens one at the stage's state now; head, when set,
 // says the segment starts an epoch (with the state as it was served, if it was).
@@ -318,10 +370,14 @@ func (l *Log) snapshot(st *engine.Stage, head *Segment) error {
 	if err != nil {
 		return fmt.Errorf("replaylog: snapshot: %w", err)
 	}
+	if head != nil && head.EpochStart {
+		l.head = EpochHead(root, head.Anchor)
+	}
 	var b bytes.Buffer
 	b.Write(magic[:])
 	putU64(&b, l.updates)
 	b.Write(root[:])
+	b.Write(l.head[:])
 	putBytes(&b, state)
 	var flags byte
 	if head != nil && head.EpochStart {
@@ -481,7 +537,25 @@ func (l *Log) Decoded() ([]Segment, error) {
 // epoch, as a bundle (DecodeBundle), of at most limit bytes; a bundle of an ended epoch (an
 // earlier process's) ends with a mark saying so, its last event cut off if a crash tore it. Safe from any goroutine; it holds
 // the writer back only while it reads the open segment.
-func (l *Log) From(root [32]byte, limit int64) ([]byte, error) {
+func (l *Log) From(root [32]byte, limit int64) ([]byte, error) { return l.bundle(root, false, limit) }
+
+// FromEpoch is From, from the oldest segment held of the epoch that holds root: what a referee
+// asks for to see a worker's first attestation reached from its epoch's anchor (a new worker's
+// epoch must start at the stage's initial state or a state a replica signed, and the updates
+// before its first attested step are part of what put its state there). Segments are pruned
+// oldest first, so those held of an epoch are consecutive: the bundle starts at the epoch's
+// first segment unless the worker trained more than keep segments before that root.
+func (l *Log) FromEpoch(root [32]byte, limit int64) ([]byte, error) {
+	return l.bundle(root, true, limit)
+}
+
+// Serve is what answers a referee's requests (statesync.Server.SetLog): From or FromEpoch, with
+// bundles of at most limit bytes.
+func (l *Log) Serve(limit int64) func(root [32]byte, fromEpoch bool) ([]byte, error) {
+	return func(root [32]byte, fromEpoch bool) ([]byte, error) { return l.bundle(root, fromEpoch, limit) }
+}
+
+func (l *Log) bundle(root [32]byte, fromEpoch bool, limit int64) ([]byte, error) {
 	l.sync()
 	l.mu.Lock()
 	held, err := l.held()
@@ -516,6 +590,9 @@ func (l *Log) From(root [32]byte, limit int64) ([]byte, error) {
 	}
 	if start < 0 {
 		return nil, fmt.Errorf("replaylog: no update held starts from state %x (pruned, or never this worker's)", root[:6])
+	}
+	for fromEpoch && start > 0 && held[start-1].epoch == held[start].epoch {
+		start--
 	}
 	var out bytes.Buffer
 	ended := held[start].epoch != l.epoch // an earlier process's: no update follows its last
@@ -628,6 +705,7 @@ func decode(b []byte) (Segment, int, error) {
 	}
 	s.First = r.u64()
 	copy(s.Root[:], r.next(32))
+	copy(s.Head[:], r.next(32))
 	s.State = r.bytes()
 	if f := r.next(1); r.err == nil {
 		switch {
@@ -643,6 +721,7 @@ func decode(b []byte) (Segment, int, error) {
 		good = r.off
 	}
 	for r.err == nil && r.off < len(r.b) {
+		at := r.off
 		switch kind := r.next(1); {
 		case r.err != nil:
 		case kind[0] == kindUpdate:
@@ -662,6 +741,7 @@ func decode(b []byte) (Segment, int, error) {
 			r.err = fmt.Errorf("unknown event kind %d", kind[0])
 		}
 		if r.err == nil {
+			s.Events[len(s.Events)-1].Digest = sha256.Sum256(r.b[at:r.off])
 			good = r.off
 		}
 	}

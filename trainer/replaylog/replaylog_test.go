@@ -244,10 +244,10 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 	}
 	for name, b := range map[string][]byte{
 		"empty":     nil,
-		"bad magic": append([]byte("PLR1"), good[4:]...),
+		"bad magic": append([]byte("PLR2"), good[4:]...),
 		"huge state length": func() []byte {
 			b := bytes.Clone(good)
-			copy(b[4+8+32:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})
+			copy(b[4+8+32+32:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f})
 			return b
 		}(),
 		"unknown event": append(bytes.Clone(good), 9),
@@ -369,5 +369,81 @@ func TestEndedEpoch(t *testing.T) {
 	}
 	if _, ended, err := replaylog.DecodeBundle(b); err != nil || ended {
 		t.Errorf("the current epoch: ended %t, %v; want no mark", ended, err)
+	}
+}
+
+// The log's head is a hash chain over its epoch: it starts at the epoch's EpochHead (its first
+// state and, when joined, who served it), every event moves it by Next of its digest, and every
+// segment's header carries the head before its first event; so the head at any update fixes
+// every event before it. FromEpoch serves from the epoch's first segment.
+func TestHead(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	st := testreplay.Stage(t, s, 1)
+	log, err := replaylog.Open(t.TempDir(), 2, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	if err := log.Start(st, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	initial, _ := checkpoint.StateRoot(st)
+	if log.Head() != replaylog.EpochHead(initial, nil) {
+		t.Fatal("an epoch's head does not start at its EpochHead")
+	}
+	if replaylog.EpochHead(initial, &replaylog.Anchor{From: []byte("replica"), Sig: []byte("sig")}) == log.Head() {
+		t.Error("an anchored epoch starts at the head of an unanchored one")
+	}
+	heads := [][32]byte{log.Head()} // before update i
+	var roots [][32]byte
+	for _, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 5, 7) {
+		u.Root, _ = checkpoint.StateRoot(st)
+		roots = append(roots, u.Root)
+		if _, err := testApply(st, codec, &u); err != nil {
+			t.Fatal(err)
+		}
+		if err := log.Updated(st, u); err != nil {
+			t.Fatal(err)
+		}
+		if log.Head() == heads[len(heads)-1] {
+			t.Fatal("an update left the head where it was")
+		}
+		heads = append(heads, log.Head())
+	}
+	segs, err := log.Decoded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, n := segs[0].Head, 0
+	for i, sg := range segs {
+		if sg.Head != h {
+			t.Fatalf("segment %d starts at head %x, the events before it fold to %x", i, sg.Head[:4], h[:4])
+		}
+		for _, ev := range sg.Events {
+			if h != heads[n] {
+				t.Fatalf("before update %d the decoded events fold to %x, the log's head was %x", n, h[:4], heads[n][:4])
+			}
+			h = replaylog.Next(h, ev.Digest)
+			n++
+		}
+	}
+	if h != log.Head() || n != 5 {
+		t.Fatalf("%d events fold to %x, the log's head is %x", n, h[:4], log.Head())
+	}
+	// FromEpoch serves the epoch from its first segment whatever root it is asked from; From, from
+	// the segment holding the root.
+	for _, c := range []struct {
+		fromEpoch bool
+		first     uint64
+	}{{false, 4}, {true, 0}} {
+		b, err := log.Serve(1<<30)(roots[4], c.fromEpoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := replaylog.DecodeBundle(b)
+		if err != nil || got[0].First != c.first || got[0].EpochStart != (c.first == 0) {
+			t.Errorf("from epoch %t: first segment at %d (epoch start %t), %v; want %d", c.fromEpoch, got[0].First, got[0].EpochStart, err, c.first)
+		}
 	}
 }

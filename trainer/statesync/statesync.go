@@ -91,23 +91,26 @@ const (
 	maxRequestSize  = logRequestSize
 	statusOK        = 0
 	statusNo        = 1
-	// whatSeen is the request byte of a "seen" query, whatLog of a replay log's.
-	whatSeen = 2
-	whatLog  = 3
+	// whatSeen is the request byte of a "seen" query, whatLog of a replay log's, whatEpochLog of
+	// a replay log's from its epoch's start.
+	whatSeen     = 2
+	whatLog      = 3
+	whatEpochLog = 4
 )
 
 var magic = [4]byte{'P', 'L', 'S', '1'}
 
 // Request is what a client asks for: a checkpoint of Selection, or, with
 // Seen set, whether the replica has taken Microbatch, or, with Log set, the
-// replica's replay log from the step that started at state Root.
+// replica's replay log from the step that started at state Root (with Epoch, from the start of
+// the epoch that holds it).
 type Request struct {
 	Model      uint64
 	Stage      int
 	Selection  checkpoint.Selection
 	Seen       bool
 	Microbatch uint64
-	Log        bool
+	Log, Epoch bool
 	Root       [32]byte
 }
 
@@ -118,6 +121,9 @@ func (r Request) marshal() []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(r.Stage))
 	if r.Seen {
 		return binary.LittleEndian.AppendUint64(append(b, whatSeen), r.Microbatch)
+	}
+	if r.Log && r.Epoch {
+		return append(append(b, whatEpochLog), r.Root[:]...)
 	}
 	if r.Log {
 		return append(append(b, whatLog), r.Root[:]...)
@@ -137,8 +143,8 @@ func parseRequest(b []byte) (Request, error) {
 	switch {
 	case b[16] == whatSeen && len(b) == seenRequestSize:
 		r.Seen, r.Microbatch = true, binary.LittleEndian.Uint64(b[17:])
-	case b[16] == whatLog && len(b) == logRequestSize:
-		r.Log, r.Root = true, [32]byte(b[17:])
+	case (b[16] == whatLog || b[16] == whatEpochLog) && len(b) == logRequestSize:
+		r.Log, r.Epoch, r.Root = true, b[16] == whatEpochLog, [32]byte(b[17:])
 	case (b[16] == byte(checkpoint.Full) || b[16] == byte(checkpoint.Params)) && len(b) == requestSize:
 		r.Selection = checkpoint.Selection(b[16])
 	default:
@@ -167,14 +173,16 @@ type Server struct {
 	// answer (a minute by default).
 	WriteTimeout time.Duration
 	seen         atomic.Pointer[func(mb uint64) bool]
-	replayLog    atomic.Pointer[func(root [32]byte) ([]byte, error)]
+	replayLog    atomic.Pointer[func(root [32]byte, fromEpoch bool) ([]byte, error)]
 	logBusy      sync.Mutex // one replay log served at a time: each can be a few snapshots
 }
 
 // SetLog sets what answers replay-log requests (replaylog.Log.From with the
-// server's bound); until it is set they are refused. Safe while the server
-// serves.
-func (s *Server) SetLog(f func(root [32]byte) ([]byte, error)) { s.replayLog.Store(&f) }
+// server's bound, or with fromEpoch FromEpoch); until it is set they are
+// refused. Safe while the server serves.
+func (s *Server) SetLog(f func(root [32]byte, fromEpoch bool) ([]byte, error)) {
+	s.replayLog.Store(&f)
+}
 
 // SetSeen sets what answers "seen" queries (swarm.Worker.Seen); until it
 // is set they are refused. Safe while the server serves.
@@ -245,7 +253,7 @@ func (s *Server) handle(st network.Stream) {
 		return
 	}
 	if req.Log {
-		s.serveLog(st, p, req.Root)
+		s.serveLog(st, p, req.Root, req.Epoch)
 		return
 	}
 	var body bytes.Buffer
@@ -284,8 +292,9 @@ func (s *Server) handle(st network.Stream) {
 	_ = st.Close()
 }
 
-// serveLog answers a referee's request for the replay log from a state root on.
-func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte) {
+// serveLog answers a referee's request for the replay log from a state root on (or from the
+// start of its epoch).
+func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte, fromEpoch bool) {
 	f := s.replayLog.Load()
 	if f == nil || *f == nil {
 		s.refuse(st, p, "this worker keeps no replay log")
@@ -296,7 +305,7 @@ func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte) {
 		return
 	}
 	defer s.logBusy.Unlock()
-	body, err := (*f)(root)
+	body, err := (*f)(root, fromEpoch)
 	if err != nil {
 		s.refuse(st, p, err.Error())
 		return
@@ -385,6 +394,12 @@ func fetch(ctx context.Context, h host.Host, p peer.ID, req Request, read, limit
 // state root on (replaylog.DecodeBundle reads it), of at most limit bytes.
 func FetchLog(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, root [32]byte, limit int64) ([]byte, error) {
 	return Fetch(ctx, h, p, Request{Model: model, Stage: stage, Log: true, Root: root}, limit)
+}
+
+// FetchEpochLog is FetchLog from the start of the epoch that holds root (replaylog's
+// FromEpoch).
+func FetchEpochLog(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, root [32]byte, limit int64) ([]byte, error) {
+	return Fetch(ctx, h, p, Request{Model: model, Stage: stage, Log: true, Epoch: true, Root: root}, limit)
 }
 
 // StateMessage is what a server signs over a state it serves: the domain, the model, the stage,

@@ -294,14 +294,20 @@ func TestRefusals(t *testing.T) {
 	if _, err := FetchLog(ctx, f.joiner, f.server.ID(), model, 0, root, 1<<20); err == nil || !strings.Contains(err.Error(), "keeps no replay log") {
 		t.Errorf("a log request without a log: %v", err)
 	}
-	f.srv.SetLog(func(r [32]byte) ([]byte, error) {
+	f.srv.SetLog(func(r [32]byte, fromEpoch bool) ([]byte, error) {
 		if r != root {
 			return nil, errors.New("no update held starts from that state")
+		}
+		if fromEpoch {
+			return []byte("epoch bundle"), nil
 		}
 		return []byte("bundle"), nil
 	})
 	if b, err := FetchLog(ctx, f.joiner, f.server.ID(), model, 0, root, 1<<20); err != nil || string(b) != "bundle" {
 		t.Errorf("log from a held root: %q, %v", b, err)
+	}
+	if b, err := FetchEpochLog(ctx, f.joiner, f.server.ID(), model, 0, root, 1<<20); err != nil || string(b) != "epoch bundle" {
+		t.Errorf("log from the start of the epoch holding a root: %q, %v", b, err)
 	}
 	if _, err := FetchLog(ctx, f.joiner, f.server.ID(), model, 0, [32]byte{8}, 1<<20); err == nil || !strings.Contains(err.Error(), "no update held") {
 		t.Errorf("log from a root not held: %v", err)

@@ -112,6 +112,10 @@ type Config struct {
 	// state before its first update (checkpoint.StateRoot, taken on the compute goroutine):
 	// where an attestation starting with that step starts (x/verify's state_root).
 	StateRoots bool
+	// LogHead, when set with StateRoots, is the head of the worker's replay log
+	// (replaylog.Log.Head), asked on the compute goroutine where each step's state root is taken:
+	// each Step carries it (x/verify's log_head). It must be cheap.
+	LogHead func() [32]byte
 	// Hold, when set, is asked by stage 0 before each new draw: while it returns true no
 	// microbatch is drawn (the attester is behind, and a step it would drop is a run of draws
 	// the chain counts as skipped for good). Checked on the compute goroutine; it must be cheap.

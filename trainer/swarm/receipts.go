@@ -51,8 +51,8 @@ type Step struct {
 	// Others are the step's other updates, in order.
 	Others []Taken
 	// StateRoot is, with Config.StateRoots, the root of the stage's state before the step's
-	// first update.
-	StateRoot [32]byte
+	// first update; LogHead, with Config.LogHead set too, the replay log's head there.
+	StateRoot, LogHead [32]byte
 }
 
 // Taken is one update of a step beside the designated one: its microbatch and the receipts of

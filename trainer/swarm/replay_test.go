@@ -109,9 +109,9 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 					if logs[s], err = replaylog.Open(t.TempDir(), every, 8); err != nil {
 						t.Fatal(err)
 					}
-					c.StateRoots = true
+					c.StateRoots, c.LogHead = true, logs[s].Head
 					c.OnTap = func(st Step) { // what the attester commits of each step
-						cl := referee.Claim{Update: st.Step * m, Root: st.StateRoot}
+						cl := referee.Claim{Update: st.Step * m, Root: st.StateRoot, Head: st.LogHead}
 						for _, in := range append([]*Input{st.Input}, others(st)...) {
 							cl.Inputs = append(cl.Inputs, in.Receipt.Digest)
 						}
@@ -154,7 +154,7 @@ func TestRefereeOfARealSwarm(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				claims[s] = append(claims[s], referee.Claim{Update: steps * m, Root: end})
+				claims[s] = append(claims[s], referee.Claim{Update: steps * m, Root: end, Head: logs[s].Head()})
 				fresh := newStage(t, n.w.cfg.Stage.Spec(), s, lr, nil)
 				initial, err := checkpoint.StateRoot(fresh)
 				if err != nil {

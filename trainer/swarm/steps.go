@@ -268,6 +268,9 @@ func (w *Worker) stepStart() error {
 		return fmt.Errorf("swarm: stage %d: the state root before step %d: %w", w.stage, w.updates/uint64(w.cfg.Microbatches), err)
 	}
 	w.startRoot = r
+	if w.cfg.LogHead != nil {
+		w.startHead = w.cfg.LogHead()
+	}
 	return nil
 }
 
@@ -283,7 +286,7 @@ func (w *Worker) took(t *engine.Tap, mb uint64, in, grad *Input) {
 	m := uint64(w.cfg.Microbatches)
 	switch pos := w.updates % m; {
 	case pos == 0 && t != nil:
-		w.step = &Step{Step: w.updates / m, Tap: t, Microbatch: mb, Draw: w.drawOf[mb], Input: in, Grad: grad.withoutPayload(), StateRoot: w.startRoot}
+		w.step = &Step{Step: w.updates / m, Tap: t, Microbatch: mb, Draw: w.drawOf[mb], Input: in, Grad: grad.withoutPayload(), StateRoot: w.startRoot, LogHead: w.startHead}
 	case w.step != nil:
 		w.step.Others = append(w.step.Others, Taken{Microbatch: mb, Draw: w.drawOf[mb], Input: in.withoutPayload(), Grad: grad.withoutPayload()})
 	}

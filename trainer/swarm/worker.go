@@ -81,6 +81,8 @@ type Worker struct {
 	drawOf map[uint64]uint64
 	// startRoot is the state root before the current step's first update (Config.StateRoots).
 	startRoot [32]byte
+	// startHead is the replay log's head there (Config.LogHead).
+	startHead [32]byte
 	completed uint64
 	repeats   uint64
 	late      uint64

@@ -68,6 +68,9 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if len(msg.StateRoot) != 32 {
 		return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "state_root is %d bytes; want the 32-byte root of the stage's state before step %d (trainer checkpoint.StateRoot)", len(msg.StateRoot), msg.StepFrom)
 	}
+	if len(msg.LogHead) != 32 {
+		return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "log_head is %d bytes; want the 32-byte head of the worker's replay log where state_root was taken (trainer/replaylog Log.Head)", len(msg.LogHead))
+	}
 	if uint64(len(msg.Commitments)) != steps {
 		return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "%d commitments for %d steps: one per step", len(msg.Commitments), steps)
 	}
@@ -122,7 +125,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		Id: id, Worker: workerStr, ModelId: m.Id, Stage: msg.Stage, StepFrom: msg.StepFrom, StepTo: msg.StepTo,
 		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: storedCommitments(msg.Commitments),
 		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h, ChainId: sdkCtx.ChainID(),
-		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs, StateRoot: msg.StateRoot,
+		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs, StateRoot: msg.StateRoot, LogHead: msg.LogHead,
 		Draws: clock.clock.Draws, NextDraw: clock.clock.NextDraw,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {
