@@ -173,8 +173,19 @@ type Server struct {
 	// answer (a minute by default).
 	WriteTimeout time.Duration
 	seen         atomic.Pointer[func(mb uint64) bool]
-	replayLog    atomic.Pointer[func(root [32]byte, fromEpoch bool) ([]byte, error)]
-	logBusy      sync.Mutex // one replay log served at a time: each can be a few snapshots
+	// LogWait bounds how long a replay-log request waits for its turn (WriteTimeout by
+	// default); then it is refused as busy, which a referee does not hold against the worker.
+	LogWait   time.Duration
+	replayLog atomic.Pointer[func(root [32]byte, fromEpoch bool) ([]byte, error)]
+	// logTurn is held by the replay-log request being served (each can be a few snapshots, so
+	// one at a time); requests wait for it in the order they came (a channel's waiting senders
+	// are served first in, first out), and each peer has at most one request in (logAsking),
+	// so a replica asking again and again cannot keep the other replicas' referees from a
+	// worker's log: each is served within the others' one turn each.
+	logTurn   chan struct{}
+	logMu     sync.Mutex
+	logAsking map[peer.ID]bool
+	logQueued atomic.Int32 // requests waiting for their turn (tests watch it)
 }
 
 // SetLog sets what answers replay-log requests (replaylog.Log.From with the
@@ -202,7 +213,10 @@ func Serve(h host.Host, model uint64, stage int, access Access, authorize func(p
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{h: h, model: model, stage: stage, access: access, authorize: authorize, log: log.With("protocol", Protocol), RequestTimeout: DefaultRequestTimeout, WriteTimeout: time.Minute}
+	s := &Server{
+		h: h, model: model, stage: stage, access: access, authorize: authorize, log: log.With("protocol", Protocol),
+		RequestTimeout: DefaultRequestTimeout, WriteTimeout: time.Minute, logTurn: make(chan struct{}, 1), logAsking: map[peer.ID]bool{},
+	}
 	h.SetStreamHandler(Protocol, s.handle)
 	return s
 }
@@ -300,11 +314,36 @@ func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte, fromEpoch
 		s.refuse(st, p, "this worker keeps no replay log")
 		return
 	}
-	if !s.logBusy.TryLock() {
-		s.refuse(st, p, "busy serving another replay log: ask again later")
+	s.logMu.Lock()
+	asking := s.logAsking[p]
+	s.logAsking[p] = true
+	s.logMu.Unlock()
+	if asking {
+		s.refuse(st, p, "busy: this replica already has a replay-log request in; one at a time")
 		return
 	}
-	defer s.logBusy.Unlock()
+	defer func() {
+		s.logMu.Lock()
+		delete(s.logAsking, p)
+		s.logMu.Unlock()
+	}()
+	wait := s.LogWait
+	if wait == 0 {
+		wait = s.WriteTimeout
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	s.logQueued.Add(1)
+	select {
+	case s.logTurn <- struct{}{}:
+		s.logQueued.Add(-1)
+	case <-t.C:
+		s.logQueued.Add(-1)
+		s.refuse(st, p, "busy serving other replicas' replay logs: ask again later")
+		return
+	}
+	defer func() { <-s.logTurn }()
+	_ = st.SetDeadline(time.Now().Add(s.WriteTimeout)) // the answer's time starts with its turn
 	body, err := (*f)(root, fromEpoch)
 	if err != nil {
 		s.refuse(st, p, err.Error())

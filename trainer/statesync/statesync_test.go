@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -452,5 +454,63 @@ func TestTruncateReason(t *testing.T) {
 	}
 	if short := "not registered"; truncate(short) != short {
 		t.Fatal("a short reason changed")
+	}
+}
+
+// Replay logs are served one at a time, in the order asked, and each replica has one request in
+// at a time: a replica asking again and again cannot keep another replica's referee from the
+// log (it waits its turn, it is not refused), and one that asks twice at once is refused the
+// second time.
+func TestLogTurns(t *testing.T) {
+	server, a, b := newHost(t), newHost(t), newHost(t)
+	r, err := roster.New(model, 3, []roster.Member{{Peer: server.ID(), Stage: 0}, {Peer: a.ID(), Stage: 0}, {Peer: b.ID(), Stage: 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := Serve(server, model, 0, nil, func(p peer.ID) error { return r.Check(p, 0) }, nil)
+	t.Cleanup(srv.Close)
+	connect(t, a, server)
+	connect(t, b, server)
+	entered, release := make(chan [32]byte), make(chan struct{})
+	srv.SetLog(func(root [32]byte, _ bool) ([]byte, error) {
+		entered <- root
+		<-release
+		return root[:1], nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fetch := func(h host.Host, root byte) chan string {
+		out := make(chan string, 1)
+		go func() {
+			b, err := FetchLog(ctx, h, server.ID(), model, 0, [32]byte{root}, 1<<20)
+			if err != nil {
+				out <- err.Error()
+				return
+			}
+			out <- fmt.Sprint(b)
+		}()
+		return out
+	}
+	first := fetch(a, 1)
+	if got := <-entered; got[0] != 1 {
+		t.Fatalf("served root %d first, want a's 1", got[0])
+	}
+	second := fetch(b, 2) // waits for a's turn to end
+	for srv.logQueued.Load() == 0 {
+		runtime.Gosched()
+	}
+	if got := <-fetch(a, 3); !strings.Contains(got, "already has a replay-log request in") {
+		t.Errorf("a's second request while its first is served: %q, want refused", got)
+	}
+	release <- struct{}{}
+	if got := <-first; got != "[1]" {
+		t.Errorf("a's log: %q", got)
+	}
+	if got := <-entered; got[0] != 2 {
+		t.Fatalf("served root %d next, want b's 2", got[0])
+	}
+	release <- struct{}{}
+	if got := <-second; got != "[2]" {
+		t.Errorf("b's log, after waiting its turn: %q", got)
 	}
 }
