@@ -14,13 +14,16 @@ import (
 
 	sdkmath "cosmossdk.io/math"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/protolearn/protolearn/chaincfg"
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -148,6 +151,19 @@ func (c *Client) VerifyParams(ctx context.Context) (verifytypes.Params, error) {
 		return verifytypes.Params{}, fmt.Errorf("chain: x/verify params: %w", err)
 	}
 	return res.Params, nil
+}
+
+// WorkerByPeer is the operator of the worker that announces libp2p peer id p (ok false: none
+// does).
+func (c *Client) WorkerByPeer(ctx context.Context, p string) (operator string, ok bool, err error) {
+	res, err := computetypes.NewQueryClient(c.conn).WorkerByPeerId(ctx, &computetypes.QueryWorkerByPeerIdRequest{PeerId: p})
+	if status.Code(err) == codes.NotFound {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("chain: the worker of peer %s: %w", p, err)
+	}
+	return res.Worker.Operator, true, nil
 }
 
 // LastAttestedStep is the highest step worker attested on model id (ok false: none):

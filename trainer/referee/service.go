@@ -28,6 +28,10 @@ import (
 type Chain interface {
 	StageRoster(ctx context.Context, model uint64, stage uint32) ([]modelstypes.Replica, error)
 	PendingAttestations(ctx context.Context, worker string, model uint64) ([]verifytypes.Attestation, error)
+	// WorkerByPeer and LastAttestation find a replica that has left the stage since it signed
+	// state a worker mixed in or joined from.
+	WorkerByPeer(ctx context.Context, peer string) (operator string, ok bool, err error)
+	LastAttestation(ctx context.Context, worker string, model uint64) (verifytypes.Attestation, bool, error)
 }
 
 // Config configures a Service.
@@ -59,7 +63,11 @@ type Config struct {
 	// fetch.
 	Limit, StateLimit int64
 	Timeout           time.Duration
-	Log               *slog.Logger
+	// FormerWindow is how many blocks before the audited attestation a replica that has left
+	// the stage since may have last attested there and still vouch for state it signed (an
+	// average or a join with a partner that left is not the worker's doing); 1000 by default.
+	FormerWindow int64
+	Log          *slog.Logger
 	Metrics           prometheus.Registerer
 }
 
@@ -108,6 +116,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Minute
+	}
+	if cfg.FormerWindow == 0 {
+		cfg.FormerWindow = 1000
 	}
 	s := &Service{
 		cfg: cfg, seen: map[string]map[uint64]*tracked{},
@@ -376,7 +387,7 @@ func (s *Service) epochStart(ctx context.Context, replicas []modelstypes.Replica
 // stage: its other replicas (who may have signed what the worker mixed in or joined from), its
 // initial state, its dataset, and on stage 0 the worker's draws from a's to next's.
 func (s *Service) replay(ctx context.Context, replicas []modelstypes.Replica, r modelstypes.Replica, p peer.ID, a, next verifytypes.Attestation, segs []replaylog.Segment, claims []Claim) (Report, error) {
-	members := map[peer.ID]bool{}
+	members := map[peer.ID]bool{p: false} // by peer: a replica or not (the worker never vouches for itself)
 	for _, m := range replicas {
 		if id, err := peer.Decode(m.PeerId); err == nil && id != p {
 			members[id] = true
@@ -392,14 +403,39 @@ func (s *Service) replay(ctx context.Context, replicas []modelstypes.Replica, r 
 	if err != nil {
 		return Report{}, err
 	}
+	replica := func(id peer.ID) bool {
+		if ok, known := members[id]; known {
+			return ok
+		}
+		members[id] = s.former(ctx, id, r.Operator, a)
+		return members[id]
+	}
 	opts := Options{
-		Limit: s.cfg.StateLimit, Model: s.cfg.Model, Stage: s.cfg.Stage, Replica: func(id peer.ID) bool { return members[id] }, Initial: initial,
+		Limit: s.cfg.StateLimit, Model: s.cfg.Model, Stage: s.cfg.Stage, Replica: replica, Initial: initial,
 		Batch: s.cfg.Batch, MaxRows: s.cfg.MaxRows,
 	}
 	if s.cfg.Stage == 0 && next.NextDraw > 0 {
 		opts.Draw = draws(r.Operator, a, next, s.cfg.Microbatches)
 	}
 	return Audit(ctx, st, s.cfg.Codec, segs, claims, opts)
+}
+
+// former says whether id is the peer of a worker other than the audited one (worker) that has
+// left the stage but attested there no more than FormerWindow blocks before a: a replica of the
+// stage when the audited work was done.
+func (s *Service) former(ctx context.Context, id peer.ID, worker string, a verifytypes.Attestation) bool {
+	op, ok, err := s.cfg.Chain.WorkerByPeer(ctx, id.String())
+	if err != nil {
+		s.cfg.Log.Warn("referee: could not look up a peer that signed state; taken as no replica", "peer", id, "err", err)
+	}
+	if !ok || op == worker {
+		return false
+	}
+	last, ok, err := s.cfg.Chain.LastAttestation(ctx, op, s.cfg.Model)
+	if err != nil {
+		s.cfg.Log.Warn("referee: could not read a former replica's attestations; taken as no replica", "peer", id, "err", err)
+	}
+	return ok && last.Stage == uint32(s.cfg.Stage) && last.SubmittedHeight >= a.SubmittedHeight-s.cfg.FormerWindow
 }
 
 // draws is the set of stage-0 microbatch ids the worker may have drawn between attestations a

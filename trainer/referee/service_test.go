@@ -37,10 +37,24 @@ const (
 	m     = 2 // microbatches a step
 )
 
-// fakeChain is the chain a referee reads: one other replica and its pending attestations.
+// fakeChain is the chain a referee reads: one other replica and its pending attestations, and
+// workers that have left the stage (by peer id, their operator; by operator, their last
+// attestation).
 type fakeChain struct {
 	replicas []modelstypes.Replica
 	pending  []verifytypes.Attestation
+	left     map[string]string
+	last     map[string]verifytypes.Attestation
+}
+
+func (c *fakeChain) WorkerByPeer(_ context.Context, p string) (string, bool, error) {
+	op, ok := c.left[p]
+	return op, ok, nil
+}
+
+func (c *fakeChain) LastAttestation(_ context.Context, worker string, _ uint64) (verifytypes.Attestation, bool, error) {
+	a, ok := c.last[worker]
+	return a, ok, nil
 }
 
 func (c *fakeChain) StageRoster(context.Context, uint64, uint32) ([]modelstypes.Replica, error) {
@@ -114,6 +128,12 @@ func attestedWith(t *testing.T, edit func(*engine.Stage), avg *replaylog.Average
 // pending attestations atts, and returns the outcomes of rounds rounds.
 func serveAndAudit(t *testing.T, atts []verifytypes.Attestation, serve func(root [32]byte, fromEpoch bool) ([]byte, error), rounds int, workerHost host.Host) ([]referee.Outcome, *prometheus.Registry) {
 	t.Helper()
+	return serveAndAuditOn(t, &fakeChain{}, atts, serve, rounds, workerHost)
+}
+
+// serveAndAuditOn is serveAndAudit on chain (its replicas and pending attestations set here).
+func serveAndAuditOn(t *testing.T, chain *fakeChain, atts []verifytypes.Attestation, serve func(root [32]byte, fromEpoch bool) ([]byte, error), rounds int, workerHost host.Host) ([]referee.Outcome, *prometheus.Registry) {
+	t.Helper()
 	s := testspec.Tiny(8)
 	refHost := testhost.New(t)
 	if workerHost == nil {
@@ -127,10 +147,8 @@ func serveAndAudit(t *testing.T, atts []verifytypes.Attestation, serve func(root
 		srv.SetLog(serve)
 	}
 	require(t, refHost.Connect(context.Background(), peer.AddrInfo{ID: workerHost.ID(), Addrs: workerHost.Addrs()}))
-	chain := &fakeChain{
-		replicas: []modelstypes.Replica{{Operator: "referee", PeerId: refHost.ID().String()}, {Operator: "worker", PeerId: workerHost.ID().String()}},
-		pending:  atts,
-	}
+	chain.replicas = []modelstypes.Replica{{Operator: "referee", PeerId: refHost.ID().String()}, {Operator: "worker", PeerId: workerHost.ID().String()}}
+	chain.pending = atts
 	reg := prometheus.NewRegistry()
 	svc, err := referee.New(referee.Config{
 		Host: refHost, Chain: chain, Model: model, Stage: 1, Self: "referee", Microbatches: m,
@@ -517,5 +535,55 @@ func TestServiceUnattestedUpdates(t *testing.T) {
 		if want := extra > m; found != want || (found && !strings.Contains(out[0].Report.Finding.What, "did not attest")) {
 			t.Errorf("%d unattested updates beside %d attested: %+v, want a finding %t", extra, m, out, want)
 		}
+	}
+}
+
+// A replica that has left the stage since it signed parameters a worker mixed in still vouches
+// for them, if it attested on the stage within FormerWindow blocks of the audited attestation:
+// an honest worker is not reported for its partner's leaving. A peer that never attested on the
+// stage, did so long before, attested on another stage, or is the worker's own is no replica.
+func TestServiceFormerReplica(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	partner := testhost.New(t)
+	var params bytes.Buffer
+	other := testreplay.Stage(t, s, 1)
+	testreplay.Updates(t, other, codec, 2, 99)
+	require(t, checkpoint.Write(&params, other, 0, checkpoint.Params))
+	sig, err := partner.Peerstore().PrivKey(partner.ID()).Sign(statesync.StateMessage(model, 1, checkpoint.Params, params.Bytes()))
+	require(t, err)
+	const height = 10_000
+	cases := []struct {
+		name     string
+		operator string
+		last     *verifytypes.Attestation
+		pass     bool
+	}{
+		{name: "left lately", operator: "partner", last: &verifytypes.Attestation{Stage: 1, SubmittedHeight: height - 300}, pass: true},
+		{name: "unknown to the chain"},
+		{name: "never attested", operator: "partner"},
+		{name: "left long before", operator: "partner", last: &verifytypes.Attestation{Stage: 1, SubmittedHeight: height - 5000}},
+		{name: "attested on another stage", operator: "partner", last: &verifytypes.Attestation{Stage: 2, SubmittedHeight: height}},
+		{name: "the worker's own peer", operator: "worker", last: &verifytypes.Attestation{Stage: 1, SubmittedHeight: height}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			log, atts := attestedWith(t, nil, &replaylog.Average{Weight: 0.5, Params: params.Bytes(), From: []byte(partner.ID()), Sig: sig})
+			atts[0].SubmittedHeight, atts[1].SubmittedHeight = height, height+5
+			chain := &fakeChain{left: map[string]string{}, last: map[string]verifytypes.Attestation{}}
+			if tc.operator != "" {
+				chain.left[partner.ID().String()] = tc.operator
+			}
+			if tc.last != nil {
+				chain.last[tc.operator] = *tc.last
+			}
+			out, _ := serveAndAuditOn(t, chain, atts, log.Serve(1<<30), 1, nil)
+			if len(out) != 1 || out[0].Err != nil {
+				t.Fatalf("%+v: want one audit", out)
+			}
+			if f := out[0].Report.Finding; (f == nil) != tc.pass || (f != nil && !strings.Contains(f.What, "not a replica")) {
+				t.Errorf("finding %v, want a pass %t", f, tc.pass)
+			}
+		})
 	}
 }
