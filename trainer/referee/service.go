@@ -68,7 +68,7 @@ type Config struct {
 	// average or a join with a partner that left is not the worker's doing); 1000 by default.
 	FormerWindow int64
 	Log          *slog.Logger
-	Metrics           prometheus.Registerer
+	Metrics      prometheus.Registerer
 }
 
 // Outcome is one audit's result.
