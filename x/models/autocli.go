@@ -44,6 +44,11 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "operator"}},
 				},
 				{
+					RpcMethod: "HeldStage", Use: "held-stage [model-id] [operator]",
+					Short:          "The stage of a model an operator has held: the only one of that model it may ever hold",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{modelID, {ProtoField: "operator"}},
+				},
+				{
 					RpcMethod: "Checkpoints", Use: "checkpoints [model-id]",
 					Short:          "Per stage of a model: latest checkpoint step, weights root and how many replicas agree",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{modelID},

@@ -48,6 +48,30 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 			return err
 		}
 	}
+	for _, h := range gs.HeldStages {
+		op, err := k.parseAddr("operator", h.Operator)
+		if err != nil {
+			return err
+		}
+		if err := k.HeldStages.Set(ctx, collections.Join(h.ModelId, op), h); err != nil {
+			return err
+		}
+	}
+	// A genesis from before the record (or one that leaves seats out of it): a seat is a stage
+	// held since it was taken.
+	for _, s := range gs.Seats {
+		op, _ := k.parseAddr("operator", s.Operator) // parsed above
+		key := collections.Join(s.ModelId, op)
+		if has, err := k.HeldStages.Has(ctx, key); err != nil || has {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := k.HeldStages.Set(ctx, key, types.HeldStage{Operator: s.Operator, ModelId: s.ModelId, Stage: s.Stage, FirstHeight: s.JoinedHeight}); err != nil {
+			return err
+		}
+	}
 	for _, c := range gs.Checkpoints {
 		op, err := k.parseAddr("operator", c.Operator)
 		if err != nil {
@@ -86,6 +110,13 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 		return nil, err
 	}
 	if gs.Checkpoints, err = citer.Values(); err != nil {
+		return nil, err
+	}
+	hiter, err := k.HeldStages.Iterate(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if gs.HeldStages, err = hiter.Values(); err != nil {
 		return nil, err
 	}
 	if gs.NextModelId, err = k.ModelSeq.Peek(ctx); err != nil {

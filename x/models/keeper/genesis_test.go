@@ -7,6 +7,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/protolearn/protolearn/x/models/keeper"
 	"github.com/protolearn/protolearn/x/models/types"
 )
 
@@ -18,6 +19,10 @@ func richState(t *testing.T, f *fixture) (training, recruiting, cancelled, compl
 	ops := f.fill(training)
 	second := f.worker(5000)
 	f.mustJoin(second, training, 0)
+	leaver := f.worker(5000) // held stage 2 of the training model, and left it
+	f.mustJoin(leaver, training, 2)
+	_, err := f.msgs.LeaveStage(f.ctx, &types.MsgLeaveStage{Operator: leaver.String(), ModelId: training})
+	require.NoError(t, err)
 	require.NoError(t, f.commit(ops[0], training, 0, 10, root(1)))
 	require.NoError(t, f.commit(second, training, 0, 12, root(2)))
 	require.NoError(t, f.commit(ops[3], training, 3, 7, root(3)))
@@ -31,7 +36,7 @@ func richState(t *testing.T, f *fixture) (training, recruiting, cancelled, compl
 
 	cancelled = f.createModel(nil)
 	f.mustJoin(ops[2], cancelled, 0)
-	_, err := f.msgs.CancelModel(f.ctx, &types.MsgCancelModel{Designer: f.model(cancelled).Designer, ModelId: cancelled})
+	_, err = f.msgs.CancelModel(f.ctx, &types.MsgCancelModel{Designer: f.model(cancelled).Designer, ModelId: cancelled})
 	require.NoError(t, err)
 
 	completed = f.createModel(func(m *types.MsgCreateModel) { m.TargetWorkUnits = 5 })
@@ -51,6 +56,7 @@ func TestGenesisRoundTrip(t *testing.T) {
 	require.Len(t, exported.Models, 4)
 	require.Len(t, exported.Seats, 4+1+1+4, "training 5, recruiting 1 (the jailed worker's seat is gone), completed 4")
 	require.Len(t, exported.Checkpoints, 3)
+	require.Len(t, exported.HeldStages, 4+1+1+1+1+1+4, "every seat ever taken: training 5 and the leaver's, recruiting 2 (the jailed worker's too), cancelled 1, completed 4")
 	require.Equal(t, uint64(5), exported.NextModelId)
 
 	// A fresh chain loads x/compute's state first, then x/models', and exports the same.
@@ -74,6 +80,13 @@ func TestGenesisRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, types.StageCheckpoint{Stage: 0, LatestStep: 12, WeightsRoot: root(2), AgreeingReplicas: 1, CommittedReplicas: 2, TotalReplicas: 2}, sc)
 	require.ErrorIs(t, g.join(op, seat.ModelId, (seat.Stage+1)%4), types.ErrOneStagePerModel)
+	// The record of stages held survives: one that left stage 2 may not take stage 1.
+	for _, h := range exported.HeldStages {
+		if _, seated, _ := g.k.StageOf(g.ctx, h.ModelId, sdk.MustAccAddressFromBech32(h.Operator)); !seated && h.ModelId == training {
+			require.ErrorIs(t, g.join(sdk.MustAccAddressFromBech32(h.Operator), training, 1), types.ErrStageHopping)
+			g.mustJoin(sdk.MustAccAddressFromBech32(h.Operator), training, 2)
+		}
+	}
 	for s := uint32(0); s < 4; s++ {
 		if len(g.roster(recruiting, s)) == 0 {
 			g.mustJoin(g.worker(5000), recruiting, s)
@@ -85,6 +98,32 @@ func TestGenesisRoundTrip(t *testing.T) {
 	require.Equal(t, types.MODEL_STATUS_COMPLETED, g.model(completed).Status)
 	require.Equal(t, uint64(5), g.createModel(nil))
 	g.requireInvariants("after use")
+}
+
+// A genesis from before the record of stages held: every seat becomes a stage held.
+func TestGenesisWithoutHeldStages(t *testing.T) {
+	f := newFixture(t)
+	training, _, _, _ := richState(t, f)
+	exported, err := f.k.ExportGenesis(f.ctx)
+	require.NoError(t, err)
+	exported.HeldStages = nil
+	computeGS, err := f.compute.ExportGenesis(f.ctx)
+	require.NoError(t, err)
+	g := newFixtureFrom(t, computeGS, exported, sdk.NewCoins(f.bank.GetBalance(f.ctx, computeModuleAddr(), denom)))
+	g.requireInvariants("after import")
+	reexported, err := g.k.ExportGenesis(g.ctx)
+	require.NoError(t, err)
+	require.Len(t, reexported.HeldStages, len(exported.Seats))
+	seat := exported.Seats[0]
+	op := sdk.MustAccAddressFromBech32(seat.Operator)
+	_, err = g.msgs.LeaveStage(g.ctx, &types.MsgLeaveStage{Operator: seat.Operator, ModelId: seat.ModelId})
+	require.NoError(t, err)
+	require.ErrorIs(t, g.join(op, seat.ModelId, (seat.Stage+1)%4), types.ErrStageHopping)
+	res, err := keeper.NewQueryServerImpl(g.k).HeldStage(g.ctx, &types.QueryHeldStageRequest{ModelId: seat.ModelId, Operator: seat.Operator})
+	require.NoError(t, err)
+	require.Equal(t, types.HeldStage{Operator: seat.Operator, ModelId: seat.ModelId, Stage: seat.Stage, FirstHeight: seat.JoinedHeight}, res.HeldStage)
+	_, err = keeper.NewQueryServerImpl(g.k).HeldStage(g.ctx, &types.QueryHeldStageRequest{ModelId: training, Operator: g.account(0).String()})
+	require.ErrorContains(t, err, "has never held a stage of model 1")
 }
 
 func TestInitGenesisChecksSeatsAgainstCompute(t *testing.T) {
@@ -181,6 +220,19 @@ func TestGenesisValidateNamesTheProblem(t *testing.T) {
 		`checkpoints\[0\]: operator .* holds no seat in stage 1 of model 1`: func(gs *types.GenesisState) { gs.Checkpoints[0].Stage = 1 },
 		`checkpoints\[1\]: operator .* has two checkpoints in model 1`:      func(gs *types.GenesisState) { gs.Checkpoints[1] = gs.Checkpoints[0] },
 		`checkpoints\[2\]: weights_root is 5 bytes`:                         func(gs *types.GenesisState) { gs.Checkpoints[2].WeightsRoot = []byte("short") },
+		`held_stages\[0\]: model 99 does not exist`:                         func(gs *types.GenesisState) { gs.HeldStages[0].ModelId = 99 },
+		`held_stages\[0\]: operator`:                                        func(gs *types.GenesisState) { gs.HeldStages[0].Operator = "nobody" },
+		`held_stages\[0\]: stage 9 out of range: model 1 has stages 0..3`:   func(gs *types.GenesisState) { gs.HeldStages[0].Stage = 9 },
+		`held_stages\[1\]: operator .* is recorded on stages .* of model 1; an operator holds one stage of a model, ever`: func(gs *types.GenesisState) {
+			gs.HeldStages[1].Operator, gs.HeldStages[1].ModelId = gs.HeldStages[0].Operator, gs.HeldStages[0].ModelId
+		},
+		`holds stage 0 of model 1 but held stage 3 of it before`: func(gs *types.GenesisState) {
+			for i, h := range gs.HeldStages {
+				if h.Operator == gs.Seats[seat(gs, training, 0)].Operator && h.ModelId == training {
+					gs.HeldStages[i].Stage = 3
+				}
+			}
+		},
 		`checkpoints\[0\]: model 1 has not started training`: func(gs *types.GenesisState) {
 			model(gs, training).Status = types.MODEL_STATUS_RECRUITING
 			model(gs, training).WorkUnits = 0

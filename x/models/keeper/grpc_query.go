@@ -74,6 +74,27 @@ func (q queryServer) Models(ctx context.Context, req *types.QueryModelsRequest) 
 	return &types.QueryModelsResponse{Models: models, Pagination: page}, nil
 }
 
+func (q queryServer) HeldStage(ctx context.Context, req *types.QueryHeldStageRequest) (*types.QueryHeldStageResponse, error) {
+	if req == nil {
+		return nil, status.Error(codes.InvalidArgument, "empty request")
+	}
+	if _, err := q.model(ctx, req.ModelId); err != nil {
+		return nil, err
+	}
+	op, err := q.k.parseAddr("operator", req.Operator)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	h, err := q.k.HeldStages.Get(ctx, collections.Join(req.ModelId, op))
+	if isNotFound(err) {
+		return nil, status.Errorf(codes.NotFound, "%s has never held a stage of model %d", req.Operator, req.ModelId)
+	}
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &types.QueryHeldStageResponse{HeldStage: h}, nil
+}
+
 func (q queryServer) StageRoster(ctx context.Context, req *types.QueryStageRosterRequest) (*types.QueryStageRosterResponse, error) {
 	if req == nil {
 		return nil, status.Error(codes.InvalidArgument, "empty request")

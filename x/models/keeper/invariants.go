@@ -82,6 +82,9 @@ func (k *Keeper) CheckInvariants(ctx context.Context) error {
 		if w.Status != computetypes.WORKER_STATUS_ACTIVE {
 			return true, fmt.Errorf("%s: worker is %s", where, w.Status)
 		}
+		if h, err := k.HeldStages.Get(ctx, collections.Join(modelID, op)); err != nil || h.Stage != stage {
+			return true, fmt.Errorf("%s: the record of stages held says stage %d (%v): an operator holds only the stage it first held", where, h.Stage, err)
+		}
 		return false, nil
 	})
 	if err != nil {
@@ -97,6 +100,15 @@ func (k *Keeper) CheckInvariants(ctx context.Context) error {
 	}
 	if indexed != len(seats) {
 		return fmt.Errorf("operator index has %d entries for %d seats", indexed, len(seats))
+	}
+	if err := k.HeldStages.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], h types.HeldStage) (bool, error) {
+		m, ok := models[key.K1()]
+		if !ok || h.ModelId != key.K1() || h.Operator != k.addrString(key.K2()) || h.Stage >= m.NumStages() {
+			return true, fmt.Errorf("record of %s holding stage %d of model %d: stored under model %d and %s, or no such stage", h.Operator, h.Stage, h.ModelId, key.K1(), k.addrString(key.K2()))
+		}
+		return false, nil
+	}); err != nil {
+		return err
 	}
 
 	for id, m := range models {

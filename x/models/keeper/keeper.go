@@ -43,6 +43,11 @@ type Keeper struct {
 	SeatsByOperator collections.Map[collections.Pair[sdk.AccAddress, uint64], uint32]
 	// Checkpoints holds the latest commit of each replica, keyed like Seats.
 	Checkpoints collections.Map[collections.Triple[uint64, uint32, sdk.AccAddress], types.Checkpoint]
+	// HeldStages records, by (model, operator), the stage the operator has held there, for good:
+	// an operator never holds another stage of a model it held one of (the unextractability
+	// rule over time: leaving one stage and joining the next would, stage by stage, give one key
+	// every stage's weights).
+	HeldStages collections.Map[collections.Pair[uint64, sdk.AccAddress], types.HeldStage]
 }
 
 // NewKeeper builds the keeper. authority is the bech32 address allowed to change params.
@@ -73,6 +78,8 @@ func NewKeeper(
 		SeatsByOperator: collections.NewMap(sb, types.SeatsByOperatorKey, "seats_by_operator",
 			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key), collections.Uint32Value),
 		Checkpoints: collections.NewMap(sb, types.CheckpointsKey, "checkpoints", seatKey, codec.CollValue[types.Checkpoint](cdc)),
+		HeldStages: collections.NewMap(sb, types.HeldStagesKey, "held_stages",
+			collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), codec.CollValue[types.HeldStage](cdc)),
 	}
 	schema, err := sb.Build()
 	if err != nil {

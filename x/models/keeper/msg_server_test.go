@@ -263,8 +263,12 @@ func TestLeaveStage(t *testing.T) {
 	require.Empty(t, f.roster(id, 3))
 	require.Equal(t, uint32(0), events[*types.EventStageLeft](t, f.ctx)[1].Replicas)
 
-	// After leaving, the operator may take another stage.
-	f.mustJoin(second, id, 3)
+	// After leaving, the operator may take its stage again, and never another (stage hopping:
+	// over time one key would download every stage's weights), however the seat was lost.
+	_, err = f.msgs.JoinStage(f.ctx, &types.MsgJoinStage{Operator: second.String(), ModelId: id, Stage: 3})
+	require.ErrorIs(t, err, types.ErrStageHopping)
+	require.ErrorContains(t, err, "held stage 1 of model 1")
+	f.mustJoin(second, id, 1)
 
 	_, err = f.msgs.LeaveStage(f.ctx, &types.MsgLeaveStage{Operator: ops[3].String(), ModelId: id})
 	require.ErrorIs(t, err, types.ErrNotSeated)

@@ -129,6 +129,15 @@ func (k *Keeper) JoinStage(ctx context.Context, msg *types.MsgJoinStage) (*types
 		return nil, errorsmod.Wrapf(types.ErrOneStagePerModel, "%s holds stage %d of model %d; leave-stage first to move to stage %d",
 			opStr, held, m.Id, msg.Stage)
 	}
+	before, err := k.HeldStages.Get(ctx, collections.Join(m.Id, operator))
+	heldBefore := err == nil
+	switch {
+	case err != nil && !isNotFound(err):
+		return nil, err
+	case heldBefore && before.Stage != msg.Stage:
+		return nil, errorsmod.Wrapf(types.ErrStageHopping, "%s held stage %d of model %d (from height %d) and may never hold another stage of it: an operator on two stages would hold both stages' weights; rejoin stage %d, or join another model",
+			opStr, before.Stage, m.Id, before.FirstHeight, before.Stage)
+	}
 	if err := k.checkWorker(ctx, operator, m); err != nil {
 		return nil, err
 	}
@@ -145,6 +154,13 @@ func (k *Keeper) JoinStage(ctx context.Context, msg *types.MsgJoinStage) (*types
 		ModelId: m.Id, Stage: msg.Stage, Operator: opStr, JoinedHeight: sdkCtx.BlockHeight(),
 	}); err != nil {
 		return nil, err
+	}
+	if !heldBefore {
+		if err := k.HeldStages.Set(ctx, collections.Join(m.Id, operator), types.HeldStage{
+			Operator: opStr, ModelId: m.Id, Stage: msg.Stage, FirstHeight: sdkCtx.BlockHeight(),
+		}); err != nil {
+			return nil, err
+		}
 	}
 	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventStageJoined{
 		ModelId: m.Id, Stage: msg.Stage, Operator: opStr, Replicas: n + 1,

@@ -231,7 +231,11 @@ func TestCheckInvariantsCatchesCorruption(t *testing.T) {
 				op := f.worker(5000)
 				require.NoError(t, f.k.Seats.Set(ctx, seatKey(id, 2, op), types.Seat{ModelId: id, Stage: 2, Operator: op.String()}))
 				require.NoError(t, f.k.SeatsByOperator.Set(ctx, pairKey(op, id), 2))
+				require.NoError(t, f.k.HeldStages.Set(ctx, collections.Join(id, op), types.HeldStage{ModelId: id, Stage: 2, Operator: op.String()}))
 			}
+		}},
+		{"the record of stages held says stage 3", func(ctx sdk.Context) {
+			require.NoError(t, f.k.HeldStages.Set(ctx, collections.Join(id, ops[1]), types.HeldStage{ModelId: id, Stage: 3, Operator: ops[1].String()}))
 		}},
 		{"worker is WORKER_STATUS_JAILED", func(ctx sdk.Context) {
 			w, err := f.compute.GetWorker(ctx, ops[1])

@@ -32,4 +32,5 @@ var (
 	ErrInvalidParams       = errorsmod.Register(ModuleName, 26, "invalid params")
 	ErrInvalidMicrobatches = errorsmod.Register(ModuleName, 27, "invalid microbatches_per_step")
 	ErrInvalidOptimizer    = errorsmod.Register(ModuleName, 28, "invalid optimizer")
+	ErrStageHopping        = errorsmod.Register(ModuleName, 29, "operator held another stage of this model")
 )

@@ -78,6 +78,30 @@ func (gs GenesisState) Validate() error {
 				i, s.Stage, s.ModelId, m.MaxReplicasPerStage)
 		}
 	}
+	held := make(map[seatKey]uint32, len(gs.HeldStages))
+	for i, h := range gs.HeldStages {
+		m, ok := models[h.ModelId]
+		if !ok {
+			return fmt.Errorf("held_stages[%d]: model %d does not exist", i, h.ModelId)
+		}
+		if _, err := sdk.AccAddressFromBech32(h.Operator); err != nil {
+			return fmt.Errorf("held_stages[%d]: operator: %w", i, err)
+		}
+		if h.Stage >= m.NumStages() {
+			return fmt.Errorf("held_stages[%d]: stage %d out of range: model %d has stages 0..%d", i, h.Stage, h.ModelId, m.NumStages()-1)
+		}
+		k := seatKey{h.ModelId, h.Operator}
+		if other, dup := held[k]; dup {
+			return fmt.Errorf("held_stages[%d]: operator %s is recorded on stages %d and %d of model %d; an operator holds one stage of a model, ever",
+				i, h.Operator, other, h.Stage, h.ModelId)
+		}
+		held[k] = h.Stage
+	}
+	for k, stage := range seated {
+		if h, ok := held[k]; ok && h != stage {
+			return fmt.Errorf("operator %s holds stage %d of model %d but held stage %d of it before; an operator holds one stage of a model, ever", k.operator, stage, k.model, h)
+		}
+	}
 	for _, m := range gs.Models {
 		if m.Status != MODEL_STATUS_RECRUITING {
 			continue

@@ -18,4 +18,5 @@ var (
 	SeatsKey           = collections.NewPrefix(3)
 	SeatsByOperatorKey = collections.NewPrefix(4)
 	CheckpointsKey     = collections.NewPrefix(5)
+	HeldStagesKey      = collections.NewPrefix(6)
 )
