@@ -155,18 +155,26 @@ func TestAttackStateNotMoved(t *testing.T) {
 	res = vc.send(w.account, noHead)
 	require.Equal(t, verifytypes.ErrInvalidAttestation.ABCICode(), res.Code, res.Log)
 	require.Contains(t, res.Log, "log_head is 31 bytes")
+	zero := vc.attestation(t, w, 1)
+	w.next--
+	zero.LogHead = make([]byte, 32)
+	res = vc.send(w.account, zero)
+	require.Equal(t, verifytypes.ErrInvalidAttestation.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "must not be all zero")
 
 	first := vc.attestation(t, w, 2)
 	id := vc.submitted(t, w, first)
 	require.Equal(t, first.StateRoot, vc.attestationByID(t, id).StateRoot)
 	require.Equal(t, first.LogHead, vc.attestationByID(t, id).LogHead)
+	require.True(t, vc.attestationByID(t, id).FirstOnStage, "a worker's first attestation on its stage is audited from its epoch's anchor")
 	frozen := vc.attestation(t, w, 2)
 	w.next -= 2
 	frozen.StateRoot = first.StateRoot
 	res = vc.send(w.account, frozen)
 	require.Equal(t, verifytypes.ErrStateNotMoved.ABCICode(), res.Code, res.Log)
 	require.Contains(t, res.Log, "previous attestation on model 1 started from")
-	vc.submitted(t, w, vc.attestation(t, w, 2))
+	later := vc.submitted(t, w, vc.attestation(t, w, 2))
+	require.False(t, vc.attestationByID(t, later).FirstOnStage)
 }
 
 // Counted inputs are per worker: a colluding pair of neighbours that signs a receipt for one of

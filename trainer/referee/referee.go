@@ -70,6 +70,9 @@ type Report struct {
 	Updates, Averages, Claims int
 	// Finding is the first departure; nil when the segment replays to every claim it covers.
 	Finding *Finding
+	// End is the log's head after the last event of the bundle (replaylog.Segment.End of the
+	// last segment, once the heads check).
+	End [32]byte
 }
 
 // Options are an audit's bounds and what it knows of the stage.
@@ -98,6 +101,11 @@ type Options struct {
 	// MaxRows bounds an update's sequences (0: no bound): a log of larger updates is refused
 	// before it is replayed.
 	MaxRows int
+	// MaxPrefix, when positive, bounds the updates replayed before the first claim: a worker's
+	// first attestation is audited from its epoch's anchor, and a trainer attests from its first
+	// step, so more updates before it than the attestation holds are training of the worker's
+	// own choosing that no attestation names (towards weights it prefers).
+	MaxPrefix int
 }
 
 // mixed checks an average the worker logged: parameters a replica signed, at the protocol's
@@ -164,8 +172,13 @@ func Audit(ctx context.Context, st *engine.Stage, codec boundary.Codec, segs []r
 	if a.claims[last].Need > 0 {
 		last = math.MaxUint64 // to the end of the log
 	}
+	end, f := heads(segs, a.claims)
+	a.rep.End = end
+	if f != nil {
+		a.rep.Finding = f
+		return a.rep, nil
+	}
 	n := segs[0].First
-	a.head = segs[0].Head // vouched for by the first claimed head the events reach
 replay:
 	for i, seg := range segs {
 		if seg.First != n {
@@ -178,12 +191,6 @@ replay:
 			if err := opts.anchored(seg); err != nil {
 				return a.found(n, "an epoch with no anchor: "+err.Error())
 			}
-			if want := replaylog.EpochHead(seg.Root, seg.Anchor); seg.Head != want {
-				return a.found(n, fmt.Sprintf("its epoch's log starts at head %s, not at %s that its first state and anchor give", short(seg.Head), short(want)))
-			}
-		}
-		if seg.Head != a.head {
-			return a.found(n, fmt.Sprintf("the log's head arrives at %s, but the worker's segment goes on from %s: its log was changed between segments", short(a.head), short(seg.Head)))
 		}
 		root, err := checkpoint.StateRoot(st)
 		if err != nil {
@@ -207,7 +214,6 @@ replay:
 				a.rep.Finding = f
 				return a.rep, nil
 			}
-			a.head = replaylog.Next(a.head, ev.Digest)
 			if ev.Update != nil {
 				n++
 			}
@@ -232,6 +238,42 @@ replay:
 	return a.rep, nil
 }
 
+// heads folds the log's head over segs (replaylog: each epoch from its EpochHead, each snapshot,
+// each event) before anything is replayed, and checks it where the claims name one and where
+// segments meet. So the log served is the one whose heads the worker committed, from its first
+// snapshot on (a head fixes everything folded before it), and every finding the replay then
+// makes is one anyone holding the log can check. It returns the head after the last event.
+func heads(segs []replaylog.Segment, claims map[uint64]Claim) ([32]byte, *Finding) {
+	h, n := segs[0].Head, segs[0].First
+	check := func() *Finding {
+		if c, ok := claims[n]; ok && c.Head != ([32]byte{}) && c.Head != h {
+			return &Finding{Update: n, What: fmt.Sprintf("the log it served arrives at head %s here, not at the %s the worker committed: it is not the log the worker attested", short(h), short(c.Head))}
+		}
+		return nil
+	}
+	for i, seg := range segs {
+		if seg.EpochStart {
+			if want := replaylog.EpochHead(seg.Root, seg.Anchor, seg.Prev); seg.Head != want {
+				return h, &Finding{Update: n, What: fmt.Sprintf("its epoch's log starts at head %s, not at the %s its first state, anchor and previous epoch give", short(seg.Head), short(want))}
+			}
+		}
+		if i > 0 && seg.Head != h {
+			return h, &Finding{Update: n, What: fmt.Sprintf("the log's head arrives at %s, but the worker's next segment goes on from %s: its log was changed between segments", short(h), short(seg.Head))}
+		}
+		h = replaylog.Next(seg.Head, replaylog.SnapshotDigest(seg.First, seg.Root))
+		for _, ev := range seg.Events {
+			if ev.Update != nil {
+				if f := check(); f != nil {
+					return h, f
+				}
+				n++
+			}
+			h = replaylog.Next(h, ev.Digest)
+		}
+	}
+	return h, check()
+}
+
 // auditor is one audit's state.
 type auditor struct {
 	st            *engine.Stage
@@ -250,12 +292,12 @@ type auditor struct {
 	root      [32]byte
 	rootAt    uint64
 	rootKnown bool
-	// head is the log's head before the event being replayed.
-	head [32]byte
 
 	span               *Claim
 	left               map[[32]byte]int
 	taken, from, spare uint64
+	// prefix counts the updates before any claim was reached.
+	prefix int
 }
 
 func (a *auditor) found(n uint64, what string) (Report, error) {
@@ -323,9 +365,6 @@ func (a *auditor) at(n uint64) *Finding {
 		for _, d := range c.Attested {
 			a.left[d]++
 		}
-	}
-	if c.Head != ([32]byte{}) && c.Head != a.head {
-		return &Finding{Update: n, What: fmt.Sprintf("the log it served arrives at head %s here, not at the %s the worker committed: it is not the log the worker attested", short(a.head), short(c.Head))}
 	}
 	if c.Root == ([32]byte{}) {
 		return nil
@@ -442,6 +481,11 @@ func (a *auditor) inputs(n uint64, u *replay.Update) *Finding {
 		return &Finding{Update: n, What: fmt.Sprintf("the logged input (%s) is not the one the worker attested for this update (%s)", short(got), short(want))}
 	}
 	if a.span == nil {
+		if a.reached == nil && a.opts.MaxPrefix > 0 {
+			if a.prefix++; a.prefix > a.opts.MaxPrefix {
+				return &Finding{Update: n, What: fmt.Sprintf("more updates before its first attested step (%d) than that attestation holds (%d): training no attestation names", a.prefix, a.opts.MaxPrefix)}
+			}
+		}
 		return nil
 	}
 	if a.left[got] == 0 {

@@ -298,13 +298,19 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		o.Err = fmt.Errorf("attestation %d names no starting state", next.Id)
 		return o
 	}
+	for _, at := range []verifytypes.Attestation{a, next} {
+		if _, ok := head(at); !ok {
+			o.Report.Finding = &Finding{What: fmt.Sprintf("attestation %d commits no log head (32 bytes, not zero): nothing fixes the log it serves", at.Id)}
+			return o
+		}
+	}
 	root, end := [32]byte(a.StateRoot), [32]byte(next.StateRoot)
 	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	// A worker's first attestation on the model is audited from its epoch's start: the state
+	// A worker's first attestation on the stage is audited from its epoch's start: the state
 	// it attests from must have been reached from the stage's initial state or a state a
 	// replica signed, not from weights of its own that it trained a while unattested.
-	fetch, first := statesync.FetchLog, a.StepFrom == 1
+	fetch, first := statesync.FetchLog, a.StepFrom == 1 || a.FirstOnStage
 	if first {
 		fetch = statesync.FetchEpochLog
 	}
@@ -334,37 +340,49 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		}
 	}
 	steps := a.StepTo - a.StepFrom + 1
-	claims := []Claim{{Update: start, Root: root, Head: head(a), Attested: attested, Need: int(steps) * s.cfg.Microbatches}}
+	need := int(steps) * s.cfg.Microbatches
+	ha, _ := head(a)
+	claims := []Claim{{Update: start, Root: root, Head: ha, Attested: attested, Need: need}}
+	prefix := 0
+	if first {
+		prefix = need
+	}
 	stop, ok := updateFrom(segs, end)
 	switch {
 	case ok && stop > start:
-		claims = append(claims, Claim{Update: stop, Root: end, Head: head(next)})
+		hn, _ := head(next)
+		claims = append(claims, Claim{Update: stop, Root: end, Head: hn})
 	case ended:
-		// The worker's process stopped after a's steps: the log must show them whole, and
-		// the next attestation must start its new epoch, from the epoch's anchor (the stage's
-		// initial state, or a state another replica signed), not from a state of its choosing.
-		if o.Report, o.Err = s.epochStart(ctx, replicas, r, p, next); o.Err != nil || o.Report.Finding != nil {
-			o.Attestation = next.Id
-			return o
-		}
+		// The worker's process stopped after a's steps: the log must show them whole (below),
+		// and the next attestation must start its new epoch from where this one ended, from
+		// the epoch's anchor (the stage's initial state, or a state another replica signed),
+		// not from a state of its choosing.
 	default:
 		o.Report.Finding = &Finding{Update: start, What: fmt.Sprintf("the log it served does not reach the state %s its next attestation (%d) starts from", short(end), next.Id)}
 		return o
 	}
-	o.Report, o.Err = s.replay(ctx, replicas, r, p, a, next, segs, claims)
+	o.Report, o.Err = s.replay(ctx, replicas, r, p, a, next, segs, claims, prefix)
 	if errors.Is(o.Err, ErrMalformed) {
 		o.Report.Finding, o.Err = &Finding{Update: start, What: "the log it served cannot be replayed: " + o.Err.Error()}, nil
+	}
+	if ended && o.Err == nil && o.Report.Finding == nil {
+		rep, err := s.epochStart(ctx, replicas, r, p, next, o.Report.End)
+		if err != nil || rep.Finding != nil {
+			o.Attestation, o.Report, o.Err = next.Id, rep, err
+		}
 	}
 	return o
 }
 
 // epochStart checks that attestation next's state is reached by a replay from the start of an
-// epoch of the worker's log (its anchor checked): where a worker whose process ended goes on.
-func (s *Service) epochStart(ctx context.Context, replicas []modelstypes.Replica, r modelstypes.Replica, p peer.ID, next verifytypes.Attestation) (Report, error) {
+// epoch of the worker's log (its anchor checked) that follows the epoch that ended at head prev:
+// where a worker whose process ended goes on. Its updates before next's first step are at most
+// as many as next holds (MaxPrefix).
+func (s *Service) epochStart(ctx context.Context, replicas []modelstypes.Replica, r modelstypes.Replica, p peer.ID, next verifytypes.Attestation, prev [32]byte) (Report, error) {
 	end := [32]byte(next.StateRoot)
 	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	body, err := statesync.FetchLog(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, end, s.cfg.Limit)
+	body, err := statesync.FetchEpochLog(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, end, s.cfg.Limit)
 	if err != nil {
 		return Report{}, err
 	}
@@ -376,7 +394,12 @@ func (s *Service) epochStart(ctx context.Context, replicas []modelstypes.Replica
 	if !ok || !segs[0].EpochStart {
 		return Report{Finding: &Finding{What: fmt.Sprintf("its process ended, but the log of its next attestation (%d) does not run from a new epoch's start", next.Id)}}, nil
 	}
-	rep, err := s.replay(ctx, replicas, r, p, next, next, segs, []Claim{{Update: stop, Root: end, Head: head(next)}})
+	if segs[0].Prev != prev {
+		return Report{Finding: &Finding{What: fmt.Sprintf("its new epoch follows a log that ended at head %s, but the log it serves of its last epoch ends at %s: it is not the log it had", short(segs[0].Prev), short(prev))}}, nil
+	}
+	hn, _ := head(next)
+	steps := next.StepTo - next.StepFrom + 1
+	rep, err := s.replay(ctx, replicas, r, p, next, next, segs, []Claim{{Update: stop, Root: end, Head: hn}}, int(steps)*s.cfg.Microbatches)
 	if errors.Is(err, ErrMalformed) {
 		return Report{Finding: &Finding{What: "the log it served cannot be replayed: " + err.Error()}}, nil
 	}
@@ -386,7 +409,7 @@ func (s *Service) epochStart(ctx context.Context, replicas []modelstypes.Replica
 // replay audits segs against claims on a fresh stage, with what the service knows of the
 // stage: its other replicas (who may have signed what the worker mixed in or joined from), its
 // initial state, its dataset, and on stage 0 the worker's draws from a's to next's.
-func (s *Service) replay(ctx context.Context, replicas []modelstypes.Replica, r modelstypes.Replica, p peer.ID, a, next verifytypes.Attestation, segs []replaylog.Segment, claims []Claim) (Report, error) {
+func (s *Service) replay(ctx context.Context, replicas []modelstypes.Replica, r modelstypes.Replica, p peer.ID, a, next verifytypes.Attestation, segs []replaylog.Segment, claims []Claim, maxPrefix int) (Report, error) {
 	members := map[peer.ID]bool{p: false} // by peer: a replica or not (the worker never vouches for itself)
 	for _, m := range replicas {
 		if id, err := peer.Decode(m.PeerId); err == nil && id != p {
@@ -412,7 +435,7 @@ func (s *Service) replay(ctx context.Context, replicas []modelstypes.Replica, r 
 	}
 	opts := Options{
 		Limit: s.cfg.StateLimit, Model: s.cfg.Model, Stage: s.cfg.Stage, Replica: replica, Initial: initial,
-		Batch: s.cfg.Batch, MaxRows: s.cfg.MaxRows,
+		Batch: s.cfg.Batch, MaxRows: s.cfg.MaxRows, MaxPrefix: maxPrefix,
 	}
 	if s.cfg.Stage == 0 && next.NextDraw > 0 {
 		opts.Draw = draws(r.Operator, a, next, s.cfg.Microbatches)
@@ -452,13 +475,14 @@ func draws(worker string, a, next verifytypes.Attestation, microbatches int) fun
 	return func(mb uint64) bool { return ids[mb] }
 }
 
-// head is the log head a committed (zero, claiming none, if it is not 32 bytes: the chain
+// head is the log head a committed; not ok when it is not 32 bytes or all zero (the chain
 // refuses such attestations).
-func head(a verifytypes.Attestation) [32]byte {
+func head(a verifytypes.Attestation) ([32]byte, bool) {
 	if len(a.LogHead) != 32 {
-		return [32]byte{}
+		return [32]byte{}, false
 	}
-	return [32]byte(a.LogHead)
+	h := [32]byte(a.LogHead)
+	return h, h != [32]byte{}
 }
 
 // updateFrom is the index of the update the worker logged root before.

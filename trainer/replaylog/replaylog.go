@@ -18,19 +18,22 @@
 //
 // # The head
 //
-// The log's head is a hash chain over its epoch: it starts at EpochHead of the epoch's first
-// state and where that came from, and every event folds in the SHA-256 of its encoding (Next).
-// A worker commits the head where each attestation's state root was taken (x/verify
-// log_head), so the events between two of its attestations are fixed on chain: it cannot serve
-// one log to one referee and another to the next, and a referee's finding is shown to anyone by
-// the log itself. Every segment's header carries the head before its first event.
+// The log's head is a hash chain over the worker's whole log: an epoch starts at EpochHead of
+// its first state, where that came from and the head the previous epoch ended at; every
+// snapshot folds in its update count and state root (SnapshotDigest) and every event the
+// SHA-256 of its encoding (Next). A worker commits the head where each attestation's state root
+// was taken (x/verify log_head), so everything its log holds up to that point, snapshots
+// included, is fixed on chain: it cannot serve one log to one referee and another to the next
+// (across a restart too), and a referee's finding is shown to anyone by the log itself. Every
+// segment's header carries the head before its snapshot is folded in.
 //
 // # Bytes
 //
 // A segment file is the header, then events until the end of the file:
 //
-//	header  "PLR3", first update (uint64), state root [32], head [32], state, flags (1 byte: 1
-//	        the epoch's first segment, 2 with an anchor), and with an anchor: from, signature
+//	header  "PLR4", first update (uint64), state root [32], head [32], state, flags (1 byte: 1
+//	        the epoch's first segment, 2 with an anchor), with an anchor: from, signature, and at
+//	        an epoch's start: the head the previous epoch ended at [32]
 //	update  0x01, step, microbatch (uint64 each), input, tokens, grad, targets, sent [32], root [32]
 //	average 0x02, weight (float64 bits), parameters, from, signature
 //
@@ -59,7 +62,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/replay"
 )
 
-var magic = [4]byte{'P', 'L', 'R', '3'}
+var magic = [4]byte{'P', 'L', 'R', '4'}
 
 const (
 	flagEpochStart = 1
@@ -91,12 +94,14 @@ type Event struct {
 	Digest [32]byte
 }
 
-// EpochHead is the head an epoch's log starts from: the root of its first state and, when a
-// replica served that state, the replica and its signature.
-func EpochHead(root [32]byte, a *Anchor) [32]byte {
+// EpochHead is the head an epoch's log starts from: the root of its first state, when a replica
+// served that state the replica and its signature, and the head the worker's previous epoch
+// ended at (zero for none), so a later epoch's heads fix the earlier epochs' events too.
+func EpochHead(root [32]byte, a *Anchor, prev [32]byte) [32]byte {
 	var b bytes.Buffer
-	b.WriteString("protolearn/replaylog/epoch/v1")
+	b.WriteString("protolearn/replaylog/epoch/v2")
 	b.Write(root[:])
+	b.Write(prev[:])
 	if a != nil {
 		b.WriteByte(1)
 		putBytes(&b, a.From)
@@ -105,6 +110,22 @@ func EpochHead(root [32]byte, a *Anchor) [32]byte {
 		b.WriteByte(0)
 	}
 	return sha256.Sum256(b.Bytes())
+}
+
+// SnapshotDigest is what a snapshot folds into the head (Next): the updates made before it and
+// its state root.
+func SnapshotDigest(first uint64, root [32]byte) [32]byte {
+	b := append([]byte("protolearn/replaylog/snapshot/v1"), binary.LittleEndian.AppendUint64(nil, first)...)
+	return sha256.Sum256(append(b, root[:]...))
+}
+
+// End is the head after s: its header's head with its snapshot and every event folded in.
+func (s Segment) End() [32]byte {
+	h := Next(s.Head, SnapshotDigest(s.First, s.Root))
+	for _, ev := range s.Events {
+		h = Next(h, ev.Digest)
+	}
+	return h
 }
 
 // Next is the head after an event whose encoding has SHA-256 digest, the head before it being
@@ -130,9 +151,9 @@ type Segment struct {
 	// Root is the snapshot's checkpoint.StateRoot, State the checkpoint.Full stream.
 	Root  [32]byte
 	State []byte
-	// Head is the log's head before the segment's first event (at an epoch's start, its
-	// EpochHead).
-	Head [32]byte
+	// Head is the log's head before the segment's snapshot is folded in (at an epoch's start,
+	// its EpochHead); Prev, at an epoch's start, the head the previous epoch ended at.
+	Head, Prev [32]byte
 	// EpochStart says the segment is its epoch's first: its state came from outside the log,
 	// from Anchor, or (nil) it is the model's initial state.
 	EpochStart bool
@@ -151,6 +172,7 @@ type Log struct {
 	updates uint64 // updates made so far (the next update's index; the compute goroutine's)
 	open    bool
 	head    [32]byte // the log's head after the last event (the compute goroutine's)
+	prev    [32]byte // the head the previous epoch ended at (Open reads it)
 
 	ops  chan op // to the writer
 	done chan struct{}
@@ -192,7 +214,15 @@ func Open(dir string, every uint64, keep int) (*Log, error) {
 		return nil, err
 	}
 	if len(held) > 0 {
-		l.epoch = held[len(held)-1].epoch + 1
+		last := held[len(held)-1]
+		l.epoch = last.epoch + 1
+		// Where the previous epoch ended (a torn last event cut, as it is served): the new
+		// epoch's head starts from it. A segment that does not decode ends nothing we can serve.
+		if b, err := os.ReadFile(l.segPath(last)); err == nil {
+			if sg, err := Decode(complete(b)); err == nil {
+				l.prev = sg.End()
+			}
+		}
 	}
 	go l.writer()
 	return l, nil
@@ -371,7 +401,7 @@ func (l *Log) snapshot(st *engine.Stage, head *Segment) error {
 		return fmt.Errorf("replaylog: snapshot: %w", err)
 	}
 	if head != nil && head.EpochStart {
-		l.head = EpochHead(root, head.Anchor)
+		l.head = EpochHead(root, head.Anchor, l.prev)
 	}
 	var b bytes.Buffer
 	b.Write(magic[:])
@@ -391,6 +421,10 @@ func (l *Log) snapshot(st *engine.Stage, head *Segment) error {
 		putBytes(&b, head.Anchor.From)
 		putBytes(&b, head.Anchor.Sig)
 	}
+	if head != nil && head.EpochStart {
+		b.Write(l.prev[:])
+	}
+	l.head = Next(l.head, SnapshotDigest(l.updates, root))
 	l.open, l.cur = true, l.updates
 	return l.queue(op{create: true, first: l.updates, data: b.Bytes()})
 }
@@ -715,6 +749,9 @@ func decode(b []byte) (Segment, int, error) {
 			s.EpochStart, s.Anchor = true, &Anchor{From: r.bytes(), Sig: r.bytes()}
 		default:
 			s.EpochStart = f[0]&flagEpochStart != 0
+		}
+		if s.EpochStart {
+			copy(s.Prev[:], r.next(32))
 		}
 	}
 	if r.err == nil {

@@ -389,10 +389,10 @@ func TestHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	initial, _ := checkpoint.StateRoot(st)
-	if log.Head() != replaylog.EpochHead(initial, nil) {
-		t.Fatal("an epoch's head does not start at its EpochHead")
+	if log.Head() != replaylog.Next(replaylog.EpochHead(initial, nil, [32]byte{}), replaylog.SnapshotDigest(0, initial)) {
+		t.Fatal("an epoch's head does not start at its EpochHead, its first snapshot folded in")
 	}
-	if replaylog.EpochHead(initial, &replaylog.Anchor{From: []byte("replica"), Sig: []byte("sig")}) == log.Head() {
+	if replaylog.EpochHead(initial, &replaylog.Anchor{From: []byte("replica"), Sig: []byte("sig")}, [32]byte{}) == log.Head() {
 		t.Error("an anchored epoch starts at the head of an unanchored one")
 	}
 	heads := [][32]byte{log.Head()} // before update i
@@ -420,6 +420,7 @@ func TestHead(t *testing.T) {
 		if sg.Head != h {
 			t.Fatalf("segment %d starts at head %x, the events before it fold to %x", i, sg.Head[:4], h[:4])
 		}
+		h = replaylog.Next(h, replaylog.SnapshotDigest(sg.First, sg.Root))
 		for _, ev := range sg.Events {
 			if h != heads[n] {
 				t.Fatalf("before update %d the decoded events fold to %x, the log's head was %x", n, h[:4], heads[n][:4])
@@ -428,7 +429,7 @@ func TestHead(t *testing.T) {
 			n++
 		}
 	}
-	if h != log.Head() || n != 5 {
+	if h != log.Head() || n != 5 || segs[len(segs)-1].End() != h {
 		t.Fatalf("%d events fold to %x, the log's head is %x", n, h[:4], log.Head())
 	}
 	// FromEpoch serves the epoch from its first segment whatever root it is asked from; From, from

@@ -1,6 +1,7 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -68,6 +69,9 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if len(msg.StateRoot) != 32 {
 		return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "state_root is %d bytes; want the 32-byte root of the stage's state before step %d (trainer checkpoint.StateRoot)", len(msg.StateRoot), msg.StepFrom)
 	}
+	if bytes.Equal(msg.StateRoot, make([]byte, 32)) || bytes.Equal(msg.LogHead, make([]byte, 32)) {
+		return 0, errorsmod.Wrap(types.ErrInvalidAttestation, "state_root and log_head must not be all zero: a root and a head are SHA-256 digests, and a referee takes zero for no claim")
+	}
 	if len(msg.LogHead) != 32 {
 		return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "log_head is %d bytes; want the 32-byte head of the worker's replay log where state_root was taken (trainer/replaylog Log.Head)", len(msg.LogHead))
 	}
@@ -126,7 +130,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: storedCommitments(msg.Commitments),
 		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h, ChainId: sdkCtx.ChainID(),
 		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs, StateRoot: msg.StateRoot, LogHead: msg.LogHead,
-		Draws: clock.clock.Draws, NextDraw: clock.clock.NextDraw,
+		Draws: clock.clock.Draws, NextDraw: clock.clock.NextDraw, FirstOnStage: clock.firstOnStage,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {
 		return 0, err

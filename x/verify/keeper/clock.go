@@ -36,6 +36,9 @@ import (
 type clockCheck struct {
 	key   collections.Pair[uint64, sdk.AccAddress]
 	clock types.WorkerClock
+	// firstOnStage: the worker has no attestation on the model yet, or its last was on another
+	// stage.
+	firstOnStage bool
 }
 
 // checkClock applies the clock's three rules to msg (already checked for shape and seat) and
@@ -93,7 +96,11 @@ func (k *Keeper) checkClock(ctx context.Context, p types.Params, m modelstypes.M
 				msg.Stage, m.Id, own, p.ClockWindow, n, theirs, steps, p.MaxStageLead, n)
 		}
 	}
-	return clockCheck{key: key, clock: types.WorkerClock{LastStep: msg.StepTo, Allowance: allowance - steps, Height: h, Stage: msg.Stage, StateRoot: msg.StateRoot, Draws: c.Draws, NextDraw: c.NextDraw}}, nil
+	return clockCheck{
+		key:          key,
+		clock:        types.WorkerClock{LastStep: msg.StepTo, Allowance: allowance - steps, Height: h, Stage: msg.Stage, StateRoot: msg.StateRoot, Draws: c.Draws, NextDraw: c.NextDraw},
+		firstOnStage: first || c.Stage != msg.Stage,
+	}, nil
 }
 
 // refill is an allowance last set at height from, grown by rate a block up to limit at height to.

@@ -55,7 +55,7 @@ type MsgSubmitAttestation struct {
 	// epoch's anchor) where state_root was taken. With the next attestation's it fixes exactly
 	// which events lead from this state to that one, so a worker cannot serve one log to one
 	// referee and another to the next, and a referee's finding can be checked by anyone the log
-	// is shown to. 32 bytes.
+	// is shown to. 32 bytes, not all zero (nor is state_root).
 	LogHead []byte `protobuf:"bytes,11,opt,name=log_head,json=logHead,proto3" json:"log_head,omitempty"`
 }
 
