@@ -264,7 +264,7 @@ func TestSharesAnchoredOnEthereum(t *testing.T) {
 
 	e := newEth(t)
 	ctx := context.Background()
-	contract, err := relayer.Deploy(ctx, e.auth, e.sim.Client(), app.DefaultChainID, first.Checkpoint.SigningSet, e.mine)
+	contract, err := relayer.Deploy(ctx, e.auth, e.sim.Client(), app.DefaultChainID, first.Checkpoint.SigningSet, first.Checkpoint.SigningTotal, e.mine)
 	require.NoError(t, err)
 	r := &relayer.Relayer{Source: c.source(), Backend: e.sim.Client(), Address: contract, Auth: e.auth, Wait: e.mine}
 	sent, err := r.Step(ctx)
@@ -406,7 +406,7 @@ func TestAnchorRefusesBadSignatures(t *testing.T) {
 	require.False(t, c.checkpoint(2).Ready)
 	e := newEth(t)
 	bg := context.Background()
-	contract, err := relayer.Deploy(bg, e.auth, e.sim.Client(), app.DefaultChainID, cp.SigningSet, e.mine)
+	contract, err := relayer.Deploy(bg, e.auth, e.sim.Client(), app.DefaultChainID, cp.SigningSet, cp.SigningTotal, e.mine)
 	require.NoError(t, err)
 	r := &relayer.Relayer{Source: c.source(), Backend: e.sim.Client(), Address: contract, Auth: e.auth, Wait: e.mine}
 	sent, err := r.Step(bg)
@@ -418,7 +418,7 @@ func TestAnchorRefusesBadSignatures(t *testing.T) {
 	require.NoError(t, err)
 	opts := *e.auth
 	opts.GasLimit = 1_000_000
-	tx, err := onChain.SubmitCheckpoint(&opts, cp.Height, args.Root, args.Signers, args.Powers, args.Sigs)
+	tx, err := onChain.SubmitCheckpoint(&opts, cp.Height, args.Root, args.Signers, args.Powers, args.Total, args.Sigs)
 	require.NoError(t, err)
 	rcpt, err := e.mine(bg, tx)
 	require.NoError(t, err)

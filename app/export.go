@@ -73,6 +73,10 @@ func (app *App) prepForZeroHeightGenesis(ctx sdk.Context, jailAllowedAddrs []str
 	if err := app.VerifyKeeper.RebaseHeights(ctx, app.LastBlockHeight()); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
+	// Checkpoint heights go on above the exported ones: the Ethereum contract takes only higher.
+	if err := app.AnchorKeeper.RebaseHeights(ctx, app.LastBlockHeight()); err != nil {
+		return fmt.Errorf("anchor: %w", err)
+	}
 	return nil
 }
 

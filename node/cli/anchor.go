@@ -115,11 +115,16 @@ func anchorDeployCmd() *cobra.Command {
 				return err
 			}
 			defer ec.Close()
-			addr, err := relayer.Deploy(cmd.Context(), auth, ec, clientCtx.ChainID, res.Checkpoint.SigningSet, nil)
+			// The chain id checkpoints carry: the chain's first, kept across restarts.
+			vs, err := anchortypes.NewQueryClient(clientCtx).Valset(cmd.Context(), &anchortypes.QueryValsetRequest{})
+			if err != nil {
+				return fmt.Errorf("anchor chain id: %w", err)
+			}
+			addr, err := relayer.Deploy(cmd.Context(), auth, ec, vs.ChainId, res.Checkpoint.SigningSet, res.Checkpoint.SigningTotal, nil)
 			if err != nil {
 				return err
 			}
-			cmd.Printf("ShareAnchor deployed at %s for chain %s (validator set of checkpoint %d)\n", addr.Hex(), clientCtx.ChainID, res.Checkpoint.Height)
+			cmd.Printf("ShareAnchor deployed at %s for chain %s (validator set of checkpoint %d)\n", addr.Hex(), vs.ChainId, res.Checkpoint.Height)
 			return nil
 		},
 	}

@@ -64,6 +64,21 @@ type env struct {
 
 func deploy(t *testing.T, vs []validator) *env {
 	t.Helper()
+	return deployWith(t, vs, sum(vs))
+}
+
+// sum is the validators' total power: a chain where every bonded validator has a key.
+func sum(vs []validator) uint64 {
+	var t uint64
+	for _, v := range vs {
+		t += v.power
+	}
+	return t
+}
+
+// deployWith deploys the anchor with vs, part of a chain of total bonded power total.
+func deployWith(t *testing.T, vs []validator, total uint64) *env {
+	t.Helper()
 	deployer, err := crypto.GenerateKey()
 	require.NoError(t, err)
 	from := crypto.PubkeyToAddress(deployer.PublicKey)
@@ -74,7 +89,7 @@ func deploy(t *testing.T, vs []validator) *env {
 	auth, err := bind.NewKeyedTransactorWithChainID(deployer, chain)
 	require.NoError(t, err)
 	addrs, powers, _ := set(vs)
-	addr, tx, contract, err := bindings.DeployShareAnchor(auth, backend.Client(), chainID, addrs, powers)
+	addr, tx, contract, err := bindings.DeployShareAnchor(auth, backend.Client(), chainID, addrs, powers, total)
 	require.NoError(t, err)
 	backend.Commit()
 	rcpt, err := bind.WaitMined(context.Background(), backend.Client(), tx)
@@ -100,10 +115,16 @@ func sign(t *testing.T, vs []validator, idx []int, digest merkle.Hash) []binding
 // submit sends a checkpoint and reports whether it was accepted.
 func (e *env) submit(t *testing.T, height uint64, root merkle.Hash, next []validator, sigs []bindings.ShareAnchorSig) bool {
 	t.Helper()
+	return e.submitWith(t, height, root, next, sum(next), sigs)
+}
+
+// submitWith sends a checkpoint whose next set is part of a chain of total bonded power total.
+func (e *env) submitWith(t *testing.T, height uint64, root merkle.Hash, next []validator, total uint64, sigs []bindings.ShareAnchorSig) bool {
+	t.Helper()
 	addrs, powers, _ := set(next)
 	opts := *e.auth
 	opts.GasLimit = 2_000_000 // skip estimation: a reverting call is mined and seen failed
-	tx, err := e.contract.SubmitCheckpoint(&opts, height, root, addrs, powers, sigs)
+	tx, err := e.contract.SubmitCheckpoint(&opts, height, root, addrs, powers, total, sigs)
 	require.NoError(t, err)
 	e.backend.Commit()
 	rcpt, err := bind.WaitMined(context.Background(), e.backend.Client(), tx)
@@ -147,9 +168,9 @@ func TestLeafEncodingsAgree(t *testing.T) {
 		require.Equal(t, [32]byte(anchortypes.CheckpointHash(chainID, model, a, b)), gotCk)
 	}
 	addrs, powers, signers := set(validators(t, 3, 1, 7, 2))
-	want, err := anchortypes.ValsetHash(signers)
+	want, err := anchortypes.ValsetHash(signers, powerOf(signers))
 	require.NoError(t, err)
-	got, err := e.contract.ValsetHash(call, addrs, powers)
+	got, err := e.contract.ValsetHash(call, addrs, powers, powerOf(signers))
 	require.NoError(t, err)
 	require.Equal(t, [32]byte(want), got)
 }
@@ -213,7 +234,7 @@ func TestCheckpointsAndShareProofs(t *testing.T) {
 	models := merkle.Build([]merkle.Hash{merkle.ModelLeaf(7, tree7.Root()), merkle.ModelLeaf(9, tree9.Root())})
 	root := models.Root()
 	_, _, signers := set(vs)
-	valset, err := anchortypes.ValsetHash(signers)
+	valset, err := anchortypes.ValsetHash(signers, powerOf(signers))
 	require.NoError(t, err)
 	digest := anchortypes.CheckpointHash(chainID, 100, root, valset)
 
@@ -274,7 +295,7 @@ func TestCheckpointsAndShareProofs(t *testing.T) {
 	// old set cannot sign, the new one can.
 	next := validators(t, 5, 5, 5)
 	_, _, nextSigners := set(next)
-	nextHash, err := anchortypes.ValsetHash(nextSigners)
+	nextHash, err := anchortypes.ValsetHash(nextSigners, powerOf(nextSigners))
 	require.NoError(t, err)
 	require.True(t, e.submit(t, 200, root, next, sign(t, vs, enough, anchortypes.CheckpointHash(chainID, 200, root, nextHash))))
 	cur, err := e.contract.CurrentValset(call)
@@ -298,7 +319,7 @@ func TestGas(t *testing.T) {
 		vs := validators(t, powers...)
 		e := deploy(t, vs)
 		_, _, signers := set(vs)
-		valset, err := anchortypes.ValsetHash(signers)
+		valset, err := anchortypes.ValsetHash(signers, powerOf(signers))
 		require.NoError(t, err)
 		all := make([]int, n)
 		for i := range all {
@@ -308,7 +329,7 @@ func TestGas(t *testing.T) {
 		addrs, pw, _ := set(vs)
 		opts := *e.auth
 		opts.GasLimit = 16_000_000 // the simulated chain caps a transaction at 2^24
-		tx, err := e.contract.SubmitCheckpoint(&opts, 1, root, addrs, pw, sign(t, vs, all, anchortypes.CheckpointHash(chainID, 1, root, valset)))
+		tx, err := e.contract.SubmitCheckpoint(&opts, 1, root, addrs, pw, sum(vs), sign(t, vs, all, anchortypes.CheckpointHash(chainID, 1, root, valset)))
 		require.NoError(t, err)
 		e.backend.Commit()
 		rcpt, err := bind.WaitMined(context.Background(), e.backend.Client(), tx)
@@ -323,7 +344,7 @@ func TestGas(t *testing.T) {
 	bs, tree := holders(t, rng, 3, 100_000)
 	models := merkle.Build([]merkle.Hash{merkle.ModelLeaf(3, tree.Root())})
 	_, _, signers := set(vs)
-	valset, err := anchortypes.ValsetHash(signers)
+	valset, err := anchortypes.ValsetHash(signers, powerOf(signers))
 	require.NoError(t, err)
 	require.True(t, e.submit(t, 1, models.Root(), vs, sign(t, vs, []int{0}, anchortypes.CheckpointHash(chainID, 1, models.Root(), valset))))
 	hp, err := tree.Proof(12345)
@@ -358,7 +379,7 @@ func TestTreapProofsVerifyOnChain(t *testing.T) {
 	require.NoError(t, err)
 	models := merkle.Build([]merkle.Hash{merkle.ModelLeaf(4, trRoot)})
 	_, _, signers := set(vs)
-	valset, err := anchortypes.ValsetHash(signers)
+	valset, err := anchortypes.ValsetHash(signers, powerOf(signers))
 	require.NoError(t, err)
 	require.True(t, e.submit(t, 1, models.Root(), vs, sign(t, vs, []int{0}, anchortypes.CheckpointHash(chainID, 1, models.Root(), valset))))
 	mp, err := models.Proof(0)
@@ -370,4 +391,68 @@ func TestTreapProofsVerifyOnChain(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, ok, "holder %x", b.Holder)
 	}
+}
+
+// powerOf sums a set's powers: its total where every validator has a key.
+func powerOf(set []anchortypes.EthSigner) uint64 {
+	var t uint64
+	for _, s := range set {
+		t += s.Power
+	}
+	return t
+}
+
+// A checkpoint needs signatures of more than 2/3 of the chain's total bonded power, not of the
+// validators that registered keys: with keys on 70 of 100 power, 60 signing (6/7 of the keyed
+// set) is refused and 70 accepted; a set whose keys hold 2/3 of the power or less is refused
+// at deployment and at a hand-over, so the first validators to register keys cannot sign share
+// roots alone.
+func TestTotalPowerQuorum(t *testing.T) {
+	vs := validators(t, 40, 20, 10)
+	e := deployWith(t, vs, 100)
+	call := &bind.CallOpts{}
+	total, err := e.contract.TotalPower(call)
+	require.NoError(t, err)
+	require.Equal(t, uint64(100), total.Uint64())
+	_, _, signers := set(vs)
+	valset, err := anchortypes.ValsetHash(signers, 100)
+	require.NoError(t, err)
+	root := merkle.Hash{7}
+	digest := anchortypes.CheckpointHash(chainID, 10, root, valset)
+	without := func(power uint64) []int {
+		var out []int
+		for i, v := range vs {
+			if v.power != power {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	require.False(t, e.submitWith(t, 10, root, vs, 100, sign(t, vs, without(10), digest)), "60 of 100 bonded power accepted")
+	// A hand-over to a set whose keys hold 60 of 100 power: refused whoever signs it.
+	small := validators(t, 40, 20)
+	_, _, smallSigners := set(small)
+	smallHash, err := anchortypes.ValsetHash(smallSigners, 100)
+	require.NoError(t, err)
+	require.False(t, e.submitWith(t, 10, root, small, 100, sign(t, vs, []int{0, 1, 2}, anchortypes.CheckpointHash(chainID, 10, root, smallHash))), "a hand-over to 60 of 100")
+	require.True(t, e.submitWith(t, 10, root, vs, 100, sign(t, vs, []int{0, 1, 2}, digest)))
+
+	// Deploying with keys on 2/3 of the power or less fails.
+	deployer, err := crypto.GenerateKey()
+	require.NoError(t, err)
+	from := crypto.PubkeyToAddress(deployer.PublicKey)
+	backend := simulated.NewBackend(types.GenesisAlloc{from: {Balance: new(big.Int).Lsh(big.NewInt(1), 100)}})
+	t.Cleanup(func() { backend.Close() })
+	chain, err := backend.Client().ChainID(context.Background())
+	require.NoError(t, err)
+	auth, err := bind.NewKeyedTransactorWithChainID(deployer, chain)
+	require.NoError(t, err)
+	auth.GasLimit = 3_000_000
+	addrs, powers, _ := set(small)
+	_, tx, _, err := bindings.DeployShareAnchor(auth, backend.Client(), chainID, addrs, powers, 90)
+	require.NoError(t, err)
+	backend.Commit()
+	rcpt, err := bind.WaitMined(context.Background(), backend.Client(), tx)
+	require.NoError(t, err)
+	require.Equal(t, types.ReceiptStatusFailed, rcpt.Status, "a contract whose keyed set holds 60 of 90 power")
 }

@@ -19,17 +19,21 @@ import (
 )
 
 // Valset is the set the next checkpoint would commit: every bonded validator with a registered
-// Ethereum key and positive consensus power, ascending by Ethereum address. Bonded validators
-// without a key are left out, so their power does not count on Ethereum either.
-func (k *Keeper) Valset(ctx context.Context) ([]types.Signer, error) {
+// Ethereum key and positive consensus power, ascending by Ethereum address, and the total
+// consensus power of all bonded validators. Bonded validators without a key are left out of the
+// set but not of the total: on Ethereum they count as not signing, so a checkpoint needs
+// signatures of more than 2/3 of all bonded power, as a block does.
+func (k *Keeper) Valset(ctx context.Context) ([]types.Signer, uint64, error) {
 	reduction := k.sk.PowerReduction(ctx)
 	var set []types.Signer
+	var total uint64
 	var ierr error
 	err := k.sk.IterateBondedValidatorsByPower(ctx, func(_ int64, v stakingtypes.ValidatorI) bool {
 		power := v.GetConsensusPower(reduction)
 		if power <= 0 {
 			return false
 		}
+		total += uint64(power)
 		op, err := k.sk.ValidatorAddressCodec().StringToBytes(v.GetOperator())
 		if err != nil {
 			ierr = fmt.Errorf("validator %s: %w", v.GetOperator(), err)
@@ -50,18 +54,20 @@ func (k *Keeper) Valset(ctx context.Context) ([]types.Signer, error) {
 		err = ierr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("anchor: validator set: %w", err)
+		return nil, 0, fmt.Errorf("anchor: validator set: %w", err)
 	}
 	sort.Slice(set, func(i, j int) bool {
 		a, b := common.HexToAddress(set[i].EthAddress), common.HexToAddress(set[j].EthAddress)
 		return bytes.Compare(a[:], b[:]) < 0
 	})
-	return set, nil
+	return set, total, nil
 }
 
 // EndBlock takes a checkpoint at every anchor_interval-th height when share balances or the
-// validator set changed since the latest one. Cost: O(log n) store reads and writes per holder
-// whose balance moved, plus one pass over the models with holders.
+// validator set changed since the latest one, while validators with keys hold more than 2/3 of
+// the bonded power (else no set could sign it: the first validator to register a key must not sign
+// share roots alone). Cost: O(log n) store reads and writes per holder whose balance moved,
+// plus one pass over the models with holders.
 func (k *Keeper) EndBlock(ctx context.Context) error {
 	params, err := k.Params.Get(ctx)
 	if err != nil {
@@ -72,15 +78,25 @@ func (k *Keeper) EndBlock(ctx context.Context) error {
 	if params.AnchorInterval == 0 || height%params.AnchorInterval != 0 {
 		return nil
 	}
-	next, err := k.Valset(ctx)
+	next, total, err := k.Valset(ctx)
 	if err != nil {
 		return err
 	}
-	if len(next) == 0 {
-		// Nobody could sign it: keep the changes pending until validators register keys.
+	if types.CheckSet(next, total) != nil {
+		// Validators with keys hold 2/3 of the power or less: nobody could sign it, and no
+		// such set may be handed to the contract. The changes wait.
 		return nil
 	}
-	nextHash, err := types.SetHash(next)
+	nextHash, err := types.SetHash(next, total)
+	if err != nil {
+		return err
+	}
+	offset, err := k.HeightOffset.Get(ctx)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	height += offset
+	chainID, err := k.anchorChainID(ctx)
 	if err != nil {
 		return err
 	}
@@ -93,7 +109,7 @@ func (k *Keeper) EndBlock(ctx context.Context) error {
 		return err
 	}
 	if haveLast && changed == 0 {
-		lastHash, err := types.SetHash(last.NextSet)
+		lastHash, err := types.SetHash(last.NextSet, last.NextTotal)
 		if err != nil {
 			return err
 		}
@@ -105,13 +121,14 @@ func (k *Keeper) EndBlock(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	signing := next
+	signing, signingTotal := next, total
 	if haveLast {
-		signing = last.NextSet
+		signing, signingTotal = last.NextSet, last.NextTotal
 	}
-	h := types.CheckpointHash(sctx.ChainID(), height, root, nextHash)
+	h := types.CheckpointHash(chainID, height, root, nextHash)
 	cp := types.Checkpoint{
 		Height: height, ModelsRoot: root[:], Models: models, SigningSet: signing, NextSet: next, Hash: h[:],
+		SigningTotal: signingTotal, NextTotal: total,
 	}
 	if err := k.Checkpoints.Set(ctx, height, cp); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -38,10 +39,30 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 			return err
 		}
 	}
+	for _, key := range gs.RetiredKeys {
+		op, err := k.sk.ValidatorAddressCodec().StringToBytes(key.ValidatorAddress)
+		if err != nil {
+			return fmt.Errorf("x/anchor genesis: retired key of %s: %w", key.ValidatorAddress, err)
+		}
+		eth := common.HexToAddress(key.EthAddress)
+		if err := k.KeyOwners.Set(ctx, eth[:], op); err != nil {
+			return err
+		}
+	}
 	for _, c := range gs.Checkpoints {
 		if err := k.Checkpoints.Set(ctx, c.Height, c); err != nil {
 			return err
 		}
+	}
+	chainID := gs.AnchorChainId
+	if chainID == "" {
+		chainID = sdk.UnwrapSDKContext(ctx).ChainID() // the first genesis: its id is the anchor's
+	}
+	if err := k.ChainID.Set(ctx, chainID); err != nil {
+		return err
+	}
+	if err := k.HeightOffset.Set(ctx, gs.HeightOffset); err != nil {
+		return err
 	}
 	anchored := map[string]string{}
 	touched := map[uint64]bool{}
@@ -115,11 +136,32 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 	if err != nil {
 		return nil, err
 	}
+	err = k.KeyOwners.Walk(ctx, nil, func(eth []byte, op sdk.ValAddress) (bool, error) {
+		current, err := k.Keys.Get(ctx, op)
+		if err != nil && !isNotFound(err) {
+			return true, err
+		}
+		if bytes.Equal(current, eth) {
+			return false, nil
+		}
+		s, err := k.sk.ValidatorAddressCodec().BytesToString(op)
+		gs.RetiredKeys = append(gs.RetiredKeys, types.AnchorKey{ValidatorAddress: s, EthAddress: common.BytesToAddress(eth).Hex()})
+		return false, err
+	})
+	if err != nil {
+		return nil, err
+	}
 	err = k.Checkpoints.Walk(ctx, nil, func(_ uint64, c types.Checkpoint) (bool, error) {
 		gs.Checkpoints = append(gs.Checkpoints, c)
 		return false, nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if gs.AnchorChainId, err = k.anchorChainID(ctx); err != nil {
+		return nil, err
+	}
+	if gs.HeightOffset, err = k.HeightOffset.Get(ctx); err != nil && !isNotFound(err) {
 		return nil, err
 	}
 	err = k.Nodes.Walk(ctx, nil, func(key collections.Pair[uint64, []byte], n types.TreapNode) (bool, error) {

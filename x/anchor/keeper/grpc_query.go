@@ -48,13 +48,17 @@ func (q queryServer) AnchorKeys(ctx context.Context, req *types.QueryAnchorKeysR
 }
 
 func (q queryServer) Valset(ctx context.Context, _ *types.QueryValsetRequest) (*types.QueryValsetResponse, error) {
-	set, err := q.k.Valset(ctx)
+	set, total, err := q.k.Valset(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res := &types.QueryValsetResponse{Signers: set}
+	chainID, err := q.k.anchorChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &types.QueryValsetResponse{Signers: set, TotalPower: total, ChainId: chainID}
 	if len(set) > 0 {
-		h, err := types.SetHash(set)
+		h, err := types.SetHash(set, total)
 		if err != nil {
 			return nil, err
 		}

@@ -30,7 +30,9 @@ type Keeper struct {
 	Schema collections.Schema
 	Params collections.Item[types.Params]
 	// Keys maps a validator operator address to its 20-byte Ethereum address; KeyOwners the
-	// other way, so one key serves one validator only.
+	// other way, for current and retired keys alike, so one key serves one validator only, and
+	// a vote extension signed by a key its validator rotated away from is still that
+	// validator's (it signs checkpoints whose signing set holds the old key).
 	Keys      collections.Map[sdk.ValAddress, []byte]
 	KeyOwners collections.Map[[]byte, sdk.ValAddress]
 	// Nodes and Metas are the models' share trees (merkle.Treap), as of the latest checkpoint.
@@ -42,6 +44,11 @@ type Keeper struct {
 	Pending collections.KeySet[collections.Pair[uint64, sdk.AccAddress]]
 	// Checkpoints by height; the latest checkpoints_kept of them.
 	Checkpoints collections.Map[uint64, types.Checkpoint]
+	// ChainID is the chain id checkpoint hashes carry (the first genesis's); HeightOffset is
+	// added to block heights to give checkpoint heights (raised by a zero-height export, so
+	// they only grow).
+	ChainID      collections.Item[string]
+	HeightOffset collections.Item[uint64]
 }
 
 // NewKeeper builds the keeper.
@@ -71,7 +78,9 @@ func NewKeeper(
 		ModelRoots: collections.NewMap(sb, types.ModelRootsKey, "model_roots", collections.Uint64Key, codec.CollValue[types.ModelRoot](cdc)),
 		Pending: collections.NewKeySet(sb, types.PendingKey, "pending",
 			collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey)),
-		Checkpoints: collections.NewMap(sb, types.CheckpointsKey, "checkpoints", collections.Uint64Key, codec.CollValue[types.Checkpoint](cdc)),
+		Checkpoints:  collections.NewMap(sb, types.CheckpointsKey, "checkpoints", collections.Uint64Key, codec.CollValue[types.Checkpoint](cdc)),
+		ChainID:      collections.NewItem(sb, types.ChainIDKey, "chain_id", collections.StringValue),
+		HeightOffset: collections.NewItem(sb, types.OffsetKey, "height_offset", collections.Uint64Value),
 	}
 	schema, err := sb.Build()
 	if err != nil {
@@ -94,6 +103,25 @@ func (k *Keeper) GetParams(ctx context.Context) (types.Params, error) { return k
 // next checkpoint.
 func (k *Keeper) AfterShareBalanceMoved(ctx context.Context, modelID uint64, holder sdk.AccAddress) error {
 	return k.Pending.Set(ctx, collections.Join(modelID, holder))
+}
+
+// RebaseHeights prepares a zero-height export: checkpoint heights go on from the exported
+// height, so the contract, which takes only higher ones, accepts the restarted chain's.
+func (k *Keeper) RebaseHeights(ctx context.Context, last int64) error {
+	off, err := k.HeightOffset.Get(ctx)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	return k.HeightOffset.Set(ctx, off+uint64(max(last, 0)))
+}
+
+// anchorChainID is the chain id checkpoints carry: the first genesis's.
+func (k *Keeper) anchorChainID(ctx context.Context) (string, error) {
+	id, err := k.ChainID.Get(ctx)
+	if isNotFound(err) {
+		return sdk.UnwrapSDKContext(ctx).ChainID(), nil
+	}
+	return id, err
 }
 
 // Latest is the latest checkpoint, and false when there is none yet.

@@ -53,10 +53,9 @@ func (s msgServer) SetAnchorKey(ctx context.Context, msg *types.MsgSetAnchorKey)
 	old, err := s.k.Keys.Get(ctx, op)
 	switch {
 	case err == nil:
+		// The old key stays the validator's (KeyOwners): its node may go on signing with it the
+		// checkpoints whose signing set holds it, until a set with the new key is in.
 		previous = common.BytesToAddress(old).Hex()
-		if err := s.k.KeyOwners.Remove(ctx, old); err != nil {
-			return nil, err
-		}
 	case !isNotFound(err):
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -31,6 +32,27 @@ func (k *Keeper) ValidatorKey(ctx context.Context, cons sdk.ConsAddress) (common
 		return common.Address{}, false, err
 	}
 	return common.BytesToAddress(eth), true, nil
+}
+
+// OwnsKey says whether Ethereum address addr is a key (current or retired) of the validator
+// with consensus address cons.
+func (k *Keeper) OwnsKey(ctx context.Context, cons sdk.ConsAddress, addr common.Address) (bool, error) {
+	v, err := k.sk.GetValidatorByConsAddr(ctx, cons)
+	if err != nil {
+		return false, nil //nolint:nilerr // not a validator: owns no key
+	}
+	op, err := k.sk.ValidatorAddressCodec().StringToBytes(v.GetOperator())
+	if err != nil {
+		return false, err
+	}
+	owner, err := k.KeyOwners.Get(ctx, addr[:])
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(owner, op), nil
 }
 
 // ToSign is the checkpoint a validator with Ethereum address addr should sign next: the
@@ -149,7 +171,7 @@ func (k *Keeper) AddSignatures(ctx context.Context, votes []types.VoteExtension)
 			return err
 		}
 		if err := em.EmitTypedEvent(&types.EventCheckpointSigned{
-			Height: h, NewSignatures: gained[h], SignedPower: c.SignedPower, TotalPower: types.TotalPower(c.SigningSet), Ready: c.Ready(),
+			Height: h, NewSignatures: gained[h], SignedPower: c.SignedPower, TotalPower: c.SigningTotal, Ready: c.Ready(),
 		}); err != nil {
 			return err
 		}

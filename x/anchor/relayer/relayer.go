@@ -94,7 +94,7 @@ func (r *Relayer) Step(ctx context.Context) (*types.Checkpoint, error) {
 	}
 	opts := *r.Auth
 	opts.Context = ctx
-	tx, err := contract.SubmitCheckpoint(&opts, c.Height, args.Root, args.Signers, args.Powers, args.Sigs)
+	tx, err := contract.SubmitCheckpoint(&opts, c.Height, args.Root, args.Signers, args.Powers, args.Total, args.Sigs)
 	if err != nil {
 		if strings.Contains(err.Error(), "revert") {
 			// Someone else submitted it (or a newer one) since we read the contract.
@@ -160,7 +160,7 @@ func Next(cps []types.Checkpoint, last uint64, current [32]byte) (*types.Checkpo
 		if c.Height <= last || !c.Ready() {
 			continue
 		}
-		h, err := types.SetHash(c.SigningSet)
+		h, err := types.SetHash(c.SigningSet, c.SigningTotal)
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint %d: %w", c.Height, err)
 		}
@@ -176,7 +176,9 @@ type SubmitArgs struct {
 	Root    [32]byte
 	Signers []common.Address
 	Powers  []uint64
-	Sigs    []bindings.ShareAnchorSig
+	// Total is the chain's bonded power the next set is part of.
+	Total uint64
+	Sigs  []bindings.ShareAnchorSig
 }
 
 // Args builds submitCheckpoint's arguments from a stored checkpoint, with the fewest
@@ -184,6 +186,7 @@ type SubmitArgs struct {
 func Args(c types.Checkpoint) (SubmitArgs, error) {
 	var a SubmitArgs
 	copy(a.Root[:], c.ModelsRoot)
+	a.Total = c.NextTotal
 	next, err := types.EthSigners(c.NextSet)
 	if err != nil {
 		return a, err
@@ -206,7 +209,7 @@ func Args(c types.Checkpoint) (SubmitArgs, error) {
 		all = append(all, indexed{i, c.SigningSet[i].Power, s.Signature})
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].power > all[j].power })
-	total := types.TotalPower(c.SigningSet)
+	total := c.SigningTotal
 	var signed uint64
 	var use []indexed
 	for _, s := range all {
@@ -238,8 +241,9 @@ func FromQuery(q types.QueryClient) Source {
 	}
 }
 
-// Deploy deploys ShareAnchor for chainID with set as its first validator set.
-func Deploy(ctx context.Context, auth *bind.TransactOpts, backend Backend, chainID string, set []types.Signer,
+// Deploy deploys ShareAnchor for chainID (the chain id checkpoints carry: x/anchor's Valset
+// query) with set as its first validator set, part of a chain of total bonded power.
+func Deploy(ctx context.Context, auth *bind.TransactOpts, backend Backend, chainID string, set []types.Signer, total uint64,
 	wait func(context.Context, *ethtypes.Transaction) (*ethtypes.Receipt, error),
 ) (common.Address, error) {
 	signers, err := types.EthSigners(set)
@@ -254,7 +258,7 @@ func Deploy(ctx context.Context, auth *bind.TransactOpts, backend Backend, chain
 	}
 	opts := *auth
 	opts.Context = ctx
-	addr, tx, _, err := bindings.DeployShareAnchor(&opts, backend, chainID, addrs, powers)
+	addr, tx, _, err := bindings.DeployShareAnchor(&opts, backend, chainID, addrs, powers, total)
 	if err != nil {
 		return common.Address{}, fmt.Errorf("deploy ShareAnchor: %w", err)
 	}

@@ -21,9 +21,10 @@ type EthSigner struct {
 	Power   uint64
 }
 
-// ValsetHash is keccak256(0x03 ‖ uint32be(n) ‖ (address ‖ uint64be(power))…)
-// over signers strictly ascending by address (ShareAnchor.valsetHash).
-func ValsetHash(set []EthSigner) (merkle.Hash, error) {
+// ValsetHash is keccak256(0x03 ‖ uint32be(n) ‖ (address ‖ uint64be(power))… ‖
+// uint64be(total)) over signers strictly ascending by address, total the chain's
+// bonded power they are part of (ShareAnchor.valsetHash).
+func ValsetHash(set []EthSigner, total uint64) (merkle.Hash, error) {
 	enc := []byte{0x03}
 	enc = binary.BigEndian.AppendUint32(enc, uint32(len(set)))
 	for i, s := range set {
@@ -36,6 +37,7 @@ func ValsetHash(set []EthSigner) (merkle.Hash, error) {
 		enc = append(enc, s.Address[:]...)
 		enc = binary.BigEndian.AppendUint64(enc, s.Power)
 	}
+	enc = binary.BigEndian.AppendUint64(enc, total)
 	return merkle.Hash(crypto.Keccak256Hash(enc)), nil
 }
 

@@ -87,13 +87,26 @@ func EthSigners(set []Signer) ([]EthSigner, error) {
 	return out, nil
 }
 
-// SetHash is ValsetHash of a stored set.
-func SetHash(set []Signer) (merkle.Hash, error) {
+// SetHash is ValsetHash of a stored set, part of a chain of total bonded power total.
+func SetHash(set []Signer, total uint64) (merkle.Hash, error) {
 	es, err := EthSigners(set)
 	if err != nil {
 		return merkle.Hash{}, err
 	}
-	return ValsetHash(es)
+	return ValsetHash(es, total)
+}
+
+// CheckSet checks a set against the chain's total bonded power it was taken from, as the
+// contract does: its keys hold more than 2/3 of it, and no more than all of it.
+func CheckSet(set []Signer, total uint64) error {
+	if _, err := SetHash(set, total); err != nil {
+		return err
+	}
+	keyed := TotalPower(set)
+	if keyed > total || !MoreThanTwoThirds(keyed, total) {
+		return fmt.Errorf("anchor: validators with keys hold %d of %d bonded power; a set must hold more than 2/3 of it (and no more than all)", keyed, total)
+	}
+	return nil
 }
 
 // TotalPower sums a set's powers.
@@ -105,9 +118,10 @@ func TotalPower(set []Signer) uint64 {
 	return t
 }
 
-// Ready reports whether more than 2/3 of the signing set's power signed, as the contract
-// requires (3·signed > 2·total, in 128-bit arithmetic so that no power overflows).
-func (c Checkpoint) Ready() bool { return MoreThanTwoThirds(c.SignedPower, TotalPower(c.SigningSet)) }
+// Ready reports whether signatures of more than 2/3 of the chain's total bonded power (when the
+// signing set was taken: signing_total) are in, as the contract requires (3·signed > 2·total,
+// in 128-bit arithmetic so that no power overflows).
+func (c Checkpoint) Ready() bool { return MoreThanTwoThirds(c.SignedPower, c.SigningTotal) }
 
 // MoreThanTwoThirds is the contract's test 3·signed > 2·total, without overflow.
 func MoreThanTwoThirds(signed, total uint64) bool {

@@ -29,6 +29,19 @@ func (gs GenesisState) Validate() error {
 		}
 		vals[k.ValidatorAddress], eths[a.Hex()] = true, true
 	}
+	for i, k := range gs.RetiredKeys {
+		if _, err := sdk.ValAddressFromBech32(k.ValidatorAddress); err != nil {
+			return fmt.Errorf("retired_keys[%d]: validator_address: %w", i, err)
+		}
+		a, err := ParseEthAddress(k.EthAddress)
+		if err != nil {
+			return fmt.Errorf("retired_keys[%d]: %w", i, err)
+		}
+		if eths[a.Hex()] {
+			return fmt.Errorf("retired_keys[%d]: Ethereum address %s listed twice (a key is one validator's, current or retired)", i, a.Hex())
+		}
+		eths[a.Hex()] = true
+	}
 	var last uint64
 	for i, c := range gs.Checkpoints {
 		if c.Height <= last {
@@ -38,10 +51,10 @@ func (gs GenesisState) Validate() error {
 		if len(c.Hash) != 32 || len(c.ModelsRoot) != 32 {
 			return fmt.Errorf("checkpoints[%d]: hash and models_root must be 32 bytes", i)
 		}
-		if _, err := SetHash(c.NextSet); err != nil {
+		if err := CheckSet(c.NextSet, c.NextTotal); err != nil {
 			return fmt.Errorf("checkpoints[%d]: next_set: %w", i, err)
 		}
-		if _, err := SetHash(c.SigningSet); err != nil {
+		if err := CheckSet(c.SigningSet, c.SigningTotal); err != nil {
 			return fmt.Errorf("checkpoints[%d]: signing_set: %w", i, err)
 		}
 	}

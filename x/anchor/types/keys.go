@@ -19,4 +19,6 @@ var (
 	ModelRootsKey  = collections.NewPrefix(5)
 	PendingKey     = collections.NewPrefix(6)
 	CheckpointsKey = collections.NewPrefix(7)
+	ChainIDKey     = collections.NewPrefix(8)
+	OffsetKey      = collections.NewPrefix(9)
 )

@@ -112,8 +112,10 @@ func (h *ExtensionHandler) VerifyVoteExtension(ctx sdk.Context, req *abci.Reques
 		h.logger.Info("anchor: refusing a vote extension", "validator", sdk.ConsAddress(req.ValidatorAddress), "err", err)
 		return reject, nil
 	}
-	key, ok, err := h.k.ValidatorKey(ctx, req.ValidatorAddress)
-	if err != nil || !ok || key != signer {
+	// The voter's key, current or retired: a validator that rotated its key signs with the old
+	// one the checkpoints whose signing set holds it, and must not lose its precommits for it.
+	owns, err := h.k.OwnsKey(ctx, req.ValidatorAddress, signer)
+	if err != nil || !owns {
 		h.logger.Info("anchor: refusing a vote extension signed by another key", "validator", sdk.ConsAddress(req.ValidatorAddress), "signer", signer)
 		return reject, nil
 	}
