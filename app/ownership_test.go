@@ -116,3 +116,30 @@ func TestRevenueReachesHoldersThroughTheChain(t *testing.T) {
 	require.NoError(t, c.query("/cosmos.bank.v1beta1.Query/DenomMetadata", &banktypes.QueryDenomMetadataRequest{Denom: "share/1"}, &md))
 	require.Equal(t, "SHARE-1", md.Metadata.Display)
 }
+
+// Fees are paid in the bond denom only: a fee in shares would land in the fee collector, a
+// module account, and earn model revenue no holder can ever claim. The refused tx takes no fee
+// and changes nothing; the same tx with a bond-denom fee goes through.
+func TestFeesInBondDenomOnly(t *testing.T) {
+	alice, bob := newAccount(0), newAccount(1)
+	c := startChainWith(t, 10*minStake, genesisModel(t, alice.addr, map[string]int64{alice.addr.String(): 1000}), alice, bob)
+	shares := func(a sdk.AccAddress) int64 {
+		return c.app.BankKeeper.GetBalance(c.app.NewContext(true), a, "share/1").Amount.Int64()
+	}
+	send := banktypes.NewMsgSend(alice.addr, bob.addr, sdk.NewCoins(sdk.NewInt64Coin("share/1", 10)))
+	for _, fee := range []sdk.Coins{
+		sdk.NewCoins(sdk.NewInt64Coin("share/1", 5)),
+		sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 5), sdk.NewInt64Coin("share/1", 5)),
+	} {
+		res := c.sendWithFee(alice, fee, nil, send)
+		require.NotZero(t, res.Code, "fee %s accepted", fee)
+		require.Contains(t, res.Log, "fees are paid in "+app.BondDenom+" only")
+		alice.seq-- // refused in the ante handler: the sequence did not move
+		require.Equal(t, int64(1000), shares(alice.addr), "a refused tx moved shares or took a fee")
+	}
+	before := c.balance(alice.addr)
+	res := c.sendWithFee(alice, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 5)), nil, send)
+	require.Zero(t, res.Code, res.Log)
+	require.Equal(t, int64(990), shares(alice.addr))
+	require.Equal(t, before-5, c.balance(alice.addr))
+}
