@@ -1,6 +1,7 @@
 package attest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -21,6 +22,7 @@ func (a *Attester) watch(ctx context.Context) {
 		}
 		a.answer(ctx)
 		a.prune(ctx)
+		a.pruneDoubt(ctx)
 	}
 }
 
@@ -87,15 +89,7 @@ func (a *Attester) answerOne(ctx context.Context, c verifytypes.Challenge) {
 // bound to the chain id the attestation was submitted to, which a chain restarted from an export
 // may have changed since.
 func (a *Attester) prove(ctx context.Context, c verifytypes.Challenge) ([]byte, *verifytypes.TokenOpening, *verifytypes.DatasetOpening, error) {
-	l, err := a.cfg.Store.Load(c.Step)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	owner := a.owner()
-	if at, err := a.cfg.Chain.Attestation(ctx, c.AttestationId); err == nil {
-		owner.ChainID = at.ChainIDOr(owner.ChainID)
-	}
-	cm, err := Commit(a.cfg.Secret, owner, l)
+	l, cm, err := a.layerFor(ctx, c)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -161,6 +155,78 @@ func (a *Attester) prune(ctx context.Context) {
 		} else {
 			a.count("voided", func(s *Stats) { s.Voided++ })
 			a.cfg.Log.Warn("attestation voided", "id", id, "reason", at.VoidReason)
+		}
+	}
+}
+
+// layerFor is the stored layer the challenged step was attested with, committed: the step's
+// layer, or the one set aside when a previous process's attestation of that step was in doubt
+// (Recover), whichever commits to the attestation's roots.
+func (a *Attester) layerFor(ctx context.Context, c verifytypes.Challenge) (*Layer, *Committed, error) {
+	owner := a.owner()
+	at, atErr := a.cfg.Chain.Attestation(ctx, c.AttestationId)
+	if atErr == nil {
+		owner.ChainID = at.ChainIDOr(owner.ChainID)
+	}
+	var err error
+	for _, load := range []func(uint64) (*Layer, error){a.cfg.Store.Load, a.cfg.Store.LoadDoubt} {
+		l, lerr := load(c.Step)
+		if lerr != nil {
+			if err == nil {
+				err = lerr
+			}
+			continue
+		}
+		cm, cerr := Commit(a.cfg.Secret, owner, l)
+		if cerr != nil {
+			return nil, nil, cerr
+		}
+		if atErr != nil || committedTo(cm.Roots(), at, c.Step) {
+			return l, cm, nil
+		}
+		err = fmt.Errorf("attest: the stored layer of step %d does not commit to attestation %d's roots", c.Step, c.AttestationId)
+	}
+	return nil, nil, err
+}
+
+// committedTo says whether r, a layer's roots, are those at holds for step.
+func committedTo(r verifytypes.StepCommitment, at verifytypes.Attestation, step uint64) bool {
+	if step < at.StepFrom || step-at.StepFrom >= uint64(len(at.Commitments)) {
+		return false
+	}
+	c := at.Commitments[step-at.StepFrom]
+	return bytes.Equal(r.XRoot, c.XRoot) && bytes.Equal(r.WColsRoot, c.WColsRoot) && bytes.Equal(r.YRoot, c.YRoot) &&
+		bytes.Equal(r.DyRoot, c.DyRoot) && bytes.Equal(r.WRowsRoot, c.WRowsRoot) && bytes.Equal(r.DxRoot, c.DxRoot)
+}
+
+// pruneDoubt deletes the layers Recover set aside once DoubtWindow has passed, unless a pending
+// attestation of the worker holds their steps (the one in doubt landed: they answer its
+// challenges until it is final).
+func (a *Attester) pruneDoubt(ctx context.Context) {
+	a.mu.Lock()
+	until := a.doubtUntil
+	a.mu.Unlock()
+	if until.IsZero() || time.Now().Before(until) {
+		return
+	}
+	doubted, err := a.cfg.Store.Doubted()
+	if err != nil || len(doubted) == 0 {
+		return
+	}
+	pending, err := a.cfg.Chain.PendingAttestations(ctx, a.cfg.Worker, a.cfg.ModelID)
+	if err != nil {
+		return
+	}
+	for _, st := range doubted {
+		held := false
+		for _, p := range pending {
+			held = held || (st >= p.StepFrom && st <= p.StepTo)
+		}
+		if held {
+			continue
+		}
+		if err := a.cfg.Store.DeleteDoubt(st); err != nil {
+			a.cfg.Log.Warn("deleting a layer set aside", "step", st, "err", err)
 		}
 	}
 }

@@ -87,8 +87,13 @@ type Config struct {
 	// waits, and the steps that come meanwhile are dropped (Tap never blocks training). 0 means
 	// DefaultMaxQueued.
 	MaxQueued int
-	Log       *slog.Logger
-	Metrics   prometheus.Registerer
+	// DoubtWindow is how long layers a previous process sent in an attestation whose fate it
+	// never learnt stay set aside after Recover: a transaction still in a mempool may land until
+	// its timeout (the chain takes unordered transactions up to 10 minutes ahead), and its
+	// challenges must be answered. 10 minutes by default.
+	DoubtWindow time.Duration
+	Log         *slog.Logger
+	Metrics     prometheus.Registerer
 }
 
 // DefaultMaxQueued is 64 attestations waiting for the chain: 512 steps at the default period, a
@@ -114,8 +119,10 @@ type Attester struct {
 	pending  map[uint64][2]uint64 // attestation id → its step range
 	answered map[uint64]bool      // challenges answered or given up on
 	inflight map[uint64]bool      // challenges being proved or sent
-	wg       sync.WaitGroup       // the answering goroutines
-	stats    Stats
+	// doubtUntil is when layers set aside by Recover may go, unless an attestation holds them.
+	doubtUntil time.Time
+	wg         sync.WaitGroup // the answering goroutines
+	stats      Stats
 
 	commitSeconds prometheus.Histogram
 	events        *prometheus.CounterVec
@@ -154,6 +161,9 @@ func NewAttester(cfg Config) (*Attester, error) {
 	}
 	if cfg.MaxQueued <= 0 {
 		cfg.MaxQueued = DefaultMaxQueued
+	}
+	if cfg.DoubtWindow <= 0 {
+		cfg.DoubtWindow = 10 * time.Minute
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -222,9 +232,16 @@ func (a *Attester) count(event string, f func(*Stats)) {
 func (a *Attester) Finish() { a.finishOnce.Do(func() { close(a.finish) }) }
 
 // Recover picks up after a restart: the stored layers of the worker's pending attestations are
-// kept (and their challenges answered), every other stored layer is deleted.
+// kept (and their challenges answered); those of steps beyond the worker's last attested step
+// are set aside for DoubtWindow (an attestation sent before the stop may still land: its
+// challenges are answered from them, Store.LoadDoubt); every other stored layer (of final or
+// void attestations) is deleted.
 func (a *Attester) Recover(ctx context.Context) error {
 	pending, err := a.cfg.Chain.PendingAttestations(ctx, a.cfg.Worker, a.cfg.ModelID)
+	if err != nil {
+		return err
+	}
+	last, _, err := a.cfg.Chain.LastAttestedStep(ctx, a.cfg.Worker, a.cfg.ModelID)
 	if err != nil {
 		return err
 	}
@@ -243,17 +260,29 @@ func (a *Attester) Recover(ctx context.Context) error {
 		}
 		return false
 	}
+	doubted := 0
 	for _, st := range steps {
-		if !keep(st) {
+		switch {
+		case keep(st):
+		case st > last:
+			if err := a.cfg.Store.Doubt(st); err != nil {
+				return err
+			}
+			doubted++
+		default:
 			if err := a.cfg.Store.Delete(st, st); err != nil {
 				return err
 			}
 		}
 	}
+	if doubted > 0 {
+		a.cfg.Log.Warn("layers of steps sent before the stop but not on chain are kept aside: the attestation may still land", "steps", doubted, "for", a.cfg.DoubtWindow)
+	}
 	a.mu.Lock()
 	for _, p := range pending {
 		a.pending[p.Id] = [2]uint64{p.StepFrom, p.StepTo}
 	}
+	a.doubtUntil = time.Now().Add(a.cfg.DoubtWindow)
 	a.mu.Unlock()
 	if len(pending) > 0 {
 		a.cfg.Log.Info("recovered pending attestations", "count", len(pending))

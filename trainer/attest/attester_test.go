@@ -303,3 +303,104 @@ func TestAttesterBehind(t *testing.T) {
 	a.Tap(4, randomTap(rng), Input{})
 	require.True(t, a.Behind())
 }
+
+// doubtChain is a chain on which the worker's last attested step is last, and pending are its
+// pending attestations (with their commitments).
+type doubtChain struct {
+	scriptedChain
+	mu      sync.Mutex
+	pending []verifytypes.Attestation
+}
+
+func (c *doubtChain) PendingAttestations(context.Context, string, uint64) ([]verifytypes.Attestation, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending, nil
+}
+
+func (c *doubtChain) Attestation(_ context.Context, id uint64) (verifytypes.Attestation, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range c.pending {
+		if a.Id == id {
+			return a, nil
+		}
+	}
+	return verifytypes.Attestation{}, errors.New("no such attestation")
+}
+
+// A restarted trainer does not give up the layers of an attestation it sent before it stopped
+// and whose fate it never learnt: Recover sets aside the layers beyond the chain's last attested
+// step (deleting those of final attestations), the step numbers are free for new layers, and if
+// the attestation lands after all its challenges are proved from the layers set aside (whichever
+// layer commits to the attestation's roots); they go once DoubtWindow has passed and no pending
+// attestation holds them.
+func TestRecoverKeepsLayersInDoubt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	store, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	layer := func(step uint64) *Layer {
+		l, err := NewLayer(step, testRows, testD, randoms(rng, testRows*testD, 2), randoms(rng, testD*testD, 0.5), randoms(rng, testRows*testD, 1))
+		require.NoError(t, err)
+		return l
+	}
+	sent := map[uint64]*Layer{}
+	for step := uint64(1); step <= 4; step++ {
+		sent[step] = layer(step)
+		require.NoError(t, store.Save(sent[step]))
+	}
+	chain := &doubtChain{}
+	chain.last = 2 // steps 1..2 final; 3..4 were sent as the process stopped
+	a, err := NewAttester(Config{
+		Chain: chain, ChainID: testOwner.ChainID, Worker: testOwner.Worker, ModelID: testOwner.ModelID, Stage: testOwner.Stage,
+		Layers: 2, Period: 2, FirstStep: 3, TileWidth: testT, Secret: []byte("s"), Store: store, Prover: NewProver(""),
+		Poll: time.Millisecond, DoubtWindow: time.Hour, Log: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, a.Recover(ctx))
+	steps, err := store.Steps()
+	require.NoError(t, err)
+	require.Empty(t, steps, "final steps deleted; steps in doubt set aside")
+	doubted, err := store.Doubted()
+	require.NoError(t, err)
+	require.Equal(t, []uint64{3, 4}, doubted)
+
+	// The restarted trainer commits a new step 3; then the attestation in doubt lands.
+	require.NoError(t, store.Save(layer(3)))
+	var roots []verifytypes.StepCommitment
+	for step := uint64(3); step <= 4; step++ {
+		cm, err := Commit([]byte("s"), a.owner(), sent[step])
+		require.NoError(t, err)
+		roots = append(roots, cm.Roots())
+	}
+	chain.mu.Lock()
+	chain.pending = []verifytypes.Attestation{{Id: 9, StepFrom: 3, StepTo: 4, Status: verifytypes.ATTESTATION_STATUS_PENDING, Commitments: roots}}
+	chain.mu.Unlock()
+	for step := uint64(3); step <= 4; step++ {
+		l, cm, err := a.layerFor(ctx, verifytypes.Challenge{AttestationId: 9, Step: step})
+		require.NoError(t, err, "step %d", step)
+		require.Equal(t, sent[step].X, l.X, "step %d: the layer the attestation was sent with", step)
+		require.True(t, committedTo(cm.Roots(), chain.pending[0], step))
+	}
+
+	// While the window lasts, or a pending attestation holds them, they stay; then they go.
+	a.pruneDoubt(ctx)
+	a.mu.Lock()
+	a.doubtUntil = time.Now().Add(-time.Second)
+	a.mu.Unlock()
+	a.pruneDoubt(ctx)
+	doubted, err = store.Doubted()
+	require.NoError(t, err)
+	require.Equal(t, []uint64{3, 4}, doubted, "held by a pending attestation")
+	chain.mu.Lock()
+	chain.pending = nil
+	chain.mu.Unlock()
+	a.pruneDoubt(ctx)
+	doubted, err = store.Doubted()
+	require.NoError(t, err)
+	require.Empty(t, doubted)
+	steps, err = store.Steps()
+	require.NoError(t, err)
+	require.Equal(t, []uint64{3}, steps, "the new step 3 is untouched")
+}

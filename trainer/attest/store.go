@@ -40,6 +40,30 @@ func (s *Store) spoolPath(seq uint64) string {
 	return filepath.Join(s.dir, fmt.Sprintf("spool-%020d.layer", seq))
 }
 
+func (s *Store) doubtPath(step uint64) string {
+	return filepath.Join(s.dir, fmt.Sprintf("doubt-%020d.layer", step))
+}
+
+// Doubt sets the stored layer of step aside as in doubt: a previous process sent the
+// attestation holding it and stopped before it knew whether the chain took it, which it may
+// still do. The step's number is free for new layers; the set-aside one answers challenges of
+// the attestation if it lands (LoadDoubt) until DeleteDoubt.
+func (s *Store) Doubt(step uint64) error {
+	if err := os.Rename(s.path(step), s.doubtPath(step)); err != nil {
+		return fmt.Errorf("attest: setting layer %d aside: %w", step, err)
+	}
+	return nil
+}
+
+// LoadDoubt reads the layer of step set aside by Doubt.
+func (s *Store) LoadDoubt(step uint64) (*Layer, error) { return s.load(s.doubtPath(step), step, true) }
+
+// DeleteDoubt removes the layer of step set aside by Doubt.
+func (s *Store) DeleteDoubt(step uint64) error { return s.remove(s.doubtPath(step)) }
+
+// Doubted lists the steps whose layers are set aside, ascending.
+func (s *Store) Doubted() ([]uint64, error) { return s.list("doubt-") }
+
 func (s *Store) movingPath(step uint64) string {
 	return filepath.Join(s.dir, fmt.Sprintf("moving-%020d.layer", step))
 }
@@ -215,7 +239,10 @@ func (s *Store) load(path string, step uint64, check bool) (*Layer, error) {
 }
 
 // Steps lists the stored steps in order.
-func (s *Store) Steps() ([]uint64, error) {
+func (s *Store) Steps() ([]uint64, error) { return s.list("step-") }
+
+// list is the steps of the layer files named prefix<step>.layer, ascending.
+func (s *Store) list(prefix string) ([]uint64, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, err
@@ -223,10 +250,10 @@ func (s *Store) Steps() ([]uint64, error) {
 	var steps []uint64
 	for _, e := range entries {
 		name := e.Name()
-		if !strings.HasPrefix(name, "step-") || !strings.HasSuffix(name, ".layer") {
+		if !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".layer") {
 			continue
 		}
-		v, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, "step-"), ".layer"), 10, 64)
+		v, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, prefix), ".layer"), 10, 64)
 		if err == nil {
 			steps = append(steps, v)
 		}
