@@ -8,6 +8,8 @@ import (
 
 	errorsmod "cosmossdk.io/errors"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/stretchr/testify/require"
 
@@ -28,6 +30,9 @@ import (
 
 var testBond = sdk.NewInt64Coin(app.BondDenom, 5_000_000)
 
+// maxBond is what the tests' challengers are willing to post: the chain takes testBond × 2^open.
+var maxBond = sdk.NewCoin(app.BondDenom, testBond.Amount.MulRaw(1<<verifytypes.MaxOpenChallenges))
+
 // challenge opens a third-party forward challenge of attestation att at (step, row 1, block 1).
 func (vc *verifyChain) challenge(t *testing.T, by *account, att, step uint64) verifytypes.Challenge {
 	t.Helper()
@@ -47,7 +52,7 @@ func (vc *verifyChain) challengeKind(t *testing.T, by *account, att uint64, kind
 	t.Helper()
 	res := vc.send(by, &verifytypes.MsgOpenChallenge{
 		Challenger: by.addr.String(), AttestationId: att, Kind: kind,
-		Step: step, Row: row, Col: col, Bond: testBond,
+		Step: step, Row: row, Col: col, Bond: maxBond, // the chain takes challenge_bond × 2^open
 	})
 	require.Zero(t, res.Code, res.Log)
 	var out verifytypes.MsgOpenChallengeResponse
@@ -933,4 +938,43 @@ func TestAttackSamples(t *testing.T) {
 	misplaced.Commitments[0].Sample = first.Commitments[0].Sample
 	later.next--
 	refused(later, misplaced, verifytypes.ErrInvalidReceipt.ABCICode(), "a sample is stage 0's")
+}
+
+// A flood of challenges against one worker, meant to make its prover miss a deadline, is
+// priced and capped: each open challenge doubles the next one's bond (challenge_bond × 2^open:
+// 5, 10, 20, … LEARN here), a bond below that is refused, the chain takes no more than it asks,
+// and past max_open_challenges (8) the next is refused; an answered challenge frees a place.
+func TestAttackChallengeFlood(t *testing.T) {
+	challenger := newAccount(0)
+	vc, ws := startVerifyChainWindows(t, sdkmath.LegacyZeroDec(), 3*vWindow, 4*vResponse, challenger)
+	w := ws[1]
+	att := vc.submit(t, w, 2)
+	before := vc.balance(challenger.addr)
+	open := func(bond sdk.Coin) *abci.ExecTxResult {
+		return vc.send(challenger, &verifytypes.MsgOpenChallenge{
+			Challenger: challenger.addr.String(), AttestationId: att, Kind: verifytypes.CHALLENGE_KIND_FORWARD,
+			Step: 1, Row: 1, Col: 1, Bond: bond,
+		})
+	}
+	var chs []verifytypes.Challenge
+	for i := range verifytypes.DefaultMaxOpenChallenges {
+		if i == 1 {
+			res := open(testBond) // the first challenge's bond for the second
+			require.Equal(t, verifytypes.ErrWrongBond.ABCICode(), res.Code, res.Log)
+			require.Contains(t, res.Log, "with 1 open, posts 10000000"+app.BondDenom)
+		}
+		ch := vc.challenge(t, challenger, att, 1)
+		require.Equal(t, testBond.Amount.MulRaw(1<<i), ch.Bond.Amount, "challenge %d", i)
+		chs = append(chs, ch)
+	}
+	require.Equal(t, testBond.Amount.Int64()*255, before-vc.balance(challenger.addr), "5 × (2^8 − 1) LEARN posted, no more")
+	res := open(maxBond)
+	require.Equal(t, verifytypes.ErrTooManyChallenges.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "8 open challenges")
+
+	p, err := vc.prove(t, w, chs[0])
+	require.NoError(t, err)
+	require.Zero(t, vc.respond(w, chs[0].Id, p).Code)
+	ch := vc.challenge(t, challenger, att, 1)
+	require.Equal(t, testBond.Amount.MulRaw(1<<7), ch.Bond.Amount, "seven open: the next posts 2^7 bonds")
 }

@@ -2,8 +2,10 @@ package attest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
@@ -36,14 +38,17 @@ func (a *Attester) answer(ctx context.Context) {
 		}
 		return
 	}
+	// The nearest deadline first, at most MaxProving at once: the rest wait for the next check.
+	slices.SortFunc(open, func(x, y verifytypes.Challenge) int { return cmp.Compare(x.DeadlineHeight, y.DeadlineHeight) })
 	for _, c := range open {
 		a.mu.Lock()
 		busy := a.answered[c.Id] || a.inflight[c.Id]
-		if !busy {
+		full := len(a.inflight) >= a.cfg.MaxProving
+		if !busy && !full {
 			a.inflight[c.Id] = true
 		}
 		a.mu.Unlock()
-		if busy {
+		if busy || full {
 			continue
 		}
 		a.cfg.Log.Info("challenged", "challenge", c.Id, "attestation", c.AttestationId, "kind", c.Kind,

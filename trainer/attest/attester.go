@@ -87,6 +87,10 @@ type Config struct {
 	// waits, and the steps that come meanwhile are dropped (Tap never blocks training). 0 means
 	// DefaultMaxQueued.
 	MaxQueued int
+	// MaxProving bounds the challenges proved at once (each proof holds the tile's circuit in
+	// memory: about 1.5 GB at the largest shape); the others wait for a slot, the nearest
+	// deadline first. 2 by default.
+	MaxProving int
 	// DoubtWindow is how long layers a previous process sent in an attestation whose fate it
 	// never learnt stay set aside after Recover: a transaction still in a mempool may land until
 	// its timeout (the chain takes unordered transactions up to 10 minutes ahead), and its
@@ -161,6 +165,9 @@ func NewAttester(cfg Config) (*Attester, error) {
 	}
 	if cfg.MaxQueued <= 0 {
 		cfg.MaxQueued = DefaultMaxQueued
+	}
+	if cfg.MaxProving <= 0 {
+		cfg.MaxProving = 2
 	}
 	if cfg.DoubtWindow <= 0 {
 		cfg.DoubtWindow = 10 * time.Minute

@@ -404,3 +404,68 @@ func TestRecoverKeepsLayersInDoubt(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []uint64{3}, steps, "the new step 3 is untouched")
 }
+
+// floodChain lists open challenges and holds every proof at its first chain read (the
+// attestation) until released, counting how many are held at once.
+type floodChain struct {
+	scriptedChain
+	open    []verifytypes.Challenge
+	release chan struct{}
+	mu      sync.Mutex
+	held    []uint64 // challenge ids (by their attestation id) being proved
+	most    int
+}
+
+func (c *floodChain) OpenChallenges(context.Context, string) ([]verifytypes.Challenge, error) {
+	return c.open, nil
+}
+
+func (c *floodChain) Attestation(_ context.Context, id uint64) (verifytypes.Attestation, error) {
+	c.mu.Lock()
+	c.held = append(c.held, id)
+	c.most = max(c.most, len(c.held))
+	c.mu.Unlock()
+	<-c.release
+	c.mu.Lock()
+	c.held = c.held[1:]
+	c.mu.Unlock()
+	return verifytypes.Attestation{}, errors.New("gone")
+}
+
+// A flood of challenges does not start a proof each at once: at most MaxProving are proved at a
+// time (each holds a tile circuit in memory), the nearest deadlines first; the rest wait for a
+// slot and are taken at later checks.
+func TestAnsweringIsBounded(t *testing.T) {
+	chain := &floodChain{release: make(chan struct{})}
+	for i := range 6 {
+		chain.open = append(chain.open, verifytypes.Challenge{Id: uint64(10 + i), AttestationId: uint64(10 + i), DeadlineHeight: int64(100 - i)})
+	}
+	store, err := OpenStore(t.TempDir())
+	require.NoError(t, err)
+	a, err := NewAttester(Config{
+		Chain: chain, ChainID: testOwner.ChainID, Worker: testOwner.Worker, ModelID: testOwner.ModelID, Stage: testOwner.Stage,
+		Layers: 2, Period: 2, FirstStep: 1, TileWidth: testT, Secret: []byte("s"), Store: store, Prover: NewProver(""),
+		MaxProving: 2, Log: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	ctx := context.Background()
+	a.answer(ctx)
+	a.answer(ctx) // a second check while both slots are taken starts nothing more
+	require.Eventually(t, func() bool { chain.mu.Lock(); defer chain.mu.Unlock(); return len(chain.held) == 2 }, 10*time.Second, time.Millisecond)
+	chain.mu.Lock()
+	first := append([]uint64(nil), chain.held...)
+	chain.mu.Unlock()
+	require.ElementsMatch(t, []uint64{15, 14}, first, "the nearest deadlines first")
+	for round := range 3 { // two at a time: the six in three rounds
+		chain.release <- struct{}{}
+		chain.release <- struct{}{}
+		a.wg.Wait()
+		if round < 2 {
+			a.answer(ctx)
+		}
+	}
+	require.Equal(t, 2, chain.most, "more proofs at once than MaxProving")
+	a.mu.Lock()
+	require.Len(t, a.answered, 6, "every challenge taken up in the end")
+	a.mu.Unlock()
+}

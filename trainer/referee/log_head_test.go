@@ -218,11 +218,11 @@ func TestServiceRestartFixesOldEpoch(t *testing.T) {
 	require(t, olds[0].Start(st, 0, nil))
 	logSteps(t, olds[0], st, m, &atts[1], 10) // a new state (the chain refuses a repeated state_root)
 	for v := range olds {
-		serve := func(root [32]byte, fromEpoch bool) ([]byte, error) {
+		serve := func(root [32]byte, q replaylog.Query) ([]byte, error) {
 			if root == rootA {
-				return olds[v].Serve(1<<30)(root, fromEpoch)
+				return olds[v].Serve(1<<30)(root, q)
 			}
-			return olds[0].Serve(1<<30)(root, fromEpoch)
+			return olds[0].Serve(1<<30)(root, q)
 		}
 		out, _ := serveAndAudit(t, atts, serve, 1, nil)
 		t.Logf("old epoch %d: %s", v, outcome(out))

@@ -101,6 +101,10 @@ type Options struct {
 	// MaxRows bounds an update's sequences (0: no bound): a log of larger updates is refused
 	// before it is replayed.
 	MaxRows int
+	// ToEnd replays to the log's end, stopping once the last claim's attested inputs are all
+	// taken (the audited attestation's process ended after it: the updates after its last
+	// attested one were attested by nothing, and the next epoch starts from an anchor).
+	ToEnd bool
 	// MaxPrefix, when positive, bounds the updates replayed before the first claim: a worker's
 	// first attestation is audited from its epoch's anchor, and a trainer attests from its first
 	// step, so more updates before it than the attestation holds are training of the worker's
@@ -169,7 +173,7 @@ func Audit(ctx context.Context, st *engine.Stage, codec boundary.Codec, segs []r
 	for u := range a.claims {
 		last = max(last, u)
 	}
-	if a.claims[last].Need > 0 {
+	if a.claims[last].Need > 0 || opts.ToEnd {
 		last = math.MaxUint64 // to the end of the log
 	}
 	end, f := heads(segs, a.claims)
@@ -216,6 +220,9 @@ replay:
 			}
 			if ev.Update != nil {
 				n++
+				if opts.ToEnd && a.span != nil && a.taken >= uint64(a.span.Need) {
+					break replay
+				}
 			}
 		}
 	}
@@ -244,6 +251,14 @@ replay:
 // snapshot on (a head fixes everything folded before it), and every finding the replay then
 // makes is one anyone holding the log can check. It returns the head after the last event.
 func heads(segs []replaylog.Segment, claims map[uint64]Claim) ([32]byte, *Finding) {
+	// Past the last claimed head nothing the worker committed is checked (a referee could append
+	// segments of its own there); the fold goes on, to the bundle's end.
+	var lastClaim uint64
+	for u, c := range claims {
+		if c.Head != ([32]byte{}) {
+			lastClaim = max(lastClaim, u)
+		}
+	}
 	h, n := segs[0].Head, segs[0].First
 	check := func() *Finding {
 		if c, ok := claims[n]; ok && c.Head != ([32]byte{}) && c.Head != h {
@@ -252,15 +267,19 @@ func heads(segs []replaylog.Segment, claims map[uint64]Claim) ([32]byte, *Findin
 		return nil
 	}
 	for i, seg := range segs {
-		if seg.EpochStart {
+		committed := n <= lastClaim
+		if seg.EpochStart && committed {
 			if want := replaylog.EpochHead(seg.Root, seg.Anchor, seg.Prev); seg.Head != want {
 				return h, &Finding{Update: n, What: fmt.Sprintf("its epoch's log starts at head %s, not at the %s its first state, anchor and previous epoch give", short(seg.Head), short(want))}
 			}
 		}
-		if i > 0 && seg.Head != h {
+		if i > 0 && seg.Head != h && committed {
 			return h, &Finding{Update: n, What: fmt.Sprintf("the log's head arrives at %s, but the worker's next segment goes on from %s: its log was changed between segments", short(h), short(seg.Head))}
 		}
-		h = replaylog.Next(seg.Head, replaylog.SnapshotDigest(seg.First, seg.Root))
+		if i == 0 {
+			h = seg.Head
+		}
+		h = replaylog.Next(h, replaylog.SnapshotDigest(seg.First, seg.Root))
 		for _, ev := range seg.Events {
 			if ev.Update != nil {
 				if f := check(); f != nil {

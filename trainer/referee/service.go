@@ -255,15 +255,17 @@ func sortedTracked(m map[uint64]*tracked) []*tracked {
 	return out
 }
 
-// successor is the worker's attestation right after a (the least step_from beyond its steps).
+// successor is the worker's attestation right after a: the one whose steps start where a's end
+// (the chain keeps a worker's steps contiguous). One the referee never saw (final before a round
+// read it) leaves a unaudited: audited against a later one, the steps between would look
+// unattested.
 func successor(m map[uint64]*tracked, a verifytypes.Attestation) *tracked {
-	var best *tracked
 	for _, t := range m {
-		if t.att.StepFrom > a.StepTo && (best == nil || t.att.StepFrom < best.att.StepFrom) {
-			best = t
+		if t.att.StepFrom == a.StepTo+1 {
+			return t
 		}
 	}
-	return best
+	return nil
 }
 
 func (s *Service) record(o Outcome) {
@@ -348,11 +350,13 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		prefix = need
 	}
 	stop, ok := updateFrom(segs, end)
+	restarted := false
 	switch {
 	case ok && stop > start:
 		hn, _ := head(next)
 		claims = append(claims, Claim{Update: stop, Root: end, Head: hn})
 	case ended:
+		restarted = true
 		// The worker's process stopped after a's steps: the log must show them whole (below),
 		// and the next attestation must start its new epoch from where this one ended, from
 		// the epoch's anchor (the stage's initial state, or a state another replica signed),
@@ -361,11 +365,11 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		o.Report.Finding = &Finding{Update: start, What: fmt.Sprintf("the log it served does not reach the state %s its next attestation (%d) starts from", short(end), next.Id)}
 		return o
 	}
-	o.Report, o.Err = s.replay(ctx, replicas, r, p, a, next, segs, claims, prefix)
+	o.Report, o.Err = s.replay(ctx, replicas, r, p, a, next, segs, claims, prefix, restarted)
 	if errors.Is(o.Err, ErrMalformed) {
 		o.Report.Finding, o.Err = &Finding{Update: start, What: "the log it served cannot be replayed: " + o.Err.Error()}, nil
 	}
-	if ended && o.Err == nil && o.Report.Finding == nil {
+	if restarted && o.Err == nil && o.Report.Finding == nil {
 		rep, err := s.epochStart(ctx, replicas, r, p, next, o.Report.End)
 		if err != nil || rep.Finding != nil {
 			o.Attestation, o.Report, o.Err = next.Id, rep, err
@@ -394,12 +398,12 @@ func (s *Service) epochStart(ctx context.Context, replicas []modelstypes.Replica
 	if !ok || !segs[0].EpochStart {
 		return Report{Finding: &Finding{What: fmt.Sprintf("its process ended, but the log of its next attestation (%d) does not run from a new epoch's start", next.Id)}}, nil
 	}
-	if segs[0].Prev != prev {
-		return Report{Finding: &Finding{What: fmt.Sprintf("its new epoch follows a log that ended at head %s, but the log it serves of its last epoch ends at %s: it is not the log it had", short(segs[0].Prev), short(prev))}}, nil
+	if f, err := s.follows(ctx, p, segs[0].Prev, prev); f != nil || err != nil {
+		return Report{Finding: f}, err
 	}
 	hn, _ := head(next)
 	steps := next.StepTo - next.StepFrom + 1
-	rep, err := s.replay(ctx, replicas, r, p, next, next, segs, []Claim{{Update: stop, Root: end, Head: hn}}, int(steps)*s.cfg.Microbatches)
+	rep, err := s.replay(ctx, replicas, r, p, next, next, segs, []Claim{{Update: stop, Root: end, Head: hn}}, int(steps)*s.cfg.Microbatches, false)
 	if errors.Is(err, ErrMalformed) {
 		return Report{Finding: &Finding{What: "the log it served cannot be replayed: " + err.Error()}}, nil
 	}
@@ -409,7 +413,7 @@ func (s *Service) epochStart(ctx context.Context, replicas []modelstypes.Replica
 // replay audits segs against claims on a fresh stage, with what the service knows of the
 // stage: its other replicas (who may have signed what the worker mixed in or joined from), its
 // initial state, its dataset, and on stage 0 the worker's draws from a's to next's.
-func (s *Service) replay(ctx context.Context, replicas []modelstypes.Replica, r modelstypes.Replica, p peer.ID, a, next verifytypes.Attestation, segs []replaylog.Segment, claims []Claim, maxPrefix int) (Report, error) {
+func (s *Service) replay(ctx context.Context, replicas []modelstypes.Replica, r modelstypes.Replica, p peer.ID, a, next verifytypes.Attestation, segs []replaylog.Segment, claims []Claim, maxPrefix int, toEnd bool) (Report, error) {
 	members := map[peer.ID]bool{p: false} // by peer: a replica or not (the worker never vouches for itself)
 	for _, m := range replicas {
 		if id, err := peer.Decode(m.PeerId); err == nil && id != p {
@@ -435,7 +439,7 @@ func (s *Service) replay(ctx context.Context, replicas []modelstypes.Replica, r 
 	}
 	opts := Options{
 		Limit: s.cfg.StateLimit, Model: s.cfg.Model, Stage: s.cfg.Stage, Replica: replica, Initial: initial,
-		Batch: s.cfg.Batch, MaxRows: s.cfg.MaxRows, MaxPrefix: maxPrefix,
+		Batch: s.cfg.Batch, MaxRows: s.cfg.MaxRows, MaxPrefix: maxPrefix, ToEnd: toEnd,
 	}
 	if s.cfg.Stage == 0 && next.NextDraw > 0 {
 		opts.Draw = draws(r.Operator, a, next, s.cfg.Microbatches)
@@ -459,6 +463,42 @@ func (s *Service) former(ctx context.Context, id peer.ID, worker string, a verif
 		s.cfg.Log.Warn("referee: could not read a former replica's attestations; taken as no replica", "peer", id, "err", err)
 	}
 	return ok && last.Stage == uint32(s.cfg.Stage) && last.SubmittedHeight >= a.SubmittedHeight-s.cfg.FormerWindow
+}
+
+// MaxEpochHops bounds the epochs a referee follows back from a worker's new epoch to the one
+// that ended after the audited attestation (processes that stopped before they attested).
+const MaxEpochHops = 8
+
+// follows checks that an epoch whose log names from as where the epoch before it ended comes
+// after the epoch that ended at head to: from is to, or the worker serves the epochs between,
+// each ending where the next one says (their state does not carry on, so only their heads are
+// checked, not replayed).
+func (s *Service) follows(ctx context.Context, p peer.ID, from, to [32]byte) (*Finding, error) {
+	for hop := 0; from != to; hop++ {
+		if hop == MaxEpochHops || from == ([32]byte{}) {
+			return &Finding{What: fmt.Sprintf("its new epoch follows a log that ended at head %s, which is not where the log it serves of its last attested epoch ends (%s), nor %d epochs after it", short(from), short(to), MaxEpochHops)}, nil
+		}
+		fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+		body, err := statesync.FetchEpochEndingAt(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, from, s.cfg.Limit)
+		cancel()
+		if err != nil {
+			return &Finding{What: fmt.Sprintf("its new epoch follows a log that ended at head %s, which it does not serve: %v", short(from), err)}, nil
+		}
+		segs, _, err := replaylog.DecodeBundle(body)
+		if err != nil {
+			return &Finding{What: "the epoch it served between its attestations does not decode: " + err.Error()}, nil
+		}
+		end, f := heads(segs, nil)
+		if f != nil {
+			return f, nil
+		}
+		first := segs[0]
+		if !first.EpochStart || first.Head != replaylog.EpochHead(first.Root, first.Anchor, first.Prev) || end != from {
+			return &Finding{What: fmt.Sprintf("the epoch it served as ending at head %s ends at %s (or does not start its epoch)", short(from), short(end))}, nil
+		}
+		from = segs[0].Prev
+	}
+	return nil, nil
 }
 
 // draws is the set of stage-0 microbatch ids the worker may have drawn between attestations a

@@ -126,13 +126,13 @@ func attestedWith(t *testing.T, edit func(*engine.Stage), avg *replaylog.Average
 
 // serve runs a referee against a worker that serves logs with serve (nil: no log) and has
 // pending attestations atts, and returns the outcomes of rounds rounds.
-func serveAndAudit(t *testing.T, atts []verifytypes.Attestation, serve func(root [32]byte, fromEpoch bool) ([]byte, error), rounds int, workerHost host.Host) ([]referee.Outcome, *prometheus.Registry) {
+func serveAndAudit(t *testing.T, atts []verifytypes.Attestation, serve func(root [32]byte, q replaylog.Query) ([]byte, error), rounds int, workerHost host.Host) ([]referee.Outcome, *prometheus.Registry) {
 	t.Helper()
 	return serveAndAuditOn(t, &fakeChain{}, atts, serve, rounds, workerHost)
 }
 
 // serveAndAuditOn is serveAndAudit on chain (its replicas and pending attestations set here).
-func serveAndAuditOn(t *testing.T, chain *fakeChain, atts []verifytypes.Attestation, serve func(root [32]byte, fromEpoch bool) ([]byte, error), rounds int, workerHost host.Host) ([]referee.Outcome, *prometheus.Registry) {
+func serveAndAuditOn(t *testing.T, chain *fakeChain, atts []verifytypes.Attestation, serve func(root [32]byte, q replaylog.Query) ([]byte, error), rounds int, workerHost host.Host) ([]referee.Outcome, *prometheus.Registry) {
 	t.Helper()
 	s := testspec.Tiny(8)
 	refHost := testhost.New(t)
@@ -208,7 +208,7 @@ func TestService(t *testing.T) {
 			if tc.tamper != nil {
 				tc.tamper(atts)
 			}
-			var serve func([32]byte, bool) ([]byte, error)
+			var serve func([32]byte, replaylog.Query) ([]byte, error)
 			if !tc.noLog {
 				serve = log.Serve(1 << 30)
 			}
@@ -272,7 +272,7 @@ func TestServiceAttacks(t *testing.T) {
 			bundles[root] = b
 			require(t, fab.Close())
 		}
-		out, _ := serveAndAudit(t, atts, func(r [32]byte, _ bool) ([]byte, error) { return bundles[r], nil }, 1, nil)
+		out, _ := serveAndAudit(t, atts, func(r [32]byte, _ replaylog.Query) ([]byte, error) { return bundles[r], nil }, 1, nil)
 		if len(out) != 1 || out[0].Report.Finding == nil {
 			t.Fatalf("%+v: want a finding", out)
 		}
@@ -285,7 +285,7 @@ func TestServiceAttacks(t *testing.T) {
 			_, err := checkpoint.Read(&b, st, 1<<30)
 			require(t, err)
 		})
-		serve := func(root [32]byte, _ bool) ([]byte, error) {
+		serve := func(root [32]byte, _ replaylog.Query) ([]byte, error) {
 			b, err := log.From(root, 1<<30)
 			if err != nil {
 				return nil, err
@@ -461,7 +461,7 @@ func logSteps(t *testing.T, log *replaylog.Log, st *engine.Stage, skip int, a *v
 func TestServiceFirstAttestation(t *testing.T) {
 	s := testspec.Tiny(8)
 	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
-	run := func(t *testing.T, own bool, serve func(*replaylog.Log) func([32]byte, bool) ([]byte, error)) []referee.Outcome {
+	run := func(t *testing.T, own bool, serve func(*replaylog.Log) func([32]byte, replaylog.Query) ([]byte, error)) []referee.Outcome {
 		st := testreplay.Stage(t, s, 1)
 		if own {
 			testreplay.Updates(t, st, codec, 2, 77) // weights of its own, then logged as if initial
@@ -476,7 +476,7 @@ func TestServiceFirstAttestation(t *testing.T) {
 		out, _ := serveAndAudit(t, atts, serve(log), 1, nil)
 		return out
 	}
-	whole := func(l *replaylog.Log) func([32]byte, bool) ([]byte, error) { return l.Serve(1 << 30) }
+	whole := func(l *replaylog.Log) func([32]byte, replaylog.Query) ([]byte, error) { return l.Serve(1 << 30) }
 	t.Run("from the initial state", func(t *testing.T) {
 		out := run(t, false, whole)
 		if len(out) != 1 || out[0].Err != nil || out[0].Report.Finding != nil || out[0].Report.Updates != 2*m {
@@ -490,8 +490,8 @@ func TestServiceFirstAttestation(t *testing.T) {
 		}
 	})
 	t.Run("serves only from the attested state", func(t *testing.T) {
-		out := run(t, true, func(l *replaylog.Log) func([32]byte, bool) ([]byte, error) {
-			return func(root [32]byte, _ bool) ([]byte, error) { return l.From(root, 1<<30) }
+		out := run(t, true, func(l *replaylog.Log) func([32]byte, replaylog.Query) ([]byte, error) {
+			return func(root [32]byte, _ replaylog.Query) ([]byte, error) { return l.From(root, 1<<30) }
 		})
 		if len(out) != 1 || out[0].Report.Finding == nil || !strings.Contains(out[0].Report.Finding.What, "epoch's start") {
 			t.Fatalf("%+v: want a finding: the log of a first attestation must run from its epoch's start", out)

@@ -216,13 +216,9 @@ func Open(dir string, every uint64, keep int) (*Log, error) {
 	if len(held) > 0 {
 		last := held[len(held)-1]
 		l.epoch = last.epoch + 1
-		// Where the previous epoch ended (a torn last event cut, as it is served): the new
-		// epoch's head starts from it. A segment that does not decode ends nothing we can serve.
-		if b, err := os.ReadFile(l.segPath(last)); err == nil {
-			if sg, err := Decode(complete(b)); err == nil {
-				l.prev = sg.End()
-			}
-		}
+		// Where the previous epoch ended, as it is served (epochEnd): the new epoch's head
+		// starts from it.
+		l.prev, _ = l.epochEnd(held, last.epoch)
 	}
 	go l.writer()
 	return l, nil
@@ -583,10 +579,74 @@ func (l *Log) FromEpoch(root [32]byte, limit int64) ([]byte, error) {
 	return l.bundle(root, true, limit)
 }
 
-// Serve is what answers a referee's requests (statesync.Server.SetLog): From or FromEpoch, with
-// bundles of at most limit bytes.
-func (l *Log) Serve(limit int64) func(root [32]byte, fromEpoch bool) ([]byte, error) {
-	return func(root [32]byte, fromEpoch bool) ([]byte, error) { return l.bundle(root, fromEpoch, limit) }
+// Query is what a referee asks a log for (statesync's log requests).
+type Query byte
+
+const (
+	// QueryFrom asks for From(key).
+	QueryFrom Query = iota
+	// QueryFromEpoch asks for FromEpoch(key).
+	QueryFromEpoch
+	// QueryEndingAt asks for EndingAt(key).
+	QueryEndingAt
+)
+
+// Serve is what answers a referee's requests (statesync.Server.SetLog), with bundles of at most
+// limit bytes.
+func (l *Log) Serve(limit int64) func(key [32]byte, q Query) ([]byte, error) {
+	return func(key [32]byte, q Query) ([]byte, error) {
+		switch q {
+		case QueryFrom:
+			return l.bundle(key, false, limit)
+		case QueryFromEpoch:
+			return l.bundle(key, true, limit)
+		case QueryEndingAt:
+			return l.EndingAt(key, limit)
+		}
+		return nil, fmt.Errorf("replaylog: query %d", q)
+	}
+}
+
+// EndingAt is the earlier epoch whose log ended at head (its segments held, from the oldest,
+// with the end-of-epoch mark): how a referee follows a worker's epochs back from one that names
+// head as where the epoch before it ended (Segment.Prev), through processes that stopped
+// before they attested anything.
+func (l *Log) EndingAt(head [32]byte, limit int64) ([]byte, error) {
+	l.sync()
+	l.mu.Lock()
+	held, err := l.held()
+	l.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	for i, sg := range held {
+		if sg.epoch == l.epoch || (i > 0 && held[i-1].epoch == sg.epoch) {
+			continue // the current epoch has not ended; one look per epoch
+		}
+		if end, ok := l.epochEnd(held, sg.epoch); ok && end == head {
+			return l.serve(held, i, true, "", limit)
+		}
+	}
+	return nil, fmt.Errorf("replaylog: no earlier epoch held ended at head %x", head[:6])
+}
+
+// epochEnd is the head an earlier epoch's log ended at, as it is served: the End of its last
+// segment whose header is whole, a torn last event cut (a crash may tear what was being
+// written, a snapshot's header included).
+func (l *Log) epochEnd(held []seg, epoch uint64) ([32]byte, bool) {
+	for i := len(held) - 1; i >= 0; i-- {
+		if held[i].epoch != epoch {
+			continue
+		}
+		b, err := os.ReadFile(l.segPath(held[i]))
+		if err != nil {
+			continue
+		}
+		if sg, err := Decode(complete(b)); err == nil {
+			return sg.End(), true
+		}
+	}
+	return [32]byte{}, false
 }
 
 func (l *Log) bundle(root [32]byte, fromEpoch bool, limit int64) ([]byte, error) {
@@ -628,8 +688,15 @@ func (l *Log) bundle(root [32]byte, fromEpoch bool, limit int64) ([]byte, error)
 	for fromEpoch && start > 0 && held[start-1].epoch == held[start].epoch {
 		start--
 	}
+	return l.serve(held, start, held[start].epoch != l.epoch, open, limit)
+}
+
+// serve is the bundle of held[start] and the later segments of its epoch; ended says the epoch
+// is an earlier process's (its torn tail cut, the end mark added), open names the segment the
+// writer appends to.
+func (l *Log) serve(held []seg, start int, ended bool, open string, limit int64) ([]byte, error) {
 	var out bytes.Buffer
-	ended := held[start].epoch != l.epoch // an earlier process's: no update follows its last
+	var err error
 	for i, f := range held[start:] {
 		if f.epoch != held[start].epoch {
 			break
@@ -649,10 +716,13 @@ func (l *Log) bundle(root [32]byte, fromEpoch bool, limit int64) ([]byte, error)
 		}
 		if ended && last {
 			b = complete(b) // a crash may have torn the event being written
+			if len(b) == 0 && i > 0 {
+				break // or the snapshot's header: the epoch ended with the segment before
+			}
 		}
 		putBytes(&out, b)
 		if int64(out.Len()) > limit {
-			return nil, fmt.Errorf("replaylog: the segments from state %x on are more than %d bytes", root[:6], limit)
+			return nil, fmt.Errorf("replaylog: the segments of epoch %d from update %d on are more than %d bytes", f.epoch, held[start].first, limit)
 		}
 	}
 	if ended {

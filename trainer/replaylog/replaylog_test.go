@@ -435,16 +435,16 @@ func TestHead(t *testing.T) {
 	// FromEpoch serves the epoch from its first segment whatever root it is asked from; From, from
 	// the segment holding the root.
 	for _, c := range []struct {
-		fromEpoch bool
-		first     uint64
-	}{{false, 4}, {true, 0}} {
-		b, err := log.Serve(1<<30)(roots[4], c.fromEpoch)
+		q     replaylog.Query
+		first uint64
+	}{{replaylog.QueryFrom, 4}, {replaylog.QueryFromEpoch, 0}} {
+		b, err := log.Serve(1<<30)(roots[4], c.q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got, _, err := replaylog.DecodeBundle(b)
 		if err != nil || got[0].First != c.first || got[0].EpochStart != (c.first == 0) {
-			t.Errorf("from epoch %t: first segment at %d (epoch start %t), %v; want %d", c.fromEpoch, got[0].First, got[0].EpochStart, err, c.first)
+			t.Errorf("query %d: first segment at %d (epoch start %t), %v; want %d", c.q, got[0].First, got[0].EpochStart, err, c.first)
 		}
 	}
 }

@@ -76,6 +76,7 @@ import (
 
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/replaylog"
 )
 
 // Protocol is the libp2p protocol id.
@@ -91,26 +92,25 @@ const (
 	maxRequestSize  = logRequestSize
 	statusOK        = 0
 	statusNo        = 1
-	// whatSeen is the request byte of a "seen" query, whatLog of a replay log's, whatEpochLog of
-	// a replay log's from its epoch's start.
-	whatSeen     = 2
-	whatLog      = 3
-	whatEpochLog = 4
+	// whatSeen is the request byte of a "seen" query; whatLog+q that of a replay-log query q
+	// (replaylog.Query: from a state root, from its epoch's start, the epoch ending at a head).
+	whatSeen = 2
+	whatLog  = 3
 )
 
 var magic = [4]byte{'P', 'L', 'S', '1'}
 
 // Request is what a client asks for: a checkpoint of Selection, or, with
 // Seen set, whether the replica has taken Microbatch, or, with Log set, the
-// replica's replay log from the step that started at state Root (with Epoch, from the start of
-// the epoch that holds it).
+// replica's replay log as LogQuery asks, from Root (a state root, or a log head).
 type Request struct {
 	Model      uint64
 	Stage      int
 	Selection  checkpoint.Selection
 	Seen       bool
 	Microbatch uint64
-	Log, Epoch bool
+	Log        bool
+	LogQuery   replaylog.Query
 	Root       [32]byte
 }
 
@@ -122,11 +122,8 @@ func (r Request) marshal() []byte {
 	if r.Seen {
 		return binary.LittleEndian.AppendUint64(append(b, whatSeen), r.Microbatch)
 	}
-	if r.Log && r.Epoch {
-		return append(append(b, whatEpochLog), r.Root[:]...)
-	}
 	if r.Log {
-		return append(append(b, whatLog), r.Root[:]...)
+		return append(append(b, whatLog+byte(r.LogQuery)), r.Root[:]...)
 	}
 	return append(b, byte(r.Selection))
 }
@@ -143,8 +140,8 @@ func parseRequest(b []byte) (Request, error) {
 	switch {
 	case b[16] == whatSeen && len(b) == seenRequestSize:
 		r.Seen, r.Microbatch = true, binary.LittleEndian.Uint64(b[17:])
-	case (b[16] == whatLog || b[16] == whatEpochLog) && len(b) == logRequestSize:
-		r.Log, r.Epoch, r.Root = true, b[16] == whatEpochLog, [32]byte(b[17:])
+	case b[16] >= whatLog && b[16] <= whatLog+byte(replaylog.QueryEndingAt) && len(b) == logRequestSize:
+		r.Log, r.LogQuery, r.Root = true, replaylog.Query(b[16]-whatLog), [32]byte(b[17:])
 	case (b[16] == byte(checkpoint.Full) || b[16] == byte(checkpoint.Params)) && len(b) == requestSize:
 		r.Selection = checkpoint.Selection(b[16])
 	default:
@@ -176,7 +173,7 @@ type Server struct {
 	// LogWait bounds how long a replay-log request waits for its turn (WriteTimeout by
 	// default); then it is refused as busy, which a referee does not hold against the worker.
 	LogWait   time.Duration
-	replayLog atomic.Pointer[func(root [32]byte, fromEpoch bool) ([]byte, error)]
+	replayLog atomic.Pointer[func(key [32]byte, q replaylog.Query) ([]byte, error)]
 	// logTurn is held by the replay-log request being served (each can be a few snapshots, so
 	// one at a time); requests wait for it in the order they came (a channel's waiting senders
 	// are served first in, first out), and each peer has at most one request in (logAsking),
@@ -188,10 +185,10 @@ type Server struct {
 	logQueued atomic.Int32 // requests waiting for their turn (tests watch it)
 }
 
-// SetLog sets what answers replay-log requests (replaylog.Log.From with the
-// server's bound, or with fromEpoch FromEpoch); until it is set they are
-// refused. Safe while the server serves.
-func (s *Server) SetLog(f func(root [32]byte, fromEpoch bool) ([]byte, error)) {
+// SetLog sets what answers replay-log requests (replaylog.Log.Serve with the
+// server's bound); until it is set they are refused. Safe while the server
+// serves.
+func (s *Server) SetLog(f func(key [32]byte, q replaylog.Query) ([]byte, error)) {
 	s.replayLog.Store(&f)
 }
 
@@ -267,7 +264,7 @@ func (s *Server) handle(st network.Stream) {
 		return
 	}
 	if req.Log {
-		s.serveLog(st, p, req.Root, req.Epoch)
+		s.serveLog(st, p, req.Root, req.LogQuery)
 		return
 	}
 	var body bytes.Buffer
@@ -308,7 +305,7 @@ func (s *Server) handle(st network.Stream) {
 
 // serveLog answers a referee's request for the replay log from a state root on (or from the
 // start of its epoch).
-func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte, fromEpoch bool) {
+func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte, q replaylog.Query) {
 	f := s.replayLog.Load()
 	if f == nil || *f == nil {
 		s.refuse(st, p, "this worker keeps no replay log")
@@ -344,7 +341,7 @@ func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte, fromEpoch
 	}
 	defer func() { <-s.logTurn }()
 	_ = st.SetDeadline(time.Now().Add(s.WriteTimeout)) // the answer's time starts with its turn
-	body, err := (*f)(root, fromEpoch)
+	body, err := (*f)(root, q)
 	if err != nil {
 		s.refuse(st, p, err.Error())
 		return
@@ -438,7 +435,13 @@ func FetchLog(ctx context.Context, h host.Host, p peer.ID, model uint64, stage i
 // FetchEpochLog is FetchLog from the start of the epoch that holds root (replaylog's
 // FromEpoch).
 func FetchEpochLog(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, root [32]byte, limit int64) ([]byte, error) {
-	return Fetch(ctx, h, p, Request{Model: model, Stage: stage, Log: true, Epoch: true, Root: root}, limit)
+	return Fetch(ctx, h, p, Request{Model: model, Stage: stage, Log: true, LogQuery: replaylog.QueryFromEpoch, Root: root}, limit)
+}
+
+// FetchEpochEndingAt asks p for its earlier epoch whose log ended at head (replaylog's
+// EndingAt).
+func FetchEpochEndingAt(ctx context.Context, h host.Host, p peer.ID, model uint64, stage int, head [32]byte, limit int64) ([]byte, error) {
+	return Fetch(ctx, h, p, Request{Model: model, Stage: stage, Log: true, LogQuery: replaylog.QueryEndingAt, Root: head}, limit)
 }
 
 // StateMessage is what a server signs over a state it serves: the domain, the model, the stage,

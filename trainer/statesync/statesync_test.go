@@ -22,6 +22,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
 	"github.com/protolearn/protolearn/trainer/internal/testhost"
 	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/replaylog"
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
@@ -296,12 +297,15 @@ func TestRefusals(t *testing.T) {
 	if _, err := FetchLog(ctx, f.joiner, f.server.ID(), model, 0, root, 1<<20); err == nil || !strings.Contains(err.Error(), "keeps no replay log") {
 		t.Errorf("a log request without a log: %v", err)
 	}
-	f.srv.SetLog(func(r [32]byte, fromEpoch bool) ([]byte, error) {
+	f.srv.SetLog(func(r [32]byte, q replaylog.Query) ([]byte, error) {
 		if r != root {
 			return nil, errors.New("no update held starts from that state")
 		}
-		if fromEpoch {
+		switch q {
+		case replaylog.QueryFromEpoch:
 			return []byte("epoch bundle"), nil
+		case replaylog.QueryEndingAt:
+			return []byte("the epoch ending there"), nil
 		}
 		return []byte("bundle"), nil
 	})
@@ -310,6 +314,9 @@ func TestRefusals(t *testing.T) {
 	}
 	if b, err := FetchEpochLog(ctx, f.joiner, f.server.ID(), model, 0, root, 1<<20); err != nil || string(b) != "epoch bundle" {
 		t.Errorf("log from the start of the epoch holding a root: %q, %v", b, err)
+	}
+	if b, err := FetchEpochEndingAt(ctx, f.joiner, f.server.ID(), model, 0, root, 1<<20); err != nil || string(b) != "the epoch ending there" {
+		t.Errorf("the epoch ending at a head: %q, %v", b, err)
 	}
 	if _, err := FetchLog(ctx, f.joiner, f.server.ID(), model, 0, [32]byte{8}, 1<<20); err == nil || !strings.Contains(err.Error(), "no update held") {
 		t.Errorf("log from a root not held: %v", err)
@@ -472,7 +479,7 @@ func TestLogTurns(t *testing.T) {
 	connect(t, a, server)
 	connect(t, b, server)
 	entered, release := make(chan [32]byte), make(chan struct{})
-	srv.SetLog(func(root [32]byte, _ bool) ([]byte, error) {
+	srv.SetLog(func(root [32]byte, _ replaylog.Query) ([]byte, error) {
 		entered <- root
 		<-release
 		return root[:1], nil

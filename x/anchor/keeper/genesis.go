@@ -49,7 +49,14 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 			return err
 		}
 	}
+	// Checkpoints the restarted chain takes must come after the exported ones (the contract
+	// takes only higher heights, and one height is one checkpoint).
+	first := uint64(max(sdk.UnwrapSDKContext(ctx).BlockHeight(), 1)) + gs.HeightOffset
 	for _, c := range gs.Checkpoints {
+		if c.Height >= first {
+			return fmt.Errorf("x/anchor genesis: checkpoint %d is not below the first height this chain can take one at (%d: block height %d plus height_offset %d): restart a non-zero-height export at its next height, or export at zero height",
+				c.Height, first, first-gs.HeightOffset, gs.HeightOffset)
+		}
 		if err := k.Checkpoints.Set(ctx, c.Height, c); err != nil {
 			return err
 		}

@@ -102,7 +102,13 @@ func CheckSet(set []Signer, total uint64) error {
 	if _, err := SetHash(set, total); err != nil {
 		return err
 	}
-	keyed := TotalPower(set)
+	var keyed uint64
+	for _, s := range set {
+		if keyed+s.Power < keyed {
+			return fmt.Errorf("anchor: the set's powers overflow 64 bits")
+		}
+		keyed += s.Power
+	}
 	if keyed > total || !MoreThanTwoThirds(keyed, total) {
 		return fmt.Errorf("anchor: validators with keys hold %d of %d bonded power; a set must hold more than 2/3 of it (and no more than all)", keyed, total)
 	}

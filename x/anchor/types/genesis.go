@@ -1,10 +1,60 @@
 package types
 
 import (
+	"bytes"
 	"fmt"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/protolearn/protolearn/x/anchor/merkle"
 )
+
+// canonicalValidator checks that s is a validator operator address in its one spelling.
+func canonicalValidator(s string) error {
+	v, err := sdk.ValAddressFromBech32(s)
+	if err != nil {
+		return err
+	}
+	if v.String() != s {
+		return fmt.Errorf("%s is not in its canonical spelling %s", s, v.String())
+	}
+	return nil
+}
+
+// checkSignatures checks a stored checkpoint against itself: its hash is the checkpoint's
+// (when the chain id it carries is known), each signature is a distinct member of the signing
+// set over that hash, and signed_power is their power.
+func (c Checkpoint) checkSignatures(chainID string) error {
+	if chainID != "" {
+		next, err := SetHash(c.NextSet, c.NextTotal)
+		if err != nil {
+			return err
+		}
+		if want := CheckpointHash(chainID, c.Height, merkle.Hash(c.ModelsRoot), next); !bytes.Equal(c.Hash, want[:]) {
+			return fmt.Errorf("hash %x is not the checkpoint's %x", c.Hash, want)
+		}
+	}
+	seen := map[common.Address]bool{}
+	var power uint64
+	for j, s := range c.Signatures {
+		addr, err := Recover(merkle.Hash(c.Hash), s.Signature)
+		if err != nil {
+			return fmt.Errorf("signatures[%d]: %w", j, err)
+		}
+		i := SignerIndex(c.SigningSet, addr)
+		if i < 0 || addr != common.HexToAddress(s.EthAddress) || seen[addr] {
+			return fmt.Errorf("signatures[%d]: %s is not a signer of its signing set that signed it once", j, addr)
+		}
+		seen[addr] = true
+		power += c.SigningSet[i].Power
+	}
+	if power != c.SignedPower {
+		return fmt.Errorf("signed_power %d, but its signatures hold %d", c.SignedPower, power)
+	}
+	return nil
+}
 
 // DefaultGenesis has default params and nothing else.
 func DefaultGenesis() *GenesisState { return &GenesisState{Params: DefaultParams()} }
@@ -17,7 +67,7 @@ func (gs GenesisState) Validate() error {
 	}
 	vals, eths := map[string]bool{}, map[string]bool{}
 	for i, k := range gs.Keys {
-		if _, err := sdk.ValAddressFromBech32(k.ValidatorAddress); err != nil {
+		if err := canonicalValidator(k.ValidatorAddress); err != nil {
 			return fmt.Errorf("keys[%d]: validator_address: %w", i, err)
 		}
 		a, err := ParseEthAddress(k.EthAddress)
@@ -30,7 +80,7 @@ func (gs GenesisState) Validate() error {
 		vals[k.ValidatorAddress], eths[a.Hex()] = true, true
 	}
 	for i, k := range gs.RetiredKeys {
-		if _, err := sdk.ValAddressFromBech32(k.ValidatorAddress); err != nil {
+		if err := canonicalValidator(k.ValidatorAddress); err != nil {
 			return fmt.Errorf("retired_keys[%d]: validator_address: %w", i, err)
 		}
 		a, err := ParseEthAddress(k.EthAddress)
@@ -56,6 +106,17 @@ func (gs GenesisState) Validate() error {
 		}
 		if err := CheckSet(c.SigningSet, c.SigningTotal); err != nil {
 			return fmt.Errorf("checkpoints[%d]: signing_set: %w", i, err)
+		}
+		if i > 0 {
+			prev := gs.Checkpoints[i-1]
+			ph, _ := SetHash(prev.NextSet, prev.NextTotal)
+			sh, _ := SetHash(c.SigningSet, c.SigningTotal)
+			if ph != sh {
+				return fmt.Errorf("checkpoints[%d]: its signing set is not checkpoint %d's next set: a checkpoint is signed by the set the one before handed over to", i, prev.Height)
+			}
+		}
+		if err := c.checkSignatures(gs.AnchorChainId); err != nil {
+			return fmt.Errorf("checkpoints[%d] (height %d): %w", i, c.Height, err)
 		}
 	}
 	held := map[string]bool{}

@@ -81,7 +81,14 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 			return err
 		}
 	}
-	return k.ModelSeq.Set(ctx, gs.NextModelId)
+	if err := k.ModelSeq.Set(ctx, gs.NextModelId); err != nil {
+		return err
+	}
+	// Whatever Validate could not see (it reads no store): the same rules as every block.
+	if err := k.CheckInvariants(ctx); err != nil {
+		return fmt.Errorf("x/models genesis: %w", err)
+	}
+	return nil
 }
 
 // ExportGenesis dumps the whole state.

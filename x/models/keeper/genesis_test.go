@@ -1,6 +1,7 @@
 package keeper_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -222,7 +223,13 @@ func TestGenesisValidateNamesTheProblem(t *testing.T) {
 		`checkpoints\[2\]: weights_root is 5 bytes`:                         func(gs *types.GenesisState) { gs.Checkpoints[2].WeightsRoot = []byte("short") },
 		`held_stages\[0\]: model 99 does not exist`:                         func(gs *types.GenesisState) { gs.HeldStages[0].ModelId = 99 },
 		`held_stages\[0\]: operator`:                                        func(gs *types.GenesisState) { gs.HeldStages[0].Operator = "nobody" },
-		`held_stages\[0\]: stage 9 out of range: model 1 has stages 0..3`:   func(gs *types.GenesisState) { gs.HeldStages[0].Stage = 9 },
+		`held_stages\[0\]: operator: .* is not in its canonical spelling`: func(gs *types.GenesisState) {
+			gs.HeldStages[0].Operator = strings.ToUpper(gs.HeldStages[0].Operator)
+		},
+		`seats\[0\]: operator: .* is not in its canonical spelling`: func(gs *types.GenesisState) {
+			gs.Seats[0].Operator = strings.ToUpper(gs.Seats[0].Operator)
+		},
+		`held_stages\[0\]: stage 9 out of range: model 1 has stages 0..3`: func(gs *types.GenesisState) { gs.HeldStages[0].Stage = 9 },
 		`held_stages\[1\]: operator .* is recorded on stages .* of model 1; an operator holds one stage of a model, ever`: func(gs *types.GenesisState) {
 			gs.HeldStages[1].Operator, gs.HeldStages[1].ModelId = gs.HeldStages[0].Operator, gs.HeldStages[0].ModelId
 		},

@@ -26,6 +26,19 @@ type stageKey struct {
 	stage uint32
 }
 
+// canonicalAccount checks that s is an account address in its one spelling (bech32 is also
+// valid in upper case, and records keyed by the string must not see one operator as two).
+func canonicalAccount(s string) error {
+	a, err := sdk.AccAddressFromBech32(s)
+	if err != nil {
+		return err
+	}
+	if a.String() != s {
+		return fmt.Errorf("%s is not in its canonical spelling %s", s, a.String())
+	}
+	return nil
+}
+
 // Validate checks everything InitGenesis relies on, naming the offending record. Whether seated
 // operators are active workers is checked by InitGenesis against x/compute.
 func (gs GenesisState) Validate() error {
@@ -56,7 +69,7 @@ func (gs GenesisState) Validate() error {
 		if !ok {
 			return fmt.Errorf("seats[%d]: model %d does not exist", i, s.ModelId)
 		}
-		if _, err := sdk.AccAddressFromBech32(s.Operator); err != nil {
+		if err := canonicalAccount(s.Operator); err != nil {
 			return fmt.Errorf("seats[%d]: operator: %w", i, err)
 		}
 		if m.Status == MODEL_STATUS_CANCELLED {
@@ -84,7 +97,7 @@ func (gs GenesisState) Validate() error {
 		if !ok {
 			return fmt.Errorf("held_stages[%d]: model %d does not exist", i, h.ModelId)
 		}
-		if _, err := sdk.AccAddressFromBech32(h.Operator); err != nil {
+		if err := canonicalAccount(h.Operator); err != nil {
 			return fmt.Errorf("held_stages[%d]: operator: %w", i, err)
 		}
 		if h.Stage >= m.NumStages() {

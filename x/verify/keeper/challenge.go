@@ -83,7 +83,24 @@ func (k *Keeper) storeChallenge(ctx context.Context, c types.Challenge) error {
 	if err := k.OpenByAttestation.Set(ctx, collections.Join(c.AttestationId, c.Id)); err != nil {
 		return err
 	}
+	if err := k.OpenByWorker.Set(ctx, collections.Join(worker, c.Id)); err != nil {
+		return err
+	}
 	return k.Deadlines.Set(ctx, collections.Join(c.DeadlineHeight, c.Id))
+}
+
+// openCount is how many open challenges worker has (the walk stops at limit).
+func (k *Keeper) openCount(ctx context.Context, worker sdk.AccAddress, limit int) (int, error) {
+	it, err := k.OpenByWorker.Iterate(ctx, collections.NewPrefixedPairRange[sdk.AccAddress, uint64](worker))
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	n := 0
+	for ; it.Valid() && n < limit; it.Next() {
+		n++
+	}
+	return n, nil
 }
 
 // closeChallenge records c's final status and drops it from the open indexes.
@@ -94,6 +111,13 @@ func (k *Keeper) closeChallenge(ctx context.Context, c types.Challenge, status t
 		return err
 	}
 	if err := k.OpenByAttestation.Remove(ctx, collections.Join(c.AttestationId, c.Id)); err != nil {
+		return err
+	}
+	worker, err := k.parseAddr("worker", c.Worker)
+	if err != nil {
+		return err
+	}
+	if err := k.OpenByWorker.Remove(ctx, collections.Join(worker, c.Id)); err != nil {
 		return err
 	}
 	return k.Deadlines.Remove(ctx, collections.Join(c.DeadlineHeight, c.Id))
@@ -110,13 +134,28 @@ func (k *Keeper) OpenChallenge(ctx context.Context, msg *types.MsgOpenChallenge)
 	if err != nil {
 		return types.Challenge{}, err
 	}
-	if !msg.Bond.Equal(p.ChallengeBond) {
-		return types.Challenge{}, errorsmod.Wrapf(types.ErrWrongBond, "bond %s: the challenge_bond parameter is %s", msg.Bond, p.ChallengeBond)
-	}
 	a, err := k.GetAttestation(ctx, msg.AttestationId)
 	if err != nil {
 		return types.Challenge{}, err
 	}
+	worker, err := k.parseAddr("worker", a.Worker)
+	if err != nil {
+		return types.Challenge{}, err
+	}
+	open, err := k.openCount(ctx, worker, int(p.MaxOpenChallenges))
+	if err != nil {
+		return types.Challenge{}, err
+	}
+	if open >= int(p.MaxOpenChallenges) {
+		return types.Challenge{}, errorsmod.Wrapf(types.ErrTooManyChallenges, "%s has %d open challenges (max_open_challenges): wait until one is settled", a.Worker, open)
+	}
+	// Each open challenge doubles the next one's bond: a flood meant to make the worker's
+	// prover miss a deadline costs more than the slash it could win.
+	bond := p.BondFor(open)
+	if msg.Bond.Denom != bond.Denom || msg.Bond.Amount.LT(bond.Amount) {
+		return types.Challenge{}, errorsmod.Wrapf(types.ErrWrongBond, "bond %s: a challenge of %s, with %d open, posts %s (challenge_bond %s × 2^%d); bond is the most you post", msg.Bond, a.Worker, open, bond, p.ChallengeBond, open)
+	}
+	msg.Bond = bond
 	if a.Worker == k.addrString(challenger) {
 		return types.Challenge{}, errorsmod.Wrapf(types.ErrInvalidChallenge, "%s cannot challenge its own attestation", msg.Challenger)
 	}

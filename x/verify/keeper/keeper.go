@@ -67,7 +67,9 @@ type Keeper struct {
 	// OpenByAttestation are the open challenges of each attestation; Deadlines the open
 	// challenges by the last height a response is accepted.
 	OpenByAttestation collections.KeySet[collections.Pair[uint64, uint64]]
-	Deadlines         collections.KeySet[collections.Pair[int64, uint64]]
+	// OpenByWorker are the open challenges of each worker (max_open_challenges, BondFor).
+	OpenByWorker collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
+	Deadlines    collections.KeySet[collections.Pair[int64, uint64]]
 
 	// vks caches parsed verifying keys by the SHA-256 of their bytes: parsing (subgroup checks)
 	// costs about as much as verifying. Parsing is deterministic, so the cache cannot change a
@@ -117,6 +119,8 @@ func NewKeeper(
 		Challenges: collections.NewMap(sb, types.ChallengesKey, "challenges", collections.Uint64Key, codec.CollValue[types.Challenge](cdc)),
 		ChallSeq:   collections.NewSequence(sb, types.ChallengeSeqKey, "challenge_seq"),
 		ChallengesByWorker: collections.NewKeySet(sb, types.ChallengesByWorkerKey, "challenges_by_worker",
+			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
+		OpenByWorker: collections.NewKeySet(sb, types.OpenByWorkerKey, "open_by_worker",
 			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
 		OpenByAttestation: collections.NewKeySet(sb, types.OpenByAttestationKey, "open_by_attestation",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)),

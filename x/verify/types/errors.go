@@ -39,6 +39,8 @@ var (
 	// ErrStateNotMoved: an attestation starts from the state its worker's previous one started
 	// from, so the steps between trained nothing.
 	ErrStateNotMoved = errorsmod.Register(ModuleName, 29, "stage state did not move")
+	// ErrTooManyChallenges: the worker already has max_open_challenges open challenges.
+	ErrTooManyChallenges = errorsmod.Register(ModuleName, 30, "too many open challenges")
 )
 
 // IsClockWait reports a refusal of the model clock that passes with time: the same attestation

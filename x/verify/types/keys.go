@@ -30,4 +30,5 @@ var (
 	RootsInUseKey          = collections.NewPrefix(14)
 	PendingByWorkerKey     = collections.NewPrefix(15)
 	InputsUsedKey          = collections.NewPrefix(16)
+	OpenByWorkerKey        = collections.NewPrefix(17)
 )

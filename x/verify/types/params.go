@@ -74,7 +74,22 @@ func DefaultParams() Params {
 		StepBurst:           DefaultStepBurst,
 		MaxStageLead:        DefaultMaxStageLead,
 		ClockWindow:         DefaultClockWindow,
+		MaxOpenChallenges:   DefaultMaxOpenChallenges,
 	}
+}
+
+// DefaultMaxOpenChallenges lets a worker's prover (two at a time, trainer/attest) answer every
+// open challenge well within the response window at the largest tile shape; MaxOpenChallenges
+// bounds the bond's doubling (challenge_bond × 2^open).
+const (
+	DefaultMaxOpenChallenges = 8
+	MaxOpenChallenges        = 32
+)
+
+// BondFor is the bond of a third-party challenge of a worker with open challenges already:
+// challenge_bond × 2^open.
+func (p Params) BondFor(open int) sdk.Coin {
+	return sdk.NewCoin(p.ChallengeBond.Denom, p.ChallengeBond.Amount.Mul(sdkmath.NewInt(1).MulRaw(1<<min(open, MaxOpenChallenges))))
 }
 
 // Validate reports the first field out of range.
@@ -104,6 +119,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("max_stage_lead must be in [attestation_period %d, %d] (below the period neighbouring stages would wait on each other forever), got %d", p.AttestationPeriod, MaxClockSteps, p.MaxStageLead)
 	case p.ClockWindow < 1 || p.ClockWindow > MaxClockWindow:
 		return fmt.Errorf("clock_window must be in [1, %d] blocks, got %d", MaxClockWindow, p.ClockWindow)
+	case p.MaxOpenChallenges < 1 || p.MaxOpenChallenges > MaxOpenChallenges:
+		return fmt.Errorf("max_open_challenges must be in [1, %d], got %d", MaxOpenChallenges, p.MaxOpenChallenges)
 	}
 	if err := p.ChallengeBond.Validate(); err != nil {
 		return fmt.Errorf("challenge_bond: %w", err)

@@ -220,7 +220,8 @@ type MsgOpenChallenge struct {
 	Step          uint64        `protobuf:"varint,4,opt,name=step,proto3" json:"step,omitempty"`
 	Row           uint32        `protobuf:"varint,5,opt,name=row,proto3" json:"row,omitempty"`
 	Col           uint32        `protobuf:"varint,6,opt,name=col,proto3" json:"col,omitempty"`
-	// bond must equal the challenge_bond parameter: the signer sees what it puts at stake.
+	// bond is the most the challenger posts: the chain takes challenge_bond × 2^n, n the worker's
+	// open challenges (types.Params.BondFor), and refuses a bond below it or of another denom.
 	Bond types.Coin `protobuf:"bytes,7,opt,name=bond,proto3" json:"bond"`
 }
 
