@@ -978,3 +978,43 @@ func TestAttackChallengeFlood(t *testing.T) {
 	ch := vc.challenge(t, challenger, att, 1)
 	require.Equal(t, testBond.Amount.MulRaw(1<<7), ch.Bond.Amount, "seven open: the next posts 2^7 bonds")
 }
+
+// A worker caught once is slashed once: a failed challenge on one model voids its pending work
+// in every model and cancels the challenges there (bonds back), so the bait a stolen hot key
+// could lay in several models costs its operator one slash, not one a model.
+func TestOneSlashPerJailEpisode(t *testing.T) {
+	challenger := newAccount(0)
+	secondModel := func(m *modelstypes.GenesisState, _ *verifytypes.GenesisState) {
+		two := m.Models[0]
+		two.Id, two.Name = 2, "second"
+		m.Models = append(m.Models, two)
+		m.NextModelId = 3
+	}
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 4*vWindow, vResponse, secondModel, challenger)
+	a := ws[0]
+	on1 := vc.submit(t, a, 2)
+	for _, w := range []*trainer{a, ws[1], ws[2]} {
+		res := vc.send(w.account, &modelstypes.MsgJoinStage{Operator: w.addr.String(), ModelId: 2, Stage: w.stage})
+		require.Zero(t, res.Code, res.Log)
+	}
+	on2 := vc.submitted(t, a, vc.attestRoots(a, 2, 1, vc.layerOn(t, a, 2, 1).Roots()))
+	before, err := vc.worker(a.addr)
+	require.NoError(t, err)
+	balance := vc.balance(challenger.addr)
+	vc.challenge(t, challenger, on1, 1)
+	other := vc.challenge(t, challenger, on2, 1)
+	vc.blocks(int(vResponse) + 1) // neither answered: both deadlines pass
+	after, err := vc.worker(a.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, after.Status)
+	slash := before.Bonded.Amount.Sub(after.Bonded.Amount)
+	require.Equal(t, before.Bonded.Amount.QuoRaw(10), slash, "one slash of 10%%, not two")
+	for _, id := range []uint64{on1, on2} {
+		require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, id).Status)
+	}
+	ch, err := vc.app.VerifyKeeper.GetChallenge(vc.app.NewContext(true), other.Id)
+	require.NoError(t, err)
+	require.Equal(t, verifytypes.CHALLENGE_STATUS_CANCELLED, ch.Status, "the other model's challenge is cancelled, its bond returned")
+	reward := slash.MulRaw(5000).QuoRaw(10000)
+	require.Equal(t, balance+reward.Int64(), vc.balance(challenger.addr), "both bonds back and one reward")
+}

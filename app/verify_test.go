@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/trainer/attest"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
@@ -280,7 +282,7 @@ func TestHotKeyAttestsAndResponds(t *testing.T) {
 	hot := newAccount(0)
 	vc, ws := startVerifyChain(t, sdkmath.LegacyOneDec(), hot)
 	op := ws[0]
-	msgs, err := verifytypes.AuthorizeTrainerMsgs(op.addr, hot.addr, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1_000_000)),
+	msgs, err := verifytypes.AuthorizeTrainerMsgs(op.addr, hot.addr, 1, op.stage, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1_000_000)),
 		app.BondDenom, vc.time.Add(24*time.Hour))
 	require.NoError(t, err)
 	res := vc.send(op.account, msgs...)
@@ -310,13 +312,40 @@ func TestHotKeyAttestsAndResponds(t *testing.T) {
 	// The allowance pays for authz executions only: a plain send by the hot key is refused.
 	res = vc.sendWithFee(hot, fee, op.addr, banktypes.NewMsgSend(hot.addr, op.addr, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1))))
 	require.NotZero(t, res.Code)
-	require.Contains(t, res.Log, "message does not exist in allowed messages")
+	require.Contains(t, res.Log, "pays for authz executions only")
 	hot.seq-- // refused by the fee check, before the ante handler bumps the sequence
+	// Nor for the hot key's own messages wrapped in MsgExec (authz runs a signer's own messages
+	// without a grant): the allowance pays only for messages sent for the operator.
+	own := authz.NewMsgExec(hot.addr, []sdk.Msg{banktypes.NewMsgSend(hot.addr, op.addr, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1)))})
+	res = vc.sendWithFee(hot, fee, op.addr, &own)
+	require.NotZero(t, res.Code)
+	require.Contains(t, res.Log, "does not pay for /cosmos.bank.v1beta1.MsgSend")
+	hot.seq--
+	ownAtt := vc.attestation(t, op, 1)
+	op.next--
+	ownAtt.Worker = hot.addr.String()
+	own = authz.NewMsgExec(hot.addr, []sdk.Msg{ownAtt})
+	res = vc.sendWithFee(hot, fee, op.addr, &own)
+	require.NotZero(t, res.Code)
+	require.Contains(t, res.Log, "pays for messages sent for "+op.addr.String())
+	hot.seq--
+	// The grants are the operator's seat's: a stolen hot key cannot join the operator into a
+	// model an accomplice made, nor attest for another stage, to get it challenged and slashed.
+	for _, m := range []sdk.Msg{
+		&modelstypes.MsgJoinStage{Operator: op.addr.String(), ModelId: 2, Stage: 0},
+		&modelstypes.MsgJoinStage{Operator: op.addr.String(), ModelId: 1, Stage: op.stage + 1},
+	} {
+		bait := authz.NewMsgExec(hot.addr, []sdk.Msg{m})
+		res = vc.sendWithFee(hot, fee, op.addr, &bait)
+		require.NotZero(t, res.Code)
+		require.Contains(t, res.Log, fmt.Sprintf("acts for stage %d of model 1 only", op.stage))
+	}
 	// Nor can the hot key act for the operator beyond the grants: it cannot unbond its stake.
 	exec = authz.NewMsgExec(hot.addr, []sdk.Msg{&computetypes.MsgBeginUnbonding{Operator: op.addr.String(), Amount: sdk.NewInt64Coin(app.BondDenom, 1)}})
 	res = vc.sendWithFee(hot, fee, op.addr, &exec)
 	require.NotZero(t, res.Code)
-	require.Contains(t, res.Log, "authorization not found")
+	require.Contains(t, res.Log, "does not pay for /protolearn.compute.v1.MsgBeginUnbonding") // nor would authz run it
+	hot.seq--
 	vc.blocks(vWindow)
 	require.Equal(t, int64(vLayers*sharesPerUnit), vc.shares(op.addr), "shares go to the operator, not the hot key")
 	require.Zero(t, vc.shares(hot.addr))

@@ -164,7 +164,7 @@ for w in p0 p1 cheater p2 freeloader; do
   hot=$("$TRAINER" hot-key --hot-key "$DIR/$w/hot.key")
   send "$w" compute register-worker "$peer" "$STAKE" --multiaddrs "/ip4/127.0.0.1/tcp/${port_of[$w]}" \
     --hardware '{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}'
-  send "$w" verify authorize-trainer "$hot" --spend-limit 10000000ulearn
+  send "$w" verify authorize-trainer "$hot" --model 1 --stage "${stage_of[$w]}" --spend-limit 10000000ulearn
   [ "$w" = p2 ] || [ "$w" = freeloader ] || send "$w" models join-stage 1 "${stage_of[$w]}"
   printf '  %-8s %s  stage %s  peer %s  hot key %s\n' "$w" "$(addr "$w")" "${stage_of[$w]}" "$peer" "$hot"
 done

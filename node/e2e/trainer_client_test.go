@@ -80,7 +80,7 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	hotKey, err := chain.LoadOrCreateHotKey(filepath.Join(t.TempDir(), "hot.key"))
 	require.NoError(t, err)
 	hot := sdk.AccAddress(hotKey.PubKey().Address()).String()
-	code, log = n.tx("tx", "verify", "authorize-trainer", hot, "--spend-limit", "10000000ulearn", "--from", "op")
+	code, log = n.tx("tx", "verify", "authorize-trainer", hot, "--model", "1", "--stage", "1", "--spend-limit", "10000000ulearn", "--from", "op")
 	require.Zero(t, code, log)
 
 	op := n.addr("op")

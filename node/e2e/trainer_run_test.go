@@ -113,9 +113,10 @@ func newTrainerNet(t *testing.T, operators []string, period int, sets ...string)
 	return f
 }
 
-// register registers operator w as a worker with its trainer's peer id and hot key, and seats
-// it in stage unless stage < 0 (its trainer takes the seat itself).
-func (f *trainerNet) register(w string, stage int) {
+// register registers operator w as a worker with its trainer's peer id and hot key (authorized
+// for stage of model 1), and seats it in stage unless seat is false (its trainer takes the seat
+// itself).
+func (f *trainerNet) register(w string, stage int, seat bool) {
 	t := f.t
 	wd := filepath.Join(f.dir, w)
 	require.NoError(t, os.MkdirAll(wd, 0o700))
@@ -124,9 +125,9 @@ func (f *trainerNet) register(w string, stage int) {
 	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
 	code, log := f.n.tx("tx", "compute", "register-worker", peer, "200000000ulearn", "--multiaddrs", f.listen[w], "--hardware", hardware, "--from", w)
 	require.Zero(t, code, log)
-	code, log = f.n.tx("tx", "verify", "authorize-trainer", hot, "--spend-limit", "10000000ulearn", "--from", w)
+	code, log = f.n.tx("tx", "verify", "authorize-trainer", hot, "--model", "1", "--stage", strconv.Itoa(stage), "--spend-limit", "10000000ulearn", "--from", w)
 	require.Zero(t, code, log)
-	if stage >= 0 {
+	if seat {
 		code, log = f.n.tx("tx", "models", "join-stage", "1", strconv.Itoa(stage), "--from", w)
 		require.Zero(t, code, log)
 	}
@@ -199,9 +200,9 @@ func TestTrainersOnChain(t *testing.T) {
 		`app_state.verify.params.response_window="80"`,
 	)
 	n, bin, dir, keysDir, root, rows := f.n, f.bin, f.dir, f.keysDir, f.root, netRows
-	f.register("p0", 0)
-	f.register("p1", 1)
-	f.register("p2", -1)
+	f.register("p0", 0, true)
+	f.register("p1", 1, true)
+	f.register("p2", 2, false)
 	start := func(w string, extra ...string) *exec.Cmd {
 		cmd, _ := f.start(w, extra...)
 		return cmd
@@ -329,10 +330,10 @@ func TestRefereeFindsSkippedLayer(t *testing.T) {
 		`app_state.verify.params.challenge_rate="0.000000000000000000"`, // no spot checks: the replay's business
 		`app_state.verify.params.challenge_window="20"`,                 // attestations stay pending long enough to be audited
 	)
-	f.register("p0", 0)
-	f.register("p1", 1)
-	f.register("p3", 1)
-	f.register("p2", 2)
+	f.register("p0", 0, true)
+	f.register("p1", 1, true)
+	f.register("p3", 1, true)
+	f.register("p2", 2, true)
 	_, p2 := f.start("p2")
 	_, honest := f.start("p1", "--audit-rate", "1")
 	_, cheater := f.start("p3", "--audit-rate", "1", "--cheat-skip-layer")

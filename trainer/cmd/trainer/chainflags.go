@@ -94,7 +94,7 @@ func newHotKeyCmd() *cobra.Command {
 		Long: `hot-key prints the account address of the hot key that 'trainer run --chain' signs with.
 The operator authorizes it once, with its own key:
 
-  protolearnd tx verify authorize-trainer $(trainer hot-key --hot-key hot.key) --from operator`,
+  protolearnd tx verify authorize-trainer $(trainer hot-key --hot-key hot.key) --model N --stage S --from operator`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if key == "" {

@@ -178,15 +178,17 @@ func (k *Keeper) failChallenge(ctx sdk.Context, p types.Params, c types.Challeng
 	}); err != nil {
 		return err
 	}
-	return k.voidPending(ctx, worker, a.ModelId, reason)
+	return k.voidPending(ctx, worker, reason)
 }
 
-// voidPending voids every pending attestation of worker on model and cancels their other open
-// challenges, returning the challengers' bonds: a worker caught once is not paid for work it
-// can no longer be trusted on.
-func (k *Keeper) voidPending(ctx sdk.Context, worker sdk.AccAddress, modelID uint64, reason string) error {
+// voidPending voids every pending attestation of worker, in every model, and cancels their other
+// open challenges, returning the challengers' bonds: a worker caught once is not paid for work
+// it can no longer be trusted on, and is slashed once for it (jailed, it attests nothing more
+// until it is unjailed, so no other challenge can fail meanwhile: a stolen hot key's bait in
+// several models costs its operator one slash, not one a model).
+func (k *Keeper) voidPending(ctx sdk.Context, worker sdk.AccAddress, reason string) error {
 	keys, err := keysOf(ctx, k.PendingByWorker, collections.Ranger[collections.Triple[sdk.AccAddress, uint64, uint64]](
-		collections.NewSuperPrefixedTripleRange[sdk.AccAddress, uint64, uint64](worker, modelID)))
+		collections.NewPrefixedTripleRange[sdk.AccAddress, uint64, uint64](worker)))
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,14 @@
 package types
 
 import (
+	"cosmossdk.io/x/feegrant"
+
 	"github.com/cosmos/cosmos-sdk/codec"
 	"github.com/cosmos/cosmos-sdk/codec/legacy"
 	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/msgservice"
+	"github.com/cosmos/cosmos-sdk/x/authz"
 )
 
 // RegisterLegacyAminoCodec registers the messages for amino JSON signing (Ledger).
@@ -15,11 +18,15 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	legacy.RegisterAminoMsg(cdc, &MsgRespondChallenge{}, "protolearn/verify/MsgRespondChallenge")
 	legacy.RegisterAminoMsg(cdc, &MsgUpdateParams{}, "protolearn/x/verify/MsgUpdateParams")
 	cdc.RegisterConcrete(&Params{}, "protolearn/x/verify/Params", nil)
+	cdc.RegisterConcrete(&SeatAuthorization{}, "protolearn/verify/SeatAuthorization", nil)
+	cdc.RegisterConcrete(&TrainerAllowance{}, "protolearn/verify/TrainerAllowance", nil)
 }
 
 // RegisterInterfaces registers the messages with the interface registry.
 func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
 		&MsgSubmitAttestation{}, &MsgOpenChallenge{}, &MsgRespondChallenge{}, &MsgUpdateParams{})
+	registry.RegisterImplementations((*authz.Authorization)(nil), &SeatAuthorization{})
+	registry.RegisterImplementations((*feegrant.FeeAllowanceI)(nil), &TrainerAllowance{})
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
 }

@@ -26,14 +26,15 @@ func TxCmd() *cobra.Command {
 func authorizeTrainerCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "authorize-trainer [hot-key-address]",
-		Short: "Let a trainer's hot key attest, answer challenges, commit checkpoints and join stages for you, with fees paid by you",
+		Short: "Let a trainer's hot key attest, answer challenges, commit checkpoints and join your stage of one model for you, with fees paid by you",
 		Long: `Signed by the operator (--from): grants the hot key (x/authz) MsgSubmitAttestation,
-MsgRespondChallenge, MsgCommitCheckpoint and MsgJoinStage on your behalf, a fee allowance (x/feegrant) of
-at most --spend-limit usable only for those authz executions, and sends it 1 unit of the fee
+MsgCommitCheckpoint and MsgJoinStage on your behalf for stage --stage of model --model only, and
+MsgRespondChallenge; a fee allowance (x/feegrant) of at most --spend-limit that pays only for those
+messages sent for you through authz (not for the hot key's own); and sends it 1 unit of the fee
 denom so that its account exists. The hot key holds no funds and cannot move your stake or
-shares; revoke with 'tx authz revoke' and 'tx feegrant revoke'. 'trainer hot-key --hot-key FILE'
-prints the address of a trainer's hot key.`,
-		Example: `  protolearnd tx verify authorize-trainer learn1hot... --from operator --spend-limit 10000000ulearn`,
+shares, nor join you into another model or stage; revoke with 'tx authz revoke' and
+'tx feegrant revoke'. 'trainer hot-key --hot-key FILE' prints the address of a trainer's hot key.`,
+		Example: `  protolearnd tx verify authorize-trainer learn1hot... --model 1 --stage 0 --from operator --spend-limit 10000000ulearn`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			clientCtx, err := client.GetClientTxContext(cmd)
@@ -53,7 +54,12 @@ prints the address of a trainer's hot key.`,
 			if validity <= 0 {
 				return fmt.Errorf("--validity %s: must be positive", validity)
 			}
-			msgs, err := types.AuthorizeTrainerMsgs(clientCtx.GetFromAddress(), hot, limit, limit[0].Denom, time.Now().Add(validity))
+			model, _ := cmd.Flags().GetUint64("model")
+			if model == 0 {
+				return fmt.Errorf("--model: the model whose stage the hot key works for (ids start at 1)")
+			}
+			stage, _ := cmd.Flags().GetUint32("stage")
+			msgs, err := types.AuthorizeTrainerMsgs(clientCtx.GetFromAddress(), hot, model, stage, limit, limit[0].Denom, time.Now().Add(validity))
 			if err != nil {
 				return err
 			}
@@ -62,6 +68,8 @@ prints the address of a trainer's hot key.`,
 	}
 	cmd.Flags().String("spend-limit", "10000000"+sdk.DefaultBondDenom, "most fees the hot key may spend from your account")
 	cmd.Flags().Duration("validity", 365*24*time.Hour, "how long the grants last")
+	cmd.Flags().Uint64("model", 0, "the model whose stage the hot key works for (required)")
+	cmd.Flags().Uint32("stage", 0, "the stage of --model the hot key works for")
 	flags.AddTxFlagsToCmd(cmd)
 	return cmd
 }
