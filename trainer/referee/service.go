@@ -327,7 +327,7 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		return o
 	}
 	if first && !segs[0].EpochStart {
-		o.Report.Finding = &Finding{Update: segs[0].First, What: "the log of its first attestation on the model does not run from its epoch's start (its anchor)"}
+		o.Report.Finding = &Finding{Update: segs[0].First, What: "the log of its first attestation on the stage does not run from its epoch's start (its anchor)"}
 		return o
 	}
 	start, ok := updateFrom(segs, root)
