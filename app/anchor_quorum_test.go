@@ -133,15 +133,15 @@ func TestAnchorKeyRotation(t *testing.T) {
 // proofs verify; the chain id the checkpoints carry is the first genesis's (anchor_chain_id).
 func TestAnchorZeroHeightRestart(t *testing.T) {
 	alice, bob := newAccount(0), newAccount(1)
-	c, vals := startAnchorChain(t, []int64{2, 1}, 2, map[string]int64{alice.addr.String(): 7, bob.addr.String(): 9}, alice, bob)
+	e := newEth(t)
+	c, vals := startAnchorChainFor(t, e, []int64{2, 1}, 2, map[string]int64{alice.addr.String(): 7, bob.addr.String(): 9}, alice, bob)
 	for c.app.LastBlockHeight() < 12 {
 		c.consensusBlock(vals)
 	}
 	first := c.checkpoint(0)
 	require.True(t, first.Ready)
-	e := newEth(t)
 	ctx := context.Background()
-	contract, err := relayer.Deploy(ctx, e.auth, e.sim.Client(), app.DefaultChainID, first.Checkpoint.SigningSet, first.Checkpoint.SigningTotal, e.mine)
+	contract, err := relayer.Deploy(ctx, e.auth, e.sim.Client(), app.DefaultChainID, first.Checkpoint, e.mine)
 	require.NoError(t, err)
 	r := &relayer.Relayer{Source: c.source(), Backend: e.sim.Client(), Address: contract, Auth: e.auth, Wait: e.mine}
 	sent, err := r.Step(ctx)

@@ -20,6 +20,8 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+	govtypes "github.com/cosmos/cosmos-sdk/x/gov/types"
+	govv1 "github.com/cosmos/cosmos-sdk/x/gov/types/v1"
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
 	ethereum "github.com/ethereum/go-ethereum"
@@ -50,8 +52,16 @@ func (v *anchorVal) consAddr() []byte { return v.cons.PubKey().Address() }
 func (v *anchorVal) valoper() string  { return sdk.ValAddress(v.op.addr).String() }
 
 // startAnchorChain: validators with the given powers, the first keyed of them with anchor keys
-// in genesis, anchor_interval 2, and share/1 given to holders.
+// in genesis, anchor_interval 2, and share/1 given to holders; its governance has named no
+// contract yet.
 func startAnchorChain(t *testing.T, powers []int64, keyed int, holders map[string]int64, extra ...*account) (*chain, []*anchorVal) {
+	t.Helper()
+	return startAnchorChainFor(t, nil, powers, keyed, holders, extra...)
+}
+
+// startAnchorChainFor is startAnchorChain whose genesis names the contract e's relayer account
+// deploys with its next transaction (none if e is nil).
+func startAnchorChainFor(t *testing.T, e *eth, powers []int64, keyed int, holders map[string]int64, extra ...*account) (*chain, []*anchorVal) {
 	t.Helper()
 	var vals []*anchorVal
 	var cmtVals []*cmttypes.Validator
@@ -112,6 +122,9 @@ func startAnchorChain(t *testing.T, powers []int64, keyed int, holders map[strin
 	var anchor anchortypes.GenesisState
 	cdc.MustUnmarshalJSON(gen[anchortypes.ModuleName], &anchor)
 	anchor.Params.AnchorInterval = 2
+	if e != nil {
+		anchor.Params.Deployment = e.next(t)
+	}
 	for _, v := range vals[:keyed] {
 		anchor.Keys = append(anchor.Keys, anchortypes.AnchorKey{ValidatorAddress: v.valoper(), EthAddress: crypto.PubkeyToAddress(v.eth.PublicKey).Hex()})
 	}
@@ -219,6 +232,50 @@ func newEth(t *testing.T) *eth {
 	return &eth{sim: sim, auth: auth}
 }
 
+// next is the deployment e's account creates with its next transaction.
+func (e *eth) next(t *testing.T) anchortypes.Deployment {
+	t.Helper()
+	d, err := relayer.Predict(context.Background(), e.sim.Client(), e.auth.From)
+	require.NoError(t, err)
+	return d
+}
+
+// nameDeployment has the chain's governance name d (the validators' operators, who hold all
+// the stake, vote yes) and runs blocks until a checkpoint signed for d is ready, which it
+// returns.
+func (c *chain) nameDeployment(vals []*anchorVal, d anchortypes.Deployment) anchortypes.Checkpoint {
+	c.t.Helper()
+	var params anchortypes.QueryParamsResponse
+	require.NoError(c.t, c.query("/protolearn.anchor.v1.Query/Params", &anchortypes.QueryParamsRequest{}, &params))
+	p := params.Params
+	p.Deployment = d
+	var gov govv1.QueryParamsResponse
+	require.NoError(c.t, c.query("/cosmos.gov.v1.Query/Params", &govv1.QueryParamsRequest{}, &gov))
+	update := &anchortypes.MsgUpdateParams{Authority: authtypes.NewModuleAddress(govtypes.ModuleName).String(), Params: p}
+	proposal, err := govv1.NewMsgSubmitProposal([]sdk.Msg{update}, gov.Params.MinDeposit, vals[0].op.addr.String(), "", "Anchor on Ethereum", "Name the ShareAnchor deployment.", false)
+	require.NoError(c.t, err)
+	txs := [][]byte{c.signedTx(vals[0].op, proposal)}
+	var id uint64
+	var proposals govv1.QueryProposalsResponse
+	require.NoError(c.t, c.query("/cosmos.gov.v1.Query/Proposals", &govv1.QueryProposalsRequest{}, &proposals))
+	id = uint64(len(proposals.Proposals)) + 1
+	for _, v := range vals {
+		txs = append(txs, c.signedTx(v.op, govv1.NewMsgVote(v.op.addr, id, govv1.OptionYes, "")))
+	}
+	for _, res := range c.consensusBlock(vals, txs...) {
+		require.Zero(c.t, res.Code, res.Log)
+	}
+	c.time = c.time.Add(*gov.Params.VotingPeriod) // the tally runs in gov's EndBlock
+	for range 10 {
+		c.consensusBlock(vals)
+		if latest := c.checkpoint(0); latest.Checkpoint.Deployment == d && latest.Ready {
+			return latest.Checkpoint
+		}
+	}
+	c.t.Fatalf("no ready checkpoint signed for %v after governance named it", d)
+	return anchortypes.Checkpoint{}
+}
+
 // mine is the relayer's Wait on the simulated chain: mine a block, then read the receipt.
 func (e *eth) mine(ctx context.Context, tx *ethtypes.Transaction) (*ethtypes.Receipt, error) {
 	e.sim.Commit()
@@ -240,8 +297,10 @@ func verifyOnEthereum(t *testing.T, c *chain, e *eth, contract common.Address, h
 	return out, new(big.Int).SetBytes(ret).Sign() == 1
 }
 
-// The whole path: the chain checkpoints share balances, validators sign in vote extensions,
-// the relayer submits to the contract on a simulated Ethereum chain, and a holder's proof from
+// The whole path: the chain checkpoints share balances and validators sign them in vote
+// extensions, for no contract at first; governance names the contract a relayer's account
+// deploys next; the next checkpoint is signed for it, the contract is deployed with its signing
+// set, the relayer submits to it on a simulated Ethereum chain, and a holder's proof from
 // share-proof verifies there; a validator registering its key hands the contract over to the
 // new set, which signs the next checkpoint; a stale balance stops verifying.
 func TestSharesAnchoredOnEthereum(t *testing.T) {
@@ -261,16 +320,22 @@ func TestSharesAnchoredOnEthereum(t *testing.T) {
 	require.Len(t, first.Checkpoint.NextSet, 3, "the validator without a key is not in the set")
 	require.Len(t, first.Checkpoint.Models, 1)
 	require.Equal(t, uint64(2), first.Checkpoint.Models[0].Holders)
+	require.True(t, first.Checkpoint.Deployment.IsZero(), "no contract named yet")
 
 	e := newEth(t)
 	ctx := context.Background()
-	contract, err := relayer.Deploy(ctx, e.auth, e.sim.Client(), app.DefaultChainID, first.Checkpoint.SigningSet, first.Checkpoint.SigningTotal, e.mine)
+	_, err := relayer.Deploy(ctx, e.auth, e.sim.Client(), app.DefaultChainID, first.Checkpoint, e.mine)
+	require.ErrorContains(t, err, "signed for no contract", "no contract is deployed for checkpoints signed for none")
+	bound := c.nameDeployment(vals[:3], e.next(t))
+	require.Greater(t, bound.Height, first.Checkpoint.Height, "naming a contract takes a checkpoint signed for it, though no balance moved")
+	contract, err := relayer.Deploy(ctx, e.auth, e.sim.Client(), app.DefaultChainID, bound, e.mine)
 	require.NoError(t, err)
+	require.Equal(t, bound.Deployment.Contract(), contract)
 	r := &relayer.Relayer{Source: c.source(), Backend: e.sim.Client(), Address: contract, Auth: e.auth, Wait: e.mine}
 	sent, err := r.Step(ctx)
 	require.NoError(t, err)
 	require.NotNil(t, sent)
-	require.Equal(t, uint64(2), sent.Height)
+	require.Equal(t, bound.Height, sent.Height)
 	again, err := r.Step(ctx)
 	require.NoError(t, err)
 	require.Nil(t, again, "nothing new: the relayer must not submit the checkpoint twice")
@@ -279,7 +344,7 @@ func TestSharesAnchoredOnEthereum(t *testing.T) {
 	stale := out
 	require.True(t, ok, "alice's proof verifies on the contract")
 	require.Equal(t, "3000000", out.Balance)
-	require.Equal(t, uint64(2), out.CheckpointHeight)
+	require.Equal(t, bound.Height, out.CheckpointHeight)
 
 	// Validator 4 registers its key: the validator set changes.
 	v4 := vals[3]
@@ -287,9 +352,11 @@ func TestSharesAnchoredOnEthereum(t *testing.T) {
 	require.NoError(t, err)
 	res := c.consensusBlock(vals[:3], c.signedTx(v4.op, msg))
 	require.Zero(t, res[0].Code, res[0].Log)
-	c.consensusBlock(vals) // height 6: the hand-over checkpoint, signed by the three
+	if c.app.LastBlockHeight()%2 == 1 {
+		c.consensusBlock(vals) // to the next checkpoint height
+	}
 	handover := c.checkpoint(0)
-	require.Equal(t, uint64(6), handover.Checkpoint.Height)
+	require.Equal(t, uint64(c.app.LastBlockHeight()), handover.Checkpoint.Height, "the hand-over checkpoint, signed by the three")
 	require.Len(t, handover.Checkpoint.SigningSet, 3)
 	require.Len(t, handover.Checkpoint.NextSet, 4)
 	// Then alice moves shares to carol.
@@ -357,7 +424,8 @@ func signCheckpoint(t *testing.T, key *ecdsa.PrivateKey, c anchortypes.Checkpoin
 // under-signed checkpoint is not relayed and the contract refuses it if forced.
 func TestAnchorRefusesBadSignatures(t *testing.T) {
 	alice := newAccount(0)
-	c, vals := startAnchorChain(t, []int64{4, 3, 2}, 3, map[string]int64{alice.addr.String(): 5}, alice)
+	e := newEth(t)
+	c, vals := startAnchorChainFor(t, e, []int64{4, 3, 2}, 3, map[string]int64{alice.addr.String(): 5}, alice)
 	c.consensusBlock(vals[:1]) // height 2: first checkpoint, nobody signs it yet
 	cp := c.checkpoint(2).Checkpoint
 	require.Empty(t, cp.Signatures)
@@ -404,9 +472,8 @@ func TestAnchorRefusesBadSignatures(t *testing.T) {
 	cp = c.checkpoint(2).Checkpoint
 	require.Len(t, cp.Signatures, 1)
 	require.False(t, c.checkpoint(2).Ready)
-	e := newEth(t)
 	bg := context.Background()
-	contract, err := relayer.Deploy(bg, e.auth, e.sim.Client(), app.DefaultChainID, cp.SigningSet, cp.SigningTotal, e.mine)
+	contract, err := relayer.Deploy(bg, e.auth, e.sim.Client(), app.DefaultChainID, cp, e.mine)
 	require.NoError(t, err)
 	r := &relayer.Relayer{Source: c.source(), Backend: e.sim.Client(), Address: contract, Auth: e.auth, Wait: e.mine}
 	sent, err := r.Step(bg)

@@ -59,10 +59,13 @@ contract ShareAnchor {
         return keccak256(abi.encodePacked(enc, total));
     }
 
-    /// The hash validators sign: keccak256(0x04 ‖ chainIdHash ‖ height ‖
-    /// modelsRoot ‖ the hash of the validator set that signs the next one).
+    /// The hash validators sign: keccak256(0x04 ‖ chainIdHash ‖ Ethereum chain
+    /// id ‖ this contract's address ‖ height ‖ modelsRoot ‖ the hash of the
+    /// validator set that signs the next one). The chain signs for the one
+    /// deployment its governance named (x/anchor params `deployment`), so a
+    /// checkpoint counts on this contract only, on this Ethereum chain only.
     function checkpointHash(uint64 height, bytes32 root, bytes32 nextValset) public view returns (bytes32) {
-        return keccak256(abi.encodePacked(bytes1(0x04), chainIdHash, height, root, nextValset));
+        return keccak256(abi.encodePacked(bytes1(0x04), chainIdHash, block.chainid, address(this), height, root, nextValset));
     }
 
     /// A validator's signature of a checkpoint: its position in the current

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,7 +14,9 @@ import (
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/flags"
 	"github.com/cosmos/cosmos-sdk/server"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	genutiltypes "github.com/cosmos/cosmos-sdk/x/genutil/types"
+	govtypes "github.com/cosmos/cosmos-sdk/x/gov/types"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
@@ -99,28 +102,40 @@ func ethSession(cmd *cobra.Command) (*ethclient.Client, *bind.TransactOpts, erro
 func anchorDeployCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "deploy",
-		Short: "Deploy ShareAnchor with the signing set of the chain's latest checkpoint; prints its address",
-		Args:  cobra.NoArgs,
+		Short: "Deploy ShareAnchor where governance named it, with the signing set of the latest checkpoint signed for it; --predict names it",
+		Long: `Checkpoints are signed for one contract: its Ethereum chain id and address are in every
+checkpoint hash, and x/anchor's params (deployment) name them. So a deployment goes in three
+steps, from a deployer account that sends nothing else meanwhile:
+
+  1. anchor deploy --predict    prints the address the deployer's next transaction creates, and a
+                                governance proposal (MsgUpdateParams) naming it;
+  2. the proposal passes; the next checkpoint is signed for that contract;
+  3. anchor deploy              deploys it, with that checkpoint's signing set.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			clientCtx, err := client.GetClientQueryContext(cmd)
 			if err != nil {
 				return err
 			}
-			res, err := anchortypes.NewQueryClient(clientCtx).Checkpoint(cmd.Context(), &anchortypes.QueryCheckpointRequest{})
-			if err != nil {
-				return fmt.Errorf("latest checkpoint: %w", err)
-			}
+			q := anchortypes.NewQueryClient(clientCtx)
 			ec, auth, err := ethSession(cmd)
 			if err != nil {
 				return err
 			}
 			defer ec.Close()
+			if predict, _ := cmd.Flags().GetBool(flagPredict); predict {
+				return printDeploymentProposal(cmd, clientCtx, q, ec, auth.From)
+			}
+			res, err := q.Checkpoint(cmd.Context(), &anchortypes.QueryCheckpointRequest{})
+			if err != nil {
+				return fmt.Errorf("latest checkpoint: %w", err)
+			}
 			// The chain id checkpoints carry: the chain's first, kept across restarts.
-			vs, err := anchortypes.NewQueryClient(clientCtx).Valset(cmd.Context(), &anchortypes.QueryValsetRequest{})
+			vs, err := q.Valset(cmd.Context(), &anchortypes.QueryValsetRequest{})
 			if err != nil {
 				return fmt.Errorf("anchor chain id: %w", err)
 			}
-			addr, err := relayer.Deploy(cmd.Context(), auth, ec, vs.ChainId, res.Checkpoint.SigningSet, res.Checkpoint.SigningTotal, nil)
+			addr, err := relayer.Deploy(cmd.Context(), auth, ec, vs.ChainId, res.Checkpoint, nil)
 			if err != nil {
 				return err
 			}
@@ -129,7 +144,43 @@ func anchorDeployCmd() *cobra.Command {
 		},
 	}
 	ethFlags(cmd)
+	cmd.Flags().Bool(flagPredict, false, "print the deployment the deployer's next transaction creates and a governance proposal naming it; deploy nothing")
 	return cmd
+}
+
+const flagPredict = "predict"
+
+// printDeploymentProposal prints the deployment from's next transaction creates and a
+// proposal file for `tx gov submit-proposal` that names it in x/anchor's params.
+func printDeploymentProposal(cmd *cobra.Command, clientCtx client.Context, q anchortypes.QueryClient, ec relayer.Backend, from common.Address) error {
+	d, err := relayer.Predict(cmd.Context(), ec, from)
+	if err != nil {
+		return err
+	}
+	params, err := q.Params(cmd.Context(), &anchortypes.QueryParamsRequest{})
+	if err != nil {
+		return fmt.Errorf("anchor params: %w", err)
+	}
+	p := params.Params
+	p.Deployment = d
+	msg := &anchortypes.MsgUpdateParams{Authority: authtypes.NewModuleAddress(govtypes.ModuleName).String(), Params: p}
+	bz, err := clientCtx.Codec.MarshalInterfaceJSON(msg)
+	if err != nil {
+		return err
+	}
+	proposal := map[string]any{
+		"messages": []json.RawMessage{bz},
+		"title":    "Anchor share balances on Ethereum chain " + fmt.Sprint(d.EthereumChainId),
+		"summary":  fmt.Sprintf("Checkpoints are signed for ShareAnchor at %s on Ethereum chain %d, which %s deploys next.", d.ContractAddress, d.EthereumChainId, from.Hex()),
+		"deposit":  "",
+	}
+	out, err := json.MarshalIndent(proposal, "", "  ")
+	if err != nil {
+		return err
+	}
+	cmd.Printf("%s's next transaction creates %s on Ethereum chain %d. Send nothing else from it until `anchor deploy`.\n", from.Hex(), d.ContractAddress, d.EthereumChainId)
+	cmd.Printf("Proposal for `tx gov submit-proposal` (set its deposit):\n%s\n", out)
+	return nil
 }
 
 func anchorRelayCmd() *cobra.Command {

@@ -107,6 +107,20 @@ func deployReceipt(t *testing.T, vs []validator, total uint64) (*env, *types.Rec
 	return &env{contractAddr: addr, backend: backend, auth: auth, contract: contract}, rcpt
 }
 
+// deployment names e's contract, as the chain's params name it for checkpoints to be signed for.
+func (e *env) deployment(t *testing.T) anchortypes.Deployment {
+	t.Helper()
+	id, err := e.backend.Client().ChainID(context.Background())
+	require.NoError(t, err)
+	return anchortypes.NewDeployment(id.Uint64(), e.contractAddr)
+}
+
+// hash is the checkpoint hash validators sign for e's contract.
+func (e *env) hash(t *testing.T, height uint64, root, nextValset merkle.Hash) merkle.Hash {
+	t.Helper()
+	return anchortypes.CheckpointHash(chainID, e.deployment(t), height, root, nextValset)
+}
+
 // sign has the validators at idx sign a checkpoint.
 func sign(t *testing.T, vs []validator, idx []int, digest merkle.Hash) []bindings.ShareAnchorSig {
 	t.Helper()
@@ -174,7 +188,7 @@ func TestLeafEncodingsAgree(t *testing.T) {
 		require.Equal(t, [32]byte(merkle.ModelLeaf(model, a)), gotModel)
 		gotCk, err := e.contract.CheckpointHash(call, model, a, b)
 		require.NoError(t, err)
-		require.Equal(t, [32]byte(anchortypes.CheckpointHash(chainID, model, a, b)), gotCk)
+		require.Equal(t, [32]byte(e.hash(t, model, a, b)), gotCk)
 	}
 	addrs, powers, signers := set(validators(t, 3, 1, 7, 2))
 	want, err := anchortypes.ValsetHash(signers, powerOf(signers))
@@ -245,7 +259,7 @@ func TestCheckpointsAndShareProofs(t *testing.T) {
 	_, _, signers := set(vs)
 	valset, err := anchortypes.ValsetHash(signers, powerOf(signers))
 	require.NoError(t, err)
-	digest := anchortypes.CheckpointHash(chainID, 100, root, valset)
+	digest := e.hash(t, 100, root, valset)
 
 	// Refused: 10+20+30 = 60 of 100 is not more than 2/3.
 	require.False(t, e.submit(t, 100, root, vs, sign(t, vs, idx(vs, 10, 20, 30), digest)), "60 of 100 power accepted")
@@ -268,7 +282,7 @@ func TestCheckpointsAndShareProofs(t *testing.T) {
 	}
 	require.False(t, e.submit(t, 100, root, vs, forged), "a forged signature accepted")
 	// Refused: signed for another root.
-	require.False(t, e.submit(t, 100, root, vs, sign(t, vs, enough, anchortypes.CheckpointHash(chainID, 100, merkle.Hash{1}, valset))), "a signature of another checkpoint accepted")
+	require.False(t, e.submit(t, 100, root, vs, sign(t, vs, enough, e.hash(t, 100, merkle.Hash{1}, valset))), "a signature of another checkpoint accepted")
 	last, err := e.contract.LastHeight(call)
 	require.NoError(t, err)
 	require.Zero(t, last)
@@ -306,12 +320,12 @@ func TestCheckpointsAndShareProofs(t *testing.T) {
 	_, _, nextSigners := set(next)
 	nextHash, err := anchortypes.ValsetHash(nextSigners, powerOf(nextSigners))
 	require.NoError(t, err)
-	require.True(t, e.submit(t, 200, root, next, sign(t, vs, enough, anchortypes.CheckpointHash(chainID, 200, root, nextHash))))
+	require.True(t, e.submit(t, 200, root, next, sign(t, vs, enough, e.hash(t, 200, root, nextHash))))
 	cur, err := e.contract.CurrentValset(call)
 	require.NoError(t, err)
 	require.Equal(t, [32]byte(nextHash), cur)
-	require.False(t, e.submit(t, 300, root, vs, sign(t, vs, []int{0, 1, 2, 3}, anchortypes.CheckpointHash(chainID, 300, root, valset))), "the stale set signed a checkpoint")
-	require.True(t, e.submit(t, 300, root, next, sign(t, next, []int{0, 1, 2}, anchortypes.CheckpointHash(chainID, 300, root, nextHash))))
+	require.False(t, e.submit(t, 300, root, vs, sign(t, vs, []int{0, 1, 2, 3}, e.hash(t, 300, root, valset))), "the stale set signed a checkpoint")
+	require.True(t, e.submit(t, 300, root, next, sign(t, next, []int{0, 1, 2}, e.hash(t, 300, root, nextHash))))
 }
 
 // TestGas measures (and logs, for scripts/bench-anchor.sh) the gas of
@@ -338,7 +352,7 @@ func TestGas(t *testing.T) {
 		addrs, pw, _ := set(vs)
 		opts := *e.auth
 		opts.GasLimit = 16_000_000 // the simulated chain caps a transaction at 2^24
-		tx, err := e.contract.SubmitCheckpoint(&opts, 1, root, addrs, pw, sum(vs), sign(t, vs, all, anchortypes.CheckpointHash(chainID, 1, root, valset)))
+		tx, err := e.contract.SubmitCheckpoint(&opts, 1, root, addrs, pw, sum(vs), sign(t, vs, all, e.hash(t, 1, root, valset)))
 		require.NoError(t, err)
 		e.backend.Commit()
 		rcpt, err := bind.WaitMined(context.Background(), e.backend.Client(), tx)
@@ -355,7 +369,7 @@ func TestGas(t *testing.T) {
 	_, _, signers := set(vs)
 	valset, err := anchortypes.ValsetHash(signers, powerOf(signers))
 	require.NoError(t, err)
-	require.True(t, e.submit(t, 1, models.Root(), vs, sign(t, vs, []int{0}, anchortypes.CheckpointHash(chainID, 1, models.Root(), valset))))
+	require.True(t, e.submit(t, 1, models.Root(), vs, sign(t, vs, []int{0}, e.hash(t, 1, models.Root(), valset))))
 	hp, err := tree.Proof(12345)
 	require.NoError(t, err)
 	mp, err := models.Proof(0)
@@ -390,7 +404,7 @@ func TestTreapProofsVerifyOnChain(t *testing.T) {
 	_, _, signers := set(vs)
 	valset, err := anchortypes.ValsetHash(signers, powerOf(signers))
 	require.NoError(t, err)
-	require.True(t, e.submit(t, 1, models.Root(), vs, sign(t, vs, []int{0}, anchortypes.CheckpointHash(chainID, 1, models.Root(), valset))))
+	require.True(t, e.submit(t, 1, models.Root(), vs, sign(t, vs, []int{0}, e.hash(t, 1, models.Root(), valset))))
 	mp, err := models.Proof(0)
 	require.NoError(t, err)
 	for _, b := range bs[:10] {
@@ -427,7 +441,7 @@ func TestTotalPowerQuorum(t *testing.T) {
 	valset, err := anchortypes.ValsetHash(signers, 100)
 	require.NoError(t, err)
 	root := merkle.Hash{7}
-	digest := anchortypes.CheckpointHash(chainID, 10, root, valset)
+	digest := e.hash(t, 10, root, valset)
 	without := func(power uint64) []int {
 		var out []int
 		for i, v := range vs {
@@ -443,10 +457,37 @@ func TestTotalPowerQuorum(t *testing.T) {
 	_, _, smallSigners := set(small)
 	smallHash, err := anchortypes.ValsetHash(smallSigners, 100)
 	require.NoError(t, err)
-	require.False(t, e.submitWith(t, 10, root, small, 100, sign(t, vs, []int{0, 1, 2}, anchortypes.CheckpointHash(chainID, 10, root, smallHash))), "a hand-over to 60 of 100")
+	require.False(t, e.submitWith(t, 10, root, small, 100, sign(t, vs, []int{0, 1, 2}, e.hash(t, 10, root, smallHash))), "a hand-over to 60 of 100")
 	require.True(t, e.submitWith(t, 10, root, vs, 100, sign(t, vs, []int{0, 1, 2}, digest)))
 
 	// Deploying with keys on 2/3 of the power or less fails.
 	_, rcpt := deployReceipt(t, small, 90)
 	require.Equal(t, types.ReceiptStatusFailed, rcpt.Status, "a contract whose keyed set holds 60 of 90 power")
+}
+
+// TestCheckpointBoundToDeployment: a checkpoint counts on the one contract, on the one
+// Ethereum chain, the chain signed it for. Signatures for another address (a second deployment
+// of the same contract for the same chain, with the same validators), for another Ethereum
+// chain id, or for no contract (a chain whose governance named none yet) are refused.
+func TestCheckpointBoundToDeployment(t *testing.T) {
+	vs := validators(t, 10, 20, 30, 40)
+	e := deploy(t, vs)
+	other := deploy(t, vs) // the same validators, another contract
+	_, _, signers := set(vs)
+	valset, err := anchortypes.ValsetHash(signers, powerOf(signers))
+	require.NoError(t, err)
+	root := merkle.Hash{7}
+	all := []int{0, 1, 2, 3}
+	d := e.deployment(t)
+
+	forOther := anchortypes.CheckpointHash(chainID, other.deployment(t), 5, root, valset)
+	require.False(t, e.submit(t, 5, root, vs, sign(t, vs, all, forOther)), "a checkpoint signed for another contract accepted")
+	otherChain := anchortypes.NewDeployment(d.EthereumChainId+1, e.contractAddr)
+	require.False(t, e.submit(t, 5, root, vs, sign(t, vs, all, anchortypes.CheckpointHash(chainID, otherChain, 5, root, valset))),
+		"a checkpoint signed for this address on another Ethereum chain accepted")
+	require.False(t, e.submit(t, 5, root, vs, sign(t, vs, all, anchortypes.CheckpointHash(chainID, anchortypes.Deployment{}, 5, root, valset))),
+		"a checkpoint signed for no contract accepted")
+
+	require.True(t, e.submit(t, 5, root, vs, sign(t, vs, all, e.hash(t, 5, root, valset))))
+	require.True(t, other.submit(t, 5, root, vs, sign(t, vs, all, forOther)), "each contract takes its own")
 }

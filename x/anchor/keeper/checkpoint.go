@@ -63,8 +63,8 @@ func (k *Keeper) Valset(ctx context.Context) ([]types.Signer, uint64, error) {
 	return set, total, nil
 }
 
-// EndBlock takes a checkpoint at every anchor_interval-th height when share balances or the
-// validator set changed since the latest one, while validators with keys hold more than 2/3 of
+// EndBlock takes a checkpoint at every anchor_interval-th height when share balances, the
+// validator set or the deployment the params name changed since the latest one, while validators with keys hold more than 2/3 of
 // the bonded power (else no set could sign it: the first validator to register a key must not sign
 // share roots alone). Cost: O(log n) store reads and writes per holder whose balance moved,
 // plus one pass over the models with holders.
@@ -113,7 +113,7 @@ func (k *Keeper) EndBlock(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if haveLast && changed == 0 {
+	if haveLast && changed == 0 && last.Deployment == params.Deployment {
 		lastHash, err := types.SetHash(last.NextSet, last.NextTotal)
 		if err != nil {
 			return err
@@ -130,10 +130,10 @@ func (k *Keeper) EndBlock(ctx context.Context) error {
 	if haveLast {
 		signing, signingTotal = last.NextSet, last.NextTotal
 	}
-	h := types.CheckpointHash(chainID, height, root, nextHash)
+	h := types.CheckpointHash(chainID, params.Deployment, height, root, nextHash)
 	cp := types.Checkpoint{
 		Height: height, ModelsRoot: root[:], Models: models, SigningSet: signing, NextSet: next, Hash: h[:],
-		SigningTotal: signingTotal, NextTotal: total,
+		SigningTotal: signingTotal, NextTotal: total, Deployment: params.Deployment,
 	}
 	if err := k.Checkpoints.Set(ctx, height, cp); err != nil {
 		return err
@@ -141,10 +141,12 @@ func (k *Keeper) EndBlock(ctx context.Context) error {
 	if err := k.prune(ctx, params.CheckpointsKept); err != nil {
 		return err
 	}
-	k.logger.Info("checkpoint", "height", height, "hash", common.Hash(h).Hex(), "models", len(models), "changed_holders", changed, "signers", len(signing))
+	k.logger.Info("checkpoint", "height", height, "hash", common.Hash(h).Hex(), "models", len(models), "changed_holders", changed, "signers", len(signing),
+		"ethereum_chain_id", params.Deployment.EthereumChainId, "contract", params.Deployment.ContractAddress)
 	return sctx.EventManager().EmitTypedEvent(&types.EventCheckpointCreated{
 		Height: height, Hash: common.Hash(h).Hex(), ModelsRoot: common.Hash(root).Hex(),
 		Models: uint32(len(models)), ChangedHolders: uint32(changed), Signers: uint32(len(signing)),
+		Deployment: params.Deployment,
 	})
 }
 

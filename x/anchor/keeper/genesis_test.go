@@ -5,6 +5,8 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/protolearn/protolearn/x/anchor/types"
 )
 
@@ -70,6 +72,21 @@ func TestGenesisChecksCheckpoints(t *testing.T) {
 		"a hash that is not the checkpoint's": func(gs *types.GenesisState) { gs.Checkpoints[1].Hash[0] ^= 1 },
 		"a signing set that was not handed over": func(gs *types.GenesisState) {
 			gs.Checkpoints[1].SigningTotal++
+		},
+		"a checkpoint moved to another contract": func(gs *types.GenesisState) {
+			gs.Checkpoints[1].Deployment = types.NewDeployment(1, common.HexToAddress("0x00000000000000000000000000000000000000a1"))
+		},
+		"a deployment with a chain id and no address": func(gs *types.GenesisState) {
+			gs.Params.Deployment = types.Deployment{EthereumChainId: 1}
+		},
+		"a deployment with an address and no chain id": func(gs *types.GenesisState) {
+			gs.Params.Deployment = types.Deployment{ContractAddress: "0x00000000000000000000000000000000000000A1"}
+		},
+		"a deployment at an address not checksummed": func(gs *types.GenesisState) {
+			gs.Params.Deployment = types.Deployment{EthereumChainId: 1, ContractAddress: "0x52908400098527886e0f7030069857d2e4169ee7"}
+		},
+		"a deployment at the zero address": func(gs *types.GenesisState) {
+			gs.Params.Deployment = types.Deployment{EthereumChainId: 1, ContractAddress: "0x0000000000000000000000000000000000000000"}
 		},
 	} {
 		gs, err := f.k.ExportGenesis(f.ctx)

@@ -2,8 +2,8 @@
 // Ethereum (`protolearnd anchor relay`).
 //
 // Each step reads the contract's state (last height, current validator set) and the chain's
-// stored checkpoints, and submits the newest ready checkpoint that the contract's current set
-// signed; when the set changed, that is the checkpoint handing over, and the next step goes on
+// stored checkpoints, and submits the newest ready checkpoint signed for this contract (its
+// address and Ethereum chain id, which x/anchor's params name) by the contract's current set; when the set changed, that is the checkpoint handing over, and the next step goes on
 // from the new set. The contract is the only record the relayer trusts, so a restart, a second
 // relayer or a lost receipt never leads to a checkpoint applied twice: at worst a transaction
 // reverts as stale, which the relayer sees before sending (gas estimation) and skips. It does
@@ -22,6 +22,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	ethtypes "github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/protolearn/protolearn/x/anchor/bindings"
@@ -37,6 +38,7 @@ type Backend interface {
 	bind.DeployBackend
 	PendingNonceAt(ctx context.Context, account common.Address) (uint64, error)
 	NonceAt(ctx context.Context, account common.Address, blockNumber *big.Int) (uint64, error)
+	ChainID(ctx context.Context) (*big.Int, error)
 }
 
 // Relayer submits checkpoints from Source to the contract at Address.
@@ -80,11 +82,15 @@ func (r *Relayer) Step(ctx context.Context) (*types.Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("contract currentValset: %w", err)
 	}
+	id, err := r.Backend.ChainID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ethereum chain id: %w", err)
+	}
 	cps, err := r.Source(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("chain checkpoints: %w", err)
 	}
-	c, err := Next(cps, last, current)
+	c, err := Next(cps, types.NewDeployment(id.Uint64(), r.Address), last, current)
 	if err != nil || c == nil {
 		return nil, err
 	}
@@ -151,13 +157,13 @@ func (r *Relayer) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Next picks the checkpoint to submit: the newest ready one above last whose signing set is
-// the contract's current set.
-func Next(cps []types.Checkpoint, last uint64, current [32]byte) (*types.Checkpoint, error) {
+// Next picks the checkpoint to submit to the contract d names: the newest ready one above last,
+// signed for d, whose signing set is the contract's current set.
+func Next(cps []types.Checkpoint, d types.Deployment, last uint64, current [32]byte) (*types.Checkpoint, error) {
 	var pick *types.Checkpoint
 	for i := range cps {
 		c := &cps[i]
-		if c.Height <= last || !c.Ready() {
+		if c.Height <= last || !c.Ready() || c.Deployment != d {
 			continue
 		}
 		h, err := types.SetHash(c.SigningSet, c.SigningTotal)
@@ -241,11 +247,41 @@ func FromQuery(q types.QueryClient) Source {
 	}
 }
 
+// Predict is the deployment the account from creates with its next transaction on backend's
+// Ethereum chain: what governance names in x/anchor's params before the contract exists, so
+// that the chain's checkpoints are signed for it (CREATE addresses follow from the sender and
+// its nonce; the deployer must send nothing else in between).
+func Predict(ctx context.Context, backend Backend, from common.Address) (types.Deployment, error) {
+	id, err := backend.ChainID(ctx)
+	if err != nil {
+		return types.Deployment{}, fmt.Errorf("ethereum chain id: %w", err)
+	}
+	nonce, err := backend.PendingNonceAt(ctx, from)
+	if err != nil {
+		return types.Deployment{}, fmt.Errorf("nonce of %s: %w", from, err)
+	}
+	return types.NewDeployment(id.Uint64(), crypto.CreateAddress(from, nonce)), nil
+}
+
 // Deploy deploys ShareAnchor for chainID (the chain id checkpoints carry: x/anchor's Valset
-// query) with set as its first validator set, part of a chain of total bonded power.
-func Deploy(ctx context.Context, auth *bind.TransactOpts, backend Backend, chainID string, set []types.Signer, total uint64,
+// query) with cp's signing set as its first validator set, cp being a checkpoint signed for the
+// deployment this transaction creates: it refuses to deploy anywhere else, where no checkpoint
+// of the chain would verify.
+func Deploy(ctx context.Context, auth *bind.TransactOpts, backend Backend, chainID string, cp types.Checkpoint,
 	wait func(context.Context, *ethtypes.Transaction) (*ethtypes.Receipt, error),
 ) (common.Address, error) {
+	if cp.Deployment.IsZero() {
+		return common.Address{}, fmt.Errorf("checkpoint %d is signed for no contract: governance must first name the deployment (x/anchor params)", cp.Height)
+	}
+	want, err := Predict(ctx, backend, auth.From)
+	if err != nil {
+		return common.Address{}, err
+	}
+	if want != cp.Deployment {
+		return common.Address{}, fmt.Errorf("checkpoint %d is signed for %s on Ethereum chain %d, but %s's next transaction creates %s on chain %d: deploy from the account and nonce governance named",
+			cp.Height, cp.Deployment.ContractAddress, cp.Deployment.EthereumChainId, auth.From, want.ContractAddress, want.EthereumChainId)
+	}
+	set, total := cp.SigningSet, cp.SigningTotal
 	signers, err := types.EthSigners(set)
 	if err != nil {
 		return common.Address{}, err
@@ -273,6 +309,9 @@ func Deploy(ctx context.Context, auth *bind.TransactOpts, backend Backend, chain
 	}
 	if rcpt.Status != ethtypes.ReceiptStatusSuccessful {
 		return common.Address{}, fmt.Errorf("deploy ShareAnchor: tx %s reverted", tx.Hash())
+	}
+	if addr != cp.Deployment.Contract() {
+		return common.Address{}, fmt.Errorf("deploy ShareAnchor: created %s, not %s (another transaction from %s came first)", addr, cp.Deployment.ContractAddress, auth.From)
 	}
 	return addr, nil
 }

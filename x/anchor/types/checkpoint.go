@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -41,14 +42,27 @@ func ValsetHash(set []EthSigner, total uint64) (merkle.Hash, error) {
 	return merkle.Hash(crypto.Keccak256Hash(enc)), nil
 }
 
-// CheckpointHash is what validators sign: keccak256(0x04 ‖ keccak256(chain
-// id) ‖ uint64be(height) ‖ models root ‖ next validator-set hash)
-// (ShareAnchor.checkpointHash).
-func CheckpointHash(chainID string, height uint64, modelsRoot, nextValset merkle.Hash) merkle.Hash {
+// CheckpointHash is what validators sign: keccak256(0x04 ‖ keccak256(chain id) ‖
+// uint256be(Ethereum chain id) ‖ contract address ‖ uint64be(height) ‖ models root ‖ next
+// validator-set hash) (ShareAnchor.checkpointHash, with block.chainid and address(this)): a
+// signature counts on the one deployment it names.
+func CheckpointHash(chainID string, d Deployment, height uint64, modelsRoot, nextValset merkle.Hash) merkle.Hash {
 	enc := []byte{0x04}
 	enc = append(enc, crypto.Keccak256([]byte(chainID))...)
+	enc = append(enc, common.BigToHash(new(big.Int).SetUint64(d.EthereumChainId)).Bytes()...)
+	contract := d.Contract()
+	enc = append(enc, contract[:]...)
 	enc = binary.BigEndian.AppendUint64(enc, height)
 	enc = append(enc, modelsRoot[:]...)
 	enc = append(enc, nextValset[:]...)
 	return merkle.Hash(crypto.Keccak256Hash(enc))
+}
+
+// WantHash is the hash c must carry on the chain whose checkpoints name chainID.
+func (c Checkpoint) WantHash(chainID string) (merkle.Hash, error) {
+	next, err := SetHash(c.NextSet, c.NextTotal)
+	if err != nil {
+		return merkle.Hash{}, err
+	}
+	return CheckpointHash(chainID, c.Deployment, c.Height, merkle.Hash(c.ModelsRoot), next), nil
 }

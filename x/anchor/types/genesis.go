@@ -27,12 +27,15 @@ func canonicalValidator(s string) error {
 // (when the chain id it carries is known), each signature is a distinct member of the signing
 // set over that hash, and signed_power is their power.
 func (c Checkpoint) checkSignatures(chainID string) error {
+	if err := c.Deployment.Validate(); err != nil {
+		return err
+	}
 	if chainID != "" {
-		next, err := SetHash(c.NextSet, c.NextTotal)
+		want, err := c.WantHash(chainID)
 		if err != nil {
 			return err
 		}
-		if want := CheckpointHash(chainID, c.Height, merkle.Hash(c.ModelsRoot), next); !bytes.Equal(c.Hash, want[:]) {
+		if !bytes.Equal(c.Hash, want[:]) {
 			return fmt.Errorf("hash %x is not the checkpoint's %x", c.Hash, want)
 		}
 	}

@@ -21,5 +21,5 @@ func (p Params) Validate() error {
 	if p.CheckpointsKept == 0 || p.CheckpointsKept > MaxCheckpointsKept {
 		return fmt.Errorf("checkpoints_kept must be in [1, %d], got %d", MaxCheckpointsKept, p.CheckpointsKept)
 	}
-	return nil
+	return p.Deployment.Validate()
 }
