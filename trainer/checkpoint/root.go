@@ -1,27 +1,21 @@
 package checkpoint
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
+	"bytes"
 	"fmt"
-	"io"
+
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/protolearn/protolearn/merkle"
+	"github.com/protolearn/protolearn/statecommit"
 
 	"github.com/protolearn/protolearn/trainer/engine"
 )
 
 // WeightsRoot is the 32-byte root a worker commits on chain for its stage (x/models
-// MsgCommitCheckpoint): a SHA-256 Merkle tree whose leaves are the stage's trainable
-// parameters in store order (the order of a Params checkpoint), so that replicas holding the
-// same weights commit the same root, and one tensor can later be proven against it.
-//
-//	leaf = SHA-256(0x00 | uint32 len(path) | path | uint32 len(dtype) | dtype |
-//	               uint32 rank | uint64 dims… | raw little-endian values)
-//	node = SHA-256(0x01 | left | right)
-//
-// (package merkle: an odd node at the end of a level is carried up unchanged). Integers are
-// big-endian.
+// MsgCommitCheckpoint): the statecommit root of the stage's trainable parameters in store order
+// (the order of a Params checkpoint), so that replicas holding the same weights commit the same
+// root, and any one value can later be opened against it (Open).
 func WeightsRoot(st *engine.Stage) ([32]byte, error) { return root(st, Params) }
 
 // StateRoot is WeightsRoot over the stage's whole state, the optimizer's too (every variable of
@@ -30,32 +24,39 @@ func WeightsRoot(st *engine.Stage) ([32]byte, error) { return root(st, Params) }
 // reach the worker's next root exactly.
 func StateRoot(st *engine.Stage) ([32]byte, error) { return root(st, Full) }
 
-func root(st *engine.Stage, sel Selection) ([32]byte, error) {
-	var level [][32]byte
+// variables are the stage's variables sel commits, in store order.
+func variables(st *engine.Stage, sel Selection) []*model.Variable {
+	var out []*model.Variable
 	for v := range st.Store().IterVariables() {
 		if engine.IsAccumulator(v.Path()) || (sel == Params && !v.Trainable) {
 			continue
 		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func header(v *model.Variable, rawLen uint64) statecommit.Header {
+	shape := v.Shape()
+	dims := make([]uint64, len(shape.Dimensions))
+	for i, d := range shape.Dimensions {
+		dims[i] = uint64(d)
+	}
+	return statecommit.Header{Path: v.Path(), DType: shape.DType.String(), Dims: dims, RawLen: rawLen}
+}
+
+func root(st *engine.Stage, sel Selection) ([32]byte, error) {
+	var level [][32]byte
+	for _, v := range variables(st, sel) {
 		t, err := v.Value()
 		if err != nil {
 			return [32]byte{}, fmt.Errorf("checkpoint: %s root: variable %s: %w", sel, v.Path(), err)
 		}
-		h := sha256.New()
-		h.Write([]byte{0})
-		shape := v.Shape()
-		writeString(h, v.Path())
-		writeString(h, shape.DType.String())
-		var n [8]byte
-		binary.BigEndian.PutUint32(n[:4], uint32(len(shape.Dimensions)))
-		h.Write(n[:4])
-		for _, d := range shape.Dimensions {
-			binary.BigEndian.PutUint64(n[:], uint64(d))
-			h.Write(n[:])
-		}
-		if err := t.ConstBytes(func(b []byte) { h.Write(b) }); err != nil {
+		var c statecommit.Chunks
+		if err := t.ConstBytes(func(b []byte) { c.Write(b) }); err != nil {
 			return [32]byte{}, fmt.Errorf("checkpoint: %s root: variable %s: %w", sel, v.Path(), err)
 		}
-		level = append(level, [32]byte(h.Sum(nil)))
+		level = append(level, statecommit.TensorLeaf(header(v, c.Len()), c.Root()))
 	}
 	if len(level) == 0 {
 		return [32]byte{}, fmt.Errorf("checkpoint: %s root: stage %d has no parameters", sel, st.Info().Index)
@@ -63,9 +64,28 @@ func root(st *engine.Stage, sel Selection) ([32]byte, error) {
 	return merkle.Root(level), nil
 }
 
-func writeString(h io.Writer, s string) {
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(s)))
-	h.Write(n[:])
-	h.Write([]byte(s))
+// Open opens the value at element index of the variable at path against the stage's sel root
+// (WeightsRoot or StateRoot): what a dispute shows of the state, one chunk of one tensor.
+func Open(st *engine.Stage, sel Selection, path string, index uint64) (statecommit.Opening, error) {
+	var ts []statecommit.Tensor
+	at, width := -1, uint64(0)
+	for _, v := range variables(st, sel) {
+		t, err := v.Value()
+		if err != nil {
+			return statecommit.Opening{}, fmt.Errorf("checkpoint: open: variable %s: %w", v.Path(), err)
+		}
+		var raw []byte
+		if err := t.ConstBytes(func(b []byte) { raw = bytes.Clone(b) }); err != nil {
+			return statecommit.Opening{}, fmt.Errorf("checkpoint: open: variable %s: %w", v.Path(), err)
+		}
+		h := header(v, uint64(len(raw)))
+		if v.Path() == path {
+			at, width = len(ts), uint64(v.Shape().DType.Size())
+		}
+		ts = append(ts, statecommit.Tensor{Path: h.Path, DType: h.DType, Dims: h.Dims, Raw: raw})
+	}
+	if at < 0 {
+		return statecommit.Opening{}, fmt.Errorf("checkpoint: open: stage %d commits no variable %q in its %s root", st.Info().Index, path, sel)
+	}
+	return statecommit.Open(ts, at, index*width)
 }

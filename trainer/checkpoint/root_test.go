@@ -2,13 +2,14 @@ package checkpoint
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
+	"math"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/stretchr/testify/require"
 
+	"github.com/protolearn/protolearn/statecommit"
 	"github.com/protolearn/protolearn/trainer/engine"
 )
 
@@ -66,31 +67,58 @@ func rootOfParamsCheckpoint(t *testing.T, st *engine.Stage) [32]byte {
 	h, _, err := readHeader(bytes.NewReader(raw), "mem")
 	require.NoError(t, err)
 	values := raw[8+binary.LittleEndian.Uint32(raw[4:8]):]
-	var level [][32]byte
+	var ts []statecommit.Tensor
 	for _, v := range h.Variables {
-		var b []byte
-		b = append(b, 0)
-		b = binary.BigEndian.AppendUint32(b, uint32(len(v.Path)))
-		b = append(b, v.Path...)
-		b = binary.BigEndian.AppendUint32(b, uint32(len(v.DType)))
-		b = append(b, v.DType...)
-		b = binary.BigEndian.AppendUint32(b, uint32(len(v.Dims)))
-		for _, d := range v.Dims {
-			b = binary.BigEndian.AppendUint64(b, uint64(d))
+		dims := make([]uint64, len(v.Dims))
+		for i, d := range v.Dims {
+			dims[i] = uint64(d)
 		}
-		b = append(b, values[v.Offset:v.Offset+v.Size]...)
-		level = append(level, sha256.Sum256(b))
+		ts = append(ts, statecommit.Tensor{Path: v.Path, DType: v.DType, Dims: dims, Raw: values[v.Offset : v.Offset+v.Size]})
 	}
-	for len(level) > 1 {
-		var next [][32]byte
-		for i := 0; i < len(level); i += 2 {
-			if i+1 == len(level) {
-				next = append(next, level[i])
-				continue
-			}
-			next = append(next, sha256.Sum256(append(append([]byte{1}, level[i][:]...), level[i+1][:]...)))
+	return statecommit.Root(ts)
+}
+
+// One value of a weight, or of the optimizer's state, opens against the stage's roots, with
+// the bytes the stage holds; an unknown variable, an element beyond the tensor, or a moment
+// against the weights root do not.
+func TestOpen(t *testing.T) {
+	ss := stages(t)
+	step(t, ss, 0) // the optimizer's state exists from the first update
+	st := ss[1]
+	weights, err := WeightsRoot(st)
+	require.NoError(t, err)
+	state, err := StateRoot(st)
+	require.NoError(t, err)
+	v := st.Params()[len(st.Params())-1]
+	flat := tensors.MustCopyFlatData[float32](v.MustValue())
+	for _, i := range []uint64{0, uint64(len(flat) / 2), uint64(len(flat) - 1)} {
+		for _, c := range []struct {
+			sel  Selection
+			root [32]byte
+		}{{Params, weights}, {Full, state}} {
+			o, err := Open(st, c.sel, v.Path(), i)
+			require.NoError(t, err)
+			require.NoError(t, o.Verify(c.root), "%s element %d against the %s root", v.Path(), i, c.sel)
+			b, err := o.Bytes(4*i, 4)
+			require.NoError(t, err)
+			require.Equal(t, flat[i], math.Float32frombits(binary.LittleEndian.Uint32(b)))
 		}
-		level = next
 	}
-	return level[0]
+	_, err = Open(st, Params, "no/such/variable", 0)
+	require.ErrorContains(t, err, "no variable")
+	_, err = Open(st, Params, v.Path(), uint64(len(flat)))
+	require.Error(t, err)
+	var moment string
+	for mv := range st.Store().IterVariables() {
+		if !mv.Trainable && !engine.IsAccumulator(mv.Path()) {
+			moment = mv.Path()
+		}
+	}
+	require.NotEmpty(t, moment, "the stage has optimizer state")
+	_, err = Open(st, Params, moment, 0)
+	require.ErrorContains(t, err, "no variable", "the optimizer's state is not in the weights root")
+	o, err := Open(st, Full, moment, 0)
+	require.NoError(t, err)
+	require.NoError(t, o.Verify(state))
+	require.ErrorIs(t, o.Verify(weights), statecommit.ErrNotOpened)
 }
