@@ -1,0 +1,111 @@
+package stageprog
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randomTensor(rng *rand.Rand, dims ...int) Tensor {
+	t := Tensor{Dims: dims, Data: make([]float64, Size(dims))}
+	for i := range t.Data {
+		t.Data[i] = rng.NormFloat64()
+	}
+	return t
+}
+
+// a small block: y = x + RMSNorm(x, g)·W.
+func smallProgram(r, d int) *Program {
+	return &Program{
+		InputDims: [][]int{{r, d}, {d}, {d, d}},
+		Ops: []Op{
+			RMSNorm{X: 0, G: 1, R: r, D: d, Eps: 1e-6},
+			MatMul{A: 3, B: 2, M: r, K: d, N: d},
+			Add{A: 0, B: 4, Of: []int{r, d}},
+		},
+	}
+}
+
+// Every value the program computes is what the chain computes from the opened elements its
+// op reads, bit for bit; with any one of them missing the chain cannot evaluate it.
+func TestLeavesAreTheRun(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const r, d = 5, 8
+	p := smallProgram(r, d)
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	vals, err := p.Run([]Tensor{randomTensor(rng, r, d), randomTensor(rng, d), randomTensor(rng, d, d)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, op := range p.Ops {
+		out := vals[len(p.InputDims)+k]
+		for i := range out.Data {
+			opened := map[Ref]float64{}
+			for _, ref := range op.Reads(i) {
+				opened[ref] = vals[ref.Value].Data[ref.Index]
+			}
+			got, err := Eval(op, i, opened)
+			if err != nil {
+				t.Fatalf("op %d element %d: %v", k, i, err)
+			}
+			if math.Float64bits(got) != math.Float64bits(out.Data[i]) {
+				t.Fatalf("op %d element %d: the leaf gives %v, the run %v", k, i, got, out.Data[i])
+			}
+			for drop := range op.Reads(i) {
+				short := map[Ref]float64{}
+				for j, ref := range op.Reads(i) {
+					if j != drop {
+						short[ref] = opened[ref]
+					}
+				}
+				if len(short) == len(opened) {
+					continue // the element is read twice
+				}
+				if _, err := Eval(op, i, short); !errors.Is(err, ErrNotRead) {
+					t.Fatalf("op %d element %d evaluated without %v: %v", k, i, op.Reads(i)[drop], err)
+				}
+			}
+		}
+	}
+
+	// And the values are the block's, computed plainly.
+	x, g, w := vals[0], vals[1], vals[2]
+	for row := range r {
+		var ss float64
+		for c := range d {
+			ss += x.Data[row*d+c] * x.Data[row*d+c]
+		}
+		rms := math.Sqrt(ss/d + 1e-6)
+		for col := range d {
+			want := x.Data[row*d+col]
+			for k := range d {
+				want += x.Data[row*d+k] / rms * g.Data[k] * w.Data[k*d+col]
+			}
+			if got := vals[5].Data[row*d+col]; math.Abs(got-want) > 1e-12 {
+				t.Fatalf("y[%d, %d] = %v, want %v", row, col, got, want)
+			}
+		}
+	}
+}
+
+// A program whose op reads its own or a later value, or inputs of the wrong shape, is refused.
+func TestProgramRefusals(t *testing.T) {
+	p := smallProgram(2, 4)
+	p.Ops[0] = RMSNorm{X: 4, G: 1, R: 2, D: 4, Eps: 1e-6}
+	if err := p.Check(); err == nil {
+		t.Fatal("an op reading a later value passed Check")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	if _, err := smallProgram(2, 4).Run([]Tensor{randomTensor(rng, 2, 4), randomTensor(rng, 4)}); err == nil {
+		t.Fatal("too few inputs ran")
+	}
+	if _, err := smallProgram(2, 4).Run([]Tensor{randomTensor(rng, 2, 4), randomTensor(rng, 5), randomTensor(rng, 4, 4)}); err == nil {
+		t.Fatal("a gain of the wrong size ran")
+	}
+	if _, err := Eval(MatMul{A: 0, B: 1, M: 2, K: 2, N: 2}, 4, nil); err == nil {
+		t.Fatal("an element beyond the output evaluated")
+	}
+}
