@@ -120,3 +120,225 @@ func (o Add) At(r Reader, i int) (float64, error) {
 	}
 	return a + b, nil
 }
+
+// Rope rotates the pairs (x_j, x_{j+hd/2}) of each head of X [B·N, Heads·HeadDim] by the
+// angle pos·10000^(−2j/hd), pos the row's position in its sequence of N (the engine's rope).
+type Rope struct {
+	X                    int
+	B, N, Heads, HeadDim int
+}
+
+func (o Rope) Dims() []int   { return []int{o.B * o.N, o.Heads * o.HeadDim} }
+func (o Rope) Inputs() []int { return []int{o.X} }
+
+// pair is the flat indices of the two elements output i mixes, and its angle's index j.
+func (o Rope) pair(i int) (x1, x2, j int, second bool) {
+	d := o.Heads * o.HeadDim
+	row, col := i/d, i%d
+	head, c := col/o.HeadDim, col%o.HeadDim
+	half := o.HeadDim / 2
+	j = c % half
+	base := row*d + head*o.HeadDim
+	return base + j, base + half + j, j, c >= half
+}
+
+func (o Rope) Reads(i int) []Ref {
+	x1, x2, _, _ := o.pair(i)
+	return []Ref{{o.X, x1}, {o.X, x2}}
+}
+
+// ropeLog10000 is ln 10000, by the deterministic Log.
+var ropeLog10000 = Log(10000)
+
+func (o Rope) At(r Reader, i int) (float64, error) {
+	i1, i2, j, second := o.pair(i)
+	x1, err := r(Ref{o.X, i1})
+	if err != nil {
+		return 0, err
+	}
+	x2, err := r(Ref{o.X, i2})
+	if err != nil {
+		return 0, err
+	}
+	pos := float64((i / (o.Heads * o.HeadDim)) % o.N)
+	theta := Exp(mul(-2*float64(j)/float64(o.HeadDim), ropeLog10000))
+	sin, cos := SinCos(mul(pos, theta))
+	if second {
+		return mul(x1, sin) + mul(x2, cos), nil
+	}
+	return mul(x1, cos) - mul(x2, sin), nil
+}
+
+func (o Rope) Encode() []byte {
+	return encoder(nil).str("rope").ints(o.X, o.B, o.N, o.Heads, o.HeadDim)
+}
+
+// Scores are the attention logits S[b, h, q, k] = Σ_j Q[b·N+q, h·hd+j]·K[b·N+k, h·hd+j] / √hd,
+// of dims [B, Heads, N, N].
+type Scores struct {
+	Q, K                 int
+	B, N, Heads, HeadDim int
+}
+
+func (o Scores) Dims() []int   { return []int{o.B, o.Heads, o.N, o.N} }
+func (o Scores) Inputs() []int { return []int{o.Q, o.K} }
+
+func (o Scores) at(i int) (qBase, kBase int) {
+	n, d := o.N, o.Heads*o.HeadDim
+	k := i % n
+	q := (i / n) % n
+	h := (i / (n * n)) % o.Heads
+	b := i / (n * n * o.Heads)
+	return (b*n+q)*d + h*o.HeadDim, (b*n+k)*d + h*o.HeadDim
+}
+
+func (o Scores) Reads(i int) []Ref {
+	qb, kb := o.at(i)
+	refs := make([]Ref, 0, 2*o.HeadDim)
+	for j := range o.HeadDim {
+		refs = append(refs, Ref{o.Q, qb + j}, Ref{o.K, kb + j})
+	}
+	return refs
+}
+
+func (o Scores) At(r Reader, i int) (float64, error) {
+	qb, kb := o.at(i)
+	var sum float64
+	for j := range o.HeadDim {
+		q, err := r(Ref{o.Q, qb + j})
+		if err != nil {
+			return 0, err
+		}
+		k, err := r(Ref{o.K, kb + j})
+		if err != nil {
+			return 0, err
+		}
+		sum += mul(q, k)
+	}
+	return mul(sum, 1/math.Sqrt(float64(o.HeadDim))), nil
+}
+
+func (o Scores) Encode() []byte {
+	return encoder(nil).str("scores").ints(o.Q, o.K, o.B, o.N, o.Heads, o.HeadDim)
+}
+
+// CausalSoftmax is the softmax of each row of S [Rows, N] over the keys k ≤ q, q the row's
+// query position (row mod N); keys after it get 0 (the engine's causal mask of −10⁹).
+type CausalSoftmax struct {
+	S       int
+	Rows, N int
+}
+
+func (o CausalSoftmax) Dims() []int   { return []int{o.Rows, o.N} }
+func (o CausalSoftmax) Inputs() []int { return []int{o.S} }
+
+func (o CausalSoftmax) Reads(i int) []Ref {
+	row, k := i/o.N, i%o.N
+	q := row % o.N
+	if k > q {
+		return nil
+	}
+	refs := make([]Ref, 0, q+1)
+	for j := 0; j <= q; j++ {
+		refs = append(refs, Ref{o.S, row*o.N + j})
+	}
+	return refs
+}
+
+func (o CausalSoftmax) At(r Reader, i int) (float64, error) {
+	row, k := i/o.N, i%o.N
+	q := row % o.N
+	if k > q {
+		return 0, nil
+	}
+	s := make([]float64, q+1)
+	hi := math.Inf(-1)
+	for j := range s {
+		v, err := r(Ref{o.S, row*o.N + j})
+		if err != nil {
+			return 0, err
+		}
+		s[j], hi = v, max(hi, v)
+	}
+	var sum float64
+	for _, v := range s {
+		sum += Exp(v - hi)
+	}
+	return Exp(s[k]-hi) / sum, nil
+}
+
+func (o CausalSoftmax) Encode() []byte {
+	return encoder(nil).str("causal_softmax").ints(o.S, o.Rows, o.N)
+}
+
+// AttnMix is the attention's output A[b·N+q, h·hd+j] = Σ_{k≤q} P[b, h, q, k]·V[b·N+k, h·hd+j]
+// (P is zero after q).
+type AttnMix struct {
+	P, V                 int
+	B, N, Heads, HeadDim int
+}
+
+func (o AttnMix) Dims() []int   { return []int{o.B * o.N, o.Heads * o.HeadDim} }
+func (o AttnMix) Inputs() []int { return []int{o.P, o.V} }
+
+func (o AttnMix) at(i int) (pRow, vCol, q, b int) {
+	d := o.Heads * o.HeadDim
+	row, col := i/d, i%d
+	b, q = row/o.N, row%o.N
+	h := col / o.HeadDim
+	return ((b*o.Heads+h)*o.N + q) * o.N, col, q, b
+}
+
+func (o AttnMix) Reads(i int) []Ref {
+	pRow, col, q, b := o.at(i)
+	d := o.Heads * o.HeadDim
+	refs := make([]Ref, 0, 2*(q+1))
+	for k := 0; k <= q; k++ {
+		refs = append(refs, Ref{o.P, pRow + k}, Ref{o.V, (b*o.N+k)*d + col})
+	}
+	return refs
+}
+
+func (o AttnMix) At(r Reader, i int) (float64, error) {
+	pRow, col, q, b := o.at(i)
+	d := o.Heads * o.HeadDim
+	var sum float64
+	for k := 0; k <= q; k++ {
+		p, err := r(Ref{o.P, pRow + k})
+		if err != nil {
+			return 0, err
+		}
+		v, err := r(Ref{o.V, (b*o.N+k)*d + col})
+		if err != nil {
+			return 0, err
+		}
+		sum += mul(p, v)
+	}
+	return sum, nil
+}
+
+func (o AttnMix) Encode() []byte {
+	return encoder(nil).str("attn_mix").ints(o.P, o.V, o.B, o.N, o.Heads, o.HeadDim)
+}
+
+// SwiGLU is gate·σ(gate)·up, elementwise.
+type SwiGLU struct {
+	Gate, Up int
+	Of       []int
+}
+
+func (o SwiGLU) Dims() []int       { return o.Of }
+func (o SwiGLU) Inputs() []int     { return []int{o.Gate, o.Up} }
+func (o SwiGLU) Reads(i int) []Ref { return []Ref{{o.Gate, i}, {o.Up, i}} }
+func (o SwiGLU) Encode() []byte    { return encoder(nil).str("swiglu").ints(o.Gate, o.Up).ints(o.Of...) }
+func (o SwiGLU) At(r Reader, i int) (float64, error) {
+	g, err := r(Ref{o.Gate, i})
+	if err != nil {
+		return 0, err
+	}
+	u, err := r(Ref{o.Up, i})
+	if err != nil {
+		return 0, err
+	}
+	return mul(mul(g, Sigmoid(g)), u), nil
+}

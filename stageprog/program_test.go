@@ -27,8 +27,62 @@ func smallProgram(r, d int) *Program {
 	}
 }
 
-// Every value the program computes is what the chain computes from the opened elements its
-// op reads, bit for bit; with any one of them missing the chain cannot evaluate it.
+// checkLeaves: every value p computed in vals is what the chain computes from the opened
+// elements its op reads, bit for bit; with any one of them missing the chain cannot evaluate it.
+func checkLeaves(t *testing.T, p *Program, vals []Tensor) {
+	t.Helper()
+	for k, op := range p.Ops {
+		out := vals[len(p.InputDims)+k]
+		for i := range out.Data {
+			reads := op.Reads(i)
+			opened := map[Ref]float64{}
+			for _, ref := range reads {
+				opened[ref] = vals[ref.Value].Data[ref.Index]
+			}
+			got, err := Eval(op, i, opened)
+			if err != nil {
+				t.Fatalf("op %d element %d: %v", k, i, err)
+			}
+			if math.Float64bits(got) != math.Float64bits(out.Data[i]) {
+				t.Fatalf("op %d element %d: the leaf gives %v, the run %v", k, i, got, out.Data[i])
+			}
+			for _, drop := range reads {
+				short := map[Ref]float64{}
+				for _, ref := range reads {
+					if ref != drop {
+						short[ref] = opened[ref]
+					}
+				}
+				if _, err := Eval(op, i, short); !errors.Is(err, ErrNotRead) {
+					t.Fatalf("op %d element %d evaluated without %v: %v", k, i, drop, err)
+				}
+			}
+		}
+	}
+}
+
+// The blocks' forward pass: every op's every value is a leaf the chain can evaluate.
+func TestBlocksForwardLeaves(t *testing.T) {
+	a := Arch{DModel: 8, Heads: 2, FFN: 12, B: 2, N: 5, Layers: 2}
+	p, out := BlocksForward(a)
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	var in []Tensor
+	for _, dims := range p.InputDims {
+		in = append(in, randomTensor(rng, dims...))
+	}
+	vals, err := p.Run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != len(vals)-1 || !sameDims(vals[out].Dims, []int{a.B * a.N, a.DModel}) {
+		t.Fatalf("output value %d of dims %v", out, vals[out].Dims)
+	}
+	checkLeaves(t, p, vals)
+}
+
 func TestLeavesAreTheRun(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const r, d = 5, 8
@@ -40,36 +94,7 @@ func TestLeavesAreTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, op := range p.Ops {
-		out := vals[len(p.InputDims)+k]
-		for i := range out.Data {
-			opened := map[Ref]float64{}
-			for _, ref := range op.Reads(i) {
-				opened[ref] = vals[ref.Value].Data[ref.Index]
-			}
-			got, err := Eval(op, i, opened)
-			if err != nil {
-				t.Fatalf("op %d element %d: %v", k, i, err)
-			}
-			if math.Float64bits(got) != math.Float64bits(out.Data[i]) {
-				t.Fatalf("op %d element %d: the leaf gives %v, the run %v", k, i, got, out.Data[i])
-			}
-			for drop := range op.Reads(i) {
-				short := map[Ref]float64{}
-				for j, ref := range op.Reads(i) {
-					if j != drop {
-						short[ref] = opened[ref]
-					}
-				}
-				if len(short) == len(opened) {
-					continue // the element is read twice
-				}
-				if _, err := Eval(op, i, short); !errors.Is(err, ErrNotRead) {
-					t.Fatalf("op %d element %d evaluated without %v: %v", k, i, op.Reads(i)[drop], err)
-				}
-			}
-		}
-	}
+	checkLeaves(t, p, vals)
 
 	// And the values are the block's, computed plainly.
 	x, g, w := vals[0], vals[1], vals[2]
