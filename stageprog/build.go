@@ -36,34 +36,126 @@ func (b *builder) add(op Op) int {
 // last value is the stage's output (the residual stream after its blocks), which is also
 // returned.
 func BlocksForward(a Arch) (*Program, int) {
-	d, h, rows := a.DModel, a.FFN, a.B*a.N
-	hd := d / a.Heads
-	p := &Program{InputDims: [][]int{{rows, d}}}
-	for range a.Layers {
-		p.InputDims = append(p.InputDims, []int{d}, []int{d, d}, []int{d, d}, []int{d, d}, []int{d, d},
-			[]int{d}, []int{d, h}, []int{d, h}, []int{h, d})
-	}
+	p := &Program{InputDims: blockInputs(a)}
 	b := &builder{p}
 	x := 0
 	for l := range a.Layers {
-		w := func(k int) int { return 1 + l*ParamsPerBlock + k }
-		xn := b.add(RMSNorm{X: x, G: w(ParamAttnNorm), R: rows, D: d, Eps: 1e-6})
-		q := b.add(MatMul{A: xn, B: w(ParamWQ), M: rows, K: d, N: d})
-		k := b.add(MatMul{A: xn, B: w(ParamWK), M: rows, K: d, N: d})
-		v := b.add(MatMul{A: xn, B: w(ParamWV), M: rows, K: d, N: d})
-		q = b.add(Rope{X: q, B: a.B, N: a.N, Heads: a.Heads, HeadDim: hd})
-		k = b.add(Rope{X: k, B: a.B, N: a.N, Heads: a.Heads, HeadDim: hd})
-		s := b.add(Scores{Q: q, K: k, B: a.B, N: a.N, Heads: a.Heads, HeadDim: hd})
-		pr := b.add(CausalSoftmax{S: s, Rows: a.B * a.Heads * a.N, N: a.N})
-		att := b.add(AttnMix{P: pr, V: v, B: a.B, N: a.N, Heads: a.Heads, HeadDim: hd})
-		o := b.add(MatMul{A: att, B: w(ParamWO), M: rows, K: d, N: d})
-		x = b.add(Add{A: x, B: o, Of: []int{rows, d}})
-		xn = b.add(RMSNorm{X: x, G: w(ParamMLPNorm), R: rows, D: d, Eps: 1e-6})
-		gate := b.add(MatMul{A: xn, B: w(ParamWGate), M: rows, K: d, N: h})
-		up := b.add(MatMul{A: xn, B: w(ParamWUp), M: rows, K: d, N: h})
-		act := b.add(SwiGLU{Gate: gate, Up: up, Of: []int{rows, h}})
-		down := b.add(MatMul{A: act, B: w(ParamWDown), M: rows, K: h, N: d})
-		x = b.add(Add{A: x, B: down, Of: []int{rows, d}})
+		x = b.block(a, x, l).y
 	}
 	return p, x
+}
+
+// blockInputs are the program's inputs: X, then every block's parameters.
+func blockInputs(a Arch) [][]int {
+	d, h := a.DModel, a.FFN
+	in := [][]int{{a.B * a.N, d}}
+	for range a.Layers {
+		in = append(in, []int{d}, []int{d, d}, []int{d, d}, []int{d, d}, []int{d, d},
+			[]int{d}, []int{d, h}, []int{d, h}, []int{h, d})
+	}
+	return in
+}
+
+// blockValues are the values of one block's forward pass that its backward pass reads.
+type blockValues struct {
+	w                                  func(role int) int
+	x, xn1, qr, kr, v, p, att, x2, xn2 int
+	gate, up, act, y                   int
+}
+
+// block appends block l's forward pass on x.
+func (b *builder) block(a Arch, x, l int) blockValues {
+	d, h, rows := a.DModel, a.FFN, a.B*a.N
+	hd := d / a.Heads
+	bv := blockValues{w: func(k int) int { return 1 + l*ParamsPerBlock + k }, x: x}
+	w := bv.w
+	bv.xn1 = b.add(RMSNorm{X: x, G: w(ParamAttnNorm), R: rows, D: d, Eps: 1e-6})
+	q := b.add(MatMul{A: bv.xn1, B: w(ParamWQ), M: rows, K: d, N: d})
+	k := b.add(MatMul{A: bv.xn1, B: w(ParamWK), M: rows, K: d, N: d})
+	bv.v = b.add(MatMul{A: bv.xn1, B: w(ParamWV), M: rows, K: d, N: d})
+	bv.qr = b.add(Rope{X: q, B: a.B, N: a.N, Heads: a.Heads, HeadDim: hd})
+	bv.kr = b.add(Rope{X: k, B: a.B, N: a.N, Heads: a.Heads, HeadDim: hd})
+	s := b.add(Scores{Q: bv.qr, K: bv.kr, B: a.B, N: a.N, Heads: a.Heads, HeadDim: hd})
+	bv.p = b.add(CausalSoftmax{S: s, Rows: a.B * a.Heads * a.N, N: a.N})
+	bv.att = b.add(AttnMix{P: bv.p, V: bv.v, B: a.B, N: a.N, Heads: a.Heads, HeadDim: hd})
+	o := b.add(MatMul{A: bv.att, B: w(ParamWO), M: rows, K: d, N: d})
+	bv.x2 = b.add(Add{A: x, B: o, Of: []int{rows, d}})
+	bv.xn2 = b.add(RMSNorm{X: bv.x2, G: w(ParamMLPNorm), R: rows, D: d, Eps: 1e-6})
+	bv.gate = b.add(MatMul{A: bv.xn2, B: w(ParamWGate), M: rows, K: d, N: h})
+	bv.up = b.add(MatMul{A: bv.xn2, B: w(ParamWUp), M: rows, K: d, N: h})
+	bv.act = b.add(SwiGLU{Gate: bv.gate, Up: bv.up, Of: []int{rows, h}})
+	down := b.add(MatMul{A: bv.act, B: w(ParamWDown), M: rows, K: h, N: d})
+	bv.y = b.add(Add{A: bv.x2, B: down, Of: []int{rows, d}})
+	return bv
+}
+
+// Grads names the values of a backward program: the gradient of the stage's input and of each
+// parameter, in the inputs' (store) order.
+type Grads struct {
+	DX     int
+	Params []int
+}
+
+// BlocksBackward is the backward pass of a middle stage of an uncompressed model: its inputs
+// are BlocksForward's and then dOut [B·N, DModel], the gradient of the stage's output that the
+// next stage sent back (the objective is Σ out·dOut, as in the engine); it recomputes the
+// forward pass and returns the gradients.
+func BlocksBackward(a Arch) (*Program, Grads) {
+	d, h, rows := a.DModel, a.FFN, a.B*a.N
+	hd := d / a.Heads
+	p := &Program{InputDims: append(blockInputs(a), []int{rows, d})}
+	b := &builder{p}
+	blocks := make([]blockValues, a.Layers)
+	x := 0
+	for l := range a.Layers {
+		blocks[l] = b.block(a, x, l)
+		x = blocks[l].y
+	}
+	grads := Grads{Params: make([]int, a.Layers*ParamsPerBlock)}
+	dy := len(p.InputDims) - 1
+	mm := func(x, y, m, k, n int, ta, tb bool) int {
+		return b.add(MatMul{A: x, B: y, M: m, K: k, N: n, TransA: ta, TransB: tb})
+	}
+	add := func(x, y int, dims ...int) int { return b.add(Add{A: x, B: y, Of: dims}) }
+	norm := func(x, g, dy int) (dx, dg int) {
+		rms := b.add(RowRMS{X: x, R: rows, D: d, Eps: 1e-6})
+		return b.add(RMSNormBackX{X: x, G: g, DY: dy, RMS: rms, R: rows, D: d}),
+			b.add(RMSNormBackG{X: x, DY: dy, RMS: rms, R: rows, D: d})
+	}
+	for l := a.Layers - 1; l >= 0; l-- {
+		bv := blocks[l]
+		w := bv.w
+		g := func(role, v int) { grads.Params[l*ParamsPerBlock+role] = v }
+		// SwiGLU MLP.
+		g(ParamWDown, mm(bv.act, dy, h, rows, d, true, false))
+		dact := mm(dy, w(ParamWDown), rows, d, h, false, true)
+		dgate := b.add(SwiGLUBack{Gate: bv.gate, Up: bv.up, DAct: dact, Of: []int{rows, h}})
+		dup := b.add(SwiGLUBack{Gate: bv.gate, Up: bv.up, DAct: dact, WrtUp: true, Of: []int{rows, h}})
+		g(ParamWGate, mm(bv.xn2, dgate, d, rows, h, true, false))
+		g(ParamWUp, mm(bv.xn2, dup, d, rows, h, true, false))
+		dxn2 := add(mm(dgate, w(ParamWGate), rows, h, d, false, true), mm(dup, w(ParamWUp), rows, h, d, false, true), rows, d)
+		dxNorm, dg := norm(bv.x2, w(ParamMLPNorm), dxn2)
+		g(ParamMLPNorm, dg)
+		dx2 := add(dy, dxNorm, rows, d)
+		// Attention.
+		g(ParamWO, mm(bv.att, dx2, d, rows, d, true, false))
+		datt := mm(dx2, w(ParamWO), rows, d, d, false, true)
+		dp := b.add(NewAttnMixBackP(datt, bv.v, a.B, a.N, a.Heads, hd))
+		dv := b.add(NewAttnMixBackV(bv.p, datt, a.B, a.N, a.Heads, hd))
+		ds := b.add(SoftmaxBack{P: bv.p, DP: dp, Rows: a.B * a.Heads * a.N, N: a.N})
+		dqr := b.add(NewScoresBack(ds, bv.kr, false, a.B, a.N, a.Heads, hd))
+		dkr := b.add(NewScoresBack(ds, bv.qr, true, a.B, a.N, a.Heads, hd))
+		dq := b.add(RopeBack{Rope{X: dqr, B: a.B, N: a.N, Heads: a.Heads, HeadDim: hd}})
+		dk := b.add(RopeBack{Rope{X: dkr, B: a.B, N: a.N, Heads: a.Heads, HeadDim: hd}})
+		g(ParamWQ, mm(bv.xn1, dq, d, rows, d, true, false))
+		g(ParamWK, mm(bv.xn1, dk, d, rows, d, true, false))
+		g(ParamWV, mm(bv.xn1, dv, d, rows, d, true, false))
+		dxn1 := add(add(mm(dq, w(ParamWQ), rows, d, d, false, true), mm(dk, w(ParamWK), rows, d, d, false, true), rows, d),
+			mm(dv, w(ParamWV), rows, d, d, false, true), rows, d)
+		dxNorm, dg = norm(bv.x, w(ParamAttnNorm), dxn1)
+		g(ParamAttnNorm, dg)
+		dy = add(dx2, dxNorm, rows, d)
+	}
+	grads.DX = dy
+	return p, grads
 }

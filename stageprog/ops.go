@@ -2,16 +2,23 @@ package stageprog
 
 import "math"
 
-// MatMul is out[i, j] = Σ_k A[i, k]·B[k, j] (B[j, k] when TransB), A of M×K, B of K×N
-// (N×K), summed in k order.
+// MatMul is out[i, j] = Σ_k A[i, k]·B[k, j], A of M×K (K×M when TransA), B of K×N (N×K when
+// TransB), summed in k order.
 type MatMul struct {
-	A, B    int
-	M, K, N int
-	TransB  bool
+	A, B           int
+	M, K, N        int
+	TransA, TransB bool
 }
 
 func (o MatMul) Dims() []int   { return []int{o.M, o.N} }
 func (o MatMul) Inputs() []int { return []int{o.A, o.B} }
+
+func (o MatMul) a(i, k int) int {
+	if o.TransA {
+		return k*o.M + i
+	}
+	return i*o.K + k
+}
 
 func (o MatMul) b(k, j int) int {
 	if o.TransB {
@@ -24,7 +31,7 @@ func (o MatMul) Reads(i int) []Ref {
 	row, col := i/o.N, i%o.N
 	refs := make([]Ref, 0, 2*o.K)
 	for k := range o.K {
-		refs = append(refs, Ref{o.A, row*o.K + k}, Ref{o.B, o.b(k, col)})
+		refs = append(refs, Ref{o.A, o.a(row, k)}, Ref{o.B, o.b(k, col)})
 	}
 	return refs
 }
@@ -33,7 +40,7 @@ func (o MatMul) At(r Reader, i int) (float64, error) {
 	row, col := i/o.N, i%o.N
 	var sum float64
 	for k := range o.K {
-		a, err := r(Ref{o.A, row*o.K + k})
+		a, err := r(Ref{o.A, o.a(row, k)})
 		if err != nil {
 			return 0, err
 		}
@@ -47,11 +54,14 @@ func (o MatMul) At(r Reader, i int) (float64, error) {
 }
 
 func (o MatMul) Encode() []byte {
-	t := 0
-	if o.TransB {
-		t = 1
+	return encoder(nil).str("matmul").ints(o.A, o.B, o.M, o.K, o.N, boolInt(o.TransA), boolInt(o.TransB))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
 	}
-	return encoder(nil).str("matmul").ints(o.A, o.B, o.M, o.K, o.N, t)
+	return 0
 }
 
 // RMSNorm is out[r, c] = X[r, c] / √(mean_d X[r, d]² + Eps) · G[c], X of R×D (the engine's
@@ -160,13 +170,18 @@ func (o Rope) At(r Reader, i int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	pos := float64((i / (o.Heads * o.HeadDim)) % o.N)
-	theta := Exp(mul(-2*float64(j)/float64(o.HeadDim), ropeLog10000))
-	sin, cos := SinCos(mul(pos, theta))
+	sin, cos := o.angle(i, j)
 	if second {
 		return mul(x1, sin) + mul(x2, cos), nil
 	}
 	return mul(x1, cos) - mul(x2, sin), nil
+}
+
+// angle is sin and cos of output i's rotation, j its pair's index in the head's half.
+func (o Rope) angle(i, j int) (sin, cos float64) {
+	pos := float64((i / (o.Heads * o.HeadDim)) % o.N)
+	theta := Exp(mul(-2*float64(j)/float64(o.HeadDim), ropeLog10000))
+	return SinCos(mul(pos, theta))
 }
 
 func (o Rope) Encode() []byte {

@@ -61,7 +61,8 @@ func checkLeaves(t *testing.T, p *Program, vals []Tensor) {
 	}
 }
 
-// The blocks' forward pass: every op's every value is a leaf the chain can evaluate.
+// The blocks' forward and backward passes: every op's every value is a leaf the chain can
+// evaluate, and the gradients have their parameters' shapes.
 func TestBlocksForwardLeaves(t *testing.T) {
 	a := Arch{DModel: 8, Heads: 2, FFN: 12, B: 2, N: 5, Layers: 2}
 	p, out := BlocksForward(a)
@@ -81,6 +82,24 @@ func TestBlocksForwardLeaves(t *testing.T) {
 		t.Fatalf("output value %d of dims %v", out, vals[out].Dims)
 	}
 	checkLeaves(t, p, vals)
+
+	bp, grads := BlocksBackward(a)
+	if err := bp.Check(); err != nil {
+		t.Fatal(err)
+	}
+	vals, err = bp.Run(append(in, randomTensor(rng, a.B*a.N, a.DModel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(grads.Params) != a.Layers*ParamsPerBlock || !sameDims(vals[grads.DX].Dims, []int{a.B * a.N, a.DModel}) {
+		t.Fatalf("%d parameter gradients, dX of dims %v", len(grads.Params), vals[grads.DX].Dims)
+	}
+	for i, v := range grads.Params {
+		if !sameDims(vals[v].Dims, bp.InputDims[1+i]) {
+			t.Fatalf("parameter %d's gradient has dims %v, the parameter %v", i, vals[v].Dims, bp.InputDims[1+i])
+		}
+	}
+	checkLeaves(t, bp, vals)
 }
 
 func TestLeavesAreTheRun(t *testing.T) {

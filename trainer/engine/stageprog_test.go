@@ -29,26 +29,52 @@ func stageprogInputs(t *testing.T, st *Stage, lead ...stageprog.Tensor) []stagep
 	return in
 }
 
-// The reference program of a middle stage's forward pass computes what the engine computes, to
-// float64 rounding: the same blocks (RMSNorm, RoPE, causal attention, SwiGLU, residuals), in
-// pure Go with the deterministic elementary functions.
-func TestStageprogForwardIsTheEngines(t *testing.T) {
+// middleStage is stage 1 (two blocks, raw activations) of a small uncompressed model in float64,
+// and a random input for a microbatch of b sequences.
+func middleStage(t *testing.T, b int) (*Stage, spec.Spec, []float64, stageprog.Arch) {
+	t.Helper()
 	s := spec.Spec{Vocab: 256, DModel: 16, NLayers: 6, NHeads: 2, SeqLen: 8, Stages: []int{2, 2, 2}, Seed: 3}
 	st, err := New(backend(), s, 1, Options{DType: dtypes.Float64})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const b = 2
 	rng := rand.New(rand.NewPCG(5, 6))
 	x := make([]float64, b*s.SeqLen*s.DModel)
 	for i := range x {
 		x[i] = rng.NormFloat64()
 	}
+	return st, s, x, stageprog.Arch{DModel: s.DModel, Heads: s.NHeads, FFN: s.FFNHidden(), B: b, N: s.SeqLen, Layers: 2}
+}
+
+// requireClose fails unless got is want to within tol, relative to 1 + |want|; it returns the
+// largest difference.
+func requireClose(t *testing.T, what string, got []float64, want *tensors.Tensor, tol float64) float64 {
+	t.Helper()
+	w := tensors.MustCopyFlatData[float64](want)
+	if len(got) != len(w) {
+		t.Fatalf("%s: %d values, the engine %d", what, len(got), len(w))
+	}
+	worst := 0.0
+	for i := range w {
+		worst = max(worst, math.Abs(got[i]-w[i])/(1+math.Abs(w[i])))
+	}
+	if worst > tol {
+		t.Fatalf("%s: the reference program departs from the engine by %.3g", what, worst)
+	}
+	return worst
+}
+
+// The reference program of a middle stage's forward pass computes what the engine computes, to
+// float64 rounding: the same blocks (RMSNorm, RoPE, causal attention, SwiGLU, residuals), in
+// pure Go with the deterministic elementary functions.
+func TestStageprogForwardIsTheEngines(t *testing.T) {
+	const b = 2
+	st, s, x, arch := middleStage(t, b)
 	want, err := st.Forward(tensors.FromFlatDataAndDimensions(x, b, s.SeqLen, s.DModel), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, out := stageprog.BlocksForward(stageprog.Arch{DModel: s.DModel, Heads: s.NHeads, FFN: s.FFNHidden(), B: b, N: s.SeqLen, Layers: 2})
+	prog, out := stageprog.BlocksForward(arch)
 	if err := prog.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -56,17 +82,42 @@ func TestStageprogForwardIsTheEngines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := tensors.MustCopyFlatData[float64](want)
-	got := vals[out].Data
-	if len(got) != len(w) {
-		t.Fatalf("%d outputs, the engine %d", len(got), len(w))
+	worst := requireClose(t, "output", vals[out].Data, want, 1e-12)
+	t.Logf("largest relative difference from the engine: %.2g, %d ops", worst, len(prog.Ops))
+}
+
+// The reference program of a middle stage's backward pass (the forward recomputed, then every
+// block's gradients in reverse) gives the engine's gradients, of the input and of every
+// parameter, to float64 rounding.
+func TestStageprogBackwardIsTheEngines(t *testing.T) {
+	const b = 2
+	st, s, x, arch := middleStage(t, b)
+	rng := rand.New(rand.NewPCG(7, 8))
+	dOut := make([]float64, len(x))
+	for i := range dOut {
+		dOut[i] = rng.NormFloat64()
 	}
-	worst := 0.0
-	for i := range w {
-		worst = max(worst, math.Abs(got[i]-w[i])/(1+math.Abs(w[i])))
+	dims := []int{b * s.SeqLen, s.DModel}
+	_, dIn, grads, err := st.Gradients(tensors.FromFlatDataAndDimensions(x, b, s.SeqLen, s.DModel), nil,
+		tensors.FromFlatDataAndDimensions(dOut, b, s.SeqLen, s.DModel))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("largest relative difference from the engine: %.2g over %d values, %d ops", worst, len(w), len(prog.Ops))
-	if worst > 1e-12 {
-		t.Fatalf("the reference program departs from the engine by %.3g", worst)
+	prog, g := stageprog.BlocksBackward(arch)
+	if err := prog.Check(); err != nil {
+		t.Fatal(err)
 	}
+	in := stageprogInputs(t, st, stageprog.Tensor{Dims: dims, Data: x})
+	vals, err := prog.Run(append(in, stageprog.Tensor{Dims: dims, Data: dOut}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := requireClose(t, "dX", vals[g.DX].Data, dIn, 1e-11)
+	if len(grads) != len(g.Params) {
+		t.Fatalf("the engine has %d parameter gradients, the program %d", len(grads), len(g.Params))
+	}
+	for i, v := range g.Params {
+		worst = max(worst, requireClose(t, st.Params()[i].Path(), vals[v].Data, grads[i], 1e-11))
+	}
+	t.Logf("largest relative difference from the engine: %.2g, %d ops", worst, len(prog.Ops))
 }
