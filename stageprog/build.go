@@ -101,10 +101,16 @@ type Grads struct {
 // next stage sent back (the objective is Σ out·dOut, as in the engine); it recomputes the
 // forward pass and returns the gradients.
 func BlocksBackward(a Arch) (*Program, Grads) {
+	p := &Program{InputDims: append(blockInputs(a), []int{a.B * a.N, a.DModel})}
+	b := &builder{p}
+	return p, b.backward(a, len(p.InputDims)-1)
+}
+
+// backward appends the forward pass and then the backward pass of the blocks, on the inputs
+// blockInputs lays out, with dOut the value of the output's gradient.
+func (b *builder) backward(a Arch, dOut int) Grads {
 	d, h, rows := a.DModel, a.FFN, a.B*a.N
 	hd := d / a.Heads
-	p := &Program{InputDims: append(blockInputs(a), []int{rows, d})}
-	b := &builder{p}
 	blocks := make([]blockValues, a.Layers)
 	x := 0
 	for l := range a.Layers {
@@ -112,7 +118,7 @@ func BlocksBackward(a Arch) (*Program, Grads) {
 		x = blocks[l].y
 	}
 	grads := Grads{Params: make([]int, a.Layers*ParamsPerBlock)}
-	dy := len(p.InputDims) - 1
+	dy := dOut
 	mm := func(x, y, m, k, n int, ta, tb bool) int {
 		return b.add(MatMul{A: x, B: y, M: m, K: k, N: n, TransA: ta, TransB: tb})
 	}
@@ -157,5 +163,57 @@ func BlocksBackward(a Arch) (*Program, Grads) {
 		dy = add(dx2, dxNorm, rows, d)
 	}
 	grads.DX = dy
-	return p, grads
+	return grads
+}
+
+// Update names the values of an update program: the gradient sent back, and the stage's state
+// after the update, each tensor where the engine's store keeps it: the parameters, the step
+// counter, and each parameter's first and second moments.
+type Update struct {
+	DX      int
+	Params  []int
+	Step    int
+	Moments [][2]int
+}
+
+// SumFanIn is how many values a sum of the clipping's global norm reads at most per value.
+const SumFanIn = 1024
+
+// StageUpdate is one update of a middle stage of an uncompressed model as the swarm applies it
+// (engine Backward with trainer/optim's NAdam): the backward pass, the gradients clipped to a
+// global norm, and the optimizer step. Its inputs are BlocksBackward's (X, the parameters,
+// dOut), then the step counter (one value) and each parameter's two moments, in store order.
+func StageUpdate(a Arch, c NAdam) (*Program, Update) {
+	in := append(blockInputs(a), []int{a.B * a.N, a.DModel}, []int{1})
+	params := in[1 : 1+a.Layers*ParamsPerBlock]
+	for _, dims := range params {
+		in = append(in, dims, dims)
+	}
+	p := &Program{InputDims: in}
+	b := &builder{p}
+	dOut, step := 1+len(params), 2+len(params)
+	grads := b.backward(a, dOut)
+	u := Update{DX: grads.DX}
+	scale := b.add(Const{Value: 1})
+	if c.ClipNorm > 0 {
+		sizes := make([]int, len(params))
+		for i, dims := range params {
+			sizes[i] = Size(dims)
+		}
+		sum := b.add(SumChunks{Values: grads.Params, Sizes: sizes, Chunk: SumFanIn, Square: true})
+		for n := Size(p.Dims(sum)); n > 1; n = Size(p.Dims(sum)) {
+			sum = b.add(SumChunks{Values: []int{sum}, Sizes: []int{n}, Chunk: SumFanIn})
+		}
+		scale = b.add(ClipScale{SumSq: sum, Clip: c.ClipNorm})
+	}
+	u.Step = b.add(Increment{X: step})
+	for i, dims := range params {
+		m, v := step+1+2*i, step+2+2*i
+		g := grads.Params[i]
+		m = b.add(NAdamMoment{M: m, G: g, Scale: scale, Of: dims, Config: c})
+		v = b.add(NAdamMoment{M: v, G: g, Scale: scale, Second: true, Of: dims, Config: c})
+		u.Moments = append(u.Moments, [2]int{m, v})
+		u.Params = append(u.Params, b.add(NAdamWeight{W: 1 + i, M: m, V: v, G: g, Scale: scale, Step: u.Step, Of: dims, Config: c}))
+	}
+	return p, u
 }

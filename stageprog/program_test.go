@@ -100,6 +100,27 @@ func TestBlocksForwardLeaves(t *testing.T) {
 		}
 	}
 	checkLeaves(t, bp, vals)
+
+	up, u := StageUpdate(a, NAdam{LearningRate: 1e-2, Beta1: 0.99, Beta2: 0.999, Epsilon: 1e-8, WeightDecay: 0.1, WarmupSteps: 2, DecaySteps: 6, MinLRFraction: 0.1, ClipNorm: 1})
+	if err := up.Check(); err != nil {
+		t.Fatal(err)
+	}
+	in = append(in, randomTensor(rng, a.B*a.N, a.DModel), Tensor{Dims: []int{1}, Data: []float64{4}})
+	for _, dims := range up.InputDims[len(in):] {
+		m := randomTensor(rng, dims...)
+		for i := range m.Data {
+			m.Data[i] = math.Abs(m.Data[i]) // second moments are never negative; the first do not care
+		}
+		in = append(in, m)
+	}
+	vals, err = up.Run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Params) != len(grads.Params) || len(u.Moments) != len(grads.Params) || vals[u.Step].Data[0] != 5 {
+		t.Fatalf("%d parameters, %d moments, step %v after step 4", len(u.Params), len(u.Moments), vals[u.Step].Data)
+	}
+	checkLeaves(t, up, vals)
 }
 
 func TestLeavesAreTheRun(t *testing.T) {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/protolearn/protolearn/stageprog"
+	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 
@@ -120,4 +122,89 @@ func TestStageprogBackwardIsTheEngines(t *testing.T) {
 		worst = max(worst, requireClose(t, st.Params()[i].Path(), vals[v].Data, grads[i], 1e-11))
 	}
 	t.Logf("largest relative difference from the engine: %.2g, %d ops", worst, len(prog.Ops))
+}
+
+// The reference program of one update (backward pass, clipping to the global norm, NAdam with
+// warm-up, cosine decay and weight decay) takes the engine's state before an update to the
+// engine's state after it: every parameter, both moments of each and the step counter, and the
+// gradient sent back, to float64 rounding. The update checked is the swarm's third on the
+// stage, so the moments and the schedule are under way.
+func TestStageprogUpdateIsTheEngines(t *testing.T) {
+	const b = 2
+	s := spec.Spec{Vocab: 256, DModel: 16, NLayers: 6, NHeads: 2, SeqLen: 8, Stages: []int{2, 2, 2}, Seed: 3}
+	cfg := optim.NAdamConfig{LearningRate: 1e-2, WeightDecay: 0.1, WarmupSteps: 2, DecaySteps: 6, ClipNorm: 1}
+	o, err := optim.NewNAdam(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := New(backend(), s, 1, Options{DType: dtypes.Float64, Optimizer: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	random := func() []float64 {
+		v := make([]float64, b*s.SeqLen*s.DModel)
+		for i := range v {
+			v[i] = rng.NormFloat64()
+		}
+		return v
+	}
+	tensor := func(v []float64) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(v, b, s.SeqLen, s.DModel) }
+	for range 2 {
+		if _, err := st.Backward(tensor(random()), nil, tensor(random())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x, dOut := random(), random()
+	dims := []int{b * s.SeqLen, s.DModel}
+	in := stageprogInputs(t, st, stageprog.Tensor{Dims: dims, Data: x})
+	in = append(in, stageprog.Tensor{Dims: dims, Data: dOut})
+	var state []stageprog.Tensor // step, then each parameter's moments, in store order
+	for v := range st.Store().IterVariables() {
+		if v.Trainable || IsAccumulator(v.Path()) {
+			continue
+		}
+		dims := v.Shape().Dimensions
+		if len(dims) == 0 {
+			dims = []int{1}
+		}
+		state = append(state, stageprog.Tensor{Dims: dims, Data: tensors.MustCopyFlatData[float64](v.MustValue())})
+	}
+	in = append(in, state...)
+
+	c := o.Config()
+	prog, u := stageprog.StageUpdate(stageprog.Arch{DModel: s.DModel, Heads: s.NHeads, FFN: s.FFNHidden(), B: b, N: s.SeqLen, Layers: 2},
+		stageprog.NAdam{LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon, WeightDecay: c.WeightDecay,
+			WarmupSteps: c.WarmupSteps, DecaySteps: c.DecaySteps, MinLRFraction: c.MinLRFraction, ClipNorm: c.ClipNorm})
+	if err := prog.Check(); err != nil {
+		t.Fatal(err)
+	}
+	vals, err := prog.Run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dIn, err := st.Backward(tensor(x), nil, tensor(dOut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := requireClose(t, "dX", vals[u.DX].Data, dIn, 1e-11)
+	var after []*tensors.Tensor
+	for v := range st.Store().IterVariables() {
+		if !IsAccumulator(v.Path()) {
+			after = append(after, v.MustValue())
+		}
+	}
+	want := []int{}
+	want = append(want, u.Params...)
+	want = append(want, u.Step)
+	for _, m := range u.Moments {
+		want = append(want, m[0], m[1])
+	}
+	if len(after) != len(want) {
+		t.Fatalf("the engine's state has %d tensors, the program's %d", len(after), len(want))
+	}
+	for i, v := range want {
+		worst = max(worst, requireClose(t, fmt.Sprintf("state tensor %d", i), vals[v].Data, after[i], 1e-11))
+	}
+	t.Logf("largest relative difference from the engine: %.2g over the gradient sent back and %d state tensors, %d ops", worst, len(after), len(prog.Ops))
 }
