@@ -174,8 +174,10 @@ func TestStageprogUpdateIsTheEngines(t *testing.T) {
 
 	c := o.Config()
 	prog, u := stageprog.StageUpdate(stageprog.Arch{DModel: s.DModel, Heads: s.NHeads, FFN: s.FFNHidden(), B: b, N: s.SeqLen, Layers: 2},
-		stageprog.NAdam{LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon, WeightDecay: c.WeightDecay,
-			WarmupSteps: c.WarmupSteps, DecaySteps: c.DecaySteps, MinLRFraction: c.MinLRFraction, ClipNorm: c.ClipNorm})
+		stageprog.NAdam{
+			LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon, WeightDecay: c.WeightDecay,
+			WarmupSteps: c.WarmupSteps, DecaySteps: c.DecaySteps, MinLRFraction: c.MinLRFraction, ClipNorm: c.ClipNorm,
+		})
 	if err := prog.Check(); err != nil {
 		t.Fatal(err)
 	}
