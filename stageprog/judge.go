@@ -1,0 +1,79 @@
+package stageprog
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/protolearn/protolearn/merkle"
+)
+
+// Leaf is what the chain holds when a dispute reaches one value: the program both sides run,
+// the op K whose inputs they agree on (the root over the first K outputs, Agreed) and element I
+// of its output, which the worker claims is Claimed.
+type Leaf struct {
+	Program *Program
+	K, I    int
+	Agreed  merkle.Hash
+	Claimed float64
+}
+
+// Evidence is what the referee shows for a leaf: openings, under the agreed root, of the
+// earlier outputs the value reads, and the program inputs it reads, already checked by the
+// caller against their own commitments (the state root, the signed payloads).
+type Evidence struct {
+	Outputs []TraceOpening
+	Inputs  map[Ref]float64
+}
+
+// Judge evaluates the leaf from the evidence and reports whether the worker's claim is the
+// op's value, bit for bit. An error means the evidence does not settle the leaf (an opening
+// that does not verify, a value the op reads that nothing opens): the referee, who must show
+// it, has failed to.
+func Judge(l Leaf, e Evidence) (bool, error) {
+	p := l.Program
+	nIn := len(p.InputDims)
+	if l.K < 0 || l.K >= len(p.Ops) {
+		return false, fmt.Errorf("stageprog: op %d of a program of %d", l.K, len(p.Ops))
+	}
+	op := p.Ops[l.K]
+	capacity := Capacity(len(p.Ops))
+	verified := map[int]bool{} // openings checked, by index in e.Outputs
+	opened := map[Ref]float64{}
+	for _, ref := range op.Reads(l.I) {
+		if ref.Value < nIn {
+			v, ok := e.Inputs[ref]
+			if !ok {
+				return false, fmt.Errorf("stageprog: input %d element %d is read and not shown", ref.Value, ref.Index)
+			}
+			opened[ref] = v
+			continue
+		}
+		k := ref.Value - nIn
+		found := false
+		for j, o := range e.Outputs {
+			if o.K != k {
+				continue
+			}
+			v, err := o.Value(ref.Index)
+			if err != nil {
+				continue // another chunk of the same output
+			}
+			if !verified[j] {
+				if err := o.Verify(l.Agreed, capacity, p.Dims(ref.Value)); err != nil {
+					return false, fmt.Errorf("stageprog: the opening of op %d's output: %w", k, err)
+				}
+				verified[j] = true
+			}
+			opened[ref], found = v, true
+			break
+		}
+		if !found {
+			return false, fmt.Errorf("stageprog: op %d's output element %d is read and not opened", k, ref.Index)
+		}
+	}
+	v, err := Eval(op, l.I, opened)
+	if err != nil {
+		return false, err
+	}
+	return math.Float64bits(v) == math.Float64bits(l.Claimed), nil
+}

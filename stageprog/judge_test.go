@@ -1,0 +1,86 @@
+package stageprog
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/protolearn/protolearn/merkle"
+)
+
+// evidence is what an honest referee shows for element i of op k: openings under the root
+// over the first k outputs of every earlier output element the op reads, and the inputs.
+func evidence(t *testing.T, p *Program, tr *Trace, vals []Tensor, k, i int) Evidence {
+	t.Helper()
+	e := Evidence{Inputs: map[Ref]float64{}}
+	nIn := len(p.InputDims)
+	for _, ref := range p.Ops[k].Reads(i) {
+		if ref.Value < nIn {
+			e.Inputs[ref] = vals[ref.Value].Data[ref.Index]
+			continue
+		}
+		o, err := tr.Open(ref.Value-nIn, ref.Index, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Outputs = append(e.Outputs, o)
+	}
+	return e
+}
+
+// An honest worker's value wins its leaf and any other value loses it, at every op of an
+// update; evidence that does not verify settles nothing.
+func TestJudge(t *testing.T) {
+	p, vals := updateRun(t)
+	tr, err := NewTrace(p, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nIn := len(p.InputDims)
+	rng := rand.New(rand.NewPCG(2, 9))
+	for k := range p.Ops {
+		i := rng.IntN(Size(p.Ops[k].Dims()))
+		l := Leaf{Program: p, K: k, I: i, Agreed: tr.Root(k), Claimed: vals[nIn+k].Data[i]}
+		e := evidence(t, p, tr, vals, k, i)
+		right, err := Judge(l, e)
+		if err != nil || !right {
+			t.Fatalf("op %d element %d: the honest value judged %v (%v)", k, i, right, err)
+		}
+		l.Claimed = math.Nextafter(l.Claimed, math.Inf(1))
+		if right, err := Judge(l, e); err != nil || right {
+			t.Fatalf("op %d element %d: a value one ulp off judged %v (%v)", k, i, right, err)
+		}
+		if len(e.Outputs) > 0 {
+			bad := l
+			bad.Agreed = merkle.Hash{1}
+			if _, err := Judge(bad, e); err == nil {
+				t.Fatalf("op %d: openings under another root judged", k)
+			}
+			// Without every opening of one chunk, the values it holds are not shown.
+			first := e.Outputs[0]
+			short := Evidence{Inputs: e.Inputs}
+			for _, o := range e.Outputs {
+				if o.K != first.K || o.Chunk.Chunk != first.Chunk.Chunk {
+					short.Outputs = append(short.Outputs, o)
+				}
+			}
+			if _, err := Judge(l, short); err == nil {
+				t.Fatalf("op %d: judged without op %d's chunk %d", k, first.K, first.Chunk.Chunk)
+			}
+		}
+		if len(e.Inputs) > 0 {
+			for ref := range e.Inputs {
+				short := Evidence{Outputs: e.Outputs, Inputs: map[Ref]float64{}}
+				for r, v := range e.Inputs {
+					if r != ref {
+						short.Inputs[r] = v
+					}
+				}
+				if _, err := Judge(l, short); err == nil {
+					t.Fatalf("op %d: judged without input %v", k, ref)
+				}
+				break
+			}
+		}
+	}
+}
