@@ -357,3 +357,126 @@ func (o SwiGLU) At(r Reader, i int) (float64, error) {
 	}
 	return mul(mul(g, Sigmoid(g)), u), nil
 }
+
+// Sub is out = A − B, elementwise, both of Dims.
+type Sub struct {
+	A, B int
+	Of   []int
+}
+
+func (o Sub) Dims() []int       { return o.Of }
+func (o Sub) Inputs() []int     { return []int{o.A, o.B} }
+func (o Sub) Reads(i int) []Ref { return []Ref{{o.A, i}, {o.B, i}} }
+func (o Sub) Encode() []byte    { return encoder(nil).str("sub").ints(o.A, o.B).ints(o.Of...) }
+func (o Sub) At(r Reader, i int) (float64, error) {
+	a, err := r(Ref{o.A, i})
+	if err != nil {
+		return 0, err
+	}
+	b, err := r(Ref{o.B, i})
+	if err != nil {
+		return 0, err
+	}
+	return a - b, nil
+}
+
+// Gather is the rows IDs of Table [·, Width]: out[r, c] = Table[IDs[r], c] (an embedding
+// lookup; the ids are part of the program).
+type Gather struct {
+	Table int
+	IDs   []int
+	Width int
+}
+
+func (o Gather) Dims() []int   { return []int{len(o.IDs), o.Width} }
+func (o Gather) Inputs() []int { return []int{o.Table} }
+func (o Gather) Reads(i int) []Ref {
+	return []Ref{{o.Table, o.IDs[i/o.Width]*o.Width + i%o.Width}}
+}
+func (o Gather) Encode() []byte {
+	return encoder(nil).str("gather").ints(o.Table, o.Width).ints(o.IDs...)
+}
+func (o Gather) At(r Reader, i int) (float64, error) {
+	return r(o.Reads(i)[0])
+}
+
+// ScatterAdd is Gather's gradient: out[v, c] = Σ_{r: IDs[r] = v} Src[r, c], of dims [Rows,
+// Width], summed in r order.
+type ScatterAdd struct {
+	Src         int
+	IDs         []int
+	Rows, Width int
+}
+
+func (o ScatterAdd) Dims() []int   { return []int{o.Rows, o.Width} }
+func (o ScatterAdd) Inputs() []int { return []int{o.Src} }
+func (o ScatterAdd) Reads(i int) []Ref {
+	v, c := i/o.Width, i%o.Width
+	var refs []Ref
+	for r, id := range o.IDs {
+		if id == v {
+			refs = append(refs, Ref{o.Src, r*o.Width + c})
+		}
+	}
+	return refs
+}
+
+func (o ScatterAdd) Encode() []byte {
+	return encoder(nil).str("scatter_add").ints(o.Src, o.Rows, o.Width).ints(o.IDs...)
+}
+
+func (o ScatterAdd) At(r Reader, i int) (float64, error) {
+	v, err := readAll(r, o.Reads(i))
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, x := range v {
+		sum += x
+	}
+	return sum, nil
+}
+
+// CrossEntropyBack is the gradient of the mean cross-entropy of Logits [Rows, V] against the
+// targets: (softmax(row) − onehot(target))/Rows.
+type CrossEntropyBack struct {
+	Logits  int
+	Targets []int
+	Rows, V int
+}
+
+func (o CrossEntropyBack) Dims() []int   { return []int{o.Rows, o.V} }
+func (o CrossEntropyBack) Inputs() []int { return []int{o.Logits} }
+func (o CrossEntropyBack) Reads(i int) []Ref {
+	row := i / o.V
+	refs := make([]Ref, o.V)
+	for v := range o.V {
+		refs[v] = Ref{o.Logits, row*o.V + v}
+	}
+	return refs
+}
+
+func (o CrossEntropyBack) Encode() []byte {
+	return encoder(nil).str("cross_entropy_back").ints(o.Logits, o.Rows, o.V).ints(o.Targets...)
+}
+
+func (o CrossEntropyBack) At(r Reader, i int) (float64, error) {
+	z, err := readAll(r, o.Reads(i))
+	if err != nil {
+		return 0, err
+	}
+	hi := math.Inf(-1)
+	for _, v := range z {
+		hi = max(hi, v)
+	}
+	var sum float64
+	for _, v := range z {
+		sum += Exp(v - hi)
+	}
+	row, k := i/o.V, i%o.V
+	p := Exp(z[k]-hi) / sum
+	if o.Targets[row] == k {
+		p--
+	}
+	return p / float64(o.Rows), nil
+}

@@ -2,6 +2,7 @@ package stageprog
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -61,66 +62,130 @@ func checkLeaves(t *testing.T, p *Program, vals []Tensor) {
 	}
 }
 
-// The blocks' forward and backward passes: every op's every value is a leaf the chain can
-// evaluate, and the gradients have their parameters' shapes.
-func TestBlocksForwardLeaves(t *testing.T) {
-	a := Arch{DModel: 8, Heads: 2, FFN: 12, B: 2, N: 5, Layers: 2}
-	p, out := BlocksForward(a)
-	if err := p.Check(); err != nil {
-		t.Fatal(err)
+// stageKinds are small stages of every kind: first, middle and last, raw and compressed.
+func stageKinds(rng *rand.Rand) map[string]Stage {
+	a := Arch{DModel: 8, Heads: 2, FFN: 12, B: 2, N: 3, Layers: 1}
+	ids := func() []int {
+		out := make([]int, a.B*a.N)
+		for i := range out {
+			out[i] = rng.IntN(5) // a vocabulary of 7: some ids repeat, some never occur
+		}
+		return out
 	}
-	rng := rand.New(rand.NewPCG(9, 9))
+	kinds := map[string]Stage{}
+	for _, rank := range []int{0, 4} {
+		for _, place := range []string{"first", "middle", "last"} {
+			s := Stage{Arch: a, Vocab: 7, Rank: rank, First: place == "first", Last: place == "last"}
+			if s.First || rank > 0 {
+				s.IDs = ids()
+			}
+			if s.Last {
+				s.Targets = ids()
+			}
+			kinds[fmt.Sprintf("%s stage, rank %d", place, rank)] = s
+		}
+	}
+	return kinds
+}
+
+// randomInputs are inputs for p: normal values, the step counter a positive count, second
+// moments never negative.
+func randomInputs(rng *rand.Rand, p *Program, l Layout) []Tensor {
 	var in []Tensor
 	for _, dims := range p.InputDims {
 		in = append(in, randomTensor(rng, dims...))
+	}
+	if l.Step >= 0 {
+		in[l.Step].Data[0] = 4
+		for _, m := range l.Moments {
+			for i, v := range in[m[1]].Data {
+				in[m[1]].Data[i] = v * v
+			}
+		}
+	}
+	return in
+}
+
+var testNAdam = NAdam{LearningRate: 1e-2, Beta1: 0.99, Beta2: 0.999, Epsilon: 1e-8, WeightDecay: 0.1, WarmupSteps: 2, DecaySteps: 6, MinLRFraction: 0.1, ClipNorm: 1}
+
+// Every kind of stage's forward pass, backward pass and update: every op's every value is a
+// leaf the chain can evaluate, and the gradients and the new state have the shapes of what they
+// replace.
+func TestStageLeaves(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for name, s := range stageKinds(rng) {
+		t.Run(name, func(t *testing.T) {
+			p, l, out, err := Forward(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals := run(t, p, randomInputs(rng, p, l))
+			want := []int{s.rows(), s.width()}
+			if s.Last {
+				want = []int{s.rows(), s.Vocab}
+			}
+			if !sameDims(vals[out].Dims, want) {
+				t.Fatalf("output of dims %v, want %v", vals[out].Dims, want)
+			}
+			checkLeaves(t, p, vals)
+
+			p, l, g, err := Backward(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals = run(t, p, randomInputs(rng, p, l))
+			if (g.DX < 0) != s.First || (g.DX >= 0 && !sameDims(vals[g.DX].Dims, []int{s.rows(), s.width()})) {
+				t.Fatalf("dX value %d", g.DX)
+			}
+			for i, v := range g.Params {
+				if !sameDims(vals[v].Dims, p.InputDims[l.Params[i]]) {
+					t.Fatalf("parameter %d's gradient has dims %v, the parameter %v", i, vals[v].Dims, p.InputDims[l.Params[i]])
+				}
+			}
+			checkLeaves(t, p, vals)
+
+			p, l, u, err := StageUpdate(s, testNAdam)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals = run(t, p, randomInputs(rng, p, l))
+			if len(u.Params) != len(l.Params) || len(u.Moments) != len(l.Params) || vals[u.Step].Data[0] != 5 {
+				t.Fatalf("%d parameters, %d moments, step %v after step 4", len(u.Params), len(u.Moments), vals[u.Step].Data)
+			}
+			checkLeaves(t, p, vals)
+		})
+	}
+}
+
+func run(t *testing.T, p *Program, in []Tensor) []Tensor {
+	t.Helper()
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
 	}
 	vals, err := p.Run(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out != len(vals)-1 || !sameDims(vals[out].Dims, []int{a.B * a.N, a.DModel}) {
-		t.Fatalf("output value %d of dims %v", out, vals[out].Dims)
-	}
-	checkLeaves(t, p, vals)
+	return vals
+}
 
-	bp, grads := BlocksBackward(a)
-	if err := bp.Check(); err != nil {
-		t.Fatal(err)
-	}
-	vals, err = bp.Run(append(in, randomTensor(rng, a.B*a.N, a.DModel)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(grads.Params) != a.Layers*ParamsPerBlock || !sameDims(vals[grads.DX].Dims, []int{a.B * a.N, a.DModel}) {
-		t.Fatalf("%d parameter gradients, dX of dims %v", len(grads.Params), vals[grads.DX].Dims)
-	}
-	for i, v := range grads.Params {
-		if !sameDims(vals[v].Dims, bp.InputDims[1+i]) {
-			t.Fatalf("parameter %d's gradient has dims %v, the parameter %v", i, vals[v].Dims, bp.InputDims[1+i])
+// A stage the builders cannot serve is refused with what to fix.
+func TestStageRefusals(t *testing.T) {
+	good := Stage{Arch: Arch{DModel: 8, Heads: 2, FFN: 12, B: 1, N: 2, Layers: 1}, Vocab: 5, First: true, IDs: []int{1, 2}}
+	for name, mutate := range map[string]func(*Stage){
+		"odd head width":     func(s *Stage) { s.Heads = 8 },
+		"ids missing":        func(s *Stage) { s.IDs = s.IDs[:1] },
+		"an id too large":    func(s *Stage) { s.IDs[0] = 5 },
+		"targets missing":    func(s *Stage) { s.Last = true },
+		"rank above d_model": func(s *Stage) { s.Rank = 9 },
+	} {
+		s := good
+		s.IDs = append([]int(nil), good.IDs...)
+		mutate(&s)
+		if _, _, _, err := Forward(s); err == nil {
+			t.Errorf("%s: built", name)
 		}
 	}
-	checkLeaves(t, bp, vals)
-
-	up, u := StageUpdate(a, NAdam{LearningRate: 1e-2, Beta1: 0.99, Beta2: 0.999, Epsilon: 1e-8, WeightDecay: 0.1, WarmupSteps: 2, DecaySteps: 6, MinLRFraction: 0.1, ClipNorm: 1})
-	if err := up.Check(); err != nil {
-		t.Fatal(err)
-	}
-	in = append(in, randomTensor(rng, a.B*a.N, a.DModel), Tensor{Dims: []int{1}, Data: []float64{4}})
-	for _, dims := range up.InputDims[len(in):] {
-		m := randomTensor(rng, dims...)
-		for i := range m.Data {
-			m.Data[i] = math.Abs(m.Data[i]) // second moments are never negative; the first do not care
-		}
-		in = append(in, m)
-	}
-	vals, err = up.Run(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(u.Params) != len(grads.Params) || len(u.Moments) != len(grads.Params) || vals[u.Step].Data[0] != 5 {
-		t.Fatalf("%d parameters, %d moments, step %v after step 4", len(u.Params), len(u.Moments), vals[u.Step].Data)
-	}
-	checkLeaves(t, up, vals)
 }
 
 func TestLeavesAreTheRun(t *testing.T) {

@@ -9,24 +9,13 @@ import (
 
 func updateRun(t *testing.T) (*Program, []Tensor) {
 	t.Helper()
-	a := Arch{DModel: 8, Heads: 2, FFN: 12, B: 1, N: 4, Layers: 1}
-	p, _ := StageUpdate(a, NAdam{LearningRate: 1e-2, Beta1: 0.9, Beta2: 0.99, Epsilon: 1e-8, ClipNorm: 1})
 	rng := rand.New(rand.NewPCG(4, 4))
-	var in []Tensor
-	for _, dims := range p.InputDims {
-		in = append(in, randomTensor(rng, dims...))
-	}
-	in[len(in)-1-2*ParamsPerBlock].Data[0] = 3 // the step counter
-	for i := len(in) - 2*ParamsPerBlock; i < len(in); i++ {
-		for j, v := range in[i].Data {
-			in[i].Data[j] = v * v // moments: the second ones are never negative
-		}
-	}
-	vals, err := p.Run(in)
+	s := Stage{Arch: Arch{DModel: 8, Heads: 2, FFN: 12, B: 1, N: 4, Layers: 1}, Vocab: 7}
+	p, l, _, err := StageUpdate(s, testNAdam)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, vals
+	return p, run(t, p, randomInputs(rng, p, l))
 }
 
 // Each prefix root extends the one before by exactly its op's output, and by nothing else.

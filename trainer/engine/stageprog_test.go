@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
@@ -14,39 +13,6 @@ import (
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
-
-// stageprogInputs are a stage's parameters as the reference program's inputs, in store order,
-// after the given leading inputs; it checks the order is the program's.
-func stageprogInputs(t *testing.T, st *Stage, lead ...stageprog.Tensor) []stageprog.Tensor {
-	t.Helper()
-	roles := []string{"attn_norm", "wq", "wk", "wv", "wo", "mlp_norm", "w_gate", "w_up", "w_down"}
-	in := append([]stageprog.Tensor(nil), lead...)
-	for i, v := range st.Params() {
-		if want := roles[i%stageprog.ParamsPerBlock]; !strings.HasSuffix(v.Path(), "/"+want) {
-			t.Fatalf("parameter %d is %s; the reference program expects …/%s there", i, v.Path(), want)
-		}
-		dims := v.Shape().Dimensions
-		in = append(in, stageprog.Tensor{Dims: dims, Data: tensors.MustCopyFlatData[float64](v.MustValue())})
-	}
-	return in
-}
-
-// middleStage is stage 1 (two blocks, raw activations) of a small uncompressed model in float64,
-// and a random input for a microbatch of b sequences.
-func middleStage(t *testing.T, b int) (*Stage, spec.Spec, []float64, stageprog.Arch) {
-	t.Helper()
-	s := spec.Spec{Vocab: 256, DModel: 16, NLayers: 6, NHeads: 2, SeqLen: 8, Stages: []int{2, 2, 2}, Seed: 3}
-	st, err := New(backend(), s, 1, Options{DType: dtypes.Float64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	x := make([]float64, b*s.SeqLen*s.DModel)
-	for i := range x {
-		x[i] = rng.NormFloat64()
-	}
-	return st, s, x, stageprog.Arch{DModel: s.DModel, Heads: s.NHeads, FFN: s.FFNHidden(), B: b, N: s.SeqLen, Layers: 2}
-}
 
 // requireClose fails unless got is want to within tol, relative to 1 + |want|; it returns the
 // largest difference.
@@ -66,147 +32,202 @@ func requireClose(t *testing.T, what string, got []float64, want *tensors.Tensor
 	return worst
 }
 
-// The reference program of a middle stage's forward pass computes what the engine computes, to
-// float64 rounding: the same blocks (RMSNorm, RoPE, causal attention, SwiGLU, residuals), in
-// pure Go with the deterministic elementary functions.
-func TestStageprogForwardIsTheEngines(t *testing.T) {
-	const b = 2
-	st, s, x, arch := middleStage(t, b)
-	want, err := st.Forward(tensors.FromFlatDataAndDimensions(x, b, s.SeqLen, s.DModel), nil)
+// progStage is the engine's stage index of s as the reference program sees it, with a
+// microbatch's ids and targets.
+func progStage(t *testing.T, s spec.Spec, index, b int, ids, targets []int32) stageprog.Stage {
+	t.Helper()
+	info, err := s.Stage(index)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, out := stageprog.BlocksForward(arch)
-	if err := prog.Check(); err != nil {
-		t.Fatal(err)
+	st := stageprog.Stage{
+		Arch:  stageprog.Arch{DModel: s.DModel, Heads: s.NHeads, FFN: s.FFNHidden(), B: b, N: s.SeqLen, Layers: info.Layers},
+		Vocab: s.Vocab, Rank: s.CompressionRank, First: info.First, Last: info.Last,
 	}
-	vals, err := prog.Run(stageprogInputs(t, st, stageprog.Tensor{Dims: []int{b * s.SeqLen, s.DModel}, Data: x}))
-	if err != nil {
-		t.Fatal(err)
+	if st.First || st.Rank > 0 {
+		for _, id := range ids {
+			st.IDs = append(st.IDs, int(id))
+		}
 	}
-	worst := requireClose(t, "output", vals[out].Data, want, 1e-12)
-	t.Logf("largest relative difference from the engine: %.2g, %d ops", worst, len(prog.Ops))
+	if st.Last {
+		for _, id := range targets {
+			st.Targets = append(st.Targets, int(id))
+		}
+	}
+	return st
 }
 
-// The reference program of a middle stage's backward pass (the forward recomputed, then every
-// block's gradients in reverse) gives the engine's gradients, of the input and of every
-// parameter, to float64 rounding.
-func TestStageprogBackwardIsTheEngines(t *testing.T) {
-	const b = 2
-	st, s, x, arch := middleStage(t, b)
-	rng := rand.New(rand.NewPCG(7, 8))
-	dOut := make([]float64, len(x))
-	for i := range dOut {
-		dOut[i] = rng.NormFloat64()
+func flat(t *tensors.Tensor) stageprog.Tensor {
+	dims := t.Shape().Dimensions
+	if len(dims) == 0 {
+		dims = []int{1} // the step counter
 	}
-	dims := []int{b * s.SeqLen, s.DModel}
-	_, dIn, grads, err := st.Gradients(tensors.FromFlatDataAndDimensions(x, b, s.SeqLen, s.DModel), nil,
-		tensors.FromFlatDataAndDimensions(dOut, b, s.SeqLen, s.DModel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, g := stageprog.BlocksBackward(arch)
-	if err := prog.Check(); err != nil {
-		t.Fatal(err)
-	}
-	in := stageprogInputs(t, st, stageprog.Tensor{Dims: dims, Data: x})
-	vals, err := prog.Run(append(in, stageprog.Tensor{Dims: dims, Data: dOut}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	worst := requireClose(t, "dX", vals[g.DX].Data, dIn, 1e-11)
-	if len(grads) != len(g.Params) {
-		t.Fatalf("the engine has %d parameter gradients, the program %d", len(grads), len(g.Params))
-	}
-	for i, v := range g.Params {
-		worst = max(worst, requireClose(t, st.Params()[i].Path(), vals[v].Data, grads[i], 1e-11))
-	}
-	t.Logf("largest relative difference from the engine: %.2g, %d ops", worst, len(prog.Ops))
+	return stageprog.Tensor{Dims: dims, Data: tensors.MustCopyFlatData[float64](t)}
 }
 
-// The reference program of one update (backward pass, clipping to the global norm, NAdam with
-// warm-up, cosine decay and weight decay) takes the engine's state before an update to the
-// engine's state after it: every parameter, both moments of each and the step counter, and the
-// gradient sent back, to float64 rounding. The update checked is the swarm's third on the
-// stage, so the moments and the schedule are under way.
-func TestStageprogUpdateIsTheEngines(t *testing.T) {
+// The reference program of one update takes the engine's state before an update to the
+// engine's state after it, on every kind of stage (first, middle and last; raw and compressed
+// boundaries with low-rank projections): the gradient sent back, every parameter, both moments
+// of each, and the step counter, with global-norm clipping, NAdam's warm-up, cosine decay and
+// weight decay, to float64 rounding; and its forward pass gives the engine's output. The update
+// checked is the stage's third, so the moments and the schedule are under way.
+func TestStageprogIsTheEngine(t *testing.T) {
 	const b = 2
-	s := spec.Spec{Vocab: 256, DModel: 16, NLayers: 6, NHeads: 2, SeqLen: 8, Stages: []int{2, 2, 2}, Seed: 3}
 	cfg := optim.NAdamConfig{LearningRate: 1e-2, WeightDecay: 0.1, WarmupSteps: 2, DecaySteps: 6, ClipNorm: 1}
-	o, err := optim.NewNAdam(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := New(backend(), s, 1, Options{DType: dtypes.Float64, Optimizer: o})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(11, 12))
-	random := func() []float64 {
-		v := make([]float64, b*s.SeqLen*s.DModel)
-		for i := range v {
-			v[i] = rng.NormFloat64()
-		}
-		return v
-	}
-	tensor := func(v []float64) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(v, b, s.SeqLen, s.DModel) }
-	for range 2 {
-		if _, err := st.Backward(tensor(random()), nil, tensor(random())); err != nil {
-			t.Fatal(err)
-		}
-	}
-	x, dOut := random(), random()
-	dims := []int{b * s.SeqLen, s.DModel}
-	in := stageprogInputs(t, st, stageprog.Tensor{Dims: dims, Data: x})
-	in = append(in, stageprog.Tensor{Dims: dims, Data: dOut})
-	var state []stageprog.Tensor // step, then each parameter's moments, in store order
-	for v := range st.Store().IterVariables() {
-		if v.Trainable || IsAccumulator(v.Path()) {
-			continue
-		}
-		dims := v.Shape().Dimensions
-		if len(dims) == 0 {
-			dims = []int{1}
-		}
-		state = append(state, stageprog.Tensor{Dims: dims, Data: tensors.MustCopyFlatData[float64](v.MustValue())})
-	}
-	in = append(in, state...)
+	for _, rank := range []int{0, 4} {
+		s := spec.Spec{Vocab: 32, DModel: 16, NLayers: 4, NHeads: 2, SeqLen: 8, CompressionRank: rank, Stages: []int{1, 2, 1}, Seed: 3}
+		for index := range s.Stages {
+			t.Run(fmt.Sprintf("stage %d rank %d", index, rank), func(t *testing.T) {
+				o, err := optim.NewNAdam(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st, err := New(backend(), s, index, Options{DType: dtypes.Float64, Optimizer: o})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rng := rand.New(rand.NewPCG(uint64(index), uint64(rank)))
+				ids := func() []int32 {
+					v := make([]int32, b*s.SeqLen)
+					for i := range v {
+						v[i] = int32(rng.IntN(s.Vocab))
+					}
+					return v
+				}
+				w := s.BoundaryWidth() // what crosses a boundary, in and out
+				activations := func() []float64 {
+					v := make([]float64, b*s.SeqLen*w)
+					for i := range v {
+						v[i] = rng.NormFloat64()
+					}
+					return v
+				}
+				type mb struct {
+					in, dOut     []float64
+					ids, targets []int32
+				}
+				next := func() mb { return mb{activations(), activations(), ids(), ids()} }
+				idsT := func(v []int32) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(v, b, s.SeqLen) }
+				actT := func(v []float64) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(v, b, s.SeqLen, w) }
+				step := func(m mb) (*tensors.Tensor, error) {
+					in, ids := actT(m.in), idsT(m.ids)
+					if st.Info().First {
+						in = ids
+					}
+					if st.Info().Last {
+						dIn, _, err := st.BackwardLoss(in, ids, idsT(m.targets))
+						return dIn, err
+					}
+					return st.Backward(in, ids, actT(m.dOut))
+				}
+				for range 2 {
+					if _, err := step(next()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				m := next()
+				ps := progStage(t, s, index, b, m.ids, m.targets)
+				c := o.Config()
+				prog, l, u, err := stageprog.StageUpdate(ps, stageprog.NAdam{
+					LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2,
+					Epsilon: c.Epsilon, WeightDecay: c.WeightDecay, WarmupSteps: c.WarmupSteps, DecaySteps: c.DecaySteps,
+					MinLRFraction: c.MinLRFraction, ClipNorm: c.ClipNorm,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				in := make([]stageprog.Tensor, len(prog.InputDims))
+				rows := b * s.SeqLen
+				if l.In >= 0 {
+					in[l.In] = stageprog.Tensor{Dims: []int{rows, w}, Data: m.in}
+				}
+				if l.DOut >= 0 {
+					in[l.DOut] = stageprog.Tensor{Dims: []int{rows, w}, Data: m.dOut}
+				}
+				if l.U >= 0 {
+					in[l.U] = stageprog.Tensor{Dims: []int{s.DModel, rank}, Data: SubspaceBasis(s.Seed, s.DModel, rank)}
+					in[l.T] = stageprog.Tensor{Dims: []int{s.Vocab, s.DModel}, Data: FixedTokenTable(s.Seed, s.Vocab, s.DModel)}
+				}
+				// The store: the parameters, then the step counter and each parameter's moments.
+				var state []*tensors.Tensor
+				for v := range st.Store().IterVariables() {
+					if !IsAccumulator(v.Path()) {
+						state = append(state, v.MustValue())
+					}
+				}
+				order := append(append([]int(nil), l.Params...), l.Step)
+				for _, mo := range l.Moments {
+					order = append(order, mo[0], mo[1])
+				}
+				if len(state) != len(order) {
+					t.Fatalf("the engine's state has %d tensors, the program takes %d", len(state), len(order))
+				}
+				for i, v := range order {
+					in[v] = flat(state[i])
+				}
+				vals, err := prog.Run(in)
+				if err != nil {
+					t.Fatal(err)
+				}
 
-	c := o.Config()
-	prog, u := stageprog.StageUpdate(stageprog.Arch{DModel: s.DModel, Heads: s.NHeads, FFN: s.FFNHidden(), B: b, N: s.SeqLen, Layers: 2},
-		stageprog.NAdam{
-			LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon, WeightDecay: c.WeightDecay,
-			WarmupSteps: c.WarmupSteps, DecaySteps: c.DecaySteps, MinLRFraction: c.MinLRFraction, ClipNorm: c.ClipNorm,
-		})
-	if err := prog.Check(); err != nil {
-		t.Fatal(err)
-	}
-	vals, err := prog.Run(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dIn, err := st.Backward(tensor(x), nil, tensor(dOut))
-	if err != nil {
-		t.Fatal(err)
-	}
-	worst := requireClose(t, "dX", vals[u.DX].Data, dIn, 1e-11)
-	var after []*tensors.Tensor
-	for v := range st.Store().IterVariables() {
-		if !IsAccumulator(v.Path()) {
-			after = append(after, v.MustValue())
+				// The forward pass first, from the same state.
+				fp, fl, out, err := stageprog.Forward(ps)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fin := make([]stageprog.Tensor, len(fp.InputDims))
+				for i := range fin {
+					switch {
+					case i == fl.In:
+						fin[i] = in[l.In]
+					case i == fl.U:
+						fin[i] = in[l.U]
+					case i == fl.T:
+						fin[i] = in[l.T]
+					default:
+						for j, p := range fl.Params {
+							if p == i {
+								fin[i] = in[l.Params[j]]
+							}
+						}
+					}
+				}
+				fvals, err := fp.Run(fin)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fwdIn := actT(m.in)
+				if st.Info().First {
+					fwdIn = idsT(m.ids)
+				}
+				want, err := st.Forward(fwdIn, idsT(m.ids))
+				if err != nil {
+					t.Fatal(err)
+				}
+				worst := requireClose(t, "forward output", fvals[out].Data, want, 1e-12)
+
+				dIn, err := step(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u.DX >= 0 {
+					worst = max(worst, requireClose(t, "dX", vals[u.DX].Data, dIn, 1e-11))
+				}
+				var after []*tensors.Tensor
+				for v := range st.Store().IterVariables() {
+					if !IsAccumulator(v.Path()) {
+						after = append(after, v.MustValue())
+					}
+				}
+				outs := append(append([]int(nil), u.Params...), u.Step)
+				for _, mo := range u.Moments {
+					outs = append(outs, mo[0], mo[1])
+				}
+				for i, v := range outs {
+					worst = max(worst, requireClose(t, fmt.Sprintf("state tensor %d", i), vals[v].Data, after[i], 1e-11))
+				}
+				t.Logf("largest relative difference from the engine: %.2g (forward output, dX and %d state tensors; %d ops)", worst, len(after), len(prog.Ops))
+			})
 		}
 	}
-	want := []int{}
-	want = append(want, u.Params...)
-	want = append(want, u.Step)
-	for _, m := range u.Moments {
-		want = append(want, m[0], m[1])
-	}
-	if len(after) != len(want) {
-		t.Fatalf("the engine's state has %d tensors, the program's %d", len(after), len(want))
-	}
-	for i, v := range want {
-		worst = max(worst, requireClose(t, fmt.Sprintf("state tensor %d", i), vals[v].Data, after[i], 1e-11))
-	}
-	t.Logf("largest relative difference from the engine: %.2g over the gradient sent back and %d state tensors, %d ops", worst, len(after), len(prog.Ops))
 }
