@@ -393,9 +393,11 @@ func (o Gather) Inputs() []int { return []int{o.Table} }
 func (o Gather) Reads(i int) []Ref {
 	return []Ref{{o.Table, o.IDs[i/o.Width]*o.Width + i%o.Width}}
 }
+
 func (o Gather) Encode() []byte {
 	return encoder(nil).str("gather").ints(o.Table, o.Width).ints(o.IDs...)
 }
+
 func (o Gather) At(r Reader, i int) (float64, error) {
 	return r(o.Reads(i)[0])
 }
