@@ -13,15 +13,11 @@ type Arch struct {
 
 // Stage is the stage a program is for (trainer/engine's graphs, from the model's spec and the
 // stage's place): its blocks, the vocabulary, the compression rank of the boundaries (0: raw
-// activations), whether it is the first or the last, and the microbatch's token ids and, on
-// the last stage, its targets (B·N each; they index tables, so they are part of the program,
-// from the signed payload or the dataset).
+// activations), and whether it is the first or the last.
 type Stage struct {
 	Arch
 	Vocab, Rank int
 	First, Last bool
-	IDs         []int
-	Targets     []int
 }
 
 // lowRank: the blocks write into the residual stream through U (their outputs cross a later
@@ -45,15 +41,6 @@ func (s Stage) Check() error {
 		return fmt.Errorf("stageprog: d_model %d must split into %d heads of an even width", s.DModel, s.Heads)
 	case s.FFN <= 0 || s.B <= 0 || s.N <= 0 || s.Layers < 0 || s.Vocab <= 0 || s.Rank < 0 || s.Rank > s.DModel:
 		return fmt.Errorf("stageprog: a stage of ffn %d, %d×%d tokens, %d layers, vocab %d, rank %d", s.FFN, s.B, s.N, s.Layers, s.Vocab, s.Rank)
-	case (s.First || s.Rank > 0) && len(s.IDs) != s.rows():
-		return fmt.Errorf("stageprog: %d token ids for %d tokens", len(s.IDs), s.rows())
-	case s.Last && len(s.Targets) != s.rows():
-		return fmt.Errorf("stageprog: %d targets for %d tokens", len(s.Targets), s.rows())
-	}
-	for _, id := range append(append([]int(nil), s.IDs...), s.Targets...) {
-		if id < 0 || id >= s.Vocab {
-			return fmt.Errorf("stageprog: token %d outside the vocabulary of %d", id, s.Vocab)
-		}
 	}
 	return nil
 }
@@ -97,6 +84,10 @@ func (s Stage) paramDims() [][]int {
 type Layout struct {
 	// In is the stage's input (activations, or subspace coordinates C when compressed).
 	In int
+	// IDs are the microbatch's token ids (stage 0 and compressed stages), Targets the next
+	// tokens the last stage is trained on: B·N whole numbers each, from the signed payload or
+	// the dataset.
+	IDs, Targets int
 	// Params are the parameters, in store order.
 	Params []int
 	// DOut is the gradient of the stage's output the next stage sent back.
@@ -135,9 +126,15 @@ func newBuilder(s Stage, grads, opt bool) (*builder, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
-	b := &builder{p: &Program{}, s: s, l: Layout{In: -1, DOut: -1, U: -1, T: -1, Step: -1}, tIDs: -1}
+	b := &builder{p: &Program{}, s: s, l: Layout{In: -1, IDs: -1, Targets: -1, DOut: -1, U: -1, T: -1, Step: -1}, tIDs: -1}
 	if !s.First {
 		b.l.In = b.input(s.rows(), s.width())
+	}
+	if s.First || s.Rank > 0 {
+		b.l.IDs = b.input(s.rows())
+	}
+	if s.Last {
+		b.l.Targets = b.input(s.rows())
 	}
 	ps := s.paramDims()
 	for _, dims := range ps {
@@ -168,7 +165,7 @@ func (b *builder) sum(x, y int, dims ...int) int { return b.add(Add{A: x, B: y, 
 // fixed is T[ids] [rows, d_model], gathered once.
 func (b *builder) fixed() int {
 	if b.tIDs < 0 {
-		b.tIDs = b.add(Gather{Table: b.l.T, IDs: b.s.IDs, Width: b.s.DModel})
+		b.tIDs = b.add(Gather{Table: b.l.T, IDs: b.l.IDs, Rows: b.s.rows(), TableRows: b.s.Vocab, Width: b.s.DModel})
 	}
 	return b.tIDs
 }
@@ -206,10 +203,10 @@ func (b *builder) body() int {
 	s := b.s
 	switch {
 	case s.First && s.Rank > 0:
-		e := b.add(Gather{Table: b.l.Params[0], IDs: s.IDs, Width: s.Rank})
+		e := b.add(Gather{Table: b.l.Params[0], IDs: b.l.IDs, Rows: s.rows(), TableRows: s.Vocab, Width: s.Rank})
 		return b.sum(b.fixed(), b.fromSubspace(e), s.rows(), s.DModel)
 	case s.First:
-		return b.add(Gather{Table: b.l.Params[0], IDs: s.IDs, Width: s.DModel})
+		return b.add(Gather{Table: b.l.Params[0], IDs: b.l.IDs, Rows: s.rows(), TableRows: s.Vocab, Width: s.DModel})
 	case s.Rank > 0:
 		return b.sum(b.fromSubspace(b.l.In), b.fixed(), s.rows(), s.DModel)
 	}
@@ -327,7 +324,7 @@ func (b *builder) backward() Grads {
 	var dy int
 	switch {
 	case s.Last:
-		dLogits := b.add(CrossEntropyBack{Logits: logits, Targets: s.Targets, Rows: rows, V: s.Vocab})
+		dLogits := b.add(CrossEntropyBack{Logits: logits, Targets: b.l.Targets, Rows: rows, V: s.Vocab})
 		set(b.headParam(1), b.mm(xnF, dLogits, d, rows, s.Vocab, true, false))
 		dxn := b.mm(dLogits, b.head(1), rows, s.Vocab, d, false, true)
 		var dg int
@@ -373,9 +370,9 @@ func (b *builder) backward() Grads {
 	}
 	switch {
 	case s.First && s.Rank > 0:
-		set(0, b.add(ScatterAdd{Src: b.toSubspace(dy), IDs: s.IDs, Rows: s.Vocab, Width: s.Rank}))
+		set(0, b.add(ScatterAdd{Src: b.toSubspace(dy), IDs: b.l.IDs, SrcRows: rows, Rows: s.Vocab, Width: s.Rank}))
 	case s.First:
-		set(0, b.add(ScatterAdd{Src: dy, IDs: s.IDs, Rows: s.Vocab, Width: d}))
+		set(0, b.add(ScatterAdd{Src: dy, IDs: b.l.IDs, SrcRows: rows, Rows: s.Vocab, Width: d}))
 	case s.Rank > 0:
 		grads.DX = b.toSubspace(dy)
 	default:

@@ -36,20 +36,20 @@ func Judge(l Leaf, e Evidence) (bool, error) {
 		return false, fmt.Errorf("stageprog: op %d of a program of %d", l.K, len(p.Ops))
 	}
 	op := p.Ops[l.K]
+	if l.I < 0 || l.I >= Size(op.Dims()) {
+		return false, fmt.Errorf("stageprog: element %d of op %d's output of %d", l.I, l.K, Size(op.Dims()))
+	}
 	capacity := Capacity(len(p.Ops))
 	verified := map[int]bool{} // openings checked, by index in e.Outputs
-	opened := map[Ref]float64{}
-	for _, ref := range op.Reads(l.I) {
+	read := func(ref Ref) (float64, error) {
 		if ref.Value < nIn {
 			v, ok := e.Inputs[ref]
 			if !ok {
-				return false, fmt.Errorf("stageprog: input %d element %d is read and not shown", ref.Value, ref.Index)
+				return 0, fmt.Errorf("%w: input %d element %d is read and not shown", ErrNotRead, ref.Value, ref.Index)
 			}
-			opened[ref] = v
-			continue
+			return v, nil
 		}
 		k := ref.Value - nIn
-		found := false
 		for j, o := range e.Outputs {
 			if o.K != k {
 				continue
@@ -60,18 +60,15 @@ func Judge(l Leaf, e Evidence) (bool, error) {
 			}
 			if !verified[j] {
 				if err := o.Verify(l.Agreed, capacity, p.Dims(ref.Value)); err != nil {
-					return false, fmt.Errorf("stageprog: the opening of op %d's output: %w", k, err)
+					return 0, fmt.Errorf("stageprog: the opening of op %d's output: %w", k, err)
 				}
 				verified[j] = true
 			}
-			opened[ref], found = v, true
-			break
+			return v, nil
 		}
-		if !found {
-			return false, fmt.Errorf("stageprog: op %d's output element %d is read and not opened", k, ref.Index)
-		}
+		return 0, fmt.Errorf("%w: op %d's output element %d is read and not opened", ErrNotRead, k, ref.Index)
 	}
-	v, err := Eval(op, l.I, opened)
+	v, err := op.At(read, l.I)
 	if err != nil {
 		return false, err
 	}

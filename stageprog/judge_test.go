@@ -14,7 +14,11 @@ func evidence(t *testing.T, p *Program, tr *Trace, vals []Tensor, k, i int) Evid
 	t.Helper()
 	e := Evidence{Inputs: map[Ref]float64{}}
 	nIn := len(p.InputDims)
-	for _, ref := range p.Ops[k].Reads(i) {
+	reads, err := ReadsOf(p.Ops[k], i, ValuesReader(vals))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range reads {
 		if ref.Value < nIn {
 			e.Inputs[ref] = vals[ref.Value].Data[ref.Index]
 			continue

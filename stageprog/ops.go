@@ -1,6 +1,9 @@
 package stageprog
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // MatMul is out[i, j] = Σ_k A[i, k]·B[k, j], A of M×K (K×M when TransA), B of K×N (N×K when
 // TransB), summed in k order.
@@ -380,104 +383,105 @@ func (o Sub) At(r Reader, i int) (float64, error) {
 	return a - b, nil
 }
 
-// Gather is the rows IDs of Table [·, Width]: out[r, c] = Table[IDs[r], c] (an embedding
-// lookup; the ids are part of the program).
-type Gather struct {
-	Table int
-	IDs   []int
-	Width int
-}
-
-func (o Gather) Dims() []int   { return []int{len(o.IDs), o.Width} }
-func (o Gather) Inputs() []int { return []int{o.Table} }
-func (o Gather) Reads(i int) []Ref {
-	return []Ref{{o.Table, o.IDs[i/o.Width]*o.Width + i%o.Width}}
-}
-
-func (o Gather) Encode() []byte {
-	return encoder(nil).str("gather").ints(o.Table, o.Width).ints(o.IDs...)
-}
-
-func (o Gather) At(r Reader, i int) (float64, error) {
-	return r(o.Reads(i)[0])
-}
-
-// ScatterAdd is Gather's gradient: out[v, c] = Σ_{r: IDs[r] = v} Src[r, c], of dims [Rows,
-// Width], summed in r order.
-type ScatterAdd struct {
-	Src         int
-	IDs         []int
-	Rows, Width int
-}
-
-func (o ScatterAdd) Dims() []int   { return []int{o.Rows, o.Width} }
-func (o ScatterAdd) Inputs() []int { return []int{o.Src} }
-func (o ScatterAdd) Reads(i int) []Ref {
-	v, c := i/o.Width, i%o.Width
-	var refs []Ref
-	for r, id := range o.IDs {
-		if id == v {
-			refs = append(refs, Ref{o.Src, r*o.Width + c})
-		}
-	}
-	return refs
-}
-
-func (o ScatterAdd) Encode() []byte {
-	return encoder(nil).str("scatter_add").ints(o.Src, o.Rows, o.Width).ints(o.IDs...)
-}
-
-func (o ScatterAdd) At(r Reader, i int) (float64, error) {
-	v, err := readAll(r, o.Reads(i))
+// tokenID reads row's token id from ids (one value, a whole number below n).
+func tokenID(r Reader, ids, row, n int) (int, error) {
+	v, err := r(Ref{ids, row})
 	if err != nil {
 		return 0, err
 	}
+	if v != math.Trunc(v) || v < 0 || v >= float64(n) {
+		return 0, fmt.Errorf("stageprog: token id %v at row %d is not one of %d", v, row, n)
+	}
+	return int(v), nil
+}
+
+// Gather is an embedding lookup: out[r, c] = Table[IDs[r], c], Table of [TableRows, Width],
+// IDs one token id a row.
+type Gather struct {
+	Table, IDs             int
+	Rows, TableRows, Width int
+}
+
+func (o Gather) Dims() []int   { return []int{o.Rows, o.Width} }
+func (o Gather) Inputs() []int { return []int{o.Table, o.IDs} }
+func (o Gather) Encode() []byte {
+	return encoder(nil).str("gather").ints(o.Table, o.IDs, o.Rows, o.TableRows, o.Width)
+}
+
+func (o Gather) At(r Reader, i int) (float64, error) {
+	id, err := tokenID(r, o.IDs, i/o.Width, o.TableRows)
+	if err != nil {
+		return 0, err
+	}
+	return r(Ref{o.Table, id*o.Width + i%o.Width})
+}
+
+// ScatterAdd is Gather's gradient: out[v, c] = Σ_{r: IDs[r] = v} Src[r, c], of dims [Rows,
+// Width], Src of [SrcRows, Width], summed in r order.
+type ScatterAdd struct {
+	Src, IDs             int
+	SrcRows, Rows, Width int
+}
+
+func (o ScatterAdd) Dims() []int   { return []int{o.Rows, o.Width} }
+func (o ScatterAdd) Inputs() []int { return []int{o.Src, o.IDs} }
+func (o ScatterAdd) Encode() []byte {
+	return encoder(nil).str("scatter_add").ints(o.Src, o.IDs, o.SrcRows, o.Rows, o.Width)
+}
+
+func (o ScatterAdd) At(r Reader, i int) (float64, error) {
+	v, c := i/o.Width, i%o.Width
 	var sum float64
-	for _, x := range v {
+	for row := range o.SrcRows {
+		id, err := tokenID(r, o.IDs, row, o.Rows)
+		if err != nil {
+			return 0, err
+		}
+		if id != v {
+			continue
+		}
+		x, err := r(Ref{o.Src, row*o.Width + c})
+		if err != nil {
+			return 0, err
+		}
 		sum += x
 	}
 	return sum, nil
 }
 
 // CrossEntropyBack is the gradient of the mean cross-entropy of Logits [Rows, V] against the
-// targets: (softmax(row) − onehot(target))/Rows.
+// targets (one token id a row): (softmax(row) − onehot(target))/Rows.
 type CrossEntropyBack struct {
-	Logits  int
-	Targets []int
-	Rows, V int
+	Logits, Targets int
+	Rows, V         int
 }
 
 func (o CrossEntropyBack) Dims() []int   { return []int{o.Rows, o.V} }
-func (o CrossEntropyBack) Inputs() []int { return []int{o.Logits} }
-func (o CrossEntropyBack) Reads(i int) []Ref {
-	row := i / o.V
-	refs := make([]Ref, o.V)
-	for v := range o.V {
-		refs[v] = Ref{o.Logits, row*o.V + v}
-	}
-	return refs
-}
-
+func (o CrossEntropyBack) Inputs() []int { return []int{o.Logits, o.Targets} }
 func (o CrossEntropyBack) Encode() []byte {
-	return encoder(nil).str("cross_entropy_back").ints(o.Logits, o.Rows, o.V).ints(o.Targets...)
+	return encoder(nil).str("cross_entropy_back").ints(o.Logits, o.Targets, o.Rows, o.V)
 }
 
 func (o CrossEntropyBack) At(r Reader, i int) (float64, error) {
-	z, err := readAll(r, o.Reads(i))
+	row, k := i/o.V, i%o.V
+	target, err := tokenID(r, o.Targets, row, o.V)
 	if err != nil {
 		return 0, err
 	}
+	z := make([]float64, o.V)
 	hi := math.Inf(-1)
-	for _, v := range z {
-		hi = max(hi, v)
+	for v := range z {
+		if z[v], err = r(Ref{o.Logits, row*o.V + v}); err != nil {
+			return 0, err
+		}
+		hi = max(hi, z[v])
 	}
 	var sum float64
 	for _, v := range z {
 		sum += Exp(v - hi)
 	}
-	row, k := i/o.V, i%o.V
 	p := Exp(z[k]-hi) / sum
-	if o.Targets[row] == k {
+	if target == k {
 		p--
 	}
 	return p / float64(o.Rows), nil

@@ -43,9 +43,9 @@ type Op interface {
 	Dims() []int
 	// Inputs are the values the op reads, each earlier than the op's own output.
 	Inputs() []int
-	// Reads lists exactly the elements At(i) reads, in the order it reads them.
-	Reads(i int) []Ref
-	// At computes output element i from what Reads(i) names.
+	// At computes output element i, reading what it needs through r. What it reads may depend
+	// on what it has read (an embedding lookup reads the token id, then the table's row):
+	// ReadsOf lists it.
 	At(r Reader, i int) (float64, error)
 	// Encode is the op's canonical description: its kind, inputs and attributes.
 	Encode() []byte
@@ -94,13 +94,8 @@ func (p *Program) Run(inputs []Tensor) ([]Tensor, error) {
 		}
 		vals = append(vals, t)
 	}
-	read := func(r Ref) (float64, error) {
-		if r.Value < 0 || r.Value >= len(vals) || r.Index < 0 || r.Index >= len(vals[r.Value].Data) {
-			return 0, fmt.Errorf("%w: value %d index %d", ErrNotRead, r.Value, r.Index)
-		}
-		return vals[r.Value].Data[r.Index], nil
-	}
 	for k, op := range p.Ops {
+		read := ValuesReader(vals)
 		dims := op.Dims()
 		out := Tensor{Dims: dims, Data: make([]float64, Size(dims))}
 		for i := range out.Data {
@@ -115,8 +110,29 @@ func (p *Program) Run(inputs []Tensor) ([]Tensor, error) {
 	return vals, nil
 }
 
+// ReadsOf lists exactly the elements op.At(i) reads, in order, when read serves them: what a
+// referee must open for the chain to evaluate that value.
+func ReadsOf(op Op, i int, read Reader) ([]Ref, error) {
+	var refs []Ref
+	_, err := op.At(func(r Ref) (float64, error) {
+		refs = append(refs, r)
+		return read(r)
+	}, i)
+	return refs, err
+}
+
+// ValuesReader serves the elements of vals (a run's values).
+func ValuesReader(vals []Tensor) Reader {
+	return func(r Ref) (float64, error) {
+		if r.Value < 0 || r.Value >= len(vals) || r.Index < 0 || r.Index >= len(vals[r.Value].Data) {
+			return 0, fmt.Errorf("%w: value %d index %d", ErrNotRead, r.Value, r.Index)
+		}
+		return vals[r.Value].Data[r.Index], nil
+	}
+}
+
 // Eval is what the chain does at a leaf: op's output element i from the opened elements only
-// (each Ref of op.Reads(i) must be in opened).
+// (each element op.At(i) reads must be in opened).
 func Eval(op Op, i int, opened map[Ref]float64) (float64, error) {
 	if i < 0 || i >= Size(op.Dims()) {
 		return 0, fmt.Errorf("stageprog: element %d of an output of %d", i, Size(op.Dims()))

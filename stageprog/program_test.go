@@ -35,7 +35,10 @@ func checkLeaves(t *testing.T, p *Program, vals []Tensor) {
 	for k, op := range p.Ops {
 		out := vals[len(p.InputDims)+k]
 		for i := range out.Data {
-			reads := op.Reads(i)
+			reads, err := ReadsOf(op, i, ValuesReader(vals))
+			if err != nil {
+				t.Fatalf("op %d element %d: %v", k, i, err)
+			}
 			opened := map[Ref]float64{}
 			for _, ref := range reads {
 				opened[ref] = vals[ref.Value].Data[ref.Index]
@@ -65,35 +68,29 @@ func checkLeaves(t *testing.T, p *Program, vals []Tensor) {
 // stageKinds are small stages of every kind: first, middle and last, raw and compressed.
 func stageKinds(rng *rand.Rand) map[string]Stage {
 	a := Arch{DModel: 8, Heads: 2, FFN: 12, B: 2, N: 3, Layers: 1}
-	ids := func() []int {
-		out := make([]int, a.B*a.N)
-		for i := range out {
-			out[i] = rng.IntN(5) // a vocabulary of 7: some ids repeat, some never occur
-		}
-		return out
-	}
 	kinds := map[string]Stage{}
 	for _, rank := range []int{0, 4} {
 		for _, place := range []string{"first", "middle", "last"} {
-			s := Stage{Arch: a, Vocab: 7, Rank: rank, First: place == "first", Last: place == "last"}
-			if s.First || rank > 0 {
-				s.IDs = ids()
-			}
-			if s.Last {
-				s.Targets = ids()
-			}
-			kinds[fmt.Sprintf("%s stage, rank %d", place, rank)] = s
+			kinds[fmt.Sprintf("%s stage, rank %d", place, rank)] = Stage{Arch: a, Vocab: 7, Rank: rank, First: place == "first", Last: place == "last"}
 		}
 	}
 	return kinds
 }
 
-// randomInputs are inputs for p: normal values, the step counter a positive count, second
-// moments never negative.
+// randomInputs are inputs for p: normal values, token ids and targets below 5 of a vocabulary
+// of 7 (some repeat, some never occur), the step counter a positive count, second moments never
+// negative.
 func randomInputs(rng *rand.Rand, p *Program, l Layout) []Tensor {
 	var in []Tensor
 	for _, dims := range p.InputDims {
 		in = append(in, randomTensor(rng, dims...))
+	}
+	for _, v := range []int{l.IDs, l.Targets} {
+		if v >= 0 {
+			for i := range in[v].Data {
+				in[v].Data[i] = float64(rng.IntN(5))
+			}
+		}
 	}
 	if l.Step >= 0 {
 		in[l.Step].Data[0] = 4
@@ -171,19 +168,29 @@ func run(t *testing.T, p *Program, in []Tensor) []Tensor {
 
 // A stage the builders cannot serve is refused with what to fix.
 func TestStageRefusals(t *testing.T) {
-	good := Stage{Arch: Arch{DModel: 8, Heads: 2, FFN: 12, B: 1, N: 2, Layers: 1}, Vocab: 5, First: true, IDs: []int{1, 2}}
+	good := Stage{Arch: Arch{DModel: 8, Heads: 2, FFN: 12, B: 1, N: 2, Layers: 1}, Vocab: 5, First: true}
 	for name, mutate := range map[string]func(*Stage){
 		"odd head width":     func(s *Stage) { s.Heads = 8 },
-		"ids missing":        func(s *Stage) { s.IDs = s.IDs[:1] },
-		"an id too large":    func(s *Stage) { s.IDs[0] = 5 },
-		"targets missing":    func(s *Stage) { s.Last = true },
+		"no vocabulary":      func(s *Stage) { s.Vocab = 0 },
 		"rank above d_model": func(s *Stage) { s.Rank = 9 },
 	} {
 		s := good
-		s.IDs = append([]int(nil), good.IDs...)
 		mutate(&s)
 		if _, _, _, err := Forward(s); err == nil {
 			t.Errorf("%s: built", name)
+		}
+	}
+	// A token id that is not one of the vocabulary's is not looked up.
+	p, l, _, err := Forward(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, bad := range []float64{5, -1, 1.5} {
+		in := randomInputs(rng, p, l)
+		in[l.IDs].Data[1] = bad
+		if _, err := p.Run(in); err == nil {
+			t.Errorf("token id %v looked up", bad)
 		}
 	}
 }

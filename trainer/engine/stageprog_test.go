@@ -32,29 +32,26 @@ func requireClose(t *testing.T, what string, got []float64, want *tensors.Tensor
 	return worst
 }
 
-// progStage is the engine's stage index of s as the reference program sees it, with a
-// microbatch's ids and targets.
-func progStage(t *testing.T, s spec.Spec, index, b int, ids, targets []int32) stageprog.Stage {
+// progStage is the engine's stage index of s as the reference program sees it.
+func progStage(t *testing.T, s spec.Spec, index, b int) stageprog.Stage {
 	t.Helper()
 	info, err := s.Stage(index)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := stageprog.Stage{
+	return stageprog.Stage{
 		Arch:  stageprog.Arch{DModel: s.DModel, Heads: s.NHeads, FFN: s.FFNHidden(), B: b, N: s.SeqLen, Layers: info.Layers},
 		Vocab: s.Vocab, Rank: s.CompressionRank, First: info.First, Last: info.Last,
 	}
-	if st.First || st.Rank > 0 {
-		for _, id := range ids {
-			st.IDs = append(st.IDs, int(id))
-		}
+}
+
+// tokens are int32 token ids as the program's input.
+func tokens(ids []int32) stageprog.Tensor {
+	t := stageprog.Tensor{Dims: []int{len(ids)}}
+	for _, id := range ids {
+		t.Data = append(t.Data, float64(id))
 	}
-	if st.Last {
-		for _, id := range targets {
-			st.Targets = append(st.Targets, int(id))
-		}
-	}
-	return st
+	return t
 }
 
 func flat(t *tensors.Tensor) stageprog.Tensor {
@@ -126,7 +123,7 @@ func TestStageprogIsTheEngine(t *testing.T) {
 					}
 				}
 				m := next()
-				ps := progStage(t, s, index, b, m.ids, m.targets)
+				ps := progStage(t, s, index, b)
 				c := o.Config()
 				prog, l, u, err := stageprog.StageUpdate(ps, stageprog.NAdam{
 					LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2,
@@ -143,6 +140,12 @@ func TestStageprogIsTheEngine(t *testing.T) {
 				}
 				if l.DOut >= 0 {
 					in[l.DOut] = stageprog.Tensor{Dims: []int{rows, w}, Data: m.dOut}
+				}
+				if l.IDs >= 0 {
+					in[l.IDs] = tokens(m.ids)
+				}
+				if l.Targets >= 0 {
+					in[l.Targets] = tokens(m.targets)
 				}
 				if l.U >= 0 {
 					in[l.U] = stageprog.Tensor{Dims: []int{s.DModel, rank}, Data: SubspaceBasis(s.Seed, s.DModel, rank)}
@@ -180,6 +183,10 @@ func TestStageprogIsTheEngine(t *testing.T) {
 					switch {
 					case i == fl.In:
 						fin[i] = in[l.In]
+					case i == fl.IDs:
+						fin[i] = in[l.IDs]
+					case i == fl.Targets:
+						fin[i] = in[l.Targets]
 					case i == fl.U:
 						fin[i] = in[l.U]
 					case i == fl.T:
