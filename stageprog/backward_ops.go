@@ -88,19 +88,19 @@ func (o RMSNormBackX) Encode() []byte {
 }
 
 // RMSNormBackG is the gradient of RMSNorm with respect to its gain: dG[c] = Σ_r DY[r, c]·
-// X[r, c]/RMS[r].
+// X[r, c]/RMS[r], read from X and DY transposed (XT, DYT [D, R]: one row each).
 type RMSNormBackG struct {
-	X, DY, RMS int
-	R, D       int
+	XT, DYT, RMS int
+	R, D         int
 }
 
 func (o RMSNormBackG) Dims() []int   { return []int{o.D} }
-func (o RMSNormBackG) Inputs() []int { return []int{o.X, o.DY, o.RMS} }
+func (o RMSNormBackG) Inputs() []int { return []int{o.XT, o.DYT, o.RMS} }
 
 func (o RMSNormBackG) Reads(i int) []Ref {
 	refs := make([]Ref, 0, 3*o.R)
 	for row := range o.R {
-		refs = append(refs, Ref{o.DY, row*o.D + i}, Ref{o.X, row*o.D + i}, Ref{o.RMS, row})
+		refs = append(refs, Ref{o.DYT, i*o.R + row}, Ref{o.XT, i*o.R + row}, Ref{o.RMS, row})
 	}
 	return refs
 }
@@ -118,7 +118,7 @@ func (o RMSNormBackG) At(r Reader, i int) (float64, error) {
 }
 
 func (o RMSNormBackG) Encode() []byte {
-	return encoder(nil).str("rmsnorm_back_g").ints(o.X, o.DY, o.RMS, o.R, o.D)
+	return encoder(nil).str("rmsnorm_back_g").ints(o.XT, o.DYT, o.RMS, o.R, o.D)
 }
 
 // SwiGLUBack is the gradient of gate·σ(gate)·up given DAct: with respect to the gate (WrtUp
@@ -149,111 +149,40 @@ func (o SwiGLUBack) At(r Reader, i int) (float64, error) {
 	return mul(mul(da, u), s+mul(mul(g, s), 1-s)), nil
 }
 
-// attn holds the shape of a causal attention: B sequences of N positions, Heads heads of
-// HeadDim; rows of activations are b·N + position, columns head·HeadDim + j, and the [B, Heads,
-// N, N] tensors of scores and probabilities are flat in that order.
-type attn struct{ B, N, Heads, HeadDim int }
-
-func (a attn) d() int { return a.Heads * a.HeadDim }
-
-// act is the flat index of activation (b, pos, head, j).
-func (a attn) act(b, pos, head, j int) int { return (b*a.N+pos)*a.d() + head*a.HeadDim + j }
-
-// prob is the flat index of (b, head, q, k) in a scores or probabilities tensor.
-func (a attn) prob(b, head, q, k int) int { return ((b*a.Heads+head)*a.N+q)*a.N + k }
-
-// ofProb splits a flat [B, Heads, N, N] index.
-func (a attn) ofProb(i int) (b, head, q, k int) {
-	k, q = i%a.N, (i/a.N)%a.N
-	head = (i / (a.N * a.N)) % a.Heads
-	return i / (a.N * a.N * a.Heads), head, q, k
-}
-
-// ofAct splits a flat [B·N, Heads·HeadDim] index.
-func (a attn) ofAct(i int) (b, pos, head, j int) {
-	row, col := i/a.d(), i%a.d()
-	return row / a.N, row % a.N, col / a.HeadDim, col % a.HeadDim
-}
-
-// AttnMixBackP is the gradient of AttnMix with respect to the probabilities: dP[b, h, q, k] =
-// Σ_j DAtt[b·N+q, h·hd+j]·V[b·N+k, h·hd+j] for k ≤ q, 0 after (P is 0 there).
+// AttnMixBackP is the gradient of the attention's output with respect to the probabilities:
+// dP[b, h, q, k] = Σ_j DAtt[b·N+q, h·hd+j]·V[b·N+k, h·hd+j] for k ≤ q, 0 after (P is 0 there);
+// both reads are one head's row.
 type AttnMixBackP struct {
-	DAtt, V int
-	attn
-}
-
-func NewAttnMixBackP(dAtt, v, b, n, heads, headDim int) AttnMixBackP {
-	return AttnMixBackP{dAtt, v, attn{b, n, heads, headDim}}
+	DAtt, V              int
+	B, N, Heads, HeadDim int
 }
 
 func (o AttnMixBackP) Dims() []int   { return []int{o.B, o.Heads, o.N, o.N} }
 func (o AttnMixBackP) Inputs() []int { return []int{o.DAtt, o.V} }
-
-func (o AttnMixBackP) Reads(i int) []Ref {
-	b, h, q, k := o.ofProb(i)
-	if k > q {
-		return nil
-	}
-	refs := make([]Ref, 0, 2*o.HeadDim)
-	for j := range o.HeadDim {
-		refs = append(refs, Ref{o.DAtt, o.act(b, q, h, j)}, Ref{o.V, o.act(b, k, h, j)})
-	}
-	return refs
-}
-
-func (o AttnMixBackP) At(r Reader, i int) (float64, error) {
-	v, err := readAll(r, o.Reads(i))
-	if err != nil {
-		return 0, err
-	}
-	var sum float64
-	for j := 0; j < len(v); j += 2 {
-		sum += mul(v[j], v[j+1])
-	}
-	return sum, nil
-}
-
 func (o AttnMixBackP) Encode() []byte {
 	return encoder(nil).str("attn_mix_back_p").ints(o.DAtt, o.V, o.B, o.N, o.Heads, o.HeadDim)
 }
 
-// AttnMixBackV is the gradient of AttnMix with respect to the values: dV[b·N+k, h·hd+j] =
-// Σ_{q≥k} P[b, h, q, k]·DAtt[b·N+q, h·hd+j].
-type AttnMixBackV struct {
-	P, DAtt int
-	attn
-}
-
-func NewAttnMixBackV(p, dAtt, b, n, heads, headDim int) AttnMixBackV {
-	return AttnMixBackV{p, dAtt, attn{b, n, heads, headDim}}
-}
-
-func (o AttnMixBackV) Dims() []int   { return []int{o.B * o.N, o.d()} }
-func (o AttnMixBackV) Inputs() []int { return []int{o.P, o.DAtt} }
-
-func (o AttnMixBackV) Reads(i int) []Ref {
-	b, k, h, j := o.ofAct(i)
-	refs := make([]Ref, 0, 2*(o.N-k))
-	for q := k; q < o.N; q++ {
-		refs = append(refs, Ref{o.P, o.prob(b, h, q, k)}, Ref{o.DAtt, o.act(b, q, h, j)})
+func (o AttnMixBackP) At(r Reader, i int) (float64, error) {
+	k, q := i%o.N, (i/o.N)%o.N
+	h, b := (i/(o.N*o.N))%o.Heads, i/(o.N*o.N*o.Heads)
+	if k > q {
+		return 0, nil
 	}
-	return refs
-}
-
-func (o AttnMixBackV) At(r Reader, i int) (float64, error) {
-	v, err := readAll(r, o.Reads(i))
-	if err != nil {
-		return 0, err
-	}
+	d := o.Heads * o.HeadDim
 	var sum float64
-	for n := 0; n < len(v); n += 2 {
-		sum += mul(v[n], v[n+1])
+	for j := range o.HeadDim {
+		a, err := r(Ref{o.DAtt, (b*o.N+q)*d + h*o.HeadDim + j})
+		if err != nil {
+			return 0, err
+		}
+		v, err := r(Ref{o.V, (b*o.N+k)*d + h*o.HeadDim + j})
+		if err != nil {
+			return 0, err
+		}
+		sum += mul(a, v)
 	}
 	return sum, nil
-}
-
-func (o AttnMixBackV) Encode() []byte {
-	return encoder(nil).str("attn_mix_back_v").ints(o.P, o.DAtt, o.B, o.N, o.Heads, o.HeadDim)
 }
 
 // SoftmaxBack is the gradient of CausalSoftmax: dS[row, k] = P[row, k]·(dP[row, k] −
@@ -294,53 +223,6 @@ func (o SoftmaxBack) At(r Reader, i int) (float64, error) {
 
 func (o SoftmaxBack) Encode() []byte {
 	return encoder(nil).str("softmax_back").ints(o.P, o.DP, o.Rows, o.N)
-}
-
-// ScoresBack is the gradient of Scores with respect to the queries (WrtK false: dQ[b·N+q, h·hd
-// +j] = Σ_{k≤q} dS[b, h, q, k]·K[b·N+k, h·hd+j] / √hd) or the keys (dK[b·N+k, h·hd+j] =
-// Σ_{q≥k} dS[b, h, q, k]·Q[b·N+q, h·hd+j] / √hd); Other is K or Q.
-type ScoresBack struct {
-	DS, Other int
-	WrtK      bool
-	attn
-}
-
-func NewScoresBack(dS, other int, wrtK bool, b, n, heads, headDim int) ScoresBack {
-	return ScoresBack{dS, other, wrtK, attn{b, n, heads, headDim}}
-}
-
-func (o ScoresBack) Dims() []int   { return []int{o.B * o.N, o.d()} }
-func (o ScoresBack) Inputs() []int { return []int{o.DS, o.Other} }
-
-func (o ScoresBack) Reads(i int) []Ref {
-	b, pos, h, j := o.ofAct(i)
-	var refs []Ref
-	if o.WrtK {
-		for q := pos; q < o.N; q++ {
-			refs = append(refs, Ref{o.DS, o.prob(b, h, q, pos)}, Ref{o.Other, o.act(b, q, h, j)})
-		}
-		return refs
-	}
-	for k := 0; k <= pos; k++ {
-		refs = append(refs, Ref{o.DS, o.prob(b, h, pos, k)}, Ref{o.Other, o.act(b, k, h, j)})
-	}
-	return refs
-}
-
-func (o ScoresBack) At(r Reader, i int) (float64, error) {
-	v, err := readAll(r, o.Reads(i))
-	if err != nil {
-		return 0, err
-	}
-	var sum float64
-	for n := 0; n < len(v); n += 2 {
-		sum += mul(v[n], v[n+1])
-	}
-	return mul(sum, 1/math.Sqrt(float64(o.HeadDim))), nil
-}
-
-func (o ScoresBack) Encode() []byte {
-	return encoder(nil).str("scores_back").ints(o.DS, o.Other, boolInt(o.WrtK), o.B, o.N, o.Heads, o.HeadDim)
 }
 
 // RopeBack is the gradient of Rope: the inverse rotation of DY's pairs.

@@ -1,6 +1,9 @@
 package stageprog
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Arch is what the reference program of a stage needs of the model and the microbatch: the
 // residual width, heads, the SwiGLU's hidden width, the microbatch's B sequences of N tokens,
@@ -108,6 +111,8 @@ type builder struct {
 	l Layout
 	// tIDs is T[ids], once gathered.
 	tIDs int
+	// transposed holds each value's transpose, made once.
+	transposed map[int]int
 }
 
 func (b *builder) add(op Op) int {
@@ -126,7 +131,7 @@ func newBuilder(s Stage, grads, opt bool) (*builder, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
-	b := &builder{p: &Program{}, s: s, l: Layout{In: -1, IDs: -1, Targets: -1, DOut: -1, U: -1, T: -1, Step: -1}, tIDs: -1}
+	b := &builder{p: &Program{}, s: s, l: Layout{In: -1, IDs: -1, Targets: -1, DOut: -1, U: -1, T: -1, Step: -1}, tIDs: -1, transposed: map[int]int{}}
 	if !s.First {
 		b.l.In = b.input(s.rows(), s.width())
 	}
@@ -156,8 +161,56 @@ func newBuilder(s Stage, grads, opt bool) (*builder, error) {
 	return b, nil
 }
 
+// mm is the product of x [m, k] (or [k, m] when transA) and y [k, n] (or [n, k] when transB).
+// Its leaves read a row of each factor: a factor whose rows are not what the product reads is
+// transposed first (once), so that no value reads a strided column (a leaf's cost on chain is
+// the chunks it opens).
 func (b *builder) mm(x, y, m, k, n int, transA, transB bool) int {
-	return b.add(MatMul{A: x, B: y, M: m, K: k, N: n, TransA: transA, TransB: transB})
+	if transA {
+		x = b.transpose(x, k, m)
+	}
+	if !transB {
+		y = b.transpose(y, k, n)
+	}
+	return b.add(MatMul{A: x, B: y, M: m, K: k, N: n, TransB: true})
+}
+
+// transpose is x [r, c] transposed, made once per value.
+func (b *builder) transpose(x, r, c int) int {
+	if t, ok := b.transposed[x]; ok {
+		return t
+	}
+	t := b.add(Transpose{X: x, R: r, C: c})
+	b.transposed[x] = t
+	return t
+}
+
+// headT is x [B·N, d] laid out by head and position (HeadTranspose), made once per value.
+func (b *builder) headT(x int) int {
+	if t, ok := b.transposed[x]; ok {
+		return t
+	}
+	s := b.s
+	t := b.add(HeadTranspose{X: x, B: s.B, N: s.N, Heads: s.Heads, HeadDim: s.DModel / s.Heads})
+	b.transposed[x] = t
+	return t
+}
+
+// pairsT is a [B, Heads, N, N] tensor with each N×N matrix transposed, made once per value.
+func (b *builder) pairsT(x int) int {
+	if t, ok := b.transposed[x]; ok {
+		return t
+	}
+	s := b.s
+	t := b.add(BatchTranspose{X: x, Batches: s.B * s.Heads, R: s.N, C: s.N})
+	b.transposed[x] = t
+	return t
+}
+
+// headMix is HeadMix over the builder's attention shape.
+func (b *builder) headMix(p, xT int, causal bool, scale float64) int {
+	s := b.s
+	return b.add(HeadMix{P: p, XT: xT, Causal: causal, Scale: scale, B: s.B, N: s.N, Heads: s.Heads, HeadDim: s.DModel / s.Heads})
 }
 
 func (b *builder) sum(x, y int, dims ...int) int { return b.add(Add{A: x, B: y, Of: dims}) }
@@ -275,7 +328,7 @@ func (b *builder) block(x, l int) blockValues {
 	bv.kr = b.add(Rope{X: k, B: s.B, N: s.N, Heads: s.Heads, HeadDim: hd})
 	sc := b.add(Scores{Q: bv.qr, K: bv.kr, B: s.B, N: s.N, Heads: s.Heads, HeadDim: hd})
 	bv.p = b.add(CausalSoftmax{S: sc, Rows: s.B * s.Heads * s.N, N: s.N})
-	bv.att = b.add(AttnMix{P: bv.p, V: bv.v, B: s.B, N: s.N, Heads: s.Heads, HeadDim: hd})
+	bv.att = b.headMix(bv.p, b.headT(bv.v), true, 1)
 	o := b.project(b.mm(bv.att, w(ParamWO), rows, d, b.out(), false, false))
 	bv.x2 = b.sum(x, o, rows, d)
 	bv.xn2 = b.add(RMSNorm{X: bv.x2, G: w(ParamMLPNorm), R: rows, D: d, Eps: 1e-6})
@@ -299,7 +352,7 @@ func (b *builder) norm(x, g, dy int) (dx, dg int) {
 	rows, d := b.s.rows(), b.s.DModel
 	rms := b.add(RowRMS{X: x, R: rows, D: d, Eps: 1e-6})
 	return b.add(RMSNormBackX{X: x, G: g, DY: dy, RMS: rms, R: rows, D: d}),
-		b.add(RMSNormBackG{X: x, DY: dy, RMS: rms, R: rows, D: d})
+		b.add(RMSNormBackG{XT: b.transpose(x, rows, d), DYT: b.transpose(dy, rows, d), RMS: rms, R: rows, D: d})
 }
 
 // projectBack is the backward pass of an output projection z = a·W (then ·Uᵀ when low rank)
@@ -352,11 +405,12 @@ func (b *builder) backward() Grads {
 		// Attention.
 		dWO, datt := b.projectBack(bv.att, w(ParamWO), dx2, d)
 		set(b.blockParam(l, ParamWO), dWO)
-		dp := b.add(NewAttnMixBackP(datt, bv.v, s.B, s.N, s.Heads, hd))
-		dv := b.add(NewAttnMixBackV(bv.p, datt, s.B, s.N, s.Heads, hd))
+		dp := b.add(AttnMixBackP{DAtt: datt, V: bv.v, B: s.B, N: s.N, Heads: s.Heads, HeadDim: hd})
+		dv := b.headMix(b.pairsT(bv.p), b.headT(datt), false, 1)
 		ds := b.add(SoftmaxBack{P: bv.p, DP: dp, Rows: s.B * s.Heads * s.N, N: s.N})
-		dqr := b.add(NewScoresBack(ds, bv.kr, false, s.B, s.N, s.Heads, hd))
-		dkr := b.add(NewScoresBack(ds, bv.qr, true, s.B, s.N, s.Heads, hd))
+		scale := 1 / math.Sqrt(float64(hd))
+		dqr := b.headMix(ds, b.headT(bv.kr), true, scale)
+		dkr := b.headMix(b.pairsT(ds), b.headT(bv.qr), false, scale)
 		dq := b.add(RopeBack{Rope{X: dqr, B: s.B, N: s.N, Heads: s.Heads, HeadDim: hd}})
 		dk := b.add(RopeBack{Rope{X: dkr, B: s.B, N: s.N, Heads: s.Heads, HeadDim: hd}})
 		set(b.blockParam(l, ParamWQ), b.mm(bv.xn1, dq, d, rows, d, true, false))
@@ -370,9 +424,9 @@ func (b *builder) backward() Grads {
 	}
 	switch {
 	case s.First && s.Rank > 0:
-		set(0, b.add(ScatterAdd{Src: b.toSubspace(dy), IDs: b.l.IDs, SrcRows: rows, Rows: s.Vocab, Width: s.Rank}))
+		set(0, b.add(ScatterAdd{SrcT: b.transpose(b.toSubspace(dy), rows, s.Rank), IDs: b.l.IDs, SrcRows: rows, Rows: s.Vocab, Width: s.Rank}))
 	case s.First:
-		set(0, b.add(ScatterAdd{Src: dy, IDs: b.l.IDs, SrcRows: rows, Rows: s.Vocab, Width: d}))
+		set(0, b.add(ScatterAdd{SrcT: b.transpose(dy, rows, d), IDs: b.l.IDs, SrcRows: rows, Rows: s.Vocab, Width: d}))
 	case s.Rank > 0:
 		grads.DX = b.toSubspace(dy)
 	default:

@@ -289,54 +289,91 @@ func (o CausalSoftmax) Encode() []byte {
 	return encoder(nil).str("causal_softmax").ints(o.S, o.Rows, o.N)
 }
 
-// AttnMix is the attention's output A[b·N+q, h·hd+j] = Σ_{k≤q} P[b, h, q, k]·V[b·N+k, h·hd+j]
-// (P is zero after q).
-type AttnMix struct {
-	P, V                 int
+// HeadMix mixes, for each head, rows of a [B, Heads, N, N] tensor P with the positions of a
+// head-transposed tensor XT [B·Heads·HeadDim, N] (HeadTranspose): out[b·N+q, h·hd+j] = Scale·
+// Σ_k P[b, h, q, k]·XT[b, h, j, k] over k ≤ q (Causal) or k ≥ q, both reads contiguous. It is
+// the attention's output (P the probabilities, XT the values), the gradient of the queries (P
+// the scores' gradient, XT the keys, Scale 1/√hd), and with P transposed (BatchTranspose) and
+// k ≥ q, the gradients of the values and of the keys.
+type HeadMix struct {
+	P, XT                int
+	Causal               bool
+	Scale                float64
 	B, N, Heads, HeadDim int
 }
 
-func (o AttnMix) Dims() []int   { return []int{o.B * o.N, o.Heads * o.HeadDim} }
-func (o AttnMix) Inputs() []int { return []int{o.P, o.V} }
+func (o HeadMix) Dims() []int   { return []int{o.B * o.N, o.Heads * o.HeadDim} }
+func (o HeadMix) Inputs() []int { return []int{o.P, o.XT} }
+func (o HeadMix) Encode() []byte {
+	return encoder(nil).str("head_mix").ints(o.P, o.XT, boolInt(o.Causal), o.B, o.N, o.Heads, o.HeadDim).float(o.Scale)
+}
 
-func (o AttnMix) at(i int) (pRow, vCol, q, b int) {
+func (o HeadMix) At(r Reader, i int) (float64, error) {
 	d := o.Heads * o.HeadDim
 	row, col := i/d, i%d
-	b, q = row/o.N, row%o.N
-	h := col / o.HeadDim
-	return ((b*o.Heads+h)*o.N + q) * o.N, col, q, b
-}
-
-func (o AttnMix) Reads(i int) []Ref {
-	pRow, col, q, b := o.at(i)
-	d := o.Heads * o.HeadDim
-	refs := make([]Ref, 0, 2*(q+1))
-	for k := 0; k <= q; k++ {
-		refs = append(refs, Ref{o.P, pRow + k}, Ref{o.V, (b*o.N+k)*d + col})
+	b, q := row/o.N, row%o.N
+	h, j := col/o.HeadDim, col%o.HeadDim
+	pRow := ((b*o.Heads+h)*o.N + q) * o.N
+	xRow := ((b*o.Heads+h)*o.HeadDim + j) * o.N
+	lo, hi := q, o.N-1
+	if o.Causal {
+		lo, hi = 0, q
 	}
-	return refs
-}
-
-func (o AttnMix) At(r Reader, i int) (float64, error) {
-	pRow, col, q, b := o.at(i)
-	d := o.Heads * o.HeadDim
 	var sum float64
-	for k := 0; k <= q; k++ {
+	for k := lo; k <= hi; k++ {
 		p, err := r(Ref{o.P, pRow + k})
 		if err != nil {
 			return 0, err
 		}
-		v, err := r(Ref{o.V, (b*o.N+k)*d + col})
+		x, err := r(Ref{o.XT, xRow + k})
 		if err != nil {
 			return 0, err
 		}
-		sum += mul(p, v)
+		sum += mul(p, x)
 	}
-	return sum, nil
+	return mul(sum, o.Scale), nil
 }
 
-func (o AttnMix) Encode() []byte {
-	return encoder(nil).str("attn_mix").ints(o.P, o.V, o.B, o.N, o.Heads, o.HeadDim)
+// Transpose is X [R, C] transposed: out[c, r] = X[r, c].
+type Transpose struct{ X, R, C int }
+
+func (o Transpose) Dims() []int    { return []int{o.C, o.R} }
+func (o Transpose) Inputs() []int  { return []int{o.X} }
+func (o Transpose) Encode() []byte { return encoder(nil).str("transpose").ints(o.X, o.R, o.C) }
+func (o Transpose) At(r Reader, i int) (float64, error) {
+	return r(Ref{o.X, (i%o.R)*o.C + i/o.R})
+}
+
+// BatchTranspose transposes each of Batches matrices [R, C] of X: out[t, c, r] = X[t, r, c].
+type BatchTranspose struct{ X, Batches, R, C int }
+
+func (o BatchTranspose) Dims() []int   { return []int{o.Batches * o.C, o.R} }
+func (o BatchTranspose) Inputs() []int { return []int{o.X} }
+func (o BatchTranspose) Encode() []byte {
+	return encoder(nil).str("batch_transpose").ints(o.X, o.Batches, o.R, o.C)
+}
+
+func (o BatchTranspose) At(r Reader, i int) (float64, error) {
+	t, rest := i/(o.R*o.C), i%(o.R*o.C)
+	c, row := rest/o.R, rest%o.R
+	return r(Ref{o.X, t*o.R*o.C + row*o.C + c})
+}
+
+// HeadTranspose lays each head of X [B·N, Heads·HeadDim] out by position: out[b, h, j, pos] =
+// X[b·N+pos, h·hd+j], of dims [B·Heads·HeadDim, N].
+type HeadTranspose struct{ X, B, N, Heads, HeadDim int }
+
+func (o HeadTranspose) Dims() []int   { return []int{o.B * o.Heads * o.HeadDim, o.N} }
+func (o HeadTranspose) Inputs() []int { return []int{o.X} }
+func (o HeadTranspose) Encode() []byte {
+	return encoder(nil).str("head_transpose").ints(o.X, o.B, o.N, o.Heads, o.HeadDim)
+}
+
+func (o HeadTranspose) At(r Reader, i int) (float64, error) {
+	pos, rest := i%o.N, i/o.N
+	j, rest := rest%o.HeadDim, rest/o.HeadDim
+	h, b := rest%o.Heads, rest/o.Heads
+	return r(Ref{o.X, (b*o.N+pos)*o.Heads*o.HeadDim + h*o.HeadDim + j})
 }
 
 // SwiGLU is gate·σ(gate)·up, elementwise.
@@ -417,16 +454,17 @@ func (o Gather) At(r Reader, i int) (float64, error) {
 }
 
 // ScatterAdd is Gather's gradient: out[v, c] = Σ_{r: IDs[r] = v} Src[r, c], of dims [Rows,
-// Width], Src of [SrcRows, Width], summed in r order.
+// Width], summed in r order, from the source transposed: SrcT [Width, SrcRows] (so a value's
+// reads lie in one row).
 type ScatterAdd struct {
-	Src, IDs             int
+	SrcT, IDs            int
 	SrcRows, Rows, Width int
 }
 
 func (o ScatterAdd) Dims() []int   { return []int{o.Rows, o.Width} }
-func (o ScatterAdd) Inputs() []int { return []int{o.Src, o.IDs} }
+func (o ScatterAdd) Inputs() []int { return []int{o.SrcT, o.IDs} }
 func (o ScatterAdd) Encode() []byte {
-	return encoder(nil).str("scatter_add").ints(o.Src, o.IDs, o.SrcRows, o.Rows, o.Width)
+	return encoder(nil).str("scatter_add").ints(o.SrcT, o.IDs, o.SrcRows, o.Rows, o.Width)
 }
 
 func (o ScatterAdd) At(r Reader, i int) (float64, error) {
@@ -440,7 +478,7 @@ func (o ScatterAdd) At(r Reader, i int) (float64, error) {
 		if id != v {
 			continue
 		}
-		x, err := r(Ref{o.Src, row*o.Width + c})
+		x, err := r(Ref{o.SrcT, c*o.SrcRows + row})
 		if err != nil {
 			return 0, err
 		}

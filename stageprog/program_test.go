@@ -246,3 +246,54 @@ func TestProgramRefusals(t *testing.T) {
 		t.Fatal("an element beyond the output evaluated")
 	}
 }
+
+// A leaf's cost on chain is the chunks it opens (statecommit: 1 KiB, 128 values here), so
+// every value reads each tensor in one contiguous run: as many chunks as the run needs, plus
+// one where it straddles a boundary. (A weight's column, read down its rows, would open a chunk
+// a value.) Checked on sampled values of every op of every kind of stage, wide enough (d_model
+// 128, 130 positions) that a strided read shows.
+func TestLeavesReadRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	a := Arch{DModel: 128, Heads: 2, FFN: 128, B: 1, N: 130, Layers: 1}
+	for _, rank := range []int{0, 4} {
+		for _, place := range []string{"first", "middle", "last"} {
+			s := Stage{Arch: a, Vocab: 7, Rank: rank, First: place == "first", Last: place == "last"}
+			p, l, _, err := StageUpdate(s, testNAdam)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals := run(t, p, randomInputs(rng, p, l))
+			read := ValuesReader(vals)
+			for k, op := range p.Ops {
+				n := Size(op.Dims())
+				for range 6 {
+					i := rng.IntN(n)
+					refs, err := ReadsOf(op, i, read)
+					if err != nil {
+						t.Fatal(err)
+					}
+					byValue := map[int]map[int]bool{}
+					for _, r := range refs {
+						if byValue[r.Value] == nil {
+							byValue[r.Value] = map[int]bool{}
+						}
+						byValue[r.Value][r.Index] = true
+					}
+					for v, idx := range byValue {
+						if sa, ok := op.(ScatterAdd); ok && v == sa.SrcT {
+							continue // the rows of one token id: a sparse part of one row
+						}
+						chunks := map[int]bool{}
+						for j := range idx {
+							chunks[j/128] = true
+						}
+						if limit := (len(idx)+127)/128 + 1; len(chunks) > limit {
+							t.Fatalf("%s stage, rank %d: op %d (%T) value %d reads %d values of value %d over %d chunks (a run would take %d)",
+								place, rank, k, op, i, len(idx), v, len(chunks), limit)
+						}
+					}
+				}
+			}
+		}
+	}
+}
