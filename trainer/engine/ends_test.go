@@ -93,9 +93,11 @@ func endsRun(t *testing.T, s spec.Spec, index int, o Options, freeze bool) (stat
 	}
 	m := mb{act(), act(), ids(), ids()}
 	c := nadam.Config()
-	p, l, u, err := stageprog.StageUpdate(progStage(t, s, index, b), stageprog.NAdam{LearningRate: c.LearningRate, Beta1: c.Beta1,
+	p, l, u, err := stageprog.StageUpdate(progStage(t, s, index, b), stageprog.NAdam{
+		LearningRate: c.LearningRate, Beta1: c.Beta1,
 		Beta2: c.Beta2, Epsilon: c.Epsilon, WeightDecay: c.WeightDecay, WarmupSteps: c.WarmupSteps, DecaySteps: c.DecaySteps,
-		MinLRFraction: c.MinLRFraction, ClipNorm: c.ClipNorm})
+		MinLRFraction: c.MinLRFraction, ClipNorm: c.ClipNorm,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
