@@ -8,7 +8,7 @@ import "math"
 // values and the reference's against the size of the update the reference made to them.
 
 // EndTolerance bounds, for honest float32 training, ‖worker − reference‖ / (‖reference − old‖ +
-// 2⁻²⁰·‖reference‖) over any chunk of the state (trainer/engine TestEndsTolerance measures it).
+// 2⁻²⁰·‖reference‖) over any chunk of the state (trainer/dispute TestEnds measures it).
 const EndTolerance = 0.05
 
 // EndRatio is ‖claimed − ref‖ / (‖ref − old‖ + 2⁻²⁰·‖ref‖) over one chunk: claimed the worker's

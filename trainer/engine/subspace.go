@@ -5,7 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with dot-imported ops.
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // Subspace compression (docs/ALGORITHMS.md, "Subspace compression
@@ -91,6 +93,27 @@ func (st *Stage) initSubspace() {
 	s := st.spec
 	st.u = st.tensor(SubspaceBasis(s.Seed, s.DModel, s.CompressionRank), s.DModel, s.CompressionRank)
 	st.tFixed = st.tensor(FixedTokenTable(s.Seed, s.Vocab, s.DModel), s.Vocab, s.DModel)
+}
+
+// Subspace is U [d_model, k] and T_fixed [vocab, d_model] as the stage computes with them
+// (rounded to its dtype), flat; nil for an uncompressed model.
+func (st *Stage) Subspace() (u, tFixed []float64) {
+	if st.u == nil {
+		return nil, nil
+	}
+	return asFloat64(st.u), asFloat64(st.tFixed)
+}
+
+func asFloat64(t *tensors.Tensor) []float64 {
+	if t.Shape().DType == dtypes.Float64 {
+		return tensors.MustCopyFlatData[float64](t)
+	}
+	f := tensors.MustCopyFlatData[float32](t)
+	out := make([]float64, len(f))
+	for i, v := range f {
+		out[i] = float64(v)
+	}
+	return out
 }
 
 // fixedTokens is T_fixed[ids], [b, n, d].

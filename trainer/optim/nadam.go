@@ -114,6 +114,16 @@ func (o *NAdam) Config() NAdamConfig { return o.cfg }
 
 const scopeName = "nadam"
 
+// StepPath is the store path of the optimizer's step counter.
+const StepPath = "/" + scopeName + "/step"
+
+// MomentPaths are the store paths of the first and second moments of the parameter at path
+// (e.g. /layer_000/wq: /nadam/layer_000/wq_m and _v).
+func MomentPaths(param string) (m, v string) {
+	p := "/" + scopeName + param
+	return p + "_m", p + "_v"
+}
+
 // LearningRate is the schedule's rate at step t (1-based), the same formula
 // the graph computes, for logs and metrics.
 func (o *NAdam) LearningRate(t int) float64 {

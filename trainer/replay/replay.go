@@ -74,52 +74,69 @@ func Run(st *engine.Stage, codec boundary.Codec, updates []Update) (Result, erro
 	return res, nil
 }
 
-// Apply applies one update to st as the swarm does and returns the digest of the gradient
-// payload it would send back (zero on stage 0).
-func Apply(st *engine.Stage, codec boundary.Codec, u Update) ([32]byte, error) {
+// Inputs are the tensors an update feeds a stage's backward pass, decoded as the swarm decodes
+// them: the stage's input (on stage 0 the token ids), the token ids where the stage needs them,
+// and the gradient that came back or, on the last stage, the targets.
+type Inputs struct {
+	In, IDs, DOut, Targets *tensors.Tensor
+	// Rows is the microbatch's number of sequences.
+	Rows int
+}
+
+// Decode decodes u's inputs for st.
+func Decode(st *engine.Stage, codec boundary.Codec, u Update) (Inputs, error) {
 	info, seq := st.Info(), st.Spec().SeqLen
-	first, last := info.First, info.Last
-	var in, ids *tensors.Tensor
-	var rows int
-	if first {
+	var x Inputs
+	if info.First {
 		if len(u.Tokens) == 0 || len(u.Tokens)%seq != 0 {
-			return [32]byte{}, fmt.Errorf("%d token ids, not rows of %d", len(u.Tokens), seq)
+			return Inputs{}, fmt.Errorf("%d token ids, not rows of %d", len(u.Tokens), seq)
 		}
-		rows = len(u.Tokens) / seq
-		in = boundary.IDs(u.Tokens, 0, rows, seq)
-		ids = in
+		x.Rows = len(u.Tokens) / seq
+		x.In = boundary.IDs(u.Tokens, 0, x.Rows, seq)
+		x.IDs = x.In
 	} else {
 		sh, err := payload.PeekShape(u.Input)
 		if err != nil {
-			return [32]byte{}, fmt.Errorf("input: %w", err)
+			return Inputs{}, fmt.Errorf("input: %w", err)
 		}
-		rows = int(sh.Batch)
-		if _, in, ids, err = codec.DecodeActivations(u.Input, rows, seq); err != nil {
-			return [32]byte{}, fmt.Errorf("input: %w", err)
+		x.Rows = int(sh.Batch)
+		if _, x.In, x.IDs, err = codec.DecodeActivations(u.Input, x.Rows, seq); err != nil {
+			return Inputs{}, fmt.Errorf("input: %w", err)
 		}
+	}
+	if info.Last {
+		if len(u.Targets) != x.Rows*seq {
+			return Inputs{}, fmt.Errorf("%d targets for %d × %d tokens", len(u.Targets), x.Rows, seq)
+		}
+		x.Targets = boundary.IDs(u.Targets, 0, x.Rows, seq)
+		return x, nil
+	}
+	if u.Grad == nil {
+		return Inputs{}, errors.New("no gradient payload from the stage after")
+	}
+	var err error
+	if _, x.DOut, err = codec.DecodeGradients(u.Grad, x.Rows, seq); err != nil {
+		return Inputs{}, fmt.Errorf("gradient: %w", err)
+	}
+	return x, nil
+}
+
+// Apply applies one update to st as the swarm does and returns the digest of the gradient
+// payload it would send back (zero on stage 0).
+func Apply(st *engine.Stage, codec boundary.Codec, u Update) ([32]byte, error) {
+	x, err := Decode(st, codec, u)
+	if err != nil {
+		return [32]byte{}, err
 	}
 	var dIn *tensors.Tensor
-	if last {
-		if len(u.Targets) != rows*seq {
-			return [32]byte{}, fmt.Errorf("%d targets for %d × %d tokens", len(u.Targets), rows, seq)
-		}
-		var err error
-		if dIn, _, err = st.BackwardLoss(in, ids, boundary.IDs(u.Targets, 0, rows, seq)); err != nil {
+	if st.Info().Last {
+		if dIn, _, err = st.BackwardLoss(x.In, x.IDs, x.Targets); err != nil {
 			return [32]byte{}, err
 		}
-	} else {
-		if u.Grad == nil {
-			return [32]byte{}, errors.New("no gradient payload from the stage after")
-		}
-		_, dOut, err := codec.DecodeGradients(u.Grad, rows, seq)
-		if err != nil {
-			return [32]byte{}, fmt.Errorf("gradient: %w", err)
-		}
-		if dIn, err = st.Backward(in, ids, dOut); err != nil {
-			return [32]byte{}, err
-		}
+	} else if dIn, err = st.Backward(x.In, x.IDs, x.DOut); err != nil {
+		return [32]byte{}, err
 	}
-	if first {
+	if st.Info().First {
 		return [32]byte{}, nil
 	}
 	msg, err := codec.EncodeGradients(dIn, u.Step, uint32(u.Microbatch))
