@@ -23,7 +23,7 @@ var testNAdam = optim.NAdamConfig{LearningRate: 3e-4, ClipNorm: 1, WarmupSteps: 
 // microbatches makes a stage's updates as the swarm logs them: payloads its neighbours would
 // send (random activations with token ids, random gradients), encoded by the codec.
 type microbatches struct {
-	t     *testing.T
+	t     testing.TB
 	rng   *rand.Rand
 	s     spec.Spec
 	codec boundary.Codec
@@ -175,4 +175,50 @@ func TestReferenceTrace(t *testing.T) {
 			t.Fatalf("op %d does not append: %v", k, err)
 		}
 	}
+}
+
+// BenchmarkReference is a referee's cost of the reference run of one update of stage 1 of the
+// `small` spec (d_model 128, two blocks, 2×64 tokens, compressed): the program built, run in
+// float64 value by value, and its trace committed; BenchmarkEngineUpdate the engine's own
+// update of the same stage (what the worker paid), for comparison.
+func BenchmarkReference(b *testing.B) {
+	st, codec, u := smallUpdate(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := NewReference(st, codec, testNAdam, u); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEngineUpdate(b *testing.B) {
+	st, codec, u := smallUpdate(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := replay.Apply(st, codec, u); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func smallUpdate(b *testing.B) (*engine.Stage, boundary.Codec, replay.Update) {
+	s, err := spec.Preset("small")
+	if err != nil {
+		b.Fatal(err)
+	}
+	nadam, err := optim.NewNAdam(testNAdam)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := engine.New(testbackend.Go(), s, 1, engine.Options{Optimizer: nadam})
+	if err != nil {
+		b.Fatal(err)
+	}
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	m := &microbatches{t: b, rng: rand.New(rand.NewPCG(1, 2)), s: s, codec: codec, index: 1}
+	u := m.update()
+	if _, err := replay.Apply(st, codec, u); err != nil { // compiles the graphs, makes the moments
+		b.Fatal(err)
+	}
+	return st, codec, u
 }
