@@ -6,22 +6,12 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/protolearn/protolearn/x/internal/addresses"
+
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/protolearn/protolearn/x/anchor/merkle"
 )
-
-// canonicalValidator checks that s is a validator operator address in its one spelling.
-func canonicalValidator(s string) error {
-	v, err := sdk.ValAddressFromBech32(s)
-	if err != nil {
-		return err
-	}
-	if v.String() != s {
-		return fmt.Errorf("%s is not in its canonical spelling %s", s, v.String())
-	}
-	return nil
-}
 
 // checkSignatures checks a stored checkpoint against itself: its hash is the checkpoint's
 // (when the chain id it carries is known), each signature is a distinct member of the signing
@@ -70,7 +60,7 @@ func (gs GenesisState) Validate() error {
 	}
 	vals, eths := map[string]bool{}, map[string]bool{}
 	for i, k := range gs.Keys {
-		if err := canonicalValidator(k.ValidatorAddress); err != nil {
+		if err := addresses.CanonicalValidator(k.ValidatorAddress); err != nil {
 			return fmt.Errorf("keys[%d]: validator_address: %w", i, err)
 		}
 		a, err := ParseEthAddress(k.EthAddress)
@@ -83,7 +73,7 @@ func (gs GenesisState) Validate() error {
 		vals[k.ValidatorAddress], eths[a.Hex()] = true, true
 	}
 	for i, k := range gs.RetiredKeys {
-		if err := canonicalValidator(k.ValidatorAddress); err != nil {
+		if err := addresses.CanonicalValidator(k.ValidatorAddress); err != nil {
 			return fmt.Errorf("retired_keys[%d]: validator_address: %w", i, err)
 		}
 		a, err := ParseEthAddress(k.EthAddress)

@@ -32,3 +32,30 @@ func String(codec address.Codec, a sdk.AccAddress) string {
 	}
 	return s
 }
+
+// Canonical checks that s is an account address (bech32 with the chain's account prefix) in the
+// one spelling it encodes back to, so that records keyed by it cannot be duplicated by another
+// spelling of the same bytes (upper case, for one).
+func Canonical(s string) error {
+	a, err := sdk.AccAddressFromBech32(s)
+	if err != nil {
+		return err
+	}
+	return canonical(s, a.String())
+}
+
+// CanonicalValidator is Canonical for a validator operator address.
+func CanonicalValidator(s string) error {
+	v, err := sdk.ValAddressFromBech32(s)
+	if err != nil {
+		return err
+	}
+	return canonical(s, v.String())
+}
+
+func canonical(s, want string) error {
+	if s != want {
+		return fmt.Errorf("%s is not in its canonical spelling %s", s, want)
+	}
+	return nil
+}

@@ -5,6 +5,8 @@ import (
 	"math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/x/internal/addresses"
 )
 
 // DefaultGenesis has default params and no models.
@@ -24,19 +26,6 @@ type seatKey struct {
 type stageKey struct {
 	model uint64
 	stage uint32
-}
-
-// canonicalAccount checks that s is an account address in its one spelling (bech32 is also
-// valid in upper case, and records keyed by the string must not see one operator as two).
-func canonicalAccount(s string) error {
-	a, err := sdk.AccAddressFromBech32(s)
-	if err != nil {
-		return err
-	}
-	if a.String() != s {
-		return fmt.Errorf("%s is not in its canonical spelling %s", s, a.String())
-	}
-	return nil
 }
 
 // Validate checks everything InitGenesis relies on, naming the offending record. Whether seated
@@ -69,7 +58,7 @@ func (gs GenesisState) Validate() error {
 		if !ok {
 			return fmt.Errorf("seats[%d]: model %d does not exist", i, s.ModelId)
 		}
-		if err := canonicalAccount(s.Operator); err != nil {
+		if err := addresses.Canonical(s.Operator); err != nil {
 			return fmt.Errorf("seats[%d]: operator: %w", i, err)
 		}
 		if m.Status == MODEL_STATUS_CANCELLED {
@@ -97,7 +86,7 @@ func (gs GenesisState) Validate() error {
 		if !ok {
 			return fmt.Errorf("held_stages[%d]: model %d does not exist", i, h.ModelId)
 		}
-		if err := canonicalAccount(h.Operator); err != nil {
+		if err := addresses.Canonical(h.Operator); err != nil {
 			return fmt.Errorf("held_stages[%d]: operator: %w", i, err)
 		}
 		if h.Stage >= m.NumStages() {
