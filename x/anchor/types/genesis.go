@@ -6,11 +6,10 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
-	"github.com/protolearn/protolearn/x/internal/addresses"
-
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/protolearn/protolearn/x/anchor/merkle"
+	"github.com/protolearn/protolearn/x/internal/addresses"
 )
 
 // checkSignatures checks a stored checkpoint against itself: its hash is the checkpoint's
