@@ -35,7 +35,7 @@ import (
 
 var (
 	randomSeed   = flag.Uint64("random.seed", 0, "TestRandomOperations: replay this seed only (0: a fixed seed and one from the clock)")
-	randomBlocks = flag.Int("random.blocks", 150, "TestRandomOperations: blocks per seed")
+	randomBlocks = flag.Int("random.blocks", 200, "TestRandomOperations: blocks per seed")
 )
 
 // TestRandomOperations drives the whole chain through a seeded random mix of every user action,
@@ -59,6 +59,12 @@ func TestRandomOperations(t *testing.T) {
 			}
 			t.Logf("seed %d: %d blocks, %d txs accepted, %d refused; by action (accepted/refused): %s",
 				seed, o.blocks, o.accepted, o.refused, o.tally())
+			o.summary()
+			if testing.Verbose() {
+				for _, r := range sortedKeys(o.reasons) {
+					t.Logf("refused %d×: %s", o.reasons[r], r)
+				}
+			}
 		})
 	}
 }
@@ -81,7 +87,9 @@ type randomOps struct {
 	txs               []queuedTx
 	accepted, refused int
 	byAction          map[string][2]int
+	reasons           map[string]int // refusals by action and reason, for -v
 	attested          map[*trainer]bool // trainers with an attestation in the block being built
+	proposed          int               // proposals in the block being built
 	silent            map[uint64]bool   // challenges an honest worker decided to leave unanswered
 	minted            map[uint64]sdkmath.Int
 }
@@ -105,7 +113,7 @@ func startRandomOps(t *testing.T, seed uint64) *randomOps {
 	}
 	o := &randomOps{
 		t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), keys: rand.NewChaCha8(chacha),
-		byAction: map[string][2]int{}, silent: map[uint64]bool{}, minted: map[uint64]sdkmath.Int{},
+		byAction: map[string][2]int{}, reasons: map[string]int{}, silent: map[uint64]bool{}, minted: map[uint64]sdkmath.Int{},
 	}
 	t.Logf("seed %d (replay: go test ./app -run TestRandomOperations -random.seed=%d)", seed, seed)
 	t.Cleanup(func() {
@@ -116,7 +124,7 @@ func startRandomOps(t *testing.T, seed uint64) *randomOps {
 	for range randomUsers {
 		o.users = append(o.users, newAccountFrom(o.keys, 0))
 	}
-	target := uint64(40 + o.rng.IntN(160)) // reached within the run, so the cap is exercised
+	target := uint64(60 + o.rng.IntN(100)) // often reached within the run, so the cap is exercised
 	rate := sdkmath.LegacyNewDecWithPrec(int64(o.rng.IntN(40)), 2)
 	tweak := func(m *modelstypes.GenesisState, _ *verifytypes.GenesisState) { m.Models[0].TargetWorkUnits = target }
 	vc, ws := startVerifyChainOpts(t, verifyOptions{keys: o.keys, rng: rand.New(rand.NewPCG(seed, 7)), edit: randomGenesis},
@@ -169,8 +177,9 @@ func (o *randomOps) queue(label string, from *account, msg sdk.Msg, after func(*
 // challenges, runs it after a random duration, and checks the invariants.
 func (o *randomOps) randomBlock() {
 	o.t.Helper()
-	o.txs, o.attested = nil, map[*trainer]bool{}
+	o.txs, o.attested, o.proposed = nil, map[*trainer]bool{}, 0
 	o.answerChallenges()
+	o.rejoin()
 	for range o.rng.IntN(6) {
 		o.randomAction()
 	}
@@ -194,6 +203,7 @@ func (o *randomOps) randomBlock() {
 		} else {
 			o.refused++
 			n[1]++
+			o.reasons[tx.label+": "+reason(r.Log)]++
 		}
 		o.byAction[tx.label] = n
 		if tx.after != nil {
@@ -234,11 +244,47 @@ func (o *randomOps) resync() {
 // tally is the accepted/refused count of each action, sorted.
 func (o *randomOps) tally() string {
 	var out []string
-	for label, n := range o.byAction {
-		out = append(out, fmt.Sprintf("%s %d/%d", label, n[0], n[1]))
+	for _, label := range sortedKeys(o.byAction) {
+		out = append(out, fmt.Sprintf("%s %d/%d", label, o.byAction[label][0], o.byAction[label][1]))
+	}
+	return strings.Join(out, ", ")
+}
+
+// summary logs where the run left model 1 and governance.
+func (o *randomOps) summary() {
+	ctx := o.ctx()
+	m, err := o.vc.app.ModelsKeeper.GetModel(ctx, 1)
+	require.NoError(o.t, err, o.where())
+	statuses := map[string]int{}
+	require.NoError(o.t, o.vc.app.GovKeeper.Proposals.Walk(ctx, nil, func(_ uint64, p govv1.Proposal) (bool, error) {
+		statuses[p.Status.String()]++
+		return false, nil
+	}), o.where())
+	vals := o.validators()
+	for i, w := range o.ws {
+		wk, err := o.vc.worker(w.addr)
+		o.t.Logf("trainer %d (stage %d, cheat %v): seated %v, worker %s %s (%v)", i, w.stage, w.cheat, o.vc.seated(o.t, w), wk.Status, wk.Bonded, err)
+	}
+	o.t.Logf("seed %d: model 1 %s with %d of %d work units, %d share/1; %d models; proposals %v; %d validators; %d workers jailed",
+		o.seed, m.Status, m.WorkUnits, m.TargetWorkUnits, o.vc.app.BankKeeper.GetSupply(ctx, "share/1").Amount.Int64(),
+		len(o.models()), statuses, len(vals), len(o.jailed()))
+}
+
+// reason is the gist of a refusal's log: its last clause, without the specifics before it.
+func reason(log string) string {
+	if i := strings.LastIndex(log, ": "); i >= 0 {
+		log = log[i+2:]
+	}
+	return log
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
 	}
 	sort.Strings(out)
-	return strings.Join(out, ", ")
+	return out
 }
 
 // randomAction queues one random action by a random actor; most are valid, many are not (the
@@ -315,11 +361,16 @@ func (o *randomOps) openChallenge() {
 	a, err := o.vc.app.VerifyKeeper.GetAttestation(o.ctx(), ids[o.rng.IntN(len(ids))])
 	require.NoError(o.t, err, o.where())
 	by := o.pick(o.users)
-	o.queue("open challenge", by, &verifytypes.MsgOpenChallenge{
-		Challenger: by.addr.String(), AttestationId: a.Id, Kind: verifytypes.ChallengeKind(1 + o.rng.IntN(4)),
-		Step: a.StepFrom + uint64(o.rng.IntN(int(a.StepTo-a.StepFrom)+2)), Row: uint32(o.rng.IntN(vRows + 1)),
-		Col: uint32(o.rng.IntN(vD/vT + 1)), Bond: maxBond,
-	}, nil)
+	msg := &verifytypes.MsgOpenChallenge{
+		Challenger: by.addr.String(), AttestationId: a.Id, Kind: verifytypes.CHALLENGE_KIND_FORWARD,
+		Step: a.StepFrom + uint64(o.rng.IntN(int(a.StepTo-a.StepFrom)+1)), Row: uint32(o.rng.IntN(vRows)), Col: 1, Bond: maxBond,
+	}
+	if o.rng.IntN(3) == 0 { // any kind, anywhere, past the last step too: many are refused
+		msg.Kind = verifytypes.ChallengeKind(1 + o.rng.IntN(4))
+		msg.Step = a.StepFrom + uint64(o.rng.IntN(int(a.StepTo-a.StepFrom)+2))
+		msg.Row, msg.Col = uint32(o.rng.IntN(vRows+1)), uint32(o.rng.IntN(vD/vT+1))
+	}
+	o.queue("open challenge", by, msg, nil)
 }
 
 // answerChallenges has every worker answer its open challenges: an honest one with its real
@@ -387,7 +438,10 @@ func (o *randomOps) addStake() {
 
 // unbond queues a partial or a full unbonding (of the stake bonded now, or more).
 func (o *randomOps) unbond() {
-	acc := o.pick(o.all)
+	acc := o.pick(o.users)
+	if o.rng.IntN(4) == 0 { // a trainer too, now and then: its pending work stays at stake
+		acc = o.pick(o.all)
+	}
 	amt := 1 + o.rng.Int64N(minStake)
 	if w, err := o.vc.worker(acc.addr); err == nil && o.rng.IntN(3) == 0 {
 		amt = w.Bonded.Amount.Int64() + o.rng.Int64N(2)
@@ -395,9 +449,44 @@ func (o *randomOps) unbond() {
 	o.queue("begin unbonding", acc, &computetypes.MsgBeginUnbonding{Operator: acc.addr.String(), Amount: o.amount(amt)}, nil)
 }
 
+// unjail queues an unjail, mostly of a jailed worker, after topping its stake up.
 func (o *randomOps) unjail() {
+	if jailed := o.jailed(); len(jailed) > 0 && o.rng.IntN(4) != 0 {
+		o.revive(jailed[o.rng.IntN(len(jailed))])
+		return
+	}
 	acc := o.pick(o.all)
 	o.queue("unjail", acc, &computetypes.MsgUnjail{Operator: acc.addr.String()}, nil)
+}
+
+// jailed are the accounts whose worker is jailed.
+func (o *randomOps) jailed() []*account {
+	var out []*account
+	for _, acc := range o.all {
+		if w, err := o.vc.worker(acc.addr); err == nil && w.Status == computetypes.WORKER_STATUS_JAILED {
+			out = append(out, acc)
+		}
+	}
+	return out
+}
+
+// seat is a random seat (ok false: none), as (account, model, stage).
+func (o *randomOps) seat() (acc *account, model uint64, stage uint32, ok bool) {
+	var seats []collections.Triple[uint64, uint32, sdk.AccAddress]
+	require.NoError(o.t, o.vc.app.ModelsKeeper.Seats.Walk(o.ctx(), nil, func(k collections.Triple[uint64, uint32, sdk.AccAddress], _ modelstypes.Seat) (bool, error) {
+		seats = append(seats, k)
+		return false, nil
+	}), o.where())
+	if len(seats) == 0 {
+		return nil, 0, 0, false
+	}
+	k := seats[o.rng.IntN(len(seats))]
+	for _, a := range o.all {
+		if a.addr.Equals(k.K3()) {
+			return a, k.K1(), k.K2(), true
+		}
+	}
+	return nil, 0, 0, false
 }
 
 // models are the ids of every model so far.
@@ -411,11 +500,13 @@ func (o *randomOps) models() []uint64 {
 	return ids
 }
 
-// join queues a seat: a trainer mostly its own stage of model 1, anyone else a random stage of a
+// join queues a seat: a trainer mostly its own stage of model 1 (first topping its stake up and
+// unjailing it where needed, so that the training goes on), anyone else a random stage of a
 // random model.
 func (o *randomOps) join() {
 	if o.rng.IntN(2) == 0 {
 		w := o.ws[o.rng.IntN(len(o.ws))]
+		o.revive(w.account)
 		o.queue("join stage", w.account, &modelstypes.MsgJoinStage{Operator: w.addr.String(), ModelId: 1, Stage: w.stage}, nil)
 		return
 	}
@@ -425,19 +516,50 @@ func (o *randomOps) join() {
 	}, nil)
 }
 
-func (o *randomOps) leave() {
-	acc, ids := o.pick(o.all), o.models()
-	o.queue("leave stage", acc, &modelstypes.MsgLeaveStage{Operator: acc.addr.String(), ModelId: ids[o.rng.IntN(len(ids))]}, nil)
+// rejoin has a trainer that lost its seat (it left, was jailed, unbonded) now and then come back
+// to its stage, as a real one keeps trying to: the training goes on through the run.
+func (o *randomOps) rejoin() {
+	for _, w := range o.ws {
+		if !o.vc.seated(o.t, w) && o.rng.IntN(3) == 0 {
+			o.revive(w.account)
+			o.queue("join stage", w.account, &modelstypes.MsgJoinStage{Operator: w.addr.String(), ModelId: 1, Stage: w.stage}, nil)
+		}
+	}
 }
 
-// checkpoint queues a weights checkpoint of an account's seat (or of a random stage).
-func (o *randomOps) checkpoint() {
-	acc, ids := o.pick(o.all), o.models()
-	model := ids[o.rng.IntN(len(ids))]
-	stage, seated, err := o.vc.app.ModelsKeeper.StageOf(o.ctx(), model, acc.addr)
+// revive queues what makes acc's worker active again: stake up to the minimum, then an unjail
+// if it is jailed.
+func (o *randomOps) revive(acc *account) {
+	w, err := o.vc.worker(acc.addr)
+	if err != nil {
+		return
+	}
+	p, err := o.vc.app.ComputeKeeper.GetParams(o.ctx())
 	require.NoError(o.t, err, o.where())
-	if !seated {
-		stage = uint32(o.rng.IntN(3))
+	if short := p.MinWorkerStake.Amount.Sub(w.Bonded.Amount); short.IsPositive() {
+		o.queue("add stake", acc, &computetypes.MsgAddStake{Operator: acc.addr.String(), Amount: sdk.NewCoin(app.BondDenom, short)}, nil)
+	}
+	if w.Status == computetypes.WORKER_STATUS_JAILED {
+		o.queue("unjail", acc, &computetypes.MsgUnjail{Operator: acc.addr.String()}, nil)
+	}
+}
+
+// leave queues leaving a seat: mostly one held, else any model.
+func (o *randomOps) leave() {
+	acc, model, _, ok := o.seat()
+	if !ok || o.rng.IntN(4) == 0 {
+		ids := o.models()
+		acc, model = o.pick(o.all), ids[o.rng.IntN(len(ids))]
+	}
+	o.queue("leave stage", acc, &modelstypes.MsgLeaveStage{Operator: acc.addr.String(), ModelId: model}, nil)
+}
+
+// checkpoint queues a weights checkpoint of a seat, or now and then of a stage not held.
+func (o *randomOps) checkpoint() {
+	acc, model, stage, ok := o.seat()
+	if !ok || o.rng.IntN(4) == 0 {
+		ids := o.models()
+		acc, model, stage = o.pick(o.all), ids[o.rng.IntN(len(ids))], uint32(o.rng.IntN(3))
 	}
 	root := make([]byte, modelstypes.CommitmentLen)
 	_, _ = io.ReadFull(o.keys, root)
@@ -539,25 +661,39 @@ func (o *randomOps) propose() {
 		"Random param change", "A param change of TestRandomOperations.", false)
 	require.NoError(o.t, err, o.where())
 	o.queue("submit proposal", o.designer, proposal, nil)
+	if o.rng.IntN(4) != 0 { // the designer votes at once (its id is the next one, if this one passes the ante)
+		next, err := o.vc.app.GovKeeper.ProposalID.Peek(ctx)
+		require.NoError(o.t, err, o.where())
+		o.queue("vote", o.designer, govv1.NewMsgVote(o.designer.addr, next+uint64(o.proposed), govv1.OptionYes, ""), nil)
+	}
+	o.proposed++
 }
 
-// vote queues a vote, mostly yes, on the newest proposal by the designer (the genesis
-// delegator) or a validator's operator.
+// vote queues a vote, mostly yes, on a proposal in its voting period (or the newest) by the
+// designer (the genesis delegator) or a third party, perhaps a validator's operator.
 func (o *randomOps) vote() {
 	next, err := o.vc.app.GovKeeper.ProposalID.Peek(o.ctx())
 	require.NoError(o.t, err, o.where())
 	if next <= 1 {
 		return
 	}
-	voter := o.designer
-	if o.rng.IntN(3) == 0 {
-		voter = o.pick(o.users)
+	id := next - 1
+	var voting []uint64
+	require.NoError(o.t, o.vc.app.GovKeeper.VotingPeriodProposals.Walk(o.ctx(), nil, func(k uint64, _ []byte) (bool, error) {
+		voting = append(voting, k)
+		return false, nil
+	}), o.where())
+	if len(voting) > 0 {
+		id = voting[o.rng.IntN(len(voting))]
 	}
+	// Validators' operators hold most of the power once they bonded more than the genesis
+	// delegation; the designer is the genesis delegator.
+	voter := o.pick(append([]*account{o.designer, o.designer}, o.users...))
 	option := govv1.OptionYes
 	if o.rng.IntN(5) == 0 {
 		option = govv1.VoteOption(1 + o.rng.IntN(4))
 	}
-	o.queue("vote", voter, govv1.NewMsgVote(voter.addr, next-1, option, ""), nil)
+	o.queue("vote", voter, govv1.NewMsgVote(voter.addr, id, option, ""), nil)
 }
 
 // createValidator queues a new validator by a third party: the bonded power x/anchor reads
@@ -590,10 +726,23 @@ func (o *randomOps) delegate() {
 	o.queue("delegate", acc, stakingtypes.NewMsgDelegate(acc.addr.String(), vals[o.rng.IntN(len(vals))], o.amount(1+o.rng.Int64N(10_000_000))), nil)
 }
 
-// undelegate queues an undelegation of part (or more than all) of a random delegation.
+// undelegate queues an undelegation of part (or more than all) of an existing delegation, now
+// and then of none.
 func (o *randomOps) undelegate() {
 	acc, vals := o.pick(o.all), o.validators()
-	o.queue("undelegate", acc, stakingtypes.NewMsgUndelegate(acc.addr.String(), vals[o.rng.IntN(len(vals))], o.amount(1+o.rng.Int64N(10_000_000))), nil)
+	val, amt := vals[o.rng.IntN(len(vals))], 1+o.rng.Int64N(10_000_000)
+	dels, err := o.vc.app.StakingKeeper.GetAllDelegations(o.ctx())
+	require.NoError(o.t, err, o.where())
+	if d := dels[o.rng.IntN(len(dels))]; o.rng.IntN(5) != 0 {
+		for _, a := range o.all {
+			if a.addr.String() == d.DelegatorAddress {
+				acc, val = a, d.ValidatorAddress
+				// Shares are tokens while no validator was slashed; a little more than all is refused.
+				amt = 1 + o.rng.Int64N(d.Shares.TruncateInt64()+2)
+			}
+		}
+	}
+	o.queue("undelegate", acc, stakingtypes.NewMsgUndelegate(acc.addr.String(), val, o.amount(amt)), nil)
 }
 
 // recordMinted adds the shares each finalization minted (EventAttestationFinalized, emitted by
