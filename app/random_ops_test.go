@@ -12,6 +12,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/collections"
@@ -26,6 +27,7 @@ import (
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
 	"github.com/protolearn/protolearn/app"
+	anchortypes "github.com/protolearn/protolearn/x/anchor/types"
 	computetestutil "github.com/protolearn/protolearn/x/compute/testutil"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
@@ -297,7 +299,7 @@ func (o *randomOps) randomAction() {
 		{12, o.attest}, {3, o.openChallenge}, {2, o.register}, {2, o.addStake}, {2, o.unbond},
 		{2, o.unjail}, {3, o.join}, {1, o.leave}, {2, o.checkpoint}, {3, o.payRevenue},
 		{3, o.sendShares}, {3, o.claim}, {1, o.createModel}, {1, o.cancelModel}, {1, o.propose},
-		{2, o.vote}, {1, o.createValidator}, {2, o.delegate}, {1, o.undelegate},
+		{2, o.vote}, {1, o.createValidator}, {2, o.delegate}, {1, o.undelegate}, {1, o.setAnchorKey},
 	}
 	total := 0
 	for _, a := range actions {
@@ -519,6 +521,11 @@ func (o *randomOps) join() {
 // rejoin has a trainer that lost its seat (it left, was jailed, unbonded) now and then come back
 // to its stage, as a real one keeps trying to: the training goes on through the run.
 func (o *randomOps) rejoin() {
+	m, err := o.vc.app.ModelsKeeper.GetModel(o.ctx(), 1)
+	require.NoError(o.t, err, o.where())
+	if !m.Status.Live() {
+		return
+	}
 	for _, w := range o.ws {
 		if !o.vc.seated(o.t, w) && o.rng.IntN(3) == 0 {
 			o.revive(w.account)
@@ -661,12 +668,48 @@ func (o *randomOps) propose() {
 		"Random param change", "A param change of TestRandomOperations.", false)
 	require.NoError(o.t, err, o.where())
 	o.queue("submit proposal", o.designer, proposal, nil)
-	if o.rng.IntN(4) != 0 { // the designer votes at once (its id is the next one, if this one passes the ante)
-		next, err := o.vc.app.GovKeeper.ProposalID.Peek(ctx)
-		require.NoError(o.t, err, o.where())
-		o.queue("vote", o.designer, govv1.NewMsgVote(o.designer.addr, next+uint64(o.proposed), govv1.OptionYes, ""), nil)
+	// Most of the power votes at once, mostly yes (the id is the next one, proposals of this
+	// block counted), so that many pass: the designer, the genesis delegator, and the
+	// validators' operators.
+	next, err := o.vc.app.GovKeeper.ProposalID.Peek(ctx)
+	require.NoError(o.t, err, o.where())
+	for _, voter := range append([]*account{o.designer}, o.operators()...) {
+		if o.rng.IntN(4) != 0 {
+			option := govv1.OptionYes
+			if o.rng.IntN(6) == 0 {
+				option = govv1.OptionNo
+			}
+			o.queue("vote", voter, govv1.NewMsgVote(voter.addr, next+uint64(o.proposed), option, ""), nil)
+		}
 	}
 	o.proposed++
+}
+
+// operators are the third parties that run a validator.
+func (o *randomOps) operators() []*account {
+	var out []*account
+	for _, acc := range o.users {
+		if _, err := o.vc.app.StakingKeeper.GetValidator(o.ctx(), sdk.ValAddress(acc.addr)); err == nil {
+			out = append(out, acc)
+		}
+	}
+	return out
+}
+
+// setAnchorKey queues a validator operator's registration of an Ethereum key for x/anchor (or a
+// third party's, refused).
+func (o *randomOps) setAnchorKey() {
+	acc := o.pick(o.users)
+	if ops := o.operators(); len(ops) > 0 && o.rng.IntN(4) != 0 {
+		acc = ops[o.rng.IntN(len(ops))]
+	}
+	secret := make([]byte, 32)
+	_, _ = io.ReadFull(o.keys, secret)
+	key, err := ethcrypto.ToECDSA(secret)
+	require.NoError(o.t, err, o.where())
+	msg, err := anchortypes.NewMsgSetAnchorKey(app.DefaultChainID, sdk.ValAddress(acc.addr).String(), acc.addr, key)
+	require.NoError(o.t, err, o.where())
+	o.queue("set anchor key", acc, msg, nil)
 }
 
 // vote queues a vote, mostly yes, on a proposal in its voting period (or the newest) by the
