@@ -12,6 +12,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/stretchr/testify/require"
 
@@ -1038,4 +1039,74 @@ func (o *randomOps) export(c *chain) map[string]json.RawMessage {
 	var state map[string]json.RawMessage
 	require.NoError(o.t, json.Unmarshal(exported.AppState, &state), o.where())
 	return state
+}
+
+// x/verify's CheckInvariants notices each kind of broken state: an index or queue that lost or
+// gained an entry, an open challenge off the deadline queue, coins in the module account beside
+// the bonds, a pending attestation paid, a model past its target.
+func TestVerifyCheckInvariantsCatchesCorruption(t *testing.T) {
+	challenger := newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), challenger)
+	final := vc.submit(t, ws[0], 1)
+	vc.blocks(vWindow)
+	att := vc.submit(t, ws[1], 2)
+	ch := vc.challenge(t, challenger, att, ws[1].next-1)
+	ctx := vc.app.NewUncachedContext(false, cmtproto.Header{ChainID: app.DefaultChainID, Height: vc.app.LastBlockHeight()})
+	k := vc.app.VerifyKeeper
+	require.NoError(t, k.CheckInvariants(ctx))
+	a, err := k.GetAttestation(ctx, att)
+	require.NoError(t, err)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_PENDING, a.Status)
+	f, err := k.GetAttestation(ctx, final)
+	require.NoError(t, err)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, f.Status)
+
+	for name, tc := range map[string]struct {
+		corrupt func(sdk.Context) error
+		want    string
+	}{
+		"pending index lost an entry": {func(ctx sdk.Context) error {
+			return k.PendingByWorker.Remove(ctx, collections.Join3(ws[1].addr, uint64(1), att))
+		}, "pending-by-worker index"},
+		"finalization queue lost an entry": {func(ctx sdk.Context) error {
+			return k.ToFinalize.Remove(ctx, collections.Join(a.FinalizeHeight, att))
+		}, "not queued to finalize"},
+		"stray draw": {func(ctx sdk.Context) error { return k.ToDraw.Set(ctx, collections.Join(int64(99), final)) }, "draw queue holds"},
+		"by-model index gained an entry": {func(ctx sdk.Context) error {
+			return k.ByModel.Set(ctx, collections.Join(uint64(1), uint64(1000)))
+		}, "by-model index has"},
+		"open challenge off the deadline queue": {func(ctx sdk.Context) error {
+			return k.Deadlines.Remove(ctx, collections.Join(ch.DeadlineHeight, ch.Id))
+		}, "deadline queue"},
+		"open challenge of a final attestation": {func(ctx sdk.Context) error {
+			c := ch
+			c.AttestationId = final
+			return k.Challenges.Set(ctx, c.Id, c)
+		}, "not a pending attestation"},
+		"coins beside the bonds": {func(ctx sdk.Context) error {
+			return vc.app.BankKeeper.SendCoinsFromAccountToModule(ctx, challenger.addr, verifytypes.ModuleName, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1)))
+		}, "open challenges' bonds"},
+		"pending attestation paid": {func(ctx sdk.Context) error {
+			b := a
+			b.PaidUnits = 1
+			return k.Attestations.Set(ctx, att, b)
+		}, "pending but paid"},
+		"paid more than attested": {func(ctx sdk.Context) error {
+			b := f
+			b.PaidUnits = b.WorkUnits + 1
+			return k.Attestations.Set(ctx, final, b)
+		}, "paid"},
+		"model past its target": {func(ctx sdk.Context) error {
+			m, err := vc.app.ModelsKeeper.GetModel(ctx, 1)
+			if err != nil {
+				return err
+			}
+			m.WorkUnits = m.TargetWorkUnits + 1
+			return vc.app.ModelsKeeper.Models.Set(ctx, 1, m)
+		}, "target"},
+	} {
+		cache, _ := ctx.CacheContext() // never written: each case breaks a fresh copy
+		require.NoError(t, tc.corrupt(cache), name)
+		require.ErrorContains(t, k.CheckInvariants(cache), tc.want, name)
+	}
 }
