@@ -127,7 +127,8 @@ func startRandomOps(t *testing.T, seed uint64) *randomOps {
 	for range randomUsers {
 		o.users = append(o.users, newAccountFrom(o.keys, 0))
 	}
-	target := uint64(60 + o.rng.IntN(100)) // often reached within the run, so the cap is exercised
+	// Reached in about half the runs, so that the cap is exercised and the training lasts.
+	target := uint64(*randomBlocks/4 + o.rng.IntN(*randomBlocks/2+1))
 	rate := sdkmath.LegacyNewDecWithPrec(int64(o.rng.IntN(40)), 2)
 	tweak := func(m *modelstypes.GenesisState, _ *verifytypes.GenesisState) { m.Models[0].TargetWorkUnits = target }
 	vc, ws := startVerifyChainOpts(t, verifyOptions{keys: o.keys, rng: rand.New(rand.NewPCG(seed, 7)), edit: randomGenesis},
@@ -263,14 +264,14 @@ func (o *randomOps) summary() {
 		statuses[p.Status.String()]++
 		return false, nil
 	}), o.where())
-	vals := o.validators()
-	for i, w := range o.ws {
-		wk, err := o.vc.worker(w.addr)
-		o.t.Logf("trainer %d (stage %d, cheat %v): seated %v, worker %s %s (%v)", i, w.stage, w.cheat, o.vc.seated(o.t, w), wk.Status, wk.Bonded, err)
-	}
-	o.t.Logf("seed %d: model 1 %s with %d of %d work units, %d share/1; %d models; proposals %v; %d validators; %d workers jailed",
+	challenges := map[string]int{}
+	require.NoError(o.t, o.vc.app.VerifyKeeper.Challenges.Walk(ctx, nil, func(_ uint64, c verifytypes.Challenge) (bool, error) {
+		challenges[c.Status.String()]++
+		return false, nil
+	}), o.where())
+	o.t.Logf("seed %d: model 1 %s with %d of %d work units, %d share/1; %d models; proposals %v; challenges %v; %d validators; %d workers jailed",
 		o.seed, m.Status, m.WorkUnits, m.TargetWorkUnits, o.vc.app.BankKeeper.GetSupply(ctx, "share/1").Amount.Int64(),
-		len(o.models()), statuses, len(vals), len(o.jailed()))
+		len(o.models()), statuses, challenges, len(o.validators()), len(o.jailed()))
 }
 
 // reason is the gist of a refusal's log: its last clause, without the specifics before it.
@@ -655,12 +656,16 @@ func (o *randomOps) propose() {
 		require.NoError(o.t, err, o.where())
 		p.ChallengeRate = sdkmath.LegacyNewDecWithPrec(int64(o.rng.IntN(50)), 2)
 		p.ChallengerRewardBps = uint32(o.rng.IntN(5001))
+		if o.rng.IntN(2) == 0 { // windows change under pending attestations and open challenges
+			p.ChallengeWindow, p.ResponseWindow = int64(3+o.rng.IntN(10)), int64(2+o.rng.IntN(6))
+		}
 		update = &verifytypes.MsgUpdateParams{Authority: gov, Params: p}
 	default:
 		p, err := o.vc.app.ComputeKeeper.GetParams(ctx)
 		require.NoError(o.t, err, o.where())
 		p.MinWorkerStake = o.amount(minStake/2 + o.rng.Int64N(2*minStake))
 		p.UnbondingTime = time.Duration(1+o.rng.IntN(4)) * time.Hour
+		p.JailDuration = time.Duration(1+o.rng.IntN(60)) * time.Minute
 		update = &computetypes.MsgUpdateParams{Authority: gov, Params: p}
 	}
 	gp, err := o.vc.app.GovKeeper.Params.Get(ctx)
