@@ -583,9 +583,11 @@ func (o *randomOps) payRevenue() {
 	if o.rng.IntN(4) == 0 {
 		model = uint64(1 + o.rng.IntN(4))
 	}
-	o.queue("pay revenue", acc, &sharestypes.MsgPayRevenue{
-		Payer: acc.addr.String(), ModelId: model, Amount: o.amount(1 + o.rng.Int64N(1_000_000_000)), Reference: "random",
-	}, nil)
+	amt := o.amount(1 + o.rng.Int64N(1_000_000_000))
+	if o.rng.IntN(10) == 0 { // revenue in shares: refused
+		amt = sdk.NewInt64Coin(sharestypes.ShareDenom(1), 1+o.rng.Int64N(1000))
+	}
+	o.queue("pay revenue", acc, &sharestypes.MsgPayRevenue{Payer: acc.addr.String(), ModelId: model, Amount: amt, Reference: "random"}, nil)
 }
 
 // sendShares queues a bank send of part (or all) of a holder's share/1 to another account, now
@@ -601,14 +603,24 @@ func (o *randomOps) sendShares() {
 	if bal > 0 {
 		amt = 1 + o.rng.Int64N(bal)
 	}
-	o.queue("send shares", from, banktypes.NewMsgSend(from.addr, to, sdk.NewCoins(sdk.NewInt64Coin(sharestypes.ShareDenom(1), amt))), nil)
+	coins := sdk.NewCoins(sdk.NewInt64Coin(sharestypes.ShareDenom(1), amt))
+	if o.rng.IntN(10) == 0 { // shares or coins into a module account: bank must refuse both
+		to = authtypes.NewModuleAddress([]string{sharestypes.ModuleName, verifytypes.ModuleName, computetypes.ModuleName}[o.rng.IntN(3)])
+		if o.rng.IntN(2) == 0 {
+			coins = sdk.NewCoins(o.amount(1 + o.rng.Int64N(1000)))
+		}
+	}
+	o.queue("send shares", from, banktypes.NewMsgSend(from.addr, to, coins), nil)
 }
 
 func (o *randomOps) claim() {
 	acc := o.pick(o.all)
 	ids := []uint64{1}
-	if o.rng.IntN(3) == 0 {
+	switch o.rng.IntN(6) {
+	case 0:
 		ids = append(ids, uint64(2+o.rng.IntN(3)))
+	case 1:
+		ids = append(ids, 1) // the same model twice: paid once at most
 	}
 	o.queue("claim revenue", acc, &sharestypes.MsgClaimRevenue{Holder: acc.addr.String(), ModelIds: ids}, nil)
 }
