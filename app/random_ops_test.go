@@ -771,15 +771,38 @@ func (o *randomOps) createValidator() {
 	o.queue("create validator", acc, msg, nil)
 }
 
-// validators are the operator addresses of every validator.
+// validators are the operator addresses of every validator: the genesis one first, then the
+// third parties' in their order. (The store's order is by address, and the genesis validator's
+// key is not drawn from the seed: this order keeps a replay's choices the same.)
 func (o *randomOps) validators() []string {
 	vals, err := o.vc.app.StakingKeeper.GetAllValidators(o.ctx())
 	require.NoError(o.t, err, o.where())
 	var out []string
 	for _, v := range vals {
-		out = append(out, v.OperatorAddress)
+		if !o.isUserValidator(v.OperatorAddress) {
+			out = append(out, v.OperatorAddress)
+		}
+	}
+	for _, acc := range o.users {
+		if valoper := sdk.ValAddress(acc.addr).String(); o.isUserValidator(valoper) {
+			for _, v := range vals {
+				if v.OperatorAddress == valoper {
+					out = append(out, valoper)
+				}
+			}
+		}
 	}
 	return out
+}
+
+// isUserValidator is whether valoper is a third party's operator address.
+func (o *randomOps) isUserValidator(valoper string) bool {
+	for _, acc := range o.users {
+		if sdk.ValAddress(acc.addr).String() == valoper {
+			return true
+		}
+	}
+	return false
 }
 
 func (o *randomOps) delegate() {
@@ -792,16 +815,25 @@ func (o *randomOps) delegate() {
 func (o *randomOps) undelegate() {
 	acc, vals := o.pick(o.all), o.validators()
 	val, amt := vals[o.rng.IntN(len(vals))], 1+o.rng.Int64N(10_000_000)
-	dels, err := o.vc.app.StakingKeeper.GetAllDelegations(o.ctx())
-	require.NoError(o.t, err, o.where())
-	if d := dels[o.rng.IntN(len(dels))]; o.rng.IntN(5) != 0 {
-		for _, a := range o.all {
-			if a.addr.String() == d.DelegatorAddress {
-				acc, val = a, d.ValidatorAddress
-				// Shares are tokens while no validator was slashed; a little more than all is refused.
-				amt = 1 + o.rng.Int64N(d.Shares.TruncateInt64()+2)
+	type delegation struct {
+		by     *account
+		val    string
+		shares int64
+	}
+	var dels []delegation // in the order of o.all and o.validators, for replays
+	for _, a := range o.all {
+		for _, v := range vals {
+			valAddr, err := sdk.ValAddressFromBech32(v)
+			require.NoError(o.t, err, o.where())
+			if d, err := o.vc.app.StakingKeeper.GetDelegation(o.ctx(), a.addr, valAddr); err == nil {
+				dels = append(dels, delegation{a, v, d.Shares.TruncateInt64()})
 			}
 		}
+	}
+	if len(dels) > 0 && o.rng.IntN(5) != 0 {
+		d := dels[o.rng.IntN(len(dels))]
+		// Shares are tokens while no validator was slashed; a little more than all is refused.
+		acc, val, amt = d.by, d.val, 1+o.rng.Int64N(d.shares+2)
 	}
 	o.queue("undelegate", acc, stakingtypes.NewMsgUndelegate(acc.addr.String(), val, o.amount(amt)), nil)
 }
