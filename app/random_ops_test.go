@@ -90,7 +90,7 @@ type randomOps struct {
 	txs               []queuedTx
 	accepted, refused int
 	byAction          map[string][2]int
-	reasons           map[string]int // refusals by action and reason, for -v
+	reasons           map[string]int    // refusals by action and reason, for -v
 	attested          map[*trainer]bool // trainers with an attestation in the block being built
 	proposed          int               // proposals in the block being built
 	silent            map[uint64]bool   // challenges an honest worker decided to leave unanswered
@@ -298,10 +298,26 @@ func (o *randomOps) randomAction() {
 		weight int
 		do     func()
 	}{
-		{12, o.attest}, {3, o.openChallenge}, {2, o.register}, {2, o.addStake}, {2, o.unbond},
-		{2, o.unjail}, {3, o.join}, {1, o.leave}, {2, o.checkpoint}, {3, o.payRevenue},
-		{3, o.sendShares}, {3, o.claim}, {1, o.createModel}, {1, o.cancelModel}, {1, o.propose},
-		{2, o.vote}, {1, o.createValidator}, {2, o.delegate}, {1, o.undelegate}, {1, o.setAnchorKey},
+		{12, o.attest},
+		{3, o.openChallenge},
+		{2, o.register},
+		{2, o.addStake},
+		{2, o.unbond},
+		{2, o.unjail},
+		{3, o.join},
+		{1, o.leave},
+		{2, o.checkpoint},
+		{3, o.payRevenue},
+		{3, o.sendShares},
+		{3, o.claim},
+		{1, o.createModel},
+		{1, o.cancelModel},
+		{1, o.propose},
+		{2, o.vote},
+		{1, o.createValidator},
+		{2, o.delegate},
+		{1, o.undelegate},
+		{1, o.setAnchorKey},
 	}
 	total := 0
 	for _, a := range actions {
