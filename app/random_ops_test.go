@@ -424,24 +424,15 @@ func (o *randomOps) answerChallenges() {
 					continue // a faked tile cannot be proved
 				}
 				// Only the tiles it did not fake (its weights' tie, its input) can be proved.
-				o.queue(fmt.Sprintf("answer (cheater, %s)", ch.Kind), w.account, o.respondMsg(w, id, proof), nil)
+				o.queue(fmt.Sprintf("answer (cheater, %s)", ch.Kind), w.account, o.vc.respondMsg(w, id, proof), nil)
 				continue
 			}
 			require.NoError(o.t, err, "an honest worker proves its tile; %s", o.where())
-			o.queue("answer (honest)", w.account, o.respondMsg(w, id, proof), func(r *abci.ExecTxResult) {
+			o.queue("answer (honest)", w.account, o.vc.respondMsg(w, id, proof), func(r *abci.ExecTxResult) {
 				require.Zero(o.t, r.Code, "an honest answer is accepted: %s", o.where())
 			})
 		}
 	}
-}
-
-// respondMsg is w's answer to challenge id with proof and the openings prove made.
-func (o *randomOps) respondMsg(w *trainer, id uint64, proof []byte) *verifytypes.MsgRespondChallenge {
-	msg := &verifytypes.MsgRespondChallenge{Worker: w.addr.String(), ChallengeId: id, Proof: proof}
-	if op, ok := o.vc.openings.Load(id); ok {
-		msg.InputOpening, msg.DatasetOpening = op.(openings).in, op.(openings).ds
-	}
-	return msg
 }
 
 // register queues a new worker by a third party, sometimes below the minimum stake.

@@ -486,11 +486,16 @@ func (vc *verifyChain) sendBlock(txs ...signedMsg) []*abci.ExecTxResult {
 
 // respond answers challenge id with proof (and, for an input challenge, the opening prove made).
 func (vc *verifyChain) respond(w *trainer, id uint64, proof []byte) *abci.ExecTxResult {
+	return vc.send(w.account, vc.respondMsg(w, id, proof))
+}
+
+// respondMsg is w's answer to challenge id with proof and the openings prove made.
+func (vc *verifyChain) respondMsg(w *trainer, id uint64, proof []byte) *verifytypes.MsgRespondChallenge {
 	msg := &verifytypes.MsgRespondChallenge{Worker: w.addr.String(), ChallengeId: id, Proof: proof}
 	if o, ok := vc.openings.Load(id); ok {
 		msg.InputOpening, msg.DatasetOpening = o.(openings).in, o.(openings).ds
 	}
-	return vc.send(w.account, msg)
+	return msg
 }
 
 func (vc *verifyChain) attestationByID(t *testing.T, id uint64) verifytypes.Attestation {
