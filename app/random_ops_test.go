@@ -93,6 +93,7 @@ type randomOps struct {
 	reasons           map[string]int    // refusals by action and reason, for -v
 	attested          map[*trainer]bool // trainers with an attestation in the block being built
 	proposed          int               // proposals in the block being built
+	anchored          int               // checkpoints whose trees were checked against bank
 	silent            map[uint64]bool   // challenges an honest worker decided to leave unanswered
 	minted            map[uint64]sdkmath.Int
 }
@@ -162,6 +163,10 @@ func randomGenesis(a *app.App, gen map[string]json.RawMessage) {
 	voting, expedited := 10*time.Minute, 5*time.Minute
 	gov.Params.VotingPeriod, gov.Params.ExpeditedVotingPeriod = &voting, &expedited
 	gen[govtypes.ModuleName] = cdc.MustMarshalJSON(&gov)
+	var anchor anchortypes.GenesisState
+	cdc.MustUnmarshalJSON(gen[anchortypes.ModuleName], &anchor)
+	anchor.Params.AnchorInterval = 3 // checkpoints of the share trees every few blocks
+	gen[anchortypes.ModuleName] = cdc.MustMarshalJSON(&anchor)
 }
 
 func (o *randomOps) ctx() sdk.Context { return o.vc.app.NewContext(true) }
@@ -269,9 +274,9 @@ func (o *randomOps) summary() {
 		challenges[c.Status.String()]++
 		return false, nil
 	}), o.where())
-	o.t.Logf("seed %d: model 1 %s with %d of %d work units, %d share/1; %d models; proposals %v; challenges %v; %d validators; %d workers jailed",
+	o.t.Logf("seed %d: model 1 %s with %d of %d work units, %d share/1; %d models; proposals %v; challenges %v; %d validators; %d workers jailed; %d anchor checkpoints checked",
 		o.seed, m.Status, m.WorkUnits, m.TargetWorkUnits, o.vc.app.BankKeeper.GetSupply(ctx, "share/1").Amount.Int64(),
-		len(o.models()), statuses, challenges, len(o.validators()), len(o.jailed()))
+		len(o.models()), statuses, challenges, len(o.validators()), len(o.jailed()), o.anchored)
 }
 
 // reason is the gist of a refusal's log: its last clause, without the specifics before it.
@@ -899,6 +904,7 @@ func (o *randomOps) check() {
 		"revenue":   o.checkRevenue,
 		"bank":      o.checkSupply,
 		"staking":   o.checkStaking,
+		"anchor":    o.checkAnchor,
 	} {
 		require.NoError(o.t, check(ctx), "%s invariants; %s", name, o.where())
 	}
@@ -1059,6 +1065,37 @@ func (o *randomOps) checkStaking(ctx sdk.Context) error {
 	}
 	if held := bank.GetBalance(ctx, authtypes.NewModuleAddress(stakingtypes.NotBondedPoolName), app.BondDenom).Amount; !held.Equal(notBonded) {
 		return fmt.Errorf("not-bonded pool holds %s, other validators' tokens and undelegations are %s", held, notBonded)
+	}
+	return nil
+}
+
+// checkAnchor: in a block that took an x/anchor checkpoint, the share trees it committed hold
+// every account's balance of every anchored model, as bank does (none for an account without).
+func (o *randomOps) checkAnchor(ctx sdk.Context) error {
+	c, ok, err := o.vc.app.AnchorKeeper.Latest(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	offset, err := o.vc.app.AnchorKeeper.HeightOffset.Get(ctx)
+	if err != nil && !strings.Contains(err.Error(), "not found") {
+		return err
+	}
+	if c.Height != uint64(o.vc.app.LastBlockHeight())+offset {
+		return nil // the trees move on only at a checkpoint
+	}
+	o.anchored++
+	for _, m := range c.Models {
+		for _, acc := range o.all {
+			bal := o.vc.app.BankKeeper.GetBalance(ctx, acc.addr, sharestypes.ShareDenom(m.ModelId)).Amount
+			var proof anchortypes.QueryShareProofResponse
+			err := o.vc.query("/protolearn.anchor.v1.Query/ShareProof", &anchortypes.QueryShareProofRequest{ModelId: m.ModelId, Holder: acc.addr.String()}, &proof)
+			switch {
+			case err != nil && bal.IsPositive():
+				return fmt.Errorf("checkpoint %d: %s holds %s share/%d, the tree has none: %w", c.Height, acc.addr, bal, m.ModelId, err)
+			case err == nil && !proof.Balance.Equal(bal):
+				return fmt.Errorf("checkpoint %d: %s holds %s share/%d, the tree says %s", c.Height, acc.addr, bal, m.ModelId, proof.Balance)
+			}
+		}
 	}
 	return nil
 }
