@@ -88,6 +88,7 @@ type randomOps struct {
 	blocks            int
 	action            string // the action being built or checked, for failure messages
 	txs               []queuedTx
+	results           []string // the last block's txs and their results, printed on a failure
 	accepted, refused int
 	byAction          map[string][2]int
 	reasons           map[string]int    // refusals by action and reason, for -v
@@ -123,6 +124,9 @@ func startRandomOps(t *testing.T, seed uint64) *randomOps {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("FAILED: %s; replay: go test ./app -run TestRandomOperations -random.seed=%d", o.where(), seed)
+			for _, r := range o.results {
+				t.Logf("  in the block: %s", r)
+			}
 		}
 	})
 	for range randomUsers {
@@ -202,8 +206,10 @@ func (o *randomOps) randomBlock() {
 	res := o.vc.finalize(o.duration(), raw...)
 	o.blocks++
 	require.Len(o.t, res.TxResults, len(o.txs), o.where())
+	o.results = o.results[:0]
 	for i, r := range res.TxResults {
 		tx := o.txs[i]
+		o.results = append(o.results, fmt.Sprintf("%s by %s: code %d %s", tx.label, tx.from.addr, r.Code, r.Log))
 		o.action = fmt.Sprintf("%s by %s: %s", tx.label, tx.from.addr, r.Log)
 		n := o.byAction[tx.label]
 		if r.Code == 0 {
