@@ -91,12 +91,13 @@ type randomOps struct {
 	results           []string // the last block's txs and their results, printed on a failure
 	accepted, refused int
 	byAction          map[string][2]int
-	reasons           map[string]int    // refusals by action and reason, for -v
-	attested          map[*trainer]bool // trainers with an attestation in the block being built
-	proposed          int               // proposals in the block being built
-	anchored          int               // checkpoints whose trees were checked against bank
-	silent            map[uint64]bool   // challenges an honest worker decided to leave unanswered
-	minted            map[uint64]sdkmath.Int
+	reasons           map[string]int         // refusals by action and reason, for -v
+	attested          map[*trainer]bool      // trainers with an attestation in the block being built
+	proposed          int                    // proposals in the block being built
+	anchored          int                    // checkpoints whose trees were checked against bank
+	silent            map[uint64]bool        // challenges an honest worker decided to leave unanswered
+	minted            map[uint64]sdkmath.Int // share/N minted, by EventAttestationFinalized
+	workAdded         map[uint64]uint64      // work units credited, by EventWorkUnitsAdded
 }
 
 // queuedTx is one tx of the block being built; after, if set, sees its result.
@@ -119,6 +120,7 @@ func startRandomOps(t *testing.T, seed uint64) *randomOps {
 	o := &randomOps{
 		t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), keys: rand.NewChaCha8(chacha),
 		byAction: map[string][2]int{}, reasons: map[string]int{}, silent: map[uint64]bool{}, minted: map[uint64]sdkmath.Int{},
+		workAdded: map[uint64]uint64{},
 	}
 	t.Logf("seed %d (replay: go test ./app -run TestRandomOperations -random.seed=%d)", seed, seed)
 	t.Cleanup(func() {
@@ -863,6 +865,14 @@ func (o *randomOps) undelegate() {
 func (o *randomOps) recordMinted(events []abci.Event) {
 	ctx := o.ctx()
 	for _, ev := range events {
+		if ev.Type == "protolearn.models.v1.EventWorkUnitsAdded" {
+			msg, err := sdk.ParseTypedEvent(withoutMode(ev))
+			require.NoError(o.t, err, o.where())
+			added := msg.(*modelstypes.EventWorkUnitsAdded)
+			o.workAdded[added.ModelId] += added.Units
+			require.LessOrEqual(o.t, added.WorkUnits, added.TargetWorkUnits, "model %d's work; %s", added.ModelId, o.where())
+			continue
+		}
 		if ev.Type != "protolearn.verify.v1.EventAttestationFinalized" {
 			continue
 		}
@@ -960,8 +970,9 @@ func (o *randomOps) checkMinted(ctx sdk.Context) error {
 		if !supply.Equal(minted) || !supply.Equal(recorded) {
 			return fmt.Errorf("model %d: share supply %s, finalization events minted %s, finalized records pay %s", id, supply, minted, recorded)
 		}
-		if m.WorkUnits != units[id] || m.WorkUnits > m.TargetWorkUnits {
-			return fmt.Errorf("model %d: %d work units, finalized attestations were paid %d, target %d", id, m.WorkUnits, units[id], m.TargetWorkUnits)
+		if m.WorkUnits != units[id] || m.WorkUnits != o.workAdded[id] || m.WorkUnits > m.TargetWorkUnits {
+			return fmt.Errorf("model %d: %d work units, finalized attestations were paid %d, EventWorkUnitsAdded added %d, target %d",
+				id, m.WorkUnits, units[id], o.workAdded[id], m.TargetWorkUnits)
 		}
 	}
 	return nil
