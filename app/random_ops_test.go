@@ -859,7 +859,8 @@ func (o *randomOps) undelegate() {
 	o.queue("undelegate", acc, stakingtypes.NewMsgUndelegate(acc.addr.String(), val, o.amount(amt)), nil)
 }
 
-// recordMinted adds the shares each finalization minted (EventAttestationFinalized, emitted by
+// recordMinted checks that an honest worker fails only the challenges it left unanswered, and
+// adds the shares each finalization minted (EventAttestationFinalized, emitted by
 // x/verify's EndBlock) to the model's total, checking each against its paid units: operator
 // amount = paid units × shares_per_unit, designer amount = designer_bps of it.
 func (o *randomOps) recordMinted(events []abci.Event) {
@@ -871,6 +872,17 @@ func (o *randomOps) recordMinted(events []abci.Event) {
 			added := msg.(*modelstypes.EventWorkUnitsAdded)
 			o.workAdded[added.ModelId] += added.Units
 			require.LessOrEqual(o.t, added.WorkUnits, added.TargetWorkUnits, "model %d's work; %s", added.ModelId, o.where())
+			continue
+		}
+		if ev.Type == "protolearn.verify.v1.EventChallengeFailed" {
+			msg, err := sdk.ParseTypedEvent(withoutMode(ev))
+			require.NoError(o.t, err, o.where())
+			failed := msg.(*verifytypes.EventChallengeFailed)
+			for _, w := range o.ws {
+				// An honest worker answers every challenge in time, but those it chose to leave.
+				require.False(o.t, !w.cheat && w.addr.String() == failed.Worker && !o.silent[failed.ChallengeId],
+					"honest %s failed challenge %d it answered; %s", failed.Worker, failed.ChallengeId, o.where())
+			}
 			continue
 		}
 		if ev.Type != "protolearn.verify.v1.EventAttestationFinalized" {
