@@ -38,7 +38,7 @@ import (
 
 var (
 	randomSeed   = flag.Uint64("random.seed", 0, "TestRandomOperations: replay this seed only (0: a fixed seed and one from the clock)")
-	randomBlocks = flag.Int("random.blocks", 200, "TestRandomOperations: blocks per seed")
+	randomBlocks = flag.Int("random.blocks", 150, "TestRandomOperations: blocks per seed")
 )
 
 // TestRandomOperations drives the whole chain through a seeded random mix of every user action,
