@@ -44,6 +44,8 @@ type chain struct {
 	valSet *cmttypes.ValidatorSet
 	// initialHeight is the first block's height, for a chain started from an exported genesis.
 	initialHeight int64
+	// last is the response to the last block, initChain's first included.
+	last *abci.ResponseFinalizeBlock
 }
 
 type account struct {
@@ -135,6 +137,7 @@ func (c *chain) finalize(d time.Duration, txs ...[]byte) *abci.ResponseFinalizeB
 	require.NoError(c.t, err)
 	_, err = c.app.Commit()
 	require.NoError(c.t, err)
+	c.last = res
 	return res
 }
 
