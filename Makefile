@@ -183,6 +183,9 @@ localnet-reset: ## Wipe .localnet/ and start a fresh localnet
 localnet-stop: ## Stop a localnet started from another shell
 	bash scripts/localnet.sh stop
 
+random-ops: ## TestRandomOperations longer: RANDOM_SEEDS seeds from the clock (default 5) of RANDOM_BLOCKS blocks (default 1000); a failure prints its -random.seed
+	bash scripts/random-ops.sh
+
 fuzz: ## Run every native fuzz target for FUZZTIME each (default 30s); failing inputs land in testdata/fuzz, which make test replays
 	bash scripts/fuzz.sh
 
@@ -224,5 +227,5 @@ help: ## List targets
 
 .DEFAULT_GOAL := build
 
-.PHONY: build trainer trainer-xla install clean test test-race fuzz test-cover lint depcheck format proto-gen proto-check contracts-gen \
+.PHONY: build trainer trainer-xla install clean test test-race fuzz random-ops test-cover lint depcheck format proto-gen proto-check contracts-gen \
 	keys demo localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer bench-swarm bench-anchor bench-verify help

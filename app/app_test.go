@@ -3,6 +3,7 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -43,6 +44,8 @@ type chain struct {
 	valSet *cmttypes.ValidatorSet
 	// initialHeight is the first block's height, for a chain started from an exported genesis.
 	initialHeight int64
+	// last is the response to the last block, initChain's first included.
+	last *abci.ResponseFinalizeBlock
 }
 
 type account struct {
@@ -53,7 +56,20 @@ type account struct {
 }
 
 func newAccount(number uint64) *account {
+	return newAccountFrom(nil, number)
+}
+
+// newAccountFrom is newAccount with its key drawn from keys (nil: crypto/rand), so that a seeded
+// test makes the same addresses again.
+func newAccountFrom(keys io.Reader, number uint64) *account {
 	priv := secp256k1.GenPrivKey()
+	if keys != nil {
+		secret := make([]byte, 32)
+		if _, err := io.ReadFull(keys, secret); err != nil {
+			panic(err)
+		}
+		priv = secp256k1.GenPrivKeyFromSecret(secret)
+	}
 	return &account{priv: priv, addr: sdk.AccAddress(priv.PubKey().Address()), number: number}
 }
 
@@ -107,6 +123,13 @@ func (c *chain) initChain(state []byte) {
 // block finalizes and commits one block, d after the previous one, and returns the tx results.
 func (c *chain) block(d time.Duration, txs ...[]byte) []*abci.ExecTxResult {
 	c.t.Helper()
+	return c.finalize(d, txs...).TxResults
+}
+
+// finalize is block returning the whole response: the block's own events (BeginBlock and
+// EndBlock) beside the tx results.
+func (c *chain) finalize(d time.Duration, txs ...[]byte) *abci.ResponseFinalizeBlock {
+	c.t.Helper()
 	c.time = c.time.Add(d)
 	res, err := c.app.FinalizeBlock(&abci.RequestFinalizeBlock{
 		Height: max(c.app.LastBlockHeight()+1, c.initialHeight), Time: c.time, Txs: txs, NextValidatorsHash: c.valSet.Hash(),
@@ -114,7 +137,8 @@ func (c *chain) block(d time.Duration, txs ...[]byte) []*abci.ExecTxResult {
 	require.NoError(c.t, err)
 	_, err = c.app.Commit()
 	require.NoError(c.t, err)
-	return res.TxResults
+	c.last = res
+	return res
 }
 
 // send signs msgs by from and runs them in a block of their own.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -159,10 +160,12 @@ func (w *trainer) owner() attest.Owner {
 
 type verifyChain struct {
 	*chain
-	rng    *rand.Rand
-	prover *attest.Prover
-	ws     []*trainer
-	mb     atomic.Uint64 // the last microbatch id drawn
+	// designer designed model 1; the genesis delegator, it holds all the voting power.
+	designer *account
+	rng      *rand.Rand
+	prover   *attest.Prover
+	ws       []*trainer
+	mb       atomic.Uint64 // the last microbatch id drawn
 	// openings are the input openings prove made, by challenge id, that respond sends.
 	openings sync.Map
 }
@@ -184,13 +187,29 @@ func startVerifyChainWindows(t *testing.T, rate sdkmath.LegacyDec, window, respo
 // seated on model 1.
 func startVerifyChainWith(t *testing.T, rate sdkmath.LegacyDec, window, response int64, tweak genesisTweak, extra ...*account) (*verifyChain, []*trainer) {
 	t.Helper()
+	return startVerifyChainOpts(t, verifyOptions{}, rate, window, response, tweak, extra...)
+}
+
+// verifyOptions are the rarer settings of a verify chain.
+type verifyOptions struct {
+	// keys, when set, is where the designer's and workers' keys are drawn from (else
+	// crypto/rand), and rng seeds the chain's rng: a seeded test replays the same chain.
+	keys io.Reader
+	rng  *rand.Rand
+	// edit, when set, is a last edit of the genesis app state (after the model and x/verify's).
+	edit func(*app.App, map[string]json.RawMessage)
+}
+
+// startVerifyChainOpts is startVerifyChainWith with opts.
+func startVerifyChainOpts(t *testing.T, opts verifyOptions, rate sdkmath.LegacyDec, window, response int64, tweak genesisTweak, extra ...*account) (*verifyChain, []*trainer) {
+	t.Helper()
 	_, prover := verifyKeys(t)
-	designer := newAccount(0)
+	designer := newAccountFrom(opts.keys, 0)
 	ws := []*trainer{}
 	accs := []*account{designer}
 	for i := range 4 {
-		acc := newAccount(uint64(1 + i))
-		pk, _, err := crypto.GenerateEd25519Key(nil)
+		acc := newAccountFrom(opts.keys, uint64(1+i))
+		pk, _, err := crypto.GenerateEd25519Key(opts.keys)
 		require.NoError(t, err)
 		ws = append(ws, &trainer{account: acc, stage: uint32(min(i, 1+i%2)), secret: []byte{byte(i), 's'}, next: 1, steps: map[uint64]*attest.Committed{}, peer: pk})
 		accs = append(accs, acc)
@@ -205,8 +224,19 @@ func startVerifyChainWith(t *testing.T, rate sdkmath.LegacyDec, window, response
 	if tweak != nil {
 		tweaks = append(tweaks, tweak)
 	}
-	c := startChainWith(t, 1_000*minStake, verifyGenesis(t, designer.addr, rate, window, response, tweaks...), accs...)
-	vc := &verifyChain{chain: c, rng: rand.New(rand.NewPCG(7, 7)), prover: prover, ws: ws}
+	genesis := verifyGenesis(t, designer.addr, rate, window, response, tweaks...)
+	if opts.edit != nil {
+		genesis = func(a *app.App, gen map[string]json.RawMessage) {
+			verifyGenesis(t, designer.addr, rate, window, response, tweaks...)(a, gen)
+			opts.edit(a, gen)
+		}
+	}
+	c := startChainWith(t, 1_000*minStake, genesis, accs...)
+	rng := opts.rng
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(7, 7))
+	}
+	vc := &verifyChain{chain: c, designer: designer, rng: rng, prover: prover, ws: ws}
 	for _, w := range ws {
 		reg := registerMsg(t, w.addr, 2*minStake)
 		reg.PeerId = w.peerID().String()
@@ -456,11 +486,16 @@ func (vc *verifyChain) sendBlock(txs ...signedMsg) []*abci.ExecTxResult {
 
 // respond answers challenge id with proof (and, for an input challenge, the opening prove made).
 func (vc *verifyChain) respond(w *trainer, id uint64, proof []byte) *abci.ExecTxResult {
+	return vc.send(w.account, vc.respondMsg(w, id, proof))
+}
+
+// respondMsg is w's answer to challenge id with proof and the openings prove made.
+func (vc *verifyChain) respondMsg(w *trainer, id uint64, proof []byte) *verifytypes.MsgRespondChallenge {
 	msg := &verifytypes.MsgRespondChallenge{Worker: w.addr.String(), ChallengeId: id, Proof: proof}
 	if o, ok := vc.openings.Load(id); ok {
 		msg.InputOpening, msg.DatasetOpening = o.(openings).in, o.(openings).ds
 	}
-	return vc.send(w.account, msg)
+	return msg
 }
 
 func (vc *verifyChain) attestationByID(t *testing.T, id uint64) verifytypes.Attestation {
