@@ -17,6 +17,8 @@ package statecommit
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"hash"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -53,9 +55,22 @@ func (h Header) encode() []byte {
 // any size) into the root of its chunk tree.
 type Chunks struct {
 	b    merkle.Builder
-	l    merkle.Leafer
+	h    hash.Hash // SHA-256, reused: a chunk's leaf hashed without copying it
 	buf  []byte
 	size uint64
+}
+
+// leaf is merkle.Leaf(chunk), computed in place.
+func (c *Chunks) leaf(chunk []byte) merkle.Hash {
+	if c.h == nil {
+		c.h = sha256.New()
+	}
+	c.h.Reset()
+	c.h.Write([]byte{0})
+	c.h.Write(chunk)
+	var out merkle.Hash
+	c.h.Sum(out[:0])
+	return out
 }
 
 // Write adds the next raw bytes. It never fails.
@@ -64,7 +79,7 @@ func (c *Chunks) Write(p []byte) (int, error) {
 	c.size += uint64(n)
 	for len(p) > 0 {
 		if len(c.buf) == 0 && len(p) >= ChunkBytes {
-			c.b.Push(c.l.Leaf(p[:ChunkBytes]))
+			c.b.Push(c.leaf(p[:ChunkBytes]))
 			p = p[ChunkBytes:]
 			continue
 		}
@@ -72,7 +87,7 @@ func (c *Chunks) Write(p []byte) (int, error) {
 		c.buf = append(c.buf, p[:take]...)
 		p = p[take:]
 		if len(c.buf) == ChunkBytes {
-			c.b.Push(c.l.Leaf(c.buf))
+			c.b.Push(c.leaf(c.buf))
 			c.buf = c.buf[:0]
 		}
 	}
@@ -86,7 +101,7 @@ func (c *Chunks) Len() uint64 { return c.size }
 // write nothing after it.
 func (c *Chunks) Root() merkle.Hash {
 	if len(c.buf) > 0 {
-		c.b.Push(c.l.Leaf(c.buf))
+		c.b.Push(c.leaf(c.buf))
 		c.buf = c.buf[:0]
 	}
 	return c.b.Root()
