@@ -18,10 +18,10 @@ package statecommit
 import (
 	"bytes"
 	"crypto/sha256"
-	"hash"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 
 	"github.com/protolearn/protolearn/merkle"
 )
