@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,7 +129,9 @@ type msgSeed struct {
 func accepts(who int, msg sdk.Msg) msgSeed { return msgSeed{who: who, msg: msg} }
 func refuses(who int, msg sdk.Msg) msgSeed { return msgSeed{who: who, msg: msg, refused: true} }
 
-// msgFixture is the chain every input runs against, and the seeds built from it.
+// msgFixture is the chain every input runs against, and the seeds built from it. Its chain's
+// helpers report to the tb that built it, so after newMsgFixture only its app and clock are
+// used.
 type msgFixture struct {
 	vc     *verifyChain
 	actors [numActors]sdk.AccAddress
@@ -168,9 +172,23 @@ func fuzzMsgs(f *testing.F, kinds []msgKind) {
 	for i, k := range kinds {
 		require.True(f, seeded[i], "no seed of %s: add one to newMsgFixture", k.url)
 	}
+	fx.requireAllMsgs(f, kinds)
 	f.Fuzz(func(t *testing.T, kind, who byte, body []byte) {
 		fx.run(t, kinds[int(kind)%len(kinds)], who, body)
 	})
+}
+
+// requireAllMsgs fails unless kinds hold every Msg the app registers in their module's
+// package (the package of kinds[0]): a Msg added to a module must be added to its target.
+func (fx *msgFixture) requireAllMsgs(tb testing.TB, kinds []msgKind) {
+	tb.Helper()
+	pkg := kinds[0].url[:strings.LastIndex(kinds[0].url, ".")+1] // "/protolearn.compute.v1."
+	for _, url := range fx.vc.app.InterfaceRegistry().ListImplementations(sdk.MsgInterfaceProtoName) {
+		if strings.HasPrefix(url, pkg) {
+			require.True(tb, slices.ContainsFunc(kinds, func(k msgKind) bool { return k.url == url }),
+				"%s is not fuzzed: add it to its module's msgKinds, with a seed", url)
+		}
+	}
 }
 
 // run decodes body as a Msg of k, sets its signer as who says, and runs it in a branch of the
