@@ -38,7 +38,7 @@ import (
 
 // chain drives an App in-process through ABCI, as CometBFT would, with real signed txs.
 type chain struct {
-	t      *testing.T
+	t      testing.TB
 	app    *app.App
 	time   time.Time
 	valSet *cmttypes.ValidatorSet
@@ -73,7 +73,7 @@ func newAccountFrom(keys io.Reader, number uint64) *account {
 	return &account{priv: priv, addr: sdk.AccAddress(priv.PubKey().Address()), number: number}
 }
 
-func newApp(t *testing.T) *app.App {
+func newApp(t testing.TB) *app.App {
 	t.Helper()
 	a, err := app.New(log.NewNopLogger(), dbm.NewMemDB(), nil, true, app.AppOptions{flags.FlagHome: t.TempDir()},
 		baseapp.SetChainID(app.DefaultChainID))
@@ -82,13 +82,13 @@ func newApp(t *testing.T) *app.App {
 }
 
 // startChain builds genesis with one validator and the given accounts, each funded with funds ulearn.
-func startChain(t *testing.T, funds int64, accounts ...*account) *chain {
+func startChain(t testing.TB, funds int64, accounts ...*account) *chain {
 	t.Helper()
 	return startChainWith(t, funds, nil, accounts...)
 }
 
 // startChainWith is startChain with a last edit of the genesis app state.
-func startChainWith(t *testing.T, funds int64, edit func(a *app.App, gen map[string]json.RawMessage), accounts ...*account) *chain {
+func startChainWith(t testing.TB, funds int64, edit func(a *app.App, gen map[string]json.RawMessage), accounts ...*account) *chain {
 	t.Helper()
 	a := newApp(t)
 	valSet := cmttypes.NewValidatorSet([]*cmttypes.Validator{cmttypes.NewValidator(cmted25519.GenPrivKey().PubKey(), 1)})
@@ -215,7 +215,7 @@ func (c *chain) balance(addr sdk.AccAddress) int64 {
 	return res.Balance.Amount.Int64()
 }
 
-func registerMsg(t *testing.T, op sdk.AccAddress, stake int64) *computetypes.MsgRegisterWorker {
+func registerMsg(t testing.TB, op sdk.AccAddress, stake int64) *computetypes.MsgRegisterWorker {
 	return &computetypes.MsgRegisterWorker{
 		Operator:   op.String(),
 		PeerId:     computetestutil.NewPeerID(t, nil),

@@ -34,21 +34,21 @@ var testBond = sdk.NewInt64Coin(app.BondDenom, 5_000_000)
 var maxBond = sdk.NewCoin(app.BondDenom, testBond.Amount.MulRaw(1<<verifytypes.MaxOpenChallenges))
 
 // challenge opens a third-party forward challenge of attestation att at (step, row 1, block 1).
-func (vc *verifyChain) challenge(t *testing.T, by *account, att, step uint64) verifytypes.Challenge {
+func (vc *verifyChain) challenge(t testing.TB, by *account, att, step uint64) verifytypes.Challenge {
 	t.Helper()
 	return vc.challengeAt(t, by, att, step, 1, 1)
 }
 
 // challengeAt opens a third-party forward challenge of attestation att at (step, row, col),
 // posting the test bond.
-func (vc *verifyChain) challengeAt(t *testing.T, by *account, att, step uint64, row, col uint32) verifytypes.Challenge {
+func (vc *verifyChain) challengeAt(t testing.TB, by *account, att, step uint64, row, col uint32) verifytypes.Challenge {
 	t.Helper()
 	return vc.challengeKind(t, by, att, verifytypes.CHALLENGE_KIND_FORWARD, step, row, col)
 }
 
 // challengeKind opens a third-party challenge of kind of attestation att at (step, row, col),
 // posting the test bond.
-func (vc *verifyChain) challengeKind(t *testing.T, by *account, att uint64, kind verifytypes.ChallengeKind, step uint64, row, col uint32) verifytypes.Challenge {
+func (vc *verifyChain) challengeKind(t testing.TB, by *account, att uint64, kind verifytypes.ChallengeKind, step uint64, row, col uint32) verifytypes.Challenge {
 	t.Helper()
 	res := vc.send(by, &verifytypes.MsgOpenChallenge{
 		Challenger: by.addr.String(), AttestationId: att, Kind: kind,

@@ -33,7 +33,7 @@ import (
 )
 
 // verifyKeys runs the single-party test setup of the model's three tile shapes once per process.
-func verifyKeys(t *testing.T) ([]*tile.Keys, *attest.Prover) {
+func verifyKeys(t testing.TB) ([]*tile.Keys, *attest.Prover) {
 	t.Helper()
 	vKeysOnce.Do(func() {
 		shapes, err := vTiles(0).ModelShapes() // every stage's: the input and embed tiles too
@@ -64,7 +64,7 @@ type genesisTweak func(*modelstypes.GenesisState, *verifytypes.GenesisState)
 
 // verifyGenesis adds the model (RECRUITING) and x/verify params with the test keys, then applies
 // the tweaks.
-func verifyGenesis(t *testing.T, designer sdk.AccAddress, rate sdkmath.LegacyDec, window, response int64, tweaks ...genesisTweak) func(*app.App, map[string]json.RawMessage) {
+func verifyGenesis(t testing.TB, designer sdk.AccAddress, rate sdkmath.LegacyDec, window, response int64, tweaks ...genesisTweak) func(*app.App, map[string]json.RawMessage) {
 	keys, _ := verifyKeys(t)
 	return func(a *app.App, gen map[string]json.RawMessage) {
 		cdc := a.AppCodec()
@@ -172,20 +172,20 @@ type verifyChain struct {
 
 // startVerifyChain registers and seats honest workers on stages 0, 1, 2 and, if cheater, a
 // fourth on stage 1; the model is TRAINING when it returns.
-func startVerifyChain(t *testing.T, rate sdkmath.LegacyDec, extra ...*account) (*verifyChain, []*trainer) {
+func startVerifyChain(t testing.TB, rate sdkmath.LegacyDec, extra ...*account) (*verifyChain, []*trainer) {
 	t.Helper()
 	return startVerifyChainWindows(t, rate, vWindow, vResponse, extra...)
 }
 
 // startVerifyChainWindows is startVerifyChain with the given challenge and response windows.
-func startVerifyChainWindows(t *testing.T, rate sdkmath.LegacyDec, window, response int64, extra ...*account) (*verifyChain, []*trainer) {
+func startVerifyChainWindows(t testing.TB, rate sdkmath.LegacyDec, window, response int64, extra ...*account) (*verifyChain, []*trainer) {
 	t.Helper()
 	return startVerifyChainWith(t, rate, window, response, nil, extra...)
 }
 
 // startVerifyChainWith is startVerifyChainWindows with a genesis tweak (nil: none); workers are
 // seated on model 1.
-func startVerifyChainWith(t *testing.T, rate sdkmath.LegacyDec, window, response int64, tweak genesisTweak, extra ...*account) (*verifyChain, []*trainer) {
+func startVerifyChainWith(t testing.TB, rate sdkmath.LegacyDec, window, response int64, tweak genesisTweak, extra ...*account) (*verifyChain, []*trainer) {
 	t.Helper()
 	return startVerifyChainOpts(t, verifyOptions{}, rate, window, response, tweak, extra...)
 }
@@ -248,7 +248,7 @@ func startVerifyChainOpts(t *testing.T, opts verifyOptions, rate sdkmath.LegacyD
 }
 
 // layer makes and commits w's designated layer of step: honest, or faked for a cheater.
-func (vc *verifyChain) layer(t *testing.T, w *trainer, step uint64) *attest.Committed {
+func (vc *verifyChain) layer(t testing.TB, w *trainer, step uint64) *attest.Committed {
 	t.Helper()
 	l := vc.newLayer(t, w, step)
 	if w.cheat {
@@ -262,7 +262,7 @@ func (vc *verifyChain) layer(t *testing.T, w *trainer, step uint64) *attest.Comm
 
 // newLayer is an honest layer of w's step: on stage 0 derived from a fresh draw of the dataset
 // and an embedding, after it from a fresh payload of the stage before (when one is seated).
-func (vc *verifyChain) newLayer(t *testing.T, w *trainer, step uint64) *attest.Layer {
+func (vc *verifyChain) newLayer(t testing.TB, w *trainer, step uint64) *attest.Layer {
 	t.Helper()
 	var l *attest.Layer
 	var err error
@@ -314,7 +314,7 @@ func (vc *verifyChain) honest(stage uint32) *trainer {
 // it: after stage 0, a fresh microbatch that the honest worker of the stage before sent w, over
 // body (the payload's digest) or a stand-in digest where body is nil; on stage 0, the gradient
 // that the honest worker of stage 1 sent back for draw (over a stand-in digest).
-func (vc *verifyChain) input(t *testing.T, w *trainer, body []byte, draw uint64) *verifytypes.BoundaryReceipt {
+func (vc *verifyChain) input(t testing.TB, w *trainer, body []byte, draw uint64) *verifytypes.BoundaryReceipt {
 	t.Helper()
 	from := vc.neighbour(w)
 	if from == nil {
@@ -334,7 +334,7 @@ func (vc *verifyChain) input(t *testing.T, w *trainer, body []byte, draw uint64)
 
 // otherInputs are receipts of the step's other microbatches_per_step − 1 microbatches, fresh,
 // from w's neighbour.
-func (vc *verifyChain) otherInputs(t *testing.T, w *trainer) []*verifytypes.BoundaryReceipt {
+func (vc *verifyChain) otherInputs(t testing.TB, w *trainer) []*verifytypes.BoundaryReceipt {
 	t.Helper()
 	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
 	require.NoError(t, err)
@@ -352,7 +352,7 @@ func (vc *verifyChain) otherInputs(t *testing.T, w *trainer) []*verifytypes.Boun
 // withGrads gives c, a step of w, the gradient receipts a middle stage shows: for each
 // microbatch of its inputs, in order, the gradient the honest worker of the stage after sent
 // back (none on the first and last stages).
-func (vc *verifyChain) withGrads(t *testing.T, w *trainer, c *verifytypes.StepCommitment) {
+func (vc *verifyChain) withGrads(t testing.TB, w *trainer, c *verifytypes.StepCommitment) {
 	t.Helper()
 	c.GradInputs = nil
 	if w.stage == 0 || w.stage == 2 || c.Input == nil {
@@ -367,13 +367,13 @@ func (vc *verifyChain) withGrads(t *testing.T, w *trainer, c *verifytypes.StepCo
 // signInput is the receipt of microbatch mb sent by from to to, as from signs it (forward, or
 // backward where from is the later stage), over a digest that stands for the payload's (edit, if
 // set, changes the signed receipt: a forgery).
-func signInput(t *testing.T, from, to *trainer, mb uint64, edit func(*verifytypes.Receipt)) *verifytypes.BoundaryReceipt {
+func signInput(t testing.TB, from, to *trainer, mb uint64, edit func(*verifytypes.Receipt)) *verifytypes.BoundaryReceipt {
 	t.Helper()
 	return signInputDigest(t, from, to, mb, sha256.Sum256(binary.BigEndian.AppendUint64(nil, mb)), edit)
 }
 
 // signInputDigest is signInput over the payload digest digest.
-func signInputDigest(t *testing.T, from, to *trainer, mb uint64, digest [32]byte, edit func(*verifytypes.Receipt)) *verifytypes.BoundaryReceipt {
+func signInputDigest(t testing.TB, from, to *trainer, mb uint64, digest [32]byte, edit func(*verifytypes.Receipt)) *verifytypes.BoundaryReceipt {
 	t.Helper()
 	dir := verifytypes.Forward
 	if from.stage > to.stage {
@@ -394,7 +394,7 @@ func signInputDigest(t *testing.T, from, to *trainer, mb uint64, digest [32]byte
 }
 
 // attestation builds w's next attestation of n steps claiming all their work.
-func (vc *verifyChain) attestation(t *testing.T, w *trainer, n uint64) *verifytypes.MsgSubmitAttestation {
+func (vc *verifyChain) attestation(t testing.TB, w *trainer, n uint64) *verifytypes.MsgSubmitAttestation {
 	t.Helper()
 	msg := &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: 1, Stage: w.stage, StepFrom: w.next, StepTo: w.next + n - 1,
@@ -427,7 +427,7 @@ func logHead(w *trainer, model, step uint64) []byte {
 }
 
 // submit sends w's next attestation and returns its id.
-func (vc *verifyChain) submit(t *testing.T, w *trainer, n uint64) uint64 {
+func (vc *verifyChain) submit(t testing.TB, w *trainer, n uint64) uint64 {
 	t.Helper()
 	res := vc.send(w.account, vc.attestation(t, w, n))
 	require.Zero(t, res.Code, res.Log)
@@ -436,7 +436,7 @@ func (vc *verifyChain) submit(t *testing.T, w *trainer, n uint64) uint64 {
 	return out.AttestationId
 }
 
-func requireMsgResponse(t *testing.T, res *abci.ExecTxResult, out interface{ Unmarshal([]byte) error }) {
+func requireMsgResponse(t testing.TB, res *abci.ExecTxResult, out interface{ Unmarshal([]byte) error }) {
 	t.Helper()
 	var data sdk.TxMsgData
 	require.NoError(t, data.Unmarshal(res.Data))
@@ -445,7 +445,7 @@ func requireMsgResponse(t *testing.T, res *abci.ExecTxResult, out interface{ Unm
 }
 
 // prove answers challenge ch with w's stored layer; it fails for a cheater's faked tile.
-func (vc *verifyChain) prove(t *testing.T, w *trainer, ch verifytypes.Challenge) ([]byte, error) {
+func (vc *verifyChain) prove(t testing.TB, w *trainer, ch verifytypes.Challenge) ([]byte, error) {
 	t.Helper()
 	cm, ok := w.steps[ch.Step]
 	require.True(t, ok, "step %d not committed by %s", ch.Step, w.addr)
@@ -498,14 +498,14 @@ func (vc *verifyChain) respondMsg(w *trainer, id uint64, proof []byte) *verifyty
 	return msg
 }
 
-func (vc *verifyChain) attestationByID(t *testing.T, id uint64) verifytypes.Attestation {
+func (vc *verifyChain) attestationByID(t testing.TB, id uint64) verifytypes.Attestation {
 	t.Helper()
 	var res verifytypes.QueryAttestationResponse
 	require.NoError(t, vc.query("/protolearn.verify.v1.Query/Attestation", &verifytypes.QueryAttestationRequest{Id: id}, &res))
 	return res.Attestation
 }
 
-func (vc *verifyChain) challenges(t *testing.T, w *trainer, status verifytypes.ChallengeStatus) []verifytypes.Challenge {
+func (vc *verifyChain) challenges(t testing.TB, w *trainer, status verifytypes.ChallengeStatus) []verifytypes.Challenge {
 	t.Helper()
 	var res verifytypes.QueryChallengesResponse
 	require.NoError(t, vc.query("/protolearn.verify.v1.Query/Challenges",
@@ -528,7 +528,7 @@ func (vc *verifyChain) blocks(n int) {
 	}
 }
 
-func (vc *verifyChain) seated(t *testing.T, w *trainer) bool {
+func (vc *verifyChain) seated(t testing.TB, w *trainer) bool {
 	t.Helper()
 	_, seated, err := vc.app.ModelsKeeper.StageOf(vc.app.NewContext(true), 1, w.addr)
 	require.NoError(t, err)
@@ -547,7 +547,7 @@ var (
 )
 
 // vTables are the test model's compression tables (its seed is 1).
-func vTables(t *testing.T) *tile.Tables {
+func vTables(t testing.TB) *tile.Tables {
 	t.Helper()
 	vTablesOnce.Do(func() {
 		vTablesVal, vTablesErr = trainernode.SubspaceTables(spec.Spec{Vocab: 256, DModel: vD, CompressionRank: vRank, Seed: 1})
@@ -557,14 +557,14 @@ func vTables(t *testing.T) *tile.Tables {
 }
 
 // vSubspaceRoot is the test model's subspace_root.
-func vSubspaceRoot(t *testing.T) []byte {
+func vSubspaceRoot(t testing.TB) []byte {
 	r := vTables(t).Root()
 	return r[:]
 }
 
 // payload is a fresh compressed activations payload of one tile's rows (f32, so that the float
 // X the engine would compute and the tables' integer one agree to rounding).
-func (vc *verifyChain) payload(t *testing.T) []byte {
+func (vc *verifyChain) payload(t testing.TB) []byte {
 	t.Helper()
 	pl := &payload.Payload{
 		Kind: payload.Activations, DType: payload.F32, Compressed: true, Step: vc.mb.Load(), Batch: 1, Seq: vRows,
@@ -579,7 +579,7 @@ func (vc *verifyChain) payload(t *testing.T) []byte {
 }
 
 // derivedX is the X a stage computes from payload body: the tables' rows, dequantized.
-func derivedX(t *testing.T, body []byte) []float32 {
+func derivedX(t testing.TB, body []byte) []float32 {
 	t.Helper()
 	pl, err := payload.Decode(body, payload.Limits{})
 	require.NoError(t, err)
@@ -592,7 +592,7 @@ func derivedX(t *testing.T, body []byte) []float32 {
 
 // tableX is the tables' rows of n tokens (token gives row r's id and quantized coordinates),
 // dequantized: the X̂ a stage's engine computes.
-func tableX(t *testing.T, n int, token func(r int) (int32, []int64)) []float32 {
+func tableX(t testing.TB, n int, token func(r int) (int32, []int64)) []float32 {
 	t.Helper()
 	var x []float32
 	for r := range n {
@@ -644,7 +644,7 @@ func (s sampledData) draw(mb uint64) []int32 {
 
 // embeddedX is the X̂ stage 0 computes from the tokens ids and embedding e: the tables' rows,
 // dequantized.
-func embeddedX(t *testing.T, ids []int32, e []float32) []float32 {
+func embeddedX(t testing.TB, ids []int32, e []float32) []float32 {
 	t.Helper()
 	q, err := tile.QuantizeCoordinates(e)
 	require.NoError(t, err)

@@ -152,6 +152,10 @@ func (k *Keeper) OpenChallenge(ctx context.Context, msg *types.MsgOpenChallenge)
 	// Each open challenge doubles the next one's bond: a flood meant to make the worker's
 	// prover miss a deadline costs more than the slash it could win.
 	bond := p.BondFor(open)
+	// A bond decoded without an amount has a nil one, which the comparison below cannot take.
+	if err := msg.Bond.Validate(); err != nil {
+		return types.Challenge{}, errorsmod.Wrapf(types.ErrWrongBond, "bond: %v; a challenge of %s, with %d open, posts %s: set bond to at least that", err, a.Worker, open, bond)
+	}
 	if msg.Bond.Denom != bond.Denom || msg.Bond.Amount.LT(bond.Amount) {
 		return types.Challenge{}, errorsmod.Wrapf(types.ErrWrongBond, "bond %s: a challenge of %s, with %d open, posts %s (challenge_bond %s × 2^%d); bond is the most you post", msg.Bond, a.Worker, open, bond, p.ChallengeBond, open)
 	}
