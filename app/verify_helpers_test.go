@@ -201,7 +201,7 @@ type verifyOptions struct {
 }
 
 // startVerifyChainOpts is startVerifyChainWith with opts.
-func startVerifyChainOpts(t *testing.T, opts verifyOptions, rate sdkmath.LegacyDec, window, response int64, tweak genesisTweak, extra ...*account) (*verifyChain, []*trainer) {
+func startVerifyChainOpts(t testing.TB, opts verifyOptions, rate sdkmath.LegacyDec, window, response int64, tweak genesisTweak, extra ...*account) (*verifyChain, []*trainer) {
 	t.Helper()
 	_, prover := verifyKeys(t)
 	designer := newAccountFrom(opts.keys, 0)
