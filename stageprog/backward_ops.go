@@ -27,7 +27,7 @@ type RowRMS struct {
 
 func (o RowRMS) Dims() []int   { return []int{o.R} }
 func (o RowRMS) Inputs() []int { return []int{o.X} }
-func (o RowRMS) Reads(i int) []Ref {
+func (o RowRMS) reads(i int) []Ref {
 	refs := make([]Ref, o.D)
 	for d := range o.D {
 		refs[d] = Ref{o.X, i*o.D + d}
@@ -36,7 +36,7 @@ func (o RowRMS) Reads(i int) []Ref {
 }
 
 func (o RowRMS) At(r Reader, i int) (float64, error) {
-	x, err := readAll(r, o.Reads(i))
+	x, err := readAll(r, o.reads(i))
 	if err != nil {
 		return 0, err
 	}
@@ -59,7 +59,7 @@ type RMSNormBackX struct {
 func (o RMSNormBackX) Dims() []int   { return []int{o.R, o.D} }
 func (o RMSNormBackX) Inputs() []int { return []int{o.X, o.G, o.DY, o.RMS} }
 
-func (o RMSNormBackX) Reads(i int) []Ref {
+func (o RMSNormBackX) reads(i int) []Ref {
 	row := i / o.D
 	refs := make([]Ref, 0, 3*o.D+1)
 	for d := range o.D {
@@ -69,7 +69,7 @@ func (o RMSNormBackX) Reads(i int) []Ref {
 }
 
 func (o RMSNormBackX) At(r Reader, i int) (float64, error) {
-	v, err := readAll(r, o.Reads(i))
+	v, err := readAll(r, o.reads(i))
 	if err != nil {
 		return 0, err
 	}
@@ -97,7 +97,7 @@ type RMSNormBackG struct {
 func (o RMSNormBackG) Dims() []int   { return []int{o.D} }
 func (o RMSNormBackG) Inputs() []int { return []int{o.XT, o.DYT, o.RMS} }
 
-func (o RMSNormBackG) Reads(i int) []Ref {
+func (o RMSNormBackG) reads(i int) []Ref {
 	refs := make([]Ref, 0, 3*o.R)
 	for row := range o.R {
 		refs = append(refs, Ref{o.DYT, i*o.R + row}, Ref{o.XT, i*o.R + row}, Ref{o.RMS, row})
@@ -106,7 +106,7 @@ func (o RMSNormBackG) Reads(i int) []Ref {
 }
 
 func (o RMSNormBackG) At(r Reader, i int) (float64, error) {
-	v, err := readAll(r, o.Reads(i))
+	v, err := readAll(r, o.reads(i))
 	if err != nil {
 		return 0, err
 	}
@@ -131,13 +131,13 @@ type SwiGLUBack struct {
 
 func (o SwiGLUBack) Dims() []int       { return o.Of }
 func (o SwiGLUBack) Inputs() []int     { return []int{o.Gate, o.Up, o.DAct} }
-func (o SwiGLUBack) Reads(i int) []Ref { return []Ref{{o.Gate, i}, {o.Up, i}, {o.DAct, i}} }
+func (o SwiGLUBack) reads(i int) []Ref { return []Ref{{o.Gate, i}, {o.Up, i}, {o.DAct, i}} }
 func (o SwiGLUBack) Encode() []byte {
 	return encoder(nil).str("swiglu_back").ints(o.Gate, o.Up, o.DAct, boolInt(o.WrtUp)).ints(o.Of...)
 }
 
 func (o SwiGLUBack) At(r Reader, i int) (float64, error) {
-	v, err := readAll(r, o.Reads(i))
+	v, err := readAll(r, o.reads(i))
 	if err != nil {
 		return 0, err
 	}
@@ -195,7 +195,7 @@ type SoftmaxBack struct {
 func (o SoftmaxBack) Dims() []int   { return []int{o.Rows, o.N} }
 func (o SoftmaxBack) Inputs() []int { return []int{o.P, o.DP} }
 
-func (o SoftmaxBack) Reads(i int) []Ref {
+func (o SoftmaxBack) reads(i int) []Ref {
 	row, k := i/o.N, i%o.N
 	q := row % o.N
 	if k > q {
@@ -209,7 +209,7 @@ func (o SoftmaxBack) Reads(i int) []Ref {
 }
 
 func (o SoftmaxBack) At(r Reader, i int) (float64, error) {
-	v, err := readAll(r, o.Reads(i))
+	v, err := readAll(r, o.reads(i))
 	if err != nil || len(v) == 0 {
 		return 0, err
 	}

@@ -111,8 +111,8 @@ type builder struct {
 	l Layout
 	// tIDs is T[ids], once gathered.
 	tIDs int
-	// transposed holds each value's transpose, made once.
-	transposed map[int]int
+	// rearranged holds each value's rearrangements (transposes), by kind, made once.
+	rearranged map[rearrangement]int
 }
 
 func (b *builder) add(op Op) int {
@@ -131,7 +131,7 @@ func newBuilder(s Stage, grads, opt bool) (*builder, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
-	b := &builder{p: &Program{}, s: s, l: Layout{In: -1, IDs: -1, Targets: -1, DOut: -1, U: -1, T: -1, Step: -1}, tIDs: -1, transposed: map[int]int{}}
+	b := &builder{p: &Program{}, s: s, l: Layout{In: -1, IDs: -1, Targets: -1, DOut: -1, U: -1, T: -1, Step: -1}, tIDs: -1, rearranged: map[rearrangement]int{}}
 	if !s.First {
 		b.l.In = b.input(s.rows(), s.width())
 	}
@@ -176,34 +176,34 @@ func (b *builder) mm(x, y, m, k, n int, transA, transB bool) int {
 }
 
 // transpose is x [r, c] transposed, made once per value.
-func (b *builder) transpose(x, r, c int) int {
-	if t, ok := b.transposed[x]; ok {
-		return t
-	}
-	t := b.add(Transpose{X: x, R: r, C: c})
-	b.transposed[x] = t
-	return t
+func (b *builder) transpose(x, r, c int) int { return b.once(x, Transpose{X: x, R: r, C: c}) }
+
+// rearrangement names a value's rearrangement: the value and the op's type.
+type rearrangement struct {
+	value int
+	kind  string
 }
 
 // headT is x [B·N, d] laid out by head and position (HeadTranspose), made once per value.
 func (b *builder) headT(x int) int {
-	if t, ok := b.transposed[x]; ok {
-		return t
-	}
 	s := b.s
-	t := b.add(HeadTranspose{X: x, B: s.B, N: s.N, Heads: s.Heads, HeadDim: s.DModel / s.Heads})
-	b.transposed[x] = t
-	return t
+	return b.once(x, HeadTranspose{X: x, B: s.B, N: s.N, Heads: s.Heads, HeadDim: s.DModel / s.Heads})
 }
 
 // pairsT is a [B, Heads, N, N] tensor with each N×N matrix transposed, made once per value.
 func (b *builder) pairsT(x int) int {
-	if t, ok := b.transposed[x]; ok {
+	s := b.s
+	return b.once(x, BatchTranspose{X: x, Batches: s.B * s.Heads, R: s.N, C: s.N})
+}
+
+// once adds op, a rearrangement of x, unless the same rearrangement of x is made already.
+func (b *builder) once(x int, op Op) int {
+	key := rearrangement{x, fmt.Sprintf("%T", op)}
+	if t, ok := b.rearranged[key]; ok {
 		return t
 	}
-	s := b.s
-	t := b.add(BatchTranspose{X: x, Batches: s.B * s.Heads, R: s.N, C: s.N})
-	b.transposed[x] = t
+	t := b.add(op)
+	b.rearranged[key] = t
 	return t
 }
 

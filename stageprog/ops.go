@@ -30,15 +30,6 @@ func (o MatMul) b(k, j int) int {
 	return k*o.N + j
 }
 
-func (o MatMul) Reads(i int) []Ref {
-	row, col := i/o.N, i%o.N
-	refs := make([]Ref, 0, 2*o.K)
-	for k := range o.K {
-		refs = append(refs, Ref{o.A, o.a(row, k)}, Ref{o.B, o.b(k, col)})
-	}
-	return refs
-}
-
 func (o MatMul) At(r Reader, i int) (float64, error) {
 	row, col := i/o.N, i%o.N
 	var sum float64
@@ -78,15 +69,6 @@ type RMSNorm struct {
 func (o RMSNorm) Dims() []int   { return []int{o.R, o.D} }
 func (o RMSNorm) Inputs() []int { return []int{o.X, o.G} }
 
-func (o RMSNorm) Reads(i int) []Ref {
-	row, col := i/o.D, i%o.D
-	refs := make([]Ref, 0, o.D+1)
-	for d := range o.D {
-		refs = append(refs, Ref{o.X, row*o.D + d})
-	}
-	return append(refs, Ref{o.G, col})
-}
-
 func (o RMSNorm) At(r Reader, i int) (float64, error) {
 	row, col := i/o.D, i%o.D
 	var ss float64
@@ -118,20 +100,21 @@ type Add struct {
 	Of   []int
 }
 
-func (o Add) Dims() []int       { return o.Of }
-func (o Add) Inputs() []int     { return []int{o.A, o.B} }
-func (o Add) Reads(i int) []Ref { return []Ref{{o.A, i}, {o.B, i}} }
-func (o Add) Encode() []byte    { return encoder(nil).str("add").ints(o.A, o.B).ints(o.Of...) }
+func (o Add) Dims() []int    { return o.Of }
+func (o Add) Inputs() []int  { return []int{o.A, o.B} }
+func (o Add) Encode() []byte { return encoder(nil).str("add").ints(o.A, o.B).ints(o.Of...) }
 func (o Add) At(r Reader, i int) (float64, error) {
-	a, err := r(Ref{o.A, i})
-	if err != nil {
-		return 0, err
+	a, b, err := two(r, Ref{o.A, i}, Ref{o.B, i})
+	return a + b, err
+}
+
+// two reads the two elements an elementwise op combines.
+func two(r Reader, x, y Ref) (a, b float64, err error) {
+	if a, err = r(x); err != nil {
+		return 0, 0, err
 	}
-	b, err := r(Ref{o.B, i})
-	if err != nil {
-		return 0, err
-	}
-	return a + b, nil
+	b, err = r(y)
+	return a, b, err
 }
 
 // Rope rotates the pairs (x_j, x_{j+hd/2}) of each head of X [B·N, Heads·HeadDim] by the
@@ -153,11 +136,6 @@ func (o Rope) pair(i int) (x1, x2, j int, second bool) {
 	j = c % half
 	base := row*d + head*o.HeadDim
 	return base + j, base + half + j, j, c >= half
-}
-
-func (o Rope) Reads(i int) []Ref {
-	x1, x2, _, _ := o.pair(i)
-	return []Ref{{o.X, x1}, {o.X, x2}}
 }
 
 // ropeLog10000 is ln 10000, by the deterministic Log.
@@ -210,15 +188,6 @@ func (o Scores) at(i int) (qBase, kBase int) {
 	return (b*n+q)*d + h*o.HeadDim, (b*n+k)*d + h*o.HeadDim
 }
 
-func (o Scores) Reads(i int) []Ref {
-	qb, kb := o.at(i)
-	refs := make([]Ref, 0, 2*o.HeadDim)
-	for j := range o.HeadDim {
-		refs = append(refs, Ref{o.Q, qb + j}, Ref{o.K, kb + j})
-	}
-	return refs
-}
-
 func (o Scores) At(r Reader, i int) (float64, error) {
 	qb, kb := o.at(i)
 	var sum float64
@@ -249,19 +218,6 @@ type CausalSoftmax struct {
 
 func (o CausalSoftmax) Dims() []int   { return []int{o.Rows, o.N} }
 func (o CausalSoftmax) Inputs() []int { return []int{o.S} }
-
-func (o CausalSoftmax) Reads(i int) []Ref {
-	row, k := i/o.N, i%o.N
-	q := row % o.N
-	if k > q {
-		return nil
-	}
-	refs := make([]Ref, 0, q+1)
-	for j := 0; j <= q; j++ {
-		refs = append(refs, Ref{o.S, row*o.N + j})
-	}
-	return refs
-}
 
 func (o CausalSoftmax) At(r Reader, i int) (float64, error) {
 	row, k := i/o.N, i%o.N
@@ -382,20 +338,12 @@ type SwiGLU struct {
 	Of       []int
 }
 
-func (o SwiGLU) Dims() []int       { return o.Of }
-func (o SwiGLU) Inputs() []int     { return []int{o.Gate, o.Up} }
-func (o SwiGLU) Reads(i int) []Ref { return []Ref{{o.Gate, i}, {o.Up, i}} }
-func (o SwiGLU) Encode() []byte    { return encoder(nil).str("swiglu").ints(o.Gate, o.Up).ints(o.Of...) }
+func (o SwiGLU) Dims() []int    { return o.Of }
+func (o SwiGLU) Inputs() []int  { return []int{o.Gate, o.Up} }
+func (o SwiGLU) Encode() []byte { return encoder(nil).str("swiglu").ints(o.Gate, o.Up).ints(o.Of...) }
 func (o SwiGLU) At(r Reader, i int) (float64, error) {
-	g, err := r(Ref{o.Gate, i})
-	if err != nil {
-		return 0, err
-	}
-	u, err := r(Ref{o.Up, i})
-	if err != nil {
-		return 0, err
-	}
-	return mul(mul(g, Sigmoid(g)), u), nil
+	g, u, err := two(r, Ref{o.Gate, i}, Ref{o.Up, i})
+	return mul(mul(g, Sigmoid(g)), u), err
 }
 
 // Sub is out = A − B, elementwise, both of Dims.
@@ -404,20 +352,12 @@ type Sub struct {
 	Of   []int
 }
 
-func (o Sub) Dims() []int       { return o.Of }
-func (o Sub) Inputs() []int     { return []int{o.A, o.B} }
-func (o Sub) Reads(i int) []Ref { return []Ref{{o.A, i}, {o.B, i}} }
-func (o Sub) Encode() []byte    { return encoder(nil).str("sub").ints(o.A, o.B).ints(o.Of...) }
+func (o Sub) Dims() []int    { return o.Of }
+func (o Sub) Inputs() []int  { return []int{o.A, o.B} }
+func (o Sub) Encode() []byte { return encoder(nil).str("sub").ints(o.A, o.B).ints(o.Of...) }
 func (o Sub) At(r Reader, i int) (float64, error) {
-	a, err := r(Ref{o.A, i})
-	if err != nil {
-		return 0, err
-	}
-	b, err := r(Ref{o.B, i})
-	if err != nil {
-		return 0, err
-	}
-	return a - b, nil
+	a, b, err := two(r, Ref{o.A, i}, Ref{o.B, i})
+	return a - b, err
 }
 
 // tokenID reads row's token id from ids (one value, a whole number below n).

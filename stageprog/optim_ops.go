@@ -25,7 +25,7 @@ func (o SumChunks) total() int {
 func (o SumChunks) Dims() []int   { return []int{(o.total() + o.Chunk - 1) / o.Chunk} }
 func (o SumChunks) Inputs() []int { return o.Values }
 
-func (o SumChunks) Reads(i int) []Ref {
+func (o SumChunks) reads(i int) []Ref {
 	lo, hi := i*o.Chunk, min((i+1)*o.Chunk, o.total())
 	refs := make([]Ref, 0, hi-lo)
 	base := 0
@@ -39,7 +39,7 @@ func (o SumChunks) Reads(i int) []Ref {
 }
 
 func (o SumChunks) At(r Reader, i int) (float64, error) {
-	v, err := readAll(r, o.Reads(i))
+	v, err := readAll(r, o.reads(i))
 	if err != nil {
 		return 0, err
 	}
@@ -64,10 +64,9 @@ type ClipScale struct {
 	Clip  float64
 }
 
-func (o ClipScale) Dims() []int     { return []int{1} }
-func (o ClipScale) Inputs() []int   { return []int{o.SumSq} }
-func (o ClipScale) Reads(int) []Ref { return []Ref{{o.SumSq, 0}} }
-func (o ClipScale) Encode() []byte  { return encoder(nil).str("clip_scale").ints(o.SumSq).float(o.Clip) }
+func (o ClipScale) Dims() []int    { return []int{1} }
+func (o ClipScale) Inputs() []int  { return []int{o.SumSq} }
+func (o ClipScale) Encode() []byte { return encoder(nil).str("clip_scale").ints(o.SumSq).float(o.Clip) }
 func (o ClipScale) At(r Reader, _ int) (float64, error) {
 	sq, err := r(Ref{o.SumSq, 0})
 	if err != nil {
@@ -79,10 +78,9 @@ func (o ClipScale) At(r Reader, _ int) (float64, error) {
 // Increment is X + 1 (the optimizer's step counter, one value).
 type Increment struct{ X int }
 
-func (o Increment) Dims() []int     { return []int{1} }
-func (o Increment) Inputs() []int   { return []int{o.X} }
-func (o Increment) Reads(int) []Ref { return []Ref{{o.X, 0}} }
-func (o Increment) Encode() []byte  { return encoder(nil).str("increment").ints(o.X) }
+func (o Increment) Dims() []int    { return []int{1} }
+func (o Increment) Inputs() []int  { return []int{o.X} }
+func (o Increment) Encode() []byte { return encoder(nil).str("increment").ints(o.X) }
 func (o Increment) At(r Reader, _ int) (float64, error) {
 	x, err := r(Ref{o.X, 0})
 	return x + 1, err
@@ -122,7 +120,6 @@ type Const struct{ Value float64 }
 
 func (o Const) Dims() []int                     { return []int{1} }
 func (o Const) Inputs() []int                   { return nil }
-func (o Const) Reads(int) []Ref                 { return nil }
 func (o Const) Encode() []byte                  { return encoder(nil).str("const").float(o.Value) }
 func (o Const) At(Reader, int) (float64, error) { return o.Value, nil }
 
@@ -137,14 +134,14 @@ type NAdamMoment struct {
 
 func (o NAdamMoment) Dims() []int       { return o.Of }
 func (o NAdamMoment) Inputs() []int     { return []int{o.M, o.G, o.Scale} }
-func (o NAdamMoment) Reads(i int) []Ref { return []Ref{{o.M, i}, {o.G, i}, {o.Scale, 0}} }
+func (o NAdamMoment) reads(i int) []Ref { return []Ref{{o.M, i}, {o.G, i}, {o.Scale, 0}} }
 
 func (o NAdamMoment) Encode() []byte {
 	return o.Config.encode(encoder(nil).str("nadam_moment").ints(o.M, o.G, o.Scale, boolInt(o.Second)).ints(o.Of...))
 }
 
 func (o NAdamMoment) At(r Reader, i int) (float64, error) {
-	v, err := readAll(r, o.Reads(i))
+	v, err := readAll(r, o.reads(i))
 	if err != nil {
 		return 0, err
 	}
@@ -166,7 +163,7 @@ type NAdamWeight struct {
 
 func (o NAdamWeight) Dims() []int   { return o.Of }
 func (o NAdamWeight) Inputs() []int { return []int{o.W, o.M, o.V, o.G, o.Scale, o.Step} }
-func (o NAdamWeight) Reads(i int) []Ref {
+func (o NAdamWeight) reads(i int) []Ref {
 	return []Ref{{o.W, i}, {o.M, i}, {o.V, i}, {o.G, i}, {o.Scale, 0}, {o.Step, 0}}
 }
 
@@ -175,7 +172,7 @@ func (o NAdamWeight) Encode() []byte {
 }
 
 func (o NAdamWeight) At(r Reader, i int) (float64, error) {
-	v, err := readAll(r, o.Reads(i))
+	v, err := readAll(r, o.reads(i))
 	if err != nil {
 		return 0, err
 	}
