@@ -40,10 +40,11 @@ func (l Layout) StateTensor(v int) (int, bool) {
 	return 0, false
 }
 
-// StateValue is element i of tensor `tensor` of a stage's state, opened by o under root: its
-// float32 (or float64) value, exactly, as float64.
-func StateValue(o statecommit.Opening, root merkle.Hash, tensor, i int) (float64, error) {
-	if err := o.Verify(root); err != nil {
+// StateValue is element i of tensor `tensor` of a stage's state of `tensors` tensors (3·params
+// + 1: the parameters, the step counter, two moments each), opened by o under root: its float32
+// (or float64) value, exactly, as float64.
+func StateValue(o statecommit.Opening, root merkle.Hash, tensor, tensors, i int) (float64, error) {
+	if err := o.VerifyIn(root, uint64(tensors)); err != nil {
 		return 0, err
 	}
 	if o.Tensor != uint64(tensor) {

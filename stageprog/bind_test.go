@@ -32,14 +32,14 @@ func TestStateValue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := StateValue(o, root, 0, i)
+		got, err := StateValue(o, root, 0, 2, i)
 		if err != nil || got != float64(want32[i]) {
 			t.Fatalf("element %d: %v, %v", i, got, err)
 		}
-		if _, err := StateValue(o, root, 1, i); err == nil {
+		if _, err := StateValue(o, root, 1, 2, i); err == nil {
 			t.Fatal("a value of tensor 0 read as tensor 1's")
 		}
-		if _, err := StateValue(o, root, 0, i+256); err == nil {
+		if _, err := StateValue(o, root, 0, 2, i+256); err == nil {
 			t.Fatal("a value outside the opened chunk read")
 		}
 	}
@@ -47,12 +47,40 @@ func TestStateValue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := StateValue(o, root, 1, 0); err != nil || got != 3 {
+	if got, err := StateValue(o, root, 1, 2, 0); err != nil || got != 3 {
 		t.Fatalf("step: %v, %v", got, err)
 	}
 	root[0] ^= 1
-	if _, err := StateValue(o, root, 1, 0); err == nil {
+	if _, err := StateValue(o, root, 1, 2, 0); err == nil {
 		t.Fatal("an opening under another root read")
+	}
+}
+
+// A state's root does not commit its size, and an odd node is carried up unchanged: an opening
+// of the last of 7 tensors relabelled as the 6th of 6 folds to the same root. Read with the
+// state's real size, it is refused (an attacker review's proof of concept).
+func TestStateValueKnowsTheStateSize(t *testing.T) {
+	var state []statecommit.Tensor
+	for i, n := range []string{"/w0", "/w1", "/step", "/m_w0", "/v_w0", "/m_w1", "/v_w1"} {
+		raw := make([]byte, 4)
+		binary.LittleEndian.PutUint32(raw, math.Float32bits(float32(100+i)))
+		state = append(state, statecommit.Tensor{Path: n, DType: "Float32", Dims: []uint64{1}, Raw: raw})
+	}
+	root := statecommit.Root(state)
+	o, err := statecommit.Open(state, 6, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := o
+	forged.Tensor, forged.Tensors = 5, 6
+	if forged.Verify(root) != nil {
+		t.Skip("the relabelled opening no longer folds to the root: nothing to refuse")
+	}
+	if got, err := StateValue(forged, root, 5, 7, 0); err == nil {
+		t.Fatalf("tensor 5 (value 105) read from an opening of tensor 6: got %v", got)
+	}
+	if got, err := StateValue(o, root, 6, 7, 0); err != nil || got != 106 {
+		t.Fatalf("tensor 6: %v, %v", got, err)
 	}
 }
 

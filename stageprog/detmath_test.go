@@ -2,6 +2,9 @@ package stageprog
 
 import (
 	"math"
+	"os"
+	"os/exec"
+	"strings"
 	"math/rand/v2"
 	"testing"
 )
@@ -82,3 +85,25 @@ func TestDetMathBits(t *testing.T) {
 
 func first(a, _ float64) float64  { return a }
 func second(_, b float64) float64 { return b }
+
+// No fused multiply-add on arm64: Go may fuse x*y + z into one rounding there, and a dispute
+// compares bits across validators of every platform (an attacker review found one in EndRatio).
+// It builds the package for arm64 and reads the assembly.
+func TestNoFusedMultiplyAdd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the package for arm64")
+	}
+	cmd := exec.Command("go", "build", "-gcflags=-S", ".")
+	cmd.Env = append(os.Environ(), "GOARCH=arm64", "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build for arm64: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		for _, op := range []string{"FMADD", "FMSUB", "FNMADD", "FNMSUB"} {
+			if strings.Contains(line, "\t"+op) {
+				t.Errorf("a fused multiply-add on arm64: %s", strings.TrimSpace(line))
+			}
+		}
+	}
+}

@@ -26,7 +26,7 @@ func EndRatio(claimed, ref, old []float64) float64 {
 			upd += mul(u, u)
 		}
 	}
-	den := math.Sqrt(size) * (1.0 / (1 << 20))
+	den := float64(math.Sqrt(size) * (1.0 / (1 << 20))) // rounded alone: no fused multiply-add
 	if old != nil {
 		den += math.Sqrt(upd)
 	} else {

@@ -26,7 +26,7 @@ type Evidence struct {
 }
 
 // Judge evaluates the leaf from the evidence and reports whether the worker's claim is the
-// op's value, bit for bit. An error means the evidence does not settle the leaf (an opening
+// op's value, bit for bit (a NaN as the canonical one, whatever the validator's CPU makes). An error means the evidence does not settle the leaf (an opening
 // that does not verify, a value the op reads that nothing opens): the referee, who must show
 // it, has failed to.
 func Judge(l Leaf, e Evidence) (bool, error) {
@@ -72,5 +72,6 @@ func Judge(l Leaf, e Evidence) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return math.Float64bits(v) == math.Float64bits(l.Claimed), nil
+	// Runs hold one NaN (canon): a claim of any other NaN's bits is not the run's value.
+	return math.Float64bits(canon(v)) == math.Float64bits(l.Claimed), nil
 }

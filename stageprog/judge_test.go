@@ -88,3 +88,33 @@ func TestJudge(t *testing.T) {
 		}
 	}
 }
+
+// A run holds one NaN: the chain's verdict on a value that is NaN does not depend on which NaN
+// the validator's CPU makes (amd64's invalid operations give 0xFFF8…, arm64's 0x7FF8…): the
+// canonical one wins, any other NaN loses, on every platform (an attacker review's proof of
+// concept found the verdict platform-dependent).
+func TestJudgeNaN(t *testing.T) {
+	p := &Program{InputDims: [][]int{{1}, {1}}, Ops: []Op{Sub{A: 0, B: 1, Of: []int{1}}}}
+	inf := Tensor{Dims: []int{1}, Data: []float64{math.Inf(1)}}
+	vals, err := p.Run([]Tensor{inf, inf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := math.Float64bits(vals[2].Data[0]); got != math.Float64bits(canonicalNaN) {
+		t.Fatalf("Inf − Inf ran to %#x, not the canonical NaN", got)
+	}
+	tr, err := NewTrace(p, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := Evidence{Inputs: map[Ref]float64{{0, 0}: math.Inf(1), {1, 0}: math.Inf(1)}}
+	for _, c := range []struct {
+		bits uint64
+		wins bool
+	}{{math.Float64bits(canonicalNaN), true}, {0x7FF8000000000000, false}, {0xFFF8000000000000, false}} {
+		right, err := Judge(Leaf{Program: p, K: 0, I: 0, Agreed: tr.Root(0), Claimed: math.Float64frombits(c.bits)}, e)
+		if err != nil || right != c.wins {
+			t.Fatalf("a claim of NaN %#x judged %v (%v), want %v", c.bits, right, err, c.wins)
+		}
+	}
+}

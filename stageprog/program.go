@@ -78,6 +78,18 @@ func (p *Program) Check() error {
 	return nil
 }
 
+// canonicalNaN is the one NaN a run holds: CPUs make NaNs of different bits (amd64's invalid
+// operations give 0xFFF8…, arm64's 0x7FF8…), and a dispute compares bits.
+var canonicalNaN = math.Float64frombits(0x7FF8000000000001)
+
+// canon is v, with any NaN made the canonical one.
+func canon(v float64) float64 {
+	if v != v {
+		return canonicalNaN
+	}
+	return v
+}
+
 // ErrNotRead: an evaluation asked for an element outside what it may read.
 var ErrNotRead = errors.New("stageprog: element not available to this evaluation")
 
@@ -103,7 +115,7 @@ func (p *Program) Run(inputs []Tensor) ([]Tensor, error) {
 			if err != nil {
 				return nil, fmt.Errorf("stageprog: op %d element %d: %w", k, i, err)
 			}
-			out.Data[i] = v
+			out.Data[i] = canon(v)
 		}
 		vals = append(vals, out)
 	}
@@ -137,13 +149,14 @@ func Eval(op Op, i int, opened map[Ref]float64) (float64, error) {
 	if i < 0 || i >= Size(op.Dims()) {
 		return 0, fmt.Errorf("stageprog: element %d of an output of %d", i, Size(op.Dims()))
 	}
-	return op.At(func(r Ref) (float64, error) {
+	v, err := op.At(func(r Ref) (float64, error) {
 		v, ok := opened[r]
 		if !ok {
 			return 0, fmt.Errorf("%w: value %d index %d was not opened", ErrNotRead, r.Value, r.Index)
 		}
 		return v, nil
 	}, i)
+	return canon(v), err
 }
 
 func sameDims(a, b []int) bool {

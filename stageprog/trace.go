@@ -104,14 +104,14 @@ func (t *Trace) Append(k int) (Append, error) {
 	return Append{K: k, Leaf: t.leaves[k], Path: t.path(k, k)}, nil
 }
 
-// Appended reports whether next is prev with op a.K's output appended, in a trace tree of
-// capacity leaves.
-func (a Append) Appended(prev, next merkle.Hash, capacity int) bool {
-	if a.K < 0 || a.K >= capacity || a.Leaf == (merkle.Hash{}) {
+// Appended reports whether next is prev with op k's output appended, in the trace of a program
+// of ops ops: a proof of another index, or of an index after the program's last op, does not.
+func (a Append) Appended(prev, next merkle.Hash, k, ops int) bool {
+	if a.K != k || k < 0 || k >= ops || a.Leaf == (merkle.Hash{}) {
 		return false
 	}
-	n := uint64(capacity)
-	return merkle.Fold(merkle.Hash{}, uint64(a.K), n, a.Path) == prev && merkle.Fold(a.Leaf, uint64(a.K), n, a.Path) == next
+	n := uint64(Capacity(ops))
+	return merkle.Fold(merkle.Hash{}, uint64(k), n, a.Path) == prev && merkle.Fold(a.Leaf, uint64(k), n, a.Path) == next
 }
 
 // TraceOpening shows one chunk of op K's output under a prefix root of the trace: the

@@ -25,34 +25,49 @@ func TestTraceAppends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	capacity := Capacity(tr.Ops())
+	ops := tr.Ops()
 	for k := range tr.Ops() {
 		a, err := tr.Append(k)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !a.Appended(tr.Root(k), tr.Root(k+1), capacity) {
+		if !a.Appended(tr.Root(k), tr.Root(k+1), k, ops) {
 			t.Fatalf("op %d: the append proof does not lead from root %d to root %d", k, k, k+1)
 		}
-		if a.Appended(tr.Root(k), tr.Root(k), capacity) {
+		if a.Appended(tr.Root(k), tr.Root(k), k, ops) {
 			t.Fatalf("op %d: a root extends itself", k)
 		}
-		if k+2 <= tr.Ops() && a.Appended(tr.Root(k), tr.Root(k+2), capacity) {
+		if k+2 <= tr.Ops() && a.Appended(tr.Root(k), tr.Root(k+2), k, ops) {
 			t.Fatalf("op %d: one append proof skips an op", k)
 		}
 		other := a
-		other.K = (k + 1) % capacity
-		if other.Appended(tr.Root(k), tr.Root(k+1), capacity) {
+		other.K = (k + 1) % ops
+		if other.Appended(tr.Root(k), tr.Root(k+1), k, ops) || a.Appended(tr.Root(k), tr.Root(k+1), other.K, ops) {
 			t.Fatalf("op %d's output appended as op %d's", k, other.K)
 		}
 		zero := a
 		zero.Leaf = merkle.Hash{}
-		if zero.Appended(tr.Root(k), tr.Root(k), capacity) {
+		if zero.Appended(tr.Root(k), tr.Root(k), k, ops) {
 			t.Fatalf("op %d: an empty output appended", k)
 		}
 	}
 	if _, err := tr.Append(tr.Ops()); err == nil {
 		t.Fatal("an op beyond the trace appended")
+	}
+	// A leaf after the program's last op (the tree's capacity has room) is no op's output
+	// (an attacker review's proof of concept).
+	if Capacity(ops) > ops {
+		junk := merkle.Hash{0xee}
+		leaves := make([]merkle.Hash, Capacity(ops))
+		copy(leaves, tr.leaves[:ops])
+		beyond := Append{K: ops, Leaf: junk, Path: merkle.Path(merkle.Levels(leaves), uint64(ops))}
+		next := merkle.Fold(junk, uint64(ops), uint64(Capacity(ops)), beyond.Path)
+		if merkle.Fold(merkle.Hash{}, uint64(ops), uint64(Capacity(ops)), beyond.Path) != tr.Root(ops) {
+			t.Fatal("the proof of concept's path does not fold to the trace's root")
+		}
+		if beyond.Appended(tr.Root(ops), next, ops, ops) {
+			t.Fatal("a leaf appended after the program's last op")
+		}
 	}
 }
 

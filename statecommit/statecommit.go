@@ -186,7 +186,20 @@ func Open(ts []Tensor, tensor int, offset uint64) (Opening, error) {
 // ErrNotOpened: an opening does not lead to the root it is checked against.
 var ErrNotOpened = errors.New("statecommit: the opening does not lead to the committed root")
 
-// Verify checks that o opens a chunk of the state committed by root.
+// VerifyIn checks that o opens a chunk of tensor o.Tensor of a state of exactly tensors tensors
+// committed by root. The root does not commit how many tensors the state has, and a node
+// carried up unchanged at an odd level lets one tensor's path pass for another index in a state
+// of another size: a verifier that knows the state's size (a stage's state has a fixed number of
+// tensors) must check with it.
+func (o Opening) VerifyIn(root merkle.Hash, tensors uint64) error {
+	if o.Tensors != tensors {
+		return fmt.Errorf("statecommit: the opening is of a state of %d tensors, not %d", o.Tensors, tensors)
+	}
+	return o.Verify(root)
+}
+
+// Verify checks that o opens a chunk of a state committed by root, of o.Tensors tensors (which
+// the caller must know to be the state's size: VerifyIn).
 func (o Opening) Verify(root merkle.Hash) error {
 	chunks := (o.Header.RawLen + ChunkBytes - 1) / ChunkBytes
 	if o.Chunk >= chunks {

@@ -168,10 +168,9 @@ func TestReferenceTrace(t *testing.T) {
 	if ref.Trace.Ops() != len(ref.Program.Ops) {
 		t.Fatalf("a trace of %d ops for a program of %d", ref.Trace.Ops(), len(ref.Program.Ops))
 	}
-	capacity := stageprog.Capacity(ref.Trace.Ops())
 	for k := range ref.Trace.Ops() {
 		a, err := ref.Trace.Append(k)
-		if err != nil || !a.Appended(ref.Trace.Root(k), ref.Trace.Root(k+1), capacity) {
+		if err != nil || !a.Appended(ref.Trace.Root(k), ref.Trace.Root(k+1), k, ref.Trace.Ops()) {
 			t.Fatalf("op %d does not append: %v", k, err)
 		}
 	}

@@ -64,6 +64,18 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 	chainID := gs.AnchorChainId
 	if chainID == "" {
 		chainID = sdk.UnwrapSDKContext(ctx).ChainID() // the first genesis: its id is the anchor's
+		// Validate could not check the checkpoints' hashes without it: a checkpoint whose
+		// stored hash is not its own (moved to another deployment, say) would be relayed to a
+		// contract that refuses it, and nothing newer would be taken.
+		for _, c := range gs.Checkpoints {
+			want, err := c.WantHash(chainID)
+			if err != nil {
+				return fmt.Errorf("x/anchor genesis: checkpoint %d: %w", c.Height, err)
+			}
+			if !bytes.Equal(c.Hash, want[:]) {
+				return fmt.Errorf("x/anchor genesis: checkpoint %d: hash %x is not the checkpoint's %x on chain %s", c.Height, c.Hash, want, chainID)
+			}
+		}
 	}
 	if err := k.ChainID.Set(ctx, chainID); err != nil {
 		return err

@@ -102,3 +102,36 @@ func TestGenesisChecksCheckpoints(t *testing.T) {
 		}
 	}
 }
+
+// A first genesis (no anchor_chain_id yet, so Validate cannot check the checkpoints' hashes)
+// whose checkpoint was moved to another deployment, its signatures over the old hash, is
+// refused at InitGenesis once the chain id is known: it would be relayed to a contract that
+// refuses it, and nothing newer taken (an attacker review's proof of concept).
+func TestInitGenesisChecksHashesWithTheChainID(t *testing.T) {
+	learnPrefixes()
+	f := newFixture(t)
+	hs := holders(2, 11)
+	f.set(t, hs[0], 1)
+	f.checkpoint(t)
+	f.set(t, hs[1], 1)
+	f.checkpoint(t)
+	gs, err := f.k.ExportGenesis(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs.AnchorChainId = ""
+	g := newFixture(t)
+	if err := g.k.InitGenesis(g.ctx.WithBlockHeight(10), gs); err != nil {
+		t.Fatalf("the checkpoints as exported: %v", err)
+	}
+	d := types.NewDeployment(1, common.HexToAddress("0x00000000000000000000000000000000000000a1"))
+	gs.Params.Deployment = d
+	gs.Checkpoints[1].Deployment = d
+	if err := gs.Validate(); err != nil {
+		t.Fatalf("Validate cannot see it without the chain id, yet refused: %v", err)
+	}
+	g = newFixture(t)
+	if err := g.k.InitGenesis(g.ctx.WithBlockHeight(10), gs); err == nil {
+		t.Fatal("a checkpoint whose hash is not its own imported")
+	}
+}

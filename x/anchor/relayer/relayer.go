@@ -82,15 +82,15 @@ func (r *Relayer) Step(ctx context.Context) (*types.Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("contract currentValset: %w", err)
 	}
-	id, err := r.Backend.ChainID(ctx)
+	id, err := chainID(ctx, r.Backend)
 	if err != nil {
-		return nil, fmt.Errorf("ethereum chain id: %w", err)
+		return nil, err
 	}
 	cps, err := r.Source(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("chain checkpoints: %w", err)
 	}
-	c, err := Next(cps, types.NewDeployment(id.Uint64(), r.Address), last, current)
+	c, err := Next(cps, types.NewDeployment(id, r.Address), last, current)
 	if err != nil || c == nil {
 		return nil, err
 	}
@@ -252,15 +252,29 @@ func FromQuery(q types.QueryClient) Source {
 // that the chain's checkpoints are signed for it (CREATE addresses follow from the sender and
 // its nonce; the deployer must send nothing else in between).
 func Predict(ctx context.Context, backend Backend, from common.Address) (types.Deployment, error) {
-	id, err := backend.ChainID(ctx)
+	id, err := chainID(ctx, backend)
 	if err != nil {
-		return types.Deployment{}, fmt.Errorf("ethereum chain id: %w", err)
+		return types.Deployment{}, err
 	}
 	nonce, err := backend.PendingNonceAt(ctx, from)
 	if err != nil {
 		return types.Deployment{}, fmt.Errorf("nonce of %s: %w", from, err)
 	}
-	return types.NewDeployment(id.Uint64(), crypto.CreateAddress(from, nonce)), nil
+	return types.NewDeployment(id, crypto.CreateAddress(from, nonce)), nil
+}
+
+// chainID is backend's Ethereum chain id, which a deployment holds as a uint64: a larger one
+// (EIP-155 allows it) is refused rather than truncated, since no checkpoint hashed over the
+// truncated id would verify on the contract, which hashes the whole block.chainid.
+func chainID(ctx context.Context, backend Backend) (uint64, error) {
+	id, err := backend.ChainID(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("ethereum chain id: %w", err)
+	}
+	if !id.IsUint64() || id.Sign() == 0 {
+		return 0, fmt.Errorf("ethereum chain id %s: anchoring supports chain ids in [1, 2^64)", id)
+	}
+	return id.Uint64(), nil
 }
 
 // Deploy deploys ShareAnchor for chainID (the chain id checkpoints carry: x/anchor's Valset
