@@ -2,10 +2,10 @@ package stageprog
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strings"
-	"math/rand/v2"
 	"testing"
 )
 
