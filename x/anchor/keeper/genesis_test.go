@@ -57,13 +57,7 @@ func TestGenesisRefusesCheckpointsAhead(t *testing.T) {
 // signing set that is not the one handed over are refused. (An attacker review's proof of
 // concept.)
 func TestGenesisChecksCheckpoints(t *testing.T) {
-	learnPrefixes()
-	f := newFixture(t)
-	hs := holders(2, 11)
-	f.set(t, hs[0], 1)
-	f.checkpoint(t)
-	f.set(t, hs[1], 1)
-	f.checkpoint(t)
+	f := twoCheckpoints(t)
 	for name, mutate := range map[string]func(gs *types.GenesisState){
 		"signed power without signatures": func(gs *types.GenesisState) {
 			gs.Checkpoints[0].Signatures = nil
@@ -108,13 +102,7 @@ func TestGenesisChecksCheckpoints(t *testing.T) {
 // refused at InitGenesis once the chain id is known: it would be relayed to a contract that
 // refuses it, and nothing newer taken (an attacker review's proof of concept).
 func TestInitGenesisChecksHashesWithTheChainID(t *testing.T) {
-	learnPrefixes()
-	f := newFixture(t)
-	hs := holders(2, 11)
-	f.set(t, hs[0], 1)
-	f.checkpoint(t)
-	f.set(t, hs[1], 1)
-	f.checkpoint(t)
+	f := twoCheckpoints(t)
 	gs, err := f.k.ExportGenesis(f.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -134,4 +122,17 @@ func TestInitGenesisChecksHashesWithTheChainID(t *testing.T) {
 	if err := g.k.InitGenesis(g.ctx.WithBlockHeight(10), gs); err == nil {
 		t.Fatal("a checkpoint whose hash is not its own imported")
 	}
+}
+
+// twoCheckpoints is a fixture that took two checkpoints, a holder's balance moved before each.
+func twoCheckpoints(t *testing.T) *fixture {
+	t.Helper()
+	learnPrefixes()
+	f := newFixture(t)
+	hs := holders(2, 11)
+	f.set(t, hs[0], 1)
+	f.checkpoint(t)
+	f.set(t, hs[1], 1)
+	f.checkpoint(t)
+	return f
 }
