@@ -109,9 +109,8 @@ type builder struct {
 	p *Program
 	s Stage
 	l Layout
-	// tIDs is T[ids], once gathered.
-	tIDs int
-	// rearranged holds each value's rearrangements (transposes), by kind, made once.
+	// rearranged holds each value's rearrangements (transposes, T's gather by the ids), by
+	// kind, made once.
 	rearranged map[rearrangement]int
 }
 
@@ -131,7 +130,7 @@ func newBuilder(s Stage, grads, opt bool) (*builder, error) {
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
-	b := &builder{p: &Program{}, s: s, l: Layout{In: -1, IDs: -1, Targets: -1, DOut: -1, U: -1, T: -1, Step: -1}, tIDs: -1, rearranged: map[rearrangement]int{}}
+	b := &builder{p: &Program{}, s: s, l: Layout{In: -1, IDs: -1, Targets: -1, DOut: -1, U: -1, T: -1, Step: -1}, rearranged: map[rearrangement]int{}}
 	if !s.First {
 		b.l.In = b.input(s.rows(), s.width())
 	}
@@ -196,7 +195,7 @@ func (b *builder) pairsT(x int) int {
 	return b.once(x, BatchTranspose{X: x, Batches: s.B * s.Heads, R: s.N, C: s.N})
 }
 
-// once adds op, a rearrangement of x, unless the same rearrangement of x is made already.
+// once adds op, made from x alone, unless an op of its kind was made from x already.
 func (b *builder) once(x int, op Op) int {
 	key := rearrangement{x, fmt.Sprintf("%T", op)}
 	if t, ok := b.rearranged[key]; ok {
@@ -217,10 +216,7 @@ func (b *builder) sum(x, y int, dims ...int) int { return b.add(Add{A: x, B: y, 
 
 // fixed is T[ids] [rows, d_model], gathered once.
 func (b *builder) fixed() int {
-	if b.tIDs < 0 {
-		b.tIDs = b.add(Gather{Table: b.l.T, IDs: b.l.IDs, Rows: b.s.rows(), TableRows: b.s.Vocab, Width: b.s.DModel})
-	}
-	return b.tIDs
+	return b.once(b.l.T, Gather{Table: b.l.T, IDs: b.l.IDs, Rows: b.s.rows(), TableRows: b.s.Vocab, Width: b.s.DModel})
 }
 
 // fromSubspace is c·Uᵀ [rows, d_model] for c [rows, k].
