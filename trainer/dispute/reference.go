@@ -71,7 +71,7 @@ func NewReference(st *engine.Stage, codec boundary.Codec, cfg optim.NAdamConfig,
 	in := make([]stageprog.Tensor, len(p.InputDims))
 	put := func(v int, t *tensors.Tensor) {
 		if v >= 0 {
-			in[v] = stageprog.Tensor{Dims: p.InputDims[v], Data: values(t)}
+			in[v] = stageprog.Tensor{Dims: p.InputDims[v], Data: engine.Float64s(t)}
 		}
 	}
 	if !st.Info().First {
@@ -124,7 +124,7 @@ func stateValues(st *engine.Stage) state {
 	s := state{}
 	for v := range st.Store().IterVariables() {
 		if !engine.IsAccumulator(v.Path()) {
-			s[v.Path()] = values(v.MustValue())
+			s[v.Path()] = engine.Float64s(v.MustValue())
 		}
 	}
 	return s
@@ -137,26 +137,6 @@ func (s state) get(path string, n int) []float64 {
 		return v
 	}
 	return make([]float64, n)
-}
-
-func values(t *tensors.Tensor) []float64 {
-	switch t.Shape().DType.String() {
-	case "Float64":
-		return tensors.MustCopyFlatData[float64](t)
-	case "Int32":
-		ids := tensors.MustCopyFlatData[int32](t)
-		out := make([]float64, len(ids))
-		for i, v := range ids {
-			out[i] = float64(v)
-		}
-		return out
-	}
-	f := tensors.MustCopyFlatData[float32](t)
-	out := make([]float64, len(f))
-	for i, v := range f {
-		out[i] = float64(v)
-	}
-	return out
 }
 
 // ChunkValues is how many of a float32 state's values one statecommit chunk holds: the unit
@@ -212,6 +192,6 @@ func (r *Reference) CompareSent(dIn *tensors.Tensor) End {
 	if r.Update.DX < 0 || dIn == nil {
 		return e
 	}
-	worst(&e, values(dIn), r.Values[r.Update.DX].Data, nil, "sent")
+	worst(&e, engine.Float64s(dIn), r.Values[r.Update.DX].Data, nil, "sent")
 	return e
 }

@@ -101,17 +101,25 @@ func (st *Stage) Subspace() (u, tFixed []float64) {
 	if st.u == nil {
 		return nil, nil
 	}
-	return asFloat64(st.u), asFloat64(st.tFixed)
+	return Float64s(st.u), Float64s(st.tFixed)
 }
 
-func asFloat64(t *tensors.Tensor) []float64 {
-	if t.Shape().DType == dtypes.Float64 {
+// Float64s is a tensor's values as float64, exactly: a stage's float32 or float64 values, or
+// int32 token ids.
+func Float64s(t *tensors.Tensor) []float64 {
+	switch t.Shape().DType {
+	case dtypes.Float64:
 		return tensors.MustCopyFlatData[float64](t)
+	case dtypes.Int32:
+		return widen(tensors.MustCopyFlatData[int32](t))
 	}
-	f := tensors.MustCopyFlatData[float32](t)
-	out := make([]float64, len(f))
-	for i, v := range f {
-		out[i] = float64(v)
+	return widen(tensors.MustCopyFlatData[float32](t))
+}
+
+func widen[T int32 | float32](v []T) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
 	}
 	return out
 }
