@@ -58,6 +58,18 @@ func CheckpointHash(chainID string, d Deployment, height uint64, modelsRoot, nex
 	return merkle.Hash(crypto.Keccak256Hash(enc))
 }
 
+// CheckHash reports whether c carries its own hash on the chain whose checkpoints name chainID.
+func (c Checkpoint) CheckHash(chainID string) error {
+	want, err := c.WantHash(chainID)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(c.Hash, want[:]) {
+		return fmt.Errorf("hash %x is not the checkpoint's %x", c.Hash, want)
+	}
+	return nil
+}
+
 // WantHash is the hash c must carry on the chain whose checkpoints name chainID.
 func (c Checkpoint) WantHash(chainID string) (merkle.Hash, error) {
 	next, err := SetHash(c.NextSet, c.NextTotal)
