@@ -22,6 +22,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
@@ -269,7 +270,7 @@ func heads(segs []replaylog.Segment, claims map[uint64]Claim) ([32]byte, *Findin
 	for i, seg := range segs {
 		committed := n <= lastClaim
 		if seg.EpochStart && committed {
-			if want := replaylog.EpochHead(seg.Root, seg.Anchor, seg.Prev); seg.Head != want {
+			if want := logevent.EpochHead(seg.Root, seg.Anchor, seg.Prev); seg.Head != want {
 				return h, &Finding{Update: n, What: fmt.Sprintf("its epoch's log starts at head %s, not at the %s its first state, anchor and previous epoch give", short(seg.Head), short(want))}
 			}
 		}
@@ -279,7 +280,7 @@ func heads(segs []replaylog.Segment, claims map[uint64]Claim) ([32]byte, *Findin
 		if i == 0 {
 			h = seg.Head
 		}
-		h = replaylog.Next(h, replaylog.SnapshotDigest(seg.First, seg.Root))
+		h = logevent.Next(h, logevent.SnapshotDigest(seg.First, seg.Root))
 		for _, ev := range seg.Events {
 			if ev.Update != nil {
 				if f := check(); f != nil {
@@ -287,7 +288,7 @@ func heads(segs []replaylog.Segment, claims map[uint64]Claim) ([32]byte, *Findin
 				}
 				n++
 			}
-			h = replaylog.Next(h, ev.Digest)
+			h = logevent.Next(h, ev.Digest)
 		}
 	}
 	return h, check()

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
@@ -493,7 +494,7 @@ func (s *Service) follows(ctx context.Context, p peer.ID, from, to [32]byte) (*F
 			return f, nil
 		}
 		first := segs[0]
-		if !first.EpochStart || first.Head != replaylog.EpochHead(first.Root, first.Anchor, first.Prev) || end != from {
+		if !first.EpochStart || first.Head != logevent.EpochHead(first.Root, first.Anchor, first.Prev) || end != from {
 			return &Finding{What: fmt.Sprintf("the epoch it served as ending at head %s ends at %s (or does not start its epoch)", short(from), short(end))}, nil
 		}
 		from = segs[0].Prev

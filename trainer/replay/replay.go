@@ -16,34 +16,16 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 )
 
-// Update is one update a worker applied: everything a replica needs to apply it again, and the
-// digest of what it sent back, which the neighbour that received it holds a signature over.
-type Update struct {
-	// Step and Microbatch are the frames' numbering (the gradient payload sent back carries
-	// them).
-	Step, Microbatch uint64
-	// Input is the activations payload the stage before sent (nil on stage 0); Tokens are stage
-	// 0's token ids (rows × seq_len).
-	Input  []byte
-	Tokens []int32
-	// Grad is the gradients payload the stage after sent back (nil on the last stage); Targets
-	// are the last stage's targets (rows × seq_len).
-	Grad    []byte
-	Targets []int32
-	// Sent is the digest (payload.Digest) of the gradients payload the worker sent back (zero
-	// on stage 0, which sends none).
-	Sent [32]byte
-	// Root is the state root (checkpoint.StateRoot) before the update where the worker took
-	// one: before the first update of each of its steps (swarm Config.StateRoots), what an
-	// attestation starting with that step names. Zero elsewhere.
-	Root [32]byte
-}
+// Update is one update a worker applied, as its replay log records it (package logevent, which
+// the chain links to decode the update a dispute narrows to).
+type Update = logevent.Update
 
 // Result is what a replay produced.
 type Result struct {

@@ -44,11 +44,8 @@ package replaylog
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,6 +54,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/replay"
@@ -75,73 +73,21 @@ const (
 	suffix      = ".plr"
 )
 
-// Average is a mix of the stage's trainable parameters with a replica's:
-// (1 − Weight)·own + Weight·theirs (checkpoint.Average).
-type Average struct {
-	Weight float64
-	// Params is the replica's parameters as received (a checkpoint.Params stream), From its
-	// libp2p peer id (bytes) and Sig its signature over them (statesync.StateMessage): a
-	// referee checks the mix was with a replica of the stage, not parameters of the worker's
-	// choosing.
-	Params, From, Sig []byte
-}
-
-// Event is one change of the stage's state: exactly one of Update and Average is set.
-type Event struct {
-	Update  *replay.Update
-	Average *Average
-	// Digest is the SHA-256 of the event's encoding, what the log's head folds in (Next).
-	Digest [32]byte
-}
-
-// EpochHead is the head an epoch's log starts from: the root of its first state, when a replica
-// served that state the replica and its signature, and the head the worker's previous epoch
-// ended at (zero for none), so a later epoch's heads fix the earlier epochs' events too.
-func EpochHead(root [32]byte, a *Anchor, prev [32]byte) [32]byte {
-	var b bytes.Buffer
-	b.WriteString("protolearn/replaylog/epoch/v2")
-	b.Write(root[:])
-	b.Write(prev[:])
-	if a != nil {
-		b.WriteByte(1)
-		putBytes(&b, a.From)
-		putBytes(&b, a.Sig)
-	} else {
-		b.WriteByte(0)
-	}
-	return sha256.Sum256(b.Bytes())
-}
-
-// SnapshotDigest is what a snapshot folds into the head (Next): the updates made before it and
-// its state root.
-func SnapshotDigest(first uint64, root [32]byte) [32]byte {
-	b := append([]byte("protolearn/replaylog/snapshot/v1"), binary.LittleEndian.AppendUint64(nil, first)...)
-	return sha256.Sum256(append(b, root[:]...))
-}
+// Average, Event and Anchor are the log's events and an epoch's origin (package logevent, which
+// the chain links to decode the event a dispute narrows to).
+type (
+	Average = logevent.Average
+	Event   = logevent.Event
+	Anchor  = logevent.Anchor
+)
 
 // End is the head after s: its header's head with its snapshot and every event folded in.
 func (s Segment) End() [32]byte {
-	h := Next(s.Head, SnapshotDigest(s.First, s.Root))
+	h := logevent.Next(s.Head, logevent.SnapshotDigest(s.First, s.Root))
 	for _, ev := range s.Events {
-		h = Next(h, ev.Digest)
+		h = logevent.Next(h, ev.Digest)
 	}
 	return h
-}
-
-// Next is the head after an event whose encoding has SHA-256 digest, the head before it being
-// head.
-func Next(head, digest [32]byte) [32]byte {
-	var b [64]byte
-	copy(b[:32], head[:])
-	copy(b[32:], digest[:])
-	return sha256.Sum256(b[:])
-}
-
-// Anchor is where an epoch's state came from when it is not the model's initial state: the
-// replica that served it (its peer id, bytes) and its signature over the state as served
-// (statesync.StateMessage of the checkpoint.Full stream, which is then the epoch's snapshot).
-type Anchor struct {
-	From, Sig []byte
 }
 
 // Segment is a snapshot and the events after it.
@@ -326,17 +272,7 @@ func (l *Log) Updated(st *engine.Stage, u replay.Update) error {
 	if !l.open {
 		return errors.New("replaylog: an update before Start")
 	}
-	var b bytes.Buffer
-	b.WriteByte(kindUpdate)
-	putU64(&b, u.Step)
-	putU64(&b, u.Microbatch)
-	putBytes(&b, u.Input)
-	putInts(&b, u.Tokens)
-	putBytes(&b, u.Grad)
-	putInts(&b, u.Targets)
-	b.Write(u.Sent[:])
-	b.Write(u.Root[:])
-	if err := l.event(b.Bytes()); err != nil {
+	if err := l.event(logevent.EncodeUpdate(u)); err != nil {
 		return err
 	}
 	if u.Root != ([32]byte{}) {
@@ -357,13 +293,7 @@ func (l *Log) Averaged(a Average) error {
 	if !l.open {
 		return errors.New("replaylog: an average before Start")
 	}
-	var b bytes.Buffer
-	b.WriteByte(kindAverage)
-	putU64(&b, math.Float64bits(a.Weight))
-	putBytes(&b, a.Params)
-	putBytes(&b, a.From)
-	putBytes(&b, a.Sig)
-	return l.event(b.Bytes())
+	return l.event(logevent.EncodeAverage(a))
 }
 
 // event appends an encoded event and folds it into the head.
@@ -371,7 +301,7 @@ func (l *Log) event(b []byte) error {
 	if err := l.queue(op{data: b}); err != nil {
 		return err
 	}
-	l.head = Next(l.head, sha256.Sum256(b))
+	l.head = logevent.Next(l.head, sha256.Sum256(b))
 	return nil
 }
 
@@ -397,14 +327,14 @@ func (l *Log) snapshot(st *engine.Stage, head *Segment) error {
 		return fmt.Errorf("replaylog: snapshot: %w", err)
 	}
 	if head != nil && head.EpochStart {
-		l.head = EpochHead(root, head.Anchor, l.prev)
+		l.head = logevent.EpochHead(root, head.Anchor, l.prev)
 	}
 	var b bytes.Buffer
 	b.Write(magic[:])
-	putU64(&b, l.updates)
+	logevent.PutU64(&b, l.updates)
 	b.Write(root[:])
 	b.Write(l.head[:])
-	putBytes(&b, state)
+	logevent.PutBytes(&b, state)
 	var flags byte
 	if head != nil && head.EpochStart {
 		flags |= flagEpochStart
@@ -414,13 +344,13 @@ func (l *Log) snapshot(st *engine.Stage, head *Segment) error {
 	}
 	b.WriteByte(flags)
 	if head != nil && head.Anchor != nil {
-		putBytes(&b, head.Anchor.From)
-		putBytes(&b, head.Anchor.Sig)
+		logevent.PutBytes(&b, head.Anchor.From)
+		logevent.PutBytes(&b, head.Anchor.Sig)
 	}
 	if head != nil && head.EpochStart {
 		b.Write(l.prev[:])
 	}
-	l.head = Next(l.head, SnapshotDigest(l.updates, root))
+	l.head = logevent.Next(l.head, logevent.SnapshotDigest(l.updates, root))
 	l.open, l.cur = true, l.updates
 	return l.queue(op{create: true, first: l.updates, data: b.Bytes()})
 }
@@ -720,13 +650,13 @@ func (l *Log) serve(held []seg, start int, ended bool, open string, limit int64)
 				break // or the snapshot's header: the epoch ended with the segment before
 			}
 		}
-		putBytes(&out, b)
+		logevent.PutBytes(&out, b)
 		if int64(out.Len()) > limit {
 			return nil, fmt.Errorf("replaylog: the segments of epoch %d from update %d on are more than %d bytes", f.epoch, held[start].first, limit)
 		}
 	}
 	if ended {
-		putBytes(&out, nil) // the end-of-epoch mark
+		logevent.PutBytes(&out, nil) // the end-of-epoch mark
 	}
 	return out.Bytes(), nil
 }
@@ -743,14 +673,14 @@ func (s Segment) hasRoot(root [32]byte) bool {
 // DecodeBundle parses what From returns: consecutive segments, and whether their epoch ended
 // after the last (the worker's process stopped: no later update follows them).
 func DecodeBundle(b []byte) (segs []Segment, ended bool, err error) {
-	r := &reader{b: b}
+	r := logevent.NewReader(b)
 	var out []Segment
-	for r.err == nil && r.off < len(r.b) {
-		raw := r.bytes()
-		if r.err != nil {
+	for r.Err() == nil && r.Off() < len(b) {
+		raw := r.Bytes()
+		if r.Err() != nil {
 			break
 		}
-		if len(raw) == 0 && r.off == len(r.b) && len(out) > 0 {
+		if len(raw) == 0 && r.Off() == len(b) && len(out) > 0 {
 			ended = true // the end-of-epoch mark
 			break
 		}
@@ -760,8 +690,8 @@ func DecodeBundle(b []byte) (segs []Segment, ended bool, err error) {
 		}
 		out = append(out, seg)
 	}
-	if r.err != nil {
-		return nil, false, fmt.Errorf("replaylog: bundle at byte %d of %d: %w", r.off, len(b), r.err)
+	if r.Err() != nil {
+		return nil, false, fmt.Errorf("replaylog: bundle at byte %d of %d: %w", r.Off(), len(b), r.Err())
 	}
 	if len(out) == 0 {
 		return nil, false, errors.New("replaylog: an empty bundle")
@@ -801,129 +731,44 @@ func complete(b []byte) []byte {
 // decode parses a segment and returns, beside it, the length of the prefix that holds its
 // header and its whole events.
 func decode(b []byte) (Segment, int, error) {
-	r := &reader{b: b}
+	r := logevent.NewReader(b)
 	var s Segment
 	good := 0
-	if m := r.next(4); r.err != nil || [4]byte(m) != magic {
+	if m := r.Next(4); r.Err() != nil || [4]byte(m) != magic {
 		return Segment{}, 0, errors.New("replaylog: not a segment (bad magic)")
 	}
-	s.First = r.u64()
-	copy(s.Root[:], r.next(32))
-	copy(s.Head[:], r.next(32))
-	s.State = r.bytes()
-	if f := r.next(1); r.err == nil {
+	s.First = r.U64()
+	copy(s.Root[:], r.Next(32))
+	copy(s.Head[:], r.Next(32))
+	s.State = r.Bytes()
+	if f := r.Next(1); r.Err() == nil {
 		switch {
 		case f[0]&^(flagEpochStart|flagAnchored) != 0 || f[0] == flagAnchored:
-			r.err = fmt.Errorf("segment flags %#x", f[0])
+			r.Fail(fmt.Errorf("segment flags %#x", f[0]))
 		case f[0]&flagAnchored != 0:
-			s.EpochStart, s.Anchor = true, &Anchor{From: r.bytes(), Sig: r.bytes()}
+			s.EpochStart, s.Anchor = true, &Anchor{From: r.Bytes(), Sig: r.Bytes()}
 		default:
 			s.EpochStart = f[0]&flagEpochStart != 0
 		}
 		if s.EpochStart {
-			copy(s.Prev[:], r.next(32))
+			copy(s.Prev[:], r.Next(32))
 		}
 	}
-	if r.err == nil {
-		good = r.off
+	if r.Err() == nil {
+		good = r.Off()
 	}
-	for r.err == nil && r.off < len(r.b) {
-		at := r.off
-		switch kind := r.next(1); {
-		case r.err != nil:
-		case kind[0] == kindUpdate:
-			u := &replay.Update{Step: r.u64(), Microbatch: r.u64()}
-			u.Input, u.Tokens, u.Grad, u.Targets = r.bytes(), r.ints(), r.bytes(), r.ints()
-			copy(u.Sent[:], r.next(32))
-			copy(u.Root[:], r.next(32))
-			s.Events = append(s.Events, Event{Update: u})
-		case kind[0] == kindAverage:
-			a := &Average{Weight: math.Float64frombits(r.u64())}
-			a.Params, a.From, a.Sig = r.bytes(), r.bytes(), r.bytes()
-			if !(a.Weight >= 0 && a.Weight <= 1) && r.err == nil {
-				r.err = fmt.Errorf("averaging weight %v", a.Weight)
-			}
-			s.Events = append(s.Events, Event{Average: a})
-		default:
-			r.err = fmt.Errorf("unknown event kind %d", kind[0])
+	for r.Err() == nil && r.Off() < len(b) {
+		ev, n, err := logevent.Read(b[r.Off():])
+		if err != nil {
+			r.Fail(err)
+			break
 		}
-		if r.err == nil {
-			s.Events[len(s.Events)-1].Digest = sha256.Sum256(r.b[at:r.off])
-			good = r.off
-		}
+		r.Next(n)
+		s.Events = append(s.Events, ev)
+		good = r.Off()
 	}
-	if r.err != nil {
-		return Segment{}, good, fmt.Errorf("replaylog: segment at byte %d of %d: %w", r.off, len(b), r.err)
+	if r.Err() != nil {
+		return Segment{}, good, fmt.Errorf("replaylog: segment at byte %d of %d: %w", r.Off(), len(b), r.Err())
 	}
 	return s, good, nil
-}
-
-type reader struct {
-	b   []byte
-	off int
-	err error
-}
-
-func (r *reader) next(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n < 0 || n > len(r.b)-r.off {
-		r.err = io.ErrUnexpectedEOF
-		return nil
-	}
-	out := r.b[r.off : r.off+n]
-	r.off += n
-	return out
-}
-
-func (r *reader) u64() uint64 {
-	b := r.next(8)
-	if b == nil {
-		return 0
-	}
-	return binary.LittleEndian.Uint64(b)
-}
-
-func (r *reader) bytes() []byte {
-	n := r.u64()
-	if n > uint64(len(r.b)-r.off) {
-		r.err = io.ErrUnexpectedEOF
-		return nil
-	}
-	if n == 0 {
-		return nil
-	}
-	return bytes.Clone(r.next(int(n)))
-}
-
-func (r *reader) ints() []int32 {
-	n := r.u64()
-	if n > uint64(len(r.b)-r.off)/4 {
-		r.err = io.ErrUnexpectedEOF
-		return nil
-	}
-	if n == 0 {
-		return nil
-	}
-	b := r.next(int(n) * 4)
-	out := make([]int32, n)
-	for i := range out {
-		out[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
-func putU64(b *bytes.Buffer, v uint64) { b.Write(binary.LittleEndian.AppendUint64(nil, v)) }
-
-func putBytes(b *bytes.Buffer, v []byte) {
-	putU64(b, uint64(len(v)))
-	b.Write(v)
-}
-
-func putInts(b *bytes.Buffer, v []int32) {
-	putU64(b, uint64(len(v)))
-	for _, x := range v {
-		b.Write(binary.LittleEndian.AppendUint32(nil, uint32(x)))
-	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
@@ -389,10 +390,10 @@ func TestHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	initial, _ := checkpoint.StateRoot(st)
-	if log.Head() != replaylog.Next(replaylog.EpochHead(initial, nil, [32]byte{}), replaylog.SnapshotDigest(0, initial)) {
+	if log.Head() != logevent.Next(logevent.EpochHead(initial, nil, [32]byte{}), logevent.SnapshotDigest(0, initial)) {
 		t.Fatal("an epoch's head does not start at its EpochHead, its first snapshot folded in")
 	}
-	if replaylog.EpochHead(initial, &replaylog.Anchor{From: []byte("replica"), Sig: []byte("sig")}, [32]byte{}) == log.Head() {
+	if logevent.EpochHead(initial, &replaylog.Anchor{From: []byte("replica"), Sig: []byte("sig")}, [32]byte{}) == log.Head() {
 		t.Error("an anchored epoch starts at the head of an unanchored one")
 	}
 	heads := [][32]byte{log.Head()} // before update i
@@ -420,12 +421,12 @@ func TestHead(t *testing.T) {
 		if sg.Head != h {
 			t.Fatalf("segment %d starts at head %x, the events before it fold to %x", i, sg.Head[:4], h[:4])
 		}
-		h = replaylog.Next(h, replaylog.SnapshotDigest(sg.First, sg.Root))
+		h = logevent.Next(h, logevent.SnapshotDigest(sg.First, sg.Root))
 		for _, ev := range sg.Events {
 			if h != heads[n] {
 				t.Fatalf("before update %d the decoded events fold to %x, the log's head was %x", n, h[:4], heads[n][:4])
 			}
-			h = replaylog.Next(h, ev.Digest)
+			h = logevent.Next(h, ev.Digest)
 			n++
 		}
 	}

@@ -1,0 +1,275 @@
+// Package logevent is a worker's replay log as the chain sees it (x/verify/README.md, "the
+// dispute game"): the encoding of each event that changes a stage's state (an update with what
+// went into it, or an average with a replica's parameters), and the log's head, the SHA-256 hash
+// chain over the whole log that every attestation commits (log_head). trainer/replaylog writes
+// and serves the log; the chain decodes the one event a dispute narrows to and checks that it
+// folds the agreed head into the disputed one. It imports nothing of the trainer's engine, so
+// the chain links it.
+//
+// # Bytes
+//
+//	update  0x01, step, microbatch (uint64 each), input, tokens, grad, targets, sent [32], root [32]
+//	average 0x02, weight (float64 bits), parameters, from, signature
+//
+// Integers are little-endian; byte strings are a uint64 length and the bytes; token ids and
+// targets a uint64 count and that many int32. Decoding bounds every length by what is left.
+package logevent
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+)
+
+// Event kinds, the first byte of an event's encoding.
+const (
+	KindUpdate  = 1
+	KindAverage = 2
+)
+
+// Update is one update a worker applied: everything a replica needs to apply it again, and the
+// digest of what it sent back, which the neighbour that received it holds a signature over.
+type Update struct {
+	// Step and Microbatch are the frames' numbering (the gradient payload sent back carries
+	// them).
+	Step, Microbatch uint64
+	// Input is the activations payload the stage before sent (nil on stage 0); Tokens are stage
+	// 0's token ids (rows × seq_len).
+	Input  []byte
+	Tokens []int32
+	// Grad is the gradients payload the stage after sent back (nil on the last stage); Targets
+	// are the last stage's targets (rows × seq_len).
+	Grad    []byte
+	Targets []int32
+	// Sent is the digest (payload.Digest) of the gradients payload the worker sent back (zero
+	// on stage 0, which sends none).
+	Sent [32]byte
+	// Root is the state root (checkpoint.StateRoot) before the update where the worker took
+	// one: before the first update of each of its steps (swarm Config.StateRoots), what an
+	// attestation starting with that step names. Zero elsewhere.
+	Root [32]byte
+}
+
+// Average is a mix of the stage's trainable parameters with a replica's:
+// (1 − Weight)·own + Weight·theirs (checkpoint.Average).
+type Average struct {
+	Weight float64
+	// Params is the replica's parameters as received (a checkpoint.Params stream), From its
+	// libp2p peer id (bytes) and Sig its signature over them (statesync.StateMessage): a
+	// referee checks the mix was with a replica of the stage, not parameters of the worker's
+	// choosing.
+	Params, From, Sig []byte
+}
+
+// Event is one change of the stage's state: exactly one of Update and Average is set.
+type Event struct {
+	Update  *Update
+	Average *Average
+	// Digest is the SHA-256 of the event's encoding, what the log's head folds in (Next).
+	Digest [32]byte
+}
+
+// EncodeUpdate is u's encoding.
+func EncodeUpdate(u Update) []byte {
+	var b bytes.Buffer
+	b.WriteByte(KindUpdate)
+	PutU64(&b, u.Step)
+	PutU64(&b, u.Microbatch)
+	PutBytes(&b, u.Input)
+	putInts(&b, u.Tokens)
+	PutBytes(&b, u.Grad)
+	putInts(&b, u.Targets)
+	b.Write(u.Sent[:])
+	b.Write(u.Root[:])
+	return b.Bytes()
+}
+
+// EncodeAverage is a's encoding.
+func EncodeAverage(a Average) []byte {
+	var b bytes.Buffer
+	b.WriteByte(KindAverage)
+	PutU64(&b, math.Float64bits(a.Weight))
+	PutBytes(&b, a.Params)
+	PutBytes(&b, a.From)
+	PutBytes(&b, a.Sig)
+	return b.Bytes()
+}
+
+// Read decodes the event at the start of b and returns it with the number of bytes it took.
+func Read(b []byte) (Event, int, error) {
+	r := &Reader{b: b}
+	var ev Event
+	switch kind := r.Next(1); {
+	case r.err != nil:
+	case kind[0] == KindUpdate:
+		u := &Update{Step: r.U64(), Microbatch: r.U64()}
+		u.Input, u.Tokens, u.Grad, u.Targets = r.Bytes(), r.Ints(), r.Bytes(), r.Ints()
+		copy(u.Sent[:], r.Next(32))
+		copy(u.Root[:], r.Next(32))
+		ev.Update = u
+	case kind[0] == KindAverage:
+		a := &Average{Weight: math.Float64frombits(r.U64())}
+		a.Params, a.From, a.Sig = r.Bytes(), r.Bytes(), r.Bytes()
+		if !(a.Weight >= 0 && a.Weight <= 1) && r.err == nil {
+			r.err = fmt.Errorf("averaging weight %v", a.Weight)
+		}
+		ev.Average = a
+	default:
+		r.err = fmt.Errorf("unknown event kind %d", kind[0])
+	}
+	if r.err != nil {
+		return Event{}, r.off, fmt.Errorf("logevent: event at byte %d of %d: %w", r.off, len(b), r.err)
+	}
+	ev.Digest = sha256.Sum256(b[:r.off])
+	return ev, r.off, nil
+}
+
+// Decode decodes b, which must hold exactly one event.
+func Decode(b []byte) (Event, error) {
+	ev, n, err := Read(b)
+	if err != nil {
+		return Event{}, err
+	}
+	if n != len(b) {
+		return Event{}, fmt.Errorf("logevent: %d bytes after the event's %d", len(b)-n, n)
+	}
+	return ev, nil
+}
+
+// Anchor is where an epoch's state came from when it is not the model's initial state: the
+// replica that served it (its peer id, bytes) and its signature over the state as served
+// (statesync.StateMessage of the checkpoint.Full stream, which is then the epoch's snapshot).
+type Anchor struct {
+	From, Sig []byte
+}
+
+// EpochHead is the head an epoch's log starts from: the root of its first state, when a replica
+// served that state the replica and its signature, and the head the worker's previous epoch
+// ended at (zero for none), so a later epoch's heads fix the earlier epochs' events too.
+func EpochHead(root [32]byte, a *Anchor, prev [32]byte) [32]byte {
+	var b bytes.Buffer
+	b.WriteString("protolearn/replaylog/epoch/v2")
+	b.Write(root[:])
+	b.Write(prev[:])
+	if a != nil {
+		b.WriteByte(1)
+		PutBytes(&b, a.From)
+		PutBytes(&b, a.Sig)
+	} else {
+		b.WriteByte(0)
+	}
+	return sha256.Sum256(b.Bytes())
+}
+
+// SnapshotDigest is what a snapshot folds into the head (Next): the updates made before it and
+// its state root.
+func SnapshotDigest(first uint64, root [32]byte) [32]byte {
+	b := append([]byte("protolearn/replaylog/snapshot/v1"), binary.LittleEndian.AppendUint64(nil, first)...)
+	return sha256.Sum256(append(b, root[:]...))
+}
+
+// Next is the head after an event whose encoding has SHA-256 digest, the head before it being
+// head.
+func Next(head, digest [32]byte) [32]byte {
+	var b [64]byte
+	copy(b[:32], head[:])
+	copy(b[32:], digest[:])
+	return sha256.Sum256(b[:])
+}
+
+// Reader reads the log's integers and byte strings, bounding every length by what is left; the
+// first error sticks (Err) and every later read returns zero values.
+type Reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+// NewReader reads b.
+func NewReader(b []byte) *Reader { return &Reader{b: b} }
+
+// Err is the first error.
+func (r *Reader) Err() error { return r.err }
+
+// Off is how many bytes were read.
+func (r *Reader) Off() int { return r.off }
+
+// Fail records err unless an error is already held.
+func (r *Reader) Fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+// Next is the next n bytes (not copied).
+func (r *Reader) Next(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n < 0 || n > len(r.b)-r.off {
+		r.err = io.ErrUnexpectedEOF
+		return nil
+	}
+	out := r.b[r.off : r.off+n]
+	r.off += n
+	return out
+}
+
+// U64 is a little-endian uint64.
+func (r *Reader) U64() uint64 {
+	b := r.Next(8)
+	if b == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(b)
+}
+
+// Bytes is a length-prefixed byte string, copied (nil when empty).
+func (r *Reader) Bytes() []byte {
+	n := r.U64()
+	if n > uint64(len(r.b)-r.off) {
+		r.Fail(io.ErrUnexpectedEOF)
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	return bytes.Clone(r.Next(int(n)))
+}
+
+// Ints is a count-prefixed run of little-endian int32.
+func (r *Reader) Ints() []int32 {
+	n := r.U64()
+	if n > uint64(len(r.b)-r.off)/4 {
+		r.Fail(io.ErrUnexpectedEOF)
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	b := r.Next(int(n) * 4)
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// PutU64 appends v little-endian.
+func PutU64(b *bytes.Buffer, v uint64) { b.Write(binary.LittleEndian.AppendUint64(nil, v)) }
+
+// PutBytes appends v with its length.
+func PutBytes(b *bytes.Buffer, v []byte) {
+	PutU64(b, uint64(len(v)))
+	b.Write(v)
+}
+
+func putInts(b *bytes.Buffer, v []int32) {
+	PutU64(b, uint64(len(v)))
+	for _, x := range v {
+		b.Write(binary.LittleEndian.AppendUint32(nil, uint32(x)))
+	}
+}
