@@ -14,6 +14,7 @@ import (
 
 	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/subspace"
 	"github.com/protolearn/protolearn/trainer/backend"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/spec"
@@ -148,7 +149,7 @@ func benchDerived(b *testing.B, d int, a *Attester, tap *engine.Tap, in, tok *te
 		b.Fatal(err)
 	}
 	k := s.CompressionRank
-	tables, err := tile.NewTables(engine.SubspaceBasis(s.Seed, d, k), engine.FixedTokenTable(s.Seed, s.Vocab, d), d, k, s.Vocab)
+	tables, err := tile.NewTables(subspace.Basis(s.Seed, d, k), subspace.TokenTable(s.Seed, s.Vocab, d), d, k, s.Vocab)
 	if err != nil {
 		b.Fatal(err)
 	}

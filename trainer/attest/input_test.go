@@ -9,7 +9,7 @@ import (
 
 	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/payload"
-	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/subspace"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -32,8 +32,8 @@ func newInputFixture(t *testing.T, rng *rand.Rand) inputFixture {
 // inputFixtureOf is an input fixture of width d, rows tokens, rank k and vocabulary vocab.
 func inputFixtureOf(t testing.TB, rng *rand.Rand, d, rows, k, vocab int) inputFixture {
 	t.Helper()
-	u := engine.SubspaceBasis(3, d, k)
-	tf := engine.FixedTokenTable(3, vocab, d)
+	u := subspace.Basis(3, d, k)
+	tf := subspace.TokenTable(3, vocab, d)
 	tables, err := tile.NewTables(u, tf, d, k, vocab)
 	require.NoError(t, err)
 	pl := &payload.Payload{

@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/protolearn/protolearn/stageprog"
+	"github.com/protolearn/protolearn/subspace"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
@@ -148,8 +149,8 @@ func TestStageprogIsTheEngine(t *testing.T) {
 					in[l.Targets] = tokens(m.targets)
 				}
 				if l.U >= 0 {
-					in[l.U] = stageprog.Tensor{Dims: []int{s.DModel, rank}, Data: SubspaceBasis(s.Seed, s.DModel, rank)}
-					in[l.T] = stageprog.Tensor{Dims: []int{s.Vocab, s.DModel}, Data: FixedTokenTable(s.Seed, s.Vocab, s.DModel)}
+					in[l.U] = stageprog.Tensor{Dims: []int{s.DModel, rank}, Data: subspace.Basis(s.Seed, s.DModel, rank)}
+					in[l.T] = stageprog.Tensor{Dims: []int{s.Vocab, s.DModel}, Data: subspace.TokenTable(s.Seed, s.Vocab, s.DModel)}
 				}
 				// The store: the parameters, then the step counter and each parameter's moments.
 				var state []*tensors.Tensor

@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/subspace"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 
@@ -22,7 +23,7 @@ func compSpec() spec.Spec {
 
 func TestSubspaceBasisOrthonormal(t *testing.T) {
 	for _, c := range []struct{ d, k int }{{16, 4}, {64, 2}, {128, 20}, {7, 6}} {
-		u := SubspaceBasis(7, c.d, c.k)
+		u := subspace.Basis(7, c.d, c.k)
 		worst := 0.0
 		for i := range c.k {
 			for j := range c.k {
@@ -41,8 +42,8 @@ func TestSubspaceBasisOrthonormal(t *testing.T) {
 			t.Errorf("d %d k %d: max |UᵀU − I| = %g", c.d, c.k, worst)
 		}
 	}
-	a, b := SubspaceBasis(7, 16, 4), SubspaceBasis(7, 16, 4)
-	c := SubspaceBasis(8, 16, 4)
+	a, b := subspace.Basis(7, 16, 4), subspace.Basis(7, 16, 4)
+	c := subspace.Basis(8, 16, 4)
 	for i := range a {
 		if a[i] != b[i] {
 			t.Fatalf("U[%d] differs between two runs: %v vs %v", i, a[i], b[i])
@@ -58,8 +59,8 @@ func TestSubspaceBasisOrthonormal(t *testing.T) {
 func TestSubspaceSharedAcrossStages(t *testing.T) {
 	s := compSpec()
 	st := newStages(t, s, Options{DType: dtypes.Float64})
-	wantU := SubspaceBasis(s.Seed, s.DModel, s.CompressionRank)
-	wantT := FixedTokenTable(s.Seed, s.Vocab, s.DModel)
+	wantU := subspace.Basis(s.Seed, s.DModel, s.CompressionRank)
+	wantT := subspace.TokenTable(s.Seed, s.Vocab, s.DModel)
 	for _, x := range st {
 		gotU, gotT := flat64(t, x.u), flat64(t, x.tFixed)
 		for i := range wantU {
@@ -103,8 +104,8 @@ func TestSubspaceSharedAcrossStages(t *testing.T) {
 // reconstruction c·Uᵀ + T_fixed[ids] against x, both in float64 on the host.
 func subspaceError(s spec.Spec, x, c []float64, tokens []int32) (outside, recon float64) {
 	d, k := s.DModel, s.CompressionRank
-	u := SubspaceBasis(s.Seed, d, k)
-	tf := FixedTokenTable(s.Seed, s.Vocab, d)
+	u := subspace.Basis(s.Seed, d, k)
+	tf := subspace.TokenTable(s.Seed, s.Vocab, d)
 	for p, id := range tokens {
 		r := make([]float64, d)
 		for i := range d {

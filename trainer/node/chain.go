@@ -20,6 +20,7 @@ import (
 	"github.com/protolearn/protolearn/circuits/commit"
 	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/subspace"
 	"github.com/protolearn/protolearn/trainer/attest"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/chain"
@@ -309,8 +310,8 @@ func SubspaceTables(s spec.Spec) (*tile.Tables, error) {
 	if !s.Compressed() {
 		return nil, fmt.Errorf("spec with d_model %d is not compressed: it has no compression tables", s.DModel)
 	}
-	u := engine.SubspaceBasis(s.Seed, s.DModel, s.CompressionRank)
-	tf := engine.FixedTokenTable(s.Seed, s.Vocab, s.DModel)
+	u := subspace.Basis(s.Seed, s.DModel, s.CompressionRank)
+	tf := subspace.TokenTable(s.Seed, s.Vocab, s.DModel)
 	t, err := tile.NewTables(u, tf, s.DModel, s.CompressionRank, s.Vocab)
 	if err != nil {
 		return nil, fmt.Errorf("compression tables: %w", err)
