@@ -615,6 +615,273 @@ func (m *EventParamsUpdated) GetParams() Params {
 	return Params{}
 }
 
+// EventDisputeOpened is emitted when a referee opens a replay dispute.
+type EventDisputeOpened struct {
+	DisputeId      uint64     `protobuf:"varint,1,opt,name=dispute_id,json=disputeId,proto3" json:"dispute_id,omitempty"`
+	AttestationId  uint64     `protobuf:"varint,2,opt,name=attestation_id,json=attestationId,proto3" json:"attestation_id,omitempty"`
+	Worker         string     `protobuf:"bytes,3,opt,name=worker,proto3" json:"worker,omitempty"`
+	Referee        string     `protobuf:"bytes,4,opt,name=referee,proto3" json:"referee,omitempty"`
+	Bond           types.Coin `protobuf:"bytes,5,opt,name=bond,proto3" json:"bond"`
+	DeadlineHeight int64      `protobuf:"varint,6,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`
+}
+
+func (m *EventDisputeOpened) Reset()         { *m = EventDisputeOpened{} }
+func (m *EventDisputeOpened) String() string { return proto.CompactTextString(m) }
+func (*EventDisputeOpened) ProtoMessage()    {}
+func (*EventDisputeOpened) Descriptor() ([]byte, []int) {
+	return fileDescriptor_193d29a7c8d35c66, []int{7}
+}
+func (m *EventDisputeOpened) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventDisputeOpened) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventDisputeOpened.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventDisputeOpened) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventDisputeOpened.Merge(m, src)
+}
+func (m *EventDisputeOpened) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventDisputeOpened) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventDisputeOpened.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventDisputeOpened proto.InternalMessageInfo
+
+func (m *EventDisputeOpened) GetDisputeId() uint64 {
+	if m != nil {
+		return m.DisputeId
+	}
+	return 0
+}
+
+func (m *EventDisputeOpened) GetAttestationId() uint64 {
+	if m != nil {
+		return m.AttestationId
+	}
+	return 0
+}
+
+func (m *EventDisputeOpened) GetWorker() string {
+	if m != nil {
+		return m.Worker
+	}
+	return ""
+}
+
+func (m *EventDisputeOpened) GetReferee() string {
+	if m != nil {
+		return m.Referee
+	}
+	return ""
+}
+
+func (m *EventDisputeOpened) GetBond() types.Coin {
+	if m != nil {
+		return m.Bond
+	}
+	return types.Coin{}
+}
+
+func (m *EventDisputeOpened) GetDeadlineHeight() int64 {
+	if m != nil {
+		return m.DeadlineHeight
+	}
+	return 0
+}
+
+// EventDisputeMoved is emitted after every accepted move: where the dispute now stands and whose
+// move it waits for.
+type EventDisputeMoved struct {
+	DisputeId      uint64       `protobuf:"varint,1,opt,name=dispute_id,json=disputeId,proto3" json:"dispute_id,omitempty"`
+	Phase          DisputePhase `protobuf:"varint,2,opt,name=phase,proto3,enum=protolearn.verify.v1.DisputePhase" json:"phase,omitempty"`
+	WorkerToMove   bool         `protobuf:"varint,3,opt,name=worker_to_move,json=workerToMove,proto3" json:"worker_to_move,omitempty"`
+	DeadlineHeight int64        `protobuf:"varint,4,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`
+	// index is the bisection's disputed position (events, ops, or the node's index).
+	Index uint64 `protobuf:"varint,5,opt,name=index,proto3" json:"index,omitempty"`
+}
+
+func (m *EventDisputeMoved) Reset()         { *m = EventDisputeMoved{} }
+func (m *EventDisputeMoved) String() string { return proto.CompactTextString(m) }
+func (*EventDisputeMoved) ProtoMessage()    {}
+func (*EventDisputeMoved) Descriptor() ([]byte, []int) {
+	return fileDescriptor_193d29a7c8d35c66, []int{8}
+}
+func (m *EventDisputeMoved) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventDisputeMoved) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventDisputeMoved.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventDisputeMoved) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventDisputeMoved.Merge(m, src)
+}
+func (m *EventDisputeMoved) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventDisputeMoved) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventDisputeMoved.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventDisputeMoved proto.InternalMessageInfo
+
+func (m *EventDisputeMoved) GetDisputeId() uint64 {
+	if m != nil {
+		return m.DisputeId
+	}
+	return 0
+}
+
+func (m *EventDisputeMoved) GetPhase() DisputePhase {
+	if m != nil {
+		return m.Phase
+	}
+	return DISPUTE_PHASE_UNSPECIFIED
+}
+
+func (m *EventDisputeMoved) GetWorkerToMove() bool {
+	if m != nil {
+		return m.WorkerToMove
+	}
+	return false
+}
+
+func (m *EventDisputeMoved) GetDeadlineHeight() int64 {
+	if m != nil {
+		return m.DeadlineHeight
+	}
+	return 0
+}
+
+func (m *EventDisputeMoved) GetIndex() uint64 {
+	if m != nil {
+		return m.Index
+	}
+	return 0
+}
+
+// EventDisputeSettled is emitted when a dispute ends.
+type EventDisputeSettled struct {
+	DisputeId     uint64         `protobuf:"varint,1,opt,name=dispute_id,json=disputeId,proto3" json:"dispute_id,omitempty"`
+	AttestationId uint64         `protobuf:"varint,2,opt,name=attestation_id,json=attestationId,proto3" json:"attestation_id,omitempty"`
+	Worker        string         `protobuf:"bytes,3,opt,name=worker,proto3" json:"worker,omitempty"`
+	Referee       string         `protobuf:"bytes,4,opt,name=referee,proto3" json:"referee,omitempty"`
+	Outcome       DisputeOutcome `protobuf:"varint,5,opt,name=outcome,proto3,enum=protolearn.verify.v1.DisputeOutcome" json:"outcome,omitempty"`
+	Reason        string         `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// slashed is what the worker lost (WORKER_LOST); bond_paid the bond paid to the worker
+	// (REFEREE_LOST).
+	Slashed  types.Coin `protobuf:"bytes,7,opt,name=slashed,proto3" json:"slashed"`
+	BondPaid types.Coin `protobuf:"bytes,8,opt,name=bond_paid,json=bondPaid,proto3" json:"bond_paid"`
+}
+
+func (m *EventDisputeSettled) Reset()         { *m = EventDisputeSettled{} }
+func (m *EventDisputeSettled) String() string { return proto.CompactTextString(m) }
+func (*EventDisputeSettled) ProtoMessage()    {}
+func (*EventDisputeSettled) Descriptor() ([]byte, []int) {
+	return fileDescriptor_193d29a7c8d35c66, []int{9}
+}
+func (m *EventDisputeSettled) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *EventDisputeSettled) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_EventDisputeSettled.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *EventDisputeSettled) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_EventDisputeSettled.Merge(m, src)
+}
+func (m *EventDisputeSettled) XXX_Size() int {
+	return m.Size()
+}
+func (m *EventDisputeSettled) XXX_DiscardUnknown() {
+	xxx_messageInfo_EventDisputeSettled.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_EventDisputeSettled proto.InternalMessageInfo
+
+func (m *EventDisputeSettled) GetDisputeId() uint64 {
+	if m != nil {
+		return m.DisputeId
+	}
+	return 0
+}
+
+func (m *EventDisputeSettled) GetAttestationId() uint64 {
+	if m != nil {
+		return m.AttestationId
+	}
+	return 0
+}
+
+func (m *EventDisputeSettled) GetWorker() string {
+	if m != nil {
+		return m.Worker
+	}
+	return ""
+}
+
+func (m *EventDisputeSettled) GetReferee() string {
+	if m != nil {
+		return m.Referee
+	}
+	return ""
+}
+
+func (m *EventDisputeSettled) GetOutcome() DisputeOutcome {
+	if m != nil {
+		return m.Outcome
+	}
+	return DISPUTE_OUTCOME_UNSPECIFIED
+}
+
+func (m *EventDisputeSettled) GetReason() string {
+	if m != nil {
+		return m.Reason
+	}
+	return ""
+}
+
+func (m *EventDisputeSettled) GetSlashed() types.Coin {
+	if m != nil {
+		return m.Slashed
+	}
+	return types.Coin{}
+}
+
+func (m *EventDisputeSettled) GetBondPaid() types.Coin {
+	if m != nil {
+		return m.BondPaid
+	}
+	return types.Coin{}
+}
+
 func init() {
 	proto.RegisterType((*EventAttestationSubmitted)(nil), "protolearn.verify.v1.EventAttestationSubmitted")
 	proto.RegisterType((*EventChallengeOpened)(nil), "protolearn.verify.v1.EventChallengeOpened")
@@ -623,59 +890,74 @@ func init() {
 	proto.RegisterType((*EventAttestationFinalized)(nil), "protolearn.verify.v1.EventAttestationFinalized")
 	proto.RegisterType((*EventAttestationVoided)(nil), "protolearn.verify.v1.EventAttestationVoided")
 	proto.RegisterType((*EventParamsUpdated)(nil), "protolearn.verify.v1.EventParamsUpdated")
+	proto.RegisterType((*EventDisputeOpened)(nil), "protolearn.verify.v1.EventDisputeOpened")
+	proto.RegisterType((*EventDisputeMoved)(nil), "protolearn.verify.v1.EventDisputeMoved")
+	proto.RegisterType((*EventDisputeSettled)(nil), "protolearn.verify.v1.EventDisputeSettled")
 }
 
 func init() { proto.RegisterFile("protolearn/verify/v1/events.proto", fileDescriptor_193d29a7c8d35c66) }
 
 var fileDescriptor_193d29a7c8d35c66 = []byte{
-	// 751 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcc, 0x95, 0xcd, 0x6e, 0xd3, 0x40,
-	0x10, 0xc7, 0xe3, 0x24, 0xcd, 0xc7, 0x96, 0xa4, 0xed, 0x2a, 0x2a, 0x6e, 0xa1, 0x26, 0x0d, 0x42,
-	0x44, 0x1c, 0x6c, 0xa5, 0x1c, 0x90, 0x10, 0x42, 0x4a, 0x2b, 0x2a, 0x22, 0x84, 0x28, 0x86, 0x72,
-	0xe0, 0x12, 0x6d, 0xb2, 0xdb, 0x64, 0x55, 0x7b, 0xd7, 0x5a, 0x6f, 0x12, 0xca, 0x1b, 0xc0, 0x89,
-	0xc7, 0xe0, 0xc8, 0x0b, 0x70, 0xef, 0xb1, 0xdc, 0x38, 0x21, 0xd4, 0x1e, 0x10, 0x6f, 0x81, 0x76,
-	0x6d, 0xe7, 0x03, 0x22, 0xd4, 0x1e, 0x8a, 0xb8, 0x54, 0x3b, 0xff, 0xf1, 0x7f, 0x3c, 0xfd, 0x65,
-	0x76, 0x0c, 0x36, 0x03, 0xc1, 0x25, 0xf7, 0x08, 0x12, 0xcc, 0x19, 0x12, 0x41, 0x0f, 0x8e, 0x9c,
-	0x61, 0xc3, 0x21, 0x43, 0xc2, 0x64, 0x68, 0xeb, 0x1c, 0xac, 0x4c, 0x1e, 0xb1, 0xa3, 0x47, 0xec,
-	0x61, 0x63, 0x7d, 0x05, 0xf9, 0x94, 0x71, 0x47, 0xff, 0x8d, 0x1e, 0x5c, 0xb7, 0xba, 0x3c, 0xf4,
-	0x79, 0xe8, 0x74, 0x50, 0x48, 0x9c, 0x61, 0xa3, 0x43, 0x24, 0x6a, 0x38, 0x5d, 0x4e, 0x59, 0x9c,
-	0xaf, 0xf4, 0x78, 0x8f, 0xeb, 0xa3, 0xa3, 0x4e, 0xb1, 0x3a, 0xbf, 0x83, 0xf8, 0x45, 0x3a, 0x57,
-	0x7b, 0x97, 0x06, 0x6b, 0x8f, 0x54, 0x4b, 0x4d, 0x29, 0x49, 0x28, 0x91, 0xa4, 0x9c, 0xbd, 0x18,
-	0x74, 0x7c, 0x2a, 0x25, 0xc1, 0xf0, 0x16, 0x28, 0xa3, 0x89, 0xde, 0xa6, 0xd8, 0x34, 0xaa, 0x46,
-	0x3d, 0xeb, 0x96, 0xa6, 0xd4, 0x16, 0x86, 0xab, 0x20, 0x37, 0xe2, 0xe2, 0x90, 0x08, 0x33, 0x5d,
-	0x35, 0xea, 0x45, 0x37, 0x8e, 0xe0, 0x1a, 0x28, 0xf8, 0x1c, 0x13, 0x4f, 0x19, 0x33, 0xda, 0x98,
-	0xd7, 0x71, 0x0b, 0xc3, 0x0a, 0x58, 0x08, 0x25, 0xea, 0x11, 0x33, 0x5b, 0x35, 0xea, 0x25, 0x37,
-	0x0a, 0xe0, 0x35, 0x50, 0x0c, 0x25, 0x09, 0xda, 0x07, 0x82, 0xfb, 0xe6, 0x82, 0x76, 0x14, 0x94,
-	0xb0, 0x2b, 0xb8, 0x0f, 0xaf, 0x82, 0xbc, 0x4e, 0x4a, 0x6e, 0xe6, 0x74, 0x2a, 0xa7, 0xc2, 0x97,
-	0x1c, 0x6e, 0x00, 0xa0, 0x5e, 0xd8, 0x1e, 0x30, 0x2a, 0x43, 0x33, 0xaf, 0x73, 0x45, 0xa5, 0xec,
-	0x2b, 0x01, 0xde, 0x06, 0x4b, 0x07, 0x94, 0x21, 0x8f, 0xbe, 0x25, 0xed, 0x3e, 0xa1, 0xbd, 0xbe,
-	0x34, 0x0b, 0x55, 0xa3, 0x9e, 0x71, 0xcb, 0x89, 0xfc, 0x58, 0xab, 0xb5, 0xe3, 0x34, 0xa8, 0x68,
-	0x16, 0x3b, 0x7d, 0xe4, 0x79, 0x84, 0xf5, 0xc8, 0xb3, 0x80, 0x30, 0x82, 0xe1, 0x26, 0xb8, 0xd2,
-	0x4d, 0xa4, 0x09, 0x84, 0xc5, 0xb1, 0xd6, 0x9a, 0x47, 0x2a, 0xfd, 0x77, 0x52, 0x99, 0x19, 0x52,
-	0x16, 0x00, 0xe3, 0x6a, 0x42, 0x33, 0x29, 0xba, 0x53, 0x0a, 0xbc, 0x07, 0xb2, 0x87, 0x94, 0x61,
-	0xcd, 0xa4, 0xbc, 0x75, 0xd3, 0x9e, 0x37, 0x37, 0xf6, 0xb8, 0xed, 0x27, 0x94, 0x61, 0x57, 0x1b,
-	0x20, 0x04, 0x59, 0x45, 0x29, 0x26, 0xa6, 0xcf, 0x70, 0x19, 0x64, 0x04, 0x1f, 0x69, 0x50, 0x25,
-	0x57, 0x1d, 0x95, 0xd2, 0xe5, 0x9e, 0xc6, 0x52, 0x72, 0xd5, 0x51, 0xff, 0x3e, 0x7d, 0x14, 0x10,
-	0xb3, 0xa8, 0x7b, 0x89, 0x02, 0x85, 0x12, 0x13, 0x84, 0x3d, 0xca, 0xc6, 0x28, 0x41, 0x84, 0x32,
-	0x91, 0x63, 0x94, 0x9f, 0x0d, 0xb0, 0x3a, 0x8b, 0xb2, 0xc9, 0xc2, 0x11, 0x11, 0xff, 0x04, 0x66,
-	0x13, 0x14, 0x3b, 0x9c, 0xe1, 0x76, 0x80, 0x28, 0xd6, 0x2c, 0x17, 0xb7, 0xd6, 0xec, 0xe8, 0x02,
-	0xd9, 0xea, 0x02, 0xd9, 0xf1, 0x05, 0xb2, 0x77, 0x38, 0x65, 0xdb, 0xc5, 0xe3, 0x6f, 0x37, 0x52,
-	0x1f, 0x7f, 0x7c, 0xba, 0x63, 0xb8, 0x05, 0x65, 0xdb, 0x43, 0x14, 0xd7, 0x7e, 0xfe, 0x31, 0x0a,
-	0xbb, 0x88, 0x7a, 0xff, 0xc5, 0x28, 0x3c, 0x04, 0xf9, 0xd0, 0x43, 0x61, 0x9f, 0x44, 0xd3, 0x70,
-	0xde, 0xff, 0x2d, 0x31, 0xc1, 0xe7, 0x60, 0x65, 0x52, 0xad, 0x2d, 0xc8, 0x08, 0x09, 0xac, 0xc7,
-	0xe3, 0xbc, 0x95, 0x96, 0x27, 0x76, 0x57, 0xbb, 0xe1, 0x03, 0x90, 0xeb, 0x0c, 0x04, 0x23, 0x58,
-	0xcf, 0xd4, 0x79, 0xeb, 0xc4, 0x9e, 0xda, 0x97, 0x39, 0x2b, 0x68, 0x37, 0xbe, 0x99, 0x97, 0xb9,
-	0x82, 0x66, 0xd7, 0x46, 0xf6, 0xf7, 0xb5, 0xf1, 0x14, 0x2c, 0xf1, 0x80, 0x08, 0x24, 0xb9, 0x68,
-	0x23, 0x9f, 0x0f, 0x98, 0xbc, 0x10, 0xef, 0x72, 0x62, 0x6e, 0x6a, 0xaf, 0x2a, 0x87, 0x49, 0x48,
-	0x7b, 0x8c, 0x8c, 0xcb, 0x5d, 0x04, 0x7a, 0x39, 0x31, 0xc7, 0xe5, 0x36, 0x00, 0x50, 0xe3, 0x3d,
-	0xbb, 0xf3, 0x94, 0xa2, 0x9b, 0xaf, 0xbd, 0x4f, 0xee, 0xdf, 0x14, 0xd3, 0x57, 0x9c, 0xe2, 0x4b,
-	0x05, 0xba, 0x0a, 0x72, 0x82, 0xa0, 0x90, 0xb3, 0x78, 0x6a, 0xe3, 0xa8, 0xb6, 0x07, 0xa0, 0xee,
-	0x65, 0x0f, 0x09, 0xe4, 0x87, 0xfb, 0x01, 0x46, 0xea, 0xdb, 0x72, 0x1f, 0xe4, 0x02, 0x2d, 0xe8,
-	0xf7, 0x2f, 0x6e, 0x5d, 0x9f, 0xbf, 0xd4, 0x22, 0xd3, 0x76, 0x56, 0xa1, 0x70, 0x63, 0xc7, 0x76,
-	0xeb, 0xf8, 0xd4, 0x32, 0x4e, 0x4e, 0x2d, 0xe3, 0xfb, 0xa9, 0x65, 0x7c, 0x38, 0xb3, 0x52, 0x27,
-	0x67, 0x56, 0xea, 0xeb, 0x99, 0x95, 0x7a, 0xed, 0xf4, 0xa8, 0xec, 0x0f, 0x3a, 0x76, 0x97, 0xfb,
-	0xce, 0xd4, 0xd7, 0x6f, 0xea, 0xf8, 0x26, 0xf9, 0x14, 0xca, 0xa3, 0x80, 0x84, 0x9d, 0x9c, 0x4e,
-	0xdd, 0xfd, 0x15, 0x00, 0x00, 0xff, 0xff, 0x23, 0x14, 0x2a, 0xef, 0xae, 0x07, 0x00, 0x00,
+	// 938 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xcc, 0x56, 0x4f, 0x6f, 0x1b, 0x45,
+	0x14, 0xcf, 0x26, 0xae, 0xff, 0xbc, 0x34, 0x6e, 0x33, 0x44, 0xc1, 0x29, 0xc4, 0xa4, 0x4b, 0x11,
+	0x11, 0x87, 0x5d, 0x25, 0x1c, 0xa8, 0x10, 0xaa, 0x94, 0x14, 0x22, 0x22, 0x54, 0x35, 0x6c, 0x5b,
+	0x0e, 0x5c, 0xac, 0xb1, 0xe7, 0xc5, 0x1e, 0x75, 0x77, 0x66, 0x35, 0x3b, 0x76, 0x5a, 0xbe, 0x01,
+	0x9c, 0xf8, 0x18, 0x1c, 0xf9, 0x02, 0xdc, 0x73, 0x6c, 0x6f, 0x9c, 0x10, 0x4a, 0x0e, 0xc0, 0x89,
+	0xaf, 0x80, 0x66, 0x76, 0xd6, 0x5e, 0xc3, 0xaa, 0x24, 0x45, 0x05, 0x2e, 0xd6, 0xbc, 0xdf, 0xcc,
+	0xef, 0xcd, 0x7b, 0x3f, 0xbf, 0x79, 0x6f, 0xe1, 0x66, 0xaa, 0xa4, 0x96, 0x31, 0x52, 0x25, 0xc2,
+	0x09, 0x2a, 0x7e, 0xfc, 0x34, 0x9c, 0xec, 0x84, 0x38, 0x41, 0xa1, 0xb3, 0xc0, 0xee, 0x91, 0xb5,
+	0xd9, 0x91, 0x20, 0x3f, 0x12, 0x4c, 0x76, 0x6e, 0xac, 0xd2, 0x84, 0x0b, 0x19, 0xda, 0xdf, 0xfc,
+	0xe0, 0x8d, 0xee, 0x40, 0x66, 0x89, 0xcc, 0xc2, 0x3e, 0xcd, 0x30, 0x9c, 0xec, 0xf4, 0x51, 0xd3,
+	0x9d, 0x70, 0x20, 0xb9, 0x70, 0xfb, 0x6b, 0x43, 0x39, 0x94, 0x76, 0x19, 0x9a, 0x95, 0x43, 0xfd,
+	0xca, 0x08, 0x18, 0xcf, 0xd2, 0xb1, 0x46, 0x77, 0xa6, 0x3a, 0x4a, 0x17, 0x8c, 0xdd, 0xf3, 0xbf,
+	0x5e, 0x84, 0x8d, 0x4f, 0x4c, 0xd8, 0x7b, 0x5a, 0x63, 0xa6, 0xa9, 0xe6, 0x52, 0x3c, 0x18, 0xf7,
+	0x13, 0xae, 0x35, 0x32, 0xf2, 0x0e, 0xb4, 0xe9, 0x0c, 0xef, 0x71, 0xd6, 0xf1, 0xb6, 0xbc, 0xed,
+	0x5a, 0xb4, 0x52, 0x42, 0x0f, 0x19, 0x59, 0x87, 0xfa, 0x89, 0x54, 0x8f, 0x51, 0x75, 0x16, 0xb7,
+	0xbc, 0xed, 0x56, 0xe4, 0x2c, 0xb2, 0x01, 0xcd, 0x44, 0x32, 0x8c, 0x0d, 0x71, 0xc9, 0x12, 0x1b,
+	0xd6, 0x3e, 0x64, 0x64, 0x0d, 0xae, 0x64, 0x9a, 0x0e, 0xb1, 0x53, 0xdb, 0xf2, 0xb6, 0x57, 0xa2,
+	0xdc, 0x20, 0x6f, 0x40, 0x2b, 0xd3, 0x98, 0xf6, 0x8e, 0x95, 0x4c, 0x3a, 0x57, 0x2c, 0xa3, 0x69,
+	0x80, 0x03, 0x25, 0x13, 0xf2, 0x3a, 0x34, 0xec, 0xa6, 0x96, 0x9d, 0xba, 0xdd, 0xaa, 0x1b, 0xf3,
+	0xa1, 0x24, 0x9b, 0x00, 0xe6, 0xc2, 0xde, 0x58, 0x70, 0x9d, 0x75, 0x1a, 0x76, 0xaf, 0x65, 0x90,
+	0x47, 0x06, 0x20, 0xef, 0xc2, 0xb5, 0x63, 0x2e, 0x68, 0xcc, 0xbf, 0xc2, 0xde, 0x08, 0xf9, 0x70,
+	0xa4, 0x3b, 0xcd, 0x2d, 0x6f, 0x7b, 0x29, 0x6a, 0x17, 0xf0, 0xa7, 0x16, 0xf5, 0x4f, 0x17, 0x61,
+	0xcd, 0x6a, 0x71, 0x77, 0x44, 0xe3, 0x18, 0xc5, 0x10, 0xef, 0xa7, 0x28, 0x90, 0x91, 0x9b, 0x70,
+	0x75, 0x50, 0x40, 0x33, 0x11, 0x96, 0xa7, 0xd8, 0x61, 0x95, 0x52, 0x8b, 0x2f, 0x56, 0x6a, 0x69,
+	0x4e, 0xa9, 0x2e, 0xc0, 0xd4, 0x9b, 0xb2, 0x9a, 0xb4, 0xa2, 0x12, 0x42, 0x3e, 0x80, 0xda, 0x63,
+	0x2e, 0x98, 0xd5, 0xa4, 0xbd, 0xfb, 0x76, 0x50, 0x55, 0x5b, 0xc1, 0x34, 0xec, 0xcf, 0xb8, 0x60,
+	0x91, 0x25, 0x10, 0x02, 0x35, 0xa3, 0x92, 0x53, 0xcc, 0xae, 0xc9, 0x75, 0x58, 0x52, 0xf2, 0xc4,
+	0x0a, 0xb5, 0x12, 0x99, 0xa5, 0x41, 0x06, 0x32, 0xb6, 0xb2, 0xac, 0x44, 0x66, 0x69, 0xff, 0x9f,
+	0x11, 0x4d, 0xb1, 0xd3, 0xb2, 0xb1, 0xe4, 0x86, 0x91, 0x92, 0x21, 0x65, 0x31, 0x17, 0x53, 0x29,
+	0x21, 0x97, 0xb2, 0x80, 0x9d, 0x94, 0x3f, 0x78, 0xb0, 0x3e, 0x2f, 0xe5, 0x9e, 0xc8, 0x4e, 0x50,
+	0xfd, 0x2b, 0x62, 0xee, 0x41, 0xab, 0x2f, 0x05, 0xeb, 0xa5, 0x94, 0x33, 0xab, 0xe5, 0xf2, 0xee,
+	0x46, 0x90, 0x3f, 0xb2, 0xc0, 0x3c, 0xb2, 0xc0, 0x3d, 0xb2, 0xe0, 0xae, 0xe4, 0x62, 0xbf, 0x75,
+	0xfa, 0xd3, 0x5b, 0x0b, 0xdf, 0xfd, 0xf2, 0xfd, 0x7b, 0x5e, 0xd4, 0x34, 0xb4, 0x23, 0xca, 0x99,
+	0xff, 0xdb, 0x5f, 0x4a, 0xe1, 0x80, 0xf2, 0xf8, 0x7f, 0x51, 0x0a, 0x77, 0xa0, 0x91, 0xc5, 0x34,
+	0x1b, 0x61, 0x5e, 0x0d, 0x17, 0xcd, 0xad, 0x20, 0x91, 0xcf, 0x61, 0x75, 0xe6, 0xad, 0xa7, 0xf0,
+	0x84, 0x2a, 0x66, 0xcb, 0xe3, 0xa2, 0x9e, 0xae, 0xcf, 0xe8, 0x91, 0x65, 0x93, 0x8f, 0xa0, 0xde,
+	0x1f, 0x2b, 0x81, 0xcc, 0xd6, 0xd4, 0x45, 0xfd, 0x38, 0x8e, 0xff, 0xbc, 0xa2, 0x05, 0x1d, 0xb8,
+	0x97, 0xf9, 0x2a, 0x5b, 0xd0, 0x7c, 0xdb, 0xa8, 0xfd, 0xb9, 0x6d, 0xdc, 0x83, 0x6b, 0x32, 0x45,
+	0x45, 0xb5, 0x54, 0x3d, 0x9a, 0xc8, 0xb1, 0xd0, 0x97, 0xd2, 0xbb, 0x5d, 0x90, 0xf7, 0x2c, 0xd7,
+	0xb8, 0x63, 0x98, 0xf1, 0xa1, 0xc0, 0xa9, 0xbb, 0xcb, 0x88, 0xde, 0x2e, 0xc8, 0xce, 0xdd, 0x26,
+	0x80, 0x29, 0xef, 0xf9, 0x9e, 0x67, 0x10, 0x1b, 0xbc, 0xff, 0x4d, 0xf1, 0xfe, 0x4a, 0x9a, 0x7e,
+	0x21, 0x39, 0x7b, 0xa5, 0x82, 0xae, 0x43, 0x5d, 0x21, 0xcd, 0xa4, 0x70, 0x55, 0xeb, 0x2c, 0xff,
+	0x08, 0x88, 0x8d, 0xe5, 0x88, 0x2a, 0x9a, 0x64, 0x8f, 0x52, 0x46, 0xcd, 0x6c, 0xf9, 0x10, 0xea,
+	0xa9, 0x05, 0xec, 0xfd, 0xcb, 0xbb, 0x6f, 0x56, 0x37, 0xb5, 0x9c, 0xb4, 0x5f, 0x33, 0x52, 0x44,
+	0x8e, 0xe1, 0xff, 0xee, 0x39, 0x97, 0x1f, 0xe7, 0xf3, 0xce, 0xf5, 0xe9, 0x4d, 0x00, 0x37, 0x00,
+	0x67, 0x69, 0xb5, 0x1c, 0xf2, 0xcf, 0x1f, 0x66, 0x07, 0x1a, 0x0a, 0x8f, 0x51, 0x21, 0xba, 0xfc,
+	0x0a, 0x93, 0xdc, 0x86, 0x9a, 0xe9, 0x1c, 0x97, 0xaa, 0x0f, 0xcb, 0xa8, 0x6a, 0xa8, 0xf5, 0xca,
+	0x86, 0xfa, 0xdc, 0x83, 0xd5, 0x72, 0xc6, 0xf7, 0xe4, 0xe4, 0xef, 0x13, 0xbe, 0x0d, 0x57, 0xd2,
+	0x11, 0xcd, 0xd0, 0xe6, 0xd9, 0xde, 0xf5, 0xab, 0x15, 0x76, 0x1e, 0x8f, 0xcc, 0xc9, 0x28, 0x27,
+	0x90, 0x5b, 0xd0, 0xce, 0xb3, 0xee, 0x69, 0xd9, 0x4b, 0xe4, 0x04, 0xad, 0x16, 0xcd, 0xe8, 0x6a,
+	0x8e, 0x3e, 0x94, 0xe6, 0xfe, 0xaa, 0xe8, 0x6b, 0x55, 0xd1, 0x9b, 0x69, 0xc2, 0x05, 0xc3, 0x27,
+	0x6e, 0xa6, 0xe7, 0x86, 0xff, 0xeb, 0x22, 0xbc, 0x56, 0xce, 0xe9, 0x01, 0x6a, 0x1d, 0xff, 0x87,
+	0x7f, 0xe3, 0x1d, 0x68, 0xc8, 0xb1, 0x1e, 0xc8, 0x04, 0xdd, 0x9c, 0xbd, 0xf5, 0x42, 0xc1, 0xee,
+	0xe7, 0x67, 0xa3, 0x82, 0x54, 0xaa, 0xff, 0x7a, 0xb9, 0xfe, 0xcb, 0x1d, 0xbb, 0xf1, 0x32, 0x1d,
+	0x7b, 0x6e, 0x9e, 0x35, 0x5f, 0x66, 0x9e, 0xed, 0x1f, 0x9e, 0x9e, 0x75, 0xbd, 0x67, 0x67, 0x5d,
+	0xef, 0xe7, 0xb3, 0xae, 0xf7, 0xed, 0x79, 0x77, 0xe1, 0xd9, 0x79, 0x77, 0xe1, 0xc7, 0xf3, 0xee,
+	0xc2, 0x97, 0xe1, 0x90, 0xeb, 0xd1, 0xb8, 0x1f, 0x0c, 0x64, 0x12, 0x96, 0x3e, 0x17, 0x4b, 0xcb,
+	0x27, 0xc5, 0xb7, 0xa3, 0x7e, 0x9a, 0x62, 0xd6, 0xaf, 0xdb, 0xad, 0xf7, 0xff, 0x08, 0x00, 0x00,
+	0xff, 0xff, 0xb6, 0xec, 0x7b, 0xd0, 0x03, 0x0b, 0x00, 0x00,
 }
 
 func (m *EventAttestationSubmitted) Marshal() (dAtA []byte, err error) {
@@ -1099,6 +1381,200 @@ func (m *EventParamsUpdated) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *EventDisputeOpened) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventDisputeOpened) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventDisputeOpened) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.DeadlineHeight != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.DeadlineHeight))
+		i--
+		dAtA[i] = 0x30
+	}
+	{
+		size, err := m.Bond.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x2a
+	if len(m.Referee) > 0 {
+		i -= len(m.Referee)
+		copy(dAtA[i:], m.Referee)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Referee)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if len(m.Worker) > 0 {
+		i -= len(m.Worker)
+		copy(dAtA[i:], m.Worker)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Worker)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.AttestationId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.AttestationId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.DisputeId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.DisputeId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventDisputeMoved) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventDisputeMoved) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventDisputeMoved) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Index != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Index))
+		i--
+		dAtA[i] = 0x28
+	}
+	if m.DeadlineHeight != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.DeadlineHeight))
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.WorkerToMove {
+		i--
+		if m.WorkerToMove {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.Phase != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Phase))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.DisputeId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.DisputeId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *EventDisputeSettled) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *EventDisputeSettled) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *EventDisputeSettled) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.BondPaid.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x42
+	{
+		size, err := m.Slashed.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintEvents(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x3a
+	if len(m.Reason) > 0 {
+		i -= len(m.Reason)
+		copy(dAtA[i:], m.Reason)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Reason)))
+		i--
+		dAtA[i] = 0x32
+	}
+	if m.Outcome != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.Outcome))
+		i--
+		dAtA[i] = 0x28
+	}
+	if len(m.Referee) > 0 {
+		i -= len(m.Referee)
+		copy(dAtA[i:], m.Referee)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Referee)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if len(m.Worker) > 0 {
+		i -= len(m.Worker)
+		copy(dAtA[i:], m.Worker)
+		i = encodeVarintEvents(dAtA, i, uint64(len(m.Worker)))
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.AttestationId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.AttestationId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.DisputeId != 0 {
+		i = encodeVarintEvents(dAtA, i, uint64(m.DisputeId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintEvents(dAtA []byte, offset int, v uint64) int {
 	offset -= sovEvents(v)
 	base := offset
@@ -1295,6 +1771,92 @@ func (m *EventParamsUpdated) Size() (n int) {
 	var l int
 	_ = l
 	l = m.Params.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	return n
+}
+
+func (m *EventDisputeOpened) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.DisputeId != 0 {
+		n += 1 + sovEvents(uint64(m.DisputeId))
+	}
+	if m.AttestationId != 0 {
+		n += 1 + sovEvents(uint64(m.AttestationId))
+	}
+	l = len(m.Worker)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.Referee)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Bond.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	if m.DeadlineHeight != 0 {
+		n += 1 + sovEvents(uint64(m.DeadlineHeight))
+	}
+	return n
+}
+
+func (m *EventDisputeMoved) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.DisputeId != 0 {
+		n += 1 + sovEvents(uint64(m.DisputeId))
+	}
+	if m.Phase != 0 {
+		n += 1 + sovEvents(uint64(m.Phase))
+	}
+	if m.WorkerToMove {
+		n += 2
+	}
+	if m.DeadlineHeight != 0 {
+		n += 1 + sovEvents(uint64(m.DeadlineHeight))
+	}
+	if m.Index != 0 {
+		n += 1 + sovEvents(uint64(m.Index))
+	}
+	return n
+}
+
+func (m *EventDisputeSettled) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.DisputeId != 0 {
+		n += 1 + sovEvents(uint64(m.DisputeId))
+	}
+	if m.AttestationId != 0 {
+		n += 1 + sovEvents(uint64(m.AttestationId))
+	}
+	l = len(m.Worker)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = len(m.Referee)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	if m.Outcome != 0 {
+		n += 1 + sovEvents(uint64(m.Outcome))
+	}
+	l = len(m.Reason)
+	if l > 0 {
+		n += 1 + l + sovEvents(uint64(l))
+	}
+	l = m.Slashed.Size()
+	n += 1 + l + sovEvents(uint64(l))
+	l = m.BondPaid.Size()
 	n += 1 + l + sovEvents(uint64(l))
 	return n
 }
@@ -2638,6 +3200,625 @@ func (m *EventParamsUpdated) Unmarshal(dAtA []byte) error {
 				return io.ErrUnexpectedEOF
 			}
 			if err := m.Params.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventDisputeOpened) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventDisputeOpened: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventDisputeOpened: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DisputeId", wireType)
+			}
+			m.DisputeId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DisputeId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AttestationId", wireType)
+			}
+			m.AttestationId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.AttestationId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Worker", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Worker = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Referee", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Referee = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Bond", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Bond.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DeadlineHeight", wireType)
+			}
+			m.DeadlineHeight = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DeadlineHeight |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventDisputeMoved) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventDisputeMoved: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventDisputeMoved: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DisputeId", wireType)
+			}
+			m.DisputeId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DisputeId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Phase", wireType)
+			}
+			m.Phase = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Phase |= DisputePhase(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field WorkerToMove", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.WorkerToMove = bool(v != 0)
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DeadlineHeight", wireType)
+			}
+			m.DeadlineHeight = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DeadlineHeight |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Index", wireType)
+			}
+			m.Index = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Index |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipEvents(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *EventDisputeSettled) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowEvents
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: EventDisputeSettled: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: EventDisputeSettled: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DisputeId", wireType)
+			}
+			m.DisputeId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DisputeId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AttestationId", wireType)
+			}
+			m.AttestationId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.AttestationId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Worker", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Worker = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Referee", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Referee = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 5:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Outcome", wireType)
+			}
+			m.Outcome = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Outcome |= DisputeOutcome(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Reason", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Reason = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Slashed", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Slashed.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 8:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field BondPaid", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowEvents
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthEvents
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthEvents
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.BondPaid.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

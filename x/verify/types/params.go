@@ -75,8 +75,15 @@ func DefaultParams() Params {
 		MaxStageLead:        DefaultMaxStageLead,
 		ClockWindow:         DefaultClockWindow,
 		MaxOpenChallenges:   DefaultMaxOpenChallenges,
+		DisputeBond:         sdk.NewInt64Coin(sdk.DefaultBondDenom, 50_000_000),
+		DisputeMoveGas:      DefaultDisputeMoveGas,
 	}
 }
+
+// DefaultDisputeMoveGas is charged for each dispute move the chain judges: the reference program
+// of a stage is built (about a millisecond at "small") and a leaf recomputes one value from at
+// most a few thousand it reads.
+const DefaultDisputeMoveGas = 2_000_000
 
 // DefaultMaxOpenChallenges lets a worker's prover (two at a time, trainer/attest) answer every
 // open challenge well within the response window at the largest tile shape; MaxOpenChallenges
@@ -127,6 +134,12 @@ func (p Params) Validate() error {
 	}
 	if !p.ChallengeBond.IsPositive() {
 		return fmt.Errorf("challenge_bond must be positive, got %s", p.ChallengeBond)
+	}
+	if err := p.DisputeBond.Validate(); err != nil {
+		return fmt.Errorf("dispute_bond: %w", err)
+	}
+	if !p.DisputeBond.IsPositive() {
+		return fmt.Errorf("dispute_bond must be positive (a referee that loses pays the worker for its moves), got %s", p.DisputeBond)
 	}
 	seen := make(map[string]bool, len(p.VerifyingKeys))
 	for i, vk := range p.VerifyingKeys {

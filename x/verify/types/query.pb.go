@@ -521,6 +521,207 @@ func (m *QueryChallengesResponse) GetPagination() *query.PageResponse {
 	return nil
 }
 
+type QueryDisputeRequest struct {
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+}
+
+func (m *QueryDisputeRequest) Reset()         { *m = QueryDisputeRequest{} }
+func (m *QueryDisputeRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryDisputeRequest) ProtoMessage()    {}
+func (*QueryDisputeRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_1b1dac99eedebe48, []int{10}
+}
+func (m *QueryDisputeRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryDisputeRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryDisputeRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryDisputeRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryDisputeRequest.Merge(m, src)
+}
+func (m *QueryDisputeRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryDisputeRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryDisputeRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryDisputeRequest proto.InternalMessageInfo
+
+func (m *QueryDisputeRequest) GetId() uint64 {
+	if m != nil {
+		return m.Id
+	}
+	return 0
+}
+
+type QueryDisputeResponse struct {
+	Dispute Dispute `protobuf:"bytes,1,opt,name=dispute,proto3" json:"dispute"`
+}
+
+func (m *QueryDisputeResponse) Reset()         { *m = QueryDisputeResponse{} }
+func (m *QueryDisputeResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryDisputeResponse) ProtoMessage()    {}
+func (*QueryDisputeResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_1b1dac99eedebe48, []int{11}
+}
+func (m *QueryDisputeResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryDisputeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryDisputeResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryDisputeResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryDisputeResponse.Merge(m, src)
+}
+func (m *QueryDisputeResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryDisputeResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryDisputeResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryDisputeResponse proto.InternalMessageInfo
+
+func (m *QueryDisputeResponse) GetDispute() Dispute {
+	if m != nil {
+		return m.Dispute
+	}
+	return Dispute{}
+}
+
+type QueryDisputesRequest struct {
+	// party is the worker or the referee (empty: every dispute).
+	Party      string             `protobuf:"bytes,1,opt,name=party,proto3" json:"party,omitempty"`
+	OpenOnly   bool               `protobuf:"varint,2,opt,name=open_only,json=openOnly,proto3" json:"open_only,omitempty"`
+	Pagination *query.PageRequest `protobuf:"bytes,3,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryDisputesRequest) Reset()         { *m = QueryDisputesRequest{} }
+func (m *QueryDisputesRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryDisputesRequest) ProtoMessage()    {}
+func (*QueryDisputesRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_1b1dac99eedebe48, []int{12}
+}
+func (m *QueryDisputesRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryDisputesRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryDisputesRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryDisputesRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryDisputesRequest.Merge(m, src)
+}
+func (m *QueryDisputesRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryDisputesRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryDisputesRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryDisputesRequest proto.InternalMessageInfo
+
+func (m *QueryDisputesRequest) GetParty() string {
+	if m != nil {
+		return m.Party
+	}
+	return ""
+}
+
+func (m *QueryDisputesRequest) GetOpenOnly() bool {
+	if m != nil {
+		return m.OpenOnly
+	}
+	return false
+}
+
+func (m *QueryDisputesRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryDisputesResponse struct {
+	Disputes   []Dispute           `protobuf:"bytes,1,rep,name=disputes,proto3" json:"disputes"`
+	Pagination *query.PageResponse `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryDisputesResponse) Reset()         { *m = QueryDisputesResponse{} }
+func (m *QueryDisputesResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryDisputesResponse) ProtoMessage()    {}
+func (*QueryDisputesResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_1b1dac99eedebe48, []int{13}
+}
+func (m *QueryDisputesResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryDisputesResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryDisputesResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryDisputesResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryDisputesResponse.Merge(m, src)
+}
+func (m *QueryDisputesResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryDisputesResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryDisputesResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryDisputesResponse proto.InternalMessageInfo
+
+func (m *QueryDisputesResponse) GetDisputes() []Dispute {
+	if m != nil {
+		return m.Disputes
+	}
+	return nil
+}
+
+func (m *QueryDisputesResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 type QueryVerifyingKeysRequest struct {
 }
 
@@ -528,7 +729,7 @@ func (m *QueryVerifyingKeysRequest) Reset()         { *m = QueryVerifyingKeysReq
 func (m *QueryVerifyingKeysRequest) String() string { return proto.CompactTextString(m) }
 func (*QueryVerifyingKeysRequest) ProtoMessage()    {}
 func (*QueryVerifyingKeysRequest) Descriptor() ([]byte, []int) {
-	return fileDescriptor_1b1dac99eedebe48, []int{10}
+	return fileDescriptor_1b1dac99eedebe48, []int{14}
 }
 func (m *QueryVerifyingKeysRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -565,7 +766,7 @@ func (m *QueryVerifyingKeysResponse) Reset()         { *m = QueryVerifyingKeysRe
 func (m *QueryVerifyingKeysResponse) String() string { return proto.CompactTextString(m) }
 func (*QueryVerifyingKeysResponse) ProtoMessage()    {}
 func (*QueryVerifyingKeysResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_1b1dac99eedebe48, []int{11}
+	return fileDescriptor_1b1dac99eedebe48, []int{15}
 }
 func (m *QueryVerifyingKeysResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -612,6 +813,10 @@ func init() {
 	proto.RegisterType((*QueryChallengeResponse)(nil), "protolearn.verify.v1.QueryChallengeResponse")
 	proto.RegisterType((*QueryChallengesRequest)(nil), "protolearn.verify.v1.QueryChallengesRequest")
 	proto.RegisterType((*QueryChallengesResponse)(nil), "protolearn.verify.v1.QueryChallengesResponse")
+	proto.RegisterType((*QueryDisputeRequest)(nil), "protolearn.verify.v1.QueryDisputeRequest")
+	proto.RegisterType((*QueryDisputeResponse)(nil), "protolearn.verify.v1.QueryDisputeResponse")
+	proto.RegisterType((*QueryDisputesRequest)(nil), "protolearn.verify.v1.QueryDisputesRequest")
+	proto.RegisterType((*QueryDisputesResponse)(nil), "protolearn.verify.v1.QueryDisputesResponse")
 	proto.RegisterType((*QueryVerifyingKeysRequest)(nil), "protolearn.verify.v1.QueryVerifyingKeysRequest")
 	proto.RegisterType((*QueryVerifyingKeysResponse)(nil), "protolearn.verify.v1.QueryVerifyingKeysResponse")
 }
@@ -619,59 +824,70 @@ func init() {
 func init() { proto.RegisterFile("protolearn/verify/v1/query.proto", fileDescriptor_1b1dac99eedebe48) }
 
 var fileDescriptor_1b1dac99eedebe48 = []byte{
-	// 831 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x96, 0x3f, 0x6f, 0xd3, 0x4e,
-	0x18, 0xc7, 0x73, 0x69, 0x7f, 0xe9, 0x2f, 0xd7, 0x3f, 0x12, 0x47, 0x80, 0xd4, 0xad, 0xd2, 0xd4,
-	0x6a, 0x9b, 0xa4, 0x10, 0x5f, 0x13, 0x58, 0x11, 0x6a, 0x91, 0x80, 0x82, 0x84, 0x4a, 0x8a, 0x3a,
-	0xb0, 0x54, 0x4e, 0x73, 0xb8, 0xa6, 0x89, 0x2f, 0xb5, 0x9d, 0x40, 0x84, 0x58, 0x98, 0x3a, 0x22,
-	0xb1, 0x20, 0x26, 0x84, 0x84, 0xc4, 0x84, 0x18, 0x10, 0x03, 0xaf, 0xa0, 0x63, 0x81, 0x85, 0x09,
-	0xa1, 0x16, 0x89, 0x95, 0x97, 0x80, 0x7c, 0x3e, 0xdb, 0x97, 0xc6, 0x4a, 0x5c, 0xc4, 0x12, 0xd9,
-	0xf7, 0xfc, 0xfb, 0x3c, 0x8f, 0xbf, 0xf7, 0x28, 0x30, 0xdb, 0x34, 0xa9, 0x4d, 0xeb, 0x44, 0x35,
-	0x0d, 0xdc, 0x26, 0xa6, 0x7e, 0xbf, 0x83, 0xdb, 0x25, 0xbc, 0xdb, 0x22, 0x66, 0x47, 0x61, 0x26,
-	0x94, 0x0a, 0x3c, 0x14, 0xd7, 0x43, 0x69, 0x97, 0xa4, 0x53, 0x6a, 0x43, 0x37, 0x28, 0x66, 0xbf,
-	0xae, 0xa3, 0xb4, 0xb8, 0x45, 0xad, 0x06, 0xb5, 0x70, 0x55, 0xb5, 0x88, 0x9b, 0x01, 0xb7, 0x4b,
-	0x55, 0x62, 0xab, 0x25, 0xdc, 0x54, 0x35, 0xdd, 0x50, 0x6d, 0x9d, 0x1a, 0xdc, 0x77, 0x8a, 0xfb,
-	0x7a, 0x6e, 0x62, 0x45, 0x69, 0xd2, 0x35, 0x6e, 0xb2, 0x37, 0xec, 0xbe, 0x70, 0x53, 0x4a, 0xa3,
-	0x1a, 0x75, 0xcf, 0x9d, 0x27, 0x7e, 0x3a, 0xad, 0x51, 0xaa, 0xd5, 0x09, 0x56, 0x9b, 0x3a, 0x56,
-	0x0d, 0x83, 0xda, 0xac, 0x94, 0x17, 0x33, 0x1b, 0xda, 0x22, 0x6f, 0x85, 0xd9, 0xe4, 0x14, 0x44,
-	0x77, 0x1c, 0x80, 0x35, 0xd5, 0x54, 0x1b, 0x56, 0x85, 0xec, 0xb6, 0x88, 0x65, 0xcb, 0x1b, 0xf0,
-	0x74, 0xd7, 0xa9, 0xd5, 0xa4, 0x86, 0x45, 0xd0, 0x15, 0x98, 0x68, 0xb2, 0x93, 0x34, 0xc8, 0x82,
-	0xfc, 0x68, 0x79, 0x5a, 0x09, 0x9b, 0x90, 0xe2, 0x46, 0xad, 0x24, 0xf7, 0xbf, 0xcf, 0xc4, 0xde,
-	0xfe, 0x7a, 0xbf, 0x08, 0x2a, 0x3c, 0x4c, 0x2e, 0xc0, 0x73, 0x2c, 0xef, 0xb2, 0x6d, 0x13, 0xcb,
-	0x65, 0xe5, 0x25, 0xd1, 0x04, 0x8c, 0xeb, 0x35, 0x96, 0x77, 0xb8, 0x12, 0xd7, 0x6b, 0xf2, 0x03,
-	0x98, 0xee, 0x75, 0xe5, 0x1c, 0xb7, 0xe1, 0xa8, 0x1a, 0x1c, 0x73, 0x98, 0xd9, 0x70, 0x18, 0x21,
-	0x5e, 0x24, 0x12, 0x13, 0xc8, 0xbf, 0x41, 0x6f, 0x31, 0x6f, 0x16, 0x68, 0x12, 0xfe, 0xdf, 0xa0,
-	0x35, 0x52, 0xdf, 0xf4, 0xf1, 0x46, 0xd8, 0xfb, 0x6a, 0x0d, 0x2d, 0xc1, 0xc4, 0x43, 0x6a, 0xee,
-	0x10, 0x33, 0x1d, 0xcf, 0x82, 0x7c, 0x72, 0x25, 0xfd, 0xe5, 0x43, 0x31, 0xc5, 0xbf, 0xda, 0x72,
-	0xad, 0x66, 0x12, 0xcb, 0x5a, 0xb7, 0x4d, 0xdd, 0xd0, 0x2a, 0xdc, 0xcf, 0x99, 0xa0, 0x93, 0xbf,
-	0x65, 0xa5, 0x87, 0xb2, 0x20, 0x3f, 0x51, 0xce, 0x0d, 0x84, 0x5e, 0x67, 0xee, 0x15, 0x1e, 0x86,
-	0xae, 0x41, 0x18, 0x48, 0x2a, 0x3d, 0xcc, 0x3a, 0x5f, 0x50, 0x78, 0x4d, 0x47, 0x7f, 0x8a, 0xab,
-	0x27, 0xae, 0x3f, 0x65, 0x4d, 0xd5, 0x08, 0xef, 0xa4, 0x22, 0x44, 0xca, 0x1f, 0x01, 0x9c, 0x0c,
-	0x69, 0x99, 0x0f, 0x78, 0x0d, 0x8e, 0x09, 0xf3, 0x71, 0x3e, 0xf7, 0xd0, 0x89, 0x27, 0xdc, 0x95,
-	0x01, 0x5d, 0xef, 0xe2, 0x8e, 0x33, 0xee, 0xdc, 0x40, 0x6e, 0x17, 0xa7, 0x0b, 0x3c, 0x07, 0xcf,
-	0x30, 0xee, 0xab, 0xdb, 0x6a, 0xbd, 0x4e, 0x0c, 0xbf, 0xbb, 0x1e, 0x01, 0x55, 0xe1, 0xd9, 0xe3,
-	0x8e, 0xbc, 0xbb, 0x1b, 0x30, 0xb9, 0xe5, 0x1d, 0x72, 0xf1, 0xcc, 0x84, 0xb7, 0xe6, 0xc7, 0x8a,
-	0x8d, 0x05, 0xc1, 0xf2, 0x67, 0x70, 0xbc, 0x88, 0x2f, 0x9b, 0x40, 0x1b, 0x20, 0xa2, 0x36, 0x2e,
-	0xfb, 0xda, 0x88, 0x33, 0x6d, 0xcc, 0x0f, 0x60, 0xea, 0xab, 0x8c, 0xa1, 0xbf, 0x56, 0xc6, 0x3b,
-	0xc0, 0x2f, 0xa9, 0xd8, 0x13, 0x9f, 0xdc, 0x4d, 0x08, 0xfd, 0xe6, 0x3d, 0x55, 0x9c, 0x64, 0x74,
-	0x42, 0xf4, 0xbf, 0x53, 0xc4, 0x14, 0x57, 0xf2, 0x06, 0xab, 0xad, 0x1b, 0xda, 0x2d, 0xd2, 0xf1,
-	0x37, 0x99, 0x09, 0xa5, 0x30, 0x23, 0xef, 0xe7, 0x2e, 0x9c, 0x68, 0x7b, 0x86, 0xcd, 0x1d, 0xd2,
-	0xf1, 0x7a, 0x92, 0xc3, 0x7b, 0x12, 0x93, 0x88, 0x6d, 0x8d, 0xb7, 0xc5, 0xec, 0xe5, 0x4f, 0x23,
-	0xf0, 0x3f, 0x56, 0x14, 0xed, 0x01, 0x98, 0x70, 0xb7, 0x21, 0xca, 0x87, 0xa7, 0xec, 0x5d, 0xbe,
-	0x52, 0x21, 0x82, 0xa7, 0xcb, 0x2f, 0x17, 0xf6, 0x9c, 0xfa, 0x4f, 0xbf, 0xfe, 0x7c, 0x1e, 0xcf,
-	0xa0, 0x69, 0x1c, 0xba, 0xee, 0xdd, 0xd5, 0x8b, 0x5e, 0x03, 0x38, 0x2a, 0xdc, 0x54, 0x54, 0xec,
-	0x53, 0xa5, 0x77, 0x3d, 0x4b, 0x4a, 0x54, 0x77, 0x4e, 0x76, 0x29, 0x20, 0x2b, 0xa0, 0x5c, 0x38,
-	0x99, 0xb8, 0x20, 0xf0, 0x63, 0xbd, 0xf6, 0x04, 0xbd, 0x02, 0x70, 0x4c, 0x5c, 0x48, 0x28, 0x62,
-	0x59, 0x7f, 0x76, 0x38, 0xb2, 0x3f, 0xe7, 0xc4, 0x01, 0xe7, 0x1c, 0x92, 0x07, 0x73, 0xa2, 0x97,
-	0x00, 0x26, 0x7d, 0x6d, 0xa3, 0xf3, 0x7d, 0xea, 0x1d, 0xdf, 0x50, 0xd2, 0x85, 0x68, 0xce, 0x9c,
-	0xac, 0x1c, 0x90, 0xe5, 0xd0, 0x7c, 0x38, 0x59, 0x70, 0x9d, 0xdc, 0xf9, 0xbd, 0x00, 0x10, 0x06,
-	0xd7, 0x16, 0x45, 0x2a, 0xe8, 0xcf, 0xae, 0x18, 0xd1, 0x9b, 0xf3, 0x15, 0x03, 0x3e, 0x19, 0x65,
-	0x07, 0xf1, 0xa1, 0x37, 0x00, 0x8e, 0x77, 0x5d, 0x42, 0xd4, 0xef, 0x5b, 0x85, 0xdd, 0x65, 0x69,
-	0x29, 0x7a, 0x00, 0x67, 0x2c, 0x05, 0x8c, 0x0b, 0x68, 0x0e, 0xf7, 0xf9, 0x3b, 0xe4, 0x2d, 0x80,
-	0x95, 0xd5, 0xfd, 0xc3, 0x0c, 0x38, 0x38, 0xcc, 0x80, 0x1f, 0x87, 0x19, 0xf0, 0xec, 0x28, 0x13,
-	0x3b, 0x38, 0xca, 0xc4, 0xbe, 0x1d, 0x65, 0x62, 0xf7, 0xb0, 0xa6, 0xdb, 0xdb, 0xad, 0xaa, 0xb2,
-	0x45, 0x1b, 0x62, 0x26, 0xe1, 0xf1, 0x91, 0x97, 0xd6, 0xee, 0x34, 0x89, 0x55, 0x4d, 0x30, 0xd3,
-	0xc5, 0x3f, 0x01, 0x00, 0x00, 0xff, 0xff, 0x24, 0x93, 0xfd, 0x72, 0x6a, 0x0a, 0x00, 0x00,
+	// 993 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x57, 0xcf, 0x6f, 0x1b, 0x45,
+	0x14, 0xce, 0x38, 0x6d, 0x62, 0xbf, 0xb4, 0x91, 0x18, 0x0c, 0x38, 0x9b, 0xe0, 0xba, 0x4b, 0x53,
+	0xe7, 0x07, 0xd9, 0x89, 0x03, 0x57, 0x84, 0x1a, 0x2a, 0xa0, 0x20, 0x41, 0x70, 0x51, 0x0f, 0xbd,
+	0x44, 0xeb, 0x78, 0xd8, 0x2e, 0xb5, 0x77, 0xb6, 0xbb, 0x6b, 0x83, 0x85, 0xb8, 0x70, 0xea, 0xb1,
+	0x82, 0x0b, 0xe2, 0x84, 0x90, 0x40, 0x48, 0x48, 0x88, 0x03, 0xe2, 0x6f, 0xe8, 0xb1, 0xc0, 0x85,
+	0x13, 0x42, 0x09, 0x12, 0x57, 0xfe, 0x04, 0xe4, 0x99, 0xb7, 0xbb, 0xe3, 0x78, 0x59, 0x6f, 0xab,
+	0x5c, 0xa2, 0xdd, 0x99, 0xef, 0xbd, 0xf7, 0x7d, 0x6f, 0xbe, 0x7d, 0x13, 0x43, 0xc3, 0x0f, 0x44,
+	0x24, 0x7a, 0xdc, 0x0e, 0x3c, 0x36, 0xe4, 0x81, 0xfb, 0xc1, 0x88, 0x0d, 0x5b, 0xec, 0xde, 0x80,
+	0x07, 0x23, 0x4b, 0x6e, 0xd1, 0x6a, 0x8a, 0xb0, 0x14, 0xc2, 0x1a, 0xb6, 0x8c, 0xa7, 0xec, 0xbe,
+	0xeb, 0x09, 0x26, 0xff, 0x2a, 0xa0, 0xb1, 0x75, 0x24, 0xc2, 0xbe, 0x08, 0x59, 0xc7, 0x0e, 0xb9,
+	0xca, 0xc0, 0x86, 0xad, 0x0e, 0x8f, 0xec, 0x16, 0xf3, 0x6d, 0xc7, 0xf5, 0xec, 0xc8, 0x15, 0x1e,
+	0x62, 0x57, 0x11, 0x1b, 0xc3, 0xf4, 0x8a, 0xc6, 0x8a, 0xda, 0x3c, 0x94, 0x6f, 0x4c, 0xbd, 0xe0,
+	0x56, 0xd5, 0x11, 0x8e, 0x50, 0xeb, 0xe3, 0x27, 0x5c, 0x5d, 0x73, 0x84, 0x70, 0x7a, 0x9c, 0xd9,
+	0xbe, 0xcb, 0x6c, 0xcf, 0x13, 0x91, 0x2c, 0x15, 0xc7, 0x98, 0x99, 0x12, 0xbb, 0x6e, 0xe8, 0x0f,
+	0x22, 0x8e, 0x98, 0xcb, 0x99, 0x18, 0x94, 0x2b, 0xf7, 0xcc, 0x2a, 0xd0, 0xf7, 0xc6, 0x24, 0x0f,
+	0xec, 0xc0, 0xee, 0x87, 0x6d, 0x7e, 0x6f, 0xc0, 0xc3, 0xc8, 0xbc, 0x05, 0x4f, 0x4f, 0xac, 0x86,
+	0xbe, 0xf0, 0x42, 0x4e, 0x5f, 0x85, 0x05, 0x5f, 0xae, 0xd4, 0x48, 0x83, 0x6c, 0x2c, 0xed, 0xad,
+	0x59, 0x59, 0x5d, 0xb4, 0x54, 0xd4, 0x7e, 0xe5, 0xe1, 0x9f, 0x97, 0xe6, 0xbe, 0xff, 0xe7, 0xa7,
+	0x2d, 0xd2, 0xc6, 0x30, 0x73, 0x13, 0x9e, 0x93, 0x79, 0xaf, 0x45, 0x11, 0x0f, 0x95, 0x1e, 0x2c,
+	0x49, 0x97, 0xa1, 0xe4, 0x76, 0x65, 0xde, 0x73, 0xed, 0x92, 0xdb, 0x35, 0x3f, 0x84, 0xda, 0x34,
+	0x14, 0x79, 0xbc, 0x03, 0x4b, 0x76, 0xba, 0x8c, 0x64, 0x2e, 0x67, 0x93, 0xd1, 0xe2, 0x75, 0x46,
+	0x7a, 0x02, 0xf3, 0x5f, 0x32, 0x5d, 0x2c, 0xee, 0x05, 0x5d, 0x81, 0x72, 0x5f, 0x74, 0x79, 0xef,
+	0x30, 0xa1, 0xb7, 0x28, 0xdf, 0x6f, 0x74, 0xe9, 0x2e, 0x2c, 0x7c, 0x24, 0x82, 0xbb, 0x3c, 0xa8,
+	0x95, 0x1a, 0x64, 0xa3, 0xb2, 0x5f, 0xfb, 0xed, 0xe7, 0x9d, 0x2a, 0x9e, 0xec, 0xb5, 0x6e, 0x37,
+	0xe0, 0x61, 0x78, 0x33, 0x0a, 0x5c, 0xcf, 0x69, 0x23, 0x6e, 0xdc, 0xc1, 0x71, 0xfe, 0x41, 0x58,
+	0x9b, 0x6f, 0x90, 0x8d, 0xe5, 0xbd, 0xe6, 0x4c, 0xd2, 0x37, 0x25, 0xbc, 0x8d, 0x61, 0xf4, 0x75,
+	0x80, 0xd4, 0x76, 0xb5, 0x73, 0x52, 0xf9, 0x55, 0x0b, 0x6b, 0x8e, 0x3d, 0x6a, 0x29, 0xcf, 0xa1,
+	0x47, 0xad, 0x03, 0xdb, 0xe1, 0xa8, 0xa4, 0xad, 0x45, 0x9a, 0xbf, 0x10, 0x58, 0xc9, 0x90, 0x8c,
+	0x0d, 0x3e, 0x80, 0x0b, 0x5a, 0x7f, 0xc6, 0xc7, 0x3d, 0xff, 0xd8, 0x1d, 0x9e, 0xc8, 0x40, 0xdf,
+	0x98, 0xe0, 0x5d, 0x92, 0xbc, 0x9b, 0x33, 0x79, 0x2b, 0x3a, 0x13, 0xc4, 0x9b, 0xf0, 0x8c, 0xe4,
+	0xfd, 0xda, 0x1d, 0xbb, 0xd7, 0xe3, 0x5e, 0xa2, 0x6e, 0xca, 0x40, 0x1d, 0x78, 0xf6, 0x34, 0x10,
+	0xd5, 0xbd, 0x09, 0x95, 0xa3, 0x78, 0x11, 0xcd, 0x73, 0x29, 0x5b, 0x5a, 0x12, 0xab, 0x0b, 0x4b,
+	0x83, 0xcd, 0x5f, 0xc9, 0xe9, 0x22, 0x89, 0x6d, 0x52, 0x6f, 0x90, 0x82, 0xde, 0x78, 0x25, 0xf1,
+	0x46, 0x49, 0x7a, 0x63, 0x7d, 0x06, 0xa7, 0x5c, 0x67, 0xcc, 0x3f, 0xb1, 0x33, 0x7e, 0x24, 0xf8,
+	0x91, 0xea, 0x9a, 0xb0, 0x73, 0x6f, 0x01, 0x24, 0xe2, 0x63, 0x57, 0x3c, 0x4e, 0xeb, 0xb4, 0xe8,
+	0xb3, 0x73, 0xc4, 0x3a, 0x0e, 0xab, 0xeb, 0x6a, 0xf6, 0xfd, 0x9f, 0x1f, 0x6e, 0x43, 0x75, 0x12,
+	0x86, 0x9a, 0xf6, 0x61, 0x11, 0xa7, 0x26, 0x7a, 0xe1, 0xf9, 0x6c, 0x41, 0x18, 0xa7, 0xcb, 0x89,
+	0x03, 0xcd, 0x1f, 0xc8, 0x64, 0xf2, 0xc4, 0x05, 0x16, 0x9c, 0xf7, 0xed, 0x20, 0x1a, 0xcd, 0x34,
+	0x81, 0x82, 0xd1, 0x55, 0xa8, 0x08, 0x9f, 0x7b, 0x87, 0xc2, 0xeb, 0x8d, 0x64, 0x4f, 0xca, 0xed,
+	0xf2, 0x78, 0xe1, 0x5d, 0xaf, 0x37, 0x3a, 0xb3, 0x13, 0xfe, 0x8e, 0xe0, 0x37, 0x94, 0xb2, 0xc5,
+	0x5e, 0x5c, 0x87, 0x32, 0x4a, 0x8a, 0x4f, 0xb7, 0x78, 0x33, 0x92, 0xc8, 0xb3, 0x3b, 0xd9, 0x55,
+	0x9c, 0x51, 0xb7, 0x64, 0x5d, 0xd7, 0x73, 0xde, 0xe6, 0xa3, 0xe4, 0x8e, 0x0a, 0xc0, 0xc8, 0xda,
+	0x44, 0x25, 0xef, 0xc3, 0xf2, 0x30, 0xde, 0x38, 0xbc, 0xcb, 0x47, 0xb1, 0x1e, 0x33, 0x5b, 0x8f,
+	0x9e, 0x44, 0x17, 0x75, 0x71, 0xa8, 0x67, 0xdf, 0x3b, 0xae, 0xc0, 0x79, 0x59, 0x94, 0xde, 0x27,
+	0xb0, 0xa0, 0xee, 0x39, 0xba, 0x91, 0x9d, 0x72, 0xfa, 0x5a, 0x35, 0x36, 0x0b, 0x20, 0x15, 0x7f,
+	0x73, 0xf3, 0xfe, 0xb8, 0xfe, 0x67, 0xbf, 0xff, 0xfd, 0x45, 0xa9, 0x4e, 0xd7, 0x58, 0xe6, 0x45,
+	0xae, 0x2e, 0x55, 0xfa, 0x0d, 0x81, 0x25, 0x6d, 0x06, 0xd3, 0x9d, 0x9c, 0x2a, 0xd3, 0x17, 0xaf,
+	0x61, 0x15, 0x85, 0x23, 0xb3, 0x97, 0x53, 0x66, 0x9b, 0xb4, 0x99, 0xcd, 0x4c, 0x1f, 0xfd, 0xec,
+	0x13, 0xb7, 0xfb, 0x29, 0xfd, 0x9a, 0xc0, 0x05, 0xfd, 0xaa, 0xa1, 0x05, 0xcb, 0x26, 0xbd, 0x63,
+	0x85, 0xf1, 0xc8, 0x93, 0xa5, 0x3c, 0xaf, 0x50, 0x73, 0x36, 0x4f, 0xfa, 0x15, 0x81, 0x4a, 0x32,
+	0xb5, 0xe8, 0x76, 0x4e, 0xbd, 0xd3, 0x77, 0x8f, 0xf1, 0x62, 0x31, 0x30, 0x32, 0xdb, 0x4b, 0x99,
+	0x35, 0xe9, 0x7a, 0x36, 0xb3, 0x74, 0x50, 0xaa, 0xfe, 0x7d, 0x49, 0x00, 0xd2, 0x81, 0x4c, 0x0b,
+	0x15, 0x4c, 0x7a, 0xb7, 0x53, 0x10, 0x8d, 0xfc, 0x76, 0x52, 0x7e, 0x26, 0x6d, 0xcc, 0xe2, 0x47,
+	0x3f, 0x27, 0xb0, 0x88, 0xf3, 0x80, 0xe6, 0x39, 0x7c, 0x72, 0x3e, 0x1b, 0x5b, 0x45, 0xa0, 0xc8,
+	0x68, 0x37, 0x65, 0xb4, 0x4e, 0x5f, 0x60, 0x79, 0xff, 0xfa, 0x62, 0xbf, 0x1e, 0x10, 0x28, 0xc7,
+	0xe3, 0x8d, 0x16, 0x28, 0x95, 0xf4, 0x6a, 0xbb, 0x10, 0x16, 0x79, 0x6d, 0xa7, 0xbc, 0x1a, 0xb4,
+	0x9e, 0xcf, 0x8b, 0x7e, 0x4b, 0xe0, 0xe2, 0xc4, 0xb0, 0xa2, 0x79, 0x9e, 0xce, 0x9a, 0x79, 0xc6,
+	0x6e, 0xf1, 0x00, 0x64, 0xd8, 0x4a, 0x19, 0x5e, 0xa5, 0x57, 0x58, 0xce, 0x0f, 0x82, 0x78, 0x50,
+	0xee, 0xdf, 0x78, 0x78, 0x5c, 0x27, 0x8f, 0x8e, 0xeb, 0xe4, 0xaf, 0xe3, 0x3a, 0x79, 0x70, 0x52,
+	0x9f, 0x7b, 0x74, 0x52, 0x9f, 0xfb, 0xe3, 0xa4, 0x3e, 0x77, 0x9b, 0x39, 0x6e, 0x74, 0x67, 0xd0,
+	0xb1, 0x8e, 0x44, 0x5f, 0xcf, 0xa4, 0x3d, 0x7e, 0x1c, 0xa7, 0x8d, 0x46, 0x3e, 0x0f, 0x3b, 0x0b,
+	0x72, 0xeb, 0xa5, 0xff, 0x02, 0x00, 0x00, 0xff, 0xff, 0x25, 0x98, 0xfe, 0xd6, 0x90, 0x0d, 0x00,
+	0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -694,6 +910,10 @@ type QueryClient interface {
 	// Challenges lists challenges, newest first, filtered by worker and status (open ones: status
 	// CHALLENGE_STATUS_OPEN).
 	Challenges(ctx context.Context, in *QueryChallengesRequest, opts ...grpc.CallOption) (*QueryChallengesResponse, error)
+	Dispute(ctx context.Context, in *QueryDisputeRequest, opts ...grpc.CallOption) (*QueryDisputeResponse, error)
+	// Disputes lists disputes, newest first, filtered by worker or referee and whether they are
+	// still open.
+	Disputes(ctx context.Context, in *QueryDisputesRequest, opts ...grpc.CallOption) (*QueryDisputesResponse, error)
 	// VerifyingKeys lists the registered tile shapes with their keys.
 	VerifyingKeys(ctx context.Context, in *QueryVerifyingKeysRequest, opts ...grpc.CallOption) (*QueryVerifyingKeysResponse, error)
 }
@@ -751,6 +971,24 @@ func (c *queryClient) Challenges(ctx context.Context, in *QueryChallengesRequest
 	return out, nil
 }
 
+func (c *queryClient) Dispute(ctx context.Context, in *QueryDisputeRequest, opts ...grpc.CallOption) (*QueryDisputeResponse, error) {
+	out := new(QueryDisputeResponse)
+	err := c.cc.Invoke(ctx, "/protolearn.verify.v1.Query/Dispute", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) Disputes(ctx context.Context, in *QueryDisputesRequest, opts ...grpc.CallOption) (*QueryDisputesResponse, error) {
+	out := new(QueryDisputesResponse)
+	err := c.cc.Invoke(ctx, "/protolearn.verify.v1.Query/Disputes", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *queryClient) VerifyingKeys(ctx context.Context, in *QueryVerifyingKeysRequest, opts ...grpc.CallOption) (*QueryVerifyingKeysResponse, error) {
 	out := new(QueryVerifyingKeysResponse)
 	err := c.cc.Invoke(ctx, "/protolearn.verify.v1.Query/VerifyingKeys", in, out, opts...)
@@ -770,6 +1008,10 @@ type QueryServer interface {
 	// Challenges lists challenges, newest first, filtered by worker and status (open ones: status
 	// CHALLENGE_STATUS_OPEN).
 	Challenges(context.Context, *QueryChallengesRequest) (*QueryChallengesResponse, error)
+	Dispute(context.Context, *QueryDisputeRequest) (*QueryDisputeResponse, error)
+	// Disputes lists disputes, newest first, filtered by worker or referee and whether they are
+	// still open.
+	Disputes(context.Context, *QueryDisputesRequest) (*QueryDisputesResponse, error)
 	// VerifyingKeys lists the registered tile shapes with their keys.
 	VerifyingKeys(context.Context, *QueryVerifyingKeysRequest) (*QueryVerifyingKeysResponse, error)
 }
@@ -792,6 +1034,12 @@ func (*UnimplementedQueryServer) Challenge(ctx context.Context, req *QueryChalle
 }
 func (*UnimplementedQueryServer) Challenges(ctx context.Context, req *QueryChallengesRequest) (*QueryChallengesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Challenges not implemented")
+}
+func (*UnimplementedQueryServer) Dispute(ctx context.Context, req *QueryDisputeRequest) (*QueryDisputeResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Dispute not implemented")
+}
+func (*UnimplementedQueryServer) Disputes(ctx context.Context, req *QueryDisputesRequest) (*QueryDisputesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Disputes not implemented")
 }
 func (*UnimplementedQueryServer) VerifyingKeys(ctx context.Context, req *QueryVerifyingKeysRequest) (*QueryVerifyingKeysResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method VerifyingKeys not implemented")
@@ -891,6 +1139,42 @@ func _Query_Challenges_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Query_Dispute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryDisputeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Dispute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/protolearn.verify.v1.Query/Dispute",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Dispute(ctx, req.(*QueryDisputeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_Disputes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryDisputesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).Disputes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/protolearn.verify.v1.Query/Disputes",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).Disputes(ctx, req.(*QueryDisputesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Query_VerifyingKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(QueryVerifyingKeysRequest)
 	if err := dec(in); err != nil {
@@ -933,6 +1217,14 @@ var _Query_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Challenges",
 			Handler:    _Query_Challenges_Handler,
+		},
+		{
+			MethodName: "Dispute",
+			Handler:    _Query_Dispute_Handler,
+		},
+		{
+			MethodName: "Disputes",
+			Handler:    _Query_Disputes_Handler,
 		},
 		{
 			MethodName: "VerifyingKeys",
@@ -1318,6 +1610,168 @@ func (m *QueryChallengesResponse) MarshalToSizedBuffer(dAtA []byte) (int, error)
 	return len(dAtA) - i, nil
 }
 
+func (m *QueryDisputeRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryDisputeRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryDisputeRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Id != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Id))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryDisputeResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryDisputeResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryDisputeResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Dispute.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryDisputesRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryDisputesRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryDisputesRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x1a
+	}
+	if m.OpenOnly {
+		i--
+		if m.OpenOnly {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Party) > 0 {
+		i -= len(m.Party)
+		copy(dAtA[i:], m.Party)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Party)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryDisputesResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryDisputesResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryDisputesResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Disputes) > 0 {
+		for iNdEx := len(m.Disputes) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Disputes[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
 func (m *QueryVerifyingKeysRequest) Marshal() (dAtA []byte, err error) {
 	size := m.Size()
 	dAtA = make([]byte, size)
@@ -1525,6 +1979,68 @@ func (m *QueryChallengesResponse) Size() (n int) {
 	_ = l
 	if len(m.Challenges) > 0 {
 		for _, e := range m.Challenges {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryDisputeRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Id != 0 {
+		n += 1 + sovQuery(uint64(m.Id))
+	}
+	return n
+}
+
+func (m *QueryDisputeResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Dispute.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryDisputesRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Party)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.OpenOnly {
+		n += 2
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryDisputesResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Disputes) > 0 {
+		for _, e := range m.Disputes {
 			l = e.Size()
 			n += 1 + l + sovQuery(uint64(l))
 		}
@@ -2476,6 +2992,416 @@ func (m *QueryChallengesResponse) Unmarshal(dAtA []byte) error {
 			}
 			m.Challenges = append(m.Challenges, Challenge{})
 			if err := m.Challenges[len(m.Challenges)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryDisputeRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryDisputeRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryDisputeRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Id", wireType)
+			}
+			m.Id = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Id |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryDisputeResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryDisputeResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryDisputeResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Dispute", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Dispute.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryDisputesRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryDisputesRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryDisputesRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Party", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Party = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OpenOnly", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.OpenOnly = bool(v != 0)
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryDisputesResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryDisputesResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryDisputesResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Disputes", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Disputes = append(m.Disputes, Dispute{})
+			if err := m.Disputes[len(m.Disputes)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

@@ -752,6 +752,432 @@ func (m *MsgUpdateParamsResponse) XXX_DiscardUnknown() {
 
 var xxx_messageInfo_MsgUpdateParamsResponse proto.InternalMessageInfo
 
+type MsgOpenDispute struct {
+	// referee is the operator of a replica of the attestation's stage (seated, or unseated within
+	// the last clock_window blocks).
+	Referee       string `protobuf:"bytes,1,opt,name=referee,proto3" json:"referee,omitempty"`
+	AttestationId uint64 `protobuf:"varint,2,opt,name=attestation_id,json=attestationId,proto3" json:"attestation_id,omitempty"`
+	// bond is the most the referee posts: the chain takes dispute_bond and refuses less.
+	Bond types.Coin `protobuf:"bytes,3,opt,name=bond,proto3" json:"bond"`
+}
+
+func (m *MsgOpenDispute) Reset()         { *m = MsgOpenDispute{} }
+func (m *MsgOpenDispute) String() string { return proto.CompactTextString(m) }
+func (*MsgOpenDispute) ProtoMessage()    {}
+func (*MsgOpenDispute) Descriptor() ([]byte, []int) {
+	return fileDescriptor_79b625661541e276, []int{11}
+}
+func (m *MsgOpenDispute) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgOpenDispute) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgOpenDispute.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgOpenDispute) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgOpenDispute.Merge(m, src)
+}
+func (m *MsgOpenDispute) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgOpenDispute) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgOpenDispute.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgOpenDispute proto.InternalMessageInfo
+
+func (m *MsgOpenDispute) GetReferee() string {
+	if m != nil {
+		return m.Referee
+	}
+	return ""
+}
+
+func (m *MsgOpenDispute) GetAttestationId() uint64 {
+	if m != nil {
+		return m.AttestationId
+	}
+	return 0
+}
+
+func (m *MsgOpenDispute) GetBond() types.Coin {
+	if m != nil {
+		return m.Bond
+	}
+	return types.Coin{}
+}
+
+type MsgOpenDisputeResponse struct {
+	DisputeId      uint64 `protobuf:"varint,1,opt,name=dispute_id,json=disputeId,proto3" json:"dispute_id,omitempty"`
+	DeadlineHeight int64  `protobuf:"varint,2,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`
+}
+
+func (m *MsgOpenDisputeResponse) Reset()         { *m = MsgOpenDisputeResponse{} }
+func (m *MsgOpenDisputeResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgOpenDisputeResponse) ProtoMessage()    {}
+func (*MsgOpenDisputeResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_79b625661541e276, []int{12}
+}
+func (m *MsgOpenDisputeResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgOpenDisputeResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgOpenDisputeResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgOpenDisputeResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgOpenDisputeResponse.Merge(m, src)
+}
+func (m *MsgOpenDisputeResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgOpenDisputeResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgOpenDisputeResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgOpenDisputeResponse proto.InternalMessageInfo
+
+func (m *MsgOpenDisputeResponse) GetDisputeId() uint64 {
+	if m != nil {
+		return m.DisputeId
+	}
+	return 0
+}
+
+func (m *MsgOpenDisputeResponse) GetDeadlineHeight() int64 {
+	if m != nil {
+		return m.DeadlineHeight
+	}
+	return 0
+}
+
+// MsgDisputeClaim is the worker's move; the dispute's phase says which fields it must set (and
+// the chain refuses any other):
+//
+//	LOG:    events (first move only: the events between the two attestations), state_root and
+//	        log_head after the middle event;
+//	EVENT:  event (its logevent encoding) and trace_root (its reference program's whole trace);
+//	TRACE:  trace_root over the first `middle` ops;
+//	OUTPUT: output, the opening of the named value under the disputed prefix root;
+//	STATE:  tensor_leaves of the state after the event (first), then header and chunks_root of
+//	        the picked tensor, then children of each node the referee picks, then chunk.
+type MsgDisputeClaim struct {
+	Worker       string        `protobuf:"bytes,1,opt,name=worker,proto3" json:"worker,omitempty"`
+	DisputeId    uint64        `protobuf:"varint,2,opt,name=dispute_id,json=disputeId,proto3" json:"dispute_id,omitempty"`
+	Events       uint64        `protobuf:"varint,3,opt,name=events,proto3" json:"events,omitempty"`
+	StateRoot    []byte        `protobuf:"bytes,4,opt,name=state_root,json=stateRoot,proto3" json:"state_root,omitempty"`
+	LogHead      []byte        `protobuf:"bytes,5,opt,name=log_head,json=logHead,proto3" json:"log_head,omitempty"`
+	Event        []byte        `protobuf:"bytes,6,opt,name=event,proto3" json:"event,omitempty"`
+	TraceRoot    []byte        `protobuf:"bytes,7,opt,name=trace_root,json=traceRoot,proto3" json:"trace_root,omitempty"`
+	Output       *TraceOpening `protobuf:"bytes,8,opt,name=output,proto3" json:"output,omitempty"`
+	TensorLeaves [][]byte      `protobuf:"bytes,9,rep,name=tensor_leaves,json=tensorLeaves,proto3" json:"tensor_leaves,omitempty"`
+	Header       *TensorHeader `protobuf:"bytes,10,opt,name=header,proto3" json:"header,omitempty"`
+	ChunksRoot   []byte        `protobuf:"bytes,11,opt,name=chunks_root,json=chunksRoot,proto3" json:"chunks_root,omitempty"`
+	Children     [][]byte      `protobuf:"bytes,12,rep,name=children,proto3" json:"children,omitempty"`
+	Chunk        []byte        `protobuf:"bytes,13,opt,name=chunk,proto3" json:"chunk,omitempty"`
+}
+
+func (m *MsgDisputeClaim) Reset()         { *m = MsgDisputeClaim{} }
+func (m *MsgDisputeClaim) String() string { return proto.CompactTextString(m) }
+func (*MsgDisputeClaim) ProtoMessage()    {}
+func (*MsgDisputeClaim) Descriptor() ([]byte, []int) {
+	return fileDescriptor_79b625661541e276, []int{13}
+}
+func (m *MsgDisputeClaim) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgDisputeClaim) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgDisputeClaim.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgDisputeClaim) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgDisputeClaim.Merge(m, src)
+}
+func (m *MsgDisputeClaim) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgDisputeClaim) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgDisputeClaim.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgDisputeClaim proto.InternalMessageInfo
+
+func (m *MsgDisputeClaim) GetWorker() string {
+	if m != nil {
+		return m.Worker
+	}
+	return ""
+}
+
+func (m *MsgDisputeClaim) GetDisputeId() uint64 {
+	if m != nil {
+		return m.DisputeId
+	}
+	return 0
+}
+
+func (m *MsgDisputeClaim) GetEvents() uint64 {
+	if m != nil {
+		return m.Events
+	}
+	return 0
+}
+
+func (m *MsgDisputeClaim) GetStateRoot() []byte {
+	if m != nil {
+		return m.StateRoot
+	}
+	return nil
+}
+
+func (m *MsgDisputeClaim) GetLogHead() []byte {
+	if m != nil {
+		return m.LogHead
+	}
+	return nil
+}
+
+func (m *MsgDisputeClaim) GetEvent() []byte {
+	if m != nil {
+		return m.Event
+	}
+	return nil
+}
+
+func (m *MsgDisputeClaim) GetTraceRoot() []byte {
+	if m != nil {
+		return m.TraceRoot
+	}
+	return nil
+}
+
+func (m *MsgDisputeClaim) GetOutput() *TraceOpening {
+	if m != nil {
+		return m.Output
+	}
+	return nil
+}
+
+func (m *MsgDisputeClaim) GetTensorLeaves() [][]byte {
+	if m != nil {
+		return m.TensorLeaves
+	}
+	return nil
+}
+
+func (m *MsgDisputeClaim) GetHeader() *TensorHeader {
+	if m != nil {
+		return m.Header
+	}
+	return nil
+}
+
+func (m *MsgDisputeClaim) GetChunksRoot() []byte {
+	if m != nil {
+		return m.ChunksRoot
+	}
+	return nil
+}
+
+func (m *MsgDisputeClaim) GetChildren() [][]byte {
+	if m != nil {
+		return m.Children
+	}
+	return nil
+}
+
+func (m *MsgDisputeClaim) GetChunk() []byte {
+	if m != nil {
+		return m.Chunk
+	}
+	return nil
+}
+
+// MsgDisputeRespond is the referee's move:
+//
+//	LOG, TRACE: agree (with the worker's pending point) or not;
+//	OUTPUT:     pick, the element of the disputed op's output it says is wrong;
+//	LEAF:       outputs (openings, under the agreed prefix root, of what that element reads) and
+//	            state (openings, under the agreed state root, of the weights and moments it reads);
+//	STATE:      pick, the tensor (after tensor_leaves) or the child (0 left, 1 right) that differs;
+//	CHUNK:      outputs (the reference's values of the chunk, under the whole trace) and state
+//	            (the chunk before the event, under the agreed state root).
+type MsgDisputeRespond struct {
+	Referee   string         `protobuf:"bytes,1,opt,name=referee,proto3" json:"referee,omitempty"`
+	DisputeId uint64         `protobuf:"varint,2,opt,name=dispute_id,json=disputeId,proto3" json:"dispute_id,omitempty"`
+	Agree     bool           `protobuf:"varint,3,opt,name=agree,proto3" json:"agree,omitempty"`
+	Pick      uint64         `protobuf:"varint,4,opt,name=pick,proto3" json:"pick,omitempty"`
+	Outputs   []TraceOpening `protobuf:"bytes,5,rep,name=outputs,proto3" json:"outputs"`
+	State     []ChunkOpening `protobuf:"bytes,6,rep,name=state,proto3" json:"state"`
+}
+
+func (m *MsgDisputeRespond) Reset()         { *m = MsgDisputeRespond{} }
+func (m *MsgDisputeRespond) String() string { return proto.CompactTextString(m) }
+func (*MsgDisputeRespond) ProtoMessage()    {}
+func (*MsgDisputeRespond) Descriptor() ([]byte, []int) {
+	return fileDescriptor_79b625661541e276, []int{14}
+}
+func (m *MsgDisputeRespond) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgDisputeRespond) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgDisputeRespond.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgDisputeRespond) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgDisputeRespond.Merge(m, src)
+}
+func (m *MsgDisputeRespond) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgDisputeRespond) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgDisputeRespond.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgDisputeRespond proto.InternalMessageInfo
+
+func (m *MsgDisputeRespond) GetReferee() string {
+	if m != nil {
+		return m.Referee
+	}
+	return ""
+}
+
+func (m *MsgDisputeRespond) GetDisputeId() uint64 {
+	if m != nil {
+		return m.DisputeId
+	}
+	return 0
+}
+
+func (m *MsgDisputeRespond) GetAgree() bool {
+	if m != nil {
+		return m.Agree
+	}
+	return false
+}
+
+func (m *MsgDisputeRespond) GetPick() uint64 {
+	if m != nil {
+		return m.Pick
+	}
+	return 0
+}
+
+func (m *MsgDisputeRespond) GetOutputs() []TraceOpening {
+	if m != nil {
+		return m.Outputs
+	}
+	return nil
+}
+
+func (m *MsgDisputeRespond) GetState() []ChunkOpening {
+	if m != nil {
+		return m.State
+	}
+	return nil
+}
+
+type MsgDisputeMoveResponse struct {
+	Phase          DisputePhase   `protobuf:"varint,1,opt,name=phase,proto3,enum=protolearn.verify.v1.DisputePhase" json:"phase,omitempty"`
+	WorkerToMove   bool           `protobuf:"varint,2,opt,name=worker_to_move,json=workerToMove,proto3" json:"worker_to_move,omitempty"`
+	DeadlineHeight int64          `protobuf:"varint,3,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`
+	Outcome        DisputeOutcome `protobuf:"varint,4,opt,name=outcome,proto3,enum=protolearn.verify.v1.DisputeOutcome" json:"outcome,omitempty"`
+}
+
+func (m *MsgDisputeMoveResponse) Reset()         { *m = MsgDisputeMoveResponse{} }
+func (m *MsgDisputeMoveResponse) String() string { return proto.CompactTextString(m) }
+func (*MsgDisputeMoveResponse) ProtoMessage()    {}
+func (*MsgDisputeMoveResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_79b625661541e276, []int{15}
+}
+func (m *MsgDisputeMoveResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *MsgDisputeMoveResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_MsgDisputeMoveResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *MsgDisputeMoveResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_MsgDisputeMoveResponse.Merge(m, src)
+}
+func (m *MsgDisputeMoveResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *MsgDisputeMoveResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_MsgDisputeMoveResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_MsgDisputeMoveResponse proto.InternalMessageInfo
+
+func (m *MsgDisputeMoveResponse) GetPhase() DisputePhase {
+	if m != nil {
+		return m.Phase
+	}
+	return DISPUTE_PHASE_UNSPECIFIED
+}
+
+func (m *MsgDisputeMoveResponse) GetWorkerToMove() bool {
+	if m != nil {
+		return m.WorkerToMove
+	}
+	return false
+}
+
+func (m *MsgDisputeMoveResponse) GetDeadlineHeight() int64 {
+	if m != nil {
+		return m.DeadlineHeight
+	}
+	return 0
+}
+
+func (m *MsgDisputeMoveResponse) GetOutcome() DisputeOutcome {
+	if m != nil {
+		return m.Outcome
+	}
+	return DISPUTE_OUTCOME_UNSPECIFIED
+}
+
 func init() {
 	proto.RegisterType((*MsgSubmitAttestation)(nil), "protolearn.verify.v1.MsgSubmitAttestation")
 	proto.RegisterType((*MsgSubmitAttestationResponse)(nil), "protolearn.verify.v1.MsgSubmitAttestationResponse")
@@ -764,79 +1190,112 @@ func init() {
 	proto.RegisterType((*MsgRespondChallengeResponse)(nil), "protolearn.verify.v1.MsgRespondChallengeResponse")
 	proto.RegisterType((*MsgUpdateParams)(nil), "protolearn.verify.v1.MsgUpdateParams")
 	proto.RegisterType((*MsgUpdateParamsResponse)(nil), "protolearn.verify.v1.MsgUpdateParamsResponse")
+	proto.RegisterType((*MsgOpenDispute)(nil), "protolearn.verify.v1.MsgOpenDispute")
+	proto.RegisterType((*MsgOpenDisputeResponse)(nil), "protolearn.verify.v1.MsgOpenDisputeResponse")
+	proto.RegisterType((*MsgDisputeClaim)(nil), "protolearn.verify.v1.MsgDisputeClaim")
+	proto.RegisterType((*MsgDisputeRespond)(nil), "protolearn.verify.v1.MsgDisputeRespond")
+	proto.RegisterType((*MsgDisputeMoveResponse)(nil), "protolearn.verify.v1.MsgDisputeMoveResponse")
 }
 
 func init() { proto.RegisterFile("protolearn/verify/v1/tx.proto", fileDescriptor_79b625661541e276) }
 
 var fileDescriptor_79b625661541e276 = []byte{
-	// 1066 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x94, 0x55, 0xcf, 0x6f, 0x1b, 0x45,
-	0x14, 0xce, 0xda, 0x8e, 0x13, 0x3f, 0xdb, 0x49, 0x3a, 0x58, 0x64, 0xe3, 0x36, 0xc6, 0xdd, 0x92,
-	0x62, 0x22, 0xd5, 0x26, 0x46, 0x94, 0x2a, 0x17, 0xd4, 0x84, 0x1f, 0x8d, 0x90, 0x55, 0xd8, 0xa4,
-	0x42, 0xe2, 0x80, 0xb5, 0xf6, 0x4c, 0xd6, 0xa3, 0xec, 0xce, 0xac, 0x76, 0xc6, 0xf9, 0x71, 0x43,
-	0x1c, 0x39, 0xf1, 0x67, 0x70, 0xcc, 0x81, 0xbf, 0xa0, 0xa7, 0xde, 0x5a, 0x71, 0x40, 0x9c, 0x10,
-	0x4a, 0x0e, 0xf9, 0x37, 0xd0, 0xcc, 0xae, 0xed, 0xb5, 0xb3, 0xa1, 0xe9, 0xc5, 0x9a, 0xf7, 0xbd,
-	0x6f, 0xde, 0x9b, 0x7d, 0xdf, 0x37, 0x63, 0x58, 0x0f, 0x42, 0x2e, 0xb9, 0x47, 0x9c, 0x90, 0xb5,
-	0x8e, 0x49, 0x48, 0x0f, 0xcf, 0x5a, 0xc7, 0x5b, 0x2d, 0x79, 0xda, 0xd4, 0x38, 0xaa, 0x4c, 0xd2,
-	0xcd, 0x28, 0xdd, 0x3c, 0xde, 0xaa, 0xde, 0x71, 0x7c, 0xca, 0x78, 0x4b, 0xff, 0x46, 0xc4, 0x6a,
-	0xad, 0xcf, 0x85, 0xcf, 0x45, 0xab, 0xe7, 0x08, 0xd2, 0x3a, 0xde, 0xea, 0x11, 0xe9, 0x6c, 0xb5,
-	0xfa, 0x9c, 0xb2, 0x38, 0xbf, 0x1a, 0xe7, 0x7d, 0xe1, 0xaa, 0x06, 0xbe, 0x70, 0xe3, 0xc4, 0x5a,
-	0x94, 0xe8, 0xea, 0xa8, 0x15, 0x05, 0x71, 0xaa, 0xe2, 0x72, 0x97, 0x47, 0xb8, 0x5a, 0xc5, 0xe8,
-	0xfd, 0xd4, 0x13, 0xc7, 0x87, 0xd3, 0x39, 0xeb, 0x75, 0x16, 0x2a, 0x1d, 0xe1, 0xee, 0x0f, 0x7b,
-	0x3e, 0x95, 0x4f, 0xa5, 0x24, 0x42, 0x3a, 0x92, 0x72, 0x86, 0x3e, 0x81, 0xfc, 0x09, 0x0f, 0x8f,
-	0x48, 0x68, 0x1a, 0x75, 0xa3, 0x51, 0xd8, 0x31, 0xff, 0xfc, 0xe3, 0x51, 0x25, 0xee, 0xf9, 0x14,
-	0xe3, 0x90, 0x08, 0xb1, 0x2f, 0x43, 0xca, 0x5c, 0x3b, 0xe6, 0xa1, 0x35, 0x58, 0xf4, 0x39, 0x26,
-	0x5e, 0x97, 0x62, 0x33, 0x53, 0x37, 0x1a, 0x39, 0x7b, 0x41, 0xc7, 0x7b, 0x18, 0x55, 0x60, 0x5e,
-	0x48, 0xc7, 0x25, 0x66, 0xb6, 0x6e, 0x34, 0xca, 0x76, 0x14, 0xa0, 0xbb, 0x50, 0x10, 0x92, 0x04,
-	0xdd, 0xc3, 0x90, 0xfb, 0x66, 0x4e, 0xef, 0x58, 0x54, 0xc0, 0xd7, 0x21, 0xf7, 0xd1, 0x2a, 0x2c,
-	0xe8, 0xa4, 0xe4, 0xe6, 0xbc, 0x4e, 0xe5, 0x55, 0x78, 0xc0, 0xd1, 0x3a, 0x80, 0x6a, 0xd8, 0x1d,
-	0x32, 0x2a, 0x85, 0x99, 0xd7, 0xb9, 0x82, 0x42, 0x5e, 0x28, 0x40, 0x15, 0x95, 0xd4, 0x23, 0xdd,
-	0x90, 0x9f, 0x08, 0x73, 0x41, 0xb7, 0x5b, 0x54, 0x80, 0xcd, 0x4f, 0x84, 0xda, 0xab, 0x93, 0x27,
-	0x14, 0xcb, 0x81, 0xb9, 0xa8, 0xb3, 0x9a, 0xfe, 0x83, 0x02, 0xd0, 0xf7, 0x50, 0xec, 0x73, 0xdf,
-	0xa7, 0xd2, 0x27, 0x4c, 0x0a, 0xb3, 0x50, 0xcf, 0x36, 0x8a, 0xed, 0x0f, 0x9b, 0x69, 0xc2, 0x36,
-	0xf7, 0x25, 0x09, 0x76, 0xc7, 0xe4, 0x9d, 0xc2, 0xab, 0x7f, 0x3e, 0x98, 0xfb, 0xfd, 0xea, 0x7c,
-	0xd3, 0xb0, 0x93, 0x35, 0x54, 0x47, 0x35, 0x51, 0x75, 0x1e, 0x2e, 0x4d, 0xa8, 0x1b, 0x8d, 0x92,
-	0x5d, 0xd0, 0x88, 0xcd, 0xb9, 0x54, 0x33, 0xf3, 0xb8, 0xdb, 0x1d, 0x10, 0x07, 0x9b, 0x45, 0x9d,
-	0x5c, 0xf0, 0xb8, 0xfb, 0x8c, 0x38, 0x78, 0xfb, 0xf1, 0x2f, 0x57, 0xe7, 0x9b, 0xf1, 0x6c, 0x7f,
-	0xbd, 0x3a, 0xdf, 0x7c, 0x78, 0x5d, 0xcc, 0x34, 0xe1, 0xac, 0xaf, 0xe0, 0x5e, 0x1a, 0x6e, 0x13,
-	0x11, 0x70, 0x26, 0x08, 0xda, 0x80, 0x25, 0x67, 0x02, 0x2b, 0xb1, 0x0c, 0x3d, 0xc3, 0x72, 0x02,
-	0xdd, 0xc3, 0xd6, 0x5f, 0x19, 0x58, 0xe9, 0x08, 0xf7, 0x79, 0x40, 0xd8, 0xee, 0xc0, 0xf1, 0x3c,
-	0xc2, 0x5c, 0x82, 0x9e, 0x00, 0xf4, 0x47, 0xc1, 0xdb, 0x8d, 0x91, 0xe0, 0xa6, 0x74, 0xcd, 0xa4,
-	0x74, 0x45, 0x9f, 0x43, 0xee, 0x88, 0x32, 0xac, 0x7d, 0xb2, 0xd4, 0x7e, 0x90, 0x3e, 0xfa, 0xf1,
-	0x79, 0xbe, 0xa5, 0x0c, 0xdb, 0x7a, 0x03, 0x42, 0x90, 0x53, 0xfe, 0x88, 0x6d, 0xa4, 0xd7, 0x68,
-	0x05, 0xb2, 0x21, 0x3f, 0xd1, 0xf6, 0x29, 0xdb, 0x6a, 0xa9, 0x90, 0x3e, 0xf7, 0xb4, 0x69, 0xca,
-	0xb6, 0x5a, 0xa2, 0x27, 0x90, 0xeb, 0x71, 0x86, 0xb5, 0x53, 0x8a, 0xed, 0xb5, 0x66, 0xfc, 0x21,
-	0xea, 0x6e, 0x36, 0xe3, 0xbb, 0xd9, 0xdc, 0xe5, 0x94, 0x25, 0x05, 0xd6, 0x3b, 0x22, 0x7d, 0x12,
-	0x9f, 0xa8, 0x34, 0xb2, 0x52, 0x35, 0x9a, 0x9a, 0xa1, 0x75, 0x08, 0xe6, 0x2c, 0x36, 0xd6, 0xe6,
-	0x3e, 0x94, 0xc6, 0x05, 0x27, 0xca, 0x14, 0xc7, 0xd8, 0x1e, 0x46, 0x1f, 0xc1, 0x32, 0x26, 0x0e,
-	0xf6, 0x28, 0x23, 0xdd, 0x01, 0xa1, 0xee, 0x40, 0xea, 0x49, 0x66, 0xed, 0xa5, 0x11, 0xfc, 0x4c,
-	0xa3, 0xd6, 0xeb, 0x0c, 0xbc, 0xd7, 0x11, 0x6e, 0x54, 0x1b, 0x4f, 0x34, 0x7c, 0xf7, 0x8b, 0x3d,
-	0x7b, 0xaa, 0xcc, 0xf5, 0x53, 0x55, 0x60, 0x3e, 0x08, 0x39, 0x3f, 0xd4, 0xc2, 0x95, 0xec, 0x28,
-	0x40, 0xdf, 0x40, 0x99, 0xb2, 0x60, 0x28, 0xbb, 0x3c, 0x20, 0x8c, 0x32, 0x57, 0xab, 0x53, 0x6c,
-	0x5b, 0xe9, 0xb2, 0x1e, 0xf0, 0x23, 0xc2, 0x9e, 0x47, 0x4c, 0xbb, 0xa4, 0x37, 0xc6, 0x11, 0xea,
-	0xc0, 0x32, 0x76, 0xa4, 0x23, 0xc8, 0xa4, 0xd4, 0xbc, 0x2e, 0x75, 0xc3, 0xe5, 0xfc, 0x32, 0x22,
-	0x8f, 0x8a, 0x2d, 0xe1, 0xa9, 0x78, 0xfb, 0xb3, 0x99, 0xab, 0xb5, 0x91, 0x2a, 0xdb, 0xec, 0xe4,
-	0xac, 0x9f, 0x60, 0x69, 0xba, 0xb0, 0xf2, 0x93, 0x47, 0x58, 0x2c, 0x93, 0x5a, 0xa2, 0x6d, 0xc8,
-	0xf7, 0x07, 0x43, 0x76, 0x24, 0xcc, 0x8c, 0x7e, 0x3d, 0xac, 0xff, 0x3d, 0xe0, 0xae, 0xa2, 0xda,
-	0xf1, 0x0e, 0xeb, 0x00, 0x4a, 0x49, 0x5c, 0x0d, 0x95, 0x32, 0x4c, 0x4e, 0xe3, 0xfa, 0x51, 0xa0,
-	0x9c, 0xae, 0x3e, 0x47, 0xab, 0x50, 0xb2, 0xf5, 0x1a, 0x55, 0x61, 0x51, 0xd0, 0x9e, 0x47, 0x99,
-	0x2b, 0xcc, 0x6c, 0x3d, 0xdb, 0x28, 0xd9, 0xe3, 0xd8, 0xf2, 0xa0, 0x94, 0x9c, 0x2c, 0x7a, 0x1f,
-	0xf2, 0xea, 0xb9, 0x89, 0xf5, 0x2f, 0xd9, 0x71, 0xa4, 0xba, 0x49, 0xc5, 0x8b, 0xe5, 0x8d, 0x02,
-	0xd5, 0xcd, 0x23, 0xce, 0x48, 0x57, 0xbd, 0x9e, 0xea, 0x96, 0x9b, 0xe9, 0xb6, 0x0e, 0x77, 0x53,
-	0x46, 0x37, 0x32, 0xb8, 0xf5, 0xd2, 0x80, 0xe5, 0x8e, 0x70, 0x5f, 0x04, 0xd8, 0x91, 0xe4, 0x3b,
-	0x27, 0x74, 0x7c, 0x81, 0x1e, 0x43, 0xc1, 0x19, 0xca, 0x01, 0x0f, 0xa9, 0x3c, 0x7b, 0xab, 0x27,
-	0x27, 0x54, 0xf4, 0x05, 0xe4, 0x03, 0x5d, 0x41, 0x9f, 0xb8, 0xd8, 0xbe, 0x97, 0x3e, 0xea, 0xa8,
-	0x4b, 0xf2, 0xfe, 0xc6, 0xdb, 0xa2, 0x1b, 0x3c, 0x29, 0xa8, 0x9c, 0xf0, 0x20, 0xe1, 0x84, 0xd3,
-	0x84, 0x17, 0x92, 0x07, 0xb6, 0xd6, 0x60, 0x75, 0x06, 0x1a, 0x7d, 0x5f, 0xfb, 0x65, 0x16, 0xb2,
-	0x1d, 0xe1, 0x22, 0x01, 0x77, 0xae, 0xff, 0xa5, 0x6e, 0xa6, 0x1f, 0x30, 0xed, 0xb5, 0xae, 0xb6,
-	0x6f, 0xcf, 0x1d, 0xbf, 0x1e, 0x2e, 0x94, 0xa7, 0x9f, 0xeb, 0x87, 0x37, 0x16, 0x99, 0xe2, 0x55,
-	0x9b, 0xb7, 0xe3, 0x8d, 0x1b, 0x05, 0xb0, 0x72, 0xed, 0x59, 0xf9, 0xf8, 0xc6, 0x1a, 0xb3, 0xd4,
-	0xea, 0xd6, 0xad, 0xa9, 0xe3, 0x8e, 0x18, 0x4a, 0x53, 0x9e, 0xd9, 0xb8, 0xb1, 0x44, 0x92, 0x56,
-	0x7d, 0x74, 0x2b, 0xda, 0xa8, 0x4b, 0x75, 0xfe, 0x67, 0xe5, 0x8f, 0x9d, 0xbd, 0x57, 0x17, 0x35,
-	0xe3, 0xcd, 0x45, 0xcd, 0xf8, 0xf7, 0xa2, 0x66, 0xfc, 0x76, 0x59, 0x9b, 0x7b, 0x73, 0x59, 0x9b,
-	0xfb, 0xfb, 0xb2, 0x36, 0xf7, 0x63, 0xcb, 0xa5, 0x72, 0x30, 0xec, 0x35, 0xfb, 0xdc, 0x6f, 0x25,
-	0x9c, 0x92, 0x66, 0x1a, 0x79, 0x16, 0x10, 0xd1, 0xcb, 0xeb, 0xd4, 0xa7, 0xff, 0x05, 0x00, 0x00,
-	0xff, 0xff, 0xba, 0xff, 0xfc, 0x8c, 0x3c, 0x0a, 0x00, 0x00,
+	// 1507 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x57, 0x4b, 0x6f, 0xdb, 0xc6,
+	0x16, 0xb6, 0x9e, 0x96, 0x8e, 0x28, 0x25, 0x99, 0x6b, 0x24, 0xb4, 0x12, 0x3b, 0x0e, 0x9d, 0x87,
+	0xaf, 0x71, 0x23, 0x5d, 0xeb, 0xde, 0xa6, 0x81, 0x17, 0x2d, 0x12, 0xa7, 0x4d, 0x8c, 0x56, 0x48,
+	0xca, 0x38, 0x28, 0xd0, 0x45, 0x55, 0x4a, 0x1c, 0x53, 0x84, 0x49, 0x0e, 0xc1, 0x19, 0xc9, 0xc9,
+	0xae, 0xe8, 0xb2, 0xe8, 0xa2, 0x3f, 0xa3, 0xcb, 0x2c, 0xfa, 0x0b, 0xba, 0xca, 0x2e, 0x41, 0x51,
+	0x14, 0x59, 0x15, 0x6d, 0xb2, 0xc8, 0x0f, 0xe8, 0x1f, 0x28, 0xe6, 0x41, 0x89, 0x92, 0x29, 0xd9,
+	0xce, 0x46, 0xe0, 0x39, 0xe7, 0x3b, 0x8f, 0x39, 0xaf, 0x19, 0xc1, 0x4a, 0x18, 0x11, 0x46, 0x3c,
+	0x6c, 0x45, 0x41, 0x73, 0x88, 0x23, 0x77, 0xff, 0x59, 0x73, 0xb8, 0xd5, 0x64, 0x4f, 0x1b, 0x82,
+	0x8f, 0x96, 0xc6, 0xe2, 0x86, 0x14, 0x37, 0x86, 0x5b, 0xf5, 0x73, 0x96, 0xef, 0x06, 0xa4, 0x29,
+	0x7e, 0x25, 0xb0, 0xbe, 0xda, 0x23, 0xd4, 0x27, 0xb4, 0xd9, 0xb5, 0x28, 0x6e, 0x0e, 0xb7, 0xba,
+	0x98, 0x59, 0x5b, 0xcd, 0x1e, 0x71, 0x03, 0x25, 0xbf, 0xa0, 0xe4, 0x3e, 0x75, 0xb8, 0x03, 0x9f,
+	0x3a, 0x4a, 0xb0, 0x2c, 0x05, 0x1d, 0x41, 0x35, 0x25, 0xa1, 0x44, 0x4b, 0x0e, 0x71, 0x88, 0xe4,
+	0xf3, 0x2f, 0xc5, 0x35, 0x52, 0x23, 0xb6, 0x5d, 0x1a, 0x0e, 0x18, 0x56, 0x98, 0x2b, 0xa9, 0x18,
+	0x75, 0x00, 0x21, 0x33, 0x5e, 0xe6, 0x60, 0xa9, 0x4d, 0x9d, 0xc7, 0x83, 0xae, 0xef, 0xb2, 0x3b,
+	0x8c, 0x61, 0xca, 0x2c, 0xe6, 0x92, 0x00, 0xfd, 0x17, 0x8a, 0x87, 0x24, 0x3a, 0xc0, 0x91, 0x9e,
+	0x59, 0xcb, 0x6c, 0x94, 0xef, 0xea, 0xbf, 0xfe, 0x7c, 0x73, 0x49, 0xc5, 0x75, 0xc7, 0xb6, 0x23,
+	0x4c, 0xe9, 0x63, 0x16, 0xb9, 0x81, 0x63, 0x2a, 0x1c, 0x5a, 0x86, 0x92, 0x4f, 0x6c, 0xec, 0x75,
+	0x5c, 0x5b, 0xcf, 0xae, 0x65, 0x36, 0xf2, 0xe6, 0xa2, 0xa0, 0x77, 0x6d, 0xb4, 0x04, 0x05, 0xca,
+	0x2c, 0x07, 0xeb, 0xb9, 0xb5, 0xcc, 0x46, 0xd5, 0x94, 0x04, 0xba, 0x08, 0x65, 0xca, 0x70, 0xd8,
+	0xd9, 0x8f, 0x88, 0xaf, 0xe7, 0x85, 0x46, 0x89, 0x33, 0x3e, 0x8d, 0x88, 0x8f, 0x2e, 0xc0, 0xa2,
+	0x10, 0x32, 0xa2, 0x17, 0x84, 0xa8, 0xc8, 0xc9, 0x3d, 0x82, 0x56, 0x00, 0xb8, 0xc3, 0xce, 0x20,
+	0x70, 0x19, 0xd5, 0x8b, 0x42, 0x56, 0xe6, 0x9c, 0x27, 0x9c, 0xc1, 0x8d, 0x32, 0xd7, 0xc3, 0x9d,
+	0x88, 0x1c, 0x52, 0x7d, 0x51, 0xb8, 0x2b, 0x71, 0x86, 0x49, 0x0e, 0x29, 0xd7, 0x15, 0xc2, 0x43,
+	0xd7, 0x66, 0x7d, 0xbd, 0x24, 0xa4, 0x02, 0xfe, 0x25, 0x67, 0xa0, 0x2f, 0xa0, 0xd2, 0x23, 0xbe,
+	0xef, 0x32, 0x1f, 0x07, 0x8c, 0xea, 0xe5, 0xb5, 0xdc, 0x46, 0xa5, 0x75, 0xb5, 0x91, 0x56, 0xfc,
+	0xc6, 0x63, 0x86, 0xc3, 0x9d, 0x11, 0xf8, 0x6e, 0xf9, 0xc5, 0x1f, 0x97, 0x17, 0x7e, 0x7a, 0xf7,
+	0x7c, 0x33, 0x63, 0x26, 0x6d, 0x70, 0x8f, 0x3c, 0xa3, 0x3c, 0x1e, 0xc2, 0x74, 0x58, 0xcb, 0x6c,
+	0x68, 0x66, 0x59, 0x70, 0x4c, 0x42, 0x18, 0xcf, 0x99, 0x47, 0x9c, 0x4e, 0x1f, 0x5b, 0xb6, 0x5e,
+	0x11, 0xc2, 0x45, 0x8f, 0x38, 0x0f, 0xb0, 0x65, 0x6f, 0xdf, 0xfa, 0xee, 0xdd, 0xf3, 0x4d, 0x95,
+	0xdb, 0xef, 0xdf, 0x3d, 0xdf, 0xbc, 0x7e, 0xb4, 0x98, 0x69, 0x85, 0x33, 0x3e, 0x81, 0x4b, 0x69,
+	0x7c, 0x13, 0xd3, 0x90, 0x04, 0x14, 0xa3, 0x6b, 0x50, 0xb3, 0xc6, 0x6c, 0x5e, 0xac, 0x8c, 0xc8,
+	0x61, 0x35, 0xc1, 0xdd, 0xb5, 0x8d, 0xdf, 0xb3, 0x70, 0xb6, 0x4d, 0x9d, 0x87, 0x21, 0x0e, 0x76,
+	0xfa, 0x96, 0xe7, 0xe1, 0xc0, 0xc1, 0xe8, 0x36, 0x40, 0x2f, 0x26, 0x8e, 0x6f, 0x8c, 0x04, 0x36,
+	0xc5, 0x6b, 0x36, 0xc5, 0x2b, 0xfa, 0x10, 0xf2, 0x07, 0x6e, 0x60, 0x8b, 0x3e, 0xa9, 0xb5, 0xd6,
+	0xd3, 0x53, 0x3f, 0x8a, 0xe7, 0x33, 0x37, 0xb0, 0x4d, 0xa1, 0x80, 0x10, 0xe4, 0x79, 0x7f, 0xa8,
+	0x36, 0x12, 0xdf, 0xe8, 0x2c, 0xe4, 0x22, 0x72, 0x28, 0xda, 0xa7, 0x6a, 0xf2, 0x4f, 0xce, 0xe9,
+	0x11, 0x4f, 0x34, 0x4d, 0xd5, 0xe4, 0x9f, 0xe8, 0x36, 0xe4, 0xbb, 0x24, 0xb0, 0x45, 0xa7, 0x54,
+	0x5a, 0xcb, 0x0d, 0x75, 0x10, 0x3e, 0xbf, 0x0d, 0x35, 0xbf, 0x8d, 0x1d, 0xe2, 0x06, 0xc9, 0x02,
+	0x0b, 0x0d, 0x59, 0x9f, 0xc4, 0x11, 0x79, 0x8d, 0x8c, 0xd4, 0x1a, 0x4d, 0xe4, 0xd0, 0xd8, 0x07,
+	0x7d, 0x9a, 0x37, 0xaa, 0xcd, 0x15, 0xd0, 0x46, 0x06, 0xc7, 0x95, 0xa9, 0x8c, 0x78, 0xbb, 0x36,
+	0xba, 0x01, 0x67, 0x6c, 0x6c, 0xd9, 0x9e, 0x1b, 0xe0, 0x4e, 0x1f, 0xbb, 0x4e, 0x9f, 0x89, 0x4c,
+	0xe6, 0xcc, 0x5a, 0xcc, 0x7e, 0x20, 0xb8, 0xc6, 0xcb, 0x2c, 0xfc, 0xab, 0x4d, 0x1d, 0x69, 0xdb,
+	0x1e, 0xd7, 0xf0, 0xf4, 0x83, 0x3d, 0x1d, 0x55, 0xf6, 0x68, 0x54, 0x4b, 0x50, 0x08, 0x23, 0x42,
+	0xf6, 0x45, 0xe1, 0x34, 0x53, 0x12, 0xe8, 0x3e, 0x54, 0xdd, 0x20, 0x1c, 0xb0, 0x0e, 0x09, 0x71,
+	0xe0, 0x06, 0x8e, 0xa8, 0x4e, 0xa5, 0x65, 0xa4, 0x97, 0x75, 0x8f, 0x1c, 0xe0, 0xe0, 0xa1, 0x44,
+	0x9a, 0x9a, 0x50, 0x54, 0x14, 0x6a, 0xc3, 0x19, 0xdb, 0x62, 0x16, 0xc5, 0x63, 0x53, 0x05, 0x61,
+	0x6a, 0xc6, 0x70, 0xde, 0x93, 0xe0, 0xd8, 0x58, 0xcd, 0x9e, 0xa0, 0xb7, 0x3f, 0x98, 0x1a, 0xad,
+	0x6b, 0xa9, 0x65, 0x9b, 0xce, 0x9c, 0xf1, 0x35, 0xd4, 0x26, 0x0d, 0xf3, 0x7e, 0xf2, 0x70, 0xa0,
+	0xca, 0xc4, 0x3f, 0xd1, 0x36, 0x14, 0x7b, 0xfd, 0x41, 0x70, 0x40, 0xf5, 0xac, 0xd8, 0x1e, 0xc6,
+	0xdc, 0x00, 0x77, 0x38, 0xd4, 0x54, 0x1a, 0xc6, 0x1e, 0x68, 0x49, 0x3e, 0x4f, 0xaa, 0x1b, 0xd8,
+	0xf8, 0xa9, 0xb2, 0x2f, 0x09, 0xde, 0xe9, 0xfc, 0x38, 0xa2, 0x0a, 0x9a, 0x29, 0xbe, 0x51, 0x1d,
+	0x4a, 0xd4, 0xed, 0x7a, 0x6e, 0xe0, 0x50, 0x3d, 0xb7, 0x96, 0xdb, 0xd0, 0xcc, 0x11, 0x6d, 0x78,
+	0xa0, 0x25, 0x33, 0x8b, 0xce, 0x43, 0x91, 0xaf, 0x1b, 0x55, 0x7f, 0xcd, 0x54, 0x14, 0xf7, 0xc6,
+	0x38, 0x4e, 0x95, 0x57, 0x12, 0xdc, 0x9b, 0x87, 0xad, 0xb8, 0xae, 0xe2, 0x7b, 0xc2, 0x5b, 0x7e,
+	0xca, 0xdb, 0x0a, 0x5c, 0x4c, 0x49, 0x5d, 0xdc, 0xe0, 0xc6, 0x2f, 0x19, 0x38, 0xd3, 0xa6, 0xce,
+	0x93, 0xd0, 0xb6, 0x18, 0x7e, 0x64, 0x45, 0x96, 0x4f, 0xd1, 0x2d, 0x28, 0x5b, 0x03, 0xd6, 0x27,
+	0x91, 0xcb, 0x9e, 0x1d, 0xdb, 0x93, 0x63, 0x28, 0xfa, 0x18, 0x8a, 0xa1, 0xb0, 0x20, 0x22, 0xae,
+	0xb4, 0x2e, 0xa5, 0xa7, 0x5a, 0x7a, 0x49, 0xce, 0xaf, 0x52, 0x93, 0x13, 0x3c, 0x36, 0xc8, 0x3b,
+	0x61, 0x3d, 0xd1, 0x09, 0x4f, 0x13, 0xbd, 0x90, 0x0c, 0xd8, 0x58, 0x86, 0x0b, 0x53, 0xac, 0xd1,
+	0xf9, 0x5e, 0x67, 0xa0, 0xa6, 0xa6, 0xfb, 0x9e, 0xbc, 0x8a, 0x51, 0x0b, 0x16, 0x23, 0xbc, 0x8f,
+	0x23, 0x8c, 0x8f, 0x3d, 0x5c, 0x0c, 0x3c, 0xe9, 0xb6, 0x8c, 0x97, 0x57, 0xee, 0xd4, 0xcb, 0x6b,
+	0x8b, 0x1f, 0x3d, 0x76, 0xc7, 0x0f, 0xbe, 0x36, 0x73, 0x73, 0xa9, 0x73, 0x18, 0xdf, 0xc0, 0xf9,
+	0x49, 0xce, 0x68, 0x6b, 0xad, 0x00, 0xa8, 0x77, 0xc7, 0x78, 0x67, 0x95, 0x15, 0xe7, 0x34, 0x1b,
+	0xeb, 0x87, 0xbc, 0x68, 0x0e, 0x65, 0x7e, 0xc7, 0xb3, 0x5c, 0xff, 0x3d, 0xb6, 0xd5, 0x64, 0x34,
+	0xd9, 0xe9, 0x68, 0xce, 0x43, 0x11, 0x0f, 0xc5, 0xf5, 0x9e, 0x93, 0xcf, 0x0a, 0x49, 0x4d, 0x5d,
+	0xd4, 0xf9, 0x79, 0x17, 0x75, 0x61, 0xe2, 0xa2, 0xe6, 0x83, 0x23, 0x6c, 0x88, 0x6b, 0x45, 0x33,
+	0x25, 0x21, 0x9e, 0x1a, 0x91, 0xd5, 0x53, 0xf6, 0x16, 0xa5, 0x3d, 0xc1, 0x11, 0xf6, 0xb6, 0xa1,
+	0x48, 0x06, 0x2c, 0x1c, 0x30, 0xf1, 0x0a, 0x99, 0xbd, 0x13, 0xb9, 0x42, 0xbc, 0xc6, 0x94, 0x06,
+	0x5a, 0x87, 0x2a, 0xc3, 0x01, 0x25, 0x51, 0xc7, 0xc3, 0xd6, 0x10, 0xcb, 0x87, 0x8a, 0x66, 0x6a,
+	0x92, 0xf9, 0xb9, 0xe0, 0x71, 0x07, 0x6a, 0xcc, 0x61, 0xae, 0x03, 0xa1, 0xf3, 0x40, 0x20, 0x47,
+	0xab, 0xe0, 0x32, 0x54, 0xe4, 0x4a, 0x92, 0xc1, 0xcb, 0x87, 0x09, 0x48, 0x96, 0x88, 0xbe, 0x0e,
+	0xa5, 0x5e, 0xdf, 0xf5, 0xec, 0x08, 0x07, 0xba, 0x26, 0x37, 0x40, 0x4c, 0xf3, 0x74, 0x08, 0xa4,
+	0x5e, 0x95, 0xe9, 0x10, 0x84, 0x6c, 0xb8, 0xc4, 0xca, 0xbd, 0x92, 0xda, 0x6f, 0xc9, 0xd2, 0x1b,
+	0xbf, 0x65, 0xe1, 0xdc, 0x98, 0xa7, 0x56, 0xca, 0x7b, 0x8d, 0xd3, 0x31, 0x2d, 0xb1, 0x04, 0x05,
+	0xcb, 0xe1, 0x06, 0x79, 0x47, 0x94, 0x4c, 0x49, 0xf0, 0xcd, 0x17, 0xba, 0xbd, 0x83, 0xf8, 0x45,
+	0xc1, 0xbf, 0xd1, 0x7d, 0x58, 0x94, 0x35, 0xa0, 0x7a, 0x61, 0xde, 0x7a, 0x4f, 0x96, 0x2d, 0x39,
+	0x7c, 0xb1, 0x36, 0xda, 0x11, 0x0f, 0x62, 0x86, 0xf5, 0xe2, 0x3c, 0x33, 0xe2, 0x1a, 0x48, 0x31,
+	0x23, 0x75, 0xb7, 0xff, 0x3f, 0x3d, 0xc4, 0xeb, 0xf3, 0x92, 0xaa, 0x12, 0x68, 0xfc, 0x95, 0x11,
+	0x83, 0xac, 0xb8, 0x6d, 0x32, 0x1c, 0x0f, 0xf2, 0x6d, 0x28, 0x84, 0x7d, 0x8b, 0xca, 0xcc, 0xd6,
+	0x66, 0xde, 0x5d, 0x52, 0xf3, 0x11, 0x47, 0x9a, 0x52, 0x01, 0x5d, 0x85, 0x9a, 0xac, 0x6d, 0x87,
+	0x91, 0x8e, 0x4f, 0x86, 0x58, 0x64, 0xb9, 0x64, 0x6a, 0x92, 0xbb, 0x47, 0xb8, 0x9f, 0xb4, 0x4d,
+	0x90, 0x4b, 0xdb, 0x04, 0xe8, 0x23, 0x91, 0xe7, 0x1e, 0xf1, 0xb1, 0x48, 0x7f, 0x6d, 0xe6, 0x3d,
+	0x2f, 0x43, 0x79, 0x28, 0xb1, 0x66, 0xac, 0xd4, 0xfa, 0xbb, 0x00, 0xb9, 0x36, 0x75, 0x10, 0x85,
+	0x73, 0x47, 0xff, 0xd9, 0x6c, 0xa6, 0xdb, 0x4a, 0x7b, 0x34, 0xd7, 0x5b, 0x27, 0xc7, 0x8e, 0xb2,
+	0xe8, 0x40, 0x75, 0xf2, 0xd5, 0x7c, 0x7d, 0xa6, 0x91, 0x09, 0x5c, 0xbd, 0x71, 0x32, 0xdc, 0xc8,
+	0x51, 0x08, 0x67, 0x8f, 0xbc, 0xee, 0xfe, 0x3d, 0xd3, 0xc6, 0x34, 0xb4, 0xbe, 0x75, 0x62, 0xe8,
+	0xc8, 0xa3, 0x05, 0x95, 0xe4, 0xd5, 0x76, 0x75, 0x6e, 0xc0, 0x0a, 0x55, 0xff, 0xcf, 0x49, 0x50,
+	0x23, 0x17, 0x3d, 0xd0, 0x26, 0x2e, 0x80, 0x6b, 0x33, 0xb5, 0x93, 0xb0, 0x39, 0x4e, 0xd2, 0x1a,
+	0xdd, 0x81, 0xda, 0xd4, 0x5a, 0xb9, 0x71, 0x9c, 0xbe, 0x02, 0x9e, 0xd2, 0x91, 0x0d, 0xda, 0xc4,
+	0x5b, 0x67, 0xf6, 0x69, 0x92, 0xb0, 0xfa, 0xcd, 0x13, 0xc1, 0x62, 0x2f, 0xf5, 0xc2, 0xb7, 0x7c,
+	0x2d, 0xdc, 0xdd, 0x7d, 0xf1, 0x66, 0x35, 0xf3, 0xea, 0xcd, 0x6a, 0xe6, 0xcf, 0x37, 0xab, 0x99,
+	0x1f, 0xdf, 0xae, 0x2e, 0xbc, 0x7a, 0xbb, 0xba, 0xf0, 0xfa, 0xed, 0xea, 0xc2, 0x57, 0x4d, 0xc7,
+	0x65, 0xfd, 0x41, 0xb7, 0xd1, 0x23, 0x7e, 0x33, 0xb1, 0x23, 0xd2, 0x1e, 0x3b, 0xec, 0x59, 0x88,
+	0x69, 0xb7, 0x28, 0x44, 0xff, 0xfb, 0x27, 0x00, 0x00, 0xff, 0xff, 0xdf, 0x88, 0x22, 0xba, 0x18,
+	0x11, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -858,6 +1317,14 @@ type MsgClient interface {
 	OpenChallenge(ctx context.Context, in *MsgOpenChallenge, opts ...grpc.CallOption) (*MsgOpenChallengeResponse, error)
 	// RespondChallenge answers a challenge with a Groth16 proof of the challenged tile.
 	RespondChallenge(ctx context.Context, in *MsgRespondChallenge, opts ...grpc.CallOption) (*MsgRespondChallengeResponse, error)
+	// OpenDispute lets a replica of a worker's stage dispute the updates of one of its pending
+	// attestations by posting dispute_bond: the replay dispute game (x/verify/README.md).
+	OpenDispute(ctx context.Context, in *MsgOpenDispute, opts ...grpc.CallOption) (*MsgOpenDisputeResponse, error)
+	// DisputeClaim is the worker's move in a dispute: a bisection point, the disputed event, or an
+	// opening of what it computed.
+	DisputeClaim(ctx context.Context, in *MsgDisputeClaim, opts ...grpc.CallOption) (*MsgDisputeMoveResponse, error)
+	// DisputeRespond is the referee's move: agree or not, pick where to go on, or show evidence.
+	DisputeRespond(ctx context.Context, in *MsgDisputeRespond, opts ...grpc.CallOption) (*MsgDisputeMoveResponse, error)
 	// UpdateParams changes the module parameters, verifying keys included; only the authority (gov).
 	UpdateParams(ctx context.Context, in *MsgUpdateParams, opts ...grpc.CallOption) (*MsgUpdateParamsResponse, error)
 }
@@ -897,6 +1364,33 @@ func (c *msgClient) RespondChallenge(ctx context.Context, in *MsgRespondChalleng
 	return out, nil
 }
 
+func (c *msgClient) OpenDispute(ctx context.Context, in *MsgOpenDispute, opts ...grpc.CallOption) (*MsgOpenDisputeResponse, error) {
+	out := new(MsgOpenDisputeResponse)
+	err := c.cc.Invoke(ctx, "/protolearn.verify.v1.Msg/OpenDispute", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) DisputeClaim(ctx context.Context, in *MsgDisputeClaim, opts ...grpc.CallOption) (*MsgDisputeMoveResponse, error) {
+	out := new(MsgDisputeMoveResponse)
+	err := c.cc.Invoke(ctx, "/protolearn.verify.v1.Msg/DisputeClaim", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *msgClient) DisputeRespond(ctx context.Context, in *MsgDisputeRespond, opts ...grpc.CallOption) (*MsgDisputeMoveResponse, error) {
+	out := new(MsgDisputeMoveResponse)
+	err := c.cc.Invoke(ctx, "/protolearn.verify.v1.Msg/DisputeRespond", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *msgClient) UpdateParams(ctx context.Context, in *MsgUpdateParams, opts ...grpc.CallOption) (*MsgUpdateParamsResponse, error) {
 	out := new(MsgUpdateParamsResponse)
 	err := c.cc.Invoke(ctx, "/protolearn.verify.v1.Msg/UpdateParams", in, out, opts...)
@@ -915,6 +1409,14 @@ type MsgServer interface {
 	OpenChallenge(context.Context, *MsgOpenChallenge) (*MsgOpenChallengeResponse, error)
 	// RespondChallenge answers a challenge with a Groth16 proof of the challenged tile.
 	RespondChallenge(context.Context, *MsgRespondChallenge) (*MsgRespondChallengeResponse, error)
+	// OpenDispute lets a replica of a worker's stage dispute the updates of one of its pending
+	// attestations by posting dispute_bond: the replay dispute game (x/verify/README.md).
+	OpenDispute(context.Context, *MsgOpenDispute) (*MsgOpenDisputeResponse, error)
+	// DisputeClaim is the worker's move in a dispute: a bisection point, the disputed event, or an
+	// opening of what it computed.
+	DisputeClaim(context.Context, *MsgDisputeClaim) (*MsgDisputeMoveResponse, error)
+	// DisputeRespond is the referee's move: agree or not, pick where to go on, or show evidence.
+	DisputeRespond(context.Context, *MsgDisputeRespond) (*MsgDisputeMoveResponse, error)
 	// UpdateParams changes the module parameters, verifying keys included; only the authority (gov).
 	UpdateParams(context.Context, *MsgUpdateParams) (*MsgUpdateParamsResponse, error)
 }
@@ -931,6 +1433,15 @@ func (*UnimplementedMsgServer) OpenChallenge(ctx context.Context, req *MsgOpenCh
 }
 func (*UnimplementedMsgServer) RespondChallenge(ctx context.Context, req *MsgRespondChallenge) (*MsgRespondChallengeResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RespondChallenge not implemented")
+}
+func (*UnimplementedMsgServer) OpenDispute(ctx context.Context, req *MsgOpenDispute) (*MsgOpenDisputeResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method OpenDispute not implemented")
+}
+func (*UnimplementedMsgServer) DisputeClaim(ctx context.Context, req *MsgDisputeClaim) (*MsgDisputeMoveResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DisputeClaim not implemented")
+}
+func (*UnimplementedMsgServer) DisputeRespond(ctx context.Context, req *MsgDisputeRespond) (*MsgDisputeMoveResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DisputeRespond not implemented")
 }
 func (*UnimplementedMsgServer) UpdateParams(ctx context.Context, req *MsgUpdateParams) (*MsgUpdateParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateParams not implemented")
@@ -994,6 +1505,60 @@ func _Msg_RespondChallenge_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Msg_OpenDispute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgOpenDispute)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).OpenDispute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/protolearn.verify.v1.Msg/OpenDispute",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).OpenDispute(ctx, req.(*MsgOpenDispute))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_DisputeClaim_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgDisputeClaim)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).DisputeClaim(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/protolearn.verify.v1.Msg/DisputeClaim",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).DisputeClaim(ctx, req.(*MsgDisputeClaim))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Msg_DisputeRespond_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MsgDisputeRespond)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MsgServer).DisputeRespond(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/protolearn.verify.v1.Msg/DisputeRespond",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MsgServer).DisputeRespond(ctx, req.(*MsgDisputeRespond))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Msg_UpdateParams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(MsgUpdateParams)
 	if err := dec(in); err != nil {
@@ -1028,6 +1593,18 @@ var _Msg_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RespondChallenge",
 			Handler:    _Msg_RespondChallenge_Handler,
+		},
+		{
+			MethodName: "OpenDispute",
+			Handler:    _Msg_OpenDispute_Handler,
+		},
+		{
+			MethodName: "DisputeClaim",
+			Handler:    _Msg_DisputeClaim_Handler,
+		},
+		{
+			MethodName: "DisputeRespond",
+			Handler:    _Msg_DisputeRespond_Handler,
 		},
 		{
 			MethodName: "UpdateParams",
@@ -1546,6 +2123,334 @@ func (m *MsgUpdateParamsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error)
 	return len(dAtA) - i, nil
 }
 
+func (m *MsgOpenDispute) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgOpenDispute) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgOpenDispute) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Bond.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintTx(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0x1a
+	if m.AttestationId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.AttestationId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Referee) > 0 {
+		i -= len(m.Referee)
+		copy(dAtA[i:], m.Referee)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Referee)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgOpenDisputeResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgOpenDisputeResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgOpenDisputeResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.DeadlineHeight != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.DeadlineHeight))
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.DisputeId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.DisputeId))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgDisputeClaim) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgDisputeClaim) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgDisputeClaim) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Chunk) > 0 {
+		i -= len(m.Chunk)
+		copy(dAtA[i:], m.Chunk)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Chunk)))
+		i--
+		dAtA[i] = 0x6a
+	}
+	if len(m.Children) > 0 {
+		for iNdEx := len(m.Children) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.Children[iNdEx])
+			copy(dAtA[i:], m.Children[iNdEx])
+			i = encodeVarintTx(dAtA, i, uint64(len(m.Children[iNdEx])))
+			i--
+			dAtA[i] = 0x62
+		}
+	}
+	if len(m.ChunksRoot) > 0 {
+		i -= len(m.ChunksRoot)
+		copy(dAtA[i:], m.ChunksRoot)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.ChunksRoot)))
+		i--
+		dAtA[i] = 0x5a
+	}
+	if m.Header != nil {
+		{
+			size, err := m.Header.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintTx(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x52
+	}
+	if len(m.TensorLeaves) > 0 {
+		for iNdEx := len(m.TensorLeaves) - 1; iNdEx >= 0; iNdEx-- {
+			i -= len(m.TensorLeaves[iNdEx])
+			copy(dAtA[i:], m.TensorLeaves[iNdEx])
+			i = encodeVarintTx(dAtA, i, uint64(len(m.TensorLeaves[iNdEx])))
+			i--
+			dAtA[i] = 0x4a
+		}
+	}
+	if m.Output != nil {
+		{
+			size, err := m.Output.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintTx(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x42
+	}
+	if len(m.TraceRoot) > 0 {
+		i -= len(m.TraceRoot)
+		copy(dAtA[i:], m.TraceRoot)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.TraceRoot)))
+		i--
+		dAtA[i] = 0x3a
+	}
+	if len(m.Event) > 0 {
+		i -= len(m.Event)
+		copy(dAtA[i:], m.Event)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Event)))
+		i--
+		dAtA[i] = 0x32
+	}
+	if len(m.LogHead) > 0 {
+		i -= len(m.LogHead)
+		copy(dAtA[i:], m.LogHead)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.LogHead)))
+		i--
+		dAtA[i] = 0x2a
+	}
+	if len(m.StateRoot) > 0 {
+		i -= len(m.StateRoot)
+		copy(dAtA[i:], m.StateRoot)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.StateRoot)))
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.Events != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Events))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.DisputeId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.DisputeId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Worker) > 0 {
+		i -= len(m.Worker)
+		copy(dAtA[i:], m.Worker)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Worker)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgDisputeRespond) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgDisputeRespond) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgDisputeRespond) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.State) > 0 {
+		for iNdEx := len(m.State) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.State[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintTx(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x32
+		}
+	}
+	if len(m.Outputs) > 0 {
+		for iNdEx := len(m.Outputs) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Outputs[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintTx(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0x2a
+		}
+	}
+	if m.Pick != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Pick))
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.Agree {
+		i--
+		if m.Agree {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.DisputeId != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.DisputeId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Referee) > 0 {
+		i -= len(m.Referee)
+		copy(dAtA[i:], m.Referee)
+		i = encodeVarintTx(dAtA, i, uint64(len(m.Referee)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *MsgDisputeMoveResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *MsgDisputeMoveResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *MsgDisputeMoveResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Outcome != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Outcome))
+		i--
+		dAtA[i] = 0x20
+	}
+	if m.DeadlineHeight != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.DeadlineHeight))
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.WorkerToMove {
+		i--
+		if m.WorkerToMove {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x10
+	}
+	if m.Phase != 0 {
+		i = encodeVarintTx(dAtA, i, uint64(m.Phase))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintTx(dAtA []byte, offset int, v uint64) int {
 	offset -= sovTx(v)
 	base := offset
@@ -1786,6 +2691,157 @@ func (m *MsgUpdateParamsResponse) Size() (n int) {
 	}
 	var l int
 	_ = l
+	return n
+}
+
+func (m *MsgOpenDispute) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Referee)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.AttestationId != 0 {
+		n += 1 + sovTx(uint64(m.AttestationId))
+	}
+	l = m.Bond.Size()
+	n += 1 + l + sovTx(uint64(l))
+	return n
+}
+
+func (m *MsgOpenDisputeResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.DisputeId != 0 {
+		n += 1 + sovTx(uint64(m.DisputeId))
+	}
+	if m.DeadlineHeight != 0 {
+		n += 1 + sovTx(uint64(m.DeadlineHeight))
+	}
+	return n
+}
+
+func (m *MsgDisputeClaim) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Worker)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.DisputeId != 0 {
+		n += 1 + sovTx(uint64(m.DisputeId))
+	}
+	if m.Events != 0 {
+		n += 1 + sovTx(uint64(m.Events))
+	}
+	l = len(m.StateRoot)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.LogHead)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.Event)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.TraceRoot)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.Output != nil {
+		l = m.Output.Size()
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if len(m.TensorLeaves) > 0 {
+		for _, b := range m.TensorLeaves {
+			l = len(b)
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
+	if m.Header != nil {
+		l = m.Header.Size()
+		n += 1 + l + sovTx(uint64(l))
+	}
+	l = len(m.ChunksRoot)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if len(m.Children) > 0 {
+		for _, b := range m.Children {
+			l = len(b)
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
+	l = len(m.Chunk)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	return n
+}
+
+func (m *MsgDisputeRespond) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Referee)
+	if l > 0 {
+		n += 1 + l + sovTx(uint64(l))
+	}
+	if m.DisputeId != 0 {
+		n += 1 + sovTx(uint64(m.DisputeId))
+	}
+	if m.Agree {
+		n += 2
+	}
+	if m.Pick != 0 {
+		n += 1 + sovTx(uint64(m.Pick))
+	}
+	if len(m.Outputs) > 0 {
+		for _, e := range m.Outputs {
+			l = e.Size()
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
+	if len(m.State) > 0 {
+		for _, e := range m.State {
+			l = e.Size()
+			n += 1 + l + sovTx(uint64(l))
+		}
+	}
+	return n
+}
+
+func (m *MsgDisputeMoveResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Phase != 0 {
+		n += 1 + sovTx(uint64(m.Phase))
+	}
+	if m.WorkerToMove {
+		n += 2
+	}
+	if m.DeadlineHeight != 0 {
+		n += 1 + sovTx(uint64(m.DeadlineHeight))
+	}
+	if m.Outcome != 0 {
+		n += 1 + sovTx(uint64(m.Outcome))
+	}
 	return n
 }
 
@@ -3287,6 +4343,1023 @@ func (m *MsgUpdateParamsResponse) Unmarshal(dAtA []byte) error {
 			return fmt.Errorf("proto: MsgUpdateParamsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
 		}
 		switch fieldNum {
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgOpenDispute) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgOpenDispute: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgOpenDispute: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Referee", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Referee = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AttestationId", wireType)
+			}
+			m.AttestationId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.AttestationId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Bond", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Bond.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgOpenDisputeResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgOpenDisputeResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgOpenDisputeResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DisputeId", wireType)
+			}
+			m.DisputeId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DisputeId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DeadlineHeight", wireType)
+			}
+			m.DeadlineHeight = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DeadlineHeight |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgDisputeClaim) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgDisputeClaim: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgDisputeClaim: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Worker", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Worker = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DisputeId", wireType)
+			}
+			m.DisputeId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DisputeId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Events", wireType)
+			}
+			m.Events = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Events |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field StateRoot", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.StateRoot = append(m.StateRoot[:0], dAtA[iNdEx:postIndex]...)
+			if m.StateRoot == nil {
+				m.StateRoot = []byte{}
+			}
+			iNdEx = postIndex
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field LogHead", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.LogHead = append(m.LogHead[:0], dAtA[iNdEx:postIndex]...)
+			if m.LogHead == nil {
+				m.LogHead = []byte{}
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Event", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Event = append(m.Event[:0], dAtA[iNdEx:postIndex]...)
+			if m.Event == nil {
+				m.Event = []byte{}
+			}
+			iNdEx = postIndex
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TraceRoot", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.TraceRoot = append(m.TraceRoot[:0], dAtA[iNdEx:postIndex]...)
+			if m.TraceRoot == nil {
+				m.TraceRoot = []byte{}
+			}
+			iNdEx = postIndex
+		case 8:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Output", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Output == nil {
+				m.Output = &TraceOpening{}
+			}
+			if err := m.Output.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 9:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field TensorLeaves", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.TensorLeaves = append(m.TensorLeaves, make([]byte, postIndex-iNdEx))
+			copy(m.TensorLeaves[len(m.TensorLeaves)-1], dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 10:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Header", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Header == nil {
+				m.Header = &TensorHeader{}
+			}
+			if err := m.Header.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 11:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field ChunksRoot", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.ChunksRoot = append(m.ChunksRoot[:0], dAtA[iNdEx:postIndex]...)
+			if m.ChunksRoot == nil {
+				m.ChunksRoot = []byte{}
+			}
+			iNdEx = postIndex
+		case 12:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Children", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Children = append(m.Children, make([]byte, postIndex-iNdEx))
+			copy(m.Children[len(m.Children)-1], dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 13:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Chunk", wireType)
+			}
+			var byteLen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				byteLen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if byteLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + byteLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Chunk = append(m.Chunk[:0], dAtA[iNdEx:postIndex]...)
+			if m.Chunk == nil {
+				m.Chunk = []byte{}
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgDisputeRespond) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgDisputeRespond: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgDisputeRespond: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Referee", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Referee = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DisputeId", wireType)
+			}
+			m.DisputeId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DisputeId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Agree", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.Agree = bool(v != 0)
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pick", wireType)
+			}
+			m.Pick = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Pick |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 5:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Outputs", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Outputs = append(m.Outputs, TraceOpening{})
+			if err := m.Outputs[len(m.Outputs)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 6:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field State", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthTx
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthTx
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.State = append(m.State, ChunkOpening{})
+			if err := m.State[len(m.State)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipTx(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthTx
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *MsgDisputeMoveResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowTx
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: MsgDisputeMoveResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: MsgDisputeMoveResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Phase", wireType)
+			}
+			m.Phase = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Phase |= DisputePhase(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field WorkerToMove", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.WorkerToMove = bool(v != 0)
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field DeadlineHeight", wireType)
+			}
+			m.DeadlineHeight = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.DeadlineHeight |= int64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 4:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Outcome", wireType)
+			}
+			m.Outcome = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowTx
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Outcome |= DisputeOutcome(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := skipTx(dAtA[iNdEx:])
