@@ -23,6 +23,10 @@ type Leaf struct {
 type Evidence struct {
 	Outputs []TraceOpening
 	Inputs  map[Ref]float64
+	// Input, when set, is asked for the program inputs Inputs does not hold: the chain reads
+	// them from what it holds itself (a disputed event's payloads, the model's tables) and from
+	// openings it checks as they are read. An error settles nothing, as a missing value.
+	Input func(Ref) (float64, error)
 }
 
 // Judge evaluates the leaf from the evidence and reports whether the worker's claim is the
@@ -44,6 +48,9 @@ func Judge(l Leaf, e Evidence) (bool, error) {
 	read := func(ref Ref) (float64, error) {
 		if ref.Value < nIn {
 			v, ok := e.Inputs[ref]
+			if !ok && e.Input != nil {
+				return e.Input(ref)
+			}
 			if !ok {
 				return 0, fmt.Errorf("%w: input %d element %d is read and not shown", ErrNotRead, ref.Value, ref.Index)
 			}

@@ -82,6 +82,10 @@ func (t *Trace) Root(k int) merkle.Hash {
 	return merkle.Root(leaves)
 }
 
+// EmptyRoot is the root over none of the outputs of a program of ops ops: where a bisection over
+// its trace starts, agreed by both sides.
+func EmptyRoot(ops int) merkle.Hash { return merkle.Root(make([]merkle.Hash, Capacity(ops))) }
+
 func (t *Trace) path(k, upTo int) []merkle.Hash {
 	leaves := make([]merkle.Hash, len(t.leaves))
 	copy(leaves, t.leaves[:upTo])

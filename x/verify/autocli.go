@@ -30,6 +30,11 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{
 					RpcMethod: "Challenges", Use: "challenges", Short: "List challenges, newest first (--worker, --status open|answered|failed|cancelled)",
 				},
+				{
+					RpcMethod: "Dispute", Use: "dispute [id]", Short: "Show one replay dispute: its phase, whose move it waits for, and until when",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "id"}},
+				},
+				{RpcMethod: "Disputes", Use: "disputes", Short: "List replay disputes, newest first (--party worker or referee, --open-only)"},
 				{RpcMethod: "VerifyingKeys", Use: "verifying-keys", Short: "List the registered tile shapes and their verifying keys"},
 			},
 		},
@@ -52,6 +57,16 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 						{ProtoField: "bond"},
 					},
 				},
+				{
+					RpcMethod: "OpenDispute", Use: "open-dispute [attestation-id] [bond]",
+					Short: "Dispute the updates of a pending attestation of your stage, posting dispute_bond",
+					Long: "Open a replay dispute on a pending attestation of the stage you hold (or held within clock_window blocks), once the worker's next " +
+						"attestation exists. The bond must be at least dispute_bond: it goes to the worker if you lose; you get it back, with " +
+						"challenger_reward_bps of the slash, if the worker does. Your trainer plays the moves (x/verify/README.md).",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "attestation_id"}, {ProtoField: "bond"}},
+				},
+				{RpcMethod: "DisputeClaim", Skip: true},      // the worker's trainer plays from its log
+				{RpcMethod: "DisputeRespond", Skip: true},    // the referee's trainer plays from its replay
 				{RpcMethod: "SubmitAttestation", Skip: true}, // the trainer builds it from its commitments
 				{RpcMethod: "RespondChallenge", Skip: true},  // the trainer proves and answers
 				govcli.UpdateParamsProposal("verify"),

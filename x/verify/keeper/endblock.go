@@ -31,6 +31,9 @@ func (k *Keeper) EndBlock(ctx context.Context) error {
 	if err := k.failOverdue(sdkCtx, p, h); err != nil {
 		return err
 	}
+	if err := k.disputesOverdue(sdkCtx, p, h); err != nil {
+		return err
+	}
 	return k.finalizeDue(sdkCtx, h)
 }
 
@@ -215,8 +218,16 @@ func (k *Keeper) voidPending(ctx sdk.Context, worker sdk.AccAddress, reason stri
 	return nil
 }
 
-// cancelOpen closes the open challenges of an attestation being voided; bonds go back.
+// cancelOpen closes the open challenges and disputes of an attestation being voided; bonds go
+// back.
 func (k *Keeper) cancelOpen(ctx sdk.Context, attestationID uint64) error {
+	p, err := k.GetParams(ctx)
+	if err != nil {
+		return err
+	}
+	if err := k.cancelDisputes(ctx, p, attestationID, fmt.Sprintf("attestation %d was voided", attestationID)); err != nil {
+		return err
+	}
 	keys, err := keysOf(ctx, k.OpenByAttestation, collections.Ranger[collections.Pair[uint64, uint64]](
 		collections.NewPrefixedPairRange[uint64, uint64](attestationID)))
 	if err != nil {
@@ -290,6 +301,12 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 		open, err := k.hasOpenChallenge(ctx, key.K2())
 		if err != nil {
 			return err
+		}
+		if !open {
+			open, err = k.disputed(ctx, key.K2())
+			if err != nil {
+				return err
+			}
 		}
 		if open {
 			continue // waits for the verdict; checked again next block

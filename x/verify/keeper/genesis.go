@@ -53,7 +53,15 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 			return err
 		}
 	}
+	for _, d := range gs.Disputes {
+		if err := k.storeDispute(ctx, d); err != nil {
+			return fmt.Errorf("dispute %d: %w", d.Id, err)
+		}
+	}
 	if err := k.AttestSeq.Set(ctx, max(gs.NextAttestationId, 1)); err != nil {
+		return err
+	}
+	if err := k.DisputeSeq.Set(ctx, max(gs.NextDisputeId, 1)); err != nil {
 		return err
 	}
 	return k.ChallSeq.Set(ctx, max(gs.NextChallengeId, 1))
@@ -99,6 +107,15 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 	if gs.NextChallengeId, err = k.ChallSeq.Peek(ctx); err != nil {
 		return nil, err
 	}
+	if err := k.Disputes.Walk(ctx, nil, func(_ uint64, d types.Dispute) (bool, error) {
+		gs.Disputes = append(gs.Disputes, d)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if gs.NextDisputeId, err = k.DisputeSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
 	return gs, nil
 }
 
@@ -106,7 +123,7 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 // deadlines) by -by, for a chain restarting at height zero: each keeps the number of blocks it
 // had left. Heights of past events are history and stay as they were.
 func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
-	for _, q := range []collections.KeySet[collections.Pair[int64, uint64]]{k.ToDraw, k.ToFinalize, k.Deadlines} {
+	for _, q := range []collections.KeySet[collections.Pair[int64, uint64]]{k.ToDraw, k.ToFinalize, k.Deadlines, k.DisputeDeadlines} {
 		keys, err := keysOf(ctx, q, nil)
 		if err != nil {
 			return err

@@ -157,6 +157,38 @@ func (q queryServer) Challenges(ctx context.Context, req *types.QueryChallengesR
 	return &types.QueryChallengesResponse{Challenges: out, Pagination: res}, nil
 }
 
+func (q queryServer) Dispute(ctx context.Context, req *types.QueryDisputeRequest) (*types.QueryDisputeResponse, error) {
+	if req == nil || req.Id == 0 {
+		return nil, status.Error(codes.InvalidArgument, "id is required")
+	}
+	d, err := q.k.GetDispute(ctx, req.Id)
+	if err != nil {
+		return nil, status.Error(codes.NotFound, err.Error())
+	}
+	return &types.QueryDisputeResponse{Dispute: d}, nil
+}
+
+func (q queryServer) Disputes(ctx context.Context, req *types.QueryDisputesRequest) (*types.QueryDisputesResponse, error) {
+	if req == nil {
+		req = &types.QueryDisputesRequest{}
+	}
+	if req.Party != "" {
+		if _, err := q.k.parseAddr("party", req.Party); err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
+	}
+	match := func(d types.Dispute) bool {
+		return (req.Party == "" || d.Worker == req.Party || d.Referee == req.Party) && (!req.OpenOnly || d.Open())
+	}
+	out, res, err := query.CollectionFilteredPaginate(ctx, q.k.Disputes, newestFirst(req.Pagination),
+		func(_ uint64, d types.Dispute) (bool, error) { return match(d), nil },
+		func(_ uint64, d types.Dispute) (types.Dispute, error) { return d, nil })
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return &types.QueryDisputesResponse{Disputes: out, Pagination: res}, nil
+}
+
 func (q queryServer) VerifyingKeys(ctx context.Context, _ *types.QueryVerifyingKeysRequest) (*types.QueryVerifyingKeysResponse, error) {
 	p, err := q.k.GetParams(ctx)
 	if err != nil {

@@ -70,6 +70,13 @@ type Keeper struct {
 	// OpenByWorker are the open challenges of each worker (max_open_challenges, BondFor).
 	OpenByWorker collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
 	Deadlines    collections.KeySet[collections.Pair[int64, uint64]]
+	// Disputes are the replay disputes (dispute.go); DisputesByAttestation the open ones of each
+	// attestation (which cannot finalize meanwhile), DisputeDeadlines the open ones by the last
+	// height of their current move.
+	Disputes              collections.Map[uint64, types.Dispute]
+	DisputeSeq            collections.Sequence
+	DisputesByAttestation collections.KeySet[collections.Pair[uint64, uint64]]
+	DisputeDeadlines      collections.KeySet[collections.Pair[int64, uint64]]
 
 	// vks caches parsed verifying keys by the SHA-256 of their bytes: parsing (subgroup checks)
 	// costs about as much as verifying. Parsing is deterministic, so the cache cannot change a
@@ -124,8 +131,13 @@ func NewKeeper(
 			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
 		OpenByAttestation: collections.NewKeySet(sb, types.OpenByAttestationKey, "open_by_attestation",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)),
-		Deadlines: collections.NewKeySet(sb, types.DeadlinesKey, "deadlines", heightID),
-		vks:       make(map[[32]byte]*tile.VerifyingKey),
+		Deadlines:  collections.NewKeySet(sb, types.DeadlinesKey, "deadlines", heightID),
+		Disputes:   collections.NewMap(sb, types.DisputesKey, "disputes", collections.Uint64Key, codec.CollValue[types.Dispute](cdc)),
+		DisputeSeq: collections.NewSequence(sb, types.DisputeSeqKey, "dispute_seq"),
+		DisputesByAttestation: collections.NewKeySet(sb, types.DisputesByAttestation, "disputes_by_attestation",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)),
+		DisputeDeadlines: collections.NewKeySet(sb, types.DisputeDeadlinesKey, "dispute_deadlines", heightID),
+		vks:              make(map[[32]byte]*tile.VerifyingKey),
 	}
 	schema, err := sb.Build()
 	if err != nil {

@@ -40,6 +40,34 @@ func (s msgServer) RespondChallenge(ctx context.Context, msg *types.MsgRespondCh
 	return &types.MsgRespondChallengeResponse{}, nil
 }
 
+func (s msgServer) OpenDispute(ctx context.Context, msg *types.MsgOpenDispute) (*types.MsgOpenDisputeResponse, error) {
+	d, err := s.k.OpenDispute(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgOpenDisputeResponse{DisputeId: d.Id, DeadlineHeight: d.DeadlineHeight}, nil
+}
+
+func (s msgServer) DisputeClaim(ctx context.Context, msg *types.MsgDisputeClaim) (*types.MsgDisputeMoveResponse, error) {
+	d, err := s.k.DisputeClaim(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	return moveResponse(d), nil
+}
+
+func (s msgServer) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespond) (*types.MsgDisputeMoveResponse, error) {
+	d, err := s.k.DisputeRespond(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	return moveResponse(d), nil
+}
+
+func moveResponse(d types.Dispute) *types.MsgDisputeMoveResponse {
+	return &types.MsgDisputeMoveResponse{Phase: d.Phase, WorkerToMove: d.WorkerToMove, DeadlineHeight: d.DeadlineHeight, Outcome: d.Outcome}
+}
+
 func (s msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {
 	if msg.Authority != s.k.authority {
 		return nil, errorsmod.Wrapf(types.ErrInvalidAuthority, "expected %s, got %s", s.k.authority, msg.Authority)

@@ -41,6 +41,13 @@ var (
 	ErrStateNotMoved = errorsmod.Register(ModuleName, 29, "stage state did not move")
 	// ErrTooManyChallenges: the worker already has max_open_challenges open challenges.
 	ErrTooManyChallenges = errorsmod.Register(ModuleName, 30, "too many open challenges")
+	// ErrInvalidDispute: a dispute cannot be opened, or a move is not the one the dispute
+	// waits for (nothing changes: a move may be sent again until its deadline).
+	ErrInvalidDispute = errorsmod.Register(ModuleName, 31, "invalid dispute move")
+	// ErrDisputeClosed: the dispute has ended.
+	ErrDisputeClosed = errorsmod.Register(ModuleName, 32, "dispute closed")
+	// ErrDisputeNotFound: no dispute has the id.
+	ErrDisputeNotFound = errorsmod.Register(ModuleName, 33, "dispute not found")
 )
 
 // IsClockWait reports a refusal of the model clock that passes with time: the same attestation

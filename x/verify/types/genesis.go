@@ -6,7 +6,7 @@ import (
 
 // DefaultGenesis has default params and no state.
 func DefaultGenesis() *GenesisState {
-	return &GenesisState{Params: DefaultParams(), NextAttestationId: 1, NextChallengeId: 1}
+	return &GenesisState{Params: DefaultParams(), NextAttestationId: 1, NextChallengeId: 1, NextDisputeId: 1}
 }
 
 // Validate checks a genesis state for what InitGenesis cannot repair: bad params, duplicate or
@@ -73,6 +73,9 @@ func (gs GenesisState) Validate() error {
 		}
 		seen[c.Id] = true
 	}
+	if err := validateDisputes(gs.Disputes, gs.NextDisputeId, atts); err != nil {
+		return err
+	}
 	type key struct {
 		model  uint64
 		worker string
@@ -104,4 +107,36 @@ func (gs GenesisState) Validate() error {
 func hasStep(a Attestation, step uint64) bool {
 	_, ok := a.Commitment(step)
 	return ok
+}
+
+// validateDisputes checks the disputes of a genesis: ids below next, each once; an open one on a
+// pending attestation, with both parties and its bond.
+func validateDisputes(ds []Dispute, next uint64, atts map[uint64]Attestation) error {
+	seen := make(map[uint64]bool, len(ds))
+	open := make(map[uint64]bool)
+	for i, d := range ds {
+		a, ok := atts[d.AttestationId]
+		switch {
+		case d.Id == 0 || d.Id >= max(next, 1):
+			return fmt.Errorf("disputes[%d]: id %d outside [1, next_dispute_id %d)", i, d.Id, next)
+		case seen[d.Id]:
+			return fmt.Errorf("disputes[%d]: id %d listed twice", i, d.Id)
+		case d.Phase == DISPUTE_PHASE_UNSPECIFIED:
+			return fmt.Errorf("dispute %d: phase unspecified", d.Id)
+		case d.Open() && (!ok || a.Status != ATTESTATION_STATUS_PENDING):
+			return fmt.Errorf("dispute %d: open on attestation %d, which is not pending", d.Id, d.AttestationId)
+		case d.Open() && open[d.AttestationId]:
+			return fmt.Errorf("dispute %d: attestation %d has two open disputes", d.Id, d.AttestationId)
+		case d.Open() && (d.Worker != a.Worker || d.Referee == "" || d.Referee == d.Worker):
+			return fmt.Errorf("dispute %d: parties %q and %q for attestation %d of %s", d.Id, d.Worker, d.Referee, a.Id, a.Worker)
+		}
+		if err := d.Bond.Validate(); err != nil {
+			return fmt.Errorf("dispute %d: bond: %w", d.Id, err)
+		}
+		seen[d.Id] = true
+		if d.Open() {
+			open[d.AttestationId] = true
+		}
+	}
+	return nil
 }

@@ -31,4 +31,8 @@ var (
 	PendingByWorkerKey     = collections.NewPrefix(15)
 	InputsUsedKey          = collections.NewPrefix(16)
 	OpenByWorkerKey        = collections.NewPrefix(17)
+	DisputesKey            = collections.NewPrefix(18)
+	DisputeSeqKey          = collections.NewPrefix(19)
+	DisputesByAttestation  = collections.NewPrefix(20)
+	DisputeDeadlinesKey    = collections.NewPrefix(21)
 )

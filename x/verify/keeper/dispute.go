@@ -1,0 +1,1095 @@
+package keeper
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/logevent"
+	"github.com/protolearn/protolearn/merkle"
+	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/stageprog"
+	"github.com/protolearn/protolearn/statecommit"
+	"github.com/protolearn/protolearn/subspace"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	"github.com/protolearn/protolearn/x/verify/types"
+)
+
+// The replay dispute game (x/verify/README.md, "The dispute game"). A replica of a worker's
+// stage says the worker's state after one attestation's updates is not what those updates
+// make. The two narrow it down by bisection: over the events of the worker's log to one event,
+// over the ops of that event's reference program to one op (whose output value the chain
+// recomputes bit for bit: stageprog.Judge), or, when they agree on the whole program, over the
+// worker's state after the event to one chunk (compared with the program's within
+// stageprog.EndTolerance). Every move has response_window blocks; who misses one loses.
+
+// maxDisputeEvents bounds the events a worker may say lie between two attestations: an
+// attestation holds at most attestation_period steps of microbatches_per_step updates, and a few
+// averages besides.
+const maxDisputeEvents = 1 << 20
+
+// OpenDispute is MsgOpenDispute.
+func (k *Keeper) OpenDispute(ctx context.Context, msg *types.MsgOpenDispute) (types.Dispute, error) {
+	referee, err := k.parseAddr("referee", msg.Referee)
+	if err != nil {
+		return types.Dispute{}, err
+	}
+	p, err := k.GetParams(ctx)
+	if err != nil {
+		return types.Dispute{}, err
+	}
+	a, err := k.GetAttestation(ctx, msg.AttestationId)
+	if err != nil {
+		return types.Dispute{}, err
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	h := sdkCtx.BlockHeight()
+	if a.Status != types.ATTESTATION_STATUS_PENDING || h >= a.FinalizeHeight {
+		return types.Dispute{}, errorsmod.Wrapf(types.ErrNotPending, "attestation %d is %s (finalizes at height %d): only a pending attestation in its challenge window can be disputed", a.Id, a.Status, a.FinalizeHeight)
+	}
+	if a.Worker == k.addrString(referee) {
+		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "%s cannot dispute its own attestation", msg.Referee)
+	}
+	// Only a replica holds the log and the state to play from; anyone else would only grief.
+	replica, err := k.workedInStage(ctx, a.ModelId, referee, a.Stage, p.ClockWindow)
+	if err != nil {
+		return types.Dispute{}, err
+	}
+	if !replica {
+		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "%s holds no seat in stage %d of model %d (nor worked there in the last clock_window = %d blocks): only a replica of the stage can dispute its work", msg.Referee, a.Stage, a.ModelId, p.ClockWindow)
+	}
+	if open, err := k.disputed(ctx, a.Id); err != nil {
+		return types.Dispute{}, err
+	} else if open {
+		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "attestation %d is already disputed: wait for that dispute's outcome", a.Id)
+	}
+	next, err := k.successor(ctx, a)
+	if err != nil {
+		return types.Dispute{}, err
+	}
+	if err := msg.Bond.Validate(); err != nil {
+		return types.Dispute{}, errorsmod.Wrapf(types.ErrWrongBond, "bond: %v; a dispute posts dispute_bond %s", err, p.DisputeBond)
+	}
+	if msg.Bond.Denom != p.DisputeBond.Denom || msg.Bond.Amount.LT(p.DisputeBond.Amount) {
+		return types.Dispute{}, errorsmod.Wrapf(types.ErrWrongBond, "bond %s: a dispute posts dispute_bond %s; bond is the most you post", msg.Bond, p.DisputeBond)
+	}
+	if err := k.bk.SendCoinsFromAccountToModule(ctx, referee, types.ModuleName, sdk.NewCoins(p.DisputeBond)); err != nil {
+		return types.Dispute{}, errorsmod.Wrapf(err, "posting dispute bond %s", p.DisputeBond)
+	}
+	id, err := k.DisputeSeq.Next(ctx)
+	if err != nil {
+		return types.Dispute{}, err
+	}
+	d := types.Dispute{
+		Id: id, AttestationId: a.Id, SuccessorId: next.Id, ModelId: a.ModelId, Stage: a.Stage,
+		Worker: a.Worker, Referee: k.addrString(referee), Bond: p.DisputeBond,
+		Phase: types.DISPUTE_PHASE_LOG, WorkerToMove: true, OpenedHeight: h, DeadlineHeight: h + p.ResponseWindow,
+		Lo: types.DisputePoint{Root: a.StateRoot, LogHead: a.LogHead},
+		Hi: types.DisputePoint{Root: next.StateRoot, LogHead: next.LogHead},
+	}
+	if err := k.storeDispute(ctx, d); err != nil {
+		return types.Dispute{}, err
+	}
+	k.logger.Info("dispute opened", "id", id, "attestation", a.Id, "worker", a.Worker, "referee", d.Referee, "deadline", d.DeadlineHeight)
+	return d, sdkCtx.EventManager().EmitTypedEvent(&types.EventDisputeOpened{
+		DisputeId: id, AttestationId: a.Id, Worker: a.Worker, Referee: d.Referee, Bond: d.Bond, DeadlineHeight: d.DeadlineHeight,
+	})
+}
+
+// successor is the worker's next attestation on a's model: its (state root, log head) ends the
+// disputed range, so it must continue a on the same stage.
+func (k *Keeper) successor(ctx context.Context, a types.Attestation) (types.Attestation, error) {
+	worker, err := k.parseAddr("worker", a.Worker)
+	if err != nil {
+		return types.Attestation{}, err
+	}
+	rng := new(collections.Range[collections.Pair[sdk.AccAddress, uint64]]).
+		StartExclusive(collections.Join(worker, a.Id)).EndInclusive(collections.Join(worker, ^uint64(0)))
+	it, err := k.ByWorker.Iterate(ctx, rng)
+	if err != nil {
+		return types.Attestation{}, err
+	}
+	defer it.Close()
+	for ; it.Valid(); it.Next() {
+		key, err := it.Key()
+		if err != nil {
+			return types.Attestation{}, err
+		}
+		n, err := k.Attestations.Get(ctx, key.K2())
+		if err != nil {
+			return types.Attestation{}, err
+		}
+		if n.ModelId != a.ModelId {
+			continue
+		}
+		if n.Stage != a.Stage || n.StepFrom != a.StepTo+1 || len(n.StateRoot) != 32 || len(n.LogHead) != 32 {
+			return types.Attestation{}, errorsmod.Wrapf(types.ErrInvalidDispute, "attestation %d is not followed on stage %d by the worker's next (attestation %d: stage %d, steps from %d): there is no end state to dispute", a.Id, a.Stage, n.Id, n.Stage, n.StepFrom)
+		}
+		return n, nil
+	}
+	return types.Attestation{}, errorsmod.Wrapf(types.ErrInvalidDispute, "attestation %d has no successor yet: a dispute runs from its state root to the worker's next attestation's, so wait for that one", a.Id)
+}
+
+// storeDispute writes d and, while it is open, its indexes (also used by InitGenesis).
+func (k *Keeper) storeDispute(ctx context.Context, d types.Dispute) error {
+	if err := k.Disputes.Set(ctx, d.Id, d); err != nil {
+		return err
+	}
+	if !d.Open() {
+		return nil
+	}
+	if err := k.DisputesByAttestation.Set(ctx, collections.Join(d.AttestationId, d.Id)); err != nil {
+		return err
+	}
+	return k.DisputeDeadlines.Set(ctx, collections.Join(d.DeadlineHeight, d.Id))
+}
+
+// disputed says whether an attestation has an open dispute.
+func (k *Keeper) disputed(ctx context.Context, attestationID uint64) (bool, error) {
+	it, err := k.DisputesByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
+	if err != nil {
+		return false, err
+	}
+	defer it.Close()
+	return it.Valid(), nil
+}
+
+// GetDispute returns dispute id.
+func (k *Keeper) GetDispute(ctx context.Context, id uint64) (types.Dispute, error) {
+	d, err := k.Disputes.Get(ctx, id)
+	if isNotFound(err) {
+		return d, errorsmod.Wrapf(types.ErrDisputeNotFound, "no dispute with id %d", id)
+	}
+	return d, err
+}
+
+// move loads dispute id for a move by signer, who must be the side it waits for.
+func (k *Keeper) move(ctx context.Context, id uint64, signer string, worker bool) (types.Dispute, types.Params, error) {
+	d, err := k.GetDispute(ctx, id)
+	if err != nil {
+		return d, types.Params{}, err
+	}
+	if !d.Open() {
+		return d, types.Params{}, errorsmod.Wrapf(types.ErrDisputeClosed, "dispute %d ended at height %d: %s (%s)", d.Id, d.ClosedHeight, d.Outcome, d.Reason)
+	}
+	party, side := d.Referee, "referee"
+	if worker {
+		party, side = d.Worker, "worker"
+	}
+	if signer != party {
+		return d, types.Params{}, errorsmod.Wrapf(types.ErrInvalidDispute, "dispute %d's %s is %s, not %s", d.Id, side, party, signer)
+	}
+	if d.WorkerToMove != worker {
+		return d, types.Params{}, errorsmod.Wrapf(types.ErrInvalidDispute, "dispute %d (%s) waits for the other side's move until height %d", d.Id, d.Phase, d.DeadlineHeight)
+	}
+	p, err := k.GetParams(ctx)
+	if err != nil {
+		return d, p, err
+	}
+	sdk.UnwrapSDKContext(ctx).GasMeter().ConsumeGas(p.DisputeMoveGas, "x/verify: dispute move")
+	return d, p, nil
+}
+
+// turn hands the move to the other side (or the same, worker says who) with a fresh deadline
+// and stores d.
+func (k *Keeper) turn(ctx context.Context, p types.Params, d types.Dispute, worker bool) (types.Dispute, error) {
+	if err := k.DisputeDeadlines.Remove(ctx, collections.Join(d.DeadlineHeight, d.Id)); err != nil {
+		return d, err
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	d.WorkerToMove = worker
+	d.DeadlineHeight = sdkCtx.BlockHeight() + p.ResponseWindow
+	if err := k.storeDispute(ctx, d); err != nil {
+		return d, err
+	}
+	return d, sdkCtx.EventManager().EmitTypedEvent(&types.EventDisputeMoved{
+		DisputeId: d.Id, Phase: d.Phase, WorkerToMove: d.WorkerToMove, DeadlineHeight: d.DeadlineHeight, Index: d.Hi.Index,
+	})
+}
+
+func hash32(b []byte, what string) (merkle.Hash, error) {
+	if len(b) != 32 {
+		return merkle.Hash{}, errorsmod.Wrapf(types.ErrInvalidDispute, "%s must be 32 bytes, got %d", what, len(b))
+	}
+	return merkle.Hash(b), nil
+}
+
+// onlyFields refuses a move that sets fields its phase does not take: a move means one thing.
+func onlyFields(phase types.DisputePhase, set map[string]bool, allowed ...string) error {
+	ok := map[string]bool{}
+	for _, a := range allowed {
+		ok[a] = true
+	}
+	for name, isSet := range set {
+		if isSet && !ok[name] {
+			return errorsmod.Wrapf(types.ErrInvalidDispute, "%s is not part of a move in phase %s", name, phase)
+		}
+	}
+	return nil
+}
+
+func claimFields(m *types.MsgDisputeClaim) map[string]bool {
+	return map[string]bool{
+		"events": m.Events != 0, "state_root": len(m.StateRoot) > 0, "log_head": len(m.LogHead) > 0,
+		"event": len(m.Event) > 0, "trace_root": len(m.TraceRoot) > 0, "output": m.Output != nil,
+		"tensor_leaves": len(m.TensorLeaves) > 0, "header": m.Header != nil, "chunks_root": len(m.ChunksRoot) > 0,
+		"children": len(m.Children) > 0, "chunk": len(m.Chunk) > 0,
+	}
+}
+
+// DisputeClaim is MsgDisputeClaim, the worker's move.
+func (k *Keeper) DisputeClaim(ctx context.Context, msg *types.MsgDisputeClaim) (types.Dispute, error) {
+	signer, err := k.parseAddr("worker", msg.Worker)
+	if err != nil {
+		return types.Dispute{}, err
+	}
+	d, p, err := k.move(ctx, msg.DisputeId, k.addrString(signer), true)
+	if err != nil {
+		return d, err
+	}
+	set := claimFields(msg)
+	switch d.Phase {
+	case types.DISPUTE_PHASE_LOG:
+		if err := onlyFields(d.Phase, set, "events", "state_root", "log_head"); err != nil {
+			return d, err
+		}
+		return k.claimLog(ctx, p, d, msg)
+	case types.DISPUTE_PHASE_EVENT:
+		if err := onlyFields(d.Phase, set, "event", "trace_root"); err != nil {
+			return d, err
+		}
+		return k.revealEvent(ctx, p, d, msg)
+	case types.DISPUTE_PHASE_TRACE:
+		if err := onlyFields(d.Phase, set, "trace_root"); err != nil {
+			return d, err
+		}
+		root, err := hash32(msg.TraceRoot, "trace_root")
+		if err != nil {
+			return d, err
+		}
+		d.Pending = &types.DisputePoint{Index: (d.Lo.Index + d.Hi.Index) / 2, Root: root[:]}
+		return k.turn(ctx, p, d, false)
+	case types.DISPUTE_PHASE_OUTPUT:
+		if err := onlyFields(d.Phase, set, "output"); err != nil {
+			return d, err
+		}
+		return k.openOutput(ctx, p, d, msg.Output)
+	case types.DISPUTE_PHASE_STATE:
+		if err := onlyFields(d.Phase, set, "tensor_leaves", "header", "chunks_root", "children", "chunk"); err != nil {
+			return d, err
+		}
+		return k.claimState(ctx, p, d, msg)
+	}
+	return d, errorsmod.Wrapf(types.ErrInvalidDispute, "dispute %d in phase %s takes no move of the worker", d.Id, d.Phase)
+}
+
+// claimLog is the worker's post in the bisection over its log: on the first move the number of
+// events in the range, and the (state root, log head) after the middle one.
+func (k *Keeper) claimLog(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeClaim) (types.Dispute, error) {
+	if d.Hi.Index == 0 {
+		if msg.Events == 0 || msg.Events > maxDisputeEvents {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "events must be in [1, %d]: the number of events of your log between the attestations' state roots", maxDisputeEvents)
+		}
+		d.Hi.Index = msg.Events
+		if msg.Events == 1 {
+			if len(msg.StateRoot) > 0 || len(msg.LogHead) > 0 {
+				return d, errorsmod.Wrap(types.ErrInvalidDispute, "a range of one event has no middle: reveal the event next")
+			}
+			d.Phase = types.DISPUTE_PHASE_EVENT
+			return k.turn(ctx, p, d, true)
+		}
+	} else if msg.Events != 0 {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "events was fixed at %d by the first move", d.Hi.Index)
+	}
+	root, err := hash32(msg.StateRoot, "state_root")
+	if err != nil {
+		return d, err
+	}
+	head, err := hash32(msg.LogHead, "log_head")
+	if err != nil {
+		return d, err
+	}
+	d.Pending = &types.DisputePoint{Index: (d.Lo.Index + d.Hi.Index) / 2, Root: root[:], LogHead: head[:]}
+	return k.turn(ctx, p, d, false)
+}
+
+// disputeProgram builds the reference program of d's event on its model.
+func (k *Keeper) disputeProgram(ctx context.Context, d types.Dispute, u *logevent.Update) (*stageprog.Program, stageprog.Layout, stageprog.Update, modelstypes.Model, error) {
+	m, err := k.mk.GetModel(ctx, d.ModelId)
+	if err != nil {
+		return nil, stageprog.Layout{}, stageprog.Update{}, m, err
+	}
+	rows, err := eventRows(m, d.Stage, u)
+	if err != nil {
+		return nil, stageprog.Layout{}, stageprog.Update{}, m, err
+	}
+	s, c, err := types.DisputeProgram(m, d.Stage, rows)
+	if err != nil {
+		return nil, stageprog.Layout{}, stageprog.Update{}, m, err
+	}
+	prog, l, up, err := stageprog.StageUpdate(s, c)
+	return prog, l, up, m, err
+}
+
+// eventRows is the number of sequences an update took in, checked against everything the
+// update carries: an event that is not an update of this stage of this model is the worker's
+// own proof that it did not train the model.
+func eventRows(m modelstypes.Model, stage uint32, u *logevent.Update) (int, error) {
+	seq := int(m.Arch.SeqLen)
+	first, last := stage == 0, int(stage) == len(m.Stages)-1
+	var rows int
+	if first {
+		if len(u.Tokens) == 0 || len(u.Tokens)%seq != 0 {
+			return 0, fmt.Errorf("stage 0's update carries %d token ids, not rows of %d", len(u.Tokens), seq)
+		}
+		rows = len(u.Tokens) / seq
+	} else {
+		sh, err := payload.PeekShape(u.Input)
+		if err != nil {
+			return 0, fmt.Errorf("its input: %w", err)
+		}
+		rows = int(sh.Batch)
+	}
+	if rows <= 0 || rows > 1<<16 {
+		return 0, fmt.Errorf("a microbatch of %d sequences", rows)
+	}
+	if last && len(u.Targets) != rows*seq {
+		return 0, fmt.Errorf("%d targets for %d × %d tokens", len(u.Targets), rows, seq)
+	}
+	if !last && len(u.Grad) == 0 {
+		return 0, fmt.Errorf("no gradient payload from the stage after")
+	}
+	return rows, nil
+}
+
+// revealEvent checks the revealed event folds the agreed head into the disputed one, that what
+// it took in is what the attestation's receipts name, and starts the bisection over its
+// reference program's trace.
+func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeClaim) (types.Dispute, error) {
+	ev, err := logevent.Decode(msg.Event)
+	if err != nil {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, err.Error())
+	}
+	if logevent.Next([32]byte(d.Lo.LogHead), ev.Digest) != [32]byte(d.Hi.LogHead) {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the event does not fold the log head after event %d into the one after event %d: it is not the event of your log", d.Lo.Index, d.Hi.Index)
+	}
+	root, err := hash32(msg.TraceRoot, "trace_root")
+	if err != nil {
+		return d, err
+	}
+	if ev.Average != nil {
+		// An average's leaf (the mix with a replica's signed parameters) is not judged on chain
+		// yet: the referee's finding stands off chain, and the bond goes back.
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_CANCELLED, fmt.Sprintf("event %d is an average, which the chain does not judge", d.Lo.Index))
+	}
+	u := ev.Update
+	a, err := k.GetAttestation(ctx, d.AttestationId)
+	if err != nil {
+		return d, err
+	}
+	if reason := k.eventProvenance(ctx, a, u); reason != "" {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d of attestation %d's range: %s", d.Lo.Index, a.Id, reason))
+	}
+	prog, _, _, _, err := k.disputeProgram(ctx, d, u)
+	if err != nil {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d is not an update of stage %d: %v", d.Lo.Index, d.Stage, err))
+	}
+	ops := len(prog.Ops)
+	empty := stageprog.EmptyRoot(ops)
+	d.Event, d.EventIndex, d.Before, d.After = msg.Event, d.Lo.Index, d.Lo.Root, d.Hi.Root
+	d.TraceRoot, d.Ops = root[:], uint64(ops)
+	d.Phase = types.DISPUTE_PHASE_TRACE
+	d.Lo = types.DisputePoint{Index: 0, Root: empty[:]}
+	d.Hi = types.DisputePoint{Index: uint64(ops)}
+	d.Pending = &types.DisputePoint{Index: uint64(ops), Root: root[:]}
+	return k.turn(ctx, p, d, false)
+}
+
+// eventProvenance is why update u cannot be one of attestation a's ("" when it can): its step
+// is a's, and the payloads it took in are ones a's receipts name.
+func (k *Keeper) eventProvenance(ctx context.Context, a types.Attestation, u *logevent.Update) string {
+	if u.Step < a.StepFrom || u.Step > a.StepTo {
+		return fmt.Sprintf("an update of step %d, outside the attested steps %d..%d", u.Step, a.StepFrom, a.StepTo)
+	}
+	named := func(b []byte) bool {
+		dg, err := payload.Digest(b)
+		if err != nil {
+			return false
+		}
+		for _, x := range a.InputDigests {
+			if bytes.Equal(x, dg[:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if a.Stage > 0 && !named(u.Input) {
+		return "its input is no payload the attestation's receipts name"
+	}
+	m, err := k.mk.GetModel(ctx, a.ModelId)
+	if err == nil && int(a.Stage) < len(m.Stages)-1 && a.Stage > 0 && !named(u.Grad) {
+		return "the gradient it took is no payload the attestation's receipts name"
+	}
+	return ""
+}
+
+// openOutput takes the worker's opening of the named value of the disputed op under the
+// disputed prefix root.
+func (k *Keeper) openOutput(ctx context.Context, p types.Params, d types.Dispute, o *types.TraceOpening) (types.Dispute, error) {
+	ev, err := logevent.Decode(d.Event)
+	if err != nil || ev.Update == nil {
+		return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
+	}
+	prog, _, _, _, err := k.disputeProgram(ctx, d, ev.Update)
+	if err != nil {
+		return d, err
+	}
+	op, err := o.Opening()
+	if err != nil {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, err.Error())
+	}
+	kIdx := int(d.Lo.Index)
+	if op.K != kIdx {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the opening is of op %d; the disputed op is %d", op.K, kIdx)
+	}
+	dims := prog.Dims(len(prog.InputDims) + kIdx)
+	if err := op.Verify(merkle.Hash(d.Hi.Root), stageprog.Capacity(len(prog.Ops)), dims); err != nil {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the opening of op %d under your root over %d ops: %v", kIdx, d.Hi.Index, err)
+	}
+	v, err := op.Value(int(d.Element))
+	if err != nil {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the opened chunk does not hold element %d: %v", d.Element, err)
+	}
+	d.Claimed = math.Float64bits(v)
+	d.Phase = types.DISPUTE_PHASE_LEAF
+	return k.turn(ctx, p, d, false)
+}
+
+// claimState is the worker's move in the bisection over its state after the event: its
+// tensors' leaves, then the picked tensor's header and chunk tree root, then the children of
+// each node the referee picks, then the chunk's bytes.
+func (k *Keeper) claimState(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeClaim) (types.Dispute, error) {
+	ev, err := logevent.Decode(d.Event)
+	if err != nil || ev.Update == nil {
+		return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
+	}
+	prog, _, up, _, err := k.disputeProgram(ctx, d, ev.Update)
+	if err != nil {
+		return d, err
+	}
+	switch {
+	case len(d.TensorLeaves) == 0:
+		if len(msg.TensorLeaves) == 0 {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "show tensor_leaves, the leaves of your state after the event")
+		}
+		leaves, err := hashesOf(msg.TensorLeaves, "tensor_leaves")
+		if err != nil {
+			return d, err
+		}
+		if want := types.StateTensors(up); len(leaves) != want {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "%d tensor leaves; a trained state of stage %d holds %d", len(leaves), d.Stage, want)
+		}
+		if merkle.Root(leaves) != merkle.Hash(d.After) {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "the tensor leaves do not fold to your state root after the event")
+		}
+		d.TensorLeaves = msg.TensorLeaves
+		return k.turn(ctx, p, d, false)
+	case d.Header == nil:
+		if msg.Header == nil {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "show header and chunks_root of tensor %d", d.Tensor)
+		}
+		cr, err := hash32(msg.ChunksRoot, "chunks_root")
+		if err != nil {
+			return d, err
+		}
+		h := msg.Header.Header()
+		if statecommit.TensorLeaf(h, cr) != merkle.Hash(d.TensorLeaves[d.Tensor]) {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "header and chunks_root are not tensor %d's leaf", d.Tensor)
+		}
+		v, _ := types.StateOutput(up, int(d.Tensor))
+		if reason := checkHeader(h, prog.Dims(v)); reason != "" {
+			return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("tensor %d of the state after event %d: %s", d.Tensor, d.EventIndex, reason))
+		}
+		d.Header = msg.Header
+		d.Hi = types.DisputePoint{Index: 0, Root: cr[:]}
+		d.Level = topLevel(chunks(h.RawLen))
+		d = descendCarried(d, h.RawLen)
+		return k.turn(ctx, p, d, true)
+	case d.Level > 0:
+		if len(msg.Children) != 2 {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "show the two children of node %d at level %d of tensor %d's chunk tree", d.Hi.Index, d.Level, d.Tensor)
+		}
+		ch, err := hashesOf(msg.Children, "children")
+		if err != nil {
+			return d, err
+		}
+		if merkle.Node(ch[0], ch[1]) != merkle.Hash(d.Hi.Root) {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "the children do not hash to the node")
+		}
+		d.Children = msg.Children
+		return k.turn(ctx, p, d, false)
+	default:
+		h := d.Header.Header()
+		n := chunks(h.RawLen)
+		want := uint64(statecommit.ChunkBytes)
+		if d.Hi.Index == n-1 {
+			want = h.RawLen - d.Hi.Index*statecommit.ChunkBytes
+		}
+		if uint64(len(msg.Chunk)) != want || merkle.Leaf(msg.Chunk) != merkle.Hash(d.Hi.Root) {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "chunk must be the %d bytes of chunk %d of tensor %d", want, d.Hi.Index, d.Tensor)
+		}
+		d.Chunk = msg.Chunk
+		d.Phase = types.DISPUTE_PHASE_CHUNK
+		return k.turn(ctx, p, d, false)
+	}
+}
+
+// checkHeader is why a tensor of a trained state cannot hold the program's value of dims ("" when
+// it can): its dims, dtype and length.
+func checkHeader(h statecommit.Header, dims []int) string {
+	if len(h.Dims) != len(dims) {
+		return fmt.Sprintf("dims %v, the stage's are %v", h.Dims, dims)
+	}
+	for i := range dims {
+		if h.Dims[i] != uint64(dims[i]) {
+			return fmt.Sprintf("dims %v, the stage's are %v", h.Dims, dims)
+		}
+	}
+	width := uint64(0)
+	switch h.DType {
+	case "Float32":
+		width = 4
+	case "Float64":
+		width = 8
+	default:
+		return fmt.Sprintf("dtype %q, not Float32 or Float64", h.DType)
+	}
+	if h.RawLen != width*uint64(stageprog.Size(dims)) || h.RawLen == 0 {
+		return fmt.Sprintf("%d bytes of %s values for %d of them", h.RawLen, h.DType, stageprog.Size(dims))
+	}
+	return ""
+}
+
+func hashesOf(bs [][]byte, what string) ([]merkle.Hash, error) {
+	out := make([]merkle.Hash, len(bs))
+	for i, b := range bs {
+		h, err := hash32(b, fmt.Sprintf("%s[%d]", what, i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// chunks is how many chunks a tensor of n raw bytes has.
+func chunks(n uint64) uint64 { return (n + statecommit.ChunkBytes - 1) / statecommit.ChunkBytes }
+
+// levelSize is how many nodes level l of a tree of n leaves has (package merkle: pairs, an odd
+// last node promoted).
+func levelSize(n uint64, l uint32) uint64 {
+	for range l {
+		n = (n + 1) / 2
+	}
+	return n
+}
+
+// topLevel is the level of a tree of n leaves' root.
+func topLevel(n uint64) uint32 {
+	var l uint32
+	for ; n > 1; l++ {
+		n = (n + 1) / 2
+	}
+	return l
+}
+
+// descendCarried moves hi down through nodes promoted unchanged (a node with no right sibling
+// is its left child), which need no move.
+func descendCarried(d types.Dispute, rawLen uint64) types.Dispute {
+	n := chunks(rawLen)
+	for d.Level > 0 && 2*d.Hi.Index+1 >= levelSize(n, d.Level-1) {
+		d.Hi.Index *= 2
+		d.Level--
+	}
+	return d
+}
+
+// DisputeRespond is MsgDisputeRespond, the referee's move.
+func (k *Keeper) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespond) (types.Dispute, error) {
+	signer, err := k.parseAddr("referee", msg.Referee)
+	if err != nil {
+		return types.Dispute{}, err
+	}
+	d, p, err := k.move(ctx, msg.DisputeId, k.addrString(signer), false)
+	if err != nil {
+		return d, err
+	}
+	evidence := len(msg.Outputs) > 0 || len(msg.State) > 0
+	switch d.Phase {
+	case types.DISPUTE_PHASE_LOG, types.DISPUTE_PHASE_TRACE:
+		if evidence || msg.Pick != 0 {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "phase %s takes agree only", d.Phase)
+		}
+		return k.answer(ctx, p, d, msg.Agree)
+	case types.DISPUTE_PHASE_OUTPUT:
+		if evidence || msg.Agree {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "name the disputed element with pick")
+		}
+		ev, err := logevent.Decode(d.Event)
+		if err != nil || ev.Update == nil {
+			return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
+		}
+		prog, _, _, _, err := k.disputeProgram(ctx, d, ev.Update)
+		if err != nil {
+			return d, err
+		}
+		if n := stageprog.Size(prog.Dims(len(prog.InputDims) + int(d.Lo.Index))); msg.Pick >= uint64(n) {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "pick %d: op %d's output has %d values", msg.Pick, d.Lo.Index, n)
+		}
+		d.Element = msg.Pick
+		return k.turn(ctx, p, d, true)
+	case types.DISPUTE_PHASE_LEAF:
+		if msg.Agree || msg.Pick != 0 {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "show outputs and state, the evidence of what the value reads")
+		}
+		return k.judgeLeaf(ctx, p, d, msg)
+	case types.DISPUTE_PHASE_STATE:
+		if evidence || msg.Agree {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "pick a tensor, or a child (0 or 1)")
+		}
+		if d.Header == nil {
+			if msg.Pick >= uint64(len(d.TensorLeaves)) {
+				return d, errorsmod.Wrapf(types.ErrInvalidDispute, "pick %d: the state has %d tensors", msg.Pick, len(d.TensorLeaves))
+			}
+			d.Tensor = msg.Pick
+			return k.turn(ctx, p, d, true)
+		}
+		if msg.Pick > 1 {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "pick %d: a child is 0 (left) or 1 (right)", msg.Pick)
+		}
+		d.Hi = types.DisputePoint{Index: 2*d.Hi.Index + msg.Pick, Root: d.Children[msg.Pick]}
+		d.Level--
+		d.Children = nil
+		d = descendCarried(d, d.Header.RawLen)
+		return k.turn(ctx, p, d, true)
+	case types.DISPUTE_PHASE_CHUNK:
+		if msg.Agree || msg.Pick != 0 {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "show outputs (the reference's values of the chunk) and state (the chunk before the event)")
+		}
+		return k.judgeChunk(ctx, p, d, msg)
+	}
+	return d, errorsmod.Wrapf(types.ErrInvalidDispute, "dispute %d in phase %s takes no move of the referee", d.Id, d.Phase)
+}
+
+// answer applies the referee's answer to the worker's pending point of a bisection.
+func (k *Keeper) answer(ctx context.Context, p types.Params, d types.Dispute, agree bool) (types.Dispute, error) {
+	if d.Pending == nil {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "no point of the worker's awaits an answer")
+	}
+	if agree {
+		d.Lo = *d.Pending
+	} else {
+		d.Hi = *d.Pending
+	}
+	d.Pending = nil
+	switch {
+	case d.Phase == types.DISPUTE_PHASE_TRACE && d.Lo.Index == d.Ops:
+		// The whole trace is agreed: what is left is the update's result against the worker's.
+		d.Phase = types.DISPUTE_PHASE_STATE
+		return k.turn(ctx, p, d, true)
+	case d.Hi.Index-d.Lo.Index > 1:
+		return k.turn(ctx, p, d, true)
+	case d.Phase == types.DISPUTE_PHASE_LOG:
+		d.Phase = types.DISPUTE_PHASE_EVENT
+		return k.turn(ctx, p, d, true)
+	default:
+		d.Phase = types.DISPUTE_PHASE_OUTPUT
+		return k.turn(ctx, p, d, false)
+	}
+}
+
+// eventInputs resolves the program inputs of a disputed update that the chain holds itself: the
+// payloads and ids of the event, and the model's public tables.
+type eventInputs struct {
+	l          stageprog.Layout
+	u          *logevent.Update
+	width, seq int
+	in, grad   [32]byte
+	m          modelstypes.Model
+	uTab, tTab []float64
+}
+
+func (e *eventInputs) value(ref stageprog.Ref) (float64, bool, error) {
+	payloadValue := func(b []byte, d [32]byte) (float64, error) {
+		o, err := payload.OpenToken(b, uint64(ref.Index/e.width))
+		if err != nil {
+			return 0, err
+		}
+		return stageprog.PayloadValue(o, d, e.width, ref.Index)
+	}
+	switch ref.Value {
+	case e.l.In:
+		if e.u.Input == nil {
+			return float64(e.u.Tokens[ref.Index]), true, nil
+		}
+		v, err := payloadValue(e.u.Input, e.in)
+		return v, true, err
+	case e.l.IDs:
+		if e.u.Input == nil {
+			return float64(e.u.Tokens[ref.Index]), true, nil
+		}
+		o, err := payload.OpenToken(e.u.Input, uint64(ref.Index))
+		if err != nil {
+			return 0, true, err
+		}
+		v, err := stageprog.PayloadID(o, e.in, ref.Index)
+		return v, true, err
+	case e.l.Targets:
+		return float64(e.u.Targets[ref.Index]), true, nil
+	case e.l.DOut:
+		v, err := payloadValue(e.u.Grad, e.grad)
+		return v, true, err
+	case e.l.U:
+		if e.uTab == nil {
+			e.uTab = rounded(subspaceBasis(e.m))
+		}
+		return e.uTab[ref.Index], true, nil
+	case e.l.T:
+		if e.tTab == nil {
+			e.tTab = rounded(tokenTable(e.m))
+		}
+		return e.tTab[ref.Index], true, nil
+	}
+	return 0, false, nil
+}
+
+func newEventInputs(m modelstypes.Model, l stageprog.Layout, u *logevent.Update, s stageprog.Stage) (*eventInputs, error) {
+	e := &eventInputs{l: l, u: u, m: m, seq: s.N, width: s.DModel}
+	if s.Rank > 0 {
+		e.width = s.Rank
+	}
+	var err error
+	if u.Input != nil {
+		if e.in, err = payload.Digest(u.Input); err != nil {
+			return nil, err
+		}
+	}
+	if u.Grad != nil {
+		if e.grad, err = payload.Digest(u.Grad); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// judgeLeaf settles the dispute at one value of one op: the chain recomputes it from the
+// referee's evidence and compares bits with the worker's.
+func (k *Keeper) judgeLeaf(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeRespond) (types.Dispute, error) {
+	ev, err := logevent.Decode(d.Event)
+	if err != nil || ev.Update == nil {
+		return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
+	}
+	prog, l, up, m, err := k.disputeProgram(ctx, d, ev.Update)
+	if err != nil {
+		return d, err
+	}
+	s, _, err := types.DisputeProgram(m, d.Stage, mustRows(m, d.Stage, ev.Update))
+	if err != nil {
+		return d, err
+	}
+	ins, err := newEventInputs(m, l, ev.Update, s)
+	if err != nil {
+		return d, err
+	}
+	var outs []stageprog.TraceOpening
+	for i, o := range msg.Outputs {
+		op, err := o.Opening()
+		if err != nil {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d]: %v", i, err)
+		}
+		outs = append(outs, op)
+	}
+	states := make([]statecommit.Opening, len(msg.State))
+	for i, o := range msg.State {
+		if states[i], err = o.Opening(); err != nil {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "state[%d]: %v", i, err)
+		}
+	}
+	tensors := types.StateTensors(up)
+	input := func(ref stageprog.Ref) (float64, error) {
+		if v, ok, err := ins.value(ref); ok {
+			return v, err
+		}
+		t, ok := l.StateTensor(ref.Value)
+		if !ok {
+			return 0, fmt.Errorf("input %d is not the stage's", ref.Value)
+		}
+		for _, o := range states {
+			if o.Tensor != uint64(t) {
+				continue
+			}
+			if v, err := stageprog.StateValue(o, merkle.Hash(d.Before), t, tensors, ref.Index); err == nil {
+				return v, nil
+			}
+		}
+		return 0, fmt.Errorf("%w: state tensor %d element %d is read and not opened under the state root before the event", stageprog.ErrNotRead, t, ref.Index)
+	}
+	ok, err := stageprog.Judge(stageprog.Leaf{
+		Program: prog, K: int(d.Lo.Index), I: int(d.Element), Agreed: merkle.Hash(d.Lo.Root),
+		Claimed: math.Float64frombits(d.Claimed),
+	}, stageprog.Evidence{Outputs: outs, Input: input})
+	if err != nil {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the evidence does not settle op %d's element %d: %v", d.Lo.Index, d.Element, err)
+	}
+	where := fmt.Sprintf("op %d (%s) element %d of event %d's reference program", d.Lo.Index, opName(prog, int(d.Lo.Index)), d.Element, d.EventIndex)
+	if ok {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_REFEREE_LOST, "the worker's value of "+where+" is the program's")
+	}
+	return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, "the worker's value of "+where+" is not the program's")
+}
+
+func opName(p *stageprog.Program, k int) string { return fmt.Sprintf("%T", p.Ops[k]) }
+
+// mustRows is eventRows of an event already checked at its reveal.
+func mustRows(m modelstypes.Model, stage uint32, u *logevent.Update) int {
+	rows, _ := eventRows(m, stage, u)
+	return rows
+}
+
+// judgeChunk settles the dispute at one chunk of the worker's state after the event: its values
+// against the reference program's, relative to the update the reference made to them.
+func (k *Keeper) judgeChunk(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeRespond) (types.Dispute, error) {
+	ev, err := logevent.Decode(d.Event)
+	if err != nil || ev.Update == nil {
+		return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
+	}
+	prog, _, up, _, err := k.disputeProgram(ctx, d, ev.Update)
+	if err != nil {
+		return d, err
+	}
+	h := d.Header.Header()
+	claimed, err := decodeValues(d.Chunk, h.DType)
+	if err != nil {
+		return d, err
+	}
+	width := uint64(len(d.Chunk) / len(claimed))
+	first := int(d.Hi.Index * statecommit.ChunkBytes / width)
+	v, _ := types.StateOutput(up, int(d.Tensor))
+	capacity := stageprog.Capacity(len(prog.Ops))
+	dims := prog.Dims(v)
+	ref := make([]float64, len(claimed))
+	have := make([]bool, len(claimed))
+	for i, o := range msg.Outputs {
+		op, err := o.Opening()
+		if err != nil {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d]: %v", i, err)
+		}
+		if op.K != v-len(prog.InputDims) {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d] opens op %d; tensor %d after the update is op %d's output", i, op.K, d.Tensor, v-len(prog.InputDims))
+		}
+		if err := op.Verify(merkle.Hash(d.TraceRoot), capacity, dims); err != nil {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d] under the agreed trace: %v", i, err)
+		}
+		for j := range claimed {
+			if x, err := op.Value(first + j); err == nil {
+				ref[j], have[j] = x, true
+			}
+		}
+	}
+	for j, ok := range have {
+		if !ok {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the reference's element %d of tensor %d is not opened", first+j, d.Tensor)
+		}
+	}
+	if len(msg.State) != 1 {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "state must open exactly the chunk before the event")
+	}
+	old, err := msg.State[0].Opening()
+	if err != nil {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "state[0]: %v", err)
+	}
+	if old.Tensor != d.Tensor || old.Chunk != d.Hi.Index {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "state[0] opens chunk %d of tensor %d; the disputed one is chunk %d of tensor %d", old.Chunk, old.Tensor, d.Hi.Index, d.Tensor)
+	}
+	if err := old.VerifyIn(merkle.Hash(d.Before), uint64(types.StateTensors(up))); err != nil {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "state[0] under the state root before the event: %v", err)
+	}
+	before, err := decodeValues(old.Data, old.Header.DType)
+	if err != nil || len(before) != len(claimed) {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "state[0]'s chunk holds %d values of %s; the worker's holds %d", len(before), old.Header.DType, len(claimed))
+	}
+	ratio := stageprog.EndRatio(claimed, ref, before)
+	where := fmt.Sprintf("chunk %d of tensor %d (%s) after event %d: end ratio %.3g against the tolerance %g", d.Hi.Index, d.Tensor, h.Path, d.EventIndex, ratio, stageprog.EndTolerance)
+	if ratio > stageprog.EndTolerance || math.IsNaN(ratio) {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, where)
+	}
+	return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_REFEREE_LOST, where)
+}
+
+// decodeValues is a chunk's little-endian values as float64.
+func decodeValues(b []byte, dtype string) ([]float64, error) {
+	switch dtype {
+	case "Float32":
+		out := make([]float64, len(b)/4)
+		for i := range out {
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+		}
+		return out, nil
+	case "Float64":
+		out := make([]float64, len(b)/8)
+		for i := range out {
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		}
+		return out, nil
+	}
+	return nil, errorsmod.Wrapf(types.ErrInvalidDispute, "dtype %q, not Float32 or Float64", dtype)
+}
+
+// settle ends a dispute: the loser pays (a worker as for a failed challenge: slashed, jailed,
+// its pending attestations voided, the referee rewarded; a referee its bond, to the worker).
+func (k *Keeper) settle(ctx context.Context, p types.Params, d types.Dispute, outcome types.DisputeOutcome, reason string) (types.Dispute, error) {
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if err := k.DisputesByAttestation.Remove(ctx, collections.Join(d.AttestationId, d.Id)); err != nil {
+		return d, err
+	}
+	if err := k.DisputeDeadlines.Remove(ctx, collections.Join(d.DeadlineHeight, d.Id)); err != nil {
+		return d, err
+	}
+	d.Phase, d.Outcome, d.Reason, d.ClosedHeight = types.DISPUTE_PHASE_SETTLED, outcome, reason, sdkCtx.BlockHeight()
+	d.Pending, d.Event, d.Children, d.Chunk = nil, nil, nil, nil
+	worker, err := k.parseAddr("worker", d.Worker)
+	if err != nil {
+		return d, err
+	}
+	referee, err := k.parseAddr("referee", d.Referee)
+	if err != nil {
+		return d, err
+	}
+	slashed := sdk.NewCoin(p.DisputeBond.Denom, sdkmath.ZeroInt())
+	paid := slashed
+	switch outcome {
+	case types.DISPUTE_OUTCOME_WORKER_LOST:
+		why := fmt.Sprintf("lost dispute %d over attestation %d: %s", d.Id, d.AttestationId, reason)
+		cache, write := sdkCtx.CacheContext()
+		if s, err := k.ck.SlashToVerify(cache, worker, p.SlashFraction, why); err != nil {
+			k.logger.Error("slash failed", "worker", d.Worker, "dispute", d.Id, "err", err)
+		} else {
+			slashed = s
+			write()
+		}
+		cache, write = sdkCtx.CacheContext()
+		if err := k.ck.Jail(cache, worker, why); err != nil {
+			k.logger.Error("jail failed", "worker", d.Worker, "dispute", d.Id, "err", err)
+		} else {
+			write()
+		}
+		reward := sdk.NewCoin(slashed.Denom, slashed.Amount.MulRaw(int64(p.ChallengerRewardBps)).QuoRaw(types.MaxBps))
+		if pay := sdk.NewCoins(reward).Add(d.Bond); !pay.IsZero() {
+			if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, referee, pay); err != nil {
+				return d, err
+			}
+		}
+		if burned := slashed.Sub(reward); burned.IsPositive() {
+			if err := k.bk.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(burned)); err != nil {
+				return d, err
+			}
+		}
+		if err := k.Disputes.Set(ctx, d.Id, d); err != nil {
+			return d, err
+		}
+		if err := k.voidPending(sdkCtx, worker, why); err != nil {
+			return d, err
+		}
+	case types.DISPUTE_OUTCOME_REFEREE_LOST:
+		if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, worker, sdk.NewCoins(d.Bond)); err != nil {
+			return d, err
+		}
+		paid = d.Bond
+	default:
+		if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, referee, sdk.NewCoins(d.Bond)); err != nil {
+			return d, err
+		}
+	}
+	if err := k.Disputes.Set(ctx, d.Id, d); err != nil {
+		return d, err
+	}
+	k.logger.Info("dispute settled", "id", d.Id, "attestation", d.AttestationId, "outcome", outcome, "reason", reason)
+	return d, sdkCtx.EventManager().EmitTypedEvent(&types.EventDisputeSettled{
+		DisputeId: d.Id, AttestationId: d.AttestationId, Worker: d.Worker, Referee: d.Referee,
+		Outcome: outcome, Reason: reason, Slashed: slashed, BondPaid: paid,
+	})
+}
+
+// cancelDisputes cancels the open disputes of an attestation being voided for another reason;
+// the bonds go back.
+func (k *Keeper) cancelDisputes(ctx sdk.Context, p types.Params, attestationID uint64, reason string) error {
+	keys, err := keysOf(ctx, k.DisputesByAttestation, collections.Ranger[collections.Pair[uint64, uint64]](
+		collections.NewPrefixedPairRange[uint64, uint64](attestationID)))
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		d, err := k.Disputes.Get(ctx, key.K2())
+		if err != nil {
+			return err
+		}
+		if _, err := k.settle(ctx, p, d, types.DISPUTE_OUTCOME_CANCELLED, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// disputesOverdue settles the disputes whose mover missed its deadline at height h: it loses.
+func (k *Keeper) disputesOverdue(ctx sdk.Context, p types.Params, h int64) error {
+	keys, err := due(ctx, k.DisputeDeadlines, h)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		d, err := k.Disputes.Get(ctx, key.K2())
+		if err != nil {
+			return err
+		}
+		if !d.Open() || d.DeadlineHeight != key.K1() {
+			continue
+		}
+		outcome, who := types.DISPUTE_OUTCOME_REFEREE_LOST, "the referee"
+		if d.WorkerToMove {
+			outcome, who = types.DISPUTE_OUTCOME_WORKER_LOST, "the worker"
+		}
+		cache, write := ctx.CacheContext()
+		if _, err := k.settle(cache, p, d, outcome, fmt.Sprintf("%s did not move in phase %s by height %d", who, d.Phase, d.DeadlineHeight)); err != nil {
+			k.logger.Error("dispute not settled at its deadline", "id", d.Id, "err", err)
+			continue
+		}
+		write()
+	}
+	return nil
+}
+
+// subspaceBasis and tokenTable are the model's public tables as the trainers' engines hold
+// them: derived from the seed (package subspace) and rounded to float32.
+func subspaceBasis(m modelstypes.Model) []float64 {
+	return subspace.Basis(m.Seed, int(m.Arch.DModel), int(m.Arch.CompressionRank))
+}
+
+func tokenTable(m modelstypes.Model) []float64 {
+	return subspace.TokenTable(m.Seed, int(m.Arch.Vocab), int(m.Arch.DModel))
+}
+
+func rounded(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(float32(x))
+	}
+	return out
+}
