@@ -83,7 +83,7 @@ func DefaultParams() Params {
 // DefaultDisputeMoveGas is charged for each dispute move the chain judges: the reference program
 // of a stage is built (about a millisecond at "small") and a leaf recomputes one value from at
 // most a few thousand it reads.
-const DefaultDisputeMoveGas = 2_000_000
+const DefaultDisputeMoveGas = 500_000
 
 // DefaultMaxOpenChallenges lets a worker's prover (two at a time, trainer/attest) answer every
 // open challenge well within the response window at the largest tile shape; MaxOpenChallenges

@@ -1,0 +1,538 @@
+package app_test
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	sdkmath "cosmossdk.io/math"
+	"github.com/stretchr/testify/require"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/logevent"
+	"github.com/protolearn/protolearn/merkle"
+	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/stageprog"
+	"github.com/protolearn/protolearn/statecommit"
+	"github.com/protolearn/protolearn/subspace"
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// The replay dispute game, played on the in-process chain between a worker of stage 1 and a
+// replica of the stage. The worker's "engine" is the reference program itself in float64 (its
+// state tensors are Float64), so an honest worker's state after an update is exactly the
+// program's: what the chain judges is the protocol, not float32 rounding (trainer/dispute's
+// TestEnds measures that).
+
+// disputeLog is a worker's log between two attestations: the states before and after each
+// event, the events, and each event's reference run.
+type disputeLog struct {
+	prog    *stageprog.Program
+	l       stageprog.Layout
+	up      stageprog.Update
+	states  [][]statecommit.Tensor // states[i] is before event i; the last is after them all
+	heads   [][32]byte             // heads[i] is the log's head before event i
+	events  [][]byte
+	inputs  [][]byte // each event's activations payload
+	grads   [][]byte
+	runs    [][]stageprog.Tensor
+	traces  []*stageprog.Trace
+	worker  []merkle.Hash // the worker's state root after each event (claimed)
+	honest  []merkle.Hash // the program's state root after each event from the worker's state before it
+	cheated []statecommit.Tensor
+}
+
+func stateTensors(prog *stageprog.Program, l stageprog.Layout, vals []stageprog.Tensor, values func(tensor int) int) []statecommit.Tensor {
+	n := 3*len(l.Params) + 1
+	out := make([]statecommit.Tensor, n)
+	for t := range n {
+		v := values(t)
+		out[t] = float64Tensor("state/"+string(rune('a'+t%26))+string(rune('0'+t/26)), prog.Dims(v), vals[v].Data)
+	}
+	return out
+}
+
+func float64Tensor(path string, dims []int, data []float64) statecommit.Tensor {
+	raw := make([]byte, 8*len(data))
+	for i, x := range data {
+		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(x))
+	}
+	d := make([]uint64, len(dims))
+	for i, x := range dims {
+		d[i] = uint64(x)
+	}
+	return statecommit.Tensor{Path: path, DType: "Float64", Dims: d, Raw: raw}
+}
+
+func tensorValues(t statecommit.Tensor) []float64 {
+	out := make([]float64, len(t.Raw)/8)
+	for i := range out {
+		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(t.Raw[8*i:]))
+	}
+	return out
+}
+
+// newDisputeLog runs `events` updates of stage 1 of the verify chain's model from a random state;
+// cheat, when set, edits the worker's state after event `at` (the worker's log goes on from
+// there, as a cheater's would).
+func newDisputeLog(t *testing.T, vc *verifyChain, events, at int, cheat func(before, after []statecommit.Tensor)) *disputeLog {
+	t.Helper()
+	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
+	require.NoError(t, err)
+	s, c, err := verifytypes.DisputeProgram(m, 1, 1)
+	require.NoError(t, err)
+	prog, l, up, err := stageprog.StageUpdate(s, c)
+	require.NoError(t, err)
+	dl := &disputeLog{prog: prog, l: l, up: up}
+	rng := rand.New(rand.NewPCG(3, 4))
+	gen := func(n int, scale float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = float64(float32(scale * rng.NormFloat64()))
+		}
+		return out
+	}
+	// The state before the first event: random weights, a few steps of moments.
+	in := make([]stageprog.Tensor, len(prog.InputDims))
+	for v, dims := range prog.InputDims {
+		in[v] = stageprog.Tensor{Dims: dims, Data: gen(stageprog.Size(dims), 0.3)}
+	}
+	for i := range l.Moments {
+		for j := range in[l.Moments[i][1]].Data {
+			in[l.Moments[i][1]].Data[j] = math.Abs(in[l.Moments[i][1]].Data[j]) * 0.01
+		}
+	}
+	in[l.Step].Data[0] = 3
+	state := stateTensors(prog, l, in, func(tn int) int {
+		for v := range prog.InputDims {
+			if x, ok := l.StateTensor(v); ok && x == tn {
+				return v
+			}
+		}
+		t.Fatalf("no input holds state tensor %d", tn)
+		return 0
+	})
+	head := sha256.Sum256([]byte("the log's head at the attestation"))
+	u := rounded32(subspace.Basis(m.Seed, int(m.Arch.DModel), int(m.Arch.CompressionRank)))
+	tab := rounded32(subspace.TokenTable(m.Seed, int(m.Arch.Vocab), int(m.Arch.DModel)))
+	for e := range events {
+		dl.states = append(dl.states, state)
+		dl.heads = append(dl.heads, head)
+		act := &payload.Payload{Kind: payload.Activations, DType: payload.F32, Compressed: true, Step: uint64(e), Batch: 1, Seq: m.Arch.SeqLen,
+			Width: m.Arch.CompressionRank, Vocab: m.Arch.Vocab, Data: f32(gen(int(m.Arch.SeqLen*m.Arch.CompressionRank), 1)), IDs: make([]int32, m.Arch.SeqLen)}
+		for i := range act.IDs {
+			act.IDs[i] = int32(rng.IntN(int(m.Arch.Vocab)))
+		}
+		grad := &payload.Payload{Kind: payload.Gradients, DType: payload.F32, Compressed: true, Step: uint64(e), Batch: 1, Seq: m.Arch.SeqLen,
+			Width: m.Arch.CompressionRank, Data: f32(gen(int(m.Arch.SeqLen*m.Arch.CompressionRank), 0.1))}
+		ab, err := payload.Encode(act)
+		require.NoError(t, err)
+		gb, err := payload.Encode(grad)
+		require.NoError(t, err)
+		dl.inputs, dl.grads = append(dl.inputs, ab), append(dl.grads, gb)
+		// The program's inputs: the state, the payloads, the tables.
+		x := make([]stageprog.Tensor, len(prog.InputDims))
+		for v, dims := range prog.InputDims {
+			if tn, ok := l.StateTensor(v); ok {
+				x[v] = stageprog.Tensor{Dims: dims, Data: tensorValues(state[tn])}
+			}
+		}
+		x[l.In] = stageprog.Tensor{Dims: prog.InputDims[l.In], Data: f64(act.Data)}
+		ids := make([]float64, len(act.IDs))
+		for i, id := range act.IDs {
+			ids[i] = float64(id)
+		}
+		x[l.IDs] = stageprog.Tensor{Dims: prog.InputDims[l.IDs], Data: ids}
+		x[l.DOut] = stageprog.Tensor{Dims: prog.InputDims[l.DOut], Data: f64(grad.Data)}
+		x[l.U] = stageprog.Tensor{Dims: prog.InputDims[l.U], Data: u}
+		x[l.T] = stageprog.Tensor{Dims: prog.InputDims[l.T], Data: tab}
+		vals, err := prog.Run(x)
+		require.NoError(t, err)
+		tr, err := stageprog.NewTrace(prog, vals)
+		require.NoError(t, err)
+		dl.runs, dl.traces = append(dl.runs, vals), append(dl.traces, tr)
+		next := stateTensors(prog, l, vals, func(tn int) int { v, _ := verifytypes.StateOutput(up, tn); return v })
+		dl.honest = append(dl.honest, statecommit.Root(next))
+		if e == at && cheat != nil {
+			cheat(state, next)
+			dl.cheated = next
+		}
+		dl.worker = append(dl.worker, statecommit.Root(next))
+		sent, err := payload.Digest(ab) // stands for the gradient sent back: the ends compare the state
+		require.NoError(t, err)
+		ev := logevent.EncodeUpdate(logevent.Update{Step: 1, Microbatch: uint64(e), Input: ab, Grad: gb, Sent: sent})
+		dl.events = append(dl.events, ev)
+		head = logevent.Next(head, sha256.Sum256(ev))
+		state = next
+	}
+	dl.states = append(dl.states, state)
+	dl.heads = append(dl.heads, head)
+	return dl
+}
+
+func rounded32(v []float64) []float64 {
+	for i := range v {
+		v[i] = float64(float32(v[i]))
+	}
+	return v
+}
+
+func f32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+func f64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// root is the worker's state root after i events (i = 0: the attestation's).
+func (dl *disputeLog) root(i int) merkle.Hash {
+	if i == 0 {
+		return statecommit.Root(dl.states[0])
+	}
+	return dl.worker[i-1]
+}
+
+// attestDisputed has w attest one step whose inputs are the log's payloads, from the log's first
+// state, then its next attestation from the state after the log: the disputed range.
+func attestDisputed(t *testing.T, vc *verifyChain, w *trainer, dl *disputeLog) (a, next uint64) {
+	t.Helper()
+	msg := vc.attestation(t, w, 1)
+	c := &msg.Commitments[0]
+	d, err := payload.Digest(dl.inputs[0])
+	require.NoError(t, err)
+	c.Input = signInputDigest(t, vc.neighbour(w), w, c.Input.Microbatch, d, nil)
+	g, err := payload.Digest(dl.grads[0])
+	require.NoError(t, err)
+	c.GradInputs = []*verifytypes.BoundaryReceipt{signInputDigest(t, vc.honest(w.stage+1), w, c.Input.Microbatch, g, nil)}
+	// The log's other events' payloads are the other microbatches' (a receipt each).
+	c.OtherInputs = nil
+	for e := 1; e < len(dl.inputs); e++ {
+		d, err := payload.Digest(dl.inputs[e])
+		require.NoError(t, err)
+		g, err := payload.Digest(dl.grads[e])
+		require.NoError(t, err)
+		mb := vc.mb.Add(1)
+		c.OtherInputs = append(c.OtherInputs, signInputDigest(t, vc.neighbour(w), w, mb, d, nil))
+		c.GradInputs = append(c.GradInputs, signInputDigest(t, vc.honest(w.stage+1), w, mb, g, nil))
+	}
+	first := statecommit.Root(dl.states[0])
+	msg.StateRoot, msg.LogHead = first[:], dl.heads[0][:]
+	a = vc.submitted(t, w, msg)
+	after := dl.root(len(dl.events))
+	msg2 := vc.attestation(t, w, 1)
+	msg2.StateRoot, msg2.LogHead = after[:], dl.heads[len(dl.events)][:]
+	return a, vc.submitted(t, w, msg2)
+}
+
+// player plays one side of a dispute from a log: the worker from what its log and trace say,
+// the referee from its own replay. lieTrace, when set, edits the worker's trace values of an
+// event before it is committed (a worker that fits its trace to a cheat).
+type player struct {
+	t        *testing.T
+	vc       *verifyChain
+	dl       *disputeLog
+	w, r     *trainer
+	id       uint64
+	disagree bool // the referee disagrees with everything (a lying referee)
+}
+
+func (p *player) dispute() verifytypes.Dispute {
+	d, err := p.vc.app.VerifyKeeper.GetDispute(p.vc.app.NewContext(true), p.id)
+	require.NoError(p.t, err)
+	return d
+}
+
+func (p *player) claim(msg *verifytypes.MsgDisputeClaim) {
+	msg.Worker, msg.DisputeId = p.w.addr.String(), p.id
+	res := p.vc.send(p.w.account, msg)
+	require.Zero(p.t, res.Code, res.Log)
+}
+
+func (p *player) respond(msg *verifytypes.MsgDisputeRespond) {
+	msg.Referee, msg.DisputeId = p.r.addr.String(), p.id
+	res := p.vc.send(p.r.account, msg)
+	require.Zero(p.t, res.Code, res.Log)
+}
+
+// workerMove is the worker's move in d.
+func (p *player) workerMove(d verifytypes.Dispute) {
+	dl := p.dl
+	e := int(d.EventIndex)
+	switch d.Phase {
+	case verifytypes.DISPUTE_PHASE_LOG:
+		msg := &verifytypes.MsgDisputeClaim{}
+		if d.Hi.Index == 0 {
+			msg.Events = uint64(len(dl.events))
+			d.Hi.Index = msg.Events
+		}
+		mid := int(d.Lo.Index+d.Hi.Index) / 2
+		r := dl.root(mid)
+		msg.StateRoot, msg.LogHead = r[:], dl.heads[mid][:]
+		p.claim(msg)
+	case verifytypes.DISPUTE_PHASE_EVENT:
+		i := int(d.Lo.Index)
+		root := dl.traces[i].Root(len(dl.prog.Ops))
+		p.claim(&verifytypes.MsgDisputeClaim{Event: dl.events[i], TraceRoot: root[:]})
+	case verifytypes.DISPUTE_PHASE_TRACE:
+		root := dl.traces[e].Root(int(d.Lo.Index+d.Hi.Index) / 2)
+		p.claim(&verifytypes.MsgDisputeClaim{TraceRoot: root[:]})
+	case verifytypes.DISPUTE_PHASE_OUTPUT:
+		o, err := dl.traces[e].Open(int(d.Lo.Index), int(d.Element), int(d.Hi.Index))
+		require.NoError(p.t, err)
+		out := verifytypes.TraceOpeningOf(o)
+		p.claim(&verifytypes.MsgDisputeClaim{Output: &out})
+	case verifytypes.DISPUTE_PHASE_STATE:
+		after := dl.states[e+1]
+		switch {
+		case len(d.TensorLeaves) == 0:
+			var leaves [][]byte
+			for _, tn := range after {
+				l := tn.Leaf()
+				leaves = append(leaves, l[:])
+			}
+			p.claim(&verifytypes.MsgDisputeClaim{TensorLeaves: leaves})
+		case d.Header == nil:
+			tn := after[d.Tensor]
+			o, err := statecommit.Open(after, int(d.Tensor), 0)
+			require.NoError(p.t, err)
+			root := chunkLevels(tn)
+			h := verifytypes.HeaderOf(o.Header)
+			top := root[len(root)-1][0]
+			p.claim(&verifytypes.MsgDisputeClaim{Header: &h, ChunksRoot: top[:]})
+		case d.Level > 0:
+			lv := chunkLevels(after[d.Tensor])[d.Level-1]
+			l, r := lv[2*d.Hi.Index], lv[2*d.Hi.Index+1]
+			p.claim(&verifytypes.MsgDisputeClaim{Children: [][]byte{l[:], r[:]}})
+		default:
+			raw := after[d.Tensor].Raw
+			end := min((d.Hi.Index+1)*statecommit.ChunkBytes, uint64(len(raw)))
+			p.claim(&verifytypes.MsgDisputeClaim{Chunk: raw[d.Hi.Index*statecommit.ChunkBytes : end]})
+		}
+	default:
+		p.t.Fatalf("no worker move in phase %s", d.Phase)
+	}
+}
+
+func chunkLevels(tn statecommit.Tensor) [][]merkle.Hash {
+	var leaves []merkle.Hash
+	for off := 0; off < len(tn.Raw); off += statecommit.ChunkBytes {
+		leaves = append(leaves, merkle.Leaf(tn.Raw[off:min(off+statecommit.ChunkBytes, len(tn.Raw))]))
+	}
+	return merkle.Levels(leaves)
+}
+
+// refereeMove is the referee's move in d: it agrees with what its replay gives (unless it lies),
+// picks what differs, and shows what the chain asks.
+func (p *player) refereeMove(d verifytypes.Dispute) {
+	dl := p.dl
+	e := int(d.EventIndex)
+	switch d.Phase {
+	case verifytypes.DISPUTE_PHASE_LOG:
+		i := int(d.Pending.Index)
+		agree := true
+		for j := range i {
+			agree = agree && dl.worker[j] == dl.honest[j]
+		}
+		p.respond(&verifytypes.MsgDisputeRespond{Agree: agree && !p.disagree})
+	case verifytypes.DISPUTE_PHASE_TRACE:
+		own := dl.traces[e].Root(int(d.Pending.Index))
+		p.respond(&verifytypes.MsgDisputeRespond{Agree: !p.disagree && own == merkle.Hash(d.Pending.Root)})
+	case verifytypes.DISPUTE_PHASE_OUTPUT:
+		p.respond(&verifytypes.MsgDisputeRespond{Pick: 0})
+	case verifytypes.DISPUTE_PHASE_LEAF:
+		k := int(d.Lo.Index)
+		nIn := len(dl.prog.InputDims)
+		refs, err := stageprog.ReadsOf(dl.prog.Ops[k], int(d.Element), stageprog.ValuesReader(dl.runs[e]))
+		require.NoError(p.t, err)
+		msg := &verifytypes.MsgDisputeRespond{}
+		for _, ref := range refs {
+			if ref.Value >= nIn {
+				o, err := dl.traces[e].Open(ref.Value-nIn, ref.Index, k)
+				require.NoError(p.t, err)
+				msg.Outputs = append(msg.Outputs, verifytypes.TraceOpeningOf(o))
+			} else if tn, ok := dl.l.StateTensor(ref.Value); ok {
+				o, err := statecommit.Open(dl.states[e], tn, uint64(8*ref.Index))
+				require.NoError(p.t, err)
+				msg.State = append(msg.State, verifytypes.ChunkOpeningOf(o))
+			}
+		}
+		p.respond(msg)
+	case verifytypes.DISPUTE_PHASE_STATE:
+		honest := dl.states[e+1]
+		if dl.cheated != nil {
+			honest = stateTensors(dl.prog, dl.l, dl.runs[e], func(tn int) int { v, _ := verifytypes.StateOutput(dl.up, tn); return v })
+		}
+		if d.Header == nil {
+			for i, l := range d.TensorLeaves {
+				if honest[i].Leaf() != merkle.Hash(l) {
+					p.respond(&verifytypes.MsgDisputeRespond{Pick: uint64(i)})
+					return
+				}
+			}
+			p.respond(&verifytypes.MsgDisputeRespond{Pick: 0})
+			return
+		}
+		lv := chunkLevels(honest[d.Tensor])[d.Level-1]
+		pick := uint64(1)
+		if lv[2*d.Hi.Index] != merkle.Hash(d.Children[0]) {
+			pick = 0
+		}
+		p.respond(&verifytypes.MsgDisputeRespond{Pick: pick})
+	case verifytypes.DISPUTE_PHASE_CHUNK:
+		v, _ := verifytypes.StateOutput(dl.up, int(d.Tensor))
+		op := v - len(dl.prog.InputDims)
+		first := int(d.Hi.Index) * statecommit.ChunkBytes / 8
+		n := len(d.Chunk) / 8
+		msg := &verifytypes.MsgDisputeRespond{}
+		for i := first; i < first+n; i += statecommit.ChunkBytes / 8 {
+			o, err := dl.traces[e].Open(op, i, len(dl.prog.Ops))
+			require.NoError(p.t, err)
+			msg.Outputs = append(msg.Outputs, verifytypes.TraceOpeningOf(o))
+		}
+		o, err := statecommit.Open(dl.states[e], int(d.Tensor), d.Hi.Index*statecommit.ChunkBytes)
+		require.NoError(p.t, err)
+		msg.State = []verifytypes.ChunkOpening{verifytypes.ChunkOpeningOf(o)}
+		p.respond(msg)
+	default:
+		p.t.Fatalf("no referee move in phase %s", d.Phase)
+	}
+}
+
+// play runs the dispute to its end and returns it with the number of moves made.
+func (p *player) play() (verifytypes.Dispute, int) {
+	moves := 0
+	for d := p.dispute(); d.Open(); d = p.dispute() {
+		require.Less(p.t, moves, 200, "the dispute does not end")
+		if d.WorkerToMove {
+			p.workerMove(d)
+		} else {
+			p.refereeMove(d)
+		}
+		moves++
+	}
+	return p.dispute(), moves
+}
+
+// disputeChain is a verify chain where w (stage 1) attested the log of `events` updates (one
+// step of that many microbatches) and r (the other replica of stage 1) disputed it.
+func disputeChain(t *testing.T, events, cheatAt int, cheat func(before, after []statecommit.Tensor)) *player {
+	t.Helper()
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
+		microbatches(uint32(events))(mg, vg)
+		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
+	})
+	w, r := ws[1], ws[3]
+	r.cheat = false
+	dl := newDisputeLog(t, vc, events, cheatAt, cheat)
+	a, _ := attestDisputed(t, vc, w, dl)
+	res := vc.send(r.account, &verifytypes.MsgOpenDispute{Referee: r.addr.String(), AttestationId: a, Bond: sdk.NewInt64Coin(app.BondDenom, 7_000_000)})
+	require.Zero(t, res.Code, res.Log)
+	var out verifytypes.MsgOpenDisputeResponse
+	requireMsgResponse(t, res, &out)
+	return &player{t: t, vc: vc, dl: dl, w: w, r: r, id: out.DisputeId}
+}
+
+// A worker that skips the update of one weight tensor at its second update, and goes on from
+// there, loses: the log's bisection finds that update, the whole reference trace is agreed, and
+// the state's bisection ends at a chunk of that tensor whose values are not the update's. It is
+// slashed and jailed and its attestations voided; the referee gets its bond back and the reward.
+func TestDisputeSkippedUpdateLoses(t *testing.T) {
+	p := disputeChain(t, 4, 1, func(before, after []statecommit.Tensor) { after[1] = before[1] })
+	refBefore := p.vc.balance(p.r.addr)
+	pending := p.dispute().SuccessorId
+	d, moves := p.play()
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
+	require.Equal(t, uint64(1), d.EventIndex, "the bisection over the log finds the second update")
+	require.Equal(t, uint64(1), d.Tensor, "and the state's bisection the tensor it skipped")
+	require.Contains(t, d.Reason, "end ratio")
+	t.Logf("%d moves: %s", moves, d.Reason)
+	require.Greater(t, p.vc.balance(p.r.addr), refBefore+7_000_000, "the referee's bond comes back with the reward")
+	w, err := p.vc.worker(p.w.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Status, "the worker is jailed")
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, p.vc.attestationByID(t, d.AttestationId).Status, "its attestations are voided")
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, p.vc.attestationByID(t, pending).Status)
+}
+
+// An honest worker wins against a referee that disagrees with everything: the bisection ends at
+// one value of one op of the reference program, which the chain recomputes from the referee's
+// own evidence and finds equal to the worker's. The referee's bond goes to the worker, whose
+// attestation finalizes.
+func TestDisputeLyingRefereeLoses(t *testing.T) {
+	p := disputeChain(t, 3, -1, nil)
+	p.disagree = true
+	workerBefore := p.vc.balance(p.w.addr)
+	d, moves := p.play()
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
+	require.Contains(t, d.Reason, "is the program's")
+	t.Logf("%d moves (%d ops in the program): %s", moves, len(p.dl.prog.Ops), d.Reason)
+	require.Equal(t, workerBefore+7_000_000, p.vc.balance(p.w.addr), "the bond is the worker's")
+	p.vc.blocks(45)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, p.vc.attestationByID(t, d.AttestationId).Status)
+}
+
+// Whoever must move and does not, by response_window blocks, loses: a worker that never answers
+// is slashed; a referee that opens and walks away pays the worker.
+func TestDisputeDeadlines(t *testing.T) {
+	p := disputeChain(t, 2, -1, nil)
+	p.vc.blocks(vResponse + 1)
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, p.dispute().Outcome, p.dispute().Reason)
+
+	p = disputeChain(t, 2, -1, nil)
+	p.workerMove(p.dispute())
+	p.vc.blocks(vResponse + 1)
+	d := p.dispute()
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
+	require.Contains(t, d.Reason, "the referee did not move")
+}
+
+// What the chain refuses: a dispute by someone who is no replica of the stage, on one's own
+// attestation, twice on one attestation, or with too small a bond; a move out of turn; an event
+// that is not the log's.
+func TestDisputeRefusals(t *testing.T) {
+	p := disputeChain(t, 2, -1, nil)
+	a := p.dispute().AttestationId
+	bond := sdk.NewInt64Coin(app.BondDenom, 7_000_000)
+	outsider := p.vc.ws[2] // stage 2
+	res := p.vc.send(outsider.account, &verifytypes.MsgOpenDispute{Referee: outsider.addr.String(), AttestationId: a, Bond: bond})
+	require.Equal(t, verifytypes.ErrInvalidDispute.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "only a replica of the stage")
+	res = p.vc.send(p.w.account, &verifytypes.MsgOpenDispute{Referee: p.w.addr.String(), AttestationId: a, Bond: bond})
+	require.Contains(t, res.Log, "cannot dispute its own attestation")
+	res = p.vc.send(p.r.account, &verifytypes.MsgOpenDispute{Referee: p.r.addr.String(), AttestationId: a, Bond: bond})
+	require.Contains(t, res.Log, "already disputed")
+	res = p.vc.send(p.r.account, &verifytypes.MsgDisputeRespond{Referee: p.r.addr.String(), DisputeId: p.id, Agree: true})
+	require.Contains(t, res.Log, "waits for the other side's move")
+
+	p.workerMove(p.dispute()) // events = 2, the pair after event 1
+	p.refereeMove(p.dispute())
+	d := p.dispute()
+	require.Equal(t, verifytypes.DISPUTE_PHASE_EVENT, d.Phase)
+	other := p.dl.events[1-int(d.Lo.Index)]
+	root := p.dl.traces[0].Root(len(p.dl.prog.Ops))
+	res = p.vc.send(p.w.account, &verifytypes.MsgDisputeClaim{Worker: p.w.addr.String(), DisputeId: p.id, Event: other, TraceRoot: root[:]})
+	require.Contains(t, res.Log, "does not fold the log head")
+}
+
+func dimsOf(tn statecommit.Tensor) []int {
+	out := make([]int, len(tn.Dims))
+	for i, d := range tn.Dims {
+		out[i] = int(d)
+	}
+	return out
+}
