@@ -124,13 +124,17 @@ func newDisputeLog(t *testing.T, vc *verifyChain, events, at int, cheat func(bef
 	for e := range events {
 		dl.states = append(dl.states, state)
 		dl.heads = append(dl.heads, head)
-		act := &payload.Payload{Kind: payload.Activations, DType: payload.F32, Compressed: true, Step: uint64(e), Batch: 1, Seq: m.Arch.SeqLen,
-			Width: m.Arch.CompressionRank, Vocab: m.Arch.Vocab, Data: f32(gen(int(m.Arch.SeqLen*m.Arch.CompressionRank), 1)), IDs: make([]int32, m.Arch.SeqLen)}
+		act := &payload.Payload{
+			Kind: payload.Activations, DType: payload.F32, Compressed: true, Step: uint64(e), Batch: 1, Seq: m.Arch.SeqLen,
+			Width: m.Arch.CompressionRank, Vocab: m.Arch.Vocab, Data: f32(gen(int(m.Arch.SeqLen*m.Arch.CompressionRank), 1)), IDs: make([]int32, m.Arch.SeqLen),
+		}
 		for i := range act.IDs {
 			act.IDs[i] = int32(rng.IntN(int(m.Arch.Vocab)))
 		}
-		grad := &payload.Payload{Kind: payload.Gradients, DType: payload.F32, Compressed: true, Step: uint64(e), Batch: 1, Seq: m.Arch.SeqLen,
-			Width: m.Arch.CompressionRank, Data: f32(gen(int(m.Arch.SeqLen*m.Arch.CompressionRank), 0.1))}
+		grad := &payload.Payload{
+			Kind: payload.Gradients, DType: payload.F32, Compressed: true, Step: uint64(e), Batch: 1, Seq: m.Arch.SeqLen,
+			Width: m.Arch.CompressionRank, Data: f32(gen(int(m.Arch.SeqLen*m.Arch.CompressionRank), 0.1)),
+		}
 		ab, err := payload.Encode(act)
 		require.NoError(t, err)
 		gb, err := payload.Encode(grad)
