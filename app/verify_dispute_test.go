@@ -33,16 +33,19 @@ import (
 // disputeLog is a worker's log between two attestations: the states before and after each
 // event, the events, and each event's reference run.
 type disputeLog struct {
-	prog    *stageprog.Program
-	l       stageprog.Layout
-	up      stageprog.Update
-	states  [][]statecommit.Tensor // states[i] is before event i; the last is after them all
-	heads   [][32]byte             // heads[i] is the log's head before event i
-	events  [][]byte
-	inputs  [][]byte // each event's activations payload
-	grads   [][]byte
-	runs    [][]stageprog.Tensor
-	traces  []*stageprog.Trace
+	prog   *stageprog.Program
+	l      stageprog.Layout
+	up     stageprog.Update
+	states [][]statecommit.Tensor // states[i] is before event i; the last is after them all
+	heads  [][32]byte             // heads[i] is the log's head before event i
+	events [][]byte
+	inputs [][]byte // each event's activations payload
+	grads  [][]byte
+	runs   [][]stageprog.Tensor
+	traces []*stageprog.Trace
+	// wruns and wtraces are the worker's: its trace may lie (lieTrace).
+	wruns   [][]stageprog.Tensor
+	wtraces []*stageprog.Trace
 	worker  []merkle.Hash // the worker's state root after each event (claimed)
 	honest  []merkle.Hash // the program's state root after each event from the worker's state before it
 	cheated []statecommit.Tensor
@@ -81,7 +84,7 @@ func tensorValues(t statecommit.Tensor) []float64 {
 // newDisputeLog runs `events` updates of stage 1 of the verify chain's model from a random state;
 // cheat, when set, edits the worker's state after event `at` (the worker's log goes on from
 // there, as a cheater's would).
-func newDisputeLog(t *testing.T, vc *verifyChain, events, at int, cheat func(before, after []statecommit.Tensor)) *disputeLog {
+func newDisputeLog(t *testing.T, vc *verifyChain, events, at int, cheat func(before, after []statecommit.Tensor), lie func(*disputeLog, []stageprog.Tensor)) *disputeLog {
 	t.Helper()
 	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
 	require.NoError(t, err)
@@ -161,6 +164,17 @@ func newDisputeLog(t *testing.T, vc *verifyChain, events, at int, cheat func(bef
 		tr, err := stageprog.NewTrace(prog, vals)
 		require.NoError(t, err)
 		dl.runs, dl.traces = append(dl.runs, vals), append(dl.traces, tr)
+		wvals, wtr := vals, tr
+		if e == at && lie != nil {
+			wvals = make([]stageprog.Tensor, len(vals))
+			for i, v := range vals {
+				wvals[i] = stageprog.Tensor{Dims: v.Dims, Data: append([]float64(nil), v.Data...)}
+			}
+			lie(dl, wvals)
+			wtr, err = stageprog.NewTrace(prog, wvals)
+			require.NoError(t, err)
+		}
+		dl.wruns, dl.wtraces = append(dl.wruns, wvals), append(dl.wtraces, wtr)
 		next := stateTensors(prog, l, vals, func(tn int) int { v, _ := verifytypes.StateOutput(up, tn); return v })
 		dl.honest = append(dl.honest, statecommit.Root(next))
 		if e == at && cheat != nil {
@@ -290,16 +304,28 @@ func (p *player) workerMove(d verifytypes.Dispute) {
 		p.claim(msg)
 	case verifytypes.DISPUTE_PHASE_EVENT:
 		i := int(d.Lo.Index)
-		root := dl.traces[i].Root(len(dl.prog.Ops))
+		root := dl.wtraces[i].Root(len(dl.prog.Ops))
 		p.claim(&verifytypes.MsgDisputeClaim{Event: dl.events[i], TraceRoot: root[:]})
 	case verifytypes.DISPUTE_PHASE_TRACE:
-		root := dl.traces[e].Root(int(d.Lo.Index+d.Hi.Index) / 2)
+		root := dl.wtraces[e].Root(int(d.Lo.Index+d.Hi.Index) / 2)
 		p.claim(&verifytypes.MsgDisputeClaim{TraceRoot: root[:]})
 	case verifytypes.DISPUTE_PHASE_OUTPUT:
-		o, err := dl.traces[e].Open(int(d.Lo.Index), int(d.Element), int(d.Hi.Index))
-		require.NoError(p.t, err)
-		out := verifytypes.TraceOpeningOf(o)
-		p.claim(&verifytypes.MsgDisputeClaim{Output: &out})
+		k := int(d.Lo.Index)
+		out := dl.output(dl.wruns[e], k)
+		if d.Header == nil {
+			ap, err := dl.wtraces[e].Append(k)
+			require.NoError(p.t, err)
+			lv := chunkLevels(out)
+			top := lv[len(lv)-1][0]
+			h := verifytypes.HeaderOf(stageprog.OutputHeader(k, dl.prog.Dims(len(dl.prog.InputDims)+k)))
+			var path [][]byte
+			for _, x := range ap.Path {
+				path = append(path, x[:])
+			}
+			p.claim(&verifytypes.MsgDisputeClaim{OutputLeaf: ap.Leaf[:], AppendPath: path, Header: &h, ChunksRoot: top[:]})
+			return
+		}
+		p.claimTree(d, out)
 	case verifytypes.DISPUTE_PHASE_STATE:
 		after := dl.states[e+1]
 		switch {
@@ -318,18 +344,41 @@ func (p *player) workerMove(d verifytypes.Dispute) {
 			h := verifytypes.HeaderOf(o.Header)
 			top := root[len(root)-1][0]
 			p.claim(&verifytypes.MsgDisputeClaim{Header: &h, ChunksRoot: top[:]})
-		case d.Level > 0:
-			lv := chunkLevels(after[d.Tensor])[d.Level-1]
-			l, r := lv[2*d.Hi.Index], lv[2*d.Hi.Index+1]
-			p.claim(&verifytypes.MsgDisputeClaim{Children: [][]byte{l[:], r[:]}})
 		default:
-			raw := after[d.Tensor].Raw
-			end := min((d.Hi.Index+1)*statecommit.ChunkBytes, uint64(len(raw)))
-			p.claim(&verifytypes.MsgDisputeClaim{Chunk: raw[d.Hi.Index*statecommit.ChunkBytes : end]})
+			p.claimTree(d, after[d.Tensor])
 		}
 	default:
 		p.t.Fatalf("no worker move in phase %s", d.Phase)
 	}
+}
+
+// claimTree is the worker's move in the bisection of tn's chunk tree.
+func (p *player) claimTree(d verifytypes.Dispute, tn statecommit.Tensor) {
+	if d.Level > 0 {
+		lv := chunkLevels(tn)[d.Level-1]
+		l, r := lv[2*d.Hi.Index], lv[2*d.Hi.Index+1]
+		p.claim(&verifytypes.MsgDisputeClaim{Children: [][]byte{l[:], r[:]}})
+		return
+	}
+	end := min((d.Hi.Index+1)*statecommit.ChunkBytes, uint64(len(tn.Raw)))
+	p.claim(&verifytypes.MsgDisputeClaim{Chunk: tn.Raw[d.Hi.Index*statecommit.ChunkBytes : end]})
+}
+
+// output is op k's output of a run as the trace commits it.
+func (dl *disputeLog) output(vals []stageprog.Tensor, k int) statecommit.Tensor {
+	v := vals[len(dl.prog.InputDims)+k]
+	h := stageprog.OutputHeader(k, v.Dims)
+	return float64Tensor(h.Path, v.Dims, v.Data)
+}
+
+// pickChild is the referee's pick of the child of the node that differs from its own tree.
+func (p *player) pickChild(d verifytypes.Dispute, own statecommit.Tensor) {
+	lv := chunkLevels(own)[d.Level-1]
+	pick := uint64(1)
+	if lv[2*d.Hi.Index] != merkle.Hash(d.Children[0]) {
+		pick = 0
+	}
+	p.respond(&verifytypes.MsgDisputeRespond{Pick: pick})
 }
 
 func chunkLevels(tn statecommit.Tensor) [][]merkle.Hash {
@@ -357,13 +406,23 @@ func (p *player) refereeMove(d verifytypes.Dispute) {
 		own := dl.traces[e].Root(int(d.Pending.Index))
 		p.respond(&verifytypes.MsgDisputeRespond{Agree: !p.disagree && own == merkle.Hash(d.Pending.Root)})
 	case verifytypes.DISPUTE_PHASE_OUTPUT:
-		p.respond(&verifytypes.MsgDisputeRespond{Pick: 0})
+		p.pickChild(d, dl.output(dl.runs[e], int(d.Lo.Index)))
 	case verifytypes.DISPUTE_PHASE_LEAF:
 		k := int(d.Lo.Index)
 		nIn := len(dl.prog.InputDims)
-		refs, err := stageprog.ReadsOf(dl.prog.Ops[k], int(d.Element), stageprog.ValuesReader(dl.runs[e]))
+		// The element of the worker's chunk that differs from its own run (the first, if none does).
+		first := int(d.Hi.Index) * statecommit.ChunkBytes / 8
+		elem := first
+		own := dl.runs[e][nIn+k].Data
+		for i := range len(d.Chunk) / 8 {
+			if math.Float64bits(own[first+i]) != binary.LittleEndian.Uint64(d.Chunk[8*i:]) {
+				elem = first + i
+				break
+			}
+		}
+		refs, err := stageprog.ReadsOf(dl.prog.Ops[k], elem, stageprog.ValuesReader(dl.runs[e]))
 		require.NoError(p.t, err)
-		msg := &verifytypes.MsgDisputeRespond{}
+		msg := &verifytypes.MsgDisputeRespond{Pick: uint64(elem)}
 		for _, ref := range refs {
 			if ref.Value >= nIn {
 				o, err := dl.traces[e].Open(ref.Value-nIn, ref.Index, k)
@@ -391,12 +450,7 @@ func (p *player) refereeMove(d verifytypes.Dispute) {
 			p.respond(&verifytypes.MsgDisputeRespond{Pick: 0})
 			return
 		}
-		lv := chunkLevels(honest[d.Tensor])[d.Level-1]
-		pick := uint64(1)
-		if lv[2*d.Hi.Index] != merkle.Hash(d.Children[0]) {
-			pick = 0
-		}
-		p.respond(&verifytypes.MsgDisputeRespond{Pick: pick})
+		p.pickChild(d, honest[d.Tensor])
 	case verifytypes.DISPUTE_PHASE_CHUNK:
 		v, _ := verifytypes.StateOutput(dl.up, int(d.Tensor))
 		op := v - len(dl.prog.InputDims)
@@ -434,7 +488,7 @@ func (p *player) play() (verifytypes.Dispute, int) {
 
 // disputeChain is a verify chain where w (stage 1) attested the log of `events` updates (one
 // step of that many microbatches) and r (the other replica of stage 1) disputed it.
-func disputeChain(t *testing.T, events, cheatAt int, cheat func(before, after []statecommit.Tensor)) *player {
+func disputeChain(t *testing.T, events, cheatAt int, cheat func(before, after []statecommit.Tensor), lie func(*disputeLog, []stageprog.Tensor)) *player {
 	t.Helper()
 	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
 		microbatches(uint32(events))(mg, vg)
@@ -442,7 +496,7 @@ func disputeChain(t *testing.T, events, cheatAt int, cheat func(before, after []
 	})
 	w, r := ws[1], ws[3]
 	r.cheat = false
-	dl := newDisputeLog(t, vc, events, cheatAt, cheat)
+	dl := newDisputeLog(t, vc, events, cheatAt, cheat, lie)
 	a, _ := attestDisputed(t, vc, w, dl)
 	res := vc.send(r.account, &verifytypes.MsgOpenDispute{Referee: r.addr.String(), AttestationId: a, Bond: sdk.NewInt64Coin(app.BondDenom, 7_000_000)})
 	require.Zero(t, res.Code, res.Log)
@@ -456,7 +510,7 @@ func disputeChain(t *testing.T, events, cheatAt int, cheat func(before, after []
 // the state's bisection ends at a chunk of that tensor whose values are not the update's. It is
 // slashed and jailed and its attestations voided; the referee gets its bond back and the reward.
 func TestDisputeSkippedUpdateLoses(t *testing.T) {
-	p := disputeChain(t, 4, 1, func(before, after []statecommit.Tensor) { after[1] = before[1] })
+	p := disputeChain(t, 4, 1, func(before, after []statecommit.Tensor) { after[1] = before[1] }, nil)
 	refBefore := p.vc.balance(p.r.addr)
 	pending := p.dispute().SuccessorId
 	d, moves := p.play()
@@ -473,12 +527,27 @@ func TestDisputeSkippedUpdateLoses(t *testing.T) {
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, p.vc.attestationByID(t, pending).Status)
 }
 
+// A worker that skips the update of one weight tensor and fits its reference trace to the cheat
+// (the optimizer's output for that tensor is the tensor unchanged) loses at a leaf: the trace's
+// bisection finds that op, the output's chunk tree the chunk, and the chain recomputes the
+// value from the agreed moments and gradient.
+func TestDisputeFittedTraceLoses(t *testing.T) {
+	p := disputeChain(t, 2, 1, func(before, after []statecommit.Tensor) { after[1] = before[1] }, func(dl *disputeLog, vals []stageprog.Tensor) {
+		copy(vals[dl.up.Params[1]].Data, vals[dl.l.Params[1]].Data)
+	})
+	d, moves := p.play()
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
+	require.Contains(t, d.Reason, "NAdamWeight")
+	require.Contains(t, d.Reason, "is not the program's")
+	t.Logf("%d moves: %s", moves, d.Reason)
+}
+
 // An honest worker wins against a referee that disagrees with everything: the bisection ends at
 // one value of one op of the reference program, which the chain recomputes from the referee's
 // own evidence and finds equal to the worker's. The referee's bond goes to the worker, whose
 // attestation finalizes.
 func TestDisputeLyingRefereeLoses(t *testing.T) {
-	p := disputeChain(t, 3, -1, nil)
+	p := disputeChain(t, 3, -1, nil, nil)
 	p.disagree = true
 	workerBefore := p.vc.balance(p.w.addr)
 	d, moves := p.play()
@@ -493,11 +562,11 @@ func TestDisputeLyingRefereeLoses(t *testing.T) {
 // Whoever must move and does not, by response_window blocks, loses: a worker that never answers
 // is slashed; a referee that opens and walks away pays the worker.
 func TestDisputeDeadlines(t *testing.T) {
-	p := disputeChain(t, 2, -1, nil)
+	p := disputeChain(t, 2, -1, nil, nil)
 	p.vc.blocks(vResponse + 1)
 	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, p.dispute().Outcome, p.dispute().Reason)
 
-	p = disputeChain(t, 2, -1, nil)
+	p = disputeChain(t, 2, -1, nil, nil)
 	p.workerMove(p.dispute())
 	p.vc.blocks(vResponse + 1)
 	d := p.dispute()
@@ -509,7 +578,7 @@ func TestDisputeDeadlines(t *testing.T) {
 // attestation, twice on one attestation, or with too small a bond; a move out of turn; an event
 // that is not the log's.
 func TestDisputeRefusals(t *testing.T) {
-	p := disputeChain(t, 2, -1, nil)
+	p := disputeChain(t, 2, -1, nil, nil)
 	a := p.dispute().AttestationId
 	bond := sdk.NewInt64Coin(app.BondDenom, 7_000_000)
 	outsider := p.vc.ws[2] // stage 2

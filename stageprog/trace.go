@@ -23,6 +23,9 @@ import (
 // An output's leaf is its statecommit tensor leaf: path "op/<k>", dtype "float64", its dims,
 // its values as little-endian float64.
 
+// OutputHeader is the tensor header of op k's output of dims in a trace.
+func OutputHeader(k int, dims []int) statecommit.Header { return outputHeader(k, dims, uint64(8*Size(dims))) }
+
 // outputHeader is op k's tensor header, with raw length n bytes.
 func outputHeader(k int, dims []int, n uint64) statecommit.Header {
 	d := make([]uint64, len(dims))

@@ -239,7 +239,7 @@ func onlyFields(phase types.DisputePhase, set map[string]bool, allowed ...string
 func claimFields(m *types.MsgDisputeClaim) map[string]bool {
 	return map[string]bool{
 		"events": m.Events != 0, "state_root": len(m.StateRoot) > 0, "log_head": len(m.LogHead) > 0,
-		"event": len(m.Event) > 0, "trace_root": len(m.TraceRoot) > 0, "output": m.Output != nil,
+		"event": len(m.Event) > 0, "trace_root": len(m.TraceRoot) > 0, "output_leaf": len(m.OutputLeaf) > 0, "append_path": len(m.AppendPath) > 0,
 		"tensor_leaves": len(m.TensorLeaves) > 0, "header": m.Header != nil, "chunks_root": len(m.ChunksRoot) > 0,
 		"children": len(m.Children) > 0, "chunk": len(m.Chunk) > 0,
 	}
@@ -278,10 +278,13 @@ func (k *Keeper) DisputeClaim(ctx context.Context, msg *types.MsgDisputeClaim) (
 		d.Pending = &types.DisputePoint{Index: (d.Lo.Index + d.Hi.Index) / 2, Root: root[:]}
 		return k.turn(ctx, p, d, false)
 	case types.DISPUTE_PHASE_OUTPUT:
-		if err := onlyFields(d.Phase, set, "output"); err != nil {
+		if err := onlyFields(d.Phase, set, "output_leaf", "append_path", "header", "chunks_root", "children", "chunk"); err != nil {
 			return d, err
 		}
-		return k.openOutput(ctx, p, d, msg.Output)
+		if d.Header == nil {
+			return k.revealOutput(ctx, p, d, msg)
+		}
+		return k.claimTree(ctx, p, d, msg)
 	case types.DISPUTE_PHASE_STATE:
 		if err := onlyFields(d.Phase, set, "tensor_leaves", "header", "chunks_root", "children", "chunk"); err != nil {
 			return d, err
@@ -441,9 +444,10 @@ func (k *Keeper) eventProvenance(ctx context.Context, a types.Attestation, u *lo
 	return ""
 }
 
-// openOutput takes the worker's opening of the named value of the disputed op under the
-// disputed prefix root.
-func (k *Keeper) openOutput(ctx context.Context, p types.Params, d types.Dispute, o *types.TraceOpening) (types.Dispute, error) {
+// revealOutput takes the worker's leaf of the disputed op's output: appended to the agreed
+// prefix root it must make the disputed one, and it must be the header of that op's output with
+// the root of its chunk tree, which is then bisected.
+func (k *Keeper) revealOutput(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeClaim) (types.Dispute, error) {
 	ev, err := logevent.Decode(d.Event)
 	if err != nil || ev.Update == nil {
 		return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
@@ -452,24 +456,90 @@ func (k *Keeper) openOutput(ctx context.Context, p types.Params, d types.Dispute
 	if err != nil {
 		return d, err
 	}
-	op, err := o.Opening()
+	leaf, err := hash32(msg.OutputLeaf, "output_leaf")
 	if err != nil {
-		return d, errorsmod.Wrap(types.ErrInvalidDispute, err.Error())
+		return d, err
 	}
-	kIdx := int(d.Lo.Index)
-	if op.K != kIdx {
-		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the opening is of op %d; the disputed op is %d", op.K, kIdx)
-	}
-	dims := prog.Dims(len(prog.InputDims) + kIdx)
-	if err := op.Verify(merkle.Hash(d.Hi.Root), stageprog.Capacity(len(prog.Ops)), dims); err != nil {
-		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the opening of op %d under your root over %d ops: %v", kIdx, d.Hi.Index, err)
-	}
-	v, err := op.Value(int(d.Element))
+	path, err := hashesOf(msg.AppendPath, "append_path")
 	if err != nil {
-		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the opened chunk does not hold element %d: %v", d.Element, err)
+		return d, err
 	}
-	d.Claimed = math.Float64bits(v)
-	d.Phase = types.DISPUTE_PHASE_LEAF
+	op := int(d.Lo.Index)
+	if !(stageprog.Append{K: op, Leaf: leaf, Path: path}).Appended(merkle.Hash(d.Lo.Root), merkle.Hash(d.Hi.Root), op, len(prog.Ops)) {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "output_leaf and append_path do not make your root over %d ops from the agreed root over %d", op+1, op)
+	}
+	if msg.Header == nil {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "show header and chunks_root of op %d's output", op)
+	}
+	cr, err := hash32(msg.ChunksRoot, "chunks_root")
+	if err != nil {
+		return d, err
+	}
+	h := msg.Header.Header()
+	if statecommit.TensorLeaf(h, cr) != leaf {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "header and chunks_root are not output_leaf")
+	}
+	if want := stageprog.OutputHeader(op, prog.Dims(len(prog.InputDims)+op)); !sameHeader(h, want) {
+		// The worker's own trace holds, at op k, something that is not op k's output.
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("op %d of event %d's trace is committed as %s %v of %d bytes, not the op's output", op, d.EventIndex, h.Path, h.Dims, h.RawLen))
+	}
+	return k.startTree(ctx, p, d, msg.Header, cr)
+}
+
+func sameHeader(a, b statecommit.Header) bool {
+	if a.Path != b.Path || a.DType != b.DType || a.RawLen != b.RawLen || len(a.Dims) != len(b.Dims) {
+		return false
+	}
+	for i := range a.Dims {
+		if a.Dims[i] != b.Dims[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// startTree starts the bisection of a tensor's chunk tree at its root: the worker shows the
+// children of each node (none for a node promoted unchanged), the referee picks one.
+func (k *Keeper) startTree(ctx context.Context, p types.Params, d types.Dispute, h *types.TensorHeader, chunksRoot merkle.Hash) (types.Dispute, error) {
+	d.Header = h
+	d.Hi = types.DisputePoint{Index: 0, Root: chunksRoot[:]}
+	d.Level = topLevel(chunks(h.RawLen))
+	d = descendCarried(d, h.RawLen)
+	return k.turn(ctx, p, d, true)
+}
+
+// claimTree is the worker's move in the bisection of a chunk tree: a node's children, or at the
+// bottom the chunk's bytes.
+func (k *Keeper) claimTree(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeClaim) (types.Dispute, error) {
+	if d.Level > 0 {
+		if len(msg.Children) != 2 {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "show the two children of node %d at level %d of the chunk tree", d.Hi.Index, d.Level)
+		}
+		ch, err := hashesOf(msg.Children, "children")
+		if err != nil {
+			return d, err
+		}
+		if merkle.Node(ch[0], ch[1]) != merkle.Hash(d.Hi.Root) {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "the children do not hash to the node")
+		}
+		d.Children = msg.Children
+		return k.turn(ctx, p, d, false)
+	}
+	h := d.Header.Header()
+	n := chunks(h.RawLen)
+	want := uint64(statecommit.ChunkBytes)
+	if d.Hi.Index == n-1 {
+		want = h.RawLen - d.Hi.Index*statecommit.ChunkBytes
+	}
+	if uint64(len(msg.Chunk)) != want || merkle.Leaf(msg.Chunk) != merkle.Hash(d.Hi.Root) {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "chunk must be the %d bytes of chunk %d", want, d.Hi.Index)
+	}
+	d.Chunk = msg.Chunk
+	if d.Phase == types.DISPUTE_PHASE_OUTPUT {
+		d.Phase = types.DISPUTE_PHASE_LEAF
+	} else {
+		d.Phase = types.DISPUTE_PHASE_CHUNK
+	}
 	return k.turn(ctx, p, d, false)
 }
 
@@ -518,37 +588,9 @@ func (k *Keeper) claimState(ctx context.Context, p types.Params, d types.Dispute
 		if reason := checkHeader(h, prog.Dims(v)); reason != "" {
 			return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("tensor %d of the state after event %d: %s", d.Tensor, d.EventIndex, reason))
 		}
-		d.Header = msg.Header
-		d.Hi = types.DisputePoint{Index: 0, Root: cr[:]}
-		d.Level = topLevel(chunks(h.RawLen))
-		d = descendCarried(d, h.RawLen)
-		return k.turn(ctx, p, d, true)
-	case d.Level > 0:
-		if len(msg.Children) != 2 {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "show the two children of node %d at level %d of tensor %d's chunk tree", d.Hi.Index, d.Level, d.Tensor)
-		}
-		ch, err := hashesOf(msg.Children, "children")
-		if err != nil {
-			return d, err
-		}
-		if merkle.Node(ch[0], ch[1]) != merkle.Hash(d.Hi.Root) {
-			return d, errorsmod.Wrap(types.ErrInvalidDispute, "the children do not hash to the node")
-		}
-		d.Children = msg.Children
-		return k.turn(ctx, p, d, false)
+		return k.startTree(ctx, p, d, msg.Header, cr)
 	default:
-		h := d.Header.Header()
-		n := chunks(h.RawLen)
-		want := uint64(statecommit.ChunkBytes)
-		if d.Hi.Index == n-1 {
-			want = h.RawLen - d.Hi.Index*statecommit.ChunkBytes
-		}
-		if uint64(len(msg.Chunk)) != want || merkle.Leaf(msg.Chunk) != merkle.Hash(d.Hi.Root) {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "chunk must be the %d bytes of chunk %d of tensor %d", want, d.Hi.Index, d.Tensor)
-		}
-		d.Chunk = msg.Chunk
-		d.Phase = types.DISPUTE_PHASE_CHUNK
-		return k.turn(ctx, p, d, false)
+		return k.claimTree(ctx, p, d, msg)
 	}
 }
 
@@ -641,24 +683,12 @@ func (k *Keeper) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespon
 		return k.answer(ctx, p, d, msg.Agree)
 	case types.DISPUTE_PHASE_OUTPUT:
 		if evidence || msg.Agree {
-			return d, errorsmod.Wrap(types.ErrInvalidDispute, "name the disputed element with pick")
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "pick a child (0 or 1)")
 		}
-		ev, err := logevent.Decode(d.Event)
-		if err != nil || ev.Update == nil {
-			return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
-		}
-		prog, _, _, _, err := k.disputeProgram(ctx, d, ev.Update)
-		if err != nil {
-			return d, err
-		}
-		if n := stageprog.Size(prog.Dims(len(prog.InputDims) + int(d.Lo.Index))); msg.Pick >= uint64(n) {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "pick %d: op %d's output has %d values", msg.Pick, d.Lo.Index, n)
-		}
-		d.Element = msg.Pick
-		return k.turn(ctx, p, d, true)
+		return k.pickChild(ctx, p, d, msg.Pick)
 	case types.DISPUTE_PHASE_LEAF:
-		if msg.Agree || msg.Pick != 0 {
-			return d, errorsmod.Wrap(types.ErrInvalidDispute, "show outputs and state, the evidence of what the value reads")
+		if msg.Agree {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "pick the element, and show outputs and state, the evidence of what it reads")
 		}
 		return k.judgeLeaf(ctx, p, d, msg)
 	case types.DISPUTE_PHASE_STATE:
@@ -672,14 +702,7 @@ func (k *Keeper) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespon
 			d.Tensor = msg.Pick
 			return k.turn(ctx, p, d, true)
 		}
-		if msg.Pick > 1 {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "pick %d: a child is 0 (left) or 1 (right)", msg.Pick)
-		}
-		d.Hi = types.DisputePoint{Index: 2*d.Hi.Index + msg.Pick, Root: d.Children[msg.Pick]}
-		d.Level--
-		d.Children = nil
-		d = descendCarried(d, d.Header.RawLen)
-		return k.turn(ctx, p, d, true)
+		return k.pickChild(ctx, p, d, msg.Pick)
 	case types.DISPUTE_PHASE_CHUNK:
 		if msg.Agree || msg.Pick != 0 {
 			return d, errorsmod.Wrap(types.ErrInvalidDispute, "show outputs (the reference's values of the chunk) and state (the chunk before the event)")
@@ -687,6 +710,21 @@ func (k *Keeper) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespon
 		return k.judgeChunk(ctx, p, d, msg)
 	}
 	return d, errorsmod.Wrapf(types.ErrInvalidDispute, "dispute %d in phase %s takes no move of the referee", d.Id, d.Phase)
+}
+
+// pickChild descends the bisection of a chunk tree to the child the referee picks.
+func (k *Keeper) pickChild(ctx context.Context, p types.Params, d types.Dispute, pick uint64) (types.Dispute, error) {
+	if len(d.Children) != 2 {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "no children await a pick")
+	}
+	if pick > 1 {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "pick %d: a child is 0 (left) or 1 (right)", pick)
+	}
+	d.Hi = types.DisputePoint{Index: 2*d.Hi.Index + pick, Root: d.Children[pick]}
+	d.Level--
+	d.Children = nil
+	d = descendCarried(d, d.Header.RawLen)
+	return k.turn(ctx, p, d, true)
 }
 
 // answer applies the referee's answer to the worker's pending point of a bisection.
@@ -711,8 +749,9 @@ func (k *Keeper) answer(ctx context.Context, p types.Params, d types.Dispute, ag
 		d.Phase = types.DISPUTE_PHASE_EVENT
 		return k.turn(ctx, p, d, true)
 	default:
+		// One op: its inputs are agreed, its output is not. The worker shows the output's leaf.
 		d.Phase = types.DISPUTE_PHASE_OUTPUT
-		return k.turn(ctx, p, d, false)
+		return k.turn(ctx, p, d, true)
 	}
 }
 
@@ -842,6 +881,12 @@ func (k *Keeper) judgeLeaf(ctx context.Context, p types.Params, d types.Dispute,
 		}
 		return 0, fmt.Errorf("%w: state tensor %d element %d is read and not opened under the state root before the event", stageprog.ErrNotRead, t, ref.Index)
 	}
+	first := d.Hi.Index * statecommit.ChunkBytes / 8
+	if msg.Pick < first || msg.Pick >= first+uint64(len(d.Chunk)/8) {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "pick %d: the worker's chunk %d holds elements %d to %d", msg.Pick, d.Hi.Index, first, first+uint64(len(d.Chunk)/8)-1)
+	}
+	d.Element = msg.Pick
+	d.Claimed = binary.LittleEndian.Uint64(d.Chunk[8*(msg.Pick-first):])
 	ok, err := stageprog.Judge(stageprog.Leaf{
 		Program: prog, K: int(d.Lo.Index), I: int(d.Element), Agreed: merkle.Hash(d.Lo.Root),
 		Claimed: math.Float64frombits(d.Claimed),

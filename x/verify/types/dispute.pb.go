@@ -40,10 +40,11 @@ const (
 	DISPUTE_PHASE_EVENT DisputePhase = 2
 	// TRACE: bisection over the trace's prefix roots (the worker posts, the referee agrees or not).
 	DISPUTE_PHASE_TRACE DisputePhase = 3
-	// OUTPUT: the trace is disputed at one op; the referee names a value of its output and the
-	// worker opens it under its root.
+	// OUTPUT: the trace is disputed at one op; its output is bisected (the worker shows its chunk
+	// tree's nodes, the referee picks the child that differs) to one chunk the worker shows.
 	DISPUTE_PHASE_OUTPUT DisputePhase = 4
-	// LEAF: the referee shows what that value reads; the chain recomputes it (stageprog.Judge).
+	// LEAF: the referee names a value of that chunk and shows what it reads; the chain recomputes
+	// it (stageprog.Judge).
 	DISPUTE_PHASE_LEAF DisputePhase = 5
 	// STATE: the whole trace is agreed; the worker's state after the event is bisected (its
 	// tensors, then one tensor's chunk tree) to one chunk that differs from the referee's.
@@ -452,12 +453,13 @@ type Dispute struct {
 	// its number of ops.
 	TraceRoot []byte `protobuf:"bytes,20,opt,name=trace_root,json=traceRoot,proto3" json:"trace_root,omitempty"`
 	Ops       uint64 `protobuf:"varint,21,opt,name=ops,proto3" json:"ops,omitempty"`
-	// element is the value of the disputed op's output (OUTPUT, LEAF) the referee named, claimed
+	// element is the value of the disputed op's output the referee named at the leaf, claimed
 	// the bits of the worker's value there (float64).
 	Element uint64 `protobuf:"varint,22,opt,name=element,proto3" json:"element,omitempty"`
 	Claimed uint64 `protobuf:"varint,23,opt,name=claimed,proto3" json:"claimed,omitempty"`
 	// tensor is the state tensor bisected (STATE, CHUNK), tensor_leaves the worker's post-state's
-	// tensor leaves, header that tensor's header, chunk the chunk's bytes the worker showed.
+	// tensor leaves; header is the bisected tensor's header (the state tensor's, or in OUTPUT the
+	// disputed op's output's), chunk the chunk's bytes the worker showed.
 	Tensor       uint64         `protobuf:"varint,24,opt,name=tensor,proto3" json:"tensor,omitempty"`
 	TensorLeaves [][]byte       `protobuf:"bytes,25,rep,name=tensor_leaves,json=tensorLeaves,proto3" json:"tensor_leaves,omitempty"`
 	Header       *TensorHeader  `protobuf:"bytes,26,opt,name=header,proto3" json:"header,omitempty"`
