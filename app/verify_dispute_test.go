@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	sdkmath "cosmossdk.io/math"
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/stretchr/testify/require"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -267,6 +269,16 @@ type player struct {
 	w, r     *trainer
 	id       uint64
 	disagree bool // the referee disagrees with everything (a lying referee)
+	// gas is the most gas a move of each side took, by phase ("worker LOG", ...).
+	gas map[string]int64
+}
+
+func (p *player) spentIn(side string, d verifytypes.Dispute, res *abci.ExecTxResult) {
+	if p.gas == nil {
+		p.gas = map[string]int64{}
+	}
+	key := side + " " + strings.TrimPrefix(d.Phase.String(), "DISPUTE_PHASE_")
+	p.gas[key] = max(p.gas[key], res.GasUsed)
 }
 
 func (p *player) dispute() verifytypes.Dispute {
@@ -277,13 +289,17 @@ func (p *player) dispute() verifytypes.Dispute {
 
 func (p *player) claim(msg *verifytypes.MsgDisputeClaim) {
 	msg.Worker, msg.DisputeId = p.w.addr.String(), p.id
+	before := p.dispute()
 	res := p.vc.send(p.w.account, msg)
+	p.spentIn("worker", before, res)
 	require.Zero(p.t, res.Code, res.Log)
 }
 
 func (p *player) respond(msg *verifytypes.MsgDisputeRespond) {
 	msg.Referee, msg.DisputeId = p.r.addr.String(), p.id
+	before := p.dispute()
 	res := p.vc.send(p.r.account, msg)
+	p.spentIn("referee", before, res)
 	require.Zero(p.t, res.Code, res.Log)
 }
 
@@ -518,7 +534,7 @@ func TestDisputeSkippedUpdateLoses(t *testing.T) {
 	require.Equal(t, uint64(1), d.EventIndex, "the bisection over the log finds the second update")
 	require.Equal(t, uint64(1), d.Tensor, "and the state's bisection the tensor it skipped")
 	require.Contains(t, d.Reason, "end ratio")
-	t.Logf("%d moves: %s", moves, d.Reason)
+	t.Logf("%d moves: %s; most gas a move: %v", moves, d.Reason, p.gas)
 	require.Greater(t, p.vc.balance(p.r.addr), refBefore+7_000_000, "the referee's bond comes back with the reward")
 	w, err := p.vc.worker(p.w.addr)
 	require.NoError(t, err)
@@ -539,7 +555,7 @@ func TestDisputeFittedTraceLoses(t *testing.T) {
 	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
 	require.Contains(t, d.Reason, "NAdamWeight")
 	require.Contains(t, d.Reason, "is not the program's")
-	t.Logf("%d moves: %s", moves, d.Reason)
+	t.Logf("%d moves: %s; most gas a move: %v", moves, d.Reason, p.gas)
 }
 
 // An honest worker wins against a referee that disagrees with everything: the bisection ends at
