@@ -21,39 +21,6 @@ func compSpec() spec.Spec {
 	return s
 }
 
-func TestSubspaceBasisOrthonormal(t *testing.T) {
-	for _, c := range []struct{ d, k int }{{16, 4}, {64, 2}, {128, 20}, {7, 6}} {
-		u := subspace.Basis(7, c.d, c.k)
-		worst := 0.0
-		for i := range c.k {
-			for j := range c.k {
-				dot := 0.0
-				for r := range c.d {
-					dot += u[r*c.k+i] * u[r*c.k+j]
-				}
-				if i == j {
-					dot--
-				}
-				worst = math.Max(worst, math.Abs(dot))
-			}
-		}
-		t.Logf("d %d k %d: max |UᵀU − I| = %.3g", c.d, c.k, worst)
-		if worst > 1e-13 {
-			t.Errorf("d %d k %d: max |UᵀU − I| = %g", c.d, c.k, worst)
-		}
-	}
-	a, b := subspace.Basis(7, 16, 4), subspace.Basis(7, 16, 4)
-	c := subspace.Basis(8, 16, 4)
-	for i := range a {
-		if a[i] != b[i] {
-			t.Fatalf("U[%d] differs between two runs: %v vs %v", i, a[i], b[i])
-		}
-	}
-	if a[0] == c[0] {
-		t.Fatal("seeds 7 and 8 gave the same U")
-	}
-}
-
 // TestSubspaceSharedAcrossStages: every stage holds the same U and T_fixed,
 // from the seed alone, and neither is a variable of the store.
 func TestSubspaceSharedAcrossStages(t *testing.T) {
