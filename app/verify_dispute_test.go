@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
 	"github.com/protolearn/protolearn/app"
 	"github.com/protolearn/protolearn/logevent"
@@ -51,6 +52,34 @@ type disputeLog struct {
 	worker  []merkle.Hash // the worker's state root after each event (claimed)
 	honest  []merkle.Hash // the program's state root after each event from the worker's state before it
 	cheated []statecommit.Tensor
+	// tail is a fold of the head after the last update: "snapshot" (the trainer's, at a period's
+	// end: the state does not change) or "average" (a mix with a replica's parameters).
+	tail     string
+	tailRoot merkle.Hash
+	average  []byte
+}
+
+// folds is how many folds of the head the range holds.
+func (dl *disputeLog) folds() int {
+	if dl.tail != "" {
+		return len(dl.events) + 1
+	}
+	return len(dl.events)
+}
+
+// withTail adds a fold after the last update.
+func (dl *disputeLog) withTail(kind string) *disputeLog {
+	last := dl.heads[len(dl.heads)-1]
+	dl.tail, dl.tailRoot = kind, dl.root(len(dl.events))
+	switch kind {
+	case "snapshot":
+		dl.heads = append(dl.heads, logevent.Next(last, logevent.SnapshotDigest(uint64(len(dl.events)), dl.tailRoot)))
+	case "average":
+		dl.average = logevent.EncodeAverage(logevent.Average{Weight: 0.5, Params: []byte("a replica's parameters"), From: []byte("peer"), Sig: []byte("sig")})
+		dl.heads = append(dl.heads, logevent.Next(last, sha256.Sum256(dl.average)))
+		dl.tailRoot = sha256.Sum256([]byte("the state after the mix"))
+	}
+	return dl
 }
 
 func stateTensors(prog *stageprog.Program, l stageprog.Layout, vals []stageprog.Tensor, values func(tensor int) int) []statecommit.Tensor {
@@ -76,6 +105,13 @@ func float64Tensor(path string, dims []int, data []float64) statecommit.Tensor {
 }
 
 func tensorValues(t statecommit.Tensor) []float64 {
+	if t.DType == "Float32" {
+		out := make([]float64, len(t.Raw)/4)
+		for i := range out {
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(t.Raw[4*i:])))
+		}
+		return out
+	}
 	out := make([]float64, len(t.Raw)/8)
 	for i := range out {
 		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(t.Raw[8*i:]))
@@ -219,10 +255,13 @@ func f64(v []float32) []float64 {
 	return out
 }
 
-// root is the worker's state root after i events (i = 0: the attestation's).
+// root is the worker's state root after i folds (i = 0: the attestation's).
 func (dl *disputeLog) root(i int) merkle.Hash {
-	if i == 0 {
+	switch {
+	case i == 0:
 		return statecommit.Root(dl.states[0])
+	case i > len(dl.events):
+		return dl.tailRoot
 	}
 	return dl.worker[i-1]
 }
@@ -253,9 +292,9 @@ func attestDisputed(t *testing.T, vc *verifyChain, w *trainer, dl *disputeLog) (
 	first := statecommit.Root(dl.states[0])
 	msg.StateRoot, msg.LogHead = first[:], dl.heads[0][:]
 	a = vc.submitted(t, w, msg)
-	after := dl.root(len(dl.events))
+	after := dl.root(dl.folds())
 	msg2 := vc.attestation(t, w, 1)
-	msg2.StateRoot, msg2.LogHead = after[:], dl.heads[len(dl.events)][:]
+	msg2.StateRoot, msg2.LogHead = after[:], dl.heads[dl.folds()][:]
 	return a, vc.submitted(t, w, msg2)
 }
 
@@ -269,6 +308,8 @@ type player struct {
 	w, r     *trainer
 	id       uint64
 	disagree bool // the referee disagrees with everything (a lying referee)
+	// agreeUpTo, when positive, is the last fold the referee agrees with (it disputes the rest).
+	agreeUpTo int
 	// gas is the most gas a move of each side took, by phase ("worker LOG", ...).
 	gas map[string]int64
 }
@@ -311,7 +352,7 @@ func (p *player) workerMove(d verifytypes.Dispute) {
 	case verifytypes.DISPUTE_PHASE_LOG:
 		msg := &verifytypes.MsgDisputeClaim{}
 		if d.Hi.Index == 0 {
-			msg.Events = uint64(len(dl.events))
+			msg.Events = uint64(dl.folds())
 			d.Hi.Index = msg.Events
 		}
 		mid := int(d.Lo.Index+d.Hi.Index) / 2
@@ -320,6 +361,14 @@ func (p *player) workerMove(d verifytypes.Dispute) {
 		p.claim(msg)
 	case verifytypes.DISPUTE_PHASE_EVENT:
 		i := int(d.Lo.Index)
+		if i == len(dl.events) && dl.tail == "snapshot" {
+			p.claim(&verifytypes.MsgDisputeClaim{Snapshot: true, SnapshotFirst: uint64(i)})
+			return
+		}
+		if i == len(dl.events) && dl.tail == "average" {
+			p.claim(&verifytypes.MsgDisputeClaim{Event: dl.average})
+			return
+		}
 		root := dl.wtraces[i].Root(len(dl.prog.Ops))
 		p.claim(&verifytypes.MsgDisputeClaim{Event: dl.events[i], TraceRoot: root[:]})
 	case verifytypes.DISPUTE_PHASE_TRACE:
@@ -397,6 +446,13 @@ func (p *player) pickChild(d verifytypes.Dispute, own statecommit.Tensor) {
 	p.respond(&verifytypes.MsgDisputeRespond{Pick: pick})
 }
 
+func dtypeWidth(dtype string) int {
+	if dtype == "Float32" {
+		return 4
+	}
+	return 8
+}
+
 func chunkLevels(tn statecommit.Tensor) [][]merkle.Hash {
 	var leaves []merkle.Hash
 	for off := 0; off < len(tn.Raw); off += statecommit.ChunkBytes {
@@ -416,6 +472,9 @@ func (p *player) refereeMove(d verifytypes.Dispute) {
 		agree := true
 		for j := range i {
 			agree = agree && dl.worker[j] == dl.honest[j]
+		}
+		if p.agreeUpTo > 0 {
+			agree = i <= p.agreeUpTo
 		}
 		p.respond(&verifytypes.MsgDisputeRespond{Agree: agree && !p.disagree})
 	case verifytypes.DISPUTE_PHASE_TRACE:
@@ -470,17 +529,22 @@ func (p *player) refereeMove(d verifytypes.Dispute) {
 	case verifytypes.DISPUTE_PHASE_CHUNK:
 		v, _ := verifytypes.StateOutput(dl.up, int(d.Tensor))
 		op := v - len(dl.prog.InputDims)
-		first := int(d.Hi.Index) * statecommit.ChunkBytes / 8
-		n := len(d.Chunk) / 8
+		width := dtypeWidth(d.Header.Dtype)
+		first := int(d.Hi.Index) * statecommit.ChunkBytes / width
+		n := len(d.Chunk) / width
 		msg := &verifytypes.MsgDisputeRespond{}
 		for i := first; i < first+n; i += statecommit.ChunkBytes / 8 {
 			o, err := dl.traces[e].Open(op, i, len(dl.prog.Ops))
 			require.NoError(p.t, err)
 			msg.Outputs = append(msg.Outputs, verifytypes.TraceOpeningOf(o))
 		}
-		o, err := statecommit.Open(dl.states[e], int(d.Tensor), d.Hi.Index*statecommit.ChunkBytes)
-		require.NoError(p.t, err)
-		msg.State = []verifytypes.ChunkOpening{verifytypes.ChunkOpeningOf(o)}
+		before := dl.states[e][d.Tensor]
+		bw := dtypeWidth(before.DType)
+		for i := first; i < first+n; i += statecommit.ChunkBytes / bw {
+			o, err := statecommit.Open(dl.states[e], int(d.Tensor), uint64(i*bw))
+			require.NoError(p.t, err)
+			msg.State = append(msg.State, verifytypes.ChunkOpeningOf(o))
+		}
 		p.respond(msg)
 	default:
 		p.t.Fatalf("no referee move in phase %s", d.Phase)
@@ -506,6 +570,12 @@ func (p *player) play() (verifytypes.Dispute, int) {
 // step of that many microbatches) and r (the other replica of stage 1) disputed it.
 func disputeChain(t *testing.T, events, cheatAt int, cheat func(before, after []statecommit.Tensor), lie func(*disputeLog, []stageprog.Tensor)) *player {
 	t.Helper()
+	return disputeChainTail(t, events, cheatAt, cheat, lie, "")
+}
+
+// disputeChainTail is disputeChain with a fold after the log's last update (disputeLog.withTail).
+func disputeChainTail(t *testing.T, events, cheatAt int, cheat func(before, after []statecommit.Tensor), lie func(*disputeLog, []stageprog.Tensor), tail string) *player {
+	t.Helper()
 	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
 		microbatches(uint32(events))(mg, vg)
 		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
@@ -513,6 +583,9 @@ func disputeChain(t *testing.T, events, cheatAt int, cheat func(before, after []
 	w, r := ws[1], ws[3]
 	r.cheat = false
 	dl := newDisputeLog(t, vc, events, cheatAt, cheat, lie)
+	if tail != "" {
+		dl.withTail(tail)
+	}
 	a, _ := attestDisputed(t, vc, w, dl)
 	res := vc.send(r.account, &verifytypes.MsgOpenDispute{Referee: r.addr.String(), AttestationId: a, Bond: sdk.NewInt64Coin(app.BondDenom, 7_000_000)})
 	require.Zero(t, res.Code, res.Log)
@@ -558,6 +631,22 @@ func TestDisputeFittedTraceLoses(t *testing.T) {
 	t.Logf("%d moves: %s; most gas a move: %v", moves, d.Reason, p.gas)
 }
 
+// A worker cannot escape the chunk's comparison by committing the tensor in another dtype than
+// before the update (the referee opens the values before it by element, across chunks).
+func TestDisputeDtypeSwitchLoses(t *testing.T) {
+	p := disputeChain(t, 2, 0, func(before, after []statecommit.Tensor) {
+		old := tensorValues(before[1])
+		raw := make([]byte, 4*len(old))
+		for i, x := range old {
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(float32(x)))
+		}
+		after[1] = statecommit.Tensor{Path: before[1].Path, DType: "Float32", Dims: before[1].Dims, Raw: raw}
+	}, nil)
+	d, _ := p.play()
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
+	require.Contains(t, d.Reason, "end ratio")
+}
+
 // An honest worker wins against a referee that disagrees with everything: the bisection ends at
 // one value of one op of the reference program, which the chain recomputes from the referee's
 // own evidence and finds equal to the worker's. The referee's bond goes to the worker, whose
@@ -570,7 +659,7 @@ func TestDisputeLyingRefereeLoses(t *testing.T) {
 	require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
 	require.Contains(t, d.Reason, "is the program's")
 	t.Logf("%d moves (%d ops in the program): %s", moves, len(p.dl.prog.Ops), d.Reason)
-	require.Equal(t, workerBefore+7_000_000, p.vc.balance(p.w.addr), "the bond is the worker's")
+	require.Equal(t, workerBefore+3_500_000, p.vc.balance(p.w.addr), "half the bond is the worker's, half is burned")
 	p.vc.blocks(45)
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, p.vc.attestationByID(t, d.AttestationId).Status)
 }
@@ -590,6 +679,44 @@ func TestDisputeDeadlines(t *testing.T) {
 	require.Contains(t, d.Reason, "the referee did not move")
 }
 
+// The trainer's log folds a snapshot into its head at every period's end, which changes no
+// state: a referee that disputes it loses, and a worker whose root moves across it would. An
+// honest worker's range ends with one, as here.
+func TestDisputeSnapshotFold(t *testing.T) {
+	p := disputeChainTail(t, 2, -1, nil, nil, "snapshot")
+	p.agreeUpTo = 2 // disputes the snapshot
+	d, _ := p.play()
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
+	require.Contains(t, d.Reason, "is a snapshot of the agreed state")
+
+	// A skipped update is found before the snapshot that ends the range.
+	p = disputeChainTail(t, 3, 2, func(before, after []statecommit.Tensor) { after[4] = before[4] }, nil, "snapshot")
+	d, _ = p.play()
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
+	require.Equal(t, uint64(2), d.EventIndex)
+}
+
+// The chain does not judge an average yet, and the worker chooses the roots it posts, so a
+// cheater could steer a dispute onto one: the attestation is then voided unpaid and the
+// referee's bond burned; nobody is slashed. A second replica may dispute the same attestation
+// meanwhile (one stalling referee keeps no one out).
+func TestDisputeAverageUnjudged(t *testing.T) {
+	p := disputeChainTail(t, 2, -1, nil, nil, "average")
+	p.agreeUpTo = 2
+	module := func() int64 {
+		return p.vc.balance(authtypes.NewModuleAddress(verifytypes.ModuleName))
+	}
+	held, refBefore := module(), p.vc.balance(p.r.addr)
+	d, _ := p.play()
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_UNJUDGED, d.Outcome, d.Reason)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, p.vc.attestationByID(t, d.AttestationId).Status)
+	require.Equal(t, held-7_000_000, module(), "the referee's bond leaves the module")
+	require.Equal(t, refBefore, p.vc.balance(p.r.addr), "and is not the referee's again: it is burned")
+	w, err := p.vc.worker(p.w.addr)
+	require.NoError(t, err)
+	require.NotEqual(t, computetypes.WORKER_STATUS_JAILED, w.Status, "the worker is not slashed")
+}
+
 // What the chain refuses: a dispute by someone who is no replica of the stage, on one's own
 // attestation, twice on one attestation, or with too small a bond; a move out of turn; an event
 // that is not the log's.
@@ -604,7 +731,7 @@ func TestDisputeRefusals(t *testing.T) {
 	res = p.vc.send(p.w.account, &verifytypes.MsgOpenDispute{Referee: p.w.addr.String(), AttestationId: a, Bond: bond})
 	require.Contains(t, res.Log, "cannot dispute its own attestation")
 	res = p.vc.send(p.r.account, &verifytypes.MsgOpenDispute{Referee: p.r.addr.String(), AttestationId: a, Bond: bond})
-	require.Contains(t, res.Log, "already disputed")
+	require.Contains(t, res.Log, "you already dispute attestation")
 	res = p.vc.send(p.r.account, &verifytypes.MsgDisputeRespond{Referee: p.r.addr.String(), DisputeId: p.id, Agree: true})
 	require.Contains(t, res.Log, "waits for the other side's move")
 

@@ -66,10 +66,20 @@ func (k *Keeper) OpenDispute(ctx context.Context, msg *types.MsgOpenDispute) (ty
 	if !replica {
 		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "%s holds no seat in stage %d of model %d (nor worked there in the last clock_window = %d blocks): only a replica of the stage can dispute its work", msg.Referee, a.Stage, a.ModelId, p.ClockWindow)
 	}
-	if open, err := k.disputed(ctx, a.Id); err != nil {
+	// Each replica may hold one open dispute on an attestation: one referee (a sybil of the
+	// worker's, say) cannot keep the others out by opening first and stalling.
+	if open, err := k.disputedBy(ctx, a.Id, k.addrString(referee)); err != nil {
 		return types.Dispute{}, err
 	} else if open {
-		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "attestation %d is already disputed: wait for that dispute's outcome", a.Id)
+		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "you already dispute attestation %d: wait for that dispute's outcome", a.Id)
+	}
+	if len(a.StateRoot) != 32 || len(a.LogHead) != 32 {
+		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "attestation %d commits no 32-byte state root and log head to dispute from", a.Id)
+	}
+	if m, err := k.mk.GetModel(ctx, a.ModelId); err != nil {
+		return types.Dispute{}, err
+	} else if err := judgeable(m); err != nil {
+		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "model %d: %v", a.ModelId, err)
 	}
 	next, err := k.successor(ctx, a)
 	if err != nil {
@@ -150,6 +160,51 @@ func (k *Keeper) storeDispute(ctx context.Context, d types.Dispute) error {
 		return err
 	}
 	return k.DisputeDeadlines.Set(ctx, collections.Join(d.DeadlineHeight, d.Id))
+}
+
+// disputedBy says whether referee has an open dispute on an attestation.
+func (k *Keeper) disputedBy(ctx context.Context, attestationID uint64, referee string) (bool, error) {
+	it, err := k.DisputesByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
+	if err != nil {
+		return false, err
+	}
+	defer it.Close()
+	for ; it.Valid(); it.Next() {
+		key, err := it.Key()
+		if err != nil {
+			return false, err
+		}
+		d, err := k.Disputes.Get(ctx, key.K2())
+		if err != nil {
+			return false, err
+		}
+		if d.Referee == referee {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Bounds on what a dispute's leaf may make a validator compute: the public tables it derives
+// (vocab × d_model values, twice) and the layers of the program it builds. A model beyond them
+// cannot be disputed on chain (its tables must then be committed; x/verify/README.md).
+const (
+	maxJudgedTable  = 1 << 22
+	maxJudgedLayers = 64
+)
+
+// judgeable is why the chain cannot judge disputes of m (nil when it can).
+func judgeable(m modelstypes.Model) error {
+	a := m.Arch
+	if uint64(a.Vocab)*uint64(a.DModel) > maxJudgedTable || uint64(a.DModel)*uint64(a.CompressionRank) > maxJudgedTable {
+		return fmt.Errorf("its tables (vocab %d × d_model %d) are beyond the %d values a dispute's leaf may derive", a.Vocab, a.DModel, maxJudgedTable)
+	}
+	for i, st := range m.Stages {
+		if st.Layers > maxJudgedLayers {
+			return fmt.Errorf("stage %d holds %d layers, beyond the %d a dispute's program may build", i, st.Layers, maxJudgedLayers)
+		}
+	}
+	return nil
 }
 
 // disputed says whether an attestation has an open dispute.
@@ -381,33 +436,70 @@ func eventRows(m modelstypes.Model, stage uint32, u *logevent.Update) (int, erro
 // it took in is what the attestation's receipts name, and starts the bisection over its
 // reference program's trace.
 func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeClaim) (types.Dispute, error) {
+	lo, hi := [32]byte(d.Lo.LogHead), [32]byte(d.Hi.LogHead)
+	switch {
+	case msg.Snapshot:
+		// A snapshot folds into the head without changing the state: the worker is right iff
+		// its state root did not move across it.
+		if len(msg.Event) > 0 || len(msg.TraceRoot) > 0 || msg.EpochStart {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "a snapshot is revealed by snapshot and snapshot_first alone")
+		}
+		if logevent.Next(lo, logevent.SnapshotDigest(msg.SnapshotFirst, [32]byte(d.Lo.Root))) != hi {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "a snapshot of the agreed state before update %d does not fold the head after event %d into the one after event %d", msg.SnapshotFirst, d.Lo.Index, d.Hi.Index)
+		}
+		if bytes.Equal(d.Lo.Root, d.Hi.Root) {
+			return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_REFEREE_LOST, fmt.Sprintf("fold %d is a snapshot of the agreed state, which it does not change", d.Lo.Index))
+		}
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("fold %d is a snapshot, yet the worker's state root moved across it", d.Lo.Index))
+	case msg.EpochStart:
+		if len(msg.Event) > 0 || len(msg.TraceRoot) > 0 {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "an epoch's start is revealed by epoch_start and its anchor alone")
+		}
+		var anchor *logevent.Anchor
+		if len(msg.AnchorFrom) > 0 || len(msg.AnchorSig) > 0 {
+			anchor = &logevent.Anchor{From: msg.AnchorFrom, Sig: msg.AnchorSig}
+		}
+		if logevent.EpochHead([32]byte(d.Hi.Root), anchor, lo) != hi {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "an epoch starting at your state root after event %d, from the head after event %d, does not make the disputed head", d.Hi.Index, d.Lo.Index)
+		}
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_UNJUDGED, fmt.Sprintf("fold %d is a restart from another state, which the chain does not judge", d.Lo.Index))
+	}
 	ev, err := logevent.Decode(msg.Event)
 	if err != nil {
 		return d, errorsmod.Wrap(types.ErrInvalidDispute, err.Error())
 	}
-	if logevent.Next([32]byte(d.Lo.LogHead), ev.Digest) != [32]byte(d.Hi.LogHead) {
+	if logevent.Next(lo, ev.Digest) != hi {
 		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the event does not fold the log head after event %d into the one after event %d: it is not the event of your log", d.Lo.Index, d.Hi.Index)
+	}
+	if ev.Average != nil {
+		// An average (the mix with a replica's signed parameters) is not judged on chain yet.
+		// The worker chooses the roots it posts, so it could steer a dispute onto one: the
+		// attestation is then voided unpaid, and the referee's bond burned.
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_UNJUDGED, fmt.Sprintf("event %d is an average, which the chain does not judge", d.Lo.Index))
 	}
 	root, err := hash32(msg.TraceRoot, "trace_root")
 	if err != nil {
 		return d, err
-	}
-	if ev.Average != nil {
-		// An average's leaf (the mix with a replica's signed parameters) is not judged on chain
-		// yet: the referee's finding stands off chain, and the bond goes back.
-		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_CANCELLED, fmt.Sprintf("event %d is an average, which the chain does not judge", d.Lo.Index))
 	}
 	u := ev.Update
 	a, err := k.GetAttestation(ctx, d.AttestationId)
 	if err != nil {
 		return d, err
 	}
-	if reason := k.eventProvenance(ctx, a, u); reason != "" {
+	m, err := k.mk.GetModel(ctx, d.ModelId)
+	if err != nil {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_CANCELLED, fmt.Sprintf("model %d: %v", d.ModelId, err))
+	}
+	if reason := eventProvenance(m, a, u); reason != "" {
 		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d of attestation %d's range: %s", d.Lo.Index, a.Id, reason))
+	}
+	if _, err := eventRows(m, d.Stage, u); err != nil {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d is not an update of stage %d: %v", d.Lo.Index, d.Stage, err))
 	}
 	prog, _, _, _, err := k.disputeProgram(ctx, d, u)
 	if err != nil {
-		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d is not an update of stage %d: %v", d.Lo.Index, d.Stage, err))
+		// The event is an update of the stage; the model is what the chain cannot build.
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_CANCELLED, fmt.Sprintf("model %d's program: %v", d.ModelId, err))
 	}
 	ops := len(prog.Ops)
 	empty := stageprog.EmptyRoot(ops)
@@ -421,8 +513,9 @@ func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Disput
 }
 
 // eventProvenance is why update u cannot be one of attestation a's ("" when it can): its step
-// is a's, and the payloads it took in are ones a's receipts name.
-func (k *Keeper) eventProvenance(ctx context.Context, a types.Attestation, u *logevent.Update) string {
+// is a's, and the payloads it took in are ones a's receipts name: the activations (after stage
+// 0; stage 0 takes token ids, no payload) and the gradient (every stage but the last).
+func eventProvenance(m modelstypes.Model, a types.Attestation, u *logevent.Update) string {
 	if u.Step < a.StepFrom || u.Step > a.StepTo {
 		return fmt.Sprintf("an update of step %d, outside the attested steps %d..%d", u.Step, a.StepFrom, a.StepTo)
 	}
@@ -438,12 +531,16 @@ func (k *Keeper) eventProvenance(ctx context.Context, a types.Attestation, u *lo
 		}
 		return false
 	}
-	if a.Stage > 0 && !named(u.Input) {
+	last := int(a.Stage) == len(m.Stages)-1
+	switch {
+	case a.Stage == 0 && len(u.Input) > 0:
+		return "stage 0 takes token ids, yet the update carries an activations payload"
+	case a.Stage > 0 && !named(u.Input):
 		return "its input is no payload the attestation's receipts name"
-	}
-	m, err := k.mk.GetModel(ctx, a.ModelId)
-	if err == nil && int(a.Stage) < len(m.Stages)-1 && a.Stage > 0 && !named(u.Grad) {
+	case !last && !named(u.Grad):
 		return "the gradient it took is no payload the attestation's receipts name"
+	case last && len(u.Grad) > 0:
+		return "the last stage takes targets, yet the update carries a gradient payload"
 	}
 	return ""
 }
@@ -759,78 +856,119 @@ func (k *Keeper) answer(ctx context.Context, p types.Params, d types.Dispute, ag
 	}
 }
 
-// eventInputs resolves the program inputs of a disputed update that the chain holds itself: the
-// payloads and ids of the event, and the model's public tables.
+// eventInputs serves the program inputs of a disputed update that the chain holds itself: the
+// event's payloads (decoded once: the chain holds their bytes, whose digests the attestation's
+// receipts name), its token ids and targets, and the model's public tables.
 type eventInputs struct {
 	l          stageprog.Layout
 	u          *logevent.Update
-	width, seq int
-	in, grad   [32]byte
+	in, grad   *payload.Payload
 	m          modelstypes.Model
 	uTab, tTab []float64
 }
 
-func (e *eventInputs) value(ref stageprog.Ref) (float64, bool, error) {
-	payloadValue := func(b []byte, d [32]byte) (float64, error) {
-		o, err := payload.OpenToken(b, uint64(ref.Index/e.width))
-		if err != nil {
-			return 0, err
+func newEventInputs(m modelstypes.Model, l stageprog.Layout, u *logevent.Update) (*eventInputs, error) {
+	e := &eventInputs{l: l, u: u, m: m}
+	var err error
+	if len(u.Input) > 0 {
+		if e.in, err = payload.Decode(u.Input, payload.Limits{}); err != nil {
+			return nil, fmt.Errorf("the event's input: %w", err)
 		}
-		return stageprog.PayloadValue(o, d, e.width, ref.Index)
+	}
+	if len(u.Grad) > 0 {
+		if e.grad, err = payload.Decode(u.Grad, payload.Limits{}); err != nil {
+			return nil, fmt.Errorf("the event's gradient: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// value is input ref's value, and false for an input the event and the model do not hold (the
+// stage's state).
+func (e *eventInputs) value(ref stageprog.Ref) (float64, bool, error) {
+	at := func(n int) error {
+		if ref.Index < 0 || ref.Index >= n {
+			return fmt.Errorf("element %d of input %d, which holds %d", ref.Index, ref.Value, n)
+		}
+		return nil
 	}
 	switch ref.Value {
 	case e.l.In:
-		if e.u.Input == nil {
-			return float64(e.u.Tokens[ref.Index]), true, nil
+		if e.in == nil {
+			return 0, true, fmt.Errorf("the event carries no input payload")
 		}
-		v, err := payloadValue(e.u.Input, e.in)
-		return v, true, err
-	case e.l.IDs:
-		if e.u.Input == nil {
-			return float64(e.u.Tokens[ref.Index]), true, nil
-		}
-		o, err := payload.OpenToken(e.u.Input, uint64(ref.Index))
-		if err != nil {
+		if err := at(len(e.in.Data)); err != nil {
 			return 0, true, err
 		}
-		v, err := stageprog.PayloadID(o, e.in, ref.Index)
-		return v, true, err
+		return float64(e.in.Data[ref.Index]), true, nil
+	case e.l.IDs:
+		ids := e.u.Tokens
+		if e.in != nil {
+			ids = e.in.IDs
+		}
+		if err := at(len(ids)); err != nil {
+			return 0, true, err
+		}
+		return float64(ids[ref.Index]), true, nil
 	case e.l.Targets:
+		if err := at(len(e.u.Targets)); err != nil {
+			return 0, true, err
+		}
 		return float64(e.u.Targets[ref.Index]), true, nil
 	case e.l.DOut:
-		v, err := payloadValue(e.u.Grad, e.grad)
-		return v, true, err
+		if e.grad == nil {
+			return 0, true, fmt.Errorf("the event carries no gradient payload")
+		}
+		if err := at(len(e.grad.Data)); err != nil {
+			return 0, true, err
+		}
+		return float64(e.grad.Data[ref.Index]), true, nil
 	case e.l.U:
 		if e.uTab == nil {
 			e.uTab = rounded(subspaceBasis(e.m))
+		}
+		if err := at(len(e.uTab)); err != nil {
+			return 0, true, err
 		}
 		return e.uTab[ref.Index], true, nil
 	case e.l.T:
 		if e.tTab == nil {
 			e.tTab = rounded(tokenTable(e.m))
 		}
+		if err := at(len(e.tTab)); err != nil {
+			return 0, true, err
+		}
 		return e.tTab[ref.Index], true, nil
 	}
 	return 0, false, nil
 }
 
-func newEventInputs(m modelstypes.Model, l stageprog.Layout, u *logevent.Update, s stageprog.Stage) (*eventInputs, error) {
-	e := &eventInputs{l: l, u: u, m: m, seq: s.N, width: s.DModel}
-	if s.Rank > 0 {
-		e.width = s.Rank
-	}
-	var err error
-	if u.Input != nil {
-		if e.in, err = payload.Digest(u.Input); err != nil {
-			return nil, err
+// openedState holds the values of the state chunks a referee opened, each opening verified once
+// against the agreed state root: by (tensor, element).
+type openedState map[[2]int]float64
+
+// openState verifies the openings under root (a state of `tensors` tensors) and collects their
+// values; dtype is each opening's own.
+func openState(os []types.ChunkOpening, root merkle.Hash, tensors int) (openedState, error) {
+	vals := openedState{}
+	for i, co := range os {
+		o, err := co.Opening()
+		if err != nil {
+			return nil, fmt.Errorf("state[%d]: %w", i, err)
+		}
+		if err := o.VerifyIn(root, uint64(tensors)); err != nil {
+			return nil, fmt.Errorf("state[%d] under the state root before the event: %w", i, err)
+		}
+		v, err := decodeValues(o.Data, o.Header.DType)
+		if err != nil {
+			return nil, fmt.Errorf("state[%d]: %w", i, err)
+		}
+		first := int(o.Chunk * statecommit.ChunkBytes / uint64(len(o.Data)/max(len(v), 1)))
+		for j, x := range v {
+			vals[[2]int{int(o.Tensor), first + j}] = x
 		}
 	}
-	if u.Grad != nil {
-		if e.grad, err = payload.Digest(u.Grad); err != nil {
-			return nil, err
-		}
-	}
-	return e, nil
+	return vals, nil
 }
 
 // judgeLeaf settles the dispute at one value of one op: the chain recomputes it from the
@@ -844,14 +982,12 @@ func (k *Keeper) judgeLeaf(ctx context.Context, p types.Params, d types.Dispute,
 	if err != nil {
 		return d, err
 	}
-	s, _, err := types.DisputeProgram(m, d.Stage, mustRows(m, d.Stage, ev.Update))
+	ins, err := newEventInputs(m, l, ev.Update)
 	if err != nil {
 		return d, err
 	}
-	ins, err := newEventInputs(m, l, ev.Update, s)
-	if err != nil {
-		return d, err
-	}
+	// Evidence costs the validators by its size beyond the move's flat gas.
+	sdk.UnwrapSDKContext(ctx).GasMeter().ConsumeGas(uint64(msg.Size())*evidenceGasPerByte, "x/verify: dispute evidence")
 	var outs []stageprog.TraceOpening
 	for i, o := range msg.Outputs {
 		op, err := o.Opening()
@@ -860,13 +996,10 @@ func (k *Keeper) judgeLeaf(ctx context.Context, p types.Params, d types.Dispute,
 		}
 		outs = append(outs, op)
 	}
-	states := make([]statecommit.Opening, len(msg.State))
-	for i, o := range msg.State {
-		if states[i], err = o.Opening(); err != nil {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "state[%d]: %v", i, err)
-		}
+	states, err := openState(msg.State, merkle.Hash(d.Before), types.StateTensors(up))
+	if err != nil {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, err.Error())
 	}
-	tensors := types.StateTensors(up)
 	input := func(ref stageprog.Ref) (float64, error) {
 		if v, ok, err := ins.value(ref); ok {
 			return v, err
@@ -875,13 +1008,8 @@ func (k *Keeper) judgeLeaf(ctx context.Context, p types.Params, d types.Dispute,
 		if !ok {
 			return 0, fmt.Errorf("input %d is not the stage's", ref.Value)
 		}
-		for _, o := range states {
-			if o.Tensor != uint64(t) {
-				continue
-			}
-			if v, err := stageprog.StateValue(o, merkle.Hash(d.Before), t, tensors, ref.Index); err == nil {
-				return v, nil
-			}
+		if v, ok := states[[2]int{t, ref.Index}]; ok {
+			return v, nil
 		}
 		return 0, fmt.Errorf("%w: state tensor %d element %d is read and not opened under the state root before the event", stageprog.ErrNotRead, t, ref.Index)
 	}
@@ -907,11 +1035,9 @@ func (k *Keeper) judgeLeaf(ctx context.Context, p types.Params, d types.Dispute,
 
 func opName(p *stageprog.Program, k int) string { return fmt.Sprintf("%T", p.Ops[k]) }
 
-// mustRows is eventRows of an event already checked at its reveal.
-func mustRows(m modelstypes.Model, stage uint32, u *logevent.Update) int {
-	rows, _ := eventRows(m, stage, u)
-	return rows
-}
+// evidenceGasPerByte is charged for the evidence of a leaf or a chunk, by its encoded size:
+// every byte is hashed at least once and most are decoded.
+const evidenceGasPerByte = 20
 
 // judgeChunk settles the dispute at one chunk of the worker's state after the event: its values
 // against the reference program's, relative to the update the reference made to them.
@@ -958,22 +1084,21 @@ func (k *Keeper) judgeChunk(ctx context.Context, p types.Params, d types.Dispute
 			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the reference's element %d of tensor %d is not opened", first+j, d.Tensor)
 		}
 	}
-	if len(msg.State) != 1 {
-		return d, errorsmod.Wrap(types.ErrInvalidDispute, "state must open exactly the chunk before the event")
+	if len(msg.State) > 4 {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "state opens the chunk before the event: at most 4 chunks of the tensor (its dtype may differ)")
 	}
-	old, err := msg.State[0].Opening()
+	sdk.UnwrapSDKContext(ctx).GasMeter().ConsumeGas(uint64(msg.Size())*evidenceGasPerByte, "x/verify: dispute evidence")
+	old, err := openState(msg.State, merkle.Hash(d.Before), types.StateTensors(up))
 	if err != nil {
-		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "state[0]: %v", err)
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, err.Error())
 	}
-	if old.Tensor != d.Tensor || old.Chunk != d.Hi.Index {
-		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "state[0] opens chunk %d of tensor %d; the disputed one is chunk %d of tensor %d", old.Chunk, old.Tensor, d.Hi.Index, d.Tensor)
-	}
-	if err := old.VerifyIn(merkle.Hash(d.Before), uint64(types.StateTensors(up))); err != nil {
-		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "state[0] under the state root before the event: %v", err)
-	}
-	before, err := decodeValues(old.Data, old.Header.DType)
-	if err != nil || len(before) != len(claimed) {
-		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "state[0]'s chunk holds %d values of %s; the worker's holds %d", len(before), old.Header.DType, len(claimed))
+	before := make([]float64, len(claimed))
+	for j := range claimed {
+		v, ok := old[[2]int{int(d.Tensor), first + j}]
+		if !ok {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "element %d of tensor %d before the event is not opened", first+j, d.Tensor)
+		}
+		before[j] = v
 	}
 	ratio := stageprog.EndRatio(claimed, ref, before)
 	where := fmt.Sprintf("chunk %d of tensor %d (%s) after event %d: end ratio %.3g against the tolerance %g", d.Hi.Index, d.Tensor, h.Path, d.EventIndex, ratio, stageprog.EndTolerance)
@@ -1058,10 +1183,35 @@ func (k *Keeper) settle(ctx context.Context, p types.Params, d types.Dispute, ou
 			return d, err
 		}
 	case types.DISPUTE_OUTCOME_REFEREE_LOST:
-		if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, worker, sdk.NewCoins(d.Bond)); err != nil {
+		// Half the bond pays the worker for its moves; half is burned, so that a referee of the
+		// worker's own (a sybil that stalls) still pays for its dispute.
+		paid = sdk.NewCoin(d.Bond.Denom, d.Bond.Amount.QuoRaw(2))
+		if paid.IsPositive() {
+			if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, worker, sdk.NewCoins(paid)); err != nil {
+				return d, err
+			}
+		}
+		if burned := d.Bond.Sub(paid); burned.IsPositive() {
+			if err := k.bk.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(burned)); err != nil {
+				return d, err
+			}
+		}
+	case types.DISPUTE_OUTCOME_UNJUDGED:
+		if d.Bond.IsPositive() {
+			if err := k.bk.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(d.Bond)); err != nil {
+				return d, err
+			}
+		}
+		if err := k.Disputes.Set(ctx, d.Id, d); err != nil {
 			return d, err
 		}
-		paid = d.Bond
+		a, err := k.Attestations.Get(ctx, d.AttestationId)
+		if err != nil {
+			return d, err
+		}
+		if err := k.voidAttestation(sdkCtx, a, fmt.Sprintf("dispute %d: %s", d.Id, reason)); err != nil {
+			return d, err
+		}
 	default:
 		if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, referee, sdk.NewCoins(d.Bond)); err != nil {
 			return d, err
@@ -1117,7 +1267,12 @@ func (k *Keeper) disputesOverdue(ctx sdk.Context, p types.Params, h int64) error
 		}
 		cache, write := ctx.CacheContext()
 		if _, err := k.settle(cache, p, d, outcome, fmt.Sprintf("%s did not move in phase %s by height %d", who, d.Phase, d.DeadlineHeight)); err != nil {
-			k.logger.Error("dispute not settled at its deadline", "id", d.Id, "err", err)
+			// Never leave it open (its attestation could not finalize): close it with nothing
+			// paid; the bond stays with the module, and the error is logged for the operators.
+			k.logger.Error("dispute not settled at its deadline; closed without payments", "id", d.Id, "err", err)
+			if err := k.forceClose(ctx, d, fmt.Sprintf("closed at its deadline: %v", err)); err != nil {
+				return err
+			}
 			continue
 		}
 		write()
@@ -1141,4 +1296,17 @@ func rounded(v []float64) []float64 {
 		out[i] = float64(float32(x))
 	}
 	return out
+}
+
+// forceClose closes d with no payment: the last resort when settling it fails.
+func (k *Keeper) forceClose(ctx sdk.Context, d types.Dispute, reason string) error {
+	if err := k.DisputesByAttestation.Remove(ctx, collections.Join(d.AttestationId, d.Id)); err != nil {
+		return err
+	}
+	if err := k.DisputeDeadlines.Remove(ctx, collections.Join(d.DeadlineHeight, d.Id)); err != nil {
+		return err
+	}
+	d.Phase, d.Outcome, d.Reason, d.ClosedHeight = types.DISPUTE_PHASE_SETTLED, types.DISPUTE_OUTCOME_CANCELLED, reason, ctx.BlockHeight()
+	d.Pending, d.Event, d.Children, d.Chunk = nil, nil, nil, nil
+	return k.Disputes.Set(ctx, d.Id, d)
 }

@@ -200,22 +200,28 @@ func (k *Keeper) voidPending(ctx sdk.Context, worker sdk.AccAddress, reason stri
 		if err != nil {
 			return err
 		}
-		if a.Status != types.ATTESTATION_STATUS_PENDING {
-			continue
-		}
-		if err := k.cancelOpen(ctx, a.Id); err != nil {
-			return err
-		}
-		if err := k.endAttestation(ctx, collections.Join(a.FinalizeHeight, a.Id), a, types.ATTESTATION_STATUS_VOID, reason); err != nil {
-			return err
-		}
-		if err := ctx.EventManager().EmitTypedEvent(&types.EventAttestationVoided{
-			AttestationId: a.Id, Worker: a.Worker, ModelId: a.ModelId, Reason: reason,
-		}); err != nil {
+		if err := k.voidAttestation(ctx, a, reason); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// voidAttestation voids a pending attestation (nothing for one that is not), cancelling its open
+// challenges and disputes.
+func (k *Keeper) voidAttestation(ctx sdk.Context, a types.Attestation, reason string) error {
+	if a.Status != types.ATTESTATION_STATUS_PENDING {
+		return nil
+	}
+	if err := k.cancelOpen(ctx, a.Id); err != nil {
+		return err
+	}
+	if err := k.endAttestation(ctx, collections.Join(a.FinalizeHeight, a.Id), a, types.ATTESTATION_STATUS_VOID, reason); err != nil {
+		return err
+	}
+	return ctx.EventManager().EmitTypedEvent(&types.EventAttestationVoided{
+		AttestationId: a.Id, Worker: a.Worker, ModelId: a.ModelId, Reason: reason,
+	})
 }
 
 // cancelOpen closes the open challenges and disputes of an attestation being voided; bonds go

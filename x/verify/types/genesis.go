@@ -133,6 +133,10 @@ func validateDisputes(ds []Dispute, next uint64, atts map[uint64]Attestation) er
 		if err := d.Bond.Validate(); err != nil {
 			return fmt.Errorf("dispute %d: bond: %w", d.Id, err)
 		}
+		if d.Open() && (d.Phase == DISPUTE_PHASE_LOG || d.Phase == DISPUTE_PHASE_EVENT) &&
+			(len(d.Lo.Root) != 32 || len(d.Lo.LogHead) != 32 || len(d.Hi.Root) != 32 || len(d.Hi.LogHead) != 32) {
+			return fmt.Errorf("dispute %d: the log's bisection needs 32-byte roots and heads at both ends", d.Id)
+		}
 		seen[d.Id] = true
 		if d.Open() {
 			open[d.AttestationId] = true
