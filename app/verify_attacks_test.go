@@ -69,6 +69,7 @@ func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...veri
 	msg := &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: model, Stage: w.stage, StepFrom: from, StepTo: from + uint64(len(roots)) - 1,
 		WorkUnits: uint64(len(roots)) * vLayers, TileRows: vRows, TileWidth: vT, StateRoot: stateRoot(w, model, from), LogHead: logHead(w, model, from),
+		EndStateRoot: stateRoot(w, model, from+uint64(len(roots))), EndLogHead: logHead(w, model, from+uint64(len(roots))),
 	}
 	for i, r := range roots {
 		r.Step = from + uint64(i)
@@ -722,6 +723,7 @@ func TestAttackInputNotDerived(t *testing.T) {
 	sID := vc.submitted(t, selfish, &verifytypes.MsgSubmitAttestation{
 		Worker: selfish.addr.String(), ModelId: 1, Stage: selfish.stage, StepFrom: own.Step, StepTo: own.Step,
 		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots}, StateRoot: stateRoot(selfish, 1, own.Step), LogHead: logHead(selfish, 1, own.Step),
+		EndStateRoot: stateRoot(selfish, 1, own.Step+1), EndLogHead: logHead(selfish, 1, own.Step+1),
 	})
 	selfish.next++
 
@@ -811,6 +813,7 @@ func TestAttackStageZeroOffDataset(t *testing.T) {
 	id := vc.submitted(t, w, &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: 1, Stage: 0, StepFrom: l.Step, StepTo: l.Step,
 		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots}, StateRoot: stateRoot(w, 1, l.Step), LogHead: logHead(w, 1, l.Step),
+		EndStateRoot: stateRoot(w, 1, l.Step+1), EndLogHead: logHead(w, 1, l.Step+1),
 	})
 	w.next++
 

@@ -267,7 +267,7 @@ func (dl *disputeLog) root(i int) merkle.Hash {
 }
 
 // attestDisputed has w attest one step whose inputs are the log's payloads, from the log's first
-// state, then its next attestation from the state after the log: the disputed range.
+// state to the state after it (the disputed range), then its next attestation from there.
 func attestDisputed(t *testing.T, vc *verifyChain, w *trainer, dl *disputeLog) (a, next uint64) {
 	t.Helper()
 	msg := vc.attestation(t, w, 1)
@@ -289,10 +289,10 @@ func attestDisputed(t *testing.T, vc *verifyChain, w *trainer, dl *disputeLog) (
 		c.OtherInputs = append(c.OtherInputs, signInputDigest(t, vc.neighbour(w), w, mb, d, nil))
 		c.GradInputs = append(c.GradInputs, signInputDigest(t, vc.honest(w.stage+1), w, mb, g, nil))
 	}
-	first := statecommit.Root(dl.states[0])
+	first, after := statecommit.Root(dl.states[0]), dl.root(dl.folds())
 	msg.StateRoot, msg.LogHead = first[:], dl.heads[0][:]
+	msg.EndStateRoot, msg.EndLogHead = after[:], dl.heads[dl.folds()][:]
 	a = vc.submitted(t, w, msg)
-	after := dl.root(dl.folds())
 	msg2 := vc.attestation(t, w, 1)
 	msg2.StateRoot, msg2.LogHead = after[:], dl.heads[dl.folds()][:]
 	return a, vc.submitted(t, w, msg2)
@@ -310,6 +310,8 @@ type player struct {
 	disagree bool // the referee disagrees with everything (a lying referee)
 	// agreeUpTo, when positive, is the last fold the referee agrees with (it disputes the rest).
 	agreeUpTo int
+	// next is the worker's attestation after the disputed one.
+	next uint64
 	// gas is the most gas a move of each side took, by phase ("worker LOG", ...).
 	gas map[string]int64
 }
@@ -586,12 +588,12 @@ func disputeChainTail(t *testing.T, events, cheatAt int, cheat func(before, afte
 	if tail != "" {
 		dl.withTail(tail)
 	}
-	a, _ := attestDisputed(t, vc, w, dl)
+	a, next := attestDisputed(t, vc, w, dl)
 	res := vc.send(r.account, &verifytypes.MsgOpenDispute{Referee: r.addr.String(), AttestationId: a, Bond: sdk.NewInt64Coin(app.BondDenom, 7_000_000)})
 	require.Zero(t, res.Code, res.Log)
 	var out verifytypes.MsgOpenDisputeResponse
 	requireMsgResponse(t, res, &out)
-	return &player{t: t, vc: vc, dl: dl, w: w, r: r, id: out.DisputeId}
+	return &player{t: t, vc: vc, dl: dl, w: w, r: r, id: out.DisputeId, next: next}
 }
 
 // A worker that skips the update of one weight tensor at its second update, and goes on from
@@ -601,7 +603,7 @@ func disputeChainTail(t *testing.T, events, cheatAt int, cheat func(before, afte
 func TestDisputeSkippedUpdateLoses(t *testing.T) {
 	p := disputeChain(t, 4, 1, func(before, after []statecommit.Tensor) { after[1] = before[1] }, nil)
 	refBefore := p.vc.balance(p.r.addr)
-	pending := p.dispute().SuccessorId
+	pending := p.next
 	d, moves := p.play()
 	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
 	require.Equal(t, uint64(1), d.EventIndex, "the bisection over the log finds the second update")

@@ -399,6 +399,7 @@ func (vc *verifyChain) attestation(t testing.TB, w *trainer, n uint64) *verifyty
 	msg := &verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: 1, Stage: w.stage, StepFrom: w.next, StepTo: w.next + n - 1,
 		WorkUnits: n * vLayers, TileRows: vRows, TileWidth: vT, StateRoot: stateRoot(w, 1, w.next), LogHead: logHead(w, 1, w.next),
+		EndStateRoot: stateRoot(w, 1, w.next+n), EndLogHead: logHead(w, 1, w.next+n),
 	}
 	for s := msg.StepFrom; s <= msg.StepTo; s++ {
 		cm := vc.layer(t, w, s)

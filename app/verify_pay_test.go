@@ -162,6 +162,19 @@ func TestAttackStateNotMoved(t *testing.T) {
 	require.Equal(t, verifytypes.ErrInvalidAttestation.ABCICode(), res.Code, res.Log)
 	require.Contains(t, res.Log, "must not be all zero")
 
+	noEnd := vc.attestation(t, w, 1)
+	w.next--
+	noEnd.EndLogHead = nil
+	res = vc.send(w.account, noEnd)
+	require.Equal(t, verifytypes.ErrInvalidAttestation.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "end_log_head 0")
+	still := vc.attestation(t, w, 1)
+	w.next--
+	still.EndStateRoot = still.StateRoot
+	res = vc.send(w.account, still)
+	require.Equal(t, verifytypes.ErrStateNotMoved.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "trained nothing")
+
 	first := vc.attestation(t, w, 2)
 	id := vc.submitted(t, w, first)
 	require.Equal(t, first.StateRoot, vc.attestationByID(t, id).StateRoot)

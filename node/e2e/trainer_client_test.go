@@ -124,8 +124,11 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	steps := map[uint64]*attest.Committed{}
 	state := sha256.Sum256([]byte("the stage's state before step 1"))
 	head := sha256.Sum256([]byte("the replay log's head before step 1"))
+	end := sha256.Sum256([]byte("the stage's state after the last step"))
+	endHead := sha256.Sum256([]byte("the replay log's head after the last step"))
 	msg := &verifytypes.MsgSubmitAttestation{
 		Worker: op, ModelId: 1, Stage: 1, StepFrom: 1, StepTo: tPeriod, WorkUnits: tPeriod * tLayers, TileRows: tRows, TileWidth: tT, StateRoot: state[:], LogHead: head[:],
+		EndStateRoot: end[:], EndLogHead: endHead[:],
 	}
 	for s := msg.StepFrom; s <= msg.StepTo; s++ {
 		l, err := attest.NewLayer(s, tRows, tD, randoms(rng, tRows*tD, 2), randoms(rng, tD*tD, 0.5), randoms(rng, tRows*tD, 1))

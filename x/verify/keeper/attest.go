@@ -75,6 +75,15 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if len(msg.LogHead) != 32 {
 		return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "log_head is %d bytes; want the 32-byte head of the worker's replay log where state_root was taken (trainer/replaylog Log.Head)", len(msg.LogHead))
 	}
+	if len(msg.EndStateRoot) != 32 || len(msg.EndLogHead) != 32 {
+		return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "end_state_root is %d bytes and end_log_head %d; want the 32-byte root and head after the last update of step %d", len(msg.EndStateRoot), len(msg.EndLogHead), msg.StepTo)
+	}
+	if bytes.Equal(msg.EndStateRoot, make([]byte, 32)) || bytes.Equal(msg.EndLogHead, make([]byte, 32)) {
+		return 0, errorsmod.Wrap(types.ErrInvalidAttestation, "end_state_root and end_log_head must not be all zero")
+	}
+	if bytes.Equal(msg.EndStateRoot, msg.StateRoot) {
+		return 0, errorsmod.Wrapf(types.ErrStateNotMoved, "end_state_root is state_root: steps %d..%d trained nothing", msg.StepFrom, msg.StepTo)
+	}
 	if uint64(len(msg.Commitments)) != steps {
 		return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "%d commitments for %d steps: one per step", len(msg.Commitments), steps)
 	}
@@ -130,6 +139,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: storedCommitments(msg.Commitments),
 		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h, ChainId: sdkCtx.ChainID(),
 		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs, StateRoot: msg.StateRoot, LogHead: msg.LogHead,
+		EndStateRoot: msg.EndStateRoot, EndLogHead: msg.EndLogHead,
 		Draws: clock.clock.Draws, NextDraw: clock.clock.NextDraw, FirstOnStage: clock.firstOnStage,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {

@@ -73,17 +73,13 @@ func (k *Keeper) OpenDispute(ctx context.Context, msg *types.MsgOpenDispute) (ty
 	} else if open {
 		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "you already dispute attestation %d: wait for that dispute's outcome", a.Id)
 	}
-	if len(a.StateRoot) != 32 || len(a.LogHead) != 32 {
-		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "attestation %d commits no 32-byte state root and log head to dispute from", a.Id)
+	if len(a.StateRoot) != 32 || len(a.LogHead) != 32 || len(a.EndStateRoot) != 32 || len(a.EndLogHead) != 32 {
+		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "attestation %d commits no 32-byte state roots and log heads at its start and end to dispute between", a.Id)
 	}
 	if m, err := k.mk.GetModel(ctx, a.ModelId); err != nil {
 		return types.Dispute{}, err
 	} else if err := judgeable(m); err != nil {
 		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "model %d: %v", a.ModelId, err)
-	}
-	next, err := k.successor(ctx, a)
-	if err != nil {
-		return types.Dispute{}, err
 	}
 	if err := msg.Bond.Validate(); err != nil {
 		return types.Dispute{}, errorsmod.Wrapf(types.ErrWrongBond, "bond: %v; a dispute posts dispute_bond %s", err, p.DisputeBond)
@@ -99,11 +95,11 @@ func (k *Keeper) OpenDispute(ctx context.Context, msg *types.MsgOpenDispute) (ty
 		return types.Dispute{}, err
 	}
 	d := types.Dispute{
-		Id: id, AttestationId: a.Id, SuccessorId: next.Id, ModelId: a.ModelId, Stage: a.Stage,
+		Id: id, AttestationId: a.Id, ModelId: a.ModelId, Stage: a.Stage,
 		Worker: a.Worker, Referee: k.addrString(referee), Bond: p.DisputeBond,
 		Phase: types.DISPUTE_PHASE_LOG, WorkerToMove: true, OpenedHeight: h, DeadlineHeight: h + p.ResponseWindow,
 		Lo: types.DisputePoint{Root: a.StateRoot, LogHead: a.LogHead},
-		Hi: types.DisputePoint{Root: next.StateRoot, LogHead: next.LogHead},
+		Hi: types.DisputePoint{Root: a.EndStateRoot, LogHead: a.EndLogHead},
 	}
 	if err := k.storeDispute(ctx, d); err != nil {
 		return types.Dispute{}, err
@@ -112,40 +108,6 @@ func (k *Keeper) OpenDispute(ctx context.Context, msg *types.MsgOpenDispute) (ty
 	return d, sdkCtx.EventManager().EmitTypedEvent(&types.EventDisputeOpened{
 		DisputeId: id, AttestationId: a.Id, Worker: a.Worker, Referee: d.Referee, Bond: d.Bond, DeadlineHeight: d.DeadlineHeight,
 	})
-}
-
-// successor is the worker's next attestation on a's model: its (state root, log head) ends the
-// disputed range, so it must continue a on the same stage.
-func (k *Keeper) successor(ctx context.Context, a types.Attestation) (types.Attestation, error) {
-	worker, err := k.parseAddr("worker", a.Worker)
-	if err != nil {
-		return types.Attestation{}, err
-	}
-	rng := new(collections.Range[collections.Pair[sdk.AccAddress, uint64]]).
-		StartExclusive(collections.Join(worker, a.Id)).EndInclusive(collections.Join(worker, ^uint64(0)))
-	it, err := k.ByWorker.Iterate(ctx, rng)
-	if err != nil {
-		return types.Attestation{}, err
-	}
-	defer it.Close()
-	for ; it.Valid(); it.Next() {
-		key, err := it.Key()
-		if err != nil {
-			return types.Attestation{}, err
-		}
-		n, err := k.Attestations.Get(ctx, key.K2())
-		if err != nil {
-			return types.Attestation{}, err
-		}
-		if n.ModelId != a.ModelId {
-			continue
-		}
-		if n.Stage != a.Stage || n.StepFrom != a.StepTo+1 || len(n.StateRoot) != 32 || len(n.LogHead) != 32 {
-			return types.Attestation{}, errorsmod.Wrapf(types.ErrInvalidDispute, "attestation %d is not followed on stage %d by the worker's next (attestation %d: stage %d, steps from %d): there is no end state to dispute", a.Id, a.Stage, n.Id, n.Stage, n.StepFrom)
-		}
-		return n, nil
-	}
-	return types.Attestation{}, errorsmod.Wrapf(types.ErrInvalidDispute, "attestation %d has no successor yet: a dispute runs from its state root to the worker's next attestation's, so wait for that one", a.Id)
 }
 
 // storeDispute writes d and, while it is open, its indexes (also used by InitGenesis).
