@@ -207,6 +207,11 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 			_, tap, err = st.BackwardTap(in, tok, dOut)
 		}
 		require.NoError(t, err)
+		// And where it ends, after its update.
+		if input.EndRoot, err = checkpoint.StateRoot(st); err != nil {
+			t.Fatal(err)
+		}
+		input.EndHead = sha256.Sum256(append([]byte("the replay log's head after "), input.EndRoot[:]...))
 		att.Tap(uint64(step), tap, input)
 	}
 }

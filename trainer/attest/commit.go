@@ -20,6 +20,8 @@ type batch struct {
 	// state is the root of the stage's state before the batch's first step, head the replay
 	// log's head there.
 	state, head [32]byte
+	// end and endHead are the same after the batch's last step.
+	end, endHead [32]byte
 	// resyncs counts the times the batch was renumbered to follow the chain.
 	resyncs int
 }
@@ -107,6 +109,7 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 		Sample: &verifytypes.Sample{Draw: t.input.Draw, OtherDraws: t.input.OtherDraws},
 	})
 	b.roots = append(b.roots, roots)
+	b.end, b.endHead = t.input.EndRoot, t.input.EndHead
 	if uint64(b.n()) == a.cfg.Period {
 		flush()
 	}

@@ -29,6 +29,9 @@ type Input struct {
 	// attestation starting with this step starts there (state_root). LogHead is the replay
 	// log's head there (log_head).
 	StateRoot, LogHead [32]byte
+	// EndRoot and EndHead are the same after the step's last update: an attestation ending
+	// with this step ends there (end_state_root, end_log_head).
+	EndRoot, EndHead [32]byte
 }
 
 // withInputs is r with the input receipts of c (input, other_inputs, grad_inputs): a step's

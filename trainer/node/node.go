@@ -247,7 +247,10 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			if cfg.Chain.CheatInputs && r != nil && !first {
 				r.PayloadDigest = otherPayload(r.PayloadDigest)
 			}
-			input := attest.Input{Receipt: r, Microbatch: st.Microbatch, Draw: st.Draw, StateRoot: st.StateRoot, LogHead: st.LogHead}
+			input := attest.Input{
+				Receipt: r, Microbatch: st.Microbatch, Draw: st.Draw, StateRoot: st.StateRoot, LogHead: st.LogHead,
+				EndRoot: st.EndRoot, EndHead: st.EndHead,
+			}
 			if st.Input != nil && !first {
 				input.Payload = st.Input.Payload // the activations X̂ derives from
 			}

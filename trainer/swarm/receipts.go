@@ -53,6 +53,9 @@ type Step struct {
 	// StateRoot is, with Config.StateRoots, the root of the stage's state before the step's
 	// first update; LogHead, with Config.LogHead set too, the replay log's head there.
 	StateRoot, LogHead [32]byte
+	// EndRoot and EndHead are the same after the step's last update (and its log record): an
+	// attestation of steps a..b runs from a's start to b's end (x/verify end_state_root).
+	EndRoot, EndHead [32]byte
 }
 
 // Taken is one update of a step beside the designated one: its microbatch and the receipts of

@@ -119,7 +119,10 @@ func (w *Worker) lastStage(ev *event) error {
 	if err != nil {
 		return fmt.Errorf("swarm: last stage, microbatch %d: %w", ev.mb, err)
 	}
-	return w.sendGradients(ev.from, ev.step, ev.mb, dIn, up)
+	if err := w.sendGradients(ev.from, ev.step, ev.mb, dIn, up); err != nil {
+		return err
+	}
+	return w.stepEnd()
 }
 
 // evaluate takes an evaluation microbatch's loss (no update, nothing sent
@@ -241,6 +244,9 @@ func (w *Worker) backward(ev *event) error {
 		if up != nil {
 			w.cfg.OnUpdate(*up) // stage 0 sends nothing back
 		}
+		if err := w.stepEnd(); err != nil {
+			return err
+		}
 		w.completed++
 		w.metrics.completed.Inc()
 		if w.cfg.OnDone != nil {
@@ -248,7 +254,10 @@ func (w *Worker) backward(ev *event) error {
 		}
 		return nil
 	}
-	return w.sendGradients(p.from, p.step, ev.mb, dIn, up)
+	if err := w.sendGradients(p.from, p.step, ev.mb, dIn, up); err != nil {
+		return err
+	}
+	return w.stepEnd()
 }
 
 // tapDue says whether the next update is the first of one of this worker's steps and a tap is
@@ -261,6 +270,10 @@ func (w *Worker) tapDue() bool {
 // the stage's state, where the step starts.
 func (w *Worker) stepStart() error {
 	if !w.cfg.StateRoots {
+		return nil
+	}
+	if w.ended && w.cfg.LogHead != nil && w.cfg.LogHead() == w.endHead {
+		w.startRoot, w.startHead = w.endRoot, w.endHead // nothing changed the state since
 		return nil
 	}
 	r, err := checkpoint.StateRoot(w.st)
@@ -292,8 +305,29 @@ func (w *Worker) took(t *engine.Tap, mb uint64, in, grad *Input) {
 	}
 	delete(w.drawOf, mb) // applied once: its draw is spent
 	if w.updates%m == m-1 && w.step != nil {
-		s := w.step
-		w.step = nil
-		w.cfg.OnTap(*s)
+		w.ending, w.step = w.step, nil // handed over once the update is logged: stepEnd
 	}
+}
+
+// stepEnd hands the step whose last update was just applied and logged to OnTap, with the state
+// root and log head after it (Config.StateRoots).
+func (w *Worker) stepEnd() error {
+	s := w.ending
+	if s == nil {
+		return nil
+	}
+	w.ending = nil
+	if w.cfg.StateRoots {
+		r, err := checkpoint.StateRoot(w.st)
+		if err != nil {
+			return fmt.Errorf("swarm: stage %d: the state root after step %d: %w", w.stage, s.Step, err)
+		}
+		s.EndRoot = r
+		if w.cfg.LogHead != nil {
+			s.EndHead = w.cfg.LogHead()
+		}
+		w.endRoot, w.endHead, w.ended = s.EndRoot, s.EndHead, true
+	}
+	w.cfg.OnTap(*s)
+	return nil
 }

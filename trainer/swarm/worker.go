@@ -83,6 +83,13 @@ type Worker struct {
 	startRoot [32]byte
 	// startHead is the replay log's head there (Config.LogHead).
 	startHead [32]byte
+	// ending is the step whose last update was just taken, handed to OnTap once that update
+	// is logged and the state's root after it taken (stepEnd); endRoot and endHead are the
+	// last step's end, which the next step starts from when the log has not moved since (no
+	// average between): one root a step, not two.
+	ending           *Step
+	endRoot, endHead [32]byte
+	ended            bool
 	completed uint64
 	repeats   uint64
 	late      uint64
