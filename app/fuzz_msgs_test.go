@@ -94,6 +94,9 @@ var (
 		kindOf(func(m *verifytypes.MsgOpenChallenge, a sdk.AccAddress) { m.Challenger = a.String() }),
 		kindOf(func(m *verifytypes.MsgRespondChallenge, a sdk.AccAddress) { m.Worker = a.String() }),
 		kindOf(func(m *verifytypes.MsgUpdateParams, a sdk.AccAddress) { m.Authority = a.String() }),
+		kindOf(func(m *verifytypes.MsgOpenDispute, a sdk.AccAddress) { m.Referee = a.String() }),
+		kindOf(func(m *verifytypes.MsgDisputeClaim, a sdk.AccAddress) { m.Worker = a.String() }),
+		kindOf(func(m *verifytypes.MsgDisputeRespond, a sdk.AccAddress) { m.Referee = a.String() }),
 	}
 	anchorMsgKinds = []msgKind{
 		// The signer of MsgSetAnchorKey is the validator's operator, in valoper form.
@@ -108,7 +111,7 @@ var (
 const (
 	actorWorker    = iota // seated on stage 0; a share holder with revenue to claim; a pending attestation under an open challenge
 	actorReplica          // seated on stage 1, a share holder
-	actorCheater          // seated on stage 1; its pending attestation of a faked tile is under an open challenge
+	actorCheater          // seated on stage 1; its pending attestation of a faked tile is under an open challenge, and the replica's dispute (its move)
 	actorIdle             // a registered worker with no seat
 	actorDesigner         // model 1's designer
 	actorCustomer         // funded: pays revenue, opens challenges
@@ -269,6 +272,10 @@ func newMsgFixture(tb testing.TB) *msgFixture {
 	honest := vc.challenge(tb, customer, vc.submit(tb, worker, 1), worker.next-1)
 	cheatID := vc.submit(tb, cheater, 1)
 	faked := vc.challenge(tb, customer, cheatID, cheater.next-1)
+	// The replica disputes the cheater's updates: dispute 1, the cheater to move.
+	disputeBond := sdk.NewInt64Coin(app.BondDenom, 50_000_000)
+	res = vc.send(replica.account, &verifytypes.MsgOpenDispute{Referee: replica.addr.String(), AttestationId: cheatID, Bond: disputeBond})
+	require.Zero(tb, res.Code, res.Log)
 
 	ctx := vc.app.NewContext(true)
 	model, err := vc.app.ModelsKeeper.GetModel(ctx, 1)
@@ -320,6 +327,9 @@ func newMsgFixture(tb testing.TB) *msgFixture {
 		}),
 		accepts(actorWorker, &verifytypes.MsgRespondChallenge{Worker: worker.addr.String(), ChallengeId: honest.Id, Proof: proof}),
 		refuses(actorCheater, &verifytypes.MsgRespondChallenge{Worker: cheater.addr.String(), ChallengeId: faked.Id, Proof: []byte("not a proof")}),
+		refuses(actorReplica, &verifytypes.MsgOpenDispute{Referee: replica.addr.String(), AttestationId: cheatID, Bond: disputeBond}),
+		accepts(actorCheater, &verifytypes.MsgDisputeClaim{Worker: cheater.addr.String(), DisputeId: 1, Events: 4, StateRoot: stateRoot(cheater, 1, 99), LogHead: logHead(cheater, 1, 99)}),
+		refuses(actorReplica, &verifytypes.MsgDisputeRespond{Referee: replica.addr.String(), DisputeId: 1, Agree: true}),
 		accepts(actorGov, &verifytypes.MsgUpdateParams{Authority: gov, Params: moduleParams(tb, fx, fx.vc.app.VerifyKeeper.GetParams)}),
 
 		accepts(actorValidator, fx.anchorKeyMsg(tb, valoper)),

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/stretchr/testify/require"
@@ -564,6 +565,7 @@ func (p *player) play() (verifytypes.Dispute, int) {
 			p.refereeMove(d)
 		}
 		moves++
+		require.NoError(p.t, p.vc.app.VerifyKeeper.CheckInvariants(p.vc.app.NewContext(true)), "after move %d", moves)
 	}
 	return p.dispute(), moves
 }
@@ -753,4 +755,36 @@ func dimsOf(tn statecommit.Tensor) []int {
 		out[i] = int(d)
 	}
 	return out
+}
+
+// TestDisputeInvariants: x/verify's invariants see an open dispute's records: each corruption
+// below is reported.
+func TestDisputeInvariants(t *testing.T) {
+	p := disputeChain(t, 2, -1, nil, nil)
+	k, ctx := p.vc.app.VerifyKeeper, p.vc.app.NewContext(true)
+	require.NoError(t, k.CheckInvariants(ctx))
+	d := p.dispute()
+	for name, tc := range map[string]struct {
+		corrupt func(sdk.Context) error
+		want    string
+	}{
+		"off the deadline queue": {func(ctx sdk.Context) error {
+			return k.DisputeDeadlines.Remove(ctx, collections.Join(d.DeadlineHeight, d.Id))
+		}, "dispute deadline queue"},
+		"a stray index entry": {func(ctx sdk.Context) error {
+			return k.DisputesByAttestation.Set(ctx, collections.Join(d.AttestationId, uint64(99)))
+		}, "disputes-by-attestation index has"},
+		"open on another's attestation": {func(ctx sdk.Context) error {
+			e := d
+			e.Worker = p.r.addr.String()
+			return k.Disputes.Set(ctx, e.Id, e)
+		}, "not a pending attestation"},
+		"its bond gone": {func(ctx sdk.Context) error {
+			return p.vc.app.BankKeeper.SendCoinsFromModuleToAccount(ctx, verifytypes.ModuleName, p.r.addr, sdk.NewCoins(d.Bond))
+		}, "disputes' bonds"},
+	} {
+		cache, _ := ctx.CacheContext()
+		require.NoError(t, tc.corrupt(cache), name)
+		require.ErrorContains(t, k.CheckInvariants(cache), tc.want, name)
+	}
 }

@@ -180,6 +180,11 @@ func (k *Keeper) checkChallenges(ctx context.Context, p types.Params, pending ma
 			return fmt.Errorf("%s has %d entries for %d open challenges", name, got, open)
 		}
 	}
+	disputeBonds, err := k.checkDisputes(ctx, pending)
+	if err != nil {
+		return err
+	}
+	bonds = bonds.Add(disputeBonds...)
 	module := k.ak.GetModuleAddress(types.ModuleName)
 	denoms := map[string]bool{p.ChallengeBond.Denom: true}
 	for _, c := range bonds {
@@ -188,10 +193,57 @@ func (k *Keeper) checkChallenges(ctx context.Context, p types.Params, pending ma
 	for denom := range denoms {
 		held := k.bk.GetBalance(ctx, module, denom)
 		if want := bonds.AmountOf(denom); !held.Amount.Equal(want) {
-			return fmt.Errorf("module account holds %s, open challenges' bonds are %s%s", held, want, denom)
+			return fmt.Errorf("module account holds %s, open challenges' and disputes' bonds are %s%s", held, want, denom)
 		}
 	}
 	return nil
+}
+
+// checkDisputes checks that every open dispute is on a pending attestation of its worker, in the
+// by-attestation index and the deadline queue at its deadline, and that those indexes hold
+// nothing else; it returns the open disputes' bonds.
+func (k *Keeper) checkDisputes(ctx context.Context, pending map[uint64]types.Attestation) (sdk.Coins, error) {
+	next, err := k.DisputeSeq.Peek(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bonds := sdk.NewCoins()
+	open := 0
+	err = k.Disputes.Walk(ctx, nil, func(id uint64, d types.Dispute) (bool, error) {
+		where := fmt.Sprintf("dispute %d", id)
+		switch {
+		case d.Id != id || id == 0 || id >= next:
+			return true, fmt.Errorf("%s: record says id %d; ids must be in [1, next id %d)", where, d.Id, next)
+		case d.Bond.IsNegative():
+			return true, fmt.Errorf("%s: negative bond %s", where, d.Bond)
+		case !d.Open():
+			return false, nil
+		}
+		if a, ok := pending[d.AttestationId]; !ok || a.Worker != d.Worker {
+			return true, fmt.Errorf("%s: open on attestation %d, which is not a pending attestation of %s", where, d.AttestationId, d.Worker)
+		}
+		for name, has := range map[string]func() (bool, error){
+			"disputes-by-attestation index": func() (bool, error) { return k.DisputesByAttestation.Has(ctx, collections.Join(d.AttestationId, id)) },
+			"dispute deadline queue":        func() (bool, error) { return k.DisputeDeadlines.Has(ctx, collections.Join(d.DeadlineHeight, id)) },
+		} {
+			if ok, err := has(); err != nil || !ok {
+				return true, fmt.Errorf("%s: open but missing from the %s (%v)", where, name, err)
+			}
+		}
+		open++
+		bonds = bonds.Add(d.Bond)
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := sameCount(ctx, "disputes-by-attestation index", k.DisputesByAttestation, open); err != nil {
+		return nil, err
+	}
+	if err := sameCount(ctx, "dispute deadline queue", k.DisputeDeadlines, open); err != nil {
+		return nil, err
+	}
+	return bonds, nil
 }
 
 // countKeys counts the keys of a key set.
