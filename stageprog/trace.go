@@ -24,7 +24,9 @@ import (
 // its values as little-endian float64.
 
 // OutputHeader is the tensor header of op k's output of dims in a trace.
-func OutputHeader(k int, dims []int) statecommit.Header { return outputHeader(k, dims, uint64(8*Size(dims))) }
+func OutputHeader(k int, dims []int) statecommit.Header {
+	return outputHeader(k, dims, uint64(8*Size(dims)))
+}
 
 // outputHeader is op k's tensor header, with raw length n bytes.
 func outputHeader(k int, dims []int, n uint64) statecommit.Header {

@@ -46,11 +46,15 @@ func TestModelOptimizer(t *testing.T) {
 // applies to every update, or an honest worker would lose a dispute over its own arithmetic.
 func TestDisputeProgramIsTheTrainers(t *testing.T) {
 	for _, m := range []modelstypes.Model{
-		{Arch: modelstypes.Architecture{Vocab: 256, DModel: 64, NLayers: 3, NHeads: 4, SeqLen: 32, CompressionRank: 8},
-			Stages: []modelstypes.StageSpec{{Layers: 1}, {Layers: 1}, {Layers: 1}}},
-		{Arch: modelstypes.Architecture{Vocab: 256, DModel: 48, NLayers: 4, NHeads: 2, SeqLen: 16, CompressionRank: 48},
+		{
+			Arch:   modelstypes.Architecture{Vocab: 256, DModel: 64, NLayers: 3, NHeads: 4, SeqLen: 32, CompressionRank: 8},
+			Stages: []modelstypes.StageSpec{{Layers: 1}, {Layers: 1}, {Layers: 1}},
+		},
+		{
+			Arch:   modelstypes.Architecture{Vocab: 256, DModel: 48, NLayers: 4, NHeads: 2, SeqLen: 16, CompressionRank: 48},
 			Stages: []modelstypes.StageSpec{{Layers: 3}, {Layers: 1}}, MicrobatchesPerStep: 4,
-			Optimizer: modelstypes.Optimizer{LearningRate: "0.00025", WeightDecay: "0.1", WarmupSteps: 20, DecaySteps: 500, PipelineDepth: 4}},
+			Optimizer: modelstypes.Optimizer{LearningRate: "0.00025", WeightDecay: "0.1", WarmupSteps: 20, DecaySteps: 500, PipelineDepth: 4},
+		},
 	} {
 		s := chain.Spec(m)
 		c, depth, err := modelOptimizer(m.Optim())

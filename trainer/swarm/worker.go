@@ -90,11 +90,11 @@ type Worker struct {
 	ending           *Step
 	endRoot, endHead [32]byte
 	ended            bool
-	completed uint64
-	repeats   uint64
-	late      uint64
-	opsWindow int // backward operations since the last throughput sample
-	sampleAt  time.Time
+	completed        uint64
+	repeats          uint64
+	late             uint64
+	opsWindow        int // backward operations since the last throughput sample
+	sampleAt         time.Time
 
 	statusMu sync.Mutex
 	status   Status
