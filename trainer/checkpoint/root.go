@@ -64,28 +64,40 @@ func root(st *engine.Stage, sel Selection) ([32]byte, error) {
 	return merkle.Root(level), nil
 }
 
-// Open opens the value at element index of the variable at path against the stage's sel root
-// (WeightsRoot or StateRoot): what a dispute shows of the state, one chunk of one tensor.
-func Open(st *engine.Stage, sel Selection, path string, index uint64) (statecommit.Opening, error) {
+// Tensors are the stage's sel state as the root commits it: each variable's header and raw
+// values, in store order (what a dispute bisects: the tensor leaves, one tensor's chunk tree).
+func Tensors(st *engine.Stage, sel Selection) ([]statecommit.Tensor, error) {
 	var ts []statecommit.Tensor
-	at, width := -1, uint64(0)
 	for _, v := range variables(st, sel) {
 		t, err := v.Value()
 		if err != nil {
-			return statecommit.Opening{}, fmt.Errorf("checkpoint: open: variable %s: %w", v.Path(), err)
+			return nil, fmt.Errorf("checkpoint: variable %s: %w", v.Path(), err)
 		}
 		var raw []byte
 		if err := t.ConstBytes(func(b []byte) { raw = bytes.Clone(b) }); err != nil {
-			return statecommit.Opening{}, fmt.Errorf("checkpoint: open: variable %s: %w", v.Path(), err)
+			return nil, fmt.Errorf("checkpoint: variable %s: %w", v.Path(), err)
 		}
 		h := header(v, uint64(len(raw)))
-		if v.Path() == path {
-			at, width = len(ts), uint64(v.Shape().DType.Size())
-		}
 		ts = append(ts, statecommit.Tensor{Path: h.Path, DType: h.DType, Dims: h.Dims, Raw: raw})
 	}
-	if at < 0 {
-		return statecommit.Opening{}, fmt.Errorf("checkpoint: open: stage %d commits no variable %q in its %s root", st.Info().Index, path, sel)
+	return ts, nil
+}
+
+// Open opens the value at element index of the variable at path against the stage's sel root
+// (WeightsRoot or StateRoot): what a dispute shows of the state, one chunk of one tensor.
+func Open(st *engine.Stage, sel Selection, path string, index uint64) (statecommit.Opening, error) {
+	ts, err := Tensors(st, sel)
+	if err != nil {
+		return statecommit.Opening{}, fmt.Errorf("checkpoint: open: %w", err)
 	}
-	return statecommit.Open(ts, at, index*width)
+	for i, t := range ts {
+		if t.Path == path {
+			n := uint64(1)
+			for _, d := range t.Dims {
+				n *= d
+			}
+			return statecommit.Open(ts, i, index*(uint64(len(t.Raw))/max(n, 1)))
+		}
+	}
+	return statecommit.Opening{}, fmt.Errorf("checkpoint: open: stage %d commits no variable %q in its %s root", st.Info().Index, path, sel)
 }

@@ -1,0 +1,242 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"testing"
+
+	sdkmath "cosmossdk.io/math"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/stretchr/testify/require"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/trainer/boundary"
+	trainerchain "github.com/protolearn/protolearn/trainer/chain"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/dispute"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/replay"
+	"github.com/protolearn/protolearn/trainer/replaylog"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// The trainer's side of the dispute game: a worker's Defender plays every move the chain asks
+// of it from its own replay log (a real engine stage of the verify chain's model, trained and
+// logged as the swarm does), against referees that dispute its honest work. Every move is
+// checked by the chain (heads that fold, the Append proof, headers, children, chunks): the
+// defender reaches the referee's last move, which a referee disputing honest work cannot make,
+// and the referee loses.
+
+// defenderChain is dispute.DefenderChain over the in-process chain.
+type defenderChain struct {
+	vc *verifyChain
+	w  *trainer
+}
+
+func (c defenderChain) Disputes(context.Context, string) ([]verifytypes.Dispute, error) {
+	var out []verifytypes.Dispute
+	err := c.vc.app.VerifyKeeper.Disputes.Walk(c.vc.app.NewContext(true), nil, func(_ uint64, d verifytypes.Dispute) (bool, error) {
+		if d.Open() && d.Worker == c.w.addr.String() {
+			out = append(out, d)
+		}
+		return false, nil
+	})
+	return out, err
+}
+
+func (c defenderChain) Attestation(_ context.Context, id uint64) (verifytypes.Attestation, error) {
+	return c.vc.app.VerifyKeeper.GetAttestation(c.vc.app.NewContext(true), id)
+}
+
+func (c defenderChain) DisputeClaim(_ context.Context, msg *verifytypes.MsgDisputeClaim) error {
+	if res := c.vc.send(c.w.account, msg); res.Code != 0 {
+		return fmt.Errorf("%s", res.Log)
+	}
+	return nil
+}
+
+// loggedStage is a worker of stage 1 of the verify chain's model that trained and logged
+// `updates` updates after two unlogged ones: its log, the payloads it took, and its attestation
+// of them (one step of that many microbatches), from its state root and log head before them to
+// those after them.
+type loggedStage struct {
+	d        *dispute.Defender
+	log      *replaylog.Log
+	inputs   [][]byte
+	grads    [][]byte
+	start    [32]byte
+	head     [32]byte
+	end      [32]byte
+	endHead  [32]byte
+	newStage func() (*engine.Stage, error)
+}
+
+func newLoggedStage(t *testing.T, vc *verifyChain, w *trainer, updates int) *loggedStage {
+	t.Helper()
+	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
+	require.NoError(t, err)
+	s := trainerchain.Spec(m)
+	_, c, err := verifytypes.DisputeProgram(m, 1, 1)
+	require.NoError(t, err)
+	cfg := optim.NAdamConfig{
+		LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon, WeightDecay: c.WeightDecay,
+		WarmupSteps: c.WarmupSteps, DecaySteps: c.DecaySteps, MinLRFraction: c.MinLRFraction, ClipNorm: c.ClipNorm,
+	}
+	newStage := func() (*engine.Stage, error) {
+		opt, err := optim.NewNAdam(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return engine.New(goBackend(t), s, 1, engine.Options{Optimizer: opt})
+	}
+	st, err := newStage()
+	require.NoError(t, err)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: st.DType()}
+	rng := rand.New(rand.NewPCG(5, 6))
+	floats := func(n int, scale float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(scale * rng.NormFloat64())
+		}
+		return v
+	}
+	w0 := s.BoundaryWidth()
+	update := func(i int) replay.Update {
+		ids := make([]int32, s.SeqLen)
+		for j := range ids {
+			ids[j] = int32(rng.IntN(s.Vocab))
+		}
+		in, err := codec.EncodeActivations(tensors.FromFlatDataAndDimensions(floats(s.SeqLen*w0, 1), 1, s.SeqLen, w0), tensors.FromFlatDataAndDimensions(ids, 1, s.SeqLen), 1, uint32(i))
+		require.NoError(t, err)
+		grad, err := codec.EncodeGradients(tensors.FromFlatDataAndDimensions(floats(s.SeqLen*w0, 1e-2), 1, s.SeqLen, w0), 1, uint32(i))
+		require.NoError(t, err)
+		u := replay.Update{Step: w.next, Microbatch: uint64(i), Input: in, Grad: grad}
+		u.Sent, err = replay.Apply(st, codec, u)
+		require.NoError(t, err)
+		return u
+	}
+	for i := range 2 { // trained before the log starts: the state has its optimizer's
+		update(100 + i)
+	}
+	log, err := replaylog.Open(t.TempDir(), uint64(updates), 4)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = log.Close() })
+	require.NoError(t, log.Start(st, 2, nil))
+	ls := &loggedStage{log: log, newStage: newStage}
+	ls.start, err = checkpoint.StateRoot(st)
+	require.NoError(t, err)
+	ls.head = log.Head()
+	for i := range updates {
+		u := update(i)
+		ls.inputs, ls.grads = append(ls.inputs, u.Input), append(ls.grads, u.Grad)
+		require.NoError(t, log.Updated(st, u))
+	}
+	ls.end, err = checkpoint.StateRoot(st)
+	require.NoError(t, err)
+	ls.endHead = log.Head()
+	ls.d = &dispute.Defender{
+		Chain: defenderChain{vc: vc, w: w}, Worker: w.addr.String(), Segments: log.Decoded,
+		NewStage: newStage, NAdam: cfg, Codec: codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
+	}
+	return ls
+}
+
+// attest submits w's attestation of the logged updates.
+func (ls *loggedStage) attest(t *testing.T, vc *verifyChain, w *trainer) uint64 {
+	t.Helper()
+	msg := vc.attestation(t, w, 1)
+	c := &msg.Commitments[0]
+	c.OtherInputs, c.GradInputs = nil, nil
+	for i := range ls.inputs {
+		d, err := payload.Digest(ls.inputs[i])
+		require.NoError(t, err)
+		g, err := payload.Digest(ls.grads[i])
+		require.NoError(t, err)
+		mb := vc.mb.Add(1)
+		in := signInputDigest(t, vc.neighbour(w), w, mb, d, nil)
+		if i == 0 {
+			c.Input = in
+		} else {
+			c.OtherInputs = append(c.OtherInputs, in)
+		}
+		c.GradInputs = append(c.GradInputs, signInputDigest(t, vc.honest(w.stage+1), w, mb, g, nil))
+	}
+	msg.StateRoot, msg.LogHead, msg.EndStateRoot, msg.EndLogHead = ls.start[:], ls.head[:], ls.end[:], ls.endHead[:]
+	return vc.submitted(t, w, msg)
+}
+
+// TestDefenderWinsHonestWork: the defender of an honest worker plays every move through the
+// log (its range ends with the snapshot the trainer takes at a period's end), the event, the
+// trace and its op's output (against a referee that disagrees with everything), and through
+// the state after the event (against one that agrees with the whole trace): each time the
+// referee is left with a move it cannot make, and loses.
+func TestDefenderWinsHonestWork(t *testing.T) {
+	for _, agreeTrace := range []bool{false, true} {
+		t.Run(fmt.Sprintf("agrees with the trace %v", agreeTrace), func(t *testing.T) {
+			const updates = 2
+			vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
+				microbatches(updates)(mg, vg)
+				vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
+			})
+			w, r := ws[1], ws[3]
+			ls := newLoggedStage(t, vc, w, updates)
+			a := ls.attest(t, vc, w)
+			res := vc.send(r.account, &verifytypes.MsgOpenDispute{Referee: r.addr.String(), AttestationId: a, Bond: sdk.NewInt64Coin(app.BondDenom, 7_000_000)})
+			require.Zero(t, res.Code, res.Log)
+			var out verifytypes.MsgOpenDisputeResponse
+			requireMsgResponse(t, res, &out)
+			get := func() verifytypes.Dispute {
+				d, err := vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), out.DisputeId)
+				require.NoError(t, err)
+				return d
+			}
+			respond := func(msg *verifytypes.MsgDisputeRespond) {
+				msg.Referee, msg.DisputeId = r.addr.String(), out.DisputeId
+				res := vc.send(r.account, msg)
+				require.Zero(t, res.Code, res.Log)
+			}
+			ctx := context.Background()
+			var last verifytypes.DisputePhase
+			for moves := 0; ; moves++ {
+				require.Less(t, moves, 200)
+				d := get()
+				if d.WorkerToMove {
+					n, err := ls.d.Round(ctx)
+					require.NoError(t, err)
+					require.Equal(t, 1, n, "the defender moves in %s", d.Phase)
+					continue
+				}
+				last = d.Phase
+				switch {
+				case d.Phase == verifytypes.DISPUTE_PHASE_LOG:
+					respond(&verifytypes.MsgDisputeRespond{Agree: false})
+				case d.Phase == verifytypes.DISPUTE_PHASE_TRACE:
+					respond(&verifytypes.MsgDisputeRespond{Agree: agreeTrace})
+				case d.Phase == verifytypes.DISPUTE_PHASE_OUTPUT, d.Phase == verifytypes.DISPUTE_PHASE_STATE && d.Header != nil:
+					respond(&verifytypes.MsgDisputeRespond{Pick: 1})
+				case d.Phase == verifytypes.DISPUTE_PHASE_STATE:
+					respond(&verifytypes.MsgDisputeRespond{Pick: 1})
+				}
+				if d.Phase == verifytypes.DISPUTE_PHASE_LEAF || d.Phase == verifytypes.DISPUTE_PHASE_CHUNK {
+					break // the referee has no evidence against honest work
+				}
+			}
+			want := verifytypes.DISPUTE_PHASE_LEAF
+			if agreeTrace {
+				want = verifytypes.DISPUTE_PHASE_CHUNK
+			}
+			require.Equal(t, want, last)
+			vc.blocks(vResponse + 1)
+			d := get()
+			require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
+			t.Logf("%s: %s", d.Outcome, d.Reason)
+		})
+	}
+}

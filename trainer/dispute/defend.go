@@ -1,0 +1,301 @@
+package dispute
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math"
+
+	"github.com/protolearn/protolearn/merkle"
+	"github.com/protolearn/protolearn/stageprog"
+	"github.com/protolearn/protolearn/statecommit"
+	"github.com/protolearn/protolearn/trainer/boundary"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/replaylog"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// DefenderChain is what a worker's defense needs of the chain.
+type DefenderChain interface {
+	// Disputes are the open disputes over worker's attestations.
+	Disputes(ctx context.Context, worker string) ([]verifytypes.Dispute, error)
+	Attestation(ctx context.Context, id uint64) (verifytypes.Attestation, error)
+	DisputeClaim(ctx context.Context, msg *verifytypes.MsgDisputeClaim) error
+}
+
+// Defender plays the worker's side of the replay disputes over its attestations, from its own
+// replay log (x/verify/README.md, "The dispute game"): an honest worker's log and a replay of
+// it on a deterministic backend give every move the chain asks for, and a worker that does not
+// move by the deadline is slashed, so a trainer that attests runs one.
+type Defender struct {
+	Chain  DefenderChain
+	Worker string
+	// Segments is the worker's log of its current epoch (replaylog.Log.Decoded).
+	Segments func() ([]replaylog.Segment, error)
+	// NewStage builds a stage to replay on (the worker's spec, stage and optimizer, on a
+	// deterministic backend); NAdam is that optimizer's configuration.
+	NewStage func() (*engine.Stage, error)
+	NAdam    optim.NAdamConfig
+	Codec    boundary.Codec
+	// Limit bounds a snapshot or an average's parameters in the log.
+	Limit int64
+	Log   *slog.Logger
+
+	cases map[uint64]*defense
+}
+
+// defense is what a dispute's moves are computed from: the range's timeline and the reference
+// run of the disputed event, made once.
+type defense struct {
+	tl    *Timeline
+	event int
+	ref   *Reference
+	after []statecommit.Tensor
+}
+
+// Round makes every move the chain waits for from this worker, and returns how many it sent.
+func (d *Defender) Round(ctx context.Context) (int, error) {
+	ds, err := d.Chain.Disputes(ctx, d.Worker)
+	if err != nil {
+		return 0, err
+	}
+	if d.cases == nil {
+		d.cases = map[uint64]*defense{}
+	}
+	open := map[uint64]bool{}
+	sent := 0
+	var firstErr error
+	for _, disp := range ds {
+		open[disp.Id] = true
+		if !disp.Open() || !disp.WorkerToMove || disp.Worker != d.Worker {
+			continue
+		}
+		msg, err := d.Move(ctx, disp)
+		if err == nil {
+			err = d.Chain.DisputeClaim(ctx, msg)
+		}
+		if err != nil {
+			d.Log.Error("dispute move not sent", "dispute", disp.Id, "phase", disp.Phase, "err", err)
+			if firstErr == nil {
+				firstErr = fmt.Errorf("dispute %d (%s): %w", disp.Id, disp.Phase, err)
+			}
+			continue
+		}
+		d.Log.Info("dispute move sent", "dispute", disp.Id, "phase", disp.Phase)
+		sent++
+	}
+	for id := range d.cases {
+		if !open[id] {
+			delete(d.cases, id)
+		}
+	}
+	return sent, firstErr
+}
+
+// Move is the worker's move in disp.
+func (d *Defender) Move(ctx context.Context, disp verifytypes.Dispute) (*verifytypes.MsgDisputeClaim, error) {
+	c, err := d.defense(ctx, disp)
+	if err != nil {
+		return nil, err
+	}
+	msg := &verifytypes.MsgDisputeClaim{Worker: d.Worker, DisputeId: disp.Id}
+	tl := c.tl
+	switch disp.Phase {
+	case verifytypes.DISPUTE_PHASE_LOG:
+		hi := disp.Hi.Index
+		if hi == 0 {
+			msg.Events, hi = uint64(len(tl.Folds)), uint64(len(tl.Folds))
+			if hi == 1 {
+				return msg, nil
+			}
+		}
+		mid := (disp.Lo.Index + hi) / 2
+		msg.StateRoot, msg.LogHead = tl.Roots[mid][:], tl.Heads[mid][:]
+	case verifytypes.DISPUTE_PHASE_EVENT:
+		f := tl.Folds[disp.Lo.Index]
+		switch {
+		case f.Snapshot:
+			msg.Snapshot, msg.SnapshotFirst = true, f.First
+		case f.Event.Average != nil:
+			msg.Event = f.Encoding
+		default:
+			ref, err := d.reference(c, int(disp.Lo.Index))
+			if err != nil {
+				return nil, err
+			}
+			root := ref.Trace.Root(len(ref.Program.Ops))
+			msg.Event, msg.TraceRoot = f.Encoding, root[:]
+		}
+	case verifytypes.DISPUTE_PHASE_TRACE:
+		ref, err := d.reference(c, int(disp.EventIndex))
+		if err != nil {
+			return nil, err
+		}
+		root := ref.Trace.Root(int(disp.Lo.Index+disp.Hi.Index) / 2)
+		msg.TraceRoot = root[:]
+	case verifytypes.DISPUTE_PHASE_OUTPUT:
+		ref, err := d.reference(c, int(disp.EventIndex))
+		if err != nil {
+			return nil, err
+		}
+		k := int(disp.Lo.Index)
+		out := ref.Output(k)
+		if disp.Header == nil {
+			ap, err := ref.Trace.Append(k)
+			if err != nil {
+				return nil, err
+			}
+			h := verifytypes.HeaderOf(stageprog.OutputHeader(k, ref.Program.Dims(len(ref.Program.InputDims)+k)))
+			top := chunksRoot(out)
+			msg.OutputLeaf, msg.AppendPath, msg.Header, msg.ChunksRoot = ap.Leaf[:], hashBytes(ap.Path), &h, top[:]
+			return msg, nil
+		}
+		treeMove(msg, disp, out)
+	case verifytypes.DISPUTE_PHASE_STATE:
+		after, err := d.stateAfter(c, int(disp.EventIndex))
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case len(disp.TensorLeaves) == 0:
+			for _, t := range after {
+				l := t.Leaf()
+				msg.TensorLeaves = append(msg.TensorLeaves, l[:])
+			}
+		case disp.Header == nil:
+			if disp.Tensor >= uint64(len(after)) {
+				return nil, fmt.Errorf("tensor %d of a state of %d", disp.Tensor, len(after))
+			}
+			t := after[disp.Tensor]
+			h := verifytypes.HeaderOf(statecommit.Header{Path: t.Path, DType: t.DType, Dims: t.Dims, RawLen: uint64(len(t.Raw))})
+			top := chunksRoot(t)
+			msg.Header, msg.ChunksRoot = &h, top[:]
+		default:
+			treeMove(msg, disp, after[disp.Tensor])
+		}
+	default:
+		return nil, fmt.Errorf("no move of the worker in phase %s", disp.Phase)
+	}
+	return msg, nil
+}
+
+// defense is disp's case, its timeline built at the first move.
+func (d *Defender) defense(ctx context.Context, disp verifytypes.Dispute) (*defense, error) {
+	if c, ok := d.cases[disp.Id]; ok {
+		return c, nil
+	}
+	a, err := d.Chain.Attestation(ctx, disp.AttestationId)
+	if err != nil {
+		return nil, err
+	}
+	if len(a.StateRoot) != 32 || len(a.LogHead) != 32 || len(a.EndStateRoot) != 32 || len(a.EndLogHead) != 32 {
+		return nil, fmt.Errorf("attestation %d commits no start and end to defend", a.Id)
+	}
+	segs, err := d.Segments()
+	if err != nil {
+		return nil, err
+	}
+	st, err := d.NewStage()
+	if err != nil {
+		return nil, err
+	}
+	tl, err := NewTimeline(st, d.Codec, segs, d.Limit, [32]byte(a.StateRoot), [32]byte(a.LogHead), [32]byte(a.EndStateRoot), [32]byte(a.EndLogHead))
+	if err != nil {
+		return nil, fmt.Errorf("attestation %d: %w", a.Id, err)
+	}
+	c := &defense{tl: tl, event: -1}
+	if d.cases == nil {
+		d.cases = map[uint64]*defense{}
+	}
+	d.cases[disp.Id] = c
+	return c, nil
+}
+
+// reference is the reference run of the update at fold i (from the state before it), made once.
+func (d *Defender) reference(c *defense, i int) (*Reference, error) {
+	if c.ref != nil && c.event == i {
+		return c.ref, nil
+	}
+	if i < 0 || i >= len(c.tl.Folds) || c.tl.Folds[i].Event == nil || c.tl.Folds[i].Event.Update == nil {
+		return nil, fmt.Errorf("fold %d is no update", i)
+	}
+	st, err := c.tl.StateAt(i)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := NewReference(st, d.Codec, d.NAdam, *c.tl.Folds[i].Event.Update)
+	if err != nil {
+		return nil, err
+	}
+	c.ref, c.event, c.after = ref, i, nil
+	return ref, nil
+}
+
+// stateAfter is the worker's state after fold i as its tensors.
+func (d *Defender) stateAfter(c *defense, i int) ([]statecommit.Tensor, error) {
+	if c.after != nil && c.event == i {
+		return c.after, nil
+	}
+	st, err := c.tl.StateAt(i + 1)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := checkpoint.Tensors(st, checkpoint.Full)
+	if err != nil {
+		return nil, err
+	}
+	if c.event != i {
+		c.ref = nil
+	}
+	c.after, c.event = ts, i
+	return ts, nil
+}
+
+// Output is op k's output as the trace commits it.
+func (r *Reference) Output(k int) statecommit.Tensor {
+	v := r.Values[len(r.Program.InputDims)+k]
+	h := stageprog.OutputHeader(k, v.Dims)
+	raw := make([]byte, 8*len(v.Data))
+	for i, x := range v.Data {
+		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(x))
+	}
+	return statecommit.Tensor{Path: h.Path, DType: h.DType, Dims: h.Dims, Raw: raw}
+}
+
+// chunkLevels are the levels of t's chunk tree, leaves first.
+func chunkLevels(t statecommit.Tensor) [][]merkle.Hash {
+	var leaves []merkle.Hash
+	for off := 0; off < len(t.Raw); off += statecommit.ChunkBytes {
+		leaves = append(leaves, merkle.Leaf(t.Raw[off:min(off+statecommit.ChunkBytes, len(t.Raw))]))
+	}
+	return merkle.Levels(leaves)
+}
+
+func chunksRoot(t statecommit.Tensor) merkle.Hash {
+	lv := chunkLevels(t)
+	return lv[len(lv)-1][0]
+}
+
+// treeMove is the worker's move in the bisection of t's chunk tree: the children of the
+// disputed node, or at the bottom the chunk.
+func treeMove(msg *verifytypes.MsgDisputeClaim, disp verifytypes.Dispute, t statecommit.Tensor) {
+	if disp.Level > 0 {
+		lv := chunkLevels(t)[disp.Level-1]
+		l, r := lv[2*disp.Hi.Index], lv[2*disp.Hi.Index+1]
+		msg.Children = [][]byte{l[:], r[:]}
+		return
+	}
+	lo := disp.Hi.Index * statecommit.ChunkBytes
+	msg.Chunk = t.Raw[lo:min(lo+statecommit.ChunkBytes, uint64(len(t.Raw)))]
+}
+
+func hashBytes(hs []merkle.Hash) [][]byte {
+	out := make([][]byte, len(hs))
+	for i := range hs {
+		out[i] = hs[i][:]
+	}
+	return out
+}
