@@ -239,3 +239,30 @@ func (c *Client) PendingAttestations(ctx context.Context, worker string, model u
 	}
 	return out, nil
 }
+
+// Disputes implements dispute.DefenderChain: the open disputes over worker's attestations.
+func (c *Client) Disputes(ctx context.Context, worker string) ([]verifytypes.Dispute, error) {
+	out, err := allPages(func(p *query.PageRequest) ([]verifytypes.Dispute, *query.PageResponse, error) {
+		res, err := verifytypes.NewQueryClient(c.conn).Disputes(ctx, &verifytypes.QueryDisputesRequest{Party: worker, OpenOnly: true, Pagination: p})
+		if err != nil {
+			return nil, nil, err
+		}
+		return res.Disputes, res.Pagination, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chain: open disputes of %s: %w", worker, err)
+	}
+	var mine []verifytypes.Dispute
+	for _, d := range out {
+		if d.Worker == worker {
+			mine = append(mine, d)
+		}
+	}
+	return mine, nil
+}
+
+// DisputeClaim implements dispute.DefenderChain: the worker's move, through the hot key.
+func (c *Client) DisputeClaim(ctx context.Context, msg *verifytypes.MsgDisputeClaim) error {
+	_, err := c.Exec(ctx, msg)
+	return err
+}

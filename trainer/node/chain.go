@@ -26,6 +26,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/data"
+	"github.com/protolearn/protolearn/trainer/dispute"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/referee"
@@ -384,6 +385,59 @@ func (n *Node) startReferee(ctx context.Context) (stop func()) {
 	go func() {
 		defer close(done)
 		n.referee.Run(rctx, every)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// newDefender builds the worker's defense in replay disputes: its replay log, replayed on
+// replayStage (the Go backend) with the stage's optimizer opt.
+func newDefender(n *Node, cfg Config, replayStage func() (*engine.Stage, error), opt engine.Optimizer) (*dispute.Defender, error) {
+	nadam, ok := opt.(*optim.NAdam)
+	if !ok {
+		return nil, fmt.Errorf("node: the stage's optimizer %T is not the model's NAdam", opt)
+	}
+	var state countingWriter
+	if err := checkpoint.Write(&state, n.stage, 0, checkpoint.Full); err != nil {
+		return nil, err
+	}
+	width := cfg.Spec.BoundaryWidth()
+	tokens := uint64(64 * cfg.Rows * cfg.Spec.SeqLen)
+	limits := payload.Limits{MaxTokens: tokens, MaxValues: tokens * uint64(width), MaxWidth: uint32(width), MaxVocab: uint32(cfg.Spec.Vocab)}
+	return &dispute.Defender{
+		Chain: n.oc.client, Worker: strings.ToLower(cfg.Chain.Dial.Operator), Segments: n.replay.Decoded,
+		NewStage: replayStage, NAdam: nadam.Config(),
+		Codec: boundary.Codec{Spec: cfg.Spec, Wire: cfg.Payload, Engine: n.stage.DType(), Limits: limits},
+		Limit: 4*state.n + 1<<20, Log: n.log.With("part", "dispute"),
+	}, nil
+}
+
+// startDefender answers replay disputes over this worker's attestations, polling the chain as
+// often as the attester, for the node's whole life: after training too, while its attestations
+// can still be disputed.
+func (n *Node) startDefender() (stop func()) {
+	if n.defender == nil {
+		return func() {}
+	}
+	every := n.cfg.Chain.Poll
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	ctx, cancel := context.WithCancel(n.life)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if _, err := n.defender.Round(ctx); err != nil && ctx.Err() == nil {
+				n.log.Warn("dispute defense", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
 	}()
 	return func() { cancel(); <-done }
 }

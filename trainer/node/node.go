@@ -41,6 +41,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/discovery"
+	"github.com/protolearn/protolearn/trainer/dispute"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/internal/promserve"
 	"github.com/protolearn/protolearn/trainer/p2p"
@@ -62,14 +63,16 @@ type Node struct {
 	life context.Context // the services'; ends at Close
 	stop context.CancelFunc
 
-	host    host.Host
-	stage   *engine.Stage
-	worker  atomic.Pointer[swarm.Worker] // read by the heartbeat validator, which starts first
-	hb      *discovery.Heartbeats
-	dht     *discovery.DHT
-	oc      *onChain
-	att     *attest.Attester
-	commits *committer
+	host   host.Host
+	stage  *engine.Stage
+	worker atomic.Pointer[swarm.Worker] // read by the heartbeat validator, which starts first
+	hb     *discovery.Heartbeats
+	dht    *discovery.DHT
+	oc     *onChain
+	att    *attest.Attester
+	// defender plays this worker's side of the replay disputes over its attestations.
+	defender *dispute.Defender
+	commits  *committer
 	// replay is the log a referee replays this worker's updates from (on chain).
 	replay *replaylog.Log
 	// referee audits the stage's other replicas (Config.Chain.AuditRate > 0).
@@ -207,16 +210,25 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			return nil, err
 		}
 		n.closers = append(n.closers, func() { _ = n.replay.Close() })
+		// Replays must be exact: the Go backend, whatever the worker trains on.
+		goBackend, err := backend.New("go")
+		if err != nil {
+			return nil, err
+		}
+		n.closers = append(n.closers, goBackend.Finalize)
+		replayStage := func() (*engine.Stage, error) { return newStage(goBackend, nil) }
 		if cfg.Chain.AuditRate > 0 {
-			// The replay must be exact: the Go backend, whatever the worker trains on.
-			goBackend, err := backend.New("go")
-			if err != nil {
+			if n.referee, err = newReferee(n, cfg, reg, replayStage); err != nil {
 				return nil, err
 			}
-			n.closers = append(n.closers, goBackend.Finalize)
-			if n.referee, err = newReferee(n, cfg, reg, func() (*engine.Stage, error) { return newStage(goBackend, nil) }); err != nil {
-				return nil, err
-			}
+		}
+		// Every attesting worker defends its attestations in replay disputes.
+		opt, err := pipeline.StageNAdam(nadam, len(cfg.Spec.Stages), n.depth)(cfg.Stage)
+		if err != nil {
+			return nil, err
+		}
+		if n.defender, err = newDefender(n, cfg, replayStage, opt); err != nil {
+			return nil, err
 		}
 		// ... and the head of the log of its updates there (log_head).
 		wcfg.LogHead = n.replay.Head
@@ -471,6 +483,7 @@ func (n *Node) Run(ctx context.Context) error {
 
 	stopProgress := startProgress(ctx, w, n.log, cfg.LogEvery, cfg.Rows*cfg.Spec.SeqLen)
 	stopAttester := n.startAttester(ctx)
+	stopDefender := n.startDefender()
 	stopReferee := n.startReferee(ctx)
 	defer stopReferee()
 	stopCommits := func(bool) {}
@@ -481,6 +494,7 @@ func (n *Node) Run(ctx context.Context) error {
 	stopProgress()
 	stopCommits(err == nil)
 	stopAttester()
+	stopDefender()
 	if err != nil {
 		return err
 	}

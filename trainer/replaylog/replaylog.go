@@ -13,7 +13,7 @@
 // Each Open starts an epoch (seg-<epoch>-<first update>.plr): a restarted worker's state does not
 // follow from its last segment (it downloaded a replica's, or starts afresh), so a referee's
 // replay never runs from one epoch into the next, and the log serves the segments of one epoch
-// at a time. All methods but Segment and Segments must be called from the goroutine
+// at a time. All methods but Segment, Segments and Decoded must be called from the goroutine
 // that owns the stage (the swarm's compute goroutine: Config.OnUpdate, Worker.Access).
 //
 // # The head

@@ -107,6 +107,8 @@ func (a *TrainerAllowance) allows(msg sdk.Msg) error {
 			sender = s
 		} else if r, ok := m.(*MsgRespondChallenge); ok {
 			sender = r.Worker
+		} else if c, ok := m.(*MsgDisputeClaim); ok {
+			sender = c.Worker
 		} else {
 			return sdkerrors.ErrUnauthorized.Wrapf("the trainer's fee allowance does not pay for %s", sdk.MsgTypeURL(m))
 		}

@@ -16,6 +16,9 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	legacy.RegisterAminoMsg(cdc, &MsgSubmitAttestation{}, "protolearn/verify/MsgSubmitAttestation")
 	legacy.RegisterAminoMsg(cdc, &MsgOpenChallenge{}, "protolearn/verify/MsgOpenChallenge")
 	legacy.RegisterAminoMsg(cdc, &MsgRespondChallenge{}, "protolearn/verify/MsgRespondChallenge")
+	legacy.RegisterAminoMsg(cdc, &MsgOpenDispute{}, "protolearn/verify/MsgOpenDispute")
+	legacy.RegisterAminoMsg(cdc, &MsgDisputeClaim{}, "protolearn/verify/MsgDisputeClaim")
+	legacy.RegisterAminoMsg(cdc, &MsgDisputeRespond{}, "protolearn/verify/MsgDisputeRespond")
 	legacy.RegisterAminoMsg(cdc, &MsgUpdateParams{}, "protolearn/x/verify/MsgUpdateParams")
 	cdc.RegisterConcrete(&Params{}, "protolearn/x/verify/Params", nil)
 	cdc.RegisterConcrete(&SeatAuthorization{}, "protolearn/verify/SeatAuthorization", nil)
@@ -25,7 +28,8 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 // RegisterInterfaces registers the messages with the interface registry.
 func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
-		&MsgSubmitAttestation{}, &MsgOpenChallenge{}, &MsgRespondChallenge{}, &MsgUpdateParams{})
+		&MsgSubmitAttestation{}, &MsgOpenChallenge{}, &MsgRespondChallenge{}, &MsgUpdateParams{},
+		&MsgOpenDispute{}, &MsgDisputeClaim{}, &MsgDisputeRespond{})
 	registry.RegisterImplementations((*authz.Authorization)(nil), &SeatAuthorization{})
 	registry.RegisterImplementations((*feegrant.FeeAllowanceI)(nil), &TrainerAllowance{})
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)

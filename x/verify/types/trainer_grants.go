@@ -13,12 +13,16 @@ import (
 
 // TrainerMsgs are the messages a trainer's hot key sends for its operator through authz.
 func TrainerMsgs() []sdk.Msg {
-	return append(SeatMsgs(), &MsgRespondChallenge{})
+	return append(SeatMsgs(), AnswerMsgs()...)
 }
+
+// AnswerMsgs are the worker's answers its hot key sends on any model: to challenges and to
+// disputes (an answer can only help the operator: one not sent loses at the deadline).
+func AnswerMsgs() []sdk.Msg { return []sdk.Msg{&MsgRespondChallenge{}, &MsgDisputeClaim{}} }
 
 // AuthorizeTrainerMsgs are the messages of one transaction by which an operator sets up a
 // trainer's hot key for its seat in stage of model: an authz grant (until expiry) for each of
-// SeatMsgs scoped to that model and stage (SeatAuthorization) and one for MsgRespondChallenge
+// SeatMsgs scoped to that model and stage (SeatAuthorization) and one for each of AnswerMsgs
 // (an answer can only help the operator), a fee allowance of at most spendLimit that pays only
 // for those executions sent for the operator (TrainerAllowance), and 1 unit of feeDenom so that
 // the hot key has an account and can sign.
@@ -31,11 +35,13 @@ func AuthorizeTrainerMsgs(operator, hot sdk.AccAddress, model uint64, stage uint
 		}
 		msgs = append(msgs, g)
 	}
-	g, err := authz.NewMsgGrant(operator, hot, authz.NewGenericAuthorization(sdk.MsgTypeURL(&MsgRespondChallenge{})), &expiry)
-	if err != nil {
-		return nil, err
+	for _, m := range AnswerMsgs() {
+		g, err := authz.NewMsgGrant(operator, hot, authz.NewGenericAuthorization(sdk.MsgTypeURL(m)), &expiry)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, g)
 	}
-	msgs = append(msgs, g)
 	fee, err := feegrant.NewMsgGrantAllowance(&TrainerAllowance{Operator: operator.String(), SpendLimit: spendLimit, Expiration: &expiry}, operator, hot)
 	if err != nil {
 		return nil, err
