@@ -23,6 +23,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/replay"
 	"github.com/protolearn/protolearn/trainer/replaylog"
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -76,9 +77,21 @@ type loggedStage struct {
 	end      [32]byte
 	endHead  [32]byte
 	newStage func() (*engine.Stage, error)
+	// honestStage is the model's stage as a referee replays it; nadam and codec its optimizer's
+	// configuration and the boundary codec.
+	honestStage func() (*engine.Stage, error)
+	nadam       optim.NAdamConfig
+	codec       boundary.Codec
 }
 
-func newLoggedStage(t *testing.T, vc *verifyChain, w *trainer, updates int) *loggedStage {
+func newLoggedStage(t *testing.T, vc *verifyChain, w *trainer, updates int, skip []int) *loggedStage {
+	t.Helper()
+	return newLoggedStageWith(t, vc, w, updates, skip, nil, false)
+}
+
+// newLoggedStageWith is newLoggedStage with the worker's optimizer edited by cheat (nil: the
+// model's); fitted makes its defender's reference runs use the edited optimizer too.
+func newLoggedStageWith(t *testing.T, vc *verifyChain, w *trainer, updates int, skip []int, cheat func(*optim.NAdamConfig), fitted bool) *loggedStage {
 	t.Helper()
 	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
 	require.NoError(t, err)
@@ -89,13 +102,21 @@ func newLoggedStage(t *testing.T, vc *verifyChain, w *trainer, updates int) *log
 		LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon, WeightDecay: c.WeightDecay,
 		WarmupSteps: c.WarmupSteps, DecaySteps: c.DecaySteps, MinLRFraction: c.MinLRFraction, ClipNorm: c.ClipNorm,
 	}
-	newStage := func() (*engine.Stage, error) {
-		opt, err := optim.NewNAdam(cfg)
-		if err != nil {
-			return nil, err
-		}
-		return engine.New(goBackend(t), s, 1, engine.Options{Optimizer: opt})
+	own := cfg
+	if cheat != nil {
+		cheat(&own)
 	}
+	stageWith := func(skip []int, cfg optim.NAdamConfig) func() (*engine.Stage, error) {
+		return func() (*engine.Stage, error) {
+			opt, err := optim.NewNAdam(cfg)
+			if err != nil {
+				return nil, err
+			}
+			return engine.New(goBackend(t), s, 1, engine.Options{Optimizer: opt, CheatSkipLayers: skip})
+		}
+	}
+	// The worker trains, and replays its own log, with its engine (a cheater's skips layers).
+	newStage := stageWith(skip, own)
 	st, err := newStage()
 	require.NoError(t, err)
 	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: st.DType()}
@@ -129,7 +150,7 @@ func newLoggedStage(t *testing.T, vc *verifyChain, w *trainer, updates int) *log
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = log.Close() })
 	require.NoError(t, log.Start(st, 2, nil))
-	ls := &loggedStage{log: log, newStage: newStage}
+	ls := &loggedStage{log: log, newStage: newStage, honestStage: stageWith(nil, cfg), nadam: cfg, codec: codec}
 	ls.start, err = checkpoint.StateRoot(st)
 	require.NoError(t, err)
 	ls.head = log.Head()
@@ -144,6 +165,9 @@ func newLoggedStage(t *testing.T, vc *verifyChain, w *trainer, updates int) *log
 	ls.d = &dispute.Defender{
 		Chain: defenderChain{vc: vc, w: w}, Worker: w.addr.String(), Segments: log.Decoded,
 		NewStage: newStage, NAdam: cfg, Codec: codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
+	}
+	if fitted {
+		ls.d.NAdam = own
 	}
 	return ls
 }
@@ -186,7 +210,7 @@ func TestDefenderWinsHonestWork(t *testing.T) {
 				vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
 			})
 			w, r := ws[1], ws[3]
-			ls := newLoggedStage(t, vc, w, updates)
+			ls := newLoggedStage(t, vc, w, updates, nil)
 			a := ls.attest(t, vc, w)
 			res := vc.send(r.account, &verifytypes.MsgOpenDispute{Referee: r.addr.String(), AttestationId: a, Bond: sdk.NewInt64Coin(app.BondDenom, 7_000_000)})
 			require.Zero(t, res.Code, res.Log)
@@ -239,4 +263,112 @@ func TestDefenderWinsHonestWork(t *testing.T) {
 			t.Logf("%s: %s", d.Outcome, d.Reason)
 		})
 	}
+}
+
+// prosecutorChain is dispute.ProsecutorChain over the in-process chain.
+type prosecutorChain struct {
+	vc *verifyChain
+	r  *trainer
+}
+
+func (c prosecutorChain) Dispute(_ context.Context, id uint64) (verifytypes.Dispute, error) {
+	return c.vc.app.VerifyKeeper.GetDispute(c.vc.app.NewContext(true), id)
+}
+
+func (c prosecutorChain) Attestation(_ context.Context, id uint64) (verifytypes.Attestation, error) {
+	return c.vc.app.VerifyKeeper.GetAttestation(c.vc.app.NewContext(true), id)
+}
+
+func (c prosecutorChain) DisputeRespond(_ context.Context, msg *verifytypes.MsgDisputeRespond) error {
+	if res := c.vc.send(c.r.account, msg); res.Code != 0 {
+		return fmt.Errorf("%s", res.Log)
+	}
+	return nil
+}
+
+// TestProsecutorCatchesASkippedLayer: a worker whose engine skips a layer of its stage trains
+// and logs as the swarm does and attests its (state, log) start and end; its own Defender plays
+// every move from that log, as a cheater's would. A replica's Prosecutor, replaying the log it
+// was served with the model's arithmetic, disputes it: the bisection finds the first update and
+// the whole reference trace is agreed; the state after it is not an update's (here the engine
+// that skips a layer keeps no optimizer state for it, so the worker cannot even show a trained
+// state's tensors), and the worker loses. Both sides are the trainer's own code; the worker is
+// slashed and jailed.
+func TestProsecutorCatchesASkippedLayer(t *testing.T) {
+	d := prosecute(t, func(vc *verifyChain, w *trainer) *loggedStage {
+		return newLoggedStage(t, vc, w, 2, []int{3}) // stage 1 holds layers 2 (the designated one) and 3
+	})
+	require.Equal(t, uint64(0), d.EventIndex, "the first update is the first that differs")
+}
+
+// TestProsecutorCatchesAnotherOptimizer: a worker whose engine steps with ten times the model's
+// learning rate is caught at the state's chunk when its reference trace is the model's (the
+// ratio of its update to the reference's), and at the optimizer op's value when it fits the
+// trace to its own rate (the chain recomputes it with the model's), by the referee's own code.
+func TestProsecutorCatchesAnotherOptimizer(t *testing.T) {
+	for _, fitted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fitted %v", fitted), func(t *testing.T) {
+			d := prosecute(t, func(vc *verifyChain, w *trainer) *loggedStage {
+				return newLoggedStageWith(t, vc, w, 2, nil, func(c *optim.NAdamConfig) { c.LearningRate *= 10 }, fitted)
+			})
+			if fitted {
+				require.Contains(t, d.Reason, "NAdam")
+			} else {
+				require.Contains(t, d.Reason, "end ratio")
+			}
+		})
+	}
+}
+
+// prosecute has the worker w (stage 1) train, log and attest as logged makes it, the replica r
+// dispute the attestation with a Prosecutor while w's Defender answers, and returns the settled
+// dispute, which the worker must have lost (slashed and jailed).
+func prosecute(t *testing.T, logged func(*verifyChain, *trainer) *loggedStage) verifytypes.Dispute {
+	t.Helper()
+	const updates = 2
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
+		microbatches(updates)(mg, vg)
+		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
+	})
+	w, r := ws[1], ws[3]
+	ls := logged(vc, w)
+	a := ls.attest(t, vc, w)
+	res := vc.send(r.account, &verifytypes.MsgOpenDispute{Referee: r.addr.String(), AttestationId: a, Bond: sdk.NewInt64Coin(app.BondDenom, 7_000_000)})
+	require.Zero(t, res.Code, res.Log)
+	var out verifytypes.MsgOpenDisputeResponse
+	requireMsgResponse(t, res, &out)
+	pros := &dispute.Prosecutor{
+		Chain: prosecutorChain{vc: vc, r: r}, Referee: r.addr.String(), NewStage: ls.honestStage,
+		NAdam: ls.nadam, Codec: ls.codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
+	}
+	ctx := context.Background()
+	segs, err := ls.log.Decoded() // as the worker serves them
+	require.NoError(t, err)
+	require.NoError(t, pros.Take(ctx, out.DisputeId, segs))
+	var d verifytypes.Dispute
+	for moves := 0; ; moves++ {
+		require.Less(t, moves, 200)
+		d, err = vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), out.DisputeId)
+		require.NoError(t, err)
+		if !d.Open() {
+			break
+		}
+		if d.WorkerToMove {
+			if _, err := ls.d.Round(ctx); err != nil {
+				// What its log makes of the cheat is no move the chain takes: the deadline passes.
+				t.Logf("the cheater's move in %s: %v", d.Phase, err)
+				vc.blocks(vResponse + 1)
+			}
+			continue
+		}
+		n, err := pros.Round(ctx)
+		require.NoError(t, err, "phase %s", d.Phase)
+		require.Equal(t, 1, n, "a move in %s", d.Phase)
+	}
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
+	t.Logf("%s: %s", d.Outcome, d.Reason)
+	wk, err := vc.worker(w.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, wk.Status)
+	return d
 }

@@ -266,3 +266,18 @@ func (c *Client) DisputeClaim(ctx context.Context, msg *verifytypes.MsgDisputeCl
 	_, err := c.Exec(ctx, msg)
 	return err
 }
+
+// Dispute returns dispute id.
+func (c *Client) Dispute(ctx context.Context, id uint64) (verifytypes.Dispute, error) {
+	res, err := verifytypes.NewQueryClient(c.conn).Dispute(ctx, &verifytypes.QueryDisputeRequest{Id: id})
+	if err != nil {
+		return verifytypes.Dispute{}, fmt.Errorf("chain: dispute %d: %w", id, err)
+	}
+	return res.Dispute, nil
+}
+
+// DisputeRespond implements dispute.ProsecutorChain: the referee's move, through the hot key.
+func (c *Client) DisputeRespond(ctx context.Context, msg *verifytypes.MsgDisputeRespond) error {
+	_, err := c.Exec(ctx, msg)
+	return err
+}

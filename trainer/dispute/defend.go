@@ -198,13 +198,12 @@ func (d *Defender) defense(ctx context.Context, disp verifytypes.Dispute) (*defe
 	if err != nil {
 		return nil, err
 	}
-	st, err := d.NewStage()
-	if err != nil {
-		return nil, err
-	}
-	tl, err := NewTimeline(st, d.Codec, segs, d.Limit, [32]byte(a.StateRoot), [32]byte(a.LogHead), [32]byte(a.EndStateRoot), [32]byte(a.EndLogHead))
+	tl, err := NewTimeline(d.NewStage, d.Codec, segs, d.Limit, [32]byte(a.StateRoot), [32]byte(a.LogHead), [32]byte(a.EndLogHead))
 	if err != nil {
 		return nil, fmt.Errorf("attestation %d: %w", a.Id, err)
+	}
+	if !tl.ReachesEnd([32]byte(a.EndStateRoot)) {
+		return nil, fmt.Errorf("attestation %d: the log's replay ends at another root than the attested end (a backend that does not reproduce the worker's arithmetic?)", a.Id)
 	}
 	c := &defense{tl: tl, event: -1}
 	if d.cases == nil {

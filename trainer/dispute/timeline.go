@@ -24,106 +24,109 @@ type Fold struct {
 
 // Timeline is a log over one attestation's range, as a dispute bisects it: the folds from the
 // attestation's (state_root, log_head) to its (end_state_root, end_log_head), and the state
-// root and log head at every position between them (position j is after j folds).
+// root and log head at every position between them (position j is after j folds). The states
+// are a replay from the snapshot before the range, continuously: a later snapshot in the log is
+// the worker's word for its state, which a referee does not take (a cheat before it would pass).
 type Timeline struct {
 	Folds []Fold
 	Roots [][32]byte
 	Heads [][32]byte
 
-	st    *engine.Stage
-	codec boundary.Codec
-	limit int64
-	// steps replays the log from a snapshot: step k is a segment's snapshot (load) or an
-	// event (apply); positions[j] is the step after which position j stands.
-	steps     []step
-	positions []int
+	newStage func() (*engine.Stage, error)
+	codec    boundary.Codec
+	limit    int64
+	base     *replaylog.Segment
+	// events are the events from base's snapshot on; applied[j] how many of them stand before
+	// position j.
+	events  []*replaylog.Event
+	applied []int
 }
 
-type step struct {
-	seg *replaylog.Segment // a snapshot to load
-	ev  *replaylog.Event   // an event to apply
-}
-
-// NewTimeline finds the range from (startRoot, startHead) to (endRoot, endHead) in the log's
-// segments (one epoch, in order) and replays it on st (the worker's stage on a deterministic
-// backend; its state is replaced) to take the state root at every position. limit bounds a
-// snapshot or an average's parameters.
-func NewTimeline(st *engine.Stage, codec boundary.Codec, segs []replaylog.Segment, limit int64, startRoot, startHead, endRoot, endHead [32]byte) (*Timeline, error) {
-	t := &Timeline{st: st, codec: codec, limit: limit}
-	// The head at every step, and where the range starts and ends.
-	start, end := -1, -1
+// NewTimeline finds the range from (startRoot, startHead) to the head endHead in the log's
+// segments (one epoch, in order) and replays it on stages newStage makes (the worker's stage on
+// a deterministic backend) to take the state root at every position. limit bounds a snapshot
+// or an average's parameters.
+func NewTimeline(newStage func() (*engine.Stage, error), codec boundary.Codec, segs []replaylog.Segment, limit int64, startRoot, startHead, endHead [32]byte) (*Timeline, error) {
+	t := &Timeline{newStage: newStage, codec: codec, limit: limit}
+	started, ended := false, false
 	var head [32]byte
+	mark := func() {
+		t.Heads = append(t.Heads, head)
+		t.applied = append(t.applied, len(t.events))
+	}
 	for i := range segs {
 		s := &segs[i]
 		if i > 0 && s.Head != head {
 			return nil, fmt.Errorf("dispute: segment %d does not follow the one before it in the log", i)
 		}
 		head = logevent.Next(s.Head, logevent.SnapshotDigest(s.First, s.Root))
-		t.steps = append(t.steps, step{seg: s})
-		if start >= 0 {
+		switch {
+		case started:
 			t.Folds = append(t.Folds, Fold{Snapshot: true, First: s.First})
-			t.Heads = append(t.Heads, head)
-			t.positions = append(t.positions, len(t.steps)-1)
-			if head == endHead {
-				end = len(t.steps) - 1
-				break
-			}
+			mark()
+			ended = head == endHead
+		case head == startHead && s.Root == startRoot:
+			started, t.base, t.events = true, s, nil
+			mark()
+		default:
+			t.base, t.events = s, nil // the latest snapshot before the start
 		}
-		if start < 0 && head == startHead && s.Root == startRoot {
-			start = len(t.steps) - 1
-			t.Heads, t.positions = [][32]byte{head}, []int{start}
-		}
-		for j := range s.Events {
+		for j := 0; j < len(s.Events) && !ended; j++ {
 			ev := &s.Events[j]
 			head = logevent.Next(head, ev.Digest)
-			t.steps = append(t.steps, step{ev: ev})
-			if start >= 0 {
-				enc, err := encode(ev)
-				if err != nil {
-					return nil, err
+			t.events = append(t.events, ev)
+			if !started {
+				if head == startHead {
+					started = true
+					mark()
 				}
-				t.Folds = append(t.Folds, Fold{Event: ev, Encoding: enc})
-				t.Heads = append(t.Heads, head)
-				t.positions = append(t.positions, len(t.steps)-1)
-			} else if head == startHead {
-				start = len(t.steps) - 1
-				t.Heads, t.positions = [][32]byte{head}, []int{start}
+				continue
 			}
-			if start >= 0 && head == endHead {
-				end = len(t.steps) - 1
-				break
+			enc, err := encode(ev)
+			if err != nil {
+				return nil, err
 			}
+			t.Folds = append(t.Folds, Fold{Event: ev, Encoding: enc})
+			mark()
+			ended = head == endHead
 		}
-		if end >= 0 {
+		if ended {
 			break
 		}
 	}
 	switch {
-	case start < 0:
+	case !started:
 		return nil, fmt.Errorf("dispute: the log holds no position with the attestation's starting head")
-	case end < 0:
+	case !ended:
 		return nil, fmt.Errorf("dispute: the log does not reach the attestation's ending head from its start")
 	}
-	// The roots: replay from the snapshot before the start.
-	t.Roots = make([][32]byte, len(t.positions))
-	for j := range t.positions {
-		if err := t.replayTo(j); err != nil {
-			return nil, err
+	// The roots, by one replay from the base snapshot.
+	st, err := t.load()
+	if err != nil {
+		return nil, err
+	}
+	done := 0
+	for j, n := range t.applied {
+		for ; done < n; done++ {
+			if err := t.apply(st, t.events[done]); err != nil {
+				return nil, err
+			}
 		}
 		r, err := checkpoint.StateRoot(st)
 		if err != nil {
 			return nil, err
 		}
-		t.Roots[j] = r
-	}
-	if t.Roots[0] != startRoot {
-		return nil, fmt.Errorf("dispute: the log's state at the attestation's start has another root")
-	}
-	if t.Roots[len(t.Roots)-1] != endRoot {
-		return nil, fmt.Errorf("dispute: the log's replay ends at another root than the attestation's end")
+		t.Roots = append(t.Roots, r)
+		if j == 0 && r != startRoot {
+			return nil, fmt.Errorf("dispute: the log's state at the attestation's start has another root")
+		}
 	}
 	return t, nil
 }
+
+// ReachesEnd reports whether the replay ends at root: for the worker's own log it must (its
+// engine made the attested end), and a referee's replay of a cheater's log does not.
+func (t *Timeline) ReachesEnd(root [32]byte) bool { return t.Roots[len(t.Roots)-1] == root }
 
 func encode(ev *replaylog.Event) ([]byte, error) {
 	var b []byte
@@ -138,39 +141,45 @@ func encode(ev *replaylog.Event) ([]byte, error) {
 	return b, nil
 }
 
-// replayTo sets the stage to the state at position j: the last snapshot at or before it, then
-// the events after that snapshot up to it.
-func (t *Timeline) replayTo(j int) error {
-	to := t.positions[j]
-	from := to
-	for t.steps[from].seg == nil {
-		from--
+// load is a fresh stage holding the base snapshot's state (a stage that replayed before may hold
+// optimizer state the snapshot does not: a fresh one holds exactly the snapshot).
+func (t *Timeline) load() (*engine.Stage, error) {
+	st, err := t.newStage()
+	if err != nil {
+		return nil, err
 	}
-	if _, err := checkpoint.Read(bytes.NewReader(t.steps[from].seg.State), t.st, t.limit); err != nil {
-		return fmt.Errorf("dispute: the log's snapshot: %w", err)
+	if _, err := checkpoint.Read(bytes.NewReader(t.base.State), st, t.limit); err != nil {
+		return nil, fmt.Errorf("dispute: the log's snapshot: %w", err)
 	}
-	for k := from + 1; k <= to; k++ {
-		ev := t.steps[k].ev
-		if ev.Average != nil {
-			if _, err := checkpoint.Average(bytes.NewReader(ev.Average.Params), t.st, t.limit, ev.Average.Weight); err != nil {
-				return fmt.Errorf("dispute: an average of the log: %w", err)
-			}
-			continue
+	return st, nil
+}
+
+func (t *Timeline) apply(st *engine.Stage, ev *replaylog.Event) error {
+	if ev.Average != nil {
+		if _, err := checkpoint.Average(bytes.NewReader(ev.Average.Params), st, t.limit, ev.Average.Weight); err != nil {
+			return fmt.Errorf("dispute: an average of the log: %w", err)
 		}
-		if _, err := replay.Apply(t.st, t.codec, *ev.Update); err != nil {
-			return fmt.Errorf("dispute: an update of the log: %w", err)
-		}
+		return nil
+	}
+	if _, err := replay.Apply(st, t.codec, *ev.Update); err != nil {
+		return fmt.Errorf("dispute: an update of the log: %w", err)
 	}
 	return nil
 }
 
-// StateAt is the stage at position j (its state replaced by the log's there).
+// StateAt is a stage holding the replay's state at position j.
 func (t *Timeline) StateAt(j int) (*engine.Stage, error) {
-	if j < 0 || j >= len(t.positions) {
+	if j < 0 || j >= len(t.applied) {
 		return nil, fmt.Errorf("dispute: position %d of a range of %d folds", j, len(t.Folds))
 	}
-	if err := t.replayTo(j); err != nil {
+	st, err := t.load()
+	if err != nil {
 		return nil, err
 	}
-	return t.st, nil
+	for _, ev := range t.events[:t.applied[j]] {
+		if err := t.apply(st, ev); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
 }

@@ -1,0 +1,332 @@
+package dispute
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math"
+
+	"github.com/protolearn/protolearn/merkle"
+	"github.com/protolearn/protolearn/stageprog"
+	"github.com/protolearn/protolearn/statecommit"
+	"github.com/protolearn/protolearn/trainer/boundary"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/replaylog"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// ProsecutorChain is what a referee's side of a dispute needs of the chain.
+type ProsecutorChain interface {
+	Dispute(ctx context.Context, id uint64) (verifytypes.Dispute, error)
+	Attestation(ctx context.Context, id uint64) (verifytypes.Attestation, error)
+	DisputeRespond(ctx context.Context, msg *verifytypes.MsgDisputeRespond) error
+}
+
+// Prosecutor plays a referee's side of the disputes it opened: it replays the worker's log
+// (the bundle the worker served, which folds to the heads the worker committed) with the model's
+// arithmetic on a deterministic backend, agrees with what its replay agrees with, picks what
+// differs, and shows the chain the evidence at the end.
+type Prosecutor struct {
+	Chain   ProsecutorChain
+	Referee string
+	// NewStage, NAdam and Codec are the worker's stage as the referee replays it (its own
+	// stage's spec, on the Go backend); Limit bounds a snapshot or an average in the log.
+	NewStage func() (*engine.Stage, error)
+	NAdam    optim.NAdamConfig
+	Codec    boundary.Codec
+	Limit    int64
+	Log      *slog.Logger
+
+	cases map[uint64]*prosecution
+}
+
+type prosecution struct {
+	tl    *Timeline
+	event int
+	ref   *Reference
+	// before and after are the replay's state before and after the disputed event.
+	before, after []statecommit.Tensor
+}
+
+// Take registers dispute id, opened over an attestation whose range the worker's log segs
+// holds (as served to the referee).
+func (p *Prosecutor) Take(ctx context.Context, id uint64, segs []replaylog.Segment) error {
+	d, err := p.Chain.Dispute(ctx, id)
+	if err != nil {
+		return err
+	}
+	a, err := p.Chain.Attestation(ctx, d.AttestationId)
+	if err != nil {
+		return err
+	}
+	tl, err := NewTimeline(p.NewStage, p.Codec, segs, p.Limit, [32]byte(a.StateRoot), [32]byte(a.LogHead), [32]byte(a.EndLogHead))
+	if err != nil {
+		return fmt.Errorf("dispute %d: %w", id, err)
+	}
+	if p.cases == nil {
+		p.cases = map[uint64]*prosecution{}
+	}
+	p.cases[id] = &prosecution{tl: tl, event: -1}
+	return nil
+}
+
+// Round makes the referee's move in each dispute it prosecutes that waits for it, and drops
+// those that ended.
+func (p *Prosecutor) Round(ctx context.Context) (int, error) {
+	sent := 0
+	var firstErr error
+	for id := range p.cases {
+		d, err := p.Chain.Dispute(ctx, id)
+		if err != nil {
+			firstErr = err
+			continue
+		}
+		if !d.Open() {
+			p.Log.Info("dispute settled", "dispute", id, "outcome", d.Outcome, "reason", d.Reason)
+			delete(p.cases, id)
+			continue
+		}
+		if d.WorkerToMove {
+			continue
+		}
+		msg, err := p.Move(d)
+		if err == nil {
+			err = p.Chain.DisputeRespond(ctx, msg)
+		}
+		if err != nil {
+			p.Log.Error("dispute move not sent", "dispute", id, "phase", d.Phase, "err", err)
+			if firstErr == nil {
+				firstErr = fmt.Errorf("dispute %d (%s): %w", id, d.Phase, err)
+			}
+			continue
+		}
+		sent++
+	}
+	return sent, firstErr
+}
+
+// Move is the referee's move in d.
+func (p *Prosecutor) Move(d verifytypes.Dispute) (*verifytypes.MsgDisputeRespond, error) {
+	c, ok := p.cases[d.Id]
+	if !ok {
+		return nil, fmt.Errorf("dispute %d is not prosecuted here", d.Id)
+	}
+	msg := &verifytypes.MsgDisputeRespond{Referee: p.Referee, DisputeId: d.Id}
+	tl := c.tl
+	switch d.Phase {
+	case verifytypes.DISPUTE_PHASE_LOG:
+		if d.Pending == nil {
+			return nil, fmt.Errorf("no pending point")
+		}
+		i := d.Pending.Index
+		msg.Agree = i < uint64(len(tl.Roots)) && tl.Roots[i] == [32]byte(d.Pending.Root) && tl.Heads[i] == [32]byte(d.Pending.LogHead)
+	case verifytypes.DISPUTE_PHASE_TRACE:
+		ref, err := p.reference(c, int(d.EventIndex))
+		if err != nil {
+			return nil, err
+		}
+		msg.Agree = ref.Trace.Root(int(d.Pending.Index)) == merkle.Hash(d.Pending.Root)
+	case verifytypes.DISPUTE_PHASE_OUTPUT:
+		ref, err := p.reference(c, int(d.EventIndex))
+		if err != nil {
+			return nil, err
+		}
+		msg.Pick = pickChild(d, ref.Output(int(d.Lo.Index)))
+	case verifytypes.DISPUTE_PHASE_LEAF:
+		return p.leaf(c, d, msg)
+	case verifytypes.DISPUTE_PHASE_STATE:
+		after, err := p.states(c, int(d.EventIndex))
+		if err != nil {
+			return nil, err
+		}
+		if d.Header == nil {
+			msg.Pick = 0
+			for i, l := range d.TensorLeaves {
+				if i < len(after) && after[i].Leaf() != merkle.Hash(l) {
+					msg.Pick = uint64(i)
+					break
+				}
+			}
+			return msg, nil
+		}
+		msg.Pick = pickChild(d, after[d.Tensor])
+	case verifytypes.DISPUTE_PHASE_CHUNK:
+		return p.chunk(c, d, msg)
+	default:
+		return nil, fmt.Errorf("no move of the referee in phase %s", d.Phase)
+	}
+	return msg, nil
+}
+
+// pickChild is the child of the disputed node whose hash differs from the referee's own tree
+// (the right one when neither does: the referee then loses, as it should).
+func pickChild(d verifytypes.Dispute, own statecommit.Tensor) uint64 {
+	lv := chunkLevels(own)
+	if int(d.Level) > len(lv) || d.Level == 0 || len(d.Children) != 2 {
+		return 0
+	}
+	level := lv[d.Level-1]
+	if i := 2 * d.Hi.Index; i < uint64(len(level)) && level[i] != merkle.Hash(d.Children[0]) {
+		return 0
+	}
+	return 1
+}
+
+// reference is the referee's reference run of the update at fold i from its replay's state.
+func (p *Prosecutor) reference(c *prosecution, i int) (*Reference, error) {
+	if c.ref != nil && c.event == i {
+		return c.ref, nil
+	}
+	if i < 0 || i >= len(c.tl.Folds) || c.tl.Folds[i].Event == nil || c.tl.Folds[i].Event.Update == nil {
+		return nil, fmt.Errorf("fold %d is no update", i)
+	}
+	st, err := c.tl.StateAt(i)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := NewReference(st, p.Codec, p.NAdam, *c.tl.Folds[i].Event.Update)
+	if err != nil {
+		return nil, err
+	}
+	c.ref, c.event, c.before, c.after = ref, i, nil, nil
+	return ref, nil
+}
+
+// states are the replay's state after fold i (and, kept beside it, before).
+func (p *Prosecutor) states(c *prosecution, i int) ([]statecommit.Tensor, error) {
+	if _, err := p.reference(c, i); err != nil {
+		return nil, err
+	}
+	if c.after != nil {
+		return c.after, nil
+	}
+	st, err := c.tl.StateAt(i)
+	if err != nil {
+		return nil, err
+	}
+	if c.before, err = checkpoint.Tensors(st, checkpoint.Full); err != nil {
+		return nil, err
+	}
+	if st, err = c.tl.StateAt(i + 1); err != nil {
+		return nil, err
+	}
+	if c.after, err = checkpoint.Tensors(st, checkpoint.Full); err != nil {
+		return nil, err
+	}
+	return c.after, nil
+}
+
+// leaf names the value of the worker's chunk of op k's output that differs from the referee's
+// run, and shows what the chain needs to recompute it: the earlier outputs it reads, under the
+// agreed prefix root, and the state's values it reads, under the agreed state root.
+func (p *Prosecutor) leaf(c *prosecution, d verifytypes.Dispute, msg *verifytypes.MsgDisputeRespond) (*verifytypes.MsgDisputeRespond, error) {
+	ref, err := p.reference(c, int(d.EventIndex))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.states(c, int(d.EventIndex)); err != nil {
+		return nil, err
+	}
+	k := int(d.Lo.Index)
+	nIn := len(ref.Program.InputDims)
+	own := ref.Values[nIn+k].Data
+	first := int(d.Hi.Index) * statecommit.ChunkBytes / 8
+	elem := first
+	for i := range len(d.Chunk) / 8 {
+		if first+i < len(own) && math.Float64bits(own[first+i]) != binary.LittleEndian.Uint64(d.Chunk[8*i:]) {
+			elem = first + i
+			break
+		}
+	}
+	refs, err := stageprog.ReadsOf(ref.Program.Ops[k], elem, stageprog.ValuesReader(ref.Values))
+	if err != nil {
+		return nil, err
+	}
+	msg.Pick = uint64(elem)
+	opened := map[[2]int]bool{}
+	for _, r := range refs {
+		if r.Value >= nIn {
+			o, err := ref.Trace.Open(r.Value-nIn, r.Index, k)
+			if err != nil {
+				return nil, err
+			}
+			key := [2]int{r.Value, int(o.Chunk.Chunk)}
+			if !opened[key] {
+				opened[key] = true
+				msg.Outputs = append(msg.Outputs, verifytypes.TraceOpeningOf(o))
+			}
+			continue
+		}
+		t, ok := ref.Layout.StateTensor(r.Value)
+		if !ok {
+			continue // the event's payloads and the model's tables: the chain holds them
+		}
+		o, err := openTensor(c.before, t, r.Index)
+		if err != nil {
+			return nil, err
+		}
+		key := [2]int{-1 - t, int(o.Chunk)}
+		if !opened[key] {
+			opened[key] = true
+			msg.State = append(msg.State, verifytypes.ChunkOpeningOf(o))
+		}
+	}
+	return msg, nil
+}
+
+// chunk shows the reference's values of the disputed chunk of the state after the event (under
+// the whole trace) and the state's values there before it.
+func (p *Prosecutor) chunk(c *prosecution, d verifytypes.Dispute, msg *verifytypes.MsgDisputeRespond) (*verifytypes.MsgDisputeRespond, error) {
+	ref, err := p.reference(c, int(d.EventIndex))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.states(c, int(d.EventIndex)); err != nil {
+		return nil, err
+	}
+	v, ok := verifytypes.StateOutput(ref.Update, int(d.Tensor))
+	if !ok || d.Header == nil {
+		return nil, fmt.Errorf("tensor %d is not the state's", d.Tensor)
+	}
+	width := uint64(4)
+	if d.Header.Dtype == "Float64" {
+		width = 8
+	}
+	first := int(d.Hi.Index * statecommit.ChunkBytes / width)
+	n := len(d.Chunk) / int(width)
+	op := v - len(ref.Program.InputDims)
+	for i := first; i < first+n; i += statecommit.ChunkBytes / 8 {
+		o, err := ref.Trace.Open(op, i, len(ref.Program.Ops))
+		if err != nil {
+			return nil, err
+		}
+		msg.Outputs = append(msg.Outputs, verifytypes.TraceOpeningOf(o))
+	}
+	seen := map[uint64]bool{}
+	for i := first; i < first+n; i++ {
+		o, err := openTensor(c.before, int(d.Tensor), i)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[o.Chunk] {
+			seen[o.Chunk] = true
+			msg.State = append(msg.State, verifytypes.ChunkOpeningOf(o))
+		}
+	}
+	return msg, nil
+}
+
+// openTensor opens element i of tensor t of a state.
+func openTensor(ts []statecommit.Tensor, t, i int) (statecommit.Opening, error) {
+	if t < 0 || t >= len(ts) {
+		return statecommit.Opening{}, fmt.Errorf("tensor %d of a state of %d", t, len(ts))
+	}
+	n := uint64(1)
+	for _, x := range ts[t].Dims {
+		n *= x
+	}
+	return statecommit.Open(ts, t, uint64(i)*(uint64(len(ts[t].Raw))/max(n, 1)))
+}
