@@ -1225,7 +1225,7 @@ func TestVerifyCheckInvariantsCatchesCorruption(t *testing.T) {
 		}, "not a pending attestation"},
 		"coins beside the bonds": {func(ctx sdk.Context) error {
 			return vc.app.BankKeeper.SendCoinsFromAccountToModule(ctx, challenger.addr, verifytypes.ModuleName, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1)))
-		}, "open challenges' bonds"},
+		}, "open challenges' and disputes' bonds"},
 		"pending attestation paid": {func(ctx sdk.Context) error {
 			b := a
 			b.PaidUnits = 1
