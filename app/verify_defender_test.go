@@ -271,6 +271,16 @@ type prosecutorChain struct {
 	r  *trainer
 }
 
+func (c prosecutorChain) OpenDispute(_ context.Context, attestation uint64) (uint64, error) {
+	res := c.vc.send(c.r.account, &verifytypes.MsgOpenDispute{Referee: c.r.addr.String(), AttestationId: attestation, Bond: sdk.NewInt64Coin(app.BondDenom, 7_000_000)})
+	if res.Code != 0 {
+		return 0, fmt.Errorf("%s", res.Log)
+	}
+	var out verifytypes.MsgOpenDisputeResponse
+	requireMsgResponse(c.vc.t, res, &out)
+	return out.DisputeId, nil
+}
+
 func (c prosecutorChain) Dispute(_ context.Context, id uint64) (verifytypes.Dispute, error) {
 	return c.vc.app.VerifyKeeper.GetDispute(c.vc.app.NewContext(true), id)
 }
@@ -295,7 +305,7 @@ func (c prosecutorChain) DisputeRespond(_ context.Context, msg *verifytypes.MsgD
 // state's tensors), and the worker loses. Both sides are the trainer's own code; the worker is
 // slashed and jailed.
 func TestProsecutorCatchesASkippedLayer(t *testing.T) {
-	d := prosecute(t, func(vc *verifyChain, w *trainer) *loggedStage {
+	d := prosecute(t, true, func(vc *verifyChain, w *trainer) *loggedStage {
 		return newLoggedStage(t, vc, w, 2, []int{3}) // stage 1 holds layers 2 (the designated one) and 3
 	})
 	require.Equal(t, uint64(0), d.EventIndex, "the first update is the first that differs")
@@ -308,7 +318,7 @@ func TestProsecutorCatchesASkippedLayer(t *testing.T) {
 func TestProsecutorCatchesAnotherOptimizer(t *testing.T) {
 	for _, fitted := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fitted %v", fitted), func(t *testing.T) {
-			d := prosecute(t, func(vc *verifyChain, w *trainer) *loggedStage {
+			d := prosecute(t, true, func(vc *verifyChain, w *trainer) *loggedStage {
 				return newLoggedStageWith(t, vc, w, 2, nil, func(c *optim.NAdamConfig) { c.LearningRate *= 10 }, fitted)
 			})
 			if fitted {
@@ -320,10 +330,16 @@ func TestProsecutorCatchesAnotherOptimizer(t *testing.T) {
 	}
 }
 
+// TestProsecutorLeavesHonestWork: a referee whose replay of an attestation's range reaches its
+// attested end opens no dispute (it would lose its bond).
+func TestProsecutorLeavesHonestWork(t *testing.T) {
+	prosecute(t, false, func(vc *verifyChain, w *trainer) *loggedStage { return newLoggedStage(t, vc, w, 2, nil) })
+}
+
 // prosecute has the worker w (stage 1) train, log and attest as logged makes it, the replica r
 // dispute the attestation with a Prosecutor while w's Defender answers, and returns the settled
 // dispute, which the worker must have lost (slashed and jailed).
-func prosecute(t *testing.T, logged func(*verifyChain, *trainer) *loggedStage) verifytypes.Dispute {
+func prosecute(t *testing.T, cheats bool, logged func(*verifyChain, *trainer) *loggedStage) verifytypes.Dispute {
 	t.Helper()
 	const updates = 2
 	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
@@ -333,10 +349,6 @@ func prosecute(t *testing.T, logged func(*verifyChain, *trainer) *loggedStage) v
 	w, r := ws[1], ws[3]
 	ls := logged(vc, w)
 	a := ls.attest(t, vc, w)
-	res := vc.send(r.account, &verifytypes.MsgOpenDispute{Referee: r.addr.String(), AttestationId: a, Bond: sdk.NewInt64Coin(app.BondDenom, 7_000_000)})
-	require.Zero(t, res.Code, res.Log)
-	var out verifytypes.MsgOpenDisputeResponse
-	requireMsgResponse(t, res, &out)
 	pros := &dispute.Prosecutor{
 		Chain: prosecutorChain{vc: vc, r: r}, Referee: r.addr.String(), NewStage: ls.honestStage,
 		NAdam: ls.nadam, Codec: ls.codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
@@ -344,7 +356,16 @@ func prosecute(t *testing.T, logged func(*verifyChain, *trainer) *loggedStage) v
 	ctx := context.Background()
 	segs, err := ls.log.Decoded() // as the worker serves them
 	require.NoError(t, err)
-	require.NoError(t, pros.Take(ctx, out.DisputeId, segs))
+	att, err := vc.app.VerifyKeeper.GetAttestation(vc.app.NewContext(true), a)
+	require.NoError(t, err)
+	opened, err := pros.Prosecute(ctx, att, segs)
+	require.NoError(t, err)
+	if !cheats {
+		require.False(t, opened, "a replay that reaches the attested end opens nothing")
+		return verifytypes.Dispute{}
+	}
+	require.True(t, opened, "the replay does not reach the attested end")
+	out := struct{ DisputeId uint64 }{DisputeId: 1}
 	var d verifytypes.Dispute
 	for moves := 0; ; moves++ {
 		require.Less(t, moves, 200)

@@ -283,7 +283,7 @@ func TestHotKeyAttestsAndResponds(t *testing.T) {
 	vc, ws := startVerifyChain(t, sdkmath.LegacyOneDec(), hot)
 	op := ws[0]
 	msgs, err := verifytypes.AuthorizeTrainerMsgs(op.addr, hot.addr, 1, op.stage, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1_000_000)),
-		app.BondDenom, vc.time.Add(24*time.Hour))
+		app.BondDenom, vc.time.Add(24*time.Hour), false)
 	require.NoError(t, err)
 	res := vc.send(op.account, msgs...)
 	require.Zero(t, res.Code, res.Log)
@@ -329,6 +329,11 @@ func TestHotKeyAttestsAndResponds(t *testing.T) {
 	require.NotZero(t, res.Code)
 	require.Contains(t, res.Log, "pays for messages sent for "+op.addr.String())
 	hot.seq--
+	// Without the operator's opt-in the hot key opens no dispute (each posts the operator's bond).
+	openDispute := authz.NewMsgExec(hot.addr, []sdk.Msg{&verifytypes.MsgOpenDispute{Referee: op.addr.String(), AttestationId: 1, Bond: sdk.NewInt64Coin(app.BondDenom, 50_000_000)}})
+	res = vc.sendWithFee(hot, fee, op.addr, &openDispute)
+	require.NotZero(t, res.Code)
+	require.Contains(t, res.Log, "authorization not found")
 	// The grants are the operator's seat's: a stolen hot key cannot join the operator into a
 	// model an accomplice made, nor attest for another stage, to get it challenged and slashed.
 	for _, m := range []sdk.Msg{

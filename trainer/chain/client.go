@@ -281,3 +281,25 @@ func (c *Client) DisputeRespond(ctx context.Context, msg *verifytypes.MsgDispute
 	_, err := c.Exec(ctx, msg)
 	return err
 }
+
+// OpenDispute implements dispute.ProsecutorChain: a dispute over attestation, posting the
+// chain's dispute_bond from the operator's account (the hot key must hold the operator's opt-in
+// grant, x/verify RefereeMsgs).
+func (c *Client) OpenDispute(ctx context.Context, attestation uint64) (uint64, error) {
+	p, err := c.VerifyParams(ctx)
+	if err != nil {
+		return 0, err
+	}
+	res, err := c.Exec(ctx, &verifytypes.MsgOpenDispute{Referee: c.op.String(), AttestationId: attestation, Bond: p.DisputeBond})
+	if err != nil {
+		return 0, err
+	}
+	if len(res) != 1 {
+		return 0, fmt.Errorf("chain: open-dispute: %d results", len(res))
+	}
+	var out verifytypes.MsgOpenDisputeResponse
+	if err := out.Unmarshal(res[0]); err != nil {
+		return 0, fmt.Errorf("chain: open-dispute response: %w", err)
+	}
+	return out.DisputeId, nil
+}

@@ -20,6 +20,8 @@ import (
 
 // ProsecutorChain is what a referee's side of a dispute needs of the chain.
 type ProsecutorChain interface {
+	// OpenDispute opens a dispute over an attestation, posting the chain's dispute bond.
+	OpenDispute(ctx context.Context, attestation uint64) (uint64, error)
 	Dispute(ctx context.Context, id uint64) (verifytypes.Dispute, error)
 	Attestation(ctx context.Context, id uint64) (verifytypes.Attestation, error)
 	DisputeRespond(ctx context.Context, msg *verifytypes.MsgDisputeRespond) error
@@ -62,16 +64,52 @@ func (p *Prosecutor) Take(ctx context.Context, id uint64, segs []replaylog.Segme
 	if err != nil {
 		return err
 	}
-	tl, err := NewTimeline(p.NewStage, p.Codec, segs, p.Limit, [32]byte(a.StateRoot), [32]byte(a.LogHead), [32]byte(a.EndLogHead))
+	tl, err := p.timeline(a, segs)
 	if err != nil {
 		return fmt.Errorf("dispute %d: %w", id, err)
 	}
+	p.take(id, tl)
+	return nil
+}
+
+func (p *Prosecutor) take(id uint64, tl *Timeline) {
 	if p.cases == nil {
 		p.cases = map[uint64]*prosecution{}
 	}
 	p.cases[id] = &prosecution{tl: tl, event: -1}
-	return nil
 }
+
+func (p *Prosecutor) timeline(a verifytypes.Attestation, segs []replaylog.Segment) (*Timeline, error) {
+	if len(a.StateRoot) != 32 || len(a.LogHead) != 32 || len(a.EndStateRoot) != 32 || len(a.EndLogHead) != 32 {
+		return nil, fmt.Errorf("attestation %d commits no start and end", a.Id)
+	}
+	return NewTimeline(p.NewStage, p.Codec, segs, p.Limit, [32]byte(a.StateRoot), [32]byte(a.LogHead), [32]byte(a.EndLogHead))
+}
+
+// Prosecute disputes attestation a if the referee's replay of its range in segs (the worker's
+// log as it served it) does not end where a says its updates ended: then the game finds the
+// first fold that goes wrong and the chain judges it. Where the replay agrees (a finding of an
+// audit outside a's own updates, say) it opens nothing and reports false: the dispute would be
+// lost. The range must be in segs.
+func (p *Prosecutor) Prosecute(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment) (bool, error) {
+	tl, err := p.timeline(a, segs)
+	if err != nil {
+		return false, fmt.Errorf("attestation %d: %w", a.Id, err)
+	}
+	if tl.ReachesEnd([32]byte(a.EndStateRoot)) {
+		return false, nil
+	}
+	id, err := p.Chain.OpenDispute(ctx, a.Id)
+	if err != nil {
+		return false, err
+	}
+	p.take(id, tl)
+	p.Log.Info("dispute opened", "dispute", id, "attestation", a.Id, "worker", a.Worker)
+	return true, nil
+}
+
+// Prosecuting is how many disputes the prosecutor plays.
+func (p *Prosecutor) Prosecuting() int { return len(p.cases) }
 
 // Round makes the referee's move in each dispute it prosecutes that waits for it, and drops
 // those that ended.

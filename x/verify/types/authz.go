@@ -109,6 +109,10 @@ func (a *TrainerAllowance) allows(msg sdk.Msg) error {
 			sender = r.Worker
 		} else if c, ok := m.(*MsgDisputeClaim); ok {
 			sender = c.Worker
+		} else if o, ok := m.(*MsgOpenDispute); ok {
+			sender = o.Referee
+		} else if r, ok := m.(*MsgDisputeRespond); ok {
+			sender = r.Referee
 		} else {
 			return sdkerrors.ErrUnauthorized.Wrapf("the trainer's fee allowance does not pay for %s", sdk.MsgTypeURL(m))
 		}

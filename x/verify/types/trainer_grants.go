@@ -20,13 +20,18 @@ func TrainerMsgs() []sdk.Msg {
 // disputes (an answer can only help the operator: one not sent loses at the deadline).
 func AnswerMsgs() []sdk.Msg { return []sdk.Msg{&MsgRespondChallenge{}, &MsgDisputeClaim{}} }
 
+// RefereeMsgs are what a trainer's hot key sends to dispute other replicas' work on the
+// operator's behalf: granted only when the operator opts in (AuthorizeTrainerMsgs' disputes),
+// since every dispute posts the operator's bond.
+func RefereeMsgs() []sdk.Msg { return []sdk.Msg{&MsgOpenDispute{}, &MsgDisputeRespond{}} }
+
 // AuthorizeTrainerMsgs are the messages of one transaction by which an operator sets up a
 // trainer's hot key for its seat in stage of model: an authz grant (until expiry) for each of
 // SeatMsgs scoped to that model and stage (SeatAuthorization) and one for each of AnswerMsgs
-// (an answer can only help the operator), a fee allowance of at most spendLimit that pays only
+// (an answer can only help the operator), with disputes one for each of RefereeMsgs too, a fee allowance of at most spendLimit that pays only
 // for those executions sent for the operator (TrainerAllowance), and 1 unit of feeDenom so that
 // the hot key has an account and can sign.
-func AuthorizeTrainerMsgs(operator, hot sdk.AccAddress, model uint64, stage uint32, spendLimit sdk.Coins, feeDenom string, expiry time.Time) ([]sdk.Msg, error) {
+func AuthorizeTrainerMsgs(operator, hot sdk.AccAddress, model uint64, stage uint32, spendLimit sdk.Coins, feeDenom string, expiry time.Time, disputes bool) ([]sdk.Msg, error) {
 	var msgs []sdk.Msg
 	for _, m := range SeatMsgs() {
 		g, err := authz.NewMsgGrant(operator, hot, &SeatAuthorization{MsgTypeUrl: sdk.MsgTypeURL(m), ModelId: model, Stage: stage}, &expiry)
@@ -35,7 +40,11 @@ func AuthorizeTrainerMsgs(operator, hot sdk.AccAddress, model uint64, stage uint
 		}
 		msgs = append(msgs, g)
 	}
-	for _, m := range AnswerMsgs() {
+	answers := AnswerMsgs()
+	if disputes {
+		answers = append(answers, RefereeMsgs()...)
+	}
+	for _, m := range answers {
 		g, err := authz.NewMsgGrant(operator, hot, authz.NewGenericAuthorization(sdk.MsgTypeURL(m)), &expiry)
 		if err != nil {
 			return nil, err

@@ -59,7 +59,8 @@ shares, nor join you into another model or stage; revoke with 'tx authz revoke' 
 				return fmt.Errorf("--model: the model whose stage the hot key works for (ids start at 1)")
 			}
 			stage, _ := cmd.Flags().GetUint32("stage")
-			msgs, err := types.AuthorizeTrainerMsgs(clientCtx.GetFromAddress(), hot, model, stage, limit, limit[0].Denom, time.Now().Add(validity))
+			disputes, _ := cmd.Flags().GetBool("disputes")
+			msgs, err := types.AuthorizeTrainerMsgs(clientCtx.GetFromAddress(), hot, model, stage, limit, limit[0].Denom, time.Now().Add(validity), disputes)
 			if err != nil {
 				return err
 			}
@@ -70,6 +71,7 @@ shares, nor join you into another model or stage; revoke with 'tx authz revoke' 
 	cmd.Flags().Duration("validity", 365*24*time.Hour, "how long the grants last")
 	cmd.Flags().Uint64("model", 0, "the model whose stage the hot key works for (required)")
 	cmd.Flags().Uint32("stage", 0, "the stage of --model the hot key works for")
+	cmd.Flags().Bool("disputes", false, "also let the hot key open replay disputes on other replicas' work and play them (each posts dispute_bond from your account)")
 	flags.AddTxFlagsToCmd(cmd)
 	return cmd
 }
