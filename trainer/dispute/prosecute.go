@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 
 	"github.com/protolearn/protolearn/merkle"
 	"github.com/protolearn/protolearn/stageprog"
@@ -42,6 +43,7 @@ type Prosecutor struct {
 	Limit    int64
 	Log      *slog.Logger
 
+	mu    sync.Mutex // Prosecute (a referee's audit) and Round (the dispute loop) share cases
 	cases map[uint64]*prosecution
 }
 
@@ -73,6 +75,8 @@ func (p *Prosecutor) Take(ctx context.Context, id uint64, segs []replaylog.Segme
 }
 
 func (p *Prosecutor) take(id uint64, tl *Timeline) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.cases == nil {
 		p.cases = map[uint64]*prosecution{}
 	}
@@ -109,11 +113,17 @@ func (p *Prosecutor) Prosecute(ctx context.Context, a verifytypes.Attestation, s
 }
 
 // Prosecuting is how many disputes the prosecutor plays.
-func (p *Prosecutor) Prosecuting() int { return len(p.cases) }
+func (p *Prosecutor) Prosecuting() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.cases)
+}
 
 // Round makes the referee's move in each dispute it prosecutes that waits for it, and drops
 // those that ended.
 func (p *Prosecutor) Round(ctx context.Context) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	sent := 0
 	var firstErr error
 	for id := range p.cases {
@@ -146,7 +156,7 @@ func (p *Prosecutor) Round(ctx context.Context) (int, error) {
 	return sent, firstErr
 }
 
-// Move is the referee's move in d.
+// Move is the referee's move in d (p.mu held).
 func (p *Prosecutor) Move(d verifytypes.Dispute) (*verifytypes.MsgDisputeRespond, error) {
 	c, ok := p.cases[d.Id]
 	if !ok {

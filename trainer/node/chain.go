@@ -330,7 +330,7 @@ func otherPayload(digest []byte) []byte {
 // replaying their logs on a fresh copy of the stage (on the Go backend). What it accepts is
 // bounded by the stage's own size: a snapshot at most four times its parameters, a log at most
 // a few snapshots and two attestations' updates of payloads up to 64 times its own.
-func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() (*engine.Stage, error)) (*referee.Service, error) {
+func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() (*engine.Stage, error), opt engine.Optimizer) (*referee.Service, error) {
 	var state countingWriter
 	if err := checkpoint.Write(&state, n.stage, 0, checkpoint.Full); err != nil {
 		return nil, err
@@ -351,10 +351,32 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 			return b.Inputs, b.Targets, nil
 		}
 	}
+	codec := boundary.Codec{Spec: cfg.Spec, Wire: cfg.Payload, Engine: n.stage.DType(), Limits: limits}
+	var onFinding func(context.Context, verifytypes.Attestation, []replaylog.Segment)
+	if cfg.Chain.Dispute {
+		nadam, ok := opt.(*optim.NAdam)
+		if !ok {
+			return nil, fmt.Errorf("node: the stage's optimizer %T is not the model's NAdam", opt)
+		}
+		n.prosecutor = &dispute.Prosecutor{
+			Chain: n.oc.client, Referee: strings.ToLower(cfg.Chain.Dial.Operator), NewStage: newStage,
+			NAdam: nadam.Config(), Codec: codec, Limit: 4*state.n + 1<<20, Log: n.log.With("part", "dispute"),
+		}
+		onFinding = func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment) {
+			opened, err := n.prosecutor.Prosecute(ctx, a, segs)
+			switch {
+			case err != nil:
+				n.log.Warn("dispute not opened", "attestation", a.Id, "err", err)
+			case !opened:
+				n.log.Info("finding outside the attestation's own updates: no dispute", "attestation", a.Id)
+			}
+		}
+	}
 	return referee.New(referee.Config{
-		Host: n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Batch: batch,
+		OnFinding: onFinding,
+		Host:      n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Batch: batch,
 		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
-		NewStage: newStage, Codec: boundary.Codec{Spec: cfg.Spec, Wire: cfg.Payload, Engine: n.stage.DType(), Limits: limits},
+		NewStage: newStage, Codec: codec,
 		MaxRows: 64 * cfg.Rows, Rate: cfg.Chain.AuditRate, Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		// The stage before its first update holds no optimizer state yet: a trained one's moments
 		// and accumulators are a few times the parameters.
@@ -431,6 +453,11 @@ func (n *Node) startDefender() (stop func()) {
 		for {
 			if _, err := n.defender.Round(ctx); err != nil && ctx.Err() == nil {
 				n.log.Warn("dispute defense", "err", err)
+			}
+			if n.prosecutor != nil {
+				if _, err := n.prosecutor.Round(ctx); err != nil && ctx.Err() == nil {
+					n.log.Warn("dispute prosecution", "err", err)
+				}
 			}
 			select {
 			case <-ctx.Done():

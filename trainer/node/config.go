@@ -148,6 +148,10 @@ type ChainConfig struct {
 	// another replica of its stage by replaying it (package referee; 0: never). It costs that
 	// fraction of the other replicas' compute, on a second copy of the stage.
 	AuditRate float64
+	// Dispute makes the referee open a replay dispute on chain over an audited attestation whose
+	// own updates its replay finds wrong, and play it (dispute.Prosecutor): each posts
+	// dispute_bond from the operator's account, so the hot key needs the operator's opt-in.
+	Dispute bool
 	// Rand draws the cheating steps, the audits and the attester's randomness (default: random).
 	Rand *rand.Rand
 }

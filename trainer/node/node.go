@@ -72,7 +72,9 @@ type Node struct {
 	att    *attest.Attester
 	// defender plays this worker's side of the replay disputes over its attestations.
 	defender *dispute.Defender
-	commits  *committer
+	// prosecutor plays the disputes this worker's referee opened (Config.Chain.Dispute).
+	prosecutor *dispute.Prosecutor
+	commits    *committer
 	// replay is the log a referee replays this worker's updates from (on chain).
 	replay *replaylog.Log
 	// referee audits the stage's other replicas (Config.Chain.AuditRate > 0).
@@ -217,16 +219,16 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 		n.closers = append(n.closers, goBackend.Finalize)
 		replayStage := func() (*engine.Stage, error) { return newStage(goBackend, nil) }
-		if cfg.Chain.AuditRate > 0 {
-			if n.referee, err = newReferee(n, cfg, reg, replayStage); err != nil {
-				return nil, err
-			}
-		}
-		// Every attesting worker defends its attestations in replay disputes.
 		opt, err := pipeline.StageNAdam(nadam, len(cfg.Spec.Stages), n.depth)(cfg.Stage)
 		if err != nil {
 			return nil, err
 		}
+		if cfg.Chain.AuditRate > 0 {
+			if n.referee, err = newReferee(n, cfg, reg, replayStage, opt); err != nil {
+				return nil, err
+			}
+		}
+		// Every attesting worker defends its attestations in replay disputes.
 		if n.defender, err = newDefender(n, cfg, replayStage, opt); err != nil {
 			return nil, err
 		}

@@ -68,8 +68,11 @@ type Config struct {
 	// the stage since may have last attested there and still vouch for state it signed (an
 	// average or a join with a partner that left is not the worker's doing); 1000 by default.
 	FormerWindow int64
-	Log          *slog.Logger
-	Metrics      prometheus.Registerer
+	// OnFinding, when set, is told of each finding on attestation a with the log the worker
+	// served for it (what a dispute over a is played from).
+	OnFinding func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment)
+	Log       *slog.Logger
+	Metrics   prometheus.Registerer
 }
 
 // Outcome is one audit's result.
@@ -369,6 +372,9 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 	o.Report, o.Err = s.replay(ctx, replicas, r, p, a, next, segs, claims, prefix, restarted)
 	if errors.Is(o.Err, ErrMalformed) {
 		o.Report.Finding, o.Err = &Finding{Update: start, What: "the log it served cannot be replayed: " + o.Err.Error()}, nil
+	}
+	if o.Report.Finding != nil && s.cfg.OnFinding != nil {
+		s.cfg.OnFinding(ctx, a, segs)
 	}
 	if restarted && o.Err == nil && o.Report.Finding == nil {
 		rep, err := s.epochStart(ctx, replicas, r, p, next, o.Report.End)

@@ -32,6 +32,7 @@ type chainFlags struct {
 	cheatIn   bool
 	cheatSkip bool
 	audit     float64
+	dispute   bool
 	cheatOwn  float64
 	joinStage bool
 	commit    uint64
@@ -52,6 +53,7 @@ func (c *chainFlags) add(fl *pflag.FlagSet) {
 	fl.Uint64Var(&c.commit, "commit-every", 0, "commit the root of the stage's weights on chain (x/models commit-checkpoint) at most once per this many steps, at the next step boundary, and at the end (0: attestation_period)")
 	fl.Float64Var(&c.cheat, "cheat", 0, "TEST TOOL: fake the designated layer's outputs on this fraction of steps instead of computing them, to show cheaters being caught (never on a real network: it loses stake)")
 	fl.Float64Var(&c.cheatOwn, "cheat-own-input", 0, "TEST TOOL: on this fraction of steps, commit a designated input of the worker's own (random data, outputs computed from it) beside the real receipt, as a worker training on inputs it did not receive would, to show it slashed by an input challenge (never on a real network: it loses stake)")
+	fl.BoolVar(&c.dispute, "dispute", false, "as a referee (--audit-rate), open a replay dispute on chain over an audited attestation whose own updates its replay finds wrong, and play it (posts dispute_bond from the operator's account; the hot key needs authorize-trainer --disputes)")
 	fl.Float64Var(&c.audit, "audit-rate", 0, "as a referee, replay this fraction of the other replicas' attestations of the stage from their replay logs and report any that departs from what its worker committed (0: none; it costs that fraction of their compute, on a second copy of the stage)")
 	fl.BoolVar(&c.cheatSkip, "cheat-skip-layer", false, "TEST TOOL: skip the stage's last layer in every pass (the stage needs two layers), to show a referee's replay finding it (never on a real network)")
 	fl.BoolVar(&c.cheatIn, "cheat-inputs", false, "TEST TOOL: attest every step as if its input were a payload the neighbour never sent (a worker training on data of its own), to show such steps refused (never on a real network: it is paid nothing)")
@@ -82,7 +84,7 @@ func (c *chainFlags) config() (*node.ChainConfig, error) {
 		Dial: chain.Config{GRPC: c.grpc, ChainID: c.chainID, HotKey: key, Operator: c.operator, GasPrice: price},
 		RPC:  c.rpc, Keys: c.keys, StateDir: c.state, TileWidth: c.tileWidth, Poll: c.poll,
 		JoinStage: c.joinStage, CommitEvery: c.commit, Cheat: c.cheat, CheatInputs: c.cheatIn, CheatOwnInput: c.cheatOwn,
-		CheatSkipLayer: c.cheatSkip, AuditRate: c.audit,
+		CheatSkipLayer: c.cheatSkip, AuditRate: c.audit, Dispute: c.dispute,
 	}, nil
 }
 
