@@ -218,14 +218,7 @@ func (d *Defender) reference(c *defense, i int) (*Reference, error) {
 	if c.ref != nil && c.event == i {
 		return c.ref, nil
 	}
-	if i < 0 || i >= len(c.tl.Folds) || c.tl.Folds[i].Event == nil || c.tl.Folds[i].Event.Update == nil {
-		return nil, fmt.Errorf("fold %d is no update", i)
-	}
-	st, err := c.tl.StateAt(i)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := NewReference(st, d.Codec, d.NAdam, *c.tl.Folds[i].Event.Update)
+	ref, err := c.tl.Reference(i, d.Codec, d.NAdam)
 	if err != nil {
 		return nil, err
 	}

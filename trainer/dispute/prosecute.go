@@ -228,14 +228,7 @@ func (p *Prosecutor) reference(c *prosecution, i int) (*Reference, error) {
 	if c.ref != nil && c.event == i {
 		return c.ref, nil
 	}
-	if i < 0 || i >= len(c.tl.Folds) || c.tl.Folds[i].Event == nil || c.tl.Folds[i].Event.Update == nil {
-		return nil, fmt.Errorf("fold %d is no update", i)
-	}
-	st, err := c.tl.StateAt(i)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := NewReference(st, p.Codec, p.NAdam, *c.tl.Folds[i].Event.Update)
+	ref, err := c.tl.Reference(i, p.Codec, p.NAdam)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/replay"
 	"github.com/protolearn/protolearn/trainer/replaylog"
 )
@@ -182,4 +183,17 @@ func (t *Timeline) StateAt(j int) (*engine.Stage, error) {
 		}
 	}
 	return st, nil
+}
+
+// Reference is the reference run of the update at fold i, from the replay's state before it,
+// the stage training with NAdam configured by cfg.
+func (t *Timeline) Reference(i int, codec boundary.Codec, cfg optim.NAdamConfig) (*Reference, error) {
+	if i < 0 || i >= len(t.Folds) || t.Folds[i].Event == nil || t.Folds[i].Event.Update == nil {
+		return nil, fmt.Errorf("dispute: fold %d is no update", i)
+	}
+	st, err := t.StateAt(i)
+	if err != nil {
+		return nil, err
+	}
+	return NewReference(st, codec, cfg, *t.Folds[i].Event.Update)
 }

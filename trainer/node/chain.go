@@ -331,13 +331,11 @@ func otherPayload(digest []byte) []byte {
 // bounded by the stage's own size: a snapshot at most four times its parameters, a log at most
 // a few snapshots and two attestations' updates of payloads up to 64 times its own.
 func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() (*engine.Stage, error), opt engine.Optimizer) (*referee.Service, error) {
-	var state countingWriter
-	if err := checkpoint.Write(&state, n.stage, 0, checkpoint.Full); err != nil {
+	b, err := replayBoundsOf(n, cfg)
+	if err != nil {
 		return nil, err
 	}
-	width := cfg.Spec.BoundaryWidth()
-	tokens := uint64(64 * cfg.Rows * cfg.Spec.SeqLen)
-	limits := payload.Limits{MaxTokens: tokens, MaxValues: tokens * uint64(width), MaxWidth: uint32(width), MaxVocab: uint32(cfg.Spec.Vocab)}
+	width, tokens, codec := cfg.Spec.BoundaryWidth(), b.tokens, b.codec
 	updates := int64(4*max(n.oc.params.AttestationPeriod, 1)) * int64(cfg.Microbatches) // two attestations' worth, and room
 	perUpdate := int64(2*tokens*uint64(4*width+4)) + int64(tokens)*8
 	var batch func(mb uint64, rows int) ([]int32, []int32, error)
@@ -351,16 +349,15 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 			return b.Inputs, b.Targets, nil
 		}
 	}
-	codec := boundary.Codec{Spec: cfg.Spec, Wire: cfg.Payload, Engine: n.stage.DType(), Limits: limits}
 	var onFinding func(context.Context, verifytypes.Attestation, []replaylog.Segment)
 	if cfg.Chain.Dispute {
-		nadam, ok := opt.(*optim.NAdam)
-		if !ok {
-			return nil, fmt.Errorf("node: the stage's optimizer %T is not the model's NAdam", opt)
+		nadam, err := modelNAdam(opt)
+		if err != nil {
+			return nil, err
 		}
 		n.prosecutor = &dispute.Prosecutor{
 			Chain: n.oc.client, Referee: strings.ToLower(cfg.Chain.Dial.Operator), NewStage: newStage,
-			NAdam: nadam.Config(), Codec: codec, Limit: 4*state.n + 1<<20, Log: n.log.With("part", "dispute"),
+			NAdam: nadam, Codec: codec, Limit: b.stateLimit(), Log: n.log.With("part", "dispute"),
 		}
 		onFinding = func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment) {
 			opened, err := n.prosecutor.Prosecute(ctx, a, segs)
@@ -378,9 +375,7 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
 		NewStage: newStage, Codec: codec,
 		MaxRows: 64 * cfg.Rows, Rate: cfg.Chain.AuditRate, Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		// The stage before its first update holds no optimizer state yet: a trained one's moments
-		// and accumulators are a few times the parameters.
-		StateLimit: 4*state.n + 1<<20, Limit: 4*(4*state.n+1<<20) + updates*perUpdate,
+		StateLimit: b.stateLimit(), Limit: 4*b.stateLimit() + updates*perUpdate,
 		Log: n.log, Metrics: reg,
 	})
 }
@@ -414,23 +409,52 @@ func (n *Node) startReferee(ctx context.Context) (stop func()) {
 // newDefender builds the worker's defense in replay disputes: its replay log, replayed on
 // replayStage (the Go backend) with the stage's optimizer opt.
 func newDefender(n *Node, cfg Config, replayStage func() (*engine.Stage, error), opt engine.Optimizer) (*dispute.Defender, error) {
-	nadam, ok := opt.(*optim.NAdam)
-	if !ok {
-		return nil, fmt.Errorf("node: the stage's optimizer %T is not the model's NAdam", opt)
-	}
-	var state countingWriter
-	if err := checkpoint.Write(&state, n.stage, 0, checkpoint.Full); err != nil {
+	nadam, err := modelNAdam(opt)
+	if err != nil {
 		return nil, err
 	}
-	width := cfg.Spec.BoundaryWidth()
-	tokens := uint64(64 * cfg.Rows * cfg.Spec.SeqLen)
-	limits := payload.Limits{MaxTokens: tokens, MaxValues: tokens * uint64(width), MaxWidth: uint32(width), MaxVocab: uint32(cfg.Spec.Vocab)}
+	b, err := replayBoundsOf(n, cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &dispute.Defender{
 		Chain: n.oc.client, Worker: strings.ToLower(cfg.Chain.Dial.Operator), Segments: n.replay.Decoded,
-		NewStage: replayStage, NAdam: nadam.Config(),
-		Codec: boundary.Codec{Spec: cfg.Spec, Wire: cfg.Payload, Engine: n.stage.DType(), Limits: limits},
-		Limit: 4*state.n + 1<<20, Log: n.log.With("part", "dispute"),
+		NewStage: replayStage, NAdam: nadam, Codec: b.codec, Limit: b.stateLimit(), Log: n.log.With("part", "dispute"),
 	}, nil
+}
+
+// replayBounds are what a replay of a log of this stage accepts, bounded by the stage's own
+// size: payloads of up to 64 times its microbatch's tokens, snapshots of a few times its state.
+type replayBounds struct {
+	tokens uint64
+	state  countingWriter
+	codec  boundary.Codec
+}
+
+func replayBoundsOf(n *Node, cfg Config) (replayBounds, error) {
+	var b replayBounds
+	if err := checkpoint.Write(&b.state, n.stage, 0, checkpoint.Full); err != nil {
+		return b, err
+	}
+	width := cfg.Spec.BoundaryWidth()
+	b.tokens = uint64(64 * cfg.Rows * cfg.Spec.SeqLen)
+	limits := payload.Limits{MaxTokens: b.tokens, MaxValues: b.tokens * uint64(width), MaxWidth: uint32(width), MaxVocab: uint32(cfg.Spec.Vocab)}
+	b.codec = boundary.Codec{Spec: cfg.Spec, Wire: cfg.Payload, Engine: n.stage.DType(), Limits: limits}
+	return b, nil
+}
+
+// stateLimit bounds a snapshot or an average: the stage before its first update holds no
+// optimizer state yet, and a trained one's moments and accumulators are a few times the
+// parameters.
+func (b replayBounds) stateLimit() int64 { return 4*b.state.n + 1<<20 }
+
+// modelNAdam is the configuration of the stage's optimizer, the model's NAdam.
+func modelNAdam(opt engine.Optimizer) (optim.NAdamConfig, error) {
+	nadam, ok := opt.(*optim.NAdam)
+	if !ok {
+		return optim.NAdamConfig{}, fmt.Errorf("node: the stage's optimizer %T is not the model's NAdam", opt)
+	}
+	return nadam.Config(), nil
 }
 
 // startDefender answers replay disputes over this worker's attestations, polling the chain as

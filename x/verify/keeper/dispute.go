@@ -848,61 +848,44 @@ func newEventInputs(m modelstypes.Model, l stageprog.Layout, u *logevent.Update)
 // value is input ref's value, and false for an input the event and the model do not hold (the
 // stage's state).
 func (e *eventInputs) value(ref stageprog.Ref) (float64, bool, error) {
-	at := func(n int) error {
-		if ref.Index < 0 || ref.Index >= n {
-			return fmt.Errorf("element %d of input %d, which holds %d", ref.Index, ref.Value, n)
-		}
-		return nil
-	}
 	switch ref.Value {
 	case e.l.In:
 		if e.in == nil {
 			return 0, true, fmt.Errorf("the event carries no input payload")
 		}
-		if err := at(len(e.in.Data)); err != nil {
-			return 0, true, err
-		}
-		return float64(e.in.Data[ref.Index]), true, nil
+		return element(e.in.Data, ref)
 	case e.l.IDs:
-		ids := e.u.Tokens
 		if e.in != nil {
-			ids = e.in.IDs
+			return element(e.in.IDs, ref)
 		}
-		if err := at(len(ids)); err != nil {
-			return 0, true, err
-		}
-		return float64(ids[ref.Index]), true, nil
+		return element(e.u.Tokens, ref)
 	case e.l.Targets:
-		if err := at(len(e.u.Targets)); err != nil {
-			return 0, true, err
-		}
-		return float64(e.u.Targets[ref.Index]), true, nil
+		return element(e.u.Targets, ref)
 	case e.l.DOut:
 		if e.grad == nil {
 			return 0, true, fmt.Errorf("the event carries no gradient payload")
 		}
-		if err := at(len(e.grad.Data)); err != nil {
-			return 0, true, err
-		}
-		return float64(e.grad.Data[ref.Index]), true, nil
+		return element(e.grad.Data, ref)
 	case e.l.U:
 		if e.uTab == nil {
 			e.uTab = rounded(subspaceBasis(e.m))
 		}
-		if err := at(len(e.uTab)); err != nil {
-			return 0, true, err
-		}
-		return e.uTab[ref.Index], true, nil
+		return element(e.uTab, ref)
 	case e.l.T:
 		if e.tTab == nil {
 			e.tTab = rounded(tokenTable(e.m))
 		}
-		if err := at(len(e.tTab)); err != nil {
-			return 0, true, err
-		}
-		return e.tTab[ref.Index], true, nil
+		return element(e.tTab, ref)
 	}
 	return 0, false, nil
+}
+
+// element is the input value ref names, held in v.
+func element[T int32 | float32 | float64](v []T, ref stageprog.Ref) (float64, bool, error) {
+	if ref.Index < 0 || ref.Index >= len(v) {
+		return 0, true, fmt.Errorf("element %d of input %d, which holds %d", ref.Index, ref.Value, len(v))
+	}
+	return float64(v[ref.Index]), true, nil
 }
 
 // openedState holds the values of the state chunks a referee opened, each opening verified once
