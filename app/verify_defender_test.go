@@ -155,7 +155,11 @@ func newLoggedStageWith(t *testing.T, vc *verifyChain, w *trainer, updates int, 
 	require.NoError(t, err)
 	ls.head = log.Head()
 	for i := range updates {
+		root := ls.start
 		u := update(i)
+		if i == 0 {
+			u.Root = root // the step's starting state, as the swarm records it (what From finds)
+		}
 		ls.inputs, ls.grads = append(ls.inputs, u.Input), append(ls.grads, u.Grad)
 		require.NoError(t, log.Updated(st, u))
 	}
@@ -163,7 +167,14 @@ func newLoggedStageWith(t *testing.T, vc *verifyChain, w *trainer, updates int, 
 	require.NoError(t, err)
 	ls.endHead = log.Head()
 	ls.d = &dispute.Defender{
-		Chain: defenderChain{vc: vc, w: w}, Worker: w.addr.String(), Segments: log.Decoded,
+		Chain: defenderChain{vc: vc, w: w}, Worker: w.addr.String(), Segments: func(root [32]byte) ([]replaylog.Segment, error) {
+			b, err := log.From(root, 1<<30)
+			if err != nil {
+				return nil, err
+			}
+			segs, _, err := replaylog.DecodeBundle(b)
+			return segs, err
+		},
 		NewStage: newStage, NAdam: cfg, Codec: codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
 	}
 	if fitted {

@@ -29,10 +29,10 @@ import (
 )
 
 // The replay dispute game, played on the in-process chain between a worker of stage 1 and a
-// replica of the stage. The worker's "engine" is the reference program itself in float64 (its
-// state tensors are Float64), so an honest worker's state after an update is exactly the
-// program's: what the chain judges is the protocol, not float32 rounding (trainer/dispute's
-// TestEnds measures that).
+// replica of the stage. The worker's "engine" is the reference program itself in float64, its
+// state rounded to float32 as an engine holds it: what the chain judges is the protocol
+// (trainer/dispute's TestEnds measures a float32 engine's error; app's TestDefender* and
+// TestProsecutor* play the trainers' own code on a real engine).
 
 // disputeLog is a worker's log between two attestations: the states before and after each
 // event, the events, and each event's reference run.
@@ -88,9 +88,20 @@ func stateTensors(prog *stageprog.Program, l stageprog.Layout, vals []stageprog.
 	out := make([]statecommit.Tensor, n)
 	for t := range n {
 		v := values(t)
-		out[t] = float64Tensor("state/"+string(rune('a'+t%26))+string(rune('0'+t/26)), prog.Dims(v), vals[v].Data)
+		out[t] = float32Tensor("state/"+string(rune('a'+t%26))+string(rune('0'+t/26)), prog.Dims(v), vals[v].Data)
 	}
 	return out
+}
+
+// float32Tensor is a state tensor as the engines hold it: float32 values (data rounded).
+func float32Tensor(path string, dims []int, data []float64) statecommit.Tensor {
+	raw := make([]byte, 4*len(data))
+	for i, x := range data {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(float32(x)))
+	}
+	t := float64Tensor(path, dims, nil)
+	t.DType, t.Raw = "Float32", raw
+	return t
 }
 
 func float64Tensor(path string, dims []int, data []float64) statecommit.Tensor {
@@ -635,20 +646,16 @@ func TestDisputeFittedTraceLoses(t *testing.T) {
 	t.Logf("%d moves: %s; most gas a move: %v", moves, d.Reason, p.gas)
 }
 
-// A worker cannot escape the chunk's comparison by committing the tensor in another dtype than
-// before the update (the referee opens the values before it by element, across chunks).
+// A worker cannot escape the chunk's comparison by committing its state in another encoding
+// (float64 beside the engines' float32, where the referee's tree would differ in every chunk):
+// a stage's state is Float32, and another dtype loses the dispute when it is shown.
 func TestDisputeDtypeSwitchLoses(t *testing.T) {
 	p := disputeChain(t, 2, 0, func(before, after []statecommit.Tensor) {
-		old := tensorValues(before[1])
-		raw := make([]byte, 4*len(old))
-		for i, x := range old {
-			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(float32(x)))
-		}
-		after[1] = statecommit.Tensor{Path: before[1].Path, DType: "Float32", Dims: before[1].Dims, Raw: raw}
+		after[1] = float64Tensor(before[1].Path, dimsOf(before[1]), tensorValues(before[1]))
 	}, nil)
 	d, _ := p.play()
 	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
-	require.Contains(t, d.Reason, "end ratio")
+	require.Contains(t, d.Reason, "a stage's state is Float32")
 }
 
 // An honest worker wins against a referee that disagrees with everything: the bisection ends at

@@ -20,8 +20,9 @@ type batch struct {
 	// state is the root of the stage's state before the batch's first step, head the replay
 	// log's head there.
 	state, head [32]byte
-	// end and endHead are the same after the batch's last step.
+	// end and endHead are the same after the batch's last step, last its local step.
 	end, endHead [32]byte
+	last         uint64
 	// resyncs counts the times the batch was renumbered to follow the chain.
 	resyncs int
 }
@@ -86,8 +87,11 @@ func (a *Attester) commitLoop(ctx context.Context) error {
 // number + offset: contiguous from FirstStep unless the submitter corrected it) and spools it
 // into batch b.
 func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
-	if b.n() > 0 && t.tap.Rows != b.rows {
-		flush() // another tile shape: attest the run before it
+	if b.n() > 0 && (t.tap.Rows != b.rows || t.step != b.last+1) {
+		// Another tile shape, or a step between the batch and this one was not attested (dropped
+		// when the attester was behind, or not committed): the batch ends where its last step
+		// did, so that its range (x/verify end_state_root) holds only updates it names.
+		flush()
 	}
 	step := uint64(int64(*seq) + a.offset.Load())
 	start := time.Now()
@@ -95,6 +99,7 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 	if err != nil {
 		a.count("dropped", func(s *Stats) { s.Dropped++ })
 		a.cfg.Log.Warn("step not attested", "local_step", t.step, "err", err)
+		flush() // its updates must lie in no attested range
 		return
 	}
 	d := time.Since(start)
@@ -109,7 +114,7 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 		Sample: &verifytypes.Sample{Draw: t.input.Draw, OtherDraws: t.input.OtherDraws},
 	})
 	b.roots = append(b.roots, roots)
-	b.end, b.endHead = t.input.EndRoot, t.input.EndHead
+	b.end, b.endHead, b.last = t.input.EndRoot, t.input.EndHead, t.step
 	if uint64(b.n()) == a.cfg.Period {
 		flush()
 	}

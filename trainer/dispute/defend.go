@@ -33,8 +33,10 @@ type DefenderChain interface {
 type Defender struct {
 	Chain  DefenderChain
 	Worker string
-	// Segments is the worker's log of its current epoch (replaylog.Log.Decoded).
-	Segments func() ([]replaylog.Segment, error)
+	// Segments is the worker's log from the segment that holds the update starting from state
+	// root on, to the end of that epoch (replaylog.Log.From, decoded): an attestation of an
+	// earlier process's epoch is defended after a restart too.
+	Segments func(root [32]byte) ([]replaylog.Segment, error)
 	// NewStage builds a stage to replay on (the worker's spec, stage and optimizer, on a
 	// deterministic backend); NAdam is that optimizer's configuration.
 	NewStage func() (*engine.Stage, error)
@@ -194,7 +196,7 @@ func (d *Defender) defense(ctx context.Context, disp verifytypes.Dispute) (*defe
 	if len(a.StateRoot) != 32 || len(a.LogHead) != 32 || len(a.EndStateRoot) != 32 || len(a.EndLogHead) != 32 {
 		return nil, fmt.Errorf("attestation %d commits no start and end to defend", a.Id)
 	}
-	segs, err := d.Segments()
+	segs, err := d.Segments([32]byte(a.StateRoot))
 	if err != nil {
 		return nil, err
 	}

@@ -103,6 +103,14 @@ func (p *Prosecutor) Prosecute(ctx context.Context, a verifytypes.Attestation, s
 	if tl.ReachesEnd([32]byte(a.EndStateRoot)) {
 		return false, nil
 	}
+	for _, f := range tl.Folds {
+		if f.Event != nil && f.Event.Average != nil {
+			// The chain does not judge an average, and the worker chooses the roots it posts:
+			// it could steer the game onto this one and the bond would burn. Off chain only.
+			p.Log.Warn("the attestation's range holds an average: no dispute (the chain does not judge one)", "attestation", a.Id)
+			return false, nil
+		}
+	}
 	id, err := p.Chain.OpenDispute(ctx, a.Id)
 	if err != nil {
 		return false, err

@@ -418,7 +418,14 @@ func newDefender(n *Node, cfg Config, replayStage func() (*engine.Stage, error),
 		return nil, err
 	}
 	return &dispute.Defender{
-		Chain: n.oc.client, Worker: strings.ToLower(cfg.Chain.Dial.Operator), Segments: n.replay.Decoded,
+		Chain: n.oc.client, Worker: strings.ToLower(cfg.Chain.Dial.Operator), Segments: func(root [32]byte) ([]replaylog.Segment, error) {
+			b, err := n.replay.From(root, replayLimit)
+			if err != nil {
+				return nil, err
+			}
+			segs, _, err := replaylog.DecodeBundle(b)
+			return segs, err
+		},
 		NewStage: replayStage, NAdam: nadam, Codec: b.codec, Limit: b.stateLimit(), Log: n.log.With("part", "dispute"),
 	}, nil
 }

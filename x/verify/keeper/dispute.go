@@ -424,7 +424,9 @@ func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Disput
 		if logevent.EpochHead([32]byte(d.Hi.Root), anchor, lo) != hi {
 			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "an epoch starting at your state root after event %d, from the head after event %d, does not make the disputed head", d.Hi.Index, d.Lo.Index)
 		}
-		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_UNJUDGED, fmt.Sprintf("fold %d is a restart from another state, which the chain does not judge", d.Lo.Index))
+		// An attestation's steps run in one process (a restarted trainer resumes after its last
+		// attested step), so its own range holds no restart: one there is the worker's invention.
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("fold %d is a restart inside an attestation's own updates", d.Lo.Index))
 	}
 	ev, err := logevent.Decode(msg.Event)
 	if err != nil {
@@ -474,13 +476,12 @@ func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Disput
 	return k.turn(ctx, p, d, false)
 }
 
-// eventProvenance is why update u cannot be one of attestation a's ("" when it can): its step
-// is a's, and the payloads it took in are ones a's receipts name: the activations (after stage
-// 0; stage 0 takes token ids, no payload) and the gradient (every stage but the last).
+// eventProvenance is why update u cannot be one of attestation a's ("" when it can): the
+// payloads it took in are ones a's receipts name: the activations (after stage 0; stage 0 takes
+// token ids, no payload) and the gradient (every stage but the last). Its step number is the
+// frames' (the pipeline's), not the attestation's count of the worker's steps, so it binds
+// nothing: the receipts do.
 func eventProvenance(m modelstypes.Model, a types.Attestation, u *logevent.Update) string {
-	if u.Step < a.StepFrom || u.Step > a.StepTo {
-		return fmt.Sprintf("an update of step %d, outside the attested steps %d..%d", u.Step, a.StepFrom, a.StepTo)
-	}
 	named := func(b []byte) bool {
 		dg, err := payload.Digest(b)
 		if err != nil {
@@ -668,17 +669,13 @@ func checkHeader(h statecommit.Header, dims []int) string {
 			return fmt.Sprintf("dims %v, the stage's are %v", h.Dims, dims)
 		}
 	}
-	width := uint64(0)
-	switch h.DType {
-	case "Float32":
-		width = 4
-	case "Float64":
-		width = 8
-	default:
-		return fmt.Sprintf("dtype %q, not Float32 or Float64", h.DType)
+	// A stage's state is float32 (the engines'): one dtype, so that the referee's tree and the
+	// worker's chunk up the same bytes and a cheat cannot hide behind another encoding.
+	if h.DType != "Float32" {
+		return fmt.Sprintf("dtype %q: a stage's state is Float32", h.DType)
 	}
-	if h.RawLen != width*uint64(stageprog.Size(dims)) || h.RawLen == 0 {
-		return fmt.Sprintf("%d bytes of %s values for %d of them", h.RawLen, h.DType, stageprog.Size(dims))
+	if h.RawLen != 4*uint64(stageprog.Size(dims)) || h.RawLen == 0 {
+		return fmt.Sprintf("%d bytes of float32 values for %d of them", h.RawLen, stageprog.Size(dims))
 	}
 	return ""
 }
