@@ -469,3 +469,35 @@ func TestAnsweringIsBounded(t *testing.T) {
 	require.Len(t, a.answered, 6, "every challenge taken up in the end")
 	a.mu.Unlock()
 }
+
+// TestAttesterEndsABatchAtAGap: a local step the attester never committed (dropped when it was
+// behind) ends the batch before it, whatever the period: an attestation's range (its start to
+// its end, x/verify end_state_root) holds only the updates of the steps it names, each with its
+// end where the next batch does not start.
+func TestAttesterEndsABatchAtAGap(t *testing.T) {
+	chain := &scriptedChain{}
+	a, _, ctx, done := startAttester(t, chain, 1, 0)
+	rng := rand.New(rand.NewPCG(2, 2))
+	end := func(step uint64) [32]byte { return [32]byte{byte(step), 'e'} }
+	for _, step := range []uint64{0, 1, 2, 4, 5} { // local step 3 was dropped
+		a.Tap(step, randomTap(rng), Input{
+			Receipt:   &verifytypes.BoundaryReceipt{Microbatch: 1000 + step},
+			StateRoot: [32]byte{byte(step), 's'}, LogHead: [32]byte{byte(step), 'h'}, EndRoot: end(step), EndHead: [32]byte{byte(step), 'f'},
+		})
+	}
+	a.Finish()
+	for chain.acceptedCount() < 3 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	chain.final.Store(true)
+	require.NoError(t, <-done)
+	var got [][2]uint64
+	var ends [][32]byte
+	for _, m := range chain.accepted {
+		got = append(got, [2]uint64{m.StepFrom, m.StepTo})
+		ends = append(ends, [32]byte(m.EndStateRoot))
+	}
+	// Local steps 0–1 (period 2), then 2 alone (3 is missing), then 4–5.
+	require.Equal(t, [][2]uint64{{1, 2}, {3, 3}, {4, 5}}, got)
+	require.Equal(t, [][32]byte{end(1), end(2), end(5)}, ends)
+}
