@@ -74,7 +74,11 @@ type Node struct {
 	defender *dispute.Defender
 	// prosecutor plays the disputes this worker's referee opened (Config.Chain.Dispute).
 	prosecutor *dispute.Prosecutor
-	commits    *committer
+	// unlogged is set once a change of the stage's state failed to reach the replay log: the
+	// state then no longer replays from the log, so the worker attests nothing more (it could
+	// not defend it in a dispute) until it restarts with a new epoch.
+	unlogged atomic.Bool
+	commits  *committer
 	// replay is the log a referee replays this worker's updates from (on chain).
 	replay *replaylog.Log
 	// referee audits the stage's other replicas (Config.Chain.AuditRate > 0).
@@ -236,7 +240,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		wcfg.LogHead = n.replay.Head
 		wcfg.OnUpdate = func(u replay.Update) { // on the compute goroutine: the stage is ours
 			if err := n.replay.Updated(n.stage, u); err != nil {
-				n.log.Error("replay log: an update not recorded (a referee will find this worker's log short)", "err", err)
+				n.logBroken("an update not recorded", err)
 			}
 		}
 		if first {
@@ -257,6 +261,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			wcfg.Hold = n.att.Behind
 		}
 		wcfg.OnTap = func(st swarm.Step) {
+			if n.unlogged.Load() {
+				return // its state is no longer what its log replays to: nothing to attest, or defend
+			}
 			r := inputReceipt(st.Input)
 			if cfg.Chain.CheatInputs && r != nil && !first {
 				r.PayloadDigest = otherPayload(r.PayloadDigest)
@@ -474,7 +481,11 @@ func (n *Node) Run(ctx context.Context) error {
 		var mixed func(statesync.Mix) error
 		if n.replay != nil {
 			mixed = func(m statesync.Mix) error {
-				return n.replay.Averaged(replaylog.Average{Weight: m.Weight, Params: m.Params, From: []byte(m.From), Sig: m.Sig})
+				err := n.replay.Averaged(replaylog.Average{Weight: m.Weight, Params: m.Params, From: []byte(m.From), Sig: m.Sig})
+				if err != nil {
+					n.logBroken("an average not recorded", err)
+				}
+				return err
 			}
 		}
 		stopAveraging := startAveraging(ctx, n.host, w, cfg.Model, cfg.Stage, cfg.AverageEvery, mixed, n.log)
@@ -573,4 +584,12 @@ func (n *Node) Close() {
 			n.closers[i]()
 		}
 	})
+}
+
+// logBroken records that a change of the stage's state is missing from the replay log, and
+// stops attesting.
+func (n *Node) logBroken(what string, err error) {
+	if !n.unlogged.Swap(true) {
+		n.log.Error("replay log: "+what+"; this worker attests nothing more until it restarts (its later states would not replay from its log)", "err", err)
+	}
 }
