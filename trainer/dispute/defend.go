@@ -11,7 +11,6 @@ import (
 	"github.com/protolearn/protolearn/stageprog"
 	"github.com/protolearn/protolearn/statecommit"
 	"github.com/protolearn/protolearn/trainer/boundary"
-	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/replaylog"
@@ -46,16 +45,7 @@ type Defender struct {
 	Limit int64
 	Log   *slog.Logger
 
-	cases map[uint64]*defense
-}
-
-// defense is what a dispute's moves are computed from: the range's timeline and the reference
-// run of the disputed event, made once.
-type defense struct {
-	tl    *Timeline
-	event int
-	ref   *Reference
-	after []statecommit.Tensor
+	cases map[uint64]*foldCase
 }
 
 // Round makes every move the chain waits for from this worker, and returns how many it sent.
@@ -65,7 +55,7 @@ func (d *Defender) Round(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if d.cases == nil {
-		d.cases = map[uint64]*defense{}
+		d.cases = map[uint64]*foldCase{}
 	}
 	open := map[uint64]bool{}
 	sent := 0
@@ -124,7 +114,7 @@ func (d *Defender) Move(ctx context.Context, disp verifytypes.Dispute) (*verifyt
 		case f.Event.Average != nil:
 			msg.Event = f.Encoding
 		default:
-			ref, err := d.reference(c, int(disp.Lo.Index))
+			ref, err := c.reference(int(disp.Lo.Index), d.Codec, d.NAdam)
 			if err != nil {
 				return nil, err
 			}
@@ -132,14 +122,14 @@ func (d *Defender) Move(ctx context.Context, disp verifytypes.Dispute) (*verifyt
 			msg.Event, msg.TraceRoot = f.Encoding, root[:]
 		}
 	case verifytypes.DISPUTE_PHASE_TRACE:
-		ref, err := d.reference(c, int(disp.EventIndex))
+		ref, err := c.reference(int(disp.EventIndex), d.Codec, d.NAdam)
 		if err != nil {
 			return nil, err
 		}
 		root := ref.Trace.Root(int(disp.Lo.Index+disp.Hi.Index) / 2)
 		msg.TraceRoot = root[:]
 	case verifytypes.DISPUTE_PHASE_OUTPUT:
-		ref, err := d.reference(c, int(disp.EventIndex))
+		ref, err := c.reference(int(disp.EventIndex), d.Codec, d.NAdam)
 		if err != nil {
 			return nil, err
 		}
@@ -152,12 +142,12 @@ func (d *Defender) Move(ctx context.Context, disp verifytypes.Dispute) (*verifyt
 			}
 			h := verifytypes.HeaderOf(stageprog.OutputHeader(k, ref.Program.Dims(len(ref.Program.InputDims)+k)))
 			top := chunksRoot(out)
-			msg.OutputLeaf, msg.AppendPath, msg.Header, msg.ChunksRoot = ap.Leaf[:], hashBytes(ap.Path), &h, top[:]
+			msg.OutputLeaf, msg.AppendPath, msg.Header, msg.ChunksRoot = ap.Leaf[:], verifytypes.HashBytes(ap.Path), &h, top[:]
 			return msg, nil
 		}
 		treeMove(msg, disp, out)
 	case verifytypes.DISPUTE_PHASE_STATE:
-		after, err := d.stateAfter(c, int(disp.EventIndex))
+		_, after, err := c.states(int(disp.EventIndex), d.Codec, d.NAdam)
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +175,7 @@ func (d *Defender) Move(ctx context.Context, disp verifytypes.Dispute) (*verifyt
 }
 
 // defense is disp's case, its timeline built at the first move.
-func (d *Defender) defense(ctx context.Context, disp verifytypes.Dispute) (*defense, error) {
+func (d *Defender) defense(ctx context.Context, disp verifytypes.Dispute) (*foldCase, error) {
 	if c, ok := d.cases[disp.Id]; ok {
 		return c, nil
 	}
@@ -207,45 +197,12 @@ func (d *Defender) defense(ctx context.Context, disp verifytypes.Dispute) (*defe
 	if !tl.ReachesEnd([32]byte(a.EndStateRoot)) {
 		return nil, fmt.Errorf("attestation %d: the log's replay ends at another root than the attested end (a backend that does not reproduce the worker's arithmetic?)", a.Id)
 	}
-	c := &defense{tl: tl, event: -1}
+	c := newFoldCase(tl)
 	if d.cases == nil {
-		d.cases = map[uint64]*defense{}
+		d.cases = map[uint64]*foldCase{}
 	}
 	d.cases[disp.Id] = c
 	return c, nil
-}
-
-// reference is the reference run of the update at fold i (from the state before it), made once.
-func (d *Defender) reference(c *defense, i int) (*Reference, error) {
-	if c.ref != nil && c.event == i {
-		return c.ref, nil
-	}
-	ref, err := c.tl.Reference(i, d.Codec, d.NAdam)
-	if err != nil {
-		return nil, err
-	}
-	c.ref, c.event, c.after = ref, i, nil
-	return ref, nil
-}
-
-// stateAfter is the worker's state after fold i as its tensors.
-func (d *Defender) stateAfter(c *defense, i int) ([]statecommit.Tensor, error) {
-	if c.after != nil && c.event == i {
-		return c.after, nil
-	}
-	st, err := c.tl.StateAt(i + 1)
-	if err != nil {
-		return nil, err
-	}
-	ts, err := checkpoint.Tensors(st, checkpoint.Full)
-	if err != nil {
-		return nil, err
-	}
-	if c.event != i {
-		c.ref = nil
-	}
-	c.after, c.event = ts, i
-	return ts, nil
 }
 
 // Output is op k's output as the trace commits it.
@@ -284,12 +241,4 @@ func treeMove(msg *verifytypes.MsgDisputeClaim, disp verifytypes.Dispute, t stat
 	}
 	lo := disp.Hi.Index * statecommit.ChunkBytes
 	msg.Chunk = t.Raw[lo:min(lo+statecommit.ChunkBytes, uint64(len(t.Raw)))]
-}
-
-func hashBytes(hs []merkle.Hash) [][]byte {
-	out := make([][]byte, len(hs))
-	for i := range hs {
-		out[i] = hs[i][:]
-	}
-	return out
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/protolearn/protolearn/stageprog"
 	"github.com/protolearn/protolearn/statecommit"
 	"github.com/protolearn/protolearn/trainer/boundary"
-	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/replaylog"
@@ -44,15 +43,7 @@ type Prosecutor struct {
 	Log      *slog.Logger
 
 	mu    sync.Mutex // Prosecute (a referee's audit) and Round (the dispute loop) share cases
-	cases map[uint64]*prosecution
-}
-
-type prosecution struct {
-	tl    *Timeline
-	event int
-	ref   *Reference
-	// before and after are the replay's state before and after the disputed event.
-	before, after []statecommit.Tensor
+	cases map[uint64]*foldCase
 }
 
 // Take registers dispute id, opened over an attestation whose range the worker's log segs
@@ -78,9 +69,9 @@ func (p *Prosecutor) take(id uint64, tl *Timeline) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cases == nil {
-		p.cases = map[uint64]*prosecution{}
+		p.cases = map[uint64]*foldCase{}
 	}
-	p.cases[id] = &prosecution{tl: tl, event: -1}
+	p.cases[id] = newFoldCase(tl)
 }
 
 func (p *Prosecutor) timeline(a verifytypes.Attestation, segs []replaylog.Segment) (*Timeline, error) {
@@ -180,13 +171,13 @@ func (p *Prosecutor) Move(d verifytypes.Dispute) (*verifytypes.MsgDisputeRespond
 		i := d.Pending.Index
 		msg.Agree = i < uint64(len(tl.Roots)) && tl.Roots[i] == [32]byte(d.Pending.Root) && tl.Heads[i] == [32]byte(d.Pending.LogHead)
 	case verifytypes.DISPUTE_PHASE_TRACE:
-		ref, err := p.reference(c, int(d.EventIndex))
+		ref, err := c.reference(int(d.EventIndex), p.Codec, p.NAdam)
 		if err != nil {
 			return nil, err
 		}
 		msg.Agree = ref.Trace.Root(int(d.Pending.Index)) == merkle.Hash(d.Pending.Root)
 	case verifytypes.DISPUTE_PHASE_OUTPUT:
-		ref, err := p.reference(c, int(d.EventIndex))
+		ref, err := c.reference(int(d.EventIndex), p.Codec, p.NAdam)
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +185,7 @@ func (p *Prosecutor) Move(d verifytypes.Dispute) (*verifytypes.MsgDisputeRespond
 	case verifytypes.DISPUTE_PHASE_LEAF:
 		return p.leaf(c, d, msg)
 	case verifytypes.DISPUTE_PHASE_STATE:
-		after, err := p.states(c, int(d.EventIndex))
+		_, after, err := c.states(int(d.EventIndex), p.Codec, p.NAdam)
 		if err != nil {
 			return nil, err
 		}
@@ -231,52 +222,16 @@ func pickChild(d verifytypes.Dispute, own statecommit.Tensor) uint64 {
 	return 1
 }
 
-// reference is the referee's reference run of the update at fold i from its replay's state.
-func (p *Prosecutor) reference(c *prosecution, i int) (*Reference, error) {
-	if c.ref != nil && c.event == i {
-		return c.ref, nil
-	}
-	ref, err := c.tl.Reference(i, p.Codec, p.NAdam)
-	if err != nil {
-		return nil, err
-	}
-	c.ref, c.event, c.before, c.after = ref, i, nil, nil
-	return ref, nil
-}
-
-// states are the replay's state after fold i (and, kept beside it, before).
-func (p *Prosecutor) states(c *prosecution, i int) ([]statecommit.Tensor, error) {
-	if _, err := p.reference(c, i); err != nil {
-		return nil, err
-	}
-	if c.after != nil {
-		return c.after, nil
-	}
-	st, err := c.tl.StateAt(i)
-	if err != nil {
-		return nil, err
-	}
-	if c.before, err = checkpoint.Tensors(st, checkpoint.Full); err != nil {
-		return nil, err
-	}
-	if st, err = c.tl.StateAt(i + 1); err != nil {
-		return nil, err
-	}
-	if c.after, err = checkpoint.Tensors(st, checkpoint.Full); err != nil {
-		return nil, err
-	}
-	return c.after, nil
-}
-
 // leaf names the value of the worker's chunk of op k's output that differs from the referee's
 // run, and shows what the chain needs to recompute it: the earlier outputs it reads, under the
 // agreed prefix root, and the state's values it reads, under the agreed state root.
-func (p *Prosecutor) leaf(c *prosecution, d verifytypes.Dispute, msg *verifytypes.MsgDisputeRespond) (*verifytypes.MsgDisputeRespond, error) {
-	ref, err := p.reference(c, int(d.EventIndex))
+func (p *Prosecutor) leaf(c *foldCase, d verifytypes.Dispute, msg *verifytypes.MsgDisputeRespond) (*verifytypes.MsgDisputeRespond, error) {
+	ref, err := c.reference(int(d.EventIndex), p.Codec, p.NAdam)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.states(c, int(d.EventIndex)); err != nil {
+	before, _, err := c.states(int(d.EventIndex), p.Codec, p.NAdam)
+	if err != nil {
 		return nil, err
 	}
 	k := int(d.Lo.Index)
@@ -313,7 +268,7 @@ func (p *Prosecutor) leaf(c *prosecution, d verifytypes.Dispute, msg *verifytype
 		if !ok {
 			continue // the event's payloads and the model's tables: the chain holds them
 		}
-		o, err := openTensor(c.before, t, r.Index)
+		o, err := openTensor(before, t, r.Index)
 		if err != nil {
 			return nil, err
 		}
@@ -328,12 +283,13 @@ func (p *Prosecutor) leaf(c *prosecution, d verifytypes.Dispute, msg *verifytype
 
 // chunk shows the reference's values of the disputed chunk of the state after the event (under
 // the whole trace) and the state's values there before it.
-func (p *Prosecutor) chunk(c *prosecution, d verifytypes.Dispute, msg *verifytypes.MsgDisputeRespond) (*verifytypes.MsgDisputeRespond, error) {
-	ref, err := p.reference(c, int(d.EventIndex))
+func (p *Prosecutor) chunk(c *foldCase, d verifytypes.Dispute, msg *verifytypes.MsgDisputeRespond) (*verifytypes.MsgDisputeRespond, error) {
+	ref, err := c.reference(int(d.EventIndex), p.Codec, p.NAdam)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.states(c, int(d.EventIndex)); err != nil {
+	before, _, err := c.states(int(d.EventIndex), p.Codec, p.NAdam)
+	if err != nil {
 		return nil, err
 	}
 	v, ok := verifytypes.StateOutput(ref.Update, int(d.Tensor))
@@ -356,7 +312,7 @@ func (p *Prosecutor) chunk(c *prosecution, d verifytypes.Dispute, msg *verifytyp
 	}
 	seen := map[uint64]bool{}
 	for i := first; i < first+n; i++ {
-		o, err := openTensor(c.before, int(d.Tensor), i)
+		o, err := openTensor(before, int(d.Tensor), i)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/protolearn/protolearn/logevent"
+	"github.com/protolearn/protolearn/statecommit"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
@@ -185,9 +186,37 @@ func (t *Timeline) StateAt(j int) (*engine.Stage, error) {
 	return st, nil
 }
 
-// Reference is the reference run of the update at fold i, from the replay's state before it,
-// the stage training with NAdam configured by cfg.
-func (t *Timeline) Reference(i int, codec boundary.Codec, cfg optim.NAdamConfig) (*Reference, error) {
+// Advance applies fold i to st, a stage at position i, leaving it at position i+1.
+func (t *Timeline) Advance(st *engine.Stage, i int) error {
+	if i < 0 || i >= len(t.Folds) {
+		return fmt.Errorf("dispute: fold %d of a range of %d", i, len(t.Folds))
+	}
+	if t.Folds[i].Snapshot {
+		return nil // a snapshot changes no state
+	}
+	return t.apply(st, t.Folds[i].Event)
+}
+
+// foldCase is one side's view of a dispute over a timeline: the replay around its disputed
+// fold, made once: the reference run of its update, and the state's tensors before and after
+// it (one replay from the base snapshot to the fold, advanced by the fold itself).
+type foldCase struct {
+	tl            *Timeline
+	event         int
+	ref           *Reference
+	st            *engine.Stage // the replay before the fold, until states advances it
+	before, after []statecommit.Tensor
+}
+
+func newFoldCase(tl *Timeline) *foldCase { return &foldCase{tl: tl, event: -1} }
+
+// reference is the reference run of the update at fold i, from the replay's state before it, the
+// stage training with NAdam configured by cfg.
+func (c *foldCase) reference(i int, codec boundary.Codec, cfg optim.NAdamConfig) (*Reference, error) {
+	if c.ref != nil && c.event == i {
+		return c.ref, nil
+	}
+	t := c.tl
 	if i < 0 || i >= len(t.Folds) || t.Folds[i].Event == nil || t.Folds[i].Event.Update == nil {
 		return nil, fmt.Errorf("dispute: fold %d is no update", i)
 	}
@@ -195,5 +224,30 @@ func (t *Timeline) Reference(i int, codec boundary.Codec, cfg optim.NAdamConfig)
 	if err != nil {
 		return nil, err
 	}
-	return NewReference(st, codec, cfg, *t.Folds[i].Event.Update)
+	ref, err := NewReference(st, codec, cfg, *t.Folds[i].Event.Update)
+	if err != nil {
+		return nil, err
+	}
+	c.ref, c.event, c.st, c.before, c.after = ref, i, st, nil, nil
+	return ref, nil
+}
+
+// states are the replay's state before and after fold i, as tensors.
+func (c *foldCase) states(i int, codec boundary.Codec, cfg optim.NAdamConfig) (before, after []statecommit.Tensor, err error) {
+	if _, err := c.reference(i, codec, cfg); err != nil {
+		return nil, nil, err
+	}
+	if c.after == nil {
+		if c.before, err = checkpoint.Tensors(c.st, checkpoint.Full); err != nil {
+			return nil, nil, err
+		}
+		if err := c.tl.Advance(c.st, i); err != nil {
+			return nil, nil, err
+		}
+		if c.after, err = checkpoint.Tensors(c.st, checkpoint.Full); err != nil {
+			return nil, nil, err
+		}
+		c.st = nil
+	}
+	return c.before, c.after, nil
 }

@@ -345,6 +345,26 @@ func (k *Keeper) claimLog(ctx context.Context, p types.Params, d types.Dispute, 
 	return k.turn(ctx, p, d, false)
 }
 
+// disputedUpdate is what the moves after the reveal are judged against: the revealed update
+// (kept in the dispute while it is open) and its reference program on the model.
+type disputedUpdate struct {
+	u    *logevent.Update
+	prog *stageprog.Program
+	l    stageprog.Layout
+	up   stageprog.Update
+	m    modelstypes.Model
+}
+
+// storedUpdate decodes the dispute's revealed update and builds its program.
+func (k *Keeper) storedUpdate(ctx context.Context, d types.Dispute) (disputedUpdate, error) {
+	ev, err := logevent.Decode(d.Event)
+	if err != nil || ev.Update == nil {
+		return disputedUpdate{}, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
+	}
+	prog, l, up, m, err := k.disputeProgram(ctx, d, ev.Update)
+	return disputedUpdate{u: ev.Update, prog: prog, l: l, up: up, m: m}, err
+}
+
 // disputeProgram builds the reference program of d's event on its model.
 func (k *Keeper) disputeProgram(ctx context.Context, d types.Dispute, u *logevent.Update) (*stageprog.Program, stageprog.Layout, stageprog.Update, modelstypes.Model, error) {
 	m, err := k.mk.GetModel(ctx, d.ModelId)
@@ -512,14 +532,11 @@ func eventProvenance(m modelstypes.Model, a types.Attestation, u *logevent.Updat
 // prefix root it must make the disputed one, and it must be the header of that op's output with
 // the root of its chunk tree, which is then bisected.
 func (k *Keeper) revealOutput(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeClaim) (types.Dispute, error) {
-	ev, err := logevent.Decode(d.Event)
-	if err != nil || ev.Update == nil {
-		return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
-	}
-	prog, _, _, _, err := k.disputeProgram(ctx, d, ev.Update)
+	du, err := k.storedUpdate(ctx, d)
 	if err != nil {
 		return d, err
 	}
+	prog := du.prog
 	leaf, err := hash32(msg.OutputLeaf, "output_leaf")
 	if err != nil {
 		return d, err
@@ -611,14 +628,11 @@ func (k *Keeper) claimTree(ctx context.Context, p types.Params, d types.Dispute,
 // tensors' leaves, then the picked tensor's header and chunk tree root, then the children of
 // each node the referee picks, then the chunk's bytes.
 func (k *Keeper) claimState(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeClaim) (types.Dispute, error) {
-	ev, err := logevent.Decode(d.Event)
-	if err != nil || ev.Update == nil {
-		return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
-	}
-	prog, _, up, _, err := k.disputeProgram(ctx, d, ev.Update)
+	du, err := k.storedUpdate(ctx, d)
 	if err != nil {
 		return d, err
 	}
+	prog, up := du.prog, du.up
 	switch {
 	case len(d.TensorLeaves) == 0:
 		if len(msg.TensorLeaves) == 0 {
@@ -681,15 +695,11 @@ func checkHeader(h statecommit.Header, dims []int) string {
 }
 
 func hashesOf(bs [][]byte, what string) ([]merkle.Hash, error) {
-	out := make([]merkle.Hash, len(bs))
-	for i, b := range bs {
-		h, err := hash32(b, fmt.Sprintf("%s[%d]", what, i))
-		if err != nil {
-			return nil, err
-		}
-		out[i] = h
+	hs, err := types.Hashes(bs, what)
+	if err != nil {
+		return nil, errorsmod.Wrap(types.ErrInvalidDispute, err.Error())
 	}
-	return out, nil
+	return hs, nil
 }
 
 // chunks is how many chunks a tensor of n raw bytes has.
@@ -916,15 +926,12 @@ func openState(os []types.ChunkOpening, root merkle.Hash, tensors int) (openedSt
 // judgeLeaf settles the dispute at one value of one op: the chain recomputes it from the
 // referee's evidence and compares bits with the worker's.
 func (k *Keeper) judgeLeaf(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeRespond) (types.Dispute, error) {
-	ev, err := logevent.Decode(d.Event)
-	if err != nil || ev.Update == nil {
-		return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
-	}
-	prog, l, up, m, err := k.disputeProgram(ctx, d, ev.Update)
+	du, err := k.storedUpdate(ctx, d)
 	if err != nil {
 		return d, err
 	}
-	ins, err := newEventInputs(m, l, ev.Update)
+	prog, l, up, m := du.prog, du.l, du.up, du.m
+	ins, err := newEventInputs(m, l, du.u)
 	if err != nil {
 		return d, err
 	}
@@ -984,14 +991,11 @@ const evidenceGasPerByte = 20
 // judgeChunk settles the dispute at one chunk of the worker's state after the event: its values
 // against the reference program's, relative to the update the reference made to them.
 func (k *Keeper) judgeChunk(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeRespond) (types.Dispute, error) {
-	ev, err := logevent.Decode(d.Event)
-	if err != nil || ev.Update == nil {
-		return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
-	}
-	prog, _, up, _, err := k.disputeProgram(ctx, d, ev.Update)
+	du, err := k.storedUpdate(ctx, d)
 	if err != nil {
 		return d, err
 	}
+	prog, up := du.prog, du.up
 	h := d.Header.Header()
 	claimed, err := decodeValues(d.Chunk, h.DType)
 	if err != nil {

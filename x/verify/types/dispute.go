@@ -116,7 +116,8 @@ func (h TensorHeader) Header() statecommit.Header {
 	return statecommit.Header{Path: h.Path, DType: h.Dtype, Dims: h.Dims, RawLen: h.RawLen}
 }
 
-func hashes(bs [][]byte, what string) ([]merkle.Hash, error) {
+// Hashes are bs as 32-byte hashes (what names the list in the error for one of another length).
+func Hashes(bs [][]byte, what string) ([]merkle.Hash, error) {
 	out := make([]merkle.Hash, len(bs))
 	for i, b := range bs {
 		if len(b) != 32 {
@@ -129,11 +130,11 @@ func hashes(bs [][]byte, what string) ([]merkle.Hash, error) {
 
 // Opening is o as statecommit takes it.
 func (o ChunkOpening) Opening() (statecommit.Opening, error) {
-	cp, err := hashes(o.ChunkPath, "chunk_path")
+	cp, err := Hashes(o.ChunkPath, "chunk_path")
 	if err != nil {
 		return statecommit.Opening{}, err
 	}
-	sp, err := hashes(o.StatePath, "state_path")
+	sp, err := Hashes(o.StatePath, "state_path")
 	if err != nil {
 		return statecommit.Opening{}, err
 	}
@@ -145,7 +146,7 @@ func (o ChunkOpening) Opening() (statecommit.Opening, error) {
 
 // Opening is o as stageprog takes it.
 func (o TraceOpening) Opening() (stageprog.TraceOpening, error) {
-	path, err := hashes(o.Path, "path")
+	path, err := Hashes(o.Path, "path")
 	if err != nil {
 		return stageprog.TraceOpening{}, err
 	}
@@ -163,13 +164,13 @@ func (o TraceOpening) Opening() (stageprog.TraceOpening, error) {
 func ChunkOpeningOf(o statecommit.Opening) ChunkOpening {
 	return ChunkOpening{
 		Tensor: o.Tensor, Tensors: o.Tensors, Header: HeaderOf(o.Header), Chunk: o.Chunk, Data: o.Data,
-		ChunkPath: byteSlices(o.ChunkPath), StatePath: byteSlices(o.StatePath),
+		ChunkPath: HashBytes(o.ChunkPath), StatePath: HashBytes(o.StatePath),
 	}
 }
 
 // TraceOpeningOf is o as a message carries it.
 func TraceOpeningOf(o stageprog.TraceOpening) TraceOpening {
-	return TraceOpening{Op: uint64(o.K), Path: byteSlices(o.Path), Chunk: ChunkOpeningOf(o.Chunk)}
+	return TraceOpening{Op: uint64(o.K), Path: HashBytes(o.Path), Chunk: ChunkOpeningOf(o.Chunk)}
 }
 
 // HeaderOf is h as a message carries it.
@@ -177,7 +178,8 @@ func HeaderOf(h statecommit.Header) TensorHeader {
 	return TensorHeader{Path: h.Path, Dtype: h.DType, Dims: h.Dims, RawLen: h.RawLen}
 }
 
-func byteSlices(hs []merkle.Hash) [][]byte {
+// HashBytes are hs as a message carries them.
+func HashBytes(hs []merkle.Hash) [][]byte {
 	out := make([][]byte, len(hs))
 	for i := range hs {
 		out[i] = hs[i][:]
