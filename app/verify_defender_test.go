@@ -300,6 +300,17 @@ func (c prosecutorChain) Attestation(_ context.Context, id uint64) (verifytypes.
 	return c.vc.app.VerifyKeeper.GetAttestation(c.vc.app.NewContext(true), id)
 }
 
+func (c prosecutorChain) RefereeDisputes(context.Context, string) ([]verifytypes.Dispute, error) {
+	var out []verifytypes.Dispute
+	err := c.vc.app.VerifyKeeper.Disputes.Walk(c.vc.app.NewContext(true), nil, func(_ uint64, d verifytypes.Dispute) (bool, error) {
+		if d.Open() && d.Referee == c.r.addr.String() {
+			out = append(out, d)
+		}
+		return false, nil
+	})
+	return out, err
+}
+
 func (c prosecutorChain) DisputeRespond(_ context.Context, msg *verifytypes.MsgDisputeRespond) error {
 	if res := c.vc.send(c.r.account, msg); res.Code != 0 {
 		return fmt.Errorf("%s", res.Log)
@@ -316,10 +327,19 @@ func (c prosecutorChain) DisputeRespond(_ context.Context, msg *verifytypes.MsgD
 // state's tensors), and the worker loses. Both sides are the trainer's own code; the worker is
 // slashed and jailed.
 func TestProsecutorCatchesASkippedLayer(t *testing.T) {
-	d := prosecute(t, true, func(vc *verifyChain, w *trainer) *loggedStage {
+	d := prosecute(t, true, false, func(vc *verifyChain, w *trainer) *loggedStage {
 		return newLoggedStage(t, vc, w, 2, []int{3}) // stage 1 holds layers 2 (the designated one) and 3
 	})
 	require.Equal(t, uint64(0), d.EventIndex, "the first update is the first that differs")
+}
+
+// TestProsecutorPlaysADisputeOpenedElsewhere: the referee's operator opens the dispute itself
+// (`tx verify open-dispute`, no audit of the trainer's); the trainer's Prosecutor takes it up
+// from the chain, fetches the worker's log and plays it to the end, which the worker loses.
+func TestProsecutorPlaysADisputeOpenedElsewhere(t *testing.T) {
+	prosecute(t, true, true, func(vc *verifyChain, w *trainer) *loggedStage {
+		return newLoggedStage(t, vc, w, 2, []int{3})
+	})
 }
 
 // TestProsecutorCatchesAnotherOptimizer: a worker whose engine steps with ten times the model's
@@ -329,7 +349,7 @@ func TestProsecutorCatchesASkippedLayer(t *testing.T) {
 func TestProsecutorCatchesAnotherOptimizer(t *testing.T) {
 	for _, fitted := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fitted %v", fitted), func(t *testing.T) {
-			d := prosecute(t, true, func(vc *verifyChain, w *trainer) *loggedStage {
+			d := prosecute(t, true, false, func(vc *verifyChain, w *trainer) *loggedStage {
 				return newLoggedStageWith(t, vc, w, 2, nil, func(c *optim.NAdamConfig) { c.LearningRate *= 10 }, fitted)
 			})
 			if fitted {
@@ -344,13 +364,14 @@ func TestProsecutorCatchesAnotherOptimizer(t *testing.T) {
 // TestProsecutorLeavesHonestWork: a referee whose replay of an attestation's range reaches its
 // attested end opens no dispute (it would lose its bond).
 func TestProsecutorLeavesHonestWork(t *testing.T) {
-	prosecute(t, false, func(vc *verifyChain, w *trainer) *loggedStage { return newLoggedStage(t, vc, w, 2, nil) })
+	prosecute(t, false, false, func(vc *verifyChain, w *trainer) *loggedStage { return newLoggedStage(t, vc, w, 2, nil) })
 }
 
 // prosecute has the worker w (stage 1) train, log and attest as logged makes it, the replica r
 // dispute the attestation with a Prosecutor while w's Defender answers, and returns the settled
-// dispute, which the worker must have lost (slashed and jailed).
-func prosecute(t *testing.T, cheats bool, logged func(*verifyChain, *trainer) *loggedStage) verifytypes.Dispute {
+// dispute, which the worker must have lost (slashed and jailed). With elsewhere, r's operator
+// opens the dispute without the Prosecutor, which takes it up from the chain (Fetch).
+func prosecute(t *testing.T, cheats, elsewhere bool, logged func(*verifyChain, *trainer) *loggedStage) verifytypes.Dispute {
 	t.Helper()
 	const updates = 2
 	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
@@ -369,7 +390,18 @@ func prosecute(t *testing.T, cheats bool, logged func(*verifyChain, *trainer) *l
 	require.NoError(t, err)
 	att, err := vc.app.VerifyKeeper.GetAttestation(vc.app.NewContext(true), a)
 	require.NoError(t, err)
-	opened, err := pros.Prosecute(ctx, att, segs)
+	var opened bool
+	if elsewhere {
+		pros.Fetch = func(_ context.Context, got verifytypes.Attestation) ([]replaylog.Segment, error) {
+			require.Equal(t, att.Id, got.Id)
+			return segs, nil
+		}
+		_, err = prosecutorChain{vc: vc, r: r}.OpenDispute(ctx, a)
+		opened = err == nil
+		require.Zero(t, pros.Prosecuting(), "nothing taken up before a round")
+	} else {
+		opened, err = pros.Prosecute(ctx, att, segs)
+	}
 	require.NoError(t, err)
 	if !cheats {
 		require.False(t, opened, "a replay that reaches the attested end opens nothing")

@@ -3,6 +3,7 @@ package app_test
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -326,6 +327,10 @@ type player struct {
 	next uint64
 	// gas is the most gas a move of each side took, by phase ("worker LOG", ...).
 	gas map[string]int64
+	// slow is how many blocks pass before each move (each side takes its time).
+	slow int
+	// during, when set, is called before each move.
+	during func(d verifytypes.Dispute)
 }
 
 func (p *player) spentIn(side string, d verifytypes.Dispute, res *abci.ExecTxResult) {
@@ -570,6 +575,13 @@ func (p *player) play() (verifytypes.Dispute, int) {
 	moves := 0
 	for d := p.dispute(); d.Open(); d = p.dispute() {
 		require.Less(p.t, moves, 200, "the dispute does not end")
+		if p.slow > 0 {
+			p.vc.blocks(p.slow)
+			d = p.dispute()
+		}
+		if p.during != nil {
+			p.during(d)
+		}
 		if d.WorkerToMove {
 			p.workerMove(d)
 		} else {
@@ -673,6 +685,44 @@ func TestDisputeLyingRefereeLoses(t *testing.T) {
 	require.Equal(t, workerBefore+3_500_000, p.vc.balance(p.w.addr), "half the bond is the worker's, half is burned")
 	p.vc.blocks(45)
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, p.vc.attestationByID(t, d.AttestationId).Status)
+}
+
+// A dispute outlasts the challenge window of the worker's later attestations (each side may take
+// up to response_window blocks a move): none of the worker's attestations finalizes while it has
+// an open dispute, so a cheater's later work is not paid before it loses (it is voided with the
+// disputed one), and an honest worker's is paid once it wins.
+func TestDisputeHoldsTheWorkersOtherAttestations(t *testing.T) {
+	for _, cheats := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cheats %v", cheats), func(t *testing.T) {
+			var p *player
+			if cheats {
+				p = disputeChain(t, 4, 1, func(before, after []statecommit.Tensor) { after[1] = before[1] }, nil)
+			} else {
+				p = disputeChain(t, 3, -1, nil, nil)
+				p.disagree = true
+			}
+			p.slow = vResponse - 1
+			opened := p.vc.height()
+			held := false
+			p.during = func(verifytypes.Dispute) {
+				// The later attestation's window (40 blocks) has passed; it waits.
+				if p.vc.height() > opened+45 {
+					require.Equal(t, verifytypes.ATTESTATION_STATUS_PENDING, p.vc.attestationByID(t, p.next).Status, "at height %d", p.vc.height())
+					held = true
+				}
+			}
+			d, _ := p.play()
+			require.True(t, held, "the dispute ended before the later attestation's window did: slow it down")
+			p.vc.blocks(2)
+			if cheats {
+				require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
+				require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, p.vc.attestationByID(t, p.next).Status, "voided with the disputed one")
+			} else {
+				require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
+				require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, p.vc.attestationByID(t, p.next).Status, "paid once the dispute is won")
+			}
+		})
+	}
 }
 
 // Whoever must move and does not, by response_window blocks, loses: a worker that never answers

@@ -654,3 +654,6 @@ func embeddedX(t testing.TB, ids []int32, e []float32) []float32 {
 		return id, q[int(id)*vRank : (int(id)+1)*vRank]
 	})
 }
+
+// height is the last committed block's height.
+func (vc *verifyChain) height() int64 { return vc.app.LastBlockHeight() }

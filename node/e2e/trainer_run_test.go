@@ -21,6 +21,7 @@ import (
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	"github.com/protolearn/protolearn/circuits/tile"
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -114,9 +115,9 @@ func newTrainerNet(t *testing.T, operators []string, period int, sets ...string)
 }
 
 // register registers operator w as a worker with its trainer's peer id and hot key (authorized
-// for stage of model 1), and seats it in stage unless seat is false (its trainer takes the seat
-// itself).
-func (f *trainerNet) register(w string, stage int, seat bool) {
+// for stage of model 1, with the authorize-trainer flags in authorize), and seats it in stage
+// unless seat is false (its trainer takes the seat itself).
+func (f *trainerNet) register(w string, stage int, seat bool, authorize ...string) {
 	t := f.t
 	wd := filepath.Join(f.dir, w)
 	require.NoError(t, os.MkdirAll(wd, 0o700))
@@ -125,7 +126,7 @@ func (f *trainerNet) register(w string, stage int, seat bool) {
 	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
 	code, log := f.n.tx("tx", "compute", "register-worker", peer, "200000000ulearn", "--multiaddrs", f.listen[w], "--hardware", hardware, "--from", w)
 	require.Zero(t, code, log)
-	code, log = f.n.tx("tx", "verify", "authorize-trainer", hot, "--model", "1", "--stage", strconv.Itoa(stage), "--spend-limit", "10000000ulearn", "--from", w)
+	code, log = f.n.tx(append([]string{"tx", "verify", "authorize-trainer", hot, "--model", "1", "--stage", strconv.Itoa(stage), "--spend-limit", "10000000ulearn", "--from", w}, authorize...)...)
 	require.Zero(t, code, log)
 	if seat {
 		code, log = f.n.tx("tx", "models", "join-stage", "1", strconv.Itoa(stage), "--from", w)
@@ -314,13 +315,17 @@ func TestTrainersOnChain(t *testing.T) {
 	}
 }
 
-// TestRefereeFindsSkippedLayer runs a swarm with two replicas of stage 1, each auditing the
+// TestRefereeDisputesSkippedLayer runs a swarm with two replicas of stage 1, each auditing the
 // other (--audit-rate 1): one is honest, the other skips its stage's last layer
 // (--cheat-skip-layer), which no spot check of its designated (first) layer sees. Over the state
 // protocol each fetches the other's replay log from its pending attestations' starting states
 // and replays it: the honest replica reports the cheater's work as not replaying, and the
-// cheater's audit of the honest replica passes.
-func TestRefereeFindsSkippedLayer(t *testing.T) {
+// cheater's audit of the honest replica passes. The honest replica's operator opted in to
+// disputes (authorize-trainer --disputes, trainer run --dispute): it opens a replay dispute on
+// chain over the cheater's attestation and plays it against the cheater's own Defender, over the
+// real chain, until the chain judges the skipped layer. The cheater is slashed, jailed and voided
+// and holds no share; the honest replica's work finalizes.
+func TestRefereeDisputesSkippedLayer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a chain and four trainers")
 	}
@@ -328,14 +333,15 @@ func TestRefereeFindsSkippedLayer(t *testing.T) {
 	workers := []string{"p0", "p1", "p3", "p2"}
 	f := newTrainerNet(t, workers, period,
 		`app_state.verify.params.challenge_rate="0.000000000000000000"`, // no spot checks: the replay's business
-		`app_state.verify.params.challenge_window="20"`,                 // attestations stay pending long enough to be audited
+		`app_state.verify.params.challenge_window="40"`,                 // attestations stay pending long enough to be audited and disputed
+		`app_state.verify.params.response_window="40"`,                  // room for a loaded CI machine between moves
 	)
 	f.register("p0", 0, true)
-	f.register("p1", 1, true)
+	f.register("p1", 1, true, "--disputes")
 	f.register("p3", 1, true)
 	f.register("p2", 2, true)
 	_, p2 := f.start("p2")
-	_, honest := f.start("p1", "--audit-rate", "1")
+	_, honest := f.start("p1", "--audit-rate", "1", "--dispute")
 	_, cheater := f.start("p3", "--audit-rate", "1", "--cheat-skip-layer")
 	p0, _ := f.start("p0", "--steps", strconv.Itoa(steps))
 	_ = p2
@@ -346,14 +352,78 @@ func TestRefereeFindsSkippedLayer(t *testing.T) {
 	})
 	require.Zero(t, logged(cheater, found, f.n.addr("p1")), "an honest replica's work was reported")
 	require.Zero(t, logged(honest, passed, f.n.addr("p3")), "an audit of the cheater passed")
+
+	// The dispute, played by the two trainers over the chain, ends with the cheater losing.
+	conn, err := grpc.NewClient(f.n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx := t.Context()
+	verify := verifytypes.NewQueryClient(conn)
+	var disputes []verifytypes.Dispute
+	eventually(t, 5*time.Minute, "a dispute over the cheater's work settles", func() bool {
+		res, err := verify.Disputes(ctx, &verifytypes.QueryDisputesRequest{Party: f.n.addr("p3")})
+		if err != nil || len(res.Disputes) == 0 {
+			return false
+		}
+		disputes = res.Disputes
+		return !res.Disputes[0].Open()
+	})
+	// One dispute at a time over a worker (the prosecutor's rule): the first settles it.
+	require.Len(t, disputes, 1, "%+v", disputes)
+	settled := disputes[0]
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, settled.Outcome, "dispute %d: %s", settled.Id, settled.Reason)
+	require.Equal(t, f.n.addr("p1"), settled.Referee)
+	// The cheater defended its own arithmetic, so the game was played past the bisection of
+	// its log to the event and the state after it, where its engine, which skips a layer and
+	// keeps no optimizer state for it, has no trained state to show.
+	require.Positive(t, logged(cheater, `msg="dispute move sent"`, ""), "the cheater's Defender moved")
+	for _, early := range []string{"LOG", "EVENT"} {
+		require.NotContains(t, settled.Reason, "DISPUTE_PHASE_"+early, "dispute %d", settled.Id)
+	}
 	_ = p0.Process.Signal(syscall.SIGINT)
+
+	// Nothing the cheater attested is paid, and it is jailed; the honest replica's work is final.
+	compute := computetypes.NewQueryClient(conn)
+	w, err := compute.Worker(ctx, &computetypes.QueryWorkerRequest{Operator: f.n.addr("p3")})
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Worker.Status, "the cheater is jailed")
+	require.True(t, w.Worker.Slashed.IsPositive(), "the cheater is slashed")
+	eventually(t, 3*time.Minute, "the cheater's attestations are void and the honest replica's final", func() bool {
+		for _, op := range []string{"p3", "p1"} {
+			res, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{ModelId: 1, Worker: f.n.addr(op), Status: verifytypes.ATTESTATION_STATUS_PENDING})
+			if err != nil || len(res.Attestations) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	res, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{ModelId: 1, Worker: f.n.addr("p3")})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Attestations)
+	for _, a := range res.Attestations {
+		require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, a.Status, "the cheater's attestation %d", a.Id)
+	}
+	bank := banktypes.NewQueryClient(conn)
+	bal, err := bank.Balance(ctx, &banktypes.QueryBalanceRequest{Address: f.n.addr("p3"), Denom: "share/1"})
+	require.NoError(t, err)
+	require.True(t, bal.Balance.IsZero(), "the cheater holds %s", bal.Balance)
+	res, err = verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{ModelId: 1, Worker: f.n.addr("p1"), Status: verifytypes.ATTESTATION_STATUS_FINALIZED})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Attestations, "the honest replica's work finalized")
+	bal, err = bank.Balance(ctx, &banktypes.QueryBalanceRequest{Address: f.n.addr("p1"), Denom: "share/1"})
+	require.NoError(t, err)
+	var units uint64
+	for _, a := range res.Attestations {
+		units += a.WorkUnits
+	}
+	require.Equal(t, sdk.NewInt64Coin("share/1", int64(units)*1_000_000).String(), bal.Balance.String(), "the honest replica is paid its finalized work")
 }
 
-// logged counts the lines of a trainer's log with msg about worker.
+// logged counts the lines of a trainer's log with msg about worker (any, if empty).
 func logged(log *lockedBuffer, msg, worker string) int {
 	n := 0
 	for _, line := range strings.Split(log.String(), "\n") {
-		if strings.Contains(line, msg) && strings.Contains(line, "worker="+worker+" ") {
+		if strings.Contains(line, msg) && (worker == "" || strings.Contains(line, "worker="+worker+" ")) {
 			n++
 		}
 	}

@@ -242,19 +242,29 @@ func (c *Client) PendingAttestations(ctx context.Context, worker string, model u
 
 // Disputes implements dispute.DefenderChain: the open disputes over worker's attestations.
 func (c *Client) Disputes(ctx context.Context, worker string) ([]verifytypes.Dispute, error) {
+	return c.openDisputes(ctx, worker, func(d verifytypes.Dispute) bool { return d.Worker == worker })
+}
+
+// RefereeDisputes implements dispute.ProsecutorChain: the open disputes referee opened.
+func (c *Client) RefereeDisputes(ctx context.Context, referee string) ([]verifytypes.Dispute, error) {
+	return c.openDisputes(ctx, referee, func(d verifytypes.Dispute) bool { return d.Referee == referee })
+}
+
+// openDisputes are the open disputes of party (either side) that keep says are its.
+func (c *Client) openDisputes(ctx context.Context, party string, keep func(verifytypes.Dispute) bool) ([]verifytypes.Dispute, error) {
 	out, err := allPages(func(p *query.PageRequest) ([]verifytypes.Dispute, *query.PageResponse, error) {
-		res, err := verifytypes.NewQueryClient(c.conn).Disputes(ctx, &verifytypes.QueryDisputesRequest{Party: worker, OpenOnly: true, Pagination: p})
+		res, err := verifytypes.NewQueryClient(c.conn).Disputes(ctx, &verifytypes.QueryDisputesRequest{Party: party, OpenOnly: true, Pagination: p})
 		if err != nil {
 			return nil, nil, err
 		}
 		return res.Disputes, res.Pagination, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("chain: open disputes of %s: %w", worker, err)
+		return nil, fmt.Errorf("chain: open disputes of %s: %w", party, err)
 	}
 	var mine []verifytypes.Dispute
 	for _, d := range out {
-		if d.Worker == worker {
+		if keep(d) {
 			mine = append(mine, d)
 		}
 	}

@@ -45,7 +45,8 @@ type Defender struct {
 	Limit int64
 	Log   *slog.Logger
 
-	cases map[uint64]*foldCase
+	cases   map[uint64]*foldCase
+	failing failures
 }
 
 // Round makes every move the chain waits for from this worker, and returns how many it sent.
@@ -70,12 +71,16 @@ func (d *Defender) Round(ctx context.Context) (int, error) {
 			err = d.Chain.DisputeClaim(ctx, msg)
 		}
 		if err != nil {
-			d.Log.Error("dispute move not sent", "dispute", disp.Id, "phase", disp.Phase, "err", err)
-			if firstErr == nil {
-				firstErr = fmt.Errorf("dispute %d (%s): %w", disp.Id, disp.Phase, err)
+			// Tried again each round (the chain may have been busy); told once.
+			if d.failing.fresh(disp.Id, disp.Phase, err) {
+				d.Log.Error("dispute move not sent", "dispute", disp.Id, "phase", disp.Phase, "err", err)
+				if firstErr == nil {
+					firstErr = fmt.Errorf("dispute %d (%s): %w", disp.Id, disp.Phase, err)
+				}
 			}
 			continue
 		}
+		d.failing.clear(disp.Id)
 		d.Log.Info("dispute move sent", "dispute", disp.Id, "phase", disp.Phase)
 		sent++
 	}
@@ -84,7 +89,36 @@ func (d *Defender) Round(ctx context.Context) (int, error) {
 			delete(d.cases, id)
 		}
 	}
+	d.failing.keep(open)
 	return sent, firstErr
+}
+
+// failures remembers the last error of each dispute's move, so that a move that keeps failing
+// the same way is logged once, not every round.
+type failures map[uint64]string
+
+// fresh records err for dispute id in phase and reports whether it is news.
+func (f *failures) fresh(id uint64, phase verifytypes.DisputePhase, err error) bool {
+	if *f == nil {
+		*f = failures{}
+	}
+	s := phase.String() + ": " + err.Error()
+	if (*f)[id] == s {
+		return false
+	}
+	(*f)[id] = s
+	return true
+}
+
+func (f failures) clear(id uint64) { delete(f, id) }
+
+// keep forgets the disputes not in open.
+func (f failures) keep(open map[uint64]bool) {
+	for id := range f {
+		if !open[id] {
+			delete(f, id)
+		}
+	}
 }
 
 // Move is the worker's move in disp.

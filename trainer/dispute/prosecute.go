@@ -25,9 +25,12 @@ type ProsecutorChain interface {
 	Dispute(ctx context.Context, id uint64) (verifytypes.Dispute, error)
 	Attestation(ctx context.Context, id uint64) (verifytypes.Attestation, error)
 	DisputeRespond(ctx context.Context, msg *verifytypes.MsgDisputeRespond) error
+	// RefereeDisputes are the open disputes referee opened.
+	RefereeDisputes(ctx context.Context, referee string) ([]verifytypes.Dispute, error)
 }
 
-// Prosecutor plays a referee's side of the disputes it opened: it replays the worker's log
+// Prosecutor plays a referee's side of the disputes its operator opened (by its own audits, or
+// from the CLI where Fetch is set): it replays the worker's log
 // (the bundle the worker served, which folds to the heads the worker committed) with the model's
 // arithmetic on a deterministic backend, agrees with what its replay agrees with, picks what
 // differs, and shows the chain the evidence at the end.
@@ -40,10 +43,21 @@ type Prosecutor struct {
 	NAdam    optim.NAdamConfig
 	Codec    boundary.Codec
 	Limit    int64
-	Log      *slog.Logger
+	// Fetch, when set, fetches the worker's log over attestation a's range: with it the
+	// prosecutor also plays the disputes its operator opened elsewhere (`tx verify
+	// open-dispute`), which would otherwise be lost at the first deadline.
+	Fetch func(ctx context.Context, a verifytypes.Attestation) ([]replaylog.Segment, error)
+	Log   *slog.Logger
 
 	mu    sync.Mutex // Prosecute (a referee's audit) and Round (the dispute loop) share cases
 	cases map[uint64]*foldCase
+	// against is each case's worker.
+	against map[uint64]string
+	// failed are the disputes opened elsewhere whose log could not be had, by id, with the
+	// error last logged (each is tried again every round, logged once an error).
+	failed map[uint64]string
+	// failing are the cases whose last move failed (each logged once).
+	failing failures
 }
 
 // Take registers dispute id, opened over an attestation whose range the worker's log segs
@@ -61,17 +75,21 @@ func (p *Prosecutor) Take(ctx context.Context, id uint64, segs []replaylog.Segme
 	if err != nil {
 		return fmt.Errorf("dispute %d: %w", id, err)
 	}
-	p.take(id, tl)
+	p.take(id, a.Worker, tl)
 	return nil
 }
 
-func (p *Prosecutor) take(id uint64, tl *Timeline) {
+func (p *Prosecutor) take(id uint64, worker string, tl *Timeline) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.takeLocked(id, worker, tl)
+}
+
+func (p *Prosecutor) takeLocked(id uint64, worker string, tl *Timeline) {
 	if p.cases == nil {
-		p.cases = map[uint64]*foldCase{}
+		p.cases, p.against = map[uint64]*foldCase{}, map[uint64]string{}
 	}
-	p.cases[id] = newFoldCase(tl)
+	p.cases[id], p.against[id] = newFoldCase(tl), worker
 }
 
 func (p *Prosecutor) timeline(a verifytypes.Attestation, segs []replaylog.Segment) (*Timeline, error) {
@@ -92,6 +110,7 @@ func (p *Prosecutor) Prosecute(ctx context.Context, a verifytypes.Attestation, s
 		return false, fmt.Errorf("attestation %d: %w", a.Id, err)
 	}
 	if tl.ReachesEnd([32]byte(a.EndStateRoot)) {
+		p.Log.Info("the attestation's own updates replay to its end (the finding is outside them): no dispute", "attestation", a.Id, "worker", a.Worker)
 		return false, nil
 	}
 	for _, f := range tl.Folds {
@@ -102,11 +121,25 @@ func (p *Prosecutor) Prosecute(ctx context.Context, a verifytypes.Attestation, s
 			return false, nil
 		}
 	}
+	// Held from the opening to the taking, so that Round does not take the new dispute up as
+	// one opened elsewhere.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, w := range p.against {
+		if w == a.Worker {
+			// One dispute at a time over a worker: if the worker loses it, every attestation
+			// it has pending is voided with it (this one too), and if the referee loses it, its
+			// replay is not the chain's and would lose the next one too. A second bond would
+			// only be locked up, or lost.
+			p.Log.Info("a dispute over the worker is open: no second one", "dispute", id, "attestation", a.Id, "worker", a.Worker)
+			return false, nil
+		}
+	}
 	id, err := p.Chain.OpenDispute(ctx, a.Id)
 	if err != nil {
 		return false, err
 	}
-	p.take(id, tl)
+	p.takeLocked(id, a.Worker, tl)
 	p.Log.Info("dispute opened", "dispute", id, "attestation", a.Id, "worker", a.Worker)
 	return true, nil
 }
@@ -118,9 +151,69 @@ func (p *Prosecutor) Prosecuting() int {
 	return len(p.cases)
 }
 
-// Round makes the referee's move in each dispute it prosecutes that waits for it, and drops
-// those that ended.
+// adopt takes up the open disputes the operator opened that no audit of this process did:
+// it fetches each one's log (outside the lock: a fetch takes a while) and plays it from then on.
+func (p *Prosecutor) adopt(ctx context.Context) error {
+	if p.Fetch == nil {
+		return nil
+	}
+	ds, err := p.Chain.RefereeDisputes(ctx, p.Referee)
+	if err != nil {
+		return err
+	}
+	open := map[uint64]bool{}
+	for _, d := range ds {
+		open[d.Id] = true
+	}
+	for id := range p.failed {
+		if !open[id] {
+			delete(p.failed, id)
+		}
+	}
+	for _, d := range ds {
+		p.mu.Lock()
+		_, ok := p.cases[d.Id]
+		p.mu.Unlock()
+		if ok || !d.Open() {
+			continue
+		}
+		if err := p.adoptOne(ctx, d); err != nil {
+			if p.failed == nil {
+				p.failed = map[uint64]string{}
+			}
+			if p.failed[d.Id] != err.Error() {
+				p.Log.Warn("a dispute the operator opened cannot be played yet", "dispute", d.Id, "attestation", d.AttestationId, "err", err)
+				p.failed[d.Id] = err.Error()
+			}
+			continue
+		}
+		delete(p.failed, d.Id)
+		p.Log.Info("playing a dispute the operator opened", "dispute", d.Id, "attestation", d.AttestationId, "worker", d.Worker)
+	}
+	return nil
+}
+
+func (p *Prosecutor) adoptOne(ctx context.Context, d verifytypes.Dispute) error {
+	a, err := p.Chain.Attestation(ctx, d.AttestationId)
+	if err != nil {
+		return err
+	}
+	segs, err := p.Fetch(ctx, a)
+	if err != nil {
+		return err
+	}
+	tl, err := p.timeline(a, segs)
+	if err != nil {
+		return err
+	}
+	p.take(d.Id, d.Worker, tl)
+	return nil
+}
+
+// Round makes the referee's move in each dispute it prosecutes that waits for it (taking up
+// those its operator opened elsewhere first, where Fetch is set), and drops those that ended.
 func (p *Prosecutor) Round(ctx context.Context) (int, error) {
+	adoptErr := p.adopt(ctx)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	sent := 0
@@ -134,6 +227,8 @@ func (p *Prosecutor) Round(ctx context.Context) (int, error) {
 		if !d.Open() {
 			p.Log.Info("dispute settled", "dispute", id, "outcome", d.Outcome, "reason", d.Reason)
 			delete(p.cases, id)
+			delete(p.against, id)
+			p.failing.clear(id)
 			continue
 		}
 		if d.WorkerToMove {
@@ -144,13 +239,19 @@ func (p *Prosecutor) Round(ctx context.Context) (int, error) {
 			err = p.Chain.DisputeRespond(ctx, msg)
 		}
 		if err != nil {
-			p.Log.Error("dispute move not sent", "dispute", id, "phase", d.Phase, "err", err)
-			if firstErr == nil {
-				firstErr = fmt.Errorf("dispute %d (%s): %w", id, d.Phase, err)
+			if p.failing.fresh(id, d.Phase, err) {
+				p.Log.Error("dispute move not sent", "dispute", id, "phase", d.Phase, "err", err)
+				if firstErr == nil {
+					firstErr = fmt.Errorf("dispute %d (%s): %w", id, d.Phase, err)
+				}
 			}
 			continue
 		}
+		p.failing.clear(id)
 		sent++
+	}
+	if firstErr == nil && adoptErr != nil {
+		firstErr = adoptErr
 	}
 	return sent, firstErr
 }

@@ -360,16 +360,13 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 			NAdam: nadam, Codec: codec, Limit: b.stateLimit(), Log: n.log.With("part", "dispute"),
 		}
 		onFinding = func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment) {
-			opened, err := n.prosecutor.Prosecute(ctx, a, segs)
-			switch {
-			case err != nil:
+			// The prosecutor logs why it opens none where it does not.
+			if _, err := n.prosecutor.Prosecute(ctx, a, segs); err != nil {
 				n.log.Warn("dispute not opened", "attestation", a.Id, "err", err)
-			case !opened:
-				n.log.Info("finding outside the attestation's own updates: no dispute", "attestation", a.Id)
 			}
 		}
 	}
-	return referee.New(referee.Config{
+	s, err := referee.New(referee.Config{
 		OnFinding: onFinding,
 		Host:      n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Batch: batch,
 		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
@@ -378,6 +375,15 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 		StateLimit: b.stateLimit(), Limit: 4*b.stateLimit() + updates*perUpdate,
 		Log: n.log, Metrics: reg,
 	})
+	if err != nil {
+		return nil, err
+	}
+	if n.prosecutor != nil {
+		// Disputes the operator opens from the CLI are played from the worker's log as the
+		// referee fetches it for an audit.
+		n.prosecutor.Fetch = s.Log
+	}
+	return s, nil
 }
 
 // countingWriter counts what is written to it.

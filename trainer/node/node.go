@@ -232,8 +232,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 				return nil, err
 			}
 		}
-		// Every attesting worker defends its attestations in replay disputes.
-		if n.defender, err = newDefender(n, cfg, replayStage, opt); err != nil {
+		// Every attesting worker defends its attestations in replay disputes. A cheater (the
+		// test tool) defends its own arithmetic, as a rational one would, so that its log
+		// replays to what it attested: the game must catch it all the same.
+		defendStage := func() (*engine.Stage, error) { return newStage(goBackend, skip) }
+		if n.defender, err = newDefender(n, cfg, defendStage, opt); err != nil {
 			return nil, err
 		}
 		// ... and the head of the log of its updates there (log_head).

@@ -289,6 +289,44 @@ func (s *Service) record(o Outcome) {
 	s.replayed.Add(float64(o.Report.Updates))
 }
 
+// Log fetches worker's replay log from attestation a's starting state (a replica of the stage,
+// over the state protocol, with the service's bounds): what a dispute over a, opened without an
+// audit (from the CLI, say), is played from.
+func (s *Service) Log(ctx context.Context, a verifytypes.Attestation) ([]replaylog.Segment, error) {
+	if a.ModelId != s.cfg.Model || a.Stage != uint32(s.cfg.Stage) {
+		return nil, fmt.Errorf("attestation %d is of model %d stage %d, not this referee's model %d stage %d", a.Id, a.ModelId, a.Stage, s.cfg.Model, s.cfg.Stage)
+	}
+	if len(a.StateRoot) != 32 {
+		return nil, fmt.Errorf("attestation %d names no starting state", a.Id)
+	}
+	replicas, err := s.cfg.Chain.StageRoster(ctx, s.cfg.Model, uint32(s.cfg.Stage))
+	if err != nil {
+		return nil, err
+	}
+	var p peer.ID
+	for _, r := range replicas {
+		if r.Operator == a.Worker {
+			if p, err = peer.Decode(r.PeerId); err != nil {
+				return nil, fmt.Errorf("worker %s's peer id %q: %w", a.Worker, r.PeerId, err)
+			}
+		}
+	}
+	if p == "" {
+		return nil, fmt.Errorf("worker %s holds no seat in model %d stage %d: nobody serves its log", a.Worker, s.cfg.Model, s.cfg.Stage)
+	}
+	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	body, err := statesync.FetchLog(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, [32]byte(a.StateRoot), s.cfg.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("worker %s's log from attestation %d's start: %w", a.Worker, a.Id, err)
+	}
+	segs, _, err := replaylog.DecodeBundle(body)
+	if err != nil {
+		return nil, fmt.Errorf("worker %s's log does not decode: %w", a.Worker, err)
+	}
+	return segs, nil
+}
+
 // Audit fetches r's replay log from attestation a's starting state and audits it against a and
 // next, the worker's following attestation: from a's state the replay must take in a's inputs
 // (its steps × microbatches updates) and arrive at next's state. replicas are the stage's

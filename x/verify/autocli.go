@@ -63,7 +63,8 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					Long: "Open a replay dispute over the updates of a pending attestation of the stage you hold (or held within clock_window blocks), from its state root to its " +
 						"end_state_root. The bond must be at least dispute_bond: half goes to the worker and half is burned if you lose; you get it back, with " +
 						"challenger_reward_bps of the slash, if the worker does. Every move after this one is yours to make before each deadline (MsgDisputeRespond, " +
-						"which this CLI does not build): a trainer run with --dispute opens and plays its disputes itself, and plays only those (x/verify/README.md).",
+						"which this CLI does not build): your trainer, run with --dispute and its hot key authorized with --disputes, plays it from the worker's log " +
+						"(and opens its own where its audits find one); without it the dispute is lost at the first deadline (x/verify/README.md).",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "attestation_id"}, {ProtoField: "bond"}},
 				},
 				{RpcMethod: "DisputeClaim", Skip: true},      // the worker's trainer plays from its log

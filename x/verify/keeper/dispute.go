@@ -121,7 +121,21 @@ func (k *Keeper) storeDispute(ctx context.Context, d types.Dispute) error {
 	if err := k.DisputesByAttestation.Set(ctx, collections.Join(d.AttestationId, d.Id)); err != nil {
 		return err
 	}
+	if err := k.DisputesByWorker.Set(ctx, collections.Join(d.Worker, d.Id)); err != nil {
+		return err
+	}
 	return k.DisputeDeadlines.Set(ctx, collections.Join(d.DeadlineHeight, d.Id))
+}
+
+// unindexDispute removes a dispute that closes from the indexes of open ones.
+func (k *Keeper) unindexDispute(ctx context.Context, d types.Dispute) error {
+	if err := k.DisputesByAttestation.Remove(ctx, collections.Join(d.AttestationId, d.Id)); err != nil {
+		return err
+	}
+	if err := k.DisputesByWorker.Remove(ctx, collections.Join(d.Worker, d.Id)); err != nil {
+		return err
+	}
+	return k.DisputeDeadlines.Remove(ctx, collections.Join(d.DeadlineHeight, d.Id))
 }
 
 // disputedBy says whether referee has an open dispute on an attestation.
@@ -169,9 +183,11 @@ func judgeable(m modelstypes.Model) error {
 	return nil
 }
 
-// disputed says whether an attestation has an open dispute.
-func (k *Keeper) disputed(ctx context.Context, attestationID uint64) (bool, error) {
-	it, err := k.DisputesByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
+// inDispute says whether worker has an open dispute over any of its attestations: then none of
+// them finalizes until it settles (a worker that loses one loses them all, and a dispute can
+// outlast a later attestation's challenge window).
+func (k *Keeper) inDispute(ctx context.Context, worker string) (bool, error) {
+	it, err := k.DisputesByWorker.Iterate(ctx, collections.NewPrefixedPairRange[string, uint64](worker))
 	if err != nil {
 		return false, err
 	}
@@ -1077,10 +1093,7 @@ func decodeValues(b []byte, dtype string) ([]float64, error) {
 // its pending attestations voided, the referee rewarded; a referee its bond, to the worker).
 func (k *Keeper) settle(ctx context.Context, p types.Params, d types.Dispute, outcome types.DisputeOutcome, reason string) (types.Dispute, error) {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	if err := k.DisputesByAttestation.Remove(ctx, collections.Join(d.AttestationId, d.Id)); err != nil {
-		return d, err
-	}
-	if err := k.DisputeDeadlines.Remove(ctx, collections.Join(d.DeadlineHeight, d.Id)); err != nil {
+	if err := k.unindexDispute(ctx, d); err != nil {
 		return d, err
 	}
 	d.Phase, d.Outcome, d.Reason, d.ClosedHeight = types.DISPUTE_PHASE_SETTLED, outcome, reason, sdkCtx.BlockHeight()
@@ -1246,10 +1259,7 @@ func rounded(v []float64) []float64 {
 
 // forceClose closes d with no payment: the last resort when settling it fails.
 func (k *Keeper) forceClose(ctx sdk.Context, d types.Dispute, reason string) error {
-	if err := k.DisputesByAttestation.Remove(ctx, collections.Join(d.AttestationId, d.Id)); err != nil {
-		return err
-	}
-	if err := k.DisputeDeadlines.Remove(ctx, collections.Join(d.DeadlineHeight, d.Id)); err != nil {
+	if err := k.unindexDispute(ctx, d); err != nil {
 		return err
 	}
 	d.Phase, d.Outcome, d.Reason, d.ClosedHeight = types.DISPUTE_PHASE_SETTLED, types.DISPUTE_OUTCOME_CANCELLED, reason, ctx.BlockHeight()

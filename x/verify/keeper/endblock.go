@@ -308,18 +308,18 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 		if err != nil {
 			return err
 		}
+		a, err := k.Attestations.Get(ctx, key.K2())
+		if err != nil {
+			return err
+		}
 		if !open {
-			open, err = k.disputed(ctx, key.K2())
+			open, err = k.inDispute(ctx, a.Worker)
 			if err != nil {
 				return err
 			}
 		}
 		if open {
 			continue // waits for the verdict; checked again next block
-		}
-		a, err := k.Attestations.Get(ctx, key.K2())
-		if err != nil {
-			return err
 		}
 		if err := k.finalize(ctx, key, a); err != nil {
 			return err

@@ -35,4 +35,5 @@ var (
 	DisputeSeqKey          = collections.NewPrefix(19)
 	DisputesByAttestation  = collections.NewPrefix(20)
 	DisputeDeadlinesKey    = collections.NewPrefix(21)
+	DisputesByWorkerKey    = collections.NewPrefix(22)
 )
