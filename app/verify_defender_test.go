@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 
 	sdkmath "cosmossdk.io/math"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -23,6 +25,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/replay"
 	"github.com/protolearn/protolearn/trainer/replaylog"
+	"github.com/protolearn/protolearn/trainer/statesync"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
@@ -93,6 +96,24 @@ func newLoggedStage(t *testing.T, vc *verifyChain, w *trainer, updates int, skip
 // model's); fitted makes its defender's reference runs use the edited optimizer too.
 func newLoggedStageWith(t *testing.T, vc *verifyChain, w *trainer, updates int, skip []int, cheat func(*optim.NAdamConfig), fitted bool) *loggedStage {
 	t.Helper()
+	return newLoggedStageOpts(t, vc, w, loggedOpts{updates: updates, skip: skip, cheat: cheat, fitted: fitted})
+}
+
+// loggedOpts are how a loggedStage's worker trains: see newLoggedStageWith; with mixWith set,
+// it averages after its first logged update with parameters mixWith (a replica) signed, mixing
+// them in with mix (nil: the protocol's), and defends with that mix too.
+type loggedOpts struct {
+	updates int
+	skip    []int
+	cheat   func(*optim.NAdamConfig)
+	fitted  bool
+	mixWith *trainer
+	mix     dispute.Mixer
+}
+
+func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts) *loggedStage {
+	t.Helper()
+	updates, skip, cheat, fitted := o.updates, o.skip, o.cheat, o.fitted
 	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
 	require.NoError(t, err)
 	s := trainerchain.Spec(m)
@@ -162,6 +183,9 @@ func newLoggedStageWith(t *testing.T, vc *verifyChain, w *trainer, updates int, 
 		}
 		ls.inputs, ls.grads = append(ls.inputs, u.Input), append(ls.grads, u.Grad)
 		require.NoError(t, log.Updated(st, u))
+		if i == 0 && o.mixWith != nil {
+			ls.average(t, o.mixWith, st, log, stageWith(nil, cfg), o.mix)
+		}
 	}
 	ls.end, err = checkpoint.StateRoot(st)
 	require.NoError(t, err)
@@ -175,12 +199,71 @@ func newLoggedStageWith(t *testing.T, vc *verifyChain, w *trainer, updates int, 
 			segs, _, err := replaylog.DecodeBundle(b)
 			return segs, err
 		},
-		NewStage: newStage, NAdam: cfg, Codec: codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
+		NewStage: newStage, NAdam: cfg, Codec: codec, Limit: 1 << 30, Mix: o.mix, Log: slog.New(slog.DiscardHandler),
 	}
 	if fitted {
 		ls.d.NAdam = own
 	}
 	return ls
+}
+
+// average mixes into st the parameters of a replica's stage (a fresh one trained on an update
+// of its own), signed by r, with mix (nil: the protocol's), and logs the average.
+func (ls *loggedStage) average(t *testing.T, r *trainer, st *engine.Stage, log *replaylog.Log, newStage func() (*engine.Stage, error), mix dispute.Mixer) {
+	t.Helper()
+	other, err := newStage()
+	require.NoError(t, err)
+	var body bytes.Buffer
+	require.NoError(t, checkpoint.Write(&body, other, 0, checkpoint.Params))
+	sig, err := r.peer.Sign(statesync.StateMessage(1, 1, checkpoint.Params, body.Bytes()))
+	require.NoError(t, err)
+	id, err := peer.IDFromPrivateKey(r.peer)
+	require.NoError(t, err)
+	root, err := checkpoint.StreamRoot(body.Bytes(), 1<<30)
+	require.NoError(t, err)
+	a := replaylog.Average{Weight: statesync.AverageWeight, Sel: uint8(checkpoint.Params), Root: root, Params: body.Bytes(), From: []byte(id), Sig: sig}
+	if mix == nil {
+		mix = dispute.MixAverage
+	}
+	require.NoError(t, mix(st, &a, 1<<30))
+	require.NoError(t, log.Averaged(a))
+}
+
+// injected is a cheater's mix: the protocol's average, and then weights of its own choosing
+// added to the stage's first parameter (a backdoor, say), which its log does not show.
+func injected(st *engine.Stage, a *replaylog.Average, limit int64) error {
+	if err := dispute.MixAverage(st, a, limit); err != nil {
+		return err
+	}
+	p := st.Params()[0]
+	v, err := p.Value()
+	if err != nil {
+		return err
+	}
+	data := tensors.MustCopyFlatData[float32](v)
+	for i := range data {
+		data[i] += 0.1
+	}
+	return p.SetValue(tensors.FromFlatDataAndDimensions(data, v.Shape().Dimensions...))
+}
+
+// injectedMoment is a cheater's mix that also resets an optimizer moment of the stage's first
+// parameter (an average leaves the moments as they were).
+func injectedMoment(st *engine.Stage, a *replaylog.Average, limit int64) error {
+	if err := dispute.MixAverage(st, a, limit); err != nil {
+		return err
+	}
+	m, _ := optim.MomentPaths(st.Params()[0].Path())
+	for v := range st.Store().IterVariables() {
+		if v.Path() == m {
+			t, err := v.Value()
+			if err != nil {
+				return err
+			}
+			return v.SetValue(tensors.FromShape(t.Shape()))
+		}
+	}
+	return fmt.Errorf("no moment %s", m)
 }
 
 // attest submits w's attestation of the logged updates.
@@ -357,6 +440,81 @@ func TestProsecutorCatchesAnotherOptimizer(t *testing.T) {
 			} else {
 				require.Contains(t, d.Reason, "end ratio")
 			}
+		})
+	}
+}
+
+// TestDefenderWinsAnAverage: an honest worker averaged with a replica between its updates; a
+// referee that steers the dispute onto the average (it disagrees from there on) and then plays
+// the trainer's own moves is shown, at the chunk it picks, that the state after the average is
+// the mix, and loses.
+func TestDefenderWinsAnAverage(t *testing.T) {
+	const updates = 2
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
+		microbatches(updates)(mg, vg)
+		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
+	})
+	w, r := ws[1], ws[3]
+	ls := newLoggedStageOpts(t, vc, w, loggedOpts{updates: updates, mixWith: r})
+	a := ls.attest(t, vc, w)
+	pc := prosecutorChain{vc: vc, r: r}
+	ctx := context.Background()
+	id, err := pc.OpenDispute(ctx, a)
+	require.NoError(t, err)
+	pros := &dispute.Prosecutor{
+		Chain: pc, Referee: r.addr.String(), NewStage: ls.honestStage,
+		NAdam: ls.nadam, Codec: ls.codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
+	}
+	segs, err := ls.log.Decoded()
+	require.NoError(t, err)
+	require.NoError(t, pros.Take(ctx, id, segs))
+	const average = 1 // the folds: update, average, update
+	var d verifytypes.Dispute
+	gas := map[string]int64{}
+	for moves := 0; ; moves++ {
+		require.Less(t, moves, 200)
+		d, err = vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), id)
+		require.NoError(t, err)
+		if !d.Open() {
+			break
+		}
+		if d.WorkerToMove {
+			n, err := ls.d.Round(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n, "the defender moves in %s", d.Phase)
+			continue
+		}
+		msg := &verifytypes.MsgDisputeRespond{Referee: r.addr.String(), DisputeId: id}
+		if d.Phase == verifytypes.DISPUTE_PHASE_LOG {
+			msg.Agree = d.Pending.Index <= average
+		} else {
+			msg, err = pros.Move(d)
+			require.NoError(t, err, "phase %s", d.Phase)
+		}
+		res := vc.send(r.account, msg)
+		require.Zero(t, res.Code, "phase %s: %s", d.Phase, res.Log)
+		gas[d.Phase.String()] = max(gas[d.Phase.String()], res.GasUsed)
+	}
+	t.Logf("most gas a referee's move: %v", gas)
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
+	require.Equal(t, uint64(average), d.EventIndex)
+	require.Contains(t, d.Reason, "is the mix")
+	t.Logf("%s: %s", d.Outcome, d.Reason)
+}
+
+// TestProsecutorCatchesAnInjectedAverage: a worker that averaged with a replica as the
+// protocol says and added weights of its own choosing at the same time (its log shows only the
+// average) is disputed by the replica's Prosecutor, whose replay misses the attested end: the
+// bisection finds the average, and the chain, recomputing the mix at one chunk from the state
+// before it and the replica's signed parameters, finds the worker's chunk is not it.
+func TestProsecutorCatchesAnInjectedAverage(t *testing.T) {
+	for name, mix := range map[string]dispute.Mixer{"weights": injected, "a moment": injectedMoment} {
+		t.Run(name, func(t *testing.T) {
+			d := prosecute(t, true, false, func(vc *verifyChain, w *trainer) *loggedStage {
+				return newLoggedStageOpts(t, vc, w, loggedOpts{updates: 2, mixWith: vc.ws[3], mix: mix})
+			})
+			require.Equal(t, uint64(1), d.EventIndex, "the average is the first fold that differs")
+			require.Contains(t, d.Reason, "after the average")
 		})
 	}
 }

@@ -12,10 +12,11 @@ import (
 	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 
 	"github.com/protolearn/protolearn/app"
 	"github.com/protolearn/protolearn/logevent"
@@ -69,15 +70,27 @@ func (dl *disputeLog) folds() int {
 	return len(dl.events)
 }
 
-// withTail adds a fold after the last update.
-func (dl *disputeLog) withTail(kind string) *disputeLog {
+// withTail adds a fold after the last update: a snapshot, or an average (its claim) with
+// parameters signed by signer (nil: a signature that is no one's).
+func (dl *disputeLog) withTail(t *testing.T, kind string, signer crypto.PrivKey) *disputeLog {
 	last := dl.heads[len(dl.heads)-1]
 	dl.tail, dl.tailRoot = kind, dl.root(len(dl.events))
 	switch kind {
 	case "snapshot":
 		dl.heads = append(dl.heads, logevent.Next(last, logevent.SnapshotDigest(uint64(len(dl.events)), dl.tailRoot)))
 	case "average":
-		dl.average = logevent.EncodeAverage(logevent.Average{Weight: 0.5, Params: []byte("a replica's parameters"), From: []byte("peer"), Sig: []byte("sig")})
+		a := logevent.Average{
+			Weight: 0.5, Sel: logevent.SelectionParams, Root: sha256.Sum256([]byte("the replica's root")),
+			ParamsDigest: sha256.Sum256([]byte("a replica's parameters")), From: []byte("peer"), Sig: []byte("sig"),
+		}
+		if signer != nil {
+			id, err := peer.IDFromPrivateKey(signer)
+			require.NoError(t, err)
+			a.From = []byte(id)
+			a.Sig, err = signer.Sign(logevent.StateMessage(1, 1, a.Sel, a.ParamsDigest, a.Root))
+			require.NoError(t, err)
+		}
+		dl.average = logevent.EncodeAverageClaim(a)
 		dl.heads = append(dl.heads, logevent.Next(last, sha256.Sum256(dl.average)))
 		dl.tailRoot = sha256.Sum256([]byte("the state after the mix"))
 	}
@@ -603,6 +616,13 @@ func disputeChain(t *testing.T, events, cheatAt int, cheat func(before, after []
 // disputeChainTail is disputeChain with a fold after the log's last update (disputeLog.withTail).
 func disputeChainTail(t *testing.T, events, cheatAt int, cheat func(before, after []statecommit.Tensor), lie func(*disputeLog, []stageprog.Tensor), tail string) *player {
 	t.Helper()
+	return disputeChainSigned(t, events, cheatAt, cheat, lie, tail, nil)
+}
+
+// disputeChainSigned is disputeChainTail whose average's parameters signer signed (given the
+// chain's workers; nil: no one).
+func disputeChainSigned(t *testing.T, events, cheatAt int, cheat func(before, after []statecommit.Tensor), lie func(*disputeLog, []stageprog.Tensor), tail string, signer func(ws []*trainer) crypto.PrivKey) *player {
+	t.Helper()
 	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
 		microbatches(uint32(events))(mg, vg)
 		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
@@ -611,7 +631,11 @@ func disputeChainTail(t *testing.T, events, cheatAt int, cheat func(before, afte
 	r.cheat = false
 	dl := newDisputeLog(t, vc, events, cheatAt, cheat, lie)
 	if tail != "" {
-		dl.withTail(tail)
+		var key crypto.PrivKey
+		if signer != nil {
+			key = signer(ws)
+		}
+		dl.withTail(t, tail, key)
 	}
 	a, next := attestDisputed(t, vc, w, dl)
 	res := vc.send(r.account, &verifytypes.MsgOpenDispute{Referee: r.addr.String(), AttestationId: a, Bond: sdk.NewInt64Coin(app.BondDenom, 7_000_000)})
@@ -757,25 +781,48 @@ func TestDisputeSnapshotFold(t *testing.T) {
 	require.Equal(t, uint64(2), d.EventIndex)
 }
 
-// The chain does not judge an average yet, and the worker chooses the roots it posts, so a
-// cheater could steer a dispute onto one: the attestation is then voided unpaid and the
-// referee's bond burned; nobody is slashed. A second replica may dispute the same attestation
-// meanwhile (one stalling referee keeps no one out).
-func TestDisputeAverageUnjudged(t *testing.T) {
-	p := disputeChainTail(t, 2, -1, nil, nil, "average")
-	p.agreeUpTo = 2
-	module := func() int64 {
-		return p.vc.balance(authtypes.NewModuleAddress(verifytypes.ModuleName))
-	}
-	held, refBefore := module(), p.vc.balance(p.r.addr)
-	d, _ := p.play()
-	require.Equal(t, verifytypes.DISPUTE_OUTCOME_UNJUDGED, d.Outcome, d.Reason)
-	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, p.vc.attestationByID(t, d.AttestationId).Status)
-	require.Equal(t, held-7_000_000, module(), "the referee's bond leaves the module")
-	require.Equal(t, refBefore, p.vc.balance(p.r.addr), "and is not the referee's again: it is burned")
-	w, err := p.vc.worker(p.w.addr)
+// An average must mix in parameters that a replica of the stage signed: a worker that mixed in
+// weights of its own choosing (signed by no one, by a key no worker holds, by a worker of
+// another stage, or by itself) loses when the dispute reaches the average, and is slashed.
+func TestDisputeAverageProvenance(t *testing.T) {
+	stranger, _, err := crypto.GenerateEd25519Key(nil)
 	require.NoError(t, err)
-	require.NotEqual(t, computetypes.WORKER_STATUS_JAILED, w.Status, "the worker is not slashed")
+	for name, tc := range map[string]struct {
+		signer func(ws []*trainer) crypto.PrivKey
+		reason string
+	}{
+		"signed by no one":            {nil, "no valid peer id"},
+		"signed by a stranger":        {func([]*trainer) crypto.PrivKey { return stranger }, "which no registered worker holds"},
+		"signed by another stage's":   {func(ws []*trainer) crypto.PrivKey { return ws[2].peer }, "no replica of stage 1"},
+		"signed by the worker itself": {func(ws []*trainer) crypto.PrivKey { return ws[1].peer }, "signed itself"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := disputeChainSigned(t, 2, -1, nil, nil, "average", tc.signer)
+			p.agreeUpTo = 2 // steers the dispute onto the average
+			d, _ := p.play()
+			require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
+			require.Contains(t, d.Reason, tc.reason)
+			require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, p.vc.attestationByID(t, d.AttestationId).Status)
+			w, err := p.vc.worker(p.w.addr)
+			require.NoError(t, err)
+			require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Status)
+		})
+	}
+	// Signed by the other replica of the stage, the average's provenance holds: the dispute goes
+	// on over the state after it (which this synthetic log cannot show).
+	p := disputeChainSigned(t, 2, -1, nil, nil, "average", func(ws []*trainer) crypto.PrivKey { return ws[3].peer })
+	p.agreeUpTo = 2
+	for d := p.dispute(); d.Open() && d.Phase != verifytypes.DISPUTE_PHASE_STATE; d = p.dispute() {
+		if d.WorkerToMove {
+			p.workerMove(d)
+		} else {
+			p.refereeMove(d)
+		}
+	}
+	d := p.dispute()
+	require.True(t, d.Open(), "%s: %s", d.Outcome, d.Reason)
+	require.Equal(t, verifytypes.DISPUTE_PHASE_STATE, d.Phase)
+	require.True(t, d.WorkerToMove)
 }
 
 // What the chain refuses: a dispute by someone who is no replica of the stage, on one's own

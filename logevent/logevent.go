@@ -9,7 +9,13 @@
 // # Bytes
 //
 //	update  0x01, step, microbatch (uint64 each), input, tokens, grad, targets, sent [32], root [32]
-//	average 0x02, weight (float64 bits), parameters, from, signature
+//	average 0x02, weight (float64 bits), selection (1 byte), root [32], parameters, from, signature
+//	claim   0x03, weight (float64 bits), selection (1 byte), root [32], SHA-256 of the parameters [32], from, signature
+//
+// An average's digest, what the head folds, is the SHA-256 of its claim, not of its own
+// encoding: the claim names the parameters by their SHA-256 and their statecommit root, which
+// the replica signed (StateMessage), so the chain checks the fold, the signature and any chunk
+// of the mix without the whole parameters (a stage's, megabytes at scale).
 //
 // Integers are little-endian; byte strings are a uint64 length and the bytes; token ids and
 // targets a uint64 count and that many int32. Decoding bounds every length by what is left.
@@ -28,6 +34,15 @@ import (
 const (
 	KindUpdate  = 1
 	KindAverage = 2
+	// KindAverageClaim is an average as the chain takes it (EncodeAverageClaim).
+	KindAverageClaim = 3
+)
+
+// The checkpoint selections a replica serves (trainer/checkpoint.Selection): its whole state,
+// or its trainable parameters (what an average mixes in).
+const (
+	SelectionFull   = 0
+	SelectionParams = 1
 )
 
 // Update is one update a worker applied: everything a replica needs to apply it again, and the
@@ -54,14 +69,40 @@ type Update struct {
 }
 
 // Average is a mix of the stage's trainable parameters with a replica's:
-// (1 − Weight)·own + Weight·theirs (checkpoint.Average).
+// (1 − Weight)·own + Weight·theirs (checkpoint.Average, value by value with Mix).
 type Average struct {
 	Weight float64
-	// Params is the replica's parameters as received (a checkpoint.Params stream), From its
-	// libp2p peer id (bytes) and Sig its signature over them (statesync.StateMessage): a
-	// referee checks the mix was with a replica of the stage, not parameters of the worker's
-	// choosing.
+	// Sel is the checkpoint selection the replica served (checkpoint.Params), Root the
+	// statecommit root of the parameters it served (checkpoint.WeightsRoot of its stage).
+	Sel  uint8
+	Root [32]byte
+	// Params is the replica's parameters as received (a checkpoint stream), From its libp2p
+	// peer id (bytes) and Sig its signature over StateMessage: a referee, and the chain, check
+	// the mix was with a replica of the stage, not parameters of the worker's choosing. Params
+	// is nil in an average decoded from its claim; ParamsDigest is their SHA-256 either way.
 	Params, From, Sig []byte
+	ParamsDigest      [32]byte
+}
+
+// StateMessage is what a replica signs over a state it serves (trainer/statesync): the domain,
+// the model, the stage, the checkpoint selection, the SHA-256 of the checkpoint stream and the
+// statecommit root of its tensors.
+func StateMessage(model uint64, stage uint32, sel uint8, digest, root [32]byte) []byte {
+	b := append([]byte("protolearn/state/v2"), 0)
+	b = binary.BigEndian.AppendUint64(b, model)
+	b = binary.BigEndian.AppendUint32(b, stage)
+	b = append(b, sel)
+	b = append(b, digest[:]...)
+	return append(b, root[:]...)
+}
+
+// Mix is one value of an average, (1 − weight)·own + weight·theirs rounded to float32, with
+// each product rounded to float64 on its own (explicit conversions: no fused multiply-add on
+// any platform, so every validator computes the same bits).
+func Mix(own, theirs float32, weight float64) float32 {
+	a := float64((1 - weight) * float64(own))
+	b := float64(weight * float64(theirs))
+	return float32(a + b)
 }
 
 // Event is one change of the stage's state: exactly one of Update and Average is set.
@@ -87,12 +128,28 @@ func EncodeUpdate(u Update) []byte {
 	return b.Bytes()
 }
 
-// EncodeAverage is a's encoding.
+// EncodeAverage is a's encoding (the log's).
 func EncodeAverage(a Average) []byte {
 	var b bytes.Buffer
 	b.WriteByte(KindAverage)
 	PutU64(&b, math.Float64bits(a.Weight))
+	b.WriteByte(a.Sel)
+	b.Write(a.Root[:])
 	PutBytes(&b, a.Params)
+	PutBytes(&b, a.From)
+	PutBytes(&b, a.Sig)
+	return b.Bytes()
+}
+
+// EncodeAverageClaim is a's claim: what its digest is the SHA-256 of, and what a worker shows
+// the chain for it. a.ParamsDigest must be set (Read sets it).
+func EncodeAverageClaim(a Average) []byte {
+	var b bytes.Buffer
+	b.WriteByte(KindAverageClaim)
+	PutU64(&b, math.Float64bits(a.Weight))
+	b.WriteByte(a.Sel)
+	b.Write(a.Root[:])
+	b.Write(a.ParamsDigest[:])
 	PutBytes(&b, a.From)
 	PutBytes(&b, a.Sig)
 	return b.Bytes()
@@ -110,9 +167,19 @@ func Read(b []byte) (Event, int, error) {
 		copy(u.Sent[:], r.Next(32))
 		copy(u.Root[:], r.Next(32))
 		ev.Update = u
-	case kind[0] == KindAverage:
+	case kind[0] == KindAverage || kind[0] == KindAverageClaim:
 		a := &Average{Weight: math.Float64frombits(r.U64())}
-		a.Params, a.From, a.Sig = r.Bytes(), r.Bytes(), r.Bytes()
+		if sel := r.Next(1); sel != nil {
+			a.Sel = sel[0]
+		}
+		copy(a.Root[:], r.Next(32))
+		if kind[0] == KindAverage {
+			a.Params = r.Bytes()
+			a.ParamsDigest = sha256.Sum256(a.Params)
+		} else {
+			copy(a.ParamsDigest[:], r.Next(32))
+		}
+		a.From, a.Sig = r.Bytes(), r.Bytes()
 		if !(a.Weight >= 0 && a.Weight <= 1) && r.err == nil {
 			r.err = fmt.Errorf("averaging weight %v", a.Weight)
 		}
@@ -123,7 +190,11 @@ func Read(b []byte) (Event, int, error) {
 	if r.err != nil {
 		return Event{}, r.off, fmt.Errorf("logevent: event at byte %d of %d: %w", r.off, len(b), r.err)
 	}
-	ev.Digest = sha256.Sum256(b[:r.off])
+	if ev.Average != nil {
+		ev.Digest = sha256.Sum256(EncodeAverageClaim(*ev.Average))
+	} else {
+		ev.Digest = sha256.Sum256(b[:r.off])
+	}
 	return ev, r.off, nil
 }
 

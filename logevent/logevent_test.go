@@ -10,21 +10,55 @@ import (
 
 func TestRoundTrip(t *testing.T) {
 	u := Update{Step: 7, Microbatch: 3, Input: []byte("in"), Tokens: []int32{1, -2, 3}, Grad: []byte("g"), Targets: []int32{4}, Sent: [32]byte{9}, Root: [32]byte{8}}
-	a := Average{Weight: 0.5, Params: []byte("p"), From: []byte("peer"), Sig: []byte("sig")}
+	a := Average{Weight: 0.5, Sel: 1, Root: [32]byte{7}, Params: []byte("p"), From: []byte("peer"), Sig: []byte("sig"), ParamsDigest: sha256.Sum256([]byte("p"))}
+	claim := a
+	claim.Params = nil
 	for _, tc := range []struct {
-		b    []byte
-		want Event
+		b      []byte
+		want   Event
+		digest [32]byte
 	}{
-		{EncodeUpdate(u), Event{Update: &u}},
-		{EncodeAverage(a), Event{Average: &a}},
+		{EncodeUpdate(u), Event{Update: &u}, sha256.Sum256(EncodeUpdate(u))},
+		// An average's digest is its claim's, from the log's encoding and from the claim alike.
+		{EncodeAverage(a), Event{Average: &a}, sha256.Sum256(EncodeAverageClaim(a))},
+		{EncodeAverageClaim(a), Event{Average: &claim}, sha256.Sum256(EncodeAverageClaim(a))},
 	} {
 		got, err := Decode(tc.b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tc.want.Digest = sha256.Sum256(tc.b)
+		tc.want.Digest = tc.digest
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Fatalf("decoded %+v, want %+v", got, tc.want)
+		}
+	}
+	// The claim binds every field of the average: another one is another digest.
+	for name, edit := range map[string]func(*Average){
+		"weight": func(a *Average) { a.Weight = 0.25 }, "selection": func(a *Average) { a.Sel = 0 },
+		"root": func(a *Average) { a.Root[0]++ }, "parameters": func(a *Average) { a.ParamsDigest[0]++ },
+		"from": func(a *Average) { a.From = []byte("other") }, "signature": func(a *Average) { a.Sig = []byte("other") },
+	} {
+		b := a
+		edit(&b)
+		if bytes.Equal(EncodeAverageClaim(a), EncodeAverageClaim(b)) {
+			t.Errorf("the claim does not bind the %s", name)
+		}
+	}
+}
+
+// TestMix: an average's value is the mix rounded once to float32 from exactly rounded products,
+// the same on every platform.
+func TestMix(t *testing.T) {
+	for _, tc := range []struct {
+		own, theirs float32
+		w           float64
+		want        float32
+	}{
+		{1, 3, 0.5, 2}, {1, 3, 0, 1}, {1, 3, 1, 3}, {-2, 2, 0.25, -1},
+		{0.1, 0.2, 0.5, float32(float64(0.5*float64(float32(0.1))) + float64(0.5*float64(float32(0.2))))},
+	} {
+		if got := Mix(tc.own, tc.theirs, tc.w); got != tc.want {
+			t.Errorf("Mix(%v, %v, %v) = %v, want %v", tc.own, tc.theirs, tc.w, got, tc.want)
 		}
 	}
 }
@@ -39,7 +73,7 @@ func TestDecodeRefuses(t *testing.T) {
 		want string
 	}{
 		"empty":          {nil, "unexpected EOF"},
-		"unknown kind":   {[]byte{3}, "unknown event kind 3"},
+		"unknown kind":   {[]byte{4}, "unknown event kind 4"},
 		"torn":           {good[:len(good)-1], "unexpected EOF"},
 		"trailing bytes": {append(bytes.Clone(good), 0), "1 bytes after the event"},
 		"weight above 1": {bad, "averaging weight 2"},
@@ -54,15 +88,19 @@ func TestDecodeRefuses(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	f.Add(EncodeUpdate(Update{Step: 1, Input: []byte{1}, Tokens: []int32{5}}))
 	f.Add(EncodeAverage(Average{Weight: 0.25, Params: []byte{1, 2}}))
+	f.Add(EncodeAverageClaim(Average{Weight: 0.25, Sel: 1, From: []byte{3}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ev, err := Decode(b)
 		if err != nil {
 			return
 		}
 		var again []byte
-		if ev.Update != nil {
+		switch {
+		case ev.Update != nil:
 			again = EncodeUpdate(*ev.Update)
-		} else {
+		case b[0] == KindAverageClaim:
+			again = EncodeAverageClaim(*ev.Average)
+		default:
 			again = EncodeAverage(*ev.Average)
 		}
 		if !bytes.Equal(again, b) {

@@ -341,8 +341,10 @@ func TestRefereeDisputesSkippedLayer(t *testing.T) {
 	f.register("p3", 1, true)
 	f.register("p2", 2, true)
 	_, p2 := f.start("p2")
-	_, honest := f.start("p1", "--audit-rate", "1", "--dispute")
-	_, cheater := f.start("p3", "--audit-rate", "1", "--cheat-skip-layer")
+	// The replicas average every 2 updates, so the audited logs and the disputed ranges hold
+	// averages with each other (signed parameters, judged on chain like updates).
+	_, honest := f.start("p1", "--audit-rate", "1", "--dispute", "--average-every", "2")
+	_, cheater := f.start("p3", "--audit-rate", "1", "--cheat-skip-layer", "--average-every", "2")
 	p0, _ := f.start("p0", "--steps", strconv.Itoa(steps))
 	_ = p2
 
@@ -352,6 +354,7 @@ func TestRefereeDisputesSkippedLayer(t *testing.T) {
 	})
 	require.Zero(t, logged(cheater, found, f.n.addr("p1")), "an honest replica's work was reported")
 	require.Zero(t, logged(honest, passed, f.n.addr("p3")), "an audit of the cheater passed")
+	require.Positive(t, logged(honest, `msg="averaged parameters with a replica"`, ""), "the replicas averaged")
 
 	// The dispute, played by the two trainers over the chain, ends with the cheater losing.
 	conn, err := grpc.NewClient(f.n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))

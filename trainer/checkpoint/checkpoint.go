@@ -37,6 +37,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
@@ -82,10 +83,10 @@ type Selection uint8
 const (
 	// Full is the parameters and the optimizer state: what resuming or a
 	// joining replica needs.
-	Full Selection = iota
+	Full Selection = logevent.SelectionFull
 	// Params is the trainable parameters only: what weight averaging
 	// between replicas needs.
-	Params
+	Params Selection = logevent.SelectionParams
 )
 
 func (s Selection) String() string {
@@ -354,8 +355,9 @@ func read(r io.Reader, path string, st *engine.Stage, limit int64) (uint64, erro
 
 // Average reads a checkpoint stream of another replica of the same stage
 // (Params or Full; only its parameters are used) and moves every trainable
-// parameter of st to (1−weight)·own + weight·other: weight ½ is the mean of
-// two replicas. All of it is checked before any parameter changes. It
+// parameter of st to (1−weight)·own + weight·other (float32 values by
+// logevent.Mix, which the chain recomputes): weight ½ is the mean of two
+// replicas. All of it is checked before any parameter changes. It
 // returns the other replica's step.
 func Average(r io.Reader, st *engine.Stage, limit int64, weight float64) (uint64, error) {
 	if !(weight >= 0 && weight <= 1) {
@@ -392,8 +394,7 @@ func Average(r io.Reader, st *engine.Stage, limit int64, weight float64) (uint64
 		case dtypes.Float32:
 			a, b := tensors.MustCopyFlatData[float32](own), make([]float32, len(other)/4)
 			for j := range b {
-				b[j] = math.Float32frombits(binary.LittleEndian.Uint32(other[4*j:]))
-				b[j] = float32((1-weight)*float64(a[j]) + weight*float64(b[j]))
+				b[j] = logevent.Mix(a[j], math.Float32frombits(binary.LittleEndian.Uint32(other[4*j:])), weight)
 			}
 			t = tensors.FromFlatDataAndDimensions(b, v.Dims...)
 		case dtypes.Float64:

@@ -2,6 +2,8 @@ package checkpoint
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/gomlx/gomlx/ml/model"
@@ -82,6 +84,56 @@ func Tensors(st *engine.Stage, sel Selection) ([]statecommit.Tensor, error) {
 	}
 	return ts, nil
 }
+
+// StreamTensors are the tensors of a checkpoint stream (Params or Full, of any stage), as
+// statecommit commits them: what a replica's signature over the parameters it served names
+// (StreamRoot), and what a referee opens chunks of in a dispute over an average. Values of more
+// than limit bytes are refused before they are read.
+func StreamTensors(body []byte, limit int64) ([]statecommit.Tensor, error) {
+	r := bytes.NewReader(body)
+	h, size, err := readHeader(r, "stream")
+	if err != nil {
+		return nil, err
+	}
+	if size > limit {
+		return nil, fmt.Errorf("checkpoint: stream holds %d bytes of values, more than the %d allowed", size, limit)
+	}
+	if int64(r.Len()) != size {
+		return nil, fmt.Errorf("checkpoint: stream holds %d bytes of values, its header says %d", r.Len(), size)
+	}
+	vals := body[len(body)-r.Len():]
+	if sum := sha256.Sum256(vals); hex.EncodeToString(sum[:]) != h.ValuesSHA256 {
+		return nil, fmt.Errorf("checkpoint: stream: values do not match their SHA-256 (corrupted)")
+	}
+	ts := make([]statecommit.Tensor, 0, len(h.Variables))
+	for _, v := range h.Variables {
+		if engine.IsAccumulator(v.Path) {
+			continue // never committed (root): a stream holds none
+		}
+		dims := make([]uint64, len(v.Dims))
+		for i, d := range v.Dims {
+			dims[i] = uint64(d)
+		}
+		ts = append(ts, statecommit.Tensor{Path: v.Path, DType: v.DType, Dims: dims, Raw: vals[v.Offset : v.Offset+v.Size]})
+	}
+	if len(ts) == 0 {
+		return nil, fmt.Errorf("checkpoint: stream holds no tensors")
+	}
+	return ts, nil
+}
+
+// StreamRoot is the statecommit root of a checkpoint stream's tensors: WeightsRoot of the stage
+// that wrote a Params stream, StateRoot of one that wrote a Full one.
+func StreamRoot(body []byte, limit int64) ([32]byte, error) {
+	ts, err := StreamTensors(body, limit)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return statecommit.Root(ts), nil
+}
+
+// SelectionRoot is the root of st's state that a sel stream of it commits.
+func SelectionRoot(st *engine.Stage, sel Selection) ([32]byte, error) { return root(st, sel) }
 
 // Open opens the value at element index of the variable at path against the stage's sel root
 // (WeightsRoot or StateRoot): what a dispute shows of the state, one chunk of one tensor.

@@ -43,7 +43,10 @@ type Defender struct {
 	Codec    boundary.Codec
 	// Limit bounds a snapshot or an average's parameters in the log.
 	Limit int64
-	Log   *slog.Logger
+	// Mix applies the log's averages as the worker did (nil: the protocol's, MixAverage): a
+	// worker defends what its own code made.
+	Mix Mixer
+	Log *slog.Logger
 
 	cases   map[uint64]*foldCase
 	failing failures
@@ -224,7 +227,7 @@ func (d *Defender) defense(ctx context.Context, disp verifytypes.Dispute) (*fold
 	if err != nil {
 		return nil, err
 	}
-	tl, err := NewTimeline(d.NewStage, d.Codec, segs, d.Limit, [32]byte(a.StateRoot), [32]byte(a.LogHead), [32]byte(a.EndLogHead))
+	tl, err := NewTimeline(d.NewStage, d.Codec, segs, d.Limit, d.Mix, [32]byte(a.StateRoot), [32]byte(a.LogHead), [32]byte(a.EndLogHead))
 	if err != nil {
 		return nil, fmt.Errorf("attestation %d: %w", a.Id, err)
 	}

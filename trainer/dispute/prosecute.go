@@ -12,6 +12,7 @@ import (
 	"github.com/protolearn/protolearn/stageprog"
 	"github.com/protolearn/protolearn/statecommit"
 	"github.com/protolearn/protolearn/trainer/boundary"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/optim"
 	"github.com/protolearn/protolearn/trainer/replaylog"
@@ -96,7 +97,7 @@ func (p *Prosecutor) timeline(a verifytypes.Attestation, segs []replaylog.Segmen
 	if len(a.StateRoot) != 32 || len(a.LogHead) != 32 || len(a.EndStateRoot) != 32 || len(a.EndLogHead) != 32 {
 		return nil, fmt.Errorf("attestation %d commits no start and end", a.Id)
 	}
-	return NewTimeline(p.NewStage, p.Codec, segs, p.Limit, [32]byte(a.StateRoot), [32]byte(a.LogHead), [32]byte(a.EndLogHead))
+	return NewTimeline(p.NewStage, p.Codec, segs, p.Limit, nil, [32]byte(a.StateRoot), [32]byte(a.LogHead), [32]byte(a.EndLogHead))
 }
 
 // Prosecute disputes attestation a if the referee's replay of its range in segs (the worker's
@@ -112,14 +113,6 @@ func (p *Prosecutor) Prosecute(ctx context.Context, a verifytypes.Attestation, s
 	if tl.ReachesEnd([32]byte(a.EndStateRoot)) {
 		p.Log.Info("the attestation's own updates replay to its end (the finding is outside them): no dispute", "attestation", a.Id, "worker", a.Worker)
 		return false, nil
-	}
-	for _, f := range tl.Folds {
-		if f.Event != nil && f.Event.Average != nil {
-			// The chain does not judge an average, and the worker chooses the roots it posts:
-			// it could steer the game onto this one and the bond would burn. Off chain only.
-			p.Log.Warn("the attestation's range holds an average: no dispute (the chain does not judge one)", "attestation", a.Id)
-			return false, nil
-		}
 	}
 	// Held from the opening to the taking, so that Round does not take the new dispute up as
 	// one opened elsewhere.
@@ -385,6 +378,9 @@ func (p *Prosecutor) leaf(c *foldCase, d verifytypes.Dispute, msg *verifytypes.M
 // chunk shows the reference's values of the disputed chunk of the state after the event (under
 // the whole trace) and the state's values there before it.
 func (p *Prosecutor) chunk(c *foldCase, d verifytypes.Dispute, msg *verifytypes.MsgDisputeRespond) (*verifytypes.MsgDisputeRespond, error) {
+	if avg := c.average(int(d.EventIndex)); avg != nil {
+		return p.averageChunk(c, d, avg, msg)
+	}
 	ref, err := c.reference(int(d.EventIndex), p.Codec, p.NAdam)
 	if err != nil {
 		return nil, err
@@ -420,6 +416,52 @@ func (p *Prosecutor) chunk(c *foldCase, d verifytypes.Dispute, msg *verifytypes.
 		if !seen[o.Chunk] {
 			seen[o.Chunk] = true
 			msg.State = append(msg.State, verifytypes.ChunkOpeningOf(o))
+		}
+	}
+	return msg, nil
+}
+
+// averageChunk shows what the chain recomputes a chunk of the state after an average from: the
+// chunk before it (under the agreed state root) and, for a parameter, the replica's chunk that
+// was mixed in (under the root the replica signed).
+func (p *Prosecutor) averageChunk(c *foldCase, d verifytypes.Dispute, avg *replaylog.Average, msg *verifytypes.MsgDisputeRespond) (*verifytypes.MsgDisputeRespond, error) {
+	before, _, err := c.states(int(d.EventIndex), p.Codec, p.NAdam)
+	if err != nil {
+		return nil, err
+	}
+	theirs, err := checkpoint.StreamTensors(avg.Params, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("the average's parameters: %w", err)
+	}
+	if d.Header == nil || len(d.Chunk) == 0 {
+		return nil, fmt.Errorf("no chunk of tensor %d shown", d.Tensor)
+	}
+	t := int(d.Tensor)
+	first := int(d.Hi.Index * statecommit.ChunkBytes / 4) // a stage's state is Float32
+	n := len(d.Chunk) / 4
+	add := func(to *[]verifytypes.ChunkOpening, ts []statecommit.Tensor) error {
+		seen := map[uint64]bool{}
+		for i := first; i < first+n; i++ {
+			o, err := openTensor(ts, t, i)
+			if err != nil {
+				return err
+			}
+			if !seen[o.Chunk] {
+				seen[o.Chunk] = true
+				*to = append(*to, verifytypes.ChunkOpeningOf(o))
+			}
+		}
+		return nil
+	}
+	if err := add(&msg.State, before); err != nil {
+		return nil, err
+	}
+	if t < len(theirs) {
+		if t >= len(before) || theirs[t].Path != before[t].Path {
+			return nil, fmt.Errorf("the replica's tensor %d is not the state's (%s)", t, theirs[t].Path)
+		}
+		if err := add(&msg.Theirs, theirs); err != nil {
+			return nil, err
 		}
 	}
 	return msg, nil

@@ -37,6 +37,7 @@ type Timeline struct {
 	newStage func() (*engine.Stage, error)
 	codec    boundary.Codec
 	limit    int64
+	mix      Mixer
 	base     *replaylog.Segment
 	// events are the events from base's snapshot on; applied[j] how many of them stand before
 	// position j.
@@ -44,12 +45,25 @@ type Timeline struct {
 	applied []int
 }
 
+// Mixer applies a logged average to a stage (the protocol's: MixAverage).
+type Mixer func(st *engine.Stage, a *replaylog.Average, limit int64) error
+
+// MixAverage is the protocol's average, checkpoint.Average of the logged parameters at the
+// logged weight.
+func MixAverage(st *engine.Stage, a *replaylog.Average, limit int64) error {
+	_, err := checkpoint.Average(bytes.NewReader(a.Params), st, limit, a.Weight)
+	return err
+}
+
 // NewTimeline finds the range from (startRoot, startHead) to the head endHead in the log's
 // segments (one epoch, in order) and replays it on stages newStage makes (the worker's stage on
-// a deterministic backend) to take the state root at every position. limit bounds a snapshot
-// or an average's parameters.
-func NewTimeline(newStage func() (*engine.Stage, error), codec boundary.Codec, segs []replaylog.Segment, limit int64, startRoot, startHead, endHead [32]byte) (*Timeline, error) {
-	t := &Timeline{newStage: newStage, codec: codec, limit: limit}
+// a deterministic backend) to take the state root at every position, averages applied by mix
+// (nil: MixAverage). limit bounds a snapshot or an average's parameters.
+func NewTimeline(newStage func() (*engine.Stage, error), codec boundary.Codec, segs []replaylog.Segment, limit int64, mix Mixer, startRoot, startHead, endHead [32]byte) (*Timeline, error) {
+	if mix == nil {
+		mix = MixAverage
+	}
+	t := &Timeline{newStage: newStage, codec: codec, limit: limit, mix: mix}
 	started, ended := false, false
 	var head [32]byte
 	mark := func() {
@@ -130,12 +144,14 @@ func NewTimeline(newStage func() (*engine.Stage, error), codec boundary.Codec, s
 // engine made the attested end), and a referee's replay of a cheater's log does not.
 func (t *Timeline) ReachesEnd(root [32]byte) bool { return t.Roots[len(t.Roots)-1] == root }
 
+// encode is the event as the chain takes it: an update's encoding, an average's claim (whose
+// SHA-256 is the digest either way).
 func encode(ev *replaylog.Event) ([]byte, error) {
 	var b []byte
 	if ev.Update != nil {
 		b = logevent.EncodeUpdate(*ev.Update)
 	} else {
-		b = logevent.EncodeAverage(*ev.Average)
+		b = logevent.EncodeAverageClaim(*ev.Average)
 	}
 	if sha256.Sum256(b) != ev.Digest {
 		return nil, fmt.Errorf("dispute: an event of the log does not encode to its digest")
@@ -158,7 +174,7 @@ func (t *Timeline) load() (*engine.Stage, error) {
 
 func (t *Timeline) apply(st *engine.Stage, ev *replaylog.Event) error {
 	if ev.Average != nil {
-		if _, err := checkpoint.Average(bytes.NewReader(ev.Average.Params), st, t.limit, ev.Average.Weight); err != nil {
+		if err := t.mix(st, ev.Average, t.limit); err != nil {
 			return fmt.Errorf("dispute: an average of the log: %w", err)
 		}
 		return nil
@@ -232,8 +248,35 @@ func (c *foldCase) reference(i int, codec boundary.Codec, cfg optim.NAdamConfig)
 	return ref, nil
 }
 
+// average is fold i's average, nil if it is none.
+func (c *foldCase) average(i int) *replaylog.Average {
+	if i < 0 || i >= len(c.tl.Folds) || c.tl.Folds[i].Event == nil {
+		return nil
+	}
+	return c.tl.Folds[i].Event.Average
+}
+
 // states are the replay's state before and after fold i, as tensors.
 func (c *foldCase) states(i int, codec boundary.Codec, cfg optim.NAdamConfig) (before, after []statecommit.Tensor, err error) {
+	if c.average(i) != nil {
+		if c.event != i || c.after == nil {
+			st, err := c.tl.StateAt(i)
+			if err != nil {
+				return nil, nil, err
+			}
+			if c.before, err = checkpoint.Tensors(st, checkpoint.Full); err != nil {
+				return nil, nil, err
+			}
+			if err := c.tl.Advance(st, i); err != nil {
+				return nil, nil, err
+			}
+			if c.after, err = checkpoint.Tensors(st, checkpoint.Full); err != nil {
+				return nil, nil, err
+			}
+			c.event, c.ref, c.st = i, nil, nil
+		}
+		return c.before, c.after, nil
+	}
 	if _, err := c.reference(i, codec, cfg); err != nil {
 		return nil, nil, err
 	}

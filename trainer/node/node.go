@@ -484,7 +484,9 @@ func (n *Node) Run(ctx context.Context) error {
 		var mixed func(statesync.Mix) error
 		if n.replay != nil {
 			mixed = func(m statesync.Mix) error {
-				err := n.replay.Averaged(replaylog.Average{Weight: m.Weight, Params: m.Params, From: []byte(m.From), Sig: m.Sig})
+				err := n.replay.Averaged(replaylog.Average{
+					Weight: m.Weight, Sel: uint8(checkpoint.Params), Root: m.Root, Params: m.Params, From: []byte(m.From), Sig: m.Sig,
+				})
 				if err != nil {
 					n.logBroken("an average not recorded", err)
 				}

@@ -119,6 +119,14 @@ func (o Options) mixed(a replaylog.Average) error {
 	if a.Weight != statesync.AverageWeight {
 		return fmt.Errorf("mixed at weight %v, not the protocol's %v", a.Weight, statesync.AverageWeight)
 	}
+	// The chain judges the mix against the root and selection the average names (its claim):
+	// they must be the parameters' own.
+	if a.Sel != uint8(checkpoint.Params) {
+		return fmt.Errorf("mixed a %s state, not the replica's parameters", checkpoint.Selection(a.Sel))
+	}
+	if root, err := checkpoint.StreamRoot(a.Params, o.Limit); err != nil || root != a.Root {
+		return fmt.Errorf("the average names root %s, not its parameters' (%v)", short(a.Root), err)
+	}
 	return o.signed(a.From, checkpoint.Params, a.Params, a.Sig)
 }
 

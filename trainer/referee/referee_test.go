@@ -24,6 +24,14 @@ import (
 	"github.com/protolearn/protolearn/trainer/statesync"
 )
 
+// paramsRoot is the statecommit root of a checkpoint stream, as an average names it.
+func paramsRoot(t *testing.T, b []byte) [32]byte {
+	t.Helper()
+	r, err := checkpoint.StreamRoot(b, 1<<40)
+	require(t, err)
+	return r
+}
+
 func require(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -88,7 +96,7 @@ func worker(t *testing.T, at int, edit func(st *engine.Stage), mix ...func(*repl
 	if err != nil {
 		t.Fatal(err)
 	}
-	avg := replaylog.Average{Weight: statesync.AverageWeight, Params: params.Bytes(), From: []byte(replica.id), Sig: sig}
+	avg := replaylog.Average{Weight: statesync.AverageWeight, Sel: uint8(checkpoint.Params), Root: paramsRoot(t, params.Bytes()), Params: params.Bytes(), From: []byte(replica.id), Sig: sig}
 	for _, f := range mix {
 		f(&avg)
 	}
@@ -189,7 +197,9 @@ func TestAudit(t *testing.T) {
 	testreplay.Updates(t, ownStage, boundary.Codec{Spec: testspec.Tiny(8), Wire: payload.F32, Engine: dtypes.Float32}, 2, 99)
 	require(t, checkpoint.Write(&own, ownStage, 0, checkpoint.Params))
 	for name, mix := range map[string]func(*replaylog.Average){
-		"parameters of its own": func(a *replaylog.Average) { a.Params = own.Bytes() },
+		"parameters of its own": func(a *replaylog.Average) { a.Params, a.Root = own.Bytes(), paramsRoot(t, own.Bytes()) },
+		"a root that is not its parameters'": func(a *replaylog.Average) { a.Root[0]++ },
+		"a full state":                       func(a *replaylog.Average) { a.Sel = uint8(checkpoint.Full) },
 		"signed by a stranger": func(a *replaylog.Average) {
 			id, _ := peer.IDFromPrivateKey(stranger)
 			a.From = []byte(id)
@@ -199,7 +209,7 @@ func TestAudit(t *testing.T) {
 	} {
 		cheat, _ := worker(t, -1, nil, mix)
 		rep, err := audit(t, cheat)
-		if err != nil || rep.Finding == nil || rep.Finding.Update != 4 || !strings.Contains(rep.Finding.What, "cannot show was with a replica") {
+		if err != nil || rep.Finding == nil || rep.Finding.Update != 4 || !strings.Contains(rep.Finding.What, "cannot show was with a replica") || strings.Contains(rep.Finding.What, "root") != strings.Contains(name, "root") {
 			t.Errorf("an average %s: %+v (finding %v), %v", name, rep, rep.Finding, err)
 		}
 	}

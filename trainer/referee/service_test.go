@@ -355,7 +355,7 @@ func TestServiceAttacks(t *testing.T) {
 		require(t, checkpoint.Write(&own, ownStage, 0, checkpoint.Params))
 		sig, err := key.Sign(statesync.StateMessage(model, 1, checkpoint.Params, own.Bytes()))
 		require(t, err)
-		log, atts := attestedWith(t, nil, &replaylog.Average{Weight: 0.5, Params: own.Bytes(), From: []byte(workerHost.ID()), Sig: sig})
+		log, atts := attestedWith(t, nil, &replaylog.Average{Weight: 0.5, Sel: uint8(checkpoint.Params), Root: paramsRoot(t, own.Bytes()), Params: own.Bytes(), From: []byte(workerHost.ID()), Sig: sig})
 		out, _ := serveAndAudit(t, atts, log.Serve(1<<30), 1, workerHost)
 		if len(out) != 1 || out[0].Report.Finding == nil || !strings.Contains(out[0].Report.Finding.What, "not a replica") {
 			t.Fatalf("%+v: want a finding: the worker is no replica of its own", out)
@@ -568,7 +568,7 @@ func TestServiceFormerReplica(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			log, atts := attestedWith(t, nil, &replaylog.Average{Weight: 0.5, Params: params.Bytes(), From: []byte(partner.ID()), Sig: sig})
+			log, atts := attestedWith(t, nil, &replaylog.Average{Weight: 0.5, Sel: uint8(checkpoint.Params), Root: paramsRoot(t, params.Bytes()), Params: params.Bytes(), From: []byte(partner.ID()), Sig: sig})
 			atts[0].SubmittedHeight, atts[1].SubmittedHeight = height, height+5
 			chain := &fakeChain{left: map[string]string{}, last: map[string]verifytypes.Attestation{}}
 			if tc.operator != "" {

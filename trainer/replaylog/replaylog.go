@@ -272,7 +272,8 @@ func (l *Log) Updated(st *engine.Stage, u replay.Update) error {
 	if !l.open {
 		return errors.New("replaylog: an update before Start")
 	}
-	if err := l.event(logevent.EncodeUpdate(u)); err != nil {
+	b := logevent.EncodeUpdate(u)
+	if err := l.event(b, sha256.Sum256(b)); err != nil {
 		return err
 	}
 	if u.Root != ([32]byte{}) {
@@ -293,15 +294,17 @@ func (l *Log) Averaged(a Average) error {
 	if !l.open {
 		return errors.New("replaylog: an average before Start")
 	}
-	return l.event(logevent.EncodeAverage(a))
+	a.ParamsDigest = sha256.Sum256(a.Params)
+	return l.event(logevent.EncodeAverage(a), sha256.Sum256(logevent.EncodeAverageClaim(a)))
 }
 
-// event appends an encoded event and folds it into the head.
-func (l *Log) event(b []byte) error {
+// event appends an encoded event and folds its digest into the head (logevent: an update's
+// encoding's SHA-256, an average's claim's).
+func (l *Log) event(b []byte, digest [32]byte) error {
 	if err := l.queue(op{data: b}); err != nil {
 		return err
 	}
-	l.head = logevent.Next(l.head, sha256.Sum256(b))
+	l.head = logevent.Next(l.head, digest)
 	return nil
 }
 

@@ -254,8 +254,8 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 		"unknown event": append(bytes.Clone(good), 9),
 		"averaging weight above 1": func() []byte {
 			b := bytes.Clone(good)
-			i := len(b) - 8 - 8 - len("params") - 8 - 8       // the weight's bytes (then params, from, sig)
-			copy(b[i:], []byte{0, 0, 0, 0, 0, 0, 0xf0, 0x7f}) // +Inf
+			i := len(b) - 8 - 8 - len("params") - 32 - 1 - 8 - 8 // the weight's bytes (then selection, root, params, from, sig)
+			copy(b[i:], []byte{0, 0, 0, 0, 0, 0, 0xf0, 0x7f})    // +Inf
 			return b
 		}(),
 	} {

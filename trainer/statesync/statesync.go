@@ -64,6 +64,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/replaylog"
@@ -444,15 +446,17 @@ func FetchEpochEndingAt(ctx context.Context, h host.Host, p peer.ID, model uint6
 	return Fetch(ctx, h, p, Request{Model: model, Stage: stage, Log: true, LogQuery: replaylog.QueryEndingAt, Root: head}, limit)
 }
 
-// StateMessage is what a server signs over a state it serves: the domain, the model, the stage,
-// the selection and the SHA-256 of the checkpoint stream.
+// StateMessage is what a server signs over a state it serves (logevent.StateMessage): the
+// domain, the model, the stage, the selection, the SHA-256 of the checkpoint stream and the
+// statecommit root of its tensors (checkpoint.StreamRoot), which lets the chain open any chunk
+// of a state a worker mixed in. A body that is no checkpoint stream is named with a zero root,
+// which no verifier accepts.
 func StateMessage(model uint64, stage int, sel checkpoint.Selection, body []byte) []byte {
-	d := sha256.Sum256(body)
-	b := append([]byte("protolearn/state/v1"), 0)
-	b = binary.BigEndian.AppendUint64(b, model)
-	b = binary.BigEndian.AppendUint32(b, uint32(stage))
-	b = append(b, byte(sel))
-	return append(b, d[:]...)
+	root, err := checkpoint.StreamRoot(body, math.MaxInt64)
+	if err != nil {
+		root = [32]byte{}
+	}
+	return logevent.StateMessage(model, uint32(stage), uint8(sel), sha256.Sum256(body), root)
 }
 
 // VerifyState checks that p signed body as its state of the model's stage.
@@ -460,6 +464,9 @@ func VerifyState(p peer.ID, model uint64, stage int, sel checkpoint.Selection, b
 	pub, err := p.ExtractPublicKey()
 	if err != nil {
 		return fmt.Errorf("statesync: peer %s: no public key in its id: %w", p, err)
+	}
+	if _, err := checkpoint.StreamRoot(body, math.MaxInt64); err != nil {
+		return fmt.Errorf("statesync: the state from peer %s: %w", p, err)
 	}
 	ok, err := pub.Verify(StateMessage(model, stage, sel, body), sig)
 	if err != nil || !ok {
@@ -560,12 +567,13 @@ type Joined struct {
 const AverageWeight = 0.5
 
 // Mix is one average, as the replay log records it: whose parameters, signed by it, at what
-// weight.
+// weight, and their statecommit root (checkpoint.StreamRoot, which the signature names).
 type Mix struct {
 	From   peer.ID
 	Params []byte
 	Sig    []byte
 	Weight float64
+	Root   [32]byte
 }
 
 // AverageWith fetches the parameters of p's replica of the stage and mixes
@@ -577,12 +585,16 @@ func AverageWith(ctx context.Context, h host.Host, p peer.ID, model uint64, stag
 	if err != nil {
 		return err
 	}
+	root, err := checkpoint.StreamRoot(body, limit)
+	if err != nil {
+		return fmt.Errorf("statesync: parameters from peer %s: %w", p, err)
+	}
 	return access(ctx, func(st *engine.Stage, _ uint64) error {
 		if _, err := checkpoint.Average(bytes.NewReader(body), st, limit, weight); err != nil {
 			return fmt.Errorf("statesync: parameters from peer %s: %w", p, err)
 		}
 		if mixed != nil {
-			return mixed(Mix{From: p, Params: body, Sig: sig, Weight: weight})
+			return mixed(Mix{From: p, Params: body, Sig: sig, Weight: weight, Root: root})
 		}
 		return nil
 	})

@@ -12,6 +12,7 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/merkle"
@@ -361,35 +362,40 @@ func (k *Keeper) claimLog(ctx context.Context, p types.Params, d types.Dispute, 
 	return k.turn(ctx, p, d, false)
 }
 
-// disputedUpdate is what the moves after the reveal are judged against: the revealed update
-// (kept in the dispute while it is open) and its reference program on the model.
+// disputedUpdate is what the moves after the reveal are judged against: the revealed update or
+// average (kept in the dispute while it is open) and the reference program of an update on the
+// model (of one sequence for an average: what it fixes is the state's tensors).
 type disputedUpdate struct {
 	u    *logevent.Update
+	avg  *logevent.Average
 	prog *stageprog.Program
 	l    stageprog.Layout
 	up   stageprog.Update
 	m    modelstypes.Model
 }
 
-// storedUpdate decodes the dispute's revealed update and builds its program.
+// storedUpdate decodes the dispute's revealed event and builds its program.
 func (k *Keeper) storedUpdate(ctx context.Context, d types.Dispute) (disputedUpdate, error) {
 	ev, err := logevent.Decode(d.Event)
-	if err != nil || ev.Update == nil {
+	if err != nil {
 		return disputedUpdate{}, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
 	}
 	prog, l, up, m, err := k.disputeProgram(ctx, d, ev.Update)
-	return disputedUpdate{u: ev.Update, prog: prog, l: l, up: up, m: m}, err
+	return disputedUpdate{u: ev.Update, avg: ev.Average, prog: prog, l: l, up: up, m: m}, err
 }
 
-// disputeProgram builds the reference program of d's event on its model.
+// disputeProgram builds the reference program of d's event on its model: update u's, or with
+// u nil an update of one sequence.
 func (k *Keeper) disputeProgram(ctx context.Context, d types.Dispute, u *logevent.Update) (*stageprog.Program, stageprog.Layout, stageprog.Update, modelstypes.Model, error) {
 	m, err := k.mk.GetModel(ctx, d.ModelId)
 	if err != nil {
 		return nil, stageprog.Layout{}, stageprog.Update{}, m, err
 	}
-	rows, err := eventRows(m, d.Stage, u)
-	if err != nil {
-		return nil, stageprog.Layout{}, stageprog.Update{}, m, err
+	rows := 1
+	if u != nil {
+		if rows, err = eventRows(m, d.Stage, u); err != nil {
+			return nil, stageprog.Layout{}, stageprog.Update{}, m, err
+		}
 	}
 	s, c, err := types.DisputeProgram(m, d.Stage, rows)
 	if err != nil {
@@ -472,10 +478,7 @@ func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Disput
 		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the event does not fold the log head after event %d into the one after event %d: it is not the event of your log", d.Lo.Index, d.Hi.Index)
 	}
 	if ev.Average != nil {
-		// An average (the mix with a replica's signed parameters) is not judged on chain yet.
-		// The worker chooses the roots it posts, so it could steer a dispute onto one: the
-		// attestation is then voided unpaid, and the referee's bond burned.
-		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_UNJUDGED, fmt.Sprintf("event %d is an average, which the chain does not judge", d.Lo.Index))
+		return k.revealAverage(ctx, p, d, msg, ev.Average)
 	}
 	root, err := hash32(msg.TraceRoot, "trace_root")
 	if err != nil {
@@ -510,6 +513,75 @@ func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Disput
 	d.Hi = types.DisputePoint{Index: uint64(ops)}
 	d.Pending = &types.DisputePoint{Index: uint64(ops), Root: root[:]}
 	return k.turn(ctx, p, d, false)
+}
+
+// revealAverage takes an average the worker revealed, by its claim: the mix must be with
+// parameters a replica of the stage signed (the signature names their statecommit root, which
+// the referee opens the mixed-in chunk under), and the bisection goes on over the worker's state
+// after it (STATE), to one chunk the chain recomputes with logevent.Mix.
+func (k *Keeper) revealAverage(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeClaim, avg *logevent.Average) (types.Dispute, error) {
+	if len(msg.TraceRoot) > 0 {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "an average has no trace: reveal its claim alone")
+	}
+	if msg.Event[0] != logevent.KindAverageClaim {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "reveal an average by its claim (logevent.EncodeAverageClaim: the parameters by their SHA-256 and root), not with the parameters themselves")
+	}
+	a, err := k.GetAttestation(ctx, d.AttestationId)
+	if err != nil {
+		return d, err
+	}
+	if reason, err := k.averageProvenance(ctx, p, d, a, avg); err != nil {
+		return d, err
+	} else if reason != "" {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d of attestation %d's range is an average %s", d.Lo.Index, a.Id, reason))
+	}
+	if _, _, _, _, err := k.disputeProgram(ctx, d, nil); err != nil {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_CANCELLED, fmt.Sprintf("model %d's program: %v", d.ModelId, err))
+	}
+	d.Event, d.EventIndex, d.Before, d.After = msg.Event, d.Lo.Index, d.Lo.Root, d.Hi.Root
+	d.Phase = types.DISPUTE_PHASE_STATE
+	d.Lo, d.Hi, d.Pending = types.DisputePoint{}, types.DisputePoint{}, nil
+	return k.turn(ctx, p, d, true)
+}
+
+// averageProvenance is why avg cannot be a mix the worker was entitled to ("" when it can):
+// the replica's parameters, signed by the registered peer of a worker that held or worked in the
+// stage within clock_window blocks of the attestation (or since).
+func (k *Keeper) averageProvenance(ctx context.Context, p types.Params, d types.Dispute, a types.Attestation, avg *logevent.Average) (string, error) {
+	if avg.Sel != logevent.SelectionParams {
+		return fmt.Sprintf("with a state of selection %d, not a replica's parameters", avg.Sel), nil
+	}
+	from, err := peer.IDFromBytes(avg.From)
+	if err != nil {
+		return "with parameters from no valid peer id", nil
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	sdkCtx.GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify: an average's signature")
+	pub, err := from.ExtractPublicKey()
+	if err != nil {
+		return fmt.Sprintf("with parameters from peer %s, whose id holds no public key", from), nil
+	}
+	if ok, err := pub.Verify(logevent.StateMessage(d.ModelId, d.Stage, avg.Sel, avg.ParamsDigest, avg.Root), avg.Sig); err != nil || !ok {
+		return fmt.Sprintf("with parameters peer %s did not sign (model %d, stage %d, their root)", from, d.ModelId, d.Stage), nil
+	}
+	op, ok, err := k.ck.OperatorOfPeer(ctx, from.String())
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return fmt.Sprintf("with parameters signed by peer %s, which no registered worker holds", from), nil
+	}
+	if k.addrString(op) == d.Worker {
+		// Its own signature vouches for nothing: that would be weights of its own choosing.
+		return "with parameters it signed itself", nil
+	}
+	window := sdkCtx.BlockHeight() - a.SubmittedHeight + p.ClockWindow
+	if worked, err := k.workedInStage(ctx, d.ModelId, op, d.Stage, window); err != nil {
+		return "", err
+	} else if !worked {
+		return fmt.Sprintf("with parameters signed by %s, no replica of stage %d around the attestation", k.addrString(op), d.Stage), nil
+	}
+	return "", nil
 }
 
 // eventProvenance is why update u cannot be one of attestation a's ("" when it can): the
@@ -1011,6 +1083,12 @@ func (k *Keeper) judgeChunk(ctx context.Context, p types.Params, d types.Dispute
 	if err != nil {
 		return d, err
 	}
+	if du.avg != nil {
+		return k.judgeAverageChunk(ctx, p, d, du, msg)
+	}
+	if len(msg.Theirs) > 0 {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "theirs opens an average's mixed-in parameters; the disputed event is an update")
+	}
 	prog, up := du.prog, du.up
 	h := d.Header.Header()
 	claimed, err := decodeValues(d.Chunk, h.DType)
@@ -1068,6 +1146,70 @@ func (k *Keeper) judgeChunk(ctx context.Context, p types.Params, d types.Dispute
 		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, where)
 	}
 	return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_REFEREE_LOST, where)
+}
+
+// judgeAverageChunk settles a dispute over an average at one chunk of the worker's state after
+// it: a parameter's values must be logevent.Mix of the chunk before (opened under the agreed
+// state root) and the replica's (opened under the root it signed), bit for bit (the mix runs on
+// the CPU in Go on every trainer); every other tensor (the step counter, the moments) must be
+// the chunk before, unchanged.
+func (k *Keeper) judgeAverageChunk(ctx context.Context, p types.Params, d types.Dispute, du disputedUpdate, msg *types.MsgDisputeRespond) (types.Dispute, error) {
+	if len(msg.Outputs) > 0 {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "an average has no trace: show state (the chunk before it) and, for a parameter, theirs (the replica's chunk)")
+	}
+	if len(msg.State) > 4 || len(msg.Theirs) > 4 {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "state and theirs open one chunk each: at most 4 chunks of the tensor")
+	}
+	sdk.UnwrapSDKContext(ctx).GasMeter().ConsumeGas(uint64(msg.Size())*evidenceGasPerByte, "x/verify: dispute evidence")
+	h := d.Header.Header()
+	claimed, err := decodeValues(d.Chunk, h.DType)
+	if err != nil {
+		return d, err
+	}
+	first := int(d.Hi.Index * statecommit.ChunkBytes / uint64(len(d.Chunk)/len(claimed)))
+	tensor := int(d.Tensor)
+	old, err := openState(msg.State, merkle.Hash(d.Before), types.StateTensors(du.up))
+	if err != nil {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, err.Error())
+	}
+	param := tensor < len(du.up.Params)
+	var theirs openedState
+	if param {
+		if theirs, err = openTensor(msg.Theirs, merkle.Hash(du.avg.Root), len(du.up.Params), tensor, h.Path); err != nil {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "theirs, under the root the replica signed: "+err.Error())
+		}
+	} else if len(msg.Theirs) > 0 {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "tensor %d is no parameter: an average leaves it as it was, and nothing of the replica's is mixed in", tensor)
+	}
+	for j := range claimed {
+		own, ok := old[[2]int{tensor, first + j}]
+		if !ok {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "element %d of tensor %d before the average is not opened", first+j, tensor)
+		}
+		want := float32(own)
+		if param {
+			t, ok := theirs[[2]int{tensor, first + j}]
+			if !ok {
+				return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the replica's element %d of tensor %d is not opened", first+j, tensor)
+			}
+			want = logevent.Mix(float32(own), float32(t), du.avg.Weight)
+		}
+		if math.Float32bits(float32(claimed[j])) != math.Float32bits(want) {
+			return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("element %d of tensor %d (%s) after the average (event %d) is %v, not %v", first+j, tensor, h.Path, d.EventIndex, float32(claimed[j]), want))
+		}
+	}
+	return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_REFEREE_LOST, fmt.Sprintf("chunk %d of tensor %d (%s) after the average (event %d) is the mix", d.Hi.Index, tensor, h.Path, d.EventIndex))
+}
+
+// openTensor verifies openings of tensor `tensor` (whose store path must be path) under root
+// (a state of `tensors` tensors) and collects their values.
+func openTensor(os []types.ChunkOpening, root merkle.Hash, tensors, tensor int, path string) (openedState, error) {
+	for i, co := range os {
+		if co.Tensor != uint64(tensor) || co.Header.Path != path {
+			return nil, fmt.Errorf("opening %d is of tensor %d (%s), not tensor %d (%s)", i, co.Tensor, co.Header.Path, tensor, path)
+		}
+	}
+	return openState(os, root, tensors)
 }
 
 // decodeValues is a chunk's little-endian values as float64.
@@ -1154,22 +1296,6 @@ func (k *Keeper) settle(ctx context.Context, p types.Params, d types.Dispute, ou
 			if err := k.bk.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(burned)); err != nil {
 				return d, err
 			}
-		}
-	case types.DISPUTE_OUTCOME_UNJUDGED:
-		if d.Bond.IsPositive() {
-			if err := k.bk.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(d.Bond)); err != nil {
-				return d, err
-			}
-		}
-		if err := k.Disputes.Set(ctx, d.Id, d); err != nil {
-			return d, err
-		}
-		a, err := k.Attestations.Get(ctx, d.AttestationId)
-		if err != nil {
-			return d, err
-		}
-		if err := k.voidAttestation(sdkCtx, a, fmt.Sprintf("dispute %d: %s", d.Id, reason)); err != nil {
-			return d, err
 		}
 	default:
 		if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, referee, sdk.NewCoins(d.Bond)); err != nil {
