@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	sdkmath "cosmossdk.io/math"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -109,6 +110,9 @@ type loggedOpts struct {
 	fitted  bool
 	mixWith *trainer
 	mix     dispute.Mixer
+	// garble makes the worker send back, at its second logged update, a gradient with one chunk
+	// ten times the one it computed (its state trains honestly); it keeps what it sent.
+	garble bool
 }
 
 func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts) *loggedStage {
@@ -150,6 +154,7 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 		return v
 	}
 	w0 := s.BoundaryWidth()
+	kept := map[[32]byte][]byte{} // the gradients the worker sent back, by digest
 	update := func(i int) replay.Update {
 		ids := make([]int32, s.SeqLen)
 		for j := range ids {
@@ -160,8 +165,20 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 		grad, err := codec.EncodeGradients(tensors.FromFlatDataAndDimensions(floats(s.SeqLen*w0, 1e-2), 1, s.SeqLen, w0), 1, uint32(i))
 		require.NoError(t, err)
 		u := replay.Update{Step: w.next, Microbatch: uint64(i), Input: in, Grad: grad}
-		u.Sent, err = replay.Apply(st, codec, u)
+		sent, err := replay.ApplySent(st, codec, u)
 		require.NoError(t, err)
+		if o.garble && i == 1 {
+			pl, err := payload.Decode(sent, payload.Limits{})
+			require.NoError(t, err)
+			for j := range min(256, len(pl.Data)) {
+				pl.Data[j] *= 10
+			}
+			sent, err = payload.Encode(pl)
+			require.NoError(t, err)
+		}
+		u.Sent, err = payload.Digest(sent)
+		require.NoError(t, err)
+		kept[u.Sent] = sent
 		return u
 	}
 	for i := range 2 { // trained before the log starts: the state has its optimizer's
@@ -200,6 +217,9 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 			return segs, err
 		},
 		NewStage: newStage, NAdam: cfg, Codec: codec, Limit: 1 << 30, Mix: o.mix, Log: slog.New(slog.DiscardHandler),
+	}
+	if o.garble {
+		ls.d.Sent = func(d [32]byte) ([]byte, bool) { b, ok := kept[d]; return b, ok }
 	}
 	if fitted {
 		ls.d.NAdam = own
@@ -394,6 +414,22 @@ func (c prosecutorChain) RefereeDisputes(context.Context, string) ([]verifytypes
 	return out, err
 }
 
+func (c prosecutorChain) WorkerByPeer(ctx context.Context, p string) (string, bool, error) {
+	op, ok, err := c.vc.app.ComputeKeeper.OperatorOfPeer(c.vc.app.NewContext(true), p)
+	if !ok || err != nil {
+		return "", ok, err
+	}
+	return op.String(), true, nil
+}
+
+func (c prosecutorChain) HeldStage(_ context.Context, model uint64, op string) (uint32, int64, bool, error) {
+	addr, err := sdk.AccAddressFromBech32(op)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	return c.vc.app.ModelsKeeper.HeldStage(c.vc.app.NewContext(true), model, addr)
+}
+
 func (c prosecutorChain) DisputeRespond(_ context.Context, msg *verifytypes.MsgDisputeRespond) error {
 	if res := c.vc.send(c.r.account, msg); res.Code != 0 {
 		return fmt.Errorf("%s", res.Log)
@@ -519,6 +555,94 @@ func TestProsecutorCatchesAnInjectedAverage(t *testing.T) {
 	}
 }
 
+// TestProsecutorCatchesASelfSignedAverage: a worker that mixes in weights of its own choosing
+// as an "average" with parameters it signed itself mixes them exactly as logged, so a replay
+// reaches its attested end; the replica's Prosecutor checks each average's provenance as the
+// chain does, steers the bisection onto it, and the chain slashes the worker at the reveal.
+// Signed by the other replica, the same average is no finding (TestProsecutorLeavesHonestWork's
+// kind of range: no dispute).
+func TestProsecutorCatchesASelfSignedAverage(t *testing.T) {
+	d := prosecute(t, true, false, func(vc *verifyChain, w *trainer) *loggedStage {
+		return newLoggedStageOpts(t, vc, w, loggedOpts{updates: 2, mixWith: w})
+	})
+	require.Equal(t, uint64(1), d.EventIndex, "the average")
+	require.Contains(t, d.Reason, "signed itself")
+	prosecute(t, false, false, func(vc *verifyChain, w *trainer) *loggedStage {
+		return newLoggedStageOpts(t, vc, w, loggedOpts{updates: 2, mixWith: vc.ws[3]})
+	})
+}
+
+// TestProsecutorCatchesAGarbageGradient: a worker that trains its own state honestly but sends
+// back, at its second update, a gradient with one chunk ten times the one it computed (it
+// sabotages the stage before, which signed for what it got) replays to its attested end; the
+// replica's Prosecutor sees the gradient differ, steers the bisection onto that update, picks
+// the gradient sent back once the trace and the state are agreed, and the chain finds the chunk
+// beyond the tolerance against the reference's gradient.
+func TestProsecutorCatchesAGarbageGradient(t *testing.T) {
+	d := prosecute(t, true, false, func(vc *verifyChain, w *trainer) *loggedStage {
+		return newLoggedStageOpts(t, vc, w, loggedOpts{updates: 2, garble: true})
+	})
+	require.Equal(t, uint64(1), d.EventIndex, "the update that sent it")
+	require.Contains(t, d.Reason, "sent back")
+}
+
+// TestDefenderWinsTheGradientSent: a referee that picks an honest worker's gradient sent back is
+// shown the payload, and at the chunk it picks the reference's values agree: it pays.
+func TestDefenderWinsTheGradientSent(t *testing.T) {
+	const updates = 2
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
+		microbatches(updates)(mg, vg)
+		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
+	})
+	w, r := ws[1], ws[3]
+	ls := newLoggedStage(t, vc, w, updates, nil)
+	a := ls.attest(t, vc, w)
+	pc := prosecutorChain{vc: vc, r: r}
+	ctx := context.Background()
+	id, err := pc.OpenDispute(ctx, a)
+	require.NoError(t, err)
+	pros := &dispute.Prosecutor{
+		Chain: pc, Referee: r.addr.String(), NewStage: ls.honestStage,
+		NAdam: ls.nadam, Codec: ls.codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
+	}
+	segs, err := ls.log.Decoded()
+	require.NoError(t, err)
+	require.NoError(t, pros.Take(ctx, id, segs))
+	var d verifytypes.Dispute
+	gas := map[string]int64{}
+	for moves := 0; ; moves++ {
+		require.Less(t, moves, 200)
+		d, err = vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), id)
+		require.NoError(t, err)
+		if !d.Open() {
+			break
+		}
+		if d.WorkerToMove {
+			n, err := ls.d.Round(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n, "the defender moves in %s", d.Phase)
+			continue
+		}
+		msg := &verifytypes.MsgDisputeRespond{Referee: r.addr.String(), DisputeId: id}
+		switch {
+		case d.Phase == verifytypes.DISPUTE_PHASE_LOG:
+			msg.Agree = false
+		case d.Phase == verifytypes.DISPUTE_PHASE_STATE && d.Header == nil:
+			msg.Pick = uint64(len(d.TensorLeaves)) // the gradient sent back
+		default:
+			msg, err = pros.Move(d)
+			require.NoError(t, err, "phase %s", d.Phase)
+		}
+		res := vc.send(r.account, msg)
+		require.Zero(t, res.Code, "phase %s: %s", d.Phase, res.Log)
+		gas[d.Phase.String()] = max(gas[d.Phase.String()], res.GasUsed)
+	}
+	t.Logf("most gas a referee's move: %v", gas)
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
+	require.Contains(t, d.Reason, "sent back")
+	t.Logf("%s: %s", d.Outcome, d.Reason)
+}
+
 // TestProsecutorLeavesHonestWork: a referee whose replay of an attestation's range reaches its
 // attested end opens no dispute (it would lose its bond).
 func TestProsecutorLeavesHonestWork(t *testing.T) {
@@ -541,7 +665,7 @@ func prosecute(t *testing.T, cheats, elsewhere bool, logged func(*verifyChain, *
 	a := ls.attest(t, vc, w)
 	pros := &dispute.Prosecutor{
 		Chain: prosecutorChain{vc: vc, r: r}, Referee: r.addr.String(), NewStage: ls.honestStage,
-		NAdam: ls.nadam, Codec: ls.codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
+		NAdam: ls.nadam, Codec: ls.codec, Limit: 1 << 30, Provenance: prosecutorChain{vc: vc, r: r}, Log: slog.New(slog.DiscardHandler),
 	}
 	ctx := context.Background()
 	segs, err := ls.log.Decoded() // as the worker serves them
@@ -557,6 +681,12 @@ func prosecute(t *testing.T, cheats, elsewhere bool, logged func(*verifyChain, *
 		_, err = prosecutorChain{vc: vc, r: r}.OpenDispute(ctx, a)
 		opened = err == nil
 		require.Zero(t, pros.Prosecuting(), "nothing taken up before a round")
+		// The log is fetched in the background: rounds go on until the dispute is taken up.
+		require.Eventually(t, func() bool {
+			_, err := pros.Round(ctx)
+			require.NoError(t, err)
+			return pros.Prosecuting() == 1
+		}, time.Minute, 10*time.Millisecond)
 	} else {
 		opened, err = pros.Prosecute(ctx, att, segs)
 	}

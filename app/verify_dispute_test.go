@@ -809,20 +809,28 @@ func TestDisputeAverageProvenance(t *testing.T) {
 		})
 	}
 	// Signed by the other replica of the stage, the average's provenance holds: the dispute goes
-	// on over the state after it (which this synthetic log cannot show).
-	p := disputeChainSigned(t, 2, -1, nil, nil, "average", func(ws []*trainer) crypto.PrivKey { return ws[3].peer })
-	p.agreeUpTo = 2
-	for d := p.dispute(); d.Open() && d.Phase != verifytypes.DISPUTE_PHASE_STATE; d = p.dispute() {
-		if d.WorkerToMove {
-			p.workerMove(d)
-		} else {
-			p.refereeMove(d)
+	// on over the state after it (which this synthetic log cannot show). It holds as of the
+	// attestation: the signer (here the referee itself) leaving the stage before the reveal
+	// does not turn the worker's honest mix into a loss.
+	for _, leaves := range []bool{false, true} {
+		p := disputeChainSigned(t, 2, -1, nil, nil, "average", func(ws []*trainer) crypto.PrivKey { return ws[3].peer })
+		p.agreeUpTo = 2
+		if leaves {
+			res := p.vc.send(p.r.account, &modelstypes.MsgLeaveStage{Operator: p.r.addr.String(), ModelId: 1})
+			require.Zero(t, res.Code, res.Log)
 		}
+		for d := p.dispute(); d.Open() && d.Phase != verifytypes.DISPUTE_PHASE_STATE; d = p.dispute() {
+			if d.WorkerToMove {
+				p.workerMove(d)
+			} else {
+				p.refereeMove(d)
+			}
+		}
+		d := p.dispute()
+		require.True(t, d.Open(), "signer left %v: %s: %s", leaves, d.Outcome, d.Reason)
+		require.Equal(t, verifytypes.DISPUTE_PHASE_STATE, d.Phase)
+		require.True(t, d.WorkerToMove)
 	}
-	d := p.dispute()
-	require.True(t, d.Open(), "%s: %s", d.Outcome, d.Reason)
-	require.Equal(t, verifytypes.DISPUTE_PHASE_STATE, d.Phase)
-	require.True(t, d.WorkerToMove)
 }
 
 // What the chain refuses: a dispute by someone who is no replica of the stage, on one's own

@@ -166,6 +166,19 @@ func (c *Client) WorkerByPeer(ctx context.Context, p string) (operator string, o
 	return res.Worker.Operator, true, nil
 }
 
+// HeldStage is the stage operator has ever held of model modelID and the height of its first
+// seat there (ok false: it never held one).
+func (c *Client) HeldStage(ctx context.Context, modelID uint64, operator string) (stage uint32, firstHeight int64, ok bool, err error) {
+	res, err := modelstypes.NewQueryClient(c.conn).HeldStage(ctx, &modelstypes.QueryHeldStageRequest{ModelId: modelID, Operator: operator})
+	if status.Code(err) == codes.NotFound {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("chain: the stage %s held of model %d: %w", operator, modelID, err)
+	}
+	return res.HeldStage.Stage, res.HeldStage.FirstHeight, true, nil
+}
+
 // LastAttestedStep is the highest step worker attested on model id (ok false: none):
 // attestations are listed newest first, and a worker's steps only grow.
 func (c *Client) LastAttestedStep(ctx context.Context, worker string, modelID uint64) (step uint64, ok bool, err error) {

@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/protolearn/protolearn/merkle"
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/stageprog"
 	"github.com/protolearn/protolearn/statecommit"
 	"github.com/protolearn/protolearn/trainer/boundary"
@@ -46,7 +47,10 @@ type Defender struct {
 	// Mix applies the log's averages as the worker did (nil: the protocol's, MixAverage): a
 	// worker defends what its own code made.
 	Mix Mixer
-	Log *slog.Logger
+	// Sent, when set, returns a gradient payload the worker sent back, by its digest, where it
+	// keeps them; otherwise the replay makes it again.
+	Sent func(digest [32]byte) ([]byte, bool)
+	Log  *slog.Logger
 
 	cases   map[uint64]*foldCase
 	failing failures
@@ -194,6 +198,11 @@ func (d *Defender) Move(ctx context.Context, disp verifytypes.Dispute) (*verifyt
 				l := t.Leaf()
 				msg.TensorLeaves = append(msg.TensorLeaves, l[:])
 			}
+		case disp.Header == nil && disp.Tensor == uint64(len(disp.TensorLeaves)):
+			// The referee picked the gradient sent back.
+			if msg.Sent, err = d.sent(c, int(disp.EventIndex)); err != nil {
+				return nil, err
+			}
 		case disp.Header == nil:
 			if disp.Tensor >= uint64(len(after)) {
 				return nil, fmt.Errorf("tensor %d of a state of %d", disp.Tensor, len(after))
@@ -209,6 +218,27 @@ func (d *Defender) Move(ctx context.Context, disp verifytypes.Dispute) (*verifyt
 		return nil, fmt.Errorf("no move of the worker in phase %s", disp.Phase)
 	}
 	return msg, nil
+}
+
+// sent is the gradient payload the update at fold i sent back, as the log names it.
+func (d *Defender) sent(c *foldCase, i int) ([]byte, error) {
+	if i < 0 || i >= len(c.tl.Folds) || c.tl.Folds[i].Event == nil || c.tl.Folds[i].Event.Update == nil {
+		return nil, fmt.Errorf("fold %d is no update", i)
+	}
+	want := c.tl.Folds[i].Event.Update.Sent
+	if d.Sent != nil {
+		if b, ok := d.Sent(want); ok {
+			return b, nil
+		}
+	}
+	b, err := c.sent(i)
+	if err != nil {
+		return nil, err
+	}
+	if got, err := payload.Digest(b); err != nil || got != want {
+		return nil, fmt.Errorf("the replay of update %d sends back another gradient than the log names (%v)", i, err)
+	}
+	return b, nil
 }
 
 // defense is disp's case, its timeline built at the first move.

@@ -7,8 +7,12 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/merkle"
+	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/stageprog"
 	"github.com/protolearn/protolearn/statecommit"
 	"github.com/protolearn/protolearn/trainer/boundary"
@@ -30,6 +34,50 @@ type ProsecutorChain interface {
 	RefereeDisputes(ctx context.Context, referee string) ([]verifytypes.Dispute, error)
 }
 
+// ProvenanceChain is what checking an average's provenance as the chain does needs of it.
+type ProvenanceChain interface {
+	// WorkerByPeer is the operator of the worker whose peer id is p (ok false: none).
+	WorkerByPeer(ctx context.Context, p string) (operator string, ok bool, err error)
+	// HeldStage is the stage operator has ever held of the model, and its first seat's height.
+	HeldStage(ctx context.Context, modelID uint64, operator string) (stage uint32, firstHeight int64, ok bool, err error)
+}
+
+// AverageProvenance is why the chain would find that avg, an average in attestation a's range,
+// mixed in weights of the worker's own choosing ("" when it would not): x/verify's rule (its
+// keeper's averageProvenance), parameters a replica of the stage signed, as the Prosecutor
+// checks it before steering a dispute onto the average.
+func AverageProvenance(ctx context.Context, c ProvenanceChain, a verifytypes.Attestation, avg *replaylog.Average) (string, error) {
+	if avg.Sel != logevent.SelectionParams {
+		return "a state of another selection than a replica's parameters", nil
+	}
+	from, err := peer.IDFromBytes(avg.From)
+	if err != nil {
+		return "parameters from no valid peer id", nil
+	}
+	pub, err := from.ExtractPublicKey()
+	if err != nil {
+		return "parameters from a peer whose id holds no key", nil
+	}
+	if ok, err := pub.Verify(logevent.StateMessage(a.ModelId, a.Stage, avg.Sel, avg.ParamsDigest, avg.Root), avg.Sig); err != nil || !ok {
+		return "parameters their peer did not sign", nil
+	}
+	op, ok, err := c.WorkerByPeer(ctx, from.String())
+	if err != nil || !ok {
+		return "parameters signed by no registered worker", err
+	}
+	if op == a.Worker {
+		return "parameters the worker signed itself", nil
+	}
+	stage, first, held, err := c.HeldStage(ctx, a.ModelId, op)
+	if err != nil {
+		return "", err
+	}
+	if !held || stage != a.Stage || first > a.SubmittedHeight {
+		return "parameters signed by no replica of the stage before the attestation", nil
+	}
+	return "", nil
+}
+
 // Prosecutor plays a referee's side of the disputes its operator opened (by its own audits, or
 // from the CLI where Fetch is set): it replays the worker's log
 // (the bundle the worker served, which folds to the heads the worker committed) with the model's
@@ -44,6 +92,10 @@ type Prosecutor struct {
 	NAdam    optim.NAdamConfig
 	Codec    boundary.Codec
 	Limit    int64
+	// Provenance, when set, is the chain to check each average's provenance against
+	// (AverageProvenance): an average that fails it is disputed even where the replay reaches
+	// the attested end (the mix itself was right).
+	Provenance ProvenanceChain
 	// Fetch, when set, fetches the worker's log over attestation a's range: with it the
 	// prosecutor also plays the disputes its operator opened elsewhere (`tx verify
 	// open-dispute`), which would otherwise be lost at the first deadline.
@@ -54,9 +106,8 @@ type Prosecutor struct {
 	cases map[uint64]*foldCase
 	// against is each case's worker.
 	against map[uint64]string
-	// failed are the disputes opened elsewhere whose log could not be had, by id, with the
-	// error last logged (each is tried again every round, logged once an error).
-	failed map[uint64]string
+	// adopting are the disputes opened elsewhere being taken up (adopt), by id.
+	adopting map[uint64]*adoption
 	// failing are the cases whose last move failed (each logged once).
 	failing failures
 }
@@ -76,21 +127,55 @@ func (p *Prosecutor) Take(ctx context.Context, id uint64, segs []replaylog.Segme
 	if err != nil {
 		return fmt.Errorf("dispute %d: %w", id, err)
 	}
-	p.take(id, a.Worker, tl)
+	steer, err := p.steerOf(ctx, a, tl)
+	if err != nil {
+		return fmt.Errorf("dispute %d: %w", id, err)
+	}
+	p.take(id, a.Worker, tl, steer)
 	return nil
 }
 
-func (p *Prosecutor) take(id uint64, worker string, tl *Timeline) {
+func (p *Prosecutor) take(id uint64, worker string, tl *Timeline, steer int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.takeLocked(id, worker, tl)
+	p.takeLocked(id, worker, tl, steer)
 }
 
-func (p *Prosecutor) takeLocked(id uint64, worker string, tl *Timeline) {
+func (p *Prosecutor) takeLocked(id uint64, worker string, tl *Timeline, steer int) {
 	if p.cases == nil {
 		p.cases, p.against = map[uint64]*foldCase{}, map[uint64]string{}
 	}
-	p.cases[id], p.against[id] = newFoldCase(tl), worker
+	c := newFoldCase(tl)
+	c.steer = steer
+	p.cases[id], p.against[id] = c, worker
+}
+
+// steerOf is the fold of a's range to steer the log's bisection onto where every state may
+// agree: the first update that sent back another gradient than the replay's, or an average
+// before it whose provenance the chain would refuse (−1: none). The referee agrees up to it,
+// not after.
+func (p *Prosecutor) steerOf(ctx context.Context, a verifytypes.Attestation, tl *Timeline) (int, error) {
+	steer := tl.FirstSentDiffers()
+	if p.Provenance == nil {
+		return steer, nil
+	}
+	for i, f := range tl.Folds {
+		if steer >= 0 && i >= steer {
+			break
+		}
+		if f.Event == nil || f.Event.Average == nil {
+			continue
+		}
+		why, err := AverageProvenance(ctx, p.Provenance, a, f.Event.Average)
+		if err != nil {
+			return -1, err
+		}
+		if why != "" {
+			p.Log.Info("an average of the range mixed in "+why, "attestation", a.Id, "fold", i)
+			return i, nil
+		}
+	}
+	return steer, nil
 }
 
 func (p *Prosecutor) timeline(a verifytypes.Attestation, segs []replaylog.Segment) (*Timeline, error) {
@@ -110,8 +195,12 @@ func (p *Prosecutor) Prosecute(ctx context.Context, a verifytypes.Attestation, s
 	if err != nil {
 		return false, fmt.Errorf("attestation %d: %w", a.Id, err)
 	}
-	if tl.ReachesEnd([32]byte(a.EndStateRoot)) {
-		p.Log.Info("the attestation's own updates replay to its end (the finding is outside them): no dispute", "attestation", a.Id, "worker", a.Worker)
+	steer, err := p.steerOf(ctx, a, tl)
+	if err != nil {
+		return false, err
+	}
+	if tl.ReachesEnd([32]byte(a.EndStateRoot)) && steer < 0 {
+		p.Log.Info("the attestation's own updates replay to its end, send back what they should and mix in what replicas signed (the finding is outside them): no dispute", "attestation", a.Id, "worker", a.Worker)
 		return false, nil
 	}
 	// Held from the opening to the taking, so that Round does not take the new dispute up as
@@ -132,7 +221,7 @@ func (p *Prosecutor) Prosecute(ctx context.Context, a verifytypes.Attestation, s
 	if err != nil {
 		return false, err
 	}
-	p.takeLocked(id, a.Worker, tl)
+	p.takeLocked(id, a.Worker, tl, steer)
 	p.Log.Info("dispute opened", "dispute", id, "attestation", a.Id, "worker", a.Worker)
 	return true, nil
 }
@@ -144,8 +233,18 @@ func (p *Prosecutor) Prosecuting() int {
 	return len(p.cases)
 }
 
-// adopt takes up the open disputes the operator opened that no audit of this process did:
-// it fetches each one's log (outside the lock: a fetch takes a while) and plays it from then on.
+// adoption is a dispute opened elsewhere being taken up: its fetch in flight, or its last
+// failure and when to try again.
+type adoption struct {
+	fetching bool
+	err      string
+	tries    int
+	retry    time.Time
+}
+
+// adopt takes up the open disputes the operator opened that no audit of this process did: it
+// fetches each one's log in the background (a worker may stall its log service; the moves of
+// every other dispute must not wait on it), retrying with a backoff, and plays it once fetched.
 func (p *Prosecutor) adopt(ctx context.Context) error {
 	if p.Fetch == nil {
 		return nil
@@ -154,39 +253,59 @@ func (p *Prosecutor) adopt(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.adopting == nil {
+		p.adopting = map[uint64]*adoption{}
+	}
 	open := map[uint64]bool{}
 	for _, d := range ds {
 		open[d.Id] = true
 	}
-	for id := range p.failed {
-		if !open[id] {
-			delete(p.failed, id)
+	for id, a := range p.adopting {
+		if !open[id] && !a.fetching {
+			delete(p.adopting, id)
 		}
 	}
+	now := time.Now()
 	for _, d := range ds {
-		p.mu.Lock()
-		_, ok := p.cases[d.Id]
-		p.mu.Unlock()
-		if ok || !d.Open() {
+		if _, ok := p.cases[d.Id]; ok || !d.Open() {
 			continue
 		}
-		if err := p.adoptOne(ctx, d); err != nil {
-			if p.failed == nil {
-				p.failed = map[uint64]string{}
-			}
-			if p.failed[d.Id] != err.Error() {
-				p.Log.Warn("a dispute the operator opened cannot be played yet", "dispute", d.Id, "attestation", d.AttestationId, "err", err)
-				p.failed[d.Id] = err.Error()
-			}
+		a := p.adopting[d.Id]
+		if a == nil {
+			a = &adoption{}
+			p.adopting[d.Id] = a
+		}
+		if a.fetching || now.Before(a.retry) {
 			continue
 		}
-		delete(p.failed, d.Id)
-		p.Log.Info("playing a dispute the operator opened", "dispute", d.Id, "attestation", d.AttestationId, "worker", d.Worker)
+		a.fetching = true
+		go p.adoptOne(ctx, d, a)
 	}
 	return nil
 }
 
-func (p *Prosecutor) adoptOne(ctx context.Context, d verifytypes.Dispute) error {
+// adoptOne fetches the log of dispute d, opened elsewhere, and takes the dispute up.
+func (p *Prosecutor) adoptOne(ctx context.Context, d verifytypes.Dispute, a *adoption) {
+	err := p.fetchCase(ctx, d)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a.fetching = false
+	if err == nil {
+		delete(p.adopting, d.Id)
+		p.Log.Info("playing a dispute the operator opened", "dispute", d.Id, "attestation", d.AttestationId, "worker", d.Worker)
+		return
+	}
+	a.tries++
+	a.retry = time.Now().Add(min(time.Second<<min(a.tries, 6), time.Minute))
+	if a.err != err.Error() {
+		a.err = err.Error()
+		p.Log.Warn("a dispute the operator opened cannot be played yet", "dispute", d.Id, "attestation", d.AttestationId, "err", err)
+	}
+}
+
+func (p *Prosecutor) fetchCase(ctx context.Context, d verifytypes.Dispute) error {
 	a, err := p.Chain.Attestation(ctx, d.AttestationId)
 	if err != nil {
 		return err
@@ -199,7 +318,11 @@ func (p *Prosecutor) adoptOne(ctx context.Context, d verifytypes.Dispute) error 
 	if err != nil {
 		return err
 	}
-	p.take(d.Id, d.Worker, tl)
+	steer, err := p.steerOf(ctx, a, tl)
+	if err != nil {
+		return err
+	}
+	p.take(d.Id, d.Worker, tl, steer)
 	return nil
 }
 
@@ -263,7 +386,8 @@ func (p *Prosecutor) Move(d verifytypes.Dispute) (*verifytypes.MsgDisputeRespond
 			return nil, fmt.Errorf("no pending point")
 		}
 		i := d.Pending.Index
-		msg.Agree = i < uint64(len(tl.Roots)) && tl.Roots[i] == [32]byte(d.Pending.Root) && tl.Heads[i] == [32]byte(d.Pending.LogHead)
+		msg.Agree = i < uint64(len(tl.Roots)) && tl.Roots[i] == [32]byte(d.Pending.Root) && tl.Heads[i] == [32]byte(d.Pending.LogHead) &&
+			(c.steer < 0 || i <= uint64(c.steer))
 	case verifytypes.DISPUTE_PHASE_TRACE:
 		ref, err := c.reference(int(d.EventIndex), p.Codec, p.NAdam)
 		if err != nil {
@@ -285,6 +409,9 @@ func (p *Prosecutor) Move(d verifytypes.Dispute) (*verifytypes.MsgDisputeRespond
 		}
 		if d.Header == nil {
 			msg.Pick = 0
+			if tl.SentDiffers(int(d.EventIndex)) {
+				msg.Pick = uint64(len(d.TensorLeaves)) // the gradient sent back
+			}
 			for i, l := range d.TensorLeaves {
 				if i < len(after) && after[i].Leaf() != merkle.Hash(l) {
 					msg.Pick = uint64(i)
@@ -381,6 +508,9 @@ func (p *Prosecutor) chunk(c *foldCase, d verifytypes.Dispute, msg *verifytypes.
 	if avg := c.average(int(d.EventIndex)); avg != nil {
 		return p.averageChunk(c, d, avg, msg)
 	}
+	if len(d.Sent) > 0 {
+		return p.sentChunk(c, d, msg)
+	}
 	ref, err := c.reference(int(d.EventIndex), p.Codec, p.NAdam)
 	if err != nil {
 		return nil, err
@@ -462,6 +592,54 @@ func (p *Prosecutor) averageChunk(c *foldCase, d verifytypes.Dispute, avg *repla
 		}
 		if err := add(&msg.Theirs, theirs); err != nil {
 			return nil, err
+		}
+	}
+	return msg, nil
+}
+
+// sentChunk picks the chunk of the gradient the worker sent back that is furthest from the
+// reference's (by EndRatio over chunks of 256 values, the chain's) and opens the reference's
+// values there under the whole trace.
+func (p *Prosecutor) sentChunk(c *foldCase, d verifytypes.Dispute, msg *verifytypes.MsgDisputeRespond) (*verifytypes.MsgDisputeRespond, error) {
+	ref, err := c.reference(int(d.EventIndex), p.Codec, p.NAdam)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := payload.Decode(d.Sent, payload.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("the gradient the worker sent back: %w", err)
+	}
+	want := ref.Values[ref.Update.DX].Data
+	if len(pl.Data) != len(want) {
+		return nil, fmt.Errorf("the gradient the worker sent back holds %d values, the reference's %d", len(pl.Data), len(want))
+	}
+	got := make([]float64, len(pl.Data))
+	for i, x := range pl.Data {
+		got[i] = float64(x)
+	}
+	const n = statecommit.ChunkBytes / 4 // the chain's chunk of the gradient sent back
+	worst, ratio := 0, -1.0
+	for lo := 0; lo < len(want); lo += n {
+		hi := min(lo+n, len(want))
+		if r := stageprog.EndRatio(got[lo:hi], want[lo:hi], nil); r > ratio || math.IsNaN(r) {
+			worst, ratio = lo/n, r
+			if math.IsNaN(r) {
+				break
+			}
+		}
+	}
+	msg.Pick = uint64(worst)
+	op := ref.Update.DX - len(ref.Program.InputDims)
+	first, last := worst*n, min(worst*n+n, len(want))
+	seen := map[uint64]bool{}
+	for i := first; i < last; i++ {
+		o, err := ref.Trace.Open(op, i, len(ref.Program.Ops))
+		if err != nil {
+			return nil, err
+		}
+		if !seen[o.Chunk.Chunk] {
+			seen[o.Chunk.Chunk] = true
+			msg.Outputs = append(msg.Outputs, verifytypes.TraceOpeningOf(o))
 		}
 	}
 	return msg, nil

@@ -43,6 +43,8 @@ type Timeline struct {
 	// position j.
 	events  []*replaylog.Event
 	applied []int
+	// sent is the digest of the gradient the replay sent back at each update (zero on stage 0).
+	sent map[*replaylog.Event][32]byte
 }
 
 // Mixer applies a logged average to a stage (the protocol's: MixAverage).
@@ -63,7 +65,7 @@ func NewTimeline(newStage func() (*engine.Stage, error), codec boundary.Codec, s
 	if mix == nil {
 		mix = MixAverage
 	}
-	t := &Timeline{newStage: newStage, codec: codec, limit: limit, mix: mix}
+	t := &Timeline{newStage: newStage, codec: codec, limit: limit, mix: mix, sent: map[*replaylog.Event][32]byte{}}
 	started, ended := false, false
 	var head [32]byte
 	mark := func() {
@@ -179,10 +181,33 @@ func (t *Timeline) apply(st *engine.Stage, ev *replaylog.Event) error {
 		}
 		return nil
 	}
-	if _, err := replay.Apply(st, t.codec, *ev.Update); err != nil {
+	sent, err := replay.Apply(st, t.codec, *ev.Update)
+	if err != nil {
 		return fmt.Errorf("dispute: an update of the log: %w", err)
 	}
+	t.sent[ev] = sent
 	return nil
+}
+
+// SentDiffers reports whether fold i is an update whose logged gradient sent back (the digest
+// its receiver signed) is not the one the replay sends.
+func (t *Timeline) SentDiffers(i int) bool {
+	if i < 0 || i >= len(t.Folds) || t.Folds[i].Event == nil || t.Folds[i].Event.Update == nil {
+		return false
+	}
+	ev := t.Folds[i].Event
+	sent, ok := t.sent[ev]
+	return ok && sent != ev.Update.Sent
+}
+
+// FirstSentDiffers is the first fold whose gradient sent back differs (SentDiffers), or −1.
+func (t *Timeline) FirstSentDiffers() int {
+	for i := range t.Folds {
+		if t.SentDiffers(i) {
+			return i
+		}
+	}
+	return -1
 }
 
 // StateAt is a stage holding the replay's state at position j.
@@ -217,14 +242,16 @@ func (t *Timeline) Advance(st *engine.Stage, i int) error {
 // fold, made once: the reference run of its update, and the state's tensors before and after
 // it (one replay from the base snapshot to the fold, advanced by the fold itself).
 type foldCase struct {
-	tl            *Timeline
+	tl *Timeline
+	// steer, when not −1, is the fold the referee steers the log's bisection onto.
+	steer         int
 	event         int
 	ref           *Reference
 	st            *engine.Stage // the replay before the fold, until states advances it
 	before, after []statecommit.Tensor
 }
 
-func newFoldCase(tl *Timeline) *foldCase { return &foldCase{tl: tl, event: -1} }
+func newFoldCase(tl *Timeline) *foldCase { return &foldCase{tl: tl, event: -1, steer: -1} }
 
 // reference is the reference run of the update at fold i, from the replay's state before it, the
 // stage training with NAdam configured by cfg.
@@ -246,6 +273,19 @@ func (c *foldCase) reference(i int, codec boundary.Codec, cfg optim.NAdamConfig)
 	}
 	c.ref, c.event, c.st, c.before, c.after = ref, i, st, nil, nil
 	return ref, nil
+}
+
+// sent is the gradient payload the replay's update at fold i sends back.
+func (c *foldCase) sent(i int) ([]byte, error) {
+	t := c.tl
+	if i < 0 || i >= len(t.Folds) || t.Folds[i].Event == nil || t.Folds[i].Event.Update == nil {
+		return nil, fmt.Errorf("dispute: fold %d is no update", i)
+	}
+	st, err := t.StateAt(i)
+	if err != nil {
+		return nil, err
+	}
+	return replay.ApplySent(st, t.codec, *t.Folds[i].Event.Update)
 }
 
 // average is fold i's average, nil if it is none.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -357,7 +358,7 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 		}
 		n.prosecutor = &dispute.Prosecutor{
 			Chain: n.oc.client, Referee: strings.ToLower(cfg.Chain.Dial.Operator), NewStage: newStage,
-			NAdam: nadam, Codec: codec, Limit: b.stateLimit(), Log: n.log.With("part", "dispute"),
+			NAdam: nadam, Codec: codec, Limit: b.stateLimit(), Provenance: n.oc.client, Log: n.log.With("part", "dispute"),
 		}
 		onFinding = func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment) {
 			// The prosecutor logs why it opens none where it does not.
@@ -472,7 +473,8 @@ func modelNAdam(opt engine.Optimizer) (optim.NAdamConfig, error) {
 
 // startDefender answers replay disputes over this worker's attestations, polling the chain as
 // often as the attester, for the node's whole life: after training too, while its attestations
-// can still be disputed.
+// can still be disputed. The prosecutor's disputes (--dispute) are played on a loop of their
+// own, so that nothing a referee waits on (a worker's slow log, say) delays the defense.
 func (n *Node) startDefender() (stop func()) {
 	if n.defender == nil {
 		return func() {}
@@ -482,26 +484,28 @@ func (n *Node) startDefender() (stop func()) {
 		every = 2 * time.Second
 	}
 	ctx, cancel := context.WithCancel(n.life)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			if _, err := n.defender.Round(ctx); err != nil && ctx.Err() == nil {
-				n.log.Warn("dispute defense", "err", err)
-			}
-			if n.prosecutor != nil {
-				if _, err := n.prosecutor.Round(ctx); err != nil && ctx.Err() == nil {
-					n.log.Warn("dispute prosecution", "err", err)
+	var wg sync.WaitGroup
+	loop := func(what string, round func(context.Context) (int, error)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				if _, err := round(ctx); err != nil && ctx.Err() == nil {
+					n.log.Warn(what, "err", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
 				}
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
+		}()
+	}
+	loop("dispute defense", n.defender.Round)
+	if n.prosecutor != nil {
+		loop("dispute prosecution", n.prosecutor.Round)
+	}
+	return func() { cancel(); wg.Wait() }
 }

@@ -106,26 +106,32 @@ func Decode(st *engine.Stage, codec boundary.Codec, u Update) (Inputs, error) {
 // Apply applies one update to st as the swarm does and returns the digest of the gradient
 // payload it would send back (zero on stage 0).
 func Apply(st *engine.Stage, codec boundary.Codec, u Update) ([32]byte, error) {
+	msg, err := ApplySent(st, codec, u)
+	if err != nil || msg == nil {
+		return [32]byte{}, err
+	}
+	return payload.Digest(msg)
+}
+
+// ApplySent is Apply returning the gradient payload itself (nil on stage 0): what a worker
+// shows the chain in a dispute over the gradient it sent back.
+func ApplySent(st *engine.Stage, codec boundary.Codec, u Update) ([]byte, error) {
 	x, err := Decode(st, codec, u)
 	if err != nil {
-		return [32]byte{}, err
+		return nil, err
 	}
 	var dIn *tensors.Tensor
 	if st.Info().Last {
 		if dIn, _, err = st.BackwardLoss(x.In, x.IDs, x.Targets); err != nil {
-			return [32]byte{}, err
+			return nil, err
 		}
 	} else if dIn, err = st.Backward(x.In, x.IDs, x.DOut); err != nil {
-		return [32]byte{}, err
+		return nil, err
 	}
 	if st.Info().First {
-		return [32]byte{}, nil
+		return nil, nil
 	}
-	msg, err := codec.EncodeGradients(dIn, u.Step, uint32(u.Microbatch))
-	if err != nil {
-		return [32]byte{}, err
-	}
-	return payload.Digest(msg)
+	return codec.EncodeGradients(dIn, u.Step, uint32(u.Microbatch))
 }
 
 // Mismatch is where a replay departs from what a worker did.

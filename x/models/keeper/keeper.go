@@ -130,6 +130,19 @@ func (k *Keeper) StageOf(ctx context.Context, modelID uint64, operator sdk.AccAd
 	return stage, true, nil
 }
 
+// HeldStage is the stage operator has held of model modelID, for good, and the height of its
+// first seat there (ok false: it never held one).
+func (k *Keeper) HeldStage(ctx context.Context, modelID uint64, operator sdk.AccAddress) (stage uint32, firstHeight int64, ok bool, err error) {
+	h, err := k.HeldStages.Get(ctx, collections.Join(modelID, operator))
+	if isNotFound(err) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, err
+	}
+	return h.Stage, h.FirstHeight, true, nil
+}
+
 // AddWorkUnits credits finalized work to a TRAINING model (x/verify calls it when an attestation
 // finalizes); the model completes when its work reaches target_work_units. It refuses a model
 // that is not TRAINING: work that finalizes after completion is for the caller to settle.

@@ -122,7 +122,7 @@ func (k *Keeper) storeDispute(ctx context.Context, d types.Dispute) error {
 	if err := k.DisputesByAttestation.Set(ctx, collections.Join(d.AttestationId, d.Id)); err != nil {
 		return err
 	}
-	if err := k.DisputesByWorker.Set(ctx, collections.Join(d.Worker, d.Id)); err != nil {
+	if err := k.DisputesByWorker.Set(ctx, collections.Join3(d.Worker, d.ModelId, d.Id)); err != nil {
 		return err
 	}
 	return k.DisputeDeadlines.Set(ctx, collections.Join(d.DeadlineHeight, d.Id))
@@ -133,7 +133,7 @@ func (k *Keeper) unindexDispute(ctx context.Context, d types.Dispute) error {
 	if err := k.DisputesByAttestation.Remove(ctx, collections.Join(d.AttestationId, d.Id)); err != nil {
 		return err
 	}
-	if err := k.DisputesByWorker.Remove(ctx, collections.Join(d.Worker, d.Id)); err != nil {
+	if err := k.DisputesByWorker.Remove(ctx, collections.Join3(d.Worker, d.ModelId, d.Id)); err != nil {
 		return err
 	}
 	return k.DisputeDeadlines.Remove(ctx, collections.Join(d.DeadlineHeight, d.Id))
@@ -184,11 +184,12 @@ func judgeable(m modelstypes.Model) error {
 	return nil
 }
 
-// inDispute says whether worker has an open dispute over any of its attestations: then none of
-// them finalizes until it settles (a worker that loses one loses them all, and a dispute can
-// outlast a later attestation's challenge window).
-func (k *Keeper) inDispute(ctx context.Context, worker string) (bool, error) {
-	it, err := k.DisputesByWorker.Iterate(ctx, collections.NewPrefixedPairRange[string, uint64](worker))
+// inDispute says whether worker has an open dispute over any of its attestations on model: then
+// none of them finalizes until it settles (a worker that loses one loses them all, and a
+// dispute can outlast a later attestation's challenge window). Per model, so that a referee of
+// one model cannot hold the worker's pay on every other.
+func (k *Keeper) inDispute(ctx context.Context, worker string, model uint64) (bool, error) {
+	it, err := k.DisputesByWorker.Iterate(ctx, collections.NewSuperPrefixedTripleRange[string, uint64, uint64](worker, model))
 	if err != nil {
 		return false, err
 	}
@@ -279,7 +280,7 @@ func claimFields(m *types.MsgDisputeClaim) map[string]bool {
 		"events": m.Events != 0, "state_root": len(m.StateRoot) > 0, "log_head": len(m.LogHead) > 0,
 		"event": len(m.Event) > 0, "trace_root": len(m.TraceRoot) > 0, "output_leaf": len(m.OutputLeaf) > 0, "append_path": len(m.AppendPath) > 0,
 		"tensor_leaves": len(m.TensorLeaves) > 0, "header": m.Header != nil, "chunks_root": len(m.ChunksRoot) > 0,
-		"children": len(m.Children) > 0, "chunk": len(m.Chunk) > 0,
+		"children": len(m.Children) > 0, "chunk": len(m.Chunk) > 0, "sent": len(m.Sent) > 0,
 	}
 }
 
@@ -324,7 +325,7 @@ func (k *Keeper) DisputeClaim(ctx context.Context, msg *types.MsgDisputeClaim) (
 		}
 		return k.claimTree(ctx, p, d, msg)
 	case types.DISPUTE_PHASE_STATE:
-		if err := onlyFields(d.Phase, set, "tensor_leaves", "header", "chunks_root", "children", "chunk"); err != nil {
+		if err := onlyFields(d.Phase, set, "tensor_leaves", "header", "chunks_root", "children", "chunk", "sent"); err != nil {
 			return d, err
 		}
 		return k.claimState(ctx, p, d, msg)
@@ -477,6 +478,7 @@ func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Disput
 	if logevent.Next(lo, ev.Digest) != hi {
 		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the event does not fold the log head after event %d into the one after event %d: it is not the event of your log", d.Lo.Index, d.Hi.Index)
 	}
+	d.EventIndex = d.Lo.Index // the disputed event, what a settlement from here names
 	if ev.Average != nil {
 		return k.revealAverage(ctx, p, d, msg, ev.Average)
 	}
@@ -575,11 +577,16 @@ func (k *Keeper) averageProvenance(ctx context.Context, p types.Params, d types.
 		// Its own signature vouches for nothing: that would be weights of its own choosing.
 		return "with parameters it signed itself", nil
 	}
-	window := sdkCtx.BlockHeight() - a.SubmittedHeight + p.ClockWindow
-	if worked, err := k.workedInStage(ctx, d.ModelId, op, d.Stage, window); err != nil {
+	// Judged as of the attestation, not of the reveal: a signer that held a seat of the stage
+	// before the attestation was submitted stays one (x/models keeps the stage an operator held
+	// for good), so a signer that leaves the stage afterwards cannot turn an honest mix into a
+	// loss for the worker that made it.
+	stage, first, held, err := k.mk.HeldStage(ctx, d.ModelId, op)
+	if err != nil {
 		return "", err
-	} else if !worked {
-		return fmt.Sprintf("with parameters signed by %s, no replica of stage %d around the attestation", k.addrString(op), d.Stage), nil
+	}
+	if !held || stage != d.Stage || first > a.SubmittedHeight {
+		return fmt.Sprintf("with parameters signed by %s, no replica of stage %d before the attestation", k.addrString(op), d.Stage), nil
 	}
 	return "", nil
 }
@@ -738,6 +745,10 @@ func (k *Keeper) claimState(ctx context.Context, p types.Params, d types.Dispute
 		}
 		d.TensorLeaves = msg.TensorLeaves
 		return k.turn(ctx, p, d, false)
+	case d.Tensor == uint64(len(d.TensorLeaves)) && d.Header == nil:
+		return k.claimSent(ctx, p, d, du, msg)
+	case len(msg.Sent) > 0:
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "sent answers the referee's pick of the gradient sent back, which it did not pick")
 	case d.Header == nil:
 		if msg.Header == nil {
 			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "show header and chunks_root of tensor %d", d.Tensor)
@@ -758,6 +769,100 @@ func (k *Keeper) claimState(ctx context.Context, p types.Params, d types.Dispute
 	default:
 		return k.claimTree(ctx, p, d, msg)
 	}
+}
+
+// sentChunk is how many values of the gradient sent back a chunk of its comparison holds.
+const sentChunk = statecommit.ChunkBytes / 4
+
+// claimSent is the worker's answer to the referee's pick of the gradient the update sent back:
+// the payload whose digest the event names. One that is no gradient of the update's shape
+// loses the worker the dispute (its receiver signed for it, so the worker sent it).
+func (k *Keeper) claimSent(ctx context.Context, p types.Params, d types.Dispute, du disputedUpdate, msg *types.MsgDisputeClaim) (types.Dispute, error) {
+	if len(msg.Sent) == 0 {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "show sent, the gradient payload the update sent back")
+	}
+	sdk.UnwrapSDKContext(ctx).GasMeter().ConsumeGas(uint64(len(msg.Sent))*evidenceGasPerByte, "x/verify: dispute evidence")
+	if dg, err := payload.Digest(msg.Sent); err != nil || dg != du.u.Sent {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "sent is not the payload whose digest the update names")
+	}
+	if _, err := sentValues(du, msg.Sent); err != nil {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("the gradient event %d sent back: %v", d.EventIndex, err))
+	}
+	d.Sent = msg.Sent
+	d.Phase = types.DISPUTE_PHASE_CHUNK
+	return k.turn(ctx, p, d, false)
+}
+
+// sentValues decodes a gradient payload the update sent back, which must hold as many values
+// as the program's gradient of its input.
+func sentValues(du disputedUpdate, b []byte) ([]float32, error) {
+	pl, err := payload.Decode(b, payload.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	if pl.Kind != payload.Gradients {
+		return nil, fmt.Errorf("a payload of kind %v, not gradients", pl.Kind)
+	}
+	if want := stageprog.Size(du.prog.Dims(du.up.DX)); len(pl.Data) != want {
+		return nil, fmt.Errorf("%d values, the gradient of the stage's input has %d", len(pl.Data), want)
+	}
+	return pl.Data, nil
+}
+
+// judgeSent settles the dispute at one chunk of the gradient sent back: its values against the
+// reference program's gradient of the stage's input (under the agreed trace), by EndRatio
+// relative to their size.
+func (k *Keeper) judgeSent(ctx context.Context, p types.Params, d types.Dispute, du disputedUpdate, msg *types.MsgDisputeRespond) (types.Dispute, error) {
+	if len(msg.State) > 0 || len(msg.Theirs) > 0 {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "pick the chunk of the gradient sent back and show outputs, the reference's values there")
+	}
+	sent, err := sentValues(du, d.Sent)
+	if err != nil {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, err.Error())
+	}
+	first := msg.Pick * sentChunk
+	if first >= uint64(len(sent)) {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "chunk %d of a gradient of %d values (chunks of %d)", msg.Pick, len(sent), sentChunk)
+	}
+	if len(msg.Outputs) > 4 {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "outputs open one chunk: at most 4 openings")
+	}
+	sdk.UnwrapSDKContext(ctx).GasMeter().ConsumeGas(uint64(msg.Size())*evidenceGasPerByte, "x/verify: dispute evidence")
+	claimed := sent[first:min(first+sentChunk, uint64(len(sent)))]
+	got, ref, have := make([]float64, len(claimed)), make([]float64, len(claimed)), make([]bool, len(claimed))
+	for j, x := range claimed {
+		got[j] = float64(x)
+	}
+	capacity, dims := stageprog.Capacity(len(du.prog.Ops)), du.prog.Dims(du.up.DX)
+	op := du.up.DX - len(du.prog.InputDims)
+	for i, o := range msg.Outputs {
+		t, err := o.Opening()
+		if err != nil {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d]: %v", i, err)
+		}
+		if t.K != op {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d] opens op %d; the gradient of the stage's input is op %d's output", i, t.K, op)
+		}
+		if err := t.Verify(merkle.Hash(d.TraceRoot), capacity, dims); err != nil {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d] under the agreed trace: %v", i, err)
+		}
+		for j := range claimed {
+			if x, err := t.Value(int(first) + j); err == nil {
+				ref[j], have[j] = x, true
+			}
+		}
+	}
+	for j, ok := range have {
+		if !ok {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the reference's element %d of the gradient sent back is not opened", int(first)+j)
+		}
+	}
+	ratio := stageprog.EndRatio(got, ref, nil)
+	where := fmt.Sprintf("chunk %d of the gradient event %d sent back: end ratio %.3g against the tolerance %g", msg.Pick, d.EventIndex, ratio, stageprog.EndTolerance)
+	if ratio > stageprog.EndTolerance || math.IsNaN(ratio) {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, where)
+	}
+	return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_REFEREE_LOST, where)
 }
 
 // checkHeader is why a tensor of a trained state cannot hold the program's value of dims ("" when
@@ -832,7 +937,7 @@ func (k *Keeper) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespon
 	if err != nil {
 		return d, err
 	}
-	evidence := len(msg.Outputs) > 0 || len(msg.State) > 0
+	evidence := len(msg.Outputs) > 0 || len(msg.State) > 0 || len(msg.Theirs) > 0
 	switch d.Phase {
 	case types.DISPUTE_PHASE_LOG, types.DISPUTE_PHASE_TRACE:
 		if evidence || msg.Pick != 0 {
@@ -845,6 +950,9 @@ func (k *Keeper) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespon
 		}
 		return k.pickChild(ctx, p, d, msg.Pick)
 	case types.DISPUTE_PHASE_LEAF:
+		if len(msg.Theirs) > 0 {
+			return d, errorsmod.Wrap(types.ErrInvalidDispute, "theirs opens an average's mixed-in parameters; a leaf is of an update's program")
+		}
 		if msg.Agree {
 			return d, errorsmod.Wrap(types.ErrInvalidDispute, "pick the element, and show outputs and state, the evidence of what it reads")
 		}
@@ -854,8 +962,17 @@ func (k *Keeper) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespon
 			return d, errorsmod.Wrap(types.ErrInvalidDispute, "pick a tensor, or a child (0 or 1)")
 		}
 		if d.Header == nil {
-			if msg.Pick >= uint64(len(d.TensorLeaves)) {
-				return d, errorsmod.Wrapf(types.ErrInvalidDispute, "pick %d: the state has %d tensors", msg.Pick, len(d.TensorLeaves))
+			if msg.Pick > uint64(len(d.TensorLeaves)) {
+				return d, errorsmod.Wrapf(types.ErrInvalidDispute, "pick %d: the state has %d tensors (pick %d for the gradient sent back)", msg.Pick, len(d.TensorLeaves), len(d.TensorLeaves))
+			}
+			if msg.Pick == uint64(len(d.TensorLeaves)) {
+				du, err := k.storedUpdate(ctx, d)
+				if err != nil {
+					return d, err
+				}
+				if du.u == nil || du.up.DX < 0 || du.u.Sent == ([32]byte{}) {
+					return d, errorsmod.Wrapf(types.ErrInvalidDispute, "pick %d is the gradient sent back, and event %d sent none", msg.Pick, d.EventIndex)
+				}
 			}
 			d.Tensor = msg.Pick
 			return k.turn(ctx, p, d, true)
@@ -1086,6 +1203,9 @@ func (k *Keeper) judgeChunk(ctx context.Context, p types.Params, d types.Dispute
 	if du.avg != nil {
 		return k.judgeAverageChunk(ctx, p, d, du, msg)
 	}
+	if len(d.Sent) > 0 {
+		return k.judgeSent(ctx, p, d, du, msg)
+	}
 	if len(msg.Theirs) > 0 {
 		return d, errorsmod.Wrap(types.ErrInvalidDispute, "theirs opens an average's mixed-in parameters; the disputed event is an update")
 	}
@@ -1194,12 +1314,17 @@ func (k *Keeper) judgeAverageChunk(ctx context.Context, p types.Params, d types.
 			}
 			want = logevent.Mix(float32(own), float32(t), du.avg.Weight)
 		}
-		if math.Float32bits(float32(claimed[j])) != math.Float32bits(want) {
+		if got := float32(claimed[j]); math.Float32bits(got) != math.Float32bits(want) && !(isNaN32(got) && isNaN32(want)) {
 			return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("element %d of tensor %d (%s) after the average (event %d) is %v, not %v", first+j, tensor, h.Path, d.EventIndex, float32(claimed[j]), want))
 		}
 	}
 	return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_REFEREE_LOST, fmt.Sprintf("chunk %d of tensor %d (%s) after the average (event %d) is the mix", d.Hi.Index, tensor, h.Path, d.EventIndex))
 }
+
+// isNaN32 says whether x is a NaN: a NaN a mix makes (0·∞, ∞ − ∞) has the hardware's bits
+// (x86's negative quiet NaN, ARM's positive one), so NaNs are compared as NaNs, never by bits,
+// or validators on different machines would judge a chunk differently.
+func isNaN32(x float32) bool { return math.IsNaN(float64(x)) }
 
 // openTensor verifies openings of tensor `tensor` (whose store path must be path) under root
 // (a state of `tensors` tensors) and collects their values.
@@ -1239,7 +1364,7 @@ func (k *Keeper) settle(ctx context.Context, p types.Params, d types.Dispute, ou
 		return d, err
 	}
 	d.Phase, d.Outcome, d.Reason, d.ClosedHeight = types.DISPUTE_PHASE_SETTLED, outcome, reason, sdkCtx.BlockHeight()
-	d.Pending, d.Event, d.Children, d.Chunk = nil, nil, nil, nil
+	d.Pending, d.Event, d.Children, d.Chunk, d.Sent = nil, nil, nil, nil, nil
 	worker, err := k.parseAddr("worker", d.Worker)
 	if err != nil {
 		return d, err
@@ -1389,6 +1514,6 @@ func (k *Keeper) forceClose(ctx sdk.Context, d types.Dispute, reason string) err
 		return err
 	}
 	d.Phase, d.Outcome, d.Reason, d.ClosedHeight = types.DISPUTE_PHASE_SETTLED, types.DISPUTE_OUTCOME_CANCELLED, reason, ctx.BlockHeight()
-	d.Pending, d.Event, d.Children, d.Chunk = nil, nil, nil, nil
+	d.Pending, d.Event, d.Children, d.Chunk, d.Sent = nil, nil, nil, nil, nil
 	return k.Disputes.Set(ctx, d.Id, d)
 }

@@ -313,7 +313,7 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 			return err
 		}
 		if !open {
-			open, err = k.inDispute(ctx, a.Worker)
+			open, err = k.inDispute(ctx, a.Worker, a.ModelId)
 			if err != nil {
 				return err
 			}

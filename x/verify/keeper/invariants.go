@@ -224,7 +224,7 @@ func (k *Keeper) checkDisputes(ctx context.Context, pending map[uint64]types.Att
 		}
 		for name, has := range map[string]func() (bool, error){
 			"disputes-by-attestation index": func() (bool, error) { return k.DisputesByAttestation.Has(ctx, collections.Join(d.AttestationId, id)) },
-			"disputes-by-worker index":      func() (bool, error) { return k.DisputesByWorker.Has(ctx, collections.Join(d.Worker, id)) },
+			"disputes-by-worker index":      func() (bool, error) { return k.DisputesByWorker.Has(ctx, collections.Join3(d.Worker, d.ModelId, id)) },
 			"dispute deadline queue":        func() (bool, error) { return k.DisputeDeadlines.Has(ctx, collections.Join(d.DeadlineHeight, id)) },
 		} {
 			if ok, err := has(); err != nil || !ok {

@@ -71,13 +71,13 @@ type Keeper struct {
 	OpenByWorker collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
 	Deadlines    collections.KeySet[collections.Pair[int64, uint64]]
 	// Disputes are the replay disputes (dispute.go); DisputesByAttestation the open ones of each
-	// attestation, DisputesByWorker the open ones of each worker (none of whose attestations
-	// finalizes meanwhile), DisputeDeadlines the open ones by the last height of their current
+	// attestation, DisputesByWorker the open ones of each worker by model (none of whose
+	// attestations on the model finalizes meanwhile), DisputeDeadlines the open ones by the last height of their current
 	// move.
 	Disputes              collections.Map[uint64, types.Dispute]
 	DisputeSeq            collections.Sequence
 	DisputesByAttestation collections.KeySet[collections.Pair[uint64, uint64]]
-	DisputesByWorker      collections.KeySet[collections.Pair[string, uint64]]
+	DisputesByWorker      collections.KeySet[collections.Triple[string, uint64, uint64]]
 	DisputeDeadlines      collections.KeySet[collections.Pair[int64, uint64]]
 
 	// vks caches parsed verifying keys by the SHA-256 of their bytes: parsing (subgroup checks)
@@ -139,7 +139,7 @@ func NewKeeper(
 		DisputesByAttestation: collections.NewKeySet(sb, types.DisputesByAttestation, "disputes_by_attestation",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)),
 		DisputesByWorker: collections.NewKeySet(sb, types.DisputesByWorkerKey, "disputes_by_worker",
-			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key)),
+			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key)),
 		DisputeDeadlines: collections.NewKeySet(sb, types.DisputeDeadlinesKey, "dispute_deadlines", heightID),
 		vks:              make(map[[32]byte]*tile.VerifyingKey),
 	}

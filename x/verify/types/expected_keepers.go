@@ -41,6 +41,9 @@ type ComputeKeeper interface {
 type ModelsKeeper interface {
 	GetModel(ctx context.Context, id uint64) (modelstypes.Model, error)
 	StageOf(ctx context.Context, modelID uint64, operator sdk.AccAddress) (stage uint32, seated bool, err error)
+	// HeldStage is the stage operator has ever held of the model (x/models keeps it for good)
+	// and the height of its first seat there.
+	HeldStage(ctx context.Context, modelID uint64, operator sdk.AccAddress) (stage uint32, firstHeight int64, ok bool, err error)
 	AddWorkUnits(ctx context.Context, modelID, units uint64) error
 }
 
