@@ -54,7 +54,10 @@ func TestMix(t *testing.T) {
 		w           float64
 		want        float32
 	}{
-		{1, 3, 0.5, 2}, {1, 3, 0, 1}, {1, 3, 1, 3}, {-2, 2, 0.25, -1},
+		{1, 3, 0.5, 2},
+		{1, 3, 0, 1},
+		{1, 3, 1, 3},
+		{-2, 2, 0.25, -1},
 		{0.1, 0.2, 0.5, float32(float64(0.5*float64(float32(0.1))) + float64(0.5*float64(float32(0.2))))},
 	} {
 		if got := Mix(tc.own, tc.theirs, tc.w); got != tc.want {

@@ -197,7 +197,7 @@ func TestAudit(t *testing.T) {
 	testreplay.Updates(t, ownStage, boundary.Codec{Spec: testspec.Tiny(8), Wire: payload.F32, Engine: dtypes.Float32}, 2, 99)
 	require(t, checkpoint.Write(&own, ownStage, 0, checkpoint.Params))
 	for name, mix := range map[string]func(*replaylog.Average){
-		"parameters of its own": func(a *replaylog.Average) { a.Params, a.Root = own.Bytes(), paramsRoot(t, own.Bytes()) },
+		"parameters of its own":              func(a *replaylog.Average) { a.Params, a.Root = own.Bytes(), paramsRoot(t, own.Bytes()) },
 		"a root that is not its parameters'": func(a *replaylog.Average) { a.Root[0]++ },
 		"a full state":                       func(a *replaylog.Average) { a.Sel = uint8(checkpoint.Full) },
 		"signed by a stranger": func(a *replaylog.Average) {
