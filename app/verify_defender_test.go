@@ -480,6 +480,50 @@ func TestProsecutorCatchesAnotherOptimizer(t *testing.T) {
 	}
 }
 
+// scripted opens a dispute over ls's attestation by r and plays it: the worker's moves by its
+// Defender, the referee's by script where it returns a move, else by the trainer's own
+// Prosecutor (which took the dispute up from the log the worker serves). It returns the
+// settled dispute and the most gas a referee's move took, by phase.
+func scripted(t *testing.T, vc *verifyChain, ls *loggedStage, a uint64, r *trainer, script func(d verifytypes.Dispute) *verifytypes.MsgDisputeRespond) (verifytypes.Dispute, map[string]int64) {
+	t.Helper()
+	pc := prosecutorChain{vc: vc, r: r}
+	ctx := context.Background()
+	id, err := pc.OpenDispute(ctx, a)
+	require.NoError(t, err)
+	pros := &dispute.Prosecutor{
+		Chain: pc, Referee: r.addr.String(), NewStage: ls.honestStage,
+		NAdam: ls.nadam, Codec: ls.codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
+	}
+	segs, err := ls.log.Decoded()
+	require.NoError(t, err)
+	require.NoError(t, pros.Take(ctx, id, segs))
+	var d verifytypes.Dispute
+	gas := map[string]int64{}
+	for moves := 0; ; moves++ {
+		require.Less(t, moves, 200)
+		d, err = vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), id)
+		require.NoError(t, err)
+		if !d.Open() {
+			return d, gas
+		}
+		if d.WorkerToMove {
+			n, err := ls.d.Round(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n, "the defender moves in %s", d.Phase)
+			continue
+		}
+		msg := script(d)
+		if msg == nil {
+			msg, err = pros.Move(d)
+			require.NoError(t, err, "phase %s", d.Phase)
+		}
+		msg.Referee, msg.DisputeId = r.addr.String(), id
+		res := vc.send(r.account, msg)
+		require.Zero(t, res.Code, "phase %s: %s", d.Phase, res.Log)
+		gas[d.Phase.String()] = max(gas[d.Phase.String()], res.GasUsed)
+	}
+}
+
 // TestDefenderWinsAnAverage: an honest worker averaged with a replica between its updates; a
 // referee that steers the dispute onto the average (it disagrees from there on) and then plays
 // the trainer's own moves is shown, at the chunk it picks, that the state after the average is
@@ -492,45 +536,13 @@ func TestDefenderWinsAnAverage(t *testing.T) {
 	})
 	w, r := ws[1], ws[3]
 	ls := newLoggedStageOpts(t, vc, w, loggedOpts{updates: updates, mixWith: r})
-	a := ls.attest(t, vc, w)
-	pc := prosecutorChain{vc: vc, r: r}
-	ctx := context.Background()
-	id, err := pc.OpenDispute(ctx, a)
-	require.NoError(t, err)
-	pros := &dispute.Prosecutor{
-		Chain: pc, Referee: r.addr.String(), NewStage: ls.honestStage,
-		NAdam: ls.nadam, Codec: ls.codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
-	}
-	segs, err := ls.log.Decoded()
-	require.NoError(t, err)
-	require.NoError(t, pros.Take(ctx, id, segs))
 	const average = 1 // the folds: update, average, update
-	var d verifytypes.Dispute
-	gas := map[string]int64{}
-	for moves := 0; ; moves++ {
-		require.Less(t, moves, 200)
-		d, err = vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), id)
-		require.NoError(t, err)
-		if !d.Open() {
-			break
-		}
-		if d.WorkerToMove {
-			n, err := ls.d.Round(ctx)
-			require.NoError(t, err)
-			require.Equal(t, 1, n, "the defender moves in %s", d.Phase)
-			continue
-		}
-		msg := &verifytypes.MsgDisputeRespond{Referee: r.addr.String(), DisputeId: id}
+	d, gas := scripted(t, vc, ls, ls.attest(t, vc, w), r, func(d verifytypes.Dispute) *verifytypes.MsgDisputeRespond {
 		if d.Phase == verifytypes.DISPUTE_PHASE_LOG {
-			msg.Agree = d.Pending.Index <= average
-		} else {
-			msg, err = pros.Move(d)
-			require.NoError(t, err, "phase %s", d.Phase)
+			return &verifytypes.MsgDisputeRespond{Agree: d.Pending.Index <= average}
 		}
-		res := vc.send(r.account, msg)
-		require.Zero(t, res.Code, "phase %s: %s", d.Phase, res.Log)
-		gas[d.Phase.String()] = max(gas[d.Phase.String()], res.GasUsed)
-	}
+		return nil
+	})
 	t.Logf("most gas a referee's move: %v", gas)
 	require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
 	require.Equal(t, uint64(average), d.EventIndex)
@@ -596,47 +608,15 @@ func TestDefenderWinsTheGradientSent(t *testing.T) {
 	})
 	w, r := ws[1], ws[3]
 	ls := newLoggedStage(t, vc, w, updates, nil)
-	a := ls.attest(t, vc, w)
-	pc := prosecutorChain{vc: vc, r: r}
-	ctx := context.Background()
-	id, err := pc.OpenDispute(ctx, a)
-	require.NoError(t, err)
-	pros := &dispute.Prosecutor{
-		Chain: pc, Referee: r.addr.String(), NewStage: ls.honestStage,
-		NAdam: ls.nadam, Codec: ls.codec, Limit: 1 << 30, Log: slog.New(slog.DiscardHandler),
-	}
-	segs, err := ls.log.Decoded()
-	require.NoError(t, err)
-	require.NoError(t, pros.Take(ctx, id, segs))
-	var d verifytypes.Dispute
-	gas := map[string]int64{}
-	for moves := 0; ; moves++ {
-		require.Less(t, moves, 200)
-		d, err = vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), id)
-		require.NoError(t, err)
-		if !d.Open() {
-			break
-		}
-		if d.WorkerToMove {
-			n, err := ls.d.Round(ctx)
-			require.NoError(t, err)
-			require.Equal(t, 1, n, "the defender moves in %s", d.Phase)
-			continue
-		}
-		msg := &verifytypes.MsgDisputeRespond{Referee: r.addr.String(), DisputeId: id}
+	d, gas := scripted(t, vc, ls, ls.attest(t, vc, w), r, func(d verifytypes.Dispute) *verifytypes.MsgDisputeRespond {
 		switch {
 		case d.Phase == verifytypes.DISPUTE_PHASE_LOG:
-			msg.Agree = false
+			return &verifytypes.MsgDisputeRespond{Agree: false}
 		case d.Phase == verifytypes.DISPUTE_PHASE_STATE && d.Header == nil:
-			msg.Pick = uint64(len(d.TensorLeaves)) // the gradient sent back
-		default:
-			msg, err = pros.Move(d)
-			require.NoError(t, err, "phase %s", d.Phase)
+			return &verifytypes.MsgDisputeRespond{Pick: uint64(len(d.TensorLeaves))} // the gradient sent back
 		}
-		res := vc.send(r.account, msg)
-		require.Zero(t, res.Code, "phase %s: %s", d.Phase, res.Log)
-		gas[d.Phase.String()] = max(gas[d.Phase.String()], res.GasUsed)
-	}
+		return nil
+	})
 	t.Logf("most gas a referee's move: %v", gas)
 	require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
 	require.Contains(t, d.Reason, "sent back")

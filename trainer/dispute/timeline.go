@@ -259,15 +259,11 @@ func (c *foldCase) reference(i int, codec boundary.Codec, cfg optim.NAdamConfig)
 	if c.ref != nil && c.event == i {
 		return c.ref, nil
 	}
-	t := c.tl
-	if i < 0 || i >= len(t.Folds) || t.Folds[i].Event == nil || t.Folds[i].Event.Update == nil {
-		return nil, fmt.Errorf("dispute: fold %d is no update", i)
-	}
-	st, err := t.StateAt(i)
+	u, st, err := c.updateAt(i)
 	if err != nil {
 		return nil, err
 	}
-	ref, err := NewReference(st, codec, cfg, *t.Folds[i].Event.Update)
+	ref, err := NewReference(st, codec, cfg, *u)
 	if err != nil {
 		return nil, err
 	}
@@ -275,17 +271,23 @@ func (c *foldCase) reference(i int, codec boundary.Codec, cfg optim.NAdamConfig)
 	return ref, nil
 }
 
-// sent is the gradient payload the replay's update at fold i sends back.
-func (c *foldCase) sent(i int) ([]byte, error) {
+// updateAt is the update at fold i and a stage holding the replay's state before it.
+func (c *foldCase) updateAt(i int) (*replay.Update, *engine.Stage, error) {
 	t := c.tl
 	if i < 0 || i >= len(t.Folds) || t.Folds[i].Event == nil || t.Folds[i].Event.Update == nil {
-		return nil, fmt.Errorf("dispute: fold %d is no update", i)
+		return nil, nil, fmt.Errorf("dispute: fold %d is no update", i)
 	}
 	st, err := t.StateAt(i)
+	return t.Folds[i].Event.Update, st, err
+}
+
+// sent is the gradient payload the replay's update at fold i sends back.
+func (c *foldCase) sent(i int) ([]byte, error) {
+	u, st, err := c.updateAt(i)
 	if err != nil {
 		return nil, err
 	}
-	return replay.ApplySent(st, t.codec, *t.Folds[i].Event.Update)
+	return replay.ApplySent(st, c.tl.codec, *u)
 }
 
 // average is fold i's average, nil if it is none.
