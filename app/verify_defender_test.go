@@ -13,6 +13,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -27,6 +29,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/replay"
 	"github.com/protolearn/protolearn/trainer/replaylog"
 	"github.com/protolearn/protolearn/trainer/statesync"
+	computekeeper "github.com/protolearn/protolearn/x/compute/keeper"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
@@ -110,9 +113,14 @@ type loggedOpts struct {
 	fitted  bool
 	mixWith *trainer
 	mix     dispute.Mixer
-	// garble makes the worker send back, at its second logged update, a gradient with one chunk
-	// ten times the one it computed (its state trains honestly); it keeps what it sent.
-	garble bool
+	// garble makes the worker send back, at its second logged update, a gradient whose chunk
+	// garbleChunk (of 256 values) is ten times the one it computed (its state trains
+	// honestly); it keeps what it sent. zeroSent makes it name no gradient sent back there.
+	garble      bool
+	garbleChunk int
+	zeroSent    bool
+	// rows is how many sequences a microbatch holds (0: one).
+	rows int
 }
 
 func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts) *loggedStage {
@@ -156,13 +164,14 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 	w0 := s.BoundaryWidth()
 	kept := map[[32]byte][]byte{} // the gradients the worker sent back, by digest
 	update := func(i int) replay.Update {
-		ids := make([]int32, s.SeqLen)
+		rows := max(o.rows, 1)
+		ids := make([]int32, rows*s.SeqLen)
 		for j := range ids {
 			ids[j] = int32(rng.IntN(s.Vocab))
 		}
-		in, err := codec.EncodeActivations(tensors.FromFlatDataAndDimensions(floats(s.SeqLen*w0, 1), 1, s.SeqLen, w0), tensors.FromFlatDataAndDimensions(ids, 1, s.SeqLen), 1, uint32(i))
+		in, err := codec.EncodeActivations(tensors.FromFlatDataAndDimensions(floats(rows*s.SeqLen*w0, 1), rows, s.SeqLen, w0), tensors.FromFlatDataAndDimensions(ids, rows, s.SeqLen), 1, uint32(i))
 		require.NoError(t, err)
-		grad, err := codec.EncodeGradients(tensors.FromFlatDataAndDimensions(floats(s.SeqLen*w0, 1e-2), 1, s.SeqLen, w0), 1, uint32(i))
+		grad, err := codec.EncodeGradients(tensors.FromFlatDataAndDimensions(floats(rows*s.SeqLen*w0, 1e-2), rows, s.SeqLen, w0), 1, uint32(i))
 		require.NoError(t, err)
 		u := replay.Update{Step: w.next, Microbatch: uint64(i), Input: in, Grad: grad}
 		sent, err := replay.ApplySent(st, codec, u)
@@ -170,7 +179,7 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 		if o.garble && i == 1 {
 			pl, err := payload.Decode(sent, payload.Limits{})
 			require.NoError(t, err)
-			for j := range min(256, len(pl.Data)) {
+			for j := o.garbleChunk * 256; j < min(o.garbleChunk*256+256, len(pl.Data)); j++ {
 				pl.Data[j] *= 10
 			}
 			sent, err = payload.Encode(pl)
@@ -179,6 +188,9 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 		u.Sent, err = payload.Digest(sent)
 		require.NoError(t, err)
 		kept[u.Sent] = sent
+		if o.zeroSent && i == 1 {
+			u.Sent = [32]byte{} // it names none, and may send anything
+		}
 		return u
 	}
 	for i := range 2 { // trained before the log starts: the state has its optimizer's
@@ -414,12 +426,17 @@ func (c prosecutorChain) RefereeDisputes(context.Context, string) ([]verifytypes
 	return out, err
 }
 
-func (c prosecutorChain) WorkerByPeer(ctx context.Context, p string) (string, bool, error) {
-	op, ok, err := c.vc.app.ComputeKeeper.OperatorOfPeer(c.vc.app.NewContext(true), p)
-	if !ok || err != nil {
-		return "", ok, err
+// WorkerByPeer is trainer/chain.Client's: the gRPC query, retired peer ids included.
+func (c prosecutorChain) WorkerByPeer(_ context.Context, p string) (string, bool, error) {
+	q := computekeeper.NewQueryServerImpl(c.vc.app.ComputeKeeper)
+	res, err := q.WorkerByPeerId(c.vc.app.NewContext(true), &computetypes.QueryWorkerByPeerIdRequest{PeerId: p, Retired: true})
+	if status.Code(err) == codes.NotFound {
+		return "", false, nil
 	}
-	return op.String(), true, nil
+	if err != nil {
+		return "", false, err
+	}
+	return res.Worker.Operator, true, nil
 }
 
 func (c prosecutorChain) HeldStage(_ context.Context, model uint64, op string) (uint32, int64, bool, error) {
@@ -582,6 +599,16 @@ func TestProsecutorCatchesASelfSignedAverage(t *testing.T) {
 	prosecute(t, false, false, func(vc *verifyChain, w *trainer) *loggedStage {
 		return newLoggedStageOpts(t, vc, w, loggedOpts{updates: 2, mixWith: vc.ws[3]})
 	})
+	// Nor once the signer has changed its peer id since (its old id still names it, on chain and
+	// to the Prosecutor: an attacker's review found the Prosecutor asked only current ids).
+	prosecute(t, false, false, func(vc *verifyChain, w *trainer) *loggedStage {
+		r := vc.ws[3]
+		ls := newLoggedStageOpts(t, vc, w, loggedOpts{updates: 2, mixWith: r})
+		r.peer = newPeerKey(t)
+		res := vc.send(r.account, &computetypes.MsgUpdateWorker{Operator: r.addr.String(), PeerId: r.peerID().String()})
+		require.Zero(t, res.Code, res.Log)
+		return ls
+	})
 }
 
 // TestProsecutorCatchesAGarbageGradient: a worker that trains its own state honestly but sends
@@ -590,12 +617,32 @@ func TestProsecutorCatchesASelfSignedAverage(t *testing.T) {
 // replica's Prosecutor sees the gradient differ, steers the bisection onto that update, picks
 // the gradient sent back once the trace and the state are agreed, and the chain finds the chunk
 // beyond the tolerance against the reference's gradient.
+//
+// In the second case the microbatch holds 17 sequences (272 values sent back, two chunks) and
+// the garbage is in the second chunk, which the referee picks (an attacker's review found the
+// chain took only chunk 0).
 func TestProsecutorCatchesAGarbageGradient(t *testing.T) {
+	for _, tc := range []struct{ rows, chunk int }{{1, 0}, {17, 1}} {
+		t.Run(fmt.Sprintf("chunk %d", tc.chunk), func(t *testing.T) {
+			d := prosecute(t, true, false, func(vc *verifyChain, w *trainer) *loggedStage {
+				return newLoggedStageOpts(t, vc, w, loggedOpts{updates: 2, garble: true, rows: tc.rows, garbleChunk: tc.chunk})
+			})
+			require.Equal(t, uint64(1), d.EventIndex, "the update that sent it")
+			require.Contains(t, d.Reason, fmt.Sprintf("chunk %d of the gradient", tc.chunk))
+		})
+	}
+}
+
+// TestProsecutorCatchesAMissingSent: a worker whose log names no gradient sent back for an
+// update (so that it could send anything) replays to its attested end; the Prosecutor sees the
+// replay send one, steers onto that update, and the chain refuses the update at its reveal (an
+// attacker's review found the referee lost there, its pick of a gradient "sent none" refused).
+func TestProsecutorCatchesAMissingSent(t *testing.T) {
 	d := prosecute(t, true, false, func(vc *verifyChain, w *trainer) *loggedStage {
-		return newLoggedStageOpts(t, vc, w, loggedOpts{updates: 2, garble: true})
+		return newLoggedStageOpts(t, vc, w, loggedOpts{updates: 2, zeroSent: true})
 	})
-	require.Equal(t, uint64(1), d.EventIndex, "the update that sent it")
-	require.Contains(t, d.Reason, "sent back")
+	require.Equal(t, uint64(1), d.EventIndex)
+	require.Contains(t, d.Reason, "names no gradient sent back")
 }
 
 // TestDefenderWinsTheGradientSent: a referee that picks an honest worker's gradient sent back is

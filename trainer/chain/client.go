@@ -153,10 +153,11 @@ func (c *Client) VerifyParams(ctx context.Context) (verifytypes.Params, error) {
 	return res.Params, nil
 }
 
-// WorkerByPeer is the operator of the worker that announces libp2p peer id p (ok false: none
-// does).
+// WorkerByPeer is the operator of the worker that announces libp2p peer id p, or announced it
+// before changing it (ok false: none did): who a signature made with p names, as the chain
+// judges it (x/compute OperatorOfPeer).
 func (c *Client) WorkerByPeer(ctx context.Context, p string) (operator string, ok bool, err error) {
-	res, err := computetypes.NewQueryClient(c.conn).WorkerByPeerId(ctx, &computetypes.QueryWorkerByPeerIdRequest{PeerId: p})
+	res, err := computetypes.NewQueryClient(c.conn).WorkerByPeerId(ctx, &computetypes.QueryWorkerByPeerIdRequest{PeerId: p, Retired: true})
 	if status.Code(err) == codes.NotFound {
 		return "", false, nil
 	}

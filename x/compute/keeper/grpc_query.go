@@ -65,8 +65,11 @@ func (q queryServer) WorkerByPeerId(ctx context.Context, req *types.QueryWorkerB
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	op, err := q.k.Workers.Indexes.PeerID.MatchExact(ctx, req.PeerId)
+	if isNotFound(err) && req.Retired {
+		op, err = q.k.RetiredPeers.Get(ctx, req.PeerId)
+	}
 	if isNotFound(err) {
-		return nil, status.Errorf(codes.NotFound, "no worker announces peer id %s", req.PeerId)
+		return nil, status.Errorf(codes.NotFound, "no worker announces peer id %s (retired too: %v)", req.PeerId, req.Retired)
 	}
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())

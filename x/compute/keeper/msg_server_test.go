@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	sdkerrors "github.com/cosmos/cosmos-sdk/types/errors"
@@ -116,6 +118,12 @@ func TestUpdateWorker(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, op, owner)
+	// The query finds it by its retired id only when asked to (who signed with it then).
+	_, err = f.query.WorkerByPeerId(f.ctx, &types.QueryWorkerByPeerIdRequest{PeerId: oldPeer})
+	require.Equal(t, codes.NotFound, status.Code(err))
+	res, err = f.query.WorkerByPeerId(f.ctx, &types.QueryWorkerByPeerIdRequest{PeerId: oldPeer, Retired: true})
+	require.NoError(t, err)
+	require.Equal(t, op.String(), res.Worker.Operator)
 	_, err = f.msgs.UpdateWorker(f.ctx, &types.MsgUpdateWorker{Operator: other.String(), PeerId: oldPeer})
 	require.ErrorIs(t, err, types.ErrPeerIDTaken, "another worker takes a retired id")
 	stranger := f.account(5000)

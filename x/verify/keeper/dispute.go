@@ -619,6 +619,12 @@ func eventProvenance(m modelstypes.Model, a types.Attestation, u *logevent.Updat
 		return "the gradient it took is no payload the attestation's receipts name"
 	case last && len(u.Grad) > 0:
 		return "the last stage takes targets, yet the update carries a gradient payload"
+	// What it sent back is judged against the digest the update names: a stage after the first
+	// sends a gradient back for every update, stage 0 none.
+	case a.Stage > 0 && u.Sent == ([32]byte{}):
+		return "it names no gradient sent back, which every update of a stage after the first sends"
+	case a.Stage == 0 && u.Sent != ([32]byte{}):
+		return "stage 0 sends no gradient back, yet the update names one"
 	}
 	return ""
 }
@@ -820,10 +826,10 @@ func (k *Keeper) judgeSent(ctx context.Context, p types.Params, d types.Dispute,
 	if err != nil {
 		return d, errorsmod.Wrap(types.ErrInvalidDispute, err.Error())
 	}
-	first := msg.Pick * sentChunk
-	if first >= uint64(len(sent)) {
+	if msg.Pick >= (uint64(len(sent))+sentChunk-1)/sentChunk {
 		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "chunk %d of a gradient of %d values (chunks of %d)", msg.Pick, len(sent), sentChunk)
 	}
+	first := msg.Pick * sentChunk
 	if len(msg.Outputs) > 4 {
 		return d, errorsmod.Wrap(types.ErrInvalidDispute, "outputs open one chunk: at most 4 openings")
 	}
@@ -979,7 +985,7 @@ func (k *Keeper) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespon
 		}
 		return k.pickChild(ctx, p, d, msg.Pick)
 	case types.DISPUTE_PHASE_CHUNK:
-		if msg.Agree || msg.Pick != 0 {
+		if msg.Agree || (msg.Pick != 0 && len(d.Sent) == 0) { // pick: the chunk of a gradient sent back
 			return d, errorsmod.Wrap(types.ErrInvalidDispute, "show outputs (the reference's values of the chunk) and state (the chunk before the event)")
 		}
 		return k.judgeChunk(ctx, p, d, msg)
