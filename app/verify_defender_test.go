@@ -49,9 +49,14 @@ type defenderChain struct {
 }
 
 func (c defenderChain) Disputes(context.Context, string) ([]verifytypes.Dispute, error) {
+	return c.vc.openDisputes(func(d verifytypes.Dispute) bool { return d.Worker == c.w.addr.String() })
+}
+
+// openDisputes are the chain's open disputes that keep keeps.
+func (vc *verifyChain) openDisputes(keep func(verifytypes.Dispute) bool) ([]verifytypes.Dispute, error) {
 	var out []verifytypes.Dispute
-	err := c.vc.app.VerifyKeeper.Disputes.Walk(c.vc.app.NewContext(true), nil, func(_ uint64, d verifytypes.Dispute) (bool, error) {
-		if d.Open() && d.Worker == c.w.addr.String() {
+	err := vc.app.VerifyKeeper.Disputes.Walk(vc.app.NewContext(true), nil, func(_ uint64, d verifytypes.Dispute) (bool, error) {
+		if d.Open() && keep(d) {
 			out = append(out, d)
 		}
 		return false, nil
@@ -416,14 +421,7 @@ func (c prosecutorChain) Attestation(_ context.Context, id uint64) (verifytypes.
 }
 
 func (c prosecutorChain) RefereeDisputes(context.Context, string) ([]verifytypes.Dispute, error) {
-	var out []verifytypes.Dispute
-	err := c.vc.app.VerifyKeeper.Disputes.Walk(c.vc.app.NewContext(true), nil, func(_ uint64, d verifytypes.Dispute) (bool, error) {
-		if d.Open() && d.Referee == c.r.addr.String() {
-			out = append(out, d)
-		}
-		return false, nil
-	})
-	return out, err
+	return c.vc.openDisputes(func(d verifytypes.Dispute) bool { return d.Referee == c.r.addr.String() })
 }
 
 // WorkerByPeer is trainer/chain.Client's: the gRPC query, retired peer ids included.
