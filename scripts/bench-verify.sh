@@ -15,7 +15,9 @@
 #   - EndBlock with 1,000 attestations due in one block (app BenchmarkEndBlockPending: draws and
 #     finalizations), and the gas of submitting 8 steps on stage 0 and on a later stage;
 #   - the measured catch rate of a cheater against 1 − (1 − rate·f)^n (x/verify/types
-#     TestCatchRateMatchesTheory, 4000 simulated trials per row over the chain's own draw).
+#     TestCatchRateMatchesTheory, 4000 simulated trials per row over the chain's own draw);
+#   - a replay dispute's size at "small" (x/verify/types BenchmarkDisputeProgramSmall: the
+#     program a validator builds at a move, its ops and chunks, the most moves).
 #
 # Environment: BENCH_NO_DOCS=1 prints only.
 set -euo pipefail
@@ -38,6 +40,7 @@ run "challenge proofs (BenchmarkProveChallenge)" prove.txt ./trainer/attest -run
 run "on-chain verification (BenchmarkRespondChallenge)" verify.txt ./app -run '^$' -bench BenchmarkRespondChallenge -benchtime 200x -v
 run "EndBlock with 1,000 attestations due (BenchmarkEndBlockPending)" endblock.txt ./app -run '^$' -bench BenchmarkEndBlockPending -benchtime 1x -v
 run "catch rate (TestCatchRateMatchesTheory)" catch.txt ./x/verify/types -run '^TestCatchRateMatchesTheory$' -v
+run "a dispute's size at small (BenchmarkDisputeProgramSmall)" dispute.txt ./x/verify/types -run '^$' -bench BenchmarkDisputeProgramSmall -benchtime 20x
 
 metric() { awk -v unit="$2" -v name="$1" '$1 ~ name { for (i = 3; i < NF; i++) if ($(i + 1) == unit) { print $i; exit } }' "$tmp/$3"; }
 msop() { awk -v name="$1" '$1 ~ name && $3 ~ /^[0-9.]+$/ { printf "%.2f", $3 / 1e6; exit }' "$tmp/$2"; }
@@ -74,6 +77,8 @@ entry="$tmp/entry.md"
   echo "verify $(msop 'RespondChallenge/parsed-key' verify.txt) ms with the parsed key the keeper caches, $(msop 'RespondChallenge/key-bytes' verify.txt) ms from the key's bytes (verify time does not depend on the shape)."
   echo
   echo "**EndBlock** (in-process chain): $(sed -n 's/.*verify_bench_test.go:[0-9]*: //p' "$tmp/endblock.txt")."
+  echo
+  echo "**A replay dispute at \"small\"** (stage 1, 4 sequences a microbatch; BenchmarkDisputeProgramSmall): the chain builds the reference program in $(msop DisputeProgramSmall dispute.txt) ms at each move that needs it; $(metric DisputeProgramSmall ops dispute.txt) ops, the largest output $(metric DisputeProgramSmall output-chunks dispute.txt) chunks, a state tensor $(metric DisputeProgramSmall state-chunks dispute.txt) chunks; at most $(metric DisputeProgramSmall max-rounds dispute.txt) rounds (a move of each side) over one attestation of 8 steps of 4 microbatches."
   echo
   echo "**Catch rate** of a cheater that fails a fraction q of the kinds on a fraction F of its steps (f = qF: faked outputs fail forward and backward, an input of its own only the input tile; three kinds on an uncompressed model, four on a compressed one), n attestations, measured over 4000 trials of the chain's draw:"
   echo
