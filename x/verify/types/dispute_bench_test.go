@@ -34,8 +34,9 @@ func ceilLog2(n int) int {
 // BenchmarkDisputeProgramSmall measures what a validator does at each move of a dispute that
 // builds the reference program (the stage's update program of stage 1 of "small", 4 sequences
 // a microbatch) and reports the dispute's size there: the program's ops, the largest output's
-// and the state's chunks, and the most moves a dispute over one attestation of the default
-// period (8 steps of 4 microbatches, and the period's snapshot) can take.
+// and the state's chunks, and the most rounds (a worker's move and the referee's answer) a
+// dispute over one attestation of the default period (8 steps of 4 microbatches, and the
+// period's snapshot) can take.
 func BenchmarkDisputeProgramSmall(b *testing.B) {
 	m := smallModel()
 	var prog *stageprog.Program
