@@ -1,12 +1,14 @@
 package app_test
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/stretchr/testify/require"
 
 	sdkmath "cosmossdk.io/math"
@@ -276,6 +278,59 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 	require.Equal(t, int64(2*vLayers*sharesPerUnit), vc.shares(a.addr))
 }
 
+// A hot key the operator let open disputes (authorize-trainer --disputes) opens them only over
+// attestations of its seat's model and stage, and posts at most the dispute budget in bonds:
+// a stolen hot key cannot throw more of the operator's money into lost disputes.
+func TestHotKeyDisputesWithinItsGrant(t *testing.T) {
+	hot := newAccount(0)
+	const bond = 7_000_000
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(_ *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
+		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, bond)
+	}, hot)
+	w, op := ws[1], ws[3] // two replicas of stage 1
+	msgs, err := verifytypes.AuthorizeTrainerMsgs(op.addr, hot.addr, 1, op.stage, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1_000_000)),
+		app.BondDenom, vc.time.Add(24*time.Hour), sdk.NewInt64Coin(app.BondDenom, bond))
+	require.NoError(t, err)
+	res := vc.send(op.account, msgs...)
+	require.Zero(t, res.Code, res.Log)
+	var atts []uint64
+	for i := range 2 {
+		msg := vc.attestation(t, w, 1)
+		for _, b := range []*[]byte{&msg.StateRoot, &msg.LogHead, &msg.EndStateRoot, &msg.EndLogHead} {
+			h := sha256.Sum256(fmt.Appendf(nil, "attestation %d %p", i, b))
+			*b = h[:]
+		}
+		atts = append(atts, vc.submitted(t, w, msg))
+	}
+	fee := sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1000))
+	open := func(a uint64, model uint64, stage uint32) *abci.ExecTxResult {
+		exec := authz.NewMsgExec(hot.addr, []sdk.Msg{&verifytypes.MsgOpenDispute{
+			Referee: op.addr.String(), AttestationId: a, Bond: sdk.NewInt64Coin(app.BondDenom, bond), ModelId: model, Stage: stage,
+		}})
+		return vc.sendWithFee(hot, fee, op.addr, &exec) // refused in the message: the sequence moved
+	}
+	// Not for another stage, nor without saying which.
+	for _, scope := range [][2]uint64{{1, 2}, {0, 0}} {
+		res := open(atts[0], scope[0], uint32(scope[1]))
+		require.NotZero(t, res.Code)
+		require.Contains(t, res.Log, "disputes attestations of stage 1 of model 1 only")
+	}
+	before := vc.balance(op.addr)
+	res = open(atts[0], 1, 1)
+	require.Zero(t, res.Code, res.Log)
+	require.Equal(t, before-bond-1000, vc.balance(op.addr), "the bond and the fee are the operator's")
+	// The budget is spent: the grant is gone.
+	res = open(atts[1], 1, 1)
+	require.NotZero(t, res.Code)
+	require.Contains(t, res.Log, "authorization not found")
+	// The chain checks what the message says against the attestation.
+	direct := vc.send(op.account, &verifytypes.MsgOpenDispute{
+		Referee: op.addr.String(), AttestationId: atts[1], Bond: sdk.NewInt64Coin(app.BondDenom, bond), ModelId: 1, Stage: 2,
+	})
+	require.Equal(t, verifytypes.ErrInvalidDispute.ABCICode(), direct.Code, direct.Log)
+	require.Contains(t, direct.Log, "not stage 2 of model 1 as the message says")
+}
+
 // A hot key authorized by authz posts the operator's attestation and answers its challenge, with
 // fees paid by the operator through feegrant: the staked key never sits on the GPU box.
 func TestHotKeyAttestsAndResponds(t *testing.T) {
@@ -283,7 +338,7 @@ func TestHotKeyAttestsAndResponds(t *testing.T) {
 	vc, ws := startVerifyChain(t, sdkmath.LegacyOneDec(), hot)
 	op := ws[0]
 	msgs, err := verifytypes.AuthorizeTrainerMsgs(op.addr, hot.addr, 1, op.stage, sdk.NewCoins(sdk.NewInt64Coin(app.BondDenom, 1_000_000)),
-		app.BondDenom, vc.time.Add(24*time.Hour), false)
+		app.BondDenom, vc.time.Add(24*time.Hour), sdk.Coin{})
 	require.NoError(t, err)
 	res := vc.send(op.account, msgs...)
 	require.Zero(t, res.Code, res.Log)

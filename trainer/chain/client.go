@@ -314,7 +314,12 @@ func (c *Client) OpenDispute(ctx context.Context, attestation uint64) (uint64, e
 	if err != nil {
 		return 0, err
 	}
-	res, err := c.Exec(ctx, &verifytypes.MsgOpenDispute{Referee: c.op.String(), AttestationId: attestation, Bond: p.DisputeBond})
+	a, err := c.Attestation(ctx, attestation)
+	if err != nil {
+		return 0, err
+	}
+	// The model and stage, which the hot key's grant is scoped by.
+	res, err := c.Exec(ctx, &verifytypes.MsgOpenDispute{Referee: c.op.String(), AttestationId: attestation, Bond: p.DisputeBond, ModelId: a.ModelId, Stage: a.Stage})
 	if err != nil {
 		return 0, err
 	}

@@ -59,6 +59,10 @@ func (k *Keeper) OpenDispute(ctx context.Context, msg *types.MsgOpenDispute) (ty
 	if a.Worker == k.addrString(referee) {
 		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "%s cannot dispute its own attestation", msg.Referee)
 	}
+	if msg.ModelId != 0 && (msg.ModelId != a.ModelId || msg.Stage != a.Stage) {
+		// What a hot key's scoped grant accepted must be what is disputed.
+		return types.Dispute{}, errorsmod.Wrapf(types.ErrInvalidDispute, "attestation %d is of stage %d of model %d, not stage %d of model %d as the message says", a.Id, a.Stage, a.ModelId, msg.Stage, msg.ModelId)
+	}
 	// Only a replica holds the log and the state to play from; anyone else would only grief.
 	replica, err := k.workedInStage(ctx, a.ModelId, referee, a.Stage, p.ClockWindow)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 var (
 	_ authz.Authorization    = &SeatAuthorization{}
+	_ authz.Authorization    = &DisputeAuthorization{}
 	_ feegrant.FeeAllowanceI = &TrainerAllowance{}
 )
 
@@ -67,6 +68,41 @@ func (a *SeatAuthorization) ValidateBasic() error {
 // SeatMsgs are the trainer's messages a SeatAuthorization scopes to one model and stage.
 func SeatMsgs() []sdk.Msg {
 	return []sdk.Msg{&MsgSubmitAttestation{}, &modelstypes.MsgCommitCheckpoint{}, &modelstypes.MsgJoinStage{}}
+}
+
+// MsgTypeURL implements authz.Authorization: MsgOpenDispute.
+func (a *DisputeAuthorization) MsgTypeURL() string { return sdk.MsgTypeURL(&MsgOpenDispute{}) }
+
+// Accept implements authz.Authorization: a dispute over an attestation of the granted model and
+// stage (the message says which; the chain checks it is the attestation's), posting a bond the
+// grant's limit still covers, which it takes off the limit; a spent limit ends the grant.
+func (a *DisputeAuthorization) Accept(_ context.Context, msg sdk.Msg) (authz.AcceptResponse, error) {
+	m, ok := msg.(*MsgOpenDispute)
+	if !ok {
+		return authz.AcceptResponse{}, sdkerrors.ErrInvalidType.Wrapf("the grant is for %s, not %s", a.MsgTypeURL(), sdk.MsgTypeURL(msg))
+	}
+	if m.ModelId != a.ModelId || m.Stage != a.Stage {
+		return authz.AcceptResponse{}, sdkerrors.ErrUnauthorized.Wrapf("the hot key disputes attestations of stage %d of model %d only, not stage %d of model %d (model_id 0: not said)", a.Stage, a.ModelId, m.Stage, m.ModelId)
+	}
+	if m.Bond.Denom != a.BondLimit.Denom || m.Bond.Amount.IsNil() || a.BondLimit.Amount.LT(m.Bond.Amount) {
+		return authz.AcceptResponse{}, sdkerrors.ErrInsufficientFunds.Wrapf("the hot key may post %s more in dispute bonds, not %s", a.BondLimit, m.Bond)
+	}
+	left := a.BondLimit.Sub(m.Bond)
+	if left.IsZero() {
+		return authz.AcceptResponse{Accept: true, Delete: true}, nil
+	}
+	return authz.AcceptResponse{Accept: true, Updated: &DisputeAuthorization{ModelId: a.ModelId, Stage: a.Stage, BondLimit: left}}, nil
+}
+
+// ValidateBasic implements authz.Authorization.
+func (a *DisputeAuthorization) ValidateBasic() error {
+	if a.ModelId == 0 {
+		return sdkerrors.ErrInvalidRequest.Wrap("dispute authorization: model_id is 0; ids start at 1")
+	}
+	if err := a.BondLimit.Validate(); err != nil || !a.BondLimit.IsPositive() {
+		return sdkerrors.ErrInvalidCoins.Wrapf("dispute authorization: bond_limit %s must be a positive amount (%v)", a.BondLimit, err)
+	}
+	return nil
 }
 
 // Accept implements feegrant.FeeAllowanceI: every message is a MsgExec of the trainer's

@@ -22,6 +22,7 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	legacy.RegisterAminoMsg(cdc, &MsgUpdateParams{}, "protolearn/x/verify/MsgUpdateParams")
 	cdc.RegisterConcrete(&Params{}, "protolearn/x/verify/Params", nil)
 	cdc.RegisterConcrete(&SeatAuthorization{}, "protolearn/verify/SeatAuthorization", nil)
+	cdc.RegisterConcrete(&DisputeAuthorization{}, "protolearn/verify/DisputeAuthorization", nil)
 	cdc.RegisterConcrete(&TrainerAllowance{}, "protolearn/verify/TrainerAllowance", nil)
 }
 
@@ -30,7 +31,7 @@ func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
 		&MsgSubmitAttestation{}, &MsgOpenChallenge{}, &MsgRespondChallenge{}, &MsgUpdateParams{},
 		&MsgOpenDispute{}, &MsgDisputeClaim{}, &MsgDisputeRespond{})
-	registry.RegisterImplementations((*authz.Authorization)(nil), &SeatAuthorization{})
+	registry.RegisterImplementations((*authz.Authorization)(nil), &SeatAuthorization{}, &DisputeAuthorization{})
 	registry.RegisterImplementations((*feegrant.FeeAllowanceI)(nil), &TrainerAllowance{})
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)
 }

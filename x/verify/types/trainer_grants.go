@@ -21,17 +21,20 @@ func TrainerMsgs() []sdk.Msg {
 func AnswerMsgs() []sdk.Msg { return []sdk.Msg{&MsgRespondChallenge{}, &MsgDisputeClaim{}} }
 
 // RefereeMsgs are what a trainer's hot key sends to dispute other replicas' work on the
-// operator's behalf: granted only when the operator opts in (AuthorizeTrainerMsgs' disputes),
-// since every dispute posts the operator's bond.
+// operator's behalf: granted only when the operator opts in (AuthorizeTrainerMsgs' dispute
+// budget), since every dispute posts the operator's bond; the opening is scoped to the seat's
+// model and stage and to the budget (DisputeAuthorization), the moves are not (they post
+// nothing).
 func RefereeMsgs() []sdk.Msg { return []sdk.Msg{&MsgOpenDispute{}, &MsgDisputeRespond{}} }
 
 // AuthorizeTrainerMsgs are the messages of one transaction by which an operator sets up a
 // trainer's hot key for its seat in stage of model: an authz grant (until expiry) for each of
 // SeatMsgs scoped to that model and stage (SeatAuthorization) and one for each of AnswerMsgs
-// (an answer can only help the operator), with disputes one for each of RefereeMsgs too, a fee allowance of at most spendLimit that pays only
+// (an answer can only help the operator), with a positive disputeBudget the RefereeMsgs too
+// (the opening scoped to that model, stage and budget: DisputeAuthorization), a fee allowance of at most spendLimit that pays only
 // for those executions sent for the operator (TrainerAllowance), and 1 unit of feeDenom so that
 // the hot key has an account and can sign.
-func AuthorizeTrainerMsgs(operator, hot sdk.AccAddress, model uint64, stage uint32, spendLimit sdk.Coins, feeDenom string, expiry time.Time, disputes bool) ([]sdk.Msg, error) {
+func AuthorizeTrainerMsgs(operator, hot sdk.AccAddress, model uint64, stage uint32, spendLimit sdk.Coins, feeDenom string, expiry time.Time, disputeBudget sdk.Coin) ([]sdk.Msg, error) {
 	var msgs []sdk.Msg
 	for _, m := range SeatMsgs() {
 		g, err := authz.NewMsgGrant(operator, hot, &SeatAuthorization{MsgTypeUrl: sdk.MsgTypeURL(m), ModelId: model, Stage: stage}, &expiry)
@@ -41,8 +44,13 @@ func AuthorizeTrainerMsgs(operator, hot sdk.AccAddress, model uint64, stage uint
 		msgs = append(msgs, g)
 	}
 	answers := AnswerMsgs()
-	if disputes {
-		answers = append(answers, RefereeMsgs()...)
+	if disputeBudget.IsValid() && disputeBudget.IsPositive() {
+		g, err := authz.NewMsgGrant(operator, hot, &DisputeAuthorization{ModelId: model, Stage: stage, BondLimit: disputeBudget}, &expiry)
+		if err != nil {
+			return nil, fmt.Errorf("grant for %s: %w", sdk.MsgTypeURL(&MsgOpenDispute{}), err)
+		}
+		msgs = append(msgs, g)
+		answers = append(answers, &MsgDisputeRespond{})
 	}
 	for _, m := range answers {
 		g, err := authz.NewMsgGrant(operator, hot, authz.NewGenericAuthorization(sdk.MsgTypeURL(m)), &expiry)

@@ -59,8 +59,14 @@ shares, nor join you into another model or stage; revoke with 'tx authz revoke' 
 				return fmt.Errorf("--model: the model whose stage the hot key works for (ids start at 1)")
 			}
 			stage, _ := cmd.Flags().GetUint32("stage")
-			disputes, _ := cmd.Flags().GetBool("disputes")
-			msgs, err := types.AuthorizeTrainerMsgs(clientCtx.GetFromAddress(), hot, model, stage, limit, limit[0].Denom, time.Now().Add(validity), disputes)
+			var budget sdk.Coin
+			if disputes, _ := cmd.Flags().GetBool("disputes"); disputes {
+				b, _ := cmd.Flags().GetString("dispute-budget")
+				if budget, err = sdk.ParseCoinNormalized(b); err != nil || !budget.IsPositive() {
+					return fmt.Errorf("--dispute-budget %q: want a positive amount such as 100000000ulearn (two default dispute bonds)", b)
+				}
+			}
+			msgs, err := types.AuthorizeTrainerMsgs(clientCtx.GetFromAddress(), hot, model, stage, limit, limit[0].Denom, time.Now().Add(validity), budget)
 			if err != nil {
 				return err
 			}
@@ -71,7 +77,8 @@ shares, nor join you into another model or stage; revoke with 'tx authz revoke' 
 	cmd.Flags().Duration("validity", 365*24*time.Hour, "how long the grants last")
 	cmd.Flags().Uint64("model", 0, "the model whose stage the hot key works for (required)")
 	cmd.Flags().Uint32("stage", 0, "the stage of --model the hot key works for")
-	cmd.Flags().Bool("disputes", false, "also let the hot key open replay disputes on other replicas' work and play them (each posts dispute_bond from your account)")
+	cmd.Flags().Bool("disputes", false, "also let the hot key open replay disputes on other replicas' work of this model's stage and play them (each posts dispute_bond from your account, up to --dispute-budget in all)")
+	cmd.Flags().String("dispute-budget", "100000000"+sdk.DefaultBondDenom, "with --disputes: the most the hot key may post in dispute bonds, in all (won bonds come back to you, not to the grant)")
 	flags.AddTxFlagsToCmd(cmd)
 	return cmd
 }
