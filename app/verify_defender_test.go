@@ -336,10 +336,7 @@ func TestDefenderWinsHonestWork(t *testing.T) {
 	for _, agreeTrace := range []bool{false, true} {
 		t.Run(fmt.Sprintf("agrees with the trace %v", agreeTrace), func(t *testing.T) {
 			const updates = 2
-			vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
-				microbatches(updates)(mg, vg)
-				vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
-			})
+			vc, ws := disputeVerifyChain(t, updates)
 			w, r := ws[1], ws[3]
 			ls := newLoggedStage(t, vc, w, updates, nil)
 			a := ls.attest(t, vc, w)
@@ -545,10 +542,7 @@ func scripted(t *testing.T, vc *verifyChain, ls *loggedStage, a uint64, r *train
 // the mix, and loses.
 func TestDefenderWinsAnAverage(t *testing.T) {
 	const updates = 2
-	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
-		microbatches(updates)(mg, vg)
-		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
-	})
+	vc, ws := disputeVerifyChain(t, updates)
 	w, r := ws[1], ws[3]
 	ls := newLoggedStageOpts(t, vc, w, loggedOpts{updates: updates, mixWith: r})
 	const average = 1 // the folds: update, average, update
@@ -647,10 +641,7 @@ func TestProsecutorCatchesAMissingSent(t *testing.T) {
 // shown the payload, and at the chunk it picks the reference's values agree: it pays.
 func TestDefenderWinsTheGradientSent(t *testing.T) {
 	const updates = 2
-	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
-		microbatches(updates)(mg, vg)
-		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
-	})
+	vc, ws := disputeVerifyChain(t, updates)
 	w, r := ws[1], ws[3]
 	ls := newLoggedStage(t, vc, w, updates, nil)
 	d, gas := scripted(t, vc, ls, ls.attest(t, vc, w), r, func(d verifytypes.Dispute) *verifytypes.MsgDisputeRespond {
@@ -674,6 +665,16 @@ func TestProsecutorLeavesHonestWork(t *testing.T) {
 	prosecute(t, false, false, func(vc *verifyChain, w *trainer) *loggedStage { return newLoggedStage(t, vc, w, 2, nil) })
 }
 
+// disputeVerifyChain is a verify chain whose steps are `updates` microbatches, without spot
+// checks, with a challenge window of 40 blocks and a dispute bond of 7 LEARN.
+func disputeVerifyChain(t *testing.T, updates int) (*verifyChain, []*trainer) {
+	t.Helper()
+	return startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
+		microbatches(uint32(updates))(mg, vg)
+		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
+	})
+}
+
 // prosecute has the worker w (stage 1) train, log and attest as logged makes it, the replica r
 // dispute the attestation with a Prosecutor while w's Defender answers, and returns the settled
 // dispute, which the worker must have lost (slashed and jailed). With elsewhere, r's operator
@@ -681,10 +682,7 @@ func TestProsecutorLeavesHonestWork(t *testing.T) {
 func prosecute(t *testing.T, cheats, elsewhere bool, logged func(*verifyChain, *trainer) *loggedStage) verifytypes.Dispute {
 	t.Helper()
 	const updates = 2
-	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
-		microbatches(updates)(mg, vg)
-		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
-	})
+	vc, ws := disputeVerifyChain(t, updates)
 	w, r := ws[1], ws[3]
 	ls := logged(vc, w)
 	a := ls.attest(t, vc, w)
