@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/merkle"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/stageprog"
@@ -34,50 +32,6 @@ type ProsecutorChain interface {
 	RefereeDisputes(ctx context.Context, referee string) ([]verifytypes.Dispute, error)
 }
 
-// ProvenanceChain is what checking an average's provenance as the chain does needs of it.
-type ProvenanceChain interface {
-	// WorkerByPeer is the operator of the worker whose peer id is p (ok false: none).
-	WorkerByPeer(ctx context.Context, p string) (operator string, ok bool, err error)
-	// HeldStage is the stage operator has ever held of the model, and its first seat's height.
-	HeldStage(ctx context.Context, modelID uint64, operator string) (stage uint32, firstHeight int64, ok bool, err error)
-}
-
-// AverageProvenance is why the chain would find that avg, an average in attestation a's range,
-// mixed in weights of the worker's own choosing ("" when it would not): x/verify's rule (its
-// keeper's averageProvenance), parameters a replica of the stage signed, as the Prosecutor
-// checks it before steering a dispute onto the average.
-func AverageProvenance(ctx context.Context, c ProvenanceChain, a verifytypes.Attestation, avg *replaylog.Average) (string, error) {
-	if avg.Sel != logevent.SelectionParams {
-		return "a state of another selection than a replica's parameters", nil
-	}
-	from, err := peer.IDFromBytes(avg.From)
-	if err != nil {
-		return "parameters from no valid peer id", nil
-	}
-	pub, err := from.ExtractPublicKey()
-	if err != nil {
-		return "parameters from a peer whose id holds no key", nil
-	}
-	if ok, err := pub.Verify(logevent.StateMessage(a.ModelId, a.Stage, avg.Sel, avg.ParamsDigest, avg.Root), avg.Sig); err != nil || !ok {
-		return "parameters their peer did not sign", nil
-	}
-	op, ok, err := c.WorkerByPeer(ctx, from.String())
-	if err != nil || !ok {
-		return "parameters signed by no registered worker", err
-	}
-	if op == a.Worker {
-		return "parameters the worker signed itself", nil
-	}
-	stage, first, held, err := c.HeldStage(ctx, a.ModelId, op)
-	if err != nil {
-		return "", err
-	}
-	if !held || stage != a.Stage || first > a.SubmittedHeight {
-		return "parameters signed by no replica of the stage before the attestation", nil
-	}
-	return "", nil
-}
-
 // Prosecutor plays a referee's side of the disputes its operator opened (by its own audits, or
 // from the CLI where Fetch is set): it replays the worker's log
 // (the bundle the worker served, which folds to the heads the worker committed) with the model's
@@ -93,9 +47,9 @@ type Prosecutor struct {
 	Codec    boundary.Codec
 	Limit    int64
 	// Provenance, when set, is the chain to check each average's provenance against
-	// (AverageProvenance): an average that fails it is disputed even where the replay reaches
-	// the attested end (the mix itself was right).
-	Provenance ProvenanceChain
+	// (verifytypes.AverageProvenance, the chain's rule): an average that fails it is disputed
+	// even where the replay reaches the attested end (the mix itself was right).
+	Provenance verifytypes.ProvenanceChain
 	// Fetch, when set, fetches the worker's log over attestation a's range: with it the
 	// prosecutor also plays the disputes its operator opened elsewhere (`tx verify
 	// open-dispute`), which would otherwise be lost at the first deadline.
@@ -166,12 +120,12 @@ func (p *Prosecutor) steerOf(ctx context.Context, a verifytypes.Attestation, tl 
 		if f.Event == nil || f.Event.Average == nil {
 			continue
 		}
-		why, err := AverageProvenance(ctx, p.Provenance, a, f.Event.Average)
+		why, err := verifytypes.AverageProvenance(ctx, p.Provenance, a, f.Event.Average)
 		if err != nil {
 			return -1, err
 		}
 		if why != "" {
-			p.Log.Info("an average of the range mixed in "+why, "attestation", a.Id, "fold", i)
+			p.Log.Info("an average of the range is one "+why, "attestation", a.Id, "fold", i)
 			return i, nil
 		}
 	}

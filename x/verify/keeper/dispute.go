@@ -12,7 +12,6 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/merkle"
@@ -536,7 +535,8 @@ func (k *Keeper) revealAverage(ctx context.Context, p types.Params, d types.Disp
 	if err != nil {
 		return d, err
 	}
-	if reason, err := k.averageProvenance(ctx, p, d, a, avg); err != nil {
+	sdk.UnwrapSDKContext(ctx).GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify: an average's signature")
+	if reason, err := types.AverageProvenance(ctx, provenanceChain{k}, a, avg); err != nil {
 		return d, err
 	} else if reason != "" {
 		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d of attestation %d's range is an average %s", d.Lo.Index, a.Id, reason))
@@ -550,49 +550,23 @@ func (k *Keeper) revealAverage(ctx context.Context, p types.Params, d types.Disp
 	return k.turn(ctx, p, d, true)
 }
 
-// averageProvenance is why avg cannot be a mix the worker was entitled to ("" when it can):
-// the replica's parameters, signed by the registered peer of a worker that held or worked in the
-// stage within clock_window blocks of the attestation (or since).
-func (k *Keeper) averageProvenance(ctx context.Context, p types.Params, d types.Dispute, a types.Attestation, avg *logevent.Average) (string, error) {
-	if avg.Sel != logevent.SelectionParams {
-		return fmt.Sprintf("with a state of selection %d, not a replica's parameters", avg.Sel), nil
+// provenanceChain is types.ProvenanceChain over the keepers.
+type provenanceChain struct{ k *Keeper }
+
+func (c provenanceChain) WorkerByPeer(ctx context.Context, p string) (string, bool, error) {
+	op, ok, err := c.k.ck.OperatorOfPeer(ctx, p)
+	if err != nil || !ok {
+		return "", ok, err
 	}
-	from, err := peer.IDFromBytes(avg.From)
+	return c.k.addrString(op), true, nil
+}
+
+func (c provenanceChain) HeldStage(ctx context.Context, model uint64, operator string) (uint32, int64, bool, error) {
+	op, err := c.k.parseAddr("operator", operator)
 	if err != nil {
-		return "with parameters from no valid peer id", nil
+		return 0, 0, false, err
 	}
-	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	sdkCtx.GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify: an average's signature")
-	pub, err := from.ExtractPublicKey()
-	if err != nil {
-		return fmt.Sprintf("with parameters from peer %s, whose id holds no public key", from), nil
-	}
-	if ok, err := pub.Verify(logevent.StateMessage(d.ModelId, d.Stage, avg.Sel, avg.ParamsDigest, avg.Root), avg.Sig); err != nil || !ok {
-		return fmt.Sprintf("with parameters peer %s did not sign (model %d, stage %d, their root)", from, d.ModelId, d.Stage), nil
-	}
-	op, ok, err := k.ck.OperatorOfPeer(ctx, from.String())
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		return fmt.Sprintf("with parameters signed by peer %s, which no registered worker holds", from), nil
-	}
-	if k.addrString(op) == d.Worker {
-		// Its own signature vouches for nothing: that would be weights of its own choosing.
-		return "with parameters it signed itself", nil
-	}
-	// Judged as of the attestation, not of the reveal: a signer that held a seat of the stage
-	// before the attestation was submitted stays one (x/models keeps the stage an operator held
-	// for good), so a signer that leaves the stage afterwards cannot turn an honest mix into a
-	// loss for the worker that made it.
-	stage, first, held, err := k.mk.HeldStage(ctx, d.ModelId, op)
-	if err != nil {
-		return "", err
-	}
-	if !held || stage != d.Stage || first > a.SubmittedHeight {
-		return fmt.Sprintf("with parameters signed by %s, no replica of stage %d before the attestation", k.addrString(op), d.Stage), nil
-	}
-	return "", nil
+	return c.k.mk.HeldStage(ctx, model, op)
 }
 
 // eventProvenance is why update u cannot be one of attestation a's ("" when it can): the
