@@ -813,33 +813,13 @@ func (k *Keeper) judgeSent(ctx context.Context, p types.Params, d types.Dispute,
 	}
 	sdk.UnwrapSDKContext(ctx).GasMeter().ConsumeGas(uint64(msg.Size())*evidenceGasPerByte, "x/verify: dispute evidence")
 	claimed := sent[first:min(first+sentChunk, uint64(len(sent)))]
-	got, ref, have := make([]float64, len(claimed)), make([]float64, len(claimed)), make([]bool, len(claimed))
+	got := make([]float64, len(claimed))
 	for j, x := range claimed {
 		got[j] = float64(x)
 	}
-	capacity, dims := stageprog.Capacity(len(du.prog.Ops)), du.prog.Dims(du.up.DX)
-	op := du.up.DX - len(du.prog.InputDims)
-	for i, o := range msg.Outputs {
-		t, err := o.Opening()
-		if err != nil {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d]: %v", i, err)
-		}
-		if t.K != op {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d] opens op %d; the gradient of the stage's input is op %d's output", i, t.K, op)
-		}
-		if err := t.Verify(merkle.Hash(d.TraceRoot), capacity, dims); err != nil {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d] under the agreed trace: %v", i, err)
-		}
-		for j := range claimed {
-			if x, err := t.Value(int(first) + j); err == nil {
-				ref[j], have[j] = x, true
-			}
-		}
-	}
-	for j, ok := range have {
-		if !ok {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the reference's element %d of the gradient sent back is not opened", int(first)+j)
-		}
+	ref, err := referenceValues(msg.Outputs, d, du.prog, du.up.DX, int(first), len(claimed), "the gradient of the stage's input", "the gradient sent back")
+	if err != nil {
+		return d, err
 	}
 	ratio := stageprog.EndRatio(got, ref, nil)
 	where := fmt.Sprintf("chunk %d of the gradient event %d sent back: end ratio %.3g against the tolerance %g", msg.Pick, d.EventIndex, ratio, stageprog.EndTolerance)
@@ -1202,31 +1182,9 @@ func (k *Keeper) judgeChunk(ctx context.Context, p types.Params, d types.Dispute
 	width := uint64(len(d.Chunk) / len(claimed))
 	first := int(d.Hi.Index * statecommit.ChunkBytes / width)
 	v, _ := types.StateOutput(up, int(d.Tensor))
-	capacity := stageprog.Capacity(len(prog.Ops))
-	dims := prog.Dims(v)
-	ref := make([]float64, len(claimed))
-	have := make([]bool, len(claimed))
-	for i, o := range msg.Outputs {
-		op, err := o.Opening()
-		if err != nil {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d]: %v", i, err)
-		}
-		if op.K != v-len(prog.InputDims) {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d] opens op %d; tensor %d after the update is op %d's output", i, op.K, d.Tensor, v-len(prog.InputDims))
-		}
-		if err := op.Verify(merkle.Hash(d.TraceRoot), capacity, dims); err != nil {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d] under the agreed trace: %v", i, err)
-		}
-		for j := range claimed {
-			if x, err := op.Value(first + j); err == nil {
-				ref[j], have[j] = x, true
-			}
-		}
-	}
-	for j, ok := range have {
-		if !ok {
-			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "the reference's element %d of tensor %d is not opened", first+j, d.Tensor)
-		}
+	ref, err := referenceValues(msg.Outputs, d, prog, v, first, len(claimed), fmt.Sprintf("tensor %d after the update", d.Tensor), fmt.Sprintf("tensor %d", d.Tensor))
+	if err != nil {
+		return d, err
 	}
 	if len(msg.State) > 4 {
 		return d, errorsmod.Wrap(types.ErrInvalidDispute, "state opens the chunk before the event: at most 4 chunks of the tensor (its dtype may differ)")
@@ -1319,6 +1277,37 @@ func openTensor(os []types.ChunkOpening, root merkle.Hash, tensors, tensor int, 
 		}
 	}
 	return openState(os, root, tensors)
+}
+
+// referenceValues verifies outputs, openings under d's agreed trace of the output of prog's value
+// v (the op's output is called output in errors), and returns its n values from first (what
+// they are values of is of).
+func referenceValues(outputs []types.TraceOpening, d types.Dispute, prog *stageprog.Program, v, first, n int, output, of string) ([]float64, error) {
+	capacity, dims, k := stageprog.Capacity(len(prog.Ops)), prog.Dims(v), v-len(prog.InputDims)
+	ref, have := make([]float64, n), make([]bool, n)
+	for i, o := range outputs {
+		op, err := o.Opening()
+		if err != nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d]: %v", i, err)
+		}
+		if op.K != k {
+			return nil, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d] opens op %d; %s is op %d's output", i, op.K, output, k)
+		}
+		if err := op.Verify(merkle.Hash(d.TraceRoot), capacity, dims); err != nil {
+			return nil, errorsmod.Wrapf(types.ErrInvalidDispute, "outputs[%d] under the agreed trace: %v", i, err)
+		}
+		for j := range n {
+			if x, err := op.Value(first + j); err == nil {
+				ref[j], have[j] = x, true
+			}
+		}
+	}
+	for j, ok := range have {
+		if !ok {
+			return nil, errorsmod.Wrapf(types.ErrInvalidDispute, "the reference's element %d of %s is not opened", first+j, of)
+		}
+	}
+	return ref, nil
 }
 
 // decodeValues is a chunk's little-endian values as float64.
