@@ -650,6 +650,20 @@ func TestDefenderWinsTheGradientSent(t *testing.T) {
 			return &verifytypes.MsgDisputeRespond{Agree: false}
 		case d.Phase == verifytypes.DISPUTE_PHASE_STATE && d.Header == nil:
 			return &verifytypes.MsgDisputeRespond{Pick: uint64(len(d.TensorLeaves))} // the gradient sent back
+		case d.Phase == verifytypes.DISPUTE_PHASE_CHUNK:
+			// Bad moves are refused and change nothing: a chunk beyond the gradient, an
+			// average's evidence.
+			for _, bad := range []*verifytypes.MsgDisputeRespond{
+				{Pick: 1 << 40},
+				{Theirs: []verifytypes.ChunkOpening{{Data: []byte{1}}}},
+			} {
+				bad.Referee, bad.DisputeId = r.addr.String(), d.Id
+				res := vc.send(r.account, bad)
+				require.Equal(t, verifytypes.ErrInvalidDispute.ABCICode(), res.Code, res.Log)
+				after, err := vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), d.Id)
+				require.NoError(t, err)
+				require.Equal(t, d, after, "a refused move changes nothing")
+			}
 		}
 		return nil
 	})
