@@ -479,6 +479,68 @@ func TestAttackPendingPastTarget(t *testing.T) {
 	require.Equal(t, verifytypes.ErrModelNotTraining.ABCICode(), res.Code, res.Log)
 }
 
+// An attestation held past its finalize height by a challenge keeps its place under the target:
+// work submitted after it and due while it waits is paid at once only where it fits beside the
+// held claim, and otherwise waits for the verdict too. Held work that wins is paid in full before
+// later work; held work that loses leaves the target to the later work.
+func TestHeldWorkKeepsItsPlaceUnderTheTarget(t *testing.T) {
+	for _, honest := range []bool{true, false} {
+		t.Run(map[bool]string{true: "the held work wins", false: "the held work loses"}[honest], func(t *testing.T) {
+			challenger := newAccount(0)
+			target := func(m *modelstypes.GenesisState, _ *verifytypes.GenesisState) {
+				m.Models[0].TargetWorkUnits = 5 * vLayers // 5 steps
+			}
+			// A response window longer than the challenge window: the verdict comes after the
+			// later attestations are due.
+			const window, response = 4, 12
+			vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), window, response, target, challenger)
+			held := ws[0]
+			if !honest {
+				held = ws[3] // its layer is faked: it cannot answer
+			}
+			first := vc.submit(t, held, 3)
+			ch := vc.challenge(t, challenger, first, 1)
+			fits := vc.submit(t, ws[1], 2)  // 3 held + 2 = the target: paid when due
+			waits := vc.submit(t, ws[2], 1) // 3 held + 2 paid + 1 > the target: waits for the verdict
+			vc.blocks(window + 1)
+			require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, fits).Status)
+			require.Equal(t, uint64(2*vLayers), vc.attestationByID(t, fits).PaidUnits)
+			for _, id := range []uint64{first, waits} {
+				require.Equal(t, verifytypes.ATTESTATION_STATUS_PENDING, vc.attestationByID(t, id).Status, "attestation %d waits for the verdict", id)
+			}
+
+			if honest {
+				p, err := vc.prove(t, held, ch)
+				require.NoError(t, err)
+				res := vc.respond(held, ch.Id, p)
+				require.Zero(t, res.Code, res.Log)
+			} else {
+				vc.blocks(response)
+			}
+			vc.blocks(1)
+			paid := map[uint64]uint64{first: 3 * vLayers, fits: 2 * vLayers, waits: 0}
+			if !honest {
+				paid[first], paid[waits] = 0, vLayers
+				require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, first).Status)
+			}
+			for id, units := range paid {
+				a := vc.attestationByID(t, id)
+				if id != first || honest {
+					require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, a.Status, "attestation %d", id)
+				}
+				require.Equal(t, units, a.PaidUnits, "attestation %d", id)
+			}
+			m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
+			require.NoError(t, err)
+			want := paid[first] + paid[fits] + paid[waits]
+			require.Equal(t, want, m.WorkUnits)
+			if honest {
+				require.Equal(t, modelstypes.MODEL_STATUS_COMPLETED, m.Status)
+			}
+		})
+	}
+}
+
 // A worker that writes its address upper-case (bech32 allows it) gains nothing: the chain keeps
 // the canonical address, so a failed challenge still voids all its pending work, and an honest
 // worker doing the same still answers (its step tags hash the canonical text).

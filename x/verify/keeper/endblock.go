@@ -303,6 +303,9 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 	if err != nil {
 		return err
 	}
+	// held is, per model, the work units of attestations due before this one (keys come in
+	// (finalize height, id) order, and one that waits keeps its key) that wait for a verdict.
+	held := map[uint64]uint64{}
 	for _, key := range keys {
 		open, err := k.hasOpenChallenge(ctx, key.K2())
 		if err != nil {
@@ -318,14 +321,38 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 				return err
 			}
 		}
+		if !open && held[a.ModelId] > 0 {
+			open, err = k.cutByHeld(ctx, a, held[a.ModelId])
+			if err != nil {
+				return err
+			}
+		}
 		if open {
-			continue // waits for the verdict; checked again next block
+			held[a.ModelId] += a.WorkUnits
+			continue // waits for the verdict (its own or an earlier one's); checked again next block
 		}
 		if err := k.finalize(ctx, key, a); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cutByHeld says whether a, due after attestations of its model that wait for a verdict and
+// claim held work units, would be cut by the target if they are paid: then it waits for them
+// too. Otherwise an attestation held by a challenge or a dispute it goes on to win would find
+// the target taken by work submitted after it, and be paid nothing for verified work; a later
+// one that fits beside every held claim is paid at once.
+func (k *Keeper) cutByHeld(ctx context.Context, a types.Attestation, held uint64) (bool, error) {
+	m, err := k.mk.GetModel(ctx, a.ModelId)
+	if err != nil {
+		return false, nil // finalize voids it with the reason
+	}
+	if m.WorkUnits >= m.TargetWorkUnits {
+		return false, nil
+	}
+	rem := m.TargetWorkUnits - m.WorkUnits
+	return held >= rem || a.WorkUnits > rem-held, nil
 }
 
 // finalize mints a's shares and credits its work to the model, up to the model's target:
