@@ -19,6 +19,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	trainerchain "github.com/protolearn/protolearn/trainer/chain"
@@ -94,6 +95,8 @@ type loggedStage struct {
 	honestStage func() (*engine.Stage, error)
 	nadam       optim.NAdamConfig
 	codec       boundary.Codec
+	// sent is every gradient payload the worker sent back, by digest.
+	sent map[[32]byte][]byte
 }
 
 func newLoggedStage(t *testing.T, vc *verifyChain, w *trainer, updates int, skip []int) *loggedStage {
@@ -205,7 +208,7 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = log.Close() })
 	require.NoError(t, log.Start(st, 2, nil))
-	ls := &loggedStage{log: log, newStage: newStage, honestStage: stageWith(nil, cfg), nadam: cfg, codec: codec}
+	ls := &loggedStage{log: log, newStage: newStage, honestStage: stageWith(nil, cfg), nadam: cfg, codec: codec, sent: kept}
 	ls.start, err = checkpoint.StateRoot(st)
 	require.NoError(t, err)
 	ls.head = log.Head()
@@ -356,9 +359,22 @@ func TestDefenderWinsHonestWork(t *testing.T) {
 			}
 			ctx := context.Background()
 			var last verifytypes.DisputePhase
+			// Moves out of line are refused in every phase and change nothing: theirs (an
+			// average's evidence) from the referee of an update, a gradient sent back from the
+			// worker when the referee picked a tensor of its state.
+			theirs := map[verifytypes.DisputePhase]bool{}
+			var sentRefused bool
 			for moves := 0; ; moves++ {
 				require.Less(t, moves, 200)
 				d := get()
+				if d.WorkerToMove && d.Phase == verifytypes.DISPUTE_PHASE_STATE && len(d.TensorLeaves) > 0 && d.Header == nil {
+					requireRefused(t, vc, w.account, d, &verifytypes.MsgDisputeClaim{Worker: w.addr.String(), DisputeId: d.Id, Sent: ls.grads[0]})
+					sentRefused = true
+				}
+				if !d.WorkerToMove {
+					requireRefused(t, vc, r.account, d, &verifytypes.MsgDisputeRespond{Referee: r.addr.String(), DisputeId: d.Id, Theirs: []verifytypes.ChunkOpening{{Data: []byte{1}}}})
+					theirs[d.Phase] = true
+				}
 				if d.WorkerToMove {
 					n, err := ls.d.Round(ctx)
 					require.NoError(t, err)
@@ -385,6 +401,8 @@ func TestDefenderWinsHonestWork(t *testing.T) {
 				want = verifytypes.DISPUTE_PHASE_CHUNK
 			}
 			require.Equal(t, want, last)
+			require.Equal(t, agreeTrace, sentRefused, "the worker is asked for a tensor of its state once the trace is agreed")
+			require.True(t, theirs[verifytypes.DISPUTE_PHASE_LOG] && theirs[verifytypes.DISPUTE_PHASE_TRACE] && theirs[want], "the referee's phases: %v", theirs)
 			vc.blocks(vResponse + 1)
 			d := get()
 			require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
@@ -498,6 +516,13 @@ func TestProsecutorCatchesAnotherOptimizer(t *testing.T) {
 // settled dispute and the most gas a referee's move took, by phase.
 func scripted(t *testing.T, vc *verifyChain, ls *loggedStage, a uint64, r *trainer, script func(d verifytypes.Dispute) *verifytypes.MsgDisputeRespond) (verifytypes.Dispute, map[string]int64) {
 	t.Helper()
+	return scriptedBoth(t, vc, ls, a, r, script, nil)
+}
+
+// scriptedBoth is scripted where, before each of the worker's moves, the moves bad returns (the
+// worker's, out of line) are each refused and change nothing.
+func scriptedBoth(t *testing.T, vc *verifyChain, ls *loggedStage, a uint64, r *trainer, script func(d verifytypes.Dispute) *verifytypes.MsgDisputeRespond, bad func(d verifytypes.Dispute) []*verifytypes.MsgDisputeClaim) (verifytypes.Dispute, map[string]int64) {
+	t.Helper()
 	pc := prosecutorChain{vc: vc, r: r}
 	ctx := context.Background()
 	id, err := pc.OpenDispute(ctx, a)
@@ -519,6 +544,13 @@ func scripted(t *testing.T, vc *verifyChain, ls *loggedStage, a uint64, r *train
 			return d, gas
 		}
 		if d.WorkerToMove {
+			if bad != nil {
+				for _, msg := range bad(d) {
+					w := ls.d.Chain.(defenderChain).w
+					msg.Worker, msg.DisputeId = w.addr.String(), id
+					requireRefused(t, vc, w.account, d, msg)
+				}
+			}
 			n, err := ls.d.Round(ctx)
 			require.NoError(t, err)
 			require.Equal(t, 1, n, "the defender moves in %s", d.Phase)
@@ -644,7 +676,8 @@ func TestDefenderWinsTheGradientSent(t *testing.T) {
 	vc, ws := disputeVerifyChain(t, updates)
 	w, r := ws[1], ws[3]
 	ls := newLoggedStage(t, vc, w, updates, nil)
-	d, gas := scripted(t, vc, ls, ls.attest(t, vc, w), r, func(d verifytypes.Dispute) *verifytypes.MsgDisputeRespond {
+	var shown int // the worker's turns to show the gradient it sent back
+	d, gas := scriptedBoth(t, vc, ls, ls.attest(t, vc, w), r, func(d verifytypes.Dispute) *verifytypes.MsgDisputeRespond {
 		switch {
 		case d.Phase == verifytypes.DISPUTE_PHASE_LOG:
 			return &verifytypes.MsgDisputeRespond{Agree: false}
@@ -658,16 +691,29 @@ func TestDefenderWinsTheGradientSent(t *testing.T) {
 				{Theirs: []verifytypes.ChunkOpening{{Data: []byte{1}}}},
 			} {
 				bad.Referee, bad.DisputeId = r.addr.String(), d.Id
-				res := vc.send(r.account, bad)
-				require.Equal(t, verifytypes.ErrInvalidDispute.ABCICode(), res.Code, res.Log)
-				after, err := vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), d.Id)
-				require.NoError(t, err)
-				require.Equal(t, d, after, "a refused move changes nothing")
+				requireRefused(t, vc, r.account, d, bad)
 			}
 		}
 		return nil
+	}, func(d verifytypes.Dispute) []*verifytypes.MsgDisputeClaim {
+		if d.Phase != verifytypes.DISPUTE_PHASE_STATE || d.Tensor != uint64(len(d.TensorLeaves)) || d.Header != nil || len(d.TensorLeaves) == 0 {
+			return nil
+		}
+		shown++
+		// The referee picked the gradient sent back. A worker that signed its receiver
+		// another gradient than its log names cannot show that one: its digest is not the
+		// event's.
+		ev, err := logevent.Decode(d.Event)
+		require.NoError(t, err)
+		pl, err := payload.Decode(ls.sent[ev.Update.Sent], payload.Limits{})
+		require.NoError(t, err)
+		pl.Data[0] = -pl.Data[0] + 1
+		other, err := payload.Encode(pl)
+		require.NoError(t, err)
+		return []*verifytypes.MsgDisputeClaim{{Sent: other}, {Sent: []byte("not a payload")}}
 	})
 	t.Logf("most gas a referee's move: %v", gas)
+	require.Equal(t, 1, shown)
 	require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
 	require.Contains(t, d.Reason, "sent back")
 	t.Logf("%s: %s", d.Outcome, d.Reason)
@@ -677,6 +723,17 @@ func TestDefenderWinsTheGradientSent(t *testing.T) {
 // attested end opens no dispute (it would lose its bond).
 func TestProsecutorLeavesHonestWork(t *testing.T) {
 	prosecute(t, false, false, func(vc *verifyChain, w *trainer) *loggedStage { return newLoggedStage(t, vc, w, 2, nil) })
+}
+
+// requireRefused sends msg from `from` and requires it refused as an invalid move that leaves
+// dispute d as it was.
+func requireRefused(t *testing.T, vc *verifyChain, from *account, d verifytypes.Dispute, msg sdk.Msg) {
+	t.Helper()
+	res := vc.send(from, msg)
+	require.Equal(t, verifytypes.ErrInvalidDispute.ABCICode(), res.Code, "%T: %s", msg, res.Log)
+	after, err := vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), d.Id)
+	require.NoError(t, err)
+	require.Equal(t, d, after, "a refused move changes nothing")
 }
 
 // disputeVerifyChain is a verify chain whose steps are `updates` microbatches, without spot

@@ -102,9 +102,11 @@ accounts=(validator designer customer challenger watcher p0 p1 p2 cheater freelo
 account_flags=()
 for a in "${accounts[@]:1}"; do account_flags+=(--account "$a=1000000000000ulearn"); done
 # The chain of node/e2e's TestTrainersOnChain, made by the same command with the same genesis
-# values (scripts/demo-genesis.json; the test adds its faster timing on top): ~1 s blocks, a
-# 20-block challenge window (a verdict comes 10 blocks after a challenge, so work submitted up to
-# 10 blocks before a caught cheater's challenge is still voided), 10 blocks to answer, attestations of 8 steps, half of them
+# values (scripts/demo-genesis.json; the test adds its faster timing on top): ~1 s blocks, the
+# chain's default windows: 30 blocks to challenge (a verdict comes 20 blocks after a challenge, so
+# work submitted up to 10 blocks before a caught cheater's challenge is still voided) and 20 to
+# answer (on 2 cores shared by five trainers, an honest stage-0 worker challenged on three
+# attestations in a row needed more than 10 blocks for its six proofs), attestations of 8 steps, half of them
 # spot-checked, and the ceremonies' verifying keys. The keys' mnemonics are in $HOME_DIR/mnemonics.
 out=$("$BIN" testnet init-files --v 1 --single-home --output-dir "$HOME_DIR" --home "$HOME_DIR" \
   --chain-id "$CHAIN_ID" --node-dir-prefix demo --key-name validator --anchor-keys=false "${account_flags[@]}" \
@@ -297,6 +299,17 @@ for w in cheater freeloader; do
   q compute worker "$a" | jq -r --arg w "$w" '.worker | "  \($w): \(.status | sub("WORKER_STATUS_"; "")), bonded \(.bonded.amount)ulearn, slashed \(.slashed.amount)ulearn"'
   echo "  $w: seats in model 1: $(q models assignments "$a" | jq '.assignments | length'), shares $(q bank balance "$a" share/1 | jq -r .balance.amount)"
 done
+# The honest providers lose nothing: every attestation of theirs finalized, nothing slashed.
+for w in p0 p1 p2; do
+  a=$(addr "$w")
+  void=$(q verify attestations --worker "$a" | jq '[.attestations[]? | select(.status == "ATTESTATION_STATUS_VOID")] | length')
+  slashed=$(q compute worker "$a" | jq -r '.worker.slashed.amount // "0"')
+  if [ "$void" != 0 ] || [ "$slashed" != 0 ]; then
+    q verify attestations --worker "$a" | jq -r '.attestations[]? | select(.status == "ATTESTATION_STATUS_VOID") | "  \(.id): \(.void_reason)"' | head -3
+    die "honest provider $w lost work: $void attestations void, slashed ${slashed}ulearn (see $DIR/$w/trainer.log)"
+  fi
+done
+echo "  p0, p1, p2 (honest): no attestation void, nothing slashed"
 
 say "Checkpoints: each replica commits the root of its stage's weights every attestation period"
 q models checkpoints 1 | jq -r '.stages[] | "  stage \(.stage // 0): step \(.latest_step // "0"), root \(.weights_root // "" | .[0:16])…, \(.agreeing_replicas // 0) of \(.total_replicas // 0) replicas agree (\(.committed_replicas // 0) committed)"'
