@@ -72,7 +72,12 @@ func (l *Layer) OpenSample(src *Sampled, row int) (*verifytypes.DatasetOpening, 
 	if got := src.Stream[off]; int32(got) != l.IDs[row] {
 		return nil, fmt.Errorf("attest: step %d row %d: the dataset has byte %d at %d, the draw trained on token %d: not the model's sampler", l.Step, row, got, off, l.IDs[row])
 	}
-	p, err := dataset.Prove(src.Stream, off, 1)
+	return src.open(off, 1)
+}
+
+// open opens n bytes at off of the stream against its dataset root.
+func (src *Sampled) open(off, n uint64) (*verifytypes.DatasetOpening, error) {
+	p, err := dataset.Prove(src.Stream, off, n)
 	if err != nil {
 		return nil, err
 	}
@@ -85,4 +90,32 @@ func (l *Layer) OpenSample(src *Sampled, row int) (*verifytypes.DatasetOpening, 
 		out.Chunks = append(out.Chunks, ch)
 	}
 	return out, nil
+}
+
+// windowStart is where row `row` of microbatch mb starts in the stream (dataset.WindowStart).
+func (src *Sampled) windowStart(mb uint64, row uint32) (uint64, error) {
+	if src.SeqLen <= 0 || len(src.Stream) <= src.SeqLen {
+		return 0, fmt.Errorf("attest: no window of %d tokens and a label in a %d-byte stream", src.SeqLen, len(src.Stream))
+	}
+	return dataset.WindowStart(src.Seed, mb, row, uint64(len(src.Stream)-src.SeqLen)), nil
+}
+
+// Window is the window row `row` of microbatch mb trains on: seq_len token ids, then each
+// one's label (seq_len + 1 bytes).
+func (src *Sampled) Window(mb uint64, row uint32) ([]byte, error) {
+	off, err := src.windowStart(mb, row)
+	if err != nil {
+		return nil, err
+	}
+	return src.Stream[off : off+uint64(src.SeqLen)+1], nil
+}
+
+// OpenWindow opens that window against the stream's dataset root (what a referee shows the
+// chain, x/verify MsgDisputeRespond.dataset).
+func (src *Sampled) OpenWindow(mb uint64, row uint32) (*verifytypes.DatasetOpening, error) {
+	off, err := src.windowStart(mb, row)
+	if err != nil {
+		return nil, err
+	}
+	return src.open(off, uint64(src.SeqLen)+1)
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/merkle"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/stageprog"
@@ -54,7 +55,13 @@ type Prosecutor struct {
 	// prosecutor also plays the disputes its operator opened elsewhere (`tx verify
 	// open-dispute`), which would otherwise be lost at the first deadline.
 	Fetch func(ctx context.Context, a verifytypes.Attestation) ([]replaylog.Segment, error)
-	Log   *slog.Logger
+	// Dataset, when set (a referee of the first or the last stage, which holds the model's
+	// dataset), checks each update's token ids (stage 0) or targets (the last stage) against
+	// the model's sampler: an update that trained on other data is disputed even where the
+	// replay reaches the attested end, and the chain is shown the dataset's window of a row
+	// that differs.
+	Dataset Dataset
+	Log     *slog.Logger
 
 	mu    sync.Mutex // Prosecute (a referee's audit) and Round (the dispute loop) share cases
 	cases map[uint64]*foldCase
@@ -65,6 +72,22 @@ type Prosecutor struct {
 	// failing are the cases whose last move failed (each logged once).
 	failing failures
 }
+
+// Dataset is the model's dataset as a referee holds it (trainer/attest.Sampled).
+type Dataset interface {
+	// Window is the window row `row` of microbatch mb trains on: seq_len token ids, then each
+	// one's label (seq_len + 1 bytes).
+	Window(mb uint64, row uint32) ([]byte, error)
+	// OpenWindow opens that window against the model's dataset_commitment.
+	OpenWindow(mb uint64, row uint32) (*verifytypes.DatasetOpening, error)
+}
+
+// steering is where a referee steers a dispute: the fold of the range it agrees up to (−1:
+// none, it follows its replay) and, where that fold is an update that trained on data other
+// than the dataset's, the row it shows the chain (−1: none).
+type steering struct{ fold, row int }
+
+var noSteering = steering{fold: -1, row: -1}
 
 // Take registers dispute id, opened over an attestation whose range the worker's log segs
 // holds (as served to the referee).
@@ -89,32 +112,53 @@ func (p *Prosecutor) Take(ctx context.Context, id uint64, segs []replaylog.Segme
 	return nil
 }
 
-func (p *Prosecutor) take(id uint64, worker string, tl *Timeline, steer int) {
+func (p *Prosecutor) take(id uint64, worker string, tl *Timeline, steer steering) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.takeLocked(id, worker, tl, steer)
 }
 
-func (p *Prosecutor) takeLocked(id uint64, worker string, tl *Timeline, steer int) {
+func (p *Prosecutor) takeLocked(id uint64, worker string, tl *Timeline, steer steering) {
 	if p.cases == nil {
 		p.cases, p.against = map[uint64]*foldCase{}, map[uint64]string{}
 	}
 	c := newFoldCase(tl)
-	c.steer = steer
+	c.steer, c.dataRow = steer.fold, steer.row
 	p.cases[id], p.against[id] = c, worker
 }
 
-// steerOf is the fold of a's range to steer the log's bisection onto where every state may
-// agree: the first update that sent back another gradient than the replay's, or an average
-// before it whose provenance the chain would refuse (−1: none). The referee agrees up to it,
-// not after.
-func (p *Prosecutor) steerOf(ctx context.Context, a verifytypes.Attestation, tl *Timeline) (int, error) {
-	steer := tl.FirstSentDiffers()
+// steerOf is where to steer the log's bisection of a's range where every state may agree: the
+// first update that sent back another gradient than the replay's, or that trained on data other
+// than the dataset's (with the row that shows it), or an average before it whose provenance the
+// chain would refuse. The referee agrees up to it, not after.
+func (p *Prosecutor) steerOf(ctx context.Context, a verifytypes.Attestation, tl *Timeline) (steering, error) {
+	steer := noSteering
+	steer.fold = tl.FirstSentDiffers()
+	before := func(i int) bool { return steer.fold < 0 || i < steer.fold }
+	if p.Dataset != nil {
+		for i, f := range tl.Folds {
+			if !before(i) {
+				break
+			}
+			if f.Event == nil || f.Event.Update == nil {
+				continue
+			}
+			row, err := p.offData(f.Event.Update)
+			if err != nil {
+				return noSteering, fmt.Errorf("fold %d: %w", i, err)
+			}
+			if row >= 0 {
+				p.Log.Info("an update of the range trained on data other than the dataset's", "attestation", a.Id, "fold", i, "microbatch", f.Event.Update.Microbatch, "row", row)
+				steer = steering{fold: i, row: row}
+				break
+			}
+		}
+	}
 	if p.Provenance == nil {
 		return steer, nil
 	}
 	for i, f := range tl.Folds {
-		if steer >= 0 && i >= steer {
+		if !before(i) {
 			break
 		}
 		if f.Event == nil || f.Event.Average == nil {
@@ -122,14 +166,40 @@ func (p *Prosecutor) steerOf(ctx context.Context, a verifytypes.Attestation, tl 
 		}
 		why, err := verifytypes.AverageProvenance(ctx, p.Provenance, a, f.Event.Average)
 		if err != nil {
-			return -1, err
+			return noSteering, err
 		}
 		if why != "" {
 			p.Log.Info("an average of the range is one "+why, "attestation", a.Id, "fold", i)
-			return i, nil
+			return steering{fold: i, row: -1}, nil
 		}
 	}
 	return steer, nil
+}
+
+// offData is the first row of update u whose token ids (stage 0's) or targets (the last
+// stage's) are not the dataset's window for that row of its microbatch (−1: none).
+func (p *Prosecutor) offData(u *logevent.Update) (int, error) {
+	seq := p.Codec.Spec.SeqLen
+	for _, c := range []struct {
+		ids   []int32
+		shift int // targets are each token's next byte
+	}{{u.Tokens, 0}, {u.Targets, 1}} {
+		if len(c.ids) == 0 {
+			continue
+		}
+		for row := 0; row*seq < len(c.ids); row++ {
+			w, err := p.Dataset.Window(u.Microbatch, uint32(row))
+			if err != nil {
+				return -1, err
+			}
+			for i := 0; i < seq && row*seq+i < len(c.ids); i++ {
+				if c.ids[row*seq+i] != int32(w[i+c.shift]) {
+					return row, nil
+				}
+			}
+		}
+	}
+	return -1, nil
 }
 
 func (p *Prosecutor) timeline(a verifytypes.Attestation, segs []replaylog.Segment) (*Timeline, error) {
@@ -153,8 +223,8 @@ func (p *Prosecutor) Prosecute(ctx context.Context, a verifytypes.Attestation, s
 	if err != nil {
 		return false, err
 	}
-	if tl.ReachesEnd([32]byte(a.EndStateRoot)) && steer < 0 {
-		p.Log.Info("the attestation's own updates replay to its end, send back what they should and mix in what replicas signed (the finding is outside them): no dispute", "attestation", a.Id, "worker", a.Worker)
+	if tl.ReachesEnd([32]byte(a.EndStateRoot)) && steer.fold < 0 {
+		p.Log.Info("the attestation's own updates replay to its end, send back what they should, train on the dataset's data and mix in what replicas signed (the finding is outside them): no dispute", "attestation", a.Id, "worker", a.Worker)
 		return false, nil
 	}
 	// Held from the opening to the taking, so that Round does not take the new dispute up as
@@ -343,6 +413,17 @@ func (p *Prosecutor) Move(d verifytypes.Dispute) (*verifytypes.MsgDisputeRespond
 		msg.Agree = i < uint64(len(tl.Roots)) && tl.Roots[i] == [32]byte(d.Pending.Root) && tl.Heads[i] == [32]byte(d.Pending.LogHead) &&
 			(c.steer < 0 || i <= uint64(c.steer))
 	case verifytypes.DISPUTE_PHASE_TRACE:
+		if c.dataRow >= 0 && int(d.EventIndex) == c.steer && !c.dataShown {
+			// The update trained on data other than the dataset's: the window of that row
+			// settles it.
+			o, err := p.Dataset.OpenWindow(c.tl.Folds[c.steer].Event.Update.Microbatch, uint32(c.dataRow))
+			if err != nil {
+				return nil, err
+			}
+			c.dataShown = true
+			msg.Dataset, msg.Row = o, uint32(c.dataRow)
+			return msg, nil
+		}
 		ref, err := c.reference(int(d.EventIndex), p.Codec, p.NAdam)
 		if err != nil {
 			return nil, err

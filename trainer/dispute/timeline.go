@@ -244,14 +244,18 @@ func (t *Timeline) Advance(st *engine.Stage, i int) error {
 type foldCase struct {
 	tl *Timeline
 	// steer, when not −1, is the fold the referee steers the log's bisection onto.
-	steer         int
+	steer int
+	// dataRow, when not −1, is the row of the update at steer whose data is not the dataset's,
+	// shown to the chain once (dataShown) when that update's trace is bisected.
+	dataRow       int
+	dataShown     bool
 	event         int
 	ref           *Reference
 	st            *engine.Stage // the replay before the fold, until states advances it
 	before, after []statecommit.Tensor
 }
 
-func newFoldCase(tl *Timeline) *foldCase { return &foldCase{tl: tl, event: -1, steer: -1} }
+func newFoldCase(tl *Timeline) *foldCase { return &foldCase{tl: tl, event: -1, steer: -1, dataRow: -1} }
 
 // reference is the reference run of the update at fold i, from the replay's state before it, the
 // stage training with NAdam configured by cfg.

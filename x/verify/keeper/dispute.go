@@ -902,6 +902,12 @@ func (k *Keeper) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespon
 		return d, err
 	}
 	evidence := len(msg.Outputs) > 0 || len(msg.State) > 0 || len(msg.Theirs) > 0
+	if msg.Dataset != nil || msg.Row != 0 {
+		if d.Phase != types.DISPUTE_PHASE_TRACE || evidence || msg.Pick != 0 || msg.Agree {
+			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "dataset (and row) is shown alone, while the trace of a revealed update is bisected; the dispute is in phase %s", d.Phase)
+		}
+		return k.judgeData(ctx, p, d, msg)
+	}
 	switch d.Phase {
 	case types.DISPUTE_PHASE_LOG, types.DISPUTE_PHASE_TRACE:
 		if evidence || msg.Pick != 0 {
@@ -949,6 +955,56 @@ func (k *Keeper) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespon
 		return k.judgeChunk(ctx, p, d, msg)
 	}
 	return d, errorsmod.Wrapf(types.ErrInvalidDispute, "dispute %d in phase %s takes no move of the referee", d.Id, d.Phase)
+}
+
+// judgeData settles the dispute on the data of the revealed update of the first or the last
+// stage: row msg.Row of its token ids (stage 0) or targets (the last stage) against the window
+// of the model's dataset that msg.Dataset opens for that row of its microbatch. A row that is not
+// the dataset's loses the worker the dispute (it trained on text of its own, or on labels of its
+// own); one that is is no evidence, and the move is refused.
+func (k *Keeper) judgeData(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeRespond) (types.Dispute, error) {
+	du, err := k.storedUpdate(ctx, d)
+	if err != nil {
+		return d, err
+	}
+	if du.u == nil {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "the disputed event is an average, which takes no data")
+	}
+	m, u := du.m, du.u
+	first, last := d.Stage == 0, int(d.Stage) == len(m.Stages)-1
+	if !first && !last {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "stage %d takes neither token ids nor targets from the dataset: the first stage's tokens and the last stage's targets are", d.Stage)
+	}
+	sdk.UnwrapSDKContext(ctx).GasMeter().ConsumeGas(uint64(msg.Size())*evidenceGasPerByte, "x/verify: dispute evidence")
+	seq := int(m.Arch.SeqLen)
+	ids := u.Tokens
+	if !first {
+		ids = u.Targets
+	}
+	if int(msg.Row) >= len(ids)/seq {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "row %d: the update's microbatch holds %d sequences", msg.Row, len(ids)/seq)
+	}
+	window, err := types.DatasetWindow(m, u.Microbatch, msg.Row, msg.Dataset)
+	if err != nil {
+		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "dataset: %v", err)
+	}
+	for _, c := range []struct {
+		what  string
+		takes bool // the stage takes these from the dataset
+		want  []byte
+		got   []int32
+	}{{"token ids", first, window[:seq], u.Tokens}, {"targets", last, window[1:], u.Targets}} {
+		if !c.takes || len(c.got) < int(msg.Row+1)*seq {
+			continue
+		}
+		for i, id := range c.got[int(msg.Row)*seq : int(msg.Row+1)*seq] {
+			if id != int32(c.want[i]) {
+				return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d trained on %s other than the dataset's: row %d of microbatch %d, position %d is %d, the dataset's %d",
+					d.EventIndex, c.what, msg.Row, u.Microbatch, i, id, c.want[i]))
+			}
+		}
+	}
+	return d, errorsmod.Wrapf(types.ErrInvalidDispute, "row %d of microbatch %d is the dataset's window: no evidence against the update", msg.Row, u.Microbatch)
 }
 
 // pickChild descends the bisection of a chunk tree to the child the referee picks.

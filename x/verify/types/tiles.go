@@ -238,33 +238,54 @@ func sampleToken(step StepCommitment, c Challenge, t Tiles, m modelstypes.Model,
 	if seq == 0 || uint64(t.Rows)%seq != 0 {
 		return [32]byte{}, fmt.Errorf("%d tile rows are not whole windows of seq_len %d", t.Rows, seq)
 	}
+	window, pos := uint64(c.Row)/seq, uint64(c.Row)%seq
+	b, err := openDataset(m, step.Sample.Microbatch, uint32(window), pos, 1, o)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("dataset_opening: %w", err)
+	}
+	if uint32(b[0]) >= t.Vocab {
+		return [32]byte{}, fmt.Errorf("dataset byte %d of row %d is %d, outside the vocabulary of %d", pos, c.Row, b[0], t.Vocab)
+	}
+	return tile.EmbedDigest([32]byte(step.Sample.ERoot), int(b[0]))
+}
+
+// DatasetWindow is the window of model m's dataset that row `row` of microbatch mb trains on,
+// as o opens it: seq_len token ids, then each one's label (seq_len + 1 bytes; dataset.WindowStart
+// of the model's seed).
+func DatasetWindow(m modelstypes.Model, mb uint64, row uint32, o *DatasetOpening) ([]byte, error) {
+	return openDataset(m, mb, row, 0, uint64(m.Arch.SeqLen)+1, o)
+}
+
+// openDataset opens n bytes at pos of the window of row `row` of microbatch mb of model m's
+// dataset (committed by its dataset_commitment) from o, whose length the commitment binds.
+func openDataset(m modelstypes.Model, mb uint64, row uint32, pos, n uint64, o *DatasetOpening) ([]byte, error) {
+	seq := uint64(m.Arch.SeqLen)
+	if o == nil {
+		return nil, errors.New("no dataset opening")
+	}
 	if o.Len <= seq {
-		return [32]byte{}, fmt.Errorf("dataset_opening: a %d-byte dataset holds no window of %d tokens and a label", o.Len, seq)
+		return nil, fmt.Errorf("a %d-byte dataset holds no window of %d tokens and a label", o.Len, seq)
 	}
 	if len(m.DatasetCommitment) != 32 {
-		return [32]byte{}, fmt.Errorf("model %d has a %d-byte dataset_commitment", m.Id, len(m.DatasetCommitment))
+		return nil, fmt.Errorf("model %d has a %d-byte dataset_commitment", m.Id, len(m.DatasetCommitment))
 	}
 	proof := dataset.Proof{Len: o.Len}
 	for i, ch := range o.Chunks {
 		cp := dataset.ChunkProof{Index: ch.Index, Data: ch.Data}
 		for j, b := range ch.Siblings {
 			if len(b) != 32 {
-				return [32]byte{}, fmt.Errorf("dataset_opening: chunk %d sibling %d is %d bytes, want 32", i, j, len(b))
+				return nil, fmt.Errorf("chunk %d sibling %d is %d bytes, want 32", i, j, len(b))
 			}
 			cp.Siblings = append(cp.Siblings, [32]byte(b))
 		}
 		proof.Chunks = append(proof.Chunks, cp)
 	}
-	window, pos := uint64(c.Row)/seq, uint64(c.Row)%seq
-	off := dataset.WindowStart(m.Seed, step.Sample.Microbatch, uint32(window), o.Len-seq) + pos
-	b, err := dataset.Verify([32]byte(m.DatasetCommitment), off, 1, proof)
+	off := dataset.WindowStart(m.Seed, mb, row, o.Len-seq) + pos
+	b, err := dataset.Verify([32]byte(m.DatasetCommitment), off, n, proof)
 	if err != nil {
-		return [32]byte{}, fmt.Errorf("dataset_opening of byte %d (row %d of microbatch %d): %w", off, c.Row, step.Sample.Microbatch, err)
+		return nil, fmt.Errorf("bytes %d to %d (row %d of microbatch %d): %w", off, off+n, row, mb, err)
 	}
-	if uint32(b[0]) >= t.Vocab {
-		return [32]byte{}, fmt.Errorf("dataset byte %d is %d, outside the vocabulary of %d", off, b[0], t.Vocab)
-	}
-	return tile.EmbedDigest([32]byte(step.Sample.ERoot), int(b[0]))
+	return b, nil
 }
 
 // Tile is the circuit kind that checks a challenge of this kind.
