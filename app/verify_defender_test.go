@@ -129,6 +129,9 @@ type loggedOpts struct {
 	zeroSent    bool
 	// rows is how many sequences a microbatch holds (0: one).
 	rows int
+	// offData makes a last-stage worker train its second logged update on labels of its own:
+	// row 0's first target is not the dataset's.
+	offData bool
 }
 
 func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts) *loggedStage {
@@ -137,7 +140,9 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
 	require.NoError(t, err)
 	s := trainerchain.Spec(m)
-	_, c, err := verifytypes.DisputeProgram(m, 1, 1)
+	stage := w.stage
+	last := int(stage) == len(m.Stages)-1
+	_, c, err := verifytypes.DisputeProgram(m, stage, 1)
 	require.NoError(t, err)
 	cfg := optim.NAdamConfig{
 		LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon, WeightDecay: c.WeightDecay,
@@ -153,7 +158,7 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 			if err != nil {
 				return nil, err
 			}
-			return engine.New(goBackend(t), s, 1, engine.Options{Optimizer: opt, CheatSkipLayers: skip})
+			return engine.New(goBackend(t), s, int(stage), engine.Options{Optimizer: opt, CheatSkipLayers: skip})
 		}
 	}
 	// The worker trains, and replays its own log, with its engine (a cheater's skips layers).
@@ -179,9 +184,23 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 		}
 		in, err := codec.EncodeActivations(tensors.FromFlatDataAndDimensions(floats(rows*s.SeqLen*w0, 1), rows, s.SeqLen, w0), tensors.FromFlatDataAndDimensions(ids, rows, s.SeqLen), 1, uint32(i))
 		require.NoError(t, err)
-		grad, err := codec.EncodeGradients(tensors.FromFlatDataAndDimensions(floats(rows*s.SeqLen*w0, 1e-2), rows, s.SeqLen, w0), 1, uint32(i))
-		require.NoError(t, err)
-		u := replay.Update{Step: w.next, Microbatch: uint64(i), Input: in, Grad: grad}
+		u := replay.Update{Step: w.next, Microbatch: uint64(i), Input: in}
+		if last {
+			// The labels of the microbatch's rows: the dataset's windows (vSampled).
+			for r := range rows {
+				win, err := vSampled.Window(u.Microbatch, uint32(r))
+				require.NoError(t, err)
+				for _, b := range win[1:] {
+					u.Targets = append(u.Targets, int32(b))
+				}
+			}
+			if o.offData && i == 1 {
+				u.Targets[0] = (u.Targets[0] + 1) % int32(s.Vocab) // a label of its own
+			}
+		} else {
+			u.Grad, err = codec.EncodeGradients(tensors.FromFlatDataAndDimensions(floats(rows*s.SeqLen*w0, 1e-2), rows, s.SeqLen, w0), 1, uint32(i))
+			require.NoError(t, err)
+		}
 		sent, err := replay.ApplySent(st, codec, u)
 		require.NoError(t, err)
 		if o.garble && i == 1 {
@@ -255,7 +274,7 @@ func (ls *loggedStage) average(t *testing.T, r *trainer, st *engine.Stage, log *
 	require.NoError(t, err)
 	var body bytes.Buffer
 	require.NoError(t, checkpoint.Write(&body, other, 0, checkpoint.Params))
-	sig, err := r.peer.Sign(statesync.StateMessage(1, 1, checkpoint.Params, body.Bytes()))
+	sig, err := r.peer.Sign(statesync.StateMessage(1, int(r.stage), checkpoint.Params, body.Bytes()))
 	require.NoError(t, err)
 	id, err := peer.IDFromPrivateKey(r.peer)
 	require.NoError(t, err)
@@ -315,8 +334,6 @@ func (ls *loggedStage) attest(t *testing.T, vc *verifyChain, w *trainer) uint64 
 	for i := range ls.inputs {
 		d, err := payload.Digest(ls.inputs[i])
 		require.NoError(t, err)
-		g, err := payload.Digest(ls.grads[i])
-		require.NoError(t, err)
 		mb := vc.mb.Add(1)
 		in := signInputDigest(t, vc.neighbour(w), w, mb, d, nil)
 		if i == 0 {
@@ -324,6 +341,11 @@ func (ls *loggedStage) attest(t *testing.T, vc *verifyChain, w *trainer) uint64 
 		} else {
 			c.OtherInputs = append(c.OtherInputs, in)
 		}
+		if ls.grads[i] == nil {
+			continue // the last stage takes targets
+		}
+		g, err := payload.Digest(ls.grads[i])
+		require.NoError(t, err)
 		c.GradInputs = append(c.GradInputs, signInputDigest(t, vc.honest(w.stage+1), w, mb, g, nil))
 	}
 	msg.StateRoot, msg.LogHead, msg.EndStateRoot, msg.EndLogHead = ls.start[:], ls.head[:], ls.end[:], ls.endHead[:]
@@ -360,8 +382,9 @@ func TestDefenderWinsHonestWork(t *testing.T) {
 			ctx := context.Background()
 			var last verifytypes.DisputePhase
 			// Moves out of line are refused in every phase and change nothing: theirs (an
-			// average's evidence) from the referee of an update, a gradient sent back from the
-			// worker when the referee picked a tensor of its state.
+			// average's evidence) and a dataset window (a middle stage takes no data) from the
+			// referee of an update, a gradient sent back from the worker when the referee picked
+			// a tensor of its state.
 			theirs := map[verifytypes.DisputePhase]bool{}
 			var sentRefused bool
 			for moves := 0; ; moves++ {
@@ -373,6 +396,9 @@ func TestDefenderWinsHonestWork(t *testing.T) {
 				}
 				if !d.WorkerToMove {
 					requireRefused(t, vc, r.account, d, &verifytypes.MsgDisputeRespond{Referee: r.addr.String(), DisputeId: d.Id, Theirs: []verifytypes.ChunkOpening{{Data: []byte{1}}}})
+					// A dataset window: outside TRACE, and for a middle stage (which takes no
+					// data from the dataset) in TRACE too.
+					requireRefused(t, vc, r.account, d, &verifytypes.MsgDisputeRespond{Referee: r.addr.String(), DisputeId: d.Id, Dataset: &verifytypes.DatasetOpening{Len: 1 << 14}})
 					theirs[d.Phase] = true
 				}
 				if d.WorkerToMove {
@@ -719,6 +745,90 @@ func TestDefenderWinsTheGradientSent(t *testing.T) {
 	t.Logf("%s: %s", d.Outcome, d.Reason)
 }
 
+// TestProsecutorCatchesOffDatasetTargets: a last-stage worker that trains one update on a
+// label of its own (its state and log are consistent with it: its replay reaches its attested
+// end) is disputed by a replica holding the dataset, which steers the log's bisection onto that
+// update and shows the chain the dataset's window of the row: slashed. An honest one is left
+// alone, and the same move against an honest update is refused.
+func TestProsecutorCatchesOffDatasetTargets(t *testing.T) {
+	for _, cheats := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cheats %v", cheats), func(t *testing.T) {
+			const updates = 2
+			vc, ws := lastStageVerifyChain(t, updates)
+			w, r := ws[2], ws[3]
+			ls := newLoggedStageOpts(t, vc, w, loggedOpts{updates: updates, offData: cheats})
+			a := ls.attest(t, vc, w)
+			pc := prosecutorChain{vc: vc, r: r}
+			pros := &dispute.Prosecutor{
+				Chain: pc, Referee: r.addr.String(), NewStage: ls.honestStage, NAdam: ls.nadam, Codec: ls.codec,
+				Limit: 1 << 30, Provenance: pc, Dataset: vSampled.Sampled, Log: slog.New(slog.DiscardHandler),
+			}
+			ctx := context.Background()
+			segs, err := ls.log.Decoded()
+			require.NoError(t, err)
+			att, err := vc.app.VerifyKeeper.GetAttestation(vc.app.NewContext(true), a)
+			require.NoError(t, err)
+			opened, err := pros.Prosecute(ctx, att, segs)
+			require.NoError(t, err)
+			if !cheats {
+				require.False(t, opened, "honest data: no dispute")
+				// Opened by hand and steered onto an update, the dataset's window is no evidence.
+				var shown int
+				d, _ := scripted(t, vc, ls, a, r, func(d verifytypes.Dispute) *verifytypes.MsgDisputeRespond {
+					if d.Phase == verifytypes.DISPUTE_PHASE_LOG {
+						return &verifytypes.MsgDisputeRespond{Agree: false}
+					}
+					if d.Phase == verifytypes.DISPUTE_PHASE_TRACE && d.Pending != nil && d.Pending.Index == d.Ops {
+						ev, err := logevent.Decode(d.Event)
+						require.NoError(t, err)
+						o, err := vSampled.OpenWindow(ev.Update.Microbatch, 0)
+						require.NoError(t, err)
+						requireRefused(t, vc, r.account, d, &verifytypes.MsgDisputeRespond{Referee: r.addr.String(), DisputeId: d.Id, Dataset: o})
+						wrong, err := vSampled.OpenWindow(ev.Update.Microbatch+1, 0) // another microbatch's window
+						require.NoError(t, err)
+						requireRefused(t, vc, r.account, d, &verifytypes.MsgDisputeRespond{Referee: r.addr.String(), DisputeId: d.Id, Dataset: wrong})
+						shown++
+					}
+					return nil
+				})
+				require.Equal(t, 1, shown)
+				require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
+				return
+			}
+			require.True(t, opened, "trained on a label of its own: disputed though its replay reaches its end")
+			var d verifytypes.Dispute
+			for moves := 0; ; moves++ {
+				require.Less(t, moves, 200)
+				disputes, err := pc.RefereeDisputes(ctx, r.addr.String())
+				require.NoError(t, err)
+				if len(disputes) == 0 {
+					break
+				}
+				d = disputes[0]
+				if d.WorkerToMove {
+					n, err := ls.d.Round(ctx)
+					require.NoError(t, err)
+					require.Equal(t, 1, n, "the defender moves in %s", d.Phase)
+					continue
+				}
+				n, err := pros.Round(ctx)
+				require.NoError(t, err, "phase %s", d.Phase)
+				require.Equal(t, 1, n, "a move in %s", d.Phase)
+			}
+			d, err = vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), d.Id)
+			require.NoError(t, err)
+			require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
+			require.Contains(t, d.Reason, "targets other than the dataset's")
+			require.Equal(t, uint64(1), d.EventIndex, "the second update")
+			t.Logf("%s: %s", d.Outcome, d.Reason)
+			wk, err := vc.worker(w.addr)
+			require.NoError(t, err)
+			require.Equal(t, computetypes.WORKER_STATUS_JAILED, wk.Status)
+			require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, a).Status)
+		})
+	}
+}
+
 // TestProsecutorLeavesHonestWork: a referee whose replay of an attestation's range reaches its
 // attested end opens no dispute (it would lose its bond).
 func TestProsecutorLeavesHonestWork(t *testing.T) {
@@ -734,6 +844,18 @@ func requireRefused(t *testing.T, vc *verifyChain, from *account, d verifytypes.
 	after, err := vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), d.Id)
 	require.NoError(t, err)
 	require.Equal(t, d, after, "a refused move changes nothing")
+}
+
+// lastStageVerifyChain is disputeVerifyChain whose fourth worker (ws[3], honest) is the last
+// stage's second replica.
+func lastStageVerifyChain(t *testing.T, updates int) (*verifyChain, []*trainer) {
+	t.Helper()
+	vc, ws := startVerifyChainOpts(t, verifyOptions{lastReplica: true}, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
+		microbatches(uint32(updates))(mg, vg)
+		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
+	})
+	ws[3].cheat = false
+	return vc, ws
 }
 
 // disputeVerifyChain is a verify chain whose steps are `updates` microbatches, without spot
