@@ -487,8 +487,12 @@ func (c prosecutorChain) HeldStage(_ context.Context, model uint64, op string) (
 }
 
 func (c prosecutorChain) DisputeRespond(_ context.Context, msg *verifytypes.MsgDisputeRespond) error {
-	if res := c.vc.send(c.r.account, msg); res.Code != 0 {
+	res := c.vc.send(c.r.account, msg)
+	if res.Code != 0 {
 		return fmt.Errorf("%s", res.Log)
+	}
+	if msg.Dataset != nil {
+		c.vc.t.Logf("the dataset's window of row %d: %d bytes, %d gas", msg.Row, msg.Size(), res.GasUsed)
 	}
 	return nil
 }
