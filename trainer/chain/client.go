@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/cosmos/cosmos-sdk/client/grpc/cmtservice"
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/cosmos/cosmos-sdk/types/query"
@@ -252,6 +253,21 @@ func (c *Client) PendingAttestations(ctx context.Context, worker string, model u
 		return nil, fmt.Errorf("chain: pending attestations of %s: %w", worker, err)
 	}
 	return out, nil
+}
+
+// Height is the chain's latest block height.
+func (c *Client) Height(ctx context.Context) (int64, error) {
+	res, err := cmtservice.NewServiceClient(c.conn).GetLatestBlock(ctx, &cmtservice.GetLatestBlockRequest{})
+	if err != nil {
+		return 0, fmt.Errorf("chain: latest block: %w", err)
+	}
+	switch {
+	case res.SdkBlock != nil:
+		return res.SdkBlock.Header.Height, nil
+	case res.Block != nil:
+		return res.Block.Header.Height, nil
+	}
+	return 0, errors.New("chain: latest block: the node answered with none")
 }
 
 // Disputes implements dispute.DefenderChain: the open disputes over worker's attestations.

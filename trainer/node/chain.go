@@ -370,8 +370,14 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 			}
 		}
 	}
+	var height func(context.Context) (int64, error)
+	if onFinding != nil {
+		// A dispute judges an attestation's own range: where its successor is late, that is
+		// judged before the attestation finalizes (Config.OwnRange).
+		height = n.oc.client.Height
+	}
 	s, err := referee.New(referee.Config{
-		OnFinding: onFinding,
+		OnFinding: onFinding, OwnRange: onFinding, Height: height,
 		Host:      n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Batch: batch,
 		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
 		NewStage: newStage, Codec: codec,

@@ -71,7 +71,15 @@ type Config struct {
 	// OnFinding, when set, is told of each finding on attestation a with the log the worker
 	// served for it (what a dispute over a is played from).
 	OnFinding func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment)
-	Log       *slog.Logger
+	// OwnRange, when set with Height (the chain's height), judges a drawn attestation over its
+	// own range alone (the worker's log from its start to its committed end: what a dispute
+	// judges; the node passes its Prosecutor) once half its challenge window has passed with
+	// no successor on chain. Otherwise a worker that attests less often than once a
+	// challenge_window would escape the audits: its successor, which the full audit waits for,
+	// comes only after the attestation finalized, when nothing can be disputed.
+	OwnRange func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment)
+	Height   func(ctx context.Context) (int64, error)
+	Log      *slog.Logger
 	Metrics   prometheus.Registerer
 }
 
@@ -128,7 +136,7 @@ func New(cfg Config) (*Service, error) {
 		cfg: cfg, seen: map[string]map[uint64]*tracked{},
 		audits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "protolearn_trainer_audits_total",
-			Help: "Audits of other replicas' attestations by replay, by outcome: pass, finding (the replay departs from what the worker committed), unavailable (no log served).",
+			Help: "Audits of other replicas' attestations by replay, by outcome: pass, finding (the replay departs from what the worker committed), unavailable (no log served), own_range (judged over its own range, its successor late: Config.OwnRange).",
 		}, []string{"outcome"}),
 		replayed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "protolearn_trainer_audit_updates_total",
@@ -172,6 +180,7 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 		return nil, err
 	}
 	var out []Outcome
+	height := int64(-1) // the chain's, read once a round where an attestation's successor is late
 	for _, r := range replicas {
 		if r.Operator == s.cfg.Self {
 			continue
@@ -210,7 +219,12 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 			}
 			next := successor(byWorker, t.att)
 			if next == nil {
-				continue // not yet: the replay needs where the worker's next steps start
+				// Not yet: the full audit needs where the worker's next steps start. Past half
+				// the attestation's window, its own range is judged instead.
+				if s.late(ctx, t.att, &height) {
+					s.auditOwnRange(ctx, r, t)
+				}
+				continue
 			}
 			o := s.Audit(ctx, replicas, r, t.att, next.att)
 			if o.Err != nil && ctx.Err() == nil {
@@ -233,6 +247,57 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 		}
 	}
 	return out, nil
+}
+
+// late says whether half of a's challenge window has passed (height caches the chain's height
+// for the round; −1: not read yet), where OwnRange is set.
+func (s *Service) late(ctx context.Context, a verifytypes.Attestation, height *int64) bool {
+	if s.cfg.OwnRange == nil || s.cfg.Height == nil {
+		return false
+	}
+	if *height < 0 {
+		h, err := s.cfg.Height(ctx)
+		if err != nil {
+			s.cfg.Log.Warn("referee: the chain's height not read; late attestations wait for the next round", "err", err)
+			return false
+		}
+		*height = h
+	}
+	return *height >= a.SubmittedHeight+(a.FinalizeHeight-a.SubmittedHeight)/2
+}
+
+// auditOwnRange fetches the worker's log from t's starting state, as Audit does, and hands it
+// to OwnRange, which judges the attestation's own updates; a log not served is asked again in
+// the next rounds, until the attestation is no longer pending.
+func (s *Service) auditOwnRange(ctx context.Context, r modelstypes.Replica, t *tracked) {
+	a := t.att
+	log := s.cfg.Log.With("worker", r.Operator, "attestation", a.Id)
+	p, err := peer.Decode(r.PeerId)
+	if err != nil {
+		t.done = true
+		log.Warn("referee: the worker's peer id does not decode; its attestation is not judged", "peer", r.PeerId, "err", err)
+		return
+	}
+	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	fetch := statesync.FetchLog
+	if a.StepFrom == 1 || a.FirstOnStage {
+		fetch = statesync.FetchEpochLog
+	}
+	body, err := fetch(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, [32]byte(a.StateRoot), s.cfg.Limit)
+	if err != nil {
+		log.Warn("referee: the worker's log for its own range was not served; will ask again", "err", err)
+		return
+	}
+	t.done = true
+	segs, _, err := replaylog.DecodeBundle(body)
+	if err != nil {
+		log.Error("referee: the log a worker served for its own range does not decode", "err", err)
+		return
+	}
+	s.audits.WithLabelValues("own_range").Inc()
+	log.Info("referee: no successor by half the attestation's window: judging its own range")
+	s.cfg.OwnRange(ctx, a, segs)
 }
 
 // MaxTries is how many times, TryInterval apart, a worker must fail to serve a log before that

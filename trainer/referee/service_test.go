@@ -134,6 +134,13 @@ func serveAndAudit(t *testing.T, atts []verifytypes.Attestation, serve func(root
 // serveAndAuditOn is serveAndAudit on chain (its replicas and pending attestations set here).
 func serveAndAuditOn(t *testing.T, chain *fakeChain, atts []verifytypes.Attestation, serve func(root [32]byte, q replaylog.Query) ([]byte, error), rounds int, workerHost host.Host) ([]referee.Outcome, *prometheus.Registry) {
 	t.Helper()
+	return serveAndAuditWith(t, chain, atts, serve, rounds, workerHost, nil)
+}
+
+// serveAndAuditWith is serveAndAuditOn with the referee's configuration edited by edit (nil:
+// none).
+func serveAndAuditWith(t *testing.T, chain *fakeChain, atts []verifytypes.Attestation, serve func(root [32]byte, q replaylog.Query) ([]byte, error), rounds int, workerHost host.Host, edit func(*referee.Config)) ([]referee.Outcome, *prometheus.Registry) {
+	t.Helper()
 	s := testspec.Tiny(8)
 	refHost := testhost.New(t)
 	if workerHost == nil {
@@ -150,12 +157,16 @@ func serveAndAuditOn(t *testing.T, chain *fakeChain, atts []verifytypes.Attestat
 	chain.replicas = []modelstypes.Replica{{Operator: "referee", PeerId: refHost.ID().String()}, {Operator: "worker", PeerId: workerHost.ID().String()}}
 	chain.pending = atts
 	reg := prometheus.NewRegistry()
-	svc, err := referee.New(referee.Config{
+	cfg := referee.Config{
 		Host: refHost, Chain: chain, Model: model, Stage: 1, Self: "referee", Microbatches: m,
 		NewStage: func() (*engine.Stage, error) { return testreplay.Stage(t, s, 1), nil },
 		Codec:    boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32},
 		Rate:     1, Rand: rand.New(rand.NewPCG(1, 2)), Metrics: reg, Timeout: 10 * time.Second,
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	svc, err := referee.New(cfg)
 	require(t, err)
 	var out []referee.Outcome
 	for range rounds {
@@ -234,6 +245,47 @@ func TestService(t *testing.T) {
 				t.Errorf("protolearn_trainer_audits_total{outcome=%q} = %v, want 1", tc.outcome, n)
 			}
 		})
+	}
+}
+
+// A drawn attestation whose successor has not come by half its challenge window is judged over
+// its own range (OwnRange, the node's Prosecutor): the log the worker serves from its start is
+// handed over once, and not before that half. Without it a worker attesting less often than
+// once a window would never be audited before its attestations finalize.
+func TestServiceOwnRange(t *testing.T) {
+	log, atts := attested(t, nil)
+	a := atts[0]
+	a.SubmittedHeight, a.FinalizeHeight = 10, 40 // half its window passes at 25
+	heights := []int64{20, 25, 26}              // the chain's height at each round that asks
+	var asked int
+	type judged struct {
+		id   uint64
+		from bool // the segments hold the update the attestation starts at
+	}
+	var got []judged
+	out, reg := serveAndAuditWith(t, &fakeChain{}, []verifytypes.Attestation{a}, log.Serve(1<<30), 3, nil, func(c *referee.Config) {
+		c.Height = func(context.Context) (int64, error) { h := heights[min(asked, len(heights)-1)]; asked++; return h, nil }
+		c.OwnRange = func(_ context.Context, a verifytypes.Attestation, segs []replaylog.Segment) {
+			j := judged{id: a.Id}
+			for _, sg := range segs {
+				for _, ev := range sg.Events {
+					j.from = j.from || (ev.Update != nil && ev.Update.Root == [32]byte(a.StateRoot))
+				}
+			}
+			got = append(got, j)
+		}
+	})
+	if len(out) != 0 {
+		t.Fatalf("%d full audits, want none (no successor)", len(out))
+	}
+	if len(got) != 1 || got[0].id != 11 || !got[0].from {
+		t.Fatalf("judged %+v, want attestation 11 once, with its log from its start", got)
+	}
+	if asked != 2 {
+		t.Errorf("the height was read %d times, want once a round until the attestation is judged (2)", asked)
+	}
+	if n := counted(t, reg, "own_range"); n != 1 {
+		t.Errorf("protolearn_trainer_audits_total{outcome=\"own_range\"} = %v, want 1", n)
 	}
 }
 
