@@ -378,7 +378,7 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 	}
 	s, err := referee.New(referee.Config{
 		OnFinding: onFinding, OwnRange: onFinding, Height: height,
-		Host:      n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Batch: batch,
+		Host: n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Batch: batch,
 		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
 		NewStage: newStage, Codec: codec,
 		MaxRows: 64 * cfg.Rows, Rate: cfg.Chain.AuditRate, Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),

@@ -80,7 +80,7 @@ type Config struct {
 	OwnRange func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment)
 	Height   func(ctx context.Context) (int64, error)
 	Log      *slog.Logger
-	Metrics   prometheus.Registerer
+	Metrics  prometheus.Registerer
 }
 
 // Outcome is one audit's result.

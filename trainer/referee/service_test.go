@@ -256,7 +256,7 @@ func TestServiceOwnRange(t *testing.T) {
 	log, atts := attested(t, nil)
 	a := atts[0]
 	a.SubmittedHeight, a.FinalizeHeight = 10, 40 // half its window passes at 25
-	heights := []int64{20, 25, 26}              // the chain's height at each round that asks
+	heights := []int64{20, 25, 26}               // the chain's height at each round that asks
 	var asked int
 	type judged struct {
 		id   uint64
