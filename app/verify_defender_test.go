@@ -132,6 +132,12 @@ type loggedOpts struct {
 	// offData makes a last-stage worker train its second logged update on labels of its own:
 	// row 0's first target is not the dataset's.
 	offData bool
+	// foreign, when set, is the first microbatch id a last-stage worker writes in its logged
+	// updates: it trains on those ids' windows as labels, whatever its receipts name.
+	foreign uint64
+	// junkTokens makes a last-stage worker write token ids (stage 0's field) in its logged
+	// updates, which nothing of its own stage reads.
+	junkTokens bool
 }
 
 func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts) *loggedStage {
@@ -185,6 +191,9 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 		in, err := codec.EncodeActivations(tensors.FromFlatDataAndDimensions(floats(rows*s.SeqLen*w0, 1), rows, s.SeqLen, w0), tensors.FromFlatDataAndDimensions(ids, rows, s.SeqLen), 1, uint32(i))
 		require.NoError(t, err)
 		u := replay.Update{Step: w.next, Microbatch: uint64(i), Input: in}
+		if o.foreign != 0 && i < 100 {
+			u.Microbatch = o.foreign + uint64(i)
+		}
 		if last {
 			// The labels of the microbatch's rows: the dataset's windows (vSampled).
 			for r := range rows {
@@ -196,6 +205,9 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 			}
 			if o.offData && i == 1 {
 				u.Targets[0] = (u.Targets[0] + 1) % int32(s.Vocab) // a label of its own
+			}
+			if o.junkTokens {
+				u.Tokens = make([]int32, rows*s.SeqLen)
 			}
 		} else {
 			u.Grad, err = codec.EncodeGradients(tensors.FromFlatDataAndDimensions(floats(rows*s.SeqLen*w0, 1e-2), rows, s.SeqLen, w0), 1, uint32(i))
@@ -334,7 +346,7 @@ func (ls *loggedStage) attest(t *testing.T, vc *verifyChain, w *trainer) uint64 
 	for i := range ls.inputs {
 		d, err := payload.Digest(ls.inputs[i])
 		require.NoError(t, err)
-		mb := vc.mb.Add(1)
+		mb := uint64(i) // logged update i is microbatch i: its receipts name it, as the swarm's do
 		in := signInputDigest(t, vc.neighbour(w), w, mb, d, nil)
 		if i == 0 {
 			c.Input = in
@@ -829,6 +841,71 @@ func TestProsecutorCatchesOffDatasetTargets(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, computetypes.WORKER_STATUS_JAILED, wk.Status)
 			require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, a).Status)
+		})
+	}
+}
+
+// An attacker's review: the dataset's windows are those of the update's microbatch, so the
+// microbatch an update names must be the one its receipts were signed for (the attestation
+// keeps each input's microbatch). A last-stage worker that names other microbatches (taking
+// their windows as its labels) loses at the reveal; one that writes token ids into its
+// updates, which its stage does not take and a referee holding the dataset would compare,
+// loses at the reveal too, so a Prosecutor it baits into a dispute wins it.
+func TestDisputeBindsTheUpdatesMicrobatch(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts loggedOpts
+		says string
+	}{
+		{"names other microbatches", loggedOpts{updates: 2, foreign: 1<<40 + 7}, "no payload the attestation's receipts name for its microbatch"},
+		{"writes token ids", loggedOpts{updates: 2, junkTokens: true}, "carries token ids"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vc, ws := lastStageVerifyChain(t, 2)
+			w, r := ws[2], ws[3]
+			ls := newLoggedStageOpts(t, vc, w, tc.opts)
+			a := ls.attest(t, vc, w)
+			pc := prosecutorChain{vc: vc, r: r}
+			pros := &dispute.Prosecutor{
+				Chain: pc, Referee: r.addr.String(), NewStage: ls.honestStage, NAdam: ls.nadam, Codec: ls.codec,
+				Limit: 1 << 30, Provenance: pc, Dataset: vSampled.Sampled, Log: slog.New(slog.DiscardHandler),
+			}
+			segs, err := ls.log.Decoded()
+			require.NoError(t, err)
+			ctx := context.Background()
+			if opened, err := pros.Prosecute(ctx, vc.attestationByID(t, a), segs); err != nil || !opened {
+				// The replay reaches the end and the labels are those ids' windows: steered by hand.
+				d, _ := scripted(t, vc, ls, a, r, func(d verifytypes.Dispute) *verifytypes.MsgDisputeRespond {
+					if d.Phase == verifytypes.DISPUTE_PHASE_LOG {
+						return &verifytypes.MsgDisputeRespond{Agree: false}
+					}
+					return nil
+				})
+				require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
+				require.Contains(t, d.Reason, tc.says)
+				return
+			}
+			var d verifytypes.Dispute
+			for moves := 0; ; moves++ {
+				require.Less(t, moves, 200)
+				open, err := pc.RefereeDisputes(ctx, r.addr.String())
+				require.NoError(t, err)
+				if len(open) == 0 {
+					break
+				}
+				d = open[0]
+				if d.WorkerToMove {
+					_, err := ls.d.Round(ctx)
+					require.NoError(t, err)
+					continue
+				}
+				_, err = pros.Round(ctx)
+				require.NoError(t, err)
+			}
+			d, err = vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), d.Id)
+			require.NoError(t, err)
+			require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
+			require.Contains(t, d.Reason, tc.says)
 		})
 	}
 }

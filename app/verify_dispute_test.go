@@ -300,10 +300,11 @@ func attestDisputed(t *testing.T, vc *verifyChain, w *trainer, dl *disputeLog) (
 	c := &msg.Commitments[0]
 	d, err := payload.Digest(dl.inputs[0])
 	require.NoError(t, err)
-	c.Input = signInputDigest(t, vc.neighbour(w), w, c.Input.Microbatch, d, nil)
+	// Each receipt names its event's microbatch (event e is microbatch e), as the swarm's do.
+	c.Input = signInputDigest(t, vc.neighbour(w), w, 0, d, nil)
 	g, err := payload.Digest(dl.grads[0])
 	require.NoError(t, err)
-	c.GradInputs = []*verifytypes.BoundaryReceipt{signInputDigest(t, vc.honest(w.stage+1), w, c.Input.Microbatch, g, nil)}
+	c.GradInputs = []*verifytypes.BoundaryReceipt{signInputDigest(t, vc.honest(w.stage+1), w, 0, g, nil)}
 	// The log's other events' payloads are the other microbatches' (a receipt each).
 	c.OtherInputs = nil
 	for e := 1; e < len(dl.inputs); e++ {
@@ -311,7 +312,7 @@ func attestDisputed(t *testing.T, vc *verifyChain, w *trainer, dl *disputeLog) (
 		require.NoError(t, err)
 		g, err := payload.Digest(dl.grads[e])
 		require.NoError(t, err)
-		mb := vc.mb.Add(1)
+		mb := uint64(e)
 		c.OtherInputs = append(c.OtherInputs, signInputDigest(t, vc.neighbour(w), w, mb, d, nil))
 		c.GradInputs = append(c.GradInputs, signInputDigest(t, vc.honest(w.stage+1), w, mb, g, nil))
 	}

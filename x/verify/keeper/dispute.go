@@ -434,6 +434,14 @@ func eventRows(m modelstypes.Model, stage uint32, u *logevent.Update) (int, erro
 	if last && len(u.Targets) != rows*seq {
 		return 0, fmt.Errorf("%d targets for %d × %d tokens", len(u.Targets), rows, seq)
 	}
+	// Token ids are stage 0's and targets the last stage's: an update of another stage that
+	// carries them names data it did not train on (and would bait a referee that checks them).
+	if !first && len(u.Tokens) > 0 {
+		return 0, fmt.Errorf("stage %d's update carries token ids, which are stage 0's", stage)
+	}
+	if !last && len(u.Targets) > 0 {
+		return 0, fmt.Errorf("stage %d's update carries targets, which are the last stage's", stage)
+	}
 	if !last && len(u.Grad) == 0 {
 		return 0, fmt.Errorf("no gradient payload from the stage after")
 	}
@@ -575,14 +583,18 @@ func (c provenanceChain) HeldStage(ctx context.Context, model uint64, operator s
 // frames' (the pipeline's), not the attestation's count of the worker's steps, so it binds
 // nothing: the receipts do.
 func eventProvenance(m modelstypes.Model, a types.Attestation, u *logevent.Update) string {
+	// named says whether payload b is one a's receipts name, for the update's own microbatch:
+	// the receipt signs the microbatch (on stage 0 the draw the chain checked, types.DrawID),
+	// which fixes the dataset's windows the update's rows are judged against (judgeData).
 	named := func(b []byte) bool {
 		dg, err := payload.Digest(b)
 		if err != nil {
 			return false
 		}
-		for _, x := range a.InputDigests {
+		for i, x := range a.InputDigests {
 			if bytes.Equal(x, dg[:]) {
-				return true
+				// An attestation from before the microbatches were kept binds only the payload.
+				return len(a.InputMicrobatches) != len(a.InputDigests) || a.InputMicrobatches[i] == u.Microbatch
 			}
 		}
 		return false
@@ -592,9 +604,9 @@ func eventProvenance(m modelstypes.Model, a types.Attestation, u *logevent.Updat
 	case a.Stage == 0 && len(u.Input) > 0:
 		return "stage 0 takes token ids, yet the update carries an activations payload"
 	case a.Stage > 0 && !named(u.Input):
-		return "its input is no payload the attestation's receipts name"
+		return fmt.Sprintf("its input is no payload the attestation's receipts name for its microbatch %d", u.Microbatch)
 	case !last && !named(u.Grad):
-		return "the gradient it took is no payload the attestation's receipts name"
+		return fmt.Sprintf("the gradient it took is no payload the attestation's receipts name for its microbatch %d", u.Microbatch)
 	case last && len(u.Grad) > 0:
 		return "the last stage takes targets, yet the update carries a gradient payload"
 	// What it sent back is judged against the digest the update names: a stage after the first

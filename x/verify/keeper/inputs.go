@@ -56,45 +56,58 @@ func (k *Keeper) workedInStage(ctx context.Context, model uint64, operator sdk.A
 // and however a stage's replicas split the pipeline's microbatches among themselves, the stage
 // is paid at most one step per microbatches_per_step of them. A one-stage model has no
 // neighbour: its steps carry no receipts.
-func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation, prev drawCount) ([][]byte, drawCount, error) {
-	var digests [][]byte
+func (k *Keeper) checkInputs(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation, prev drawCount) (inputsCounted, drawCount, error) {
+	var in inputsCounted
 	draws := prev
 	if msg.Stage == 0 {
 		d, dc, err := k.checkSamples(ctx, p, m, worker, msg, prev)
 		if err != nil {
-			return nil, drawCount{}, err
+			return inputsCounted{}, drawCount{}, err
 		}
-		digests, draws = d, dc
+		in, draws = d, dc
 	} else {
 		for i, c := range msg.Commitments {
 			if c.Sample != nil {
-				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: a sample is stage 0's; stage %d names its input receipts", i, msg.Stage)
+				return inputsCounted{}, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: a sample is stage 0's; stage %d names its input receipts", i, msg.Stage)
 			}
 		}
 	}
 	receipts, err := k.checkReceipts(ctx, p, m, worker, msg)
 	if err != nil {
-		return nil, drawCount{}, err
+		return inputsCounted{}, drawCount{}, err
 	}
-	return append(digests, receipts...), draws, nil
+	in.digests = append(in.digests, receipts.digests...)
+	in.microbatches = append(in.microbatches, receipts.microbatches...)
+	return in, draws, nil
+}
+
+// inputsCounted are the inputs an attestation counts: each digest and the microbatch it is of.
+type inputsCounted struct {
+	digests      [][]byte
+	microbatches []uint64
+}
+
+func (c *inputsCounted) add(digest []byte, mb uint64) {
+	c.digests = append(c.digests, digest)
+	c.microbatches = append(c.microbatches, mb)
 }
 
 // checkReceipts checks every receipt the attestation's steps show (none on a one-stage model)
-// and returns their payload digests.
-func (k *Keeper) checkReceipts(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) ([][]byte, error) {
+// and returns their payload digests and microbatches.
+func (k *Keeper) checkReceipts(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) (inputsCounted, error) {
 	if len(m.Stages) == 1 {
 		for i, c := range msg.Commitments {
 			if c.Input != nil || len(c.OtherInputs) > 0 || len(c.GradInputs) > 0 {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: model %d has one stage and no neighbour to sign its inputs: its steps carry no receipts", i, m.Id)
+				return inputsCounted{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: model %d has one stage and no neighbour to sign its inputs: its steps carry no receipts", i, m.Id)
 			}
 		}
-		return nil, nil
+		return inputsCounted{}, nil
 	}
 	middle := msg.Stage > 0 && int(msg.Stage) < len(m.Stages)-1
 	if !middle {
 		for i, c := range msg.Commitments {
 			if len(c.GradInputs) > 0 {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: grad_inputs are a middle stage's: stage %d of model %d shows its inputs in input and other_inputs", i, msg.Stage, m.Id)
+				return inputsCounted{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: grad_inputs are a middle stage's: stage %d of model %d shows its inputs in input and other_inputs", i, msg.Stage, m.Id)
 			}
 		}
 	}
@@ -104,15 +117,15 @@ func (k *Keeper) checkReceipts(ctx context.Context, p types.Params, m modelstype
 	}
 	r, err := k.newReceiptCheck(ctx, p, m, worker, msg)
 	if err != nil {
-		return nil, err
+		return inputsCounted{}, err
 	}
 	per := int(m.Microbatches())
 	for i, c := range msg.Commitments {
 		if c.Input == nil {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no input receipt: stage %d must show the receipt of the %s for its designated microbatch", i, msg.Stage, side.what)
+			return inputsCounted{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no input receipt: stage %d must show the receipt of the %s for its designated microbatch", i, msg.Stage, side.what)
 		}
 		if len(c.OtherInputs) != per-1 {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d other_inputs: a step of model %d is %d microbatches (microbatches_per_step), so each step shows %d receipts beside input",
+			return inputsCounted{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d other_inputs: a step of model %d is %d microbatches (microbatches_per_step), so each step shows %d receipts beside input",
 				i, len(c.OtherInputs), m.Id, per, per-1)
 		}
 		inputs := append([]*types.BoundaryReceipt{c.Input}, c.OtherInputs...)
@@ -122,7 +135,7 @@ func (k *Keeper) checkReceipts(ctx context.Context, p types.Params, m modelstype
 				name = fmt.Sprintf("commitments[%d].other_inputs[%d]", i, j-1)
 			}
 			if err := r.check(name, in, side); err != nil {
-				return nil, err
+				return inputsCounted{}, err
 			}
 		}
 		if !middle {
@@ -130,21 +143,21 @@ func (k *Keeper) checkReceipts(ctx context.Context, p types.Params, m modelstype
 		}
 		// A middle stage's updates each took a gradient back for the same microbatch.
 		if len(c.GradInputs) != per {
-			return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d grad_inputs: stage %d of model %d shows the gradient stage %d sent back for each of the step's %d microbatches",
+			return inputsCounted{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d grad_inputs: stage %d of model %d shows the gradient stage %d sent back for each of the step's %d microbatches",
 				i, len(c.GradInputs), msg.Stage, m.Id, msg.Stage+1, per)
 		}
 		back := neighbour{stage: msg.Stage + 1, dir: types.Backward, what: fmt.Sprintf("gradients stage %d sent back", msg.Stage+1)}
 		for j, g := range c.GradInputs {
 			name := fmt.Sprintf("commitments[%d].grad_inputs[%d]", i, j)
 			if g != nil && g.Microbatch != inputs[j].Microbatch {
-				return nil, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s is the gradient of microbatch %d, but the step's update %d took microbatch %d: the gradients follow input and other_inputs in order", name, g.Microbatch, j, inputs[j].Microbatch)
+				return inputsCounted{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "%s is the gradient of microbatch %d, but the step's update %d took microbatch %d: the gradients follow input and other_inputs in order", name, g.Microbatch, j, inputs[j].Microbatch)
 			}
 			if err := r.check(name, g, back); err != nil {
-				return nil, err
+				return inputsCounted{}, err
 			}
 		}
 	}
-	return r.digests, nil
+	return r.in, nil
 }
 
 // neighbour is the stage whose workers sign a stage's input receipts, and in which direction.
@@ -165,7 +178,7 @@ type receiptCheck struct {
 	worker   string // the attesting worker's canonical address
 	receiver peer.ID
 	seen     map[string]string // payload digest → the receipt that showed it
-	digests  [][]byte
+	in       inputsCounted
 }
 
 func (k *Keeper) newReceiptCheck(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) (*receiptCheck, error) {
@@ -224,7 +237,7 @@ func (r *receiptCheck) check(name string, in *types.BoundaryReceipt, side neighb
 	if err := types.VerifyReceipt(rc, in.Signature); err != nil {
 		return errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: %v", name, err)
 	}
-	r.digests = append(r.digests, in.PayloadDigest)
+	r.in.add(in.PayloadDigest, in.Microbatch)
 	return nil
 }
 
@@ -239,8 +252,8 @@ func (r *receiptCheck) check(name string, in *types.BoundaryReceipt, side neighb
 // The designated draw must be the one its input receipt names. (Per worker: the ids are the
 // worker's own, and replicas that draw the same windows each train on them.) It returns the
 // draws' digests (types.SampleDigest), kept with the payload digests.
-func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation, prev drawCount) ([][]byte, drawCount, error) {
-	var digests [][]byte
+func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation, prev drawCount) (inputsCounted, drawCount, error) {
+	var digests inputsCounted
 	seen := make(map[uint64]int, len(msg.Commitments))
 	addr := k.addrString(worker)
 	// The bound on draw indices: the worker's draws counted before (prev, its clock's) and in
@@ -258,13 +271,13 @@ func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes
 	for i, c := range msg.Commitments {
 		if !m.Arch.Compressed() {
 			if c.Sample != nil {
-				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: model %d is not compressed and has no input tile: its steps name no sample", i, m.Id)
+				return inputsCounted{}, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: model %d is not compressed and has no input tile: its steps name no sample", i, m.Id)
 			}
 			continue
 		}
 		sm := c.Sample
 		if sm == nil {
-			return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no sample: stage 0 of a compressed model names the microbatch it drew and the root of its embedding", i)
+			return inputsCounted{}, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: no sample: stage 0 of a compressed model names the microbatch it drew and the root of its embedding", i)
 		}
 		type draw struct {
 			name   string
@@ -273,11 +286,11 @@ func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes
 		draws := []draw{{"sample", sm.Microbatch, sm.Draw}}
 		if len(m.Stages) > 1 && c.Input != nil {
 			if c.Input.Microbatch != sm.Microbatch {
-				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sample.microbatch is %d, but the input receipt is stage 1's gradient of microbatch %d: the designated layer's draw is the microbatch whose gradient came back",
+				return inputsCounted{}, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: sample.microbatch is %d, but the input receipt is stage 1's gradient of microbatch %d: the designated layer's draw is the microbatch whose gradient came back",
 					i, sm.Microbatch, c.Input.Microbatch)
 			}
 			if len(sm.OtherDraws) != len(c.OtherInputs) {
-				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d other_draws for %d other_inputs: name the draw index of each", i, len(sm.OtherDraws), len(c.OtherInputs))
+				return inputsCounted{}, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %d other_draws for %d other_inputs: name the draw index of each", i, len(sm.OtherDraws), len(c.OtherInputs))
 			}
 			for j, o := range c.OtherInputs {
 				if o != nil {
@@ -285,28 +298,28 @@ func (k *Keeper) checkSamples(ctx context.Context, p types.Params, m modelstypes
 				}
 			}
 		} else if len(sm.OtherDraws) > 0 {
-			return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: other_draws without other_inputs", i)
+			return inputsCounted{}, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: other_draws without other_inputs", i)
 		}
 		for _, d := range draws {
 			if want := types.DrawID(addr, d.ix); d.id != want {
-				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is microbatch %d, but draw %d of %s is microbatch %d: a stage-0 worker trains on its own draws in order (types.DrawID), not on windows it picks",
+				return inputsCounted{}, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is microbatch %d, but draw %d of %s is microbatch %d: a stage-0 worker trains on its own draws in order (types.DrawID), not on windows it picks",
 					i, d.name, d.id, d.ix, addr, want)
 			}
 			if d.ix >= limit {
-				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is draw %d, but this attestation may use draws below %d (the %d draws counted before, its own %d, and max_stage_lead × microbatches_per_step): a worker does not skip ahead through its sequence",
+				return inputsCounted{}, drawCount{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "commitments[%d]: %s is draw %d, but this attestation may use draws below %d (the %d draws counted before, its own %d, and max_stage_lead × microbatches_per_step): a worker does not skip ahead through its sequence",
 					i, d.name, d.ix, limit, counted, here)
 			}
 			if j, dup := seen[d.id]; dup {
-				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both draw microbatch %d: one draw counts for one microbatch of one step", j, i, d.id)
+				return inputsCounted{}, drawCount{}, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d] and [%d] both draw microbatch %d: one draw counts for one microbatch of one step", j, i, d.id)
 			}
 			seen[d.id] = i
 			dg := types.SampleDigest(addr, d.id)
 			if used, err := k.InputsUsed.Has(ctx, collections.Join(m.Id, types.InputKey(addr, dg))); err != nil {
-				return nil, drawCount{}, err
+				return inputsCounted{}, drawCount{}, err
 			} else if used {
-				return nil, drawCount{}, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d (draw %d) was already drawn for an earlier step of this worker on model %d", i, d.id, d.ix, m.Id)
+				return inputsCounted{}, drawCount{}, errorsmod.Wrapf(types.ErrInputReused, "commitments[%d]: microbatch %d (draw %d) was already drawn for an earlier step of this worker on model %d", i, d.id, d.ix, m.Id)
 			}
-			digests = append(digests, dg)
+			digests.add(dg, d.id)
 			count.Draws++
 			count.Next = max(count.Next, d.ix+1)
 		}

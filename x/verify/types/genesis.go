@@ -22,6 +22,9 @@ func (gs GenesisState) Validate() error {
 	}
 	inputs := map[input]uint64{} // → the attestation holding it
 	for i, a := range gs.Attestations {
+		if n := len(a.InputMicrobatches); n != 0 && n != len(a.InputDigests) {
+			return fmt.Errorf("attestation %d: %d input microbatches for %d input digests: one each, or none", a.Id, n, len(a.InputDigests))
+		}
 		for _, d := range a.InputDigests {
 			if len(d) != 32 {
 				return fmt.Errorf("attestation %d: input digest of %d bytes, want 32", a.Id, len(d))
