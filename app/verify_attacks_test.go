@@ -541,6 +541,56 @@ func TestHeldWorkKeepsItsPlaceUnderTheTarget(t *testing.T) {
 	}
 }
 
+// A worker holding a claim that fills what is left of the target, with a sybil replica of its
+// stage disputing each fresh attestation of the worker before the previous dispute settles (an
+// attacker's review), holds its own pay, not everyone's: only a hold that came in an
+// attestation's window keeps its place under the target, so honest work due behind the claim
+// is paid once the claim's first dispute has settled.
+func TestAttackChainedDisputesHoldOnlyTheWorker(t *testing.T) {
+	const window, response = 8, 5
+	bond := sdk.NewInt64Coin(app.BondDenom, 7_000_000)
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), window, response, func(m *modelstypes.GenesisState, v *verifytypes.GenesisState) {
+		m.Models[0].TargetWorkUnits = 3 * vLayers
+		v.Params.DisputeBond = bond
+	})
+	w, r, honest := ws[1], ws[3], ws[0] // w and r: stage 1 (r is w's sybil); honest: stage 0
+	r.cheat = false
+
+	big := vc.submit(t, w, 3)         // claims the whole target
+	late := vc.submit(t, honest, 1)   // honest work submitted after it
+	open := func(att uint64) uint64 { // r disputes w's attestation
+		res := vc.send(r.account, &verifytypes.MsgOpenDispute{Referee: r.addr.String(), AttestationId: att, Bond: bond})
+		require.Zero(t, res.Code, res.Log)
+		var out verifytypes.MsgOpenDisputeResponse
+		requireMsgResponse(t, res, &out)
+		return out.DisputeId
+	}
+	junk := make([]byte, 32)
+	junk[0] = 1
+	claim := func(d uint64) { // w's first move, at once (any roots will do); r then walks away and loses
+		res := vc.send(w.account, &verifytypes.MsgDisputeClaim{Worker: w.addr.String(), DisputeId: d, Events: 2, StateRoot: junk, LogHead: junk})
+		require.Zero(t, res.Code, res.Log)
+	}
+	d := open(big)
+	claim(d)
+	lateDue := vc.attestationByID(t, late).FinalizeHeight
+	for round := 0; round < 8; round++ {
+		vc.blocks(response - 2)
+		// Before d settles, w attests again and r disputes that one.
+		d = open(vc.submit(t, w, 1))
+		claim(d)
+	}
+	vc.blocks(2)
+	h := vc.height()
+	t.Logf("height %d: the honest attestation came due at %d", h, lateDue)
+	require.Greater(t, h, lateDue+6*response, "well past any single verdict's deadline")
+	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
+	require.NoError(t, err)
+	t.Logf("model work units %d of %d, status %s; big %s", m.WorkUnits, m.TargetWorkUnits, m.Status, vc.attestationByID(t, big).Status)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, late).Status,
+		"the honest worker's attestation is still held behind the sybil-disputed claim")
+}
+
 // A worker that writes its address upper-case (bech32 allows it) gains nothing: the chain keeps
 // the canonical address, so a failed challenge still voids all its pending work, and an honest
 // worker doing the same still answers (its step tags hash the canonical text).

@@ -321,14 +321,27 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 				return err
 			}
 		}
+		cut := false // waits behind held work, whose place it then keeps too
 		if !open && held[a.ModelId] > 0 {
-			open, err = k.cutByHeld(ctx, a, held[a.ModelId])
+			cut, err = k.cutByHeld(ctx, a, held[a.ModelId])
 			if err != nil {
 				return err
 			}
+			open = cut
 		}
 		if open {
-			held[a.ModelId] += a.WorkUnits
+			// Only a hold that came while it was in its window keeps its place: a worker whose
+			// sybil keeps disputing its new attestations holds its own pay, not everyone's
+			// behind it.
+			keeps := cut
+			if !keeps {
+				if keeps, err = k.heldInWindow(ctx, a); err != nil {
+					return err
+				}
+			}
+			if keeps {
+				held[a.ModelId] += a.WorkUnits
+			}
 			continue // waits for the verdict (its own or an earlier one's); checked again next block
 		}
 		if err := k.finalize(ctx, key, a); err != nil {
@@ -336,6 +349,46 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 		}
 	}
 	return nil
+}
+
+// heldInWindow says whether a is held by a challenge of it, or a dispute of its worker on its
+// model, opened by its finalize height: a hold that keeps its place under the target.
+func (k *Keeper) heldInWindow(ctx context.Context, a types.Attestation) (bool, error) {
+	it, err := k.OpenByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](a.Id))
+	if err != nil {
+		return false, err
+	}
+	ids, err := it.Keys()
+	if err != nil {
+		return false, err
+	}
+	for _, key := range ids {
+		c, err := k.Challenges.Get(ctx, key.K2())
+		if err != nil {
+			return false, err
+		}
+		if c.OpenedHeight <= a.FinalizeHeight {
+			return true, nil
+		}
+	}
+	dit, err := k.DisputesByWorker.Iterate(ctx, collections.NewSuperPrefixedTripleRange[string, uint64, uint64](a.Worker, a.ModelId))
+	if err != nil {
+		return false, err
+	}
+	dkeys, err := dit.Keys()
+	if err != nil {
+		return false, err
+	}
+	for _, key := range dkeys {
+		d, err := k.Disputes.Get(ctx, key.K3())
+		if err != nil {
+			return false, err
+		}
+		if d.OpenedHeight <= a.FinalizeHeight {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // cutByHeld says whether a, due after attestations of its model that wait for a verdict and
