@@ -21,18 +21,17 @@ import (
 // when the audit can: in the block after c's successor is on chain, or, where the successor
 // is late, once half c's challenge window has passed (referee Config.OwnRange); the cheater
 // does not answer and loses. Those that finalized before the dispute opened are paid, the rest
-// voided with it: max(0, c − k) with k = ⌈window / b⌉ − 1 for b < window / 2, and 1 from there
-// (x/verify README, "Cheats the spot checks do not see"). Over the draws of R − 1 referees each
+// voided with it: max(0, c − k) with k = ⌊(window − d) / b⌋ + 1, d = min(b + 1, window / 2) the
+// blocks from c to the dispute (x/verify README, "Cheats the spot checks do not see"). Over the draws of R − 1 referees each
 // auditing at rate r, as the referee service draws (rand.Float64() < rate), the mean paid is
 // then (1 − p)^k / p with p = 1 − (1 − r)^(R−1).
 func TestAuditCatchPaysWhatTheoryPredicts(t *testing.T) {
 	const window = 8
-	k := func(b int) int {
-		if 2*b >= window {
-			return 1
-		}
-		return (window+b-1)/b - 1
-	}
+	// d is how many blocks after attestation c the dispute opens: the block after its
+	// successor, or half its window where that comes first (the successor is late).
+	d := func(b int) int { return min(b+1, window/2) }
+	late := func(b int) bool { return d(b) < b+1 }
+	k := func(b int) int { return (window-d(b))/b + 1 }
 	paidOnChain := func(t *testing.T, b, c int) int {
 		vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), window, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
 			vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
@@ -41,20 +40,18 @@ func TestAuditCatchPaysWhatTheoryPredicts(t *testing.T) {
 		var ids []uint64
 		var caught int64 // the height c was submitted at
 		for j := 1; j <= c+1; j++ {
+			if j == c+1 && late(b) {
+				break // the referee does not wait for the successor
+			}
 			if j > 1 {
 				vc.blocks(b - 1) // submitting is a block
-			}
-			if j == c+1 && 2*b >= window {
-				break // late: the referee does not wait for the successor
 			}
 			ids = append(ids, vc.submit(t, w, 1))
 			if j == c {
 				caught = vc.height()
 			}
 		}
-		if 2*b >= window {
-			vc.blocks(int(caught) + window/2 - 1 - int(vc.height())) // the dispute's tx lands at caught + window/2
-		}
+		vc.blocks(int(caught) + d(b) - 1 - int(vc.height())) // the dispute's tx lands at caught + d
 		res := vc.send(r.account, &verifytypes.MsgOpenDispute{Referee: r.addr.String(), AttestationId: ids[c-1], Bond: sdk.NewInt64Coin(app.BondDenom, 7_000_000)})
 		require.Zero(t, res.Code, res.Log)
 		vc.blocks(vResponse + window + 2) // the cheater is silent: slashed, and everything pending voided
@@ -71,7 +68,7 @@ func TestAuditCatchPaysWhatTheoryPredicts(t *testing.T) {
 		}
 		return paid
 	}
-	for _, tc := range []struct{ b, c int }{{1, 9}, {2, 3}, {2, 6}, {4, 1}, {4, 5}, {9, 4}} {
+	for _, tc := range []struct{ b, c int }{{1, 9}, {2, 3}, {2, 6}, {3, 4}, {4, 1}, {4, 5}, {9, 4}} {
 		t.Run(fmt.Sprintf("b %d, caught at %d", tc.b, tc.c), func(t *testing.T) {
 			got := paidOnChain(t, tc.b, tc.c)
 			require.Equal(t, max(0, tc.c-k(tc.b)), got, "k = %d", k(tc.b))
