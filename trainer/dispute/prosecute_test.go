@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/trainer/replaylog"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -77,4 +78,54 @@ func TestAdoptionDoesNotStallRounds(t *testing.T) {
 		return len(p.adopting) == 3
 	}, time.Minute, time.Millisecond)
 	require.Zero(t, p.Prosecuting())
+}
+
+// windows is a Dataset whose window of row r of microbatch mb is bytes mb+r, mb+r+1, ….
+type windows struct{ seq int }
+
+func (w windows) Window(mb uint64, row uint32) ([]byte, error) {
+	b := make([]byte, w.seq+1)
+	for i := range b {
+		b[i] = byte(mb + uint64(row) + uint64(i))
+	}
+	return b, nil
+}
+
+func (windows) OpenWindow(uint64, uint32) (*verifytypes.DatasetOpening, error) {
+	return nil, errors.New("not opened here")
+}
+
+// offData finds the first row whose data is not the dataset's window: stage 0's token ids are
+// the window's first seq_len bytes, the last stage's targets the window shifted by one (each
+// token's label).
+func TestOffData(t *testing.T) {
+	const seq = 4
+	p := &Prosecutor{Dataset: windows{seq: seq}}
+	p.Codec.Spec.SeqLen = seq
+	rows := func(mb uint64, shift int, n int) []int32 {
+		var ids []int32
+		for r := range n {
+			w, err := p.Dataset.Window(mb, uint32(r))
+			require.NoError(t, err)
+			for _, b := range w[shift : shift+seq] {
+				ids = append(ids, int32(b))
+			}
+		}
+		return ids
+	}
+	for _, tc := range []struct {
+		name string
+		u    logevent.Update
+		want int
+	}{
+		{"stage 0, the dataset's", logevent.Update{Microbatch: 7, Tokens: rows(7, 0, 3)}, -1},
+		{"the last stage, the dataset's", logevent.Update{Microbatch: 7, Targets: rows(7, 1, 3)}, -1},
+		{"stage 0, targets' bytes as tokens", logevent.Update{Microbatch: 7, Tokens: rows(7, 1, 3)}, 0},
+		{"the last stage, another microbatch's labels", logevent.Update{Microbatch: 7, Targets: rows(9, 1, 3)}, 0},
+		{"stage 0, a row of its own", logevent.Update{Microbatch: 7, Tokens: func() []int32 { ids := rows(7, 0, 3); ids[2*seq+1]++; return ids }()}, 2},
+	} {
+		got, err := p.offData(&tc.u)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, got, tc.name)
+	}
 }
