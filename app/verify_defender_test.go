@@ -812,27 +812,7 @@ func TestProsecutorCatchesOffDatasetTargets(t *testing.T) {
 				return
 			}
 			require.True(t, opened, "trained on a label of its own: disputed though its replay reaches its end")
-			var d verifytypes.Dispute
-			for moves := 0; ; moves++ {
-				require.Less(t, moves, 200)
-				disputes, err := pc.RefereeDisputes(ctx, r.addr.String())
-				require.NoError(t, err)
-				if len(disputes) == 0 {
-					break
-				}
-				d = disputes[0]
-				if d.WorkerToMove {
-					n, err := ls.d.Round(ctx)
-					require.NoError(t, err)
-					require.Equal(t, 1, n, "the defender moves in %s", d.Phase)
-					continue
-				}
-				n, err := pros.Round(ctx)
-				require.NoError(t, err, "phase %s", d.Phase)
-				require.Equal(t, 1, n, "a move in %s", d.Phase)
-			}
-			d, err = vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), d.Id)
-			require.NoError(t, err)
+			d := playProsecuted(t, vc, ls, pros, r)
 			require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
 			require.Contains(t, d.Reason, "targets other than the dataset's")
 			require.Equal(t, uint64(1), d.EventIndex, "the second update")
@@ -885,29 +865,40 @@ func TestDisputeBindsTheUpdatesMicrobatch(t *testing.T) {
 				require.Contains(t, d.Reason, tc.says)
 				return
 			}
-			var d verifytypes.Dispute
-			for moves := 0; ; moves++ {
-				require.Less(t, moves, 200)
-				open, err := pc.RefereeDisputes(ctx, r.addr.String())
-				require.NoError(t, err)
-				if len(open) == 0 {
-					break
-				}
-				d = open[0]
-				if d.WorkerToMove {
-					_, err := ls.d.Round(ctx)
-					require.NoError(t, err)
-					continue
-				}
-				_, err = pros.Round(ctx)
-				require.NoError(t, err)
-			}
-			d, err = vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), d.Id)
-			require.NoError(t, err)
+			d := playProsecuted(t, vc, ls, pros, r)
 			require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
 			require.Contains(t, d.Reason, tc.says)
 		})
 	}
+}
+
+// playProsecuted plays the one dispute pros opened, by r, against ls's Defender to its end,
+// and returns it settled.
+func playProsecuted(t *testing.T, vc *verifyChain, ls *loggedStage, pros *dispute.Prosecutor, r *trainer) verifytypes.Dispute {
+	t.Helper()
+	ctx := context.Background()
+	var d verifytypes.Dispute
+	for moves := 0; ; moves++ {
+		require.Less(t, moves, 200)
+		open, err := prosecutorChain{vc: vc, r: r}.RefereeDisputes(ctx, r.addr.String())
+		require.NoError(t, err)
+		if len(open) == 0 {
+			break
+		}
+		d = open[0]
+		if d.WorkerToMove {
+			n, err := ls.d.Round(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n, "the defender moves in %s", d.Phase)
+			continue
+		}
+		n, err := pros.Round(ctx)
+		require.NoError(t, err, "phase %s", d.Phase)
+		require.Equal(t, 1, n, "a move in %s", d.Phase)
+	}
+	d, err := vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), d.Id)
+	require.NoError(t, err)
+	return d
 }
 
 // TestProsecutorLeavesHonestWork: a referee whose replay of an attestation's range reaches its
