@@ -541,11 +541,66 @@ func TestHeldWorkKeepsItsPlaceUnderTheTarget(t *testing.T) {
 	}
 }
 
+// An honest attestation that waits behind another's held work keeps its place under the target
+// when a griefer (a replica of its stage, one bond) disputes its worker's newer attestation
+// after its window has passed (an attacker's review): a dispute holds only the attestations in
+// their window when it opened, so the waiting one is paid the target's rest before work
+// submitted after it.
+func TestAttackGrieferDisputeKeepsWaitingWorkInItsPlace(t *testing.T) {
+	challenger := newAccount(0)
+	bond := sdk.NewInt64Coin(app.BondDenom, 7_000_000)
+	const window, response = 4, 12
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), window, response, func(m *modelstypes.GenesisState, v *verifytypes.GenesisState) {
+		m.Models[0].TargetWorkUnits = 5 * vLayers
+		v.Params.DisputeBond = bond
+	}, challenger)
+	held, victim, after, griefer := ws[0], ws[1], ws[2], ws[3] // victim and griefer: stage 1
+
+	first := vc.submit(t, held, 3)
+	ch := vc.challenge(t, challenger, first, 1) // in first's window: first keeps its place
+	vic := vc.submit(t, victim, 3)              // 3 held + 3 > 5: waits behind first, keeps its place (cut)
+	later := vc.submit(t, after, 2)             // submitted after vic
+	vic2 := vc.submit(t, victim, 1)             // the victim's next attestation, still in its window below
+	vicDue := vc.attestationByID(t, vic).FinalizeHeight
+	for vc.height() < vicDue {
+		vc.blocks(1)
+	}
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_PENDING, vc.attestationByID(t, vic).Status, "vic waits behind first")
+
+	// The griefer disputes the victim's newer attestation, after vic's finalize height.
+	res := vc.send(griefer.account, &verifytypes.MsgOpenDispute{Referee: griefer.addr.String(), AttestationId: vic2, Bond: bond})
+	require.Zero(t, res.Code, res.Log)
+	var out verifytypes.MsgOpenDisputeResponse
+	requireMsgResponse(t, res, &out)
+	junk := make([]byte, 32)
+	junk[0] = 1
+	res = vc.send(victim.account, &verifytypes.MsgDisputeClaim{Worker: victim.addr.String(), DisputeId: out.DisputeId, Events: 2, StateRoot: junk, LogHead: junk})
+	require.Zero(t, res.Code, res.Log) // the victim plays; the griefer walks away and loses
+
+	p, err := vc.prove(t, held, ch)
+	require.NoError(t, err)
+	res = vc.respond(held, ch.Id, p)
+	require.Zero(t, res.Code, res.Log)
+	vc.blocks(response + 3)
+
+	d, err := vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), out.DisputeId)
+	require.NoError(t, err)
+	require.False(t, d.Open())
+	for _, id := range []uint64{first, vic, later} {
+		a := vc.attestationByID(t, id)
+		t.Logf("attestation %d (submitted %d, due %d): %s paid %d", id, a.SubmittedHeight, a.FinalizeHeight, a.Status, a.PaidUnits)
+	}
+	require.Equal(t, uint64(3*vLayers), vc.attestationByID(t, first).PaidUnits)
+	require.Equal(t, uint64(2*vLayers), vc.attestationByID(t, vic).PaidUnits,
+		"the honest attestation that waited in its place is paid the target's rest before work submitted after it")
+	require.Zero(t, vc.attestationByID(t, later).PaidUnits)
+}
+
 // A worker holding a claim that fills what is left of the target, with a sybil replica of its
 // stage disputing each fresh attestation of the worker before the previous dispute settles (an
-// attacker's review), holds its own pay, not everyone's: only a hold that came in an
-// attestation's window keeps its place under the target, so honest work due behind the claim
-// is paid once the claim's first dispute has settled.
+// attacker's review), holds nobody's pay for long: a dispute holds only the worker's
+// attestations in their window when it opened, so the claim waits for its own dispute alone,
+// and the honest work due behind it finalizes once that has settled.
 func TestAttackChainedDisputesHoldOnlyTheWorker(t *testing.T) {
 	const window, response = 8, 5
 	bond := sdk.NewInt64Coin(app.BondDenom, 7_000_000)
@@ -576,19 +631,32 @@ func TestAttackChainedDisputesHoldOnlyTheWorker(t *testing.T) {
 	lateDue := vc.attestationByID(t, late).FinalizeHeight
 	for round := 0; round < 8; round++ {
 		vc.blocks(response - 2)
-		// Before d settles, w attests again and r disputes that one.
-		d = open(vc.submit(t, w, 1))
+		// Before d settles, w attests again and r disputes that one, while the model trains.
+		res := vc.send(w.account, vc.attestation(t, w, 1))
+		if res.Code == verifytypes.ErrModelNotTraining.ABCICode() {
+			w.next-- // not accepted
+			break
+		}
+		require.Zero(t, res.Code, res.Log)
+		var out verifytypes.MsgSubmitAttestationResponse
+		requireMsgResponse(t, res, &out)
+		d = open(out.AttestationId)
 		claim(d)
 	}
 	vc.blocks(2)
-	h := vc.height()
-	t.Logf("height %d: the honest attestation came due at %d", h, lateDue)
-	require.Greater(t, h, lateDue+6*response, "well past any single verdict's deadline")
+	// The claim waited for its own dispute only (opened in its window); the later ones hold
+	// only w's attestations in their window when they opened. So the claim was paid once its
+	// dispute settled, the model completed, and the honest work after it finalized with what
+	// was left of the target (nothing: the claim came first).
+	a := vc.attestationByID(t, big)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, a.Status)
+	require.Equal(t, uint64(3*vLayers), a.PaidUnits)
+	require.Less(t, a.EndedHeight, lateDue+4*response, "the claim waited for one dispute, not the chain of them")
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, late).Status,
+		"the honest worker's attestation is not held behind the sybil-disputed claim")
 	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
 	require.NoError(t, err)
-	t.Logf("model work units %d of %d, status %s; big %s", m.WorkUnits, m.TargetWorkUnits, m.Status, vc.attestationByID(t, big).Status)
-	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, late).Status,
-		"the honest worker's attestation is still held behind the sybil-disputed claim")
+	require.Equal(t, modelstypes.MODEL_STATUS_COMPLETED, m.Status)
 }
 
 // A worker that writes its address upper-case (bech32 allows it) gains nothing: the chain keeps

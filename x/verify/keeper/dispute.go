@@ -187,19 +187,6 @@ func judgeable(m modelstypes.Model) error {
 	return nil
 }
 
-// inDispute says whether worker has an open dispute over any of its attestations on model: then
-// none of them finalizes until it settles (a worker that loses one loses them all, and a
-// dispute can outlast a later attestation's challenge window). Per model, so that a referee of
-// one model cannot hold the worker's pay on every other.
-func (k *Keeper) inDispute(ctx context.Context, worker string, model uint64) (bool, error) {
-	it, err := k.DisputesByWorker.Iterate(ctx, collections.NewSuperPrefixedTripleRange[string, uint64, uint64](worker, model))
-	if err != nil {
-		return false, err
-	}
-	defer it.Close()
-	return it.Valid(), nil
-}
-
 // GetDispute returns dispute id.
 func (k *Keeper) GetDispute(ctx context.Context, id uint64) (types.Dispute, error) {
 	d, err := k.Disputes.Get(ctx, id)

@@ -307,41 +307,22 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 	// (finalize height, id) order, and one that waits keeps its key) that wait for a verdict.
 	held := map[uint64]uint64{}
 	for _, key := range keys {
-		open, err := k.hasOpenChallenge(ctx, key.K2())
-		if err != nil {
-			return err
-		}
 		a, err := k.Attestations.Get(ctx, key.K2())
 		if err != nil {
 			return err
 		}
-		if !open {
-			open, err = k.inDispute(ctx, a.Worker, a.ModelId)
-			if err != nil {
+		wait, err := k.heldByVerdict(ctx, a)
+		if err != nil {
+			return err
+		}
+		if !wait && held[a.ModelId] > 0 {
+			// Due behind held work: it waits too if paying that work would cut it.
+			if wait, err = k.cutByHeld(ctx, a, held[a.ModelId]); err != nil {
 				return err
 			}
 		}
-		cut := false // waits behind held work, whose place it then keeps too
-		if !open && held[a.ModelId] > 0 {
-			cut, err = k.cutByHeld(ctx, a, held[a.ModelId])
-			if err != nil {
-				return err
-			}
-			open = cut
-		}
-		if open {
-			// Only a hold that came while it was in its window keeps its place: a worker whose
-			// sybil keeps disputing its new attestations holds its own pay, not everyone's
-			// behind it.
-			keeps := cut
-			if !keeps {
-				if keeps, err = k.heldInWindow(ctx, a); err != nil {
-					return err
-				}
-			}
-			if keeps {
-				held[a.ModelId] += a.WorkUnits
-			}
+		if wait {
+			held[a.ModelId] += a.WorkUnits
 			continue // waits for the verdict (its own or an earlier one's); checked again next block
 		}
 		if err := k.finalize(ctx, key, a); err != nil {
@@ -351,25 +332,19 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 	return nil
 }
 
-// heldInWindow says whether a is held by a challenge of it, or a dispute of its worker on its
-// model, opened by its finalize height: a hold that keeps its place under the target.
-func (k *Keeper) heldInWindow(ctx context.Context, a types.Attestation) (bool, error) {
-	it, err := k.OpenByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](a.Id))
-	if err != nil {
-		return false, err
-	}
-	ids, err := it.Keys()
-	if err != nil {
-		return false, err
-	}
-	for _, key := range ids {
-		c, err := k.Challenges.Get(ctx, key.K2())
-		if err != nil {
-			return false, err
-		}
-		if c.OpenedHeight <= a.FinalizeHeight {
-			return true, nil
-		}
+// heldByVerdict says whether a waits for a verdict: a challenge of it (opened in its window),
+// or a dispute of its worker on its model opened by its finalize height. A worker that loses a
+// dispute loses every attestation still pending, and a dispute can outlast a later
+// attestation's challenge window, so the worker's attestations in their window when it opened
+// wait for it. One whose window had passed before does not: its fate was settled by then (it
+// may still be waiting behind another's held work), and a dispute opened later must not take
+// its place under the target from it (an attacker's review: a griefer's dispute over a
+// competitor's new attestation did), nor let a worker's sybil hold its old claims, and
+// everyone's work behind them, with a chain of disputes over its fresh attestations.
+func (k *Keeper) heldByVerdict(ctx context.Context, a types.Attestation) (bool, error) {
+	// A challenge is opened in the attestation's window (OpenChallenge refuses it after).
+	if open, err := k.hasOpenChallenge(ctx, a.Id); err != nil || open {
+		return open, err
 	}
 	dit, err := k.DisputesByWorker.Iterate(ctx, collections.NewSuperPrefixedTripleRange[string, uint64, uint64](a.Worker, a.ModelId))
 	if err != nil {
