@@ -371,13 +371,18 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 		}
 	}
 	var height func(context.Context) (int64, error)
-	if onFinding != nil {
+	var ownRange func(context.Context, verifytypes.Attestation, []replaylog.Segment) error
+	if n.prosecutor != nil {
 		// A dispute judges an attestation's own range: where its successor is late, that is
 		// judged before the attestation finalizes (Config.OwnRange).
 		height = n.oc.client.Height
+		ownRange = func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment) error {
+			_, err := n.prosecutor.Prosecute(ctx, a, segs)
+			return err
+		}
 	}
 	s, err := referee.New(referee.Config{
-		OnFinding: onFinding, OwnRange: onFinding, Height: height,
+		OnFinding: onFinding, OwnRange: ownRange, Height: height,
 		Host: n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Batch: batch,
 		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
 		NewStage: newStage, Codec: codec,

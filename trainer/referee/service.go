@@ -77,7 +77,9 @@ type Config struct {
 	// no successor on chain. Otherwise a worker that attests less often than once a
 	// challenge_window would escape the audits: its successor, which the full audit waits for,
 	// comes only after the attestation finalized, when nothing can be disputed.
-	OwnRange func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment)
+	// An error (no dispute opened where one was due, say) has the attestation judged again at
+	// the next round, while it is pending.
+	OwnRange func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment) error
 	Height   func(ctx context.Context) (int64, error)
 	Log      *slog.Logger
 	Metrics  prometheus.Registerer
@@ -222,7 +224,10 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 				// Not yet: the full audit needs where the worker's next steps start. Past half
 				// the attestation's window, its own range is judged instead.
 				if s.late(ctx, t.att, &height) {
-					s.auditOwnRange(ctx, r, t)
+					if o := s.auditOwnRange(ctx, r, t); o != nil {
+						out = append(out, *o)
+						s.record(*o)
+					}
 				}
 				continue
 			}
@@ -267,16 +272,17 @@ func (s *Service) late(ctx context.Context, a verifytypes.Attestation, height *i
 }
 
 // auditOwnRange fetches the worker's log from t's starting state, as Audit does, and hands it
-// to OwnRange, which judges the attestation's own updates; a log not served is asked again in
-// the next rounds, until the attestation is no longer pending.
-func (s *Service) auditOwnRange(ctx context.Context, r modelstypes.Replica, t *tracked) {
+// to OwnRange, which judges the attestation's own updates. A log not served, or an OwnRange
+// error, is tried again in the next rounds, until the attestation is no longer pending; a log
+// that does not decode is a finding (the Outcome returned), as in a full audit.
+func (s *Service) auditOwnRange(ctx context.Context, r modelstypes.Replica, t *tracked) *Outcome {
 	a := t.att
 	log := s.cfg.Log.With("worker", r.Operator, "attestation", a.Id)
 	p, err := peer.Decode(r.PeerId)
 	if err != nil {
 		t.done = true
 		log.Warn("referee: the worker's peer id does not decode; its attestation is not judged", "peer", r.PeerId, "err", err)
-		return
+		return nil
 	}
 	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
@@ -287,17 +293,21 @@ func (s *Service) auditOwnRange(ctx context.Context, r modelstypes.Replica, t *t
 	body, err := fetch(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, [32]byte(a.StateRoot), s.cfg.Limit)
 	if err != nil {
 		log.Warn("referee: the worker's log for its own range was not served; will ask again", "err", err)
-		return
+		return nil
 	}
-	t.done = true
 	segs, _, err := replaylog.DecodeBundle(body)
 	if err != nil {
-		log.Error("referee: the log a worker served for its own range does not decode", "err", err)
-		return
+		t.done = true
+		return &Outcome{Worker: r.Operator, Attestation: a.Id, Report: Report{Finding: &Finding{What: "the log it served for its own range does not decode: " + err.Error()}}}
 	}
-	s.audits.WithLabelValues("own_range").Inc()
 	log.Info("referee: no successor by half the attestation's window: judging its own range")
-	s.cfg.OwnRange(ctx, a, segs)
+	if err := s.cfg.OwnRange(ctx, a, segs); err != nil {
+		log.Warn("referee: judging the attestation's own range failed; will try again", "err", err)
+		return nil
+	}
+	t.done = true
+	s.audits.WithLabelValues("own_range").Inc()
+	return nil
 }
 
 // MaxTries is how many times, TryInterval apart, a worker must fail to serve a log before that

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -265,7 +266,7 @@ func TestServiceOwnRange(t *testing.T) {
 	var got []judged
 	out, reg := serveAndAuditWith(t, &fakeChain{}, []verifytypes.Attestation{a}, log.Serve(1<<30), 3, nil, func(c *referee.Config) {
 		c.Height = func(context.Context) (int64, error) { h := heights[min(asked, len(heights)-1)]; asked++; return h, nil }
-		c.OwnRange = func(_ context.Context, a verifytypes.Attestation, segs []replaylog.Segment) {
+		c.OwnRange = func(_ context.Context, a verifytypes.Attestation, segs []replaylog.Segment) error {
 			j := judged{id: a.Id}
 			for _, sg := range segs {
 				for _, ev := range sg.Events {
@@ -273,6 +274,7 @@ func TestServiceOwnRange(t *testing.T) {
 				}
 			}
 			got = append(got, j)
+			return nil
 		}
 	})
 	if len(out) != 0 {
@@ -637,5 +639,43 @@ func TestServiceFormerReplica(t *testing.T) {
 				t.Errorf("finding %v, want a pass %t", f, tc.pass)
 			}
 		})
+	}
+}
+
+// An attestation whose own-range judgement fails (no dispute opened where one was due, say) is
+// judged again at the next round; a log that does not decode is a finding, as in a full audit
+// (an attacker's review: both were dropped silently).
+func TestServiceOwnRangeRetriesAndFindings(t *testing.T) {
+	log, atts := attested(t, nil)
+	a := atts[0]
+	a.SubmittedHeight, a.FinalizeHeight = 10, 40
+	late := func(c *referee.Config) { c.Height = func(context.Context) (int64, error) { return 30, nil } }
+
+	var calls int
+	out, reg := serveAndAuditWith(t, &fakeChain{}, []verifytypes.Attestation{a}, log.Serve(1<<30), 3, nil, func(c *referee.Config) {
+		late(c)
+		c.OwnRange = func(context.Context, verifytypes.Attestation, []replaylog.Segment) error {
+			calls++
+			if calls == 1 {
+				return errors.New("the dispute's tx failed")
+			}
+			return nil
+		}
+	})
+	if calls != 2 || len(out) != 0 || counted(t, reg, "own_range") != 1 {
+		t.Fatalf("judged %d times, %d outcomes, own_range %v; want 2, 0 and 1 (a failure is tried again once)", calls, len(out), counted(t, reg, "own_range"))
+	}
+
+	calls = 0
+	junk := func([32]byte, replaylog.Query) ([]byte, error) { return []byte("not a log bundle"), nil }
+	out, reg = serveAndAuditWith(t, &fakeChain{}, []verifytypes.Attestation{a}, junk, 2, nil, func(c *referee.Config) {
+		late(c)
+		c.OwnRange = func(context.Context, verifytypes.Attestation, []replaylog.Segment) error { calls++; return nil }
+	})
+	if calls != 0 || len(out) != 1 || out[0].Report.Finding == nil || !strings.Contains(out[0].Report.Finding.What, "does not decode") {
+		t.Fatalf("a junk log: judged %d times, outcomes %+v; want a finding, once, and nothing judged", calls, out)
+	}
+	if n := counted(t, reg, "finding"); n != 1 {
+		t.Errorf("protolearn_trainer_audits_total{outcome=\"finding\"} = %v, want 1", n)
 	}
 }
