@@ -115,6 +115,9 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	params, err := c.VerifyParams(ctx)
 	require.NoError(t, err)
 	require.Equal(t, uint64(tPeriod), params.AttestationPeriod)
+	h1, err := c.Height(ctx) // what a referee times its own-range audits by
+	require.NoError(t, err)
+	require.Positive(t, h1)
 	require.Len(t, params.VerifyingKeys, len(keys)) // stage 1's four shapes
 
 	// One attestation of steps 1..2; the same message again (a retry after a lost answer) is

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,11 +17,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/cosmos/cosmos-sdk/client/grpc/cmtservice"
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	grpctypes "github.com/cosmos/cosmos-sdk/types/grpc"
 	"github.com/cosmos/cosmos-sdk/types/query"
 
 	"github.com/protolearn/protolearn/chaincfg"
@@ -255,19 +257,22 @@ func (c *Client) PendingAttestations(ctx context.Context, worker string, model u
 	return out, nil
 }
 
-// Height is the chain's latest block height.
+// Height is the chain's latest block height: the height the node answers a small query at
+// (its x-cosmos-block-height header), without fetching a block.
 func (c *Client) Height(ctx context.Context) (int64, error) {
-	res, err := cmtservice.NewServiceClient(c.conn).GetLatestBlock(ctx, &cmtservice.GetLatestBlockRequest{})
+	var md metadata.MD
+	if _, err := verifytypes.NewQueryClient(c.conn).Params(ctx, &verifytypes.QueryParamsRequest{}, grpc.Header(&md)); err != nil {
+		return 0, fmt.Errorf("chain: height: %w", err)
+	}
+	v := md.Get(grpctypes.GRPCBlockHeightHeader)
+	if len(v) != 1 {
+		return 0, fmt.Errorf("chain: height: the node's answer has %d %s headers, want 1", len(v), grpctypes.GRPCBlockHeightHeader)
+	}
+	h, err := strconv.ParseInt(v[0], 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("chain: latest block: %w", err)
+		return 0, fmt.Errorf("chain: height: %w", err)
 	}
-	switch {
-	case res.SdkBlock != nil:
-		return res.SdkBlock.Header.Height, nil
-	case res.Block != nil:
-		return res.Block.Header.Height, nil
-	}
-	return 0, errors.New("chain: latest block: the node answered with none")
+	return h, nil
 }
 
 // Disputes implements dispute.DefenderChain: the open disputes over worker's attestations.
