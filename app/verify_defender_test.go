@@ -129,8 +129,8 @@ type loggedOpts struct {
 	zeroSent    bool
 	// rows is how many sequences a microbatch holds (0: one).
 	rows int
-	// offData makes a last-stage worker train its second logged update on labels of its own:
-	// row 0's first target is not the dataset's.
+	// offData makes a first- or last-stage worker train its second logged update on text or
+	// labels of its own: row 0's first token id or target is not the dataset's.
 	offData bool
 	// foreign, when set, is the first microbatch id a last-stage worker writes in its logged
 	// updates: it trains on those ids' windows as labels, whatever its receipts name.
@@ -147,7 +147,7 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 	require.NoError(t, err)
 	s := trainerchain.Spec(m)
 	stage := w.stage
-	last := int(stage) == len(m.Stages)-1
+	first, last := stage == 0, int(stage) == len(m.Stages)-1
 	_, c, err := verifytypes.DisputeProgram(m, stage, 1)
 	require.NoError(t, err)
 	cfg := optim.NAdamConfig{
@@ -188,11 +188,30 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 		for j := range ids {
 			ids[j] = int32(rng.IntN(s.Vocab))
 		}
-		in, err := codec.EncodeActivations(tensors.FromFlatDataAndDimensions(floats(rows*s.SeqLen*w0, 1), rows, s.SeqLen, w0), tensors.FromFlatDataAndDimensions(ids, rows, s.SeqLen), 1, uint32(i))
-		require.NoError(t, err)
-		u := replay.Update{Step: w.next, Microbatch: uint64(i), Input: in}
+		u := replay.Update{Step: w.next, Microbatch: uint64(i)}
 		if o.foreign != 0 && i < 100 {
 			u.Microbatch = o.foreign + uint64(i)
+		}
+		if first {
+			// Stage 0 trains on its draws' windows of the dataset: logged update i is the
+			// worker's next draws' (the attestation's, made after the log: attestFirst).
+			if i < 100 {
+				u.Microbatch = verifytypes.DrawID(w.addr.String(), w.draws+uint64(i))
+			}
+			for r := range rows {
+				win, err := vSampled.Window(u.Microbatch, uint32(r))
+				require.NoError(t, err)
+				for _, b := range win[:s.SeqLen] {
+					u.Tokens = append(u.Tokens, int32(b))
+				}
+			}
+			if o.offData && i == 1 {
+				u.Tokens[0] = (u.Tokens[0] + 1) % int32(s.Vocab) // text of its own
+			}
+		} else {
+			in, err := codec.EncodeActivations(tensors.FromFlatDataAndDimensions(floats(rows*s.SeqLen*w0, 1), rows, s.SeqLen, w0), tensors.FromFlatDataAndDimensions(ids, rows, s.SeqLen), 1, uint32(i))
+			require.NoError(t, err)
+			u.Input = in
 		}
 		if last {
 			// The labels of the microbatch's rows: the dataset's windows (vSampled).
@@ -210,11 +229,15 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 				u.Tokens = make([]int32, rows*s.SeqLen)
 			}
 		} else {
+			var err error
 			u.Grad, err = codec.EncodeGradients(tensors.FromFlatDataAndDimensions(floats(rows*s.SeqLen*w0, 1e-2), rows, s.SeqLen, w0), 1, uint32(i))
 			require.NoError(t, err)
 		}
 		sent, err := replay.ApplySent(st, codec, u)
 		require.NoError(t, err)
+		if first {
+			return u // stage 0 sends nothing back
+		}
 		if o.garble && i == 1 {
 			pl, err := payload.Decode(sent, payload.Limits{})
 			require.NoError(t, err)
@@ -340,6 +363,9 @@ func injectedMoment(st *engine.Stage, a *replaylog.Average, limit int64) error {
 // attest submits w's attestation of the logged updates.
 func (ls *loggedStage) attest(t *testing.T, vc *verifyChain, w *trainer) uint64 {
 	t.Helper()
+	if w.stage == 0 {
+		return ls.attestFirst(t, vc, w)
+	}
 	msg := vc.attestation(t, w, 1)
 	c := &msg.Commitments[0]
 	c.OtherInputs, c.GradInputs = nil, nil
@@ -359,6 +385,39 @@ func (ls *loggedStage) attest(t *testing.T, vc *verifyChain, w *trainer) uint64 
 		g, err := payload.Digest(ls.grads[i])
 		require.NoError(t, err)
 		c.GradInputs = append(c.GradInputs, signInputDigest(t, vc.honest(w.stage+1), w, mb, g, nil))
+	}
+	msg.StateRoot, msg.LogHead, msg.EndStateRoot, msg.EndLogHead = ls.start[:], ls.head[:], ls.end[:], ls.endHead[:]
+	return vc.submitted(t, w, msg)
+}
+
+// attestFirst is attest for a stage-0 worker: its step's draws are the logged updates'
+// microbatches (the draws it makes next), each shown by the receipt of the gradient stage 1
+// sent back for it.
+func (ls *loggedStage) attestFirst(t *testing.T, vc *verifyChain, w *trainer) uint64 {
+	t.Helper()
+	msg := vc.attestation(t, w, 1) // draws the designated microbatch, then the others
+	c := &msg.Commitments[0]
+	segs, err := ls.log.Decoded()
+	require.NoError(t, err)
+	var mbs []uint64
+	for _, sg := range segs {
+		for _, ev := range sg.Events {
+			if ev.Update != nil && len(mbs) < len(ls.grads) {
+				mbs = append(mbs, ev.Update.Microbatch)
+			}
+		}
+	}
+	require.Equal(t, c.Sample.Microbatch, mbs[0], "the designated draw is the first logged update's")
+	for i, g := range ls.grads {
+		d, err := payload.Digest(g)
+		require.NoError(t, err)
+		r := signInputDigest(t, vc.honest(1), w, mbs[i], d, nil)
+		if i == 0 {
+			c.Input = r
+		} else {
+			require.Equal(t, c.OtherInputs[i-1].Microbatch, mbs[i])
+			c.OtherInputs[i-1] = r
+		}
 	}
 	msg.StateRoot, msg.LogHead, msg.EndStateRoot, msg.EndLogHead = ls.start[:], ls.head[:], ls.end[:], ls.endHead[:]
 	return vc.submitted(t, w, msg)
@@ -762,16 +821,22 @@ func TestDefenderWinsTheGradientSent(t *testing.T) {
 }
 
 // TestProsecutorCatchesOffDatasetTargets: a last-stage worker that trains one update on a
-// label of its own (its state and log are consistent with it: its replay reaches its attested
-// end) is disputed by a replica holding the dataset, which steers the log's bisection onto that
-// update and shows the chain the dataset's window of the row: slashed. An honest one is left
-// alone, and the same move against an honest update is refused.
+// label of its own, or a stage-0 worker on text of its own (its state and log are consistent
+// with it: its replay reaches its attested end), is disputed by a replica holding the dataset,
+// which steers the log's bisection onto that update and shows the chain the dataset's window of
+// the row: slashed. An honest one is left alone, and the same move against an honest update is
+// refused.
 func TestProsecutorCatchesOffDatasetTargets(t *testing.T) {
-	for _, cheats := range []bool{false, true} {
-		t.Run(fmt.Sprintf("cheats %v", cheats), func(t *testing.T) {
+	for _, c := range []struct {
+		stage  uint32
+		cheats bool
+	}{{2, false}, {2, true}, {0, false}, {0, true}} {
+		cheats := c.cheats
+		what := map[uint32]string{0: "token ids", 2: "targets"}[c.stage]
+		t.Run(fmt.Sprintf("stage %d, cheats %v", c.stage, cheats), func(t *testing.T) {
 			const updates = 2
-			vc, ws := lastStageVerifyChain(t, updates)
-			w, r := ws[2], ws[3]
+			vc, ws := replicaVerifyChain(t, updates, c.stage)
+			w, r := ws[c.stage], ws[3]
 			ls := newLoggedStageOpts(t, vc, w, loggedOpts{updates: updates, offData: cheats})
 			a := ls.attest(t, vc, w)
 			pc := prosecutorChain{vc: vc, r: r}
@@ -811,10 +876,10 @@ func TestProsecutorCatchesOffDatasetTargets(t *testing.T) {
 				require.Equal(t, verifytypes.DISPUTE_OUTCOME_REFEREE_LOST, d.Outcome, d.Reason)
 				return
 			}
-			require.True(t, opened, "trained on a label of its own: disputed though its replay reaches its end")
+			require.True(t, opened, "trained on data of its own: disputed though its replay reaches its end")
 			d := playProsecuted(t, vc, ls, pros, r)
 			require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
-			require.Contains(t, d.Reason, "targets other than the dataset's")
+			require.Contains(t, d.Reason, what+" other than the dataset's")
 			require.Equal(t, uint64(1), d.EventIndex, "the second update")
 			t.Logf("%s: %s", d.Outcome, d.Reason)
 			wk, err := vc.worker(w.addr)
@@ -922,7 +987,14 @@ func requireRefused(t *testing.T, vc *verifyChain, from *account, d verifytypes.
 // stage's second replica.
 func lastStageVerifyChain(t *testing.T, updates int) (*verifyChain, []*trainer) {
 	t.Helper()
-	vc, ws := startVerifyChainOpts(t, verifyOptions{lastReplica: true}, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
+	return replicaVerifyChain(t, updates, 2)
+}
+
+// replicaVerifyChain is disputeVerifyChain whose fourth worker (ws[3], honest) is a second
+// replica of stage.
+func replicaVerifyChain(t *testing.T, updates int, stage uint32) (*verifyChain, []*trainer) {
+	t.Helper()
+	vc, ws := startVerifyChainOpts(t, verifyOptions{fourthStage: &stage}, sdkmath.LegacyZeroDec(), 40, vResponse, func(mg *modelstypes.GenesisState, vg *verifytypes.GenesisState) {
 		microbatches(uint32(updates))(mg, vg)
 		vg.Params.DisputeBond = sdk.NewInt64Coin(app.BondDenom, 7_000_000)
 	})

@@ -198,8 +198,8 @@ type verifyOptions struct {
 	rng  *rand.Rand
 	// edit, when set, is a last edit of the genesis app state (after the model and x/verify's).
 	edit func(*app.App, map[string]json.RawMessage)
-	// lastReplica seats the fourth worker (ws[3]) in the last stage instead of stage 1.
-	lastReplica bool
+	// fourthStage, when set, seats the fourth worker (ws[3]) in that stage instead of stage 1.
+	fourthStage *uint32
 }
 
 // startVerifyChainOpts is startVerifyChainWith with opts.
@@ -217,8 +217,8 @@ func startVerifyChainOpts(t testing.TB, opts verifyOptions, rate sdkmath.LegacyD
 		accs = append(accs, acc)
 	}
 	ws[0].stage, ws[1].stage, ws[2].stage, ws[3].stage = 0, 1, 2, 1
-	if opts.lastReplica {
-		ws[3].stage = 2
+	if opts.fourthStage != nil {
+		ws[3].stage = *opts.fourthStage
 	}
 	ws[3].cheat = true
 	for i, a := range extra {
