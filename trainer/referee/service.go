@@ -284,13 +284,7 @@ func (s *Service) auditOwnRange(ctx context.Context, r modelstypes.Replica, t *t
 		log.Warn("referee: the worker's peer id does not decode; its attestation is not judged", "peer", r.PeerId, "err", err)
 		return nil
 	}
-	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	fetch := statesync.FetchLog
-	if a.StepFrom == 1 || a.FirstOnStage {
-		fetch = statesync.FetchEpochLog
-	}
-	body, err := fetch(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, [32]byte(a.StateRoot), s.cfg.Limit)
+	body, _, err := s.fetchLog(ctx, p, a)
 	if err != nil {
 		log.Warn("referee: the worker's log for its own range was not served; will ask again", "err", err)
 		return nil
@@ -424,16 +418,7 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		}
 	}
 	root, end := [32]byte(a.StateRoot), [32]byte(next.StateRoot)
-	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	// A worker's first attestation on the stage is audited from its epoch's start: the state
-	// it attests from must have been reached from the stage's initial state or a state a
-	// replica signed, not from weights of its own that it trained a while unattested.
-	fetch, first := statesync.FetchLog, a.StepFrom == 1 || a.FirstOnStage
-	if first {
-		fetch = statesync.FetchEpochLog
-	}
-	body, err := fetch(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, root, s.cfg.Limit)
+	body, first, err := s.fetchLog(ctx, p, a)
 	if err != nil {
 		o.Err, o.notServed = err, true
 		return o
@@ -496,6 +481,21 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		}
 	}
 	return o
+}
+
+// fetchLog fetches from worker p the log of attestation a from its state_root. A worker's first
+// attestation on the stage (first) is fetched from its epoch's start: the state it attests from
+// must have been reached from the stage's initial state or a state a replica signed, not from
+// weights of its own that it trained a while unattested.
+func (s *Service) fetchLog(ctx context.Context, p peer.ID, a verifytypes.Attestation) (body []byte, first bool, err error) {
+	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	fetch, first := statesync.FetchLog, a.StepFrom == 1 || a.FirstOnStage
+	if first {
+		fetch = statesync.FetchEpochLog
+	}
+	body, err = fetch(fctx, s.cfg.Host, p, s.cfg.Model, s.cfg.Stage, [32]byte(a.StateRoot), s.cfg.Limit)
+	return body, first, err
 }
 
 // epochStart checks that attestation next's state is reached by a replay from the start of an
