@@ -962,14 +962,19 @@ func (k *Keeper) DisputeRespond(ctx context.Context, msg *types.MsgDisputeRespon
 // the dataset's loses the worker the dispute (it trained on text of its own, or on labels of its
 // own); one that is is no evidence, and the move is refused.
 func (k *Keeper) judgeData(ctx context.Context, p types.Params, d types.Dispute, msg *types.MsgDisputeRespond) (types.Dispute, error) {
-	du, err := k.storedUpdate(ctx, d)
+	// The event and the model only: the data is judged without the update's program.
+	ev, err := logevent.Decode(d.Event)
+	if err != nil {
+		return d, fmt.Errorf("x/verify: dispute %d's stored event: %v", d.Id, err)
+	}
+	u := ev.Update
+	if u == nil {
+		return d, errorsmod.Wrap(types.ErrInvalidDispute, "the disputed event is an average, which takes no data")
+	}
+	m, err := k.mk.GetModel(ctx, d.ModelId)
 	if err != nil {
 		return d, err
 	}
-	if du.u == nil {
-		return d, errorsmod.Wrap(types.ErrInvalidDispute, "the disputed event is an average, which takes no data")
-	}
-	m, u := du.m, du.u
 	first, last := d.Stage == 0, int(d.Stage) == len(m.Stages)-1
 	if !first && !last {
 		return d, errorsmod.Wrapf(types.ErrInvalidDispute, "stage %d takes neither token ids nor targets from the dataset: the first stage's tokens and the last stage's targets are", d.Stage)
