@@ -68,7 +68,11 @@ func (l *Layer) OpenSample(src *Sampled, row int) (*verifytypes.DatasetOpening, 
 	if seq <= 0 || len(src.Stream) <= seq || row < 0 || row >= len(l.IDs) {
 		return nil, fmt.Errorf("attest: step %d: row %d of %d, windows of %d in a %d-byte stream", l.Step, row, len(l.IDs), seq, len(src.Stream))
 	}
-	off := dataset.WindowStart(src.Seed, l.Microbatch, uint32(row/seq), uint64(len(src.Stream)-seq)) + uint64(row%seq)
+	start, err := src.windowStart(l.Microbatch, uint32(row/seq))
+	if err != nil {
+		return nil, err
+	}
+	off := start + uint64(row%seq)
 	if got := src.Stream[off]; int32(got) != l.IDs[row] {
 		return nil, fmt.Errorf("attest: step %d row %d: the dataset has byte %d at %d, the draw trained on token %d: not the model's sampler", l.Step, row, got, off, l.IDs[row])
 	}

@@ -360,8 +360,8 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 			Chain: n.oc.client, Referee: strings.ToLower(cfg.Chain.Dial.Operator), NewStage: newStage,
 			NAdam: nadam, Codec: codec, Limit: b.stateLimit(), Provenance: n.oc.client, Log: n.log.With("part", "dispute"),
 		}
-		if n.trainStream != nil { // stage 0 or the last: their tokens or targets are the dataset's
-			n.prosecutor.Dataset = &attest.Sampled{Stream: n.trainStream, Seed: n.oc.spec.Seed, SeqLen: cfg.Spec.SeqLen}
+		if ds := n.sampled(); ds != nil { // stage 0 or the last: their tokens or targets are the dataset's
+			n.prosecutor.Dataset = ds
 		}
 		onFinding = func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment) {
 			// The prosecutor logs why it opens none where it does not.

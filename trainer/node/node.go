@@ -253,7 +253,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 		var sampled *attest.Sampled
 		if first {
-			sampled = &attest.Sampled{Stream: n.trainStream, Seed: n.oc.spec.Seed, SeqLen: cfg.Spec.SeqLen}
+			sampled = n.sampled()
 		}
 		if n.att, err = newAttester(ctx, n.life, cfg.Chain, n.oc, cfg.Model, cfg.Rows*cfg.Spec.SeqLen, cfg.Out, sampled, reg, n.log); err != nil {
 			return nil, err
@@ -340,6 +340,15 @@ func (n *Node) firstMicrobatch() uint64 {
 		return n.oc.draws
 	}
 	return (n.oc.firstStep - 1) * uint64(n.cfg.Microbatches)
+}
+
+// sampled is the model's dataset as stage 0 and the last stage hold it (nil on the others):
+// what stage 0's attester opens its draws from and a referee's Prosecutor judges data by.
+func (n *Node) sampled() *attest.Sampled {
+	if n.trainStream == nil {
+		return nil
+	}
+	return &attest.Sampled{Stream: n.trainStream, Seed: n.oc.spec.Seed, SeqLen: n.cfg.Spec.SeqLen}
 }
 
 // loadData reads the corpus: the training sampler, and the validation batches when evaluating.
