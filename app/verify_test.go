@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -468,9 +469,22 @@ func TestVerifyGenesisExportImport(t *testing.T) {
 			if a.Worker == cheater.addr.String() && len(a.InputDigests) > 0 {
 				used = a.Commitments[0].Input
 				require.Equal(t, a.Commitments[0].Input.PayloadDigest, a.InputDigests[0])
+				require.Len(t, a.InputMicrobatches, len(a.InputDigests), "one microbatch an input, exported")
+				require.Equal(t, used.Microbatch, a.InputMicrobatches[0])
 			}
 		}
 		require.NotNil(t, used, "the stage-1 attestation lists its inputs")
+		// A genesis whose attestation lists microbatches that are not one an input is refused,
+		// saying so.
+		bad := gs
+		bad.Attestations = slices.Clone(gs.Attestations)
+		for i, a := range bad.Attestations {
+			if len(a.InputDigests) > 0 {
+				bad.Attestations[i].InputMicrobatches = append(slices.Clone(a.InputMicrobatches), 7)
+				break
+			}
+		}
+		require.ErrorContains(t, bad.Validate(), "input microbatches for")
 		next := &trainer{account: cheater.account, stage: cheater.stage, secret: cheater.secret, next: 2, steps: map[uint64]*attest.Committed{}, peer: cheater.peer}
 		reuse := fvc.attestation(t, next, 1)
 		reuse.Commitments[0].Input = used
