@@ -35,6 +35,11 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "id"}},
 				},
 				{RpcMethod: "Disputes", Use: "disputes", Short: "List replay disputes, newest first (--party worker or referee, --open-only)"},
+				{
+					RpcMethod: "LogRequest", Use: "log-request [id]", Short: "Show one log request: whose log, who asked, until when, and how it closed",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "id"}},
+				},
+				{RpcMethod: "LogRequests", Use: "log-requests", Short: "List log requests, newest first (--party worker or referee, --attestation-id, --open-only)"},
 				{RpcMethod: "VerifyingKeys", Use: "verifying-keys", Short: "List the registered tile shapes and their verifying keys"},
 			},
 		},
@@ -67,6 +72,16 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 						"(and opens its own where its audits find one); without it the dispute is lost at the first deadline (x/verify/README.md).",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "attestation_id"}, {ProtoField: "bond"}},
 				},
+				{
+					RpcMethod: "RequestLog", Use: "request-log [attestation-id]",
+					Short: "Ask on chain for the replay log of a pending attestation of your stage, which its worker did not serve you",
+					Long: "Ask on chain for the replay log of a pending attestation of the stage you hold (or held within clock_window blocks). Within log_window blocks the worker " +
+						"must show that a replica of the stage other than itself (you, or another) signed that it holds the log (the replica's trainer signs once it has " +
+						"fetched it and its heads fold to the attested ones); if it does not, it is slashed and jailed as for a failed challenge, its pending attestations " +
+						"are voided, and you get challenger_reward_bps of the slash. It posts nothing, and needs a replica of the stage besides you and the worker.",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "attestation_id"}},
+				},
+				{RpcMethod: "AnswerLogRequest", Skip: true},  // the worker's trainer gathers a replica's custody
 				{RpcMethod: "DisputeClaim", Skip: true},      // the worker's trainer plays from its log
 				{RpcMethod: "DisputeRespond", Skip: true},    // the referee's trainer plays from its replay
 				{RpcMethod: "SubmitAttestation", Skip: true}, // the trainer builds it from its commitments

@@ -217,6 +217,17 @@ func (k *Keeper) replicas(ctx context.Context, modelID uint64, stage uint32) (ui
 	return n, err
 }
 
+// StageReplicas are the operators seated in one stage of a model.
+func (k *Keeper) StageReplicas(ctx context.Context, modelID uint64, stage uint32) ([]sdk.AccAddress, error) {
+	var out []sdk.AccAddress
+	err := k.Seats.Walk(ctx, collections.NewSuperPrefixedTripleRange[uint64, uint32, sdk.AccAddress](modelID, stage),
+		func(key collections.Triple[uint64, uint32, sdk.AccAddress], _ types.Seat) (bool, error) {
+			out = append(out, key.K3())
+			return false, nil
+		})
+	return out, err
+}
+
 // everyStageFilled reports whether every stage of m has at least one replica.
 func (k *Keeper) everyStageFilled(ctx context.Context, m types.Model) (bool, error) {
 	for s := uint32(0); s < m.NumStages(); s++ {

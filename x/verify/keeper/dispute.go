@@ -1411,29 +1411,9 @@ func (k *Keeper) settle(ctx context.Context, p types.Params, d types.Dispute, ou
 	switch outcome {
 	case types.DISPUTE_OUTCOME_WORKER_LOST:
 		why := fmt.Sprintf("lost dispute %d over attestation %d: %s", d.Id, d.AttestationId, reason)
-		cache, write := sdkCtx.CacheContext()
-		if s, err := k.ck.SlashToVerify(cache, worker, p.SlashFraction, why); err != nil {
-			k.logger.Error("slash failed", "worker", d.Worker, "dispute", d.Id, "err", err)
-		} else {
-			slashed = s
-			write()
-		}
-		cache, write = sdkCtx.CacheContext()
-		if err := k.ck.Jail(cache, worker, why); err != nil {
-			k.logger.Error("jail failed", "worker", d.Worker, "dispute", d.Id, "err", err)
-		} else {
-			write()
-		}
-		reward := sdk.NewCoin(slashed.Denom, slashed.Amount.MulRaw(int64(p.ChallengerRewardBps)).QuoRaw(types.MaxBps))
-		if pay := sdk.NewCoins(reward).Add(d.Bond); !pay.IsZero() {
-			if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, referee, pay); err != nil {
-				return d, err
-			}
-		}
-		if burned := slashed.Sub(reward); burned.IsPositive() {
-			if err := k.bk.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(burned)); err != nil {
-				return d, err
-			}
+		slashed = k.slashAndJail(sdkCtx, p, worker, why)
+		if _, err := k.payFromSlash(sdkCtx, p, slashed, referee, d.Bond); err != nil {
+			return d, err
 		}
 		if err := k.Disputes.Set(ctx, d.Id, d); err != nil {
 			return d, err

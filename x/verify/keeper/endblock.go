@@ -34,6 +34,9 @@ func (k *Keeper) EndBlock(ctx context.Context) error {
 	if err := k.disputesOverdue(sdkCtx, p, h); err != nil {
 		return err
 	}
+	if err := k.logRequestsOverdue(sdkCtx, p, h); err != nil {
+		return err
+	}
 	return k.finalizeDue(sdkCtx, h)
 }
 
@@ -134,42 +137,18 @@ func (k *Keeper) failChallenge(ctx sdk.Context, p types.Params, c types.Challeng
 	}
 	reason := fmt.Sprintf("no valid proof for challenge %d (%s tile, attestation %d, step %d) by height %d", c.Id, c.Kind, a.Id, c.Step, c.DeadlineHeight)
 
-	// A worker that already left x/compute has nothing to slash or jail; its work is still voided.
-	slashed := sdk.NewCoin(p.ChallengeBond.Denom, sdkmath.ZeroInt())
-	cache, write := ctx.CacheContext()
-	if s, err := k.ck.SlashToVerify(cache, worker, p.SlashFraction, reason); err != nil {
-		k.logger.Error("slash failed", "worker", c.Worker, "challenge", c.Id, "err", err)
-	} else {
-		slashed = s
-		write()
-	}
-	cache, write = ctx.CacheContext()
-	if err := k.ck.Jail(cache, worker, reason); err != nil {
-		k.logger.Error("jail failed", "worker", c.Worker, "challenge", c.Id, "err", err)
-	} else {
-		write()
-	}
-
-	reward := sdk.NewCoin(slashed.Denom, sdkmath.ZeroInt())
-	burned := slashed
+	slashed := k.slashAndJail(ctx, p, worker, reason)
+	var challenger sdk.AccAddress
 	if c.Challenger != "" {
-		challenger, err := k.parseAddr("challenger", c.Challenger)
-		if err != nil {
-			return err
-		}
-		reward = sdk.NewCoin(slashed.Denom, slashed.Amount.MulRaw(int64(p.ChallengerRewardBps)).QuoRaw(types.MaxBps))
-		burned = slashed.Sub(reward)
-		if pay := sdk.NewCoins(reward).Add(c.Bond); !pay.IsZero() {
-			if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, challenger, pay); err != nil {
-				return err
-			}
-		}
-	}
-	if burned.IsPositive() {
-		if err := k.bk.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(burned)); err != nil {
+		if challenger, err = k.parseAddr("challenger", c.Challenger); err != nil {
 			return err
 		}
 	}
+	reward, err := k.payFromSlash(ctx, p, slashed, challenger, c.Bond)
+	if err != nil {
+		return err
+	}
+	burned := slashed.Sub(reward)
 	c.Slashed = slashed
 	if err := k.closeChallenge(ctx, c, types.CHALLENGE_STATUS_FAILED); err != nil {
 		return err
@@ -182,6 +161,51 @@ func (k *Keeper) failChallenge(ctx sdk.Context, p types.Params, c types.Challeng
 		return err
 	}
 	return k.voidPending(ctx, worker, reason)
+}
+
+// slashAndJail slashes slash_fraction of worker's stake into the module account and jails it,
+// for why; it returns what was slashed. A worker that already left x/compute has nothing to
+// slash or jail (each failure is logged; its work is still voided by the caller).
+func (k *Keeper) slashAndJail(ctx sdk.Context, p types.Params, worker sdk.AccAddress, why string) sdk.Coin {
+	slashed := sdk.NewCoin(p.ChallengeBond.Denom, sdkmath.ZeroInt())
+	cache, write := ctx.CacheContext()
+	if s, err := k.ck.SlashToVerify(cache, worker, p.SlashFraction, why); err != nil {
+		k.logger.Error("slash failed", "worker", k.addrString(worker), "why", why, "err", err)
+	} else {
+		slashed = s
+		write()
+	}
+	cache, write = ctx.CacheContext()
+	if err := k.ck.Jail(cache, worker, why); err != nil {
+		k.logger.Error("jail failed", "worker", k.addrString(worker), "why", why, "err", err)
+	} else {
+		write()
+	}
+	return slashed
+}
+
+// payFromSlash pays to (nil: nobody) challenger_reward_bps of slashed and its bond back (an
+// empty coin: none), and burns the rest of slashed; it returns the reward.
+func (k *Keeper) payFromSlash(ctx sdk.Context, p types.Params, slashed sdk.Coin, to sdk.AccAddress, bond sdk.Coin) (sdk.Coin, error) {
+	reward := sdk.NewCoin(slashed.Denom, sdkmath.ZeroInt())
+	if to != nil {
+		reward = sdk.NewCoin(slashed.Denom, slashed.Amount.MulRaw(int64(p.ChallengerRewardBps)).QuoRaw(types.MaxBps))
+		pay := sdk.NewCoins(reward)
+		if bond.Denom != "" {
+			pay = pay.Add(bond)
+		}
+		if !pay.IsZero() {
+			if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, to, pay); err != nil {
+				return reward, err
+			}
+		}
+	}
+	if burned := slashed.Sub(reward); burned.IsPositive() {
+		if err := k.bk.BurnCoins(ctx, types.ModuleName, sdk.NewCoins(burned)); err != nil {
+			return reward, err
+		}
+	}
+	return reward, nil
 }
 
 // voidPending voids every pending attestation of worker, in every model, and cancels their other
@@ -232,6 +256,9 @@ func (k *Keeper) cancelOpen(ctx sdk.Context, attestationID uint64) error {
 		return err
 	}
 	if err := k.cancelDisputes(ctx, p, attestationID, fmt.Sprintf("attestation %d was voided", attestationID)); err != nil {
+		return err
+	}
+	if err := k.cancelLogRequests(ctx, attestationID, fmt.Sprintf("attestation %d was voided", attestationID)); err != nil {
 		return err
 	}
 	keys, err := keysOf(ctx, k.OpenByAttestation, collections.Ranger[collections.Pair[uint64, uint64]](
@@ -344,6 +371,10 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 func (k *Keeper) heldByVerdict(ctx context.Context, a types.Attestation) (bool, error) {
 	// A challenge is opened in the attestation's window (OpenChallenge refuses it after).
 	if open, err := k.hasOpenChallenge(ctx, a.Id); err != nil || open {
+		return open, err
+	}
+	// So is a log request (RequestLog refuses it after the window).
+	if open, err := k.hasOpenLogRequest(ctx, a.Id); err != nil || open {
 		return open, err
 	}
 	dit, err := k.DisputesByWorker.Iterate(ctx, collections.NewSuperPrefixedTripleRange[string, uint64, uint64](a.Worker, a.ModelId))

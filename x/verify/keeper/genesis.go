@@ -58,6 +58,14 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 			return fmt.Errorf("dispute %d: %w", d.Id, err)
 		}
 	}
+	for _, r := range gs.LogRequests {
+		if err := k.storeLogRequest(ctx, r); err != nil {
+			return fmt.Errorf("log request %d: %w", r.Id, err)
+		}
+	}
+	if err := k.LogRequestSeq.Set(ctx, max(gs.NextLogRequestId, 1)); err != nil {
+		return err
+	}
 	if err := k.AttestSeq.Set(ctx, max(gs.NextAttestationId, 1)); err != nil {
 		return err
 	}
@@ -116,6 +124,15 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 	if gs.NextDisputeId, err = k.DisputeSeq.Peek(ctx); err != nil {
 		return nil, err
 	}
+	if err := k.LogRequests.Walk(ctx, nil, func(_ uint64, r types.LogRequest) (bool, error) {
+		gs.LogRequests = append(gs.LogRequests, r)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if gs.NextLogRequestId, err = k.LogRequestSeq.Peek(ctx); err != nil {
+		return nil, err
+	}
 	return gs, nil
 }
 
@@ -123,7 +140,7 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 // deadlines) by -by, for a chain restarting at height zero: each keeps the number of blocks it
 // had left. Heights of past events are history and stay as they were.
 func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
-	for _, q := range []collections.KeySet[collections.Pair[int64, uint64]]{k.ToDraw, k.ToFinalize, k.Deadlines, k.DisputeDeadlines} {
+	for _, q := range []collections.KeySet[collections.Pair[int64, uint64]]{k.ToDraw, k.ToFinalize, k.Deadlines, k.DisputeDeadlines, k.LogDeadlines} {
 		keys, err := keysOf(ctx, q, nil)
 		if err != nil {
 			return err
@@ -172,6 +189,38 @@ func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
 	}
 	for _, c := range open {
 		if err := k.Challenges.Set(ctx, c.Id, c); err != nil {
+			return err
+		}
+	}
+	// Open disputes and log requests keep their deadlines' place (their queues moved above) and
+	// their opening's against the attestations they hold.
+	var disputes []types.Dispute
+	if err := k.Disputes.Walk(ctx, nil, func(_ uint64, d types.Dispute) (bool, error) {
+		if d.Open() {
+			d.DeadlineHeight, d.OpenedHeight = d.DeadlineHeight-by, d.OpenedHeight-by
+			disputes = append(disputes, d)
+		}
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, d := range disputes {
+		if err := k.Disputes.Set(ctx, d.Id, d); err != nil {
+			return err
+		}
+	}
+	var requests []types.LogRequest
+	if err := k.LogRequests.Walk(ctx, nil, func(_ uint64, r types.LogRequest) (bool, error) {
+		if r.Open() {
+			r.DeadlineHeight, r.OpenedHeight = r.DeadlineHeight-by, r.OpenedHeight-by
+			requests = append(requests, r)
+		}
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, r := range requests {
+		if err := k.LogRequests.Set(ctx, r.Id, r); err != nil {
 			return err
 		}
 	}

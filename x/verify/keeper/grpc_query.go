@@ -189,6 +189,39 @@ func (q queryServer) Disputes(ctx context.Context, req *types.QueryDisputesReque
 	return &types.QueryDisputesResponse{Disputes: out, Pagination: res}, nil
 }
 
+func (q queryServer) LogRequest(ctx context.Context, req *types.QueryLogRequestRequest) (*types.QueryLogRequestResponse, error) {
+	if req == nil {
+		return nil, status.Error(codes.InvalidArgument, "empty request")
+	}
+	r, err := q.k.GetLogRequest(ctx, req.Id)
+	if err != nil {
+		return nil, status.Error(codes.NotFound, err.Error())
+	}
+	return &types.QueryLogRequestResponse{Request: r}, nil
+}
+
+func (q queryServer) LogRequests(ctx context.Context, req *types.QueryLogRequestsRequest) (*types.QueryLogRequestsResponse, error) {
+	if req == nil {
+		req = &types.QueryLogRequestsRequest{}
+	}
+	if req.Party != "" {
+		if _, err := q.k.parseAddr("party", req.Party); err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
+	}
+	match := func(r types.LogRequest) bool {
+		return (req.Party == "" || r.Worker == req.Party || r.Referee == req.Party) &&
+			(req.AttestationId == 0 || r.AttestationId == req.AttestationId) && (!req.OpenOnly || r.Open())
+	}
+	out, res, err := query.CollectionFilteredPaginate(ctx, q.k.LogRequests, newestFirst(req.Pagination),
+		func(_ uint64, r types.LogRequest) (bool, error) { return match(r), nil },
+		func(_ uint64, r types.LogRequest) (types.LogRequest, error) { return r, nil })
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return &types.QueryLogRequestsResponse{Requests: out, Pagination: res}, nil
+}
+
 func (q queryServer) VerifyingKeys(ctx context.Context, _ *types.QueryVerifyingKeysRequest) (*types.QueryVerifyingKeysResponse, error) {
 	p, err := q.k.GetParams(ctx)
 	if err != nil {

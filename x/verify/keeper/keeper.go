@@ -79,6 +79,13 @@ type Keeper struct {
 	DisputesByAttestation collections.KeySet[collections.Pair[uint64, uint64]]
 	DisputesByWorker      collections.KeySet[collections.Triple[string, uint64, uint64]]
 	DisputeDeadlines      collections.KeySet[collections.Pair[int64, uint64]]
+	// LogRequests are the on-chain log requests (logrequest.go); LogRequestsOpen the open ones of
+	// each attestation (none of which finalizes meanwhile), LogDeadlines the open ones by the
+	// last height of their answer.
+	LogRequests     collections.Map[uint64, types.LogRequest]
+	LogRequestSeq   collections.Sequence
+	LogRequestsOpen collections.KeySet[collections.Pair[uint64, uint64]]
+	LogDeadlines    collections.KeySet[collections.Pair[int64, uint64]]
 
 	// vks caches parsed verifying keys by the SHA-256 of their bytes: parsing (subgroup checks)
 	// costs about as much as verifying. Parsing is deterministic, so the cache cannot change a
@@ -141,7 +148,12 @@ func NewKeeper(
 		DisputesByWorker: collections.NewKeySet(sb, types.DisputesByWorkerKey, "disputes_by_worker",
 			collections.TripleKeyCodec(collections.StringKey, collections.Uint64Key, collections.Uint64Key)),
 		DisputeDeadlines: collections.NewKeySet(sb, types.DisputeDeadlinesKey, "dispute_deadlines", heightID),
-		vks:              make(map[[32]byte]*tile.VerifyingKey),
+		LogRequests:      collections.NewMap(sb, types.LogRequestsKey, "log_requests", collections.Uint64Key, codec.CollValue[types.LogRequest](cdc)),
+		LogRequestSeq:    collections.NewSequence(sb, types.LogRequestSeqKey, "log_request_seq"),
+		LogRequestsOpen: collections.NewKeySet(sb, types.LogRequestsOpenKey, "log_requests_open",
+			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)),
+		LogDeadlines: collections.NewKeySet(sb, types.LogDeadlinesKey, "log_deadlines", heightID),
+		vks:          make(map[[32]byte]*tile.VerifyingKey),
 	}
 	schema, err := sb.Build()
 	if err != nil {

@@ -64,6 +64,21 @@ func (s msgServer) DisputeRespond(ctx context.Context, msg *types.MsgDisputeResp
 	return moveResponse(d), nil
 }
 
+func (s msgServer) RequestLog(ctx context.Context, msg *types.MsgRequestLog) (*types.MsgRequestLogResponse, error) {
+	r, err := s.k.RequestLog(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgRequestLogResponse{RequestId: r.Id, DeadlineHeight: r.DeadlineHeight}, nil
+}
+
+func (s msgServer) AnswerLogRequest(ctx context.Context, msg *types.MsgAnswerLogRequest) (*types.MsgAnswerLogRequestResponse, error) {
+	if err := s.k.AnswerLogRequest(ctx, msg); err != nil {
+		return nil, err
+	}
+	return &types.MsgAnswerLogRequestResponse{}, nil
+}
+
 func moveResponse(d types.Dispute) *types.MsgDisputeMoveResponse {
 	return &types.MsgDisputeMoveResponse{Phase: d.Phase, WorkerToMove: d.WorkerToMove, DeadlineHeight: d.DeadlineHeight, Outcome: d.Outcome}
 }

@@ -149,6 +149,10 @@ func (a *TrainerAllowance) allows(msg sdk.Msg) error {
 			sender = o.Referee
 		} else if r, ok := m.(*MsgDisputeRespond); ok {
 			sender = r.Referee
+		} else if r, ok := m.(*MsgRequestLog); ok {
+			sender = r.Referee
+		} else if r, ok := m.(*MsgAnswerLogRequest); ok {
+			sender = r.Submitter
 		} else {
 			return sdkerrors.ErrUnauthorized.Wrapf("the trainer's fee allowance does not pay for %s", sdk.MsgTypeURL(m))
 		}

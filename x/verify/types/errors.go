@@ -48,6 +48,10 @@ var (
 	ErrDisputeClosed = errorsmod.Register(ModuleName, 32, "dispute closed")
 	// ErrDisputeNotFound: no dispute has the id.
 	ErrDisputeNotFound = errorsmod.Register(ModuleName, 33, "dispute not found")
+	// ErrInvalidLogRequest: a log request cannot be opened, or an answer does not answer it.
+	ErrInvalidLogRequest = errorsmod.Register(ModuleName, 34, "invalid log request")
+	// ErrLogRequestNotFound: no log request has the id.
+	ErrLogRequestNotFound = errorsmod.Register(ModuleName, 35, "log request not found")
 )
 
 // IsClockWait reports a refusal of the model clock that passes with time: the same attestation

@@ -6,7 +6,7 @@ import (
 
 // DefaultGenesis has default params and no state.
 func DefaultGenesis() *GenesisState {
-	return &GenesisState{Params: DefaultParams(), NextAttestationId: 1, NextChallengeId: 1, NextDisputeId: 1}
+	return &GenesisState{Params: DefaultParams(), NextAttestationId: 1, NextChallengeId: 1, NextDisputeId: 1, NextLogRequestId: 1}
 }
 
 // Validate checks a genesis state for what InitGenesis cannot repair: bad params, duplicate or
@@ -79,6 +79,9 @@ func (gs GenesisState) Validate() error {
 	if err := validateDisputes(gs.Disputes, gs.NextDisputeId, atts); err != nil {
 		return err
 	}
+	if err := validateLogRequests(gs.LogRequests, gs.NextLogRequestId, atts); err != nil {
+		return err
+	}
 	type key struct {
 		model  uint64
 		worker string
@@ -116,7 +119,11 @@ func hasStep(a Attestation, step uint64) bool {
 // pending attestation, with both parties and its bond.
 func validateDisputes(ds []Dispute, next uint64, atts map[uint64]Attestation) error {
 	seen := make(map[uint64]bool, len(ds))
-	open := make(map[uint64]bool)
+	type referee struct {
+		attestation uint64
+		referee     string
+	}
+	open := make(map[referee]bool)
 	for i, d := range ds {
 		a, ok := atts[d.AttestationId]
 		switch {
@@ -128,8 +135,8 @@ func validateDisputes(ds []Dispute, next uint64, atts map[uint64]Attestation) er
 			return fmt.Errorf("dispute %d: phase unspecified", d.Id)
 		case d.Open() && (!ok || a.Status != ATTESTATION_STATUS_PENDING):
 			return fmt.Errorf("dispute %d: open on attestation %d, which is not pending", d.Id, d.AttestationId)
-		case d.Open() && open[d.AttestationId]:
-			return fmt.Errorf("dispute %d: attestation %d has two open disputes", d.Id, d.AttestationId)
+		case d.Open() && open[referee{d.AttestationId, d.Referee}]:
+			return fmt.Errorf("dispute %d: %s has two open disputes of attestation %d (one a referee)", d.Id, d.Referee, d.AttestationId)
 		case d.Open() && (d.Worker != a.Worker || d.Referee == "" || d.Referee == d.Worker):
 			return fmt.Errorf("dispute %d: parties %q and %q for attestation %d of %s", d.Id, d.Worker, d.Referee, a.Id, a.Worker)
 		}
@@ -142,7 +149,43 @@ func validateDisputes(ds []Dispute, next uint64, atts map[uint64]Attestation) er
 		}
 		seen[d.Id] = true
 		if d.Open() {
-			open[d.AttestationId] = true
+			open[referee{d.AttestationId, d.Referee}] = true
+		}
+	}
+	return nil
+}
+
+// validateLogRequests checks the log requests of a genesis: ids below next, each once; an open
+// one on a pending attestation of its worker, by another referee, one per (attestation,
+// referee).
+func validateLogRequests(rs []LogRequest, next uint64, atts map[uint64]Attestation) error {
+	seen := make(map[uint64]bool, len(rs))
+	type key struct {
+		attestation uint64
+		referee     string
+	}
+	open := make(map[key]bool)
+	for i, r := range rs {
+		a, ok := atts[r.AttestationId]
+		k := key{r.AttestationId, r.Referee}
+		switch {
+		case r.Id == 0 || r.Id >= max(next, 1):
+			return fmt.Errorf("log_requests[%d]: id %d outside [1, next_log_request_id %d)", i, r.Id, next)
+		case seen[r.Id]:
+			return fmt.Errorf("log_requests[%d]: id %d listed twice", i, r.Id)
+		case r.Status == LOG_REQUEST_STATUS_UNSPECIFIED:
+			return fmt.Errorf("log request %d: status unspecified", r.Id)
+		case r.Open() && (!ok || a.Status != ATTESTATION_STATUS_PENDING):
+			return fmt.Errorf("log request %d: open on attestation %d, which is not pending", r.Id, r.AttestationId)
+		case r.Open() && (r.Worker != a.Worker || r.ModelId != a.ModelId || r.Stage != a.Stage || r.Referee == "" || r.Referee == r.Worker):
+			return fmt.Errorf("log request %d: worker %q, referee %q, model %d stage %d for attestation %d of %s (model %d stage %d)",
+				r.Id, r.Worker, r.Referee, r.ModelId, r.Stage, a.Id, a.Worker, a.ModelId, a.Stage)
+		case r.Open() && open[k]:
+			return fmt.Errorf("log request %d: %s has two open requests of attestation %d", r.Id, r.Referee, r.AttestationId)
+		}
+		seen[r.Id] = true
+		if r.Open() {
+			open[k] = true
 		}
 	}
 	return nil

@@ -36,4 +36,8 @@ var (
 	DisputesByAttestation  = collections.NewPrefix(20)
 	DisputeDeadlinesKey    = collections.NewPrefix(21)
 	DisputesByWorkerKey    = collections.NewPrefix(22)
+	LogRequestsKey         = collections.NewPrefix(23)
+	LogRequestSeqKey       = collections.NewPrefix(24)
+	LogRequestsOpenKey     = collections.NewPrefix(25)
+	LogDeadlinesKey        = collections.NewPrefix(26)
 )

@@ -77,8 +77,17 @@ func DefaultParams() Params {
 		MaxOpenChallenges:   DefaultMaxOpenChallenges,
 		DisputeBond:         sdk.NewInt64Coin(sdk.DefaultBondDenom, 50_000_000),
 		DisputeMoveGas:      DefaultDisputeMoveGas,
+		LogWindow:           DefaultLogWindow,
 	}
 }
+
+// DefaultLogWindow is how many blocks a worker has to answer a log request: time for a replica
+// to fetch the log and sign (a few MB at "small"; larger stages need more, set by governance).
+// MaxLogWindow bounds it: an attestation waits for the answer before it finalizes.
+const (
+	DefaultLogWindow = 40
+	MaxLogWindow     = 10_000
+)
 
 // DefaultDisputeMoveGas is charged for each dispute move the chain judges: the reference program
 // of a stage is built (about a millisecond at "small") and a leaf recomputes one value from at
@@ -108,6 +117,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("challenge_window must be at least 1 block, got %d", p.ChallengeWindow)
 	case p.ResponseWindow < 1:
 		return fmt.Errorf("response_window must be at least 1 block, got %d", p.ResponseWindow)
+	case p.LogWindow < 0 || p.LogWindow > MaxLogWindow:
+		return fmt.Errorf("log_window must be in [0, %d] blocks (0: no log requests), got %d", MaxLogWindow, p.LogWindow)
 	case p.ChallengeRate.IsNil() || p.ChallengeRate.IsNegative() || p.ChallengeRate.GT(sdkmath.LegacyOneDec()):
 		return fmt.Errorf("challenge_rate must be in [0, 1], got %v", p.ChallengeRate)
 	case p.SlashFraction.IsNil() || !p.SlashFraction.IsPositive() || p.SlashFraction.GT(sdkmath.LegacyOneDec()):

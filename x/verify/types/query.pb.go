@@ -722,6 +722,216 @@ func (m *QueryDisputesResponse) GetPagination() *query.PageResponse {
 	return nil
 }
 
+type QueryLogRequestRequest struct {
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+}
+
+func (m *QueryLogRequestRequest) Reset()         { *m = QueryLogRequestRequest{} }
+func (m *QueryLogRequestRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryLogRequestRequest) ProtoMessage()    {}
+func (*QueryLogRequestRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_1b1dac99eedebe48, []int{14}
+}
+func (m *QueryLogRequestRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryLogRequestRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryLogRequestRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryLogRequestRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryLogRequestRequest.Merge(m, src)
+}
+func (m *QueryLogRequestRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryLogRequestRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryLogRequestRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryLogRequestRequest proto.InternalMessageInfo
+
+func (m *QueryLogRequestRequest) GetId() uint64 {
+	if m != nil {
+		return m.Id
+	}
+	return 0
+}
+
+type QueryLogRequestResponse struct {
+	Request LogRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request"`
+}
+
+func (m *QueryLogRequestResponse) Reset()         { *m = QueryLogRequestResponse{} }
+func (m *QueryLogRequestResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryLogRequestResponse) ProtoMessage()    {}
+func (*QueryLogRequestResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_1b1dac99eedebe48, []int{15}
+}
+func (m *QueryLogRequestResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryLogRequestResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryLogRequestResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryLogRequestResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryLogRequestResponse.Merge(m, src)
+}
+func (m *QueryLogRequestResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryLogRequestResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryLogRequestResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryLogRequestResponse proto.InternalMessageInfo
+
+func (m *QueryLogRequestResponse) GetRequest() LogRequest {
+	if m != nil {
+		return m.Request
+	}
+	return LogRequest{}
+}
+
+type QueryLogRequestsRequest struct {
+	// party is the worker or the referee (empty: any).
+	Party string `protobuf:"bytes,1,opt,name=party,proto3" json:"party,omitempty"`
+	// attestation_id 0: any.
+	AttestationId uint64             `protobuf:"varint,2,opt,name=attestation_id,json=attestationId,proto3" json:"attestation_id,omitempty"`
+	OpenOnly      bool               `protobuf:"varint,3,opt,name=open_only,json=openOnly,proto3" json:"open_only,omitempty"`
+	Pagination    *query.PageRequest `protobuf:"bytes,4,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryLogRequestsRequest) Reset()         { *m = QueryLogRequestsRequest{} }
+func (m *QueryLogRequestsRequest) String() string { return proto.CompactTextString(m) }
+func (*QueryLogRequestsRequest) ProtoMessage()    {}
+func (*QueryLogRequestsRequest) Descriptor() ([]byte, []int) {
+	return fileDescriptor_1b1dac99eedebe48, []int{16}
+}
+func (m *QueryLogRequestsRequest) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryLogRequestsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryLogRequestsRequest.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryLogRequestsRequest) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryLogRequestsRequest.Merge(m, src)
+}
+func (m *QueryLogRequestsRequest) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryLogRequestsRequest) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryLogRequestsRequest.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryLogRequestsRequest proto.InternalMessageInfo
+
+func (m *QueryLogRequestsRequest) GetParty() string {
+	if m != nil {
+		return m.Party
+	}
+	return ""
+}
+
+func (m *QueryLogRequestsRequest) GetAttestationId() uint64 {
+	if m != nil {
+		return m.AttestationId
+	}
+	return 0
+}
+
+func (m *QueryLogRequestsRequest) GetOpenOnly() bool {
+	if m != nil {
+		return m.OpenOnly
+	}
+	return false
+}
+
+func (m *QueryLogRequestsRequest) GetPagination() *query.PageRequest {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
+type QueryLogRequestsResponse struct {
+	Requests   []LogRequest        `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests"`
+	Pagination *query.PageResponse `protobuf:"bytes,2,opt,name=pagination,proto3" json:"pagination,omitempty"`
+}
+
+func (m *QueryLogRequestsResponse) Reset()         { *m = QueryLogRequestsResponse{} }
+func (m *QueryLogRequestsResponse) String() string { return proto.CompactTextString(m) }
+func (*QueryLogRequestsResponse) ProtoMessage()    {}
+func (*QueryLogRequestsResponse) Descriptor() ([]byte, []int) {
+	return fileDescriptor_1b1dac99eedebe48, []int{17}
+}
+func (m *QueryLogRequestsResponse) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *QueryLogRequestsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_QueryLogRequestsResponse.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *QueryLogRequestsResponse) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_QueryLogRequestsResponse.Merge(m, src)
+}
+func (m *QueryLogRequestsResponse) XXX_Size() int {
+	return m.Size()
+}
+func (m *QueryLogRequestsResponse) XXX_DiscardUnknown() {
+	xxx_messageInfo_QueryLogRequestsResponse.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_QueryLogRequestsResponse proto.InternalMessageInfo
+
+func (m *QueryLogRequestsResponse) GetRequests() []LogRequest {
+	if m != nil {
+		return m.Requests
+	}
+	return nil
+}
+
+func (m *QueryLogRequestsResponse) GetPagination() *query.PageResponse {
+	if m != nil {
+		return m.Pagination
+	}
+	return nil
+}
+
 type QueryVerifyingKeysRequest struct {
 }
 
@@ -729,7 +939,7 @@ func (m *QueryVerifyingKeysRequest) Reset()         { *m = QueryVerifyingKeysReq
 func (m *QueryVerifyingKeysRequest) String() string { return proto.CompactTextString(m) }
 func (*QueryVerifyingKeysRequest) ProtoMessage()    {}
 func (*QueryVerifyingKeysRequest) Descriptor() ([]byte, []int) {
-	return fileDescriptor_1b1dac99eedebe48, []int{14}
+	return fileDescriptor_1b1dac99eedebe48, []int{18}
 }
 func (m *QueryVerifyingKeysRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -766,7 +976,7 @@ func (m *QueryVerifyingKeysResponse) Reset()         { *m = QueryVerifyingKeysRe
 func (m *QueryVerifyingKeysResponse) String() string { return proto.CompactTextString(m) }
 func (*QueryVerifyingKeysResponse) ProtoMessage()    {}
 func (*QueryVerifyingKeysResponse) Descriptor() ([]byte, []int) {
-	return fileDescriptor_1b1dac99eedebe48, []int{15}
+	return fileDescriptor_1b1dac99eedebe48, []int{19}
 }
 func (m *QueryVerifyingKeysResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
@@ -817,6 +1027,10 @@ func init() {
 	proto.RegisterType((*QueryDisputeResponse)(nil), "protolearn.verify.v1.QueryDisputeResponse")
 	proto.RegisterType((*QueryDisputesRequest)(nil), "protolearn.verify.v1.QueryDisputesRequest")
 	proto.RegisterType((*QueryDisputesResponse)(nil), "protolearn.verify.v1.QueryDisputesResponse")
+	proto.RegisterType((*QueryLogRequestRequest)(nil), "protolearn.verify.v1.QueryLogRequestRequest")
+	proto.RegisterType((*QueryLogRequestResponse)(nil), "protolearn.verify.v1.QueryLogRequestResponse")
+	proto.RegisterType((*QueryLogRequestsRequest)(nil), "protolearn.verify.v1.QueryLogRequestsRequest")
+	proto.RegisterType((*QueryLogRequestsResponse)(nil), "protolearn.verify.v1.QueryLogRequestsResponse")
 	proto.RegisterType((*QueryVerifyingKeysRequest)(nil), "protolearn.verify.v1.QueryVerifyingKeysRequest")
 	proto.RegisterType((*QueryVerifyingKeysResponse)(nil), "protolearn.verify.v1.QueryVerifyingKeysResponse")
 }
@@ -824,70 +1038,78 @@ func init() {
 func init() { proto.RegisterFile("protolearn/verify/v1/query.proto", fileDescriptor_1b1dac99eedebe48) }
 
 var fileDescriptor_1b1dac99eedebe48 = []byte{
-	// 993 bytes of a gzipped FileDescriptorProto
+	// 1129 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x57, 0xcf, 0x6f, 0x1b, 0x45,
-	0x14, 0xce, 0x38, 0x6d, 0x62, 0xbf, 0xb4, 0x91, 0x18, 0x0c, 0x38, 0x9b, 0xe0, 0xba, 0x4b, 0x53,
-	0xe7, 0x07, 0xd9, 0x89, 0x03, 0x57, 0x84, 0x1a, 0x2a, 0xa0, 0x20, 0x41, 0x70, 0x51, 0x0f, 0xbd,
-	0x44, 0xeb, 0x78, 0xd8, 0x2e, 0xb5, 0x77, 0xb6, 0xbb, 0x6b, 0x83, 0x85, 0xb8, 0x70, 0xea, 0xb1,
-	0x82, 0x0b, 0xe2, 0x84, 0x90, 0x40, 0x48, 0x48, 0x88, 0x03, 0xe2, 0x6f, 0xe8, 0xb1, 0xc0, 0x85,
-	0x13, 0x42, 0x09, 0x12, 0x57, 0xfe, 0x04, 0xe4, 0x99, 0xb7, 0xbb, 0xe3, 0x78, 0x59, 0x6f, 0xab,
-	0x5c, 0xa2, 0xdd, 0x99, 0xef, 0xbd, 0xf7, 0x7d, 0x6f, 0xbe, 0x7d, 0x13, 0x43, 0xc3, 0x0f, 0x44,
-	0x24, 0x7a, 0xdc, 0x0e, 0x3c, 0x36, 0xe4, 0x81, 0xfb, 0xc1, 0x88, 0x0d, 0x5b, 0xec, 0xde, 0x80,
-	0x07, 0x23, 0x4b, 0x6e, 0xd1, 0x6a, 0x8a, 0xb0, 0x14, 0xc2, 0x1a, 0xb6, 0x8c, 0xa7, 0xec, 0xbe,
-	0xeb, 0x09, 0x26, 0xff, 0x2a, 0xa0, 0xb1, 0x75, 0x24, 0xc2, 0xbe, 0x08, 0x59, 0xc7, 0x0e, 0xb9,
-	0xca, 0xc0, 0x86, 0xad, 0x0e, 0x8f, 0xec, 0x16, 0xf3, 0x6d, 0xc7, 0xf5, 0xec, 0xc8, 0x15, 0x1e,
-	0x62, 0x57, 0x11, 0x1b, 0xc3, 0xf4, 0x8a, 0xc6, 0x8a, 0xda, 0x3c, 0x94, 0x6f, 0x4c, 0xbd, 0xe0,
-	0x56, 0xd5, 0x11, 0x8e, 0x50, 0xeb, 0xe3, 0x27, 0x5c, 0x5d, 0x73, 0x84, 0x70, 0x7a, 0x9c, 0xd9,
-	0xbe, 0xcb, 0x6c, 0xcf, 0x13, 0x91, 0x2c, 0x15, 0xc7, 0x98, 0x99, 0x12, 0xbb, 0x6e, 0xe8, 0x0f,
-	0x22, 0x8e, 0x98, 0xcb, 0x99, 0x18, 0x94, 0x2b, 0xf7, 0xcc, 0x2a, 0xd0, 0xf7, 0xc6, 0x24, 0x0f,
-	0xec, 0xc0, 0xee, 0x87, 0x6d, 0x7e, 0x6f, 0xc0, 0xc3, 0xc8, 0xbc, 0x05, 0x4f, 0x4f, 0xac, 0x86,
-	0xbe, 0xf0, 0x42, 0x4e, 0x5f, 0x85, 0x05, 0x5f, 0xae, 0xd4, 0x48, 0x83, 0x6c, 0x2c, 0xed, 0xad,
-	0x59, 0x59, 0x5d, 0xb4, 0x54, 0xd4, 0x7e, 0xe5, 0xe1, 0x9f, 0x97, 0xe6, 0xbe, 0xff, 0xe7, 0xa7,
-	0x2d, 0xd2, 0xc6, 0x30, 0x73, 0x13, 0x9e, 0x93, 0x79, 0xaf, 0x45, 0x11, 0x0f, 0x95, 0x1e, 0x2c,
-	0x49, 0x97, 0xa1, 0xe4, 0x76, 0x65, 0xde, 0x73, 0xed, 0x92, 0xdb, 0x35, 0x3f, 0x84, 0xda, 0x34,
-	0x14, 0x79, 0xbc, 0x03, 0x4b, 0x76, 0xba, 0x8c, 0x64, 0x2e, 0x67, 0x93, 0xd1, 0xe2, 0x75, 0x46,
-	0x7a, 0x02, 0xf3, 0x5f, 0x32, 0x5d, 0x2c, 0xee, 0x05, 0x5d, 0x81, 0x72, 0x5f, 0x74, 0x79, 0xef,
-	0x30, 0xa1, 0xb7, 0x28, 0xdf, 0x6f, 0x74, 0xe9, 0x2e, 0x2c, 0x7c, 0x24, 0x82, 0xbb, 0x3c, 0xa8,
-	0x95, 0x1a, 0x64, 0xa3, 0xb2, 0x5f, 0xfb, 0xed, 0xe7, 0x9d, 0x2a, 0x9e, 0xec, 0xb5, 0x6e, 0x37,
-	0xe0, 0x61, 0x78, 0x33, 0x0a, 0x5c, 0xcf, 0x69, 0x23, 0x6e, 0xdc, 0xc1, 0x71, 0xfe, 0x41, 0x58,
-	0x9b, 0x6f, 0x90, 0x8d, 0xe5, 0xbd, 0xe6, 0x4c, 0xd2, 0x37, 0x25, 0xbc, 0x8d, 0x61, 0xf4, 0x75,
-	0x80, 0xd4, 0x76, 0xb5, 0x73, 0x52, 0xf9, 0x55, 0x0b, 0x6b, 0x8e, 0x3d, 0x6a, 0x29, 0xcf, 0xa1,
-	0x47, 0xad, 0x03, 0xdb, 0xe1, 0xa8, 0xa4, 0xad, 0x45, 0x9a, 0xbf, 0x10, 0x58, 0xc9, 0x90, 0x8c,
-	0x0d, 0x3e, 0x80, 0x0b, 0x5a, 0x7f, 0xc6, 0xc7, 0x3d, 0xff, 0xd8, 0x1d, 0x9e, 0xc8, 0x40, 0xdf,
-	0x98, 0xe0, 0x5d, 0x92, 0xbc, 0x9b, 0x33, 0x79, 0x2b, 0x3a, 0x13, 0xc4, 0x9b, 0xf0, 0x8c, 0xe4,
-	0xfd, 0xda, 0x1d, 0xbb, 0xd7, 0xe3, 0x5e, 0xa2, 0x6e, 0xca, 0x40, 0x1d, 0x78, 0xf6, 0x34, 0x10,
-	0xd5, 0xbd, 0x09, 0x95, 0xa3, 0x78, 0x11, 0xcd, 0x73, 0x29, 0x5b, 0x5a, 0x12, 0xab, 0x0b, 0x4b,
-	0x83, 0xcd, 0x5f, 0xc9, 0xe9, 0x22, 0x89, 0x6d, 0x52, 0x6f, 0x90, 0x82, 0xde, 0x78, 0x25, 0xf1,
-	0x46, 0x49, 0x7a, 0x63, 0x7d, 0x06, 0xa7, 0x5c, 0x67, 0xcc, 0x3f, 0xb1, 0x33, 0x7e, 0x24, 0xf8,
-	0x91, 0xea, 0x9a, 0xb0, 0x73, 0x6f, 0x01, 0x24, 0xe2, 0x63, 0x57, 0x3c, 0x4e, 0xeb, 0xb4, 0xe8,
-	0xb3, 0x73, 0xc4, 0x3a, 0x0e, 0xab, 0xeb, 0x6a, 0xf6, 0xfd, 0x9f, 0x1f, 0x6e, 0x43, 0x75, 0x12,
-	0x86, 0x9a, 0xf6, 0x61, 0x11, 0xa7, 0x26, 0x7a, 0xe1, 0xf9, 0x6c, 0x41, 0x18, 0xa7, 0xcb, 0x89,
-	0x03, 0xcd, 0x1f, 0xc8, 0x64, 0xf2, 0xc4, 0x05, 0x16, 0x9c, 0xf7, 0xed, 0x20, 0x1a, 0xcd, 0x34,
-	0x81, 0x82, 0xd1, 0x55, 0xa8, 0x08, 0x9f, 0x7b, 0x87, 0xc2, 0xeb, 0x8d, 0x64, 0x4f, 0xca, 0xed,
-	0xf2, 0x78, 0xe1, 0x5d, 0xaf, 0x37, 0x3a, 0xb3, 0x13, 0xfe, 0x8e, 0xe0, 0x37, 0x94, 0xb2, 0xc5,
-	0x5e, 0x5c, 0x87, 0x32, 0x4a, 0x8a, 0x4f, 0xb7, 0x78, 0x33, 0x92, 0xc8, 0xb3, 0x3b, 0xd9, 0x55,
-	0x9c, 0x51, 0xb7, 0x64, 0x5d, 0xd7, 0x73, 0xde, 0xe6, 0xa3, 0xe4, 0x8e, 0x0a, 0xc0, 0xc8, 0xda,
-	0x44, 0x25, 0xef, 0xc3, 0xf2, 0x30, 0xde, 0x38, 0xbc, 0xcb, 0x47, 0xb1, 0x1e, 0x33, 0x5b, 0x8f,
-	0x9e, 0x44, 0x17, 0x75, 0x71, 0xa8, 0x67, 0xdf, 0x3b, 0xae, 0xc0, 0x79, 0x59, 0x94, 0xde, 0x27,
-	0xb0, 0xa0, 0xee, 0x39, 0xba, 0x91, 0x9d, 0x72, 0xfa, 0x5a, 0x35, 0x36, 0x0b, 0x20, 0x15, 0x7f,
-	0x73, 0xf3, 0xfe, 0xb8, 0xfe, 0x67, 0xbf, 0xff, 0xfd, 0x45, 0xa9, 0x4e, 0xd7, 0x58, 0xe6, 0x45,
-	0xae, 0x2e, 0x55, 0xfa, 0x0d, 0x81, 0x25, 0x6d, 0x06, 0xd3, 0x9d, 0x9c, 0x2a, 0xd3, 0x17, 0xaf,
-	0x61, 0x15, 0x85, 0x23, 0xb3, 0x97, 0x53, 0x66, 0x9b, 0xb4, 0x99, 0xcd, 0x4c, 0x1f, 0xfd, 0xec,
-	0x13, 0xb7, 0xfb, 0x29, 0xfd, 0x9a, 0xc0, 0x05, 0xfd, 0xaa, 0xa1, 0x05, 0xcb, 0x26, 0xbd, 0x63,
-	0x85, 0xf1, 0xc8, 0x93, 0xa5, 0x3c, 0xaf, 0x50, 0x73, 0x36, 0x4f, 0xfa, 0x15, 0x81, 0x4a, 0x32,
-	0xb5, 0xe8, 0x76, 0x4e, 0xbd, 0xd3, 0x77, 0x8f, 0xf1, 0x62, 0x31, 0x30, 0x32, 0xdb, 0x4b, 0x99,
-	0x35, 0xe9, 0x7a, 0x36, 0xb3, 0x74, 0x50, 0xaa, 0xfe, 0x7d, 0x49, 0x00, 0xd2, 0x81, 0x4c, 0x0b,
-	0x15, 0x4c, 0x7a, 0xb7, 0x53, 0x10, 0x8d, 0xfc, 0x76, 0x52, 0x7e, 0x26, 0x6d, 0xcc, 0xe2, 0x47,
-	0x3f, 0x27, 0xb0, 0x88, 0xf3, 0x80, 0xe6, 0x39, 0x7c, 0x72, 0x3e, 0x1b, 0x5b, 0x45, 0xa0, 0xc8,
-	0x68, 0x37, 0x65, 0xb4, 0x4e, 0x5f, 0x60, 0x79, 0xff, 0xfa, 0x62, 0xbf, 0x1e, 0x10, 0x28, 0xc7,
-	0xe3, 0x8d, 0x16, 0x28, 0x95, 0xf4, 0x6a, 0xbb, 0x10, 0x16, 0x79, 0x6d, 0xa7, 0xbc, 0x1a, 0xb4,
-	0x9e, 0xcf, 0x8b, 0x7e, 0x4b, 0xe0, 0xe2, 0xc4, 0xb0, 0xa2, 0x79, 0x9e, 0xce, 0x9a, 0x79, 0xc6,
-	0x6e, 0xf1, 0x00, 0x64, 0xd8, 0x4a, 0x19, 0x5e, 0xa5, 0x57, 0x58, 0xce, 0x0f, 0x82, 0x78, 0x50,
-	0xee, 0xdf, 0x78, 0x78, 0x5c, 0x27, 0x8f, 0x8e, 0xeb, 0xe4, 0xaf, 0xe3, 0x3a, 0x79, 0x70, 0x52,
-	0x9f, 0x7b, 0x74, 0x52, 0x9f, 0xfb, 0xe3, 0xa4, 0x3e, 0x77, 0x9b, 0x39, 0x6e, 0x74, 0x67, 0xd0,
-	0xb1, 0x8e, 0x44, 0x5f, 0xcf, 0xa4, 0x3d, 0x7e, 0x1c, 0xa7, 0x8d, 0x46, 0x3e, 0x0f, 0x3b, 0x0b,
-	0x72, 0xeb, 0xa5, 0xff, 0x02, 0x00, 0x00, 0xff, 0xff, 0x25, 0x98, 0xfe, 0xd6, 0x90, 0x0d, 0x00,
-	0x00,
+	0x14, 0xce, 0x38, 0x6d, 0x62, 0xbf, 0xfc, 0x90, 0x18, 0x0c, 0x38, 0x4e, 0x70, 0xdd, 0xa5, 0xae,
+	0x9d, 0x84, 0xec, 0xc6, 0x81, 0x2b, 0x42, 0x0d, 0x85, 0x12, 0x40, 0x10, 0x5c, 0xd4, 0x43, 0x2f,
+	0x66, 0x1d, 0x0f, 0xdb, 0xa5, 0xf6, 0x8e, 0xbb, 0xbb, 0x36, 0x58, 0x88, 0x0b, 0xa7, 0x1e, 0x2b,
+	0xb8, 0x20, 0x24, 0x04, 0x42, 0x80, 0x90, 0x40, 0x88, 0x03, 0xe2, 0x6f, 0xe8, 0xb1, 0x80, 0x90,
+	0x38, 0x21, 0x94, 0x20, 0x71, 0xe5, 0x4f, 0x40, 0x3b, 0xfb, 0x76, 0x77, 0x36, 0xde, 0xae, 0x37,
+	0x51, 0x2e, 0x51, 0x76, 0xe6, 0xfd, 0xf8, 0xbe, 0xf7, 0xbe, 0x99, 0x37, 0x86, 0xea, 0xc0, 0xe6,
+	0x2e, 0xef, 0x31, 0xdd, 0xb6, 0xb4, 0x11, 0xb3, 0xcd, 0x77, 0xc6, 0xda, 0xa8, 0xa9, 0xdd, 0x19,
+	0x32, 0x7b, 0xac, 0x8a, 0x2d, 0x5a, 0x8c, 0x2c, 0x54, 0xdf, 0x42, 0x1d, 0x35, 0xcb, 0x8f, 0xe8,
+	0x7d, 0xd3, 0xe2, 0x9a, 0xf8, 0xeb, 0x1b, 0x96, 0x37, 0x0e, 0xb8, 0xd3, 0xe7, 0x8e, 0xd6, 0xd1,
+	0x1d, 0xe6, 0x47, 0xd0, 0x46, 0xcd, 0x0e, 0x73, 0xf5, 0xa6, 0x36, 0xd0, 0x0d, 0xd3, 0xd2, 0x5d,
+	0x93, 0x5b, 0x68, 0xbb, 0x8a, 0xb6, 0x81, 0x99, 0x9c, 0xb1, 0xbc, 0xe2, 0x6f, 0xb6, 0xc5, 0x97,
+	0xe6, 0x7f, 0xe0, 0x56, 0xd1, 0xe0, 0x06, 0xf7, 0xd7, 0xbd, 0xff, 0x70, 0x75, 0xcd, 0xe0, 0xdc,
+	0xe8, 0x31, 0x4d, 0x1f, 0x98, 0x9a, 0x6e, 0x59, 0xdc, 0x15, 0xa9, 0x02, 0x1f, 0x25, 0x91, 0x62,
+	0xd7, 0x74, 0x06, 0x43, 0x97, 0xa1, 0xcd, 0xc5, 0x44, 0x1b, 0xa4, 0x2b, 0xf6, 0x94, 0x22, 0xd0,
+	0x37, 0x3d, 0x90, 0xfb, 0xba, 0xad, 0xf7, 0x9d, 0x16, 0xbb, 0x33, 0x64, 0x8e, 0xab, 0xdc, 0x80,
+	0x47, 0x63, 0xab, 0xce, 0x80, 0x5b, 0x0e, 0xa3, 0xcf, 0xc3, 0xdc, 0x40, 0xac, 0x94, 0x48, 0x95,
+	0x34, 0x16, 0x76, 0xd6, 0xd4, 0xa4, 0x2a, 0xaa, 0xbe, 0xd7, 0x6e, 0xe1, 0xfe, 0x5f, 0x17, 0x66,
+	0xbe, 0xfb, 0xf7, 0xa7, 0x0d, 0xd2, 0x42, 0x37, 0x65, 0x1d, 0x9e, 0x10, 0x71, 0xaf, 0xb8, 0x2e,
+	0x73, 0x7c, 0x3e, 0x98, 0x92, 0x2e, 0x43, 0xce, 0xec, 0x8a, 0xb8, 0xe7, 0x5a, 0x39, 0xb3, 0xab,
+	0xbc, 0x0b, 0xa5, 0x49, 0x53, 0xc4, 0xf1, 0x3a, 0x2c, 0xe8, 0xd1, 0x32, 0x82, 0xb9, 0x98, 0x0c,
+	0x46, 0xf2, 0x97, 0x11, 0xc9, 0x01, 0x94, 0xff, 0xc8, 0x64, 0xb2, 0xa0, 0x16, 0x74, 0x05, 0xf2,
+	0x7d, 0xde, 0x65, 0xbd, 0x76, 0x08, 0x6f, 0x5e, 0x7c, 0xef, 0x75, 0xe9, 0x36, 0xcc, 0xbd, 0xc7,
+	0xed, 0xdb, 0xcc, 0x2e, 0xe5, 0xaa, 0xa4, 0x51, 0xd8, 0x2d, 0xfd, 0xf6, 0xf3, 0x56, 0x11, 0x3b,
+	0x7b, 0xa5, 0xdb, 0xb5, 0x99, 0xe3, 0x5c, 0x77, 0x6d, 0xd3, 0x32, 0x5a, 0x68, 0xe7, 0x55, 0xd0,
+	0x8b, 0x3f, 0x74, 0x4a, 0xb3, 0x55, 0xd2, 0x58, 0xde, 0xa9, 0x4f, 0x05, 0x7d, 0x5d, 0x98, 0xb7,
+	0xd0, 0x8d, 0xbe, 0x04, 0x10, 0xc9, 0xae, 0x74, 0x4e, 0x30, 0xbf, 0xac, 0x62, 0x4e, 0x4f, 0xa3,
+	0xaa, 0xaf, 0x39, 0xd4, 0xa8, 0xba, 0xaf, 0x1b, 0x0c, 0x99, 0xb4, 0x24, 0x4f, 0xe5, 0x17, 0x02,
+	0x2b, 0x09, 0x94, 0xb1, 0xc0, 0xfb, 0xb0, 0x28, 0xd5, 0xc7, 0x6b, 0xf7, 0xec, 0x89, 0x2b, 0x1c,
+	0x8b, 0x40, 0xaf, 0xc5, 0x70, 0xe7, 0x04, 0xee, 0xfa, 0x54, 0xdc, 0x3e, 0x9c, 0x18, 0xf0, 0x3a,
+	0x3c, 0x26, 0x70, 0xbf, 0x70, 0x4b, 0xef, 0xf5, 0x98, 0x15, 0xb2, 0x9b, 0x10, 0x50, 0x07, 0x1e,
+	0x3f, 0x6e, 0x88, 0xec, 0x5e, 0x86, 0xc2, 0x41, 0xb0, 0x88, 0xe2, 0xb9, 0x90, 0x4c, 0x2d, 0xf4,
+	0x95, 0x89, 0x45, 0xce, 0xca, 0xaf, 0xe4, 0x78, 0x92, 0x50, 0x36, 0x91, 0x36, 0x48, 0x46, 0x6d,
+	0x3c, 0x17, 0x6a, 0x23, 0x27, 0xb4, 0x51, 0x9b, 0x82, 0x29, 0x55, 0x19, 0xb3, 0xa7, 0x56, 0xc6,
+	0x8f, 0x04, 0x0f, 0xa9, 0xcc, 0x09, 0x2b, 0xf7, 0x0a, 0x40, 0x48, 0x3e, 0x50, 0xc5, 0x49, 0x4a,
+	0x27, 0x79, 0x9f, 0x9d, 0x22, 0x6a, 0x78, 0x59, 0x5d, 0xf5, 0xef, 0xbe, 0x87, 0xe9, 0xe1, 0x26,
+	0x14, 0xe3, 0x66, 0xc8, 0x69, 0x17, 0xe6, 0xf1, 0xd6, 0x44, 0x2d, 0x3c, 0x99, 0x4c, 0x08, 0xfd,
+	0x64, 0x3a, 0x81, 0xa3, 0xf2, 0x3d, 0x89, 0x07, 0x0f, 0x55, 0xa0, 0xc2, 0xf9, 0x81, 0x6e, 0xbb,
+	0xe3, 0xa9, 0x22, 0xf0, 0xcd, 0xe8, 0x2a, 0x14, 0xf8, 0x80, 0x59, 0x6d, 0x6e, 0xf5, 0xc6, 0xa2,
+	0x26, 0xf9, 0x56, 0xde, 0x5b, 0x78, 0xc3, 0xea, 0x8d, 0xcf, 0xac, 0xc3, 0xdf, 0x12, 0x3c, 0x43,
+	0x11, 0x5a, 0xac, 0xc5, 0x55, 0xc8, 0x23, 0xa5, 0xa0, 0xbb, 0xd9, 0x8b, 0x11, 0x7a, 0x9e, 0x5d,
+	0x67, 0x1b, 0x78, 0xba, 0x5e, 0xe3, 0x46, 0xc0, 0xe3, 0x21, 0xcd, 0x7d, 0x1b, 0x35, 0x2b, 0x5b,
+	0x22, 0xa7, 0x17, 0x61, 0xde, 0xf6, 0x97, 0xb0, 0xbf, 0xd5, 0x64, 0x4a, 0x91, 0x6b, 0xac, 0xc5,
+	0xe8, 0xab, 0xfc, 0x41, 0x26, 0x52, 0x9c, 0xba, 0xcb, 0x35, 0x58, 0x96, 0x2e, 0x47, 0x6f, 0xb0,
+	0xe4, 0x04, 0x93, 0x25, 0x69, 0x75, 0xaf, 0x1b, 0x17, 0xc3, 0x6c, 0xaa, 0x18, 0x4e, 0x3f, 0x08,
+	0x7e, 0x08, 0x66, 0x5f, 0x8c, 0x17, 0xd6, 0xee, 0x1a, 0xe4, 0x91, 0x7f, 0xa0, 0x87, 0x13, 0x15,
+	0x2f, 0x74, 0x3e, 0x3b, 0x49, 0xac, 0xe2, 0xd8, 0xba, 0x21, 0x52, 0x9b, 0x96, 0xf1, 0x2a, 0x1b,
+	0x87, 0xcf, 0x16, 0x1b, 0xca, 0x49, 0x9b, 0x48, 0xe6, 0x2d, 0x58, 0x1e, 0x05, 0x1b, 0xed, 0xdb,
+	0x6c, 0x1c, 0x50, 0x52, 0x92, 0x29, 0xc9, 0x41, 0x64, 0x52, 0x4b, 0x23, 0x39, 0xfa, 0xce, 0xd7,
+	0x8b, 0x70, 0x5e, 0x24, 0xa5, 0x77, 0x09, 0xcc, 0xf9, 0x4f, 0x1f, 0xda, 0x48, 0x0e, 0x39, 0xf9,
+	0xd2, 0x2a, 0xaf, 0x67, 0xb0, 0xf4, 0xf1, 0x2b, 0xeb, 0x77, 0xbd, 0xfc, 0x1f, 0xfd, 0xfe, 0xcf,
+	0x27, 0xb9, 0x0a, 0x5d, 0xd3, 0x12, 0xdf, 0x76, 0xfe, 0x3b, 0x8b, 0x7e, 0x45, 0x60, 0x41, 0x1a,
+	0xcb, 0x74, 0x2b, 0x25, 0xcb, 0xe4, 0x5b, 0xac, 0xac, 0x66, 0x35, 0x47, 0x64, 0xcf, 0x46, 0xc8,
+	0xd6, 0x69, 0x3d, 0x19, 0x99, 0xfc, 0x1a, 0xd0, 0x3e, 0x30, 0xbb, 0x1f, 0xd2, 0x2f, 0x09, 0x2c,
+	0xca, 0xaf, 0x0f, 0x9a, 0x31, 0x6d, 0x58, 0x3b, 0x2d, 0xb3, 0x3d, 0xe2, 0xd4, 0x22, 0x9c, 0x97,
+	0xa8, 0x32, 0x1d, 0x27, 0xfd, 0x8c, 0x40, 0x21, 0x1c, 0x64, 0x74, 0x33, 0x25, 0xdf, 0xf1, 0xe7,
+	0x48, 0xf9, 0xe9, 0x6c, 0xc6, 0x88, 0x6c, 0x27, 0x42, 0x56, 0xa7, 0xb5, 0x64, 0x64, 0xd1, 0xec,
+	0xf4, 0xeb, 0xf7, 0x29, 0x01, 0x88, 0x66, 0x34, 0xcd, 0x94, 0x30, 0xac, 0xdd, 0x56, 0x46, 0x6b,
+	0xc4, 0xb7, 0x15, 0xe1, 0x53, 0x68, 0x75, 0x1a, 0x3e, 0xfa, 0x31, 0x81, 0x79, 0x1c, 0x11, 0x34,
+	0x4d, 0xe1, 0xf1, 0x91, 0x5d, 0xde, 0xc8, 0x62, 0x8a, 0x88, 0xb6, 0x23, 0x44, 0x35, 0xfa, 0x94,
+	0x96, 0xf6, 0x6b, 0x08, 0xeb, 0x75, 0x8f, 0x40, 0x3e, 0x98, 0x78, 0x34, 0x43, 0xaa, 0xb0, 0x56,
+	0x9b, 0x99, 0x6c, 0x11, 0xd7, 0x66, 0x84, 0xab, 0x4a, 0x2b, 0xe9, 0xb8, 0xe8, 0x17, 0x04, 0x20,
+	0xba, 0x3a, 0x53, 0x5b, 0x38, 0x31, 0x03, 0x53, 0x5b, 0x38, 0x39, 0x07, 0x33, 0x1d, 0xd2, 0x1e,
+	0x37, 0xda, 0xc1, 0x9d, 0xed, 0x17, 0xed, 0x73, 0x02, 0x0b, 0xd2, 0x64, 0xa0, 0xd9, 0x92, 0x3a,
+	0x59, 0x6e, 0x92, 0x84, 0x81, 0x93, 0xe9, 0x84, 0xca, 0x20, 0xe9, 0x37, 0x04, 0x96, 0x62, 0xd7,
+	0x3d, 0x4d, 0xbb, 0x15, 0x92, 0xa6, 0x46, 0x79, 0x3b, 0xbb, 0x03, 0xa2, 0x6c, 0x46, 0x28, 0x2f,
+	0xd3, 0x4b, 0x5a, 0xca, 0xaf, 0xec, 0x60, 0xd4, 0xec, 0xee, 0xdd, 0x3f, 0xac, 0x90, 0x07, 0x87,
+	0x15, 0xf2, 0xf7, 0x61, 0x85, 0xdc, 0x3b, 0xaa, 0xcc, 0x3c, 0x38, 0xaa, 0xcc, 0xfc, 0x79, 0x54,
+	0x99, 0xb9, 0xa9, 0x19, 0xa6, 0x7b, 0x6b, 0xd8, 0x51, 0x0f, 0x78, 0x5f, 0x8e, 0x24, 0xfd, 0xfb,
+	0x7e, 0x10, 0xd6, 0x1d, 0x0f, 0x98, 0xd3, 0x99, 0x13, 0x5b, 0xcf, 0xfc, 0x1f, 0x00, 0x00, 0xff,
+	0xff, 0x20, 0xb1, 0xc2, 0x6e, 0xe5, 0x10, 0x00, 0x00,
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
@@ -914,6 +1136,10 @@ type QueryClient interface {
 	// Disputes lists disputes, newest first, filtered by worker or referee and whether they are
 	// still open.
 	Disputes(ctx context.Context, in *QueryDisputesRequest, opts ...grpc.CallOption) (*QueryDisputesResponse, error)
+	LogRequest(ctx context.Context, in *QueryLogRequestRequest, opts ...grpc.CallOption) (*QueryLogRequestResponse, error)
+	// LogRequests lists log requests, newest first, filtered by worker or referee, attestation
+	// and whether they are still open.
+	LogRequests(ctx context.Context, in *QueryLogRequestsRequest, opts ...grpc.CallOption) (*QueryLogRequestsResponse, error)
 	// VerifyingKeys lists the registered tile shapes with their keys.
 	VerifyingKeys(ctx context.Context, in *QueryVerifyingKeysRequest, opts ...grpc.CallOption) (*QueryVerifyingKeysResponse, error)
 }
@@ -989,6 +1215,24 @@ func (c *queryClient) Disputes(ctx context.Context, in *QueryDisputesRequest, op
 	return out, nil
 }
 
+func (c *queryClient) LogRequest(ctx context.Context, in *QueryLogRequestRequest, opts ...grpc.CallOption) (*QueryLogRequestResponse, error) {
+	out := new(QueryLogRequestResponse)
+	err := c.cc.Invoke(ctx, "/protolearn.verify.v1.Query/LogRequest", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryClient) LogRequests(ctx context.Context, in *QueryLogRequestsRequest, opts ...grpc.CallOption) (*QueryLogRequestsResponse, error) {
+	out := new(QueryLogRequestsResponse)
+	err := c.cc.Invoke(ctx, "/protolearn.verify.v1.Query/LogRequests", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *queryClient) VerifyingKeys(ctx context.Context, in *QueryVerifyingKeysRequest, opts ...grpc.CallOption) (*QueryVerifyingKeysResponse, error) {
 	out := new(QueryVerifyingKeysResponse)
 	err := c.cc.Invoke(ctx, "/protolearn.verify.v1.Query/VerifyingKeys", in, out, opts...)
@@ -1012,6 +1256,10 @@ type QueryServer interface {
 	// Disputes lists disputes, newest first, filtered by worker or referee and whether they are
 	// still open.
 	Disputes(context.Context, *QueryDisputesRequest) (*QueryDisputesResponse, error)
+	LogRequest(context.Context, *QueryLogRequestRequest) (*QueryLogRequestResponse, error)
+	// LogRequests lists log requests, newest first, filtered by worker or referee, attestation
+	// and whether they are still open.
+	LogRequests(context.Context, *QueryLogRequestsRequest) (*QueryLogRequestsResponse, error)
 	// VerifyingKeys lists the registered tile shapes with their keys.
 	VerifyingKeys(context.Context, *QueryVerifyingKeysRequest) (*QueryVerifyingKeysResponse, error)
 }
@@ -1040,6 +1288,12 @@ func (*UnimplementedQueryServer) Dispute(ctx context.Context, req *QueryDisputeR
 }
 func (*UnimplementedQueryServer) Disputes(ctx context.Context, req *QueryDisputesRequest) (*QueryDisputesResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Disputes not implemented")
+}
+func (*UnimplementedQueryServer) LogRequest(ctx context.Context, req *QueryLogRequestRequest) (*QueryLogRequestResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method LogRequest not implemented")
+}
+func (*UnimplementedQueryServer) LogRequests(ctx context.Context, req *QueryLogRequestsRequest) (*QueryLogRequestsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method LogRequests not implemented")
 }
 func (*UnimplementedQueryServer) VerifyingKeys(ctx context.Context, req *QueryVerifyingKeysRequest) (*QueryVerifyingKeysResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method VerifyingKeys not implemented")
@@ -1175,6 +1429,42 @@ func _Query_Disputes_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Query_LogRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryLogRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).LogRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/protolearn.verify.v1.Query/LogRequest",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).LogRequest(ctx, req.(*QueryLogRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Query_LogRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryLogRequestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryServer).LogRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/protolearn.verify.v1.Query/LogRequests",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryServer).LogRequests(ctx, req.(*QueryLogRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Query_VerifyingKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(QueryVerifyingKeysRequest)
 	if err := dec(in); err != nil {
@@ -1225,6 +1515,14 @@ var _Query_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Disputes",
 			Handler:    _Query_Disputes_Handler,
+		},
+		{
+			MethodName: "LogRequest",
+			Handler:    _Query_LogRequest_Handler,
+		},
+		{
+			MethodName: "LogRequests",
+			Handler:    _Query_LogRequests_Handler,
 		},
 		{
 			MethodName: "VerifyingKeys",
@@ -1772,6 +2070,173 @@ func (m *QueryDisputesResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *QueryLogRequestRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryLogRequestRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryLogRequestRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Id != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.Id))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryLogRequestResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryLogRequestResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryLogRequestResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	{
+		size, err := m.Request.MarshalToSizedBuffer(dAtA[:i])
+		if err != nil {
+			return 0, err
+		}
+		i -= size
+		i = encodeVarintQuery(dAtA, i, uint64(size))
+	}
+	i--
+	dAtA[i] = 0xa
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryLogRequestsRequest) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryLogRequestsRequest) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryLogRequestsRequest) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x22
+	}
+	if m.OpenOnly {
+		i--
+		if m.OpenOnly {
+			dAtA[i] = 1
+		} else {
+			dAtA[i] = 0
+		}
+		i--
+		dAtA[i] = 0x18
+	}
+	if m.AttestationId != 0 {
+		i = encodeVarintQuery(dAtA, i, uint64(m.AttestationId))
+		i--
+		dAtA[i] = 0x10
+	}
+	if len(m.Party) > 0 {
+		i -= len(m.Party)
+		copy(dAtA[i:], m.Party)
+		i = encodeVarintQuery(dAtA, i, uint64(len(m.Party)))
+		i--
+		dAtA[i] = 0xa
+	}
+	return len(dAtA) - i, nil
+}
+
+func (m *QueryLogRequestsResponse) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *QueryLogRequestsResponse) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *QueryLogRequestsResponse) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if m.Pagination != nil {
+		{
+			size, err := m.Pagination.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintQuery(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x12
+	}
+	if len(m.Requests) > 0 {
+		for iNdEx := len(m.Requests) - 1; iNdEx >= 0; iNdEx-- {
+			{
+				size, err := m.Requests[iNdEx].MarshalToSizedBuffer(dAtA[:i])
+				if err != nil {
+					return 0, err
+				}
+				i -= size
+				i = encodeVarintQuery(dAtA, i, uint64(size))
+			}
+			i--
+			dAtA[i] = 0xa
+		}
+	}
+	return len(dAtA) - i, nil
+}
+
 func (m *QueryVerifyingKeysRequest) Marshal() (dAtA []byte, err error) {
 	size := m.Size()
 	dAtA = make([]byte, size)
@@ -2041,6 +2506,71 @@ func (m *QueryDisputesResponse) Size() (n int) {
 	_ = l
 	if len(m.Disputes) > 0 {
 		for _, e := range m.Disputes {
+			l = e.Size()
+			n += 1 + l + sovQuery(uint64(l))
+		}
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryLogRequestRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Id != 0 {
+		n += 1 + sovQuery(uint64(m.Id))
+	}
+	return n
+}
+
+func (m *QueryLogRequestResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = m.Request.Size()
+	n += 1 + l + sovQuery(uint64(l))
+	return n
+}
+
+func (m *QueryLogRequestsRequest) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	l = len(m.Party)
+	if l > 0 {
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	if m.AttestationId != 0 {
+		n += 1 + sovQuery(uint64(m.AttestationId))
+	}
+	if m.OpenOnly {
+		n += 2
+	}
+	if m.Pagination != nil {
+		l = m.Pagination.Size()
+		n += 1 + l + sovQuery(uint64(l))
+	}
+	return n
+}
+
+func (m *QueryLogRequestsResponse) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if len(m.Requests) > 0 {
+		for _, e := range m.Requests {
 			l = e.Size()
 			n += 1 + l + sovQuery(uint64(l))
 		}
@@ -3402,6 +3932,435 @@ func (m *QueryDisputesResponse) Unmarshal(dAtA []byte) error {
 			}
 			m.Disputes = append(m.Disputes, Dispute{})
 			if err := m.Disputes[len(m.Disputes)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 2:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageResponse{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryLogRequestRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryLogRequestRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryLogRequestRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Id", wireType)
+			}
+			m.Id = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Id |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryLogRequestResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryLogRequestResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryLogRequestResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Request", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if err := m.Request.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryLogRequestsRequest) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryLogRequestsRequest: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryLogRequestsRequest: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Party", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Party = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
+		case 2:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field AttestationId", wireType)
+			}
+			m.AttestationId = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.AttestationId |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 3:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field OpenOnly", wireType)
+			}
+			var v int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				v |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			m.OpenOnly = bool(v != 0)
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Pagination", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.Pagination == nil {
+				m.Pagination = &query.PageRequest{}
+			}
+			if err := m.Pagination.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipQuery(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *QueryLogRequestsResponse) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowQuery
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: QueryLogRequestsResponse: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: QueryLogRequestsResponse: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Requests", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowQuery
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthQuery
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthQuery
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Requests = append(m.Requests, LogRequest{})
+			if err := m.Requests[len(m.Requests)-1].Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex

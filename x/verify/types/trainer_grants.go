@@ -16,16 +16,23 @@ func TrainerMsgs() []sdk.Msg {
 	return append(SeatMsgs(), AnswerMsgs()...)
 }
 
-// AnswerMsgs are the worker's answers its hot key sends on any model: to challenges and to
-// disputes (an answer can only help the operator: one not sent loses at the deadline).
-func AnswerMsgs() []sdk.Msg { return []sdk.Msg{&MsgRespondChallenge{}, &MsgDisputeClaim{}} }
+// AnswerMsgs are the worker's answers its hot key sends on any model: to challenges, to
+// disputes and to log requests (an answer can only help the operator: one not sent loses at
+// the deadline).
+func AnswerMsgs() []sdk.Msg {
+	return []sdk.Msg{&MsgRespondChallenge{}, &MsgDisputeClaim{}, &MsgAnswerLogRequest{}}
+}
 
 // RefereeMsgs are what a trainer's hot key sends to dispute other replicas' work on the
 // operator's behalf: granted only when the operator opts in (AuthorizeTrainerMsgs' dispute
 // budget), since every dispute posts the operator's bond; the opening is scoped to the seat's
 // model and stage and to the budget (DisputeAuthorization), the moves are not (they post
 // nothing).
-func RefereeMsgs() []sdk.Msg { return []sdk.Msg{&MsgOpenDispute{}, &MsgDisputeRespond{}} }
+// A log request posts nothing, so its grant is not budgeted: the chain takes it only from a
+// replica of the attestation's stage.
+func RefereeMsgs() []sdk.Msg {
+	return []sdk.Msg{&MsgOpenDispute{}, &MsgDisputeRespond{}, &MsgRequestLog{}}
+}
 
 // AuthorizeTrainerMsgs are the messages of one transaction by which an operator sets up a
 // trainer's hot key for its seat in stage of model: an authz grant (until expiry) for each of
@@ -50,7 +57,7 @@ func AuthorizeTrainerMsgs(operator, hot sdk.AccAddress, model uint64, stage uint
 			return nil, fmt.Errorf("grant for %s: %w", sdk.MsgTypeURL(&MsgOpenDispute{}), err)
 		}
 		msgs = append(msgs, g)
-		answers = append(answers, &MsgDisputeRespond{})
+		answers = append(answers, &MsgDisputeRespond{}, &MsgRequestLog{})
 	}
 	for _, m := range answers {
 		g, err := authz.NewMsgGrant(operator, hot, authz.NewGenericAuthorization(sdk.MsgTypeURL(m)), &expiry)

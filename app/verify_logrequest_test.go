@@ -1,0 +1,262 @@
+package app_test
+
+import (
+	"testing"
+
+	sdkmath "cosmossdk.io/math"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
+
+	"github.com/protolearn/protolearn/app"
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// logWindow is the log requests' answer window in these tests.
+const logWindow = 12
+
+// logCase is a chain whose stage 1 holds three replicas: the worker (ws[1]) whose attestation's
+// log is requested, the referee (ws[3]) and a witness that may take custody.
+type logCase struct {
+	vc                       *verifyChain
+	worker, referee, witness *trainer
+	att                      verifytypes.Attestation
+}
+
+func newLogCase(t *testing.T) *logCase {
+	t.Helper()
+	witness := newAccount(0)
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), vWindow, vResponse, func(m *modelstypes.GenesisState, v *verifytypes.GenesisState) {
+		m.Models[0].MaxReplicasPerStage = 3
+		v.Params.LogWindow = logWindow
+	}, witness)
+	pk, _, err := crypto.GenerateEd25519Key(nil)
+	require.NoError(t, err)
+	w := &trainer{account: witness, stage: 1, peer: pk}
+	reg := registerMsg(t, w.addr, 2*minStake)
+	reg.PeerId = w.peerID().String()
+	require.Zero(t, vc.send(w.account, reg).Code)
+	res := vc.send(w.account, &modelstypes.MsgJoinStage{Operator: w.addr.String(), ModelId: 1, Stage: 1})
+	require.Zero(t, res.Code, res.Log)
+	lc := &logCase{vc: vc, worker: ws[1], referee: ws[3], witness: w}
+	lc.att = vc.attestationByID(t, vc.submit(t, lc.worker, 2))
+	return lc
+}
+
+// request sends the referee's (or by's) log request of the attestation.
+func (lc *logCase) request(t *testing.T, by *trainer) (verifytypes.MsgRequestLogResponse, uint32, string) {
+	t.Helper()
+	res := lc.vc.send(by.account, &verifytypes.MsgRequestLog{Referee: by.addr.String(), AttestationId: lc.att.Id})
+	var out verifytypes.MsgRequestLogResponse
+	if res.Code == 0 {
+		requireMsgResponse(t, res, &out)
+	}
+	return out, res.Code, res.Log
+}
+
+// custody is signer's custody of a on this chain.
+func custody(t *testing.T, signer crypto.PrivKey, a verifytypes.Attestation, chainID string) (string, []byte) {
+	t.Helper()
+	id, err := peer.IDFromPrivateKey(signer)
+	require.NoError(t, err)
+	sig, err := verifytypes.SignCustody(signer, verifytypes.CustodyOf(chainID, a, id))
+	require.NoError(t, err)
+	return id.String(), sig
+}
+
+// answer sends (from the worker) custodian's signature for request id.
+func (lc *logCase) answer(t *testing.T, id uint64, custodian string, sig []byte) (uint32, string) {
+	t.Helper()
+	res := lc.vc.send(lc.worker.account, &verifytypes.MsgAnswerLogRequest{Submitter: lc.worker.addr.String(), RequestId: id, Custodian: custodian, Signature: sig})
+	return res.Code, res.Log
+}
+
+func (lc *logCase) logRequest(t *testing.T, id uint64) verifytypes.LogRequest {
+	t.Helper()
+	var res verifytypes.QueryLogRequestResponse
+	require.NoError(t, lc.vc.query("/protolearn.verify.v1.Query/LogRequest", &verifytypes.QueryLogRequestRequest{Id: id}, &res))
+	return res.Request
+}
+
+// An answered request holds the attestation past its window, then lets it finalize and pay:
+// custody by the referee itself, or by another replica of the stage when the referee will not
+// sign (a griefer cannot have an honest worker slashed while one other replica is honest).
+func TestLogRequestServedByAReplica(t *testing.T) {
+	for _, by := range []string{"the referee", "another replica"} {
+		t.Run(by, func(t *testing.T) {
+			lc := newLogCase(t)
+			vc := lc.vc
+			out, code, log := lc.request(t, lc.referee)
+			require.Zero(t, code, log)
+			require.Equal(t, vc.height()+logWindow, out.DeadlineHeight)
+			// Held: its window passes while the request waits.
+			vc.blocks(int(lc.att.FinalizeHeight-vc.height()) + 1)
+			held := vc.attestationByID(t, lc.att.Id)
+			require.Equal(t, verifytypes.ATTESTATION_STATUS_PENDING, held.Status, "held by the open request: %s", held.VoidReason)
+			signer := lc.witness.peer
+			if by == "the referee" {
+				signer = lc.referee.peer
+			}
+			custodian, sig := custody(t, signer, lc.att, app.DefaultChainID)
+			code, log = lc.answer(t, out.RequestId, custodian, sig)
+			require.Zero(t, code, log)
+			r := lc.logRequest(t, out.RequestId)
+			require.Equal(t, verifytypes.LOG_REQUEST_STATUS_SERVED, r.Status, r.Reason)
+			require.Equal(t, custodian, r.Custodian)
+			vc.blocks(logWindow + 1)
+			require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, lc.att.Id).Status)
+			w, err := vc.worker(lc.worker.addr)
+			require.NoError(t, err)
+			require.Equal(t, computetypes.WORKER_STATUS_ACTIVE, w.Status)
+			require.True(t, w.Slashed.IsZero(), "slashed %s", w.Slashed)
+			require.Positive(t, vc.shares(lc.worker.addr))
+		})
+	}
+}
+
+// A worker that no replica of its stage vouches for by the deadline withheld its log: it is
+// slashed and jailed as for a failed challenge, its pending attestations are voided, and the
+// referee gets challenger_reward_bps of the slash.
+func TestLogWithheldIsSlashed(t *testing.T) {
+	lc := newLogCase(t)
+	vc := lc.vc
+	before := vc.balance(lc.referee.addr)
+	out, code, log := lc.request(t, lc.referee)
+	require.Zero(t, code, log)
+	vc.blocks(logWindow + 1)
+	r := lc.logRequest(t, out.RequestId)
+	require.Equal(t, verifytypes.LOG_REQUEST_STATUS_WITHHELD, r.Status, r.Reason)
+	require.Contains(t, r.Reason, "withheld its replay log")
+	a := vc.attestationByID(t, lc.att.Id)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, a.Status)
+	require.Zero(t, vc.shares(lc.worker.addr), "nothing minted for the withheld work")
+	w, err := vc.worker(lc.worker.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Status)
+	require.True(t, w.Slashed.IsPositive())
+	p, err := vc.app.VerifyKeeper.GetParams(vc.app.NewContext(true))
+	require.NoError(t, err)
+	reward := w.Slashed.Amount.MulRaw(int64(p.ChallengerRewardBps)).QuoRaw(verifytypes.MaxBps)
+	require.Equal(t, before+reward.Int64(), vc.balance(lc.referee.addr), "the referee's reward, with no fee")
+	// An answer after the deadline is refused; nothing changes.
+	custodian, sig := custody(t, lc.witness.peer, lc.att, app.DefaultChainID)
+	code, log = lc.answer(t, out.RequestId, custodian, sig)
+	require.Equal(t, verifytypes.ErrInvalidLogRequest.ABCICode(), code, log)
+	require.Contains(t, log, "closed at height")
+}
+
+// What the chain refuses, each with what to fix: a request by no replica of the stage, of one's
+// own attestation, twice, of a final attestation, or where no replica but the two could take
+// custody; an answer by the worker's own peer, by a replica of another stage, by a stranger's
+// key, for another attestation or another chain.
+func TestAttackLogRequestRefusals(t *testing.T) {
+	lc := newLogCase(t)
+	vc := lc.vc
+	outsider := vc.ws[2]
+	_, code, log := lc.request(t, outsider)
+	require.Equal(t, verifytypes.ErrInvalidLogRequest.ABCICode(), code, log)
+	require.Contains(t, log, "only a replica of the stage may see its log")
+	_, _, log = lc.request(t, lc.worker)
+	require.Contains(t, log, "cannot request its own log")
+	out, code, log := lc.request(t, lc.referee)
+	require.Zero(t, code, log)
+	_, _, log = lc.request(t, lc.referee)
+	require.Contains(t, log, "you already requested")
+
+	stranger, _, err := crypto.GenerateEd25519Key(nil)
+	require.NoError(t, err)
+	other := lc.att
+	other.Id++ // a signature for another attestation
+	for name, tc := range map[string]struct {
+		signer  crypto.PrivKey
+		a       verifytypes.Attestation
+		chainID string
+		want    string
+	}{
+		"the worker's own peer": {lc.worker.peer, lc.att, app.DefaultChainID, "cannot vouch for its own log"},
+		"a replica of stage 2":  {outsider.peer, lc.att, app.DefaultChainID, "only a replica of the stage can take custody"},
+		"a stranger's key":      {stranger, lc.att, app.DefaultChainID, "is no registered worker's peer"},
+		"another attestation's": {lc.witness.peer, other, app.DefaultChainID, "the signature is not"},
+		"another chain's":       {lc.witness.peer, lc.att, "other-chain", "the signature is not"},
+	} {
+		custodian, sig := custody(t, tc.signer, tc.a, tc.chainID)
+		code, log := lc.answer(t, out.RequestId, custodian, sig)
+		require.Equal(t, verifytypes.ErrInvalidLogRequest.ABCICode(), code, "%s: %s", name, log)
+		require.Contains(t, log, tc.want, name)
+	}
+	custodian, _ := custody(t, lc.witness.peer, lc.att, app.DefaultChainID)
+	code, log = lc.answer(t, out.RequestId, custodian, []byte("short"))
+	require.Contains(t, log, "signature", "%d", code)
+	require.True(t, lc.logRequest(t, out.RequestId).Open(), "refused answers change nothing")
+
+	// A final attestation's log is no longer requested.
+	lc2 := newLogCase(t)
+	lc2.vc.blocks(int(lc2.att.FinalizeHeight - lc2.vc.height()))
+	_, code, log = lc2.request(t, lc2.referee)
+	require.Equal(t, verifytypes.ErrNotPending.ABCICode(), code, log)
+
+	// With the witness gone, none but the worker and the referee hold the stage: refused.
+	lc3 := newLogCase(t)
+	res := lc3.vc.send(lc3.witness.account, &modelstypes.MsgLeaveStage{Operator: lc3.witness.addr.String(), ModelId: 1})
+	require.Zero(t, res.Code, res.Log)
+	_, code, log = lc3.request(t, lc3.referee)
+	require.Equal(t, verifytypes.ErrInvalidLogRequest.ABCICode(), code, log)
+	require.Contains(t, log, "no replica but the worker and you")
+}
+
+// A griefer that requests and will not sign, where no other replica is left by the deadline to
+// vouch for the worker (the witness left the stage): the chain cannot tell a refusal from
+// withholding, so the request lapses and the honest worker keeps its pay. And a request on an
+// attestation voided for another cause closes with it.
+func TestAttackLogRequestLapsesWithoutAWitness(t *testing.T) {
+	lc := newLogCase(t)
+	vc := lc.vc
+	out, code, log := lc.request(t, lc.referee)
+	require.Zero(t, code, log)
+	res := vc.send(lc.witness.account, &modelstypes.MsgLeaveStage{Operator: lc.witness.addr.String(), ModelId: 1})
+	require.Zero(t, res.Code, res.Log)
+	vc.blocks(logWindow + 1)
+	r := lc.logRequest(t, out.RequestId)
+	require.Equal(t, verifytypes.LOG_REQUEST_STATUS_CANCELLED, r.Status, r.Reason)
+	require.Contains(t, r.Reason, "cannot tell a refusal from withholding")
+	vc.blocks(int(max(0, lc.att.FinalizeHeight-vc.height())) + 1)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, lc.att.Id).Status)
+	w, err := vc.worker(lc.worker.addr)
+	require.NoError(t, err)
+	require.True(t, w.Slashed.IsZero())
+
+}
+
+// An open request survives a genesis export (it holds its attestation), and one that would
+// not belong (open on a final attestation, or by the worker itself) is refused at import.
+func TestLogRequestGenesis(t *testing.T) {
+	lc := newLogCase(t)
+	out, code, log := lc.request(t, lc.referee)
+	require.Zero(t, code, log)
+	gs, err := lc.vc.app.VerifyKeeper.ExportGenesis(lc.vc.app.NewContext(true))
+	require.NoError(t, err)
+	require.NoError(t, gs.Validate(), "an open request exports and validates")
+	require.Len(t, gs.LogRequests, 1)
+	require.Equal(t, out.RequestId+1, gs.NextLogRequestId)
+	for name, edit := range map[string]func(*verifytypes.GenesisState){
+		"by the worker":     func(g *verifytypes.GenesisState) { g.LogRequests[0].Referee = g.LogRequests[0].Worker },
+		"on a final one":    func(g *verifytypes.GenesisState) { g.LogRequests[0].AttestationId = 999 },
+		"an id beyond next": func(g *verifytypes.GenesisState) { g.NextLogRequestId = g.LogRequests[0].Id },
+		"no status": func(g *verifytypes.GenesisState) {
+			g.LogRequests[0].Status = verifytypes.LOG_REQUEST_STATUS_UNSPECIFIED
+		},
+		"twice by one party": func(g *verifytypes.GenesisState) {
+			r := g.LogRequests[0]
+			r.Id++
+			g.LogRequests = append(g.LogRequests, r)
+			g.NextLogRequestId++
+		},
+	} {
+		g := *gs
+		g.LogRequests = append([]verifytypes.LogRequest(nil), gs.LogRequests...)
+		edit(&g)
+		require.Error(t, g.Validate(), name)
+	}
+}
