@@ -97,6 +97,8 @@ var (
 		kindOf(func(m *verifytypes.MsgOpenDispute, a sdk.AccAddress) { m.Referee = a.String() }),
 		kindOf(func(m *verifytypes.MsgDisputeClaim, a sdk.AccAddress) { m.Worker = a.String() }),
 		kindOf(func(m *verifytypes.MsgDisputeRespond, a sdk.AccAddress) { m.Referee = a.String() }),
+		kindOf(func(m *verifytypes.MsgRequestLog, a sdk.AccAddress) { m.Referee = a.String() }),
+		kindOf(func(m *verifytypes.MsgAnswerLogRequest, a sdk.AccAddress) { m.Submitter = a.String() }),
 	}
 	anchorMsgKinds = []msgKind{
 		// The signer of MsgSetAnchorKey is the validator's operator, in valoper form.
@@ -330,6 +332,9 @@ func newMsgFixture(tb testing.TB) *msgFixture {
 		refuses(actorReplica, &verifytypes.MsgOpenDispute{Referee: replica.addr.String(), AttestationId: cheatID, Bond: disputeBond}),
 		accepts(actorCheater, &verifytypes.MsgDisputeClaim{Worker: cheater.addr.String(), DisputeId: 1, Events: 4, StateRoot: stateRoot(cheater, 1, 99), LogHead: logHead(cheater, 1, 99)}),
 		refuses(actorReplica, &verifytypes.MsgDisputeRespond{Referee: replica.addr.String(), DisputeId: 1, Agree: true}),
+		// Stage 1 holds the replica and the cheater only: no third replica could take custody.
+		refuses(actorReplica, &verifytypes.MsgRequestLog{Referee: replica.addr.String(), AttestationId: cheatID}),
+		refuses(actorCheater, &verifytypes.MsgAnswerLogRequest{Submitter: cheater.addr.String(), RequestId: 1, Custodian: replica.peerID().String(), Signature: make([]byte, 64)}),
 		accepts(actorGov, &verifytypes.MsgUpdateParams{Authority: gov, Params: moduleParams(tb, fx, fx.vc.app.VerifyKeeper.GetParams)}),
 
 		accepts(actorValidator, fx.anchorKeyMsg(tb, valoper)),

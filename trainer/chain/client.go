@@ -353,3 +353,61 @@ func (c *Client) OpenDispute(ctx context.Context, attestation uint64) (uint64, e
 	}
 	return out.DisputeId, nil
 }
+
+// RequestLog asks on chain for the replay log of attestation (x/verify MsgRequestLog, through
+// the hot key's opt-in referee grant): its worker must show a replica's custody of it within
+// log_window blocks. It returns the request's id.
+func (c *Client) RequestLog(ctx context.Context, attestation uint64) (uint64, error) {
+	res, err := c.Exec(ctx, &verifytypes.MsgRequestLog{Referee: c.op.String(), AttestationId: attestation})
+	if err != nil {
+		return 0, err
+	}
+	if len(res) != 1 {
+		return 0, fmt.Errorf("chain: request-log: %d results", len(res))
+	}
+	var out verifytypes.MsgRequestLogResponse
+	if err := out.Unmarshal(res[0]); err != nil {
+		return 0, fmt.Errorf("chain: request-log response: %w", err)
+	}
+	return out.RequestId, nil
+}
+
+// AnswerLogRequest shows custodian's signed custody of the log request id asks for, through the
+// hot key.
+func (c *Client) AnswerLogRequest(ctx context.Context, id uint64, custodian string, sig []byte) error {
+	_, err := c.Exec(ctx, &verifytypes.MsgAnswerLogRequest{Submitter: c.op.String(), RequestId: id, Custodian: custodian, Signature: sig})
+	return err
+}
+
+// LogRequest returns log request id.
+func (c *Client) LogRequest(ctx context.Context, id uint64) (verifytypes.LogRequest, error) {
+	res, err := verifytypes.NewQueryClient(c.conn).LogRequest(ctx, &verifytypes.QueryLogRequestRequest{Id: id})
+	if err != nil {
+		return verifytypes.LogRequest{}, fmt.Errorf("chain: log request %d: %w", id, err)
+	}
+	return res.Request, nil
+}
+
+// OpenLogRequests are the open log requests of worker's attestations.
+func (c *Client) OpenLogRequests(ctx context.Context, worker string) ([]verifytypes.LogRequest, error) {
+	out, err := allPages(func(p *query.PageRequest) ([]verifytypes.LogRequest, *query.PageResponse, error) {
+		res, err := verifytypes.NewQueryClient(c.conn).LogRequests(ctx, &verifytypes.QueryLogRequestsRequest{Party: worker, OpenOnly: true, Pagination: p})
+		if err != nil {
+			return nil, nil, err
+		}
+		return res.Requests, res.Pagination, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chain: open log requests of %s: %w", worker, err)
+	}
+	var mine []verifytypes.LogRequest
+	for _, r := range out {
+		if r.Worker == worker {
+			mine = append(mine, r)
+		}
+	}
+	return mine, nil
+}
+
+// ChainID is the chain the client signs for.
+func (c *Client) ChainID() string { return c.cfg.ChainID }

@@ -26,6 +26,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/custody"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/dispute"
 	"github.com/protolearn/protolearn/trainer/engine"
@@ -336,9 +337,7 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 	if err != nil {
 		return nil, err
 	}
-	width, tokens, codec := cfg.Spec.BoundaryWidth(), b.tokens, b.codec
-	updates := int64(4*max(n.oc.params.AttestationPeriod, 1)) * int64(cfg.Microbatches) // two attestations' worth, and room
-	perUpdate := int64(2*tokens*uint64(4*width+4)) + int64(tokens)*8
+	codec := b.codec
 	var batch func(mb uint64, rows int) ([]int32, []int32, error)
 	if n.corpus != nil { // stage 0 or the last: the tokens or targets come from the dataset
 		batch = func(mb uint64, rows int) ([]int32, []int32, error) {
@@ -381,13 +380,20 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 			return err
 		}
 	}
+	var requestLog func(context.Context, verifytypes.Attestation) error
+	if cfg.Chain.Dispute {
+		requestLog = func(ctx context.Context, a verifytypes.Attestation) error {
+			_, err := n.oc.client.RequestLog(ctx, a.Id)
+			return err
+		}
+	}
 	s, err := referee.New(referee.Config{
-		OnFinding: onFinding, OwnRange: ownRange, Height: height,
+		OnFinding: onFinding, OwnRange: ownRange, Height: height, RequestLog: requestLog,
 		Host: n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Batch: batch,
 		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
 		NewStage: newStage, Codec: codec,
 		MaxRows: 64 * cfg.Rows, Rate: cfg.Chain.AuditRate, Rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		StateLimit: b.stateLimit(), Limit: 4*b.stateLimit() + updates*perUpdate,
+		StateLimit: b.stateLimit(), Limit: b.logLimit(n, cfg),
 		Log: n.log, Metrics: reg,
 	})
 	if err != nil {
@@ -471,6 +477,47 @@ func replayBoundsOf(n *Node, cfg Config) (replayBounds, error) {
 	return b, nil
 }
 
+// logLimit bounds a fetched log: a few snapshots and two attestations' updates (and room) of
+// payloads up to 64 times the stage's own.
+func (b replayBounds) logLimit(n *Node, cfg Config) int64 {
+	updates := int64(4*max(n.oc.params.AttestationPeriod, 1)) * int64(cfg.Microbatches)
+	perUpdate := int64(2*b.tokens*uint64(4*cfg.Spec.BoundaryWidth()+4)) + int64(b.tokens)*8
+	return 4*b.stateLimit() + updates*perUpdate
+}
+
+// startCustody serves the log-custody protocol (taking custody of this stage's other logs asked
+// for on chain; with --dispute the Prosecutor then judges each over its range) and makes the
+// answerer of log requests over this worker's attestations (run beside the defense).
+func (n *Node) startCustody(cfg Config, reg prometheus.Registerer) error {
+	b, err := replayBoundsOf(n, cfg)
+	if err != nil {
+		return err
+	}
+	self := strings.ToLower(cfg.Chain.Dial.Operator)
+	log := n.log.With("part", "custody")
+	srv, err := custody.Serve(custody.ServerConfig{
+		Host: n.host, Chain: n.oc.client, ChainID: cfg.Chain.Dial.ChainID, Model: cfg.Model, Stage: uint32(cfg.Stage),
+		Self: self, Limit: b.logLimit(n, cfg), Log: log,
+		Took: func(_ context.Context, a verifytypes.Attestation, segs []replaylog.Segment) {
+			if n.prosecutor == nil {
+				return
+			}
+			// Judged on the node's life, not the custody stream's: a replay takes a while.
+			go func() {
+				if _, err := n.prosecutor.Prosecute(n.life, a, segs); err != nil {
+					log.Warn("custody: the log taken was not judged", "attestation", a.Id, "err", err)
+				}
+			}()
+		},
+	})
+	if err != nil {
+		return err
+	}
+	n.closers = append(n.closers, srv.Close)
+	n.answerer = &custody.Answerer{Host: n.host, Chain: n.oc.client, Worker: self, Log: log}
+	return n.answerer.Register(reg)
+}
+
 // stateLimit bounds a snapshot or an average: the stage before its first update holds no
 // optimizer state yet, and a trained one's moments and accumulators are a few times the
 // parameters.
@@ -518,6 +565,9 @@ func (n *Node) startDefender() (stop func()) {
 		}()
 	}
 	loop("dispute defense", n.defender.Round)
+	if n.answerer != nil {
+		loop("log requests", n.answerer.Round)
+	}
 	if n.prosecutor != nil {
 		loop("dispute prosecution", n.prosecutor.Round)
 	}

@@ -39,6 +39,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/backend"
 	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/custody"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/discovery"
 	"github.com/protolearn/protolearn/trainer/dispute"
@@ -72,6 +73,8 @@ type Node struct {
 	att    *attest.Attester
 	// defender plays this worker's side of the replay disputes over its attestations.
 	defender *dispute.Defender
+	// answerer answers log requests on chain over this worker's attestations.
+	answerer *custody.Answerer
 	// prosecutor plays the disputes this worker's referee opened (Config.Chain.Dispute).
 	prosecutor *dispute.Prosecutor
 	// unlogged is set once a change of the stage's state failed to reach the replay log: the
@@ -237,6 +240,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		// replays to what it attested: the game must catch it all the same.
 		defendStage := func() (*engine.Stage, error) { return newStage(goBackend, skip) }
 		if n.defender, err = newDefender(n, cfg, defendStage, opt); err != nil {
+			return nil, err
+		}
+		// Log requests on chain: this worker answers those over its own attestations with a
+		// replica's custody, and takes custody of its stage's other logs when asked.
+		if err := n.startCustody(cfg, reg); err != nil {
 			return nil, err
 		}
 		// ... and the head of the log of its updates there (log_head).

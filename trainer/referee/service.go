@@ -81,6 +81,11 @@ type Config struct {
 	// the next round, while it is pending.
 	OwnRange func(ctx context.Context, a verifytypes.Attestation, segs []replaylog.Segment) error
 	Height   func(ctx context.Context) (int64, error)
+	// RequestLog, when set, asks on chain for the log of a drawn attestation whose worker did
+	// not serve it in MaxTries tries (x/verify MsgRequestLog; the node's chain client, with
+	// --dispute): the worker must then show a replica's custody of it, or be slashed. Asked once
+	// an attestation (a refusal, say where no third replica could take custody, is logged).
+	RequestLog func(ctx context.Context, a verifytypes.Attestation) error
 	Log      *slog.Logger
 	Metrics  prometheus.Registerer
 }
@@ -243,6 +248,7 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 					s.cfg.Log.Warn("referee: could not audit an attestation; will ask again", "worker", r.Operator, "attestation", t.att.Id, "tries", t.tries, "err", o.Err)
 					continue
 				}
+				s.requestLog(ctx, t)
 				o.Report.Finding = &Finding{What: fmt.Sprintf("the worker did not serve its replay log in %d tries over %s (%v)", MaxTries, time.Duration(MaxTries-1)*TryInterval, o.Err)}
 				o.Err = nil
 			}
@@ -286,7 +292,16 @@ func (s *Service) auditOwnRange(ctx context.Context, r modelstypes.Replica, t *t
 	}
 	body, _, err := s.fetchLog(ctx, p, a)
 	if err != nil {
-		log.Warn("referee: the worker's log for its own range was not served; will ask again", "err", err)
+		if ctx.Err() == nil && !strings.Contains(err.Error(), "busy") && time.Since(t.lastTry) >= TryInterval {
+			t.tries++
+			t.lastTry = time.Now()
+		}
+		log.Warn("referee: the worker's log for its own range was not served; will ask again", "tries", t.tries, "err", err)
+		if t.tries >= MaxTries {
+			// Asked on chain: the worker must show a replica's custody (this referee's first,
+			// whose custody server then judges the range), or be slashed.
+			s.requestLog(ctx, t)
+		}
 		return nil
 	}
 	segs, _, err := replaylog.DecodeBundle(body)
@@ -317,6 +332,22 @@ type tracked struct {
 	drawn, done bool
 	tries       int
 	lastTry     time.Time
+	// requested: its log was asked for on chain (Config.RequestLog).
+	requested bool
+}
+
+// requestLog asks on chain for t's log, once (where Config.RequestLog is set); a refusal is
+// logged.
+func (s *Service) requestLog(ctx context.Context, t *tracked) {
+	if s.cfg.RequestLog == nil || t.requested {
+		return
+	}
+	t.requested = true
+	if err := s.cfg.RequestLog(ctx, t.att); err != nil {
+		s.cfg.Log.Warn("referee: the log request on chain failed", "worker", t.att.Worker, "attestation", t.att.Id, "err", err)
+		return
+	}
+	s.cfg.Log.Info("referee: asked on chain for a log the worker did not serve", "worker", t.att.Worker, "attestation", t.att.Id)
 }
 
 func sortedTracked(m map[uint64]*tracked) []*tracked {

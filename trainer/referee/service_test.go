@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -288,6 +289,44 @@ func TestServiceOwnRange(t *testing.T) {
 	}
 	if n := counted(t, reg, "own_range"); n != 1 {
 		t.Errorf("protolearn_trainer_audits_total{outcome=\"own_range\"} = %v, want 1", n)
+	}
+}
+
+// A worker that does not serve its log is asked for it on chain (Config.RequestLog) once it has
+// failed MaxTries times, once an attestation: in the full audit (its successor on chain), and
+// where its own range is judged (no successor by half its window). One that serves is not.
+func TestServiceRequestsWithheldLogs(t *testing.T) {
+	defer func(d time.Duration) { referee.TryInterval = d }(referee.TryInterval)
+	referee.TryInterval = 0
+	log, atts := attested(t, nil)
+	late := atts[0]
+	late.SubmittedHeight, late.FinalizeHeight = 10, 40
+	for _, tc := range []struct {
+		name  string
+		atts  []verifytypes.Attestation
+		serve func([32]byte, replaylog.Query) ([]byte, error)
+		want  []uint64
+	}{
+		// 12, with no successor and past half its window, is judged over its own range.
+		{name: "full audit, no log", atts: atts, want: []uint64{11, 12}},
+		{name: "own range, no log", atts: []verifytypes.Attestation{late}, want: []uint64{11}},
+		{name: "full audit, log served", atts: atts, serve: log.Serve(1 << 30)},
+		{name: "own range, log served", atts: []verifytypes.Attestation{late}, serve: log.Serve(1 << 30)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var asked []uint64
+			serveAndAuditWith(t, &fakeChain{}, tc.atts, tc.serve, 2*referee.MaxTries, nil, func(c *referee.Config) {
+				c.Height = func(context.Context) (int64, error) { return 30, nil }
+				c.OwnRange = func(context.Context, verifytypes.Attestation, []replaylog.Segment) error { return nil }
+				c.RequestLog = func(_ context.Context, a verifytypes.Attestation) error {
+					asked = append(asked, a.Id)
+					return errors.New("the chain is slow today") // asked once all the same
+				}
+			})
+			if !slices.Equal(asked, tc.want) {
+				t.Fatalf("asked on chain for %v, want %v", asked, tc.want)
+			}
+		})
 	}
 }
 
