@@ -163,7 +163,14 @@ func TestAttackLogRequestRefusals(t *testing.T) {
 	out, code, log := lc.request(t, lc.referee)
 	require.Zero(t, code, log)
 	_, _, log = lc.request(t, lc.referee)
-	require.Contains(t, log, "you already requested")
+	require.Contains(t, log, "you already have log request")
+	// ... nor over the worker's next attestation: one open request per referee and worker.
+	next := lc.vc.attestationByID(t, lc.vc.submit(t, lc.worker, 1))
+	res := vc.send(lc.referee.account, &verifytypes.MsgRequestLog{Referee: lc.referee.addr.String(), AttestationId: next.Id})
+	require.Contains(t, res.Log, "you already have log request")
+	// The witness may ask too (its own request).
+	_, code, log = lc.request(t, lc.witness)
+	require.Zero(t, code, log)
 
 	stranger, _, err := crypto.GenerateEd25519Key(nil)
 	require.NoError(t, err)
@@ -199,7 +206,7 @@ func TestAttackLogRequestRefusals(t *testing.T) {
 
 	// With the witness gone, none but the worker and the referee hold the stage: refused.
 	lc3 := newLogCase(t)
-	res := lc3.vc.send(lc3.witness.account, &modelstypes.MsgLeaveStage{Operator: lc3.witness.addr.String(), ModelId: 1})
+	res = lc3.vc.send(lc3.witness.account, &modelstypes.MsgLeaveStage{Operator: lc3.witness.addr.String(), ModelId: 1})
 	require.Zero(t, res.Code, res.Log)
 	_, code, log = lc3.request(t, lc3.referee)
 	require.Equal(t, verifytypes.ErrInvalidLogRequest.ABCICode(), code, log)

@@ -60,10 +60,12 @@ func (k *Keeper) RequestLog(ctx context.Context, msg *types.MsgRequestLog) (type
 	if len(a.StateRoot) != 32 || len(a.LogHead) != 32 || len(a.EndStateRoot) != 32 || len(a.EndLogHead) != 32 {
 		return types.LogRequest{}, errorsmod.Wrapf(types.ErrInvalidLogRequest, "attestation %d commits no 32-byte state roots and log heads at its start and end: no log is fixed to request", a.Id)
 	}
-	if open, err := k.logRequestedBy(ctx, a.Id, name); err != nil {
+	// One open request per referee and worker: a withholding worker loses all its pending work
+	// at the first, and a griefer holds at most one of a worker's attestations at a time.
+	if open, err := k.openRequestOf(ctx, name, a.Worker); err != nil {
 		return types.LogRequest{}, err
-	} else if open {
-		return types.LogRequest{}, errorsmod.Wrapf(types.ErrInvalidLogRequest, "you already requested attestation %d's log: wait for that request's answer", a.Id)
+	} else if open != nil {
+		return types.LogRequest{}, errorsmod.Wrapf(types.ErrInvalidLogRequest, "you already have log request %d open over %s's attestation %d: wait for its answer (deadline height %d)", open.Id, a.Worker, open.AttestationId, open.DeadlineHeight)
 	}
 	if n, err := k.witnesses(ctx, a, name); err != nil {
 		return types.LogRequest{}, err
@@ -193,23 +195,23 @@ func (k *Keeper) closeLogRequest(ctx sdk.Context, r types.LogRequest, status typ
 	})
 }
 
-// logRequestedBy says whether referee has an open log request on an attestation.
-func (k *Keeper) logRequestedBy(ctx context.Context, attestationID uint64, referee string) (bool, error) {
-	keys, err := keysOf(ctx, k.LogRequestsOpen, collections.Ranger[collections.Pair[uint64, uint64]](
-		collections.NewPrefixedPairRange[uint64, uint64](attestationID)))
+// openRequestOf is referee's open log request over one of worker's attestations (nil: none).
+// Open requests are few (one per referee and worker), so all are walked.
+func (k *Keeper) openRequestOf(ctx context.Context, referee, worker string) (*types.LogRequest, error) {
+	keys, err := keysOf(ctx, k.LogRequestsOpen, nil)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	for _, key := range keys {
 		r, err := k.LogRequests.Get(ctx, key.K2())
 		if err != nil {
-			return false, err
+			return nil, err
 		}
-		if r.Referee == referee {
-			return true, nil
+		if r.Referee == referee && r.Worker == worker {
+			return &r, nil
 		}
 	}
-	return false, nil
+	return nil, nil
 }
 
 // hasOpenLogRequest says whether an attestation waits for a log request's answer.

@@ -156,18 +156,14 @@ func validateDisputes(ds []Dispute, next uint64, atts map[uint64]Attestation) er
 }
 
 // validateLogRequests checks the log requests of a genesis: ids below next, each once; an open
-// one on a pending attestation of its worker, by another referee, one per (attestation,
-// referee).
+// one on a pending attestation of its worker, by another referee, one per (referee, worker).
 func validateLogRequests(rs []LogRequest, next uint64, atts map[uint64]Attestation) error {
 	seen := make(map[uint64]bool, len(rs))
-	type key struct {
-		attestation uint64
-		referee     string
-	}
+	type key struct{ referee, worker string }
 	open := make(map[key]bool)
 	for i, r := range rs {
 		a, ok := atts[r.AttestationId]
-		k := key{r.AttestationId, r.Referee}
+		k := key{r.Referee, r.Worker}
 		switch {
 		case r.Id == 0 || r.Id >= max(next, 1):
 			return fmt.Errorf("log_requests[%d]: id %d outside [1, next_log_request_id %d)", i, r.Id, next)
@@ -181,7 +177,7 @@ func validateLogRequests(rs []LogRequest, next uint64, atts map[uint64]Attestati
 			return fmt.Errorf("log request %d: worker %q, referee %q, model %d stage %d for attestation %d of %s (model %d stage %d)",
 				r.Id, r.Worker, r.Referee, r.ModelId, r.Stage, a.Id, a.Worker, a.ModelId, a.Stage)
 		case r.Open() && open[k]:
-			return fmt.Errorf("log request %d: %s has two open requests of attestation %d", r.Id, r.Referee, r.AttestationId)
+			return fmt.Errorf("log request %d: %s has two open requests over %s's attestations", r.Id, r.Referee, r.Worker)
 		}
 		seen[r.Id] = true
 		if r.Open() {
