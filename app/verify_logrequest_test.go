@@ -3,7 +3,10 @@ package app_test
 import (
 	"testing"
 
+	"cosmossdk.io/collections"
 	sdkmath "cosmossdk.io/math"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
@@ -265,5 +268,39 @@ func TestLogRequestGenesis(t *testing.T) {
 		g.LogRequests = append([]verifytypes.LogRequest(nil), gs.LogRequests...)
 		edit(&g)
 		require.Error(t, g.Validate(), name)
+	}
+}
+
+// CheckInvariants holds with an open request and sees its indexes broken.
+func TestLogRequestInvariants(t *testing.T) {
+	lc := newLogCase(t)
+	out, code, log := lc.request(t, lc.referee)
+	require.Zero(t, code, log)
+	ctx := lc.vc.app.NewUncachedContext(false, cmtproto.Header{ChainID: app.DefaultChainID, Height: lc.vc.app.LastBlockHeight()})
+	k := lc.vc.app.VerifyKeeper
+	require.NoError(t, k.CheckInvariants(ctx))
+	for name, tc := range map[string]struct {
+		corrupt func(sdk.Context) error
+		want    string
+	}{
+		"deadline lost": {func(ctx sdk.Context) error {
+			return k.LogDeadlines.Remove(ctx, collections.Join(out.DeadlineHeight, out.RequestId))
+		}, "missing from the log deadline queue"},
+		"stray open entry": {func(ctx sdk.Context) error {
+			return k.LogRequestsOpen.Set(ctx, collections.Join(uint64(77), uint64(78)))
+		}, "open log requests index has"},
+		"open on no attestation": {func(ctx sdk.Context) error {
+			r, err := k.GetLogRequest(ctx, out.RequestId)
+			if err != nil {
+				return err
+			}
+			r.AttestationId = 999
+			return k.LogRequests.Set(ctx, r.Id, r)
+		}, "not a pending attestation"},
+	} {
+		cache, _ := ctx.CacheContext() // never written: each case breaks a fresh copy
+		require.NoError(t, tc.corrupt(cache), name)
+		err := k.CheckInvariants(cache)
+		require.ErrorContains(t, err, tc.want, name)
 	}
 }

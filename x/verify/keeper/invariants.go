@@ -185,6 +185,9 @@ func (k *Keeper) checkChallenges(ctx context.Context, p types.Params, pending ma
 		return err
 	}
 	bonds = bonds.Add(disputeBonds...)
+	if err := k.checkLogRequests(ctx, pending); err != nil {
+		return err
+	}
 	module := k.ak.GetModuleAddress(types.ModuleName)
 	denoms := map[string]bool{p.ChallengeBond.Denom: true}
 	for _, c := range bonds {
@@ -248,6 +251,46 @@ func (k *Keeper) checkDisputes(ctx context.Context, pending map[uint64]types.Att
 		return nil, err
 	}
 	return bonds, nil
+}
+
+// checkLogRequests checks that every open log request is on a pending attestation of its
+// worker, by another referee, in the open index and the deadline queue at its deadline, and
+// that those hold nothing else.
+func (k *Keeper) checkLogRequests(ctx context.Context, pending map[uint64]types.Attestation) error {
+	next, err := k.LogRequestSeq.Peek(ctx)
+	if err != nil {
+		return err
+	}
+	open := 0
+	err = k.LogRequests.Walk(ctx, nil, func(id uint64, r types.LogRequest) (bool, error) {
+		where := fmt.Sprintf("log request %d", id)
+		switch {
+		case r.Id != id || id == 0 || id >= next:
+			return true, fmt.Errorf("%s: record says id %d; ids must be in [1, next id %d)", where, r.Id, next)
+		case !r.Open():
+			return false, nil
+		}
+		if a, ok := pending[r.AttestationId]; !ok || a.Worker != r.Worker || r.Referee == r.Worker {
+			return true, fmt.Errorf("%s: open on attestation %d, which is not a pending attestation of %s, or by the worker itself (%s)", where, r.AttestationId, r.Worker, r.Referee)
+		}
+		for name, has := range map[string]func() (bool, error){
+			"open log requests index": func() (bool, error) { return k.LogRequestsOpen.Has(ctx, collections.Join(r.AttestationId, id)) },
+			"log deadline queue":      func() (bool, error) { return k.LogDeadlines.Has(ctx, collections.Join(r.DeadlineHeight, id)) },
+		} {
+			if ok, err := has(); err != nil || !ok {
+				return true, fmt.Errorf("%s: open but missing from the %s (%v)", where, name, err)
+			}
+		}
+		open++
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := sameCount(ctx, "open log requests index", k.LogRequestsOpen, open); err != nil {
+		return err
+	}
+	return sameCount(ctx, "log deadline queue", k.LogDeadlines, open)
 }
 
 // countKeys counts the keys of a key set.
