@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,6 +73,11 @@ const (
 // scripts/demo-genesis.json) with attestations of period steps and the genesis settings in
 // sets, funds the operators and creates the model.
 func newTrainerNet(t *testing.T, operators []string, period int, sets ...string) *trainerNet {
+	return newTrainerNetReplicas(t, operators, period, 2, sets...)
+}
+
+// newTrainerNetReplicas is newTrainerNet with the model's max_replicas_per_stage.
+func newTrainerNetReplicas(t *testing.T, operators []string, period, replicas int, sets ...string) *trainerNet {
 	f := &trainerNet{t: t, bin: trainerBinary(t), dir: t.TempDir(), listen: map[string]string{}}
 	f.keysDir = filepath.Join(f.dir, "keys")
 	// Every stage's shapes: stage 0's embed tile and the later stages' input tile included
@@ -105,7 +111,9 @@ func newTrainerNet(t *testing.T, operators []string, period int, sets ...string)
 	// Three stages of two layers: a step is 2 work units a stage. The dataset is the trainers'
 	// corpus (the Go source tree, capped at 2 MiB): its root, as the designer computes it.
 	f.root = strings.TrimSpace(run(t, f.bin, "dataset-root", "--max-bytes", "2MiB"))
-	code, log := f.n.tx(createModelArgs("run-e2e", fmt.Sprintf(`{"vocab":256,"d_model":%d,"n_layers":6,"n_heads":2,"seq_len":%d,"compression_rank":8}`, netD, netSeqLen), "7", "1000000", f.root)...)
+	args := createModelArgs("run-e2e", fmt.Sprintf(`{"vocab":256,"d_model":%d,"n_layers":6,"n_heads":2,"seq_len":%d,"compression_rank":8}`, netD, netSeqLen), "7", "1000000", f.root)
+	args[slices.Index(args, "--max-replicas-per-stage")+1] = strconv.Itoa(replicas)
+	code, log := f.n.tx(args...)
 	require.Zero(t, code, log)
 	ports := freePorts(t, len(operators))
 	for i, w := range operators {
@@ -420,6 +428,77 @@ func TestRefereeDisputesSkippedLayer(t *testing.T) {
 		units += a.WorkUnits
 	}
 	require.Equal(t, sdk.NewInt64Coin("share/1", int64(units)*1_000_000).String(), bal.Balance.String(), "the honest replica is paid its finalized work")
+}
+
+// TestWithheldLogIsSlashed runs a swarm with three replicas of stage 1: an honest referee that
+// audits every attestation of the others (--audit-rate 1) and opted in to disputes, an honest
+// witness, and a worker that skips its stage's last layer and serves no replay log
+// (--cheat-skip-layer --cheat-withhold-log), so that no audit can replay it. Refused its log
+// three times, the referee asks for it on chain; no replica takes custody (none was served the
+// log), and at log_window the chain slashes and jails the withholder and voids its pending
+// work. The honest replicas lose nothing.
+func TestWithheldLogIsSlashed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain and five trainers")
+	}
+	const period, steps = 2, 16
+	workers := []string{"p0", "p1", "p3", "p4", "p2"}
+	f := newTrainerNetReplicas(t, workers, period, 3,
+		`app_state.verify.params.challenge_rate="0.000000000000000000"`, // no spot checks: the referee's business
+		`app_state.verify.params.challenge_window="60"`,                 // pending long enough to be asked for on chain
+		`app_state.verify.params.log_window="16"`,
+	)
+	f.register("p0", 0, true)
+	f.register("p1", 1, true, "--disputes")
+	f.register("p3", 1, true)
+	f.register("p4", 1, true)
+	f.register("p2", 2, true)
+	f.start("p2")
+	_, referee := f.start("p1", "--audit-rate", "1", "--dispute", "--audit-retry", "1s")
+	_, withholder := f.start("p3", "--cheat-skip-layer", "--cheat-withhold-log")
+	_, witness := f.start("p4")
+	p0, _ := f.start("p0", "--steps", strconv.Itoa(steps))
+
+	conn, err := grpc.NewClient(f.n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx := t.Context()
+	verify := verifytypes.NewQueryClient(conn)
+	var req verifytypes.LogRequest
+	eventually(t, 5*time.Minute, "the referee's log request over the withholder settles", func() bool {
+		res, err := verify.LogRequests(ctx, &verifytypes.QueryLogRequestsRequest{Party: f.n.addr("p3")})
+		if err != nil || len(res.Requests) == 0 || res.Requests[len(res.Requests)-1].Open() {
+			return false
+		}
+		req = res.Requests[len(res.Requests)-1] // newest first: the first request
+		return true
+	})
+	require.Equal(t, verifytypes.LOG_REQUEST_STATUS_WITHHELD, req.Status, "request %d: %s", req.Id, req.Reason)
+	require.Equal(t, f.n.addr("p1"), req.Referee)
+	require.Positive(t, logged(referee, `msg="referee: asked on chain for a log the worker did not serve"`, f.n.addr("p3")))
+	require.Zero(t, logged(withholder, `msg="custody: answered a log request"`, ""), "nobody vouched for a log never served")
+	_ = p0.Process.Signal(syscall.SIGINT)
+
+	compute := computetypes.NewQueryClient(conn)
+	w, err := compute.Worker(ctx, &computetypes.QueryWorkerRequest{Operator: f.n.addr("p3")})
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Worker.Status, "the withholder is jailed")
+	require.True(t, w.Worker.Slashed.IsPositive(), "the withholder is slashed")
+	res, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{ModelId: 1, Worker: f.n.addr("p3"), Status: verifytypes.ATTESTATION_STATUS_FINALIZED})
+	require.NoError(t, err)
+	require.Empty(t, res.Attestations, "nothing the withholder attested before the request was paid")
+	// The honest replicas: never slashed, nothing voided, and the referee's audits of the
+	// witness pass.
+	for _, op := range []string{"p1", "p4"} {
+		w, err := compute.Worker(ctx, &computetypes.QueryWorkerRequest{Operator: f.n.addr(op)})
+		require.NoError(t, err)
+		require.True(t, w.Worker.Slashed.IsZero(), "%s slashed", op)
+		res, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{ModelId: 1, Worker: f.n.addr(op), Status: verifytypes.ATTESTATION_STATUS_VOID})
+		require.NoError(t, err)
+		require.Empty(t, res.Attestations, "%s has void attestations", op)
+	}
+	require.Positive(t, logged(referee, `msg="referee: a replica's attestation replays"`, f.n.addr("p4")), "the referee's audit of the witness passed")
+	_ = witness
 }
 
 // logged counts the lines of a trainer's log with msg about worker (any, if empty).

@@ -388,7 +388,7 @@ func newReferee(n *Node, cfg Config, reg prometheus.Registerer, newStage func() 
 		}
 	}
 	s, err := referee.New(referee.Config{
-		OnFinding: onFinding, OwnRange: ownRange, Height: height, RequestLog: requestLog,
+		OnFinding: onFinding, OwnRange: ownRange, Height: height, RequestLog: requestLog, TryEvery: cfg.Chain.AuditRetry,
 		Host: n.host, Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Batch: batch,
 		Self: strings.ToLower(cfg.Chain.Dial.Operator), Microbatches: cfg.Microbatches,
 		NewStage: newStage, Codec: codec,

@@ -144,10 +144,18 @@ type ChainConfig struct {
 	// CheatSkipLayer skips the stage's last layer in every forward and backward pass (a stage of
 	// at least two layers). A test tool that shows a referee's replay finding such a worker.
 	CheatSkipLayer bool
+	// CheatWithholdLog serves no replay log to the stage's other replicas (nor to custodians of a
+	// log request on chain). A test tool that shows such a worker slashed once a referee asks
+	// for its log on chain.
+	CheatWithholdLog bool
 	// AuditRate is the chance that this worker, as a referee, audits a pending attestation of
 	// another replica of its stage by replaying it (package referee; 0: never). It costs that
 	// fraction of the other replicas' compute, on a second copy of the stage.
 	AuditRate float64
+	// AuditRetry is the least time between two counted tries to fetch a log a worker does not
+	// serve (0: referee.TryInterval); after referee.MaxTries a referee with Dispute asks for it
+	// on chain.
+	AuditRetry time.Duration
 	// Dispute makes the referee open a replay dispute on chain over an audited attestation whose
 	// own updates its replay finds wrong, and play it (dispute.Prosecutor): each posts
 	// dispute_bond from the operator's account, so the hot key needs the operator's opt-in.

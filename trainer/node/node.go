@@ -322,7 +322,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	srv := statesync.Serve(n.host, cfg.Model, cfg.Stage, w.Access, func(p peer.ID) error { return w.Roster().Check(p, cfg.Stage) }, n.log)
 	srv.SetSeen(w.Seen)
-	if n.replay != nil {
+	if n.replay != nil && !cfg.Chain.CheatWithholdLog {
 		srv.SetLog(n.replay.Serve(replayLimit))
 	}
 	n.closers = append(n.closers, srv.Close)

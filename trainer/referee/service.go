@@ -86,6 +86,8 @@ type Config struct {
 	// --dispute): the worker must then show a replica's custody of it, or be slashed. Asked once
 	// an attestation (a refusal, say where no third replica could take custody, is logged).
 	RequestLog func(ctx context.Context, a verifytypes.Attestation) error
+	// TryEvery is the least time between two counted tries to fetch a log (0: TryInterval).
+	TryEvery time.Duration
 	Log      *slog.Logger
 	Metrics  prometheus.Registerer
 }
@@ -138,6 +140,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.FormerWindow == 0 {
 		cfg.FormerWindow = 1000
+	}
+	if cfg.TryEvery == 0 {
+		cfg.TryEvery = TryInterval
 	}
 	s := &Service{
 		cfg: cfg, seen: map[string]map[uint64]*tracked{},
@@ -240,7 +245,7 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 			if o.Err != nil && ctx.Err() == nil {
 				// Only the worker's not serving counts, at most once a TryInterval: a worker busy
 				// with another referee, or a failure on this side, is asked again later.
-				if o.notServed && !strings.Contains(o.Err.Error(), "busy") && time.Since(t.lastTry) >= TryInterval {
+				if o.notServed && !strings.Contains(o.Err.Error(), "busy") && time.Since(t.lastTry) >= s.cfg.TryEvery {
 					t.tries++
 					t.lastTry = time.Now()
 				}
@@ -249,7 +254,7 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 					continue
 				}
 				s.requestLog(ctx, t)
-				o.Report.Finding = &Finding{What: fmt.Sprintf("the worker did not serve its replay log in %d tries over %s (%v)", MaxTries, time.Duration(MaxTries-1)*TryInterval, o.Err)}
+				o.Report.Finding = &Finding{What: fmt.Sprintf("the worker did not serve its replay log in %d tries over %s (%v)", MaxTries, time.Duration(MaxTries-1)*s.cfg.TryEvery, o.Err)}
 				o.Err = nil
 			}
 			t.done = true
@@ -292,7 +297,7 @@ func (s *Service) auditOwnRange(ctx context.Context, r modelstypes.Replica, t *t
 	}
 	body, _, err := s.fetchLog(ctx, p, a)
 	if err != nil {
-		if ctx.Err() == nil && !strings.Contains(err.Error(), "busy") && time.Since(t.lastTry) >= TryInterval {
+		if ctx.Err() == nil && !strings.Contains(err.Error(), "busy") && time.Since(t.lastTry) >= s.cfg.TryEvery {
 			t.tries++
 			t.lastTry = time.Now()
 		}
@@ -323,7 +328,8 @@ func (s *Service) auditOwnRange(ctx context.Context, r modelstypes.Replica, t *t
 // is the finding.
 const MaxTries = 3
 
-// TryInterval is the least time between two counted tries (a var for tests).
+// TryInterval is the least time between two counted tries by default (Config.TryEvery; a var
+// for tests).
 var TryInterval = 30 * time.Second
 
 // tracked is an attestation the referee has seen.
