@@ -30,11 +30,17 @@ type logCase struct {
 
 func newLogCase(t *testing.T) *logCase {
 	t.Helper()
+	return newLogCaseWith(t, logWindow)
+}
+
+// newLogCaseWith is newLogCase with the log window and funded extra accounts.
+func newLogCaseWith(t *testing.T, window int64, extra ...*account) *logCase {
+	t.Helper()
 	witness := newAccount(0)
 	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), vWindow, vResponse, func(m *modelstypes.GenesisState, v *verifytypes.GenesisState) {
-		m.Models[0].MaxReplicasPerStage = 3
-		v.Params.LogWindow = logWindow
-	}, witness)
+		m.Models[0].MaxReplicasPerStage = 4
+		v.Params.LogWindow = window
+	}, append([]*account{witness}, extra...)...)
 	pk, _, err := crypto.GenerateEd25519Key(nil)
 	require.NoError(t, err)
 	w := &trainer{account: witness, stage: 1, peer: pk}
@@ -55,6 +61,7 @@ func (lc *logCase) request(t *testing.T, by *trainer) (verifytypes.MsgRequestLog
 	var out verifytypes.MsgRequestLogResponse
 	if res.Code == 0 {
 		requireMsgResponse(t, res, &out)
+		t.Logf("MsgRequestLog: %d gas", res.GasUsed)
 	}
 	return out, res.Code, res.Log
 }
@@ -73,6 +80,9 @@ func custody(t *testing.T, signer crypto.PrivKey, a verifytypes.Attestation, cha
 func (lc *logCase) answer(t *testing.T, id uint64, custodian string, sig []byte) (uint32, string) {
 	t.Helper()
 	res := lc.vc.send(lc.worker.account, &verifytypes.MsgAnswerLogRequest{Submitter: lc.worker.addr.String(), RequestId: id, Custodian: custodian, Signature: sig})
+	if res.Code == 0 {
+		t.Logf("MsgAnswerLogRequest: %d gas", res.GasUsed)
+	}
 	return res.Code, res.Log
 }
 
@@ -121,7 +131,7 @@ func TestLogRequestServedByAReplica(t *testing.T) {
 
 // A worker that no replica of its stage vouches for by the deadline withheld its log: it is
 // slashed and jailed as for a failed challenge, its pending attestations are voided, and the
-// referee gets challenger_reward_bps of the slash.
+// slash is burned (a verdict by default pays nobody who could bring it about by not signing).
 func TestLogWithheldIsSlashed(t *testing.T) {
 	lc := newLogCase(t)
 	vc := lc.vc
@@ -139,10 +149,7 @@ func TestLogWithheldIsSlashed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Status)
 	require.True(t, w.Slashed.IsPositive())
-	p, err := vc.app.VerifyKeeper.GetParams(vc.app.NewContext(true))
-	require.NoError(t, err)
-	reward := w.Slashed.Amount.MulRaw(int64(p.ChallengerRewardBps)).QuoRaw(verifytypes.MaxBps)
-	require.Equal(t, before+reward.Int64(), vc.balance(lc.referee.addr), "the referee's reward, with no fee")
+	require.Equal(t, before, vc.balance(lc.referee.addr), "the referee is paid nothing (no fee either)")
 	// An answer after the deadline is refused; nothing changes.
 	custodian, sig := custody(t, lc.witness.peer, lc.att, app.DefaultChainID)
 	code, log = lc.answer(t, out.RequestId, custodian, sig)
@@ -166,7 +173,7 @@ func TestAttackLogRequestRefusals(t *testing.T) {
 	out, code, log := lc.request(t, lc.referee)
 	require.Zero(t, code, log)
 	_, _, log = lc.request(t, lc.referee)
-	require.Contains(t, log, "you already have log request")
+	require.Contains(t, log, "a referee asks once an attestation")
 	// ... nor over the worker's next attestation: one open request per referee and worker.
 	next := lc.vc.attestationByID(t, lc.vc.submit(t, lc.worker, 1))
 	res := vc.send(lc.referee.account, &verifytypes.MsgRequestLog{Referee: lc.referee.addr.String(), AttestationId: next.Id})
@@ -303,4 +310,67 @@ func TestLogRequestInvariants(t *testing.T) {
 		err := k.CheckInvariants(cache)
 		require.ErrorContains(t, err, tc.want, name)
 	}
+}
+
+// A sybil of the worker's that asks for its log at once cannot take half the slash of a
+// challenge the worker then fails: the request waits for the challenge's verdict, which pays the
+// challenger and voids the attestation; the request closes with it (an attacker's review).
+func TestAttackSybilRequestCannotTakeTheChallengersReward(t *testing.T) {
+	challenger := newAccount(0)
+	lc := newLogCaseWith(t, 3, challenger)
+	vc := lc.vc
+	lc.worker.cheat = true // its next layers are faked: the challenge cannot be answered
+	lc.att = vc.attestationByID(t, vc.submit(t, lc.worker, 1))
+	sybil, ch0 := vc.balance(lc.referee.addr), vc.balance(challenger.addr)
+	out, code, log := lc.request(t, lc.referee)
+	require.Zero(t, code, log)
+	ch := vc.challenge(t, challenger, lc.att.Id, lc.att.StepFrom)
+	vc.blocks(int(vResponse) + 2)
+	c, err := vc.app.VerifyKeeper.GetChallenge(vc.app.NewContext(true), ch.Id)
+	require.NoError(t, err)
+	require.Equal(t, verifytypes.CHALLENGE_STATUS_FAILED, c.Status)
+	require.Equal(t, verifytypes.LOG_REQUEST_STATUS_CANCELLED, lc.logRequest(t, out.RequestId).Status)
+	require.Equal(t, sybil, vc.balance(lc.referee.addr), "the sybil took nothing")
+	require.Greater(t, vc.balance(challenger.addr), ch0, "the challenger was paid")
+}
+
+// A referee asks for one attestation's log once: answered, it cannot ask again to make the
+// worker serve it over and over (an attacker's review).
+func TestAttackRequestAgainAfterServed(t *testing.T) {
+	lc := newLogCase(t)
+	out, code, log := lc.request(t, lc.referee)
+	require.Zero(t, code, log)
+	custodian, sig := custody(t, lc.witness.peer, lc.att, app.DefaultChainID)
+	code, log = lc.answer(t, out.RequestId, custodian, sig)
+	require.Zero(t, code, log)
+	_, code, log = lc.request(t, lc.referee)
+	require.Equal(t, verifytypes.ErrInvalidLogRequest.ABCICode(), code, log)
+	require.Contains(t, log, "a referee asks once an attestation")
+}
+
+// A replica that joins the stage after the request (here in its last blocks, the only witness
+// having left) could not have taken custody in time: it does not turn the lapse into a slash
+// (an attacker's review).
+func TestAttackLateJoinerTurnsNoLapseIntoASlash(t *testing.T) {
+	newcomer := newAccount(0)
+	lc := newLogCaseWith(t, logWindow, newcomer)
+	vc := lc.vc
+	out, code, log := lc.request(t, lc.referee)
+	require.Zero(t, code, log)
+	require.Zero(t, vc.send(lc.witness.account, &modelstypes.MsgLeaveStage{Operator: lc.witness.addr.String(), ModelId: 1}).Code)
+	vc.blocks(int(out.DeadlineHeight-vc.height()) - 2)
+	pk, _, err := crypto.GenerateEd25519Key(nil)
+	require.NoError(t, err)
+	nw := &trainer{account: newcomer, stage: 1, peer: pk}
+	reg := registerMsg(t, nw.addr, 2*minStake)
+	reg.PeerId = nw.peerID().String()
+	require.Zero(t, vc.send(nw.account, reg).Code)
+	res := vc.send(nw.account, &modelstypes.MsgJoinStage{Operator: nw.addr.String(), ModelId: 1, Stage: 1})
+	require.Zero(t, res.Code, res.Log)
+	vc.blocks(3)
+	r := lc.logRequest(t, out.RequestId)
+	require.Equal(t, verifytypes.LOG_REQUEST_STATUS_CANCELLED, r.Status, r.Reason)
+	w, err := vc.worker(lc.worker.addr)
+	require.NoError(t, err)
+	require.True(t, w.Slashed.IsZero())
 }

@@ -2,6 +2,7 @@ package custody
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -22,8 +23,8 @@ type AnswerChain interface {
 }
 
 // Answerer answers the chain's log requests over its worker's attestations: for each open one
-// it asks the requester, then every other replica of the stage, to take custody of the log (Ask),
-// and posts the first signature it gets.
+// it asks every other replica of the stage at once (the requester among them) to take custody
+// of the log (Ask), and posts the first signature it gets.
 type Answerer struct {
 	Host  host.Host
 	Chain AnswerChain
@@ -75,12 +76,9 @@ func (a *Answerer) answer(ctx context.Context, r verifytypes.LogRequest) error {
 	if err != nil {
 		return err
 	}
-	// The requester first: it asked, and its custody lets it audit. Then the others.
 	var asks []modelstypes.Replica
 	for _, m := range roster {
-		if m.Operator == r.Referee {
-			asks = append([]modelstypes.Replica{m}, asks...)
-		} else if m.Operator != a.Worker {
+		if m.Operator != a.Worker {
 			asks = append(asks, m)
 		}
 	}
@@ -88,25 +86,43 @@ func (a *Answerer) answer(ctx context.Context, r verifytypes.LogRequest) error {
 	if timeout == 0 {
 		timeout = 5 * time.Minute
 	}
-	var last error = fmt.Errorf("no replica of stage %d but this worker is seated", r.Stage)
+	if len(asks) == 0 {
+		return fmt.Errorf("no replica of stage %d but this worker is seated", r.Stage)
+	}
+	// Every replica at once, the first signature posted: one that holds the stream open and
+	// never answers (a griefing requester) must not use up the window before the others are
+	// asked (an attacker's review).
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type got struct {
+		p   peer.ID
+		sig []byte
+		err error
+	}
+	out := make(chan got, len(asks))
 	for _, m := range asks {
-		p, err := peer.Decode(m.PeerId)
-		if err != nil {
-			last = fmt.Errorf("replica %s's peer id %q: %w", m.Operator, m.PeerId, err)
+		go func() {
+			p, err := peer.Decode(m.PeerId)
+			if err != nil {
+				out <- got{err: fmt.Errorf("replica %s's peer id %q: %w", m.Operator, m.PeerId, err)}
+				return
+			}
+			sig, err := Ask(actx, a.Host, p, r.Id)
+			out <- got{p: p, sig: sig, err: err}
+		}()
+	}
+	var errs []error
+	for range asks {
+		g := <-out
+		if g.err != nil {
+			errs = append(errs, g.err)
 			continue
 		}
-		actx, cancel := context.WithTimeout(ctx, timeout)
-		sig, err := Ask(actx, a.Host, p, r.Id)
-		cancel()
-		if err != nil {
-			last = err
-			continue
-		}
-		if err := a.Chain.AnswerLogRequest(ctx, r.Id, p.String(), sig); err != nil {
-			last = fmt.Errorf("custody of %s not taken by the chain: %w", p, err)
+		if err := a.Chain.AnswerLogRequest(ctx, r.Id, g.p.String(), g.sig); err != nil {
+			errs = append(errs, fmt.Errorf("custody of %s not taken by the chain: %w", g.p, err))
 			continue
 		}
 		return nil
 	}
-	return last
+	return errors.Join(errs...)
 }

@@ -73,9 +73,11 @@ type ServerConfig struct {
 // Server takes custody of logs its stage's workers are asked for on chain.
 type Server struct {
 	cfg ServerConfig
-	// one custody at a time: each downloads a log.
-	busy sync.Mutex
-	mu   sync.Mutex
+	mu  sync.Mutex
+	// taking holds the workers whose log is being fetched: one custody a worker at a time (each
+	// downloads a log), so that no worker can tie up the custody of another's (an attacker's
+	// review: one slot for all let a coalition's slow log starve an honest worker's).
+	taking map[string]bool
 	// signed are the signatures given, by attestation: asked again, the custodian signs again
 	// without fetching again.
 	signed map[uint64][]byte
@@ -95,7 +97,7 @@ func Serve(cfg ServerConfig) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{cfg: cfg, signed: map[uint64][]byte{}}
+	s := &Server{cfg: cfg, signed: map[uint64][]byte{}, taking: map[string]bool{}}
 	cfg.Host.SetStreamHandler(Protocol, s.handle)
 	return s, nil
 }
@@ -159,14 +161,22 @@ func (s *Server) take(ctx context.Context, remote peer.ID, id uint64) ([]byte, e
 	}
 	s.mu.Lock()
 	sig, done := s.signed[a.Id]
+	busy := s.taking[r.Worker]
+	if !done && !busy {
+		s.taking[r.Worker] = true
+	}
 	s.mu.Unlock()
 	if done {
 		return sig, nil
 	}
-	if !s.busy.TryLock() {
-		return nil, errors.New("busy taking custody of another log: ask again later")
+	if busy {
+		return nil, errors.New("busy taking custody of another log of this worker: ask again later")
 	}
-	defer s.busy.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.taking, r.Worker)
+		s.mu.Unlock()
+	}()
 	segs, err := s.fetch(ctx, remote, a)
 	if err != nil {
 		return nil, err

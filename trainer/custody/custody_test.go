@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/protolearn/protolearn/payload"
@@ -209,7 +210,7 @@ func TestCustody(t *testing.T) {
 		edit       func(*verifytypes.Attestation)
 		by         string // "referee", "witness", or "" for none
 	}{
-		{name: "the requester takes custody", custodians: []bool{true, true}, serve: log.Serve(1 << 30), by: "referee"},
+		{name: "the requester takes custody", custodians: []bool{true, false}, serve: log.Serve(1 << 30), by: "referee"},
 		{name: "a griefing requester: another replica does", custodians: []bool{false, true}, serve: log.Serve(1 << 30), by: "witness"},
 		{name: "no log served", custodians: []bool{true, true}},
 		{
@@ -241,6 +242,21 @@ func TestCustody(t *testing.T) {
 				t.Errorf("a served request answered again (%d)", n)
 			}
 		})
+	}
+}
+
+// A requester that holds the custody stream open and never answers (to run out the window) does
+// not keep the worker from the other replicas' custody: all are asked at once (an attacker's
+// review found the requester asked first, alone, for minutes).
+func TestAttackStallingRequester(t *testing.T) {
+	log, a := attested(t)
+	sw := newSwarm(t, a, log.Serve(1<<30), false, true)
+	sw.referee.SetStreamHandler(custody.Protocol, func(st network.Stream) { time.Sleep(time.Minute); _ = st.Reset() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	an := &custody.Answerer{Host: sw.worker, Chain: sw.chain, Worker: "worker"} // the default, minutes-long timeout
+	if n, err := an.Round(ctx); n != 1 || len(sw.chain.answered) != 1 || sw.chain.answered[0].custodian != sw.witness.ID().String() {
+		t.Fatalf("answered %d (%v, %+v): want the witness's custody", n, err, sw.chain.answered)
 	}
 }
 

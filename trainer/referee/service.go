@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -243,9 +242,10 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 			}
 			o := s.Audit(ctx, replicas, r, t.att, next.att)
 			if o.Err != nil && ctx.Err() == nil {
-				// Only the worker's not serving counts, at most once a TryInterval: a worker busy
-				// with another referee, or a failure on this side, is asked again later.
-				if o.notServed && !strings.Contains(o.Err.Error(), "busy") && time.Since(t.lastTry) >= s.cfg.TryEvery {
+				// Only the worker's not serving counts, at most once a TryEvery; "busy" counts too (the
+				// worker words its refusals: a cheater would say "busy" for ever). An honest worker
+				// busy that long is asked on chain and shows a replica's custody: it loses nothing.
+				if o.notServed && time.Since(t.lastTry) >= s.cfg.TryEvery {
 					t.tries++
 					t.lastTry = time.Now()
 				}
@@ -297,7 +297,7 @@ func (s *Service) auditOwnRange(ctx context.Context, r modelstypes.Replica, t *t
 	}
 	body, _, err := s.fetchLog(ctx, p, a)
 	if err != nil {
-		if ctx.Err() == nil && !strings.Contains(err.Error(), "busy") && time.Since(t.lastTry) >= s.cfg.TryEvery {
+		if ctx.Err() == nil && time.Since(t.lastTry) >= s.cfg.TryEvery {
 			t.tries++
 			t.lastTry = time.Now()
 		}

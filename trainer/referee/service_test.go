@@ -718,3 +718,23 @@ func TestServiceOwnRangeRetriesAndFindings(t *testing.T) {
 		t.Errorf("protolearn_trainer_audits_total{outcome=\"finding\"} = %v, want 1", n)
 	}
 }
+
+// A worker that answers every fetch "busy" (it words its own refusals) is asked on chain all
+// the same, as one that refuses outright (an attacker's review: "busy" did not count).
+func TestAttackBusyForeverIsAskedOnChain(t *testing.T) {
+	defer func(d time.Duration) { referee.TryInterval = d }(referee.TryInterval)
+	referee.TryInterval = 0
+	_, atts := attested(t, nil)
+	busy := func([32]byte, replaylog.Query) ([]byte, error) {
+		return nil, errors.New("busy serving other replicas' replay logs: ask again later")
+	}
+	var asked []uint64
+	serveAndAuditWith(t, &fakeChain{}, atts, busy, 4*referee.MaxTries, nil, func(c *referee.Config) {
+		c.Height = func(context.Context) (int64, error) { return 30, nil }
+		c.OwnRange = func(context.Context, verifytypes.Attestation, []replaylog.Segment) error { return nil }
+		c.RequestLog = func(_ context.Context, a verifytypes.Attestation) error { asked = append(asked, a.Id); return nil }
+	})
+	if !slices.Equal(asked, []uint64{11, 12}) {
+		t.Fatalf("asked on chain for %v, want [11 12]", asked)
+	}
+}

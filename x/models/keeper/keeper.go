@@ -217,12 +217,12 @@ func (k *Keeper) replicas(ctx context.Context, modelID uint64, stage uint32) (ui
 	return n, err
 }
 
-// StageReplicas are the operators seated in one stage of a model.
-func (k *Keeper) StageReplicas(ctx context.Context, modelID uint64, stage uint32) ([]sdk.AccAddress, error) {
-	var out []sdk.AccAddress
+// StageSeats are the seats of one stage of a model.
+func (k *Keeper) StageSeats(ctx context.Context, modelID uint64, stage uint32) ([]types.Seat, error) {
+	var out []types.Seat
 	err := k.Seats.Walk(ctx, collections.NewSuperPrefixedTripleRange[uint64, uint32, sdk.AccAddress](modelID, stage),
-		func(key collections.Triple[uint64, uint32, sdk.AccAddress], _ types.Seat) (bool, error) {
-			out = append(out, key.K3())
+		func(_ collections.Triple[uint64, uint32, sdk.AccAddress], s types.Seat) (bool, error) {
+			out = append(out, s)
 			return false, nil
 		})
 	return out, err

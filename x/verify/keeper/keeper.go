@@ -86,6 +86,9 @@ type Keeper struct {
 	LogRequestSeq   collections.Sequence
 	LogRequestsOpen collections.KeySet[collections.Pair[uint64, uint64]]
 	LogDeadlines    collections.KeySet[collections.Pair[int64, uint64]]
+	// LogRequestedBy holds (attestation, referee) of every request, open or closed: a referee
+	// asks for one attestation's log once.
+	LogRequestedBy collections.KeySet[collections.Pair[uint64, string]]
 
 	// vks caches parsed verifying keys by the SHA-256 of their bytes: parsing (subgroup checks)
 	// costs about as much as verifying. Parsing is deterministic, so the cache cannot change a
@@ -153,6 +156,8 @@ func NewKeeper(
 		LogRequestsOpen: collections.NewKeySet(sb, types.LogRequestsOpenKey, "log_requests_open",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)),
 		LogDeadlines: collections.NewKeySet(sb, types.LogDeadlinesKey, "log_deadlines", heightID),
+		LogRequestedBy: collections.NewKeySet(sb, types.LogRequestedByKey, "log_requested_by",
+			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
 		vks:          make(map[[32]byte]*tile.VerifyingKey),
 	}
 	schema, err := sb.Build()

@@ -60,6 +60,11 @@ func (k *Keeper) RequestLog(ctx context.Context, msg *types.MsgRequestLog) (type
 	if len(a.StateRoot) != 32 || len(a.LogHead) != 32 || len(a.EndStateRoot) != 32 || len(a.EndLogHead) != 32 {
 		return types.LogRequest{}, errorsmod.Wrapf(types.ErrInvalidLogRequest, "attestation %d commits no 32-byte state roots and log heads at its start and end: no log is fixed to request", a.Id)
 	}
+	if asked, err := k.LogRequestedBy.Has(ctx, collections.Join(a.Id, name)); err != nil {
+		return types.LogRequest{}, err
+	} else if asked {
+		return types.LogRequest{}, errorsmod.Wrapf(types.ErrInvalidLogRequest, "you already asked for attestation %d's log: a referee asks once an attestation (see your request's answer: query verify log-requests --attestation-id %d)", a.Id, a.Id)
+	}
 	// One open request per referee and worker: a withholding worker loses all its pending work
 	// at the first, and a griefer holds at most one of a worker's attestations at a time.
 	if open, err := k.openRequestOf(ctx, name, a.Worker); err != nil {
@@ -67,7 +72,7 @@ func (k *Keeper) RequestLog(ctx context.Context, msg *types.MsgRequestLog) (type
 	} else if open != nil {
 		return types.LogRequest{}, errorsmod.Wrapf(types.ErrInvalidLogRequest, "you already have log request %d open over %s's attestation %d: wait for its answer (deadline height %d)", open.Id, a.Worker, open.AttestationId, open.DeadlineHeight)
 	}
-	if n, err := k.witnesses(ctx, a, name); err != nil {
+	if n, err := k.witnesses(ctx, a, name, h); err != nil {
 		return types.LogRequest{}, err
 	} else if n == 0 {
 		return types.LogRequest{}, errorsmod.Wrapf(types.ErrInvalidLogRequest, "stage %d of model %d has no replica but the worker and you: none could take custody of the log, and the chain cannot tell your refusal from withholding; audit it over libp2p", a.Stage, a.ModelId)
@@ -160,6 +165,9 @@ func (k *Keeper) storeLogRequest(ctx context.Context, r types.LogRequest) error 
 	if err := k.LogRequests.Set(ctx, r.Id, r); err != nil {
 		return err
 	}
+	if err := k.LogRequestedBy.Set(ctx, collections.Join(r.AttestationId, r.Referee)); err != nil {
+		return err
+	}
 	if !r.Open() {
 		return nil
 	}
@@ -224,16 +232,17 @@ func (k *Keeper) hasOpenLogRequest(ctx context.Context, attestationID uint64) (b
 	return it.Valid(), nil
 }
 
-// witnesses counts the seated replicas of a's stage other than its worker and referee: who could
-// take custody of the log besides the requester.
-func (k *Keeper) witnesses(ctx context.Context, a types.Attestation, referee string) (int, error) {
-	seated, err := k.mk.StageReplicas(ctx, a.ModelId, a.Stage)
+// witnesses counts the replicas of a's stage other than its worker and referee seated since
+// height since: who could have taken custody of the log besides the requester (one that joined
+// after the request could not have in time, and must not turn a lapse into a slash).
+func (k *Keeper) witnesses(ctx context.Context, a types.Attestation, referee string, since int64) (int, error) {
+	seats, err := k.mk.StageSeats(ctx, a.ModelId, a.Stage)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, op := range seated {
-		if s := k.addrString(op); s != a.Worker && s != referee {
+	for _, s := range seats {
+		if s.Operator != a.Worker && s.Operator != referee && s.JoinedHeight <= since {
 			n++
 		}
 	}
@@ -299,7 +308,15 @@ func (k *Keeper) logRequestOverdue(ctx sdk.Context, p types.Params, r types.LogR
 	if a.Status != types.ATTESTATION_STATUS_PENDING {
 		return k.closeLogRequest(ctx, r, types.LOG_REQUEST_STATUS_CANCELLED, fmt.Sprintf("attestation %d ended first (%s)", a.Id, a.Status), sdk.Coin{}, sdk.Coin{})
 	}
-	if n, err := k.witnesses(ctx, a, r.Referee); err != nil {
+	// A challenge or dispute of the attestation settles first: its verdict (and its challenger's
+	// reward) must not be taken by a request that happens to fall due before it (a sybil of the
+	// worker's would so take half its slash). The request waits a block at a time.
+	if held, err := k.challengedOrDisputed(ctx, a.Id); err != nil {
+		return err
+	} else if held {
+		return k.postpone(ctx, r)
+	}
+	if n, err := k.witnesses(ctx, a, r.Referee, r.OpenedHeight); err != nil {
 		return err
 	} else if n == 0 {
 		return k.closeLogRequest(ctx, r, types.LOG_REQUEST_STATUS_CANCELLED,
@@ -309,13 +326,12 @@ func (k *Keeper) logRequestOverdue(ctx sdk.Context, p types.Params, r types.LogR
 	if err != nil {
 		return err
 	}
-	referee, err := k.parseAddr("referee", r.Referee)
-	if err != nil {
-		return err
-	}
 	why := fmt.Sprintf("withheld its replay log of attestation %d: no replica of stage %d took custody by height %d (log request %d)", a.Id, a.Stage, r.DeadlineHeight, r.Id)
 	slashed := k.slashAndJail(ctx, p, worker, why)
-	reward, err := k.payFromSlash(ctx, p, slashed, referee, sdk.Coin{})
+	// The slash is burned, not paid to the referee: a verdict by default must not pay those who
+	// can bring it about by refusing to sign (a referee with a sybil witness), nor a sybil of
+	// the worker's that asks for its own log to take back half its slash.
+	reward, err := k.payFromSlash(ctx, p, slashed, nil, sdk.Coin{})
 	if err != nil {
 		return err
 	}
@@ -323,4 +339,26 @@ func (k *Keeper) logRequestOverdue(ctx sdk.Context, p types.Params, r types.LogR
 		return err
 	}
 	return k.voidPending(ctx, worker, why)
+}
+
+// challengedOrDisputed says whether an attestation has an open challenge or dispute.
+func (k *Keeper) challengedOrDisputed(ctx context.Context, attestationID uint64) (bool, error) {
+	if open, err := k.hasOpenChallenge(ctx, attestationID); err != nil || open {
+		return open, err
+	}
+	it, err := k.DisputesByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
+	if err != nil {
+		return false, err
+	}
+	defer it.Close()
+	return it.Valid(), nil
+}
+
+// postpone moves an open request's deadline to the next block.
+func (k *Keeper) postpone(ctx sdk.Context, r types.LogRequest) error {
+	if err := k.LogDeadlines.Remove(ctx, collections.Join(r.DeadlineHeight, r.Id)); err != nil {
+		return err
+	}
+	r.DeadlineHeight = ctx.BlockHeight() + 1
+	return k.storeLogRequest(ctx, r)
 }

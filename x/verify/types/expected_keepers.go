@@ -41,8 +41,8 @@ type ComputeKeeper interface {
 type ModelsKeeper interface {
 	GetModel(ctx context.Context, id uint64) (modelstypes.Model, error)
 	StageOf(ctx context.Context, modelID uint64, operator sdk.AccAddress) (stage uint32, seated bool, err error)
-	// StageReplicas are the operators seated in one stage of a model.
-	StageReplicas(ctx context.Context, modelID uint64, stage uint32) ([]sdk.AccAddress, error)
+	// StageSeats are the seats of one stage of a model.
+	StageSeats(ctx context.Context, modelID uint64, stage uint32) ([]modelstypes.Seat, error)
 	// HeldStage is the stage operator has ever held of the model (x/models keeps it for good)
 	// and the height of its first seat there.
 	HeldStage(ctx context.Context, modelID uint64, operator sdk.AccAddress) (stage uint32, firstHeight int64, ok bool, err error)

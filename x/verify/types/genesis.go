@@ -160,10 +160,19 @@ func validateDisputes(ds []Dispute, next uint64, atts map[uint64]Attestation) er
 func validateLogRequests(rs []LogRequest, next uint64, atts map[uint64]Attestation) error {
 	seen := make(map[uint64]bool, len(rs))
 	type key struct{ referee, worker string }
+	type asked struct {
+		attestation uint64
+		referee     string
+	}
 	open := make(map[key]bool)
+	once := make(map[asked]bool)
 	for i, r := range rs {
 		a, ok := atts[r.AttestationId]
 		k := key{r.Referee, r.Worker}
+		if once[asked{r.AttestationId, r.Referee}] {
+			return fmt.Errorf("log request %d: %s asked for attestation %d's log twice", r.Id, r.Referee, r.AttestationId)
+		}
+		once[asked{r.AttestationId, r.Referee}] = true
 		switch {
 		case r.Id == 0 || r.Id >= max(next, 1):
 			return fmt.Errorf("log_requests[%d]: id %d outside [1, next_log_request_id %d)", i, r.Id, next)

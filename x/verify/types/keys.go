@@ -40,4 +40,5 @@ var (
 	LogRequestSeqKey       = collections.NewPrefix(24)
 	LogRequestsOpenKey     = collections.NewPrefix(25)
 	LogDeadlinesKey        = collections.NewPrefix(26)
+	LogRequestedByKey      = collections.NewPrefix(27)
 )
