@@ -158,7 +158,7 @@ func NewKeeper(
 		LogDeadlines: collections.NewKeySet(sb, types.LogDeadlinesKey, "log_deadlines", heightID),
 		LogRequestedBy: collections.NewKeySet(sb, types.LogRequestedByKey, "log_requested_by",
 			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey)),
-		vks:          make(map[[32]byte]*tile.VerifyingKey),
+		vks: make(map[[32]byte]*tile.VerifyingKey),
 	}
 	schema, err := sb.Build()
 	if err != nil {
