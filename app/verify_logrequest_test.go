@@ -243,7 +243,6 @@ func TestAttackLogRequestLapsesWithoutAWitness(t *testing.T) {
 	w, err := vc.worker(lc.worker.addr)
 	require.NoError(t, err)
 	require.True(t, w.Slashed.IsZero())
-
 }
 
 // An open request survives a genesis export (it holds its attestation), and one that would
