@@ -901,3 +901,20 @@ func TestDisputeInvariants(t *testing.T) {
 		require.ErrorContains(t, k.CheckInvariants(cache), tc.want, name)
 	}
 }
+
+// An open dispute survives a zero-height restart: its deadline keeps the blocks it had left, and
+// the imported chain settles it there (the deadline queue was moved but the record's deadline
+// was not, so no open dispute ever settled after such a restart).
+func TestDisputeZeroHeightRestart(t *testing.T) {
+	p := disputeChain(t, 2, -1, nil, nil)
+	exported, err := p.vc.app.ExportAppStateAndValidators(true, nil, nil)
+	require.NoError(t, err)
+	fresh := &chain{t: t, app: newApp(t), time: p.vc.time, valSet: p.vc.valSet}
+	fresh.initChain(exported.AppState)
+	fvc := &verifyChain{chain: fresh, rng: p.vc.rng, prover: p.vc.prover, ws: p.vc.ws}
+	fvc.blocks(vResponse + 2)
+	var res verifytypes.QueryDisputeResponse
+	require.NoError(t, fvc.query("/protolearn.verify.v1.Query/Dispute", &verifytypes.QueryDisputeRequest{Id: p.id}, &res))
+	require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, res.Dispute.Outcome, "settled at its deadline: %s", res.Dispute.Reason)
+	require.NoError(t, fresh.app.VerifyKeeper.CheckInvariants(fresh.app.NewContext(true)))
+}

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"cosmossdk.io/collections"
@@ -372,4 +373,32 @@ func TestAttackLateJoinerTurnsNoLapseIntoASlash(t *testing.T) {
 	w, err := vc.worker(lc.worker.addr)
 	require.NoError(t, err)
 	require.True(t, w.Slashed.IsZero())
+}
+
+// An open request survives a zero-height restart with the blocks it had left, and the imported
+// chain settles it: the withholder is slashed there.
+func TestLogRequestZeroHeightRestart(t *testing.T) {
+	lc := newLogCase(t)
+	out, code, log := lc.request(t, lc.referee)
+	require.Zero(t, code, log)
+	left := out.DeadlineHeight - lc.vc.height()
+	exported, err := lc.vc.app.ExportAppStateAndValidators(true, nil, nil)
+	require.NoError(t, err)
+	var state map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(exported.AppState, &state))
+	require.NoError(t, lc.vc.app.BasicModuleManager.ValidateGenesis(lc.vc.app.AppCodec(), lc.vc.app.TxConfig(), state))
+	fresh := &chain{t: t, app: newApp(t), time: lc.vc.time, valSet: lc.vc.valSet}
+	fresh.initChain(exported.AppState)
+	fvc := &verifyChain{chain: fresh, rng: lc.vc.rng, prover: lc.vc.prover, ws: lc.vc.ws}
+	var res verifytypes.QueryLogRequestResponse
+	require.NoError(t, fvc.query("/protolearn.verify.v1.Query/LogRequest", &verifytypes.QueryLogRequestRequest{Id: out.RequestId}, &res))
+	require.True(t, res.Request.Open())
+	// The blocks it had left (the imported chain's first block among them).
+	require.InDelta(t, left, res.Request.DeadlineHeight-fvc.height(), 1)
+	fvc.blocks(int(left) + 1)
+	require.NoError(t, fvc.query("/protolearn.verify.v1.Query/LogRequest", &verifytypes.QueryLogRequestRequest{Id: out.RequestId}, &res))
+	require.Equal(t, verifytypes.LOG_REQUEST_STATUS_WITHHELD, res.Request.Status, res.Request.Reason)
+	w, err := fvc.worker(lc.worker.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, w.Status)
 }

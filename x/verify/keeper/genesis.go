@@ -192,8 +192,11 @@ func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
 			return err
 		}
 	}
-	// Open disputes and log requests keep their deadlines' place (their queues moved above) and
-	// their opening's against the attestations they hold.
+	// Open disputes and log requests keep their deadlines' place (their queues moved above); a
+	// dispute's opening too, which is compared with the (rebased) finalize heights of the
+	// attestations it holds. A log request's opening is compared with seats' joining heights,
+	// which x/models keeps as they were: it stays (a replica seated after the restart then
+	// counts as seated before a request that spans it).
 	var disputes []types.Dispute
 	if err := k.Disputes.Walk(ctx, nil, func(_ uint64, d types.Dispute) (bool, error) {
 		if d.Open() {
@@ -212,7 +215,7 @@ func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
 	var requests []types.LogRequest
 	if err := k.LogRequests.Walk(ctx, nil, func(_ uint64, r types.LogRequest) (bool, error) {
 		if r.Open() {
-			r.DeadlineHeight, r.OpenedHeight = r.DeadlineHeight-by, r.OpenedHeight-by
+			r.DeadlineHeight -= by
 			requests = append(requests, r)
 		}
 		return false, nil
