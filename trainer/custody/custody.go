@@ -43,6 +43,9 @@ const Protocol = "/protolearn/log-custody/1.0.0"
 // MaxReason bounds a refusal's reason.
 const MaxReason = 512
 
+// maxSigned bounds the custodies a server remembers (to sign again without fetching again).
+const maxSigned = 1024
+
 // Chain is what a custodian reads from the chain (trainer/chain.Client).
 type Chain interface {
 	LogRequest(ctx context.Context, id uint64) (verifytypes.LogRequest, error)
@@ -193,6 +196,9 @@ func (s *Server) take(ctx context.Context, remote peer.ID, id uint64) ([]byte, e
 		return nil, err
 	}
 	s.mu.Lock()
+	if len(s.signed) >= maxSigned {
+		clear(s.signed) // old custodies: a worker asking again is served a fresh fetch
+	}
 	s.signed[a.Id] = sig
 	s.mu.Unlock()
 	s.cfg.Log.Info("custody: took a log asked for on chain", "worker", r.Worker, "attestation", a.Id, "request", id)
