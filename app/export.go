@@ -69,6 +69,10 @@ func (app *App) prepForZeroHeightGenesis(ctx sdk.Context, jailAllowedAddrs []str
 	if err := app.resetSlashing(ctx); err != nil {
 		return fmt.Errorf("slashing: %w", err)
 	}
+	// Seats' joining heights, compared with x/verify's rebased heights.
+	if err := app.ModelsKeeper.RebaseHeights(ctx, app.LastBlockHeight()); err != nil {
+		return fmt.Errorf("models: %w", err)
+	}
 	// Pending spot-check draws, finalizations and response deadlines count blocks from now.
 	if err := app.VerifyKeeper.RebaseHeights(ctx, app.LastBlockHeight()); err != nil {
 		return fmt.Errorf("verify: %w", err)

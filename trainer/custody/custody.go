@@ -285,6 +285,9 @@ func Ask(ctx context.Context, h host.Host, p peer.ID, id uint64) ([]byte, error)
 	if d, ok := ctx.Deadline(); ok {
 		_ = st.SetDeadline(d)
 	}
+	// A cancelled ask (another replica's custody came first) lets go of the stream at once.
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	defer stop()
 	if _, err := st.Write(binary.BigEndian.AppendUint64(nil, id)); err != nil {
 		_ = st.Reset()
 		return nil, err

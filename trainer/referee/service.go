@@ -83,7 +83,7 @@ type Config struct {
 	// RequestLog, when set, asks on chain for the log of a drawn attestation whose worker did
 	// not serve it in MaxTries tries (x/verify MsgRequestLog; the node's chain client, with
 	// --dispute): the worker must then show a replica's custody of it, or be slashed. Asked once
-	// an attestation (a refusal, say where no third replica could take custody, is logged).
+	// an attestation; a refusal is asked again at the next rounds, MaxTries in all.
 	RequestLog func(ctx context.Context, a verifytypes.Attestation) error
 	// TryEvery is the least time between two counted tries to fetch a log (0: TryInterval).
 	TryEvery time.Duration
@@ -253,7 +253,9 @@ func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 					s.cfg.Log.Warn("referee: could not audit an attestation; will ask again", "worker", r.Operator, "attestation", t.att.Id, "tries", t.tries, "err", o.Err)
 					continue
 				}
-				s.requestLog(ctx, t)
+				if !s.requestLog(ctx, t) {
+					continue // asked on chain again at the next round
+				}
 				o.Report.Finding = &Finding{What: fmt.Sprintf("the worker did not serve its replay log in %d tries over %s (%v)", MaxTries, time.Duration(MaxTries-1)*s.cfg.TryEvery, o.Err)}
 				o.Err = nil
 			}
@@ -338,22 +340,28 @@ type tracked struct {
 	drawn, done bool
 	tries       int
 	lastTry     time.Time
-	// requested: its log was asked for on chain (Config.RequestLog).
+	// requested: its log was asked for on chain (Config.RequestLog), or that was given up after
+	// refused tries.
 	requested bool
+	refused   int
 }
 
-// requestLog asks on chain for t's log, once (where Config.RequestLog is set); a refusal is
-// logged.
-func (s *Service) requestLog(ctx context.Context, t *tracked) {
+// requestLog asks on chain for t's log, once (where Config.RequestLog is set); it says whether
+// the referee is done asking: asked, not set to ask, or refused MaxTries times (each refusal is
+// logged; a transient one is asked again at the next round).
+func (s *Service) requestLog(ctx context.Context, t *tracked) bool {
 	if s.cfg.RequestLog == nil || t.requested {
-		return
+		return true
+	}
+	if err := s.cfg.RequestLog(ctx, t.att); err != nil {
+		t.refused++
+		s.cfg.Log.Warn("referee: the log request on chain failed", "worker", t.att.Worker, "attestation", t.att.Id, "tries", t.refused, "err", err)
+		t.requested = t.refused >= MaxTries
+		return t.requested
 	}
 	t.requested = true
-	if err := s.cfg.RequestLog(ctx, t.att); err != nil {
-		s.cfg.Log.Warn("referee: the log request on chain failed", "worker", t.att.Worker, "attestation", t.att.Id, "err", err)
-		return
-	}
 	s.cfg.Log.Info("referee: asked on chain for a log the worker did not serve", "worker", t.att.Worker, "attestation", t.att.Id)
+	return true
 }
 
 func sortedTracked(m map[uint64]*tracked) []*tracked {

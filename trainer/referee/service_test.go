@@ -293,8 +293,9 @@ func TestServiceOwnRange(t *testing.T) {
 }
 
 // A worker that does not serve its log is asked for it on chain (Config.RequestLog) once it has
-// failed MaxTries times, once an attestation: in the full audit (its successor on chain), and
-// where its own range is judged (no successor by half its window). One that serves is not.
+// failed MaxTries times, once an attestation (a refused request MaxTries times in all): in the
+// full audit (its successor on chain), and where its own range is judged (no successor by half
+// its window). One that serves is not.
 func TestServiceRequestsWithheldLogs(t *testing.T) {
 	defer func(d time.Duration) { referee.TryInterval = d }(referee.TryInterval)
 	referee.TryInterval = 0
@@ -305,22 +306,28 @@ func TestServiceRequestsWithheldLogs(t *testing.T) {
 		name  string
 		atts  []verifytypes.Attestation
 		serve func([32]byte, replaylog.Query) ([]byte, error)
+		fails bool // the chain refuses the request: asked again, MaxTries in all
 		want  []uint64
 	}{
 		// 12, with no successor and past half its window, is judged over its own range.
 		{name: "full audit, no log", atts: atts, want: []uint64{11, 12}},
+		{name: "full audit, no log, the chain refuses", atts: atts, fails: true, want: []uint64{11, 12, 11, 12, 11, 12}},
 		{name: "own range, no log", atts: []verifytypes.Attestation{late}, want: []uint64{11}},
+		{name: "own range, no log, the chain refuses", atts: []verifytypes.Attestation{late}, fails: true, want: []uint64{11, 11, 11}},
 		{name: "full audit, log served", atts: atts, serve: log.Serve(1 << 30)},
 		{name: "own range, log served", atts: []verifytypes.Attestation{late}, serve: log.Serve(1 << 30)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var asked []uint64
-			serveAndAuditWith(t, &fakeChain{}, tc.atts, tc.serve, 2*referee.MaxTries, nil, func(c *referee.Config) {
+			serveAndAuditWith(t, &fakeChain{}, tc.atts, tc.serve, 3*referee.MaxTries, nil, func(c *referee.Config) {
 				c.Height = func(context.Context) (int64, error) { return 30, nil }
 				c.OwnRange = func(context.Context, verifytypes.Attestation, []replaylog.Segment) error { return nil }
 				c.RequestLog = func(_ context.Context, a verifytypes.Attestation) error {
 					asked = append(asked, a.Id)
-					return errors.New("the chain is slow today") // asked once all the same
+					if tc.fails {
+						return errors.New("the chain is slow today")
+					}
+					return nil
 				}
 			})
 			if !slices.Equal(asked, tc.want) {

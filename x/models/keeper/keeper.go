@@ -228,6 +228,31 @@ func (k *Keeper) StageSeats(ctx context.Context, modelID uint64, stage uint32) (
 	return out, err
 }
 
+// RebaseHeights moves every seat's joining height by -by, for a chain restarting at height zero
+// (heights may become negative): x/verify compares them with its rebased heights (a log request's
+// witnesses are the replicas seated since it opened). A held stage's first height stays: it is
+// compared with attestations' submission heights, which are history.
+func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
+	type seat struct {
+		key collections.Triple[uint64, uint32, sdk.AccAddress]
+		s   types.Seat
+	}
+	var seats []seat
+	if err := k.Seats.Walk(ctx, nil, func(key collections.Triple[uint64, uint32, sdk.AccAddress], s types.Seat) (bool, error) {
+		s.JoinedHeight -= by
+		seats = append(seats, seat{key, s})
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, s := range seats {
+		if err := k.Seats.Set(ctx, s.key, s.s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // everyStageFilled reports whether every stage of m has at least one replica.
 func (k *Keeper) everyStageFilled(ctx context.Context, m types.Model) (bool, error) {
 	for s := uint32(0); s < m.NumStages(); s++ {

@@ -192,11 +192,9 @@ func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
 			return err
 		}
 	}
-	// Open disputes and log requests keep their deadlines' place (their queues moved above); a
-	// dispute's opening too, which is compared with the (rebased) finalize heights of the
-	// attestations it holds. A log request's opening is compared with seats' joining heights,
-	// which x/models keeps as they were: it stays (a replica seated after the restart then
-	// counts as seated before a request that spans it).
+	// Open disputes and log requests keep their deadlines' place (their queues moved above), and
+	// their openings, which are compared with the (rebased) finalize heights of the attestations
+	// they hold, seats' joining heights (x/models RebaseHeights) and the clocks' heights.
 	var disputes []types.Dispute
 	if err := k.Disputes.Walk(ctx, nil, func(_ uint64, d types.Dispute) (bool, error) {
 		if d.Open() {
@@ -215,7 +213,7 @@ func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
 	var requests []types.LogRequest
 	if err := k.LogRequests.Walk(ctx, nil, func(_ uint64, r types.LogRequest) (bool, error) {
 		if r.Open() {
-			r.DeadlineHeight -= by
+			r.DeadlineHeight, r.OpenedHeight = r.DeadlineHeight-by, r.OpenedHeight-by
 			requests = append(requests, r)
 		}
 		return false, nil

@@ -253,21 +253,26 @@ func (k *Keeper) checkDisputes(ctx context.Context, pending map[uint64]types.Att
 	return bonds, nil
 }
 
-// checkLogRequests checks that every open log request is on a pending attestation of its
-// worker, by another referee, in the open index and the deadline queue at its deadline, and
-// that those hold nothing else.
+// checkLogRequests checks that every log request is in the requested-by index (one per
+// attestation and referee), every open one on a pending attestation of its worker, by another
+// referee, in the open index and the deadline queue at its deadline, and that those indexes hold
+// nothing else.
 func (k *Keeper) checkLogRequests(ctx context.Context, pending map[uint64]types.Attestation) error {
 	next, err := k.LogRequestSeq.Peek(ctx)
 	if err != nil {
 		return err
 	}
-	open := 0
+	open, all := 0, 0
 	err = k.LogRequests.Walk(ctx, nil, func(id uint64, r types.LogRequest) (bool, error) {
 		where := fmt.Sprintf("log request %d", id)
-		switch {
-		case r.Id != id || id == 0 || id >= next:
+		if r.Id != id || id == 0 || id >= next {
 			return true, fmt.Errorf("%s: record says id %d; ids must be in [1, next id %d)", where, r.Id, next)
-		case !r.Open():
+		}
+		all++
+		if ok, err := k.LogRequestedBy.Has(ctx, collections.Join(r.AttestationId, r.Referee)); err != nil || !ok {
+			return true, fmt.Errorf("%s: missing from the requested-by index (%v)", where, err)
+		}
+		if !r.Open() {
 			return false, nil
 		}
 		if a, ok := pending[r.AttestationId]; !ok || a.Worker != r.Worker || r.Referee == r.Worker {
@@ -288,6 +293,9 @@ func (k *Keeper) checkLogRequests(ctx context.Context, pending map[uint64]types.
 		return err
 	}
 	if err := sameCount(ctx, "open log requests index", k.LogRequestsOpen, open); err != nil {
+		return err
+	}
+	if err := sameCount(ctx, "requested-by index", k.LogRequestedBy, all); err != nil {
 		return err
 	}
 	return sameCount(ctx, "log deadline queue", k.LogDeadlines, open)

@@ -65,17 +65,10 @@ func (k *Keeper) RequestLog(ctx context.Context, msg *types.MsgRequestLog) (type
 	} else if asked {
 		return types.LogRequest{}, errorsmod.Wrapf(types.ErrInvalidLogRequest, "you already asked for attestation %d's log: a referee asks once an attestation (see your request's answer: query verify log-requests --attestation-id %d)", a.Id, a.Id)
 	}
-	// One open request per referee and worker: a withholding worker loses all its pending work
-	// at the first, and a griefer holds at most one of a worker's attestations at a time.
-	if open, err := k.openRequestOf(ctx, name, a.Worker); err != nil {
-		return types.LogRequest{}, err
-	} else if open != nil {
-		return types.LogRequest{}, errorsmod.Wrapf(types.ErrInvalidLogRequest, "you already have log request %d open over %s's attestation %d: wait for its answer (deadline height %d)", open.Id, a.Worker, open.AttestationId, open.DeadlineHeight)
-	}
-	if n, err := k.witnesses(ctx, a, name, h); err != nil {
+	if n, err := k.witnesses(ctx, p, a, name, h); err != nil {
 		return types.LogRequest{}, err
 	} else if n == 0 {
-		return types.LogRequest{}, errorsmod.Wrapf(types.ErrInvalidLogRequest, "stage %d of model %d has no replica but the worker and you: none could take custody of the log, and the chain cannot tell your refusal from withholding; audit it over libp2p", a.Stage, a.ModelId)
+		return types.LogRequest{}, errorsmod.Wrapf(types.ErrInvalidLogRequest, "stage %d of model %d has no replica but the worker and you at work (attested within clock_window blocks): none could take custody of the log, and the chain cannot tell your refusal from withholding; audit it over libp2p", a.Stage, a.ModelId)
 	}
 	id, err := k.LogRequestSeq.Next(ctx)
 	if err != nil {
@@ -203,25 +196,6 @@ func (k *Keeper) closeLogRequest(ctx sdk.Context, r types.LogRequest, status typ
 	})
 }
 
-// openRequestOf is referee's open log request over one of worker's attestations (nil: none).
-// Open requests are few (one per referee and worker), so all are walked.
-func (k *Keeper) openRequestOf(ctx context.Context, referee, worker string) (*types.LogRequest, error) {
-	keys, err := keysOf(ctx, k.LogRequestsOpen, nil)
-	if err != nil {
-		return nil, err
-	}
-	for _, key := range keys {
-		r, err := k.LogRequests.Get(ctx, key.K2())
-		if err != nil {
-			return nil, err
-		}
-		if r.Referee == referee && r.Worker == worker {
-			return &r, nil
-		}
-	}
-	return nil, nil
-}
-
 // hasOpenLogRequest says whether an attestation waits for a log request's answer.
 func (k *Keeper) hasOpenLogRequest(ctx context.Context, attestationID uint64) (bool, error) {
 	it, err := k.LogRequestsOpen.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
@@ -233,16 +207,32 @@ func (k *Keeper) hasOpenLogRequest(ctx context.Context, attestationID uint64) (b
 }
 
 // witnesses counts the replicas of a's stage other than its worker and referee seated since
-// height since: who could have taken custody of the log besides the requester (one that joined
-// after the request could not have in time, and must not turn a lapse into a slash).
-func (k *Keeper) witnesses(ctx context.Context, a types.Attestation, referee string, since int64) (int, error) {
+// height since and at work there (an attestation on the model within clock_window blocks
+// before since): who could have taken custody of the log besides the requester. One that
+// joined after the request could not have in time, and one that has not worked lately may be
+// down: neither may turn a lapse into a slash (an attacker's review).
+func (k *Keeper) witnesses(ctx context.Context, p types.Params, a types.Attestation, referee string, since int64) (int, error) {
 	seats, err := k.mk.StageSeats(ctx, a.ModelId, a.Stage)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, s := range seats {
-		if s.Operator != a.Worker && s.Operator != referee && s.JoinedHeight <= since {
+		if s.Operator == a.Worker || s.Operator == referee || s.JoinedHeight > since {
+			continue
+		}
+		op, err := k.parseAddr("operator", s.Operator)
+		if err != nil {
+			return 0, err
+		}
+		c, err := k.LastSteps.Get(ctx, collections.Join(a.ModelId, op))
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if c.Height >= since-p.ClockWindow {
 			n++
 		}
 	}
@@ -308,19 +298,22 @@ func (k *Keeper) logRequestOverdue(ctx sdk.Context, p types.Params, r types.LogR
 	if a.Status != types.ATTESTATION_STATUS_PENDING {
 		return k.closeLogRequest(ctx, r, types.LOG_REQUEST_STATUS_CANCELLED, fmt.Sprintf("attestation %d ended first (%s)", a.Id, a.Status), sdk.Coin{}, sdk.Coin{})
 	}
-	// A challenge or dispute of the attestation settles first: its verdict (and its challenger's
-	// reward) must not be taken by a request that happens to fall due before it (a sybil of the
-	// worker's would so take half its slash). The request waits a block at a time.
-	if held, err := k.challengedOrDisputed(ctx, a.Id); err != nil {
+	// An open challenge or dispute of any of the worker's pending attestations settles first:
+	// its verdict (and its challenger's reward) must not be cancelled by a request that happens
+	// to fall due before it (a sybil of the worker's asking for the log of another, honest
+	// attestation would so rob the challenger: an attacker's review). The request waits a block
+	// at a time; challenges and disputes open only in their attestation's window, so the wait
+	// ends.
+	if held, err := k.workerChallengedOrDisputed(ctx, a.Worker); err != nil {
 		return err
 	} else if held {
 		return k.postpone(ctx, r)
 	}
-	if n, err := k.witnesses(ctx, a, r.Referee, r.OpenedHeight); err != nil {
+	if n, err := k.witnesses(ctx, p, a, r.Referee, r.OpenedHeight); err != nil {
 		return err
 	} else if n == 0 {
 		return k.closeLogRequest(ctx, r, types.LOG_REQUEST_STATUS_CANCELLED,
-			fmt.Sprintf("no replica of stage %d but the worker and the referee was left to take custody: the chain cannot tell a refusal from withholding", a.Stage), sdk.Coin{}, sdk.Coin{})
+			fmt.Sprintf("no replica of stage %d but the worker and the referee, seated since the request and at work, was left to take custody: the chain cannot tell a refusal from withholding", a.Stage), sdk.Coin{}, sdk.Coin{})
 	}
 	worker, err := k.parseAddr("worker", r.Worker)
 	if err != nil {
@@ -341,17 +334,33 @@ func (k *Keeper) logRequestOverdue(ctx sdk.Context, p types.Params, r types.LogR
 	return k.voidPending(ctx, worker, why)
 }
 
-// challengedOrDisputed says whether an attestation has an open challenge or dispute.
-func (k *Keeper) challengedOrDisputed(ctx context.Context, attestationID uint64) (bool, error) {
-	if open, err := k.hasOpenChallenge(ctx, attestationID); err != nil || open {
-		return open, err
-	}
-	it, err := k.DisputesByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
+// workerChallengedOrDisputed says whether any pending attestation of worker, in any model, has
+// an open challenge or dispute.
+func (k *Keeper) workerChallengedOrDisputed(ctx context.Context, worker string) (bool, error) {
+	addr, err := k.parseAddr("worker", worker)
 	if err != nil {
 		return false, err
 	}
-	defer it.Close()
-	return it.Valid(), nil
+	keys, err := keysOf(ctx, k.PendingByWorker, collections.Ranger[collections.Triple[sdk.AccAddress, uint64, uint64]](
+		collections.NewPrefixedTripleRange[sdk.AccAddress, uint64, uint64](addr)))
+	if err != nil {
+		return false, err
+	}
+	for _, key := range keys {
+		if open, err := k.hasOpenChallenge(ctx, key.K3()); err != nil || open {
+			return open, err
+		}
+		it, err := k.DisputesByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](key.K3()))
+		if err != nil {
+			return false, err
+		}
+		open := it.Valid()
+		it.Close()
+		if open {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // postpone moves an open request's deadline to the next block.
