@@ -185,10 +185,14 @@ func (k *Keeper) closeLogRequest(ctx sdk.Context, r types.LogRequest, status typ
 	}
 	k.logger.Info("log request closed", "id", r.Id, "attestation", r.AttestationId, "status", status, "reason", reason)
 	zero := func(c sdk.Coin) sdk.Coin {
-		if c.Denom == "" {
-			return sdk.NewCoin(sdk.DefaultBondDenom, sdkmath.ZeroInt())
+		if c.Denom != "" {
+			return c
 		}
-		return c
+		denom := sdk.DefaultBondDenom
+		if p, err := k.GetParams(ctx); err == nil {
+			denom = p.ChallengeBond.Denom // the stake's: what a slash is paid in
+		}
+		return sdk.NewCoin(denom, sdkmath.ZeroInt())
 	}
 	return ctx.EventManager().EmitTypedEvent(&types.EventLogRequestClosed{
 		RequestId: r.Id, AttestationId: r.AttestationId, Worker: r.Worker, Referee: r.Referee, Status: status,
