@@ -424,6 +424,10 @@ func TestAttackDecoyShieldsNoFake(t *testing.T) {
 	require.Zero(t, code, log)
 	res := vc.send(lc.referee.account, &verifytypes.MsgRequestLog{Referee: lc.referee.addr.String(), AttestationId: fake.Id})
 	require.Zero(t, res.Code, res.Log)
+	// Both open at once export and validate (one request per referee and attestation).
+	gs, err := vc.app.VerifyKeeper.ExportGenesis(vc.app.NewContext(true))
+	require.NoError(t, err)
+	require.NoError(t, gs.Validate())
 	custodian, sig := custody(t, lc.witness.peer, lc.att, app.DefaultChainID)
 	code, log = lc.answer(t, decoy.RequestId, custodian, sig)
 	require.Zero(t, code, log)

@@ -155,29 +155,25 @@ func validateDisputes(ds []Dispute, next uint64, atts map[uint64]Attestation) er
 	return nil
 }
 
-// validateLogRequests checks the log requests of a genesis: ids below next, each once; an open
-// one on a pending attestation of its worker, by another referee, one per (referee, worker).
+// validateLogRequests checks the log requests of a genesis: ids below next, each once; one per
+// (attestation, referee); an open one on a pending attestation of its worker, by another
+// referee.
 func validateLogRequests(rs []LogRequest, next uint64, atts map[uint64]Attestation) error {
 	seen := make(map[uint64]bool, len(rs))
-	type key struct{ referee, worker string }
 	type asked struct {
 		attestation uint64
 		referee     string
 	}
-	open := make(map[key]bool)
 	once := make(map[asked]bool)
 	for i, r := range rs {
 		a, ok := atts[r.AttestationId]
-		k := key{r.Referee, r.Worker}
-		if once[asked{r.AttestationId, r.Referee}] {
-			return fmt.Errorf("log request %d: %s asked for attestation %d's log twice", r.Id, r.Referee, r.AttestationId)
-		}
-		once[asked{r.AttestationId, r.Referee}] = true
 		switch {
 		case r.Id == 0 || r.Id >= max(next, 1):
 			return fmt.Errorf("log_requests[%d]: id %d outside [1, next_log_request_id %d)", i, r.Id, next)
 		case seen[r.Id]:
 			return fmt.Errorf("log_requests[%d]: id %d listed twice", i, r.Id)
+		case once[asked{r.AttestationId, r.Referee}]:
+			return fmt.Errorf("log request %d: %s asked for attestation %d's log twice", r.Id, r.Referee, r.AttestationId)
 		case r.Status == LOG_REQUEST_STATUS_UNSPECIFIED:
 			return fmt.Errorf("log request %d: status unspecified", r.Id)
 		case r.Open() && (!ok || a.Status != ATTESTATION_STATUS_PENDING):
@@ -185,13 +181,9 @@ func validateLogRequests(rs []LogRequest, next uint64, atts map[uint64]Attestati
 		case r.Open() && (r.Worker != a.Worker || r.ModelId != a.ModelId || r.Stage != a.Stage || r.Referee == "" || r.Referee == r.Worker):
 			return fmt.Errorf("log request %d: worker %q, referee %q, model %d stage %d for attestation %d of %s (model %d stage %d)",
 				r.Id, r.Worker, r.Referee, r.ModelId, r.Stage, a.Id, a.Worker, a.ModelId, a.Stage)
-		case r.Open() && open[k]:
-			return fmt.Errorf("log request %d: %s has two open requests over %s's attestations", r.Id, r.Referee, r.Worker)
 		}
 		seen[r.Id] = true
-		if r.Open() {
-			open[k] = true
-		}
+		once[asked{r.AttestationId, r.Referee}] = true
 	}
 	return nil
 }
