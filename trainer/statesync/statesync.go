@@ -321,11 +321,18 @@ func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte, q replayl
 		s.refuse(st, p, "busy: this replica already has a replay-log request in; one at a time")
 		return
 	}
-	defer func() {
-		s.logMu.Lock()
-		delete(s.logAsking, p)
-		s.logMu.Unlock()
-	}()
+	// Released before the stream closes: a referee that reads the log to its end and asks again
+	// at once (the epoch after, say) must not find its first request still in.
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			s.logMu.Lock()
+			delete(s.logAsking, p)
+			s.logMu.Unlock()
+		}
+	}
+	defer release()
 	wait := s.LogWait
 	if wait == 0 {
 		wait = s.WriteTimeout
@@ -338,6 +345,7 @@ func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte, q replayl
 		s.logQueued.Add(-1)
 	case <-t.C:
 		s.logQueued.Add(-1)
+		release()
 		s.refuse(st, p, "busy serving other replicas' replay logs: ask again later")
 		return
 	}
@@ -345,6 +353,7 @@ func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte, q replayl
 	_ = st.SetDeadline(time.Now().Add(s.WriteTimeout)) // the answer's time starts with its turn
 	body, err := (*f)(root, q)
 	if err != nil {
+		release()
 		s.refuse(st, p, err.Error())
 		return
 	}
@@ -354,6 +363,7 @@ func (s *Server) serveLog(st network.Stream, p peer.ID, root [32]byte, q replayl
 		return
 	}
 	s.log.Info("served a replay log", "peer", p, "root", fmt.Sprintf("%x", root[:6]), "bytes", len(body))
+	release()
 	_ = st.Close()
 }
 
