@@ -317,7 +317,12 @@ func (k *Keeper) endAttestation(ctx sdk.Context, key collections.Pair[int64, uin
 }
 
 func (k *Keeper) hasOpenChallenge(ctx context.Context, attestationID uint64) (bool, error) {
-	it, err := k.OpenByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
+	return anyOf(ctx, k.OpenByAttestation, attestationID)
+}
+
+// anyOf says whether an index keyed by (attestation, id) holds an entry of attestationID.
+func anyOf(ctx context.Context, set collections.KeySet[collections.Pair[uint64, uint64]], attestationID uint64) (bool, error) {
+	it, err := set.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
 	if err != nil {
 		return false, err
 	}

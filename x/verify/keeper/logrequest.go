@@ -202,12 +202,7 @@ func (k *Keeper) closeLogRequest(ctx sdk.Context, r types.LogRequest, status typ
 
 // hasOpenLogRequest says whether an attestation waits for a log request's answer.
 func (k *Keeper) hasOpenLogRequest(ctx context.Context, attestationID uint64) (bool, error) {
-	it, err := k.LogRequestsOpen.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](attestationID))
-	if err != nil {
-		return false, err
-	}
-	defer it.Close()
-	return it.Valid(), nil
+	return anyOf(ctx, k.LogRequestsOpen, attestationID)
 }
 
 // witnesses counts the replicas of a's stage other than its worker and referee seated since
@@ -354,14 +349,8 @@ func (k *Keeper) workerChallengedOrDisputed(ctx context.Context, worker string) 
 		if open, err := k.hasOpenChallenge(ctx, key.K3()); err != nil || open {
 			return open, err
 		}
-		it, err := k.DisputesByAttestation.Iterate(ctx, collections.NewPrefixedPairRange[uint64, uint64](key.K3()))
-		if err != nil {
-			return false, err
-		}
-		open := it.Valid()
-		it.Close()
-		if open {
-			return true, nil
+		if open, err := anyOf(ctx, k.DisputesByAttestation, key.K3()); err != nil || open {
+			return open, err
 		}
 	}
 	return false, nil
