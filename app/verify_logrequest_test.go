@@ -472,3 +472,33 @@ func TestLogRequestNeedsAWitnessAtWork(t *testing.T) {
 	require.Equal(t, verifytypes.ErrInvalidLogRequest.ABCICode(), res.Code, res.Log)
 	require.Contains(t, res.Log, "at work")
 }
+
+// StagePending lists a stage's pending attestations whoever attested them, a worker that left
+// the stage right after attesting included (its referees must still find it), and nothing of
+// another stage or once final.
+func TestStagePendingListsWorkersThatLeft(t *testing.T) {
+	lc := newLogCase(t)
+	vc := lc.vc
+	res := vc.send(lc.worker.account, &modelstypes.MsgLeaveStage{Operator: lc.worker.addr.String(), ModelId: 1})
+	require.Zero(t, res.Code, res.Log)
+	pending := func(stage uint32) []uint64 {
+		var out verifytypes.QueryStagePendingResponse
+		require.NoError(t, vc.query("/protolearn.verify.v1.Query/StagePending", &verifytypes.QueryStagePendingRequest{ModelId: 1, Stage: stage}, &out))
+		var ids []uint64
+		for _, a := range out.Attestations {
+			require.Equal(t, stage, a.Stage)
+			require.Equal(t, verifytypes.ATTESTATION_STATUS_PENDING, a.Status)
+			ids = append(ids, a.Id)
+		}
+		return ids
+	}
+	require.False(t, vc.seated(t, lc.worker))
+	listed := pending(1)
+	require.Len(t, listed, 2, "the witness's attestation and the departed worker's")
+	require.Contains(t, listed, lc.att.Id, "the departed worker's attestation is listed")
+	require.Empty(t, pending(2))
+	var bad verifytypes.QueryStagePendingResponse
+	require.ErrorContains(t, vc.query("/protolearn.verify.v1.Query/StagePending", &verifytypes.QueryStagePendingRequest{Stage: 1}, &bad), "model_id is required")
+	vc.blocks(vWindow + 1)
+	require.Empty(t, pending(1), "final attestations are no longer pending")
+}

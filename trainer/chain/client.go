@@ -257,6 +257,36 @@ func (c *Client) PendingAttestations(ctx context.Context, worker string, model u
 	return out, nil
 }
 
+// StagePending is every pending attestation of stage stage of model modelID, in the order they
+// finalize, whether or not its worker still holds a seat there (x/verify StagePending): what
+// the stage's referees audit.
+func (c *Client) StagePending(ctx context.Context, modelID uint64, stage uint32) ([]verifytypes.Attestation, error) {
+	out, err := allPages(func(p *query.PageRequest) ([]verifytypes.Attestation, *query.PageResponse, error) {
+		res, err := verifytypes.NewQueryClient(c.conn).StagePending(ctx, &verifytypes.QueryStagePendingRequest{ModelId: modelID, Stage: stage, Pagination: p})
+		if err != nil {
+			return nil, nil, err
+		}
+		return res.Attestations, res.Pagination, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chain: pending attestations of model %d stage %d: %w", modelID, stage, err)
+	}
+	return out, nil
+}
+
+// PeerOf is the libp2p peer id operator's worker announces (x/compute; ok false: it is not
+// registered): where a worker that left its stage still serves its log.
+func (c *Client) PeerOf(ctx context.Context, operator string) (string, bool, error) {
+	res, err := computetypes.NewQueryClient(c.conn).Worker(ctx, &computetypes.QueryWorkerRequest{Operator: operator})
+	if status.Code(err) == codes.NotFound {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("chain: the worker of %s: %w", operator, err)
+	}
+	return res.Worker.PeerId, true, nil
+}
+
 // Height is the chain's latest block height: the height the node answers a small query at
 // (its x-cosmos-block-height header), without fetching a block.
 func (c *Client) Height(ctx context.Context) (int64, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -27,7 +28,11 @@ import (
 // Chain is what a referee reads from the chain (trainer/chain.Client).
 type Chain interface {
 	StageRoster(ctx context.Context, model uint64, stage uint32) ([]modelstypes.Replica, error)
-	PendingAttestations(ctx context.Context, worker string, model uint64) ([]verifytypes.Attestation, error)
+	// StagePending is every pending attestation of the stage, whether or not its worker still
+	// holds a seat (x/verify StagePending), and PeerOf the peer id a worker registered (x/compute):
+	// a worker that left the stage right after attesting is audited all the same.
+	StagePending(ctx context.Context, model uint64, stage uint32) ([]verifytypes.Attestation, error)
+	PeerOf(ctx context.Context, operator string) (peerID string, ok bool, err error)
 	// WorkerByPeer and LastAttestation find a replica that has left the stage since it signed
 	// state a worker mixed in or joined from.
 	WorkerByPeer(ctx context.Context, peer string) (operator string, ok bool, err error)
@@ -180,91 +185,129 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Round reads the pending attestations of the stage's other replicas, draws each new one with
-// probability Rate, and audits every drawn one whose worker has attested its next steps since
-// (the next attestation's starting state is where the replay must arrive: without it a worker
-// could serve a log that ends wherever suits it). A worker that does not serve its log is asked
-// again in the next rounds, and after MaxTries failures that is the finding.
+// Round reads the pending attestations of the stage (every worker's but its own, seated or
+// not: a worker that left the stage right after attesting would otherwise never be audited),
+// draws each new one with probability Rate, and audits every drawn one whose worker has attested
+// its next steps since (the next attestation's starting state is where the replay must arrive:
+// without it a worker could serve a log that ends wherever suits it). A worker that does not
+// serve its log is asked again in the next rounds, and after MaxTries failures that is the
+// finding.
 func (s *Service) Round(ctx context.Context) ([]Outcome, error) {
 	replicas, err := s.cfg.Chain.StageRoster(ctx, s.cfg.Model, uint32(s.cfg.Stage))
 	if err != nil {
 		return nil, err
 	}
-	var out []Outcome
-	height := int64(-1) // the chain's, read once a round where an attestation's successor is late
-	for _, r := range replicas {
-		if r.Operator == s.cfg.Self {
-			continue
-		}
-		pending, err := s.cfg.Chain.PendingAttestations(ctx, r.Operator, s.cfg.Model)
-		if err != nil {
-			s.cfg.Log.Warn("referee: pending attestations not read; the others' audits go on", "worker", r.Operator, "err", err)
-			continue
-		}
-		byWorker := s.seen[r.Operator]
-		if byWorker == nil {
-			byWorker = map[uint64]*tracked{}
-			s.seen[r.Operator] = byWorker
-		}
-		// Forget what is settled: audited (or not drawn) attestations no longer pending, but
-		// the newest of them, which a later one may follow.
-		if len(pending) > 0 {
-			oldest := pending[0].StepFrom
-			for _, a := range pending {
-				oldest = min(oldest, a.StepFrom)
-			}
-			for id, t := range byWorker {
-				if (t.done || !t.drawn) && t.att.StepTo+1 < oldest {
-					delete(byWorker, id)
-				}
-			}
-		}
-		for _, a := range pending {
-			if _, ok := byWorker[a.Id]; !ok && a.Stage == uint32(s.cfg.Stage) && len(a.StateRoot) == 32 {
-				byWorker[a.Id] = &tracked{att: a, drawn: s.cfg.Rand.Float64() < s.cfg.Rate}
-			}
-		}
-		for _, t := range sortedTracked(byWorker) {
-			if !t.drawn || t.done {
-				continue
-			}
-			next := successor(byWorker, t.att)
-			if next == nil {
-				// Not yet: the full audit needs where the worker's next steps start. Past half
-				// the attestation's window, its own range is judged instead.
-				if s.late(ctx, t.att, &height) {
-					if o := s.auditOwnRange(ctx, r, t); o != nil {
-						out = append(out, *o)
-						s.record(*o)
-					}
-				}
-				continue
-			}
-			o := s.Audit(ctx, replicas, r, t.att, next.att)
-			if o.Err != nil && ctx.Err() == nil {
-				// Only the worker's not serving counts, at most once a TryEvery; "busy" counts too (the
-				// worker words its refusals: a cheater would say "busy" for ever). An honest worker
-				// busy that long is asked on chain and shows a replica's custody: it loses nothing.
-				if o.notServed && time.Since(t.lastTry) >= s.cfg.TryEvery {
-					t.tries++
-					t.lastTry = time.Now()
-				}
-				if t.tries < MaxTries {
-					s.cfg.Log.Warn("referee: could not audit an attestation; will ask again", "worker", r.Operator, "attestation", t.att.Id, "tries", t.tries, "err", o.Err)
-					continue
-				}
-				if !s.requestLog(ctx, t) {
-					continue // asked on chain again at the next round
-				}
-				o.Report.Finding = &Finding{What: fmt.Sprintf("the worker did not serve its replay log in %d tries over %s (%v)", MaxTries, time.Duration(MaxTries-1)*s.cfg.TryEvery, o.Err)}
-				o.Err = nil
-			}
-			t.done = true
-			out = append(out, o)
-			s.record(o)
+	all, err := s.cfg.Chain.StagePending(ctx, s.cfg.Model, uint32(s.cfg.Stage))
+	if err != nil {
+		return nil, err
+	}
+	byOperator := map[string][]verifytypes.Attestation{}
+	for _, a := range all {
+		if a.Worker != s.cfg.Self && a.ModelId == s.cfg.Model && a.Stage == uint32(s.cfg.Stage) {
+			byOperator[a.Worker] = append(byOperator[a.Worker], a)
 		}
 	}
+	// A worker with nothing pending has nothing left to audit: what it attested is final.
+	for w := range s.seen {
+		if len(byOperator[w]) == 0 {
+			delete(s.seen, w)
+		}
+	}
+	var out []Outcome
+	height := int64(-1) // the chain's, read once a round where an attestation's successor is late
+	for _, op := range slices.Sorted(maps.Keys(byOperator)) {
+		r, err := s.replica(ctx, replicas, op)
+		if err != nil {
+			s.cfg.Log.Warn("referee: a worker's peer not found; the others' audits go on", "worker", op, "err", err)
+			continue
+		}
+		out = append(out, s.roundOf(ctx, replicas, r, byOperator[op], &height)...)
+	}
 	return out, nil
+}
+
+// replica is the worker op as the roster has it or, where it left the stage, with the peer id it
+// registered (x/compute): its log is fetched from there.
+func (s *Service) replica(ctx context.Context, replicas []modelstypes.Replica, op string) (modelstypes.Replica, error) {
+	for _, r := range replicas {
+		if r.Operator == op {
+			return r, nil
+		}
+	}
+	id, ok, err := s.cfg.Chain.PeerOf(ctx, op)
+	if err != nil {
+		return modelstypes.Replica{}, err
+	}
+	if !ok {
+		return modelstypes.Replica{}, fmt.Errorf("%s is no registered worker: nobody serves its log", op)
+	}
+	return modelstypes.Replica{Operator: op, PeerId: id}, nil
+}
+
+// roundOf tracks worker r's pending attestations and audits the drawn ones that are due.
+func (s *Service) roundOf(ctx context.Context, replicas []modelstypes.Replica, r modelstypes.Replica, pending []verifytypes.Attestation, height *int64) []Outcome {
+	byWorker := s.seen[r.Operator]
+	if byWorker == nil {
+		byWorker = map[uint64]*tracked{}
+		s.seen[r.Operator] = byWorker
+	}
+	// Forget what is settled: audited (or not drawn) attestations no longer pending, but the
+	// newest of them, which a later one may follow.
+	oldest := pending[0].StepFrom
+	for _, a := range pending {
+		oldest = min(oldest, a.StepFrom)
+	}
+	for id, t := range byWorker {
+		if (t.done || !t.drawn) && t.att.StepTo+1 < oldest {
+			delete(byWorker, id)
+		}
+	}
+	for _, a := range pending {
+		if _, ok := byWorker[a.Id]; !ok && len(a.StateRoot) == 32 {
+			byWorker[a.Id] = &tracked{att: a, drawn: s.cfg.Rand.Float64() < s.cfg.Rate}
+		}
+	}
+	var out []Outcome
+	for _, t := range sortedTracked(byWorker) {
+		if !t.drawn || t.done {
+			continue
+		}
+		next := successor(byWorker, t.att)
+		if next == nil {
+			// Not yet: the full audit needs where the worker's next steps start. Past half
+			// the attestation's window, its own range is judged instead.
+			if s.late(ctx, t.att, height) {
+				if o := s.auditOwnRange(ctx, r, t); o != nil {
+					out = append(out, *o)
+					s.record(*o)
+				}
+			}
+			continue
+		}
+		o := s.Audit(ctx, replicas, r, t.att, next.att)
+		if o.Err != nil && ctx.Err() == nil {
+			// Only the worker's not serving counts, at most once a TryEvery; "busy" counts too (the
+			// worker words its refusals: a cheater would say "busy" for ever). An honest worker
+			// busy that long is asked on chain and shows a replica's custody: it loses nothing.
+			if o.notServed && time.Since(t.lastTry) >= s.cfg.TryEvery {
+				t.tries++
+				t.lastTry = time.Now()
+			}
+			if t.tries < MaxTries {
+				s.cfg.Log.Warn("referee: could not audit an attestation; will ask again", "worker", r.Operator, "attestation", t.att.Id, "tries", t.tries, "err", o.Err)
+				continue
+			}
+			if !s.requestLog(ctx, t) {
+				continue // asked on chain again at the next round
+			}
+			o.Report.Finding = &Finding{What: fmt.Sprintf("the worker did not serve its replay log in %d tries over %s (%v)", MaxTries, time.Duration(MaxTries-1)*s.cfg.TryEvery, o.Err)}
+			o.Err = nil
+		}
+		t.done = true
+		out = append(out, o)
+		s.record(o)
+	}
+	return out
 }
 
 // late says whether half of a's challenge window has passed (height caches the chain's height
@@ -417,16 +460,13 @@ func (s *Service) Log(ctx context.Context, a verifytypes.Attestation) ([]replayl
 	if err != nil {
 		return nil, err
 	}
-	var p peer.ID
-	for _, r := range replicas {
-		if r.Operator == a.Worker {
-			if p, err = peer.Decode(r.PeerId); err != nil {
-				return nil, fmt.Errorf("worker %s's peer id %q: %w", a.Worker, r.PeerId, err)
-			}
-		}
+	r, err := s.replica(ctx, replicas, a.Worker)
+	if err != nil {
+		return nil, err
 	}
-	if p == "" {
-		return nil, fmt.Errorf("worker %s holds no seat in model %d stage %d: nobody serves its log", a.Worker, s.cfg.Model, s.cfg.Stage)
+	p, err := peer.Decode(r.PeerId)
+	if err != nil {
+		return nil, fmt.Errorf("worker %s's peer id %q: %w", a.Worker, r.PeerId, err)
 	}
 	fctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()

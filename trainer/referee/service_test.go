@@ -47,6 +47,9 @@ type fakeChain struct {
 	pending  []verifytypes.Attestation
 	left     map[string]string
 	last     map[string]verifytypes.Attestation
+	// gone: "worker" has left the stage (the roster no longer holds it) with its attestations
+	// pending.
+	gone bool
 }
 
 func (c *fakeChain) WorkerByPeer(_ context.Context, p string) (string, bool, error) {
@@ -60,14 +63,34 @@ func (c *fakeChain) LastAttestation(_ context.Context, worker string, _ uint64) 
 }
 
 func (c *fakeChain) StageRoster(context.Context, uint64, uint32) ([]modelstypes.Replica, error) {
+	if c.gone {
+		return slices.DeleteFunc(slices.Clone(c.replicas), func(r modelstypes.Replica) bool { return r.Operator == "worker" }), nil
+	}
 	return c.replicas, nil
 }
 
-func (c *fakeChain) PendingAttestations(_ context.Context, worker string, _ uint64) ([]verifytypes.Attestation, error) {
-	if worker != "worker" {
-		return nil, nil
+// StagePending is the pending attestations, "worker"'s where they name no worker.
+func (c *fakeChain) StagePending(_ context.Context, model uint64, _ uint32) ([]verifytypes.Attestation, error) {
+	out := slices.Clone(c.pending)
+	for i := range out {
+		if out[i].Worker == "" {
+			out[i].Worker = "worker"
+		}
+		if out[i].ModelId == 0 {
+			out[i].ModelId = model
+		}
 	}
-	return c.pending, nil
+	return out, nil
+}
+
+// PeerOf finds the workers that left the stage by their registered peer.
+func (c *fakeChain) PeerOf(_ context.Context, operator string) (string, bool, error) {
+	for p, op := range c.left {
+		if op == operator {
+			return p, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 // attested trains stage 1 for two steps of m updates, logging them as a trainer on chain does
@@ -248,6 +271,44 @@ func TestService(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A worker that leaves the stage right after attesting is audited all the same: the referee
+// walks the stage's pending attestations, not its roster, and fetches the log from the peer the
+// worker registered. Before, leaving was a way out of every audit.
+func TestServiceAuditsAWorkerThatLeft(t *testing.T) {
+	s := testspec.Tiny(8)
+	reset := func(st *engine.Stage) {
+		var b bytes.Buffer
+		require(t, checkpoint.Write(&b, testreplay.Stage(t, s, 1), 0, checkpoint.Full))
+		_, err := checkpoint.Read(&b, st, 1<<30)
+		require(t, err)
+	}
+	for _, tc := range []struct {
+		name    string
+		edit    func(*engine.Stage)
+		finding bool
+	}{{name: "honest", edit: nil}, {name: "resets its state", edit: reset, finding: true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			log, atts := attested(t, tc.edit)
+			workerHost := testhost.New(t)
+			chain := &fakeChain{gone: true, left: map[string]string{workerHost.ID().String(): "worker"}}
+			out, _ := serveAndAuditOn(t, chain, atts, log.Serve(1<<30), 1, workerHost)
+			if len(out) != 1 || out[0].Attestation != 11 || out[0].Worker != "worker" || out[0].Err != nil {
+				t.Fatalf("outcomes %+v, want one audit of the departed worker's attestation 11", out)
+			}
+			if got := out[0].Report.Finding != nil; got != tc.finding {
+				t.Errorf("finding %v (%+v), want %v", got, out[0].Report.Finding, tc.finding)
+			}
+		})
+	}
+	t.Run("unregistered", func(t *testing.T) {
+		_, atts := attested(t, nil)
+		out, _ := serveAndAuditOn(t, &fakeChain{gone: true}, atts, nil, 1, nil)
+		if len(out) != 0 {
+			t.Errorf("outcomes %+v for a worker nobody can reach, want none (and no failed round)", out)
+		}
+	})
 }
 
 // A drawn attestation whose successor has not come by half its challenge window is judged over

@@ -96,6 +96,23 @@ func (q queryServer) Attestations(ctx context.Context, req *types.QueryAttestati
 	return &types.QueryAttestationsResponse{Attestations: out, Pagination: res}, nil
 }
 
+// StagePending pages the finalization queue (exactly the pending attestations, invariants
+// checkPending), keeping the model's stage's.
+func (q queryServer) StagePending(ctx context.Context, req *types.QueryStagePendingRequest) (*types.QueryStagePendingResponse, error) {
+	if req == nil || req.ModelId == 0 {
+		return nil, status.Error(codes.InvalidArgument, "model_id is required")
+	}
+	byID := func(id uint64) (types.Attestation, bool, error) {
+		a, err := q.k.Attestations.Get(ctx, id)
+		return a, err == nil && a.ModelId == req.ModelId && a.Stage == req.Stage, err
+	}
+	out, res, err := filteredIDs[int64](ctx, q.k.ToFinalize, req.Pagination, nil, byID)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return &types.QueryStagePendingResponse{Attestations: out, Pagination: res}, nil
+}
+
 // filteredIDs pages an index of (K1, id) pairs under prefix, loading and filtering each record.
 func filteredIDs[K1, V any](ctx context.Context, idx collections.KeySet[collections.Pair[K1, uint64]], page *query.PageRequest,
 	prefix *collections.Pair[K1, uint64], load func(uint64) (V, bool, error),
