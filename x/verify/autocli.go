@@ -40,8 +40,10 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "id"}},
 				},
 				{RpcMethod: "LogRequests", Use: "log-requests", Short: "List log requests, newest first (--party worker or referee, --attestation-id, --open-only)"},
-				{RpcMethod: "StagePending", Use: "stage-pending [model-id] [stage]", Short: "List one stage's pending attestations, in the order they finalize, seated workers or not",
-					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "model_id"}, {ProtoField: "stage"}}},
+				{
+					RpcMethod: "StagePending", Use: "stage-pending [model-id] [stage]", Short: "List one stage's pending attestations, in the order they finalize, seated workers or not",
+					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "model_id"}, {ProtoField: "stage"}},
+				},
 				{RpcMethod: "VerifyingKeys", Use: "verifying-keys", Short: "List the registered tile shapes and their verifying keys"},
 			},
 		},
