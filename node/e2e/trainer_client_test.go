@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -160,6 +161,22 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pending, 1)
 	require.Equal(t, id, pending[0].Id)
+	onStage, err := c.StagePending(ctx, 1, 1) // what the stage's referees audit
+	require.NoError(t, err)
+	require.Len(t, onStage, 1)
+	require.Equal(t, id, onStage[0].Id)
+	none, err := c.StagePending(ctx, 1, 2)
+	require.NoError(t, err)
+	require.Empty(t, none)
+	registered, ok, err := c.PeerOf(ctx, op) // where a worker that left its stage serves its log
+	require.NoError(t, err)
+	require.True(t, ok)
+	opPeer, err := peer.IDFromPrivateKey(peers["op"])
+	require.NoError(t, err)
+	require.Equal(t, opPeer.String(), registered)
+	_, ok, err = c.PeerOf(ctx, sdk.AccAddress(bytes.Repeat([]byte{7}, 20)).String())
+	require.NoError(t, err)
+	require.False(t, ok)
 
 	// A checkpoint: committed, retried, and a different root at the same step refused.
 	root := make([]byte, 32)
