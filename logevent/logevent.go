@@ -66,6 +66,29 @@ type Update struct {
 	// one: before the first update of each of its steps (swarm Config.StateRoots), what an
 	// attestation starting with that step names. Zero elsewhere.
 	Root [32]byte
+	// Seq is the worker's number for the gradient payload it sent back (Sent; 0 where it sent
+	// none), signed in its receipt (x/verify types.Receipt.Seq). Sends are the payloads it
+	// signed since its previous update, in order: the activations it sent forward, a
+	// gradient recomputed without an update for a microbatch re-sent after a failure. So every
+	// payload a worker signs is in its log, with its number, in the first update after it.
+	Seq   uint64
+	Sends []Send
+}
+
+// Send is a payload a worker signed: its number (types.Receipt.Seq) and its payload.Digest.
+type Send struct {
+	Seq    uint64
+	Digest [32]byte
+}
+
+// Signed is everything u says its worker signed, in order: Sends, then the gradient it sent
+// back (where it sent one).
+func (u *Update) Signed() []Send {
+	out := append([]Send(nil), u.Sends...)
+	if u.Sent != ([32]byte{}) {
+		out = append(out, Send{Seq: u.Seq, Digest: u.Sent})
+	}
+	return out
 }
 
 // Average is a mix of the stage's trainable parameters with a replica's:
@@ -125,6 +148,12 @@ func EncodeUpdate(u Update) []byte {
 	putInts(&b, u.Targets)
 	b.Write(u.Sent[:])
 	b.Write(u.Root[:])
+	PutU64(&b, u.Seq)
+	PutU64(&b, uint64(len(u.Sends)))
+	for _, s := range u.Sends {
+		PutU64(&b, s.Seq)
+		b.Write(s.Digest[:])
+	}
 	return b.Bytes()
 }
 
@@ -166,6 +195,16 @@ func Read(b []byte) (Event, int, error) {
 		u.Input, u.Tokens, u.Grad, u.Targets = r.Bytes(), r.Ints(), r.Bytes(), r.Ints()
 		copy(u.Sent[:], r.Next(32))
 		copy(u.Root[:], r.Next(32))
+		u.Seq = r.U64()
+		if n := r.U64(); n > uint64(len(b)-r.off)/40 {
+			r.Fail(io.ErrUnexpectedEOF)
+		} else if n > 0 {
+			u.Sends = make([]Send, n)
+			for i := range u.Sends {
+				u.Sends[i].Seq = r.U64()
+				copy(u.Sends[i].Digest[:], r.Next(32))
+			}
+		}
 		ev.Update = u
 	case kind[0] == KindAverage || kind[0] == KindAverageClaim:
 		a := &Average{Weight: math.Float64frombits(r.U64())}

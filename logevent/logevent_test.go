@@ -9,7 +9,16 @@ import (
 )
 
 func TestRoundTrip(t *testing.T) {
-	u := Update{Step: 7, Microbatch: 3, Input: []byte("in"), Tokens: []int32{1, -2, 3}, Grad: []byte("g"), Targets: []int32{4}, Sent: [32]byte{9}, Root: [32]byte{8}}
+	u := Update{
+		Step: 7, Microbatch: 3, Input: []byte("in"), Tokens: []int32{1, -2, 3}, Grad: []byte("g"), Targets: []int32{4}, Sent: [32]byte{9}, Root: [32]byte{8},
+		Seq: 1_765_000_000_000_002, Sends: []Send{{Seq: 1_765_000_000_000_000, Digest: [32]byte{5}}, {Seq: 1_765_000_000_000_001, Digest: [32]byte{6}}},
+	}
+	if got := u.Signed(); len(got) != 3 || got[2] != (Send{Seq: u.Seq, Digest: u.Sent}) || got[0] != u.Sends[0] {
+		t.Fatalf("Signed: %+v, want the sends before the update, then its gradient", got)
+	}
+	if got := (&Update{Sends: u.Sends}).Signed(); len(got) != 2 {
+		t.Fatalf("Signed of an update that sent nothing back: %+v, want its two sends", got)
+	}
 	a := Average{Weight: 0.5, Sel: 1, Root: [32]byte{7}, Params: []byte("p"), From: []byte("peer"), Sig: []byte("sig"), ParamsDigest: sha256.Sum256([]byte("p"))}
 	claim := a
 	claim.Params = nil
@@ -81,6 +90,7 @@ func TestDecodeRefuses(t *testing.T) {
 		"trailing bytes": {append(bytes.Clone(good), 0), "1 bytes after the event"},
 		"weight above 1": {bad, "averaging weight 2"},
 		"huge length":    {append([]byte{KindUpdate}, bytes.Repeat([]byte{0xff}, 40)...), "unexpected EOF"},
+		"huge sends":     {append(good[:len(good)-8], bytes.Repeat([]byte{0xff}, 8)...), "unexpected EOF"},
 	} {
 		if _, err := Decode(tc.b); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error saying %q", name, err, tc.want)

@@ -98,7 +98,7 @@ func (w *Worker) receipt(f *wire.Frame, sender, receiver peer.ID) (verifytypes.R
 	}
 	r := verifytypes.Receipt{
 		ChainID: w.cfg.ChainID, Model: f.Model, Direction: dir, ToStage: f.Stage, Step: f.Step, Microbatch: f.Microbatch,
-		Sender: sender, Receiver: receiver,
+		Seq: f.Seq, Sender: sender, Receiver: receiver,
 	}
 	var err error
 	r.Digest, err = payload.Digest(f.Body)

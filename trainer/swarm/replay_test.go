@@ -3,9 +3,13 @@ package swarm
 import (
 	"bytes"
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/data"
 	"github.com/protolearn/protolearn/trainer/engine"
@@ -16,6 +20,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/replay"
 	"github.com/protolearn/protolearn/trainer/replaylog"
 	"github.com/protolearn/protolearn/trainer/spec"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
 // A replica that holds a worker's log (its snapshots and every update with what went into it,
@@ -213,4 +218,62 @@ func newStage(t *testing.T, s spec.Spec, index int, rate float64, skip []int) *e
 		t.Fatal(err)
 	}
 	return st
+}
+
+// Every payload a worker signs is in its log: each receipt its neighbours accepted names a
+// send number and digest that an update of the sender's log records (logevent.Update.Signed:
+// the activations sent forward and the gradients recomputed since the update before, and the
+// gradient it sent back), unless the sender made no update after it; and a worker's numbers
+// only grow. A receipt whose number an attestation covers with another digest is then the
+// sender's proof of equivocation (x/verify MsgReportEquivocation). Evaluation microbatches,
+// signed too, are covered.
+func TestEverySignedPayloadIsLogged(t *testing.T) {
+	sw, hosts := newSwarm(t, []int{1, 2, 1})
+	sw.evalEvery = 1
+	var mu sync.Mutex
+	logged := map[peer.ID][]logevent.Send{}
+	var receipts []verifytypes.Receipt
+	for s := range hosts {
+		for _, h := range hosts[s] {
+			sw.start(h, s, 4, 2, func(c *Config) {
+				c.OnUpdate = func(u replay.Update) {
+					mu.Lock()
+					logged[h.ID()] = append(logged[h.ID()], u.Signed()...)
+					mu.Unlock()
+				}
+				c.OnReceipt = func(r verifytypes.Receipt, _ []byte) {
+					mu.Lock()
+					receipts = append(receipts, r)
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	sw.wait(2 * time.Minute)
+	mu.Lock()
+	defer mu.Unlock()
+	for p, sends := range logged {
+		for i := 1; i < len(sends); i++ {
+			if sends[i].Seq <= sends[i-1].Seq {
+				t.Fatalf("%s's send numbers do not grow: %d after %d", p, sends[i].Seq, sends[i-1].Seq)
+			}
+		}
+	}
+	covered, tail := 0, 0
+	for _, r := range receipts {
+		sends := logged[r.Sender]
+		if len(sends) == 0 || r.Seq > sends[len(sends)-1].Seq {
+			tail++ // signed after its last update: in no update's record, nor any attestation
+			continue
+		}
+		i := slices.IndexFunc(sends, func(s logevent.Send) bool { return s.Seq == r.Seq })
+		if i < 0 || sends[i].Digest != r.Digest {
+			t.Fatalf("%s signed send %d (%v microbatch %d) that its log does not record as signed", r.Sender, r.Seq, r.Direction, r.Microbatch)
+		}
+		covered++
+	}
+	t.Logf("%d receipts in their senders' logs, %d signed after the sender's last update", covered, tail)
+	if covered == 0 || covered < 4*tail {
+		t.Errorf("%d receipts covered, %d in tails: want most in the logs", covered, tail)
+	}
 }

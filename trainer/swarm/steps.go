@@ -6,6 +6,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
@@ -57,9 +58,13 @@ func (w *Worker) forward(ev *event) error {
 		return fmt.Errorf("swarm: stage %d microbatch %d: encoding activations: %w", w.stage, ev.mb, err)
 	}
 	w.metrics.forwards.Inc()
+	seq, err := w.number(msg, nil)
+	if err != nil {
+		return fmt.Errorf("swarm: stage %d microbatch %d: %w", w.stage, ev.mb, err)
+	}
 	if isEval(ev.mb) { // forward only, fire and forget
 		if to, ok := w.pick(ev.mb); ok {
-			w.send(to, &wire.Frame{Type: wire.Activations, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: ev.step, Microbatch: ev.mb, Body: msg})
+			w.send(to, &wire.Frame{Type: wire.Activations, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: ev.step, Microbatch: ev.mb, Seq: seq, Body: msg})
 		} else {
 			w.log.Warn("no live replica of the next stage; evaluation microbatch dropped", "mb", ev.mb)
 		}
@@ -68,7 +73,7 @@ func (w *Worker) forward(ev *event) error {
 	if old := w.pending[ev.mb]; old != nil {
 		w.log.Debug("microbatch arrived again; running it again", "mb", ev.mb, "from", ev.from, "was_from", old.from)
 	}
-	w.pending[ev.mb] = &pending{step: ev.step, in: ev.in, ids: ev.ids, from: ev.from, input: ev.input, msg: msg, replay: ev.replay, elsewhere: ev.elsewhere}
+	w.pending[ev.mb] = &pending{step: ev.step, in: ev.in, ids: ev.ids, from: ev.from, input: ev.input, msg: msg, seq: seq, replay: ev.replay, elsewhere: ev.elsewhere}
 	w.markSeen(ev.mb)
 	w.route(ev.mb)
 	return nil
@@ -158,14 +163,38 @@ func (w *Worker) sendGradients(to peer.ID, step, mb uint64, dIn *tensors.Tensor,
 	if err != nil {
 		return fmt.Errorf("swarm: stage %d microbatch %d: encoding gradients: %w", w.stage, mb, err)
 	}
+	seq, err := w.number(msg, up)
+	if err != nil {
+		return fmt.Errorf("swarm: stage %d microbatch %d: %w", w.stage, mb, err)
+	}
 	if up != nil {
-		if up.Sent, err = payload.Digest(msg); err != nil {
-			return fmt.Errorf("swarm: stage %d microbatch %d: %w", w.stage, mb, err)
-		}
 		w.cfg.OnUpdate(*up)
 	}
-	w.send(to, &wire.Frame{Type: wire.Gradients, Model: w.cfg.Model, Stage: uint32(w.stage - 1), Step: step, Microbatch: mb, Body: msg})
+	w.send(to, &wire.Frame{Type: wire.Gradients, Model: w.cfg.Model, Stage: uint32(w.stage - 1), Step: step, Microbatch: mb, Seq: seq, Body: msg})
 	return nil
+}
+
+// number gives payload msg, about to be signed, the worker's next send number (types.Receipt
+// Seq: strictly increasing, and above any number an earlier process could have given, being
+// the wall clock's microseconds where that is higher) and, where updates are logged
+// (OnUpdate), records it: as up's own (the gradient an update sends back) or among the sends
+// the next update logs (logevent.Update.Sends). So every payload a worker signs is in its log.
+func (w *Worker) number(msg []byte, up *replay.Update) (uint64, error) {
+	w.seq = max(w.seq+1, uint64(max(w.now().UnixMicro(), 0)))
+	if w.cfg.OnUpdate == nil {
+		return w.seq, nil
+	}
+	d, err := payload.Digest(msg)
+	if err != nil {
+		return 0, err
+	}
+	if up != nil {
+		up.Seq, up.Sent = w.seq, d
+		up.Sends, w.sends = w.sends, nil
+	} else {
+		w.sends = append(w.sends, logevent.Send{Seq: w.seq, Digest: d})
+	}
+	return w.seq, nil
 }
 
 // update is the record of an update OnUpdate will receive (nil when it is not set): its frame
@@ -242,6 +271,7 @@ func (w *Worker) backward(ev *event) error {
 	}
 	if w.first {
 		if up != nil {
+			up.Sends, w.sends = w.sends, nil
 			w.cfg.OnUpdate(*up) // stage 0 sends nothing back
 		}
 		if err := w.stepEnd(); err != nil {

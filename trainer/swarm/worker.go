@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/protolearn/protolearn/logevent"
 	"github.com/protolearn/protolearn/payload"
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/engine"
@@ -32,6 +33,7 @@ type pending struct {
 	from    peer.ID // the sender (empty on stage 0)
 	input   *Input  // its receipt (nil on stage 0)
 	msg     []byte  // the encoded activations, for re-sending
+	seq     uint64  // their send number, signed with every copy
 	to      peer.ID // empty while no replica could take it
 	sentAt  time.Time
 	resends int
@@ -91,10 +93,14 @@ type Worker struct {
 	endRoot, endHead [32]byte
 	ended            bool
 	completed        uint64
-	repeats          uint64
-	late             uint64
-	opsWindow        int // backward operations since the last throughput sample
-	sampleAt         time.Time
+	// seq is the last send number given (number); sends are the payloads signed since the last
+	// update, which that update's log record names (with OnUpdate).
+	seq       uint64
+	sends     []logevent.Send
+	repeats   uint64
+	late      uint64
+	opsWindow int // backward operations since the last throughput sample
+	sampleAt  time.Time
 
 	statusMu sync.Mutex
 	status   Status

@@ -1,16 +1,16 @@
 // Package wire is the framing of protolearn's pipeline protocol,
-// /protolearn/pipeline/2.0.0: the messages trainer workers of neighbouring
+// /protolearn/pipeline/3.0.0: the messages trainer workers of neighbouring
 // stages exchange on libp2p streams. A frame carries one boundary tensor
 // (a payload encoding: activations forward, gradients backward) or a
 // short control message, with a header that says which model, stage, step
 // and microbatch it belongs to, so a receiver can route or refuse it before
 // decoding the tensor.
 //
-// # Frame format (version 2, little-endian)
+// # Frame format (version 3, little-endian)
 //
 //	uvarint  n: the length of the rest of the frame, 1 … MaxSize
 //	offset  size  field (of the n bytes)
-//	0       4     magic "PLW2"
+//	0       4     magic "PLW3"
 //	4       1     type: 1 activations, 2 gradients, 3 ack, 4 busy, 5 reject
 //	5       1     flags: bit 0 replay (the microbatch is being re-sent after
 //	              a failure on its earlier path); other bits 0
@@ -19,16 +19,20 @@
 //	16      4     stage (uint32): the stage the frame is addressed to
 //	20      8     step (uint64)
 //	28      8     microbatch (uint64): swarm-wide id, chosen by stage 0
-//	36      64    activations and gradients only: the sender's signature of
+//	36      8     seq (uint64): activations and gradients only (0 in control
+//	              frames), the sender's number for the payload, strictly
+//	              increasing over what it sends and recorded in its replay log
+//	44      64    activations and gradients only: the sender's signature of
 //	              the frame's receipt (x/verify/types.Receipt: chain, model,
 //	              direction, stage, step, microbatch, SHA-256 of the body,
-//	              sender and receiver), by its Ed25519 libp2p identity
-//	36|100  …     body: a payload encoding (activations, gradients), the
+//	              seq, sender and receiver), by its Ed25519 libp2p identity
+//	44|108  …     body: a payload encoding (activations, gradients), the
 //	              reason text (reject, ≤ MaxReason bytes of UTF-8), or
 //	              nothing (ack, busy)
 //
 // The signature makes every boundary tensor a receipt the receiver can show
-// to third parties: its sender sent it this payload (version 1 had none).
+// to third parties: its sender sent it this payload (version 1 had none), and
+// its number ties it to the sender's log (version 2 had none).
 //
 // Strictness: Read refuses a length above the reader's maximum before it
 // allocates anything (ErrTooLarge: the peer is cut off, its stream reset),
@@ -49,13 +53,13 @@ import (
 )
 
 // Protocol is the libp2p protocol id of the pipeline protocol.
-const Protocol = "/protolearn/pipeline/2.0.0"
+const Protocol = "/protolearn/pipeline/3.0.0"
 
 // Magic starts every frame's header.
-var Magic = [4]byte{'P', 'L', 'W', '2'}
+var Magic = [4]byte{'P', 'L', 'W', '3'}
 
 // HeaderSize is the size of a frame's header (after the length prefix).
-const HeaderSize = 36
+const HeaderSize = 44
 
 // SigSize is the size of a tensor frame's receipt signature (Ed25519).
 const SigSize = 64
@@ -127,6 +131,9 @@ type Frame struct {
 	Stage      uint32
 	Step       uint64
 	Microbatch uint64
+	// Seq is the sender's number for a tensor frame's payload (types.Receipt.Seq); 0 in
+	// control frames.
+	Seq uint64
 	// Sig is the sender's receipt signature (SigSize bytes) of an
 	// Activations or Gradients frame; empty in control frames.
 	Sig []byte
@@ -168,8 +175,8 @@ func (f *Frame) validate() error {
 		}
 		return nil
 	}
-	if len(f.Sig) != 0 {
-		return fmt.Errorf("%w: %v frame with a signature", ErrMalformed, f.Type)
+	if len(f.Sig) != 0 || f.Seq != 0 {
+		return fmt.Errorf("%w: %v frame with a signature or a send number", ErrMalformed, f.Type)
 	}
 	switch f.Type {
 	case Ack, Busy:
@@ -210,6 +217,7 @@ func (f *Frame) Append(b []byte) ([]byte, error) {
 	b = binary.LittleEndian.AppendUint32(b, f.Stage)
 	b = binary.LittleEndian.AppendUint64(b, f.Step)
 	b = binary.LittleEndian.AppendUint64(b, f.Microbatch)
+	b = binary.LittleEndian.AppendUint64(b, f.Seq)
 	b = append(b, f.Sig...)
 	return append(b, f.Body...), nil
 }
@@ -283,6 +291,7 @@ func ReadHeader(r *bufio.Reader, maxSize int) (*Frame, int, error) {
 		Stage:      binary.LittleEndian.Uint32(h[16:20]),
 		Step:       binary.LittleEndian.Uint64(h[20:28]),
 		Microbatch: binary.LittleEndian.Uint64(h[28:36]),
+		Seq:        binary.LittleEndian.Uint64(h[36:44]),
 	}
 	// Check the type before reading a body it may not have: a control
 	// frame announcing megabytes is refused without reading them.

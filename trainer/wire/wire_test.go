@@ -11,7 +11,7 @@ import (
 )
 
 func sample() []*Frame {
-	tensor := &Frame{Type: Activations, Model: 7, Stage: 2, Step: 1 << 40, Microbatch: 0xdeadbeef01, Sig: bytes.Repeat([]byte{0x5a}, SigSize), Body: []byte("PLP1 payload bytes")}
+	tensor := &Frame{Type: Activations, Model: 7, Stage: 2, Step: 1 << 40, Microbatch: 0xdeadbeef01, Seq: 1_765_000_000_123_456, Sig: bytes.Repeat([]byte{0x5a}, SigSize), Body: []byte("PLP1 payload bytes")}
 	return []*Frame{
 		tensor,
 		{Type: Gradients, Flags: Replay, Model: 7, Stage: 1, Step: 3, Microbatch: 9, Sig: make([]byte, SigSize), Body: bytes.Repeat([]byte{0xAB}, 1000)},
@@ -98,6 +98,12 @@ func frameBytes(n uint64, magic string, typ byte, reserved [3]byte, body []byte)
 	return append(b, body...)
 }
 
+// numbered sets the seq of the frame encoding b (a one-byte length prefix) to 1.
+func numbered(b []byte) []byte {
+	b[1+36] = 1
+	return b
+}
+
 // limitedReader fails the test if more than max bytes are read from it.
 type limitedReader struct {
 	t   *testing.T
@@ -128,24 +134,25 @@ func TestHostile(t *testing.T) {
 		want string
 	}{
 		{"oversize", append(huge, make([]byte, 100)...), 0, ErrTooLarge, "the limit is 67108864"},
-		{"over a small limit", frameBytes(HeaderSize+100, "PLW2", 1, ok, make([]byte, 100)), HeaderSize + 99, ErrTooLarge, "136 bytes announced"},
-		{"short", frameBytes(HeaderSize-1, "PLW2", 3, ok, nil)[:HeaderSize], 0, ErrMalformed, "shorter than the 36-byte header"},
+		{"over a small limit", frameBytes(HeaderSize+100, "PLW3", 1, ok, make([]byte, 100)), HeaderSize + 99, ErrTooLarge, "144 bytes announced"},
+		{"short", frameBytes(HeaderSize-1, "PLW3", 3, ok, nil)[:HeaderSize], 0, ErrMalformed, "shorter than the 44-byte header"},
 		{"magic", frameBytes(HeaderSize, "PLP1", 3, ok, nil), 0, ErrMalformed, "magic"},
-		{"version 1", frameBytes(HeaderSize, "PLW1", 3, ok, nil), 0, ErrMalformed, `magic "PLW1", want "PLW2"`},
-		{"reserved", frameBytes(HeaderSize, "PLW2", 3, [3]byte{0, 1, 0}, nil), 0, ErrMalformed, "reserved"},
-		{"unknown flag", frameBytes(HeaderSize, "PLW2", 3, [3]byte{2, 0, 0}, nil), 0, ErrMalformed, "unknown flags"},
-		{"unknown type", frameBytes(HeaderSize, "PLW2", 9, ok, nil), 0, ErrMalformed, "unknown type 9"},
-		{"type 0", frameBytes(HeaderSize, "PLW2", 0, ok, nil), 0, ErrMalformed, "unknown type 0"},
-		{"ack with a body", frameBytes(HeaderSize+3, "PLW2", 3, ok, []byte("abc")), 0, ErrMalformed, "ack frame with a 3-byte body"},
-		{"busy announcing megabytes", frameBytes(HeaderSize+50<<20, "PLW2", 4, ok, nil), 0, ErrMalformed, "busy frame with a 52428800-byte body"},
-		{"long reason", frameBytes(HeaderSize+MaxReason+1, "PLW2", 5, ok, make([]byte, MaxReason+1)), 0, ErrMalformed, "reject reason of 513 bytes"},
-		{"reason not UTF-8", frameBytes(HeaderSize+2, "PLW2", 5, ok, []byte{0xff, 0xfe}), 0, ErrMalformed, "UTF-8"},
-		{"empty tensor", frameBytes(HeaderSize, "PLW2", 1, ok, nil), 0, ErrMalformed, "want a 64-byte signature and a payload"},
-		{"unsigned tensor", frameBytes(HeaderSize+10, "PLW2", 2, ok, make([]byte, 10)), 0, ErrMalformed, "gradients frame of 10 bytes after the header, want a 64-byte signature"},
-		{"signature only", frameBytes(HeaderSize+SigSize, "PLW2", 1, ok, make([]byte, SigSize)), 0, ErrMalformed, "want a 64-byte signature and a payload"},
-		{"truncated header", frameBytes(HeaderSize, "PLW2", 3, ok, nil)[:10], 0, io.ErrUnexpectedEOF, ""},
-		{"truncated body", frameBytes(HeaderSize+SigSize+10, "PLW2", 2, ok, make([]byte, SigSize+5)), 0, io.ErrUnexpectedEOF, ""},
+		{"version 2", frameBytes(HeaderSize, "PLW2", 3, ok, nil), 0, ErrMalformed, `magic "PLW2", want "PLW3"`},
+		{"reserved", frameBytes(HeaderSize, "PLW3", 3, [3]byte{0, 1, 0}, nil), 0, ErrMalformed, "reserved"},
+		{"unknown flag", frameBytes(HeaderSize, "PLW3", 3, [3]byte{2, 0, 0}, nil), 0, ErrMalformed, "unknown flags"},
+		{"unknown type", frameBytes(HeaderSize, "PLW3", 9, ok, nil), 0, ErrMalformed, "unknown type 9"},
+		{"type 0", frameBytes(HeaderSize, "PLW3", 0, ok, nil), 0, ErrMalformed, "unknown type 0"},
+		{"ack with a body", frameBytes(HeaderSize+3, "PLW3", 3, ok, []byte("abc")), 0, ErrMalformed, "ack frame with a 3-byte body"},
+		{"busy announcing megabytes", frameBytes(HeaderSize+50<<20, "PLW3", 4, ok, nil), 0, ErrMalformed, "busy frame with a 52428800-byte body"},
+		{"long reason", frameBytes(HeaderSize+MaxReason+1, "PLW3", 5, ok, make([]byte, MaxReason+1)), 0, ErrMalformed, "reject reason of 513 bytes"},
+		{"reason not UTF-8", frameBytes(HeaderSize+2, "PLW3", 5, ok, []byte{0xff, 0xfe}), 0, ErrMalformed, "UTF-8"},
+		{"empty tensor", frameBytes(HeaderSize, "PLW3", 1, ok, nil), 0, ErrMalformed, "want a 64-byte signature and a payload"},
+		{"unsigned tensor", frameBytes(HeaderSize+10, "PLW3", 2, ok, make([]byte, 10)), 0, ErrMalformed, "gradients frame of 10 bytes after the header, want a 64-byte signature"},
+		{"signature only", frameBytes(HeaderSize+SigSize, "PLW3", 1, ok, make([]byte, SigSize)), 0, ErrMalformed, "want a 64-byte signature and a payload"},
+		{"truncated header", frameBytes(HeaderSize, "PLW3", 3, ok, nil)[:10], 0, io.ErrUnexpectedEOF, ""},
+		{"truncated body", frameBytes(HeaderSize+SigSize+10, "PLW3", 2, ok, make([]byte, SigSize+5)), 0, io.ErrUnexpectedEOF, ""},
 		{"truncated prefix", []byte{0x80}, 0, io.ErrUnexpectedEOF, ""},
+		{"numbered control frame", numbered(frameBytes(HeaderSize, "PLW3", 3, ok, nil)), 0, ErrMalformed, "ack frame with a signature or a send number"},
 		{"prefix overflow", bytes.Repeat([]byte{0xff}, 11), 0, ErrMalformed, "length prefix"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,6 +177,7 @@ func TestHostile(t *testing.T) {
 		{Type: Gradients, Body: []byte("p")}, // unsigned
 		{Type: Activations, Sig: make([]byte, 63), Body: []byte("p")}, // short signature
 		{Type: Ack, Sig: make([]byte, SigSize)},                       // a signed control frame
+		{Type: Busy, Seq: 5},                                          // a numbered one
 		{Type: Ack, Body: []byte("x")},
 		{Type: Reject, Body: []byte{0xff}},
 		{Type: Reject, Body: make([]byte, MaxReason+1)},
@@ -191,7 +199,7 @@ func FuzzRead(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{})
-	f.Add(frameBytes(HeaderSize, "PLW2", 9, [3]byte{}, nil))
+	f.Add(frameBytes(HeaderSize, "PLW3", 9, [3]byte{}, nil))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		src := bytes.NewReader(in)
 		r := bufio.NewReader(src)

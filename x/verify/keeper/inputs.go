@@ -232,7 +232,7 @@ func (r *receiptCheck) check(name string, in *types.BoundaryReceipt, side neighb
 	}
 	rc := types.Receipt{
 		ChainID: sdkCtx.ChainID(), Model: r.m.Id, Direction: side.dir, ToStage: r.stage, Step: in.SwarmStep,
-		Microbatch: in.Microbatch, Digest: [32]byte(in.PayloadDigest), Sender: sender, Receiver: r.receiver,
+		Microbatch: in.Microbatch, Digest: [32]byte(in.PayloadDigest), Seq: in.Seq, Sender: sender, Receiver: r.receiver,
 	}
 	if err := types.VerifyReceipt(rc, in.Signature); err != nil {
 		return errorsmod.Wrapf(types.ErrInvalidReceipt, "%s: %v", name, err)

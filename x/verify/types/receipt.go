@@ -40,7 +40,7 @@ const MaxPeerIDLen = 128
 const ReceiptSignatureSize = ed25519.SignatureSize
 
 // receiptDomain separates receipt signatures from anything else a libp2p key signs.
-const receiptDomain = "protolearn/boundary-receipt/v1"
+const receiptDomain = "protolearn/boundary-receipt/v2"
 
 // Receipt is what the sender of a boundary tensor signs for its receiver, with its registered
 // libp2p identity: "I sent you this payload for this microbatch of this model". The receiver
@@ -60,6 +60,13 @@ type Receipt struct {
 	Step, Microbatch uint64
 	// Digest is the SHA-256 of the payload encoding the frame carried.
 	Digest [32]byte
+	// Seq is the sender's number for the payload (its "send"): strictly increasing over
+	// everything the sender signs, and recorded in the sender's replay log with the digest
+	// (logevent.Update: the send, or the sends before the update), which its attestations
+	// commit (x/verify Attestation.sends). A receipt whose number an attestation of its sender
+	// covers with another digest, or none, proves the sender signed one payload and logged
+	// another (MsgReportEquivocation).
+	Seq uint64
 	// Sender and Receiver are the two workers' libp2p peer ids.
 	Sender, Receiver peer.ID
 }
@@ -76,6 +83,7 @@ func (r Receipt) SignBytes() []byte {
 	b = binary.BigEndian.AppendUint64(b, r.Step)
 	b = binary.BigEndian.AppendUint64(b, r.Microbatch)
 	b = append(b, r.Digest[:]...)
+	b = binary.BigEndian.AppendUint64(b, r.Seq)
 	b = appendString(b, string(r.Sender))
 	return appendString(b, string(r.Receiver))
 }

@@ -50,6 +50,7 @@ func TestReceiptSignsEveryField(t *testing.T) {
 		"step":       func(r *types.Receipt) { r.Step++ },
 		"microbatch": func(r *types.Receipt) { r.Microbatch++ },
 		"digest":     func(r *types.Receipt) { r.Digest[31] ^= 1 },
+		"seq":        func(r *types.Receipt) { r.Seq++ },
 		"receiver":   func(r *types.Receipt) { r.Receiver = other },
 		"sender":     func(r *types.Receipt) { r.Sender = other }, // another key: the signature is not its
 	} {
