@@ -99,6 +99,7 @@ var (
 		kindOf(func(m *verifytypes.MsgDisputeRespond, a sdk.AccAddress) { m.Referee = a.String() }),
 		kindOf(func(m *verifytypes.MsgRequestLog, a sdk.AccAddress) { m.Referee = a.String() }),
 		kindOf(func(m *verifytypes.MsgAnswerLogRequest, a sdk.AccAddress) { m.Submitter = a.String() }),
+		kindOf(func(m *verifytypes.MsgReportEquivocation, a sdk.AccAddress) { m.Reporter = a.String() }),
 	}
 	anchorMsgKinds = []msgKind{
 		// The signer of MsgSetAnchorKey is the validator's operator, in valoper form.
@@ -335,6 +336,8 @@ func newMsgFixture(tb testing.TB) *msgFixture {
 		// Stage 1 holds the replica and the cheater only: no third replica could take custody.
 		refuses(actorReplica, &verifytypes.MsgRequestLog{Referee: replica.addr.String(), AttestationId: cheatID}),
 		refuses(actorCheater, &verifytypes.MsgAnswerLogRequest{Submitter: cheater.addr.String(), RequestId: 1, Custodian: replica.peerID().String(), Signature: make([]byte, 64)}),
+		// The cheater (stage 1) signed its first send's number over another gradient for stage 0.
+		accepts(actorWorker, equivocation(tb, vc.attestationByID(tb, cheatID), cheater, worker, worker.addr)),
 		accepts(actorGov, &verifytypes.MsgUpdateParams{Authority: gov, Params: moduleParams(tb, fx, fx.vc.app.VerifyKeeper.GetParams)}),
 
 		accepts(actorValidator, fx.anchorKeyMsg(tb, valoper)),

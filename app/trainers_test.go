@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -146,7 +147,7 @@ const (
 
 // trainStage runs steps backward passes of w's engine stage on random data (one microbatch per
 // step) and hands each step's tap to the attester, as `trainer run --chain` does.
-func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attest.Attester) {
+func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attest.Attester, sent *sentLog) {
 	t.Helper()
 	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
 	require.NoError(t, err)
@@ -212,8 +213,40 @@ func trainStage(t *testing.T, vc *verifyChain, w *trainer, steps int, att *attes
 			t.Fatal(err)
 		}
 		input.EndHead = sha256.Sum256(append([]byte("the replay log's head after "), input.EndRoot[:]...))
+		sent.step(input.LogHead, input.EndHead)
 		att.Tap(uint64(step), tap, input)
 	}
+}
+
+// sentLog stands for the replay log these trainers do not keep, as far as an attestation's
+// sends go: each step (one update) signed one payload, numbered by its place.
+type sentLog struct {
+	mu    sync.Mutex
+	heads [][2][32]byte // each step's starting and ending head
+}
+
+func (l *sentLog) step(from, to [32]byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.heads = append(l.heads, [2][32]byte{from, to})
+}
+
+// sends is attest.Config.Sends: one send for each step from the one starting at from to the
+// one ending at to.
+func (l *sentLog) sends(from, to [32]byte) ([]verifytypes.SentPayload, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []verifytypes.SentPayload
+	for i, h := range l.heads {
+		if h[0] == from || len(out) > 0 {
+			d := sha256.Sum256(h[1][:])
+			out = append(out, verifytypes.SentPayload{Event: uint32(len(out)), Seq: uint64(i + 1), Digest: d[:]})
+			if h[1] == to {
+				return out, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no steps from head %x to %x", from[:4], to[:4])
 }
 
 // runTrainers trains each worker's stage for steps steps with an attester (cheat: the fraction
@@ -247,15 +280,17 @@ func runTrainers(t *testing.T, vc *verifyChain, ws []*trainer, cheat map[*traine
 	}()
 	defer func() { cancel(); <-produced }()
 	atts := map[*trainer]*attest.Attester{}
+	sent := map[*trainer]*sentLog{}
 	var wg sync.WaitGroup
 	for _, w := range ws {
+		sent[w] = &sentLog{}
 		store, err := attest.OpenStore(t.TempDir())
 		require.NoError(t, err)
 		att, err := attest.NewAttester(attest.Config{
 			Chain: c, ChainID: app.DefaultChainID, Worker: w.addr.String(), ModelID: 1, Stage: w.stage, Layers: vLayers, Period: 4, FirstStep: 1,
 			TileWidth: vT, Secret: w.secret, Store: store, Prover: prover, Cheat: cheat[w], CheatOwnInput: cheat[w], Tables: vTables(t), Sampled: stageSampled(w.stage),
 			Rand: rand.New(rand.NewPCG(1, uint64(w.stage))), Poll: 5 * time.Millisecond,
-			Log: slog.New(slog.NewTextHandler(tWriter{t}, nil)).With("stage", w.stage, "cheat", cheat[w]),
+			Log: slog.New(slog.NewTextHandler(tWriter{t}, nil)).With("stage", w.stage, "cheat", cheat[w]), Sends: sent[w].sends,
 		})
 		require.NoError(t, err)
 		atts[w] = att
@@ -266,7 +301,7 @@ func runTrainers(t *testing.T, vc *verifyChain, ws []*trainer, cheat map[*traine
 		}()
 	}
 	for _, w := range ws {
-		trainStage(t, vc, w, steps, atts[w])
+		trainStage(t, vc, w, steps, atts[w], sent[w])
 	}
 	if during != nil {
 		during(func(f func()) {

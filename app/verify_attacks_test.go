@@ -103,7 +103,7 @@ func (vc *verifyChain) attestRoots(w *trainer, model, from uint64, roots ...veri
 		}
 		msg.Commitments = append(msg.Commitments, r)
 	}
-	return msg
+	return withSends(msg)
 }
 
 // submitted sends msg from w and returns the new attestation's id.
@@ -623,7 +623,10 @@ func TestAttackChainedDisputesHoldOnlyTheWorker(t *testing.T) {
 	junk := make([]byte, 32)
 	junk[0] = 1
 	claim := func(d uint64) { // w's first move, at once (any roots will do); r then walks away and loses
-		res := vc.send(w.account, &verifytypes.MsgDisputeClaim{Worker: w.addr.String(), DisputeId: d, Events: 2, StateRoot: junk, LogHead: junk})
+		dp, err := vc.app.VerifyKeeper.GetDispute(vc.app.NewContext(true), d)
+		require.NoError(t, err)
+		events := uint64(max(2, len(vc.attestationByID(t, dp.AttestationId).Sends))) // one update a send: at least as many as its sends say
+		res := vc.send(w.account, &verifytypes.MsgDisputeClaim{Worker: w.addr.String(), DisputeId: d, Events: events, StateRoot: junk, LogHead: junk})
 		require.Zero(t, res.Code, res.Log)
 	}
 	d := open(big)
@@ -900,11 +903,11 @@ func TestAttackInputNotDerived(t *testing.T) {
 	roots := cm.Roots()
 	roots.Input = vc.input(t, selfish, body, 0)
 	vc.withGrads(t, selfish, &roots)
-	sID := vc.submitted(t, selfish, &verifytypes.MsgSubmitAttestation{
+	sID := vc.submitted(t, selfish, withSends(&verifytypes.MsgSubmitAttestation{
 		Worker: selfish.addr.String(), ModelId: 1, Stage: selfish.stage, StepFrom: own.Step, StepTo: own.Step,
 		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots}, StateRoot: stateRoot(selfish, 1, own.Step), LogHead: logHead(selfish, 1, own.Step),
 		EndStateRoot: stateRoot(selfish, 1, own.Step+1), EndLogHead: logHead(selfish, 1, own.Step+1),
-	})
+	}))
 	selfish.next++
 
 	// Every tile of the matrix product proves for the selfish worker.
@@ -990,11 +993,11 @@ func TestAttackStageZeroOffDataset(t *testing.T) {
 	roots := cm.Roots()
 	roots.Input = vc.input(t, w, nil, mb) // stage 1 did send the gradient of draw mb back
 	w.nameDraws(&roots)
-	id := vc.submitted(t, w, &verifytypes.MsgSubmitAttestation{
+	id := vc.submitted(t, w, withSends(&verifytypes.MsgSubmitAttestation{
 		Worker: w.addr.String(), ModelId: 1, Stage: 0, StepFrom: l.Step, StepTo: l.Step,
 		WorkUnits: vLayers, TileRows: vRows, TileWidth: vT, Commitments: []verifytypes.StepCommitment{roots}, StateRoot: stateRoot(w, 1, l.Step), LogHead: logHead(w, 1, l.Step),
 		EndStateRoot: stateRoot(w, 1, l.Step+1), EndLogHead: logHead(w, 1, l.Step+1),
-	})
+	}))
 	w.next++
 
 	fwd := vc.challengeKind(t, challenger, id, verifytypes.CHALLENGE_KIND_FORWARD, l.Step, 1, 1)

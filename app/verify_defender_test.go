@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -272,6 +273,7 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 		if i == 0 {
 			u.Root = root // the step's starting state, as the swarm records it (what From finds)
 		}
+		numbered(&u, i, last)
 		ls.inputs, ls.grads = append(ls.inputs, u.Input), append(ls.grads, u.Grad)
 		require.NoError(t, log.Updated(st, u))
 		if i == 0 && o.mixWith != nil {
@@ -299,6 +301,30 @@ func newLoggedStageOpts(t *testing.T, vc *verifyChain, w *trainer, o loggedOpts)
 		ls.d.NAdam = own
 	}
 	return ls
+}
+
+// numbered numbers what logged update i signed as the swarm does: the activations it sent on
+// before it (but on the last stage), then the gradient it sent back.
+func numbered(u *replay.Update, i int, last bool) {
+	if !last {
+		u.Sends = []logevent.Send{{Seq: uint64(2*i + 1), Digest: sha256.Sum256(fmt.Appendf(nil, "activations of update %d", i))}}
+	}
+	if u.Sent != ([32]byte{}) {
+		u.Seq = uint64(2*i + 2)
+	}
+}
+
+// sends are what an attestation of the logged range commits: what its updates record as signed
+// (replaylog Log.Sends).
+func (ls *loggedStage) sends(t *testing.T) []verifytypes.SentPayload {
+	t.Helper()
+	signed, err := ls.log.Sends(ls.head, ls.endHead)
+	require.NoError(t, err)
+	out := make([]verifytypes.SentPayload, len(signed))
+	for i, s := range signed {
+		out[i] = verifytypes.SentPayload{Event: s.Event, Seq: s.Seq, Digest: s.Digest[:]}
+	}
+	return out
 }
 
 // average mixes into st the parameters of a replica's stage (a fresh one trained on an update
@@ -387,6 +413,7 @@ func (ls *loggedStage) attest(t *testing.T, vc *verifyChain, w *trainer) uint64 
 		c.GradInputs = append(c.GradInputs, signInputDigest(t, vc.honest(w.stage+1), w, mb, g, nil))
 	}
 	msg.StateRoot, msg.LogHead, msg.EndStateRoot, msg.EndLogHead = ls.start[:], ls.head[:], ls.end[:], ls.endHead[:]
+	msg.Sends = ls.sends(t)
 	return vc.submitted(t, w, msg)
 }
 
@@ -420,6 +447,7 @@ func (ls *loggedStage) attestFirst(t *testing.T, vc *verifyChain, w *trainer) ui
 		}
 	}
 	msg.StateRoot, msg.LogHead, msg.EndStateRoot, msg.EndLogHead = ls.start[:], ls.head[:], ls.end[:], ls.endHead[:]
+	msg.Sends = ls.sends(t)
 	return vc.submitted(t, w, msg)
 }
 

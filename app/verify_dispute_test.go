@@ -62,6 +62,21 @@ type disputeLog struct {
 	average  []byte
 }
 
+// sends are what an attestation of the log's range commits: what each update records as signed,
+// at its event's index (the tail signs nothing).
+func (dl *disputeLog) sends(t *testing.T) []verifytypes.SentPayload {
+	t.Helper()
+	var out []verifytypes.SentPayload
+	for e, b := range dl.events {
+		ev, err := logevent.Decode(b)
+		require.NoError(t, err)
+		for _, s := range ev.Update.Signed() {
+			out = append(out, verifytypes.SentPayload{Event: uint32(e), Seq: s.Seq, Digest: s.Digest[:]})
+		}
+	}
+	return out
+}
+
 // folds is how many folds of the head the range holds.
 func (dl *disputeLog) folds() int {
 	if dl.tail != "" {
@@ -248,7 +263,9 @@ func newDisputeLog(t *testing.T, vc *verifyChain, events, at int, cheat func(bef
 		dl.worker = append(dl.worker, statecommit.Root(next))
 		sent, err := payload.Digest(ab) // stands for the gradient sent back: the ends compare the state
 		require.NoError(t, err)
-		ev := logevent.EncodeUpdate(logevent.Update{Step: 1, Microbatch: uint64(e), Input: ab, Grad: gb, Sent: sent})
+		u := logevent.Update{Step: 1, Microbatch: uint64(e), Input: ab, Grad: gb, Sent: sent}
+		numbered(&u, e, false)
+		ev := logevent.EncodeUpdate(u)
 		dl.events = append(dl.events, ev)
 		head = logevent.Next(head, sha256.Sum256(ev))
 		state = next
@@ -319,6 +336,7 @@ func attestDisputed(t *testing.T, vc *verifyChain, w *trainer, dl *disputeLog) (
 	first, after := statecommit.Root(dl.states[0]), dl.root(dl.folds())
 	msg.StateRoot, msg.LogHead = first[:], dl.heads[0][:]
 	msg.EndStateRoot, msg.EndLogHead = after[:], dl.heads[dl.folds()][:]
+	msg.Sends = dl.sends(t)
 	a = vc.submitted(t, w, msg)
 	msg2 := vc.attestation(t, w, 1)
 	msg2.StateRoot, msg2.LogHead = after[:], dl.heads[dl.folds()][:]

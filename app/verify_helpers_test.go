@@ -394,7 +394,7 @@ func signInputDigest(t testing.TB, from, to *trainer, mb uint64, digest [32]byte
 	sig, err := verifytypes.SignReceipt(from.peer, r)
 	require.NoError(t, err)
 	return &verifytypes.BoundaryReceipt{
-		SwarmStep: mb / 4, Microbatch: mb, PayloadDigest: digest[:], Sender: from.peerID().String(), Signature: sig,
+		SwarmStep: mb / 4, Microbatch: mb, PayloadDigest: digest[:], Sender: from.peerID().String(), Signature: sig, Seq: r.Seq,
 	}
 }
 
@@ -416,6 +416,25 @@ func (vc *verifyChain) attestation(t testing.TB, w *trainer, n uint64) *verifyty
 		msg.Commitments = append(msg.Commitments, c)
 	}
 	w.next += n
+	return withSends(msg)
+}
+
+// withSends gives msg, where it names none, the sends of a log that signed one payload per
+// update (the activations or the gradient it sent on), numbered from its first step: what a
+// trainer's attester commits (x/verify sends; the chain cannot tell these from a log's until a
+// dispute reveals an event). A model of one stage sends nothing.
+func withSends(msg *verifytypes.MsgSubmitAttestation) *verifytypes.MsgSubmitAttestation {
+	if len(msg.Sends) > 0 || len(msg.Commitments) == 0 || (msg.Commitments[0].Input == nil && msg.Commitments[0].Sample == nil) {
+		return msg
+	}
+	event := uint32(0)
+	for _, c := range msg.Commitments {
+		for j := 0; j <= len(c.OtherInputs); j++ {
+			d := sha256.Sum256(fmt.Appendf(nil, "payload %s sent at step %d update %d", msg.Worker, c.Step, j))
+			msg.Sends = append(msg.Sends, verifytypes.SentPayload{Event: event, Seq: c.Step*1000 + uint64(j) + 1, Digest: d[:]})
+			event++
+		}
+	}
 	return msg
 }
 

@@ -147,6 +147,10 @@ func TestTrainerClientAgainstNode(t *testing.T) {
 			receiptFrom(t, peers["p2"], peers["op"], s, verifytypes.Backward), receiptFrom(t, peers["p2"], peers["op"], 100+s, verifytypes.Backward),
 		}
 		msg.Commitments = append(msg.Commitments, roots)
+		for j := range uint64(2) { // each update signed the gradient it sent back
+			d := sha256.Sum256(fmt.Appendf(nil, "gradient of step %d update %d", s, j))
+			msg.Sends = append(msg.Sends, verifytypes.SentPayload{Event: uint32(len(msg.Sends)), Seq: 10*s + j, Digest: d[:]})
+		}
 	}
 	id, err := c.SubmitAttestation(ctx, msg)
 	require.NoError(t, err)

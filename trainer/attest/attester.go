@@ -56,6 +56,10 @@ type Config struct {
 	FirstStep uint64
 	// TileWidth is T, the column block of the registered tile shapes.
 	TileWidth int
+	// Sends, when set, lists the payloads the worker's log records as signed between two of its
+	// heads (the node's replaylog Log.Sends): each attestation commits those of its range
+	// (x/verify MsgSubmitAttestation.sends), which its receivers' receipts are held to.
+	Sends func(from, to [32]byte) ([]verifytypes.SentPayload, error)
 	// Secret derives the commitment salts; it must survive restarts (the roots of stored
 	// layers are recomputed from it to answer challenges).
 	Secret []byte

@@ -25,6 +25,8 @@ type batch struct {
 	last         uint64
 	// resyncs counts the times the batch was renumbered to follow the chain.
 	resyncs int
+	// sends are the payloads the log records as signed in the batch's range (Config.Sends).
+	sends []verifytypes.SentPayload
 }
 
 func (b batch) n() int { return len(b.roots) }
@@ -46,7 +48,7 @@ func (a *Attester) commitLoop(ctx context.Context) error {
 	var b batch
 	var seq uint64
 	flush := func() {
-		if b.n() > 0 {
+		if b.n() > 0 && a.withSends(&b) {
 			submits <- b
 		}
 		b = batch{}
@@ -81,6 +83,23 @@ func (a *Attester) commitLoop(ctx context.Context) error {
 			a.commitTap(&b, &seq, t, flush)
 		}
 	}
+}
+
+// withSends sets b's sends from the log (Config.Sends); it says whether b can be attested: a
+// range whose sends the log cannot tell is not (the chain would hold its receivers' receipts
+// against a list that is not the log's).
+func (a *Attester) withSends(b *batch) bool {
+	if a.cfg.Sends == nil {
+		return true
+	}
+	sends, err := a.cfg.Sends(b.head, b.endHead)
+	if err != nil {
+		a.count("dropped", func(s *Stats) { s.Dropped += uint64(b.n()) })
+		a.cfg.Log.Warn("steps not attested: the log does not say what they signed", "steps", b.n(), "err", err)
+		return false
+	}
+	b.sends = sends
+	return true
 }
 
 // commitTap commits one step's layer for the step the attester expects it to get (sequence

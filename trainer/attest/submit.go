@@ -180,6 +180,6 @@ func (a *Attester) message(b batch) *verifytypes.MsgSubmitAttestation {
 		WorkUnits: uint64(b.n()) * uint64(a.cfg.Layers),
 		TileRows:  uint32(b.rows), TileWidth: uint32(a.cfg.TileWidth),
 		Commitments: b.roots, StateRoot: b.state[:], LogHead: b.head[:],
-		EndStateRoot: b.end[:], EndLogHead: b.endHead[:],
+		EndStateRoot: b.end[:], EndLogHead: b.endHead[:], Sends: b.sends,
 	}
 }

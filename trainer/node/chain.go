@@ -180,7 +180,7 @@ func stateDir(c *ChainConfig, out string) string {
 // newAttester builds the worker's attester and recovers what an earlier run left to answer;
 // tileRows is rows × seq_len of its microbatches.
 // Recover runs under ctx (setup); the challenge watcher lives as long as life.
-func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model uint64, tileRows int, out string, sampled *attest.Sampled, reg prometheus.Registerer, log *slog.Logger) (*attest.Attester, error) {
+func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model uint64, tileRows int, out string, sampled *attest.Sampled, replay *replaylog.Log, reg prometheus.Registerer, log *slog.Logger) (*attest.Attester, error) {
 	tables, err := oc.tables()
 	if err != nil {
 		return nil, err
@@ -229,12 +229,28 @@ func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model u
 		Chain: oc.client, ChainID: c.Dial.ChainID, Worker: c.Dial.Operator, ModelID: model, Stage: uint32(oc.stage),
 		Layers: uint32(oc.spec.Stages[oc.stage]), Period: oc.params.AttestationPeriod, FirstStep: oc.firstStep,
 		TileWidth: c.TileWidth, Secret: secret, Store: store, Prover: prover, Tables: tables, Sampled: sampled, Cheat: c.Cheat, CheatOwnInput: c.CheatOwnInput,
-		Rand: rng, Poll: c.Poll, Wake: wake, Log: log, Metrics: reg,
+		Rand: rng, Poll: c.Poll, Wake: wake, Log: log, Metrics: reg, Sends: logSends(replay),
 	})
 	if err != nil {
 		return nil, err
 	}
 	return att, att.Recover(ctx)
+}
+
+// logSends lists what the log records as signed between two heads, as an attestation commits
+// it.
+func logSends(l *replaylog.Log) func(from, to [32]byte) ([]verifytypes.SentPayload, error) {
+	return func(from, to [32]byte) ([]verifytypes.SentPayload, error) {
+		signed, err := l.Sends(from, to)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]verifytypes.SentPayload, len(signed))
+		for i, s := range signed {
+			out[i] = verifytypes.SentPayload{Event: s.Event, Seq: s.Seq, Digest: s.Digest[:]}
+		}
+		return out, nil
+	}
 }
 
 // newCommitter commits the stage's weights root every CommitEvery steps; microbatches is the

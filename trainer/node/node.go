@@ -263,7 +263,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		if first {
 			sampled = n.sampled()
 		}
-		if n.att, err = newAttester(ctx, n.life, cfg.Chain, n.oc, cfg.Model, cfg.Rows*cfg.Spec.SeqLen, cfg.Out, sampled, reg, n.log); err != nil {
+		if n.att, err = newAttester(ctx, n.life, cfg.Chain, n.oc, cfg.Model, cfg.Rows*cfg.Spec.SeqLen, cfg.Out, sampled, n.replay, reg, n.log); err != nil {
 			return nil, err
 		}
 		if first {

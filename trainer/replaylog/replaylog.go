@@ -134,6 +134,8 @@ type Log struct {
 	idxMu sync.Mutex
 	idx   map[[32]byte]uint64
 	cur   uint64 // the open segment's first update (the compute goroutine's)
+
+	book foldBook // the recent folds, for Sends
 }
 
 // op is the writer's work: bytes to append to the open segment, or (create) a new segment that
@@ -273,7 +275,7 @@ func (l *Log) Updated(st *engine.Stage, u replay.Update) error {
 		return errors.New("replaylog: an update before Start")
 	}
 	b := logevent.EncodeUpdate(u)
-	if err := l.event(b, sha256.Sum256(b)); err != nil {
+	if err := l.event(b, sha256.Sum256(b), u.Signed()); err != nil {
 		return err
 	}
 	if u.Root != ([32]byte{}) {
@@ -295,16 +297,17 @@ func (l *Log) Averaged(a Average) error {
 		return errors.New("replaylog: an average before Start")
 	}
 	a.ParamsDigest = sha256.Sum256(a.Params)
-	return l.event(logevent.EncodeAverage(a), sha256.Sum256(logevent.EncodeAverageClaim(a)))
+	return l.event(logevent.EncodeAverage(a), sha256.Sum256(logevent.EncodeAverageClaim(a)), nil)
 }
 
 // event appends an encoded event and folds its digest into the head (logevent: an update's
 // encoding's SHA-256, an average's claim's).
-func (l *Log) event(b []byte, digest [32]byte) error {
+func (l *Log) event(b []byte, digest [32]byte, signed []logevent.Send) error {
 	if err := l.queue(op{data: b}); err != nil {
 		return err
 	}
 	l.head = logevent.Next(l.head, digest)
+	l.book.add(l.head, signed)
 	return nil
 }
 
@@ -354,6 +357,7 @@ func (l *Log) snapshot(st *engine.Stage, head *Segment) error {
 		b.Write(l.prev[:])
 	}
 	l.head = logevent.Next(l.head, logevent.SnapshotDigest(l.updates, root))
+	l.book.add(l.head, nil)
 	l.open, l.cur = true, l.updates
 	return l.queue(op{create: true, first: l.updates, data: b.Bytes()})
 }

@@ -95,6 +95,9 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 			return 0, errorsmod.Wrapf(types.ErrInvalidAttestation, "commitments[%d]: %v", i, err)
 		}
 	}
+	if err := checkSends(m, msg, steps); err != nil {
+		return 0, err
+	}
 	tiles := types.Tiles{
 		DModel: m.Arch.DModel, Rank: m.Arch.CompressionRank, Vocab: m.Arch.Vocab,
 		Stage: msg.Stage, Rows: msg.TileRows, Width: msg.TileWidth,
@@ -139,7 +142,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: storedCommitments(msg.Commitments),
 		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h, ChainId: sdkCtx.ChainID(),
 		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs.digests, InputMicrobatches: inputs.microbatches, StateRoot: msg.StateRoot, LogHead: msg.LogHead,
-		EndStateRoot: msg.EndStateRoot, EndLogHead: msg.EndLogHead,
+		EndStateRoot: msg.EndStateRoot, EndLogHead: msg.EndLogHead, Sends: msg.Sends,
 		Draws: clock.clock.Draws, NextDraw: clock.clock.NextDraw, FirstOnStage: clock.firstOnStage,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {

@@ -331,6 +331,13 @@ func (k *Keeper) claimLog(ctx context.Context, p types.Params, d types.Dispute, 
 			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "events must be in [1, %d]: the number of events of your log between the attestations' state roots", maxDisputeEvents)
 		}
 		d.Hi.Index = msg.Events
+		a, err := k.GetAttestation(ctx, d.AttestationId)
+		if err != nil {
+			return d, err
+		}
+		if reason := sendsBeyond(a, msg.Events); reason != "" {
+			return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, reason)
+		}
 		if msg.Events == 1 {
 			if len(msg.StateRoot) > 0 || len(msg.LogHead) > 0 {
 				return d, errorsmod.Wrap(types.ErrInvalidDispute, "a range of one event has no middle: reveal the event next")
@@ -450,6 +457,13 @@ func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Disput
 		if logevent.Next(lo, logevent.SnapshotDigest(msg.SnapshotFirst, [32]byte(d.Lo.Root))) != hi {
 			return d, errorsmod.Wrapf(types.ErrInvalidDispute, "a snapshot of the agreed state before update %d does not fold the head after event %d into the one after event %d", msg.SnapshotFirst, d.Lo.Index, d.Hi.Index)
 		}
+		a, err := k.GetAttestation(ctx, d.AttestationId)
+		if err != nil {
+			return d, err
+		}
+		if reason := revealedSends(a, d.Lo.Index, nil); reason != "" {
+			return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("fold %d is a snapshot: %s", d.Lo.Index, reason))
+		}
 		if bytes.Equal(d.Lo.Root, d.Hi.Root) {
 			return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_REFEREE_LOST, fmt.Sprintf("fold %d is a snapshot of the agreed state, which it does not change", d.Lo.Index))
 		}
@@ -496,6 +510,11 @@ func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Disput
 	if reason := eventProvenance(m, a, u); reason != "" {
 		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d of attestation %d's range: %s", d.Lo.Index, a.Id, reason))
 	}
+	// What it records as signed must be what the attestation's sends name there: a worker
+	// cannot log one payload and commit another to answer its receivers' receipts.
+	if reason := revealedSends(a, d.Lo.Index, u.Signed()); reason != "" {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d of attestation %d's range: %s", d.Lo.Index, a.Id, reason))
+	}
 	if _, err := eventRows(m, d.Stage, u); err != nil {
 		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d is not an update of stage %d: %v", d.Lo.Index, d.Stage, err))
 	}
@@ -535,6 +554,9 @@ func (k *Keeper) revealAverage(ctx context.Context, p types.Params, d types.Disp
 		return d, err
 	} else if reason != "" {
 		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d of attestation %d's range is an average %s", d.Lo.Index, a.Id, reason))
+	}
+	if reason := revealedSends(a, d.Lo.Index, nil); reason != "" {
+		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d of attestation %d's range is an average: %s", d.Lo.Index, a.Id, reason))
 	}
 	if _, _, _, _, err := k.disputeProgram(ctx, d, nil); err != nil {
 		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_CANCELLED, fmt.Sprintf("model %d's program: %v", d.ModelId, err))

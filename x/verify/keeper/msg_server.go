@@ -79,6 +79,14 @@ func (s msgServer) AnswerLogRequest(ctx context.Context, msg *types.MsgAnswerLog
 	return &types.MsgAnswerLogRequestResponse{}, nil
 }
 
+func (s msgServer) ReportEquivocation(ctx context.Context, msg *types.MsgReportEquivocation) (*types.MsgReportEquivocationResponse, error) {
+	slashed, err := s.k.ReportEquivocation(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgReportEquivocationResponse{Slashed: slashed}, nil
+}
+
 func moveResponse(d types.Dispute) *types.MsgDisputeMoveResponse {
 	return &types.MsgDisputeMoveResponse{Phase: d.Phase, WorkerToMove: d.WorkerToMove, DeadlineHeight: d.DeadlineHeight, Outcome: d.Outcome}
 }

@@ -20,6 +20,7 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	legacy.RegisterAminoMsg(cdc, &MsgDisputeClaim{}, "protolearn/verify/MsgDisputeClaim")
 	legacy.RegisterAminoMsg(cdc, &MsgDisputeRespond{}, "protolearn/verify/MsgDisputeRespond")
 	legacy.RegisterAminoMsg(cdc, &MsgRequestLog{}, "protolearn/verify/MsgRequestLog")
+	legacy.RegisterAminoMsg(cdc, &MsgReportEquivocation{}, "protolearn/verify/MsgReportEquivocation")
 	legacy.RegisterAminoMsg(cdc, &MsgAnswerLogRequest{}, "protolearn/verify/MsgAnswerLogRequest")
 	legacy.RegisterAminoMsg(cdc, &MsgUpdateParams{}, "protolearn/x/verify/MsgUpdateParams")
 	cdc.RegisterConcrete(&Params{}, "protolearn/x/verify/Params", nil)
@@ -32,7 +33,7 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 func RegisterInterfaces(registry codectypes.InterfaceRegistry) {
 	registry.RegisterImplementations((*sdk.Msg)(nil),
 		&MsgSubmitAttestation{}, &MsgOpenChallenge{}, &MsgRespondChallenge{}, &MsgUpdateParams{},
-		&MsgOpenDispute{}, &MsgDisputeClaim{}, &MsgDisputeRespond{}, &MsgRequestLog{}, &MsgAnswerLogRequest{})
+		&MsgOpenDispute{}, &MsgDisputeClaim{}, &MsgDisputeRespond{}, &MsgRequestLog{}, &MsgAnswerLogRequest{}, &MsgReportEquivocation{})
 	registry.RegisterImplementations((*authz.Authorization)(nil), &SeatAuthorization{}, &DisputeAuthorization{})
 	registry.RegisterImplementations((*feegrant.FeeAllowanceI)(nil), &TrainerAllowance{})
 	msgservice.RegisterMsgServiceDesc(registry, &_Msg_serviceDesc)

@@ -59,3 +59,10 @@ var (
 func IsClockWait(err error) bool {
 	return errorsmod.IsOf(err, ErrTooFast, ErrStageAhead)
 }
+
+// ErrInvalidSends: an attestation's sends are malformed (MsgSubmitAttestation.sends).
+var ErrInvalidSends = errorsmod.Register(ModuleName, 36, "invalid sends")
+
+// ErrNoEquivocation: a report of equivocation proves none (the receipt is not the worker's, or
+// its attestation names that very payload, or does not cover its number).
+var ErrNoEquivocation = errorsmod.Register(ModuleName, 37, "no equivocation")

@@ -145,3 +145,18 @@ func VerifyReceipt(r Receipt, sig []byte) error {
 	}
 	return nil
 }
+
+// ValidateSends checks an attestation's sends (MsgSubmitAttestation.sends) in themselves:
+// 32-byte digests, send numbers strictly increasing, events not decreasing (the log's order).
+func ValidateSends(sends []SentPayload) error {
+	for i, s := range sends {
+		if len(s.Digest) != 32 {
+			return fmt.Errorf("sends[%d]: a %d-byte digest, want the payload's 32-byte payload.Digest", i, len(s.Digest))
+		}
+		if i > 0 && (s.Seq <= sends[i-1].Seq || s.Event < sends[i-1].Event) {
+			return fmt.Errorf("sends[%d] (seq %d, event %d) after seq %d, event %d: numbers strictly increase and events do not decrease, in the log's order",
+				i, s.Seq, s.Event, sends[i-1].Seq, sends[i-1].Event)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package app_test
+
+import (
+	"crypto/sha256"
+	"testing"
+
+	sdkmath "cosmossdk.io/math"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/stretchr/testify/require"
+
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// equivocation is a report, by reporter, of a receipt w signed for to under the number of a's
+// first send, over a payload other than the one a names there: what a worker that signs one
+// payload and logs another hands its receiver.
+func equivocation(t testing.TB, a verifytypes.Attestation, w, to *trainer, reporter sdk.AccAddress) *verifytypes.MsgReportEquivocation {
+	t.Helper()
+	return equivocationAt(t, a, w, to, reporter, a.Sends[0].Seq, sha256.Sum256([]byte("a payload the log does not name")))
+}
+
+// equivocationAt is equivocation with the receipt's number and payload digest given.
+func equivocationAt(t testing.TB, a verifytypes.Attestation, w, to *trainer, reporter sdk.AccAddress, seq uint64, digest [32]byte) *verifytypes.MsgReportEquivocation {
+	t.Helper()
+	r := signInputDigest(t, w, to, 7, digest, func(r *verifytypes.Receipt) { r.Seq, r.ChainID = seq, a.ChainId })
+	return &verifytypes.MsgReportEquivocation{Reporter: reporter.String(), AttestationId: a.Id, Forward: to.stage > w.stage, Receiver: to.peerID().String(), Receipt: r}
+}
+
+// A worker that signs its receiver one payload and commits another under the same send number
+// (the receiver trains on garbage while the worker's log, and so every replay and dispute,
+// shows honest work) is proven by its own receipt: the receiver reports it, the worker is
+// slashed and jailed, its pending work voided (nothing minted), and the reporter paid the
+// challenger's share. So too a receipt whose number falls between two of the attestation's
+// sends (a payload signed and never logged). Each attestation is proven once.
+func TestEquivocationIsSlashed(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		between bool
+	}{{name: "another payload under a logged number"}, {name: "a number the log never gave", between: true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+			w, receiver := ws[1], ws[0] // stage 1 sends gradients back to stage 0
+			a := vc.attestationByID(t, vc.submit(t, w, 2))
+			require.Greater(t, len(a.Sends), 1)
+			report := equivocation(t, a, w, receiver, receiver.addr)
+			if tc.between {
+				require.Greater(t, a.Sends[1].Seq, a.Sends[0].Seq+1, "the sends leave numbers between them")
+				report = equivocationAt(t, a, w, receiver, receiver.addr, a.Sends[0].Seq+1, [32]byte(a.Sends[0].Digest))
+			}
+			before := vc.balance(receiver.addr)
+			res := vc.send(receiver.account, report)
+			require.Zero(t, res.Code, res.Log)
+			t.Logf("MsgReportEquivocation: %d gas", res.GasUsed)
+			var out verifytypes.MsgReportEquivocationResponse
+			requireMsgResponse(t, res, &out)
+			require.True(t, out.Slashed.IsPositive())
+			p, err := vc.app.VerifyKeeper.GetParams(vc.app.NewContext(true))
+			require.NoError(t, err)
+			reward := out.Slashed.Amount.MulRaw(int64(p.ChallengerRewardBps)).QuoRaw(verifytypes.MaxBps).Int64()
+			require.Equal(t, before+reward, vc.balance(receiver.addr), "the reporter is paid the challenger's share")
+			got := vc.attestationByID(t, a.Id)
+			require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, got.Status)
+			require.Contains(t, got.VoidReason, "equivocated")
+			require.Empty(t, got.Sends, "a void attestation keeps no sends")
+			active, err := vc.app.ComputeKeeper.IsActive(vc.app.NewContext(true), w.addr)
+			require.NoError(t, err)
+			require.False(t, active, "jailed")
+			require.NotZero(t, vc.send(receiver.account, report).Code, "an attestation is proven once")
+			vc.blocks(vWindow + 1)
+			require.Zero(t, vc.shares(w.addr), "nothing minted")
+		})
+	}
+}
+
+// Reports that prove nothing are refused with an error that says why, and change nothing: the
+// payload the attestation names, a number outside its sends, a receipt of another worker's, a
+// signature that is not the worker's, a direction the receipt was not signed for, a stage-0
+// worker "sending back", an unknown attestation.
+func TestAttackEquivocationReportRefusals(t *testing.T) {
+	vc, ws := startVerifyChainWindows(t, sdkmath.LegacyZeroDec(), 100, vResponse) // pending through every report
+	w, receiver, other := ws[1], ws[0], ws[3]
+	a := vc.attestationByID(t, vc.submit(t, w, 2))
+	first := vc.attestationByID(t, vc.submit(t, receiver, 1))
+	last := a.Sends[len(a.Sends)-1]
+	forged := equivocation(t, a, w, receiver, receiver.addr)
+	forged.Receipt.Signature[0] ^= 1
+	notHis := equivocation(t, a, other, receiver, receiver.addr)
+	lied := equivocation(t, a, w, receiver, receiver.addr)
+	lied.Forward = true // signed for stage 0, reported as sent on to stage 2
+	for name, tc := range map[string]struct {
+		msg  *verifytypes.MsgReportEquivocation
+		want string
+	}{
+		"the very payload":  {equivocationAt(t, a, w, receiver, receiver.addr, a.Sends[0].Seq, [32]byte(a.Sends[0].Digest)), "names this very payload"},
+		"below its sends":   {equivocationAt(t, a, w, receiver, receiver.addr, a.Sends[0].Seq-1, sha256.Sum256([]byte("x"))), "outside attestation"},
+		"above its sends":   {equivocationAt(t, a, w, receiver, receiver.addr, last.Seq+1, sha256.Sum256([]byte("x"))), "outside attestation"},
+		"another's receipt": {notHis, "is not the worker"},
+		"forged signature":  {forged, "signature"},
+		"direction lied":    {lied, "signature"},
+		"stage 0 sends back": {func() *verifytypes.MsgReportEquivocation {
+			m := equivocationAt(t, first, receiver, w, receiver.addr, first.Sends[0].Seq, sha256.Sum256([]byte("x")))
+			m.Forward = false
+			return m
+		}(), "stage 0 sends nothing back"},
+		"unknown attestation": {func() *verifytypes.MsgReportEquivocation {
+			m := equivocation(t, a, w, receiver, receiver.addr)
+			m.AttestationId = 999
+			return m
+		}(), "not found"},
+	} {
+		res := vc.send(receiver.account, tc.msg)
+		require.NotZero(t, res.Code, name)
+		require.Contains(t, res.Log, tc.want, name)
+		t.Logf("%s: %s", name, res.Log)
+	}
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_PENDING, vc.attestationByID(t, a.Id).Status)
+	active, err := vc.app.ComputeKeeper.IsActive(vc.app.NewContext(true), w.addr)
+	require.NoError(t, err)
+	require.True(t, active)
+}
+
+// An attestation's sends are refused, with what to fix and nothing stored, where they cannot be
+// a log's: fewer than its updates, numbers that do not grow, events that go back, digests that
+// are not 32 bytes. (Whether they are the worker's log's is a dispute's to judge.)
+func TestSendsRefusedWhenMalformed(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	w := ws[1]
+	for name, tc := range map[string]struct {
+		edit func(*verifytypes.MsgSubmitAttestation)
+		want string
+	}{
+		"none":           {func(m *verifytypes.MsgSubmitAttestation) { m.Sends = nil }, "0 sends for 2 updates"},
+		"too few":        {func(m *verifytypes.MsgSubmitAttestation) { m.Sends = m.Sends[:1] }, "1 sends for 2 updates"},
+		"number repeats": {func(m *verifytypes.MsgSubmitAttestation) { m.Sends[1].Seq = m.Sends[0].Seq }, "numbers strictly increase"},
+		"event goes back": {func(m *verifytypes.MsgSubmitAttestation) {
+			m.Sends[0].Event, m.Sends[1].Event = 1, 0
+		}, "events do not decrease"},
+		"short digest": {func(m *verifytypes.MsgSubmitAttestation) { m.Sends[1].Digest = m.Sends[1].Digest[:31] }, "31-byte digest"},
+	} {
+		msg := vc.attestation(t, w, 2)
+		w.next -= 2
+		tc.edit(msg)
+		res := vc.send(w.account, msg)
+		require.Equal(t, verifytypes.ErrInvalidSends.ABCICode(), res.Code, "%s: %s", name, res.Log)
+		require.Contains(t, res.Log, tc.want, name)
+	}
+	vc.submit(t, w, 2) // and the same steps with their sends are taken
+}

@@ -1,0 +1,172 @@
+package keeper
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+
+	errorsmod "cosmossdk.io/errors"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/protolearn/protolearn/logevent"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
+	"github.com/protolearn/protolearn/x/verify/types"
+)
+
+// MaxSends bounds an attestation's sends: a few per update, attestation_period steps of
+// microbatches_per_step updates.
+const MaxSends = 1 << 16
+
+// checkSends checks an attestation's sends (MsgSubmitAttestation.sends) as far as the chain can
+// without the log: 32-byte digests, numbers strictly increasing, events not decreasing, and at
+// least one send per update (each update of a model of several stages sends a payload on:
+// activations forward, a gradient back) or none on a model of one stage. Whether they are the
+// log's own is a replay dispute's to judge (revealedSends).
+func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint64) error {
+	if len(m.Stages) == 1 {
+		if len(msg.Sends) > 0 {
+			return errorsmod.Wrapf(types.ErrInvalidSends, "model %d has one stage: its workers send nothing to sign, so an attestation names no sends", m.Id)
+		}
+		return nil
+	}
+	updates := steps * uint64(m.Microbatches())
+	if uint64(len(msg.Sends)) < updates || len(msg.Sends) > MaxSends {
+		return errorsmod.Wrapf(types.ErrInvalidSends, "%d sends for %d updates: every update of a model of %d stages signs at least one payload (the log's logevent.Update.Signed, at most %d in all)",
+			len(msg.Sends), updates, len(m.Stages), MaxSends)
+	}
+	if err := types.ValidateSends(msg.Sends); err != nil {
+		return errorsmod.Wrap(types.ErrInvalidSends, err.Error())
+	}
+	return nil
+}
+
+// sendsOf are the sends a names for event index i of its range.
+func sendsOf(a types.Attestation, i uint64) []types.SentPayload {
+	lo := sort.Search(len(a.Sends), func(j int) bool { return uint64(a.Sends[j].Event) >= i })
+	hi := lo
+	for hi < len(a.Sends) && uint64(a.Sends[hi].Event) == i {
+		hi++
+	}
+	return a.Sends[lo:hi]
+}
+
+// revealedSends is why the event at index i of attestation a's range, which records signed as
+// what its worker signed (nil: an event that signs nothing, an average or a snapshot), cannot be
+// a's ("" when it can): a's sends must name exactly those there, in order. An attestation from
+// before sends were kept names none and is not judged here.
+func revealedSends(a types.Attestation, i uint64, signed []logevent.Send) string {
+	if len(a.Sends) == 0 {
+		return ""
+	}
+	named := sendsOf(a, i)
+	if len(named) != len(signed) {
+		return fmt.Sprintf("it records %d payloads signed, but the attestation's sends name %d at event %d", len(signed), len(named), i)
+	}
+	for j, s := range signed {
+		if named[j].Seq != s.Seq || !bytes.Equal(named[j].Digest, s.Digest[:]) {
+			return fmt.Sprintf("its signed payload %d is send %d %x, but the attestation's sends name send %d %x there", j, s.Seq, s.Digest[:6], named[j].Seq, named[j].Digest[:min(6, len(named[j].Digest))])
+		}
+	}
+	return ""
+}
+
+// sendsBeyond is why a's sends cannot all be events of a range of events events ("" when they
+// can).
+func sendsBeyond(a types.Attestation, events uint64) string {
+	if n := len(a.Sends); n > 0 && uint64(a.Sends[n-1].Event) >= events {
+		return fmt.Sprintf("the attestation's sends name event %d, beyond the %d events of its range", a.Sends[n-1].Event, events)
+	}
+	return ""
+}
+
+// ReportEquivocation is MsgReportEquivocation: a receipt by the worker of pending attestation a
+// whose send number lies within a's sends, for a payload they do not name under it, proves the
+// worker signed one payload and logged (and attested) another. It is slashed and jailed, its
+// pending work voided, and the reporter paid challenger_reward_bps of the slash (a coalition of
+// the worker and a receiver still loses the rest).
+func (k *Keeper) ReportEquivocation(ctx context.Context, msg *types.MsgReportEquivocation) (sdk.Coin, error) {
+	reporter, err := k.parseAddr("reporter", msg.Reporter)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	p, err := k.GetParams(ctx)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	a, err := k.GetAttestation(ctx, msg.AttestationId)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if a.Status != types.ATTESTATION_STATUS_PENDING {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNotPending, "attestation %d is %s: only a pending attestation keeps its sends to compare with", a.Id, a.Status)
+	}
+	r := msg.Receipt
+	if r == nil || len(r.PayloadDigest) != 32 || len(r.Sender) > types.MaxPeerIDLen || len(msg.Receiver) > types.MaxPeerIDLen {
+		return sdk.Coin{}, errorsmod.Wrap(types.ErrNoEquivocation, "receipt: the worker's signed receipt is required, with its 32-byte payload digest")
+	}
+	if len(a.Sends) == 0 || r.Seq < a.Sends[0].Seq || r.Seq > a.Sends[len(a.Sends)-1].Seq {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "send %d is outside attestation %d's sends (%s): the attestation does not cover it", r.Seq, a.Id, sendRange(a))
+	}
+	i := sort.Search(len(a.Sends), func(j int) bool { return a.Sends[j].Seq >= r.Seq })
+	if a.Sends[i].Seq == r.Seq && bytes.Equal(a.Sends[i].Digest, r.PayloadDigest) {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "attestation %d names this very payload as send %d", a.Id, r.Seq)
+	}
+	sender, err := peer.Decode(r.Sender)
+	if err != nil {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "receipt sender %q: %v", r.Sender, err)
+	}
+	receiver, err := peer.Decode(msg.Receiver)
+	if err != nil {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "receiver %q: %v", msg.Receiver, err)
+	}
+	// The receipt must be the worker's: signed by its registered peer, or one it retired.
+	op, ok, err := k.ck.OperatorOfPeer(ctx, r.Sender)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if !ok || k.addrString(op) != a.Worker {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "peer %s is not the worker %s of attestation %d", r.Sender, a.Worker, a.Id)
+	}
+	dir, to := types.Backward, int64(a.Stage)-1
+	if msg.Forward {
+		dir, to = types.Forward, int64(a.Stage)+1
+	}
+	if to < 0 {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "stage %d sends nothing back", a.Stage)
+	}
+	rc := types.Receipt{
+		ChainID: a.ChainId, Model: a.ModelId, Direction: dir, ToStage: uint32(to), Step: r.SwarmStep, Microbatch: r.Microbatch,
+		Digest: [32]byte(r.PayloadDigest), Seq: r.Seq, Sender: sender, Receiver: receiver,
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	sdkCtx.GasMeter().ConsumeGas(ReceiptVerifyGas, "x/verify: a receipt's signature")
+	if err := types.VerifyReceipt(rc, r.Signature); err != nil {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "%v", err)
+	}
+	why := fmt.Sprintf("equivocated: signed send %d (%s microbatch %d, payload %x) for %s, which attestation %d's sends do not name", r.Seq, dir, r.Microbatch, r.PayloadDigest[:6], receiver, a.Id)
+	worker, err := k.parseAddr("worker", a.Worker)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	slashed := k.slashAndJail(sdkCtx, p, worker, why)
+	reward, err := k.payFromSlash(sdkCtx, p, slashed, reporter, sdk.Coin{})
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if err := k.voidPending(sdkCtx, worker, why); err != nil {
+		return sdk.Coin{}, err
+	}
+	k.logger.Info("equivocation proven", "attestation", a.Id, "worker", a.Worker, "reporter", msg.Reporter, "seq", r.Seq)
+	return slashed, sdkCtx.EventManager().EmitTypedEvent(&types.EventEquivocation{
+		AttestationId: a.Id, Worker: a.Worker, Reporter: k.addrString(reporter), Seq: r.Seq, Slashed: slashed, Reward: reward,
+	})
+}
+
+func sendRange(a types.Attestation) string {
+	if len(a.Sends) == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d to %d", a.Sends[0].Seq, a.Sends[len(a.Sends)-1].Seq)
+}
