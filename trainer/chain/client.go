@@ -409,6 +409,25 @@ func (c *Client) AnswerLogRequest(ctx context.Context, id uint64, custodian stri
 	return err
 }
 
+// ReportEquivocation reports, through the hot key, a receipt of a payload the worker of
+// attestation id signed under a send number its sends name otherwise (x/verify
+// MsgReportEquivocation); forward says the receipt is of activations sent forward. It returns
+// what the worker was slashed.
+func (c *Client) ReportEquivocation(ctx context.Context, id uint64, forward bool, receiver string, r *verifytypes.BoundaryReceipt) (sdk.Coin, error) {
+	res, err := c.Exec(ctx, &verifytypes.MsgReportEquivocation{Reporter: c.op.String(), AttestationId: id, Forward: forward, Receiver: receiver, Receipt: r})
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if len(res) != 1 {
+		return sdk.Coin{}, fmt.Errorf("chain: report-equivocation: %d results", len(res))
+	}
+	var out verifytypes.MsgReportEquivocationResponse
+	if err := out.Unmarshal(res[0]); err != nil {
+		return sdk.Coin{}, fmt.Errorf("chain: report-equivocation response: %w", err)
+	}
+	return out.Slashed, nil
+}
+
 // LogRequest returns log request id.
 func (c *Client) LogRequest(ctx context.Context, id uint64) (verifytypes.LogRequest, error) {
 	res, err := verifytypes.NewQueryClient(c.conn).LogRequest(ctx, &verifytypes.QueryLogRequestRequest{Id: id})

@@ -587,5 +587,8 @@ func (n *Node) startDefender() (stop func()) {
 	if n.prosecutor != nil {
 		loop("dispute prosecution", n.prosecutor.Round)
 	}
+	if n.watcher != nil {
+		loop("equivocation reports", n.watcher.Round)
+	}
 	return func() { cancel(); wg.Wait() }
 }

@@ -148,6 +148,10 @@ type ChainConfig struct {
 	// log request on chain). A test tool that shows such a worker slashed once a referee asks
 	// for its log on chain.
 	CheatWithholdLog bool
+	// CheatEquivocate sends every payload other than the one it logs under the same send number
+	// (swarm Config.CheatEquivocate). A test tool that shows such a worker slashed on its
+	// receiver's report (x/verify MsgReportEquivocation).
+	CheatEquivocate bool
 	// AuditRate is the chance that this worker, as a referee, audits a pending attestation of
 	// another replica of its stage by replaying it (package referee; 0: never). It costs that
 	// fraction of the other replicas' compute, on a second copy of the stage.

@@ -44,6 +44,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/discovery"
 	"github.com/protolearn/protolearn/trainer/dispute"
 	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/equivocation"
 	"github.com/protolearn/protolearn/trainer/internal/promserve"
 	"github.com/protolearn/protolearn/trainer/p2p"
 	"github.com/protolearn/protolearn/trainer/pipeline"
@@ -75,6 +76,9 @@ type Node struct {
 	defender *dispute.Defender
 	// answerer answers log requests on chain over this worker's attestations.
 	answerer *custody.Answerer
+	// watcher holds the receipts of the payloads this worker received and reports a neighbour
+	// whose attestation names another payload under a receipt's number.
+	watcher *equivocation.Watcher
 	// prosecutor plays the disputes this worker's referee opened (Config.Chain.Dispute).
 	prosecutor *dispute.Prosecutor
 	// unlogged is set once a change of the stage's state failed to reach the replay log: the
@@ -246,6 +250,19 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		// replica's custody, and takes custody of its stage's other logs when asked.
 		if err := n.startCustody(cfg, reg); err != nil {
 			return nil, err
+		}
+		// Its neighbours are held to what they signed: each receipt against their attestations.
+		if len(cfg.Spec.Stages) > 1 {
+			if n.watcher, err = equivocation.New(equivocation.Config{
+				Chain: n.oc.client, Model: cfg.Model, Stage: cfg.Stage, Stages: len(cfg.Spec.Stages), Log: n.log, Metrics: reg,
+			}); err != nil {
+				return nil, err
+			}
+			wcfg.OnReceipt = n.watcher.Received
+		}
+		wcfg.CheatEquivocate = cfg.Chain.CheatEquivocate
+		if cfg.Chain.CheatEquivocate {
+			n.log.Warn("CHEATING (test tool): signing payloads other than those logged")
 		}
 		// ... and the head of the log of its updates there (log_head).
 		wcfg.LogHead = n.replay.Head

@@ -135,6 +135,10 @@ type Config struct {
 	// frame this worker accepted (after the payload decoded), from the stream handler. It
 	// must return quickly.
 	OnReceipt func(r verifytypes.Receipt, sig []byte)
+	// CheatEquivocate sends every payload ten times larger than the one it logs under the same
+	// send number (OnUpdate's records): a test tool that shows a worker that signs one payload
+	// and logs (so attests, and would defend) another slashed on its receiver's report.
+	CheatEquivocate bool
 	Log       *slog.Logger
 	// Metrics, when set, receives the worker's Prometheus metrics.
 	Metrics prometheus.Registerer

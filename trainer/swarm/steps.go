@@ -59,6 +59,9 @@ func (w *Worker) forward(ev *event) error {
 	}
 	w.metrics.forwards.Inc()
 	seq, err := w.number(msg, nil)
+	if err == nil {
+		msg, err = w.equivocated(msg)
+	}
 	if err != nil {
 		return fmt.Errorf("swarm: stage %d microbatch %d: %w", w.stage, ev.mb, err)
 	}
@@ -164,6 +167,9 @@ func (w *Worker) sendGradients(to peer.ID, step, mb uint64, dIn *tensors.Tensor,
 		return fmt.Errorf("swarm: stage %d microbatch %d: encoding gradients: %w", w.stage, mb, err)
 	}
 	seq, err := w.number(msg, up)
+	if err == nil {
+		msg, err = w.equivocated(msg)
+	}
 	if err != nil {
 		return fmt.Errorf("swarm: stage %d microbatch %d: %w", w.stage, mb, err)
 	}
@@ -172,6 +178,22 @@ func (w *Worker) sendGradients(to peer.ID, step, mb uint64, dIn *tensors.Tensor,
 	}
 	w.send(to, &wire.Frame{Type: wire.Gradients, Model: w.cfg.Model, Stage: uint32(w.stage - 1), Step: step, Microbatch: mb, Seq: seq, Body: msg})
 	return nil
+}
+
+// equivocated is msg as a worker with Config.CheatEquivocate sends it: its values ten times
+// larger (a payload still well formed), after number logged msg itself.
+func (w *Worker) equivocated(msg []byte) ([]byte, error) {
+	if !w.cfg.CheatEquivocate {
+		return msg, nil
+	}
+	p, err := payload.Decode(msg, payload.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	for i := range p.Data {
+		p.Data[i] *= 10
+	}
+	return payload.Encode(p)
 }
 
 // number gives payload msg, about to be signed, the worker's next send number (types.Receipt

@@ -18,26 +18,27 @@ import (
 // chainFlags connect `trainer run` to the chain (--chain): the model spec and the stage roster
 // come from it, and the worker attests its work and answers challenges.
 type chainFlags struct {
-	grpc      string
-	rpc       string
-	chainID   string
-	operator  string
-	hotKey    string
-	gasPrice  string
-	keys      string
-	state     string
-	tileWidth int
-	poll      time.Duration
-	cheat     float64
-	cheatIn   bool
-	cheatSkip bool
-	withhold  bool
-	retry     time.Duration
-	audit     float64
-	dispute   bool
-	cheatOwn  float64
-	joinStage bool
-	commit    uint64
+	grpc       string
+	rpc        string
+	chainID    string
+	operator   string
+	hotKey     string
+	gasPrice   string
+	keys       string
+	state      string
+	tileWidth  int
+	poll       time.Duration
+	cheat      float64
+	cheatIn    bool
+	cheatSkip  bool
+	withhold   bool
+	equivocate bool
+	retry      time.Duration
+	audit      float64
+	dispute    bool
+	cheatOwn   float64
+	joinStage  bool
+	commit     uint64
 }
 
 func (c *chainFlags) add(fl *pflag.FlagSet) {
@@ -58,6 +59,7 @@ func (c *chainFlags) add(fl *pflag.FlagSet) {
 	fl.BoolVar(&c.dispute, "dispute", false, "as a referee (--audit-rate), open a replay dispute on chain over an audited attestation whose own updates its replay finds wrong, and play it (posts dispute_bond from the operator's account; the hot key needs authorize-trainer --disputes)")
 	fl.Float64Var(&c.audit, "audit-rate", 0, "as a referee, replay this fraction of the other replicas' attestations of the stage from their replay logs and report any that departs from what its worker committed (0: none; it costs that fraction of their compute, on a second copy of the stage)")
 	fl.BoolVar(&c.cheatSkip, "cheat-skip-layer", false, "TEST TOOL: skip the stage's last layer in every pass (the stage needs two layers), to show a referee's replay finding it (never on a real network)")
+	fl.BoolVar(&c.equivocate, "cheat-equivocate", false, "TEST TOOL: send every payload ten times larger than the one logged under its send number, to show a worker that signs one payload and attests another slashed on its receiver's report (never on a real network: it loses stake)")
 	fl.BoolVar(&c.withhold, "cheat-withhold-log", false, "TEST TOOL: serve no replay log to the stage's other replicas, to show a worker that withholds it slashed once a referee asks for it on chain (never on a real network: it loses stake)")
 	fl.DurationVar(&c.retry, "audit-retry", 0, "as a referee, the least time between two counted tries to fetch a log a worker does not serve (0: 30s); after 3, with --dispute, the referee asks for it on chain")
 	fl.BoolVar(&c.cheatIn, "cheat-inputs", false, "TEST TOOL: attest every step as if its input were a payload the neighbour never sent (a worker training on data of its own), to show such steps refused (never on a real network: it is paid nothing)")
@@ -91,7 +93,7 @@ func (c *chainFlags) config() (*node.ChainConfig, error) {
 		Dial: chain.Config{GRPC: c.grpc, ChainID: c.chainID, HotKey: key, Operator: c.operator, GasPrice: price},
 		RPC:  c.rpc, Keys: c.keys, StateDir: c.state, TileWidth: c.tileWidth, Poll: c.poll,
 		JoinStage: c.joinStage, CommitEvery: c.commit, Cheat: c.cheat, CheatInputs: c.cheatIn, CheatOwnInput: c.cheatOwn,
-		CheatSkipLayer: c.cheatSkip, AuditRate: c.audit, Dispute: c.dispute, CheatWithholdLog: c.withhold, AuditRetry: c.retry,
+		CheatSkipLayer: c.cheatSkip, AuditRate: c.audit, Dispute: c.dispute, CheatWithholdLog: c.withhold, CheatEquivocate: c.equivocate, AuditRetry: c.retry,
 	}, nil
 }
 

@@ -18,9 +18,10 @@ func TrainerMsgs() []sdk.Msg {
 
 // AnswerMsgs are the worker's answers its hot key sends on any model: to challenges, to
 // disputes and to log requests (an answer can only help the operator: one not sent loses at
-// the deadline).
+// the deadline), and its reports of a neighbour's equivocation over payloads it received (a
+// report posts nothing: it is refused or paid).
 func AnswerMsgs() []sdk.Msg {
-	return []sdk.Msg{&MsgRespondChallenge{}, &MsgDisputeClaim{}, &MsgAnswerLogRequest{}}
+	return []sdk.Msg{&MsgRespondChallenge{}, &MsgDisputeClaim{}, &MsgAnswerLogRequest{}, &MsgReportEquivocation{}}
 }
 
 // RefereeMsgs are what a trainer's hot key sends to dispute other replicas' work on the

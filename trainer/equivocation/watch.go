@@ -1,0 +1,203 @@
+// Package equivocation holds a worker's neighbours to what they signed: every boundary payload
+// this worker receives comes with its sender's receipt, numbered (x/verify types.Receipt.Seq),
+// and every attestation of the sender commits what its log records it signed under each number
+// (x/verify Attestation.sends). A Watcher keeps the receipts it received and, once a pending
+// attestation of the sender covers a receipt's number, compares: a payload the attestation does
+// not name there is the sender's equivocation (it signed one payload and logged, so attested and
+// would defend, another), which the Watcher reports on chain (MsgReportEquivocation) to have the
+// sender slashed and its pending work voided. The receiver is the only one who holds the
+// receipt, so it is the one to report.
+package equivocation
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/prometheus/client_golang/prometheus"
+
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
+)
+
+// Chain is what a Watcher reads and sends (trainer/chain.Client).
+type Chain interface {
+	StagePending(ctx context.Context, model uint64, stage uint32) ([]verifytypes.Attestation, error)
+	WorkerByPeer(ctx context.Context, peer string) (operator string, ok bool, err error)
+	ReportEquivocation(ctx context.Context, id uint64, forward bool, receiver string, r *verifytypes.BoundaryReceipt) (sdk.Coin, error)
+}
+
+// Config configures a Watcher.
+type Config struct {
+	Chain Chain
+	// Model and Stage are the watcher's own: it holds the receipts of the stages beside it.
+	Model  uint64
+	Stage  int
+	Stages int
+	// Keep is how long a receipt is held waiting for an attestation that covers it (10 minutes
+	// by default); MaxHeld bounds the receipts held (the oldest go first; 1<<16 by default).
+	Keep    time.Duration
+	MaxHeld int
+	Log     *slog.Logger
+	Metrics prometheus.Registerer
+}
+
+// Watcher holds received receipts and reports equivocations.
+type Watcher struct {
+	cfg      Config
+	mu       sync.Mutex
+	held     []held
+	reported map[uint64]bool // attestations reported (each is proven once)
+	workers  map[string]string
+	reports  *prometheus.CounterVec
+}
+
+type held struct {
+	r   verifytypes.Receipt
+	sig []byte
+	at  time.Time
+}
+
+// New makes a Watcher.
+func New(cfg Config) (*Watcher, error) {
+	if cfg.Chain == nil || cfg.Stages < 2 {
+		return nil, fmt.Errorf("equivocation: a chain and a model of several stages are required (%d stages)", cfg.Stages)
+	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = 10 * time.Minute
+	}
+	if cfg.MaxHeld <= 0 {
+		cfg.MaxHeld = 1 << 16
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	w := &Watcher{cfg: cfg, reported: map[uint64]bool{}, workers: map[string]string{}}
+	w.reports = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "protolearn_trainer_equivocation_reports_total",
+		Help: "Reports of a neighbour's equivocation (a receipt of a payload its attestation does not name), by outcome.",
+	}, []string{"outcome"})
+	if cfg.Metrics != nil {
+		if err := cfg.Metrics.Register(w.reports); err != nil {
+			return nil, fmt.Errorf("equivocation: metrics: %w", err)
+		}
+	}
+	return w, nil
+}
+
+// Received holds the receipt of a payload this worker accepted (swarm Config.OnReceipt).
+func (w *Watcher) Received(r verifytypes.Receipt, sig []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.held) >= w.cfg.MaxHeld {
+		w.held = w.held[1:]
+	}
+	w.held = append(w.held, held{r: r, sig: bytes.Clone(sig), at: time.Now()})
+}
+
+// Held is the number of receipts held.
+func (w *Watcher) Held() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.held)
+}
+
+// Round compares the receipts held with the pending attestations of the neighbouring stages,
+// reports each equivocation found, and lets go of the receipts an attestation covered (and
+// named) or that are older than Keep. It returns the reports made.
+func (w *Watcher) Round(ctx context.Context) (int, error) {
+	var pending []verifytypes.Attestation
+	for _, s := range []int{w.cfg.Stage - 1, w.cfg.Stage + 1} {
+		if s < 0 || s >= w.cfg.Stages {
+			continue
+		}
+		atts, err := w.cfg.Chain.StagePending(ctx, w.cfg.Model, uint32(s))
+		if err != nil {
+			return 0, err
+		}
+		pending = append(pending, atts...)
+	}
+	w.mu.Lock()
+	batch := w.held
+	w.held = nil
+	w.mu.Unlock()
+	var keep []held
+	reports := 0
+	for _, h := range batch {
+		done, err := w.check(ctx, h, pending, &reports)
+		if err != nil {
+			w.cfg.Log.Warn("equivocation: a receipt not checked; held for the next round", "sender", h.r.Sender, "seq", h.r.Seq, "err", err)
+		}
+		if !done && time.Since(h.at) < w.cfg.Keep {
+			keep = append(keep, h)
+		}
+	}
+	w.mu.Lock()
+	w.held = append(keep, w.held...) // what arrived during the round stays after
+	w.mu.Unlock()
+	return reports, nil
+}
+
+// check compares receipt h with the sender's pending attestations that cover its number; it
+// says whether the receipt is settled (named, or reported).
+func (w *Watcher) check(ctx context.Context, h held, pending []verifytypes.Attestation, reports *int) (bool, error) {
+	op, err := w.operator(ctx, h.r.Sender.String())
+	if err != nil || op == "" {
+		return false, err
+	}
+	for _, a := range pending {
+		if a.Worker != op || a.ModelId != h.r.Model || len(a.Sends) == 0 || h.r.Seq < a.Sends[0].Seq || h.r.Seq > a.Sends[len(a.Sends)-1].Seq {
+			continue
+		}
+		i := sort.Search(len(a.Sends), func(j int) bool { return a.Sends[j].Seq >= h.r.Seq })
+		if a.Sends[i].Seq == h.r.Seq && bytes.Equal(a.Sends[i].Digest, h.r.Digest[:]) {
+			return true, nil // the attestation names what was signed
+		}
+		if w.reported[a.Id] {
+			return true, nil
+		}
+		if err := w.report(ctx, a, h); err != nil {
+			return false, err // asked again at the next round, while it is held
+		}
+		*reports++
+		return true, nil
+	}
+	return false, nil
+}
+
+func (w *Watcher) report(ctx context.Context, a verifytypes.Attestation, h held) error {
+	r := h.r
+	br := &verifytypes.BoundaryReceipt{
+		SwarmStep: r.Step, Microbatch: r.Microbatch, PayloadDigest: r.Digest[:], Sender: r.Sender.String(), Signature: h.sig, Seq: r.Seq,
+	}
+	slashed, err := w.cfg.Chain.ReportEquivocation(ctx, a.Id, r.Direction == verifytypes.Forward, r.Receiver.String(), br)
+	if err != nil {
+		w.reports.WithLabelValues("refused").Inc()
+		return fmt.Errorf("reporting attestation %d's equivocation: %w", a.Id, err)
+	}
+	w.reported[a.Id] = true
+	w.reports.WithLabelValues("slashed").Inc()
+	w.cfg.Log.Error("equivocation: a neighbour signed a payload its attestation does not name; reported, it was slashed",
+		"worker", a.Worker, "attestation", a.Id, "seq", r.Seq, "microbatch", r.Microbatch, "slashed", slashed)
+	return nil
+}
+
+// operator is the worker of peer p, cached ("" where no worker has it).
+func (w *Watcher) operator(ctx context.Context, p string) (string, error) {
+	if op, ok := w.workers[p]; ok {
+		return op, nil
+	}
+	op, ok, err := w.cfg.Chain.WorkerByPeer(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		op = ""
+	}
+	w.workers[p] = op
+	return op, nil
+}
