@@ -146,3 +146,37 @@ func TestSendsRefusedWhenMalformed(t *testing.T) {
 	}
 	vc.submit(t, w, 2) // and the same steps with their sends are taken
 }
+
+// Between two attestations that follow each other in the worker's log (the second starts at
+// the first's end_log_head), the log holds no send: a receipt numbered between the first's last
+// send and the second's first is of a payload the worker signed and never logged. Not so
+// between attestations in the wrong order, or a number outside the gap.
+func TestEquivocationBetweenAttestations(t *testing.T) {
+	vc, ws := startVerifyChainWindows(t, sdkmath.LegacyZeroDec(), 100, vResponse)
+	w, receiver := ws[1], ws[0]
+	a := vc.attestationByID(t, vc.submit(t, w, 1))
+	b := vc.attestationByID(t, vc.submit(t, w, 1))
+	require.Equal(t, a.EndLogHead, b.LogHead, "b follows a in the worker's log")
+	gap := (a.Sends[len(a.Sends)-1].Seq + b.Sends[0].Seq) / 2
+	for name, tc := range map[string]struct {
+		first, next uint64
+		seq         uint64
+		want        string
+	}{
+		"reversed":           {b.Id, a.Id, gap, "does not start where"},
+		"at the next's send": {a.Id, b.Id, b.Sends[0].Seq, "is not between"},
+		"alone":              {a.Id, 0, gap, "outside attestation"},
+	} {
+		m := equivocationAt(t, vc.attestationByID(t, tc.first), w, receiver, receiver.addr, tc.seq, sha256.Sum256([]byte("x")))
+		m.NextAttestationId = tc.next
+		res := vc.send(receiver.account, m)
+		require.NotZero(t, res.Code, name)
+		require.Contains(t, res.Log, tc.want, name)
+	}
+	m := equivocationAt(t, a, w, receiver, receiver.addr, gap, sha256.Sum256([]byte("a payload never logged")))
+	m.NextAttestationId = b.Id
+	res := vc.send(receiver.account, m)
+	require.Zero(t, res.Code, res.Log)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, a.Id).Status)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, b.Id).Status)
+}

@@ -533,3 +533,57 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 		time.Sleep(300 * time.Millisecond)
 	}
 }
+
+// TestEquivocatorIsSlashed runs a chain and three trainers, one a stage. Stage 1's worker runs
+// with --cheat-equivocate: it trains and logs honestly, but every payload it signs for its
+// neighbours (the activations forward, the gradients back) is another than the one its log
+// records under that send number, so its attestations, replays and disputes all show honest
+// work while its receivers train on garbage. Its receivers hold its receipts; once its first
+// attestation commits its sends, a receiver reports the mismatch on chain and it is slashed,
+// jailed and paid nothing. The honest neighbours lose nothing.
+func TestEquivocatorIsSlashed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain and three trainers")
+	}
+	const period, steps = 2, 16
+	f := newTrainerNet(t, []string{"p0", "p1", "p2"}, period,
+		`app_state.verify.params.challenge_rate="0.000000000000000000"`, // no spot checks: the receivers' business
+		`app_state.verify.params.challenge_window="30"`,
+	)
+	f.register("p0", 0, true)
+	f.register("p1", 1, true)
+	f.register("p2", 2, true)
+	_, last := f.start("p2")
+	_, cheater := f.start("p1", "--cheat-equivocate")
+	p0, first := f.start("p0", "--steps", strconv.Itoa(steps))
+
+	conn, err := grpc.NewClient(f.n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx := t.Context()
+	compute := computetypes.NewQueryClient(conn)
+	eventually(t, 4*time.Minute, "the equivocator is slashed", func() bool {
+		w, err := compute.Worker(ctx, &computetypes.QueryWorkerRequest{Operator: f.n.addr("p1")})
+		return err == nil && w.Worker.Status == computetypes.WORKER_STATUS_JAILED && w.Worker.Slashed.IsPositive()
+	})
+	_ = p0.Process.Signal(syscall.SIGINT)
+	reports := logged(first, `msg="equivocation: a neighbour signed a payload its attestation does not name; reported, it was slashed"`, f.n.addr("p1")) +
+		logged(last, `msg="equivocation: a neighbour signed a payload its attestation does not name; reported, it was slashed"`, f.n.addr("p1"))
+	require.Equal(t, 1, reports, "one receiver's report slashed it")
+	require.Positive(t, logged(cheater, `msg="CHEATING (test tool): signing payloads other than those logged"`, ""))
+	verify := verifytypes.NewQueryClient(conn)
+	res, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{ModelId: 1, Worker: f.n.addr("p1")})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Attestations)
+	for _, a := range res.Attestations {
+		require.NotEqual(t, verifytypes.ATTESTATION_STATUS_FINALIZED, a.Status, "attestation %d of the equivocator was paid", a.Id)
+	}
+	for _, op := range []string{"p0", "p2"} {
+		w, err := compute.Worker(ctx, &computetypes.QueryWorkerRequest{Operator: f.n.addr(op)})
+		require.NoError(t, err)
+		require.True(t, w.Worker.Slashed.IsZero(), "%s slashed", op)
+		res, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{ModelId: 1, Worker: f.n.addr(op), Status: verifytypes.ATTESTATION_STATUS_VOID})
+		require.NoError(t, err)
+		require.Empty(t, res.Attestations, "%s has void attestations", op)
+	}
+}

@@ -410,11 +410,12 @@ func (c *Client) AnswerLogRequest(ctx context.Context, id uint64, custodian stri
 }
 
 // ReportEquivocation reports, through the hot key, a receipt of a payload the worker of
-// attestation id signed under a send number its sends name otherwise (x/verify
+// attestation id signed under a send number its sends name otherwise, or (with next, the
+// attestation that follows it in the worker's log) that falls between the two (x/verify
 // MsgReportEquivocation); forward says the receipt is of activations sent forward. It returns
 // what the worker was slashed.
-func (c *Client) ReportEquivocation(ctx context.Context, id uint64, forward bool, receiver string, r *verifytypes.BoundaryReceipt) (sdk.Coin, error) {
-	res, err := c.Exec(ctx, &verifytypes.MsgReportEquivocation{Reporter: c.op.String(), AttestationId: id, Forward: forward, Receiver: receiver, Receipt: r})
+func (c *Client) ReportEquivocation(ctx context.Context, id, next uint64, forward bool, receiver string, r *verifytypes.BoundaryReceipt) (sdk.Coin, error) {
+	res, err := c.Exec(ctx, &verifytypes.MsgReportEquivocation{Reporter: c.op.String(), AttestationId: id, NextAttestationId: next, Forward: forward, Receiver: receiver, Receipt: r})
 	if err != nil {
 		return sdk.Coin{}, err
 	}

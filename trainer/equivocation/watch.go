@@ -28,7 +28,7 @@ import (
 type Chain interface {
 	StagePending(ctx context.Context, model uint64, stage uint32) ([]verifytypes.Attestation, error)
 	WorkerByPeer(ctx context.Context, peer string) (operator string, ok bool, err error)
-	ReportEquivocation(ctx context.Context, id uint64, forward bool, receiver string, r *verifytypes.BoundaryReceipt) (sdk.Coin, error)
+	ReportEquivocation(ctx context.Context, id, next uint64, forward bool, receiver string, r *verifytypes.BoundaryReceipt) (sdk.Coin, error)
 }
 
 // Config configures a Watcher.
@@ -142,39 +142,61 @@ func (w *Watcher) Round(ctx context.Context) (int, error) {
 	return reports, nil
 }
 
-// check compares receipt h with the sender's pending attestations that cover its number; it
-// says whether the receipt is settled (named, or reported).
+// check compares receipt h with the sender's pending attestations: one whose sends cover its
+// number must name its payload there, and a number between two attestations that follow each
+// other in the sender's log (the second starts where the first's range ends) is one the log
+// never gave. It says whether the receipt is settled (named, or reported).
 func (w *Watcher) check(ctx context.Context, h held, pending []verifytypes.Attestation, reports *int) (bool, error) {
 	op, err := w.operator(ctx, h.r.Sender.String())
 	if err != nil || op == "" {
 		return false, err
 	}
+	var mine []verifytypes.Attestation
 	for _, a := range pending {
-		if a.Worker != op || a.ModelId != h.r.Model || len(a.Sends) == 0 || h.r.Seq < a.Sends[0].Seq || h.r.Seq > a.Sends[len(a.Sends)-1].Seq {
+		if a.Worker == op && a.ModelId == h.r.Model && len(a.Sends) > 0 {
+			mine = append(mine, a)
+		}
+	}
+	seq := h.r.Seq
+	for _, a := range mine {
+		if seq < a.Sends[0].Seq || seq > a.Sends[len(a.Sends)-1].Seq {
 			continue
 		}
-		i := sort.Search(len(a.Sends), func(j int) bool { return a.Sends[j].Seq >= h.r.Seq })
-		if a.Sends[i].Seq == h.r.Seq && bytes.Equal(a.Sends[i].Digest, h.r.Digest[:]) {
+		i := sort.Search(len(a.Sends), func(j int) bool { return a.Sends[j].Seq >= seq })
+		if a.Sends[i].Seq == seq && bytes.Equal(a.Sends[i].Digest, h.r.Digest[:]) {
 			return true, nil // the attestation names what was signed
 		}
-		if w.reported[a.Id] {
-			return true, nil
+		return w.settle(ctx, a, 0, h, reports)
+	}
+	for _, a := range mine {
+		for _, b := range mine {
+			if bytes.Equal(b.LogHead, a.EndLogHead) && seq > a.Sends[len(a.Sends)-1].Seq && seq < b.Sends[0].Seq {
+				return w.settle(ctx, a, b.Id, h, reports)
+			}
 		}
-		if err := w.report(ctx, a, h); err != nil {
-			return false, err // asked again at the next round, while it is held
-		}
-		*reports++
-		return true, nil
 	}
 	return false, nil
 }
 
-func (w *Watcher) report(ctx context.Context, a verifytypes.Attestation, h held) error {
+// settle reports h against a (and next, where the number falls between them), once an
+// attestation.
+func (w *Watcher) settle(ctx context.Context, a verifytypes.Attestation, next uint64, h held, reports *int) (bool, error) {
+	if w.reported[a.Id] {
+		return true, nil
+	}
+	if err := w.report(ctx, a, next, h); err != nil {
+		return false, err // asked again at the next round, while it is held
+	}
+	*reports++
+	return true, nil
+}
+
+func (w *Watcher) report(ctx context.Context, a verifytypes.Attestation, next uint64, h held) error {
 	r := h.r
 	br := &verifytypes.BoundaryReceipt{
 		SwarmStep: r.Step, Microbatch: r.Microbatch, PayloadDigest: r.Digest[:], Sender: r.Sender.String(), Signature: h.sig, Seq: r.Seq,
 	}
-	slashed, err := w.cfg.Chain.ReportEquivocation(ctx, a.Id, r.Direction == verifytypes.Forward, r.Receiver.String(), br)
+	slashed, err := w.cfg.Chain.ReportEquivocation(ctx, a.Id, next, r.Direction == verifytypes.Forward, r.Receiver.String(), br)
 	if err != nil {
 		w.reports.WithLabelValues("refused").Inc()
 		return fmt.Errorf("reporting attestation %d's equivocation: %w", a.Id, err)

@@ -16,8 +16,8 @@ import (
 )
 
 type report struct {
-	id      uint64
-	forward bool
+	id, next uint64
+	forward  bool
 	r       *verifytypes.BoundaryReceipt
 }
 
@@ -38,11 +38,11 @@ func (c *fakeChain) WorkerByPeer(_ context.Context, p string) (string, bool, err
 	return op, ok, nil
 }
 
-func (c *fakeChain) ReportEquivocation(_ context.Context, id uint64, forward bool, _ string, r *verifytypes.BoundaryReceipt) (sdk.Coin, error) {
+func (c *fakeChain) ReportEquivocation(_ context.Context, id, next uint64, forward bool, _ string, r *verifytypes.BoundaryReceipt) (sdk.Coin, error) {
 	if c.refuse != nil {
 		return sdk.Coin{}, c.refuse
 	}
-	c.reports = append(c.reports, report{id, forward, r})
+	c.reports = append(c.reports, report{id, next, forward, r})
 	return sdk.NewInt64Coin("ulearn", 10), nil
 }
 
@@ -153,5 +153,56 @@ func TestWatcherRetriesAndForgets(t *testing.T) {
 	time.Sleep(time.Millisecond)
 	if _, err := short.Round(context.Background()); err != nil || short.Held() != 0 {
 		t.Errorf("held %d past Keep (%v)", short.Held(), err)
+	}
+}
+
+// A number between two attestations that follow each other in the sender's log (the second
+// starts where the first's range ends) is one its log never gave: reported with both. Between
+// two that do not follow each other (steps left unattested between), it is not.
+func TestWatcherReportsANumberBetweenAttestations(t *testing.T) {
+	_, self := identity(t)
+	k, p := identity(t)
+	digest := sha256.Sum256([]byte("sent"))
+	send := func(seq uint64) verifytypes.SentPayload {
+		return verifytypes.SentPayload{Seq: seq, Digest: digest[:]}
+	}
+	for _, tc := range []struct {
+		name       string
+		contiguous bool
+	}{{"contiguous", true}, {"a gap between", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			end := []byte("head after attestation 7")
+			start := end
+			if !tc.contiguous {
+				start = []byte("a head further on")
+			}
+			chain := &fakeChain{
+				pending: map[uint32][]verifytypes.Attestation{0: {
+					{Id: 7, Worker: "w", ModelId: 1, EndLogHead: end, Sends: []verifytypes.SentPayload{send(20), send(21)}},
+					{Id: 9, Worker: "w", ModelId: 1, LogHead: start, Sends: []verifytypes.SentPayload{send(25), send(26)}},
+				}},
+				workers: map[string]string{p.String(): "w"},
+			}
+			w, err := equivocation.New(equivocation.Config{Chain: chain, Model: 1, Stage: 1, Stages: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := verifytypes.Receipt{ChainID: "c", Model: 1, Direction: verifytypes.Forward, ToStage: 1, Digest: digest, Seq: 23, Sender: p, Receiver: self}
+			sig, err := verifytypes.SignReceipt(k, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Received(r, sig)
+			n, err := w.Round(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.contiguous && (n != 1 || chain.reports[0].id != 7 || chain.reports[0].next != 9) {
+				t.Fatalf("%d reports %+v, want one of 7 followed by 9", n, chain.reports)
+			}
+			if !tc.contiguous && (n != 0 || w.Held() != 1) {
+				t.Fatalf("%d reports %+v (%d held), want none and the receipt held", n, chain.reports, w.Held())
+			}
+		})
 	}
 }

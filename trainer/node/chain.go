@@ -299,7 +299,7 @@ func inputReceipt(in *swarm.Input) *verifytypes.BoundaryReceipt {
 	r := in.Receipt
 	return &verifytypes.BoundaryReceipt{
 		SwarmStep: r.Step, Microbatch: r.Microbatch, PayloadDigest: append([]byte(nil), r.Digest[:]...),
-		Sender: r.Sender.String(), Signature: append([]byte(nil), in.Sig...),
+		Sender: r.Sender.String(), Signature: append([]byte(nil), in.Sig...), Seq: r.Seq,
 	}
 }
 

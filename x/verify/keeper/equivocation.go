@@ -20,10 +20,11 @@ import (
 const MaxSends = 1 << 16
 
 // checkSends checks an attestation's sends (MsgSubmitAttestation.sends) as far as the chain can
-// without the log: 32-byte digests, numbers strictly increasing, events not decreasing, and at
-// least one send per update (each update of a model of several stages sends a payload on:
-// activations forward, a gradient back) or none on a model of one stage. Whether they are the
-// log's own is a replay dispute's to judge (revealedSends).
+// without the log: 32-byte digests, numbers strictly increasing, events not decreasing, at
+// least one send per update after the first stage (each update there sends a gradient back),
+// and none on a model of one stage. (Stage 0 sends only activations forward, which its updates
+// record as they come: the last updates of a run, or of a hold, record none.) Whether they are
+// the log's own is a replay dispute's to judge (revealedSends).
 func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint64) error {
 	if len(m.Stages) == 1 {
 		if len(msg.Sends) > 0 {
@@ -32,9 +33,12 @@ func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint
 		return nil
 	}
 	updates := steps * uint64(m.Microbatches())
+	if msg.Stage == 0 {
+		updates = 0
+	}
 	if uint64(len(msg.Sends)) < updates || len(msg.Sends) > MaxSends {
-		return errorsmod.Wrapf(types.ErrInvalidSends, "%d sends for %d updates: every update of a model of %d stages signs at least one payload (the log's logevent.Update.Signed, at most %d in all)",
-			len(msg.Sends), updates, len(m.Stages), MaxSends)
+		return errorsmod.Wrapf(types.ErrInvalidSends, "%d sends for %d updates: every update of stage %d signs at least the gradient it sends back (the log's logevent.Update.Signed, at most %d in all)",
+			len(msg.Sends), updates, msg.Stage, MaxSends)
 	}
 	if err := types.ValidateSends(msg.Sends); err != nil {
 		return errorsmod.Wrap(types.ErrInvalidSends, err.Error())
@@ -106,12 +110,8 @@ func (k *Keeper) ReportEquivocation(ctx context.Context, msg *types.MsgReportEqu
 	if r == nil || len(r.PayloadDigest) != 32 || len(r.Sender) > types.MaxPeerIDLen || len(msg.Receiver) > types.MaxPeerIDLen {
 		return sdk.Coin{}, errorsmod.Wrap(types.ErrNoEquivocation, "receipt: the worker's signed receipt is required, with its 32-byte payload digest")
 	}
-	if len(a.Sends) == 0 || r.Seq < a.Sends[0].Seq || r.Seq > a.Sends[len(a.Sends)-1].Seq {
-		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "send %d is outside attestation %d's sends (%s): the attestation does not cover it", r.Seq, a.Id, sendRange(a))
-	}
-	i := sort.Search(len(a.Sends), func(j int) bool { return a.Sends[j].Seq >= r.Seq })
-	if a.Sends[i].Seq == r.Seq && bytes.Equal(a.Sends[i].Digest, r.PayloadDigest) {
-		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "attestation %d names this very payload as send %d", a.Id, r.Seq)
+	if err := k.covered(ctx, a, msg.NextAttestationId, r); err != nil {
+		return sdk.Coin{}, err
 	}
 	sender, err := peer.Decode(r.Sender)
 	if err != nil {
@@ -162,6 +162,38 @@ func (k *Keeper) ReportEquivocation(ctx context.Context, msg *types.MsgReportEqu
 	return slashed, sdkCtx.EventManager().EmitTypedEvent(&types.EventEquivocation{
 		AttestationId: a.Id, Worker: a.Worker, Reporter: k.addrString(reporter), Seq: r.Seq, Slashed: slashed, Reward: reward,
 	})
+}
+
+// covered checks that a's sends cover send number r.Seq and name another payload there (none,
+// where the number falls between two of them); or, with next (a's worker's attestation that
+// starts where a's log range ends), that the number falls between a's last send and next's
+// first, where the log holds none.
+func (k *Keeper) covered(ctx context.Context, a types.Attestation, next uint64, r *types.BoundaryReceipt) error {
+	if next == 0 {
+		if len(a.Sends) == 0 || r.Seq < a.Sends[0].Seq || r.Seq > a.Sends[len(a.Sends)-1].Seq {
+			return errorsmod.Wrapf(types.ErrNoEquivocation, "send %d is outside attestation %d's sends (%s): the attestation does not cover it (name the worker's next attestation, if the number falls between the two)", r.Seq, a.Id, sendRange(a))
+		}
+		i := sort.Search(len(a.Sends), func(j int) bool { return a.Sends[j].Seq >= r.Seq })
+		if a.Sends[i].Seq == r.Seq && bytes.Equal(a.Sends[i].Digest, r.PayloadDigest) {
+			return errorsmod.Wrapf(types.ErrNoEquivocation, "attestation %d names this very payload as send %d", a.Id, r.Seq)
+		}
+		return nil
+	}
+	b, err := k.GetAttestation(ctx, next)
+	if err != nil {
+		return err
+	}
+	switch {
+	case b.Worker != a.Worker || b.ModelId != a.ModelId || b.Stage != a.Stage || b.Status != types.ATTESTATION_STATUS_PENDING:
+		return errorsmod.Wrapf(types.ErrNoEquivocation, "attestation %d is not a pending attestation of attestation %d's worker, model and stage", b.Id, a.Id)
+	case !bytes.Equal(b.LogHead, a.EndLogHead):
+		return errorsmod.Wrapf(types.ErrNoEquivocation, "attestation %d does not start where attestation %d's log range ends: the log between them is unattested", b.Id, a.Id)
+	case len(a.Sends) == 0 || len(b.Sends) == 0:
+		return errorsmod.Wrapf(types.ErrNoEquivocation, "attestations %d and %d must both name sends to bound the numbers between them", a.Id, b.Id)
+	case r.Seq <= a.Sends[len(a.Sends)-1].Seq || r.Seq >= b.Sends[0].Seq:
+		return errorsmod.Wrapf(types.ErrNoEquivocation, "send %d is not between attestation %d's last send (%d) and attestation %d's first (%d)", r.Seq, a.Id, a.Sends[len(a.Sends)-1].Seq, b.Id, b.Sends[0].Seq)
+	}
+	return nil
 }
 
 func sendRange(a types.Attestation) string {
