@@ -98,6 +98,9 @@ type loggedStage struct {
 	codec       boundary.Codec
 	// sent is every gradient payload the worker sent back, by digest.
 	sent map[[32]byte][]byte
+	// misname, when set, edits the sends the attestation names (a worker answering a receipt
+	// it should not have signed).
+	misname func([]verifytypes.SentPayload)
 }
 
 func newLoggedStage(t *testing.T, vc *verifyChain, w *trainer, updates int, skip []int) *loggedStage {
@@ -323,6 +326,9 @@ func (ls *loggedStage) sends(t *testing.T) []verifytypes.SentPayload {
 	out := make([]verifytypes.SentPayload, len(signed))
 	for i, s := range signed {
 		out[i] = verifytypes.SentPayload{Event: s.Event, Seq: s.Seq, Digest: s.Digest[:]}
+	}
+	if ls.misname != nil {
+		ls.misname(out)
 	}
 	return out
 }
@@ -796,6 +802,28 @@ func TestProsecutorCatchesAMissingSent(t *testing.T) {
 	})
 	require.Equal(t, uint64(1), d.EventIndex)
 	require.Contains(t, d.Reason, "names no gradient sent back")
+}
+
+// An attestation whose sends are not its log's (a worker that committed, for one number, the
+// payload it signed its receiver rather than the one it logged; or a send its log never gave):
+// the referee's replay agrees with every state, yet the Prosecutor steers the bisection onto the
+// first event whose record differs, where the chain compares the revealed event with the
+// attestation's sends and the worker loses.
+func TestProsecutorCatchesSendsOtherThanTheLog(t *testing.T) {
+	for name, misname := range map[string]func([]verifytypes.SentPayload){
+		"another payload":       func(s []verifytypes.SentPayload) { s[1].Digest = bytes.Repeat([]byte{7}, 32) },
+		"a number never logged": func(s []verifytypes.SentPayload) { s[0].Seq = 0 }, // the log gave 1
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := prosecute(t, true, false, func(vc *verifyChain, w *trainer) *loggedStage {
+				ls := newLoggedStageOpts(t, vc, w, loggedOpts{updates: 2})
+				ls.misname = misname
+				return ls
+			})
+			require.Equal(t, verifytypes.DISPUTE_OUTCOME_WORKER_LOST, d.Outcome, d.Reason)
+			require.Contains(t, d.Reason, "the attestation's sends name")
+		})
+	}
 }
 
 // TestDefenderWinsTheGradientSent: a referee that picks an honest worker's gradient sent back is

@@ -128,13 +128,35 @@ func (p *Prosecutor) takeLocked(id uint64, worker string, tl *Timeline, steer st
 }
 
 // steerOf is where to steer the log's bisection of a's range where every state may agree: the
-// first update that sent back another gradient than the replay's, or that trained on data other
-// than the dataset's (with the row that shows it), or an average before it whose provenance the
-// chain would refuse. The referee agrees up to it, not after.
+// first update that sent back another gradient than the replay's, or that records other sends
+// than the attestation names there, or that trained on data other than the dataset's (with the
+// row that shows it), or an average before it whose provenance the chain would refuse. The
+// referee agrees up to it, not after.
 func (p *Prosecutor) steerOf(ctx context.Context, a verifytypes.Attestation, tl *Timeline) (steering, error) {
 	steer := noSteering
 	steer.fold = tl.FirstSentDiffers()
 	before := func(i int) bool { return steer.fold < 0 || i < steer.fold }
+	// What the attestation names as signed must be what each event records (the chain judges
+	// it at the reveal): a worker that committed other sends than its log's, to answer a
+	// receipt it should not have signed, loses at the first event they misname.
+	if why := verifytypes.SendsBeyond(a, uint64(len(tl.Folds))); why != "" {
+		p.Log.Info("the attestation's sends are not its log's: "+why, "attestation", a.Id)
+		return steering{fold: len(tl.Folds) - 1, row: -1}, nil // lost at the worker's first move
+	}
+	for i, f := range tl.Folds {
+		if !before(i) {
+			break
+		}
+		var signed []logevent.Send
+		if f.Event != nil && f.Event.Update != nil {
+			signed = f.Event.Update.Signed()
+		}
+		if why := verifytypes.SendsMismatch(a, uint64(i), signed); why != "" {
+			p.Log.Info("an event of the range records other sends than the attestation names: "+why, "attestation", a.Id, "fold", i)
+			steer = steering{fold: i, row: -1}
+			break
+		}
+	}
 	if p.Dataset != nil {
 		for i, f := range tl.Folds {
 			if !before(i) {

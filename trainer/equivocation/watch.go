@@ -52,6 +52,7 @@ type Watcher struct {
 	mu       sync.Mutex
 	held     []held
 	reported map[uint64]bool // attestations reported (each is proven once)
+	tried    map[uint64]bool // attestations whose report failed this round (tried once a round)
 	workers  map[string]string
 	reports  *prometheus.CounterVec
 }
@@ -121,15 +122,17 @@ func (w *Watcher) Round(ctx context.Context) (int, error) {
 		}
 		pending = append(pending, atts...)
 	}
+	w.tried = map[uint64]bool{}
 	w.mu.Lock()
 	batch := w.held
 	w.held = nil
 	w.mu.Unlock()
 	var keep []held
-	reports := 0
+	reports, warned := 0, false
 	for _, h := range batch {
 		done, err := w.check(ctx, h, pending, &reports)
-		if err != nil {
+		if err != nil && !warned {
+			warned = true // once a round: a refusal is likely the same for every receipt
 			w.cfg.Log.Warn("equivocation: a receipt not checked; held for the next round", "sender", h.r.Sender, "seq", h.r.Seq, "err", err)
 		}
 		if !done && time.Since(h.at) < w.cfg.Keep {
@@ -184,7 +187,11 @@ func (w *Watcher) settle(ctx context.Context, a verifytypes.Attestation, next ui
 	if w.reported[a.Id] {
 		return true, nil
 	}
+	if w.tried[a.Id] {
+		return false, nil
+	}
 	if err := w.report(ctx, a, next, h); err != nil {
+		w.tried[a.Id] = true
 		return false, err // asked again at the next round, while it is held
 	}
 	*reports++

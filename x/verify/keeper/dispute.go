@@ -335,7 +335,7 @@ func (k *Keeper) claimLog(ctx context.Context, p types.Params, d types.Dispute, 
 		if err != nil {
 			return d, err
 		}
-		if reason := sendsBeyond(a, msg.Events); reason != "" {
+		if reason := types.SendsBeyond(a, msg.Events); reason != "" {
 			return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, reason)
 		}
 		if msg.Events == 1 {
@@ -461,7 +461,7 @@ func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Disput
 		if err != nil {
 			return d, err
 		}
-		if reason := revealedSends(a, d.Lo.Index, nil); reason != "" {
+		if reason := types.SendsMismatch(a, d.Lo.Index, nil); reason != "" {
 			return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("fold %d is a snapshot: %s", d.Lo.Index, reason))
 		}
 		if bytes.Equal(d.Lo.Root, d.Hi.Root) {
@@ -512,7 +512,7 @@ func (k *Keeper) revealEvent(ctx context.Context, p types.Params, d types.Disput
 	}
 	// What it records as signed must be what the attestation's sends name there: a worker
 	// cannot log one payload and commit another to answer its receivers' receipts.
-	if reason := revealedSends(a, d.Lo.Index, u.Signed()); reason != "" {
+	if reason := types.SendsMismatch(a, d.Lo.Index, u.Signed()); reason != "" {
 		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d of attestation %d's range: %s", d.Lo.Index, a.Id, reason))
 	}
 	if _, err := eventRows(m, d.Stage, u); err != nil {
@@ -555,7 +555,7 @@ func (k *Keeper) revealAverage(ctx context.Context, p types.Params, d types.Disp
 	} else if reason != "" {
 		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d of attestation %d's range is an average %s", d.Lo.Index, a.Id, reason))
 	}
-	if reason := revealedSends(a, d.Lo.Index, nil); reason != "" {
+	if reason := types.SendsMismatch(a, d.Lo.Index, nil); reason != "" {
 		return k.settle(ctx, p, d, types.DISPUTE_OUTCOME_WORKER_LOST, fmt.Sprintf("event %d of attestation %d's range is an average: %s", d.Lo.Index, a.Id, reason))
 	}
 	if _, _, _, _, err := k.disputeProgram(ctx, d, nil); err != nil {

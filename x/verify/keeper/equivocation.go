@@ -10,7 +10,6 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/protolearn/protolearn/logevent"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	"github.com/protolearn/protolearn/x/verify/types"
 )
@@ -24,7 +23,7 @@ const MaxSends = 1 << 16
 // least one send per update after the first stage (each update there sends a gradient back),
 // and none on a model of one stage. (Stage 0 sends only activations forward, which its updates
 // record as they come: the last updates of a run, or of a hold, record none.) Whether they are
-// the log's own is a replay dispute's to judge (revealedSends).
+// the log's own is a replay dispute's to judge (types.SendsMismatch).
 func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint64) error {
 	if len(m.Stages) == 1 {
 		if len(msg.Sends) > 0 {
@@ -44,45 +43,6 @@ func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint
 		return errorsmod.Wrap(types.ErrInvalidSends, err.Error())
 	}
 	return nil
-}
-
-// sendsOf are the sends a names for event index i of its range.
-func sendsOf(a types.Attestation, i uint64) []types.SentPayload {
-	lo := sort.Search(len(a.Sends), func(j int) bool { return uint64(a.Sends[j].Event) >= i })
-	hi := lo
-	for hi < len(a.Sends) && uint64(a.Sends[hi].Event) == i {
-		hi++
-	}
-	return a.Sends[lo:hi]
-}
-
-// revealedSends is why the event at index i of attestation a's range, which records signed as
-// what its worker signed (nil: an event that signs nothing, an average or a snapshot), cannot be
-// a's ("" when it can): a's sends must name exactly those there, in order. An attestation from
-// before sends were kept names none and is not judged here.
-func revealedSends(a types.Attestation, i uint64, signed []logevent.Send) string {
-	if len(a.Sends) == 0 {
-		return ""
-	}
-	named := sendsOf(a, i)
-	if len(named) != len(signed) {
-		return fmt.Sprintf("it records %d payloads signed, but the attestation's sends name %d at event %d", len(signed), len(named), i)
-	}
-	for j, s := range signed {
-		if named[j].Seq != s.Seq || !bytes.Equal(named[j].Digest, s.Digest[:]) {
-			return fmt.Sprintf("its signed payload %d is send %d %x, but the attestation's sends name send %d %x there", j, s.Seq, s.Digest[:6], named[j].Seq, named[j].Digest[:min(6, len(named[j].Digest))])
-		}
-	}
-	return ""
-}
-
-// sendsBeyond is why a's sends cannot all be events of a range of events events ("" when they
-// can).
-func sendsBeyond(a types.Attestation, events uint64) string {
-	if n := len(a.Sends); n > 0 && uint64(a.Sends[n-1].Event) >= events {
-		return fmt.Sprintf("the attestation's sends name event %d, beyond the %d events of its range", a.Sends[n-1].Event, events)
-	}
-	return ""
 }
 
 // ReportEquivocation is MsgReportEquivocation: a receipt by the worker of pending attestation a

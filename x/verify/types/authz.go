@@ -153,6 +153,8 @@ func (a *TrainerAllowance) allows(msg sdk.Msg) error {
 			sender = r.Referee
 		} else if r, ok := m.(*MsgAnswerLogRequest); ok {
 			sender = r.Submitter
+		} else if r, ok := m.(*MsgReportEquivocation); ok {
+			sender = r.Reporter
 		} else {
 			return sdkerrors.ErrUnauthorized.Wrapf("the trainer's fee allowance does not pay for %s", sdk.MsgTypeURL(m))
 		}

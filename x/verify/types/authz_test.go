@@ -1,12 +1,15 @@
 package types_test
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/x/authz"
 
 	"github.com/protolearn/protolearn/x/verify/types"
 )
@@ -51,5 +54,20 @@ func TestDisputeAuthorization(t *testing.T) {
 		"a bad denom":  {ModelId: 1, BondLimit: sdk.Coin{Denom: "!", Amount: sdk.NewInt64Coin("ulearn", 1).Amount}},
 	} {
 		require.Error(t, bad.ValidateBasic(), name)
+	}
+}
+
+// The trainer's fee allowance pays for every message a trainer's hot key is granted (sent for
+// the operator): a message added to the grants but not to the allowance would be granted and
+// then refused for its fee, as a report of equivocation once was.
+func TestTrainerAllowanceCoversEveryGrantedMessage(t *testing.T) {
+	grantee := sdk.AccAddress(bytes.Repeat([]byte{2}, 20))
+	allowance := &types.TrainerAllowance{Operator: sdk.AccAddress(bytes.Repeat([]byte{1}, 20)).String()}
+	for _, m := range append(types.TrainerMsgs(), types.RefereeMsgs()...) {
+		exec := authz.NewMsgExec(grantee, []sdk.Msg{m})
+		_, err := allowance.Accept(sdk.Context{}, nil, []sdk.Msg{&exec})
+		if err == nil || strings.Contains(err.Error(), "does not pay for") {
+			t.Errorf("%s: %v, want only its sender refused (a zero message is sent for nobody)", sdk.MsgTypeURL(m), err)
+		}
 	}
 }

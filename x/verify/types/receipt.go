@@ -1,14 +1,18 @@
 package types
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/protolearn/protolearn/logevent"
 )
 
 // Direction is which way a boundary tensor crosses a stage boundary.
@@ -159,4 +163,44 @@ func ValidateSends(sends []SentPayload) error {
 		}
 	}
 	return nil
+}
+
+// SendsAt are the sends a names for event index i of its range.
+func SendsAt(a Attestation, i uint64) []SentPayload {
+	lo := sort.Search(len(a.Sends), func(j int) bool { return uint64(a.Sends[j].Event) >= i })
+	hi := lo
+	for hi < len(a.Sends) && uint64(a.Sends[hi].Event) == i {
+		hi++
+	}
+	return a.Sends[lo:hi]
+}
+
+// SendsMismatch is why the event at index i of attestation a's range, which records signed as
+// what its worker signed (nil: an event that signs nothing, an average or a snapshot), cannot
+// be a's ("" when it can): a's sends must name exactly those there, in order. An attestation
+// that names no sends at all (from before they were kept) is not judged here. The chain judges
+// a revealed event by it, and a referee steers a dispute onto the first event it fails.
+func SendsMismatch(a Attestation, i uint64, signed []logevent.Send) string {
+	if len(a.Sends) == 0 {
+		return ""
+	}
+	named := SendsAt(a, i)
+	if len(named) != len(signed) {
+		return fmt.Sprintf("it records %d payloads signed, but the attestation's sends name %d at event %d", len(signed), len(named), i)
+	}
+	for j, s := range signed {
+		if named[j].Seq != s.Seq || !bytes.Equal(named[j].Digest, s.Digest[:]) {
+			return fmt.Sprintf("its signed payload %d is send %d %x, but the attestation's sends name send %d %x there", j, s.Seq, s.Digest[:6], named[j].Seq, named[j].Digest[:min(6, len(named[j].Digest))])
+		}
+	}
+	return ""
+}
+
+// SendsBeyond is why a's sends cannot all be events of a range of events events ("" when they
+// can).
+func SendsBeyond(a Attestation, events uint64) string {
+	if n := len(a.Sends); n > 0 && uint64(a.Sends[n-1].Event) >= events {
+		return fmt.Sprintf("the attestation's sends name event %d, beyond the %d events of its range", a.Sends[n-1].Event, events)
+	}
+	return ""
 }
