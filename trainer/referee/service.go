@@ -1,6 +1,7 @@
 package referee
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -552,6 +553,15 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		o.Report.Finding = &Finding{Update: start, What: fmt.Sprintf("the log it served does not reach the state %s its next attestation (%d) starts from", short(end), next.Id)}
 		return o
 	}
+	if f := sendsFinding(segs, a); f != nil {
+		// The log's own states may all replay: what the attestation names as signed is not what
+		// its events record (a worker answering a receipt it should not have signed).
+		o.Report.Finding = f
+		if s.cfg.OnFinding != nil {
+			s.cfg.OnFinding(ctx, a, segs)
+		}
+		return o
+	}
 	o.Report, o.Err = s.replay(ctx, replicas, r, p, a, next, segs, claims, prefix, restarted)
 	if errors.Is(o.Err, ErrMalformed) {
 		o.Report.Finding, o.Err = &Finding{Update: start, What: "the log it served cannot be replayed: " + o.Err.Error()}, nil
@@ -566,6 +576,29 @@ func (s *Service) Audit(ctx context.Context, replicas []modelstypes.Replica, r m
 		}
 	}
 	return o
+}
+
+// sendsFinding is the finding where attestation a's sends are not what its range of the log
+// records as signed (nil where they are, or where the log does not hold a's range: the replay
+// finds that).
+func sendsFinding(segs []replaylog.Segment, a verifytypes.Attestation) *Finding {
+	if len(a.Sends) == 0 || len(a.LogHead) != 32 || len(a.EndLogHead) != 32 {
+		return nil
+	}
+	signed, err := replaylog.RangeSends(segs, [32]byte(a.LogHead), [32]byte(a.EndLogHead))
+	if err != nil {
+		return nil
+	}
+	if len(signed) != len(a.Sends) {
+		return &Finding{What: fmt.Sprintf("attestation %d names %d sends, its log records %d signed in its range", a.Id, len(a.Sends), len(signed))}
+	}
+	for i, x := range signed {
+		n := a.Sends[i]
+		if n.Event != x.Event || n.Seq != x.Seq || !bytes.Equal(n.Digest, x.Digest[:]) {
+			return &Finding{What: fmt.Sprintf("attestation %d's send %d (number %d) is not what its log records signed there (number %d at event %d)", a.Id, i, n.Seq, x.Seq, x.Event)}
+		}
+	}
+	return nil
 }
 
 // fetchLog fetches from worker p the log of attestation a from its state_root. A worker's first

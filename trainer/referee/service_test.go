@@ -806,3 +806,48 @@ func TestAttackBusyForeverIsAskedOnChain(t *testing.T) {
 		t.Fatalf("asked on chain for %v, want [11 12]", asked)
 	}
 }
+
+// The audit holds an attestation's sends to what its range of the log records as signed: a
+// worker whose states all replay but that names, for one number, another payload than its log
+// (to answer a receipt it should not have signed) is found, and handed to OnFinding (the
+// Prosecutor, which steers a dispute onto that event).
+func TestServiceChecksTheSends(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		edit    func(*[]verifytypes.SentPayload)
+		finding string
+	}{
+		{name: "its log's"},
+		{name: "another payload", edit: func(s *[]verifytypes.SentPayload) { (*s)[1].Digest = bytes.Repeat([]byte{9}, 32) }, finding: "is not what its log records"},
+		{name: "one too many", edit: func(s *[]verifytypes.SentPayload) {
+			*s = append(*s, verifytypes.SentPayload{Event: 9, Seq: 99, Digest: make([]byte, 32)})
+		}, finding: "names 3 sends, its log records 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log, atts := attested(t, nil)
+			atts[0].EndLogHead = atts[1].LogHead // one step: its range ends where the next starts
+			signed, err := log.Sends([32]byte(atts[0].LogHead), [32]byte(atts[0].EndLogHead))
+			require(t, err)
+			for _, s := range signed {
+				atts[0].Sends = append(atts[0].Sends, verifytypes.SentPayload{Event: s.Event, Seq: s.Seq, Digest: s.Digest[:]})
+			}
+			if tc.edit != nil {
+				tc.edit(&atts[0].Sends)
+			}
+			var handed int
+			out, _ := serveAndAuditWith(t, &fakeChain{}, atts, log.Serve(1<<30), 1, nil, func(c *referee.Config) {
+				c.OnFinding = func(context.Context, verifytypes.Attestation, []replaylog.Segment) { handed++ }
+			})
+			if len(out) != 1 || out[0].Err != nil {
+				t.Fatalf("outcomes %+v, want one audit", out)
+			}
+			f := out[0].Report.Finding
+			switch {
+			case tc.finding == "" && f != nil:
+				t.Errorf("honest sends: finding %v", f)
+			case tc.finding != "" && (f == nil || !strings.Contains(f.What, tc.finding) || handed != 1):
+				t.Errorf("finding %v (handed on %d times), want one saying %q", f, handed, tc.finding)
+			}
+		})
+	}
+}
