@@ -1,7 +1,7 @@
 // Package swarm runs one stage of a model as a worker of a swarm: the
 // stage's replicas and its neighbours are other processes, possibly on other
 // continents, joined by libp2p streams of the pipeline protocol
-// (/protolearn/pipeline/2.0.0, trainer/wire frames carrying
+// (/protolearn/pipeline/3.0.0, trainer/wire frames carrying
 // trainer/boundary payloads).
 //
 // # The life of a microbatch

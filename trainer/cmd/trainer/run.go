@@ -65,7 +65,7 @@ func newRunCmd(leave <-chan struct{}) *cobra.Command {
 		Short: "Run one stage of a model as a swarm worker over libp2p",
 		Long: `run trains one stage of a model in this process and exchanges activations and
 gradients with the workers of the neighbouring stages over libp2p
-(/protolearn/pipeline/2.0.0). Who may send what comes from the roster (--roster,
+(/protolearn/pipeline/3.0.0). Who may send what comes from the roster (--roster,
 a JSON file: model, stages, members with peer id, stage and addresses; the chain's
 stage roster later). Several workers may hold the same stage (replicas): each
 microbatch goes to the least-loaded live replica of the next stage, and a failed
