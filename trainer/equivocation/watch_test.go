@@ -18,7 +18,7 @@ import (
 type report struct {
 	id, next uint64
 	forward  bool
-	r       *verifytypes.BoundaryReceipt
+	r        *verifytypes.BoundaryReceipt
 }
 
 // fakeChain holds the neighbours' pending attestations by stage and takes reports.

@@ -139,7 +139,7 @@ type Config struct {
 	// send number (OnUpdate's records): a test tool that shows a worker that signs one payload
 	// and logs (so attests, and would defend) another slashed on its receiver's report.
 	CheatEquivocate bool
-	Log       *slog.Logger
+	Log             *slog.Logger
 	// Metrics, when set, receives the worker's Prometheus metrics.
 	Metrics prometheus.Registerer
 }
