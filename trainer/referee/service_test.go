@@ -202,6 +202,18 @@ func serveAndAuditWith(t *testing.T, chain *fakeChain, atts []verifytypes.Attest
 	return out, reg
 }
 
+// resetState is a cheat for attested's edit: it puts the stage back to a fresh stage's state,
+// outside any logged event.
+func resetState(t *testing.T) func(*engine.Stage) {
+	s := testspec.Tiny(8)
+	return func(st *engine.Stage) {
+		var b bytes.Buffer
+		require(t, checkpoint.Write(&b, testreplay.Stage(t, s, 1), 0, checkpoint.Full))
+		_, err := checkpoint.Read(&b, st, 1<<30)
+		require(t, err)
+	}
+}
+
 // The service audits another replica's attestation once the worker has attested its next
 // steps, over the state protocol: from the attestation's state the replay must take in its
 // attested inputs and arrive at the next attestation's state. An honest worker passes; one that
@@ -211,13 +223,7 @@ func serveAndAuditWith(t *testing.T, chain *fakeChain, atts []verifytypes.Attest
 func TestService(t *testing.T) {
 	defer func(d time.Duration) { referee.TryInterval = d }(referee.TryInterval)
 	referee.TryInterval = 0 // every round's try counts
-	s := testspec.Tiny(8)
-	reset := func(st *engine.Stage) {
-		var b bytes.Buffer
-		require(t, checkpoint.Write(&b, testreplay.Stage(t, s, 1), 0, checkpoint.Full))
-		_, err := checkpoint.Read(&b, st, 1<<30)
-		require(t, err)
-	}
+	reset := resetState(t)
 	cases := []struct {
 		name    string
 		edit    func(*engine.Stage)
@@ -277,13 +283,7 @@ func TestService(t *testing.T) {
 // walks the stage's pending attestations, not its roster, and fetches the log from the peer the
 // worker registered. Before, leaving was a way out of every audit.
 func TestServiceAuditsAWorkerThatLeft(t *testing.T) {
-	s := testspec.Tiny(8)
-	reset := func(st *engine.Stage) {
-		var b bytes.Buffer
-		require(t, checkpoint.Write(&b, testreplay.Stage(t, s, 1), 0, checkpoint.Full))
-		_, err := checkpoint.Read(&b, st, 1<<30)
-		require(t, err)
-	}
+	reset := resetState(t)
 	for _, tc := range []struct {
 		name    string
 		edit    func(*engine.Stage)
