@@ -38,8 +38,9 @@ type Config struct {
 	Model  uint64
 	Stage  int
 	Stages int
-	// Keep is how long a receipt is held waiting for an attestation that covers it (10 minutes
-	// by default); MaxHeld bounds the receipts held (the oldest go first; 1<<16 by default).
+	// Keep is how long a receipt is held waiting for an attestation that covers it (an hour by
+	// default: longer than a worker takes to attest what it sent); MaxHeld bounds the receipts
+	// held (the oldest go first; 1<<16 by default, about 16 MiB).
 	Keep    time.Duration
 	MaxHeld int
 	Log     *slog.Logger
@@ -69,7 +70,7 @@ func New(cfg Config) (*Watcher, error) {
 		return nil, fmt.Errorf("equivocation: a chain and a model of several stages are required (%d stages)", cfg.Stages)
 	}
 	if cfg.Keep <= 0 {
-		cfg.Keep = 10 * time.Minute
+		cfg.Keep = time.Hour
 	}
 	if cfg.MaxHeld <= 0 {
 		cfg.MaxHeld = 1 << 16
