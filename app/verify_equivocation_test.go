@@ -6,8 +6,10 @@ import (
 
 	sdkmath "cosmossdk.io/math"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/stretchr/testify/require"
 
+	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
@@ -94,7 +96,7 @@ func TestAttackEquivocationReportRefusals(t *testing.T) {
 		"the very payload":  {equivocationAt(t, a, w, receiver, receiver.addr, a.Sends[0].Seq, [32]byte(a.Sends[0].Digest)), "names this very payload"},
 		"below its sends":   {equivocationAt(t, a, w, receiver, receiver.addr, a.Sends[0].Seq-1, sha256.Sum256([]byte("x"))), "outside attestation"},
 		"above its sends":   {equivocationAt(t, a, w, receiver, receiver.addr, last.Seq+1, sha256.Sum256([]byte("x"))), "outside attestation"},
-		"another's receipt": {notHis, "is not the worker"},
+		"another's receipt": {notHis, "is not the identity"},
 		"forged signature":  {forged, "signature"},
 		"direction lied":    {lied, "signature"},
 		"stage 0 sends back": {func() *verifytypes.MsgReportEquivocation {
@@ -179,4 +181,43 @@ func TestEquivocationBetweenAttestations(t *testing.T) {
 	require.Zero(t, res.Code, res.Log)
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, a.Id).Status)
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, b.Id).Status)
+}
+
+// A worker facing a challenge could have a friend report a receipt it signed for the purpose:
+// the challenge is cancelled (its bond back) and the friend would take the reporter's share,
+// more than a lost challenge leaves the worker's side. While a challenge or dispute of the
+// worker's is open, the report pays nobody: the slash is burned (an attacker's review).
+func TestAttackSelfReportDuringAChallengePaysNobody(t *testing.T) {
+	friend := newAccount(0)
+	vc, ws := startVerifyChainWith(t, sdkmath.LegacyZeroDec(), 100, vResponse, nil, friend)
+	w, challenger := ws[1], ws[2]
+	a := vc.attestationByID(t, vc.submit(t, w, 2))
+	ch := vc.challenge(t, challenger.account, a.Id, a.StepFrom)
+	before, friendBefore := vc.balance(challenger.addr), vc.balance(friend.addr)
+	res := vc.send(friend, equivocationAt(t, a, w, ws[0], friend.addr, a.Sends[0].Seq, sha256.Sum256([]byte("signed for the purpose"))))
+	require.Zero(t, res.Code, res.Log)
+	require.Equal(t, friendBefore, vc.balance(friend.addr), "the friend is paid nothing")
+	require.Equal(t, before+ch.Bond.Amount.Int64(), vc.balance(challenger.addr), "the challenger has its bond back")
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, a.Id).Status)
+}
+
+// An operator's other identity numbers its own sends: a receipt signed by the peer id the
+// worker retired (or a second process under another id) is not held against the sends of an
+// attestation made as its new one, where the numbers of the two streams interleave (an
+// attacker's review: an honest worker moving machines was slashable).
+func TestEquivocationHoldsOnlyTheAttestingIdentity(t *testing.T) {
+	vc, ws := startVerifyChainWindows(t, sdkmath.LegacyZeroDec(), 100, vResponse)
+	w, receiver := ws[1], ws[0]
+	old := *w // the identity it had
+	pk, _, err := crypto.GenerateEd25519Key(nil)
+	require.NoError(t, err)
+	w.peer = pk
+	res := vc.send(w.account, &computetypes.MsgUpdateWorker{Operator: w.addr.String(), PeerId: w.peerID().String()})
+	require.Zero(t, res.Code, res.Log)
+	a := vc.attestationByID(t, vc.submit(t, w, 2))
+	require.Equal(t, w.peerID().String(), a.PeerId)
+	res = vc.send(receiver.account, equivocationAt(t, a, &old, receiver, receiver.addr, a.Sends[0].Seq, sha256.Sum256([]byte("the old process's payload"))))
+	require.NotZero(t, res.Code)
+	require.Contains(t, res.Log, "is not the identity")
+	require.Zero(t, vc.send(receiver.account, equivocation(t, a, w, receiver, receiver.addr)).Code, "the attesting identity's is")
 }

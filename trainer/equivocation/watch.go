@@ -27,7 +27,6 @@ import (
 // Chain is what a Watcher reads and sends (trainer/chain.Client).
 type Chain interface {
 	StagePending(ctx context.Context, model uint64, stage uint32) ([]verifytypes.Attestation, error)
-	WorkerByPeer(ctx context.Context, peer string) (operator string, ok bool, err error)
 	ReportEquivocation(ctx context.Context, id, next uint64, forward bool, receiver string, r *verifytypes.BoundaryReceipt) (sdk.Coin, error)
 }
 
@@ -54,7 +53,6 @@ type Watcher struct {
 	held     []held
 	reported map[uint64]bool // attestations reported (each is proven once)
 	tried    map[uint64]bool // attestations whose report failed this round (tried once a round)
-	workers  map[string]string
 	reports  *prometheus.CounterVec
 }
 
@@ -78,7 +76,7 @@ func New(cfg Config) (*Watcher, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	w := &Watcher{cfg: cfg, reported: map[uint64]bool{}, workers: map[string]string{}}
+	w := &Watcher{cfg: cfg, reported: map[uint64]bool{}}
 	w.reports = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "protolearn_trainer_equivocation_reports_total",
 		Help: "Reports of a neighbour's equivocation (a receipt of a payload its attestation does not name), by outcome.",
@@ -151,13 +149,15 @@ func (w *Watcher) Round(ctx context.Context) (int, error) {
 // other in the sender's log (the second starts where the first's range ends) is one the log
 // never gave. It says whether the receipt is settled (named, or reported).
 func (w *Watcher) check(ctx context.Context, h held, pending []verifytypes.Attestation, reports *int) (bool, error) {
-	op, err := w.operator(ctx, h.r.Sender.String())
-	if err != nil || op == "" {
-		return false, err
+	// The sender's attestations of the stage it signed from: before the receiving stage on the
+	// way forward, after it on the way back.
+	from := int64(h.r.ToStage) - 1
+	if h.r.Direction == verifytypes.Backward {
+		from = int64(h.r.ToStage) + 1
 	}
 	var mine []verifytypes.Attestation
 	for _, a := range pending {
-		if a.Worker == op && a.ModelId == h.r.Model && len(a.Sends) > 0 {
+		if a.PeerId == h.r.Sender.String() && a.ModelId == h.r.Model && int64(a.Stage) == from && len(a.Sends) > 0 {
 			mine = append(mine, a)
 		}
 	}
@@ -214,20 +214,4 @@ func (w *Watcher) report(ctx context.Context, a verifytypes.Attestation, next ui
 	w.cfg.Log.Error("equivocation: a neighbour signed a payload its attestation does not name; reported, it was slashed",
 		"worker", a.Worker, "attestation", a.Id, "seq", r.Seq, "microbatch", r.Microbatch, "slashed", slashed)
 	return nil
-}
-
-// operator is the worker of peer p, cached ("" where no worker has it).
-func (w *Watcher) operator(ctx context.Context, p string) (string, error) {
-	if op, ok := w.workers[p]; ok {
-		return op, nil
-	}
-	op, ok, err := w.cfg.Chain.WorkerByPeer(ctx, p)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		op = ""
-	}
-	w.workers[p] = op
-	return op, nil
 }

@@ -24,18 +24,12 @@ type report struct {
 // fakeChain holds the neighbours' pending attestations by stage and takes reports.
 type fakeChain struct {
 	pending map[uint32][]verifytypes.Attestation
-	workers map[string]string
 	reports []report
 	refuse  error
 }
 
 func (c *fakeChain) StagePending(_ context.Context, _ uint64, stage uint32) ([]verifytypes.Attestation, error) {
 	return c.pending[stage], nil
-}
-
-func (c *fakeChain) WorkerByPeer(_ context.Context, p string) (string, bool, error) {
-	op, ok := c.workers[p]
-	return op, ok, nil
 }
 
 func (c *fakeChain) ReportEquivocation(_ context.Context, id, next uint64, forward bool, _ string, r *verifytypes.BoundaryReceipt) (sdk.Coin, error) {
@@ -83,10 +77,9 @@ func TestWatcherReportsWhatTheSendsDoNotName(t *testing.T) {
 	}
 	chain := &fakeChain{
 		pending: map[uint32][]verifytypes.Attestation{
-			0: {{Id: 5, Worker: "w0", ModelId: 1, Stage: 0, Sends: sends(10, 11, 12)}},
-			2: {{Id: 7, Worker: "w2", ModelId: 1, Stage: 2, Sends: sends(20, 21)}},
+			0: {{Id: 5, Worker: "w0", PeerId: p0.String(), ModelId: 1, Stage: 0, Sends: sends(10, 11, 12)}},
+			2: {{Id: 7, Worker: "w2", PeerId: p2.String(), ModelId: 1, Stage: 2, Sends: sends(20, 21)}},
 		},
-		workers: map[string]string{p0.String(): "w0", p2.String(): "w2"},
 	}
 	w, err := equivocation.New(equivocation.Config{Chain: chain, Model: 1, Stage: 1, Stages: 3})
 	if err != nil {
@@ -107,7 +100,7 @@ func TestWatcherReportsWhatTheSendsDoNotName(t *testing.T) {
 		t.Errorf("%d receipts held, want the one no attestation covers yet", w.Held())
 	}
 	// Its attestation comes, and names another gradient under 30: reported, backward.
-	chain.pending[2] = append(chain.pending[2], verifytypes.Attestation{Id: 8, Worker: "w2", ModelId: 1, Stage: 2, Sends: sends(29, 30)})
+	chain.pending[2] = append(chain.pending[2], verifytypes.Attestation{Id: 8, Worker: "w2", PeerId: p2.String(), ModelId: 1, Stage: 2, Sends: sends(29, 30)})
 	if n, err := w.Round(context.Background()); err != nil || n != 1 || chain.reports[1].id != 8 || chain.reports[1].forward {
 		t.Fatalf("%d reports (%v): %+v, want attestation 8's, backward", n, err, chain.reports)
 	}
@@ -128,8 +121,7 @@ func TestWatcherRetriesAndForgets(t *testing.T) {
 	}
 	d := sha256.Sum256([]byte("logged"))
 	chain := &fakeChain{
-		pending: map[uint32][]verifytypes.Attestation{0: {{Id: 5, Worker: "w0", ModelId: 1, Sends: []verifytypes.SentPayload{{Seq: 10, Digest: d[:]}, {Seq: 12, Digest: d[:]}}}}},
-		workers: map[string]string{p0.String(): "w0"},
+		pending: map[uint32][]verifytypes.Attestation{0: {{Id: 5, Worker: "w0", PeerId: p0.String(), ModelId: 1, Sends: []verifytypes.SentPayload{{Seq: 10, Digest: d[:]}, {Seq: 12, Digest: d[:]}}}}},
 		refuse:  errors.New("the chain is down"),
 	}
 	w, err := equivocation.New(equivocation.Config{Chain: chain, Model: 1, Stage: 1, Stages: 2, Keep: time.Hour})
@@ -178,10 +170,9 @@ func TestWatcherReportsANumberBetweenAttestations(t *testing.T) {
 			}
 			chain := &fakeChain{
 				pending: map[uint32][]verifytypes.Attestation{0: {
-					{Id: 7, Worker: "w", ModelId: 1, EndLogHead: end, Sends: []verifytypes.SentPayload{send(20), send(21)}},
-					{Id: 9, Worker: "w", ModelId: 1, LogHead: start, Sends: []verifytypes.SentPayload{send(25), send(26)}},
+					{Id: 7, Worker: "w", PeerId: p.String(), ModelId: 1, EndLogHead: end, Sends: []verifytypes.SentPayload{send(20), send(21)}},
+					{Id: 9, Worker: "w", PeerId: p.String(), ModelId: 1, LogHead: start, Sends: []verifytypes.SentPayload{send(25), send(26)}},
 				}},
-				workers: map[string]string{p.String(): "w"},
 			}
 			w, err := equivocation.New(equivocation.Config{Chain: chain, Model: 1, Stage: 1, Stages: 2})
 			if err != nil {

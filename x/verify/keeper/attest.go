@@ -128,6 +128,10 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		return 0, err
 	}
 
+	peerID, err := k.ck.PeerID(ctx, worker) // what signed the receipts its sends answer for
+	if err != nil {
+		return 0, err
+	}
 	id, err := k.AttestSeq.Next(ctx)
 	if err != nil {
 		return 0, err
@@ -142,7 +146,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		WorkUnits: msg.WorkUnits, TileRows: msg.TileRows, TileWidth: msg.TileWidth, Commitments: storedCommitments(msg.Commitments),
 		Status: types.ATTESTATION_STATUS_PENDING, SubmittedHeight: h, ChainId: sdkCtx.ChainID(),
 		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs.digests, InputMicrobatches: inputs.microbatches, StateRoot: msg.StateRoot, LogHead: msg.LogHead,
-		EndStateRoot: msg.EndStateRoot, EndLogHead: msg.EndLogHead, Sends: msg.Sends,
+		EndStateRoot: msg.EndStateRoot, EndLogHead: msg.EndLogHead, Sends: msg.Sends, PeerId: peerID,
 		Draws: clock.clock.Draws, NextDraw: clock.clock.NextDraw, FirstOnStage: clock.firstOnStage,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {

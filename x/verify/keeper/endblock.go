@@ -312,7 +312,7 @@ func (k *Keeper) endAttestation(ctx sdk.Context, key collections.Pair[int64, uin
 	a.Status = status
 	a.VoidReason = reason
 	a.EndedHeight = ctx.BlockHeight()
-	a.Commitments, a.Sends = nil, nil
+	a.Commitments, a.Sends, a.PeerId = nil, nil, ""
 	return k.Attestations.Set(ctx, a.Id, a)
 }
 

@@ -14,16 +14,12 @@ import (
 	"github.com/protolearn/protolearn/x/verify/types"
 )
 
-// MaxSends bounds an attestation's sends: a few per update, attestation_period steps of
-// microbatches_per_step updates.
-const MaxSends = 1 << 16
-
 // checkSends checks an attestation's sends (MsgSubmitAttestation.sends) as far as the chain can
 // without the log: 32-byte digests, numbers strictly increasing, events not decreasing, at
-// least one send per update after the first stage (each update there sends a gradient back),
-// and none on a model of one stage. (Stage 0 sends only activations forward, which its updates
-// record as they come: the last updates of a run, or of a hold, record none.) Whether they are
-// the log's own is a replay dispute's to judge (types.SendsMismatch).
+// least one send per update after the first stage (each update there sends a gradient back)
+// and on stage 0 per update but pipeline_depth (below), at most four per update and 64, and
+// none on a model of one stage. Whether they are the log's own is a replay dispute's to judge
+// (types.SendsMismatch).
 func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint64) error {
 	if len(m.Stages) == 1 {
 		if len(msg.Sends) > 0 {
@@ -32,12 +28,25 @@ func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint
 		return nil
 	}
 	updates := steps * uint64(m.Microbatches())
+	least, why := updates, fmt.Sprintf("every update of stage %d sends a gradient back", msg.Stage)
 	if msg.Stage == 0 {
-		updates = 0
+		// Stage 0 signs the activations it originates; an update records those sent since the
+		// one before. Of the range's updates at most pipeline_depth took microbatches sent
+		// before the range began (in flight then), so the others' sends are in it.
+		depth := uint64(m.Optimizer.PipelineDepth)
+		if depth == 0 {
+			depth = 2 * uint64(len(m.Stages))
+		}
+		least = updates - min(updates, depth)
+		why = fmt.Sprintf("stage 0's updates record the activations they originated, all but pipeline_depth = %d of them within the range", depth)
 	}
-	if uint64(len(msg.Sends)) < updates || len(msg.Sends) > MaxSends {
-		return errorsmod.Wrapf(types.ErrInvalidSends, "%d sends for %d updates: every update of stage %d signs at least the gradient it sends back (the log's logevent.Update.Signed, at most %d in all)",
-			len(msg.Sends), updates, msg.Stage, MaxSends)
+	// Honest ranges sign a few payloads an update (activations on, a gradient back, the odd
+	// re-run and evaluation frame): a bound keeps one attestation from bloating every query of
+	// the stage.
+	most := 4*updates + 64
+	if uint64(len(msg.Sends)) < least || uint64(len(msg.Sends)) > most {
+		return errorsmod.Wrapf(types.ErrInvalidSends, "%d sends for %d updates: want %d to %d (%s; the log's logevent.Update.Signed)",
+			len(msg.Sends), updates, least, most, why)
 	}
 	if err := types.ValidateSends(msg.Sends); err != nil {
 		return errorsmod.Wrap(types.ErrInvalidSends, err.Error())
@@ -49,7 +58,8 @@ func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint
 // whose send number lies within a's sends, for a payload they do not name under it, proves the
 // worker signed one payload and logged (and attested) another. It is slashed and jailed, its
 // pending work voided, and the reporter paid challenger_reward_bps of the slash (a coalition of
-// the worker and a receiver still loses the rest).
+// the worker and a receiver still loses the rest), unless a challenge or dispute of the
+// worker's was open: then the slash is burned.
 func (k *Keeper) ReportEquivocation(ctx context.Context, msg *types.MsgReportEquivocation) (sdk.Coin, error) {
 	reporter, err := k.parseAddr("reporter", msg.Reporter)
 	if err != nil {
@@ -81,13 +91,10 @@ func (k *Keeper) ReportEquivocation(ctx context.Context, msg *types.MsgReportEqu
 	if err != nil {
 		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "receiver %q: %v", msg.Receiver, err)
 	}
-	// The receipt must be the worker's: signed by its registered peer, or one it retired.
-	op, ok, err := k.ck.OperatorOfPeer(ctx, r.Sender)
-	if err != nil {
-		return sdk.Coin{}, err
-	}
-	if !ok || k.addrString(op) != a.Worker {
-		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "peer %s is not the worker %s of attestation %d", r.Sender, a.Worker, a.Id)
+	// The receipt must be signed by the identity the worker attested as: a second process of
+	// the operator under another peer id numbers its own sends.
+	if r.Sender != a.PeerId {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNoEquivocation, "peer %s is not the identity %s of attestation %d's worker %s", r.Sender, a.PeerId, a.Id, a.Worker)
 	}
 	dir, to := types.Backward, int64(a.Stage)-1
 	if msg.Forward {
@@ -110,8 +117,17 @@ func (k *Keeper) ReportEquivocation(ctx context.Context, msg *types.MsgReportEqu
 	if err != nil {
 		return sdk.Coin{}, err
 	}
+	// A worker facing a challenge or dispute it expects to lose could otherwise have a friend
+	// report a receipt it signed for the purpose, cancel them (bonds back, no reward) and take
+	// the reporter's share itself: while any is open, the slash is burned.
+	payee := reporter
+	if open, err := k.workerChallengedOrDisputed(ctx, a.Worker); err != nil {
+		return sdk.Coin{}, err
+	} else if open {
+		payee = nil
+	}
 	slashed := k.slashAndJail(sdkCtx, p, worker, why)
-	reward, err := k.payFromSlash(sdkCtx, p, slashed, reporter, sdk.Coin{})
+	reward, err := k.payFromSlash(sdkCtx, p, slashed, payee, sdk.Coin{})
 	if err != nil {
 		return sdk.Coin{}, err
 	}
@@ -144,8 +160,8 @@ func (k *Keeper) covered(ctx context.Context, a types.Attestation, next uint64, 
 		return err
 	}
 	switch {
-	case b.Worker != a.Worker || b.ModelId != a.ModelId || b.Stage != a.Stage || b.Status != types.ATTESTATION_STATUS_PENDING:
-		return errorsmod.Wrapf(types.ErrNoEquivocation, "attestation %d is not a pending attestation of attestation %d's worker, model and stage", b.Id, a.Id)
+	case b.Worker != a.Worker || b.ModelId != a.ModelId || b.Stage != a.Stage || b.PeerId != a.PeerId || b.Status != types.ATTESTATION_STATUS_PENDING:
+		return errorsmod.Wrapf(types.ErrNoEquivocation, "attestation %d is not a pending attestation of attestation %d's worker, identity, model and stage", b.Id, a.Id)
 	case !bytes.Equal(b.LogHead, a.EndLogHead):
 		return errorsmod.Wrapf(types.ErrNoEquivocation, "attestation %d does not start where attestation %d's log range ends: the log between them is unattested", b.Id, a.Id)
 	case len(a.Sends) == 0 || len(b.Sends) == 0:

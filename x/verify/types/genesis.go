@@ -52,8 +52,8 @@ func (gs GenesisState) Validate() error {
 				return fmt.Errorf("attestation %d: %w", a.Id, err)
 			}
 		}
-		if a.Status != ATTESTATION_STATUS_PENDING && len(a.Sends) > 0 {
-			return fmt.Errorf("attestation %d: %s, yet it keeps sends (kept while pending only)", a.Id, a.Status)
+		if a.Status != ATTESTATION_STATUS_PENDING && (len(a.Sends) > 0 || a.PeerId != "") {
+			return fmt.Errorf("attestation %d: %s, yet it keeps sends or the peer that signed them (kept while pending only)", a.Id, a.Status)
 		}
 		if err := ValidateSends(a.Sends); err != nil {
 			return fmt.Errorf("attestation %d: %w", a.Id, err)

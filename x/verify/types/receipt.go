@@ -177,13 +177,10 @@ func SendsAt(a Attestation, i uint64) []SentPayload {
 
 // SendsMismatch is why the event at index i of attestation a's range, which records signed as
 // what its worker signed (nil: an event that signs nothing, an average or a snapshot), cannot
-// be a's ("" when it can): a's sends must name exactly those there, in order. An attestation
-// that names no sends at all (from before they were kept) is not judged here. The chain judges
-// a revealed event by it, and a referee steers a dispute onto the first event it fails.
+// be a's ("" when it can): a's sends must name exactly those there, in order (an attestation
+// that names none claims its range signed nothing). The chain judges a revealed event by it,
+// and a referee steers a dispute onto the first event it fails.
 func SendsMismatch(a Attestation, i uint64, signed []logevent.Send) string {
-	if len(a.Sends) == 0 {
-		return ""
-	}
 	named := SendsAt(a, i)
 	if len(named) != len(signed) {
 		return fmt.Sprintf("it records %d payloads signed, but the attestation's sends name %d at event %d", len(signed), len(named), i)

@@ -1557,8 +1557,10 @@ func (m *MsgAnswerLogRequestResponse) XXX_DiscardUnknown() {
 var xxx_messageInfo_MsgAnswerLogRequestResponse proto.InternalMessageInfo
 
 type MsgReportEquivocation struct {
-	// reporter is paid the challenger's share of the slash (challenger_reward_fraction), as
-	// a successful challenger is: a coalition of the worker and its receiver still loses the rest.
+	// reporter is paid the challenger's share of the slash (challenger_reward_bps), as a
+	// successful challenger is: a coalition of the worker and its receiver still loses the rest.
+	// While a challenge or dispute of the worker's is open (which the report cancels), nobody is
+	// paid: the slash is burned.
 	Reporter      string `protobuf:"bytes,1,opt,name=reporter,proto3" json:"reporter,omitempty"`
 	AttestationId uint64 `protobuf:"varint,2,opt,name=attestation_id,json=attestationId,proto3" json:"attestation_id,omitempty"`
 	// forward: the receipt is of activations the worker sent forward (to stage + 1); otherwise of
