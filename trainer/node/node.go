@@ -57,6 +57,12 @@ import (
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
+// MaxSendSkew is how far from a worker's clock a frame's send number may be (swarm
+// Config.MaxSendSkew): workers on chain must keep their clocks within it (NTP). It is below a
+// challenge window at the default block time (30 blocks of about 5 s), so a number within it is
+// still covered by a pending attestation when its receiver reports it.
+const MaxSendSkew = time.Minute
+
 // Node is a swarm worker with its services.
 type Node struct {
 	cfg  Config
@@ -260,6 +266,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			}
 			wcfg.OnReceipt = n.watcher.Received
 		}
+		// A frame's send number must be near this worker's clock: a sender's numbers outside the
+		// spans its attestations commit (old ones under final attestations, far ones) would
+		// prove nothing (x/verify "What a worker signs is what it logs").
+		wcfg.MaxSendSkew = MaxSendSkew
+		wcfg.FirstSeq = n.replay.LastSeq() + 1
 		wcfg.CheatEquivocate = cfg.Chain.CheatEquivocate
 		if cfg.Chain.CheatEquivocate {
 			n.log.Warn("CHEATING (test tool): signing payloads other than those logged")

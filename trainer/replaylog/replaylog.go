@@ -136,6 +136,8 @@ type Log struct {
 	cur   uint64 // the open segment's first update (the compute goroutine's)
 
 	book foldBook // the recent folds, for Sends
+	// lastSeq is the highest send number the log held when it was opened (LastSeq).
+	lastSeq uint64
 }
 
 // op is the writer's work: bytes to append to the open segment, or (create) a new segment that
@@ -167,6 +169,7 @@ func Open(dir string, every uint64, keep int) (*Log, error) {
 		// Where the previous epoch ended, as it is served (epochEnd): the new epoch's head
 		// starts from it.
 		l.prev, _ = l.epochEnd(held, last.epoch)
+		l.lastSeq = l.lastSeqOf(held[len(held)-1])
 	}
 	go l.writer()
 	return l, nil
@@ -570,6 +573,31 @@ func (l *Log) EndingAt(head [32]byte, limit int64) ([]byte, error) {
 // epochEnd is the head an earlier epoch's log ended at, as it is served: the End of its last
 // segment whose header is whole, a torn last event cut (a crash may tear what was being
 // written, a snapshot's header included).
+// LastSeq is the highest send number recorded in the newest segment the log held when it was
+// opened: a restarted trainer numbers above it (swarm Config.FirstSeq), so that a wall clock
+// that stepped back across the restart cannot make it reuse a number its attestations hold.
+func (l *Log) LastSeq() uint64 { return l.lastSeq }
+
+func (l *Log) lastSeqOf(sg seg) uint64 {
+	b, err := os.ReadFile(l.segPath(sg))
+	if err != nil {
+		return 0
+	}
+	d, err := Decode(complete(b))
+	if err != nil {
+		return 0
+	}
+	var last uint64
+	for _, ev := range d.Events {
+		if ev.Update != nil {
+			for _, s := range ev.Update.Signed() {
+				last = max(last, s.Seq)
+			}
+		}
+	}
+	return last
+}
+
 func (l *Log) epochEnd(held []seg, epoch uint64) ([32]byte, bool) {
 	for i := len(held) - 1; i >= 0; i-- {
 		if held[i].epoch != epoch {

@@ -100,3 +100,43 @@ func TestSends(t *testing.T) {
 		t.Error("a head not in the log: no error")
 	}
 }
+
+// A reopened log (a restarted trainer) knows the highest send number it recorded, which the
+// trainer numbers above whatever its wall clock says.
+func TestLastSeqSurvivesARestart(t *testing.T) {
+	s := testspec.Tiny(8)
+	codec := boundary.Codec{Spec: s, Wire: payload.F32, Engine: dtypes.Float32}
+	dir := t.TempDir()
+	log, err := replaylog.Open(dir, 8, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := testreplay.Stage(t, s, 1)
+	if err := log.Start(worker, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range testreplay.Updates(t, testreplay.Stage(t, s, 1), codec, 3, 4) {
+		if _, err := testApply(worker, codec, &u); err != nil {
+			t.Fatal(err)
+		}
+		u.Sends = []logevent.Send{{Seq: uint64(1000 + 2*i), Digest: [32]byte{1}}}
+		u.Seq = uint64(1001 + 2*i)
+		if err := log.Updated(worker, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if log.LastSeq() != 0 {
+		t.Errorf("a fresh log's LastSeq is %d, want 0", log.LastSeq())
+	}
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := replaylog.Open(dir, 8, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.LastSeq() != 1005 {
+		t.Errorf("LastSeq after a restart: %d, want 1005", again.LastSeq())
+	}
+}

@@ -135,6 +135,16 @@ type Config struct {
 	// frame this worker accepted (after the payload decoded), from the stream handler. It
 	// must return quickly.
 	OnReceipt func(r verifytypes.Receipt, sig []byte)
+	// FirstSeq is the least send number this worker gives (its log's LastSeq + 1 on a restart:
+	// numbers never repeat, whatever the wall clock did meanwhile).
+	FirstSeq uint64
+	// MaxSendSkew, when set, refuses a tensor frame whose send number (the sender's clock in
+	// microseconds when it sent it: number) is further than this from this worker's clock, and
+	// cuts its sender off. An honest sender numbers each copy as it sends it, so only a clock
+	// that is off lands there, or a sender numbering payloads outside the span its attestations
+	// commit (an old number, whose attestation is final; a far one no attestation will cover):
+	// x/verify "What a worker signs is what it logs". The node sets it on chain.
+	MaxSendSkew time.Duration
 	// CheatEquivocate sends every payload ten times larger than the one it logs under the same
 	// send number (OnUpdate's records): a test tool that shows a worker that signs one payload
 	// and logs (so attests, and would defend) another slashed on its receiver's report.

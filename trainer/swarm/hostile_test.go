@@ -99,7 +99,7 @@ func hostKey(h host.Host) crypto.PrivKey { return h.Peerstore().PrivKey(h.ID()) 
 // the worker hands over a verified receipt for every frame it accepted, and for no other.
 func TestHostilePeersCutOff(t *testing.T) {
 	const steps, m = 6, 4
-	const nRogues = 12
+	const nRogues = 13
 	rogues := make([]host.Host, nRogues)
 	var extra []roster.Member
 	for i := range rogues {
@@ -115,6 +115,7 @@ func TestHostilePeersCutOff(t *testing.T) {
 		var mod func(*Config)
 		if s == 1 {
 			mod = func(c *Config) {
+				c.MaxSendSkew = time.Minute
 				c.OnReceipt = func(r verifytypes.Receipt, sig []byte) {
 					receiptsMu.Lock()
 					defer receiptsMu.Unlock()
@@ -145,7 +146,7 @@ func TestHostilePeersCutOff(t *testing.T) {
 		return b
 	}
 	act := func(body []byte) *wire.Frame {
-		return &wire.Frame{Type: wire.Activations, Model: model, Stage: 1, Microbatch: 1 << 40, Body: body}
+		return &wire.Frame{Type: wire.Activations, Model: model, Stage: 1, Microbatch: 1 << 40, Seq: uint64(time.Now().UnixMicro()), Body: body}
 	}
 	to := target.h.ID()
 	signed := func(from host.Host, f *wire.Frame) []byte { return signedBy(t, hostKey(from), to, f, nil) }
@@ -182,6 +183,10 @@ func TestHostilePeersCutOff(t *testing.T) {
 	otherReceiver := signedBy(t, hostKey(rogues[9]), to, valid, func(r *verifytypes.Receipt) { r.Receiver = hosts[2][0].ID() })
 	tampered := signedBy(t, hostKey(rogues[10]), to, act(good(func(p *payload.Payload) { p.Data[0] = 1 })), nil)
 	tampered = append(tampered[:len(tampered)-len(valid.Body)], valid.Body...)
+	// A send number an hour old: one an attestation of the sender's may have made final, or one
+	// its log never gave (x/verify "What a worker signs is what it logs").
+	stale := act(good(nil))
+	stale.Seq -= uint64(time.Hour.Microseconds())
 	cases := []struct {
 		name string
 		from host.Host
@@ -200,6 +205,7 @@ func TestHostilePeersCutOff(t *testing.T) {
 		{"another peer's signature", rogues[8], otherKey, "receipt: the signature is not"},
 		{"a receipt for another receiver", rogues[9], otherReceiver, "receipt: the signature is not"},
 		{"a receipt for another payload", rogues[10], tampered, "receipt: the signature is not"},
+		{"a send number far from the clock", rogues[12], signed(rogues[12], stale), "from this worker's clock"},
 	}
 	for _, c := range cases {
 		reason, ended := rogue(t, c.from, target.h, c.raw)

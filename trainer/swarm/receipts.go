@@ -2,6 +2,8 @@ package swarm
 
 import (
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
@@ -134,9 +136,25 @@ func (w *Worker) checkReceipt(p peer.ID, f *wire.Frame) (verifytypes.Receipt, st
 	if err == nil {
 		err = verifytypes.VerifyReceipt(r, f.Sig)
 	}
+	if err == nil {
+		err = w.checkSkew(f.Seq)
+	}
 	if err != nil {
 		w.metrics.badReceipts.Inc()
 		return r, fmt.Sprintf("%v of microbatch %d: %v", f.Type, f.Microbatch, err)
 	}
 	return r, ""
+}
+
+// checkSkew refuses a send number further than Config.MaxSendSkew from this worker's clock.
+func (w *Worker) checkSkew(seq uint64) error {
+	if w.cfg.MaxSendSkew <= 0 {
+		return nil
+	}
+	now := w.now().UnixMicro()
+	off := time.Duration(int64(seq)-now) * time.Microsecond
+	if seq > math.MaxInt64 || off > w.cfg.MaxSendSkew || off < -w.cfg.MaxSendSkew {
+		return fmt.Errorf("send number %d is %v from this worker's clock, beyond %v: the sender's clock is off, or it numbers payloads outside its log", seq, off.Round(time.Millisecond), w.cfg.MaxSendSkew)
+	}
+	return nil
 }

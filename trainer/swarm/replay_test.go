@@ -229,13 +229,19 @@ func newStage(t *testing.T, s spec.Spec, index int, rate float64, skip []int) *e
 // signed too, are covered.
 func TestEverySignedPayloadIsLogged(t *testing.T) {
 	sw, hosts := newSwarm(t, []int{1, 2, 1})
-	sw.evalEvery = 1
 	var mu sync.Mutex
 	logged := map[peer.ID][]logevent.Send{}
 	var receipts []verifytypes.Receipt
 	for s := range hosts {
 		for _, h := range hosts[s] {
 			sw.start(h, s, 4, 2, func(c *Config) {
+				if s == 0 { // evaluation rounds too (not waited for: they are fire and forget)
+					var err error
+					c.EvalEvery = 1
+					if c.Eval, err = testCorpus(t).EvalBatches(sw.spec.SeqLen, rows, 3); err != nil {
+						t.Fatal(err)
+					}
+				}
 				c.OnUpdate = func(u replay.Update) {
 					mu.Lock()
 					logged[h.ID()] = append(logged[h.ID()], u.Signed()...)

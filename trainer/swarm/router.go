@@ -32,7 +32,7 @@ func (w *Worker) route(mb uint64) {
 	if p.replay || p.resends > 0 {
 		flags = wire.Replay
 	}
-	w.send(to, &wire.Frame{Type: wire.Activations, Flags: flags, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: p.step, Microbatch: mb, Seq: p.seq, Body: p.msg})
+	w.send(to, &wire.Frame{Type: wire.Activations, Flags: flags, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: p.step, Microbatch: mb, Seq: w.number(p.digest, nil), Body: p.msg})
 }
 
 // pick chooses the next stage's replica for microbatch mb: the least

@@ -58,7 +58,7 @@ func (w *Worker) forward(ev *event) error {
 		return fmt.Errorf("swarm: stage %d microbatch %d: encoding activations: %w", w.stage, ev.mb, err)
 	}
 	w.metrics.forwards.Inc()
-	seq, err := w.number(msg, nil)
+	d, err := w.digestOf(msg)
 	if err == nil {
 		msg, err = w.equivocated(msg)
 	}
@@ -67,7 +67,7 @@ func (w *Worker) forward(ev *event) error {
 	}
 	if isEval(ev.mb) { // forward only, fire and forget
 		if to, ok := w.pick(ev.mb); ok {
-			w.send(to, &wire.Frame{Type: wire.Activations, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: ev.step, Microbatch: ev.mb, Seq: seq, Body: msg})
+			w.send(to, &wire.Frame{Type: wire.Activations, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: ev.step, Microbatch: ev.mb, Seq: w.number(d, nil), Body: msg})
 		} else {
 			w.log.Warn("no live replica of the next stage; evaluation microbatch dropped", "mb", ev.mb)
 		}
@@ -76,7 +76,7 @@ func (w *Worker) forward(ev *event) error {
 	if old := w.pending[ev.mb]; old != nil {
 		w.log.Debug("microbatch arrived again; running it again", "mb", ev.mb, "from", ev.from, "was_from", old.from)
 	}
-	w.pending[ev.mb] = &pending{step: ev.step, in: ev.in, ids: ev.ids, from: ev.from, input: ev.input, msg: msg, seq: seq, replay: ev.replay, elsewhere: ev.elsewhere}
+	w.pending[ev.mb] = &pending{step: ev.step, in: ev.in, ids: ev.ids, from: ev.from, input: ev.input, msg: msg, digest: d, replay: ev.replay, elsewhere: ev.elsewhere}
 	w.markSeen(ev.mb)
 	w.route(ev.mb)
 	return nil
@@ -166,13 +166,14 @@ func (w *Worker) sendGradients(to peer.ID, step, mb uint64, dIn *tensors.Tensor,
 	if err != nil {
 		return fmt.Errorf("swarm: stage %d microbatch %d: encoding gradients: %w", w.stage, mb, err)
 	}
-	seq, err := w.number(msg, up)
+	d, err := w.digestOf(msg)
 	if err == nil {
 		msg, err = w.equivocated(msg)
 	}
 	if err != nil {
 		return fmt.Errorf("swarm: stage %d microbatch %d: %w", w.stage, mb, err)
 	}
+	seq := w.number(d, up)
 	if up != nil {
 		w.cfg.OnUpdate(*up)
 	}
@@ -196,27 +197,32 @@ func (w *Worker) equivocated(msg []byte) ([]byte, error) {
 	return payload.Encode(p)
 }
 
-// number gives payload msg, about to be signed, the worker's next send number (types.Receipt
-// Seq: strictly increasing, and above any number an earlier process could have given, being
-// the wall clock's microseconds where that is higher) and, where updates are logged
-// (OnUpdate), records it: as up's own (the gradient an update sends back) or among the sends
-// the next update logs (logevent.Update.Sends). So every payload a worker signs is in its log.
-func (w *Worker) number(msg []byte, up *replay.Update) (uint64, error) {
-	w.seq = max(w.seq+1, uint64(max(w.now().UnixMicro(), 0)))
+// digestOf is msg's payload.Digest where updates are logged (OnUpdate; zero elsewhere): what
+// number records it by.
+func (w *Worker) digestOf(msg []byte) ([32]byte, error) {
 	if w.cfg.OnUpdate == nil {
-		return w.seq, nil
+		return [32]byte{}, nil
 	}
-	d, err := payload.Digest(msg)
-	if err != nil {
-		return 0, err
-	}
-	if up != nil {
+	return payload.Digest(msg)
+}
+
+// number gives a payload of digest d, about to be signed, the worker's next send number
+// (types.Receipt Seq: strictly increasing, and the wall clock's microseconds where that is
+// higher, so near the clock, as receivers with Config.MaxSendSkew demand, and above what an
+// earlier process gave) and, where updates are logged (OnUpdate), records it: as up's own (the
+// gradient an update sends back) or among the sends the next update logs
+// (logevent.Update.Sends). So every payload a worker signs is in its log. Every copy sent gets
+// its own number (a re-send too: route), so that a frame's number is always near its sending.
+func (w *Worker) number(d [32]byte, up *replay.Update) uint64 {
+	w.seq = max(w.seq+1, w.cfg.FirstSeq, uint64(max(w.now().UnixMicro(), 0)))
+	switch {
+	case up != nil:
 		up.Seq, up.Sent = w.seq, d
 		up.Sends, w.sends = w.sends, nil
-	} else {
+	case w.cfg.OnUpdate != nil:
 		w.sends = append(w.sends, logevent.Send{Seq: w.seq, Digest: d})
 	}
-	return w.seq, nil
+	return w.seq
 }
 
 // update is the record of an update OnUpdate will receive (nil when it is not set): its frame

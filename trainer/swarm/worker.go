@@ -30,11 +30,11 @@ var linkZero link.Config
 type pending struct {
 	step    uint64
 	in, ids *tensors.Tensor
-	from    peer.ID // the sender (empty on stage 0)
-	input   *Input  // its receipt (nil on stage 0)
-	msg     []byte  // the encoded activations, for re-sending
-	seq     uint64  // their send number, signed with every copy
-	to      peer.ID // empty while no replica could take it
+	from    peer.ID  // the sender (empty on stage 0)
+	input   *Input   // its receipt (nil on stage 0)
+	msg     []byte   // the encoded activations, for re-sending
+	digest  [32]byte // as logged under each copy's send number (number)
+	to      peer.ID  // empty while no replica could take it
 	sentAt  time.Time
 	resends int
 	// replay: it arrived as a replay, so the frames sent on are replays too;
