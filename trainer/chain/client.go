@@ -79,12 +79,19 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpc.NewClient(cfg.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// Pending attestations carry their commitments and sends: a page of them may exceed gRPC's
+	// 4 MiB default.
+	conn, err := grpc.NewClient(cfg.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecv)))
 	if err != nil {
 		return nil, fmt.Errorf("chain: dialing %s: %w", cfg.GRPC, err)
 	}
 	return &Client{cfg: cfg, conn: conn, enc: enc, hot: sdk.AccAddress(cfg.HotKey.PubKey().Address()), op: op}, nil
 }
+
+// maxRecv bounds a query answer the client takes: 20 attestations of the largest (x/verify
+// MaxSends sends, about 700 KB) with room to spare.
+const maxRecv = 64 << 20
 
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }
@@ -262,6 +269,7 @@ func (c *Client) PendingAttestations(ctx context.Context, worker string, model u
 // the stage's referees audit.
 func (c *Client) StagePending(ctx context.Context, modelID uint64, stage uint32) ([]verifytypes.Attestation, error) {
 	out, err := allPages(func(p *query.PageRequest) ([]verifytypes.Attestation, *query.PageResponse, error) {
+		p.Limit = 20 // attestations are large: small pages (maxRecv)
 		res, err := verifytypes.NewQueryClient(c.conn).StagePending(ctx, &verifytypes.QueryStagePendingRequest{ModelId: modelID, Stage: stage, Pagination: p})
 		if err != nil {
 			return nil, nil, err

@@ -169,7 +169,9 @@ func Open(dir string, every uint64, keep int) (*Log, error) {
 		// Where the previous epoch ended, as it is served (epochEnd): the new epoch's head
 		// starts from it.
 		l.prev, _ = l.epochEnd(held, last.epoch)
-		l.lastSeq = l.lastSeqOf(held[len(held)-1])
+		for i := len(held) - 1; i >= 0 && l.lastSeq == 0; i-- { // the newest segment that records a send
+			l.lastSeq = l.lastSeqOf(held[i])
+		}
 	}
 	go l.writer()
 	return l, nil
@@ -573,8 +575,8 @@ func (l *Log) EndingAt(head [32]byte, limit int64) ([]byte, error) {
 // epochEnd is the head an earlier epoch's log ended at, as it is served: the End of its last
 // segment whose header is whole, a torn last event cut (a crash may tear what was being
 // written, a snapshot's header included).
-// LastSeq is the highest send number recorded in the newest segment the log held when it was
-// opened: a restarted trainer numbers above it (swarm Config.FirstSeq), so that a wall clock
+// LastSeq is the highest send number recorded in the newest segment that records one, of those
+// the log held when it was opened: a restarted trainer numbers above it (swarm Config.FirstSeq), so that a wall clock
 // that stepped back across the restart cannot make it reuse a number its attestations hold.
 func (l *Log) LastSeq() uint64 { return l.lastSeq }
 

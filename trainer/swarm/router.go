@@ -32,7 +32,27 @@ func (w *Worker) route(mb uint64) {
 	if p.replay || p.resends > 0 {
 		flags = wire.Replay
 	}
-	w.send(to, &wire.Frame{Type: wire.Activations, Flags: flags, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: p.step, Microbatch: mb, Seq: w.number(p.digest, nil), Body: p.msg})
+	w.send(to, &wire.Frame{Type: wire.Activations, Flags: flags, Model: w.cfg.Model, Stage: uint32(w.stage + 1), Step: p.step, Microbatch: mb, Seq: w.sendNumber(p), Body: p.msg})
+}
+
+// sendNumber is the send number of p's next copy: the one it was last sent under while that is
+// fresh, else a new one (recorded: number). A number is so always near its frame's sending
+// (receivers refuse one further than Config.MaxSendSkew from their clock), and re-sends under
+// back-pressure do not each add a send to the log.
+func (w *Worker) sendNumber(p *pending) uint64 {
+	if p.seq == 0 || w.stale(p.seq) {
+		p.seq = w.number(p.digest, nil)
+	}
+	return p.seq
+}
+
+// stale says whether send number seq is older than half of Config.MaxSendSkew (never, without
+// one): a copy sent under it might reach its receiver too late.
+func (w *Worker) stale(seq uint64) bool {
+	if w.cfg.MaxSendSkew <= 0 {
+		return false
+	}
+	return w.now().UnixMicro()-int64(seq) > (w.cfg.MaxSendSkew / 2).Microseconds()
 }
 
 // pick chooses the next stage's replica for microbatch mb: the least
@@ -116,7 +136,7 @@ func (w *Worker) handleFailures(fs []failure) {
 				w.reroute(mb, w.pending[mb])
 			}
 		case f.typ == wire.Gradients:
-			if f.outcome == busy && f.frame != nil {
+			if f.outcome == busy && f.frame != nil && !w.stale(f.frame.Seq) {
 				fr, to := f.frame, f.to
 				time.AfterFunc(w.cfg.Busy, func() { w.send(to, fr) })
 				continue

@@ -211,8 +211,8 @@ func (w *Worker) digestOf(msg []byte) ([32]byte, error) {
 // higher, so near the clock, as receivers with Config.MaxSendSkew demand, and above what an
 // earlier process gave) and, where updates are logged (OnUpdate), records it: as up's own (the
 // gradient an update sends back) or among the sends the next update logs
-// (logevent.Update.Sends). So every payload a worker signs is in its log. Every copy sent gets
-// its own number (a re-send too: route), so that a frame's number is always near its sending.
+// (logevent.Update.Sends). So every payload a worker signs is in its log. A re-send gets a new
+// number once its last one is stale (sendNumber), so that a frame's number is near its sending.
 func (w *Worker) number(d [32]byte, up *replay.Update) uint64 {
 	w.seq = max(w.seq+1, w.cfg.FirstSeq, uint64(max(w.now().UnixMicro(), 0)))
 	switch {

@@ -34,6 +34,7 @@ type pending struct {
 	input   *Input   // its receipt (nil on stage 0)
 	msg     []byte   // the encoded activations, for re-sending
 	digest  [32]byte // as logged under each copy's send number (number)
+	seq     uint64   // the send number it was last sent under (sendNumber)
 	to      peer.ID  // empty while no replica could take it
 	sentAt  time.Time
 	resends int

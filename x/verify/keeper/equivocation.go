@@ -14,11 +14,14 @@ import (
 	"github.com/protolearn/protolearn/x/verify/types"
 )
 
+// MaxSends bounds an attestation's sends (about 700 KB of them).
+const MaxSends = 1 << 14
+
 // checkSends checks an attestation's sends (MsgSubmitAttestation.sends) as far as the chain can
 // without the log: 32-byte digests, numbers strictly increasing, events not decreasing, at
 // least one send per update after the first stage (each update there sends a gradient back)
-// and on stage 0 per update but pipeline_depth (below), at most four per update and 64, and
-// none on a model of one stage. Whether they are the log's own is a replay dispute's to judge
+// and on stage 0 per update but pipeline_depth (below), at most MaxSends, and none on a model
+// of one stage. Whether they are the log's own is a replay dispute's to judge
 // (types.SendsMismatch).
 func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint64) error {
 	if len(m.Stages) == 1 {
@@ -40,13 +43,12 @@ func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint
 		least = updates - min(updates, depth)
 		why = fmt.Sprintf("stage 0's updates record the activations they originated, all but pipeline_depth = %d of them within the range", depth)
 	}
-	// Honest ranges sign a few payloads an update (activations on, a gradient back, the odd
-	// re-run and evaluation frame): a bound keeps one attestation from bloating every query of
-	// the stage.
-	most := 4*updates + 64
-	if uint64(len(msg.Sends)) < least || uint64(len(msg.Sends)) > most {
+	// No bound per update: re-sends under back-pressure, re-runs and evaluation frames (a
+	// neighbour's doing) add sends an honest worker cannot refuse. The bound is the list's
+	// (MaxSends), and the message's size pays gas by the byte.
+	if uint64(len(msg.Sends)) < least || len(msg.Sends) > MaxSends {
 		return errorsmod.Wrapf(types.ErrInvalidSends, "%d sends for %d updates: want %d to %d (%s; the log's logevent.Update.Signed)",
-			len(msg.Sends), updates, least, most, why)
+			len(msg.Sends), updates, least, MaxSends, why)
 	}
 	if err := types.ValidateSends(msg.Sends); err != nil {
 		return errorsmod.Wrap(types.ErrInvalidSends, err.Error())
