@@ -70,9 +70,10 @@ type MsgSubmitAttestation struct {
 	// whose number (seq) falls between the first and the last here must be one of them: one that
 	// is not proves the worker signed one payload and logged another (MsgReportEquivocation);
 	// a list that is not its log's loses a replay dispute at the update it misnames. Numbers
-	// strictly increase, events do not decrease; at least one send per update (steps ×
-	// microbatches_per_step) after the first stage of a model of several stages (each update sends
-	// a gradient back), none on a model of one.
+	// strictly increase, events do not decrease; after the first stage at least one send per
+	// update (steps × microbatches_per_step: each sends a gradient back), on stage 0 at least
+	// its updates less the model's pipeline_depth, at most 16,384 (keeper.MaxSends), none on a
+	// model of one stage.
 	Sends []SentPayload `protobuf:"bytes,14,rep,name=sends,proto3" json:"sends"`
 }
 
