@@ -14,7 +14,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -163,18 +162,18 @@ func (w *Watcher) check(ctx context.Context, h held, pending []verifytypes.Attes
 	}
 	seq := h.r.Seq
 	for _, a := range mine {
-		if seq < a.Sends[0].Seq || seq > a.Sends[len(a.Sends)-1].Seq {
+		in, named := verifytypes.SendSpan(a, seq, h.r.Digest[:])
+		if !in {
 			continue
 		}
-		i := sort.Search(len(a.Sends), func(j int) bool { return a.Sends[j].Seq >= seq })
-		if a.Sends[i].Seq == seq && bytes.Equal(a.Sends[i].Digest, h.r.Digest[:]) {
+		if named {
 			return true, nil // the attestation names what was signed
 		}
 		return w.settle(ctx, a, 0, h, reports)
 	}
 	for _, a := range mine {
 		for _, b := range mine {
-			if bytes.Equal(b.LogHead, a.EndLogHead) && seq > a.Sends[len(a.Sends)-1].Seq && seq < b.Sends[0].Seq {
+			if bytes.Equal(b.LogHead, a.EndLogHead) && verifytypes.SendBetween(a, b, seq) {
 				return w.settle(ctx, a, b.Id, h, reports)
 			}
 		}
@@ -201,10 +200,7 @@ func (w *Watcher) settle(ctx context.Context, a verifytypes.Attestation, next ui
 
 func (w *Watcher) report(ctx context.Context, a verifytypes.Attestation, next uint64, h held) error {
 	r := h.r
-	br := &verifytypes.BoundaryReceipt{
-		SwarmStep: r.Step, Microbatch: r.Microbatch, PayloadDigest: r.Digest[:], Sender: r.Sender.String(), Signature: h.sig, Seq: r.Seq,
-	}
-	slashed, err := w.cfg.Chain.ReportEquivocation(ctx, a.Id, next, r.Direction == verifytypes.Forward, r.Receiver.String(), br)
+	slashed, err := w.cfg.Chain.ReportEquivocation(ctx, a.Id, next, r.Direction == verifytypes.Forward, r.Receiver.String(), verifytypes.BoundaryReceiptOf(r, h.sig))
 	if err != nil {
 		w.reports.WithLabelValues("refused").Inc()
 		return fmt.Errorf("reporting attestation %d's equivocation: %w", a.Id, err)

@@ -296,11 +296,7 @@ func inputReceipt(in *swarm.Input) *verifytypes.BoundaryReceipt {
 	if in == nil {
 		return nil
 	}
-	r := in.Receipt
-	return &verifytypes.BoundaryReceipt{
-		SwarmStep: r.Step, Microbatch: r.Microbatch, PayloadDigest: append([]byte(nil), r.Digest[:]...),
-		Sender: r.Sender.String(), Signature: append([]byte(nil), in.Sig...), Seq: r.Seq,
-	}
+	return verifytypes.BoundaryReceiptOf(in.Receipt, in.Sig)
 }
 
 // tables are the model's compression tables, on a compressed model (every stage's designated

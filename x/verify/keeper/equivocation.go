@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sort"
 
 	errorsmod "cosmossdk.io/errors"
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -148,11 +147,11 @@ func (k *Keeper) ReportEquivocation(ctx context.Context, msg *types.MsgReportEqu
 // first, where the log holds none.
 func (k *Keeper) covered(ctx context.Context, a types.Attestation, next uint64, r *types.BoundaryReceipt) error {
 	if next == 0 {
-		if len(a.Sends) == 0 || r.Seq < a.Sends[0].Seq || r.Seq > a.Sends[len(a.Sends)-1].Seq {
+		in, named := types.SendSpan(a, r.Seq, r.PayloadDigest)
+		if !in {
 			return errorsmod.Wrapf(types.ErrNoEquivocation, "send %d is outside attestation %d's sends (%s): the attestation does not cover it (name the worker's next attestation, if the number falls between the two)", r.Seq, a.Id, sendRange(a))
 		}
-		i := sort.Search(len(a.Sends), func(j int) bool { return a.Sends[j].Seq >= r.Seq })
-		if a.Sends[i].Seq == r.Seq && bytes.Equal(a.Sends[i].Digest, r.PayloadDigest) {
+		if named {
 			return errorsmod.Wrapf(types.ErrNoEquivocation, "attestation %d names this very payload as send %d", a.Id, r.Seq)
 		}
 		return nil
@@ -168,7 +167,7 @@ func (k *Keeper) covered(ctx context.Context, a types.Attestation, next uint64, 
 		return errorsmod.Wrapf(types.ErrNoEquivocation, "attestation %d does not start where attestation %d's log range ends: the log between them is unattested", b.Id, a.Id)
 	case len(a.Sends) == 0 || len(b.Sends) == 0:
 		return errorsmod.Wrapf(types.ErrNoEquivocation, "attestations %d and %d must both name sends to bound the numbers between them", a.Id, b.Id)
-	case r.Seq <= a.Sends[len(a.Sends)-1].Seq || r.Seq >= b.Sends[0].Seq:
+	case !types.SendBetween(a, b, r.Seq):
 		return errorsmod.Wrapf(types.ErrNoEquivocation, "send %d is not between attestation %d's last send (%d) and attestation %d's first (%d)", r.Seq, a.Id, a.Sends[len(a.Sends)-1].Seq, b.Id, b.Sends[0].Seq)
 	}
 	return nil

@@ -201,3 +201,29 @@ func SendsBeyond(a Attestation, events uint64) string {
 	}
 	return ""
 }
+
+// SendSpan says where send number seq falls in a's sends: inside the span from its first to its
+// last (in), and if so whether they name exactly (seq, digest) there (named). A receipt inside
+// the span that is not named is the worker's equivocation (MsgReportEquivocation).
+func SendSpan(a Attestation, seq uint64, digest []byte) (in, named bool) {
+	if len(a.Sends) == 0 || seq < a.Sends[0].Seq || seq > a.Sends[len(a.Sends)-1].Seq {
+		return false, false
+	}
+	i := sort.Search(len(a.Sends), func(j int) bool { return a.Sends[j].Seq >= seq })
+	return true, a.Sends[i].Seq == seq && bytes.Equal(a.Sends[i].Digest, digest)
+}
+
+// SendBetween says whether send number seq falls strictly between a's last send and b's
+// first (both must name sends): where, b following a in the worker's log, the log gave none.
+func SendBetween(a, b Attestation, seq uint64) bool {
+	return len(a.Sends) > 0 && len(b.Sends) > 0 && seq > a.Sends[len(a.Sends)-1].Seq && seq < b.Sends[0].Seq
+}
+
+// BoundaryReceiptOf is receipt r with its sender's signature sig as an attestation or a report
+// carries it (the fields the chain does not know already), copied.
+func BoundaryReceiptOf(r Receipt, sig []byte) *BoundaryReceipt {
+	return &BoundaryReceipt{
+		SwarmStep: r.Step, Microbatch: r.Microbatch, PayloadDigest: bytes.Clone(r.Digest[:]),
+		Sender: r.Sender.String(), Signature: bytes.Clone(sig), Seq: r.Seq,
+	}
+}
