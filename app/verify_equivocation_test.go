@@ -221,3 +221,55 @@ func TestEquivocationHoldsOnlyTheAttestingIdentity(t *testing.T) {
 	require.Contains(t, res.Log, "is not the identity")
 	require.Zero(t, vc.send(receiver.account, equivocation(t, a, w, receiver, receiver.addr)).Code, "the attesting identity's is")
 }
+
+// A range that does not start where its worker's previous one ended in the log (a fold put
+// between them, a restart, a dropped step, another peer id) leaves the numbers signed between
+// the two bound to neither: the chain marks it (log_gap) and pays it one step less, what leaving
+// a step unattested costs, so opening a gap to sign freely in it gains nothing over that. A
+// range that follows the one before is paid in full, as is a worker's first on a stage; a
+// receipt between two ranges with a gap proves nothing.
+func TestLogGapIsPaidAStepLess(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	w, receiver := ws[1], ws[0]
+	first := vc.attestationByID(t, vc.submit(t, w, 2))
+	require.True(t, first.FirstOnStage)
+	require.False(t, first.LogGap, "a first range follows nothing")
+	follows := vc.attestationByID(t, vc.submit(t, w, 2))
+	require.False(t, follows.LogGap, "starts at the previous end_log_head")
+
+	// A fold between: the range starts at a head after the previous one's end.
+	msg := vc.attestation(t, w, 2)
+	msg.LogHead = logHead(w, 7, msg.StepFrom)
+	res := vc.send(w.account, msg)
+	require.Zero(t, res.Code, res.Log)
+	var out verifytypes.MsgSubmitAttestationResponse
+	requireMsgResponse(t, res, &out)
+	gapped := vc.attestationByID(t, out.AttestationId)
+	require.True(t, gapped.LogGap)
+	m := equivocationAt(t, follows, w, receiver, receiver.addr, (follows.Sends[len(follows.Sends)-1].Seq+gapped.Sends[0].Seq)/2, sha256.Sum256([]byte("signed in the gap")))
+	m.NextAttestationId = gapped.Id
+	res = vc.send(receiver.account, m)
+	require.NotZero(t, res.Code, "a receipt in a gap proves nothing")
+	require.Contains(t, res.Log, "does not start where")
+
+	// Another identity: the log follows, the signer does not.
+	pk, _, err := crypto.GenerateEd25519Key(nil)
+	require.NoError(t, err)
+	w.peer = pk
+	res = vc.send(w.account, &computetypes.MsgUpdateWorker{Operator: w.addr.String(), PeerId: w.peerID().String()})
+	require.Zero(t, res.Code, res.Log)
+	other := vc.attestationByID(t, vc.submit(t, w, 2))
+	require.True(t, other.LogGap, "a new peer id numbers its own sends")
+	after := vc.attestationByID(t, vc.submit(t, w, 1))
+	require.False(t, after.LogGap)
+
+	vc.blocks(vWindow + 2)
+	for _, tc := range []struct {
+		id   uint64
+		paid uint64
+	}{{first.Id, 2 * vLayers}, {follows.Id, 2 * vLayers}, {gapped.Id, vLayers}, {other.Id, vLayers}, {after.Id, vLayers}} {
+		a := vc.attestationByID(t, tc.id)
+		require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, a.Status, "attestation %d", tc.id)
+		require.Equal(t, tc.paid, a.PaidUnits, "attestation %d", tc.id)
+	}
+}

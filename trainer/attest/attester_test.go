@@ -473,7 +473,9 @@ func TestAnsweringIsBounded(t *testing.T) {
 // TestAttesterEndsABatchAtAGap: a local step the attester never committed (dropped when it was
 // behind) ends the batch before it, whatever the period: an attestation's range (its start to
 // its end, x/verify end_state_root) holds only the updates of the steps it names, each with its
-// end where the next batch does not start.
+// end where the next batch does not start. A full batch whose next step is attested ends where
+// that step starts, so that the log between them (an average) is in its range and the next
+// range starts where it ends: the chain sees no gap (x/verify log_gap).
 func TestAttesterEndsABatchAtAGap(t *testing.T) {
 	chain := &scriptedChain{}
 	a, _, ctx, done := startAttester(t, chain, 1, 0)
@@ -492,12 +494,18 @@ func TestAttesterEndsABatchAtAGap(t *testing.T) {
 	chain.final.Store(true)
 	require.NoError(t, <-done)
 	var got [][2]uint64
-	var ends [][32]byte
+	var ends, endHeads, starts, heads [][32]byte
 	for _, m := range chain.accepted {
 		got = append(got, [2]uint64{m.StepFrom, m.StepTo})
-		ends = append(ends, [32]byte(m.EndStateRoot))
+		ends, endHeads = append(ends, [32]byte(m.EndStateRoot)), append(endHeads, [32]byte(m.EndLogHead))
+		starts, heads = append(starts, [32]byte(m.StateRoot)), append(heads, [32]byte(m.LogHead))
 	}
 	// Local steps 0–1 (period 2), then 2 alone (3 is missing), then 4–5.
 	require.Equal(t, [][2]uint64{{1, 2}, {3, 3}, {4, 5}}, got)
-	require.Equal(t, [][32]byte{end(1), end(2), end(5)}, ends)
+	require.Equal(t, [][32]byte{{0, 's'}, {2, 's'}, {4, 's'}}, starts)
+	require.Equal(t, [][32]byte{{0, 'h'}, {2, 'h'}, {4, 'h'}}, heads)
+	// 0–1 ends where step 2 starts (what the log holds between is in its range); 2 ends at its
+	// own end (step 3 was not attested); 4–5 at its own, the last.
+	require.Equal(t, [][32]byte{{2, 's'}, end(2), end(5)}, ends)
+	require.Equal(t, [][32]byte{{2, 'h'}, {2, 'f'}, {5, 'f'}}, endHeads)
 }

@@ -106,10 +106,20 @@ func (a *Attester) withSends(b *batch) bool {
 // number + offset: contiguous from FirstStep unless the submitter corrected it) and spools it
 // into batch b.
 func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
-	if b.n() > 0 && (t.tap.Rows != b.rows || t.step != b.last+1) {
-		// Another tile shape, or a step between the batch and this one was not attested (dropped
-		// when the attester was behind, or not committed): the batch ends where its last step
-		// did, so that its range (x/verify end_state_root) holds only updates it names.
+	switch {
+	case b.n() == 0:
+	case t.step != b.last+1:
+		// A step between the batch and this one was not attested (dropped when the attester was
+		// behind, or not committed): the batch ends where its last step did, so that its range
+		// (x/verify end_state_root) holds only updates it names.
+		flush()
+	case t.tap.Rows != b.rows || uint64(b.n()) == a.cfg.Period:
+		// Another tile shape, or the batch is full, and this step follows its last: it ends
+		// where this one starts, so that what the log holds between the two (an average) is in
+		// its range and the next range starts where it ends (x/verify log_gap: a receipt
+		// between them is bound to one of the two, MsgReportEquivocation). The replay and a
+		// dispute take the fold in; its sends are the log's between the two heads.
+		b.end, b.endHead = t.input.StateRoot, t.input.LogHead
 		flush()
 	}
 	step := uint64(int64(*seq) + a.offset.Load())
@@ -134,9 +144,8 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 	})
 	b.roots = append(b.roots, roots)
 	b.end, b.endHead, b.last = t.input.EndRoot, t.input.EndHead, t.step
-	if uint64(b.n()) == a.cfg.Period {
-		flush()
-	}
+	// A full batch waits for the next step, which says where it ends (above), or for the end
+	// of training (drain).
 }
 
 // commitStep quantizes, commits (for step) and spools (as seq) one step's layer: X̂ against the

@@ -112,9 +112,13 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		}
 	}
 
+	peerID, err := k.ck.PeerID(ctx, worker) // what signed the receipts its sends answer for
+	if err != nil {
+		return 0, err
+	}
 	// The clock first: a retry of an accepted attestation is ErrOverlappingSteps (which a trainer
 	// recognizes as its own), not a reuse of its roots.
-	clock, err := k.checkClock(ctx, p, m, worker, msg)
+	clock, err := k.checkClock(ctx, p, m, worker, peerID, msg)
 	if err != nil {
 		return 0, err
 	}
@@ -128,10 +132,6 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		return 0, err
 	}
 
-	peerID, err := k.ck.PeerID(ctx, worker) // what signed the receipts its sends answer for
-	if err != nil {
-		return 0, err
-	}
 	id, err := k.AttestSeq.Next(ctx)
 	if err != nil {
 		return 0, err
@@ -148,6 +148,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs.digests, InputMicrobatches: inputs.microbatches, StateRoot: msg.StateRoot, LogHead: msg.LogHead,
 		EndStateRoot: msg.EndStateRoot, EndLogHead: msg.EndLogHead, Sends: msg.Sends, PeerId: peerID,
 		Draws: clock.clock.Draws, NextDraw: clock.clock.NextDraw, FirstOnStage: clock.firstOnStage,
+		LogGap: clock.gap,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {
 		return 0, err
@@ -159,7 +160,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		return 0, err
 	}
 	k.logger.Info("attestation submitted", "id", id, "worker", msg.Worker, "model_id", m.Id, "stage", msg.Stage,
-		"steps", []uint64{msg.StepFrom, msg.StepTo}, "work_units", msg.WorkUnits)
+		"steps", []uint64{msg.StepFrom, msg.StepTo}, "work_units", msg.WorkUnits, "log_gap", a.LogGap)
 	return id, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventAttestationSubmitted{
 		AttestationId: id, Worker: workerStr, ModelId: m.Id, Stage: msg.Stage, StepFrom: msg.StepFrom, StepTo: msg.StepTo,
 		WorkUnits: msg.WorkUnits, FinalizeHeight: a.FinalizeHeight,

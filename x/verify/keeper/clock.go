@@ -39,11 +39,14 @@ type clockCheck struct {
 	// firstOnStage: the worker has no attestation on the model yet, or its last was on another
 	// stage.
 	firstOnStage bool
+	// gap: not first on the stage, and not starting where the worker's last attestation on the
+	// model ended in its log under the same identity (types.Attestation.LogGap).
+	gap bool
 }
 
 // checkClock applies the clock's three rules to msg (already checked for shape and seat) and
 // returns what to store if the attestation is accepted.
-func (k *Keeper) checkClock(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, msg *types.MsgSubmitAttestation) (clockCheck, error) {
+func (k *Keeper) checkClock(ctx context.Context, p types.Params, m modelstypes.Model, worker sdk.AccAddress, peerID string, msg *types.MsgSubmitAttestation) (clockCheck, error) {
 	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	steps := msg.StepTo - msg.StepFrom + 1
 	key := collections.Join(m.Id, worker)
@@ -96,10 +99,15 @@ func (k *Keeper) checkClock(ctx context.Context, p types.Params, m modelstypes.M
 				msg.Stage, m.Id, own, p.ClockWindow, n, theirs, steps, p.MaxStageLead, n)
 		}
 	}
+	firstOnStage := first || c.Stage != msg.Stage
 	return clockCheck{
-		key:          key,
-		clock:        types.WorkerClock{LastStep: msg.StepTo, Allowance: allowance - steps, Height: h, Stage: msg.Stage, StateRoot: msg.StateRoot, Draws: c.Draws, NextDraw: c.NextDraw},
-		firstOnStage: first || c.Stage != msg.Stage,
+		key: key,
+		clock: types.WorkerClock{
+			LastStep: msg.StepTo, Allowance: allowance - steps, Height: h, Stage: msg.Stage, StateRoot: msg.StateRoot, Draws: c.Draws, NextDraw: c.NextDraw,
+			EndLogHead: msg.EndLogHead, PeerId: peerID,
+		},
+		firstOnStage: firstOnStage,
+		gap:          !firstOnStage && (c.PeerId != peerID || !bytes.Equal(c.EndLogHead, msg.LogHead)),
 	}, nil
 }
 

@@ -354,7 +354,7 @@ func (k *Keeper) finalizeDue(ctx sdk.Context, h int64) error {
 			}
 		}
 		if wait {
-			held[a.ModelId] += a.WorkUnits
+			held[a.ModelId] += a.ClaimedUnits()
 			continue // waits for the verdict (its own or an earlier one's); checked again next block
 		}
 		if err := k.finalize(ctx, key, a); err != nil {
@@ -416,7 +416,7 @@ func (k *Keeper) cutByHeld(ctx context.Context, a types.Attestation, held uint64
 		return false, nil
 	}
 	rem := m.TargetWorkUnits - m.WorkUnits
-	return held >= rem || a.WorkUnits > rem-held, nil
+	return held >= rem || a.ClaimedUnits() > rem-held, nil
 }
 
 // finalize mints a's shares and credits its work to the model, up to the model's target:
@@ -433,7 +433,7 @@ func (k *Keeper) finalize(ctx sdk.Context, key collections.Pair[int64, uint64], 
 	m, err := k.mk.GetModel(cache, a.ModelId)
 	var opAmt, desAmt sdk.Coin
 	if err == nil {
-		a.PaidUnits = payable(m, a.WorkUnits)
+		a.PaidUnits = payable(m, a.ClaimedUnits())
 		if a.PaidUnits > 0 {
 			if opAmt, desAmt, err = k.sk.MintForWork(cache, a.ModelId, worker, a.PaidUnits); err == nil {
 				err = k.mk.AddWorkUnits(cache, a.ModelId, a.PaidUnits)

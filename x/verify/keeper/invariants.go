@@ -65,8 +65,8 @@ func (k *Keeper) CheckInvariants(ctx context.Context) error {
 			}
 			pending[id] = a
 		case types.ATTESTATION_STATUS_FINALIZED:
-			if a.PaidUnits > a.WorkUnits {
-				return true, fmt.Errorf("%s: paid %d units of the %d it attested", where, a.PaidUnits, a.WorkUnits)
+			if a.PaidUnits > a.ClaimedUnits() {
+				return true, fmt.Errorf("%s: paid %d units of the %d it claims (%d attested, log_gap %v)", where, a.PaidUnits, a.ClaimedUnits(), a.WorkUnits, a.LogGap)
 			}
 			paid[a.ModelId] += a.PaidUnits
 		default:

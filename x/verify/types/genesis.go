@@ -99,6 +99,9 @@ func (gs GenesisState) Validate() error {
 			return fmt.Errorf("last_steps[%d]: model %d worker %s listed twice", i, l.ModelId, l.Worker)
 		}
 		last[k] = true
+		if n := len(l.EndLogHead); n != 0 && n != 32 {
+			return fmt.Errorf("last_steps[%d]: end_log_head is %d bytes; want none or a 32-byte log head", i, n)
+		}
 	}
 	type stageKey struct {
 		model  uint64

@@ -471,3 +471,17 @@ func (a Attestation) Commitment(step uint64) (StepCommitment, bool) {
 
 // Steps is the number of steps the attestation covers.
 func (a Attestation) Steps() uint64 { return a.StepTo - a.StepFrom + 1 }
+
+// ClaimedUnits are the work units a finalizes for (before the model's target cuts them): its
+// work units, less one step's share of them (rounded up) where it opens a gap in its worker's
+// log (LogGap): what leaving a step unattested would have cost.
+func (a Attestation) ClaimedUnits() uint64 {
+	if !a.LogGap {
+		return a.WorkUnits
+	}
+	steps := a.Steps()
+	if steps == 0 { // not a stored attestation's shape; nothing to take
+		return a.WorkUnits
+	}
+	return a.WorkUnits - (a.WorkUnits+steps-1)/steps
+}
