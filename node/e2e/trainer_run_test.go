@@ -426,6 +426,8 @@ func TestRefereeDisputesSkippedLayer(t *testing.T) {
 	var units uint64
 	for _, a := range res.Attestations {
 		units += a.WorkUnits
+		// Its ranges follow each other in its log, the averages between its steps included.
+		require.False(t, a.LogGap, "attestation %d (steps %d..%d) does not start where the one before ended", a.Id, a.StepFrom, a.StepTo)
 	}
 	require.Equal(t, sdk.NewInt64Coin("share/1", int64(units)*1_000_000).String(), bal.Balance.String(), "the honest replica is paid its finalized work")
 }
