@@ -273,3 +273,58 @@ func TestLogGapIsPaidAStepLess(t *testing.T) {
 		require.Equal(t, tc.paid, a.PaidUnits, "attestation %d", tc.id)
 	}
 }
+
+// A worker that signs freely after its attestation's last send and holds its next attestation
+// back until that one is final (so that no report can name it) gains nothing: the next one
+// keeps the number of the last send before it (prev_seq), and a receipt numbered between the
+// two is reported against it alone (an attacker's review). A next attestation that numbers its
+// first send at or below that one's is refused: honest numbers only grow.
+func TestEquivocationBeforeARangeOnceTheOneBeforeIsFinal(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	w, receiver := ws[1], ws[0]
+	a := vc.attestationByID(t, vc.submit(t, w, 1))
+	last := a.Sends[len(a.Sends)-1].Seq
+	vc.blocks(vWindow + 2)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_FINALIZED, vc.attestationByID(t, a.Id).Status)
+
+	msg := vc.attestation(t, w, 1)
+	msg.Sends[0].Seq = last
+	res := vc.send(w.account, msg)
+	require.Equal(t, verifytypes.ErrInvalidSends.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "not above")
+	w.next--
+
+	b := vc.attestationByID(t, vc.submit(t, w, 1))
+	require.False(t, b.LogGap)
+	require.Equal(t, last, b.PrevSeq, "the last send of the attestation it follows")
+	seq := (last + b.Sends[0].Seq) / 2
+	require.Greater(t, seq, last)
+	res = vc.send(receiver.account, equivocationAt(t, b, w, receiver, receiver.addr, seq, sha256.Sum256([]byte("signed between, the one before final"))))
+	require.Zero(t, res.Code, res.Log)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, b.Id).Status)
+	worker, err := vc.worker(w.addr)
+	require.NoError(t, err)
+	require.Equal(t, computetypes.WORKER_STATUS_JAILED, worker.Status)
+}
+
+// Stage 0 may attest a short range that names no sends (its updates recorded activations sent
+// before it began). The number of the last send is carried over it, so the range after it is
+// held to everything above the one before it (an attacker's review: ranges with no sends broke
+// the link between their neighbours).
+func TestEquivocationAcrossARangeWithoutSends(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	w, receiver := ws[0], ws[1] // stage 0 signs activations for stage 1
+	a := vc.attestationByID(t, vc.submit(t, w, 1))
+	last := a.Sends[len(a.Sends)-1].Seq
+	msg := vc.attestation(t, w, 1)
+	msg.Sends = nil
+	res := vc.send(w.account, msg)
+	require.Zero(t, res.Code, res.Log)
+	c := vc.attestationByID(t, vc.submit(t, w, 1))
+	require.False(t, c.LogGap)
+	require.Equal(t, last, c.PrevSeq, "carried over the range that names none")
+	res = vc.send(receiver.account, equivocationAt(t, c, w, receiver, receiver.addr, last+1, sha256.Sum256([]byte("signed in the range that names none"))))
+	require.Zero(t, res.Code, res.Log)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, c.Id).Status)
+	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, a.Id).Status, "its pending work voided")
+}

@@ -95,6 +95,12 @@ type Config struct {
 	// memory: about 1.5 GB at the largest shape); the others wait for a slot, the nearest
 	// deadline first. 2 by default.
 	MaxProving int
+	// HoldFull is how long a full batch waits for the next step to start (Started, or its tap)
+	// before it is attested ending where its own last step did: a pipeline stalled between two
+	// steps. Ending where the next step starts puts what the log holds between them (an
+	// average) in the batch's range, so the next range follows it (x/verify log_gap: a range
+	// that does not is paid a step less). 1 minute by default.
+	HoldFull time.Duration
 	// DoubtWindow is how long layers a previous process sent in an attestation whose fate it
 	// never learnt stay set aside after Recover: a transaction still in a mempool may land until
 	// its timeout (the chain takes unordered transactions up to 10 minutes ahead), and its
@@ -136,10 +142,13 @@ type Attester struct {
 	events        *prometheus.CounterVec
 }
 
+// tapped is a step's tap, or (start) the news that step is starting, with the state root and
+// log head there in input (Started): one channel keeps them in the order training made them.
 type tapped struct {
 	step  uint64
 	tap   *engine.Tap
 	input Input
+	start bool
 }
 
 // Stats count what the attester did.
@@ -176,6 +185,9 @@ func NewAttester(cfg Config) (*Attester, error) {
 	if cfg.DoubtWindow <= 0 {
 		cfg.DoubtWindow = 10 * time.Minute
 	}
+	if cfg.HoldFull <= 0 {
+		cfg.HoldFull = time.Minute
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -186,7 +198,7 @@ func NewAttester(cfg Config) (*Attester, error) {
 		return nil, errors.New("attest: the first step is 1 or above")
 	}
 	a := &Attester{
-		cfg: cfg, taps: make(chan tapped, 4*cfg.Period), finish: make(chan struct{}),
+		cfg: cfg, taps: make(chan tapped, 8*cfg.Period), finish: make(chan struct{}), // a tap and a start a step
 		pending: map[uint64][2]uint64{}, answered: map[uint64]bool{}, inflight: map[uint64]bool{},
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "protolearn_attest_commit_seconds", Help: "Time to quantize, commit and store one step's designated layer.",
@@ -217,6 +229,16 @@ func (a *Attester) Tap(step uint64, t *engine.Tap, input Input) {
 	default:
 		a.count("dropped", func(s *Stats) { s.Dropped++ })
 		a.cfg.Log.Warn("attester behind; step not attested", "local_step", step)
+	}
+}
+
+// Started says local step is about to start from state root and log head head (swarm
+// Config.OnStepStart): a full batch whose last step is the one before ends there. It never
+// blocks; dropped when the attester is behind (the step's tap says the same, later).
+func (a *Attester) Started(step uint64, root, head [32]byte) {
+	select {
+	case a.taps <- tapped{step: step, input: Input{StateRoot: root, LogHead: head}, start: true}:
+	default:
 	}
 }
 

@@ -111,13 +111,23 @@ func runAttester(t *testing.T, chain *scriptedChain, first uint64, steps, want i
 // default), stopped when the test ends; done receives Run's result.
 func startAttester(t *testing.T, chain *scriptedChain, first uint64, maxQueued int) (*Attester, *Store, context.Context, chan error) {
 	t.Helper()
+	return startAttesterWith(t, chain, first, maxQueued, nil)
+}
+
+// startAttesterWith is startAttester with edit applied to the configuration (when set).
+func startAttesterWith(t *testing.T, chain *scriptedChain, first uint64, maxQueued int, edit func(*Config)) (*Attester, *Store, context.Context, chan error) {
+	t.Helper()
 	store, err := OpenStore(t.TempDir())
 	require.NoError(t, err)
-	a, err := NewAttester(Config{
+	cfg := Config{
 		Chain: chain, ChainID: testOwner.ChainID, Worker: testOwner.Worker, ModelID: testOwner.ModelID, Stage: testOwner.Stage,
 		Layers: 2, Period: 2, FirstStep: first, TileWidth: testT, Secret: []byte("s"), Store: store, Prover: NewProver(""),
 		Poll: time.Millisecond, MaxQueued: maxQueued, Log: slog.New(slog.DiscardHandler),
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	a, err := NewAttester(cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
@@ -508,4 +518,47 @@ func TestAttesterEndsABatchAtAGap(t *testing.T) {
 	// own end (step 3 was not attested); 4–5 at its own, the last.
 	require.Equal(t, [][32]byte{{2, 's'}, end(2), end(5)}, ends)
 	require.Equal(t, [][32]byte{{2, 'h'}, {2, 'f'}, {5, 'f'}}, endHeads)
+}
+
+// A full batch is attested as soon as the next step starts (Started), ending where it starts,
+// without waiting for that step's tap; with no next step, after HoldFull, ending where its own
+// last step did.
+func TestAttesterEndsAFullBatchWhereTheNextStepStarts(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		started bool
+	}{{"the next step starts", true}, {"the pipeline stalls", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			chain := &scriptedChain{}
+			a, _, ctx, done := startAttesterWith(t, chain, 1, 0, func(c *Config) {
+				if !tc.started {
+					c.HoldFull = 20 * time.Millisecond
+				}
+			})
+			rng := rand.New(rand.NewPCG(3, 3))
+			for step := range uint64(2) {
+				a.Tap(step, randomTap(rng), Input{
+					Receipt:   &verifytypes.BoundaryReceipt{Microbatch: 1000 + step},
+					StateRoot: [32]byte{byte(step), 's'}, LogHead: [32]byte{byte(step), 'h'}, EndRoot: [32]byte{byte(step), 'e'}, EndHead: [32]byte{byte(step), 'f'},
+				})
+			}
+			if tc.started {
+				a.Started(2, [32]byte{2, 's'}, [32]byte{2, 'h'})
+			}
+			for chain.acceptedCount() < 1 && ctx.Err() == nil {
+				time.Sleep(time.Millisecond)
+			}
+			a.Finish()
+			chain.final.Store(true)
+			require.NoError(t, <-done)
+			require.Len(t, chain.accepted, 1)
+			m := chain.accepted[0]
+			want, wantHead := [32]byte{1, 'e'}, [32]byte{1, 'f'}
+			if tc.started {
+				want, wantHead = [32]byte{2, 's'}, [32]byte{2, 'h'}
+			}
+			require.Equal(t, want, [32]byte(m.EndStateRoot))
+			require.Equal(t, wantHead, [32]byte(m.EndLogHead))
+		})
+	}
 }

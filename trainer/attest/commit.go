@@ -47,17 +47,28 @@ func (a *Attester) commitLoop(ctx context.Context) error {
 	}()
 	var b batch
 	var seq uint64
+	// hold runs while a full batch waits for the next step's start (HoldFull).
+	hold := time.NewTimer(time.Hour)
+	hold.Stop()
 	flush := func() {
+		hold.Stop()
 		if b.n() > 0 && a.withSends(&b) {
 			submits <- b
 		}
 		b = batch{}
 	}
+	take := func(t tapped) {
+		full := uint64(b.n()) == a.cfg.Period
+		a.commitTap(&b, &seq, t, flush)
+		if !full && uint64(b.n()) == a.cfg.Period {
+			hold.Reset(a.cfg.HoldFull)
+		}
+	}
 	drain := func() {
 		for {
 			select {
 			case t := <-a.taps:
-				a.commitTap(&b, &seq, t, flush)
+				take(t)
 			default:
 				flush()
 				return
@@ -80,7 +91,10 @@ func (a *Attester) commitLoop(ctx context.Context) error {
 			<-done
 			return nil
 		case t := <-a.taps:
-			a.commitTap(&b, &seq, t, flush)
+			take(t)
+		case <-hold.C:
+			a.cfg.Log.Info("a full batch waited for the next step; attested ending at its own last step", "waited", a.cfg.HoldFull)
+			flush()
 		}
 	}
 }
@@ -106,6 +120,14 @@ func (a *Attester) withSends(b *batch) bool {
 // number + offset: contiguous from FirstStep unless the submitter corrected it) and spools it
 // into batch b.
 func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
+	if t.start {
+		// The next step starts: a full batch ending with the step before ends here.
+		if uint64(b.n()) == a.cfg.Period && t.step == b.last+1 {
+			b.end, b.endHead = t.input.StateRoot, t.input.LogHead
+			flush()
+		}
+		return
+	}
 	switch {
 	case b.n() == 0:
 	case t.step != b.last+1:
@@ -144,8 +166,8 @@ func (a *Attester) commitTap(b *batch, seq *uint64, t tapped, flush func()) {
 	})
 	b.roots = append(b.roots, roots)
 	b.end, b.endHead, b.last = t.input.EndRoot, t.input.EndHead, t.step
-	// A full batch waits for the next step, which says where it ends (above), or for the end
-	// of training (drain).
+	// A full batch waits for the next step's start, which says where it ends (above), for
+	// HoldFull, or for the end of training (drain).
 }
 
 // commitStep quantizes, commits (for step) and spools (as seq) one step's layer: X̂ against the

@@ -149,8 +149,9 @@ func TestWatcherRetriesAndForgets(t *testing.T) {
 }
 
 // A number between two attestations that follow each other in the sender's log (the second
-// starts where the first's range ends) is one its log never gave: reported with both. Between
-// two that do not follow each other (steps left unattested between), it is not.
+// starts where the first's range ends) is one its log never gave: reported with both, or with
+// the second alone once the first is final (it keeps the first's last number, prev_seq).
+// Between two that do not follow each other (steps left unattested between), it is not.
 func TestWatcherReportsANumberBetweenAttestations(t *testing.T) {
 	_, self := identity(t)
 	k, p := identity(t)
@@ -161,19 +162,23 @@ func TestWatcherReportsANumberBetweenAttestations(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		contiguous bool
-	}{{"contiguous", true}, {"a gap between", false}} {
+		firstFinal bool
+	}{{"contiguous", true, false}, {"a gap between", false, false}, {"the first final", true, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			end := []byte("head after attestation 7")
 			start := end
+			var prev uint64 = 21 // the chain keeps it where 9 follows 7 (x/verify prev_seq)
 			if !tc.contiguous {
-				start = []byte("a head further on")
+				start, prev = []byte("a head further on"), 0
 			}
-			chain := &fakeChain{
-				pending: map[uint32][]verifytypes.Attestation{0: {
-					{Id: 7, Worker: "w", PeerId: p.String(), ModelId: 1, EndLogHead: end, Sends: []verifytypes.SentPayload{send(20), send(21)}},
-					{Id: 9, Worker: "w", PeerId: p.String(), ModelId: 1, LogHead: start, Sends: []verifytypes.SentPayload{send(25), send(26)}},
-				}},
+			pending := []verifytypes.Attestation{
+				{Id: 7, Worker: "w", PeerId: p.String(), ModelId: 1, EndLogHead: end, Sends: []verifytypes.SentPayload{send(20), send(21)}},
+				{Id: 9, Worker: "w", PeerId: p.String(), ModelId: 1, LogHead: start, PrevSeq: prev, Sends: []verifytypes.SentPayload{send(25), send(26)}},
 			}
+			if tc.firstFinal {
+				pending = pending[1:]
+			}
+			chain := &fakeChain{pending: map[uint32][]verifytypes.Attestation{0: pending}}
 			w, err := equivocation.New(equivocation.Config{Chain: chain, Model: 1, Stage: 1, Stages: 2})
 			if err != nil {
 				t.Fatal(err)
@@ -188,8 +193,11 @@ func TestWatcherReportsANumberBetweenAttestations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.contiguous && (n != 1 || chain.reports[0].id != 7 || chain.reports[0].next != 9) {
-				t.Fatalf("%d reports %+v, want one of 7 followed by 9", n, chain.reports)
+			switch {
+			case tc.firstFinal && (n != 1 || chain.reports[0].id != 9 || chain.reports[0].next != 0):
+				t.Fatalf("%d reports %+v, want one of 9 alone", n, chain.reports)
+			case tc.contiguous && !tc.firstFinal && n != 1:
+				t.Fatalf("%d reports %+v, want one", n, chain.reports)
 			}
 			if !tc.contiguous && (n != 0 || w.Held() != 1) {
 				t.Fatalf("%d reports %+v (%d held), want none and the receipt held", n, chain.reports, w.Held())

@@ -299,6 +299,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			// count against how far the chain lets its draws run ahead.
 			wcfg.Hold = n.att.Behind
 		}
+		wcfg.OnStepStart = n.att.Started // where a full batch ending with the step before ends
 		wcfg.OnTap = func(st swarm.Step) {
 			if n.unlogged.Load() {
 				return // its state is no longer what its log replays to: nothing to attest, or defend

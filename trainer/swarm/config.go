@@ -116,6 +116,12 @@ type Config struct {
 	// (replaylog.Log.Head), asked on the compute goroutine where each step's state root is taken:
 	// each Step carries it (x/verify's log_head). It must be cheap.
 	LogHead func() [32]byte
+	// OnStepStart, when set with StateRoots, is called on the compute goroutine before the
+	// first update of each of this worker's steps (local step, as OnTap numbers it) with the
+	// state root and log head there: where a range of steps ending with the step before ends, so
+	// that what the log holds between the two (an average) is in that range (trainer/attest
+	// Attester.Started). It must return quickly.
+	OnStepStart func(step uint64, root, head [32]byte)
 	// Hold, when set, is asked by stage 0 before each new draw: while it returns true no
 	// microbatch is drawn (the attester is behind, and a step it would drop is a run of draws
 	// the chain counts as skipped for good). Checked on the compute goroutine; it must be cheap.

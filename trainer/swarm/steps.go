@@ -330,17 +330,21 @@ func (w *Worker) stepStart() error {
 	if !w.cfg.StateRoots {
 		return nil
 	}
+	step := w.updates / uint64(w.cfg.Microbatches)
 	if w.ended && w.cfg.LogHead != nil && w.cfg.LogHead() == w.endHead {
 		w.startRoot, w.startHead = w.endRoot, w.endHead // nothing changed the state since
-		return nil
+	} else {
+		r, err := checkpoint.StateRoot(w.st)
+		if err != nil {
+			return fmt.Errorf("swarm: stage %d: the state root before step %d: %w", w.stage, step, err)
+		}
+		w.startRoot = r
+		if w.cfg.LogHead != nil {
+			w.startHead = w.cfg.LogHead()
+		}
 	}
-	r, err := checkpoint.StateRoot(w.st)
-	if err != nil {
-		return fmt.Errorf("swarm: stage %d: the state root before step %d: %w", w.stage, w.updates/uint64(w.cfg.Microbatches), err)
-	}
-	w.startRoot = r
-	if w.cfg.LogHead != nil {
-		w.startHead = w.cfg.LogHead()
+	if w.cfg.OnStepStart != nil {
+		w.cfg.OnStepStart(step, w.startRoot, w.startHead)
 	}
 	return nil
 }

@@ -148,7 +148,7 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 		DrawHeight: h + 1, FinalizeHeight: h + p.ChallengeWindow, InputDigests: inputs.digests, InputMicrobatches: inputs.microbatches, StateRoot: msg.StateRoot, LogHead: msg.LogHead,
 		EndStateRoot: msg.EndStateRoot, EndLogHead: msg.EndLogHead, Sends: msg.Sends, PeerId: peerID,
 		Draws: clock.clock.Draws, NextDraw: clock.clock.NextDraw, FirstOnStage: clock.firstOnStage,
-		LogGap: clock.gap,
+		LogGap: clock.gap, PrevSeq: clock.prevSeq,
 	}
 	if err := k.storeNewAttestation(ctx, worker, a); err != nil {
 		return 0, err

@@ -42,6 +42,8 @@ type clockCheck struct {
 	// gap: not first on the stage, and not starting where the worker's last attestation on the
 	// model ended in its log under the same identity (types.Attestation.LogGap).
 	gap bool
+	// prevSeq is types.Attestation.PrevSeq.
+	prevSeq uint64
 }
 
 // checkClock applies the clock's three rules to msg (already checked for shape and seat) and
@@ -99,15 +101,33 @@ func (k *Keeper) checkClock(ctx context.Context, p types.Params, m modelstypes.M
 				msg.Stage, m.Id, own, p.ClockWindow, n, theirs, steps, p.MaxStageLead, n)
 		}
 	}
+	// Whether it follows the worker's last attestation in its log, as the same identity. A clock
+	// written before the chain kept the head (none) is taken as followed: nobody loses a step
+	// to an upgrade.
 	firstOnStage := first || c.Stage != msg.Stage
+	known := len(c.EndLogHead) != 0
+	gap := !firstOnStage && known && (c.PeerId != peerID || !bytes.Equal(c.EndLogHead, msg.LogHead))
+	var prevSeq uint64
+	if !firstOnStage && !gap {
+		prevSeq = c.LastSeq
+	}
+	if prevSeq > 0 && len(msg.Sends) > 0 && msg.Sends[0].Seq <= prevSeq {
+		return clockCheck{}, errorsmod.Wrapf(types.ErrInvalidSends, "sends[0] is number %d, not above %d, the last send of the attestation this one follows in the log: a worker's send numbers only grow",
+			msg.Sends[0].Seq, prevSeq)
+	}
+	lastSeq := prevSeq
+	if len(msg.Sends) > 0 {
+		lastSeq = msg.Sends[len(msg.Sends)-1].Seq
+	}
 	return clockCheck{
 		key: key,
 		clock: types.WorkerClock{
 			LastStep: msg.StepTo, Allowance: allowance - steps, Height: h, Stage: msg.Stage, StateRoot: msg.StateRoot, Draws: c.Draws, NextDraw: c.NextDraw,
-			EndLogHead: msg.EndLogHead, PeerId: peerID,
+			EndLogHead: msg.EndLogHead, PeerId: peerID, LastSeq: lastSeq,
 		},
 		firstOnStage: firstOnStage,
-		gap:          !firstOnStage && (c.PeerId != peerID || !bytes.Equal(c.EndLogHead, msg.LogHead)),
+		gap:          gap,
+		prevSeq:      prevSeq,
 	}, nil
 }
 

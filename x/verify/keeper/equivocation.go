@@ -174,8 +174,11 @@ func (k *Keeper) covered(ctx context.Context, a types.Attestation, next uint64, 
 }
 
 func sendRange(a types.Attestation) string {
-	if len(a.Sends) == 0 {
+	switch {
+	case len(a.Sends) == 0:
 		return "none"
+	case a.PrevSeq > 0:
+		return fmt.Sprintf("%d to %d, and above %d, the last of the attestation before it, below them", a.Sends[0].Seq, a.Sends[len(a.Sends)-1].Seq, a.PrevSeq)
 	}
 	return fmt.Sprintf("%d to %d", a.Sends[0].Seq, a.Sends[len(a.Sends)-1].Seq)
 }

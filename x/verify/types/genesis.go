@@ -58,6 +58,12 @@ func (gs GenesisState) Validate() error {
 		if err := ValidateSends(a.Sends); err != nil {
 			return fmt.Errorf("attestation %d: %w", a.Id, err)
 		}
+		switch {
+		case a.LogGap && a.PrevSeq != 0:
+			return fmt.Errorf("attestation %d: log_gap, yet it names prev_seq %d (a gap follows nothing)", a.Id, a.PrevSeq)
+		case a.PrevSeq != 0 && len(a.Sends) > 0 && a.Sends[0].Seq <= a.PrevSeq:
+			return fmt.Errorf("attestation %d: its first send %d is not above its prev_seq %d", a.Id, a.Sends[0].Seq, a.PrevSeq)
+		}
 		atts[a.Id] = a
 	}
 	seen := make(map[uint64]bool, len(gs.Challenges))

@@ -203,11 +203,16 @@ func SendsBeyond(a Attestation, events uint64) string {
 }
 
 // SendSpan says where send number seq falls in a's sends: inside the span from its first to its
-// last (in), and if so whether they name exactly (seq, digest) there (named). A receipt inside
-// the span that is not named is the worker's equivocation (MsgReportEquivocation).
+// last, or above its prev_seq where it names one (the log between the attestation before it and
+// its first send records none) (in), and if so whether they name exactly (seq, digest) there
+// (named). A receipt inside the span that is not named is the worker's equivocation
+// (MsgReportEquivocation).
 func SendSpan(a Attestation, seq uint64, digest []byte) (in, named bool) {
-	if len(a.Sends) == 0 || seq < a.Sends[0].Seq || seq > a.Sends[len(a.Sends)-1].Seq {
+	if len(a.Sends) == 0 || seq > a.Sends[len(a.Sends)-1].Seq {
 		return false, false
+	}
+	if seq < a.Sends[0].Seq {
+		return a.PrevSeq > 0 && seq > a.PrevSeq, false
 	}
 	i := sort.Search(len(a.Sends), func(j int) bool { return a.Sends[j].Seq >= seq })
 	return true, a.Sends[i].Seq == seq && bytes.Equal(a.Sends[i].Digest, digest)

@@ -1,13 +1,16 @@
 package types_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
 
 	"github.com/protolearn/protolearn/x/verify/types"
 )
@@ -133,4 +136,55 @@ func BenchmarkReceipt(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A receipt's number is held to an attestation's sends from its first to its last, and below
+// them down to prev_seq where it names one (the log between the attestation before and its
+// first send records none); a number at or below prev_seq, or above the last, is not its to
+// judge.
+func TestSendSpan(t *testing.T) {
+	d := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+	a := types.Attestation{Sends: []types.SentPayload{{Seq: 10, Digest: d(1)}, {Seq: 14, Digest: d(2)}}}
+	for _, tc := range []struct {
+		prev, seq uint64
+		digest    []byte
+		in, named bool
+	}{
+		{0, 10, d(1), true, true},
+		{0, 10, d(9), true, false},
+		{0, 12, d(1), true, false}, // between two sends: none named
+		{0, 14, d(2), true, true},
+		{0, 15, d(2), false, false},
+		{0, 9, d(1), false, false}, // below, with no prev_seq: not its to judge
+		{5, 9, d(1), true, false},  // above prev_seq: the log gave none
+		{5, 6, d(1), true, false},
+		{5, 5, d(1), false, false}, // prev_seq itself is the attestation before's
+		{5, 4, d(1), false, false},
+	} {
+		a.PrevSeq = tc.prev
+		in, named := types.SendSpan(a, tc.seq, tc.digest)
+		require.Equal(t, [2]bool{tc.in, tc.named}, [2]bool{in, named}, "prev %d seq %d", tc.prev, tc.seq)
+	}
+	in, _ := types.SendSpan(types.Attestation{PrevSeq: 5}, 6, d(1))
+	require.False(t, in, "an attestation naming no sends bounds nothing")
+}
+
+// ClaimedUnits takes one step's share of the work units, rounded up, from a range with a log
+// gap, without overflowing near the top of the range.
+func TestClaimedUnits(t *testing.T) {
+	for _, tc := range []struct {
+		units, from, to uint64
+		gap             bool
+		want            uint64
+	}{
+		{16, 1, 8, false, 16},
+		{16, 1, 8, true, 14},
+		{15, 1, 8, true, 13}, // 15/8 rounded up: 2
+		{2, 1, 1, true, 0},   // a one-step range with a gap is paid nothing
+		{math.MaxUint64, 1, 2, true, math.MaxUint64 / 2},
+		{math.MaxUint64 - 1, 1, 2, true, (math.MaxUint64 - 1) / 2},
+	} {
+		a := types.Attestation{WorkUnits: tc.units, StepFrom: tc.from, StepTo: tc.to, LogGap: tc.gap}
+		require.Equal(t, tc.want, a.ClaimedUnits(), "%+v", tc)
+	}
 }

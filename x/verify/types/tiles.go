@@ -483,5 +483,9 @@ func (a Attestation) ClaimedUnits() uint64 {
 	if steps == 0 { // not a stored attestation's shape; nothing to take
 		return a.WorkUnits
 	}
-	return a.WorkUnits - (a.WorkUnits+steps-1)/steps
+	step := a.WorkUnits / steps // one step's share, rounded up (no overflow near the top)
+	if a.WorkUnits%steps != 0 {
+		step++
+	}
+	return a.WorkUnits - step
 }
