@@ -328,3 +328,48 @@ func TestEquivocationAcrossARangeWithoutSends(t *testing.T) {
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, c.Id).Status)
 	require.Equal(t, verifytypes.ATTESTATION_STATUS_VOID, vc.attestationByID(t, a.Id).Status, "its pending work voided")
 }
+
+// Stage 0 may name fewer sends than updates, by the activations in flight when a range began
+// (pipeline_depth), but not range after range: the clock counts the shortfall over ranges that
+// follow each other (unsent) and refuses one that takes it past pipeline_depth (an attacker's
+// review: a worker naming no sends in every short range bound nothing it signed). Naming them
+// again pays the shortfall back.
+func TestStageZeroCannotNameNoSendsForEver(t *testing.T) {
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec())
+	w := ws[0]
+	m, err := vc.app.ModelsKeeper.GetModel(vc.app.NewContext(true), 1)
+	require.NoError(t, err)
+	depth := uint64(m.Optimizer.PipelineDepth)
+	if depth == 0 {
+		depth = 2 * uint64(len(m.Stages))
+	}
+	var updates uint64
+	accepted := uint64(0)
+	for {
+		msg := vc.attestation(t, w, 1)
+		updates = uint64(len(msg.Sends)) // one send an update, as withSends names them
+		msg.Sends = nil
+		res := vc.send(w.account, msg)
+		if res.Code != 0 {
+			w.next--
+			require.Equal(t, verifytypes.ErrInvalidSends.ABCICode(), res.Code, res.Log)
+			require.Contains(t, res.Log, "pipeline_depth")
+			break
+		}
+		accepted++
+		require.LessOrEqual(t, accepted*updates, depth, "more unsent than pipeline_depth accepted")
+	}
+	require.Equal(t, depth/updates, accepted, "ranges naming no sends until pipeline_depth")
+	// A range naming its sends, and more (a re-send), brings the count down: then one naming
+	// none fits again.
+	msg := vc.attestation(t, w, 1)
+	last := msg.Sends[len(msg.Sends)-1]
+	extra := sha256.Sum256([]byte("a re-send under a new number"))
+	msg.Sends = append(msg.Sends, verifytypes.SentPayload{Event: last.Event, Seq: last.Seq + 1, Digest: extra[:]})
+	res := vc.send(w.account, msg)
+	require.Zero(t, res.Code, res.Log)
+	msg = vc.attestation(t, w, 1)
+	msg.Sends = nil
+	res = vc.send(w.account, msg)
+	require.Zero(t, res.Code, res.Log)
+}

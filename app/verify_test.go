@@ -485,6 +485,20 @@ func TestVerifyGenesisExportImport(t *testing.T) {
 			}
 		}
 		require.ErrorContains(t, bad.Validate(), "input microbatches for")
+		// The clocks carry where each worker's latest attestation ended (its log head, peer and
+		// last send: the next one's log_gap and prev_seq); a clock that says otherwise is refused.
+		for _, l := range gs.LastSteps {
+			require.Len(t, l.EndLogHead, 32)
+			require.NotEmpty(t, l.PeerId)
+			require.NotZero(t, l.LastSeq)
+		}
+		bad = gs
+		bad.LastSteps = slices.Clone(gs.LastSteps)
+		bad.LastSteps[0].LastSeq++
+		require.ErrorContains(t, bad.Validate(), "is not the last send")
+		bad.LastSteps[0].LastSeq--
+		bad.LastSteps[0].EndLogHead = nil
+		require.ErrorContains(t, bad.Validate(), "with no end_log_head")
 		next := &trainer{account: cheater.account, stage: cheater.stage, secret: cheater.secret, next: 2, steps: map[uint64]*attest.Committed{}, peer: cheater.peer}
 		reuse := fvc.attestation(t, next, 1)
 		reuse.Commitments[0].Input = used

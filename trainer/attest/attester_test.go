@@ -169,6 +169,35 @@ func TestAttesterKeepsStepsContiguous(t *testing.T) {
 	})
 }
 
+// sdkRefusal is a refusal by the SDK, not by a module (trainer/chain TxError of the root
+// codespace: a fee, a full mempool).
+type sdkRefusal struct{}
+
+func (sdkRefusal) Error() string    { return "tx refused (sdk 13): insufficient fee" }
+func (sdkRefusal) ABCICode() uint32 { return 13 }
+func (sdkRefusal) Transient() bool  { return true }
+
+// A refusal of the transaction by the SDK (not of the attestation by x/verify) is tried again,
+// a bounded number of times: dropping the batch would cost its steps and a log gap after it.
+func TestAttesterRetriesTheSDKsRefusals(t *testing.T) {
+	script := []error{nil}
+	for range maxTransient + 1 {
+		script = append(script, sdkRefusal{})
+	}
+	script = append(script, sdkRefusal{}, nil)
+	chain := &scriptedChain{script: script}
+	runAttester(t, chain, 1, 6, 2, func(a *Attester, _ *Store) {
+		var got [][2]uint64
+		for _, m := range chain.accepted {
+			got = append(got, [2]uint64{m.StepFrom, m.StepTo})
+		}
+		// 1–2 lands; 3–4 is tried again maxTransient times and then dropped (its numbers go
+		// on); 5–6 lands as 3–4 after one refusal more.
+		require.Equal(t, [][2]uint64{{1, 2}, {3, 4}}, got)
+		require.Equal(t, len(script), chain.calls)
+	})
+}
+
 // requireStoredAsAttested checks that the store holds exactly the attested steps want, nothing
 // spooled, and that each attested root is that of the layer stored under its step.
 func requireStoredAsAttested(t *testing.T, chain *scriptedChain, store *Store, want []uint64) {

@@ -40,6 +40,7 @@ func (s *submitter) submit(ctx context.Context, b batch) {
 	}
 	msg := a.message(b)
 	wait := s.wait
+	transient := 0
 	for {
 		id, err := a.cfg.Chain.SubmitAttestation(ctx, msg)
 		from, to := msg.StepFrom, msg.StepTo
@@ -60,6 +61,16 @@ func (s *submitter) submit(ctx context.Context, b batch) {
 		}
 		if s.resync(ctx, err, &b) {
 			msg = a.message(b)
+			continue
+		}
+		if transientRefusal(err) && transient < maxTransient {
+			// The SDK refused the transaction (a fee, a full mempool), not the attestation: a
+			// dropped batch would cost its steps and a log gap after it (x/verify log_gap).
+			transient++
+			a.cfg.Log.Warn("the chain refused the transaction, not the attestation; attesting again shortly", "steps", fmt.Sprintf("%d..%d", from, to), "try", transient, "err", err)
+			if sleepCtx(ctx, wait) == nil {
+				wait = min(2*wait, s.maxWait)
+			}
 			continue
 		}
 		if verifytypes.IsClockWait(err) || !refused(err) {
@@ -171,6 +182,16 @@ func (s *submitter) resync(ctx context.Context, err error, b *batch) bool {
 func refused(err error) bool {
 	var coded interface{ ABCICode() uint32 }
 	return errors.As(err, &coded)
+}
+
+// maxTransient bounds the tries of one attestation the SDK refuses (transientRefusal).
+const maxTransient = 8
+
+// transientRefusal says whether err is a refusal of the transaction rather than of its message
+// (trainer/chain TxError.Transient).
+func transientRefusal(err error) bool {
+	var t interface{ Transient() bool }
+	return errors.As(err, &t) && t.Transient()
 }
 
 // message is the attestation of numbered batch b.

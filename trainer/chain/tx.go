@@ -50,6 +50,10 @@ func shortLog(s string) string {
 // ABCICode is the chain's error code: a TxError is the chain's verdict, not a transport failure.
 func (e *TxError) ABCICode() uint32 { return e.Code }
 
+// Transient says the refusal is the SDK's (its root codespace: a fee, a mempool, funds for the
+// fee), not a module's verdict on the message: the same message may land when sent again.
+func (e *TxError) Transient() bool { return e.Codespace == sdkerrors.RootCodespace }
+
 // Is matches a registered error of the same codespace and code.
 func (e *TxError) Is(target error) bool {
 	var reg *errorsmod.Error

@@ -299,7 +299,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			// count against how far the chain lets its draws run ahead.
 			wcfg.Hold = n.att.Behind
 		}
-		wcfg.OnStepStart = n.att.Started // where a full batch ending with the step before ends
+		wcfg.OnStepStart = func(step uint64, root, head [32]byte) {
+			if !n.unlogged.Load() { // as OnTap: a state its log no longer replays to ends nothing
+				n.att.Started(step, root, head) // where a full batch ending with the step before ends
+			}
+		}
 		wcfg.OnTap = func(st swarm.Step) {
 			if n.unlogged.Load() {
 				return // its state is no longer what its log replays to: nothing to attest, or defend

@@ -119,11 +119,27 @@ func (k *Keeper) checkClock(ctx context.Context, p types.Params, m modelstypes.M
 	if len(msg.Sends) > 0 {
 		lastSeq = msg.Sends[len(msg.Sends)-1].Seq
 	}
+	// Stage 0's updates record the activations they originated: over ranges that follow each
+	// other, at most pipeline_depth more updates than sends (those in flight when the first
+	// began). Range by range checkSends holds each alone to it; this holds them together, so
+	// short ranges naming no sends cannot follow each other for ever (an attacker's review).
+	var unsent uint64
+	if msg.Stage == 0 && len(m.Stages) > 1 {
+		if !firstOnStage && !gap {
+			unsent = c.Unsent
+		}
+		unsent += steps * uint64(m.Microbatches())
+		unsent -= min(unsent, uint64(len(msg.Sends)))
+		if depth := pipelineDepth(m); unsent > depth {
+			return clockCheck{}, errorsmod.Wrapf(types.ErrInvalidSends, "stage 0's attestations since its last log gap would name %d fewer sends than updates, more than the pipeline_depth = %d in flight: each update records the activations it originated (the log's logevent.Update.Signed)",
+				unsent, depth)
+		}
+	}
 	return clockCheck{
 		key: key,
 		clock: types.WorkerClock{
 			LastStep: msg.StepTo, Allowance: allowance - steps, Height: h, Stage: msg.Stage, StateRoot: msg.StateRoot, Draws: c.Draws, NextDraw: c.NextDraw,
-			EndLogHead: msg.EndLogHead, PeerId: peerID, LastSeq: lastSeq,
+			EndLogHead: msg.EndLogHead, PeerId: peerID, LastSeq: lastSeq, Unsent: unsent,
 		},
 		firstOnStage: firstOnStage,
 		gap:          gap,

@@ -34,11 +34,9 @@ func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint
 	if msg.Stage == 0 {
 		// Stage 0 signs the activations it originates; an update records those sent since the
 		// one before. Of the range's updates at most pipeline_depth took microbatches sent
-		// before the range began (in flight then), so the others' sends are in it.
-		depth := uint64(m.Optimizer.PipelineDepth)
-		if depth == 0 {
-			depth = 2 * uint64(len(m.Stages))
-		}
+		// before the range began (in flight then), so the others' sends are in it. (Over the
+		// ranges that follow each other, the clock holds the same bound: unsent.)
+		depth := pipelineDepth(m)
 		least = updates - min(updates, depth)
 		why = fmt.Sprintf("stage 0's updates record the activations they originated, all but pipeline_depth = %d of them within the range", depth)
 	}
@@ -53,6 +51,15 @@ func checkSends(m modelstypes.Model, msg *types.MsgSubmitAttestation, steps uint
 		return errorsmod.Wrap(types.ErrInvalidSends, err.Error())
 	}
 	return nil
+}
+
+// pipelineDepth is the most microbatches a model's pipeline holds in flight (its optimizer's
+// pipeline_depth; twice its stages where unset).
+func pipelineDepth(m modelstypes.Model) uint64 {
+	if d := uint64(m.Optimizer.PipelineDepth); d != 0 {
+		return d
+	}
+	return 2 * uint64(len(m.Stages))
 }
 
 // ReportEquivocation is MsgReportEquivocation: a receipt by the worker of pending attestation a

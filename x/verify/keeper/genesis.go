@@ -42,7 +42,7 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 		}
 		c := types.WorkerClock{
 			LastStep: l.Step, Allowance: l.Allowance, Height: l.AllowanceHeight, Stage: l.Stage,
-			StateRoot: l.StateRoot, Draws: l.Draws, NextDraw: l.NextDraw, EndLogHead: l.EndLogHead, PeerId: l.PeerId, LastSeq: l.LastSeq,
+			StateRoot: l.StateRoot, Draws: l.Draws, NextDraw: l.NextDraw, EndLogHead: l.EndLogHead, PeerId: l.PeerId, LastSeq: l.LastSeq, Unsent: l.Unsent,
 		}
 		if err := k.LastSteps.Set(ctx, collections.Join(l.ModelId, worker), c); err != nil {
 			return err
@@ -97,7 +97,7 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 	if err := k.LastSteps.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], c types.WorkerClock) (bool, error) {
 		gs.LastSteps = append(gs.LastSteps, types.LastStep{
 			ModelId: key.K1(), Worker: k.addrString(key.K2()), Step: c.LastStep, Allowance: c.Allowance, AllowanceHeight: c.Height, Stage: c.Stage,
-			StateRoot: c.StateRoot, Draws: c.Draws, NextDraw: c.NextDraw, EndLogHead: c.EndLogHead, PeerId: c.PeerId, LastSeq: c.LastSeq,
+			StateRoot: c.StateRoot, Draws: c.Draws, NextDraw: c.NextDraw, EndLogHead: c.EndLogHead, PeerId: c.PeerId, LastSeq: c.LastSeq, Unsent: c.Unsent,
 		})
 		return false, nil
 	}); err != nil {

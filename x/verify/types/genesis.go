@@ -1,6 +1,7 @@
 package types
 
 import (
+	"bytes"
 	"fmt"
 )
 
@@ -59,6 +60,8 @@ func (gs GenesisState) Validate() error {
 			return fmt.Errorf("attestation %d: %w", a.Id, err)
 		}
 		switch {
+		case a.FirstOnStage && (a.LogGap || a.PrevSeq != 0):
+			return fmt.Errorf("attestation %d: first on its stage, yet log_gap %v or prev_seq %d (a first attestation follows nothing)", a.Id, a.LogGap, a.PrevSeq)
 		case a.LogGap && a.PrevSeq != 0:
 			return fmt.Errorf("attestation %d: log_gap, yet it names prev_seq %d (a gap follows nothing)", a.Id, a.PrevSeq)
 		case a.PrevSeq != 0 && len(a.Sends) > 0 && a.Sends[0].Seq <= a.PrevSeq:
@@ -98,6 +101,15 @@ func (gs GenesisState) Validate() error {
 		model  uint64
 		worker string
 	}
+	// Each worker's latest attestation on a model: where a pending one is, its clock must say
+	// where it ended (the next one's log_gap and prev_seq are read from there).
+	latest := make(map[key]Attestation, len(atts))
+	for _, a := range atts {
+		k := key{a.ModelId, a.Worker}
+		if a.Id > latest[k].Id {
+			latest[k] = a
+		}
+	}
 	last := make(map[key]bool, len(gs.LastSteps))
 	for i, l := range gs.LastSteps {
 		k := key{l.ModelId, l.Worker}
@@ -107,6 +119,19 @@ func (gs GenesisState) Validate() error {
 		last[k] = true
 		if n := len(l.EndLogHead); n != 0 && n != 32 {
 			return fmt.Errorf("last_steps[%d]: end_log_head is %d bytes; want none or a 32-byte log head", i, n)
+		}
+		if len(l.EndLogHead) == 0 && (l.LastSeq != 0 || l.PeerId != "") {
+			return fmt.Errorf("last_steps[%d]: last_seq %d or peer_id %q with no end_log_head: a clock that names no head follows nothing", i, l.LastSeq, l.PeerId)
+		}
+		a, ok := latest[k]
+		if !ok || a.Status != ATTESTATION_STATUS_PENDING || len(l.EndLogHead) == 0 {
+			continue
+		}
+		switch {
+		case !bytes.Equal(a.EndLogHead, l.EndLogHead) || a.PeerId != l.PeerId:
+			return fmt.Errorf("last_steps[%d]: end_log_head %x and peer_id %q are not those of the worker's latest attestation %d (%x, %q)", i, l.EndLogHead, l.PeerId, a.Id, a.EndLogHead, a.PeerId)
+		case len(a.Sends) > 0 && a.Sends[len(a.Sends)-1].Seq != l.LastSeq:
+			return fmt.Errorf("last_steps[%d]: last_seq %d is not the last send (%d) of the worker's latest attestation %d", i, l.LastSeq, a.Sends[len(a.Sends)-1].Seq, a.Id)
 		}
 	}
 	type stageKey struct {
