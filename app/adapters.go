@@ -10,7 +10,9 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	computekeeper "github.com/protolearn/protolearn/x/compute/keeper"
+	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
 	modelskeeper "github.com/protolearn/protolearn/x/models/keeper"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	sharestypes "github.com/protolearn/protolearn/x/shares/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -67,4 +69,34 @@ func (c computeForVerify) OperatorOfPeer(ctx context.Context, peerID string) (sd
 // Jail implements verifytypes.ComputeKeeper.
 func (c computeForVerify) Jail(ctx context.Context, operator sdk.AccAddress, reason string) error {
 	return c.k.Jail(ctx, operator, reason)
+}
+
+// modelsForInference gives x/inference a model's designer, stages and whether it may serve, and
+// who holds its stages.
+type modelsForInference struct {
+	k     *modelskeeper.Keeper
+	codec address.Codec
+}
+
+var _ inferencetypes.ModelsKeeper = modelsForInference{}
+
+// InferenceModel implements inferencetypes.ModelsKeeper: a model serves while it trains (its
+// latest weights) and once it has completed.
+func (m modelsForInference) InferenceModel(ctx context.Context, id uint64) (inferencetypes.ModelInfo, error) {
+	model, err := m.k.GetModel(ctx, id)
+	if err != nil {
+		return inferencetypes.ModelInfo{}, err
+	}
+	designer, err := m.codec.StringToBytes(model.Designer)
+	if err != nil {
+		return inferencetypes.ModelInfo{}, fmt.Errorf("model %d designer %q: %w", id, model.Designer, err)
+	}
+	servable := model.Status == modelstypes.MODEL_STATUS_TRAINING || model.Status == modelstypes.MODEL_STATUS_COMPLETED
+	return inferencetypes.ModelInfo{Designer: designer, Stages: len(model.Stages), Servable: servable}, nil
+}
+
+// ServesStage implements inferencetypes.ModelsKeeper.
+func (m modelsForInference) ServesStage(ctx context.Context, model uint64, stage uint32, operator sdk.AccAddress) (bool, error) {
+	held, seated, err := m.k.StageOf(ctx, model, operator)
+	return seated && held == stage, err
 }

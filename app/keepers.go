@@ -40,6 +40,8 @@ import (
 	anchortypes "github.com/protolearn/protolearn/x/anchor/types"
 	computekeeper "github.com/protolearn/protolearn/x/compute/keeper"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	inferencekeeper "github.com/protolearn/protolearn/x/inference/keeper"
+	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
 	modelskeeper "github.com/protolearn/protolearn/x/models/keeper"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	"github.com/protolearn/protolearn/x/shares"
@@ -68,6 +70,7 @@ type Keepers struct {
 	SharesKeeper          *shareskeeper.Keeper
 	AnchorKeeper          *anchorkeeper.Keeper
 	VerifyKeeper          *verifykeeper.Keeper
+	InferenceKeeper       *inferencekeeper.Keeper
 }
 
 // Authority is the address allowed to change module parameters: the gov module account.
@@ -133,6 +136,8 @@ func (app *App) initKeepers(appOpts servertypes.AppOptions, logger log.Logger) {
 	app.ModelsKeeper = modelskeeper.NewKeeper(cdc, kv(modelstypes.StoreKey), app.AccountKeeper, app.ComputeKeeper, authority, logger)
 	app.SharesKeeper = shareskeeper.NewKeeper(cdc, kv(sharestypes.StoreKey), app.AccountKeeper, app.BankKeeper, app.DistrKeeper, authority, logger)
 	app.SharesKeeper.SetModelsKeeper(modelsForShares{k: app.ModelsKeeper, codec: app.AccountKeeper.AddressCodec()})
+	app.InferenceKeeper = inferencekeeper.NewKeeper(cdc, kv(inferencetypes.StoreKey), app.AccountKeeper, app.BankKeeper,
+		modelsForInference{k: app.ModelsKeeper, codec: app.AccountKeeper.AddressCodec()}, app.SharesKeeper, authority, logger)
 	app.AnchorKeeper = anchorkeeper.NewKeeper(cdc, kv(anchortypes.StoreKey), app.AccountKeeper, app.BankKeeper, app.StakingKeeper, authority, logger)
 	app.VerifyKeeper = verifykeeper.NewKeeper(cdc, kv(verifytypes.StoreKey), app.AccountKeeper, app.BankKeeper,
 		computeForVerify{k: app.ComputeKeeper}, app.ModelsKeeper, app.SharesKeeper, authority, logger)

@@ -36,6 +36,8 @@ import (
 	anchortypes "github.com/protolearn/protolearn/x/anchor/types"
 	"github.com/protolearn/protolearn/x/compute"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	"github.com/protolearn/protolearn/x/inference"
+	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
 	"github.com/protolearn/protolearn/x/models"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	"github.com/protolearn/protolearn/x/shares"
@@ -75,6 +77,7 @@ var storeKeys = []string{
 	sharestypes.StoreKey,
 	anchortypes.StoreKey,
 	verifytypes.StoreKey,
+	inferencetypes.StoreKey,
 }
 
 // maccPerms are the module accounts and what each may do with coins.
@@ -91,6 +94,8 @@ var maccPerms = map[string][]string{
 	sharestypes.ModuleName: {authtypes.Minter},
 	// verify holds challengers' bonds and burns what slashing does not pay to challengers.
 	verifytypes.ModuleName: {authtypes.Burner},
+	// inference holds customers' deposits until they are settled or refunded.
+	inferencetypes.ModuleName: nil,
 }
 
 // receivingModuleAccounts are module accounts that ordinary bank sends may pay into; every other
@@ -121,6 +126,7 @@ func (app *App) appModules() []module.AppModule {
 		shares.NewAppModule(cdc, app.SharesKeeper),
 		anchor.NewAppModule(cdc, app.AnchorKeeper),
 		verify.NewAppModule(cdc, app.VerifyKeeper),
+		inference.NewAppModule(cdc, app.InferenceKeeper),
 	}
 }
 
@@ -193,6 +199,9 @@ var initGenesisOrder = []string{
 	sharestypes.ModuleName,
 	anchortypes.ModuleName,
 	verifytypes.ModuleName,
+	// inference after models and shares (its deposits name models; its coins are its module
+	// account's bank balance).
+	inferencetypes.ModuleName,
 }
 
 // exportGenesisOrder is the order of modules in an exported genesis.

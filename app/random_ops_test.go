@@ -925,15 +925,16 @@ func (o *randomOps) check() {
 	o.t.Helper()
 	ctx, a := o.ctx(), o.vc.app
 	for name, check := range map[string]func(sdk.Context) error{
-		"x/compute": func(ctx sdk.Context) error { return a.ComputeKeeper.CheckInvariants(ctx) },
-		"x/models":  func(ctx sdk.Context) error { return a.ModelsKeeper.CheckInvariants(ctx) },
-		"x/shares":  func(ctx sdk.Context) error { return a.SharesKeeper.CheckInvariants(ctx) },
-		"x/verify":  func(ctx sdk.Context) error { return a.VerifyKeeper.CheckInvariants(ctx) },
-		"minted":    o.checkMinted,
-		"revenue":   o.checkRevenue,
-		"bank":      o.checkSupply,
-		"staking":   o.checkStaking,
-		"anchor":    o.checkAnchor,
+		"x/compute":   func(ctx sdk.Context) error { return a.ComputeKeeper.CheckInvariants(ctx) },
+		"x/models":    func(ctx sdk.Context) error { return a.ModelsKeeper.CheckInvariants(ctx) },
+		"x/shares":    func(ctx sdk.Context) error { return a.SharesKeeper.CheckInvariants(ctx) },
+		"x/verify":    func(ctx sdk.Context) error { return a.VerifyKeeper.CheckInvariants(ctx) },
+		"x/inference": func(ctx sdk.Context) error { return a.InferenceKeeper.CheckInvariants(ctx) },
+		"minted":      o.checkMinted,
+		"revenue":     o.checkRevenue,
+		"bank":        o.checkSupply,
+		"staking":     o.checkStaking,
+		"anchor":      o.checkAnchor,
 	} {
 		require.NoError(o.t, check(ctx), "%s invariants; %s", name, o.where())
 	}

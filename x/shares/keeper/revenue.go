@@ -56,6 +56,19 @@ func (k *Keeper) MintForWork(ctx context.Context, modelID uint64, operator sdk.A
 
 // payRevenue splits amount: the protocol fee to the community pool, the rest into the model's
 // index for holders pro rata to their balances now. O(1) whatever the number of holders.
+// PayRevenue pays amount from payer (an account or a module's) into model's revenue: the
+// protocol fee, then the holders pro rata (x/inference's settlements).
+func (k *Keeper) PayRevenue(ctx context.Context, payer sdk.AccAddress, modelID uint64, amount sdk.Coin, reference string) error {
+	_, _, err := k.payRevenue(ctx, payer, modelID, amount, reference)
+	return err
+}
+
+// RevenueDenom is the denom models' revenue is paid in.
+func (k *Keeper) RevenueDenom(ctx context.Context) (string, error) {
+	p, err := k.GetParams(ctx)
+	return p.RevenueDenom, err
+}
+
 func (k *Keeper) payRevenue(ctx context.Context, payer sdk.AccAddress, modelID uint64, amount sdk.Coin, reference string) (fee, net sdk.Coin, err error) {
 	p, err := k.GetParams(ctx)
 	if err != nil {

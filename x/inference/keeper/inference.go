@@ -1,0 +1,404 @@
+package keeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	sdkmath "cosmossdk.io/math"
+
+	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/x/inference/types"
+)
+
+// SetPrice sets model's price per 1,000 tokens (zero takes it off sale); only its designer may.
+func (k *Keeper) SetPrice(ctx context.Context, msg *types.MsgSetPrice) error {
+	designer, err := k.parseAddr("designer", msg.Designer)
+	if err != nil {
+		return err
+	}
+	m, err := k.models.InferenceModel(ctx, msg.ModelId)
+	if err != nil {
+		return err
+	}
+	if !m.Designer.Equals(designer) {
+		return errorsmod.Wrapf(types.ErrNotDesigner, "model %d was designed by %s, not %s", msg.ModelId, k.addrString(m.Designer), msg.Designer)
+	}
+	denom, err := k.shares.RevenueDenom(ctx)
+	if err != nil {
+		return err
+	}
+	if err := msg.Per_1KTokens.Validate(); err != nil || msg.Per_1KTokens.Denom != denom {
+		return errorsmod.Wrapf(types.ErrInvalidPrice, "a price is a non-negative amount of %s (x/shares' revenue denom), got %s", denom, msg.Per_1KTokens)
+	}
+	if msg.Per_1KTokens.IsZero() {
+		if err := k.Prices.Remove(ctx, msg.ModelId); err != nil {
+			return err
+		}
+	} else if err := k.Prices.Set(ctx, msg.ModelId, types.Price{ModelId: msg.ModelId, Per_1KTokens: msg.Per_1KTokens}); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventPriceSet{ModelId: msg.ModelId, Per_1KTokens: msg.Per_1KTokens})
+}
+
+// Deposit escrows msg's amount for model's inference at its current price and returns the
+// deposit.
+func (k *Keeper) Deposit(ctx context.Context, msg *types.MsgDeposit) (types.Deposit, error) {
+	customer, err := k.parseAddr("customer", msg.Customer)
+	if err != nil {
+		return types.Deposit{}, err
+	}
+	p, err := k.GetParams(ctx)
+	if err != nil {
+		return types.Deposit{}, err
+	}
+	price, err := k.servablePrice(ctx, msg.ModelId)
+	if err != nil {
+		return types.Deposit{}, err
+	}
+	if err := msg.Amount.Validate(); err != nil || msg.Amount.Denom != price.Denom || !msg.Amount.IsPositive() {
+		return types.Deposit{}, errorsmod.Wrapf(types.ErrInvalidDeposit, "a deposit is a positive amount of %s, got %s", price.Denom, msg.Amount)
+	}
+	blocks := msg.Blocks
+	if blocks == 0 {
+		blocks = p.MinDepositBlocks
+	}
+	if blocks < p.MinDepositBlocks || blocks > p.MaxDepositBlocks {
+		return types.Deposit{}, errorsmod.Wrapf(types.ErrInvalidDeposit, "held for %d blocks; want %d to %d (0: %d)", blocks, p.MinDepositBlocks, p.MaxDepositBlocks, p.MinDepositBlocks)
+	}
+	spender := msg.Spender
+	if len(spender) == 0 {
+		acc := k.ak.GetAccount(ctx, customer)
+		if acc == nil || acc.GetPubKey() == nil {
+			return types.Deposit{}, errorsmod.Wrapf(types.ErrInvalidDeposit, "%s has no public key on chain: name the spender key that signs the receipts", msg.Customer)
+		}
+		pk, ok := acc.GetPubKey().(*secp256k1.PubKey)
+		if !ok {
+			return types.Deposit{}, errorsmod.Wrapf(types.ErrInvalidDeposit, "%s's key is a %s, not secp256k1: name the spender key that signs the receipts", msg.Customer, acc.GetPubKey().Type())
+		}
+		spender = pk.Key
+	}
+	if len(spender) != secp256k1.PubKeySize || (spender[0] != 2 && spender[0] != 3) {
+		return types.Deposit{}, errorsmod.Wrapf(types.ErrInvalidDeposit, "spender is %d bytes; want a compressed secp256k1 public key (%d bytes, 02 or 03 first)", len(spender), secp256k1.PubKeySize)
+	}
+	if err := k.bk.SendCoinsFromAccountToModule(ctx, customer, types.ModuleName, sdk.NewCoins(msg.Amount)); err != nil {
+		return types.Deposit{}, errorsmod.Wrapf(err, "escrowing %s", msg.Amount)
+	}
+	id, err := k.DepositSeq.Next(ctx)
+	if err != nil {
+		return types.Deposit{}, err
+	}
+	h := sdk.UnwrapSDKContext(ctx).BlockHeight()
+	d := types.Deposit{
+		Id: id, Customer: k.addrString(customer), ModelId: msg.ModelId, Balance: msg.Amount, Spent: sdk.NewCoin(msg.Amount.Denom, sdkmath.ZeroInt()),
+		PricePer_1KTokens: price, Spender: spender, ExpiresHeight: h + blocks, CreatedHeight: h,
+	}
+	if err := k.Deposits.Set(ctx, id, d); err != nil {
+		return types.Deposit{}, err
+	}
+	if err := k.ByCustomer.Set(ctx, collections.Join(customer, id)); err != nil {
+		return types.Deposit{}, err
+	}
+	return d, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventDeposited{
+		DepositId: id, Customer: d.Customer, ModelId: d.ModelId, Amount: msg.Amount, ExpiresHeight: d.ExpiresHeight,
+	})
+}
+
+// servablePrice is model's price, where it is on sale and may serve.
+func (k *Keeper) servablePrice(ctx context.Context, model uint64) (sdk.Coin, error) {
+	m, err := k.models.InferenceModel(ctx, model)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if !m.Servable {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNotServable, "model %d neither trains nor has completed: it serves nothing", model)
+	}
+	price, err := k.Prices.Get(ctx, model)
+	if errors.Is(err, collections.ErrNotFound) {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNotServable, "model %d has no price: its designer sets one (tx inference set-price)", model)
+	}
+	return price.Per_1KTokens, err
+}
+
+// Settle pays each receipt from its deposit, in order, and returns what they took in all.
+// Receipts are cumulative per request: one pays the tokens above what its request has settled.
+// The whole message is refused at the first bad receipt, naming it. The batch is settled as
+// one: each deposit, model and usage record is read and written once, each server paid once
+// and each model's revenue paid once, so a receipt in a batch costs little more than its
+// signature check and its request's record.
+func (k *Keeper) Settle(ctx context.Context, msg *types.MsgSettle) (sdk.Coin, error) {
+	if _, err := k.parseAddr("submitter", msg.Submitter); err != nil {
+		return sdk.Coin{}, err
+	}
+	p, err := k.GetParams(ctx)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	if len(msg.Receipts) == 0 || len(msg.Receipts) > int(p.MaxReceipts) {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "%d receipts; want 1 to max_receipts = %d", len(msg.Receipts), p.MaxReceipts)
+	}
+	denom, err := k.shares.RevenueDenom(ctx)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	b := newBatch(denom)
+	for i, sr := range msg.Receipts {
+		if err := k.settle(ctx, p, b, sr); err != nil {
+			return sdk.Coin{}, errorsmod.Wrapf(err, "receipts[%d] (deposit %d, request %q)", i, sr.Receipt.DepositId, sr.Receipt.RequestId)
+		}
+	}
+	if err := k.flush(ctx, b); err != nil {
+		return sdk.Coin{}, err
+	}
+	return sdk.NewCoin(denom, b.total), nil
+}
+
+// batch is a settlement's state in memory until flush: what it read, and what it owes, each
+// in the order first met (deterministic).
+type batch struct {
+	denom    string
+	total    sdkmath.Int
+	deposits map[uint64]*types.Deposit
+	depOrder []uint64
+	models   map[uint64]types.ModelInfo
+	serves   map[string]bool // "model/stage/operator": holds the stage now
+	pay      map[string]sdkmath.Int
+	payOrder []string
+	usage    map[uint64]*types.Usage
+	useOrder []uint64
+}
+
+func newBatch(denom string) *batch {
+	return &batch{
+		denom: denom, total: sdkmath.ZeroInt(), deposits: map[uint64]*types.Deposit{}, models: map[uint64]types.ModelInfo{},
+		serves: map[string]bool{}, pay: map[string]sdkmath.Int{}, usage: map[uint64]*types.Usage{},
+	}
+}
+
+func (k *Keeper) deposit(ctx context.Context, b *batch, id uint64) (*types.Deposit, error) {
+	if d, ok := b.deposits[id]; ok {
+		return d, nil
+	}
+	d, err := k.Deposits.Get(ctx, id)
+	if errors.Is(err, collections.ErrNotFound) {
+		return nil, errorsmod.Wrapf(types.ErrUnknownDeposit, "deposit %d does not exist (or was withdrawn)", id)
+	} else if err != nil {
+		return nil, err
+	}
+	b.deposits[id], b.depOrder = &d, append(b.depOrder, id)
+	return &d, nil
+}
+
+func (k *Keeper) model(ctx context.Context, b *batch, id uint64) (types.ModelInfo, error) {
+	if m, ok := b.models[id]; ok {
+		return m, nil
+	}
+	m, err := k.models.InferenceModel(ctx, id)
+	if err == nil {
+		b.models[id] = m
+	}
+	return m, err
+}
+
+func (k *Keeper) holds(ctx context.Context, b *batch, model uint64, stage uint32, op sdk.AccAddress) (bool, error) {
+	key := fmt.Sprintf("%d/%d/%s", model, stage, op)
+	if ok, seen := b.serves[key]; seen {
+		return ok, nil
+	}
+	ok, err := k.models.ServesStage(ctx, model, stage, op)
+	if err == nil {
+		b.serves[key] = ok
+	}
+	return ok, err
+}
+
+func (k *Keeper) usageOf(ctx context.Context, b *batch, model uint64) (*types.Usage, error) {
+	if u, ok := b.usage[model]; ok {
+		return u, nil
+	}
+	u, err := k.usage(ctx, model, b.denom)
+	if err != nil {
+		return nil, err
+	}
+	b.usage[model], b.useOrder = &u, append(b.useOrder, model)
+	return &u, nil
+}
+
+func (k *Keeper) settle(ctx context.Context, p types.Params, b *batch, sr types.SignedReceipt) error {
+	r := sr.Receipt
+	if err := r.Validate(); err != nil {
+		return errorsmod.Wrap(types.ErrInvalidReceipt, err.Error())
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if r.ChainId != sdkCtx.ChainID() {
+		return errorsmod.Wrapf(types.ErrInvalidReceipt, "signed for chain %q, this is %q", r.ChainId, sdkCtx.ChainID())
+	}
+	d, err := k.deposit(ctx, b, r.DepositId)
+	if err != nil {
+		return err
+	}
+	if h := sdkCtx.BlockHeight(); h > d.ExpiresHeight {
+		return errorsmod.Wrapf(types.ErrDepositExpired, "deposit %d expired at height %d (now %d): its receipts no longer settle", d.Id, d.ExpiresHeight, h)
+	}
+	if !types.VerifyReceipt(d.Spender, r, sr.Signature) {
+		return errorsmod.Wrapf(types.ErrBadSignature, "deposit %d's receipts are signed by the key %X", d.Id, d.Spender)
+	}
+	m, err := k.model(ctx, b, d.ModelId)
+	if err != nil {
+		return err
+	}
+	if len(r.Servers) != m.Stages {
+		return errorsmod.Wrapf(types.ErrInvalidReceipt, "%d servers for model %d's %d stages: one operator a stage", len(r.Servers), d.ModelId, m.Stages)
+	}
+	servers := make([]sdk.AccAddress, len(r.Servers))
+	for i, s := range r.Servers {
+		if servers[i], err = k.parseAddr(fmt.Sprintf("servers[%d]", i), s); err != nil {
+			return err
+		}
+	}
+	key := collections.Join(d.Id, r.RequestId)
+	prev, err := k.Settled.Get(ctx, key)
+	first := errors.Is(err, collections.ErrNotFound)
+	if err != nil && !first {
+		return err
+	}
+	if r.Tokens <= prev {
+		return errorsmod.Wrapf(types.ErrAlreadySettled, "request %q of deposit %d has settled %d tokens; this receipt counts %d", r.RequestId, d.Id, prev, r.Tokens)
+	}
+	price := d.PricePer_1KTokens.Amount
+	charge := types.Charge(price, r.Tokens).Sub(types.Charge(price, prev))
+	if charge.GT(d.Balance.Amount) {
+		return errorsmod.Wrapf(types.ErrOverDeposit, "%d tokens more cost %s%s; deposit %d holds %s", r.Tokens-prev, charge, d.Balance.Denom, d.Id, d.Balance)
+	}
+	amount := sdk.NewCoin(d.Balance.Denom, charge)
+
+	// The serving workers' part, split evenly among the stages; a server that does not hold its
+	// stage now is not paid, and its part goes to the holders.
+	perStage := charge.MulRaw(int64(p.ServingBps)).QuoRaw(types.MaxBps).QuoRaw(int64(len(servers)))
+	serving := sdkmath.ZeroInt()
+	var paidTo []string
+	for i, s := range servers {
+		ok, err := k.holds(ctx, b, d.ModelId, uint32(i), s)
+		if err != nil {
+			return err
+		}
+		if !ok || !perStage.IsPositive() {
+			continue
+		}
+		addr := s.String()
+		if _, seen := b.pay[addr]; !seen {
+			b.pay[addr], b.payOrder = sdkmath.ZeroInt(), append(b.payOrder, addr)
+		}
+		b.pay[addr] = b.pay[addr].Add(perStage)
+		serving = serving.Add(perStage)
+		paidTo = append(paidTo, r.Servers[i])
+	}
+	revenue := charge.Sub(serving)
+
+	d.Balance = d.Balance.Sub(amount)
+	d.Spent = d.Spent.Add(amount)
+	if err := k.Settled.Set(ctx, key, r.Tokens); err != nil {
+		return err
+	}
+	u, err := k.usageOf(ctx, b, d.ModelId)
+	if err != nil {
+		return err
+	}
+	u.Tokens += r.Tokens - prev
+	if first {
+		u.Requests++
+	}
+	u.Paid = u.Paid.Add(amount)
+	u.Serving = u.Serving.AddAmount(serving)
+	u.Revenue = u.Revenue.AddAmount(revenue)
+	b.total = b.total.Add(charge)
+	return sdkCtx.EventManager().EmitTypedEvent(&types.EventSettled{
+		DepositId: d.Id, ModelId: d.ModelId, RequestId: r.RequestId, Tokens: r.Tokens - prev, Amount: amount,
+		Serving: sdk.NewCoin(amount.Denom, serving), Revenue: sdk.NewCoin(amount.Denom, revenue), Servers: paidTo,
+	})
+}
+
+// flush writes a batch: its deposits and usage, the servers' pay and each model's revenue (what
+// the batch's usage records added to it).
+func (k *Keeper) flush(ctx context.Context, b *batch) error {
+	for _, id := range b.depOrder {
+		if err := k.Deposits.Set(ctx, id, *b.deposits[id]); err != nil {
+			return err
+		}
+	}
+	for _, addr := range b.payOrder {
+		to, err := k.parseAddr("server", addr)
+		if err != nil {
+			return err
+		}
+		if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, to, sdk.NewCoins(sdk.NewCoin(b.denom, b.pay[addr]))); err != nil {
+			return errorsmod.Wrapf(err, "paying server %s", addr)
+		}
+	}
+	for _, model := range b.useOrder {
+		u := b.usage[model]
+		before, err := k.usage(ctx, model, b.denom)
+		if err != nil {
+			return err
+		}
+		if revenue := u.Revenue.Sub(before.Revenue); revenue.IsPositive() {
+			if err := k.shares.PayRevenue(ctx, k.moduleAddr, model, revenue, "inference settlement"); err != nil {
+				return errorsmod.Wrapf(err, "paying model %d's holders", model)
+			}
+		}
+		if err := k.Usage.Set(ctx, model, *u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usage is model's usage record (zero in denom where it has none).
+func (k *Keeper) usage(ctx context.Context, model uint64, denom string) (types.Usage, error) {
+	u, err := k.Usage.Get(ctx, model)
+	if errors.Is(err, collections.ErrNotFound) {
+		zero := sdk.NewCoin(denom, sdkmath.ZeroInt())
+		return types.Usage{ModelId: model, Paid: zero, Serving: zero, Revenue: zero}, nil
+	}
+	return u, err
+}
+
+// Withdraw refunds what is left of the customer's expired deposit and forgets it (its requests'
+// records with it: a receipt names its deposit, so none can settle again).
+func (k *Keeper) Withdraw(ctx context.Context, msg *types.MsgWithdraw) (sdk.Coin, error) {
+	customer, err := k.parseAddr("customer", msg.Customer)
+	if err != nil {
+		return sdk.Coin{}, err
+	}
+	d, err := k.Deposits.Get(ctx, msg.DepositId)
+	if errors.Is(err, collections.ErrNotFound) {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrUnknownDeposit, "deposit %d does not exist (or was withdrawn)", msg.DepositId)
+	} else if err != nil {
+		return sdk.Coin{}, err
+	}
+	if d.Customer != k.addrString(customer) {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrUnknownDeposit, "deposit %d is %s's, not %s's", d.Id, d.Customer, msg.Customer)
+	}
+	if h := sdk.UnwrapSDKContext(ctx).BlockHeight(); h <= d.ExpiresHeight {
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrDepositHeld, "deposit %d is held until height %d (now %d): its receipts may still settle", d.Id, d.ExpiresHeight, h)
+	}
+	if d.Balance.IsPositive() {
+		if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, customer, sdk.NewCoins(d.Balance)); err != nil {
+			return sdk.Coin{}, err
+		}
+	}
+	if err := k.Deposits.Remove(ctx, d.Id); err != nil {
+		return sdk.Coin{}, err
+	}
+	if err := k.ByCustomer.Remove(ctx, collections.Join(customer, d.Id)); err != nil {
+		return sdk.Coin{}, err
+	}
+	if err := k.Settled.Clear(ctx, collections.NewPrefixedPairRange[uint64, string](d.Id)); err != nil {
+		return sdk.Coin{}, err
+	}
+	return d.Balance, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventWithdrawn{DepositId: d.Id, Customer: d.Customer, Refunded: d.Balance})
+}

@@ -1,0 +1,110 @@
+// Package inference is x/inference: models' prices, customers' deposits (escrow) for a model's
+// inference, and the settlement of the receipts customers sign for the tokens the swarm
+// delivered: the serving workers' part to them, the rest into the model's revenue (x/shares).
+package inference
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"cosmossdk.io/core/appmodule"
+	gwruntime "github.com/grpc-ecosystem/grpc-gateway/runtime"
+
+	"github.com/cosmos/cosmos-sdk/client"
+	"github.com/cosmos/cosmos-sdk/codec"
+	codectypes "github.com/cosmos/cosmos-sdk/codec/types"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	"github.com/cosmos/cosmos-sdk/types/module"
+
+	"github.com/protolearn/protolearn/x/inference/keeper"
+	"github.com/protolearn/protolearn/x/inference/types"
+)
+
+// ConsensusVersion is bumped on every state-breaking change, with a migration.
+const ConsensusVersion = 1
+
+var (
+	_ module.AppModuleBasic      = AppModule{}
+	_ module.HasGenesis          = AppModule{}
+	_ module.HasServices         = AppModule{}
+	_ module.HasConsensusVersion = AppModule{}
+	_ appmodule.AppModule        = AppModule{}
+)
+
+// AppModule wires x/inference into the app.
+type AppModule struct {
+	cdc    codec.Codec
+	keeper *keeper.Keeper
+}
+
+// NewAppModule returns the module for the app's module manager.
+func NewAppModule(cdc codec.Codec, k *keeper.Keeper) AppModule {
+	return AppModule{cdc: cdc, keeper: k}
+}
+
+// IsOnePerModuleType implements depinject.OnePerModuleType.
+func (AppModule) IsOnePerModuleType() {}
+
+// IsAppModule implements appmodule.AppModule.
+func (AppModule) IsAppModule() {}
+
+// Name is the module name.
+func (AppModule) Name() string { return types.ModuleName }
+
+// ConsensusVersion implements module.HasConsensusVersion.
+func (AppModule) ConsensusVersion() uint64 { return ConsensusVersion }
+
+// RegisterLegacyAminoCodec registers amino names for Ledger signing.
+func (AppModule) RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
+	types.RegisterLegacyAminoCodec(cdc)
+}
+
+// RegisterInterfaces registers the module's messages.
+func (AppModule) RegisterInterfaces(r codectypes.InterfaceRegistry) { types.RegisterInterfaces(r) }
+
+// RegisterGRPCGatewayRoutes serves the queries over REST.
+func (AppModule) RegisterGRPCGatewayRoutes(clientCtx client.Context, mux *gwruntime.ServeMux) {
+	if err := types.RegisterQueryHandlerClient(context.Background(), mux, types.NewQueryClient(clientCtx)); err != nil {
+		panic(fmt.Sprintf("x/inference: registering REST routes: %v", err))
+	}
+}
+
+// RegisterServices registers the Msg and Query services.
+func (am AppModule) RegisterServices(cfg module.Configurator) {
+	types.RegisterMsgServer(cfg.MsgServer(), keeper.NewMsgServerImpl(am.keeper))
+	types.RegisterQueryServer(cfg.QueryServer(), keeper.NewQueryServerImpl(am.keeper))
+}
+
+// DefaultGenesis returns default params and no prices or deposits.
+func (AppModule) DefaultGenesis(cdc codec.JSONCodec) json.RawMessage {
+	return cdc.MustMarshalJSON(types.DefaultGenesis())
+}
+
+// ValidateGenesis checks a genesis file's x/inference section.
+func (AppModule) ValidateGenesis(cdc codec.JSONCodec, _ client.TxEncodingConfig, bz json.RawMessage) error {
+	var gs types.GenesisState
+	if err := cdc.UnmarshalJSON(bz, &gs); err != nil {
+		return fmt.Errorf("x/inference genesis: %w", err)
+	}
+	return gs.Validate()
+}
+
+// InitGenesis loads state; the module manager requires a panic on failure, after ValidateGenesis
+// has given operators a readable error.
+func (am AppModule) InitGenesis(ctx sdk.Context, cdc codec.JSONCodec, bz json.RawMessage) {
+	var gs types.GenesisState
+	cdc.MustUnmarshalJSON(bz, &gs)
+	if err := am.keeper.InitGenesis(ctx, &gs); err != nil {
+		panic(err)
+	}
+}
+
+// ExportGenesis dumps state.
+func (am AppModule) ExportGenesis(ctx sdk.Context, cdc codec.JSONCodec) json.RawMessage {
+	gs, err := am.keeper.ExportGenesis(ctx)
+	if err != nil {
+		panic(fmt.Sprintf("x/inference: exporting genesis: %v", err))
+	}
+	return cdc.MustMarshalJSON(gs)
+}
