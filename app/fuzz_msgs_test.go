@@ -23,6 +23,7 @@ import (
 	"github.com/protolearn/protolearn/app"
 	anchortypes "github.com/protolearn/protolearn/x/anchor/types"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	sharestypes "github.com/protolearn/protolearn/x/shares/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
@@ -39,11 +40,12 @@ import (
 // leaves the signer (or authority) as decoded (0) or sets it to an actor of the fixture
 // (1 + an actor index below, modulo their number plus one), and body is the Msg's protobuf encoding.
 
-func FuzzComputeMsgs(f *testing.F) { fuzzMsgs(f, computeMsgKinds) }
-func FuzzModelsMsgs(f *testing.F)  { fuzzMsgs(f, modelsMsgKinds) }
-func FuzzSharesMsgs(f *testing.F)  { fuzzMsgs(f, sharesMsgKinds) }
-func FuzzVerifyMsgs(f *testing.F)  { fuzzMsgs(f, verifyMsgKinds) }
-func FuzzAnchorMsgs(f *testing.F)  { fuzzMsgs(f, anchorMsgKinds) }
+func FuzzComputeMsgs(f *testing.F)   { fuzzMsgs(f, computeMsgKinds) }
+func FuzzModelsMsgs(f *testing.F)    { fuzzMsgs(f, modelsMsgKinds) }
+func FuzzSharesMsgs(f *testing.F)    { fuzzMsgs(f, sharesMsgKinds) }
+func FuzzVerifyMsgs(f *testing.F)    { fuzzMsgs(f, verifyMsgKinds) }
+func FuzzAnchorMsgs(f *testing.F)    { fuzzMsgs(f, anchorMsgKinds) }
+func FuzzInferenceMsgs(f *testing.F) { fuzzMsgs(f, inferenceMsgKinds) }
 
 // msgKind is one Msg type a target fuzzes: a fresh instance, and how to set its signer.
 type msgKind struct {
@@ -100,6 +102,13 @@ var (
 		kindOf(func(m *verifytypes.MsgRequestLog, a sdk.AccAddress) { m.Referee = a.String() }),
 		kindOf(func(m *verifytypes.MsgAnswerLogRequest, a sdk.AccAddress) { m.Submitter = a.String() }),
 		kindOf(func(m *verifytypes.MsgReportEquivocation, a sdk.AccAddress) { m.Reporter = a.String() }),
+	}
+	inferenceMsgKinds = []msgKind{
+		kindOf(func(m *inferencetypes.MsgSetPrice, a sdk.AccAddress) { m.Designer = a.String() }),
+		kindOf(func(m *inferencetypes.MsgDeposit, a sdk.AccAddress) { m.Customer = a.String() }),
+		kindOf(func(m *inferencetypes.MsgSettle, a sdk.AccAddress) { m.Submitter = a.String() }),
+		kindOf(func(m *inferencetypes.MsgWithdraw, a sdk.AccAddress) { m.Customer = a.String() }),
+		kindOf(func(m *inferencetypes.MsgUpdateParams, a sdk.AccAddress) { m.Authority = a.String() }),
 	}
 	anchorMsgKinds = []msgKind{
 		// The signer of MsgSetAnchorKey is the validator's operator, in valoper form.
@@ -225,6 +234,7 @@ func (fx *msgFixture) apply(tb testing.TB, msg sdk.Msg) error {
 		require.NoError(tb, a.ComputeKeeper.CheckInvariants(ctx), "x/compute after %s", msg)
 		require.NoError(tb, a.ModelsKeeper.CheckInvariants(ctx), "x/models after %s", msg)
 		require.NoError(tb, a.SharesKeeper.CheckInvariants(ctx), "x/shares after %s", msg)
+		require.NoError(tb, a.InferenceKeeper.CheckInvariants(ctx), "x/inference after %s", msg)
 	}
 	// Whatever the outcome, the handler wrote only to its branch, which the caller drops on
 	// an error (baseapp's contract) and which we drop always: the parent must be untouched.
@@ -269,6 +279,12 @@ func newMsgFixture(tb testing.TB) *msgFixture {
 	require.Positive(tb, vc.shares(worker.addr), "the worker's first step finalized into shares")
 	pay := &sharestypes.MsgPayRevenue{Payer: customer.addr.String(), ModelId: 1, Amount: sdk.NewInt64Coin(app.BondDenom, 1_000_000), Reference: "invoice 1"}
 	res := vc.send(customer, pay)
+	require.Zero(tb, res.Code, res.Log)
+
+	// Model 1 on sale, and the customer's deposit 1 for it (held, its receipts signed by its key).
+	res = vc.send(vc.designer, &inferencetypes.MsgSetPrice{Designer: vc.designer.addr.String(), ModelId: 1, Per_1KTokens: sdk.NewInt64Coin(app.BondDenom, 3000)})
+	require.Zero(tb, res.Code, res.Log)
+	res = vc.send(customer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: sdk.NewInt64Coin(app.BondDenom, 500_000)})
 	require.Zero(tb, res.Code, res.Log)
 
 	// Pending work under open challenges: the worker's (answerable) and the cheater's (not).
@@ -342,6 +358,14 @@ func newMsgFixture(tb testing.TB) *msgFixture {
 
 		accepts(actorValidator, fx.anchorKeyMsg(tb, valoper)),
 		accepts(actorGov, &anchortypes.MsgUpdateParams{Authority: gov, Params: moduleParams(tb, fx, fx.vc.app.AnchorKeeper.GetParams)}),
+
+		accepts(actorDesigner, &inferencetypes.MsgSetPrice{Designer: fx.actors[actorDesigner].String(), ModelId: 1, Per_1KTokens: sdk.NewInt64Coin(app.BondDenom, 4000)}),
+		accepts(actorCustomer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: sdk.NewInt64Coin(app.BondDenom, 100_000)}),
+		accepts(actorWorker, &inferencetypes.MsgSettle{Submitter: worker.addr.String(), Receipts: []inferencetypes.SignedReceipt{
+			receipt(tb, customer.priv, 1, "seed", 100, worker.addr, replica.addr, ws[2].addr),
+		}}),
+		refuses(actorCustomer, &inferencetypes.MsgWithdraw{Customer: customer.addr.String(), DepositId: 1}),
+		accepts(actorGov, &inferencetypes.MsgUpdateParams{Authority: gov, Params: moduleParams(tb, fx, fx.vc.app.InferenceKeeper.GetParams)}),
 	}
 	fx.checkSeeds(tb)
 	return fx
