@@ -81,6 +81,10 @@ func (app *App) prepForZeroHeightGenesis(ctx sdk.Context, jailAllowedAddrs []str
 	if err := app.AnchorKeeper.RebaseHeights(ctx, app.LastBlockHeight()); err != nil {
 		return fmt.Errorf("anchor: %w", err)
 	}
+	// Deposits keep the blocks they had left to settle and to be withdrawn.
+	if err := app.InferenceKeeper.RebaseHeights(ctx, app.LastBlockHeight()); err != nil {
+		return fmt.Errorf("inference: %w", err)
+	}
 	return nil
 }
 

@@ -49,11 +49,21 @@ func TestInferenceDepositSettleWithdraw(t *testing.T) {
 	res = vc.send(vc.designer, &inferencetypes.MsgSetPrice{Designer: vc.designer.addr.String(), ModelId: 1, Per_1KTokens: bond(2000)})
 	require.Zero(t, res.Code, res.Log)
 
+	// Nobody holds the model's shares yet: its revenue would have nowhere to go.
+	res = vc.send(customer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: bond(1_000_000)})
+	require.Equal(t, inferencetypes.ErrNotServable.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "no share holders")
+
 	// Holders: the stage-0 worker's first attestation, finalized.
 	vc.submit(t, ws[0], 1)
 	vc.blocks(vWindow + 2)
 	require.Positive(t, vc.shares(ws[0].addr))
 
+	// A customer that looked at the price can bound it: a price raised in between refuses the
+	// deposit instead of charging more.
+	cheap := bond(1500)
+	res = vc.send(customer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: bond(1_000_000), MaxPricePer_1KTokens: &cheap})
+	require.Equal(t, inferencetypes.ErrInvalidDeposit.ABCICode(), res.Code, res.Log)
 	before := vc.balance(customer.addr)
 	res = vc.send(customer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: bond(1_000_000)})
 	require.Zero(t, res.Code, res.Log)
@@ -107,6 +117,17 @@ func TestInferenceDepositSettleWithdraw(t *testing.T) {
 		require.Equal(t, tc.code, res.Code, "%s: %s", name, res.Log)
 	}
 
+	// A receipt already settled as far (a copy someone submitted first) is skipped, not fatal to
+	// its batch: the rest settles.
+	res = vc.send(stranger, &inferencetypes.MsgSettle{Submitter: stranger.addr.String(), Receipts: []inferencetypes.SignedReceipt{
+		receipt(t, customer.priv, dep.DepositId, "r1", 800, servers...), receipt(t, customer.priv, dep.DepositId, "r1", 850, servers...),
+	}})
+	require.Zero(t, res.Code, res.Log)
+	var skipped inferencetypes.MsgSettleResponse
+	requireMsgResponse(t, res, &skipped)
+	require.Equal(t, uint32(1), skipped.Skipped)
+	require.Equal(t, bond(100), skipped.Paid, "850 − 800 tokens")
+
 	// A batch is refused whole at its first bad receipt, naming it: nothing in it settles.
 	res = vc.send(stranger, &inferencetypes.MsgSettle{Submitter: stranger.addr.String(), Receipts: []inferencetypes.SignedReceipt{
 		receipt(t, customer.priv, dep.DepositId, "r9", 100, servers...), receipt(t, stranger.priv, dep.DepositId, "r9", 200, servers...),
@@ -124,20 +145,21 @@ func TestInferenceDepositSettleWithdraw(t *testing.T) {
 	require.Equal(t, b0, vc.balance(ws[0].addr))
 	require.Equal(t, b1+200, vc.balance(ws[1].addr), "stage 1's server only")
 
-	// Everything settled: 1000 + 600 + 2000 taken from the deposit; the servers were paid 300 +
-	// 180 + 400, the model's revenue the rest; its usage counts 1800 tokens in 2 requests.
+	// Everything settled: 1000 + 600 + 100 + 2000 taken from the deposit; the servers were paid
+	// 300 + 180 + 30 + 400, the model's revenue the rest; its usage counts 1850 tokens in 2
+	// requests.
 	ctx := vc.app.NewContext(true)
 	d, err := vc.app.InferenceKeeper.Deposits.Get(ctx, dep.DepositId)
 	require.NoError(t, err)
-	require.Equal(t, bond(1_000_000-3600), d.Balance)
-	require.Equal(t, bond(3600), d.Spent)
+	require.Equal(t, bond(1_000_000-3700), d.Balance)
+	require.Equal(t, bond(3700), d.Spent)
 	u, err := vc.app.InferenceKeeper.Usage.Get(ctx, 1)
 	require.NoError(t, err)
-	require.Equal(t, uint64(1800), u.Tokens)
+	require.Equal(t, uint64(1850), u.Tokens)
 	require.Equal(t, uint64(2), u.Requests)
-	require.Equal(t, bond(3600), u.Paid)
-	require.Equal(t, bond(300+180+400), u.Serving)
-	require.Equal(t, bond(3600-880), u.Revenue)
+	require.Equal(t, bond(3700), u.Paid)
+	require.Equal(t, bond(300+180+30+400), u.Serving)
+	require.Equal(t, bond(3700-910), u.Revenue)
 	rev, err := vc.app.SharesKeeper.Revenues.Get(ctx, 1)
 	require.NoError(t, err)
 	require.Equal(t, u.Revenue.Amount, rev.Paid, "the holders' revenue is exactly what settlement paid in")
@@ -166,6 +188,18 @@ func TestInferenceDepositSettleWithdraw(t *testing.T) {
 	bad := gs
 	bad.Settled = append(slices.Clone(gs.Settled), inferencetypes.Settled{DepositId: 42, RequestId: "x", Tokens: 1})
 	require.ErrorContains(t, bad.Validate(), "deposit 42 is not in the genesis")
+	bad = gs
+	bad.Prices = slices.Clone(gs.Prices)
+	bad.Prices[0].Per_1KTokens = sdk.NewInt64Coin("other", 5)
+	require.ErrorContains(t, bad.Validate(), "one denom")
+	// A zero-height export keeps each deposit's blocks left.
+	zero, err := vc.app.ExportAppStateAndValidators(true, nil, nil)
+	require.NoError(t, err)
+	var zstate map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(zero.AppState, &zstate))
+	var zgs inferencetypes.GenesisState
+	vc.app.AppCodec().MustUnmarshalJSON(zstate[inferencetypes.ModuleName], &zgs)
+	require.Equal(t, gs.Deposits[0].ExpiresHeight-vc.app.LastBlockHeight(), zgs.Deposits[0].ExpiresHeight)
 
 	// Held until it expires; then the balance goes back, and its receipts no longer settle.
 	res = vc.send(customer, &inferencetypes.MsgWithdraw{Customer: customer.addr.String(), DepositId: dep.DepositId})
@@ -178,9 +212,20 @@ func TestInferenceDepositSettleWithdraw(t *testing.T) {
 	before = vc.balance(customer.addr)
 	res = vc.send(customer, &inferencetypes.MsgWithdraw{Customer: customer.addr.String(), DepositId: dep.DepositId})
 	require.Zero(t, res.Code, res.Log)
-	require.Equal(t, before+1_000_000-3600, vc.balance(customer.addr))
+	require.Equal(t, before+1_000_000-3700, vc.balance(customer.addr))
 	res = vc.send(stranger, &inferencetypes.MsgSettle{Submitter: stranger.addr.String(), Receipts: []inferencetypes.SignedReceipt{receipt(t, customer.priv, dep.DepositId, "r1", 900, servers...)}})
 	require.Equal(t, inferencetypes.ErrUnknownDeposit.ABCICode(), res.Code, res.Log)
+	// Its requests' records go at the end of the block.
+	vc.blocks(1)
+	ctx = vc.app.NewContext(true)
+	for _, r := range []string{"r1", "r3"} {
+		has, err := vc.app.InferenceKeeper.Settled.Has(ctx, collections.Join(dep.DepositId, r))
+		require.NoError(t, err)
+		require.False(t, has, "request %s's record of a withdrawn deposit", r)
+	}
+	has, err := vc.app.InferenceKeeper.Prune.Has(ctx, dep.DepositId)
+	require.NoError(t, err)
+	require.False(t, has)
 	require.NoError(t, vc.app.InferenceKeeper.CheckInvariants(vc.app.NewContext(true)))
 }
 

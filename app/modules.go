@@ -173,6 +173,7 @@ var endBlockerOrder = []string{
 	computetypes.ModuleName,
 	sharestypes.ModuleName,
 	anchortypes.ModuleName,
+	inferencetypes.ModuleName,
 }
 
 // initGenesisOrder: auth and bank first (accounts and balances), staking before genutil (gentxs

@@ -30,6 +30,7 @@ var (
 	_ module.HasServices         = AppModule{}
 	_ module.HasConsensusVersion = AppModule{}
 	_ appmodule.AppModule        = AppModule{}
+	_ appmodule.HasEndBlocker    = AppModule{}
 )
 
 // AppModule wires x/inference into the app.
@@ -107,4 +108,9 @@ func (am AppModule) ExportGenesis(ctx sdk.Context, cdc codec.JSONCodec) json.Raw
 		panic(fmt.Sprintf("x/inference: exporting genesis: %v", err))
 	}
 	return cdc.MustMarshalJSON(gs)
+}
+
+// EndBlock deletes the settled records of withdrawn deposits, a bounded number a block.
+func (am AppModule) EndBlock(ctx context.Context) error {
+	return am.keeper.PruneWithdrawn(ctx, types.PrunePerBlock)
 }

@@ -16,6 +16,15 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 	if err := k.Params.Set(ctx, gs.Params); err != nil {
 		return err
 	}
+	// Every amount is in x/shares' revenue denom (x/shares initializes first, and its denom
+	// never changes): settlement pays revenue in it.
+	denom, err := k.shares.RevenueDenom(ctx)
+	if err != nil {
+		return err
+	}
+	if d := gs.Denom(); d != "" && d != denom {
+		return fmt.Errorf("x/inference genesis is in %s; x/shares' revenue denom is %s", d, denom)
+	}
 	for _, p := range gs.Prices {
 		if err := k.Prices.Set(ctx, p.ModelId, p); err != nil {
 			return err
@@ -73,6 +82,9 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 		return nil, err
 	}
 	if err := k.Settled.Walk(ctx, nil, func(key collections.Pair[uint64, string], n uint64) (bool, error) {
+		if pruned, err := k.Prune.Has(ctx, key.K1()); err != nil || pruned {
+			return false, err // a withdrawn deposit's, not yet deleted: nothing to carry
+		}
 		gs.Settled = append(gs.Settled, types.Settled{DepositId: key.K1(), RequestId: key.K2(), Tokens: n})
 		return false, nil
 	}); err != nil {

@@ -32,8 +32,8 @@ func (k *Keeper) SetPrice(ctx context.Context, msg *types.MsgSetPrice) error {
 	if err != nil {
 		return err
 	}
-	if err := msg.Per_1KTokens.Validate(); err != nil || msg.Per_1KTokens.Denom != denom {
-		return errorsmod.Wrapf(types.ErrInvalidPrice, "a price is a non-negative amount of %s (x/shares' revenue denom), got %s", denom, msg.Per_1KTokens)
+	if err := msg.Per_1KTokens.Validate(); err != nil || msg.Per_1KTokens.Denom != denom || msg.Per_1KTokens.Amount.GT(types.MaxPrice) {
+		return errorsmod.Wrapf(types.ErrInvalidPrice, "a price is an amount of %s (x/shares' revenue denom) from 0 to %s, got %s", denom, types.MaxPrice, msg.Per_1KTokens)
 	}
 	if msg.Per_1KTokens.IsZero() {
 		if err := k.Prices.Remove(ctx, msg.ModelId); err != nil {
@@ -59,6 +59,12 @@ func (k *Keeper) Deposit(ctx context.Context, msg *types.MsgDeposit) (types.Depo
 	price, err := k.servablePrice(ctx, msg.ModelId)
 	if err != nil {
 		return types.Deposit{}, err
+	}
+	if mp := msg.MaxPricePer_1KTokens; mp != nil && (mp.Denom != price.Denom || price.Amount.GT(mp.Amount)) {
+		return types.Deposit{}, errorsmod.Wrapf(types.ErrInvalidDeposit, "model %d's price is %s per 1,000 tokens, above the %s this deposit allows", msg.ModelId, price, mp)
+	}
+	if !k.shares.HasHolders(ctx, msg.ModelId) {
+		return types.Deposit{}, errorsmod.Wrapf(types.ErrNotServable, "model %d has no share holders yet (no verified work): its revenue would have nowhere to go", msg.ModelId)
 	}
 	if err := msg.Amount.Validate(); err != nil || msg.Amount.Denom != price.Denom || !msg.Amount.IsPositive() {
 		return types.Deposit{}, errorsmod.Wrapf(types.ErrInvalidDeposit, "a deposit is a positive amount of %s, got %s", price.Denom, msg.Amount)
@@ -124,37 +130,53 @@ func (k *Keeper) servablePrice(ctx context.Context, model uint64) (sdk.Coin, err
 	return price.Per_1KTokens, err
 }
 
-// Settle pays each receipt from its deposit, in order, and returns what they took in all.
-// Receipts are cumulative per request: one pays the tokens above what its request has settled.
+// Settle pays each receipt from its deposit, in order, and returns what they took in all and
+// how many it skipped. Receipts are cumulative per request: one pays the tokens above what its
+// request has settled, and one whose request settled as far is skipped (refused, if all are).
 // The whole message is refused at the first bad receipt, naming it. The batch is settled as
 // one: each deposit, model and usage record is read and written once, each server paid once
 // and each model's revenue paid once, so a receipt in a batch costs little more than its
 // signature check and its request's record.
-func (k *Keeper) Settle(ctx context.Context, msg *types.MsgSettle) (sdk.Coin, error) {
+func (k *Keeper) Settle(ctx context.Context, msg *types.MsgSettle) (paid sdk.Coin, skipped uint32, err error) {
 	if _, err := k.parseAddr("submitter", msg.Submitter); err != nil {
-		return sdk.Coin{}, err
+		return sdk.Coin{}, 0, err
 	}
 	p, err := k.GetParams(ctx)
 	if err != nil {
-		return sdk.Coin{}, err
+		return sdk.Coin{}, 0, err
 	}
 	if len(msg.Receipts) == 0 || len(msg.Receipts) > int(p.MaxReceipts) {
-		return sdk.Coin{}, errorsmod.Wrapf(types.ErrInvalidReceipt, "%d receipts; want 1 to max_receipts = %d", len(msg.Receipts), p.MaxReceipts)
+		return sdk.Coin{}, 0, errorsmod.Wrapf(types.ErrInvalidReceipt, "%d receipts; want 1 to max_receipts = %d", len(msg.Receipts), p.MaxReceipts)
 	}
 	denom, err := k.shares.RevenueDenom(ctx)
 	if err != nil {
-		return sdk.Coin{}, err
+		return sdk.Coin{}, 0, err
 	}
 	b := newBatch(denom)
+	var first error // the first receipt skipped as settled: the answer if all were
 	for i, sr := range msg.Receipts {
-		if err := k.settle(ctx, p, b, sr); err != nil {
-			return sdk.Coin{}, errorsmod.Wrapf(err, "receipts[%d] (deposit %d, request %q)", i, sr.Receipt.DepositId, sr.Receipt.RequestId)
+		err := k.settle(ctx, p, b, sr)
+		if errors.Is(err, types.ErrAlreadySettled) {
+			// Settled already as far (its submitter was overtaken, by a copy or a later
+			// receipt): it pays nothing, and must not sink the batch (a front-runner could
+			// otherwise fail a gateway's every batch with one copied receipt).
+			b.skipped++
+			if first == nil {
+				first = errorsmod.Wrapf(err, "receipts[%d] (deposit %d, request %q)", i, sr.Receipt.DepositId, sr.Receipt.RequestId)
+			}
+			continue
+		}
+		if err != nil {
+			return sdk.Coin{}, 0, errorsmod.Wrapf(err, "receipts[%d] (deposit %d, request %q)", i, sr.Receipt.DepositId, sr.Receipt.RequestId)
 		}
 	}
-	if err := k.flush(ctx, b); err != nil {
-		return sdk.Coin{}, err
+	if b.skipped == len(msg.Receipts) {
+		return sdk.Coin{}, 0, first
 	}
-	return sdk.NewCoin(denom, b.total), nil
+	if err := k.flush(ctx, b); err != nil {
+		return sdk.Coin{}, 0, err
+	}
+	return sdk.NewCoin(denom, b.total), uint32(b.skipped), nil
 }
 
 // batch is a settlement's state in memory until flush: what it read, and what it owes, each
@@ -170,6 +192,7 @@ type batch struct {
 	payOrder []string
 	usage    map[uint64]*types.Usage
 	useOrder []uint64
+	skipped  int
 }
 
 func newBatch(denom string) *batch {
@@ -244,6 +267,7 @@ func (k *Keeper) settle(ctx context.Context, p types.Params, b *batch, sr types.
 	if h := sdkCtx.BlockHeight(); h > d.ExpiresHeight {
 		return errorsmod.Wrapf(types.ErrDepositExpired, "deposit %d expired at height %d (now %d): its receipts no longer settle", d.Id, d.ExpiresHeight, h)
 	}
+	sdkCtx.GasMeter().ConsumeGas(types.ReceiptVerifyGas, "inference receipt signature")
 	if !types.VerifyReceipt(d.Spender, r, sr.Signature) {
 		return errorsmod.Wrapf(types.ErrBadSignature, "deposit %d's receipts are signed by the key %X", d.Id, d.Spender)
 	}
@@ -368,7 +392,7 @@ func (k *Keeper) usage(ctx context.Context, model uint64, denom string) (types.U
 }
 
 // Withdraw refunds what is left of the customer's expired deposit and forgets it (its requests'
-// records with it: a receipt names its deposit, so none can settle again).
+// records are pruned after: a receipt names its deposit, so none can settle again).
 func (k *Keeper) Withdraw(ctx context.Context, msg *types.MsgWithdraw) (sdk.Coin, error) {
 	customer, err := k.parseAddr("customer", msg.Customer)
 	if err != nil {
@@ -397,8 +421,81 @@ func (k *Keeper) Withdraw(ctx context.Context, msg *types.MsgWithdraw) (sdk.Coin
 	if err := k.ByCustomer.Remove(ctx, collections.Join(customer, d.Id)); err != nil {
 		return sdk.Coin{}, err
 	}
-	if err := k.Settled.Clear(ctx, collections.NewPrefixedPairRange[uint64, string](d.Id)); err != nil {
+	// Its requests' records go in EndBlock, a few hundred a block (Prune): a deposit may have
+	// settled more than one transaction could delete. Its id is never reused, so they settle
+	// nothing meanwhile.
+	if err := k.Prune.Set(ctx, d.Id); err != nil {
 		return sdk.Coin{}, err
 	}
 	return d.Balance, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventWithdrawn{DepositId: d.Id, Customer: d.Customer, Refunded: d.Balance})
+}
+
+// PruneWithdrawn deletes up to limit settled records of withdrawn deposits (EndBlock).
+func (k *Keeper) PruneWithdrawn(ctx context.Context, limit int) error {
+	ids, err := k.Prune.Iterate(ctx, nil)
+	if err != nil {
+		return err
+	}
+	var queue []uint64
+	for ; ids.Valid() && len(queue) < limit; ids.Next() {
+		id, err := ids.Key()
+		if err != nil {
+			ids.Close()
+			return err
+		}
+		queue = append(queue, id)
+	}
+	ids.Close()
+	for _, id := range queue {
+		it, err := k.Settled.Iterate(ctx, collections.NewPrefixedPairRange[uint64, string](id))
+		if err != nil {
+			return err
+		}
+		var keys []collections.Pair[uint64, string]
+		for ; it.Valid() && len(keys) < limit; it.Next() {
+			key, err := it.Key()
+			if err != nil {
+				it.Close()
+				return err
+			}
+			keys = append(keys, key)
+		}
+		more := it.Valid()
+		it.Close()
+		for _, key := range keys {
+			if err := k.Settled.Remove(ctx, key); err != nil {
+				return err
+			}
+		}
+		if more {
+			return nil // the limit is reached: the rest next block
+		}
+		if err := k.Prune.Remove(ctx, id); err != nil { // all of this deposit's records are gone
+			return err
+		}
+		if limit -= len(keys); limit <= 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// RebaseHeights moves deposits' heights by -by, for a chain restarting at height zero: a deposit
+// keeps the blocks it had left.
+func (k *Keeper) RebaseHeights(ctx context.Context, by int64) error {
+	var ds []types.Deposit
+	if err := k.Deposits.Walk(ctx, nil, func(_ uint64, d types.Deposit) (bool, error) {
+		ds = append(ds, d)
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, d := range ds {
+		d.ExpiresHeight -= by
+		d.CreatedHeight -= by
+		if err := k.Deposits.Set(ctx, d.Id, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }

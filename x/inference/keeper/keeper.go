@@ -38,6 +38,9 @@ type Keeper struct {
 	// Settled is the cumulative token count settled per (deposit, request).
 	Settled collections.Map[collections.Pair[uint64, string], uint64]
 	Usage   collections.Map[uint64, types.Usage]
+	// Prune are withdrawn deposits whose settled records EndBlock still has to delete (a few
+	// hundred a block: a deposit may have settled very many requests).
+	Prune collections.KeySet[uint64]
 }
 
 // NewKeeper builds the keeper.
@@ -63,6 +66,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 		Settled: collections.NewMap(sb, types.SettledKey, "settled",
 			collections.PairKeyCodec(collections.Uint64Key, collections.StringKey), collections.Uint64Value),
 		Usage: collections.NewMap(sb, types.UsageKey, "usage", collections.Uint64Key, codec.CollValue[types.Usage](cdc)),
+		Prune: collections.NewKeySet(sb, types.PruneKey, "prune", collections.Uint64Key),
 	}
 	schema, err := sb.Build()
 	if err != nil {

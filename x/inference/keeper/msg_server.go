@@ -31,11 +31,11 @@ func (s msgServer) Deposit(ctx context.Context, msg *types.MsgDeposit) (*types.M
 }
 
 func (s msgServer) Settle(ctx context.Context, msg *types.MsgSettle) (*types.MsgSettleResponse, error) {
-	paid, err := s.k.Settle(ctx, msg)
+	paid, skipped, err := s.k.Settle(ctx, msg)
 	if err != nil {
 		return nil, err
 	}
-	return &types.MsgSettleResponse{Paid: paid}, nil
+	return &types.MsgSettleResponse{Paid: paid, Skipped: skipped}, nil
 }
 
 func (s msgServer) Withdraw(ctx context.Context, msg *types.MsgWithdraw) (*types.MsgWithdrawResponse, error) {

@@ -5,22 +5,19 @@ package types
 
 import (
 	fmt "fmt"
-	io "io"
-	math "math"
-	math_bits "math/bits"
-
 	types "github.com/cosmos/cosmos-sdk/types"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
 	proto "github.com/cosmos/gogoproto/proto"
+	io "io"
+	math "math"
+	math_bits "math/bits"
 )
 
 // Reference imports to suppress errors if they are not otherwise used.
-var (
-	_ = proto.Marshal
-	_ = fmt.Errorf
-	_ = math.Inf
-)
+var _ = proto.Marshal
+var _ = fmt.Errorf
+var _ = math.Inf
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the proto package it is being compiled against.
@@ -40,11 +37,9 @@ func (*EventPriceSet) ProtoMessage()    {}
 func (*EventPriceSet) Descriptor() ([]byte, []int) {
 	return fileDescriptor_d8a075383932271d, []int{0}
 }
-
 func (m *EventPriceSet) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *EventPriceSet) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_EventPriceSet.Marshal(b, m, deterministic)
@@ -57,15 +52,12 @@ func (m *EventPriceSet) XXX_Marshal(b []byte, deterministic bool) ([]byte, error
 		return b[:n], nil
 	}
 }
-
 func (m *EventPriceSet) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_EventPriceSet.Merge(m, src)
 }
-
 func (m *EventPriceSet) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *EventPriceSet) XXX_DiscardUnknown() {
 	xxx_messageInfo_EventPriceSet.DiscardUnknown(m)
 }
@@ -101,11 +93,9 @@ func (*EventDeposited) ProtoMessage()    {}
 func (*EventDeposited) Descriptor() ([]byte, []int) {
 	return fileDescriptor_d8a075383932271d, []int{1}
 }
-
 func (m *EventDeposited) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *EventDeposited) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_EventDeposited.Marshal(b, m, deterministic)
@@ -118,15 +108,12 @@ func (m *EventDeposited) XXX_Marshal(b []byte, deterministic bool) ([]byte, erro
 		return b[:n], nil
 	}
 }
-
 func (m *EventDeposited) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_EventDeposited.Merge(m, src)
 }
-
 func (m *EventDeposited) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *EventDeposited) XXX_DiscardUnknown() {
 	xxx_messageInfo_EventDeposited.DiscardUnknown(m)
 }
@@ -187,11 +174,9 @@ func (*EventSettled) ProtoMessage()    {}
 func (*EventSettled) Descriptor() ([]byte, []int) {
 	return fileDescriptor_d8a075383932271d, []int{2}
 }
-
 func (m *EventSettled) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *EventSettled) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_EventSettled.Marshal(b, m, deterministic)
@@ -204,15 +189,12 @@ func (m *EventSettled) XXX_Marshal(b []byte, deterministic bool) ([]byte, error)
 		return b[:n], nil
 	}
 }
-
 func (m *EventSettled) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_EventSettled.Merge(m, src)
 }
-
 func (m *EventSettled) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *EventSettled) XXX_DiscardUnknown() {
 	xxx_messageInfo_EventSettled.DiscardUnknown(m)
 }
@@ -288,11 +270,9 @@ func (*EventWithdrawn) ProtoMessage()    {}
 func (*EventWithdrawn) Descriptor() ([]byte, []int) {
 	return fileDescriptor_d8a075383932271d, []int{3}
 }
-
 func (m *EventWithdrawn) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *EventWithdrawn) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_EventWithdrawn.Marshal(b, m, deterministic)
@@ -305,15 +285,12 @@ func (m *EventWithdrawn) XXX_Marshal(b []byte, deterministic bool) ([]byte, erro
 		return b[:n], nil
 	}
 }
-
 func (m *EventWithdrawn) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_EventWithdrawn.Merge(m, src)
 }
-
 func (m *EventWithdrawn) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *EventWithdrawn) XXX_DiscardUnknown() {
 	xxx_messageInfo_EventWithdrawn.DiscardUnknown(m)
 }
@@ -620,7 +597,6 @@ func encodeVarintEvents(dAtA []byte, offset int, v uint64) int {
 	dAtA[offset] = uint8(v)
 	return base
 }
-
 func (m *EventPriceSet) Size() (n int) {
 	if m == nil {
 		return 0
@@ -714,11 +690,9 @@ func (m *EventWithdrawn) Size() (n int) {
 func sovEvents(x uint64) (n int) {
 	return (math_bits.Len64(x|1) + 6) / 7
 }
-
 func sozEvents(x uint64) (n int) {
 	return sovEvents(uint64((x << 1) ^ uint64((int64(x) >> 63))))
 }
-
 func (m *EventPriceSet) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -821,7 +795,6 @@ func (m *EventPriceSet) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *EventDeposited) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -994,7 +967,6 @@ func (m *EventDeposited) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *EventSettled) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1265,7 +1237,6 @@ func (m *EventSettled) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *EventWithdrawn) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1400,7 +1371,6 @@ func (m *EventWithdrawn) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func skipEvents(dAtA []byte) (n int, err error) {
 	l := len(dAtA)
 	iNdEx := 0

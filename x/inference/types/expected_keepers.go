@@ -27,6 +27,8 @@ type SharesKeeper interface {
 	RevenueDenom(ctx context.Context) (string, error)
 	// PayRevenue pays amount from payer into model's revenue (the protocol fee, then holders).
 	PayRevenue(ctx context.Context, payer sdk.AccAddress, modelID uint64, amount sdk.Coin, reference string) error
+	// HasHolders says whether anybody holds model's shares (revenue has someone to go to).
+	HasHolders(ctx context.Context, modelID uint64) bool
 }
 
 // BankKeeper moves the deposits.

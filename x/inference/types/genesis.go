@@ -3,6 +3,8 @@ package types
 import (
 	"fmt"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
 )
 
@@ -16,14 +18,27 @@ func (gs GenesisState) Validate() error {
 	if err := gs.Params.Validate(); err != nil {
 		return err
 	}
+	denom := gs.Denom()
+	sameDenom := func(what string, c sdk.Coin) error {
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if c.Denom != denom {
+			return fmt.Errorf("%s is in %s; every amount of x/inference is in one denom (%s: x/shares' revenue denom)", what, c.Denom, denom)
+		}
+		return nil
+	}
 	prices := map[uint64]bool{}
 	for i, p := range gs.Prices {
 		if prices[p.ModelId] {
 			return fmt.Errorf("prices[%d]: model %d listed twice", i, p.ModelId)
 		}
 		prices[p.ModelId] = true
-		if err := p.Per_1KTokens.Validate(); err != nil {
-			return fmt.Errorf("prices[%d]: %w", i, err)
+		if err := sameDenom(fmt.Sprintf("prices[%d]", i), p.Per_1KTokens); err != nil {
+			return err
+		}
+		if !p.Per_1KTokens.IsPositive() || p.Per_1KTokens.Amount.GT(MaxPrice) {
+			return fmt.Errorf("prices[%d]: %s; want above 0 (a model off sale has no price) and at most %s", i, p.Per_1KTokens, MaxPrice)
 		}
 	}
 	if gs.NextDepositId == 0 {
@@ -36,15 +51,12 @@ func (gs GenesisState) Validate() error {
 			return fmt.Errorf("deposits[%d]: id %d outside [1, next_deposit_id %d)", i, d.Id, gs.NextDepositId)
 		case deposits[d.Id]:
 			return fmt.Errorf("deposits[%d]: id %d listed twice", i, d.Id)
-		case len(d.Spender) != secp256k1.PubKeySize:
-			return fmt.Errorf("deposit %d: spender is %d bytes; want a %d-byte secp256k1 key", d.Id, len(d.Spender), secp256k1.PubKeySize)
+		case len(d.Spender) != secp256k1.PubKeySize || (d.Spender[0] != 2 && d.Spender[0] != 3):
+			return fmt.Errorf("deposit %d: spender is not a compressed %d-byte secp256k1 key", d.Id, secp256k1.PubKeySize)
 		}
-		for _, c := range []struct {
-			name string
-			err  error
-		}{{"balance", d.Balance.Validate()}, {"spent", d.Spent.Validate()}, {"price", d.PricePer_1KTokens.Validate()}} {
-			if c.err != nil {
-				return fmt.Errorf("deposit %d: %s: %w", d.Id, c.name, c.err)
+		for name, c := range map[string]sdk.Coin{"balance": d.Balance, "spent": d.Spent, "price": d.PricePer_1KTokens} {
+			if err := sameDenom(fmt.Sprintf("deposit %d: %s", d.Id, name), c); err != nil {
+				return err
 			}
 		}
 		deposits[d.Id] = true
@@ -70,6 +82,25 @@ func (gs GenesisState) Validate() error {
 			return fmt.Errorf("usage[%d]: model %d listed twice", i, u.ModelId)
 		}
 		usage[u.ModelId] = true
+		for name, c := range map[string]sdk.Coin{"paid": u.Paid, "serving": u.Serving, "revenue": u.Revenue} {
+			if err := sameDenom(fmt.Sprintf("usage[%d]: %s", i, name), c); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// Denom is the denom of the genesis' amounts (its first price's, deposit's or usage's; "" when
+// it has none).
+func (gs GenesisState) Denom() string {
+	switch {
+	case len(gs.Prices) > 0:
+		return gs.Prices[0].Per_1KTokens.Denom
+	case len(gs.Deposits) > 0:
+		return gs.Deposits[0].Balance.Denom
+	case len(gs.Usage) > 0:
+		return gs.Usage[0].Paid.Denom
+	}
+	return ""
 }

@@ -5,23 +5,20 @@ package types
 
 import (
 	fmt "fmt"
-	io "io"
-	math "math"
-	math_bits "math/bits"
-
 	_ "github.com/cosmos/cosmos-proto"
 	types "github.com/cosmos/cosmos-sdk/types"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
 	_ "github.com/cosmos/gogoproto/gogoproto"
 	proto "github.com/cosmos/gogoproto/proto"
+	io "io"
+	math "math"
+	math_bits "math/bits"
 )
 
 // Reference imports to suppress errors if they are not otherwise used.
-var (
-	_ = proto.Marshal
-	_ = fmt.Errorf
-	_ = math.Inf
-)
+var _ = proto.Marshal
+var _ = fmt.Errorf
+var _ = math.Inf
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the proto package it is being compiled against.
@@ -49,11 +46,9 @@ func (*Params) ProtoMessage()    {}
 func (*Params) Descriptor() ([]byte, []int) {
 	return fileDescriptor_e653f82ba14fab53, []int{0}
 }
-
 func (m *Params) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *Params) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_Params.Marshal(b, m, deterministic)
@@ -66,15 +61,12 @@ func (m *Params) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 		return b[:n], nil
 	}
 }
-
 func (m *Params) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_Params.Merge(m, src)
 }
-
 func (m *Params) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *Params) XXX_DiscardUnknown() {
 	xxx_messageInfo_Params.DiscardUnknown(m)
 }
@@ -122,11 +114,9 @@ func (*Price) ProtoMessage()    {}
 func (*Price) Descriptor() ([]byte, []int) {
 	return fileDescriptor_e653f82ba14fab53, []int{1}
 }
-
 func (m *Price) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *Price) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_Price.Marshal(b, m, deterministic)
@@ -139,15 +129,12 @@ func (m *Price) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 		return b[:n], nil
 	}
 }
-
 func (m *Price) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_Price.Merge(m, src)
 }
-
 func (m *Price) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *Price) XXX_DiscardUnknown() {
 	xxx_messageInfo_Price.DiscardUnknown(m)
 }
@@ -194,11 +181,9 @@ func (*Deposit) ProtoMessage()    {}
 func (*Deposit) Descriptor() ([]byte, []int) {
 	return fileDescriptor_e653f82ba14fab53, []int{2}
 }
-
 func (m *Deposit) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *Deposit) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_Deposit.Marshal(b, m, deterministic)
@@ -211,15 +196,12 @@ func (m *Deposit) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 		return b[:n], nil
 	}
 }
-
 func (m *Deposit) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_Deposit.Merge(m, src)
 }
-
 func (m *Deposit) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *Deposit) XXX_DiscardUnknown() {
 	xxx_messageInfo_Deposit.DiscardUnknown(m)
 }
@@ -311,11 +293,9 @@ func (*Receipt) ProtoMessage()    {}
 func (*Receipt) Descriptor() ([]byte, []int) {
 	return fileDescriptor_e653f82ba14fab53, []int{3}
 }
-
 func (m *Receipt) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *Receipt) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_Receipt.Marshal(b, m, deterministic)
@@ -328,15 +308,12 @@ func (m *Receipt) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 		return b[:n], nil
 	}
 }
-
 func (m *Receipt) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_Receipt.Merge(m, src)
 }
-
 func (m *Receipt) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *Receipt) XXX_DiscardUnknown() {
 	xxx_messageInfo_Receipt.DiscardUnknown(m)
 }
@@ -390,11 +367,9 @@ func (*SignedReceipt) ProtoMessage()    {}
 func (*SignedReceipt) Descriptor() ([]byte, []int) {
 	return fileDescriptor_e653f82ba14fab53, []int{4}
 }
-
 func (m *SignedReceipt) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *SignedReceipt) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_SignedReceipt.Marshal(b, m, deterministic)
@@ -407,15 +382,12 @@ func (m *SignedReceipt) XXX_Marshal(b []byte, deterministic bool) ([]byte, error
 		return b[:n], nil
 	}
 }
-
 func (m *SignedReceipt) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_SignedReceipt.Merge(m, src)
 }
-
 func (m *SignedReceipt) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *SignedReceipt) XXX_DiscardUnknown() {
 	xxx_messageInfo_SignedReceipt.DiscardUnknown(m)
 }
@@ -449,11 +421,9 @@ func (*Settled) ProtoMessage()    {}
 func (*Settled) Descriptor() ([]byte, []int) {
 	return fileDescriptor_e653f82ba14fab53, []int{5}
 }
-
 func (m *Settled) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *Settled) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_Settled.Marshal(b, m, deterministic)
@@ -466,15 +436,12 @@ func (m *Settled) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 		return b[:n], nil
 	}
 }
-
 func (m *Settled) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_Settled.Merge(m, src)
 }
-
 func (m *Settled) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *Settled) XXX_DiscardUnknown() {
 	xxx_messageInfo_Settled.DiscardUnknown(m)
 }
@@ -520,11 +487,9 @@ func (*Usage) ProtoMessage()    {}
 func (*Usage) Descriptor() ([]byte, []int) {
 	return fileDescriptor_e653f82ba14fab53, []int{6}
 }
-
 func (m *Usage) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *Usage) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_Usage.Marshal(b, m, deterministic)
@@ -537,15 +502,12 @@ func (m *Usage) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 		return b[:n], nil
 	}
 }
-
 func (m *Usage) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_Usage.Merge(m, src)
 }
-
 func (m *Usage) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *Usage) XXX_DiscardUnknown() {
 	xxx_messageInfo_Usage.DiscardUnknown(m)
 }
@@ -1042,7 +1004,6 @@ func encodeVarintInference(dAtA []byte, offset int, v uint64) int {
 	dAtA[offset] = uint8(v)
 	return base
 }
-
 func (m *Params) Size() (n int) {
 	if m == nil {
 		return 0
@@ -1203,11 +1164,9 @@ func (m *Usage) Size() (n int) {
 func sovInference(x uint64) (n int) {
 	return (math_bits.Len64(x|1) + 6) / 7
 }
-
 func sozInference(x uint64) (n int) {
 	return sovInference(uint64((x << 1) ^ uint64((int64(x) >> 63))))
 }
-
 func (m *Params) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1334,7 +1293,6 @@ func (m *Params) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *Price) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1437,7 +1395,6 @@ func (m *Price) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *Deposit) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1729,7 +1686,6 @@ func (m *Deposit) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *Receipt) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1914,7 +1870,6 @@ func (m *Receipt) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *SignedReceipt) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2032,7 +1987,6 @@ func (m *SignedReceipt) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *Settled) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2153,7 +2107,6 @@ func (m *Settled) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *Usage) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2360,7 +2313,6 @@ func (m *Usage) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func skipInference(dAtA []byte) (n int, err error) {
 	l := len(dAtA)
 	iNdEx := 0

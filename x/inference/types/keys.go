@@ -19,4 +19,5 @@ var (
 	ByCustomerKey = collections.NewPrefix(4)
 	SettledKey    = collections.NewPrefix(5)
 	UsageKey      = collections.NewPrefix(6)
+	PruneKey      = collections.NewPrefix(7)
 )

@@ -15,6 +15,10 @@ const (
 	MaxRequestID = 64
 	// TokensPerPrice is the count a price is quoted for.
 	TokensPerPrice = 1000
+	// ReceiptVerifyGas is charged for each receipt's signature check (the SDK's secp256k1 cost).
+	ReceiptVerifyGas = 1000
+	// PrunePerBlock bounds the settled records of withdrawn deposits EndBlock deletes a block.
+	PrunePerBlock = 256
 )
 
 // DefaultParams are the parameters of a new chain.

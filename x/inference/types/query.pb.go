@@ -6,10 +6,6 @@ package types
 import (
 	context "context"
 	fmt "fmt"
-	io "io"
-	math "math"
-	math_bits "math/bits"
-
 	_ "github.com/cosmos/cosmos-proto"
 	query "github.com/cosmos/cosmos-sdk/types/query"
 	_ "github.com/cosmos/cosmos-sdk/types/tx/amino"
@@ -20,14 +16,15 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	io "io"
+	math "math"
+	math_bits "math/bits"
 )
 
 // Reference imports to suppress errors if they are not otherwise used.
-var (
-	_ = proto.Marshal
-	_ = fmt.Errorf
-	_ = math.Inf
-)
+var _ = proto.Marshal
+var _ = fmt.Errorf
+var _ = math.Inf
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the proto package it is being compiled against.
@@ -35,7 +32,8 @@ var (
 // proto package needs to be updated.
 const _ = proto.GoGoProtoPackageIsVersion3 // please upgrade the proto package
 
-type QueryParamsRequest struct{}
+type QueryParamsRequest struct {
+}
 
 func (m *QueryParamsRequest) Reset()         { *m = QueryParamsRequest{} }
 func (m *QueryParamsRequest) String() string { return proto.CompactTextString(m) }
@@ -43,11 +41,9 @@ func (*QueryParamsRequest) ProtoMessage()    {}
 func (*QueryParamsRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{0}
 }
-
 func (m *QueryParamsRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryParamsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryParamsRequest.Marshal(b, m, deterministic)
@@ -60,15 +56,12 @@ func (m *QueryParamsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, 
 		return b[:n], nil
 	}
 }
-
 func (m *QueryParamsRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryParamsRequest.Merge(m, src)
 }
-
 func (m *QueryParamsRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryParamsRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryParamsRequest.DiscardUnknown(m)
 }
@@ -85,11 +78,9 @@ func (*QueryParamsResponse) ProtoMessage()    {}
 func (*QueryParamsResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{1}
 }
-
 func (m *QueryParamsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryParamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryParamsResponse.Marshal(b, m, deterministic)
@@ -102,15 +93,12 @@ func (m *QueryParamsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte,
 		return b[:n], nil
 	}
 }
-
 func (m *QueryParamsResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryParamsResponse.Merge(m, src)
 }
-
 func (m *QueryParamsResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryParamsResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryParamsResponse.DiscardUnknown(m)
 }
@@ -134,11 +122,9 @@ func (*QueryPriceRequest) ProtoMessage()    {}
 func (*QueryPriceRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{2}
 }
-
 func (m *QueryPriceRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryPriceRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryPriceRequest.Marshal(b, m, deterministic)
@@ -151,15 +137,12 @@ func (m *QueryPriceRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, e
 		return b[:n], nil
 	}
 }
-
 func (m *QueryPriceRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryPriceRequest.Merge(m, src)
 }
-
 func (m *QueryPriceRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryPriceRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryPriceRequest.DiscardUnknown(m)
 }
@@ -184,11 +167,9 @@ func (*QueryPriceResponse) ProtoMessage()    {}
 func (*QueryPriceResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{3}
 }
-
 func (m *QueryPriceResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryPriceResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryPriceResponse.Marshal(b, m, deterministic)
@@ -201,15 +182,12 @@ func (m *QueryPriceResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, 
 		return b[:n], nil
 	}
 }
-
 func (m *QueryPriceResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryPriceResponse.Merge(m, src)
 }
-
 func (m *QueryPriceResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryPriceResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryPriceResponse.DiscardUnknown(m)
 }
@@ -240,11 +218,9 @@ func (*QueryDepositRequest) ProtoMessage()    {}
 func (*QueryDepositRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{4}
 }
-
 func (m *QueryDepositRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryDepositRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryDepositRequest.Marshal(b, m, deterministic)
@@ -257,15 +233,12 @@ func (m *QueryDepositRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte,
 		return b[:n], nil
 	}
 }
-
 func (m *QueryDepositRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryDepositRequest.Merge(m, src)
 }
-
 func (m *QueryDepositRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryDepositRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryDepositRequest.DiscardUnknown(m)
 }
@@ -289,11 +262,9 @@ func (*QueryDepositResponse) ProtoMessage()    {}
 func (*QueryDepositResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{5}
 }
-
 func (m *QueryDepositResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryDepositResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryDepositResponse.Marshal(b, m, deterministic)
@@ -306,15 +277,12 @@ func (m *QueryDepositResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte
 		return b[:n], nil
 	}
 }
-
 func (m *QueryDepositResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryDepositResponse.Merge(m, src)
 }
-
 func (m *QueryDepositResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryDepositResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryDepositResponse.DiscardUnknown(m)
 }
@@ -339,11 +307,9 @@ func (*QueryDepositsRequest) ProtoMessage()    {}
 func (*QueryDepositsRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{6}
 }
-
 func (m *QueryDepositsRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryDepositsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryDepositsRequest.Marshal(b, m, deterministic)
@@ -356,15 +322,12 @@ func (m *QueryDepositsRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte
 		return b[:n], nil
 	}
 }
-
 func (m *QueryDepositsRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryDepositsRequest.Merge(m, src)
 }
-
 func (m *QueryDepositsRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryDepositsRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryDepositsRequest.DiscardUnknown(m)
 }
@@ -396,11 +359,9 @@ func (*QueryDepositsResponse) ProtoMessage()    {}
 func (*QueryDepositsResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{7}
 }
-
 func (m *QueryDepositsResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryDepositsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryDepositsResponse.Marshal(b, m, deterministic)
@@ -413,15 +374,12 @@ func (m *QueryDepositsResponse) XXX_Marshal(b []byte, deterministic bool) ([]byt
 		return b[:n], nil
 	}
 }
-
 func (m *QueryDepositsResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryDepositsResponse.Merge(m, src)
 }
-
 func (m *QueryDepositsResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryDepositsResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryDepositsResponse.DiscardUnknown(m)
 }
@@ -453,11 +411,9 @@ func (*QuerySettledRequest) ProtoMessage()    {}
 func (*QuerySettledRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{8}
 }
-
 func (m *QuerySettledRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QuerySettledRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QuerySettledRequest.Marshal(b, m, deterministic)
@@ -470,15 +426,12 @@ func (m *QuerySettledRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte,
 		return b[:n], nil
 	}
 }
-
 func (m *QuerySettledRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QuerySettledRequest.Merge(m, src)
 }
-
 func (m *QuerySettledRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QuerySettledRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QuerySettledRequest.DiscardUnknown(m)
 }
@@ -509,11 +462,9 @@ func (*QuerySettledResponse) ProtoMessage()    {}
 func (*QuerySettledResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{9}
 }
-
 func (m *QuerySettledResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QuerySettledResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QuerySettledResponse.Marshal(b, m, deterministic)
@@ -526,15 +477,12 @@ func (m *QuerySettledResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte
 		return b[:n], nil
 	}
 }
-
 func (m *QuerySettledResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QuerySettledResponse.Merge(m, src)
 }
-
 func (m *QuerySettledResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QuerySettledResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QuerySettledResponse.DiscardUnknown(m)
 }
@@ -558,11 +506,9 @@ func (*QueryUsageRequest) ProtoMessage()    {}
 func (*QueryUsageRequest) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{10}
 }
-
 func (m *QueryUsageRequest) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryUsageRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryUsageRequest.Marshal(b, m, deterministic)
@@ -575,15 +521,12 @@ func (m *QueryUsageRequest) XXX_Marshal(b []byte, deterministic bool) ([]byte, e
 		return b[:n], nil
 	}
 }
-
 func (m *QueryUsageRequest) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryUsageRequest.Merge(m, src)
 }
-
 func (m *QueryUsageRequest) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryUsageRequest) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryUsageRequest.DiscardUnknown(m)
 }
@@ -607,11 +550,9 @@ func (*QueryUsageResponse) ProtoMessage()    {}
 func (*QueryUsageResponse) Descriptor() ([]byte, []int) {
 	return fileDescriptor_7c64566418e7926c, []int{11}
 }
-
 func (m *QueryUsageResponse) XXX_Unmarshal(b []byte) error {
 	return m.Unmarshal(b)
 }
-
 func (m *QueryUsageResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
 	if deterministic {
 		return xxx_messageInfo_QueryUsageResponse.Marshal(b, m, deterministic)
@@ -624,15 +565,12 @@ func (m *QueryUsageResponse) XXX_Marshal(b []byte, deterministic bool) ([]byte, 
 		return b[:n], nil
 	}
 }
-
 func (m *QueryUsageResponse) XXX_Merge(src proto.Message) {
 	xxx_messageInfo_QueryUsageResponse.Merge(m, src)
 }
-
 func (m *QueryUsageResponse) XXX_Size() int {
 	return m.Size()
 }
-
 func (m *QueryUsageResponse) XXX_DiscardUnknown() {
 	xxx_messageInfo_QueryUsageResponse.DiscardUnknown(m)
 }
@@ -722,10 +660,8 @@ var fileDescriptor_7c64566418e7926c = []byte{
 }
 
 // Reference imports to suppress errors if they are not otherwise used.
-var (
-	_ context.Context
-	_ grpc.ClientConn
-)
+var _ context.Context
+var _ grpc.ClientConn
 
 // This is a compile-time assertion to ensure that this generated file
 // is compatible with the grpc package it is being compiled against.
@@ -826,28 +762,24 @@ type QueryServer interface {
 }
 
 // UnimplementedQueryServer can be embedded to have forward compatible implementations.
-type UnimplementedQueryServer struct{}
+type UnimplementedQueryServer struct {
+}
 
 func (*UnimplementedQueryServer) Params(ctx context.Context, req *QueryParamsRequest) (*QueryParamsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Params not implemented")
 }
-
 func (*UnimplementedQueryServer) Price(ctx context.Context, req *QueryPriceRequest) (*QueryPriceResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Price not implemented")
 }
-
 func (*UnimplementedQueryServer) Deposit(ctx context.Context, req *QueryDepositRequest) (*QueryDepositResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Deposit not implemented")
 }
-
 func (*UnimplementedQueryServer) Deposits(ctx context.Context, req *QueryDepositsRequest) (*QueryDepositsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Deposits not implemented")
 }
-
 func (*UnimplementedQueryServer) Settled(ctx context.Context, req *QuerySettledRequest) (*QuerySettledResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Settled not implemented")
 }
-
 func (*UnimplementedQueryServer) Usage(ctx context.Context, req *QueryUsageRequest) (*QueryUsageResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Usage not implemented")
 }
@@ -964,41 +896,39 @@ func _Query_Usage_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
-var (
-	Query_serviceDesc  = _Query_serviceDesc
-	_Query_serviceDesc = grpc.ServiceDesc{
-		ServiceName: "protolearn.inference.v1.Query",
-		HandlerType: (*QueryServer)(nil),
-		Methods: []grpc.MethodDesc{
-			{
-				MethodName: "Params",
-				Handler:    _Query_Params_Handler,
-			},
-			{
-				MethodName: "Price",
-				Handler:    _Query_Price_Handler,
-			},
-			{
-				MethodName: "Deposit",
-				Handler:    _Query_Deposit_Handler,
-			},
-			{
-				MethodName: "Deposits",
-				Handler:    _Query_Deposits_Handler,
-			},
-			{
-				MethodName: "Settled",
-				Handler:    _Query_Settled_Handler,
-			},
-			{
-				MethodName: "Usage",
-				Handler:    _Query_Usage_Handler,
-			},
+var Query_serviceDesc = _Query_serviceDesc
+var _Query_serviceDesc = grpc.ServiceDesc{
+	ServiceName: "protolearn.inference.v1.Query",
+	HandlerType: (*QueryServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Params",
+			Handler:    _Query_Params_Handler,
 		},
-		Streams:  []grpc.StreamDesc{},
-		Metadata: "protolearn/inference/v1/query.proto",
-	}
-)
+		{
+			MethodName: "Price",
+			Handler:    _Query_Price_Handler,
+		},
+		{
+			MethodName: "Deposit",
+			Handler:    _Query_Deposit_Handler,
+		},
+		{
+			MethodName: "Deposits",
+			Handler:    _Query_Deposits_Handler,
+		},
+		{
+			MethodName: "Settled",
+			Handler:    _Query_Settled_Handler,
+		},
+		{
+			MethodName: "Usage",
+			Handler:    _Query_Usage_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "protolearn/inference/v1/query.proto",
+}
 
 func (m *QueryParamsRequest) Marshal() (dAtA []byte, err error) {
 	size := m.Size()
@@ -1409,7 +1339,6 @@ func encodeVarintQuery(dAtA []byte, offset int, v uint64) int {
 	dAtA[offset] = uint8(v)
 	return base
 }
-
 func (m *QueryParamsRequest) Size() (n int) {
 	if m == nil {
 		return 0
@@ -1569,11 +1498,9 @@ func (m *QueryUsageResponse) Size() (n int) {
 func sovQuery(x uint64) (n int) {
 	return (math_bits.Len64(x|1) + 6) / 7
 }
-
 func sozQuery(x uint64) (n int) {
 	return sovQuery(uint64((x << 1) ^ uint64((int64(x) >> 63))))
 }
-
 func (m *QueryParamsRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1624,7 +1551,6 @@ func (m *QueryParamsRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryParamsResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1708,7 +1634,6 @@ func (m *QueryParamsResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryPriceRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1778,7 +1703,6 @@ func (m *QueryPriceRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryPriceResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1881,7 +1805,6 @@ func (m *QueryPriceResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryDepositRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -1951,7 +1874,6 @@ func (m *QueryDepositRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryDepositResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2035,7 +1957,6 @@ func (m *QueryDepositResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryDepositsRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2154,7 +2075,6 @@ func (m *QueryDepositsRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryDepositsResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2275,7 +2195,6 @@ func (m *QueryDepositsResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QuerySettledRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2377,7 +2296,6 @@ func (m *QuerySettledRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QuerySettledResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2447,7 +2365,6 @@ func (m *QuerySettledResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryUsageRequest) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2517,7 +2434,6 @@ func (m *QueryUsageRequest) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func (m *QueryUsageResponse) Unmarshal(dAtA []byte) error {
 	l := len(dAtA)
 	iNdEx := 0
@@ -2601,7 +2517,6 @@ func (m *QueryUsageResponse) Unmarshal(dAtA []byte) error {
 	}
 	return nil
 }
-
 func skipQuery(dAtA []byte) (n int, err error) {
 	l := len(dAtA)
 	iNdEx := 0

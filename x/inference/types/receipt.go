@@ -63,8 +63,15 @@ func (r Receipt) Validate() error {
 	return nil
 }
 
-// Charge is what tokens cost at price per TokensPerPrice tokens, rounded down: the cumulative
-// charge of a request, so that settling it in parts costs what settling it at once does.
+// Charge is what tokens cost at price per TokensPerPrice tokens, rounded up: the cumulative
+// charge of a request, so that settling it in parts costs what settling it at once does, and a
+// request of any tokens at a positive price costs at least one base unit (rounding down let
+// short requests go free).
 func Charge(price sdkmath.Int, tokens uint64) sdkmath.Int {
-	return price.Mul(sdkmath.NewIntFromUint64(tokens)).QuoRaw(TokensPerPrice)
+	n := price.Mul(sdkmath.NewIntFromUint64(tokens))
+	return n.AddRaw(TokensPerPrice - 1).QuoRaw(TokensPerPrice)
 }
+
+// MaxPrice bounds a price per TokensPerPrice tokens (10^30 base units), so that a charge never
+// overflows: a price times 2^64 tokens stays far below 2^256.
+var MaxPrice = sdkmath.NewIntWithDecimal(1, 30)

@@ -63,6 +63,11 @@ func (k *Keeper) PayRevenue(ctx context.Context, payer sdk.AccAddress, modelID u
 	return err
 }
 
+// HasHolders says whether anybody holds model's shares: revenue is refused until somebody does.
+func (k *Keeper) HasHolders(ctx context.Context, modelID uint64) bool {
+	return k.bk.GetSupply(ctx, types.ShareDenom(modelID)).Amount.IsPositive()
+}
+
 // RevenueDenom is the denom models' revenue is paid in.
 func (k *Keeper) RevenueDenom(ctx context.Context) (string, error) {
 	p, err := k.GetParams(ctx)
