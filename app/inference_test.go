@@ -260,3 +260,43 @@ func TestInferenceSettleGas(t *testing.T) {
 	t.Logf("settle: 1 receipt %d gas; 16 receipts %d gas, %d a receipt", one, batch, batch/16)
 	require.Less(t, batch/16, one, "a receipt in a batch shares the transaction's cost")
 }
+
+// A withdrawn deposit's request records are deleted at the end of blocks, PrunePerBlock a
+// block, however many requests it settled: withdrawal costs the same for every deposit.
+func TestInferenceWithdrawnRecordsPrunedByBlock(t *testing.T) {
+	customer := newAccount(0)
+	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), customer)
+	require.Zero(t, vc.send(vc.designer, &inferencetypes.MsgSetPrice{Designer: vc.designer.addr.String(), ModelId: 1, Per_1KTokens: sdk.NewInt64Coin(app.BondDenom, 1000)}).Code)
+	vc.submit(t, ws[0], 1)
+	vc.blocks(vWindow + 2)
+	res := vc.send(customer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: sdk.NewInt64Coin(app.BondDenom, 1_000_000)})
+	require.Zero(t, res.Code, res.Log)
+	var dep inferencetypes.MsgDepositResponse
+	requireMsgResponse(t, res, &dep)
+	servers := []sdk.AccAddress{ws[0].addr, ws[1].addr, ws[2].addr}
+	requests := inferencetypes.PrunePerBlock + 44
+	for from := 0; from < requests; from += inferencetypes.DefaultMaxReceipts {
+		var rs []inferencetypes.SignedReceipt
+		for i := from; i < min(requests, from+inferencetypes.DefaultMaxReceipts); i++ {
+			rs = append(rs, receipt(t, customer.priv, dep.DepositId, fmt.Sprintf("r%d", i), 10, servers...))
+		}
+		res := vc.send(customer, &inferencetypes.MsgSettle{Submitter: customer.addr.String(), Receipts: rs})
+		require.Zero(t, res.Code, res.Log)
+	}
+	records := func() int {
+		n := 0
+		require.NoError(t, vc.app.InferenceKeeper.Settled.Walk(vc.app.NewContext(true), collections.NewPrefixedPairRange[uint64, string](dep.DepositId),
+			func(collections.Pair[uint64, string], uint64) (bool, error) { n++; return false, nil }))
+		return n
+	}
+	require.Equal(t, requests, records())
+	vc.blocks(int(inferencetypes.DefaultMinDepositBlocks) + 1)
+	res = vc.send(customer, &inferencetypes.MsgWithdraw{Customer: customer.addr.String(), DepositId: dep.DepositId})
+	require.Zero(t, res.Code, res.Log) // the block's EndBlock deleted the first PrunePerBlock
+	require.Equal(t, requests-inferencetypes.PrunePerBlock, records())
+	vc.blocks(1)
+	require.Zero(t, records())
+	has, err := vc.app.InferenceKeeper.Prune.Has(vc.app.NewContext(true), dep.DepositId)
+	require.NoError(t, err)
+	require.False(t, has, "done with the deposit")
+}
