@@ -60,12 +60,13 @@ func TestInferenceDepositSettleWithdraw(t *testing.T) {
 	require.Positive(t, vc.shares(ws[0].addr))
 
 	// A customer that looked at the price can bound it: a price raised in between refuses the
-	// deposit instead of charging more.
+	// deposit instead of charging more. (An empty bound, as the CLI sends without the flag, is
+	// none: the deposit below.)
 	cheap := bond(1500)
 	res = vc.send(customer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: bond(1_000_000), MaxPricePer_1KTokens: &cheap})
 	require.Equal(t, inferencetypes.ErrInvalidDeposit.ABCICode(), res.Code, res.Log)
 	before := vc.balance(customer.addr)
-	res = vc.send(customer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: bond(1_000_000)})
+	res = vc.send(customer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: bond(1_000_000), MaxPricePer_1KTokens: &sdk.Coin{}})
 	require.Zero(t, res.Code, res.Log)
 	var dep inferencetypes.MsgDepositResponse
 	requireMsgResponse(t, res, &dep)

@@ -46,8 +46,15 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				},
 				{
 					RpcMethod: "Deposit", Use: "deposit [model-id] [amount]",
-					Short:          "Escrow a payment for a model's inference (--spender: the key that signs receipts, default yours; --blocks: how long it is held)",
+					Short:          "Escrow a payment for a model's inference at its current price",
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "model_id"}, {ProtoField: "amount"}},
+					FlagOptions: map[string]*autocliv1.FlagOptions{
+						"spender": {Usage: "the compressed secp256k1 public key (33 bytes, hex or base64) that signs the deposit's receipts: a gateway's you authorise (default: your own key)"},
+						"blocks":  {Usage: "how many blocks the deposit is held: receipts settle until then, and you may withdraw after (0: min_deposit_blocks)"},
+						"max_price_per_1k_tokens": {
+							Name: "max-price-per-1k-tokens", Usage: "refuse the deposit if the model's price per 1,000 tokens is above this (e.g. 2000ulearn)",
+						},
+					},
 				},
 				{
 					RpcMethod: "Settle", Use: "settle", Short: "Settle signed receipts against their deposits (--receipts as JSON)",

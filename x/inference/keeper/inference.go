@@ -60,7 +60,8 @@ func (k *Keeper) Deposit(ctx context.Context, msg *types.MsgDeposit) (types.Depo
 	if err != nil {
 		return types.Deposit{}, err
 	}
-	if mp := msg.MaxPricePer_1KTokens; mp != nil && (mp.Denom != price.Denom || price.Amount.GT(mp.Amount)) {
+	// An empty coin is no bound (a CLI flag left out arrives so).
+	if mp := msg.MaxPricePer_1KTokens; mp != nil && mp.Denom != "" && (mp.Denom != price.Denom || mp.Amount.IsNil() || price.Amount.GT(mp.Amount)) {
 		return types.Deposit{}, errorsmod.Wrapf(types.ErrInvalidDeposit, "model %d's price is %s per 1,000 tokens, above the %s this deposit allows", msg.ModelId, price, mp)
 	}
 	if !k.shares.HasHolders(ctx, msg.ModelId) {
