@@ -89,7 +89,7 @@ func (k *Keeper) Deposit(ctx context.Context, msg *types.MsgDeposit) (types.Depo
 		}
 		spender = pk.Key
 	}
-	if len(spender) != secp256k1.PubKeySize || (spender[0] != 2 && spender[0] != 3) {
+	if !types.ValidSpender(spender) {
 		return types.Deposit{}, errorsmod.Wrapf(types.ErrInvalidDeposit, "spender is %d bytes; want a compressed secp256k1 public key (%d bytes, 02 or 03 first)", len(spender), secp256k1.PubKeySize)
 	}
 	if err := k.bk.SendCoinsFromAccountToModule(ctx, customer, types.ModuleName, sdk.NewCoins(msg.Amount)); err != nil {
@@ -193,13 +193,15 @@ type batch struct {
 	payOrder []string
 	usage    map[uint64]*types.Usage
 	useOrder []uint64
-	skipped  int
+	// revenue is what the batch owes each model's holders (paid once a model, in flush).
+	revenue map[uint64]sdkmath.Int
+	skipped int
 }
 
 func newBatch(denom string) *batch {
 	return &batch{
 		denom: denom, total: sdkmath.ZeroInt(), deposits: map[uint64]*types.Deposit{}, models: map[uint64]types.ModelInfo{},
-		serves: map[string]bool{}, pay: map[string]sdkmath.Int{}, usage: map[uint64]*types.Usage{},
+		serves: map[string]bool{}, pay: map[string]sdkmath.Int{}, usage: map[uint64]*types.Usage{}, revenue: map[uint64]sdkmath.Int{},
 	}
 }
 
@@ -248,7 +250,7 @@ func (k *Keeper) usageOf(ctx context.Context, b *batch, model uint64) (*types.Us
 	if err != nil {
 		return nil, err
 	}
-	b.usage[model], b.useOrder = &u, append(b.useOrder, model)
+	b.usage[model], b.useOrder, b.revenue[model] = &u, append(b.useOrder, model), sdkmath.ZeroInt()
 	return &u, nil
 }
 
@@ -340,6 +342,7 @@ func (k *Keeper) settle(ctx context.Context, p types.Params, b *batch, sr types.
 	u.Paid = u.Paid.Add(amount)
 	u.Serving = u.Serving.AddAmount(serving)
 	u.Revenue = u.Revenue.AddAmount(revenue)
+	b.revenue[d.ModelId] = b.revenue[d.ModelId].Add(revenue)
 	b.total = b.total.Add(charge)
 	return sdkCtx.EventManager().EmitTypedEvent(&types.EventSettled{
 		DepositId: d.Id, ModelId: d.ModelId, RequestId: r.RequestId, Tokens: r.Tokens - prev, Amount: amount,
@@ -366,12 +369,8 @@ func (k *Keeper) flush(ctx context.Context, b *batch) error {
 	}
 	for _, model := range b.useOrder {
 		u := b.usage[model]
-		before, err := k.usage(ctx, model, b.denom)
-		if err != nil {
-			return err
-		}
-		if revenue := u.Revenue.Sub(before.Revenue); revenue.IsPositive() {
-			if err := k.shares.PayRevenue(ctx, k.moduleAddr, model, revenue, "inference settlement"); err != nil {
+		if revenue := b.revenue[model]; revenue.IsPositive() {
+			if err := k.shares.PayRevenue(ctx, k.moduleAddr, model, sdk.NewCoin(b.denom, revenue), "inference settlement"); err != nil {
 				return errorsmod.Wrapf(err, "paying model %d's holders", model)
 			}
 		}

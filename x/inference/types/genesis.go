@@ -51,7 +51,7 @@ func (gs GenesisState) Validate() error {
 			return fmt.Errorf("deposits[%d]: id %d outside [1, next_deposit_id %d)", i, d.Id, gs.NextDepositId)
 		case deposits[d.Id]:
 			return fmt.Errorf("deposits[%d]: id %d listed twice", i, d.Id)
-		case len(d.Spender) != secp256k1.PubKeySize || (d.Spender[0] != 2 && d.Spender[0] != 3):
+		case !ValidSpender(d.Spender):
 			return fmt.Errorf("deposit %d: spender is not a compressed %d-byte secp256k1 key", d.Id, secp256k1.PubKeySize)
 		}
 		for name, c := range map[string]sdk.Coin{"balance": d.Balance, "spent": d.Spent, "price": d.PricePer_1KTokens} {

@@ -39,6 +39,11 @@ func SignReceipt(key cryptotypes.PrivKey, r Receipt) ([]byte, error) {
 	return key.Sign(ReceiptSignBytes(r))
 }
 
+// ValidSpender says whether b is a compressed secp256k1 public key, as a deposit's spender must be.
+func ValidSpender(b []byte) bool {
+	return len(b) == secp256k1.PubKeySize && (b[0] == 2 || b[0] == 3)
+}
+
 // VerifyReceipt says whether sig is spender's signature of r (spender: a compressed secp256k1
 // public key, as a deposit names it).
 func VerifyReceipt(spender []byte, r Receipt, sig []byte) bool {
