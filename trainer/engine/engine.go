@@ -58,6 +58,7 @@ type Stage struct {
 	grad   *model.Exec
 	acc    *model.Exec // AccumulateBackward(Loss): backward into the accumulators
 	apply  *model.Exec // ApplyAccumulated: optimizer step with the mean gradient
+	dec    *model.Exec // Decode: inference with a KV cache (decode.go), built on first use
 	// tapExec is the backward with the designated layer's tap (tap.go), built on first use;
 	// tapping is set while its graph is being built.
 	tapExec *model.Exec

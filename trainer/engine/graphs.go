@@ -179,9 +179,13 @@ func (st *Stage) block(sc *model.Scope, x *Node) *Node {
 	p := Softmax(Add(scores, st.causalMask(g, n)), -1)
 	att := Reshape(Einsum("bhqk,bkhd->bqhd", p, v), b, n, d)
 	x = Add(x, st.project(Einsum("bnd,de->bne", att, st.get(sc, g, projName("wo", st.lowRank())))))
+	return st.mlp(sc, x)
+}
 
-	// SwiGLU MLP.
-	xn = rmsNorm(x, st.get(sc, g, "mlp_norm"))
+// mlp is a block's second half, x + SwiGLU(RMSNorm(x)).
+func (st *Stage) mlp(sc *model.Scope, x *Node) *Node {
+	g := x.Graph()
+	xn := rmsNorm(x, st.get(sc, g, "mlp_norm"))
 	gate := Einsum("bnd,dh->bnh", xn, st.get(sc, g, "w_gate"))
 	up := Einsum("bnd,dh->bnh", xn, st.get(sc, g, "w_up"))
 	act := Mul(Mul(gate, Sigmoid(gate)), up)
