@@ -1,0 +1,267 @@
+package infer
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/protolearn/protolearn/trainer/engine"
+)
+
+// ServerConfig is a worker's side of the inference protocol.
+type ServerConfig struct {
+	Host  host.Host
+	Model uint64
+	// Stage runs the sessions: a serving copy of the stage's weights, never the stage a worker
+	// trains (engine.Stage is not safe for concurrent use). Server.Swap replaces it.
+	Stage *engine.Stage
+	// MaxSessions bounds the open sessions (0: 64); one more is refused as busy.
+	MaxSessions int
+	// MaxBatch bounds the sessions' steps run in one call (0: 16).
+	MaxBatch int
+	// Idle closes a session that sends nothing for this long (0: two minutes).
+	Idle time.Duration
+	Log  *slog.Logger
+	// Metrics, when set, receives the server's metrics.
+	Metrics prometheus.Registerer
+}
+
+// Server serves one stage's sessions: each stream is a session with its own KV cache, and the
+// steps of the sessions waiting at the same moment run as one batch.
+type Server struct {
+	cfg      ServerConfig
+	stage    atomic.Pointer[engine.Stage]
+	index    int
+	last     bool
+	width    int // the input rows' width (0 on stage 0)
+	jobs     chan *job
+	sessions atomic.Int64
+	done     chan struct{}
+	wg       sync.WaitGroup
+	m        serverMetrics
+}
+
+type job struct {
+	stage  *engine.Stage
+	in     engine.DecodeInput
+	sample Sampling
+	reply  chan []byte
+}
+
+type serverMetrics struct {
+	sessions  prometheus.Gauge
+	positions prometheus.Counter
+	batches   prometheus.Counter
+	refused   prometheus.Counter
+}
+
+// Serve starts serving cfg.Stage's stage of cfg.Model on cfg.Host.
+func Serve(cfg ServerConfig) (*Server, error) {
+	if cfg.Host == nil || cfg.Stage == nil {
+		return nil, errors.New("infer: a server needs a host and a stage")
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = 64
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 16
+	}
+	if cfg.Idle <= 0 {
+		cfg.Idle = 2 * time.Minute
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	info := cfg.Stage.Info()
+	s := &Server{cfg: cfg, index: info.Index, last: info.Last, jobs: make(chan *job), done: make(chan struct{})}
+	if !info.First {
+		s.width = cfg.Stage.OutWidth()
+	}
+	s.stage.Store(cfg.Stage)
+	s.m = serverMetrics{
+		sessions:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "protolearn_infer_sessions", Help: "Inference sessions open on this stage."}),
+		positions: prometheus.NewCounter(prometheus.CounterOpts{Name: "protolearn_infer_positions_total", Help: "Positions (prompt and generated tokens) run through this stage for inference."}),
+		batches:   prometheus.NewCounter(prometheus.CounterOpts{Name: "protolearn_infer_batches_total", Help: "Decode calls run for inference (each a batch of sessions' steps)."}),
+		refused:   prometheus.NewCounter(prometheus.CounterOpts{Name: "protolearn_infer_refused_total", Help: "Inference sessions or steps refused (bad input, busy, wrong model or stage)."}),
+	}
+	if cfg.Metrics != nil {
+		for _, c := range []prometheus.Collector{s.m.sessions, s.m.positions, s.m.batches, s.m.refused} {
+			if err := cfg.Metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("infer: metrics: %w", err)
+			}
+		}
+	}
+	s.wg.Add(1)
+	go s.batcher()
+	cfg.Host.SetStreamHandler(Protocol, s.handle)
+	return s, nil
+}
+
+// Swap makes st serve the sessions opened from now on; open sessions keep the weights they
+// started with, so that a session's cache and its later steps agree.
+func (s *Server) Swap(st *engine.Stage) error {
+	if st.Info() != s.stage.Load().Info() || st.Spec().SeqLen != s.stage.Load().Spec().SeqLen {
+		return errors.New("infer: a swapped stage must be the same stage of the same model")
+	}
+	s.stage.Store(st)
+	return nil
+}
+
+// Sessions is the number of open sessions.
+func (s *Server) Sessions() int { return int(s.sessions.Load()) }
+
+// Close stops taking sessions and ends the open ones.
+func (s *Server) Close() {
+	s.cfg.Host.RemoveStreamHandler(Protocol)
+	select {
+	case <-s.done:
+	default:
+		close(s.done)
+	}
+	s.wg.Wait()
+}
+
+func (s *Server) handle(str network.Stream) {
+	defer str.Close()
+	log := s.cfg.Log.With("peer", str.Conn().RemotePeer())
+	st := s.stage.Load()
+	limit := frameLimit(st.Context(), max(s.width, st.OutWidth()))
+	r := bufio.NewReader(str)
+	refuse := func(format string, args ...any) {
+		s.m.refused.Inc()
+		msg := fmt.Sprintf(format, args...)
+		log.Debug("inference refused", "reason", msg)
+		_ = str.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		_ = writeFrame(str, encodeError(msg))
+	}
+	_ = str.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := readFrame(r, limit)
+	if err != nil {
+		_ = str.Reset()
+		return
+	}
+	h, err := decodeHello(b)
+	if err != nil {
+		refuse("%v", err)
+		return
+	}
+	if h.Model != s.cfg.Model || int(h.Stage) != s.index {
+		refuse("this worker serves stage %d of model %d, not stage %d of model %d", s.index, s.cfg.Model, h.Stage, h.Model)
+		return
+	}
+	if n := s.sessions.Add(1); n > int64(s.cfg.MaxSessions) {
+		s.sessions.Add(-1)
+		refuse("busy: %d sessions open", s.cfg.MaxSessions)
+		return
+	}
+	s.m.sessions.Inc()
+	defer func() { s.sessions.Add(-1); s.m.sessions.Dec() }()
+	cache := st.NewCache()
+	for {
+		_ = str.SetReadDeadline(time.Now().Add(s.cfg.Idle))
+		b, err := readFrame(r, limit)
+		if err != nil {
+			return // the client closed the session, or went silent
+		}
+		sp, err := decodeStep(b, s.width, s.last)
+		if err != nil {
+			refuse("%v", err)
+			return
+		}
+		if err := s.check(st, cache, sp); err != nil {
+			refuse("%v", err)
+			return
+		}
+		j := &job{stage: st, in: engine.DecodeInput{Cache: cache, IDs: sp.IDs, X: sp.X}, sample: sp.Sample, reply: make(chan []byte, 1)}
+		select {
+		case s.jobs <- j:
+		case <-s.done:
+			refuse("the worker is stopping")
+			return
+		}
+		out := <-j.reply
+		_ = str.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		if err := writeFrame(str, out); err != nil || out[0] == frameError {
+			return
+		}
+	}
+}
+
+// check refuses a step the stage cannot run, before it joins a batch (where one bad step
+// would fail the others).
+func (s *Server) check(st *engine.Stage, c *engine.Cache, sp step) error {
+	if c.Len()+len(sp.IDs) > st.Context() {
+		return fmt.Errorf("the session would hold %d positions; the model's context is %d", c.Len()+len(sp.IDs), st.Context())
+	}
+	for _, id := range sp.IDs {
+		if id < 0 || int(id) >= st.Spec().Vocab {
+			return fmt.Errorf("token id %d outside the vocabulary [0, %d)", id, st.Spec().Vocab)
+		}
+	}
+	return nil
+}
+
+// batcher runs the steps waiting at the same moment as one Decode call per set of weights.
+func (s *Server) batcher() {
+	defer s.wg.Done()
+	for {
+		var batch []*job
+		select {
+		case j := <-s.jobs:
+			batch = append(batch, j)
+		case <-s.done:
+			return
+		}
+	more:
+		for len(batch) < s.cfg.MaxBatch {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+			default:
+				break more
+			}
+		}
+		for len(batch) > 0 {
+			st := batch[0].stage
+			var same, rest []*job
+			for _, j := range batch {
+				if j.stage == st {
+					same = append(same, j)
+				} else {
+					rest = append(rest, j)
+				}
+			}
+			s.run(st, same)
+			batch = rest
+		}
+	}
+}
+
+func (s *Server) run(st *engine.Stage, batch []*job) {
+	in := make([]engine.DecodeInput, len(batch))
+	for i, j := range batch {
+		in[i] = j.in
+	}
+	s.m.batches.Inc()
+	out, err := st.Decode(in)
+	for i, j := range batch {
+		switch {
+		case err != nil:
+			s.cfg.Log.Error("inference step failed", "err", err)
+			j.reply <- encodeError(fmt.Sprintf("stage %d failed: %v", s.index, err))
+		case s.last:
+			j.reply <- encodeToken(Sample(out[i], j.sample, j.in.Cache.Len()))
+		default:
+			j.reply <- encodeRows(out[i])
+		}
+		s.m.positions.Add(float64(len(j.in.IDs)))
+	}
+}
