@@ -64,7 +64,8 @@ func swarm(t *testing.T, s spec.Spec, replicas int, cfg ServerConfig) [][]*worke
 
 func client(t *testing.T, s spec.Spec, ws [][]*worker) *Client {
 	t.Helper()
-	c, err := NewClient(ClientConfig{Host: testhost.New(t), Model: model, Spec: s, StepTimeout: 10 * time.Second,
+	c, err := NewClient(ClientConfig{
+		Host: testhost.New(t), Model: model, Spec: s, StepTimeout: 10 * time.Second,
 		Replicas: func(context.Context) ([]Replica, error) {
 			var reps []Replica
 			for _, st := range ws {
@@ -73,7 +74,8 @@ func client(t *testing.T, s spec.Spec, ws [][]*worker) *Client {
 				}
 			}
 			return reps, nil
-		}})
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
