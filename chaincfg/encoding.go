@@ -15,6 +15,7 @@ import (
 	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
 	"github.com/cosmos/cosmos-sdk/x/authz"
 
+	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -60,6 +61,7 @@ func TrainerEncoding() (Encoding, error) {
 	authz.RegisterInterfaces(reg)
 	verifytypes.RegisterInterfaces(reg)
 	modelstypes.RegisterInterfaces(reg)
+	inferencetypes.RegisterInterfaces(reg)
 	cdc := codec.NewProtoCodec(reg)
 	return Encoding{InterfaceRegistry: reg, Codec: cdc, TxConfig: authtx.NewTxConfig(cdc, authtx.DefaultSignModes)}, nil
 }

@@ -36,7 +36,9 @@ type Config struct {
 	// GRPC is the node's gRPC address, host:port.
 	GRPC    string
 	ChainID string
-	// HotKey signs every transaction; it acts for Operator through authz grants.
+	// HotKey signs every transaction; it acts for Operator through authz grants (Exec). Without
+	// an Operator the client signs for the key's own account, which pays the fees (Submit): a
+	// gateway settling receipts.
 	HotKey   *secp256k1.PrivKey
 	Operator string
 	// GasPrice is the fee per unit of gas, e.g. 0ulearn (paid by the operator's feegrant).
@@ -62,12 +64,15 @@ type Client struct {
 // Dial connects to cfg.GRPC; the connection is lazy, so a node that is not up yet is retried by
 // each call.
 func Dial(cfg Config) (*Client, error) {
-	if cfg.HotKey == nil || cfg.Operator == "" || cfg.ChainID == "" || cfg.GRPC == "" {
-		return nil, errors.New("chain: gRPC address, chain id, hot key and operator are required")
+	if cfg.HotKey == nil || cfg.ChainID == "" || cfg.GRPC == "" {
+		return nil, errors.New("chain: gRPC address, chain id and key are required")
 	}
-	op, err := sdk.AccAddressFromBech32(cfg.Operator)
-	if err != nil {
-		return nil, fmt.Errorf("chain: operator %q: %w", cfg.Operator, err)
+	var op sdk.AccAddress
+	if cfg.Operator != "" {
+		var err error
+		if op, err = sdk.AccAddressFromBech32(cfg.Operator); err != nil {
+			return nil, fmt.Errorf("chain: operator %q: %w", cfg.Operator, err)
+		}
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

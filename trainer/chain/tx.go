@@ -79,7 +79,37 @@ const (
 // restart (the chain refuses a second use of its timeout), and a new one is signed only once the
 // old one can no longer be included (its timeout passed) or ran out of gas (included, no effect).
 func (c *Client) Exec(ctx context.Context, msgs ...sdk.Msg) ([][]byte, error) {
+	if c.op == nil {
+		return nil, errors.New("chain: no operator to act for (a client without one submits its own messages)")
+	}
 	exec := authz.NewMsgExec(c.hot, msgs)
+	res, err := c.send(ctx, &exec)
+	if err != nil {
+		return nil, err
+	}
+	return execResults(res)
+}
+
+// Submit runs msg signed by the key for its own account, which pays the fee: what anyone may
+// submit (receipts to settle). It returns the message's response.
+func (c *Client) Submit(ctx context.Context, msg sdk.Msg) ([]byte, error) {
+	res, err := c.send(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	var data sdk.TxMsgData
+	bz, err := hexBytes(res.Data)
+	if err != nil {
+		return nil, err
+	}
+	if err := data.Unmarshal(bz); err != nil || len(data.MsgResponses) != 1 {
+		return nil, fmt.Errorf("chain: tx %s data: %d responses, %v", res.TxHash, len(data.MsgResponses), err)
+	}
+	return data.MsgResponses[0].Value, nil
+}
+
+// send signs msg, broadcasts it and waits for its inclusion, retrying as Exec says.
+func (c *Client) send(ctx context.Context, msg sdk.Msg) (*sdk.TxResponse, error) {
 	gasFactor := 1.3
 	var lastErr error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
@@ -93,7 +123,7 @@ func (c *Client) Exec(ctx context.Context, msgs ...sdk.Msg) ([][]byte, error) {
 			continue
 		}
 		timeout := c.nextTimeout()
-		bz, err := c.sign(ctx, &exec, gasFactor, timeout)
+		bz, err := c.sign(ctx, msg, gasFactor, timeout)
 		if err != nil {
 			lastErr = err
 			continue
@@ -110,7 +140,7 @@ func (c *Client) Exec(ctx context.Context, msgs ...sdk.Msg) ([][]byte, error) {
 		case res.Code != 0:
 			return nil, &TxError{Codespace: res.Codespace, Code: res.Code, Log: res.RawLog}
 		}
-		return execResults(res)
+		return res, nil
 	}
 	return nil, fmt.Errorf("chain: transaction not included after %d attempts: %w", maxAttempts, lastErr)
 }
@@ -186,7 +216,9 @@ func (c *Client) sign(ctx context.Context, msg sdk.Msg, factor float64, timeout 
 	if err := txb.SetMsgs(msg); err != nil {
 		return nil, err
 	}
-	txb.SetFeeGranter(c.op)
+	if c.op != nil {
+		txb.SetFeeGranter(c.op) // the operator pays its hot key's fees
+	}
 	txb.SetUnordered(true)
 	txb.SetTimeoutTimestamp(timeout)
 	mode := signing.SignMode(cfg.SignModeHandler().DefaultMode())
