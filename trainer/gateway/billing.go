@@ -1,0 +1,264 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	sdkmath "cosmossdk.io/math"
+	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
+)
+
+// Ledger is the chain as billing uses it: customers' deposits, the height their expiry is
+// counted in, and the settlement of receipts (trainer/chain.Client).
+type Ledger interface {
+	Deposit(ctx context.Context, id uint64) (inferencetypes.Deposit, error)
+	Height(ctx context.Context) (int64, error)
+	Settle(ctx context.Context, receipts []inferencetypes.SignedReceipt) (*inferencetypes.MsgSettleResponse, error)
+}
+
+// Billing charges completions to customers' deposits: the gateway holds a spender key that
+// deposits name (the customer's own, when the customer runs the gateway, or one a customer
+// authorised), signs a cumulative receipt for the tokens each request delivered, and settles
+// the receipts on chain in batches.
+type Billing struct {
+	ChainID string
+	Ledger  Ledger
+	// Spender signs the receipts; a deposit it may charge names its public key.
+	Spender *secp256k1.PrivKey
+	// Keys maps an API key (the request's bearer token) to the deposit it charges. The empty
+	// key is the deposit of requests without one (a single customer's own gateway).
+	Keys map[string]uint64
+	// SettleEvery is how often receipts are submitted (0: 10 s); MaxBatch bounds a batch (0:
+	// 100, and never more than the chain's max_receipts).
+	SettleEvery time.Duration
+	MaxBatch    int
+	// ExpiryMargin refuses a deposit that expires within this many blocks (0: 5): its last
+	// receipts must still settle.
+	ExpiryMargin int64
+	Log          *slog.Logger
+
+	mu sync.Mutex
+	// held is what this gateway has committed to charge each deposit and not yet seen
+	// settled: reservations of requests running and receipts queued.
+	held    map[uint64]sdkmath.Int
+	queue   []queued
+	settled chan struct{}
+}
+
+type queued struct {
+	r      inferencetypes.SignedReceipt
+	charge sdkmath.Int
+}
+
+func (b *Billing) init() error {
+	if b.ChainID == "" || b.Ledger == nil || b.Spender == nil {
+		return errors.New("gateway: billing needs the chain id, the chain and the spender key")
+	}
+	if b.SettleEvery <= 0 {
+		b.SettleEvery = 10 * time.Second
+	}
+	if b.MaxBatch <= 0 {
+		b.MaxBatch = 100
+	}
+	if b.ExpiryMargin <= 0 {
+		b.ExpiryMargin = 5
+	}
+	if b.Log == nil {
+		b.Log = slog.New(slog.DiscardHandler)
+	}
+	b.held = map[uint64]sdkmath.Int{}
+	b.settled = make(chan struct{}, 1)
+	return nil
+}
+
+// charge is one request's account: the deposit it is charged to, at the deposit's price, and
+// the most it may cost (reserved until it ends).
+type charge struct {
+	b        *Billing
+	deposit  inferencetypes.Deposit
+	request  string
+	reserved sdkmath.Int
+	last     *inferencetypes.SignedReceipt
+}
+
+// open checks that the request's deposit can pay for up to tokens tokens of model and reserves
+// that much; the answer's error is an *apiError.
+func (b *Billing) open(ctx context.Context, r *http.Request, model uint64, tokens int) (*charge, error) {
+	key := bearer(r)
+	id, ok := b.Keys[key]
+	if !ok {
+		if key == "" {
+			return nil, &apiError{http.StatusUnauthorized, "invalid_request_error", "missing_api_key", "this gateway charges a deposit per API key: send Authorization: Bearer <key>"}
+		}
+		return nil, &apiError{http.StatusUnauthorized, "invalid_request_error", "invalid_api_key", "unknown API key"}
+	}
+	d, err := b.Ledger.Deposit(ctx, id)
+	if err != nil {
+		return nil, &apiError{http.StatusServiceUnavailable, "server_error", "chain_unavailable", fmt.Sprintf("reading deposit %d: %v", id, err)}
+	}
+	if d.ModelId != model {
+		return nil, &apiError{http.StatusForbidden, "invalid_request_error", "wrong_deposit", fmt.Sprintf("deposit %d pays for model %d, not model %d: deposit for this model (tx inference deposit)", id, d.ModelId, model)}
+	}
+	if string(d.Spender) != string(b.Spender.PubKey().Bytes()) {
+		return nil, &apiError{http.StatusForbidden, "invalid_request_error", "wrong_spender", fmt.Sprintf("deposit %d does not name this gateway's key as its spender (%X)", id, b.Spender.PubKey().Bytes())}
+	}
+	h, err := b.Ledger.Height(ctx)
+	if err != nil {
+		return nil, &apiError{http.StatusServiceUnavailable, "server_error", "chain_unavailable", err.Error()}
+	}
+	if h+b.ExpiryMargin > d.ExpiresHeight {
+		return nil, &apiError{http.StatusPaymentRequired, "insufficient_quota", "deposit_expired", fmt.Sprintf("deposit %d expires at height %d (now %d): make a new deposit", id, d.ExpiresHeight, h)}
+	}
+	cost := inferencetypes.Charge(d.PricePer_1KTokens.Amount, uint64(tokens))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	held := b.heldFor(id)
+	if free := d.Balance.Amount.Sub(held); free.LT(cost) {
+		return nil, &apiError{
+			http.StatusPaymentRequired, "insufficient_quota", "insufficient_funds",
+			fmt.Sprintf("deposit %d has %s%s left (%s held for requests not yet settled); up to %d tokens at %s per 1000 cost %s: deposit more or ask for fewer max_tokens",
+				id, d.Balance.Amount.Sub(held), d.Balance.Denom, held, tokens, d.PricePer_1KTokens, cost),
+		}
+	}
+	b.held[id] = held.Add(cost)
+	var nonce [12]byte
+	_, _ = rand.Read(nonce[:])
+	return &charge{b: b, deposit: d, request: "cmpl-" + hex.EncodeToString(nonce[:]), reserved: cost}, nil
+}
+
+func (b *Billing) heldFor(id uint64) sdkmath.Int {
+	if h, ok := b.held[id]; ok {
+		return h
+	}
+	return sdkmath.ZeroInt()
+}
+
+func bearer(r *http.Request) string {
+	const p = "Bearer "
+	if a := r.Header.Get("Authorization"); len(a) > len(p) && a[:len(p)] == p {
+		return a[len(p):]
+	}
+	return ""
+}
+
+// sign signs the cumulative receipt for tokens delivered so far, served by servers (operators,
+// one per stage).
+func (c *charge) sign(tokens uint64, servers []string) error {
+	r := inferencetypes.Receipt{ChainId: c.b.ChainID, DepositId: c.deposit.Id, RequestId: c.request, Tokens: tokens, Servers: servers}
+	sig, err := inferencetypes.SignReceipt(c.b.Spender, r)
+	if err != nil {
+		return err
+	}
+	c.last = &inferencetypes.SignedReceipt{Receipt: r, Signature: sig}
+	return nil
+}
+
+// cost is what the last signed receipt charges.
+func (c *charge) cost() sdk.Coin {
+	if c.last == nil {
+		return sdk.NewCoin(c.deposit.Balance.Denom, sdkmath.ZeroInt())
+	}
+	return sdk.NewCoin(c.deposit.Balance.Denom, inferencetypes.Charge(c.deposit.PricePer_1KTokens.Amount, c.last.Receipt.Tokens))
+}
+
+// close ends the request: its reservation is released, and its last receipt queued for
+// settlement, held against the deposit until it settles.
+func (c *charge) close() {
+	b := c.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := c.deposit.Id
+	held := b.heldFor(id).Sub(c.reserved)
+	if c.last != nil {
+		amt := c.cost().Amount
+		held = held.Add(amt)
+		b.queue = append(b.queue, queued{r: *c.last, charge: amt})
+	}
+	b.held[id] = held
+	if len(b.queue) >= b.MaxBatch {
+		select {
+		case b.settled <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// run settles queued receipts every SettleEvery (sooner when a batch is full) until ctx ends,
+// then once more.
+func (b *Billing) run(ctx context.Context) {
+	t := time.NewTicker(b.SettleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-b.settled:
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			b.Flush(sctx)
+			cancel()
+			return
+		}
+		b.Flush(ctx)
+	}
+}
+
+// Flush submits the queued receipts now, in batches; a batch the chain cannot take is kept for
+// the next try, one it refused is dropped (logged).
+func (b *Billing) Flush(ctx context.Context) {
+	for {
+		b.mu.Lock()
+		n := min(len(b.queue), b.MaxBatch)
+		batch := append([]queued(nil), b.queue[:n]...)
+		b.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		receipts := make([]inferencetypes.SignedReceipt, n)
+		for i, q := range batch {
+			receipts[i] = q.r
+		}
+		res, err := b.Ledger.Settle(ctx, receipts)
+		var txErr interface{ ABCICode() uint32 }
+		if err != nil && !errors.As(err, &txErr) {
+			b.Log.Warn("settling receipts; will retry", "receipts", n, "err", err)
+			return
+		}
+		if err != nil && n > 1 {
+			// One receipt the chain refuses (its deposit expired, say) fails the batch: each
+			// is settled alone, so that the others still pay.
+			b.Log.Warn("the chain refused a batch of receipts; settling them one by one", "receipts", n, "err", err)
+			for _, r := range receipts {
+				if _, err := b.Ledger.Settle(ctx, []inferencetypes.SignedReceipt{r}); err != nil {
+					b.Log.Error("the chain refused a receipt; dropped", "deposit", r.Receipt.DepositId, "request", r.Receipt.RequestId, "err", err)
+				}
+			}
+		} else if err != nil {
+			b.Log.Error("the chain refused a receipt; dropped", "deposit", receipts[0].Receipt.DepositId, "request", receipts[0].Receipt.RequestId, "err", err)
+		} else {
+			b.Log.Info("settled", "receipts", n, "paid", res.Paid.String(), "skipped", res.Skipped)
+		}
+		b.mu.Lock()
+		b.queue = b.queue[n:]
+		for _, q := range batch {
+			b.held[q.r.Receipt.DepositId] = b.heldFor(q.r.Receipt.DepositId).Sub(q.charge)
+		}
+		b.mu.Unlock()
+	}
+}
+
+// Queued is the number of receipts waiting to settle.
+func (b *Billing) Queued() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}
