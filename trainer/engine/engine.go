@@ -141,6 +141,9 @@ func (st *Stage) Info() spec.Stage { return st.info }
 // DType is the stage's float type.
 func (st *Stage) DType() dtypes.DType { return st.dtype }
 
+// Backend is the backend the stage runs on.
+func (st *Stage) Backend() compute.Backend { return st.backend }
+
 // Store is the stage's parameter and optimizer-state store.
 func (st *Stage) Store() *model.Store { return st.store }
 

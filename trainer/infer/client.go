@@ -83,7 +83,7 @@ func (c *Client) Spec() spec.Spec { return c.cfg.Spec }
 
 // Generate runs one completion through the swarm; emit receives each token as it arrives and
 // returns false to stop. A failed completion returns what was generated before the failure.
-func (c *Client) Generate(ctx context.Context, r Request, emit func(int32) bool) (Result, error) {
+func (c *Client) Generate(ctx context.Context, r Request, emit func(Token) bool) (Result, error) {
 	if err := Check(c.cfg.Spec, r); err != nil {
 		return Result{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/protolearn/protolearn/trainer/engine"
@@ -16,6 +17,12 @@ type Request struct {
 	Prompt    []int32
 	MaxTokens int
 	Sampling
+}
+
+// Token is a generated token, with the replicas serving the session when it was generated.
+type Token struct {
+	ID      int32
+	Servers []Replica
 }
 
 // Result is what a completion produced.
@@ -85,7 +92,7 @@ type opener func(ctx context.Context, s int, tried map[string]bool, history []st
 
 // generate runs one completion over links that open. emit receives each token; it returns
 // false to stop.
-func generate(ctx context.Context, sp spec.Spec, open opener, r Request, emit func(int32) bool) (Result, error) {
+func generate(ctx context.Context, sp spec.Spec, open opener, r Request, emit func(Token) bool) (Result, error) {
 	if err := Check(sp, r); err != nil {
 		return Result{}, err
 	}
@@ -151,7 +158,7 @@ func generate(ctx context.Context, sp spec.Spec, open opener, r Request, emit fu
 			res.FirstToken = time.Since(t0)
 		}
 		res.Tokens = append(res.Tokens, tok)
-		if !emit(tok) {
+		if !emit(Token{ID: tok, Servers: slices.Clone(res.Servers)}) {
 			break
 		}
 		next = []int32{tok}
@@ -167,7 +174,7 @@ type Local struct {
 }
 
 // Generate runs one completion through the stages.
-func (l Local) Generate(ctx context.Context, r Request, emit func(int32) bool) (Result, error) {
+func (l Local) Generate(ctx context.Context, r Request, emit func(Token) bool) (Result, error) {
 	if len(l.Stages) == 0 {
 		return Result{}, errors.New("infer: a local model needs its stages")
 	}

@@ -99,10 +99,10 @@ func prompt(text string) []int32 {
 	return out
 }
 
-func collect(t *testing.T, gen func(context.Context, Request, func(int32) bool) (Result, error), r Request) Result {
+func collect(t *testing.T, gen func(context.Context, Request, func(Token) bool) (Result, error), r Request) Result {
 	t.Helper()
 	var streamed []int32
-	res, err := gen(t.Context(), r, func(tok int32) bool { streamed = append(streamed, tok); return true })
+	res, err := gen(t.Context(), r, func(tok Token) bool { streamed = append(streamed, tok.ID); return true })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestReplicaKilledMidStreamHandsTheSessionOn(t *testing.T) {
 		r := Request{Prompt: prompt("hello "), MaxTokens: 14, Sampling: Sampling{Temperature: 0.8, TopP: 0.9, Seed: 3}}
 		want := collect(t, local(t, s).Generate, r)
 		killed := false
-		res, err := c.Generate(t.Context(), r, func(int32) bool {
+		res, err := c.Generate(t.Context(), r, func(Token) bool {
 			if !killed && len(ws) > 0 {
 				for _, w := range ws[victim] {
 					if w.srv.Sessions() > 0 {
@@ -197,7 +197,7 @@ func TestBadRequestsAndDeadStages(t *testing.T) {
 		{"top_p", Request{Prompt: prompt("a"), MaxTokens: 1, Sampling: Sampling{TopP: 0}}, "top_p"},
 		{"vocabulary", Request{Prompt: []int32{int32(s.Vocab)}, MaxTokens: 1, Sampling: Sampling{TopP: 1}}, "vocabulary"},
 	} {
-		_, err := c.Generate(t.Context(), tc.r, func(int32) bool { return true })
+		_, err := c.Generate(t.Context(), tc.r, func(Token) bool { return true })
 		var bad *BadRequestError
 		if !errors.As(err, &bad) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want a bad request naming %q", tc.name, err, tc.want)
@@ -209,7 +209,7 @@ func TestBadRequestsAndDeadStages(t *testing.T) {
 		}
 	}
 	_ = ws[1][0].host.Close()
-	_, err := c.Generate(t.Context(), Request{Prompt: prompt("a"), MaxTokens: 2, Sampling: Sampling{TopP: 1}}, func(int32) bool { return true })
+	_, err := c.Generate(t.Context(), Request{Prompt: prompt("a"), MaxTokens: 2, Sampling: Sampling{TopP: 1}}, func(Token) bool { return true })
 	var none *NoReplicaError
 	if !errors.As(err, &none) || none.Stage != 1 {
 		t.Fatalf("with stage 1 dead: %v", err)
@@ -238,7 +238,7 @@ func TestWorkerRefusesWrongStageAndBusy(t *testing.T) {
 	if _, _, err := first.do(t.Context(), step{IDs: []int32{1}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Generate(t.Context(), Request{Prompt: prompt("a"), MaxTokens: 2, Sampling: Sampling{TopP: 1}}, func(int32) bool { return true })
+	_, err = c.Generate(t.Context(), Request{Prompt: prompt("a"), MaxTokens: 2, Sampling: Sampling{TopP: 1}}, func(Token) bool { return true })
 	var none *NoReplicaError
 	if !errors.As(err, &none) || none.Stage != 0 || !strings.Contains(err.Error(), "busy") {
 		t.Fatalf("busy stage 0: %v", err)
@@ -260,7 +260,7 @@ func TestConcurrentSessionsAreIndependent(t *testing.T) {
 	errs := make(chan error, len(texts))
 	for i, txt := range texts {
 		go func() {
-			res, err := c.Generate(t.Context(), Request{Prompt: prompt(txt), MaxTokens: 8, Sampling: Sampling{Temperature: 1, TopP: 1, Seed: uint64(i)}}, func(int32) bool { return true })
+			res, err := c.Generate(t.Context(), Request{Prompt: prompt(txt), MaxTokens: 8, Sampling: Sampling{Temperature: 1, TopP: 1, Seed: uint64(i)}}, func(Token) bool { return true })
 			if err == nil && !slices.Equal(res.Tokens, want[i]) {
 				err = errors.New("session " + txt + " got other tokens than alone")
 			}

@@ -97,6 +97,10 @@ type Config struct {
 	// work, answers challenges and commits checkpoints.
 	Chain *ChainConfig
 
+	// Serve, when set, also serves inference (package infer) from a copy of the stage's
+	// weights, refreshed as training goes on.
+	Serve *ServeConfig
+
 	// Log receives the worker's logs (default: discarded).
 	Log *slog.Logger
 	// Leave, once closed, ends the wait for the attestations' verdicts that
@@ -168,6 +172,15 @@ type ChainConfig struct {
 	Rand *rand.Rand
 }
 
+// ServeConfig is a training worker's inference service.
+type ServeConfig struct {
+	// Refresh is how often the serving copy takes the training weights (0: five minutes):
+	// sessions opened after a refresh see the new weights.
+	Refresh time.Duration
+	// MaxSessions bounds the open sessions (0: infer's default).
+	MaxSessions int
+}
+
 // validate checks the settings that do not depend on the model; checkModel
 // those that do, once the model is known.
 func (c *Config) validate() error {
@@ -196,6 +209,9 @@ func (c *Config) validate() error {
 		if d.v <= 0 {
 			return fmt.Errorf("%s %s: must be positive", d.name, d.v)
 		}
+	}
+	if c.Serve != nil && (c.Serve.Refresh < 0 || c.Serve.MaxSessions < 0) {
+		return fmt.Errorf("serve: refresh %s and max sessions %d must not be negative", c.Serve.Refresh, c.Serve.MaxSessions)
 	}
 	if c.Chain != nil {
 		if c.NAdam != (optim.NAdamConfig{}) || c.Depth != 0 {

@@ -350,6 +350,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.worker.Store(w)
 	n.closers = append(n.closers, w.Close)
+	if cfg.Serve != nil {
+		if err := n.startServing(ctx, reg); err != nil {
+			return nil, err
+		}
+	}
 	if n.dht != nil {
 		n.dht.Advertise(n.life, cfg.Model, cfg.Stage)
 	}

@@ -54,6 +54,9 @@ type runFlags struct {
 	averageEvery   uint64
 	quiet          bool
 	backend        string
+	serve          bool
+	serveRefresh   time.Duration
+	serveSessions  int
 	chainFlags
 }
 
@@ -121,6 +124,9 @@ Every worker of a swarm must be given the same --spec, --model, --seed, --rows,
 	fl.Uint64Var(&f.averageEvery, "average-every", 0, "every N updates, average parameters with a replica of the same stage (round robin; 0 = never)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress line on a terminal")
 	fl.StringVar(&f.backend, "backend", "go", "tensor backend: go or xla[:PLUGIN] (see trainer local --help)")
+	fl.BoolVar(&f.serve, "serve", false, "also serve inference (/protolearn/infer/1.0.0) from a copy of the stage's weights; a gateway (trainer gateway) routes completions through one worker per stage")
+	fl.DurationVar(&f.serveRefresh, "serve-refresh", 5*time.Minute, "with --serve: how often the serving copy takes the training weights (sessions opened after see them)")
+	fl.IntVar(&f.serveSessions, "serve-sessions", 64, "with --serve: open inference sessions at most")
 	f.chainFlags.add(fl)
 	return cmd
 }
@@ -160,6 +166,12 @@ func (f *runFlags) config(cmd *cobra.Command, leave <-chan struct{}) (node.Confi
 		LogEvery: f.logEvery, EvalEvery: f.evalEvery, EvalBatches: f.evalBatches, Join: f.join, DHT: f.dht,
 		HeartbeatEvery: f.heartbeatEvery, AverageEvery: f.averageEvery, Backend: f.backend,
 		Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), Leave: leave,
+	}
+	if f.serve {
+		if f.serveRefresh <= 0 || f.serveSessions <= 0 {
+			return c, fmt.Errorf("--serve-refresh %s and --serve-sessions %d must be positive", f.serveRefresh, f.serveSessions)
+		}
+		c.Serve = &node.ServeConfig{Refresh: f.serveRefresh, MaxSessions: f.serveSessions}
 	}
 	var err error
 	if f.chainFlags.enabled() {

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+	"github.com/spf13/cobra"
+
+	"github.com/protolearn/protolearn/trainer/chain"
+	"github.com/protolearn/protolearn/trainer/p2p"
+	"github.com/protolearn/protolearn/trainer/serving"
+	"github.com/protolearn/protolearn/trainer/spec"
+)
+
+// queryClient dials a node for queries only: it signs nothing, so any key will do.
+func queryClient(grpc, chainID string) (*chain.Client, error) {
+	if chainID == "" {
+		return nil, errors.New("--chain-id is required with --chain-grpc")
+	}
+	return chain.Dial(chain.Config{GRPC: grpc, ChainID: chainID, HotKey: secp256k1.GenPrivKey()})
+}
+
+// chainSpec is model's architecture as the chain records it.
+func chainSpec(ctx context.Context, c *chain.Client, model uint64) (spec.Spec, error) {
+	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	m, err := c.Model(qctx, model)
+	if err != nil {
+		return spec.Spec{}, err
+	}
+	return chain.Spec(m), nil
+}
+
+func newServeCmd() *cobra.Command {
+	var (
+		mf                     modelFlags
+		model                  uint64
+		stage                  int
+		key, ckpt, backend     string
+		listen, announce       []string
+		sessions, batch        int
+		metrics, grpc, chainID string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve one stage of a finished model for inference over libp2p",
+		Long: `serve loads one stage's weights from its checkpoint (trainer run --out writes
+stage-N.ckpt when it exits) and serves inference sessions over libp2p
+(/protolearn/infer/1.0.0) until interrupted; a gateway (trainer gateway) routes
+completions through one such worker per stage. To be found by gateways and paid by
+settlement on chain, run it with the worker's registered identity (--key), for the
+stage its operator holds. While a model trains, trainer run --serve serves the
+latest weights instead.`,
+		Example: `  trainer serve --chain-grpc 127.0.0.1:9090 --chain-id protolearn-1 --model 1 --stage 0 --key w0.key --checkpoint out/stage-0.ckpt --listen /ip4/0.0.0.0/tcp/4100`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if key == "" {
+				return errors.New("--key is required: on chain, the worker's registered identity")
+			}
+			k, err := p2p.LoadOrCreateKey(key)
+			if err != nil {
+				return fmt.Errorf("--key: %w", err)
+			}
+			var s spec.Spec
+			if grpc != "" {
+				c, err := queryClient(grpc, chainID)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				if s, err = chainSpec(ctx, c, model); err != nil {
+					return err
+				}
+			} else if s, err = mf.resolve(cmd); err != nil {
+				return err
+			}
+			if stage < 0 || stage >= len(s.Stages) {
+				return fmt.Errorf("--stage %d: required, one of 0…%d", stage, len(s.Stages)-1)
+			}
+			srv, err := serving.New(serving.Config{
+				Model: model, Spec: s, Stage: stage, Checkpoint: ckpt, Key: k, Listen: listen, Announce: announce, Backend: backend,
+				MaxSessions: sessions, MaxBatch: batch, MetricsAddr: metrics, Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)),
+			})
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			return srv.Run(ctx)
+		},
+	}
+	fl := cmd.Flags()
+	mf.add(fl)
+	fl.Uint64Var(&model, "model", 1, "the model's id")
+	fl.IntVar(&stage, "stage", -1, "the stage to serve (required)")
+	fl.StringVar(&key, "key", "", "identity key file, created (0600) if missing (required; on chain the worker's registered one)")
+	fl.StringVar(&ckpt, "checkpoint", "", "the stage's checkpoint (stage-N.ckpt); empty serves the model's initial weights")
+	fl.StringSliceVar(&listen, "listen", []string{"/ip4/127.0.0.1/tcp/0"}, "multiaddrs to listen on")
+	fl.StringSliceVar(&announce, "announce", nil, "multiaddrs to advertise instead of the listen addresses")
+	fl.StringVar(&backend, "backend", "go", "tensor backend: go or xla[:PLUGIN]")
+	fl.IntVar(&sessions, "max-sessions", 64, "open sessions at most; more are refused as busy")
+	fl.IntVar(&batch, "max-batch", 16, "sessions' steps run in one call at most")
+	fl.StringVar(&metrics, "metrics-addr", "", "serve Prometheus /metrics on this address (default off)")
+	fl.StringVar(&grpc, "chain-grpc", "", "read the model from this node's gRPC (host:port) instead of --spec")
+	fl.StringVar(&chainID, "chain-id", "", "the chain id (with --chain-grpc)")
+	return cmd
+}
