@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/protolearn/protolearn/trainer/infer"
+	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 
@@ -51,6 +52,8 @@ type Config struct {
 	Billing *Billing
 	// StepTimeout bounds one step on one replica (infer.ClientConfig.StepTimeout).
 	StepTimeout time.Duration
+	// Link shapes the requests to the workers as an emulated WAN path (benchmarks, tests).
+	Link link.Config
 	// MaxTokens is max_tokens when a request gives none (0: 16, OpenAI's default).
 	MaxTokens int
 	Log       *slog.Logger
@@ -243,7 +246,7 @@ func (g *Gateway) client(m ModelInfo) (*infer.Client, error) {
 		return c, nil
 	}
 	c, err := infer.NewClient(infer.ClientConfig{
-		Host: g.cfg.Host, Model: m.ID, Spec: m.Spec, StepTimeout: g.cfg.StepTimeout, Log: g.cfg.Log.With("model", m.ID),
+		Host: g.cfg.Host, Model: m.ID, Spec: m.Spec, StepTimeout: g.cfg.StepTimeout, Link: g.cfg.Link, Log: g.cfg.Log.With("model", m.ID),
 		Replicas: func(ctx context.Context) ([]infer.Replica, error) {
 			return g.cfg.Catalog.Replicas(ctx, m.ID, len(m.Spec.Stages))
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 
@@ -40,7 +41,9 @@ type ClientConfig struct {
 	// StepTimeout bounds one step on one stage, replays included (0: 30 s); a replica that
 	// misses it is left for another.
 	StepTimeout time.Duration
-	Log         *slog.Logger
+	// Link shapes the requests as an emulated WAN path (benchmarks, tests; zero: as they are).
+	Link link.Config
+	Log  *slog.Logger
 }
 
 // Client routes completions through a model's stages: for each session, per stage, the live
@@ -194,8 +197,13 @@ func (c *Client) dial(ctx context.Context, rep Replica, history []step) (conn, e
 	}
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.StepTimeout)
 	defer cancel()
-	str, err := c.cfg.Host.NewStream(network.WithAllowLimitedConn(dctx, "infer"), rep.Peer, Protocol)
+	raw, err := c.cfg.Host.NewStream(network.WithAllowLimitedConn(dctx, "infer"), rep.Peer, Protocol)
 	if err != nil {
+		return nil, err
+	}
+	str, err := shape(raw, c.cfg.Link)
+	if err != nil {
+		_ = raw.Reset()
 		return nil, err
 	}
 	rc := &remoteConn{c: c, rep: rep, str: str, r: bufio.NewReader(str), last: rep.Stage == len(c.cfg.Spec.Stages)-1}

@@ -14,7 +14,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/link"
+	"github.com/protolearn/protolearn/trainer/p2p"
 )
+
+// shape wraps a stream whose writes cross cfg's emulated path; an ideal path leaves it as it is.
+func shape(s network.Stream, cfg link.Config) (network.Stream, error) {
+	if cfg.Bandwidth == 0 && cfg.Latency == 0 && cfg.Jitter == 0 && cfg.Loss == 0 {
+		return s, nil
+	}
+	return p2p.Shape(s, cfg, nil)
+}
 
 // ServerConfig is a worker's side of the inference protocol.
 type ServerConfig struct {
@@ -29,6 +39,8 @@ type ServerConfig struct {
 	MaxBatch int
 	// Idle closes a session that sends nothing for this long (0: two minutes).
 	Idle time.Duration
+	// Link shapes the replies as an emulated WAN path (benchmarks, tests; zero: as they are).
+	Link link.Config
 	Log  *slog.Logger
 	// Metrics, when set, receives the server's metrics.
 	Metrics prometheus.Registerer
@@ -129,7 +141,12 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
-func (s *Server) handle(str network.Stream) {
+func (s *Server) handle(raw network.Stream) {
+	str, err := shape(raw, s.cfg.Link)
+	if err != nil {
+		_ = raw.Reset()
+		return
+	}
 	defer str.Close()
 	log := s.cfg.Log.With("peer", str.Conn().RemotePeer())
 	st := s.stage.Load()

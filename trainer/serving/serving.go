@@ -28,6 +28,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/infer"
 	"github.com/protolearn/protolearn/trainer/internal/promserve"
+	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/p2p"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
@@ -69,8 +70,10 @@ type Config struct {
 	Backend          string
 	// MaxSessions and MaxBatch bound the server (infer.ServerConfig).
 	MaxSessions, MaxBatch int
-	MetricsAddr           string
-	Log                   *slog.Logger
+	// Link shapes the replies as an emulated WAN path (benchmarks, tests).
+	Link        link.Config
+	MetricsAddr string
+	Log         *slog.Logger
 }
 
 // Server is a serve-only process.
@@ -127,7 +130,7 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	s.closers = append(s.closers, func() { _ = s.host.Close() })
 	if s.srv, err = infer.Serve(infer.ServerConfig{
-		Host: s.host, Model: cfg.Model, Stage: st, MaxSessions: cfg.MaxSessions, MaxBatch: cfg.MaxBatch, Log: s.log, Metrics: reg,
+		Host: s.host, Model: cfg.Model, Stage: st, MaxSessions: cfg.MaxSessions, MaxBatch: cfg.MaxBatch, Link: cfg.Link, Log: s.log, Metrics: reg,
 	}); err != nil {
 		return nil, err
 	}

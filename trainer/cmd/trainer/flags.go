@@ -33,6 +33,19 @@ func (m *modelFlags) resolve(cmd *cobra.Command) (spec.Spec, error) {
 	return resolveSpec(cmd, m.spec, m.stages, m.compressionRank)
 }
 
+// linkFlags emulate a WAN path: --link-bandwidth and --link-latency.
+type linkFlags struct {
+	bandwidth string
+	latency   time.Duration
+}
+
+func (l *linkFlags) add(fl *pflag.FlagSet, where string) {
+	fl.StringVar(&l.bandwidth, "link-bandwidth", "0", "emulated bandwidth of "+where+", e.g. 80Mbit (0 = unlimited)")
+	fl.DurationVar(&l.latency, "link-latency", 0, "emulated one-way latency of "+where+", e.g. 50ms")
+}
+
+func (l *linkFlags) link() (link.Config, error) { return linkConfig(l.bandwidth, l.latency, 0, 0) }
+
 // wireFlags shape the boundary traffic: --link-* and --payload.
 type wireFlags struct {
 	linkBandwidth string

@@ -32,6 +32,7 @@ func newGatewayCmd() *cobra.Command {
 		deposit                             uint64
 		settleEvery, stepTimeout            time.Duration
 		free                                bool
+		lf                                  linkFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "gateway",
@@ -69,7 +70,11 @@ for free.`,
 				return err
 			}
 			defer h.Close()
-			cfg := gateway.Config{Host: h, StepTimeout: stepTimeout, Log: log, Metrics: reg}
+			lc, err := lf.link()
+			if err != nil {
+				return err
+			}
+			cfg := gateway.Config{Host: h, StepTimeout: stepTimeout, Link: lc, Log: log, Metrics: reg}
 			switch {
 			case grpc != "":
 				if spenderPath == "" && !free {
@@ -159,6 +164,7 @@ for free.`,
 	fl.DurationVar(&settleEvery, "settle-every", 10*time.Second, "how often receipts are settled on chain")
 	fl.DurationVar(&stepTimeout, "step-timeout", 30*time.Second, "a replica that takes longer for one step is left for another")
 	fl.StringVar(&metrics, "metrics-addr", "", "serve Prometheus /metrics on this address (default off)")
+	lf.add(fl, "the requests to the workers")
 	return cmd
 }
 

@@ -44,6 +44,7 @@ func newServeCmd() *cobra.Command {
 		listen, announce       []string
 		sessions, batch        int
 		metrics, grpc, chainID string
+		lf                     linkFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -82,7 +83,12 @@ latest weights instead.`,
 			if stage < 0 || stage >= len(s.Stages) {
 				return fmt.Errorf("--stage %d: required, one of 0…%d", stage, len(s.Stages)-1)
 			}
+			lc, err := lf.link()
+			if err != nil {
+				return err
+			}
 			srv, err := serving.New(serving.Config{
+				Link:  lc,
 				Model: model, Spec: s, Stage: stage, Checkpoint: ckpt, Key: k, Listen: listen, Announce: announce, Backend: backend,
 				MaxSessions: sessions, MaxBatch: batch, MetricsAddr: metrics, Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)),
 			})
@@ -105,6 +111,7 @@ latest weights instead.`,
 	fl.IntVar(&sessions, "max-sessions", 64, "open sessions at most; more are refused as busy")
 	fl.IntVar(&batch, "max-batch", 16, "sessions' steps run in one call at most")
 	fl.StringVar(&metrics, "metrics-addr", "", "serve Prometheus /metrics on this address (default off)")
+	lf.add(fl, "the replies to the gateways")
 	fl.StringVar(&grpc, "chain-grpc", "", "read the model from this node's gRPC (host:port) instead of --spec")
 	fl.StringVar(&chainID, "chain-id", "", "the chain id (with --chain-grpc)")
 	return cmd
