@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +15,10 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/protolearn/protolearn/payload"
+	"github.com/protolearn/protolearn/trainer/checkpoint"
+	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/infer"
+	"github.com/protolearn/protolearn/trainer/internal/testbackend"
 	"github.com/protolearn/protolearn/trainer/internal/testhost"
 	"github.com/protolearn/protolearn/trainer/internal/testspec"
 	"github.com/protolearn/protolearn/trainer/optim"
@@ -184,5 +189,76 @@ func TestLinkSeedFromTheSeat(t *testing.T) {
 	defer n.Close()
 	if n.cfg.Link.Seed != 2 {
 		t.Errorf("stage 1's link seed is %d, want 2", n.cfg.Link.Seed)
+	}
+}
+
+// TestServeWhileTraining: workers with Serve answer completions while they train, from a copy
+// of their weights; once training has ended, a refreshed copy serves the final weights: a
+// completion is the in-process model's from the saved checkpoints, token for token.
+func TestServeWhileTraining(t *testing.T) {
+	cfgs := swarmConfigs(t, 6)
+	ctx := context.Background()
+	nodes := make([]*Node, len(cfgs))
+	var reps []infer.Replica
+	for s, c := range cfgs {
+		c.Serve = &ServeConfig{Refresh: 100 * time.Millisecond}
+		n, err := New(ctx, c)
+		if err != nil {
+			t.Fatalf("stage %d: %v", s, err)
+		}
+		t.Cleanup(n.Close)
+		nodes[s] = n
+		reps = append(reps, infer.Replica{Peer: n.ID(), Stage: s, Addrs: n.host.Addrs()})
+	}
+	client, err := infer.NewClient(infer.ClientConfig{Host: testhost.New(t), Model: 1, Spec: cfgs[0].Spec, StepTimeout: 10 * time.Second,
+		Replicas: func(context.Context) ([]infer.Replica, error) { return reps, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := infer.Request{Prompt: []int32{'a', 'b'}, MaxTokens: 5, Sampling: infer.Sampling{Temperature: 0.5, TopP: 1, Seed: 9}}
+	generate := func() []int32 {
+		res, err := client.Generate(ctx, req, func(infer.Token) bool { return true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Tokens
+	}
+	rest, stopRest := context.WithCancel(ctx)
+	errs := make(chan error, 2)
+	for _, n := range nodes[1:] {
+		go func() { errs <- n.Run(rest) }()
+	}
+	done := make(chan error, 1)
+	go func() { done <- nodes[0].Run(ctx) }()
+	if len(generate()) != req.MaxTokens { // while training
+		t.Fatal("a completion during training came short")
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("stage 0: %v", err)
+	}
+	stopRest()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a later stage: %v", err)
+		}
+	}
+	var l infer.Local
+	for s := range cfgs {
+		st, err := engine.New(testbackend.Go(), cfgs[s].Spec, s, engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := checkpoint.Load(filepath.Join(cfgs[s].Out, fmt.Sprintf("stage-%d.ckpt", s)), st); err != nil {
+			t.Fatal(err)
+		}
+		l.Stages = append(l.Stages, st)
+	}
+	want, err := l.Generate(ctx, req, func(infer.Token) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // a few refreshes
+	if got := generate(); !slices.Equal(got, want.Tokens) {
+		t.Fatalf("after training the workers said %v, the final weights %v", got, want.Tokens)
 	}
 }
