@@ -11,8 +11,11 @@
 # the training loss, attestations, spot checks and a third-party challenge with their outcomes;
 # then both cheaters slashed, jailed and unseated (the second by an input challenge: its input
 # does not derive from the payload its neighbour signed), the shares minted for verified work, a customer
-# paying inference revenue and holders claiming it, and the model's ownership table. Every process
-# it starts is stopped on exit.
+# paying inference revenue and holders claiming it; then paid inference: the honest providers serve
+# their stages from their checkpoints (trainer serve), a customer deposits for a gateway's key
+# (trainer gateway) and asks it with curl, and the settled receipts pay the serving workers and
+# raise the holders' claimable revenue; and the model's ownership table. Every process it starts
+# is stopped on exit.
 #
 # Environment:
 #   DEMO_DIR    working directory (default: a new /tmp/protolearn-demo.XXXXXX); kept afterwards
@@ -320,6 +323,51 @@ before=$(q bank balance "$(addr p0)" ulearn | jq -r .balance.amount)
 send p0 shares claim-revenue 1
 after=$(q bank balance "$(addr p0)" ulearn | jq -r .balance.amount)
 echo "  p0 claimed $((after - before))ulearn (less its tx fee, which is zero here)"
+
+say "Paid inference: the designer prices model 1; p0, p1, p2 serve their stages from their checkpoints; a customer deposits and asks a gateway"
+send designer inference set-price 1 2000ulearn # per 1,000 tokens
+GATEWAY=$((PORT + 15))
+for w in p0 p1 p2; do
+  s=${stage_of[$w]}
+  # The worker's registered identity and address: gateways find it in the chain's stage roster.
+  "$TRAINER" serve --chain-grpc "127.0.0.1:$GRPC" --chain-id "$CHAIN_ID" --model 1 --stage "$s" --key "$DIR/$w/peer.key" \
+    --checkpoint "$DIR/$w/stage-$s.ckpt" --listen "/ip4/127.0.0.1/tcp/${port_of[$w]}" >"$DIR/$w/serve.log" 2>&1 &
+  pids+=("$!")
+done
+mkdir -p "$DIR/gateway"
+read -r spender gw_account < <("$TRAINER" spender-key --spender-key "$DIR/gateway/spender.key")
+send customer bank send customer "$gw_account" 1ulearn # the gateway's account pays its settlement fees
+send customer inference deposit 1 5000000ulearn --spender "$spender" --blocks 2000
+deposit=$(q inference deposits "$(addr customer)" | jq -r '.deposits[-1].id')
+echo "  customer deposited 5 LEARN (deposit $deposit) for the gateway's key $spender"
+claimable() { q shares ownership "$(addr "$1")" | jq -r '[.ownerships[]? | select(.model_id == "1") | .claimable.amount] | first // "0"'; }
+outstanding() { q shares revenue 1 | jq -r '.outstanding.amount'; }
+p0_before=$(claimable p0)
+out_before=$(outstanding)
+"$TRAINER" gateway --chain-grpc "127.0.0.1:$GRPC" --chain-id "$CHAIN_ID" --spender-key "$DIR/gateway/spender.key" \
+  --deposit "$deposit" --listen "127.0.0.1:$GATEWAY" --settle-every 2s >"$DIR/gateway/gateway.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 60); do
+  curl -sf "http://127.0.0.1:$GATEWAY/v1/models" >/dev/null && break
+  sleep 0.5
+done
+echo "  \$ curl -s localhost:$GATEWAY/v1/models"
+curl -sf "http://127.0.0.1:$GATEWAY/v1/models" | jq -c '.data[] | {id, name, status, context_length, price_per_1k_tokens}' | sed 's/^/    /'
+req='{"model": "1", "prompt": "func main() {", "max_tokens": 18, "temperature": 0.7, "seed": 1}'
+echo "  \$ curl -s localhost:$GATEWAY/v1/completions -d '$req'"
+answer=$(curl -s "http://127.0.0.1:$GATEWAY/v1/completions" -d "$req")
+jq -e '.choices[0].text' <<<"$answer" >/dev/null || die "the gateway did not complete: $answer (see $DIR/gateway/gateway.log)"
+jq -r '"    text: \(.choices[0].text | @json)\n    usage: \(.usage.total_tokens) tokens, charged \(.protolearn.charged) to deposit \(.protolearn.deposit_id), served by \(.protolearn.servers | length) workers"' <<<"$answer"
+echo "  \$ curl -sN ... \"stream\": true (server-sent events)"
+curl -sN "http://127.0.0.1:$GATEWAY/v1/completions" -d '{"model": "1", "prompt": "package ", "max_tokens": 12, "stream": true}' |
+  grep '^data: {' | jq -rR 'ltrimstr("data: ") | fromjson | .choices[0].text' | tr -d '\n' | jq -Rr '"    streamed: \(. | @json)"'
+for _ in $(seq 1 60); do
+  [ "$(q inference usage 1 | jq -r '.usage.requests // "0"')" -ge 2 ] && break
+  sleep 1
+done
+q inference usage 1 | jq -r '.usage | "  settled on chain: \(.requests) requests, \(.tokens) tokens, paid \(.paid.amount)\(.paid.denom): \(.serving.amount) to the serving workers, \(.revenue.amount) to the holders (x/shares)"'
+echo "  model 1's outstanding revenue: $out_before -> $(outstanding) ulearn; p0's claimable: $p0_before -> $(claimable p0) ulearn"
+[ "$(claimable p0)" -gt "$p0_before" ] || die "p0's claimable revenue did not rise with inference"
 
 say "Ownership of model 1"
 declare -A name_of
