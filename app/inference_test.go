@@ -258,8 +258,10 @@ func TestInferenceSettleGas(t *testing.T) {
 	}
 	one := gas(1)
 	batch := gas(16)
-	t.Logf("settle: 1 receipt %d gas; 16 receipts %d gas, %d a receipt", one, batch, batch/16)
+	hundred := gas(100)
+	t.Logf("settle: 1 receipt %d gas; 16 receipts %d gas, %d a receipt; 100 receipts %d gas, %d a receipt", one, batch, batch/16, hundred, hundred/100)
 	require.Less(t, batch/16, one, "a receipt in a batch shares the transaction's cost")
+	require.Less(t, hundred/100, batch/16, "more so in a larger batch")
 }
 
 // A withdrawn deposit's request records are deleted at the end of blocks, PrunePerBlock a
