@@ -189,7 +189,7 @@ random-ops: ## TestRandomOperations longer: RANDOM_SEEDS seeds from the clock (d
 fuzz: ## Run every native fuzz target for FUZZTIME each (default 30s); failing inputs land in testdata/fuzz, which make test replays
 	bash scripts/fuzz.sh
 
-bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas, tile circuits, trainer, swarm, anchor, verification; updates docs/BENCHMARKS.md
+bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas, tile circuits, trainer, swarm, anchor, verification, inference; updates docs/BENCHMARKS.md
 	bash scripts/bench-chain.sh
 	bash scripts/bench-revenue.sh
 	bash scripts/bench-circuits.sh
@@ -197,6 +197,7 @@ bench: ## Cold build, binary size, MsgAddStake TPS, x/shares revenue gas, tile c
 	bash scripts/bench-swarm.sh
 	bash scripts/bench-anchor.sh
 	bash scripts/bench-verify.sh
+	bash scripts/bench-infer.sh
 
 bench-verify: ## Only verification: commit overhead per step, challenge proof time, on-chain verify time and gas, catch rate vs theory
 	bash scripts/bench-verify.sh
@@ -211,6 +212,9 @@ bench-circuits: ## Only the tile circuits (K 256/1024/4096 × T 4/16: setup, pro
 # BENCH_TRAINER_STEPS (800) scales the training runs; BENCH_NO_DOCS=1 leaves docs/ alone.
 bench-anchor: ## Only the Ethereum anchor: contract gas (4 / 100 validators, verifyShares) and share-tree rebuild time
 	bash scripts/bench-anchor.sh
+
+bench-infer: ## Only inference: time to first token and tokens/s in process and through a swarm over 80 Mbit/50 ms, settlement gas per receipt (~10 min)
+	bash scripts/bench-infer.sh
 
 bench-swarm: ## Only the libp2p swarm: 4 stages over 80 Mbit/50 ms, compressed vs raw vs in-process, overhead, recovery (~5 min)
 	bash scripts/bench-swarm.sh
@@ -228,4 +232,4 @@ help: ## List targets
 .DEFAULT_GOAL := build
 
 .PHONY: build trainer trainer-xla install clean test test-race fuzz random-ops test-cover lint depcheck format proto-gen proto-check contracts-gen \
-	keys demo localnet localnet-reset localnet-stop bench bench-revenue bench-circuits bench-trainer bench-swarm bench-anchor bench-verify help
+	keys demo localnet localnet-reset localnet-stop bench bench-infer bench-revenue bench-circuits bench-trainer bench-swarm bench-anchor bench-verify help
