@@ -116,7 +116,7 @@ func TestPaidInferenceThroughAGateway(t *testing.T) {
 		if res, err := http.Get(url + "/v1/models"); err == nil {
 			var list struct {
 				Data []struct {
-					ID    string `json:"id"`
+					ID    string                  `json:"id"`
 					Price struct{ Amount string } `json:"price_per_1k_tokens"`
 				} `json:"data"`
 			}
@@ -141,8 +141,8 @@ func TestPaidInferenceThroughAGateway(t *testing.T) {
 	status, body := post(`{"model": "1", "prompt": "hello ", "max_tokens": 10, "seed": 3}`)
 	require.Equal(t, 200, status, string(body))
 	var done struct {
-		Choices    []struct{ Text string } `json:"choices"`
-		Protolearn struct{ Charged string }  `json:"protolearn"`
+		Choices    []struct{ Text string }  `json:"choices"`
+		Protolearn struct{ Charged string } `json:"protolearn"`
 	}
 	require.NoError(t, json.Unmarshal(body, &done))
 	require.Equal(t, "16ulearn", done.Protolearn.Charged)

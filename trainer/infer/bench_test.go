@@ -123,8 +123,10 @@ func BenchmarkGenerate(b *testing.B) {
 			b.Cleanup(srv.Close)
 			reps = append(reps, Replica{Peer: h.ID(), Stage: i, Addrs: h.Addrs()})
 		}
-		client, err := NewClient(ClientConfig{Host: testhost.New(b), Model: 1, Spec: s, Link: path, StepTimeout: time.Minute,
-			Replicas: func(context.Context) ([]Replica, error) { return reps, nil }})
+		client, err := NewClient(ClientConfig{
+			Host: testhost.New(b), Model: 1, Spec: s, Link: path, StepTimeout: time.Minute,
+			Replicas: func(context.Context) ([]Replica, error) { return reps, nil },
+		})
 		if err != nil {
 			b.Fatal(err)
 		}

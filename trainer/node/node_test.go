@@ -210,8 +210,10 @@ func TestServeWhileTraining(t *testing.T) {
 		nodes[s] = n
 		reps = append(reps, infer.Replica{Peer: n.ID(), Stage: s, Addrs: n.host.Addrs()})
 	}
-	client, err := infer.NewClient(infer.ClientConfig{Host: testhost.New(t), Model: 1, Spec: cfgs[0].Spec, StepTimeout: 10 * time.Second,
-		Replicas: func(context.Context) ([]infer.Replica, error) { return reps, nil }})
+	client, err := infer.NewClient(infer.ClientConfig{
+		Host: testhost.New(t), Model: 1, Spec: cfgs[0].Spec, StepTimeout: 10 * time.Second,
+		Replicas: func(context.Context) ([]infer.Replica, error) { return reps, nil },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
