@@ -42,17 +42,20 @@ type Billing struct {
 	// 100, and never more than the chain's max_receipts).
 	SettleEvery time.Duration
 	MaxBatch    int
-	// ExpiryMargin refuses a deposit that expires within this many blocks (0: 5): its last
-	// receipts must still settle.
+	// ExpiryMargin refuses a deposit that expires within this many blocks (0: 100): a request
+	// that starts must end, and its receipt settle, before the deposit expires (after that the
+	// customer may withdraw what the receipt would have taken).
 	ExpiryMargin int64
 	Log          *slog.Logger
 
 	mu sync.Mutex
-	// held is what this gateway has committed to charge each deposit and not yet seen
-	// settled: reservations of requests running and receipts queued.
-	held    map[uint64]sdkmath.Int
-	queue   []queued
-	settled chan struct{}
+	// held is what this gateway has committed to charge each deposit and not settled yet:
+	// reservations of requests running and receipts queued; settled what it has settled.
+	held, settled map[uint64]sdkmath.Int
+	queue         []queued
+	wake          chan struct{}
+	// flushing serialises Flush: the settle loop's and a caller's.
+	flushing sync.Mutex
 }
 
 type queued struct {
@@ -71,13 +74,13 @@ func (b *Billing) init() error {
 		b.MaxBatch = 100
 	}
 	if b.ExpiryMargin <= 0 {
-		b.ExpiryMargin = 5
+		b.ExpiryMargin = 100
 	}
 	if b.Log == nil {
 		b.Log = slog.New(slog.DiscardHandler)
 	}
-	b.held = map[uint64]sdkmath.Int{}
-	b.settled = make(chan struct{}, 1)
+	b.held, b.settled = map[uint64]sdkmath.Int{}, map[uint64]sdkmath.Int{}
+	b.wake = make(chan struct{}, 1)
 	return nil
 }
 
@@ -122,12 +125,17 @@ func (b *Billing) open(ctx context.Context, r *http.Request, model uint64, token
 	cost := inferencetypes.Charge(d.PricePer_1KTokens.Amount, uint64(tokens))
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	held := b.heldFor(id)
-	if free := d.Balance.Amount.Sub(held); free.LT(cost) {
+	// What the deposit was (balance + spent, which settlement does not change) less what is
+	// spent: on chain, or by this gateway if the read predates its last settlements.
+	spent := amount(d.Spent)
+	total := amount(d.Balance).Add(spent)
+	held := get(b.held, id)
+	free := total.Sub(sdkmath.MaxInt(spent, get(b.settled, id))).Sub(held)
+	if free.LT(cost) {
 		return nil, &apiError{
 			http.StatusPaymentRequired, "insufficient_quota", "insufficient_funds",
 			fmt.Sprintf("deposit %d has %s%s left (%s held for requests not yet settled); up to %d tokens at %s per 1000 cost %s: deposit more or ask for fewer max_tokens",
-				id, d.Balance.Amount.Sub(held), d.Balance.Denom, held, tokens, d.PricePer_1KTokens, cost),
+				id, sdkmath.MaxInt(free, sdkmath.ZeroInt()), d.Balance.Denom, held, tokens, d.PricePer_1KTokens, cost),
 		}
 	}
 	b.held[id] = held.Add(cost)
@@ -136,11 +144,21 @@ func (b *Billing) open(ctx context.Context, r *http.Request, model uint64, token
 	return &charge{b: b, deposit: d, request: "cmpl-" + hex.EncodeToString(nonce[:]), reserved: cost}, nil
 }
 
-func (b *Billing) heldFor(id uint64) sdkmath.Int {
-	if h, ok := b.held[id]; ok {
-		return h
+func get(m map[uint64]sdkmath.Int, id uint64) sdkmath.Int {
+	if v, ok := m[id]; ok {
+		return v
 	}
 	return sdkmath.ZeroInt()
+}
+
+func (b *Billing) heldFor(id uint64) sdkmath.Int { return get(b.held, id) }
+
+// amount is a coin's amount, zero when unset.
+func amount(c sdk.Coin) sdkmath.Int {
+	if c.Amount.IsNil() {
+		return sdkmath.ZeroInt()
+	}
+	return c.Amount
 }
 
 func bearer(r *http.Request) string {
@@ -187,7 +205,7 @@ func (c *charge) close() {
 	b.held[id] = held
 	if len(b.queue) >= b.MaxBatch {
 		select {
-		case b.settled <- struct{}{}:
+		case b.wake <- struct{}{}:
 		default:
 		}
 	}
@@ -201,7 +219,7 @@ func (b *Billing) run(ctx context.Context) {
 	for {
 		select {
 		case <-t.C:
-		case <-b.settled:
+		case <-b.wake:
 		case <-ctx.Done():
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			b.Flush(sctx)
@@ -213,46 +231,69 @@ func (b *Billing) run(ctx context.Context) {
 }
 
 // Flush submits the queued receipts now, in batches; a batch the chain cannot take is kept for
-// the next try, one it refused is dropped (logged).
+// the next try, a receipt it refused is dropped (logged).
 func (b *Billing) Flush(ctx context.Context) {
+	b.flushing.Lock()
+	defer b.flushing.Unlock()
 	for {
-		b.mu.Lock()
-		n := min(len(b.queue), b.MaxBatch)
-		batch := append([]queued(nil), b.queue[:n]...)
-		b.mu.Unlock()
-		if n == 0 {
+		batch := b.head()
+		if len(batch) == 0 {
 			return
 		}
-		receipts := make([]inferencetypes.SignedReceipt, n)
+		receipts := make([]inferencetypes.SignedReceipt, len(batch))
 		for i, q := range batch {
 			receipts[i] = q.r
 		}
 		res, err := b.Ledger.Settle(ctx, receipts)
 		var txErr interface{ ABCICode() uint32 }
 		if err != nil && !errors.As(err, &txErr) {
-			b.Log.Warn("settling receipts; will retry", "receipts", n, "err", err)
+			b.Log.Warn("settling receipts; will retry", "receipts", len(batch), "err", err)
 			return
 		}
-		if err != nil && n > 1 {
+		paid := make([]bool, len(batch))
+		switch {
+		case err == nil:
+			b.Log.Info("settled", "receipts", len(batch), "paid", res.Paid.String(), "skipped", res.Skipped)
+			for i := range paid {
+				paid[i] = true
+			}
+		case len(batch) > 1:
 			// One receipt the chain refuses (its deposit expired, say) fails the batch: each
 			// is settled alone, so that the others still pay.
-			b.Log.Warn("the chain refused a batch of receipts; settling them one by one", "receipts", n, "err", err)
-			for _, r := range receipts {
+			b.Log.Warn("the chain refused a batch of receipts; settling them one by one", "receipts", len(batch), "err", err)
+			for i, r := range receipts {
 				if _, err := b.Ledger.Settle(ctx, []inferencetypes.SignedReceipt{r}); err != nil {
 					b.Log.Error("the chain refused a receipt; dropped", "deposit", r.Receipt.DepositId, "request", r.Receipt.RequestId, "err", err)
+				} else {
+					paid[i] = true
 				}
 			}
-		} else if err != nil {
+		default:
 			b.Log.Error("the chain refused a receipt; dropped", "deposit", receipts[0].Receipt.DepositId, "request", receipts[0].Receipt.RequestId, "err", err)
-		} else {
-			b.Log.Info("settled", "receipts", n, "paid", res.Paid.String(), "skipped", res.Skipped)
 		}
-		b.mu.Lock()
-		b.queue = b.queue[n:]
-		for _, q := range batch {
-			b.held[q.r.Receipt.DepositId] = b.heldFor(q.r.Receipt.DepositId).Sub(q.charge)
+		b.done(batch, paid)
+	}
+}
+
+// head is the next batch to settle.
+func (b *Billing) head() []queued {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]queued(nil), b.queue[:min(len(b.queue), b.MaxBatch)]...)
+}
+
+// done takes a settled batch (the queue's head: only Flush removes receipts, one at a time)
+// off the queue; what paid counts as settled.
+func (b *Billing) done(batch []queued, paid []bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.queue = b.queue[len(batch):]
+	for i, q := range batch {
+		id := q.r.Receipt.DepositId
+		b.held[id] = get(b.held, id).Sub(q.charge)
+		if paid[i] {
+			b.settled[id] = get(b.settled, id).Add(q.charge)
 		}
-		b.mu.Unlock()
 	}
 }
 

@@ -146,7 +146,8 @@ func (g *Gateway) Serve(addr string) error {
 		return fmt.Errorf("gateway: listen %s: %w", addr, err)
 	}
 	g.ln = ln
-	g.srv = &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// ReadTimeout bounds reading a request, body included; answers stream for as long as they take.
+	g.srv = &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	ctx, stop := context.WithCancel(context.Background())
 	g.stop = stop
 	go func() {

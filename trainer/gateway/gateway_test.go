@@ -266,6 +266,7 @@ func (l *ledger) Settle(_ context.Context, rs []inferencetypes.SignedReceipt) (*
 		}
 		amt := inferencetypes.Charge(d.PricePer_1KTokens.Amount, r.Receipt.Tokens).Sub(inferencetypes.Charge(d.PricePer_1KTokens.Amount, prev))
 		d.Balance.Amount = d.Balance.Amount.Sub(amt)
+		d.Spent = sdk.NewCoin(d.Balance.Denom, amount(d.Spent).Add(amt))
 		l.settled[key] = r.Receipt.Tokens
 		l.paid = l.paid.Add(amt)
 		res.Paid = res.Paid.AddAmount(amt)

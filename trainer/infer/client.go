@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -117,7 +118,9 @@ func (c *Client) Generate(ctx context.Context, r Request, emit func(Token) bool)
 			}
 			c.cfg.Log.Warn("inference: replica failed", "stage", s, "peer", rep.Peer, "err", err)
 			tried[rep.key()] = true
-			c.failed(rep.Peer)
+			if !busy(err) {
+				c.failed(rep.Peer)
+			}
 			last = err
 		}
 		return nil, Replica{}, &NoReplicaError{Stage: s, Last: last}
@@ -190,6 +193,13 @@ func (c *Client) inflight(p peer.ID, d int) {
 	c.mu.Unlock()
 }
 
+// busy reports a replica's refusal for want of room: it is alive, so it is not passed over
+// for long.
+func busy(err error) bool {
+	var re *RemoteError
+	return errors.As(err, &re) && strings.HasPrefix(re.Reason, BusyReason)
+}
+
 // dial opens a session on a replica and replays the session's earlier steps on its stage.
 func (c *Client) dial(ctx context.Context, rep Replica, history []step) (conn, error) {
 	if len(rep.Addrs) > 0 {
@@ -210,7 +220,6 @@ func (c *Client) dial(ctx context.Context, rep Replica, history []step) (conn, e
 	if rep.Stage > 0 {
 		rc.width = c.cfg.Spec.BoundaryWidth()
 	}
-	rc.limit = frameLimit(c.cfg.Spec.SeqLen, max(rc.width, c.cfg.Spec.BoundaryWidth(), c.cfg.Spec.Vocab))
 	c.inflight(rep.Peer, 1)
 	_ = str.SetDeadline(time.Now().Add(c.cfg.StepTimeout))
 	if err := writeFrame(str, hello{Model: c.cfg.Model, Stage: uint32(rep.Stage)}.encode()); err != nil {
@@ -231,7 +240,6 @@ type remoteConn struct {
 	r     *bufio.Reader
 	width int
 	last  bool
-	limit int
 	once  sync.Once
 }
 
@@ -245,7 +253,7 @@ func (rc *remoteConn) do(ctx context.Context, st step) ([]float32, int32, error)
 	stop := context.AfterFunc(ctx, func() { _ = rc.str.Reset() })
 	defer stop()
 	rows, tok, err := rc.exchange(st, t0)
-	if err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && !busy(err) {
 		rc.c.cfg.Log.Warn("inference: replica failed mid-session", "stage", rc.rep.Stage, "peer", rc.rep.Peer, "err", err)
 		rc.c.failed(rc.rep.Peer)
 	}
@@ -256,11 +264,7 @@ func (rc *remoteConn) exchange(st step, t0 time.Time) ([]float32, int32, error) 
 	if err := writeFrame(rc.str, st.encode(rc.last)); err != nil {
 		return nil, 0, err
 	}
-	b, err := readFrame(rc.r, rc.limit)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, tok, err := decodeReply(b, len(st.IDs), rc.c.cfg.Spec.BoundaryWidth(), rc.last)
+	rows, tok, err := rc.reply(len(st.IDs))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -286,15 +290,21 @@ func (rc *remoteConn) replay(history []step) error {
 		werr <- nil
 	}()
 	for _, st := range history {
-		b, err := readFrame(rc.r, rc.limit)
-		if err != nil {
-			return err
-		}
-		if _, _, err := decodeReply(b, len(st.IDs), rc.c.cfg.Spec.BoundaryWidth(), rc.last); err != nil {
+		if _, _, err := rc.reply(len(st.IDs)); err != nil {
 			return err
 		}
 	}
 	return <-werr
+}
+
+// reply reads the answer to a step of n positions.
+func (rc *remoteConn) reply(n int) ([]float32, int32, error) {
+	w := rc.c.cfg.Spec.BoundaryWidth()
+	b, err := readFrame(rc.r, replyLimit(n, w))
+	if err != nil {
+		return nil, 0, err
+	}
+	return decodeReply(b, n, w, rc.c.cfg.Spec.Vocab, rc.last)
 }
 
 func (rc *remoteConn) close() {

@@ -66,8 +66,10 @@ func Check(s spec.Spec, r Request) error {
 	if r.MaxTokens <= 0 {
 		return &BadRequestError{fmt.Sprintf("max_tokens %d: must be positive", r.MaxTokens)}
 	}
-	if n := len(r.Prompt) + r.MaxTokens - 1; n > s.SeqLen {
-		return &BadRequestError{fmt.Sprintf("a prompt of %d tokens and max_tokens %d need a context of %d; the model's is %d", len(r.Prompt), r.MaxTokens, n, s.SeqLen)}
+	// Compared without adding, so that no max_tokens overflows past the check.
+	if len(r.Prompt) > s.SeqLen || r.MaxTokens-1 > s.SeqLen-len(r.Prompt) {
+		return &BadRequestError{fmt.Sprintf("a prompt of %d tokens and max_tokens %d do not fit the model's context of %d: at most %d tokens after this prompt",
+			len(r.Prompt), r.MaxTokens, s.SeqLen, max(0, s.SeqLen-len(r.Prompt)+1))}
 	}
 	for _, id := range r.Prompt {
 		if id < 0 || int(id) >= s.Vocab {

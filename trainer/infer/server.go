@@ -11,6 +11,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/protolearn/protolearn/trainer/engine"
@@ -33,7 +34,8 @@ type ServerConfig struct {
 	// Stage runs the sessions: a serving copy of the stage's weights, never the stage a worker
 	// trains (engine.Stage is not safe for concurrent use). Server.Swap replaces it.
 	Stage *engine.Stage
-	// MaxSessions bounds the open sessions (0: 64); one more is refused as busy.
+	// MaxSessions bounds the open sessions (0: 64), and half of it a peer's; one more is
+	// refused as busy.
 	MaxSessions int
 	// MaxBatch bounds the sessions' steps run in one call (0: 16).
 	MaxBatch int
@@ -56,10 +58,16 @@ type Server struct {
 	width    int // the input rows' width (0 on stage 0)
 	jobs     chan *job
 	sessions atomic.Int64
+	mu       sync.Mutex
+	open     map[network.Stream]peer.ID // the sessions' streams, reset by Close
+	perPeer  map[peer.ID]int
 	done     chan struct{}
 	wg       sync.WaitGroup
 	m        serverMetrics
 }
+
+// firstStep is how long a new session may wait before its first step.
+const firstStep = 10 * time.Second
 
 type job struct {
 	stage  *engine.Stage
@@ -93,7 +101,10 @@ func Serve(cfg ServerConfig) (*Server, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	info := cfg.Stage.Info()
-	s := &Server{cfg: cfg, index: info.Index, last: info.Last, jobs: make(chan *job), done: make(chan struct{})}
+	s := &Server{
+		cfg: cfg, index: info.Index, last: info.Last, jobs: make(chan *job), done: make(chan struct{}),
+		open: map[network.Stream]peer.ID{}, perPeer: map[peer.ID]int{},
+	}
 	if !info.First {
 		s.width = cfg.Stage.OutWidth()
 	}
@@ -133,12 +144,53 @@ func (s *Server) Sessions() int { return int(s.sessions.Load()) }
 // Close stops taking sessions and ends the open ones.
 func (s *Server) Close() {
 	s.cfg.Host.RemoveStreamHandler(Protocol)
+	s.mu.Lock()
 	select {
 	case <-s.done:
 	default:
 		close(s.done)
 	}
+	for str := range s.open {
+		_ = str.Reset()
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
+}
+
+// BusyReason begins a refusal for want of room: the replica is alive, try another.
+const BusyReason = "busy"
+
+// admit counts a new session of p, or says why it is refused.
+func (s *Server) admit(str network.Stream, p peer.ID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.done:
+		return errors.New("the worker is stopping")
+	default:
+	}
+	if len(s.open) >= s.cfg.MaxSessions {
+		return fmt.Errorf("%s: %d sessions open", BusyReason, s.cfg.MaxSessions)
+	}
+	if limit := max(1, s.cfg.MaxSessions/2); s.perPeer[p] >= limit {
+		return fmt.Errorf("%s: %d sessions of yours open, the most one peer may hold", BusyReason, limit)
+	}
+	s.open[str] = p
+	s.perPeer[p]++
+	s.sessions.Add(1)
+	s.m.sessions.Inc()
+	return nil
+}
+
+func (s *Server) leave(str network.Stream, p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.open, str)
+	if s.perPeer[p]--; s.perPeer[p] <= 0 {
+		delete(s.perPeer, p)
+	}
+	s.sessions.Add(-1)
+	s.m.sessions.Dec()
 }
 
 func (s *Server) handle(raw network.Stream) {
@@ -174,16 +226,19 @@ func (s *Server) handle(raw network.Stream) {
 		refuse("this worker serves stage %d of model %d, not stage %d of model %d", s.index, s.cfg.Model, h.Stage, h.Model)
 		return
 	}
-	if n := s.sessions.Add(1); n > int64(s.cfg.MaxSessions) {
-		s.sessions.Add(-1)
-		refuse("busy: %d sessions open", s.cfg.MaxSessions)
+	p := raw.Conn().RemotePeer()
+	if err := s.admit(raw, p); err != nil {
+		refuse("%v", err)
 		return
 	}
-	s.m.sessions.Inc()
-	defer func() { s.sessions.Add(-1); s.m.sessions.Dec() }()
-	cache := st.NewCache()
+	defer s.leave(raw, p)
+	var cache *engine.Cache // made with the first step: a session that sends none holds no cache
 	for {
-		_ = str.SetReadDeadline(time.Now().Add(s.cfg.Idle))
+		idle := s.cfg.Idle
+		if cache == nil {
+			idle = min(idle, firstStep)
+		}
+		_ = str.SetReadDeadline(time.Now().Add(idle))
 		b, err := readFrame(r, limit)
 		if err != nil {
 			return // the client closed the session, or went silent
@@ -192,6 +247,9 @@ func (s *Server) handle(raw network.Stream) {
 		if err != nil {
 			refuse("%v", err)
 			return
+		}
+		if cache == nil {
+			cache = st.NewCache()
 		}
 		if err := s.check(st, cache, sp); err != nil {
 			refuse("%v", err)

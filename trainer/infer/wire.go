@@ -139,9 +139,9 @@ type RemoteError struct{ Reason string }
 
 func (e *RemoteError) Error() string { return "infer: the worker refused: " + e.Reason }
 
-// decodeReply reads a server's answer to a step: rows of n×w values, or a token on the last
-// stage, or its refusal as a *RemoteError.
-func decodeReply(b []byte, n, w int, last bool) (rows []float32, tok int32, err error) {
+// decodeReply reads a server's answer to a step: rows of n×w finite values, or a token of the
+// vocabulary on the last stage, or its refusal as a *RemoteError.
+func decodeReply(b []byte, n, w, vocab int, last bool) (rows []float32, tok int32, err error) {
 	if len(b) == 0 {
 		return nil, 0, errors.New("infer: empty reply")
 	}
@@ -149,11 +149,19 @@ func decodeReply(b []byte, n, w int, last bool) (rows []float32, tok int32, err 
 	case b[0] == frameError:
 		return nil, 0, &RemoteError{Reason: strings.ToValidUTF8(string(b[1:]), "\uFFFD")}
 	case last && b[0] == frameToken && len(b) == 5:
-		return nil, int32(binary.LittleEndian.Uint32(b[1:])), nil
+		tok := int32(binary.LittleEndian.Uint32(b[1:]))
+		if tok < 0 || int(tok) >= vocab {
+			return nil, 0, fmt.Errorf("infer: the last stage sampled token %d, outside the vocabulary [0, %d)", tok, vocab)
+		}
+		return nil, tok, nil
 	case !last && b[0] == frameRows && len(b) == 1+4*n*w:
 		rows = make([]float32, n*w)
 		for i := range rows {
-			rows[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[1+4*i:]))
+			v := math.Float32frombits(binary.LittleEndian.Uint32(b[1+4*i:]))
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, 0, fmt.Errorf("infer: a row value %v is not finite", v)
+			}
+			rows[i] = v
 		}
 		return rows, 0, nil
 	}
@@ -180,6 +188,9 @@ func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
 	_, err = io.ReadFull(r, b)
 	return b, err
 }
+
+// replyLimit is the largest reply to a step of n positions with rows w wide.
+func replyLimit(n, w int) int { return 1 + max(4*n*w, 4, MaxReason) }
 
 // frameLimit is the largest frame of a stage whose rows are w wide in a context of ctx
 // positions (a step or reply of every position at once).
