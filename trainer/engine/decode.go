@@ -1,9 +1,9 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -23,6 +23,9 @@ import (
 // compiled graph depends only on the batch size and on the new rows rounded up to a power of
 // two, so a session's decode steps reuse one graph. Padding rows sit after every real one:
 // causal attention keeps them from the real rows, and the cache masks them out afterwards.
+
+// MaxDecodeBatch bounds the sessions of one Decode call.
+const MaxDecodeBatch = 256
 
 // Cache is one session's keys and values on a stage: per layer, K and V [Context, heads,
 // head_dim] flat, of which the first Len positions are filled.
@@ -64,8 +67,8 @@ func (st *Stage) Decode(in []DecodeInput) ([][]float32, error) {
 	if st.dtype != dtypes.Float32 {
 		return nil, fmt.Errorf("engine: Decode runs float32 stages, this one is %s", st.dtype)
 	}
-	if len(in) == 0 {
-		return nil, errors.New("engine: Decode of no sessions")
+	if len(in) == 0 || len(in) > MaxDecodeBatch {
+		return nil, fmt.Errorf("engine: Decode of %d sessions; 1 to %d at once", len(in), MaxDecodeBatch)
 	}
 	w := st.OutWidth()
 	rows := 0
@@ -94,9 +97,13 @@ func (st *Stage) Decode(in []DecodeInput) ([][]float32, error) {
 		if st.dec, err = model.NewExec(st.backend, st.store, st.decodeGraph); err != nil {
 			return nil, err
 		}
+		// One graph per power of two of sessions (up to MaxDecodeBatch) and of rows (up to the
+		// context).
+		st.dec.SetMaxCache(bits.Len(uint(MaxDecodeBatch)) * (bits.Len(uint(st.Context())) + 1))
 	}
-	m := padRows(rows)
-	b, ctx, d := len(in), st.Context(), st.spec.DModel
+	// Rows and sessions are both padded to powers of two: the graphs compiled stay few.
+	m, b := padRows(rows), padRows(len(in))
+	ctx, d := st.Context(), st.spec.DModel
 	ids := make([]int32, b*m)
 	pos := make([]int32, b)
 	var x []float32
@@ -118,9 +125,9 @@ func (st *Stage) Decode(in []DecodeInput) ([][]float32, error) {
 	nh, hd := st.spec.NHeads, st.spec.HeadDim()
 	for l := range st.info.Layers {
 		for _, kv := range [][][]float32{pick(in, func(c *Cache) []float32 { return c.k[l] }), pick(in, func(c *Cache) []float32 { return c.v[l] })} {
-			flat := make([]float32, 0, b*ctx*d)
-			for _, c := range kv {
-				flat = append(flat, c...)
+			flat := make([]float32, b*ctx*d) // the padding sessions' caches stay zero
+			for i, c := range kv {
+				copy(flat[i*ctx*d:], c)
 			}
 			args = append(args, tensors.FromFlatDataAndDimensions(flat, b, ctx, nh, hd))
 		}

@@ -139,3 +139,20 @@ func TestDecodeRefusesBadInput(t *testing.T) {
 		t.Fatalf("refused calls changed the caches: %d and %d positions", c0.Len(), c1.Len())
 	}
 }
+
+// A server batches any number of sessions with any number of new positions: the graphs it
+// compiles for them stay within the executable's cache (one per power of two of each).
+func TestDecodeAnyBatchShape(t *testing.T) {
+	st := newStages(t, tinySpec(), Options{})[0]
+	for b := 1; b <= 40; b++ {
+		for rows := 1; rows <= st.Context(); rows++ {
+			in := make([]DecodeInput, b)
+			for i := range in {
+				in[i] = DecodeInput{Cache: st.NewCache(), IDs: make([]int32, rows)}
+			}
+			if _, err := st.Decode(in); err != nil {
+				t.Fatalf("%d sessions of %d positions: %v", b, rows, err)
+			}
+		}
+	}
+}

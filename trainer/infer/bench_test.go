@@ -100,7 +100,7 @@ func BenchmarkGenerate(b *testing.B) {
 			}
 			report(b, ttft/time.Duration(b.N), tokens, elapsed, 1)
 		})
-		for _, batch := range []int{8, 16} {
+		for _, batch := range []int{8, 16, 32, 64} {
 			b.Run(fmt.Sprintf("%s/in-process/kv-cache/%d", name, batch), func(b *testing.B) {
 				var ttft, elapsed time.Duration
 				tokens := 0
@@ -116,7 +116,7 @@ func BenchmarkGenerate(b *testing.B) {
 		var reps []Replica
 		for i := range s.Stages {
 			h := testhost.New(b)
-			srv, err := Serve(ServerConfig{Host: h, Model: 1, Stage: benchStages(b, s)[i], Link: path, MaxBatch: 32})
+			srv, err := Serve(ServerConfig{Host: h, Model: 1, Stage: benchStages(b, s)[i], Link: path, MaxSessions: 256, MaxBatch: 64})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -130,7 +130,7 @@ func BenchmarkGenerate(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, sessions := range []int{1, 8, 16} {
+		for _, sessions := range []int{1, 8, 16, 32, 64} {
 			b.Run(fmt.Sprintf("%s/swarm-80Mbit-50ms/kv-cache/%d", name, sessions), func(b *testing.B) {
 				var ttft, elapsed time.Duration
 				tokens := 0

@@ -94,6 +94,7 @@ func Serve(cfg ServerConfig) (*Server, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 16
 	}
+	cfg.MaxBatch = min(cfg.MaxBatch, engine.MaxDecodeBatch)
 	if cfg.Idle <= 0 {
 		cfg.Idle = 2 * time.Minute
 	}
@@ -304,11 +305,13 @@ func (s *Server) batcher() {
 				break more
 			}
 		}
+		// One call per set of weights, and decode steps (one position) apart from prompts, so
+		// that a prompt's length does not pad every decode step of the batch to it.
 		for len(batch) > 0 {
-			st := batch[0].stage
+			st, one := batch[0].stage, len(batch[0].in.IDs) == 1
 			var same, rest []*job
 			for _, j := range batch {
-				if j.stage == st {
+				if j.stage == st && (len(j.in.IDs) == 1) == one {
 					same = append(same, j)
 				} else {
 					rest = append(rest, j)
