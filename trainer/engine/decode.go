@@ -191,22 +191,8 @@ func (st *Stage) decodeGraph(scope *model.Scope, in []*Node) []*Node {
 		x, ids, in = in[0], in[1], in[2:]
 	}
 	pos, caches := in[0], in[1:]
-	g := x.Graph()
-	b, m := ids.Shape().Dimensions[0], ids.Shape().Dimensions[1]
-	var y *Node
-	switch {
-	case st.info.First:
-		idx := Reshape(ids, b, m, 1)
-		if st.spec.Compressed() {
-			y = Add(st.fixedTokens(ids), st.fromSubspace(Gather(st.get(scope, g, "embed_small"), idx)))
-		} else {
-			y = Gather(st.get(scope, g, "embed"), idx)
-		}
-	case st.spec.Compressed():
-		y = st.decompress(x, ids)
-	default:
-		y = x
-	}
+	m := ids.Shape().Dimensions[1]
+	y := st.input(scope, x, ids)
 	cos, sin := st.ropeAt(pos, m)
 	mask := st.cacheMask(pos, m)
 	outs := []*Node{nil}

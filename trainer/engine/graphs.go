@@ -121,24 +121,30 @@ func (st *Stage) gradGraph(scope *model.Scope, in []*Node) []*Node {
 // compressed), from X = C·Uᵀ + T_fixed[ids] on a later compressed stage, from
 // the raw activations x otherwise.
 func (st *Stage) body(scope *model.Scope, x, ids *Node) *Node {
-	g := x.Graph()
-	switch {
-	case st.info.First:
-		b, n := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
-		idx := Reshape(x, b, n, 1)
-		if st.spec.Compressed() {
-			x = Add(st.fixedTokens(ids), st.fromSubspace(Gather(st.get(scope, g, "embed_small"), idx)))
-		} else {
-			x = Gather(st.get(scope, g, "embed"), idx)
-		}
-	case st.spec.Compressed():
-		x = st.decompress(x, ids)
-	}
+	x = st.input(scope, x, ids)
 	for l := st.info.FirstLayer; l < st.info.FirstLayer+st.info.Layers; l++ {
 		if slices.Contains(st.skip, l) {
 			continue
 		}
 		x = st.block(scope.In("layer_%03d", l), x)
+	}
+	return x
+}
+
+// input is the residual stream [b, n, d] the stage's blocks start from: the embedded ids on
+// stage 0, the rebuilt X on a later compressed stage, x itself raw.
+func (st *Stage) input(scope *model.Scope, x, ids *Node) *Node {
+	g := ids.Graph()
+	switch {
+	case st.info.First:
+		b, n := ids.Shape().Dimensions[0], ids.Shape().Dimensions[1]
+		idx := Reshape(ids, b, n, 1)
+		if st.spec.Compressed() {
+			return Add(st.fixedTokens(ids), st.fromSubspace(Gather(st.get(scope, g, "embed_small"), idx)))
+		}
+		return Gather(st.get(scope, g, "embed"), idx)
+	case st.spec.Compressed():
+		return st.decompress(x, ids)
 	}
 	return x
 }

@@ -76,36 +76,10 @@ func TestRunMultiProcess(t *testing.T) {
 	dir := t.TempDir()
 	corpus := tinyCorpus(t)
 	const steps, micro = 8, 4
-	var members []roster.Member
-	listen := make([]string, 3)
-	for s := range 3 {
-		key := filepath.Join(dir, fmt.Sprintf("s%d.key", s))
-		k, err := p2p.LoadOrCreateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := p2p.PeerID(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		listen[s] = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", testhost.FreePort(t))
-		members = append(members, roster.Member{Peer: id, Stage: s, Addrs: []ma.Multiaddr{ma.StringCast(listen[s])}})
-	}
-	r, err := roster.New(1, 3, members)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := r.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rosterPath := filepath.Join(dir, "roster.json")
-	if err := os.WriteFile(rosterPath, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rosterPath, keys, listen := swarmRoster(t, dir, []int{0, 1, 2})
 	procs := make([]*proc, 3)
 	for _, s := range []int{2, 1, 0} {
-		procs[s] = startTrainer(t, "run", "--spec", "tiny", "--stage", strconv.Itoa(s), "--key", filepath.Join(dir, fmt.Sprintf("s%d.key", s)),
+		procs[s] = startTrainer(t, "run", "--spec", "tiny", "--stage", strconv.Itoa(s), "--key", keys[s],
 			"--roster", rosterPath, "--listen", listen[s], "--data", corpus, "--rows", "2", "--microbatches", strconv.Itoa(micro),
 			"--steps", strconv.Itoa(steps), "--eval-every", "4", "--eval-batches", "2", "--link-latency", "2ms", "--out", filepath.Join(dir, fmt.Sprintf("out%d", s)), "--quiet")
 	}
@@ -170,6 +144,39 @@ func TestRunMultiProcess(t *testing.T) {
 		t.Errorf("loss did not fall across the processes: %.3f -> %.3f", first, last)
 	}
 	t.Logf("3 processes, %d microbatches: loss %.3f -> %.3f", n, first, last)
+}
+
+// swarmRoster writes the roster of model 1 with one worker of each of stages (3 stages) to
+// dir/roster.json: an identity key dir/w<i>.key and a free address each.
+func swarmRoster(t *testing.T, dir string, stages []int) (path string, keys, listen []string) {
+	t.Helper()
+	var members []roster.Member
+	for i, s := range stages {
+		keys = append(keys, filepath.Join(dir, fmt.Sprintf("w%d.key", i)))
+		k, err := p2p.LoadOrCreateKey(keys[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := p2p.PeerID(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listen = append(listen, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", testhost.FreePort(t)))
+		members = append(members, roster.Member{Peer: id, Stage: s, Addrs: []ma.Multiaddr{ma.StringCast(listen[i])}})
+	}
+	r, err := roster.New(1, 3, members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(dir, "roster.json")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, keys, listen
 }
 
 func TestRunFlagErrors(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,15 +13,11 @@ import (
 	"testing"
 	"time"
 
-	ma "github.com/multiformats/go-multiaddr"
-
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/infer"
 	"github.com/protolearn/protolearn/trainer/internal/testbackend"
 	"github.com/protolearn/protolearn/trainer/internal/testhost"
-	"github.com/protolearn/protolearn/trainer/p2p"
-	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
 
@@ -91,37 +86,14 @@ func TestServeMultiProcess(t *testing.T) {
 		ckpts[s] = filepath.Join(dir, "trained", "checkpoints", fmt.Sprintf("stage-%d.ckpt", s))
 	}
 	stages := []int{0, 1, 1, 2}
-	var members []roster.Member
-	listen := make([]string, len(stages))
+	rosterPath, keys, listen := swarmRoster(t, dir, stages)
 	metrics := make([]string, len(stages))
-	for i, s := range stages {
-		k, err := p2p.LoadOrCreateKey(filepath.Join(dir, fmt.Sprintf("w%d.key", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := p2p.PeerID(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		listen[i] = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", testhost.FreePort(t))
+	for i := range stages {
 		metrics[i] = fmt.Sprintf("127.0.0.1:%d", testhost.FreePort(t))
-		members = append(members, roster.Member{Peer: id, Stage: s, Addrs: []ma.Multiaddr{ma.StringCast(listen[i])}})
-	}
-	r, err := roster.New(1, 3, members)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := r.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rosterPath := filepath.Join(dir, "roster.json")
-	if err := os.WriteFile(rosterPath, raw, 0o644); err != nil {
-		t.Fatal(err)
 	}
 	workers := make([]*proc, len(stages))
 	for i, s := range stages {
-		workers[i] = startTrainer(t, "serve", "--spec", "tiny", "--model", "1", "--stage", strconv.Itoa(s), "--key", filepath.Join(dir, fmt.Sprintf("w%d.key", i)),
+		workers[i] = startTrainer(t, "serve", "--spec", "tiny", "--model", "1", "--stage", strconv.Itoa(s), "--key", keys[i],
 			"--checkpoint", ckpts[s], "--listen", listen[i], "--metrics-addr", metrics[i], "--link-latency", "10ms")
 	}
 	for i := range stages {
