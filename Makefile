@@ -171,7 +171,7 @@ keys: ## DEV/LOCALNET tile keys (single-party setup, toxic waste known) into KEY
 ###                          Local chain and bench                          ###
 ###############################################################################
 
-demo: ## The whole loop on a localnet: 3-stage model, 3 honest trainers + 1 cheater, spot checks, slashing, shares, revenue (CPU, a few minutes)
+demo: ## The whole loop on a localnet: 3-stage model, 3 honest trainers + 2 cheaters, spot checks, slashing, shares, revenue, paid inference through a gateway (CPU, about 15 minutes)
 	bash scripts/demo.sh
 
 localnet: ## Run a single-validator chain in .localnet/ in the foreground (Ctrl-C stops it)
