@@ -15,6 +15,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/protolearn/protolearn/trainer/chain"
 	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
 )
 
@@ -42,9 +43,10 @@ type Billing struct {
 	// 100, and never more than the chain's max_receipts).
 	SettleEvery time.Duration
 	MaxBatch    int
-	// ExpiryMargin refuses a deposit that expires within this many blocks (0: 100): a request
-	// that starts must end, and its receipt settle, before the deposit expires (after that the
-	// customer may withdraw what the receipt would have taken).
+	// ExpiryMargin refuses a deposit that expires within this many blocks (0: 20, a fifth of
+	// x/inference's shortest term): the receipts of a request that starts must settle before the
+	// deposit expires (after that the customer may withdraw what they would have taken). Running
+	// requests' receipts settle every SettleEvery, not only when they end.
 	ExpiryMargin int64
 	Log          *slog.Logger
 
@@ -54,6 +56,8 @@ type Billing struct {
 	held, settled map[uint64]sdkmath.Int
 	queue         []queued
 	wake          chan struct{}
+	// running are the requests being served: Flush settles their receipts so far.
+	running map[*charge]struct{}
 	// flushing serialises Flush: the settle loop's and a caller's.
 	flushing sync.Mutex
 }
@@ -74,13 +78,14 @@ func (b *Billing) init() error {
 		b.MaxBatch = 100
 	}
 	if b.ExpiryMargin <= 0 {
-		b.ExpiryMargin = 100
+		b.ExpiryMargin = 20
 	}
 	if b.Log == nil {
 		b.Log = slog.New(slog.DiscardHandler)
 	}
 	b.held, b.settled = map[uint64]sdkmath.Int{}, map[uint64]sdkmath.Int{}
 	b.wake = make(chan struct{}, 1)
+	b.running = map[*charge]struct{}{}
 	return nil
 }
 
@@ -91,7 +96,10 @@ type charge struct {
 	deposit  inferencetypes.Deposit
 	request  string
 	reserved sdkmath.Int
-	last     *inferencetypes.SignedReceipt
+	// last is the latest signed receipt; queued what the receipts queued so far charge (under
+	// Billing.mu).
+	last   *inferencetypes.SignedReceipt
+	queued sdkmath.Int
 }
 
 // open checks that the request's deposit can pay for up to tokens tokens of model and reserves
@@ -141,7 +149,9 @@ func (b *Billing) open(ctx context.Context, r *http.Request, model uint64, token
 	b.held[id] = held.Add(cost)
 	var nonce [12]byte
 	_, _ = rand.Read(nonce[:])
-	return &charge{b: b, deposit: d, request: "cmpl-" + hex.EncodeToString(nonce[:]), reserved: cost}, nil
+	c := &charge{b: b, deposit: d, request: "cmpl-" + hex.EncodeToString(nonce[:]), reserved: cost, queued: sdkmath.ZeroInt()}
+	b.running[c] = struct{}{}
+	return c, nil
 }
 
 func get(m map[uint64]sdkmath.Int, id uint64) sdkmath.Int {
@@ -177,12 +187,46 @@ func (c *charge) sign(tokens uint64, servers []string) error {
 	if err != nil {
 		return err
 	}
+	c.b.mu.Lock()
 	c.last = &inferencetypes.SignedReceipt{Receipt: r, Signature: sig}
+	c.b.mu.Unlock()
 	return nil
+}
+
+// latest is the latest signed receipt (nil: none yet).
+func (c *charge) latest() *inferencetypes.SignedReceipt {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	return c.last
+}
+
+// restore makes r the latest receipt again (a final one that was not delivered).
+func (c *charge) restore(r *inferencetypes.SignedReceipt) {
+	c.b.mu.Lock()
+	c.last = r
+	c.b.mu.Unlock()
+}
+
+// enqueueLocked queues the part of c's latest receipt not queued yet (under b.mu).
+func (b *Billing) enqueueLocked(c *charge) {
+	if c.last == nil {
+		return
+	}
+	total := inferencetypes.Charge(c.deposit.PricePer_1KTokens.Amount, c.last.Receipt.Tokens)
+	if !total.GT(c.queued) {
+		return
+	}
+	amt := total.Sub(c.queued)
+	c.queued = total
+	id := c.deposit.Id
+	b.held[id] = get(b.held, id).Add(amt)
+	b.queue = append(b.queue, queued{r: *c.last, charge: amt})
 }
 
 // cost is what the last signed receipt charges.
 func (c *charge) cost() sdk.Coin {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
 	if c.last == nil {
 		return sdk.NewCoin(c.deposit.Balance.Denom, sdkmath.ZeroInt())
 	}
@@ -195,14 +239,10 @@ func (c *charge) close() {
 	b := c.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	delete(b.running, c)
 	id := c.deposit.Id
-	held := b.heldFor(id).Sub(c.reserved)
-	if c.last != nil {
-		amt := c.cost().Amount
-		held = held.Add(amt)
-		b.queue = append(b.queue, queued{r: *c.last, charge: amt})
-	}
-	b.held[id] = held
+	b.held[id] = b.heldFor(id).Sub(c.reserved)
+	b.enqueueLocked(c)
 	if len(b.queue) >= b.MaxBatch {
 		select {
 		case b.wake <- struct{}{}:
@@ -235,6 +275,11 @@ func (b *Billing) run(ctx context.Context) {
 func (b *Billing) Flush(ctx context.Context) {
 	b.flushing.Lock()
 	defer b.flushing.Unlock()
+	b.mu.Lock()
+	for c := range b.running { // what running requests delivered so far
+		b.enqueueLocked(c)
+	}
+	b.mu.Unlock()
 	for {
 		batch := b.head()
 		if len(batch) == 0 {
@@ -245,27 +290,35 @@ func (b *Billing) Flush(ctx context.Context) {
 			receipts[i] = q.r
 		}
 		res, err := b.Ledger.Settle(ctx, receipts)
-		var txErr interface{ ABCICode() uint32 }
-		if err != nil && !errors.As(err, &txErr) {
-			b.Log.Warn("settling receipts; will retry", "receipts", len(batch), "err", err)
-			return
-		}
 		paid := make([]bool, len(batch))
 		switch {
-		case err == nil:
-			b.Log.Info("settled", "receipts", len(batch), "paid", res.Paid.String(), "skipped", res.Skipped)
+		case err == nil || errors.Is(err, inferencetypes.ErrAlreadySettled):
+			// Already settled: someone (a copy of this batch, or a try whose answer was lost)
+			// settled every receipt first; the money moved once.
+			if res != nil {
+				b.Log.Info("settled", "receipts", len(batch), "paid", res.Paid.String(), "skipped", res.Skipped)
+			}
 			for i := range paid {
 				paid[i] = true
 			}
+		case !refused(err):
+			b.Log.Warn("settling receipts; will retry", "receipts", len(batch), "err", err)
+			return
 		case len(batch) > 1:
 			// One receipt the chain refuses (its deposit expired, say) fails the batch: each
 			// is settled alone, so that the others still pay.
 			b.Log.Warn("the chain refused a batch of receipts; settling them one by one", "receipts", len(batch), "err", err)
 			for i, r := range receipts {
-				if _, err := b.Ledger.Settle(ctx, []inferencetypes.SignedReceipt{r}); err != nil {
-					b.Log.Error("the chain refused a receipt; dropped", "deposit", r.Receipt.DepositId, "request", r.Receipt.RequestId, "err", err)
-				} else {
+				_, err := b.Ledger.Settle(ctx, []inferencetypes.SignedReceipt{r})
+				switch {
+				case err == nil || errors.Is(err, inferencetypes.ErrAlreadySettled):
 					paid[i] = true
+				case !refused(err):
+					b.Log.Warn("settling receipts; will retry", "receipts", len(batch)-i, "err", err)
+					b.done(batch[:i], paid[:i])
+					return
+				default:
+					b.Log.Error("the chain refused a receipt; dropped", "deposit", r.Receipt.DepositId, "request", r.Receipt.RequestId, "err", err)
 				}
 			}
 		default:
@@ -273,6 +326,14 @@ func (b *Billing) Flush(ctx context.Context) {
 		}
 		b.done(batch, paid)
 	}
+}
+
+// refused says whether err is the chain's verdict on the receipts: a refusal by x/inference
+// (or another module), not a transport failure or a refusal of the SDK's (a fee, a full
+// mempool) that the same transaction may pass later.
+func refused(err error) bool {
+	var te *chain.TxError
+	return errors.As(err, &te) && !te.Transient()
 }
 
 // head is the next batch to settle.

@@ -251,13 +251,13 @@ func (g *Gateway) complete(w http.ResponseWriter, r *http.Request) int {
 	if ch != nil {
 		// The last chunk's tokens are charged once it is written; its accounting says so.
 		delivered = len(res.Tokens)
-		saved := ch.last
+		saved := ch.latest()
 		if err := pay(res.Servers); err != nil {
 			g.cfg.Log.Error("signing a receipt", "err", err)
 		}
 		acct.DepositID, acct.Charged = ch.deposit.Id, ch.cost().String()
 		if err := sse.send(completion{ID: id, Object: out.Object, Created: out.Created, Model: out.Model, Choices: out.Choices, Usage: out.Usage, Protolearn: acct}); err != nil {
-			ch.last = saved // not delivered
+			ch.restore(saved) // not delivered
 		}
 		sse.done()
 		return http.StatusOK
@@ -283,19 +283,19 @@ func generationError(err error) *apiError {
 
 // sseWriter writes server-sent events, flushed one by one.
 type sseWriter struct {
-	w http.ResponseWriter
-	f http.Flusher
+	w  http.ResponseWriter
+	rc *http.ResponseController
 }
 
+// chunkTimeout bounds the write of one event: a client that stops reading ends its stream (and
+// pays for what it read), rather than holding the workers' sessions.
+const chunkTimeout = 30 * time.Second
+
 func newSSE(w http.ResponseWriter) (*sseWriter, error) {
-	f, ok := w.(http.Flusher)
-	if !ok {
-		return nil, errors.New("gateway: the connection cannot stream")
-	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	return &sseWriter{w: w, f: f}, nil
+	return &sseWriter{w: w, rc: http.NewResponseController(w)}, nil
 }
 
 func (s *sseWriter) send(v any) error {
@@ -303,14 +303,15 @@ func (s *sseWriter) send(v any) error {
 	if err != nil {
 		return err
 	}
+	_ = s.rc.SetWriteDeadline(time.Now().Add(chunkTimeout))
 	if _, err := fmt.Fprintf(s.w, "data: %s\n\n", b); err != nil {
 		return err
 	}
-	s.f.Flush()
-	return nil
+	return s.rc.Flush()
 }
 
 func (s *sseWriter) done() {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(chunkTimeout))
 	_, _ = fmt.Fprint(s.w, "data: [DONE]\n\n")
-	s.f.Flush()
+	_ = s.rc.Flush()
 }

@@ -24,6 +24,16 @@
 // after each streamed chunk it signs a cumulative receipt for the tokens delivered (the
 // prompt's and the generated ones whose text was written), so a customer that leaves
 // mid-stream pays for what it read; and it settles the last receipt of every request in
-// batches of MsgSettle, paying its fee. A receipt names the operator of the replica that
-// served each stage (the last one, if the session moved), as the chain's roster lists them.
+// batches of MsgSettle, paying its fee: every SettleEvery, the latest receipt of each request,
+// running ones included, so that a request that outlives its deposit has paid for what it
+// delivered before. A receipt names the operator of the replica that served each stage (the last
+// one, if the session moved), as the chain's roster lists them.
+//
+// A transient refusal (a fee, a full mempool: the SDK's codespace) or a lost connection keeps
+// the receipts for the next try; a batch the chain finds already settled (a copy of it landed
+// first) counts as settled; only x/inference's verdict on a receipt drops it.
+//
+// One gateway process per spender key: each keeps its own account of what it reserved, so two
+// sharing a key could serve a deposit twice over, and the chain refuses a receipt beyond the
+// deposit.
 package gateway

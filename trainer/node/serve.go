@@ -32,7 +32,10 @@ func (n *Node) startServing(ctx context.Context, reg prometheus.Registerer) erro
 	if every == 0 {
 		every = 5 * time.Minute
 	}
+	done := make(chan struct{})
+	n.closers = append(n.closers, func() { <-done }) // after n.life ends: the refresh has stopped
 	go func() {
+		defer close(done)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {

@@ -193,7 +193,8 @@ func newSpenderKeyCmd() *cobra.Command {
 		Long: `spender-key prints the compressed public key (hex) that a customer names in
   protolearnd tx inference deposit MODEL AMOUNT --spender <key>
 so that the gateway holding the key may charge the deposit, and the account that
-pays the gateway's settlement fees.`,
+pays the gateway's settlement fees. Run one gateway process per spender key: each
+keeps its own account of what the deposits it charges have left.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
