@@ -14,6 +14,7 @@ import (
 
 	"github.com/protolearn/protolearn/circuits/tile"
 	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/internal/promserve"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
@@ -209,12 +210,8 @@ func NewAttester(cfg Config) (*Attester, error) {
 		}, []string{"event"}),
 	}
 	a.offset.Store(int64(cfg.FirstStep))
-	if cfg.Metrics != nil {
-		for _, c := range []prometheus.Collector{a.commitSeconds, a.events} {
-			if err := cfg.Metrics.Register(c); err != nil {
-				return nil, fmt.Errorf("attest: metrics: %w", err)
-			}
-		}
+	if err := promserve.Register(cfg.Metrics, "attest", a.commitSeconds, a.events); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/protolearn/protolearn/trainer/infer"
+	"github.com/protolearn/protolearn/trainer/internal/promserve"
 	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
@@ -108,12 +109,8 @@ func New(cfg Config) (*Gateway, error) {
 			Name: "protolearn_gateway_tokens_per_second", Help: "A completion's tokens per second after the first.", Buckets: prometheus.ExponentialBuckets(1, 2, 12),
 		}),
 	}
-	if cfg.Metrics != nil {
-		for _, c := range []prometheus.Collector{g.m.requests, g.m.tokens, g.m.ttft, g.m.moved, g.m.perSecond} {
-			if err := cfg.Metrics.Register(c); err != nil {
-				return nil, fmt.Errorf("gateway: metrics: %w", err)
-			}
-		}
+	if err := promserve.Register(cfg.Metrics, "gateway", g.m.requests, g.m.tokens, g.m.ttft, g.m.moved, g.m.perSecond); err != nil {
+		return nil, err
 	}
 	return g, nil
 }

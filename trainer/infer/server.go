@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/internal/promserve"
 	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/p2p"
 )
@@ -116,12 +117,8 @@ func Serve(cfg ServerConfig) (*Server, error) {
 		batches:   prometheus.NewCounter(prometheus.CounterOpts{Name: "protolearn_infer_batches_total", Help: "Decode calls run for inference (each a batch of sessions' steps)."}),
 		refused:   prometheus.NewCounter(prometheus.CounterOpts{Name: "protolearn_infer_refused_total", Help: "Inference sessions or steps refused (bad input, busy, wrong model or stage)."}),
 	}
-	if cfg.Metrics != nil {
-		for _, c := range []prometheus.Collector{s.m.sessions, s.m.positions, s.m.batches, s.m.refused} {
-			if err := cfg.Metrics.Register(c); err != nil {
-				return nil, fmt.Errorf("infer: metrics: %w", err)
-			}
-		}
+	if err := promserve.Register(cfg.Metrics, "infer", s.m.sessions, s.m.positions, s.m.batches, s.m.refused); err != nil {
+		return nil, err
 	}
 	s.wg.Add(1)
 	go s.batcher()

@@ -20,6 +20,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/boundary"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/internal/promserve"
 	"github.com/protolearn/protolearn/trainer/replaylog"
 	"github.com/protolearn/protolearn/trainer/statesync"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
@@ -160,12 +161,8 @@ func New(cfg Config) (*Service, error) {
 			Help: "Updates of other replicas replayed by this referee.",
 		}),
 	}
-	if cfg.Metrics != nil {
-		for _, c := range []prometheus.Collector{s.audits, s.replayed} {
-			if err := cfg.Metrics.Register(c); err != nil {
-				return nil, fmt.Errorf("referee: metrics: %w", err)
-			}
-		}
+	if err := promserve.Register(cfg.Metrics, "referee", s.audits, s.replayed); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

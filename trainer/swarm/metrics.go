@@ -1,9 +1,9 @@
 package swarm
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/protolearn/protolearn/trainer/internal/promserve"
 )
 
 // metrics are a worker's Prometheus series (protolearn_swarm_*).
@@ -48,16 +48,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		loss:        gauge("loss", "The last stage's most recent microbatch loss."),
 		valLoss:     gauge("val_loss", "The last stage's most recent evaluation round's mean loss."),
 	}
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{
+	if err := promserve.Register(reg, "swarm",
 		m.framesIn, m.framesOut, m.bytesIn, m.bytesOut, m.forwards, m.backwards, m.completed, m.repeats, m.late,
 		m.resent, m.handedBack, m.busy, m.cutOff, m.refused, m.blacklisted, m.gradsLost, m.badReceipts, m.pending, m.loss, m.valLoss,
-	} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("swarm: metrics: %w", err)
-		}
+	); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -14,6 +14,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// Register registers each collector on reg, or does nothing when reg is nil (metrics off);
+// what, the component, names an error.
+func Register(reg prometheus.Registerer, what string, cs ...prometheus.Collector) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("%s: metrics: %w", what, err)
+		}
+	}
+	return nil
+}
+
 // Server serves /metrics until Close.
 type Server struct {
 	addr string // host:port actually listened on
