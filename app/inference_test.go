@@ -233,18 +233,25 @@ func TestInferenceDepositSettleWithdraw(t *testing.T) {
 // Settlement's gas: one receipt alone, and a batch of receipts of distinct requests (what a
 // gateway submits: each request's last receipt). Logged for docs/BENCHMARKS.md; a receipt in a
 // batch costs less than one alone (the transaction's own cost is shared).
-func TestInferenceSettleGas(t *testing.T) {
-	customer := newAccount(0)
+// pricedDeposit is a chain whose model 1 is priced (per 1,000 tokens) and has holders (one
+// finalized attestation), with a customer's deposit of amount: the deposit's response, its
+// gas, and the model's three seated operators, stage 0 first.
+func pricedDeposit(t *testing.T, price, amount int64) (vc *verifyChain, customer *account, dep inferencetypes.MsgDepositResponse, servers []sdk.AccAddress, gas int64) {
+	t.Helper()
+	customer = newAccount(0)
 	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), customer)
-	require.Zero(t, vc.send(vc.designer, &inferencetypes.MsgSetPrice{Designer: vc.designer.addr.String(), ModelId: 1, Per_1KTokens: sdk.NewInt64Coin(app.BondDenom, 2000)}).Code)
+	require.Zero(t, vc.send(vc.designer, &inferencetypes.MsgSetPrice{Designer: vc.designer.addr.String(), ModelId: 1, Per_1KTokens: sdk.NewInt64Coin(app.BondDenom, price)}).Code)
 	vc.submit(t, ws[0], 1)
 	vc.blocks(vWindow + 2)
-	res := vc.send(customer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: sdk.NewInt64Coin(app.BondDenom, 100_000_000)})
+	res := vc.send(customer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: sdk.NewInt64Coin(app.BondDenom, amount)})
 	require.Zero(t, res.Code, res.Log)
-	var dep inferencetypes.MsgDepositResponse
 	requireMsgResponse(t, res, &dep)
-	t.Logf("deposit: %d gas", res.GasUsed)
-	servers := []sdk.AccAddress{ws[0].addr, ws[1].addr, ws[2].addr}
+	return vc, customer, dep, []sdk.AccAddress{ws[0].addr, ws[1].addr, ws[2].addr}, res.GasUsed
+}
+
+func TestInferenceSettleGas(t *testing.T) {
+	vc, customer, dep, servers, depositGas := pricedDeposit(t, 2000, 100_000_000)
+	t.Logf("deposit: %d gas", depositGas)
 	n := 0
 	gas := func(count int) int64 {
 		var rs []inferencetypes.SignedReceipt
@@ -267,16 +274,7 @@ func TestInferenceSettleGas(t *testing.T) {
 // A withdrawn deposit's request records are deleted at the end of blocks, PrunePerBlock a
 // block, however many requests it settled: withdrawal costs the same for every deposit.
 func TestInferenceWithdrawnRecordsPrunedByBlock(t *testing.T) {
-	customer := newAccount(0)
-	vc, ws := startVerifyChain(t, sdkmath.LegacyZeroDec(), customer)
-	require.Zero(t, vc.send(vc.designer, &inferencetypes.MsgSetPrice{Designer: vc.designer.addr.String(), ModelId: 1, Per_1KTokens: sdk.NewInt64Coin(app.BondDenom, 1000)}).Code)
-	vc.submit(t, ws[0], 1)
-	vc.blocks(vWindow + 2)
-	res := vc.send(customer, &inferencetypes.MsgDeposit{Customer: customer.addr.String(), ModelId: 1, Amount: sdk.NewInt64Coin(app.BondDenom, 1_000_000)})
-	require.Zero(t, res.Code, res.Log)
-	var dep inferencetypes.MsgDepositResponse
-	requireMsgResponse(t, res, &dep)
-	servers := []sdk.AccAddress{ws[0].addr, ws[1].addr, ws[2].addr}
+	vc, customer, dep, servers, _ := pricedDeposit(t, 1000, 1_000_000)
 	requests := inferencetypes.PrunePerBlock + 44
 	for from := 0; from < requests; from += inferencetypes.DefaultMaxReceipts {
 		var rs []inferencetypes.SignedReceipt
@@ -294,7 +292,7 @@ func TestInferenceWithdrawnRecordsPrunedByBlock(t *testing.T) {
 	}
 	require.Equal(t, requests, records())
 	vc.blocks(int(inferencetypes.DefaultMinDepositBlocks) + 1)
-	res = vc.send(customer, &inferencetypes.MsgWithdraw{Customer: customer.addr.String(), DepositId: dep.DepositId})
+	res := vc.send(customer, &inferencetypes.MsgWithdraw{Customer: customer.addr.String(), DepositId: dep.DepositId})
 	require.Zero(t, res.Code, res.Log) // the block's EndBlock deleted the first PrunePerBlock
 	require.Equal(t, requests-inferencetypes.PrunePerBlock, records())
 	vc.blocks(1)
