@@ -12,7 +12,6 @@ import (
 	computekeeper "github.com/protolearn/protolearn/x/compute/keeper"
 	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
 	modelskeeper "github.com/protolearn/protolearn/x/models/keeper"
-	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	sharestypes "github.com/protolearn/protolearn/x/shares/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -91,7 +90,7 @@ func (m modelsForInference) InferenceModel(ctx context.Context, id uint64) (infe
 	if err != nil {
 		return inferencetypes.ModelInfo{}, fmt.Errorf("model %d designer %q: %w", id, model.Designer, err)
 	}
-	servable := model.Status == modelstypes.MODEL_STATUS_TRAINING || model.Status == modelstypes.MODEL_STATUS_COMPLETED
+	servable := model.Status.Serves()
 	return inferencetypes.ModelInfo{Designer: designer, Stages: len(model.Stages), Servable: servable}, nil
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/infer"
 	"github.com/protolearn/protolearn/trainer/roster"
-	modelstypes "github.com/protolearn/protolearn/x/models/types"
 )
 
 // StaticCatalog serves one model whose stages a roster lists, for free: a swarm off chain.
@@ -84,7 +83,7 @@ func (c *ChainCatalog) Models(ctx context.Context) ([]ModelInfo, error) {
 		info := ModelInfo{
 			ID: m.Id, Name: m.Name, Spec: chain.Spec(m),
 			Status:   strings.ToLower(strings.TrimPrefix(m.Status.String(), "MODEL_STATUS_")),
-			Servable: m.Status == modelstypes.MODEL_STATUS_TRAINING || m.Status == modelstypes.MODEL_STATUS_COMPLETED,
+			Servable: m.Status.Serves(),
 		}
 		if info.Servable {
 			if info.Price, err = c.Client.Price(ctx, m.Id); err != nil {

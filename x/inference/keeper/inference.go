@@ -15,7 +15,8 @@ import (
 	"github.com/protolearn/protolearn/x/inference/types"
 )
 
-// SetPrice sets model's price per 1,000 tokens (zero takes it off sale); only its designer may.
+// SetPrice sets model's price per 1,000 tokens (zero takes it off sale); only its designer may,
+// and only until its holders have voted a price.
 func (k *Keeper) SetPrice(ctx context.Context, msg *types.MsgSetPrice) error {
 	designer, err := k.parseAddr("designer", msg.Designer)
 	if err != nil {
@@ -28,21 +29,48 @@ func (k *Keeper) SetPrice(ctx context.Context, msg *types.MsgSetPrice) error {
 	if !m.Designer.Equals(designer) {
 		return errorsmod.Wrapf(types.ErrNotDesigner, "model %d was designed by %s, not %s", msg.ModelId, k.addrString(m.Designer), msg.Designer)
 	}
+	switch prev, err := k.Prices.Get(ctx, msg.ModelId); {
+	case err == nil && prev.ByHolders:
+		return errorsmod.Wrapf(types.ErrPriceByHolders, "model %d's holders voted its price (%s per 1,000 tokens); only their vote changes it (x/modelgov)", msg.ModelId, prev.Per_1KTokens)
+	case err != nil && !errors.Is(err, collections.ErrNotFound):
+		return err
+	}
+	return k.setPrice(ctx, msg.ModelId, msg.Per_1KTokens, false)
+}
+
+// CheckPrice reports why per1k could not be a price, or nil.
+func (k *Keeper) CheckPrice(ctx context.Context, per1k sdk.Coin) error {
 	denom, err := k.shares.RevenueDenom(ctx)
 	if err != nil {
 		return err
 	}
-	if err := msg.Per_1KTokens.Validate(); err != nil || msg.Per_1KTokens.Denom != denom || msg.Per_1KTokens.Amount.GT(types.MaxPrice) {
-		return errorsmod.Wrapf(types.ErrInvalidPrice, "a price is an amount of %s (x/shares' revenue denom) from 0 to %s, got %s", denom, types.MaxPrice, msg.Per_1KTokens)
+	if err := per1k.Validate(); err != nil || per1k.Denom != denom || per1k.Amount.GT(types.MaxPrice) {
+		return errorsmod.Wrapf(types.ErrInvalidPrice, "a price is an amount of %s (x/shares' revenue denom) from 0 to %s, got %s", denom, types.MaxPrice, per1k)
 	}
-	if msg.Per_1KTokens.IsZero() {
-		if err := k.Prices.Remove(ctx, msg.ModelId); err != nil {
-			return err
-		}
-	} else if err := k.Prices.Set(ctx, msg.ModelId, types.Price{ModelId: msg.ModelId, Per_1KTokens: msg.Per_1KTokens}); err != nil {
+	return nil
+}
+
+// SetPriceByHolders sets model's price as its holders voted it (x/modelgov); from then on the
+// designer may not change it. Zero takes the model off sale.
+func (k *Keeper) SetPriceByHolders(ctx context.Context, modelID uint64, per1k sdk.Coin) error {
+	if _, err := k.models.InferenceModel(ctx, modelID); err != nil {
 		return err
 	}
-	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventPriceSet{ModelId: msg.ModelId, Per_1KTokens: msg.Per_1KTokens})
+	return k.setPrice(ctx, modelID, per1k, true)
+}
+
+func (k *Keeper) setPrice(ctx context.Context, modelID uint64, per1k sdk.Coin, byHolders bool) error {
+	if err := k.CheckPrice(ctx, per1k); err != nil {
+		return err
+	}
+	if per1k.IsZero() && !byHolders {
+		if err := k.Prices.Remove(ctx, modelID); err != nil {
+			return err
+		}
+	} else if err := k.Prices.Set(ctx, modelID, types.Price{ModelId: modelID, Per_1KTokens: per1k, ByHolders: byHolders}); err != nil {
+		return err
+	}
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventPriceSet{ModelId: modelID, Per_1KTokens: per1k, ByHolders: byHolders})
 }
 
 // Deposit escrows msg's amount for model's inference at its current price and returns the
@@ -125,8 +153,11 @@ func (k *Keeper) servablePrice(ctx context.Context, model uint64) (sdk.Coin, err
 		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNotServable, "model %d neither trains nor has completed: it serves nothing", model)
 	}
 	price, err := k.Prices.Get(ctx, model)
-	if errors.Is(err, collections.ErrNotFound) {
+	switch {
+	case errors.Is(err, collections.ErrNotFound):
 		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNotServable, "model %d has no price: its designer sets one (tx inference set-price)", model)
+	case err == nil && price.Per_1KTokens.IsZero():
+		return sdk.Coin{}, errorsmod.Wrapf(types.ErrNotServable, "model %d's holders took it off sale (price 0 by vote)", model)
 	}
 	return price.Per_1KTokens, err
 }

@@ -20,4 +20,5 @@ var (
 	ErrDepositExpired   = errorsmod.Register(ModuleName, 14, "deposit expired")
 	ErrDepositHeld      = errorsmod.Register(ModuleName, 15, "deposit still held")
 	ErrInvalidGenesis   = errorsmod.Register(ModuleName, 16, "invalid genesis")
+	ErrPriceByHolders   = errorsmod.Register(ModuleName, 17, "the model's holders set its price")
 )

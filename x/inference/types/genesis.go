@@ -37,8 +37,8 @@ func (gs GenesisState) Validate() error {
 		if err := sameDenom(fmt.Sprintf("prices[%d]", i), p.Per_1KTokens); err != nil {
 			return err
 		}
-		if !p.Per_1KTokens.IsPositive() || p.Per_1KTokens.Amount.GT(MaxPrice) {
-			return fmt.Errorf("prices[%d]: %s; want above 0 (a model off sale has no price) and at most %s", i, p.Per_1KTokens, MaxPrice)
+		if (!p.Per_1KTokens.IsPositive() && !(p.ByHolders && p.Per_1KTokens.IsZero())) || p.Per_1KTokens.Amount.GT(MaxPrice) {
+			return fmt.Errorf("prices[%d]: %s; want above 0 (a model off sale has no price, unless its holders voted 0) and at most %s", i, p.Per_1KTokens, MaxPrice)
 		}
 	}
 	if gs.NextDepositId == 0 {

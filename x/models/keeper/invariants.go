@@ -54,8 +54,8 @@ func (k *Keeper) CheckInvariants(ctx context.Context) error {
 		if !ok {
 			return true, fmt.Errorf("%s: no such model", where)
 		}
-		if m.Status == types.MODEL_STATUS_CANCELLED {
-			return true, fmt.Errorf("%s: the model is cancelled", where)
+		if !m.Status.HoldsSeats() {
+			return true, fmt.Errorf("%s: the model is %s", where, m.Status)
 		}
 		if stage >= m.NumStages() {
 			return true, fmt.Errorf("%s: the model has %d stages", where, m.NumStages())

@@ -143,15 +143,17 @@ func (k *Keeper) HeldStage(ctx context.Context, modelID uint64, operator sdk.Acc
 	return h.Stage, h.FirstHeight, true, nil
 }
 
-// AddWorkUnits credits finalized work to a TRAINING model (x/verify calls it when an attestation
-// finalizes); the model completes when its work reaches target_work_units. It refuses a model
-// that is not TRAINING: work that finalizes after completion is for the caller to settle.
+// AddWorkUnits credits finalized work to a TRAINING model, or to one paused while training (work
+// attested before the pause still finalizes); x/verify calls it when an attestation finalizes.
+// The model completes when its work reaches target_work_units (a paused one will resume to
+// COMPLETED). It refuses any other model: work that finalizes after completion or a halt is for
+// the caller to settle.
 func (k *Keeper) AddWorkUnits(ctx context.Context, modelID, units uint64) error {
 	m, err := k.GetModel(ctx, modelID)
 	if err != nil {
 		return err
 	}
-	if m.Status != types.MODEL_STATUS_TRAINING {
+	if !m.CreditsWork() {
 		return errorsmod.Wrapf(types.ErrModelNotTraining, "model %d is %s; work is credited only while it trains", modelID, m.Status)
 	}
 	if units == 0 {
@@ -167,7 +169,13 @@ func (k *Keeper) AddWorkUnits(ctx context.Context, modelID, units uint64) error 
 	}); err != nil {
 		return err
 	}
-	if m.WorkUnits >= m.TargetWorkUnits {
+	switch {
+	case m.WorkUnits < m.TargetWorkUnits:
+	case m.Status == types.MODEL_STATUS_PAUSED:
+		m.EndedHeight = sdkCtx.BlockHeight()
+		m.PausedFrom = types.MODEL_STATUS_COMPLETED
+		k.logger.Info("paused model reached its target; it resumes completed", "model_id", modelID, "work_units", m.WorkUnits)
+	default:
 		m.EndedHeight = sdkCtx.BlockHeight()
 		if err := k.setStatus(ctx, &m, types.MODEL_STATUS_COMPLETED); err != nil {
 			return err
@@ -179,10 +187,15 @@ func (k *Keeper) AddWorkUnits(ctx context.Context, modelID, units uint64) error 
 
 // setStatus moves m to status to and announces it; the caller stores m.
 func (k *Keeper) setStatus(ctx context.Context, m *types.Model, to types.ModelStatus) error {
+	return k.setStatusFor(ctx, m, to, "")
+}
+
+// setStatusFor is setStatus with the reason the event carries.
+func (k *Keeper) setStatusFor(ctx context.Context, m *types.Model, to types.ModelStatus, reason string) error {
 	from := m.Status
 	m.Status = to
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventModelStatusChanged{
-		ModelId: m.Id, From: from, To: to,
+		ModelId: m.Id, From: from, To: to, Reason: reason,
 	})
 }
 

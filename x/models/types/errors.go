@@ -33,4 +33,5 @@ var (
 	ErrInvalidMicrobatches = errorsmod.Register(ModuleName, 27, "invalid microbatches_per_step")
 	ErrInvalidOptimizer    = errorsmod.Register(ModuleName, 28, "invalid optimizer")
 	ErrStageHopping        = errorsmod.Register(ModuleName, 29, "operator held another stage of this model")
+	ErrInvalidTransition   = errorsmod.Register(ModuleName, 30, "the model's status does not allow this")
 )

@@ -61,8 +61,8 @@ func (gs GenesisState) Validate() error {
 		if err := addresses.Canonical(s.Operator); err != nil {
 			return fmt.Errorf("seats[%d]: operator: %w", i, err)
 		}
-		if m.Status == MODEL_STATUS_CANCELLED {
-			return fmt.Errorf("seats[%d]: model %d is cancelled and holds no seats", i, s.ModelId)
+		if !m.Status.HoldsSeats() {
+			return fmt.Errorf("seats[%d]: model %d is %s and holds no seats", i, s.ModelId, m.Status)
 		}
 		if s.Stage >= m.NumStages() {
 			return fmt.Errorf("seats[%d]: stage %d out of range: model %d has stages 0..%d", i, s.Stage, s.ModelId, m.NumStages()-1)
@@ -150,6 +150,14 @@ func (m Model) validate() error {
 
 // CheckStatus reports a status that disagrees with the model's work.
 func (m Model) CheckStatus() error {
+	if m.Status == MODEL_STATUS_PAUSED {
+		if m.PausedFrom != MODEL_STATUS_TRAINING && m.PausedFrom != MODEL_STATUS_COMPLETED {
+			return fmt.Errorf("status %s but paused_from is %s; a model is paused from TRAINING or COMPLETED", m.Status, m.PausedFrom)
+		}
+		m.Status = m.PausedFrom // the work must agree with the status it resumes to
+	} else if m.PausedFrom != MODEL_STATUS_UNSPECIFIED {
+		return fmt.Errorf("status %s but paused_from is %s; only a paused model has one", m.Status, m.PausedFrom)
+	}
 	switch m.Status {
 	case MODEL_STATUS_RECRUITING, MODEL_STATUS_CANCELLED:
 		if m.WorkUnits != 0 {
@@ -163,6 +171,7 @@ func (m Model) CheckStatus() error {
 		if m.WorkUnits < m.TargetWorkUnits {
 			return fmt.Errorf("status %s but work_units %d is below target_work_units %d", m.Status, m.WorkUnits, m.TargetWorkUnits)
 		}
+	case MODEL_STATUS_HALTED: // halted at any point of its training
 	default:
 		return fmt.Errorf("status %d is not a model status", m.Status)
 	}

@@ -167,5 +167,23 @@ func (s ModelStatus) Live() bool {
 	return s == MODEL_STATUS_RECRUITING || s == MODEL_STATUS_TRAINING
 }
 
+// CreditsWork reports whether finalized work is still credited to m: while it trains, and while
+// it is paused from training (work attested before the pause is paid when it finalizes).
+func (m Model) CreditsWork() bool {
+	return m.Status == MODEL_STATUS_TRAINING || (m.Status == MODEL_STATUS_PAUSED && m.PausedFrom == MODEL_STATUS_TRAINING)
+}
+
+// Serves reports whether m's inference may be bought and settled: while it trains (its latest
+// weights) and once it has completed; not while paused, never once halted or cancelled.
+func (s ModelStatus) Serves() bool {
+	return s == MODEL_STATUS_TRAINING || s == MODEL_STATUS_COMPLETED
+}
+
+// HoldsSeats reports whether a model of status s may have seats: not once cancelled or halted
+// (both release every seat).
+func (s ModelStatus) HoldsSeats() bool {
+	return s != MODEL_STATUS_CANCELLED && s != MODEL_STATUS_HALTED
+}
+
 // NumStages is the number of pipeline stages.
 func (m Model) NumStages() uint32 { return uint32(len(m.Stages)) }

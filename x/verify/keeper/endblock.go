@@ -459,11 +459,11 @@ func (k *Keeper) finalize(ctx sdk.Context, key collections.Pair[int64, uint64], 
 	})
 }
 
-// payable is how many of units a model still pays for: all of them while it trains below its
-// target, the rest below the target for the attestation that crosses it, none once it stopped
-// training.
+// payable is how many of units a model still pays for: all of them while it trains (or is paused
+// from training: the work was attested before the pause) below its target, the rest below the
+// target for the attestation that crosses it, none once it completed or was halted.
 func payable(m modelstypes.Model, units uint64) uint64 {
-	if m.Status != modelstypes.MODEL_STATUS_TRAINING || m.WorkUnits >= m.TargetWorkUnits {
+	if !m.CreditsWork() || m.WorkUnits >= m.TargetWorkUnits {
 		return 0
 	}
 	return min(units, m.TargetWorkUnits-m.WorkUnits)
