@@ -85,6 +85,10 @@ func (app *App) prepForZeroHeightGenesis(ctx sdk.Context, jailAllowedAddrs []str
 	if err := app.InferenceKeeper.RebaseHeights(ctx, app.LastBlockHeight()); err != nil {
 		return fmt.Errorf("inference: %w", err)
 	}
+	// Proposals keep the blocks they had left to vote.
+	if err := app.ModelgovKeeper.RebaseHeights(ctx, app.LastBlockHeight()); err != nil {
+		return fmt.Errorf("modelgov: %w", err)
+	}
 	return nil
 }
 

@@ -42,6 +42,8 @@ import (
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	inferencekeeper "github.com/protolearn/protolearn/x/inference/keeper"
 	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
+	modelgovkeeper "github.com/protolearn/protolearn/x/modelgov/keeper"
+	modelgovtypes "github.com/protolearn/protolearn/x/modelgov/types"
 	modelskeeper "github.com/protolearn/protolearn/x/models/keeper"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	"github.com/protolearn/protolearn/x/shares"
@@ -71,6 +73,7 @@ type Keepers struct {
 	AnchorKeeper          *anchorkeeper.Keeper
 	VerifyKeeper          *verifykeeper.Keeper
 	InferenceKeeper       *inferencekeeper.Keeper
+	ModelgovKeeper        *modelgovkeeper.Keeper
 }
 
 // Authority is the address allowed to change module parameters: the gov module account.
@@ -141,6 +144,10 @@ func (app *App) initKeepers(appOpts servertypes.AppOptions, logger log.Logger) {
 	app.AnchorKeeper = anchorkeeper.NewKeeper(cdc, kv(anchortypes.StoreKey), app.AccountKeeper, app.BankKeeper, app.StakingKeeper, authority, logger)
 	app.VerifyKeeper = verifykeeper.NewKeeper(cdc, kv(verifytypes.StoreKey), app.AccountKeeper, app.BankKeeper,
 		computeForVerify{k: app.ComputeKeeper}, app.ModelsKeeper, app.SharesKeeper, authority, logger)
+	app.ModelgovKeeper = modelgovkeeper.NewKeeper(cdc, kv(modelgovtypes.StoreKey), app.AccountKeeper, app.BankKeeper,
+		app.ModelsKeeper, app.InferenceKeeper, authority, logger)
+	// A holder's share balance is recorded for the votes in progress before it first moves.
+	app.SharesKeeper.AddMoveHooks(app.ModelgovKeeper)
 	// Moved share balances reach the next anchor checkpoint.
 	app.SharesKeeper.AddBalanceHooks(app.AnchorKeeper)
 

@@ -38,6 +38,8 @@ import (
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	"github.com/protolearn/protolearn/x/inference"
 	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
+	"github.com/protolearn/protolearn/x/modelgov"
+	modelgovtypes "github.com/protolearn/protolearn/x/modelgov/types"
 	"github.com/protolearn/protolearn/x/models"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	"github.com/protolearn/protolearn/x/shares"
@@ -78,6 +80,7 @@ var storeKeys = []string{
 	anchortypes.StoreKey,
 	verifytypes.StoreKey,
 	inferencetypes.StoreKey,
+	modelgovtypes.StoreKey,
 }
 
 // maccPerms are the module accounts and what each may do with coins.
@@ -96,6 +99,8 @@ var maccPerms = map[string][]string{
 	verifytypes.ModuleName: {authtypes.Burner},
 	// inference holds customers' deposits until they are settled or refunded.
 	inferencetypes.ModuleName: nil,
+	// modelgov holds proposal deposits and burns those of proposals that miss quorum.
+	modelgovtypes.ModuleName: {authtypes.Burner},
 }
 
 // receivingModuleAccounts are module accounts that ordinary bank sends may pay into; every other
@@ -127,6 +132,7 @@ func (app *App) appModules() []module.AppModule {
 		anchor.NewAppModule(cdc, app.AnchorKeeper),
 		verify.NewAppModule(cdc, app.VerifyKeeper),
 		inference.NewAppModule(cdc, app.InferenceKeeper),
+		modelgov.NewAppModule(cdc, app.ModelgovKeeper),
 	}
 }
 
@@ -164,9 +170,11 @@ var beginBlockerOrder = []string{
 // endBlockerOrder: staking returns the validator updates; verify slashes cheaters before compute
 // releases matured unbondings (so stake that just matured cannot escape a verdict) and mints
 // finalized work; shares re-indexes holders after every module that may have moved shares this
-// block, and tells anchor, which checkpoints last.
+// block, and tells anchor, which checkpoints last. Holders' proposals end first, so that a pause or
+// halt voted in a block holds for everything else the block ends.
 var endBlockerOrder = []string{
 	govtypes.ModuleName,
+	modelgovtypes.ModuleName,
 	stakingtypes.ModuleName,
 	feegrant.ModuleName,
 	verifytypes.ModuleName,
@@ -203,6 +211,8 @@ var initGenesisOrder = []string{
 	// inference after models and shares (its deposits name models; its coins are its module
 	// account's bank balance).
 	inferencetypes.ModuleName,
+	// modelgov last: its proposals name models, its deposits are its module account's balance.
+	modelgovtypes.ModuleName,
 }
 
 // exportGenesisOrder is the order of modules in an exported genesis.

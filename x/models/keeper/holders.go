@@ -75,22 +75,9 @@ func (k *Keeper) Halt(ctx context.Context, modelID uint64, reason string) error 
 	return k.Models.Set(ctx, modelID, m)
 }
 
-// Economics are the parameters of a model its holders may change after creation.
-type Economics struct {
-	// DesignerBps applies to work that finalizes after the change.
-	DesignerBps         uint32
-	MaxReplicasPerStage uint32
-	MinStake            sdk.Coin
-}
-
-// EconomicsOf returns m's current economics.
-func EconomicsOf(m types.Model) Economics {
-	return Economics{DesignerBps: m.DesignerBps, MaxReplicasPerStage: m.MaxReplicasPerStage, MinStake: m.MinStake}
-}
-
 // CheckEconomics reports why e could not be set on model modelID now, under the same bounds as a
 // new model's (x/models params, x/compute's stake floor), or nil.
-func (k *Keeper) CheckEconomics(ctx context.Context, modelID uint64, e Economics) (types.Model, error) {
+func (k *Keeper) CheckEconomics(ctx context.Context, modelID uint64, e types.Economics) (types.Model, error) {
 	m, err := k.GetModel(ctx, modelID)
 	if err != nil {
 		return m, err
@@ -113,7 +100,7 @@ func (k *Keeper) CheckEconomics(ctx context.Context, modelID uint64, e Economics
 // SetEconomics changes a model's economics. Seats keep their places when max_replicas_per_stage
 // falls (a stage above the new bound takes no one until it is below); seats whose worker is
 // bonded below a raised min_stake are dropped, as x/compute's hooks drop them when stake falls.
-func (k *Keeper) SetEconomics(ctx context.Context, modelID uint64, e Economics, reason string) error {
+func (k *Keeper) SetEconomics(ctx context.Context, modelID uint64, e types.Economics, reason string) error {
 	m, err := k.CheckEconomics(ctx, modelID, e)
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 
 	errorsmod "cosmossdk.io/errors"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	"github.com/protolearn/protolearn/circuits/commit"
 )
 
@@ -183,6 +185,14 @@ func (s ModelStatus) Serves() bool {
 // (both release every seat).
 func (s ModelStatus) HoldsSeats() bool {
 	return s != MODEL_STATUS_CANCELLED && s != MODEL_STATUS_HALTED
+}
+
+// Economics are the parameters of a model its holders may change after creation (x/modelgov).
+type Economics struct {
+	// DesignerBps applies to work that finalizes after the change.
+	DesignerBps         uint32
+	MaxReplicasPerStage uint32
+	MinStake            sdk.Coin
 }
 
 // NumStages is the number of pipeline stages.

@@ -27,6 +27,7 @@ type Keeper struct {
 	dk        types.DistributionKeeper
 	models    types.ModelsKeeper
 	hooks     []types.BalanceHooks
+	moveHooks []types.MoveHooks
 	logger    log.Logger
 	authority string
 	// moduleAddr never takes part in settlement: it holds shares only between mint and send.
@@ -88,6 +89,10 @@ func NewKeeper(
 
 // AddBalanceHooks adds a listener for moved share balances (called from EndBlock).
 func (k *Keeper) AddBalanceHooks(h types.BalanceHooks) { k.hooks = append(k.hooks, h) }
+
+// AddMoveHooks adds a listener for share balances about to move (called from the send
+// restriction, before the bank moves them).
+func (k *Keeper) AddMoveHooks(h types.MoveHooks) { k.moveHooks = append(k.moveHooks, h) }
 
 // SetModelsKeeper gives the keeper its view of x/models; it must be called once before use.
 func (k *Keeper) SetModelsKeeper(m types.ModelsKeeper) {

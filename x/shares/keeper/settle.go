@@ -44,6 +44,11 @@ func (k *Keeper) position(ctx context.Context, holder sdk.AccAddress, rev types.
 // settle credits holder with what its current balance earned since its last settlement. It must
 // run before every change of the holder's share/N balance; the bank send restriction sees to it.
 func (k *Keeper) settle(ctx context.Context, modelID uint64, holder sdk.AccAddress) error {
+	for _, h := range k.moveHooks {
+		if err := h.BeforeShareBalanceChange(ctx, modelID, holder); err != nil {
+			return err
+		}
+	}
 	rev, err := k.ensureRevenue(ctx, modelID)
 	if err != nil {
 		return err

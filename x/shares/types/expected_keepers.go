@@ -50,3 +50,9 @@ type ModelsKeeper interface {
 type BalanceHooks interface {
 	AfterShareBalanceMoved(ctx context.Context, modelID uint64, holder sdk.AccAddress) error
 }
+
+// MoveHooks learn of every holder's share/N balance just before it moves, in the same
+// transaction (x/modelgov records the balance a holder votes with).
+type MoveHooks interface {
+	BeforeShareBalanceChange(ctx context.Context, modelID uint64, holder sdk.AccAddress) error
+}

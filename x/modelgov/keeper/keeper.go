@@ -1,0 +1,137 @@
+// Package keeper holds the state of x/modelgov: every model's holders' proposals, their votes,
+// and the balances holders had when a proposal opened, recorded lazily as they move.
+package keeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cosmossdk.io/collections"
+	"cosmossdk.io/core/store"
+	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/log"
+	sdkmath "cosmossdk.io/math"
+
+	"github.com/cosmos/cosmos-sdk/codec"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/protolearn/protolearn/x/internal/addresses"
+	"github.com/protolearn/protolearn/x/modelgov/types"
+	sharestypes "github.com/protolearn/protolearn/x/shares/types"
+)
+
+// Keeper owns the x/modelgov store.
+type Keeper struct {
+	cdc       codec.BinaryCodec
+	ak        types.AccountKeeper
+	bk        types.BankKeeper
+	models    types.ModelsKeeper
+	inference types.InferenceKeeper
+	logger    log.Logger
+	authority string
+
+	Schema      collections.Schema
+	Params      collections.Item[types.Params]
+	Proposals   collections.Map[uint64, types.Proposal]
+	ProposalSeq collections.Sequence
+	// ByModel indexes every proposal by (model, id), for the proposals query.
+	ByModel collections.KeySet[collections.Pair[uint64, uint64]]
+	// Active are the (model, id) of proposals in their voting period: what a share transfer of
+	// the model records balances for.
+	Active collections.KeySet[collections.Pair[uint64, uint64]]
+	// Ending orders the proposals in their voting period by (voting end height, id).
+	Ending collections.KeySet[collections.Pair[int64, uint64]]
+	// Votes are (proposal, voter) -> option, for proposals in their voting period.
+	Votes collections.Map[collections.Pair[uint64, sdk.AccAddress], int32]
+	// Snapshots are (proposal, holder) -> the holder's share balance when the proposal opened,
+	// written the first time that balance moves during the vote.
+	Snapshots collections.Map[collections.Pair[uint64, sdk.AccAddress], sdkmath.Int]
+}
+
+// NewKeeper builds the keeper.
+func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak types.AccountKeeper, bk types.BankKeeper,
+	models types.ModelsKeeper, inference types.InferenceKeeper, authority string, logger log.Logger,
+) *Keeper {
+	if _, err := ak.AddressCodec().StringToBytes(authority); err != nil {
+		panic(fmt.Sprintf("x/modelgov: invalid authority address %q: %v", authority, err))
+	}
+	if ak.GetModuleAddress(types.ModuleName) == nil {
+		panic("x/modelgov: module account is not set; add it (Burner) to the app's module account permissions")
+	}
+	sb := collections.NewSchemaBuilder(storeService)
+	pair := collections.PairKeyCodec(collections.Uint64Key, collections.Uint64Key)
+	vote := collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey)
+	k := &Keeper{
+		cdc: cdc, ak: ak, bk: bk, models: models, inference: inference, authority: authority,
+		logger:      logger.With(log.ModuleKey, "x/"+types.ModuleName),
+		Params:      collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
+		Proposals:   collections.NewMap(sb, types.ProposalsKey, "proposals", collections.Uint64Key, codec.CollValue[types.Proposal](cdc)),
+		ProposalSeq: collections.NewSequence(sb, types.ProposalSeqKey, "proposal_seq"),
+		ByModel:     collections.NewKeySet(sb, types.ByModelKey, "by_model", pair),
+		Active:      collections.NewKeySet(sb, types.ActiveKey, "active", pair),
+		Ending:      collections.NewKeySet(sb, types.EndingKey, "ending", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
+		Votes:       collections.NewMap(sb, types.VotesKey, "votes", vote, collections.Int32Value),
+		Snapshots:   collections.NewMap(sb, types.SnapshotsKey, "snapshots", vote, sdk.IntValue),
+	}
+	schema, err := sb.Build()
+	if err != nil {
+		panic(fmt.Sprintf("x/modelgov: building store schema: %v", err))
+	}
+	k.Schema = schema
+	return k
+}
+
+// Authority is the address allowed to change params.
+func (k *Keeper) Authority() string { return k.authority }
+
+// GetParams returns the module parameters.
+func (k *Keeper) GetParams(ctx context.Context) (types.Params, error) { return k.Params.Get(ctx) }
+
+// GetProposal returns proposal id, or ErrProposalNotFound.
+func (k *Keeper) GetProposal(ctx context.Context, id uint64) (types.Proposal, error) {
+	p, err := k.Proposals.Get(ctx, id)
+	if errors.Is(err, collections.ErrNotFound) {
+		return p, errorsmod.Wrapf(types.ErrProposalNotFound, "no proposal with id %d", id)
+	}
+	return p, err
+}
+
+// Power is what holder's vote on p weighs: its share/N balance when p opened. A holder whose
+// balance has not moved since has that balance still; one whose balance moved has a snapshot
+// of it, written before the first move.
+func (k *Keeper) Power(ctx context.Context, p types.Proposal, holder sdk.AccAddress) (sdkmath.Int, error) {
+	snap, err := k.Snapshots.Get(ctx, collections.Join(p.Id, holder))
+	switch {
+	case err == nil:
+		return snap, nil
+	case !errors.Is(err, collections.ErrNotFound):
+		return sdkmath.Int{}, err
+	}
+	return k.bk.GetBalance(ctx, holder, sharestypes.ShareDenom(p.ModelId)).Amount, nil
+}
+
+// BeforeShareBalanceChange records holder's share/N balance for every proposal of model in its
+// voting period that has no record of it yet. x/shares calls it before the bank moves the
+// balance (its send restriction), so the balance read here is the one the proposal opened with.
+func (k *Keeper) BeforeShareBalanceChange(ctx context.Context, modelID uint64, holder sdk.AccAddress) error {
+	var balance *sdkmath.Int
+	return k.Active.Walk(ctx, collections.NewPrefixedPairRange[uint64, uint64](modelID), func(key collections.Pair[uint64, uint64]) (bool, error) {
+		sk := collections.Join(key.K2(), holder)
+		has, err := k.Snapshots.Has(ctx, sk)
+		if err != nil || has {
+			return err != nil, err
+		}
+		if balance == nil {
+			b := k.bk.GetBalance(ctx, holder, sharestypes.ShareDenom(modelID)).Amount
+			balance = &b
+		}
+		return false, k.Snapshots.Set(ctx, sk, *balance)
+	})
+}
+
+func (k *Keeper) addrString(a sdk.AccAddress) string { return addresses.String(k.ak.AddressCodec(), a) }
+
+func (k *Keeper) parseAddr(field, s string) (sdk.AccAddress, error) {
+	return addresses.Parse(k.ak.AddressCodec(), types.ErrInvalidAddress, field, s)
+}
