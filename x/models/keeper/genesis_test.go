@@ -205,7 +205,7 @@ func TestGenesisValidateNamesTheProblem(t *testing.T) {
 			gs.Seats[seat(gs, training, 1)].Operator = gs.Seats[seat(gs, training, 0)].Operator
 		},
 		`stage 0 of model 1 has more than max_replicas_per_stage=1`: func(gs *types.GenesisState) { model(gs, training).MaxReplicasPerStage = 1 },
-		`model 3 is cancelled and holds no seats`: func(gs *types.GenesisState) {
+		`model 3 is MODEL_STATUS_CANCELLED and holds no seats`: func(gs *types.GenesisState) {
 			s := gs.Seats[seat(gs, recruiting, -1)]
 			s.ModelId = cancelled
 			gs.Seats = append(gs.Seats, s)
