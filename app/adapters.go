@@ -90,8 +90,9 @@ func (m modelsForInference) InferenceModel(ctx context.Context, id uint64) (infe
 	if err != nil {
 		return inferencetypes.ModelInfo{}, fmt.Errorf("model %d designer %q: %w", id, model.Designer, err)
 	}
-	servable := model.Status.Serves()
-	return inferencetypes.ModelInfo{Designer: designer, Stages: len(model.Stages), Servable: servable}, nil
+	return inferencetypes.ModelInfo{
+		Designer: designer, Stages: len(model.Stages), Servable: model.Status.Serves(), Ended: !model.Status.HoldsSeats(),
+	}, nil
 }
 
 // ServesStage implements inferencetypes.ModelsKeeper.

@@ -15,11 +15,25 @@ import (
 // check for challenges at once rather than at their next poll. The subscription is re-made when
 // it drops; polling remains the fallback, so a lost event delays an answer but never loses it.
 func WatchChallenges(ctx context.Context, rpc, worker string, log *slog.Logger) <-chan struct{} {
+	return watch(ctx, rpc, "trainer-"+worker, fmt.Sprintf("protolearn.verify.v1.EventChallengeOpened.worker = '\"%s\"'", worker), "challenge", log)
+}
+
+// WatchModelStatus wakes its caller on every status change of model (x/models
+// EventModelStatusChanged: a pause, resume or halt voted by its holders ends in a block's
+// events, a completion in a transaction's), as WatchChallenges does for challenges.
+func WatchModelStatus(ctx context.Context, rpc string, model uint64, log *slog.Logger) <-chan struct{} {
+	return watch(ctx, rpc, fmt.Sprintf("trainer-model-%d", model),
+		fmt.Sprintf("protolearn.models.v1.EventModelStatusChanged.model_id = '\"%d\"'", model), "model status", log)
+}
+
+// watch keeps a subscription to the events that match attr, in blocks and in transactions, and
+// sends on the returned channel (without blocking) for each.
+func watch(ctx context.Context, rpc, subscriber, attr, what string, log *slog.Logger) <-chan struct{} {
 	wake := make(chan struct{}, 1)
 	go func() {
 		for ctx.Err() == nil {
-			if err := watchOnce(ctx, rpc, worker, wake); err != nil && ctx.Err() == nil {
-				log.Warn("challenge subscription lost; polling until it is back", "rpc", rpc, "err", err)
+			if err := watchOnce(ctx, rpc, subscriber, attr, wake); err != nil && ctx.Err() == nil {
+				log.Warn(what+" subscription lost; polling until it is back", "rpc", rpc, "err", err)
 			}
 			select {
 			case <-ctx.Done():
@@ -30,7 +44,7 @@ func WatchChallenges(ctx context.Context, rpc, worker string, log *slog.Logger) 
 	return wake
 }
 
-func watchOnce(ctx context.Context, rpc, worker string, wake chan<- struct{}) error {
+func watchOnce(ctx context.Context, rpc, subscriber, attr string, wake chan<- struct{}) error {
 	c, err := rpchttp.New(rpc, "/websocket")
 	if err != nil {
 		return err
@@ -39,10 +53,9 @@ func watchOnce(ctx context.Context, rpc, worker string, wake chan<- struct{}) er
 		return err
 	}
 	defer c.Stop() //nolint:errcheck // best effort on the way out
-	attr := fmt.Sprintf("protolearn.verify.v1.EventChallengeOpened.worker = '\"%s\"'", worker)
 	var chans []<-chan struct{}
 	for _, q := range []string{"tm.event = 'NewBlock' AND " + attr, "tm.event = 'Tx' AND " + attr} {
-		events, err := c.Subscribe(ctx, "trainer-"+worker, q, 16)
+		events, err := c.Subscribe(ctx, subscriber, q, 16)
 		if err != nil {
 			return fmt.Errorf("subscribe %q: %w", q, err)
 		}

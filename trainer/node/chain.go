@@ -162,8 +162,12 @@ func openReplayLog(c *ChainConfig, out string, model uint64, oc *onChain, microb
 	every := max(oc.params.AttestationPeriod, 1) * uint64(max(microbatches, 1))
 	// One directory per model and stage: a state directory reused for another seat never serves
 	// the old stage's state to the new stage's replicas.
-	dir := filepath.Join(stateDir(c, out), "replaylog", fmt.Sprintf("model-%d-stage-%d", model, oc.stage))
-	return replaylog.Open(dir, every, replayKeep)
+	return replaylog.Open(replayLogDir(c, out, model, oc.stage), every, replayKeep)
+}
+
+// replayLogDir is the replay log's directory for one model and stage.
+func replayLogDir(c *ChainConfig, out string, model uint64, stage int) string {
+	return filepath.Join(stateDir(c, out), "replaylog", fmt.Sprintf("model-%d-stage-%d", model, stage))
 }
 
 // stateDir is where the worker keeps its attestation state: --state-dir, or attest under --out.
@@ -210,7 +214,7 @@ func newAttester(ctx, life context.Context, c *ChainConfig, oc *onChain, model u
 	if err != nil {
 		return nil, err
 	}
-	store, err := attest.OpenStore(filepath.Join(dir, "layers"))
+	store, err := attest.OpenStore(filepath.Join(dir, "layers")) // Node.attestDir
 	if err != nil {
 		return nil, err
 	}

@@ -128,6 +128,9 @@ type ChainConfig struct {
 	// Poll is how often challenges and final attestations are checked, besides events
 	// (0: the attester's default).
 	Poll time.Duration
+	// StatusPoll is how often the model's status is read besides events (0:
+	// DefaultStatusPoll): its holders may pause, resume or halt it.
+	StatusPoll time.Duration
 	// JoinStage takes a seat in Stage first unless the operator holds one.
 	JoinStage bool
 	// CommitEvery commits the weights' root at most once per this many steps

@@ -45,6 +45,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/dispute"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/equivocation"
+	"github.com/protolearn/protolearn/trainer/infer"
 	"github.com/protolearn/protolearn/trainer/internal/promserve"
 	"github.com/protolearn/protolearn/trainer/p2p"
 	"github.com/protolearn/protolearn/trainer/pipeline"
@@ -56,6 +57,10 @@ import (
 	"github.com/protolearn/protolearn/trainer/swarm"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
+
+// ErrHalted is Run's error once the model's holders halted it: training stopped, and the stage's
+// weights were deleted.
+var ErrHalted = errors.New("the model's holders halted it: training stopped and the stage's weights were deleted")
 
 // MaxSendSkew is how far from a worker's clock a frame's send number may be (swarm
 // Config.MaxSendSkew): workers on chain must keep their clocks within it (NTP). It is below a
@@ -104,6 +109,13 @@ type Node struct {
 	// corpus is the loaded dataset (stage 0 and the last stage): a referee's source of the
 	// microbatches another replica must have trained on.
 	corpus *data.Corpus
+
+	// paused is set while the model's holders have it paused (or halted): stage 0 draws
+	// nothing. halted is set once they halted it (holders.go).
+	paused, halted atomic.Bool
+	// stopTraining ends the running training (a halt); served is the inference server, if any.
+	stopTraining atomic.Pointer[context.CancelFunc]
+	served       atomic.Pointer[infer.Server]
 
 	closers   []func() // in the order of opening
 	ran       atomic.Bool
@@ -297,7 +309,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		if first {
 			// Stage 0 waits for its attester rather than have steps dropped: dropped draws
 			// count against how far the chain lets its draws run ahead.
-			wcfg.Hold = n.att.Behind
+			wcfg.Hold = func() bool { return n.paused.Load() || n.att.Behind() }
 		}
 		wcfg.OnStepStart = func(step uint64, root, head [32]byte) {
 			if !n.unlogged.Load() { // as OnTap: a state its log no longer replays to ends nothing
@@ -518,6 +530,19 @@ func (n *Node) Run(ctx context.Context) error {
 		return errors.New("node: Run called twice")
 	}
 	cfg, w := n.cfg, n.worker.Load()
+	train, stopTraining := context.WithCancel(ctx)
+	defer stopTraining()
+	n.stopTraining.Store(&stopTraining)
+	if n.oc != nil {
+		// The model's status before the first draw, then as its holders change it.
+		if m, err := n.oc.client.Model(ctx, cfg.Model); err != nil {
+			return fmt.Errorf("reading model %d: %w", cfg.Model, err)
+		} else {
+			n.follow(m.Status)
+		}
+		stopWatch := n.watchModel(n.life)
+		defer stopWatch()
+	}
 	stopHeartbeats := startHeartbeats(ctx, n.hb, w, cfg.HeartbeatEvery, n.log)
 	defer stopHeartbeats()
 	var joined *replaylog.Joined
@@ -563,19 +588,27 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.commits != nil {
 		stopCommits = n.commits.start(ctx, w)
 	}
-	err := w.Run(ctx)
+	err := w.Run(train)
 	stopProgress()
-	stopCommits(err == nil)
+	stopCommits(err == nil && !n.halted.Load())
 	stopAttester()
 	stopDefender()
+	if n.halted.Load() {
+		// The attestations are final (or the worker leaves): nothing more to answer for.
+		n.deleteWeights()
+		n.deleteEvidence()
+		if err != nil {
+			return err
+		}
+		return ErrHalted
+	}
 	if err != nil {
 		return err
 	}
 	s := w.Status()
 	n.log.Info("stopped", "updates", s.Updates, "completed", s.Completed, "elapsed", time.Since(n.t0).Round(time.Millisecond),
 		"frame_bytes", s.FrameBytes, "payload_bytes", s.PayloadBytes, "control_bytes", s.ControlBytes)
-	if cfg.Out != "" {
-		path := filepath.Join(cfg.Out, fmt.Sprintf("stage-%d.ckpt", cfg.Stage))
+	if path := n.checkpointPath(); path != "" {
 		if err := w.Access(context.Background(), func(st *engine.Stage, updates uint64) error {
 			return checkpoint.Save(path, st, updates)
 		}); err != nil {

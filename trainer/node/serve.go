@@ -27,6 +27,7 @@ func (n *Node) startServing(ctx context.Context, reg prometheus.Registerer) erro
 		return err
 	}
 	n.closers = append(n.closers, srv.Close)
+	n.served.Store(srv)
 	n.log.Info("serving inference", "protocol", infer.Protocol)
 	every := n.cfg.Serve.Refresh
 	if every == 0 {

@@ -282,5 +282,8 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags, leave <-cha
 		return err
 	}
 	defer n.Close()
-	return n.Run(ctx)
+	if err := n.Run(ctx); !errors.Is(err, node.ErrHalted) {
+		return err
+	}
+	return nil // the holders' decision, carried out and logged: not a failure of the worker
 }

@@ -309,6 +309,10 @@ func (k *Keeper) settle(ctx context.Context, p types.Params, b *batch, sr types.
 	if err != nil {
 		return err
 	}
+	if !m.Servable {
+		// Paused or halted by its holders: nothing of it is paid until they resume it.
+		return errorsmod.Wrapf(types.ErrNotServable, "model %d is paused or halted by its holders: its receipts settle only while it serves", d.ModelId)
+	}
 	if len(r.Servers) != m.Stages {
 		return errorsmod.Wrapf(types.ErrInvalidReceipt, "%d servers for model %d's %d stages: one operator a stage", len(r.Servers), d.ModelId, m.Stages)
 	}
@@ -439,7 +443,14 @@ func (k *Keeper) Withdraw(ctx context.Context, msg *types.MsgWithdraw) (sdk.Coin
 		return sdk.Coin{}, errorsmod.Wrapf(types.ErrUnknownDeposit, "deposit %d is %s's, not %s's", d.Id, d.Customer, msg.Customer)
 	}
 	if h := sdk.UnwrapSDKContext(ctx).BlockHeight(); h <= d.ExpiresHeight {
-		return sdk.Coin{}, errorsmod.Wrapf(types.ErrDepositHeld, "deposit %d is held until height %d (now %d): its receipts may still settle", d.Id, d.ExpiresHeight, h)
+		// A model that will never serve again settles nothing more: its deposits come back at once.
+		m, err := k.models.InferenceModel(ctx, d.ModelId)
+		if err != nil {
+			return sdk.Coin{}, err
+		}
+		if !m.Ended {
+			return sdk.Coin{}, errorsmod.Wrapf(types.ErrDepositHeld, "deposit %d is held until height %d (now %d): its receipts may still settle", d.Id, d.ExpiresHeight, h)
+		}
 	}
 	if d.Balance.IsPositive() {
 		if err := k.bk.SendCoinsFromModuleToAccount(ctx, types.ModuleName, customer, sdk.NewCoins(d.Balance)); err != nil {

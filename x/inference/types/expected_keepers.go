@@ -11,8 +11,10 @@ import (
 type ModelInfo struct {
 	Designer sdk.AccAddress
 	Stages   int
-	// Servable: the model exists and is training or completed (not cancelled).
+	// Servable: the model exists and is training or completed (not paused, halted or cancelled).
 	Servable bool
+	// Ended: the model will never serve again (halted by its holders, or cancelled).
+	Ended bool
 }
 
 // ModelsKeeper is x/models as x/inference uses it.

@@ -39,7 +39,10 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 		if err != nil {
 			return err
 		}
-		if err := k.Snapshots.Set(ctx, collections.Join(s.ProposalId, holder), s.Balance); err != nil {
+		if err := k.Snapshots.Set(ctx, collections.Join3(s.ModelId, holder, s.ProposalId), s.Balance); err != nil {
+			return err
+		}
+		if err := k.SnapshotsByProposal.Set(ctx, collections.Join3(s.ModelId, s.ProposalId, holder)); err != nil {
 			return err
 		}
 	}
@@ -69,8 +72,8 @@ func (k *Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error)
 	}); err != nil {
 		return nil, err
 	}
-	err = k.Snapshots.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], b sdkmath.Int) (bool, error) {
-		gs.Snapshots = append(gs.Snapshots, types.Snapshot{ProposalId: key.K1(), Holder: k.addrString(key.K2()), Balance: b})
+	err = k.Snapshots.Walk(ctx, nil, func(key collections.Triple[uint64, sdk.AccAddress, uint64], b sdkmath.Int) (bool, error) {
+		gs.Snapshots = append(gs.Snapshots, types.Snapshot{ModelId: key.K1(), Holder: k.addrString(key.K2()), ProposalId: key.K3(), Balance: b})
 		return false, nil
 	})
 	return gs, err
@@ -137,18 +140,42 @@ func (k *Keeper) CheckInvariants(ctx context.Context) error {
 			return fmt.Errorf("module account holds %s; the voting proposals' deposits are %s", have, c)
 		}
 	}
-	belongs := func(what string, key collections.Pair[uint64, sdk.AccAddress]) (bool, error) {
-		if _, ok := voting[key.K1()]; !ok {
-			return true, fmt.Errorf("%s of %s on proposal %d, which is not voting", what, k.addrString(key.K2()), key.K1())
+	oldest := map[uint64]uint64{} // model -> its oldest voting proposal
+	for id, p := range voting {
+		if o, ok := oldest[p.ModelId]; !ok || id < o {
+			oldest[p.ModelId] = id
 		}
-		return false, nil
 	}
 	if err := k.Votes.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], _ int32) (bool, error) {
-		return belongs("vote", key)
+		if _, ok := voting[key.K1()]; !ok {
+			return true, fmt.Errorf("vote of %s on proposal %d, which is not voting", k.addrString(key.K2()), key.K1())
+		}
+		return false, nil
 	}); err != nil {
 		return err
 	}
-	return k.Snapshots.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], _ sdkmath.Int) (bool, error) {
-		return belongs("snapshot", key)
-	})
+	snapshots := 0
+	if err := k.Snapshots.Walk(ctx, nil, func(key collections.Triple[uint64, sdk.AccAddress, uint64], _ sdkmath.Int) (bool, error) {
+		snapshots++
+		if o, ok := oldest[key.K1()]; !ok || key.K3() < o {
+			return true, fmt.Errorf("snapshot of %s under proposal %d of model %d, which no voting proposal needs", k.addrString(key.K2()), key.K3(), key.K1())
+		}
+		if has, err := k.SnapshotsByProposal.Has(ctx, collections.Join3(key.K1(), key.K3(), key.K2())); err != nil || !has {
+			return true, fmt.Errorf("snapshot of %s under proposal %d of model %d is not indexed (%v)", k.addrString(key.K2()), key.K3(), key.K1(), err)
+		}
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	indexed := 0
+	if err := k.SnapshotsByProposal.Walk(ctx, nil, func(collections.Triple[uint64, uint64, sdk.AccAddress]) (bool, error) {
+		indexed++
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	if indexed != snapshots {
+		return fmt.Errorf("%d snapshots, %d in the index", snapshots, indexed)
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"cosmossdk.io/collections"
 	"cosmossdk.io/core/store"
@@ -44,9 +45,12 @@ type Keeper struct {
 	Ending collections.KeySet[collections.Pair[int64, uint64]]
 	// Votes are (proposal, voter) -> option, for proposals in their voting period.
 	Votes collections.Map[collections.Pair[uint64, sdk.AccAddress], int32]
-	// Snapshots are (proposal, holder) -> the holder's share balance when the proposal opened,
-	// written the first time that balance moves during the vote.
-	Snapshots collections.Map[collections.Pair[uint64, sdk.AccAddress], sdkmath.Int]
+	// Snapshots are (model, holder, proposal) -> the holder's share balance just before its first
+	// move while that proposal was the model's newest in its voting period (types.Snapshot).
+	Snapshots collections.Map[collections.Triple[uint64, sdk.AccAddress, uint64], sdkmath.Int]
+	// SnapshotsByProposal indexes them by (model, proposal, holder), to delete those no
+	// proposal in its voting period needs.
+	SnapshotsByProposal collections.KeySet[collections.Triple[uint64, uint64, sdk.AccAddress]]
 }
 
 // NewKeeper builds the keeper.
@@ -72,7 +76,10 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 		Active:      collections.NewKeySet(sb, types.ActiveKey, "active", pair),
 		Ending:      collections.NewKeySet(sb, types.EndingKey, "ending", collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
 		Votes:       collections.NewMap(sb, types.VotesKey, "votes", vote, collections.Int32Value),
-		Snapshots:   collections.NewMap(sb, types.SnapshotsKey, "snapshots", vote, sdk.IntValue),
+		Snapshots: collections.NewMap(sb, types.SnapshotsKey, "snapshots",
+			collections.TripleKeyCodec(collections.Uint64Key, sdk.AccAddressKey, collections.Uint64Key), sdk.IntValue),
+		SnapshotsByProposal: collections.NewKeySet(sb, types.SnapshotsByProposalKey, "snapshots_by_proposal",
+			collections.TripleKeyCodec(collections.Uint64Key, collections.Uint64Key, sdk.AccAddressKey)),
 	}
 	schema, err := sb.Build()
 	if err != nil {
@@ -97,37 +104,61 @@ func (k *Keeper) GetProposal(ctx context.Context, id uint64) (types.Proposal, er
 	return p, err
 }
 
-// Power is what holder's vote on p weighs: its share/N balance when p opened. A holder whose
-// balance has not moved since has that balance still; one whose balance moved has a snapshot
-// of it, written before the first move.
+// Power is what holder's vote on p weighs: its share/N balance when p opened. A holder that
+// has not moved since has that balance still; one that has, a snapshot of it, written at its
+// first move after p opened: the first snapshot of the holder at p or a later proposal.
 func (k *Keeper) Power(ctx context.Context, p types.Proposal, holder sdk.AccAddress) (sdkmath.Int, error) {
-	snap, err := k.Snapshots.Get(ctx, collections.Join(p.Id, holder))
-	switch {
-	case err == nil:
-		return snap, nil
-	case !errors.Is(err, collections.ErrNotFound):
+	rng := new(collections.Range[collections.Triple[uint64, sdk.AccAddress, uint64]]).
+		StartInclusive(collections.Join3(p.ModelId, holder, p.Id)).
+		EndInclusive(collections.Join3(p.ModelId, holder, uint64(math.MaxUint64)))
+	it, err := k.Snapshots.Iterate(ctx, rng)
+	if err != nil {
 		return sdkmath.Int{}, err
+	}
+	defer it.Close()
+	if it.Valid() {
+		return it.Value()
 	}
 	return k.bk.GetBalance(ctx, holder, sharestypes.ShareDenom(p.ModelId)).Amount, nil
 }
 
-// BeforeShareBalanceChange records holder's share/N balance for every proposal of model in its
-// voting period that has no record of it yet. x/shares calls it before the bank moves the
-// balance (its send restriction), so the balance read here is the one the proposal opened with.
+// BeforeShareBalanceChange records holder's share/N balance before it moves, if a proposal of
+// the model is in its voting period and the holder has not moved since the newest of them
+// opened: that balance is its power on every proposal opened since its previous move. x/shares
+// calls it before the bank moves the balance (its send restriction). It writes once per move at
+// most, however many proposals are open.
 func (k *Keeper) BeforeShareBalanceChange(ctx context.Context, modelID uint64, holder sdk.AccAddress) error {
-	var balance *sdkmath.Int
-	return k.Active.Walk(ctx, collections.NewPrefixedPairRange[uint64, uint64](modelID), func(key collections.Pair[uint64, uint64]) (bool, error) {
-		sk := collections.Join(key.K2(), holder)
-		has, err := k.Snapshots.Has(ctx, sk)
-		if err != nil || has {
-			return err != nil, err
-		}
-		if balance == nil {
-			b := k.bk.GetBalance(ctx, holder, sharestypes.ShareDenom(modelID)).Amount
-			balance = &b
-		}
-		return false, k.Snapshots.Set(ctx, sk, *balance)
-	})
+	newest, ok, err := k.activeEdge(ctx, modelID, true)
+	if err != nil || !ok {
+		return err
+	}
+	key := collections.Join3(modelID, holder, newest)
+	if has, err := k.Snapshots.Has(ctx, key); err != nil || has {
+		return err
+	}
+	if err := k.Snapshots.Set(ctx, key, k.bk.GetBalance(ctx, holder, sharestypes.ShareDenom(modelID)).Amount); err != nil {
+		return err
+	}
+	return k.SnapshotsByProposal.Set(ctx, collections.Join3(modelID, newest, holder))
+}
+
+// activeEdge is the newest (or oldest) proposal of model in its voting period; ok is false
+// when none is.
+func (k *Keeper) activeEdge(ctx context.Context, modelID uint64, newest bool) (id uint64, ok bool, err error) {
+	rng := collections.NewPrefixedPairRange[uint64, uint64](modelID)
+	if newest {
+		rng = rng.Descending()
+	}
+	it, err := k.Active.Iterate(ctx, rng)
+	if err != nil {
+		return 0, false, err
+	}
+	defer it.Close()
+	if !it.Valid() {
+		return 0, false, nil
+	}
+	key, err := it.Key()
+	return key.K2(), err == nil, err
 }
 
 func (k *Keeper) addrString(a sdk.AccAddress) string { return addresses.String(k.ak.AddressCodec(), a) }

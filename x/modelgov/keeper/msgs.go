@@ -50,17 +50,6 @@ func (k *Keeper) Propose(ctx context.Context, msg *types.MsgPropose) (*types.Msg
 	if err := k.checkAction(ctx, m, msg.Action); err != nil {
 		return nil, err
 	}
-	active := uint32(0)
-	if err := k.Active.Walk(ctx, collections.NewPrefixedPairRange[uint64, uint64](m.Id), func(collections.Pair[uint64, uint64]) (bool, error) {
-		active++
-		return false, nil
-	}); err != nil {
-		return nil, err
-	}
-	if active >= p.MaxActivePerModel {
-		return nil, errorsmod.Wrapf(types.ErrTooManyActive, "model %d has %d proposals in their voting period (max_active_per_model %d); wait for one to end",
-			m.Id, active, p.MaxActivePerModel)
-	}
 	if p.Deposit.IsPositive() {
 		if err := k.bk.SendCoinsFromAccountToModule(ctx, proposer, types.ModuleName, sdk.NewCoins(p.Deposit)); err != nil {
 			return nil, errorsmod.Wrapf(err, "escrowing the proposal deposit of %s", p.Deposit)

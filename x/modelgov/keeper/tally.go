@@ -59,8 +59,12 @@ func (k *Keeper) end(ctx context.Context, key collections.Pair[int64, uint64]) e
 	if err != nil {
 		return err
 	}
+	th, err := k.threshold(ctx, params, p)
+	if err != nil {
+		return err
+	}
 	p.FinalTally = tally
-	p.Status, p.Result = params.Outcome(p.Action.Type, tally, p.Supply)
+	p.Status, p.Result = params.Outcome(th, tally, p.Supply)
 	if p.Status == types.PROPOSAL_STATUS_PASSED {
 		// The action runs on a branch of the state: one that no longer fits the model (it was
 		// resumed, halted or changed meanwhile) changes nothing and fails the proposal.
@@ -85,6 +89,25 @@ func (k *Keeper) end(ctx context.Context, key collections.Pair[int64, uint64]) e
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventProposalEnded{
 		ProposalId: p.Id, ModelId: p.ModelId, Action: p.Action.Type, Status: p.Status, Tally: tally, Result: p.Result,
 	})
+}
+
+// threshold is what p's yes votes must be above: the supermajority for what takes workers' seats
+// away (a halt, or economics raising the stake floor, which drops every seat below it: a halt
+// by another name otherwise), the plain threshold for the rest.
+func (k *Keeper) threshold(ctx context.Context, params types.Params, p types.Proposal) (uint32, error) {
+	switch p.Action.Type {
+	case types.ACTION_TYPE_HALT:
+		return params.HaltThresholdBps, nil
+	case types.ACTION_TYPE_SET_ECONOMICS:
+		m, err := k.models.GetModel(ctx, p.ModelId)
+		if err != nil {
+			return 0, err
+		}
+		if p.Action.MinStake.Denom != m.MinStake.Denom || p.Action.MinStake.Amount.GT(m.MinStake.Amount) {
+			return params.HaltThresholdBps, nil
+		}
+	}
+	return params.ThresholdBps, nil
 }
 
 // settleDeposit refunds an ended proposal's deposit, or burns it when too few voted.
@@ -112,9 +135,40 @@ func (k *Keeper) forget(ctx context.Context, p types.Proposal) error {
 	if err := k.Ending.Remove(ctx, collections.Join(p.VotingEndHeight, p.Id)); err != nil {
 		return err
 	}
-	rng := collections.NewPrefixedPairRange[uint64, sdk.AccAddress](p.Id)
-	if err := k.Votes.Clear(ctx, rng); err != nil {
+	if err := k.Votes.Clear(ctx, collections.NewPrefixedPairRange[uint64, sdk.AccAddress](p.Id)); err != nil {
 		return err
 	}
-	return k.Snapshots.Clear(ctx, rng)
+	return k.pruneSnapshots(ctx, p.ModelId)
+}
+
+// pruneSnapshots deletes the model's snapshots no proposal in its voting period needs: those
+// written under a proposal older than the oldest still voting (all, if none is). Each was
+// written, and paid for, by one share transfer.
+func (k *Keeper) pruneSnapshots(ctx context.Context, modelID uint64) error {
+	oldest, ok, err := k.activeEdge(ctx, modelID, false)
+	if err != nil {
+		return err
+	}
+	var rng collections.Ranger[collections.Triple[uint64, uint64, sdk.AccAddress]] = collections.NewPrefixedTripleRange[uint64, uint64, sdk.AccAddress](modelID)
+	if ok {
+		rng = new(collections.Range[collections.Triple[uint64, uint64, sdk.AccAddress]]).
+			StartInclusive(collections.Join3(modelID, uint64(0), sdk.AccAddress{})).
+			EndExclusive(collections.Join3(modelID, oldest, sdk.AccAddress{}))
+	}
+	var gone []collections.Triple[uint64, uint64, sdk.AccAddress]
+	if err := k.SnapshotsByProposal.Walk(ctx, rng, func(key collections.Triple[uint64, uint64, sdk.AccAddress]) (bool, error) {
+		gone = append(gone, key)
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	for _, key := range gone {
+		if err := k.Snapshots.Remove(ctx, collections.Join3(key.K1(), key.K3(), key.K2())); err != nil {
+			return err
+		}
+		if err := k.SnapshotsByProposal.Remove(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
 }

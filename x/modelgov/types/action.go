@@ -62,15 +62,14 @@ func (t *Tally) Add(o VoteOption, power sdkmath.Int) {
 	}
 }
 
-// Outcome is how a tally ends a proposal of action type t with supply as the quorum's base:
-// NO_QUORUM, REJECTED or PASSED (before its action is tried), with a sentence saying why.
-func (p Params) Outcome(t ActionType, tally Tally, supply sdkmath.Int) (ProposalStatus, string) {
+// Outcome is how a tally ends a proposal that needs threshold th, with supply as the quorum's
+// base: NO_QUORUM, REJECTED or PASSED (before its action is tried), with a sentence saying why.
+func (p Params) Outcome(th uint32, tally Tally, supply sdkmath.Int) (ProposalStatus, string) {
 	voted := tally.Yes.Add(tally.No).Add(tally.Abstain)
 	bps := sdkmath.NewInt(MaxBps)
 	if !supply.IsPositive() || voted.Mul(bps).LT(supply.MulRaw(int64(p.QuorumBps))) {
 		return PROPOSAL_STATUS_NO_QUORUM, fmt.Sprintf("%s of %s shares voted; quorum is %d bps", voted, supply, p.QuorumBps)
 	}
-	th := p.ThresholdOf(t)
 	cast := tally.Yes.Add(tally.No)
 	if !tally.Yes.IsPositive() || tally.Yes.Mul(bps).LTE(cast.MulRaw(int64(th))) {
 		return PROPOSAL_STATUS_REJECTED, fmt.Sprintf("yes %s of yes+no %s is not above %d bps", tally.Yes, cast, th)

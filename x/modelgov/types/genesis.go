@@ -21,6 +21,8 @@ func (gs GenesisState) Validate() error {
 		return fmt.Errorf("next_proposal_id is 0; proposal ids start at 1")
 	}
 	voting := map[uint64]bool{}
+	oldest := map[uint64]uint64{} // model -> its oldest voting proposal
+	modelOf := map[uint64]uint64{}
 	for i, p := range gs.Proposals {
 		if p.Id == 0 || p.Id >= gs.NextProposalId {
 			return fmt.Errorf("proposals[%d]: id %d must be in [1, next_proposal_id=%d)", i, p.Id, gs.NextProposalId)
@@ -32,12 +34,16 @@ func (gs GenesisState) Validate() error {
 			return fmt.Errorf("proposals[%d] (id %d): %w", i, p.Id, err)
 		}
 		voting[p.Id] = p.Status == PROPOSAL_STATUS_VOTING
+		modelOf[p.Id] = p.ModelId
+		if o, ok := oldest[p.ModelId]; voting[p.Id] && (!ok || p.Id < o) {
+			oldest[p.ModelId] = p.Id
+		}
 	}
-	type key struct {
+	type vote struct {
 		id   uint64
 		addr string
 	}
-	seen := map[key]bool{}
+	seen := map[vote]bool{}
 	for i, v := range gs.Votes {
 		if !voting[v.ProposalId] {
 			return fmt.Errorf("votes[%d]: proposal %d is not in its voting period", i, v.ProposalId)
@@ -48,15 +54,19 @@ func (gs GenesisState) Validate() error {
 		if !v.Option.Valid() {
 			return fmt.Errorf("votes[%d]: option %d is not yes, no or abstain", i, v.Option)
 		}
-		if seen[key{v.ProposalId, v.Voter}] {
+		if seen[vote{v.ProposalId, v.Voter}] {
 			return fmt.Errorf("votes[%d]: %s votes twice on proposal %d", i, v.Voter, v.ProposalId)
 		}
-		seen[key{v.ProposalId, v.Voter}] = true
+		seen[vote{v.ProposalId, v.Voter}] = true
 	}
-	clear(seen)
+	type snap struct {
+		model, id uint64
+		addr      string
+	}
+	snapped := map[snap]bool{}
 	for i, s := range gs.Snapshots {
-		if !voting[s.ProposalId] {
-			return fmt.Errorf("snapshots[%d]: proposal %d is not in its voting period", i, s.ProposalId)
+		if o, ok := oldest[s.ModelId]; !ok || s.ProposalId < o || modelOf[s.ProposalId] != s.ModelId {
+			return fmt.Errorf("snapshots[%d]: under proposal %d of model %d, which no proposal in its voting period needs", i, s.ProposalId, s.ModelId)
 		}
 		if err := addresses.Canonical(s.Holder); err != nil {
 			return fmt.Errorf("snapshots[%d]: holder: %w", i, err)
@@ -64,10 +74,10 @@ func (gs GenesisState) Validate() error {
 		if s.Balance.IsNil() || s.Balance.IsNegative() {
 			return fmt.Errorf("snapshots[%d]: balance must be zero or more", i)
 		}
-		if seen[key{s.ProposalId, s.Holder}] {
-			return fmt.Errorf("snapshots[%d]: %s has two snapshots on proposal %d", i, s.Holder, s.ProposalId)
+		if snapped[snap{s.ModelId, s.ProposalId, s.Holder}] {
+			return fmt.Errorf("snapshots[%d]: %s has two snapshots under proposal %d of model %d", i, s.Holder, s.ProposalId, s.ModelId)
 		}
-		seen[key{s.ProposalId, s.Holder}] = true
+		snapped[snap{s.ModelId, s.ProposalId, s.Holder}] = true
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ type GenesisState struct {
 	Params Params `protobuf:"bytes,1,opt,name=params,proto3" json:"params"`
 	// proposals are every proposal, ended ones included.
 	Proposals []Proposal `protobuf:"bytes,2,rep,name=proposals,proto3" json:"proposals"`
-	// votes and snapshots belong to proposals in their voting period only.
+	// votes belong to proposals in their voting period only, snapshots to models with one.
 	Votes     []Vote     `protobuf:"bytes,3,rep,name=votes,proto3" json:"votes"`
 	Snapshots []Snapshot `protobuf:"bytes,4,rep,name=snapshots,proto3" json:"snapshots"`
 	// next_proposal_id is the id the next proposal gets.

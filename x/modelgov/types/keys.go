@@ -22,4 +22,6 @@ var (
 	EndingKey      = collections.NewPrefix(5)
 	VotesKey       = collections.NewPrefix(6)
 	SnapshotsKey   = collections.NewPrefix(7)
+	// SnapshotsByProposalKey indexes the snapshots by the proposal they were written under.
+	SnapshotsByProposalKey = collections.NewPrefix(8)
 )

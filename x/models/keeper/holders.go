@@ -67,7 +67,9 @@ func (k *Keeper) Halt(ctx context.Context, modelID uint64, reason string) error 
 		return err
 	}
 	m.PausedFrom = types.MODEL_STATUS_UNSPECIFIED
-	m.EndedHeight = sdk.UnwrapSDKContext(ctx).BlockHeight()
+	if m.EndedHeight == 0 { // a completed model keeps its completion height
+		m.EndedHeight = sdk.UnwrapSDKContext(ctx).BlockHeight()
+	}
 	if err := k.setStatusFor(ctx, &m, types.MODEL_STATUS_HALTED, reason); err != nil {
 		return err
 	}
@@ -94,12 +96,27 @@ func (k *Keeper) CheckEconomics(ctx context.Context, modelID uint64, e types.Eco
 	if err := m.ValidateSpec(p); err != nil {
 		return m, err
 	}
-	return m, k.checkMinStake(ctx, m.MinStake)
+	if err := k.checkMinStake(ctx, m.MinStake); err != nil {
+		return m, err
+	}
+	// No stage may hold more replicas than its model allows, ever: a lower bound waits for
+	// replicas to leave.
+	for s := uint32(0); s < m.NumStages(); s++ {
+		n, err := k.replicas(ctx, modelID, s)
+		if err != nil {
+			return m, err
+		}
+		if n > m.MaxReplicasPerStage {
+			return m, errorsmod.Wrapf(types.ErrInvalidReplicas, "stage %d of model %d has %d replicas; max_replicas_per_stage %d would be below them (propose it once they have left)",
+				s, modelID, n, m.MaxReplicasPerStage)
+		}
+	}
+	return m, nil
 }
 
-// SetEconomics changes a model's economics. Seats keep their places when max_replicas_per_stage
-// falls (a stage above the new bound takes no one until it is below); seats whose worker is
-// bonded below a raised min_stake are dropped, as x/compute's hooks drop them when stake falls.
+// SetEconomics changes a model's economics (CheckEconomics refuses a max_replicas_per_stage below
+// a stage's replicas); seats whose worker is bonded below a raised min_stake are dropped, as
+// x/compute's hooks drop them when stake falls.
 func (k *Keeper) SetEconomics(ctx context.Context, modelID uint64, e types.Economics, reason string) error {
 	m, err := k.CheckEconomics(ctx, modelID, e)
 	if err != nil {

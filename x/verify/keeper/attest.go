@@ -31,7 +31,11 @@ func (k *Keeper) SubmitAttestation(ctx context.Context, msg *types.MsgSubmitAtte
 	if err != nil {
 		return 0, err
 	}
-	if m.Status != modelstypes.MODEL_STATUS_TRAINING {
+	switch m.Status {
+	case modelstypes.MODEL_STATUS_TRAINING:
+	case modelstypes.MODEL_STATUS_PAUSED:
+		return 0, errorsmod.Wrapf(types.ErrModelPaused, "model %d is paused by its holders; attest again once they resume it", m.Id)
+	default:
 		return 0, errorsmod.Wrapf(types.ErrModelNotTraining, "model %d is %s", m.Id, m.Status)
 	}
 	if int(msg.Stage) >= len(m.Stages) {

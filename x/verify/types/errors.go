@@ -54,10 +54,11 @@ var (
 	ErrLogRequestNotFound = errorsmod.Register(ModuleName, 35, "log request not found")
 )
 
-// IsClockWait reports a refusal of the model clock that passes with time: the same attestation
-// may be submitted again a few blocks later.
+// IsClockWait reports a refusal that may pass with time: the model clock's, or a pause of the
+// model by its holders. The same attestation may be submitted again later (after a pause, one
+// of work done before it).
 func IsClockWait(err error) bool {
-	return errorsmod.IsOf(err, ErrTooFast, ErrStageAhead)
+	return errorsmod.IsOf(err, ErrTooFast, ErrStageAhead, ErrModelPaused)
 }
 
 // ErrInvalidSends: an attestation's sends are malformed (MsgSubmitAttestation.sends).
@@ -66,3 +67,7 @@ var ErrInvalidSends = errorsmod.Register(ModuleName, 36, "invalid sends")
 // ErrNoEquivocation: a report of equivocation proves none (the receipt is not the worker's, or
 // its attestation names that very payload, or does not cover its number).
 var ErrNoEquivocation = errorsmod.Register(ModuleName, 37, "no equivocation")
+
+// ErrModelPaused: the model's holders paused it (x/modelgov); it takes attestations again once
+// they resume it.
+var ErrModelPaused = errorsmod.Register(ModuleName, 38, "model paused by its holders")
