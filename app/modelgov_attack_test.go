@@ -105,7 +105,9 @@ func TestAttackPausedModelStillSettlesInference(t *testing.T) {
 	before := vc.balance(servers[0])
 	require.Equal(t, inferencetypes.ErrNotServable.ABCICode(), settle("during-pause"))
 	require.Equal(t, before, vc.balance(servers[0]), "nothing paid while paused")
-	shortcut(func(ctx sdk.Context) error { return vc.app.ModelsKeeper.Resume(ctx, 1, "holders' vote (test shortcut)") })
+	shortcut(func(ctx sdk.Context) error {
+		return vc.app.ModelsKeeper.Resume(ctx, 1, "holders' vote (test shortcut)")
+	})
 	require.Zero(t, settle("during-pause"), "settles once resumed")
 
 	shortcut(func(ctx sdk.Context) error { return vc.app.ModelsKeeper.Halt(ctx, 1, "holders' vote (test shortcut)") })

@@ -156,4 +156,3 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, res.Replicas, "a halt releases every seat")
 }
-
