@@ -369,6 +369,46 @@ q inference usage 1 | jq -r '.usage | "  settled on chain: \(.requests) requests
 echo "  model 1's outstanding revenue: $out_before -> $(outstanding) ulearn; p0's claimable: $p0_before -> $(claimable p0) ulearn"
 [ "$(claimable p0)" -gt "$p0_before" ] || die "p0's claimable revenue did not rise with inference"
 
+say "The holders govern model 1: they vote its price up to 3000ulearn per 1,000 tokens, and the gateway charges it"
+send p0 modelgov propose price 1 3000ulearn --summary "the model is worth more than its designer asks"
+prop=$(q modelgov proposals --model-id 1 | jq -r '.proposals[0].id')
+for a in p0 p1 p2; do send "$a" modelgov vote "$prop" yes; done
+echo "  proposal $prop: p0, p1 and p2 vote yes, each with its share/1 when the proposal opened"
+for _ in $(seq 1 120); do
+  [ "$(q modelgov proposal "$prop" | jq -r .proposal.status)" != PROPOSAL_STATUS_VOTING ] && break
+  sleep 1
+done
+q modelgov proposal "$prop" | jq -r '.proposal | "  \(.status): \(.result)"'
+[ "$(q modelgov proposal "$prop" | jq -r .proposal.status)" = PROPOSAL_STATUS_PASSED ] || die "the holders' price vote did not pass"
+q inference price 1 | jq -r '.price | "  model 1 now costs \(.per_1k_tokens.amount)\(.per_1k_tokens.denom) per 1,000 tokens (set by its holders: \(.by_holders))"'
+if pld tx inference set-price 1 1ulearn --from designer --keyring-backend test --chain-id "$CHAIN_ID" --node "tcp://127.0.0.1:$RPC" \
+  --gas 200000 -y --output json 2>/dev/null | jq -e '.code == 0' >/dev/null; then
+  sleep 3
+  [ "$(q inference price 1 | jq -r .price.per_1k_tokens.amount)" = 3000 ] || die "the designer overrode the holders' price"
+fi
+echo "  the designer can no longer change it (tx inference set-price is refused: ErrPriceByHolders)"
+# A deposit keeps the price it was made at: the customer's next deposit pays the holders' price.
+send customer inference deposit 1 5000000ulearn --spender "$spender" --blocks 2000
+deposit2=$(q inference deposits "$(addr customer)" | jq -r '.deposits[-1].id')
+echo '{"customer-key": '"$deposit2"'}' >"$DIR/gateway/api-keys.json"
+kill -INT "${pids[-1]}" 2>/dev/null || true # the first gateway settles what it served and leaves
+wait "${pids[-1]}" 2>/dev/null || true
+"$TRAINER" gateway --chain-grpc "127.0.0.1:$GRPC" --chain-id "$CHAIN_ID" --spender-key "$DIR/gateway/spender.key" \
+  --api-keys "$DIR/gateway/api-keys.json" --listen "127.0.0.1:$GATEWAY" --settle-every 2s >"$DIR/gateway/gateway2.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 60); do
+  curl -sf "http://127.0.0.1:$GATEWAY/v1/models" >/dev/null && break
+  sleep 0.5
+done
+curl -sf "http://127.0.0.1:$GATEWAY/v1/models" | jq -c '.data[] | {id, price_per_1k_tokens}' | sed 's/^/    /'
+answer=$(curl -s "http://127.0.0.1:$GATEWAY/v1/completions" -H "Authorization: Bearer customer-key" -d "$req")
+jq -e '.choices[0].text' <<<"$answer" >/dev/null || die "the gateway did not complete at the new price: $answer (see $DIR/gateway/gateway2.log)"
+jq -r '"    \(.usage.total_tokens) tokens, charged \(.protolearn.charged) to deposit \(.protolearn.deposit_id), at the price its holders voted"' <<<"$answer"
+tokens=$(jq -r '.usage.total_tokens' <<<"$answer")
+charged=$(jq -r '.protolearn.charged' <<<"$answer")
+[ "${charged%ulearn}" = $(((tokens * 3000 + 999) / 1000)) ] || [ "${charged%ulearn}" = $((tokens * 3000 / 1000)) ] ||
+  die "charged $charged for $tokens tokens; the holders' price is 3000ulearn per 1,000"
+
 say "Ownership of model 1"
 declare -A name_of
 for a in "${accounts[@]}"; do name_of[$(addr "$a")]=$a; done
