@@ -35,7 +35,9 @@ func (m modelsForShares) ModelInfo(ctx context.Context, id uint64) (sharestypes.
 	if err != nil {
 		return sharestypes.ModelInfo{}, fmt.Errorf("model %d designer %q: %w", id, model.Designer, err)
 	}
-	return sharestypes.ModelInfo{Name: model.Name, Designer: designer, DesignerBps: model.DesignerBps}, nil
+	return sharestypes.ModelInfo{
+		Name: model.Name, Designer: designer, DesignerBps: model.DesignerBps, ParentID: model.ParentId, ParentBps: model.ParentBps,
+	}, nil
 }
 
 // computeForVerify gives x/verify the slashing, jailing and status of x/compute; slashed stake

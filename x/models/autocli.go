@@ -85,6 +85,13 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 						"optimizer": {
 							Usage: `training rule as JSON, every field optional: {"learning_rate":"0.003","weight_decay":"0","warmup_steps":0,"decay_steps":0,"pipeline_depth":0} (depth 0: twice the stages); every trainer of the model applies it`,
 						},
+						"parent_id": {
+							Name:  "parent",
+							Usage: "fork model N: start from its committed weights (leave --arch, --stages, --seed and --subspace-root out: they are the parent's); a new dataset, schedule, target and economics are yours",
+						},
+						"parent_bps":  {Usage: "a fork's royalty: this part of its revenue (after fees) goes to the parent's holders, at least the parent's fork_policy.min_parent_bps"},
+						"fork_roots":  {Usage: "a fork's starting weights, one root a stage (hex, repeat in stage order): each a current replica's latest commit of the parent's stage (default: each stage's most agreed root)"},
+						"fork_policy": {Usage: `what this model asks of its own forks, as JSON: {"needs_approval":false,"min_parent_bps":0}; its holders may change it`},
 					},
 				},
 				{

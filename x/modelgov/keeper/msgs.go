@@ -113,6 +113,16 @@ func (k *Keeper) checkAction(ctx context.Context, m modelstypes.Model, a types.A
 	case types.ACTION_TYPE_SET_ECONOMICS:
 		_, err := k.models.CheckEconomics(ctx, m.Id, economics(a))
 		return err
+	case types.ACTION_TYPE_APPROVE_FORK:
+		fork, err := k.models.GetModel(ctx, a.ForkModelId)
+		if err != nil {
+			return err
+		}
+		if fork.ParentId != m.Id || fork.Status != modelstypes.MODEL_STATUS_AWAITING_APPROVAL {
+			return errorsmod.Wrapf(types.ErrInvalidAction, "model %d is %s, forked from model %d: not a fork of model %d awaiting approval", fork.Id, fork.Status, fork.ParentId, m.Id)
+		}
+	case types.ACTION_TYPE_SET_FORK_POLICY:
+		return k.models.CheckForkPolicy(ctx, m.Id, a.ForkPolicy)
 	}
 	return nil
 }
@@ -131,6 +141,10 @@ func (k *Keeper) do(ctx context.Context, p types.Proposal) error {
 		return k.inference.SetPriceByHolders(ctx, p.ModelId, a.PricePer_1KTokens)
 	case types.ACTION_TYPE_SET_ECONOMICS:
 		return k.models.SetEconomics(ctx, p.ModelId, economics(a), reason)
+	case types.ACTION_TYPE_APPROVE_FORK:
+		return k.models.ApproveFork(ctx, p.ModelId, a.ForkModelId, reason)
+	case types.ACTION_TYPE_SET_FORK_POLICY:
+		return k.models.SetForkPolicy(ctx, p.ModelId, a.ForkPolicy, reason)
 	}
 	return errorsmod.Wrapf(types.ErrInvalidAction, "action type %d", p.Action.Type)
 }

@@ -7,33 +7,39 @@ import (
 	sdkmath "cosmossdk.io/math"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
 )
 
 // ValidateBasic checks that the action names a known type and fills exactly the fields its type
 // uses; whether it fits the model now is the keeper's check.
 func (a Action) ValidateBasic() error {
 	price, econ := !isEmpty(a.PricePer_1KTokens), a.DesignerBps != 0 || a.MaxReplicasPerStage != 0 || !isEmpty(a.MinStake)
+	fork, policy := a.ForkModelId != 0, a.ForkPolicy != (modelstypes.ForkPolicy{})
+	uses := map[ActionType]string{ // the one field group each action takes
+		ACTION_TYPE_SET_PRICE: "price", ACTION_TYPE_SET_ECONOMICS: "economics", ACTION_TYPE_APPROVE_FORK: "fork", ACTION_TYPE_SET_FORK_POLICY: "policy",
+	}
+	for name, set := range map[string]bool{"price": price, "economics": econ, "fork": fork, "policy": policy} {
+		if set && uses[a.Type] != name {
+			return errorsmod.Wrapf(ErrInvalidAction, "%s takes no %s", a.Type, name)
+		}
+	}
 	switch a.Type {
-	case ACTION_TYPE_PAUSE, ACTION_TYPE_RESUME, ACTION_TYPE_HALT:
-		if price || econ {
-			return errorsmod.Wrapf(ErrInvalidAction, "%s takes no price or economics", a.Type)
+	case ACTION_TYPE_PAUSE, ACTION_TYPE_RESUME, ACTION_TYPE_HALT, ACTION_TYPE_SET_FORK_POLICY:
+	case ACTION_TYPE_APPROVE_FORK:
+		if !fork {
+			return errorsmod.Wrapf(ErrInvalidAction, "%s names the fork to approve (fork_model_id)", a.Type)
 		}
 	case ACTION_TYPE_SET_PRICE:
-		if econ {
-			return errorsmod.Wrapf(ErrInvalidAction, "%s takes a price only", a.Type)
-		}
 		if err := a.PricePer_1KTokens.Validate(); err != nil || a.PricePer_1KTokens.Denom == "" {
 			return errorsmod.Wrapf(ErrInvalidAction, "%s needs price_per_1k_tokens (e.g. 2000ulearn; 0ulearn takes the model off sale): %v", a.Type, err)
 		}
 	case ACTION_TYPE_SET_ECONOMICS:
-		if price {
-			return errorsmod.Wrapf(ErrInvalidAction, "%s takes no price", a.Type)
-		}
 		if isEmpty(a.MinStake) || a.MaxReplicasPerStage == 0 {
 			return errorsmod.Wrapf(ErrInvalidAction, "%s sets designer_bps, max_replicas_per_stage and min_stake together: give all three (query the model for the current ones)", a.Type)
 		}
 	default:
-		return errorsmod.Wrapf(ErrInvalidAction, "action type %d is not one of pause, resume, halt, set-price, set-economics", a.Type)
+		return errorsmod.Wrapf(ErrInvalidAction, "action type %d is not one of pause, resume, halt, set-price, set-economics, approve-fork, set-fork-policy", a.Type)
 	}
 	return nil
 }

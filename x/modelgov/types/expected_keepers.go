@@ -17,6 +17,9 @@ type ModelsKeeper interface {
 	Halt(ctx context.Context, modelID uint64, reason string) error
 	CheckEconomics(ctx context.Context, modelID uint64, e modelstypes.Economics) (modelstypes.Model, error)
 	SetEconomics(ctx context.Context, modelID uint64, e modelstypes.Economics, reason string) error
+	ApproveFork(ctx context.Context, parentID, forkID uint64, reason string) error
+	CheckForkPolicy(ctx context.Context, modelID uint64, p modelstypes.ForkPolicy) error
+	SetForkPolicy(ctx context.Context, modelID uint64, p modelstypes.ForkPolicy, reason string) error
 }
 
 // InferenceKeeper is x/inference as x/modelgov uses it: the holders' price.

@@ -61,14 +61,18 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 	// held since it was taken.
 	for _, s := range gs.Seats {
 		op, _ := k.parseAddr("operator", s.Operator) // parsed above
-		key := collections.Join(s.ModelId, op)
+		family, err := k.familyOf(ctx, s.ModelId)
+		if err != nil {
+			return err
+		}
+		key := collections.Join(family, op)
 		if has, err := k.HeldStages.Has(ctx, key); err != nil || has {
 			if err != nil {
 				return err
 			}
 			continue
 		}
-		if err := k.HeldStages.Set(ctx, key, types.HeldStage{Operator: s.Operator, ModelId: s.ModelId, Stage: s.Stage, FirstHeight: s.JoinedHeight}); err != nil {
+		if err := k.HeldStages.Set(ctx, key, types.HeldStage{Operator: s.Operator, ModelId: family, Stage: s.Stage, FirstHeight: s.JoinedHeight}); err != nil {
 			return err
 		}
 	}

@@ -82,7 +82,7 @@ func (k *Keeper) CheckInvariants(ctx context.Context) error {
 		if w.Status != computetypes.WORKER_STATUS_ACTIVE {
 			return true, fmt.Errorf("%s: worker is %s", where, w.Status)
 		}
-		if h, err := k.HeldStages.Get(ctx, collections.Join(modelID, op)); err != nil || h.Stage != stage {
+		if h, err := k.HeldStages.Get(ctx, collections.Join(m.Family(), op)); err != nil || h.Stage != stage {
 			return true, fmt.Errorf("%s: the record of stages held says stage %d (%v): an operator holds only the stage it first held", where, h.Stage, err)
 		}
 		return false, nil

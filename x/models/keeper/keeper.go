@@ -130,10 +130,14 @@ func (k *Keeper) StageOf(ctx context.Context, modelID uint64, operator sdk.AccAd
 	return stage, true, nil
 }
 
-// HeldStage is the stage operator has held of model modelID, for good, and the height of its
-// first seat there (ok false: it never held one).
+// HeldStage is the stage operator has held of model modelID's family, for good, and the height
+// of its first seat there (ok false: it never held one).
 func (k *Keeper) HeldStage(ctx context.Context, modelID uint64, operator sdk.AccAddress) (stage uint32, firstHeight int64, ok bool, err error) {
-	h, err := k.HeldStages.Get(ctx, collections.Join(modelID, operator))
+	family, err := k.familyOf(ctx, modelID)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	h, err := k.HeldStages.Get(ctx, collections.Join(family, operator))
 	if isNotFound(err) {
 		return 0, 0, false, nil
 	}
@@ -343,6 +347,15 @@ func (k *Keeper) dropModelSeats(ctx context.Context, modelID uint64, reason stri
 		}
 	}
 	return nil
+}
+
+// familyOf is the family of model modelID (types.Model.Family).
+func (k *Keeper) familyOf(ctx context.Context, modelID uint64) (uint64, error) {
+	m, err := k.GetModel(ctx, modelID)
+	if err != nil {
+		return 0, err
+	}
+	return m.Family(), nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, collections.ErrNotFound) }

@@ -1,6 +1,7 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
 
 	"cosmossdk.io/collections"
@@ -26,6 +27,13 @@ func (k *Keeper) CreateModel(ctx context.Context, msg *types.MsgCreateModel) (*t
 		return nil, err
 	}
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if msg.ParentId != 0 {
+		if msg, err = k.forkOf(ctx, msg); err != nil {
+			return nil, err
+		}
+	} else if msg.ParentBps != 0 || len(msg.ForkRoots) != 0 {
+		return nil, errorsmod.Wrap(types.ErrInvalidFork, "parent_bps and fork_roots are for a fork: give parent_id too")
+	}
 	m := types.Model{
 		Designer:            k.addrString(designer), // canonical, whatever case the signer wrote
 		Name:                msg.Name,
@@ -41,9 +49,24 @@ func (k *Keeper) CreateModel(ctx context.Context, msg *types.MsgCreateModel) (*t
 		MicrobatchesPerStep: max(msg.MicrobatchesPerStep, 1), // stored as used: 0 means 1
 		Optimizer:           msg.Optimizer.WithDefaults(len(msg.Stages)),
 		CreatedHeight:       sdkCtx.BlockHeight(),
+		ParentId:            msg.ParentId,
+		ParentBps:           msg.ParentBps,
+		ForkRoots:           msg.ForkRoots,
+		ForkPolicy:          msg.ForkPolicy,
 	}
 	if err := m.ValidateSpec(p); err != nil {
 		return nil, err
+	}
+	status := types.MODEL_STATUS_RECRUITING
+	if msg.ParentId != 0 {
+		parent, err := k.GetModel(ctx, msg.ParentId)
+		if err != nil {
+			return nil, err
+		}
+		m.FamilyId = parent.Family()
+		if parent.ForkPolicy.NeedsApproval {
+			status = types.MODEL_STATUS_AWAITING_APPROVAL
+		}
 	}
 	if err := k.checkMinStake(ctx, m.MinStake); err != nil {
 		return nil, err
@@ -51,7 +74,10 @@ func (k *Keeper) CreateModel(ctx context.Context, msg *types.MsgCreateModel) (*t
 	if m.Id, err = k.ModelSeq.Next(ctx); err != nil {
 		return nil, err
 	}
-	if err := k.setStatus(ctx, &m, types.MODEL_STATUS_RECRUITING); err != nil {
+	if m.FamilyId == 0 {
+		m.FamilyId = m.Id
+	}
+	if err := k.setStatus(ctx, &m, status); err != nil {
 		return nil, err
 	}
 	if err := k.Models.Set(ctx, m.Id, m); err != nil {
@@ -62,7 +88,14 @@ func (k *Keeper) CreateModel(ctx context.Context, msg *types.MsgCreateModel) (*t
 			return nil, err
 		}
 	}
-	k.logger.Info("model created", "model_id", m.Id, "designer", m.Designer, "name", m.Name, "stages", len(m.Stages))
+	if m.ParentId != 0 {
+		if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventModelForked{
+			ModelId: m.Id, ParentId: m.ParentId, ParentBps: m.ParentBps, ForkRoots: m.ForkRoots, AwaitingApproval: status == types.MODEL_STATUS_AWAITING_APPROVAL,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	k.logger.Info("model created", "model_id", m.Id, "designer", m.Designer, "name", m.Name, "stages", len(m.Stages), "parent_id", m.ParentId)
 	return &types.MsgCreateModelResponse{ModelId: m.Id}, sdkCtx.EventManager().EmitTypedEvent(&types.EventModelCreated{
 		ModelId: m.Id, Designer: m.Designer, Name: m.Name, Stages: m.NumStages(), MinStake: m.MinStake, TargetWorkUnits: m.TargetWorkUnits,
 	})
@@ -81,8 +114,8 @@ func (k *Keeper) CancelModel(ctx context.Context, msg *types.MsgCancelModel) (*t
 	if m.Designer != k.addrString(designer) {
 		return nil, errorsmod.Wrapf(types.ErrNotDesigner, "model %d was created by %s; only its designer may cancel it", m.Id, m.Designer)
 	}
-	if m.Status != types.MODEL_STATUS_RECRUITING {
-		return nil, errorsmod.Wrapf(types.ErrCannotCancel, "model %d is %s; a model can be cancelled only while it is recruiting", m.Id, m.Status)
+	if m.Status != types.MODEL_STATUS_RECRUITING && m.Status != types.MODEL_STATUS_AWAITING_APPROVAL {
+		return nil, errorsmod.Wrapf(types.ErrCannotCancel, "model %d is %s; a model can be cancelled only while it is recruiting (or awaiting its parent's approval)", m.Id, m.Status)
 	}
 	if err := k.dropModelSeats(ctx, m.Id, "model cancelled"); err != nil {
 		return nil, err
@@ -129,14 +162,17 @@ func (k *Keeper) JoinStage(ctx context.Context, msg *types.MsgJoinStage) (*types
 		return nil, errorsmod.Wrapf(types.ErrOneStagePerModel, "%s holds stage %d of model %d; leave-stage first to move to stage %d",
 			opStr, held, m.Id, msg.Stage)
 	}
-	before, err := k.HeldStages.Get(ctx, collections.Join(m.Id, operator))
+	// The rule spans the family: a fork starts from its parent's weights, so a stage of one is a
+	// stage of the other.
+	family := m.Family()
+	before, err := k.HeldStages.Get(ctx, collections.Join(family, operator))
 	heldBefore := err == nil
 	switch {
 	case err != nil && !isNotFound(err):
 		return nil, err
 	case heldBefore && before.Stage != msg.Stage:
-		return nil, errorsmod.Wrapf(types.ErrStageHopping, "%s held stage %d of model %d (from height %d) and may never hold another stage of it: an operator on two stages would hold both stages' weights; rejoin stage %d, or join another model",
-			opStr, before.Stage, m.Id, before.FirstHeight, before.Stage)
+		return nil, errorsmod.Wrapf(types.ErrStageHopping, "%s held stage %d of model %d's family (models forked from model %d, from height %d) and may never hold another stage of it: an operator on two stages would hold both stages' weights; join stage %d, or another family's model",
+			opStr, before.Stage, m.Id, family, before.FirstHeight, before.Stage)
 	}
 	if err := k.checkWorker(ctx, operator, m); err != nil {
 		return nil, err
@@ -156,8 +192,8 @@ func (k *Keeper) JoinStage(ctx context.Context, msg *types.MsgJoinStage) (*types
 		return nil, err
 	}
 	if !heldBefore {
-		if err := k.HeldStages.Set(ctx, collections.Join(m.Id, operator), types.HeldStage{
-			Operator: opStr, ModelId: m.Id, Stage: msg.Stage, FirstHeight: sdkCtx.BlockHeight(),
+		if err := k.HeldStages.Set(ctx, collections.Join(family, operator), types.HeldStage{
+			Operator: opStr, ModelId: family, Stage: msg.Stage, FirstHeight: sdkCtx.BlockHeight(),
 		}); err != nil {
 			return nil, err
 		}
@@ -250,6 +286,10 @@ func (k *Keeper) CommitCheckpoint(ctx context.Context, msg *types.MsgCommitCheck
 	// status changes only and a worker may have unbonded below the model's min_stake since.
 	if err := k.checkWorker(ctx, operator, m); err != nil {
 		return nil, err
+	}
+	if msg.Step == 0 && len(m.ForkRoots) > 0 && !bytes.Equal(msg.WeightsRoot, m.ForkRoots[msg.Stage]) {
+		return nil, errorsmod.Wrapf(types.ErrInvalidFork, "model %d is a fork of model %d: stage %d's weights at step 0 are its parent's %X, not %X",
+			m.Id, m.ParentId, msg.Stage, m.ForkRoots[msg.Stage], msg.WeightsRoot)
 	}
 	key := collections.Join3(m.Id, msg.Stage, operator)
 	prev, err := k.Checkpoints.Get(ctx, key)

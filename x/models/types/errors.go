@@ -34,4 +34,5 @@ var (
 	ErrInvalidOptimizer    = errorsmod.Register(ModuleName, 28, "invalid optimizer")
 	ErrStageHopping        = errorsmod.Register(ModuleName, 29, "operator held another stage of this model")
 	ErrInvalidTransition   = errorsmod.Register(ModuleName, 30, "the model's status does not allow this")
+	ErrInvalidFork         = errorsmod.Register(ModuleName, 31, "invalid fork")
 )

@@ -100,8 +100,23 @@ func (gs GenesisState) Validate() error {
 		held[k] = h.Stage
 	}
 	for k, stage := range seated {
-		if h, ok := held[k]; ok && h != stage {
-			return fmt.Errorf("operator %s holds stage %d of model %d but held stage %d of it before; an operator holds one stage of a model, ever", k.operator, stage, k.model, h)
+		family := models[k.model].Family()
+		if h, ok := held[seatKey{family, k.operator}]; ok && h != stage {
+			return fmt.Errorf("operator %s holds stage %d of model %d but held stage %d of its family (model %d's) before; an operator holds one stage of a family, ever", k.operator, stage, k.model, h, family)
+		}
+	}
+	for _, m := range gs.Models {
+		if m.FamilyId != 0 && m.FamilyId != m.Id {
+			root, ok := models[m.FamilyId]
+			if !ok || root.Family() != root.Id {
+				return fmt.Errorf("model %d: family_id %d is no family's first model", m.Id, m.FamilyId)
+			}
+		}
+		if m.ParentId != 0 {
+			parent, ok := models[m.ParentId]
+			if !ok || parent.Family() != m.Family() || m.FamilyId == 0 {
+				return fmt.Errorf("model %d: parent %d is not a model of its family %d", m.Id, m.ParentId, m.Family())
+			}
 		}
 	}
 	for _, m := range gs.Models {
@@ -159,7 +174,7 @@ func (m Model) CheckStatus() error {
 		return fmt.Errorf("status %s but paused_from is %s; only a paused model has one", m.Status, m.PausedFrom)
 	}
 	switch m.Status {
-	case MODEL_STATUS_RECRUITING, MODEL_STATUS_CANCELLED:
+	case MODEL_STATUS_RECRUITING, MODEL_STATUS_CANCELLED, MODEL_STATUS_AWAITING_APPROVAL:
 		if m.WorkUnits != 0 {
 			return fmt.Errorf("status %s but work_units is %d; work is only credited while training", m.Status, m.WorkUnits)
 		}

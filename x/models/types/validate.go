@@ -1,6 +1,7 @@
 package types
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -61,7 +62,36 @@ func (m Model) ValidateSpec(p Params) error {
 	if m.MicrobatchesPerStep > MaxMicrobatchesPerStep {
 		return errorsmod.Wrapf(ErrInvalidMicrobatches, "microbatches_per_step is %d; must be in [1, %d] (0 means 1)", m.MicrobatchesPerStep, MaxMicrobatchesPerStep)
 	}
+	if err := m.validateFork(); err != nil {
+		return err
+	}
 	return m.Optim().Validate()
+}
+
+// validateFork checks a model's fork fields: a fork's royalty and roots (one a stage), none
+// without a parent, and its own fork policy.
+func (m Model) validateFork() error {
+	if m.ForkPolicy.MinParentBps > MaxBps {
+		return errorsmod.Wrapf(ErrInvalidFork, "fork_policy.min_parent_bps is %d; at most %d", m.ForkPolicy.MinParentBps, MaxBps)
+	}
+	if m.ParentId == 0 {
+		if m.ParentBps != 0 || len(m.ForkRoots) != 0 {
+			return errorsmod.Wrap(ErrInvalidFork, "parent_bps and fork_roots are a fork's: the model has no parent_id")
+		}
+		return nil
+	}
+	if m.ParentBps > MaxBps {
+		return errorsmod.Wrapf(ErrInvalidFork, "parent_bps is %d; at most %d", m.ParentBps, MaxBps)
+	}
+	if len(m.ForkRoots) != len(m.Stages) {
+		return errorsmod.Wrapf(ErrInvalidFork, "%d fork roots for %d stages", len(m.ForkRoots), len(m.Stages))
+	}
+	for i, r := range m.ForkRoots {
+		if err := ValidateCommitment(fmt.Sprintf("fork_roots[%d]", i), r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Microbatches is the number of microbatches in one of the model's steps: microbatches_per_step,
@@ -193,6 +223,15 @@ type Economics struct {
 	DesignerBps         uint32
 	MaxReplicasPerStage uint32
 	MinStake            sdk.Coin
+}
+
+// Family is the first model of m's line: m's family_id, or m itself (a model that is no fork, or
+// a record from before forks).
+func (m Model) Family() uint64 {
+	if m.FamilyId == 0 {
+		return m.Id
+	}
+	return m.FamilyId
 }
 
 // NumStages is the number of pipeline stages.

@@ -24,6 +24,9 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 	}
 	owed := sdkmath.ZeroInt()
 	for _, r := range gs.Revenues {
+		if r.Royalties.IsNil() {
+			r.Royalties = sdkmath.ZeroInt() // a record from before forks
+		}
 		if err := k.Revenues.Set(ctx, r.ModelId, r); err != nil {
 			return err
 		}

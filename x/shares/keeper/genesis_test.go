@@ -78,12 +78,12 @@ func TestGenesisValidateNamesTheProblem(t *testing.T) {
 	f.pay(1, 100)
 	f.endBlock()
 	cases := map[string]func(gs *types.GenesisState){
-		"model 1 listed twice":        func(gs *types.GenesisState) { gs.Revenues = append(gs.Revenues, gs.Revenues[0]) },
-		"fees \\+ claimed":            func(gs *types.GenesisState) { gs.Revenues[0].Fees = gs.Revenues[0].Paid.AddRaw(1) },
-		"has no revenue record":       func(gs *types.GenesisState) { gs.Holders[0].ModelId = 7 },
-		"index must be in":            func(gs *types.GenesisState) { gs.Holders[0].Index = gs.Revenues[0].Index.AddRaw(1) },
-		"protocol_fee_bps":            func(gs *types.GenesisState) { gs.Params.ProtocolFeeBps = 20_000 },
-		"revenue_denom .* is a share": func(gs *types.GenesisState) { gs.Params.RevenueDenom = "share/3" },
+		"model 1 listed twice":           func(gs *types.GenesisState) { gs.Revenues = append(gs.Revenues, gs.Revenues[0]) },
+		"fees \\+ royalties \\+ claimed": func(gs *types.GenesisState) { gs.Revenues[0].Fees = gs.Revenues[0].Paid.AddRaw(1) },
+		"has no revenue record":          func(gs *types.GenesisState) { gs.Holders[0].ModelId = 7 },
+		"index must be in":               func(gs *types.GenesisState) { gs.Holders[0].Index = gs.Revenues[0].Index.AddRaw(1) },
+		"protocol_fee_bps":               func(gs *types.GenesisState) { gs.Params.ProtocolFeeBps = 20_000 },
+		"revenue_denom .* is a share":    func(gs *types.GenesisState) { gs.Params.RevenueDenom = "share/3" },
 	}
 	for want, mutate := range cases {
 		gs, err := f.k.ExportGenesis(f.ctx)

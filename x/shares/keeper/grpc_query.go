@@ -116,5 +116,5 @@ func (q queryServer) Revenue(ctx context.Context, req *types.QueryRevenueRequest
 
 // outstanding is what the module holds for a model's holders: paid − fees − claimed − dust swept.
 func outstanding(rev types.ModelRevenue) sdkmath.Int {
-	return rev.Paid.Sub(rev.Fees).Sub(rev.Claimed).Sub(rev.DustSwept)
+	return rev.Paid.Sub(rev.Fees).Sub(rev.Royalties).Sub(rev.Claimed).Sub(rev.DustSwept)
 }

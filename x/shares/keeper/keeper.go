@@ -131,7 +131,7 @@ func (k *Keeper) revenue(ctx context.Context, modelID uint64) (types.ModelRevenu
 	r, err := k.Revenues.Get(ctx, modelID)
 	if errorsmod.IsOf(err, collections.ErrNotFound) {
 		zero := sdkmath.ZeroInt()
-		return types.ModelRevenue{ModelId: modelID, Index: zero, Paid: zero, Fees: zero, Claimed: zero, DustScaled: zero, DustSwept: zero}, nil
+		return types.ModelRevenue{ModelId: modelID, Index: zero, Paid: zero, Fees: zero, Claimed: zero, DustScaled: zero, DustSwept: zero, Royalties: zero}, nil
 	}
 	return r, err
 }

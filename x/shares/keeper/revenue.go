@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"fmt"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -91,7 +92,8 @@ func (k *Keeper) payRevenue(ctx context.Context, payer sdk.AccAddress, modelID u
 	if len(reference) > types.MaxReferenceLength {
 		return fee, net, errorsmod.Wrapf(types.ErrReferenceTooLong, "%d bytes, at most %d", len(reference), types.MaxReferenceLength)
 	}
-	if _, err := k.modelInfo(ctx, modelID); err != nil {
+	info, err := k.modelInfo(ctx, modelID)
+	if err != nil {
 		return fee, net, err
 	}
 	supply := k.bk.GetSupply(ctx, types.ShareDenom(modelID)).Amount
@@ -112,33 +114,68 @@ func (k *Keeper) payRevenue(ctx context.Context, payer sdk.AccAddress, modelID u
 		}
 	}
 
+	return fee, net, k.credit(ctx, info, modelID, supply, amount, fee, payer, reference, 0)
+}
+
+// maxFamilyDepth bounds how far up a fork's line royalties are passed (x/models bounds a
+// family's depth below it).
+const maxFamilyDepth = 16
+
+// credit adds what a payment of gross (fee taken, the rest in the module account) brings model's
+// holders: a fork first passes its parent_bps of it up to its parent's holders (and on up the
+// family), then the rest goes into its index, pro rata to the balances now.
+func (k *Keeper) credit(ctx context.Context, info types.ModelInfo, modelID uint64, supply sdkmath.Int, gross, fee sdk.Coin, payer sdk.AccAddress, reference string, depth int) error {
+	net := gross.Sub(fee)
+	royalty := sdk.NewCoin(gross.Denom, sdkmath.ZeroInt())
+	if info.ParentID != 0 && info.ParentBps > 0 && depth < maxFamilyDepth {
+		parent, err := k.modelInfo(ctx, info.ParentID)
+		if err != nil {
+			return err
+		}
+		parentSupply := k.bk.GetSupply(ctx, types.ShareDenom(info.ParentID)).Amount
+		royalty.Amount = net.Amount.MulRaw(int64(info.ParentBps)).QuoRaw(types.MaxBps)
+		if royalty.IsPositive() && parentSupply.IsPositive() {
+			// The royalty is a payment to the parent by this module's account, where it already is.
+			if _, err := k.ensureRevenue(ctx, info.ParentID); err != nil {
+				return err
+			}
+			if err := k.credit(ctx, parent, info.ParentID, parentSupply, royalty, sdk.NewCoin(gross.Denom, sdkmath.ZeroInt()), k.moduleAddr,
+				fmt.Sprintf("royalty of fork %d", modelID), depth+1); err != nil {
+				return err
+			}
+			net = net.Sub(royalty)
+		} else {
+			royalty.Amount = sdkmath.ZeroInt() // no parent holder to pay: it stays with the fork's
+		}
+	}
 	rev, err := k.revenue(ctx, modelID)
 	if err != nil {
-		return fee, net, err
+		return err
 	}
 	scaled := net.Amount.Mul(types.IndexScale)
 	step := scaled.Quo(supply)
 	rev.Index = rev.Index.Add(step)
 	// What the index step cannot express exactly stays as dust; whole units go to the community pool.
 	rev.DustScaled = rev.DustScaled.Add(scaled.Sub(step.Mul(supply)))
-	rev.Paid = rev.Paid.Add(amount.Amount)
+	rev.Paid = rev.Paid.Add(gross.Amount)
 	rev.Fees = rev.Fees.Add(fee.Amount)
+	rev.Royalties = rev.Royalties.Add(royalty.Amount)
 	if whole := rev.DustScaled.Quo(types.IndexScale); whole.IsPositive() {
 		rev.DustScaled = rev.DustScaled.Sub(whole.Mul(types.IndexScale))
 		rev.DustSwept = rev.DustSwept.Add(whole)
-		dust := sdk.NewCoin(amount.Denom, whole)
+		dust := sdk.NewCoin(gross.Denom, whole)
 		if err := k.dk.FundCommunityPool(ctx, sdk.NewCoins(dust), k.moduleAddr); err != nil {
-			return fee, net, err
+			return err
 		}
 		if err := sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventDustSwept{ModelId: modelID, Amount: dust}); err != nil {
-			return fee, net, err
+			return err
 		}
 	}
 	if err := k.Revenues.Set(ctx, modelID, rev); err != nil {
-		return fee, net, err
+		return err
 	}
-	return fee, net, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventRevenuePaid{
-		ModelId: modelID, Payer: k.addrString(payer), Amount: amount, Fee: fee, Reference: reference, Index: rev.Index.String(),
+	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventRevenuePaid{
+		ModelId: modelID, Payer: k.addrString(payer), Amount: gross, Fee: fee, Reference: reference, Index: rev.Index.String(), Royalty: royalty,
 	})
 }
 

@@ -38,6 +38,10 @@ type ModelInfo struct {
 	Name        string
 	Designer    sdk.AccAddress
 	DesignerBps uint32
+	// ParentID is the model this one was forked from (0: none); ParentBps of its revenue after
+	// fees goes to the parent's holders.
+	ParentID  uint64
+	ParentBps uint32
 }
 
 // ModelsKeeper tells x/shares about models (x/models, through a small adapter in app/).

@@ -24,13 +24,16 @@ func (gs GenesisState) Validate() error {
 		if _, dup := revenues[r.ModelId]; dup {
 			return fmt.Errorf("revenues[%d]: model %d listed twice", i, r.ModelId)
 		}
-		for name, v := range map[string]sdkmath.Int{"index": r.Index, "paid": r.Paid, "fees": r.Fees, "claimed": r.Claimed, "dust_scaled": r.DustScaled, "dust_swept": r.DustSwept} {
+		if r.Royalties.IsNil() {
+			r.Royalties = sdkmath.ZeroInt() // a record from before forks
+		}
+		for name, v := range map[string]sdkmath.Int{"index": r.Index, "paid": r.Paid, "fees": r.Fees, "claimed": r.Claimed, "dust_scaled": r.DustScaled, "dust_swept": r.DustSwept, "royalties": r.Royalties} {
 			if v.IsNil() || v.IsNegative() {
 				return fmt.Errorf("revenues[%d] (model %d): %s must be a non-negative integer", i, r.ModelId, name)
 			}
 		}
-		if r.Fees.Add(r.Claimed).Add(r.DustSwept).GT(r.Paid) {
-			return fmt.Errorf("revenues[%d] (model %d): fees + claimed + dust_swept exceed paid", i, r.ModelId)
+		if r.Fees.Add(r.Royalties).Add(r.Claimed).Add(r.DustSwept).GT(r.Paid) {
+			return fmt.Errorf("revenues[%d] (model %d): fees + royalties + claimed + dust_swept exceed paid", i, r.ModelId)
 		}
 		revenues[r.ModelId] = r
 	}

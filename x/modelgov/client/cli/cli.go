@@ -16,6 +16,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/protolearn/protolearn/x/modelgov/types"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
 )
 
 // TxCmd is `protolearnd tx modelgov`.
@@ -64,6 +65,27 @@ func proposeCmd() *cobra.Command {
 				return types.Action{
 					Type: types.ACTION_TYPE_SET_ECONOMICS, DesignerBps: uint32(bps), MaxReplicasPerStage: uint32(replicas), MinStake: stake,
 				}, nil
+			}),
+		actionCmd("approve-fork [model-id] [fork-model-id]", "Let a fork of the model, awaiting its holders' approval, recruit", 2,
+			func(args []string) (types.Action, error) {
+				fork, err := strconv.ParseUint(args[1], 10, 64)
+				if err != nil || fork == 0 {
+					return types.Action{}, fmt.Errorf("fork-model-id %q: want a model id (from 1)", args[1])
+				}
+				return types.Action{Type: types.ACTION_TYPE_APPROVE_FORK, ForkModelId: fork}, nil
+			}),
+		actionCmd("fork-policy [model-id] [needs-approval] [min-parent-bps]",
+			"Set what the model asks of its forks from now on: whether its holders approve each, and the least royalty (bps of the fork's revenue)", 3,
+			func(args []string) (types.Action, error) {
+				approve, err := strconv.ParseBool(args[1])
+				if err != nil {
+					return types.Action{}, fmt.Errorf("needs-approval %q: want true or false", args[1])
+				}
+				bps, err := strconv.ParseUint(args[2], 10, 32)
+				if err != nil {
+					return types.Action{}, fmt.Errorf("min-parent-bps %q: want 0 to 10000", args[2])
+				}
+				return types.Action{Type: types.ACTION_TYPE_SET_FORK_POLICY, ForkPolicy: modelstypes.ForkPolicy{NeedsApproval: approve, MinParentBps: uint32(bps)}}, nil
 			}),
 	)
 	return cmd
