@@ -280,13 +280,29 @@ func (n *node) waitForHeight(h int64) {
 // tx broadcasts a CLI tx and returns the committed result's code and raw log.
 func (n *node) tx(args ...string) (code uint32, rawLog string) {
 	n.t.Helper()
+	return n.await(n.broadcast(args...))
+}
+
+// broadcastResult is a tx as CheckTx left it.
+type broadcastResult struct {
+	TxHash string `json:"txhash"`
+	Code   uint32 `json:"code"`
+	RawLog string `json:"raw_log"`
+}
+
+// broadcast sends a CLI tx without waiting for a block (await does), so that txs of several
+// accounts land in the same blocks.
+func (n *node) broadcast(args ...string) broadcastResult {
+	n.t.Helper()
 	out := n.must(append(append(args, n.clientFlags()...), "--yes", "--output", "json", "--gas", "400000")...)
-	var sync struct {
-		TxHash string `json:"txhash"`
-		Code   uint32 `json:"code"`
-		RawLog string `json:"raw_log"`
-	}
+	var sync broadcastResult
 	require.NoError(n.t, json.Unmarshal([]byte(out), &sync), out)
+	return sync
+}
+
+// await returns a broadcast tx's committed code and raw log.
+func (n *node) await(sync broadcastResult) (code uint32, rawLog string) {
+	n.t.Helper()
 	if sync.Code != 0 { // refused in CheckTx (ante handler)
 		return sync.Code, sync.RawLog
 	}

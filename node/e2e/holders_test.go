@@ -36,7 +36,7 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 	f := newTrainerNet(t, workers, 2,
 		`app_state.verify.params.challenge_rate="0.000000000000000000"`,
 		`app_state.verify.params.challenge_window="6"`,
-		`app_state.modelgov.params.voting_period_blocks="10"`,
+		`app_state.modelgov.params.voting_period_blocks="25"`,
 		`app_state.modelgov.params.deposit={"denom":"ulearn","amount":"1000000"}`,
 	)
 	n := f.n
@@ -50,7 +50,7 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 	procs := map[string]*exec.Cmd{}
 	logs := map[string]*lockedBuffer{}
 	for _, w := range workers {
-		procs[w], logs[w] = f.start(w)
+		procs[w], logs[w] = f.start(w, "--steps", "1000000") // stage 0 trains until the halt
 	}
 	conn, err := grpc.NewClient(n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
@@ -87,8 +87,12 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 		list, err := gov.Proposals(ctx, &modelgovtypes.QueryProposalsRequest{ModelId: 1})
 		require.NoError(t, err)
 		id := list.Proposals[0].Id
+		var votes []broadcastResult // all in flight at once: a few blocks, well within the vote
 		for _, w := range workers {
-			code, log := n.tx("tx", "modelgov", "vote", strconv.FormatUint(id, 10), "yes", "--from", w)
+			votes = append(votes, n.broadcast("tx", "modelgov", "vote", strconv.FormatUint(id, 10), "yes", "--from", w))
+		}
+		for _, v := range votes {
+			code, log := n.await(v)
 			require.Zero(t, code, log)
 		}
 		var p modelgovtypes.Proposal
@@ -136,8 +140,30 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 	followed(p, "the model's holders resumed it")
 	eventually(t, 2*time.Minute, "stage 0 trains and attests again", func() bool { return lastStep("p0") > paused })
 
+	// A serving-only process of the model (trainer serve) stops on the halt too.
+	serve := exec.Command(f.bin, "serve", "--chain-grpc", n.grpc, "--chain-id", chainID, "--model", "1", "--stage", "1",
+		"--key", filepath.Join(f.dir, "server.key"), "--listen", "/ip4/127.0.0.1/tcp/0")
+	serveLog := &lockedBuffer{}
+	serve.Stdout, serve.Stderr = serveLog, serveLog
+	require.NoError(t, serve.Start())
+	served := make(chan error, 1)
+	go func() { served <- serve.Wait() }()
+	t.Cleanup(func() {
+		_ = serve.Process.Kill()
+		if t.Failed() {
+			t.Logf("trainer serve's log:\n%s", serveLog.String())
+		}
+	})
+
 	p = decide("halt", "1")
 	followed(p, "the model's holders halted it for good")
+	select {
+	case err := <-served:
+		require.NoError(t, err, "trainer serve exits cleanly on the halt")
+	case <-time.After(30 * time.Second):
+		t.Fatal("trainer serve did not stop on the halt")
+	}
+	require.Contains(t, serveLog.String(), "serving stopped")
 	for stage, w := range workers {
 		var status syscall.WaitStatus
 		eventually(t, 2*time.Minute, w+"'s trainer leaves once its attestations are final", func() bool {

@@ -4,16 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
 	"github.com/spf13/cobra"
 
 	"github.com/protolearn/protolearn/trainer/chain"
+	"github.com/protolearn/protolearn/trainer/node"
 	"github.com/protolearn/protolearn/trainer/p2p"
 	"github.com/protolearn/protolearn/trainer/serving"
 	"github.com/protolearn/protolearn/trainer/spec"
+	modelstypes "github.com/protolearn/protolearn/x/models/types"
 )
 
 // queryClient dials a node for queries only: it signs nothing, so any key will do.
@@ -68,9 +73,9 @@ latest weights instead.`,
 				return fmt.Errorf("--key: %w", err)
 			}
 			var s spec.Spec
+			var c *chain.Client
 			if grpc != "" {
-				c, err := queryClient(grpc, chainID)
-				if err != nil {
+				if c, err = queryClient(grpc, chainID); err != nil {
 					return err
 				}
 				defer c.Close()
@@ -87,16 +92,20 @@ latest weights instead.`,
 			if err != nil {
 				return err
 			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			srv, err := serving.New(serving.Config{
 				Link:  lc,
 				Model: model, Spec: s, Stage: stage, Checkpoint: ckpt, Key: k, Listen: listen, Announce: announce, Backend: backend,
-				MaxSessions: sessions, MaxBatch: batch, MetricsAddr: metrics, Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)),
+				MaxSessions: sessions, MaxBatch: batch, MetricsAddr: metrics, Log: log,
 			})
 			if err != nil {
 				return err
 			}
 			defer srv.Close()
-			return srv.Run(ctx)
+			if c == nil {
+				return srv.Run(ctx)
+			}
+			return serveUntilHalted(ctx, c, model, ckpt, srv, log)
 		},
 	}
 	fl := cmd.Flags()
@@ -115,4 +124,42 @@ latest weights instead.`,
 	fl.StringVar(&grpc, "chain-grpc", "", "read the model from this node's gRPC (host:port) instead of --spec")
 	fl.StringVar(&chainID, "chain-id", "", "the chain id (with --chain-grpc)")
 	return cmd
+}
+
+// serveUntilHalted serves until ctx ends or the model's holders halt it: then it stops, deletes
+// the checkpoint it served (the stage's weights) and says so.
+func serveUntilHalted(ctx context.Context, c *chain.Client, model uint64, ckpt string, srv *serving.Server, log *slog.Logger) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var halted atomic.Bool
+	go func() {
+		t := time.NewTicker(node.DefaultStatusPoll)
+		defer t.Stop()
+		for {
+			if m, err := c.Model(ctx, model); err == nil && m.Status == modelstypes.MODEL_STATUS_HALTED {
+				halted.Store(true)
+				stop()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	err := srv.Run(ctx)
+	if !halted.Load() {
+		return err
+	}
+	srv.Close()
+	log.Warn("the model's holders halted it for good: serving stopped", "model", model)
+	if ckpt == "" {
+		return nil
+	}
+	if err := os.Remove(ckpt); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("halted model: could not delete the stage's weights %s; delete them yourself: %w", ckpt, err)
+	}
+	log.Warn("halted model: deleted the stage's weights", "path", ckpt)
+	return nil
 }
