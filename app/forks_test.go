@@ -106,8 +106,10 @@ func TestForkStartsFromItsParentsWeights(t *testing.T) {
 	res = c.send(w3, &modelstypes.MsgJoinStage{Operator: w3.addr.String(), ModelId: 1, Stage: 0})
 	require.Equal(t, modelstypes.ErrStageHopping.ABCICode(), res.Code, res.Log)
 	var held modelstypes.QueryHeldStageResponse
-	require.NoError(t, c.query("/protolearn.models.v1.Query/HeldStage", &modelstypes.QueryHeldStageRequest{ModelId: 1, Operator: w3.addr.String()}, &held))
-	require.Equal(t, uint32(1), held.HeldStage.Stage, "a stage held in the fork is held in the parent's family")
+	require.NoError(t, c.query("/protolearn.models.v1.Query/HeldStage", &modelstypes.QueryHeldStageRequest{ModelId: fork.Id, Operator: w3.addr.String()}, &held))
+	require.Equal(t, uint32(1), held.HeldStage.Stage)
+	require.Error(t, c.query("/protolearn.models.v1.Query/HeldStage", &modelstypes.QueryHeldStageRequest{ModelId: 1, Operator: w3.addr.String()}, &held),
+		"held stages are per model (x/verify asks them whether a signer was that model's replica); the family's rule is kept apart")
 
 	// The fork's step-0 weights are its parent's.
 	require.Zero(t, c.send(w2, &modelstypes.MsgJoinStage{Operator: w2.addr.String(), ModelId: fork.Id, Stage: 2}).Code)
@@ -122,9 +124,18 @@ func TestForkStartsFromItsParentsWeights(t *testing.T) {
 	id := c.propose(h, modelgovtypes.Action{Type: modelgovtypes.ACTION_TYPE_SET_FORK_POLICY, ForkPolicy: modelstypes.ForkPolicy{NeedsApproval: true, MinParentBps: 2000}})
 	c.vote(h, id, yes)
 	require.Equal(t, modelgovtypes.PROPOSAL_STATUS_PASSED, c.endVote(id).Status)
-	res = c.send(forker, forkMsg(forker.addr, 1999))
+	asks := modelstypes.ForkPolicy{NeedsApproval: true, MinParentBps: 2000} // a fork asks its forks as much
+	strict := func(bps uint32) *modelstypes.MsgCreateModel {
+		m := forkMsg(forker.addr, bps)
+		m.ForkPolicy = asks
+		return m
+	}
+	res = c.send(forker, strict(1999))
 	require.Equal(t, modelstypes.ErrInvalidFork.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "ask at least 2000")
 	res = c.send(forker, forkMsg(forker.addr, 2000))
+	require.Equal(t, modelstypes.ErrInvalidFork.ABCICode(), res.Code, "a fork asking its forks less than its parent does: %s", res.Log)
+	res = c.send(forker, strict(2000))
 	require.Zero(t, res.Code, res.Log)
 	requireMsgResponse(t, res, &out)
 	waiting := out.ModelId
@@ -139,7 +150,7 @@ func TestForkStartsFromItsParentsWeights(t *testing.T) {
 	require.Equal(t, modelstypes.MODEL_STATUS_RECRUITING, c.model(waiting).Status)
 	require.Zero(t, c.send(w1, &modelstypes.MsgJoinStage{Operator: w1.addr.String(), ModelId: waiting, Stage: 1}).Code)
 	// A fork awaiting approval may be withdrawn by its designer.
-	res = c.send(forker, forkMsg(forker.addr, 2000))
+	res = c.send(forker, strict(2000))
 	requireMsgResponse(t, res, &out)
 	require.Zero(t, c.send(forker, &modelstypes.MsgCancelModel{Designer: forker.addr.String(), ModelId: out.ModelId}).Code)
 	require.Equal(t, modelstypes.MODEL_STATUS_CANCELLED, c.model(out.ModelId).Status)
@@ -149,8 +160,9 @@ func TestForkStartsFromItsParentsWeights(t *testing.T) {
 	id = c.propose(h, halt)
 	c.vote(h, id, yes)
 	require.Equal(t, modelgovtypes.PROPOSAL_STATUS_PASSED, c.endVote(id).Status)
-	res = c.send(forker, forkMsg(forker.addr, 2000))
+	res = c.send(forker, strict(2000))
 	require.Equal(t, modelstypes.ErrInvalidFork.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "HALTED")
 }
 
 // A fork pays its parent_bps of its revenue (after the protocol fee) into its parent's revenue

@@ -12,10 +12,6 @@ import (
 	"github.com/protolearn/protolearn/x/models/types"
 )
 
-// MaxForkDepth bounds a family's generations below its first model: royalties pass up the line
-// (x/shares), so the line is short.
-const MaxForkDepth = 8
-
 // forkOf checks a fork's creation against its parent and returns msg with what it takes from
 // the parent filled in: the architecture, stages, seed and subspace root (the weights it starts
 // from are the parent's), and the roots it starts from where none were given.
@@ -31,8 +27,8 @@ func (k *Keeper) forkOf(ctx context.Context, msg *types.MsgCreateModel) (*types.
 	}
 	depth, up := 1, parent
 	for up.ParentId != 0 {
-		if depth++; depth > MaxForkDepth {
-			return nil, errorsmod.Wrapf(types.ErrInvalidFork, "model %d is %d forks down from its family's first model; at most %d", parent.Id, depth-1, MaxForkDepth)
+		if depth++; depth > types.MaxForkDepth {
+			return nil, errorsmod.Wrapf(types.ErrInvalidFork, "model %d is %d forks down from its family's first model; at most %d", parent.Id, depth-1, types.MaxForkDepth)
 		}
 		if up, err = k.GetModel(ctx, up.ParentId); err != nil {
 			return nil, err
@@ -41,6 +37,12 @@ func (k *Keeper) forkOf(ctx context.Context, msg *types.MsgCreateModel) (*types.
 	if msg.ParentBps < parent.ForkPolicy.MinParentBps || msg.ParentBps > types.MaxBps {
 		return nil, errorsmod.Wrapf(types.ErrInvalidFork, "parent_bps %d: model %d's holders ask at least %d (its fork_policy), at most %d",
 			msg.ParentBps, parent.Id, parent.ForkPolicy.MinParentBps, types.MaxBps)
+	}
+	// A fork asks its own forks at least what its parent asks of forks: otherwise a fork of it
+	// (starting, for a stage it has not trained, from the same weights) would owe the parent's
+	// holders less than they ask, and need no approval they require.
+	if msg.ForkPolicy.MinParentBps < parent.ForkPolicy.MinParentBps || (parent.ForkPolicy.NeedsApproval && !msg.ForkPolicy.NeedsApproval) {
+		return nil, errorsmod.Wrapf(types.ErrInvalidFork, "fork_policy %+v: a fork of model %d asks of its forks at least what model %d does (%+v)", msg.ForkPolicy, parent.Id, parent.Id, parent.ForkPolicy)
 	}
 	fork := *msg
 	empty := msg.Arch == (types.Architecture{}) && len(msg.Stages) == 0 && msg.Seed == 0 && len(msg.SubspaceRoot) == 0
@@ -61,7 +63,7 @@ func (k *Keeper) forkOf(ctx context.Context, msg *types.MsgCreateModel) (*types.
 			}
 			fork.ForkRoots[s] = sc.WeightsRoot
 		}
-		return &fork, nil
+		return &fork, k.checkTrained(parent, fork.ForkRoots)
 	}
 	if len(msg.ForkRoots) != len(parent.Stages) {
 		return nil, errorsmod.Wrapf(types.ErrInvalidFork, "%d fork roots for model %d's %d stages", len(msg.ForkRoots), parent.Id, len(parent.Stages))
@@ -76,7 +78,19 @@ func (k *Keeper) forkOf(ctx context.Context, msg *types.MsgCreateModel) (*types.
 				s, root, s, parent.Id, parent.Id)
 		}
 	}
-	return &fork, nil
+	return &fork, k.checkTrained(parent, fork.ForkRoots)
+}
+
+// checkTrained refuses to fork a stage of a fork that it has not trained: those weights are its
+// parent's, to be forked from its parent (on the parent's terms, and not once it is halted).
+func (k *Keeper) checkTrained(parent types.Model, roots [][]byte) error {
+	for s, r := range roots {
+		if s < len(parent.ForkRoots) && bytes.Equal(r, parent.ForkRoots[s]) {
+			return errorsmod.Wrapf(types.ErrInvalidFork, "stage %d of model %d is still the weights it was forked with from model %d: fork model %d instead, or wait until it has trained",
+				s, parent.Id, parent.ParentId, parent.ParentId)
+		}
+	}
+	return nil
 }
 
 // sameWeights reports whether msg describes parent's weights: the same architecture, stages,

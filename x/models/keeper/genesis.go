@@ -6,6 +6,8 @@ import (
 
 	"cosmossdk.io/collections"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	"github.com/protolearn/protolearn/x/models/types"
 )
@@ -61,20 +63,26 @@ func (k *Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error 
 	// held since it was taken.
 	for _, s := range gs.Seats {
 		op, _ := k.parseAddr("operator", s.Operator) // parsed above
-		family, err := k.familyOf(ctx, s.ModelId)
-		if err != nil {
-			return err
-		}
-		key := collections.Join(family, op)
+		key := collections.Join(s.ModelId, op)
 		if has, err := k.HeldStages.Has(ctx, key); err != nil || has {
 			if err != nil {
 				return err
 			}
 			continue
 		}
-		if err := k.HeldStages.Set(ctx, key, types.HeldStage{Operator: s.Operator, ModelId: family, Stage: s.Stage, FirstHeight: s.JoinedHeight}); err != nil {
+		if err := k.HeldStages.Set(ctx, key, types.HeldStage{Operator: s.Operator, ModelId: s.ModelId, Stage: s.Stage, FirstHeight: s.JoinedHeight}); err != nil {
 			return err
 		}
+	}
+	// The family record follows from the models' records (validated to agree).
+	if err := k.HeldStages.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], h types.HeldStage) (bool, error) {
+		m, err := k.GetModel(ctx, key.K1())
+		if err != nil {
+			return true, err
+		}
+		return false, k.FamilyStages.Set(ctx, collections.Join(m.Family(), key.K2()), h.Stage)
+	}); err != nil {
+		return err
 	}
 	for _, c := range gs.Checkpoints {
 		op, err := k.parseAddr("operator", c.Operator)

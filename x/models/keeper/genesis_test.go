@@ -233,7 +233,7 @@ func TestGenesisValidateNamesTheProblem(t *testing.T) {
 		`held_stages\[1\]: operator .* is recorded on stages .* of model 1; an operator holds one stage of a model, ever`: func(gs *types.GenesisState) {
 			gs.HeldStages[1].Operator, gs.HeldStages[1].ModelId = gs.HeldStages[0].Operator, gs.HeldStages[0].ModelId
 		},
-		`holds stage 0 of model 1 but held stage 3 of its family`: func(gs *types.GenesisState) {
+		`holds stage 0 of model 1 but held stage 3 of it before`: func(gs *types.GenesisState) {
 			for i, h := range gs.HeldStages {
 				if h.Operator == gs.Seats[seat(gs, training, 0)].Operator && h.ModelId == training {
 					gs.HeldStages[i].Stage = 3

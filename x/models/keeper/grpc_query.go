@@ -78,15 +78,14 @@ func (q queryServer) HeldStage(ctx context.Context, req *types.QueryHeldStageReq
 	if req == nil {
 		return nil, status.Error(codes.InvalidArgument, "empty request")
 	}
-	m, err := q.model(ctx, req.ModelId)
-	if err != nil {
+	if _, err := q.model(ctx, req.ModelId); err != nil {
 		return nil, err
 	}
 	op, err := q.k.parseAddr("operator", req.Operator)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	h, err := q.k.HeldStages.Get(ctx, collections.Join(m.Family(), op))
+	h, err := q.k.HeldStages.Get(ctx, collections.Join(req.ModelId, op))
 	if isNotFound(err) {
 		return nil, status.Errorf(codes.NotFound, "%s has never held a stage of model %d", req.Operator, req.ModelId)
 	}

@@ -82,7 +82,7 @@ func (k *Keeper) CheckInvariants(ctx context.Context) error {
 		if w.Status != computetypes.WORKER_STATUS_ACTIVE {
 			return true, fmt.Errorf("%s: worker is %s", where, w.Status)
 		}
-		if h, err := k.HeldStages.Get(ctx, collections.Join(m.Family(), op)); err != nil || h.Stage != stage {
+		if h, err := k.HeldStages.Get(ctx, collections.Join(modelID, op)); err != nil || h.Stage != stage {
 			return true, fmt.Errorf("%s: the record of stages held says stage %d (%v): an operator holds only the stage it first held", where, h.Stage, err)
 		}
 		return false, nil
@@ -101,14 +101,29 @@ func (k *Keeper) CheckInvariants(ctx context.Context) error {
 	if indexed != len(seats) {
 		return fmt.Errorf("operator index has %d entries for %d seats", indexed, len(seats))
 	}
+	families := map[modelOperator]bool{}
 	if err := k.HeldStages.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], h types.HeldStage) (bool, error) {
 		m, ok := models[key.K1()]
 		if !ok || h.ModelId != key.K1() || h.Operator != k.addrString(key.K2()) || h.Stage >= m.NumStages() {
 			return true, fmt.Errorf("record of %s holding stage %d of model %d: stored under model %d and %s, or no such stage", h.Operator, h.Stage, h.ModelId, key.K1(), k.addrString(key.K2()))
 		}
+		families[modelOperator{m.Family(), h.Operator}] = true
+		if fs, err := k.FamilyStages.Get(ctx, collections.Join(m.Family(), key.K2())); err != nil || fs != h.Stage {
+			return true, fmt.Errorf("%s held stage %d of model %d, but its family %d's record says stage %d (%v)", h.Operator, h.Stage, m.Id, m.Family(), fs, err)
+		}
 		return false, nil
 	}); err != nil {
 		return err
+	}
+	n := 0
+	if err := k.FamilyStages.Walk(ctx, nil, func(collections.Pair[uint64, sdk.AccAddress], uint32) (bool, error) {
+		n++
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	if n != len(families) {
+		return fmt.Errorf("%d family records for %d (family, operator) pairs held", n, len(families))
 	}
 
 	for id, m := range models {

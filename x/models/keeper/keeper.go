@@ -48,6 +48,10 @@ type Keeper struct {
 	// rule over time: leaving one stage and joining the next would, stage by stage, give one key
 	// every stage's weights).
 	HeldStages collections.Map[collections.Pair[uint64, sdk.AccAddress], types.HeldStage]
+	// FamilyStages is (family, operator) -> the stage the operator has held in any model of the
+	// family (a model and its forks start from the same weights): the rule over forks. It is
+	// derived from HeldStages and the models' families, and rebuilt from them at genesis.
+	FamilyStages collections.Map[collections.Pair[uint64, sdk.AccAddress], uint32]
 }
 
 // NewKeeper builds the keeper. authority is the bech32 address allowed to change params.
@@ -80,6 +84,8 @@ func NewKeeper(
 		Checkpoints: collections.NewMap(sb, types.CheckpointsKey, "checkpoints", seatKey, codec.CollValue[types.Checkpoint](cdc)),
 		HeldStages: collections.NewMap(sb, types.HeldStagesKey, "held_stages",
 			collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), codec.CollValue[types.HeldStage](cdc)),
+		FamilyStages: collections.NewMap(sb, types.FamilyStagesKey, "family_stages",
+			collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), collections.Uint32Value),
 	}
 	schema, err := sb.Build()
 	if err != nil {
@@ -130,14 +136,11 @@ func (k *Keeper) StageOf(ctx context.Context, modelID uint64, operator sdk.AccAd
 	return stage, true, nil
 }
 
-// HeldStage is the stage operator has held of model modelID's family, for good, and the height
-// of its first seat there (ok false: it never held one).
+// HeldStage is the stage operator has held of model modelID, for good, and the height of its
+// first seat there (ok false: it never held one). It is about this model only: x/verify asks it
+// whether a signer was this model's replica (a fork's replicas are not its parent's).
 func (k *Keeper) HeldStage(ctx context.Context, modelID uint64, operator sdk.AccAddress) (stage uint32, firstHeight int64, ok bool, err error) {
-	family, err := k.familyOf(ctx, modelID)
-	if err != nil {
-		return 0, 0, false, err
-	}
-	h, err := k.HeldStages.Get(ctx, collections.Join(family, operator))
+	h, err := k.HeldStages.Get(ctx, collections.Join(modelID, operator))
 	if isNotFound(err) {
 		return 0, 0, false, nil
 	}
@@ -349,13 +352,17 @@ func (k *Keeper) dropModelSeats(ctx context.Context, modelID uint64, reason stri
 	return nil
 }
 
-// familyOf is the family of model modelID (types.Model.Family).
-func (k *Keeper) familyOf(ctx context.Context, modelID uint64) (uint64, error) {
-	m, err := k.GetModel(ctx, modelID)
-	if err != nil {
-		return 0, err
+// recordHeld records that operator holds stage of model m, for good, in the model and in its
+// family, unless it did before.
+func (k *Keeper) recordHeld(ctx context.Context, m types.Model, operator sdk.AccAddress, stage uint32, height int64) error {
+	key := collections.Join(m.Id, operator)
+	if has, err := k.HeldStages.Has(ctx, key); err != nil || has {
+		return err
 	}
-	return m.Family(), nil
+	if err := k.HeldStages.Set(ctx, key, types.HeldStage{Operator: k.addrString(operator), ModelId: m.Id, Stage: stage, FirstHeight: height}); err != nil {
+		return err
+	}
+	return k.FamilyStages.Set(ctx, collections.Join(m.Family(), operator), stage)
 }
 
 func isNotFound(err error) bool { return errors.Is(err, collections.ErrNotFound) }

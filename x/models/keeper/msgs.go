@@ -165,14 +165,13 @@ func (k *Keeper) JoinStage(ctx context.Context, msg *types.MsgJoinStage) (*types
 	// The rule spans the family: a fork starts from its parent's weights, so a stage of one is a
 	// stage of the other.
 	family := m.Family()
-	before, err := k.HeldStages.Get(ctx, collections.Join(family, operator))
-	heldBefore := err == nil
+	before, err := k.FamilyStages.Get(ctx, collections.Join(family, operator))
 	switch {
 	case err != nil && !isNotFound(err):
 		return nil, err
-	case heldBefore && before.Stage != msg.Stage:
-		return nil, errorsmod.Wrapf(types.ErrStageHopping, "%s held stage %d of model %d's family (models forked from model %d, from height %d) and may never hold another stage of it: an operator on two stages would hold both stages' weights; join stage %d, or another family's model",
-			opStr, before.Stage, m.Id, family, before.FirstHeight, before.Stage)
+	case err == nil && before != msg.Stage:
+		return nil, errorsmod.Wrapf(types.ErrStageHopping, "%s held stage %d of model %d's family (model %d and its forks) and may never hold another stage of it: an operator on two stages would hold both stages' weights; join stage %d, or another family's model",
+			opStr, before, m.Id, family, before)
 	}
 	if err := k.checkWorker(ctx, operator, m); err != nil {
 		return nil, err
@@ -191,12 +190,8 @@ func (k *Keeper) JoinStage(ctx context.Context, msg *types.MsgJoinStage) (*types
 	}); err != nil {
 		return nil, err
 	}
-	if !heldBefore {
-		if err := k.HeldStages.Set(ctx, collections.Join(family, operator), types.HeldStage{
-			Operator: opStr, ModelId: family, Stage: msg.Stage, FirstHeight: sdkCtx.BlockHeight(),
-		}); err != nil {
-			return nil, err
-		}
+	if err := k.recordHeld(ctx, m, operator, msg.Stage, sdkCtx.BlockHeight()); err != nil {
+		return nil, err
 	}
 	if err := sdkCtx.EventManager().EmitTypedEvent(&types.EventStageJoined{
 		ModelId: m.Id, Stage: msg.Stage, Operator: opStr, Replicas: n + 1,

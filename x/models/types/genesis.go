@@ -100,9 +100,19 @@ func (gs GenesisState) Validate() error {
 		held[k] = h.Stage
 	}
 	for k, stage := range seated {
-		family := models[k.model].Family()
-		if h, ok := held[seatKey{family, k.operator}]; ok && h != stage {
-			return fmt.Errorf("operator %s holds stage %d of model %d but held stage %d of its family (model %d's) before; an operator holds one stage of a family, ever", k.operator, stage, k.model, h, family)
+		if h, ok := held[k]; ok && h != stage {
+			return fmt.Errorf("operator %s holds stage %d of model %d but held stage %d of it before; an operator holds one stage of a model, ever", k.operator, stage, k.model, h)
+		}
+	}
+	// And of a family (a model and its forks), seats and records together.
+	familyStage := map[seatKey]uint32{}
+	for _, byModel := range []map[seatKey]uint32{held, seated} {
+		for k, stage := range byModel {
+			fk := seatKey{models[k.model].Family(), k.operator}
+			if other, ok := familyStage[fk]; ok && other != stage {
+				return fmt.Errorf("operator %s holds or held stages %d and %d of model %d's family; an operator holds one stage of a family, ever", k.operator, other, stage, fk.model)
+			}
+			familyStage[fk] = stage
 		}
 	}
 	for _, m := range gs.Models {
@@ -114,8 +124,17 @@ func (gs GenesisState) Validate() error {
 		}
 		if m.ParentId != 0 {
 			parent, ok := models[m.ParentId]
-			if !ok || parent.Family() != m.Family() || m.FamilyId == 0 {
-				return fmt.Errorf("model %d: parent %d is not a model of its family %d", m.Id, m.ParentId, m.Family())
+			if !ok || parent.Family() != m.Family() || m.FamilyId == 0 || m.ParentId >= m.Id {
+				return fmt.Errorf("model %d: parent %d is not an older model of its family %d", m.Id, m.ParentId, m.Family())
+			}
+			if parent.Arch != m.Arch || parent.Seed != m.Seed || len(parent.Stages) != len(m.Stages) {
+				return fmt.Errorf("model %d: a fork of model %d has its architecture, seed and stages", m.Id, m.ParentId)
+			}
+			depth := 0
+			for up := m; up.ParentId != 0; up = models[up.ParentId] {
+				if depth++; depth > MaxForkDepth {
+					return fmt.Errorf("model %d is more than %d forks down from its family's first model", m.Id, MaxForkDepth)
+				}
 			}
 		}
 	}

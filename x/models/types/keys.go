@@ -19,4 +19,7 @@ var (
 	SeatsByOperatorKey = collections.NewPrefix(4)
 	CheckpointsKey     = collections.NewPrefix(5)
 	HeldStagesKey      = collections.NewPrefix(6)
+	// FamilyStagesKey holds the stage each operator holds in each family (rebuilt from the held
+	// stages at genesis).
+	FamilyStagesKey = collections.NewPrefix(7)
 )

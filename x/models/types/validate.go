@@ -217,6 +217,10 @@ func (s ModelStatus) HoldsSeats() bool {
 	return s != MODEL_STATUS_CANCELLED && s != MODEL_STATUS_HALTED
 }
 
+// MaxForkDepth bounds a family's generations below its first model: royalties pass up the line
+// (x/shares), so the line is short.
+const MaxForkDepth = 8
+
 // Economics are the parameters of a model its holders may change after creation (x/modelgov).
 type Economics struct {
 	// DesignerBps applies to work that finalizes after the change.

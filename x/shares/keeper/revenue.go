@@ -133,7 +133,9 @@ func (k *Keeper) credit(ctx context.Context, info types.ModelInfo, modelID uint6
 			return err
 		}
 		parentSupply := k.bk.GetSupply(ctx, types.ShareDenom(info.ParentID)).Amount
-		royalty.Amount = net.Amount.MulRaw(int64(info.ParentBps)).QuoRaw(types.MaxBps)
+		// Rounded up: a payment too small for a whole unit of royalty still pays one, so that
+		// splitting revenue into small payments does not escape it.
+		royalty.Amount = sdkmath.MinInt(net.Amount, net.Amount.MulRaw(int64(info.ParentBps)).AddRaw(types.MaxBps-1).QuoRaw(types.MaxBps))
 		if royalty.IsPositive() && parentSupply.IsPositive() {
 			// The royalty is a payment to the parent by this module's account, where it already is.
 			if _, err := k.ensureRevenue(ctx, info.ParentID); err != nil {
