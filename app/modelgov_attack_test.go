@@ -186,3 +186,32 @@ func TestPausedAndHaltedModelsExportAndImport(t *testing.T) {
 	c.checkGovInvariants()
 	validate(true)
 }
+
+// A newer proposal may end before an older one (chain governance shortened the voting period
+// between them). A holder that moved while the newer was open, and moves again once it has
+// ended, still votes on the older with what it held when the older opened: the second move
+// records nothing more.
+func TestSnapshotsWhenANewerProposalEndsFirst(t *testing.T) {
+	designer, a, b, x := newAccount(0), newAccount(1), newAccount(2), newAccount(3)
+	c := holderChain(t, 30, designer, map[*account]int64{a: 3_000_000, b: 1_000_000}, x)
+	older := c.propose(b, pause)
+	ctx := c.app.NewUncachedContext(false, cmtproto.Header{ChainID: app.DefaultChainID, Height: c.app.LastBlockHeight()})
+	p, err := c.app.ModelgovKeeper.GetParams(ctx)
+	require.NoError(t, err)
+	p.VotingPeriodBlocks = 3 // as an update-params proposal would
+	require.NoError(t, c.app.ModelgovKeeper.Params.Set(ctx, p))
+	c.block(0)
+	newer := c.propose(b, modelgovtypes.Action{Type: modelgovtypes.ACTION_TYPE_SET_PRICE, PricePer_1KTokens: sdk.NewInt64Coin(app.BondDenom, 5)})
+	send := func(n int64) {
+		t.Helper()
+		res := c.send(a, banktypes.NewMsgSend(a.addr, x.addr, sdk.NewCoins(sdk.NewInt64Coin("share/1", n))))
+		require.Zero(t, res.Code, res.Log)
+	}
+	send(1_000_000) // a: 3M -> 2M while both are open
+	require.NotEqual(t, modelgovtypes.PROPOSAL_STATUS_VOTING, c.endVote(newer).Status)
+	require.Equal(t, modelgovtypes.PROPOSAL_STATUS_VOTING, c.proposal(older).Status)
+	send(1_000_000) // a: 2M -> 1M, the newer ended
+	require.Equal(t, int64(3_000_000), c.vote(a, older, yes).Power.Int64(), "a votes what it held when the older proposal opened")
+	require.Equal(t, modelgovtypes.PROPOSAL_STATUS_PASSED, c.endVote(older).Status)
+	c.checkGovInvariants()
+}

@@ -108,16 +108,12 @@ func (k *Keeper) GetProposal(ctx context.Context, id uint64) (types.Proposal, er
 // has not moved since has that balance still; one that has, a snapshot of it, written at its
 // first move after p opened: the first snapshot of the holder at p or a later proposal.
 func (k *Keeper) Power(ctx context.Context, p types.Proposal, holder sdk.AccAddress) (sdkmath.Int, error) {
-	rng := new(collections.Range[collections.Triple[uint64, sdk.AccAddress, uint64]]).
-		StartInclusive(collections.Join3(p.ModelId, holder, p.Id)).
-		EndInclusive(collections.Join3(p.ModelId, holder, uint64(math.MaxUint64)))
-	it, err := k.Snapshots.Iterate(ctx, rng)
-	if err != nil {
-		return sdkmath.Int{}, err
-	}
-	defer it.Close()
-	if it.Valid() {
-		return it.Value()
+	snap, err := k.snapshotFrom(ctx, p.ModelId, holder, p.Id)
+	if err != nil || snap != nil {
+		if snap == nil {
+			return sdkmath.Int{}, err
+		}
+		return *snap, err
 	}
 	return k.bk.GetBalance(ctx, holder, sharestypes.ShareDenom(p.ModelId)).Amount, nil
 }
@@ -132,14 +128,33 @@ func (k *Keeper) BeforeShareBalanceChange(ctx context.Context, modelID uint64, h
 	if err != nil || !ok {
 		return err
 	}
-	key := collections.Join3(modelID, holder, newest)
-	if has, err := k.Snapshots.Has(ctx, key); err != nil || has {
+	// A snapshot under newest or a later proposal (one that has ended since, before an older one:
+	// a shorter voting period) was written at a move after newest opened: this is not the first.
+	moved, err := k.snapshotFrom(ctx, modelID, holder, newest)
+	if err != nil || moved != nil {
 		return err
 	}
-	if err := k.Snapshots.Set(ctx, key, k.bk.GetBalance(ctx, holder, sharestypes.ShareDenom(modelID)).Amount); err != nil {
+	if err := k.Snapshots.Set(ctx, collections.Join3(modelID, holder, newest), k.bk.GetBalance(ctx, holder, sharestypes.ShareDenom(modelID)).Amount); err != nil {
 		return err
 	}
 	return k.SnapshotsByProposal.Set(ctx, collections.Join3(modelID, newest, holder))
+}
+
+// snapshotFrom is holder's first snapshot in model under proposal from or a later one (nil: none).
+func (k *Keeper) snapshotFrom(ctx context.Context, modelID uint64, holder sdk.AccAddress, from uint64) (*sdkmath.Int, error) {
+	rng := new(collections.Range[collections.Triple[uint64, sdk.AccAddress, uint64]]).
+		StartInclusive(collections.Join3(modelID, holder, from)).
+		EndInclusive(collections.Join3(modelID, holder, uint64(math.MaxUint64)))
+	it, err := k.Snapshots.Iterate(ctx, rng)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.Valid() {
+		return nil, nil
+	}
+	v, err := it.Value()
+	return &v, err
 }
 
 // activeEdge is the newest (or oldest) proposal of model in its voting period; ok is false
