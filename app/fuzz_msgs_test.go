@@ -24,6 +24,7 @@ import (
 	anchortypes "github.com/protolearn/protolearn/x/anchor/types"
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
 	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
+	modelgovtypes "github.com/protolearn/protolearn/x/modelgov/types"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	sharestypes "github.com/protolearn/protolearn/x/shares/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
@@ -46,6 +47,7 @@ func FuzzSharesMsgs(f *testing.F)    { fuzzMsgs(f, sharesMsgKinds) }
 func FuzzVerifyMsgs(f *testing.F)    { fuzzMsgs(f, verifyMsgKinds) }
 func FuzzAnchorMsgs(f *testing.F)    { fuzzMsgs(f, anchorMsgKinds) }
 func FuzzInferenceMsgs(f *testing.F) { fuzzMsgs(f, inferenceMsgKinds) }
+func FuzzModelgovMsgs(f *testing.F)  { fuzzMsgs(f, modelgovMsgKinds) }
 
 // msgKind is one Msg type a target fuzzes: a fresh instance, and how to set its signer.
 type msgKind struct {
@@ -109,6 +111,11 @@ var (
 		kindOf(func(m *inferencetypes.MsgSettle, a sdk.AccAddress) { m.Submitter = a.String() }),
 		kindOf(func(m *inferencetypes.MsgWithdraw, a sdk.AccAddress) { m.Customer = a.String() }),
 		kindOf(func(m *inferencetypes.MsgUpdateParams, a sdk.AccAddress) { m.Authority = a.String() }),
+	}
+	modelgovMsgKinds = []msgKind{
+		kindOf(func(m *modelgovtypes.MsgPropose, a sdk.AccAddress) { m.Proposer = a.String() }),
+		kindOf(func(m *modelgovtypes.MsgVote, a sdk.AccAddress) { m.Voter = a.String() }),
+		kindOf(func(m *modelgovtypes.MsgUpdateParams, a sdk.AccAddress) { m.Authority = a.String() }),
 	}
 	anchorMsgKinds = []msgKind{
 		// The signer of MsgSetAnchorKey is the validator's operator, in valoper form.
@@ -235,6 +242,7 @@ func (fx *msgFixture) apply(tb testing.TB, msg sdk.Msg) error {
 		require.NoError(tb, a.ModelsKeeper.CheckInvariants(ctx), "x/models after %s", msg)
 		require.NoError(tb, a.SharesKeeper.CheckInvariants(ctx), "x/shares after %s", msg)
 		require.NoError(tb, a.InferenceKeeper.CheckInvariants(ctx), "x/inference after %s", msg)
+		require.NoError(tb, a.ModelgovKeeper.CheckInvariants(ctx), "x/modelgov after %s", msg)
 	}
 	// Whatever the outcome, the handler wrote only to its branch, which the caller drops on
 	// an error (baseapp's contract) and which we drop always: the parent must be untouched.
@@ -366,6 +374,11 @@ func newMsgFixture(tb testing.TB) *msgFixture {
 		}}),
 		refuses(actorCustomer, &inferencetypes.MsgWithdraw{Customer: customer.addr.String(), DepositId: 1}),
 		accepts(actorGov, &inferencetypes.MsgUpdateParams{Authority: gov, Params: moduleParams(tb, fx, fx.vc.app.InferenceKeeper.GetParams)}),
+
+		// The worker holds share/1: it may propose; nobody has yet, so there is nothing to vote on.
+		accepts(actorWorker, &modelgovtypes.MsgPropose{Proposer: worker.addr.String(), ModelId: 1, Action: modelgovtypes.Action{Type: modelgovtypes.ACTION_TYPE_PAUSE}}),
+		refuses(actorWorker, &modelgovtypes.MsgVote{Voter: worker.addr.String(), ProposalId: 1, Option: modelgovtypes.VOTE_OPTION_YES}),
+		accepts(actorGov, &modelgovtypes.MsgUpdateParams{Authority: gov, Params: moduleParams(tb, fx, fx.vc.app.ModelgovKeeper.GetParams)}),
 	}
 	fx.checkSeeds(tb)
 	return fx

@@ -930,6 +930,7 @@ func (o *randomOps) check() {
 		"x/shares":    func(ctx sdk.Context) error { return a.SharesKeeper.CheckInvariants(ctx) },
 		"x/verify":    func(ctx sdk.Context) error { return a.VerifyKeeper.CheckInvariants(ctx) },
 		"x/inference": func(ctx sdk.Context) error { return a.InferenceKeeper.CheckInvariants(ctx) },
+		"x/modelgov":  func(ctx sdk.Context) error { return a.ModelgovKeeper.CheckInvariants(ctx) },
 		"minted":      o.checkMinted,
 		"revenue":     o.checkRevenue,
 		"bank":        o.checkSupply,
