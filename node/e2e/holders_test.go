@@ -36,7 +36,7 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 	f := newTrainerNet(t, workers, 2,
 		`app_state.verify.params.challenge_rate="0.000000000000000000"`,
 		`app_state.verify.params.challenge_window="6"`,
-		`app_state.modelgov.params.voting_period_blocks="25"`,
+		`app_state.modelgov.params.voting_period_blocks="40"`,
 		`app_state.modelgov.params.deposit={"denom":"ulearn","amount":"1000000"}`,
 	)
 	n := f.n
@@ -92,8 +92,11 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 			votes = append(votes, n.broadcast("tx", "modelgov", "vote", strconv.FormatUint(id, 10), "yes", "--from", w))
 		}
 		for _, v := range votes {
-			code, log := n.await(v)
-			require.Zero(t, code, log)
+			// On a loaded machine a vote may land after the end (the blocks are fast); the
+			// proposal must pass on those that landed.
+			if code, log := n.await(v); code != 0 && code != modelgovtypes.ErrVotingClosed.ABCICode() {
+				t.Fatalf("vote refused (%d): %s", code, log)
+			}
 		}
 		var p modelgovtypes.Proposal
 		eventually(t, time.Minute, "the vote ends", func() bool {
