@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"cosmossdk.io/collections"
-	sdkmath "cosmossdk.io/math"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -120,5 +119,5 @@ func (q queryServer) VotingPower(ctx context.Context, req *types.QueryVotingPowe
 	if err != nil {
 		return nil, err
 	}
-	return &types.QueryVotingPowerResponse{Power: sdkmath.Int(power)}, nil
+	return &types.QueryVotingPowerResponse{Power: power}, nil
 }

@@ -109,11 +109,11 @@ func (k *Keeper) GetProposal(ctx context.Context, id uint64) (types.Proposal, er
 // first move after p opened: the first snapshot of the holder at p or a later proposal.
 func (k *Keeper) Power(ctx context.Context, p types.Proposal, holder sdk.AccAddress) (sdkmath.Int, error) {
 	snap, err := k.snapshotFrom(ctx, p.ModelId, holder, p.Id)
-	if err != nil || snap != nil {
-		if snap == nil {
-			return sdkmath.Int{}, err
-		}
-		return *snap, err
+	switch {
+	case err != nil:
+		return sdkmath.Int{}, err
+	case snap != nil:
+		return *snap, nil
 	}
 	return k.bk.GetBalance(ctx, holder, sharestypes.ShareDenom(p.ModelId)).Amount, nil
 }

@@ -125,26 +125,11 @@ func (k *Keeper) SetEconomics(ctx context.Context, modelID uint64, e types.Econo
 	if err := k.Models.Set(ctx, modelID, m); err != nil {
 		return err
 	}
-	for s := uint32(0); s < m.NumStages(); s++ {
-		seats, err := k.StageSeats(ctx, modelID, s)
-		if err != nil {
-			return err
-		}
-		for _, seat := range seats {
-			op, err := k.parseAddr("operator", seat.Operator)
-			if err != nil {
-				return err
-			}
-			w, err := k.ck.GetWorker(ctx, op)
-			if err != nil {
-				return err
-			}
-			if w.Bonded.Denom != m.MinStake.Denom || w.Bonded.Amount.LT(m.MinStake.Amount) {
-				if err := k.dropSeat(ctx, seat, op, "bonded stake below the model's new min_stake"); err != nil {
-					return err
-				}
-			}
-		}
+	if err := k.dropModelSeatsIf(ctx, modelID, "bonded stake below the model's new min_stake", func(_ types.Seat, op sdk.AccAddress) (bool, error) {
+		w, err := k.ck.GetWorker(ctx, op)
+		return err == nil && (w.Bonded.Denom != m.MinStake.Denom || w.Bonded.Amount.LT(m.MinStake.Amount)), err
+	}); err != nil {
+		return err
 	}
 	k.logger.Info("model economics changed", "model_id", modelID, "designer_bps", m.DesignerBps,
 		"max_replicas_per_stage", m.MaxReplicasPerStage, "min_stake", m.MinStake.String(), "reason", reason)

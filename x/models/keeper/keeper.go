@@ -331,6 +331,11 @@ func (k *Keeper) dropOperatorSeatsIf(ctx context.Context, operator sdk.AccAddres
 
 // dropModelSeats removes every seat of a model.
 func (k *Keeper) dropModelSeats(ctx context.Context, modelID uint64, reason string) error {
+	return k.dropModelSeatsIf(ctx, modelID, reason, func(types.Seat, sdk.AccAddress) (bool, error) { return true, nil })
+}
+
+// dropModelSeatsIf removes the seats of a model for which drop says so.
+func (k *Keeper) dropModelSeatsIf(ctx context.Context, modelID uint64, reason string, drop func(types.Seat, sdk.AccAddress) (bool, error)) error {
 	type seat struct {
 		s  types.Seat
 		op sdk.AccAddress
@@ -345,6 +350,12 @@ func (k *Keeper) dropModelSeats(ctx context.Context, modelID uint64, reason stri
 		return err
 	}
 	for _, s := range seats {
+		if ok, err := drop(s.s, s.op); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if err := k.dropSeat(ctx, s.s, s.op, reason); err != nil {
 			return err
 		}
