@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,9 +16,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	sdkmath "cosmossdk.io/math"
 	"github.com/cosmos/cosmos-sdk/client/grpc/cmtservice"
+	sdk "github.com/cosmos/cosmos-sdk/types"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
+	"github.com/protolearn/protolearn/trainer/chain"
 	modelgovtypes "github.com/protolearn/protolearn/x/modelgov/types"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
@@ -33,7 +38,8 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 		t.Skip("starts a chain and three trainers")
 	}
 	workers := []string{"p0", "p1", "p2"}
-	f := newTrainerNet(t, workers, 2,
+	forkers := []string{"f0", "f1", "f2"} // the fork's operators: none holds a stage of model 1
+	f := newTrainerNet(t, append(slices.Clone(workers), forkers...), 2,
 		`app_state.verify.params.challenge_rate="0.000000000000000000"`,
 		`app_state.verify.params.challenge_window="6"`,
 		`app_state.modelgov.params.voting_period_blocks="40"`,
@@ -139,6 +145,9 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 	n.waitForHeight(pausedAt + 8)
 	require.Equal(t, paused, lastStep("p0"), "an attestation landed while the model was paused")
 
+	forkOfPaused(t, f, workers, forkers, logs)
+	require.Equal(t, paused, lastStep("p0"), "an attestation landed while the model was paused")
+
 	p = decide("resume", "1")
 	followed(p, "the model's holders resumed it")
 	eventually(t, 2*time.Minute, "stage 0 trains and attests again", func() bool { return lastStep("p0") > paused })
@@ -177,6 +186,7 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 		require.NoFileExists(t, filepath.Join(f.dir, w, "stage-"+strconv.Itoa(stage)+".ckpt"), "%s saved weights after the halt", w)
 		require.NoDirExists(t, filepath.Join(f.dir, w, "attest", "replaylog", "model-1-stage-"+strconv.Itoa(stage)), "%s kept its replay log", w)
 		require.NoDirExists(t, filepath.Join(f.dir, w, "attest", "layers"), "%s kept its attested layers", w)
+		require.NoDirExists(t, filepath.Join(f.dir, w, "attest", "seeds", "model-1-stage-"+strconv.Itoa(stage)), "%s kept the weights it served forks", w)
 		require.Contains(t, logs[w].String(), "halted model: deleted what its attestations needed", w)
 	}
 	require.Contains(t, logs["p1"].String(), "halted model: deleted the stage's weights")
@@ -185,3 +195,81 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, res.Replicas, "a halt releases every seat")
 }
+
+// forkOfPaused forks model 1 (paused: its trainers wait, and serve) into model 2, trained by
+// operators that hold nothing of model 1. Each fork trainer fetches its stage's starting
+// weights from model 1's replica of the stage (which serves them to the fork's seated replica
+// of that stage only), commits them as step 0 (the chain takes only the fork's root there),
+// trains, and is paid in the fork's shares for verified work.
+func forkOfPaused(t *testing.T, f *trainerNet, workers, forkers []string, logs map[string]*lockedBuffer) {
+	n := f.n
+	code, log := n.tx("tx", "models", "create-model", "fork-e2e", "--parent", "1", "--parent-bps", "500",
+		"--dataset-commitment", f.root, "--designer-bps", "1000", "--min-stake", "100000000ulearn", "--max-replicas-per-stage", "2",
+		"--target-work-units", "1000000", "--microbatches-per-step", "2", "--from", "designer")
+	require.Zero(t, code, log)
+	conn, err := grpc.NewClient(n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx := t.Context()
+	models, bank := modelstypes.NewQueryClient(conn), banktypes.NewQueryClient(conn)
+	fork, err := models.Model(ctx, &modelstypes.QueryModelRequest{Id: 2})
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), fork.Model.ParentId)
+	list, err := models.Models(ctx, &modelstypes.QueryModelsRequest{ParentId: 1})
+	require.NoError(t, err)
+	require.Len(t, list.Models, 1, "model 1's forks")
+	for stage, w := range forkers {
+		f.registerOn(w, 2, stage, true)
+	}
+	procs := map[string]*exec.Cmd{}
+	for _, w := range forkers {
+		procs[w], logs[w] = f.startOn(w, 2, "--steps", "4")
+	}
+	for stage, w := range forkers {
+		eventually(t, 2*time.Minute, w+" starts from the parent's weights, committed as step 0", func() bool {
+			return strings.Contains(logs[w].String(), "the parent's weights committed on chain as step 0")
+		})
+		require.Contains(t, logs[w].String(), "fork: fetched the parent's weights", w)
+		require.Contains(t, logs[workers[stage]].String(), "served a fork's starting weights", workers[stage])
+	}
+
+	// Who the parent's replicas serve, as the chain answers it: the fork's replica of the same
+	// stage, for the fork's root; nobody else, nor another root.
+	hot, err := chain.LoadOrCreateHotKey(filepath.Join(t.TempDir(), "hot.key"))
+	require.NoError(t, err)
+	c, err := chain.Dial(chain.Config{GRPC: n.grpc, ChainID: chainID, HotKey: hot, Operator: n.addr("designer"), GasPrice: sdk.NewDecCoin("ulearn", sdkmath.ZeroInt())})
+	require.NoError(t, err)
+	defer c.Close()
+	peerOf := func(w string) string {
+		return strings.TrimSpace(run(t, f.bin, "peer-id", "--key", filepath.Join(f.dir, w, "peer.key")))
+	}
+	root := fork.Model.ForkRoots[1]
+	got, err := c.ForkSeated(ctx, 1, 1, root, peerOf("f1"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), got)
+	for _, tc := range []struct {
+		stage uint32
+		root  []byte
+		peer  string
+	}{
+		{1, root, peerOf("f0")},                    // seated in the fork, in another stage
+		{0, fork.Model.ForkRoots[0], peerOf("f1")}, // the same: asked for stage 0's weights
+		{1, root, peerOf("p0")},                    // a replica of the parent's stage 0
+		{1, fork.Model.ForkRoots[0], peerOf("f1")}, // another root than its stage's (a stage-0 root)
+		{1, bytesOf(0xab, 32), peerOf("f1")},       // a root no fork names
+	} {
+		_, err := c.ForkSeated(ctx, 1, tc.stage, tc.root, tc.peer)
+		require.Error(t, err, "stage %d root %X peer %s", tc.stage, tc.root, tc.peer)
+	}
+
+	// The fork trains: verified work in it is paid in its own shares.
+	eventually(t, 3*time.Minute, "the fork's stage-0 operator holds shares of the fork", func() bool {
+		res, err := bank.Balance(ctx, &banktypes.QueryBalanceRequest{Address: n.addr("f0"), Denom: "share/2"})
+		return err == nil && res.Balance.Amount.IsPositive()
+	})
+	for _, w := range forkers {
+		_ = syscall.Kill(-procs[w].Process.Pid, syscall.SIGINT)
+	}
+}
+
+func bytesOf(b byte, n int) []byte { return bytes.Repeat([]byte{b}, n) }

@@ -126,7 +126,13 @@ func newTrainerNetReplicas(t *testing.T, operators []string, period, replicas in
 // for stage of model 1, with the authorize-trainer flags in authorize), and seats it in stage
 // unless seat is false (its trainer takes the seat itself).
 func (f *trainerNet) register(w string, stage int, seat bool, authorize ...string) {
+	f.registerOn(w, 1, stage, seat, authorize...)
+}
+
+// registerOn is register for the stage of another model.
+func (f *trainerNet) registerOn(w string, model uint64, stage int, seat bool, authorize ...string) {
 	t := f.t
+	id := strconv.FormatUint(model, 10)
 	wd := filepath.Join(f.dir, w)
 	require.NoError(t, os.MkdirAll(wd, 0o700))
 	peer := strings.TrimSpace(run(t, f.bin, "peer-id", "--key", filepath.Join(wd, "peer.key")))
@@ -134,10 +140,10 @@ func (f *trainerNet) register(w string, stage int, seat bool, authorize ...strin
 	hardware := `{"accelerator":"cpu","memory_gib":8,"bandwidth_mbps":100}`
 	code, log := f.n.tx("tx", "compute", "register-worker", peer, "200000000ulearn", "--multiaddrs", f.listen[w], "--hardware", hardware, "--from", w)
 	require.Zero(t, code, log)
-	code, log = f.n.tx(append([]string{"tx", "verify", "authorize-trainer", hot, "--model", "1", "--stage", strconv.Itoa(stage), "--spend-limit", "10000000ulearn", "--from", w}, authorize...)...)
+	code, log = f.n.tx(append([]string{"tx", "verify", "authorize-trainer", hot, "--model", id, "--stage", strconv.Itoa(stage), "--spend-limit", "10000000ulearn", "--from", w}, authorize...)...)
 	require.Zero(t, code, log)
 	if seat {
-		code, log = f.n.tx("tx", "models", "join-stage", "1", strconv.Itoa(stage), "--from", w)
+		code, log = f.n.tx("tx", "models", "join-stage", id, strconv.Itoa(stage), "--from", w)
 		require.Zero(t, code, log)
 	}
 }
@@ -163,10 +169,15 @@ func (b *lockedBuffer) String() string {
 // start runs operator w's trainer; it is killed when the test ends, and its log shown if the
 // test failed.
 func (f *trainerNet) start(w string, extra ...string) (*exec.Cmd, *lockedBuffer) {
+	return f.startOn(w, 1, extra...)
+}
+
+// startOn is start for another model.
+func (f *trainerNet) startOn(w string, model uint64, extra ...string) (*exec.Cmd, *lockedBuffer) {
 	t := f.t
 	wd := filepath.Join(f.dir, w)
 	args := append([]string{
-		"run", "--model", "1", "--chain", f.n.grpc, "--chain-rpc", "tcp://" + f.n.rpc, "--chain-id", chainID,
+		"run", "--model", strconv.FormatUint(model, 10), "--chain", f.n.grpc, "--chain-rpc", "tcp://" + f.n.rpc, "--chain-id", chainID,
 		"--operator", f.n.addr(w), "--hot-key", filepath.Join(wd, "hot.key"), "--key", filepath.Join(wd, "peer.key"),
 		"--listen", f.listen[w], "--rows", strconv.Itoa(netRows), "--max-bytes", "2MiB", // 2 microbatches a step: the model's
 		"--keys", f.keysDir, "--out", wd, "--dht=false", "--quiet", "--chain-poll", "500ms",

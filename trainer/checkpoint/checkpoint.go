@@ -106,7 +106,7 @@ func Save(path string, st *engine.Stage, step uint64) error {
 	if err := Write(&out, st, step, Full); err != nil {
 		return err
 	}
-	return writeAtomic(path, out.Bytes())
+	return WriteFile(path, out.Bytes())
 }
 
 // Write writes a checkpoint of the stage at step to w: the parameters and,
@@ -160,7 +160,9 @@ func Write(w io.Writer, st *engine.Stage, step uint64, sel Selection) error {
 	return nil
 }
 
-func writeAtomic(path string, data []byte) error {
+// WriteFile writes a checkpoint stream (Write's output, or one fetched) to path atomically:
+// a crash never leaves a torn file.
+func WriteFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

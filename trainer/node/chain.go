@@ -62,6 +62,10 @@ type onChain struct {
 	// draws is one above the highest stage-0 draw index the worker has counted on the model:
 	// where its sequence of draws resumes (never a counted index again).
 	draws uint64
+	// parent and forkRoot, on a fork, are its parent model and the root of the parent's
+	// weights its stage starts from (x/models fork_roots).
+	parent   uint64
+	forkRoot []byte
 }
 
 // connect dials the node and reads the model and the operator's seat, taking one in stage
@@ -120,7 +124,16 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 	return &onChain{
 		client: cl, spec: chain.Spec(m), stage: int(held), params: p, firstStep: first, dataset: m.DatasetCommitment,
 		subspaceRoot: m.SubspaceRoot, microbatches: m.Microbatches(), nadam: nadam, depth: depth, draws: draws,
+		parent: m.ParentId, forkRoot: forkRoot(m, held),
 	}, nil
+}
+
+// forkRoot is the root a fork's stage starts from (nil on a model trained from its seed).
+func forkRoot(m modelstypes.Model, stage uint32) []byte {
+	if m.ParentId == 0 || int(stage) >= len(m.ForkRoots) {
+		return nil
+	}
+	return m.ForkRoots[stage]
 }
 
 // modelOptimizer is a model's optimizer as the trainer applies it: the base NAdam (pipeline.StageNAdam
@@ -264,11 +277,15 @@ func newCommitter(ctx context.Context, c *ChainConfig, oc *onChain, model uint64
 	if every == 0 {
 		every = oc.params.AttestationPeriod
 	}
-	last, _, _, err := oc.client.LastCheckpoint(ctx, model, uint32(oc.stage))
+	last, _, committed, err := oc.client.LastCheckpoint(ctx, model, uint32(oc.stage))
 	if err != nil {
 		return nil, err
 	}
-	return &committer{oc: oc, model: model, microbatches: uint64(microbatches), every: every, log: log, last: last}, nil
+	cm := &committer{oc: oc, model: model, microbatches: uint64(microbatches), every: every, log: log, last: last, committed: committed}
+	if oc.parent != 0 && len(oc.forkRoot) == 32 {
+		cm.seed = (*[32]byte)(oc.forkRoot)
+	}
+	return cm, nil
 }
 
 // loadOrCreateSecret reads the commitment secret, creating a random one (0600) on first use: it

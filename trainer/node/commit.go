@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -24,13 +25,23 @@ type committer struct {
 	microbatches uint64
 	every        uint64
 	log          *slog.Logger
-	// last is the highest step committed (or found on chain at start).
-	last uint64
+	// last is the highest step committed (or found on chain at start); committed says whether
+	// anything was (step 0 included).
+	last      uint64
+	committed bool
+	// seed, on a fork, is its stage's starting root (fork_roots): committed as step 0 before
+	// any step, so the chain holds where each replica started from.
+	seed *[32]byte
+	// kept, when set, receives the parameters of each root committed (the fork seeds this
+	// worker serves).
+	kept func(ctx context.Context, step uint64, root [32]byte, params []byte)
 }
 
 // rootAtStep reads the weights' root between steps: the chain step they are at (local step k
 // done: FirstStep+k−1) and the root. ok is false before the first step completes.
-func (c *committer) rootAtStep(ctx context.Context, w *swarm.Worker) (step uint64, root [32]byte, ok bool, err error) {
+// With kept set, params are the parameters themselves (a checkpoint.Params stream) when the
+// step is new.
+func (c *committer) rootAtStep(ctx context.Context, w *swarm.Worker) (step uint64, root [32]byte, params []byte, ok bool, err error) {
 	err = w.Access(ctx, func(st *engine.Stage, updates uint64) error {
 		if updates%c.microbatches != 0 {
 			return errMidStep
@@ -39,17 +50,38 @@ func (c *committer) rootAtStep(ctx context.Context, w *swarm.Worker) (step uint6
 			return nil
 		}
 		step, ok = c.oc.firstStep+updates/c.microbatches-1, true
-		root, err = checkpoint.WeightsRoot(st)
-		return err
+		if root, err = checkpoint.WeightsRoot(st); err != nil || c.kept == nil || step <= c.last {
+			return err
+		}
+		var b bytes.Buffer
+		if err := checkpoint.Write(&b, st, updates, checkpoint.Params); err != nil {
+			return err
+		}
+		params = b.Bytes()
+		return nil
 	})
-	return step, root, ok, err
+	return step, root, params, ok, err
+}
+
+// commitSeed commits a fork's starting root as step 0 while nothing is committed yet (the
+// model may still be recruiting: the caller retries).
+func (c *committer) commitSeed(ctx context.Context) error {
+	if c.seed == nil || c.committed {
+		return nil
+	}
+	if err := c.oc.client.CommitCheckpoint(ctx, c.model, uint32(c.oc.stage), 0, c.seed[:]); err != nil {
+		return err
+	}
+	c.committed = true
+	c.log.Info("fork: the parent's weights committed on chain as step 0", "weights_root", hex.EncodeToString(c.seed[:]))
+	return nil
 }
 
 // commit reads the root at the next step boundary (polling until the worker is between steps,
 // unless it has stopped) and commits it if the step is new.
 func (c *committer) commit(ctx context.Context, w *swarm.Worker, stopped bool) error {
 	for {
-		step, root, ok, err := c.rootAtStep(ctx, w)
+		step, root, params, ok, err := c.rootAtStep(ctx, w)
 		switch {
 		case errors.Is(err, errMidStep) && stopped:
 			return errors.New("the worker stopped between the updates of a step: no step's weights to commit")
@@ -62,14 +94,17 @@ func (c *committer) commit(ctx context.Context, w *swarm.Worker, stopped bool) e
 			continue
 		case err != nil:
 			return err
-		case !ok || step <= c.last:
+		case !ok || (c.committed && step <= c.last):
 			return nil
 		}
 		if err := c.oc.client.CommitCheckpoint(ctx, c.model, uint32(c.oc.stage), step, root[:]); err != nil {
 			return err
 		}
-		c.last = step
+		c.last, c.committed = step, true
 		c.log.Info("checkpoint committed on chain", "step", step, "weights_root", hex.EncodeToString(root[:]))
+		if c.kept != nil && params != nil {
+			c.kept(ctx, step, root, params)
+		}
 		return nil
 	}
 }
@@ -84,6 +119,7 @@ func (c *committer) start(ctx context.Context, w *swarm.Worker) (stop func(final
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		next := c.every * c.microbatches // updates
+		var seedTried time.Time
 		for {
 			select {
 			case <-lctx.Done():
@@ -91,6 +127,12 @@ func (c *committer) start(ctx context.Context, w *swarm.Worker) (stop func(final
 			case <-t.C:
 			}
 			u, span := w.Status().Updates, c.every*c.microbatches
+			if c.seed != nil && !c.committed && time.Since(seedTried) > 2*time.Second {
+				seedTried = time.Now()
+				if err := c.commitSeed(lctx); err != nil && lctx.Err() == nil {
+					c.log.Warn("fork: the starting root not committed yet; retrying", "err", err)
+				}
+			}
 			if u < next {
 				continue
 			}

@@ -133,6 +133,9 @@ type ChainConfig struct {
 	StatusPoll time.Duration
 	// JoinStage takes a seat in Stage first unless the operator holds one.
 	JoinStage bool
+	// ForkSeed, on a fork, is a checkpoint file (Full or Params) of the parent's stage at the
+	// fork's root: the weights the stage starts from, instead of asking the parent's replicas.
+	ForkSeed string
 	// CommitEvery commits the weights' root at most once per this many steps
 	// (0: the attestation period).
 	CommitEvery uint64

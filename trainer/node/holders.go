@@ -101,6 +101,7 @@ func (n *Node) checkpointPath() string {
 // deleteWeights deletes the stage's saved weights, the checkpoint under Config.Out, and says
 // so. It runs on the halt, and again as the worker leaves (Run saves nothing after a halt).
 func (n *Node) deleteWeights() {
+	n.deleteSeeds()
 	path := n.checkpointPath()
 	if path == "" {
 		n.log.Warn("halted model: no saved weights to delete (no --out); the stage's weights are only in this process's memory, and go with it")

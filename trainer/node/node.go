@@ -45,6 +45,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/dispute"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/equivocation"
+	"github.com/protolearn/protolearn/trainer/forkseed"
 	"github.com/protolearn/protolearn/trainer/infer"
 	"github.com/protolearn/protolearn/trainer/internal/promserve"
 	"github.com/protolearn/protolearn/trainer/p2p"
@@ -113,6 +114,11 @@ type Node struct {
 	// paused is set while the model's holders have it paused (or halted): stage 0 draws
 	// nothing. halted is set once they halted it (holders.go).
 	paused, halted atomic.Bool
+	// forkSeed, on a fork, is the parameters its stage starts from (a checkpoint.Params stream
+	// of the parent's, at the fork's root); seeds keeps those of the roots this worker commits,
+	// for its model's forks (forks.go).
+	forkSeed []byte
+	seeds    *forkseed.Store
 	// stopTraining ends the running training (a halt); served is the inference server, if any.
 	stopTraining atomic.Pointer[context.CancelFunc]
 	served       atomic.Pointer[infer.Server]
@@ -200,7 +206,15 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		if err != nil {
 			return nil, err
 		}
-		return engine.New(be, cfg.Spec, cfg.Stage, engine.Options{Optimizer: opt, CheatSkipLayers: skip})
+		st, err := engine.New(be, cfg.Spec, cfg.Stage, engine.Options{Optimizer: opt, CheatSkipLayers: skip})
+		if err != nil {
+			return nil, err
+		}
+		// A fork's stages (its own, and those it replays on) start from its parent's weights.
+		return st, n.fromForkSeed(st)
+	}
+	if err := n.seedFork(ctx, func() (*engine.Stage, error) { return newStage(be, nil) }); err != nil {
+		return nil, err
 	}
 	var skip []int
 	if cfg.Chain != nil && cfg.Chain.CheatSkipLayer {
@@ -352,6 +366,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		if n.commits, err = newCommitter(ctx, cfg.Chain, n.oc, cfg.Model, cfg.Microbatches, n.log); err != nil {
 			return nil, err
 		}
+		// The roots it commits are where its model's forks may start: it keeps and serves them.
+		if err := n.serveForkSeeds(); err != nil {
+			return nil, err
+		}
+		n.commits.kept = n.keepSeed
 	}
 	if err := n.startDiscovery(ctx, &wcfg, base); err != nil {
 		return nil, err

@@ -26,6 +26,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/backend"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
+	"github.com/protolearn/protolearn/trainer/forkseed"
 	"github.com/protolearn/protolearn/trainer/infer"
 	"github.com/protolearn/protolearn/trainer/internal/promserve"
 	"github.com/protolearn/protolearn/trainer/link"
@@ -74,6 +75,11 @@ type Config struct {
 	Link        link.Config
 	MetricsAddr string
 	Log         *slog.Logger
+	// ForkSeeds, when set, also serves the checkpoint's parameters to the replicas of the
+	// same stage of the model's forks that start from them (package forkseed): it returns an
+	// error for a peer that may not have them (chain.Client.ForkSeated). A finished model's
+	// trainers have left; its serving processes are where a fork starts from.
+	ForkSeeds func(ctx context.Context, p peer.ID, root [32]byte) error
 }
 
 // Server is a serve-only process.
@@ -135,6 +141,34 @@ func New(cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, s.srv.Close)
+	if cfg.ForkSeeds != nil && cfg.Checkpoint != "" {
+		seeds, err := forkseed.Serve(forkseed.ServerConfig{
+			Host: s.host, Model: cfg.Model, Stage: cfg.Stage, Authorize: cfg.ForkSeeds, Log: s.log, Concurrent: 1,
+			Source: func(r [32]byte) ([]byte, bool, error) {
+				if r != root {
+					return nil, false, nil
+				}
+				// Read again from the file, on a stage of its own: the served one is in use,
+				// and a fork's request is rare enough not to keep a second copy in memory.
+				cp, err := engine.New(be, cfg.Spec, cfg.Stage, engine.Options{})
+				if err != nil {
+					return nil, false, err
+				}
+				if _, err := checkpoint.Load(cfg.Checkpoint, cp); err != nil {
+					return nil, false, err
+				}
+				var b bytes.Buffer
+				if err := checkpoint.Write(&b, cp, step, checkpoint.Params); err != nil {
+					return nil, false, err
+				}
+				return b.Bytes(), true, nil
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, seeds.Close)
+	}
 	if cfg.MetricsAddr != "" {
 		if s.metrics, err = promserve.Serve(cfg.MetricsAddr, reg); err != nil {
 			return nil, fmt.Errorf("--metrics-addr: %w", err)

@@ -32,7 +32,7 @@ func (am AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				},
 				{
 					RpcMethod: "Models", Use: "models", Short: "List models",
-					Long: "List models; --status recruiting (or training, completed, cancelled) lists only those.",
+					Long: "List models; --status recruiting (or training, paused, completed, halted, cancelled, awaiting-approval) lists only those, --parent-id N only model N's direct forks.",
 				},
 				{
 					RpcMethod: "StageRoster", Use: "stage-roster [model-id] [stage]",

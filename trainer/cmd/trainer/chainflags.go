@@ -39,6 +39,7 @@ type chainFlags struct {
 	cheatOwn   float64
 	joinStage  bool
 	commit     uint64
+	forkSeed   string
 }
 
 func (c *chainFlags) add(fl *pflag.FlagSet) {
@@ -53,6 +54,7 @@ func (c *chainFlags) add(fl *pflag.FlagSet) {
 	fl.IntVar(&c.tileWidth, "tile-width", 4, "T, the width of a challenged column block; with d_model and rows×seq_len it names the registered tile shapes")
 	fl.DurationVar(&c.poll, "chain-poll", 2*time.Second, "how often to check for challenges, final attestations and the model's status (its holders may pause, resume or halt it), besides events")
 	fl.BoolVar(&c.joinStage, "join-stage", false, "take a seat in --stage of the model on chain first (x/models join-stage through the hot key's grant), unless the operator holds it already; the operator must be a registered, bonded worker")
+	fl.StringVar(&c.forkSeed, "fork-seed", "", "on a fork (create-model --parent), a checkpoint file of the parent's stage at the fork's root to start from (a stage-N.ckpt you saved as the parent's replica); default: fetch it from the parent's replicas, which serve it to the fork's seated replicas only")
 	fl.Uint64Var(&c.commit, "commit-every", 0, "commit the root of the stage's weights on chain (x/models commit-checkpoint) at most once per this many steps, at the next step boundary, and at the end (0: attestation_period)")
 	fl.Float64Var(&c.cheat, "cheat", 0, "TEST TOOL: fake the designated layer's outputs on this fraction of steps instead of computing them, to show cheaters being caught (never on a real network: it loses stake)")
 	fl.Float64Var(&c.cheatOwn, "cheat-own-input", 0, "TEST TOOL: on this fraction of steps, commit a designated input of the worker's own (random data, outputs computed from it) beside the real receipt, as a worker training on inputs it did not receive would, to show it slashed by an input challenge (never on a real network: it loses stake)")
@@ -92,7 +94,7 @@ func (c *chainFlags) config() (*node.ChainConfig, error) {
 	return &node.ChainConfig{
 		Dial: chain.Config{GRPC: c.grpc, ChainID: c.chainID, HotKey: key, Operator: c.operator, GasPrice: price},
 		RPC:  c.rpc, Keys: c.keys, StateDir: c.state, TileWidth: c.tileWidth, Poll: c.poll, StatusPoll: c.poll,
-		JoinStage: c.joinStage, CommitEvery: c.commit, Cheat: c.cheat, CheatInputs: c.cheatIn, CheatOwnInput: c.cheatOwn,
+		JoinStage: c.joinStage, ForkSeed: c.forkSeed, CommitEvery: c.commit, Cheat: c.cheat, CheatInputs: c.cheatIn, CheatOwnInput: c.cheatOwn,
 		CheatSkipLayer: c.cheatSkip, AuditRate: c.audit, Dispute: c.dispute, CheatWithholdLog: c.withhold, CheatEquivocate: c.equivocate, AuditRetry: c.retry,
 	}, nil
 }

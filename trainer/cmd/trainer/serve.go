@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
 
 	"github.com/protolearn/protolearn/trainer/chain"
@@ -93,11 +94,20 @@ latest weights instead.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			srv, err := serving.New(serving.Config{
+			cfg := serving.Config{
 				Link:  lc,
 				Model: model, Spec: s, Stage: stage, Checkpoint: ckpt, Key: k, Listen: listen, Announce: announce, Backend: backend,
 				MaxSessions: sessions, MaxBatch: batch, MetricsAddr: metrics, Log: log,
-			})
+			}
+			if c != nil {
+				// The served weights are where the model's forks may start: given to their
+				// replicas of this stage only.
+				cfg.ForkSeeds = func(ctx context.Context, p peer.ID, root [32]byte) error {
+					_, err := c.ForkSeated(ctx, model, uint32(stage), root[:], p.String())
+					return err
+				}
+			}
+			srv, err := serving.New(cfg)
 			if err != nil {
 				return err
 			}

@@ -64,7 +64,7 @@ func (q queryServer) Models(ctx context.Context, req *types.QueryModelsRequest) 
 	}
 	models, page, err := query.CollectionFilteredPaginate(ctx, q.k.Models, req.Pagination,
 		func(_ uint64, m types.Model) (bool, error) {
-			return req.Status == types.MODEL_STATUS_UNSPECIFIED || m.Status == req.Status, nil
+			return (req.Status == types.MODEL_STATUS_UNSPECIFIED || m.Status == req.Status) && (req.ParentId == 0 || m.ParentId == req.ParentId), nil
 		},
 		func(_ uint64, m types.Model) (types.Model, error) { return m, nil },
 	)
