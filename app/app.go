@@ -9,6 +9,7 @@ import (
 	dbm "github.com/cosmos/cosmos-db"
 	"github.com/cosmos/gogoproto/proto"
 
+	"github.com/protolearn/protolearn/app/chainmetrics"
 	"github.com/protolearn/protolearn/chaincfg"
 
 	autocliv1 "cosmossdk.io/api/cosmos/autocli/v1"
@@ -48,6 +49,8 @@ type App struct {
 
 	// ModuleManager runs the modules' hooks in the orders of modules.go.
 	ModuleManager *module.Manager
+	// metrics counts finalized blocks' events (a node's; SetMetrics).
+	metrics *chainmetrics.Metrics
 	// BasicModuleManager serves genesis defaults, validation, codecs and gateway routes.
 	BasicModuleManager module.BasicManager
 

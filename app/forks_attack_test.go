@@ -254,3 +254,39 @@ func TestAttackParentReplicaCountsAsForkReplicaForProvenance(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok, "%s never sat in fork %d, yet counts as having held its stage %d since height %d (x/verify provenance)", w0.addr, out.ModelId, stage, first)
 }
+
+// One replica committing any root at a huge step chose every default fork's starting weights
+// (the newest step's root won). A fork's default root is now the one most current replicas name;
+// against one honest replica the liar only ties, which is no agreement: the fork must name its
+// roots, and an explicit root must still be a current replica's latest commit.
+func TestAttackLiarAtAHugeStepChoosesTheForksWeights(t *testing.T) {
+	designer, h, forker, w0, w1, w2, liar := newAccount(0), newAccount(1), newAccount(2), newAccount(3), newAccount(4), newAccount(5), newAccount(6)
+	c := holderChain(t, govPeriod, designer, map[*account]int64{h: 1_000_000}, forker, w0, w1, w2, liar)
+	for s, w := range []*account{w0, w1, w2, liar} {
+		require.Zero(t, c.send(w, registerMsg(t, w.addr, 2*minStake)).Code)
+		stage := uint32(min(s, 2))
+		if w == liar {
+			stage = 0
+		}
+		require.Zero(t, c.send(w, &modelstypes.MsgJoinStage{Operator: w.addr.String(), ModelId: 1, Stage: stage}).Code)
+		step, r := uint64(4), root(byte(10+stage))
+		if w == liar {
+			step, r = 1<<62, root(0xee)
+		}
+		res := c.send(w, &modelstypes.MsgCommitCheckpoint{Operator: w.addr.String(), ModelId: 1, Stage: stage, Step: step, WeightsRoot: r})
+		require.Zero(t, res.Code, res.Log)
+	}
+	res := c.send(forker, forkMsg(forker.addr, 0))
+	require.Equal(t, modelstypes.ErrInvalidFork.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "do not agree")
+	// Named, the honest root is taken; the liar's too, as the fork's designer's own choice.
+	res = c.send(forker, forkMsg(forker.addr, 0, root(10), root(11), root(12)))
+	require.Zero(t, res.Code, res.Log)
+	// Once the liar leaves, the honest root is the default again.
+	require.Zero(t, c.send(liar, &modelstypes.MsgLeaveStage{Operator: liar.addr.String(), ModelId: 1}).Code)
+	res = c.send(forker, forkMsg(forker.addr, 0))
+	require.Zero(t, res.Code, res.Log)
+	var out modelstypes.MsgCreateModelResponse
+	requireMsgResponse(t, res, &out)
+	require.Equal(t, root(10), c.model(out.ModelId).ForkRoots[0])
+}

@@ -117,6 +117,7 @@ func TestForkStartsFromItsParentsWeights(t *testing.T) {
 	require.Equal(t, modelstypes.ErrInvalidFork.ABCICode(), res.Code, res.Log)
 	res = c.send(w2, &modelstypes.MsgCommitCheckpoint{Operator: w2.addr.String(), ModelId: fork.Id, Stage: 2, Step: 0, WeightsRoot: root(12)})
 	require.Zero(t, res.Code, res.Log)
+
 	require.NoError(t, c.app.ModelsKeeper.CheckInvariants(c.app.NewContext(true)))
 
 	// The parent's holders ask for approval and at least 20%: a fork offering less is refused,
@@ -155,6 +156,22 @@ func TestForkStartsFromItsParentsWeights(t *testing.T) {
 	require.Zero(t, c.send(forker, &modelstypes.MsgCancelModel{Designer: forker.addr.String(), ModelId: out.ModelId}).Code)
 	require.Equal(t, modelstypes.MODEL_STATUS_CANCELLED, c.model(out.ModelId).Status)
 	c.checkGovInvariants()
+
+	// A fork's replicas start from the parent's weights: its floor is at least the parent's, at
+	// creation and whenever its economics change (the parent's holders raise theirs here).
+	econ := modelgovtypes.Action{Type: modelgovtypes.ACTION_TYPE_SET_ECONOMICS, DesignerBps: 1000, MaxReplicasPerStage: 2, MinStake: sdk.NewInt64Coin(app.BondDenom, 2*minStake)}
+	id = c.propose(h, econ)
+	c.vote(h, id, yes)
+	require.Equal(t, modelgovtypes.PROPOSAL_STATUS_PASSED, c.endVote(id).Status, c.proposal(id).Result)
+	res = c.send(forker, strict(2000))
+	require.Equal(t, modelstypes.ErrInvalidMinStake.ABCICode(), res.Code, res.Log)
+	require.Contains(t, res.Log, "a fork of model 1 bonds at least")
+	same := modelstypes.Economics{DesignerBps: fork.DesignerBps, MaxReplicasPerStage: fork.MaxReplicasPerStage, MinStake: fork.MinStake}
+	_, err := c.app.ModelsKeeper.CheckEconomics(c.app.NewContext(true), fork.Id, same)
+	require.ErrorIs(t, err, modelstypes.ErrInvalidMinStake, "the fork's floor, now below its parent's, cannot stay there through a change")
+	same.MinStake = econ.MinStake
+	_, err = c.app.ModelsKeeper.CheckEconomics(c.app.NewContext(true), fork.Id, same)
+	require.NoError(t, err)
 
 	// Halted, a model is forked no more: its weights are to be deleted.
 	id = c.propose(h, halt)

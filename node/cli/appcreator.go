@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	dbm "github.com/cosmos/cosmos-db"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cast"
 
 	"cosmossdk.io/log"
@@ -15,6 +17,7 @@ import (
 	servertypes "github.com/cosmos/cosmos-sdk/server/types"
 
 	"github.com/protolearn/protolearn/app"
+	"github.com/protolearn/protolearn/app/chainmetrics"
 )
 
 // newApp builds the app for start, rollback, pruning and snapshots. servertypes.AppCreator cannot
@@ -24,8 +27,19 @@ func newApp(logger log.Logger, db dbm.DB, traceStore io.Writer, appOpts serverty
 	if err != nil {
 		panic(fmt.Errorf("create app: %w", err))
 	}
+	m, err := nodeMetrics()
+	if err != nil {
+		panic(fmt.Errorf("create app: metrics: %w", err))
+	}
+	a.SetMetrics(m)
 	return a
 }
+
+// nodeMetrics are the process's protolearn metrics, registered once with the registry CometBFT's
+// instrumentation serves ([instrumentation] prometheus in config.toml).
+var nodeMetrics = sync.OnceValues(func() (*chainmetrics.Metrics, error) {
+	return chainmetrics.New(prometheus.DefaultRegisterer)
+})
 
 // exportApp exports state at height (-1: the latest) for `protolearnd export`.
 func exportApp(

@@ -191,6 +191,17 @@ func TestHoldersPauseResumeHaltTheirTrainers(t *testing.T) {
 	}
 	require.Contains(t, logs["p1"].String(), "halted model: deleted the stage's weights")
 	require.NoFileExists(t, saved)
+
+	// A trainer away at the halt deletes what it kept when it comes back, and leaves.
+	seeds := filepath.Join(f.dir, "p1", "attest", "seeds", "model-1-stage-1")
+	require.NoError(t, os.MkdirAll(seeds, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(seeds, "kept.params"), []byte("weights kept for forks"), 0o600))
+	require.NoError(t, os.WriteFile(saved, []byte("weights saved before the halt"), 0o600))
+	back, backLog := f.start("p1")
+	require.NoError(t, back.Wait(), "a trainer of a halted model leaves cleanly\n%s", backLog.String())
+	require.Contains(t, backLog.String(), "halted it for good while this trainer was away")
+	require.NoFileExists(t, saved)
+	require.NoDirExists(t, seeds)
 	res, err := models.StageRoster(ctx, &modelstypes.QueryStageRosterRequest{ModelId: 1, Stage: 0})
 	require.NoError(t, err)
 	require.Empty(t, res.Replicas, "a halt releases every seat")

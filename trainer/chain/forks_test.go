@@ -34,7 +34,8 @@ func TestForkSeatServesOnlyTheForksSeatedReplicaOfTheStage(t *testing.T) {
 	}
 	roster := func(id uint64) ([]modelstypes.Replica, error) { return rosters[id], nil }
 
-	got, err := forkSeat(parent, forks, 1, root(0xa1), "honest", roster)
+	line := []modelstypes.Model{parent}
+	got, err := forkSeat(line, forks, 1, root(0xa1), "honest", roster)
 	if err != nil || got != 2 {
 		t.Fatalf("the fork's seated replica: %d, %v", got, err)
 	}
@@ -56,14 +57,26 @@ func TestForkSeatServesOnlyTheForksSeatedReplicaOfTheStage(t *testing.T) {
 		{"a grandchild's replica (not a direct fork)", 1, root(0xa1), "grandchild", "holds stage 1 of no fork"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := forkSeat(parent, forks, tc.stage, tc.root, tc.peer, roster); err == nil || !strings.Contains(err.Error(), tc.want) {
+			if _, err := forkSeat(line, forks, tc.stage, tc.root, tc.peer, roster); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err %v, want %q", err, tc.want)
 			}
 		})
 	}
 	// The chain's error reaches the server (which then refuses).
 	boom := errors.New("node down")
-	if _, err := forkSeat(parent, forks, 1, root(0xa1), "honest", func(uint64) ([]modelstypes.Replica, error) { return nil, boom }); !errors.Is(err, boom) {
+	if _, err := forkSeat(line, forks, 1, root(0xa1), "honest", func(uint64) ([]modelstypes.Replica, error) { return nil, boom }); !errors.Is(err, boom) {
 		t.Fatalf("err %v", err)
+	}
+	// A halted parent's weights go to nobody (its replicas are deleting them).
+	halted := parent
+	halted.Status = modelstypes.MODEL_STATUS_HALTED
+	if _, err := forkSeat([]modelstypes.Model{halted}, forks, 1, root(0xa1), "honest", roster); err == nil || !strings.Contains(err.Error(), "HALTED") {
+		t.Fatalf("a halted parent's weights served: %v", err)
+	}
+	// A model above the parent with a higher floor raises it: a fork of a fork bonded at the
+	// fork's floor does not get the family's weights cheaper.
+	grand := modelstypes.Model{Id: 0x99, MinStake: stake(200), Status: modelstypes.MODEL_STATUS_COMPLETED}
+	if _, err := forkSeat([]modelstypes.Model{parent, grand}, forks, 1, root(0xa1), "honest", roster); err == nil || !strings.Contains(err.Error(), "less than the 200ulearn") {
+		t.Fatalf("the line's highest floor not applied: %v", err)
 	}
 }

@@ -77,23 +77,47 @@ func (c *Client) Forks(ctx context.Context, parent uint64) ([]modelstypes.Model,
 // is seated now, where that fork's stage starts from root (fork_roots[stage]): the one peer
 // a replica of parent's stage may give its weights at root to (forkSeat says who qualifies).
 func (c *Client) ForkSeated(ctx context.Context, parent uint64, stage uint32, root []byte, p string) (uint64, error) {
-	pm, err := c.Model(ctx, parent)
-	if err != nil {
-		return 0, err
+	var line []modelstypes.Model // the parent, then its ancestors
+	for id := parent; id != 0 && len(line) <= modelstypes.MaxForkDepth; {
+		m, err := c.Model(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		line, id = append(line, m), m.ParentId
 	}
 	forks, err := c.Forks(ctx, parent)
 	if err != nil {
 		return 0, err
 	}
-	return forkSeat(pm, forks, stage, root, p, func(fork uint64) ([]modelstypes.Replica, error) { return c.StageRoster(ctx, fork, stage) })
+	return forkSeat(line, forks, stage, root, p, func(fork uint64) ([]modelstypes.Replica, error) { return c.StageRoster(ctx, fork, stage) })
 }
 
-// forkSeat is ForkSeated's rule over the parent, its forks and their rosters of the stage. A
-// fork that can no longer train (halted, cancelled) or is not yet approved seats nobody it
-// would serve. The peer's worker must also bond what a replica of the parent must (its
-// min_stake, now): otherwise a fork with a lower floor would sell the parent's stages cheaper
-// than the parent seats them.
-func forkSeat(parent modelstypes.Model, forks []modelstypes.Model, stage uint32, root []byte, p string, roster func(fork uint64) ([]modelstypes.Replica, error)) (uint64, error) {
+// forkSeat is ForkSeated's rule over the parent and its ancestors (line, the parent first), its
+// forks, and their rosters of the stage. The parent must still hold its weights (training,
+// paused or completed: not halted). A fork that can no longer train (halted, cancelled) or is not
+// yet approved seats nobody it would serve. The peer's worker must bond what a replica of the
+// parent, and of each model above it, must now (the highest min_stake along the line):
+// otherwise a fork with a lower floor would hand the family's stages out cheaper than the models
+// that trained them seat them, directly or through a fork of a fork.
+func forkSeat(line []modelstypes.Model, forks []modelstypes.Model, stage uint32, root []byte, p string, roster func(fork uint64) ([]modelstypes.Replica, error)) (uint64, error) {
+	if len(line) == 0 {
+		return 0, errors.New("no parent model")
+	}
+	parent := line[0]
+	switch parent.Status {
+	case modelstypes.MODEL_STATUS_TRAINING, modelstypes.MODEL_STATUS_PAUSED, modelstypes.MODEL_STATUS_COMPLETED:
+	default:
+		return 0, fmt.Errorf("model %d is %s: its weights go to no fork", parent.Id, parent.Status)
+	}
+	floor := parent.MinStake
+	for _, m := range line[1:] {
+		if m.MinStake.Denom != floor.Denom {
+			return 0, fmt.Errorf("model %d's stake floor is in %q, model %d's in %q", m.Id, m.MinStake.Denom, parent.Id, floor.Denom)
+		}
+		if m.MinStake.Amount.GT(floor.Amount) {
+			floor = m.MinStake
+		}
+	}
 	named := false
 	for _, f := range forks {
 		if f.ParentId != parent.Id || int(stage) >= len(f.ForkRoots) || !bytes.Equal(f.ForkRoots[stage], root) {
@@ -113,8 +137,8 @@ func forkSeat(parent modelstypes.Model, forks []modelstypes.Model, stage uint32,
 			if r.PeerId != p {
 				continue
 			}
-			if r.Bonded.Denom != parent.MinStake.Denom || r.Bonded.Amount.LT(parent.MinStake.Amount) {
-				return 0, fmt.Errorf("peer %s's worker bonds %s, less than the %s a replica of model %d must", p, r.Bonded, parent.MinStake, parent.Id)
+			if r.Bonded.Denom != floor.Denom || r.Bonded.Amount.LT(floor.Amount) {
+				return 0, fmt.Errorf("peer %s's worker bonds %s, less than the %s a replica of model %d (or a model it was forked from) must", p, r.Bonded, floor, parent.Id)
 			}
 			return f.Id, nil
 		}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -81,18 +82,22 @@ type ServerConfig struct {
 	// one not seated in this stage of a fork of Model that starts from root (the chain's
 	// answer, chain.Client.ForkSeated).
 	Authorize func(ctx context.Context, p peer.ID, root [32]byte) error
-	// Concurrent bounds the requests served at once (default 2): each holds a stage's
-	// parameters in memory while it is written.
+	// Concurrent bounds the transfers at once (default 2): each holds a stage's parameters in
+	// memory while it is written. Only an authorized peer takes one, one at a time per peer.
 	Concurrent int
-	// Timeout bounds one request: reading it, the authorization and the transfer (default 2 min).
-	Timeout time.Duration
-	Log     *slog.Logger
+	// RequestTimeout bounds reading a request and its authorization (default 10 s); Timeout
+	// bounds the transfer (default 10 min).
+	RequestTimeout, Timeout time.Duration
+	Log                     *slog.Logger
 }
 
 // Server serves one stage's committed parameters.
 type Server struct {
-	cfg  ServerConfig
-	busy chan struct{}
+	cfg ServerConfig
+	// busy holds a token per transfer; authorizing bounds the chain lookups at once.
+	busy, authorizing chan struct{}
+	mu                sync.Mutex
+	asking            map[peer.ID]bool
 }
 
 // Serve registers the protocol on cfg.Host. Stop with Close.
@@ -103,14 +108,17 @@ func Serve(cfg ServerConfig) (*Server, error) {
 	if cfg.Concurrent <= 0 {
 		cfg.Concurrent = 2
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 2 * time.Minute
+		cfg.Timeout = 10 * time.Minute
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	cfg.Log = cfg.Log.With("protocol", Protocol)
-	s := &Server{cfg: cfg, busy: make(chan struct{}, cfg.Concurrent)}
+	s := &Server{cfg: cfg, busy: make(chan struct{}, cfg.Concurrent), authorizing: make(chan struct{}, 4), asking: map[peer.ID]bool{}}
 	cfg.Host.SetStreamHandler(Protocol, s.handle)
 	return s, nil
 }
@@ -118,16 +126,11 @@ func Serve(cfg ServerConfig) (*Server, error) {
 // Close removes the handler.
 func (s *Server) Close() { s.cfg.Host.RemoveStreamHandler(Protocol) }
 
+// handle reads and checks the request before anything is held for the peer: a stranger's
+// stream costs a short read and at most one chain lookup, and never a transfer slot.
 func (s *Server) handle(st network.Stream) {
 	p := st.Conn().RemotePeer()
-	_ = st.SetDeadline(time.Now().Add(s.cfg.Timeout))
-	select {
-	case s.busy <- struct{}{}:
-		defer func() { <-s.busy }()
-	default:
-		s.refuse(st, p, fmt.Sprintf("busy serving %d other forks' replicas: retry in a minute", s.cfg.Concurrent))
-		return
-	}
+	_ = st.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	buf := make([]byte, requestSize+1)
 	n, err := io.ReadFull(st, buf)
 	if err == nil {
@@ -147,13 +150,34 @@ func (s *Server) handle(st network.Stream) {
 		s.refuse(st, p, fmt.Sprintf("this worker holds stage %d of model %d, not stage %d of model %d", s.cfg.Stage, s.cfg.Model, req.Stage, req.Parent))
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
-	defer cancel()
-	if err := s.cfg.Authorize(ctx, p, req.Root); err != nil {
-		s.cfg.Log.Warn("fork seed refused", "peer", p, "root", fmt.Sprintf("%x", req.Root), "err", err)
-		s.refuse(st, p, fmt.Sprintf("stage %d's weights at %x go only to a replica of the same stage of a fork starting from them: %v", s.cfg.Stage, req.Root[:8], err))
+	if !s.enter(p) {
+		s.refuse(st, p, "one request at a time")
 		return
 	}
+	defer s.leave(p)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	select {
+	case s.authorizing <- struct{}{}:
+	case <-ctx.Done():
+		s.refuse(st, p, "busy: retry in a minute")
+		return
+	}
+	err = s.cfg.Authorize(ctx, p, req.Root)
+	<-s.authorizing
+	if err != nil {
+		s.cfg.Log.Warn("fork seed refused", "peer", p, "root", fmt.Sprintf("%x", req.Root), "err", err)
+		s.refuse(st, p, fmt.Sprintf("stage %d's weights at %x go only to a bonded replica of the same stage of a fork starting from them: %v", s.cfg.Stage, req.Root[:8], err))
+		return
+	}
+	select {
+	case s.busy <- struct{}{}:
+		defer func() { <-s.busy }()
+	default:
+		s.refuse(st, p, fmt.Sprintf("%s: serving %d other forks' replicas: retry in a minute", errBusy, s.cfg.Concurrent))
+		return
+	}
+	_ = st.SetDeadline(time.Now().Add(s.cfg.Timeout))
 	body, ok, err := s.cfg.Source(req.Root)
 	switch {
 	case err != nil:
@@ -175,6 +199,25 @@ func (s *Server) handle(st network.Stream) {
 	}
 	s.cfg.Log.Info("served a fork's starting weights", "peer", p, "stage", s.cfg.Stage, "root", fmt.Sprintf("%x", req.Root), "bytes", len(body))
 	_ = st.Close()
+}
+
+// errBusy starts a refusal for want of a transfer slot: the client tries again later.
+const errBusy = "busy"
+
+func (s *Server) enter(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.asking[p] {
+		return false
+	}
+	s.asking[p] = true
+	return true
+}
+
+func (s *Server) leave(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.asking, p)
 }
 
 func (s *Server) refuse(st network.Stream, p peer.ID, reason string) {
@@ -239,25 +282,42 @@ func Fetch(ctx context.Context, h host.Host, p peer.AddrInfo, req Request, limit
 }
 
 // FetchAny asks each peer in turn until one serves the parameters (Fetch), and returns them
-// with the peer that served them.
+// with the peer that served them. A round where some peer was busy is tried again, up to
+// three rounds, a little later each time.
 func FetchAny(ctx context.Context, h host.Host, peers []peer.AddrInfo, req Request, limit int64, log *slog.Logger) ([]byte, peer.ID, error) {
+	return fetchAny(ctx, h, peers, req, limit, log, []time.Duration{10 * time.Second, 30 * time.Second})
+}
+
+func fetchAny(ctx context.Context, h host.Host, peers []peer.AddrInfo, req Request, limit int64, log *slog.Logger, backoff []time.Duration) ([]byte, peer.ID, error) {
 	if len(peers) == 0 {
 		return nil, "", fmt.Errorf("forkseed: model %d lists no replica of stage %d to fetch its weights from", req.Parent, req.Stage)
 	}
 	var errs []error
-	for _, p := range peers {
-		fctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		body, err := Fetch(fctx, h, p, req, limit)
-		cancel()
-		if err == nil {
-			return body, p.ID, nil
+	for round := 0; ; round++ {
+		busy := false
+		for _, p := range peers {
+			fctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+			body, err := Fetch(fctx, h, p, req, limit)
+			cancel()
+			if err == nil {
+				return body, p.ID, nil
+			}
+			if log != nil {
+				log.Warn("fork seed: a parent's replica did not give its weights", "peer", p.ID, "err", err)
+			}
+			errs = append(errs, err)
+			busy = busy || (errors.Is(err, ErrRefused) && strings.Contains(err.Error(), ": "+errBusy+":"))
+			if ctx.Err() != nil {
+				return nil, "", ctx.Err()
+			}
 		}
-		if log != nil {
-			log.Warn("fork seed: a parent's replica did not give its weights", "peer", p.ID, "err", err)
-		}
-		errs = append(errs, err)
-		if ctx.Err() != nil {
+		if !busy || round >= len(backoff) {
 			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		case <-time.After(backoff[round]):
 		}
 	}
 	return nil, "", fmt.Errorf("forkseed: no replica of model %d stage %d gave its weights at %x: %w", req.Parent, req.Stage, req.Root, errors.Join(errs...))

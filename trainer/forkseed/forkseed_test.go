@@ -261,6 +261,8 @@ func TestMalformedRequestRefusedUnasked(t *testing.T) {
 		}
 		_ = s.Close()
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.asked != 0 {
 		t.Fatalf("the chain was asked %d times about malformed requests", f.asked)
 	}
@@ -316,4 +318,74 @@ func TestStoreKeepsTheNewestAndTheNamed(t *testing.T) {
 	if _, ok, err := s.Get(root(6)); ok || err != nil {
 		t.Fatalf("after RemoveAll: %v %v", ok, err)
 	}
+}
+
+// A stranger holding streams open (a byte sent, never finished) takes no transfer slot and no
+// chain lookup: the fork's replica is served all the same.
+func TestStrangersCannotSquatTheServer(t *testing.T) {
+	f := setup(t)
+	if err := f.stranger.Connect(ctx(t), f.addr()); err != nil {
+		t.Fatal(err)
+	}
+	for range 8 {
+		s, err := f.stranger.NewStream(ctx(t), f.server.ID(), Protocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Write([]byte("P")); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Reset() //nolint:errcheck
+	}
+	body, err := Fetch(ctx(t), f.fork, f.addr(), Request{Parent: parent, Stage: 0, Root: f.root}, 1<<30)
+	if err != nil || !bytes.Equal(body, f.body) {
+		t.Fatalf("the fork's replica was not served beside a squatter: %v", err)
+	}
+	f.mu.Lock()
+	asked := f.asked
+	f.mu.Unlock()
+	if asked != 1 {
+		t.Fatalf("the chain was asked %d times; want once, for the fork's replica", asked)
+	}
+}
+
+// With every transfer slot taken, a seated replica is told it is busy, and fetchAny tries
+// again later rather than failing the fork's start.
+func TestBusyServerIsRetried(t *testing.T) {
+	_, body, root := trained(t, 2)
+	server, fork := testhost.New(t), testhost.New(t)
+	release := make(chan struct{})
+	var calls sync.WaitGroup
+	srv, err := Serve(ServerConfig{
+		Host: server, Model: parent, Stage: 0, Concurrent: 1,
+		Source: func(r [32]byte) ([]byte, bool, error) {
+			<-release // the first transfer holds the only slot until released
+			return body, r == root, nil
+		},
+		Authorize: func(context.Context, peer.ID, [32]byte) error { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	other := testhost.New(t)
+	calls.Add(1)
+	go func() {
+		defer calls.Done()
+		_, _ = Fetch(ctx(t), other, peer.AddrInfo{ID: server.ID(), Addrs: server.Addrs()}, Request{Parent: parent, Root: root}, 1<<30)
+	}()
+	time.Sleep(300 * time.Millisecond) // the other replica's transfer holds the slot
+	info := peer.AddrInfo{ID: server.ID(), Addrs: server.Addrs()}
+	if _, err := Fetch(ctx(t), fork, info, Request{Parent: parent, Root: root}, 1<<30); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("err %v, want busy", err)
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		close(release)
+	}()
+	got, _, err := fetchAny(ctx(t), fork, []peer.AddrInfo{info}, Request{Parent: parent, Root: root}, 1<<30, nil, []time.Duration{500 * time.Millisecond, time.Second})
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("not served after the slot freed: %v", err)
+	}
+	calls.Wait()
 }

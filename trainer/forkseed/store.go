@@ -24,8 +24,9 @@ type Store struct {
 }
 
 // DefaultKeep is how many of its newest committed roots a replica keeps beyond those a fork
-// names: a fork created from the roots a stage agrees on names one of them.
-const DefaultKeep = 3
+// names: a fork created from the roots a stage agrees on names the newest, or the one before
+// when a commit landed meanwhile.
+const DefaultKeep = 2
 
 // OpenStore opens (creating it) the store in dir, keeping the newest keep roots (DefaultKeep
 // when keep ≤ 0).

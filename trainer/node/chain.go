@@ -86,6 +86,14 @@ func connect(ctx context.Context, c *ChainConfig, model uint64, stage int, log *
 	if err != nil {
 		return nil, err
 	}
+	if m.Status == modelstypes.MODEL_STATUS_HALTED {
+		// Halted while this trainer was away: it holds no seat, but may still hold weights.
+		stage, _, held, err := cl.HeldStage(ctx, model, cfg.Operator)
+		if err != nil {
+			return nil, err
+		}
+		return nil, &haltedModel{stage: int(stage), held: held}
+	}
 	held, seated, err := cl.StageOf(ctx, model)
 	if err != nil {
 		return nil, err

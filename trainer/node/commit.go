@@ -97,6 +97,10 @@ func (c *committer) commit(ctx context.Context, w *swarm.Worker, stopped bool) e
 		case !ok || (c.committed && step <= c.last):
 			return nil
 		}
+		// Where the replica started comes first: a step committed before it would close step 0.
+		if err := c.commitSeed(ctx); err != nil {
+			return err
+		}
 		if err := c.oc.client.CommitCheckpoint(ctx, c.model, uint32(c.oc.stage), step, root[:]); err != nil {
 			return err
 		}
@@ -120,6 +124,7 @@ func (c *committer) start(ctx context.Context, w *swarm.Worker) (stop func(final
 		defer t.Stop()
 		next := c.every * c.microbatches // updates
 		var seedTried time.Time
+		warned := false
 		for {
 			select {
 			case <-lctx.Done():
@@ -130,7 +135,13 @@ func (c *committer) start(ctx context.Context, w *swarm.Worker) (stop func(final
 			if c.seed != nil && !c.committed && time.Since(seedTried) > 2*time.Second {
 				seedTried = time.Now()
 				if err := c.commitSeed(lctx); err != nil && lctx.Err() == nil {
-					c.log.Warn("fork: the starting root not committed yet; retrying", "err", err)
+					// Refused while the model recruits or is paused: said once, then retried quietly.
+					lvl := slog.LevelWarn
+					if warned {
+						lvl = slog.LevelDebug
+					}
+					c.log.Log(lctx, lvl, "fork: the starting root not committed yet; retrying", "err", err)
+					warned = true
 				}
 			}
 			if u < next {

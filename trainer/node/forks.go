@@ -2,11 +2,13 @@ package node
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,7 +44,7 @@ func forkSeedPath(c *ChainConfig, out string, model uint64, stage int) string {
 	return filepath.Join(stateDir(c, out), "fork-seed", fmt.Sprintf("model-%d-stage-%d.params", model, stage))
 }
 
-// seedFork sets n.forkSeed, the parameters the fork's stage starts from, when the model is a
+// seedFork sets n.forkSeed, the file of the parameters the fork's stage starts from, when the model is a
 // fork: from --fork-seed, from an earlier fetch, or from the parent's replicas, checked
 // against the chain's fork root in every case. A joining worker (--join) takes a replica's
 // whole state instead, but its stages to replay on still start from the fork's weights.
@@ -93,11 +95,15 @@ func (n *Node) seedFork(ctx context.Context, newStage func() (*engine.Stage, err
 		n.log.Info("fork: starting from the parent's weights in --fork-seed", "parent", oc.parent, "root", hex.EncodeToString(root[:]))
 	}
 	if body == nil {
-		peers, err := n.parentReplicas(ctx, root)
+		peers, err := n.parentReplicas(ctx)
 		if err != nil {
 			return err
 		}
-		b, from, err := forkseed.FetchAny(ctx, n.host, peers, forkseed.Request{Parent: oc.parent, Stage: oc.stage, Root: root}, forkSeedLimit, n.log)
+		limit, err := paramsSize(newStage)
+		if err != nil {
+			return err
+		}
+		b, from, err := forkseed.FetchAny(ctx, n.host, peers, forkseed.Request{Parent: oc.parent, Stage: oc.stage, Root: root}, limit, n.log)
 		if err != nil {
 			return fmt.Errorf("model %d is a fork of model %d: its stage %d starts from the parent's weights at %x: %w (or give them with --fork-seed)", cfg.Model, oc.parent, oc.stage, root, err)
 		}
@@ -113,8 +119,23 @@ func (n *Node) seedFork(ctx context.Context, newStage func() (*engine.Stage, err
 	if err := checkpoint.WriteFile(cache, body); err != nil {
 		return fmt.Errorf("fork seed: %w", err)
 	}
-	n.forkSeed = body
+	n.forkSeed = cache // read again for every stage built, rather than held in memory
 	return nil
+}
+
+// paramsSize bounds a stage's parameters as a checkpoint stream: a fresh stage's, with room for
+// a longer header (a step of up to 20 digits). What a replica sends beyond is refused before it
+// is held in memory.
+func paramsSize(newStage func() (*engine.Stage, error)) (int64, error) {
+	st, err := newStage()
+	if err != nil {
+		return 0, err
+	}
+	var b bytes.Buffer
+	if err := checkpoint.Write(&b, st, 0, checkpoint.Params); err != nil {
+		return 0, err
+	}
+	return int64(b.Len()) + 64, nil
 }
 
 // paramsOf reads a checkpoint file (Full or Params, of the stage newStage builds) and returns its
@@ -134,22 +155,15 @@ func paramsOf(path string, newStage func() (*engine.Stage, error)) ([]byte, erro
 	return b.Bytes(), nil
 }
 
-// parentReplicas are the parent's replicas of the stage, those whose latest commit is root first.
-func (n *Node) parentReplicas(ctx context.Context, root [32]byte) ([]peer.AddrInfo, error) {
+// parentReplicas are the parent's replicas of the stage, in random order: a replica's own
+// claim to hold the root (its latest commit) earns it no place in front, where a liar would
+// be asked first by every fork replica.
+func (n *Node) parentReplicas(ctx context.Context) ([]peer.AddrInfo, error) {
 	reps, err := n.oc.client.StageRoster(ctx, n.oc.parent, uint32(n.oc.stage))
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(reps, func(a, b modelstypes.Replica) int {
-		ah, bh := bytes.Equal(a.CheckpointRoot, root[:]), bytes.Equal(b.CheckpointRoot, root[:])
-		switch {
-		case ah && !bh:
-			return -1
-		case bh && !ah:
-			return 1
-		}
-		return 0
-	})
+	rand.Shuffle(len(reps), func(i, j int) { reps[i], reps[j] = reps[j], reps[i] })
 	var out []peer.AddrInfo
 	for _, r := range reps {
 		id, err := peer.Decode(r.PeerId)
@@ -170,10 +184,10 @@ func (n *Node) parentReplicas(ctx context.Context, root [32]byte) ([]peer.AddrIn
 // fromForkSeed sets a fresh stage's parameters to the fork's starting ones (nothing on a model
 // trained from its seed).
 func (n *Node) fromForkSeed(st *engine.Stage) error {
-	if n.forkSeed == nil {
+	if n.forkSeed == "" {
 		return nil
 	}
-	if _, err := checkpoint.Read(bytes.NewReader(n.forkSeed), st, forkSeedLimit); err != nil {
+	if _, err := checkpoint.Load(n.forkSeed, st); err != nil {
 		return fmt.Errorf("fork seed: %w", err)
 	}
 	return nil
@@ -223,8 +237,9 @@ func (n *Node) serveForkSeeds() error {
 	return nil
 }
 
-// keepSeed stores the parameters of a committed root and prunes the store, keeping the roots
-// the model's forks start from (all of them when the chain cannot say which).
+// keepSeed stores the parameters of a committed root and prunes the store: it keeps the newest
+// (forkseed.DefaultKeep) and the roots the model's forks start from, at most maxPinned of them.
+// When the chain cannot say which forks there are, it prunes nothing this time.
 func (n *Node) keepSeed(ctx context.Context, step uint64, root [32]byte, body []byte) {
 	if n.seeds == nil || n.halted.Load() {
 		return
@@ -238,16 +253,50 @@ func (n *Node) keepSeed(ctx context.Context, step uint64, root [32]byte, body []
 		n.log.Warn("fork seeds: not pruned (the model's forks unknown)", "err", err)
 		return
 	}
-	named := map[[32]byte]bool{}
-	for _, f := range forks {
-		if f.Status == modelstypes.MODEL_STATUS_HALTED || f.Status == modelstypes.MODEL_STATUS_CANCELLED {
-			continue // no replica of it will ask
-		}
-		if n.cfg.Stage < len(f.ForkRoots) && len(f.ForkRoots[n.cfg.Stage]) == 32 {
-			named[[32]byte(f.ForkRoots[n.cfg.Stage])] = true
-		}
-	}
-	if _, err := n.seeds.Prune(func(r [32]byte) bool { return named[r] }); err != nil {
+	pinned := pinnedRoots(forks, n.cfg.Stage)
+	if _, err := n.seeds.Prune(func(r [32]byte) bool { return pinned[r] }); err != nil {
 		n.log.Warn("fork seeds: not pruned", "err", err)
 	}
+}
+
+// maxPinned bounds the roots a replica keeps for forks beyond its newest: creating a fork
+// costs only gas, and each pinned root is a copy of the stage's parameters on disk.
+const maxPinned = 4
+
+// pinnedRoots are the roots of stage the forks still starting from them name: those of forks
+// that train (or are paused) first, as their later replicas need them too, then those
+// recruiting, then those awaiting their parent's approval, newer forks first in each; at most
+// maxPinned. Forks that cannot train (halted, cancelled, completed) pin nothing.
+func pinnedRoots(forks []modelstypes.Model, stage int) map[[32]byte]bool {
+	rank := func(st modelstypes.ModelStatus) int {
+		switch st {
+		case modelstypes.MODEL_STATUS_TRAINING, modelstypes.MODEL_STATUS_PAUSED:
+			return 0
+		case modelstypes.MODEL_STATUS_RECRUITING:
+			return 1
+		case modelstypes.MODEL_STATUS_AWAITING_APPROVAL:
+			return 2
+		}
+		return -1
+	}
+	var live []modelstypes.Model
+	for _, f := range forks {
+		if rank(f.Status) >= 0 && stage < len(f.ForkRoots) && len(f.ForkRoots[stage]) == 32 {
+			live = append(live, f)
+		}
+	}
+	slices.SortFunc(live, func(a, b modelstypes.Model) int {
+		if c := cmp.Compare(rank(a.Status), rank(b.Status)); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Id, a.Id)
+	})
+	pinned := map[[32]byte]bool{}
+	for _, f := range live {
+		if len(pinned) == maxPinned {
+			break
+		}
+		pinned[[32]byte(f.ForkRoots[stage])] = true
+	}
+	return pinned
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -149,4 +150,33 @@ func (n *Node) attestDir() string {
 		return ""
 	}
 	return filepath.Join(stateDir(n.cfg.Chain, n.cfg.Out), "layers")
+}
+
+// haltedModel is connect's answer for a model its holders halted: the stage the operator held
+// there, if any, whose files New then deletes.
+type haltedModel struct {
+	stage int
+	held  bool
+}
+
+func (h *haltedModel) Error() string { return ErrHalted.Error() }
+
+func (h *haltedModel) Unwrap() error { return ErrHalted }
+
+// deleteHalted deletes what a trainer away at the halt kept of the model: the stage's
+// checkpoint, the parameters kept for forks or fetched as a fork's start, and the replay log.
+// (The attested layers are shared by the state directory's models and expire on their own.)
+func deleteHalted(cfg Config, h *haltedModel, log *slog.Logger) {
+	log.Warn("the model's holders halted it for good while this trainer was away: deleting what it kept of it", "model", cfg.Model)
+	if !h.held {
+		return
+	}
+	n := &Node{cfg: cfg, log: log}
+	n.cfg.Stage = h.stage
+	n.deleteWeights()
+	if dir := n.replayDir(); dir != "" {
+		if err := os.RemoveAll(dir); err != nil {
+			log.Error("halted model: could not delete the replay log; delete it yourself", "path", dir, "err", err)
+		}
+	}
 }

@@ -114,10 +114,10 @@ type Node struct {
 	// paused is set while the model's holders have it paused (or halted): stage 0 draws
 	// nothing. halted is set once they halted it (holders.go).
 	paused, halted atomic.Bool
-	// forkSeed, on a fork, is the parameters its stage starts from (a checkpoint.Params stream
-	// of the parent's, at the fork's root); seeds keeps those of the roots this worker commits,
-	// for its model's forks (forks.go).
-	forkSeed []byte
+	// forkSeed, on a fork, is the file of the parameters its stage starts from (a
+	// checkpoint.Params stream of the parent's, at the fork's root); seeds keeps those of the
+	// roots this worker commits, for its model's forks (forks.go).
+	forkSeed string
 	seeds    *forkseed.Store
 	// stopTraining ends the running training (a halt); served is the inference server, if any.
 	stopTraining atomic.Pointer[context.CancelFunc]
@@ -148,6 +148,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}()
 	if cfg.Chain != nil {
 		if n.oc, err = connect(ctx, cfg.Chain, cfg.Model, cfg.Stage, base); err != nil {
+			if h := (*haltedModel)(nil); errors.As(err, &h) {
+				deleteHalted(cfg, h, base)
+			}
 			return nil, err
 		}
 		n.closers = append(n.closers, func() { _ = n.oc.client.Close() })
@@ -371,6 +374,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 			return nil, err
 		}
 		n.commits.kept = n.keepSeed
+		if cfg.Join {
+			n.commits.seed = nil // it starts from a replica's state, not from the fork's root
+		}
 	}
 	if err := n.startDiscovery(ctx, &wcfg, base); err != nil {
 		return nil, err

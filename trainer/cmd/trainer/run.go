@@ -278,6 +278,9 @@ func runWorker(ctx context.Context, cmd *cobra.Command, f *runFlags, leave <-cha
 		return err
 	}
 	n, err := node.New(ctx, cfg)
+	if errors.Is(err, node.ErrHalted) {
+		return nil // halted while away: what it kept is deleted, and the log says so
+	}
 	if err != nil {
 		return err
 	}

@@ -54,14 +54,9 @@ func (k *Keeper) forkOf(ctx context.Context, msg *types.MsgCreateModel) (*types.
 	if len(msg.ForkRoots) == 0 {
 		fork.ForkRoots = make([][]byte, parent.NumStages())
 		for s := uint32(0); s < parent.NumStages(); s++ {
-			sc, err := k.StageCheckpoint(ctx, parent.Id, s)
-			if err != nil {
+			if fork.ForkRoots[s], err = k.agreedRoot(ctx, parent.Id, s); err != nil {
 				return nil, err
 			}
-			if sc.CommittedReplicas == 0 {
-				return nil, errorsmod.Wrapf(types.ErrInvalidFork, "stage %d of model %d has no committed weights to fork from", s, parent.Id)
-			}
-			fork.ForkRoots[s] = sc.WeightsRoot
 		}
 		return &fork, k.checkTrained(parent, fork.ForkRoots)
 	}
@@ -105,6 +100,39 @@ func sameWeights(parent types.Model, msg *types.MsgCreateModel) bool {
 		}
 	}
 	return true
+}
+
+// agreedRoot is the root most of a stage's current replicas name as their latest commit, a fork's
+// default start. Not the newest step's: one replica committing any root at a huge step would
+// choose every default fork's weights. A tie for the most is no agreement: the fork names its
+// roots itself.
+func (k *Keeper) agreedRoot(ctx context.Context, modelID uint64, stage uint32) ([]byte, error) {
+	votes := map[string]int{}
+	err := k.Checkpoints.Walk(ctx, collections.NewSuperPrefixedTripleRange[uint64, uint32, sdk.AccAddress](modelID, stage),
+		func(_ collections.Triple[uint64, uint32, sdk.AccAddress], c types.Checkpoint) (bool, error) {
+			votes[string(c.WeightsRoot)]++
+			return false, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	if len(votes) == 0 {
+		return nil, errorsmod.Wrapf(types.ErrInvalidFork, "stage %d of model %d has no committed weights to fork from", stage, modelID)
+	}
+	best, most, tied := "", 0, false
+	for root, n := range votes {
+		switch {
+		case n > most:
+			best, most, tied = root, n, false
+		case n == most:
+			tied = true
+		}
+	}
+	if tied {
+		return nil, errorsmod.Wrapf(types.ErrInvalidFork, "the replicas of stage %d of model %d do not agree on their weights (%d roots, none named by more than the others): name the fork's roots (--fork-roots, query models stage-roster %d %d)",
+			stage, modelID, len(votes), modelID, stage)
+	}
+	return []byte(best), nil
 }
 
 // committed reports whether root is the latest commit of a current replica of the stage.

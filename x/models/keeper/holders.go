@@ -99,6 +99,9 @@ func (k *Keeper) CheckEconomics(ctx context.Context, modelID uint64, e types.Eco
 	if err := k.checkMinStake(ctx, m.MinStake); err != nil {
 		return m, err
 	}
+	if err := k.checkForkFloor(ctx, m); err != nil {
+		return m, err
+	}
 	// No stage may hold more replicas than its model allows, ever: a lower bound waits for
 	// replicas to leave.
 	for s := uint32(0); s < m.NumStages(); s++ {

@@ -71,6 +71,9 @@ func (k *Keeper) CreateModel(ctx context.Context, msg *types.MsgCreateModel) (*t
 	if err := k.checkMinStake(ctx, m.MinStake); err != nil {
 		return nil, err
 	}
+	if err := k.checkForkFloor(ctx, m); err != nil {
+		return nil, err
+	}
 	if m.Id, err = k.ModelSeq.Next(ctx); err != nil {
 		return nil, err
 	}
@@ -305,6 +308,23 @@ func (k *Keeper) CommitCheckpoint(ctx context.Context, msg *types.MsgCommitCheck
 	return &types.MsgCommitCheckpointResponse{}, sdkCtx.EventManager().EmitTypedEvent(&types.EventCheckpointCommitted{
 		ModelId: m.Id, Stage: msg.Stage, Operator: opStr, Step: msg.Step, WeightsRoot: msg.WeightsRoot,
 	})
+}
+
+// checkForkFloor refuses a fork whose stake floor is below its parent's: a fork's replicas get
+// the parent's weights of their stage, and must not get them for less stake than the parent's
+// own replicas bond (trainer/chain forkSeat also holds them to every model above).
+func (k *Keeper) checkForkFloor(ctx context.Context, m types.Model) error {
+	if m.ParentId == 0 {
+		return nil
+	}
+	parent, err := k.GetModel(ctx, m.ParentId)
+	if err != nil {
+		return err
+	}
+	if m.MinStake.Denom != parent.MinStake.Denom || m.MinStake.Amount.LT(parent.MinStake.Amount) {
+		return errorsmod.Wrapf(types.ErrInvalidMinStake, "min_stake %s: a fork of model %d bonds at least its %s (its replicas start from its weights)", m.MinStake, parent.Id, parent.MinStake)
+	}
+	return nil
 }
 
 // checkMinStake refuses a model stake floor outside x/compute's stake denom or below its

@@ -61,7 +61,7 @@ func (k *Keeper) openChallenge(ctx context.Context, p types.Params, a types.Atte
 		"kind", pos.kind, "step", pos.step, "row", pos.row, "col", pos.col, "deadline", c.DeadlineHeight)
 	return c, sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(&types.EventChallengeOpened{
 		ChallengeId: id, AttestationId: a.Id, Worker: a.Worker, Challenger: c.Challenger, Kind: pos.kind,
-		Step: pos.step, Row: pos.row, Col: pos.col, Shape: c.Shape, DeadlineHeight: c.DeadlineHeight,
+		Step: pos.step, Row: pos.row, Col: pos.col, Shape: c.Shape, DeadlineHeight: c.DeadlineHeight, ModelId: a.ModelId,
 	})
 }
 
@@ -240,7 +240,7 @@ func (k *Keeper) RespondChallenge(ctx context.Context, msg *types.MsgRespondChal
 	}
 	k.logger.Info("challenge answered", "id", c.Id, "attestation", a.Id, "worker", c.Worker, "bond_paid", paid.String())
 	return sdkCtx.EventManager().EmitTypedEvent(&types.EventChallengeAnswered{
-		ChallengeId: c.Id, AttestationId: a.Id, Worker: c.Worker, BondPaid: paid,
+		ChallengeId: c.Id, AttestationId: a.Id, Worker: c.Worker, BondPaid: paid, ModelId: a.ModelId,
 	})
 }
 

@@ -110,7 +110,7 @@ func (k *Keeper) OpenDispute(ctx context.Context, msg *types.MsgOpenDispute) (ty
 	}
 	k.logger.Info("dispute opened", "id", id, "attestation", a.Id, "worker", a.Worker, "referee", d.Referee, "deadline", d.DeadlineHeight)
 	return d, sdkCtx.EventManager().EmitTypedEvent(&types.EventDisputeOpened{
-		DisputeId: id, AttestationId: a.Id, Worker: a.Worker, Referee: d.Referee, Bond: d.Bond, DeadlineHeight: d.DeadlineHeight,
+		DisputeId: id, AttestationId: a.Id, Worker: a.Worker, Referee: d.Referee, Bond: d.Bond, DeadlineHeight: d.DeadlineHeight, ModelId: a.ModelId,
 	})
 }
 
@@ -1468,7 +1468,7 @@ func (k *Keeper) settle(ctx context.Context, p types.Params, d types.Dispute, ou
 	k.logger.Info("dispute settled", "id", d.Id, "attestation", d.AttestationId, "outcome", outcome, "reason", reason)
 	return d, sdkCtx.EventManager().EmitTypedEvent(&types.EventDisputeSettled{
 		DisputeId: d.Id, AttestationId: d.AttestationId, Worker: d.Worker, Referee: d.Referee,
-		Outcome: outcome, Reason: reason, Slashed: slashed, BondPaid: paid,
+		Outcome: outcome, Reason: reason, Slashed: slashed, BondPaid: paid, ModelId: d.ModelId,
 	})
 }
 

@@ -156,7 +156,7 @@ func (k *Keeper) failChallenge(ctx sdk.Context, p types.Params, c types.Challeng
 	k.logger.Info("challenge failed", "id", c.Id, "worker", c.Worker, "slashed", slashed.String(), "challenger_reward", reward.String())
 	if err := ctx.EventManager().EmitTypedEvent(&types.EventChallengeFailed{
 		ChallengeId: c.Id, AttestationId: a.Id, Worker: c.Worker, Challenger: c.Challenger,
-		Slashed: slashed, ChallengerReward: reward, Burned: burned,
+		Slashed: slashed, ChallengerReward: reward, Burned: burned, ModelId: a.ModelId,
 	}); err != nil {
 		return err
 	}

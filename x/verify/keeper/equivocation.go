@@ -144,7 +144,7 @@ func (k *Keeper) ReportEquivocation(ctx context.Context, msg *types.MsgReportEqu
 	}
 	k.logger.Info("equivocation proven", "attestation", a.Id, "worker", a.Worker, "reporter", msg.Reporter, "seq", r.Seq)
 	return slashed, sdkCtx.EventManager().EmitTypedEvent(&types.EventEquivocation{
-		AttestationId: a.Id, Worker: a.Worker, Reporter: k.addrString(reporter), Seq: r.Seq, Slashed: slashed, Reward: reward,
+		AttestationId: a.Id, Worker: a.Worker, Reporter: k.addrString(reporter), Seq: r.Seq, Slashed: slashed, Reward: reward, ModelId: a.ModelId,
 	})
 }
 

@@ -83,7 +83,7 @@ func (k *Keeper) RequestLog(ctx context.Context, msg *types.MsgRequestLog) (type
 	}
 	k.logger.Info("log requested", "id", id, "attestation", a.Id, "worker", a.Worker, "referee", name, "deadline", r.DeadlineHeight)
 	return r, sdkCtx.EventManager().EmitTypedEvent(&types.EventLogRequested{
-		RequestId: id, AttestationId: a.Id, Worker: a.Worker, Referee: name, DeadlineHeight: r.DeadlineHeight,
+		RequestId: id, AttestationId: a.Id, Worker: a.Worker, Referee: name, DeadlineHeight: r.DeadlineHeight, ModelId: a.ModelId,
 	})
 }
 
@@ -196,7 +196,7 @@ func (k *Keeper) closeLogRequest(ctx sdk.Context, r types.LogRequest, status typ
 	}
 	return ctx.EventManager().EmitTypedEvent(&types.EventLogRequestClosed{
 		RequestId: r.Id, AttestationId: r.AttestationId, Worker: r.Worker, Referee: r.Referee, Status: status,
-		Custodian: r.Custodian, Reason: reason, Slashed: zero(slashed), RefereeReward: zero(reward),
+		Custodian: r.Custodian, Reason: reason, Slashed: zero(slashed), RefereeReward: zero(reward), ModelId: r.ModelId,
 	})
 }
 
