@@ -65,12 +65,12 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		chFailed:         counter("challenges_failed_total", "Challenges unanswered or answered wrongly: the worker was slashed."),
 		disputesOpened:   counter("disputes_opened_total", "Replay disputes opened by referees."),
 		disputesSettled:  counter("disputes_settled_total", "Replay disputes settled, by outcome.", "outcome"),
-		slashed:          counter("slashed_total", "Stake slashed from workers, in the stake's base unit, by cause.", "cause", "denom"),
+		slashed:          counter("slashed_total", "Stake slashed from workers, in the stake denom's base units, by cause (challenge, dispute, withheld_log, equivocation).", "cause"),
 		sharesMinted:     counter("shares_minted_total", "share/N minted for verified work (operators' and designers' parts), in share base units."),
-		revenuePaid:      counter("revenue_paid_total", "Revenue paid to a model's holders (payments, inference settlements and forks' royalties), in base units before fees.", "denom"),
-		revenueClaimed:   counter("revenue_claimed_total", "Revenue claimed by holders, in base units.", "denom"),
+		revenuePaid:      counter("revenue_paid_total", "Revenue paid to a model's holders (payments, inference settlements and forks' royalties), in the revenue denom's base units, before fees."),
+		revenueClaimed:   counter("revenue_claimed_total", "Revenue claimed by holders, in the revenue denom's base units."),
 		inferenceTokens:  counter("inference_tokens_settled_total", "Inference tokens settled from gateway receipts."),
-		inferenceSettled: counter("inference_settled_total", "What customers paid for settled inference, in base units.", "denom"),
+		inferenceSettled: counter("inference_settled_total", "What customers paid for settled inference, in the revenue denom's base units."),
 		proposals:        counter("holder_proposals_total", "Holders' proposals (x/modelgov) by what became of them: submitted, then passed, rejected or failed.", "status"),
 		blocks:           prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "blocks_observed_total", Help: "Finalized blocks whose events were counted."}),
 		seen:             map[string]bool{},
@@ -93,8 +93,27 @@ func (m *Metrics) model(id uint64) string {
 		return l
 	}
 	m.seen[l] = true
-	for _, c := range []*prometheus.CounterVec{m.attSubmitted, m.attFinalized, m.attVoided, m.workUnits, m.chAnswered, m.chFailed, m.disputesOpened, m.sharesMinted, m.inferenceTokens} {
+	for _, c := range []*prometheus.CounterVec{
+		m.attSubmitted, m.attFinalized, m.attVoided, m.workUnits, m.chAnswered, m.chFailed, m.disputesOpened, m.sharesMinted,
+		m.revenuePaid, m.revenueClaimed, m.inferenceTokens, m.inferenceSettled,
+	} {
 		c.WithLabelValues(l)
+	}
+	for _, cause := range causes {
+		m.slashed.WithLabelValues(l, cause)
+	}
+	for v, name := range verifytypes.ChallengeKind_name {
+		if v != 0 {
+			m.chOpened.WithLabelValues(l, label(name, "CHALLENGE_KIND_"))
+		}
+	}
+	for v, name := range verifytypes.DisputeOutcome_name {
+		if v != 0 {
+			m.disputesSettled.WithLabelValues(l, label(name, "DISPUTE_OUTCOME_"))
+		}
+	}
+	for _, st := range []string{"submitted", "passed", "rejected", "failed"} {
+		m.proposals.WithLabelValues(l, st)
 	}
 	return l
 }
@@ -146,11 +165,14 @@ func add(c prometheus.Counter, coin sdk.Coin) {
 	c.Add(f)
 }
 
+// causes are the slashed counter's causes.
+var causes = []string{"challenge", "dispute", "withheld_log", "equivocation"}
+
 func (m *Metrics) slash(model uint64, cause string, coin sdk.Coin) {
 	if coin.Denom == "" || coin.Amount.IsNil() {
 		return
 	}
-	add(m.slashed.WithLabelValues(m.model(model), cause, coin.Denom), coin)
+	add(m.slashed.WithLabelValues(m.model(model), cause), coin)
 }
 
 func (m *Metrics) count(msg proto.Message) {
@@ -184,13 +206,13 @@ func (m *Metrics) count(msg proto.Message) {
 		add(m.sharesMinted.WithLabelValues(l), e.OperatorAmount)
 		add(m.sharesMinted.WithLabelValues(l), e.DesignerAmount)
 	case *sharestypes.EventRevenuePaid:
-		add(m.revenuePaid.WithLabelValues(m.model(e.ModelId), e.Amount.Denom), e.Amount)
+		add(m.revenuePaid.WithLabelValues(m.model(e.ModelId)), e.Amount)
 	case *sharestypes.EventRevenueClaimed:
-		add(m.revenueClaimed.WithLabelValues(m.model(e.ModelId), e.Amount.Denom), e.Amount)
+		add(m.revenueClaimed.WithLabelValues(m.model(e.ModelId)), e.Amount)
 	case *inferencetypes.EventSettled:
 		l := m.model(e.ModelId)
 		m.inferenceTokens.WithLabelValues(l).Add(float64(e.Tokens))
-		add(m.inferenceSettled.WithLabelValues(l, e.Amount.Denom), e.Amount)
+		add(m.inferenceSettled.WithLabelValues(l), e.Amount)
 	case *modelgovtypes.EventProposalSubmitted:
 		m.proposals.WithLabelValues(m.model(e.ModelId), "submitted").Inc()
 	case *modelgovtypes.EventProposalEnded:

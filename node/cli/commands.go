@@ -41,6 +41,7 @@ func addCommands(rootCmd *cobra.Command, tempApp *app.App) {
 		txCmd(),
 		keys.Commands(),
 		anchorCmd(),
+		registryCmd(),
 	)
 }
 

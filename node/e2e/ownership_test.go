@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
+	"github.com/protolearn/protolearn/node/registry"
 	trainernode "github.com/protolearn/protolearn/trainer/node"
 	"github.com/protolearn/protolearn/trainer/spec"
 	modelstypes "github.com/protolearn/protolearn/x/models/types"
@@ -91,6 +94,31 @@ func TestModelsAndSharesOverCLI(t *testing.T) {
 	require.Equal(t, "0", claimable("friend"))
 	code, log = n.tx("tx", "shares", "claim-revenue", "1", "--from", "friend")
 	require.Equal(t, sharestypes.ErrNothingToClaim.ABCICode(), code, log)
+
+	// The chain's description in the cosmos chain-registry's formats, from the live chain: what
+	// the web app suggests to Keplr. It fits the registry's schemas and names every token.
+	dir := t.TempDir()
+	n.must("registry", "--node", "tcp://"+n.rpc, "--out", dir, "--rest-address", "http://"+n.rest, "--grpc-address", n.grpc)
+	b, err := os.ReadFile(filepath.Join(dir, "chain.json"))
+	require.NoError(t, err)
+	chain, err := registry.DecodeChain(b)
+	require.NoError(t, err)
+	require.NoError(t, chain.Validate())
+	require.Equal(t, chainID, chain.ChainID)
+	require.Equal(t, "learn", chain.Bech32Prefix)
+	require.Equal(t, "ulearn", chain.Staking.StakingTokens[0].Denom)
+	require.Equal(t, "http://"+n.rest, chain.APIs.REST[0].Address)
+	b, err = os.ReadFile(filepath.Join(dir, "assetlist.json"))
+	require.NoError(t, err)
+	assets, err := registry.DecodeAssetList(b)
+	require.NoError(t, err)
+	require.NoError(t, assets.Validate())
+	bases := map[string]string{}
+	for _, a := range assets.Assets {
+		bases[a.Base] = a.Display
+	}
+	require.Equal(t, "LEARN", bases["ulearn"])
+	require.Equal(t, "SHARE-1", bases["share/1"], "every model's shares: %v", bases)
 }
 
 // genesisModelForShares puts model 1 in genesis: x/shares refuses shares of unknown models.

@@ -78,6 +78,11 @@ func newTrainerNet(t *testing.T, operators []string, period int, sets ...string)
 
 // newTrainerNetReplicas is newTrainerNet with the model's max_replicas_per_stage.
 func newTrainerNetReplicas(t *testing.T, operators []string, period, replicas int, sets ...string) *trainerNet {
+	return newTrainerNetWith(t, operators, period, replicas, nil, sets...)
+}
+
+// newTrainerNetWith is newTrainerNetReplicas with more `testnet init-files` flags.
+func newTrainerNetWith(t *testing.T, operators []string, period, replicas int, initFlags []string, sets ...string) *trainerNet {
 	f := &trainerNet{t: t, bin: trainerBinary(t), dir: t.TempDir(), listen: map[string]string{}}
 	f.keysDir = filepath.Join(f.dir, "keys")
 	// Every stage's shapes: stage 0's embed tile and the later stages' input tile included
@@ -107,7 +112,7 @@ func newTrainerNetReplicas(t *testing.T, operators []string, period, replicas in
 	for _, s := range sets {
 		flags = append(flags, "--genesis-set", s)
 	}
-	f.n = startNodeWith(t, keys, flags, nil)
+	f.n = startNodeWith(t, keys, append(flags, initFlags...), nil)
 	// Three stages of two layers: a step is 2 work units a stage. The dataset is the trainers'
 	// corpus (the Go source tree, capped at 2 MiB): its root, as the designer computes it.
 	f.root = strings.TrimSpace(run(t, f.bin, "dataset-root", "--max-bytes", "2MiB"))
@@ -211,8 +216,12 @@ func TestTrainersOnChain(t *testing.T) {
 	}
 	const period, steps = 4, 12
 	workers := []string{"p0", "p1", "p2"}
+	// The node serves its metrics (CometBFT's and protolearn's), as do the trainers: a real
+	// Prometheus scrapes them, and every dashboard's query must return data.
+	promPort := freePort(t)
+	metrics := map[string]string{"p1": "127.0.0.1:" + freePort(t), "p2": "127.0.0.1:" + freePort(t)}
 	// Every attestation spot-checked, of 4 steps.
-	f := newTrainerNet(t, workers, period,
+	f := newTrainerNetWith(t, workers, period, 2, []string{"--prometheus-port", promPort},
 		`app_state.verify.params.challenge_rate="1.000000000000000000"`,
 		`app_state.verify.params.challenge_window="10"`,
 		// Room for a loaded CI machine (2 cores, the other tests proving beside): an answer
@@ -227,7 +236,7 @@ func TestTrainersOnChain(t *testing.T) {
 		cmd, _ := f.start(w, extra...)
 		return cmd
 	}
-	p2 := start("p2", "--stage", "2", "--join-stage")
+	p2 := start("p2", "--stage", "2", "--join-stage", "--metrics-addr", metrics["p2"])
 	conn, err := grpc.NewClient(n.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
@@ -247,7 +256,7 @@ func TestTrainersOnChain(t *testing.T) {
 	require.Error(t, err, "a trainer on another corpus started")
 	require.Contains(t, string(out), "trains on the dataset with root "+root, string(out))
 
-	p1 := start("p1")
+	p1 := start("p1", "--metrics-addr", metrics["p1"])
 	p0 := start("p0", "--steps", strconv.Itoa(steps))
 
 	// Stage 0 exits once its steps are trained and its attestations are final.
@@ -264,6 +273,20 @@ func TestTrainersOnChain(t *testing.T) {
 		res, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{Status: verifytypes.ATTESTATION_STATUS_PENDING})
 		return err == nil && len(res.Attestations) == 0
 	})
+	// Revenue paid and claimed, for the economics dashboard; then every dashboard panel shows
+	// data from the running node and trainers.
+	code, log := n.tx("tx", "shares", "pay-revenue", "1", "10000ulearn", "dashboards", "--from", "designer")
+	require.Zero(t, code, log)
+	code, log = n.tx("tx", "shares", "claim-revenue", "--from", "p0")
+	require.Zero(t, code, log)
+	if prom := startPrometheus(t, []string{"127.0.0.1:" + promPort}, []string{metrics["p1"], metrics["p2"]}); prom != nil {
+		prom.checkDashboards()
+		// What the chain's metrics count is what the chain holds: every attestation final.
+		final := prom.query(`sum(protolearn_attestations_finalized_total{model="1"})`)
+		all, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{ModelId: 1, Status: verifytypes.ATTESTATION_STATUS_FINALIZED})
+		require.NoError(t, err)
+		require.Equal(t, []string{strconv.Itoa(len(all.Attestations))}, final)
+	}
 	// Interrupted, the other trainers attest what they committed, see it final and leave.
 	for _, c := range []*exec.Cmd{p1, p2} {
 		_ = c.Process.Signal(syscall.SIGINT)

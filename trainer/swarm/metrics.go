@@ -10,7 +10,7 @@ import (
 type metrics struct {
 	framesIn, framesOut, bytesIn, bytesOut *prometheus.CounterVec
 
-	forwards, backwards, completed, repeats, late, resent, handedBack,
+	forwards, backwards, tokens, completed, repeats, late, resent, handedBack,
 	busy, cutOff, refused, blacklisted, gradsLost, badReceipts prometheus.Counter
 
 	pending, loss, valLoss prometheus.Gauge
@@ -33,6 +33,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		bytesOut:    vec("frame_bytes_out_total", "Bytes of pipeline frames sent (length prefix, header and body), by type."),
 		forwards:    counter("forwards_total", "Forward passes run (microbatches sent on)."),
 		backwards:   counter("updates_total", "Backward passes that updated the stage's weights."),
+		tokens:      counter("tokens_total", "Tokens the stage trained on (rows × seq_len a microbatch updated): its throughput, by rate()."),
 		completed:   counter("completed_total", "Microbatches completed (stage 0: gradient back and applied)."),
 		repeats:     counter("repeats_total", "Microbatches seen again after a re-send: gradient computed, no second update."),
 		late:        counter("late_gradients_total", "Gradients of microbatches no longer outstanding (dropped)."),
@@ -49,7 +50,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		valLoss:     gauge("val_loss", "The last stage's most recent evaluation round's mean loss."),
 	}
 	if err := promserve.Register(reg, "swarm",
-		m.framesIn, m.framesOut, m.bytesIn, m.bytesOut, m.forwards, m.backwards, m.completed, m.repeats, m.late,
+		m.framesIn, m.framesOut, m.bytesIn, m.bytesOut, m.forwards, m.backwards, m.tokens, m.completed, m.repeats, m.late,
 		m.resent, m.handedBack, m.busy, m.cutOff, m.refused, m.blacklisted, m.gradsLost, m.badReceipts, m.pending, m.loss, m.valLoss,
 	); err != nil {
 		return nil, err

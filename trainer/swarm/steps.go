@@ -112,9 +112,7 @@ func (w *Worker) lastStage(ev *event) error {
 			up = w.update(ev.step, ev.mb, ev.input, ev.ids, nil, targets, tap)
 			w.applied[ev.mb] = true
 			w.markSeen(ev.mb)
-			w.updates++
-			w.opsWindow++
-			w.metrics.backwards.Inc()
+			w.counted()
 			w.metrics.loss.Set(loss)
 			w.statusMu.Lock()
 			w.status.Loss = loss
@@ -289,9 +287,7 @@ func (w *Worker) backward(ev *event) error {
 			w.took(tap, ev.mb, in, grad)
 			up = w.update(p.step, ev.mb, p.input, p.ids, ev.input, nil, tap)
 			w.applied[ev.mb] = true
-			w.updates++
-			w.opsWindow++
-			w.metrics.backwards.Inc()
+			w.counted()
 		}
 	}
 	if err != nil {
@@ -392,4 +388,12 @@ func (w *Worker) stepEnd() error {
 	}
 	w.cfg.OnTap(*s)
 	return nil
+}
+
+// counted counts an update of the stage's weights: one microbatch of rows × seq_len tokens.
+func (w *Worker) counted() {
+	w.updates++
+	w.opsWindow++
+	w.metrics.backwards.Inc()
+	w.metrics.tokens.Add(float64(w.cfg.Rows * w.st.Spec().SeqLen))
 }
