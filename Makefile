@@ -171,6 +171,9 @@ keys: ## DEV/LOCALNET tile keys (single-party setup, toxic waste known) into KEY
 ###                          Local chain and bench                          ###
 ###############################################################################
 
+web: ## Build the web app (web/src) into web/dist, which protolearnd web embeds (npm ci from the npm registry; the built files are committed)
+	cd web && npm ci --no-audit --no-fund && npm run build
+
 demo: ## The whole loop on a localnet: 3-stage model, 3 honest trainers + 2 cheaters, spot checks, slashing, shares, revenue, paid inference through a gateway (CPU, about 15 minutes)
 	bash scripts/demo.sh
 
@@ -232,4 +235,4 @@ help: ## List targets
 .DEFAULT_GOAL := build
 
 .PHONY: build trainer trainer-xla install clean test test-race fuzz random-ops test-cover lint depcheck format proto-gen proto-check contracts-gen \
-	keys demo localnet localnet-reset localnet-stop bench bench-infer bench-revenue bench-circuits bench-trainer bench-swarm bench-anchor bench-verify help
+	keys web demo localnet localnet-reset localnet-stop bench bench-infer bench-revenue bench-circuits bench-trainer bench-swarm bench-anchor bench-verify help

@@ -42,6 +42,7 @@ func addCommands(rootCmd *cobra.Command, tempApp *app.App) {
 		keys.Commands(),
 		anchorCmd(),
 		registryCmd(),
+		webCmd(),
 	)
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -51,16 +52,9 @@ them; regenerate them when models are created, so they never drift from the chai
 			if err != nil {
 				return err
 			}
-			info, err := registryInfo(cmd, clientCtx)
+			chain, assets, err := buildRegistry(cmd.Context(), clientCtx, readRegistryOpts(cmd, clientCtx))
 			if err != nil {
 				return err
-			}
-			chain, assets := registry.Build(info)
-			if err := chain.Validate(); err != nil {
-				return fmt.Errorf("chain.json does not fit the registry's schema: %w", err)
-			}
-			if err := assets.Validate(); err != nil {
-				return fmt.Errorf("assetlist.json does not fit the registry's schema: %w", err)
 			}
 			out, _ := cmd.Flags().GetString(flagRegistryOut)
 			if err := os.MkdirAll(out, 0o755); err != nil {
@@ -80,36 +74,68 @@ them; regenerate them when models are created, so they never drift from the chai
 		},
 	}
 	flags.AddQueryFlagsToCmd(cmd)
+	cmd.Flags().String(flagRegistryOut, "build/registry", "directory to write chain.json and assetlist.json to")
+	addRegistryFlags(cmd)
+	return cmd
+}
+
+// addRegistryFlags are the chain description's flags (registry, web).
+func addRegistryFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.String(flagRegistryOut, "build/registry", "directory to write chain.json and assetlist.json to")
 	f.String(flagRegistryName, "protolearn", "the registry's chain_name ([a-z0-9]+)")
 	f.String(flagRegistryNetwork, "testnet", "the registry's network_type: mainnet, testnet or devnet")
 	f.String(flagRegistryRPC, "", "public CometBFT RPC endpoint (default: --node, as http)")
 	f.String(flagRegistryREST, "http://127.0.0.1:1317", "public REST (gRPC-gateway) endpoint")
 	f.String(flagRegistryGRPC, "127.0.0.1:9090", "public gRPC endpoint")
-	return cmd
+}
+
+// registryOpts are the chain description's names and public endpoints.
+type registryOpts struct {
+	name, network, rpc, rest, grpc string
+}
+
+func readRegistryOpts(cmd *cobra.Command, clientCtx client.Context) registryOpts {
+	f := cmd.Flags()
+	var o registryOpts
+	o.name, _ = f.GetString(flagRegistryName)
+	o.network, _ = f.GetString(flagRegistryNetwork)
+	o.rpc, _ = f.GetString(flagRegistryRPC)
+	if o.rpc == "" {
+		o.rpc = strings.Replace(clientCtx.NodeURI, "tcp://", "http://", 1)
+	}
+	o.rest, _ = f.GetString(flagRegistryREST)
+	o.grpc, _ = f.GetString(flagRegistryGRPC)
+	return o
+}
+
+// buildRegistry is chain.json and assetlist.json of the live chain, held to the registry's
+// schemas.
+func buildRegistry(ctx context.Context, clientCtx client.Context, o registryOpts) (registry.Chain, registry.AssetList, error) {
+	info, err := registryInfo(ctx, clientCtx, o)
+	if err != nil {
+		return registry.Chain{}, registry.AssetList{}, err
+	}
+	chain, assets := registry.Build(info)
+	if err := chain.Validate(); err != nil {
+		return chain, assets, fmt.Errorf("chain.json does not fit the registry's schema: %w", err)
+	}
+	if err := assets.Validate(); err != nil {
+		return chain, assets, fmt.Errorf("assetlist.json does not fit the registry's schema: %w", err)
+	}
+	return chain, assets, nil
 }
 
 // registryInfo asks the node what registry.Build needs.
-func registryInfo(cmd *cobra.Command, clientCtx client.Context) (registry.Info, error) {
-	ctx := cmd.Context()
-	f := cmd.Flags()
+func registryInfo(ctx context.Context, clientCtx client.Context, o registryOpts) (registry.Info, error) {
 	in := registry.Info{Bech32Prefix: sdk.GetConfig().GetBech32AccountAddrPrefix(), GoVersion: runtime.Version()}
-	in.ChainName, _ = f.GetString(flagRegistryName)
-	in.NetworkType, _ = f.GetString(flagRegistryNetwork)
-	rpc, _ := f.GetString(flagRegistryRPC)
-	if rpc == "" {
-		rpc = strings.Replace(clientCtx.NodeURI, "tcp://", "http://", 1)
-	}
-	rest, _ := f.GetString(flagRegistryREST)
-	grpcAddr, _ := f.GetString(flagRegistryGRPC)
-	in.RPC, in.REST, in.GRPC = []string{rpc}, []string{rest}, []string{grpcAddr}
+	in.ChainName, in.NetworkType = o.name, o.network
+	in.RPC, in.REST, in.GRPC = []string{o.rpc}, []string{o.rest}, []string{o.grpc}
 
-	node, err := clientCtx.GetNode()
+	rpcClient, err := clientCtx.GetNode()
 	if err != nil {
 		return in, fmt.Errorf("--node: %w", err)
 	}
-	status, err := node.Status(ctx)
+	status, err := rpcClient.Status(ctx)
 	if err != nil {
 		return in, fmt.Errorf("node status at %s: %w", clientCtx.NodeURI, err)
 	}
@@ -119,7 +145,7 @@ func registryInfo(cmd *cobra.Command, clientCtx client.Context) (registry.Info, 
 		return in, fmt.Errorf("staking params: %w", err)
 	}
 	in.BondDenom, in.FeeDenom = staking.Params.BondDenom, staking.Params.BondDenom
-	if cfg, err := nodeConfig(cmd, clientCtx); err == nil {
+	if cfg, err := node.NewServiceClient(clientCtx).Config(ctx, &node.ConfigRequest{}); err == nil {
 		if prices, err := sdk.ParseDecCoins(cfg.MinimumGasPrice); err == nil {
 			in.MinGasPrice, _ = prices.AmountOf(in.FeeDenom).Float64()
 		}
@@ -152,11 +178,6 @@ func registryInfo(cmd *cobra.Command, clientCtx client.Context) (registry.Info, 
 		}
 	}
 	return in, nil
-}
-
-// nodeConfig is the node's own configuration (its minimum gas price).
-func nodeConfig(cmd *cobra.Command, clientCtx client.Context) (*node.ConfigResponse, error) {
-	return node.NewServiceClient(clientCtx).Config(cmd.Context(), &node.ConfigRequest{})
 }
 
 // simpleVersion is v1.2.3 of a module version (v1.2.3-rc.1+x: v1.2.3), as the registry wants.

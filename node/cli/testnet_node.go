@@ -142,6 +142,9 @@ func writeNodeFiles(cmd *cobra.Command, tempApp *app.App, args testnetArgs, n *t
 	// Local networks share one IP (single host) or a private range: accept such peers.
 	cfg.P2P.AddrBookStrict = false
 	cfg.P2P.AllowDuplicateIP = true
+	// A browser app on another origin (protolearnd web) reads REST and broadcasts through RPC:
+	// local and test networks allow any origin; a public node names its own.
+	cfg.RPC.CORSAllowedOrigins = []string{"*"}
 	if args.commitTimeout > 0 {
 		cfg.Consensus.TimeoutCommit = args.commitTimeout
 	}
@@ -195,6 +198,7 @@ func writeNodeFiles(cmd *cobra.Command, tempApp *app.App, args testnetArgs, n *t
 	appCfg.MinGasPrices = args.minGasPrices
 	appCfg.API.Enable = true
 	appCfg.API.Swagger = false
+	appCfg.API.EnableUnsafeCORS = true // as the RPC's CORS above
 	appCfg.API.Address = fmt.Sprintf("tcp://%s:%d", n.ip, n.apiPort)
 	appCfg.GRPC.Address = fmt.Sprintf("%s:%d", n.ip, n.grpcPort)
 	appCfg.Telemetry.Enabled = false
