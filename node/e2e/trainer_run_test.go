@@ -259,6 +259,31 @@ func TestTrainersOnChain(t *testing.T) {
 	p1 := start("p1", "--metrics-addr", metrics["p1"])
 	p0 := start("p0", "--steps", strconv.Itoa(steps))
 
+	// trainer doctor, beside p1's running trainer, with its flags: every check passes (its port
+	// in use is taken as the trainer's, whose registered address answers as p1's peer).
+	doctor := func(w string, extra ...string) (string, error) {
+		wd := filepath.Join(dir, w)
+		out, err := exec.Command(bin, append([]string{"doctor", "--model", "1", "--chain", n.grpc, "--chain-rpc", "tcp://" + n.rpc,
+			"--chain-id", chainID, "--operator", n.addr(w), "--hot-key", filepath.Join(wd, "hot.key"), "--key", filepath.Join(wd, "peer.key"),
+			"--listen", f.listen[w], "--wait", "2s"}, extra...)...).CombinedOutput()
+		return string(out), err
+	}
+	report, err := doctor("p1")
+	require.NoError(t, err, report)
+	for _, check := range []string{"peer key", "hot key", "chain", "chain RPC", "registration", "seat", "hot key grants", "backend", "listen", "registered addresses"} {
+		require.Regexp(t, `(?m)^ok   `+check+` `, report, "doctor's %s check", check)
+	}
+	require.Contains(t, report, "every check passed")
+	// Misconfigured, it says what to fix: another chain id, a stage not held.
+	report, err = doctor("p1", "--chain-id", "another-chain")
+	require.Error(t, err)
+	require.Contains(t, report, "FAIL chain")
+	require.Contains(t, report, "fix: give --chain-id "+chainID)
+	report, err = doctor("p1", "--stage", "2")
+	require.Error(t, err)
+	require.Contains(t, report, "holds stage 1 of model 1, not --stage 2")
+	require.Contains(t, report, "fix: run --stage 1")
+
 	// Stage 0 exits once its steps are trained and its attestations are final.
 	done := make(chan error, 1)
 	go func() { done <- p0.Wait() }()

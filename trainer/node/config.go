@@ -14,6 +14,7 @@ import (
 	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/link"
 	"github.com/protolearn/protolearn/trainer/optim"
+	"github.com/protolearn/protolearn/trainer/p2p"
 	"github.com/protolearn/protolearn/trainer/roster"
 	"github.com/protolearn/protolearn/trainer/spec"
 )
@@ -37,6 +38,8 @@ type Config struct {
 	Key crypto.PrivKey
 	// Listen are the multiaddrs to listen on; Announce, if set, are advertised instead.
 	Listen, Announce []string
+	// NAT is the host's NAT traversal (port mapping, hole punching, relays).
+	NAT p2p.NATConfig
 
 	// DataDir is the corpus, read by stage 0 and the last stage; MaxBytes caps
 	// what is loaded (0: no cap).

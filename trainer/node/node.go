@@ -177,7 +177,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	first, last := cfg.Stage == 0, cfg.Stage == len(cfg.Spec.Stages)-1
 
 	reg := prometheus.NewRegistry()
-	if n.host, err = p2p.New(p2p.Config{Key: cfg.Key, Listen: cfg.Listen, Announce: cfg.Announce, Metrics: reg}); err != nil {
+	if n.host, err = p2p.New(p2p.Config{Key: cfg.Key, Listen: cfg.Listen, Announce: cfg.Announce, NAT: cfg.NAT, Metrics: reg}); err != nil {
 		return nil, err
 	}
 	n.closers = append(n.closers, func() { _ = n.host.Close() })

@@ -48,7 +48,7 @@ func newRootCmd(stdout, stderr io.Writer, leave <-chan struct{}) *cobra.Command 
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newLocalCmd(), newRunCmd(leave), newPeerIDCmd(), newHotKeyCmd(), newDatasetRootCmd(), newSubspaceRootCmd(),
+	root.AddCommand(newLocalCmd(), newRunCmd(leave), newPeerIDCmd(), newHotKeyCmd(), newDoctorCmd(), newDatasetRootCmd(), newSubspaceRootCmd(),
 		newServeCmd(), newGatewayCmd(), newSpenderKeyCmd())
 	return root
 }

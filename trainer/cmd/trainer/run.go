@@ -58,6 +58,7 @@ type runFlags struct {
 	serveRefresh   time.Duration
 	serveSessions  int
 	chainFlags
+	natFlags
 }
 
 // newRunCmd is `trainer run`; closing leave is the second interrupt (node.Config.Leave).
@@ -97,6 +98,7 @@ Every worker of a swarm must be given the same --spec, --model, --seed, --rows,
 	fl.StringVar(&f.key, "key", "", "identity key file, created (0600) if missing (required: the roster names its peer id)")
 	fl.StringSliceVar(&f.listen, "listen", []string{"/ip4/127.0.0.1/tcp/0"}, "multiaddrs to listen on (TCP and/or QUIC)")
 	fl.StringSliceVar(&f.announce, "announce", nil, "multiaddrs to advertise instead of the listen addresses (NAT, containers)")
+	f.natFlags.add(fl)
 	fl.StringVar(&f.dataDir, "data", "", "directory of text files (default: the Go source tree); stage 0 and the last stage read it")
 	fl.StringVar(&f.maxBytes, "max-bytes", "64MiB", "cap on the corpus bytes loaded (e.g. 64MiB; 0 = no cap)")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the data sampling (a microbatch's tokens come from its id and this seed)")
@@ -167,13 +169,17 @@ func (f *runFlags) config(cmd *cobra.Command, leave <-chan struct{}) (node.Confi
 		HeartbeatEvery: f.heartbeatEvery, AverageEvery: f.averageEvery, Backend: f.backend,
 		Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), Leave: leave,
 	}
+	nat, err := f.natFlags.config()
+	if err != nil {
+		return c, err
+	}
+	c.NAT = nat
 	if f.serve {
 		if f.serveRefresh <= 0 || f.serveSessions <= 0 {
 			return c, fmt.Errorf("--serve-refresh %s and --serve-sessions %d must be positive", f.serveRefresh, f.serveSessions)
 		}
 		c.Serve = &node.ServeConfig{Refresh: f.serveRefresh, MaxSessions: f.serveSessions}
 	}
-	var err error
 	if f.chainFlags.enabled() {
 		if c.Chain, err = f.chainFlags.config(); err != nil {
 			return c, err
