@@ -7,8 +7,9 @@
 // events happen exactly once on every node. They are registered next to CometBFT's, so the
 // node's instrumentation endpoint (config.toml [instrumentation] prometheus) serves both.
 // Counters start at zero on every start of the node (Prometheus' rate and increase handle the
-// reset). A model's series are created at zero the first time any event names it, so that a
-// dashboard shows "none yet" as 0 rather than as no data.
+// reset). A model's series are created at zero the first time a block's work, money or vote
+// names it (not its creation, which costs only gas), so that a dashboard shows "none yet" as 0
+// rather than as no data; beyond MaxModels models, later ones share the series model="other".
 package chainmetrics
 
 import (
@@ -24,7 +25,6 @@ import (
 
 	inferencetypes "github.com/protolearn/protolearn/x/inference/types"
 	modelgovtypes "github.com/protolearn/protolearn/x/modelgov/types"
-	modelstypes "github.com/protolearn/protolearn/x/models/types"
 	sharestypes "github.com/protolearn/protolearn/x/shares/types"
 	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
@@ -47,6 +47,13 @@ type Metrics struct {
 	seen                                  map[string]bool
 }
 
+// MaxModels bounds the models with series of their own: a model's creation costs gas only, and
+// each tracked model holds about thirty series on every node and in every Prometheus.
+const MaxModels = 1000
+
+// otherModels labels the models beyond MaxModels.
+const otherModels = "other"
+
 // The label every per-model series carries.
 const modelLabel = "model"
 
@@ -67,7 +74,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		disputesSettled:  counter("disputes_settled_total", "Replay disputes settled, by outcome.", "outcome"),
 		slashed:          counter("slashed_total", "Stake slashed from workers, in the stake denom's base units, by cause (challenge, dispute, withheld_log, equivocation).", "cause"),
 		sharesMinted:     counter("shares_minted_total", "share/N minted for verified work (operators' and designers' parts), in share base units."),
-		revenuePaid:      counter("revenue_paid_total", "Revenue paid to a model's holders (payments, inference settlements and forks' royalties), in the revenue denom's base units, before fees."),
+		revenuePaid:      counter("revenue_paid_total", "Revenue paid to a model's holders (payments, inference settlements and its forks' royalties), in the revenue denom's base units, before fees; a fork's royalty counts at its parent only, so a sum over models counts each payment once."),
 		revenueClaimed:   counter("revenue_claimed_total", "Revenue claimed by holders, in the revenue denom's base units."),
 		inferenceTokens:  counter("inference_tokens_settled_total", "Inference tokens settled from gateway receipts."),
 		inferenceSettled: counter("inference_settled_total", "What customers paid for settled inference, in the revenue denom's base units."),
@@ -91,6 +98,12 @@ func (m *Metrics) model(id uint64) string {
 	l := strconv.FormatUint(id, 10)
 	if m.seen[l] {
 		return l
+	}
+	if len(m.seen) >= MaxModels {
+		l = otherModels
+		if m.seen[l] {
+			return l
+		}
 	}
 	m.seen[l] = true
 	for _, c := range []*prometheus.CounterVec{
@@ -206,7 +219,12 @@ func (m *Metrics) count(msg proto.Message) {
 		add(m.sharesMinted.WithLabelValues(l), e.OperatorAmount)
 		add(m.sharesMinted.WithLabelValues(l), e.DesignerAmount)
 	case *sharestypes.EventRevenuePaid:
-		add(m.revenuePaid.WithLabelValues(m.model(e.ModelId)), e.Amount)
+		// What stays with the model: a fork's royalty is counted again at its parent.
+		kept := e.Amount
+		if e.Royalty.Denom == e.Amount.Denom && !e.Royalty.Amount.IsNil() && e.Royalty.Amount.IsPositive() {
+			kept = e.Amount.Sub(e.Royalty)
+		}
+		add(m.revenuePaid.WithLabelValues(m.model(e.ModelId)), kept)
 	case *sharestypes.EventRevenueClaimed:
 		add(m.revenueClaimed.WithLabelValues(m.model(e.ModelId)), e.Amount)
 	case *inferencetypes.EventSettled:
@@ -217,8 +235,6 @@ func (m *Metrics) count(msg proto.Message) {
 		m.proposals.WithLabelValues(m.model(e.ModelId), "submitted").Inc()
 	case *modelgovtypes.EventProposalEnded:
 		m.proposals.WithLabelValues(m.model(e.ModelId), proposalStatus(e.Status)).Inc()
-	case *modelstypes.EventModelCreated:
-		m.model(e.ModelId)
 	}
 }
 

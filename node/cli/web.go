@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os/signal"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/cosmos/cosmos-sdk/client"
 	"github.com/cosmos/cosmos-sdk/client/flags"
@@ -80,34 +82,69 @@ type webHandler struct {
 	opts       registryOpts
 	prometheus string
 	files      http.Handler
+	builds     singleflight.Group
 
-	mu     sync.Mutex
-	built  time.Time
-	chain  registry.Chain
-	assets registry.AssetList
+	mu       sync.Mutex
+	built    time.Time // of the last good description
+	failedAt time.Time // of the last failed build
+	failure  error
+	chain    registry.Chain
+	assets   registry.AssetList
 }
 
 func newWebHandler(clientCtx client.Context, o registryOpts, prometheus string) *webHandler {
 	return &webHandler{clientCtx: clientCtx, opts: o, prometheus: prometheus, files: http.FileServerFS(web.Assets())}
 }
 
-// registry is the chain's description, rebuilt from the node at most every 10 seconds: a new
-// model's shares appear in the wallet soon after it is created.
+// registry is the chain's description, rebuilt from the node at most every 10 seconds (a new
+// model's shares reach the wallet soon after it is created), one build at a time whoever asks.
+// A failed build serves the last good description; a node that does not answer is asked again
+// after 5 seconds, not on every request.
 func (h *webHandler) registry(ctx context.Context) (registry.Chain, registry.AssetList, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if time.Since(h.built) < 10*time.Second {
-		return h.chain, h.assets, nil
+	fresh := time.Since(h.built) < 10*time.Second
+	recentFailure := h.failure != nil && time.Since(h.failedAt) < 5*time.Second
+	chain, assets, have, failure := h.chain, h.assets, !h.built.IsZero(), h.failure
+	h.mu.Unlock()
+	switch {
+	case fresh:
+		return chain, assets, nil
+	case recentFailure && have:
+		return chain, assets, nil
+	case recentFailure:
+		return chain, assets, failure
 	}
-	chain, assets, err := buildRegistry(ctx, h.clientCtx, h.opts)
-	if err != nil {
-		return chain, assets, err
+	ch := h.builds.DoChan("registry", func() (any, error) {
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		defer cancel()
+		c, a, err := buildRegistry(bctx, h.clientCtx, h.opts)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if err != nil {
+			h.failure, h.failedAt = err, time.Now()
+			return nil, err
+		}
+		h.chain, h.assets, h.built, h.failure = c, a, time.Now(), nil
+		return nil, nil
+	})
+	select {
+	case res := <-ch:
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if res.Err != nil && h.built.IsZero() {
+			return h.chain, h.assets, res.Err
+		}
+		return h.chain, h.assets, nil // the new one, or the last good one
+	case <-ctx.Done():
+		return chain, assets, ctx.Err()
 	}
-	h.chain, h.assets, h.built = chain, assets, time.Now()
-	return chain, assets, nil
 }
 
 func (h *webHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Not to be framed by another site (a click on Claim or Vote there would be this page's).
+	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	switch r.URL.Path {
 	case "/config.json", "/registry/chain.json", "/registry/assetlist.json":
 	default:
@@ -115,11 +152,12 @@ func (h *webHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.files.ServeHTTP(w, r)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), 25*time.Second)
 	defer cancel()
 	chain, assets, err := h.registry(ctx)
 	if err != nil {
-		http.Error(w, "the node did not answer: "+err.Error(), http.StatusBadGateway)
+		log.Printf("protolearnd web: describing the chain: %v", err)
+		http.Error(w, "the node did not answer; try again shortly", http.StatusBadGateway)
 		return
 	}
 	var v any

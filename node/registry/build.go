@@ -42,9 +42,9 @@ func Build(in Info) (Chain, AssetList) {
 		Staking: &Staking{StakingTokens: []Denom{{Denom: in.BondDenom}}},
 		Codebase: &Codebase{
 			GitRepo:   "https://github.com/protolearn/protolearn",
-			Language:  &Component{Type: "go", Version: strings.TrimPrefix(in.GoVersion, "go")},
-			SDK:       &Component{Type: "cosmos", Version: in.SDKVersion, Repo: "https://github.com/cosmos/cosmos-sdk"},
-			Consensus: &Component{Type: "cometbft", Version: in.CometVersion, Repo: "https://github.com/cometbft/cometbft"},
+			Language:  &Component{Type: "go", Version: simple(strings.TrimPrefix(in.GoVersion, "go"))},
+			SDK:       &Component{Type: "cosmos", Version: simple(in.SDKVersion), Repo: "https://github.com/cosmos/cosmos-sdk"},
+			Consensus: &Component{Type: "cometbft", Version: simple(in.CometVersion), Repo: "https://github.com/cometbft/cometbft"},
 		},
 		Description: "protolearn: compute providers train one large model together, model-parallel over the internet; " +
 			"verified work earns on-chain shares of the model, which are paid its inference revenue.",
@@ -74,4 +74,13 @@ func endpoints(addrs []string) []Endpoint {
 		out = append(out, Endpoint{Address: a, Provider: "protolearn"})
 	}
 	return out
+}
+
+// simple is v, a version the registry takes (v1.2.3), or nothing: a toolchain such as
+// go1.25rc1 or a replaced module's version is left out rather than make the file invalid.
+func simple(v string) string {
+	if versionRe.MatchString(v) {
+		return v
+	}
+	return ""
 }

@@ -135,7 +135,9 @@ var (
 	languages    = []string{"go", "rust", "solidity", "other"}
 	assetTypes   = []string{"sdk.coin", "cw20", "erc20", "ics20", "snip20", "snip25"}
 
-	chainNameRe    = regexp.MustCompile(`[a-z0-9]+`)
+	// The schema's pattern is unanchored (any name with one such character passes); the name
+	// is held to what the registry's directories use.
+	chainNameRe    = regexp.MustCompile(`^[a-z0-9]+$`)
 	chainSchemaRe  = regexp.MustCompile(`^(\.\./)+chain\.schema\.json$`)
 	assetSchemaRe  = regexp.MustCompile(`^(\.\./)+assetlist\.schema\.json$`)
 	versionRe      = regexp.MustCompile(`^v?\d+(\.\d+){0,2}$`)
@@ -167,6 +169,10 @@ func (c Chain) Validate() error {
 	}
 	nonEmpty("chain_type", c.ChainType)
 	oneOf("chain_type", c.ChainType, chainTypes)
+	if c.ChainType == "cosmos" { // the schema's allOf: a cosmos chain names its id and prefix
+		nonEmpty("chain_id", c.ChainID)
+		nonEmpty("bech32_prefix", c.Bech32Prefix)
+	}
 	oneOf("status", c.Status, statuses)
 	oneOf("network_type", c.NetworkType, networkTypes)
 	if c.Website != "" {

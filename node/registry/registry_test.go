@@ -43,6 +43,11 @@ func TestBuildFitsTheSchemas(t *testing.T) {
 	if len(l.Assets) != 3 || l.Assets[1].Base != "share/1" || l.Assets[1].Name != "tiny-go-lm shares (model 1)" {
 		t.Fatalf("assets: %+v", l.Assets)
 	}
+	odd := info()
+	odd.GoVersion, odd.SDKVersion = "go1.25rc1", "v0.53.8-0.20260101-abcdef"
+	if c, _ := Build(odd); c.Validate() != nil || c.Codebase.Language.Version != "" || c.Codebase.SDK.Version != "" {
+		t.Fatalf("versions the registry does not take are left out: %+v %v", c.Codebase, c.Validate())
+	}
 	if l.Assets[2].Name != "protolearn model 12 shares" {
 		t.Fatalf("a name over 30 characters is replaced by a shorter one: %q", l.Assets[2].Name)
 	}
@@ -69,6 +74,9 @@ func TestValidateRefusesWhatTheSchemasRefuse(t *testing.T) {
 	chainCases := map[string]func(*Chain){
 		"no chain_name":           func(c *Chain) { c.ChainName = "" },
 		"chain_name not [a-z0-9]": func(c *Chain) { c.ChainName = "PROTO-LEARN" },
+		"chain_name partly":       func(c *Chain) { c.ChainName = "proto-learn" },
+		"cosmos without chain_id": func(c *Chain) { c.ChainID = "" },
+		"cosmos without prefix":   func(c *Chain) { c.Bech32Prefix = "" },
 		"unknown chain_type":      func(c *Chain) { c.ChainType = "evm" },
 		"unknown network_type":    func(c *Chain) { c.NetworkType = "localnet" },
 		"unknown status":          func(c *Chain) { c.Status = "paused" },

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	computetypes "github.com/protolearn/protolearn/x/compute/types"
+	verifytypes "github.com/protolearn/protolearn/x/verify/types"
 )
 
 // What `trainer doctor` asks the chain about a trainer's set-up.
@@ -38,10 +39,12 @@ func (c *Client) Worker(ctx context.Context, operator string) (computetypes.Work
 	return res.Worker, true, nil
 }
 
-// Grant is one authz grant of the operator to the hot key: the message it allows and until when.
+// Grant is one authz grant of the operator to the hot key: the message it allows, until when,
+// and, for a seat's messages (x/verify SeatAuthorization), the model and stage it is scoped to.
 type Grant struct {
 	MsgTypeURL string
 	Expiration *time.Time
+	Seat       *verifytypes.SeatAuthorization
 }
 
 // HotKeyGrants are the operator's authz grants to the hot key.
@@ -56,7 +59,11 @@ func (c *Client) HotKeyGrants(ctx context.Context) ([]Grant, error) {
 		if err := c.enc.InterfaceRegistry.UnpackAny(g.Authorization, &a); err != nil {
 			return nil, fmt.Errorf("chain: a grant to %s: %w", c.hot, err)
 		}
-		out = append(out, Grant{MsgTypeURL: a.MsgTypeURL(), Expiration: g.Expiration})
+		gr := Grant{MsgTypeURL: a.MsgTypeURL(), Expiration: g.Expiration}
+		if seat, ok := a.(*verifytypes.SeatAuthorization); ok {
+			gr.Seat = seat
+		}
+		out = append(out, gr)
 	}
 	return out, nil
 }

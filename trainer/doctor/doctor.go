@@ -5,13 +5,17 @@ package doctor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -21,6 +25,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/protolearn/protolearn/trainer/backend"
 	"github.com/protolearn/protolearn/trainer/chain"
@@ -62,6 +67,13 @@ type doctor struct {
 	cfg    Config
 	report func(Result)
 	failed int
+	// held is the stage the operator holds (−1: none known), for the grants' scope.
+	held int
+}
+
+// query bounds one chain query: a node that stalls fails a check, never hangs the doctor.
+func query(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, 10*time.Second)
 }
 
 func (d *doctor) ok(check, format string, a ...any) {
@@ -82,7 +94,7 @@ func Run(ctx context.Context, cfg Config, report func(Result)) int {
 	if cfg.Wait <= 0 {
 		cfg.Wait = 20 * time.Second
 	}
-	d := &doctor{cfg: cfg, report: report}
+	d := &doctor{cfg: cfg, report: report, held: -1}
 	id, key := d.peerKey()
 	hotOK := d.hotKey()
 	cl := d.chain(ctx, hotOK)
@@ -178,21 +190,39 @@ func (d *doctor) rpc(ctx context.Context, chainID string) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodGet, strings.TrimRight(u, "/")+"/status", nil)
 	if err == nil {
-		var res *http.Response
-		if res, err = http.DefaultClient.Do(req); err == nil {
-			defer res.Body.Close()
-			buf := make([]byte, 64<<10)
-			n, _ := res.Body.Read(buf)
-			if !strings.Contains(string(buf[:n]), `"network":"`+chainID+`"`) {
-				err = fmt.Errorf("it answers, but not for chain %s", chainID)
-			}
-		}
+		err = rpcStatus(req, chainID)
 	}
 	if err != nil {
 		d.fail(check, "give --chain-rpc the node's RPC (config.toml [rpc] laddr, e.g. tcp://127.0.0.1:26657); without it challenges are found only by polling", "%s: %v", d.cfg.RPC, err)
 		return
 	}
 	d.ok(check, "%s answers for chain %s", d.cfg.RPC, chainID)
+}
+
+// rpcStatus asks CometBFT's /status and checks the chain it names.
+func rpcStatus(req *http.Request, chainID string) error {
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", res.Status)
+	}
+	var st struct {
+		Result struct {
+			NodeInfo struct {
+				Network string `json:"network"`
+			} `json:"node_info"`
+		} `json:"result"`
+	}
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&st); err != nil {
+		return fmt.Errorf("not CometBFT's /status: %w", err)
+	}
+	if st.Result.NodeInfo.Network != chainID {
+		return fmt.Errorf("it answers for chain %q, not %s", st.Result.NodeInfo.Network, chainID)
+	}
+	return nil
 }
 
 // worker is what the chain says of the operator's registration.
@@ -205,6 +235,8 @@ type worker struct {
 func (d *doctor) registration(ctx context.Context, cl *chain.Client, id peer.ID) worker {
 	const check = "registration"
 	op := d.cfg.Chain.Operator
+	ctx, cancel := query(ctx)
+	defer cancel()
 	w, ok, err := cl.Worker(ctx, op)
 	switch {
 	case err != nil:
@@ -233,12 +265,17 @@ func (d *doctor) seat(ctx context.Context, cl *chain.Client, w worker) {
 		d.skip(check, "not registered")
 		return
 	}
+	ctx, cancel := query(ctx)
+	defer cancel()
 	m, err := cl.Model(ctx, d.cfg.Model)
 	if err != nil {
 		d.fail(check, "check --model", "%v", err)
 		return
 	}
 	held, seated, err := cl.StageOf(ctx, d.cfg.Model)
+	if err == nil && seated {
+		d.held = int(held)
+	}
 	switch {
 	case err != nil:
 		d.fail(check, "check --operator", "%v", err)
@@ -254,23 +291,45 @@ func (d *doctor) seat(ctx context.Context, cl *chain.Client, w worker) {
 
 func (d *doctor) grants(ctx context.Context, cl *chain.Client) {
 	const check = "hot key grants"
-	fix := fmt.Sprintf("protolearnd tx verify authorize-trainer %s --model %d --stage <stage> --spend-limit <fees> --from <operator>", hotAddress(d.cfg.Chain), d.cfg.Model)
+	stage := "<stage>"
+	if d.held >= 0 {
+		stage = fmt.Sprint(d.held)
+	}
+	fix := fmt.Sprintf("protolearnd tx verify authorize-trainer %s --model %d --stage %s --spend-limit <fees> --from <operator>", hotAddress(d.cfg.Chain), d.cfg.Model, stage)
+	ctx, cancel := query(ctx)
+	defer cancel()
 	gs, err := cl.HotKeyGrants(ctx)
 	if err != nil {
 		d.fail(check, fix, "%v", err)
 		return
 	}
-	var missing []string
+	var missing, elsewhere []string
+	seats := map[string]bool{}
+	for _, m := range verifytypes.SeatMsgs() {
+		seats[sdk.MsgTypeURL(m)] = true
+	}
 	for _, m := range verifytypes.TrainerMsgs() {
 		url := sdk.MsgTypeURL(m)
-		if !slices.ContainsFunc(gs, func(g chain.Grant) bool {
+		live := func(g chain.Grant) bool {
 			return g.MsgTypeURL == url && (g.Expiration == nil || g.Expiration.After(time.Now()))
-		}) {
+		}
+		if !slices.ContainsFunc(gs, live) {
 			missing = append(missing, url)
+			continue
+		}
+		// A seat's messages are granted for one model and stage: the one held here.
+		if seats[url] && d.held >= 0 && !slices.ContainsFunc(gs, func(g chain.Grant) bool {
+			return live(g) && g.Seat != nil && g.Seat.ModelId == d.cfg.Model && int(g.Seat.Stage) == d.held
+		}) {
+			elsewhere = append(elsewhere, url)
 		}
 	}
-	if len(missing) > 0 {
+	switch {
+	case len(missing) > 0:
 		d.fail(check, fix, "the operator has not authorized the hot key for %s", strings.Join(missing, ", "))
+		return
+	case len(elsewhere) > 0:
+		d.fail(check, fix, "the hot key's grants for %s are for another seat than stage %d of model %d: the chain would refuse its attestations", strings.Join(elsewhere, ", "), d.held, d.cfg.Model)
 		return
 	}
 	fee, err := cl.HasFeeAllowance(ctx)
@@ -363,7 +422,14 @@ func (d *doctor) registeredReachable(ctx context.Context, id peer.ID, w worker) 
 		d.fail(check, "register the address peers reach this machine at (forward the port on your router, or --announce the public address; update-worker --multiaddrs), or give --relay", "dialing %s: %v", strings.Join(w.addrs, ", "), err)
 		return
 	}
-	d.ok(check, "%s reaches peer %s", strings.Join(w.addrs, ", "), id)
+	note := ""
+	for _, m := range ai.Addrs {
+		if !manet.IsPublicAddr(m) {
+			note = " (from this machine; a private or loopback address is reached only on this network: peers elsewhere need a public one, which the reachability check below asks them about)"
+			break
+		}
+	}
+	d.ok(check, "%s reaches peer %s%s", strings.Join(w.addrs, ", "), id, note)
 }
 
 func (d *doctor) relays(ctx context.Context, h host.Host) {
@@ -394,14 +460,16 @@ func (d *doctor) reachability(ctx context.Context, h host.Host, cl *chain.Client
 		return
 	}
 	defer sub.Close()
-	m, err := cl.Model(ctx, d.cfg.Model)
+	qctx, cancel := query(ctx)
+	defer cancel()
+	m, err := cl.Model(qctx, d.cfg.Model)
 	if err != nil {
 		d.skip(check, "model unknown")
 		return
 	}
 	var peers []peer.AddrInfo
 	for s := range m.Stages {
-		rs, err := cl.StageRoster(ctx, d.cfg.Model, uint32(s))
+		rs, err := cl.StageRoster(qctx, d.cfg.Model, uint32(s))
 		if err != nil {
 			continue
 		}
@@ -419,17 +487,26 @@ func (d *doctor) reachability(ctx context.Context, h host.Host, cl *chain.Client
 			peers = append(peers, ai)
 		}
 	}
-	var reached, unreached []string
+	// A sample, dialed at once under one deadline: a large roster does not make a long wait.
+	rand.Shuffle(len(peers), func(i, j int) { peers[i], peers[j] = peers[j], peers[i] })
+	peers = peers[:min(len(peers), 8)]
+	var mu sync.Mutex
+	var reached []string
+	var wg sync.WaitGroup
+	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	for _, p := range peers {
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := h.Connect(cctx, p)
-		cancel()
-		if err != nil {
-			unreached = append(unreached, p.ID.String())
-		} else {
-			reached = append(reached, p.ID.String())
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if h.Connect(dctx, p) == nil {
+				mu.Lock()
+				reached = append(reached, p.ID.String())
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
+	dcancel()
 	if len(peers) == 0 {
 		d.skip(check, "no other worker of the model to ask")
 		return

@@ -13,6 +13,8 @@ export interface MsgDeposit {
   customer: string;
   modelId: bigint;
   amount: Coin;
+  // maxPricePer1kTokens refuses the deposit if the price changed above what the page showed.
+  maxPricePer1kTokens?: Coin;
 }
 export interface MsgVote {
   voter: string;
@@ -62,6 +64,7 @@ export const protolearnTypes: ReadonlyArray<[string, GeneratedType]> = [
         if (m.customer) w.uint32(10).string(m.customer);
         if (m.modelId !== 0n) w.uint32(16).uint64(m.modelId);
         Coin.encode(m.amount, w.uint32(26).fork()).ldelim();
+        if (m.maxPricePer1kTokens) Coin.encode(m.maxPricePer1kTokens, w.uint32(50).fork()).ldelim();
       },
       () => ({ customer: "", modelId: 0n, amount: { denom: "", amount: "0" } }),
     ),

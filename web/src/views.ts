@@ -140,8 +140,13 @@ export async function modelView(id: string): Promise<HTMLElement> {
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const v = (form.elements.namedItem("amount") as HTMLInputElement).value;
-    act(out, `Deposit ${v} LEARN for model ${m.id}`, () => send([{ typeUrl: depositType, value: {
-      customer: current()!.address, modelId: BigInt(m.id), amount: { denom: "ulearn", amount: toBase(v) } } }]));
+    const shown = price?.price?.per_1k_tokens;
+    act(out, `Deposit ${v} LEARN for model ${m.id}`, async () => {
+      if (!shown || shown.amount === "0") throw new Error("the model is not on sale");
+      // At most the price shown: a price raised since this page loaded refuses the deposit.
+      return send([{ typeUrl: depositType, value: {
+        customer: current()!.address, modelId: BigInt(m.id), amount: { denom: shown.denom, amount: toBase(v) }, maxPricePer1kTokens: shown } }]);
+    });
   });
   out.append(section("Inference", form));
   return out;
@@ -200,9 +205,12 @@ export async function accountView(address: string): Promise<HTMLElement> {
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const f = form.elements;
-      const v = (f.namedItem("amount") as HTMLInputElement).value, model = (f.namedItem("model") as HTMLInputElement).value, to = (f.namedItem("to") as HTMLInputElement).value.trim();
-      act(out, `Send ${v} shares of model ${model}`, () => send([{ typeUrl: "/cosmos.bank.v1beta1.MsgSend", value: {
-        fromAddress: address, toAddress: to, amount: [{ denom: `share/${model}`, amount: toBase(v) }] } }]));
+      const v = (f.namedItem("amount") as HTMLInputElement).value, model = (f.namedItem("model") as HTMLInputElement).value.trim(), to = (f.namedItem("to") as HTMLInputElement).value.trim();
+      act(out, `Send ${v} shares of model ${model}`, async () => {
+        if (!/^[1-9]\d*$/.test(model)) throw new Error(`model ${JSON.stringify(model)}: a model id (1, 2, …)`);
+        return send([{ typeUrl: "/cosmos.bank.v1beta1.MsgSend", value: {
+          fromAddress: address, toAddress: to, amount: [{ denom: `share/${model}`, amount: toBase(v) }] } }]);
+      });
     });
     out.append(form);
   }
@@ -227,10 +235,15 @@ export async function challengesView(): Promise<HTMLElement> {
     section("Settled challenges", table(headers, settled.slice(0, 200).map(row), "challenges-settled")));
 }
 
-// toBase turns a decimal amount of a 6-decimal token into base units.
-function toBase(v: string): string {
-  const [w, f = ""] = v.trim().split(".");
-  return (BigInt(w || "0") * 1_000_000n + BigInt((f + "000000").slice(0, 6))).toString();
+// toBase turns a decimal amount of a 6-decimal token into base units; anything but a positive
+// amount with at most six decimals is refused, never rounded.
+export function toBase(v: string): string {
+  const s = v.trim();
+  if (!/^\d+(\.\d{1,6})?$/.test(s)) throw new Error(`amount ${JSON.stringify(v)}: a positive number with at most 6 decimals`);
+  const [w, f = ""] = s.split(".");
+  const base = BigInt(w) * 1_000_000n + BigInt((f + "000000").slice(0, 6));
+  if (base === 0n) throw new Error(`amount ${JSON.stringify(v)}: more than zero`);
+  return base.toString();
 }
 
 // flash is what the last wallet action did: the next rendering of a view shows it on top.

@@ -84,7 +84,7 @@ taken as the trainer's. It exits 1 when a check fails.`,
 	}
 	fl := cmd.Flags()
 	cf.add(fl)
-	nf.add(fl)
+	nf.add(fl, false)
 	fl.Uint64Var(&model, "model", 1, "the model's id")
 	fl.IntVar(&stage, "stage", -1, "the stage the trainer is to train (default: the one the operator holds)")
 	fl.StringVar(&key, "key", "", "the identity key file trainer run uses (never created here)")

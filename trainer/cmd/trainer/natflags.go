@@ -18,8 +18,10 @@ type natFlags struct {
 	relays                                         []string
 }
 
-func (n *natFlags) add(fl *pflag.FlagSet) {
-	fl.BoolVar(&n.portMap, "nat-portmap", true, "ask the router for a port mapping (UPnP, NAT-PMP)")
+// add adds the flags; portMap is --nat-portmap's default (doctor asks the router for nothing
+// unless told).
+func (n *natFlags) add(fl *pflag.FlagSet, portMap bool) {
+	fl.BoolVar(&n.portMap, "nat-portmap", portMap, "ask the router for a port mapping (UPnP, NAT-PMP)")
 	fl.BoolVar(&n.holePunch, "hole-punching", true, "try direct connections through NATs after a relayed one (DCUtR)")
 	fl.StringSliceVar(&n.relays, "relay", nil, "circuit relay v2 servers (/ip4/…/tcp/…/p2p/<id>) to reserve a slot on when this machine is not reachable")
 	fl.BoolVar(&n.autonatService, "autonat-service", false, "answer other workers' reachability checks (AutoNAT; a public machine helps the swarm with it)")

@@ -98,7 +98,7 @@ Every worker of a swarm must be given the same --spec, --model, --seed, --rows,
 	fl.StringVar(&f.key, "key", "", "identity key file, created (0600) if missing (required: the roster names its peer id)")
 	fl.StringSliceVar(&f.listen, "listen", []string{"/ip4/127.0.0.1/tcp/0"}, "multiaddrs to listen on (TCP and/or QUIC)")
 	fl.StringSliceVar(&f.announce, "announce", nil, "multiaddrs to advertise instead of the listen addresses (NAT, containers)")
-	f.natFlags.add(fl)
+	f.natFlags.add(fl, true)
 	fl.StringVar(&f.dataDir, "data", "", "directory of text files (default: the Go source tree); stage 0 and the last stage read it")
 	fl.StringVar(&f.maxBytes, "max-bytes", "64MiB", "cap on the corpus bytes loaded (e.g. 64MiB; 0 = no cap)")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the data sampling (a microbatch's tokens come from its id and this seed)")
