@@ -263,9 +263,11 @@ func TestTrainersOnChain(t *testing.T) {
 	// in use is taken as the trainer's, whose registered address answers as p1's peer).
 	doctor := func(w string, extra ...string) (string, error) {
 		wd := filepath.Join(dir, w)
-		out, err := exec.Command(bin, append([]string{"doctor", "--model", "1", "--chain", n.grpc, "--chain-rpc", "tcp://" + n.rpc,
+		out, err := exec.Command(bin, append([]string{
+			"doctor", "--model", "1", "--chain", n.grpc, "--chain-rpc", "tcp://" + n.rpc,
 			"--chain-id", chainID, "--operator", n.addr(w), "--hot-key", filepath.Join(wd, "hot.key"), "--key", filepath.Join(wd, "peer.key"),
-			"--listen", f.listen[w], "--wait", "2s"}, extra...)...).CombinedOutput()
+			"--listen", f.listen[w], "--wait", "2s",
+		}, extra...)...).CombinedOutput()
 		return string(out), err
 	}
 	report, err := doctor("p1")

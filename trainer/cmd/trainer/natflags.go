@@ -15,7 +15,7 @@ import (
 // asked (a public machine may).
 type natFlags struct {
 	portMap, holePunch, autonatService, relayService bool
-	relays                                         []string
+	relays                                           []string
 }
 
 // add adds the flags; portMap is --nat-portmap's default (doctor asks the router for nothing
