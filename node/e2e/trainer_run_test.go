@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -308,6 +309,27 @@ func TestTrainersOnChain(t *testing.T) {
 	require.Zero(t, code, log)
 	if prom := startPrometheus(t, []string{"127.0.0.1:" + promPort}, []string{metrics["p1"], metrics["p2"]}); prom != nil {
 		prom.checkDashboards()
+		// The web app charts the trainers' loss from the same Prometheus.
+		if chromium := browser(t); chromium != "" {
+			web := startWeb(t, n, "--prometheus", prom.url)
+			ctx := newBrowser(t, chromium)
+			require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("http://"+web+"/#/models/1")))
+			has := false
+			for deadline := time.Now().Add(time.Minute); !has && time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+				has, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('[data-testid="loss-chart"]') && !!document.querySelector('[data-testid="work-chart"]')`))
+				require.NoError(t, err)
+			}
+			if !has {
+				html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("[data-testid], h2, .error")].map(e => e.dataset.testid || e.textContent).join(" | ")`))
+				probe, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(`+strconv.Quote(prom.url+"/api/v1/query?query=protolearn_swarm_loss")+`).then(r => r.text()).catch(e => "fetch failed: " + e)`, chromedp.EvalAwaitPromise))
+				t.Fatalf("no loss chart; Prometheus from the page: %s\npage: %.3000s", probe, html)
+			}
+			if os.Getenv("UPDATE_SCREENSHOTS") != "" {
+				png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join("..", "..", "docs", "web-model-training.png"), png, 0o644))
+			}
+		}
 		// What the chain's metrics count is what the chain holds: every attestation final.
 		final := prom.query(`sum(protolearn_attestations_finalized_total{model="1"})`)
 		all, err := verify.Attestations(ctx, &verifytypes.QueryAttestationsRequest{ModelId: 1, Status: verifytypes.ATTESTATION_STATUS_FINALIZED})

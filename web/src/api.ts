@@ -37,16 +37,17 @@ export async function get<T>(path: string): Promise<T> {
   return JSON.parse(body) as T;
 }
 
-// all follows a paginated list to its end.
-export async function all<T>(path: string, field: string): Promise<T[]> {
+// all follows a paginated list to its end, or to max items. perPage is small for records as
+// large as attestations (their commitments and sends): the node's gateway answers at most 4 MiB.
+export async function all<T>(path: string, field: string, perPage = 200, max = Infinity): Promise<T[]> {
   const out: T[] = [];
   let key = "";
   for (;;) {
     const sep = path.includes("?") ? "&" : "?";
-    const page = await get<Record<string, unknown>>(`${path}${sep}pagination.limit=200${key ? "&pagination.key=" + encodeURIComponent(key) : ""}`);
+    const page = await get<Record<string, unknown>>(`${path}${sep}pagination.limit=${perPage}${key ? "&pagination.key=" + encodeURIComponent(key) : ""}`);
     out.push(...((page[field] as T[]) ?? []));
     const next = (page.pagination as { next_key?: string } | undefined)?.next_key;
-    if (!next) return out;
+    if (!next || out.length >= max) return out.slice(0, max);
     key = next;
   }
 }

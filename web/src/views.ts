@@ -110,7 +110,12 @@ export async function modelView(id: string): Promise<HTMLElement> {
   out.append(own);
 
   // Verified work over the steps: finalized attestations, cumulative, per stage.
-  const atts = await all<Attestation>(`/protolearn/verify/v1/attestations?model_id=${id}&status=ATTESTATION_STATUS_FINALIZED`, "attestations").catch(() => [] as Attestation[]);
+  // status 2 is ATTESTATION_STATUS_FINALIZED: the gateway reads an enum in a query string by number.
+  const atts = await all<Attestation>(`/protolearn/verify/v1/attestations?model_id=${id}&status=2`, "attestations", 4, 400)
+    .catch((err) => {
+      out.append(errorBox(`verified work: ${err instanceof Error ? err.message : String(err)}`));
+      return [] as Attestation[];
+    });
   if (atts.length > 0) {
     const byStage = new Map<number, Attestation[]>();
     for (const a of atts) byStage.set(a.stage, [...(byStage.get(a.stage) ?? []), a]);
@@ -158,13 +163,16 @@ async function lossSeries(_model: string) {
   const cfg = await loadConfig();
   if (!cfg.prometheus) return undefined;
   const end = Math.floor(Date.now() / 1000);
-  const q = new URLSearchParams({ query: "protolearn_swarm_loss", start: String(end - 3600), end: String(end), step: "15" });
+  const q = new URLSearchParams({ query: "protolearn_swarm_loss", start: String(end - 3600), end: String(end), step: "5" });
   try {
     const res = await fetch(`${cfg.prometheus.replace(/\/$/, "")}/api/v1/query_range?${q}`);
     const body = await res.json();
     const result = body?.data?.result as { metric: Record<string, string>; values: [number, string][] }[] | undefined;
     if (!result?.length) return undefined;
-    return result.map((r) => ({ label: r.metric.instance ?? "trainer", points: r.values.map(([t, v]) => ({ x: -(end - t) / 60, y: parseFloat(v) })).filter((p) => !isNaN(p.y)) }));
+    // Only the last stage computes a loss: the other trainers' gauge stays 0.
+    const series = result.map((r) => ({ label: r.metric.instance ?? "trainer", points: r.values.map(([t, v]) => ({ x: -(end - t) / 60, y: parseFloat(v) })).filter((p) => !isNaN(p.y)) }))
+      .filter((s) => s.points.some((p) => p.y !== 0));
+    return series.length ? series : undefined;
   } catch {
     return undefined;
   }
@@ -178,7 +186,7 @@ export async function accountView(address: string): Promise<HTMLElement> {
     get<{ balances: Coin[] }>(`/cosmos/bank/v1beta1/balances/${address}`),
     get<{ worker: { bonded: Coin; status: string; peer_id: string } }>(`/protolearn/compute/v1/workers/${address}`).catch(() => undefined),
     get<{ assignments: { model_id: string; stage: number }[] }>(`/protolearn/models/v1/assignments/${address}`).catch(() => undefined),
-    all<Attestation>(`/protolearn/verify/v1/attestations?worker=${address}`, "attestations").catch(() => [] as Attestation[]),
+    all<Attestation>(`/protolearn/verify/v1/attestations?worker=${address}`, "attestations", 4, 200).catch(() => [] as Attestation[]),
   ]);
   const mine = current()?.address === address;
   const ownRows = own.ownerships.map((o) => [
