@@ -292,8 +292,10 @@ func TestWebAppShowsWhatTheChainHolds(t *testing.T) {
 func startWeb(t *testing.T, n *node, flags ...string) string {
 	t.Helper()
 	webAddr := "127.0.0.1:" + freePort(t)
-	web := exec.Command(binary, append([]string{"web", "--node", "tcp://" + n.rpc, "--rest-address", "http://" + n.rest, "--grpc-address", n.grpc,
-		"--rpc-address", "http://" + n.rpc, "--listen", webAddr}, flags...)...)
+	web := exec.Command(binary, append([]string{
+		"web", "--node", "tcp://" + n.rpc, "--rest-address", "http://" + n.rest, "--grpc-address", n.grpc,
+		"--rpc-address", "http://" + n.rpc, "--listen", webAddr,
+	}, flags...)...)
 	webLog := &lockedBuffer{}
 	web.Stdout, web.Stderr = webLog, webLog
 	web.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
