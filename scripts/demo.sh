@@ -258,7 +258,9 @@ done
 if [ -n "$att" ]; then
   step=$(q verify attestation "$att" | jq -r .attestation.step_from)
   # In a subshell: if a spot check voided the attestation first, the refusal is reported, not fatal.
-  if (send challenger verify open-challenge "$att" forward "$step" 0 0 "$BOND"); then
+  # The bond is the most the challenger posts: a worker's open challenges double it (a spot check
+  # may have opened first), so the challenger offers up to four times the base bond.
+  if (send challenger verify open-challenge "$att" forward "$step" 0 0 "$((4 * ${BOND%ulearn}))ulearn"); then
     echo "  challenger opened a challenge on attestation $att, step $step"
   fi
 else
