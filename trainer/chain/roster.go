@@ -44,18 +44,33 @@ func (r Roster) Roster(ctx context.Context) (*roster.Roster, error) {
 			return nil, err
 		}
 		for _, rep := range reps {
-			id, err := peer.Decode(rep.PeerId)
+			ai, err := ReplicaAddrInfo(rep)
 			if err != nil {
 				return nil, fmt.Errorf("chain: roster of model %d: operator %s has peer id %q: %w", r.Model, rep.Operator, rep.PeerId, err)
 			}
-			m := roster.Member{Peer: id, Stage: s}
-			for _, a := range rep.Multiaddrs {
-				if addr, err := ma.NewMultiaddr(a); err == nil {
-					m.Addrs = append(m.Addrs, addr)
-				}
-			}
-			members = append(members, m)
+			members = append(members, roster.Member{Peer: ai.ID, Stage: s, Addrs: ai.Addrs})
 		}
 	}
 	return roster.New(r.Model, r.Stages, members)
+}
+
+// Multiaddrs parses the addresses the chain lists for a worker, skipping any that do not parse
+// (a worker's typo makes one address unusable, not the worker).
+func Multiaddrs(addrs []string) []ma.Multiaddr {
+	var out []ma.Multiaddr
+	for _, a := range addrs {
+		if m, err := ma.NewMultiaddr(a); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// ReplicaAddrInfo is a replica's peer and the addresses the chain lists for it.
+func ReplicaAddrInfo(r modelstypes.Replica) (peer.AddrInfo, error) {
+	id, err := peer.Decode(r.PeerId)
+	if err != nil {
+		return peer.AddrInfo{}, err
+	}
+	return peer.AddrInfo{ID: id, Addrs: Multiaddrs(r.Multiaddrs)}, nil
 }

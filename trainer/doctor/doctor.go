@@ -410,12 +410,7 @@ func (d *doctor) registeredReachable(ctx context.Context, id peer.ID, w worker) 
 		return
 	}
 	defer probe.Close()
-	ai := peer.AddrInfo{ID: id}
-	for _, a := range w.addrs {
-		if m, err := ma.NewMultiaddr(a); err == nil {
-			ai.Addrs = append(ai.Addrs, m)
-		}
-	}
+	ai := peer.AddrInfo{ID: id, Addrs: chain.Multiaddrs(w.addrs)}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := probe.Connect(cctx, ai); err != nil {
@@ -474,17 +469,9 @@ func (d *doctor) reachability(ctx context.Context, h host.Host, cl *chain.Client
 			continue
 		}
 		for _, r := range rs {
-			id, err := peer.Decode(r.PeerId)
-			if err != nil || id == h.ID() {
-				continue
+			if ai, err := chain.ReplicaAddrInfo(r); err == nil && ai.ID != h.ID() {
+				peers = append(peers, ai)
 			}
-			ai := peer.AddrInfo{ID: id}
-			for _, a := range r.Multiaddrs {
-				if m, err := ma.NewMultiaddr(a); err == nil {
-					ai.Addrs = append(ai.Addrs, m)
-				}
-			}
-			peers = append(peers, ai)
 		}
 	}
 	// A sample, dialed at once under one deadline: a large roster does not make a long wait.

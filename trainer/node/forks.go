@@ -14,8 +14,8 @@ import (
 	"slices"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/protolearn/protolearn/trainer/chain"
 	"github.com/protolearn/protolearn/trainer/checkpoint"
 	"github.com/protolearn/protolearn/trainer/engine"
 	"github.com/protolearn/protolearn/trainer/forkseed"
@@ -166,17 +166,9 @@ func (n *Node) parentReplicas(ctx context.Context) ([]peer.AddrInfo, error) {
 	rand.Shuffle(len(reps), func(i, j int) { reps[i], reps[j] = reps[j], reps[i] })
 	var out []peer.AddrInfo
 	for _, r := range reps {
-		id, err := peer.Decode(r.PeerId)
-		if err != nil || id == n.host.ID() {
-			continue
+		if ai, err := chain.ReplicaAddrInfo(r); err == nil && ai.ID != n.host.ID() {
+			out = append(out, ai)
 		}
-		ai := peer.AddrInfo{ID: id}
-		for _, a := range r.Multiaddrs {
-			if addr, err := ma.NewMultiaddr(a); err == nil {
-				ai.Addrs = append(ai.Addrs, addr)
-			}
-		}
-		out = append(out, ai)
 	}
 	return out, nil
 }
